@@ -1,0 +1,152 @@
+package smtpwire
+
+import (
+	"bufio"
+	"io"
+)
+
+// BareLFMode says what a DataReader does with lines ending in a bare LF.
+type BareLFMode int
+
+const (
+	// BareLFNormalize accepts a bare LF and yields CRLF in its place; only
+	// <CRLF>.<CRLF> ends the data (Postfix's "normalize").
+	BareLFNormalize BareLFMode = iota
+	// BareLFReject makes Read fail with ErrBareLF at the first bare LF.
+	BareLFReject
+)
+
+// DataReader reads the text of an SMTP DATA command (RFC 5321 4.1.1.4):
+// lines up to the terminating ".", with the leading dot of dot-stuffed
+// lines removed (4.5.2). It yields the message with CRLF line endings and
+// returns io.EOF after the terminator. See the package documentation for
+// bare LF and size handling.
+type DataReader struct {
+	r *bufio.Reader
+	// MaxSize is the largest message Read yields before failing with
+	// ErrTooBig; 0 means no limit.
+	MaxSize int64
+	// BareLF is the bare LF policy.
+	BareLF BareLFMode
+
+	n        int64
+	bol      bool // at the beginning of a line
+	prevCRLF bool // the previous line ended in CRLF (true at the start)
+	prevCR   bool // the last byte consumed was CR (line split by a full buffer)
+	out      []byte
+	crlf     bool // owe "\r\n" after out
+	err      error
+	sawBare  bool
+	done     bool // terminator consumed (or the connection failed)
+}
+
+// NewDataReader returns a reader of the DATA text that follows on r.
+func NewDataReader(r *bufio.Reader) *DataReader {
+	return &DataReader{r: r, bol: true, prevCRLF: true}
+}
+
+// Size returns the number of message bytes yielded so far.
+func (d *DataReader) Size() int64 { return d.n }
+
+// SawBareLF reports whether a bare LF has been seen.
+func (d *DataReader) SawBareLF() bool { return d.sawBare }
+
+// Read implements io.Reader.
+func (d *DataReader) Read(p []byte) (int, error) {
+	for len(d.out) == 0 && !d.crlf && d.err == nil {
+		d.next()
+	}
+	if len(d.out) == 0 && !d.crlf {
+		return 0, d.err
+	}
+	n := 0
+	if len(d.out) > 0 {
+		n = copy(p, d.out)
+		d.out = d.out[n:]
+	}
+	if len(d.out) == 0 && d.crlf && len(p)-n >= 2 {
+		p[n], p[n+1] = '\r', '\n'
+		n += 2
+		d.crlf = false
+	} else if len(d.out) == 0 && d.crlf && n == 0 {
+		// p is too small for the pair; hand out one byte at a time.
+		p[0] = '\r'
+		d.out = []byte{'\n'}
+		d.crlf = false
+		n = 1
+	}
+	d.n += int64(n)
+	if d.MaxSize > 0 && d.n > d.MaxSize {
+		d.out, d.crlf = nil, false
+		if d.err == nil || d.err == io.EOF {
+			d.err = ErrTooBig
+		}
+		return 0, ErrTooBig
+	}
+	return n, nil
+}
+
+// next consumes one line or line fragment from the connection.
+func (d *DataReader) next() {
+	frag, err := d.r.ReadSlice('\n')
+	if err != nil && err != bufio.ErrBufferFull {
+		d.done = true
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		d.err = err
+		return
+	}
+	complete := err == nil
+	if d.bol {
+		if len(frag) == 3 && frag[0] == '.' && frag[1] == '\r' && frag[2] == '\n' && d.prevCRLF {
+			d.done = true
+			d.err = io.EOF
+			if d.sawBare && d.BareLF == BareLFReject {
+				d.err = ErrBareLF
+			}
+			return
+		}
+		if len(frag) > 0 && frag[0] == '.' {
+			frag = frag[1:]
+		}
+	}
+	if !complete {
+		d.bol = false
+		d.prevCR = len(frag) > 0 && frag[len(frag)-1] == '\r'
+		d.out = frag
+		return
+	}
+	d.bol = true
+	body := frag[:len(frag)-1]
+	if len(body) > 0 && body[len(body)-1] == '\r' || len(body) == 0 && d.prevCR {
+		d.prevCRLF = true
+		d.prevCR = false
+		d.out = frag
+		return
+	}
+	// A bare LF.
+	d.sawBare = true
+	d.prevCRLF = false
+	d.prevCR = false
+	d.out = body
+	d.crlf = true
+}
+
+// Discard reads and drops the rest of the data up to and including the
+// terminator, whatever Read returned, through the connection's buffer
+// only. It returns nil when the terminator was found and the connection's
+// error (io.ErrUnexpectedEOF for a vanished client) otherwise.
+func (d *DataReader) Discard() error {
+	for !d.done {
+		d.out, d.crlf = nil, false
+		d.next()
+	}
+	if d.err == io.EOF || d.err == ErrTooBig || d.err == ErrBareLF {
+		return nil
+	}
+	return d.err
+}
+
+// Done reports whether the terminator (or a connection error) was read.
+func (d *DataReader) Done() bool { return d.done }

@@ -1,0 +1,25 @@
+// Package smtpwire is the wire code that yubin's smtp and lmtp packages
+// share: reading command lines with a length limit, splitting them into a
+// verb and arguments, parsing MAIL/RCPT paths and their ESMTP parameters,
+// writing (multi-line, enhanced-status) replies, reading DATA with
+// dot-unstuffing and a size limit, and reading BDAT chunks.
+//
+// It implements the syntax parts of RFC 5321 (SMTP) sections 2.3.8, 4.1.1,
+// 4.1.2, 4.2, 4.5.2 and 4.5.3.1, RFC 2033 (LMTP, same wire), RFC 3030
+// (CHUNKING), RFC 1870 (SIZE), RFC 2034/3463 (enhanced status codes) and
+// RFC 6531 (SMTPUTF8 addresses).
+//
+// # Implementation notes
+//
+// Bare LF: like Postfix's smtpd_forbid_bare_newline = normalize (the
+// default from Postfix 3.9 on), a line that ends in a bare LF is accepted
+// and passed on as if it ended in CRLF, but the end of DATA is recognised
+// only as <CRLF>.<CRLF>. "\n.\n" therefore never ends a message, which
+// closes the SMTP smuggling hole. BareLFReject makes the reader fail with
+// ErrBareLF instead (after the terminator has been read, so the session
+// stays in step). Bare CR bytes and NUL bytes in content pass unchanged.
+//
+// Over-size data: once more than MaxSize bytes have been produced, Read
+// fails with ErrTooBig; Discard then reads the rest up to the terminator
+// through a fixed buffer, so an over-size message is never held in memory.
+package smtpwire

@@ -1,0 +1,69 @@
+package smtpwire
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+)
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"EHLO x", "MAIL FROM:<a@b> SIZE=1", "BDAT 10 LAST", "\x00", "AUTH PLAIN AGEAYg=="} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		c, err := ParseCommand(line)
+		if err == nil && (c.Verb == "" || strings.ToUpper(c.Verb) != c.Verb) {
+			t.Fatalf("bad verb %q", c.Verb)
+		}
+		ParseBDAT(string(line))
+	})
+}
+
+func FuzzParsePathArg(f *testing.F) {
+	for _, s := range []string{"FROM:<a@b>", "TO:<@x,@y:u@d> NOTIFY=NEVER", `TO:<"a\"b"@c>`, "FROM:<>", "TO:<u@[1.2.3.4]>", "FROM:a@b SMTPUTF8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, params, err := ParsePathArg(s, "FROM:", true)
+		if err != nil {
+			return
+		}
+		if len(p) > MaxPathLength || len(params) > MaxParams {
+			t.Fatalf("limits exceeded: %q %d", p, len(params))
+		}
+		if p != "" && !strings.EqualFold(p, "postmaster") {
+			if _, _, err := ParseMailbox(p); err != nil {
+				t.Fatalf("returned path %q does not parse: %v", p, err)
+			}
+		}
+	})
+}
+
+func FuzzDataReader(f *testing.F) {
+	for _, s := range []string{"a\r\n.\r\n", "..x\n.\n.\r\n", "a\rb\r\n\r\n.\r\n", ""} {
+		f.Add([]byte(s), uint8(16), false)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, bufSize uint8, reject bool) {
+		r := bufio.NewReaderSize(bytes.NewReader(in), int(bufSize)+16)
+		d := NewDataReader(r)
+		d.MaxSize = 1 << 16
+		if reject {
+			d.BareLF = BareLFReject
+		}
+		out, err := io.ReadAll(d)
+		d.Discard()
+		if err == nil {
+			// Output is CRLF-normalised: every LF follows a CR.
+			for i, b := range out {
+				if b == '\n' && (i == 0 || out[i-1] != '\r') {
+					t.Fatalf("bare LF in output %q", out)
+				}
+			}
+			if bytes.Contains(append([]byte("\r\n"), out...), []byte("\r\n.\r\n")) && !bytes.Contains(in, []byte("\r\n..\r\n")) && !bytes.HasPrefix(in, []byte("..\r\n")) && !bytes.Contains(in, []byte("\n.\r\n")) {
+				t.Fatalf("terminator inside output %q from %q", out, in)
+			}
+		}
+	})
+}
