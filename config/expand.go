@@ -1,0 +1,167 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxDepth bounds nested $name expansion (and so reference loops).
+const maxDepth = 20
+
+// maxExpanded bounds the length of an expanded value, so that a few
+// self-doubling references cannot blow up memory.
+const maxExpanded = 1 << 20
+
+// maxLookups bounds the parameter references followed while expanding one
+// value, so that references to empty values cannot multiply work without
+// growing the result.
+const maxLookups = 10000
+
+// expander expands one value and counts the work done.
+type expander struct {
+	c       *Config
+	lookups int
+}
+
+// expand replaces $name, ${name}, $(name), ${name?text}, ${name:text} and
+// $$ in s.
+func (c *Config) expand(s string, depth int) (string, error) {
+	e := &expander{c: c}
+	return e.expand(s, depth)
+}
+
+func (e *expander) expand(s string, depth int) (string, error) {
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	if depth >= maxDepth {
+		return "", fmt.Errorf("parameter references nested more than %d deep (a loop?)", maxDepth)
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if b.Len() > maxExpanded {
+			return "", fmt.Errorf("expanded value longer than %d bytes", maxExpanded)
+		}
+		ch := s[i]
+		if ch != '$' {
+			b.WriteByte(ch)
+			i++
+			continue
+		}
+		i++
+		if i >= len(s) {
+			b.WriteByte('$')
+			break
+		}
+		switch s[i] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{', '(':
+			closer := byte('}')
+			if s[i] == '(' {
+				closer = ')'
+			}
+			end := matching(s, i, s[i], closer)
+			if end < 0 {
+				return "", fmt.Errorf("missing %q after \"$%c\"", closer, s[i])
+			}
+			inner := s[i+1 : end]
+			i = end + 1
+			out, err := e.expandBraced(inner, depth)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(out)
+		default:
+			j := i
+			for j < len(s) && isNameByte(s[j]) {
+				j++
+			}
+			if j == i {
+				b.WriteByte('$')
+				continue
+			}
+			out, err := e.lookup(s[i:j], depth)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(out)
+			i = j
+		}
+	}
+	if b.Len() > maxExpanded {
+		return "", fmt.Errorf("expanded value longer than %d bytes", maxExpanded)
+	}
+	return b.String(), nil
+}
+
+// expandBraced expands the inside of ${...}: name, name?text or name:text.
+func (e *expander) expandBraced(inner string, depth int) (string, error) {
+	name, text, op := inner, "", byte(0)
+	if k := strings.IndexAny(inner, "?:"); k >= 0 {
+		name, text, op = inner[:k], inner[k+1:], inner[k]
+		// Postfix 3.x also allows ${name?{text}}.
+		if len(text) >= 2 && text[0] == '{' && text[len(text)-1] == '}' {
+			text = text[1 : len(text)-1]
+		}
+	}
+	name = strings.TrimSpace(name)
+	val, err := e.lookup(name, depth)
+	if err != nil {
+		return "", err
+	}
+	switch op {
+	case '?':
+		if val == "" {
+			return "", nil
+		}
+		return e.expand(text, depth+1)
+	case ':':
+		if val != "" {
+			return "", nil
+		}
+		return e.expand(text, depth+1)
+	}
+	return val, nil
+}
+
+// lookup expands the value of the named parameter.
+func (e *expander) lookup(name string, depth int) (string, error) {
+	e.lookups++
+	if e.lookups > maxLookups {
+		return "", fmt.Errorf("more than %d parameter references", maxLookups)
+	}
+	c := e.c
+	v, _, ok := c.raw(name)
+	if !ok {
+		msg := fmt.Sprintf("reference to unknown parameter $%s", name)
+		if h := closest(name, c.schema.names); h != "" {
+			msg += fmt.Sprintf(" (did you mean $%s?)", h)
+		}
+		return "", fmt.Errorf("%s", msg)
+	}
+	return e.expand(v, depth+1)
+}
+
+// matching returns the index of the closer that matches the opener at
+// s[i], allowing nesting, or -1.
+func matching(s string, i int, opener, closer byte) int {
+	level := 0
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case opener:
+			level++
+		case closer:
+			level--
+			if level == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
