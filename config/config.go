@@ -53,6 +53,9 @@ func (c *Config) raw(name string) (string, Pos, bool) {
 		if st, ok := c.services[c.service][name]; ok {
 			return st.Value, st.Pos, true
 		}
+		if v, ok := c.schema.svcDefs[c.service][name]; ok {
+			return v, Pos{}, true
+		}
 	}
 	if st, ok := c.global[name]; ok {
 		return st.Value, st.Pos, true
@@ -77,7 +80,7 @@ func (c *Config) Pos(name string) Pos {
 }
 
 // IsSet reports whether name was set in the file (or by the program)
-// rather than left at its default.
+// rather than left at its default (or the service's default).
 func (c *Config) IsSet(name string) bool {
 	if c.service != "" {
 		if _, ok := c.services[c.service][name]; ok {
@@ -201,7 +204,7 @@ func (c *Config) validate() ErrorList {
 	for _, name := range c.schema.names {
 		check(c, name, c.Pos(name))
 	}
-	for svc := range c.services {
+	for _, svc := range c.schema.services {
 		v := c.Service(svc)
 		for _, name := range c.schema.names {
 			if v.Raw(name) != c.Raw(name) || v.IsSet(name) || strings.Contains(v.Raw(name), "$") {

@@ -260,3 +260,28 @@ func FuzzParse(f *testing.F) {
 		c.NonDefault()
 	})
 }
+
+func TestServiceDefaults(t *testing.T) {
+	s := NewSchema([]Param{
+		{Name: "smtpd_sasl_auth_enable", Default: "no", Kind: Bool},
+		{Name: "smtpd_recipient_restrictions", Default: "", Kind: List},
+	}, []string{"smtp", "submission"})
+	s.SetServiceDefault("submission", "smtpd_sasl_auth_enable", "yes")
+	s.SetServiceDefault("submission", "smtpd_recipient_restrictions", "permit_sasl_authenticated, reject")
+	// A global main.cf setting does not override the service default, as
+	// main.cf does not override master.cf's -o; a service/ line does.
+	c, err := s.Parse("main.cf", strings.NewReader("smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination\nsubmission/smtpd_sasl_auth_enable = no\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := c.Service("submission")
+	if got := sub.Get("smtpd_recipient_restrictions"); got != "permit_sasl_authenticated, reject" {
+		t.Errorf("submission restrictions = %q", got)
+	}
+	if sub.Bool("smtpd_sasl_auth_enable") {
+		t.Error("service/ line did not override the service default")
+	}
+	if got := c.Service("smtp").Get("smtpd_recipient_restrictions"); got != "permit_mynetworks, reject_unauth_destination" {
+		t.Errorf("smtp restrictions = %q", got)
+	}
+}

@@ -58,12 +58,13 @@ type Schema struct {
 	params   map[string]*Param
 	names    []string
 	services []string
+	svcDefs  map[string]map[string]string
 }
 
 // NewSchema returns a schema of the given parameters and services (the
 // names allowed in front of "service/name" overrides).
 func NewSchema(params []Param, services []string) *Schema {
-	s := &Schema{params: make(map[string]*Param, len(params)), services: slices.Clone(services)}
+	s := &Schema{params: make(map[string]*Param, len(params)), services: slices.Clone(services), svcDefs: map[string]map[string]string{}}
 	for i := range params {
 		p := params[i]
 		s.params[p.Name] = &p
@@ -72,6 +73,27 @@ func NewSchema(params []Param, services []string) *Schema {
 	sort.Strings(s.names)
 	return s
 }
+
+// SetServiceDefault gives a service its own default for a parameter, the
+// way a stock master.cf line carries "-o" options: it takes precedence
+// over the global setting in the file (as master.cf's -o does over
+// main.cf) and is itself overridden by a "service/name" line. It panics if
+// the service or parameter is not declared (a programming error); call it
+// before loading.
+func (s *Schema) SetServiceDefault(service, name, value string) {
+	if !slices.Contains(s.services, service) || s.params[name] == nil {
+		panic("config: SetServiceDefault(" + service + ", " + name + "): not declared")
+	}
+	m := s.svcDefs[service]
+	if m == nil {
+		m = map[string]string{}
+		s.svcDefs[service] = m
+	}
+	m[name] = value
+}
+
+// Services returns the declared service names.
+func (s *Schema) Services() []string { return slices.Clone(s.services) }
 
 // Params returns the declared parameters sorted by name.
 func (s *Schema) Params() []Param {
