@@ -12,7 +12,8 @@ const (
 	// BareLFNormalize accepts a bare LF and yields CRLF in its place; only
 	// <CRLF>.<CRLF> ends the data (Postfix's "normalize").
 	BareLFNormalize BareLFMode = iota
-	// BareLFReject makes Read fail with ErrBareLF at the first bare LF.
+	// BareLFReject makes Read fail with ErrBareLF at the first bare LF
+	// (Discard still reads up to <CRLF>.<CRLF>).
 	BareLFReject
 )
 
@@ -37,6 +38,7 @@ type DataReader struct {
 	crlf     bool // owe "\r\n" after out
 	err      error
 	sawBare  bool
+	tooBig   bool
 	done     bool // terminator consumed (or the connection failed)
 }
 
@@ -47,6 +49,9 @@ func NewDataReader(r *bufio.Reader) *DataReader {
 
 // Size returns the number of message bytes yielded so far.
 func (d *DataReader) Size() int64 { return d.n }
+
+// TooBig reports whether the data went over MaxSize.
+func (d *DataReader) TooBig() bool { return d.tooBig }
 
 // SawBareLF reports whether a bare LF has been seen.
 func (d *DataReader) SawBareLF() bool { return d.sawBare }
@@ -78,6 +83,7 @@ func (d *DataReader) Read(p []byte) (int, error) {
 	d.n += int64(n)
 	if d.MaxSize > 0 && d.n > d.MaxSize {
 		d.out, d.crlf = nil, false
+		d.tooBig = true
 		if d.err == nil || d.err == io.EOF {
 			d.err = ErrTooBig
 		}
@@ -101,9 +107,8 @@ func (d *DataReader) next() {
 	if d.bol {
 		if len(frag) == 3 && frag[0] == '.' && frag[1] == '\r' && frag[2] == '\n' && d.prevCRLF {
 			d.done = true
-			d.err = io.EOF
-			if d.sawBare && d.BareLF == BareLFReject {
-				d.err = ErrBareLF
+			if d.err == nil {
+				d.err = io.EOF
 			}
 			return
 		}
@@ -127,6 +132,9 @@ func (d *DataReader) next() {
 	}
 	// A bare LF.
 	d.sawBare = true
+	if d.BareLF == BareLFReject && d.err == nil {
+		d.err = ErrBareLF
+	}
 	d.prevCRLF = false
 	d.prevCR = false
 	d.out = body

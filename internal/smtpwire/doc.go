@@ -16,8 +16,8 @@
 // and passed on as if it ended in CRLF, but the end of DATA is recognised
 // only as <CRLF>.<CRLF>. "\n.\n" therefore never ends a message, which
 // closes the SMTP smuggling hole. BareLFReject makes the reader fail with
-// ErrBareLF instead (after the terminator has been read, so the session
-// stays in step). Bare CR bytes and NUL bytes in content pass unchanged.
+// ErrBareLF at the first bare LF instead; Discard then reads on to the
+// terminator so the session stays in step. Bare CR bytes and NUL bytes in content pass unchanged.
 //
 // Over-size data: once more than MaxSize bytes have been produced, Read
 // fails with ErrTooBig; Discard then reads the rest up to the terminator

@@ -127,17 +127,17 @@ func TestWriteReply(t *testing.T) {
 	}
 }
 
-func readData(t *testing.T, in string, mode BareLFMode, max int64, bufSize int) (string, error, string) {
+func readData(t *testing.T, in string, mode BareLFMode, max int64, bufSize int) (got, rest string, err error) {
 	t.Helper()
 	r := bufio.NewReaderSize(strings.NewReader(in), bufSize)
 	d := NewDataReader(r)
 	d.BareLF, d.MaxSize = mode, max
-	got, err := io.ReadAll(d)
+	b, err := io.ReadAll(d)
 	if derr := d.Discard(); derr != nil && err == nil {
 		err = derr
 	}
-	rest, _ := io.ReadAll(r)
-	return string(got), err, string(rest)
+	r2, _ := io.ReadAll(r)
+	return string(b), string(r2), err
 }
 
 func TestDataReader(t *testing.T) {
@@ -153,7 +153,7 @@ func TestDataReader(t *testing.T) {
 		{name: "bare LF normalized", in: "a\nb\r\n.\r\n", want: "a\r\nb\r\n"},
 		{name: "LF dot LF is not the end", in: "a\n.\nb\r\n.\r\n", want: "a\r\n\r\nb\r\n"},
 		{name: "dot CRLF after bare LF is content", in: "a\n.\r\nb\r\n.\r\n", want: "a\r\n\r\nb\r\n"},
-		{name: "bare LF rejected", in: "a\nb\r\n.\r\nQUIT\r\n", mode: BareLFReject, want: "a\r\nb\r\n", err: ErrBareLF, rest: "QUIT\r\n"},
+		{name: "bare LF rejected", in: "a\nb\r\n.\r\nQUIT\r\n", mode: BareLFReject, want: "a\r\n", err: ErrBareLF, rest: "QUIT\r\n"},
 		{name: "bare CR and NUL pass", in: "a\rb\x00c\r\n.\r\n", want: "a\rb\x00c\r\n"},
 		{name: "too big", in: strings.Repeat("0123456789\r\n", 100) + ".\r\nQUIT\r\n", max: 50, err: ErrTooBig, rest: "QUIT\r\n"},
 		{name: "vanished", in: "a\r\nb", err: io.ErrUnexpectedEOF},
@@ -161,7 +161,7 @@ func TestDataReader(t *testing.T) {
 		{name: "CRLF split by buffer", in: strings.Repeat("z", 15) + "\r\n.\r\n", want: strings.Repeat("z", 15) + "\r\n"},
 	}
 	for _, tt := range tests {
-		got, err, rest := readData(t, tt.in, tt.mode, tt.max, 16)
+		got, rest, err := readData(t, tt.in, tt.mode, tt.max, 16)
 		if !errors.Is(err, tt.err) && !(tt.err == nil && err == nil) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.err)
 		}
