@@ -183,9 +183,16 @@ func (c *Config) validate() ErrorList {
 	var errs ErrorList
 	check := func(v *Config, name string, pos Pos) {
 		p := c.schema.params[name]
+		if p.Runtime {
+			return
+		}
 		val, err := v.Expand(name)
 		if err != nil {
-			errs = append(errs, &Error{pos, fmt.Sprintf("%s: %v", name, err)})
+			// A default that refers to something unknown is the
+			// program's business, not the file's.
+			if pos != (Pos{}) {
+				errs = append(errs, &Error{pos, fmt.Sprintf("%s: %v", name, err)})
+			}
 			return
 		}
 		if err := checkKind(p.Kind, val); err != nil {

@@ -25,6 +25,10 @@ var testSchema = NewSchema([]Param{
 	{Name: "relayhost", Default: ""},
 	{Name: "loop_a", Default: "x"},
 	{Name: "loop_b", Default: "y"},
+	{Name: "stress", Default: ""},
+	{Name: "hard_limit", Default: "${stress?{1}:{20}}", Kind: Int},
+	{Name: "rbl_code", Runtime: true},
+	{Name: "rbl_reply", Default: "$rbl_code blocked${stress?{ under stress}}"},
 }, []string{"smtp", "submission", "submissions"})
 
 func parse(t *testing.T, text string) (*Config, error) {
@@ -91,6 +95,31 @@ func TestConditionalExpansion(t *testing.T) {
 	}
 	if got := c.Get("smtpd_banner"); got != "localhost ESMTP yubin" {
 		t.Errorf("banner = %q", got)
+	}
+}
+
+func TestPostfix3Conditionals(t *testing.T) {
+	c, err := parse(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Get("hard_limit"); got != "20" {
+		t.Errorf("hard_limit = %q", got)
+	}
+	if got := c.Get("rbl_reply"); got != "$rbl_code blocked" {
+		t.Errorf("rbl_reply = %q", got)
+	}
+	c, _ = parse(t, "stress = yes
+")
+	if got := c.Get("hard_limit"); got != "1" {
+		t.Errorf("hard_limit under stress = %q", got)
+	}
+	if got := c.Get("rbl_reply"); got != "$rbl_code blocked under stress" {
+		t.Errorf("rbl_reply under stress = %q", got)
+	}
+	if _, err := parse(t, "rbl_code = 554
+"); err == nil {
+		t.Error("setting a run-time name was accepted")
 	}
 }
 

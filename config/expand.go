@@ -101,29 +101,45 @@ func (e *expander) expandBraced(inner string, depth int) (string, error) {
 	name, text, op := inner, "", byte(0)
 	if k := strings.IndexAny(inner, "?:"); k >= 0 {
 		name, text, op = inner[:k], inner[k+1:], inner[k]
-		// Postfix 3.x also allows ${name?{text}}.
-		if len(text) >= 2 && text[0] == '{' && text[len(text)-1] == '}' {
-			text = text[1 : len(text)-1]
-		}
 	}
 	name = strings.TrimSpace(name)
+	if p, ok := e.c.schema.params[name]; ok && p.Runtime {
+		return "${" + inner + "}", nil
+	}
 	val, err := e.lookup(name, depth)
 	if err != nil {
 		return "", err
 	}
-	switch op {
-	case '?':
-		if val == "" {
-			return "", nil
-		}
-		return e.expand(text, depth+1)
-	case ':':
-		if val != "" {
-			return "", nil
-		}
-		return e.expand(text, depth+1)
+	if op == 0 {
+		return val, nil
 	}
-	return val, nil
+	// Postfix 3.x forms ${name?{text}}, ${name:{text}} and
+	// ${name?{when set}:{when empty}}.
+	ifSet, ifEmpty := text, ""
+	if op == ':' {
+		ifSet, ifEmpty = "", text
+	}
+	if len(text) > 0 && text[0] == '{' {
+		if end := matching(text, 0, '{', '}'); end > 0 {
+			first, rest := text[1:end], strings.TrimSpace(text[end+1:])
+			if op == '?' {
+				ifSet, ifEmpty = first, ""
+			} else {
+				ifSet, ifEmpty = "", first
+			}
+			if op == '?' && strings.HasPrefix(rest, ":") {
+				rest = strings.TrimSpace(rest[1:])
+				if len(rest) >= 2 && rest[0] == '{' && rest[len(rest)-1] == '}' {
+					rest = rest[1 : len(rest)-1]
+				}
+				ifEmpty = rest
+			}
+		}
+	}
+	if val != "" {
+		return e.expand(ifSet, depth+1)
+	}
+	return e.expand(ifEmpty, depth+1)
 }
 
 // lookup expands the value of the named parameter.
@@ -133,6 +149,9 @@ func (e *expander) lookup(name string, depth int) (string, error) {
 		return "", fmt.Errorf("more than %d parameter references", maxLookups)
 	}
 	c := e.c
+	if p, ok := c.schema.params[name]; ok && p.Runtime {
+		return "$" + name, nil
+	}
 	v, _, ok := c.raw(name)
 	if !ok {
 		msg := fmt.Sprintf("reference to unknown parameter $%s", name)

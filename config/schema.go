@@ -51,6 +51,11 @@ type Param struct {
 	Check func(value string) error
 	// Doc is one line saying what the parameter is for.
 	Doc string
+	// Runtime marks a name that is filled in later by the program, not
+	// set in the file (Postfix's $rbl_code in default_rbl_reply): a
+	// reference to it is left in the value unexpanded, and setting it in
+	// the file is an error.
+	Runtime bool
 }
 
 // Schema is the set of parameters and services a program understands.
@@ -142,6 +147,10 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 				msg += fmt.Sprintf(" (did you mean %q?)", h)
 			}
 			errs = append(errs, &Error{st.Pos, msg})
+			continue
+		}
+		if p, ok := s.params[st.Name]; ok && p.Runtime {
+			errs = append(errs, &Error{st.Pos, fmt.Sprintf("%q is filled in at run time and cannot be set", st.Name)})
 			continue
 		}
 		if _, ok := s.params[st.Name]; !ok {
