@@ -109,16 +109,14 @@ func TestPostfix3Conditionals(t *testing.T) {
 	if got := c.Get("rbl_reply"); got != "$rbl_code blocked" {
 		t.Errorf("rbl_reply = %q", got)
 	}
-	c, _ = parse(t, "stress = yes
-")
+	c, _ = parse(t, "stress = yes\n")
 	if got := c.Get("hard_limit"); got != "1" {
 		t.Errorf("hard_limit under stress = %q", got)
 	}
 	if got := c.Get("rbl_reply"); got != "$rbl_code blocked under stress" {
 		t.Errorf("rbl_reply under stress = %q", got)
 	}
-	if _, err := parse(t, "rbl_code = 554
-"); err == nil {
+	if _, err := parse(t, "rbl_code = 554\n"); err == nil {
 		t.Error("setting a run-time name was accepted")
 	}
 }
