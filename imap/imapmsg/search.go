@@ -1,0 +1,42 @@
+package imapmsg
+
+import (
+	"io"
+	"time"
+)
+
+// MatchHeader reports whether the message's top-level header has a field
+// named field whose value, RFC 2047 decoded, contains substr
+// (case-insensitive). An empty substr matches any message that has the
+// field (SEARCH HEADER name ""). FROM, TO, CC, BCC and SUBJECT are
+// MatchHeader on those fields.
+func (m *Message) MatchHeader(field, substr string) bool {
+	return matchHeader(m.Root.Header, field, substr)
+}
+
+// MatchBody reports whether the decoded text of any text/* part (and the
+// bodies of other parts, transfer-decoded) contains substr
+// (case-insensitive), as SEARCH BODY does. r is the message's reader.
+func (m *Message) MatchBody(r io.ReaderAt, substr string) (bool, error) {
+	return m.matchBody(r, substr)
+}
+
+// MatchText is SEARCH TEXT: MatchHeader on any field of the top-level
+// header, or MatchBody.
+func (m *Message) MatchText(r io.ReaderAt, substr string) (bool, error) {
+	if matchAnyHeader(m.Root.Header, substr) {
+		return true, nil
+	}
+	return m.matchBody(r, substr)
+}
+
+// SentDate returns the time in the Date: header (SEARCH SENTBEFORE /
+// SENTON / SENTSINCE), with its zone, and false when it is missing or
+// unparsable (Dovecot then uses INTERNALDATE; the server decides).
+func (m *Message) SentDate() (time.Time, bool) {
+	v, ok := m.Root.Header.Get("Date")
+	if !ok {
+		return time.Time{}, false
+	}
+	return parseDate(v)
+}
