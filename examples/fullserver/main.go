@@ -1,0 +1,155 @@
+// Command fullserver is a complete mail host in one process: SMTP (MX,
+// submission, submissions), IMAP, POP3 and LMTP over Maildir, configured
+// with one file in Postfix's main.cf syntax. See README.md.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/yubinmail/yubin/config"
+)
+
+const usage = `usage: fullserver [-data DIR] [-config FILE] [command]
+
+commands:
+  (none)        run the mail host
+  check         check the configuration and report problems with file:line
+  config        print the settings that differ from the defaults
+  config -a     print every setting with its value
+  adduser NAME  add NAME (user@domain) to the passwd file; the password is
+                read from standard input (prompted for on a terminal)
+
+flags:
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// options are the command line.
+type options struct {
+	data       string // -data, "" when not given
+	configFile string // -config, "" when not given
+	args       []string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("fullserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	fs.StringVar(&o.data, "data", "", "data directory (default ./yubin-data, or data_directory from the config)")
+	fs.StringVar(&o.configFile, "config", "", "configuration file in main.cf syntax (default DATA/main.cf when it exists)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	o.args = fs.Args()
+	return o, nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cmd := ""
+	if len(o.args) > 0 {
+		cmd = o.args[0]
+	}
+	switch cmd {
+	case "", "run", "check", "config", "adduser":
+	default:
+		fmt.Fprintf(stderr, "fullserver: unknown command %q\n", cmd)
+		return 2
+	}
+	cfg, file, err := loadConfig(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "fullserver: configuration errors:\n%s\n", indent(err.Error()))
+		return 1
+	}
+	switch cmd {
+	case "check":
+		if err := checkRuntime(cfg); err != nil {
+			fmt.Fprintf(stderr, "fullserver: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: configuration OK\n", file)
+		return 0
+	case "config":
+		printConfig(stdout, cfg, len(o.args) > 1 && o.args[1] == "-a")
+		return 0
+	case "adduser":
+		if len(o.args) != 2 {
+			fmt.Fprintln(stderr, "usage: fullserver adduser NAME")
+			return 2
+		}
+		if err := addUser(cfg, o.args[1], stdin, stderr); err != nil {
+			fmt.Fprintf(stderr, "fullserver: adduser: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	return serve(cfg, file, o, stdout, stderr)
+}
+
+// loadConfig reads the configuration: the -config file, else
+// DATA/main.cf when it exists, else the embedded defaults. It returns the
+// name of what it read.
+func loadConfig(o *options) (*config.Config, string, error) {
+	schema := newSchema()
+	var extra []config.Setting
+	if o.data != "" {
+		extra = append(extra, config.Setting{Name: "data_directory", Value: o.data, Pos: config.Pos{File: "-data flag"}})
+	}
+	file := o.configFile
+	if file == "" {
+		data := o.data
+		if data == "" {
+			data = "./yubin-data"
+		}
+		if p := filepath.Join(data, "main.cf"); fileExists(p) {
+			file = p
+		}
+	}
+	if file == "" {
+		c, err := schema.Parse("(defaults)", strings.NewReader(""), extra...)
+		return c, "(embedded defaults)", err
+	}
+	c, err := schema.Load(file, extra...)
+	return c, file, err
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// printConfig writes settings as "name = value" lines, the way postconf -n
+// (all=false) and postconf (all=true) do.
+func printConfig(w io.Writer, c *config.Config, all bool) {
+	if !all {
+		for _, s := range c.NonDefault() {
+			fmt.Fprintf(w, "%s = %s\n", s.Key(), s.Value)
+		}
+		return
+	}
+	for _, p := range c.Schema().Params() {
+		if p.Runtime {
+			continue
+		}
+		fmt.Fprintf(w, "%s = %s\n", p.Name, c.Raw(p.Name))
+	}
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/restrict"
+)
+
+// services are the listeners, named as in master.cf (smtp, submission,
+// submissions) and Dovecot (imap, imaps, pop3, pop3s, lmtp). A setting
+// "submission/name = value" overrides name for that listener only.
+var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "lmtp"}
+
+// ownParams are the parameters fullserver adds or whose defaults differ
+// from Postfix's and Dovecot's: a host that runs unprivileged on
+// 127.0.0.1 with its data under ./yubin-data.
+var ownParams = []config.Param{
+	// Where things are.
+	{Name: "data_directory", Default: "./yubin-data", Doc: "the data directory: passwd, mail, TLS files, LMTP socket"},
+	{Name: "mail_owner", Default: "yubin", Doc: "the unprivileged user to run as when started as root"},
+	{Name: "syslog_name", Default: "yubin", Doc: "the program name in log lines"},
+	{Name: "log_format", Default: "text", Check: oneOf("text", "json"), Doc: "text (maillog-like) or json"},
+	{Name: "metrics_listen", Default: "", Check: optAddr, Doc: "host:port of the Prometheus /metrics listener, empty for none"},
+
+	// Postfix names, with this host's defaults.
+	{Name: "myhostname", Default: "localhost"},
+	{Name: "mydestination", Default: "localhost", Kind: config.List},
+	{Name: "mynetworks", Default: "127.0.0.1/32", Kind: config.List, Check: cidrList},
+	{Name: "mynetworks_style", Default: "host", Check: oneOf("host", "subnet", "class")},
+	{Name: "inet_interfaces", Default: "127.0.0.1", Kind: config.List},
+	{Name: "inet_protocols", Default: "all"},
+	{Name: "mail_name", Default: "yubin"},
+	{Name: "smtpd_banner", Default: "$myhostname ESMTP"},
+	{Name: "alias_maps", Default: ""},
+	{Name: "alias_database", Default: ""},
+	{Name: "local_recipient_maps", Default: "", Doc: "empty: local users come from the userdb"},
+	{Name: "home_mailbox", Default: ""},
+	{Name: "mailbox_transport", Default: "", Doc: "empty: deliver into the store in-process"},
+	{Name: "smtpd_tls_security_level", Default: "may", Check: oneOf("none", "may", "encrypt")},
+	{Name: "smtpd_tls_wrappermode", Default: "no", Kind: config.Bool},
+	{Name: "smtpd_tls_auth_only", Default: "no", Kind: config.Bool},
+	{Name: "smtpd_tls_received_header", Default: "no", Kind: config.Bool},
+	{Name: "smtpd_tls_cert_file", Default: "$data_directory/tls/cert.pem"},
+	{Name: "smtpd_tls_key_file", Default: "$data_directory/tls/key.pem"},
+	{Name: "smtpd_tls_loglevel", Default: "0"},
+	{Name: "smtp_tls_loglevel", Default: "0"},
+	{Name: "smtp_tls_note_starttls_offer", Default: "no", Kind: config.Bool},
+	{Name: "smtpd_sasl_type", Default: "dovecot"},
+	{Name: "smtpd_sasl_path", Default: "private/auth"},
+	{Name: "smtpd_sasl_security_options", Default: "noanonymous"},
+	{Name: "smtpd_sasl_tls_security_options", Default: "$smtpd_sasl_security_options"},
+	{Name: "smtpd_sasl_local_domain", Default: ""},
+	{Name: "broken_sasl_auth_clients", Default: "no", Kind: config.Bool},
+	{Name: "smtpd_peername_lookup", Default: "no", Kind: config.Bool},
+	{Name: "smtpd_timeout", Default: "300s", Kind: config.Duration},
+	{Name: "default_process_limit", Default: "100", Kind: config.Int},
+	{Name: "default_destination_concurrency_limit", Default: "20", Kind: config.Int},
+	{Name: "initial_destination_concurrency", Default: "5", Kind: config.Int},
+	{Name: "smtp_port", Default: "2525", Check: optPort, Doc: "smtp listener port (MX policy), empty for none"},
+	{Name: "submission_port", Default: "2587", Check: optPort},
+	{Name: "submissions_port", Default: "2465", Check: optPort},
+
+	// Dovecot names.
+	{Name: "protocols", Default: "imap pop3 lmtp", Kind: config.List, Check: protocolList},
+	{Name: "listen", Default: "$inet_interfaces", Kind: config.List},
+	{Name: "imap_port", Default: "2143", Check: optPort},
+	{Name: "imaps_port", Default: "2993", Check: optPort},
+	{Name: "pop3_port", Default: "2110", Check: optPort},
+	{Name: "pop3s_port", Default: "2995", Check: optPort},
+	{Name: "lmtp_unix_listener", Default: "$data_directory/lmtp.sock"},
+	{Name: "lmtp_inet_listener", Default: "", Check: optAddr},
+	{Name: "mail_location", Default: "maildir:$data_directory/mail/%d/%n/Maildir", Check: mailLocation},
+	{Name: "passdb", Default: "passwd-file:$data_directory/passwd"},
+	{Name: "userdb", Default: "static:"},
+	{Name: "auth_mechanisms", Default: "plain login", Kind: config.List},
+	{Name: "disable_plaintext_auth", Default: "yes", Kind: config.Bool},
+	{Name: "auth_username_format", Default: "%Lu"},
+	{Name: "auth_failure_delay", Default: "2s", Kind: config.Duration},
+	{Name: "login_trusted_networks", Default: "", Kind: config.List, Check: cidrList},
+	{Name: "ssl", Default: "yes", Check: oneOf("yes", "no", "required")},
+	{Name: "ssl_cert", Default: "<$smtpd_tls_cert_file"},
+	{Name: "ssl_key", Default: "<$smtpd_tls_key_file"},
+	{Name: "ssl_min_protocol", Default: "TLSv1.2", Check: oneOf("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")},
+	{Name: "pop3_uidl_format", Default: "%08Xu%08Xv"},
+	{Name: "mail_max_userip_connections", Default: "10", Kind: config.Int},
+	{Name: "lmtp_save_to_detail_mailbox", Default: "no", Kind: config.Bool},
+	{Name: "shutdown_timeout", Default: "30s", Kind: config.Duration, Doc: "how long SIGTERM waits for sessions to finish"},
+}
+
+// runtimeNames are filled in by restrict when it builds a reply.
+var runtimeNames = []string{"rbl_code", "rbl_class", "rbl_what", "rbl_domain", "rbl_reason", "rbl_txt", "client_address", "client_name", "helo_name", "recipient", "sender", "stress"}
+
+// newSchema returns the parameters fullserver understands: restrict's
+// Postfix parameters with their Postfix defaults, then fullserver's own,
+// and the per-listener defaults that seed 001 puts in master.cf.
+func newSchema() *config.Schema {
+	byName := map[string]config.Param{}
+	for name, def := range restrict.DefaultParams() {
+		byName[name] = config.Param{Name: name, Default: def}
+	}
+	for _, p := range ownParams {
+		byName[p.Name] = p
+	}
+	for _, n := range runtimeNames {
+		if _, ok := byName[n]; !ok {
+			byName[n] = config.Param{Name: n, Runtime: true}
+		}
+	}
+	// Typed versions of restrict's numeric and boolean parameters.
+	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit"} {
+		p := byName[n]
+		p.Kind = config.Int
+		byName[n] = p
+	}
+	for _, n := range []string{"smtpd_sasl_auth_enable", "disable_vrfy_command", "smtpd_helo_required", "smtpd_delay_reject"} {
+		p := byName[n]
+		p.Kind = config.Bool
+		byName[n] = p
+	}
+	params := make([]config.Param, 0, len(byName))
+	for _, p := range byName {
+		params = append(params, p)
+	}
+	s := config.NewSchema(params, services)
+	// master.cf as seed 001 writes it: AUTH and relay for authenticated
+	// users on submission (STARTTLS required) and submissions (TLS from
+	// the first byte); port 25 has no AUTH.
+	for _, svc := range []string{"submission", "submissions"} {
+		s.SetServiceDefault(svc, "syslog_name", "$syslog_name/"+svc)
+		s.SetServiceDefault(svc, "smtpd_sasl_auth_enable", "yes")
+		s.SetServiceDefault(svc, "smtpd_recipient_restrictions", "permit_sasl_authenticated, reject")
+		s.SetServiceDefault(svc, "smtpd_relay_restrictions", "permit_sasl_authenticated, reject")
+	}
+	s.SetServiceDefault("submission", "smtpd_tls_security_level", "encrypt")
+	s.SetServiceDefault("submissions", "smtpd_tls_wrappermode", "yes")
+	return s
+}
+
+func oneOf(vals ...string) func(string) error {
+	return func(v string) error {
+		for _, x := range vals {
+			if strings.EqualFold(v, x) {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s", strings.Join(vals, ", "))
+	}
+}
+
+func optPort(v string) error {
+	if v == "" {
+		return nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n < 0 || n > 65535 || fmt.Sprint(n) != v {
+		return fmt.Errorf("not a port number")
+	}
+	return nil
+}
+
+func optAddr(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddrPort(v); err != nil {
+		if strings.HasPrefix(v, "localhost:") && optPort(strings.TrimPrefix(v, "localhost:")) == nil {
+			return nil
+		}
+		return fmt.Errorf("want ip:port")
+	}
+	return nil
+}
+
+func cidrList(v string) error {
+	for _, item := range config.SplitList(v) {
+		if strings.Contains(item, ":/") {
+			continue // a lookup table such as hash:/etc/postfix/network_table
+		}
+		item = strings.NewReplacer("[", "", "]", "").Replace(item) // [::1]/128
+		if _, err := netip.ParsePrefix(item); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(item); err == nil {
+			continue
+		}
+		return fmt.Errorf("%q is not an address or network", item)
+	}
+	return nil
+}
+
+func protocolList(v string) error {
+	for _, p := range config.SplitList(v) {
+		switch p {
+		case "imap", "pop3", "lmtp", "none":
+		default:
+			return fmt.Errorf("unknown protocol %q (want imap, pop3, lmtp or none)", p)
+		}
+	}
+	return nil
+}
+
+func mailLocation(v string) error {
+	if !strings.HasPrefix(v, "maildir:") {
+		return fmt.Errorf("only maildir:PATH is supported")
+	}
+	if strings.TrimPrefix(v, "maildir:") == "" {
+		return fmt.Errorf("maildir: needs a path")
+	}
+	return nil
+}

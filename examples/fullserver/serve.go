@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/yubinmail/yubin/config"
+)
+
+// protoServer is what every protocol package's Server offers.
+type protoServer interface {
+	Serve(net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+// host is the running mail host.
+type host struct {
+	file  string // configuration file, "" for embedded defaults
+	opts  *options
+	cfg   *config.Config
+	log   *slog.Logger
+	m     *metrics
+	certs certStore
+	owner *account // nil unless started as root
+	out   io.Writer
+
+	tlsConf  *tls.Config // the current certificate, ssl_min_protocol
+	binds    []*bound
+	running  map[string]protoServer // by service
+	reloader []func(*config.Config) error
+}
+
+// serve runs the host until SIGTERM or SIGINT. Every check that can fail
+// runs before the first connection is accepted: on error nothing is left
+// listening and the exit code is 1.
+func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer) int {
+	h := &host{cfg: cfg, opts: o, m: newMetrics(), out: stdout, running: map[string]protoServer{}}
+	if file != "(embedded defaults)" {
+		h.file = file
+	}
+	h.log = newLogger(stderr, cfg.Get("log_format"), cfg.Get("myhostname"), cfg.Get("syslog_name"))
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
+		closeAll(h.binds)
+		return 1
+	}
+
+	// As root: resolve mail_owner, make the data directory its own, read
+	// root-only certificates, bind, then drop privileges before anything
+	// touches mail.
+	if os.Geteuid() == 0 {
+		owner, err := lookupOwner(cfg.Get("mail_owner"))
+		if err != nil && !cfg.IsSet("mail_owner") {
+			// Out of the box as root on a machine without a "yubin"
+			// user: run as nobody rather than refuse, and say so.
+			if owner, err = lookupOwner("nobody"); err == nil {
+				h.log.Warn(fmt.Sprintf("mail_owner %q does not exist; running as nobody (create the user or set mail_owner)", cfg.Get("mail_owner")))
+			}
+		}
+		if err != nil {
+			return fail(err)
+		}
+		h.owner = owner
+		if err := prepareDataDirAsRoot(cfg.Get("data_directory"), owner); err != nil {
+			return fail(err)
+		}
+	}
+	if err := checkCert(cfg); err != nil {
+		return fail(err)
+	}
+	var preCert error
+	if fileExists(firstOf(certFiles(cfg))) || !usesDefaultCert(cfg) {
+		var cert, err = loadCert(cfg)
+		if err != nil {
+			return fail(err)
+		}
+		h.certs.cur.Store(cert)
+	} else {
+		preCert = errors.New("not yet made")
+	}
+	if h.owner == nil {
+		if err := prepareData(cfg); err != nil {
+			return fail(err)
+		}
+	}
+	binds, err := bindAll(listenSpecs(cfg), h.owner)
+	if err != nil {
+		return fail(err)
+	}
+	h.binds = binds
+	var metricsL net.Listener
+	if a := cfg.Get("metrics_listen"); a != "" {
+		if metricsL, err = net.Listen("tcp", a); err != nil {
+			return fail(fmt.Errorf("metrics listener %s: %w", a, err))
+		}
+		defer metricsL.Close()
+	}
+	if h.owner != nil {
+		if err := dropPrivileges(h.owner); err != nil {
+			return fail(err)
+		}
+		if err := prepareData(cfg); err != nil {
+			return fail(err)
+		}
+	}
+	if preCert != nil {
+		cf, kf := certFiles(cfg)
+		if err := makeSelfSigned(cf, kf, cfg.Get("myhostname")); err != nil {
+			return fail(fmt.Errorf("making a self-signed certificate: %w", err))
+		}
+		cert, err := loadCert(cfg)
+		if err != nil {
+			return fail(err)
+		}
+		h.certs.cur.Store(cert)
+		h.log.Info(fmt.Sprintf("made a self-signed certificate %s for %s", cf, cfg.Get("myhostname")))
+	}
+	h.tlsConf = h.certs.tlsConfig(tlsVersion(cfg.Get("ssl_min_protocol")))
+	demo, err := h.setup()
+	if err != nil {
+		return fail(err)
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	if metricsL != nil {
+		go serveMetrics(ctx, metricsL, h.m, h.log)
+	}
+	var wg sync.WaitGroup
+	for _, b := range h.binds {
+		srv := h.running[b.service]
+		if srv == nil {
+			b.l.Close()
+			continue
+		}
+		wg.Add(1)
+		go func(b *bound, srv protoServer) {
+			defer wg.Done()
+			l := net.Listener(&countingListener{Listener: b.l, service: b.service, m: h.m})
+			if err := srv.Serve(l); err != nil && ctx.Err() == nil {
+				h.log.Error(fmt.Sprintf("%s listener %s stopped: %v", b.service, b.l.Addr(), err))
+			}
+		}(b, srv)
+	}
+	h.printWelcome(demo, metricsL)
+
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	for s := range sig {
+		if s == syscall.SIGHUP {
+			h.reload()
+			continue
+		}
+		break
+	}
+	h.log.Info("terminating on signal, draining sessions")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Duration("shutdown_timeout"))
+	defer cancel()
+	var sw sync.WaitGroup
+	for svc, srv := range h.running {
+		sw.Add(1)
+		go func() {
+			defer sw.Done()
+			if err := srv.Shutdown(sctx); err != nil {
+				h.log.Warn(fmt.Sprintf("%s: shutdown: %v", svc, err))
+			}
+		}()
+	}
+	sw.Wait()
+	stop()
+	wg.Wait()
+	closeAll(h.binds)
+	h.log.Info("stopped")
+	return 0
+}
+
+func firstOf(a, _ string) string { return a }
+
+// checkCert reports a missing certificate that the administrator named
+// (the default one is made on first start).
+func checkCert(cfg *config.Config) error {
+	if usesDefaultCert(cfg) {
+		return nil
+	}
+	cf, kf := certFiles(cfg)
+	for _, f := range []struct{ param, path string }{{"certificate", cf}, {"key", kf}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("TLS %s %s: %w", f.param, f.path, err)
+		}
+	}
+	return nil
+}
+
+// checkRuntime is "fullserver check" beyond the syntax: the files the
+// configuration names must be there.
+func checkRuntime(cfg *config.Config) error {
+	if err := checkCert(cfg); err != nil {
+		return err
+	}
+	if !usesDefaultCert(cfg) {
+		if _, err := loadCert(cfg); err != nil {
+			return err
+		}
+	}
+	return checkSetup(cfg)
+}
+
+// prepareDataDirAsRoot creates the data directory and gives it to the
+// mail owner, as "postfix set-permissions" would.
+func prepareDataDirAsRoot(dir string, owner *account) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+		if err := os.Chown(dir, owner.uid, owner.gid); err != nil {
+			return fmt.Errorf("data directory %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// prepareData creates the data directory's layout and proves it is
+// writable.
+func prepareData(cfg *config.Config) error {
+	dir := cfg.Get("data_directory")
+	for _, d := range []string{dir, filepath.Join(dir, "mail"), filepath.Join(dir, "tls")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+	}
+	f, err := os.CreateTemp(dir, ".write-test-")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// reload re-reads the configuration file, certificates, passwd-file and
+// lookup tables; on any error the running configuration stays.
+func (h *host) reload() {
+	cfg, _, err := loadConfig(h.opts)
+	if err != nil {
+		h.log.Error("reload: configuration errors, keeping the running one:\n" + indent(err.Error()))
+		return
+	}
+	if cert, err := loadCert(cfg); err != nil {
+		h.log.Error("reload: " + err.Error() + "; keeping the running certificate")
+	} else {
+		h.certs.cur.Store(cert)
+	}
+	for _, r := range h.reloader {
+		if err := r(cfg); err != nil {
+			h.log.Error("reload: " + err.Error())
+		}
+	}
+	h.cfg = cfg
+	h.log.Info("reload: configuration, certificates, users and tables re-read")
+}
+
+// printWelcome tells a newcomer how to connect.
+func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {
+	w := h.out
+	fmt.Fprintln(w, "yubin mail host running.")
+	for _, b := range h.binds {
+		if h.running[b.service] != nil {
+			fmt.Fprintf(w, "  %-12s %s\n", b.service, b.l.Addr())
+		}
+	}
+	if metricsL != nil {
+		fmt.Fprintf(w, "  %-12s http://%s/metrics\n", "metrics", metricsL.Addr())
+	}
+	if demo != nil {
+		fmt.Fprintf(w, "\nA demo user was created (the password is shown only this once):\n  user: %s\n  password: %s\n", demo.name, demo.password)
+	}
+	fmt.Fprintf(w, "\nPoint a mail client at %s: IMAP port %s (STARTTLS) or %s (TLS),\nSMTP submission port %s (STARTTLS) or %s (TLS), with the user name\nand password above. The certificate is self-signed unless you configured one.\nAdd users with: fullserver -data %s adduser NAME\n",
+		firstHost(h.cfg), h.cfg.Get("imap_port"), h.cfg.Get("imaps_port"), h.cfg.Get("submission_port"), h.cfg.Get("submissions_port"), h.cfg.Get("data_directory"))
+}
+
+func firstHost(c *config.Config) string {
+	if l := interfaces(c.List("listen")); len(l) > 0 {
+		return l[0]
+	}
+	return "127.0.0.1"
+}

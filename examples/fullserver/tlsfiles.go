@@ -1,0 +1,170 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/yubinmail/yubin/config"
+)
+
+// certStore holds the current certificate; SIGHUP swaps in a new one and
+// running sessions keep theirs.
+type certStore struct {
+	cur atomic.Pointer[tls.Certificate]
+}
+
+func (s *certStore) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return s.cur.Load(), nil
+}
+
+// tlsConfig returns a server config that always presents the current
+// certificate.
+func (s *certStore) tlsConfig(minVersion uint16) *tls.Config {
+	return &tls.Config{GetCertificate: s.get, MinVersion: minVersion}
+}
+
+// certFiles returns the certificate and key file names: Dovecot's
+// "ssl_cert = <file" when set, else Postfix's smtpd_tls_cert_file.
+func certFiles(c *config.Config) (cert, key string) {
+	cert, key = c.FileOf("ssl_cert"), c.FileOf("ssl_key")
+	if cert == "" {
+		cert = c.Get("smtpd_tls_cert_file")
+	}
+	if key == "" {
+		key = c.Get("smtpd_tls_key_file")
+	}
+	return cert, key
+}
+
+// usesDefaultCert reports whether the certificate settings are the
+// embedded defaults, under which a missing certificate is made on first
+// start; an administrator's own paths must exist.
+func usesDefaultCert(c *config.Config) bool {
+	for _, n := range []string{"ssl_cert", "ssl_key", "smtpd_tls_cert_file", "smtpd_tls_key_file"} {
+		if c.IsSet(n) {
+			return false
+		}
+	}
+	return true
+}
+
+// loadCert reads the configured key pair. Inline PEM in ssl_cert/ssl_key
+// (a value not in "<file" form) is accepted too.
+func loadCert(c *config.Config) (*tls.Certificate, error) {
+	certFile, keyFile := certFiles(c)
+	var certPEM, keyPEM []byte
+	var err error
+	if c.IsSet("ssl_cert") && c.FileOf("ssl_cert") == "" {
+		certPEM = []byte(c.Get("ssl_cert"))
+	} else if certPEM, err = os.ReadFile(certFile); err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	if c.IsSet("ssl_key") && c.FileOf("ssl_key") == "" {
+		keyPEM = []byte(c.Get("ssl_key"))
+	} else if keyPEM, err = os.ReadFile(keyFile); err != nil {
+		return nil, fmt.Errorf("TLS key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate %s / key %s: %v", certFile, keyFile, err)
+	}
+	return &cert, nil
+}
+
+// makeSelfSigned writes a self-signed certificate for host, localhost and
+// 127.0.0.1 to certFile and keyFile (the key readable by its owner only).
+func makeSelfSigned(certFile, keyFile, host string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: host, Organization: []string{"yubin self-signed"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(2, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{host, "localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{certFile, keyFile} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return err
+	}
+	return writeFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// writeFileAtomic writes data to a temporary file, syncs it and renames it
+// over name.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name)+"-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(name)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func tlsVersion(name string) uint16 {
+	switch name {
+	case "TLSv1":
+		return tls.VersionTLS10
+	case "TLSv1.1":
+		return tls.VersionTLS11
+	case "TLSv1.3":
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
+}
