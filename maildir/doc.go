@@ -1,0 +1,65 @@
+// Package maildir stores mail in Maildir++ directories exactly as Dovecot
+// 2.3 keeps them, so that yubin and a running Dovecot (or any Maildir
+// delivery agent) can share one mailbox. It implements the store
+// contract (store.Backend, store.Store, store.Mailbox).
+//
+// # Layout and Dovecot compatibility
+//
+//   - The root is INBOX (cur/, new/, tmp/); every other mailbox is a
+//     folder ".Name" with levels joined by "." and written in modified
+//     UTF-7 (RFC 3501 5.1.3): "Archive/2024" is ".Archive.2024". A "." in
+//     a level is refused, as Dovecot refuses it. Each folder holds an
+//     empty maildirfolder file.
+//   - File names are Dovecot's: "<secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>,W=<vsize>"
+//     then ":2," and the flag letters sorted by ASCII (D draft, F flagged,
+//     R answered, S seen, T deleted, a..z keywords from dovecot-keywords).
+//     Unknown letters and a second ","-group are kept. The base name
+//     (before ":") is the message's GUID and POP3 %f.
+//   - UIDs and UIDVALIDITY live in dovecot-uidlist version 3, written only
+//     under the dovecot-uidlist.lock dotlock (O_EXCL, "pid:host"): new
+//     records are appended, the header's N is treated as a lower bound, a
+//     damaged or foreign-version file is rewritten through a temporary
+//     file and rename. Version 1 files are read.
+//   - Keywords live in dovecot-keywords (26 per folder, letters a..z),
+//     changed under dovecot-keywords.lock.
+//   - subscriptions is Dovecot's "V\t2" file; maildirsize is kept when
+//     Options sets quota limits (Maildir++ quota).
+//   - Delivery (Append, Store.Deliver) writes tmp/, fsyncs the file,
+//     renames it into new/ (cur/ when it has flags) while holding the
+//     uidlist lock, fsyncs the directory, then appends and fsyncs the
+//     uidlist record: a UID returned is durable.
+//   - Files another program delivers (into new/ or cur/) are adopted at
+//     the next sync, whatever their names; files in tmp/ older than 36 h
+//     are removed; a missing tmp/ (or cur/, new/) is recreated.
+//   - A dotlock that was not refreshed for Options.StaleLockTimeout
+//     (120 s, Dovecot's value) or that names a dead process on this host
+//     is broken.
+//
+// # Implementation notes
+//
+// A Store keeps one shared state per open folder: messages in UID order
+// (immutable records), the keyword table, HIGHESTMODSEQ and an ordered
+// change log. Each handle (store.Mailbox) keeps its own view, which
+// changes only on Poll and through the handle's own operations; the log
+// feeds other handles' Poll in order and signals their Notify channel.
+// All changes to a folder's state happen under its mutex, and the
+// dotlocks are only taken inside it, so the lock order is always
+// folder mutex(es) (by path), then dotlock.
+//
+// Changes made by other processes are found by rescanning new/ and cur/
+// when their mtimes moved (or are within two seconds of the last scan,
+// since mtimes advance in clock ticks) and by re-reading the tail of
+// dovecot-uidlist. While a handle is open, an inotify watch (or, with
+// Options.NoInotify, polling every Options.PollInterval) performs that
+// sync in the background so that IMAP IDLE hears about them.
+//
+// Dovecot keeps modseqs and \Recent in its own index; yubin keeps its own
+// in "yubin-index" per folder (see index.go), which Dovecot ignores and
+// which is rebuilt when missing: modseqs are reserved in blocks so that
+// HIGHESTMODSEQ never goes back, even after a crash. A message is \Recent
+// for the first read-write handle that sees it; that handle moves it from
+// new/ to cur/, as Dovecot's SELECT does.
+//
+// Special-use attributes given to CreateMailbox are remembered in
+// "yubin-special-use" (Dovecot keeps them in its configuration).
+package maildir

@@ -1,0 +1,365 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// handle is one session's store.Mailbox on a mbox.
+type handle struct {
+	m      *mbox
+	ro     bool
+	view   []*msg // as of the last Poll, plus this handle's own changes
+	pos    uint64 // next log position to read
+	notify chan struct{}
+	recent store.UIDSet
+	hms    uint64 // highest modseq this handle has seen
+	next   uint32 // UIDNEXT as of the last Poll
+	closed bool
+}
+
+var _ store.Mailbox = (*handle)(nil)
+
+func (m *mbox) open(ctx context.Context, readOnly bool) (*handle, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.syncLocked(ctx, false); err != nil {
+		return nil, err
+	}
+	h := &handle{m: m, ro: readOnly, notify: make(chan struct{}, 1)}
+	h.view = append(make([]*msg, 0, len(m.msgs)), m.msgs...)
+	h.pos = m.logStart + uint64(len(m.log))
+	h.hms = m.highestModSeq
+	h.next = m.nextUID
+	if len(m.handles) == 0 {
+		m.startWatch()
+	}
+	m.handles[h] = struct{}{}
+	if !readOnly {
+		h.claimRecent(h.view)
+	}
+	return h, nil
+}
+
+// claimRecent makes the messages of msgs not yet seen by any session
+// \Recent in this handle and moves them from new/ to cur/, as Dovecot's
+// first SELECT does.
+func (h *handle) claimRecent(msgs []*msg) {
+	m := h.m
+	for _, x := range msgs {
+		if x.uid <= m.recentUpTo {
+			continue
+		}
+		h.recent.Add(x.uid)
+		m.recentUpTo = x.uid
+	}
+	for _, x := range msgs {
+		if !x.inNew {
+			continue
+		}
+		i := findUID(m.msgs, x.uid)
+		if i < 0 || !m.msgs[i].inNew {
+			continue
+		}
+		x = m.msgs[i]
+		fn := parseFileName(x.name)
+		fn.HasInfo = true
+		c := x.clone()
+		c.name, c.inNew = fn.String(), false
+		if err := os.Rename(m.path(x), m.path(c)); err == nil {
+			m.msgs[i] = c
+		}
+	}
+}
+
+func (h *handle) signal() {
+	select {
+	case h.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (h *handle) check() error {
+	if h.closed {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (h *handle) writable() error {
+	if h.closed {
+		return store.ErrClosed
+	}
+	if h.ro {
+		return store.ErrReadOnly
+	}
+	return nil
+}
+
+// Name implements store.Mailbox.
+func (h *handle) Name() string { return h.m.name }
+
+// Status implements store.Mailbox: the counters of the handle's view.
+func (h *handle) Status(ctx context.Context) (store.MailboxStatus, error) {
+	if err := h.check(); err != nil {
+		return store.MailboxStatus{}, err
+	}
+	h.m.mu.Lock()
+	uv := h.m.uidValidity
+	h.m.mu.Unlock()
+	st := store.MailboxStatus{UIDValidity: uv, UIDNext: h.next, HighestModSeq: h.hms, Messages: uint32(len(h.view))}
+	for _, x := range h.view {
+		if x.sys&store.Seen == 0 {
+			st.Unseen++
+		}
+		if x.sys&store.Deleted != 0 {
+			st.Deleted++
+		}
+		if h.recent.Contains(x.uid) && h.recent != nil {
+			st.Recent++
+		}
+		st.Size += x.vsize
+		if x.uid >= st.UIDNext {
+			st.UIDNext = x.uid + 1
+		}
+	}
+	return st, nil
+}
+
+// Messages implements store.Mailbox.
+func (h *handle) Messages(ctx context.Context, uids store.UIDSet, fn func(*store.MessageInfo) error) error {
+	if err := h.check(); err != nil {
+		return err
+	}
+	kl := h.m.kw.Load()
+	var mi store.MessageInfo
+	visit := func(x *msg) error {
+		mi = store.MessageInfo{UID: x.uid, Flags: store.Flags{System: x.sys, Keywords: kl.names(x.kw)}, ModSeq: x.modseq, Size: x.vsize, Recent: h.recent != nil && h.recent.Contains(x.uid)}
+		base := x.base()
+		mi.GUID, mi.FileName = base, base
+		mi.InternalDate = h.m.internalDate(x)
+		mi.SaveDate = saveTime(base)
+		if mi.SaveDate.IsZero() {
+			mi.SaveDate = mi.InternalDate
+		}
+		return fn(&mi)
+	}
+	if uids == nil {
+		for i, x := range h.view {
+			if i&1023 == 1023 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := visit(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sorted := append(store.UIDSet(nil), uids...)
+	var norm store.UIDSet
+	for _, r := range sorted {
+		norm.AddRange(r.Start, r.Stop)
+	}
+	for _, r := range norm {
+		i := searchUID(h.view, r.Start)
+		for ; i < len(h.view) && h.view[i].uid <= r.Stop; i++ {
+			if err := visit(h.view[i]); err != nil {
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func searchUID(msgs []*msg, uid uint32) int {
+	lo, hi := 0, len(msgs)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if msgs[mid].uid < uid {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// internalDate returns the message's file mtime, stat'ing it once.
+func (m *mbox) internalDate(x *msg) time.Time {
+	if d := x.date.Load(); d != 0 {
+		return time.Unix(0, d)
+	}
+	var fi os.FileInfo
+	var err error
+	for _, sub := range []string{x.sub(), "cur", "new"} {
+		if fi, err = os.Stat(m.dir + "/" + sub + "/" + x.name); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t := saveTime(x.base())
+		if t.IsZero() {
+			t = time.Now()
+		}
+		return t
+	}
+	x.date.Store(fi.ModTime().UnixNano())
+	return fi.ModTime()
+}
+
+// messageFile is a store.MessageReader over a message file.
+type messageFile struct {
+	*os.File
+	size int64
+}
+
+func (f *messageFile) Size() int64 { return f.size }
+
+// Open implements store.Mailbox.
+func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, error) {
+	if err := h.check(); err != nil {
+		return nil, err
+	}
+	m := h.m
+	for attempt := 0; ; attempt++ {
+		m.mu.Lock()
+		i := findUID(m.msgs, uid)
+		if i < 0 {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("maildir: uid %d: %w", uid, store.ErrNoSuchMessage)
+		}
+		p := m.path(m.msgs[i])
+		m.mu.Unlock()
+		f, err := os.Open(p)
+		if err == nil {
+			fi, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("maildir: %w", err)
+			}
+			return &messageFile{File: f, size: fi.Size()}, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) || attempt > 0 {
+			return nil, fmt.Errorf("maildir: open uid %d: %w", uid, err)
+		}
+		// Renamed by someone else (a flag change): find it again.
+		m.mu.Lock()
+		err = m.syncLocked(ctx, true)
+		m.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Poll implements store.Mailbox.
+func (h *handle) Poll(ctx context.Context) ([]store.Change, error) {
+	if err := h.check(); err != nil {
+		return nil, err
+	}
+	m := h.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.syncLocked(ctx, false)
+	if err != nil && !errors.Is(err, store.ErrMailboxGone) {
+		return nil, err
+	}
+	changes := h.catchUp()
+	h.next = m.nextUID
+	m.trimLog()
+	return changes, nil
+}
+
+// catchUp applies the log entries the handle has not seen to its view
+// and returns the changes others made (m.mu held).
+func (h *handle) catchUp() []store.Change {
+	m := h.m
+	var out []store.Change
+	var fresh []*msg
+	for ; h.pos < m.logStart+uint64(len(m.log)); h.pos++ {
+		ev := m.log[h.pos-m.logStart]
+		if ev.modseq > h.hms {
+			h.hms = ev.modseq
+		}
+		if ev.origin == h {
+			continue
+		}
+		kl := m.kw.Load()
+		switch ev.kind {
+		case store.ChangeNew:
+			if findUID(h.view, ev.uid) >= 0 {
+				continue
+			}
+			h.view = insertMsg(h.view, ev.m)
+			fresh = append(fresh, ev.m)
+			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.info(ev.m, kl)})
+		case store.ChangeFlags:
+			i := findUID(h.view, ev.uid)
+			if i < 0 || h.view[i].modseq >= ev.m.modseq {
+				continue
+			}
+			h.view[i] = ev.m
+			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.info(ev.m, kl)})
+		case store.ChangeExpunge:
+			var ok bool
+			if h.view, ok = removeMsg(h.view, ev.uid); ok {
+				out = append(out, store.Change{Kind: ev.kind, UID: ev.uid})
+			}
+		case store.ChangeUIDValidity:
+			h.view = nil
+			h.recent = nil
+			out = append(out, store.Change{Kind: ev.kind})
+		case store.ChangeDeleted:
+			h.view = nil
+			out = append(out, store.Change{Kind: ev.kind})
+		}
+	}
+	if !h.ro && len(fresh) > 0 {
+		h.claimRecent(fresh)
+	}
+	return out
+}
+
+func (h *handle) info(x *msg, kl *keywordList) store.MessageInfo {
+	base := x.base()
+	mi := store.MessageInfo{UID: x.uid, Flags: store.Flags{System: x.sys, Keywords: kl.names(x.kw)}, ModSeq: x.modseq, Size: x.vsize, GUID: base, FileName: base}
+	mi.InternalDate = h.m.internalDate(x)
+	mi.SaveDate = saveTime(base)
+	if mi.SaveDate.IsZero() {
+		mi.SaveDate = mi.InternalDate
+	}
+	mi.Recent = h.recent != nil && h.recent.Contains(x.uid)
+	return mi
+}
+
+// Notify implements store.Mailbox.
+func (h *handle) Notify() <-chan struct{} { return h.notify }
+
+// Close implements store.Mailbox.
+func (h *handle) Close() error {
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	m := h.m
+	m.mu.Lock()
+	delete(m.handles, h)
+	if len(m.handles) == 0 {
+		m.stopWatch()
+		m.log = nil
+		m.logStart = 0
+	} else {
+		m.trimLog()
+	}
+	m.mu.Unlock()
+	m.flushCache()
+	return nil
+}

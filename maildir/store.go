@@ -1,0 +1,243 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// Store is one user's Maildir++ tree. It implements store.Store and is
+// safe for concurrent use. Mailbox handles opened from one Store see each
+// other's changes at once; changes made by other processes (or another
+// Store on the same directory) are found on disk.
+type Store struct {
+	root string
+	opts Options
+	host string
+
+	chownFiles bool
+	uid, gid   int
+
+	seq atomic.Uint64
+
+	mu     sync.Mutex
+	boxes  map[string]*mbox // by directory
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the Maildir++ tree at root: root
+// itself is INBOX (cur, new, tmp) and every other mailbox is a ".Name"
+// folder inside it. Configured auto mailboxes are created and
+// subscribed.
+//
+// When the program runs as root and root is owned by another user (a
+// mail user, as Dovecot expects), files and directories yubin creates are
+// given to that user.
+func Open(root string, opts Options) (*Store, error) {
+	s := &Store{root: filepath.Clean(root), opts: opts, boxes: map[string]*mbox{}}
+	s.host = opts.Hostname
+	if s.host == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		s.host = h
+	}
+	s.host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(s.host)
+	if err := os.MkdirAll(s.root, 0o700); err != nil {
+		return nil, fmt.Errorf("maildir: create %s: %w", s.root, err)
+	}
+	if fi, err := os.Stat(s.root); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && st.Uid != 0 {
+			s.chownFiles, s.uid, s.gid = true, int(st.Uid), int(st.Gid)
+		}
+	}
+	if err := s.makeMaildir(s.root); err != nil {
+		return nil, err
+	}
+	if err := s.createAuto(); err != nil {
+		return nil, err
+	}
+	if s.quotaEnabled() {
+		if err := s.checkMaildirsize(); err != nil {
+			s.logger().Warn("maildir: maildirsize", "err", err)
+		}
+	}
+	return s, nil
+}
+
+// Root returns the Maildir's root directory.
+func (s *Store) Root() string { return s.root }
+
+func (s *Store) logger() *slog.Logger {
+	if s.opts.Logger != nil {
+		return s.opts.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// makeMaildir creates cur, new and tmp under dir.
+func (s *Store) makeMaildir(dir string) error {
+	for _, sub := range []string{"", "cur", "new", "tmp"} {
+		p := filepath.Join(dir, sub)
+		if err := os.Mkdir(p, 0o700); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				continue
+			}
+			return fmt.Errorf("maildir: create %s: %w", p, err)
+		}
+		s.chown(p)
+	}
+	return nil
+}
+
+func (s *Store) chown(path string) {
+	if s.chownFiles {
+		os.Lchown(path, s.uid, s.gid)
+	}
+}
+
+// writeFileAtomic writes data to path through a temporary file and
+// rename, fsyncing file and directory when durable is set.
+func (s *Store) writeFileAtomic(path string, data []byte, durable bool) error {
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.seq.Add(1))
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("maildir: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil && durable && !s.opts.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		s.chown(tmp)
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("maildir: write %s: %w", path, err)
+	}
+	if durable {
+		s.syncDir(filepath.Dir(path))
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so that a rename into it is durable.
+func (s *Store) syncDir(dir string) error {
+	if s.opts.NoSync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
+
+// uniqueBase returns a new message base name in Dovecot's style,
+// <secs>.M<usecs>P<pid>Q<n>.<host>.
+func (s *Store) uniqueBase(now time.Time) string {
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.seq.Add(1), s.host)
+}
+
+// Close releases the store's mailbox states. Open mailbox handles stay
+// usable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	boxes := s.boxes
+	s.boxes = map[string]*mbox{}
+	s.mu.Unlock()
+	for _, m := range boxes {
+		m.flushCache()
+	}
+	return nil
+}
+
+// Backend opens users' Maildirs: locate maps a user name to the Maildir
+// root (for example from an auth UserDB's home + "/Maildir"). Stores are
+// shared by every session of the same user while any is open, so their
+// mailbox handles notify each other at once.
+type Backend struct {
+	locate func(ctx context.Context, user string) (string, error)
+	opts   Options
+
+	mu     sync.Mutex
+	stores map[string]*sharedStore
+}
+
+type sharedStore struct {
+	s    *Store
+	refs int
+}
+
+var _ store.Backend = (*Backend)(nil)
+
+// NewBackend returns a Backend that finds each user's Maildir root with
+// locate (which returns store.ErrNoSuchUser for unknown users) and opens
+// it with opts.
+func NewBackend(locate func(ctx context.Context, user string) (root string, err error), opts Options) *Backend {
+	return &Backend{locate: locate, opts: opts, stores: map[string]*sharedStore{}}
+}
+
+// Open implements store.Backend. Closing the returned Store releases the
+// shared state once every session of the user has closed its Store.
+func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
+	root, err := b.locate(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	root = filepath.Clean(root)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ss := b.stores[root]
+	if ss == nil {
+		s, err := Open(root, b.opts)
+		if err != nil {
+			return nil, err
+		}
+		ss = &sharedStore{s: s}
+		b.stores[root] = ss
+	}
+	ss.refs++
+	return &storeRef{Store: ss.s, release: func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		ss.refs--
+		if ss.refs == 0 {
+			delete(b.stores, root)
+			ss.s.Close()
+		}
+	}}, nil
+}
+
+// storeRef is a reference to a Backend's shared Store.
+type storeRef struct {
+	*Store
+	once    sync.Once
+	release func()
+}
+
+func (r *storeRef) Close() error {
+	r.once.Do(r.release)
+	return nil
+}
