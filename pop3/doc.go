@@ -1,0 +1,56 @@
+// Package pop3 is a POP3 server over yubin's store: the part of Dovecot's
+// pop3 service a mail host needs, as a library with net/http's shape
+// (Server, Serve, ListenAndServe, ServeTLS, Shutdown, Close).
+//
+// It implements:
+//
+//   - RFC 1939: USER, PASS, APOP, STAT, LIST, RETR, DELE, NOOP, RSET,
+//     QUIT, TOP, UIDL and the AUTHORIZATION, TRANSACTION and UPDATE
+//     states. Messages marked with DELE are removed only when the client
+//     sends QUIT; a session that ends any other way (disconnect, timeout,
+//     an interrupted RETR, Shutdown) removes nothing.
+//   - RFC 2449: CAPA with TOP, UIDL, USER, SASL, RESP-CODES,
+//     AUTH-RESP-CODE, PIPELINING, LOGIN-DELAY and EXPIRE, the response
+//     codes [IN-USE], [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM] and [AUTH]
+//     (RFC 3206), and the 255-octet command line limit (answered with a
+//     clear -ERR; the session goes on).
+//   - RFC 2595 STLS, and implicit TLS (RFC 8314, port 995) with ServeTLS.
+//   - RFC 5034 SASL AUTH through an auth.Authenticator, with an initial
+//     response on the AUTH line ("=" for an empty one).
+//
+// # Dovecot behaviours
+//
+// Only INBOX is visible. UIDLFormat is Dovecot's pop3_uidl_format with
+// its variables (%u UID, %v UIDVALIDITY, %f Maildir file name, %g GUID)
+// and default "%08Xu%08Xv"; as in Dovecot the X modifier prints
+// lower-case hex, so UIDLs equal Dovecot's for the same Maildir and stay
+// stable across sessions and restarts as long as the store keeps its
+// UIDs. LockSession is pop3_lock_session ([IN-USE] for a second session
+// of the same user), NoFlagUpdates is pop3_no_flag_updates (RETR does not
+// set \Seen). Plaintext USER/PASS is refused before TLS unless the
+// Authenticator allows it (disable_plaintext_auth). APOP is offered only
+// when plaintext credentials can be looked up (auth.CredentialLookup).
+//
+// # Implementation notes
+//
+// At login a session takes a snapshot of INBOX (UID, size, GUID, file
+// name per message): message numbers and sizes do not change during the
+// session, as RFC 1939 requires, even when IMAP sessions change the
+// mailbox meanwhile. A message removed elsewhere answers RETR and TOP
+// with "-ERR [SYS/TEMP]". Sizes are store.MessageInfo.Size (LF counted as
+// CRLF) and messages are sent through store.NewCRLFReader, dot-stuffed.
+//
+// At QUIT the marked messages get \Deleted and are expunged through the
+// store by UID, so other sessions on the mailbox (IMAP IDLE included) see
+// them go through their Poll; messages another session flagged \Deleted
+// are left alone. \Seen for retrieved messages is stored in one call when
+// the session ends (at QUIT, or at a disconnect after complete RETRs),
+// not per RETR. The pop3_lock_session lock is held in the Server, so it
+// covers the sessions of one process; a store that locks across
+// processes reports store.ErrMailboxInUse, which is answered [IN-USE] as
+// well.
+//
+// Replies are buffered and flushed when the client has no further
+// pipelined command waiting. Go error text never reaches the client:
+// store and authenticator errors become fixed replies and are logged.
+package pop3

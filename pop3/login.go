@@ -1,0 +1,96 @@
+package pop3
+
+import (
+	"errors"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/store"
+)
+
+// authError maps an Authenticator error to the reply (RFC 3206 codes).
+func authError(err error) error {
+	switch {
+	case errors.Is(err, auth.ErrPlaintextNotAllowed):
+		return errPlaintext
+	case errors.Is(err, auth.ErrTempFail):
+		return errAuthTemp
+	case errors.Is(err, auth.ErrAborted):
+		return &Error{Text: "Authentication aborted by client."}
+	case errors.Is(err, auth.ErrMalformed):
+		return &Error{Text: "Malformed authentication data."}
+	case errors.Is(err, auth.ErrUnsupportedMechanism):
+		return &Error{Text: "Unsupported authentication mechanism."}
+	default:
+		return errAuthFailed
+	}
+}
+
+// login enters the TRANSACTION state for an authenticated identity:
+// LOGIN-DELAY, the session lock, the user's store and its INBOX.
+func (s *session) login(id *auth.Identity) {
+	if id == nil || id.User == "" {
+		s.fail(errAuthFailed)
+		return
+	}
+	user := id.User
+	if s.srv.Backend == nil {
+		s.fail(&Error{Code: CodeSysPerm, Text: "No mail store is configured."})
+		return
+	}
+	if s.srv.LockSession {
+		if !s.srv.lockUser(user) {
+			s.fail(errInUse)
+			return
+		}
+		s.locked = user
+	}
+	if s.srv.loginTooSoon(user, time.Now()) {
+		s.closeMailbox()
+		s.fail(errLoginDelay)
+		return
+	}
+	if err := s.openInbox(user); err != nil {
+		s.closeMailbox()
+		s.log.Warn("pop3: opening mailbox failed", "user", user, "err", err)
+		s.fail(storeError(err))
+		return
+	}
+	s.identity = id
+	s.state = stateTransaction
+	s.user = ""
+	s.log = s.log.With("user", user)
+	s.log.Info("pop3: login", "messages", len(s.drop.msgs))
+	s.okf("Logged in.")
+}
+
+func (s *session) openInbox(user string) error {
+	st, err := s.srv.Backend.Open(s.ctx, user)
+	if err != nil {
+		return err
+	}
+	s.st = st
+	mbox, err := st.OpenMailbox(s.ctx, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	s.mbox = mbox
+	d, err := loadMaildrop(s.ctx, mbox)
+	if err != nil {
+		return err
+	}
+	s.drop = d
+	return nil
+}
+
+// storeError maps a store error met while logging in to its reply.
+func storeError(err error) *Error {
+	switch {
+	case errors.Is(err, store.ErrMailboxInUse):
+		return errInUse
+	case errors.Is(err, store.ErrNoSuchUser):
+		return &Error{Code: CodeSysPerm, Text: "No mailbox for this user."}
+	default:
+		return &Error{Code: CodeSysTemp, Text: "Couldn't open the mailbox, try again later."}
+	}
+}

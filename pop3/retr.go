@@ -1,0 +1,76 @@
+package pop3
+
+import (
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// cmdRetr sends a whole message (RFC 1939 section 5): "+OK <size>
+// octets" with the size the store reports (LF counted as CRLF), then the
+// message in CRLF form, dot-stuffed. The message gets \Seen when the
+// session ends unless NoFlagUpdates is set.
+func (s *session) cmdRetr(c command) {
+	args := c.args()
+	if len(args) != 1 {
+		s.fail(&Error{Text: "RETR takes one message number."})
+		return
+	}
+	m, _, err := s.drop.get(args[0])
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	r, err := s.openMessage(m)
+	if err != nil {
+		s.reply(err)
+		return
+	}
+	defer r.Close()
+	s.writeString("+OK " + strconv.FormatInt(m.size, 10) + " octets\r\n")
+	dw := newDotWriter(sessionWriter{s})
+	if _, err := io.Copy(dw, store.NewCRLFReader(r)); err != nil {
+		s.abort("RETR", err)
+		return
+	}
+	if dw.Close() != nil {
+		s.abort("RETR", errWriteFailed)
+		return
+	}
+	m.retrieved = true
+}
+
+// openMessage opens m, mapping a message another session removed to
+// "[SYS/TEMP]".
+func (s *session) openMessage(m *message) (store.MessageReader, error) {
+	r, err := s.mbox.Open(s.ctx, m.uid)
+	if errors.Is(err, store.ErrNoSuchMessage) || errors.Is(err, store.ErrMailboxGone) {
+		return nil, errGone
+	}
+	return r, err
+}
+
+// abort ends a session whose multi-line reply cannot be completed: the
+// reply has started, so no -ERR can follow; closing the connection is
+// the only honest signal. Nothing marked deleted is removed.
+func (s *session) abort(what string, err error) {
+	if !errors.Is(err, errWriteFailed) {
+		s.log.Warn("pop3: reading message failed", "cmd", what, "err", err)
+	}
+	s.quit = true
+	s.drop = nil // no \Seen, no deletions
+	s.w.Reset(io.Discard)
+}
+
+// sessionWriter lets io.Copy write through the session's buffer with its
+// write deadlines.
+type sessionWriter struct{ s *session }
+
+func (w sessionWriter) Write(p []byte) (int, error) {
+	if err := w.s.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

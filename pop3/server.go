@@ -1,0 +1,357 @@
+package pop3
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/store"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown
+// or Close.
+var ErrServerClosed = errors.New("pop3: server closed")
+
+// ExpireNever is the Expire value that advertises "EXPIRE NEVER".
+const ExpireNever time.Duration = -1
+
+// DefaultUIDLFormat is Dovecot's default pop3_uidl_format (and seed 000's
+// setting): the UID and the UIDVALIDITY as eight hex digits each.
+const DefaultUIDLFormat = "%08Xu%08Xv"
+
+// Defaults of the Server's limits and timeouts.
+const (
+	DefaultMaxLineLength     = 255
+	DefaultMaxAuthLineLength = 8192
+	DefaultMaxBadCommands    = 20
+	DefaultIdleTimeout       = 10 * time.Minute
+	DefaultWriteTimeout      = 2 * time.Minute
+	DefaultHandshakeTimeout  = 30 * time.Second
+	DefaultGreeting          = "yubin ready."
+)
+
+// Server is a POP3 server. Its zero value serves nobody (no
+// Authenticator, no Backend); set at least Authenticator and Backend.
+// Fields must not be changed once Serve has been called.
+type Server struct {
+	// Addr is the TCP address ListenAndServe listens on; empty means
+	// ":110" (":995" for ListenAndServeTLS).
+	Addr string
+	// TLSConfig enables STLS (RFC 2595) on plain connections and is the
+	// configuration of implicit-TLS listeners (ServeTLS,
+	// ListenAndServeTLS). Nil offers no TLS.
+	TLSConfig *tls.Config
+	// Authenticator checks USER/PASS and runs SASL AUTH exchanges. Nil
+	// means nobody can log in.
+	Authenticator auth.Authenticator
+	// Credentials, when set, enables APOP: the greeting carries a
+	// timestamp and APOP digests are checked against the plaintext
+	// password LookupCredentials(ctx, user, "PLAIN") returns. When nil,
+	// the Authenticator is used if it implements auth.CredentialLookup;
+	// otherwise APOP is not offered.
+	Credentials auth.CredentialLookup
+	// Backend opens the mail store of a logged-in user; only its INBOX
+	// is visible over POP3.
+	Backend store.Backend
+	// Logger receives session and error logs; nil discards them.
+	Logger *slog.Logger
+
+	// Hostname goes into the APOP timestamp; empty means "localhost".
+	Hostname string
+	// Greeting is the text after "+OK " in the greeting; empty means
+	// DefaultGreeting.
+	Greeting string
+	// UIDLFormat is Dovecot's pop3_uidl_format: %u (UID), %v
+	// (UIDVALIDITY), %f (Maildir file name), %g (message GUID), with
+	// Dovecot's width, offset and modifier syntax (%08Xu). Empty means
+	// DefaultUIDLFormat. Serve fails on an invalid format.
+	UIDLFormat string
+	// LockSession is Dovecot's pop3_lock_session: while one POP3 session
+	// of a user is in the TRANSACTION state, another login of the same
+	// user gets "-ERR [IN-USE]".
+	LockSession bool
+	// NoFlagUpdates is Dovecot's pop3_no_flag_updates: RETR does not set
+	// \Seen.
+	NoFlagUpdates bool
+	// LoginDelay, when positive, is advertised as LOGIN-DELAY (RFC 2449,
+	// in seconds) and enforced: a user logging in again sooner gets
+	// "-ERR [LOGIN-DELAY]".
+	LoginDelay time.Duration
+	// Expire, when non-zero, is advertised as EXPIRE (RFC 2449): a
+	// positive duration in whole days (rounded up), ExpireNever as
+	// "NEVER". The server itself deletes nothing.
+	Expire time.Duration
+
+	// MaxLineLength bounds a command line, CRLF included; default 255
+	// (RFC 2449 section 4).
+	MaxLineLength int
+	// MaxAuthLineLength bounds a client's line in a SASL exchange;
+	// default 8192.
+	MaxAuthLineLength int
+	// MaxBadCommands is how many unknown, malformed or refused commands
+	// a session may send before it is disconnected; default 20.
+	MaxBadCommands int
+	// MaxConnections bounds concurrent sessions; 0 means no limit.
+	MaxConnections int
+	// IdleTimeout is how long the server waits for a command (RFC 1939's
+	// autologout timer, at least 10 minutes); default 10 minutes.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to the client; default 2 minutes.
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds a TLS handshake; default 30 seconds.
+	HandshakeTimeout time.Duration
+
+	initOnce sync.Once
+	initErr  error
+	uidl     *uidlFormat
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	locked    map[string]struct{}
+	lastLogin map[string]time.Time
+	closing   atomic.Bool
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+}
+
+func (s *Server) init() error {
+	s.initOnce.Do(func() {
+		f := s.UIDLFormat
+		if f == "" {
+			f = DefaultUIDLFormat
+		}
+		s.uidl, s.initErr = parseUIDLFormat(f)
+		s.mu.Lock()
+		s.listeners = map[net.Listener]struct{}{}
+		s.sessions = map[*session]struct{}{}
+		s.locked = map[string]struct{}{}
+		s.lastLogin = map[string]time.Time{}
+		s.baseCtx, s.cancel = context.WithCancel(context.Background())
+		s.mu.Unlock()
+	})
+	return s.initErr
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// ListenAndServe listens on Addr (":110" when empty) and serves plain
+// POP3 with STLS when TLSConfig is set.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":110"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ListenAndServeTLS listens on Addr (":995" when empty) and serves POP3
+// over implicit TLS (RFC 8314) with TLSConfig.
+func (s *Server) ListenAndServeTLS() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":995"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeTLS(l)
+}
+
+// ServeTLS serves implicit-TLS POP3 (port 995) on l: every connection
+// starts with a TLS handshake using TLSConfig.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.TLSConfig == nil {
+		l.Close()
+		return errors.New("pop3: ServeTLS needs a TLSConfig")
+	}
+	return s.Serve(tls.NewListener(l, s.TLSConfig))
+}
+
+// Serve accepts connections on l and serves each in its own goroutine. It
+// returns ErrServerClosed after Shutdown or Close, and the error of a
+// failed Accept otherwise. Serve closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.init(); err != nil {
+		l.Close()
+		return err
+	}
+	if !s.trackListener(l, true) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.trackListener(l, false)
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		sess := newSession(s, c)
+		if !s.trackSession(sess, true) {
+			c.Close()
+			continue
+		}
+		go sess.serve()
+	}
+}
+
+func (s *Server) trackListener(l net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		s.listeners[l] = struct{}{}
+	} else {
+		delete(s.listeners, l)
+		l.Close()
+	}
+	return true
+}
+
+// trackSession registers or forgets a session. Registration fails once
+// the server is closing.
+func (s *Server) trackSession(sess *session, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		sess.overLimit = s.MaxConnections > 0 && len(s.sessions) >= s.MaxConnections
+		s.sessions[sess] = struct{}{}
+	} else {
+		delete(s.sessions, sess)
+	}
+	return true
+}
+
+// Shutdown stops accepting connections, tells sessions waiting for a
+// command that the server is going away ("-ERR [SYS/TEMP]"; nothing is
+// deleted for them), lets running commands finish, and waits for every
+// session to end or ctx to be done, when the remaining connections are
+// closed and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	s.closing.Store(true)
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.sessions)
+		for sess := range s.sessions {
+			if sess.idle.Load() {
+				sess.conn.SetReadDeadline(time.Now())
+			}
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close closes the listeners and every connection at once. Sessions
+// that did not reach QUIT delete nothing.
+func (s *Server) Close() error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	s.closing.Store(true)
+	s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for sess := range s.sessions {
+		sess.conn.Close()
+	}
+	return nil
+}
+
+// lockUser takes the pop3_lock_session lock of user.
+func (s *Server) lockUser(user string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, held := s.locked[user]; held {
+		return false
+	}
+	s.locked[user] = struct{}{}
+	return true
+}
+
+func (s *Server) unlockUser(user string) {
+	s.mu.Lock()
+	delete(s.locked, user)
+	s.mu.Unlock()
+}
+
+// loginTooSoon checks and records LOGIN-DELAY for user.
+func (s *Server) loginTooSoon(user string, now time.Time) bool {
+	if s.LoginDelay <= 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if last, ok := s.lastLogin[user]; ok && now.Sub(last) < s.LoginDelay {
+		return true
+	}
+	if len(s.lastLogin) > 4096 {
+		for u, t := range s.lastLogin {
+			if now.Sub(t) >= s.LoginDelay {
+				delete(s.lastLogin, u)
+			}
+		}
+	}
+	s.lastLogin[user] = now
+	return false
+}

@@ -1,0 +1,286 @@
+package pop3
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/store"
+)
+
+// The POP3 session states of RFC 1939 section 3. UPDATE is the QUIT
+// command itself and needs no state of its own.
+type state int
+
+const (
+	stateAuthorization state = iota
+	stateTransaction
+)
+
+// session is one client connection.
+type session struct {
+	srv       *Server
+	conn      net.Conn
+	r         *bufio.Reader
+	w         *bufio.Writer
+	log       *slog.Logger
+	ctx       context.Context
+	cancel    context.CancelFunc
+	info      auth.ConnInfo
+	state     state
+	overLimit bool
+	idle      atomic.Bool
+
+	apopStamp string // APOP timestamp of the greeting, "" without APOP
+	user      string // name given by USER
+	bad       int    // bad commands so far
+
+	// TRANSACTION state
+	identity *auth.Identity
+	locked   string // user whose session lock is held
+	st       store.Store
+	mbox     store.Mailbox
+	drop     *maildrop
+	quit     bool
+}
+
+func newSession(srv *Server, c net.Conn) *session {
+	s := &session{srv: srv, conn: c}
+	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
+	s.r = bufio.NewReaderSize(c, 4096)
+	s.w = bufio.NewWriterSize(c, 32<<10)
+	s.info = auth.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
+	s.log = srv.logger().With("remote", c.RemoteAddr().String())
+	return s
+}
+
+// serve runs the session to its end. A panic inside is logged and ends
+// only this connection.
+func (s *session) serve() {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("pop3: panic in session", "panic", p)
+		}
+		s.close()
+	}()
+	if s.overLimit {
+		s.reply(errTooManyConnections)
+		s.flush()
+		return
+	}
+	if tc, ok := s.conn.(*tls.Conn); ok {
+		if !s.handshake(tc) {
+			return
+		}
+	}
+	s.greet()
+	for !s.quit {
+		if s.bad >= orDefault(s.srv.MaxBadCommands, DefaultMaxBadCommands) {
+			s.reply(errTooManyBad)
+			s.flush()
+			return
+		}
+		line, err := s.readCommand()
+		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				s.bad++
+				s.reply(&Error{Text: "Command line too long (the limit is " + itoa(orDefault(s.srv.MaxLineLength, DefaultMaxLineLength)) + " octets with CRLF)."})
+				continue
+			}
+			s.endOnReadError(err)
+			return
+		}
+		cmd, perr := parseCommand(line)
+		if perr != nil {
+			s.bad++
+			s.reply(perr)
+			continue
+		}
+		s.dispatch(cmd)
+	}
+}
+
+// readCommand waits for the next command line; while it waits the
+// session counts as idle for Shutdown.
+func (s *session) readCommand() ([]byte, error) {
+	return s.readCommandLine(orDefault(s.srv.MaxLineLength, DefaultMaxLineLength))
+}
+
+// readCommandLine reads a client line of at most max bytes, flushing
+// pending replies first unless more pipelined input is already buffered.
+func (s *session) readCommandLine(max int) ([]byte, error) {
+	if s.r.Buffered() == 0 {
+		if !s.flush() {
+			return nil, errWriteFailed
+		}
+	}
+	s.conn.SetReadDeadline(time.Now().Add(orDefault(s.srv.IdleTimeout, DefaultIdleTimeout)))
+	s.idle.Store(true)
+	defer s.idle.Store(false)
+	if s.srv.closing.Load() {
+		return nil, errShuttingDown
+	}
+	return readLine(s.r, max)
+}
+
+func (s *session) endOnReadError(err error) {
+	var ne net.Error
+	switch {
+	case s.srv.closing.Load():
+		s.reply(errShutdown)
+	case errors.As(err, &ne) && ne.Timeout():
+		s.reply(&Error{Text: "Disconnected for inactivity."})
+	default:
+		return // the client went away: nothing to say
+	}
+	s.flush()
+}
+
+func (s *session) greet() {
+	text := s.srv.Greeting
+	if text == "" {
+		text = DefaultGreeting
+	}
+	if s.credentials() != nil {
+		s.apopStamp = newAPOPStamp(s.srv.Hostname)
+		text += " " + s.apopStamp
+	}
+	s.okf("%s", text)
+}
+
+// handshake completes a TLS handshake (implicit TLS or STLS) within
+// HandshakeTimeout and records the connection state.
+func (s *session) handshake(tc *tls.Conn) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, orDefault(s.srv.HandshakeTimeout, DefaultHandshakeTimeout))
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		s.log.Info("pop3: TLS handshake failed", "err", err)
+		return false
+	}
+	cs := tc.ConnectionState()
+	s.info.TLS = &cs
+	s.conn = tc
+	s.r.Reset(tc)
+	s.w.Reset(tc)
+	return true
+}
+
+// close ends the session: nothing marked with DELE is removed unless QUIT
+// already did it; \Seen flags of retrieved messages are stored.
+func (s *session) close() {
+	if s.drop != nil && !s.quit {
+		s.storeSeen()
+	}
+	s.closeMailbox()
+	s.flush()
+	s.conn.Close()
+	s.cancel()
+	s.srv.trackSession(s, false)
+}
+
+func (s *session) closeMailbox() {
+	if s.mbox != nil {
+		s.mbox.Close()
+		s.mbox = nil
+	}
+	if s.st != nil {
+		s.st.Close()
+		s.st = nil
+	}
+	if s.locked != "" {
+		s.srv.unlockUser(s.locked)
+		s.locked = ""
+	}
+	s.drop = nil
+}
+
+// flush sends buffered replies; false when the connection is broken.
+func (s *session) flush() bool {
+	if s.w.Buffered() == 0 {
+		return true
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(orDefault(s.srv.WriteTimeout, DefaultWriteTimeout)))
+	return s.w.Flush() == nil
+}
+
+// write buffers raw bytes, flushing (with a deadline) when the buffer is
+// full.
+func (s *session) write(p []byte) error {
+	if len(p) > s.w.Available() && s.w.Buffered() > 0 {
+		if !s.flush() {
+			return errWriteFailed
+		}
+	}
+	if len(p) > s.w.Available() {
+		s.conn.SetWriteDeadline(time.Now().Add(orDefault(s.srv.WriteTimeout, DefaultWriteTimeout)))
+	}
+	_, err := s.w.Write(p)
+	return err
+}
+
+func (s *session) writeString(str string) error {
+	if len(str) > s.w.Available() && s.w.Buffered() > 0 {
+		if !s.flush() {
+			return errWriteFailed
+		}
+	}
+	_, err := s.w.WriteString(str)
+	return err
+}
+
+// okf writes "+OK text".
+func (s *session) okf(format string, args ...any) {
+	text := format
+	if len(args) > 0 {
+		text = sprintf(format, args...)
+	}
+	if text == "" {
+		s.writeString("+OK\r\n")
+		return
+	}
+	s.writeString("+OK " + text + "\r\n")
+}
+
+// reply writes an -ERR line for err: an *Error as it is, anything else
+// as a generic temporary failure (Go error text never reaches the
+// client).
+func (s *session) reply(err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		s.log.Warn("pop3: internal error", "err", err)
+		e = errInternal
+	}
+	s.writeString(e.line())
+}
+
+// fail counts a refused command and writes its -ERR.
+func (s *session) fail(err error) {
+	s.bad++
+	s.reply(err)
+}
+
+func (s *session) credentials() auth.CredentialLookup {
+	if s.srv.Credentials != nil {
+		return s.srv.Credentials
+	}
+	if cl, ok := s.srv.Authenticator.(auth.CredentialLookup); ok {
+		return cl
+	}
+	return nil
+}
+
+// plaintextAllowed reports whether USER/PASS (and plaintext SASL
+// mechanisms) may be used now: on TLS, or where the Authenticator allows
+// it (Dovecot's disable_plaintext_auth = no, loopback, trusted networks).
+func (s *session) plaintextAllowed() bool {
+	if s.srv.Authenticator == nil {
+		return false
+	}
+	return s.info.TLS != nil || s.srv.Authenticator.PlaintextAllowed(&s.info)
+}

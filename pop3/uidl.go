@@ -1,0 +1,236 @@
+package pop3
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// uidlFormat is a compiled pop3_uidl_format.
+//
+// The syntax is Dovecot's variable expansion: "%" [ "-" ] [ "0" ]
+// [ digits ] [ "." [ "0" ] digits ] modifiers variable. Variables are u
+// (UID), v (UIDVALIDITY), f (the format's file name), g (the message
+// GUID), also spelt %{uid}, %{uidvalidity}, %{filename}, %{guid}; "%%" is
+// a percent sign. Modifiers: X (decimal to lower-case hex, as Dovecot
+// prints it despite the capital), L and U (case), R (reverse), T (trim
+// spaces), M (MD5 in hex), E (backslash-escape ' \ and "). A width with a
+// leading zero pads with zeros on the left and never truncates; other
+// widths, with an optional offset before ".", take a substring
+// (negative offsets count from the end).
+type uidlFormat struct {
+	parts []uidlPart
+}
+
+type uidlPart struct {
+	lit       string // literal text when v == 0
+	v         byte   // 'u', 'v', 'f', 'g'
+	mods      string
+	offset    int
+	width     int
+	hasWidth  bool
+	zeroPad   bool
+	hasOffset bool
+}
+
+type uidlVars struct {
+	uid, uidValidity uint32
+	fileName, guid   string
+}
+
+var uidlLongNames = map[string]byte{"uid": 'u', "uidvalidity": 'v', "filename": 'f', "guid": 'g'}
+
+// ValidateUIDLFormat reports whether format is a usable pop3_uidl_format
+// for a store-backed server: %m (the header MD5 of mbox) is refused
+// because no store gives it.
+func ValidateUIDLFormat(format string) error {
+	_, err := parseUIDLFormat(format)
+	return err
+}
+
+func parseUIDLFormat(format string) (*uidlFormat, error) {
+	f := &uidlFormat{}
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			f.parts = append(f.parts, uidlPart{lit: lit.String()})
+			lit.Reset()
+		}
+	}
+	i := 0
+	for i < len(format) {
+		c := format[i]
+		if c != '%' {
+			lit.WriteByte(c)
+			i++
+			continue
+		}
+		i++
+		var p uidlPart
+		sign := 1
+		if i < len(format) && format[i] == '-' {
+			sign = -1
+			i++
+		}
+		if i < len(format) && format[i] == '0' {
+			p.zeroPad = true
+			i++
+		}
+		n, j := digits(format, i)
+		if j > i {
+			p.hasWidth = true
+		}
+		i = j
+		if i < len(format) && format[i] == '.' {
+			p.hasOffset = true
+			p.offset = sign * n
+			sign = 1
+			i++
+			if i < len(format) && format[i] == '0' {
+				p.zeroPad = true
+				i++
+			}
+			n, j = digits(format, i)
+			p.hasWidth = j > i
+			i = j
+		}
+		p.width = sign * n
+		for i < len(format) && strings.IndexByte("XLURTME", format[i]) >= 0 {
+			p.mods += string(format[i])
+			i++
+		}
+		if i >= len(format) {
+			return nil, fmt.Errorf("pop3: uidl format %q: %% at the end", format)
+		}
+		switch c := format[i]; {
+		case c == '%':
+			lit.WriteByte('%')
+			i++
+			continue
+		case c == '{':
+			end := strings.IndexByte(format[i:], '}')
+			if end < 0 {
+				return nil, fmt.Errorf("pop3: uidl format %q: unterminated %%{", format)
+			}
+			name := format[i+1 : i+end]
+			v, ok := uidlLongNames[name]
+			if !ok {
+				return nil, fmt.Errorf("pop3: uidl format %q: unknown variable %%{%s}", format, name)
+			}
+			p.v = v
+			i += end + 1
+		case c == 'u' || c == 'v' || c == 'f' || c == 'g':
+			p.v = c
+			i++
+		case c == 'm':
+			return nil, fmt.Errorf("pop3: uidl format %q: %%m (header MD5) exists only for mbox and no store provides it", format)
+		default:
+			return nil, fmt.Errorf("pop3: uidl format %q: unknown variable %%%c", format, c)
+		}
+		flush()
+		f.parts = append(f.parts, p)
+	}
+	flush()
+	if len(f.parts) == 0 {
+		return nil, fmt.Errorf("pop3: empty uidl format")
+	}
+	return f, nil
+}
+
+func digits(s string, i int) (int, int) {
+	n := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		if n < 1<<20 {
+			n = n*10 + int(s[i]-'0')
+		}
+		i++
+	}
+	return n, i
+}
+
+func (f *uidlFormat) expand(v uidlVars) string {
+	var b strings.Builder
+	for _, p := range f.parts {
+		if p.v == 0 {
+			b.WriteString(p.lit)
+			continue
+		}
+		var val string
+		switch p.v {
+		case 'u':
+			val = strconv.FormatUint(uint64(v.uid), 10)
+		case 'v':
+			val = strconv.FormatUint(uint64(v.uidValidity), 10)
+		case 'f':
+			val = v.fileName
+		case 'g':
+			val = v.guid
+		}
+		for _, m := range []byte(p.mods) {
+			val = applyModifier(m, val)
+		}
+		b.WriteString(p.shape(val))
+	}
+	return b.String()
+}
+
+func applyModifier(m byte, val string) string {
+	switch m {
+	case 'X':
+		n, err := strconv.ParseUint(val, 10, 64)
+		if err != nil {
+			n = 0
+		}
+		return strconv.FormatUint(n, 16)
+	case 'L':
+		return strings.ToLower(val)
+	case 'U':
+		return strings.ToUpper(val)
+	case 'R':
+		b := []byte(val)
+		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+			b[i], b[j] = b[j], b[i]
+		}
+		return string(b)
+	case 'T':
+		return strings.TrimRight(val, " ")
+	case 'M':
+		sum := md5.Sum([]byte(val))
+		return hex.EncodeToString(sum[:])
+	case 'E':
+		return strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`).Replace(val)
+	}
+	return val
+}
+
+// shape applies zero padding or the offset/width substring.
+func (p uidlPart) shape(val string) string {
+	if p.zeroPad {
+		if w := p.width; w > len(val) {
+			return strings.Repeat("0", w-len(val)) + val
+		}
+		return val
+	}
+	if !p.hasOffset && !p.hasWidth {
+		return val
+	}
+	start := 0
+	if p.offset > 0 {
+		if p.offset >= len(val) {
+			return ""
+		}
+		start = p.offset
+	} else if p.offset < 0 {
+		start = len(val) + p.offset
+		if start < 0 {
+			start = 0
+		}
+	}
+	val = val[start:]
+	if p.hasWidth && p.width >= 0 && p.width < len(val) {
+		val = val[:p.width]
+	}
+	return val
+}
