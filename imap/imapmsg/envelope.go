@@ -7,6 +7,8 @@ type Envelope struct {
 	From, Sender, ReplyTo, To, Cc, Bcc    []Address
 	InReplyTo, MessageID                  string
 	hasDate, hasSubject, hasIRT, hasMsgID bool
+	dateFolded, subjectFolded, irtFolded  bool
+	msgIDFolded                           bool
 }
 
 // Address is one address of an ENVELOPE address list. A group is written

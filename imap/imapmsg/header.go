@@ -10,6 +10,9 @@ type Header []Field
 // removed) with leading white space trimmed, not RFC 2047 decoded.
 type Field struct {
 	Name, Value string
+	// Folded reports that the raw value spanned several lines; Dovecot
+	// sends such values in ENVELOPE as literals.
+	Folded bool
 }
 
 // Get returns the value of the first field named name (case-insensitive)
@@ -66,8 +69,10 @@ func parseHeader(b []byte, max int) Header {
 		i := bytes.IndexByte(cur, ':')
 		if i > 0 && len(h) < max {
 			name := string(bytes.TrimRight(cur[:i], " \t"))
-			v := unfold(cur[i+1:])
-			h = append(h, Field{Name: name, Value: v})
+			raw := cur[i+1:]
+			v := unfold(raw)
+			folded := bytes.IndexByte(bytes.TrimRight(raw, "\r\n"), '\n') >= 0
+			h = append(h, Field{Name: name, Value: v, Folded: folded})
 		}
 		cur = nil
 	}
@@ -94,7 +99,7 @@ func parseHeader(b []byte, max int) Header {
 }
 
 // unfold removes CR and LF from a raw field value and trims the white
-// space around it.
+// space before it (trailing white space is kept, as Dovecot keeps it).
 func unfold(v []byte) string {
 	out := make([]byte, 0, len(v))
 	for i := 0; i < len(v); i++ {
@@ -107,5 +112,5 @@ func unfold(v []byte) string {
 		}
 		out = append(out, c)
 	}
-	return string(bytes.Trim(out, " \t"))
+	return string(bytes.TrimLeft(out, " \t"))
 }

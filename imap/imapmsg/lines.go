@@ -14,7 +14,6 @@ type lineReader struct {
 	lfs       int64 // LFs read so far
 	prevCR    bool  // the last byte read was CR
 	atStart   bool  // the next chunk begins a line
-	lastEmpty bool  // the last complete line was empty
 	err       error // a read error other than EOF
 }
 
@@ -46,7 +45,6 @@ func (l *lineReader) next() (chunk []byte, start, ok bool) {
 		}
 		l.lfs++
 		l.atStart = true
-		l.lastEmpty = start && (len(b) == 1 || (len(b) == 2 && b[0] == '\r'))
 	} else {
 		l.atStart = false
 	}

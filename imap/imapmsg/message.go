@@ -35,13 +35,17 @@ type Part struct {
 	// for text/* and message/rfc822 parts.
 	Lines int64
 
-	// Type and Subtype are the media type, lower-cased; "text"/"plain"
-	// when the part has no (valid) Content-Type, "message"/"rfc822" for
-	// an untyped part of a multipart/digest.
+	// Type and Subtype are the media type as written (compare them
+	// case-insensitively); "text"/"plain" when the part has no
+	// Content-Type, "message"/"rfc822" for an untyped part of a
+	// multipart/digest. A Content-Type without "/" gives its first token
+	// and an empty Subtype, as Dovecot reports it.
 	Type, Subtype string
-	// Params are the Content-Type parameters in header order, RFC 2231
-	// continuations joined; a missing charset of a text part is not added
-	// here (the writers add "us-ascii" as Dovecot does).
+	// Params are the Content-Type parameters: plain ones in header order
+	// with their names as written, then RFC 2231 ones (name*0, name*1*,
+	// ...) joined and sorted by name, as Dovecot lists them. A missing
+	// charset of a text part is not added here (the writers add
+	// "us-ascii" as Dovecot does).
 	Params []Param
 	// ID, Description, Encoding, MD5 and Location are the raw values of
 	// Content-ID, Content-Description, Content-Transfer-Encoding (as
@@ -84,7 +88,7 @@ func (p *Part) Param(name string) (string, bool) {
 }
 
 // IsMultipart reports whether p is a multipart/* part with children.
-func (p *Part) IsMultipart() bool { return p.Type == "multipart" }
+func (p *Part) IsMultipart() bool { return equalFoldASCII(p.Type, "multipart") }
 
 // IsMessage reports whether p encapsulates a message (message/rfc822 or
 // message/global), in which case p.Message is set.

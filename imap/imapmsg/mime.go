@@ -13,7 +13,7 @@ func (p *parser) describe(part *Part, h Header, digest bool) {
 		part.Type, part.Subtype = "message", "rfc822"
 	}
 	if v, ok := h.Get("Content-Type"); ok {
-		if t, st, params, ok := parseMediaType(v); ok {
+		if t, st, params := parseMediaType(v); t != "" {
 			part.Type, part.Subtype, part.Params = t, st, params
 		}
 	}
@@ -58,36 +58,37 @@ func firstToken(v string) string {
 	return s.token()
 }
 
-// parseMediaType parses "type/subtype; name=value ...", lower-casing
-// type and subtype.
-func parseMediaType(v string) (typ, sub string, params []Param, ok bool) {
+// parseMediaType parses "type/subtype; name=value ...", keeping the case
+// of type and subtype. Without "/", subtype is "" and there are no
+// parameters; an empty type means no usable value.
+func parseMediaType(v string) (typ, sub string, params []Param) {
 	s := newScanner(v)
 	s.skipCFWS()
 	typ = s.token()
 	s.skipCFWS()
 	if typ == "" || !s.consume('/') {
-		return "", "", nil, false
+		return typ, "", nil
 	}
 	s.skipCFWS()
 	sub = s.token()
-	if sub == "" {
-		return "", "", nil, false
-	}
-	return strings.ToLower(typ), strings.ToLower(sub), parseParams(s), true
+	return typ, sub, parseParams(s)
 }
 
-// parseParams parses ";name=value" pairs up to the end of s, joining
-// RFC 2231 continuations (name*0, name*1*, ...). A malformed parameter
-// ends the list.
+// parseParams parses ";name=value" pairs up to the end of s, the way
+// Dovecot lists them: plain parameters in header order, names as written;
+// then RFC 2231 parameters (name*, name*0, name*1*, ...) grouped by name
+// and sorted, each group joined into one "name" (no extended segment) or
+// "name*" (charset'language'percent-encoded) parameter. A malformed
+// parameter ends the list.
 func parseParams(s *scanner) []Param {
-	type cont struct {
-		n   int
-		val string
-		ext bool
+	type seg struct {
+		base string
+		n    int
+		val  string
+		ext  bool
 	}
 	var out []Param
-	conts := map[string][]cont{}
-	var order []string
+	var segs []seg
 	for {
 		s.skipCFWS()
 		if !s.consume(';') {
@@ -112,48 +113,76 @@ func parseParams(s *scanner) []Param {
 		} else {
 			val = s.token()
 		}
-		name = strings.ToLower(name)
-		if i := strings.IndexByte(name, '*'); i > 0 {
-			base, rest := name[:i], name[i+1:]
-			ext := strings.HasSuffix(rest, "*") || rest == ""
-			rest = strings.TrimSuffix(rest, "*")
-			n := 0
-			if rest != "" {
-				var err error
-				if n, err = strconv.Atoi(rest); err != nil || n < 0 || n > 999 {
-					out = append(out, Param{Name: name, Value: val})
-					continue
-				}
-			}
-			if _, seen := conts[base]; !seen {
-				order = append(order, base)
-				out = append(out, Param{Name: base}) // placeholder
-			}
-			conts[base] = append(conts[base], cont{n, val, ext})
+		i := strings.IndexByte(name, '*')
+		if i <= 0 {
+			out = append(out, Param{Name: name, Value: val})
 			continue
 		}
-		out = append(out, Param{Name: name, Value: val})
-	}
-	for _, base := range order {
-		cs := conts[base]
-		sort.SliceStable(cs, func(i, j int) bool { return cs[i].n < cs[j].n })
-		var b strings.Builder
-		ext := false
-		for _, c := range cs {
-			b.WriteString(c.val)
-			ext = ext || c.ext
-		}
-		for i := range out {
-			if out[i].Name == base && out[i].Value == "" {
-				if ext {
-					out[i].Name = base + "*"
-				}
-				out[i].Value = b.String()
-				break
+		base, rest := name[:i], name[i+1:]
+		ext := strings.HasSuffix(rest, "*") || rest == ""
+		rest = strings.TrimSuffix(rest, "*")
+		n := 0
+		if rest != "" {
+			var err error
+			if n, err = strconv.Atoi(rest); err != nil || n < 0 || n > 9999 {
+				out = append(out, Param{Name: name, Value: val})
+				continue
 			}
 		}
+		segs = append(segs, seg{base, n, val, ext})
+	}
+	sort.SliceStable(segs, func(i, j int) bool {
+		a, b := strings.ToLower(segs[i].base), strings.ToLower(segs[j].base)
+		if a != b {
+			return a < b
+		}
+		return segs[i].n < segs[j].n
+	})
+	for i := 0; i < len(segs); {
+		j := i
+		ext := false
+		for j < len(segs) && equalFoldASCII(segs[j].base, segs[i].base) {
+			ext = ext || segs[j].ext
+			j++
+		}
+		var b strings.Builder
+		for k := i; k < j; k++ {
+			switch {
+			case !ext || segs[k].ext:
+				b.WriteString(segs[k].val)
+			default:
+				if k == i {
+					b.WriteString("''")
+				}
+				b.WriteString(percentEncode(segs[k].val))
+			}
+		}
+		name := segs[i].base
+		if ext {
+			name += "*"
+		}
+		out = append(out, Param{Name: name, Value: b.String()})
+		i = j
 	}
 	return out
+}
+
+// percentEncode encodes what RFC 2231 does not allow bare in an extended
+// value.
+func percentEncode(v string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || c == '%' || c == '*' || c == '\'' || isTSpecial(c) {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // scanner walks a structured header value (RFC 5322 / RFC 2045 tokens).

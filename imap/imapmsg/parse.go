@@ -43,14 +43,13 @@ type end struct {
 	close     bool  // the delimiter was a close delimiter
 	delim     int64 // CRLF offset of the delimiter line
 	lfsBefore int64 // LFs read before the delimiter line
-	prevEmpty bool  // the line before the delimiter was empty
 }
 
 // read returns the next chunk and, when it starts a line that is a
 // boundary delimiter, the end it makes.
 func (p *parser) read() (chunk []byte, start bool, e *end, ok bool) {
 	lr := p.lr
-	off, lfs, prevEmpty := lr.crlf, lr.lfs, lr.lastEmpty
+	off, lfs := lr.crlf, lr.lfs
 	if lr.atStart && !lr.prevCR && off >= p.msg.checkpoints[len(p.msg.checkpoints)-1].crlf+checkpointEvery {
 		p.msg.checkpoints = append(p.msg.checkpoints, checkpoint{crlf: off, raw: lr.raw})
 	}
@@ -63,7 +62,7 @@ func (p *parser) read() (chunk []byte, start bool, e *end, ok bool) {
 			b := p.bounds[i]
 			if bytes.HasPrefix(chunk, b) {
 				rest := chunk[len(b):]
-				return chunk, start, &end{idx: i, close: bytes.HasPrefix(rest, []byte("--")), delim: off, lfsBefore: lfs, prevEmpty: prevEmpty}, true
+				return chunk, start, &end{idx: i, close: bytes.HasPrefix(rest, []byte("--")), delim: off, lfsBefore: lfs}, true
 			}
 		}
 	}
@@ -121,7 +120,7 @@ func (p *parser) entity(part *Part, depth int, keepHeader, digest bool) *end {
 
 	lf0 := lr.lfs
 	switch {
-	case part.Type == "multipart" && depth < p.lim.MaxDepth && p.nparts < p.lim.MaxParts:
+	case part.IsMultipart() && depth < p.lim.MaxDepth && p.nparts < p.lim.MaxParts:
 		if b, ok := part.Param("boundary"); ok && b != "" {
 			e = p.multipart(part, depth, b)
 		}
@@ -196,14 +195,13 @@ func (part *Part) finish(e *end, lr *lineReader) {
 	part.Lines = 0
 }
 
-// finishBody sets the body's size and line count from what ended it.
+// finishBody sets the body's size and line count (the number of LFs in
+// the body, as Dovecot counts: a last line without one is not counted)
+// from what ended it.
 func (part *Part) finishBody(e *end, lr *lineReader, lf0 int64) {
 	if e == nil || e.eof {
 		part.BodySize = lr.crlf - part.BodyOffset
 		part.Lines = lr.lfs - lf0
-		if !lr.atStart {
-			part.Lines++
-		}
 		return
 	}
 	if e.delim <= part.BodyOffset {
@@ -212,9 +210,6 @@ func (part *Part) finishBody(e *end, lr *lineReader, lf0 int64) {
 	}
 	part.BodySize = e.delim - 2 - part.BodyOffset
 	part.Lines = e.lfsBefore - lf0 - 1
-	if !e.prevEmpty {
-		part.Lines++
-	}
 }
 
 // IsMessageType reports whether p's media type encapsulates a message

@@ -11,7 +11,6 @@ func (m *Message) binary(r io.ReaderAt, part []int, partial *Partial) (io.Reader
 func (m *Message) binarySize(r io.ReaderAt, part []int) (int64, bool, error) {
 	return 0, false, ErrUnknownCTE
 }
-func envelopeOf(h Header) *Envelope                                     { return &Envelope{} }
 func matchHeader(h Header, field, substr string) bool                   { return false }
 func matchAnyHeader(h Header, substr string) bool                       { return false }
 func (m *Message) matchBody(r io.ReaderAt, substr string) (bool, error) { return false, nil }
@@ -21,5 +20,3 @@ func (s SectionSpec) format() string                                    { return
 func (m *Message) section(r io.ReaderAt, spec SectionSpec, partial *Partial) (io.Reader, int64, error) {
 	return nil, 0, ErrNoSuchPart
 }
-func (w *wireWriter) envelope(e *Envelope)        {}
-func (w *wireWriter) body(p *Part, extended bool) {}
