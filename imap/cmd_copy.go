@@ -1,0 +1,92 @@
+package imap
+
+import "github.com/yubinmail/yubin/store"
+
+// COPY and UID COPY (RFC 9051 6.4.7) with COPYUID (RFC 4315).
+func (c *conn) cmdCopy(tag string, uid bool) error { return c.copyOrMove(uid, false) }
+
+// MOVE and UID MOVE (RFC 6851).
+func (c *conn) cmdMove(tag string, uid bool) error { return c.copyOrMove(uid, true) }
+
+func (c *conn) copyOrMove(uid, move bool) error {
+	if err := c.r.sp(); err != nil {
+		return err
+	}
+	set, err := c.setArg(uid)
+	if err != nil {
+		return err
+	}
+	if err := c.r.sp(); err != nil {
+		return err
+	}
+	dest, err := c.mailboxArg()
+	if err != nil {
+		return err
+	}
+	if err := c.r.crlf(); err != nil {
+		return err
+	}
+	if move && c.sel.readOnly {
+		return no("", "Mailbox is read-only.")
+	}
+	if set.Empty() {
+		if _, err := c.st.Status(c.ctx(), dest); err != nil {
+			return err
+		}
+		return nil
+	}
+	var res store.CopyResult
+	if move {
+		res, err = c.sel.mb.Move(c.ctx(), set, dest)
+	} else {
+		res, err = c.sel.mb.Copy(c.ctx(), set, dest)
+	}
+	if err != nil {
+		return err
+	}
+	code := ""
+	if len(res.SourceUIDs) > 0 {
+		code = "COPYUID " + itoa(res.DestUIDValidity) + " " + uidList(res.SourceUIDs) + " " + uidList(res.DestUIDs)
+	}
+	if store.CanonicalName(dest) == c.sel.name {
+		for _, u := range res.DestUIDs {
+			c.sel.view.add(u)
+		}
+		c.w.str("* ")
+		c.w.num(c.sel.view.count())
+		c.w.str(" EXISTS\r\n")
+	}
+	if move {
+		if code != "" {
+			c.untaggedOK(code, "Moved UIDs.")
+		}
+		c.writeExpunges(res.Expunged)
+		c.okText = "Move completed."
+		return c.w.err
+	}
+	c.okCode = code
+	c.okText = "Copy completed."
+	return nil
+}
+
+// uidList formats UIDs in the order given, compressing runs, as COPYUID
+// needs (the source and destination lists pair up element by element).
+func uidList(uids []uint32) string {
+	var b []byte
+	for i := 0; i < len(uids); {
+		j := i
+		for j+1 < len(uids) && uids[j+1] == uids[j]+1 {
+			j++
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, itoa(uids[i])...)
+		if j > i {
+			b = append(b, ':')
+			b = append(b, itoa(uids[j])...)
+		}
+		i = j + 1
+	}
+	return string(b)
+}

@@ -1,0 +1,32 @@
+package imap
+
+import "github.com/yubinmail/yubin/store"
+
+// EXPUNGE (RFC 9051 6.4.3) and UID EXPUNGE (RFC 4315 2.1).
+func (c *conn) cmdExpunge(tag string, uid bool) error {
+	var set store.UIDSet
+	if uid {
+		if err := c.r.sp(); err != nil {
+			return err
+		}
+		var err error
+		if set, err = c.setArg(true); err != nil {
+			return err
+		}
+		if set.Empty() {
+			return c.r.crlf()
+		}
+	}
+	if err := c.r.crlf(); err != nil {
+		return err
+	}
+	if c.sel.readOnly {
+		return no("", "Mailbox is read-only.")
+	}
+	gone, err := c.sel.mb.Expunge(c.ctx(), set)
+	if err != nil {
+		return err
+	}
+	c.writeExpunges(gone)
+	return c.w.err
+}

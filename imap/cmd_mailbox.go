@@ -1,0 +1,225 @@
+package imap
+
+import (
+	"strings"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// CREATE (RFC 9051 6.3.4) with CREATE-SPECIAL-USE (RFC 6154 3).
+func (c *conn) cmdCreate(tag string, _ bool) error {
+	if err := c.r.sp(); err != nil {
+		return err
+	}
+	name, err := c.mailboxArg()
+	if err != nil {
+		return err
+	}
+	var opts store.CreateOptions
+	if sp, err := c.r.maybe(' '); err != nil {
+		return err
+	} else if sp {
+		err := c.r.list(func() error {
+			a, err := c.r.atom()
+			if err != nil {
+				return err
+			}
+			if !strings.EqualFold(a, "USE") {
+				return badf("Unknown CREATE parameter.")
+			}
+			if err := c.r.sp(); err != nil {
+				return err
+			}
+			return c.r.list(func() error {
+				f, err := c.r.flag()
+				if err != nil {
+					return err
+				}
+				if opts.SpecialUse != "" {
+					return no("USEATTR", "Only one special-use attribute per mailbox.")
+				}
+				for _, su := range []string{store.SpecialAll, store.SpecialArchive, store.SpecialDrafts,
+					store.SpecialFlagged, store.SpecialJunk, store.SpecialSent, store.SpecialTrash} {
+					if strings.EqualFold(f, su) {
+						opts.SpecialUse = su
+					}
+				}
+				if opts.SpecialUse == "" {
+					return no("USEATTR", "Unsupported special-use attribute.")
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.r.crlf(); err != nil {
+		return err
+	}
+	if strings.EqualFold(name, store.Inbox) {
+		return no("ALREADYEXISTS", "Mailbox already exists.")
+	}
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return c.st.CreateMailbox(c.ctx(), name, opts)
+}
+
+// DELETE (RFC 9051 6.3.5).
+func (c *conn) cmdDelete(tag string, _ bool) error {
+	name, err := c.oneMailboxArg()
+	if err != nil {
+		return err
+	}
+	if name == store.Inbox {
+		return no("CANNOT", "INBOX can't be deleted.")
+	}
+	if c.sel != nil && c.sel.name == name {
+		return no("CANNOT", "Can't delete the selected mailbox.")
+	}
+	return c.st.DeleteMailbox(c.ctx(), name)
+}
+
+// RENAME (RFC 9051 6.3.6).
+func (c *conn) cmdRename(tag string, _ bool) error {
+	var from, to string
+	err := c.r.sp()
+	if err == nil {
+		from, err = c.mailboxArg()
+	}
+	if err == nil {
+		err = c.r.sp()
+	}
+	if err == nil {
+		to, err = c.mailboxArg()
+	}
+	if err == nil {
+		err = c.r.crlf()
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkName(to); err != nil {
+		return err
+	}
+	if to == store.Inbox {
+		return no("ALREADYEXISTS", "Mailbox already exists.")
+	}
+	return c.st.RenameMailbox(c.ctx(), from, to)
+}
+
+// SUBSCRIBE (RFC 9051 6.3.7).
+func (c *conn) cmdSubscribe(tag string, _ bool) error {
+	name, err := c.oneMailboxArg()
+	if err != nil {
+		return err
+	}
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return c.st.Subscribe(c.ctx(), name)
+}
+
+// UNSUBSCRIBE (RFC 9051 6.3.8).
+func (c *conn) cmdUnsubscribe(tag string, _ bool) error {
+	name, err := c.oneMailboxArg()
+	if err != nil {
+		return err
+	}
+	return c.st.Unsubscribe(c.ctx(), name)
+}
+
+func (c *conn) oneMailboxArg() (string, error) {
+	if err := c.r.sp(); err != nil {
+		return "", err
+	}
+	name, err := c.mailboxArg()
+	if err == nil {
+		err = c.r.crlf()
+	}
+	return name, err
+}
+
+// STATUS (RFC 9051 6.3.11) with STATUS=SIZE, CONDSTORE, OBJECTID and
+// APPENDLIMIT items.
+func (c *conn) cmdStatus(tag string, _ bool) error {
+	if err := c.r.sp(); err != nil {
+		return err
+	}
+	name, err := c.mailboxArg()
+	if err != nil {
+		return err
+	}
+	if err := c.r.sp(); err != nil {
+		return err
+	}
+	var items []string
+	err = c.r.list(func() error {
+		a, err := c.r.atom()
+		a = strings.ToUpper(a)
+		if err == nil && !statusItems[a] {
+			err = badf("Unknown STATUS item.")
+		}
+		items = append(items, a)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.r.crlf(); err != nil {
+		return err
+	}
+	return c.writeStatus(name, items, false)
+}
+
+var statusItems = map[string]bool{
+	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true, "DELETED": true,
+	"SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true, "MAILBOXID": true, "APPENDLIMIT": true,
+}
+
+func (c *conn) writeStatus(name string, items []string, inList bool) error {
+	st, err := c.st.Status(c.ctx(), name)
+	if err != nil {
+		if inList {
+			return nil
+		}
+		return err
+	}
+	c.w.str("* STATUS ")
+	c.w.mailbox(name)
+	c.w.str(" (")
+	for i, it := range items {
+		if i > 0 {
+			c.w.byte(' ')
+		}
+		c.w.str(it + " ")
+		switch it {
+		case "MESSAGES":
+			c.w.num(st.Messages)
+		case "UIDNEXT":
+			c.w.num(st.UIDNext)
+		case "UIDVALIDITY":
+			c.w.num(st.UIDValidity)
+		case "UNSEEN":
+			c.w.num(st.Unseen)
+		case "DELETED":
+			c.w.num(st.Deleted)
+		case "SIZE":
+			c.w.num64(uint64(st.Size))
+		case "RECENT":
+			c.w.num(st.Recent)
+		case "HIGHESTMODSEQ":
+			c.condstore = true
+			c.w.num64(st.HighestModSeq)
+		case "MAILBOXID":
+			c.w.str("(" + mailboxID(st) + ")")
+		case "APPENDLIMIT":
+			c.w.num64(uint64(c.srv.appendLimitAdvertised()))
+		default:
+			c.w.str("NIL")
+		}
+	}
+	c.w.str(")\r\n")
+	return nil
+}

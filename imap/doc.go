@@ -1,0 +1,61 @@
+// Package imap is an IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501)
+// server over yubin's store contract, shaped like net/http: a Server with
+// exported limits, Serve / ListenAndServe / ListenAndServeTLS and
+// Shutdown.
+//
+// A program wires in an auth.Authenticator (LOGIN, AUTHENTICATE with
+// SASL-IR) and a store.Backend (a user's mailboxes, e.g. maildir):
+//
+//	srv := &imap.Server{Addr: ":143", TLSConfig: cfg, Authenticator: authSvc, Backend: be}
+//	go srv.ListenAndServe()           // STARTTLS on 143
+//	go srv.ListenAndServeTLS("", "")  // implicit TLS on 993 (Addr ":993")
+//
+// # Extensions
+//
+// IDLE (RFC 2177), UIDPLUS (RFC 4315), MOVE (RFC 6851), NAMESPACE
+// (RFC 2342), SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154),
+// LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), CHILDREN (RFC 3348),
+// UNSELECT (RFC 3691), ID (RFC 2971), ENABLE (RFC 5161), LITERAL+
+// (RFC 7888), SASL-IR (RFC 4959), STARTTLS and LOGINDISABLED (RFC 2595),
+// ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE and QRESYNC
+// (RFC 7162), QUOTA (RFC 9208), APPENDLIMIT (RFC 7889), BINARY
+// (RFC 3516), MULTIAPPEND (RFC 3502), UTF8=ACCEPT (RFC 6855),
+// STATUS=SIZE (RFC 8438), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474).
+//
+// # Dovecot behaviours kept
+//
+// Limits default to Dovecot's: a 64 KiB command line
+// (imap_max_line_length), 10 sessions per user and IP
+// (mail_max_userip_connections), 30 minutes of autologout, "* OK Still
+// here" every 2 minutes during IDLE (imap_idle_notify_interval). Before
+// TLS, plaintext LOGIN is refused with LOGINDISABLED and [PRIVACYREQUIRED]
+// when the Authenticator says so (disable_plaintext_auth). Mailbox names
+// use "/" as the hierarchy separator and modified UTF-7 on the wire.
+// Response texts and codes follow Dovecot's where clients look at them.
+//
+// # Implementation notes
+//
+// Each connection is one goroutine (plus one reader goroutine while in
+// IDLE). A session holds connection state; mailbox state lives in the
+// store. The session's sequence-number view (view.go) holds the UIDs the
+// client knows, in order. The session polls its store.Mailbox handle only
+// where it may report everything the poll returned: after commands other
+// than FETCH, STORE and SEARCH by sequence number (RFC 9051 7.5.1 forbids
+// EXPUNGE during those), on NOOP/CHECK, and during IDLE when the handle's
+// Notify channel fires. So the view always agrees with the handle when a
+// command resolves sequence numbers, and a sequence range a:b is exactly
+// the UID range uid(a):uid(b) — "1:*" stays one range however large the
+// mailbox.
+//
+// The parser reads one command at a time with a per-command byte budget
+// (literal strings held in memory count against it). A literal's size is
+// checked before anything is allocated or a continuation is sent: too
+// large a synchronizing literal is refused with [TOOBIG] and never
+// arrives; a non-synchronizing one is discarded up to 1 MiB, beyond which
+// the connection is closed. APPEND literals are streamed into the store.
+// Responses go through a 16 KiB buffer; every socket write has a
+// deadline (WriteTimeout), so a client that stops reading is
+// disconnected instead of growing memory. Go error text never reaches
+// the wire: store errors map to response codes, anything else is logged
+// and answered with [SERVERBUG].
+package imap

@@ -1,0 +1,321 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/imap/imapmsg"
+	"github.com/yubinmail/yubin/store"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown
+// or Close.
+var ErrServerClosed = errors.New("imap: server closed")
+
+// Default limits, as Dovecot 2.3 ships them.
+const (
+	DefaultMaxLineLength        = 64 << 10         // imap_max_line_length
+	DefaultAppendLimit          = 50 << 20         // APPENDLIMIT advertised and enforced
+	DefaultMaxUserIPConnections = 10               // mail_max_userip_connections
+	DefaultAutologoutTimeout    = 30 * time.Minute // RFC 9051 5.4 minimum
+	DefaultIdleNotifyInterval   = 2 * time.Minute  // imap_idle_notify_interval
+	DefaultWriteTimeout         = 5 * time.Minute
+	DefaultLoginTimeout         = 3 * time.Minute
+)
+
+// Server is an IMAP4rev2/IMAP4rev1 server over a store.Backend. Its zero
+// value plus a Backend serves plaintext IMAP; set TLSConfig to offer
+// STARTTLS (or use ListenAndServeTLS for implicit TLS on port 993), and
+// Authenticator to let users log in.
+type Server struct {
+	// Addr is the TCP address ListenAndServe listens on (":143" if empty;
+	// ListenAndServeTLS uses ":993").
+	Addr string
+	// TLSConfig enables STARTTLS and is used by ListenAndServeTLS.
+	TLSConfig *tls.Config
+	// Authenticator checks LOGIN and AUTHENTICATE; nil refuses every
+	// login. Plaintext LOGIN before TLS is refused (LOGINDISABLED) unless
+	// Authenticator.PlaintextAllowed says otherwise.
+	Authenticator auth.Authenticator
+	// Backend opens the store of a user who logged in.
+	Backend store.Backend
+	// Logger receives connection and error logs; nil discards them.
+	Logger *slog.Logger
+	// Greeting is the text of the "* OK" greeting (default "yubin ready.").
+	Greeting string
+
+	// MaxLineLength bounds a command line, literal strings held in
+	// memory included (default 64 KiB, Dovecot's imap_max_line_length).
+	MaxLineLength int
+	// AppendLimit bounds one APPENDed message; it is advertised as
+	// APPENDLIMIT= and larger literals are refused with [TOOBIG] before
+	// any byte is read (default 50 MiB). Negative means no limit.
+	AppendLimit int64
+	// MaxUserIPConnections bounds concurrent sessions of one user from
+	// one IP address (default 10, Dovecot's mail_max_userip_connections);
+	// negative means unlimited.
+	MaxUserIPConnections int
+	// AutologoutTimeout disconnects an authenticated client that sends
+	// nothing for this long (default 30 minutes; IDLE included).
+	AutologoutTimeout time.Duration
+	// LoginTimeout disconnects a client that has not logged in within
+	// this long of its last command (default 3 minutes).
+	LoginTimeout time.Duration
+	// IdleNotifyInterval is how often "* OK Still here" is sent during
+	// IDLE so that NAT boxes keep the connection (default 2 minutes).
+	IdleNotifyInterval time.Duration
+	// WriteTimeout disconnects a client that does not read its responses
+	// for this long once the buffers are full (default 5 minutes).
+	WriteTimeout time.Duration
+	// PollInterval makes IDLE also poll the store this often, for formats
+	// that cannot signal changes made by other processes (0: rely on
+	// Mailbox.Notify plus a 30-second safety poll).
+	PollInterval time.Duration
+	// MessageCache holds parsed message structures shared by all
+	// sessions (nil: a cache of imapmsg.DefaultCacheBytes is made).
+	MessageCache *imapmsg.Cache
+	// MessageLimits bounds MIME parsing (zero: imapmsg's defaults).
+	MessageLimits imapmsg.Limits
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	userIP    map[string]int
+	cacheOnce sync.Once
+	closed    atomic.Bool
+	wg        sync.WaitGroup
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) cache() *imapmsg.Cache {
+	s.cacheOnce.Do(func() {
+		if s.MessageCache == nil {
+			s.MessageCache = imapmsg.NewCache(0)
+		}
+	})
+	return s.MessageCache
+}
+
+func (s *Server) maxLine() int {
+	if s.MaxLineLength > 0 {
+		return s.MaxLineLength
+	}
+	return DefaultMaxLineLength
+}
+
+func (s *Server) appendLimit() int64 {
+	switch {
+	case s.AppendLimit > 0:
+		return s.AppendLimit
+	case s.AppendLimit < 0:
+		return 1<<63 - 1
+	}
+	return DefaultAppendLimit
+}
+
+func durOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// ListenAndServe listens on Addr (default ":143") and serves IMAP with
+// STARTTLS when TLSConfig is set.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":143"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ListenAndServeTLS listens on Addr (default ":993") and serves IMAP over
+// implicit TLS (RFC 8314) with TLSConfig, or with the certificate and key
+// files given when TLSConfig has no certificate.
+func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
+	cfg := s.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	addr := s.Addr
+	if addr == "" {
+		addr = ":993"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(tls.NewListener(l, cfg))
+}
+
+// ServeTLS serves implicit-TLS IMAP on l with TLSConfig.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.TLSConfig == nil {
+		return errors.New("imap: ServeTLS needs TLSConfig")
+	}
+	return s.Serve(tls.NewListener(l, s.TLSConfig))
+}
+
+// Serve accepts connections on l and serves each in its own goroutine.
+// A listener from tls.NewListener gives implicit TLS. Serve returns
+// ErrServerClosed after Shutdown or Close.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.closed.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(nc)
+		if !s.track(c) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			c.serve()
+		}()
+	}
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// acquireUserIP counts a session of user from ip against
+// MaxUserIPConnections; it returns false when the limit is reached.
+func (s *Server) acquireUserIP(key string) bool {
+	limit := s.MaxUserIPConnections
+	if limit == 0 {
+		limit = DefaultMaxUserIPConnections
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userIP == nil {
+		s.userIP = make(map[string]int)
+	}
+	if limit > 0 && s.userIP[key] >= limit {
+		return false
+	}
+	s.userIP[key]++
+	return true
+}
+
+func (s *Server) releaseUserIP(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userIP[key] <= 1 {
+		delete(s.userIP, key)
+	} else {
+		s.userIP[key]--
+	}
+}
+
+// Shutdown stops accepting connections, tells every session "* BYE
+// Server shutting down." at its next safe moment (at once for idle and
+// IDLEing sessions; after the running command otherwise), and waits for
+// them to end or for ctx to be done, after which it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed.Store(true)
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.shutdown()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed.Store(true)
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	return nil
+}
