@@ -195,3 +195,26 @@ func TestParseBDAT(t *testing.T) {
 		t.Fatalf("short chunk: %v", err)
 	}
 }
+
+func TestDotWriterRoundTrip(t *testing.T) {
+	for _, in := range []string{"a\r\n.b\r\n..\r\n", "no newline", ".\n.\r\nx\n", "ends in CR\r", ""} {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		d := NewDotWriter(w)
+		d.Write([]byte(in))
+		d.Close()
+		w.Flush()
+		got, rest, err := readData(t, b.String()+"NEXT", BareLFNormalize, 0, 64)
+		want := strings.ReplaceAll(strings.ReplaceAll(in, "\r\n", "\n"), "\n", "\r\n")
+		if want != "" && !strings.HasSuffix(want, "\r\n") {
+			if strings.HasSuffix(want, "\r") {
+				want += "\n"
+			} else {
+				want += "\r\n"
+			}
+		}
+		if err != nil || got != want || rest != "NEXT" {
+			t.Errorf("round trip of %q: %q %q %v (wire %q)", in, got, rest, err, b.String())
+		}
+	}
+}

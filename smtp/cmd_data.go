@@ -1,0 +1,157 @@
+package smtp
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/smtpwire"
+	"github.com/yubinmail/yubin/restrict"
+)
+
+// errPolicyRefused is returned by endCheck's reader when the end-of-data
+// restriction refused the message.
+var errPolicyRefused = errors.New("smtp: refused at end of data")
+
+// dataChecks returns an error reply (and false) when the transaction is
+// not ready for message content.
+func (ss *session) dataReady(verb string) bool {
+	if ss.from == nil || len(ss.rcpts) == 0 {
+		if ss.from == nil && ss.srv.TLSRequired && ss.info.TLS == nil {
+			ss.reply(530, "5.7.0", "Must issue a STARTTLS command first")
+		} else {
+			ss.reply(503, "5.5.1", "Error: need RCPT command")
+		}
+		return false
+	}
+	if d, refused := ss.checkPolicy(StageData, ""); refused {
+		ss.logReject(verb, d, "")
+		ss.replyDecision(d)
+		return false
+	}
+	return true
+}
+
+// envelope snapshots the transaction for the Session.
+func (ss *session) envelope(chunked bool) *Envelope {
+	return &Envelope{
+		QueueID:  ss.queueID,
+		From:     *ss.from,
+		MailOpts: ss.mailOpts,
+		To:       append([]Recipient(nil), ss.rcpts...),
+		Conn:     ss.info,
+		Received: time.Now(),
+		Chunked:  chunked,
+	}
+}
+
+// endCheck wraps the message so that, when the content has been read to
+// its end, the end-of-data restriction is asked with the real size; a
+// refusal turns the final EOF into errPolicyRefused so the Session fails
+// instead of committing the message.
+type endCheck struct {
+	r       io.Reader
+	ss      *session
+	n       int64
+	refusal *restrict.Decision
+}
+
+func (e *endCheck) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	if err == io.EOF && e.ss.srv.Policy != nil && e.refusal == nil {
+		saved := e.ss.mailOpts.Size
+		e.ss.mailOpts.Size = e.n
+		d, refused := e.ss.checkPolicy(StageEndOfData, "")
+		e.ss.mailOpts.Size = saved
+		if refused {
+			e.refusal = &d
+		}
+	}
+	if err == io.EOF && e.refusal != nil {
+		return n, errPolicyRefused
+	}
+	return n, err
+}
+
+// deliver runs the Session on the message and returns the reply error,
+// nil for success.
+func (ss *session) deliver(env *Envelope, content io.Reader) (*endCheck, error) {
+	var hdr string
+	if !ss.srv.NoReceivedHeader {
+		hdr = ss.receivedHeader(env.Received)
+	}
+	ec := &endCheck{r: io.MultiReader(strings.NewReader(hdr), content), ss: ss}
+	if ss.discard {
+		_, err := io.Copy(io.Discard, ec)
+		return ec, err
+	}
+	return ec, ss.be.Data(ss.ctx, env, ec)
+}
+
+// finish sends the final reply of DATA or BDAT LAST.
+func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, tooBig, bareLF bool) bool {
+	log := ss.srv.logger()
+	switch {
+	case tooBig:
+		ss.reply(552, "5.3.4", "Error: message file too big")
+		log.Info("NOQUEUE: reject: "+verb+" from "+ss.clientStr+": 552 5.3.4 Error: message file too big", "service", ss.info.Service)
+	case bareLF:
+		ss.reply(550, "5.5.2", "Error: bare <LF> received")
+		log.Info("NOQUEUE: reject: "+verb+" from "+ss.clientStr+": 550 5.5.2 Error: bare <LF> received", "service", ss.info.Service)
+	case ec != nil && ec.refusal != nil:
+		ss.logReject("END-OF-MESSAGE", *ec.refusal, "")
+		ss.replyDecision(*ec.refusal)
+	case err != nil:
+		e := asError(err)
+		if e == errLocal {
+			log.Error(env.QueueID+": delivery failed: "+err.Error(), "service", ss.info.Service)
+		}
+		ss.replyErr(e)
+	default:
+		log.Info(env.QueueID+": from=<"+env.From+">, size="+strconv.FormatInt(ec.n, 10)+", nrcpt="+strconv.Itoa(len(env.To))+" (queue active)", "service", ss.info.Service)
+		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
+	}
+	ss.resetTransaction()
+	return err == nil && !tooBig && !bareLF && (ec == nil || ec.refusal == nil)
+}
+
+// cmdData handles DATA (RFC 5321 4.1.1.4).
+func (ss *session) cmdData(arg string) (ok, fatal bool) {
+	if arg != "" {
+		ss.reply(501, "5.5.4", "Syntax: DATA")
+		return false, false
+	}
+	if ss.bdat != nil {
+		ss.reply(503, "5.5.1", "Error: DATA after BDAT")
+		return false, false
+	}
+	if ss.from != nil && ss.mailOpts.Body == "BINARYMIME" {
+		ss.reply(503, "5.5.1", "Error: BINARYMIME requires BDAT")
+		return false, false
+	}
+	if !ss.dataReady("DATA") {
+		return false, false
+	}
+	ss.reply(354, "", "End data with <CR><LF>.<CR><LF>")
+	if err := ss.w.Flush(); err != nil {
+		return false, true
+	}
+	ss.dc.SetReadTimeout(orDur(ss.srv.DataTimeout, DefaultTimeout))
+	dr := smtpwire.NewDataReader(ss.r)
+	dr.MaxSize = ss.srv.maxMessageBytes()
+	if ss.srv.RejectBareLF {
+		dr.BareLF = smtpwire.BareLFReject
+	}
+	env := ss.envelope(false)
+	ec, err := ss.deliver(env, dr)
+	if derr := dr.Discard(); derr != nil {
+		ss.lost(derr)
+		return false, true
+	}
+	tooBig := dr.TooBig()
+	bare := dr.SawBareLF() && ss.srv.RejectBareLF
+	return ss.finish("DATA", env, ec, err, tooBig, bare), false
+}

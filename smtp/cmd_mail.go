@@ -1,0 +1,120 @@
+package smtp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
+
+	"github.com/yubinmail/yubin/internal/smtpwire"
+)
+
+// cmdMail handles MAIL FROM (RFC 5321 4.1.1.2) and its parameters.
+func (ss *session) cmdMail(arg string) bool {
+	s := ss.srv
+	switch {
+	case ss.info.Helo == "":
+		ss.reply(503, "5.5.1", "Error: send HELO/EHLO first")
+		return false
+	case s.TLSRequired && ss.info.TLS == nil:
+		ss.reply(530, "5.7.0", "Must issue a STARTTLS command first")
+		return false
+	case s.AuthRequired && ss.info.AuthUser == "":
+		ss.reply(530, "5.7.0", "Authentication required")
+		return false
+	case ss.from != nil:
+		ss.reply(503, "5.5.1", "Error: nested MAIL command")
+		return false
+	}
+	from, params, err := smtpwire.ParsePathArg(arg, "FROM:", false)
+	if err != nil {
+		if len(arg) < 5 || !strings.EqualFold(arg[:5], "FROM:") {
+			ss.reply(501, "5.5.4", "Syntax: MAIL FROM:<address>")
+		} else {
+			ss.reply(501, "5.1.7", "Bad sender address syntax")
+		}
+		return false
+	}
+	var opts MailOptions
+	ext := s.ext()
+	for _, p := range params {
+		if !ss.info.ESMTP {
+			ss.reply(555, "5.5.4", "Unsupported option: "+p.Key)
+			return false
+		}
+		switch {
+		case p.Key == "SIZE" && ext.Has(ExtSize):
+			n, err := strconv.ParseInt(p.Value, 10, 64)
+			if err != nil || n < 0 {
+				ss.reply(501, "5.5.4", "Bad message size syntax")
+				return false
+			}
+			opts.Size = n
+		case p.Key == "BODY":
+			v := strings.ToUpper(p.Value)
+			if v != "7BIT" && !(v == "8BITMIME" && ext.Has(Ext8BitMIME)) && !(v == "BINARYMIME" && ext.Has(ExtBinaryMIME|ExtChunking)) {
+				ss.reply(501, "5.5.4", "Unsupported BODY parameter: "+p.Value)
+				return false
+			}
+			opts.Body = v
+		case p.Key == "SMTPUTF8" && ext.Has(ExtSMTPUTF8) && p.Value == "":
+			opts.UTF8 = true
+		case p.Key == "RET" && ext.Has(ExtDSN):
+			v := strings.ToUpper(p.Value)
+			if v != "FULL" && v != "HDRS" {
+				ss.reply(501, "5.5.4", "Bad RET parameter syntax")
+				return false
+			}
+			opts.Ret = v
+		case p.Key == "ENVID" && ext.Has(ExtDSN):
+			opts.EnvID = p.Value
+		case p.Key == "AUTH" && ss.srv.Auth != nil:
+			opts.Auth = p.Value
+		default:
+			ss.reply(555, "5.5.4", "Unsupported option: "+p.Key)
+			return false
+		}
+	}
+	if !opts.UTF8 && !smtpwire.IsASCII(from) {
+		ss.reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
+		return false
+	}
+	if max := s.maxMessageBytes(); max > 0 && opts.Size > max {
+		ss.reply(552, "5.3.4", "Message size exceeds fixed limit")
+		return false
+	}
+	ss.from = &from
+	ss.mailOpts = opts
+	ss.queueID = newQueueID()
+	ss.discard = false
+	if d, refused := ss.checkPolicy(StageSender, ""); refused {
+		if s.NoDelayReject {
+			ss.logReject("MAIL", d, "")
+			ss.replyDecision(d)
+			ss.from = nil
+			return false
+		}
+		ss.delayed = &d
+	}
+	if mc, ok := ss.be.(MailChecker); ok {
+		if err := mc.Mail(ss.ctx, from, &opts); err != nil {
+			ss.replyErr(asError(err))
+			ss.from = nil
+			return false
+		}
+	}
+	line := ss.queueID + ": client=" + ss.clientStr
+	if ss.info.AuthUser != "" {
+		line += ", sasl_method=" + ss.info.AuthMechanism + ", sasl_username=" + ss.info.AuthUser
+	}
+	s.logger().Info(line, "service", ss.info.Service)
+	ss.reply(250, "2.1.0", "Ok")
+	return true
+}
+
+// newQueueID returns a Postfix-looking queue ID (hex, upper case).
+func newQueueID() string {
+	var b [5]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,287 @@
+package smtp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/smtpwire"
+	"github.com/yubinmail/yubin/restrict"
+)
+
+// session is one client connection.
+type session struct {
+	srv  *Server
+	conn net.Conn // the current connection (a *tls.Conn after STARTTLS)
+	dc   *smtpwire.TimeoutConn
+	r    *bufio.Reader
+	w    *bufio.Writer
+	info ConnInfo
+	be   Session
+	ctx  context.Context
+
+	mu   sync.Mutex
+	idle bool
+
+	// transaction state
+	from     *string
+	mailOpts MailOptions
+	rcpts    []Recipient
+	bdat     *bdatState
+
+	queueID     string
+	discard     bool               // a Policy said DISCARD for this transaction
+	delayed     *restrict.Decision // MAIL-stage refusal sent at RCPT (smtpd_delay_reject)
+	delayedConn *restrict.Decision
+	delayedHelo *restrict.Decision
+
+	errors    int
+	stats     commandStats
+	lastVerb  string
+	quit      bool
+	clientStr string // "unknown[127.0.0.1]"
+}
+
+// kick wakes an idle session so it answers 421 at once (Shutdown).
+func (ss *session) kick() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.idle {
+		ss.dc.Kick()
+	}
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	ss := &session{srv: s}
+	ss.dc = &smtpwire.TimeoutConn{Conn: c, WriteTimeout: orDur(s.WriteTimeout, DefaultTimeout)}
+	ss.dc.SetReadTimeout(orDur(s.ReadTimeout, DefaultTimeout))
+	ss.conn = c
+	ip := hostOf(c.RemoteAddr())
+	ss.clientStr = "unknown[" + ip + "]"
+	ss.info = ConnInfo{LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr(), ClientName: "unknown", Service: s.service()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ss.ctx = ctx
+	ok := s.track(ss, ip)
+	defer s.untrack(ss, ip)
+	defer c.Close()
+
+	log := s.logger()
+	log.Info("connect from "+ss.clientStr, "service", ss.info.Service, "client", ip)
+	defer func() {
+		log.Info("disconnect from "+ss.clientStr+" "+ss.stats.String(), "service", ss.info.Service, "client", ip)
+	}()
+
+	if tc, isTLS := c.(*tls.Conn); isTLS {
+		// Implicit TLS (submissions): handshake before the greeting.
+		tc.SetDeadline(time.Now().Add(orDur(s.TLSHandshakeTimeout, 30*time.Second)))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			log.Info("SSL_accept error from "+ss.clientStr+": "+err.Error(), "service", ss.info.Service)
+			return
+		}
+		tc.SetDeadline(time.Time{})
+		st := tc.ConnectionState()
+		ss.info.TLS = &st
+		ss.dc.Conn = tc
+	}
+	ss.r = bufio.NewReader(ss.dc)
+	ss.w = bufio.NewWriter(ss.dc)
+
+	if !ok {
+		ss.reply(421, "4.7.0", s.hostname()+" Error: too many connections from "+ip)
+		ss.w.Flush()
+		log.Warn("warning: Connection concurrency limit exceeded: "+ss.clientStr, "service", ss.info.Service)
+		return
+	}
+	if s.shutting.Load() {
+		ss.reply(421, "4.3.2", "Service shutting down")
+		ss.w.Flush()
+		return
+	}
+	if d, refused := ss.checkPolicy(StageConnect, ""); refused {
+		if s.NoDelayReject {
+			ss.logReject("CONNECT", d, "")
+			ss.replyDecision(d)
+			ss.w.Flush()
+			return
+		}
+		ss.delayedConn = &d
+	}
+	be := s.Backend
+	if be == nil {
+		be = refuseBackend{}
+	}
+	sess, err := be.NewSession(ctx, &ss.info)
+	if err != nil {
+		e := asError(err)
+		if e == errLocal {
+			e = &Error{Code: 421, Enhanced: Enhanced{4, 3, 0}, Message: s.hostname() + " Error: local error in processing"}
+		}
+		ss.replyErr(e)
+		ss.w.Flush()
+		return
+	}
+	ss.be = sess
+	defer func() {
+		if cl, ok := sess.(io.Closer); ok {
+			cl.Close()
+		}
+	}()
+	banner := s.Banner
+	if banner == "" {
+		banner = s.hostname() + " ESMTP"
+	}
+	ss.reply(220, "", banner)
+	ss.loop()
+}
+
+// refuseBackend is used when Server.Backend is nil.
+type refuseBackend struct{}
+
+func (refuseBackend) NewSession(context.Context, *ConnInfo) (Session, error) {
+	return refuseBackend{}, nil
+}
+func (refuseBackend) Data(context.Context, *Envelope, io.Reader) error {
+	return &Error{Code: 451, Enhanced: Enhanced{4, 3, 0}, Message: "Error: no mail handler configured"}
+}
+
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return "unknown"
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}
+
+// loop reads and dispatches commands until QUIT or a fatal condition.
+func (ss *session) loop() {
+	s := ss.srv
+	maxErr := orInt(s.MaxErrors, DefaultMaxErrors)
+	for !ss.quit {
+		if ss.r.Buffered() == 0 {
+			if err := ss.w.Flush(); err != nil {
+				return
+			}
+		}
+		ss.mu.Lock()
+		if s.shutting.Load() && ss.from == nil && ss.bdat == nil {
+			ss.mu.Unlock()
+			ss.reply(421, "4.3.2", "Service shutting down")
+			ss.w.Flush()
+			return
+		}
+		ss.idle = true
+		ss.mu.Unlock()
+		ss.dc.SetReadTimeout(orDur(s.ReadTimeout, DefaultTimeout))
+		line, err := smtpwire.ReadLine(ss.r, orInt(s.MaxLineLength, smtpwire.DefaultMaxLineLength))
+		ss.mu.Lock()
+		ss.idle = false
+		ss.mu.Unlock()
+		if err != nil {
+			if err == smtpwire.ErrLineTooLong {
+				ss.stats.count("unknown", false)
+				ss.reply(500, "5.5.2", "Error: line too long")
+				if ss.addError(maxErr) {
+					return
+				}
+				continue
+			}
+			ss.lost(err)
+			return
+		}
+		cmd, err := smtpwire.ParseCommand(line)
+		if err != nil {
+			ss.stats.count("unknown", false)
+			ss.reply(500, "5.5.2", "Error: bad syntax")
+			if ss.addError(maxErr) {
+				return
+			}
+			continue
+		}
+		ss.lastVerb = cmd.Verb
+		ok, fatal := ss.dispatch(cmd)
+		if !ok && ss.addError(maxErr) {
+			return
+		}
+		if fatal {
+			ss.w.Flush()
+			return
+		}
+	}
+	ss.w.Flush()
+}
+
+// addError counts a failed command and ends the session at the limit.
+func (ss *session) addError(max int) bool {
+	ss.errors++
+	if ss.errors >= max {
+		ss.reply(421, "4.7.0", ss.srv.hostname()+" Error: too many errors")
+		ss.w.Flush()
+		ss.srv.logger().Info("too many errors after "+ss.lastVerbOr()+" from "+ss.clientStr, "service", ss.info.Service)
+		return true
+	}
+	return false
+}
+
+func (ss *session) lastVerbOr() string {
+	if ss.lastVerb == "" {
+		return "CONNECT"
+	}
+	return ss.lastVerb
+}
+
+// lost logs a vanished or timed-out client the way Postfix does, and
+// tells a client that is still there why it is being dropped.
+func (ss *session) lost(err error) {
+	log := ss.srv.logger()
+	var ne net.Error
+	switch {
+	case ss.dc.Kicked() || ss.srv.shutting.Load() && errors.As(err, &ne) && ne.Timeout():
+		ss.reply(421, "4.3.2", "Service shutting down")
+		ss.w.Flush()
+	case errors.As(err, &ne) && ne.Timeout():
+		log.Info("timeout after "+ss.lastVerbOr()+" from "+ss.clientStr, "service", ss.info.Service)
+		ss.reply(421, "4.4.2", ss.srv.hostname()+" Error: timeout exceeded")
+		ss.w.Flush()
+	default:
+		log.Info("lost connection after "+ss.lastVerbOr()+" from "+ss.clientStr, "service", ss.info.Service)
+	}
+}
+
+// reply writes one reply (buffered; the loop flushes when the client
+// has nothing more pipelined).
+func (ss *session) reply(code int, enhanced, text string) {
+	if !ss.srv.ext().Has(ExtEnhancedStatusCodes) {
+		enhanced = ""
+	}
+	smtpwire.WriteReply(ss.w, code, enhanced, text)
+}
+
+func (ss *session) replyErr(e *Error) {
+	ss.reply(e.Code, e.Enhanced.String(), e.Message)
+}
+
+// resetTransaction ends the current mail transaction.
+func (ss *session) resetTransaction() {
+	ss.from = nil
+	ss.delayed = nil
+	ss.discard = false
+	ss.queueID = ""
+	ss.mailOpts = MailOptions{}
+	ss.rcpts = nil
+	if ss.bdat != nil {
+		ss.bdat.abort()
+		ss.bdat = nil
+	}
+	if r, ok := ss.be.(Resetter); ok {
+		r.Reset()
+	}
+}

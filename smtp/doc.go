@@ -1,0 +1,64 @@
+// Package smtp is an SMTP server and client: the receiving side of a mail
+// host (port 25, submission 587 and submissions 465, as Postfix's smtpd
+// runs them) and the sending side (relay to a smarthost or direct MX
+// delivery, as Postfix's smtp client).
+//
+// # Server
+//
+// Server has the net/http shape: exported fields for the host name,
+// TLS configuration, limits and timeouts, a Backend that starts a Session
+// per connection, Serve / ListenAndServe / ListenAndServeTLS, and
+// Shutdown(ctx), which answers the next command of every session with
+// "421 4.3.2 Service shutting down" and waits for them to end. The zero
+// value is a safe port 25 server. NewMTA, NewSubmission and
+// NewSubmissions return the three listener policies of seed 001 (port 25
+// without AUTH; 587 with STARTTLS and AUTH required; 465 with implicit TLS
+// and AUTH required).
+//
+// A Session gets each accepted message as a stream with its Envelope
+// (sender, recipients, parameters, HELO name, authenticated user, TLS
+// state, queue ID); the client is told 250 only when Session.Data
+// returned nil, which it must do only after the message is stored durably
+// or queued. A Session returning an *Error has that reply sent; any other
+// error becomes "451 4.3.0 Error: local error in processing" and is
+// logged, never shown to the client.
+//
+// A Policy (a *restrict.Policy) is asked at connect, HELO, MAIL, each
+// RCPT, DATA and the end of the data, and its decisions are sent with the
+// code, enhanced code and text Postfix would send; refusals before RCPT
+// are delayed to RCPT as with smtpd_delay_reject = yes. AUTH goes through
+// an auth.Authenticator (mechanisms offered per connection, plaintext
+// only where allowed, smtpd_tls_auth_only).
+//
+// Implemented: RFC 5321 (SMTP), RFC 1870 (SIZE), RFC 2920 (PIPELINING),
+// RFC 2034 and 3463 (ENHANCEDSTATUSCODES), RFC 6152 (8BITMIME), RFC 6531
+// (SMTPUTF8), RFC 3461 (DSN parameters, passed to the Session), RFC 3030
+// (CHUNKING/BDAT, BINARYMIME), RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC
+// 6409 and 8314 (submission, implicit TLS), RFC 3848 (ESMTPSA etc. in the
+// Received header).
+//
+// Postfix behaviour reproduced: the replies of smtpd for protocol errors
+// ("503 5.5.1 Error: need MAIL command", "501 Syntax: EHLO hostname",
+// "500 5.5.2 Error: line too long", "552 5.3.4 Error: message file too
+// big"), the log lines "connect from unknown[IP]", "lost connection after
+// CMD from ...", "timeout after CMD from ...", "NOQUEUE: reject: RCPT from
+// ...", "QUEUEID: client=..." and "disconnect from unknown[IP] ehlo=1
+// auth=0/1 commands=1/3", smtpd_hard_error_limit,
+// smtpd_client_connection_count_limit, smtpd_recipient_limit,
+// message_size_limit, disable_vrfy_command (VRFY is off unless
+// EnableVRFY), smtpd_tls_received_header, and smtpd_forbid_bare_newline =
+// normalize (bare LF accepted as CRLF, only <CRLF>.<CRLF> ends DATA).
+//
+// # Implementation notes
+//
+// One goroutine serves each connection; a BDAT transaction adds one that
+// runs Session.Data on a pipe, so a chunked message is streamed across
+// BDAT commands without being buffered. Replies are buffered and flushed
+// only when the client has nothing more pipelined. An over-size message
+// is read to its end through the connection's buffer and dropped. After
+// STARTTLS the plaintext read buffer is thrown away (no command
+// injection) and HELO/AUTH state is forgotten. Server TLS session
+// tickets are off unless TLSSessionTickets is set. Each read waits at
+// most the phase's timeout (ReadTimeout for commands, DataTimeout for
+// message content).
+package smtp

@@ -1,0 +1,103 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/yubinmail/yubin/restrict"
+)
+
+// relayPolicy accepts recipients in example.jp only (a stand-in for
+// "reject_unauth_destination" with mydestination = example.jp), refuses
+// the sender spam@bad.example at MAIL, discards mail from discard@x.org
+// and refuses messages over 100 bytes at the end of data.
+func relayPolicy(stages *[]restrict.Stage, mu *sync.Mutex) Policy {
+	return PolicyFunc(func(ctx context.Context, st restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
+		mu.Lock()
+		*stages = append(*stages, st)
+		mu.Unlock()
+		switch st {
+		case StageSender:
+			if req.Sender == "spam@bad.example" {
+				return restrict.Decision{Action: restrict.Reject, Code: 554, Enhanced: "5.7.1", Text: "<spam@bad.example>: Sender address rejected: Access denied"}, nil
+			}
+			if req.Sender == "discard@x.org" {
+				return restrict.Decision{Action: restrict.Discard}, nil
+			}
+			if req.Sender == "broken@x.org" {
+				return restrict.Decision{}, errors.New("table unavailable")
+			}
+		case StageRecipient:
+			if !strings.HasSuffix(req.Recipient, "@example.jp") {
+				return restrict.Decision{Action: restrict.Reject, Code: 554, Enhanced: "5.7.1", Text: "<" + req.Recipient + ">: Relay access denied"}, nil
+			}
+		case StageEndOfData:
+			if req.Size > 400 {
+				return restrict.Decision{Action: restrict.Reject, Code: 552, Enhanced: "5.3.4", Text: "Message too large for policy"}, nil
+			}
+		}
+		return restrict.Decision{Action: restrict.Dunno}, nil
+	})
+}
+
+func TestSMTPPolicy(t *testing.T) {
+	var stages []restrict.Stage
+	var mu sync.Mutex
+	k := &sink{}
+	addr, logs := startServer(t, &Server{Backend: DataFunc(k.Data), Policy: relayPolicy(&stages, &mu)}, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO client.example.org", "250-")
+	// smtpd_delay_reject: the sender refusal comes at RCPT.
+	c.expect("MAIL FROM:<spam@bad.example>", "250 ")
+	c.expect("RCPT TO:<user@example.jp>", "554 5.7.1 <spam@bad.example>: Sender address rejected: Access denied")
+	c.expect("RSET", "250 ")
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	c.expect("RCPT TO:<victim@elsewhere.example>", "554 5.7.1 <victim@elsewhere.example>: Relay access denied")
+	c.expect("RCPT TO:<user@example.jp>", "250 ")
+	c.expect("DATA", "354 ")
+	c.send(strings.Repeat("x", 500) + "\r\n.\r\n")
+	c.expect("", "552 5.3.4 Message too large for policy")
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	c.expect("RCPT TO:<user@example.jp>", "250 ")
+	c.expect("DATA", "354 ")
+	c.send("small\r\n.\r\n")
+	c.expect("", "250 2.0.0 Ok")
+	c.expect("MAIL FROM:<discard@x.org>", "250 ")
+	c.expect("RCPT TO:<user@example.jp>", "250 ")
+	c.expect("DATA", "354 ")
+	c.send("dropped\r\n.\r\n")
+	c.expect("", "250 2.0.0 Ok")
+	c.expect("MAIL FROM:<broken@x.org>", "250 ")
+	c.expect("RCPT TO:<user@example.jp>", "451 4.3.5 Server configuration error")
+	c.expect("QUIT", "221 ")
+	msgs := k.list()
+	if len(msgs) != 1 || !strings.HasSuffix(string(msgs[0].data), "\r\nsmall\r\n") {
+		t.Fatalf("delivered %+v", msgs)
+	}
+	logs.waitLog(t, "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 554 5.7.1 <victim@elsewhere.example>: Relay access denied; from=<a@x.org> to=<victim@elsewhere.example> proto=ESMTP helo=<client.example.org>")
+	mu.Lock()
+	defer mu.Unlock()
+	seen := map[restrict.Stage]bool{}
+	for _, s := range stages {
+		seen[s] = true
+	}
+	for _, s := range []restrict.Stage{StageConnect, StageHelo, StageSender, StageRecipient, StageData, StageEndOfData} {
+		if !seen[s] {
+			t.Errorf("stage %v never checked", s)
+		}
+	}
+}
+
+func TestSMTPPolicyNoDelayReject(t *testing.T) {
+	var stages []restrict.Stage
+	var mu sync.Mutex
+	addr, _ := startServer(t, &Server{Backend: DataFunc((&sink{}).Data), Policy: relayPolicy(&stages, &mu), NoDelayReject: true}, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO x", "250-")
+	c.expect("MAIL FROM:<spam@bad.example>", "554 5.7.1 <spam@bad.example>: Sender address rejected")
+}

@@ -1,0 +1,333 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+)
+
+// Defaults of the Server limits, as Postfix's smtpd has them.
+const (
+	DefaultMaxMessageBytes   = 10240000 // message_size_limit
+	DefaultMaxRecipients     = 1000     // smtpd_recipient_limit
+	DefaultMaxErrors         = 20       // smtpd_hard_error_limit
+	DefaultMaxConnsPerClient = 50       // smtpd_client_connection_count_limit
+	DefaultTimeout           = 300 * time.Second
+)
+
+// Server is an SMTP server. Its zero value is a working port 25 server
+// with default limits that offers no STARTTLS and no AUTH and hands mail
+// to a Backend that refuses every transaction with 451 (set Backend).
+// Fields must not be changed once Serve has been called.
+type Server struct {
+	// Addr is the TCP address ListenAndServe listens on, ":25" (or
+	// ":465" for ListenAndServeTLS) when empty.
+	Addr string
+	// Hostname is $myhostname, used in the banner, the EHLO reply and the
+	// Received header; os.Hostname() when empty.
+	Hostname string
+	// Banner is the greeting text after "220 "; Hostname+" ESMTP" when
+	// empty (seed 001: no software name or version).
+	Banner string
+	// Service names the listener for logs and auth: "smtp" when empty.
+	Service string
+
+	// Backend receives the mail transactions.
+	Backend Backend
+	// Policy, when set, is asked at every stage (connect, HELO, MAIL,
+	// RCPT, DATA, end of data); see Policy. Without one the Backend
+	// alone decides which recipients are accepted.
+	Policy Policy
+	// Auth enables AUTH (RFC 4954). nil: AUTH is not offered and answered
+	// with "503 5.5.1 Error: authentication not enabled" (seed 001 port 25).
+	Auth auth.Authenticator
+
+	// Ext is the set of extensions offered; zero means DefaultExtensions.
+	Ext Extensions
+	// TLSConfig enables STARTTLS (and is used by ListenAndServeTLS).
+	// Session tickets are turned off in the server's copy unless
+	// TLSSessionTickets is set.
+	TLSConfig *tls.Config
+	// TLSSessionTickets keeps TLS session tickets on (off by default:
+	// Microsoft's senders abort STARTTLS against Go with them on).
+	TLSSessionTickets bool
+	// TLSRequired refuses MAIL and AUTH before STARTTLS with
+	// "530 5.7.0 Must issue a STARTTLS command first"
+	// (smtpd_tls_security_level = encrypt).
+	TLSRequired bool
+	// TLSAuthOnly offers AUTH only over TLS (smtpd_tls_auth_only).
+	TLSAuthOnly bool
+	// AuthRequired refuses MAIL before a successful AUTH with
+	// "530 5.7.0 Authentication required" (submission).
+	AuthRequired bool
+	// NoDelayReject sends refusals at connect, HELO and MAIL at once
+	// (smtpd_delay_reject = no); by default they are sent at RCPT.
+	NoDelayReject bool
+	// EnableVRFY answers VRFY with 252; off by default, like
+	// disable_vrfy_command = yes.
+	EnableVRFY bool
+	// RejectBareLF refuses a message with a bare LF with
+	// "550 5.5.2 Error: bare <LF> received"; by default such lines are
+	// normalised to CRLF (and "\n.\n" never ends DATA).
+	RejectBareLF bool
+	// NoReceivedHeader turns off the Received: header the server
+	// prepends; TLSReceivedHeader adds the TLS details to it
+	// (smtpd_tls_received_header).
+	NoReceivedHeader  bool
+	TLSReceivedHeader bool
+
+	// MaxLineLength limits command lines, CRLF included (default 1000).
+	MaxLineLength int
+	// MaxMessageBytes is message_size_limit (default 10240000; < 0 means
+	// no limit). It is announced with SIZE.
+	MaxMessageBytes int64
+	// MaxRecipients limits RCPTs per message (default 1000).
+	MaxRecipients int
+	// MaxErrors is the error count after which the session is closed
+	// with 421 (default 20, smtpd_hard_error_limit).
+	MaxErrors int
+	// MaxConnsPerClient limits simultaneous connections from one IP
+	// address (default 50; < 0 means no limit).
+	MaxConnsPerClient int
+	// ReadTimeout bounds the wait for each command (default 300s);
+	// DataTimeout the wait for each piece of DATA or BDAT content
+	// (default 300s); WriteTimeout each write (default 300s).
+	ReadTimeout  time.Duration
+	DataTimeout  time.Duration
+	WriteTimeout time.Duration
+	// TLSHandshakeTimeout bounds STARTTLS and implicit TLS handshakes
+	// (default 30s).
+	TLSHandshakeTimeout time.Duration
+
+	// Logger receives Postfix-like log lines ("connect from ...");
+	// slog.Default() when nil.
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	perClient map[string]int
+	shutting  atomic.Bool
+	wg        sync.WaitGroup
+	tlsOnce   sync.Once
+	tlsConf   *tls.Config
+}
+
+func (s *Server) hostname() string {
+	if s.Hostname != "" {
+		return s.Hostname
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+func (s *Server) ext() Extensions {
+	if s.Ext == 0 {
+		return DefaultExtensions
+	}
+	return s.Ext
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) service() string {
+	if s.Service != "" {
+		return s.Service
+	}
+	return "smtp"
+}
+
+func orInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Server) maxMessageBytes() int64 {
+	switch {
+	case s.MaxMessageBytes == 0:
+		return DefaultMaxMessageBytes
+	case s.MaxMessageBytes < 0:
+		return 0
+	}
+	return s.MaxMessageBytes
+}
+
+// serverTLS returns the server's TLS config with session tickets off.
+func (s *Server) serverTLS() *tls.Config {
+	s.tlsOnce.Do(func() {
+		if s.TLSConfig == nil {
+			return
+		}
+		c := s.TLSConfig.Clone()
+		if !s.TLSSessionTickets {
+			c.SessionTicketsDisabled = true
+		}
+		s.tlsConf = c
+	})
+	return s.tlsConf
+}
+
+// ListenAndServe listens on Addr (":25" by default) and serves.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":25"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ListenAndServeTLS listens on Addr (":465" by default) with implicit
+// TLS (RFC 8314, the "submissions" port) and serves. TLSConfig must be set.
+func (s *Server) ListenAndServeTLS() error {
+	if s.serverTLS() == nil {
+		return errors.New("smtp: ListenAndServeTLS needs TLSConfig")
+	}
+	addr := s.Addr
+	if addr == "" {
+		addr = ":465"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(tls.NewListener(l, s.serverTLS()))
+}
+
+// Serve accepts connections on l and serves each in its own goroutine.
+// A listener made by tls.NewListener gives implicit TLS (port 465). It
+// returns ErrServerClosed after Shutdown or Close.
+func (s *Server) Serve(l net.Listener) error {
+	if s.shutting.Load() {
+		return ErrServerClosed
+	}
+	s.mu.Lock()
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// Shutdown stops accepting connections, answers the next command of
+// every session with "421 4.3.2 Service shutting down" (idle sessions at
+// once, sessions inside a transaction when it ends) and waits for all
+// sessions to end or ctx to expire, after which the remaining
+// connections are closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for ss := range s.sessions {
+		ss.kick()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for ss := range s.sessions {
+		ss.conn.Close()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// track registers a session and enforces MaxConnsPerClient.
+func (s *Server) track(ss *session, ip string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions == nil {
+		s.sessions = make(map[*session]struct{})
+		s.perClient = make(map[string]int)
+	}
+	s.sessions[ss] = struct{}{}
+	s.perClient[ip]++
+	limit := s.MaxConnsPerClient
+	if limit == 0 {
+		limit = DefaultMaxConnsPerClient
+	}
+	return limit < 0 || s.perClient[ip] <= limit
+}
+
+func (s *Server) untrack(ss *session, ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss)
+	if s.perClient[ip]--; s.perClient[ip] <= 0 {
+		delete(s.perClient, ip)
+	}
+}
