@@ -16,14 +16,3 @@ func (s *session) cmdDele(c command) {
 	s.drop.markDeleted(m)
 	s.okf("Marked to be deleted.")
 }
-
-// cmdRset unmarks every message marked deleted in this session.
-func (s *session) cmdRset(c command) {
-	s.drop.reset()
-	s.okf("")
-}
-
-// cmdNoop does nothing (RFC 1939 section 5).
-func (s *session) cmdNoop(c command) {
-	s.okf("")
-}

@@ -40,6 +40,10 @@ type uidlVars struct {
 	fileName, guid   string
 }
 
+// maxUIDLWidth caps widths and offsets (a UIDL is at most 70 characters
+// by RFC 1939 anyway).
+const maxUIDLWidth = 255
+
 var uidlLongNames = map[string]byte{"uid": 'u', "uidvalidity": 'v', "filename": 'f', "guid": 'g'}
 
 // ValidateUIDLFormat reports whether format is a usable pop3_uidl_format
@@ -142,8 +146,8 @@ func parseUIDLFormat(format string) (*uidlFormat, error) {
 func digits(s string, i int) (int, int) {
 	n := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		if n < 1<<20 {
-			n = n*10 + int(s[i]-'0')
+		if n < maxUIDLWidth {
+			n = min(n*10+int(s[i]-'0'), maxUIDLWidth)
 		}
 		i++
 	}
