@@ -1,0 +1,273 @@
+package lmtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of the Server's limits.
+const (
+	DefaultMaxRecipients  = 1000
+	DefaultMaxMemorySpool = 1 << 20
+	DefaultTimeout        = 300 * time.Second
+)
+
+// Server is an LMTP server (RFC 2033), the delivery side Postfix's
+// lmtp client talks to (mailbox_transport = lmtp:unix:private/dovecot-lmtp
+// or virtual_transport = lmtp:inet:host:port). Its zero value serves TCP
+// with default limits and refuses every recipient until Deliverer is set.
+// Fields must not change once serving.
+type Server struct {
+	// Network is "tcp" (default) or "unix"; Addr is the address or socket
+	// path ListenAndServe uses ("127.0.0.1:24" when empty for TCP).
+	Network string
+	Addr    string
+	// SocketMode is the unix socket's permission bits (default 0600, as
+	// seed 003's unix_listener lmtp { mode = 0600 }); SocketUser and
+	// SocketGroup, when set, name its owner (user = postfix).
+	SocketMode  os.FileMode
+	SocketUser  string
+	SocketGroup string
+
+	// Hostname is used in the banner, the LHLO reply and Received;
+	// os.Hostname() when empty.
+	Hostname string
+	// Banner is the greeting text; Hostname+" LMTP ready" when empty.
+	Banner string
+	// TLSConfig enables STARTTLS. Session tickets are turned off in the
+	// server's copy.
+	TLSConfig *tls.Config
+
+	// Deliverer decides recipients and stores messages.
+	Deliverer Deliverer
+	// NoReceivedHeader stops the server from adding Received:; the
+	// Return-Path: and Delivered-To: headers are always added.
+	NoReceivedHeader bool
+
+	// MaxLineLength limits command lines (default 1000, CRLF included).
+	MaxLineLength int
+	// MaxMessageBytes refuses larger messages with 552 5.3.4; 0 means
+	// no limit.
+	MaxMessageBytes int64
+	// MaxRecipients limits RCPTs per transaction (default 1000).
+	MaxRecipients int
+	// MaxMemorySpool is the size up to which a message is kept in memory
+	// while it is delivered to each recipient; larger ones go to a
+	// temporary file in SpoolDir (os.TempDir() when empty).
+	MaxMemorySpool int64
+	SpoolDir       string
+	// ReadTimeout, DataTimeout and WriteTimeout bound each wait for a
+	// command, for message content and for a write (default 300s each).
+	ReadTimeout  time.Duration
+	DataTimeout  time.Duration
+	WriteTimeout time.Duration
+
+	// Logger receives log lines; slog.Default() when nil.
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	shutting  atomic.Bool
+	wg        sync.WaitGroup
+	tlsOnce   sync.Once
+	tlsConf   *tls.Config
+}
+
+func (s *Server) hostname() string {
+	if s.Hostname != "" {
+		return s.Hostname
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) serverTLS() *tls.Config {
+	s.tlsOnce.Do(func() {
+		if s.TLSConfig != nil {
+			s.tlsConf = s.TLSConfig.Clone()
+			s.tlsConf.SessionTicketsDisabled = true
+		}
+	})
+	return s.tlsConf
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// ListenAndServe listens on Network/Addr and serves. For a unix socket a
+// stale socket file is removed first and the mode and owner are set.
+func (s *Server) ListenAndServe() error {
+	var l net.Listener
+	var err error
+	if s.Network == "unix" {
+		l, err = ListenUnix(s.Addr, s.SocketMode, s.SocketUser, s.SocketGroup)
+	} else {
+		addr := s.Addr
+		if addr == "" {
+			addr = "127.0.0.1:24"
+		}
+		l, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ListenUnix creates a unix socket listener at path with the given mode
+// (0600 when zero) and, when owner or group are not empty, that owner.
+// A leftover socket file at path is removed.
+func ListenUnix(path string, mode os.FileMode, owner, group string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if mode == 0 {
+		mode = 0o600
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, err
+	}
+	uid, gid := -1, -1
+	if owner != "" {
+		u, err := user.Lookup(owner)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("lmtp: socket owner: %w", err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("lmtp: socket group: %w", err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if uid != -1 || gid != -1 {
+		if err := os.Lchown(path, uid, gid); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// Serve accepts connections on l; it returns ErrServerClosed after
+// Shutdown or Close.
+func (s *Server) Serve(l net.Listener) error {
+	if s.shutting.Load() {
+		return ErrServerClosed
+	}
+	s.mu.Lock()
+	if s.listeners == nil {
+		s.listeners = map[net.Listener]struct{}{}
+		s.sessions = map[*session]struct{}{}
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		ss := newSession(s, c)
+		s.mu.Lock()
+		s.sessions[ss] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			ss.serve()
+			s.mu.Lock()
+			delete(s.sessions, ss)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, answers idle sessions with
+// "421 4.3.2 Service shutting down", lets transactions in progress finish
+// and waits for every session to end or ctx to expire (then closes them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for ss := range s.sessions {
+		ss.kick()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes listeners and connections at once.
+func (s *Server) Close() error {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for ss := range s.sessions {
+		ss.raw.Close()
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package lmtp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/store"
+)
+
+// StoreDeliverer is the Deliverer that saves mail into users' stores the
+// way Dovecot's LMTP does: the recipient is looked up in a UserDB at RCPT
+// time ("550 5.1.1 <x> User doesn't exist: x" when unknown), the quota
+// is checked before saving ("552 5.2.2 <x> Quota exceeded (mailbox for
+// user is full)"), and the message is appended to INBOX, or with
+// DetailMailbox to the mailbox named by the address's +detail when that
+// mailbox exists (lmtp_save_to_detail_mailbox = yes).
+type StoreDeliverer struct {
+	// Users looks recipients up. The name looked up is the address
+	// without its +detail, lower-cased; with LocalPartOnly, only the part
+	// before "@" (auth_username_format = %Ln).
+	Users auth.UserDB
+	// Stores opens a user's store by the user name the UserDB returned.
+	Stores store.Backend
+	// Delimiter is recipient_delimiter ("+" when empty); set "-" or
+	// several characters ("+-") as Postfix allows.
+	Delimiter string
+	// DetailMailbox delivers user+box@domain into mailbox "box" when it
+	// exists (INBOX otherwise).
+	DetailMailbox bool
+	// LocalPartOnly looks users up by local part only.
+	LocalPartOnly bool
+}
+
+// split returns the user name to look up and the detail.
+func (d *StoreDeliverer) split(rcpt string) (userName, detail string) {
+	local, domain := rcpt, ""
+	if i := strings.LastIndexByte(rcpt, '@'); i >= 0 {
+		local, domain = rcpt[:i], rcpt[i+1:]
+	}
+	delim := d.Delimiter
+	if delim == "" {
+		delim = "+"
+	}
+	if i := strings.IndexAny(local, delim); i > 0 {
+		local, detail = local[:i], local[i+1:]
+	}
+	userName = strings.ToLower(local)
+	if domain != "" && !d.LocalPartOnly {
+		userName += "@" + strings.ToLower(domain)
+	}
+	return userName, detail
+}
+
+func (d *StoreDeliverer) lookup(ctx context.Context, rcpt string) (*auth.User, string, error) {
+	name, detail := d.split(rcpt)
+	u, err := d.Users.LookupUser(ctx, name)
+	switch {
+	case errors.Is(err, auth.ErrUnknownUser):
+		return nil, "", &Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
+	case err != nil:
+		return nil, "", &Error{Code: 451, Enhanced: "4.3.0", Message: "<" + rcpt + "> Temporary internal error"}
+	}
+	return u, detail, nil
+}
+
+// Rcpt implements Deliverer.
+func (d *StoreDeliverer) Rcpt(ctx context.Context, env *Envelope, rcpt string) error {
+	_, _, err := d.lookup(ctx, rcpt)
+	return err
+}
+
+// Deliver implements Deliverer.
+func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string, msg io.Reader) error {
+	u, detail, err := d.lookup(ctx, rcpt)
+	if err != nil {
+		return err
+	}
+	name := u.Name
+	if name == "" {
+		name, _ = d.split(rcpt)
+	}
+	st, err := d.Stores.Open(ctx, name)
+	if err != nil {
+		if errors.Is(err, store.ErrNoSuchUser) {
+			return &Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
+		}
+		return err
+	}
+	defer st.Close()
+	overQuota := &Error{Code: 552, Enhanced: "5.2.2", Message: "<" + rcpt + "> Quota exceeded (mailbox for user is full)"}
+	q, err := st.Quota(ctx)
+	if err != nil {
+		return err
+	}
+	if q.StorageLimit == 0 && u.QuotaBytes > 0 {
+		q.StorageLimit = u.QuotaBytes
+	}
+	if q.MessagesLimit == 0 && u.QuotaMessages > 0 {
+		q.MessagesLimit = u.QuotaMessages
+	}
+	if q.Exceeds(env.Size) {
+		return overQuota
+	}
+	box := "INBOX"
+	if d.DetailMailbox && detail != "" && store.ValidateName(detail) == nil {
+		box = detail
+	}
+	mb, err := st.OpenMailbox(ctx, box, store.OpenOptions{})
+	if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
+		mb, err = st.OpenMailbox(ctx, "INBOX", store.OpenOptions{})
+	}
+	if err != nil {
+		return err
+	}
+	defer mb.Close()
+	_, err = mb.Append(ctx, msg, store.AppendOptions{InternalDate: env.Received})
+	switch {
+	case errors.Is(err, store.ErrQuotaExceeded):
+		return overQuota
+	case errors.Is(err, store.ErrTooBig):
+		return &Error{Code: 552, Enhanced: "5.3.4", Message: "<" + rcpt + "> Message too big"}
+	}
+	return err
+}
