@@ -98,6 +98,9 @@ func imapValue(s string) string {
 		case '(':
 			depth++
 		case ')':
+			if depth == 0 {
+				return s[:i]
+			}
 			depth--
 			if depth == 0 {
 				return s[:i+1]
@@ -108,11 +111,17 @@ func imapValue(s string) string {
 					i++
 				}
 			}
+			if depth == 0 {
+				return s[:i+1]
+			}
 		case '{':
 			j := strings.IndexByte(s[i:], '}')
 			var n int
 			fmt.Sscanf(s[i+1:i+j], "%d", &n)
 			i += j + 2 + n
+			if depth == 0 {
+				return s[:i+1]
+			}
 		case ' ':
 			if depth == 0 {
 				return s[:i]

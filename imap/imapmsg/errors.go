@@ -12,7 +12,6 @@ var (
 	ErrBadSection = errors.New("imapmsg: invalid section specification")
 )
 
-// ErrNoSuchPart is returned by Section, Binary and BinarySize for a part
-// number the message does not have. Dovecot answers such a FETCH with an
-// empty section (BODY[9] NIL); the server decides.
+// ErrNoSuchPart is returned by Binary and BinarySize for a part number
+// the message does not have.
 var ErrNoSuchPart = errors.New("imapmsg: no such message part")

@@ -104,30 +104,39 @@ func findParam(ps []Param, name string) (string, bool) {
 }
 
 // Find returns the part with the IMAP part numbers path (1-based), or nil.
-// An empty path is the message itself. As RFC 9051 6.4.5 has it, part 1
-// of a non-multipart is its body, and the parts of a message/rfc822 part
-// are those of the message it carries.
+// An empty path is the message itself. Numbering follows Dovecot: part 1
+// of a message that is not a multipart is the message itself (its body
+// for BODY[1]), part 1 of a non-multipart child is that child again, and
+// numbers after a message/rfc822 part address the message it carries.
 func (m *Message) Find(path []int) *Part {
 	return findPart(m.Root, path)
 }
 
 func findPart(p *Part, path []int) *Part {
+	const (
+		atMessage = iota // p is a message whose parts are not yet entered
+		usedMessage      // p is a single-part message taken as its part 1
+		atChild          // p is a child of a multipart
+	)
+	state := atMessage
 	for _, n := range path {
 		if n <= 0 {
 			return nil
 		}
-		if p.Message != nil {
-			p = p.Message
+		if state != atMessage && p.Message != nil {
+			p, state = p.Message, atMessage
 		}
 		switch {
 		case p.IsMultipart():
 			if n > len(p.Children) {
 				return nil
 			}
-			p = p.Children[n-1]
-		case n == 1:
-			// Part 1 of a single-part entity is the entity itself.
-		default:
+			p, state = p.Children[n-1], atChild
+		case n != 1:
+			return nil
+		case state == atMessage:
+			state = usedMessage
+		case state == usedMessage:
 			return nil
 		}
 	}

@@ -42,6 +42,9 @@ type end struct {
 	idx       int   // index in bounds of the delimiter found
 	close     bool  // the delimiter was a close delimiter
 	delim     int64 // CRLF offset of the delimiter line
+	// keepEOL: the delimiter directly follows a close delimiter line, so
+	// no line break before it is left to strip (Dovecot's sizes).
+	keepEOL bool
 	lfsBefore int64 // LFs read before the delimiter line
 }
 
@@ -100,9 +103,13 @@ func (p *parser) entity(part *Part, depth int, keepHeader, digest bool) *end {
 	}
 	h := parseHeader(hdr, p.lim.MaxHeaderFields)
 	if e != nil && !e.eof {
-		// A delimiter inside the header: the entity has no body.
+		// A delimiter inside the header: the entity has no body, and the
+		// line break before the delimiter is not the header's.
 		part.HeaderSize = e.delim - part.HeaderOffset
-		part.BodyOffset = e.delim
+		if part.HeaderSize >= 2 && !e.keepEOL {
+			part.HeaderSize -= 2
+		}
+		part.BodyOffset = part.HeaderOffset + part.HeaderSize
 	} else {
 		part.BodyOffset = lr.crlf
 		part.HeaderSize = part.BodyOffset - part.HeaderOffset
@@ -181,9 +188,13 @@ func (p *parser) multipart(part *Part, depth int, boundary string) *end {
 	}
 	// Close delimiter: the epilogue runs to an outer delimiter or EOF.
 	p.bounds = p.bounds[:my]
+	epilogue := p.lr.crlf
 	for {
 		_, _, de, ok := p.read()
 		if !ok || de != nil {
+			if de != nil && !de.eof && de.delim == epilogue {
+				de.keepEOL = true
+			}
 			return de
 		}
 	}
@@ -206,6 +217,11 @@ func (part *Part) finishBody(e *end, lr *lineReader, lf0 int64) {
 	}
 	if e.delim <= part.BodyOffset {
 		part.BodySize, part.Lines = 0, 0
+		return
+	}
+	if e.keepEOL {
+		part.BodySize = e.delim - part.BodyOffset
+		part.Lines = e.lfsBefore - lf0
 		return
 	}
 	part.BodySize = e.delim - 2 - part.BodyOffset

@@ -59,8 +59,10 @@ func (s SectionSpec) String() string {
 
 // Section returns the bytes of BODY[spec]<partial> in the CRLF view and
 // their exact length; r is the message's reader (the one Parse read).
-// partial may be nil. A part that does not exist returns ErrNoSuchPart;
-// an offset past the end returns an empty reader.
+// partial may be nil. A part that does not exist, HEADER or TEXT of a
+// part that is not a message/rfc822, and an offset past the end give an
+// empty section (as Dovecot answers them: BODY[9] {0}); errors are read
+// errors only.
 func (m *Message) Section(r io.ReaderAt, spec SectionSpec, partial *Partial) (io.Reader, int64, error) {
 	return m.section(r, spec, partial)
 }

@@ -15,8 +15,3 @@ func matchHeader(h Header, field, substr string) bool                   { return
 func matchAnyHeader(h Header, substr string) bool                       { return false }
 func (m *Message) matchBody(r io.ReaderAt, substr string) (bool, error) { return false, nil }
 func parseDate(v string) (time.Time, bool)                              { return time.Time{}, false }
-func parseSectionSpec(s string) (SectionSpec, error)                    { return SectionSpec{}, ErrBadSection }
-func (s SectionSpec) format() string                                    { return "" }
-func (m *Message) section(r io.ReaderAt, spec SectionSpec, partial *Partial) (io.Reader, int64, error) {
-	return nil, 0, ErrNoSuchPart
-}
