@@ -12,6 +12,8 @@ var (
 	ErrBadSection = errors.New("imapmsg: invalid section specification")
 )
 
-// ErrNoSuchPart is returned by Binary and BinarySize for a part number
-// the message does not have.
+// ErrNoSuchPart is no longer returned: Section, Binary and BinarySize
+// answer a part the message does not have with an empty section, as
+// Dovecot does (BODY[9] {0}). It is kept so callers that test for it
+// still compile.
 var ErrNoSuchPart = errors.New("imapmsg: no such message part")

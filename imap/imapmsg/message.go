@@ -114,9 +114,9 @@ func (m *Message) Find(path []int) *Part {
 
 func findPart(p *Part, path []int) *Part {
 	const (
-		atMessage = iota // p is a message whose parts are not yet entered
-		usedMessage      // p is a single-part message taken as its part 1
-		atChild          // p is a child of a multipart
+		atMessage   = iota // p is a message whose parts are not yet entered
+		usedMessage        // p is a single-part message taken as its part 1
+		atChild            // p is a child of a multipart
 	)
 	state := atMessage
 	for _, n := range path {

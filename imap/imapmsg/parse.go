@@ -38,13 +38,13 @@ type parser struct {
 
 // end says what ended an entity.
 type end struct {
-	eof       bool
-	idx       int   // index in bounds of the delimiter found
-	close     bool  // the delimiter was a close delimiter
-	delim     int64 // CRLF offset of the delimiter line
+	eof   bool
+	idx   int   // index in bounds of the delimiter found
+	close bool  // the delimiter was a close delimiter
+	delim int64 // CRLF offset of the delimiter line
 	// keepEOL: the delimiter directly follows a close delimiter line, so
 	// no line break before it is left to strip (Dovecot's sizes).
-	keepEOL bool
+	keepEOL   bool
 	lfsBefore int64 // LFs read before the delimiter line
 }
 
