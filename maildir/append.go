@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,14 +23,25 @@ type sizeCounter struct {
 }
 
 func (c *sizeCounter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if b == '\n' && !c.prevCR {
-			c.vsize++
-		}
-		c.prevCR = b == '\r'
+	if len(p) == 0 {
+		return 0, nil
 	}
 	c.size += int64(len(p))
 	c.vsize += int64(len(p))
+	prev := c.prevCR
+	rest := p
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		if (i == 0 && !prev) || (i > 0 && rest[i-1] != '\r') {
+			c.vsize++
+		}
+		prev = false
+		rest = rest[i+1:]
+	}
+	c.prevCR = p[len(p)-1] == '\r'
 	return len(p), nil
 }
 

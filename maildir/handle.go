@@ -300,6 +300,10 @@ func (h *handle) catchUp() []store.Change {
 			}
 			h.view = insertMsg(h.view, ev.m)
 			fresh = append(fresh, ev.m)
+			if !h.ro && ev.uid > m.recentUpTo {
+				h.recent.Add(ev.uid)
+				m.recentUpTo = ev.uid
+			}
 			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.info(ev.m, kl)})
 		case store.ChangeFlags:
 			i := findUID(h.view, ev.uid)

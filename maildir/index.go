@@ -164,6 +164,17 @@ func (m *mbox) reserveModSeq() {
 // writeIndexLocked rewrites yubin-index durably (m.mu held).
 func (m *mbox) writeIndexLocked() {
 	le := binary.LittleEndian
+	// Another process may share the folder: never write a HIGHESTMODSEQ
+	// below what it reserved.
+	if f, err := os.Open(filepath.Join(m.dir, indexFile)); err == nil {
+		var h [indexHeader]byte
+		if n, _ := f.ReadAt(h[:], 0); n == indexHeader && string(h[:4]) == indexMagic {
+			if r := le.Uint64(h[32:]); r > m.highestModSeq && m.cache.reserved < r {
+				m.highestModSeq = r
+			}
+		}
+		f.Close()
+	}
 	buf := make([]byte, indexHeader, indexHeader+len(m.msgs)*80)
 	copy(buf, indexMagic)
 	le.PutUint32(buf[4:], 1)
@@ -195,4 +206,31 @@ func (m *mbox) writeIndexLocked() {
 	}
 	m.cache.reserved = reserved
 	m.cache.dirty = false
+}
+
+// recoverFromCache fills in, from yubin-index, UIDs that a damaged
+// dovecot-uidlist lost, when both agree on UIDVALIDITY: a message keeps
+// its UID instead of getting a new one (first sync, m.mu held).
+func (m *mbox) recoverFromCache() {
+	c := &m.cache
+	if !c.valid || c.uidValidity != m.uidValidity {
+		return
+	}
+	used := make(map[uint32]bool, len(m.pending))
+	for _, u := range m.pending {
+		used[u] = true
+	}
+	for _, r := range c.recs {
+		if r.base == "" || used[r.uid] {
+			continue
+		}
+		if _, ok := m.pending[r.base]; ok {
+			continue
+		}
+		m.pending[r.base] = r.uid
+		used[r.uid] = true
+	}
+	if c.nextUID > m.nextUID {
+		m.nextUID = c.nextUID
+	}
 }

@@ -220,19 +220,6 @@ func (m *mbox) statusLocked() store.MailboxStatus {
 	return st
 }
 
-// newUIDValidity picks a UIDVALIDITY for a new or rebuilt uidlist: the
-// current time, as Dovecot does, and always different from old.
-func newUIDValidity(old uint32) uint32 {
-	v := uint32(time.Now().Unix())
-	if v <= old {
-		v = old + 1
-	}
-	if v == 0 {
-		v = 1
-	}
-	return v
-}
-
 func newMailboxGUID() string {
 	var b [16]byte
 	rand.Read(b[:])

@@ -80,6 +80,9 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	if err != nil {
 		return err
 	}
+	if first && rewrite {
+		m.recoverFromCache()
+	}
 	if kl := m.s.readKeywords(m.dir); kl != *m.kw.Load() {
 		m.kw.Store(&kl)
 	}
@@ -303,7 +306,7 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 		}
 		m.ulIno, m.ulOff = 0, 0
 		if m.uidValidity == 0 {
-			m.uidValidity = newUIDValidity(m.cache.uidValidity)
+			m.uidValidity = m.s.newUIDValidity(m.cache.uidValidity)
 			m.header = uidlistHeader{Version: 3, UIDValidity: m.uidValidity, GUID: newMailboxGUID()}
 			if m.nextUID == 0 {
 				m.nextUID = 1
@@ -355,7 +358,7 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 					m.pending[c.base] = c.uid
 				}
 			} else {
-				m.uidValidity = newUIDValidity(m.cache.uidValidity)
+				m.uidValidity = m.s.newUIDValidity(m.cache.uidValidity)
 				m.nextUID = 1
 			}
 			m.header = uidlistHeader{Version: 3, UIDValidity: m.uidValidity, GUID: newMailboxGUID()}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -138,11 +139,23 @@ func testNotifications(t *testing.T, o Opener) {
 	}
 }
 
-// patterned writes a deterministic pseudo-random byte stream including
-// bare CR, bare LF, NUL and 8-bit bytes.
+// patterned yields a deterministic pseudo-random byte stream of n bytes
+// (every byte value, so bare CR, bare LF, NUL and 8-bit bytes), built
+// from a 64 KiB block that shifts on each pass so the stream never
+// repeats exactly.
 type patterned struct {
 	n, off int64
-	x      uint32
+	block  []byte
+}
+
+func newPatterned(n int64, seed uint32) *patterned {
+	b := make([]byte, 64<<10+251)
+	x := seed
+	for i := range b {
+		x = x*1664525 + 1013904223
+		b[i] = byte(x >> 24)
+	}
+	return &patterned{n: n, block: b}
 }
 
 func (p *patterned) Read(b []byte) (int, error) {
@@ -152,12 +165,45 @@ func (p *patterned) Read(b []byte) (int, error) {
 	if rem := p.n - p.off; int64(len(b)) > rem {
 		b = b[:rem]
 	}
-	for i := range b {
-		p.x = p.x*1664525 + 1013904223
-		b[i] = byte(p.x >> 24)
+	const span = 64 << 10
+	n := 0
+	for n < len(b) {
+		pass := (p.off + int64(n)) / span
+		in := (p.off + int64(n)) % span
+		start := int(pass%251) + int(in)
+		n += copy(b[n:], p.block[start:int(pass%251)+span])
 	}
-	p.off += int64(len(b))
-	return len(b), nil
+	p.off += int64(n)
+	return n, nil
+}
+
+// crlfSize is the RFC822.SIZE of r's bytes (bare LF counted as CRLF).
+func crlfSize(r io.Reader) int64 {
+	buf := make([]byte, 256<<10)
+	var n int64
+	prevCR := false
+	for {
+		k, err := r.Read(buf)
+		chunk := buf[:k]
+		n += int64(k)
+		for len(chunk) > 0 {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				break
+			}
+			if (i == 0 && !prevCR) || (i > 0 && chunk[i-1] != '\r') {
+				n++
+			}
+			prevCR = false
+			chunk = chunk[i+1:]
+		}
+		if k > 0 {
+			prevCR = buf[k-1] == '\r'
+		}
+		if err != nil {
+			return n
+		}
+	}
 }
 
 func testBytesExact(t *testing.T, o Opener) {
@@ -193,7 +239,7 @@ func testBytesExact(t *testing.T, o Opener) {
 		t.Fatalf("after seek %q", rest)
 	}
 	// A pseudo-random 1 MiB message: every byte value.
-	big := &patterned{n: 1 << 20, x: 7}
+	big := newPatterned(1<<20, 7)
 	h1 := sha256.New()
 	uid2 := appendMsgReader(t, mb, io.TeeReader(big, h1))
 	h2 := sha256.New()
@@ -225,8 +271,14 @@ func testLargeMessage(t *testing.T, o Opener) {
 	mb := openBox(t, s, store.Inbox, false)
 	const size = 50 << 20
 	h1 := sha256.New()
-	src := &patterned{n: size, x: 99}
+	src := newPatterned(size, 99)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	uid := appendMsgReader(t, mb, io.TeeReader(src, h1))
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/2 {
+		t.Errorf("appending a %d-byte message allocated %d bytes: not streamed", size, alloc)
+	}
 	r, err := mb.Open(ctx(t), uid)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +292,7 @@ func testLargeMessage(t *testing.T, o Opener) {
 	if err != nil || n != size || !bytes.Equal(h1.Sum(nil), h2.Sum(nil)) {
 		t.Fatalf("50 MiB message differs (read %d, %v)", n, err)
 	}
-	crlf, _ := store.CRLFSize(&patterned{n: size, x: 99})
+	crlf := crlfSize(newPatterned(size, 99))
 	if got := infos(t, mb); got[0].Size != crlf {
 		t.Fatalf("Size %d, want %d", got[0].Size, crlf)
 	}
