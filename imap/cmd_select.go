@@ -66,7 +66,9 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		c.sel.mb.Close()
 		c.sel = nil
 		c.state = stateAuth
-		c.untaggedOK("CLOSED", "Previous mailbox closed.")
+		if c.qresync || c.rev2 {
+			c.untaggedOK("CLOSED", "Previous mailbox closed.")
+		}
 	}
 	if condstore {
 		c.condstore = true
@@ -207,11 +209,7 @@ func (c *conn) qresyncSelect(qr *qresyncParams) error {
 	known := store.UIDSet{{Start: 1, Stop: ^uint32(0)}}
 	if qr.hasKnown {
 		known = sel.view.uidSetOf(qr.known)
-		if len(known) > 0 && known[len(known)-1].Stop < sel.view.maxUID() {
-			// keep as given
-		}
 	}
-	// Only UIDs below UIDNEXT can have existed.
 	if max := sel.view.maxUID(); !qr.hasKnown {
 		known = store.UIDSet{{Start: 1, Stop: max}}
 		if max == 0 {

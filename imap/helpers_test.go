@@ -220,6 +220,8 @@ func (c *client) transcript(script string) {
 	for _, l := range strings.Split(strings.TrimSpace(script), "\n") {
 		l = strings.TrimSpace(l)
 		switch {
+		case l == "C:":
+			c.send("")
 		case strings.HasPrefix(l, "C: "):
 			c.send(strings.TrimPrefix(l, "C: "))
 		case strings.HasPrefix(l, "S: "):

@@ -20,8 +20,15 @@ func (c *client) appendRaw(box, msg string) {
 	tag := fmt.Sprintf("t%d", c.n)
 	c.send(fmt.Sprintf("%s APPEND %s {%d+}", tag, box, len(msg)))
 	c.send(msg)
-	if l := c.line(); !strings.HasPrefix(l, tag+" OK") {
-		c.t.Fatalf("append: %q", l)
+	for {
+		l := c.line()
+		if strings.HasPrefix(l, "* ") {
+			continue
+		}
+		if !strings.HasPrefix(l, tag+" OK") {
+			c.t.Fatalf("append: %q", l)
+		}
+		return
 	}
 }
 

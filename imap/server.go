@@ -319,3 +319,10 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	return nil
 }
+
+// numConns reports the number of open connections.
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
