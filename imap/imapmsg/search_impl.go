@@ -1,0 +1,213 @@
+package imapmsg
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+)
+
+// wordDecoder decodes RFC 2047 encoded words in any charset go-message
+// knows.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeHeaderValue returns v with encoded words decoded; undecodable
+// words stay as they are.
+func decodeHeaderValue(v string) string {
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	d, err := wordDecoder.DecodeHeader(v)
+	if err != nil {
+		return v
+	}
+	return d
+}
+
+// fold is the case folding SEARCH compares with.
+func fold(s string) string { return strings.ToLower(s) }
+
+func matchHeader(h Header, field, substr string) bool {
+	needle := fold(substr)
+	for _, f := range h {
+		if !equalFoldASCII(f.Name, field) {
+			continue
+		}
+		if needle == "" || strings.Contains(fold(decodeHeaderValue(f.Value)), needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchAnyHeader matches substr against every "Name: value" of h.
+func matchAnyHeader(h Header, substr string) bool {
+	needle := fold(substr)
+	for _, f := range h {
+		if strings.Contains(fold(f.Name+": "+decodeHeaderValue(f.Value)), needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchBody searches the text parts (text/* leaves, at any depth and
+// inside attached messages) after transfer and charset decoding, as
+// Dovecot searches bodies without full-text indexes.
+func (m *Message) matchBody(r io.ReaderAt, substr string) (bool, error) {
+	needle := []byte(fold(substr))
+	var leaves []*Part
+	collectText(m.Root, &leaves, 0)
+	if len(needle) == 0 {
+		return true, nil
+	}
+	for _, p := range leaves {
+		ok, err := m.matchLeaf(r, p, needle)
+		if ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+func collectText(p *Part, out *[]*Part, depth int) {
+	if depth > 200 {
+		return
+	}
+	switch {
+	case p.Message != nil:
+		collectText(p.Message, out, depth+1)
+	case p.IsMultipart():
+		for _, c := range p.Children {
+			collectText(c, out, depth+1)
+		}
+	case equalFoldASCII(p.Type, "text"):
+		*out = append(*out, p)
+	}
+}
+
+func (m *Message) matchLeaf(r io.ReaderAt, p *Part, needle []byte) (bool, error) {
+	rd, err := m.region(r, p.BodyOffset, p.BodySize)
+	if err != nil {
+		return false, err
+	}
+	dec, ok := decoderFor(p.Encoding, rd)
+	if !ok {
+		dec = rd // unknown encoding: search the raw text
+	}
+	if cs, ok := p.Param("charset"); ok && !isUTF8Compatible(cs) {
+		if cr, err := charset.Reader(cs, dec); err == nil {
+			dec = cr
+		}
+	}
+	return streamContains(dec, needle)
+}
+
+func isUTF8Compatible(cs string) bool {
+	switch strings.ToLower(cs) {
+	case "us-ascii", "utf-8", "utf8", "ascii", "":
+		return true
+	}
+	return false
+}
+
+// streamContains reports whether the case-folded text of r contains
+// needle (already folded). Chunks are cut at rune boundaries and
+// overlap by len(needle)-1 bytes.
+func streamContains(r io.Reader, needle []byte) (bool, error) {
+	buf := make([]byte, 32<<10)
+	var pending []byte // incomplete rune carried over
+	var tail []byte    // folded bytes kept for matches across chunks
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			chunk := append(pending, buf[:n]...)
+			cut := runeCut(chunk)
+			if err != nil {
+				cut = len(chunk)
+			}
+			pending = append(pending[:0:0], chunk[cut:]...)
+			hay := append(tail, bytes.ToLower(chunk[:cut])...)
+			if bytes.Contains(hay, needle) {
+				return true, nil
+			}
+			if keep := len(needle) - 1; len(hay) > keep {
+				tail = append(tail[:0:0], hay[len(hay)-keep:]...)
+			} else {
+				tail = hay
+			}
+		}
+		if err == io.EOF {
+			if len(pending) > 0 {
+				return bytes.Contains(append(tail, bytes.ToLower(pending)...), needle), nil
+			}
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// runeCut returns the length of b without an incomplete UTF-8 sequence at
+// its end.
+func runeCut(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(b)
+}
+
+// parseDate parses a Date: value, accepting what net/mail accepts and
+// a few common deviations (comments, missing seconds or day name).
+func parseDate(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if t, err := mail.ParseDate(v); err == nil {
+		return t, true
+	}
+	// Drop comments and collapse spaces, then try a few layouts.
+	s := newScanner(v)
+	var words []string
+	for !s.done() {
+		switch c := s.peek(); {
+		case c == '(':
+			s.comment()
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			s.i++
+		default:
+			st := s.i
+			for !s.done() && s.peek() != ' ' && s.peek() != '\t' && s.peek() != '(' {
+				s.i++
+			}
+			words = append(words, s.s[st:s.i])
+		}
+	}
+	clean := strings.Join(words, " ")
+	for _, layout := range []string{
+		"Mon, 2 Jan 2006 15:04:05 -0700",
+		"Mon, 2 Jan 2006 15:04 -0700",
+		"2 Jan 2006 15:04:05 -0700",
+		"2 Jan 2006 15:04 -0700",
+		"Mon, 2 Jan 06 15:04:05 -0700",
+		"Mon, 2 Jan 2006 15:04:05 MST",
+		"Mon, 2 Jan 2006 15:04:05",
+		"Mon Jan 2 15:04:05 2006",
+		"Mon Jan 2 15:04:05 MST 2006",
+		time.RFC3339,
+	} {
+		if t, err := time.Parse(layout, clean); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
