@@ -67,6 +67,9 @@ type HashOptions struct {
 	// (default 4096), t for Argon2. Values are clamped to each scheme's
 	// range.
 	Rounds int
+	// Memory is Argon2's memory cost in KiB (default 32768 for ARGON2I,
+	// 65536 for ARGON2ID, as Dovecot 2.3).
+	Memory uint32
 }
 
 // VerifyOptions tunes Verify.

@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"strconv"
 	"strings"
 
+	//lint:ignore SA1019 PLAIN-MD4 exists for compatibility with legacy stored passwords.
 	"golang.org/x/crypto/md4"
 )
 
@@ -187,3 +189,25 @@ func hmacMD5FromContext(ctx []byte, msg []byte) ([]byte, error) {
 
 // hexLower is hex.EncodeToString, named for readability at call sites.
 func hexLower(b []byte) string { return hex.EncodeToString(b) }
+
+func init() {
+	// PLAIN-TRUNC: "N-password" means only the first N bytes of the
+	// password were stored; without the prefix it is plain.
+	register(&scheme{name: "PLAIN-TRUNC", enc: encText,
+		verify: func(data []byte, pw string, _ *VerifyOptions) (bool, error) {
+			s := string(data)
+			if i := strings.IndexByte(s, '-'); i > 0 && i <= 4 {
+				if n, err := strconv.Atoi(s[:i]); err == nil && n >= 0 {
+					s = s[i+1:]
+					if len(pw) > n {
+						pw = pw[:n]
+					}
+				}
+			}
+			return eqs(s, pw), nil
+		},
+		generate: func(pw string, _ *HashOptions) ([]byte, error) {
+			return []byte(strconv.Itoa(len(pw)) + "-" + pw), nil
+		},
+	})
+}

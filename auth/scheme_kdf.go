@@ -116,6 +116,9 @@ func genArgon2(variant string, m, t uint32) func(string, *HashOptions) ([]byte, 
 		if o.Rounds > 0 {
 			a.t = uint32(min(o.Rounds, maxArgon2Time))
 		}
+		if o.Memory > 0 {
+			a.m = max(min(o.Memory, maxArgon2Memory), 8)
+		}
 		a.hash = a.key(pw)
 		return fmt.Appendf(nil, "$%s$v=19$m=%d,t=%d,p=%d$%s$%s", variant, a.m, a.t, a.p,
 			base64.RawStdEncoding.EncodeToString(a.salt), base64.RawStdEncoding.EncodeToString(a.hash)), nil
