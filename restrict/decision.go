@@ -58,6 +58,9 @@ type Decision struct {
 	Redirect string
 	// Filter is the transport:destination of a FILTER action, "" when none.
 	Filter string
+	// HeaderEdits are REPLACE and IGNORE results of header_checks, by
+	// index into Request.Header (or the slice given to CheckHeaders).
+	HeaderEdits []HeaderEdit
 	// Restriction names the restriction that decided ("reject_unauth_destination",
 	// "check_sender_access hash:/etc/postfix/access"), for logging.
 	Restriction string
@@ -78,3 +81,13 @@ func (d Decision) String() string {
 
 // Refused reports whether the client must be refused (Reject or Defer).
 func (d Decision) Refused() bool { return d.Action == Reject || d.Action == Defer }
+
+// HeaderEdit changes one header line as header_checks asked.
+type HeaderEdit struct {
+	// Index is the position of the header line in the slice checked.
+	Index int
+	// Delete removes the line (IGNORE).
+	Delete bool
+	// Replace is the replacement line (REPLACE), "" when Delete.
+	Replace string
+}

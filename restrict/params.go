@@ -198,11 +198,50 @@ func (p Params) raw(name string) (string, bool) {
 }
 
 func (p Params) expand(s string, depth int) (string, error) {
+	if depth > MaxExpandDepth {
+		return "", fmt.Errorf("parameter expansion nested deeper than %d", MaxExpandDepth)
+	}
+	return expandTemplateDepth(s, depth, func(name string) (string, bool) {
+		raw, ok := p.raw(name)
+		if !ok {
+			return "", false
+		}
+		v, err := p.expand(raw, depth+1)
+		if err != nil {
+			panic(expandPanic{err})
+		}
+		return v, true
+	})
+}
+
+type expandPanic struct{ err error }
+
+// expandTemplate replaces $name, ${name}, $(name), ${name?text},
+// ${name:text}, ${name?{text}:{text}} and $$ in s using vars; the texts
+// of conditionals are expanded in turn. Unknown names expand to "".
+func expandTemplate(s string, vars func(string) (string, bool)) (string, error) {
+	return expandTemplateDepth(s, 0, vars)
+}
+
+func expandTemplateDepth(s string, depth int, vars func(string) (string, bool)) (out string, err error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
 	}
 	if depth > MaxExpandDepth {
-		return "", fmt.Errorf("parameter expansion nested deeper than %d", MaxExpandDepth)
+		return "", fmt.Errorf("expansion nested deeper than %d", MaxExpandDepth)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ep, ok := r.(expandPanic)
+			if !ok {
+				panic(r)
+			}
+			out, err = "", ep.err
+		}
+	}()
+	get := func(name string) string {
+		v, _ := vars(name)
+		return v
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
@@ -226,8 +265,7 @@ func (p Params) expand(s string, depth int) (string, error) {
 			if end < 0 {
 				return "", fmt.Errorf("unbalanced %q in %q", n, s)
 			}
-			inner := s[i+2 : end]
-			v, err := p.expandRef(inner, depth)
+			v, err := expandRef(s[i+2:end], depth, get, vars)
 			if err != nil {
 				return "", err
 			}
@@ -238,11 +276,7 @@ func (p Params) expand(s string, depth int) (string, error) {
 			for j < len(s) && isNameByte(s[j]) {
 				j++
 			}
-			v, err := p.expandName(s[i+1:j], depth)
-			if err != nil {
-				return "", err
-			}
-			b.WriteString(v)
+			b.WriteString(get(s[i+1 : j]))
 			i = j
 		default:
 			b.WriteByte(c)
@@ -252,29 +286,17 @@ func (p Params) expand(s string, depth int) (string, error) {
 	return b.String(), nil
 }
 
-func (p Params) expandName(name string, depth int) (string, error) {
-	raw, ok := p.raw(name)
-	if !ok {
-		return "", nil
-	}
-	return p.expand(raw, depth+1)
-}
-
-// expandRef handles the inside of ${...}: name, name?text, name:text,
-// name?{a}:{b}.
-func (p Params) expandRef(inner string, depth int) (string, error) {
+// expandRef handles the inside of ${...}.
+func expandRef(inner string, depth int, get func(string) string, vars func(string) (string, bool)) (string, error) {
 	j := 0
 	for j < len(inner) && isNameByte(inner[j]) {
 		j++
 	}
 	name := inner[:j]
 	if j == len(inner) {
-		return p.expandName(name, depth)
+		return get(name), nil
 	}
-	val, err := p.expandName(name, depth)
-	if err != nil {
-		return "", err
-	}
+	val := get(name)
 	op, rest := inner[j], inner[j+1:]
 	var ifSet, ifUnset string
 	hasSet, hasUnset := false, false
@@ -304,12 +326,12 @@ func (p Params) expandRef(inner string, depth int) (string, error) {
 	}
 	if val != "" {
 		if hasSet {
-			return p.expand(ifSet, depth+1)
+			return expandTemplateDepth(ifSet, depth+1, vars)
 		}
 		return "", nil
 	}
 	if hasUnset {
-		return p.expand(ifUnset, depth+1)
+		return expandTemplateDepth(ifUnset, depth+1, vars)
 	}
 	return "", nil
 }

@@ -1,6 +1,9 @@
 package restrict
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // AddressClass is Postfix's address class of a recipient domain
 // (ADDRESS_CLASS_README).
@@ -78,5 +81,5 @@ type Target struct {
 // where each resulting address goes. ErrUnknownRecipient means Postfix
 // would reject the address as unknown in its class.
 func (p *Policy) Resolve(ctx context.Context, rcpt string) (Destination, error) {
-	return Destination{}, ErrNotImplemented
+	return Destination{}, errors.New("todo")
 }

@@ -1,0 +1,160 @@
+package restrict
+
+import (
+	"context"
+	"strings"
+)
+
+// resolved is the result of Postfix's trivial-rewrite address resolution,
+// as far as the SMTP server's restrictions need it.
+type resolved struct {
+	addr   string // local@domain, domain lower-cased, routes and quotes removed
+	local  string
+	domain string
+	class  AddressClass
+	routed bool // routing operators (@ ! %) remain in the local part
+}
+
+// maxResolveLoops bounds the rewriting of nested routing operators.
+const maxResolveLoops = 10
+
+// internalAddr turns an RFC 5321 address as the client sent it (without
+// angle brackets) into Postfix's internal form: source route removed,
+// quoted local part unquoted.
+func internalAddr(a string) string {
+	// "@a,@b:user@domain": a source route; RFC 5321 says to strip it.
+	if strings.HasPrefix(a, "@") {
+		if i := strings.LastIndexByte(a, ':'); i >= 0 {
+			a = a[i+1:]
+		}
+	}
+	if !strings.Contains(a, "\"") && !strings.Contains(a, "\\") {
+		return a
+	}
+	var b strings.Builder
+	inQuote := false
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		switch {
+		case c == '\\' && i+1 < len(a):
+			b.WriteByte(a[i+1])
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// resolveAddr classifies an address the way trivial-rewrite does for the
+// SMTP server: "user%host@local" (allow_percent_hack), "host!user"
+// (swap_bangpath) and "user@host@local" are rewritten and re-resolved,
+// so that the class is that of the final destination. Addresses with
+// control characters are treated as routed (never authorised for relay).
+func (p *Policy) resolveAddr(ctx context.Context, s *state, raw string) resolved {
+	addr := internalAddr(raw)
+	r := resolved{}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c < 0x20 || c == 0x7f {
+			r.routed = true
+		}
+	}
+	percent := p.params.Bool("allow_percent_hack")
+	bang := p.params.Bool("swap_bangpath")
+	var local, domain string
+	for iter := 0; ; iter++ {
+		if iter >= maxResolveLoops {
+			r.routed = true
+			break
+		}
+		at := strings.LastIndexByte(addr, '@')
+		if at < 0 {
+			local = addr
+			if bang && strings.Contains(local, "!") {
+				i := strings.IndexByte(local, '!')
+				addr = local[i+1:] + "@" + local[:i]
+				continue
+			}
+			if percent && strings.Contains(local, "%") {
+				i := strings.LastIndexByte(local, '%')
+				addr = local[:i] + "@" + local[i+1:]
+				continue
+			}
+			domain = ""
+			r.class = ClassLocal
+			break
+		}
+		local, domain = addr[:at], strings.ToLower(truncDot(addr[at+1:]))
+		if p.isLocalDomain(ctx, s, domain) {
+			if strings.Contains(local, "@") ||
+				(bang && strings.Contains(local, "!")) ||
+				(percent && strings.Contains(local, "%")) {
+				addr = local
+				continue
+			}
+			r.class = ClassLocal
+			break
+		}
+		r.class = p.domainClass(ctx, s, domain)
+		break
+	}
+	if strings.ContainsAny(local, "@!%") {
+		r.routed = true
+	}
+	if domain == "" {
+		domain = strings.ToLower(p.params.Get("myhostname"))
+	}
+	r.local, r.domain = local, domain
+	r.addr = local + "@" + domain
+	return r
+}
+
+// isLocalDomain is resolve_local: mydestination, or an address literal
+// of this host ($inet_interfaces, $proxy_interfaces).
+func (p *Policy) isLocalDomain(ctx context.Context, s *state, domain string) bool {
+	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
+		lit := domain[1 : len(domain)-1]
+		if len(lit) > 5 && strings.EqualFold(lit[:5], "ipv6:") {
+			lit = lit[5:]
+		}
+		return p.ownAddrs[strings.ToLower(lit)]
+	}
+	return p.mydest.match(ctx, s, domain)
+}
+
+// domainClass classifies a non-local domain.
+func (p *Policy) domainClass(ctx context.Context, s *state, domain string) AddressClass {
+	switch {
+	case p.virtAliasDomains.match(ctx, s, domain):
+		return ClassVirtualAlias
+	case p.virtMailboxDomains.match(ctx, s, domain):
+		return ClassVirtualMailbox
+	case p.relayDomains.match(ctx, s, domain):
+		return ClassRelay
+	}
+	return ClassDefault
+}
+
+// stripExtension removes the recipient_delimiter extension from a local
+// part ("user+tag" -> "user"). Special addresses keep theirs.
+func (p *Policy) stripExtension(local string) string {
+	user, _ := p.splitExtension(local)
+	return user
+}
+
+func (p *Policy) splitExtension(local string) (user, ext string) {
+	delims := p.params.Get("recipient_delimiter")
+	if delims == "" {
+		return local, ""
+	}
+	lower := strings.ToLower(local)
+	if p.params.Bool("owner_request_special") && (strings.HasPrefix(lower, "owner-") || strings.HasSuffix(lower, "-request")) {
+		return local, ""
+	}
+	if i := strings.IndexAny(local, delims); i > 0 {
+		return local[:i], local[i+1:]
+	}
+	return local, ""
+}

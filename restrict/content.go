@@ -1,0 +1,128 @@
+package restrict
+
+import (
+	"context"
+	"strings"
+)
+
+// CheckHeaders applies header_checks to each header line in order, as
+// Postfix's cleanup(8) does, and returns the combined outcome: the first
+// REJECT or DEFER ends the check; DISCARD and HOLD set the action; WARN and
+// INFO add log lines; PREPEND adds header lines; REPLACE and IGNORE are
+// returned as HeaderEdits; FILTER and REDIRECT set those fields.
+//
+// A REJECT without text answers "550 5.7.1 Message content rejected";
+// text may start with an enhanced status code.
+func (p *Policy) CheckHeaders(ctx context.Context, hdrs []HeaderLine) (Decision, error) {
+	var d Decision
+	if p.headerChecks == nil {
+		return d, nil
+	}
+	for i, h := range hdrs {
+		line := h.String()
+		v, ok, err := p.headerChecks.find(ctx, line, false)
+		if err != nil {
+			return Decision{Action: Defer, Code: 451, Enhanced: "4.3.0", Text: "Temporary lookup failure"}, err
+		}
+		if !ok {
+			continue
+		}
+		if p.contentAction(&d, v, "header", line, i) {
+			return d, nil
+		}
+	}
+	return d, nil
+}
+
+// CheckBody applies body_checks to one body line (without its line
+// ending); the caller stops after body_checks_size_limit bytes.
+func (p *Policy) CheckBody(ctx context.Context, line string) (Decision, error) {
+	var d Decision
+	if p.bodyChecks == nil {
+		return d, nil
+	}
+	v, ok, err := p.bodyChecks.find(ctx, line, false)
+	if err != nil {
+		return Decision{Action: Defer, Code: 451, Enhanced: "4.3.0", Text: "Temporary lookup failure"}, err
+	}
+	if ok {
+		p.contentAction(&d, v, "body", line, -1)
+	}
+	return d, nil
+}
+
+// contentAction applies one header/body_checks result to d; it reports
+// whether the check must stop.
+func (p *Policy) contentAction(d *Decision, value, what, line string, index int) bool {
+	cmd, text := value, ""
+	if i := strings.IndexAny(value, " \t"); i >= 0 {
+		cmd, text = value[:i], strings.TrimLeft(value[i:], " \t")
+	}
+	shown := printable(line)
+	if len(shown) > 100 {
+		shown = shown[:100]
+	}
+	logLine := func(kind string) {
+		l := kind + ": " + what + " " + shown
+		if text != "" {
+			l += ": " + text
+		}
+		d.Warnings = append(d.Warnings, l)
+		p.log.Info(l)
+	}
+	switch strings.ToUpper(cmd) {
+	case "REJECT":
+		dsn, t := dsnSplit("5.7.1", text)
+		if t == "" {
+			t = "Message content rejected"
+		}
+		d.Action, d.Code, d.Enhanced, d.Text = Reject, 550, "5"+dsn[1:], printable(t)
+		logLine("reject")
+		return true
+	case "DEFER":
+		dsn, t := dsnSplit("4.7.1", text)
+		if t == "" {
+			t = "Service unavailable"
+		}
+		d.Action, d.Code, d.Enhanced, d.Text = Defer, 450, "4"+dsn[1:], printable(t)
+		logLine("defer")
+		return true
+	case "DISCARD":
+		d.Action = Discard
+		logLine("discard")
+		return true
+	case "HOLD":
+		if d.Action != Discard {
+			d.Action = Hold
+		}
+		logLine("hold")
+	case "WARN":
+		logLine("warning")
+	case "INFO":
+		logLine("info")
+	case "PREPEND":
+		if text != "" {
+			d.Prepend = append(d.Prepend, text)
+		}
+	case "REPLACE":
+		if index >= 0 && text != "" {
+			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Replace: text})
+		}
+	case "IGNORE":
+		if index >= 0 {
+			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Delete: true})
+		}
+	case "FILTER":
+		if strings.Contains(text, ":") {
+			d.Filter = text
+		}
+	case "REDIRECT":
+		if strings.Contains(text, "@") {
+			d.Redirect = text
+		}
+	case "DUNNO", "OK":
+	default:
+		p.log.Warn("unknown content check action", "action", cmd)
+	}
+	return false
+}
