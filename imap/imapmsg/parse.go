@@ -95,7 +95,9 @@ func (p *parser) entity(part *Part, depth int, keepHeader, digest bool) *end {
 		}
 		if !full {
 			if len(hdr)+len(chunk) > p.lim.MaxHeaderBytes {
+				// Keep whole lines only: a cut field is dropped.
 				full = true
+				hdr = hdr[:bytes.LastIndexByte(hdr, '\n')+1]
 			} else {
 				hdr = append(hdr, chunk...)
 			}
