@@ -32,9 +32,18 @@ func (p *Policy) openMaps(param string, aliasSyntax bool) (*maps, error) {
 			t, err = p.openTable(tok)
 		}
 		if err != nil {
+			if _, explicit := p.params[param]; !explicit {
+				// A table named only by a Postfix default (alias_maps =
+				// hash:/etc/aliases) may be absent on this host.
+				p.log.Warn("skipping default table", "param", param, "table", tok, "err", err)
+				continue
+			}
 			return nil, &ConfigError{Param: param, Element: i + 1, Token: tok, Err: err}
 		}
 		m.tables = append(m.tables, t)
+	}
+	if len(m.tables) == 0 {
+		return nil, nil
 	}
 	return m, nil
 }

@@ -139,6 +139,11 @@ var defaults = map[string]string{
 	"smtpd_forbid_unauth_pipelining":          "no",
 	"smtpd_sasl_auth_enable":                  "no",
 	"disable_vrfy_command":                    "no",
+	"show_user_unknown_table_name":            "yes",
+	"double_bounce_sender":                    "double-bounce",
+	"inet_interfaces":                         "all",
+	"proxy_interfaces":                        "",
+	"mailbox_transport":                       "",
 }
 
 // Lookup returns the expanded value of name and whether it is set (in p

@@ -285,10 +285,19 @@ func (p *Policy) openLocalRcptMaps(errp *error) *maps {
 			t, err = p.openTable(tok)
 		}
 		if err != nil {
+			_, explicitLocal := p.params["local_recipient_maps"]
+			_, explicitAlias := p.params["alias_maps"]
+			if !explicitLocal && (!aliasRefs[tok] || !explicitAlias) {
+				p.log.Warn("skipping default table", "param", "local_recipient_maps", "table", tok, "err", err)
+				continue
+			}
 			*errp = &ConfigError{Param: "local_recipient_maps", Element: i + 1, Token: tok, Err: err}
 			return nil
 		}
 		m.tables = append(m.tables, t)
+	}
+	if len(m.tables) == 0 {
+		return nil
 	}
 	return m
 }
@@ -377,3 +386,6 @@ func (p *Policy) HeloRequired() bool { return p.params.Bool("smtpd_helo_required
 
 // MessageSizeLimit returns message_size_limit in bytes (0 = no limit).
 func (p *Policy) MessageSizeLimit() int64 { return p.params.Int("message_size_limit") }
+
+// MailboxSizeLimit returns mailbox_size_limit in bytes (0 = no limit).
+func (p *Policy) MailboxSizeLimit() int64 { return p.params.Int("mailbox_size_limit") }

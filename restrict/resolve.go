@@ -3,6 +3,10 @@ package restrict
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/yubinmail/yubin/restrict/table"
 )
 
 // AddressClass is Postfix's address class of a recipient domain
@@ -76,10 +80,321 @@ type Target struct {
 	File string
 }
 
-// Resolve classifies rcpt by its domain, expands virtual_alias_maps and
-// (for local addresses) alias_maps, applies transport_maps, and returns
-// where each resulting address goes. ErrUnknownRecipient means Postfix
-// would reject the address as unknown in its class.
+// ErrUnknownRecipient is returned by Resolve for an address in a virtual
+// alias domain that virtual_alias_maps does not list ("User unknown in
+// virtual alias table").
+var ErrUnknownRecipient = errors.New("restrict: user unknown")
+
+// ErrAliasLoop is returned when alias or virtual alias expansion exceeds
+// virtual_alias_recursion_limit or virtual_alias_expansion_limit.
+var ErrAliasLoop = errors.New("restrict: alias expansion limit exceeded")
+
+// Resolve classifies rcpt by its domain, expands virtual_alias_maps
+// (recursively, with propagate_unmatched_extensions) and, for local
+// addresses, alias_maps (aliases(5): addresses, :include: files, and
+// |command or /file targets when allowed), then applies transport_maps
+// and the class's default transport. It returns where each resulting
+// address goes; the caller delivers. Lookup failures are returned as
+// errors (Postfix defers such mail).
 func (p *Policy) Resolve(ctx context.Context, rcpt string) (Destination, error) {
-	return Destination{}, errors.New("todo")
+	r := p.resolveAddr(ctx, nil, rcpt)
+	d := Destination{Recipient: rcpt, Class: r.class}
+	ex := &expander{p: p, ctx: ctx, limit: int(p.params.Int("virtual_alias_expansion_limit")), depthLimit: int(p.params.Int("virtual_alias_recursion_limit"))}
+	if ex.limit <= 0 {
+		ex.limit = 1000
+	}
+	if ex.depthLimit <= 0 {
+		ex.depthLimit = 1000
+	}
+	addrs, err := ex.virtual(r.addr, 0)
+	if err != nil {
+		return d, err
+	}
+	if r.class == ClassVirtualAlias && len(addrs) == 1 && strings.EqualFold(addrs[0], r.addr) {
+		return d, fmt.Errorf("%w: <%s>: User unknown in virtual alias table", ErrUnknownRecipient, rcpt)
+	}
+	for _, a := range addrs {
+		if err := ex.local(a, 0, ""); err != nil {
+			return d, err
+		}
+	}
+	d.Targets = ex.targets
+	return d, nil
+}
+
+type expander struct {
+	p                 *Policy
+	ctx               context.Context
+	limit, depthLimit int
+	targets           []Target
+	seen              map[string]bool
+}
+
+// virtual expands addr through virtual_alias_maps.
+func (e *expander) virtual(addr string, depth int) ([]string, error) {
+	if depth > e.depthLimit || depth > 100 {
+		return nil, ErrAliasLoop
+	}
+	p := e.p
+	if p.virtualAliasMaps == nil {
+		return []string{addr}, nil
+	}
+	v, key, ok, err := p.addrFindKey(e.ctx, p.virtualAliasMaps, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return []string{addr}, nil
+	}
+	targets, err := table.SplitTargets(v)
+	if err != nil {
+		return nil, err
+	}
+	_, ext := p.splitExtension(localOf(addr))
+	var out []string
+	for _, t := range targets {
+		if ext != "" && !strings.EqualFold(key, addr) && p.propagates("virtual") {
+			t = p.addExtension(t, ext)
+		}
+		if strings.EqualFold(t, addr) {
+			out = append(out, t) // maps to itself: final
+			continue
+		}
+		more, err := e.virtual(t, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+		if len(out) > e.limit {
+			return nil, ErrAliasLoop
+		}
+	}
+	return out, nil
+}
+
+// local resolves one address after virtual aliasing: local addresses go
+// through alias_maps, then every address gets its transport.
+func (e *expander) local(addr string, depth int, fromAlias string) error {
+	if depth > 100 || len(e.targets) > e.limit {
+		return ErrAliasLoop
+	}
+	p := e.p
+	r := p.resolveAddr(e.ctx, nil, addr)
+	user, ext := p.splitExtension(r.local)
+	if r.class == ClassLocal && p.aliasMaps != nil && !strings.EqualFold(user, fromAlias) {
+		for _, key := range []string{strings.ToLower(r.local), strings.ToLower(user)} {
+			v, ok, err := p.aliasMaps.find(e.ctx, key, false)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if key == strings.ToLower(user) {
+					break
+				}
+				continue
+			}
+			if e.seen == nil {
+				e.seen = map[string]bool{}
+			}
+			if e.seen[key] {
+				return nil // alias loop: Postfix suppresses duplicates
+			}
+			e.seen[key] = true
+			return e.aliasTargets(v, user, depth)
+		}
+	}
+	t := Target{Address: r.addr, Class: r.class, User: user, Extension: ext}
+	t.Transport, t.Nexthop = p.transportFor(e.ctx, r)
+	for _, old := range e.targets {
+		if old.Address == t.Address && old.Command == "" && old.File == "" {
+			return nil // duplicate suppression
+		}
+	}
+	e.targets = append(e.targets, t)
+	return nil
+}
+
+func (e *expander) aliasTargets(value, name string, depth int) error {
+	p := e.p
+	opts := p.aliasOptions()
+	targets, err := table.SplitTargets(value)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		switch {
+		case strings.HasPrefix(t, "|"):
+			if !opts.AllowCommands {
+				return fmt.Errorf("alias %q: command target %q refused", name, t)
+			}
+			e.targets = append(e.targets, Target{Class: ClassLocal, Transport: "local", Command: t[1:], User: name})
+		case strings.HasPrefix(t, "/"):
+			if !opts.AllowFiles {
+				return fmt.Errorf("alias %q: file target %q refused", name, t)
+			}
+			e.targets = append(e.targets, Target{Class: ClassLocal, Transport: "local", File: t, User: name})
+		case strings.HasPrefix(strings.ToLower(t), ":include:"):
+			more, err := table.ReadInclude(strings.TrimSpace(t[len(":include:"):]), opts, 0)
+			if err != nil {
+				return err
+			}
+			if err := e.aliasTargets(strings.Join(more, ", "), name, depth+1); err != nil {
+				return err
+			}
+		default:
+			if !strings.Contains(t, "@") {
+				t += "@" + strings.ToLower(p.params.Get("myorigin"))
+			}
+			if err := e.local(t, depth+1, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// transportFor applies transport_maps, then the address class default.
+func (p *Policy) transportFor(ctx context.Context, r resolved) (string, string) {
+	var transport, nexthop string
+	switch r.class {
+	case ClassLocal:
+		transport = p.params.Get("mailbox_transport")
+		if transport == "" {
+			transport = p.params.Get("local_transport")
+		}
+	case ClassVirtualMailbox:
+		transport = p.params.Get("virtual_transport")
+	case ClassRelay:
+		transport = p.params.Get("relay_transport")
+	case ClassVirtualAlias:
+		transport = "error:5.1.1 User unknown in virtual alias table"
+	default:
+		transport = p.params.Get("default_transport")
+	}
+	transport, nexthop = splitTransport(transport)
+	if nexthop == "" && (r.class == ClassDefault || r.class == ClassRelay) {
+		nexthop = r.domain
+		if rh := p.params.Get("relayhost"); rh != "" && r.class == ClassDefault {
+			nexthop = rh
+		}
+	}
+	if p.transportMaps != nil {
+		if v, ok := p.transportLookup(ctx, r); ok {
+			t, n := splitTransport(v)
+			if t != "" {
+				transport = t
+			}
+			if n != "" {
+				nexthop = n
+			}
+		}
+	}
+	return transport, nexthop
+}
+
+// transportLookup is transport(5)'s search order: user+ext@domain,
+// user@domain, domain, .parent domains, then "*".
+func (p *Policy) transportLookup(ctx context.Context, r resolved) (string, bool) {
+	keys := []string{strings.ToLower(r.addr)}
+	if user, ext := p.splitExtension(r.local); ext != "" {
+		keys = append(keys, strings.ToLower(user+"@"+r.domain))
+	}
+	for i, key := range keys {
+		if v, ok, _ := p.transportMaps.find(ctx, key, i > 0); ok {
+			return v, true
+		}
+	}
+	d := strings.ToLower(r.domain)
+	if v, ok, _ := p.transportMaps.find(ctx, d, true); ok {
+		return v, true
+	}
+	for {
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			break
+		}
+		d = d[i+1:]
+		if v, ok, _ := p.transportMaps.find(ctx, "."+d, true); ok {
+			return v, true
+		}
+	}
+	v, ok, _ := p.transportMaps.find(ctx, "*", true)
+	return v, ok
+}
+
+func splitTransport(v string) (string, string) {
+	v = strings.TrimSpace(v)
+	t, n, _ := strings.Cut(v, ":")
+	return t, n
+}
+
+func localOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[:i]
+	}
+	return addr
+}
+
+func (p *Policy) propagates(what string) bool {
+	for _, s := range p.params.List("propagate_unmatched_extensions") {
+		if s == what {
+			return true
+		}
+	}
+	return false
+}
+
+// addExtension puts +ext on the local part of addr if it has none.
+func (p *Policy) addExtension(addr, ext string) string {
+	delim := p.params.Get("recipient_delimiter")
+	if delim == "" {
+		return addr
+	}
+	local, domain, hasAt := strings.Cut(addr, "@")
+	if strings.ContainsAny(local, delim) {
+		return addr
+	}
+	local += delim[:1] + ext
+	if hasAt {
+		return local + "@" + domain
+	}
+	return local
+}
+
+// addrFindKey is addrFind that also reports which key matched.
+func (p *Policy) addrFindKey(ctx context.Context, m *maps, addr string) (string, string, bool, error) {
+	at := strings.LastIndexByte(addr, '@')
+	local, domain := addr, ""
+	if at >= 0 {
+		local, domain = addr[:at], addr[at+1:]
+	}
+	try := func(key string, partial bool) (string, bool, error) {
+		return m.find(ctx, key, partial)
+	}
+	if v, ok, err := try(strings.ToLower(addr), false); ok || err != nil {
+		return v, addr, ok, err
+	}
+	user, ext := p.splitExtension(local)
+	if ext != "" && domain != "" {
+		k := strings.ToLower(user + "@" + domain)
+		if v, ok, err := try(k, true); ok || err != nil {
+			return v, k, ok, err
+		}
+	}
+	if domain == "" || p.isLocalDomain(ctx, nil, strings.ToLower(domain)) {
+		if v, ok, err := try(local, true); ok || err != nil {
+			return v, local, ok, err
+		}
+		if ext != "" {
+			if v, ok, err := try(user, true); ok || err != nil {
+				return v, user, ok, err
+			}
+		}
+	}
+	if domain != "" {
+		k := "@" + strings.ToLower(domain)
+		v, ok, err := try(k, true)
+		return v, k, ok, err
+	}
+	return "", "", false, nil
 }
