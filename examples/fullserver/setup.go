@@ -9,16 +9,11 @@ type demoUser struct{ name, password string }
 // setup builds the protocol servers for h.binds from h.cfg and returns
 // the demo user when it made one.
 func (h *host) setup() (*demoUser, error) {
-	return nil, nil
+	return ensureDemoUser(h.cfg)
 }
 
 // checkSetup builds what setup would, without listening, to find errors
 // in tables and user databases for "fullserver check".
 func checkSetup(cfg *config.Config) error {
-	return nil
-}
-
-// addUser adds a passwd-file entry.
-func addUser(cfg *config.Config, name string, stdin interface{}, stderr interface{}) error {
 	return nil
 }
