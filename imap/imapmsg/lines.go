@@ -3,6 +3,7 @@ package imapmsg
 import (
 	"bufio"
 	"io"
+	"sync"
 )
 
 // lineReader reads stored bytes line by line (lines longer than its
@@ -19,8 +20,19 @@ type lineReader struct {
 
 const lineBufSize = 64 << 10
 
+var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, lineBufSize) }}
+
 func newLineReader(r io.ReaderAt, size int64) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), lineBufSize), atStart: true}
+	br := bufPool.Get().(*bufio.Reader)
+	br.Reset(io.NewSectionReader(r, 0, size))
+	return &lineReader{br: br, atStart: true}
+}
+
+// release returns the buffer to the pool; l is unusable afterwards.
+func (l *lineReader) release() {
+	l.br.Reset(nil)
+	bufPool.Put(l.br)
+	l.br = nil
 }
 
 // next returns the next chunk (valid until the following call) and
@@ -52,15 +64,4 @@ func (l *lineReader) next() (chunk []byte, start, ok bool) {
 	l.raw += int64(len(b))
 	l.crlf += n
 	return b, start, true
-}
-
-// trimEOL strips a trailing LF or CRLF.
-func trimEOL(b []byte) []byte {
-	if len(b) > 0 && b[len(b)-1] == '\n' {
-		b = b[:len(b)-1]
-		if len(b) > 0 && b[len(b)-1] == '\r' {
-			b = b[:len(b)-1]
-		}
-	}
-	return b
 }

@@ -16,16 +16,23 @@ func Parse(r io.ReaderAt, size int64, limits Limits) (*Message, error) {
 	m.checkpoints = append(m.checkpoints, checkpoint{})
 	p.nparts = 1
 	p.entity(m.Root, 0, true, false)
-	if p.lr.err != nil {
-		return nil, p.lr.err
-	}
 	m.Size = p.lr.crlf
+	err := p.lr.err
+	p.lr.release()
+	if err != nil {
+		return nil, err
+	}
 	m.mem = p.mem + int64(len(m.checkpoints))*16 + 256
 	return m, nil
 }
 
-// checkpointEvery is the CRLF-view distance between checkpoints.
-const checkpointEvery = 64 << 10
+// checkpointEvery is the CRLF-view distance between checkpoints; part
+// headers and bodies get one when partCheckpointEvery from the last, so
+// that reading a part's body seldom skips much.
+const (
+	checkpointEvery     = 64 << 10
+	partCheckpointEvery = 4 << 10
+)
 
 type parser struct {
 	lr     *lineReader
@@ -53,9 +60,7 @@ type end struct {
 func (p *parser) read() (chunk []byte, start bool, e *end, ok bool) {
 	lr := p.lr
 	off, lfs := lr.crlf, lr.lfs
-	if lr.atStart && !lr.prevCR && off >= p.msg.checkpoints[len(p.msg.checkpoints)-1].crlf+checkpointEvery {
-		p.msg.checkpoints = append(p.msg.checkpoints, checkpoint{crlf: off, raw: lr.raw})
-	}
+	p.checkpoint(checkpointEvery)
 	chunk, start, ok = lr.next()
 	if !ok {
 		return nil, start, &end{eof: true}, false
@@ -72,10 +77,21 @@ func (p *parser) read() (chunk []byte, start bool, e *end, ok bool) {
 	return chunk, start, nil, true
 }
 
+// checkpoint records the current position if it is a line start at
+// least every bytes after the last checkpoint.
+func (p *parser) checkpoint(every int64) {
+	lr := p.lr
+	cps := p.msg.checkpoints
+	if lr.atStart && !lr.prevCR && lr.crlf >= cps[len(cps)-1].crlf+every {
+		p.msg.checkpoints = append(cps, checkpoint{crlf: lr.crlf, raw: lr.raw})
+	}
+}
+
 // entity parses one MIME entity whose header starts at the current
 // position and returns what ended it.
 func (p *parser) entity(part *Part, depth int, keepHeader, digest bool) *end {
 	lr := p.lr
+	p.checkpoint(partCheckpointEvery)
 	part.HeaderOffset = lr.crlf
 	var hdr []byte
 	full := false
@@ -128,6 +144,7 @@ func (p *parser) entity(part *Part, depth int, keepHeader, digest bool) *end {
 	}
 
 	lf0 := lr.lfs
+	p.checkpoint(partCheckpointEvery)
 	switch {
 	case part.IsMultipart() && depth < p.lim.MaxDepth && p.nparts < p.lim.MaxParts:
 		if b, ok := part.Param("boundary"); ok && b != "" {

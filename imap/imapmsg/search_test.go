@@ -49,10 +49,10 @@ func TestMatchBodyAndText(t *testing.T) {
 	m := mustParse(t, msg)
 	r := strings.NewReader(msg)
 	for _, tc := range []struct {
-		substr   string
-		body     bool
-		text     bool
-		why      string
+		substr string
+		body   bool
+		text   bool
+		why    string
 	}{
 		{"crème brûlée", true, true, "quoted-printable iso-8859-1 with a soft line break"},
 		{"CRÈME", true, true, "case-insensitive after charset decoding"},
