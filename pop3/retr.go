@@ -10,7 +10,7 @@ import (
 
 // cmdRetr sends a whole message (RFC 1939 section 5): "+OK <size>
 // octets" with the size the store reports (LF counted as CRLF), then the
-// message in CRLF form, dot-stuffed. The message gets \Seen when the
+// message in CRLF form (as store.NewCRLFReader gives it), dot-stuffed. The message gets \Seen when the
 // session ends unless NoFlagUpdates is set.
 func (s *session) cmdRetr(c command) {
 	args := c.args()
@@ -30,12 +30,17 @@ func (s *session) cmdRetr(c command) {
 	}
 	defer r.Close()
 	s.writeString("+OK " + strconv.FormatInt(m.size, 10) + " octets\r\n")
-	dw := newDotWriter(sessionWriter{s})
-	if _, err := io.Copy(dw, store.NewCRLFReader(r)); err != nil {
+	if s.buf == nil {
+		s.buf = make([]byte, 32<<10)
+		s.scratch = make([]byte, 0, 66<<10)
+	}
+	ww := newWireWriter(sessionWriter{s}, s.scratch)
+	if _, err := io.CopyBuffer(ww, onlyReader{r}, s.buf); err != nil {
 		s.abort("RETR", err)
 		return
 	}
-	if dw.Close() != nil {
+	s.scratch = ww.out
+	if ww.close() != nil {
 		s.abort("RETR", errWriteFailed)
 		return
 	}
@@ -63,6 +68,12 @@ func (s *session) abort(what string, err error) {
 	s.drop = nil // no \Seen, no deletions
 	s.w.Reset(io.Discard)
 }
+
+// onlyReader hides everything but Read so that io.CopyBuffer uses the
+// session's buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // sessionWriter lets io.Copy write through the session's buffer with its
 // write deadlines.

@@ -48,6 +48,8 @@ type session struct {
 	mbox     store.Mailbox
 	drop     *maildrop
 	quit     bool
+
+	buf, scratch []byte // RETR's read buffer and conversion space
 }
 
 func newSession(srv *Server, c net.Conn) *session {
