@@ -45,11 +45,12 @@ func (l *logBuf) String() string {
 }
 
 // maildirs returns a StoreDeliverer over real Maildirs under dir for the
-// users alice@example.jp and bob@example.jp (bob with a 300-byte quota).
+// users alice, bob (with a 300-byte quota) and carol @example.jp.
 func maildirs(t *testing.T, dir string) *StoreDeliverer {
 	users := mapUserDB{
 		"alice@example.jp": {Name: "alice@example.jp", Home: filepath.Join(dir, "alice")},
 		"bob@example.jp":   {Name: "bob@example.jp", Home: filepath.Join(dir, "bob")},
+		"carol@example.jp": {Name: "carol@example.jp", Home: filepath.Join(dir, "carol")},
 	}
 	be := store.BackendFunc(func(ctx context.Context, name string) (store.Store, error) {
 		u, ok := users[name]
