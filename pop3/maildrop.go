@@ -22,6 +22,7 @@ type message struct {
 	size      int64
 	guid      string
 	fileName  string
+	seen      bool // \Seen at login
 	deleted   bool
 	retrieved bool
 	uidl      string
@@ -35,7 +36,7 @@ func loadMaildrop(ctx context.Context, mbox store.Mailbox) (*maildrop, error) {
 	}
 	d := &maildrop{uidValidity: st.UIDValidity, msgs: make([]message, 0, st.Messages)}
 	err = mbox.Messages(ctx, nil, func(m *store.MessageInfo) error {
-		d.msgs = append(d.msgs, message{uid: m.UID, size: m.Size, guid: m.GUID, fileName: m.FileName})
+		d.msgs = append(d.msgs, message{uid: m.UID, size: m.Size, guid: m.GUID, fileName: m.FileName, seen: m.Flags.System&store.Seen != 0})
 		d.count++
 		d.size += m.Size
 		return nil
@@ -92,7 +93,7 @@ func (d *maildrop) deletedSet() store.UIDSet {
 func (d *maildrop) seenSet() store.UIDSet {
 	var set store.UIDSet
 	for _, m := range d.msgs {
-		if m.retrieved && !m.deleted {
+		if m.retrieved && !m.deleted && !m.seen {
 			set.Add(m.uid)
 		}
 	}

@@ -35,7 +35,7 @@ func (s *session) cmdRetr(c command) {
 		s.scratch = make([]byte, 0, 66<<10)
 	}
 	ww := newWireWriter(sessionWriter{s}, s.scratch)
-	if _, err := io.CopyBuffer(ww, onlyReader{r}, s.buf); err != nil {
+	if err := copyMessage(ww, r, s.buf); err != nil {
 		s.abort("RETR", err)
 		return
 	}
@@ -67,6 +67,21 @@ func (s *session) abort(what string, err error) {
 	s.quit = true
 	s.drop = nil // no \Seen, no deletions
 	s.w.Reset(io.Discard)
+}
+
+// copyMessage copies r to w through buf. A message that fits in buf is
+// read with one ReadFull of its known size, saving the read that would
+// only report EOF.
+func copyMessage(w io.Writer, r store.MessageReader, buf []byte) error {
+	if size := r.Size(); size > 0 && size <= int64(len(buf)) {
+		if _, err := io.ReadFull(r, buf[:size]); err != nil {
+			return err
+		}
+		_, err := w.Write(buf[:size])
+		return err
+	}
+	_, err := io.CopyBuffer(w, onlyReader{r}, buf)
+	return err
 }
 
 // onlyReader hides everything but Read so that io.CopyBuffer uses the

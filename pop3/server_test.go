@@ -654,3 +654,56 @@ func TestMaxConnections(t *testing.T) {
 	c := e.dial0()
 	c.expect("-ERR [SYS/TEMP]")
 }
+
+func TestIdleTimeout(t *testing.T) {
+	e := startServer(t, &Server{IdleTimeout: 200 * time.Millisecond})
+	e.deliver("alice", msg1)
+	c := e.login("alice", "secret")
+	c.cmd("DELE 1", "+OK")
+	c.expect("-ERR Disconnected for inactivity.")
+	if !c.closed() {
+		t.Fatal("connection open after the idle timeout")
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Fatal("a timed-out session deleted messages")
+	}
+}
+
+func TestTLSHandshakeTimeout(t *testing.T) {
+	fx := testutil.NewTLS(t)
+	srv := &Server{TLSConfig: fx.ServerConfig(), HandshakeTimeout: 200 * time.Millisecond}
+	startServer(t, srv)
+	l, err := dialListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeTLS(l)
+	c, err := dialRaw(l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 10)); err == nil {
+		t.Fatalf("read %d bytes from a server waiting for a TLS handshake", n)
+	}
+}
+
+func TestCloseEndsSessionsWithoutDeleting(t *testing.T) {
+	srv := &Server{}
+	e := startServer(t, srv)
+	e.deliver("alice", msg1, msg2)
+	c := e.login("alice", "secret")
+	c.cmd("DELE 1", "+OK")
+	srv.Close()
+	if !c.closed() {
+		t.Fatal("connection open after Close")
+	}
+	waitSessions(t, srv)
+	if n := len(e.inbox("alice")); n != 2 {
+		t.Fatalf("Close deleted messages: %d left", n)
+	}
+	if _, err := dialRaw(e.addr); err == nil {
+		t.Fatal("listener still accepting after Close")
+	}
+}
