@@ -1,3 +1,59 @@
-// Package auth authenticates mail users: password schemes, passdb and
-// userdb backends, SASL server mechanisms and Dovecot's auth protocol.
+// Package auth authenticates mail users the way Dovecot does: password
+// schemes, passdb and userdb backends, SASL server mechanisms and the
+// policy shared by the SMTP, IMAP and POP3 servers.
+//
+// # Password schemes
+//
+// [Verify] and [Hash] handle Dovecot's stored form "{SCHEME}data", with
+// ".HEX" and ".B64" encoding suffixes and a default scheme for bare
+// hashes: SHA512-CRYPT and SHA256-CRYPT (SHA-crypt, implemented here from
+// Ulrich Drepper's specification), MD5-CRYPT, BLF-CRYPT and CRYPT
+// (bcrypt), ARGON2I and ARGON2ID, PBKDF2, SCRAM-SHA-1 and SCRAM-SHA-256,
+// SSHA512, SSHA256, SSHA, SMD5, SHA512, SHA256, SHA1, PLAIN-MD5,
+// LDAP-MD5, PLAIN-MD4, CRAM-MD5 (HMAC-MD5 context), DIGEST-MD5, PLAIN,
+// CLEAR, CLEARTEXT and PLAIN-TRUNC. Comparisons are constant-time.
+// Dovecot's OTP and DES-CRYPT are not implemented.
+//
+// # Databases
+//
+// [PasswdFile] reads Dovecot's passwd-file (user:password:uid:gid:gecos:
+// home:shell:extra_fields, "userdb_" fields, nopassword, allow_nets),
+// reports malformed lines as file:line while serving the rest, and
+// re-reads the file when it changes. [StaticUserDB] and [SystemUserDB]
+// are Dovecot's "userdb static" and "userdb passwd". [Cache] puts a TTL
+// cache in front of any PassDB. [Expand] implements Dovecot's variables
+// (%u %n %d %h %{user}, modifiers %L %U %R %M %H %D %X %E %T, widths).
+//
+// # SASL and policy
+//
+// [Service] implements [Authenticator] for the protocol servers with
+// Dovecot's policy: plaintext mechanisms only on TLS, loopback or
+// login_trusted_networks connections unless AllowPlaintext
+// (disable_plaintext_auth); a failure delay (auth_failure_delay) that
+// only the failing session waits; a per-IP penalty that doubles with
+// each failure; auth_username_format and auth_username_chars; unknown
+// users and wrong passwords indistinguishable, in answer and in time.
+// Mechanisms: PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), SCRAM-SHA-1
+// and SCRAM-SHA-256 (RFC 5802, RFC 7677) with -PLUS channel binding
+// (tls-exporter, RFC 9266; tls-unique, RFC 5929), OAUTHBEARER (RFC 7628)
+// and XOAUTH2 with a pluggable [TokenVerifier], EXTERNAL (RFC 4422) from
+// a verified client certificate, ANONYMOUS (RFC 4505, off by default).
+//
+// Subpackage dovecotauth speaks Dovecot's auth-client and auth-master
+// protocols, as server (for Postfix's smtpd_sasl_type = dovecot) and as
+// client (to use a running Dovecot).
+//
+// # Implementation notes
+//
+// A SASL session's Next takes nil for "no initial response" and an empty
+// non-nil slice for an empty one. SCRAM's server-final message is sent
+// as a last challenge; the exchange ends after the client's empty
+// response, which suits IMAP, POP3 and SMTP alike. For an unknown user,
+// SCRAM answers with a salt derived from the user name and a per-Service
+// secret and fails only at the end. Failed attempts are padded to
+// FailureDelay measured from the start of the attempt, so the time of a
+// failure does not reveal whether the hash was computed. Penalties are
+// kept per IPv4 address or IPv6 /64 in a bounded table.
+// The ConnInfo of an attempt reaches PassDBs through the context
+// ([WithConnInfo]), for allow_nets and %r-style variables.
 package auth

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -391,4 +392,25 @@ func (p *PasswdFile) LookupUser(ctx context.Context, user string) (*User, error)
 		return nil, ErrUnknownUser
 	}
 	return NewUser(user, fields)
+}
+
+// UserLister is implemented by databases that can enumerate their users
+// (the auth-master LIST request, doveadm's "-A").
+type UserLister interface {
+	ListUsers(ctx context.Context) ([]string, error)
+}
+
+// ListUsers implements UserLister, in file order.
+func (p *PasswdFile) ListUsers(ctx context.Context) ([]string, error) {
+	if _, err := p.lookup(""); err != nil && !errors.Is(err, ErrUnknownUser) {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.entries))
+	for u := range p.entries {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return p.entries[out[i]].Line < p.entries[out[j]].Line })
+	return out, nil
 }

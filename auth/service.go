@@ -371,3 +371,10 @@ func (s *Service) fakeSalt(user string) []byte {
 	m.Write([]byte(user))
 	return m.Sum(nil)[:16]
 }
+
+// Normalize checks a login name against UsernameChars and MaxUsername
+// and applies UsernameFormat, as done before every passdb and userdb
+// lookup (the auth-master server uses it for USER requests).
+func (s *Service) Normalize(c *ConnInfo, user string) (string, error) {
+	return s.normalize(c, user)
+}

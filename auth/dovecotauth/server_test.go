@@ -1,0 +1,234 @@
+package dovecotauth
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/testutil"
+)
+
+func testService(t *testing.T) *auth.Service {
+	t.Helper()
+	return &auth.Service{
+		PassDB:         &auth.PasswdFile{Path: filepath.Join(testutil.SharedTestdata(t), "passwd-file")},
+		AuthMechanisms: []string{"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"},
+		FailureDelay:   -1, PenaltyBase: -1,
+	}
+}
+
+// startServer serves the auth-client and auth-master protocols on unix
+// sockets in a directory other users (Postfix's smtpd) can reach.
+func startServer(t *testing.T, svc *auth.Service) (clientSock, masterSock string, s *Server) {
+	t.Helper()
+	dir := testutil.SharedDir(t)
+	clientSock, masterSock = filepath.Join(dir, "auth-client"), filepath.Join(dir, "auth-userdb")
+	s = &Server{Auth: svc, UserDB: svc.PassDB.(auth.UserDB), Normalize: svc.Normalize}
+	for _, p := range []struct {
+		path  string
+		serve func(net.Listener) error
+	}{{clientSock, s.Serve}, {masterSock, s.ServeMaster}} {
+		l, err := net.Listen("unix", p.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(p.path, 0o666)
+		go p.serve(l)
+	}
+	t.Cleanup(func() { s.Close() })
+	return clientSock, masterSock, s
+}
+
+type rawConn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, path string) *rawConn {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawConn{t, c, bufio.NewReader(c)}
+}
+
+func (r *rawConn) send(line string) {
+	if _, err := r.c.Write([]byte(line + "\n")); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rawConn) recv() string {
+	line, err := r.r.ReadString('\n')
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestAuthClientTranscript replays the Postfix-to-Dovecot exchanges of
+// FORMATS.md 6.1 against the server.
+func TestAuthClientTranscript(t *testing.T) {
+	sock, _, _ := startServer(t, testService(t))
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	c.send("CPID\t8869")
+	want := []string{"VERSION\t1\t2", "MECH\tPLAIN\tplaintext", "MECH\tLOGIN\tplaintext", "MECH\tCRAM-MD5\tdictionary\tactive", "MECH\tSCRAM-SHA-256\tmutual-auth"}
+	for _, w := range want {
+		if got := c.recv(); got != w {
+			t.Fatalf("handshake: got %q, want %q", got, w)
+		}
+	}
+	for _, prefix := range []string{"SPID\t", "CUID\t", "COOKIE\t", "DONE"} {
+		if got := c.recv(); !strings.HasPrefix(got, prefix) {
+			t.Fatalf("handshake: got %q, want %s...", got, prefix)
+		}
+	}
+	params := "service=smtp\tnologin\tlip=127.0.0.1\trip=127.0.0.1"
+	c.send("AUTH\t1\tPLAIN\t" + params + "\tresp=" + b64("\x00plain@example.org\x00secret"))
+	if got := c.recv(); got != "OK\t1\tuser=plain@example.org" {
+		t.Errorf("PLAIN: %q", got)
+	}
+	c.send("AUTH\t2\tLOGIN\t" + params)
+	if got := c.recv(); got != "CONT\t2\t"+b64("Username:") {
+		t.Errorf("LOGIN 1: %q", got)
+	}
+	c.send("CONT\t2\t" + b64("plain@example.org"))
+	if got := c.recv(); got != "CONT\t2\t"+b64("Password:") {
+		t.Errorf("LOGIN 2: %q", got)
+	}
+	c.send("CONT\t2\t" + b64("wrong"))
+	if got := c.recv(); got != "FAIL\t2" {
+		t.Errorf("LOGIN wrong: %q", got)
+	}
+	c.send("AUTH\t8\tPLAIN\tservice=smtp\tresp=!!notbase64")
+	if got := c.recv(); got != "FAIL\t8\tcode=invalid_base64\treason=Invalid base64 data in initial response" {
+		t.Errorf("bad base64: %q", got)
+	}
+	c.send("AUTH\t9\tPLAIN\tservice=smtp\tresp=")
+	if got := c.recv(); !strings.HasPrefix(got, "FAIL\t9") {
+		t.Errorf("empty resp: %q", got)
+	}
+	c.send("AUTH\t11\tPLAIN\t" + params + "\tresp=" + b64("\x00Plain@Example.ORG\x00secret"))
+	if got := c.recv(); got != "OK\t11\tuser=plain@example.org\toriginal_user=Plain@Example.ORG" {
+		t.Errorf("normalised: %q", got)
+	}
+	c.send("CONT\t77\t" + b64("x"))
+	if got := c.recv(); !strings.HasPrefix(got, "FAIL\t77\treason=") {
+		t.Errorf("stray CONT: %q", got)
+	}
+	// Plaintext from a non-local client without "secured" is refused.
+	c.send("AUTH\t12\tPLAIN\tservice=imap\trip=198.51.100.1\tlip=192.0.2.1\tresp=" + b64("\x00plain@example.org\x00secret"))
+	if got := c.recv(); !strings.HasPrefix(got, "FAIL\t12\treason=Plaintext") {
+		t.Errorf("insecure plaintext: %q", got)
+	}
+	c.send("AUTH\t13\tPLAIN\tservice=imap\trip=198.51.100.1\tlip=192.0.2.1\tsecured\tresp=" + b64("\x00plain@example.org\x00secret"))
+	if got := c.recv(); got != "OK\t13\tuser=plain@example.org" {
+		t.Errorf("secured plaintext: %q", got)
+	}
+	// CANCEL gets no reply; the next request is answered.
+	c.send("AUTH\t14\tLOGIN\t" + params)
+	c.recv()
+	c.send("CANCEL\t14")
+	c.send("AUTH\t15\tPLAIN\t" + params + "\tresp=" + b64("\x00plain@example.org\x00secret"))
+	if got := c.recv(); got != "OK\t15\tuser=plain@example.org" {
+		t.Errorf("after CANCEL: %q", got)
+	}
+	// An unadvertised mechanism closes the connection, as in Dovecot.
+	c.send("AUTH\t16\tGSSAPI\tservice=smtp")
+	if _, err := c.r.ReadString('\n'); err == nil {
+		t.Error("connection not closed after unknown mechanism")
+	}
+}
+
+// TestAuthClientConcurrentDelay checks that a failing request's delay
+// does not hold up a later request on the same connection.
+func TestAuthClientConcurrentDelay(t *testing.T) {
+	svc := testService(t)
+	svc.FailureDelay = 500 * time.Millisecond
+	sock, _, _ := startServer(t, svc)
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	for !strings.HasPrefix(c.recv(), "DONE") {
+	}
+	c.send("AUTH\t1\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=" + b64("\x00plain@example.org\x00wrong"))
+	start := time.Now()
+	c.send("AUTH\t2\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=" + b64("\x00plain@example.org\x00secret"))
+	if got := c.recv(); got != "OK\t2\tuser=plain@example.org" || time.Since(start) > 300*time.Millisecond {
+		t.Errorf("first reply %q after %v", got, time.Since(start))
+	}
+	if got := c.recv(); got != "FAIL\t1" || time.Since(start) < 400*time.Millisecond {
+		t.Errorf("second reply %q after %v", got, time.Since(start))
+	}
+}
+
+func TestAuthMasterTranscript(t *testing.T) {
+	_, sock, _ := startServer(t, testService(t))
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	if got := c.recv(); got != "VERSION\t1\t1" {
+		t.Fatalf("version: %q", got)
+	}
+	c.recv() // SPID
+	c.send("USER\t1\talice@example.org\tservice=lmtp")
+	if got := c.recv(); got != "USER\t1\talice@example.org\tgid=5000\thome=/srv/mail/example.org/alice\tmail=maildir:~/Maildir\tquota_rule=*:storage=1G\tuid=5000" {
+		t.Errorf("USER: %q", got)
+	}
+	c.send("USER\t2\tnosuch@example.org\tservice=lmtp")
+	if got := c.recv(); got != "NOTFOUND\t2" {
+		t.Errorf("unknown: %q", got)
+	}
+	c.send("USER\t3\tAlice@Example.ORG\tservice=imap\trip=127.0.0.1")
+	if got := c.recv(); !strings.HasPrefix(got, "USER\t3\talice@example.org\t") {
+		t.Errorf("normalised: %q", got)
+	}
+	c.send("LIST\t4")
+	if got := c.recv(); got != "LIST\t4\tsha512crypt@example.org" {
+		t.Errorf("LIST: %q", got)
+	}
+	for {
+		if l := c.recv(); strings.HasPrefix(l, "DONE\t4") {
+			break
+		}
+	}
+}
+
+// TestPostfixSwaksDovecotSASL points a real Postfix 3.7 smtpd at yubin's
+// auth-client socket (smtpd_sasl_type = dovecot) and authenticates with
+// swaks: 235 for the right password, 535 for a wrong one, with PLAIN and
+// LOGIN.
+func TestPostfixSwaksDovecotSASL(t *testing.T) {
+	swaks := testutil.RequireBinary(t, "swaks")
+	svc := testService(t)
+	svc.FailureDelay = 10 * time.Millisecond
+	sock, _, _ := startServer(t, svc)
+	pf := testutil.StartSMTPPostfix(t, "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\nsmtpd_sasl_path = "+sock+"\n")
+	for _, mech := range []string{"PLAIN", "LOGIN"} {
+		for _, tc := range []struct {
+			pw, want string
+		}{{"secret", "235 "}, {"wrong", "535 "}} {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			out, _ := exec.CommandContext(ctx, swaks, "--server", pf.Addr(), "--auth", mech,
+				"--auth-user", "plain@example.org", "--auth-password", tc.pw,
+				"--to", "x@example.test", "--quit-after", "AUTH", "--timeout", "20").CombinedOutput()
+			cancel()
+			t.Logf("swaks %s %s:\n%s", mech, tc.pw, out)
+			if !strings.Contains(string(out), "<~  "+tc.want) && !strings.Contains(string(out), "<~* "+tc.want) && !strings.Contains(string(out), "<-  "+tc.want) && !strings.Contains(string(out), "<** "+tc.want) {
+				t.Errorf("swaks %s %s: want %q in:\n%s\nmaillog:\n%s", mech, tc.pw, tc.want, out, pf.Log())
+			}
+		}
+	}
+}
