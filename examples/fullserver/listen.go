@@ -18,6 +18,7 @@ type bound struct {
 	service string
 	l       net.Listener
 	unix    string // socket path for a unix listener
+	tls     bool   // implicit TLS (submissions, imaps, pop3s)
 }
 
 // listenSpec is one address a service listens on.

@@ -147,6 +147,9 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		go func(b *bound, srv protoServer) {
 			defer wg.Done()
 			l := net.Listener(&countingListener{Listener: b.l, service: b.service, m: h.m})
+			if b.tls {
+				l = tls.NewListener(l, h.tlsConf)
+			}
 			if err := srv.Serve(l); err != nil && ctx.Err() == nil {
 				h.log.Error(fmt.Sprintf("%s listener %s stopped: %v", b.service, b.l.Addr(), err))
 			}
@@ -241,7 +244,7 @@ func prepareDataDirAsRoot(dir string, owner *account) error {
 // writable.
 func prepareData(cfg *config.Config) error {
 	dir := cfg.Get("data_directory")
-	for _, d := range []string{dir, filepath.Join(dir, "mail"), filepath.Join(dir, "tls")} {
+	for _, d := range []string{dir, filepath.Join(dir, "mail"), filepath.Join(dir, "tls"), filepath.Join(dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}

@@ -1,19 +1,142 @@
 package main
 
-import "github.com/yubinmail/yubin/config"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/imap"
+	"github.com/yubinmail/yubin/lmtp"
+	"github.com/yubinmail/yubin/pop3"
+)
 
 // demoUser is the account made on first start when the passwd file is
 // empty.
 type demoUser struct{ name, password string }
 
-// setup builds the protocol servers for h.binds from h.cfg and returns
-// the demo user when it made one.
+// setup makes the demo user when needed and builds the protocol servers
+// for h.binds from h.cfg.
 func (h *host) setup() (*demoUser, error) {
-	return ensureDemoUser(h.cfg)
+	demo, err := ensureDemoUser(h.cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := h.cfg
+	u, err := newUsers(c, h.log)
+	if err != nil {
+		return nil, err
+	}
+	stores := newStores(c, u, h.log)
+	authn, err := newAuthService(c, u, h.log)
+	if err != nil {
+		return nil, err
+	}
+	metered := &meteredAuth{a: authn, m: h.m}
+	deliver := &lmtp.StoreDeliverer{
+		Users:         u,
+		Stores:        stores,
+		Delimiter:     c.Get("recipient_delimiter"),
+		DetailMailbox: c.Bool("lmtp_save_to_detail_mailbox"),
+	}
+	h.reloader = append(h.reloader, func(*config.Config) error {
+		if u.passwd != nil {
+			return u.passwd.Reload()
+		}
+		return nil
+	})
+	for _, b := range h.binds {
+		if h.running[b.service] != nil {
+			continue
+		}
+		v := c.Service(b.service)
+		log := h.log.With("service", b.service)
+		switch b.service {
+		case "smtp", "submission", "submissions":
+			srv, err := h.newSMTP(v, metered, u, stores, deliver)
+			if err != nil {
+				return nil, err
+			}
+			h.running[b.service] = srv
+		case "imap", "imaps":
+			h.running[b.service] = &imap.Server{
+				TLSConfig:            h.tlsConf,
+				Authenticator:        metered,
+				Backend:              stores,
+				Logger:               log,
+				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
+			}
+		case "pop3", "pop3s":
+			h.running[b.service] = &pop3.Server{
+				TLSConfig:     h.tlsConf,
+				Authenticator: metered,
+				Credentials:   u.passwd,
+				Backend:       stores,
+				Logger:        log,
+				Hostname:      v.Get("myhostname"),
+				UIDLFormat:    v.Get("pop3_uidl_format"),
+			}
+		case "lmtp":
+			h.running[b.service] = &lmtp.Server{
+				Hostname:        v.Get("myhostname"),
+				TLSConfig:       h.tlsConf,
+				Deliverer:       &meteredDeliverer{d: deliver, m: h.m},
+				MaxMessageBytes: v.Int("message_size_limit"),
+				Logger:          log,
+			}
+		}
+		if implicitTLS(v, b.service) {
+			b.tls = true
+		}
+	}
+	return demo, nil
+}
+
+// implicitTLS reports whether a listener speaks TLS from the first byte:
+// submissions (smtpd_tls_wrappermode = yes), imaps and pop3s.
+func implicitTLS(v *config.Config, service string) bool {
+	switch service {
+	case "imaps", "pop3s":
+		return true
+	case "smtp", "submission", "submissions":
+		return v.Bool("smtpd_tls_wrappermode")
+	}
+	return false
 }
 
 // checkSetup builds what setup would, without listening, to find errors
 // in tables and user databases for "fullserver check".
-func checkSetup(cfg *config.Config) error {
+func checkSetup(c *config.Config) error {
+	u, err := newUsers(c, nil)
+	if err != nil {
+		return err
+	}
+	if u.passwd != nil {
+		for _, e := range u.passwd.Errors() {
+			return e
+		}
+	}
+	for _, svc := range []string{"smtp", "submission", "submissions"} {
+		if _, err := newPolicy(c.Service(svc), nil); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func trustedNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.Trim(s, "[]")
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("login_trusted_networks: %q is not a network", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

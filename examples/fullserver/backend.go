@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/maildir"
+	"github.com/yubinmail/yubin/store"
+)
+
+// users is the host's user database: a passdb for logins and a userdb
+// for homes and mail locations, as Dovecot's passdb/userdb blocks.
+type users struct {
+	pass     auth.PassDB
+	passwd   *auth.PasswdFile // the passdb when it is a passwd-file (reloaded on SIGHUP)
+	db       auth.UserDB
+	localDom []string // mydestination: user@localdomain may be written as user
+}
+
+// driverArgs splits "driver:args" and the args into key=value options and
+// the remaining words.
+func driverArgs(v string) (driver string, opts map[string]string, words []string) {
+	driver, rest, _ := strings.Cut(v, ":")
+	opts = map[string]string{}
+	for _, f := range strings.Fields(rest) {
+		if k, val, ok := strings.Cut(f, "="); ok {
+			opts[k] = val
+		} else {
+			words = append(words, f)
+		}
+	}
+	return driver, opts, words
+}
+
+// newUsers builds passdb and userdb from the passdb, userdb and
+// mail_location settings.
+func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
+	u := &users{localDom: c.List("mydestination")}
+	driver, opts, words := driverArgs(c.Get("passdb"))
+	switch driver {
+	case "passwd-file":
+		if len(words) != 1 {
+			return nil, fmt.Errorf("passdb = %s: want passwd-file:[scheme=X] PATH", c.Get("passdb"))
+		}
+		u.passwd = &auth.PasswdFile{Path: words[0], DefaultScheme: opts["scheme"], Logger: log,
+			DefaultFields: map[string]string{"mail": c.Get("mail_location")}}
+		// A missing file is an empty one (the first start makes it).
+		if err := u.passwd.Reload(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("passdb: %w", err)
+		}
+		u.pass = u.passwd
+	default:
+		return nil, fmt.Errorf("passdb = %s: only passwd-file is supported", c.Get("passdb"))
+	}
+	driver, opts, words = driverArgs(c.Get("userdb"))
+	fields := map[string]string{"mail": c.Get("mail_location")}
+	for k, v := range opts {
+		if k != "allow_all_users" {
+			fields[k] = v
+		}
+	}
+	switch driver {
+	case "static":
+		if len(words) > 0 {
+			return nil, fmt.Errorf("userdb = %s: static takes key=value fields", c.Get("userdb"))
+		}
+		u.db = &auth.StaticUserDB{Fields: fields, PassDB: u.pass, AllowAllUsers: opts["allow_all_users"] == "yes"}
+	case "passwd-file":
+		if u.passwd == nil || (len(words) == 1 && words[0] != u.passwd.Path) {
+			return nil, fmt.Errorf("userdb = %s: a passwd-file userdb must be the passdb's file", c.Get("userdb"))
+		}
+		u.db = u.passwd
+	case "passwd":
+		u.db = &auth.SystemUserDB{Fields: fields}
+	default:
+		return nil, fmt.Errorf("userdb = %s: want static, passwd-file or passwd", c.Get("userdb"))
+	}
+	return u, nil
+}
+
+// LookupUser implements auth.UserDB for delivery: user@D for a D in
+// mydestination may be listed as plain "user", as Postfix's local users
+// are.
+func (u *users) LookupUser(ctx context.Context, name string) (*auth.User, error) {
+	usr, err := u.db.LookupUser(ctx, name)
+	if errors.Is(err, auth.ErrUnknownUser) {
+		if i := strings.LastIndexByte(name, '@'); i > 0 && slices.Contains(u.localDom, name[i+1:]) {
+			return u.db.LookupUser(ctx, name[:i])
+		}
+	}
+	return usr, err
+}
+
+// mailRoot returns the Maildir root of a userdb record: its mail field
+// ("maildir:~/Maildir", "maildir:/var/mail/%d/%n/Maildir:LAYOUT=fs")
+// with ~ as the home directory and the options dropped.
+func mailRoot(u *auth.User, name string) (string, error) {
+	loc := u.MailLocation
+	if loc == "" {
+		loc = u.Fields["mail"]
+	}
+	path, ok := strings.CutPrefix(loc, "maildir:")
+	if !ok {
+		return "", fmt.Errorf("user %s: mail location %q is not a maildir location", name, loc)
+	}
+	if i := strings.IndexByte(path, ':'); i >= 0 {
+		path = path[:i]
+	}
+	if strings.Contains(path, "%") {
+		x, err := auth.Expand(path, auth.Vars{"user": name, "home": u.Home}, nil)
+		if err != nil {
+			return "", err
+		}
+		path = x
+	}
+	if rest, ok := strings.CutPrefix(path, "~"); ok {
+		if u.Home == "" {
+			return "", fmt.Errorf("user %s: mail location uses ~ but the user has no home", name)
+		}
+		path = filepath.Join(u.Home, rest)
+	}
+	if !filepath.IsAbs(path) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return "", err
+		}
+		path = abs
+	}
+	return path, nil
+}
+
+// newStores returns the maildir backend that finds each user's Maildir
+// through the userdb.
+func newStores(c *config.Config, u *users, log *slog.Logger) *maildir.Backend {
+	locate := func(ctx context.Context, name string) (string, error) {
+		usr, err := u.LookupUser(ctx, name)
+		if errors.Is(err, auth.ErrUnknownUser) {
+			return "", store.ErrNoSuchUser
+		}
+		if err != nil {
+			return "", err
+		}
+		return mailRoot(usr, usr.Name)
+	}
+	return maildir.NewBackend(locate, maildir.Options{
+		Logger:         log,
+		Hostname:       c.Get("myhostname"),
+		AutoMailboxes:  store.DefaultAutoMailboxes(),
+		MaxMessageSize: c.Int("message_size_limit"),
+	})
+}

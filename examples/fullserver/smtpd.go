@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/lmtp"
+	"github.com/yubinmail/yubin/restrict"
+	"github.com/yubinmail/yubin/smtp"
+	"github.com/yubinmail/yubin/store"
+)
+
+// newPolicy builds the restrictions of one SMTP listener from its view of
+// the configuration (its master.cf-style overrides included).
+func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
+	params := restrict.Params{}
+	for _, p := range v.Schema().Params() {
+		if !p.Runtime {
+			params[p.Name] = v.Raw(p.Name)
+		}
+	}
+	var opts []restrict.Option
+	if log != nil {
+		opts = append(opts, restrict.WithLogger(log))
+	}
+	pol, err := restrict.New(params, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v.ServiceName(), err)
+	}
+	return pol, nil
+}
+
+// policyRef is the current policy of a listener; SIGHUP swaps in a new
+// one (tables re-read) while sessions go on. It counts decisions.
+type policyRef struct {
+	cur atomic.Pointer[restrict.Policy]
+	m   *metrics
+}
+
+func (p *policyRef) Check(ctx context.Context, stage restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
+	start := time.Now()
+	d, err := p.cur.Load().Check(ctx, stage, req)
+	p.m.policyTime.WithLabelValues(stage.String()).Observe(time.Since(start).Seconds())
+	if d.Action != restrict.Dunno {
+		p.m.decisions.WithLabelValues(stage.String(), d.Action.String()).Inc()
+	}
+	return d, err
+}
+
+// newSMTP builds one SMTP listener: seed 001's policies come from the
+// configuration (smtpd_sasl_auth_enable, smtpd_tls_security_level,
+// smtpd_recipient_restrictions, ... with per-listener overrides).
+func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, stores store.Backend, deliver *lmtp.StoreDeliverer) (*smtp.Server, error) {
+	svc := v.ServiceName()
+	log := h.log.With("service", svc)
+	pol, err := newPolicy(v, log)
+	if err != nil {
+		return nil, err
+	}
+	ref := &policyRef{m: h.m}
+	ref.cur.Store(pol)
+	h.reloader = append(h.reloader, func(c *config.Config) error {
+		p, err := newPolicy(c.Service(svc), log)
+		if err != nil {
+			return err
+		}
+		ref.cur.Store(p)
+		return nil
+	})
+	srv := &smtp.Server{
+		Hostname:          v.Get("myhostname"),
+		Banner:            v.Get("smtpd_banner"),
+		Service:           svc,
+		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver},
+		Policy:            ref,
+		TLSConfig:         h.tlsConf,
+		TLSRequired:       v.Get("smtpd_tls_security_level") == "encrypt",
+		TLSAuthOnly:       v.Bool("smtpd_tls_auth_only") || v.Get("smtpd_tls_security_level") == "encrypt",
+		EnableVRFY:        !v.Bool("disable_vrfy_command"),
+		NoDelayReject:     !v.Bool("smtpd_delay_reject"),
+		TLSReceivedHeader: v.Bool("smtpd_tls_received_header"),
+		MaxMessageBytes:   v.Int("message_size_limit"),
+		MaxRecipients:     int(v.Int("smtpd_recipient_limit")),
+		MaxConnsPerClient: int(v.Int("smtpd_client_connection_count_limit")),
+		ReadTimeout:       v.Duration("smtpd_timeout"),
+		DataTimeout:       v.Duration("smtpd_timeout"),
+		Logger:            log,
+	}
+	if v.Get("smtpd_tls_security_level") == "none" {
+		srv.TLSConfig = nil
+	}
+	if v.Bool("smtpd_sasl_auth_enable") {
+		srv.Auth = authn
+		// submission: AUTH before MAIL, as seed 001's
+		// "permit_sasl_authenticated, reject" means in practice.
+		srv.AuthRequired = strings.HasPrefix(strings.TrimSpace(v.Get("smtpd_recipient_restrictions")), "permit_sasl_authenticated") &&
+			strings.HasSuffix(strings.TrimSpace(v.Get("smtpd_recipient_restrictions")), "reject")
+	}
+	if srv.MaxMessageBytes == 0 {
+		srv.MaxMessageBytes = -1 // message_size_limit = 0: no limit
+	}
+	return srv, nil
+}
+
+// smtpBackend delivers accepted mail: local recipients (after alias and
+// virtual alias expansion) into their stores, as Postfix's local or
+// virtual agent would; other domains would go to the outbound queue,
+// which does not exist yet, so they are refused at RCPT with a temporary
+// error rather than accepted and dropped.
+type smtpBackend struct {
+	h       *host
+	svc     string
+	pol     *policyRef
+	users   *users
+	deliver *lmtp.StoreDeliverer
+}
+
+func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
+	return &smtpSession{b: b}, nil
+}
+
+type smtpSession struct {
+	b *smtpBackend
+}
+
+// localTargets resolves rcpt to the local addresses it delivers to, or
+// returns the SMTP error to answer.
+func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]string, error) {
+	d, err := s.b.pol.cur.Load().Resolve(ctx, rcpt)
+	if errors.Is(err, restrict.ErrUnknownRecipient) {
+		return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected: User unknown in virtual alias table"}
+	}
+	if errors.Is(err, restrict.ErrAliasLoop) {
+		return nil, &smtp.Error{Code: 554, Enhanced: smtp.Enhanced{5, 4, 6}, Message: "<" + rcpt + ">: Recipient address rejected: alias expansion loop"}
+	}
+	if err != nil {
+		return nil, &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "<" + rcpt + ">: Temporary lookup failure"}
+	}
+	var out []string
+	for _, t := range d.Targets {
+		switch {
+		case t.Command != "" || t.File != "":
+			return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 3, 0}, Message: "<" + rcpt + ">: delivery to commands and files is not supported"}
+		case t.Class == restrict.ClassLocal || t.Class == restrict.ClassVirtualMailbox:
+			out = append(out, t.Address)
+		default:
+			// Mail for another domain from an allowed client: it would
+			// go to the outbound queue, which this host does not have
+			// yet. Refuse with a temporary error; never accept and drop.
+			return nil, &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 2}, Message: "<" + rcpt + ">: relay to other domains is not available on this server yet (no outbound queue)"}
+		}
+	}
+	return out, nil
+}
+
+// Rcpt implements smtp.RcptChecker: after the restrictions accepted the
+// recipient, every local address it expands to must be a user.
+func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) error {
+	targets, err := s.localTargets(ctx, to)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		if err := s.b.deliver.Rcpt(ctx, nil, t); err != nil {
+			var le *lmtp.Error
+			if errors.As(err, &le) && le.Code >= 500 {
+				return &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: User unknown in local recipient table"}
+			}
+			return &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "<" + to + ">: Temporary lookup failure"}
+		}
+	}
+	return nil
+}
+
+// Data spools the message to a file, then delivers one copy per final
+// address. It returns nil (250) only when every copy is on disk.
+func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
+	start := time.Now()
+	f, err := os.CreateTemp(s.b.h.spoolDir(), "smtp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	size, err := io.Copy(f, msg)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var done []string
+	for _, r := range env.To {
+		targets, err := s.localTargets(ctx, r.Addr)
+		if err != nil {
+			return err
+		}
+		for _, t := range targets {
+			key := strings.ToLower(t)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			lenv := &lmtp.Envelope{ID: env.QueueID, From: env.From, To: []string{t}, Size: size, Received: env.Received, Helo: env.Conn.Helo, RemoteAddr: env.Conn.RemoteAddr, TLS: env.Conn.TLS}
+			hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + t + "\r\n"
+			body := io.MultiReader(strings.NewReader(hdr), io.NewSectionReader(f, 0, size))
+			if err := s.b.deliver.Deliver(ctx, lenv, t, body); err != nil {
+				s.b.h.m.deliveries.WithLabelValues(s.b.svc, "deferred").Inc()
+				s.b.h.log.Warn(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=local, status=deferred (%v)", env.QueueID, t, r.Addr, err), "service", s.b.svc)
+				return &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "Error: delivery failed, try again later"}
+			}
+			done = append(done, t)
+			s.b.h.m.deliveries.WithLabelValues(s.b.svc, "sent").Inc()
+			s.b.h.log.Info(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.2f, status=sent (delivered to maildir)", env.QueueID, t, r.Addr, time.Since(start).Seconds()), "service", s.b.svc)
+		}
+	}
+	s.b.h.m.deliveryTime.WithLabelValues(s.b.svc).Observe(time.Since(start).Seconds())
+	_ = done
+	return nil
+}
+
+// spoolDir is where messages wait between DATA and delivery.
+func (h *host) spoolDir() string {
+	return h.cfg.Get("data_directory") + "/tmp"
+}
+
+// meteredDeliverer counts LMTP deliveries.
+type meteredDeliverer struct {
+	d lmtp.Deliverer
+	m *metrics
+}
+
+func (d *meteredDeliverer) Rcpt(ctx context.Context, env *lmtp.Envelope, rcpt string) error {
+	return d.d.Rcpt(ctx, env, rcpt)
+}
+
+func (d *meteredDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt string, msg io.Reader) error {
+	start := time.Now()
+	err := d.d.Deliver(ctx, env, rcpt, msg)
+	status := "sent"
+	if err != nil {
+		status = "deferred"
+		var le *lmtp.Error
+		if errors.As(err, &le) && le.Code >= 500 {
+			status = "bounced"
+		}
+	}
+	d.m.deliveries.WithLabelValues("lmtp", status).Inc()
+	d.m.deliveryTime.WithLabelValues("lmtp").Observe(time.Since(start).Seconds())
+	return err
+}
