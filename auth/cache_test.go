@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+type countingDB struct {
+	calls int
+	pw    map[string]string
+}
+
+func (d *countingDB) Authenticate(_ context.Context, user, password string) (*Identity, error) {
+	d.calls++
+	p, ok := d.pw[user]
+	if !ok {
+		return nil, ErrUnknownUser
+	}
+	if p != password {
+		return nil, ErrAuthFailed
+	}
+	return &Identity{User: user, Fields: map[string]string{"x": "1"}}, nil
+}
+
+func TestCache(t *testing.T) {
+	db := &countingDB{pw: map[string]string{"a": "pa", "b": "pb", "c": "pc"}}
+	now := time.Unix(1000, 0)
+	c := &Cache{PassDB: db, TTL: time.Minute, NegativeTTL: 10 * time.Second, Size: 2, now: func() time.Time { return now }}
+	ctx := context.Background()
+	for range 3 {
+		if id, err := c.Authenticate(ctx, "a", "pa"); err != nil || id.User != "a" || id.Fields["x"] != "1" {
+			t.Fatal(id, err)
+		}
+	}
+	if db.calls != 1 {
+		t.Errorf("positive hits went to the passdb: %d calls", db.calls)
+	}
+	// A different password is checked by the passdb (it may have changed).
+	if _, err := c.Authenticate(ctx, "a", "bad"); !errors.Is(err, ErrAuthFailed) || db.calls != 2 {
+		t.Errorf("wrong password: %v, %d calls", err, db.calls)
+	}
+	for range 2 {
+		if _, err := c.Authenticate(ctx, "zz", "x"); !errors.Is(err, ErrUnknownUser) {
+			t.Error(err)
+		}
+	}
+	if db.calls != 3 {
+		t.Errorf("negative entry not cached: %d calls", db.calls)
+	}
+	now = now.Add(11 * time.Second) // negative TTL over, positive still valid
+	c.Authenticate(ctx, "zz", "x")
+	c.Authenticate(ctx, "a", "pa")
+	if db.calls != 4 {
+		t.Errorf("after negative TTL: %d calls", db.calls)
+	}
+	// Size bound: b and c push out the least recently used.
+	c.Authenticate(ctx, "b", "pb")
+	c.Authenticate(ctx, "c", "pc")
+	if c.Len() != 2 {
+		t.Errorf("Len = %d", c.Len())
+	}
+	now = now.Add(2 * time.Minute)
+	calls := db.calls
+	c.Authenticate(ctx, "c", "pc")
+	if db.calls != calls+1 {
+		t.Error("expired entry served")
+	}
+	c.Flush()
+	if c.Len() != 0 {
+		t.Error("Flush")
+	}
+}
