@@ -89,7 +89,12 @@ func maildirRoot(root, user string) string { return filepath.Join(root, user, "M
 
 func newTestEnv(t testing.TB, configure func(*Server)) *testEnv {
 	t.Helper()
-	root := t.TempDir()
+	return newTestEnvAt(t, t.TempDir(), configure)
+}
+
+// newTestEnvAt is newTestEnv with the users' directories under root.
+func newTestEnvAt(t testing.TB, root string, configure func(*Server)) *testEnv {
+	t.Helper()
 	env := &testEnv{root: root}
 	be := store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
 		return maildir.Open(maildirRoot(root, user), maildir.Options{

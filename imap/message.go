@@ -127,6 +127,17 @@ func (msg *message) writeItem(c *conn, it *fetchItem, m *store.MessageInfo) erro
 		case err != nil:
 			return err
 		}
+		if !hasNUL {
+			// Dovecot sends literal8 for any 8-bit content, not only
+			// for NUL; a large part is sent as literal8 unscanned.
+			eight := n > 1<<20
+			if !eight {
+				if scan, _, _, err := p.Binary(msg.r, it.section.part, it.imapPartial()); err == nil {
+					eight = has8bit(scan)
+				}
+			}
+			hasNUL = eight
+		}
 		return c.literalFrom(rd, n, hasNUL)
 	case "BINARY.SIZE":
 		p, err := msg.structure()
@@ -212,4 +223,20 @@ func (msg *message) matchContent(k *searchKey) (bool, error) {
 		return (k.op == "SENTBEFORE" && cmp < 0) || (k.op == "SENTON" && cmp == 0) || (k.op == "SENTSINCE" && cmp >= 0), nil
 	}
 	return false, badf("Unknown search key " + strings.ToUpper(k.op) + ".")
+}
+
+// has8bit reports whether r yields a byte outside 7-bit ASCII or a NUL.
+func has8bit(r io.Reader) bool {
+	buf := make([]byte, 8192)
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if b == 0 || b >= 0x80 {
+				return true
+			}
+		}
+		if err != nil {
+			return false
+		}
+	}
 }
