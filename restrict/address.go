@@ -54,6 +54,29 @@ func internalAddr(a string) string {
 // so that the class is that of the final destination. Addresses with
 // control characters are treated as routed (never authorised for relay).
 func (p *Policy) resolveAddr(ctx context.Context, s *state, raw string) resolved {
+	if s != nil {
+		for i := range s.rcache {
+			if s.rcache[i].ok && s.rcache[i].raw == raw {
+				return s.rcache[i].r
+			}
+		}
+		r := p.resolveAddrUncached(ctx, s, raw)
+		s.rcache[s.rnext] = resolveMemo{ok: true, raw: raw, r: r}
+		s.rnext = (s.rnext + 1) % len(s.rcache)
+		return r
+	}
+	return p.resolveAddrUncached(ctx, s, raw)
+}
+
+// resolveMemo remembers a resolution within one evaluation, as smtpd's
+// resolve cache does.
+type resolveMemo struct {
+	ok  bool
+	raw string
+	r   resolved
+}
+
+func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) resolved {
 	addr := internalAddr(raw)
 	r := resolved{}
 	for i := 0; i < len(raw); i++ {
@@ -61,8 +84,8 @@ func (p *Policy) resolveAddr(ctx context.Context, s *state, raw string) resolved
 			r.routed = true
 		}
 	}
-	percent := p.params.Bool("allow_percent_hack")
-	bang := p.params.Bool("swap_bangpath")
+	percent := p.flag("allow_percent_hack")
+	bang := p.flag("swap_bangpath")
 	var local, domain string
 	for iter := 0; ; iter++ {
 		if iter >= maxResolveLoops {
@@ -104,7 +127,7 @@ func (p *Policy) resolveAddr(ctx context.Context, s *state, raw string) resolved
 		r.routed = true
 	}
 	if domain == "" {
-		domain = strings.ToLower(p.params.Get("myhostname"))
+		domain = strings.ToLower(p.get("myhostname"))
 	}
 	r.local, r.domain = local, domain
 	r.addr = local + "@" + domain
@@ -145,12 +168,12 @@ func (p *Policy) stripExtension(local string) string {
 }
 
 func (p *Policy) splitExtension(local string) (user, ext string) {
-	delims := p.params.Get("recipient_delimiter")
+	delims := p.get("recipient_delimiter")
 	if delims == "" {
 		return local, ""
 	}
 	lower := strings.ToLower(local)
-	if p.params.Bool("owner_request_special") && (strings.HasPrefix(lower, "owner-") || strings.HasSuffix(lower, "-request")) {
+	if p.flag("owner_request_special") && (strings.HasPrefix(lower, "owner-") || strings.HasSuffix(lower, "-request")) {
 		return local, ""
 	}
 	if i := strings.IndexAny(local, delims); i > 0 {

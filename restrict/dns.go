@@ -21,8 +21,11 @@ func classifyDNSErr(err error) dnsResult {
 	if err == nil {
 		return dnsOK
 	}
-	var de *net.DNSError
-	if errors.As(err, &de) {
+	de, ok := err.(*net.DNSError)
+	if !ok && !errors.As(err, &de) {
+		return dnsRetry
+	}
+	{
 		if de.IsNotFound {
 			return dnsNotFound
 		}
@@ -84,7 +87,7 @@ func (s *state) rejectUnknownHostname(name string) status {
 	case dnsNotFound:
 		return s.reject(classPolicy, s.p.code("unknown_hostname_reject_code"), "4.7.1", "<%s>: %s rejected: Host not found", name, nameHelo)
 	case dnsRetry:
-		return s.deferIfPermitOrReject(s.p.params.Get("unknown_helo_hostname_tempfail_action"), 450, "4.7.1", "<%s>: %s rejected: Host not found", name, nameHelo)
+		return s.deferIfPermitOrReject(s.p.get("unknown_helo_hostname_tempfail_action"), 450, "4.7.1", "<%s>: %s rejected: Host not found", name, nameHelo)
 	}
 	return stDunno
 }
@@ -115,7 +118,7 @@ func (s *state) rejectUnknownAddress(addr, replyClass string) status {
 	case dnsNotFound:
 		return s.reject(classPolicy, s.p.code("unknown_address_reject_code"), dsn, "<%s>: %s rejected: Domain not found", addr, replyClass)
 	case dnsRetry:
-		return s.deferIfPermitOrReject(s.p.params.Get("unknown_address_tempfail_action"), 450, dsn, "<%s>: %s rejected: Domain not found", addr, replyClass)
+		return s.deferIfPermitOrReject(s.p.get("unknown_address_tempfail_action"), 450, dsn, "<%s>: %s rejected: Domain not found", addr, replyClass)
 	}
 	return stDunno
 }
@@ -162,9 +165,10 @@ func (s *state) rblLookup(query string) *rblResult {
 
 // rblSpec is a DNSBL domain with an optional "=127.0.0.[2..11]" filter.
 type rblSpec struct {
-	full   string // as written, for rbl_reply_maps
-	domain string
-	filter *ipMatch
+	full         string // as written, for rbl_reply_maps
+	domain       string
+	dotDomainDot string // ".domain." for building queries
+	filter       *ipMatch
 }
 
 func parseRBLSpec(arg string) (*rblSpec, error) {
@@ -172,7 +176,7 @@ func parseRBLSpec(arg string) (*rblSpec, error) {
 	if d == "" || !validHostname(truncDot(d)) {
 		return nil, errors.New("bad DNSBL domain name")
 	}
-	spec := &rblSpec{full: arg, domain: d}
+	spec := &rblSpec{full: arg, domain: d, dotDomainDot: "." + fqdn(d)}
 	if hasFilter {
 		m, err := parseIPMatch(f)
 		if err != nil {
@@ -186,7 +190,7 @@ func parseRBLSpec(arg string) (*rblSpec, error) {
 // find queries the list for prefix (reversed address or domain) and
 // applies the reply filter. nil means not listed.
 func (s *state) findDNSXL(spec *rblSpec, prefix string) *rblResult {
-	res := s.rblLookup(prefix + "." + spec.domain)
+	res := s.rblLookup(prefix + spec.dotDomainDot)
 	if res == nil || res.soft || spec.filter == nil {
 		return res
 	}
@@ -234,7 +238,7 @@ func (s *state) rejectRBLAddr(spec *rblSpec, replyClass string) status {
 	if !a.IsValid() {
 		return stDunno
 	}
-	res := s.findDNSXL(spec, reverseAddr(a))
+	res := s.findDNSXL(spec, s.reversedClient())
 	if res == nil || res.soft {
 		return stDunno
 	}
@@ -249,7 +253,7 @@ func (s *state) permitDNSWLAddr(spec *rblSpec) status {
 	if !a.IsValid() {
 		return stDunno
 	}
-	res := s.findDNSXL(spec, reverseAddr(a))
+	res := s.findDNSXL(spec, s.reversedClient())
 	switch {
 	case res == nil:
 		return stDunno
@@ -387,4 +391,12 @@ func (s *state) smtpdMacro(name string) (string, bool) {
 		return orNull(s.recipient), true
 	}
 	return "", false
+}
+
+// reversedClient is reverseAddr of the client address, computed once.
+func (s *state) reversedClient() string {
+	if s.revClient == "" {
+		s.revClient = reverseAddr(s.req.ClientAddr)
+	}
+	return s.revClient
 }

@@ -75,10 +75,17 @@ type state struct {
 	rcptMapDone   bool
 	senderMapDone bool
 	err           error // first lookup/config error
+	rcache        [2]resolveMemo
+	revClient     string
+	namaddrCache  string
+	rnext         int
 }
 
 func (s *state) namaddr() string {
-	return s.req.clientName() + "[" + s.req.ClientAddr.String() + "]"
+	if s.namaddrCache == "" {
+		s.namaddrCache = s.req.clientName() + "[" + addrString(s.req.ClientAddr) + "]"
+	}
+	return s.namaddrCache
 }
 
 func (s *state) logWhatsup(whatsup, text string) {

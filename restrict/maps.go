@@ -163,7 +163,7 @@ func (s *state) checkRcptMaps(addr, replyClass string) status {
 	if replyClass == nameSender {
 		dsn = "5.1.0"
 	}
-	show := p.params.Bool("show_user_unknown_table_name")
+	show := p.flag("show_user_unknown_table_name")
 	suffix := func(s string) string {
 		if show {
 			return " in " + s
@@ -178,7 +178,7 @@ func (s *state) checkRcptMaps(addr, replyClass string) status {
 			return stDunno
 		}
 		low := strings.ToLower(r.local)
-		if low == "postmaster" || low == "mailer-daemon" || low == strings.ToLower(p.params.Get("double_bounce_sender")) {
+		if low == "postmaster" || low == "mailer-daemon" || low == strings.ToLower(p.get("double_bounce_sender")) {
 			return stDunno
 		}
 		if !s.rcptMapMatch(p.localRcptMaps, r.addr) {

@@ -73,6 +73,7 @@ type Policy struct {
 	tableOpts table.Options
 	now       func() time.Time
 
+	memo    map[string]string // expanded parameter values, filled by New
 	lists   map[string]*list
 	classes map[string]bool
 	values  sync.Map // access-table values compiled as restriction lists
@@ -129,6 +130,13 @@ func New(params Params, opts ...Option) (*Policy, error) {
 	}
 	if p.tableOpts.Logger == nil {
 		p.tableOpts.Logger = p.log
+	}
+	p.memo = make(map[string]string, len(defaults)+len(p.params))
+	for k := range defaults {
+		p.memo[k] = p.params.Get(k)
+	}
+	for k := range p.params {
+		p.memo[k] = p.params.Get(k)
 	}
 	for _, s := range p.params.List("parent_domain_matches_subdomains") {
 		if s == "smtpd_access_maps" {
@@ -389,3 +397,18 @@ func (p *Policy) MessageSizeLimit() int64 { return p.params.Int("message_size_li
 
 // MailboxSizeLimit returns mailbox_size_limit in bytes (0 = no limit).
 func (p *Policy) MailboxSizeLimit() int64 { return p.params.Int("mailbox_size_limit") }
+
+// get returns the expanded value of a parameter, from the values computed
+// by New.
+func (p *Policy) get(name string) string {
+	if v, ok := p.memo[name]; ok {
+		return v
+	}
+	return p.params.Get(name)
+}
+
+// flag reads a yes/no parameter.
+func (p *Policy) flag(name string) bool {
+	v := p.get(name)
+	return len(v) == 3 && (v == "yes" || strings.EqualFold(v, "yes"))
+}

@@ -243,7 +243,7 @@ func (e *expander) aliasTargets(value, name string, depth int) error {
 			}
 		default:
 			if !strings.Contains(t, "@") {
-				t += "@" + strings.ToLower(p.params.Get("myorigin"))
+				t += "@" + strings.ToLower(p.get("myorigin"))
 			}
 			if err := e.local(t, depth+1, name); err != nil {
 				return err
@@ -258,23 +258,23 @@ func (p *Policy) transportFor(ctx context.Context, r resolved) (string, string) 
 	var transport, nexthop string
 	switch r.class {
 	case ClassLocal:
-		transport = p.params.Get("mailbox_transport")
+		transport = p.get("mailbox_transport")
 		if transport == "" {
-			transport = p.params.Get("local_transport")
+			transport = p.get("local_transport")
 		}
 	case ClassVirtualMailbox:
-		transport = p.params.Get("virtual_transport")
+		transport = p.get("virtual_transport")
 	case ClassRelay:
-		transport = p.params.Get("relay_transport")
+		transport = p.get("relay_transport")
 	case ClassVirtualAlias:
 		transport = "error:5.1.1 User unknown in virtual alias table"
 	default:
-		transport = p.params.Get("default_transport")
+		transport = p.get("default_transport")
 	}
 	transport, nexthop = splitTransport(transport)
 	if nexthop == "" && (r.class == ClassDefault || r.class == ClassRelay) {
 		nexthop = r.domain
-		if rh := p.params.Get("relayhost"); rh != "" && r.class == ClassDefault {
+		if rh := p.get("relayhost"); rh != "" && r.class == ClassDefault {
 			nexthop = rh
 		}
 	}
@@ -346,7 +346,7 @@ func (p *Policy) propagates(what string) bool {
 
 // addExtension puts +ext on the local part of addr if it has none.
 func (p *Policy) addExtension(addr, ext string) string {
-	delim := p.params.Get("recipient_delimiter")
+	delim := p.get("recipient_delimiter")
 	if delim == "" {
 		return addr
 	}

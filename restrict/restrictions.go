@@ -118,7 +118,7 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 			if *s.sender != "" {
 				return s.checkMailAccess(st, *s.sender, *s.sender, nameSender, defACL)
 			}
-			return s.checkAccess(st, p.params.Get("smtpd_null_access_lookup_key"), *s.sender, nameSender, defACL, true)
+			return s.checkAccess(st, p.get("smtpd_null_access_lookup_key"), *s.sender, nameSender, defACL, true)
 		}
 	case kRejectUnknownSenderDomain:
 		if s.sender != nil && *s.sender != "" {
@@ -222,7 +222,7 @@ var aclKinds = map[string]kind{
 }
 
 func (s *state) saslEnabled() bool {
-	return s.p.params.Bool("smtpd_sasl_auth_enable") || s.req.SASLUser != ""
+	return s.p.flag("smtpd_sasl_auth_enable") || s.req.SASLUser != ""
 }
 
 // truncDot removes one trailing dot ("host." but not "host..").
@@ -261,7 +261,7 @@ func (s *state) rejectNonFQDNAddress(addr, replyClass string) status {
 
 func (s *state) permitAuthDestination(rcpt string) bool {
 	r := s.p.resolveAddr(s.ctx, s, rcpt)
-	if r.routed && !s.p.params.Bool("allow_untrusted_routing") {
+	if r.routed && !s.p.flag("allow_untrusted_routing") {
 		return false
 	}
 	return r.class != ClassDefault

@@ -37,10 +37,10 @@ func TestSeed000(t *testing.T) {
 	d.addA("mx.example.org", "198.51.100.1")
 	d.addMX("example.org", "mx.example.org")
 	params := Params{
-		"myhostname":   "ms.example.jp",
-		"mydomain":     "example.jp",
-		"myorigin":     "$mydomain",
-		"mynetworks":   "192.168.1.0/24, 192.168.10.0/24, 127.0.0.0/8",
+		"myhostname": "ms.example.jp",
+		"mydomain":   "example.jp",
+		"myorigin":   "$mydomain",
+		"mynetworks": "192.168.1.0/24, 192.168.10.0/24, 127.0.0.0/8",
 		// The guide's line, typo included; Postfix reads the extra words as domains.
 		"mydestination":                "allmydestination = $mydomain, $myhostname, localhost.$mydomain, localhost",
 		"mailbox_size_limit":           "2097152000",

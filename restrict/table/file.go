@@ -16,12 +16,12 @@ type fileTable struct {
 	opts      Options
 	parse     func(data []byte, file string) (Table, error)
 
-	cur       atomic.Pointer[Table]
-	pattern   bool
-	mu        sync.Mutex // serialises reloads
-	nextCheck atomic.Int64
-	size      int64
-	mtime     time.Time
+	cur     atomic.Pointer[Table]
+	pattern bool
+	mu      sync.Mutex  // serialises reloads
+	due     atomic.Bool // the reload interval has passed: stat the file
+	size    int64
+	mtime   time.Time
 }
 
 func newFileTable(ref, path string, opts Options, parse func([]byte, string) (Table, error)) (*fileTable, error) {
@@ -33,7 +33,7 @@ func newFileTable(ref, path string, opts Options, parse func([]byte, string) (Ta
 	f.cur.Store(&t)
 	f.pattern = Pattern(t)
 	f.size, f.mtime = fi.Size(), fi.ModTime()
-	f.nextCheck.Store(opts.Now().Add(opts.ReloadInterval).UnixNano())
+	f.arm()
 	return f, nil
 }
 
@@ -67,25 +67,32 @@ func (f *fileTable) Pattern() bool { return f.pattern }
 // Lookup queries the current contents, reloading first when the check
 // interval has passed and the file changed.
 func (f *fileTable) Lookup(ctx context.Context, key string) (string, bool, error) {
-	if f.opts.ReloadInterval > 0 {
-		if now := f.opts.Now().UnixNano(); now >= f.nextCheck.Load() {
-			f.maybeReload(now)
-		}
+	if f.due.Load() && f.due.CompareAndSwap(true, false) {
+		f.maybeReload()
+		f.arm()
 	}
 	return (*f.cur.Load()).Lookup(ctx, key)
 }
 
-// Reload re-reads the file now if it changed since the last load.
-func (f *fileTable) Reload() error {
-	return f.maybeReload(f.opts.Now().UnixNano())
+// arm schedules the next change check. The check itself happens in the
+// first lookup after the interval, so an idle table costs nothing and
+// lookups never read the clock.
+func (f *fileTable) arm() {
+	if f.opts.ReloadInterval > 0 {
+		time.AfterFunc(f.opts.ReloadInterval, func() { f.due.Store(true) })
+	}
 }
 
-func (f *fileTable) maybeReload(now int64) error {
+// Reload re-reads the file now if it changed since the last load.
+func (f *fileTable) Reload() error {
+	return f.maybeReload()
+}
+
+func (f *fileTable) maybeReload() error {
 	if !f.mu.TryLock() {
 		return nil // another goroutine is reloading; use the current contents
 	}
 	defer f.mu.Unlock()
-	f.nextCheck.Store(now + int64(f.opts.ReloadInterval))
 	fi, err := os.Stat(f.path)
 	if err != nil {
 		f.opts.Logger.Warn("table file unreadable; keeping previous contents", "table", f.ref, "err", err)

@@ -39,7 +39,8 @@ func ParseHash(data []byte, name string) (*Hash, error) { return parseHashData(d
 
 func parseHashData(data []byte, file string) (*Hash, error) {
 	s := string(data) // one copy; keys and values are substrings of it
-	h := &Hash{m: make(map[string]string, bytes.Count(data, []byte{'\n'})+1)}
+	type kv struct{ k, v string }
+	pairs := make([]kv, 0, bytes.Count(data, []byte{'\n'})+1)
 	var errs errorList
 	err := eachLogicalLine(s, file, func(line string, lineno int) {
 		k, v := splitKeyValue(line)
@@ -47,17 +48,19 @@ func parseHashData(data []byte, file string) (*Hash, error) {
 			errs.add(&Error{File: file, Line: lineno, Msg: "expected format: key whitespace value"})
 			return
 		}
-		k = lowerASCII(k)
-		if _, dup := h.m[k]; dup {
-			return
-		}
-		h.m[k] = v
+		pairs = append(pairs, kv{lowerASCII(k), v})
 	})
 	if err != nil {
 		return nil, err
 	}
 	if e := errs.err(); e != nil {
 		return nil, e
+	}
+	// Insert in reverse so that the first of duplicate keys wins, as in
+	// postmap, with one map operation per entry.
+	h := &Hash{m: make(map[string]string, len(pairs))}
+	for i := len(pairs) - 1; i >= 0; i-- {
+		h.m[pairs[i].k] = pairs[i].v
 	}
 	return h, nil
 }

@@ -45,11 +45,10 @@ type Options struct {
 	// Aliases controls aliases(5) parsing when Syntax is SyntaxAliases.
 	Aliases AliasOptions
 	// ReloadInterval is how often, at most, a file table checks whether
-	// its file changed (size or modification time) and reloads it. Zero
-	// means DefaultReloadInterval; negative disables reloading.
+	// its file changed (size or modification time) and reloads it; the
+	// check is made by the first lookup after the interval. Zero means
+	// DefaultReloadInterval; negative disables reloading.
 	ReloadInterval time.Duration
-	// Now is the clock for reload checks (default time.Now).
-	Now func() time.Time
 	// Logger receives reload warnings (a file that became unreadable or
 	// invalid keeps its previous contents). Default: discard.
 	Logger *slog.Logger
@@ -93,9 +92,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.ReloadInterval == 0 {
 		r.ReloadInterval = DefaultReloadInterval
-	}
-	if r.Now == nil {
-		r.Now = time.Now
 	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
