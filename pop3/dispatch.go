@@ -33,7 +33,7 @@ func (s *session) dispatch(c command) {
 	h, ok := commands[c.name]
 	switch {
 	case !ok:
-		s.fail(&Error{Text: "Unknown command."})
+		s.fail(&Error{Text: "Unknown command: " + quoteArg(c.name)})
 	case s.state == stateAuthorization && !h.auth:
 		s.fail(errNotLoggedIn)
 	case s.state == stateTransaction && !h.trans:

@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"errors"
+	"net"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
@@ -38,8 +39,15 @@ func (s *session) login(id *auth.Identity) {
 		s.fail(&Error{Code: CodeSysPerm, Text: "No mail store is configured."})
 		return
 	}
+	key := user + "\x00" + remoteIP(s.info.RemoteAddr)
+	if !s.srv.takeUserIP(key) {
+		s.fail(errUserIP)
+		return
+	}
+	s.userIP = key
 	if s.srv.LockSession {
 		if !s.srv.lockUser(user) {
+			s.closeMailbox()
 			s.fail(errInUse)
 			return
 		}
@@ -81,6 +89,17 @@ func (s *session) openInbox(user string) error {
 	}
 	s.drop = d
 	return nil
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
 }
 
 // storeError maps a store error met while logging in to its reply.

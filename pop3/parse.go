@@ -35,12 +35,12 @@ func parseCommand(line []byte) (command, error) {
 		return command{}, &Error{Text: "Empty command line."}
 	}
 	if len(name) > 4 {
-		return command{}, &Error{Text: "Unknown command."}
+		return command{}, &Error{Text: "Unknown command: " + quoteArg(name)}
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return command{}, &Error{Text: "Unknown command."}
+			return command{}, &Error{Text: "Unknown command: " + quoteArg(name)}
 		}
 	}
 	return command{name: strings.ToUpper(name), arg: arg}, nil

@@ -50,6 +50,7 @@ var (
 	errNotLoggedIn        = &Error{Text: "Unknown command or not logged in yet."}
 	errLoggedIn           = &Error{Text: "Already logged in."}
 	errInUse              = &Error{Code: CodeInUse, Text: "Mailbox is locked by another POP3 session."}
+	errUserIP             = &Error{Code: CodeInUse, Text: "Maximum number of connections from user+IP exceeded."}
 	errLoginDelay         = &Error{Code: CodeLoginDelay, Text: "Minimum time between logins has not passed yet."}
 	errNoMessage          = &Error{Text: "Message is deleted."}
 	errGone               = &Error{Code: CodeSysTemp, Text: "Message was removed by another session."}

@@ -30,6 +30,7 @@ const (
 	DefaultMaxLineLength     = 255
 	DefaultMaxAuthLineLength = 8192
 	DefaultMaxBadCommands    = 20
+	DefaultMaxUserIP         = 10
 	DefaultIdleTimeout       = 10 * time.Minute
 	DefaultWriteTimeout      = 2 * time.Minute
 	DefaultHandshakeTimeout  = 30 * time.Second
@@ -99,6 +100,11 @@ type Server struct {
 	MaxBadCommands int
 	// MaxConnections bounds concurrent sessions; 0 means no limit.
 	MaxConnections int
+	// MaxUserIPConnections is Dovecot's mail_max_userip_connections:
+	// how many logged-in sessions one user may have from one IP address
+	// at a time; more logins get "-ERR [IN-USE]". 0 means the default,
+	// 10 (Dovecot's for POP3); negative means no limit.
+	MaxUserIPConnections int
 	// IdleTimeout is how long the server waits for a command (RFC 1939's
 	// autologout timer, at least 10 minutes); default 10 minutes.
 	IdleTimeout time.Duration
@@ -115,6 +121,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
 	locked    map[string]struct{}
+	userIP    map[string]int
 	lastLogin map[string]time.Time
 	closing   atomic.Bool
 	baseCtx   context.Context
@@ -132,6 +139,7 @@ func (s *Server) init() error {
 		s.listeners = map[net.Listener]struct{}{}
 		s.sessions = map[*session]struct{}{}
 		s.locked = map[string]struct{}{}
+		s.userIP = map[string]int{}
 		s.lastLogin = map[string]time.Time{}
 		s.baseCtx, s.cancel = context.WithCancel(context.Background())
 		s.mu.Unlock()
@@ -333,6 +341,35 @@ func (s *Server) unlockUser(user string) {
 	s.mu.Lock()
 	delete(s.locked, user)
 	s.mu.Unlock()
+}
+
+// takeUserIP counts a logged-in session of user from ip against
+// MaxUserIPConnections.
+func (s *Server) takeUserIP(key string) bool {
+	limit := s.MaxUserIPConnections
+	if limit < 0 {
+		return true
+	}
+	if limit == 0 {
+		limit = DefaultMaxUserIP
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userIP[key] >= limit {
+		return false
+	}
+	s.userIP[key]++
+	return true
+}
+
+func (s *Server) releaseUserIP(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userIP[key] <= 1 {
+		delete(s.userIP, key)
+	} else {
+		s.userIP[key]--
+	}
 }
 
 // loginTooSoon checks and records LOGIN-DELAY for user.

@@ -312,7 +312,8 @@ func TestBadInput(t *testing.T) {
 	c.cmd("STAT", "-ERR Unknown command or not logged in yet.")
 	c.cmd("RETR 1", "-ERR")
 	c.cmd("PASS x", "-ERR No user name given")
-	c.cmd("FOOBAR", "-ERR Unknown command.")
+	c.cmd("FOOBAR", "-ERR Unknown command: FOOBAR")
+	c.cmd("XTND", "-ERR Unknown command: XTND")
 	c.cmd("", "-ERR Empty command line.")
 	c.cmd("US\x00ER alice", "-ERR NUL byte")
 	c.cmd("USER "+strings.Repeat("a", 300), "-ERR Command line too long")
@@ -329,7 +330,7 @@ func TestBadInput(t *testing.T) {
 		c.cmd(cmdline, "-ERR Invalid message number")
 	}
 	c.cmd("RETR", "-ERR RETR takes one message number.")
-	c.cmd("STAT 1", "-ERR")
+	c.cmd("STAT 1", "+OK 2 ") // arguments ignored, as in Dovecot
 	c.cmd("LIST 1 2", "-ERR")
 	c.cmd("STAT", "+OK 2 ")
 	c.cmd("QUIT", "+OK")
@@ -706,4 +707,18 @@ func TestCloseEndsSessionsWithoutDeleting(t *testing.T) {
 	if _, err := dialRaw(e.addr); err == nil {
 		t.Fatal("listener still accepting after Close")
 	}
+}
+
+func TestMaxUserIPConnections(t *testing.T) {
+	e := startServer(t, &Server{MaxUserIPConnections: 2})
+	c1 := e.login("alice", "secret")
+	e.login("alice", "secret")
+	c3 := e.dial()
+	c3.cmd("USER alice", "+OK")
+	c3.cmd("PASS secret", "-ERR [IN-USE] Maximum number of connections from user+IP exceeded.")
+	e.login("bob", "pw bob") // another user is not counted
+	c1.cmd("QUIT", "+OK")
+	c1.closed()
+	c3.cmd("USER alice", "+OK")
+	c3.cmd("PASS secret", "+OK Logged in.")
 }

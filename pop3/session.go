@@ -44,6 +44,7 @@ type session struct {
 	// TRANSACTION state
 	identity *auth.Identity
 	locked   string // user whose session lock is held
+	userIP   string // key counted against MaxUserIPConnections
 	st       store.Store
 	mbox     store.Mailbox
 	drop     *maildrop
@@ -198,6 +199,10 @@ func (s *session) closeMailbox() {
 	if s.locked != "" {
 		s.srv.unlockUser(s.locked)
 		s.locked = ""
+	}
+	if s.userIP != "" {
+		s.srv.releaseUserIP(s.userIP)
+		s.userIP = ""
 	}
 	s.drop = nil
 }
