@@ -33,4 +33,5 @@ var corpus = []struct {
 	{"qp-and-base64", "From: x@y\nSubject: =?iso-8859-1?q?caf=E9?=\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nCaf=E9 cr=E8me =\nbr=FBl=E9e\n--b1\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\nTmHDr3ZlIGNhZsOp\n--b1\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nAAEC/w==\n--b1--\n"},
 	{"mixed-line-endings", "Subject: mixed\r\nFrom: a@b\n\nline1\r\nline2\nline3\rcr\n"},
 	{"rfc822-in-multipart-crlf", "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\nFrom: Inner <in@x.test>\r\nTo: a@b, c@d\r\nSubject: fwd\r\nContent-Type: multipart/alternative; boundary=\"i\"\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nplain\r\n--i\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--i--\r\n\r\n--o--\r\n"},
+	{"typical-100k", typicalMessage()},
 }

@@ -48,7 +48,7 @@ func TestDovecotBinary(t *testing.T) {
 		}
 	}
 	script.WriteString("z logout\r\n")
-	out := testutil.PreauthIMAP(t, "bob", home, "maildir:~/Maildir", script.String())
+	out := testutil.PreauthIMAPUntil(t, "bob", home, "maildir:~/Maildir", script.String(), "\r\nz OK")
 
 	for i, c := range corpus {
 		r := strings.NewReader(c.msg)
@@ -56,7 +56,6 @@ func TestDovecotBinary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rest := out
 		for j, p := range binarySections {
 			bTag := fmt.Sprintf("\r\nb%d.%d ", i+1, j)
 			k := strings.Index(out, bTag)
@@ -72,11 +71,13 @@ func TestDovecotBinary(t *testing.T) {
 				continue
 			}
 			prefix := fmt.Sprintf("* %d FETCH (BINARY[%s] ", i+1, path(p))
-			k = strings.Index(rest, prefix)
+			// Replies are found by item name: Dovecot may run pipelined
+			// FETCHes in parallel.
+			k = strings.Index(out, prefix)
 			if k < 0 {
 				t.Fatalf("%s: no %q in\n%s", c.name, prefix, out)
 			}
-			rest = rest[k+len(prefix):]
+			rest := out[k+len(prefix):]
 			want := imapValue(rest)
 			got := "NIL"
 			if err == nil {
@@ -94,13 +95,22 @@ func TestDovecotBinary(t *testing.T) {
 			if normalizeValue(want) != got {
 				t.Errorf("%s BINARY[%s]:\n got %q\nwant %q", c.name, path(p), got, want)
 			}
+			// BINARY.SIZE must be the length of what BINARY sends (RFC
+			// 3516). Dovecot 2.3 sometimes disagrees with itself: it says
+			// 0 for multiparts and miscounts some quoted-printable parts,
+			// so we compare with the length of its BINARY literal.
 			sprefix := fmt.Sprintf("* %d FETCH (BINARY.SIZE[%s] ", i+1, path(p))
-			if k := strings.Index(rest, sprefix); k >= 0 {
+			if k := strings.Index(out, sprefix); k >= 0 {
 				var dn int64
-				fmt.Sscanf(rest[k+len(sprefix):], "%d", &dn)
+				fmt.Sscanf(out[k+len(sprefix):], "%d", &dn)
+				var sent int64
+				fmt.Sscanf(strings.TrimPrefix(normalizeValue(want), "~"), "{%d}", &sent)
 				gn, err := m.BinarySize(r, p)
-				if err != nil && err != ErrNoSuchPart || gn != dn {
-					t.Errorf("%s BINARY.SIZE[%s] = %d, %v; Dovecot %d", c.name, path(p), gn, err, dn)
+				if err != nil || gn != sent {
+					t.Errorf("%s BINARY.SIZE[%s] = %d, %v; Dovecot sends %d bytes", c.name, path(p), gn, err, sent)
+				}
+				if dn != sent {
+					t.Logf("%s: Dovecot's BINARY.SIZE[%s] is %d but its BINARY has %d bytes", c.name, path(p), dn, sent)
 				}
 			}
 		}

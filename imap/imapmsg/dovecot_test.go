@@ -38,7 +38,7 @@ func dovecotFetch(t *testing.T, items []string) map[string][]string {
 		}
 	}
 	script.WriteString("z logout\r\n")
-	out := testutil.PreauthIMAP(t, "bob", home, "maildir:~/Maildir", script.String())
+	out := testutil.PreauthIMAPUntil(t, "bob", home, "maildir:~/Maildir", script.String(), "\r\nz OK")
 	res := map[string][]string{}
 	for i, c := range corpus {
 		for _, item := range items {
