@@ -36,7 +36,7 @@ func wantBytes(t *testing.T, what string, got []byte, msg string) {
 // TestCurlRetrList fetches each message with curl's default SASL PLAIN
 // login, with SASL-IR, with AUTH LOGIN and with APOP, and lists.
 func TestCurlRetrList(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1, msg2, msg3)
 	infos := e.inbox("alice")
 	base := "pop3://" + e.addr + "/"
@@ -59,7 +59,7 @@ func TestCurlRetrList(t *testing.T) {
 }
 
 func TestCurlWrongPassword(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	bin := testutil.RequireBinary(t, "curl")
 	out, err := exec.Command(bin, "-sS", "--max-time", "20", "-u", "alice:wrong", "pop3://"+e.addr+"/").CombinedOutput()
 	if err == nil {
@@ -68,7 +68,7 @@ func TestCurlWrongPassword(t *testing.T) {
 }
 
 func TestCurlDele(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1, msg2)
 	runCurl(t, "-X", "DELE", "-I", "-u", "alice:secret", "pop3://"+e.addr+"/1")
 	got := e.inbox("alice")
@@ -80,7 +80,7 @@ func TestCurlDele(t *testing.T) {
 func TestCurlPOP3S(t *testing.T) {
 	fx := testutil.NewTLS(t)
 	srv := &Server{TLSConfig: fx.ServerConfig()}
-	e := startServer(t, srv)
+	e := startRealAuth(t, srv)
 	e.deliver("alice", msg1, msg3)
 	l, err := dialListener()
 	if err != nil {

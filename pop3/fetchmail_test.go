@@ -66,7 +66,7 @@ func lf(msgs ...string) string {
 }
 
 func TestFetchmailKeepUIDL(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1, msg2, msg3)
 	fm := newFetchmail(t)
 	if got, want := fm.poll(e.addr, "uidl", "sslproto ''\n  keep"), lf(msg1, msg2, msg3); got != want {
@@ -85,7 +85,7 @@ func TestFetchmailKeepUIDL(t *testing.T) {
 }
 
 func TestFetchmailDelete(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1, msg2, msg3)
 	fm := newFetchmail(t)
 	if got, want := fm.poll(e.addr, "", "sslproto ''\n  nokeep"), lf(msg1, msg2, msg3); got != want {
@@ -99,7 +99,7 @@ func TestFetchmailDelete(t *testing.T) {
 func TestFetchmailSSL(t *testing.T) {
 	fx := testutil.NewTLS(t)
 	srv := &Server{TLSConfig: fx.ServerConfig()}
-	e := startServer(t, srv)
+	e := startRealAuth(t, srv)
 	e.deliver("alice", msg1, msg3)
 	l, err := dialListener()
 	if err != nil {

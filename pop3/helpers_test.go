@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +19,12 @@ import (
 	"github.com/yubinmail/yubin/store"
 )
 
-// testAuthenticator is a small test-only auth.Authenticator (the auth
-// package's Service is not used here so the protocol tests stand alone):
-// users with plaintext passwords, PLAIN and LOGIN mechanisms, plaintext
-// allowed unless insecureDenied is set (then only over TLS).
+// testAuthenticator is a small test-only auth.Authenticator for the
+// protocol unit tests. The real *auth.Service (see realAuth, used by the
+// client interop tests) treats loopback as secure, so tests that must see
+// plaintext refused before TLS on 127.0.0.1 use this one with
+// insecureDenied; it also injects ErrTempFail. Users have plaintext
+// passwords; mechanisms are PLAIN and LOGIN.
 type testAuthenticator struct {
 	users          map[string]string
 	insecureDenied bool
@@ -359,4 +362,29 @@ func tlsDial(t *testing.T, addr string, fx *testutil.TLSFixture) *client {
 	}
 	t.Cleanup(func() { tc.Close() })
 	return &client{t: t, conn: tc, r: bufio.NewReader(tc)}
+}
+
+// realAuth returns the auth package's Service over a passwd-file holding
+// alice (PLAIN, so APOP works) and bob (SHA512-CRYPT of "pw bob" is not
+// needed: PLAIN too), without failure delays so tests stay fast.
+func realAuth(t *testing.T) (*auth.Service, *auth.PasswdFile) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "passwd")
+	data := "alice:{PLAIN}secret::::::\nbob:{PLAIN}pw bob::::::\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pf := &auth.PasswdFile{Path: path}
+	if err := pf.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	return &auth.Service{PassDB: pf, FailureDelay: -1, PenaltyBase: -1}, pf
+}
+
+// startRealAuth starts a server that authenticates with realAuth.
+func startRealAuth(t *testing.T, srv *Server) *env {
+	t.Helper()
+	svc, pf := realAuth(t)
+	srv.Authenticator, srv.Credentials = svc, pf
+	return startServer(t, srv)
 }

@@ -93,7 +93,7 @@ func checkRetrieved(t *testing.T, dir string, msgs ...string) {
 }
 
 func TestPoplibUserPass(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1, msg2, msg3)
 	out := runPoplib(t, e, "user", "alice", "secret", "")
 	checkRetrieved(t, out, msg1, msg2, msg3)
@@ -114,7 +114,7 @@ func TestPoplibUserPass(t *testing.T) {
 }
 
 func TestPoplibAPOP(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1)
 	out := runPoplib(t, e, "apop", "alice", "secret", "")
 	checkRetrieved(t, out, msg1)
@@ -132,7 +132,7 @@ func TestPoplibSTLS(t *testing.T) {
 func TestPoplibPOP3S(t *testing.T) {
 	fx := testutil.NewTLS(t)
 	srv := &Server{TLSConfig: fx.ServerConfig()}
-	e := startServer(t, srv)
+	e := startRealAuth(t, srv)
 	e.deliver("alice", msg1)
 	l, err := dialListener()
 	if err != nil {
@@ -146,7 +146,7 @@ func TestPoplibPOP3S(t *testing.T) {
 }
 
 func TestPoplibDele(t *testing.T) {
-	e := startServer(t, &Server{})
+	e := startRealAuth(t, &Server{})
 	e.deliver("alice", msg1, msg2)
 	out := runPoplib(t, e, "dele", "alice", "secret", "")
 	checkRetrieved(t, out, msg1, msg2)
