@@ -35,6 +35,9 @@ var ownParams = []config.Param{
 	{Name: "mail_name", Default: "yubin"},
 	{Name: "smtpd_banner", Default: "$myhostname ESMTP"},
 	{Name: "alias_maps", Default: ""},
+	// Postfix's own default ends in defer_unauth_destination (454); this
+	// host answers as seed 001's list does, with 554 5.7.1.
+	{Name: "smtpd_relay_restrictions", Default: "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination", Kind: config.List},
 	{Name: "alias_database", Default: ""},
 	{Name: "local_recipient_maps", Default: "", Doc: "empty: local users come from the userdb"},
 	{Name: "home_mailbox", Default: ""},

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/yubinmail/yubin/config"
@@ -137,6 +138,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		go serveMetrics(ctx, metricsL, h.m, h.log)
 	}
 	var wg sync.WaitGroup
+	var stopping atomic.Bool
 	for _, b := range h.binds {
 		srv := h.running[b.service]
 		if srv == nil {
@@ -150,7 +152,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 			if b.tls {
 				l = tls.NewListener(l, h.tlsConf)
 			}
-			if err := srv.Serve(l); err != nil && ctx.Err() == nil {
+			if err := srv.Serve(l); err != nil && !stopping.Load() {
 				h.log.Error(fmt.Sprintf("%s listener %s stopped: %v", b.service, b.l.Addr(), err))
 			}
 		}(b, srv)
@@ -167,6 +169,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		}
 		break
 	}
+	stopping.Store(true)
 	h.log.Info("terminating on signal, draining sessions")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Duration("shutdown_timeout"))
 	defer cancel()

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+)
+
+// TestSmtplibAliasDeliversToBoth: "sysadmin: user1, user2" in alias_maps
+// delivers one message to both users' INBOXes (seed 002).
+func TestSmtplibAliasDeliversToBoth(t *testing.T) {
+	aliases := filepath.Join(testutil.SharedDir(t), "aliases")
+	os.WriteFile(aliases, []byte("# seed 002\nsysadmin: user1, user2\n"), 0o644)
+	in := newInstance(t, "alias_maps = texthash:"+aliases+"\nrecipient_delimiter = +\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("user1", "user2")
+	in.start()
+	out := python(t, pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.sendmail('someone@example.org', ['sysadmin@localhost', 'user1@localhost'], 'Subject: to the admins\r\n\r\ndisk full\r\n')
+s.sendmail('someone@example.org', ['user2+lists@localhost'], 'Subject: detail\r\n\r\nrecipient_delimiter\r\n')
+s.quit()
+for u in ('user1', 'user2'):
+    m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+    m.starttls(ssl_context=ctx)
+    m.login(u + '@localhost', 'pw-' + u)
+    typ, data = m.select('INBOX')
+    print(u, data[0].decode())
+    m.logout()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]))
+	// user1 is reached twice (alias and directly) but gets one copy, as
+	// Postfix suppresses duplicate deliveries; user2 also gets the
+	// message to user2+lists (recipient_delimiter = +).
+	if !strings.Contains(out, "user1 1") || !strings.Contains(out, "user2 2") {
+		t.Fatalf("INBOX counts:\n%s", out)
+	}
+}
+
+// TestSmtplibRelayPolicy: on port 25 a client outside mynetworks
+// (127.0.0.2; mynetworks is 127.0.0.1/32) gets "554 5.7.1 ... Relay
+// access denied" for a foreign domain, AUTH gets "503 5.5.1", an unknown
+// local user gets 550 5.1.1; a client inside mynetworks may relay, but
+// with no outbound queue yet the mail is refused with a temporary error
+// rather than accepted and dropped.
+func TestSmtplibRelayPolicy(t *testing.T) {
+	in := newInstance(t, "")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	out := python(t, pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.2', 0))
+s.ehlo('outside.example.org')
+assert not s.has_extn('auth'), 'AUTH offered on port 25'
+print('AUTH', s.docmd('AUTH', 'PLAIN AGFsaWNlQGxvY2FsaG9zdABwdy1hbGljZQ=='))
+s.mail('spammer@example.org')
+print('FOREIGN', s.rcpt('victim@example.com'))
+print('UNKNOWN', s.rcpt('nobody-here@localhost'))
+print('LOCAL', s.rcpt('alice@localhost'))
+s.quit()
+s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.1', 0))
+s.ehlo('inside.example.org')
+s.mail('alice@localhost')
+print('MYNETWORKS', s.rcpt('friend@example.com'))
+s.quit()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	for _, want := range []string{
+		"AUTH (503, b'5.5.1 Error: authentication not enabled')",
+		"FOREIGN (554, b'5.7.1 <victim@example.com>: Relay access denied')",
+		"UNKNOWN (550, b'5.1.1 <nobody-here@localhost>: Recipient address rejected: User unknown in local recipient table')",
+		"LOCAL (250,",
+		"MYNETWORKS (451, b'4.3.2 <friend@example.com>: relay to other domains is not available on this server yet (no outbound queue)')",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+// TestImaplibSIGHUPPicksUpNewUser: a user added to the passwd file while
+// the server runs can log in after SIGHUP, and open sessions survive it.
+func TestImaplibSIGHUPPicksUpNewUser(t *testing.T) {
+	in := newInstance(t, "")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	script := pyPrelude + `
+import signal, subprocess, time
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+m.starttls(ssl_context=ctx)
+m.login('alice@localhost', 'pw-alice')
+m.select('INBOX')
+subprocess.run([os.environ['BIN'], '-config', os.environ['CFG'], 'adduser', 'carol@localhost'], input=b'pw-carol\n', check=True)
+os.chown(os.environ['PASSWD'], 65534, 65534)
+os.kill(int(os.environ['PID']), signal.SIGHUP)
+time.sleep(0.5)
+print('NOOP', m.noop()[0])
+m.logout()
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+m.starttls(ssl_context=ctx)
+print('LOGIN', m.login('carol@localhost', 'pw-carol')[0])
+m.logout()
+`
+	out := python(t, script, "IMAP="+strconv.Itoa(in.ports["imap"]), "BIN="+binary, "CFG="+in.cfg,
+		"PID="+strconv.Itoa(in.cmd.Process.Pid), "PASSWD="+filepath.Join(in.data, "passwd"))
+	if !strings.Contains(out, "NOOP OK") || !strings.Contains(out, "LOGIN OK") {
+		t.Fatalf("output:\n%s", out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(in.errText(), "reload:") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(in.errText(), "reload: configuration, certificates, users and tables re-read") {
+		t.Errorf("no reload log line:\n%s", in.errText())
+	}
+}
