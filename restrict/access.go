@@ -121,7 +121,7 @@ func (s *state) checkMailAccess(st *step, addr, replyName, replyClass, defACL st
 		return stDunno
 	}
 	local, domain := full[:at], full[at+1:]
-	suspicious := !s.p.flag("allow_untrusted_routing") && r.routed && replyClass == nameRecipient
+	suspicious := !s.p.cfg.allowUntrusted && r.routed && replyClass == nameRecipient
 	fix := func(res status) status {
 		if res == stOK && suspicious {
 			return stDunno

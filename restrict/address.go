@@ -84,8 +84,8 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 			r.routed = true
 		}
 	}
-	percent := p.flag("allow_percent_hack")
-	bang := p.flag("swap_bangpath")
+	percent := p.cfg.percentHack
+	bang := p.cfg.swapBang
 	var local, domain string
 	for iter := 0; ; iter++ {
 		if iter >= maxResolveLoops {
@@ -168,12 +168,12 @@ func (p *Policy) stripExtension(local string) string {
 }
 
 func (p *Policy) splitExtension(local string) (user, ext string) {
-	delims := p.get("recipient_delimiter")
+	delims := p.cfg.recipientDelimiter
 	if delims == "" {
 		return local, ""
 	}
 	lower := strings.ToLower(local)
-	if p.flag("owner_request_special") && (strings.HasPrefix(lower, "owner-") || strings.HasSuffix(lower, "-request")) {
+	if p.cfg.ownerRequestSpecial && (strings.HasPrefix(lower, "owner-") || strings.HasSuffix(lower, "-request")) {
 		return local, ""
 	}
 	if i := strings.IndexAny(local, delims); i > 0 {

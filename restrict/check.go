@@ -34,7 +34,7 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 		h := req.Helo
 		s.helo = &h
 	}
-	delay := p.flag("smtpd_delay_reject")
+	delay := p.cfg.delayReject
 	st := stDunno
 	switch stage {
 	case StageConnect:
@@ -78,7 +78,7 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			s.deferIfPermit = nil
 			st = s.rejectAbortSafe(d)
 		}
-		if st != stReject && p.flag("smtpd_reject_unlisted_recipient") && !s.rcptMapDone && !s.discard {
+		if st != stReject && p.cfg.rejectUnlistedRcpt && !s.rcptMapDone && !s.discard {
 			if r := s.runFunc(func() status { return s.checkRecipientRcptMaps(rcpt) }); r == stReject {
 				st = r
 			}
@@ -118,7 +118,7 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 func (s *state) checkMail() status {
 	p := s.p
 	st := s.run(p.sender, *s.sender, nameSender, "check_sender_access")
-	if st != stReject && p.flag("smtpd_reject_unlisted_sender") && !s.senderMapDone && !s.discard && *s.sender != "" {
+	if st != stReject && p.cfg.rejectUnlistedSender && !s.senderMapDone && !s.discard && *s.sender != "" {
 		sender := *s.sender
 		if r := s.runFunc(func() status { return s.checkSenderRcptMaps(sender) }); r == stReject {
 			st = r

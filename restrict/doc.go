@@ -1,19 +1,117 @@
-// Package restrict evaluates Postfix's smtpd access policy: the
-// restriction lists of main.cf (smtpd_client_restrictions through
-// smtpd_end_of_data_restrictions), the lookup tables they name, address
-// classes and resolution, content checks and anvil rate limits. It knows
-// nothing about sockets: the SMTP server fills a [Request] at each stage and
-// acts on the [Decision].
+// Package restrict evaluates Postfix's smtpd access policy as a pure
+// library: the restriction lists of main.cf (smtpd_client_restrictions
+// through smtpd_end_of_data_restrictions), the lookup tables they name,
+// address classes and resolution, header/body checks, anvil rate limits
+// and message_size_limit. It knows nothing about sockets: the SMTP server
+// fills a [Request] at each stage and acts on the [Decision], whose code,
+// enhanced code and text are what Postfix 3.7 would send.
 //
-//	policy, err := restrict.New(restrict.Params{
-//		"myhostname":   "mx.example.jp",
-//		"mynetworks":   "127.0.0.0/8 192.168.0.0/24",
+//	p, err := restrict.New(restrict.Params{
+//		"myhostname":                   "mx.example.jp",
+//		"mynetworks":                   "127.0.0.0/8 192.168.0.0/24",
 //		"smtpd_recipient_restrictions": "permit_mynetworks, reject_unauth_destination",
-//	})
-//	d, err := policy.Check(ctx, restrict.StageRecipient, &req)
-//	// d.String() == "554 5.7.1 <x@other.example>: Relay access denied"
+//	}, restrict.WithResolver(restrict.NewCachingResolver(net.DefaultResolver, time.Minute, 0)))
+//	d, err := p.Check(ctx, restrict.StageRecipient, &req)
+//	// d.String() == "454 4.7.1 <x@other.example>: Relay access denied"
+//
+// # Parameters
+//
+// [Params] holds main.cf parameters by name with their raw values;
+// $name, ${name}, $(name), ${name?text}, ${name:text} and $$ are expanded
+// as Postfix does, and unset parameters read as their Postfix 3.7 default
+// (compatibility_level 3.6): relay_domains is empty, smtpd_relay_restrictions
+// is "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination",
+// mynetworks is 127.0.0.0/8 [::1]/128 (Postfix computes it from
+// mynetworks_style; set it explicitly). [ParseMainCF] reads main.cf text.
+//
+// # Restrictions
+//
+// Lists are split on commas and white space, over several lines, with
+// "{ ... }" kept together (inline: tables). smtpd_restriction_classes,
+// bare "type:name" tables (the stage's check_*_access) and these
+// restrictions are understood: permit, reject, defer, dunno,
+// warn_if_reject, defer_if_permit, defer_if_reject, permit_mynetworks,
+// permit_sasl_authenticated, permit_auth_destination,
+// reject_unauth_destination, defer_unauth_destination,
+// reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname,
+// reject_unknown_helo_hostname (and the old *_hostname names),
+// reject_unknown_sender_domain, reject_unknown_recipient_domain,
+// reject_non_fqdn_sender, reject_non_fqdn_recipient,
+// reject_unlisted_recipient, reject_unlisted_sender,
+// reject_sender_login_mismatch (and the authenticated/known/
+// unauthenticated variants) with smtpd_sender_login_maps,
+// reject_unknown_client_hostname, reject_unknown_reverse_client_hostname,
+// check_client_access, check_reverse_client_access, check_helo_access,
+// check_sender_access, check_recipient_access, check_sasl_access,
+// reject_rbl_client, permit_dnswl_client, reject_rhsbl_client,
+// permit_rhswl_client, reject_rhsbl_reverse_client, reject_rhsbl_sender,
+// reject_rhsbl_helo, reject_rhsbl_recipient (with "=127.0.0.[2..11]"
+// reply filters, default_rbl_reply and rbl_reply_maps),
+// reject_unauth_pipelining, reject_plaintext_session and
+// reject_multi_recipient_bounce. Access-table results: OK, RELAY, all
+// digits, REJECT/DEFER [text], "4NN/5NN [d.d.d] text", DUNNO, WARN, INFO,
+// HOLD, DISCARD, FILTER, REDIRECT, PREPEND, DEFER_IF_PERMIT,
+// DEFER_IF_REJECT and restriction lists (including class names). All
+// *_reject_code parameters are honoured.
+//
+// Configuration errors are reported by [New] as a [*ConfigError] naming
+// the parameter and the element position; restrictions that need
+// machinery this package lacks (check_policy_service, address
+// verification, TLS client certificates, permit_mx_backup) are refused
+// there rather than ignored. As Postfix does, New refuses a configuration
+// without reject_unauth_destination (or an equivalent) in the relay or
+// recipient restrictions.
+//
+// # Stages
+//
+// With smtpd_delay_reject = yes (the default), client, helo and sender
+// restrictions are applied at RCPT; smtpd_relay_restrictions are applied
+// before smtpd_recipient_restrictions; a bare "postmaster" recipient is
+// always accepted; smtpd_reject_unlisted_recipient checks the recipient
+// against local_recipient_maps, virtual_alias_maps, virtual_mailbox_maps
+// or relay_recipient_maps by address class. [Policy.HeloRequired] reports
+// smtpd_helo_required for the server to enforce.
+//
+// # Address resolution
+//
+// Addresses are resolved as trivial-rewrite does for smtpd: source routes
+// are dropped, quoted local parts unquoted, "user%host@local"
+// (allow_percent_hack), "host!user" (swap_bangpath) and "user@host@local"
+// re-resolved, so that the classic relay tricks land on the remote domain
+// or keep routing operators, which never pass permit_auth_destination
+// (unless allow_untrusted_routing). Classes: local (mydestination, or an
+// address literal of inet_interfaces/proxy_interfaces), virtual alias,
+// virtual mailbox, relay (relay_domains, with parent domain matching) and
+// default. [Policy.Resolve] expands virtual_alias_maps and alias_maps
+// (aliases(5) via restrict/table) and applies transport_maps.
+//
+// # Content and rate limits
+//
+// [Policy.CheckHeaders] and [Policy.CheckBody] apply header_checks and
+// body_checks (REJECT, DEFER, WARN, INFO, DISCARD, HOLD, PREPEND, REPLACE,
+// IGNORE, FILTER, REDIRECT); [Policy.CheckSize] applies
+// message_size_limit; [Limiter] (from [Policy.NewLimiter]) implements
+// anvil's connection count and connection, message, recipient, AUTH and
+// new-TLS-session rates with smtpd_client_event_limit_exceptions.
 //
 // # Implementation notes
 //
-// Work in progress; see the package's issue.
+// A Policy is immutable after New and safe for concurrent use; every Check
+// builds a small evaluation state (the equivalent of smtpd's per-request
+// variables: warn_if_reject depth, the first defer_if_permit and
+// defer_if_reject reasons, a two-entry address resolution cache). A table
+// lookup error aborts the evaluation with "451 4.3.0 <name>: Temporary
+// lookup failure" and returns the error; configuration problems found at
+// run time answer "451 4.3.5 Server configuration error". Go error text
+// never reaches a Decision. DNS goes through the [Resolver] interface
+// (*net.Resolver satisfies it); Postfix keeps DNSBL answers in a process
+// cache, which [NewCachingResolver] provides.
+//
+// Differences from Postfix: with smtpd_delay_reject = no, defer_if_permit
+// reasons from the client and helo stages are not carried to RCPT (the
+// Policy keeps no session state); unknown-client checks treat every
+// "unknown" name as a permanent failure; local_recipient_maps tables named
+// only by Postfix defaults (unix:passwd.byname, hash:/etc/aliases) are
+// skipped when they cannot be opened; alias "|command" and "/file" targets
+// need yubin_allow_alias_commands / yubin_allow_alias_files = yes.
 package restrict

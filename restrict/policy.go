@@ -74,6 +74,7 @@ type Policy struct {
 	now       func() time.Time
 
 	memo    map[string]string // expanded parameter values, filled by New
+	cfg     hotConfig
 	lists   map[string]*list
 	classes map[string]bool
 	values  sync.Map // access-table values compiled as restriction lists
@@ -137,6 +138,17 @@ func New(params Params, opts ...Option) (*Policy, error) {
 	}
 	for k := range p.params {
 		p.memo[k] = p.params.Get(k)
+	}
+	p.cfg = hotConfig{
+		allowUntrusted:       p.flag("allow_untrusted_routing"),
+		percentHack:          p.flag("allow_percent_hack"),
+		swapBang:             p.flag("swap_bangpath"),
+		delayReject:          p.flag("smtpd_delay_reject"),
+		rejectUnlistedRcpt:   p.flag("smtpd_reject_unlisted_recipient"),
+		rejectUnlistedSender: p.flag("smtpd_reject_unlisted_sender"),
+		ownerRequestSpecial:  p.flag("owner_request_special"),
+		saslEnable:           p.flag("smtpd_sasl_auth_enable"),
+		recipientDelimiter:   p.get("recipient_delimiter"),
 	}
 	for _, s := range p.params.List("parent_domain_matches_subdomains") {
 		if s == "smtpd_access_maps" {
@@ -411,4 +423,12 @@ func (p *Policy) get(name string) string {
 func (p *Policy) flag(name string) bool {
 	v := p.get(name)
 	return len(v) == 3 && (v == "yes" || strings.EqualFold(v, "yes"))
+}
+
+// hotConfig holds the parameters read on every evaluation.
+type hotConfig struct {
+	allowUntrusted, percentHack, swapBang, delayReject bool
+	rejectUnlistedRcpt, rejectUnlistedSender           bool
+	ownerRequestSpecial, saslEnable                    bool
+	recipientDelimiter                                 string
 }

@@ -346,7 +346,7 @@ func (p *Policy) propagates(what string) bool {
 
 // addExtension puts +ext on the local part of addr if it has none.
 func (p *Policy) addExtension(addr, ext string) string {
-	delim := p.get("recipient_delimiter")
+	delim := p.cfg.recipientDelimiter
 	if delim == "" {
 		return addr
 	}

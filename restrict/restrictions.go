@@ -222,7 +222,7 @@ var aclKinds = map[string]kind{
 }
 
 func (s *state) saslEnabled() bool {
-	return s.p.flag("smtpd_sasl_auth_enable") || s.req.SASLUser != ""
+	return s.p.cfg.saslEnable || s.req.SASLUser != ""
 }
 
 // truncDot removes one trailing dot ("host." but not "host..").
@@ -261,7 +261,7 @@ func (s *state) rejectNonFQDNAddress(addr, replyClass string) status {
 
 func (s *state) permitAuthDestination(rcpt string) bool {
 	r := s.p.resolveAddr(s.ctx, s, rcpt)
-	if r.routed && !s.p.flag("allow_untrusted_routing") {
+	if r.routed && !s.p.cfg.allowUntrusted {
 		return false
 	}
 	return r.class != ClassDefault

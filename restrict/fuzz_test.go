@@ -1,0 +1,90 @@
+package restrict
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// FuzzRestrictionList feeds arbitrary restriction lists to New and
+// evaluates whatever compiles: errors are fine, panics are not.
+func FuzzRestrictionList(f *testing.F) {
+	f.Add("permit_mynetworks, reject_unauth_destination")
+	f.Add(seed001MainCF)
+	f.Add("check_sender_access inline:{ a=OK, { b = REJECT x } }, reject_unauth_destination, warn_if_reject reject")
+	f.Add("reject_rbl_client zen.spamhaus.org=127.0.0.[2..11] reject_unauth_destination")
+	f.Add("{ inline:{a=b} } }{ defer_if_permit")
+	f.Fuzz(func(t *testing.T, list string) {
+		p, err := New(Params{
+			"smtpd_recipient_restrictions": list,
+			"smtpd_relay_restrictions":     "",
+			"smtpd_restriction_classes":    "cls",
+			"cls":                          "reject_non_fqdn_sender",
+			"local_recipient_maps":         "",
+		}, WithResolver(noDNS{}))
+		if err != nil {
+			return
+		}
+		req := rcptReq("192.0.2.1", "helo.example", "a@example.org", "b@example.net")
+		for _, st := range []Stage{StageConnect, StageHelo, StageSender, StageRecipient, StageData, StageEndOfData} {
+			d, _ := p.Check(context.Background(), st, req)
+			if d.Refused() && (d.Code < 400 || d.Code > 599 || !validDSN(d.Enhanced) || d.Enhanced[0] != byte('0'+d.Code/100)) {
+				t.Fatalf("bad reply %q", d)
+			}
+		}
+	})
+}
+
+// FuzzAddress checks the relay decision for arbitrary recipient
+// addresses: whatever is accepted from an outside client must resolve to
+// a local, unrouted address.
+func FuzzAddress(f *testing.F) {
+	for _, a := range relayTricks {
+		f.Add(a)
+	}
+	f.Add("user@www.miloweb.net")
+	f.Add(`"a\"b"@[203.0.113.1]`)
+	p, err := New(seed004Params(), WithResolver(noDNS{}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, rcpt string) {
+		d, err := p.Check(context.Background(), StageRecipient, rcptReq("198.51.100.99", "x.example", "a@example.org", rcpt))
+		if err != nil || d.Refused() {
+			return
+		}
+		if strings.EqualFold(rcpt, "postmaster") {
+			return
+		}
+		r := p.resolveAddr(context.Background(), nil, rcpt)
+		if r.class != ClassLocal || r.routed {
+			t.Fatalf("relay: %q accepted, resolves to %+v", rcpt, r)
+		}
+		for i := 0; i < len(rcpt); i++ {
+			if rcpt[i] < 0x20 || rcpt[i] == 0x7f {
+				t.Fatalf("address with control bytes accepted: %q", rcpt)
+			}
+		}
+	})
+}
+
+// FuzzExpand exercises $name expansion.
+func FuzzExpand(f *testing.F) {
+	f.Add("$myhostname, localhost.$mydomain ${a?{x}:{y}} $(b) $$ ${c:d}")
+	f.Add("${a?${b?${c}}}")
+	f.Fuzz(func(t *testing.T, s string) {
+		p := Params{"a": s, "b": "$a", "c": "${a:$b}"}
+		p.Expand(s)
+		p.Get("c")
+	})
+}
+
+// noDNS answers "not found" to everything without a network.
+type noDNS struct{}
+
+func (noDNS) LookupMX(context.Context, string) ([]*netMX, error) { return nil, notFound() }
+func (noDNS) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, notFound()
+}
+func (noDNS) LookupTXT(context.Context, string) ([]string, error) { return nil, notFound() }
