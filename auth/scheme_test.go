@@ -177,3 +177,15 @@ func TestHMACFromCRAMContext(t *testing.T) {
 		t.Errorf("HMAC = %x", got)
 	}
 }
+
+func BenchmarkSHA512Crypt5000(b *testing.B) {
+	for b.Loop() {
+		SHACrypt("$6$abcdefghijklmnop", "correct horse battery staple")
+	}
+}
+
+func BenchmarkSHA256Crypt5000(b *testing.B) {
+	for b.Loop() {
+		SHACrypt("$5$abcdefghijklmnop", "correct horse battery staple")
+	}
+}
