@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -30,16 +31,15 @@ func (s *session) cmdRetr(c command) {
 	}
 	defer r.Close()
 	s.writeString("+OK " + strconv.FormatInt(m.size, 10) + " octets\r\n")
-	if s.buf == nil {
-		s.buf = make([]byte, 32<<10)
-		s.scratch = make([]byte, 0, 66<<10)
+	if s.bufs == nil {
+		s.bufs = retrBufPool.Get().(*retrBufs)
 	}
-	ww := newWireWriter(sessionWriter{s}, s.scratch)
-	if err := copyMessage(ww, r, s.buf); err != nil {
+	ww := newWireWriter(sessionWriter{s}, s.bufs.scratch)
+	if err := copyMessage(ww, r, s.bufs.buf); err != nil {
 		s.abort("RETR", err)
 		return
 	}
-	s.scratch = ww.out
+	s.bufs.scratch = ww.out
 	if ww.close() != nil {
 		s.abort("RETR", errWriteFailed)
 		return
@@ -68,6 +68,16 @@ func (s *session) abort(what string, err error) {
 	s.drop = nil // no \Seen, no deletions
 	s.w.Reset(io.Discard)
 }
+
+// retrBufs are RETR's read buffer and conversion space, shared between
+// sessions through retrBufPool.
+type retrBufs struct {
+	buf, scratch []byte
+}
+
+var retrBufPool = sync.Pool{New: func() any {
+	return &retrBufs{buf: make([]byte, 32<<10), scratch: make([]byte, 0, 66<<10)}
+}}
 
 // copyMessage copies r to w through buf. A message that fits in buf is
 // read with one ReadFull of its known size, saving the read that would

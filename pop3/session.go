@@ -50,7 +50,7 @@ type session struct {
 	drop     *maildrop
 	quit     bool
 
-	buf, scratch []byte // RETR's read buffer and conversion space
+	bufs *retrBufs // from retrBufPool once RETR is used
 }
 
 func newSession(srv *Server, c net.Conn) *session {
@@ -183,6 +183,12 @@ func (s *session) close() {
 	s.closeMailbox()
 	s.flush()
 	s.conn.Close()
+	if s.bufs != nil {
+		if cap(s.bufs.scratch) <= 1<<20 {
+			retrBufPool.Put(s.bufs)
+		}
+		s.bufs = nil
+	}
 	s.cancel()
 	s.srv.trackSession(s, false)
 }

@@ -138,3 +138,14 @@ func BenchmarkYubinSession(b *testing.B) {
 	}
 	b.SetBytes(bytes)
 }
+
+// BenchmarkYubinLoad runs the 10-client load against yubin alone (for
+// profiling).
+func BenchmarkYubinLoad(b *testing.B) {
+	y, _ := setup(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := Load(context.Background(), y, "alice", "x", 10, 5*time.Second)
+		b.Logf("yubin %v", r)
+	}
+}
