@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/internal/testutil"
 )
 
@@ -61,13 +62,24 @@ func localFiles(t *testing.T, dir string) []string {
 	return files
 }
 
+// realAuth is the real *auth.Service over a passwd-file holding alice
+// and bob, without the failure delay.
+func realAuth(t *testing.T) *auth.Service {
+	p := filepath.Join(t.TempDir(), "passwd")
+	writeFile(t, p, "alice:{PLAIN}secret::::::\nbob:{PLAIN}pw::::::\n")
+	return &auth.Service{PassDB: &auth.PasswdFile{Path: p}, FailureDelay: -1, PenaltyBase: -1}
+}
+
 // TestMbsyncTwoWay syncs several folders both ways with isync's mbsync
-// over STARTTLS, twice: the second run must change nothing on either
+// over STARTTLS, authenticated by the real auth.Service, twice: the second run must change nothing on either
 // side and leave no duplicates.
 func TestMbsyncTwoWay(t *testing.T) {
 	bin := testutil.RequireBinary(t, "mbsync")
 	fx := testutil.NewTLS(t)
-	env := newTestEnv(t, func(s *Server) { s.TLSConfig = fx.ServerConfig() })
+	env := newTestEnv(t, func(s *Server) {
+		s.TLSConfig = fx.ServerConfig()
+		s.Authenticator = realAuth(t)
+	})
 	c := env.login(t, "alice", "secret")
 	c.ok("CREATE Archive")
 	c.ok("CREATE Projects/Yubin")
