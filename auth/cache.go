@@ -22,8 +22,8 @@ const (
 // Cache is an authentication cache in front of a PassDB (Dovecot's
 // auth_cache). A successful login is remembered with a keyed hash of
 // the password, so a later login with the same password is answered from
-// memory for TTL; a different password goes to the PassDB again (the
-// password may have changed). Unknown users are remembered for
+// memory for TTL; a different password or client address goes to the
+// PassDB again (the password may have changed; allow_nets may differ). Unknown users are remembered for
 // NegativeTTL. The cache holds at most Size entries, evicting the least
 // recently used. Credential lookups pass through uncached.
 type Cache struct {
@@ -59,9 +59,16 @@ func (c *Cache) init() {
 	})
 }
 
-func (c *Cache) mac(user, password string) []byte {
+// mac binds a cached success to the user, the client's address (so that
+// address-dependent rules such as allow_nets are re-checked by the
+// PassDB for a new address) and the password.
+func (c *Cache) mac(ctx context.Context, user, password string) []byte {
 	m := hmac.New(sha256.New, c.key)
 	m.Write([]byte(user))
+	m.Write([]byte{0})
+	if ci := ConnInfoFrom(ctx); ci != nil {
+		m.Write([]byte(addrIP(ci.RemoteAddr).String()))
+	}
 	m.Write([]byte{0})
 	m.Write([]byte(password))
 	return m.Sum(nil)
@@ -70,8 +77,7 @@ func (c *Cache) mac(user, password string) []byte {
 // Authenticate implements PassDB.
 func (c *Cache) Authenticate(ctx context.Context, user, password string) (*Identity, error) {
 	c.init()
-	// Results that depend on the client address cannot be cached.
-	mac := c.mac(user, password)
+	mac := c.mac(ctx, user, password)
 	c.mu.Lock()
 	if el, ok := c.entries[user]; ok {
 		e := el.Value.(*cacheEntry)
@@ -95,9 +101,7 @@ func (c *Cache) Authenticate(ctx context.Context, user, password string) (*Ident
 	id, err := c.PassDB.Authenticate(ctx, user, password)
 	switch {
 	case err == nil:
-		if _, ok := id.Fields["allow_nets"]; !ok {
-			c.put(&cacheEntry{user: user, pwMAC: mac, id: copyIdentity(id), expires: c.now().Add(orDefault(c.TTL, DefaultCacheTTL))})
-		}
+		c.put(&cacheEntry{user: user, pwMAC: mac, id: copyIdentity(id), expires: c.now().Add(orDefault(c.TTL, DefaultCacheTTL))})
 	case errors.Is(err, ErrUnknownUser) && c.NegativeTTL >= 0:
 		c.put(&cacheEntry{user: user, expires: c.now().Add(orDefault(c.NegativeTTL, DefaultCacheNegativeTTL))})
 	}

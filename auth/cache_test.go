@@ -67,6 +67,16 @@ func TestCache(t *testing.T) {
 	if db.calls != calls+1 {
 		t.Error("expired entry served")
 	}
+	// The golden passwd-file's alice may only log in from loopback: a
+	// cached success must not carry over to another address.
+	gc := &Cache{PassDB: goldenPasswd(t)}
+	if _, err := gc.Authenticate(loopbackCtx(), "alice@example.org", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	far := WithConnInfo(ctx, &ConnInfo{RemoteAddr: tcpAddr("10.9.9.9:1")})
+	if _, err := gc.Authenticate(far, "alice@example.org", "secret"); !errors.Is(err, ErrAuthFailed) {
+		t.Errorf("allow_nets bypassed through the cache: %v", err)
+	}
 	c.Flush()
 	if c.Len() != 0 {
 		t.Error("Flush")
