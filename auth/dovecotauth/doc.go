@@ -28,6 +28,7 @@
 // AUTH for a mechanism that was not advertised, a duplicate id or a line
 // longer than MaxLine closes the connection, as Dovecot does. The
 // "secured" parameter marks the connection as TLS-protected for the
-// plaintext policy; channel-binding mechanisms (-PLUS) and EXTERNAL are
+// plaintext policy, and so does the absence of "rip" (a local tool such
+// as doveadm on the UNIX socket); channel-binding mechanisms (-PLUS) and EXTERNAL are
 // not offered on this socket because the TLS session is not available.
 package dovecotauth

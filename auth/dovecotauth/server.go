@@ -367,7 +367,13 @@ func connInfo(p map[string]string) *auth.ConnInfo {
 		return &net.TCPAddr{IP: a, Port: n}
 	}
 	ci.LocalAddr, ci.RemoteAddr = addr(p["lip"], p["lport"]), addr(p["rip"], p["rport"])
-	if _, ok := p["secured"]; ok {
+	_, secured := p["secured"]
+	if _, ok := p["rip"]; !ok {
+		// No client address: a local tool (doveadm auth test) on the
+		// UNIX socket, whose permissions are the trust boundary.
+		secured = true
+	}
+	if secured {
 		// The client (e.g. Postfix) says the session is protected by TLS;
 		// the TLS state itself is not passed over this protocol.
 		ci.TLS = &tls.ConnectionState{HandshakeComplete: true}
