@@ -150,6 +150,8 @@ func TestPostmapPCRE(t *testing.T) {
 	}
 	src := strings.ReplaceAll(regexpSource0PCRE, "\t", "    ")
 	_, keys := regexpSource()
+	keys = append(keys, "X-NoDot: first\n second", "X-NoDot: second", "X-Ext:   word rest", "X-Lazy: aaaa",
+		"Anchored here", "not Anchored", "X-Case: Exact", "X-Case: exact", "x-case: EXACT")
 	diffAgainstPostmap(t, "pcre", src, keys, false)
 }
 
@@ -161,6 +163,11 @@ if /^X-Test-/
 /^X-Test-(a|ab)(c|bcd)(d*)$/ groups [$1][$2][$3]
 /^X-Test-(\d+)/ number ${1}
 endif
-/^X-Multi:.*second/s multi
+/^X-Multi:.*second/ multi
+/^X-NoDot:.*second/s nodotall
+/^X-Ext: \s+ (\w+) # comment/x extended $1
+/^X-Lazy: (a+)(a*)/U lazy [$1][$2]
+/Anchored/A anchored
+/^X-Case: Exact/i exact
 /^X-(.*?)$/ header $(1)
 `

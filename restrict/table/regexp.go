@@ -159,7 +159,7 @@ func compilePattern(line string, pcre bool) (*regexp.Regexp, string, string) {
 		j++
 	}
 	flags, rest := rest[:j], rest[j:]
-	icase, multi, dotall, extended, anchored, ungreedy := true, false, false, false, false, false
+	icase, multi, dotall, extended, anchored, ungreedy := true, false, true, false, false, false
 	if !pcre {
 		extended = true
 	}
