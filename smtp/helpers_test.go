@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -168,78 +170,19 @@ func (rc *rawConn) expect(cmd, want string) string {
 	return got
 }
 
-// testAuth is a test-only auth.Authenticator (PLAIN and LOGIN against a
-// fixed table), used until a real *auth.Service can be wired in.
-type testAuth struct{ users map[string]string }
-
-func (a *testAuth) Mechanisms(c *auth.ConnInfo) []string {
-	if !a.PlaintextAllowed(c) {
-		return nil
-	}
-	return []string{"PLAIN", "LOGIN"}
-}
-
-func (a *testAuth) PlaintextAllowed(c *auth.ConnInfo) bool { return c.TLS != nil }
-
-func (a *testAuth) NewSASL(ctx context.Context, mech string, c *auth.ConnInfo) (auth.SASLSession, error) {
-	if !a.PlaintextAllowed(c) {
-		return nil, auth.ErrPlaintextNotAllowed
-	}
-	switch mech {
-	case "PLAIN", "LOGIN":
-		return &testSASL{a: a, mech: mech}, nil
-	}
-	return nil, auth.ErrUnsupportedMechanism
-}
-
-func (a *testAuth) Login(ctx context.Context, c *auth.ConnInfo, user, pass string) (*auth.Identity, error) {
-	if p, ok := a.users[user]; ok && p == pass {
-		return &auth.Identity{User: user}, nil
-	}
-	return nil, auth.ErrAuthFailed
-}
-
-type testSASL struct {
-	a     *testAuth
-	mech  string
-	step  int
-	user  string
-	ident *auth.Identity
-}
-
-func (s *testSASL) Next(ctx context.Context, resp []byte) ([]byte, bool, error) {
-	s.step++
-	switch s.mech {
-	case "PLAIN":
-		if resp == nil {
-			return nil, false, nil
-		}
-		parts := strings.Split(string(resp), "\x00")
-		if len(parts) != 3 {
-			return nil, false, auth.ErrAuthFailed
-		}
-		id, err := s.a.Login(ctx, nil, parts[1], parts[2])
-		s.ident = id
-		return nil, err == nil, err
-	default: // LOGIN
-		switch {
-		case resp == nil && s.user == "" && s.step == 1:
-			return []byte("Username:"), false, nil
-		case s.user == "":
-			s.user = string(resp)
-			return []byte("Password:"), false, nil
-		}
-		id, err := s.a.Login(ctx, nil, s.user, string(resp))
-		s.ident = id
-		return nil, err == nil, err
-	}
-}
-
-func (s *testSASL) Identity() *auth.Identity { return s.ident }
-
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-// interopAuth is the Authenticator for interop tests: alice/secret.
+// interopAuth is the real *auth.Service over a passwd-file holding
+// alice with password "secret" (SHA512-CRYPT), without failure delays.
 func interopAuth(t *testing.T) auth.Authenticator {
-	return &testAuth{users: map[string]string{"alice": "secret"}}
+	t.Helper()
+	stored, err := auth.Hash("SHA512-CRYPT", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "passwd")
+	if err := os.WriteFile(path, []byte("alice:"+stored+"::::::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &auth.Service{PassDB: &auth.PasswdFile{Path: path}, FailureDelay: -1, PenaltyBase: -1}
 }
