@@ -1,0 +1,115 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+)
+
+// TestPostfixDeliversOverLMTP: a real Postfix 3.7 with
+// mailbox_transport = lmtp:unix:<yubin's socket> delivers local mail into
+// yubin's store (seed 001's "delivery to Dovecot over LMTP", with yubin
+// in Dovecot's place), and an unknown user bounces with 550 5.1.1.
+func TestPostfixDeliversOverLMTP(t *testing.T) {
+	swaks := testutil.RequireBinary(t, "swaks")
+	// The socket lives where Postfix's lmtp client (user postfix) can reach it.
+	sock := filepath.Join(testutil.SharedDir(t), "lmtp.sock")
+	in := newInstance(t, "lmtp_unix_listener = "+sock+"\n")
+	os.MkdirAll(in.data, 0o755)
+	if code, _, stderr := runCmd(t, "pw-alice\n", "-config", in.cfg, "adduser", "alice@example.jp"); code != 0 {
+		t.Fatal(stderr)
+	}
+	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
+	in.start()
+	p := testutil.StartSMTPPostfix(t, "mydestination = example.jp\nlocal_recipient_maps =\nmailbox_transport = lmtp:unix:"+sock+"\n")
+	for _, rcpt := range []string{"alice@example.jp", "nobody@example.jp"} {
+		out, err := exec.Command(swaks, "--server", "127.0.0.1", "--port", strconv.Itoa(p.SMTPPort), "--from", "sender@example.org",
+			"--to", rcpt, "--header", "Subject: via postfix", "--body", "over lmtp\n").CombinedOutput()
+		if err != nil {
+			t.Fatalf("swaks %s: %v\n%s", rcpt, err, out)
+		}
+	}
+	p.WaitLog(t, "to=<alice@example.jp>", 20*time.Second)
+	p.WaitLog(t, "to=<nobody@example.jp>", 20*time.Second)
+	log := p.Log()
+	if !strings.Contains(log, "to=<alice@example.jp>, relay=") || !strings.Contains(log, "status=sent (250 2.0.0") {
+		t.Errorf("alice not delivered:\n%s", log)
+	}
+	if !strings.Contains(log, "said: 550 5.1.1 <nobody@example.jp> User doesn't exist") {
+		t.Errorf("unknown user not bounced with 550 5.1.1:\n%s", log)
+	}
+	out := python(t, pyPrelude+`
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+m.starttls(ssl_context=ctx)
+m.login('alice@example.jp', 'pw-alice')
+m.select('INBOX')
+typ, data = m.fetch('1', '(BODY.PEEK[])')
+print(data[0][1].decode())
+m.logout()
+`, "IMAP="+strconv.Itoa(in.ports["imap"]))
+	if !strings.Contains(out, "Subject: via postfix") || !strings.Contains(out, "Delivered-To: alice@example.jp") {
+		t.Errorf("message in INBOX:\n%s", out)
+	}
+}
+
+// TestMbsyncSyncsAccount: isync's mbsync copies the account's INBOX over
+// IMAPS into a local Maildir.
+func TestMbsyncSyncsAccount(t *testing.T) {
+	mbsync := testutil.RequireBinary(t, "mbsync")
+	in := newInstance(t, "")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	python(t, pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+for i in range(3):
+    s.sendmail('x@example.org', ['alice@localhost'], 'Subject: sync %d\r\n\r\nbody %d\r\n' % (i, i))
+s.quit()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	dir := t.TempDir()
+	local := filepath.Join(dir, "mail") + "/"
+	os.MkdirAll(local, 0o700)
+	rc := filepath.Join(dir, "mbsyncrc")
+	os.WriteFile(rc, []byte(`IMAPAccount yubin
+Host localhost
+Port `+strconv.Itoa(in.ports["imaps"])+`
+User alice@localhost
+Pass pw-alice
+SSLType IMAPS
+CertificateFile `+filepath.Join(in.data, "tls", "cert.pem")+`
+
+IMAPStore remote
+Account yubin
+
+MaildirStore local
+Path `+local+`
+Inbox `+local+`INBOX
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns *
+Create Near
+SyncState *
+`), 0o600)
+	out, err := exec.Command(mbsync, "-c", rc, "-a").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mbsync: %v\n%s", err, out)
+	}
+	got, _ := filepath.Glob(filepath.Join(local, "INBOX", "cur", "*"))
+	gotNew, _ := filepath.Glob(filepath.Join(local, "INBOX", "new", "*"))
+	if len(got)+len(gotNew) != 3 {
+		t.Errorf("mbsync copied %d+%d messages, want 3\n%s", len(got), len(gotNew), out)
+	}
+	for _, box := range []string{"Sent", "Trash"} {
+		if _, err := os.Stat(filepath.Join(local, box)); err != nil {
+			t.Errorf("mbsync did not create %s: %v", box, err)
+		}
+	}
+}
