@@ -140,7 +140,7 @@ func (s *state) checkMailAccess(st *step, addr, replyName, replyClass, defACL st
 	if res, found := s.checkDomainAccessFound(st, domain, replyName, replyClass, defACL, false); found {
 		return fix(res)
 	}
-	if res, found := s.checkAccessFound(st, local+"@", replyName, replyClass, defACL, false); found {
+	if res, found := s.checkAccessFound(st, full[:at+1], replyName, replyClass, defACL, false); found {
 		return fix(res)
 	}
 	if bareLocal != local {

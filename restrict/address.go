@@ -130,7 +130,11 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 		domain = strings.ToLower(p.get("myhostname"))
 	}
 	r.local, r.domain = local, domain
-	r.addr = local + "@" + domain
+	if len(addr) == len(local)+1+len(domain) && strings.HasPrefix(addr, local) && addr[len(local)] == '@' && strings.HasSuffix(addr, domain) {
+		r.addr = addr // already canonical: no copy
+	} else {
+		r.addr = local + "@" + domain
+	}
 	return r
 }
 

@@ -58,7 +58,10 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			return Decision{Action: Permit, Restriction: "postmaster"}, nil
 		}
 		if delay {
-			if st = s.run(p.client, s.namaddr(), nameClient, "check_client_access"); st != stReject && s.helo != nil {
+			if len(p.client.steps) > 0 {
+				st = s.run(p.client, s.namaddr(), nameClient, "check_client_access")
+			}
+			if st != stReject && s.helo != nil {
 				st = s.run(p.helo, *s.helo, nameHelo, "check_helo_access")
 			}
 			if st != stReject {
