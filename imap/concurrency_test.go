@@ -2,6 +2,7 @@ package imap
 
 import (
 	"strings"
+	"time"
 	"testing"
 )
 
@@ -19,11 +20,11 @@ func TestTwoSessionsSeeEachOther(t *testing.T) {
 	b.ok("SELECT INBOX")
 
 	b.appendRaw("INBOX", "Subject: new\r\n\r\nnew\r\n")
-	if got := a.ok("NOOP"); strings.Join(got, "|") != "* 4 EXISTS" {
+	if got := noopUntil(a); strings.Join(got, "|") != "* 4 EXISTS" {
 		t.Fatalf("NOOP after append: %q", got)
 	}
 	b.ok("STORE 2 +FLAGS.SILENT (\\Flagged)")
-	if got := a.ok("NOOP"); strings.Join(got, "|") != `* 2 FETCH (FLAGS (\Flagged) UID 2)` {
+	if got := noopUntil(a); strings.Join(got, "|") != `* 2 FETCH (FLAGS (\Flagged) UID 2)` {
 		t.Fatalf("NOOP after store: %q", got)
 	}
 	b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
@@ -38,7 +39,7 @@ func TestTwoSessionsSeeEachOther(t *testing.T) {
 		t.Fatalf("SEARCH during pending expunge: %q", got)
 	}
 	// The EXPUNGE arrives at NOOP, and sequence numbers shift.
-	if got := a.ok("NOOP"); strings.Join(got, "|") != "* 1 EXPUNGE" {
+	if got := noopUntilExpunge(a); strings.Join(got, "|") != "* 1 EXPUNGE" {
 		t.Fatalf("NOOP after expunge: %q", got)
 	}
 	got = a.ok("FETCH 1 (UID)")
@@ -49,7 +50,7 @@ func TestTwoSessionsSeeEachOther(t *testing.T) {
 	a.ok("ENABLE QRESYNC")
 	b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
 	b.ok("EXPUNGE")
-	if got := a.ok("NOOP"); len(got) != 1 || !strings.HasPrefix(got[0], "* VANISHED 2") {
+	if got := noopUntilExpunge(a); len(got) != 1 || !strings.HasPrefix(got[0], "* VANISHED 2") {
 		t.Fatalf("QRESYNC NOOP: %q", got)
 	}
 }
@@ -71,5 +72,46 @@ func TestIdleWakesOnAppend(t *testing.T) {
 	a.send("DONE")
 	if l := a.line(); l != "i OK Idle completed." {
 		t.Fatalf("idle end: %q", l)
+	}
+}
+
+// withoutFetch drops FETCH responses: whether a session sees the
+// \Deleted flag change before the expunge depends on timing.
+func withoutFetch(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.Contains(l, " FETCH (") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// noopUntil sends NOOP until it reports something (another Store's
+// change reaches this one through inotify, asynchronously), for at most
+// five seconds.
+func noopUntil(c *client) []string {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := c.ok("NOOP")
+		if len(got) > 0 || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// noopUntilExpunge is noopUntil that ignores FETCH responses and waits
+// for the expunge report.
+func noopUntilExpunge(c *client) []string {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := withoutFetch(c.ok("NOOP"))
+		if len(got) > 0 || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
