@@ -205,6 +205,7 @@ func (m *mbox) commitLocked(ctx context.Context, files []staged, origin *handle,
 	dirs := map[string]bool{}
 	for i, f := range files {
 		x := f.x
+		m.noteOwn(x)
 		if err := os.Rename(f.from, m.path(x)); err != nil {
 			if mustAll {
 				return commitResult{}, fmt.Errorf("maildir: %w", err)

@@ -70,7 +70,7 @@ func (h *handle) SetFlags(ctx context.Context, uids store.UIDSet, op store.FlagO
 		fn.HasInfo, fn.System, fn.Keywords = true, sys, kw
 		c := x.clone()
 		c.sys, c.kw, c.name, c.inNew = sys, kw, fn.String(), false
-		if err := os.Rename(m.path(x), m.path(c)); err != nil {
+		if err := m.renameMsg(x, c); err != nil {
 			if !errors.Is(err, os.ErrNotExist) || retried {
 				return updated, failed, fmt.Errorf("maildir: set flags: %w", err)
 			}
@@ -91,7 +91,7 @@ func (h *handle) SetFlags(ctx context.Context, uids store.UIDSet, op store.FlagO
 			fn.HasInfo, fn.System, fn.Keywords = true, sys, kw
 			c = x.clone()
 			c.sys, c.kw, c.name, c.inNew = sys, kw, fn.String(), false
-			if err := os.Rename(m.path(x), m.path(c)); err != nil {
+			if err := m.renameMsg(x, c); err != nil {
 				return updated, failed, fmt.Errorf("maildir: set flags: %w", err)
 			}
 		}
@@ -152,7 +152,7 @@ func (h *handle) Expunge(ctx context.Context, uids store.UIDSet) ([]uint32, erro
 			continue
 		}
 		x := m.msgs[i]
-		if err := os.Remove(m.path(x)); err != nil {
+		if err := m.removeFile(x); err != nil {
 			if !errors.Is(err, os.ErrNotExist) || retried {
 				return out, fmt.Errorf("maildir: expunge: %w", err)
 			}
@@ -164,7 +164,7 @@ func (h *handle) Expunge(ctx context.Context, uids store.UIDSet) ([]uint32, erro
 				continue
 			}
 			x = m.msgs[i]
-			if err := os.Remove(m.path(x)); err != nil {
+			if err := m.removeFile(x); err != nil {
 				return out, fmt.Errorf("maildir: expunge: %w", err)
 			}
 		}

@@ -71,7 +71,7 @@ func (h *handle) claimRecent(msgs []*msg) {
 		fn.HasInfo = true
 		c := x.clone()
 		c.name, c.inNew = fn.String(), false
-		if err := os.Rename(m.path(x), m.path(c)); err == nil {
+		if err := m.renameMsg(x, c); err == nil {
 			m.msgs[i] = c
 		}
 	}
@@ -212,6 +212,7 @@ func (m *mbox) internalDate(x *msg) time.Time {
 		return t
 	}
 	x.date.Store(fi.ModTime().UnixNano())
+	m.datesDirty.Store(true)
 	return fi.ModTime()
 }
 

@@ -114,6 +114,7 @@ func (m *mbox) applyCache() {
 	}
 	m.highestModSeq = base
 	match := c.valid && c.uidValidity == m.uidValidity
+	changed := !match || len(c.ents) != len(m.msgs) || c.nextUID != m.nextUID
 	j := 0
 	for _, x := range m.msgs {
 		x.modseq = 0
@@ -134,20 +135,24 @@ func (m *mbox) applyCache() {
 		if x.modseq == 0 {
 			m.highestModSeq++
 			x.modseq = m.highestModSeq
+			changed = true
 		}
 	}
 	if match && c.recentUpTo <= m.nextUID {
 		m.recentUpTo = c.recentUpTo
 	}
 	c.ents, c.recs = nil, nil
-	m.writeIndexLocked()
+	m.cache.dirty = false
+	if changed || m.highestModSeq >= c.reserved {
+		m.writeIndexLocked()
+	}
 }
 
 // flushCache writes the index if something changed.
 func (m *mbox) flushCache() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.cache.dirty && m.loaded && !m.gone {
+	if (m.cache.dirty || m.datesDirty.Load()) && m.loaded && !m.gone {
 		m.writeIndexLocked()
 	}
 }
@@ -206,6 +211,7 @@ func (m *mbox) writeIndexLocked() {
 	}
 	m.cache.reserved = reserved
 	m.cache.dirty = false
+	m.datesDirty.Store(false)
 }
 
 // recoverFromCache fills in, from yubin-index, UIDs that a damaged

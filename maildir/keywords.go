@@ -52,6 +52,17 @@ func (kl *keywordList) format() []byte {
 	return b
 }
 
+// defined returns the mask of letters that have a keyword.
+func (kl *keywordList) defined() uint32 {
+	var m uint32
+	for i, k := range kl {
+		if k != "" {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
 // names returns the keywords of a letter mask.
 func (kl *keywordList) names(mask uint32) []string {
 	if mask == 0 {

@@ -77,7 +77,8 @@ type mbox struct {
 	ulIno uint64
 	ulOff int64
 	// pending holds dovecot-uidlist records whose files were not seen yet.
-	pending map[string]uint32
+	pending    map[string]uint32
+	pendingBig bool // pending was filled from a whole file
 
 	msgs          []*msg // ascending UID
 	kw            atomic.Pointer[keywordList]
@@ -90,9 +91,13 @@ type mbox struct {
 	logStart uint64 // absolute position of log[0]
 	handles  map[*handle]struct{}
 
-	watchStop chan struct{}
+	watchStop     chan struct{}
+	inotifyActive bool           // the watcher sees every foreign change
+	extDirty      bool           // it saw one since the last sync
+	own           map[string]int // expected self-caused events (sub/name)
 
-	cache cacheState
+	cache      cacheState
+	datesDirty atomic.Bool // internal dates were read since the index was written
 }
 
 // dirStamp tells whether a directory may have changed since a scan.

@@ -2,13 +2,16 @@ package maildir
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,6 +55,10 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	if m.gone {
 		return fmt.Errorf("maildir: %s: %w", m.name, store.ErrMailboxGone)
 	}
+	if m.loaded && !force && m.inotifyActive && !m.extDirty {
+		return nil
+	}
+	m.extDirty = false
 	if !isDir(m.dir) {
 		m.gone = true
 		m.emit(event{kind: store.ChangeDeleted})
@@ -109,12 +116,8 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	seen := make([]bool, len(m.msgs))
 	var added []*msg
 	var unknown []fileEnt
-	dup := map[string]bool{}
 	for _, f := range files {
 		fn := parseFileName(f.name)
-		if dup[fn.Base] {
-			continue
-		}
 		if i, ok := known[fn.Base]; ok {
 			if seen[i] {
 				continue
@@ -145,12 +148,13 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		}
 		if uid, ok := m.pending[fn.Base]; ok {
 			delete(m.pending, fn.Base)
-			dup[fn.Base] = true
 			added = append(added, m.newMsg(f, fn, uid))
 			continue
 		}
-		dup[fn.Base] = true
 		unknown = append(unknown, f)
+	}
+	if len(unknown) > 0 {
+		unknown = dropDuplicates(unknown, added)
 	}
 	// Expunged: known messages whose files are gone.
 	kept := m.msgs[:0:0]
@@ -173,9 +177,22 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		}
 		added = append(added, more...)
 	}
-	sort.Slice(added, func(i, j int) bool { return added[i].uid < added[j].uid })
+	// A keyword letter may have been given (dovecot-keywords written,
+	// then the file renamed) after we read the table: read it again.
+	var used uint32
+	for _, x := range m.msgs {
+		used |= x.kw
+	}
 	for _, x := range added {
-		if x.modseq == 0 {
+		used |= x.kw
+	}
+	if used&^m.kw.Load().defined() != 0 {
+		kl := m.s.readKeywords(m.dir)
+		m.kw.Store(&kl)
+	}
+	slices.SortFunc(added, func(a, b *msg) int { return cmp.Compare(a.uid, b.uid) })
+	for _, x := range added {
+		if x.modseq == 0 && !first {
 			x.modseq = m.nextModSeq()
 		}
 		if x.uid >= m.nextUID {
@@ -201,7 +218,35 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	if m.highestModSeq == 0 {
 		m.highestModSeq = 1
 	}
+	if m.pendingBig {
+		// Maps do not shrink, and the keys share the whole file's text:
+		// keep only copies of what is left.
+		small := make(map[string]uint32, len(m.pending))
+		for b, u := range m.pending {
+			small[strings.Clone(b)] = u
+		}
+		m.pending, m.pendingBig = small, false
+	}
 	return nil
+}
+
+// dropDuplicates removes from unknown the files whose base name is
+// already taken by another file (a message seen twice while it was moved
+// from new/ to cur/, or a copy left by a crash): one UID per base name.
+func dropDuplicates(unknown []fileEnt, added []*msg) []fileEnt {
+	seen := make(map[string]bool, len(unknown))
+	for _, x := range added {
+		seen[x.base()] = true
+	}
+	out := unknown[:0]
+	for _, f := range unknown {
+		b := parseFileName(f.name).Base
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // missingAny reports whether a known message has no file in files.
@@ -248,12 +293,7 @@ func fileSizes(path string) (int64, int64) {
 func (m *mbox) scanDirs() ([]fileEnt, error) {
 	var out []fileEnt
 	for _, sub := range []string{"new", "cur"} {
-		d, err := os.Open(filepath.Join(m.dir, sub))
-		if err != nil {
-			return nil, fmt.Errorf("maildir: %w", err)
-		}
-		names, err := d.Readdirnames(-1)
-		d.Close()
+		names, err := readNames(filepath.Join(m.dir, sub), true)
 		if err != nil {
 			return nil, fmt.Errorf("maildir: read %s: %w", sub, err)
 		}
@@ -261,9 +301,6 @@ func (m *mbox) scanDirs() ([]fileEnt, error) {
 			out = make([]fileEnt, 0, len(names))
 		}
 		for _, n := range names {
-			if n == "" || n[0] == '.' {
-				continue
-			}
 			out = append(out, fileEnt{name: n, inNew: sub == "new"})
 		}
 	}
@@ -331,7 +368,7 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 		data := make([]byte, fi.Size()-m.ulOff)
 		n, _ := f.ReadAt(data, m.ulOff)
 		var p uidlistParse
-		p.parseRecords(data[:n], 0)
+		p.parseRecords(string(data[:n]), 0)
 		m.ulOff += int64(p.Consumed)
 		for _, r := range p.Records {
 			m.pending[r.Base] = r.UID
@@ -345,7 +382,7 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("maildir: %w", err)
 	}
-	p, perr := parseUIDList(data)
+	p, perr := parseUIDList(string(data))
 	if perr != nil {
 		m.s.logger().Warn("maildir: dovecot-uidlist unusable, rebuilding", "dir", m.dir, "err", perr)
 		m.ulIno, m.ulOff = ino, int64(len(data))
@@ -384,6 +421,7 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 		m.nextUID = 1
 	}
 	m.pending = make(map[string]uint32, len(p.Records))
+	m.pendingBig = true
 	for _, r := range p.Records {
 		m.pending[r.Base] = r.UID
 	}

@@ -88,7 +88,9 @@ func (m *mbox) transfer(ctx context.Context, uids []uint32, dst *mbox, move bool
 		x := m.msgs[i]
 		base := m.s.uniqueBase(now) + ",S=" + strconv.FormatInt(x.size, 10) + ",W=" + strconv.FormatInt(x.vsize, 10)
 		from := m.path(x)
-		if !move {
+		if move {
+			m.noteOwn(x)
+		} else {
 			tmp := filepath.Join(dst.dir, "tmp", base)
 			if err := linkOrCopy(from, tmp); err != nil {
 				if errors.Is(err, os.ErrNotExist) {

@@ -1,7 +1,6 @@
 package maildir
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -126,13 +125,13 @@ type uidlistParse struct {
 // parseUIDList parses a whole file. A bad header is an error (the file
 // must be recreated, with a new UIDVALIDITY); bad or out-of-order record
 // lines are skipped and reported through Damaged.
-func parseUIDList(data []byte) (uidlistParse, error) {
+func parseUIDList(data string) (uidlistParse, error) {
 	var p uidlistParse
-	nl := bytes.IndexByte(data, '\n')
+	nl := strings.IndexByte(data, '\n')
 	if nl < 0 || nl > maxUIDListLine {
 		return p, errUIDListHeader
 	}
-	h, err := parseUIDListHeader(string(data[:nl]))
+	h, err := parseUIDListHeader(data[:nl])
 	if err != nil {
 		return p, err
 	}
@@ -145,12 +144,14 @@ func parseUIDList(data []byte) (uidlistParse, error) {
 // parseRecords parses complete record lines from data (which starts at a
 // line boundary) and appends them; last is the UID of the last record
 // already held (records must be strictly increasing).
-func (p *uidlistParse) parseRecords(data []byte, last uint32) {
+//
+// Record strings are substrings of data (no copy per line).
+func (p *uidlistParse) parseRecords(data string, last uint32) {
 	if n := len(p.Records); n > 0 {
 		last = p.Records[n-1].UID
 	}
 	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
+		nl := strings.IndexByte(data, '\n')
 		if nl < 0 {
 			// A truncated last line: note its UID if it has one.
 			p.Damaged = true
@@ -164,7 +165,7 @@ func (p *uidlistParse) parseRecords(data []byte, last uint32) {
 			p.Damaged = true
 			continue
 		}
-		r, ok := parseUIDRecord(string(line))
+		r, ok := parseUIDRecord(line)
 		if !ok || r.UID <= last {
 			p.Damaged = true
 			p.noteUID(line)
@@ -178,13 +179,13 @@ func (p *uidlistParse) parseRecords(data []byte, last uint32) {
 	}
 }
 
-func (p *uidlistParse) noteUID(line []byte) {
+func (p *uidlistParse) noteUID(line string) {
 	end := 0
 	for end < len(line) && end < 10 && line[end] >= '0' && line[end] <= '9' {
 		end++
 	}
 	if end > 0 && end < len(line) && line[end] == ' ' {
-		if v, err := strconv.ParseUint(string(line[:end]), 10, 32); err == nil && uint32(v) > p.MaxUID {
+		if v, err := strconv.ParseUint(line[:end], 10, 32); err == nil && uint32(v) > p.MaxUID {
 			p.MaxUID = uint32(v)
 		}
 	}

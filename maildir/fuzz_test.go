@@ -1,0 +1,121 @@
+package maildir
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzParseFileName(f *testing.F) {
+	for _, s := range []string{
+		"1795325161.M264479P20900.vm,S=163,W=171:2,Sa",
+		"1795325161.M297591P20901.vm,S=87,W=92:2,FRbc",
+		"1700000000.P1Q1.thirdparty",
+		"x:2,DFPRSTabz,extra",
+		"x:1,experimental",
+		"a,S=,W=-1:2,",
+		"a,S=99999999999999999999999:2,XYZ",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		fn := parseFileName(name)
+		if strings.Contains(fn.Base, ":") {
+			t.Fatalf("base %q has ':'", fn.Base)
+		}
+		if fn.Other != "" || !fn.HasInfo {
+			return
+		}
+		// Reassembling keeps the flags and the base.
+		again := parseFileName(fn.String())
+		if again.Base != fn.Base || again.System != fn.System || again.Keywords != fn.Keywords || again.Rest != fn.Rest || again.String() != fn.String() {
+			t.Fatalf("%q -> %q: %+v vs %+v", name, fn.String(), fn, again)
+		}
+	})
+}
+
+func FuzzParseUIDList(f *testing.F) {
+	f.Add([]byte("3 V1795325161 N6 Gfce6c30fe97c026ba451000083ecc375\n1 :1795325161.M264479P20900.vm,S=163,W=171\n2 :b\n4 S32 W35 :1700000000.P1Q1.thirdparty\n"))
+	f.Add([]byte("1 1795325161 3\n1 a\n2 b\n"))
+	f.Add([]byte("3 V1 N1 X\n5 :a\n3 :b\n7 :c"))
+	f.Add([]byte("3 V0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parseUIDList(string(data))
+		if err != nil {
+			return
+		}
+		var last uint32
+		for _, r := range p.Records {
+			if r.UID <= last || r.UID > p.MaxUID || r.Base == "" {
+				t.Fatalf("records %+v (max %d)", p.Records, p.MaxUID)
+			}
+			last = r.UID
+		}
+		if p.Header.UIDValidity == 0 {
+			t.Fatal("zero UIDVALIDITY accepted")
+		}
+		// What yubin writes back parses to the same records.
+		out := []byte(formatUIDListHeader(p.Header))
+		for _, r := range p.Records {
+			if strings.ContainsAny(r.Base, "\n") || strings.ContainsAny(r.Ext, ":\n") {
+				return
+			}
+			out = appendUIDRecord(out, r)
+		}
+		q, err := parseUIDList(string(out))
+		if err != nil || len(q.Records) != len(p.Records) || q.Header.UIDValidity != p.Header.UIDValidity {
+			t.Fatalf("rewrite of %q = %q: %v", data, out, err)
+		}
+		for i := range q.Records {
+			if q.Records[i].UID != p.Records[i].UID || q.Records[i].Base != p.Records[i].Base {
+				t.Fatalf("record %d: %+v vs %+v", i, q.Records[i], p.Records[i])
+			}
+		}
+	})
+}
+
+func FuzzMUTF7(f *testing.F) {
+	for _, s := range []string{"Entwürfe", "&", "日本語", "a&b", "\U0001F600x", "~peter/mail/台北/日本語"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, err := decodeMUTF7(s); err == nil && encodeMUTF7(d) != s {
+			// Several encodings of one name are not all canonical; the
+			// canonical one must round-trip.
+			if d2, err := decodeMUTF7(encodeMUTF7(d)); err != nil || d2 != d {
+				t.Fatalf("decode %q = %q does not round-trip", s, d)
+			}
+		}
+		if !utf8.ValidString(s) {
+			return
+		}
+		enc := encodeMUTF7(s)
+		dec, err := decodeMUTF7(enc)
+		if strings.ContainsRune(s, utf8.RuneError) {
+			return
+		}
+		if err != nil || dec != s {
+			t.Fatalf("%q -> %q -> %q, %v", s, enc, dec, err)
+		}
+	})
+}
+
+func FuzzSubscriptionsAndKeywords(f *testing.F) {
+	f.Add([]byte("V\t2\n\nSent\nArchive\t2024\nEntw&APw-rfe\n"))
+	f.Add([]byte("0 $Important\n1 NonJunk\n25 z\n26 over\n-1 neg\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, n := range parseSubscriptions(data) {
+			if strings.Contains(n, "..") && strings.Contains(n, "/../") {
+				t.Fatalf("escaping name %q", n)
+			}
+			if got := parseSubscriptions([]byte("V\t2\n\n" + formatSubscription(n) + "\n")); len(got) != 1 || got[0] != n {
+				t.Fatalf("subscription %q round-trips to %q", n, got)
+			}
+		}
+		kl := parseKeywords(data)
+		if again := parseKeywords(kl.format()); again != kl {
+			t.Fatalf("keywords %v round-trip to %v", kl, again)
+		}
+		parseMaildirsize(data)
+	})
+}
