@@ -29,7 +29,13 @@
 // of the same user), NoFlagUpdates is pop3_no_flag_updates (RETR does not
 // set \Seen). Plaintext USER/PASS is refused before TLS unless the
 // Authenticator allows it (disable_plaintext_auth). APOP is offered only
-// when plaintext credentials can be looked up (auth.CredentialLookup).
+// when plaintext credentials can be looked up (Server.Credentials, for
+// example an *auth.PasswdFile, or an Authenticator that implements
+// auth.CredentialLookup). MaxUserIPConnections is
+// mail_max_userip_connections (default 10, answered [IN-USE]). Replies
+// follow Dovecot's wording where it has one ("There's no message 3.",
+// "Message is deleted.", "+OK 2 messages:", "+OK 78 octets"); the
+// Dovecot differential test compares them byte for byte.
 //
 // # Implementation notes
 //

@@ -15,22 +15,6 @@ import (
 	"github.com/yubinmail/yubin/store"
 )
 
-// oneUser is a stand-in Authenticator for the example; a program uses
-// an *auth.Service.
-type oneUser struct{}
-
-func (oneUser) Mechanisms(*auth.ConnInfo) []string   { return nil }
-func (oneUser) PlaintextAllowed(*auth.ConnInfo) bool { return true }
-func (oneUser) NewSASL(context.Context, string, *auth.ConnInfo) (auth.SASLSession, error) {
-	return nil, auth.ErrUnsupportedMechanism
-}
-func (oneUser) Login(_ context.Context, _ *auth.ConnInfo, user, pass string) (*auth.Identity, error) {
-	if user == "alice" && pass == "secret" {
-		return &auth.Identity{User: user}, nil
-	}
-	return nil, auth.ErrAuthFailed
-}
-
 // A POP3 server over per-user Maildirs, driven by a raw client.
 func Example() {
 	dir, _ := os.MkdirTemp("", "pop3-example")
@@ -44,7 +28,16 @@ func Example() {
 	inbox.Close()
 	st.Close()
 
-	srv := &pop3.Server{Authenticator: oneUser{}, Backend: backend}
+	// Users and passwords from a Dovecot passwd-file; PLAIN passwords
+	// also enable APOP through Credentials.
+	os.WriteFile(filepath.Join(dir, "passwd"), []byte("alice:{PLAIN}secret::::::\n"), 0o600)
+	users := &auth.PasswdFile{Path: filepath.Join(dir, "passwd")}
+	srv := &pop3.Server{
+		Authenticator: &auth.Service{PassDB: users},
+		Credentials:   users,
+		Backend:       backend,
+		UIDLFormat:    "%08Xu%08Xv", // Dovecot's default, seed 000
+	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(l)
 	defer srv.Shutdown(context.Background())

@@ -722,3 +722,16 @@ func TestMaxUserIPConnections(t *testing.T) {
 	c3.cmd("USER alice", "+OK")
 	c3.cmd("PASS secret", "+OK Logged in.")
 }
+
+func TestRetrBinaryBytes(t *testing.T) {
+	e := startServer(t, &Server{})
+	raw := "Subject: =?UTF-8?B?5L2T?=\n\nnul\x00byte \xff\xfe 8-bit 郵便\nbare\rcr\r\n.\r\n"
+	e.deliver("alice", raw)
+	size := e.inbox("alice")[0].Size
+	c := e.login("alice", "secret")
+	c.cmd("RETR 1", fmt.Sprintf("+OK %d octets", size))
+	body := unstuff(c.multi())
+	if body != crlf(raw) || int64(len(body)) != size {
+		t.Fatalf("RETR = %q (%d octets), want %q (%d)", body, len(body), crlf(raw), size)
+	}
+}
