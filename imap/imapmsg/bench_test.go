@@ -3,6 +3,7 @@ package imapmsg
 import (
 	"encoding/base64"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,31 @@ func TestTypicalMessageStructure(t *testing.T) {
 	n, err := m.BinarySize(strings.NewReader(msg), []int{2})
 	if err != nil || n != 63<<10 {
 		t.Fatalf("BINARY.SIZE[2] = %d, %v", n, err)
+	}
+}
+
+// BenchmarkParseBodyStructureFile is BenchmarkParseBodyStructure reading
+// the message from a file, as a Maildir store serves it.
+func BenchmarkParseBodyStructureFile(b *testing.B) {
+	msg := typicalMessage()
+	path := b.TempDir() + "/msg"
+	if err := os.WriteFile(path, []byte(msg), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := Parse(f, int64(len(msg)), Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.WriteBodyStructure(io.Discard, true); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }
