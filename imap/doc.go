@@ -33,6 +33,14 @@
 // use "/" as the hierarchy separator and modified UTF-7 on the wire.
 // Response texts and codes follow Dovecot's where clients look at them.
 //
+// FETCH's ENVELOPE, BODYSTRUCTURE, BODY[section]<partial> and BINARY
+// come from imap/imapmsg (parsed once, kept in Server.MessageCache);
+// BODY[] and RFC822 stream the stored file through store.NewCRLFReader
+// without parsing. TestDovecotFetchSameAsDovecot checks the answers
+// byte for byte against Dovecot's imap on the same Maildir. OBJECTID's
+// MAILBOXID is derived from UIDVALIDITY (the store has no mailbox GUID)
+// and EMAILID from the store's message GUID; THREADID is NIL.
+//
 // # Implementation notes
 //
 // Each connection is one goroutine (plus one reader goroutine while in
