@@ -190,7 +190,12 @@ func parseRBLSpec(arg string) (*rblSpec, error) {
 // find queries the list for prefix (reversed address or domain) and
 // applies the reply filter. nil means not listed.
 func (s *state) findDNSXL(spec *rblSpec, prefix string) *rblResult {
-	res := s.rblLookup(prefix + spec.dotDomainDot)
+	k := rblKey{spec, prefix}
+	res, ok := s.p.rbl.get(k)
+	if !ok {
+		res = s.rblLookup(prefix + spec.dotDomainDot)
+		s.p.rbl.put(k, res)
+	}
 	if res == nil || res.soft || spec.filter == nil {
 		return res
 	}

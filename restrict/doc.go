@@ -104,8 +104,10 @@
 // lookup failure" and returns the error; configuration problems found at
 // run time answer "451 4.3.5 Server configuration error". Go error text
 // never reaches a Decision. DNS goes through the [Resolver] interface
-// (*net.Resolver satisfies it); Postfix keeps DNSBL answers in a process
-// cache, which [NewCachingResolver] provides.
+// (*net.Resolver satisfies it). As smtpd keeps DNSBL answers in a
+// process cache, a Policy keeps DNSBL/RHSBL answers (listed or not, never
+// temporary failures) for one minute, at most 10000 of them;
+// [NewCachingResolver] adds the same for MX and address lookups.
 //
 // Differences from Postfix: with smtpd_delay_reject = no, defer_if_permit
 // reasons from the client and helo stages are not carried to RCPT (the

@@ -58,26 +58,23 @@ func validHostaddr(s string) bool {
 }
 
 func validIPv4(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 4 {
-		return false
-	}
-	for _, p := range parts {
-		if p == "" || len(p) > 3 {
-			return false
-		}
-		n := 0
-		for i := 0; i < len(p); i++ {
-			if !isDigit(p[i]) {
+	parts, n, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || n > 255 {
 				return false
 			}
-			n = n*10 + int(p[i]-'0')
+			parts++
+			n, digits = 0, 0
+			continue
 		}
-		if n > 255 {
+		if !isDigit(s[i]) || digits == 3 {
 			return false
 		}
+		n = n*10 + int(s[i]-'0')
+		digits++
 	}
-	return true
+	return parts == 4
 }
 
 // validMailhostAddr accepts what may stand inside [] in a HELO or address

@@ -74,6 +74,7 @@ type Policy struct {
 	now       func() time.Time
 
 	memo    map[string]string // expanded parameter values, filled by New
+	rbl     rblCache
 	cfg     hotConfig
 	lists   map[string]*list
 	classes map[string]bool
@@ -123,6 +124,7 @@ func New(params Params, opts ...Option) (*Policy, error) {
 	for _, o := range opts {
 		o(p)
 	}
+	p.rbl.now = p.now
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
 	}
