@@ -49,9 +49,10 @@ type policyRef struct {
 func (p *policyRef) Check(ctx context.Context, stage restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
 	start := time.Now()
 	d, err := p.cur.Load().Check(ctx, stage, req)
-	p.m.policyTime.WithLabelValues(stage.String()).Observe(time.Since(start).Seconds())
+	st := strings.ToLower(stage.String())
+	p.m.policyTime.WithLabelValues(st).Observe(time.Since(start).Seconds())
 	if d.Action != restrict.Dunno {
-		p.m.decisions.WithLabelValues(stage.String(), d.Action.String()).Inc()
+		p.m.decisions.WithLabelValues(st, strings.ToLower(d.Action.String())).Inc()
 	}
 	return d, err
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+)
+
+// TestCurlMetrics: curl reads the Prometheus metrics after a delivery,
+// a relay refusal and a failed login.
+func TestCurlMetrics(t *testing.T) {
+	curl := testutil.RequireBinary(t, "curl")
+	mport := testutil.FreePort(t)
+	in := newInstance(t, "metrics_listen = 127.0.0.1:"+strconv.Itoa(mport)+"\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	python(t, pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.2', 0))
+s.sendmail('x@example.org', ['alice@localhost'], 'Subject: m\r\n\r\nm\r\n')
+s.mail('x@example.org')
+s.rcpt('victim@example.com')
+s.quit()
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+m.starttls(ssl_context=ctx)
+try:
+    m.login('alice@localhost', 'wrong')
+except imaplib.IMAP4.error:
+    pass
+m.logout()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]))
+	out, err := exec.Command(curl, "-sf", "http://127.0.0.1:"+strconv.Itoa(mport)+"/metrics").CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`yubin_sessions_total{service="smtp"} 1`,
+		`yubin_sessions_total{service="imap"} 1`,
+		`yubin_deliveries_total{service="smtp",status="sent"} 1`,
+		`yubin_auth_failures_total{service="imap"} 1`,
+		`yubin_restriction_decisions_total{action="reject",stage="`,
+		`yubin_delivery_duration_seconds_bucket{service="smtp",le="`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", out)
+	}
+}
