@@ -36,7 +36,7 @@ func BenchmarkAppendFsync(b *testing.B) {
 			c := context.Background()
 			mb, _ := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
 			defer mb.Close()
-			body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"), size/66+1)[:size]
+			body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"), size/60+1)[:size]
 			b.SetBytes(int64(size))
 			b.ResetTimer()
 			start := time.Now()

@@ -60,6 +60,18 @@
 // for the first read-write handle that sees it; that handle moves it from
 // new/ to cur/, as Dovecot's SELECT does.
 //
+// Events the Store itself causes (its own renames and unlinks) are noted
+// before they happen and ignored by the inotify watcher, and while the
+// watch runs Poll trusts it instead of rescanning: a flag change in a
+// 100,000-message folder costs a rename, not a rescan.
+//
+// Limits: modseqs are exact within one process. Two yubin processes on
+// one folder each number the changes they notice; yubin-index only
+// guarantees that neither ever reports a HIGHESTMODSEQ below what the
+// other reserved. More than 26 keywords per folder cannot be stored in
+// Maildir file names and are refused (store.ErrKeywordInvalid), where
+// Dovecot would keep them in its index only.
+//
 // Special-use attributes given to CreateMailbox are remembered in
 // "yubin-special-use" (Dovecot keeps them in its configuration).
 package maildir

@@ -1,6 +1,3 @@
-// Package storetest is the conformance suite every yubin mailbox format
-// passes: a format's tests call Run with a function that opens a fresh,
-// empty store (and, for reopen tests, the same store again).
 package storetest
 
 import (
