@@ -233,3 +233,21 @@ func TestSeed003(t *testing.T) {
 		t.Errorf("owned sender without login: %s", got)
 	}
 }
+
+// The seed prints the virtual file with angle brackets; postmap then
+// stores the key "<info@example.com>", which no lookup of
+// info@example.com finds (checked with postmap -q). yubin does the same.
+func TestSeed003BracketedVirtualFileDoesNotMatch(t *testing.T) {
+	virtual := writeFile(t, t.TempDir(), "virtual", "<info@example.com> <user22@example.net>\n<sales@example.com> <user11@example.org>\n")
+	p, err := New(Params{
+		"virtual_alias_domains":        "example.com",
+		"virtual_alias_maps":           "hash:" + virtual,
+		"smtpd_recipient_restrictions": "reject_unauth_destination",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Resolve(context.Background(), "info@example.com"); !errors.Is(err, ErrUnknownRecipient) {
+		t.Fatalf("got %v", err)
+	}
+}
