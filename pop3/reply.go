@@ -23,6 +23,7 @@ type Error struct {
 	Text string
 }
 
+// Error returns the reply as it would be sent, prefixed with "pop3: ".
 func (e *Error) Error() string {
 	if e.Code == "" {
 		return "pop3: -ERR " + e.Text
