@@ -8,8 +8,11 @@ import (
 // MatchHeader reports whether the message's top-level header has a field
 // named field whose value, RFC 2047 decoded, contains substr
 // (case-insensitive). An empty substr matches any message that has the
-// field (SEARCH HEADER name ""). FROM, TO, CC, BCC and SUBJECT are
-// MatchHeader on those fields.
+// field (SEARCH HEADER name ""). Address fields (From, To, Cc, Bcc,
+// Sender, Reply-To, Resent-*) match in their normalised form, as in
+// Dovecot: "Name <box@host>" with names decoded, quotes and comments
+// gone. FROM, TO, CC, BCC and SUBJECT are MatchHeader on those
+// fields.
 func (m *Message) MatchHeader(field, substr string) bool {
 	return matchHeader(m.Root.Header, field, substr)
 }
@@ -21,11 +24,12 @@ func (m *Message) MatchBody(r io.ReaderAt, substr string) (bool, error) {
 	return m.matchBody(r, substr)
 }
 
-// MatchText is SEARCH TEXT: MatchHeader on any field of the top-level
-// header, or MatchBody.
+// MatchText is SEARCH TEXT: substr in any header block of the message
+// (the top-level header, MIME part headers, headers of attached
+// messages; decoded "Name: value" lines) or MatchBody.
 func (m *Message) MatchText(r io.ReaderAt, substr string) (bool, error) {
-	if matchAnyHeader(m.Root.Header, substr) {
-		return true, nil
+	if ok, err := m.matchAllHeaders(r, substr); ok || err != nil {
+		return ok, err
 	}
 	return m.matchBody(r, substr)
 }

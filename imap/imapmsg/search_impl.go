@@ -38,11 +38,110 @@ func matchHeader(h Header, field, substr string) bool {
 		if !equalFoldASCII(f.Name, field) {
 			continue
 		}
-		if needle == "" || strings.Contains(fold(decodeHeaderValue(f.Value)), needle) {
+		v := f.Value
+		if isAddressField(f.Name) {
+			v = renderAddresses(v)
+		} else {
+			v = decodeHeaderValue(v)
+		}
+		if needle == "" || strings.Contains(fold(v), needle) {
 			return true
 		}
 	}
 	return false
+}
+
+func isAddressField(name string) bool {
+	for _, n := range []string{"From", "To", "Cc", "Bcc", "Sender", "Reply-To", "Resent-From", "Resent-To", "Resent-Cc", "Resent-Bcc", "Resent-Sender"} {
+		if equalFoldASCII(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// renderAddresses writes an address list in its normalised form
+// ("Name <box@host>, group: a@b;"), as Dovecot matches address fields:
+// quotes and comments are gone, display names decoded.
+func renderAddresses(v string) string {
+	var b strings.Builder
+	for i, a := range ParseAddressList(v) {
+		if i > 0 && !a.GroupEnd {
+			b.WriteString(", ")
+		}
+		switch {
+		case a.GroupStart:
+			b.WriteString(decodeHeaderValue(a.Mailbox) + ":")
+		case a.GroupEnd:
+			b.WriteString(";")
+		default:
+			addr := a.Mailbox
+			if a.Host != missingDomain {
+				addr += "@" + a.Host
+			}
+			if a.ADL != "" {
+				addr = a.ADL + ":" + addr
+			}
+			switch {
+			case a.Name != "":
+				b.WriteString(decodeHeaderValue(a.Name) + " <" + addr + ">")
+			case a.ADL != "":
+				b.WriteString("<" + addr + ">")
+			default:
+				b.WriteString(addr)
+			}
+		}
+	}
+	return b.String()
+}
+
+// matchAllHeaders matches substr against every header block of the
+// message: the top-level header, each part's MIME header and the header
+// of every attached message, as Dovecot's TEXT does.
+func (m *Message) matchAllHeaders(r io.ReaderAt, substr string) (bool, error) {
+	if matchAnyHeader(m.Root.Header, substr) {
+		return true, nil
+	}
+	var parts []*Part
+	collectAll(m.Root, &parts, 0)
+	for _, p := range parts {
+		h := p.Header
+		if h == nil && p.HeaderSize > 0 {
+			n := p.HeaderSize
+			if n > maxFilterBytes {
+				n = maxFilterBytes
+			}
+			rd, err := m.region(r, p.HeaderOffset, n)
+			if err != nil {
+				return false, err
+			}
+			raw, err := io.ReadAll(rd)
+			if err != nil {
+				return false, err
+			}
+			h = parseHeader(raw, DefaultMaxHeaderFields)
+		}
+		if matchAnyHeader(h, substr) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// collectAll lists every part below p (p excluded), inner messages
+// included.
+func collectAll(p *Part, out *[]*Part, depth int) {
+	if depth > 200 {
+		return
+	}
+	if p.Message != nil {
+		*out = append(*out, p.Message)
+		collectAll(p.Message, out, depth+1)
+	}
+	for _, c := range p.Children {
+		*out = append(*out, c)
+		collectAll(c, out, depth+1)
+	}
 }
 
 // matchAnyHeader matches substr against every "Name: value" of h.
