@@ -1,6 +1,9 @@
 package restrict
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestHostnameSyntax(t *testing.T) {
 	for _, c := range []struct {
@@ -28,6 +31,24 @@ func TestHostnameSyntax(t *testing.T) {
 		}
 		if got := validHostaddr(c.s); got != c.addr {
 			t.Errorf("validHostaddr(%q) = %v", c.s, got)
+		}
+	}
+}
+
+func TestDNSBLQueryNames(t *testing.T) {
+	if got := reverseAddr(netip.MustParseAddr("192.0.2.66")); got != "66.2.0.192" {
+		t.Errorf("v4: %s", got)
+	}
+	if got := reverseAddr(netip.MustParseAddr("2001:db8::1")); got != "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2" {
+		t.Errorf("v6: %s", got)
+	}
+	m, err := parseIPMatch("127.0.[1;3].[2..11]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, want := range map[string]bool{"127.0.1.2": true, "127.0.3.11": true, "127.0.2.5": false, "127.0.1.12": false, "::1": false} {
+		if m.match(netip.MustParseAddr(a)) != want {
+			t.Errorf("%s: want %v", a, want)
 		}
 	}
 }
