@@ -208,21 +208,25 @@ func TestAuthMasterTranscript(t *testing.T) {
 
 // TestPostfixSwaksDovecotSASL points a real Postfix 3.7 smtpd at yubin's
 // auth-client socket (smtpd_sasl_type = dovecot) and authenticates with
-// swaks: 235 for the right password, 535 for a wrong one, with PLAIN and
-// LOGIN.
+// swaks: 235 for the right password, 535 for a wrong one, with PLAIN,
+// LOGIN and CRAM-MD5.
 func TestPostfixSwaksDovecotSASL(t *testing.T) {
 	swaks := testutil.RequireBinary(t, "swaks")
 	svc := testService(t)
 	svc.FailureDelay = 10 * time.Millisecond
 	sock, _, _ := startServer(t, svc)
 	pf := testutil.StartSMTPPostfix(t, "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\nsmtpd_sasl_path = "+sock+"\n")
-	for _, mech := range []string{"PLAIN", "LOGIN"} {
+	for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+		user := "plain@example.org"
+		if mech == "CRAM-MD5" {
+			user = "crammd5@example.org" // stored as {CRAM-MD5}
+		}
 		for _, tc := range []struct {
 			pw, want string
 		}{{"secret", "235 "}, {"wrong", "535 "}} {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			out, _ := exec.CommandContext(ctx, swaks, "--server", pf.Addr(), "--auth", mech,
-				"--auth-user", "plain@example.org", "--auth-password", tc.pw,
+				"--auth-user", user, "--auth-password", tc.pw,
 				"--to", "x@example.test", "--quit-after", "AUTH", "--timeout", "20").CombinedOutput()
 			cancel()
 			t.Logf("swaks %s %s:\n%s", mech, tc.pw, out)
