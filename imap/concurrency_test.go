@@ -2,8 +2,8 @@ package imap
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // Two sessions on one mailbox see each other's changes: EXISTS on NOOP,

@@ -28,7 +28,10 @@ const (
 // in the store; the sequence-number view lives in selected.
 type conn struct {
 	srv *Server
-	nc  net.Conn
+	nc  net.Conn // the connection in use (a *tls.Conn after STARTTLS)
+	// raw is the accepted connection; Shutdown and Close use it from
+	// other goroutines (nc changes under STARTTLS).
+	raw net.Conn
 	r   *reader
 	w   *writer
 	log *slog.Logger
@@ -69,7 +72,7 @@ type selected struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, stopCh: make(chan struct{})}
+	c := &conn{srv: s, nc: nc, raw: nc, stopCh: make(chan struct{})}
 	c.log = s.logger().With("remote", nc.RemoteAddr().String())
 	c.w = newWriter(deadlineWriter{c: nc, timeout: durOr(s.WriteTimeout, DefaultWriteTimeout)})
 	c.r = newReader(nc, s.maxLine())
@@ -92,7 +95,7 @@ func (c *conn) shutdown() {
 	c.stopping = true
 	close(c.stopCh)
 	if c.reading {
-		c.nc.SetReadDeadline(time.Now())
+		c.raw.SetReadDeadline(time.Now())
 	}
 }
 
