@@ -338,3 +338,26 @@ func TestStartsAndStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("exit: %v\n%s", in.exit, in.errText())
 	}
 }
+
+// TestProtocolsSwitchesServices: "protocols = imap" (seed 003, 1.7)
+// turns POP3 and LMTP off while SMTP and IMAP run; log_format = json
+// gives JSON log lines.
+func TestProtocolsSwitchesServices(t *testing.T) {
+	in := newInstance(t, "protocols = imap\nlog_format = json\n")
+	in.start()
+	for svc, want := range map[string]bool{"smtp": true, "imap": true, "imaps": true, "pop3": false, "pop3s": false} {
+		c, err := net.DialTimeout("tcp", in.addr(svc), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		if (err == nil) != want {
+			t.Errorf("%s listening = %v, want %v", svc, err == nil, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(in.data, "lmtp.sock")); err == nil {
+		t.Error("LMTP socket exists with protocols = imap")
+	}
+	if !strings.HasPrefix(in.errText(), "{") || !strings.Contains(in.errText(), `"msg":`) {
+		t.Errorf("log is not JSON:\n%s", in.errText())
+	}
+}
