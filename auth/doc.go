@@ -11,8 +11,9 @@
 // (bcrypt), ARGON2I and ARGON2ID, PBKDF2, SCRAM-SHA-1 and SCRAM-SHA-256,
 // SSHA512, SSHA256, SSHA, SMD5, SHA512, SHA256, SHA1, PLAIN-MD5,
 // LDAP-MD5, PLAIN-MD4, CRAM-MD5 (HMAC-MD5 context), DIGEST-MD5, PLAIN,
-// CLEAR, CLEARTEXT and PLAIN-TRUNC. Comparisons are constant-time.
-// Dovecot's OTP and DES-CRYPT are not implemented.
+// CLEAR, CLEARTEXT, PLAIN-TRUNC and OTP (RFC 2289 state). Comparisons
+// are constant-time. DES-CRYPT is not implemented (Debian's libxcrypt,
+// and so Dovecot there, cannot verify it either).
 //
 // # Databases
 //

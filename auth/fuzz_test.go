@@ -13,13 +13,13 @@ func FuzzParseStored(f *testing.F) {
 		"{SHA512-CRYPT}$6$rounds=5000$abc$" + strings.Repeat("a", 86), "{SHA256.HEX}00", "{PLAIN.B64}c2VjcmV0",
 		"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", "{PBKDF2}$1$salt$5000$00",
 		"{SCRAM-SHA-1}4096,AA==,AA==,AA==", "{BLF-CRYPT}$2y$05$" + strings.Repeat(".", 53), "$1$salt$hash",
-		"{CRAM-MD5}" + strings.Repeat("0", 64), "{SSHA}AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "{PLAIN-TRUNC}3-abc", "{",
+		"{CRAM-MD5}" + strings.Repeat("0", 64), "{SSHA}AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "{PLAIN-TRUNC}3-abc", "{", "{OTP}md5 10 seed 0011223344556677",
 	} {
 		f.Add(s, "secret")
 	}
 	cheap := map[string]bool{"PLAIN": true, "SHA1": true, "SHA256": true, "SHA512": true, "SSHA": true,
 		"SSHA256": true, "SSHA512": true, "SMD5": true, "PLAIN-MD5": true, "LDAP-MD5": true, "PLAIN-MD4": true,
-		"CRAM-MD5": true, "PLAIN-TRUNC": true, "MD5-CRYPT": true}
+		"CRAM-MD5": true, "PLAIN-TRUNC": true, "MD5-CRYPT": true, "OTP": true}
 	f.Fuzz(func(t *testing.T, stored, pw string) {
 		st, err := ParseStored(stored, "")
 		if err != nil {

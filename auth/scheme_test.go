@@ -131,6 +131,9 @@ func TestHashDefaults(t *testing.T) {
 	if !strings.Contains(s, "$rounds=1000$") {
 		t.Errorf("rounds not clamped: %q", s)
 	}
+	if ok, err := Verify("{OTP}sha1 1024 3efefff8495997a0 3dfe473e5305092d", "secret"); !ok || err != nil {
+		t.Errorf("OTP from doveadm pw: %v %v", ok, err)
+	}
 	s, _ = Hash("BLF-CRYPT", "x")
 	if !strings.HasPrefix(s, "{BLF-CRYPT}$2y$05$") {
 		t.Errorf("BLF-CRYPT default = %q", s)
