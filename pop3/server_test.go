@@ -735,3 +735,37 @@ func TestRetrBinaryBytes(t *testing.T) {
 		t.Fatalf("RETR = %q (%d octets), want %q (%d)", body, len(body), crlf(raw), size)
 	}
 }
+
+func TestShutdownLetsRetrFinish(t *testing.T) {
+	srv := &Server{}
+	e := startServer(t, srv)
+	big := "Subject: big\n\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 32<<10)
+	e.deliver("alice", big)
+	c := e.login("alice", "secret")
+	c.send("RETR 1")
+	c.expect("+OK")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond) // Shutdown is waiting while RETR streams
+	if got := unstuff(c.multi()); got != crlf(big) {
+		t.Fatalf("RETR cut short by Shutdown: %d octets, want %d", len(got), len(crlf(big)))
+	}
+	c.expect("-ERR [SYS/TEMP] Server shutting down.")
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+}
+
+func TestReplyFlushedBeforePartialPipelinedLine(t *testing.T) {
+	e := startServer(t, &Server{})
+	c := e.dial()
+	c.conn.Write([]byte("NOOP\r\nUSER alice\r\nCA")) // "CAPA" is not complete yet
+	c.expect("-ERR")
+	c.expect("+OK") // USER is answered without waiting for the rest of CAPA
+	c.send("PA")
+	c.expect("+OK Capability list follows")
+}

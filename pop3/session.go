@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -116,9 +117,10 @@ func (s *session) readCommand() ([]byte, error) {
 }
 
 // readCommandLine reads a client line of at most max bytes, flushing
-// pending replies first unless more pipelined input is already buffered.
+// pending replies first unless a further pipelined command is already
+// buffered.
 func (s *session) readCommandLine(max int) ([]byte, error) {
-	if s.r.Buffered() == 0 {
+	if !s.lineBuffered() {
 		if !s.flush() {
 			return nil, errWriteFailed
 		}
@@ -130,6 +132,17 @@ func (s *session) readCommandLine(max int) ([]byte, error) {
 		return nil, errShuttingDown
 	}
 	return readLine(s.r, max)
+}
+
+// lineBuffered reports whether a whole pipelined line is already
+// waiting, so replies can stay buffered until it is handled.
+func (s *session) lineBuffered() bool {
+	n := s.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := s.r.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 func (s *session) endOnReadError(err error) {
