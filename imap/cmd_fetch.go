@@ -73,6 +73,16 @@ func (c *conn) cmdFetch(tag string, uid bool) error {
 	if mods.changedSince > 0 {
 		items = append(items, fetchItem{name: "MODSEQ"})
 	}
+	// RFC 7162 3.1.4.1: with CONDSTORE on, FETCH responses that carry
+	// FLAGS carry MODSEQ too.
+	if c.condstore {
+		for _, it := range items {
+			if it.name == "FLAGS" || it.setsSeen() && !c.sel.readOnly {
+				items = append(items, fetchItem{name: "MODSEQ"})
+				break
+			}
+		}
+	}
 	items = dedupItems(items)
 	if mods.vanished {
 		c.writeVanishedEarlier(ns)

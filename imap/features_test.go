@@ -38,7 +38,7 @@ S: a3 OK Search completed.
 C: a4 SEARCH RETURN (SAVE) FLAGGED
 S: a4 OK Search completed.
 C: a5 FETCH $ (UID FLAGS)
-S: * 2 FETCH (UID 2 FLAGS (\Flagged))
+S: re:\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)
 S: a5 OK Fetch completed.
 C: a6 UID STORE 1:3 (UNCHANGEDSINCE 1) +FLAGS (\Answered)
 S: a6 OK [MODIFIED 1:3] Conditional STORE failed.
