@@ -138,8 +138,19 @@ func (h *handle) Messages(ctx context.Context, uids store.UIDSet, fn func(*store
 	}
 	kl := h.m.kw.Load()
 	var mi store.MessageInfo
+	// Keyword slices are shared between messages with the same letters
+	// (the contract allows it).
+	kwNames := map[uint32][]string{}
 	visit := func(x *msg) error {
-		mi = store.MessageInfo{UID: x.uid, Flags: store.Flags{System: x.sys, Keywords: kl.names(x.kw)}, ModSeq: x.modseq, Size: x.vsize, Recent: h.recent != nil && h.recent.Contains(x.uid)}
+		var kws []string
+		if x.kw != 0 {
+			var ok bool
+			if kws, ok = kwNames[x.kw]; !ok {
+				kws = kl.names(x.kw)
+				kwNames[x.kw] = kws
+			}
+		}
+		mi = store.MessageInfo{UID: x.uid, Flags: store.Flags{System: x.sys, Keywords: kws}, ModSeq: x.modseq, Size: x.vsize, Recent: h.recent != nil && h.recent.Contains(x.uid)}
 		base := x.base()
 		mi.GUID, mi.FileName = base, base
 		mi.InternalDate = h.m.internalDate(x)

@@ -39,11 +39,13 @@ type cacheState struct {
 	hms         uint64
 	reserved    uint64
 	ents        []cacheEnt
-	recs        []cacheRec // base names, only when needed for recovery
-	existed     bool       // a dovecot-uidlist existed before this load
+	raw         []byte // the file, for base names (records) during recovery
+	existed     bool   // a dovecot-uidlist existed before this load
 }
 
 type cacheEnt struct {
+	base   uint32 // offset of the base name in raw
+	blen   uint16
 	uid    uint32
 	sys    uint8
 	kw     uint32
@@ -77,25 +79,36 @@ func (m *mbox) loadCache() {
 		return
 	}
 	c.ents = make([]cacheEnt, 0, n)
-	c.recs = make([]cacheRec, 0, n)
 	var last uint32
 	for i := 0; i < n; i++ {
 		if len(p) < 27 {
-			c.ents, c.recs = nil, nil
+			c.ents = nil
 			return
 		}
 		e := cacheEnt{uid: le.Uint32(p), modseq: le.Uint64(p[4:]), date: int64(le.Uint64(p[12:])), sys: p[20], kw: le.Uint32(p[21:])}
 		bl := int(le.Uint16(p[25:]))
 		if len(p) < 27+bl || e.uid <= last {
-			c.ents, c.recs = nil, nil
+			c.ents = nil
 			return
 		}
+		e.base, e.blen = uint32(len(data)-len(p)+27), uint16(bl)
 		c.ents = append(c.ents, e)
-		c.recs = append(c.recs, cacheRec{uid: e.uid, base: string(p[27 : 27+bl])})
 		last = e.uid
 		p = p[27+bl:]
 	}
 	c.valid = true
+	c.raw = data
+}
+
+// records returns the base names the index knows, by UID.
+func (c *cacheState) records() []cacheRec {
+	out := make([]cacheRec, 0, len(c.ents))
+	for _, e := range c.ents {
+		if int(e.base)+int(e.blen) <= len(c.raw) {
+			out = append(out, cacheRec{uid: e.uid, base: string(c.raw[e.base : int(e.base)+int(e.blen)])})
+		}
+	}
+	return out
 }
 
 // applyCache takes modseqs, dates and \Recent state from the loaded index
@@ -141,7 +154,7 @@ func (m *mbox) applyCache() {
 	if match && c.recentUpTo <= m.nextUID {
 		m.recentUpTo = c.recentUpTo
 	}
-	c.ents, c.recs = nil, nil
+	c.ents, c.raw = nil, nil
 	m.cache.dirty = false
 	if changed || m.highestModSeq >= c.reserved {
 		m.writeIndexLocked()
@@ -226,7 +239,7 @@ func (m *mbox) recoverFromCache() {
 	for _, u := range m.pending {
 		used[u] = true
 	}
-	for _, r := range c.recs {
+	for _, r := range c.records() {
 		if r.base == "" || used[r.uid] {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -190,7 +191,7 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		kl := m.s.readKeywords(m.dir)
 		m.kw.Store(&kl)
 	}
-	slices.SortFunc(added, func(a, b *msg) int { return cmp.Compare(a.uid, b.uid) })
+	sortByUID(added)
 	for _, x := range added {
 		if x.modseq == 0 && !first {
 			x.modseq = m.nextModSeq()
@@ -228,6 +229,34 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		m.pending, m.pendingBig = small, false
 	}
 	return nil
+}
+
+// sortByUID sorts msgs by UID; dense UID ranges (a whole folder read at
+// open) are placed by index instead of compared.
+func sortByUID(msgs []*msg) {
+	if len(msgs) < 1024 {
+		slices.SortFunc(msgs, func(a, b *msg) int { return cmp.Compare(a.uid, b.uid) })
+		return
+	}
+	lo, hi := msgs[0].uid, msgs[0].uid
+	for _, x := range msgs {
+		lo, hi = min(lo, x.uid), max(hi, x.uid)
+	}
+	span := int(hi-lo) + 1
+	if span > 4*len(msgs) {
+		slices.SortFunc(msgs, func(a, b *msg) int { return cmp.Compare(a.uid, b.uid) })
+		return
+	}
+	slots := make([]*msg, span)
+	for _, x := range msgs {
+		slots[x.uid-lo] = x
+	}
+	out := msgs[:0]
+	for _, x := range slots {
+		if x != nil {
+			out = append(out, x)
+		}
+	}
 }
 
 // dropDuplicates removes from unknown the files whose base name is
@@ -291,18 +320,20 @@ func fileSizes(path string) (int64, int64) {
 // scanDirs lists new/ then cur/ (in that order, so a message moving from
 // new to cur meanwhile is seen at least once).
 func (m *mbox) scanDirs() ([]fileEnt, error) {
-	var out []fileEnt
-	for _, sub := range []string{"new", "cur"} {
-		names, err := readNames(filepath.Join(m.dir, sub), true)
-		if err != nil {
-			return nil, fmt.Errorf("maildir: read %s: %w", sub, err)
-		}
-		if out == nil {
-			out = make([]fileEnt, 0, len(names))
-		}
-		for _, n := range names {
-			out = append(out, fileEnt{name: n, inNew: sub == "new"})
-		}
+	newNames, err := readNames(filepath.Join(m.dir, "new"), true)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: read new: %w", err)
+	}
+	curNames, err := readNames(filepath.Join(m.dir, "cur"), true)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: read cur: %w", err)
+	}
+	out := make([]fileEnt, 0, len(newNames)+len(curNames))
+	for _, n := range newNames {
+		out = append(out, fileEnt{name: n, inNew: true})
+	}
+	for _, n := range curNames {
+		out = append(out, fileEnt{name: n})
 	}
 	return out, nil
 }
@@ -378,11 +409,15 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 		}
 		return p.Damaged, nil
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil && err != io.ErrUnexpectedEOF {
 		return false, fmt.Errorf("maildir: %w", err)
 	}
-	p, perr := parseUIDList(string(data))
+	data = data[:n]
+	// The text is never modified: records and pending keys refer into it
+	// without a copy (pending keys are cloned at the end of the sync).
+	p, perr := parseUIDList(unsafe.String(unsafe.SliceData(data), len(data)))
 	if perr != nil {
 		m.s.logger().Warn("maildir: dovecot-uidlist unusable, rebuilding", "dir", m.dir, "err", perr)
 		m.ulIno, m.ulOff = ino, int64(len(data))
@@ -391,7 +426,7 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 				// Our own index still knows every UID: keep them.
 				m.uidValidity = m.cache.uidValidity
 				m.nextUID = m.cache.nextUID
-				for _, c := range m.cache.recs {
+				for _, c := range m.cache.records() {
 					m.pending[c.base] = c.uid
 				}
 			} else {
@@ -410,6 +445,11 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 		m.recentUpTo = 0
 	}
 	m.header = p.Header
+	m.header.GUID = strings.Clone(p.Header.GUID)
+	m.header.Extra = nil
+	for _, e := range p.Header.Extra {
+		m.header.Extra = append(m.header.Extra, strings.Clone(e))
+	}
 	m.uidValidity = p.Header.UIDValidity
 	if p.Header.NextUID > m.nextUID {
 		m.nextUID = p.Header.NextUID

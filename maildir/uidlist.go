@@ -137,6 +137,7 @@ func parseUIDList(data string) (uidlistParse, error) {
 	}
 	p.Header = h
 	p.Consumed = nl + 1
+	p.Records = make([]uidRecord, 0, strings.Count(data[nl+1:], "\n"))
 	p.parseRecords(data[nl+1:], 0)
 	return p, nil
 }
