@@ -7,7 +7,10 @@
 // The benchmark in this directory (go test -bench . ./bench/pop3) sets
 // up a Maildir of 100 × 10 KiB messages, serves it with yubin's pop3
 // package and with a private Dovecot 2.3 pop3 at the same time, runs this
-// load against both with 1 and 10 clients and logs the ratio.
+// load against both with 1 and 10 clients and logs the ratio. yubin runs
+// twice: with the user's maildir.Store opened per session (the plain
+// wiring) and with one Store cached per user (what a long-running
+// program would do).
 package main
 
 import (
