@@ -116,7 +116,10 @@ func TestLMTPPerRecipient(t *testing.T) {
 
 func TestLMTPBDATAndSize(t *testing.T) {
 	dir := t.TempDir()
-	addr, _ := startLMTP(t, &Server{Deliverer: maildirs(t, dir), MaxMessageBytes: 100, MaxMemorySpool: 16}, nil)
+	d := maildirs(t, dir)
+	d.KeepOpen = time.Minute // the second delivery reuses the open store
+	defer d.Close()
+	addr, _ := startLMTP(t, &Server{Deliverer: d, MaxMessageBytes: 100, MaxMemorySpool: 16}, nil)
 	c := dialRaw(t, "tcp", addr)
 	c.expect("", "220 ")
 	c.expect("LHLO x", "250-")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/store"
@@ -32,6 +33,18 @@ type StoreDeliverer struct {
 	DetailMailbox bool
 	// LocalPartOnly looks users up by local part only.
 	LocalPartOnly bool
+	// KeepOpen keeps a user's store open for this long after a delivery
+	// so that the next message for the same user does not reopen it; 0
+	// closes it after each delivery. Call Close to release them.
+	KeepOpen time.Duration
+
+	cache storeCache
+}
+
+// Close closes the stores kept open by KeepOpen.
+func (d *StoreDeliverer) Close() error {
+	d.cache.close()
+	return nil
 }
 
 // split returns the user name to look up and the detail.
@@ -82,14 +95,14 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 	if name == "" {
 		name, _ = d.split(rcpt)
 	}
-	st, err := d.Stores.Open(ctx, name)
+	st, release, err := d.cache.open(ctx, d.Stores, name, d.KeepOpen)
 	if err != nil {
 		if errors.Is(err, store.ErrNoSuchUser) {
 			return &Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
 		}
 		return err
 	}
-	defer st.Close()
+	defer release()
 	overQuota := &Error{Code: 552, Enhanced: "5.2.2", Message: "<" + rcpt + "> Quota exceeded (mailbox for user is full)"}
 	q, err := st.Quota(ctx)
 	if err != nil {
