@@ -215,7 +215,13 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 func (c *conn) resolveSearchSets(k *searchKey) error {
 	switch k.op {
 	case "SEQ", "UID":
-		set, err := c.resolveSet(k.set, k.op == "UID")
+		var set store.UIDSet
+		var err error
+		if k.op == "SEQ" && !k.set.Saved {
+			set, err = c.sel.view.seqToUIDSetMode(k.set, true)
+		} else {
+			set, err = c.resolveSet(k.set, k.op == "UID")
+		}
 		if err != nil {
 			return err
 		}

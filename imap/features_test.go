@@ -136,3 +136,21 @@ func TestAuthenticatePlain(t *testing.T) {
 		t.Fatalf("abort: %q", l)
 	}
 }
+
+// SEARCH by sequence numbers beyond the mailbox finds nothing (as
+// Dovecot answers) while FETCH of them is BAD.
+func TestSearchBeyondMailbox(t *testing.T) {
+	env := newTestEnv(t, nil)
+	c := env.login(t, "alice", "secret")
+	c.appendRaw("INBOX", "Subject: x\r\n\r\nx\r\n")
+	c.ok("SELECT INBOX")
+	if got := c.ok("SEARCH 4"); got[0] != "* SEARCH" {
+		t.Fatalf("SEARCH 4: %q", got)
+	}
+	if got := c.ok("SEARCH 1:9"); got[0] != "* SEARCH 1" {
+		t.Fatalf("SEARCH 1:9: %q", got)
+	}
+	if _, st := c.cmd("FETCH 5 FLAGS"); !strings.HasPrefix(st, "BAD") {
+		t.Fatalf("FETCH 5: %q", st)
+	}
+}

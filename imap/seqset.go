@@ -146,6 +146,13 @@ func (v *view) uidSetOf(s numSet) store.UIDSet {
 // view holds exactly the mailbox's UIDs in order, the sequence range a:b
 // is the UID range uid(a):uid(b), which keeps 1:* one range.
 func (v *view) seqToUIDSet(s numSet) (store.UIDSet, error) {
+	return v.seqToUIDSetMode(s, false)
+}
+
+// seqToUIDSetMode is seqToUIDSet; lenient drops numbers beyond the
+// mailbox instead of failing, as SEARCH does (Dovecot answers an empty
+// result, not BAD).
+func (v *view) seqToUIDSetMode(s numSet, lenient bool) (store.UIDSet, error) {
 	set := store.UIDSet{}
 	n := uint32(len(v.uids))
 	for _, r := range s.Ranges {
@@ -160,7 +167,13 @@ func (v *view) seqToUIDSet(s numSet) (store.UIDSet, error) {
 			continue
 		}
 		if a > n || b > n {
-			return nil, badf("Invalid message sequence number")
+			if !lenient {
+				return nil, badf("Invalid message sequence number")
+			}
+			a, b = min(a, b), min(max(a, b), n)
+			if a > n {
+				continue
+			}
 		}
 		set.AddRange(v.uids[a-1], v.uids[b-1])
 	}
