@@ -46,13 +46,15 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			st = s.run(p.helo, *s.helo, nameHelo, "check_helo_access")
 		}
 	case StageSender:
-		sender := req.Sender
+		sender := internalAddr(req.Sender)
 		s.sender = &sender
 		if !delay {
 			st = s.checkMail()
 		}
 	case StageRecipient:
-		sender, rcpt := req.Sender, req.Recipient
+		// Postfix checks (and quotes in replies) the internal form of the
+		// addresses: source route dropped, quotes and escapes removed.
+		sender, rcpt := internalAddr(req.Sender), internalAddr(req.Recipient)
 		s.sender = &sender
 		if strings.EqualFold(rcpt, "postmaster") {
 			return Decision{Action: Permit, Restriction: "postmaster"}, nil
@@ -87,10 +89,10 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			}
 		}
 	case StageData, StageEndOfData:
-		sender := req.Sender
+		sender := internalAddr(req.Sender)
 		s.sender = &sender
 		if req.RecipientCount <= 1 && req.Recipient != "" {
-			rcpt := req.Recipient
+			rcpt := internalAddr(req.Recipient)
 			s.recipient = &rcpt
 		}
 		l, name, class := p.data, "DATA", nameData

@@ -2,11 +2,17 @@ package testutil
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // PostfixConfigDir writes a minimal main.cf into a new temporary directory
@@ -91,4 +97,109 @@ func PostfixMapTypes(t testing.TB, configDir string) []string {
 		t.Fatalf("postconf -m: %v", err)
 	}
 	return strings.Fields(string(out))
+}
+
+// StartPostfix runs a private Postfix (master(8) in the foreground with
+// its own config and queue directories) whose only public service is an
+// smtpd on 127.0.0.1:port, with mainCF appended to a minimal main.cf
+// (no DNS, no peer name lookups, no delivery). It returns the smtpd
+// address; the instance is stopped when the test ends. Postfix's master
+// must run as root: without root the test is skipped (or failed under
+// YUBIN_REQUIRE_INTEROP=1).
+func StartPostfix(t testing.TB, mainCF string) string {
+	t.Helper()
+	RequireBinary(t, "postconf")
+	master := "/usr/lib/postfix/sbin/master"
+	if _, err := os.Stat(master); err != nil {
+		Unavailable(t, "%s not found (Debian package postfix)", master)
+	}
+	if os.Geteuid() != 0 {
+		Unavailable(t, "Postfix's master needs root")
+	}
+	dir := t.TempDir()
+	// Postfix's daemons run as the postfix user and must reach the queue.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	q := filepath.Join(dir, "queue")
+	for _, sub := range []string{"", "pid", "private", "public", "incoming", "active", "maildrop", "deferred",
+		"bounce", "defer", "trace", "flush", "hold", "corrupt", "saved", "data"} {
+		if err := os.MkdirAll(filepath.Join(q, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, err := user.Lookup("postfix"); err == nil {
+		uid, _ := strconv.Atoi(u.Uid)
+		for _, sub := range []string{"private", "public", "incoming", "active", "maildrop", "deferred",
+			"bounce", "defer", "trace", "flush", "hold", "corrupt", "saved", "data"} {
+			os.Chown(filepath.Join(q, sub), uid, -1)
+		}
+	}
+	port := FreePort(t)
+	cf := fmt.Sprintf(`compatibility_level = 3.6
+queue_directory = %s
+data_directory = %s/data
+maillog_file = %s/maillog
+maillog_file_prefixes = %s
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+`, q, q, dir, dir) + mainCF + "\n"
+	mcf := fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
+cleanup unix n - n - 0 cleanup
+rewrite unix - - n - - trivial-rewrite
+anvil unix - - n - 1 anvil
+proxymap unix - - n - - proxymap
+postlog unix-dgram n - n - 1 postlogd
+`, port)
+	if err := os.WriteFile(filepath.Join(dir, "main.cf"), []byte(cf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "master.cf"), []byte(mcf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(master, "-c", dir, "-d")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Postfix master: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
+			if len(log) > 4000 {
+				log = log[len(log)-4000:]
+			}
+			t.Logf("Postfix maillog (end):\n%s", log)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		select {
+		case <-done:
+			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
+			t.Fatalf("Postfix master exited: %s%s", out.String(), log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Postfix smtpd did not listen on %s: %s", addr, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
