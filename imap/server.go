@@ -31,9 +31,9 @@ const (
 )
 
 // Server is an IMAP4rev2/IMAP4rev1 server over a store.Backend. Its zero
-// value plus a Backend serves plaintext IMAP; set TLSConfig to offer
-// STARTTLS (or use ListenAndServeTLS for implicit TLS on port 993), and
-// Authenticator to let users log in.
+// value plus a Backend and an Authenticator serves IMAP on port 143 with
+// Dovecot's limits; set TLSConfig to offer STARTTLS (and use ServeTLS or
+// ListenAndServeTLS for implicit TLS on port 993).
 type Server struct {
 	// Addr is the TCP address ListenAndServe listens on (":143" if empty;
 	// ListenAndServeTLS uses ":993").
