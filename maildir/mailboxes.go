@@ -118,7 +118,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, name string) error {
 
 // RenameMailbox implements store.Store.
 func (s *Store) RenameMailbox(ctx context.Context, oldName, newName string) error {
-	oldName, oldDir, err := s.resolve(oldName)
+	oldName, _, err := s.resolve(oldName)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,6 @@ func (s *Store) RenameMailbox(ctx context.Context, oldName, newName string) erro
 		}
 	}
 	s.syncDir(s.root)
-	_ = oldDir
 	return nil
 }
 
