@@ -63,6 +63,9 @@ func listenSpecs(c *config.Config) []listenSpec {
 			out = append(out, listenSpec{"lmtp", "tcp", a})
 		}
 	}
+	if p := c.Get("auth_client_listener"); p != "" {
+		out = append(out, listenSpec{"auth", "unix", p})
+	}
 	return out
 }
 

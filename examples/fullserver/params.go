@@ -12,7 +12,7 @@ import (
 // services are the listeners, named as in master.cf (smtp, submission,
 // submissions) and Dovecot (imap, imaps, pop3, pop3s, lmtp). A setting
 // "submission/name = value" overrides name for that listener only.
-var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "lmtp"}
+var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "lmtp", "auth"}
 
 // ownParams are the parameters fullserver adds or whose defaults differ
 // from Postfix's and Dovecot's: a host that runs unprivileged on
@@ -75,6 +75,7 @@ var ownParams = []config.Param{
 	{Name: "pop3s_port", Default: "2995", Check: optPort},
 	{Name: "lmtp_unix_listener", Default: "$data_directory/lmtp.sock"},
 	{Name: "lmtp_inet_listener", Default: "", Check: optAddr},
+	{Name: "auth_client_listener", Default: "", Doc: "unix socket speaking Dovecot's auth-client protocol, for Postfix's smtpd_sasl_type = dovecot; empty for none"},
 	{Name: "mail_location", Default: "maildir:$data_directory/mail/%d/%n/Maildir", Check: mailLocation},
 	{Name: "passdb", Default: "passwd-file:$data_directory/passwd"},
 	{Name: "userdb", Default: "static:"},

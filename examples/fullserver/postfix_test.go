@@ -115,3 +115,24 @@ SyncState *
 		}
 	}
 }
+
+// TestPostfixSwaksDovecotSASL: a real Postfix with smtpd_sasl_type =
+// dovecot and smtpd_sasl_path = <yubin's auth_client_listener>
+// authenticates swaks against yubin's passwd-file users (235 for the
+// right password, 535 for a wrong one).
+func TestPostfixSwaksDovecotSASL(t *testing.T) {
+	swaks := testutil.RequireBinary(t, "swaks")
+	sock := filepath.Join(testutil.SharedDir(t), "auth-client")
+	in := newInstance(t, "auth_client_listener = "+sock+"\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	pf := testutil.StartSMTPPostfix(t, "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\nsmtpd_sasl_path = "+sock+"\n")
+	for _, tc := range []struct{ pw, want string }{{"pw-alice", "235 "}, {"wrong", "535 "}} {
+		out, _ := exec.Command(swaks, "--server", pf.Addr(), "--auth", "PLAIN", "--auth-user", "alice@localhost",
+			"--auth-password", tc.pw, "--to", "x@example.test", "--quit-after", "AUTH", "--timeout", "20").CombinedOutput()
+		if !strings.Contains(string(out), "<~  "+tc.want) && !strings.Contains(string(out), "<-  "+tc.want) && !strings.Contains(string(out), "<** "+tc.want) {
+			t.Errorf("password %q: want %q in:\n%s\nmaillog:\n%s", tc.pw, tc.want, out, pf.Log())
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/yubinmail/yubin/auth/dovecotauth"
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/imap"
 	"github.com/yubinmail/yubin/lmtp"
@@ -76,6 +77,10 @@ func (h *host) setup() (*demoUser, error) {
 				Hostname:      v.Get("myhostname"),
 				UIDLFormat:    v.Get("pop3_uidl_format"),
 			}
+		case "auth":
+			// Dovecot's auth-client socket: an external Postfix with
+			// smtpd_sasl_type = dovecot authenticates against our users.
+			h.running[b.service] = &dovecotauth.Server{Auth: metered, UserDB: u, Logger: log}
 		case "lmtp":
 			h.running[b.service] = &lmtp.Server{
 				Hostname:        v.Get("myhostname"),
