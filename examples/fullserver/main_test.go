@@ -361,3 +361,15 @@ func TestProtocolsSwitchesServices(t *testing.T) {
 		t.Errorf("log is not JSON:\n%s", in.errText())
 	}
 }
+
+// TestCheckReportsBadRestrictionWithFileLine: a misspelt restriction is
+// found by check and reported at the line that set the list.
+func TestCheckReportsBadRestrictionWithFileLine(t *testing.T) {
+	dir := t.TempDir()
+	cf := filepath.Join(dir, "main.cf")
+	os.WriteFile(cf, []byte("data_directory = "+dir+"/data\nsmtpd_recipient_restrictions =\n    permit_mynetworks,\n    reject_unauth_destinaton\n"), 0o644)
+	code, _, stderr := runCmd(t, "", "-config", cf, "check")
+	if code == 0 || !strings.Contains(stderr, cf+":2: smtpd_recipient_restrictions") || !strings.Contains(stderr, "reject_unauth_destinaton") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+}

@@ -34,7 +34,15 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 	}
 	pol, err := restrict.New(params, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", v.ServiceName(), err)
+		// restrict names the parameter ("smtpd_recipient_restrictions:
+		// element 3 ..."); point at the line that set it.
+		where := v.ServiceName()
+		if name, _, ok := strings.Cut(err.Error(), ":"); ok {
+			if pos := v.Pos(name).String(); pos != "" {
+				where = pos
+			}
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return pol, nil
 }
