@@ -414,3 +414,30 @@ func (p *PasswdFile) ListUsers(ctx context.Context) ([]string, error) {
 	sort.Slice(out, func(i, j int) bool { return p.entries[out[i]].Line < p.entries[out[j]].Line })
 	return out, nil
 }
+
+// PassLookup is implemented by passdbs that can return a user's passdb
+// fields without checking a password (Dovecot's passdb lookup for
+// proxies and the auth-master PASS request).
+type PassLookup interface {
+	LookupPass(ctx context.Context, user string) (*Identity, error)
+}
+
+// LookupPass implements PassLookup: the entry's passdb extra fields
+// (userdb_ fields and nopassword/allow_nets excluded), ErrUnknownUser.
+func (p *PasswdFile) LookupPass(ctx context.Context, user string) (*Identity, error) {
+	e, err := p.lookup(user)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{User: user, Fields: map[string]string{}}
+	for k, v := range expandedExtra(e, connVars(ConnInfoFrom(ctx), user)) {
+		switch {
+		case k == "nopassword" || k == "allow_nets" || strings.HasPrefix(k, "userdb_"):
+		case k == "user":
+			id.User = v
+		default:
+			id.Fields[k] = v
+		}
+	}
+	return id, nil
+}

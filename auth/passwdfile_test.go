@@ -64,6 +64,9 @@ func TestPasswdFileGolden(t *testing.T) {
 		t.Errorf("bob from 10.9.9.9: %v", err)
 	}
 
+	if id, err := p.LookupPass(ctx, "alice@example.org"); err != nil || id.User != "alice@example.org" || len(id.Fields) != 0 {
+		t.Errorf("LookupPass alice = %+v, %v", id, err)
+	}
 	alice, err := p.LookupUser(ctx, "alice@example.org")
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,11 @@ func (s *Server) handleMaster(c net.Conn) {
 				return
 			}
 			s.masterUser(w, f[1], unescape(f[2]), params(f[3:]))
+		case "PASS":
+			if len(f) < 3 {
+				return
+			}
+			s.masterPass(w, f[1], unescape(f[2]), params(f[3:]))
 		case "LIST":
 			if len(f) < 2 {
 				return
@@ -93,6 +98,47 @@ func (s *Server) masterUser(w *bufio.Writer, id, name string, p map[string]strin
 			continue
 		}
 		f = append(f, k+"="+escape(u.Fields[k]))
+	}
+	w.WriteString(strings.Join(f, "\t") + "\n")
+}
+
+func (s *Server) masterPass(w *bufio.Writer, id, name string, p map[string]string) {
+	pl, ok := s.PassDB.(auth.PassLookup)
+	if !ok {
+		fmt.Fprintf(w, "FAIL\t%s\treason=No passdb lookups\n", id)
+		return
+	}
+	ci := connInfo(p)
+	ctx, cancel := context.WithTimeout(auth.WithConnInfo(context.Background(), ci), 30*time.Second)
+	defer cancel()
+	if s.Normalize != nil {
+		n, err := s.Normalize(ci, name)
+		if err != nil {
+			fmt.Fprintf(w, "NOTFOUND\t%s\n", id)
+			return
+		}
+		name = n
+	}
+	ident, err := pl.LookupPass(ctx, name)
+	switch {
+	case errors.Is(err, auth.ErrUnknownUser):
+		fmt.Fprintf(w, "NOTFOUND\t%s\n", id)
+		return
+	case err != nil:
+		s.logger().Warn("dovecotauth: passdb lookup failed", "user", name, "error", err)
+		fmt.Fprintf(w, "FAIL\t%s\treason=Internal error\n", id)
+		return
+	}
+	f := []string{"PASS", id, "user=" + escape(ident.User)}
+	keys := make([]string, 0, len(ident.Fields))
+	for k := range ident.Fields {
+		if k != "" && k != "user" && !strings.ContainsAny(k, "\t\n=") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f = append(f, k+"="+escape(ident.Fields[k]))
 	}
 	w.WriteString(strings.Join(f, "\t") + "\n")
 }

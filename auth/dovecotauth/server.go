@@ -41,6 +41,9 @@ type Server struct {
 	Auth auth.Authenticator
 	// UserDB answers USER requests on the master protocol.
 	UserDB auth.UserDB
+	// PassDB answers PASS requests on the master protocol when it
+	// implements auth.PassLookup.
+	PassDB auth.PassDB
 	// Normalize, when set, maps user names of USER requests, like
 	// auth_username_format (use (*auth.Service).Normalize).
 	Normalize func(c *auth.ConnInfo, user string) (string, error)

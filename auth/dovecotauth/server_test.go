@@ -31,7 +31,7 @@ func startServer(t *testing.T, svc *auth.Service) (clientSock, masterSock string
 	t.Helper()
 	dir := testutil.SharedDir(t)
 	clientSock, masterSock = filepath.Join(dir, "auth-client"), filepath.Join(dir, "auth-userdb")
-	s = &Server{Auth: svc, UserDB: svc.PassDB.(auth.UserDB), Normalize: svc.Normalize}
+	s = &Server{Auth: svc, UserDB: svc.PassDB.(auth.UserDB), PassDB: svc.PassDB, Normalize: svc.Normalize}
 	for _, p := range []struct {
 		path  string
 		serve func(net.Listener) error
@@ -194,6 +194,14 @@ func TestAuthMasterTranscript(t *testing.T) {
 	c.send("USER\t3\tAlice@Example.ORG\tservice=imap\trip=127.0.0.1")
 	if got := c.recv(); !strings.HasPrefix(got, "USER\t3\talice@example.org\t") {
 		t.Errorf("normalised: %q", got)
+	}
+	c.send("PASS\t5\tPlain@Example.ORG\tservice=imap")
+	if got := c.recv(); got != "PASS\t5\tuser=plain@example.org" {
+		t.Errorf("PASS: %q", got)
+	}
+	c.send("PASS\t6\tnosuch@example.org\tservice=imap")
+	if got := c.recv(); got != "NOTFOUND\t6" {
+		t.Errorf("PASS unknown: %q", got)
 	}
 	c.send("LIST\t4")
 	if got := c.recv(); got != "LIST\t4\tsha512crypt@example.org" {
