@@ -9,10 +9,12 @@ import (
 // Postfix's cleanup(8) does, and returns the combined outcome: the first
 // REJECT or DEFER ends the check; DISCARD and HOLD set the action; WARN and
 // INFO add log lines; PREPEND adds header lines; REPLACE and IGNORE are
-// returned as HeaderEdits; FILTER and REDIRECT set those fields.
+// returned as HeaderEdits; FILTER and REDIRECT set those fields. Unknown
+// actions (DEFER among them, as in Postfix 3.7's cleanup) are logged and
+// ignored.
 //
-// A REJECT without text answers "550 5.7.1 Message content rejected";
-// text may start with an enhanced status code.
+// A REJECT without text answers "550 5.7.1 message content rejected",
+// Postfix's exact text; text may start with an enhanced status code.
 func (p *Policy) CheckHeaders(ctx context.Context, hdrs []HeaderLine) (Decision, error) {
 	var d Decision
 	if p.headerChecks == nil {
@@ -74,18 +76,10 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 	case "REJECT":
 		dsn, t := dsnSplit("5.7.1", text)
 		if t == "" {
-			t = "Message content rejected"
+			t = "message content rejected"
 		}
 		d.Action, d.Code, d.Enhanced, d.Text = Reject, 550, "5"+dsn[1:], printable(t)
 		logLine("reject")
-		return true
-	case "DEFER":
-		dsn, t := dsnSplit("4.7.1", text)
-		if t == "" {
-			t = "Service unavailable"
-		}
-		d.Action, d.Code, d.Enhanced, d.Text = Defer, 450, "4"+dsn[1:], printable(t)
-		logLine("defer")
 		return true
 	case "DISCARD":
 		d.Action = Discard

@@ -88,7 +88,7 @@
 // # Content and rate limits
 //
 // [Policy.CheckHeaders] and [Policy.CheckBody] apply header_checks and
-// body_checks (REJECT, DEFER, WARN, INFO, DISCARD, HOLD, PREPEND, REPLACE,
+// body_checks (REJECT, WARN, INFO, DISCARD, HOLD, PREPEND, REPLACE,
 // IGNORE, FILTER, REDIRECT); [Policy.CheckSize] applies
 // message_size_limit; [Limiter] (from [Policy.NewLimiter]) implements
 // anvil's connection count and connection, message, recipient, AUTH and

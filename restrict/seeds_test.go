@@ -74,7 +74,7 @@ func TestSeed000(t *testing.T) {
 	// header_checks at end of data.
 	eod := &Request{ClientAddr: netip.MustParseAddr("192.168.1.9"), Sender: "a@example.jp", Recipient: "b@example.jp", RecipientCount: 1,
 		Header: []HeaderLine{{Name: "From", Value: "a@example.jp"}, {Name: "Received", Value: "from mail.spam-net.com (mail.spam-net.com [192.0.2.1])\r\n\tby relay.example; Sun, 1 Jan 2026 00:00:00 +0000"}}}
-	if got := mustCheck(t, p, StageEndOfData, eod).String(); got != "550 5.7.1 Message content rejected" {
+	if got := mustCheck(t, p, StageEndOfData, eod).String(); got != "550 5.7.1 message content rejected" {
 		t.Errorf("header_checks: %s", got)
 	}
 	eod.Header[1].Value = "from good.example (good.example [192.0.2.2])"
