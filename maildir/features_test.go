@@ -260,3 +260,45 @@ func TestBackendSharesStore(t *testing.T) {
 		t.Fatalf("stores left open: %d", len(b.stores))
 	}
 }
+
+// A process that dies without closing anything must not let the next
+// one report a lower HIGHESTMODSEQ or reuse modseqs.
+func TestModSeqAfterCrash(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	c := context.Background()
+	s1, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := s1.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	res, _ := mb.Append(c, strings.NewReader("Subject: x\n\n"), store.AppendOptions{})
+	var last uint64
+	for i := 0; i < 50; i++ {
+		op := store.FlagsAdd
+		if i%2 == 1 {
+			op = store.FlagsRemove
+		}
+		upd, _, err := mb.SetFlags(c, store.UIDSetOf(res.UID), op, store.Flags{System: store.Seen}, 0)
+		if err != nil || len(upd) != 1 {
+			t.Fatal(upd, err)
+		}
+		last = upd[0].ModSeq
+	}
+	// No Close: s1 "crashed". A new Store sees a higher HIGHESTMODSEQ.
+	s2 := newTestStore(t, root, Options{})
+	st, err := s2.Status(c, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HighestModSeq < last {
+		t.Fatalf("HIGHESTMODSEQ %d after crash, but %d was handed out", st.HighestModSeq, last)
+	}
+	mb2, _ := s2.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	defer mb2.Close()
+	upd, _, _ := mb2.SetFlags(c, store.UIDSetOf(res.UID), store.FlagsAdd, store.Flags{System: store.Flagged}, 0)
+	if len(upd) != 1 || upd[0].ModSeq <= last {
+		t.Fatalf("modseq %v reused after crash (last %d)", upd, last)
+	}
+	mb.Close()
+	s1.Close()
+}

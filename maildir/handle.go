@@ -376,6 +376,6 @@ func (h *handle) Close() error {
 		m.trimLog()
 	}
 	m.mu.Unlock()
-	m.flushCache()
+	m.flushCache(false)
 	return nil
 }

@@ -156,17 +156,20 @@ func (m *mbox) applyCache() {
 	}
 	c.ents, c.raw = nil, nil
 	m.cache.dirty = false
-	if changed || m.highestModSeq >= c.reserved {
-		m.writeIndexLocked()
+	if changed {
+		m.writeIndexLocked(true)
 	}
 }
 
-// flushCache writes the index if something changed.
-func (m *mbox) flushCache() {
+// flushCache writes the index if something changed. final (the Store
+// is closing) gives back the reserved modseqs when no handle is left, so
+// the next open continues from the exact HIGHESTMODSEQ.
+func (m *mbox) flushCache(final bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if (m.cache.dirty || m.datesDirty.Load()) && m.loaded && !m.gone {
-		m.writeIndexLocked()
+	release := final && len(m.handles) == 0 && m.cache.reserved > m.highestModSeq
+	if (m.cache.dirty || m.datesDirty.Load() || release) && m.loaded && !m.gone {
+		m.writeIndexLocked(!release)
 	}
 }
 
@@ -174,13 +177,16 @@ func (m *mbox) flushCache() {
 // (m.mu held).
 func (m *mbox) reserveModSeq() {
 	if m.loaded && m.highestModSeq >= m.cache.reserved {
-		m.writeIndexLocked()
+		m.writeIndexLocked(true)
 		m.cache.dirty = true // the change in progress is not in it yet
 	}
 }
 
-// writeIndexLocked rewrites yubin-index durably (m.mu held).
-func (m *mbox) writeIndexLocked() {
+// writeIndexLocked rewrites yubin-index durably (m.mu held). With
+// reserve, the file records a ceiling modseqReserve above HIGHESTMODSEQ
+// that this process may reach before writing again; otherwise the exact
+// value.
+func (m *mbox) writeIndexLocked(reserve bool) {
 	le := binary.LittleEndian
 	// Another process may share the folder: never write a HIGHESTMODSEQ
 	// below what it reserved.
@@ -201,7 +207,10 @@ func (m *mbox) writeIndexLocked() {
 	le.PutUint32(buf[16:], m.recentUpTo)
 	le.PutUint32(buf[20:], uint32(len(m.msgs)))
 	le.PutUint64(buf[24:], m.highestModSeq)
-	reserved := m.highestModSeq + modseqReserve
+	reserved := m.highestModSeq
+	if reserve {
+		reserved += modseqReserve
+	}
 	le.PutUint64(buf[32:], reserved)
 	var rec [27]byte
 	for _, x := range m.msgs {

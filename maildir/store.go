@@ -168,7 +168,7 @@ func (s *Store) Close() error {
 	s.boxes = map[string]*mbox{}
 	s.mu.Unlock()
 	for _, m := range boxes {
-		m.flushCache()
+		m.flushCache(true)
 	}
 	return nil
 }

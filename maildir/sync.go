@@ -192,6 +192,9 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		m.kw.Store(&kl)
 	}
 	sortByUID(added)
+	if first && len(m.msgs) == 0 {
+		m.msgs = make([]*msg, 0, len(added))
+	}
 	for _, x := range added {
 		if x.modseq == 0 && !first {
 			x.modseq = m.nextModSeq()
@@ -417,7 +420,9 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 	data = data[:n]
 	// The text is never modified: records and pending keys refer into it
 	// without a copy (pending keys are cloned at the end of the sync).
-	p, perr := parseUIDList(unsafe.String(unsafe.SliceData(data), len(data)))
+	text := unsafe.String(unsafe.SliceData(data), len(data))
+	pending := make(map[string]uint32, strings.Count(text, "\n"))
+	p, perr := parseUIDListFunc(text, func(r uidRecord) { pending[r.Base] = r.UID })
 	if perr != nil {
 		m.s.logger().Warn("maildir: dovecot-uidlist unusable, rebuilding", "dir", m.dir, "err", perr)
 		m.ulIno, m.ulOff = ino, int64(len(data))
@@ -460,11 +465,8 @@ func (m *mbox) readUIDList() (rewrite bool, err error) {
 	if m.nextUID == 0 {
 		m.nextUID = 1
 	}
-	m.pending = make(map[string]uint32, len(p.Records))
+	m.pending = pending
 	m.pendingBig = true
-	for _, r := range p.Records {
-		m.pending[r.Base] = r.UID
-	}
 	m.ulIno, m.ulOff = ino, int64(p.Consumed)
 	return p.Damaged || p.Header.Version != 3 || int64(p.Consumed) != int64(len(data)), nil
 }

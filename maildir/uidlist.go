@@ -120,13 +120,22 @@ type uidlistParse struct {
 	Damaged bool
 	// Consumed is the number of bytes of complete lines read.
 	Consumed int
+
+	onRecord func(uidRecord) // when set, receives records instead of Records
+	last     uint32          // UID of the last good record
 }
 
 // parseUIDList parses a whole file. A bad header is an error (the file
 // must be recreated, with a new UIDVALIDITY); bad or out-of-order record
 // lines are skipped and reported through Damaged.
 func parseUIDList(data string) (uidlistParse, error) {
-	var p uidlistParse
+	return parseUIDListFunc(data, nil)
+}
+
+// parseUIDListFunc is parseUIDList handing each record to fn (when not
+// nil) instead of collecting them.
+func parseUIDListFunc(data string, fn func(uidRecord)) (uidlistParse, error) {
+	p := uidlistParse{onRecord: fn}
 	nl := strings.IndexByte(data, '\n')
 	if nl < 0 || nl > maxUIDListLine {
 		return p, errUIDListHeader
@@ -137,7 +146,9 @@ func parseUIDList(data string) (uidlistParse, error) {
 	}
 	p.Header = h
 	p.Consumed = nl + 1
-	p.Records = make([]uidRecord, 0, strings.Count(data[nl+1:], "\n"))
+	if fn == nil {
+		p.Records = make([]uidRecord, 0, strings.Count(data[nl+1:], "\n"))
+	}
 	p.parseRecords(data[nl+1:], 0)
 	return p, nil
 }
@@ -148,9 +159,10 @@ func parseUIDList(data string) (uidlistParse, error) {
 //
 // Record strings are substrings of data (no copy per line).
 func (p *uidlistParse) parseRecords(data string, last uint32) {
-	if n := len(p.Records); n > 0 {
-		last = p.Records[n-1].UID
+	if p.last > last {
+		last = p.last
 	}
+	defer func() { p.last = last }()
 	for len(data) > 0 {
 		nl := strings.IndexByte(data, '\n')
 		if nl < 0 {
@@ -172,7 +184,11 @@ func (p *uidlistParse) parseRecords(data string, last uint32) {
 			p.noteUID(line)
 			continue
 		}
-		p.Records = append(p.Records, r)
+		if p.onRecord != nil {
+			p.onRecord(r)
+		} else {
+			p.Records = append(p.Records, r)
+		}
 		last = r.UID
 		if r.UID > p.MaxUID {
 			p.MaxUID = r.UID
