@@ -121,6 +121,15 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 	if d.DetailMailbox && detail != "" && store.ValidateName(detail) == nil {
 		box = detail
 	}
+	if ds, ok := st.(directDeliverer); ok {
+		// The store can deliver without a session handle (no mailbox
+		// view to load): the path maildir offers for LMTP.
+		_, err = ds.Deliver(ctx, box, msg, store.AppendOptions{InternalDate: env.Received})
+		if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
+			_, err = ds.Deliver(ctx, "INBOX", msg, store.AppendOptions{InternalDate: env.Received})
+		}
+		return d.mapErr(err, rcpt, overQuota)
+	}
 	mb, err := st.OpenMailbox(ctx, box, store.OpenOptions{})
 	if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
 		mb, err = st.OpenMailbox(ctx, "INBOX", store.OpenOptions{})
@@ -130,6 +139,16 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 	}
 	defer mb.Close()
 	_, err = mb.Append(ctx, msg, store.AppendOptions{InternalDate: env.Received})
+	return d.mapErr(err, rcpt, overQuota)
+}
+
+// directDeliverer is implemented by stores that can append to a mailbox
+// by name without opening a session handle (maildir.Store.Deliver).
+type directDeliverer interface {
+	Deliver(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
+}
+
+func (d *StoreDeliverer) mapErr(err error, rcpt string, overQuota *Error) error {
 	switch {
 	case errors.Is(err, store.ErrQuotaExceeded):
 		return overQuota
