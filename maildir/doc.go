@@ -42,6 +42,10 @@
 // change log. Each handle (store.Mailbox) keeps its own view, which
 // changes only on Poll and through the handle's own operations; the log
 // feeds other handles' Poll in order and signals their Notify channel.
+// A handle's own Append, Copy into its own mailbox, flag changes and
+// expunges show in its Messages at once and are never reported by its
+// Poll; a message another session appended earlier (lower UID) may then
+// arrive from a later Poll, inserted in UID order.
 // All changes to a folder's state happen under its mutex, and the
 // dotlocks are only taken inside it, so the lock order is always
 // folder mutex(es) (by path), then dotlock.
