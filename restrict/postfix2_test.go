@@ -70,6 +70,7 @@ func smtpProbe(t *testing.T, addr, helo, sender string, rcpts []string) []string
 // relay refusal with a real Postfix smtpd using the same main.cf and
 // tables.
 func TestPostfixAccessDecisions(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Postfix's smtpd runs as the postfix user and reads the tables.
 	os.Chmod(filepath.Dir(dir), 0o755)

@@ -17,6 +17,7 @@ import (
 // real Postfix smtpd with smtpd_delay_reject = no against Check at
 // StageHelo and StageSender.
 func TestPostfixNoDelayReject(t *testing.T) {
+	t.Parallel()
 	mainCF := `myhostname = mx.example.jp
 mydomain = example.jp
 mynetworks = 10.99.0.0/16

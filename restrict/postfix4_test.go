@@ -18,6 +18,7 @@ import (
 // header_checks are seed 000's (plus REJECT with text and DEFER) and
 // compares the end-of-data reply with CheckHeaders.
 func TestPostfixHeaderChecks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)

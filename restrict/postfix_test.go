@@ -17,6 +17,7 @@ import (
 // to a real Postfix smtpd configured like seed 004 and compares each RCPT
 // reply with the Decision for the same request.
 func TestPostfixRelayDecisions(t *testing.T) {
+	t.Parallel()
 	mainCF := `myhostname = www.miloweb.net
 mydomain = miloweb.net
 mydestination = $myhostname, localhost.$mydomain, localhost, $mydomain
