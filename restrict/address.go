@@ -77,7 +77,7 @@ type resolveMemo struct {
 }
 
 func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) resolved {
-	addr := internalAddr(raw)
+	addr := raw // already in internal form (see Check and Resolve)
 	r := resolved{}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c < 0x20 || c == 0x7f {

@@ -57,7 +57,7 @@ func FuzzAddress(f *testing.F) {
 		if strings.EqualFold(rcpt, "postmaster") {
 			return
 		}
-		r := p.resolveAddr(context.Background(), nil, rcpt)
+		r := p.resolveAddr(context.Background(), nil, internalAddr(rcpt))
 		if r.class != ClassLocal || r.routed {
 			t.Fatalf("relay: %q accepted, resolves to %+v", rcpt, r)
 		}

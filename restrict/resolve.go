@@ -97,7 +97,7 @@ var ErrAliasLoop = errors.New("restrict: alias expansion limit exceeded")
 // address goes; the caller delivers. Lookup failures are returned as
 // errors (Postfix defers such mail).
 func (p *Policy) Resolve(ctx context.Context, rcpt string) (Destination, error) {
-	r := p.resolveAddr(ctx, nil, rcpt)
+	r := p.resolveAddr(ctx, nil, internalAddr(rcpt))
 	d := Destination{Recipient: rcpt, Class: r.class}
 	ex := &expander{p: p, ctx: ctx, limit: int(p.params.Int("virtual_alias_expansion_limit")), depthLimit: int(p.params.Int("virtual_alias_recursion_limit"))}
 	if ex.limit <= 0 {
