@@ -22,6 +22,11 @@ const maxResolveLoops = 10
 // angle brackets) into Postfix's internal form: source route removed,
 // quoted local part unquoted.
 func internalAddr(a string) string {
+	for i := 0; i < len(a); i++ {
+		if c := a[i]; c < 0x20 || c == 0x7f {
+			return a // keep control bytes visible to resolveAddr: never authorised
+		}
+	}
 	// "@a,@b:user@domain": a source route; RFC 5321 says to strip it.
 	if strings.HasPrefix(a, "@") {
 		if i := strings.LastIndexByte(a, ':'); i >= 0 {
@@ -78,7 +83,7 @@ type resolveMemo struct {
 
 func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) resolved {
 	addr := raw // already in internal form (see Check and Resolve)
-	r := resolved{}
+	r := resolved{routed: raw == ""}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c < 0x20 || c == 0x7f {
 			r.routed = true
