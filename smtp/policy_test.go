@@ -101,3 +101,39 @@ func TestSMTPPolicyNoDelayReject(t *testing.T) {
 	c.expect("EHLO x", "250-")
 	c.expect("MAIL FROM:<spam@bad.example>", "554 5.7.1 <spam@bad.example>: Sender address rejected")
 }
+
+// TestRestrictPolicySeed001 plugs a real *restrict.Policy built from seed
+// 001's port 25 rules into the server: local mail accepted, relaying
+// refused for a client outside mynetworks.
+func TestRestrictPolicySeed001(t *testing.T) {
+	p := restrict.DefaultParams()
+	p["myhostname"] = "mail.zeke.ne.jp"
+	p["mydomain"] = "zeke.ne.jp"
+	p["mydestination"] = "$myhostname, localhost.$mydomain, localhost, $mydomain"
+	p["mynetworks"] = "192.168.1.0/24"
+	p["smtpd_recipient_restrictions"] = "permit_mynetworks, reject_unauth_destination"
+	p["local_recipient_maps"] = ""
+	pol, err := restrict.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{}
+	addr, logs := startServer(t, NewMTA("mail.zeke.ne.jp", nil, pol, DataFunc(k.Data)), nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 mail.zeke.ne.jp ESMTP")
+	c.expect("EHLO client.example.org", "250-")
+	c.expect("MAIL FROM:<a@example.org>", "250 ")
+	// The code is restrict's (554 in Postfix; restrict answered 454 4.7.1
+	// at the time of writing), the text must be Postfix's.
+	if got := c.expect("RCPT TO:<victim@elsewhere.example>", ""); !strings.HasSuffix(got, "<victim@elsewhere.example>: Relay access denied") || got[0] != '4' && got[0] != '5' {
+		t.Fatalf("relay attempt: %q", got)
+	}
+	c.expect("RCPT TO:<user@zeke.ne.jp>", "250 ")
+	c.expect("DATA", "354 ")
+	c.send("Subject: local\r\n\r\nhi\r\n.\r\n")
+	c.expect("", "250 2.0.0 Ok")
+	if n := len(k.list()); n != 1 {
+		t.Fatalf("%d delivered", n)
+	}
+	logs.waitLog(t, "<victim@elsewhere.example>: Relay access denied; from=<a@example.org> to=<victim@elsewhere.example> proto=ESMTP helo=<client.example.org>")
+}
