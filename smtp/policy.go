@@ -12,13 +12,15 @@ import (
 // *restrict.Policy satisfies it. Reject and Defer decisions are sent
 // with their code, enhanced code and text; Discard accepts the message
 // and drops it; Warn only logs; Permit and Dunno let the command
-// proceed. An error from Check is answered with
+// proceed. When Check returns an error (a table lookup failed, the
+// configuration is unusable) the error is logged and the Decision that
+// came with it is sent when it carries a code ("451 4.3.0 <x>: Temporary
+// lookup failure", as Postfix answers); without a code the reply is
 // "451 4.3.5 Server configuration error".
 //
-// With Server.DelayReject off (the default is Postfix's
-// smtpd_delay_reject = yes, see Server.NoDelayReject) a refusal at
-// connect, HELO or MAIL is sent at once; with it on, it is remembered
-// and sent in answer to each RCPT TO, so the log shows the recipient.
+// By default (Postfix's smtpd_delay_reject = yes) a refusal at connect,
+// HELO or MAIL is remembered and sent in answer to each RCPT TO, so the
+// log shows the recipient; with Server.NoDelayReject it is sent at once.
 type Policy interface {
 	Check(ctx context.Context, stage restrict.Stage, req *restrict.Request) (restrict.Decision, error)
 }
@@ -54,7 +56,8 @@ func (ss *session) request(rcpt string) *restrict.Request {
 }
 
 // checkPolicy asks the Policy; refused reports a Reject or Defer (or a
-// policy failure, turned into a 451 decision).
+// policy failure: the decision returned with the error when it has a
+// code, else 451 4.3.5).
 func (ss *session) checkPolicy(stage restrict.Stage, rcpt string) (restrict.Decision, bool) {
 	p := ss.srv.Policy
 	if p == nil {
@@ -63,7 +66,16 @@ func (ss *session) checkPolicy(stage restrict.Stage, rcpt string) (restrict.Deci
 	d, err := p.Check(ss.ctx, stage, ss.request(rcpt))
 	if err != nil {
 		ss.srv.logger().Error("warning: restriction check failed: "+err.Error(), "service", ss.info.Service)
-		return restrict.Decision{Action: restrict.Defer, Code: 451, Enhanced: "4.3.5", Text: "Server configuration error"}, true
+		if d.Code == 0 {
+			return restrict.Decision{Action: restrict.Defer, Code: 451, Enhanced: "4.3.5", Text: "Server configuration error"}, true
+		}
+		if d.Action != restrict.Reject && d.Action != restrict.Defer {
+			d.Action = restrict.Reject
+			if d.Code < 500 {
+				d.Action = restrict.Defer
+			}
+		}
+		return d, true
 	}
 	for _, w := range d.Warnings {
 		ss.srv.logger().Warn("warning: "+w, "service", ss.info.Service)

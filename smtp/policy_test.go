@@ -137,3 +137,65 @@ func TestRestrictPolicySeed001(t *testing.T) {
 	}
 	logs.waitLog(t, "<victim@elsewhere.example>: Relay access denied; from=<a@example.org> to=<victim@elsewhere.example> proto=ESMTP helo=<client.example.org>")
 }
+
+// failingTable is a lookup table whose every lookup fails, like an LDAP
+// server that is down.
+type failingTable struct{}
+
+func (failingTable) Lookup(context.Context, string) (string, bool, error) {
+	return "", false, errors.New("ldap: server down")
+}
+
+// TestSMTPPolicyErrorKeepsDecision: when Check fails but returns a
+// decision with a code, that decision is sent (Postfix answers a failed
+// table lookup with "451 4.3.0 <x>: Temporary lookup failure", not with a
+// configuration error), and the Go error text stays out of the reply.
+func TestSMTPPolicyErrorKeepsDecision(t *testing.T) {
+	p := restrict.DefaultParams()
+	p["myhostname"] = "mail.example.jp"
+	p["mydestination"] = "example.jp"
+	p["local_recipient_maps"] = ""
+	p["smtpd_recipient_restrictions"] = "check_recipient_access ldap:/etc/postfix/rcpt.cf, reject_unauth_destination"
+	pol, err := restrict.New(p, restrict.WithTable("ldap:/etc/postfix/rcpt.cf", failingTable{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []string
+	var mu sync.Mutex
+	wrapped := PolicyFunc(func(ctx context.Context, st restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
+		if st == StageSender && req.Sender == "rejected@x.org" {
+			// A refusal that comes with an error (a policy service
+			// answering despite a partial failure).
+			return restrict.Decision{Action: restrict.Reject, Code: 554, Enhanced: "5.7.1", Text: "<rejected@x.org>: Sender address rejected: Access denied"}, errors.New("partial failure")
+		}
+		if st == StageSender && req.Sender == "nocode@x.org" {
+			return restrict.Decision{Action: restrict.Dunno}, errors.New("config broken")
+		}
+		mu.Lock()
+		calls = append(calls, req.Recipient)
+		mu.Unlock()
+		return pol.Check(ctx, st, req)
+	})
+	addr, logs := startServer(t, &Server{Backend: DataFunc((&sink{}).Data), Policy: wrapped}, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO client.example.org", "250-")
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	got := c.expect("RCPT TO:<user@example.jp>", "451 4.3.0 ")
+	if !strings.Contains(got, "<user@example.jp>: Temporary lookup failure") || strings.Contains(got, "ldap") {
+		t.Fatalf("table failure reply: %q", got)
+	}
+	c.expect("RSET", "250 ")
+	c.expect("MAIL FROM:<rejected@x.org>", "250 ")
+	c.expect("RCPT TO:<user@example.jp>", "554 5.7.1 <rejected@x.org>: Sender address rejected: Access denied")
+	c.expect("RSET", "250 ")
+	c.expect("MAIL FROM:<nocode@x.org>", "250 ")
+	c.expect("RCPT TO:<user@example.jp>", "451 4.3.5 Server configuration error")
+	c.expect("QUIT", "221 ")
+	logs.waitLog(t, "warning: restriction check failed: ")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) == 0 {
+		t.Fatal("restrict.Policy never asked")
+	}
+}
