@@ -61,6 +61,15 @@ type Store interface {
 
 // Mailbox is one session's handle on one mailbox. It is used by one
 // goroutine at a time; open one handle per session.
+//
+// Each handle keeps its own view of the mailbox, which changes only on
+// Poll and through the handle's own operations. The handle's own Append,
+// Copy or Move into its own mailbox, SetFlags and Expunge show in its
+// Messages and Status at once and are never reported again by its Poll.
+// A message another session appended earlier (with a lower UID) may then
+// still arrive from a later Poll, inserted in UID order, so a protocol
+// that numbers messages (IMAP sequence numbers) must place new messages
+// by UID, not assume they come after the ones it has.
 type Mailbox interface {
 	// Name returns the mailbox name as the store knows it.
 	Name() string
