@@ -22,8 +22,21 @@
 // reports malformed lines as file:line while serving the rest, and
 // re-reads the file when it changes. [StaticUserDB] and [SystemUserDB]
 // are Dovecot's "userdb static" and "userdb passwd". [Cache] puts a TTL
-// cache in front of any PassDB. [Expand] implements Dovecot's variables
-// (%u %n %d %h %{user}, modifiers %L %U %R %M %H %D %X %E %T, widths).
+// cache in front of any PassDB.
+//
+// PAM (Dovecot's "passdb pam") is a PassDB built only with the "pam"
+// build tag and cgo, linking libpam (libpam0g-dev on Debian):
+// "go build -tags pam". Its type, PAM, runs pam_start with a service
+// name ("dovecot" by default, "*" for the connection's protocol), a
+// conversation that answers the password prompt, pam_authenticate and
+// pam_acct_mgmt (null passwords refused), optionally pam_setcred and a
+// session, then pam_end, on a goroutine of its own with a bound on
+// concurrent conversations (one by default: not every module is
+// thread-safe). PAM_USER_UNKNOWN is ErrUnknownUser, other failures
+// ErrAuthFailed; a module's own failure delay is replaced by Service's.
+//
+// [Expand] implements Dovecot's variables (%u %n %d %h %{user},
+// modifiers %L %U %R %M %H %D %X %E %T, widths).
 //
 // # SASL and policy
 //
