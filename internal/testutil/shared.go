@@ -1,31 +1,21 @@
 package testutil
 
 import (
-	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
-// SharedTestdata returns the path of the project's shared test vectors
-// (shared/testdata, kept beside the repository: ../shared from the module
-// root), looking upwards from the test's working directory. It fails the
-// test when the directory cannot be found.
+// SharedTestdata returns the path of the project's shared test vectors:
+// the copy of shared/testdata (checked against Dovecot 2.3.19 and
+// Postfix 3.7) kept in the repository under internal/testutil/testdata,
+// so that a clean clone runs every test on its own. TestSharedTestdataCurrent
+// compares the copy with ../shared/testdata when that directory is there.
 func SharedTestdata(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testutil: cannot locate the shared test vectors")
 	}
-	for d := dir; ; d = filepath.Dir(d) {
-		for _, cand := range []string{filepath.Join(d, "shared", "testdata"), filepath.Join(d, "..", "shared", "testdata")} {
-			if fi, err := os.Stat(cand); err == nil && fi.IsDir() {
-				return filepath.Clean(cand)
-			}
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	t.Fatalf("shared/testdata not found above %s", dir)
-	return ""
+	return filepath.Join(filepath.Dir(file), "testdata", "shared")
 }
