@@ -10,14 +10,24 @@
 //	maildir      Maildir++ exactly as Dovecot 2.3 keeps it (dovecot-uidlist,
 //	             dovecot-keywords, subscriptions), implementing store
 //	auth         password schemes ({SHA512-CRYPT} and friends), passdb/userdb
-//	             (passwd-file, static, system), SASL mechanisms, Dovecot's
-//	             auth-client protocol
-//	restrict     Postfix smtpd policy: restriction lists, lookup tables,
-//	             address classes, header/body checks, anvil limits
+//	             (passwd-file, static, system, PAM with the pam build tag),
+//	             SASL mechanisms, login policy
+//	auth/dovecotauth
+//	             Dovecot's auth-client and auth-master protocols: a server
+//	             for Postfix's smtpd_sasl_type = dovecot, and a client
+//	restrict     Postfix smtpd policy: restriction lists, address classes,
+//	             alias expansion, header/body checks, anvil limits
+//	restrict/table
+//	             Postfix lookup tables (texthash, hash, cidr, regexp, pcre,
+//	             static, inline) and aliases(5) files
 //	smtp         SMTP server (ports 25, 587, 465) and client
 //	lmtp         LMTP server delivering into a store, and client
 //	imap         IMAP4rev2/IMAP4rev1 server over store
+//	imap/imapmsg MIME structure, ENVELOPE/BODYSTRUCTURE, sections and SEARCH
+//	             matching of stored messages, cached per message
 //	pop3         POP3 server over store
+//	config       main.cf-syntax configuration files with $name expansion and
+//	             file:line errors
 //
 // How they compose: an SMTP server asks restrict at each stage and auth for
 // AUTH, and hands accepted mail to a handler that delivers it (directly into
