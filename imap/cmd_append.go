@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"context"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -24,27 +26,25 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 	}
 	var mb store.Mailbox
 	own := false
+	// appended holds the UIDs stored so far; unless the whole command
+	// succeeds they are removed again: MULTIAPPEND is all or nothing
+	// (RFC 3502 3), whatever ends it early (a refused or short literal,
+	// a syntax error, a store error, a dropped connection).
+	var appended []uint32
+	committed := false
 	defer func() {
+		if !committed && len(appended) > 0 {
+			c.rollbackAppend(mb, appended)
+		}
 		if mb != nil && !own {
 			mb.Close()
 		}
 	}()
-	var appended []uint32
 	var uidValidity uint32
-	fail := func(err error) error {
-		if len(appended) > 0 {
-			// MULTIAPPEND is all or nothing (RFC 3502 6.3.11).
-			set := store.UIDSetOf(appended...)
-			if _, _, e := mb.SetFlags(c.ctx(), set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0); e == nil {
-				mb.Expunge(c.ctx(), set)
-			}
-		}
-		return err
-	}
 	for {
 		opts, h, err := c.appendMessageHead()
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		if mb == nil {
 			if mb, own, err = c.appendTarget(name); err != nil {
@@ -52,40 +52,34 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 			}
 		}
 		if h.size > c.srv.appendLimit() {
-			return fail(c.refuseLiteral(h, no("TOOBIG", "Message too large.")))
+			return c.refuseLiteral(h, no("TOOBIG", "Message too large."))
 		}
-		if q, err := c.st.Quota(c.ctx()); err == nil && q.Exceeds(h.size) {
-			return fail(c.refuseLiteral(h, no("OVERQUOTA", "Quota exceeded (mailbox for user is full).")))
+		if c.quotaExceeded(h.size) {
+			return c.refuseLiteral(h, no("OVERQUOTA", "Quota exceeded (mailbox for user is full)."))
 		}
 		if err := c.r.acceptLiteral(h.literalHeader, c.srv.appendLimit()); err != nil {
-			return fail(err)
+			return err
 		}
-		lr := &io.LimitedReader{R: c.r.br, N: h.size}
+		lr := &literalReader{r: c.r.br, n: h.size}
 		res, aerr := mb.Append(c.ctx(), lr, opts)
-		if lr.N > 0 {
+		if aerr == nil {
+			appended = append(appended, res.UID)
+		}
+		if lr.n > 0 {
+			// The store stopped early (or the client hung up, in which
+			// case the store saw an error, not a short message).
 			if _, err := io.Copy(io.Discard, lr); err != nil {
 				return err
 			}
 		}
-		if lr.N > 0 {
-			return io.ErrUnexpectedEOF
-		}
 		if aerr != nil {
 			// The literal was consumed; the rest of the line is skipped.
-			return fail(aerr)
+			return aerr
 		}
+		uidValidity = res.UIDValidity
 		if h.utf8 {
 			if err := c.r.expect(')', "')'"); err != nil {
-				return fail(err)
-			}
-		}
-		appended = append(appended, res.UID)
-		uidValidity = res.UIDValidity
-		if own {
-			if c.sel.view.add(res.UID) {
-				c.w.str("* ")
-				c.w.num(c.sel.view.count())
-				c.w.str(" EXISTS\r\n")
+				return err
 			}
 		}
 		sp, err := c.r.maybe(' ')
@@ -96,15 +90,96 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 			break
 		}
 		if len(appended) >= 10000 {
-			return fail(badf("Too many messages in one APPEND."))
+			return badf("Too many messages in one APPEND.")
 		}
 	}
 	if err := c.r.crlf(); err != nil {
-		return fail(err)
+		return err
+	}
+	committed = true
+	if own {
+		// The session learns the new messages only now, so a failed
+		// MULTIAPPEND never showed them.
+		grew := false
+		for _, u := range appended {
+			grew = c.sel.view.add(u) || grew
+		}
+		if grew {
+			c.w.str("* ")
+			c.w.num(c.sel.view.count())
+			c.w.str(" EXISTS\r\n")
+		}
 	}
 	c.okCode = "APPENDUID " + itoa(uidValidity) + " " + store.UIDSetOf(appended...).String()
 	c.okText = "Append completed."
+	c.checkQuotaAlert()
 	return nil
+}
+
+// literalReader reads an APPEND literal of n bytes; input that ends
+// before them is an error (io.ErrUnexpectedEOF), never a shorter
+// message, so a store never keeps a message cut off by a hang-up.
+type literalReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *literalReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if err == io.EOF && l.n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+// quotaExceeded reports whether a message of size bytes would go over
+// the user's quota, so the literal can be refused before it is sent.
+// The store enforces the quota again when it stores the message; a
+// store without limits is asked only once per session (working out the
+// usage may mean reading every folder).
+func (c *conn) quotaExceeded(size int64) bool {
+	if c.noQuota {
+		return false
+	}
+	q, err := c.st.Quota(c.ctx())
+	if err != nil {
+		return false
+	}
+	if q.StorageLimit <= 0 && q.MessagesLimit <= 0 {
+		c.noQuota = true
+		return false
+	}
+	return q.Exceeds(size)
+}
+
+// rollbackAppend removes the messages a failed (MULTI)APPEND stored.
+// Through the selected mailbox's own handle the session's view never
+// held them, so there is nothing to report.
+func (c *conn) rollbackAppend(mb store.Mailbox, uids []uint32) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	set := store.UIDSetOf(uids...)
+	_, _, err := mb.SetFlags(ctx, set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0)
+	if err == nil {
+		var gone []uint32
+		gone, err = mb.Expunge(ctx, set)
+		if err == nil && len(gone) != len(uids) {
+			err = errors.New("not every message was expunged")
+		}
+	}
+	if err != nil {
+		c.log.Error("imap: undoing a failed MULTIAPPEND", "mailbox", mb.Name(), "uids", set.String(), "err", err)
+	}
 }
 
 // appendHead is a literal announcement with APPEND's extras.

@@ -66,6 +66,7 @@ func (c *conn) copyOrMove(uid, move bool) error {
 	}
 	c.okCode = code
 	c.okText = "Copy completed."
+	c.checkQuotaAlert()
 	return nil
 }
 

@@ -64,6 +64,8 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 			if c.sel != nil && !c.sendUpdates() {
 				return errLogout
 			}
+		case <-c.alertCh:
+			c.writeAlerts()
 		case <-keepalive.C:
 			c.w.str("* OK Still here\r\n")
 		case <-c.stopCh:

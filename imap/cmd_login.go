@@ -170,6 +170,11 @@ func (c *conn) authError(err error) error {
 	case errors.Is(err, auth.ErrUnsupportedMechanism):
 		return no("", "Unsupported authentication mechanism.")
 	}
+	if reason := alertReason(err); reason != "" {
+		// Dovecot's imap-login answers a passdb failure that carries a
+		// reason this way (CLIENT_AUTH_RESULT_AUTHFAILED_REASON).
+		return no("ALERT", reason)
+	}
 	if !errors.Is(err, auth.ErrAuthFailed) {
 		c.log.Warn("imap: authentication error", "err", err)
 	}
@@ -199,6 +204,10 @@ func (c *conn) loggedIn(id *auth.Identity) error {
 	}
 	c.userIPKey = key
 	c.user, c.st, c.state = id.User, st, stateAuth
+	c.mu.Lock()
+	c.alertUser = id.User
+	c.mu.Unlock()
+	c.loginAlerts(id.User)
 	c.log = c.log.With("user", id.User)
 	c.okCode = "CAPABILITY " + strings.Join(c.capabilities(), " ")
 	c.okText = "Logged in"

@@ -53,10 +53,20 @@ type conn struct {
 	okText string
 	curTag string
 
+	// quotaWarned is set once the QuotaWarnPercent alert was sent;
+	// noQuota once the store said the user has no quota limits.
+	quotaWarned, noQuota bool
+
 	mu       sync.Mutex
 	reading  bool // blocked waiting for the next command
 	stopping bool
 	stopCh   chan struct{}
+	// alertUser is the logged-in user as Server.Alert matches it, and
+	// alerts the [ALERT] texts waiting to be sent (both under mu);
+	// alertCh wakes an IDLE session when one is queued.
+	alertUser string
+	alerts    []string
+	alertCh   chan struct{}
 }
 
 // selected is the state of the selected mailbox.
@@ -72,7 +82,7 @@ type selected struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, raw: nc, stopCh: make(chan struct{})}
+	c := &conn{srv: s, nc: nc, raw: nc, stopCh: make(chan struct{}), alertCh: make(chan struct{}, 1)}
 	c.log = s.logger().With("remote", nc.RemoteAddr().String())
 	c.w = newWriter(deadlineWriter{c: nc, timeout: durOr(s.WriteTimeout, DefaultWriteTimeout)})
 	c.r = newReader(nc, s.maxLine())
@@ -334,6 +344,7 @@ func commandTitle(name string) string {
 }
 
 func (c *conn) tagged(tag, kind, code, text string) {
+	c.writeAlerts()
 	c.w.str(tag)
 	c.w.byte(' ')
 	c.w.str(kind)

@@ -71,7 +71,7 @@ func (c *conn) wireError(cmd string, err error) *Error {
 	case errors.Is(err, store.ErrKeywordInvalid):
 		return &Error{Kind: KindBAD, Text: "Invalid keyword."}
 	case errors.Is(err, store.ErrMailboxGone):
-		return &Error{Kind: KindBYE, Text: "Mailbox was deleted or its UIDs were reset."}
+		return &Error{Kind: KindBYE, Text: byeInconsistent}
 	case errors.Is(err, store.ErrNoSuchUser):
 		return no("AUTHENTICATIONFAILED", "Authentication failed.")
 	}

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -148,19 +149,54 @@ func (r *reader) atEOL() (bool, error) {
 // skipLine discards input up to and including the next LF without
 // allocating, so that a BAD command does not leave junk behind.
 func (r *reader) skipLine() error {
+	// tail keeps the end of a chunk that filled the buffer, so that a
+	// literal announcement split across two reads is still recognised.
+	var tail []byte
 	for {
 		b, err := r.br.ReadSlice('\n')
-		if err == nil {
-			r.done = true
-			return nil
+		if err == bufio.ErrBufferFull {
+			if err := r.count(len(b)); err != nil {
+				return err
+			}
+			tail = append(tail[:0], b[max(0, len(b)-32):]...)
+			continue
 		}
-		if err != bufio.ErrBufferFull {
+		if err != nil {
 			return err
 		}
-		if err := r.count(len(b)); err != nil {
-			return err
+		// A non-synchronizing literal announced at the end of the
+		// skipped part is still sent: its data must be thrown away, not
+		// read as commands (a message body in a failed MULTIAPPEND).
+		if n, ok := nonSyncLiteralAtEnd(append(tail, b[max(0, len(b)-32):]...)); ok {
+			if err := r.discard(n); err != nil {
+				return err
+			}
+			tail = tail[:0]
+			continue
 		}
+		r.done = true
+		return nil
 	}
+}
+
+// nonSyncLiteralAtEnd reports the size of a "{n+}" literal announcement
+// ending b (before CRLF or LF).
+func nonSyncLiteralAtEnd(b []byte) (int64, bool) {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if !bytes.HasSuffix(b, []byte("+}")) {
+		return 0, false
+	}
+	b = b[:len(b)-2]
+	i := len(b)
+	for i > 0 && b[i-1] >= '0' && b[i-1] <= '9' {
+		i--
+	}
+	if i == len(b) || i == 0 || b[i-1] != '{' || len(b)-i > 18 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b[i:]), 10, 64)
+	return n, err == nil
 }
 
 // isAtomChar reports whether b may appear in an atom (RFC 9051

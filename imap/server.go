@@ -84,6 +84,19 @@ type Server struct {
 	// MessageLimits bounds MIME parsing (zero: imapmsg's defaults).
 	MessageLimits imapmsg.Limits
 
+	// LoginAlert, when set, is asked after each successful login for a
+	// text to show the user (a maintenance notice, an account message);
+	// a non-empty answer is sent as "* OK [ALERT] text" before the
+	// tagged OK. Server.Alert reaches sessions that are already logged
+	// in.
+	LoginAlert func(ctx context.Context, user string) string
+	// QuotaWarnPercent, when positive, sends "* OK [ALERT] Mailbox is
+	// N% full..." once per session when the user's storage or message
+	// count is at or above this percentage of the quota, checked at
+	// login and after APPEND, COPY and MOVE (Dovecot leaves this to
+	// quota_warning scripts; 0, the default, sends nothing).
+	QuotaWarnPercent int
+
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}

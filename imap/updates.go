@@ -6,6 +6,10 @@ import (
 	"github.com/yubinmail/yubin/store"
 )
 
+// byeInconsistent is Dovecot's BYE text when the selected mailbox was
+// deleted or its UIDVALIDITY changed under the session.
+const byeInconsistent = "IMAP session state is inconsistent, please relogin."
+
 // sendUpdates polls the selected mailbox and tells the client what
 // other sessions and processes changed: EXPUNGE (or VANISHED with
 // QRESYNC), EXISTS, and FETCH FLAGS. It returns false when the session
@@ -58,7 +62,11 @@ func (c *conn) sendUpdates() bool {
 			}
 			expunged = append(expunged, ch.UID)
 		case store.ChangeUIDValidity, store.ChangeDeleted:
-			c.bye("Mailbox was deleted or its UIDs were reset.")
+			// Dovecot 2.3 disconnects with this text whether or not
+			// QRESYNC or IMAP4rev2 is on (RFC 9051 leaves the choice to
+			// the server; a NO [CLOSED] would need every client to cope
+			// with an unannounced return to the authenticated state).
+			c.bye(byeInconsistent)
 			return false
 		}
 	}
