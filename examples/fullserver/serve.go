@@ -28,7 +28,8 @@ type protoServer interface {
 type host struct {
 	file  string // configuration file, "" for embedded defaults
 	opts  *options
-	cfg   *config.Config
+	cfg   *config.Config                // the configuration at start, for setup
+	cur   atomic.Pointer[config.Config] // the current one, swapped by SIGHUP
 	log   *slog.Logger
 	m     *metrics
 	certs certStore
@@ -46,6 +47,7 @@ type host struct {
 // listening and the exit code is 1.
 func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer) int {
 	h := &host{cfg: cfg, opts: o, m: newMetrics(), out: stdout, running: map[string]protoServer{}}
+	h.cur.Store(cfg)
 	if file != "(embedded defaults)" {
 		h.file = file
 	}
@@ -173,22 +175,33 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	h.log.Info("terminating on signal, draining sessions")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Duration("shutdown_timeout"))
 	defer cancel()
-	var sw sync.WaitGroup
-	for svc, srv := range h.running {
-		sw.Add(1)
-		go func() {
-			defer sw.Done()
-			if err := srv.Shutdown(sctx); err != nil {
-				h.log.Warn(fmt.Sprintf("%s: shutdown: %v", svc, err))
+	// SMTP first: its sessions may still hand mail to our own LMTP
+	// listener (mailbox_transport = lmtp:unix:$data_directory/lmtp.sock).
+	for _, first := range []bool{true, false} {
+		var sw sync.WaitGroup
+		for svc, srv := range h.running {
+			if isSMTP(svc) != first {
+				continue
 			}
-		}()
+			sw.Add(1)
+			go func() {
+				defer sw.Done()
+				if err := srv.Shutdown(sctx); err != nil {
+					h.log.Warn(fmt.Sprintf("%s: shutdown: %v", svc, err))
+				}
+			}()
+		}
+		sw.Wait()
 	}
-	sw.Wait()
 	stop()
 	wg.Wait()
 	closeAll(h.binds)
 	h.log.Info("stopped")
 	return 0
+}
+
+func isSMTP(service string) bool {
+	return service == "smtp" || service == "submission" || service == "submissions"
 }
 
 func firstOf(a, _ string) string { return a }
@@ -279,9 +292,13 @@ func (h *host) reload() {
 			h.log.Error("reload: " + err.Error())
 		}
 	}
-	h.cfg = cfg
+	h.cur.Store(cfg)
 	h.log.Info("reload: configuration, certificates, users and tables re-read")
 }
+
+// config returns the current configuration (sessions read it while
+// SIGHUP replaces it).
+func (h *host) config() *config.Config { return h.cur.Load() }
 
 // printWelcome tells a newcomer how to connect.
 func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {

@@ -141,9 +141,10 @@ type smtpSession struct {
 	b *smtpBackend
 }
 
-// localTargets resolves rcpt to the local addresses it delivers to, or
-// returns the SMTP error to answer.
-func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]string, error) {
+// localTargets resolves rcpt to the final addresses it is delivered to
+// (after virtual alias and alias expansion), or returns the SMTP error
+// to answer.
+func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]restrict.Target, error) {
 	d, err := s.b.pol.cur.Load().Resolve(ctx, rcpt)
 	if errors.Is(err, restrict.ErrUnknownRecipient) {
 		return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected: User unknown in virtual alias table"}
@@ -154,13 +155,16 @@ func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]string, 
 	if err != nil {
 		return nil, &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "<" + rcpt + ">: Temporary lookup failure"}
 	}
-	var out []string
+	var out []restrict.Target
 	for _, t := range d.Targets {
-		switch {
-		case t.Command != "" || t.File != "":
+		if t.Command != "" || t.File != "" {
 			return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 3, 0}, Message: "<" + rcpt + ">: delivery to commands and files is not supported"}
-		case t.Class == restrict.ClassLocal || t.Class == restrict.ClassVirtualMailbox:
-			out = append(out, t.Address)
+		}
+		switch deliveryKind(t) {
+		case viaStore, viaLMTP:
+			out = append(out, t)
+		case viaError:
+			return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected: User unknown"}
 		default:
 			// Mail for another domain from an allowed client: it would
 			// go to the outbound queue, which this host does not have
@@ -171,6 +175,23 @@ func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]string, 
 	return out, nil
 }
 
+// checkUserDB reports whether a target's user is checked against the
+// userdb at RCPT time. Store delivery needs the user; for LMTP delivery
+// the LMTP server has the last word, and an administrator who set
+// local_recipient_maps (virtual_mailbox_maps for virtual domains) has
+// chosen how recipients are validated: "local_recipient_maps =" turns
+// the check off, as in Postfix.
+func (s *smtpSession) checkUserDB(t restrict.Target) bool {
+	if deliveryKind(t) != viaLMTP {
+		return true
+	}
+	param := "local_recipient_maps"
+	if t.Class == restrict.ClassVirtualMailbox {
+		param = "virtual_mailbox_maps"
+	}
+	return !s.b.h.config().Service(s.b.svc).IsSet(param)
+}
+
 // Rcpt implements smtp.RcptChecker: after the restrictions accepted the
 // recipient, every local address it expands to must be a user.
 func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) error {
@@ -179,7 +200,10 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 		return err
 	}
 	for _, t := range targets {
-		if err := s.b.deliver.Rcpt(ctx, nil, t); err != nil {
+		if !s.checkUserDB(t) {
+			continue
+		}
+		if err := s.b.deliver.Rcpt(ctx, nil, t.Address); err != nil {
 			var le *lmtp.Error
 			if errors.As(err, &le) && le.Code >= 500 {
 				return &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected: User unknown in local recipient table"}
@@ -190,8 +214,18 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 	return nil
 }
 
+// delivery is one final address of a message.
+type delivery struct {
+	orig   string // the RCPT TO address it came from
+	target restrict.Target
+	err    error // nil once delivered
+}
+
 // Data spools the message to a file, then delivers one copy per final
-// address. It returns nil (250) only when every copy is on disk.
+// address: into the store, or over LMTP (one transaction per LMTP
+// destination) when mailbox_transport, virtual_transport or
+// transport_maps say so. It returns nil (250) only when every copy was
+// stored or accepted by its LMTP server.
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
 	f, err := os.CreateTemp(s.b.h.spoolDir(), "smtp-")
@@ -205,39 +239,84 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 		return err
 	}
 	seen := map[string]bool{}
-	var done []string
+	var ds []*delivery
 	for _, r := range env.To {
 		targets, err := s.localTargets(ctx, r.Addr)
 		if err != nil {
 			return err
 		}
 		for _, t := range targets {
-			key := strings.ToLower(t)
+			key := strings.ToLower(t.Address)
 			if seen[key] {
 				continue
 			}
 			seen[key] = true
-			lenv := &lmtp.Envelope{ID: env.QueueID, From: env.From, To: []string{t}, Size: size, Received: env.Received, Helo: env.Conn.Helo, RemoteAddr: env.Conn.RemoteAddr, TLS: env.Conn.TLS}
-			hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + t + "\r\n"
-			body := io.MultiReader(strings.NewReader(hdr), io.NewSectionReader(f, 0, size))
-			if err := s.b.deliver.Deliver(ctx, lenv, t, body); err != nil {
-				s.b.h.m.deliveries.WithLabelValues(s.b.svc, "deferred").Inc()
-				s.b.h.log.Warn(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=local, status=deferred (%v)", env.QueueID, t, r.Addr, err), "service", s.b.svc)
-				return &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "Error: delivery failed, try again later"}
+			ds = append(ds, &delivery{orig: r.Addr, target: t})
+		}
+	}
+	// LMTP destinations, each with its recipients in order.
+	var hops []string
+	byHop := map[string][]*delivery{}
+	for _, d := range ds {
+		t := d.target
+		if deliveryKind(t) == viaLMTP {
+			if byHop[t.Nexthop] == nil {
+				hops = append(hops, t.Nexthop)
 			}
-			done = append(done, t)
-			s.b.h.m.deliveries.WithLabelValues(s.b.svc, "sent").Inc()
-			s.b.h.log.Info(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=local, delay=%.2f, status=sent (delivered to maildir)", env.QueueID, t, r.Addr, time.Since(start).Seconds()), "service", s.b.svc)
+			byHop[t.Nexthop] = append(byHop[t.Nexthop], d)
+			continue
+		}
+		lenv := &lmtp.Envelope{ID: env.QueueID, From: env.From, To: []string{t.Address}, Size: size, Received: env.Received, Helo: env.Conn.Helo, RemoteAddr: env.Conn.RemoteAddr, TLS: env.Conn.TLS}
+		hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + t.Address + "\r\n"
+		body := io.MultiReader(strings.NewReader(hdr), io.NewSectionReader(f, 0, size))
+		d.err = s.b.deliver.Deliver(ctx, lenv, t.Address, body)
+		s.logDelivery(env, d, "local", "delivered to maildir", start)
+	}
+	for _, hop := range hops {
+		group := byHop[hop]
+		to := make([]string, len(group))
+		for i, d := range group {
+			to[i] = d.target.Address
+		}
+		res := s.b.h.deliverLMTP(ctx, hop, env.From, to, func() io.Reader { return io.NewSectionReader(f, 0, size) })
+		for i, d := range group {
+			d.err = res[i]
+			s.logDelivery(env, d, "lmtp:"+hop, "delivered via lmtp:"+hop, start)
 		}
 	}
 	s.b.h.m.deliveryTime.WithLabelValues(s.b.svc).Observe(time.Since(start).Seconds())
-	_ = done
+	var replies []*smtp.Error
+	for _, d := range ds {
+		if d.err != nil {
+			replies = append(replies, replyFor(d.err, d.orig, d.target.Address))
+		}
+	}
+	if e := worstReply(replies); e != nil {
+		return e
+	}
 	return nil
+}
+
+// logDelivery writes Postfix's delivery line and counts the delivery.
+func (s *smtpSession) logDelivery(env *smtp.Envelope, d *delivery, relay, how string, start time.Time) {
+	h := s.b.h
+	if d.err == nil {
+		h.m.deliveries.WithLabelValues(s.b.svc, "sent").Inc()
+		h.log.Info(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2f, status=sent (%s)", env.QueueID, d.target.Address, d.orig, relay, time.Since(start).Seconds(), how), "service", s.b.svc)
+		return
+	}
+	status := "deferred"
+	var le *lmtp.Error
+	if errors.As(d.err, &le) && le.Code >= 500 {
+		status = "bounced"
+	}
+	h.m.deliveries.WithLabelValues(s.b.svc, status).Inc()
+	h.log.Warn(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2f, status=%s (%v)", env.QueueID, d.target.Address, d.orig, relay, time.Since(start).Seconds(), status, d.err), "service", s.b.svc)
 }
 
 // spoolDir is where messages wait between DATA and delivery.
 func (h *host) spoolDir() string {
-	return h.cfg.Get("data_directory") + "/tmp"
+	return h.config().Get("data_directory") + "/tmp"
 }
 
 // meteredDeliverer counts LMTP deliveries.
