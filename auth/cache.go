@@ -148,6 +148,18 @@ func (c *Cache) LookupCredentials(ctx context.Context, user, scheme string) ([]b
 	return cl.LookupCredentials(ctx, user, scheme)
 }
 
+// canLookupCredentials reports whether db can answer credential lookups:
+// it implements CredentialLookup and, for a Cache, so does what it
+// wraps (a Cache in front of PAM must not make CRAM-MD5 or SCRAM look
+// available).
+func canLookupCredentials(db PassDB) bool {
+	if c, ok := db.(*Cache); ok {
+		return canLookupCredentials(c.PassDB)
+	}
+	_, ok := db.(CredentialLookup)
+	return ok
+}
+
 func copyIdentity(id *Identity) *Identity {
 	if id == nil {
 		return nil

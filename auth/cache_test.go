@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -80,5 +81,13 @@ func TestCache(t *testing.T) {
 	c.Flush()
 	if c.Len() != 0 {
 		t.Error("Flush")
+	}
+	// countingDB has no credential lookup: a Cache in front of it must
+	// not make CRAM-MD5 look available; in front of a passwd-file it does.
+	for db, want := range map[PassDB]bool{c: false, gc: true} {
+		s := &Service{PassDB: db, AuthMechanisms: []string{"PLAIN", "CRAM-MD5"}}
+		if got := slices.Contains(s.Mechanisms(loopConn), "CRAM-MD5"); got != want {
+			t.Errorf("Cache over %T: CRAM-MD5 offered = %v, want %v", db.(*Cache).PassDB, got, want)
+		}
 	}
 }

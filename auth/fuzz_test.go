@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
 	"strings"
 	"testing"
 )
@@ -73,7 +74,12 @@ func fuzzService() *Service {
 // fuzzMech runs up to three client responses through mechanism mech and
 // checks the session's invariants.
 func fuzzMech(t *testing.T, s *Service, mech string, r1, r2, r3 []byte) {
-	ss, err := s.NewSASL(context.Background(), mech, loopConn)
+	fuzzMechOn(t, s, mech, loopConn, r1, r2, r3)
+}
+
+// fuzzMechOn is fuzzMech on connection c.
+func fuzzMechOn(t *testing.T, s *Service, mech string, c *ConnInfo, r1, r2, r3 []byte) {
+	ss, err := s.NewSASL(context.Background(), mech, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,4 +145,33 @@ func FuzzSASLAnonymous(f *testing.F) {
 	addSASLSeeds(f, [3]string{"trace", "", ""})
 	s := fuzzService()
 	f.Fuzz(func(t *testing.T, a, b, c []byte) { fuzzMech(t, s, "ANONYMOUS", a, b, c) })
+}
+
+// tlsFuzzConn returns a connection with a real TLS 1.2 state (so that
+// both tls-exporter and tls-unique exist) and a verified client
+// certificate, for the -PLUS and EXTERNAL targets.
+func tlsFuzzConn(f *testing.F) *ConnInfo {
+	srv, _ := tlsStates(f, tls.VersionTLS12, true)
+	return &ConnInfo{Service: "imap", LocalAddr: tcpAddr("192.0.2.1:993"), RemoteAddr: tcpAddr("198.51.100.7:40000"), TLS: &srv}
+}
+
+func FuzzSASLSCRAMPlus(f *testing.F) {
+	addSASLSeeds(f, [3]string{"p=tls-exporter,,n=u@d,r=abc", "c=cD10bHMtZXhwb3J0ZXIsLA==,r=abc,p=AAAA", ""},
+		[3]string{"p=tls-unique,a=u@d,n=u@d,r=x", "c=,r=x,p=", ""}, [3]string{"y,,n=u@d,r=x", "", ""},
+		[3]string{"n,,n=u@d,r=x", "", ""}, [3]string{"p=tls-server-end-point,,n=u@d,r=x", "", ""})
+	s := fuzzService()
+	s.AuthMechanisms = append(s.AuthMechanisms, "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS")
+	c := tlsFuzzConn(f)
+	f.Fuzz(func(t *testing.T, a, b, d []byte) {
+		fuzzMechOn(t, s, "SCRAM-SHA-256-PLUS", c, a, b, d)
+		fuzzMechOn(t, s, "SCRAM-SHA-1", c, a, b, d)
+	})
+}
+
+func FuzzSASLExternal(f *testing.F) {
+	addSASLSeeds(f, [3]string{"", "", ""}, [3]string{"127.0.0.1", "", ""}, [3]string{"someone", "x", ""}, [3]string{"\x00", "", ""})
+	s := fuzzService()
+	s.AuthMechanisms = append(s.AuthMechanisms, "EXTERNAL")
+	c := tlsFuzzConn(f)
+	f.Fuzz(func(t *testing.T, a, b, d []byte) { fuzzMechOn(t, s, "EXTERNAL", c, a, b, d) })
 }

@@ -114,9 +114,10 @@ func (m *scramMech) clientFirst(ctx context.Context, ss *session, msg string) ([
 			return nil, false, nil, bad("-PLUS mechanism without channel binding")
 		}
 	case flag == "y":
-		// The client could bind but thinks we cannot: a downgrade when
-		// we offer -PLUS, which we do on every TLS connection.
-		if m.plus || ss.c != nil && ss.c.TLS != nil {
+		// The client could bind but thinks we cannot: a downgrade if we
+		// offer the -PLUS variant on this connection (RFC 5802 section
+		// 6). Without it enabled, "y" is the right answer.
+		if m.plus || ss.s.usable(m.scheme()+"-PLUS", ss.c) == nil {
 			return nil, false, nil, fmt.Errorf("%w: channel binding downgrade", ErrAuthFailed)
 		}
 	case strings.HasPrefix(flag, "p="):

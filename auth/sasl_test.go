@@ -349,7 +349,7 @@ func runSCRAM(t *testing.T, s *Service, mech string, c *ConnInfo, cl *scramClien
 
 // tlsStates makes a real TLS connection over a pipe and returns both
 // sides' connection states.
-func tlsStates(t *testing.T, version uint16, clientCert bool) (server, client tls.ConnectionState) {
+func tlsStates(t testing.TB, version uint16, clientCert bool) (server, client tls.ConnectionState) {
 	fx := testutil.NewTLS(t)
 	sc, cc := fx.ServerConfig(), fx.ClientConfig()
 	sc.MaxVersion, cc.MaxVersion = version, version
@@ -429,7 +429,15 @@ func TestSCRAMPlus(t *testing.T) {
 	}
 	srv, _ := tlsStates(t, tls.VersionTLS13, false)
 	c := &ConnInfo{RemoteAddr: farConn.RemoteAddr, TLS: &srv}
-	cl := &scramClient{h: sha256.New, user: "plain@example.org", pw: "secret", gs2: "p=tls-unique,,", cb: []byte("x")}
+	// Without -PLUS enabled, a client that could bind says "y" on TLS,
+	// and that is no downgrade.
+	noPlus := testService(t)
+	noPlus.AuthMechanisms = []string{"SCRAM-SHA-256"}
+	cl := &scramClient{h: sha256.New, user: "plain@example.org", pw: "secret", gs2: "y,,"}
+	if _, err := runSCRAM(t, noPlus, "SCRAM-SHA-256", c, cl); err != nil {
+		t.Errorf("\"y\" on TLS without -PLUS offered: %v", err)
+	}
+	cl = &scramClient{h: sha256.New, user: "plain@example.org", pw: "secret", gs2: "p=tls-unique,,", cb: []byte("x")}
 	if _, err := runSCRAM(t, s, "SCRAM-SHA-256-PLUS", c, cl); !errors.Is(err, ErrAuthFailed) {
 		t.Errorf("tls-unique on TLS 1.3: %v", err)
 	}

@@ -218,7 +218,7 @@ func (s *Service) usable(mech string, c *ConnInfo) error {
 	if !found || newMech(mech) == nil {
 		return ErrUnsupportedMechanism
 	}
-	_, creds := s.PassDB.(CredentialLookup)
+	creds := canLookupCredentials(s.PassDB)
 	switch {
 	case plaintextMech(mech) && !s.PlaintextAllowed(c):
 		return ErrPlaintextNotAllowed
