@@ -3,6 +3,7 @@ package restrict
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,7 @@ func (d *testDNS) addA(name string, addrs ...string) {
 	d.a[dns.Fqdn(strings.ToLower(name))] = append(d.a[dns.Fqdn(strings.ToLower(name))], addrs...)
 }
 
+// addMX adds an MX record; host may be "pref host" (default preference 10).
 func (d *testDNS) addMX(name, host string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -102,7 +104,12 @@ func (d *testDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		for _, mx := range d.mx[name] {
 			h := hdr
 			h.Rrtype = dns.TypeMX
-			m.Answer = append(m.Answer, &dns.MX{Hdr: h, Preference: 10, Mx: dns.Fqdn(mx)})
+			pref := uint16(10)
+			if p, host, ok := strings.Cut(mx, " "); ok { // "20 backup.example"
+				n, _ := strconv.Atoi(p)
+				pref, mx = uint16(n), host
+			}
+			m.Answer = append(m.Answer, &dns.MX{Hdr: h, Preference: pref, Mx: dns.Fqdn(mx)})
 		}
 	case dns.TypeTXT:
 		for _, t := range d.txt[name] {

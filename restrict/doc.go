@@ -32,6 +32,8 @@
 // restrictions are understood: permit, reject, defer, dunno,
 // warn_if_reject, defer_if_permit, defer_if_reject, permit_mynetworks,
 // permit_sasl_authenticated, permit_auth_destination,
+// permit_mx_backup (with permit_mx_backup_networks; this host is
+// $myhostname or an address of $inet_interfaces/$proxy_interfaces),
 // reject_unauth_destination, defer_unauth_destination,
 // reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname,
 // reject_unknown_helo_hostname (and the old *_hostname names),
@@ -56,11 +58,15 @@
 //
 // Configuration errors are reported by [New] as a [*ConfigError] naming
 // the parameter and the element position; restrictions that need
-// machinery this package lacks (check_policy_service, address
-// verification, TLS client certificates, permit_mx_backup) are refused
-// there rather than ignored. As Postfix does, New refuses a configuration
-// without reject_unauth_destination (or an equivalent) in the relay or
-// recipient restrictions.
+// machinery this package lacks are refused there rather than ignored:
+// check_policy_service ("policy services are not supported"),
+// reject_unverified_sender and reject_unverified_recipient ("address
+// verification is not supported": they need Postfix's verify(8) probe
+// cache), permit_tls_clientcerts, permit_tls_all_clientcerts and
+// check_ccert_access (TLS client certificates), check_*_{mx,ns,a}_access,
+// permit_inet_interfaces, sleep and check_etrn_access. As Postfix does,
+// New refuses a configuration without reject_unauth_destination (or an
+// equivalent) in the relay or recipient restrictions.
 //
 // # Stages
 //

@@ -22,6 +22,7 @@ const (
 	kPermitMynetworks
 	kPermitSASL
 	kPermitAuthDest
+	kPermitMXBackup
 	kRejectUnauthDest
 	kDeferUnauthDest
 	kRejectInvalidHelo
@@ -73,6 +74,7 @@ var restrictionKinds = map[string]kind{
 	"permit_mynetworks":                            kPermitMynetworks,
 	"permit_sasl_authenticated":                    kPermitSASL,
 	"permit_auth_destination":                      kPermitAuthDest,
+	"permit_mx_backup":                             kPermitMXBackup,
 	"reject_unauth_destination":                    kRejectUnauthDest,
 	"defer_unauth_destination":                     kDeferUnauthDest,
 	"reject_invalid_helo_hostname":                 kRejectInvalidHelo,
@@ -125,7 +127,6 @@ var unsupported = map[string]string{
 	"check_policy_service":        "policy services are not supported",
 	"reject_unverified_sender":    "address verification is not supported",
 	"reject_unverified_recipient": "address verification is not supported",
-	"permit_mx_backup":            "permit_mx_backup is not supported",
 	"permit_tls_clientcerts":      "TLS client certificates are not supported",
 	"permit_tls_all_clientcerts":  "TLS client certificates are not supported",
 	"check_ccert_access":          "TLS client certificates are not supported",

@@ -84,7 +84,7 @@ type Policy struct {
 
 	mynetworks, mydest, relayDomains             *matchList
 	virtAliasDomains, virtMailboxDomains         *matchList
-	eventExceptions                              *matchList
+	eventExceptions, mxBackupNetworks            *matchList
 	ownAddrs                                     map[string]bool
 	accessParentStyle                            bool
 	codes                                        map[string]int
@@ -232,6 +232,7 @@ func (p *Policy) compileLists() error {
 	p.virtAliasDomains = ml("virtual_alias_domains", false)
 	p.virtMailboxDomains = ml("virtual_mailbox_domains", false)
 	p.eventExceptions = ml("smtpd_client_event_limit_exceptions", true)
+	p.mxBackupNetworks = ml("permit_mx_backup_networks", true)
 	if err != nil {
 		return err
 	}

@@ -168,6 +168,10 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 		if s.recipient != nil && s.permitAuthDestination(*s.recipient) {
 			return stOK
 		}
+	case kPermitMXBackup:
+		if s.recipient != nil {
+			return s.permitMXBackup(*s.recipient)
+		}
 	case kRejectUnauthDest:
 		if s.recipient != nil && !s.permitAuthDestination(*s.recipient) {
 			return s.reject(classPolicy, p.code("relay_domains_reject_code"), "5.7.1", "<%s>: Relay access denied", *s.recipient)
