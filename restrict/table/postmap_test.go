@@ -146,12 +146,16 @@ func TestPostmapRegexp(t *testing.T) {
 func TestPostmapPCRE(t *testing.T) {
 	cfg := testutil.PostfixConfigDir(t)
 	if !slices.Contains(testutil.PostfixMapTypes(t, cfg), "pcre") {
-		t.Skip("postfix-pcre is not installed (postconf -m lists no pcre); .ci/run must install postfix-pcre for this test")
+		testutil.Unavailable(t, "postfix-pcre is not installed (postconf -m lists no pcre); .ci/run installs it")
 	}
 	src := strings.ReplaceAll(regexpSource0PCRE, "\t", "    ")
 	_, keys := regexpSource()
 	keys = append(keys, "X-NoDot: first\n second", "X-NoDot: second", "X-Ext:   word rest", "X-Lazy: aaaa",
 		"Anchored here", "not Anchored", "X-Case: Exact", "X-Case: exact", "x-case: EXACT")
+	for i := 0; i < 100; i++ {
+		keys = append(keys, fmt.Sprintf("X-Test-%d", i), fmt.Sprintf("Subject: n%d CASINO", i),
+			fmt.Sprintf("X-Lazy: %s", strings.Repeat("a", i%7+1)), fmt.Sprintf("X-Ext:  w%d rest", i))
+	}
 	diffAgainstPostmap(t, "pcre", src, keys, false)
 }
 
