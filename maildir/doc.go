@@ -42,6 +42,10 @@
 // change log. Each handle (store.Mailbox) keeps its own view, which
 // changes only on Poll and through the handle's own operations; the log
 // feeds other handles' Poll in order and signals their Notify channel.
+// The log is a linked list that each handle reads from its own cursor;
+// entries every handle has read are left to the garbage collector, so a
+// change reaching n waiting handles (IMAP IDLE sessions) costs O(n) in
+// all, not a trimming pass per Poll.
 // A handle's own Append, Copy into its own mailbox, flag changes and
 // expunges show in its Messages at once and are never reported by its
 // Poll; a message another session appended earlier (lower UID) may then

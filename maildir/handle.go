@@ -14,8 +14,8 @@ import (
 type handle struct {
 	m      *mbox
 	ro     bool
-	view   []*msg // as of the last Poll, plus this handle's own changes
-	pos    uint64 // next log position to read
+	view   []*msg   // as of the last Poll, plus this handle's own changes
+	cur    *logNode // last change log entry read (nil once closed)
 	notify chan struct{}
 	recent store.UIDSet
 	hms    uint64 // highest modseq this handle has seen
@@ -33,7 +33,7 @@ func (m *mbox) open(ctx context.Context, readOnly bool) (*handle, error) {
 	}
 	h := &handle{m: m, ro: readOnly, notify: make(chan struct{}, 1)}
 	h.view = append(make([]*msg, 0, len(m.msgs)), m.msgs...)
-	h.pos = m.logStart + uint64(len(m.log))
+	h.cur = m.tail
 	h.hms = m.highestModSeq
 	h.next = m.nextUID
 	if len(m.handles) == 0 {
@@ -286,7 +286,6 @@ func (h *handle) Poll(ctx context.Context) ([]store.Change, error) {
 	}
 	changes := h.catchUp()
 	h.next = m.nextUID
-	m.trimLog()
 	return changes, nil
 }
 
@@ -296,15 +295,15 @@ func (h *handle) catchUp() []store.Change {
 	m := h.m
 	var out []store.Change
 	var fresh []*msg
-	for ; h.pos < m.logStart+uint64(len(m.log)); h.pos++ {
-		ev := m.log[h.pos-m.logStart]
+	for n := h.cur.next; n != nil; n = n.next {
+		h.cur = n
+		ev := &n.ev
 		if ev.modseq > h.hms {
 			h.hms = ev.modseq
 		}
 		if ev.origin == h {
 			continue
 		}
-		kl := m.kw.Load()
 		switch ev.kind {
 		case store.ChangeNew:
 			if findUID(h.view, ev.uid) >= 0 {
@@ -316,14 +315,14 @@ func (h *handle) catchUp() []store.Change {
 				h.recent.Add(ev.uid)
 				m.recentUpTo = ev.uid
 			}
-			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.info(ev.m, kl)})
+			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.nodeInfo(n)})
 		case store.ChangeFlags:
 			i := findUID(h.view, ev.uid)
 			if i < 0 || h.view[i].modseq >= ev.m.modseq {
 				continue
 			}
 			h.view[i] = ev.m
-			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.info(ev.m, kl)})
+			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.nodeInfo(n)})
 		case store.ChangeExpunge:
 			var ok bool
 			if h.view, ok = removeMsg(h.view, ev.uid); ok {
@@ -344,15 +343,25 @@ func (h *handle) catchUp() []store.Change {
 	return out
 }
 
-func (h *handle) info(x *msg, kl *keywordList) store.MessageInfo {
-	base := x.base()
-	mi := store.MessageInfo{UID: x.uid, Flags: store.Flags{System: x.sys, Keywords: kl.names(x.kw)}, ModSeq: x.modseq, Size: x.vsize, GUID: base, FileName: base}
-	mi.InternalDate = h.m.internalDate(x)
-	mi.SaveDate = saveTime(base)
-	if mi.SaveDate.IsZero() {
-		mi.SaveDate = mi.InternalDate
+// nodeInfo returns the MessageInfo of a ChangeNew or ChangeFlags log
+// entry as this handle reports it. The part every handle shares is made
+// once, by the first handle that reads the entry (m.mu held), so that a
+// change reaching many handles costs little per handle; the Keywords
+// slice is shared by them.
+func (h *handle) nodeInfo(n *logNode) store.MessageInfo {
+	if n.info == nil {
+		x := n.ev.m
+		base := x.base()
+		mi := &store.MessageInfo{UID: x.uid, Flags: store.Flags{System: x.sys, Keywords: h.m.kw.Load().names(x.kw)}, ModSeq: x.modseq, Size: x.vsize, GUID: base, FileName: base}
+		mi.InternalDate = h.m.internalDate(x)
+		mi.SaveDate = saveTime(base)
+		if mi.SaveDate.IsZero() {
+			mi.SaveDate = mi.InternalDate
+		}
+		n.info = mi
 	}
-	mi.Recent = h.recent != nil && h.recent.Contains(x.uid)
+	mi := *n.info
+	mi.Recent = h.recent != nil && h.recent.Contains(mi.UID)
 	return mi
 }
 
@@ -368,12 +377,9 @@ func (h *handle) Close() error {
 	m := h.m
 	m.mu.Lock()
 	delete(m.handles, h)
+	h.cur = nil // lets the log entries it had not read go
 	if len(m.handles) == 0 {
 		m.stopWatch()
-		m.log = nil
-		m.logStart = 0
-	} else {
-		m.trimLog()
 	}
 	m.mu.Unlock()
 	m.flushCache(false)

@@ -17,6 +17,9 @@ import (
 // a..z (FORMATS.md 2.3).
 const maxKeywords = 26
 
+// keywordsFile is Dovecot's keyword table of a folder.
+const keywordsFile = "dovecot-keywords"
+
 // keywordList is a folder's dovecot-keywords: index i (letter 'a'+i) to
 // keyword name; "" for an unused index.
 type keywordList [maxKeywords]string
@@ -126,7 +129,7 @@ func (s *Store) addKeywords(ctx context.Context, dir string, kws []string) (keyw
 		return keywordList{}, err
 	}
 	defer l.unlock()
-	path := filepath.Join(dir, "dovecot-keywords")
+	path := filepath.Join(dir, keywordsFile)
 	data, _ := os.ReadFile(path)
 	kl := parseKeywords(data)
 	_, missing := kl.mask(kws)
@@ -153,6 +156,6 @@ func (s *Store) addKeywords(ctx context.Context, dir string, kws []string) (keyw
 }
 
 func (s *Store) readKeywords(dir string) keywordList {
-	data, _ := os.ReadFile(filepath.Join(dir, "dovecot-keywords"))
+	data, _ := os.ReadFile(filepath.Join(dir, keywordsFile))
 	return parseKeywords(data)
 }

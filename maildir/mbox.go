@@ -87,9 +87,8 @@ type mbox struct {
 
 	newStamp, curStamp dirStamp
 
-	log      []event
-	logStart uint64 // absolute position of log[0]
-	handles  map[*handle]struct{}
+	tail    *logNode // last entry of the change log
+	handles map[*handle]struct{}
 
 	watchStop     chan struct{}
 	inotifyActive bool           // the watcher sees every foreign change
@@ -107,7 +106,7 @@ type dirStamp struct {
 }
 
 func newMbox(s *Store, name, dir string) *mbox {
-	m := &mbox{s: s, name: name, dir: dir, handles: map[*handle]struct{}{}, pending: map[string]uint32{}}
+	m := &mbox{s: s, name: name, dir: dir, handles: map[*handle]struct{}{}, pending: map[string]uint32{}, tail: &logNode{}}
 	m.kw.Store(&keywordList{})
 	return m
 }
@@ -166,34 +165,31 @@ func removeMsg(msgs []*msg, uid uint32) ([]*msg, bool) {
 	return msgs[:len(msgs)-1], true
 }
 
+// logNode is one entry of a mailbox's change log. The log is a singly
+// linked list shared by every handle: the mailbox holds its tail, and
+// each handle holds its own cursor, the last node it has read. Entries
+// that no cursor can reach any more (every handle has read them) are
+// freed by the garbage collector, so the log needs no trimming pass:
+// emitting an event costs O(1) plus one signal per handle, and a Poll
+// costs O(entries it reads), however many handles are open.
+type logNode struct {
+	ev   event
+	info *store.MessageInfo // made once for every handle (see handle.nodeInfo)
+	next *logNode
+}
+
 // emit appends an event to the log and signals every handle but origin.
 func (m *mbox) emit(ev event) {
 	if len(m.handles) == 0 {
 		return
 	}
-	m.log = append(m.log, ev)
+	n := &logNode{ev: ev}
+	m.tail.next = n
+	m.tail = n
 	for h := range m.handles {
 		if h != ev.origin {
 			h.signal()
 		}
-	}
-}
-
-// trimLog drops log entries every handle has seen.
-func (m *mbox) trimLog() {
-	min := m.logStart + uint64(len(m.log))
-	for h := range m.handles {
-		if h.pos < min {
-			min = h.pos
-		}
-	}
-	if n := int(min - m.logStart); n > 0 {
-		copy(m.log, m.log[n:])
-		for i := len(m.log) - n; i < len(m.log); i++ {
-			m.log[i] = event{}
-		}
-		m.log = m.log[:len(m.log)-n]
-		m.logStart = min
 	}
 }
 

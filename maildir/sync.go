@@ -91,9 +91,7 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	if first && rewrite {
 		m.recoverFromCache()
 	}
-	if kl := m.s.readKeywords(m.dir); kl != *m.kw.Load() {
-		m.kw.Store(&kl)
-	}
+	m.setKeywords(m.s.readKeywords(m.dir))
 
 	var files []fileEnt
 	for attempt := 0; ; attempt++ {
@@ -188,8 +186,7 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		used |= x.kw
 	}
 	if used&^m.kw.Load().defined() != 0 {
-		kl := m.s.readKeywords(m.dir)
-		m.kw.Store(&kl)
+		m.setKeywords(m.s.readKeywords(m.dir))
 	}
 	sortByUID(added)
 	if first && len(m.msgs) == 0 {
@@ -232,6 +229,32 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		m.pending, m.pendingBig = small, false
 	}
 	return nil
+}
+
+// setKeywords installs a keyword table read from dovecot-keywords (m.mu
+// held). Dovecot renames a message file to carry a new keyword letter
+// before it writes the letter's name into dovecot-keywords, so a sync can
+// see the letter first: messages carrying letters the old table did not
+// name are reported again (ChangeFlags, new modseq) once the names are
+// known.
+func (m *mbox) setKeywords(kl keywordList) {
+	old := m.kw.Load()
+	if kl == *old {
+		return
+	}
+	m.kw.Store(&kl)
+	gained := kl.defined() &^ old.defined()
+	if gained == 0 || !m.loaded {
+		return
+	}
+	for i, x := range m.msgs {
+		if x.kw&gained != 0 {
+			c := x.clone()
+			c.modseq = m.nextModSeq()
+			m.msgs[i] = c
+			m.emit(event{kind: store.ChangeFlags, uid: c.uid, m: c, modseq: c.modseq})
+		}
+	}
 }
 
 // sortByUID sorts msgs by UID; dense UID ranges (a whole folder read at

@@ -119,7 +119,9 @@ func (m *mbox) inotify() (<-chan struct{}, func()) {
 	for _, sub := range []string{"new", "cur", ""} {
 		mk := mask
 		if sub == "" {
-			mk = unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+			// The folder itself: its deletion or renaming, and
+			// dovecot-keywords replaced (see setKeywords).
+			mk = unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_MOVED_TO
 		}
 		wd, err := unix.InotifyAddWatch(fd, filepath.Join(m.dir, sub), mk)
 		if err != nil {
@@ -169,8 +171,14 @@ func (m *mbox) foreignEvents(buf []byte, subs map[int32]string) bool {
 		}
 		buf = buf[unix.SizeofInotifyEvent+nameLen:]
 		sub, ok := subs[wd]
-		if !ok || sub == "" || mask&(unix.IN_Q_OVERFLOW|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
+		if !ok || mask&(unix.IN_Q_OVERFLOW|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
 			foreign = true
+			continue
+		}
+		if sub == "" {
+			if string(name) == keywordsFile {
+				foreign = true
+			}
 			continue
 		}
 		key := sub + "/" + string(name)
