@@ -1,0 +1,183 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrClosed is returned by Serve once the Group is shutting down or
+// closed. Each server returns its own exported error in its place.
+var ErrClosed = errors.New("serve: server closed")
+
+// Session is a live session as a Group sees it.
+type Session interface {
+	// Drain asks the session to end at its next safe moment, with its
+	// protocol's goodbye: at once when idle, after the running command or
+	// transaction otherwise. It must not block nor call back into the
+	// Group (it runs under the Group's lock).
+	Drain()
+	// Abort closes the session's connection at once. The same rules as
+	// for Drain apply.
+	Abort()
+}
+
+// Group tracks one server's listeners and sessions. The zero value is
+// ready to use; a Group must not be copied after first use.
+type Group struct {
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[Session]struct{}
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+}
+
+// maxAcceptDelay bounds the back-off after temporary Accept errors (such
+// as running out of file descriptors), as net/http does.
+const maxAcceptDelay = time.Second
+
+// Serve accepts connections on l and runs handle for each in its own
+// goroutine until l fails or the Group shuts down. It closes l when it
+// returns, and returns ErrClosed after Shutdown or Close. Shutdown waits
+// for every handle call to return.
+func (g *Group) Serve(l net.Listener, handle func(net.Conn)) error {
+	if !g.addListener(l) {
+		l.Close()
+		return ErrClosed
+	}
+	defer g.removeListener(l)
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if g.closed.Load() {
+				return ErrClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), maxAcceptDelay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		if !g.begin() {
+			c.Close()
+			return ErrClosed
+		}
+		go func() {
+			defer g.wg.Done()
+			handle(c)
+		}()
+	}
+}
+
+// begin counts one more running handler unless the Group is closed. The
+// count is taken under the mutex that Shutdown holds while it marks the
+// Group closed, so no handler starts after Shutdown began waiting.
+func (g *Group) begin() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Load() {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+func (g *Group) addListener(l net.Listener) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Load() {
+		return false
+	}
+	if g.listeners == nil {
+		g.listeners = make(map[net.Listener]struct{})
+	}
+	g.listeners[l] = struct{}{}
+	return true
+}
+
+func (g *Group) removeListener(l net.Listener) {
+	g.mu.Lock()
+	delete(g.listeners, l)
+	g.mu.Unlock()
+	l.Close()
+}
+
+// Track registers a live session so that Shutdown drains it and Close
+// aborts it. It returns false, registering nothing, when the Group is
+// already shutting down: the session should then say goodbye and end.
+func (g *Group) Track(s Session) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Load() {
+		return false
+	}
+	if g.sessions == nil {
+		g.sessions = make(map[Session]struct{})
+	}
+	g.sessions[s] = struct{}{}
+	return true
+}
+
+// Untrack forgets a session that ended.
+func (g *Group) Untrack(s Session) {
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+}
+
+// Closing reports whether Shutdown or Close has been called.
+func (g *Group) Closing() bool { return g.closed.Load() }
+
+// Len returns the number of tracked sessions.
+func (g *Group) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sessions)
+}
+
+// Shutdown stops accepting, drains every tracked session and waits for
+// all handlers to return or ctx to be done; then it aborts the sessions
+// left, waits for their handlers, and returns ctx's error.
+func (g *Group) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed.Store(true)
+	for l := range g.listeners {
+		l.Close()
+	}
+	for s := range g.sessions {
+		s.Drain()
+	}
+	g.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		g.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting and aborts every tracked session at once. It
+// does not wait for the handlers.
+func (g *Group) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed.Store(true)
+	for l := range g.listeners {
+		l.Close()
+	}
+	for s := range g.sessions {
+		s.Abort()
+	}
+	return nil
+}
