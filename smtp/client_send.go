@@ -97,6 +97,26 @@ func (c *Client) Send(ctx context.Context, from string, to []Recipient, opts *Ma
 	}
 	chunking := c.ext.Has(ExtChunking)
 	pipelining := c.ext.Has(ExtPipelining)
+	// With PIPELINING the first chunk of a BDAT transaction goes out with
+	// MAIL and RCPT (RFC 3030 4.2): a message up to ChunkSize costs one
+	// round trip. A server refusing every recipient refuses the chunk.
+	var buf []byte
+	var first []byte
+	firstLast := false
+	if pipelining && chunking {
+		buf = make([]byte, ChunkSize)
+		n, err := io.ReadFull(msg, buf)
+		firstLast = err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !firstLast {
+			return nil, err
+		}
+		first = buf[:n]
+		l := "BDAT " + strconv.Itoa(n)
+		if firstLast {
+			l += " LAST"
+		}
+		lines = append(lines, l)
+	}
 	if pipelining && !chunking {
 		lines = append(lines, "DATA")
 	}
@@ -105,6 +125,9 @@ func (c *Client) Send(ctx context.Context, from string, to []Recipient, opts *Ma
 	var mailErr error
 	for i, l := range lines {
 		c.w.WriteString(l + "\r\n")
+		if first != nil && i == len(lines)-1 {
+			c.w.Write(first)
+		}
 		if !pipelining || i == len(lines)-1 {
 			if err := c.w.Flush(); err != nil {
 				return nil, err
@@ -168,9 +191,12 @@ func (c *Client) Send(ctx context.Context, from string, to []Recipient, opts *Ma
 		return res, &Error{Code: 554, Enhanced: Enhanced{5, 5, 1}, Message: "no valid recipients"}
 	}
 	var final *smtpwire.Reply
-	if chunking {
-		final, err = c.sendChunks(msg)
-	} else {
+	switch {
+	case first != nil && (firstLast || dataRep.Code != 250):
+		final = dataRep
+	case chunking:
+		final, err = c.sendChunks(msg, buf)
+	default:
 		final, err = c.sendData(msg, dataRep)
 	}
 	if err != nil {
@@ -211,10 +237,13 @@ func (c *Client) sendData(msg io.Reader, rep *smtpwire.Reply) (*smtpwire.Reply, 
 	return c.readReply()
 }
 
-// sendChunks sends the content as BDAT chunks (RFC 3030), waiting for
-// each chunk's reply.
-func (c *Client) sendChunks(msg io.Reader) (*smtpwire.Reply, error) {
-	buf := make([]byte, ChunkSize)
+// sendChunks sends the (rest of the) content as BDAT chunks (RFC 3030),
+// waiting for each chunk's reply; buf, when not nil, is the buffer to
+// use.
+func (c *Client) sendChunks(msg io.Reader, buf []byte) (*smtpwire.Reply, error) {
+	if buf == nil {
+		buf = make([]byte, ChunkSize)
+	}
 	for {
 		n, err := io.ReadFull(msg, buf)
 		last := err == io.EOF || err == io.ErrUnexpectedEOF

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/restrict"
 )
 
 func TestClientAgainstServer(t *testing.T) {
@@ -225,5 +226,51 @@ func TestPostfixSmtpSinkClient(t *testing.T) {
 				t.Errorf("dump lacks %q:\n%s", want, d)
 			}
 		}
+	}
+}
+
+// TestClientPipelinedBDAT: the first BDAT chunk goes out with MAIL and
+// RCPT. When every recipient is refused the chunk is refused too and the
+// session stays in step; a message over ChunkSize continues in more
+// chunks after the pipelined one.
+func TestClientPipelinedBDAT(t *testing.T) {
+	k := &sink{}
+	pol := PolicyFunc(func(ctx context.Context, st restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
+		if st == StageRecipient && !strings.HasSuffix(req.Recipient, "@example.jp") {
+			return restrict.Decision{Action: restrict.Reject, Code: 554, Enhanced: "5.7.1", Text: "<" + req.Recipient + ">: Relay access denied"}, nil
+		}
+		return restrict.Decision{}, nil
+	})
+	addr, _ := startServer(t, &Server{Backend: DataFunc(k.Data), Policy: pol, NoReceivedHeader: true}, nil)
+	ctx := context.Background()
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello(ctx, "client.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(ctx, "a@example.org", []Recipient{{Addr: "x@elsewhere.example"}}, nil, strings.NewReader("refused\r\n"))
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 554 || res == nil || res.Rcpt[0] == nil {
+		t.Fatalf("all refused: %+v, %v", res, err)
+	}
+	if err := c.Noop(ctx); err != nil {
+		t.Fatalf("out of step after refused chunk: %v", err)
+	}
+	small := "Subject: small\r\n\r\nbody\r\n"
+	big := "Subject: big\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", ChunkSize/18+100)
+	for _, m := range []string{small, big, strings.Repeat("y", ChunkSize)} {
+		if err := c.SendMail(ctx, "a@example.org", []string{"u@example.jp"}, strings.NewReader(m)); err != nil {
+			t.Fatalf("%d bytes: %v", len(m), err)
+		}
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := k.list()
+	if len(msgs) != 3 || string(msgs[0].data) != small || string(msgs[1].data) != big || len(msgs[2].data) != ChunkSize || !msgs[1].env.Chunked {
+		t.Fatalf("delivered %d messages", len(msgs))
 	}
 }

@@ -59,6 +59,9 @@ func (ss *session) cmdBdat(arg string) (ok, fatal bool) {
 		if !ss.dataReady("BDAT") {
 			return false, skip()
 		}
+		if last {
+			return ss.bdatWhole(size, chunk, skip)
+		}
 		pr, pw := io.Pipe()
 		b := &bdatState{pw: pw, done: make(chan struct{}), env: ss.envelope(true)}
 		ss.bdat = b
@@ -110,4 +113,25 @@ func (ss *session) cmdBdat(arg string) (ok, fatal bool) {
 	<-b.done
 	ss.bdat = nil
 	return ss.finish("BDAT", b.env, b.ec, b.err, b.tooBig, false), false
+}
+
+// bdatWhole handles a message sent as one "BDAT <size> LAST" (the usual
+// case for messages up to a client's chunk size): the Session reads the
+// chunk straight from the connection, without the pipe and goroutine a
+// message in several chunks needs.
+func (ss *session) bdatWhole(size int64, chunk io.Reader, skip func() bool) (ok, fatal bool) {
+	env := ss.envelope(true)
+	if max := ss.srv.maxMessageBytes(); max > 0 && size > max {
+		if skip() {
+			return false, true
+		}
+		return ss.finish("BDAT", env, nil, nil, true, false), false
+	}
+	ec, err := ss.deliver(env, chunk)
+	// What the Session left unread is read and dropped; a client gone
+	// mid-chunk ends the session (the Session saw the short read).
+	if skip() {
+		return false, true
+	}
+	return ss.finish("BDAT", env, ec, err, false, false), false
 }

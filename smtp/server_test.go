@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,6 +177,56 @@ func TestSMTPBDAT(t *testing.T) {
 	}
 }
 
+// TestSMTPBDATWhole covers a message sent as one BDAT LAST chunk: it is
+// delivered, an over-size one is refused without reaching the Session,
+// and what a failing Session leaves unread is discarded.
+func TestSMTPBDATWhole(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	fail := false
+	addr, _ := startServer(t, &Server{MaxMessageBytes: 1000, NoReceivedHeader: true,
+		Backend: DataFunc(func(ctx context.Context, env *Envelope, r io.Reader) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if fail {
+				io.CopyN(io.Discard, r, 10)
+				return &Error{Code: 452, Enhanced: Enhanced{4, 2, 2}, Message: "Mailbox full"}
+			}
+			b, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			got = append(got, string(b))
+			return nil
+		})}, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO x", "250-")
+	msg := "Subject: one chunk\r\n\r\n" + strings.Repeat("body\r\n", 100)
+	// Pipelined as RFC 3030 allows: MAIL, RCPT and the chunk in one write.
+	c.send("MAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nBDAT " + strconv.Itoa(len(msg)) + " LAST\r\n" + msg)
+	c.expect("", "250 2.1.0")
+	c.expect("", "250 2.1.5")
+	c.expect("", "250 2.0.0 Ok: queued as ")
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	c.expect("RCPT TO:<b@y.org>", "250 ")
+	c.send("BDAT 1001 LAST\r\n" + strings.Repeat("y", 1001))
+	c.expect("", "552 5.3.4 Error: message file too big")
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	c.expect("RCPT TO:<b@y.org>", "250 ")
+	c.send("BDAT " + strconv.Itoa(len(msg)) + " LAST\r\n" + msg)
+	c.expect("", "452 4.2.2 Mailbox full")
+	c.expect("NOOP", "250 ")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != msg {
+		t.Fatalf("delivered %q", got)
+	}
+}
+
 func TestSMTPBadInput(t *testing.T) {
 	k := &sink{}
 	s := &Server{Backend: DataFunc(k.Data), MaxMessageBytes: 1000}
@@ -222,7 +275,8 @@ func TestSMTPRejectBareLF(t *testing.T) {
 
 // TestSMTPClientVanishesMidData: nothing is delivered, the session ends.
 func TestSMTPClientVanishesMidData(t *testing.T) {
-	for _, bdat := range []bool{false, true} {
+	for _, tc := range []struct{ bdat, chunks bool }{{false, false}, {true, false}, {false, true}} {
+		bdat, chunks := tc.bdat, tc.chunks
 		k := &sink{}
 		addr, logs := startServer(t, &Server{Backend: DataFunc(k.Data)}, nil)
 		c := dialRaw(t, addr)
@@ -234,6 +288,11 @@ func TestSMTPClientVanishesMidData(t *testing.T) {
 		if bdat {
 			verb = "BDAT"
 			c.send("BDAT 100000 LAST\r\nSubject: partial\r\n")
+		} else if chunks {
+			verb = "BDAT"
+			c.send("BDAT 19\r\nSubject: partial\r\n\r\n")
+			c.expect("", "250 2.0.0 Ok: 19 bytes")
+			c.send("BDAT 100000 LAST\r\nhalf a mess")
 		} else {
 			c.expect("DATA", "354 ")
 			c.send("Subject: partial\r\n\r\nhalf a mess")

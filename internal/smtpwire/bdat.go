@@ -55,3 +55,32 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// WriteTo writes the rest of the chunk to w straight from the
+// connection's buffer (no copy buffer of its own, so io.Copy allocates
+// nothing).
+func (c *chunkReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for c.left > 0 {
+		if c.r.Buffered() == 0 {
+			if _, err := c.r.Peek(1); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return total, err
+			}
+		}
+		buf, _ := c.r.Peek(int(min(int64(c.r.Buffered()), c.left)))
+		n, err := w.Write(buf)
+		c.r.Discard(n)
+		c.left -= int64(n)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+		if n < len(buf) {
+			return total, io.ErrShortWrite
+		}
+	}
+	return total, nil
+}

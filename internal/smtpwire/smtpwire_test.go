@@ -194,6 +194,23 @@ func TestParseBDAT(t *testing.T) {
 	if _, err := io.ReadAll(ChunkReader(bufio.NewReader(strings.NewReader("abc")), 5)); err != io.ErrUnexpectedEOF {
 		t.Fatalf("short chunk: %v", err)
 	}
+	// WriteTo (what io.Copy uses) across several fills of a small buffer.
+	big := strings.Repeat("0123456789", 10)
+	r = bufio.NewReaderSize(strings.NewReader(big+"QUIT\r\n"), 16)
+	var out bytes.Buffer
+	if n, err := io.Copy(&out, ChunkReader(r, int64(len(big)))); err != nil || n != int64(len(big)) || out.String() != big {
+		t.Fatalf("WriteTo = %d, %v, %q", n, err, out.String())
+	}
+	if rest, _ := io.ReadAll(r); string(rest) != "QUIT\r\n" {
+		t.Fatalf("after WriteTo: %q", rest)
+	}
+	out.Reset()
+	if n, err := io.Copy(&out, ChunkReader(bufio.NewReaderSize(strings.NewReader(big), 16), 200)); err != io.ErrUnexpectedEOF || n != int64(len(big)) {
+		t.Fatalf("short chunk WriteTo: %d, %v", n, err)
+	}
+	if _, err := io.Copy(failWriter{}, ChunkReader(bufio.NewReader(strings.NewReader(big)), 50)); err != errFail {
+		t.Fatalf("failing writer: %v", err)
+	}
 }
 
 func TestDotWriterRoundTrip(t *testing.T) {
@@ -218,3 +235,9 @@ func TestDotWriterRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+var errFail = errors.New("write failed")
+
+type failWriter struct{}
+
+func (failWriter) Write(p []byte) (int, error) { return 0, errFail }
