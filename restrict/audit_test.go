@@ -269,3 +269,59 @@ func TestUnsupportedRestrictionsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveClassesAndDelimiter resolves one address of each class,
+// with recipient_delimiter extensions through virtual_alias_maps
+// (propagate_unmatched_extensions), virtual mailbox and relay domains,
+// transport_maps entries with and without nexthop, and unknown virtual
+// mailbox recipients refused at RCPT.
+func TestResolveClassesAndDelimiter(t *testing.T) {
+	params := Params{
+		"myhostname":                   "mail.example.net",
+		"mydomain":                     "example.net",
+		"mydestination":                "$myhostname, localhost.$mydomain, localhost, $mydomain",
+		"recipient_delimiter":          "+",
+		"virtual_alias_domains":        "example.com",
+		"virtual_alias_maps":           "inline:{ info@example.com=user22@example.net, { sales@example.com = s1@example.net, s2@example.org } }",
+		"virtual_mailbox_domains":      "vmail.example",
+		"virtual_mailbox_maps":         "inline:{ u@vmail.example=vmail.example/u/ }",
+		"relay_domains":                "relay.example",
+		"transport_maps":               "inline:{ lmtp.example=lmtp:unix:private/dovecot-lmtp, { .routed.example = smtp:[relay.example.jp]:587 }, relay.example=relay: }",
+		"smtpd_recipient_restrictions": "reject_unauth_destination",
+		"local_recipient_maps":         "",
+	}
+	p, err := New(params, WithResolver(noDNS{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(rcpt string) string {
+		d, err := p.Resolve(t.Context(), rcpt)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var out []string
+		for _, tg := range d.Targets {
+			out = append(out, strings.Join([]string{tg.Address, tg.Class.String(), tg.Transport, tg.Nexthop, tg.User, tg.Extension}, "|"))
+		}
+		return d.Class.String() + " " + strings.Join(out, " ")
+	}
+	for rcpt, want := range map[string]string{
+		"info+news@example.com": "virtual alias user22+news@example.net|local|local|mail.example.net|user22|news",
+		"sales@example.com":     "virtual alias s1@example.net|local|local|mail.example.net|s1| s2@example.org|default|smtp|example.org|s2|",
+		"alice+tag@example.net": "local alice+tag@example.net|local|local|mail.example.net|alice|tag",
+		"u+x@vmail.example":     "virtual mailbox u+x@vmail.example|virtual mailbox|virtual||u|x",
+		"x@relay.example":       "relay x@relay.example|relay|relay|relay.example|x|",
+		"x@lmtp.example":        "default x@lmtp.example|default|lmtp|unix:private/dovecot-lmtp|x|",
+		"x@a.routed.example":    "default x@a.routed.example|default|smtp|[relay.example.jp]:587|x|",
+		"x@routed.example":      "default x@routed.example|default|smtp|routed.example|x|",
+		"nobody+z@example.com":  "error: restrict: user unknown: <nobody+z@example.com>: User unknown in virtual alias table",
+	} {
+		if got := show(rcpt); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", rcpt, got, want)
+		}
+	}
+	d := mustCheck(t, p, StageRecipient, rcptReq("198.51.100.1", "mx.example.org", "a@example.org", "x@vmail.example"))
+	if d.String() != "550 5.1.1 <x@vmail.example>: Recipient address rejected: User unknown in virtual mailbox table" {
+		t.Errorf("unknown virtual mailbox: %v", d)
+	}
+}

@@ -58,10 +58,23 @@ func TestBadLinesReportFileLine(t *testing.T) {
 		{"regexp", "endif\n", "table:1: ignoring ENDIF without matching IF"},
 		{"regexp", "/(a)/ $2\n", "table:1: out of range replacement index"},
 		{"hash", "good OK\n\nbad\n", "table:3: expected format"},
+		// Absurd CIDRs: postmap warns "bad mask length/value" and skips them.
+		{"cidr", "0.0.0.0/0 ok\n192.0.2.0/33 x\n", "table:2: bad net/mask pattern"},
+		{"cidr", "::/129 x\n", "table:1: bad net/mask pattern"},
+		{"cidr", "1.2.3.4/-1 x\n", "table:1: bad net/mask pattern"},
+		{"cidr", "1.2.3.4/99999999999999999999 x\n", "table:1: bad net/mask pattern"},
+		{"cidr", "01.2.3.4 x\n", "table:1: bad net/mask pattern"},
+		{"cidr", "1.2.3.4/08 x\n", "table:1: non-null host address bits"},
+		{"aliases", "a: b\nlog: /var/log/x\n", "table:2: alias \"log\": file target \"/var/log/x\" refused"},
+		{"aliases", "a: b\nlist: \"|/bin/prog\"\n", "table:2: alias \"list\": command target \"|/bin/prog\" refused"},
 	} {
 		path := filepath.Join(t.TempDir(), "table")
 		os.WriteFile(path, []byte(c.src), 0o644)
-		_, err := Open(c.typ+":"+path, nil)
+		opts := &Options{}
+		if c.typ == "aliases" {
+			c.typ, opts.Syntax = "hash", SyntaxAliases
+		}
+		_, err := Open(c.typ+":"+path, opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: got %v, want %q", c.typ, c.src, err, c.want)
 		}
