@@ -173,6 +173,7 @@ type ConfigError struct {
 	Err     error
 }
 
+// Error formats the parameter, the element position and the problem.
 func (e *ConfigError) Error() string {
 	if e.Element > 0 {
 		return fmt.Sprintf("%s: element %d %q: %v", e.Param, e.Element, e.Token, e.Err)

@@ -174,6 +174,7 @@ func (l errorList) err() error {
 // ErrorList is several problems in one table file.
 type ErrorList []error
 
+// Error joins the problems with "; ".
 func (l ErrorList) Error() string {
 	var b strings.Builder
 	for i, e := range l {

@@ -78,6 +78,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error formats the problem as "file:line: message" (or "file: message").
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
@@ -196,6 +197,7 @@ type failTable string
 // ErrFail is returned by every lookup in a fail: table.
 var ErrFail = errors.New("table lookup failed")
 
+// Lookup always fails with ErrFail.
 func (f failTable) Lookup(_ context.Context, _ string) (string, bool, error) {
 	return "", false, fmt.Errorf("fail:%s: %w", string(f), ErrFail)
 }
