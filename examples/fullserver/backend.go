@@ -127,13 +127,10 @@ func mailRoot(u *auth.User, name string) (string, error) {
 		}
 		path = filepath.Join(u.Home, rest)
 	}
-	if !filepath.IsAbs(path) {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return "", err
-		}
-		path = abs
-	}
+	// A relative path (the default ./yubin-data) stays relative to the
+	// working directory: started as root in a private home (/root is
+	// 0700), the unprivileged mail owner can reach ./yubin-data but not
+	// /root/.../yubin-data.
 	return path, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,7 +46,8 @@ type instance struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	data   string
-	cfg    string
+	cfg    string // -config; "" to run without the flag
+	dir    string // working directory, "" for the test's
 	ports  map[string]int
 	mu     sync.Mutex
 	stdout bytes.Buffer
@@ -96,7 +98,11 @@ func newInstance(t *testing.T, extra string) *instance {
 func (in *instance) start(args ...string) {
 	t := in.t
 	t.Helper()
-	in.cmd = exec.Command(binary, append([]string{"-config", in.cfg}, args...)...)
+	if in.cfg != "" {
+		args = append([]string{"-config", in.cfg}, args...)
+	}
+	in.cmd = exec.Command(binary, args...)
+	in.cmd.Dir = in.dir
 	in.cmd.Stderr = lockedWriter{&in.mu, &in.stderr}
 	pr, pw := io.Pipe()
 	in.cmd.Stdout = pw
@@ -356,6 +362,18 @@ func TestProtocolsSwitchesServices(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(in.data, "lmtp.sock")); err == nil {
 		t.Error("LMTP socket exists with protocols = imap")
+	}
+	// The welcome text names only what runs.
+	welcome := in.out()
+	for _, gone := range []string{"pop3", "POP3", "lmtp", "LMTP"} {
+		if strings.Contains(welcome, gone) {
+			t.Errorf("welcome text mentions %s, which protocols switched off:\n%s", gone, welcome)
+		}
+	}
+	for _, want := range []string{"IMAP", "port " + strconv.Itoa(in.ports["imap"]) + " (STARTTLS) or " + strconv.Itoa(in.ports["imaps"]) + " (TLS)", "SMTP submission"} {
+		if !strings.Contains(welcome, want) {
+			t.Errorf("welcome text lacks %q:\n%s", want, welcome)
+		}
 	}
 	if !strings.HasPrefix(in.errText(), "{") || !strings.Contains(in.errText(), `"msg":`) {
 		t.Errorf("log is not JSON:\n%s", in.errText())

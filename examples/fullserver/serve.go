@@ -113,6 +113,9 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 			return fail(err)
 		}
 		if err := prepareData(cfg); err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				err = fmt.Errorf("%w (running as mail_owner %s: the data directory and every directory above it must be open to that user)", err, h.owner.name)
+			}
 			return fail(err)
 		}
 	}
@@ -299,29 +302,3 @@ func (h *host) reload() {
 // config returns the current configuration (sessions read it while
 // SIGHUP replaces it).
 func (h *host) config() *config.Config { return h.cur.Load() }
-
-// printWelcome tells a newcomer how to connect.
-func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {
-	w := h.out
-	fmt.Fprintln(w, "yubin mail host running.")
-	for _, b := range h.binds {
-		if h.running[b.service] != nil {
-			fmt.Fprintf(w, "  %-12s %s\n", b.service, b.l.Addr())
-		}
-	}
-	if metricsL != nil {
-		fmt.Fprintf(w, "  %-12s http://%s/metrics\n", "metrics", metricsL.Addr())
-	}
-	if demo != nil {
-		fmt.Fprintf(w, "\nA demo user was created (the password is shown only this once):\n  user: %s\n  password: %s\n", demo.name, demo.password)
-	}
-	fmt.Fprintf(w, "\nPoint a mail client at %s: IMAP port %s (STARTTLS) or %s (TLS),\nSMTP submission port %s (STARTTLS) or %s (TLS), with the user name\nand password above. The certificate is self-signed unless you configured one.\nAdd users with: fullserver -data %s adduser NAME\n",
-		firstHost(h.cfg), h.cfg.Get("imap_port"), h.cfg.Get("imaps_port"), h.cfg.Get("submission_port"), h.cfg.Get("submissions_port"), h.cfg.Get("data_directory"))
-}
-
-func firstHost(c *config.Config) string {
-	if l := interfaces(c.List("listen")); len(l) > 0 {
-		return l[0]
-	}
-	return "127.0.0.1"
-}
