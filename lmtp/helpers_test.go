@@ -45,12 +45,15 @@ func (l *logBuf) String() string {
 }
 
 // maildirs returns a StoreDeliverer over real Maildirs under dir for the
-// users alice, bob (with a 300-byte quota) and carol @example.jp.
+// users alice, bob (with a 300-byte store quota), carol and dave (with a
+// 600-byte userdb quota) @example.jp.
 func maildirs(t *testing.T, dir string) *StoreDeliverer {
 	users := mapUserDB{
 		"alice@example.jp": {Name: "alice@example.jp", Home: filepath.Join(dir, "alice")},
 		"bob@example.jp":   {Name: "bob@example.jp", Home: filepath.Join(dir, "bob")},
 		"carol@example.jp": {Name: "carol@example.jp", Home: filepath.Join(dir, "carol")},
+		// dave's quota comes from the userdb (quota_rule), not the store.
+		"dave@example.jp": {Name: "dave@example.jp", Home: filepath.Join(dir, "dave"), QuotaBytes: 600},
 	}
 	be := store.BackendFunc(func(ctx context.Context, name string) (store.Store, error) {
 		u, ok := users[name]

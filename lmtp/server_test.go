@@ -94,7 +94,18 @@ func TestLMTPPerRecipient(t *testing.T) {
 	c.expect("", "552 5.2.2 <bob@example.jp> Quota exceeded (mailbox for user is full)")
 	c.expect("", "250 2.0.0 <Alice+lists@Example.JP> ")
 	c.expect("", "250 2.0.0 <alice+nosuchbox@example.jp> ")
+	// A userdb quota: the first message fits, the second would not.
+	for _, want := range []string{"250 2.0.0 <dave@example.jp> ", "552 5.2.2 <dave@example.jp> Quota exceeded (mailbox for user is full)"} {
+		c.expect("MAIL FROM:<sender@x.org>", "250 2.1.0")
+		c.expect("RCPT TO:<dave@example.jp>", "250 2.1.5")
+		c.expect("DATA", "354 ")
+		c.c.Write([]byte(body))
+		c.expect("", want)
+	}
 	c.expect("QUIT", "221 ")
+	if n := len(files(t, filepath.Join(dir, "dave", "Maildir"))); n != 1 {
+		t.Fatalf("dave (userdb quota) got %d", n)
+	}
 
 	inbox := files(t, filepath.Join(dir, "alice", "Maildir"))
 	if len(inbox) != 2 {

@@ -14,8 +14,10 @@ import (
 // StoreDeliverer is the Deliverer that saves mail into users' stores the
 // way Dovecot's LMTP does: the recipient is looked up in a UserDB at RCPT
 // time ("550 5.1.1 <x> User doesn't exist: x" when unknown), the quota
-// is checked before saving ("552 5.2.2 <x> Quota exceeded (mailbox for
-// user is full)"), and the message is appended to INBOX, or with
+// is checked ("552 5.2.2 <x> Quota exceeded (mailbox for user is full)":
+// a UserDB quota before saving, the store's own limits by the store's
+// append, which must fail with store.ErrQuotaExceeded), and the message
+// is appended to INBOX, or with
 // DetailMailbox to the mailbox named by the address's +detail when that
 // mailbox exists (lmtp_save_to_detail_mailbox = yes).
 type StoreDeliverer struct {
@@ -104,18 +106,23 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 	}
 	defer release()
 	overQuota := &Error{Code: 552, Enhanced: "5.2.2", Message: "<" + rcpt + "> Quota exceeded (mailbox for user is full)"}
-	q, err := st.Quota(ctx)
-	if err != nil {
-		return err
-	}
-	if q.StorageLimit == 0 && u.QuotaBytes > 0 {
-		q.StorageLimit = u.QuotaBytes
-	}
-	if q.MessagesLimit == 0 && u.QuotaMessages > 0 {
-		q.MessagesLimit = u.QuotaMessages
-	}
-	if q.Exceeds(env.Size) {
-		return overQuota
+	// A store's own limits are enforced by its append (ErrQuotaExceeded);
+	// the usage is read here only for a quota the UserDB gives (Dovecot's
+	// userdb quota_rule), as reading it may mean walking the folders.
+	if u.QuotaBytes > 0 || u.QuotaMessages > 0 {
+		q, err := st.Quota(ctx)
+		if err != nil {
+			return err
+		}
+		if q.StorageLimit == 0 && u.QuotaBytes > 0 {
+			q.StorageLimit = u.QuotaBytes
+		}
+		if q.MessagesLimit == 0 && u.QuotaMessages > 0 {
+			q.MessagesLimit = u.QuotaMessages
+		}
+		if q.Exceeds(env.Size) {
+			return overQuota
+		}
 	}
 	box := "INBOX"
 	if d.DetailMailbox && detail != "" && store.ValidateName(detail) == nil {
