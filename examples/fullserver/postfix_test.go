@@ -14,10 +14,9 @@ import (
 
 // TestPostfixDeliversOverLMTP: a real Postfix 3.7 hands its local
 // domain's mail to yubin's LMTP socket and it lands in yubin's store
-// (seed 001's "delivery to Dovecot over LMTP", with yubin in Dovecot's
-// place); an unknown user bounces with 550 5.1.1. The test Postfix has no
-// local(8) daemon, so local_transport = lmtp:unix:<socket> stands in for
-// seed 001's mailbox_transport (the same LMTP client and socket).
+// (seed 001's "mailbox_transport = lmtp:unix:private/dovecot-lmtp", with
+// yubin in Dovecot's place): Postfix's local(8) hands the mailbox
+// delivery to its lmtp client; an unknown user bounces with 550 5.1.1.
 func TestPostfixDeliversOverLMTP(t *testing.T) {
 	swaks := testutil.RequireBinary(t, "swaks")
 	// The socket lives where Postfix's lmtp client (user postfix) can reach it.
@@ -29,7 +28,7 @@ func TestPostfixDeliversOverLMTP(t *testing.T) {
 	}
 	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
 	in.start()
-	p := testutil.StartSMTPPostfix(t, "mydestination = example.jp\nlocal_recipient_maps =\nlocal_transport = lmtp:unix:"+sock+"\n")
+	p := testutil.StartSMTPPostfix(t, "mydestination = example.jp\nlocal_recipient_maps =\nmailbox_transport = lmtp:unix:"+sock+"\n")
 	for _, rcpt := range []string{"alice@example.jp", "nobody@example.jp"} {
 		out, err := exec.Command(swaks, "--server", "127.0.0.1", "--port", strconv.Itoa(p.SMTPPort), "--from", "sender@example.org",
 			"--to", rcpt, "--header", "Subject: via postfix", "--body", "over lmtp\n").CombinedOutput()
