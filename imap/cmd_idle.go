@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -36,7 +37,10 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 	}()
 	keepalive := time.NewTicker(durOr(c.srv.IdleNotifyInterval, DefaultIdleNotifyInterval))
 	defer keepalive.Stop()
-	poll := time.NewTicker(c.pollInterval())
+	// The safety poll is spread over ±25% of the interval: thousands of
+	// sessions that entered IDLE together must not all take the
+	// mailbox's lock in the same instant, every interval.
+	poll := time.NewTimer(jitter(c.pollInterval()))
 	defer poll.Stop()
 	var notify <-chan struct{}
 	if c.sel != nil {
@@ -64,6 +68,7 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 			if c.sel != nil && !c.sendUpdates() {
 				return errLogout
 			}
+			poll.Reset(jitter(c.pollInterval()))
 		case <-c.alertCh:
 			c.writeAlerts()
 		case <-keepalive.C:
@@ -76,4 +81,9 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 			return err
 		}
 	}
+}
+
+// jitter returns d moved by a random amount within ±25%.
+func jitter(d time.Duration) time.Duration {
+	return d*3/4 + rand.N(d/2+1)
 }

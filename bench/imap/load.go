@@ -29,6 +29,8 @@ type Load struct {
 	// CommandsPerSession is how many commands a client sends between
 	// SELECT and LOGOUT before reconnecting (default 6).
 	CommandsPerSession int
+
+	dialStats func(time.Duration)
 }
 
 // Result is what a run measured.
@@ -38,13 +40,19 @@ type Result struct {
 	Elapsed  time.Duration
 	// FirstErrors holds up to five error texts, for diagnosis.
 	FirstErrors []string
+	// Dials counts connections opened; SlowDials those whose TCP
+	// handshake took more than a second (a dropped SYN: a full accept
+	// queue or a 4-tuple still in TIME_WAIT), and MaxDial is the longest.
+	Dials, SlowDials int64
+	MaxDial          time.Duration
 }
 
 // PerSecond is the command rate.
 func (r Result) PerSecond() float64 { return float64(r.Commands) / r.Elapsed.Seconds() }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%d commands in %v (%.0f/s), %d errors", r.Commands, r.Elapsed.Round(time.Millisecond), r.PerSecond(), r.Errors)
+	return fmt.Sprintf("%d commands in %v (%.0f/s), %d errors, %d connections (%d slower than 1s to connect, longest %v)",
+		r.Commands, r.Elapsed.Round(time.Millisecond), r.PerSecond(), r.Errors, r.Dials, r.SlowDials, r.MaxDial.Round(time.Millisecond))
 }
 
 // Run runs the workload until the duration passes or ctx ends.
@@ -54,7 +62,20 @@ func (l Load) Run(ctx context.Context) Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.Duration)
 	defer cancel()
-	var cmds, errs atomic.Int64
+	end, _ := ctx.Deadline()
+	var cmds, errs, dials, slow, maxDial atomic.Int64
+	l.dialStats = func(d time.Duration) {
+		dials.Add(1)
+		if d > time.Second {
+			slow.Add(1)
+		}
+		for {
+			m := maxDial.Load()
+			if int64(d) <= m || maxDial.CompareAndSwap(m, int64(d)) {
+				break
+			}
+		}
+	}
 	var emu sync.Mutex
 	var first []string
 	var wg sync.WaitGroup
@@ -67,11 +88,14 @@ func (l Load) Run(ctx context.Context) Result {
 			for ctx.Err() == nil {
 				n, err := l.session(ctx, rnd, id)
 				cmds.Add(int64(n))
-				if err != nil && ctx.Err() == nil {
+				// A dial cut off by the end of the run fails with "i/o
+				// timeout" (the socket's deadline is the context's) a
+				// moment before ctx.Err() reports the end: not an error.
+				if err != nil && ctx.Err() == nil && time.Now().Before(end) {
 					errs.Add(1)
 					emu.Lock()
 					if len(first) < 5 {
-						first = append(first, err.Error())
+						first = append(first, fmt.Sprintf("%v (after %v)", err, time.Since(start).Round(time.Millisecond)))
 					}
 					emu.Unlock()
 					time.Sleep(10 * time.Millisecond)
@@ -80,7 +104,8 @@ func (l Load) Run(ctx context.Context) Result {
 		}(i)
 	}
 	wg.Wait()
-	return Result{Commands: cmds.Load(), Errors: errs.Load(), Elapsed: time.Since(start), FirstErrors: first}
+	return Result{Commands: cmds.Load(), Errors: errs.Load(), Elapsed: time.Since(start), FirstErrors: first,
+		Dials: dials.Load(), SlowDials: slow.Load(), MaxDial: time.Duration(maxDial.Load())}
 }
 
 type conn struct {
@@ -133,7 +158,11 @@ func (c *conn) cmd(s string) ([]string, error) {
 
 func (l Load) session(ctx context.Context, rnd *rand.Rand, id int) (int, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
+	t0 := time.Now()
 	nc, err := d.DialContext(ctx, "tcp", l.Addr)
+	if l.dialStats != nil {
+		l.dialStats(time.Since(t0))
+	}
 	if err != nil {
 		return 0, err
 	}
