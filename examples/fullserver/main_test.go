@@ -191,18 +191,41 @@ func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
 func TestCheckReportsUnknownParameterWithFileLine(t *testing.T) {
 	dir := t.TempDir()
 	cf := filepath.Join(dir, "main.cf")
-	os.WriteFile(cf, []byte("myhostname = mail.example.jp\n# comment\nmydestinaton = $myhostname\nsmtpd_recipient_restrictions =\n    permit_mynetworks,\n    reject_unauth_destination\nsubmision/smtpd_sasl_auth_enable = yes\n"), 0o644)
-	code, _, stderr := runCmd(t, "", "-config", cf, "check")
-	if code == 0 {
-		t.Fatalf("check exited 0; stderr %s", stderr)
-	}
-	for _, want := range []string{
-		cf + `:3: unknown parameter "mydestinaton" (did you mean "mydestination"?)`,
-		cf + `:7: unknown service "submision" (did you mean "submission"?)`,
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	os.WriteFile(cf, []byte("myhostname = mail.example.jp\n# comment\nmydestinaton = $myhostname\nsmtpd_recipient_restrictions =\n    permit_mynetworks,\n    reject_unauth_destination\nsubmision/smtpd_sasl_auth_enable = yes\nmailbox_transport = dovecot\n"), 0o644)
+	// "check" and a start report the same errors and exit non-zero (the
+	// start before anything listens: the config names no data directory
+	// or ports, so it would use the defaults otherwise).
+	for _, args := range [][]string{{"-config", cf, "check"}, {"-config", cf}} {
+		code, stdout, stderr := runCmd(t, "", args...)
+		if code == 0 {
+			t.Fatalf("%v exited 0; stdout %s", args, stdout)
 		}
+		for _, want := range []string{
+			cf + `:3: unknown parameter "mydestinaton" (did you mean "mydestination"?)`,
+			cf + `:7: unknown service "submision" (did you mean "submission"?)`,
+			cf + `:8: mailbox_transport = dovecot: transport "dovecot" is not supported`,
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%v: stderr lacks %q:\n%s", args, want, stderr)
+			}
+		}
+	}
+}
+
+// TestRefusesMailOwnerRoot: started as root with mail_owner = root, the
+// host refuses to run rather than handle mail as root.
+func TestRefusesMailOwnerRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	in := newInstance(t, "mail_owner = root\n")
+	code, _, stderr := runCmd(t, "", "-config", in.cfg)
+	if code == 0 || !strings.Contains(stderr, `mail_owner "root" is root: refusing to handle mail as root`) {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	if c, err := net.DialTimeout("tcp", in.addr("smtp"), time.Second); err == nil {
+		c.Close()
+		t.Error("smtp port answers after the refusal")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/yubinmail/yubin/auth"
@@ -79,5 +80,16 @@ func TestDemoUserMadeOnceWhenPasswdEmpty(t *testing.T) {
 	hash, _, _ := strings.Cut(rest, ":")
 	if ok, _ := auth.Verify(hash, pw); name != "demo@localhost" || !ok {
 		t.Errorf("passwd %q does not verify password %q", b, pw)
+	}
+	// Once: a second start finds a user and makes no new one.
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	<-in.done
+	again := &instance{t: t, data: in.data, cfg: in.cfg, ports: in.ports, done: make(chan struct{})}
+	again.start()
+	if strings.Contains(again.out(), "demo") || strings.Contains(again.out(), "password") {
+		t.Errorf("second start printed a demo user:\n%s", again.out())
+	}
+	if b2, _ := os.ReadFile(filepath.Join(in.data, "passwd")); string(b2) != string(b) {
+		t.Errorf("passwd changed on the second start:\n%s", b2)
 	}
 }
