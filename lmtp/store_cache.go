@@ -14,6 +14,7 @@ import (
 type storeCache struct {
 	mu      sync.Mutex
 	entries map[string]*cachedStore
+	swept   time.Time // last sweep for expired entries
 }
 
 type cachedStore struct {
@@ -36,10 +37,15 @@ func (c *storeCache) open(ctx context.Context, be store.Backend, name string, ke
 		c.entries = map[string]*cachedStore{}
 	}
 	now := time.Now()
-	for k, e := range c.entries {
-		if e.refs == 0 && now.Sub(e.last) > keep {
-			e.st.Close()
-			delete(c.entries, k)
+	// Expired stores are closed by a sweep at most every keep/2, not on
+	// every delivery (a busy MX has many users' stores open).
+	if now.Sub(c.swept) > keep/2 {
+		c.swept = now
+		for k, e := range c.entries {
+			if e.refs == 0 && now.Sub(e.last) > keep {
+				e.st.Close()
+				delete(c.entries, k)
+			}
 		}
 	}
 	e := c.entries[name]
