@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,13 +83,24 @@ s.quit()
 	}
 }
 
-// TestImaplibSIGHUPPicksUpNewUser: a user added to the passwd file while
-// the server runs can log in after SIGHUP, and open sessions survive it.
+// TestImaplibSIGHUPPicksUpNewUser: a user added to the passwd file, an
+// alias added to alias_maps and a new certificate are all in use after
+// SIGHUP, and an open IMAP session survives it.
 func TestImaplibSIGHUPPicksUpNewUser(t *testing.T) {
-	in := newInstance(t, "")
+	aliases := filepath.Join(testutil.SharedDir(t), "aliases")
+	os.WriteFile(aliases, []byte("postmaster: alice\n"), 0o644)
+	in := newInstance(t, "alias_maps = texthash:"+aliases+"\n")
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
 	in.start()
+	before := serverCert(t, in.addr("imaps"))
+	// New certificate files and a new alias, read only on SIGHUP.
+	cf, kf := filepath.Join(in.data, "tls", "cert.pem"), filepath.Join(in.data, "tls", "key.pem")
+	if err := makeSelfSigned(cf, kf, "reloaded.example"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
+	os.WriteFile(aliases, []byte("postmaster: alice\nteam: carol\n"), 0o644)
 	script := pyPrelude + `
 import signal, subprocess, time
 m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
@@ -100,21 +113,38 @@ os.kill(int(os.environ['PID']), signal.SIGHUP)
 time.sleep(0.5)
 print('NOOP', m.noop()[0])
 m.logout()
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.sendmail('x@example.org', ['team@localhost'], 'Subject: to the new alias\r\n\r\nhi\r\n')
+s.quit()
 m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
 m.starttls(ssl_context=ctx)
 print('LOGIN', m.login('carol@localhost', 'pw-carol')[0])
+print('EXISTS', m.select('INBOX')[1][0].decode())
 m.logout()
 `
-	out := python(t, script, "IMAP="+strconv.Itoa(in.ports["imap"]), "BIN="+binary, "CFG="+in.cfg,
+	out := python(t, script, "IMAP="+strconv.Itoa(in.ports["imap"]), "SMTP="+strconv.Itoa(in.ports["smtp"]), "BIN="+binary, "CFG="+in.cfg,
 		"PID="+strconv.Itoa(in.cmd.Process.Pid), "PASSWD="+filepath.Join(in.data, "passwd"))
-	if !strings.Contains(out, "NOOP OK") || !strings.Contains(out, "LOGIN OK") {
+	if !strings.Contains(out, "NOOP OK") || !strings.Contains(out, "LOGIN OK") || !strings.Contains(out, "EXISTS 1") {
 		t.Fatalf("output:\n%s", out)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(in.errText(), "reload:") && time.Now().Before(deadline) {
+	if after := serverCert(t, in.addr("imaps")); after.Subject.CommonName != "reloaded.example" || after.Equal(before) {
+		t.Errorf("certificate after SIGHUP: %s (before: %s)", after.Subject, before.Subject)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(in.errText(), "reload:") && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !strings.Contains(in.errText(), "reload: configuration, certificates, users and tables re-read") {
 		t.Errorf("no reload log line:\n%s", in.errText())
 	}
+}
+
+// serverCert returns the certificate a TLS listener presents.
+func serverCert(t *testing.T, addr string) *x509.Certificate {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0]
 }
