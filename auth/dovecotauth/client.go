@@ -169,7 +169,13 @@ func (cl *Client) readLoop(cs *clientSide, r *bufio.Reader) {
 		}
 		cs.mu.Unlock()
 		if ch != nil {
-			ch <- reply{cmd: f[0], fields: f[2:]}
+			// One reply per step: a server that sends more for a
+			// request (or answers one nobody waits for any more)
+			// must not block the replies of every other request.
+			select {
+			case ch <- reply{cmd: f[0], fields: f[2:]}:
+			default:
+			}
 		}
 	}
 	cs.mu.Lock()
@@ -263,6 +269,11 @@ func (cl *Client) Login(ctx context.Context, c *auth.ConnInfo, user, password st
 		return nil, err
 	}
 	if !done {
+		// PLAIN with an initial response takes one step; a challenge
+		// instead is not followed: end the request on both sides.
+		if rs, ok := ss.(*remoteSession); ok {
+			rs.cancel()
+		}
 		return nil, auth.ErrAuthFailed
 	}
 	return ss.Identity(), nil

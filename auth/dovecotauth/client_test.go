@@ -1,15 +1,19 @@
 package dovecotauth
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/yubinmail/yubin/auth"
@@ -126,4 +130,97 @@ func TestClientAgainstServer(t *testing.T) {
 	if _, err := m.LookupUser(context.Background(), "nosuch@example.org"); !errors.Is(err, auth.ErrUnknownUser) {
 		t.Errorf("unknown: %v", err)
 	}
+}
+
+// fakeAuthServer listens on a unix socket and, for each connection,
+// sends a handshake offering PLAIN and then hands the connection to
+// handle.
+func fakeAuthServer(t testing.TB, handle func(c net.Conn, r *bufio.Reader)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "auth-client")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.WriteString(c, "VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t1\nDONE\n")
+				handle(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return path
+}
+
+// TestClientExtraReplies: replies for a request nobody reads any more
+// must not hold up the replies of other requests.
+func TestClientExtraReplies(t *testing.T) {
+	path := fakeAuthServer(t, func(c net.Conn, r *bufio.Reader) {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+			if f[0] != "AUTH" || len(f) < 3 {
+				continue
+			}
+			if f[2] == "LOGIN" {
+				// Three challenges for one step: two too many.
+				fmt.Fprintf(c, "CONT\t%s\tVXNlcm5hbWU6\nCONT\t%[1]s\tVXNlcm5hbWU6\nCONT\t%[1]s\tVXNlcm5hbWU6\n", f[1])
+				continue
+			}
+			fmt.Fprintf(c, "OK\t%s\tuser=u@d\n", f[1])
+		}
+	})
+	cl := &Client{Path: path, Timeout: 5 * time.Second}
+	defer cl.Close()
+	ctx := context.Background()
+	ss, err := cl.NewSASL(ctx, "LOGIN", loopConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, done, err := ss.Next(ctx, nil); err != nil || done || string(ch) != "Username:" {
+		t.Fatalf("LOGIN first step: %q %v %v", ch, done, err)
+	}
+	// The LOGIN exchange is abandoned; another request must still work.
+	if id, err := cl.Login(ctx, loopConn, "u@d", "pw"); err != nil || id.User != "u@d" {
+		t.Errorf("Login after extra replies: %+v %v", id, err)
+	}
+}
+
+// FuzzClientReplies feeds arbitrary server replies to the client.
+func FuzzClientReplies(f *testing.F) {
+	f.Add("OK\t1\tuser=u@d\tresp=AAAA\n")
+	f.Add("CONT\t1\t!!\nFAIL\t1\ttemp\n")
+	f.Add("FAIL\t1\tcode=invalid_base64\nOK\t2\n")
+	f.Add("CONT\t1\t\nCONT\t1\t\nCONT\t1\t\nBOGUS\t1\n")
+	f.Add("OK\t1\tuser=a\\tb\t\x01\n")
+	data := make(chan string, 1)
+	path := fakeAuthServer(f, func(c net.Conn, r *bufio.Reader) {
+		if _, err := r.ReadString('\n'); err != nil { // VERSION
+			return
+		}
+		r.ReadString('\n') // CPID
+		r.ReadString('\n') // AUTH
+		io.WriteString(c, <-data)
+		io.Copy(io.Discard, r)
+	})
+	f.Fuzz(func(t *testing.T, replies string) {
+		data <- replies
+		cl := &Client{Path: path, Timeout: 50 * time.Millisecond}
+		defer cl.Close()
+		id, err := cl.Login(context.Background(), loopConn, "u@d", "pw")
+		if (err == nil) != (id != nil) {
+			t.Fatalf("Login = %+v, %v", id, err)
+		}
+	})
 }
