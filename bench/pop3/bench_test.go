@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,16 @@ import (
 	"github.com/yubinmail/yubin/pop3"
 	"github.com/yubinmail/yubin/store"
 )
+
+// The benchmark's knobs (environment variables, so that "go test -bench"
+// needs no flags of its own):
+//
+//	POP3_BENCH_SECONDS  length of each load run (default 5)
+//	POP3_BENCH_SCHEME   password scheme of alice's passwd-file entry on
+//	                    both servers, e.g. SHA512-CRYPT or PLAIN; empty or
+//	                    "none" means no password check on either side
+//	                    (Dovecot's static passdb with nopassword=y)
+const benchPassword = "secret"
 
 // anyPassword accepts every login, as the private Dovecot's static
 // passdb (nopassword) does, so both servers do the same auth work.
@@ -38,7 +49,10 @@ type keepOpen struct{ store.Store }
 func (keepOpen) Close() error { return nil }
 
 // cachedBackend keeps one maildir.Store per user for the life of the
-// server, as a long-running program would; sessions share it.
+// server, as a long-running program could; sessions share it. A
+// maildir.Store takes no lock that keeps other processes out (Dovecot or
+// a delivery agent on the same Maildir are noticed through inotify and
+// rescans), so holding it open between sessions is safe.
 func cachedBackend(home func(string) string) store.Backend {
 	var mu sync.Mutex
 	stores := map[string]*maildir.Store{}
@@ -57,17 +71,121 @@ func cachedBackend(home func(string) string) store.Backend {
 	})
 }
 
-// setup fills alice's Maildir with 100 × 10 KiB messages and starts both
-// servers on it (yubin twice: opening the user's Store per session, and
-// with a Store cached per user).
-func setup(b *testing.B) (yubinAddr, dovecotAddr string) {
-	y, _, dv := setup3(b)
-	return y, dv
+// wirings are the ways a program can hand the pop3.Server its stores.
+var wirings = []struct {
+	name    string
+	backend func(home func(string) string) store.Backend
+}{
+	// The plain library wiring: every session opens the user's Store.
+	{"open", func(home func(string) string) store.Backend {
+		return store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
+			return maildir.Open(filepath.Join(home(user), "Maildir"), maildir.Options{})
+		})
+	}},
+	// examples/fullserver's wiring: a maildir.Backend shares one Store
+	// among the user's concurrent sessions and closes it after the last.
+	{"backend", func(home func(string) string) store.Backend {
+		return maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
+			return filepath.Join(home(user), "Maildir"), nil
+		}, maildir.Options{})
+	}},
+	// One Store per user kept open for the server's life.
+	{"cached", cachedBackend},
 }
 
-func setup3(b *testing.B) (yubinAddr, yubinCachedAddr, dovecotAddr string) {
+// fillMaildir puts 100 × 10 KiB messages (LF line ends, as delivery
+// agents write them) into the INBOX of the Maildir at root.
+func fillMaildir(b *testing.B, root string) {
+	st, err := maildir.Open(root, maildir.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	mb, err := st.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mb.Close()
+	line := strings.Repeat("x", 78) + "\n"
+	body := strings.Repeat(line, 10*1024/len(line))
+	for i := 0; i < 100; i++ {
+		msg := fmt.Sprintf("From: a@example.org\nTo: alice@example.org\nSubject: message %d\n\n%s", i, body)
+		if _, err := mb.Append(context.Background(), strings.NewReader(msg), store.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchScheme is POP3_BENCH_SCHEME, "" for no password check.
+func benchScheme() string {
+	s := os.Getenv("POP3_BENCH_SCHEME")
+	if strings.EqualFold(s, "none") {
+		return ""
+	}
+	return strings.ToUpper(s)
+}
+
+// writePasswd writes a passwd-file with alice's password hashed with
+// scheme into dir and returns its path.
+func writePasswd(b *testing.B, dir, scheme string) string {
+	stored, err := auth.Hash(scheme, benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(path, []byte("alice:"+stored+"::::::\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// newAuthenticator is what yubin checks logins with: the auth package's
+// Service over the same passwd-file Dovecot reads, or anyPassword when
+// passwd is empty.
+func newAuthenticator(passwd string) (auth.Authenticator, error) {
+	if passwd == "" {
+		return anyPassword{}, nil
+	}
+	pf := &auth.PasswdFile{Path: passwd}
+	if err := pf.Reload(); err != nil {
+		return nil, err
+	}
+	return &auth.Service{PassDB: pf, AllowPlaintext: true}, nil
+}
+
+func authenticator(b *testing.B, passwd string) auth.Authenticator {
+	a, err := newAuthenticator(passwd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
+// startYubin serves srv on 127.0.0.1:0 until the benchmark ends.
+func startYubin(b *testing.B, srv *pop3.Server) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	return l.Addr().String()
+}
+
+// server is one POP3 server under test; cpu reads the CPU time its
+// processes have used so far.
+type server struct {
+	name, addr string
+	cpu        func() time.Duration
+}
+
+// setupCompare fills alice's Maildir and serves it with a private
+// Dovecot 2.3 pop3 and with yubin in every wiring (one process each), all
+// authenticating alice the same way (benchScheme).
+func setupCompare(b *testing.B) (dovecot server, yubin []server) {
+	scheme := benchScheme()
 	port := testutil.FreePort(b)
-	d := testutil.StartDovecot(b, testutil.DovecotConfig{
+	cfg := testutil.DovecotConfig{
 		Protocols: "pop3",
 		Extra: fmt.Sprintf(`pop3_uidl_format = %%08Xu%%08Xv
 mail_max_userip_connections = 1000
@@ -81,115 +199,181 @@ service pop3-login {
   }
 }
 `, port),
-	})
-	dovecotAddr = fmt.Sprintf("127.0.0.1:%d", port)
-	root := filepath.Join(d.Home("alice"), "Maildir")
-	st, err := maildir.Open(root, maildir.Options{})
-	if err != nil {
-		b.Fatal(err)
 	}
-	mb, err := st.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
-	if err != nil {
-		b.Fatal(err)
+	var passwd string
+	if scheme != "" {
+		passwd = writePasswd(b, testutil.SharedDir(b), scheme)
+		cfg.PasswdFile = passwd
 	}
-	line := strings.Repeat("x", 78) + "\n"
-	body := strings.Repeat(line, 10*1024/len(line))
-	for i := 0; i < 100; i++ {
-		msg := fmt.Sprintf("From: a@example.org\nTo: alice@example.org\nSubject: message %d\n\n%s", i, body)
-		if _, err := mb.Append(context.Background(), strings.NewReader(msg), store.AppendOptions{}); err != nil {
-			b.Fatal(err)
-		}
+	d := testutil.StartDovecot(b, cfg)
+	master := dovecotMaster(d.Conf)
+	if master == 0 {
+		b.Fatal("cannot find the Dovecot master process")
 	}
-	mb.Close()
-	st.Close()
+	dovecot = server{"dovecot", fmt.Sprintf("127.0.0.1:%d", port), func() time.Duration { return dovecotCPU(master) }}
+	fillMaildir(b, filepath.Join(d.Home("alice"), "Maildir"))
 	testutil.ChownTree(b, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
-
-	srv := &pop3.Server{
-		Authenticator: anyPassword{},
-		Backend: store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
-			return maildir.Open(filepath.Join(d.Home(user), "Maildir"), maildir.Options{})
-		}),
+	for _, w := range wirings {
+		addr, pid := startChild(b, w.name, filepath.Dir(d.Home("alice")), passwd)
+		yubin = append(yubin, server{"yubin-" + w.name, addr, func() time.Duration { return cpuOf(pid) }})
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv.Serve(l)
-	b.Cleanup(func() { srv.Close() })
-	srv2 := &pop3.Server{Authenticator: anyPassword{}, Backend: cachedBackend(d.Home)}
-	l2, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv2.Serve(l2)
-	b.Cleanup(func() { srv2.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err1 := Session(dovecotAddr, "alice", "x")
-		_, err2 := Session(l.Addr().String(), "alice", "x")
-		_, err3 := Session(l2.Addr().String(), "alice", "x")
-		if err1 == nil && err2 == nil && err3 == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("servers not ready: dovecot %v, yubin %v, yubin cached %v", err1, err2, err3)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return l.Addr().String(), l2.Addr().String(), dovecotAddr
+	waitReady(b, append([]server{dovecot}, yubin...))
+	return dovecot, yubin
 }
 
-// BenchmarkCompare runs the load against yubin and Dovecot in turn with
-// 1 and 10 clients and logs sessions/s, MB/s and the ratio. The duration
-// of each run is POP3_BENCH_SECONDS (default 5).
+// waitReady waits until one full session succeeds on every server.
+func waitReady(b *testing.B, servers []server) {
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range servers {
+		for {
+			_, err := Session(s.addr, "alice", benchPassword)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s not ready: %v", s.name, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// BenchmarkCompare runs the load against Dovecot and yubin (each wiring)
+// in turn, with 1 and 10 clients, b.N rounds, and logs per round and as
+// medians over the rounds: sessions/s, MB/s, the ratios to Dovecot, and
+// the server CPU time per session (all processes of the server; the
+// ratio of CPU per session does not depend on what else the machine
+// runs, sessions/s does).
 func BenchmarkCompare(b *testing.B) {
-	y, yc, dv := setup3(b)
+	dv, ys := setupCompare(b)
 	secs := 5
 	if s := os.Getenv("POP3_BENCH_SECONDS"); s != "" {
 		fmt.Sscan(s, &secs)
 	}
 	dur := time.Duration(secs) * time.Second
+	scheme := benchScheme()
+	if scheme == "" {
+		scheme = "none (nopassword on both)"
+	}
+	b.Logf("password scheme: %s; %d s per run", scheme, secs)
+	type key struct {
+		name    string
+		clients int
+	}
+	sess := map[key][]float64{}
+	cpu := map[key][]float64{}
+	ratio := map[key][]float64{}
+	mbRatio := map[key][]float64{}
+	cpuRatio := map[key][]float64{}
+	run := func(s server, clients int) (Result, float64) {
+		c0 := s.cpu()
+		r := Load(context.Background(), s.addr, "alice", benchPassword, clients, dur)
+		ms := float64(s.cpu()-c0) / float64(time.Millisecond) / float64(max(r.Sessions, 1))
+		return r, ms
+	}
 	for i := 0; i < b.N; i++ {
 		for _, clients := range []int{1, 10} {
-			ry := Load(context.Background(), y, "alice", "x", clients, dur)
-			rd := Load(context.Background(), dv, "alice", "x", clients, dur)
-			rc := Load(context.Background(), yc, "alice", "x", clients, dur)
-			b.Logf("yubin          %v", ry)
-			b.Logf("dovecot        %v", rd)
-			b.Logf("yubin (cached) %v", rc)
-			if ry.FirstErr != nil || rd.FirstErr != nil || rc.FirstErr != nil {
-				b.Logf("errors: yubin %v, dovecot %v, yubin cached %v", ry.FirstErr, rd.FirstErr, rc.FirstErr)
+			rd, dcpu := run(dv, clients)
+			b.Logf("round %d %-15s %v  %.1f ms CPU/session", i+1, dv.name, rd, dcpu)
+			kd := key{dv.name, clients}
+			sess[kd] = append(sess[kd], rd.SessionsPerSec())
+			cpu[kd] = append(cpu[kd], dcpu)
+			if rd.FirstErr != nil {
+				b.Logf("dovecot: first error %v", rd.FirstErr)
 			}
-			b.Logf("clients=%d ratio yubin/dovecot: %.1fx sessions/s, %.1fx MB/s; cached store: %.1fx", clients,
-				ry.SessionsPerSec()/rd.SessionsPerSec(), ry.MBPerSec()/rd.MBPerSec(), rc.SessionsPerSec()/rd.SessionsPerSec())
-			b.ReportMetric(ry.SessionsPerSec(), fmt.Sprintf("yubin-sessions/s-%dc", clients))
-			b.ReportMetric(rd.SessionsPerSec(), fmt.Sprintf("dovecot-sessions/s-%dc", clients))
+			for _, y := range ys {
+				ry, ycpu := run(y, clients)
+				k := key{y.name, clients}
+				sess[k] = append(sess[k], ry.SessionsPerSec())
+				cpu[k] = append(cpu[k], ycpu)
+				ratio[k] = append(ratio[k], ry.SessionsPerSec()/rd.SessionsPerSec())
+				mbRatio[k] = append(mbRatio[k], ry.MBPerSec()/rd.MBPerSec())
+				cpuRatio[k] = append(cpuRatio[k], dcpu/ycpu)
+				b.Logf("round %d %-15s %v  %.1f ms CPU/session; vs dovecot %.1fx sessions/s %.1fx MB/s, %.1fx less CPU/session", i+1, y.name, ry, ycpu,
+					ry.SessionsPerSec()/rd.SessionsPerSec(), ry.MBPerSec()/rd.MBPerSec(), dcpu/ycpu)
+				if ry.FirstErr != nil {
+					b.Logf("%s: first error %v", y.name, ry.FirstErr)
+				}
+			}
+		}
+	}
+	for _, clients := range []int{1, 10} {
+		kd := key{dv.name, clients}
+		b.Logf("median of %d rounds, clients=%2d: %-15s %6.1f sessions/s, %5.1f ms CPU/session", b.N, clients, dv.name, median(sess[kd]), median(cpu[kd]))
+		for _, y := range ys {
+			k := key{y.name, clients}
+			b.Logf("median of %d rounds, clients=%2d: %-15s %6.1f sessions/s, %5.1f ms CPU/session; vs dovecot %.1fx sessions/s, %.1fx MB/s, %.1fx less CPU/session",
+				b.N, clients, y.name, median(sess[k]), median(cpu[k]), median(ratio[k]), median(mbRatio[k]), median(cpuRatio[k]))
+			b.ReportMetric(median(ratio[k]), fmt.Sprintf("x-%s-%dc", y.name, clients))
 		}
 	}
 }
 
-// BenchmarkYubinSession measures one full session against yubin alone.
+// setupYubin serves a fresh Maildir of 100 × 10 KiB messages with yubin
+// alone (no Dovecot needed), for profiling.
+func setupYubin(b *testing.B, wiring string) string {
+	home := b.TempDir()
+	fillMaildir(b, filepath.Join(home, "alice", "Maildir"))
+	var passwd string
+	if s := benchScheme(); s != "" {
+		passwd = writePasswd(b, home, s)
+	}
+	homeOf := func(user string) string { return filepath.Join(home, user) }
+	for _, w := range wirings {
+		if w.name == wiring {
+			srv := &pop3.Server{Authenticator: authenticator(b, passwd), Backend: w.backend(homeOf), MaxUserIPConnections: -1}
+			addr := startYubin(b, srv)
+			waitReady(b, []server{{"yubin", addr, nil}})
+			return addr
+		}
+	}
+	b.Fatalf("unknown wiring %q", wiring)
+	return ""
+}
+
+// BenchmarkYubinSession measures one full session against yubin alone,
+// per wiring.
 func BenchmarkYubinSession(b *testing.B) {
-	y, _ := setup(b)
-	b.ResetTimer()
-	var bytes int64
-	for i := 0; i < b.N; i++ {
-		n, err := Session(y, "alice", "x")
-		if err != nil {
-			b.Fatal(err)
-		}
-		bytes = n
+	for _, w := range wirings {
+		b.Run(w.name, func(b *testing.B) {
+			addr := setupYubin(b, w.name)
+			b.ResetTimer()
+			var bytes int64
+			for i := 0; i < b.N; i++ {
+				n, err := Session(addr, "alice", benchPassword)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes = n
+			}
+			b.SetBytes(bytes)
+		})
 	}
-	b.SetBytes(bytes)
 }
 
-// BenchmarkYubinLoad runs the 10-client load against yubin alone (for
-// profiling).
+// BenchmarkYubinLoad runs the 10-client load against yubin alone, per
+// wiring (for profiling).
 func BenchmarkYubinLoad(b *testing.B) {
-	y, _ := setup(b)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r := Load(context.Background(), y, "alice", "x", 10, 5*time.Second)
-		b.Logf("yubin %v", r)
+	for _, w := range wirings {
+		b.Run(w.name, func(b *testing.B) {
+			addr := setupYubin(b, w.name)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r := Load(context.Background(), addr, "alice", benchPassword, 10, 5*time.Second)
+				b.Logf("yubin-%s %v", w.name, r)
+			}
+		})
 	}
 }
