@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ type metrics struct {
 	reg          *prometheus.Registry
 	connections  *prometheus.CounterVec
 	active       *prometheus.GaugeVec
+	commands     *prometheus.CounterVec
 	deliveries   *prometheus.CounterVec
 	deliveryTime *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
@@ -37,6 +40,9 @@ func newMetrics() *metrics {
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "yubin_sessions_active", Help: "Client connections open now, by service.",
 		}, []string{"service"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yubin_commands_total", Help: "SMTP commands, by service, command and status (ok, failed), counted when the session ends.",
+		}, []string{"service", "command", "status"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yubin_deliveries_total", Help: "Deliveries into mailboxes, by service and status (sent, deferred, bounced).",
 		}, []string{"service", "status"}),
@@ -59,7 +65,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 		}, []string{"stage"}),
 	}
-	m.reg.MustRegister(m.connections, m.active, m.deliveries, m.deliveryTime, m.authFailures, m.authTime, m.decisions, m.policyTime,
+	m.reg.MustRegister(m.connections, m.active, m.commands, m.deliveries, m.deliveryTime, m.authFailures, m.authTime, m.decisions, m.policyTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -109,5 +115,73 @@ func serveMetrics(ctx context.Context, l net.Listener, m *metrics, log *slog.Log
 	}()
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("metrics listener: " + err.Error())
+	}
+}
+
+// commandMeter counts SMTP commands from the "disconnect from" line the
+// smtp package logs for every session, the counters Postfix prints there
+// ("ehlo=1 mail=1 rcpt=0/1 commands=2/3"), into yubin_commands_total. It
+// passes every record on unchanged.
+type commandMeter struct {
+	slog.Handler
+	m       *metrics
+	service string // from a "service" attribute of the logger
+}
+
+func (c *commandMeter) Handle(ctx context.Context, r slog.Record) error {
+	if rest, ok := strings.CutPrefix(r.Message, "disconnect from "); ok {
+		svc := c.service
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "service" {
+				svc = a.Value.String()
+			}
+			return true
+		})
+		if isSMTP(svc) {
+			c.m.countCommands(svc, rest)
+		}
+	}
+	return c.Handler.Handle(ctx, r)
+}
+
+func (c *commandMeter) WithAttrs(as []slog.Attr) slog.Handler {
+	n := *c
+	n.Handler = c.Handler.WithAttrs(as)
+	for _, a := range as {
+		if a.Key == "service" {
+			n.service = a.Value.String()
+		}
+	}
+	return &n
+}
+
+func (c *commandMeter) WithGroup(name string) slog.Handler {
+	n := *c
+	n.Handler = c.Handler.WithGroup(name)
+	return &n
+}
+
+// countCommands reads "client ehlo=1 rcpt=0/1 ... commands=1/2".
+func (m *metrics) countCommands(service, counters string) {
+	for _, f := range strings.Fields(counters) {
+		name, v, ok := strings.Cut(f, "=")
+		if !ok || name == "commands" || strings.ContainsAny(name, "[]") {
+			continue
+		}
+		okText, totalText, _ := strings.Cut(v, "/")
+		good, err1 := strconv.Atoi(okText)
+		total, err2 := strconv.Atoi(totalText)
+		if totalText == "" {
+			total, err2 = good, nil
+		}
+		if err1 != nil || err2 != nil || good < 0 || total < good {
+			continue
+		}
+		if good > 0 {
+			m.commands.WithLabelValues(service, name, "ok").Add(float64(good))
+		}
+		if total > good {
+			m.commands.WithLabelValues(service, name, "failed").Add(float64(total - good))
+		}
 	}
 }

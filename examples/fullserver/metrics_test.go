@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 )
@@ -33,23 +34,40 @@ except imaplib.IMAP4.error:
     pass
 m.logout()
 `, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]))
-	out, err := exec.Command(curl, "-sf", "http://127.0.0.1:"+strconv.Itoa(mport)+"/metrics").CombinedOutput()
-	if err != nil {
-		t.Fatalf("curl: %v\n%s", err, out)
-	}
-	for _, want := range []string{
+	wants := []string{
 		`yubin_sessions_total{service="smtp"} 1`,
 		`yubin_sessions_total{service="imap"} 1`,
+		`yubin_commands_total{command="ehlo",service="smtp",status="ok"} 1`,
+		`yubin_commands_total{command="rcpt",service="smtp",status="failed"} 1`,
+		`yubin_commands_total{command="data",service="smtp",status="ok"} 1`,
 		`yubin_deliveries_total{service="smtp",status="sent"} 1`,
 		`yubin_auth_failures_total{service="imap"} 1`,
 		`yubin_restriction_decisions_total{action="reject",stage="`,
 		`yubin_delivery_duration_seconds_bucket{service="smtp",le="`,
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("metrics lack %q", want)
+		`yubin_auth_duration_seconds_bucket{service="imap",le="`,
+		`yubin_restriction_duration_seconds_bucket{stage="rcpt",le="`,
+	}
+	// The session counters arrive when the server has logged the end of
+	// the session, a moment after the client saw QUIT's reply.
+	var out []byte
+	var missing []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var err error
+		out, err = exec.Command(curl, "-sf", "http://127.0.0.1:"+strconv.Itoa(mport)+"/metrics").CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(string(out), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
 		}
 	}
-	if t.Failed() {
-		t.Logf("metrics:\n%s", out)
+	if len(missing) > 0 {
+		t.Errorf("metrics lack %q\n%s", missing, out)
 	}
 }

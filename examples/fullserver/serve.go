@@ -52,6 +52,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		h.file = file
 	}
 	h.log = newLogger(stderr, cfg.Get("log_format"), cfg.Get("myhostname"), cfg.Get("syslog_name"))
+	h.log = slog.New(&commandMeter{Handler: h.log.Handler(), m: h.m})
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		closeAll(h.binds)
