@@ -2,11 +2,13 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +43,7 @@ type session struct {
 	delayedHelo *restrict.Decision
 
 	errors    int
+	illPipe   bool // the client pipelined where it must not (reject_unauth_pipelining)
 	stats     commandStats
 	lastVerb  string
 	quit      bool
@@ -206,6 +209,22 @@ func (ss *session) loop() {
 			}
 			continue
 		}
+		if lastInGroup(cmd.Verb) && ss.r.Buffered() > 0 && !ss.illPipe {
+			// RFC 2920 3.1: these commands end a pipelined group; the
+			// client must wait for their reply.
+			ss.illPipe = true
+			next, _ := ss.r.Peek(min(ss.r.Buffered(), 100))
+			if i := bytes.IndexAny(next, "\r\n"); i >= 0 {
+				next = next[:i]
+			}
+			s.logger().Info("improper command pipelining after "+cmd.Verb+" from "+ss.clientStr+": "+printable(next), "service", ss.info.Service)
+			if s.ForbidUnauthPipelining {
+				ss.stats.count(strings.ToLower(cmd.Verb), false)
+				ss.reply(554, "5.5.0", "Error: SMTP protocol synchronization")
+				ss.w.Flush()
+				return
+			}
+		}
 		ss.lastVerb = cmd.Verb
 		ok, fatal := ss.dispatch(cmd)
 		if !ok && ss.addError(maxErr) {
@@ -217,6 +236,29 @@ func (ss *session) loop() {
 		}
 	}
 	ss.w.Flush()
+}
+
+// lastInGroup reports the commands after which a client must wait for
+// the reply before sending more (RFC 2920 3.1, and as Postfix's smtpd
+// flags them).
+func lastInGroup(verb string) bool {
+	switch verb {
+	case "EHLO", "HELO", "STARTTLS", "AUTH", "DATA", "NOOP", "VRFY":
+		return true
+	}
+	return false
+}
+
+// printable replaces control and non-ASCII bytes for a log line.
+func printable(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			c = '?'
+		}
+		out[i] = c
+	}
+	return string(out)
 }
 
 // addError counts a failed command and ends the session at the limit.

@@ -45,6 +45,7 @@ func (ss *session) request(rcpt string) *restrict.Request {
 		RecipientCount: len(ss.rcpts),
 		Size:           ss.mailOpts.Size,
 		QueueID:        ss.queueID,
+		Pipelined:      ss.illPipe,
 	}
 	if ap, err := netip.ParseAddrPort(ss.info.RemoteAddr.String()); err == nil {
 		req.ClientAddr = ap.Addr().Unmap()

@@ -199,3 +199,51 @@ func TestSMTPPolicyErrorKeepsDecision(t *testing.T) {
 		t.Fatal("restrict.Policy never asked")
 	}
 }
+
+// TestSMTPImproperPipelining: a client that sends the message before the
+// 354 is logged as Postfix logs it and refused by a real restrict.Policy
+// with smtpd_data_restrictions = reject_unauth_pipelining; with
+// ForbidUnauthPipelining the session is ended at once.
+func TestSMTPImproperPipelining(t *testing.T) {
+	p := restrict.DefaultParams()
+	p["myhostname"] = "mail.example.jp"
+	p["mydestination"] = "example.jp"
+	p["local_recipient_maps"] = ""
+	p["smtpd_data_restrictions"] = "reject_unauth_pipelining"
+	pol, err := restrict.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{}
+	addr, logs := startServer(t, &Server{Backend: DataFunc(k.Data), Policy: pol}, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO client.example.org", "250-")
+	// A well-behaved pipelined group first.
+	c.send("MAIL FROM:<a@x.org>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n")
+	c.expect("", "250 ")
+	c.expect("", "250 ")
+	c.expect("", "354 ")
+	c.send("Subject: ok\r\n\r\n.\r\n")
+	c.expect("", "250 2.0.0 Ok")
+	c.send("MAIL FROM:<a@x.org>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\nSubject: early\r\n\r\n.\r\n")
+	c.expect("", "250 ")
+	c.expect("", "250 ")
+	if got := c.reply(); !strings.Contains(got, " 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining") {
+		t.Fatalf("early data: %q", got)
+	}
+	logs.waitLog(t, "improper command pipelining after DATA from unknown[127.0.0.1]: Subject: early")
+	if n := len(k.list()); n != 1 {
+		t.Fatalf("%d delivered", n)
+	}
+
+	addr, logs = startServer(t, &Server{Backend: DataFunc(k.Data), ForbidUnauthPipelining: true}, nil)
+	c = dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.send("EHLO client.example.org\r\nMAIL FROM:<a@x.org>\r\n")
+	c.expect("", "554 5.5.0 Error: SMTP protocol synchronization")
+	if _, err := c.r.ReadByte(); err == nil {
+		t.Fatal("session not ended")
+	}
+	logs.waitLog(t, "improper command pipelining after EHLO from unknown[127.0.0.1]: MAIL FROM:<a@x.org>")
+}

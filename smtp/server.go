@@ -74,6 +74,13 @@ type Server struct {
 	// EnableVRFY answers VRFY with 252; off by default, like
 	// disable_vrfy_command = yes.
 	EnableVRFY bool
+	// ForbidUnauthPipelining ends a session that sends commands ahead of
+	// time where RFC 2920 does not allow it (after EHLO, HELO, STARTTLS,
+	// AUTH, DATA, NOOP or VRFY) with "554 5.5.0 Error: SMTP protocol
+	// synchronization" (smtpd_forbid_unauth_pipelining = yes). Without
+	// it such a session is only logged ("improper command pipelining
+	// after ...") and reported to the Policy (reject_unauth_pipelining).
+	ForbidUnauthPipelining bool
 	// RejectBareLF refuses a message with a bare LF with
 	// "550 5.5.2 Error: bare <LF> received"; by default such lines are
 	// normalised to CRLF (and "\n.\n" never ends DATA).
