@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/lmtp"
+	"github.com/yubinmail/yubin/smtp"
 )
 
 // smtpToLMTPScript submits with smtplib on port 25 and prints the result
@@ -73,7 +76,9 @@ transport_maps = inline:{ down@localhost=lmtp:unix:/nonexistent/lmtp.sock }
 	log := in.errText()
 	// The message went through the LMTP listener (it logs the save), and
 	// the SMTP side logged the LMTP relay.
-	for _, want := range []string{"yubin/lmtp[", ": <alice@localhost>: saved", "to=<alice@localhost>, orig_to=<alice@localhost>, relay=lmtp:unix:" + in.data + "/lmtp.sock, ", "status=sent"} {
+	// Maillog-style lines: connect, per-recipient delivery, and the
+	// session's command counters.
+	for _, want := range []string{"yubin/smtpd[", ": connect from unknown[127.0.0.1]", ": disconnect from unknown[127.0.0.1] ehlo=1 mail=3 rcpt=3 data=1/3", "yubin/lmtp[", ": <alice@localhost>: saved", "to=<alice@localhost>, orig_to=<alice@localhost>, relay=lmtp:unix:" + in.data + "/lmtp.sock, ", "status=sent"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -125,5 +130,58 @@ alias_maps = inline:{ { team = alice, ghost } }
 	if t.Failed() {
 		dl, _ := os.ReadFile(dc.Log)
 		t.Logf("dovecot log:\n%s", dl)
+	}
+}
+
+func TestLMTPDestination(t *testing.T) {
+	for _, tc := range []struct{ in, network, addr, err string }{
+		{"unix:/run/dovecot/lmtp", "unix", "/run/dovecot/lmtp", ""},
+		{"unix:private/dovecot-lmtp", "unix", "/data/private/dovecot-lmtp", ""},
+		{"inet:127.0.0.1:2424", "tcp", "127.0.0.1:2424", ""},
+		{"inet:mail.example.jp", "tcp", "mail.example.jp:24", ""},
+		{"[::1]:24", "tcp", "[::1]:24", ""},
+		{"127.0.0.1:24", "tcp", "127.0.0.1:24", ""},
+		{"unix:", "", "", "needs a socket path"},
+		{"inet:", "", "", "needs a destination"},
+		{"inet:host:99999", "", "", "want host:port"},
+		{"::1:24", "", "", "IPv6"},
+	} {
+		n, a, err := lmtpDestination(tc.in, "/data")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || n != tc.network || a != tc.addr {
+			t.Errorf("%q = %s %s %v, want %s %s", tc.in, n, a, err, tc.network, tc.addr)
+		}
+	}
+}
+
+func TestWorstReply(t *testing.T) {
+	perm := replyFor(&lmtp.Error{Code: 552, Enhanced: "5.2.2", Message: "<a@x> Quota exceeded"}, "a@x", "a@x")
+	temp := replyFor(&lmtp.Error{Code: 451, Enhanced: "4.3.0", Message: "<b@x> try later"}, "team@x", "b@x")
+	other := replyFor(errors.New("dial unix /x: no such file"), "c@x", "c@x")
+	if perm.Code != 552 || perm.Enhanced != (smtp.Enhanced{5, 2, 2}) || perm.Message != "<a@x> Quota exceeded" {
+		t.Errorf("perm = %+v", perm)
+	}
+	if temp.Code != 451 || strings.Contains(temp.Message, "b@x") {
+		t.Errorf("temp = %+v: an alias member's reply must not name it", temp)
+	}
+	if other.Code != 451 || strings.Contains(other.Message, "dial") {
+		t.Errorf("other = %+v: no Go error text on the wire", other)
+	}
+	if got := worstReply([]*smtp.Error{nil, perm, temp}); got != temp {
+		t.Errorf("worst of perm, temp = %+v, want the temporary one", got)
+	}
+	if got := worstReply([]*smtp.Error{nil, perm}); got != perm {
+		t.Errorf("worst = %+v", got)
+	}
+	if got := worstReply([]*smtp.Error{nil, nil}); got != nil {
+		t.Errorf("all delivered: %+v", got)
+	}
+	if e := parseEnhanced("4.2.2", 552); e != (smtp.Enhanced{5, 0, 0}) {
+		t.Errorf("enhanced code of the wrong class kept: %v", e)
 	}
 }
