@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/yubinmail/yubin/store"
@@ -156,37 +158,115 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	x := &msg{sys: fn.System, kw: kwMask, name: fn.String(), inNew: !fn.HasInfo, size: cnt.size, vsize: cnt.vsize}
 	x.date.Store(date.UnixNano())
 
-	res, err := m.commit(ctx, []staged{{from: tmp, x: x}}, origin, true)
+	uv, uid, err := m.commitGrouped(ctx, staged{from: tmp, x: x, origin: origin})
 	if err != nil {
 		return store.AppendResult{}, err
 	}
 	ok = true
 	s.quotaDelta(cnt.size, 1)
-	return store.AppendResult{UIDValidity: res.uidValidity, UID: res.uids[0]}, nil
+	return store.AppendResult{UIDValidity: uv, UID: uid}, nil
 }
 
 // staged is a file ready to be renamed into a mailbox as message x.
 type staged struct {
-	from string // current path (tmp/ of this mailbox, or another mailbox's file for a move)
-	x    *msg
+	from   string // current path (tmp/ of this mailbox, or another mailbox's file for a move)
+	x      *msg
+	origin *handle // the handle that adds it, which hears no ChangeNew for it
 }
 
 type commitResult struct {
 	uidValidity uint32
 	uids        []uint32 // 0 for a file that could not be moved in
+	errs        []error  // why, for those
+}
+
+// commitQueue gathers deliveries to one mailbox into group commits.
+//
+// Each delivery writes and fsyncs its own file in tmp/ without any lock;
+// what is left (rename into new/, a UID, the dovecot-uidlist record, and
+// the fsyncs of new/ and of dovecot-uidlist that make those durable) is
+// serialised by the mailbox mutex and the uidlist dotlock. While one
+// delivery does that, the deliveries that finish their files meanwhile
+// queue up; the next of them to run commits the whole queue at once, so
+// one fsync of new/ and one of dovecot-uidlist serve every message of the
+// batch. No delivery returns before both fsyncs that cover it have
+// completed, so a UID returned is as durable as with a commit of its own.
+type commitQueue struct {
+	mu   sync.Mutex
+	cond sync.Cond // signalled when a batch is done
+	busy bool      // a batch is being committed
+	reqs []*commitReq
+}
+
+type commitReq struct {
+	f    staged
+	done bool
+	uv   uint32
+	uid  uint32
+	err  error
+}
+
+// commitGrouped commits one delivered file, in a batch with the other
+// deliveries waiting to commit to the same mailbox.
+func (m *mbox) commitGrouped(ctx context.Context, f staged) (uv, uid uint32, err error) {
+	q := &m.commits
+	r := &commitReq{f: f}
+	q.mu.Lock()
+	if q.cond.L == nil {
+		q.cond.L = &q.mu
+	}
+	q.reqs = append(q.reqs, r)
+	for q.busy && !r.done {
+		q.cond.Wait()
+	}
+	if r.done {
+		q.mu.Unlock()
+		return r.uv, r.uid, r.err
+	}
+	// This delivery commits the queue, its own included.
+	q.busy = true
+	batch := q.reqs
+	q.reqs = nil
+	q.mu.Unlock()
+
+	files := make([]staged, len(batch))
+	for i, b := range batch {
+		files[i] = b.f
+	}
+	// The batch carries other callers' messages: a cancelled context of
+	// this one must not fail theirs (lock waits are bounded by
+	// Options.LockTimeout).
+	res, err := m.commit(context.WithoutCancel(ctx), files, false)
+
+	q.mu.Lock()
+	for i, b := range batch {
+		switch {
+		case err != nil:
+			b.err = err
+		case res.uids[i] == 0:
+			b.err = res.errs[i]
+		default:
+			b.uv, b.uid = res.uidValidity, res.uids[i]
+		}
+		b.done = true
+	}
+	q.busy = false
+	q.cond.Broadcast()
+	q.mu.Unlock()
+	return r.uv, r.uid, r.err
 }
 
 // commit renames staged files into new/ or cur/ and gives them UIDs,
 // under m.mu and dovecot-uidlist.lock, then syncs the directories and the
-// uidlist. Handles see ChangeNew (origin excepted). With mustAll, any
-// failed rename is an error; otherwise it leaves a 0 UID.
-func (m *mbox) commit(ctx context.Context, files []staged, origin *handle, mustAll bool) (commitResult, error) {
+// uidlist. Handles see ChangeNew (each file's origin excepted). With
+// mustAll, any failed rename is an error; otherwise it leaves a 0 UID.
+func (m *mbox) commit(ctx context.Context, files []staged, mustAll bool) (commitResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.commitLocked(ctx, files, origin, mustAll)
+	return m.commitLocked(ctx, files, mustAll)
 }
 
-func (m *mbox) commitLocked(ctx context.Context, files []staged, origin *handle, mustAll bool) (commitResult, error) {
+func (m *mbox) commitLocked(ctx context.Context, files []staged, mustAll bool) (commitResult, error) {
 	if err := m.ensureLoaded(ctx); err != nil {
 		return commitResult{}, err
 	}
@@ -199,10 +279,10 @@ func (m *mbox) commitLocked(ctx context.Context, files []staged, origin *handle,
 	if err != nil {
 		return commitResult{}, err
 	}
-	res := commitResult{uidValidity: m.uidValidity, uids: make([]uint32, len(files))}
+	res := commitResult{uidValidity: m.uidValidity, uids: make([]uint32, len(files)), errs: make([]error, len(files))}
 	var recs []byte
-	var added []*msg
-	dirs := map[string]bool{}
+	var added []staged
+	var dirs []string
 	for i, f := range files {
 		x := f.x
 		m.noteOwn(x)
@@ -210,29 +290,49 @@ func (m *mbox) commitLocked(ctx context.Context, files []staged, origin *handle,
 			if mustAll {
 				return commitResult{}, fmt.Errorf("maildir: %w", err)
 			}
+			res.errs[i] = fmt.Errorf("maildir: %w", err)
 			continue
 		}
-		dirs[x.sub()] = true
+		if !slices.Contains(dirs, x.sub()) {
+			dirs = append(dirs, x.sub())
+		}
 		x.uid = m.nextUID
 		m.nextUID++
 		res.uids[i] = x.uid
 		recs = appendUIDRecord(recs, uidRecord{UID: x.uid, Base: x.base()})
-		added = append(added, x)
+		added = append(added, f)
 	}
-	for d := range dirs {
-		if err := m.s.syncDir(filepath.Join(m.dir, d)); err != nil {
-			return commitResult{}, fmt.Errorf("maildir: sync dir: %w", err)
+	// The directories and the uidlist are independent: fsync them at
+	// once (most file systems then need a single journal commit).
+	var wg sync.WaitGroup
+	dirErrs := make([]error, len(dirs))
+	if !m.s.opts.NoSync {
+		for i, d := range dirs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				dirErrs[i] = m.s.syncDir(filepath.Join(m.dir, d))
+			}()
 		}
 	}
 	if rewrite {
-		err = m.rewriteUIDList(added)
+		xs := make([]*msg, len(added))
+		for i, f := range added {
+			xs[i] = f.x
+		}
+		err = m.rewriteUIDList(xs)
 	} else if len(recs) > 0 {
 		err = m.appendUIDList(recs)
 	}
+	wg.Wait()
 	if err != nil {
 		return commitResult{}, err
 	}
-	for _, x := range added {
+	if err := errors.Join(dirErrs...); err != nil {
+		return commitResult{}, fmt.Errorf("maildir: sync dir: %w", err)
+	}
+	for _, f := range added {
+		x, origin := f.x, f.origin
 		x.modseq = m.nextModSeq()
 		m.msgs = insertMsg(m.msgs, x)
 		m.emit(event{kind: store.ChangeNew, uid: x.uid, m: x, modseq: x.modseq, origin: origin})

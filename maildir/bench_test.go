@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -49,6 +51,46 @@ func BenchmarkAppendFsync(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
+	}
+}
+
+// BenchmarkDeliverConcurrent is LMTP/SMTP delivery into one Maildir:
+// G goroutines call Store.Deliver at once, with every fsync (file,
+// new/, dovecot-uidlist), as many delivery sessions do.
+func BenchmarkDeliverConcurrent(b *testing.B) {
+	for _, g := range []int{10, 50} {
+		for _, size := range []int{4 << 10, 100 << 10} {
+			b.Run(fmt.Sprintf("G%d/%dKiB", g, size>>10), func(b *testing.B) {
+				s, err := Open(filepath.Join(b.TempDir(), "Maildir"), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				c := context.Background()
+				body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"), size/60+1)[:size]
+				b.SetBytes(int64(size))
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				cpu0 := cpuTime()
+				for range g {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for next.Add(1) <= int64(b.N) {
+							if _, err := s.Deliver(c, store.Inbox, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			})
+		}
 	}
 }
 

@@ -26,8 +26,11 @@
 //     Options sets quota limits (Maildir++ quota).
 //   - Delivery (Append, Store.Deliver) writes tmp/, fsyncs the file,
 //     renames it into new/ (cur/ when it has flags) while holding the
-//     uidlist lock, fsyncs the directory, then appends and fsyncs the
-//     uidlist record: a UID returned is durable.
+//     uidlist lock, then fsyncs the directory and appends and fsyncs the
+//     uidlist record: a UID returned is durable. Concurrent deliveries
+//     to one mailbox are committed in groups: each fsyncs its own file,
+//     and one rename pass, one fsync of new/ and one of dovecot-uidlist
+//     serve the whole group before any of its deliveries returns.
 //   - Files another program delivers (into new/ or cur/) are adopted at
 //     the next sync, whatever their names; files in tmp/ older than 36 h
 //     are removed; a missing tmp/ (or cur/, new/) is recreated.

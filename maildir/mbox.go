@@ -87,6 +87,8 @@ type mbox struct {
 
 	newStamp, curStamp dirStamp
 
+	commits commitQueue // deliveries waiting to be committed together
+
 	tail    *logNode // last entry of the change log
 	handles map[*handle]struct{}
 

@@ -116,11 +116,12 @@ func (m *mbox) transfer(ctx context.Context, uids []uint32, dst *mbox, move bool
 		files = append(files, staged{from: from, x: c})
 		srcUIDs = append(srcUIDs, uid)
 	}
-	var dstOrigin *handle
 	if dst == m {
-		dstOrigin = origin
+		for i := range files {
+			files[i].origin = origin
+		}
 	}
-	res, err := dst.commitLocked(ctx, files, dstOrigin, false)
+	res, err := dst.commitLocked(ctx, files, false)
 	if err != nil {
 		return store.CopyResult{}, err
 	}
