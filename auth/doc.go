@@ -19,8 +19,10 @@
 //
 // [PasswdFile] reads Dovecot's passwd-file (user:password:uid:gid:gecos:
 // home:shell:extra_fields, "userdb_" fields, nopassword, allow_nets),
-// reports malformed lines as file:line while serving the rest, and
-// re-reads the file when it changes. [StaticUserDB] and [SystemUserDB]
+// reports malformed lines as file:line while serving the rest,
+// re-reads the file when it changes, and takes variables in its path
+// for one file per domain ("/etc/dovecot/%d.passwd", values cut at "/"
+// as Dovecot does, "." and ".." refused). [StaticUserDB] and [SystemUserDB]
 // are Dovecot's "userdb static" and "userdb passwd". [Cache] puts a TTL
 // cache in front of any PassDB.
 //

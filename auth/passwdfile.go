@@ -149,11 +149,19 @@ func parsePasswdLine(line string) (*PasswdEntry, string) {
 	return e, ""
 }
 
+// DefaultMaxPasswdFiles bounds how many files a PasswdFile with
+// variables in its Path keeps loaded at once.
+const DefaultMaxPasswdFiles = 1000
+
 // PasswdFile is a Dovecot passwd-file used as passdb and userdb. It
-// re-reads the file when its modification time or size changes.
+// re-reads the file when its modification time, size or inode changes.
 // It implements PassDB, CredentialLookup and UserDB.
 type PasswdFile struct {
-	// Path of the file.
+	// Path of the file. It may hold variables of the user and the
+	// connection, as Dovecot's "args = /etc/dovecot/%d/passwd" (one
+	// file per domain): each value has everything from its first "/"
+	// on cut off (so "%d" cannot leave the directory), and a file that
+	// does not exist holds no users. ListUsers is not available then.
 	Path string
 	// DefaultScheme applies to passwords without "{SCHEME}"; default
 	// "CRYPT" (Dovecot's passwd-file default).
@@ -164,8 +172,16 @@ type PasswdFile struct {
 	DefaultFields map[string]string
 	// Logger receives malformed-line reports; nil discards them.
 	Logger *slog.Logger
+	// MaxFiles bounds the files kept loaded for a Path with variables;
+	// zero means DefaultMaxPasswdFiles.
+	MaxFiles int
 
-	mu      sync.Mutex
+	mu     sync.Mutex
+	tables map[string]*passwdTable // by expanded path
+}
+
+// passwdTable is one loaded file.
+type passwdTable struct {
 	entries map[string]*PasswdEntry
 	errs    []error
 	stamp   fileStamp
@@ -177,23 +193,48 @@ type fileStamp struct {
 	ino   uint64
 }
 
-// Errors returns the malformed-line errors of the last load.
+// Errors returns the malformed-line errors of the last load of each
+// loaded file.
 func (p *PasswdFile) Errors() []error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]error(nil), p.errs...)
+	paths := make([]string, 0, len(p.tables))
+	for path := range p.tables {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	var out []error
+	for _, path := range paths {
+		out = append(out, p.tables[path].errs...)
+	}
+	return out
 }
 
-// Reload re-reads the file unconditionally.
+// Reload re-reads the file unconditionally (with variables in Path:
+// every file loaded so far).
 func (p *PasswdFile) Reload() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.load()
+	if !p.templated() {
+		return p.load(p.Path)
+	}
+	var first error
+	for path := range p.tables {
+		if err := p.load(path); err != nil {
+			delete(p.tables, path)
+			if first == nil && !errors.Is(err, os.ErrNotExist) {
+				first = err
+			}
+		}
+	}
+	return first
 }
 
-// load reads the file; p.mu is held.
-func (p *PasswdFile) load() error {
-	f, err := os.Open(p.Path)
+func (p *PasswdFile) templated() bool { return strings.Contains(p.Path, "%") }
+
+// load reads the file at path into p.tables; p.mu is held.
+func (p *PasswdFile) load(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
@@ -202,8 +243,19 @@ func (p *PasswdFile) load() error {
 	if err != nil {
 		return err
 	}
-	entries, errs := ParsePasswdFile(f, p.Path)
-	p.entries, p.errs, p.stamp = entries, errs, stampOf(fi)
+	entries, errs := ParsePasswdFile(f, path)
+	if p.tables == nil {
+		p.tables = map[string]*passwdTable{}
+	}
+	if _, ok := p.tables[path]; !ok {
+		for old := range p.tables { // drop any until there is room
+			if len(p.tables) < orDefault(p.MaxFiles, DefaultMaxPasswdFiles) {
+				break
+			}
+			delete(p.tables, old)
+		}
+	}
+	p.tables[path] = &passwdTable{entries: entries, errs: errs, stamp: stampOf(fi)}
 	if p.Logger != nil {
 		for _, e := range errs {
 			p.Logger.Warn("passwd-file: malformed line", "error", e)
@@ -212,22 +264,64 @@ func (p *PasswdFile) load() error {
 	return nil
 }
 
+// passwdPathEscape makes a variable's value safe in a file name the way
+// Dovecot's passwd-file does: cut at the first "/".
+func passwdPathEscape(s string) string {
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// path returns the file holding user.
+func (p *PasswdFile) path(ctx context.Context, user string) (string, error) {
+	if !p.templated() {
+		return p.Path, nil
+	}
+	dots := false
+	path, err := Expand(p.Path, connVars(ConnInfoFrom(ctx), user), func(s string) string {
+		s = passwdPathEscape(s)
+		// "user@.." must not reach "/etc/dovecot/%d/../passwd"
+		// (Dovecot allows '.' in user names and does not stop this).
+		dots = dots || s == "." || s == ".."
+		return s
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w: passwd-file path: %v", ErrTempFail, err)
+	}
+	if dots {
+		return "", ErrUnknownUser
+	}
+	return path, nil
+}
+
 // lookup returns the entry for user, reloading the file when it changed.
-func (p *PasswdFile) lookup(user string) (*PasswdEntry, error) {
+func (p *PasswdFile) lookup(ctx context.Context, user string) (*PasswdEntry, error) {
+	path, err := p.path(ctx, user)
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fi, err := os.Stat(p.Path)
-	if err != nil {
-		if p.entries == nil {
+	t := p.tables[path]
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil && p.templated() && errors.Is(err, os.ErrNotExist):
+		// No file for this domain: no such users (as Dovecot).
+		delete(p.tables, path)
+		return nil, ErrUnknownUser
+	case err != nil:
+		if t == nil {
 			return nil, fmt.Errorf("%w: passwd-file: %v", ErrTempFail, err)
 		}
 		// Keep serving the last good copy.
-	} else if p.entries == nil || stampOf(fi) != p.stamp {
-		if err := p.load(); err != nil && p.entries == nil {
+	case t == nil || stampOf(fi) != t.stamp:
+		if err := p.load(path); err != nil && t == nil {
 			return nil, fmt.Errorf("%w: passwd-file: %v", ErrTempFail, err)
 		}
+		t = p.tables[path]
 	}
-	e := p.entries[user]
+	e := t.entries[user]
 	if e == nil {
 		return nil, ErrUnknownUser
 	}
@@ -257,7 +351,7 @@ func expandedExtra(e *PasswdEntry, v Vars) map[string]string {
 // Authenticate implements PassDB. The user name is compared
 // case-sensitively: normalise it first (Service does, with %Lu).
 func (p *PasswdFile) Authenticate(ctx context.Context, user, password string) (*Identity, error) {
-	e, err := p.lookup(user)
+	e, err := p.lookup(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +417,7 @@ func allowedNet(list string, c *ConnInfo) bool {
 // password converted to scheme when possible (a PLAIN password converts
 // to anything; other stored schemes only to themselves).
 func (p *PasswdFile) LookupCredentials(ctx context.Context, user, scheme string) ([]byte, error) {
-	e, err := p.lookup(user)
+	e, err := p.lookup(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +457,7 @@ func Credentials(stored, defaultScheme, user, scheme string) ([]byte, error) {
 // default fields are passdb-only and give ErrUnknownUser, as Dovecot's
 // "missing userdb info".
 func (p *PasswdFile) LookupUser(ctx context.Context, user string) (*User, error) {
-	e, err := p.lookup(user)
+	e, err := p.lookup(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -400,18 +494,23 @@ type UserLister interface {
 	ListUsers(ctx context.Context) ([]string, error)
 }
 
-// ListUsers implements UserLister, in file order.
+// ListUsers implements UserLister, in file order. With variables in
+// Path there is no one file to list, and it fails with ErrTempFail.
 func (p *PasswdFile) ListUsers(ctx context.Context) ([]string, error) {
-	if _, err := p.lookup(""); err != nil && !errors.Is(err, ErrUnknownUser) {
+	if p.templated() {
+		return nil, fmt.Errorf("%w: passwd-file: cannot list users with variables in the path", ErrTempFail)
+	}
+	if _, err := p.lookup(ctx, ""); err != nil && !errors.Is(err, ErrUnknownUser) {
 		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]string, 0, len(p.entries))
-	for u := range p.entries {
+	entries := p.tables[p.Path].entries
+	out := make([]string, 0, len(entries))
+	for u := range entries {
 		out = append(out, u)
 	}
-	sort.Slice(out, func(i, j int) bool { return p.entries[out[i]].Line < p.entries[out[j]].Line })
+	sort.Slice(out, func(i, j int) bool { return entries[out[i]].Line < entries[out[j]].Line })
 	return out, nil
 }
 
@@ -425,7 +524,7 @@ type PassLookup interface {
 // LookupPass implements PassLookup: the entry's passdb extra fields
 // (userdb_ fields and nopassword/allow_nets excluded), ErrUnknownUser.
 func (p *PasswdFile) LookupPass(ctx context.Context, user string) (*Identity, error) {
-	e, err := p.lookup(user)
+	e, err := p.lookup(ctx, user)
 	if err != nil {
 		return nil, err
 	}

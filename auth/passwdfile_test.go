@@ -182,3 +182,64 @@ func FuzzParsePasswdFile(f *testing.F) {
 		}
 	})
 }
+
+// TestPasswdFilePathTemplate serves one file per domain, as Dovecot's
+// "args = /etc/dovecot/%d.passwd"; variable values cannot leave the
+// directory.
+func TestPasswdFilePathTemplate(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []struct{ name, body string }{
+		{"example.org.passwd", "alice@example.org:{PLAIN}org:1000:1000::/home/org/alice::\n"},
+		{"example.net.passwd", "alice@example.net:{PLAIN}net:1001:1001::/home/net/alice::\nbad line:x:y\n"},
+		{"..passwd", "x@.:{PLAIN}dot:1::::\n"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A file outside the directory that "%Ld" with "/" or ".." could reach.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "passwd"), []byte("root@..:{PLAIN}x:0:0::/root::\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(filepath.Join(filepath.Dir(dir), "passwd"))
+	p := &PasswdFile{Path: filepath.Join(dir, "%Ld.passwd")}
+	ctx := context.Background()
+	for user, pw := range map[string]string{"alice@example.org": "org", "alice@example.net": "net"} {
+		if _, err := p.Authenticate(ctx, user, pw); err != nil {
+			t.Errorf("%s: %v", user, err)
+		}
+		if _, err := p.Authenticate(ctx, user, "wrong"); !errors.Is(err, ErrAuthFailed) {
+			t.Errorf("%s wrong password: %v", user, err)
+		}
+	}
+	if u, err := p.LookupUser(ctx, "alice@example.net"); err != nil || u.Home != "/home/net/alice" || u.UID != 1001 {
+		t.Errorf("LookupUser: %+v %v", u, err)
+	}
+	for _, user := range []string{"alice@example.com", "root@..", "x@.", "root@../x", "alice@example.org/x"} {
+		if _, err := p.LookupUser(ctx, user); !errors.Is(err, ErrUnknownUser) {
+			t.Errorf("%s: %v, want ErrUnknownUser", user, err)
+		}
+	}
+	if errs := p.Errors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "example.net.passwd:2") {
+		t.Errorf("Errors() = %v", errs)
+	}
+	if _, err := p.ListUsers(ctx); !errors.Is(err, ErrTempFail) {
+		t.Errorf("ListUsers with a templated path: %v", err)
+	}
+	// The per-domain file is re-read when it changes.
+	os.WriteFile(filepath.Join(dir, "example.org.passwd"), []byte("alice@example.org:{PLAIN}changed-password::::::\n"), 0o644)
+	if _, err := p.Authenticate(ctx, "alice@example.org", "changed-password"); err != nil {
+		t.Errorf("after change: %v", err)
+	}
+	p = &PasswdFile{Path: p.Path, MaxFiles: 1}
+	for range 2 {
+		for _, user := range []string{"alice@example.org", "alice@example.net"} {
+			if _, err := p.LookupUser(ctx, user); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if n := len(p.tables); n != 1 {
+		t.Errorf("MaxFiles 1: %d files loaded", n)
+	}
+}
