@@ -32,6 +32,10 @@
 // when the Authenticator says so (disable_plaintext_auth). Mailbox names
 // use "/" as the hierarchy separator and modified UTF-7 on the wire.
 // Response texts and codes follow Dovecot's where clients look at them.
+// A session whose selected mailbox is deleted (or gets a new
+// UIDVALIDITY) under it is told "* BYE IMAP session state is
+// inconsistent, please relogin." and disconnected, as Dovecot 2.3 does
+// with or without QRESYNC (TestDovecotDeletedSelectedMailbox).
 //
 // FETCH's ENVELOPE, BODYSTRUCTURE, BODY[section]<partial> and BINARY
 // come from imap/imapmsg (parsed once, kept in Server.MessageCache);
@@ -39,7 +43,33 @@
 // without parsing. TestDovecotFetchSameAsDovecot checks the answers
 // byte for byte against Dovecot's imap on the same Maildir. OBJECTID's
 // MAILBOXID is derived from UIDVALIDITY (the store has no mailbox GUID)
-// and EMAILID from the store's message GUID; THREADID is NIL.
+// and EMAILID from the store's message GUID. THREADID is always NIL and
+// SEARCH THREADID matches nothing, as RFC 8474 5.2 allows for a server
+// that does not thread: a stable thread id needs a per-user index of
+// Message-ID/References across mailboxes that the store does not keep
+// (THREAD and SORT are separate work as well).
+//
+// # Alerts
+//
+// [ALERT] (RFC 9051 7.1) comes from three places: Server.LoginAlert
+// (the program's message at login), Server.Alert (an administrator's
+// message to the live sessions of one user or of everyone, sent at once
+// to sessions in IDLE and before the next tagged response to the
+// others) and Server.QuotaWarnPercent. An authentication failure whose
+// error implements AlertReason (a passdb "reason") is answered
+// "NO [ALERT] reason", as Dovecot's imap-login does.
+//
+// # MULTIAPPEND
+//
+// The store appends one message at a time, so APPEND keeps the UIDs it
+// stored and removes them again (\Deleted, then UID EXPUNGE through the
+// same handle) when anything ends the command early: a refused literal,
+// a syntax error, a store error, or a client that hangs up (a cut-off
+// literal is never stored). Sessions that poll in between may see the
+// messages come and go; the selected session itself is told of them
+// only when the command succeeds. After a failure the rest of the
+// command line is skipped, non-synchronizing literals included, so
+// message text is never read as commands.
 //
 // # Implementation notes
 //
