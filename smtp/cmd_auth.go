@@ -48,6 +48,9 @@ func (ss *session) cmdAuth(arg string) (ok, fatal bool) {
 		ss.reply(503, "5.5.1", "Error: MAIL transaction in progress")
 		return false, false
 	}
+	if ss.srv.Limiter != nil && ss.limited(ss.srv.Limiter.Auth, "AUTH command") {
+		return false, false
+	}
 	mech, ir, hasIR := strings.Cut(arg, " ")
 	mech = strings.ToUpper(mech)
 	if mech == "" {

@@ -83,6 +83,9 @@ func (ss *session) cmdMail(arg string) bool {
 		ss.reply(552, "5.3.4", "Message size exceeds fixed limit")
 		return false
 	}
+	if s.Limiter != nil && ss.limited(s.Limiter.Message, "Message delivery request") {
+		return false
+	}
 	ss.from = &from
 	ss.mailOpts = opts
 	ss.queueID = newQueueID()

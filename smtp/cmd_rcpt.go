@@ -48,6 +48,9 @@ func (ss *session) cmdRcpt(arg string) bool {
 		ss.reply(452, "4.5.3", "Error: too many recipients")
 		return false
 	}
+	if s.Limiter != nil && ss.limited(s.Limiter.Recipient, "Recipient address") {
+		return false
+	}
 	for _, d := range []*restrict.Decision{ss.delayedConn, ss.delayedHelo, ss.delayed} {
 		if d != nil {
 			ss.logReject("RCPT", *d, to)

@@ -22,6 +22,9 @@ func (ss *session) cmdStartTLS(arg string) (ok, fatal bool) {
 		ss.reply(501, "5.5.4", "Syntax: STARTTLS")
 		return false, false
 	}
+	if ss.srv.Limiter != nil && ss.limited(ss.srv.Limiter.NewTLSSession, "New TLS session") {
+		return false, true
+	}
 	ss.reply(220, "2.0.0", "Ready to start TLS")
 	if err := ss.w.Flush(); err != nil {
 		return false, true

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,7 @@ type session struct {
 	lastVerb  string
 	quit      bool
 	clientStr string // "unknown[127.0.0.1]"
+	addr      netip.Addr
 }
 
 // kick wakes an idle session so it answers 421 at once (Shutdown).
@@ -66,6 +68,9 @@ func (s *Server) serveConn(c net.Conn) {
 	ss.conn = c
 	ip := hostOf(c.RemoteAddr())
 	ss.clientStr = "unknown[" + ip + "]"
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		ss.addr = ap.Addr().Unmap()
+	}
 	ss.info = ConnInfo{LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr(), ClientName: "unknown", Service: s.service()}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -105,6 +110,20 @@ func (s *Server) serveConn(c net.Conn) {
 		ss.reply(421, "4.3.2", "Service shutting down")
 		ss.w.Flush()
 		return
+	}
+	if s.Limiter != nil {
+		d, release := s.Limiter.Connect(ss.addr)
+		defer release()
+		if d.Code != 0 {
+			log.Warn("warning: Connection rate or count limit exceeded: "+ss.clientStr+" for service "+ss.info.Service, "service", ss.info.Service)
+			ss.replyDecision(d)
+			ss.w.Flush()
+			return
+		}
+		if ss.info.TLS != nil && ss.limited(s.Limiter.NewTLSSession, "New TLS session") {
+			ss.w.Flush()
+			return
+		}
 	}
 	if d, refused := ss.checkPolicy(StageConnect, ""); refused {
 		if s.NoDelayReject {

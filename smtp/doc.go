@@ -26,7 +26,12 @@
 // A Policy (a *restrict.Policy) is asked at connect, HELO, MAIL, each
 // RCPT, DATA and the end of the data, and its decisions are sent with the
 // code, enhanced code and text Postfix would send; refusals before RCPT
-// are delayed to RCPT as with smtpd_delay_reject = yes. AUTH goes through
+// are delayed to RCPT as with smtpd_delay_reject = yes. A client that
+// pipelines where RFC 2920 forbids it is logged ("improper command
+// pipelining after DATA from ...") and reported to the Policy
+// (reject_unauth_pipelining), or disconnected with
+// ForbidUnauthPipelining. A RateLimiter (restrict's anvil Limiter)
+// enforces the smtpd_client_*_limit rates. AUTH goes through
 // an auth.Authenticator (mechanisms offered per connection, plaintext
 // only where allowed, smtpd_tls_auth_only).
 //

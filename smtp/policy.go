@@ -47,9 +47,7 @@ func (ss *session) request(rcpt string) *restrict.Request {
 		QueueID:        ss.queueID,
 		Pipelined:      ss.illPipe,
 	}
-	if ap, err := netip.ParseAddrPort(ss.info.RemoteAddr.String()); err == nil {
-		req.ClientAddr = ap.Addr().Unmap()
-	}
+	req.ClientAddr = ss.addr
 	if ss.from != nil {
 		req.Sender = *ss.from
 	}
@@ -113,4 +111,31 @@ type PolicyFunc func(ctx context.Context, stage restrict.Stage, req *restrict.Re
 // Check calls f.
 func (f PolicyFunc) Check(ctx context.Context, stage restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
 	return f(ctx, stage, req)
+}
+
+// RateLimiter enforces per-client limits the way Postfix's anvil(8)
+// does for smtpd: concurrent connections and connection rate at connect
+// (a refusal is sent and the connection closed), and the rates of
+// messages (MAIL), recipients (RCPT), AUTH commands and new TLS sessions
+// (STARTTLS; a refusal ends the session). A Decision with a non-zero Code
+// refuses; the function Connect returns is called when the connection
+// ends. *restrict.Limiter satisfies it.
+type RateLimiter interface {
+	Connect(addr netip.Addr) (restrict.Decision, func())
+	Message(addr netip.Addr) restrict.Decision
+	Recipient(addr netip.Addr) restrict.Decision
+	Auth(addr netip.Addr) restrict.Decision
+	NewTLSSession(addr netip.Addr) restrict.Decision
+}
+
+// limited asks the Limiter about one event and sends its refusal.
+// The caller checks that Server.Limiter is set.
+func (ss *session) limited(event func(netip.Addr) restrict.Decision, what string) bool {
+	d := event(ss.addr)
+	if d.Code == 0 {
+		return false
+	}
+	ss.srv.logger().Warn("warning: "+what+" rate limit exceeded from "+ss.clientStr+" for service "+ss.info.Service, "service", ss.info.Service)
+	ss.replyDecision(d)
+	return true
 }

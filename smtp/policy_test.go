@@ -2,11 +2,13 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/restrict"
 )
 
@@ -246,4 +248,52 @@ func TestSMTPImproperPipelining(t *testing.T) {
 		t.Fatal("session not ended")
 	}
 	logs.waitLog(t, "improper command pipelining after EHLO from unknown[127.0.0.1]: MAIL FROM:<a@x.org>")
+}
+
+// TestSMTPRateLimits plugs restrict's anvil Limiter, configured from
+// seed 001-like parameters with tiny limits, into the server: connection
+// count, message and recipient rates, AUTH and new TLS sessions.
+func TestSMTPRateLimits(t *testing.T) {
+	p := restrict.DefaultParams()
+	p["myhostname"] = "mail.example.jp"
+	p["smtpd_client_connection_count_limit"] = "2"
+	p["smtpd_client_message_rate_limit"] = "1"
+	p["smtpd_client_recipient_rate_limit"] = "2"
+	p["smtpd_client_auth_rate_limit"] = "1"
+	p["smtpd_client_new_tls_session_rate_limit"] = "1"
+	p["smtpd_client_event_limit_exceptions"] = "" // 127.0.0.1 is limited too
+	pol, err := restrict.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := testutil.NewTLS(t)
+	s := NewSubmission("mail.example.jp", f.ServerConfig(), interopAuth(t), nil, DataFunc((&sink{}).Data))
+	s.TLSRequired, s.TLSAuthOnly, s.AuthRequired = false, false, false
+	s.Limiter = pol.NewLimiter()
+	addr, logs := startServer(t, s, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO x", "250-")
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	c.expect("RCPT TO:<b1@y.org>", "250 ")
+	c.expect("RCPT TO:<b2@y.org>", "250 ")
+	c.expect("RCPT TO:<b3@y.org>", "450 4.7.1 Error: too many recipients from 127.0.0.1")
+	c.expect("RSET", "250 ")
+	c.expect("MAIL FROM:<a@x.org>", "450 4.7.1 Error: too much mail from 127.0.0.1")
+	c.expect("AUTH PLAIN "+b64("\x00alice\x00wrong"), "535 ")
+	c.expect("AUTH PLAIN "+b64("\x00alice\x00secret"), "450 4.7.1 Error: too many AUTH commands from 127.0.0.1")
+	c2 := dialRaw(t, addr)
+	c2.expect("", "220 ")
+	c3 := dialRaw(t, addr)
+	c3.expect("", "421 4.7.0 mail.example.jp Error: too many connections from 127.0.0.1")
+	logs.waitLog(t, "warning: Connection rate or count limit exceeded: unknown[127.0.0.1]")
+	c2.expect("EHLO x", "250-")
+	c2.expect("STARTTLS", "220 ")
+	tc := tls.Client(c2.c, f.ClientConfig())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	tc.Close()
+	c.expect("STARTTLS", "421 4.7.0 mail.example.jp Error: too many new TLS sessions from 127.0.0.1")
+	logs.waitLog(t, "warning: Message delivery request rate limit exceeded from unknown[127.0.0.1]")
 }

@@ -46,6 +46,10 @@ type Server struct {
 	// RCPT, DATA, end of data); see Policy. Without one the Backend
 	// alone decides which recipients are accepted.
 	Policy Policy
+	// Limiter, when set, enforces per-client rates and concurrency as
+	// Postfix's anvil does (see RateLimiter; a *restrict.Limiter from
+	// restrict.Policy.NewLimiter fits).
+	Limiter RateLimiter
 	// Auth enables AUTH (RFC 4954). nil: AUTH is not offered and answered
 	// with "503 5.5.1 Error: authentication not enabled" (seed 001 port 25).
 	Auth auth.Authenticator
