@@ -24,10 +24,19 @@ func newAPOPStamp(host string) string {
 	return "<" + hex.EncodeToString(b[:]) + "." + strconv.FormatInt(time.Now().Unix(), 10) + "@" + host + ">"
 }
 
+// userNormalizer is implemented by authenticators that format login
+// names (auth.Service: auth_username_chars, auth_username_format); APOP
+// names are formatted the same way before the credentials lookup.
+type userNormalizer interface {
+	Normalize(c *auth.ConnInfo, user string) (string, error)
+}
+
 // cmdAPOP checks "APOP name digest" (RFC 1939 section 7): digest is the
 // MD5 of the greeting's timestamp followed by the user's plaintext
 // password, which only a PassDB that keeps plaintext credentials can
-// give. The comparison is constant-time.
+// give. The comparison is constant-time. APOP does not go through the
+// Authenticator's login path, so the failure delay is applied here
+// (APOPFailureDelay, like Dovecot's auth_failure_delay).
 func (s *session) cmdAPOP(c command) {
 	cl := s.credentials()
 	if cl == nil || s.apopStamp == "" {
@@ -40,22 +49,48 @@ func (s *session) cmdAPOP(c command) {
 		return
 	}
 	user, digest := args[0], strings.ToLower(args[1])
+	if n, ok := s.srv.Authenticator.(userNormalizer); ok {
+		u, err := n.Normalize(&s.info, user)
+		if err != nil {
+			s.log.Info("pop3: APOP user name refused", "user", quoteArg(user), "err", err)
+			s.apopFailed(err)
+			return
+		}
+		user = u
+	}
 	pw, err := cl.LookupCredentials(s.ctx, user, "PLAIN")
 	if err != nil {
 		s.log.Info("pop3: APOP credentials lookup failed", "user", user, "err", err)
-		if errors.Is(err, auth.ErrTempFail) {
-			s.fail(errAuthTemp)
-		} else {
-			s.fail(errAuthFailed)
-		}
+		s.apopFailed(err)
 		return
 	}
 	sum := md5.Sum(append([]byte(s.apopStamp), pw...))
 	want := hex.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(want), []byte(digest)) != 1 {
 		s.log.Info("pop3: APOP digest mismatch", "user", user)
-		s.fail(errAuthFailed)
+		s.apopFailed(auth.ErrAuthFailed)
 		return
 	}
 	s.login(&auth.Identity{User: user})
+}
+
+// apopFailed answers a failed APOP after the failure delay.
+func (s *session) apopFailed(err error) {
+	if errors.Is(err, auth.ErrTempFail) {
+		s.fail(errAuthTemp)
+		return
+	}
+	d := s.srv.APOPFailureDelay
+	if d == 0 {
+		d = DefaultAPOPFailureDelay
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+		}
+	}
+	s.fail(errAuthFailed)
 }

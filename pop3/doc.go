@@ -31,7 +31,10 @@
 // Authenticator allows it (disable_plaintext_auth). APOP is offered only
 // when plaintext credentials can be looked up (Server.Credentials, for
 // example an *auth.PasswdFile, or an Authenticator that implements
-// auth.CredentialLookup). MaxUserIPConnections is
+// auth.CredentialLookup); APOP names are formatted by the
+// Authenticator's Normalize when it has one (auth.Service:
+// auth_username_format) and a failed APOP waits APOPFailureDelay (2 s,
+// auth_failure_delay) before its answer. MaxUserIPConnections is
 // mail_max_userip_connections (default 10, answered [IN-USE]). Replies
 // follow Dovecot's wording where it has one ("There's no message 3.",
 // "Message is deleted.", "+OK 2 messages:", "+OK 78 octets"); the

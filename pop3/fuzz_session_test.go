@@ -43,6 +43,8 @@ func FuzzSession(f *testing.F) {
 		Backend:       maildirBackend(root),
 		Logger:        slog.New(pc),
 		IdleTimeout:   time.Second,
+		// No failure delay: fuzzing wants many executions.
+		APOPFailureDelay: -1,
 	}
 	if err := srv.init(); err != nil {
 		f.Fatal(err)

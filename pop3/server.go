@@ -35,6 +35,7 @@ const (
 	DefaultWriteTimeout      = 2 * time.Minute
 	DefaultHandshakeTimeout  = 30 * time.Second
 	DefaultGreeting          = "yubin ready."
+	DefaultAPOPFailureDelay  = 2 * time.Second
 )
 
 // Server is a POP3 server. Its zero value serves nobody (no
@@ -57,6 +58,11 @@ type Server struct {
 	// the Authenticator is used if it implements auth.CredentialLookup;
 	// otherwise APOP is not offered.
 	Credentials auth.CredentialLookup
+	// APOPFailureDelay is how long a failed APOP waits before its
+	// answer (USER/PASS and AUTH get the Authenticator's own delay, as
+	// Dovecot's auth_failure_delay). Zero means DefaultAPOPFailureDelay,
+	// 2 seconds; negative means none.
+	APOPFailureDelay time.Duration
 	// Backend opens the mail store of a logged-in user; only its INBOX
 	// is visible over POP3.
 	Backend store.Backend

@@ -469,23 +469,56 @@ func TestAuthTempFail(t *testing.T) {
 	c.cmd("PASS secret", "-ERR [SYS/TEMP]")
 }
 
-func TestAPOP(t *testing.T) {
-	e := startServer(t, &Server{})
-	e.deliver("alice", msg1)
-	c := e.dial0()
+// apopDigest reads the greeting and returns the APOP digest function
+// for its timestamp.
+func apopDigest(t *testing.T, c *client) func(pw string) string {
+	t.Helper()
 	greeting := c.expect("+OK ")
 	stamp := regexp.MustCompile(`<[^>]+>`).FindString(greeting)
 	if stamp == "" {
 		t.Fatalf("no APOP timestamp in %q", greeting)
 	}
-	digest := func(pw string) string {
+	return func(pw string) string {
 		sum := md5.Sum([]byte(stamp + pw))
 		return hex.EncodeToString(sum[:])
 	}
+}
+
+func TestAPOP(t *testing.T) {
+	e := startServer(t, &Server{APOPFailureDelay: -1})
+	e.deliver("alice", msg1)
+	c := e.dial0()
+	digest := apopDigest(t, c)
 	c.cmd("APOP alice "+digest("wrong"), "-ERR [AUTH] Authentication failed.")
 	c.cmd("APOP nobody "+digest("secret"), "-ERR [AUTH] Authentication failed.")
 	c.cmd("APOP alice", "-ERR APOP takes")
 	c.cmd("APOP alice "+strings.ToUpper(digest("secret")), "+OK Logged in.")
+	c.cmd("STAT", "+OK 1 ")
+}
+
+// TestAPOPFailureDelay: a wrong APOP digest is answered only after the
+// failure delay (APOP does not pass through the Authenticator's delay).
+func TestAPOPFailureDelay(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	e := startServer(t, &Server{APOPFailureDelay: delay})
+	c := e.dial0()
+	digest := apopDigest(t, c)
+	start := time.Now()
+	c.cmd("APOP alice "+digest("wrong"), "-ERR [AUTH] Authentication failed.")
+	if d := time.Since(start); d < delay {
+		t.Fatalf("failed APOP answered after %v, want at least %v", d, delay)
+	}
+}
+
+// TestAPOPUsernameFormat: with auth.Service, APOP user names are
+// formatted as for USER/PASS (auth_username_format %Lu: "ALICE" is
+// alice).
+func TestAPOPUsernameFormat(t *testing.T) {
+	e := startRealAuth(t, &Server{APOPFailureDelay: -1})
+	e.deliver("alice", msg1)
+	c := e.dial0()
+	digest := apopDigest(t, c)
+	c.cmd("APOP ALICE "+digest("secret"), "+OK Logged in.")
 	c.cmd("STAT", "+OK 1 ")
 }
 
