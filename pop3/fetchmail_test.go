@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/store"
 )
 
 // fetchmail runs one fetchmail poll against addr as alice and returns
@@ -81,6 +82,26 @@ func TestFetchmailKeepUIDL(t *testing.T) {
 	}
 	if n := len(e.inbox("alice")); n != 4 {
 		t.Fatalf("%d messages left with keep, want 4", n)
+	}
+}
+
+// TestFetchmailKeep: --keep without --uidl downloads everything and
+// leaves it on the server, marked \Seen by RETR.
+func TestFetchmailKeep(t *testing.T) {
+	e := startRealAuth(t, &Server{})
+	e.deliver("alice", msg1, msg2, msg3)
+	fm := newFetchmail(t)
+	if got, want := fm.poll(e.addr, "", "sslproto ''\n  keep"), lf(msg1, msg2, msg3); got != want {
+		t.Fatalf("poll delivered %q, want %q", got, want)
+	}
+	infos := e.inbox("alice")
+	if len(infos) != 3 {
+		t.Fatalf("%d messages left with keep, want 3", len(infos))
+	}
+	for _, m := range infos {
+		if m.Flags.System&store.Seen == 0 {
+			t.Errorf("UID %d not \\Seen after fetchmail's RETR", m.UID)
+		}
 	}
 }
 
