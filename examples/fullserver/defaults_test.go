@@ -18,6 +18,7 @@ import (
 // unprivileged owner reaches ./yubin-data although it cannot enter the
 // home above it.
 func TestDefaultsAsRootInPrivateHome(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: tests the privilege drop")
 	}

@@ -13,6 +13,7 @@ import (
 // as fast as they can while the server gets SIGTERM; every message that
 // got a 250 is in the Maildir afterwards.
 func TestSmtplibSIGTERMDuringBurstLosesNothing(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "")
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")

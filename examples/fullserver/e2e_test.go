@@ -50,6 +50,7 @@ P = lambda name: int(os.environ[name])
 // recipient's INBOX, where imaplib (STARTTLS and IMAPS) and poplib
 // (STLS and POP3S) read it; the special-use folders are there.
 func TestSmtplibSubmissionImaplibPoplib(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "")
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice", "bob")

@@ -23,6 +23,9 @@ import (
 // binary is the fullserver program, built once for the package's tests.
 var binary string
 
+// raceBuild is set when the tests run with -race (race_test.go).
+var raceBuild bool
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "fullserver-bin-")
 	if err != nil {
@@ -31,7 +34,11 @@ func TestMain(m *testing.M) {
 	}
 	os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "fullserver")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	args := []string{"build", "-o", binary}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
@@ -137,6 +144,9 @@ func (in *instance) start(args ...string) {
 			in.cmd.Process.Kill()
 			<-in.done
 		}
+		if strings.Contains(in.errText(), "WARNING: DATA RACE") {
+			t.Errorf("the server reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("fullserver stdout:\n%s\nstderr:\n%s", in.out(), in.errText())
 		}
@@ -189,6 +199,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
 }
 
 func TestCheckReportsUnknownParameterWithFileLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cf := filepath.Join(dir, "main.cf")
 	os.WriteFile(cf, []byte("myhostname = mail.example.jp\n# comment\nmydestinaton = $myhostname\nsmtpd_recipient_restrictions =\n    permit_mynetworks,\n    reject_unauth_destination\nsubmision/smtpd_sasl_auth_enable = yes\nmailbox_transport = dovecot\n"), 0o644)
@@ -215,6 +226,7 @@ func TestCheckReportsUnknownParameterWithFileLine(t *testing.T) {
 // TestRefusesMailOwnerRoot: started as root with mail_owner = root, the
 // host refuses to run rather than handle mail as root.
 func TestRefusesMailOwnerRoot(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
@@ -230,6 +242,7 @@ func TestRefusesMailOwnerRoot(t *testing.T) {
 }
 
 func TestCheckAcceptsSeedSettings(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cf := filepath.Join(dir, "main.cf")
 	// Seed 001's main.cf additions, pasted as they are.
@@ -297,6 +310,7 @@ submission/smtpd_recipient_restrictions = permit_sasl_authenticated,reject
 }
 
 func TestStartFailsOnPortInUseLeavingNothing(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "")
 	busy, err := net.Listen("tcp", in.addr("imaps"))
 	if err != nil {
@@ -322,6 +336,7 @@ func TestStartFailsOnPortInUseLeavingNothing(t *testing.T) {
 }
 
 func TestStartFailsOnMissingCertificate(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "smtpd_tls_cert_file = /nonexistent/cert.pem\nsmtpd_tls_key_file = /nonexistent/key.pem\n")
 	code, _, stderr := runCmd(t, "", "-config", in.cfg)
 	if code == 0 || !strings.Contains(stderr, "TLS certificate /nonexistent/cert.pem: ") {
@@ -334,6 +349,7 @@ func TestStartFailsOnMissingCertificate(t *testing.T) {
 }
 
 func TestStartFailsOnUnwritableDataDir(t *testing.T) {
+	t.Parallel()
 	// A data directory inside a directory the server may not write (as
 	// root it runs as nobody, who cannot enter the test's private
 	// temporary directory).
@@ -352,6 +368,7 @@ func TestStartFailsOnUnwritableDataDir(t *testing.T) {
 }
 
 func TestStartsAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "")
 	in.start()
 	if _, err := os.Stat(filepath.Join(in.data, "tls", "cert.pem")); err != nil {
@@ -372,6 +389,7 @@ func TestStartsAndStopsOnSIGTERM(t *testing.T) {
 // turns POP3 and LMTP off while SMTP and IMAP run; log_format = json
 // gives JSON log lines.
 func TestProtocolsSwitchesServices(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "protocols = imap\nlog_format = json\n")
 	in.start()
 	for svc, want := range map[string]bool{"smtp": true, "imap": true, "imaps": true, "pop3": false, "pop3s": false} {
@@ -406,6 +424,7 @@ func TestProtocolsSwitchesServices(t *testing.T) {
 // TestCheckReportsBadRestrictionWithFileLine: a misspelt restriction is
 // found by check and reported at the line that set the list.
 func TestCheckReportsBadRestrictionWithFileLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cf := filepath.Join(dir, "main.cf")
 	os.WriteFile(cf, []byte("data_directory = "+dir+"/data\nsmtpd_recipient_restrictions =\n    permit_mynetworks,\n    reject_unauth_destinaton\n"), 0o644)

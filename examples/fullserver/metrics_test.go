@@ -14,6 +14,7 @@ import (
 // TestCurlMetrics: curl reads the Prometheus metrics after a delivery,
 // a relay refusal and a failed login.
 func TestCurlMetrics(t *testing.T) {
+	t.Parallel()
 	curl := testutil.RequireBinary(t, "curl")
 	mport := testutil.FreePort(t)
 	in := newInstance(t, "metrics_listen = 127.0.0.1:"+strconv.Itoa(mport)+"\n")

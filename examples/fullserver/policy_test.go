@@ -16,6 +16,7 @@ import (
 // TestSmtplibAliasDeliversToBoth: "sysadmin: user1, user2" in alias_maps
 // delivers one message to both users' INBOXes (seed 002).
 func TestSmtplibAliasDeliversToBoth(t *testing.T) {
+	t.Parallel()
 	aliases := filepath.Join(testutil.SharedDir(t), "aliases")
 	os.WriteFile(aliases, []byte("# seed 002\nsysadmin: user1, user2\n"), 0o644)
 	in := newInstance(t, "alias_maps = texthash:"+aliases+"\nrecipient_delimiter = +\n")
@@ -50,6 +51,7 @@ for u in ('user1', 'user2'):
 // with no outbound queue yet the mail is refused with a temporary error
 // rather than accepted and dropped.
 func TestSmtplibRelayPolicy(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "")
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
@@ -87,6 +89,7 @@ s.quit()
 // alias added to alias_maps and a new certificate are all in use after
 // SIGHUP, and an open IMAP session survives it.
 func TestImaplibSIGHUPPicksUpNewUser(t *testing.T) {
+	t.Parallel()
 	aliases := filepath.Join(testutil.SharedDir(t), "aliases")
 	os.WriteFile(aliases, []byte("postmaster: alice\n"), 0o644)
 	in := newInstance(t, "alias_maps = texthash:"+aliases+"\n")

@@ -18,6 +18,7 @@ import (
 // yubin in Dovecot's place): Postfix's local(8) hands the mailbox
 // delivery to its lmtp client; an unknown user bounces with 550 5.1.1.
 func TestPostfixDeliversOverLMTP(t *testing.T) {
+	t.Parallel()
 	swaks := testutil.RequireBinary(t, "swaks")
 	// The socket lives where Postfix's lmtp client (user postfix) can reach it.
 	sock := filepath.Join(testutil.SharedDir(t), "lmtp.sock")
@@ -62,6 +63,7 @@ m.logout()
 // TestMbsyncSyncsAccount: isync's mbsync copies the account's INBOX over
 // IMAPS into a local Maildir.
 func TestMbsyncSyncsAccount(t *testing.T) {
+	t.Parallel()
 	mbsync := testutil.RequireBinary(t, "mbsync")
 	in := newInstance(t, "")
 	os.MkdirAll(in.data, 0o755)
@@ -120,6 +122,7 @@ SyncState *
 // authenticates swaks against yubin's passwd-file users (235 for the
 // right password, 535 for a wrong one).
 func TestPostfixSwaksDovecotSASL(t *testing.T) {
+	t.Parallel()
 	swaks := testutil.RequireBinary(t, "swaks")
 	sock := filepath.Join(testutil.SharedDir(t), "auth-client")
 	in := newInstance(t, "auth_client_listener = "+sock+"\n")

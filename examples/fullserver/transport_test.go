@@ -51,6 +51,7 @@ func maildirMessages(t *testing.T, md string) []string {
 // checks at RCPT are off with "local_recipient_maps =", as in Postfix),
 // a temporary failure when the LMTP server cannot be reached.
 func TestSmtplibMailboxTransportLMTP(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, `mailbox_transport = lmtp:unix:$data_directory/lmtp.sock
 local_recipient_maps =
 transport_maps = inline:{ down@localhost=lmtp:unix:/nonexistent/lmtp.sock }
@@ -93,6 +94,7 @@ transport_maps = inline:{ down@localhost=lmtp:unix:/nonexistent/lmtp.sock }
 // user delivers to the known one and answers with a permanent failure
 // that does not reveal the alias's members.
 func TestDovecotLMTPMailboxTransport(t *testing.T) {
+	t.Parallel()
 	passwd := filepath.Join(testutil.SharedDir(t), "passwd")
 	os.WriteFile(passwd, []byte("alice@example.jp:{PLAIN}pw::::::\n"), 0o644)
 	dc := testutil.StartDovecot(t, testutil.DovecotConfig{Protocols: "lmtp", PasswdFile: passwd})
@@ -134,6 +136,7 @@ alias_maps = inline:{ { team = alice, ghost } }
 }
 
 func TestLMTPDestination(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, network, addr, err string }{
 		{"unix:/run/dovecot/lmtp", "unix", "/run/dovecot/lmtp", ""},
 		{"unix:private/dovecot-lmtp", "unix", "/data/private/dovecot-lmtp", ""},
@@ -160,6 +163,7 @@ func TestLMTPDestination(t *testing.T) {
 }
 
 func TestWorstReply(t *testing.T) {
+	t.Parallel()
 	perm := replyFor(&lmtp.Error{Code: 552, Enhanced: "5.2.2", Message: "<a@x> Quota exceeded"}, "a@x", "a@x")
 	temp := replyFor(&lmtp.Error{Code: 451, Enhanced: "4.3.0", Message: "<b@x> try later"}, "team@x", "b@x")
 	other := replyFor(errors.New("dial unix /x: no such file"), "c@x", "c@x")

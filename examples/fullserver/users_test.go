@@ -15,6 +15,7 @@ import (
 // TestDoveadmVerifiesAddUserHash: "fullserver adduser" writes a
 // passwd-file line whose {SHA512-CRYPT} hash Dovecot's doveadm verifies.
 func TestDoveadmVerifiesAddUserHash(t *testing.T) {
+	t.Parallel()
 	doveadm := testutil.RequireBinary(t, "doveadm")
 	data := filepath.Join(t.TempDir(), "data")
 	code, _, stderr := runCmd(t, "s3cret pass\n", "-data", data, "adduser", "User1@Example.JP")
@@ -52,6 +53,7 @@ func TestDoveadmVerifiesAddUserHash(t *testing.T) {
 }
 
 func TestAddUserRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	for _, tc := range []struct{ stdin, name, want string }{
 		{"pw\n", "a:b", "bad user name"},
@@ -65,6 +67,7 @@ func TestAddUserRefusesBadInput(t *testing.T) {
 }
 
 func TestDemoUserMadeOnceWhenPasswdEmpty(t *testing.T) {
+	t.Parallel()
 	in := newInstance(t, "")
 	in.start()
 	out := in.out()
