@@ -83,7 +83,13 @@ func (ss *session) deliver(env *Envelope, content io.Reader) (*endCheck, error) 
 	if !ss.srv.NoReceivedHeader {
 		hdr = ss.receivedHeader(env.Received)
 	}
-	ec := &endCheck{r: io.MultiReader(strings.NewReader(hdr), content), ss: ss}
+	ec := &endCheck{ss: ss}
+	ec.r = io.MultiReader(strings.NewReader(hdr), content)
+	if cc := ss.srv.contentChecker(); cc != nil && !ss.discard {
+		cf := newContentFilter(ss, cc, ec.r)
+		cf.ec = ec
+		ec.r = cf
+	}
 	if ss.discard {
 		_, err := io.Copy(io.Discard, ec)
 		return ec, err
@@ -101,6 +107,10 @@ func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, t
 	case bareLF:
 		ss.reply(550, "5.5.2", "Error: bare <LF> received")
 		log.Info("NOQUEUE: reject: "+verb+" from "+ss.clientStr+": 550 5.5.2 Error: bare <LF> received", "service", ss.info.Service)
+	case ec != nil && ec.refusal != nil && ec.refusal.Action == restrict.Discard:
+		// header_checks or body_checks DISCARD: accepted and dropped.
+		err = nil
+		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
 	case ec != nil && ec.refusal != nil:
 		ss.logReject("END-OF-MESSAGE", *ec.refusal, "")
 		ss.replyDecision(*ec.refusal)
@@ -115,7 +125,7 @@ func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, t
 		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
 	}
 	ss.resetTransaction()
-	return err == nil && !tooBig && !bareLF && (ec == nil || ec.refusal == nil)
+	return err == nil && !tooBig && !bareLF && (ec == nil || ec.refusal == nil || ec.refusal.Action == restrict.Discard)
 }
 
 // cmdData handles DATA (RFC 5321 4.1.1.4).

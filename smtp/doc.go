@@ -31,7 +31,10 @@
 // pipelining after DATA from ...") and reported to the Policy
 // (reject_unauth_pipelining), or disconnected with
 // ForbidUnauthPipelining. A RateLimiter (restrict's anvil Limiter)
-// enforces the smtpd_client_*_limit rates. AUTH goes through
+// enforces the smtpd_client_*_limit rates. A Policy that is also a
+// ContentChecker (restrict with header_checks or body_checks) inspects
+// the header, once complete and before the Session sees it, and the
+// first body lines, as Postfix's cleanup does. AUTH goes through
 // an auth.Authenticator (mechanisms offered per connection, plaintext
 // only where allowed, smtpd_tls_auth_only).
 //

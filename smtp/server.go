@@ -102,6 +102,12 @@ type Server struct {
 	MaxMessageBytes int64
 	// MaxRecipients limits RCPTs per message (default 1000).
 	MaxRecipients int
+	// MaxHeaderBytes bounds the header held back for header_checks
+	// (header_size_limit, default 102400); MaxBodyCheckBytes the start
+	// of the body given to body_checks (body_checks_size_limit, default
+	// 51200). See ContentChecker.
+	MaxHeaderBytes    int
+	MaxBodyCheckBytes int
 	// MaxErrors is the error count after which the session is closed
 	// with 421 (default 20, smtpd_hard_error_limit).
 	MaxErrors int
@@ -130,6 +136,8 @@ type Server struct {
 	wg        sync.WaitGroup
 	tlsOnce   sync.Once
 	tlsConf   *tls.Config
+	ccOnce    sync.Once
+	cc        ContentChecker
 }
 
 func (s *Server) hostname() string {

@@ -1,0 +1,258 @@
+package smtp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"strings"
+
+	"github.com/yubinmail/yubin/restrict"
+)
+
+// ContentChecker is implemented by a Policy that inspects message
+// content as Postfix's cleanup does with header_checks and body_checks;
+// *restrict.Policy does. The server hands it the message header (its own
+// Received: line included, as cleanup sees it) once the header has been
+// read, and then each body line up to MaxBodyCheckBytes, before the
+// Session sees them. A Reject or Defer stops the message (the Session
+// gets an error from its reader and must not store it) and is sent as
+// the reply to the end of data; Discard accepts it with 250 and drops
+// it; PREPEND lines are added at the top of the header and REPLACE and
+// IGNORE edits are applied.
+type ContentChecker interface {
+	CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error)
+	CheckBody(ctx context.Context, line string) (restrict.Decision, error)
+}
+
+// Defaults of the content inspection limits.
+const (
+	DefaultMaxHeaderBytes    = 102400 // header_size_limit
+	DefaultMaxBodyCheckBytes = 51200  // body_checks_size_limit
+)
+
+// contentChecker returns the Policy's ContentChecker when it has checks
+// to run: a *restrict.Policy without header_checks and body_checks is
+// skipped, so messages are not parsed for nothing.
+func (s *Server) contentChecker() ContentChecker {
+	s.ccOnce.Do(func() {
+		cc, ok := s.Policy.(ContentChecker)
+		if !ok {
+			return
+		}
+		if pp, ok := s.Policy.(interface{ Params() restrict.Params }); ok {
+			p := pp.Params()
+			if strings.TrimSpace(p.Get("header_checks")) == "" && strings.TrimSpace(p.Get("body_checks")) == "" {
+				return
+			}
+		}
+		s.cc = cc
+	})
+	return s.cc
+}
+
+// contentFilter runs the ContentChecker over the message as the Session
+// reads it: the header is held back until it is complete and checked,
+// then emitted (with edits); body lines are checked as they pass.
+type contentFilter struct {
+	ss       *session
+	cc       ContentChecker
+	ec       *endCheck // receives a refusal
+	src      *bufio.Reader
+	out      []byte
+	inHeader bool
+	bodyLeft int
+	err      error
+}
+
+func newContentFilter(ss *session, cc ContentChecker, r io.Reader) *contentFilter {
+	return &contentFilter{ss: ss, cc: cc, src: bufio.NewReader(r), inHeader: true,
+		bodyLeft: orInt(ss.srv.MaxBodyCheckBytes, DefaultMaxBodyCheckBytes)}
+}
+
+func (f *contentFilter) Read(p []byte) (int, error) {
+	for len(f.out) == 0 && f.err == nil {
+		if f.inHeader {
+			f.header()
+		} else if f.bodyLeft > 0 {
+			f.bodyLine()
+		} else {
+			return f.src.Read(p)
+		}
+	}
+	if len(f.out) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.out)
+	f.out = f.out[n:]
+	return n, nil
+}
+
+// refuse records a decision that stops the message.
+func (f *contentFilter) refuse(d restrict.Decision) {
+	f.ec.refusal = &d
+	f.err = errPolicyRefused
+	f.out = nil
+}
+
+// verdict applies a content decision; it reports whether the message
+// goes on.
+func (f *contentFilter) verdict(d restrict.Decision, err error) bool {
+	ss := f.ss
+	if err != nil {
+		ss.srv.logger().Error("warning: content check failed: "+err.Error(), "service", ss.info.Service)
+		if d.Code == 0 {
+			d = restrict.Decision{Action: restrict.Defer, Code: 451, Enhanced: "4.3.5", Text: "Server configuration error"}
+		}
+	}
+	for _, w := range d.Warnings {
+		ss.srv.logger().Info(ss.queueID+": "+w+" from "+ss.clientStr+"; from=<"+ss.fromOr()+">", "service", ss.info.Service)
+	}
+	switch {
+	case err != nil, d.Action == restrict.Reject, d.Action == restrict.Defer:
+		if d.Code == 0 {
+			d.Code, d.Enhanced = 550, "5.7.1"
+		}
+		f.refuse(d)
+		return false
+	case d.Action == restrict.Discard:
+		f.refuse(d)
+		return false
+	}
+	return true
+}
+
+// header reads the whole header (up to MaxHeaderBytes), checks it and
+// queues it for output.
+func (f *contentFilter) header() {
+	f.inHeader = false
+	limit := orInt(f.ss.srv.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	var raw []byte   // the header as read
+	var starts []int // offset in raw of each field
+	var rest []byte  // the line that ended the header
+	for len(raw) < limit && rest == nil {
+		line, err := f.readLine(limit - len(raw))
+		switch {
+		case len(line) == 0:
+		case (line[0] == ' ' || line[0] == '\t') && len(starts) > 0:
+			// Folded continuation of the previous field.
+			raw = append(raw, line...)
+		case isFieldStart(line):
+			starts = append(starts, len(raw))
+			raw = append(raw, line...)
+		default:
+			// The empty line, or the first line that is not a header
+			// field: the body starts here.
+			rest = line
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			f.err = err
+			return
+		}
+	}
+	hdrs := make([]restrict.HeaderLine, len(starts))
+	for i, st := range starts {
+		end := len(raw)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		field := string(bytes.TrimRight(raw[st:end], "\r\n"))
+		name, value, _ := strings.Cut(field, ":")
+		hdrs[i] = restrict.HeaderLine{Name: name, Value: strings.TrimPrefix(value, " ")}
+	}
+	d, err := f.cc.CheckHeaders(f.ss.ctx, hdrs)
+	if !f.verdict(d, err) {
+		return
+	}
+	if len(d.Prepend) == 0 && len(d.HeaderEdits) == 0 {
+		f.out = append(raw, rest...)
+		return
+	}
+	var b bytes.Buffer
+	for _, l := range d.Prepend {
+		b.WriteString(strings.Map(noCRLF, l) + "\r\n")
+	}
+	edits := map[int]restrict.HeaderEdit{}
+	for _, e := range d.HeaderEdits {
+		edits[e.Index] = e
+	}
+	for i, st := range starts {
+		end := len(raw)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		e, ok := edits[i]
+		switch {
+		case ok && e.Delete:
+		case ok:
+			b.WriteString(strings.Map(noCRLF, e.Replace) + "\r\n")
+		default:
+			b.Write(raw[st:end])
+		}
+	}
+	b.Write(rest)
+	f.out = b.Bytes()
+}
+
+// readLine reads one line (a copy), at most max bytes of it; a longer
+// line is returned in pieces.
+func (f *contentFilter) readLine(max int) ([]byte, error) {
+	var out []byte
+	for {
+		frag, err := f.src.ReadSlice('\n')
+		out = append(out, frag...)
+		if err != bufio.ErrBufferFull {
+			return out, err
+		}
+		if len(out) >= max {
+			return out, nil
+		}
+	}
+}
+
+// bodyLine reads one body line (or a piece of a long one) and checks it.
+func (f *contentFilter) bodyLine() {
+	line, err := f.src.ReadSlice('\n')
+	if len(line) > 0 {
+		f.bodyLeft -= len(line)
+		text := strings.TrimRight(string(line), "\r\n")
+		d, cerr := f.cc.CheckBody(f.ss.ctx, text)
+		if !f.verdict(d, cerr) {
+			return
+		}
+		f.out = line
+	}
+	if err != nil && err != bufio.ErrBufferFull {
+		f.err = err
+	}
+}
+
+// isFieldStart reports whether line starts a header field ("Name:").
+func isFieldStart(line []byte) bool {
+	for i, c := range line {
+		switch {
+		case c == ':':
+			return i > 0
+		case c <= ' ' || c >= 0x7f:
+			return false
+		}
+	}
+	return false
+}
+
+func noCRLF(r rune) rune {
+	if r == '\r' || r == '\n' {
+		return ' '
+	}
+	return r
+}
+
+func (ss *session) fromOr() string {
+	if ss.from == nil {
+		return ""
+	}
+	return *ss.from
+}
