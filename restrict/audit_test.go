@@ -258,10 +258,9 @@ func TestSeedRestrictionSettingsParse(t *testing.T) {
 // evaluate fail in New with the parameter, position and name.
 func TestUnsupportedRestrictionsRefused(t *testing.T) {
 	for list, want := range map[string]string{
-		"permit_mynetworks, check_policy_service unix:private/policy, reject_unauth_destination": `smtpd_recipient_restrictions: element 2 "check_policy_service": policy services are not supported`,
-		"reject_unverified_recipient, reject_unauth_destination":                                 `smtpd_recipient_restrictions: element 1 "reject_unverified_recipient": address verification is not supported`,
-		"reject_unauth_destination, reject_unverified_sender":                                    `smtpd_recipient_restrictions: element 2 "reject_unverified_sender": address verification is not supported`,
-		"permit_tls_clientcerts, reject_unauth_destination":                                      `smtpd_recipient_restrictions: element 1 "permit_tls_clientcerts": TLS client certificates are not supported`,
+		"reject_unverified_recipient, reject_unauth_destination": `smtpd_recipient_restrictions: element 1 "reject_unverified_recipient": address verification is not supported`,
+		"reject_unauth_destination, reject_unverified_sender":    `smtpd_recipient_restrictions: element 2 "reject_unverified_sender": address verification is not supported`,
+		"permit_tls_clientcerts, reject_unauth_destination":      `smtpd_recipient_restrictions: element 1 "permit_tls_clientcerts": TLS client certificates are not supported`,
 	} {
 		_, err := New(Params{"smtpd_recipient_restrictions": list})
 		if err == nil || err.Error() != want {

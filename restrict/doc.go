@@ -49,8 +49,12 @@
 // permit_rhswl_client, reject_rhsbl_reverse_client, reject_rhsbl_sender,
 // reject_rhsbl_helo, reject_rhsbl_recipient (with "=127.0.0.[2..11]"
 // reply filters, default_rbl_reply and rbl_reply_maps),
-// reject_unauth_pipelining, reject_plaintext_session and
-// reject_multi_recipient_bounce. Access-table results: OK, RELAY, all
+// reject_unauth_pipelining, reject_plaintext_session,
+// reject_multi_recipient_bounce and check_policy_service (Postfix's
+// policy delegation protocol over inet:host:port or unix:/path, with the
+// smtpd_policy_service_* parameters or per-service "{ endpoint,
+// timeout=..., default_action=..., try_limit=..., policy_context=... }"
+// settings; connections go through [WithPolicyDialer] and are reused). Access-table results: OK, RELAY, all
 // digits, REJECT/DEFER [text], "4NN/5NN [d.d.d] text", DUNNO, WARN, INFO,
 // HOLD, DISCARD, FILTER, REDIRECT, PREPEND, DEFER_IF_PERMIT,
 // DEFER_IF_REJECT and restriction lists (including class names). All
@@ -59,7 +63,6 @@
 // Configuration errors are reported by [New] as a [*ConfigError] naming
 // the parameter and the element position; restrictions that need
 // machinery this package lacks are refused there rather than ignored:
-// check_policy_service ("policy services are not supported"),
 // reject_unverified_sender and reject_unverified_recipient ("address
 // verification is not supported": they need Postfix's verify(8) probe
 // cache), permit_tls_clientcerts, permit_tls_all_clientcerts and
@@ -114,6 +117,16 @@
 // process cache, a Policy keeps DNSBL/RHSBL answers (listed or not, never
 // temporary failures) for one minute, at most 10000 of them;
 // [NewCachingResolver] adds the same for MX and address lookups.
+//
+// The only network I/O is DNS through the [Resolver] and
+// check_policy_service through the [PolicyDialer]; a policy server's
+// reply is read with limits (4096-byte lines, 100 attributes), and a
+// server that cannot be reached or answers without an action gets
+// default_action for that query. The policy request carries what a
+// [Request] knows: client_port, server_address, server_port,
+// sasl_method, sasl_sender and the ccert_*/encryption_* details other
+// than encryption_protocol=TLS are sent empty, protocol_name is "SMTP"
+// and instance is the queue ID.
 //
 // Differences from Postfix: with smtpd_delay_reject = no, defer_if_permit
 // reasons from the client and helo stages are not carried to RCPT (the

@@ -56,6 +56,7 @@ const (
 	kRejectRHSBLSender
 	kRejectRHSBLHelo
 	kRejectRHSBLRecipient
+	kCheckPolicyService
 	kClass // a smtpd_restriction_classes name
 )
 
@@ -119,12 +120,12 @@ var argKinds = map[string]kind{
 	"reject_rhsbl_sender":         kRejectRHSBLSender,
 	"reject_rhsbl_helo":           kRejectRHSBLHelo,
 	"reject_rhsbl_recipient":      kRejectRHSBLRecipient,
+	"check_policy_service":        kCheckPolicyService,
 }
 
 // unsupported restrictions are known to Postfix but need machinery this
 // package does not have; naming one is a configuration error.
 var unsupported = map[string]string{
-	"check_policy_service":        "policy services are not supported",
 	"reject_unverified_sender":    "address verification is not supported",
 	"reject_unverified_recipient": "address verification is not supported",
 	"permit_tls_clientcerts":      "TLS client certificates are not supported",
@@ -152,11 +153,12 @@ var unsupported = map[string]string{
 
 // step is one compiled element of a restriction list.
 type step struct {
-	kind  kind
-	name  string // as written, for logging
-	arg   string // table reference, DNSBL domain or class name
-	table Table
-	rbl   *rblSpec
+	kind   kind
+	name   string // as written, for logging
+	arg    string // table reference, DNSBL domain or class name
+	table  Table
+	rbl    *rblSpec
+	policy *policyClient
 }
 
 // list is a compiled restriction list.
@@ -266,6 +268,16 @@ func (p *Policy) compileList(param string, depth int) (*list, error) {
 					return nil, &ConfigError{Param: param, Element: i + 1, Token: arg, Err: err}
 				}
 				s.table = t
+			} else if k == kCheckPolicyService {
+				pc, ok := p.policies[arg]
+				if !ok {
+					var err error
+					if pc, err = p.newPolicyClient(arg); err != nil {
+						return nil, &ConfigError{Param: param, Element: i + 1, Token: arg, Err: err}
+					}
+					p.policies[arg] = pc
+				}
+				s.policy = pc
 			} else {
 				spec, err := parseRBLSpec(arg)
 				if err != nil {

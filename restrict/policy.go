@@ -73,6 +73,9 @@ type Policy struct {
 	tableOpts table.Options
 	now       func() time.Time
 
+	policyDial PolicyDialer
+	policies   map[string]*policyClient // check_policy_service clients by endpoint
+
 	memo    map[string]string // expanded parameter values, filled by New
 	rbl     rblCache
 	cfg     hotConfig
@@ -117,6 +120,8 @@ func New(params Params, opts ...Option) (*Policy, error) {
 		lists:   map[string]*list{},
 		classes: map[string]bool{},
 		codes:   map[string]int{},
+
+		policies: map[string]*policyClient{},
 	}
 	if p.params == nil {
 		p.params = Params{}

@@ -205,6 +205,9 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 			return s.reject(classPolicy, p.code("multi_recipient_bounce_reject_code"), "5.5.3", "<%s>: %s rejected: Multi-recipient bounce", replyName, replyClass)
 		}
 
+	case kCheckPolicyService:
+		return s.checkPolicyService(st, replyName, replyClass, defACL)
+
 	case kBareMap:
 		if defACL == "" {
 			s.serverError(&ConfigError{Param: s.stage.Param(), Token: st.name, Err: errBareMap})
