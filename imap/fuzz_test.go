@@ -44,6 +44,9 @@ func FuzzCommand(f *testing.F) {
 		"a LOGIN {3}\r\nabc {2}\r\nde\r\n",
 		"a SEARCH (((((\r\n",
 		"a COPY 1:2 Trash\r\na UID MOVE 1 Junk\r\na EXPUNGE\r\n",
+		"a APPEND INBOX {5+}\r\nhello (\\Bad {9+}\r\nb NOOP\r\n\r\nc NOOP\r\n",
+		"a APPEND INBOX {3+}\r\nabc {5+}\r\nde\r\n",
+		"a BLURDY {4+}\r\nx\r\n {2+}\r\nab\r\n",
 	} {
 		f.Add([]byte(s))
 	}
