@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -272,5 +273,44 @@ func TestClientPipelinedBDAT(t *testing.T) {
 	msgs := k.list()
 	if len(msgs) != 3 || string(msgs[0].data) != small || string(msgs[1].data) != big || len(msgs[2].data) != ChunkSize || !msgs[1].env.Chunked {
 		t.Fatalf("delivered %d messages", len(msgs))
+	}
+}
+
+// TestClientTLSPolicy: TLSMay encrypts when offered (certificate not
+// verified) and sends in plaintext when not; TLSEncrypt refuses a server
+// without STARTTLS and one whose certificate does not verify.
+func TestClientTLSPolicy(t *testing.T) {
+	f := testutil.NewTLS(t)
+	withTLS, _ := startServer(t, &Server{TLSConfig: f.ServerConfig()}, nil)
+	plain, _ := startServer(t, &Server{}, nil)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		addr    string
+		policy  TLSPolicy
+		config  *tls.Config
+		wantTLS bool
+		wantErr bool
+	}{
+		{withTLS, TLSMay, nil, true, false},
+		{plain, TLSMay, nil, false, false},
+		{withTLS, TLSNone, nil, false, false},
+		{withTLS, TLSEncrypt, f.ClientConfig(), true, false},
+		{withTLS, TLSEncrypt, nil, false, true}, // self-signed: no verification
+		{plain, TLSEncrypt, f.ClientConfig(), false, true},
+	} {
+		c, err := Dial(ctx, tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.HelloTLS(ctx, "client.example.jp", tc.policy, tc.config)
+		if (err != nil) != tc.wantErr || err == nil && c.TLS() != tc.wantTLS {
+			t.Errorf("policy %d on %s: err %v, TLS %v", tc.policy, tc.addr, err, c.TLS())
+		}
+		if err == nil {
+			if err := c.Noop(ctx); err != nil {
+				t.Errorf("policy %d: %v", tc.policy, err)
+			}
+		}
+		c.Close()
 	}
 }
