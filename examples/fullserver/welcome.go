@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 )
 
@@ -80,10 +81,17 @@ func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {
 		fmt.Fprintf(w, "An MTA can deliver over LMTP to %s.\n", strings.Join(a, " and "))
 	}
 	if passwdFile(h.cfg) != "" {
-		where := "-data " + h.cfg.Get("data_directory")
-		if h.file != "" {
-			where = "-config " + h.file
+		// The same command line that started us, with adduser.
+		cmd := "fullserver"
+		if strings.Contains(os.Args[0], "go-build") {
+			cmd = "go run ./examples/fullserver"
 		}
-		fmt.Fprintf(w, "Add users with: fullserver %s adduser NAME\n", where)
+		switch {
+		case h.opts.configFile != "":
+			cmd += " -config " + h.opts.configFile
+		case h.opts.data != "":
+			cmd += " -data " + h.opts.data
+		}
+		fmt.Fprintf(w, "Add users with: %s adduser NAME@DOMAIN\n", cmd)
 	}
 }
