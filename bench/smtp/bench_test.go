@@ -39,20 +39,16 @@ func countFiles(dir string) int {
 	return n
 }
 
-// yubinSMTP starts yubin's SMTP server delivering each message into
-// base/<local part>/Maildir (fsync before 250, as maildir's Append does).
-func yubinSMTP(b *testing.B, base string) string {
+// serveSMTP starts yubin's SMTP server delivering each message into
+// base/<local part>/Maildir (fsync before 250, as maildir's Append does)
+// and returns its address and a function that stops it.
+func serveSMTP(base string) (string, func(), error) {
 	be := maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
 		return filepath.Join(base, user, "Maildir"), nil
 	}, maildir.Options{})
 	// Keep each user's store open, as a long-running server would.
 	var mu sync.Mutex
 	stores := map[string]store.Store{}
-	b.Cleanup(func() {
-		for _, st := range stores {
-			st.Close()
-		}
-	})
 	srv := &smtp.Server{Hostname: "mx.example.jp", Logger: quiet, MaxConnsPerClient: -1,
 		Backend: smtp.DataFunc(func(ctx context.Context, env *smtp.Envelope, r io.Reader) error {
 			user, _, _ := strings.Cut(env.To[0].Addr, "@")
@@ -83,11 +79,17 @@ func yubinSMTP(b *testing.B, base string) string {
 		})}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		return "", nil, err
 	}
 	go srv.Serve(l)
-	b.Cleanup(func() { srv.Close() })
-	return l.Addr().String()
+	return l.Addr().String(), func() {
+		srv.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, st := range stores {
+			st.Close()
+		}
+	}, nil
 }
 
 type benchUsers struct{ base string }
@@ -96,21 +98,20 @@ func (u benchUsers) LookupUser(ctx context.Context, name string) (*auth.User, er
 	return &auth.User{Name: name, Home: filepath.Join(u.base, name)}, nil
 }
 
-// yubinLMTP starts yubin's LMTP server with the StoreDeliverer on
+// serveLMTP starts yubin's LMTP server with the StoreDeliverer on
 // base/<user>/Maildir.
-func yubinLMTP(b *testing.B, base string) string {
+func serveLMTP(base string) (string, func(), error) {
 	be := maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
 		return filepath.Join(base, user, "Maildir"), nil
 	}, maildir.Options{})
-	srv := &lmtp.Server{Hostname: "lmtp.example.jp", Logger: quiet,
-		Deliverer: &lmtp.StoreDeliverer{Users: benchUsers{base}, Stores: be, LocalPartOnly: true, KeepOpen: time.Minute}}
+	d := &lmtp.StoreDeliverer{Users: benchUsers{base}, Stores: be, LocalPartOnly: true, KeepOpen: time.Minute}
+	srv := &lmtp.Server{Hostname: "lmtp.example.jp", Logger: quiet, Deliverer: d}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		return "", nil, err
 	}
 	go srv.Serve(l)
-	b.Cleanup(func() { srv.Close() })
-	return l.Addr().String()
+	return l.Addr().String(), func() { srv.Close(); d.Close() }, nil
 }
 
 // postfixMaildir starts a private Postfix that delivers x@example.jp into
@@ -186,7 +187,7 @@ var cases = []struct {
 // both delivering into Maildir, in the same run.
 func BenchmarkSMTPIntoMaildir(b *testing.B) {
 	ybase := b.TempDir()
-	yaddr := yubinSMTP(b, ybase)
+	yaddr := yubinServer(b, "smtp", ybase)
 	paddr, pbase := postfixMaildir(b)
 	for _, tc := range cases {
 		msg := message(tc.size)
@@ -203,7 +204,7 @@ func BenchmarkSMTPIntoMaildir(b *testing.B) {
 // LMTP, both delivering into Maildir, in the same run.
 func BenchmarkLMTPIntoMaildir(b *testing.B) {
 	ybase := b.TempDir()
-	yaddr := yubinLMTP(b, ybase)
+	yaddr := yubinServer(b, "lmtp", ybase)
 	port := testutil.FreePort(b)
 	d := testutil.StartDovecot(b, testutil.DovecotConfig{
 		Protocols: "lmtp",

@@ -7,7 +7,9 @@
 // The benchmarks in this directory (go test -bench . ./bench/smtp) start
 // yubin's SMTP and LMTP servers delivering into Maildir and, in the same
 // run, the Debian Postfix 3.7 and Dovecot 2.3 doing the same, and report
-// the rates side by side.
+// the rates side by side. yubin's servers run in a child process, as
+// Postfix and Dovecot run in theirs, so the load generator does not share
+// the server's process (YUBIN_BENCH_INPROC=1 keeps them in one).
 package main
 
 import (

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The yubin servers run in a child process (this test binary started
+// again with serverEnv set), as Postfix and Dovecot run in theirs: the
+// load generator in the parent then does not take CPU from the server it
+// measures, and the server gets its own share of a busy machine.
+const serverEnv = "YUBIN_BENCH_SERVER"
+
+func TestMain(m *testing.M) {
+	if kind := os.Getenv(serverEnv); kind != "" {
+		os.Exit(childServer(kind, os.Getenv(serverEnv+"_BASE")))
+	}
+	os.Exit(m.Run())
+}
+
+// childServer serves until its stdin is closed (the parent ended).
+func childServer(kind, base string) int {
+	serve := serveSMTP
+	if kind == "lmtp" {
+		serve = serveLMTP
+	}
+	addr, stop, err := serve(base)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(addr)
+	io.Copy(io.Discard, os.Stdin)
+	stop()
+	return 0
+}
+
+// yubinServer starts yubin's SMTP or LMTP server over Maildirs under
+// base in a child process and returns its address; YUBIN_BENCH_INPROC=1
+// keeps it in this process instead.
+func yubinServer(b *testing.B, kind, base string) string {
+	if os.Getenv("YUBIN_BENCH_INPROC") == "1" {
+		serve := serveSMTP
+		if kind == "lmtp" {
+			serve = serveLMTP
+		}
+		addr, stop, err := serve(base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(stop)
+		return addr
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serverEnv+"="+kind, serverEnv+"_BASE="+base)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("%s server did not start: %v", kind, err)
+	}
+	return strings.TrimSpace(line)
+}
