@@ -55,9 +55,12 @@
 // are left alone. \Seen for retrieved messages is stored in one call when
 // the session ends (at QUIT, or at a disconnect after complete RETRs),
 // not per RETR. The pop3_lock_session lock is held in the Server, so it
-// covers the sessions of one process; a store that locks across
-// processes reports store.ErrMailboxInUse, which is answered [IN-USE] as
-// well.
+// covers the sessions of one process only: it is not Dovecot's
+// dovecot-pop3-session.lock dotlock, and a Dovecot pop3 or a second
+// yubin process on the same Maildir is not kept out (the store contract
+// has no session lock; maildir takes no lock that outlives one
+// operation). A store that locks across processes reports
+// store.ErrMailboxInUse, which is answered [IN-USE] as well.
 //
 // Replies are buffered and flushed when the client has no further
 // pipelined command waiting. Go error text never reaches the client:

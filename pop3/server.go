@@ -81,7 +81,8 @@ type Server struct {
 	UIDLFormat string
 	// LockSession is Dovecot's pop3_lock_session: while one POP3 session
 	// of a user is in the TRANSACTION state, another login of the same
-	// user gets "-ERR [IN-USE]".
+	// user gets "-ERR [IN-USE]". The lock covers this Server's sessions
+	// only, not other processes (see the package doc).
 	LockSession bool
 	// NoFlagUpdates is Dovecot's pop3_no_flag_updates: RETR does not set
 	// \Seen.
