@@ -42,6 +42,16 @@ func TestTranscriptLessUsedCommands(t *testing.T) {
 	if got := c.ok("SEARCH SAVEDSINCE 1-Jan-2020 SAVEDATESUPPORTED"); got[0] != "* SEARCH 1 2" {
 		t.Fatalf("SEARCH SAVEDSINCE: %q", got)
 	}
+	// Seed 003 1.5: the special-use mailboxes exist and are subscribed
+	// from the first login (auto = subscribe).
+	c.transcript(`
+C: u1 LIST (SUBSCRIBED) "" "*" RETURN (SPECIAL-USE)
+S: * LIST (\HasNoChildren \Subscribed \Drafts) "/" "Drafts"
+S: * LIST (\HasNoChildren \Subscribed \Junk) "/" "Junk"
+S: * LIST (\HasNoChildren \Subscribed \Sent) "/" "Sent"
+S: * LIST (\HasNoChildren \Subscribed \Trash) "/" "Trash"
+S: u1 OK List completed.
+`)
 	c.transcript(`
 C: q1 GETQUOTAROOT INBOX
 S: * QUOTAROOT "INBOX" ""

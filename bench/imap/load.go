@@ -112,6 +112,8 @@ type conn struct {
 	nc  net.Conn
 	br  *bufio.Reader
 	tag int
+	// timeout bounds the wait for each response line (30 s if zero).
+	timeout time.Duration
 }
 
 var literalRE = regexp.MustCompile(`\{(\d+)\}\r\n$`)
@@ -129,7 +131,11 @@ func (c *conn) cmd(s string) ([]string, error) {
 	}
 	var lines []string
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+		timeout := c.timeout
+		if timeout == 0 {
+			timeout = 30 * time.Second
+		}
+		c.nc.SetReadDeadline(time.Now().Add(timeout))
 		line, err := c.br.ReadString('\n')
 		if err != nil {
 			return lines, err
