@@ -48,7 +48,8 @@ P = lambda name: int(os.environ[name])
 // TestSmtplibSubmissionImaplibPoplib: a message submitted with Python's
 // smtplib on the submission port (STARTTLS, then AUTH) arrives in the
 // recipient's INBOX, where imaplib (STARTTLS and IMAPS) and poplib
-// (STLS and POP3S) read it; the special-use folders are there.
+// (STLS and POP3S) read it; the special-use folders are there and
+// subscribed.
 func TestSmtplibSubmissionImaplibPoplib(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "")
@@ -77,6 +78,10 @@ assert 'Subject: e2e test' in body and 'hello bob' in body, body
 assert 'Return-Path: <alice@localhost>' in body, body
 typ, boxes = m.list()
 print('LIST', boxes)
+typ, subs = m.lsub()
+subs = b' '.join(subs).decode()
+for box in ('Sent', 'Trash', 'Drafts', 'Junk'):
+    assert box in subs, 'not subscribed: ' + box + ' in ' + subs
 m.logout()
 
 m = imaplib.IMAP4_SSL('127.0.0.1', P('IMAPS'), ssl_context=ctx)

@@ -433,3 +433,54 @@ func TestCheckReportsBadRestrictionWithFileLine(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestCheckAcceptsSeedRestrictions: the restriction settings of seeds
+// 000, 002, 003 and 004 pasted as they are (later ones override earlier
+// ones, as in main.cf) pass check.
+func TestCheckAcceptsSeedRestrictions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hc := filepath.Join(dir, "header_checks")
+	os.WriteFile(hc, []byte("/^Received: from .*spam-net.com/ REJECT\n"), 0o644)
+	cf := filepath.Join(dir, "main.cf")
+	os.WriteFile(cf, []byte(`data_directory = `+dir+`/data
+# seed 000
+mydomain = example.jp
+myorigin = $mydomain
+mynetworks_style = subnet
+mynetworks = 192.168.1.0/24, 192.168.10.0/24, 127.0.0.0/8
+home_mailbox = Maildir/
+mailbox_size_limit = 2097152000
+message_size_limit = 1048576000
+header_checks = regexp:`+hc+`
+smtpd_helo_required = yes
+smtpd_helo_restrictions = permit_mynetworks reject_unknown_hostname
+smtpd_recipient_restrictions =
+        permit_mynetworks,
+        reject_unknown_sender_domain,
+        reject
+# seed 002
+smtpd_helo_restrictions = permit_mynetworks, reject_invalid_helo_hostname
+smtpd_sender_restrictions = permit_mynetworks, reject_unknown_sender_domain
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+# seed 003
+mynetworks = 127.0.0.1/32, [::1]/128, 192.0.2.1/24, [2001:db8:1::1]/64
+smtpd_sasl_auth_enable = yes
+broken_sasl_auth_clients = yes
+smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated
+    defer_unauth_destination
+smtpd_sender_restrictions = reject_sender_login_mismatch
+smtpd_sasl_security_options = noanonymous, noplaintext
+# seed 004
+mynetworks = 192.168.0.0/23, 127.0.0.0/8
+smtpd_sasl_security_options = noanonymous
+smtpd_recipient_restrictions = permit_mynetworks,permit_sasl_authenticated,reject_unauth_destination
+`), 0o644)
+	if code, stdout, stderr := runCmd(t, "", "-config", cf, "check"); code != 0 || !strings.Contains(stdout, "configuration OK") {
+		t.Fatalf("check exit %d:\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ := runCmd(t, "", "-config", cf, "config")
+	if code != 0 || !strings.Contains(stdout, "mynetworks = 192.168.0.0/23, 127.0.0.0/8\n") || !strings.Contains(stdout, "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated\n    defer_unauth_destination\n") && !strings.Contains(stdout, "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination\n") {
+		t.Errorf("config output:\n%s", stdout)
+	}
+}
