@@ -19,7 +19,10 @@ import (
 // gets an error from its reader and must not store it) and is sent as
 // the reply to the end of data; Discard accepts it with 250 and drops
 // it; PREPEND lines are added at the top of the header and REPLACE and
-// IGNORE edits are applied.
+// IGNORE edits are applied. When the Policy also has a method
+// Params() restrict.Params (as *restrict.Policy has) and its header_checks
+// and body_checks are empty, messages are not inspected at all; a wrapper
+// around a *restrict.Policy should pass Params through.
 type ContentChecker interface {
 	CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error)
 	CheckBody(ctx context.Context, line string) (restrict.Decision, error)
