@@ -230,7 +230,8 @@ func BenchmarkLMTPIntoMaildir(b *testing.B) {
 }
 
 // BenchmarkSmtpSinkCeiling is Postfix's smtp-sink, which stores nothing:
-// the ceiling for a server that writes nothing.
+// the ceiling for a server that writes nothing; beside it, yubin's SMTP
+// server with a Session that drops every message.
 func BenchmarkSmtpSinkCeiling(b *testing.B) {
 	bin := testutil.RequireBinary(b, "smtp-sink")
 	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
@@ -246,10 +247,17 @@ func BenchmarkSmtpSinkCeiling(b *testing.B) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	yaddr := yubinServer(b, "discard", "")
 	msg := message(4 << 10)
-	b.ResetTimer()
-	r := run(context.Background(), 10, b.N, smtpSender(addr, "x@example.jp", msg))
-	b.ReportMetric(r.rate(), "msg/s")
+	for _, tc := range []struct{ name, addr string }{{"smtp-sink", addr}, {"yubin-discard", yaddr}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := run(context.Background(), 10, b.N, smtpSender(tc.addr, "x@example.jp", msg))
+			if r.Errors > 0 {
+				b.Fatalf("%d errors, first: %v", r.Errors, r.First)
+			}
+			b.ReportMetric(r.rate(), "msg/s")
+		})
+	}
 }
 
 // TestIdleConnectionMemory opens many idle SMTP sessions against yubin's

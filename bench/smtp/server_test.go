@@ -2,12 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/yubinmail/yubin/smtp"
 )
 
 // The yubin servers run in a child process (this test binary started
@@ -23,12 +27,31 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// servers are the yubin servers the benchmarks start.
+var servers = map[string]func(base string) (string, func(), error){
+	"smtp": serveSMTP, "lmtp": serveLMTP, "discard": serveDiscard,
+}
+
+// serveDiscard is yubin's SMTP server with a Session that reads each
+// message and drops it: what the protocol side costs, to set beside
+// smtp-sink.
+func serveDiscard(string) (string, func(), error) {
+	srv := &smtp.Server{Hostname: "mx.example.jp", Logger: quiet, MaxConnsPerClient: -1,
+		Backend: smtp.DataFunc(func(ctx context.Context, env *smtp.Envelope, r io.Reader) error {
+			_, err := io.Copy(io.Discard, r)
+			return err
+		})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	go srv.Serve(l)
+	return l.Addr().String(), func() { srv.Close() }, nil
+}
+
 // childServer serves until its stdin is closed (the parent ended).
 func childServer(kind, base string) int {
-	serve := serveSMTP
-	if kind == "lmtp" {
-		serve = serveLMTP
-	}
+	serve := servers[kind]
 	addr, stop, err := serve(base)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,11 +68,7 @@ func childServer(kind, base string) int {
 // keeps it in this process instead.
 func yubinServer(b *testing.B, kind, base string) string {
 	if os.Getenv("YUBIN_BENCH_INPROC") == "1" {
-		serve := serveSMTP
-		if kind == "lmtp" {
-			serve = serveLMTP
-		}
-		addr, stop, err := serve(base)
+		addr, stop, err := servers[kind](base)
 		if err != nil {
 			b.Fatal(err)
 		}
