@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -138,7 +139,8 @@ func seed(tb testing.TB, addr, user string, n int) {
 
 // BenchmarkMixedVsDovecot runs the mixed workload from 10 and 50 clients
 // against a private Dovecot and against yubin serving the same Maildir,
-// one after the other, and reports both rates and their ratio. Run with
+// one after the other, MIXED_ROUNDS times (default 3), and reports the
+// median rates and the median of the per-round ratios. Run with
 //
 //	go test -run '^$' -bench MixedVsDovecot -benchtime 1x ./bench/imap/
 //
@@ -149,13 +151,19 @@ func BenchmarkMixedVsDovecot(b *testing.B) {
 	if s, err := strconv.Atoi(os.Getenv("BENCH_SECONDS")); err == nil && s > 0 {
 		secs = s
 	}
+	rounds := 3
+	if s, err := strconv.Atoi(os.Getenv("MIXED_ROUNDS")); err == nil && s > 0 {
+		rounds = s
+	}
 	d, dovecotAddr := startDovecot(b)
 	home := filepath.Join(d.Dir, "home")
 	seed(b, dovecotAddr, "bench", 300)
 	// yubin runs as root here: the Maildir stays owned by Dovecot's user
 	// (maildir gives new files to the owner of the tree).
 	yubinAddr := startYubin(b, home)
-	for i := 0; i < b.N; i++ {
+	type rates struct{ dovecot, yubin, ratio []float64 }
+	all := map[int]*rates{10: {}, 50: {}}
+	for i := 0; i < b.N*rounds; i++ {
 		for _, clients := range []int{10, 50} {
 			run := func(addr string) Result {
 				return Load{Addr: addr, User: "bench", Password: "x", Clients: clients, Duration: time.Duration(secs) * time.Second}.Run(context.Background())
@@ -163,9 +171,26 @@ func BenchmarkMixedVsDovecot(b *testing.B) {
 			dv := run(dovecotAddr)
 			yb := run(yubinAddr)
 			b.Logf("%d clients: dovecot %v; yubin %v; ratio %.2f", clients, dv, yb, yb.PerSecond()/dv.PerSecond())
-			b.Logf("errors: dovecot %q yubin %q", dv.FirstErrors, yb.FirstErrors)
-			b.ReportMetric(dv.PerSecond(), fmt.Sprintf("dovecot-cmd/s-%dc", clients))
-			b.ReportMetric(yb.PerSecond(), fmt.Sprintf("yubin-cmd/s-%dc", clients))
+			if dv.Errors+yb.Errors > 0 {
+				b.Logf("errors: dovecot %q yubin %q", dv.FirstErrors, yb.FirstErrors)
+			}
+			r := all[clients]
+			r.dovecot = append(r.dovecot, dv.PerSecond())
+			r.yubin = append(r.yubin, yb.PerSecond())
+			r.ratio = append(r.ratio, yb.PerSecond()/dv.PerSecond())
 		}
+	}
+	median := func(xs []float64) float64 {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	for _, clients := range []int{10, 50} {
+		r := all[clients]
+		b.Logf("%d clients, medians of %d rounds: dovecot %.0f cmd/s, yubin %.0f cmd/s, yubin/dovecot %.2f (per-round ratios %.2f)",
+			clients, len(r.ratio), median(r.dovecot), median(r.yubin), median(r.ratio), r.ratio)
+		b.ReportMetric(median(r.dovecot), fmt.Sprintf("dovecot-cmd/s-%dc", clients))
+		b.ReportMetric(median(r.yubin), fmt.Sprintf("yubin-cmd/s-%dc", clients))
+		b.ReportMetric(median(r.ratio), fmt.Sprintf("ratio-%dc", clients))
 	}
 }
