@@ -75,7 +75,13 @@ func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {
 		}
 	}
 	if p := port("smtp"); p != "" {
-		fmt.Fprintf(w, "Incoming mail for %s is accepted on port %s.\n", strings.Join(h.cfg.List("mydestination"), ", "), p)
+		var domains []string
+		for _, d := range append(h.cfg.List("mydestination"), h.cfg.List("virtual_mailbox_domains")...) {
+			if !strings.Contains(d, ":") { // not a lookup table
+				domains = append(domains, d)
+			}
+		}
+		fmt.Fprintf(w, "Incoming mail for %s is accepted on port %s.\n", strings.Join(domains, ", "), p)
 	}
 	if a := ports["lmtp"]; len(a) > 0 {
 		fmt.Fprintf(w, "An MTA can deliver over LMTP to %s.\n", strings.Join(a, " and "))
