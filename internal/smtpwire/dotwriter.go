@@ -2,6 +2,7 @@ package smtpwire
 
 import (
 	"bufio"
+	"bytes"
 )
 
 // DotWriter writes message content for DATA: bare LFs become CRLF, a
@@ -17,22 +18,38 @@ type DotWriter struct {
 // NewDotWriter returns a DotWriter writing to w.
 func NewDotWriter(w *bufio.Writer) *DotWriter { return &DotWriter{w: w, bol: true} }
 
-// Write implements io.Writer.
+// Write implements io.Writer. Lines are copied whole; only line starts
+// and ends are looked at.
 func (d *DotWriter) Write(p []byte) (int, error) {
-	for i, b := range p {
-		if d.bol && b == '.' {
+	n := 0
+	for len(p) > 0 {
+		if d.bol && p[0] == '.' {
 			d.w.WriteByte('.')
 		}
-		if b == '\n' && !d.prevCR {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if _, err := d.w.Write(p); err != nil {
+				return n, err
+			}
+			d.bol, d.prevCR = false, p[len(p)-1] == '\r'
+			return n + len(p), nil
+		}
+		cr := d.prevCR
+		if i > 0 {
+			cr = p[i-1] == '\r'
+		}
+		d.w.Write(p[:i])
+		if !cr {
 			d.w.WriteByte('\r')
 		}
-		if err := d.w.WriteByte(b); err != nil {
-			return i, err
+		if err := d.w.WriteByte('\n'); err != nil {
+			return n, err
 		}
-		d.bol = b == '\n'
-		d.prevCR = b == '\r'
+		n += i + 1
+		p = p[i+1:]
+		d.bol, d.prevCR = true, false
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // Close writes the end of the data. It does not close the connection.

@@ -67,3 +67,56 @@ func FuzzDataReader(f *testing.F) {
 		}
 	})
 }
+
+// refDotStuff is the byte-at-a-time definition of what DotWriter writes.
+func refDotStuff(in []byte) []byte {
+	var out []byte
+	bol, prevCR := true, false
+	for _, b := range in {
+		if bol && b == '.' {
+			out = append(out, '.')
+		}
+		if b == '\n' && !prevCR {
+			out = append(out, '\r')
+		}
+		out = append(out, b)
+		bol, prevCR = b == '\n', b == '\r'
+	}
+	switch {
+	case prevCR:
+		out = append(out, '\n')
+	case !bol:
+		out = append(out, '\r', '\n')
+	}
+	return append(out, ".\r\n"...)
+}
+
+// FuzzDotWriter: DotWriter writes exactly what the byte-wise definition
+// does, however the input is split into Writes, and DataReader reads the
+// content back.
+func FuzzDotWriter(f *testing.F) {
+	for _, s := range []string{"a\r\n.b\r\n..\r\n", ".\n.\r\nx\n", "ends in CR\r", "", "\r\n.\r\n", "x\r"} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		d := NewDotWriter(w)
+		step := int(split)%7 + 1
+		for i := 0; i < len(in); i += step {
+			part := in[i:min(i+step, len(in))]
+			if n, err := d.Write(part); n != len(part) || err != nil {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+		}
+		d.Close()
+		w.Flush()
+		if want := refDotStuff(in); !bytes.Equal(b.Bytes(), want) {
+			t.Fatalf("DotWriter(%q) = %q, want %q", in, b.Bytes(), want)
+		}
+		dr := NewDataReader(bufio.NewReader(&b))
+		if _, err := io.ReadAll(dr); err != nil {
+			t.Fatalf("read back: %v", err)
+		}
+	})
+}
