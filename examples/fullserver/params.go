@@ -43,6 +43,8 @@ var ownParams = []config.Param{
 	{Name: "home_mailbox", Default: ""},
 	{Name: "mailbox_transport", Default: "", Check: checkTransport, Doc: "empty: deliver into the store in-process; lmtp:unix:/path or lmtp:inet:host:port: hand local mail to that LMTP server"},
 	{Name: "local_transport", Default: "local:$myhostname", Check: checkTransport},
+	{Name: "lmtp_connect_timeout", Default: "30s", Kind: config.Duration, Doc: "how long to wait for an LMTP transport's server to answer the connection (Postfix: 0s, the system's limit)"},
+	{Name: "lmtp_data_done_timeout", Default: "600s", Kind: config.Duration, Doc: "how long to wait for each reply of an LMTP transport's server, the final ones after the message included"},
 	{Name: "virtual_transport", Default: "virtual", Check: checkTransport, Doc: "virtual: deliver into the store in-process; lmtp:...: hand virtual mailbox domains' mail to that LMTP server"},
 	{Name: "smtpd_tls_security_level", Default: "may", Check: oneOf("none", "may", "encrypt")},
 	{Name: "smtpd_tls_wrappermode", Default: "no", Kind: config.Bool},

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/yubinmail/yubin/lmtp"
 	"github.com/yubinmail/yubin/restrict"
@@ -102,13 +101,17 @@ func (h *host) deliverLMTP(ctx context.Context, nexthop, from string, to []strin
 	if err != nil {
 		return all(err)
 	}
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	dctx, cancel := ctx, context.CancelFunc(func() {})
+	if d := cfg.Duration("lmtp_connect_timeout"); d > 0 { // 0: the system's limit, as in Postfix
+		dctx, cancel = context.WithTimeout(ctx, d)
+	}
 	c, err := lmtp.Dial(dctx, network, addr)
 	cancel()
 	if err != nil {
 		return all(fmt.Errorf("connect to %s: %w", addr, err))
 	}
 	defer c.Close()
+	c.Timeout = cfg.Duration("lmtp_data_done_timeout")
 	if err := c.Hello(ctx, cfg.Get("myhostname")); err != nil {
 		return all(err)
 	}
