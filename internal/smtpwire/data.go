@@ -92,6 +92,57 @@ func (d *DataReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the rest of the data to w straight from the
+// connection's buffer (so io.Copy needs no buffer of its own), with the
+// same results as reading it with Read: ErrTooBig past MaxSize, ErrBareLF
+// in BareLFReject mode, nil at the terminator.
+func (d *DataReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		for len(d.out) == 0 && !d.crlf && d.err == nil {
+			d.next()
+		}
+		if len(d.out) == 0 && !d.crlf {
+			if d.err == io.EOF {
+				return total, nil
+			}
+			return total, d.err
+		}
+		n := int64(len(d.out))
+		if d.crlf {
+			n += 2
+		}
+		if d.MaxSize > 0 && d.n+n > d.MaxSize {
+			d.n += n
+			d.out, d.crlf = nil, false
+			d.tooBig = true
+			if d.err == nil || d.err == io.EOF {
+				d.err = ErrTooBig
+			}
+			return total, ErrTooBig
+		}
+		d.n += n
+		if len(d.out) > 0 {
+			m, err := w.Write(d.out)
+			total += int64(m)
+			d.out = d.out[m:]
+			if err != nil {
+				return total, err
+			}
+		}
+		if d.crlf {
+			d.crlf = false
+			m, err := w.Write(crlf)
+			total += int64(m)
+			if err != nil {
+				return total, err
+			}
+		}
+	}
+}
+
+var crlf = []byte("\r\n")
+
 // next consumes one line or line fragment from the connection.
 func (d *DataReader) next() {
 	frag, err := d.r.ReadSlice('\n')

@@ -54,6 +54,20 @@ func FuzzDataReader(f *testing.F) {
 		}
 		out, err := io.ReadAll(d)
 		d.Discard()
+		// WriteTo (what io.Copy uses) gives the same bytes and outcome.
+		r2 := bufio.NewReaderSize(bytes.NewReader(in), int(bufSize)+16)
+		d2 := NewDataReader(r2)
+		d2.MaxSize = d.MaxSize
+		d2.BareLF = d.BareLF
+		var out2 bytes.Buffer
+		_, err2 := io.Copy(&out2, d2)
+		d2.Discard()
+		if err != err2 || err == nil && !bytes.Equal(out, out2.Bytes()) || d.TooBig() != d2.TooBig() {
+			t.Fatalf("Read: %q %v; WriteTo: %q %v", out, err, out2.Bytes(), err2)
+		}
+		if rest, rest2 := r.Buffered(), r2.Buffered(); rest != rest2 {
+			t.Fatalf("left %d buffered after Read, %d after WriteTo", rest, rest2)
+		}
 		if err == nil {
 			// Output is CRLF-normalised: every LF follows a CR.
 			for i, b := range out {
