@@ -24,9 +24,19 @@ func newWireWriter(w io.Writer, scratch []byte) *wireWriter {
 	return &wireWriter{w: w, out: scratch[:0], lineStart: true}
 }
 
-// Write converts p and writes the result.
+// Write converts p and writes the result. A chunk that needs no change
+// (CRLF already, no line starting with ".") is written as it is.
 func (c *wireWriter) Write(p []byte) (int, error) {
 	n := len(p)
+	if n > 0 && c.unchanged(p) {
+		last := p[n-1]
+		c.lineStart = last == '\n'
+		c.prevCR = last == '\r'
+		if _, err := c.w.Write(p); err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
 	out := c.out[:0]
 	for len(p) > 0 {
 		if c.lineStart && p[0] == '.' {
@@ -58,6 +68,30 @@ func (c *wireWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// unchanged reports whether converting p would give p: every LF has a CR
+// before it and no line starts with ".". It stops at the first line
+// that needs a change, so an LF-only message costs one IndexByte here.
+func (c *wireWriter) unchanged(p []byte) bool {
+	if c.lineStart && p[0] == '.' {
+		return false
+	}
+	prevCR := c.prevCR
+	for {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return true
+		}
+		if i > 0 {
+			prevCR = p[i-1] == '\r'
+		}
+		if !prevCR || (i+1 < len(p) && p[i+1] == '.') {
+			return false
+		}
+		p = p[i+1:]
+		prevCR = false
+	}
 }
 
 // close writes the terminating line.

@@ -3,6 +3,7 @@ package pop3
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/yubinmail/yubin/store"
@@ -31,7 +32,8 @@ func wire(in []byte, chunk int) []byte {
 }
 
 func TestWireWriter(t *testing.T) {
-	for _, in := range []string{"", "a", "a\n", ".\n", "..x\r\n.y\n", "a\r", "a\r\r\n", "\n\n.", "x\r\n.\r\n", "\r\n", ".", "a\nb"} {
+	for _, in := range []string{"", "a", "a\n", ".\n", "..x\r\n.y\n", "a\r", "a\r\r\n", "\n\n.", "x\r\n.\r\n", "\r\n", ".", "a\nb",
+		"a\r\n\nb", "a\r\nb\r\n", "a\r\nb\r\n.c\r\n", "a\r\nb\r", "\r\n\r\n\r\n"} {
 		want := reference([]byte(in))
 		for _, chunk := range []int{1, 2, 3, 1000} {
 			if got := wire([]byte(in), chunk); !bytes.Equal(got, want) {
@@ -44,6 +46,7 @@ func TestWireWriter(t *testing.T) {
 func FuzzWireWriter(f *testing.F) {
 	f.Add([]byte("a\r\n.b\n..c\r\rd\n"), 3)
 	f.Add([]byte("\r"), 1)
+	f.Add([]byte("a\r\nb\r\n\r\n.c\r\nd"), 5)
 	f.Fuzz(func(t *testing.T, in []byte, chunk int) {
 		if chunk <= 0 || chunk > 1<<20 {
 			return
@@ -52,4 +55,23 @@ func FuzzWireWriter(f *testing.F) {
 			t.Fatalf("wire(%q, %d) = %q, want %q", in, chunk, got, want)
 		}
 	})
+}
+
+// BenchmarkWireWriter converts a 10 KiB message stored with LF and with
+// CRLF line ends (the CRLF one passes through unchanged).
+func BenchmarkWireWriter(b *testing.B) {
+	for _, eol := range []string{"\n", "\r\n"} {
+		name := map[string]string{"\n": "LF", "\r\n": "CRLF"}[eol]
+		msg := []byte("Subject: x" + eol + eol + strings.Repeat(strings.Repeat("x", 78)+eol, 130))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			scratch := make([]byte, 0, 32<<10)
+			for i := 0; i < b.N; i++ {
+				ww := newWireWriter(io.Discard, scratch)
+				ww.Write(msg)
+				ww.close()
+				scratch = ww.out
+			}
+		})
+	}
 }
