@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // maxPendingAlerts bounds the [ALERT] texts queued for one session that
@@ -35,14 +37,12 @@ func (s *Server) Alert(user, text string) int {
 	if text == "" {
 		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for c := range s.conns {
-		if c.queueAlert(user, text) {
+	s.sessions.Each(func(ss serve.Session) {
+		if ss.(*conn).queueAlert(user, text) {
 			n++
 		}
-	}
+	})
 	return n
 }
 

@@ -95,6 +95,13 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	return c
 }
 
+// Drain asks the session to say BYE and end at its next safe moment
+// (serve.Session).
+func (c *conn) Drain() { c.shutdown() }
+
+// Abort closes the connection at once (serve.Session).
+func (c *conn) Abort() { c.raw.Close() }
+
 // shutdown asks the session to say BYE and end at its next safe moment.
 func (c *conn) shutdown() {
 	c.mu.Lock()

@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/imap/imapmsg"
+	"github.com/yubinmail/yubin/internal/serve"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -97,13 +97,10 @@ type Server struct {
 	// quota_warning scripts; 0, the default, sends nothing).
 	QuotaWarnPercent int
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
+	sessions  serve.Group
+	mu        sync.Mutex // guards userIP
 	userIP    map[string]int
 	cacheOnce sync.Once
-	closed    atomic.Bool
-	wg        sync.WaitGroup
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -200,68 +197,19 @@ func (s *Server) ServeTLS(l net.Listener) error {
 // A listener from tls.NewListener gives implicit TLS. Serve returns
 // ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closed.Load() {
-		s.mu.Unlock()
+	err := s.sessions.Serve(l, func(nc net.Conn) {
+		c := s.newConn(nc)
+		if !s.sessions.Track(c) {
+			nc.Close()
+			return
+		}
+		defer s.sessions.Untrack(c)
+		c.serve()
+	})
+	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed
 	}
-	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]struct{})
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-	var delay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.closed.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		c := s.newConn(nc)
-		if !s.track(c) {
-			nc.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(c)
-			c.serve()
-		}()
-	}
-}
-
-func (s *Server) track(c *conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return false
-	}
-	if s.conns == nil {
-		s.conns = make(map[*conn]struct{})
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) untrack(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+	return err
 }
 
 // acquireUserIP counts a session of user from ip against
@@ -298,44 +246,15 @@ func (s *Server) releaseUserIP(key string) {
 // IDLEing sessions; after the running command otherwise), and waits for
 // them to end or for ctx to be done, after which it closes what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed.Store(true)
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.shutdown()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
 // Close closes the listeners and every connection at once.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed.Store(true)
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.raw.Close()
-	}
-	s.mu.Unlock()
-	return nil
+	return s.sessions.Close()
 }
 
 // numConns reports the number of open connections.
 func (s *Server) numConns() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
+	return s.sessions.Len()
 }

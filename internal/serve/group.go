@@ -181,3 +181,13 @@ func (g *Group) Close() error {
 	}
 	return nil
 }
+
+// Each calls fn for every tracked session, under the Group's lock: fn
+// must not block nor call back into the Group.
+func (g *Group) Each(fn func(Session)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for s := range g.sessions {
+		fn(s)
+	}
+}
