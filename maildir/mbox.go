@@ -66,9 +66,10 @@ type mbox struct {
 	name string
 	dir  string
 
-	mu     sync.Mutex
-	loaded bool
-	gone   bool
+	mu              sync.Mutex
+	loaded          bool
+	loadedFromIndex bool // the first sync trusted yubin-index (loadFromIndex)
+	gone            bool
 
 	uidValidity uint32
 	nextUID     uint32

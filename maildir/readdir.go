@@ -7,10 +7,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// readdirBuf is the getdents buffer: big enough that listing a 100,000
-// message cur/ takes a handful of system calls (os.File.Readdirnames
-// uses 8 KiB).
-const readdirBuf = 1 << 20
+// The getdents buffer is sized from the directory's own size (which,
+// on ext4 and most file systems, grows with the total length of its
+// entries), between these bounds: a small folder costs a small buffer,
+// and a 100,000-message cur/ is listed in a few dozen system calls
+// (os.File.Readdirnames always uses 8 KiB).
+const (
+	minReaddirBuf = 4 << 10
+	maxReaddirBuf = 256 << 10
+)
 
 // readNames lists the names in dir except "." and ".." and, when
 // skipDot, every name starting with ".".
@@ -20,8 +25,12 @@ func readNames(dir string, skipDot bool) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
+	size := int64(minReaddirBuf)
+	if fi, err := f.Stat(); err == nil {
+		size = min(max(fi.Size(), minReaddirBuf), maxReaddirBuf)
+	}
 	fd := int(f.Fd())
-	buf := make([]byte, readdirBuf)
+	buf := make([]byte, size)
 	var out []string
 	for {
 		n, err := unix.Getdents(fd, buf)

@@ -82,6 +82,12 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	if first {
 		m.loadCache()
 		m.cleanTmp()
+		if m.loadFromIndex(newM, curM) {
+			m.loadedFromIndex = true
+			m.setKeywords(m.s.readKeywords(m.dir))
+			m.firstLoaded()
+			return nil
+		}
 	}
 	now := time.Now().UnixNano()
 	rewrite, err := m.readUIDList()
@@ -203,18 +209,7 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		m.emit(event{kind: store.ChangeNew, uid: x.uid, m: x, modseq: x.modseq})
 	}
 	if first {
-		m.loaded = true
-		m.recentUpTo = 0
-		if n := len(m.msgs); n > 0 {
-			m.recentUpTo = m.msgs[n-1].uid
-		}
-		for _, x := range m.msgs {
-			if x.inNew {
-				m.recentUpTo = x.uid - 1
-				break
-			}
-		}
-		m.applyCache()
+		m.firstLoaded()
 	}
 	if m.highestModSeq == 0 {
 		m.highestModSeq = 1
@@ -229,6 +224,26 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		m.pending, m.pendingBig = small, false
 	}
 	return nil
+}
+
+// firstLoaded ends the first sync: messages still in new/ are \Recent,
+// and modseqs, dates and \Recent state come from yubin-index (m.mu held).
+func (m *mbox) firstLoaded() {
+	m.loaded = true
+	m.recentUpTo = 0
+	if n := len(m.msgs); n > 0 {
+		m.recentUpTo = m.msgs[n-1].uid
+	}
+	for _, x := range m.msgs {
+		if x.inNew {
+			m.recentUpTo = x.uid - 1
+			break
+		}
+	}
+	m.applyCache()
+	if m.highestModSeq == 0 {
+		m.highestModSeq = 1
+	}
 }
 
 // setKeywords installs a keyword table read from dovecot-keywords (m.mu
