@@ -69,7 +69,7 @@ func FuzzSession(f *testing.F) {
 		refill()
 		client, server := net.Pipe()
 		sess := newSession(srv, server)
-		srv.trackSession(sess, true)
+		srv.sessions.Track(sess)
 		done := make(chan struct{})
 		go func() { sess.serve(); close(done) }()
 		go io.Copy(io.Discard, client)

@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/serve"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -125,12 +125,10 @@ type Server struct {
 	uidl     *uidlFormat
 
 	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
+	sessions  serve.Group
 	locked    map[string]struct{}
 	userIP    map[string]int
 	lastLogin map[string]time.Time
-	closing   atomic.Bool
 	baseCtx   context.Context
 	cancel    context.CancelFunc
 }
@@ -143,8 +141,6 @@ func (s *Server) init() error {
 		}
 		s.uidl, s.initErr = parseUIDLFormat(f)
 		s.mu.Lock()
-		s.listeners = map[net.Listener]struct{}{}
-		s.sessions = map[*session]struct{}{}
 		s.locked = map[string]struct{}{}
 		s.userIP = map[string]int{}
 		s.lastLogin = map[string]time.Time{}
@@ -214,67 +210,24 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return err
 	}
-	if !s.trackListener(l, true) {
-		l.Close()
+	err := s.sessions.Serve(l, func(c net.Conn) {
+		sess := newSession(s, c)
+		others, ok := s.sessions.TrackCounting(sess)
+		if !ok {
+			c.Close()
+			return
+		}
+		sess.overLimit = s.MaxConnections > 0 && others >= s.MaxConnections
+		sess.serve()
+	})
+	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed
 	}
-	defer s.trackListener(l, false)
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.closing.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		sess := newSession(s, c)
-		if !s.trackSession(sess, true) {
-			c.Close()
-			continue
-		}
-		go sess.serve()
-	}
+	return err
 }
 
-func (s *Server) trackListener(l net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing.Load() {
-			return false
-		}
-		s.listeners[l] = struct{}{}
-	} else {
-		delete(s.listeners, l)
-		l.Close()
-	}
-	return true
-}
-
-// trackSession registers or forgets a session. Registration fails once
-// the server is closing.
-func (s *Server) trackSession(sess *session, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing.Load() {
-			return false
-		}
-		sess.overLimit = s.MaxConnections > 0 && len(s.sessions) >= s.MaxConnections
-		s.sessions[sess] = struct{}{}
-	} else {
-		delete(s.sessions, sess)
-	}
-	return true
-}
+// closing reports whether Shutdown or Close has been called.
+func (s *Server) closing() bool { return s.sessions.Closing() }
 
 // Shutdown stops accepting connections, tells sessions waiting for a
 // command that the server is going away ("-ERR [SYS/TEMP]"; nothing is
@@ -285,33 +238,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.init(); err != nil {
 		return err
 	}
-	s.closing.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		l.Close()
-	}
-	s.mu.Unlock()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.mu.Lock()
-		n := len(s.sessions)
-		for sess := range s.sessions {
-			if sess.idle.Load() {
-				sess.conn.SetReadDeadline(time.Now())
-			}
-		}
-		s.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s.Close()
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
+	// Once ctx is done, sessions are aborted: end their work too.
+	stop := context.AfterFunc(ctx, s.cancel)
+	defer stop()
+	return s.sessions.Shutdown(ctx)
 }
 
 // Close closes the listeners and every connection at once. Sessions
@@ -320,17 +250,8 @@ func (s *Server) Close() error {
 	if err := s.init(); err != nil {
 		return err
 	}
-	s.closing.Store(true)
 	s.cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for l := range s.listeners {
-		l.Close()
-	}
-	for sess := range s.sessions {
-		sess.conn.Close()
-	}
-	return nil
+	return s.sessions.Close()
 }
 
 // lockUser takes the pop3_lock_session lock of user.

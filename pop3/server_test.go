@@ -269,10 +269,7 @@ func waitSessions(t *testing.T, srv *Server) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		srv.mu.Lock()
-		n := len(srv.sessions)
-		srv.mu.Unlock()
-		if n == 0 {
+		if srv.sessions.Len() == 0 {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

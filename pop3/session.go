@@ -128,7 +128,7 @@ func (s *session) readCommandLine(max int) ([]byte, error) {
 	s.conn.SetReadDeadline(time.Now().Add(orDefault(s.srv.IdleTimeout, DefaultIdleTimeout)))
 	s.idle.Store(true)
 	defer s.idle.Store(false)
-	if s.srv.closing.Load() {
+	if s.srv.closing() {
 		return nil, errShuttingDown
 	}
 	return readLine(s.r, max)
@@ -148,7 +148,7 @@ func (s *session) lineBuffered() bool {
 func (s *session) endOnReadError(err error) {
 	var ne net.Error
 	switch {
-	case s.srv.closing.Load():
+	case s.srv.closing():
 		s.reply(errShutdown)
 	case errors.As(err, &ne) && ne.Timeout():
 		s.reply(&Error{Text: "Disconnected for inactivity."})
@@ -203,8 +203,23 @@ func (s *session) close() {
 		s.bufs = nil
 	}
 	s.cancel()
-	s.srv.trackSession(s, false)
+	s.srv.sessions.Untrack(s)
 }
+
+// Drain asks the session to end at its next command with
+// "-ERR [SYS/TEMP]" (serve.Session): a session waiting for a command is
+// woken at once; one running a command sees the server closing before it
+// reads the next. The session sets its idle flag before it checks
+// closing, and Drain runs after closing is set, so one of the two always
+// sees the other.
+func (s *session) Drain() {
+	if s.idle.Load() {
+		s.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// Abort closes the connection at once (serve.Session).
+func (s *session) Abort() { s.conn.Close() }
 
 func (s *session) closeMailbox() {
 	if s.mbox != nil {

@@ -113,16 +113,25 @@ func (g *Group) removeListener(l net.Listener) {
 // aborts it. It returns false, registering nothing, when the Group is
 // already shutting down: the session should then say goodbye and end.
 func (g *Group) Track(s Session) bool {
+	_, ok := g.TrackCounting(s)
+	return ok
+}
+
+// TrackCounting is Track that also returns how many other sessions were
+// tracked at that moment, for a server that refuses sessions over a
+// limit with a protocol reply.
+func (g *Group) TrackCounting(s Session) (others int, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed.Load() {
-		return false
+		return len(g.sessions), false
 	}
 	if g.sessions == nil {
 		g.sessions = make(map[Session]struct{})
 	}
+	others = len(g.sessions)
 	g.sessions[s] = struct{}{}
-	return true
+	return others, true
 }
 
 // Untrack forgets a session that ended.
