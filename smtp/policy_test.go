@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -296,4 +297,51 @@ func TestSMTPRateLimits(t *testing.T) {
 	tc.Close()
 	c.expect("STARTTLS", "421 4.7.0 mail.example.jp Error: too many new TLS sessions from 127.0.0.1")
 	logs.waitLog(t, "warning: Message delivery request rate limit exceeded from unknown[127.0.0.1]")
+}
+
+// TestSubmissionSenderLoginMismatch: seed 001's submission listener with
+// a real restrict.Policy using reject_sender_login_mismatch: an
+// authenticated user may send only as the addresses it owns, and relays
+// for them.
+func TestSubmissionSenderLoginMismatch(t *testing.T) {
+	p := restrict.DefaultParams()
+	p["myhostname"] = "mail.example.jp"
+	p["mydestination"] = "example.jp"
+	p["mynetworks"] = "192.0.2.0/24"
+	p["local_recipient_maps"] = ""
+	p["smtpd_sender_login_maps"] = "inline:{ alice@example.jp=alice }"
+	p["smtpd_sender_restrictions"] = "reject_sender_login_mismatch"
+	p["smtpd_recipient_restrictions"] = "permit_sasl_authenticated, reject"
+	pol, err := restrict.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := testutil.NewTLS(t)
+	k := &sink{}
+	addr, _ := startServer(t, NewSubmission("mail.example.jp", f.ServerConfig(), interopAuth(t), pol, DataFunc(k.Data)), nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO x", "250-")
+	c.expect("STARTTLS", "220 ")
+	tc := tls.Client(c.c, f.ClientConfig())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c.c, c.r = tc, bufio.NewReader(tc)
+	c.expect("EHLO x", "250-")
+	c.expect("AUTH PLAIN "+b64("\x00alice\x00secret"), "235 ")
+	c.expect("MAIL FROM:<bob@example.jp>", "250 ")
+	if got := c.expect("RCPT TO:<someone@elsewhere.example>", "553 5.7.1 "); !strings.Contains(got, "<bob@example.jp>: Sender address rejected: not owned by user alice") {
+		t.Fatalf("mismatch: %q", got)
+	}
+	c.expect("RSET", "250 ")
+	c.expect("MAIL FROM:<alice@example.jp>", "250 ")
+	c.expect("RCPT TO:<someone@elsewhere.example>", "250 ")
+	c.expect("DATA", "354 ")
+	c.send("Subject: relayed\r\n\r\nhi\r\n.\r\n")
+	c.expect("", "250 2.0.0 Ok")
+	c.expect("QUIT", "221 ")
+	if msgs := k.list(); len(msgs) != 1 || msgs[0].env.Conn.AuthUser != "alice" {
+		t.Fatalf("delivered %+v", msgs)
+	}
 }
