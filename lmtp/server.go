@@ -71,6 +71,8 @@ type Server struct {
 	ReadTimeout  time.Duration
 	DataTimeout  time.Duration
 	WriteTimeout time.Duration
+	// TLSHandshakeTimeout bounds the STARTTLS handshake (default 30s).
+	TLSHandshakeTimeout time.Duration
 
 	// Logger receives log lines; slog.Default() when nil.
 	Logger *slog.Logger

@@ -194,7 +194,7 @@ func (ss *session) cmdStartTLS(arg string) bool {
 		return true
 	}
 	tc := tls.Server(ss.dc.Conn, cfg)
-	tc.SetDeadline(time.Now().Add(30 * time.Second))
+	tc.SetDeadline(time.Now().Add(orDur(ss.srv.TLSHandshakeTimeout, 30*time.Second)))
 	if err := tc.HandshakeContext(ss.ctx); err != nil {
 		ss.srv.logger().Info("lmtp: TLS handshake failed from "+ss.peer+": "+err.Error(), "service", "lmtp")
 		return true
