@@ -16,7 +16,8 @@
 //     Unknown letters and a second ","-group are kept. The base name
 //     (before ":") is the message's GUID and POP3 %f.
 //   - UIDs and UIDVALIDITY live in dovecot-uidlist version 3, written only
-//     under the dovecot-uidlist.lock dotlock (O_EXCL, "pid:host"): new
+//     under the dovecot-uidlist.lock dotlock ("pid:host", written to a
+//     temporary file and hard-linked into place as Dovecot does): new
 //     records are appended, the header's N is treated as a lower bound, a
 //     damaged or foreign-version file is rewritten through a temporary
 //     file and rename. Version 1 files are read.
@@ -36,7 +37,8 @@
 //     are removed; a missing tmp/ (or cur/, new/) is recreated.
 //   - A dotlock that was not refreshed for Options.StaleLockTimeout
 //     (120 s, Dovecot's value) or that names a dead process on this host
-//     is broken.
+//     is broken; so is an empty one (its writer died between creating and
+//     writing it) after 5 s.
 //
 // # Implementation notes
 //

@@ -23,27 +23,18 @@ type dotlock struct {
 	ino  uint64
 }
 
+// emptyLockGrace is how long an empty dotlock is respected before it is
+// taken as abandoned.
+const emptyLockGrace = 5 * time.Second
+
 func (s *Store) lock(ctx context.Context, path string) (*dotlock, error) {
 	content := []byte(strconv.Itoa(os.Getpid()) + ":" + s.host)
 	deadline := time.Now().Add(s.opts.lockTimeout())
 	wait := time.Millisecond
 	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		l, err := s.tryLock(path, content)
 		if err == nil {
-			_, werr := f.Write(content)
-			var ino uint64
-			if fi, err := f.Stat(); err == nil {
-				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-					ino = st.Ino
-				}
-			}
-			cerr := f.Close()
-			if werr != nil || cerr != nil {
-				os.Remove(path)
-				return nil, fmt.Errorf("maildir: write lock %s: %w", path, errors.Join(werr, cerr))
-			}
-			s.chown(path)
-			return &dotlock{path: path, ino: ino}, nil
+			return l, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", path, err)
@@ -65,6 +56,68 @@ func (s *Store) lock(ctx context.Context, path string) (*dotlock, error) {
 	}
 }
 
+// tryLock creates the lock at path holding content, the way Dovecot's
+// default dotlocks do: the content is written to a temporary file first,
+// which is then hard-linked to the lock's name, so that a lock never
+// exists without the pid that lets others break it once that process
+// is dead (a process killed between creating the lock and writing it
+// would otherwise leave an anonymous lock for StaleLockTimeout).
+// It fails with an os.ErrExist error when the lock is held.
+func (s *Store) tryLock(path string, content []byte) (*dotlock, error) {
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.seq.Add(1))
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	_, werr := f.Write(content)
+	var ino uint64
+	if fi, err := f.Stat(); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			ino = st.Ino
+		}
+	}
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp)
+		return nil, errors.Join(werr, cerr)
+	}
+	s.chown(tmp)
+	err = os.Link(tmp, path)
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		// No hard links here (some FUSE or network file systems): an
+		// O_EXCL lock, as Dovecot's use_excl_lock.
+		os.Remove(tmp)
+		return s.tryLockExcl(path, content)
+	}
+	os.Remove(tmp)
+	if err != nil {
+		return nil, err
+	}
+	return &dotlock{path: path, ino: ino}, nil
+}
+
+// tryLockExcl creates the lock with O_EXCL and then writes it.
+func (s *Store) tryLockExcl(path string, content []byte) (*dotlock, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	_, werr := f.Write(content)
+	var ino uint64
+	if fi, err := f.Stat(); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			ino = st.Ino
+		}
+	}
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(path)
+		return nil, errors.Join(werr, cerr)
+	}
+	s.chown(path)
+	return &dotlock{path: path, ino: ino}, nil
+}
+
 // breakStale removes the lock at path when it is stale and reports
 // whether it did.
 func (s *Store) breakStale(path string) bool {
@@ -73,7 +126,12 @@ func (s *Store) breakStale(path string) bool {
 		return errors.Is(err, os.ErrNotExist) // gone: retry at once
 	}
 	stale := time.Since(fi.ModTime()) > s.opts.staleLockTimeout()
-	if !stale {
+	if !stale && fi.Size() == 0 {
+		// Neither Dovecot nor yubin leaves a lock without its owner
+		// (both link a written file into place); an empty one is left
+		// by a writer killed between create and write (O_EXCL locks).
+		stale = time.Since(fi.ModTime()) > emptyLockGrace
+	} else if !stale {
 		if data, err := os.ReadFile(path); err == nil {
 			pidStr, host, ok := strings.Cut(strings.TrimSpace(string(data)), ":")
 			if pid, err := strconv.Atoi(pidStr); ok && err == nil && pid > 0 && host == s.host && pid != os.Getpid() {

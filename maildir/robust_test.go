@@ -335,7 +335,25 @@ func TestStaleLock(t *testing.T) {
 	if _, err := mb2.Append(c, strings.NewReader("Subject: z\n\n"), store.AppendOptions{}); err != nil {
 		t.Fatalf("append with a dead owner's lock: %v", err)
 	}
+	// An empty lock (its writer died between create and write) is
+	// respected only for a short grace, not for StaleLockTimeout.
+	writeFile(t, lock, "")
+	if _, err := mb2.Append(c, strings.NewReader("Subject: e\n\n"), store.AppendOptions{}); !errors.Is(err, store.ErrTemporary) {
+		t.Fatalf("append under a fresh empty lock: %v", err)
+	}
+	old = time.Now().Add(-2 * emptyLockGrace)
+	os.Chtimes(lock, old, old)
+	if _, err := mb2.Append(c, strings.NewReader("Subject: e\n\n"), store.AppendOptions{}); err != nil {
+		t.Fatalf("append with an old empty lock: %v", err)
+	}
 	if left, _ := os.ReadDir(filepath.Join(root, "tmp")); len(left) != 0 {
 		t.Fatalf("tmp/ not cleaned after a failed append: %v", left)
+	}
+	// Our own locks never leave temporary files behind.
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".tmp") || strings.HasSuffix(e.Name(), ".lock") {
+			t.Fatalf("left in the folder: %s", e.Name())
+		}
 	}
 }
