@@ -131,6 +131,12 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	if err == nil {
 		err = bw.Flush()
 	}
+	// Owner and mtime (the internal date) are set before the fsync, so
+	// that it covers them too and the inode is not dirtied again.
+	if err == nil {
+		s.chown(tmp)
+		err = os.Chtimes(tmp, date, date)
+	}
 	if err == nil && !s.opts.NoSync {
 		err = f.Sync()
 	}
@@ -139,10 +145,6 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	}
 	if err != nil {
 		return store.AppendResult{}, fmt.Errorf("maildir: write message: %w", err)
-	}
-	s.chown(tmp)
-	if err := os.Chtimes(tmp, date, date); err != nil {
-		return store.AppendResult{}, fmt.Errorf("maildir: %w", err)
 	}
 	if s.quotaEnabled() {
 		q, err := s.Quota(ctx)
