@@ -301,6 +301,39 @@ func TestMissingTmpRecreated(t *testing.T) {
 	}
 }
 
+// Temporary files a crash left in a folder (a lock being linked, a
+// rewrite being renamed) are removed after 36 h, as tmp/'s are; files
+// that only look alike are kept.
+func TestCrashLeftoversRemoved(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	os.MkdirAll(root, 0o700)
+	old := time.Now().Add(-37 * time.Hour)
+	files := map[string]bool{ // name: removed
+		"dovecot-uidlist.lock.1234.5.tmp": true,
+		"yubin-index.1234.6.tmp":          true,
+		"dovecot-keywords.77.1.tmp":       true,
+		"notes.1.2.tmp":                   false,
+		"dovecot-uidlist.x.1.tmp":         false,
+		"dovecot-uidlist.lock.1.2.tmp~":   false,
+	}
+	for f := range files {
+		writeFile(t, filepath.Join(root, f), "x")
+		os.Chtimes(filepath.Join(root, f), old, old)
+	}
+	writeFile(t, filepath.Join(root, "subscriptions.9.9.tmp"), "recent")
+	files["subscriptions.9.9.tmp"] = false
+	s := newTestStore(t, root, Options{})
+	if _, err := s.Status(context.Background(), store.Inbox); err != nil {
+		t.Fatal(err)
+	}
+	for f, removed := range files {
+		_, err := os.Stat(filepath.Join(root, f))
+		if gone := errors.Is(err, os.ErrNotExist); gone != removed {
+			t.Errorf("%s: removed %v, want %v", f, gone, removed)
+		}
+	}
+}
+
 func TestStaleLock(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "Maildir")
 	c := context.Background()

@@ -379,17 +379,68 @@ func (m *mbox) scanDirs() ([]fileEnt, error) {
 	return out, nil
 }
 
-// cleanTmp removes files older than tmpMaxAge from tmp/.
+// cleanTmp removes files older than tmpMaxAge from tmp/, and the
+// temporary files yubin writes next to the folder's own files (an
+// atomic rewrite or a dotlock in progress, "<file>.<pid>.<n>.tmp") that a
+// crash left behind.
 func (m *mbox) cleanTmp() {
 	ents, err := os.ReadDir(filepath.Join(m.dir, "tmp"))
+	if err == nil {
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && !fi.IsDir() && time.Since(fi.ModTime()) > tmpMaxAge {
+				os.Remove(filepath.Join(m.dir, "tmp", e.Name()))
+			}
+		}
+	}
+	ents, err = os.ReadDir(m.dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		if fi, err := e.Info(); err == nil && !fi.IsDir() && time.Since(fi.ModTime()) > tmpMaxAge {
-			os.Remove(filepath.Join(m.dir, "tmp", e.Name()))
+		if !e.Type().IsRegular() || !isOwnTemp(e.Name()) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > tmpMaxAge {
+			os.Remove(filepath.Join(m.dir, e.Name()))
 		}
 	}
+}
+
+// ownTempPrefixes are the folder files yubin replaces or locks through
+// "<name>.<pid>.<n>.tmp".
+var ownTempPrefixes = []string{"dovecot-uidlist", "dovecot-keywords", "subscriptions", "maildirsize", indexFile, "yubin-special-use", "dovecot-uidvalidity"}
+
+// isOwnTemp reports whether name is "<prefix>[.lock].<pid>.<n>.tmp" for
+// one of ownTempPrefixes.
+func isOwnTemp(name string) bool {
+	rest, ok := strings.CutSuffix(name, ".tmp")
+	if !ok {
+		return false
+	}
+	for _, p := range ownTempPrefixes {
+		r, ok := strings.CutPrefix(rest, p+".")
+		if !ok {
+			continue
+		}
+		r = strings.TrimPrefix(r, "lock.")
+		pid, n, ok := strings.Cut(r, ".")
+		if ok && isDigits(pid) && isDigits(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // uidlistChanged reports whether dovecot-uidlist differs from what was
