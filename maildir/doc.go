@@ -69,7 +69,11 @@
 // Dovecot keeps modseqs and \Recent in its own index; yubin keeps its own
 // in "yubin-index" per folder (see index.go), which Dovecot ignores and
 // which is rebuilt when missing: modseqs are reserved in blocks so that
-// HIGHESTMODSEQ never goes back, even after a crash. A message is \Recent
+// HIGHESTMODSEQ never goes back, even after a crash. The index also
+// records the mtimes of new/ and cur/ and the identity of
+// dovecot-uidlist as of the scan it reflects; while they still match, a
+// folder is opened from the index alone (no directory listing), as
+// Dovecot trusts its own index. A message is \Recent
 // for the first read-write handle that sees it; that handle moves it from
 // new/ to cur/, as Dovecot's SELECT does.
 //
