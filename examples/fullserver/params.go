@@ -118,12 +118,12 @@ func newSchema() *config.Schema {
 		}
 	}
 	// Typed versions of restrict's numeric and boolean parameters.
-	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit"} {
+	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "header_size_limit", "body_checks_size_limit"} {
 		p := byName[n]
 		p.Kind = config.Int
 		byName[n] = p
 	}
-	for _, n := range []string{"smtpd_sasl_auth_enable", "disable_vrfy_command", "smtpd_helo_required", "smtpd_delay_reject"} {
+	for _, n := range []string{"smtpd_sasl_auth_enable", "disable_vrfy_command", "smtpd_helo_required", "smtpd_delay_reject", "smtpd_forbid_unauth_pipelining"} {
 		p := byName[n]
 		p.Kind = config.Bool
 		byName[n] = p

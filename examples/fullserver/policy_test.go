@@ -151,3 +151,37 @@ func serverCert(t *testing.T, addr string) *x509.Certificate {
 	defer c.Close()
 	return c.ConnectionState().PeerCertificates[0]
 }
+
+// TestSmtplibHeaderChecks: seed 000's header_checks rule
+// "/^Received: from .*spam-net.com/ REJECT" refuses a message at the end
+// of DATA with Postfix's cleanup reply, and a clean message still gets
+// through to the INBOX.
+func TestSmtplibHeaderChecks(t *testing.T) {
+	t.Parallel()
+	checks := filepath.Join(testutil.SharedDir(t), "header_checks")
+	os.WriteFile(checks, []byte("/^Received: from .*spam-net.com/ REJECT\n"), 0o644)
+	in := newInstance(t, "header_checks = regexp:"+checks+"\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	out := python(t, pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.ehlo('client.example.org')
+try:
+    s.sendmail('a@example.org', ['alice@localhost'], 'Received: from mx.spam-net.com by relay\r\nSubject: spam\r\n\r\nbuy\r\n')
+    print('SPAM accepted')
+except smtplib.SMTPDataError as e:
+    print('SPAM', e.smtp_code, e.smtp_error.decode())
+s.sendmail('a@example.org', ['alice@localhost'], 'Received: from mx.example.org by relay\r\nSubject: ham\r\n\r\nhello\r\n')
+s.quit()
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+m.starttls(ssl_context=ctx)
+m.login('alice@localhost', 'pw-alice')
+typ, data = m.select('INBOX')
+print('INBOX', data[0].decode())
+m.logout()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]))
+	if !strings.Contains(out, "SPAM 550 5.7.1 message content rejected") || !strings.Contains(out, "INBOX 1") {
+		t.Fatalf("header_checks through the full server:\n%s", out)
+	}
+}

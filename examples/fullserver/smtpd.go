@@ -65,6 +65,31 @@ func (p *policyRef) Check(ctx context.Context, stage restrict.Stage, req *restri
 	return d, err
 }
 
+// CheckHeaders runs the current policy's header_checks
+// (smtp.ContentChecker).
+func (p *policyRef) CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error) {
+	return p.counted("header", func() (restrict.Decision, error) { return p.cur.Load().CheckHeaders(ctx, hdrs) })
+}
+
+// CheckBody runs the current policy's body_checks on one body line
+// (smtp.ContentChecker).
+func (p *policyRef) CheckBody(ctx context.Context, line string) (restrict.Decision, error) {
+	return p.counted("body", func() (restrict.Decision, error) { return p.cur.Load().CheckBody(ctx, line) })
+}
+
+// Params returns the current policy's parameters, so the SMTP server
+// skips content inspection when no header_checks or body_checks are set.
+func (p *policyRef) Params() restrict.Params { return p.cur.Load().Params() }
+
+// counted counts a content check's refusals as decisions of its stage.
+func (p *policyRef) counted(stage string, check func() (restrict.Decision, error)) (restrict.Decision, error) {
+	d, err := check()
+	if d.Action != restrict.Dunno && d.Code != 0 {
+		p.m.decisions.WithLabelValues(stage, strings.ToLower(d.Action.String())).Inc()
+	}
+	return d, err
+}
+
 // newSMTP builds one SMTP listener: seed 001's policies come from the
 // configuration (smtpd_sasl_auth_enable, smtpd_tls_security_level,
 // smtpd_recipient_restrictions, ... with per-listener overrides).
@@ -99,10 +124,16 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, sto
 		TLSReceivedHeader: v.Bool("smtpd_tls_received_header"),
 		MaxMessageBytes:   v.Int("message_size_limit"),
 		MaxRecipients:     int(v.Int("smtpd_recipient_limit")),
-		MaxConnsPerClient: int(v.Int("smtpd_client_connection_count_limit")),
+		MaxConnsPerClient: -1, // the Limiter counts, exempting smtpd_client_event_limit_exceptions
 		ReadTimeout:       v.Duration("smtpd_timeout"),
 		DataTimeout:       v.Duration("smtpd_timeout"),
 		Logger:            log,
+		// anvil's limits as the configuration sets them when the
+		// listener starts (a reload keeps the running counters and limits).
+		Limiter:                pol.NewLimiter(),
+		ForbidUnauthPipelining: v.Bool("smtpd_forbid_unauth_pipelining"),
+		MaxHeaderBytes:         int(v.Int("header_size_limit")),
+		MaxBodyCheckBytes:      int(v.Int("body_checks_size_limit")),
 	}
 	if v.Get("smtpd_tls_security_level") == "none" {
 		srv.TLSConfig = nil
