@@ -11,8 +11,9 @@ import (
 	"os/user"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // Defaults of the Server's limits.
@@ -77,13 +78,9 @@ type Server struct {
 	// Logger receives log lines; slog.Default() when nil.
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	shutting  atomic.Bool
-	wg        sync.WaitGroup
-	tlsOnce   sync.Once
-	tlsConf   *tls.Config
+	sessions serve.Group
+	tlsOnce  sync.Once
+	tlsConf  *tls.Config
 }
 
 func (s *Server) hostname() string {
@@ -188,88 +185,34 @@ func ListenUnix(path string, mode os.FileMode, owner, group string) (net.Listene
 // Serve accepts connections on l; it returns ErrServerClosed after
 // Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	if s.shutting.Load() {
+	err := s.sessions.Serve(l, func(c net.Conn) {
+		ss := newSession(s, c)
+		if !s.sessions.Track(ss) {
+			ss.reply(421, "4.3.2", "Service shutting down")
+			ss.w.Flush()
+			c.Close()
+			return
+		}
+		defer s.sessions.Untrack(ss)
+		ss.serve()
+	})
+	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed
 	}
-	s.mu.Lock()
-	if s.listeners == nil {
-		s.listeners = map[net.Listener]struct{}{}
-		s.sessions = map[*session]struct{}{}
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-		l.Close()
-	}()
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.shutting.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		ss := newSession(s, c)
-		s.mu.Lock()
-		s.sessions[ss] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			ss.serve()
-			s.mu.Lock()
-			delete(s.sessions, ss)
-			s.mu.Unlock()
-		}()
-	}
+	return err
 }
+
+// closing reports whether Shutdown or Close has been called.
+func (s *Server) closing() bool { return s.sessions.Closing() }
 
 // Shutdown stops accepting, answers idle sessions with
 // "421 4.3.2 Service shutting down", lets transactions in progress finish
 // and waits for every session to end or ctx to expire (then closes them).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutting.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		l.Close()
-	}
-	for ss := range s.sessions {
-		ss.kick()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
 // Close closes listeners and connections at once.
 func (s *Server) Close() error {
-	s.shutting.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for l := range s.listeners {
-		l.Close()
-	}
-	for ss := range s.sessions {
-		ss.raw.Close()
-	}
-	return nil
+	return s.sessions.Close()
 }

@@ -47,6 +47,13 @@ func newSession(s *Server, c net.Conn) *session {
 	return &session{srv: s, raw: c, dc: dc, r: bufio.NewReader(dc), w: bufio.NewWriter(dc), peer: peer}
 }
 
+// Drain wakes an idle session so it answers 421 at once; a session in a
+// transaction answers it when the transaction ends (serve.Session).
+func (ss *session) Drain() { ss.kick() }
+
+// Abort closes the connection at once (serve.Session).
+func (ss *session) Abort() { ss.raw.Close() }
+
 func (ss *session) kick() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -84,7 +91,7 @@ func (ss *session) serve() {
 			}
 		}
 		ss.mu.Lock()
-		if s.shutting.Load() && ss.env == nil {
+		if s.closing() && ss.env == nil {
 			ss.mu.Unlock()
 			ss.reply(421, "4.3.2", "Service shutting down")
 			ss.w.Flush()

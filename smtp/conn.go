@@ -52,6 +52,13 @@ type session struct {
 	addr      netip.Addr
 }
 
+// Drain wakes an idle session so it answers 421 at once; a session in a
+// transaction answers it when the transaction ends (serve.Session).
+func (ss *session) Drain() { ss.kick() }
+
+// Abort closes the connection at once (serve.Session).
+func (ss *session) Abort() { ss.conn.Close() }
+
 // kick wakes an idle session so it answers 421 at once (Shutdown).
 func (ss *session) kick() {
 	ss.mu.Lock()
@@ -75,8 +82,12 @@ func (s *Server) serveConn(c net.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ss.ctx = ctx
-	ok := s.track(ss, ip)
-	defer s.untrack(ss, ip)
+	tracked := s.sessions.Track(ss)
+	if tracked {
+		defer s.sessions.Untrack(ss)
+	}
+	ok := s.countClient(ip)
+	defer s.uncountClient(ip)
 	defer c.Close()
 
 	log := s.logger()
@@ -106,7 +117,7 @@ func (s *Server) serveConn(c net.Conn) {
 		log.Warn("warning: Connection concurrency limit exceeded: "+ss.clientStr, "service", ss.info.Service)
 		return
 	}
-	if s.shutting.Load() {
+	if !tracked || s.closing() {
 		ss.reply(421, "4.3.2", "Service shutting down")
 		ss.w.Flush()
 		return
@@ -194,7 +205,7 @@ func (ss *session) loop() {
 			}
 		}
 		ss.mu.Lock()
-		if s.shutting.Load() && ss.from == nil && ss.bdat == nil {
+		if s.closing() && ss.from == nil && ss.bdat == nil {
 			ss.mu.Unlock()
 			ss.reply(421, "4.3.2", "Service shutting down")
 			ss.w.Flush()
@@ -305,7 +316,7 @@ func (ss *session) lost(err error) {
 	log := ss.srv.logger()
 	var ne net.Error
 	switch {
-	case ss.dc.Kicked() || ss.srv.shutting.Load() && errors.As(err, &ne) && ne.Timeout():
+	case ss.dc.Kicked() || ss.srv.closing() && errors.As(err, &ne) && ne.Timeout():
 		ss.reply(421, "4.3.2", "Service shutting down")
 		ss.w.Flush()
 	case errors.As(err, &ne) && ne.Timeout():

@@ -8,10 +8,10 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // Defaults of the Server limits, as Postfix's smtpd has them.
@@ -128,12 +128,9 @@ type Server struct {
 	// slog.Default() when nil.
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
+	sessions  serve.Group
+	mu        sync.Mutex // guards perClient
 	perClient map[string]int
-	shutting  atomic.Bool
-	wg        sync.WaitGroup
 	tlsOnce   sync.Once
 	tlsConf   *tls.Config
 	ccOnce    sync.Once
@@ -245,44 +242,15 @@ func (s *Server) ListenAndServeTLS() error {
 // A listener made by tls.NewListener gives implicit TLS (port 465). It
 // returns ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	if s.shutting.Load() {
+	err := s.sessions.Serve(l, s.serveConn)
+	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed
 	}
-	s.mu.Lock()
-	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]struct{})
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-		l.Close()
-	}()
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.shutting.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(c)
-		}()
-	}
+	return err
 }
+
+// closing reports whether Shutdown or Close has been called.
+func (s *Server) closing() bool { return s.sessions.Closing() }
 
 // Shutdown stops accepting connections, answers the next command of
 // every session with "421 4.3.2 Service shutting down" (idle sessions at
@@ -290,50 +258,22 @@ func (s *Server) Serve(l net.Listener) error {
 // sessions to end or ctx to expire, after which the remaining
 // connections are closed.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutting.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		l.Close()
-	}
-	for ss := range s.sessions {
-		ss.kick()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
 // Close closes the listeners and every connection at once.
 func (s *Server) Close() error {
-	s.shutting.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		l.Close()
-	}
-	for ss := range s.sessions {
-		ss.conn.Close()
-	}
-	s.mu.Unlock()
-	return nil
+	return s.sessions.Close()
 }
 
-// track registers a session and enforces MaxConnsPerClient.
-func (s *Server) track(ss *session, ip string) bool {
+// countClient counts a connection from ip against MaxConnsPerClient and
+// reports whether it is within the limit; uncountClient undoes it.
+func (s *Server) countClient(ip string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sessions == nil {
-		s.sessions = make(map[*session]struct{})
+	if s.perClient == nil {
 		s.perClient = make(map[string]int)
 	}
-	s.sessions[ss] = struct{}{}
 	s.perClient[ip]++
 	limit := s.MaxConnsPerClient
 	if limit == 0 {
@@ -342,10 +282,9 @@ func (s *Server) track(ss *session, ip string) bool {
 	return limit < 0 || s.perClient[ip] <= limit
 }
 
-func (s *Server) untrack(ss *session, ip string) {
+func (s *Server) uncountClient(ip string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, ss)
 	if s.perClient[ip]--; s.perClient[ip] <= 0 {
 		delete(s.perClient, ip)
 	}
