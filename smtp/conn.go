@@ -165,12 +165,47 @@ func (s *Server) serveConn(c net.Conn) {
 			cl.Close()
 		}
 	}()
+	if ss.pregreet() {
+		return
+	}
 	banner := s.Banner
 	if banner == "" {
 		banner = s.hostname() + " ESMTP"
 	}
 	ss.reply(220, "", banner)
 	ss.loop()
+}
+
+// pregreet looks, without waiting, for bytes the client sent before the
+// greeting, which it must not (RFC 5321 3.1, RFC 2920 3.1); it looks
+// before the 220 goes out, so a client that answers the greeting quickly
+// is never mistaken for one. Such a session is logged as Postfix's smtpd
+// logs it ("improper command pipelining after CONNECT from ...") and
+// reported to the Policy (reject_unauth_pipelining); with
+// ForbidUnauthPipelining it is told "554 5.5.0 Error: SMTP protocol
+// synchronization" instead of the greeting and ended (the return value).
+// Only plaintext sockets are looked at (smtpwire.Pending): on implicit
+// TLS the handshake itself shows the client waited for the server.
+func (ss *session) pregreet() bool {
+	if ss.info.TLS != nil {
+		return false
+	}
+	next := smtpwire.Pending(ss.dc.Conn, 100)
+	if len(next) == 0 {
+		return false
+	}
+	ss.illPipe = true
+	if i := bytes.IndexAny(next, "\r\n"); i >= 0 {
+		next = next[:i]
+	}
+	s := ss.srv
+	s.logger().Info("improper command pipelining after CONNECT from "+ss.clientStr+": "+printable(next), "service", ss.info.Service)
+	if !s.ForbidUnauthPipelining {
+		return false
+	}
+	ss.reply(554, "5.5.0", "Error: SMTP protocol synchronization")
+	ss.w.Flush()
+	return true
 }
 
 // refuseBackend is used when Server.Backend is nil.

@@ -27,8 +27,9 @@
 // RCPT, DATA and the end of the data, and its decisions are sent with the
 // code, enhanced code and text Postfix would send; refusals before RCPT
 // are delayed to RCPT as with smtpd_delay_reject = yes. A client that
-// pipelines where RFC 2920 forbids it is logged ("improper command
-// pipelining after DATA from ...") and reported to the Policy
+// pipelines where RFC 2920 forbids it, or talks before the greeting, is
+// logged ("improper command pipelining after DATA from ...", "... after
+// CONNECT from ...") and reported to the Policy
 // (reject_unauth_pipelining), or disconnected with
 // ForbidUnauthPipelining. A RateLimiter (restrict's anvil Limiter)
 // enforces the smtpd_client_*_limit rates. A Policy that is also a

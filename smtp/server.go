@@ -81,7 +81,10 @@ type Server struct {
 	// ForbidUnauthPipelining ends a session that sends commands ahead of
 	// time where RFC 2920 does not allow it (after EHLO, HELO, STARTTLS,
 	// AUTH, DATA, NOOP or VRFY) with "554 5.5.0 Error: SMTP protocol
-	// synchronization" (smtpd_forbid_unauth_pipelining = yes). Without
+	// synchronization" (smtpd_forbid_unauth_pipelining = yes); a client
+	// that talked before the greeting gets that reply instead of the
+	// greeting (seen on plaintext sockets only: the server looks at what
+	// has arrived just before it greets, and never waits for it). Without
 	// it such a session is only logged ("improper command pipelining
 	// after ...") and reported to the Policy (reject_unauth_pipelining).
 	ForbidUnauthPipelining bool
