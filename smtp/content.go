@@ -12,17 +12,20 @@ import (
 
 // ContentChecker is implemented by a Policy that inspects message
 // content as Postfix's cleanup does with header_checks and body_checks;
-// *restrict.Policy does. The server hands it the message header (its own
-// Received: line included, as cleanup sees it) once the header has been
-// read, and then each body line up to MaxBodyCheckBytes, before the
-// Session sees them. A Reject or Defer stops the message (the Session
-// gets an error from its reader and must not store it) and is sent as
+// *restrict.Policy does. Once the message header has been read (the
+// server's own Received: line included, as cleanup sees it) the server
+// calls CheckHeaders once per header field, in order, with that field
+// alone, as cleanup inspects them: the field's PREPEND lines go right
+// before it, and a REPLACE or IGNORE edit (HeaderEdits index 0) applies
+// to it. Then it calls CheckBody for each body line up to
+// MaxBodyCheckBytes, before the Session sees them. A Reject or Defer
+// stops the message (the Session gets an error from its reader and must
+// not store it; no further fields or lines are checked) and is sent as
 // the reply to the end of data; Discard accepts it with 250 and drops
-// it; PREPEND lines are added at the top of the header and REPLACE and
-// IGNORE edits are applied. When the Policy also has a method
-// Params() restrict.Params (as *restrict.Policy has) and its header_checks
-// and body_checks are empty, messages are not inspected at all; a wrapper
-// around a *restrict.Policy should pass Params through.
+// it. When the Policy also has a method Params() restrict.Params (as
+// *restrict.Policy has) and its header_checks and body_checks are empty,
+// messages are not inspected at all; a wrapper around a *restrict.Policy
+// should pass Params through.
 type ContentChecker interface {
 	CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error)
 	CheckBody(ctx context.Context, line string) (restrict.Decision, error)
@@ -156,7 +159,10 @@ func (f *contentFilter) header() {
 			return
 		}
 	}
-	hdrs := make([]restrict.HeaderLine, len(starts))
+	// As cleanup(8) does, each field is checked on its own, in order, so
+	// a PREPEND goes right before the field that matched.
+	var b bytes.Buffer
+	b.Grow(len(raw) + len(rest))
 	for i, st := range starts {
 		end := len(raw)
 		if i+1 < len(starts) {
@@ -164,35 +170,25 @@ func (f *contentFilter) header() {
 		}
 		field := string(bytes.TrimRight(raw[st:end], "\r\n"))
 		name, value, _ := strings.Cut(field, ":")
-		hdrs[i] = restrict.HeaderLine{Name: name, Value: strings.TrimPrefix(value, " ")}
-	}
-	d, err := f.cc.CheckHeaders(f.ss.ctx, hdrs)
-	if !f.verdict(d, err) {
-		return
-	}
-	if len(d.Prepend) == 0 && len(d.HeaderEdits) == 0 {
-		f.out = append(raw, rest...)
-		return
-	}
-	var b bytes.Buffer
-	for _, l := range d.Prepend {
-		b.WriteString(strings.Map(noCRLF, l) + "\r\n")
-	}
-	edits := map[int]restrict.HeaderEdit{}
-	for _, e := range d.HeaderEdits {
-		edits[e.Index] = e
-	}
-	for i, st := range starts {
-		end := len(raw)
-		if i+1 < len(starts) {
-			end = starts[i+1]
+		one := []restrict.HeaderLine{{Name: name, Value: strings.TrimPrefix(value, " ")}}
+		d, err := f.cc.CheckHeaders(f.ss.ctx, one)
+		if !f.verdict(d, err) {
+			return
 		}
-		e, ok := edits[i]
-		switch {
-		case ok && e.Delete:
-		case ok:
-			b.WriteString(strings.Map(noCRLF, e.Replace) + "\r\n")
-		default:
+		for _, l := range d.Prepend {
+			b.WriteString(strings.Map(noCRLF, l) + "\r\n")
+		}
+		edited := false
+		for _, e := range d.HeaderEdits {
+			if e.Index != 0 || edited {
+				continue
+			}
+			edited = true
+			if !e.Delete {
+				b.WriteString(strings.Map(noCRLF, e.Replace) + "\r\n")
+			}
+		}
+		if !edited {
 			b.Write(raw[st:end])
 		}
 	}

@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -16,8 +17,8 @@ import (
 
 // TestSMTPHeaderBodyChecks runs a real restrict.Policy with header_checks
 // and body_checks (seed 000's Received rule among them) through the
-// server: REJECT, DISCARD, IGNORE, PREPEND and a body REJECT, over DATA
-// and BDAT.
+// server: REJECT, DISCARD, IGNORE, PREPEND (right before the field that
+// matched, as cleanup puts it) and a body REJECT, over DATA and BDAT.
 func TestSMTPHeaderBodyChecks(t *testing.T) {
 	dir := t.TempDir()
 	hc := filepath.Join(dir, "header_checks")
@@ -26,6 +27,7 @@ func TestSMTPHeaderBodyChecks(t *testing.T) {
 /^Subject: discard me/ DISCARD
 /^X-Mailer: old/ IGNORE
 /^Subject: tag/ PREPEND X-Tagged: yes
+/^From: a@x\.org/ PREPEND X-From-Tag: 1
 `), 0o644)
 	os.WriteFile(bc, []byte("/forbidden phrase/ REJECT Body not accepted\n"), 0o644)
 	p := restrict.DefaultParams()
@@ -80,8 +82,8 @@ func TestSMTPHeaderBodyChecks(t *testing.T) {
 		t.Fatalf("%d delivered, want 2", len(msgs))
 	}
 	m := string(msgs[0].data)
-	if !strings.HasPrefix(m, "X-Tagged: yes\r\nReceived: from ok.example.org") || strings.Contains(m, "X-Mailer") ||
-		!strings.HasSuffix(m, "\r\nSubject: tag me\r\nFrom: a@x.org\r\n\r\n. stuffed\r\nbody\r\n") {
+	if !strings.HasPrefix(m, "Received: from ok.example.org") || strings.Contains(m, "X-Mailer") || strings.Count(m, "X-Tagged") != 1 ||
+		!strings.HasSuffix(m, "\r\nX-Tagged: yes\r\nSubject: tag me\r\nX-From-Tag: 1\r\nFrom: a@x.org\r\n\r\n. stuffed\r\nbody\r\n") {
 		t.Fatalf("edited message: %q", m)
 	}
 	if m := string(msgs[1].data); !strings.HasSuffix(m, "\r\nSubject: plain\r\n\r\nbody") {
@@ -90,15 +92,43 @@ func TestSMTPHeaderBodyChecks(t *testing.T) {
 	logs.waitLog(t, "reject: header Received: from mx.spam-net.com")
 }
 
-// passChecker accepts everything; editChecker drops the first header
-// field and prepends one, and refuses bodies containing "REJECT".
+// passChecker accepts everything; with edit, it prepends a line before
+// each Subject field, drops X-Mailer fields, replaces X-Last fields and
+// refuses bodies containing "REJECT".
 type passChecker struct{ edit bool }
 
 func (c passChecker) CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error) {
-	if c.edit && len(hdrs) > 0 {
-		return restrict.Decision{Prepend: []string{"X-Checked: yes"}, HeaderEdits: []restrict.HeaderEdit{{Index: 0, Delete: true}, {Index: len(hdrs) - 1, Replace: "X-Last: replaced"}}}, nil
+	if len(hdrs) != 1 {
+		return restrict.Decision{}, fmt.Errorf("%d fields in one call", len(hdrs))
+	}
+	if !c.edit {
+		return restrict.Decision{}, nil
+	}
+	switch strings.ToLower(hdrs[0].Name) {
+	case "subject":
+		return restrict.Decision{Prepend: []string{"X-Checked: yes"}}, nil
+	case "x-mailer":
+		return restrict.Decision{HeaderEdits: []restrict.HeaderEdit{{Index: 0, Delete: true}}}, nil
+	case "x-last":
+		return restrict.Decision{HeaderEdits: []restrict.HeaderEdit{{Index: 0, Replace: "X-Last: replaced"}}}, nil
 	}
 	return restrict.Decision{}, nil
+}
+
+// TestContentFilterEdits: a PREPEND goes right before the field that
+// asked for it (not at the top, as cleanup does it), folded fields stay
+// whole, IGNORE and REPLACE hit their own field only.
+func TestContentFilterEdits(t *testing.T) {
+	srv := &Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ss := &session{srv: srv, ctx: context.Background()}
+	in := "Received: from a\r\n\tby b\r\nX-Mailer: m\r\nSubject: s\r\n folded\r\nX-Last: l\r\nSubject: again\r\n\r\nSubject: body\r\n"
+	cf := newContentFilter(ss, passChecker{edit: true}, strings.NewReader(in))
+	cf.ec = &endCheck{ss: ss}
+	out, err := io.ReadAll(cf)
+	want := "Received: from a\r\n\tby b\r\nX-Checked: yes\r\nSubject: s\r\n folded\r\nX-Last: replaced\r\nX-Checked: yes\r\nSubject: again\r\n\r\nSubject: body\r\n"
+	if err != nil || string(out) != want {
+		t.Fatalf("got %q, %v\nwant %q", out, err, want)
+	}
 }
 
 func (c passChecker) CheckBody(ctx context.Context, line string) (restrict.Decision, error) {
@@ -132,7 +162,9 @@ func FuzzContentFilter(f *testing.F) {
 			if err != nil && err != errPolicyRefused {
 				t.Fatalf("edit: err %v", err)
 			}
-			if len(out) > len(msg)+len("X-Checked: yes\r\nX-Last: replaced\r\n") {
+			grow := bytes.Count(bytes.ToLower(msg), []byte("subject:"))*len("X-Checked: yes\r\n") +
+				bytes.Count(bytes.ToLower(msg), []byte("x-last:"))*len("X-Last: replaced\r\n")
+			if len(out) > len(msg)+grow {
 				t.Fatalf("edit grew the message: %q -> %q", msg, out)
 			}
 		}
