@@ -52,6 +52,7 @@ type conn struct {
 	okCode string
 	okText string
 	curTag string
+	hook   hookState // for Server.CommandHook
 
 	// quotaWarned is set once the QuotaWarnPercent alert was sent;
 	// noQuota once the store said the user has no quota limits.
@@ -207,6 +208,10 @@ func (c *conn) readCommand() bool {
 	if !c.waitCommand() {
 		return false
 	}
+	c.hook = hookState{}
+	if c.srv.CommandHook != nil {
+		defer c.runHook(time.Now())
+	}
 	c.r.startLine()
 	c.okCode, c.okText = "", ""
 	tag, err := c.r.tag()
@@ -218,6 +223,7 @@ func (c *conn) readCommand() bool {
 	if err == nil {
 		name, err = c.r.atom()
 		name = strings.ToUpper(name)
+		c.hook.verb = name
 	}
 	if err != nil {
 		if !c.fatal(err) {
@@ -233,6 +239,7 @@ func (c *conn) readCommand() bool {
 		if err = c.r.sp(); err == nil {
 			name, err = c.r.atom()
 			name = strings.ToUpper(name)
+			c.hook.verb, c.hook.uid = name, err == nil
 		}
 		if err != nil {
 			return c.finish(tag, "UID", nil, err)
@@ -351,6 +358,7 @@ func commandTitle(name string) string {
 }
 
 func (c *conn) tagged(tag, kind, code, text string) {
+	c.hook.tagged = kind
 	c.writeAlerts()
 	c.w.str(tag)
 	c.w.byte(' ')

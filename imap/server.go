@@ -96,6 +96,15 @@ type Server struct {
 	// login and after APPEND, COPY and MOVE (Dovecot leaves this to
 	// quota_warning scripts; 0, the default, sends nothing).
 	QuotaWarnPercent int
+	// CommandHook, when set, is called once for every client command,
+	// on the session's goroutine, after its tagged reply has been
+	// written: name is the verb in upper case ("FETCH"; a UID command
+	// is "UID FETCH"), always one of the commands the server knows or
+	// "UNKNOWN", so it is safe as a metric label; ok is true when the
+	// tagged reply was OK; took runs from the command's first byte to
+	// its reply (for IDLE, to DONE's reply). It must not block. Nil, the
+	// default, costs nothing.
+	CommandHook func(name string, ok bool, took time.Duration)
 
 	sessions  serve.Group
 	mu        sync.Mutex // guards userIP

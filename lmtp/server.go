@@ -77,6 +77,18 @@ type Server struct {
 
 	// Logger receives log lines; slog.Default() when nil.
 	Logger *slog.Logger
+	// CommandHook, when set, is called once for every client command,
+	// on the session's goroutine, after its reply has been written (to
+	// the session's buffer, which goes out before the server waits for
+	// the next command): name is the verb in upper case ("RCPT"), always
+	// one of the commands the server knows or "UNKNOWN", so it is safe
+	// as a metric label; ok is true when the final reply was 2xx and no
+	// reply of the command was 4xx or 5xx (after DATA or the last BDAT:
+	// every recipient's reply was 2xx); took runs from the end of the
+	// command line to the end of the reply, message content and
+	// delivery included. It must not block. Nil, the default, costs
+	// nothing.
+	CommandHook func(name string, ok bool, took time.Duration)
 
 	sessions serve.Group
 	tlsOnce  sync.Once

@@ -36,6 +36,7 @@ type session struct {
 	bdatErr error
 	quit    bool
 	peer    string
+	hook    hookState // for Server.CommandHook
 }
 
 func newSession(s *Server, c net.Conn) *session {
@@ -63,6 +64,7 @@ func (ss *session) kick() {
 }
 
 func (ss *session) reply(code int, enh, text string) {
+	ss.hook.reply(code)
 	smtpwire.WriteReply(ss.w, code, enh, text)
 }
 
@@ -104,11 +106,7 @@ func (ss *session) serve() {
 		ss.mu.Lock()
 		ss.idle = false
 		ss.mu.Unlock()
-		if err == smtpwire.ErrLineTooLong {
-			ss.reply(500, "5.5.2", "Line too long")
-			continue
-		}
-		if err != nil {
+		if err != nil && err != smtpwire.ErrLineTooLong {
 			var ne net.Error
 			if ss.dc.Kicked() || errors.As(err, &ne) && ne.Timeout() {
 				if ss.dc.Kicked() {
@@ -120,17 +118,34 @@ func (ss *session) serve() {
 			}
 			return
 		}
-		cmd, err := smtpwire.ParseCommand(line)
-		if err != nil {
-			ss.reply(500, "5.5.2", "Invalid command syntax")
-			continue
+		var end bool
+		if s.CommandHook != nil {
+			end = ss.hookedCommand(line, err)
+		} else {
+			_, end = ss.command(line, err)
 		}
-		if ss.dispatch(cmd) {
+		if end {
 			ss.w.Flush()
 			return
 		}
 	}
 	ss.w.Flush()
+}
+
+// command runs one command line, or answers one that was too long
+// (err); it returns the verb it dispatched ("" when none) and whether
+// the session must end.
+func (ss *session) command(line []byte, err error) (verb string, end bool) {
+	if err != nil {
+		ss.reply(500, "5.5.2", "Line too long")
+		return "", false
+	}
+	cmd, err := smtpwire.ParseCommand(line)
+	if err != nil {
+		ss.reply(500, "5.5.2", "Invalid command syntax")
+		return "", false
+	}
+	return cmd.Verb, ss.dispatch(cmd)
 }
 
 // dispatch runs one command and reports whether the session must end.

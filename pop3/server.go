@@ -119,6 +119,15 @@ type Server struct {
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds a TLS handshake; default 30 seconds.
 	HandshakeTimeout time.Duration
+	// CommandHook, when set, is called once for every client command,
+	// on the session's goroutine, after its reply has been written (to
+	// the session's buffer, which goes out before the server waits for
+	// the next command): name is the keyword in upper case ("RETR"),
+	// always one of the commands the server knows or "UNKNOWN", so it is
+	// safe as a metric label; ok is true when the reply was +OK; took
+	// runs from the end of the command line to the end of the reply. It
+	// must not block. Nil, the default, costs nothing.
+	CommandHook func(name string, ok bool, took time.Duration)
 
 	initOnce sync.Once
 	initErr  error

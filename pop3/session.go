@@ -41,6 +41,8 @@ type session struct {
 	apopStamp string // APOP timestamp of the greeting, "" without APOP
 	user      string // name given by USER
 	bad       int    // bad commands so far
+	// errReplies counts the -ERR replies sent, for Server.CommandHook.
+	errReplies int
 
 	// TRANSACTION state
 	identity *auth.Identity
@@ -91,23 +93,35 @@ func (s *session) serve() {
 			return
 		}
 		line, err := s.readCommand()
-		if err != nil {
-			if errors.Is(err, errLineTooLong) {
-				s.bad++
-				s.reply(&Error{Text: "Command line too long (the limit is " + itoa(orDefault(s.srv.MaxLineLength, DefaultMaxLineLength)) + " octets with CRLF)."})
-				continue
-			}
+		if err != nil && !errors.Is(err, errLineTooLong) {
 			s.endOnReadError(err)
 			return
 		}
-		cmd, perr := parseCommand(line)
-		if perr != nil {
-			s.bad++
-			s.reply(perr)
-			continue
+		if s.srv.CommandHook != nil {
+			s.hookedCommand(line, err)
+		} else {
+			s.command(line, err)
 		}
-		s.dispatch(cmd)
 	}
+}
+
+// command runs one command line, or answers one that was too long
+// (err), and returns the keyword it dispatched, "" when it dispatched
+// none.
+func (s *session) command(line []byte, err error) string {
+	if err != nil {
+		s.bad++
+		s.reply(&Error{Text: "Command line too long (the limit is " + itoa(orDefault(s.srv.MaxLineLength, DefaultMaxLineLength)) + " octets with CRLF)."})
+		return ""
+	}
+	cmd, perr := parseCommand(line)
+	if perr != nil {
+		s.bad++
+		s.reply(perr)
+		return ""
+	}
+	s.dispatch(cmd)
+	return cmd.name
 }
 
 // readCommand waits for the next command line; while it waits the
@@ -297,6 +311,7 @@ func (s *session) reply(err error) {
 		s.log.Warn("pop3: internal error", "err", err)
 		e = errInternal
 	}
+	s.errReplies++
 	s.writeString(e.line())
 }
 

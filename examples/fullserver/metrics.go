@@ -23,6 +23,7 @@ type metrics struct {
 	connections  *prometheus.CounterVec
 	active       *prometheus.GaugeVec
 	commands     *prometheus.CounterVec
+	commandTime  *prometheus.HistogramVec
 	deliveries   *prometheus.CounterVec
 	deliveryTime *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
@@ -41,8 +42,12 @@ func newMetrics() *metrics {
 			Name: "yubin_sessions_active", Help: "Client connections open now, by service.",
 		}, []string{"service"}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yubin_commands_total", Help: "SMTP commands, by service, command and status (ok, failed), counted when the session ends.",
+			Name: "yubin_commands_total", Help: "Client commands, by service, command and status (ok, failed); SMTP's counted when the session ends, IMAP's, POP3's and LMTP's as each is answered.",
 		}, []string{"service", "command", "status"}),
+		commandTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "yubin_command_duration_seconds", Help: "Time from an IMAP, POP3 or LMTP command to its reply, by service and command.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"service", "command"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yubin_deliveries_total", Help: "Deliveries into mailboxes, by service and status (sent, deferred, bounced).",
 		}, []string{"service", "status"}),
@@ -65,7 +70,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 		}, []string{"stage"}),
 	}
-	m.reg.MustRegister(m.connections, m.active, m.commands, m.deliveries, m.deliveryTime, m.authFailures, m.authTime, m.decisions, m.policyTime,
+	m.reg.MustRegister(m.connections, m.active, m.commands, m.commandTime, m.deliveries, m.deliveryTime, m.authFailures, m.authTime, m.decisions, m.policyTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -183,5 +188,22 @@ func (m *metrics) countCommands(service, counters string) {
 		if total > good {
 			m.commands.WithLabelValues(service, name, "failed").Add(float64(total - good))
 		}
+	}
+}
+
+// commandHook is the CommandHook of an IMAP, POP3 or LMTP server of
+// service: it counts each command into yubin_commands_total and
+// yubin_command_duration_seconds. Command names are lower-cased to match
+// the SMTP counters ("login", "uid fetch"); the servers bound them to the
+// commands they know, so the label set stays small.
+func (m *metrics) commandHook(service string) func(name string, ok bool, took time.Duration) {
+	return func(name string, ok bool, took time.Duration) {
+		cmd := strings.ToLower(name)
+		status := "failed"
+		if ok {
+			status = "ok"
+		}
+		m.commands.WithLabelValues(service, cmd, status).Inc()
+		m.commandTime.WithLabelValues(service, cmd).Observe(took.Seconds())
 	}
 }

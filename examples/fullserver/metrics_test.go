@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +13,8 @@ import (
 )
 
 // TestCurlMetrics: curl reads the Prometheus metrics after a delivery,
-// a relay refusal and a failed login.
+// a relay refusal, a failed IMAP login, a POP3 session and an LMTP
+// delivery.
 func TestCurlMetrics(t *testing.T) {
 	t.Parallel()
 	curl := testutil.RequireBinary(t, "curl")
@@ -34,7 +36,20 @@ try:
 except imaplib.IMAP4.error:
     pass
 m.logout()
-`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]))
+p = poplib.POP3('127.0.0.1', P('POP3'))
+p.stls(context=ctx)
+p.user('alice@localhost')
+p.pass_('pw-alice')
+p.stat()
+try:
+    p.retr(99)
+except poplib.error_proto:
+    pass
+p.quit()
+l = smtplib.LMTP(os.environ['LMTP'])
+l.sendmail('x@example.org', ['alice@localhost'], 'Subject: l\r\n\r\nl\r\n')
+l.quit()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]), "POP3="+strconv.Itoa(in.ports["pop3"]), "LMTP="+filepath.Join(in.data, "lmtp.sock"))
 	wants := []string{
 		`yubin_sessions_total{service="smtp"} 1`,
 		`yubin_sessions_total{service="imap"} 1`,
@@ -43,6 +58,18 @@ m.logout()
 		`yubin_commands_total{command="data",service="smtp",status="ok"} 1`,
 		`yubin_deliveries_total{service="smtp",status="sent"} 1`,
 		`yubin_auth_failures_total{service="imap"} 1`,
+		`yubin_commands_total{command="starttls",service="imap",status="ok"} 1`,
+		`yubin_commands_total{command="login",service="imap",status="failed"} 1`,
+		`yubin_commands_total{command="logout",service="imap",status="ok"} 1`,
+		`yubin_commands_total{command="stls",service="pop3",status="ok"} 1`,
+		`yubin_commands_total{command="pass",service="pop3",status="ok"} 1`,
+		`yubin_commands_total{command="retr",service="pop3",status="failed"} 1`,
+		`yubin_commands_total{command="quit",service="pop3",status="ok"} 1`,
+		`yubin_commands_total{command="lhlo",service="lmtp",status="ok"} 1`,
+		`yubin_commands_total{command="data",service="lmtp",status="ok"} 1`,
+		`yubin_deliveries_total{service="lmtp",status="sent"} 1`,
+		`yubin_command_duration_seconds_bucket{command="login",service="imap",le="`,
+		`yubin_command_duration_seconds_count{command="retr",service="pop3"} 1`,
 		`yubin_restriction_decisions_total{action="reject",stage="`,
 		`yubin_delivery_duration_seconds_bucket{service="smtp",le="`,
 		`yubin_auth_duration_seconds_bucket{service="imap",le="`,

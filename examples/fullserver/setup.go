@@ -66,6 +66,7 @@ func (h *host) setup() (*demoUser, error) {
 				Backend:              stores,
 				Logger:               log,
 				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
+				CommandHook:          h.m.commandHook(b.service),
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{
@@ -76,6 +77,7 @@ func (h *host) setup() (*demoUser, error) {
 				Logger:        log,
 				Hostname:      v.Get("myhostname"),
 				UIDLFormat:    v.Get("pop3_uidl_format"),
+				CommandHook:   h.m.commandHook(b.service),
 			}
 		case "auth":
 			// Dovecot's auth-client socket: an external Postfix with
@@ -88,6 +90,7 @@ func (h *host) setup() (*demoUser, error) {
 				Deliverer:       &meteredDeliverer{d: deliver, m: h.m},
 				MaxMessageBytes: v.Int("message_size_limit"),
 				Logger:          log,
+				CommandHook:     h.m.commandHook(b.service),
 			}
 		}
 		if implicitTLS(v, b.service) {

@@ -1,0 +1,68 @@
+package lmtp
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCommandHook: every command line of a session reaches CommandHook
+// once, by its known verb or UNKNOWN, ok when its replies were 2xx (DATA:
+// every recipient's).
+func TestCommandHook(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	hook := func(name string, ok bool, took time.Duration) {
+		s := name + " fail"
+		if ok {
+			s = name + " ok"
+		}
+		if took <= 0 {
+			s += " no-time"
+		}
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	}
+	addr, _ := startLMTP(t, &Server{Deliverer: maildirs(t, t.TempDir()), CommandHook: hook}, nil)
+	c := dialRaw(t, "tcp", addr)
+	c.expect("", "220 ")
+	c.expect("lhlo x", "250")
+	c.expect("MAIL FROM:<s@x.org>", "250 ")
+	c.expect("RCPT TO:<alice@example.jp>", "250 ")
+	c.expect("RCPT TO:<nobody@example.jp>", "550 ")
+	c.expect("DATA", "354 ")
+	c.c.Write([]byte("Subject: a\r\n\r\na\r\n.\r\n"))
+	c.expect("", "250 ")
+	c.expect("MAIL FROM:<s@x.org>", "250 ")
+	c.expect("RCPT TO:<alice@example.jp>", "250 ")
+	c.expect("RCPT TO:<carol@example.jp>", "250 ")
+	c.expect("BDAT 3 LAST\r\na", "250 ")
+	c.expect("", "250 ")
+	// bob's quota (300 bytes) takes no more: one recipient of two fails.
+	c.expect("MAIL FROM:<s@x.org>", "250 ")
+	c.expect("RCPT TO:<alice@example.jp>", "250 ")
+	c.expect("RCPT TO:<bob@example.jp>", "250 ")
+	c.expect("DATA", "354 ")
+	c.c.Write([]byte("Subject: b\r\n\r\n" + strings.Repeat("0123456789\r\n", 30) + ".\r\n"))
+	c.expect("", "250 ")
+	c.expect("", "552 ")
+	c.expect("XYZZY", "502 ")
+	c.expect("MAIL", "501 ")
+	c.expect("QUIT", "221 ")
+	// The hook of QUIT runs before the server closes the connection.
+	if _, err := io.Copy(io.Discard, c.r); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"LHLO ok", "MAIL ok", "RCPT ok", "RCPT fail", "DATA ok",
+		"MAIL ok", "RCPT ok", "RCPT ok", "BDAT ok",
+		"MAIL ok", "RCPT ok", "RCPT ok", "DATA fail", "UNKNOWN fail", "MAIL fail", "QUIT ok"}
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("hook saw %q\nwant     %q", seen, want)
+	}
+}
