@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -190,16 +189,13 @@ func (ss *session) pregreet() bool {
 	if ss.info.TLS != nil {
 		return false
 	}
-	next := smtpwire.Pending(ss.dc.Conn, 100)
+	next := smtpwire.Pending(ss.dc.Conn, pipeLogBytes)
 	if len(next) == 0 {
 		return false
 	}
 	ss.illPipe = true
-	if i := bytes.IndexAny(next, "\r\n"); i >= 0 {
-		next = next[:i]
-	}
 	s := ss.srv
-	s.logger().Info("improper command pipelining after CONNECT from "+ss.clientStr+": "+printable(next), "service", ss.info.Service)
+	s.logger().Info("improper command pipelining after CONNECT from "+ss.clientStr+": "+logEscape(next), "service", ss.info.Service)
 	if !s.ForbidUnauthPipelining {
 		return false
 	}
@@ -278,11 +274,8 @@ func (ss *session) loop() {
 			// RFC 2920 3.1: these commands end a pipelined group; the
 			// client must wait for their reply.
 			ss.illPipe = true
-			next, _ := ss.r.Peek(min(ss.r.Buffered(), 100))
-			if i := bytes.IndexAny(next, "\r\n"); i >= 0 {
-				next = next[:i]
-			}
-			s.logger().Info("improper command pipelining after "+cmd.Verb+" from "+ss.clientStr+": "+printable(next), "service", ss.info.Service)
+			next, _ := ss.r.Peek(min(ss.r.Buffered(), pipeLogBytes))
+			s.logger().Info("improper command pipelining after "+cmd.Verb+" from "+ss.clientStr+": "+logEscape(next), "service", ss.info.Service)
 			if s.ForbidUnauthPipelining {
 				ss.stats.count(strings.ToLower(cmd.Verb), false)
 				ss.reply(554, "5.5.0", "Error: SMTP protocol synchronization")
@@ -314,16 +307,43 @@ func lastInGroup(verb string) bool {
 	return false
 }
 
-// printable replaces control and non-ASCII bytes for a log line.
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			c = '?'
+// pipeLogBytes is how much of what a client sent ahead of time the
+// "improper command pipelining" line shows.
+const pipeLogBytes = 100
+
+// logEscape writes b as Postfix's escape() does for a log line: printable
+// ASCII as is (a backslash doubled), \r, \n, \t and the other C escapes
+// by name, every other byte as a three-digit octal escape.
+func logEscape(b []byte) string {
+	var out strings.Builder
+	for _, c := range b {
+		switch {
+		case c == '\\':
+			out.WriteString(`\\`)
+		case c >= 0x20 && c < 0x7f:
+			out.WriteByte(c)
+		case c == '\a':
+			out.WriteString(`\a`)
+		case c == '\b':
+			out.WriteString(`\b`)
+		case c == '\f':
+			out.WriteString(`\f`)
+		case c == '\n':
+			out.WriteString(`\n`)
+		case c == '\r':
+			out.WriteString(`\r`)
+		case c == '\t':
+			out.WriteString(`\t`)
+		case c == '\v':
+			out.WriteString(`\v`)
+		default:
+			out.WriteByte('\\')
+			out.WriteByte('0' + c>>6)
+			out.WriteByte('0' + c>>3&7)
+			out.WriteByte('0' + c&7)
 		}
-		out[i] = c
 	}
-	return string(out)
+	return out.String()
 }
 
 // addError counts a failed command and ends the session at the limit.

@@ -235,7 +235,7 @@ func TestSMTPImproperPipelining(t *testing.T) {
 	if got := c.reply(); !strings.Contains(got, " 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining") {
 		t.Fatalf("early data: %q", got)
 	}
-	logs.waitLog(t, "improper command pipelining after DATA from unknown[127.0.0.1]: Subject: early")
+	logs.waitLog(t, `improper command pipelining after DATA from unknown[127.0.0.1]: Subject: early\\r\\n\\r\\n.\\r\\n"`)
 	if n := len(k.list()); n != 1 {
 		t.Fatalf("%d delivered", n)
 	}
@@ -248,7 +248,7 @@ func TestSMTPImproperPipelining(t *testing.T) {
 	if _, err := c.r.ReadByte(); err == nil {
 		t.Fatal("session not ended")
 	}
-	logs.waitLog(t, "improper command pipelining after EHLO from unknown[127.0.0.1]: MAIL FROM:<a@x.org>")
+	logs.waitLog(t, `improper command pipelining after EHLO from unknown[127.0.0.1]: MAIL FROM:<a@x.org>\\r\\n"`)
 }
 
 // TestSMTPRateLimits plugs restrict's anvil Limiter, configured from

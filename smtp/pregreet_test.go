@@ -52,7 +52,7 @@ func TestSMTPCommandsBeforeGreeting(t *testing.T) {
 	if got := early.expect("RCPT TO:<b@example.jp>", "503 5.5.0 "); !strings.Contains(got, "Improper use of SMTP command pipelining") {
 		t.Fatalf("early client's RCPT: %q", got)
 	}
-	logs.waitLog(t, "improper command pipelining after CONNECT from unknown[127.0.0.1]: EHLO early.example.org\"")
+	logs.waitLog(t, `improper command pipelining after CONNECT from unknown[127.0.0.1]: EHLO early.example.org\\r\\n"`)
 	if strings.Contains(logs.String(), "pipelining after EHLO") {
 		t.Fatalf("logged twice:\n%s", logs)
 	}
@@ -74,7 +74,8 @@ func TestSMTPCommandsBeforeGreeting(t *testing.T) {
 	if _, err := early.r.ReadByte(); err == nil {
 		t.Fatal("session not ended")
 	}
-	logs.waitLog(t, "improper command pipelining after CONNECT from unknown[127.0.0.1]: EHLO early.example.org\"")
+	logs.waitLog(t, `improper command pipelining after CONNECT from unknown[127.0.0.1]: EHLO early.example.org\\r\\nMAIL FROM:<a@x.org>\\r\\n"`)
+	logs.waitLog(t, "disconnect from unknown[127.0.0.1] commands=0/0")
 
 	polite = dialRaw(t, addr)
 	be2.gate <- struct{}{}
@@ -83,5 +84,15 @@ func TestSMTPCommandsBeforeGreeting(t *testing.T) {
 	polite.expect("QUIT", "221 ")
 	if n := strings.Count(logs.String(), "improper command pipelining"); n != 1 {
 		t.Fatalf("%d pipelining log lines:\n%s", n, logs)
+	}
+}
+
+// TestLogEscape: the bytes of an improper pipelining line are shown as
+// Postfix 3.7 showed them in TestPostfixImproperPipeliningLog.
+func TestLogEscape(t *testing.T) {
+	in := "EHLO x\r\nNOOP \t\\\x01\x7f\xc3\xa9\a\b\f\v\"\r\n"
+	want := `EHLO x\r\nNOOP \t\\\001\177\303\251\a\b\f\v"\r\n`
+	if got := logEscape([]byte(in)); got != want {
+		t.Fatalf("got %s, want %s", got, want)
 	}
 }

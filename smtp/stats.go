@@ -37,6 +37,10 @@ func (c *commandStats) String() string {
 		total += c.total[i]
 		b.WriteString(n + "=" + pair(c.ok[i], c.total[i]) + " ")
 	}
+	if total == 0 {
+		b.WriteString("commands=0/0") // as Postfix writes a session without commands
+		return b.String()
+	}
 	b.WriteString("commands=" + pair(ok, total))
 	return b.String()
 }
