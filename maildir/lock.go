@@ -65,23 +65,10 @@ func (s *Store) lock(ctx context.Context, path string) (*dotlock, error) {
 // It fails with an os.ErrExist error when the lock is held.
 func (s *Store) tryLock(path string, content []byte) (*dotlock, error) {
 	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.seq.Add(1))
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	ino, err := s.createLockFile(tmp, content)
 	if err != nil {
 		return nil, err
 	}
-	_, werr := f.Write(content)
-	var ino uint64
-	if fi, err := f.Stat(); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			ino = st.Ino
-		}
-	}
-	cerr := f.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp)
-		return nil, errors.Join(werr, cerr)
-	}
-	s.chown(tmp)
 	err = os.Link(tmp, path)
 	if err != nil && !errors.Is(err, os.ErrExist) {
 		// No hard links here (some FUSE or network file systems): an
@@ -98,12 +85,22 @@ func (s *Store) tryLock(path string, content []byte) (*dotlock, error) {
 
 // tryLockExcl creates the lock with O_EXCL and then writes it.
 func (s *Store) tryLockExcl(path string, content []byte) (*dotlock, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	ino, err := s.createLockFile(path, content)
 	if err != nil {
 		return nil, err
 	}
+	return &dotlock{path: path, ino: ino}, nil
+}
+
+// createLockFile creates path exclusively, writes content to it, gives it
+// the store's owner and returns its inode number (0 when unknown). The
+// file is removed again when writing fails.
+func (s *Store) createLockFile(path string, content []byte) (ino uint64, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
 	_, werr := f.Write(content)
-	var ino uint64
 	if fi, err := f.Stat(); err == nil {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			ino = st.Ino
@@ -112,10 +109,10 @@ func (s *Store) tryLockExcl(path string, content []byte) (*dotlock, error) {
 	cerr := f.Close()
 	if werr != nil || cerr != nil {
 		os.Remove(path)
-		return nil, errors.Join(werr, cerr)
+		return 0, errors.Join(werr, cerr)
 	}
 	s.chown(path)
-	return &dotlock{path: path, ino: ino}, nil
+	return ino, nil
 }
 
 // breakStale removes the lock at path when it is stale and reports
