@@ -17,6 +17,42 @@ import (
 
 // smtpProbe drives one SMTP session against a real server and returns
 // the reply to each RCPT (or the refused reply before them).
+// rcptProbe is one SMTP transaction sent to a real Postfix and evaluated
+// by yubin: HELO, MAIL FROM and the RCPT TO addresses in order.
+type rcptProbe struct {
+	helo, sender string
+	rcpts        []string
+}
+
+// compareRCPTWithPostfix sends each probe to the Postfix smtpd at addr
+// and checks that every RCPT reply is the one p's Check gives for the
+// same request (250 2.1.5 Ok when yubin does not refuse).
+func compareRCPTWithPostfix(t *testing.T, addr string, p *Policy, probes []rcptProbe) {
+	t.Helper()
+	n := 0
+	for _, pr := range probes {
+		got := smtpProbe(t, addr, pr.helo, pr.sender, pr.rcpts)
+		for i, rcpt := range pr.rcpts {
+			d, err := p.Check(context.Background(), StageRecipient, &Request{
+				ClientAddr: netip.MustParseAddr("127.0.0.1"), ClientName: "unknown",
+				Helo: pr.helo, Sender: pr.sender, Recipient: rcpt, RecipientCount: i,
+			})
+			if err != nil {
+				t.Fatalf("%+v: %v", pr, err)
+			}
+			want := "250 2.1.5 Ok"
+			if d.Refused() {
+				want = d.String()
+			}
+			if got[i] != want {
+				t.Errorf("HELO %s / MAIL <%s> / RCPT <%s>: Postfix %q, yubin %q", pr.helo, pr.sender, rcpt, got[i], want)
+			}
+			n++
+		}
+	}
+	t.Logf("%d RCPT decisions compared with Postfix", n)
+}
+
 func smtpProbe(t *testing.T, addr, helo, sender string, rcpts []string) []string {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -116,43 +152,18 @@ smtpd_error_sleep_time = 0
 	if err != nil {
 		t.Fatal(err)
 	}
-	type probe struct {
-		helo, sender string
-		rcpts        []string
-	}
-	var probes []probe
+	var probes []rcptProbe
 	for _, h := range []string{"bad_helo!", "localhost", "[127.0.0.1]", "[999.1.1.1]", "host.example.", "-x.example"} {
-		probes = append(probes, probe{h, "a@example.org", []string{"alice@example.jp"}})
+		probes = append(probes, rcptProbe{h, "a@example.org", []string{"alice@example.jp"}})
 	}
 	for _, s := range []string{"friend@example.org", "stranger@example.org", "x@bad.example", "x@sub.bad.example",
 		"x@tempfail.example", "x@reject.example", "x@rejtext.example", "x@dunno.example", "x@ok.example",
 		"postmaster@anything.example", "user", "user@localhost", ""} {
-		probes = append(probes, probe{"tester.example.org", s, []string{"alice@example.jp", "someone@elsewhere.example"}})
+		probes = append(probes, rcptProbe{"tester.example.org", s, []string{"alice@example.jp", "someone@elsewhere.example"}})
 	}
 	// sales@ answers 421, which ends the session: keep it last.
-	probes = append(probes, probe{"tester.example.org", "a@example.org", []string{"alice@example.jp", "alice+tag@example.jp",
+	probes = append(probes, rcptProbe{"tester.example.org", "a@example.org", []string{"alice@example.jp", "alice+tag@example.jp",
 		"carol@example.jp", "blocked@example.jp", "info@virtual.example", "nobody@virtual.example",
 		"someone@elsewhere.example", "alice@localhost", "postmaster", "bob@mx.example.jp", "Alice@Example.JP", "sales@example.jp"}})
-	n := 0
-	for _, pr := range probes {
-		got := smtpProbe(t, addr, pr.helo, pr.sender, pr.rcpts)
-		for i, rcpt := range pr.rcpts {
-			d, err := p.Check(context.Background(), StageRecipient, &Request{
-				ClientAddr: netip.MustParseAddr("127.0.0.1"), ClientName: "unknown",
-				Helo: pr.helo, Sender: pr.sender, Recipient: rcpt, RecipientCount: i,
-			})
-			if err != nil {
-				t.Fatalf("%+v: %v", pr, err)
-			}
-			want := "250 2.1.5 Ok"
-			if d.Refused() {
-				want = d.String()
-			}
-			if got[i] != want {
-				t.Errorf("HELO %s / MAIL <%s> / RCPT <%s>: Postfix %q, yubin %q", pr.helo, pr.sender, rcpt, got[i], want)
-			}
-			n++
-		}
-	}
-	t.Logf("%d RCPT decisions compared with Postfix", n)
+	compareRCPTWithPostfix(t, addr, p, probes)
 }

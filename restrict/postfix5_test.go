@@ -1,8 +1,6 @@
 package restrict
 
 import (
-	"context"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,12 +106,8 @@ smtpd_error_sleep_time = 0
 		"rcpt0@example.jp", "rcpt1@example.jp", "rcpt2@example.jp", "rcpt3@example.jp", "rcpt4@example.jp",
 		"rcpt5@example.jp", "rcpt6@example.jp", "rcpt7@example.jp", "rcpt8@example.jp", "rcpt9@example.jp",
 		"someone@relay.example", "someone@sub.relay.example", "someone@elsewhere.example", "postmaster"}
-	type probe struct {
-		helo, sender string
-		rcpts        []string
-	}
 	few := []string{"alice@example.jp", "someone@elsewhere.example"}
-	probes := []probe{
+	probes := []rcptProbe{
 		{"ok.example.org", "a@example.org", rcpts},
 		{"evil.example", "a@example.org", few},
 		{"sub.soft.example", "a@example.org", few},
@@ -130,28 +124,7 @@ smtpd_error_sleep_time = 0
 		{"helodsn.example", "bob@example.jp", few},
 	}
 	for i := 0; i <= 9; i++ {
-		probes = append(probes, probe{"ok.example.org", "x@sender" + string(rune('0'+i)) + ".example", few[:1]})
+		probes = append(probes, rcptProbe{"ok.example.org", "x@sender" + string(rune('0'+i)) + ".example", few[:1]})
 	}
-	n := 0
-	for _, pr := range probes {
-		got := smtpProbe(t, addr, pr.helo, pr.sender, pr.rcpts)
-		for i, rcpt := range pr.rcpts {
-			d, err := p.Check(context.Background(), StageRecipient, &Request{
-				ClientAddr: netip.MustParseAddr("127.0.0.1"), ClientName: "unknown",
-				Helo: pr.helo, Sender: pr.sender, Recipient: rcpt, RecipientCount: i,
-			})
-			if err != nil {
-				t.Fatalf("%+v: %v", pr, err)
-			}
-			want := "250 2.1.5 Ok"
-			if d.Refused() {
-				want = d.String()
-			}
-			if got[i] != want {
-				t.Errorf("HELO %s / MAIL <%s> / RCPT <%s>: Postfix %q, yubin %q", pr.helo, pr.sender, rcpt, got[i], want)
-			}
-			n++
-		}
-	}
-	t.Logf("%d RCPT decisions compared with Postfix", n)
+	compareRCPTWithPostfix(t, addr, p, probes)
 }
