@@ -14,7 +14,10 @@
 //     then ":2," and the flag letters sorted by ASCII (D draft, F flagged,
 //     R answered, S seen, T deleted, a..z keywords from dovecot-keywords).
 //     Unknown letters and a second ","-group are kept. The base name
-//     (before ":") is the message's GUID and POP3 %f.
+//     (before ":") is the message's GUID and POP3 %f. COPY and MOVE into
+//     another folder keep it (Dovecot's maildir_copy_preserve_filename),
+//     so IMAP's EMAILID survives them; a name the destination already
+//     holds is replaced by a new one.
 //   - UIDs and UIDVALIDITY live in dovecot-uidlist version 3, written only
 //     under the dovecot-uidlist.lock dotlock ("pid:host", written to a
 //     temporary file and hard-linked into place as Dovecot does): new

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,19 +81,40 @@ func (m *mbox) transfer(ctx context.Context, uids []uint32, dst *mbox, move bool
 		}
 	}()
 	now := time.Now()
+	// Into another folder a message keeps its base name (its GUID, so
+	// IMAP's EMAILID stays the same after COPY and MOVE as RFC 8474
+	// requires), as Dovecot's maildir_copy_preserve_filename does; a base
+	// the destination already holds gets a new one.
+	var taken map[string]bool
+	if dst != m {
+		taken = dst.baseNames()
+	}
 	for _, uid := range uids {
 		i := findUID(m.msgs, uid)
 		if i < 0 {
 			continue
 		}
 		x := m.msgs[i]
-		base := m.s.uniqueBase(now) + ",S=" + strconv.FormatInt(x.size, 10) + ",W=" + strconv.FormatInt(x.vsize, 10)
+		base := parseFileName(x.name).Base
+		if dst == m || taken[base] || base == "" {
+			base = m.s.uniqueBase(now) + ",S=" + strconv.FormatInt(x.size, 10) + ",W=" + strconv.FormatInt(x.vsize, 10)
+		}
+		if taken != nil {
+			taken[base] = true
+		}
 		from := m.path(x)
 		if move {
 			m.noteOwn(x)
 		} else {
 			tmp := filepath.Join(dst.dir, "tmp", base)
-			if err := linkOrCopy(from, tmp); err != nil {
+			err := linkOrCopy(from, tmp)
+			if errors.Is(err, os.ErrExist) {
+				// A leftover in tmp/ holds the name: take a new one.
+				base = m.s.uniqueBase(now) + ",S=" + strconv.FormatInt(x.size, 10) + ",W=" + strconv.FormatInt(x.vsize, 10)
+				tmp = filepath.Join(dst.dir, "tmp", base)
+				err = linkOrCopy(from, tmp)
+			}
+			if err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}
@@ -143,6 +165,24 @@ func (m *mbox) transfer(ctx context.Context, uids []uint32, dst *mbox, move bool
 	}
 	m.s.quotaDelta(bytes, count)
 	return out, nil
+}
+
+// baseNames returns the base names of the folder's messages and of the
+// dovecot-uidlist records whose files were not seen yet. The caller
+// holds m.mu.
+func (m *mbox) baseNames() map[string]bool {
+	names := make(map[string]bool, len(m.msgs)+len(m.pending))
+	for _, x := range m.msgs {
+		base := x.name
+		if i := strings.IndexByte(base, ':'); i >= 0 {
+			base = base[:i]
+		}
+		names[base] = true
+	}
+	for base := range m.pending {
+		names[base] = true
+	}
+	return names
 }
 
 // linkOrCopy hard-links from to to, or copies it where links are not
