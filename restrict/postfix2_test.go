@@ -17,6 +17,24 @@ import (
 
 // smtpProbe drives one SMTP session against a real server and returns
 // the reply to each RCPT (or the refused reply before them).
+// startPostfixAndPolicy starts a private Postfix smtpd from mainCF and
+// builds yubin's Policy from the same main.cf (without DNS), so a test
+// can ask both the same questions.
+func startPostfixAndPolicy(t *testing.T, mainCF string) (addr string, p *Policy) {
+	t.Helper()
+	addr = testutil.StartPostfix(t, mainCF)
+	params, err := ParseMainCF(strings.NewReader(mainCF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params["inet_interfaces"] = "127.0.0.1"
+	p, err = New(params, WithResolver(noDNS{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr, p
+}
+
 // rcptProbe is one SMTP transaction sent to a real Postfix and evaluated
 // by yubin: HELO, MAIL FROM and the RCPT TO addresses in order.
 type rcptProbe struct {
@@ -142,16 +160,7 @@ smtpd_hard_error_limit = 1000
 smtpd_soft_error_limit = 1000
 smtpd_error_sleep_time = 0
 `, "DIR", dir)
-	addr := testutil.StartPostfix(t, mainCF)
-	params, err := ParseMainCF(strings.NewReader(mainCF))
-	if err != nil {
-		t.Fatal(err)
-	}
-	params["inet_interfaces"] = "127.0.0.1"
-	p, err := New(params, WithResolver(noDNS{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, p := startPostfixAndPolicy(t, mainCF)
 	var probes []rcptProbe
 	for _, h := range []string{"bad_helo!", "localhost", "[127.0.0.1]", "[999.1.1.1]", "host.example.", "-x.example"} {
 		probes = append(probes, rcptProbe{h, "a@example.org", []string{"alice@example.jp"}})

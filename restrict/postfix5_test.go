@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // dsnLines lists "<prefix><i>@example.jp" (rcpt) or "<prefix><i>.example"
@@ -89,16 +87,7 @@ smtpd_hard_error_limit = 1000
 smtpd_soft_error_limit = 1000
 smtpd_error_sleep_time = 0
 `, "DIR", dir)
-	addr := testutil.StartPostfix(t, mainCF)
-	params, err := ParseMainCF(strings.NewReader(mainCF))
-	if err != nil {
-		t.Fatal(err)
-	}
-	params["inet_interfaces"] = "127.0.0.1"
-	p, err := New(params, WithResolver(noDNS{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, p := startPostfixAndPolicy(t, mainCF)
 	rcpts := []string{"alice@example.jp", "carol@example.jp", "blocked@example.jp", "closed@example.jp",
 		"later@example.jp", "latertext@example.jp", "code5@example.jp", "code4@example.jp", "nodsn@example.jp",
 		"relayed@elsewhere.example", "numeric@elsewhere.example", "listed@elsewhere.example",

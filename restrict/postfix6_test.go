@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // policyServer is a check_policy_service server on 127.0.0.1 answering by
@@ -119,16 +117,7 @@ smtpd_hard_error_limit = 1000
 smtpd_soft_error_limit = 1000
 smtpd_error_sleep_time = 0
 `
-	addr := testutil.StartPostfix(t, mainCF)
-	params, err := ParseMainCF(strings.NewReader(mainCF))
-	if err != nil {
-		t.Fatal(err)
-	}
-	params["inet_interfaces"] = "127.0.0.1"
-	p, err := New(params, WithResolver(noDNS{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, p := startPostfixAndPolicy(t, mainCF)
 	rcpts := []string{"reject@example.jp", "rejectbare@example.jp", "greylist@example.jp", "ok@elsewhere.example",
 		"code@example.jp", "dunno@example.jp", "dunno@elsewhere.example", "list@example.jp", "list@elsewhere.example",
 		"prepend@example.jp", "close@example.jp", "user@example.jp"}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // TestPostfixRelayDecisions sends the relay tricks (and local addresses)
@@ -29,16 +27,7 @@ smtpd_hard_error_limit = 1000
 smtpd_soft_error_limit = 1000
 smtpd_error_sleep_time = 0
 `
-	addr := testutil.StartPostfix(t, mainCF)
-	params, err := ParseMainCF(strings.NewReader(mainCF))
-	if err != nil {
-		t.Fatal(err)
-	}
-	params["inet_interfaces"] = "127.0.0.1"
-	p, err := New(params, WithResolver(noDNS{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, p := startPostfixAndPolicy(t, mainCF)
 	var rcpts []string
 	for _, r := range relayTricks {
 		if strings.IndexFunc(r, func(c rune) bool { return c < 0x20 || c >= 0x7f }) >= 0 {
