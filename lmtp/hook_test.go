@@ -4,30 +4,17 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // TestCommandHook: every command line of a session reaches CommandHook
 // once, by its known verb or UNKNOWN, ok when its replies were 2xx (DATA:
 // every recipient's).
 func TestCommandHook(t *testing.T) {
-	var mu sync.Mutex
-	var seen []string
-	hook := func(name string, ok bool, took time.Duration) {
-		s := name + " fail"
-		if ok {
-			s = name + " ok"
-		}
-		if took <= 0 {
-			s += " no-time"
-		}
-		mu.Lock()
-		seen = append(seen, s)
-		mu.Unlock()
-	}
-	addr, _ := startLMTP(t, &Server{Deliverer: maildirs(t, t.TempDir()), CommandHook: hook}, nil)
+	rec := &testutil.CommandRecorder{OK: "ok", Fail: "fail"}
+	addr, _ := startLMTP(t, &Server{Deliverer: maildirs(t, t.TempDir()), CommandHook: rec.Hook}, nil)
 	c := dialRaw(t, "tcp", addr)
 	c.expect("", "220 ")
 	c.expect("lhlo x", "250")
@@ -60,9 +47,7 @@ func TestCommandHook(t *testing.T) {
 	want := []string{"LHLO ok", "MAIL ok", "RCPT ok", "RCPT fail", "DATA ok",
 		"MAIL ok", "RCPT ok", "RCPT ok", "BDAT ok",
 		"MAIL ok", "RCPT ok", "RCPT ok", "DATA fail", "UNKNOWN fail", "MAIL fail", "QUIT ok"}
-	mu.Lock()
-	defer mu.Unlock()
-	if !reflect.DeepEqual(seen, want) {
+	if seen := rec.Seen(); !reflect.DeepEqual(seen, want) {
 		t.Errorf("hook saw %q\nwant     %q", seen, want)
 	}
 }

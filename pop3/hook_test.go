@@ -3,29 +3,17 @@ package pop3
 import (
 	"io"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // TestCommandHook: every command line of a session reaches CommandHook
 // once, by its known keyword or UNKNOWN, with ok as +OK/-ERR said.
 func TestCommandHook(t *testing.T) {
-	var mu sync.Mutex
-	var seen []string
-	hook := func(name string, ok bool, took time.Duration) {
-		s := name + " -ERR"
-		if ok {
-			s = name + " +OK"
-		}
-		if took <= 0 {
-			s += " no-time"
-		}
-		mu.Lock()
-		seen = append(seen, s)
-		mu.Unlock()
-	}
-	e := startServer(t, &Server{CommandHook: hook})
+	rec := &testutil.CommandRecorder{OK: "+OK", Fail: "-ERR"}
+	e := startServer(t, &Server{CommandHook: rec.Hook})
 	e.deliver("alice", msg2)
 	c := e.dial()
 	c.cmd("capa", "+OK")
@@ -47,9 +35,7 @@ func TestCommandHook(t *testing.T) {
 	}
 	want := []string{"CAPA +OK", "USER +OK", "PASS -ERR", "USER +OK", "PASS +OK",
 		"RETR +OK", "RETR -ERR", "UNKNOWN -ERR", "UNKNOWN -ERR", "QUIT +OK"}
-	mu.Lock()
-	defer mu.Unlock()
-	if !reflect.DeepEqual(seen, want) {
+	if seen := rec.Seen(); !reflect.DeepEqual(seen, want) {
 		t.Errorf("hook saw %q\nwant     %q", seen, want)
 	}
 }
