@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,17 +46,23 @@ func TempMaildir(t testing.TB) string {
 }
 
 // ChownTree gives every file and directory under root to uid/gid. It is a
-// no-op when the test does not run as root.
+// no-op when the test does not run as root. Files that vanish during the
+// walk (temporary files renamed away by a server) are skipped.
 func ChownTree(t testing.TB, root string, uid, gid int) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return
 	}
 	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
+		if err == nil {
+			err = os.Lchown(p, uid, gid)
 		}
-		return os.Lchown(p, uid, gid)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A temporary file that a server still finishing its work
+			// (an index write after LOGOUT) renamed away meanwhile.
+			return nil
+		}
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
