@@ -31,6 +31,8 @@ type Store struct {
 
 	seq atomic.Uint64
 
+	locks lockSources // dotlock files to link, one per lock path
+
 	mu     sync.Mutex
 	boxes  map[string]*mbox // by directory
 	closed bool
@@ -170,6 +172,7 @@ func (s *Store) Close() error {
 	for _, m := range boxes {
 		m.flushCache(true)
 	}
+	s.locks.removeAll()
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -396,9 +397,13 @@ func (m *mbox) cleanTmp() {
 	if err != nil {
 		return
 	}
+	ownPid := "." + strconv.Itoa(os.Getpid()) + "."
 	for _, e := range ents {
 		if !e.Type().IsRegular() || !isOwnTemp(e.Name()) {
 			continue
+		}
+		if strings.Contains(e.Name(), ".lock"+ownPid) {
+			continue // a lock source of this process (lock.go)
 		}
 		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > tmpMaxAge {
 			os.Remove(filepath.Join(m.dir, e.Name()))

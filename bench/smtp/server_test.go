@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -51,6 +52,15 @@ func serveDiscard(string) (string, func(), error) {
 
 // childServer serves until its stdin is closed (the parent ended).
 func childServer(kind, base string) int {
+	if path := os.Getenv(serverEnv + "_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	serve := servers[kind]
 	addr, stop, err := serve(base)
 	if err != nil {
