@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
-
-	"github.com/yubinmail/yubin/restrict/table"
 )
 
 var errBareMap = errors.New("specify one of (check_client_access, check_reverse_client_access, check_helo_access, check_sender_access, check_recipient_access) before a bare table in this list")
@@ -27,7 +25,7 @@ func (s *state) checkAccess(st *step, name, replyName, replyClass, defACL string
 }
 
 func (s *state) checkAccessFound(st *step, name, replyName, replyClass, defACL string, full bool) (status, bool) {
-	if !full && table.Pattern(st.table) {
+	if !full && st.pattern {
 		return stDunno, false
 	}
 	v, ok := s.lookup(st.table, strings.ToLower(name), replyName)
@@ -182,7 +180,7 @@ func (s *state) tableResult(st *step, value, replyName, replyClass, defACL strin
 		s.logWhatsup("warn", text)
 		return stDunno
 	case "FILTER":
-		if s.sender == nil || !strings.Contains(text, ":") {
+		if !s.sender.set || !strings.Contains(text, ":") {
 			p.log.Warn("access table FILTER action ignored", "table", st.arg, "value", value)
 			return stDunno
 		}
@@ -190,7 +188,7 @@ func (s *state) tableResult(st *step, value, replyName, replyClass, defACL strin
 		s.filter = text
 		return stDunno
 	case "HOLD":
-		if s.sender == nil || s.hold {
+		if !s.sender.set || s.hold {
 			return stDunno
 		}
 		if text == "" {
@@ -200,7 +198,7 @@ func (s *state) tableResult(st *step, value, replyName, replyClass, defACL strin
 		s.hold = true
 		return stDunno
 	case "DISCARD":
-		if s.sender == nil {
+		if !s.sender.set {
 			p.log.Warn("access table DISCARD action skipped in client or helo restrictions", "table", st.arg)
 			return stDunno
 		}
@@ -211,7 +209,7 @@ func (s *state) tableResult(st *step, value, replyName, replyClass, defACL strin
 		s.discard = true
 		return stOK
 	case "REDIRECT":
-		if s.sender == nil || !strings.Contains(text, "@") {
+		if !s.sender.set || !strings.Contains(text, "@") {
 			p.log.Warn("access table REDIRECT action ignored", "table", st.arg, "value", value)
 			return stDunno
 		}
@@ -235,7 +233,7 @@ func (s *state) tableResult(st *step, value, replyName, replyClass, defACL strin
 		deferIf(&s.deferIfReject, 450, dsnFix(dsn, replyClass), "<%s>: %s rejected: %s", replyName, replyClass, t)
 		return stDunno
 	case "PREPEND":
-		if s.sender == nil {
+		if !s.sender.set {
 			return stDunno
 		}
 		if !isHeader(text) {

@@ -22,9 +22,13 @@ const maxResolveLoops = 10
 // angle brackets) into Postfix's internal form: source route removed,
 // quoted local part unquoted.
 func internalAddr(a string) string {
+	quoted := false
 	for i := 0; i < len(a); i++ {
-		if c := a[i]; c < 0x20 || c == 0x7f {
+		switch c := a[i]; {
+		case c < 0x20 || c == 0x7f:
 			return a // keep control bytes visible to resolveAddr: never authorised
+		case c == '"' || c == '\\':
+			quoted = true
 		}
 	}
 	// "@a,@b:user@domain": a source route; RFC 5321 says to strip it.
@@ -33,7 +37,7 @@ func internalAddr(a string) string {
 			a = a[i+1:]
 		}
 	}
-	if !strings.Contains(a, "\"") && !strings.Contains(a, "\\") {
+	if !quoted { // (unquoting an address without quotes would copy it unchanged)
 		return a
 	}
 	var b strings.Builder
@@ -115,7 +119,8 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 			break
 		}
 		local, domain = addr[:at], strings.ToLower(truncDot(addr[at+1:]))
-		if p.isLocalDomain(ctx, s, domain) {
+		dc := p.classOf(ctx, s, domain)
+		if dc.local {
 			if strings.Contains(local, "@") ||
 				(bang && strings.Contains(local, "!")) ||
 				(percent && strings.Contains(local, "%")) {
@@ -125,10 +130,10 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 			r.class = ClassLocal
 			break
 		}
-		r.class = p.domainClass(ctx, s, domain)
+		r.class = dc.class
 		break
 	}
-	if strings.ContainsAny(local, "@!%") {
+	if hasRoutingOperator(local) {
 		r.routed = true
 	}
 	if domain == "" {
@@ -141,6 +146,18 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 		r.addr = local + "@" + domain
 	}
 	return r
+}
+
+// hasRoutingOperator reports whether local contains '@', '!' or '%'
+// (a byte loop: strings.ContainsAny builds a set on every call).
+func hasRoutingOperator(local string) bool {
+	for i := 0; i < len(local); i++ {
+		switch local[i] {
+		case '@', '!', '%':
+			return true
+		}
+	}
+	return false
 }
 
 // isLocalDomain is resolve_local: mydestination, or an address literal

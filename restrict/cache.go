@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -13,28 +12,31 @@ import (
 // Resolver for a fixed time, as Postfix's smtpd keeps its DNSBL and
 // address caches across sessions. Temporary failures are not cached.
 type CachingResolver struct {
-	r       Resolver
-	ttl     time.Duration
-	max     int
-	now     func() time.Time
-	mu      sync.RWMutex
-	entries map[cacheKey]*cacheEntry
-
-	// The clock is read on every 16th lookup only (time.Now can cost a
-	// system call on virtual machines): an expired answer may be served
-	// for up to 15 more lookups.
-	calls   atomic.Uint32
-	lastNow atomic.Int64
+	r     Resolver
+	ttl   time.Duration
+	max   int
+	clock coarseClock
+	mu    sync.RWMutex
+	// entries holds one map per kind of query, keyed by name: a string
+	// key hashes faster than a struct of kind and name.
+	entries [numCacheKinds]map[string]*cacheEntry
+	n       int // entries in all maps
 }
 
-type cacheKey struct {
-	kind byte // 'm' MX, 'i' IP (with network), 't' TXT
-	net  string
-	name string
-}
+// cacheKind is the kind of query an answer belongs to.
+type cacheKind int
+
+const (
+	cacheMX  cacheKind = iota
+	cacheIP            // LookupNetIP "ip"
+	cacheIP4           // LookupNetIP "ip4"
+	cacheIP6           // LookupNetIP "ip6"
+	cacheTXT
+	numCacheKinds
+)
 
 type cacheEntry struct {
-	expires time.Time
+	expires int64 // Unix nanoseconds
 	mx      []*net.MX
 	ips     []netip.Addr
 	txt     []string
@@ -42,7 +44,9 @@ type cacheEntry struct {
 }
 
 // NewCachingResolver wraps r; answers live for ttl (default 1 minute) and
-// at most max names are kept (default 10000).
+// at most max names are kept (default 10000). The clock is read on every
+// 16th lookup only (time.Now can cost a system call on virtual
+// machines): an expired answer may be served for up to 15 more lookups.
 func NewCachingResolver(r Resolver, ttl time.Duration, max int) *CachingResolver {
 	if ttl <= 0 {
 		ttl = time.Minute
@@ -50,75 +54,89 @@ func NewCachingResolver(r Resolver, ttl time.Duration, max int) *CachingResolver
 	if max <= 0 {
 		max = 10000
 	}
-	return &CachingResolver{r: r, ttl: ttl, max: max, now: time.Now, entries: map[cacheKey]*cacheEntry{}}
-}
-
-func (c *CachingResolver) clock() time.Time {
-	if c.calls.Add(1)%16 == 1 || c.lastNow.Load() == 0 {
-		n := c.now()
-		c.lastNow.Store(n.UnixNano())
-		return n
+	c := &CachingResolver{r: r, ttl: ttl, max: max}
+	c.clock.now = time.Now
+	for i := range c.entries {
+		c.entries[i] = map[string]*cacheEntry{}
 	}
-	return time.Unix(0, c.lastNow.Load())
+	return c
 }
 
-func (c *CachingResolver) get(k cacheKey) (*cacheEntry, bool) {
+func (c *CachingResolver) get(kind cacheKind, name string) (*cacheEntry, bool) {
 	c.mu.RLock()
-	e, ok := c.entries[k]
+	e, ok := c.entries[kind][name]
 	c.mu.RUnlock()
-	if !ok || c.clock().After(e.expires) {
+	if !ok || c.clock.nano() > e.expires {
 		return nil, false
 	}
 	return e, true
 }
 
-func (c *CachingResolver) put(k cacheKey, e *cacheEntry) {
+func (c *CachingResolver) put(kind cacheKind, name string, e *cacheEntry) {
 	if e.err != nil && classifyDNSErr(e.err) != dnsNotFound {
 		return
 	}
-	e.expires = c.now().Add(c.ttl)
+	e.expires = c.clock.now().Add(c.ttl).UnixNano()
 	c.mu.Lock()
-	if len(c.entries) >= c.max {
-		for old := range c.entries { // drop an arbitrary tenth
-			delete(c.entries, old)
-			if len(c.entries) < c.max*9/10 {
+	if c.n >= c.max {
+		// Drop an arbitrary tenth.
+		for _, m := range c.entries {
+			for old := range m {
+				delete(m, old)
+				c.n--
+				if c.n < c.max*9/10 {
+					break
+				}
+			}
+			if c.n < c.max*9/10 {
 				break
 			}
 		}
 	}
-	c.entries[k] = e
+	if _, ok := c.entries[kind][name]; !ok {
+		c.n++
+	}
+	c.entries[kind][name] = e
 	c.mu.Unlock()
 }
 
 // LookupMX implements Resolver.
 func (c *CachingResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
-	k := cacheKey{kind: 'm', name: name}
-	if e, ok := c.get(k); ok {
+	if e, ok := c.get(cacheMX, name); ok {
 		return e.mx, e.err
 	}
 	mx, err := c.r.LookupMX(ctx, name)
-	c.put(k, &cacheEntry{mx: mx, err: err})
+	c.put(cacheMX, name, &cacheEntry{mx: mx, err: err})
 	return mx, err
 }
 
 // LookupNetIP implements Resolver.
 func (c *CachingResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	k := cacheKey{kind: 'i', net: network, name: host}
-	if e, ok := c.get(k); ok {
+	var kind cacheKind
+	switch network {
+	case "ip":
+		kind = cacheIP
+	case "ip4":
+		kind = cacheIP4
+	case "ip6":
+		kind = cacheIP6
+	default:
+		return c.r.LookupNetIP(ctx, network, host) // an error for net.Resolver
+	}
+	if e, ok := c.get(kind, host); ok {
 		return e.ips, e.err
 	}
 	ips, err := c.r.LookupNetIP(ctx, network, host)
-	c.put(k, &cacheEntry{ips: ips, err: err})
+	c.put(kind, host, &cacheEntry{ips: ips, err: err})
 	return ips, err
 }
 
 // LookupTXT implements Resolver.
 func (c *CachingResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	k := cacheKey{kind: 't', name: name}
-	if e, ok := c.get(k); ok {
+	if e, ok := c.get(cacheTXT, name); ok {
 		return e.txt, e.err
 	}
 	txt, err := c.r.LookupTXT(ctx, name)
-	c.put(k, &cacheEntry{txt: txt, err: err})
+	c.put(cacheTXT, name, &cacheEntry{txt: txt, err: err})
 	return txt, err
 }

@@ -31,8 +31,7 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 	}
 	s := &state{p: p, ctx: ctx, req: req, stage: stage}
 	if req.Helo != "" {
-		h := req.Helo
-		s.helo = &h
+		s.helo = present(req.Helo)
 	}
 	delay := p.cfg.delayReject
 	st := stDunno
@@ -42,12 +41,12 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			st = s.run(p.client, s.namaddr(), nameClient, "check_client_access")
 		}
 	case StageHelo:
-		if !delay && s.helo != nil {
-			st = s.run(p.helo, *s.helo, nameHelo, "check_helo_access")
+		if !delay && s.helo.set {
+			st = s.run(p.helo, s.helo.val, nameHelo, "check_helo_access")
 		}
 	case StageSender:
 		sender := internalAddr(req.Sender)
-		s.sender = &sender
+		s.sender = present(sender)
 		if !delay {
 			st = s.checkMail()
 		}
@@ -55,7 +54,7 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 		// Postfix checks (and quotes in replies) the internal form of the
 		// addresses: source route dropped, quotes and escapes removed.
 		sender, rcpt := internalAddr(req.Sender), internalAddr(req.Recipient)
-		s.sender = &sender
+		s.sender = present(sender)
 		if strings.EqualFold(rcpt, "postmaster") {
 			return Decision{Action: Permit, Restriction: "postmaster"}, nil
 		}
@@ -63,8 +62,8 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			if len(p.client.steps) > 0 {
 				st = s.run(p.client, s.namaddr(), nameClient, "check_client_access")
 			}
-			if st != stReject && s.helo != nil {
-				st = s.run(p.helo, *s.helo, nameHelo, "check_helo_access")
+			if st != stReject && s.helo.set {
+				st = s.run(p.helo, s.helo.val, nameHelo, "check_helo_access")
 			}
 			if st != stReject {
 				st = s.checkMail()
@@ -73,7 +72,7 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 				return s.decision(st)
 			}
 		}
-		s.recipient = &rcpt
+		s.recipient = present(rcpt)
 		st = s.run(p.relay, rcpt, nameRecipient, "check_recipient_access")
 		if st != stReject {
 			st = s.run(p.recipient, rcpt, nameRecipient, "check_recipient_access")
@@ -90,10 +89,10 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 		}
 	case StageData, StageEndOfData:
 		sender := internalAddr(req.Sender)
-		s.sender = &sender
+		s.sender = present(sender)
 		if req.RecipientCount <= 1 && req.Recipient != "" {
 			rcpt := internalAddr(req.Recipient)
-			s.recipient = &rcpt
+			s.recipient = present(rcpt)
 		}
 		l, name, class := p.data, "DATA", nameData
 		if stage == StageEndOfData {
@@ -122,9 +121,9 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 // reject_unlisted_sender.
 func (s *state) checkMail() status {
 	p := s.p
-	st := s.run(p.sender, *s.sender, nameSender, "check_sender_access")
-	if st != stReject && p.cfg.rejectUnlistedSender && !s.senderMapDone && !s.discard && *s.sender != "" {
-		sender := *s.sender
+	st := s.run(p.sender, s.sender.val, nameSender, "check_sender_access")
+	if st != stReject && p.cfg.rejectUnlistedSender && !s.senderMapDone && !s.discard && s.sender.val != "" {
+		sender := s.sender.val
 		if r := s.runFunc(func() status { return s.checkSenderRcptMaps(sender) }); r == stReject {
 			st = r
 		}

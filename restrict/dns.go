@@ -169,6 +169,7 @@ type rblSpec struct {
 	domain       string
 	dotDomainDot string // ".domain." for building queries
 	filter       *ipMatch
+	cache        rblCache
 }
 
 func parseRBLSpec(arg string) (*rblSpec, error) {
@@ -187,15 +188,41 @@ func parseRBLSpec(arg string) (*rblSpec, error) {
 	return spec, nil
 }
 
-// find queries the list for prefix (reversed address or domain) and
-// applies the reply filter. nil means not listed.
-func (s *state) findDNSXL(spec *rblSpec, prefix string) *rblResult {
-	k := rblKey{spec, prefix}
-	res, ok := s.p.rbl.get(k)
+// findDNSXLAddr queries the list for a client address and applies the
+// reply filter. nil means not listed.
+func (s *state) findDNSXLAddr(spec *rblSpec, a netip.Addr) *rblResult {
+	a = a.Unmap().WithZone("")
+	now := s.rblNow()
+	res, ok := spec.cache.getAddr(a, now)
 	if !ok {
-		res = s.rblLookup(prefix + spec.dotDomainDot)
-		s.p.rbl.put(k, res)
+		res = s.rblLookup(reverseAddr(a) + spec.dotDomainDot)
+		spec.cache.putAddr(a, res, now)
 	}
+	return spec.filtered(res)
+}
+
+// findDNSXLName queries the list for a domain and applies the reply
+// filter. nil means not listed.
+func (s *state) findDNSXLName(spec *rblSpec, domain string) *rblResult {
+	now := s.rblNow()
+	res, ok := spec.cache.getName(domain, now)
+	if !ok {
+		res = s.rblLookup(domain + spec.dotDomainDot)
+		spec.cache.putName(domain, res, now)
+	}
+	return spec.filtered(res)
+}
+
+// rblNow is the time for the DNSBL caches, read once per evaluation.
+func (s *state) rblNow() int64 {
+	if s.now == 0 {
+		s.now = s.p.rblClock.nano()
+	}
+	return s.now
+}
+
+// filtered applies the "=127.0.0.[2..11]" reply filter to an answer.
+func (spec *rblSpec) filtered(res *rblResult) *rblResult {
 	if res == nil || res.soft || spec.filter == nil {
 		return res
 	}
@@ -243,7 +270,7 @@ func (s *state) rejectRBLAddr(spec *rblSpec, replyClass string) status {
 	if !a.IsValid() {
 		return stDunno
 	}
-	res := s.findDNSXL(spec, s.reversedClient())
+	res := s.findDNSXLAddr(spec, a)
 	if res == nil || res.soft {
 		return stDunno
 	}
@@ -251,14 +278,14 @@ func (s *state) rejectRBLAddr(spec *rblSpec, replyClass string) status {
 }
 
 func (s *state) permitDNSWLAddr(spec *rblSpec) status {
-	if s.stage == StageRecipient && s.recipient != nil && !s.permitAuthDestination(*s.recipient) {
+	if s.stage == StageRecipient && s.recipient.set && !s.permitAuthDestination(s.recipient.val) {
 		return stDunno
 	}
 	a := s.req.ClientAddr
 	if !a.IsValid() {
 		return stDunno
 	}
-	res := s.findDNSXL(spec, s.reversedClient())
+	res := s.findDNSXLAddr(spec, a)
 	switch {
 	case res == nil:
 		return stDunno
@@ -297,7 +324,7 @@ func (s *state) rejectRBLDomain(spec *rblSpec, what, replyClass string) status {
 	if domain == "" {
 		return stDunno
 	}
-	res := s.findDNSXL(spec, domain)
+	res := s.findDNSXLName(spec, domain)
 	if res == nil || res.soft {
 		return stDunno
 	}
@@ -305,14 +332,14 @@ func (s *state) rejectRBLDomain(spec *rblSpec, what, replyClass string) status {
 }
 
 func (s *state) permitDNSWLDomain(spec *rblSpec, what string) status {
-	if s.stage == StageRecipient && s.recipient != nil && !s.permitAuthDestination(*s.recipient) {
+	if s.stage == StageRecipient && s.recipient.set && !s.permitAuthDestination(s.recipient.val) {
 		return stDunno
 	}
 	domain := rhsblDomain(what)
 	if domain == "" {
 		return stDunno
 	}
-	res := s.findDNSXL(spec, domain)
+	res := s.findDNSXLName(spec, domain)
 	switch {
 	case res == nil:
 		return stDunno
@@ -367,14 +394,11 @@ func (s *state) rblReply(spec *rblSpec, res *rblResult, what, replyClass string)
 // smtpdMacro answers the SMTP attribute names Postfix allows in reply
 // templates ($client, $sender, ...), never main.cf parameters.
 func (s *state) smtpdMacro(name string) (string, bool) {
-	orNull := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		if *p == "" {
+	orNull := func(o optional) string {
+		if o.set && o.val == "" {
 			return "<>"
 		}
-		return *p
+		return o.val
 	}
 	switch name {
 	case "client":
@@ -386,22 +410,14 @@ func (s *state) smtpdMacro(name string) (string, bool) {
 	case "reverse_client_name":
 		return s.req.reverseClientName(), true
 	case "helo_name":
-		if s.helo == nil {
+		if !s.helo.set {
 			return "", true
 		}
-		return *s.helo, true
+		return s.helo.val, true
 	case "sender":
 		return orNull(s.sender), true
 	case "recipient":
 		return orNull(s.recipient), true
 	}
 	return "", false
-}
-
-// reversedClient is reverseAddr of the client address, computed once.
-func (s *state) reversedClient() string {
-	if s.revClient == "" {
-		s.revClient = reverseAddr(s.req.ClientAddr)
-	}
-	return s.revClient
 }

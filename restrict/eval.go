@@ -57,9 +57,9 @@ type state struct {
 	req   *Request
 	stage Stage
 
-	sender    *string // nil before MAIL FROM
-	recipient *string // nil outside RCPT (and DATA with one recipient)
-	helo      *string // nil before HELO
+	sender    optional // unset before MAIL FROM
+	recipient optional // unset outside RCPT (and DATA with one recipient)
+	helo      optional // unset before HELO
 
 	recursion     int
 	warnIfReject  int
@@ -76,10 +76,20 @@ type state struct {
 	senderMapDone bool
 	err           error // first lookup/config error
 	rcache        [2]resolveMemo
-	revClient     string
 	namaddrCache  string
+	now           int64 // rblNow's reading, 0 before the first DNSBL
 	rnext         int
 }
+
+// optional is a string that may be absent, as Postfix's state fields
+// that are NULL until the command that sets them. (A value rather than a
+// *string keeps the evaluation state off the heap.)
+type optional struct {
+	val string
+	set bool
+}
+
+func present(v string) optional { return optional{val: v, set: true} }
 
 func (s *state) namaddr() string {
 	if s.namaddrCache == "" {
@@ -95,14 +105,14 @@ func (s *state) logWhatsup(whatsup, text string) {
 		qid = "NOQUEUE"
 	}
 	fmt.Fprintf(&b, "%s: %s: %s from %s: %s;", qid, whatsup, s.stage, s.namaddr(), text)
-	if s.sender != nil {
-		fmt.Fprintf(&b, " from=<%s>", *s.sender)
+	if s.sender.set {
+		fmt.Fprintf(&b, " from=<%s>", s.sender.val)
 	}
-	if s.recipient != nil {
-		fmt.Fprintf(&b, " to=<%s>", *s.recipient)
+	if s.recipient.set {
+		fmt.Fprintf(&b, " to=<%s>", s.recipient.val)
 	}
-	if s.helo != nil {
-		fmt.Fprintf(&b, " helo=<%s>", *s.helo)
+	if s.helo.set {
+		fmt.Fprintf(&b, " helo=<%s>", s.helo.val)
 	}
 	line := b.String()
 	if whatsup != "reject" {

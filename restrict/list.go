@@ -153,12 +153,15 @@ var unsupported = map[string]string{
 
 // step is one compiled element of a restriction list.
 type step struct {
-	kind   kind
-	name   string // as written, for logging
-	arg    string // table reference, DNSBL domain or class name
-	table  Table
-	rbl    *rblSpec
-	policy *policyClient
+	kind  kind
+	name  string // as written, for logging
+	arg   string // table reference, DNSBL domain or class name
+	table Table
+	// pattern is isPattern(table), found once when compiled: a
+	// pattern table gets only full-key lookups.
+	pattern bool
+	rbl     *rblSpec
+	policy  *policyClient
 }
 
 // list is a compiled restriction list.
@@ -267,7 +270,7 @@ func (p *Policy) compileList(param string, depth int) (*list, error) {
 				if err != nil {
 					return nil, &ConfigError{Param: param, Element: i + 1, Token: arg, Err: err}
 				}
-				s.table = t
+				s.table, s.pattern = t, isPattern(t)
 			} else if k == kCheckPolicyService {
 				pc, ok := p.policies[arg]
 				if !ok {
@@ -296,7 +299,7 @@ func (p *Policy) compileList(param string, depth int) (*list, error) {
 			if err != nil {
 				return nil, cfgErr("%v", err)
 			}
-			l.steps = append(l.steps, step{kind: kBareMap, name: tok, arg: tok, table: t})
+			l.steps = append(l.steps, step{kind: kBareMap, name: tok, arg: tok, table: t, pattern: isPattern(t)})
 			continue
 		}
 		if p.classes[name] {

@@ -163,9 +163,8 @@ func (s *state) checkRcptMaps(addr, replyClass string) status {
 	if replyClass == nameSender {
 		dsn = "5.1.0"
 	}
-	show := p.flag("show_user_unknown_table_name")
 	suffix := func(s string) string {
-		if show {
+		if p.flag("show_user_unknown_table_name") {
 			return " in " + s
 		}
 		return ""

@@ -148,12 +148,15 @@ func (ml *matchList) matchHost(ctx context.Context, s *state, name string, addr 
 	if ml == nil {
 		return false
 	}
-	name = strings.ToLower(name)
 	if addr.IsValid() {
 		addr = addr.Unmap().WithZone("")
 	}
+	lowered := false
 	for i := range ml.entries {
 		e := &ml.entries[i]
+		if !e.isNet && !lowered { // network entries ignore the name
+			name, lowered = strings.ToLower(name), true
+		}
 		if e.matches(ctx, s, ml, name, addr) {
 			return !e.negate
 		}

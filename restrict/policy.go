@@ -76,12 +76,17 @@ type Policy struct {
 	policyDial PolicyDialer
 	policies   map[string]*policyClient // check_policy_service clients by endpoint
 
-	memo    map[string]string // expanded parameter values, filled by New
-	rbl     rblCache
-	cfg     hotConfig
-	lists   map[string]*list
-	classes map[string]bool
-	values  sync.Map // access-table values compiled as restriction lists
+	memo     map[string]string // expanded parameter values, filled by New
+	rblClock coarseClock       // for the DNSBL caches of the rblSpecs
+	cfg      hotConfig
+	lists    map[string]*list
+	classes  map[string]bool
+	values   sync.Map // access-table values compiled as restriction lists
+
+	// domainClasses caches classOf when staticClasses: the lists that
+	// decide a domain's class name no lookup table.
+	domainClasses domainClassCache
+	staticClasses bool
 
 	client, helo, sender, relay, recipient, data, eod *list
 
@@ -129,7 +134,7 @@ func New(params Params, opts ...Option) (*Policy, error) {
 	for _, o := range opts {
 		o(p)
 	}
-	p.rbl.now = p.now
+	p.rblClock.now = p.now
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
 	}
@@ -241,6 +246,8 @@ func (p *Policy) compileLists() error {
 	if err != nil {
 		return err
 	}
+	p.staticClasses = staticList(p.mydest) && staticList(p.relayDomains) &&
+		staticList(p.virtAliasDomains) && staticList(p.virtMailboxDomains)
 	mp := func(param string, alias bool) *maps {
 		if err != nil {
 			return nil

@@ -199,12 +199,6 @@ func (s *state) checkPolicyService(st *step, replyName, replyClass, defACL strin
 // policyAttrs lists the request attributes Postfix 3.7 sends.
 func (s *state) policyAttrs(pc *policyClient) [][2]string {
 	r := s.req
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
 	rcptCount := 0
 	if s.stage == StageData || s.stage == StageEndOfData {
 		rcptCount = r.RecipientCount
@@ -233,9 +227,9 @@ func (s *state) policyAttrs(pc *policyClient) [][2]string {
 		{"reverse_client_name", r.reverseClientName()},
 		{"server_address", ""},
 		{"server_port", ""},
-		{"helo_name", str(s.helo)},
-		{"sender", str(s.sender)},
-		{"recipient", str(s.recipient)},
+		{"helo_name", s.helo.val},
+		{"sender", s.sender.val},
+		{"recipient", s.recipient.val},
 		{"recipient_count", strconv.Itoa(rcptCount)},
 		{"queue_id", r.QueueID},
 		{"instance", r.QueueID},

@@ -74,12 +74,12 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 
 	// HELO restrictions.
 	case kCheckHeloAccess:
-		if s.helo != nil {
-			return s.checkDomainAccess(st, *s.helo, *s.helo, nameHelo, defACL, true)
+		if s.helo.set {
+			return s.checkDomainAccess(st, s.helo.val, s.helo.val, nameHelo, defACL, true)
 		}
 	case kRejectInvalidHelo:
-		if s.helo != nil {
-			h := *s.helo
+		if s.helo.set {
+			h := s.helo.val
 			if strings.HasPrefix(h, "[") {
 				return s.rejectInvalidHostaddr(h)
 			}
@@ -89,8 +89,8 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 			}
 		}
 	case kRejectNonFQDNHelo:
-		if s.helo != nil {
-			h := *s.helo
+		if s.helo.set {
+			h := s.helo.val
 			if strings.HasPrefix(h, "[") {
 				return s.rejectInvalidHostaddr(h)
 			}
@@ -100,108 +100,108 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 			}
 		}
 	case kRejectUnknownHelo:
-		if s.helo != nil {
-			h := *s.helo
+		if s.helo.set {
+			h := s.helo.val
 			if strings.HasPrefix(h, "[") {
 				return s.rejectInvalidHostaddr(h)
 			}
 			return s.rejectUnknownHostname(h)
 		}
 	case kRejectRHSBLHelo:
-		if s.helo != nil {
-			return s.rejectRBLDomain(st.rbl, *s.helo, nameHelo)
+		if s.helo.set {
+			return s.rejectRBLDomain(st.rbl, s.helo.val, nameHelo)
 		}
 
 	// Sender restrictions.
 	case kCheckSenderAccess:
-		if s.sender != nil {
-			if *s.sender != "" {
-				return s.checkMailAccess(st, *s.sender, *s.sender, nameSender, defACL)
+		if s.sender.set {
+			if s.sender.val != "" {
+				return s.checkMailAccess(st, s.sender.val, s.sender.val, nameSender, defACL)
 			}
-			return s.checkAccess(st, p.get("smtpd_null_access_lookup_key"), *s.sender, nameSender, defACL, true)
+			return s.checkAccess(st, p.get("smtpd_null_access_lookup_key"), s.sender.val, nameSender, defACL, true)
 		}
 	case kRejectUnknownSenderDomain:
-		if s.sender != nil && *s.sender != "" {
-			return s.rejectUnknownAddress(*s.sender, nameSender)
+		if s.sender.set && s.sender.val != "" {
+			return s.rejectUnknownAddress(s.sender.val, nameSender)
 		}
 	case kRejectNonFQDNSender:
-		if s.sender != nil && *s.sender != "" {
-			return s.rejectNonFQDNAddress(*s.sender, nameSender)
+		if s.sender.set && s.sender.val != "" {
+			return s.rejectNonFQDNAddress(s.sender.val, nameSender)
 		}
 	case kRejectRHSBLSender:
-		if s.sender != nil && *s.sender != "" {
-			return s.rejectRBLDomain(st.rbl, *s.sender, nameSender)
+		if s.sender.set && s.sender.val != "" {
+			return s.rejectRBLDomain(st.rbl, s.sender.val, nameSender)
 		}
 	case kRejectUnlistedSender:
-		if s.sender != nil && *s.sender != "" {
-			return s.checkSenderRcptMaps(*s.sender)
+		if s.sender.set && s.sender.val != "" {
+			return s.checkSenderRcptMaps(s.sender.val)
 		}
 	case kRejectSenderLoginMismatch:
-		if s.saslEnabled() && s.sender != nil && *s.sender != "" {
-			if st := s.rejectAuthSenderLoginMismatch(*s.sender, false); st != stDunno {
+		if s.saslEnabled() && s.sender.set && s.sender.val != "" {
+			if st := s.rejectAuthSenderLoginMismatch(s.sender.val, false); st != stDunno {
 				return st
 			}
-			return s.rejectUnauthSenderLoginMismatch(*s.sender)
+			return s.rejectUnauthSenderLoginMismatch(s.sender.val)
 		}
 	case kRejectAuthSenderLoginMismatch:
-		if s.saslEnabled() && s.sender != nil && *s.sender != "" {
-			return s.rejectAuthSenderLoginMismatch(*s.sender, false)
+		if s.saslEnabled() && s.sender.set && s.sender.val != "" {
+			return s.rejectAuthSenderLoginMismatch(s.sender.val, false)
 		}
 	case kRejectKnownSenderLoginMismatch:
-		if s.saslEnabled() && s.sender != nil && *s.sender != "" {
+		if s.saslEnabled() && s.sender.set && s.sender.val != "" {
 			if s.req.SASLUser != "" {
-				return s.rejectAuthSenderLoginMismatch(*s.sender, true)
+				return s.rejectAuthSenderLoginMismatch(s.sender.val, true)
 			}
-			return s.rejectUnauthSenderLoginMismatch(*s.sender)
+			return s.rejectUnauthSenderLoginMismatch(s.sender.val)
 		}
 	case kRejectUnauthSenderLoginMismatch:
-		if s.saslEnabled() && s.sender != nil && *s.sender != "" {
-			return s.rejectUnauthSenderLoginMismatch(*s.sender)
+		if s.saslEnabled() && s.sender.set && s.sender.val != "" {
+			return s.rejectUnauthSenderLoginMismatch(s.sender.val)
 		}
 
 	// Recipient restrictions.
 	case kCheckRecipientAccess:
-		if s.recipient != nil {
-			return s.checkMailAccess(st, *s.recipient, *s.recipient, nameRecipient, defACL)
+		if s.recipient.set {
+			return s.checkMailAccess(st, s.recipient.val, s.recipient.val, nameRecipient, defACL)
 		}
 	case kPermitAuthDest:
-		if s.recipient != nil && s.permitAuthDestination(*s.recipient) {
+		if s.recipient.set && s.permitAuthDestination(s.recipient.val) {
 			return stOK
 		}
 	case kPermitMXBackup:
-		if s.recipient != nil {
-			return s.permitMXBackup(*s.recipient)
+		if s.recipient.set {
+			return s.permitMXBackup(s.recipient.val)
 		}
 	case kRejectUnauthDest:
-		if s.recipient != nil && !s.permitAuthDestination(*s.recipient) {
-			return s.reject(classPolicy, p.code("relay_domains_reject_code"), "5.7.1", "<%s>: Relay access denied", *s.recipient)
+		if s.recipient.set && !s.permitAuthDestination(s.recipient.val) {
+			return s.reject(classPolicy, p.code("relay_domains_reject_code"), "5.7.1", "<%s>: Relay access denied", s.recipient.val)
 		}
 	case kDeferUnauthDest:
-		if s.recipient != nil && !s.permitAuthDestination(*s.recipient) {
-			return s.reject(classPolicy, p.code("relay_domains_reject_code")-100, "4.7.1", "<%s>: Relay access denied", *s.recipient)
+		if s.recipient.set && !s.permitAuthDestination(s.recipient.val) {
+			return s.reject(classPolicy, p.code("relay_domains_reject_code")-100, "4.7.1", "<%s>: Relay access denied", s.recipient.val)
 		}
 	case kRejectUnknownRecipientDomain:
-		if s.recipient != nil {
-			return s.rejectUnknownAddress(*s.recipient, nameRecipient)
+		if s.recipient.set {
+			return s.rejectUnknownAddress(s.recipient.val, nameRecipient)
 		}
 	case kRejectNonFQDNRecipient:
-		if s.recipient != nil {
-			return s.rejectNonFQDNAddress(*s.recipient, nameRecipient)
+		if s.recipient.set {
+			return s.rejectNonFQDNAddress(s.recipient.val, nameRecipient)
 		}
 	case kRejectRHSBLRecipient:
-		if s.recipient != nil {
-			return s.rejectRBLDomain(st.rbl, *s.recipient, nameRecipient)
+		if s.recipient.set {
+			return s.rejectRBLDomain(st.rbl, s.recipient.val, nameRecipient)
 		}
 	case kRejectUnlistedRecipient:
-		if s.recipient != nil && *s.recipient != "" {
-			return s.checkRecipientRcptMaps(*s.recipient)
+		if s.recipient.set && s.recipient.val != "" {
+			return s.checkRecipientRcptMaps(s.recipient.val)
 		}
 	case kRejectMultiRecipientBounce:
 		limit := 0
 		if s.stage != StageRecipient {
 			limit = 1
 		}
-		if s.sender != nil && *s.sender == "" && s.req.RecipientCount > limit {
+		if s.sender.set && s.sender.val == "" && s.req.RecipientCount > limit {
 			return s.reject(classPolicy, p.code("multi_recipient_bounce_reject_code"), "5.5.3", "<%s>: %s rejected: Multi-recipient bounce", replyName, replyClass)
 		}
 
