@@ -84,15 +84,18 @@ func (s *Store) Deliver(ctx context.Context, mailbox string, r io.Reader, opts s
 	return m.deliver(ctx, r, opts, nil)
 }
 
-// deliver writes r to tmp/, syncs it, renames it into new/ (or cur/ when
-// it has flags) under dovecot-uidlist.lock, gives it the next UID and
-// appends the uidlist record, then syncs the directory.
+// writerPool holds the 64 KiB buffers deliveries write their files
+// through.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// deliver writes r to an unnamed file in tmp/ (or to tmp/<name>, see
+// tmpfile.go) and syncs it, then, in a group commit under
+// dovecot-uidlist.lock, links (renames) it into new/ (or cur/ when it has
+// flags), gives it the next UID and appends the uidlist record, and syncs
+// the directory and the uidlist.
 func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOptions, origin *handle) (store.AppendResult, error) {
 	s := m.s
 	date := opts.InternalDate
-	if date.IsZero() {
-		date = time.Now()
-	}
 	var kwMask uint32
 	if len(opts.Flags.Keywords) > 0 {
 		var err error
@@ -100,48 +103,46 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 			return store.AppendResult{}, err
 		}
 	}
-	now := time.Now()
-	base := s.uniqueBase(now)
-	tmp := filepath.Join(m.dir, "tmp", base)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		if err = s.makeMaildir(m.dir); err == nil {
-			f, err = os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		}
-	}
+	base := s.uniqueBase(time.Now())
+	t, err := m.createMessageTemp(base)
 	if err != nil {
 		if !isDir(m.dir) {
 			return store.AppendResult{}, fmt.Errorf("maildir: %s: %w", m.name, store.ErrNoSuchMailbox)
 		}
-		return store.AppendResult{}, fmt.Errorf("maildir: create %s: %w", tmp, err)
+		return store.AppendResult{}, fmt.Errorf("maildir: create a file in %s/tmp: %w", m.dir, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
+	f := t.f
+	defer func() { t.discard() }() // after a commit it only closes: the file has its name
 	var cnt sizeCounter
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(f)
 	_, err = io.Copy(&limitWriter{w: io.MultiWriter(bw, &cnt), max: s.opts.MaxMessageSize}, r)
 	if errors.Is(err, errTooBig) {
+		bw.Reset(nil)
+		writerPool.Put(bw)
 		return store.AppendResult{}, fmt.Errorf("maildir: message over %d bytes: %w", s.opts.MaxMessageSize, store.ErrTooBig)
 	}
 	if err == nil {
 		err = bw.Flush()
 	}
+	bw.Reset(nil)
+	writerPool.Put(bw)
 	// Owner and mtime (the internal date) are set before the fsync, so
-	// that it covers them too and the inode is not dirtied again.
+	// that it covers them too and the inode is not dirtied again. Without
+	// a date given, the internal date is the mtime the last write left.
 	if err == nil {
-		s.chown(tmp)
-		err = os.Chtimes(tmp, date, date)
+		t.chown(s)
+		if date.IsZero() {
+			var fi os.FileInfo
+			if fi, err = f.Stat(); err == nil {
+				date = fi.ModTime()
+			}
+		} else {
+			err = t.setTimes(date)
+		}
 	}
 	if err == nil && !s.opts.NoSync {
 		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	if err != nil {
 		return store.AppendResult{}, fmt.Errorf("maildir: write message: %w", err)
@@ -160,18 +161,19 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	x := &msg{sys: fn.System, kw: kwMask, name: fn.String(), inNew: !fn.HasInfo, size: cnt.size, vsize: cnt.vsize}
 	x.date.Store(date.UnixNano())
 
-	uv, uid, err := m.commitGrouped(ctx, staged{from: tmp, x: x, origin: origin})
+	uv, uid, err := m.commitGrouped(ctx, staged{temp: t, x: x, origin: origin})
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	ok = true
+	t.path = "" // renamed: nothing for discard to remove
 	s.quotaDelta(cnt.size, 1)
 	return store.AppendResult{UIDValidity: uv, UID: uid}, nil
 }
 
 // staged is a file ready to be renamed into a mailbox as message x.
 type staged struct {
-	from   string // current path (tmp/ of this mailbox, or another mailbox's file for a move)
+	from   string      // current path (another mailbox's file for a copy or move)
+	temp   messageTemp // or the file a delivery wrote
 	x      *msg
 	origin *handle // the handle that adds it, which hears no ChangeNew for it
 }
@@ -288,7 +290,13 @@ func (m *mbox) commitLocked(ctx context.Context, files []staged, mustAll bool) (
 	for i, f := range files {
 		x := f.x
 		m.noteOwn(x)
-		if err := os.Rename(f.from, m.path(x)); err != nil {
+		var err error
+		if f.temp.f != nil {
+			err = f.temp.install(m.s, filepath.Join(m.dir, "tmp"), m.path(x))
+		} else {
+			err = os.Rename(f.from, m.path(x))
+		}
+		if err != nil {
 			if mustAll {
 				return commitResult{}, fmt.Errorf("maildir: %w", err)
 			}

@@ -28,10 +28,12 @@
 //     changed under dovecot-keywords.lock.
 //   - subscriptions is Dovecot's "V\t2" file; maildirsize is kept when
 //     Options sets quota limits (Maildir++ quota).
-//   - Delivery (Append, Store.Deliver) writes tmp/, fsyncs the file,
-//     renames it into new/ (cur/ when it has flags) while holding the
+//   - Delivery (Append, Store.Deliver) writes an unnamed file in tmp/
+//     (O_TMPFILE; tmp/<name> where the file system has none), fsyncs it,
+//     links it into new/ (cur/ when it has flags) while holding the
 //     uidlist lock, then fsyncs the directory and appends and fsyncs the
-//     uidlist record: a UID returned is durable. Concurrent deliveries
+//     uidlist record: a UID returned is durable. An interrupted delivery
+//     leaves nothing behind. Concurrent deliveries
 //     to one mailbox are committed in groups: each fsyncs its own file,
 //     and one rename pass, one fsync of new/ and one of dovecot-uidlist
 //     serve the whole group before any of its deliveries returns.

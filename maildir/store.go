@@ -31,7 +31,8 @@ type Store struct {
 
 	seq atomic.Uint64
 
-	locks lockSources // dotlock files to link, one per lock path
+	locks     lockSources // dotlock files to link, one per lock path
+	noTmpfile atomic.Bool // deliveries write named files in tmp/ (tmpfile.go)
 
 	mu     sync.Mutex
 	boxes  map[string]*mbox // by directory
