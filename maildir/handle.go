@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -227,13 +231,119 @@ func (m *mbox) internalDate(x *msg) time.Time {
 	return fi.ModTime()
 }
 
-// messageFile is a store.MessageReader over a message file.
+// messageFile is a store.MessageReader over a message file's
+// descriptor. It reads with pread(2) at its own offset and is not an
+// *os.File: making one costs four fcntl calls and a failed poller
+// registration (epoll_ctl), and closing it a poller unregistration, which
+// was a sixth of a POP3 server's CPU time retrieving 10 KiB messages.
+// Regular files never block on the poller anyway. Like *os.File, a
+// messageFile that is dropped without Close closes its descriptor when
+// it is garbage collected.
 type messageFile struct {
-	*os.File
-	size int64
+	fd      int // -1 once closed
+	off     int64
+	size    int64
+	cleanup runtime.Cleanup
 }
 
+// openMessageFile opens path for reading, with its size from fstat.
+func openMessageFile(path string) (*messageFile, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	f := &messageFile{fd: fd, size: st.Size}
+	f.cleanup = runtime.AddCleanup(f, func(fd int) { unix.Close(fd) }, fd)
+	return f, nil
+}
+
+// Size implements store.MessageReader.
 func (f *messageFile) Size() int64 { return f.size }
+
+// Read implements io.Reader.
+func (f *messageFile) Read(p []byte) (int, error) {
+	n, err := f.ReadAt(p, f.off)
+	f.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// ReadAt implements io.ReaderAt.
+func (f *messageFile) ReadAt(p []byte, off int64) (int, error) {
+	if f.fd < 0 {
+		return 0, os.ErrClosed
+	}
+	if off < 0 {
+		return 0, errors.New("maildir: negative offset")
+	}
+	total := 0
+	for len(p) > 0 {
+		n, err := unix.Pread(f.fd, p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, &os.PathError{Op: "read", Path: "message", Err: err}
+		}
+		if n == 0 {
+			return total, io.EOF
+		}
+		total += n
+		off += int64(n)
+		p = p[n:]
+	}
+	return total, nil
+}
+
+// Seek implements io.Seeker.
+func (f *messageFile) Seek(offset int64, whence int) (int64, error) {
+	if f.fd < 0 {
+		return 0, os.ErrClosed
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += f.off
+	case io.SeekEnd:
+		offset += f.size
+	default:
+		return 0, errors.New("maildir: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("maildir: negative offset")
+	}
+	f.off = offset
+	return offset, nil
+}
+
+// Close implements io.Closer.
+func (f *messageFile) Close() error {
+	if f.fd < 0 {
+		return os.ErrClosed
+	}
+	f.cleanup.Stop()
+	err := unix.Close(f.fd)
+	f.fd = -1
+	runtime.KeepAlive(f)
+	if err != nil {
+		return &os.PathError{Op: "close", Path: "message", Err: err}
+	}
+	return nil
+}
 
 // Open implements store.Mailbox.
 func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, error) {
@@ -248,16 +358,12 @@ func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, err
 			m.mu.Unlock()
 			return nil, fmt.Errorf("maildir: uid %d: %w", uid, store.ErrNoSuchMessage)
 		}
-		p := m.path(m.msgs[i])
+		x := m.msgs[i]
 		m.mu.Unlock()
-		f, err := os.Open(p)
+		// m.dir is clean and file names hold no "/": no filepath.Join.
+		f, err := openMessageFile(m.dir + "/" + x.sub() + "/" + x.name)
 		if err == nil {
-			fi, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return nil, fmt.Errorf("maildir: %w", err)
-			}
-			return &messageFile{File: f, size: fi.Size()}, nil
+			return f, nil
 		}
 		if !errors.Is(err, os.ErrNotExist) || attempt > 0 {
 			return nil, fmt.Errorf("maildir: open uid %d: %w", uid, err)

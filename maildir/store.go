@@ -1,7 +1,6 @@
 package maildir
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -174,74 +173,5 @@ func (s *Store) Close() error {
 		m.flushCache(true)
 	}
 	s.locks.removeAll()
-	return nil
-}
-
-// Backend opens users' Maildirs: locate maps a user name to the Maildir
-// root (for example from an auth UserDB's home + "/Maildir"). Stores are
-// shared by every session of the same user while any is open, so their
-// mailbox handles notify each other at once.
-type Backend struct {
-	locate func(ctx context.Context, user string) (string, error)
-	opts   Options
-
-	mu     sync.Mutex
-	stores map[string]*sharedStore
-}
-
-type sharedStore struct {
-	s    *Store
-	refs int
-}
-
-var _ store.Backend = (*Backend)(nil)
-
-// NewBackend returns a Backend that finds each user's Maildir root with
-// locate (which returns store.ErrNoSuchUser for unknown users) and opens
-// it with opts.
-func NewBackend(locate func(ctx context.Context, user string) (root string, err error), opts Options) *Backend {
-	return &Backend{locate: locate, opts: opts, stores: map[string]*sharedStore{}}
-}
-
-// Open implements store.Backend. Closing the returned Store releases the
-// shared state once every session of the user has closed its Store.
-func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
-	root, err := b.locate(ctx, user)
-	if err != nil {
-		return nil, err
-	}
-	root = filepath.Clean(root)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ss := b.stores[root]
-	if ss == nil {
-		s, err := Open(root, b.opts)
-		if err != nil {
-			return nil, err
-		}
-		ss = &sharedStore{s: s}
-		b.stores[root] = ss
-	}
-	ss.refs++
-	return &storeRef{Store: ss.s, release: func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		ss.refs--
-		if ss.refs == 0 {
-			delete(b.stores, root)
-			ss.s.Close()
-		}
-	}}, nil
-}
-
-// storeRef is a reference to a Backend's shared Store.
-type storeRef struct {
-	*Store
-	once    sync.Once
-	release func()
-}
-
-func (r *storeRef) Close() error {
-	r.once.Do(r.release)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/config"
@@ -147,10 +148,18 @@ func newStores(c *config.Config, u *users, log *slog.Logger) *maildir.Backend {
 		}
 		return mailRoot(usr, usr.Name)
 	}
-	return maildir.NewBackend(locate, maildir.Options{
+	b := maildir.NewBackend(locate, maildir.Options{
 		Logger:         log,
 		Hostname:       c.Get("myhostname"),
 		AutoMailboxes:  store.DefaultAutoMailboxes(),
 		MaxMessageSize: c.Int("message_size_limit"),
 	})
+	// A user's Store stays open a while after the last IMAP or POP3
+	// session (clients poll and reconnect), so the next login finds
+	// the mailboxes read (maildir.DefaultMaxKeptOpen of them at most).
+	b.KeepOpen = storeKeepOpen
+	return b
 }
+
+// storeKeepOpen is how long maildir.Backend keeps an unused Store open.
+const storeKeepOpen = 30 * time.Second
