@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +35,9 @@ func TestMain(m *testing.M) {
 
 // serveChild serves POP3 with the wiring POP3_BENCH_CHILD names over the
 // homes under POP3_BENCH_HOME (and POP3_BENCH_PASSWD when set), writes
-// "ADDR host:port" to stdout and runs until stdin is closed.
+// "ADDR host:port" to stdout and runs until stdin is closed. With
+// POP3_BENCH_CPUPROFILE=prefix set it writes a CPU profile of the whole
+// run to prefix.<wiring>.
 func serveChild() int {
 	wiring, home, passwd := os.Getenv(childEnv), os.Getenv("POP3_BENCH_HOME"), os.Getenv("POP3_BENCH_PASSWD")
 	homeOf := func(user string) string { return filepath.Join(home, user) }
@@ -51,6 +55,19 @@ func serveChild() int {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
+		}
+		if prefix := os.Getenv("POP3_BENCH_CPUPROFILE"); prefix != "" {
+			f, err := os.Create(prefix + "." + wiring)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+			defer pprof.StopCPUProfile()
 		}
 		go srv.Serve(l)
 		fmt.Printf("ADDR %s\n", l.Addr())
@@ -125,6 +142,16 @@ func procTimes(pid int) (self, children time.Duration, ppid int, ok bool) {
 func cpuOf(pid int) time.Duration {
 	self, _, _, _ := procTimes(pid)
 	return self
+}
+
+// selfCPU is the CPU time this process (the load generator; the
+// servers run in other processes) has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // dovecotMaster finds the PID of the Dovecot master started with conf.

@@ -33,7 +33,12 @@ func main() {
 	pass := flag.String("pass", "secret", "password")
 	clients := flag.Int("clients", 1, "concurrent clients")
 	d := flag.Duration("duration", 10*time.Second, "how long to run")
+	client := flag.String("client", "block", "client code: block (blocking socket) or net (net.Conn, bufio)")
 	flag.Parse()
+	if err := SetClient(*client); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	r := Load(context.Background(), *addr, *user, *pass, *clients, *d)
 	fmt.Println(r)
 	if r.FirstErr != nil {
