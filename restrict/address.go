@@ -13,6 +13,17 @@ type resolved struct {
 	domain string
 	class  AddressClass
 	routed bool // routing operators (@ ! %) remain in the local part
+	// fqdn is domain with a trailing dot when the domain-class cache
+	// had it ready, else "" (see absDomain).
+	fqdn string
+}
+
+// absDomain returns the domain as an absolute DNS name ("example.jp.").
+func (r *resolved) absDomain() string {
+	if r.fqdn != "" {
+		return r.fqdn
+	}
+	return fqdn(r.domain)
 }
 
 // maxResolveLoops bounds the rewriting of nested routing operators.
@@ -130,7 +141,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 			r.class = ClassLocal
 			break
 		}
-		r.class = dc.class
+		r.class, r.fqdn = dc.class, dc.fqdn
 		break
 	}
 	if hasRoutingOperator(local) {
@@ -138,6 +149,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 	}
 	if domain == "" {
 		domain = strings.ToLower(p.get("myhostname"))
+		r.fqdn = ""
 	}
 	r.local, r.domain = local, domain
 	if len(addr) == len(local)+1+len(domain) && strings.HasPrefix(addr, local) && addr[len(local)] == '@' && strings.HasSuffix(addr, domain) {
@@ -198,12 +210,13 @@ func (p *Policy) splitExtension(local string) (user, ext string) {
 	if delims == "" {
 		return local, ""
 	}
+	i := strings.IndexAny(local, delims)
+	if i <= 0 {
+		return local, ""
+	}
 	lower := strings.ToLower(local)
 	if p.cfg.ownerRequestSpecial && (strings.HasPrefix(lower, "owner-") || strings.HasSuffix(lower, "-request")) {
 		return local, ""
 	}
-	if i := strings.IndexAny(local, delims); i > 0 {
-		return local[:i], local[i+1:]
-	}
-	return local, ""
+	return local[:i], local[i+1:]
 }

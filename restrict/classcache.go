@@ -2,7 +2,6 @@ package restrict
 
 import (
 	"context"
-	"strings"
 	"sync"
 )
 
@@ -22,6 +21,10 @@ type domainClassCache struct {
 type domainClass struct {
 	local bool         // resolve_local: mydestination or an address literal of this host
 	class AddressClass // for a non-local domain
+	// fqdn is the domain with a trailing dot, for DNS lookups
+	// (reject_unknown_sender_domain) without building it each time; ""
+	// when not cached.
+	fqdn string
 }
 
 // domainClassCacheMax bounds the cache; a full cache is emptied.
@@ -39,7 +42,8 @@ func (c *domainClassCache) put(domain string, dc domainClass) {
 	if c.m == nil || len(c.m) >= domainClassCacheMax {
 		c.m = map[string]domainClass{}
 	}
-	c.m[strings.Clone(domain)] = dc // domain may be part of a long address
+	dc.fqdn = fqdn(domain) // a copy: domain may be part of a long address
+	c.m[dc.fqdn[:len(domain)]] = dc
 	c.mu.Unlock()
 }
 
@@ -68,7 +72,7 @@ func (p *Policy) classOf(ctx context.Context, s *state, domain string) domainCla
 	}
 	dc := p.classOfUncached(ctx, s, domain)
 	p.domainClasses.put(domain, dc)
-	return dc
+	return dc // without fqdn, this once
 }
 
 func (p *Policy) classOfUncached(ctx context.Context, s *state, domain string) domainClass {

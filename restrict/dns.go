@@ -62,7 +62,8 @@ func (s *state) lookupHostAddrOrMX(name string) dnsResult {
 
 // lookupMailhost is reject_unknown_mailhost's query: MX, else A/AAAA.
 func (s *state) lookupMailhost(name string) dnsResult {
-	mxs, err := s.p.resolver.LookupMX(s.ctx, fqdn(name))
+	name = fqdn(name)
+	mxs, err := s.p.resolver.LookupMX(s.ctx, name)
 	switch classifyDNSErr(err) {
 	case dnsOK:
 		if len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == "") {
@@ -74,7 +75,7 @@ func (s *state) lookupMailhost(name string) dnsResult {
 	case dnsRetry:
 		return dnsRetry
 	}
-	ips, err := s.p.resolver.LookupNetIP(s.ctx, "ip", fqdn(name))
+	ips, err := s.p.resolver.LookupNetIP(s.ctx, "ip", name)
 	r := classifyDNSErr(err)
 	if r == dnsOK && len(ips) == 0 {
 		return dnsNotFound
@@ -108,7 +109,7 @@ func (s *state) rejectUnknownAddress(addr, replyClass string) status {
 	if sender {
 		dsn = "4.1.8"
 	}
-	switch s.lookupMailhost(domain) {
+	switch s.lookupMailhost(r.absDomain()) {
 	case dnsNullMX:
 		code, ndsn := 556, "4.1.10"
 		if sender {

@@ -20,12 +20,13 @@ type testDNS struct {
 	txt      map[string][]string
 	servfail map[string]bool
 	queries  atomic.Int64
+	asked    map[string]int // "TYPE name." -> queries received
 	addr     string
 }
 
 func newTestDNS(t testing.TB) *testDNS {
 	t.Helper()
-	d := &testDNS{a: map[string][]string{}, mx: map[string][]string{}, txt: map[string][]string{}, servfail: map[string]bool{}}
+	d := &testDNS{a: map[string][]string{}, mx: map[string][]string{}, txt: map[string][]string{}, servfail: map[string]bool{}, asked: map[string]int{}}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +80,7 @@ func (d *testDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	name := strings.ToLower(q.Name)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.asked[dns.TypeToString[q.Qtype]+" "+name]++
 	if d.servfail[name] {
 		m.Rcode = dns.RcodeServerFailure
 		w.WriteMsg(m)
@@ -122,6 +124,14 @@ func (d *testDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		m.Rcode = dns.RcodeNameError
 	}
 	w.WriteMsg(m)
+}
+
+// askedFor returns how many queries of type qtype ("A", "MX") for name
+// the server has received.
+func (d *testDNS) askedFor(qtype, name string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.asked[qtype+" "+dns.Fqdn(strings.ToLower(name))]
 }
 
 // resolver returns a net.Resolver that asks only this server.

@@ -78,6 +78,7 @@ type state struct {
 	rcache        [2]resolveMemo
 	namaddrCache  string
 	now           int64 // rblNow's reading, 0 before the first DNSBL
+	mynetworks    int8  // inMynetworks: 0 not known yet, 1 yes, -1 no
 	rnext         int
 }
 

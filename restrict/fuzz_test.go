@@ -49,7 +49,22 @@ func FuzzAddress(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// The same policy without the domain-class cache resolves alike.
+	plain, err := New(seed004Params(), WithResolver(noDNS{}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	plain.staticClasses = false
 	f.Fuzz(func(t *testing.T, rcpt string) {
+		a := internalAddr(rcpt)
+		cached, uncached := p.resolveAddr(context.Background(), nil, a), plain.resolveAddr(context.Background(), nil, a)
+		if cached.fqdn != "" && cached.fqdn != fqdn(cached.domain) {
+			t.Fatalf("%q: fqdn %q for domain %q", rcpt, cached.fqdn, cached.domain)
+		}
+		cached.fqdn = ""
+		if cached != uncached {
+			t.Fatalf("%q: cached %+v, uncached %+v", rcpt, cached, uncached)
+		}
 		d, err := p.Check(context.Background(), StageRecipient, rcptReq("198.51.100.99", "x.example", "a@example.org", rcpt))
 		if err != nil || d.Refused() {
 			return

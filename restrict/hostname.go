@@ -15,20 +15,16 @@ func validHostname(name string) bool {
 	nonNumeric := false
 	label := 0
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_':
+		switch hostByte[name[i]] {
+		case hostLetter:
 			nonNumeric = true
-			label++
-		case c >= '0' && c <= '9':
-			label++
-		case c == '-':
+		case hostDigit:
+		case hostHyphen:
 			if label == 0 || i+1 == len(name) || name[i+1] == '.' {
 				return false
 			}
 			nonNumeric = true
-			label++
-		case c == '.':
+		case hostDot:
 			if label == 0 {
 				return false
 			}
@@ -37,15 +33,33 @@ func validHostname(name string) bool {
 		default:
 			return false
 		}
-		if label > 63 {
+		if label++; label > 63 {
 			return false
 		}
 	}
-	if label == 0 { // trailing dot
-		return false
-	}
-	return nonNumeric
+	return label > 0 && nonNumeric // label == 0: a trailing dot
 }
+
+// Byte classes for validHostname (a table: it runs on every HELO name
+// and sender domain several times per evaluation).
+const (
+	hostBad    = iota // not allowed in a host name
+	hostLetter        // letters and '_'
+	hostDigit
+	hostHyphen
+	hostDot
+)
+
+var hostByte = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = hostLetter, hostLetter
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = hostDigit
+	}
+	t['_'], t['-'], t['.'] = hostLetter, hostHyphen, hostDot
+	return t
+}()
 
 // validHostaddr reports whether s is a literal IPv4 (dotted quad) or IPv6
 // address, as valid_hostaddr does.

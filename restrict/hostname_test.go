@@ -2,6 +2,7 @@ package restrict
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,19 @@ func TestHostnameSyntax(t *testing.T) {
 		{"localhost", true, false},
 		{"", false, false},
 		{"host.example.", false, false},
+		{"a-b.example", true, false},
+		{"a.-", false, false},
+		{"a.b-", false, false},
+		{"x-1.2", true, false},
+		{"_", true, false},
+		{"1.2.3.4a", true, false},
+		{"host name", false, false},
+		{"h\xc3\xa9.example", false, false},
+		{"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.0.1.2.3.4.5.6.7.8.9", true, false},
+		{strings.Repeat("a", 63) + ".jp", true, false},
+		{strings.Repeat("a", 64) + ".jp", false, false},
+		{strings.Repeat("a.", 127) + "a", true, false},
+		{strings.Repeat("a.", 128), false, false},
 	} {
 		if got := validHostname(c.s); got != c.host {
 			t.Errorf("validHostname(%q) = %v", c.s, got)

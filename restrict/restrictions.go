@@ -32,7 +32,7 @@ func (s *state) apply(st *step, replyName, replyClass, defACL string) status {
 
 	// Client restrictions.
 	case kPermitMynetworks:
-		if p.mynetworks.matchHost(s.ctx, s, s.req.clientName(), s.req.ClientAddr) {
+		if s.inMynetworks() {
 			return stOK
 		}
 	case kPermitSASL:
@@ -226,6 +226,21 @@ var aclKinds = map[string]kind{
 	"check_helo_access":      kCheckHeloAccess,
 	"check_sender_access":    kCheckSenderAccess,
 	"check_recipient_access": kCheckRecipientAccess,
+}
+
+// inMynetworks is permit_mynetworks' test, made once per evaluation
+// (the default smtpd_relay_restrictions and most recipient lists both
+// start with permit_mynetworks).
+func (s *state) inMynetworks() bool {
+	if s.mynetworks == 0 {
+		// Set after the match: a table lookup failure aborts instead.
+		if s.p.mynetworks.matchHost(s.ctx, s, s.req.clientName(), s.req.ClientAddr) {
+			s.mynetworks = 1
+		} else {
+			s.mynetworks = -1
+		}
+	}
+	return s.mynetworks > 0
 }
 
 func (s *state) saslEnabled() bool {
