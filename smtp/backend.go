@@ -76,6 +76,10 @@ type Envelope struct {
 	Received time.Time
 	// Chunked is true when the message came with BDAT.
 	Chunked bool
+	// Actions are the HOLD, REDIRECT and FILTER results of the
+	// restrictions, for the Session to act on (those of header and body
+	// checks are known once the message has been read to its end).
+	Actions Actions
 }
 
 // Backend starts a Session for each connection. Returning an *Error

@@ -36,7 +36,7 @@ func (ss *session) dataReady(verb string) bool {
 
 // envelope snapshots the transaction for the Session.
 func (ss *session) envelope(chunked bool) *Envelope {
-	return &Envelope{
+	ss.env = &Envelope{
 		QueueID:  ss.queueID,
 		From:     *ss.from,
 		MailOpts: ss.mailOpts,
@@ -44,7 +44,9 @@ func (ss *session) envelope(chunked bool) *Envelope {
 		Conn:     ss.info,
 		Received: time.Now(),
 		Chunked:  chunked,
+		Actions:  ss.connAct.act.merge(ss.heloAct.act).merge(ss.txAct.act),
 	}
+	return ss.env
 }
 
 // endCheck wraps the message so that, when the content has been read to
@@ -79,9 +81,11 @@ func (e *endCheck) Read(p []byte) (int, error) {
 // deliver runs the Session on the message and returns the reply error,
 // nil for success.
 func (ss *session) deliver(env *Envelope, content io.Reader) (*endCheck, error) {
-	var hdr string
+	// PREPEND lines of access tables and policy services go above the
+	// server's own Received header, as Postfix's smtpd puts them.
+	hdr := ss.prependLines()
 	if !ss.srv.NoReceivedHeader {
-		hdr = ss.receivedHeader(env.Received)
+		hdr += ss.receivedHeader(env.Received)
 	}
 	ec := &endCheck{ss: ss}
 	ec.r = io.MultiReader(strings.NewReader(hdr), content)

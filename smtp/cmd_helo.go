@@ -19,8 +19,9 @@ func (ss *session) cmdHelo(arg string, esmtp bool) bool {
 	ss.info.Helo = arg
 	ss.info.ESMTP = esmtp
 	ss.delayedHelo = nil
+	ss.heloAct = stageActions{}
 	if d, refused := ss.checkPolicy(StageHelo, ""); refused {
-		if ss.srv.NoDelayReject {
+		if !ss.srv.delayReject() {
 			ss.logReject("HELO", d, "")
 			ss.replyDecision(d)
 			return false

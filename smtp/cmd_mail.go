@@ -13,7 +13,7 @@ import (
 func (ss *session) cmdMail(arg string) bool {
 	s := ss.srv
 	switch {
-	case ss.info.Helo == "":
+	case ss.info.Helo == "" && s.heloRequired():
 		ss.reply(503, "5.5.1", "Error: send HELO/EHLO first")
 		return false
 	case s.TLSRequired && ss.info.TLS == nil:
@@ -91,7 +91,7 @@ func (ss *session) cmdMail(arg string) bool {
 	ss.queueID = newQueueID()
 	ss.discard = false
 	if d, refused := ss.checkPolicy(StageSender, ""); refused {
-		if s.NoDelayReject {
+		if !s.delayReject() {
 			ss.logReject("MAIL", d, "")
 			ss.replyDecision(d)
 			ss.from = nil

@@ -41,6 +41,10 @@ type session struct {
 	delayed     *restrict.Decision // MAIL-stage refusal sent at RCPT (smtpd_delay_reject)
 	delayedConn *restrict.Decision
 	delayedHelo *restrict.Decision
+	connAct     stageActions // HOLD, REDIRECT, FILTER, PREPEND at connect
+	heloAct     stageActions // ... at the last HELO
+	txAct       stageActions // ... in this transaction
+	env         *Envelope    // the message being received
 
 	errors    int
 	illPipe   bool // the client pipelined where it must not (reject_unauth_pipelining)
@@ -136,7 +140,7 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 	}
 	if d, refused := ss.checkPolicy(StageConnect, ""); refused {
-		if s.NoDelayReject {
+		if !s.delayReject() {
 			ss.logReject("CONNECT", d, "")
 			ss.replyDecision(d)
 			ss.w.Flush()
@@ -401,6 +405,8 @@ func (ss *session) resetTransaction() {
 	ss.from = nil
 	ss.delayed = nil
 	ss.discard = false
+	ss.txAct = stageActions{}
+	ss.env = nil
 	ss.queueID = ""
 	ss.mailOpts = MailOptions{}
 	ss.rcpts = nil

@@ -125,6 +125,9 @@ func (f *contentFilter) verdict(d restrict.Decision, err error) bool {
 		f.refuse(d)
 		return false
 	}
+	if ss.env != nil && (d.Action == restrict.Hold || d.Redirect != "" || d.Filter != "") {
+		ss.env.Actions.apply(d)
+	}
 	return true
 }
 

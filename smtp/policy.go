@@ -3,6 +3,7 @@ package smtp
 import (
 	"context"
 	"net/netip"
+	"strings"
 
 	"github.com/yubinmail/yubin/restrict"
 )
@@ -85,6 +86,7 @@ func (ss *session) checkPolicy(stage restrict.Stage, rcpt string) (restrict.Deci
 	case restrict.Discard:
 		ss.discard = true
 	}
+	ss.noteActions(stage, d)
 	return d, false
 }
 
@@ -138,4 +140,50 @@ func (ss *session) limited(event func(netip.Addr) restrict.Decision, what string
 	ss.srv.logger().Warn("warning: "+what+" rate limit exceeded from "+ss.clientStr+" for service "+ss.info.Service, "service", ss.info.Service)
 	ss.replyDecision(d)
 	return true
+}
+
+// policyParam returns the Policy's parameter name when it has Params (a
+// *restrict.Policy), and whether it has.
+func (s *Server) policyParam(name string) (string, bool) {
+	pp, ok := s.Policy.(interface{ Params() restrict.Params })
+	if !ok {
+		return "", false
+	}
+	return pp.Params().Get(name), true
+}
+
+// delayReject reports whether refusals before RCPT wait for RCPT:
+// neither NoDelayReject nor the Policy's smtpd_delay_reject = no.
+func (s *Server) delayReject() bool {
+	if s.NoDelayReject {
+		return false
+	}
+	v, ok := s.policyParam("smtpd_delay_reject")
+	return !ok || !isNo(v)
+}
+
+// heloRequired reports HeloRequired or the Policy's
+// smtpd_helo_required = yes.
+func (s *Server) heloRequired() bool {
+	if s.HeloRequired {
+		return true
+	}
+	v, ok := s.policyParam("smtpd_helo_required")
+	return ok && isYes(v)
+}
+
+func isYes(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "true", "1":
+		return true
+	}
+	return false
+}
+
+func isNo(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "no", "false", "0":
+		return true
+	}
+	return false
 }

@@ -13,6 +13,9 @@ import (
 func (ss *session) receivedHeader(now time.Time) string {
 	var b strings.Builder
 	helo := sanitizeComment(ss.info.Helo)
+	if helo == "" {
+		helo = ss.info.ClientName // no HELO: Postfix names the client
+	}
 	b.WriteString("Received: from " + helo + " (" + ss.info.ClientName + " [" + hostOf(ss.info.RemoteAddr) + "])\r\n")
 	if ss.info.TLS != nil && ss.srv.TLSReceivedHeader {
 		st := ss.info.TLS

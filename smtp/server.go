@@ -73,8 +73,15 @@ type Server struct {
 	// "530 5.7.0 Authentication required" (submission).
 	AuthRequired bool
 	// NoDelayReject sends refusals at connect, HELO and MAIL at once
-	// (smtpd_delay_reject = no); by default they are sent at RCPT.
+	// (smtpd_delay_reject = no); by default they are sent at RCPT. A
+	// Policy with Params (a *restrict.Policy) that sets
+	// smtpd_delay_reject = no has the same effect.
 	NoDelayReject bool
+	// HeloRequired answers MAIL before HELO/EHLO with "503 5.5.1 Error:
+	// send HELO/EHLO first" (smtpd_helo_required = yes); by default, as
+	// in Postfix, MAIL is allowed without it. A Policy with Params that
+	// sets smtpd_helo_required = yes has the same effect.
+	HeloRequired bool
 	// EnableVRFY answers VRFY with 252; off by default, like
 	// disable_vrfy_command = yes.
 	EnableVRFY bool

@@ -42,7 +42,7 @@ func TestSeed001Port25(t *testing.T) {
 
 func TestSMTPTransaction(t *testing.T) {
 	k := &sink{}
-	s := &Server{Backend: BackendFunc(func(ctx context.Context, c *ConnInfo) (Session, error) { return k, nil })}
+	s := &Server{HeloRequired: true, Backend: BackendFunc(func(ctx context.Context, c *ConnInfo) (Session, error) { return k, nil })}
 	addr, logs := startServer(t, s, nil)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
@@ -404,7 +404,7 @@ func TestSMTPStartTLSAuthRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.c, c.r = tc, bufio.NewReader(tc)
-	c.expect("MAIL FROM:<a@example.jp>", "503 5.5.1 Error: send HELO/EHLO first")
+	c.expect("MAIL FROM:<a@example.jp>", "530 5.7.0 Authentication required")
 	ehlo = c.expect("EHLO x", "250-")
 	if !strings.Contains(ehlo, "AUTH PLAIN LOGIN") || strings.Contains(ehlo, "STARTTLS") {
 		t.Fatalf("EHLO after TLS: %q", ehlo)
