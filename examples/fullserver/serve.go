@@ -264,7 +264,7 @@ func prepareDataDirAsRoot(dir string, owner *account) error {
 // writable.
 func prepareData(cfg *config.Config) error {
 	dir := cfg.Get("data_directory")
-	for _, d := range []string{dir, filepath.Join(dir, "mail"), filepath.Join(dir, "tls"), filepath.Join(dir, "tmp")} {
+	for _, d := range []string{dir, filepath.Join(dir, "mail"), filepath.Join(dir, "tls"), filepath.Join(dir, "tmp"), filepath.Join(dir, "hold")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}

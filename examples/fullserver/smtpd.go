@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -259,19 +258,25 @@ type delivery struct {
 // stored or accepted by its LMTP server.
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
-	f, err := os.CreateTemp(s.b.h.spoolDir(), "smtp-")
+	f, size, err := s.b.h.spool(msg)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
 	defer f.Close()
-	size, err := io.Copy(f, msg)
-	if err != nil {
-		return err
+	content := func() io.Reader { return io.NewSectionReader(f, 0, size) }
+	// Content checks' actions are known now that the message was read.
+	rcpts := env.To
+	switch act := env.Actions; {
+	case act.Hold:
+		return s.hold(env, content)
+	case act.Filter != "":
+		return s.filter(ctx, env, act.Filter, content)
+	case act.Redirect != "":
+		rcpts = []smtp.Recipient{{Addr: act.Redirect}}
 	}
 	seen := map[string]bool{}
 	var ds []*delivery
-	for _, r := range env.To {
+	for _, r := range rcpts {
 		targets, err := s.localTargets(ctx, r.Addr)
 		if err != nil {
 			return err
@@ -299,7 +304,7 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 		}
 		lenv := &lmtp.Envelope{ID: env.QueueID, From: env.From, To: []string{t.Address}, Size: size, Received: env.Received, Helo: env.Conn.Helo, RemoteAddr: env.Conn.RemoteAddr, TLS: env.Conn.TLS}
 		hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + t.Address + "\r\n"
-		body := io.MultiReader(strings.NewReader(hdr), io.NewSectionReader(f, 0, size))
+		body := io.MultiReader(strings.NewReader(hdr), content())
 		d.err = s.b.deliver.Deliver(ctx, lenv, t.Address, body)
 		s.logDelivery(env, d, "local", "delivered to maildir", start)
 	}
@@ -309,7 +314,7 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 		for i, d := range group {
 			to[i] = d.target.Address
 		}
-		res := s.b.h.deliverLMTP(ctx, hop, env.From, to, func() io.Reader { return io.NewSectionReader(f, 0, size) })
+		res := s.b.h.deliverLMTP(ctx, hop, env.From, to, content)
 		for i, d := range group {
 			d.err = res[i]
 			s.logDelivery(env, d, "lmtp:"+hop, "delivered via lmtp:"+hop, start)
