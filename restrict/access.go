@@ -283,11 +283,25 @@ func allDigits(s string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// isHeader reports whether s starts with "Name:".
+// isHeader reports whether s starts with a header label and a colon
+// ("Name:", "Name :"), as Postfix's is_header: printable ASCII other than
+// ':' and white space, then optional blanks before the ':'.
 func isHeader(s string) bool {
-	i := 0
-	for i < len(s) && s[i] > ' ' && s[i] < 0x7f && s[i] != ':' {
-		i++
+	label, blanks := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ':':
+			return label > 0
+		case c == ' ' || c == '\t':
+			if label == 0 {
+				return false
+			}
+			blanks = true
+		case c <= ' ' || c >= 0x7f || blanks:
+			return false
+		default:
+			label++
+		}
 	}
-	return i > 0 && i < len(s) && s[i] == ':'
+	return false
 }

@@ -103,13 +103,24 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 			st = s.rejectAbortSafe(s.deferIfPermit)
 		}
 		if st != stReject && stage == StageEndOfData && len(req.Header) > 0 {
-			d, err := p.CheckHeaders(ctx, req.Header)
-			if err != nil || d.Refused() || d.Action == Discard || d.Action == Hold {
-				d.Warnings = append(s.warnings, d.Warnings...)
-				return d, err
+			hd, err := p.CheckHeaders(ctx, req.Header)
+			if err != nil || hd.Refused() || hd.Action == Discard || hd.Action == Hold {
+				hd.Warnings = append(s.warnings, hd.Warnings...)
+				hd.Prepend = append(s.prepend, hd.Prepend...)
+				return hd, err
 			}
-			s.warnings = append(s.warnings, d.Warnings...)
-			s.prepend = append(s.prepend, d.Prepend...)
+			s.warnings = append(s.warnings, hd.Warnings...)
+			s.prepend = append(s.prepend, hd.Prepend...)
+			// cleanup's FILTER and REDIRECT replace smtpd's.
+			if hd.Filter != "" {
+				s.filter = hd.Filter
+			}
+			if hd.Redirect != "" {
+				s.redirect = hd.Redirect
+			}
+			d, err := s.decision(st)
+			d.HeaderEdits, d.HeaderPrepends = hd.HeaderEdits, hd.HeaderPrepends
+			return d, err
 		}
 	default:
 		return Decision{}, errors.New("restrict: unknown stage")

@@ -8,8 +8,11 @@ import (
 // CheckHeaders applies header_checks to each header line in order, as
 // Postfix's cleanup(8) does, and returns the combined outcome: the first
 // REJECT or DEFER ends the check; DISCARD and HOLD set the action; WARN and
-// INFO add log lines; PREPEND adds header lines; REPLACE and IGNORE are
-// returned as HeaderEdits; FILTER and REDIRECT set those fields. Unknown
+// INFO add log lines; PREPEND adds a header line right before the one
+// that matched (HeaderPrepends says which; the texts are also in
+// Prepend); REPLACE and IGNORE are returned as HeaderEdits; FILTER and
+// REDIRECT set those fields. As in cleanup, PREPEND and REPLACE text that
+// is not a header line ("Name: value") is logged and ignored. Unknown
 // actions (DEFER among them, as in Postfix 3.7's cleanup) are logged and
 // ignored.
 //
@@ -37,7 +40,8 @@ func (p *Policy) CheckHeaders(ctx context.Context, hdrs []HeaderLine) (Decision,
 }
 
 // CheckBody applies body_checks to one body line (without its line
-// ending); the caller stops after body_checks_size_limit bytes.
+// ending); the caller stops after body_checks_size_limit bytes. A PREPEND
+// line (in Prepend) goes right before the body line checked.
 func (p *Policy) CheckBody(ctx context.Context, line string) (Decision, error) {
 	var d Decision
 	if p.bodyChecks == nil {
@@ -95,11 +99,25 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 	case "INFO":
 		logLine("info")
 	case "PREPEND":
-		if text != "" {
+		switch {
+		case text == "":
+			p.log.Warn("PREPEND action without text", "map", what+"_checks")
+		case index >= 0 && !isHeader(text):
+			p.log.Warn("bad PREPEND header text; need \"headername: headervalue\"", "text", text, "map", what+"_checks")
+		default:
 			d.Prepend = append(d.Prepend, text)
+			if index >= 0 {
+				d.HeaderPrepends = append(d.HeaderPrepends, HeaderPrepend{Index: index, Text: text})
+			}
 		}
 	case "REPLACE":
-		if index >= 0 && text != "" {
+		switch {
+		case index < 0: // REPLACE is a header_checks action
+		case text == "":
+			p.log.Warn("REPLACE action without text", "map", what+"_checks")
+		case !isHeader(text):
+			p.log.Warn("bad REPLACE header text; need \"headername: headervalue\"", "text", text, "map", what+"_checks")
+		default:
 			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Replace: text})
 		}
 	case "IGNORE":

@@ -61,6 +61,12 @@ type Decision struct {
 	// HeaderEdits are REPLACE and IGNORE results of header_checks, by
 	// index into Request.Header (or the slice given to CheckHeaders).
 	HeaderEdits []HeaderEdit
+	// HeaderPrepends are the PREPEND results of header_checks, by index
+	// into Request.Header (or the slice given to CheckHeaders): as in
+	// Postfix's cleanup, each line goes right before the header line it
+	// matched. Their texts are in Prepend as well, for callers that
+	// check one header line at a time or put every line on top.
+	HeaderPrepends []HeaderPrepend
 	// Restriction names the restriction that decided ("reject_unauth_destination",
 	// "check_sender_access hash:/etc/postfix/access"), for logging.
 	Restriction string
@@ -90,4 +96,14 @@ type HeaderEdit struct {
 	Delete bool
 	// Replace is the replacement line (REPLACE), "" when Delete.
 	Replace string
+}
+
+// HeaderPrepend is a header line that a header_checks PREPEND adds right
+// before the header line it matched.
+type HeaderPrepend struct {
+	// Index is the position of the matched header line in the slice
+	// checked.
+	Index int
+	// Text is the line to insert ("X-Partner: yes"), without line ending.
+	Text string
 }
