@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -39,37 +37,6 @@ func deliveryKind(t restrict.Target) int {
 	return viaRelay
 }
 
-// lmtpDestination turns a Postfix lmtp nexthop into a network and
-// address: "unix:/path" ("unix:private/x" is relative to the data
-// directory, as Postfix's is to the queue directory), "inet:host:port",
-// "host:port", "[host]:port", "inet:host" and "host" (port 24).
-func lmtpDestination(nexthop, dataDir string) (network, addr string, err error) {
-	if p, ok := strings.CutPrefix(nexthop, "unix:"); ok {
-		if p == "" {
-			return "", "", errors.New("lmtp:unix: needs a socket path")
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dataDir, p)
-		}
-		return "unix", p, nil
-	}
-	hp := strings.TrimPrefix(nexthop, "inet:")
-	if hp == "" {
-		return "", "", errors.New("lmtp: needs a destination (lmtp:unix:/path or lmtp:inet:host:port)")
-	}
-	host, port := hp, "24"
-	if h, p, err := net.SplitHostPort(hp); err == nil {
-		host, port = h, p
-	} else if strings.Count(hp, ":") > 1 && !strings.HasPrefix(hp, "[") {
-		return "", "", fmt.Errorf("lmtp:%s: write an IPv6 address as [addr]:port", nexthop)
-	}
-	host = strings.Trim(host, "[]")
-	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 || host == "" {
-		return "", "", fmt.Errorf("lmtp:%s: want host:port", nexthop)
-	}
-	return "tcp", net.JoinHostPort(host, port), nil
-}
-
 // checkTransport is the configuration check of mailbox_transport,
 // local_transport and virtual_transport: what this host can deliver with.
 func checkTransport(v string) error {
@@ -78,7 +45,7 @@ func checkTransport(v string) error {
 	case "", "local", "virtual", "error":
 		return nil
 	case "lmtp":
-		_, _, err := lmtpDestination(next, "/")
+		_, _, err := lmtp.ParseNexthop(next, "/")
 		return err
 	}
 	return fmt.Errorf("transport %q is not supported (want lmtp:unix:/path, lmtp:inet:host:port, local or virtual)", t)
@@ -97,7 +64,7 @@ func (h *host) deliverLMTP(ctx context.Context, nexthop, from string, to []strin
 		return res
 	}
 	cfg := h.config()
-	network, addr, err := lmtpDestination(nexthop, cfg.Get("data_directory"))
+	network, addr, err := lmtp.ParseNexthop(nexthop, cfg.Get("data_directory"))
 	if err != nil {
 		return all(err)
 	}
