@@ -29,6 +29,7 @@ import (
 //	                    (Dovecot's static passdb with nopassword=y)
 //	POP3_BENCH_WIRINGS  comma-separated yubin wirings to run (default
 //	                    all: open,backend,cached)
+//	POP3_BENCH_CLIENT   load generator client: block (default) or net
 //	POP3_BENCH_CPUPROFILE  prefix: each yubin server process writes a
 //	                    CPU profile of its whole run to prefix.<wiring>
 const benchPassword = "secret"
@@ -281,6 +282,9 @@ func median(xs []float64) float64 {
 // ratio of CPU per session does not depend on what else the machine
 // runs, sessions/s does).
 func BenchmarkCompare(b *testing.B) {
+	if err := SetClient(os.Getenv("POP3_BENCH_CLIENT")); err != nil {
+		b.Fatal(err)
+	}
 	dv, ys := setupCompare(b)
 	secs := 5
 	if s := os.Getenv("POP3_BENCH_SECONDS"); s != "" {

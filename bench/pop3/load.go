@@ -38,10 +38,18 @@ func (r Result) String() string {
 	return fmt.Sprintf("clients=%d sessions=%d errors=%d %.1f sessions/s %.1f MB/s", r.Clients, r.Sessions, r.Errors, r.SessionsPerSec(), r.MBPerSec())
 }
 
-// Load runs clients concurrent workers against addr for d; each worker
+// Load runs clients concurrent clients against addr for d; each
 // repeats one full session: greeting, USER/PASS, STAT, UIDL, RETR of
-// every message, QUIT.
+// every message, QUIT. Sessions under way when d has passed are
+// finished and counted (Elapsed includes them). One client runs
+// blockSession after blockSession; several run in one thread
+// (eventLoad), which costs less CPU than a thread each once there are
+// several, but more for one (an epoll_wait per reply). With the client
+// kind "net" (SetClient) each client is a goroutine running netSession.
 func Load(ctx context.Context, addr, user, pass string, clients int, d time.Duration) Result {
+	if !netClient.Load() && clients > 1 {
+		return eventLoad(ctx, addr, user, pass, clients, d)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var sessions, errs, bytes atomic.Int64
@@ -84,8 +92,9 @@ func Session(addr, user, pass string) (int64, error) {
 
 var netClient atomic.Bool
 
-// SetClient chooses the client code: "block" (blockSession, the
-// default) or "net" (netSession).
+// SetClient chooses the client code: "block" (the default: Load runs
+// eventLoad, Session blockSession) or "net" (goroutines running
+// netSession, the load generator of before).
 func SetClient(kind string) error {
 	switch kind {
 	case "", "block":

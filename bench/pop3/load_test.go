@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/pop3"
@@ -65,9 +66,15 @@ func TestClientsAgree(t *testing.T) {
 		}
 	}
 	SetClient("block")
+	// Several clients in eventLoad's one thread.
+	r := Load(context.Background(), l.Addr().String(), "alice", "x", 3, 300*time.Millisecond)
+	if r.Errors != 0 || r.Sessions < 3 || r.Bytes != r.Sessions*want {
+		t.Errorf("eventLoad: %v (first error %v), %d octets; want no errors and %d octets per session", r, r.FirstErr, r.Bytes, want)
+	}
 }
 
-// TestBlockClientSplitReplies feeds blockSession a scripted server that
+// TestBlockClientSplitReplies feeds blockSession and eventLoad a
+// scripted server that
 // writes its replies a few bytes at a time, so the status lines and the
 // ends of the multi-line replies straddle reads.
 func TestBlockClientSplitReplies(t *testing.T) {
@@ -77,11 +84,7 @@ func TestBlockClientSplitReplies(t *testing.T) {
 	}
 	defer l.Close()
 	body := "a\r\n..b\r\n.\r\n"
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
+	serve := func(c net.Conn) {
 		defer c.Close()
 		r := bufio.NewReader(c)
 		send := func(s string) {
@@ -109,9 +112,22 @@ func TestBlockClientSplitReplies(t *testing.T) {
 				return
 			}
 		}
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
 	}()
 	n, err := blockSession(l.Addr().String(), "u", "p")
 	if err != nil || n != 14 {
 		t.Fatalf("blockSession = %d, %v; want 14 octets", n, err)
+	}
+	r := eventLoad(context.Background(), l.Addr().String(), "u", "p", 2, 100*time.Millisecond)
+	if r.Errors != 0 || r.Sessions < 2 || r.Bytes != 14*r.Sessions {
+		t.Fatalf("eventLoad: %v (first error %v), %d octets", r, r.FirstErr, r.Bytes)
 	}
 }
