@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/store"
+	"golang.org/x/sys/unix"
 )
 
 // Store is one user's Maildir++ tree. It implements store.Store and is
@@ -146,13 +147,16 @@ func (s *Store) syncDir(dir string) error {
 	if s.opts.NoSync {
 		return nil
 	}
-	d, err := os.Open(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	err = d.Sync()
-	d.Close()
-	return err
+	err = unix.Fsync(fd)
+	unix.Close(fd)
+	if err != nil {
+		return &os.PathError{Op: "fsync", Path: dir, Err: err}
+	}
+	return nil
 }
 
 // uniqueBase returns a new message base name in Dovecot's style,

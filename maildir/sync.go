@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/yubinmail/yubin/store"
+	"golang.org/x/sys/unix"
 )
 
 // dirtyWindow is how recent a directory mtime may be for yubin to still
@@ -612,16 +613,19 @@ func (m *mbox) appendUIDList(recs []byte) error {
 	if m.ulOff == 0 {
 		return m.rewriteUIDList(nil)
 	}
+	// Plain system calls: this runs once per (group) commit, and an
+	// os.File would cost a few more. fdatasync, as Dovecot uses for this
+	// file, covers the new size.
 	path := filepath.Join(m.dir, "dovecot-uidlist")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("maildir: %w", err)
+		return fmt.Errorf("maildir: open %s: %w", path, err)
 	}
-	_, err = f.Write(recs)
+	err = writeAll(fd, recs)
 	if err == nil && !m.s.opts.NoSync {
-		err = f.Sync()
+		err = unix.Fdatasync(fd)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -680,5 +684,20 @@ func (m *mbox) rewriteUIDList(extra []*msg) error {
 		m.ulIno = st.Ino
 	}
 	m.ulOff = int64(len(data))
+	return nil
+}
+
+// writeAll writes b to fd, retrying short writes and EINTR.
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
 	return nil
 }
