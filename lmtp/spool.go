@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"sync"
 )
+
+// spoolBufs recycles the memory of spools: a message of 100 KiB would
+// otherwise allocate (and leave for the collector) about twice that.
+var spoolBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // spool holds one message while it is delivered to each recipient: in
 // memory up to a limit, then in an unlinked temporary file.
 type spool struct {
-	mem   bytes.Buffer
+	mem   *bytes.Buffer
 	f     *os.File
 	limit int64
 	dir   string
@@ -20,7 +25,7 @@ func newSpool(limit int64, dir string) *spool {
 	if limit <= 0 {
 		limit = DefaultMaxMemorySpool
 	}
-	return &spool{limit: limit, dir: dir}
+	return &spool{limit: limit, dir: dir, mem: spoolBufs.Get().(*bytes.Buffer)}
 }
 
 func (s *spool) Write(p []byte) (int, error) {
@@ -34,7 +39,7 @@ func (s *spool) Write(p []byte) (int, error) {
 			f.Close()
 			return 0, err
 		}
-		s.mem = bytes.Buffer{}
+		s.release()
 		s.f = f
 	}
 	var n int
@@ -56,7 +61,17 @@ func (s *spool) reader() io.Reader {
 	return bytes.NewReader(s.mem.Bytes())
 }
 
+// release gives the memory back to the pool.
+func (s *spool) release() {
+	if s.mem != nil {
+		s.mem.Reset()
+		spoolBufs.Put(s.mem)
+		s.mem = nil
+	}
+}
+
 func (s *spool) Close() error {
+	s.release()
 	if s.f != nil {
 		return s.f.Close()
 	}
