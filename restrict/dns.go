@@ -202,12 +202,23 @@ func (s *state) findDNSXLAddr(spec *rblSpec, a netip.Addr) *rblResult {
 	return spec.filtered(res)
 }
 
-// findDNSXLName queries the list for a domain and applies the reply
-// filter. nil means not listed.
-func (s *state) findDNSXLName(spec *rblSpec, domain string) *rblResult {
+// findDNSXLName queries the list for the domain of what (an address or
+// a name) and applies the reply filter. nil means not listed, or not a
+// domain to query (see rhsblDomain).
+func (s *state) findDNSXLName(spec *rblSpec, what string) *rblResult {
+	domain := what
+	if i := strings.LastIndexByte(what, '@'); i >= 0 {
+		domain = what[i+1:]
+	}
 	now := s.rblNow()
 	res, ok := spec.cache.getName(domain, now)
 	if !ok {
+		// Only a domain that passes rhsblDomain's checks is queried and
+		// cached; they depend on the domain alone, so a cached one needs
+		// no new check.
+		if rhsblDomain(what) == "" {
+			return nil
+		}
 		res = s.rblLookup(domain + spec.dotDomainDot)
 		spec.cache.putName(domain, res, now)
 	}
@@ -321,11 +332,7 @@ func rhsblDomain(what string) string {
 }
 
 func (s *state) rejectRBLDomain(spec *rblSpec, what, replyClass string) status {
-	domain := rhsblDomain(what)
-	if domain == "" {
-		return stDunno
-	}
-	res := s.findDNSXLName(spec, domain)
+	res := s.findDNSXLName(spec, what)
 	if res == nil || res.soft {
 		return stDunno
 	}
@@ -336,11 +343,7 @@ func (s *state) permitDNSWLDomain(spec *rblSpec, what string) status {
 	if s.stage == StageRecipient && s.recipient.set && !s.permitAuthDestination(s.recipient.val) {
 		return stDunno
 	}
-	domain := rhsblDomain(what)
-	if domain == "" {
-		return stDunno
-	}
-	res := s.findDNSXLName(spec, domain)
+	res := s.findDNSXLName(spec, what)
 	switch {
 	case res == nil:
 		return stDunno

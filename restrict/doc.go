@@ -108,15 +108,27 @@
 // A Policy is immutable after New and safe for concurrent use; every Check
 // builds a small evaluation state (the equivalent of smtpd's per-request
 // variables: warn_if_reject depth, the first defer_if_permit and
-// defer_if_reject reasons, a two-entry address resolution cache). A table
+// defer_if_reject reasons, a two-entry address resolution memo). A table
 // lookup error aborts the evaluation with "451 4.3.0 <name>: Temporary
 // lookup failure" and returns the error; configuration problems found at
 // run time answer "451 4.3.5 Server configuration error". Go error text
 // never reaches a Decision. DNS goes through the [Resolver] interface
 // (*net.Resolver satisfies it). As smtpd keeps DNSBL answers in a
 // process cache, a Policy keeps DNSBL/RHSBL answers (listed or not, never
-// temporary failures) for one minute, at most 10000 of them;
-// [NewCachingResolver] adds the same for MX and address lookups.
+// temporary failures) for one minute, at most 10000 per list entry;
+// [NewCachingResolver] adds the same for MX and address lookups. When
+// mydestination, relay_domains, virtual_alias_domains and
+// virtual_mailbox_domains name no lookup table, the address class of a
+// domain depends on the configuration alone and a Policy remembers it
+// (at most 10000 domains), as smtpd's resolve cache does; with a table
+// among them every resolution consults the tables. The caches are maps
+// under RWMutexes: evaluations read them and rarely write, and a cache
+// hit allocates nothing (an evaluation that passes seed 001's whole
+// recipient list allocates nothing at all).
+//
+// Header checks: a PREPEND adds its line right before the header line it
+// matched (Decision.HeaderPrepends gives the index), as cleanup(8) does;
+// a PREPEND in body_checks goes before the body line checked.
 //
 // The only network I/O is DNS through the [Resolver] and
 // check_policy_service through the [PolicyDialer]; a policy server's

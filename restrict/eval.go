@@ -216,9 +216,10 @@ func (s *state) run(l *list, replyName, replyClass, defACL string) (st status) {
 
 // generic applies the restrictions of l in order (generic_checks).
 func (s *state) generic(l *list, replyName, replyClass, defACL string) status {
+	// No deferred restore: an abort (a panic) ends the evaluation, and
+	// run starts each list at recursion 0.
 	saved := s.recursion
 	s.recursion++
-	defer func() { s.recursion = saved }()
 	if s.recursion > 100 {
 		s.serverError(fmt.Errorf("restriction recursion too deep in %s", l.param))
 	}
@@ -254,6 +255,7 @@ func (s *state) generic(l *list, replyName, replyClass, defACL string) status {
 	if s.warnIfReject >= s.recursion {
 		s.warnIfReject = 0
 	}
+	s.recursion = saved
 	return st
 }
 

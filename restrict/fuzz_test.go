@@ -103,3 +103,55 @@ func (noDNS) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) 
 	return nil, notFound()
 }
 func (noDNS) LookupTXT(context.Context, string) ([]string, error) { return nil, notFound() }
+
+// listAll is a DNS where every name is listed (127.0.1.2): an RHSBL
+// lists whatever it is asked about.
+type listAll struct{ noDNS }
+
+func (listAll) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return []netip.Addr{netip.MustParseAddr("127.0.1.2")}, nil
+}
+
+// FuzzRHSBL feeds HELO names and senders to reject_rhsbl_helo and
+// reject_rhsbl_sender: a name is refused exactly when rhsblDomain accepts
+// it (the DNS lists everything), the same on the first evaluation (a
+// cache miss) and the second (a cache hit, which skips the name checks).
+func FuzzRHSBL(f *testing.F) {
+	f.Add("mx.example.org", "a@example.org")
+	f.Add("[192.0.2.1]", "a@[192.0.2.1]")
+	f.Add("1.2.3.4", "a@1.2.3.4")
+	f.Add("bad_host!", "a@-bad.example")
+	f.Add("", "a@")
+	f.Add("example.", "@example.org")
+	p, err := New(Params{
+		"smtpd_recipient_restrictions": "reject_unauth_destination, reject_rhsbl_helo dbl.example, reject_rhsbl_sender dbl.example",
+		"mydestination":                "example.jp",
+		"local_recipient_maps":         "",
+	}, WithResolver(listAll{}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, helo, sender string) {
+		req := rcptReq("198.51.100.1", helo, sender, "user@example.jp")
+		want := "DUNNO"
+		switch {
+		case helo != "" && rhsblDomain(helo) != "":
+			want = "Helo command"
+		case rhsblDomain(internalAddr(sender)) != "":
+			want = "Sender address"
+		}
+		for i := 0; i < 2; i++ {
+			d, err := p.Check(context.Background(), StageRecipient, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "DUNNO"
+			if d.Refused() {
+				got, _, _ = strings.Cut(strings.TrimPrefix(d.Text, "Service unavailable; "), " [")
+			}
+			if got != want {
+				t.Fatalf("helo %q sender %q, evaluation %d: %q, want %q (%v)", helo, sender, i+1, got, want, d)
+			}
+		}
+	})
+}
