@@ -29,6 +29,9 @@ import (
 //	                    (Dovecot's static passdb with nopassword=y)
 //	POP3_BENCH_WIRINGS  comma-separated yubin wirings to run (default
 //	                    all: open,backend,cached)
+//	POP3_BENCH_SLICES   the run of each server is cut into this many
+//	                    slices, the servers taking turns (default: one
+//	                    slice per second; 1 runs each server in one go)
 //	POP3_BENCH_CLIENT   load generator client: block (default) or net
 //	POP3_BENCH_CPUPROFILE  prefix: each yubin server process writes a
 //	                    CPU profile of its whole run to prefix.<wiring>
@@ -276,11 +279,13 @@ func median(xs []float64) float64 {
 }
 
 // BenchmarkCompare runs the load against Dovecot and yubin (each wiring)
-// in turn, with 1 and 10 clients, b.N rounds, and logs per round and as
-// medians over the rounds: sessions/s, MB/s, the ratios to Dovecot, and
-// the server CPU time per session (all processes of the server; the
-// ratio of CPU per session does not depend on what else the machine
-// runs, sessions/s does).
+// with 1 and 10 clients, b.N rounds, and logs per round and as medians
+// over the rounds: sessions/s, MB/s, the ratios to Dovecot, the server
+// CPU time per session (all processes of the server; the ratio of CPU
+// per session does not depend on what else the machine runs, sessions/s
+// does) and the load generator's. In a round the servers take turns in
+// one-second slices, so that all of them meet the same changes in the
+// machine's other load.
 func BenchmarkCompare(b *testing.B) {
 	if err := SetClient(os.Getenv("POP3_BENCH_CLIENT")); err != nil {
 		b.Fatal(err)
@@ -291,11 +296,16 @@ func BenchmarkCompare(b *testing.B) {
 		fmt.Sscan(s, &secs)
 	}
 	dur := time.Duration(secs) * time.Second
+	slices := secs
+	if s := os.Getenv("POP3_BENCH_SLICES"); s != "" {
+		fmt.Sscan(s, &slices)
+	}
+	slices = max(slices, 1)
 	scheme := benchScheme()
 	if scheme == "" {
 		scheme = "none (nopassword on both)"
 	}
-	b.Logf("password scheme: %s; %d s per run", scheme, secs)
+	b.Logf("password scheme: %s; %d s per server and client count, in %d interleaved slices", scheme, secs, slices)
 	type key struct {
 		name    string
 		clients int
@@ -306,34 +316,69 @@ func BenchmarkCompare(b *testing.B) {
 	mbRatio := map[key][]float64{}
 	cpuRatio := map[key][]float64{}
 	clientCPU := map[key][]float64{}
-	run := func(s server, clients int) (Result, float64) {
-		c0, l0 := s.cpu(), selfCPU()
-		r := Load(context.Background(), s.addr, "alice", benchPassword, clients, dur)
-		n := float64(max(r.Sessions, 1))
-		ms := float64(s.cpu()-c0) / float64(time.Millisecond) / n
-		k := key{s.name, clients}
-		clientCPU[k] = append(clientCPU[k], float64(selfCPU()-l0)/float64(time.Millisecond)/n)
-		return r, ms
+	servers := append([]server{dv}, ys...)
+	// run gives every server the load for dur in slices, taking turns
+	// (in reverse order every other slice), so that a change in what
+	// else the machine runs falls on all of them alike; it returns each
+	// server's totals and its and the load generator's CPU time per
+	// session.
+	run := func(clients int) ([]Result, []float64, []float64) {
+		tot := make([]Result, len(servers))
+		srvCPU := make([]time.Duration, len(servers))
+		genCPU := make([]time.Duration, len(servers))
+		for k := 0; k < slices; k++ {
+			for n := range servers {
+				j := n
+				if k%2 == 1 {
+					j = len(servers) - 1 - n
+				}
+				s := servers[j]
+				c0, l0 := s.cpu(), selfCPU()
+				r := Load(context.Background(), s.addr, "alice", benchPassword, clients, dur/time.Duration(slices))
+				srvCPU[j] += s.cpu() - c0
+				genCPU[j] += selfCPU() - l0
+				t := &tot[j]
+				t.Clients = clients
+				t.Sessions += r.Sessions
+				t.Errors += r.Errors
+				t.Bytes += r.Bytes
+				t.Elapsed += r.Elapsed
+				if t.FirstErr == nil {
+					t.FirstErr = r.FirstErr
+				}
+			}
+		}
+		perSession := func(d []time.Duration) []float64 {
+			out := make([]float64, len(d))
+			for j := range d {
+				out[j] = float64(d[j]) / float64(time.Millisecond) / float64(max(tot[j].Sessions, 1))
+			}
+			return out
+		}
+		return tot, perSession(srvCPU), perSession(genCPU)
 	}
 	for i := 0; i < b.N; i++ {
 		for _, clients := range []int{1, 10} {
-			rd, dcpu := run(dv, clients)
-			b.Logf("round %d %-15s %v  %.1f ms CPU/session", i+1, dv.name, rd, dcpu)
+			tot, scpu, gcpu := run(clients)
+			rd, dcpu := tot[0], scpu[0]
+			b.Logf("round %d %-15s %v  %.1f ms CPU/session (load generator %.1f)", i+1, dv.name, rd, dcpu, gcpu[0])
 			kd := key{dv.name, clients}
 			sess[kd] = append(sess[kd], rd.SessionsPerSec())
 			cpu[kd] = append(cpu[kd], dcpu)
+			clientCPU[kd] = append(clientCPU[kd], gcpu[0])
 			if rd.FirstErr != nil {
 				b.Logf("dovecot: first error %v", rd.FirstErr)
 			}
-			for _, y := range ys {
-				ry, ycpu := run(y, clients)
+			for j, y := range ys {
+				ry, ycpu := tot[j+1], scpu[j+1]
 				k := key{y.name, clients}
 				sess[k] = append(sess[k], ry.SessionsPerSec())
 				cpu[k] = append(cpu[k], ycpu)
+				clientCPU[k] = append(clientCPU[k], gcpu[j+1])
 				ratio[k] = append(ratio[k], ry.SessionsPerSec()/rd.SessionsPerSec())
 				mbRatio[k] = append(mbRatio[k], ry.MBPerSec()/rd.MBPerSec())
 				cpuRatio[k] = append(cpuRatio[k], dcpu/ycpu)
-				b.Logf("round %d %-15s %v  %.1f ms CPU/session; vs dovecot %.1fx sessions/s %.1fx MB/s, %.1fx less CPU/session", i+1, y.name, ry, ycpu,
+				b.Logf("round %d %-15s %v  %.1f ms CPU/session (load generator %.1f); vs dovecot %.1fx sessions/s %.1fx MB/s, %.1fx less CPU/session", i+1, y.name, ry, ycpu, gcpu[j+1],
 					ry.SessionsPerSec()/rd.SessionsPerSec(), ry.MBPerSec()/rd.MBPerSec(), dcpu/ycpu)
 				if ry.FirstErr != nil {
 					b.Logf("%s: first error %v", y.name, ry.FirstErr)

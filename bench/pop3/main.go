@@ -7,13 +7,15 @@
 // The benchmark in this directory (go test -bench Compare -benchtime 3x
 // -v ./bench/pop3) sets up a Maildir of 100 × 10 KiB messages, serves it
 // with a private Dovecot 2.3 pop3 and with yubin's pop3 package at the
-// same time, runs this load against each with 1 and 10 clients, and logs
-// sessions/s, MB/s, server CPU time per session and the ratios to
+// same time, runs this load against each with 1 and 10 clients (the
+// servers taking turns in one-second slices), and logs sessions/s, MB/s,
+// server and load generator CPU time per session and the ratios to
 // Dovecot per round and as medians over the rounds (-benchtime Nx is
 // the number of rounds). Each yubin server runs in a process of its own,
 // as Dovecot's do, in three wirings: "open" (the user's maildir.Store
 // opened per session), "backend" (a maildir.Backend sharing one Store
-// among a user's concurrent sessions, as examples/fullserver wires it)
+// among a user's concurrent sessions and keeping it open 30 s after the
+// last, as examples/fullserver wires it)
 // and "cached" (one Store per user kept open). POP3_BENCH_SCHEME sets
 // the password scheme both servers verify (default: no password check
 // on either side), POP3_BENCH_SECONDS the length of a run.
