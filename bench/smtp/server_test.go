@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/smtp"
 )
 
@@ -25,7 +26,16 @@ func TestMain(m *testing.M) {
 	if kind := os.Getenv(serverEnv); kind != "" {
 		os.Exit(childServer(kind, os.Getenv(serverEnv+"_BASE")))
 	}
-	os.Exit(m.Run())
+	// Each server's files in block groups of their own, none churned by
+	// an earlier run (see testutil.SpreadTempDir).
+	_, done, err := testutil.SpreadTempDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	done()
+	os.Exit(code)
 }
 
 // servers are the yubin servers the benchmarks start.
