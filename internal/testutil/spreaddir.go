@@ -1,14 +1,6 @@
 package testutil
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
-
-// fsTopdirFL is ext4's "top of directory hierarchy" inode flag (chattr
-// +T, FS_TOPDIR_FL).
-const fsTopdirFL = 0x00020000
+import "os"
 
 // SpreadTempDir makes a fresh directory under the temporary directory,
 // gives it ext4's top-directory flag (chattr +T) so that the
@@ -34,12 +26,7 @@ func SpreadTempDir() (string, func(), error) {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		if flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS); err == nil {
-			unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags|fsTopdirFL)
-		}
-		unix.Close(fd)
-	}
+	setTopdir(dir)
 	old, had := os.LookupEnv("TMPDIR")
 	os.Setenv("TMPDIR", dir)
 	return dir, func() {
