@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 )
 
 var errBareMap = errors.New("specify one of (check_client_access, check_reverse_client_access, check_helo_access, check_sender_access, check_recipient_access) before a bare table in this list")
@@ -28,7 +29,7 @@ func (s *state) checkAccessFound(st *step, name, replyName, replyClass, defACL s
 	if !full && st.pattern {
 		return stDunno, false
 	}
-	v, ok := s.lookup(st.table, strings.ToLower(name), replyName)
+	v, ok := s.lookup(st.table, toLower(name), replyName)
 	if !ok {
 		return stDunno, false
 	}
@@ -44,7 +45,7 @@ func (s *state) checkDomainAccess(st *step, domain, replyName, replyClass, defAC
 }
 
 func (s *state) checkDomainAccessFound(st *step, domain, replyName, replyClass, defACL string, full bool) (status, bool) {
-	low := strings.ToLower(domain)
+	low := toLower(domain)
 	numeric := validHostaddr(domain)
 	name := low
 	for name != "" {
@@ -267,6 +268,19 @@ func (s *state) tableResult(st *step, value, replyName, replyClass, defACL strin
 		return stOK
 	}
 	return s.generic(l, replyName, replyClass, defACL)
+}
+
+// toLower is strings.ToLower with a fast path for the common case, an
+// ASCII string without upper case, which it returns as is (twice as fast
+// as strings.ToLower for the short names and addresses checked on every
+// evaluation).
+func toLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c-'A' < 26 || c >= utf8.RuneSelf {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 func allDigits(s string) bool {

@@ -129,7 +129,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 			r.class = ClassLocal
 			break
 		}
-		local, domain = addr[:at], strings.ToLower(truncDot(addr[at+1:]))
+		local, domain = addr[:at], toLower(truncDot(addr[at+1:]))
 		dc := p.classOf(ctx, s, domain)
 		if dc.local {
 			if strings.Contains(local, "@") ||

@@ -66,3 +66,11 @@ func TestDNSBLQueryNames(t *testing.T) {
 		}
 	}
 }
+
+func TestToLower(t *testing.T) {
+	for _, s := range []string{"", "a@example.org", "A@Example.ORG", "ZZ", "@[", "`{", "\xc3\x89T\xc3\xa9", "K\u212a", "a\x80", "\xff"} {
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Errorf("toLower(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

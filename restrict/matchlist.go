@@ -155,7 +155,7 @@ func (ml *matchList) matchHost(ctx context.Context, s *state, name string, addr 
 	for i := range ml.entries {
 		e := &ml.entries[i]
 		if !e.isNet && !lowered { // network entries ignore the name
-			name, lowered = strings.ToLower(name), true
+			name, lowered = toLower(name), true
 		}
 		if e.matches(ctx, s, ml, name, addr) {
 			return !e.negate
