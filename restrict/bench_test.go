@@ -75,6 +75,47 @@ func BenchmarkSeed001Recipient(b *testing.B) {
 	}
 }
 
+// BenchmarkSeed001RecipientNewSenders is BenchmarkSeed001Recipient
+// with a sender address not seen before on every evaluation (same
+// domain, so the DNS answers are still cached): the address-resolution
+// cache misses and the sender_access lookups find nothing new.
+func BenchmarkSeed001RecipientNewSenders(b *testing.B) {
+	s := newSeed001(b)
+	p, err := New(s.policy.params, WithResolver(NewCachingResolver(s.dns.resolver(), time.Hour, 0)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]Request, b.N)
+	for i := range reqs {
+		reqs[i] = *rcptReq("198.51.100.1", "mx.example.org", fmt.Sprintf("u%d@example.org", i), "user@zeke.ne.jp")
+		reqs[i].ReverseClientName = "mail.example.org"
+	}
+	ctx := context.Background()
+	warm := rcptReq("198.51.100.1", "mx.example.org", "a@example.org", "user@zeke.ne.jp")
+	warm.ReverseClientName = "mail.example.org"
+	if d, err := p.Check(ctx, StageRecipient, warm); err != nil || d.Action != Dunno {
+		b.Fatalf("%v %v", d, err)
+	}
+	queries := s.dns.queries.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime()
+	for i := range reqs {
+		if d, _ := p.Check(ctx, StageRecipient, &reqs[i]); d.Action != Dunno {
+			b.Fatal(d)
+		}
+	}
+	cpu := cpuTime() - start
+	b.StopTimer()
+	if n := s.dns.queries.Load() - queries; n != 0 {
+		b.Fatalf("%d DNS queries during the timed loop: answers not cached", n)
+	}
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+	if cpu > 0 {
+		b.ReportMetric(float64(b.N)/(float64(cpu)/1e9), "evals/s")
+	}
+}
+
 // cpuTime returns the process's user+system CPU time in nanoseconds.
 func cpuTime() int64 {
 	var ru syscall.Rusage
