@@ -26,10 +26,15 @@ func (s *state) checkAccess(st *step, name, replyName, replyClass, defACL string
 }
 
 func (s *state) checkAccessFound(st *step, name, replyName, replyClass, defACL string, full bool) (status, bool) {
+	return s.checkAccessKey(st, toLower(name), replyName, replyClass, defACL, full)
+}
+
+// checkAccessKey is checkAccessFound for a key already in lower case.
+func (s *state) checkAccessKey(st *step, key, replyName, replyClass, defACL string, full bool) (status, bool) {
 	if !full && st.pattern {
 		return stDunno, false
 	}
-	v, ok := s.lookup(st.table, toLower(name), replyName)
+	v, ok := s.lookup(st.table, key, replyName)
 	if !ok {
 		return stDunno, false
 	}
@@ -49,7 +54,7 @@ func (s *state) checkDomainAccessFound(st *step, domain, replyName, replyClass, 
 	numeric := validHostaddr(domain)
 	name := low
 	for name != "" {
-		if r, found := s.checkAccessFound(st, name, replyName, replyClass, defACL, full); found {
+		if r, found := s.checkAccessKey(st, name, replyName, replyClass, defACL, full); found {
 			return r, true
 		}
 		if numeric {

@@ -29,12 +29,25 @@ func (r *resolved) absDomain() string {
 // maxResolveLoops bounds the rewriting of nested routing operators.
 const maxResolveLoops = 10
 
+// addrSpecial marks the bytes internalAddr must act on: control bytes,
+// '"' and '\\' (a table: every address of every evaluation is scanned).
+var addrSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t[0x7f], t['"'], t['\\'] = true, true, true
+	return t
+}()
+
 // internalAddr turns an RFC 5321 address as the client sent it (without
 // angle brackets) into Postfix's internal form: source route removed,
 // quoted local part unquoted.
 func internalAddr(a string) string {
 	quoted := false
 	for i := 0; i < len(a); i++ {
+		if !addrSpecial[a[i]] {
+			continue
+		}
 		switch c := a[i]; {
 		case c < 0x20 || c == 0x7f:
 			return a // keep control bytes visible to resolveAddr: never authorised
@@ -132,9 +145,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 		local, domain = addr[:at], toLower(truncDot(addr[at+1:]))
 		dc := p.classOf(ctx, s, domain)
 		if dc.local {
-			if strings.Contains(local, "@") ||
-				(bang && strings.Contains(local, "!")) ||
-				(percent && strings.Contains(local, "%")) {
+			if hasAt, hasBang, hasPercent := routingOperators(local); hasAt || (bang && hasBang) || (percent && hasPercent) {
 				addr = local
 				continue
 			}
@@ -163,13 +174,24 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 // hasRoutingOperator reports whether local contains '@', '!' or '%'
 // (a byte loop: strings.ContainsAny builds a set on every call).
 func hasRoutingOperator(local string) bool {
+	hasAt, hasBang, hasPercent := routingOperators(local)
+	return hasAt || hasBang || hasPercent
+}
+
+// routingOperators reports which of '@', '!' and '%' local contains, in
+// one pass.
+func routingOperators(local string) (hasAt, hasBang, hasPercent bool) {
 	for i := 0; i < len(local); i++ {
 		switch local[i] {
-		case '@', '!', '%':
-			return true
+		case '@':
+			hasAt = true
+		case '!':
+			hasBang = true
+		case '%':
+			hasPercent = true
 		}
 	}
-	return false
+	return hasAt, hasBang, hasPercent
 }
 
 // isLocalDomain is resolve_local: mydestination, or an address literal

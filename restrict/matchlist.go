@@ -167,7 +167,7 @@ func (ml *matchList) matchHost(ctx context.Context, s *state, name string, addr 
 func (e *matchEntry) matches(ctx context.Context, s *state, ml *matchList, name string, addr netip.Addr) bool {
 	switch {
 	case e.isNet:
-		return addr.IsValid() && e.prefix.Addr().BitLen() == addr.BitLen() && e.prefix.Contains(addr)
+		return e.prefix.Contains(addr) // false for an invalid address or the other family
 	case e.table != nil:
 		if name != "" && name != "unknown" {
 			for n := name; n != ""; {
