@@ -19,9 +19,20 @@ func (s *session) cmdRetr(c command) {
 		s.fail(&Error{Text: "RETR takes one message number."})
 		return
 	}
-	m, _, err := s.drop.get(args[0])
+	m, n, err := s.drop.get(args[0])
 	if err != nil {
 		s.fail(err)
+		return
+	}
+	if s.ahead == n && n > 0 {
+		// Prepared by readAhead while the client read the last reply.
+		s.ahead = 0
+		if s.write(s.bufs.ahead) != nil {
+			s.abort("RETR", errWriteFailed)
+			return
+		}
+		m.retrieved = true
+		s.nextRetr = n + 1
 		return
 	}
 	r, err := s.openMessage(m)
@@ -45,6 +56,60 @@ func (s *session) cmdRetr(c command) {
 		return
 	}
 	m.retrieved = true
+	s.nextRetr = n + 1
+}
+
+// readAhead prepares the reply to "RETR n+1" after a RETR of message n,
+// when the session is about to wait for the client's next command with
+// nothing pipelined: clients (fetchmail, poplib, mail readers) retrieve
+// messages in order, and preparing the reply while the client still
+// reads the last one lets the server's file reading and conversion run
+// alongside the client's work instead of after its next request. Only
+// messages that fit the session's read buffer are prepared; a message
+// that cannot be read is left to RETR itself (and its error). Message
+// files do not change, so the prepared reply stays right; it is used
+// only by the very next command, and only if that is "RETR n+1" for a
+// message not marked deleted.
+func (s *session) readAhead() {
+	n := s.nextRetr
+	s.nextRetr, s.ahead = 0, 0
+	if n == 0 || s.drop == nil || s.mbox == nil || s.bufs == nil || n > len(s.drop.msgs) {
+		return
+	}
+	m := &s.drop.msgs[n-1]
+	if m.deleted {
+		return
+	}
+	r, err := s.mbox.Open(s.ctx, m.uid)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	size := r.Size()
+	if size <= 0 || size > int64(len(s.bufs.buf)) {
+		return
+	}
+	if _, err := io.ReadFull(r, s.bufs.buf[:size]); err != nil {
+		return
+	}
+	out := append(s.bufs.ahead[:0], "+OK "...)
+	out = strconv.AppendInt(out, m.size, 10)
+	out = append(out, " octets\r\n"...)
+	aw := &appendWriter{b: out}
+	ww := newWireWriter(aw, s.bufs.scratch)
+	ww.Write(s.bufs.buf[:size])
+	ww.close()
+	s.bufs.scratch = ww.out
+	s.bufs.ahead = aw.b
+	s.ahead = n
+}
+
+// appendWriter appends what is written to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // openMessage opens m, mapping a message another session removed to
@@ -69,14 +134,14 @@ func (s *session) abort(what string, err error) {
 	s.w.Reset(io.Discard)
 }
 
-// retrBufs are RETR's read buffer and conversion space, shared between
-// sessions through retrBufPool.
+// retrBufs are RETR's read buffer, conversion space and read-ahead
+// reply, shared between sessions through retrBufPool.
 type retrBufs struct {
-	buf, scratch []byte
+	buf, scratch, ahead []byte
 }
 
 var retrBufPool = sync.Pool{New: func() any {
-	return &retrBufs{buf: make([]byte, 32<<10), scratch: make([]byte, 0, 66<<10)}
+	return &retrBufs{buf: make([]byte, 32<<10), scratch: make([]byte, 0, 66<<10), ahead: make([]byte, 0, 66<<10)}
 }}
 
 // copyMessage copies r to w through buf. A message that fits in buf is

@@ -54,6 +54,10 @@ type session struct {
 	quit     bool
 
 	bufs *retrBufs // from retrBufPool once RETR is used
+	// Read-ahead (readAhead): nextRetr is the message number after the
+	// one the last command retrieved (0 after any other command); ahead
+	// is the number whose whole RETR reply is in bufs.ahead (0: none).
+	nextRetr, ahead int
 }
 
 func newSession(srv *Server, c net.Conn) *session {
@@ -127,6 +131,16 @@ func (s *session) command(line []byte, err error) string {
 // readCommand waits for the next command line; while it waits the
 // session counts as idle for Shutdown.
 func (s *session) readCommand() ([]byte, error) {
+	if !s.lineBuffered() {
+		if !s.flush() {
+			return nil, errWriteFailed
+		}
+		// The client is reading the replies; prepare the RETR it is
+		// likely to send next meanwhile.
+		s.readAhead()
+	} else {
+		s.nextRetr, s.ahead = 0, 0
+	}
 	return s.readCommandLine(orDefault(s.srv.MaxLineLength, DefaultMaxLineLength))
 }
 
