@@ -226,6 +226,15 @@ func (f *contentFilter) bodyLine() {
 			return
 		}
 		f.out = line
+		if len(d.Prepend) > 0 {
+			// As cleanup(8) does, a body_checks PREPEND line goes right
+			// before the line that matched.
+			var b []byte
+			for _, l := range d.Prepend {
+				b = append(append(b, strings.Map(noCRLF, l)...), '\r', '\n')
+			}
+			f.out = append(b, line...)
+		}
 	}
 	if err != nil && err != bufio.ErrBufferFull {
 		f.err = err

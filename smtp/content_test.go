@@ -17,8 +17,9 @@ import (
 
 // TestSMTPHeaderBodyChecks runs a real restrict.Policy with header_checks
 // and body_checks (seed 000's Received rule among them) through the
-// server: REJECT, DISCARD, IGNORE, PREPEND (right before the field that
-// matched, as cleanup puts it) and a body REJECT, over DATA and BDAT.
+// server: REJECT, DISCARD, IGNORE, PREPEND (right before the field or
+// body line that matched, as cleanup puts it) and a body REJECT, over
+// DATA and BDAT.
 func TestSMTPHeaderBodyChecks(t *testing.T) {
 	dir := t.TempDir()
 	hc := filepath.Join(dir, "header_checks")
@@ -29,7 +30,7 @@ func TestSMTPHeaderBodyChecks(t *testing.T) {
 /^Subject: tag/ PREPEND X-Tagged: yes
 /^From: a@x\.org/ PREPEND X-From-Tag: 1
 `), 0o644)
-	os.WriteFile(bc, []byte("/forbidden phrase/ REJECT Body not accepted\n"), 0o644)
+	os.WriteFile(bc, []byte("/forbidden phrase/ REJECT Body not accepted\n/^tag this line/ PREPEND X-Body-Tag: 1\n"), 0o644)
 	p := restrict.DefaultParams()
 	p["myhostname"] = "mail.example.jp"
 	p["mydestination"] = "example.jp"
@@ -70,7 +71,7 @@ func TestSMTPHeaderBodyChecks(t *testing.T) {
 			t.Fatalf("body check: %q", got)
 		}
 	}
-	if got := send("ok.example.org", "X-Mailer: old thing\r\nSubject: tag me\r\nFrom: a@x.org\r\n\r\n.. stuffed\r\nbody\r\n", false); !strings.HasPrefix(got, "250 2.0.0 Ok") {
+	if got := send("ok.example.org", "X-Mailer: old thing\r\nSubject: tag me\r\nFrom: a@x.org\r\n\r\n.. stuffed\r\nbody\r\ntag this line\r\n", false); !strings.HasPrefix(got, "250 2.0.0 Ok") {
 		t.Fatalf("edited message: %q", got)
 	}
 	if got := send("ok.example.org", "Subject: plain\r\n\r\nbody", true); !strings.HasPrefix(got, "250 2.0.0 Ok") {
@@ -83,7 +84,7 @@ func TestSMTPHeaderBodyChecks(t *testing.T) {
 	}
 	m := string(msgs[0].data)
 	if !strings.HasPrefix(m, "Received: from ok.example.org") || strings.Contains(m, "X-Mailer") || strings.Count(m, "X-Tagged") != 1 ||
-		!strings.HasSuffix(m, "\r\nX-Tagged: yes\r\nSubject: tag me\r\nX-From-Tag: 1\r\nFrom: a@x.org\r\n\r\n. stuffed\r\nbody\r\n") {
+		!strings.HasSuffix(m, "\r\nX-Tagged: yes\r\nSubject: tag me\r\nX-From-Tag: 1\r\nFrom: a@x.org\r\n\r\n. stuffed\r\nbody\r\nX-Body-Tag: 1\r\ntag this line\r\n") {
 		t.Fatalf("edited message: %q", m)
 	}
 	if m := string(msgs[1].data); !strings.HasSuffix(m, "\r\nSubject: plain\r\n\r\nbody") {
