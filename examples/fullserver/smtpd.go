@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,12 @@ import (
 	"github.com/yubinmail/yubin/store"
 )
 
+// dnsCache answers the restrictions' MX, A and PTR lookups (DNSBL answers
+// have the Policy's own cache) for every listener and across reloads, so
+// that reject_unknown_sender_domain does not ask the network at every
+// RCPT; a minute, as Postfix's smtpd caches its address resolutions.
+var dnsCache = restrict.NewCachingResolver(net.DefaultResolver, time.Minute, 0)
+
 // newPolicy builds the restrictions of one SMTP listener from its view of
 // the configuration (its master.cf-style overrides included).
 func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
@@ -27,7 +34,7 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 			params[p.Name] = v.Raw(p.Name)
 		}
 	}
-	var opts []restrict.Option
+	opts := []restrict.Option{restrict.WithResolver(dnsCache)}
 	if log != nil {
 		opts = append(opts, restrict.WithLogger(log))
 	}
