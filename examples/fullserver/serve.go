@@ -40,6 +40,7 @@ type host struct {
 	binds    []*bound
 	running  map[string]protoServer // by service
 	reloader []func(*config.Config) error
+	closers  []io.Closer // closed after the listeners drained (stores kept open)
 }
 
 // serve runs the host until SIGTERM or SIGINT. Every check that can fail
@@ -200,6 +201,9 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	stop()
 	wg.Wait()
 	closeAll(h.binds)
+	for _, c := range h.closers {
+		c.Close()
+	}
 	h.log.Info("stopped")
 	return 0
 }

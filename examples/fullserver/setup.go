@@ -40,6 +40,8 @@ func (h *host) setup() (*demoUser, error) {
 		Delimiter:     c.Get("recipient_delimiter"),
 		DetailMailbox: c.Bool("lmtp_save_to_detail_mailbox"),
 	}
+	// The LMTP deliverer's kept stores first, then the Backend's.
+	h.closers = append(h.closers, deliver, stores)
 	h.reloader = append(h.reloader, func(*config.Config) error {
 		if u.passwd != nil {
 			return u.passwd.Reload()
