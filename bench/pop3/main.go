@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pop3 is a POP3 load generator: each client repeats full
 // sessions (login with USER/PASS, STAT, UIDL, RETR of every message,
 // QUIT) against one server and the tool prints sessions/s and MB/s.
