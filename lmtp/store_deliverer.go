@@ -130,10 +130,13 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 	}
 	if ds, ok := st.(directDeliverer); ok {
 		// The store can deliver without a session handle (no mailbox
-		// view to load): the path maildir offers for LMTP.
-		_, err = ds.Deliver(ctx, box, msg, store.AppendOptions{InternalDate: env.Received})
+		// view to load): the path maildir offers for LMTP. Nobody here
+		// needs the UID, so the store may leave it to the next reader
+		// (LateUID).
+		opts := store.AppendOptions{InternalDate: env.Received, LateUID: true}
+		_, err = ds.Deliver(ctx, box, msg, opts)
 		if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
-			_, err = ds.Deliver(ctx, "INBOX", msg, store.AppendOptions{InternalDate: env.Received})
+			_, err = ds.Deliver(ctx, "INBOX", msg, opts)
 		}
 		return d.mapErr(err, rcpt, overQuota)
 	}

@@ -161,6 +161,14 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	x := &msg{sys: fn.System, kw: kwMask, name: fn.String(), inNew: !fn.HasInfo, size: cnt.size, vsize: cnt.vsize}
 	x.date.Store(date.UnixNano())
 
+	if opts.LateUID && kwMask == 0 {
+		if err := m.commitLate(t, x); err != nil {
+			return store.AppendResult{}, err
+		}
+		t.path = ""
+		s.quotaDelta(cnt.size, 1)
+		return store.AppendResult{}, nil
+	}
 	uv, uid, err := m.commitGrouped(ctx, staged{temp: t, x: x, origin: origin})
 	if err != nil {
 		return store.AppendResult{}, err

@@ -89,6 +89,8 @@ type mbox struct {
 	newStamp, curStamp dirStamp
 
 	commits commitQueue // deliveries waiting to be committed together
+	syncNew dirSync     // fsyncs of new/ shared by late-UID deliveries
+	syncCur dirSync     // ... of cur/
 
 	tail    *logNode // last entry of the change log
 	handles map[*handle]struct{}

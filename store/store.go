@@ -145,6 +145,13 @@ type AppendOptions struct {
 	Flags Flags
 	// InternalDate is IMAP's INTERNALDATE; zero means now.
 	InternalDate time.Time
+	// LateUID tells the store that the caller does not need the UID
+	// (a delivery by LMTP or SMTP rather than an IMAP APPEND): the store
+	// may make the message durable without assigning it one and leave
+	// that to the next reader of the mailbox, as a Maildir delivered by
+	// Postfix's local agent gets its UIDs from Dovecot. The message is
+	// as durable as with an assigned UID; AppendResult.UID is then 0.
+	LateUID bool
 }
 
 // AppendResult tells where an appended message went (APPENDUID).

@@ -40,7 +40,8 @@ func countFiles(dir string) int {
 }
 
 // serveSMTP starts yubin's SMTP server delivering each message into
-// base/<local part>/Maildir (fsync before 250, as maildir's Append does)
+// base/<local part>/Maildir (file and directory synced before 250, the
+// UID left to the next reader as lmtp.StoreDeliverer does)
 // and returns its address and a function that stops it.
 func serveSMTP(base string) (string, func(), error) {
 	be := maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
@@ -66,7 +67,7 @@ func serveSMTP(base string) (string, func(), error) {
 			if ds, ok := st.(interface {
 				Deliver(context.Context, string, io.Reader, store.AppendOptions) (store.AppendResult, error)
 			}); ok {
-				_, err := ds.Deliver(ctx, "INBOX", r, store.AppendOptions{})
+				_, err := ds.Deliver(ctx, "INBOX", r, store.AppendOptions{LateUID: true})
 				return err
 			}
 			mb, err := st.OpenMailbox(ctx, "INBOX", store.OpenOptions{})

@@ -1,0 +1,78 @@
+package maildir
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+)
+
+// A delivery with store.AppendOptions.LateUID (LMTP and SMTP deliveries)
+// is committed the way Postfix's local agent delivers into a Maildir:
+// the synced file is linked into new/ (cur/ with flags) and the
+// directory is synced, and that is all before the delivery returns. It
+// takes no dovecot-uidlist.lock and writes no uidlist record: the file
+// is adopted and given its UID by the next sync of the mailbox, this
+// Store's (its watcher, when handles are open, or the next open) or
+// Dovecot's. Per message that saves the uidlist's synced write and the
+// lock, about a third of a delivery's synchronous disk writes; the
+// message itself is as durable as with a UID (file, then directory).
+// Concurrent late deliveries to one directory share its fsync.
+
+// commitLate links the synced file of x into its directory and syncs
+// that directory.
+func (m *mbox) commitLate(t messageTemp, x *msg) error {
+	dst := filepath.Join(m.dir, x.sub(), x.name)
+	if err := t.install(m.s, filepath.Join(m.dir, "tmp"), dst); err != nil {
+		return fmt.Errorf("maildir: %w", err)
+	}
+	q := &m.syncNew
+	if !x.inNew {
+		q = &m.syncCur
+	}
+	if err := q.sync(func() error { return m.s.syncDir(filepath.Dir(dst)) }); err != nil {
+		return fmt.Errorf("maildir: sync dir: %w", err)
+	}
+	return nil
+}
+
+// dirSync shares one directory fsync among the callers that ask for it
+// while another is running: each joins the next batch, and a batch's
+// fsync starts only after all its members made their change.
+type dirSync struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	busy bool       // a batch's fsync is running
+	next *syncBatch // the batch callers join now
+}
+
+type syncBatch struct {
+	done bool
+	err  error
+}
+
+// sync runs fn (an fsync) once for this caller's batch and returns its
+// result.
+func (q *dirSync) sync(fn func() error) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.cond.L == nil {
+		q.cond.L = &q.mu
+	}
+	if q.next == nil {
+		q.next = &syncBatch{}
+	}
+	b := q.next
+	for !b.done {
+		if !q.busy && q.next == b {
+			q.busy, q.next = true, nil
+			q.mu.Unlock()
+			err := fn()
+			q.mu.Lock()
+			b.err, b.done, q.busy = err, true, false
+			q.cond.Broadcast()
+			break
+		}
+		q.cond.Wait()
+	}
+	return b.err
+}
