@@ -161,7 +161,7 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	x := &msg{sys: fn.System, kw: kwMask, name: fn.String(), inNew: !fn.HasInfo, size: cnt.size, vsize: cnt.vsize}
 	x.date.Store(date.UnixNano())
 
-	if opts.LateUID && kwMask == 0 {
+	if opts.LateUID && kwMask == 0 && !m.watched() {
 		if err := m.commitLate(t, x); err != nil {
 			return store.AppendResult{}, err
 		}

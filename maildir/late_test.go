@@ -16,9 +16,9 @@ import (
 
 // TestDeliverLateUID checks deliveries with LateUID: they return no UID,
 // take no uidlist lock and write no uidlist record; concurrent ones all
-// arrive; a handle that is open hears of one through its watcher; and a
-// mailbox opened later has them all, with UIDs after the ones that were
-// assigned already.
+// arrive; while a handle watches, one gets its UID at once and the handle
+// hears of it; and a mailbox opened later has them all, with UIDs after
+// the ones that were assigned already.
 func TestDeliverLateUID(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "Maildir")
 	s := newTestStore(t, root, Options{})
@@ -62,15 +62,20 @@ func TestDeliverLateUID(t *testing.T) {
 		t.Fatalf("new/ and cur/ hold %d files, want 10", n)
 	}
 
-	// An open handle hears of a late delivery (its watcher syncs and
-	// assigns the UID).
+	// While a handle watches the mailbox, a LateUID delivery is committed
+	// with its UID (the watcher would otherwise rescan the folder to
+	// adopt it), and the handle hears of it.
 	watching, err := s.OpenMailbox(ctx, store.Inbox, store.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer watching.Close()
-	if _, err := s.Deliver(ctx, store.Inbox, strings.NewReader("Subject: late 10\n\n10\n"), store.AppendOptions{LateUID: true}); err != nil {
+	res, err := s.Deliver(ctx, store.Inbox, strings.NewReader("Subject: late 10\n\n10\n"), store.AppendOptions{LateUID: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if res.UID != 11 {
+		t.Errorf("delivery to a watched mailbox got UID %d, want 11", res.UID)
 	}
 	heard := false
 	for deadline := time.Now().Add(10 * time.Second); !heard && time.Now().Before(deadline); {
