@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -309,4 +310,45 @@ func BenchmarkSetFlag100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSyncAfterDelivery50k is a reader's open of a 50,000-message
+// INBOX whose Store is kept open (as maildir.Backend keeps it) just after
+// a LateUID delivery into new/ (or any other program's): the sync that
+// adopts the new file still walks every message.
+func BenchmarkSyncAfterDelivery50k(b *testing.B) {
+	const n = 50000
+	root := makeBigMaildir(b, n)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(root, "cur"), old, old)
+	c := context.Background()
+	s, err := Open(root, Options{NoInotify: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	open := func(want int) {
+		mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		count := 0
+		mb.Messages(c, nil, func(*store.MessageInfo) error { count++; return nil })
+		mb.Close()
+		if count != want {
+			b.Fatalf("listed %d, want %d", count, want)
+		}
+	}
+	open(n)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if _, err := s.Deliver(c, store.Inbox, strings.NewReader("Subject: new\n\nx\n"), store.AppendOptions{LateUID: true}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		open(n + i + 1)
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
