@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/internal/smtpwire"
+	"github.com/yubinmail/yubin/internal/spool"
 )
 
 // cmdData handles DATA: the message is spooled once, then delivered to
@@ -30,7 +31,7 @@ func (ss *session) cmdData(arg string) bool {
 	ss.dc.SetReadTimeout(orDur(ss.srv.DataTimeout, DefaultTimeout))
 	dr := smtpwire.NewDataReader(ss.r)
 	dr.MaxSize = ss.srv.MaxMessageBytes
-	sp := newSpool(ss.srv.MaxMemorySpool, ss.srv.SpoolDir)
+	sp := spool.New(orInt64(ss.srv.MaxMemorySpool, DefaultMaxMemorySpool), ss.srv.SpoolDir)
 	defer sp.Close()
 	_, err := io.Copy(sp, dr)
 	if derr := dr.Discard(); derr != nil {
@@ -59,7 +60,7 @@ func (ss *session) cmdBdat(arg string) bool {
 		return false
 	}
 	if ss.bdat == nil {
-		ss.bdat = newSpool(ss.srv.MaxMemorySpool, ss.srv.SpoolDir)
+		ss.bdat = spool.New(orInt64(ss.srv.MaxMemorySpool, DefaultMaxMemorySpool), ss.srv.SpoolDir)
 	}
 	ss.bsize += size
 	w := &keepWriter{w: ss.bdat}
@@ -105,7 +106,7 @@ func (k *keepWriter) Write(p []byte) (int, error) {
 }
 
 // finish delivers to each recipient and sends one reply per recipient.
-func (ss *session) finish(sp *spool, err error, tooBig bool) {
+func (ss *session) finish(sp *spool.Spool, err error, tooBig bool) {
 	env := ss.env
 	ss.env = nil
 	ss.bsize = 0
@@ -120,10 +121,10 @@ func (ss *session) finish(sp *spool, err error, tooBig bool) {
 			ss.reply(451, "4.3.0", "<"+rcpt+"> Temporary internal error")
 			continue
 		}
-		env.Size = sp.size
+		env.Size = sp.Size()
 		env.Received = time.Now()
 		hdr := ss.headers(env, rcpt)
-		derr := ss.srv.Deliverer.Deliver(ss.ctx, env, rcpt, io.MultiReader(strings.NewReader(hdr), sp.reader()))
+		derr := ss.srv.Deliverer.Deliver(ss.ctx, env, rcpt, io.MultiReader(strings.NewReader(hdr), sp.Reader()))
 		if derr != nil {
 			e := asError(derr, rcpt)
 			log.Info("lmtp: "+env.ID+": <"+rcpt+">: delivery failed: "+derr.Error(), "service", "lmtp")
@@ -167,4 +168,12 @@ func sanitize(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// orInt64 is v, or def when v is not positive.
+func orInt64(v, def int64) int64 {
+	if v <= 0 {
+		return def
+	}
+	return v
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/internal/smtpwire"
+	"github.com/yubinmail/yubin/internal/spool"
 )
 
 type session struct {
@@ -30,8 +30,8 @@ type session struct {
 
 	helo    string
 	tls     *tls.ConnectionState
-	env     *Envelope // nil outside a transaction
-	bdat    *spool    // BDAT content collected so far
+	env     *Envelope    // nil outside a transaction
+	bdat    *spool.Spool // BDAT content collected so far
 	bsize   int64
 	bdatErr error
 	quit    bool
@@ -328,5 +328,3 @@ func newID() string {
 	rand.Read(b[:])
 	return base64.RawStdEncoding.EncodeToString(b[:])[:22]
 }
-
-var _ io.Closer = (*spool)(nil)

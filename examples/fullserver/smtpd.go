@@ -265,12 +265,12 @@ type delivery struct {
 // stored or accepted by its LMTP server.
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
-	f, size, err := s.b.h.spool(msg)
+	sp, err := s.b.h.spoolMessage(msg)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	content := func() io.Reader { return io.NewSectionReader(f, 0, size) }
+	defer sp.Close()
+	size, content := sp.Size(), sp.Reader
 	// Content checks' actions are known now that the message was read.
 	rcpts := env.To
 	switch act := env.Actions; {
