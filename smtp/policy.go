@@ -3,7 +3,6 @@ package smtp
 import (
 	"context"
 	"net/netip"
-	"strings"
 
 	"github.com/yubinmail/yubin/restrict"
 )
@@ -142,14 +141,14 @@ func (ss *session) limited(event func(netip.Addr) restrict.Decision, what string
 	return true
 }
 
-// policyParam returns the Policy's parameter name when it has Params (a
-// *restrict.Policy), and whether it has.
-func (s *Server) policyParam(name string) (string, bool) {
+// policyParams returns the Policy's parameters when it has them (a
+// *restrict.Policy), read as restrict reads them (defaults included).
+func (s *Server) policyParams() (restrict.Params, bool) {
 	pp, ok := s.Policy.(interface{ Params() restrict.Params })
 	if !ok {
-		return "", false
+		return nil, false
 	}
-	return pp.Params().Get(name), true
+	return pp.Params(), true
 }
 
 // delayReject reports whether refusals before RCPT wait for RCPT:
@@ -158,8 +157,8 @@ func (s *Server) delayReject() bool {
 	if s.NoDelayReject {
 		return false
 	}
-	v, ok := s.policyParam("smtpd_delay_reject")
-	return !ok || !isNo(v)
+	p, ok := s.policyParams()
+	return !ok || p.Bool("smtpd_delay_reject")
 }
 
 // heloRequired reports HeloRequired or the Policy's
@@ -168,22 +167,6 @@ func (s *Server) heloRequired() bool {
 	if s.HeloRequired {
 		return true
 	}
-	v, ok := s.policyParam("smtpd_helo_required")
-	return ok && isYes(v)
-}
-
-func isYes(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "yes", "true", "1":
-		return true
-	}
-	return false
-}
-
-func isNo(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "no", "false", "0":
-		return true
-	}
-	return false
+	p, ok := s.policyParams()
+	return ok && p.Bool("smtpd_helo_required")
 }
