@@ -24,10 +24,27 @@ func (s *session) cmdRetr(c command) {
 		s.fail(err)
 		return
 	}
-	if s.ahead == n && n > 0 {
-		// Prepared by readAhead while the client read the last reply.
-		s.ahead = 0
-		if s.write(s.bufs.ahead) != nil {
+	if s.bufs == nil {
+		s.bufs = retrBufPool.Get().(*retrBufs)
+	}
+	prepared := s.ahead == n && n > 0 // by readAhead
+	s.ahead = 0
+	var r store.MessageReader
+	if !prepared {
+		if r, err = s.openMessage(m); err != nil {
+			s.reply(err)
+			return
+		}
+		defer r.Close()
+		if prepared, err = s.prepareRetr(m, r); err != nil {
+			s.reply(&Error{Code: "SYS/TEMP", Text: "The message cannot be read now."})
+			s.log.Warn("pop3: reading message failed", "cmd", "RETR", "err", err)
+			return
+		}
+	}
+	if prepared {
+		// One write from the prepared reply, without another copy.
+		if s.writeWhole(s.bufs.ahead) != nil {
 			s.abort("RETR", errWriteFailed)
 			return
 		}
@@ -35,16 +52,7 @@ func (s *session) cmdRetr(c command) {
 		s.nextRetr = n + 1
 		return
 	}
-	r, err := s.openMessage(m)
-	if err != nil {
-		s.reply(err)
-		return
-	}
-	defer r.Close()
 	s.writeString("+OK " + strconv.FormatInt(m.size, 10) + " octets\r\n")
-	if s.bufs == nil {
-		s.bufs = retrBufPool.Get().(*retrBufs)
-	}
 	ww := newWireWriter(sessionWriter{s}, s.bufs.scratch)
 	if err := copyMessage(ww, r, s.bufs.buf); err != nil {
 		s.abort("RETR", err)
@@ -85,31 +93,30 @@ func (s *session) readAhead() {
 		return
 	}
 	defer r.Close()
+	if ok, _ := s.prepareRetr(m, r); ok {
+		s.ahead = n
+	}
+}
+
+// prepareRetr builds the whole RETR reply for m, read from r, in
+// s.bufs.ahead: the status line, the message in wire form and the
+// terminating line. It reports false for a message larger than the read
+// buffer, which RETR streams instead.
+func (s *session) prepareRetr(m *message, r store.MessageReader) (bool, error) {
 	size := r.Size()
 	if size <= 0 || size > int64(len(s.bufs.buf)) {
-		return
+		return false, nil
 	}
 	if _, err := io.ReadFull(r, s.bufs.buf[:size]); err != nil {
-		return
+		return false, err
 	}
 	out := append(s.bufs.ahead[:0], "+OK "...)
 	out = strconv.AppendInt(out, m.size, 10)
 	out = append(out, " octets\r\n"...)
-	aw := &appendWriter{b: out}
-	ww := newWireWriter(aw, s.bufs.scratch)
-	ww.Write(s.bufs.buf[:size])
-	ww.close()
-	s.bufs.scratch = ww.out
-	s.bufs.ahead = aw.b
-	s.ahead = n
-}
-
-// appendWriter appends what is written to b.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
+	ww := wireWriter{lineStart: true}
+	out = ww.appendWire(out, s.bufs.buf[:size])
+	s.bufs.ahead = ww.appendEnd(out)
+	return true, nil
 }
 
 // openMessage opens m, mapping a message another session removed to

@@ -58,6 +58,10 @@ type session struct {
 	// one the last command retrieved (0 after any other command); ahead
 	// is the number whose whole RETR reply is in bufs.ahead (0: none).
 	nextRetr, ahead int
+
+	// When the read and write deadlines in force were set
+	// (refreshDeadline).
+	readSet, writeSet time.Time
 }
 
 func newSession(srv *Server, c net.Conn) *session {
@@ -153,7 +157,7 @@ func (s *session) readCommandLine(max int) ([]byte, error) {
 			return nil, errWriteFailed
 		}
 	}
-	s.conn.SetReadDeadline(time.Now().Add(orDefault(s.srv.IdleTimeout, DefaultIdleTimeout)))
+	s.readSet = refreshDeadline(s.conn.SetReadDeadline, s.readSet, orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
 	s.idle.Store(true)
 	defer s.idle.Store(false)
 	if s.srv.closing() {
@@ -210,6 +214,7 @@ func (s *session) handshake(tc *tls.Conn) bool {
 	cs := tc.ConnectionState()
 	s.info.TLS = &cs
 	s.conn = tc
+	s.readSet, s.writeSet = time.Time{}, time.Time{}
 	s.r.Reset(tc)
 	s.w.Reset(tc)
 	return true
@@ -274,8 +279,41 @@ func (s *session) flush() bool {
 	if s.w.Buffered() == 0 {
 		return true
 	}
-	s.conn.SetWriteDeadline(time.Now().Add(orDefault(s.srv.WriteTimeout, DefaultWriteTimeout)))
+	s.setWriteDeadline()
 	return s.w.Flush() == nil
+}
+
+// setWriteDeadline gives the writes that follow WriteTimeout.
+func (s *session) setWriteDeadline() {
+	s.writeSet = refreshDeadline(s.conn.SetWriteDeadline, s.writeSet, orDefault(s.srv.WriteTimeout, DefaultWriteTimeout))
+}
+
+// refreshDeadline sets a deadline d from now with set, unless the one
+// set at last (returned by the previous call) is less than d/16 old:
+// moving the connection's timer on every command and reply costs more
+// than the timeout needs, and a deadline 15/16 of d away serves as well.
+// It returns when the deadline in force was set.
+func refreshDeadline(set func(time.Time) error, last time.Time, d time.Duration) time.Time {
+	now := time.Now()
+	if !last.IsZero() && now.Sub(last) < d/16 {
+		return last
+	}
+	set(now.Add(d))
+	return now
+}
+
+// writeWhole sends p, one whole reply: straight to the connection when
+// nothing is buffered (saving its copy into the buffer), else through
+// the buffer.
+func (s *session) writeWhole(p []byte) error {
+	if s.w.Buffered() > 0 {
+		return s.write(p)
+	}
+	s.setWriteDeadline()
+	if _, err := s.conn.Write(p); err != nil {
+		return errWriteFailed
+	}
+	return nil
 }
 
 // write buffers raw bytes, flushing (with a deadline) when the buffer is
@@ -287,7 +325,7 @@ func (s *session) write(p []byte) error {
 		}
 	}
 	if len(p) > s.w.Available() {
-		s.conn.SetWriteDeadline(time.Now().Add(orDefault(s.srv.WriteTimeout, DefaultWriteTimeout)))
+		s.setWriteDeadline()
 	}
 	_, err := s.w.Write(p)
 	return err

@@ -12,7 +12,8 @@ import (
 // section 3), and close adds the ".\r\n" terminator (after a CRLF when
 // the message did not end with one). It works on large chunks instead of
 // byte by byte; FuzzWireWriter checks it against store.NewCRLFReader
-// and dotWriter.
+// and dotWriter. Without a writer (w nil) it only keeps the conversion
+// state, for appendWire and appendEnd.
 type wireWriter struct {
 	w         io.Writer
 	out       []byte
@@ -29,45 +30,62 @@ func newWireWriter(w io.Writer, scratch []byte) *wireWriter {
 func (c *wireWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	if n > 0 && c.unchanged(p) {
-		last := p[n-1]
-		c.lineStart = last == '\n'
-		c.prevCR = last == '\r'
+		c.track(p)
 		if _, err := c.w.Write(p); err != nil {
 			return 0, err
 		}
 		return n, nil
 	}
-	out := c.out[:0]
+	c.out = c.appendWire(c.out[:0], p)
+	if _, err := c.w.Write(c.out); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// appendWire appends p in wire form to dst and returns the result: one
+// copy when p needs no change.
+func (c *wireWriter) appendWire(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return dst
+	}
+	if c.unchanged(p) {
+		c.track(p)
+		return append(dst, p...)
+	}
 	for len(p) > 0 {
 		if c.lineStart && p[0] == '.' {
-			out = append(out, '.')
+			dst = append(dst, '.')
 		}
 		c.lineStart = false
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			out = append(out, p...)
+			dst = append(dst, p...)
 			c.prevCR = p[len(p)-1] == '\r'
 			break
 		}
-		out = append(out, p[:i]...)
+		dst = append(dst, p[:i]...)
 		crBefore := c.prevCR
 		if i > 0 {
 			crBefore = p[i-1] == '\r'
 		}
 		if crBefore {
-			out = append(out, '\n')
+			dst = append(dst, '\n')
 		} else {
-			out = append(out, '\r', '\n')
+			dst = append(dst, '\r', '\n')
 		}
 		c.lineStart = true
 		c.prevCR = false
 		p = p[i+1:]
 	}
-	c.out = out
-	if _, err := c.w.Write(out); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return dst
+}
+
+// track records the state after p passed unchanged.
+func (c *wireWriter) track(p []byte) {
+	last := p[len(p)-1]
+	c.lineStart = last == '\n'
+	c.prevCR = last == '\r'
 }
 
 // unchanged reports whether converting p would give p: every LF has a CR
@@ -94,12 +112,20 @@ func (c *wireWriter) unchanged(p []byte) bool {
 	}
 }
 
+// end is the terminating line, after a CRLF when the message did not
+// end with a line end.
+func (c *wireWriter) end() string {
+	if !c.lineStart {
+		return "\r\n.\r\n"
+	}
+	return ".\r\n"
+}
+
+// appendEnd appends the terminating line to dst.
+func (c *wireWriter) appendEnd(dst []byte) []byte { return append(dst, c.end()...) }
+
 // close writes the terminating line.
 func (c *wireWriter) close() error {
-	end := ".\r\n"
-	if !c.lineStart {
-		end = "\r\n.\r\n"
-	}
-	_, err := io.WriteString(c.w, end)
+	_, err := io.WriteString(c.w, c.end())
 	return err
 }

@@ -31,6 +31,19 @@ func wire(in []byte, chunk int) []byte {
 	return b.Bytes()
 }
 
+// wireAppended is wire through appendWire and appendEnd, the way
+// readAhead builds a reply.
+func wireAppended(in []byte, chunk int) []byte {
+	ww := wireWriter{lineStart: true}
+	out := []byte("+OK\r\n")
+	for len(in) > 0 {
+		n := min(chunk, len(in))
+		out = ww.appendWire(out, in[:n])
+		in = in[n:]
+	}
+	return ww.appendEnd(out)[len("+OK\r\n"):]
+}
+
 func TestWireWriter(t *testing.T) {
 	for _, in := range []string{"", "a", "a\n", ".\n", "..x\r\n.y\n", "a\r", "a\r\r\n", "\n\n.", "x\r\n.\r\n", "\r\n", ".", "a\nb",
 		"a\r\n\nb", "a\r\nb\r\n", "a\r\nb\r\n.c\r\n", "a\r\nb\r", "\r\n\r\n\r\n"} {
@@ -38,6 +51,9 @@ func TestWireWriter(t *testing.T) {
 		for _, chunk := range []int{1, 2, 3, 1000} {
 			if got := wire([]byte(in), chunk); !bytes.Equal(got, want) {
 				t.Errorf("wire(%q, chunk %d) = %q, want %q", in, chunk, got, want)
+			}
+			if got := wireAppended([]byte(in), chunk); !bytes.Equal(got, want) {
+				t.Errorf("wireAppended(%q, chunk %d) = %q, want %q", in, chunk, got, want)
 			}
 		}
 	}
@@ -53,6 +69,9 @@ func FuzzWireWriter(f *testing.F) {
 		}
 		if got, want := wire(in, chunk), reference(in); !bytes.Equal(got, want) {
 			t.Fatalf("wire(%q, %d) = %q, want %q", in, chunk, got, want)
+		}
+		if got, want := wireAppended(in, chunk), reference(in); !bytes.Equal(got, want) {
+			t.Fatalf("wireAppended(%q, %d) = %q, want %q", in, chunk, got, want)
 		}
 	})
 }
