@@ -248,21 +248,28 @@ type messageFile struct {
 
 // openMessageFile opens path for reading, with its size from fstat.
 func openMessageFile(path string) (*messageFile, error) {
+	return openMessageFileAt(unix.AT_FDCWD, path)
+}
+
+// openMessageFileAt opens name relative to the directory descriptor dfd
+// (unix.AT_FDCWD: the working directory) for reading, with its size from
+// fstat.
+func openMessageFileAt(dfd int, name string) (*messageFile, error) {
 	var fd int
 	var err error
 	for {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		fd, err = unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 		if err != unix.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+		return nil, &os.PathError{Op: "fstat", Path: name, Err: err}
 	}
 	f := &messageFile{fd: fd, size: st.Size}
 	f.cleanup = runtime.AddCleanup(f, func(fd int) { unix.Close(fd) }, fd)
@@ -359,9 +366,9 @@ func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, err
 			return nil, fmt.Errorf("maildir: uid %d: %w", uid, store.ErrNoSuchMessage)
 		}
 		x := m.msgs[i]
+		m.openDirsLocked()
 		m.mu.Unlock()
-		// m.dir is clean and file names hold no "/": no filepath.Join.
-		f, err := openMessageFile(m.dir + "/" + x.sub() + "/" + x.name)
+		f, err := m.openMessage(x)
 		if err == nil {
 			return f, nil
 		}
@@ -486,6 +493,7 @@ func (h *handle) Close() error {
 	h.cur = nil // lets the log entries it had not read go
 	if len(m.handles) == 0 {
 		m.stopWatch()
+		m.closeDirsLocked()
 	}
 	m.mu.Unlock()
 	m.flushCache(false)

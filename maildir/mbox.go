@@ -102,6 +102,8 @@ type mbox struct {
 
 	cache      cacheState
 	datesDirty atomic.Bool // internal dates were read since the index was written
+
+	dirs msgDirs // cur/ and new/ descriptors while handles are open
 }
 
 // dirStamp tells whether a directory may have changed since a scan.
