@@ -700,6 +700,23 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestIdleTimeoutRefreshed checks that the idle deadline, which a
+// session moves only once it is a sixteenth of IdleTimeout old, still
+// follows the client: commands sent far more often than that, and ones
+// sent less often, keep a session alive well past IdleTimeout.
+func TestIdleTimeoutRefreshed(t *testing.T) {
+	e := startServer(t, &Server{IdleTimeout: 400 * time.Millisecond})
+	e.deliver("alice", msg1)
+	c := e.login("alice", "secret")
+	for _, gap := range []time.Duration{5 * time.Millisecond, 150 * time.Millisecond} {
+		for end := time.Now().Add(time.Second); time.Now().Before(end); {
+			c.cmd("NOOP", "+OK")
+			time.Sleep(gap)
+		}
+	}
+	c.cmd("QUIT", "+OK")
+}
+
 func TestTLSHandshakeTimeout(t *testing.T) {
 	fx := testutil.NewTLS(t)
 	srv := &Server{TLSConfig: fx.ServerConfig(), HandshakeTimeout: 200 * time.Millisecond}
