@@ -154,11 +154,33 @@ func digits(s string, i int) (int, int) {
 	return n, i
 }
 
-func (f *uidlFormat) expand(v uidlVars) string {
-	var b strings.Builder
+func (f *uidlFormat) expand(v uidlVars) string { return string(f.appendExpand(nil, v)) }
+
+// appendExpand appends the unique-id f gives for v to dst. A UID or
+// UIDVALIDITY with no modifier but X (seed 000's %08Xu%08Xv) is
+// formatted without allocating.
+func (f *uidlFormat) appendExpand(dst []byte, v uidlVars) []byte {
 	for _, p := range f.parts {
 		if p.v == 0 {
-			b.WriteString(p.lit)
+			dst = append(dst, p.lit...)
+			continue
+		}
+		if (p.v == 'u' || p.v == 'v') && (p.mods == "" || p.mods == "X") {
+			n := uint64(v.uid)
+			if p.v == 'v' {
+				n = uint64(v.uidValidity)
+			}
+			base := 10
+			if p.mods == "X" {
+				base = 16
+			}
+			var nb [20]byte
+			val := strconv.AppendUint(nb[:0], n, base)
+			zeros, start, end := p.bounds(len(val))
+			for ; zeros > 0; zeros-- {
+				dst = append(dst, '0')
+			}
+			dst = append(dst, val[start:end]...)
 			continue
 		}
 		var val string
@@ -175,9 +197,9 @@ func (f *uidlFormat) expand(v uidlVars) string {
 		for _, m := range []byte(p.mods) {
 			val = applyModifier(m, val)
 		}
-		b.WriteString(p.shape(val))
+		dst = append(dst, p.shape(val)...)
 	}
-	return b.String()
+	return dst
 }
 
 func applyModifier(m byte, val string) string {
@@ -211,30 +233,33 @@ func applyModifier(m byte, val string) string {
 
 // shape applies zero padding or the offset/width substring.
 func (p uidlPart) shape(val string) string {
+	zeros, start, end := p.bounds(len(val))
+	if zeros > 0 {
+		return strings.Repeat("0", zeros) + val
+	}
+	return val[start:end]
+}
+
+// bounds gives, for a value of n bytes, how many zeros go before it and
+// which part of it is kept.
+func (p uidlPart) bounds(n int) (zeros, start, end int) {
 	if p.zeroPad {
-		if w := p.width; w > len(val) {
-			return strings.Repeat("0", w-len(val)) + val
-		}
-		return val
+		return max(p.width-n, 0), 0, n
 	}
 	if !p.hasOffset && !p.hasWidth {
-		return val
+		return 0, 0, n
 	}
-	start := 0
 	if p.offset > 0 {
-		if p.offset >= len(val) {
-			return ""
+		if p.offset >= n {
+			return 0, n, n
 		}
 		start = p.offset
 	} else if p.offset < 0 {
-		start = len(val) + p.offset
-		if start < 0 {
-			start = 0
-		}
+		start = max(n+p.offset, 0)
 	}
-	val = val[start:]
-	if p.hasWidth && p.width >= 0 && p.width < len(val) {
-		val = val[:p.width]
+	end = n
+	if p.hasWidth && p.width >= 0 && p.width < end-start {
+		end = start + p.width
 	}
-	return val
+	return 0, start, end
 }

@@ -19,7 +19,7 @@ func (s *session) cmdUIDL(c command) {
 			}
 			line = strconv.AppendInt(line[:0], int64(i+1), 10)
 			line = append(line, ' ')
-			line = append(line, s.uidlOf(m)...)
+			line = s.appendUIDL(line, m)
 			line = append(line, '\r', '\n')
 			if s.write(line) != nil {
 				return
@@ -38,9 +38,21 @@ func (s *session) cmdUIDL(c command) {
 	}
 }
 
+// appendUIDL appends m's unique-id to line.
+func (s *session) appendUIDL(line []byte, m *message) []byte {
+	if m.uidl != "" {
+		return append(line, m.uidl...)
+	}
+	return s.srv.uidl.appendExpand(line, s.uidlVars(m))
+}
+
+func (s *session) uidlVars(m *message) uidlVars {
+	return uidlVars{uid: m.uid, uidValidity: s.drop.uidValidity, fileName: m.fileName, guid: m.guid}
+}
+
 func (s *session) uidlOf(m *message) string {
 	if m.uidl == "" {
-		m.uidl = s.srv.uidl.expand(uidlVars{uid: m.uid, uidValidity: s.drop.uidValidity, fileName: m.fileName, guid: m.guid})
+		m.uidl = s.srv.uidl.expand(s.uidlVars(m))
 	}
 	return m.uidl
 }

@@ -1,6 +1,8 @@
 package pop3
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +27,9 @@ func TestUIDLFormat(t *testing.T) {
 		"x%04uy":                "x0001y",
 		"%02v":                  "1795325161",
 		"%Mu":                   "c4ca4238a0b923820dcc509a6f75849b",
+		"%3.2Xv":                "27",
+		"%9.9u":                 "",
+		"%1u%1.1v":              "17",
 	}
 	for format, want := range cases {
 		f, err := parseUIDLFormat(format)
@@ -44,7 +49,7 @@ func TestUIDLFormat(t *testing.T) {
 }
 
 func FuzzUIDLFormat(f *testing.F) {
-	for _, s := range []string{"%08Xu%08Xv", "%v.%u", "%-3.3f", "%{guid}", "%%", "%99999999999999u", "%-99.99Rf"} {
+	for _, s := range []string{"%08Xu%08Xv", "%v.%u", "%-3.3f", "%{guid}", "%%", "%99999999999999u", "%-99.99Rf", "%3.2Xv", "%-3Xu"} {
 		f.Add(s, uint32(7), "1.M2P3.host,S=1,W=2")
 	}
 	f.Fuzz(func(t *testing.T, format string, uid uint32, name string) {
@@ -52,6 +57,52 @@ func FuzzUIDLFormat(f *testing.F) {
 		if err != nil {
 			return
 		}
-		u.expand(uidlVars{uid: uid, uidValidity: 42, fileName: name, guid: name})
+		v := uidlVars{uid: uid, uidValidity: 1795325161, fileName: name, guid: name}
+		if got, want := u.expand(v), referenceExpand(u, v); got != want {
+			t.Fatalf("%q: expand = %q, the plain way gives %q", format, got, want)
+		}
 	})
+}
+
+// referenceExpand is expand done the plain way, every value as a string
+// through applyModifier and the padding and substring rules spelled out
+// again, for FuzzUIDLFormat to check appendExpand's number fast path.
+func referenceExpand(f *uidlFormat, v uidlVars) string {
+	var b strings.Builder
+	for _, p := range f.parts {
+		if p.v == 0 {
+			b.WriteString(p.lit)
+			continue
+		}
+		val := map[byte]string{
+			'u': strconv.FormatUint(uint64(v.uid), 10),
+			'v': strconv.FormatUint(uint64(v.uidValidity), 10),
+			'f': v.fileName,
+			'g': v.guid,
+		}[p.v]
+		for _, m := range []byte(p.mods) {
+			val = applyModifier(m, val)
+		}
+		switch {
+		case p.zeroPad:
+			if p.width > len(val) {
+				val = strings.Repeat("0", p.width-len(val)) + val
+			}
+		case p.hasOffset || p.hasWidth:
+			start := p.offset
+			if start < 0 {
+				start = max(len(val)+start, 0)
+			}
+			if start >= len(val) {
+				val = ""
+				break
+			}
+			val = val[start:]
+			if p.hasWidth && p.width >= 0 && p.width < len(val) {
+				val = val[:p.width]
+			}
+		}
+		b.WriteString(val)
+	}
+	return b.String()
 }
