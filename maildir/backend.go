@@ -47,8 +47,12 @@ type Backend struct {
 
 type sharedStore struct {
 	s    *Store
+	err  error // of the open, when it failed
 	root string
 	refs int
+	// ready is closed when the open has finished (s or err is set);
+	// sessions of the user wait for it outside Backend.mu.
+	ready chan struct{}
 	// While refs is 0 and the Store is kept open: its place in
 	// Backend.idle and when it became idle. timer closes it KeepOpen
 	// after that (a late or stale firing finds it taken again or not yet
@@ -69,7 +73,10 @@ func NewBackend(locate func(ctx context.Context, user string) (root string, err 
 
 // Open implements store.Backend. Closing the returned Store releases the
 // shared state once every session of the user has closed its Store (or,
-// with KeepOpen, that much later).
+// with KeepOpen, that much later). A user's Store is opened outside the
+// Backend's lock: a slow open (a big folder read for the first time)
+// delays only the sessions of that user, which wait for it, until ctx
+// is done.
 func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 	root, err := b.locate(ctx, user)
 	if err != nil {
@@ -77,15 +84,24 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 	}
 	root = filepath.Clean(root)
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	ss := b.stores[root]
 	if ss == nil {
-		s, err := Open(root, b.opts)
+		ss = &sharedStore{root: root, ready: make(chan struct{})}
+		b.stores[root] = ss
+		ss.refs++
+		b.mu.Unlock()
+		s, err := openStore(root, b.opts)
+		b.mu.Lock()
+		ss.s, ss.err = s, err
+		close(ss.ready)
 		if err != nil {
+			ss.refs--
+			delete(b.stores, root)
+			b.mu.Unlock()
 			return nil, err
 		}
-		ss = &sharedStore{s: s, root: root}
-		b.stores[root] = ss
+		b.mu.Unlock()
+		return b.ref(ss), nil
 	}
 	if ss.refs == 0 && ss.elem != nil {
 		b.idle.Remove(ss.elem)
@@ -93,7 +109,42 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 		ss.timer.Stop()
 	}
 	ss.refs++
-	return &storeRef{Store: ss.s, release: func() { b.release(ss) }}, nil
+	b.mu.Unlock()
+	select {
+	case <-ss.ready:
+	case <-ctx.Done():
+		// Give the reference back once the open has finished.
+		go func() {
+			<-ss.ready
+			b.unref(ss)
+		}()
+		return nil, ctx.Err()
+	}
+	if ss.err != nil {
+		b.unref(ss)
+		return nil, ss.err
+	}
+	return b.ref(ss), nil
+}
+
+// openStore is Open, replaced by tests.
+var openStore = Open
+
+// ref is the Store a session gets for the opened ss.
+func (b *Backend) ref(ss *sharedStore) store.Store {
+	return &storeRef{Store: ss.s, release: func() { b.release(ss) }}
+}
+
+// unref drops a reference taken by Open that no session received: the
+// open failed, or its caller gave up waiting.
+func (b *Backend) unref(ss *sharedStore) {
+	if ss.err == nil {
+		b.release(ss)
+		return
+	}
+	b.mu.Lock()
+	ss.refs--
+	b.mu.Unlock()
 }
 
 // release drops a session's reference to ss: the last one closes the

@@ -2,9 +2,11 @@ package maildir
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,4 +169,112 @@ func TestBackendCloseClosesKept(t *testing.T) {
 	if !storeClosed(used) || b.kept() != 0 || len(b.stores) != 0 {
 		t.Fatalf("after Close: Store closed %v, kept %d, stores %d", storeClosed(used), b.kept(), len(b.stores))
 	}
+}
+
+// TestBackendSlowOpen checks that a user's Store is opened outside the
+// Backend's lock: while one user's open is stuck, another user's
+// session opens; a second session of the stuck user waits for the same
+// open (and gives up when its ctx ends, leaving no reference behind);
+// a failed open fails its waiters too and is tried again by the next
+// session.
+func TestBackendSlowOpen(t *testing.T) {
+	b, dir := keepOpenBackend(t, 0)
+	stuck := make(chan struct{})
+	fail := false
+	opens := map[string]int{}
+	var mu sync.Mutex
+	openStore = func(root string, opts Options) (*Store, error) {
+		mu.Lock()
+		opens[root]++
+		f := fail
+		mu.Unlock()
+		if strings.Contains(root, "slow") {
+			<-stuck
+		}
+		if f {
+			return nil, errors.New("open failed")
+		}
+		return Open(root, opts)
+	}
+	t.Cleanup(func() { openStore = Open })
+	ctx := context.Background()
+
+	first := make(chan error, 1)
+	var slowStore store.Store
+	go func() {
+		st, err := b.Open(ctx, "slow")
+		slowStore = st
+		first <- err
+	}()
+	for {
+		mu.Lock()
+		n := opens[filepath.Join(dir, "slow", "Maildir")]
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		st, err := b.Open(ctx, "quick")
+		if err == nil {
+			st.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("another user's open waited for a stuck one")
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.Open(short, "slow"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a waiting session whose ctx ended: %v", err)
+	}
+	close(stuck)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := opens[filepath.Join(dir, "slow", "Maildir")]
+	mu.Unlock()
+	if n != 1 {
+		t.Errorf("the stuck user's Store was opened %d times, want once", n)
+	}
+	slowStore.Close()
+	// The given-up session's reference comes back after the open; then
+	// nothing is open (KeepOpen is 0).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		left := len(b.stores)
+		b.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Stores still held after every session closed", left)
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	if _, err := b.Open(ctx, "quick"); err == nil {
+		t.Fatal("a failed open gave a Store")
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	st, err := b.Open(ctx, "quick")
+	if err != nil {
+		t.Fatalf("the open after a failed one: %v", err)
+	}
+	st.Close()
 }
