@@ -94,3 +94,15 @@ func BenchmarkWireWriter(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendWire builds a whole RETR body of a 10 KiB LF message
+// in memory, as readAhead does.
+func BenchmarkAppendWire(b *testing.B) {
+	msg := []byte("Subject: x\n\n" + strings.Repeat(strings.Repeat("x", 78)+"\n", 130))
+	b.SetBytes(int64(len(msg)))
+	dst := make([]byte, 0, 32<<10)
+	for i := 0; i < b.N; i++ {
+		ww := wireWriter{lineStart: true}
+		dst = ww.appendEnd(ww.appendWire(dst[:0], msg))
+	}
+}
