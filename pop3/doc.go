@@ -33,7 +33,11 @@
 // example an *auth.PasswdFile, or an Authenticator that implements
 // auth.CredentialLookup); APOP names are formatted by the
 // Authenticator's Normalize when it has one (auth.Service:
-// auth_username_format) and a failed APOP waits APOPFailureDelay (2 s,
+// auth_username_format). With an auth.Service as Authenticator, APOP
+// runs through its Attempt, so it shares the policy of USER/PASS and
+// AUTH: the per-IP penalty (a failed APOP delays the address's next
+// APOP, USER/PASS or AUTH; a success clears it) and the failure delay;
+// with other Authenticators a failed APOP waits APOPFailureDelay (2 s,
 // auth_failure_delay) before its answer. MaxUserIPConnections is
 // mail_max_userip_connections (default 10, answered [IN-USE]). Replies
 // follow Dovecot's wording where it has one ("There's no message 3.",
@@ -54,13 +58,24 @@
 // them go through their Poll; messages another session flagged \Deleted
 // are left alone. \Seen for retrieved messages is stored in one call when
 // the session ends (at QUIT, or at a disconnect after complete RETRs),
-// not per RETR. The pop3_lock_session lock is held in the Server, so it
-// covers the sessions of one process only: it is not Dovecot's
-// dovecot-pop3-session.lock dotlock, and a Dovecot pop3 or a second
-// yubin process on the same Maildir is not kept out (the store contract
-// has no session lock; maildir takes no lock that outlives one
-// operation). A store that locks across processes reports
-// store.ErrMailboxInUse, which is answered [IN-USE] as well.
+// not per RETR.
+//
+// The pop3_lock_session lock (LockSession) has two parts. The Server
+// keeps the users with a session in the TRANSACTION state, so that a
+// second session of the same Server is refused at once, without touching
+// the disk. Then, when the user's Store implements store.SessionLocker,
+// the session takes the Store's session lock before it reads INBOX and
+// keeps it until the session ends (after QUIT's expunge). maildir's is
+// Dovecot 2.3's dovecot-pop3-session.lock dotlock in the Maildir root,
+// so a Dovecot pop3 with pop3_lock_session = yes, a second yubin process
+// or another Server on the same Maildir keep each other out. The lock
+// belongs to the session, not to the Store: sessions sharing one Store
+// through a maildir.Backend exclude each other too. A login waits up to
+// LockSessionWait (2 s) for a lock held elsewhere and is then answered
+// "-ERR [IN-USE] Mailbox is locked by another POP3 session.", Dovecot's
+// reply. A Store without a session lock is locked within the Server
+// only; a store error matching store.ErrMailboxInUse is answered
+// [IN-USE] as well.
 //
 // Replies are buffered and flushed when the client has no further
 // pipelined command waiting. Go error text never reaches the client:

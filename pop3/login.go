@@ -1,7 +1,9 @@
 package pop3
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net"
 	"time"
 
@@ -53,15 +55,19 @@ func (s *session) login(id *auth.Identity) {
 		}
 		s.locked = user
 	}
+	if err := s.openStore(user); err != nil {
+		s.closeMailbox()
+		s.loginFailed(user, err)
+		return
+	}
 	if s.srv.loginTooSoon(user, time.Now()) {
 		s.closeMailbox()
 		s.fail(errLoginDelay)
 		return
 	}
-	if err := s.openInbox(user); err != nil {
+	if err := s.openInbox(); err != nil {
 		s.closeMailbox()
-		s.log.Warn("pop3: opening mailbox failed", "user", user, "err", err)
-		s.fail(storeError(err))
+		s.loginFailed(user, err)
 		return
 	}
 	s.identity = id
@@ -72,13 +78,46 @@ func (s *session) login(id *auth.Identity) {
 	s.okf("Logged in.")
 }
 
-func (s *session) openInbox(user string) error {
+// LockSessionWait is how long a login waits for a user's session lock
+// held by a session of another process or Server (a Dovecot pop3, a
+// second yubin) before answering "-ERR [IN-USE]", when
+// Server.LockSession is set and the Backend's Store implements
+// store.SessionLocker. It lets a client that logs in again right after
+// QUIT wait out the end of its previous session's UPDATE state, and is
+// shorter than Dovecot's 10 s because a client refused with [IN-USE]
+// (RFC 2449) retries later anyway. A session of the same Server is
+// answered at once, without the wait.
+const LockSessionWait = 2 * time.Second
+
+// openStore opens user's Store and, with LockSession, takes the Store's
+// session lock when it has one (store.SessionLocker), waiting up to
+// LockSessionWait.
+func (s *session) openStore(user string) error {
 	st, err := s.srv.Backend.Open(s.ctx, user)
 	if err != nil {
 		return err
 	}
 	s.st = st
-	mbox, err := st.OpenMailbox(s.ctx, store.Inbox, store.OpenOptions{})
+	if !s.srv.LockSession {
+		return nil
+	}
+	sl, ok := st.(store.SessionLocker)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, LockSessionWait)
+	lock, err := sl.LockSession(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	s.st = &lockedStore{Store: st, lock: lock}
+	return nil
+}
+
+// openInbox opens INBOX in the session's Store and takes its snapshot.
+func (s *session) openInbox() error {
+	mbox, err := s.st.OpenMailbox(s.ctx, store.Inbox, store.OpenOptions{})
 	if err != nil {
 		return err
 	}
@@ -91,6 +130,18 @@ func (s *session) openInbox(user string) error {
 	return nil
 }
 
+// lockedStore is a session's Store together with its session lock:
+// closing it (session.closeMailbox, after the mailbox handle) releases
+// the lock and then the Store.
+type lockedStore struct {
+	store.Store
+	lock io.Closer
+}
+
+func (l *lockedStore) Close() error {
+	return errors.Join(l.lock.Close(), l.Store.Close())
+}
+
 func remoteIP(a net.Addr) string {
 	if ta, ok := a.(*net.TCPAddr); ok {
 		return ta.IP.String()
@@ -100,6 +151,16 @@ func remoteIP(a net.Addr) string {
 		return a.String()
 	}
 	return host
+}
+
+// loginFailed logs and answers a login that failed in the store.
+func (s *session) loginFailed(user string, err error) {
+	if errors.Is(err, store.ErrMailboxInUse) {
+		s.log.Info("pop3: mailbox locked by another POP3 session", "user", user)
+	} else {
+		s.log.Warn("pop3: opening mailbox failed", "user", user, "err", err)
+	}
+	s.fail(storeError(err))
 }
 
 // storeError maps a store error met while logging in to its reply.

@@ -81,8 +81,12 @@ type Server struct {
 	UIDLFormat string
 	// LockSession is Dovecot's pop3_lock_session: while one POP3 session
 	// of a user is in the TRANSACTION state, another login of the same
-	// user gets "-ERR [IN-USE]". The lock covers this Server's sessions
-	// only, not other processes (see the package doc).
+	// user gets "-ERR [IN-USE]". A second session of this Server is
+	// refused at once. When the user's Store implements
+	// store.SessionLocker (maildir: Dovecot's dovecot-pop3-session.lock),
+	// each session also holds that lock, which keeps out sessions of
+	// other Servers and processes, Dovecot's pop3 included; a login
+	// waits up to LockSessionWait for it (see the package doc).
 	LockSession bool
 	// NoFlagUpdates is Dovecot's pop3_no_flag_updates: RETR does not set
 	// \Seen.
