@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -327,4 +328,66 @@ func TestSessionLockLost(t *testing.T) {
 	if err != nil || string(data) != "1234:elsewhere.example" {
 		t.Errorf("the new holder's lock was touched: %q, %v", data, err)
 	}
+}
+
+// BenchmarkLockSession measures taking and releasing the session lock
+// (what a POP3 login with LockSession adds).
+func BenchmarkLockSession(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "Maildir"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		l, err := s.LockSession(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+	}
+}
+
+// FuzzSessionLockStale feeds arbitrary session lock contents (written by
+// another program) to the staleness check: it must not fail, and a
+// fresh lock is never taken over unless it names a process on this host
+// (a dead one, or this process without holding it).
+func FuzzSessionLockStale(f *testing.F) {
+	f.Add([]byte("1234:elsewhere.example"), false)
+	f.Add([]byte("1:test.example\n"), true)
+	f.Add([]byte(strconv.Itoa(os.Getpid())+":test.example"), false)
+	f.Add([]byte(""), true)
+	f.Add([]byte("-5:test.example"), false)
+	f.Add([]byte("99999999999999999999:test.example"), false)
+	f.Add([]byte(":"), true)
+	root := filepath.Join(f.TempDir(), "Maildir")
+	s, err := Open(root, Options{Hostname: "test.example"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	path := filepath.Join(root, SessionLockName)
+	f.Fuzz(func(t *testing.T, content []byte, old bool) {
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if old {
+			when := time.Now().Add(-time.Hour)
+			os.Chtimes(path, when, when)
+		}
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		heldSessionMu.Lock()
+		why := s.sessionLockStale(path, fi)
+		heldSessionMu.Unlock()
+		if why == "" || old {
+			return
+		}
+		_, host, ok := strings.Cut(strings.TrimSuffix(string(content), "\n"), ":")
+		if !ok || (host != s.host && host != osHostname()) {
+			t.Fatalf("fresh lock %q taken as stale (%s)", content, why)
+		}
+	})
 }

@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,7 +70,8 @@ func (p *rawPOP3) login(user, pass, prefix string) string {
 // yes and a yubin Server with LockSession on the same Maildir: each
 // refuses a login while the other holds the user's
 // dovecot-pop3-session.lock, with the same reply, and lets it in after
-// the holder's QUIT.
+// the holder's QUIT; yubin takes over the lock of a killed Dovecot
+// process.
 func TestDovecotPOP3LockSession(t *testing.T) {
 	port := testutil.FreePort(t)
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{
@@ -141,7 +144,33 @@ service pop3-login {
 	dc = dialPOP3(t, "dovecot", daddr)
 	dc.login("alice", "x", "+OK Logged in.")
 	dc.cmd("STAT", "+OK 0 ")
-	dc.cmd("QUIT", "+OK")
+
+	// Dovecot's lock holds "<pid>:<host name>". Its pop3 process killed,
+	// the lock stays behind; yubin sees the process is gone and takes
+	// the lock over (Dovecot would wait 5 minutes for a lock whose pid it
+	// cannot check).
+	data, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidStr, host, _ := strings.Cut(string(data), ":")
+	if h, _ := os.Hostname(); host != h {
+		t.Errorf("Dovecot's lock holds %q, not this host's name %q", data, h)
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 1 {
+		t.Fatalf("Dovecot's lock holds %q", data)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lockPath); err != nil {
+		t.Fatalf("lock of the killed process: %v", err)
+	}
+	yc = dialPOP3(t, "yubin", e.addr)
+	yc.login("alice", "secret", "+OK Logged in.")
+	yc.cmd("QUIT", "+OK")
+	waitNoFile(t, lockPath)
 	if logs, err := os.ReadFile(d.Log); err == nil && strings.Contains(string(logs), "dotlock") {
 		t.Errorf("Dovecot complained about the lock:\n%s", logs)
 	}
