@@ -71,7 +71,7 @@
 // or another Server on the same Maildir keep each other out. The lock
 // belongs to the session, not to the Store: sessions sharing one Store
 // through a maildir.Backend exclude each other too. A login waits up to
-// LockSessionWait (2 s) for a lock held elsewhere and is then answered
+// Server.LockSessionWait (2 s by default) for a lock held elsewhere and is then answered
 // "-ERR [IN-USE] Mailbox is locked by another POP3 session.", Dovecot's
 // reply. A Store without a session lock is locked within the Server
 // only; a store error matching store.ErrMailboxInUse is answered

@@ -78,20 +78,9 @@ func (s *session) login(id *auth.Identity) {
 	s.okf("Logged in.")
 }
 
-// LockSessionWait is how long a login waits for a user's session lock
-// held by a session of another process or Server (a Dovecot pop3, a
-// second yubin) before answering "-ERR [IN-USE]", when
-// Server.LockSession is set and the Backend's Store implements
-// store.SessionLocker. It lets a client that logs in again right after
-// QUIT wait out the end of its previous session's UPDATE state, and is
-// shorter than Dovecot's 10 s because a client refused with [IN-USE]
-// (RFC 2449) retries later anyway. A session of the same Server is
-// answered at once, without the wait.
-const LockSessionWait = 2 * time.Second
-
 // openStore opens user's Store and, with LockSession, takes the Store's
 // session lock when it has one (store.SessionLocker), waiting up to
-// LockSessionWait.
+// Server.LockSessionWait.
 func (s *session) openStore(user string) error {
 	st, err := s.srv.Backend.Open(s.ctx, user)
 	if err != nil {
@@ -105,7 +94,7 @@ func (s *session) openStore(user string) error {
 	if !ok {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, LockSessionWait)
+	ctx, cancel := context.WithTimeout(s.ctx, orDefault(s.srv.LockSessionWait, DefaultLockSessionWait))
 	lock, err := sl.LockSession(ctx)
 	cancel()
 	if err != nil {

@@ -38,6 +38,13 @@ const (
 	DefaultAPOPFailureDelay  = 2 * time.Second
 )
 
+// DefaultLockSessionWait is Server.LockSessionWait when it is 0. It
+// lets a client that logs in again right after QUIT wait out the end of
+// its previous session's UPDATE state, and is shorter than Dovecot's
+// 10 s because a client refused with [IN-USE] (RFC 2449) retries later
+// anyway.
+const DefaultLockSessionWait = 2 * time.Second
+
 // Server is a POP3 server. Its zero value serves nobody (no
 // Authenticator, no Backend); set at least Authenticator and Backend.
 // Fields must not be changed once Serve has been called.
@@ -59,9 +66,10 @@ type Server struct {
 	// otherwise APOP is not offered.
 	Credentials auth.CredentialLookup
 	// APOPFailureDelay is how long a failed APOP waits before its
-	// answer (USER/PASS and AUTH get the Authenticator's own delay, as
-	// Dovecot's auth_failure_delay). Zero means DefaultAPOPFailureDelay,
-	// 2 seconds; negative means none.
+	// answer when the Authenticator has no Attempt method; with one
+	// (auth.Service.Attempt), APOP gets the Authenticator's own failure
+	// delay and per-IP penalty, as USER/PASS and AUTH do. Zero means
+	// DefaultAPOPFailureDelay, 2 seconds; negative means none.
 	APOPFailureDelay time.Duration
 	// Backend opens the mail store of a logged-in user; only its INBOX
 	// is visible over POP3.
@@ -88,6 +96,12 @@ type Server struct {
 	// other Servers and processes, Dovecot's pop3 included; a login
 	// waits up to LockSessionWait for it (see the package doc).
 	LockSession bool
+	// LockSessionWait is how long a login waits for a user's session
+	// lock held by a session of another process or Server (a Dovecot
+	// pop3, a second yubin) before answering "-ERR [IN-USE]"; 0 means
+	// DefaultLockSessionWait, 2 seconds. A session of the same Server is
+	// answered at once, without the wait.
+	LockSessionWait time.Duration
 	// NoFlagUpdates is Dovecot's pop3_no_flag_updates: RETR does not set
 	// \Seen.
 	NoFlagUpdates bool

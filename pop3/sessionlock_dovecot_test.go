@@ -123,7 +123,7 @@ service pop3-login {
 	dc.cmd("QUIT", "+OK")
 
 	// After Dovecot's QUIT yubin logs in (Dovecot removes its lock just
-	// after answering: LockSessionWait covers that) and holds the lock:
+	// after answering: Server.LockSessionWait covers that) and holds the lock:
 	// Dovecot refuses, after waiting 10 s for it.
 	yc.login("alice", "secret", "+OK Logged in.")
 	yc.cmd("STAT", "+OK 1 ")

@@ -36,8 +36,8 @@ func TestLockSessionAcrossServers(t *testing.T) {
 	c.cmd("USER alice", "+OK")
 	start := time.Now()
 	c.cmd("PASS secret", "-ERR [IN-USE] Mailbox is locked by another POP3 session.")
-	if d := time.Since(start); d < LockSessionWait {
-		t.Errorf("refused after %v, before LockSessionWait", d)
+	if d := time.Since(start); d < DefaultLockSessionWait {
+		t.Errorf("refused after %v, before DefaultLockSessionWait", d)
 	}
 	// The refused session's Store was closed: the holder keeps its lock.
 	if _, err := os.Stat(lockPath); err != nil {

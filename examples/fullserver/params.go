@@ -93,6 +93,8 @@ var ownParams = []config.Param{
 	{Name: "ssl_key", Default: "<$smtpd_tls_key_file"},
 	{Name: "ssl_min_protocol", Default: "TLSv1.2", Check: oneOf("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")},
 	{Name: "pop3_uidl_format", Default: "%08Xu%08Xv"},
+	{Name: "pop3_lock_session", Default: "no", Kind: config.Bool},
+	{Name: "pop3_no_flag_updates", Default: "no", Kind: config.Bool},
 	{Name: "mail_max_userip_connections", Default: "10", Kind: config.Int},
 	{Name: "lmtp_save_to_detail_mailbox", Default: "no", Kind: config.Bool},
 	{Name: "shutdown_timeout", Default: "30s", Kind: config.Duration, Doc: "how long SIGTERM waits for sessions to finish"},

@@ -79,7 +79,11 @@ func (h *host) setup() (*demoUser, error) {
 				Logger:        log,
 				Hostname:      v.Get("myhostname"),
 				UIDLFormat:    v.Get("pop3_uidl_format"),
+				LockSession:   v.Bool("pop3_lock_session"),
+				NoFlagUpdates: v.Bool("pop3_no_flag_updates"),
 				CommandHook:   h.m.commandHook(b.service),
+
+				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
 			}
 		case "auth":
 			// Dovecot's auth-client socket: an external Postfix with
