@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 )
@@ -16,14 +15,7 @@ import (
 func TestAttempt(t *testing.T) {
 	s := testService(t)
 	s.PenaltyBase, s.PenaltyMax = 10*time.Millisecond, 35*time.Millisecond
-	var slept []time.Duration
-	var mu sync.Mutex
-	s.sleepFor = func(_ context.Context, d time.Duration) error {
-		mu.Lock()
-		slept = append(slept, d)
-		mu.Unlock()
-		return nil
-	}
+	sleeps := recordSleeps(s)
 	type key struct{}
 	ctx := context.WithValue(context.Background(), key{}, "caller's")
 	var checked int
@@ -50,10 +42,9 @@ func TestAttempt(t *testing.T) {
 	if err != nil || id.User != "alice" {
 		t.Fatalf("successful attempt = %v, %v", id, err)
 	}
-	if want := "[10ms 20ms 35ms]"; fmt.Sprint(slept) != want {
-		t.Errorf("penalties = %v, want %v", slept, want)
+	if got, want := fmt.Sprint(sleeps.take()), "[10ms 20ms 35ms]"; got != want {
+		t.Errorf("penalties = %v, want %v", got, want)
 	}
-	slept = nil
 	// Temporary failures are not held against the address.
 	for range 3 {
 		if _, err := s.Attempt(ctx, loopConn, "APOP", "alice", check(nil, ErrTempFail)); !errors.Is(err, ErrTempFail) {
@@ -70,8 +61,8 @@ func TestAttempt(t *testing.T) {
 	if _, err := s.Login(ctx, loopConn, "plain@example.org", "secret"); err != nil {
 		t.Fatal(err)
 	}
-	if want := "[10ms]"; fmt.Sprint(slept) != want {
-		t.Errorf("penalties after a success and temporary failures = %v, want %v", slept, want)
+	if got, want := fmt.Sprint(sleeps.take()), "[10ms]"; got != want {
+		t.Errorf("penalties after a success and temporary failures = %v, want %v", got, want)
 	}
 	if checked != 8 {
 		t.Errorf("check ran %d times, want 8", checked)
@@ -83,22 +74,18 @@ func TestAttempt(t *testing.T) {
 func TestAttemptFailureDelay(t *testing.T) {
 	s := testService(t)
 	s.FailureDelay, s.PenaltyBase = 50*time.Millisecond, 10*time.Millisecond
-	var slept []time.Duration
-	s.sleepFor = func(_ context.Context, d time.Duration) error {
-		slept = append(slept, d)
-		return nil
-	}
+	sleeps := recordSleeps(s)
 	ctx := context.Background()
 	s.Attempt(ctx, farConn, "APOP", "alice", func(context.Context) (*Identity, error) {
 		return &Identity{User: "alice"}, nil
 	})
-	if len(slept) != 0 {
+	if slept := sleeps.take(); len(slept) != 0 {
 		t.Fatalf("success slept %v", slept)
 	}
 	s.Attempt(ctx, farConn, "APOP", "alice", func(context.Context) (*Identity, error) {
 		return nil, ErrAuthFailed
 	})
-	if len(slept) != 1 || slept[0] <= 0 || slept[0] > 50*time.Millisecond {
+	if slept := sleeps.take(); len(slept) != 1 || slept[0] <= 0 || slept[0] > 50*time.Millisecond {
 		t.Fatalf("failure slept %v, want one delay of up to 50ms", slept)
 	}
 	// A penalty wait cut short by the context is a temporary failure.

@@ -220,31 +220,24 @@ func TestFailureDelayDoesNotBlock(t *testing.T) {
 func TestPenaltyGrows(t *testing.T) {
 	s := testService(t)
 	s.PenaltyBase, s.PenaltyMax = 10*time.Millisecond, 35*time.Millisecond
-	var slept []time.Duration
-	var mu sync.Mutex
-	s.sleepFor = func(_ context.Context, d time.Duration) error {
-		mu.Lock()
-		slept = append(slept, d)
-		mu.Unlock()
-		return nil
-	}
+	sleeps := recordSleeps(s)
 	ctx := context.Background()
 	for range 4 {
 		s.Login(ctx, loopConn, "plain@example.org", "wrong")
 	}
 	want := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 35 * time.Millisecond}
-	if fmt.Sprint(slept) != fmt.Sprint(want) {
-		t.Errorf("penalties = %v, want %v", slept, want)
+	if got := sleeps.take(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("penalties = %v, want %v", got, want)
 	}
 	// A success clears the penalty; trusted networks have none.
 	s.Login(ctx, loopConn, "plain@example.org", "secret")
-	slept = nil
+	sleeps.take()
 	s.Login(ctx, loopConn, "plain@example.org", "wrong")
 	s.Login(ctx, loopConn, "plain@example.org", "wrong")
 	s.TrustedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	s.Login(ctx, loopConn, "plain@example.org", "wrong")
-	if fmt.Sprint(slept) != "[10ms]" {
-		t.Errorf("penalties after success = %v", slept)
+	if got := sleeps.take(); fmt.Sprint(got) != "[10ms]" {
+		t.Errorf("penalties after success = %v", got)
 	}
 }
 
@@ -482,4 +475,31 @@ func TestOAuthAndExternalAndAnonymous(t *testing.T) {
 	if id, err := runClient(t, s, loopConn, sasl.NewAnonymousClient("trace")); err != nil || id.User != "anonymous" {
 		t.Errorf("ANONYMOUS: %+v %v", id, err)
 	}
+}
+
+// sleepLog records the waits a Service asks for instead of sleeping.
+type sleepLog struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+// recordSleeps makes s record its waits in the returned log.
+func recordSleeps(s *Service) *sleepLog {
+	l := &sleepLog{}
+	s.sleepFor = func(_ context.Context, d time.Duration) error {
+		l.mu.Lock()
+		l.d = append(l.d, d)
+		l.mu.Unlock()
+		return nil
+	}
+	return l
+}
+
+// take returns the waits recorded since the last take.
+func (l *sleepLog) take() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.d
+	l.d = nil
+	return d
 }

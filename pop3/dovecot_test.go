@@ -16,12 +16,13 @@ import (
 )
 
 // startDovecotPOP3 starts a private Dovecot serving POP3 on a 127.0.0.1
-// port (any password accepted) and returns it with that address.
-func startDovecotPOP3(t testing.TB, uidlFormat string) (*testutil.Dovecot, string) {
+// port (any password accepted), with settings (dovecot.conf lines)
+// added, and returns it with that address.
+func startDovecotPOP3(t testing.TB, settings string) (*testutil.Dovecot, string) {
 	port := testutil.FreePort(t)
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{
 		Protocols: "pop3",
-		Extra: fmt.Sprintf(`pop3_uidl_format = %s
+		Extra: settings + fmt.Sprintf(`
 service pop3-login {
   inet_listener pop3 {
     address = 127.0.0.1
@@ -31,7 +32,7 @@ service pop3-login {
     port = 0
   }
 }
-`, uidlFormat, port),
+`, port),
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(10 * time.Second)
@@ -103,7 +104,7 @@ func popSession(t *testing.T, addr, user, pass string, cmds ...string) []string 
 func TestDovecotSameUIDLsAndBytes(t *testing.T) {
 	for _, format := range []string{DefaultUIDLFormat, "%f", "%v.%u", "%g"} {
 		t.Run(strings.NewReplacer("%", "", ".", "_").Replace(format), func(t *testing.T) {
-			d, daddr := startDovecotPOP3(t, format)
+			d, daddr := startDovecotPOP3(t, "pop3_uidl_format = "+format)
 			d.Doveadm(t, []byte(msg1), "save", "-u", "alice")
 			d.Doveadm(t, []byte(msg2), "save", "-u", "alice")
 			home := d.Home("alice")

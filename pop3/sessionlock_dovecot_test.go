@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/store"
 )
@@ -73,34 +72,7 @@ func (p *rawPOP3) login(user, pass, prefix string) string {
 // the holder's QUIT; yubin takes over the lock of a killed Dovecot
 // process.
 func TestDovecotPOP3LockSession(t *testing.T) {
-	port := testutil.FreePort(t)
-	d := testutil.StartDovecot(t, testutil.DovecotConfig{
-		Protocols: "pop3",
-		Extra: fmt.Sprintf(`pop3_lock_session = yes
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = %d
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-`, port),
-	})
-	daddr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", daddr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dovecot pop3 did not listen on %s: %v", daddr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	d, daddr := startDovecotPOP3(t, "pop3_lock_session = yes")
 	// Dovecot creates the Maildir (owned by its mail user).
 	d.Doveadm(t, []byte(msg1), "save", "-u", "alice")
 	root := filepath.Join(d.Home("alice"), "Maildir")
