@@ -88,7 +88,7 @@ var _ store.SessionLocker = (*Store)(nil)
 // While held, the lock's mtime is refreshed every minute (Dovecot's
 // holders refresh theirs every 5 minutes). Close stops that and removes
 // the lock if it is still this one.
-func (s *Store) LockSession(ctx context.Context) (io.Closer, error) {
+func (s *Store) LockSession(ctx context.Context) (store.SessionLock, error) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
@@ -191,7 +191,7 @@ func (s *Store) trySessionLock(path string, content []byte, tmp *tempLock) (*ses
 // newSessionLock records a lock just created (heldSessionMu held).
 func (s *Store) newSessionLock(path string, id fileID, content []byte) *sessionLock {
 	heldSessionLocks[id] = true
-	return &sessionLock{s: s, path: path, id: id, content: string(content), stop: make(chan struct{}), done: make(chan struct{})}
+	return &sessionLock{s: s, path: path, id: id, content: string(content), stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{})}
 }
 
 // breakStaleSessionLock removes the lock at path when it is stale and
@@ -282,8 +282,12 @@ type sessionLock struct {
 	once sync.Once
 	stop chan struct{} // closed by Close
 	done chan struct{} // closed when refresh has returned
+	lost chan struct{} // closed when refresh found the lock taken
 	err  error         // Close's result
 }
+
+// Lost implements store.SessionLock.
+func (l *sessionLock) Lost() <-chan struct{} { return l.lost }
 
 // ours reports whether the lock file at l.path is still l's: the same
 // file, and since inode numbers are reused at once, still with l's
@@ -315,6 +319,7 @@ func (l *sessionLock) refresh() {
 		}
 		if ok, err := l.ours(); !ok {
 			l.s.logger().Warn("maildir: POP3 session lock lost while held", "path", l.path, "err", err)
+			close(l.lost)
 			return
 		}
 		now := time.Now()

@@ -23,14 +23,14 @@ func setSessionLockTimings(t *testing.T, stale, refresh time.Duration) {
 }
 
 // tryLockSession makes LockSession wait at most d.
-func tryLockSession(t *testing.T, s store.SessionLocker, d time.Duration) (io.Closer, error) {
+func tryLockSession(t *testing.T, s store.SessionLocker, d time.Duration) (store.SessionLock, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return s.LockSession(ctx)
 }
 
-func mustLockSession(t *testing.T, s store.SessionLocker) io.Closer {
+func mustLockSession(t *testing.T, s store.SessionLocker) store.SessionLock {
 	t.Helper()
 	l, err := tryLockSession(t, s, 5*time.Second)
 	if err != nil {
@@ -309,18 +309,29 @@ func TestSessionLockRefresh(t *testing.T) {
 }
 
 // TestSessionLockLost: a lock broken and taken by someone else while held
-// is not removed by its Close, which reports the loss.
+// is noticed by its refresh (Lost is closed) and not removed by its
+// Close, which reports the loss.
 func TestSessionLockLost(t *testing.T) {
 	setSessionLockTimings(t, sessionLockStale, 20*time.Millisecond)
 	root := filepath.Join(t.TempDir(), "Maildir")
 	s := newTestStore(t, root, Options{})
 	path := filepath.Join(root, SessionLockName)
 	l := mustLockSession(t, s)
+	time.Sleep(60 * time.Millisecond) // a few refresh periods
+	select {
+	case <-l.Lost():
+		t.Fatal("Lost closed while the lock was still held")
+	default:
+	}
 	os.Remove(path)
 	if err := os.WriteFile(path, []byte("1234:elsewhere.example"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // a few refresh periods
+	select {
+	case <-l.Lost():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lost not closed after the lock was taken over")
+	}
 	if err := l.Close(); err == nil {
 		t.Error("Close of a lost lock reported no error")
 	}

@@ -38,6 +38,8 @@ func (s *session) dispatch(c command) {
 		s.fail(errNotLoggedIn)
 	case s.state == stateTransaction && !h.trans:
 		s.fail(errLoggedIn)
+	case s.state == stateTransaction && s.lockLost():
+		s.endLockLost()
 	default:
 		h.run(s, c)
 	}

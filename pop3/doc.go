@@ -73,8 +73,11 @@
 // through a maildir.Backend exclude each other too. A login waits up to
 // Server.LockSessionWait (2 s by default) for a lock held elsewhere and is then answered
 // "-ERR [IN-USE] Mailbox is locked by another POP3 session.", Dovecot's
-// reply. A Store without a session lock is locked within the Server
-// only; a store error matching store.ErrMailboxInUse is answered
+// reply. A session whose lock is found taken over by someone else while
+// it is held (store.SessionLock.Lost) answers its next command "-ERR
+// [SYS/TEMP] Couldn't update POP3 session lock." and ends with nothing
+// deleted, as Dovecot's does. A Store without a session lock is locked
+// within the Server only; a store error matching store.ErrMailboxInUse is answered
 // [IN-USE] as well.
 //
 // Replies are buffered and flushed when the client has no further

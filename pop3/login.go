@@ -3,7 +3,6 @@ package pop3
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"time"
 
@@ -124,11 +123,39 @@ func (s *session) openInbox() error {
 // the lock and then the Store.
 type lockedStore struct {
 	store.Store
-	lock io.Closer
+	lock store.SessionLock
 }
 
 func (l *lockedStore) Close() error {
 	return errors.Join(l.lock.Close(), l.Store.Close())
+}
+
+// errLockLost is Dovecot's answer when its session lock cannot be kept.
+var errLockLost = &Error{Code: CodeSysTemp, Text: "Couldn't update POP3 session lock."}
+
+// lockLost reports whether the session's lock was taken over by someone
+// else while it was held.
+func (s *session) lockLost() bool {
+	l, ok := s.st.(*lockedStore)
+	if !ok {
+		return false
+	}
+	select {
+	case <-l.lock.Lost():
+		return true
+	default:
+		return false
+	}
+}
+
+// endLockLost ends a session whose lock was lost, as Dovecot's pop3
+// does: "-ERR [SYS/TEMP]" and a disconnect, with nothing deleted and no
+// flags stored, since another session may be working on the mailbox.
+func (s *session) endLockLost() {
+	s.log.Warn("pop3: session lock lost, disconnecting")
+	s.reply(errLockLost)
+	s.quit = true
+	s.drop = nil
 }
 
 func remoteIP(a net.Addr) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/maildir"
+	"github.com/yubinmail/yubin/store"
 )
 
 // TestLockSessionAcrossServers: two Servers (as two processes would run)
@@ -86,5 +87,48 @@ func waitNoFile(t *testing.T, path string) {
 			t.Fatalf("%s left behind: %v", path, err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lossyLocker gives each session a session lock whose loss the test
+// announces (maildir notices a lock taken over at its next refresh,
+// a minute later; its own test covers that).
+type lossyLocker struct {
+	store.Store
+	lost chan struct{}
+}
+
+type lossyLock struct{ lost chan struct{} }
+
+func (l lossyLock) Close() error          { return nil }
+func (l lossyLock) Lost() <-chan struct{} { return l.lost }
+
+func (s lossyLocker) LockSession(context.Context) (store.SessionLock, error) {
+	return lossyLock{s.lost}, nil
+}
+
+// TestLockSessionLost: when a session's lock is taken over while it is
+// logged in, its next command is answered "-ERR [SYS/TEMP]" (Dovecot's
+// text) and the session ends with nothing deleted.
+func TestLockSessionLost(t *testing.T) {
+	lost := make(chan struct{})
+	var e *env
+	e = startServer(t, &Server{LockSession: true, Backend: store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
+		st, err := maildir.Open(e.maildirPath(user), maildir.Options{NoSync: true})
+		if err != nil {
+			return nil, err
+		}
+		return lossyLocker{st, lost}, nil
+	})})
+	e.deliver("alice", msg1)
+	c := e.login("alice", "secret")
+	c.cmd("DELE 1", "+OK")
+	close(lost)
+	c.cmd("QUIT", "-ERR [SYS/TEMP] Couldn't update POP3 session lock.")
+	if !c.closed() {
+		t.Fatal("session open after its lock was lost")
+	}
+	if n := len(e.inbox("alice")); n != 1 {
+		t.Fatalf("%d messages left, want the one DELE marked", n)
 	}
 }

@@ -24,10 +24,21 @@ type SessionLocker interface {
 	// an error that matches ErrMailboxInUse (and ctx's error) with
 	// errors.Is; any other error is a failure to lock (permissions, I/O).
 	//
-	// The returned Closer releases the lock; it must be called once the
-	// session ends, and calling it again does nothing. While held, the
-	// lock is kept from looking abandoned (refreshed in the background
-	// if the format needs it). Close reports an error when the lock was
-	// found taken over by someone else meanwhile.
-	LockSession(ctx context.Context) (io.Closer, error)
+	// The returned lock must be closed once the session ends. While
+	// held, it is kept from looking abandoned (refreshed in the
+	// background if the format needs it).
+	LockSession(ctx context.Context) (SessionLock, error)
+}
+
+// SessionLock is a session lock taken with SessionLocker.LockSession.
+type SessionLock interface {
+	// Close releases the lock; calling it again does nothing. It
+	// reports an error when the lock was found taken over or removed by
+	// someone else meanwhile.
+	io.Closer
+	// Lost returns a channel that is closed when the lock is found taken
+	// over or removed by someone else while held: the session no longer
+	// keeps others out and should end without changing the mailbox, as
+	// Dovecot's pop3 does when it cannot refresh its lock.
+	Lost() <-chan struct{}
 }
