@@ -55,6 +55,7 @@ var (
 	errLoginDelay         = &Error{Code: CodeLoginDelay, Text: "Minimum time between logins has not passed yet."}
 	errNoMessage          = &Error{Text: "Message is deleted."}
 	errGone               = &Error{Code: CodeSysTemp, Text: "Message was removed by another session."}
+	errUnreadable         = &Error{Code: CodeSysTemp, Text: "The message cannot be read now."}
 
 	errLineTooLong  = errors.New("pop3: line too long")
 	errShuttingDown = errors.New("pop3: shutting down")

@@ -37,7 +37,7 @@ func (s *session) cmdRetr(c command) {
 		}
 		defer r.Close()
 		if prepared, err = s.prepareRetr(m, r); err != nil {
-			s.reply(&Error{Code: "SYS/TEMP", Text: "The message cannot be read now."})
+			s.reply(errUnreadable)
 			s.log.Warn("pop3: reading message failed", "cmd", "RETR", "err", err)
 			return
 		}

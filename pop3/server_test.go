@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -815,4 +817,26 @@ func TestReplyFlushedBeforePartialPipelinedLine(t *testing.T) {
 	c.expect("+OK") // USER is answered without waiting for the rest of CAPA
 	c.send("PA")
 	c.expect("+OK Capability list follows")
+}
+
+// TestRetrUnreadable: a message whose file opens but cannot be read (a
+// directory put in its place) gets "-ERR [SYS/TEMP]" before any of the
+// reply is sent, and the session goes on.
+func TestRetrUnreadable(t *testing.T) {
+	e := startServer(t, &Server{})
+	e.deliver("alice", msg1)
+	c := e.login("alice", "secret")
+	files, _ := filepath.Glob(filepath.Join(e.maildirPath("alice"), "cur", "*"))
+	if len(files) != 1 {
+		t.Fatalf("cur/ holds %v", files)
+	}
+	if err := os.Remove(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(files[0], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd("RETR 1", "-ERR [SYS/TEMP] The message cannot be read now.")
+	c.cmd("NOOP", "+OK")
+	c.cmd("QUIT", "+OK")
 }
