@@ -41,6 +41,19 @@ func TestMain(m *testing.M) {
 func serveChild() int {
 	wiring, home, passwd := os.Getenv(childEnv), os.Getenv("POP3_BENCH_HOME"), os.Getenv("POP3_BENCH_PASSWD")
 	homeOf := func(user string) string { return filepath.Join(home, user) }
+	if wiring == cannedName {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err == nil {
+			err = serveCanned(l, filepath.Join(homeOf("alice"), "Maildir"))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		fmt.Printf("ADDR %s\n", l.Addr())
+		io.Copy(io.Discard, os.Stdin)
+		return 0
+	}
 	for _, w := range wirings {
 		if w.name != wiring {
 			continue

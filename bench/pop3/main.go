@@ -18,7 +18,11 @@
 // opened per session), "backend" (a maildir.Backend sharing one Store
 // among a user's concurrent sessions and keeping it open 30 s after the
 // last, as examples/fullserver wires it)
-// and "cached" (one Store per user kept open). POP3_BENCH_SCHEME sets
+// and "cached" (one Store per user kept open). POP3_BENCH_WIRINGS
+// selects some of them (comma-separated) and may name "canned": a
+// reference server that sends the same octets from replies prepared
+// once and does no other work, which shows what the load generator and
+// the machine allow any server (not run by default). POP3_BENCH_SCHEME sets
 // the password scheme both servers verify (default: no password check
 // on either side), POP3_BENCH_SECONDS the length of a run.
 package main
