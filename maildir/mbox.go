@@ -104,6 +104,8 @@ type mbox struct {
 	datesDirty atomic.Bool // internal dates were read since the index was written
 
 	dirs msgDirs // cur/ and new/ descriptors while handles are open
+
+	fullScans int // syncs that listed cur/ as well as new/ (for tests)
 }
 
 // dirStamp tells whether a directory may have changed since a scan.

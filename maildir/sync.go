@@ -101,8 +101,20 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	}
 	m.setKeywords(m.s.readKeywords(m.dir))
 
+	// When cur/ has not changed since it was last listed (its stamp is
+	// fresh) and the uidlist was not rewritten, only new/ can hold
+	// changes (deliveries, which a watching session is told of at once):
+	// list and match new/ alone, as Dovecot's maildir sync does, so that
+	// a delivery into a big folder costs no walk of all its messages.
 	var files []fileEnt
-	for attempt := 0; ; attempt++ {
+	partial := false
+	if !first && !rewrite && stampFresh(m.curStamp, curM) {
+		files, partial, err = m.listNewOnly()
+		if err != nil {
+			return err
+		}
+	}
+	for attempt := 0; !partial; attempt++ {
 		files, err = m.scanDirs()
 		if err != nil {
 			return err
@@ -114,13 +126,30 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 		// missed: read once more before calling it expunged.
 	}
 	m.newStamp = dirStamp{mtime: newM, scanned: now}
-	m.curStamp = dirStamp{mtime: curM, scanned: now}
-
-	known := make(map[string]int, len(m.msgs))
-	for i, x := range m.msgs {
-		known[x.base()] = i
+	if !partial {
+		m.curStamp = dirStamp{mtime: curM, scanned: now}
+		m.fullScans++
 	}
+
+	// The messages the listing covers: all of them, or those in new/
+	// (the others count as seen).
 	seen := make([]bool, len(m.msgs))
+	var known map[string]int
+	if partial {
+		known = map[string]int{}
+		for i, x := range m.msgs {
+			if x.inNew {
+				known[x.base()] = i
+			} else {
+				seen[i] = true
+			}
+		}
+	} else {
+		known = make(map[string]int, len(m.msgs))
+		for i, x := range m.msgs {
+			known[x.base()] = i
+		}
+	}
 	var added []*msg
 	var unknown []fileEnt
 	for _, f := range files {
@@ -159,6 +188,9 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 			continue
 		}
 		unknown = append(unknown, f)
+	}
+	if partial && len(unknown) > 0 {
+		unknown = m.dropKnownInCur(unknown)
 	}
 	if len(unknown) > 0 {
 		unknown = dropDuplicates(unknown, added)
