@@ -2,8 +2,12 @@ package maildir
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +144,115 @@ func TestSyncNewOnly(t *testing.T) {
 	if got := flaggedSeen(); got != before+1 {
 		t.Errorf("flagged and seen messages: %d, want %d: the flags set by another program were not seen", got, before+1)
 	}
+}
+
+// TestSyncNewOnlyAgreesWithFull makes random changes to a Maildir as
+// other programs would (deliveries into new/, removals from new/ and
+// cur/, moves from new/ to cur/, flag changes in cur/) and after each one
+// compares what a kept handle sees after Poll (a new/-only listing
+// whenever cur/ is unchanged) with what a fresh Store on the same Maildir
+// sees (full listings): the same UIDs with the same flags.
+func TestSyncNewOnlyAgreesWithFull(t *testing.T) {
+	root := makeBigMaildir(t, 30)
+	ctx := context.Background()
+	s, err := Open(root, Options{NoInotify: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mb, err := s.OpenMailbox(ctx, store.Inbox, store.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	m := mb.(*handle).m
+	view := func(mb store.Mailbox) map[uint32]string {
+		t.Helper()
+		out := map[uint32]string{}
+		if err := mb.Messages(ctx, nil, func(mi *store.MessageInfo) error {
+			out[mi.UID] = fmt.Sprint(mi.Flags.System, mi.Flags.Keywords)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	pick := func(sub string) string {
+		files, _ := filepath.Glob(filepath.Join(root, sub, "*"))
+		if len(files) == 0 {
+			return ""
+		}
+		return files[rng.IntN(len(files))]
+	}
+	partial, delivered := 0, 0
+	for step := 0; step < 150; step++ {
+		curTouched := false
+		switch op := rng.IntN(6); op {
+		case 0, 1: // a delivery
+			delivered++
+			name := "1900000000.M" + strconv.Itoa(delivered) + "P9.other"
+			if err := os.WriteFile(filepath.Join(root, "new", name), []byte("Subject: x\n\ny\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		case 2: // removed from new/
+			if f := pick("new"); f != "" {
+				os.Remove(f)
+			}
+		case 3: // moved to cur/ as seen
+			if f := pick("new"); f != "" {
+				os.Rename(f, filepath.Join(root, "cur", filepath.Base(f)+":2,S"))
+				curTouched = true
+			}
+		case 4: // flags changed in cur/
+			if f := pick("cur"); f != "" {
+				b, _, _ := strings.Cut(f, ":2,")
+				os.Rename(f, b+":2,"+[]string{"", "F", "RS", "ST"}[rng.IntN(4)])
+				curTouched = true
+			}
+		case 5: // removed from cur/
+			if f := pick("cur"); f != "" {
+				os.Remove(f)
+				curTouched = true
+			}
+		}
+		if !curTouched {
+			// Time passes: cur/ as last listed is old enough to trust.
+			m.mu.Lock()
+			if cm, err := dirMtime(filepath.Join(root, "cur")); err == nil && m.curStamp.mtime == cm {
+				m.curStamp.scanned = cm + 2*dirtyWindow
+			}
+			scans := m.fullScans
+			m.mu.Unlock()
+			if _, err := mb.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			m.mu.Lock()
+			if m.fullScans == scans {
+				partial++
+			}
+			m.mu.Unlock()
+		} else if _, err := mb.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		kept := view(mb)
+		fresh, err := Open(root, Options{NoInotify: true, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmb, err := fresh.OpenMailbox(ctx, store.Inbox, store.OpenOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := view(fmb)
+		fmb.Close()
+		fresh.Close()
+		if !maps.Equal(kept, full) {
+			t.Fatalf("step %d: the kept handle sees %v, a fresh Store %v", step, kept, full)
+		}
+	}
+	if partial < 20 {
+		t.Errorf("only %d of the syncs listed new/ alone", partial)
+	}
+	t.Logf("%d syncs listed new/ alone", partial)
 }
