@@ -18,6 +18,12 @@
 //     UNCHANGEDSINCE, expunge, copy and move with UID mappings, and the
 //     changes other handles (in this process or another) made since the
 //     last Poll.
+//   - Optional interfaces a Store may implement, found by type assertion:
+//     SessionLocker, an exclusive lock for one protocol session that other
+//     processes respect (POP3's pop3_lock_session).
+//
+// AppendOptions.LateUID lets a delivery leave the UID to the next reader;
+// a store may ignore it and assign one as usual.
 //
 // # Names
 //
