@@ -11,7 +11,10 @@ type Envelope struct {
 	ID string
 	// From is the envelope sender, "" for the null sender <>.
 	From string
-	// Recipients are the final recipients, each with its route.
+	// Recipients are the final recipients. A recipient without a
+	// Transport is routed by Queue.Router at each delivery attempt, so
+	// that a change of transport_maps or relayhost applies to mail
+	// already queued (postsuper -r); one with a Transport keeps it.
 	Recipients []Recipient
 	// Arrival is when the message was received; Enqueue sets it when
 	// zero.
@@ -68,8 +71,8 @@ type Recipient struct {
 	ORcpt string
 	// Transport names the Queue.Transports entry that delivers to this
 	// recipient ("local", "lmtp", "smtp", "relay", "error", ...); with
-	// Nexthop it is the route, as transport_maps(5) writes it. Enqueue
-	// asks Queue.Router when it is empty.
+	// Nexthop it is the route, as transport_maps(5) writes it. When it
+	// is empty, Queue.Router routes the recipient at each attempt.
 	Transport string
 	// Nexthop is the transport's destination: a domain or
 	// "[host]:port" for smtp, "unix:/path" or "inet:host:port" for lmtp,

@@ -1,0 +1,61 @@
+package queue
+
+import "io"
+
+// hopReader counts the Received header fields of a message as it is
+// read through (for hopcount_limit), without buffering it: it looks at
+// the first bytes of each line until the empty line that ends the
+// header.
+type hopReader struct {
+	r      io.Reader
+	hops   int
+	bol    bool   // at the beginning of a line
+	prefix []byte // the current line's first bytes, up to len("received:")
+	done   bool   // past the header
+}
+
+func newHopReader(r io.Reader) *hopReader {
+	return &hopReader{r: r, bol: true, prefix: make([]byte, 0, 9)}
+}
+
+func (h *hopReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if !h.done {
+		h.scan(p[:n])
+	}
+	return n, err
+}
+
+func (h *hopReader) scan(b []byte) {
+	for _, c := range b {
+		if h.done {
+			return
+		}
+		if c == '\n' {
+			if h.bol || (len(h.prefix) == 1 && h.prefix[0] == '\r') {
+				h.done = true // the empty line: end of header
+				return
+			}
+			h.bol = true
+			h.prefix = h.prefix[:0]
+			continue
+		}
+		if h.bol {
+			h.bol = false
+			h.prefix = h.prefix[:0]
+		}
+		if len(h.prefix) < 9 {
+			h.prefix = append(h.prefix, c|0x20*byte(btoi(c >= 'A' && c <= 'Z')))
+			if len(h.prefix) == 9 && string(h.prefix) == "received:" {
+				h.hops++
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
