@@ -136,12 +136,21 @@ func (t *LMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	if err != nil {
 		return all(Result{Status: Deferred, DSN: "4.3.5", Text: "mail system configuration error: " + err.Error(), Relay: "none"})
 	}
-	relay := addr
-	if network == "unix" {
-		relay = "local[" + addr + "]"
-	} else if h, p, err := splitHostPort(addr); err == nil {
-		relay = h + "[" + h + "]:" + p
+	// relay= as Postfix's lmtp logs it: name[socket] or name[ip]:port,
+	// the name from the server's greeting once it has greeted.
+	host, port := addr, ""
+	if network != "unix" {
+		if h, p, err := splitHostPort(addr); err == nil {
+			host, port = h, p
+		}
 	}
+	relayOf := func(name string) string {
+		if port == "" {
+			return name + "[" + host + "]"
+		}
+		return name + "[" + host + "]:" + port
+	}
+	relay := relayOf(host)
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, dur(t.ConnectTimeout, 30*time.Second))
 	c, err := lmtp.Dial(dctx, network, addr)
@@ -151,11 +160,14 @@ func (t *LMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	}
 	defer c.Close()
 	c.Timeout = dur(t.Timeout, 600*time.Second)
-	host := t.Hostname
-	if host == "" {
-		host = "localhost"
+	helo := t.Hostname
+	if helo == "" {
+		helo = "localhost"
 	}
-	if err := c.Hello(ctx, host); err != nil {
+	if g := strings.Fields(c.Greeting); len(g) > 0 {
+		relay = relayOf(g[0])
+	}
+	if err := c.Hello(ctx, helo); err != nil {
 		return all(replyResult(err, relay, "LHLO"))
 	}
 	conn := time.Since(start)

@@ -47,9 +47,10 @@ func TestDefaultsAsRootInPrivateHome(t *testing.T) {
 	if !strings.Contains(string(status), "\nUid:\t65534\t65534\t65534\t65534\n") {
 		t.Errorf("not running as nobody after start:\n%s", status)
 	}
-	got := python(t, pyPrelude+`
+	got := in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SMTP'))
 s.sendmail('x@example.org', ['demo@localhost'], 'Subject: first mail\r\n\r\nhello\r\n')
+wait_mail('demo', 1)
 s.quit()
 m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
 m.starttls(ssl_context=ctx)

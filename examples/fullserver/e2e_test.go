@@ -43,7 +43,22 @@ ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 P = lambda name: int(os.environ[name])
+import glob, time
+def wait_mail(user, n, domain='localhost'):
+    """Waits up to 10 s for user's Maildir to hold n messages: the queue
+    delivers after the 250."""
+    md = os.path.join(os.environ['MAIL'], domain, user, 'Maildir')
+    end = time.time() + 10
+    while time.time() < end and len(glob.glob(md + '/new/*') + glob.glob(md + '/cur/*')) < n:
+        time.sleep(0.02)
 `
+
+// python runs a script as python does, with MAIL set to the instance's
+// mail directory (for wait_mail).
+func (in *instance) python(script string, env ...string) string {
+	in.t.Helper()
+	return python(in.t, script, append(env, "MAIL="+filepath.Join(in.data, "mail"))...)
+}
 
 // TestSmtplibSubmissionImaplibPoplib: a message submitted with Python's
 // smtplib on the submission port (STARTTLS, then AUTH) arrives in the
@@ -56,7 +71,7 @@ func TestSmtplibSubmissionImaplibPoplib(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice", "bob")
 	in.start()
-	out := python(t, pyPrelude+`
+	out := in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SUB'))
 s.ehlo()
 if s.has_extn('auth'):
@@ -65,6 +80,7 @@ s.starttls(context=ctx)
 s.ehlo()
 s.login('alice@localhost', 'pw-alice')
 s.sendmail('alice@localhost', ['bob@localhost'], 'From: alice@localhost\r\nTo: bob@localhost\r\nSubject: e2e test\r\n\r\nhello bob\r\n')
+wait_mail('bob', 1)
 s.quit()
 
 m = imaplib.IMAP4('127.0.0.1', P('IMAP'))

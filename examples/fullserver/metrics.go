@@ -13,7 +13,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/yubinmail/yubin/queue"
 )
+
+// watchQueue adds gauges that read the queue's counters when scraped:
+// messages and bytes per queue (active, deferred, hold, incoming) and
+// the age of the oldest message, as qshape and mailq show them.
+func (m *metrics) watchQueue(q *queue.Queue) {
+	stats := func() queue.Stats { return q.Stats() }
+	for _, name := range []string{"active", "deferred", "hold", "incoming"} {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yubin_queue_messages", Help: "Messages in the outbound queue, by queue.", ConstLabels: prometheus.Labels{"queue": name},
+		}, func() float64 { return float64(stats().Messages[name]) }))
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yubin_queue_bytes", Help: "Bytes of message content in the outbound queue, by queue.", ConstLabels: prometheus.Labels{"queue": name},
+		}, func() float64 { return float64(stats().Bytes[name]) }))
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "yubin_queue_oldest_age_seconds", Help: "Age of the oldest message in the outbound queue (0 when empty).",
+	}, func() float64 {
+		if t := stats().OldestArrival; !t.IsZero() {
+			return time.Since(t).Seconds()
+		}
+		return 0
+	}))
+}
 
 // metrics are the host's Prometheus collectors. They live in their own
 // registry, not the global one, so that tests and embedders can run more

@@ -23,9 +23,10 @@ func TestCurlMetrics(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
 	in.start()
-	python(t, pyPrelude+`
+	in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.2', 0))
 s.sendmail('x@example.org', ['alice@localhost'], 'Subject: m\r\n\r\nm\r\n')
+wait_mail('alice', 1)
 s.mail('x@example.org')
 s.rcpt('victim@example.com')
 s.quit()
@@ -56,7 +57,8 @@ l.quit()
 		`yubin_commands_total{command="ehlo",service="smtp",status="ok"} 1`,
 		`yubin_commands_total{command="rcpt",service="smtp",status="failed"} 1`,
 		`yubin_commands_total{command="data",service="smtp",status="ok"} 1`,
-		`yubin_deliveries_total{service="smtp",status="sent"} 1`,
+		`yubin_deliveries_total{service="local",status="sent"} 1`,
+		`yubin_queue_messages{queue="deferred"} 0`,
 		`yubin_auth_failures_total{service="imap"} 1`,
 		`yubin_commands_total{command="starttls",service="imap",status="ok"} 1`,
 		`yubin_commands_total{command="login",service="imap",status="failed"} 1`,

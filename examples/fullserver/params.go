@@ -66,6 +66,18 @@ var ownParams = []config.Param{
 	{Name: "default_process_limit", Default: "100", Kind: config.Int},
 	{Name: "default_destination_concurrency_limit", Default: "20", Kind: config.Int},
 	{Name: "initial_destination_concurrency", Default: "5", Kind: config.Int},
+	{Name: "default_destination_recipient_limit", Default: "50", Kind: config.Int, Doc: "recipients of one delivery to one destination"},
+
+	// The queue (Postfix's qmgr, bounce and delivery agents).
+	{Name: "queue_directory", Default: "$data_directory/queue", Doc: "the outbound queue's directory"},
+	{Name: "minimal_backoff_time", Default: "300s", Kind: config.Duration},
+	{Name: "maximal_backoff_time", Default: "4000s", Kind: config.Duration},
+	{Name: "queue_run_delay", Default: "300s", Kind: config.Duration},
+	{Name: "maximal_queue_lifetime", Default: "5d", Kind: config.Duration},
+	{Name: "bounce_queue_lifetime", Default: "5d", Kind: config.Duration},
+	{Name: "delay_warning_time", Default: "0h", Kind: config.Duration},
+	{Name: "hopcount_limit", Default: "50", Kind: config.Int},
+	{Name: "bounce_size_limit", Default: "50000", Kind: config.Int},
 	{Name: "smtp_port", Default: "2525", Check: optPort, Doc: "smtp listener port (MX policy), empty for none"},
 	{Name: "submission_port", Default: "2587", Check: optPort},
 	{Name: "submissions_port", Default: "2465", Check: optPort},

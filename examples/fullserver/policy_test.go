@@ -23,11 +23,13 @@ func TestSmtplibAliasDeliversToBoth(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("user1", "user2")
 	in.start()
-	out := python(t, pyPrelude+`
+	out := in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SMTP'))
 s.sendmail('someone@example.org', ['sysadmin@localhost', 'user1@localhost'], 'Subject: to the admins\r\n\r\ndisk full\r\n')
 s.sendmail('someone@example.org', ['user2+lists@localhost'], 'Subject: detail\r\n\r\nrecipient_delimiter\r\n')
 s.quit()
+wait_mail('user1', 1)
+wait_mail('user2', 2)
 for u in ('user1', 'user2'):
     m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
     m.starttls(ssl_context=ctx)
@@ -56,7 +58,7 @@ func TestSmtplibRelayPolicy(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
 	in.start()
-	out := python(t, pyPrelude+`
+	out := in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.2', 0))
 s.ehlo('outside.example.org')
 assert not s.has_extn('auth'), 'AUTH offered on port 25'
@@ -119,13 +121,14 @@ m.logout()
 s = smtplib.SMTP('127.0.0.1', P('SMTP'))
 s.sendmail('x@example.org', ['team@localhost'], 'Subject: to the new alias\r\n\r\nhi\r\n')
 s.quit()
+wait_mail('carol', 1)
 m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
 m.starttls(ssl_context=ctx)
 print('LOGIN', m.login('carol@localhost', 'pw-carol')[0])
 print('EXISTS', m.select('INBOX')[1][0].decode())
 m.logout()
 `
-	out := python(t, script, "IMAP="+strconv.Itoa(in.ports["imap"]), "SMTP="+strconv.Itoa(in.ports["smtp"]), "BIN="+binary, "CFG="+in.cfg,
+	out := in.python(script, "IMAP="+strconv.Itoa(in.ports["imap"]), "SMTP="+strconv.Itoa(in.ports["smtp"]), "BIN="+binary, "CFG="+in.cfg,
 		"PID="+strconv.Itoa(in.cmd.Process.Pid), "PASSWD="+filepath.Join(in.data, "passwd"))
 	if !strings.Contains(out, "NOOP OK") || !strings.Contains(out, "LOGIN OK") || !strings.Contains(out, "EXISTS 1") {
 		t.Fatalf("output:\n%s", out)
@@ -164,7 +167,7 @@ func TestSmtplibHeaderChecks(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
 	in.start()
-	out := python(t, pyPrelude+`
+	out := in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SMTP'))
 s.ehlo('client.example.org')
 try:
@@ -174,6 +177,7 @@ except smtplib.SMTPDataError as e:
     print('SPAM', e.smtp_code, e.smtp_error.decode())
 s.sendmail('a@example.org', ['alice@localhost'], 'Received: from mx.example.org by relay\r\nSubject: ham\r\n\r\nhello\r\n')
 s.quit()
+wait_mail('alice', 1)
 m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
 m.starttls(ssl_context=ctx)
 m.login('alice@localhost', 'pw-alice')

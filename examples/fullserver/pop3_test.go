@@ -19,12 +19,13 @@ func TestPoplibLockSessionNoFlagUpdates(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice", "bob")
 	in.start()
-	out := python(t, pyPrelude+`
+	out := in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SUB'))
 s.starttls(context=ctx)
 s.login('alice@localhost', 'pw-alice')
 s.sendmail('alice@localhost', ['bob@localhost'], 'From: alice@localhost\r\nTo: bob@localhost\r\nSubject: lock\r\n\r\nhello\r\n')
 s.quit()
+wait_mail('bob', 1)
 
 first = poplib.POP3_SSL('127.0.0.1', P('POP3S'), context=ctx)
 first.user('bob@localhost')

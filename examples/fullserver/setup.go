@@ -40,8 +40,17 @@ func (h *host) setup() (*demoUser, error) {
 		Delimiter:     c.Get("recipient_delimiter"),
 		DetailMailbox: c.Bool("lmtp_save_to_detail_mailbox"),
 	}
-	// The LMTP deliverer's kept stores first, then the Backend's.
-	h.closers = append(h.closers, deliver, stores)
+	q, err := h.newQueue(c, deliver)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.Start(); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	h.m.watchQueue(q)
+	// The queue first (its deliveries use the stores), then the LMTP
+	// deliverer's kept stores, then the Backend's.
+	h.closers = append(h.closers, q, deliver, stores)
 	h.reloader = append(h.reloader, func(*config.Config) error {
 		if u.passwd != nil {
 			return u.passwd.Reload()
@@ -56,7 +65,7 @@ func (h *host) setup() (*demoUser, error) {
 		log := h.log.With("service", b.service)
 		switch b.service {
 		case "smtp", "submission", "submissions":
-			srv, err := h.newSMTP(v, metered, u, stores, deliver)
+			srv, err := h.newSMTP(v, metered, u, deliver, q)
 			if err != nil {
 				return nil, err
 			}

@@ -9,14 +9,15 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/lmtp"
+	"github.com/yubinmail/yubin/queue"
 	"github.com/yubinmail/yubin/restrict"
 	"github.com/yubinmail/yubin/smtp"
-	"github.com/yubinmail/yubin/store"
 )
 
 // dnsCache answers the restrictions' MX, A and PTR lookups (DNSBL answers
@@ -99,7 +100,7 @@ func (p *policyRef) counted(stage string, check func() (restrict.Decision, error
 // newSMTP builds one SMTP listener: seed 001's policies come from the
 // configuration (smtpd_sasl_auth_enable, smtpd_tls_security_level,
 // smtpd_recipient_restrictions, ... with per-listener overrides).
-func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, stores store.Backend, deliver *lmtp.StoreDeliverer) (*smtp.Server, error) {
+func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, deliver *lmtp.StoreDeliverer, q *queue.Queue) (*smtp.Server, error) {
 	svc := v.ServiceName()
 	log := h.log.With("service", svc)
 	pol, err := newPolicy(v, log)
@@ -120,7 +121,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, sto
 		Hostname:          v.Get("myhostname"),
 		Banner:            v.Get("smtpd_banner"),
 		Service:           svc,
-		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver},
+		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q},
 		Policy:            ref,
 		TLSConfig:         h.tlsConf,
 		TLSRequired:       v.Get("smtpd_tls_security_level") == "encrypt",
@@ -157,17 +158,17 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, sto
 	return srv, nil
 }
 
-// smtpBackend delivers accepted mail: local recipients (after alias and
-// virtual alias expansion) into their stores, as Postfix's local or
-// virtual agent would; other domains would go to the outbound queue,
-// which does not exist yet, so they are refused at RCPT with a temporary
-// error rather than accepted and dropped.
+// smtpBackend hands accepted mail to the queue, after alias and
+// virtual alias expansion, as Postfix's smtpd and cleanup do: the
+// client gets 250 once the message and its envelope are on disk, and the
+// queue delivers (into the store, over LMTP, to other hosts over SMTP).
 type smtpBackend struct {
 	h       *host
 	svc     string
 	pol     *policyRef
 	users   *users
 	deliver *lmtp.StoreDeliverer
+	queue   *queue.Queue
 }
 
 func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
@@ -178,10 +179,10 @@ type smtpSession struct {
 	b *smtpBackend
 }
 
-// localTargets resolves rcpt to the final addresses it is delivered to
+// targets resolves rcpt to the final addresses it is delivered to
 // (after virtual alias and alias expansion), or returns the SMTP error
 // to answer.
-func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]restrict.Target, error) {
+func (s *smtpSession) targets(ctx context.Context, rcpt string) ([]restrict.Target, error) {
 	d, err := s.b.pol.cur.Load().Resolve(ctx, rcpt)
 	if errors.Is(err, restrict.ErrUnknownRecipient) {
 		return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected: User unknown in virtual alias table"}
@@ -192,47 +193,46 @@ func (s *smtpSession) localTargets(ctx context.Context, rcpt string) ([]restrict
 	if err != nil {
 		return nil, &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "<" + rcpt + ">: Temporary lookup failure"}
 	}
-	var out []restrict.Target
 	for _, t := range d.Targets {
 		if t.Command != "" || t.File != "" {
 			return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 3, 0}, Message: "<" + rcpt + ">: delivery to commands and files is not supported"}
 		}
-		switch deliveryKind(t) {
-		case viaStore, viaLMTP:
-			out = append(out, t)
-		case viaError:
+		if t.Transport == "error" {
 			return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected: User unknown"}
-		default:
-			// Mail for another domain from an allowed client: it would
-			// go to the outbound queue, which this host does not have
-			// yet. Refuse with a temporary error; never accept and drop.
-			return nil, &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 2}, Message: "<" + rcpt + ">: relay to other domains is not available on this server yet (no outbound queue)"}
 		}
 	}
-	return out, nil
+	return d.Targets, nil
 }
 
 // checkUserDB reports whether a target's user is checked against the
-// userdb at RCPT time. Store delivery needs the user; for LMTP delivery
-// the LMTP server has the last word, and an administrator who set
-// local_recipient_maps (virtual_mailbox_maps for virtual domains) has
-// chosen how recipients are validated: "local_recipient_maps =" turns
-// the check off, as in Postfix.
+// userdb at RCPT time: mail the store takes must be for a user. For
+// LMTP delivery the LMTP server has the last word, and an administrator
+// who set local_recipient_maps (virtual_mailbox_maps for virtual
+// domains) has chosen how recipients are validated:
+// "local_recipient_maps =" turns the check off, as in Postfix. Mail
+// for other hosts is not checked here.
 func (s *smtpSession) checkUserDB(t restrict.Target) bool {
-	if deliveryKind(t) != viaLMTP {
-		return true
+	local := t.Class == restrict.ClassLocal || t.Class == restrict.ClassVirtualMailbox
+	switch transportName(t) {
+	case "local", "virtual":
+		return local
+	case "lmtp":
+		if !local {
+			return false
+		}
+		param := "local_recipient_maps"
+		if t.Class == restrict.ClassVirtualMailbox {
+			param = "virtual_mailbox_maps"
+		}
+		return !s.b.h.config().Service(s.b.svc).IsSet(param)
 	}
-	param := "local_recipient_maps"
-	if t.Class == restrict.ClassVirtualMailbox {
-		param = "virtual_mailbox_maps"
-	}
-	return !s.b.h.config().Service(s.b.svc).IsSet(param)
+	return false
 }
 
 // Rcpt implements smtp.RcptChecker: after the restrictions accepted the
 // recipient, every local address it expands to must be a user.
 func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) error {
-	targets, err := s.localTargets(ctx, to)
+	targets, err := s.targets(ctx, to)
 	if err != nil {
 		return err
 	}
@@ -251,115 +251,107 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 	return nil
 }
 
-// delivery is one final address of a message.
-type delivery struct {
-	orig   string // the RCPT TO address it came from
-	target restrict.Target
-	err    error // nil once delivered
-}
-
-// Data spools the message to a file, then delivers one copy per final
-// address: into the store, or over LMTP (one transaction per LMTP
-// destination) when mailbox_transport, virtual_transport or
-// transport_maps say so. It returns nil (250) only when every copy was
-// stored or accepted by its LMTP server.
+// Data queues the message for its final recipients. The restrictions'
+// actions apply as Postfix's cleanup applies them: HOLD puts the message
+// in the hold queue (HOLD wins over the others), FILTER routes every
+// recipient to the content filter (transport:nexthop), REDIRECT replaces
+// the recipients. 250 is answered only after the queue has the message
+// on disk.
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
-	sp, err := s.b.h.spoolMessage(msg)
-	if err != nil {
-		return err
+	qenv := &queue.Envelope{
+		ID:    env.QueueID,
+		From:  env.From,
+		Ret:   env.MailOpts.Ret,
+		EnvID: env.MailOpts.EnvID,
+		Body:  env.MailOpts.Body,
+		UTF8:  env.MailOpts.UTF8,
+		Auth:  env.Conn.AuthUser,
+		Client: queue.Client{
+			Addr:     clientIP(env.Conn.RemoteAddr),
+			Name:     env.Conn.ClientName,
+			Helo:     env.Conn.Helo,
+			Protocol: protocolName(&env.Conn),
+		},
+		Arrival: env.Received,
 	}
-	defer sp.Close()
-	size, content := sp.Size(), sp.Reader
-	// Content checks' actions are known now that the message was read.
 	rcpts := env.To
-	switch act := env.Actions; {
+	act := env.Actions
+	switch {
 	case act.Hold:
-		return s.hold(env, content)
+		qenv.Hold = true
 	case act.Filter != "":
-		return s.filter(ctx, env, act.Filter, content)
+		transport, nexthop, _ := strings.Cut(act.Filter, ":")
+		for _, r := range rcpts {
+			qenv.Recipients = append(qenv.Recipients, queue.Recipient{Addr: r.Addr, Notify: r.Opts.Notify, ORcpt: r.Opts.ORcpt, Transport: transport, Nexthop: nexthop})
+		}
 	case act.Redirect != "":
 		rcpts = []smtp.Recipient{{Addr: act.Redirect}}
 	}
-	seen := map[string]bool{}
-	var ds []*delivery
-	for _, r := range rcpts {
-		targets, err := s.localTargets(ctx, r.Addr)
-		if err != nil {
-			return err
-		}
-		for _, t := range targets {
-			key := strings.ToLower(t.Address)
-			if seen[key] {
-				continue
+	if qenv.Recipients == nil {
+		seen := map[string]bool{}
+		for _, r := range rcpts {
+			targets, err := s.targets(ctx, r.Addr)
+			if err != nil {
+				return err
 			}
-			seen[key] = true
-			ds = append(ds, &delivery{orig: r.Addr, target: t})
-		}
-	}
-	// LMTP destinations, each with its recipients in order.
-	var hops []string
-	byHop := map[string][]*delivery{}
-	for _, d := range ds {
-		t := d.target
-		if deliveryKind(t) == viaLMTP {
-			if byHop[t.Nexthop] == nil {
-				hops = append(hops, t.Nexthop)
+			for _, t := range targets {
+				key := strings.ToLower(t.Address)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				qr := queue.Recipient{Addr: t.Address, Notify: r.Opts.Notify, ORcpt: r.Opts.ORcpt}
+				if !strings.EqualFold(t.Address, r.Addr) {
+					qr.Orig = r.Addr
+				}
+				qenv.Recipients = append(qenv.Recipients, qr)
 			}
-			byHop[t.Nexthop] = append(byHop[t.Nexthop], d)
-			continue
-		}
-		lenv := &lmtp.Envelope{ID: env.QueueID, From: env.From, To: []string{t.Address}, Size: size, Received: env.Received, Helo: env.Conn.Helo, RemoteAddr: env.Conn.RemoteAddr, TLS: env.Conn.TLS}
-		hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + t.Address + "\r\n"
-		body := io.MultiReader(strings.NewReader(hdr), content())
-		d.err = s.b.deliver.Deliver(ctx, lenv, t.Address, body)
-		s.logDelivery(env, d, "local", "delivered to maildir", start)
-	}
-	for _, hop := range hops {
-		group := byHop[hop]
-		to := make([]string, len(group))
-		for i, d := range group {
-			to[i] = d.target.Address
-		}
-		res := s.b.h.deliverLMTP(ctx, hop, env.From, to, content)
-		for i, d := range group {
-			d.err = res[i]
-			s.logDelivery(env, d, "lmtp:"+hop, "delivered via lmtp:"+hop, start)
 		}
 	}
+	if len(qenv.Recipients) == 0 {
+		return &smtp.Error{Code: 554, Enhanced: smtp.Enhanced{5, 5, 1}, Message: "Error: no valid recipients"}
+	}
+	_, err := s.b.queue.Enqueue(ctx, qenv, msg)
 	s.b.h.m.deliveryTime.WithLabelValues(s.b.svc).Observe(time.Since(start).Seconds())
-	var replies []*smtp.Error
-	for _, d := range ds {
-		if d.err != nil {
-			replies = append(replies, replyFor(d.err, d.orig, d.target.Address))
+	if err != nil {
+		s.b.h.log.Error(fmt.Sprintf("%s: queue file write error: %v", env.QueueID, err), "service", s.b.svc)
+		if errors.Is(err, syscall.ENOSPC) {
+			return &smtp.Error{Code: 452, Enhanced: smtp.Enhanced{4, 3, 1}, Message: "Insufficient system storage"}
 		}
+		return &smtp.Error{Code: 451, Enhanced: smtp.Enhanced{4, 3, 0}, Message: "Error: queue file write error"}
 	}
-	if e := worstReply(replies); e != nil {
-		return e
+	if qenv.Hold {
+		s.b.h.log.Info(fmt.Sprintf("%s: hold: from=<%s>, nrcpt=%d", env.QueueID, env.From, len(qenv.Recipients)), "service", s.b.svc)
 	}
 	return nil
 }
 
-// logDelivery writes Postfix's delivery line and counts the delivery.
-func (s *smtpSession) logDelivery(env *smtp.Envelope, d *delivery, relay, how string, start time.Time) {
-	h := s.b.h
-	if d.err == nil {
-		h.m.deliveries.WithLabelValues(s.b.svc, "sent").Inc()
-		h.log.Info(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2f, status=sent (%s)", env.QueueID, d.target.Address, d.orig, relay, time.Since(start).Seconds(), how), "service", s.b.svc)
-		return
+// clientIP is the client's address without the port.
+func clientIP(a net.Addr) string {
+	if a == nil {
+		return ""
 	}
-	status := "deferred"
-	var le *lmtp.Error
-	if errors.As(d.err, &le) && le.Code >= 500 {
-		status = "bounced"
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
 	}
-	h.m.deliveries.WithLabelValues(s.b.svc, status).Inc()
-	h.log.Warn(fmt.Sprintf("%s: to=<%s>, orig_to=<%s>, relay=%s, delay=%.2f, status=%s (%v)", env.QueueID, d.target.Address, d.orig, relay, time.Since(start).Seconds(), status, d.err), "service", s.b.svc)
+	return host
 }
 
-// spoolDir is where messages wait between DATA and delivery.
-func (h *host) spoolDir() string {
-	return h.config().Get("data_directory") + "/tmp"
+// protocolName is the "with" protocol of RFC 3848 for a session.
+func protocolName(c *smtp.ConnInfo) string {
+	p := "SMTP"
+	if c.ESMTP {
+		p = "ESMTP"
+		if c.TLS != nil {
+			p += "S"
+		}
+		if c.AuthUser != "" {
+			p += "A"
+		}
+	}
+	return p
 }
 
 // meteredDeliverer counts LMTP deliveries.
