@@ -109,7 +109,7 @@ func (h *host) deliverLMTP(ctx context.Context, nexthop, from string, to []strin
 func replyFor(err error, orig, target string) *smtp.Error {
 	var le *lmtp.Error
 	if errors.As(err, &le) && le.Code >= 400 && le.Code < 600 {
-		e := &smtp.Error{Code: le.Code, Enhanced: parseEnhanced(le.Enhanced, le.Code)}
+		e := &smtp.Error{Code: le.Code, Enhanced: parseEnhanced(le.Enhanced.String(), le.Code)}
 		text := strings.Join(strings.Fields(le.Message), " ")
 		if len(text) > 200 {
 			text = text[:200]

@@ -137,8 +137,8 @@ alias_maps = inline:{ { team = alice, ghost } }
 
 func TestWorstReply(t *testing.T) {
 	t.Parallel()
-	perm := replyFor(&lmtp.Error{Code: 552, Enhanced: "5.2.2", Message: "<a@x> Quota exceeded"}, "a@x", "a@x")
-	temp := replyFor(&lmtp.Error{Code: 451, Enhanced: "4.3.0", Message: "<b@x> try later"}, "team@x", "b@x")
+	perm := replyFor(&lmtp.Error{Code: 552, Enhanced: lmtp.Enhanced{5, 2, 2}, Message: "<a@x> Quota exceeded"}, "a@x", "a@x")
+	temp := replyFor(&lmtp.Error{Code: 451, Enhanced: lmtp.Enhanced{4, 3, 0}, Message: "<b@x> try later"}, "team@x", "b@x")
 	other := replyFor(errors.New("dial unix /x: no such file"), "c@x", "c@x")
 	if perm.Code != 552 || perm.Enhanced != (smtp.Enhanced{5, 2, 2}) || perm.Message != "<a@x> Quota exceeded" {
 		t.Errorf("perm = %+v", perm)
