@@ -20,7 +20,7 @@ type fakeSASL struct {
 	next []byte
 }
 
-func (f *fakeSASL) Start() (string, []byte, error)  { return f.mech, f.ir, nil }
+func (f *fakeSASL) Start() (string, []byte, error)   { return f.mech, f.ir, nil }
 func (f *fakeSASL) Next(chal []byte) ([]byte, error) { return f.next, nil }
 
 var _ sasl.Client = (*fakeSASL)(nil)
