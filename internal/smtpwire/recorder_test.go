@@ -23,8 +23,9 @@ type recorder struct {
 	lmtp bool
 	ext  []string
 	// stall names a verb ("RCPT", "DATA.", for the end of data) the
-	// server never answers.
+	// server never answers; "XFER" makes it stop reading after its 354.
 	stall string
+	quit  chan struct{}
 
 	mu   sync.Mutex
 	raw  bytes.Buffer
@@ -38,9 +39,9 @@ func startRecorder(t *testing.T, lmtp bool, ext ...string) *recorder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &recorder{l: l, lmtp: lmtp, ext: ext}
+	r := &recorder{l: l, lmtp: lmtp, ext: ext, quit: make(chan struct{})}
 	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
+	t.Cleanup(func() { close(r.quit); l.Close(); wg.Wait() })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -136,6 +137,10 @@ func (r *recorder) serve(c net.Conn) {
 			say("250 2.1.5 Ok")
 		case "DATA":
 			say("354 go ahead")
+			if r.stall == "XFER" {
+				<-r.quit
+				return
+			}
 			var msg []string
 			for {
 				l, err := lenientLine(br)

@@ -2,7 +2,9 @@ package smtpwire
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"io"
 	"fmt"
 	"strconv"
 	"strings"
@@ -83,13 +85,7 @@ func ReadReply(r *bufio.Reader, max int) (*Reply, error) {
 		if n == MaxReplyLines {
 			return nil, fmt.Errorf("%w: more than %d lines", ErrReplyTooLong, MaxReplyLines)
 		}
-		line, err := ReadLine(r, max)
-		if errors.Is(err, ErrLineTooLong) {
-			if max <= 0 {
-				max = DefaultMaxLineLength
-			}
-			return nil, fmt.Errorf("%w: a line longer than %d bytes", ErrReplyTooLong, max)
-		}
+		line, err := readReplyLine(r, max)
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +116,36 @@ func ReadReply(r *bufio.Reader, max int) (*Reply, error) {
 		rep.Lines = append(rep.Lines, text)
 		if !more {
 			return rep, nil
+		}
+	}
+}
+
+// readReplyLine reads one line like ReadLine but fails as soon as it is
+// longer than max: a client closes the connection then, so there is no
+// need to read on to the line's end (which may never come).
+func readReplyLine(r *bufio.Reader, max int) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxLineLength
+	}
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(line)+len(frag) > max {
+			return nil, fmt.Errorf("%w: a line longer than %d bytes", ErrReplyTooLong, max)
+		}
+		line = append(line, frag...)
+		switch err {
+		case nil:
+			return bytes.TrimSuffix(line[:len(line)-1], []byte{'\r'}), nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			if len(line) == 0 {
+				return nil, io.EOF
+			}
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
 		}
 	}
 }
