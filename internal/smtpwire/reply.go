@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
