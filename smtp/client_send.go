@@ -10,8 +10,8 @@ import (
 // SendResult is the outcome of a transaction: Rcpt holds, per recipient
 // in order, nil when accepted or its error (the server's *Error, or a
 // *FieldError for a recipient not sent); Replies the reply that decided
-// each recipient; Reply the text of the final 250 reply ("2.0.0 Ok:
-// queued as ..." without the code). When Send also returns an error, a
+// each recipient; Reply the text of the final 250 reply without the
+// codes ("Ok: queued as ..."). When Send also returns an error, a
 // nil Rcpt entry means that error applies to the recipient.
 type SendResult = smtpwire.SendResult
 

@@ -67,9 +67,9 @@ type SendResult struct {
 	// reply when refused there, else the reply after the data (SMTP: the
 	// one reply for all; LMTP: its own). Nil where no reply came.
 	Replies []*Reply
-	// Reply is the text of the final positive reply ("2.0.0 Ok: queued
-	// as ..." without the code); for LMTP, that of the first delivered
-	// recipient.
+	// Reply is the text of the final positive reply without the code and
+	// enhanced code ("Ok: queued as ..."); for LMTP, that of the first
+	// delivered recipient.
 	Reply string
 }
 
