@@ -128,7 +128,7 @@ func (ss *session) finish(sp *spool.Spool, err error, tooBig bool) {
 		if derr != nil {
 			e := asError(derr, rcpt)
 			log.Info("lmtp: "+env.ID+": <"+rcpt+">: delivery failed: "+derr.Error(), "service", "lmtp")
-			ss.reply(e.Code, e.Enhanced, e.Message)
+			ss.reply(e.Code, e.Enhanced.String(), e.Message)
 			continue
 		}
 		log.Info("lmtp: "+env.ID+": <"+rcpt+">: saved", "service", "lmtp", "size", env.Size)

@@ -27,8 +27,18 @@
 // # Client
 //
 // Client is what an MTA needs to hand mail to an LMTP server (Dovecot's,
-// or this package's): LHLO, STARTTLS, and Send, which pipelines MAIL,
-// RCPT and DATA when offered and returns a result per recipient.
+// or this package's), over TCP or a unix socket: LHLO, STARTTLS, and
+// Send or SendOpts (the MAIL and RCPT options of smtp.Client.Send:
+// SIZE, BODY, SMTPUTF8, DSN), which pipeline MAIL, RCPT and DATA when
+// offered and read one reply per accepted recipient after the data (RFC
+// 2033 4.2), returning a result per recipient. Timeouts bounds each phase
+// as Postfix's lmtp_*_timeout parameters do. It is the client engine of
+// internal/smtpwire that smtp.Client uses too, with the same checks of
+// every value it writes (no caller value can inject a command; see
+// FieldError) and the same CRLF-only, dot-stuffed content.
+//
+// Error and Enhanced are the same types as smtp.Error and smtp.Enhanced,
+// so errors.As with either finds a reply from either package.
 //
 // # Implementation notes
 //

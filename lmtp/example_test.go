@@ -16,7 +16,7 @@ type printDeliverer struct{}
 
 func (printDeliverer) Rcpt(ctx context.Context, env *lmtp.Envelope, rcpt string) error {
 	if strings.HasPrefix(rcpt, "nobody@") {
-		return &lmtp.Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
+		return &lmtp.Error{Code: 550, Enhanced: lmtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
 	}
 	return nil
 }
@@ -47,5 +47,5 @@ func Example() {
 	c.Quit(ctx)
 	// Output:
 	// alice@example.jp: ["Return-Path: <sender@example.org>" "Delivered-To: alice@example.jp"]
-	// lmtp: 550 5.1.1 <nobody@example.jp> User doesn't exist: nobody@example.jp <nil>
+	// 550 5.1.1 <nobody@example.jp> User doesn't exist: nobody@example.jp <nil>
 }

@@ -32,7 +32,7 @@ type dropDeliverer struct{}
 
 func (dropDeliverer) Rcpt(ctx context.Context, env *Envelope, rcpt string) error {
 	if !strings.HasSuffix(rcpt, "@example.jp") {
-		return &Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
+		return &Error{Code: 550, Enhanced: Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
 	}
 	return nil
 }

@@ -303,10 +303,10 @@ func (ss *session) cmdRcpt(arg string) {
 	}
 	if err := d.Rcpt(ss.ctx, ss.env, rcpt); err != nil {
 		e := asError(err, rcpt)
-		if e.Code == 451 && e.Enhanced == "4.3.0" {
+		if e.Code == 451 && e.Enhanced == (Enhanced{4, 3, 0}) {
 			ss.srv.logger().Error("lmtp: rcpt "+rcpt+": "+err.Error(), "service", "lmtp")
 		}
-		ss.reply(e.Code, e.Enhanced, e.Message)
+		ss.reply(e.Code, e.Enhanced.String(), e.Message)
 		return
 	}
 	ss.env.To = append(ss.env.To, rcpt)

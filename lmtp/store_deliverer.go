@@ -74,9 +74,9 @@ func (d *StoreDeliverer) lookup(ctx context.Context, rcpt string) (*auth.User, s
 	u, err := d.Users.LookupUser(ctx, name)
 	switch {
 	case errors.Is(err, auth.ErrUnknownUser):
-		return nil, "", &Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
+		return nil, "", &Error{Code: 550, Enhanced: Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
 	case err != nil:
-		return nil, "", &Error{Code: 451, Enhanced: "4.3.0", Message: "<" + rcpt + "> Temporary internal error"}
+		return nil, "", &Error{Code: 451, Enhanced: Enhanced{4, 3, 0}, Message: "<" + rcpt + "> Temporary internal error"}
 	}
 	return u, detail, nil
 }
@@ -100,12 +100,12 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 	st, release, err := d.cache.open(ctx, d.Stores, name, d.KeepOpen)
 	if err != nil {
 		if errors.Is(err, store.ErrNoSuchUser) {
-			return &Error{Code: 550, Enhanced: "5.1.1", Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
+			return &Error{Code: 550, Enhanced: Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
 		}
 		return err
 	}
 	defer release()
-	overQuota := &Error{Code: 552, Enhanced: "5.2.2", Message: "<" + rcpt + "> Quota exceeded (mailbox for user is full)"}
+	overQuota := &Error{Code: 552, Enhanced: Enhanced{5, 2, 2}, Message: "<" + rcpt + "> Quota exceeded (mailbox for user is full)"}
 	// A store's own limits are enforced by its append (ErrQuotaExceeded);
 	// the usage is read here only for a quota the UserDB gives (Dovecot's
 	// userdb quota_rule), as reading it may mean walking the folders.
@@ -163,7 +163,7 @@ func (d *StoreDeliverer) mapErr(err error, rcpt string, overQuota *Error) error 
 	case errors.Is(err, store.ErrQuotaExceeded):
 		return overQuota
 	case errors.Is(err, store.ErrTooBig):
-		return &Error{Code: 552, Enhanced: "5.3.4", Message: "<" + rcpt + "> Message too big"}
+		return &Error{Code: 552, Enhanced: Enhanced{5, 3, 4}, Message: "<" + rcpt + "> Message too big"}
 	}
 	return err
 }

@@ -97,7 +97,7 @@ func localError(relay string, err error, d *Delivery) Result {
 		if le.Code >= 500 {
 			st = Bounced
 		}
-		return Result{Status: st, Code: le.Code, DSN: fmt.Sprint(le.Enhanced), Text: le.Message, Relay: relay}
+		return Result{Status: st, Code: le.Code, DSN: le.Enhanced.String(), Text: le.Message, Relay: relay}
 	}
 	if d.Logger != nil {
 		d.Logger.Warn(fmt.Sprintf("%s: local delivery: %v", d.Envelope.ID, err), "service", relay)
@@ -176,25 +176,33 @@ func (t *LMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		return all(Result{Status: Deferred, DSN: "4.3.0", Text: "queue file read error", Relay: relay})
 	}
 	defer rc.Close()
-	to := make([]string, len(d.Recipients))
+	env := d.Envelope
+	to := make([]lmtp.Recipient, len(d.Recipients))
 	for i, r := range d.Recipients {
-		to[i] = r.Addr
+		to[i] = lmtp.Recipient{Addr: r.Addr, Opts: lmtp.RcptOptions{Notify: r.Notify, ORcpt: r.ORcpt}}
 	}
+	opts := &lmtp.MailOptions{Size: d.Size, Body: env.Body, UTF8: env.UTF8, Ret: env.Ret, EnvID: env.EnvID}
+	_, dsn := c.Extension("DSN")
 	xstart := time.Now()
-	per, err := c.Send(ctx, d.Envelope.From, to, rc)
+	sr, err := c.SendOpts(ctx, env.From, to, opts, rc)
 	xfer := time.Since(xstart)
-	if per == nil {
+	if sr == nil {
 		r := replyResult(err, relay, "MAIL FROM")
 		r.Conn, r.Xfer = conn, xfer
 		return all(r)
 	}
 	for i := range res {
-		e := per[i]
+		e := sr.Rcpt[i]
 		if e == nil && err != nil {
 			e = err
 		}
 		if e == nil {
-			res[i] = Result{Status: Sent, Code: 250, DSN: "2.0.0", Text: "250 2.0.0 delivered", Relay: relay, Remote: true}
+			text := "250 2.0.0 Ok"
+			if i < len(sr.Replies) && sr.Replies[i] != nil {
+				rep := sr.Replies[i]
+				text = strings.TrimSpace(fmt.Sprintf("%d %s %s", rep.Code, rep.Enhanced, strings.Join(rep.Lines, " ")))
+			}
+			res[i] = Result{Status: Sent, Code: 250, DSN: "2.0.0", Text: text, Relay: relay, Remote: true, DSNPassed: dsn}
 		} else {
 			res[i] = replyResult(e, relay, "end of data")
 		}
@@ -214,8 +222,12 @@ func replyResult(err error, relay, after string) Result {
 		if le.Code >= 500 {
 			st = Bounced
 		}
-		text := fmt.Sprintf("%d %s %s", le.Code, fmt.Sprint(le.Enhanced), strings.ReplaceAll(le.Message, "\n", " "))
-		return Result{Status: st, Code: le.Code, DSN: fmt.Sprint(le.Enhanced), Text: "host " + relay + " said: " + text + " (in reply to " + after + " command)", Relay: relay, Remote: true}
+		text := strings.TrimSpace(fmt.Sprintf("%d %s %s", le.Code, le.Enhanced.String(), strings.ReplaceAll(le.Message, "\n", " ")))
+		return Result{Status: st, Code: le.Code, DSN: le.Enhanced.String(), Text: "host " + relay + " said: " + text + " (in reply to " + after + " command)", Relay: relay, Remote: true}
+	}
+	var fe *lmtp.FieldError
+	if errors.As(err, &fe) {
+		return Result{Status: Bounced, DSN: "5.1.3", Text: "bad address syntax", Relay: relay}
 	}
 	return Result{Status: Deferred, DSN: "4.4.2", Text: "lost connection with " + relay + " while talking to it", Relay: relay}
 }

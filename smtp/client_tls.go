@@ -38,10 +38,10 @@ func (c *Client) HelloTLS(ctx context.Context, name string, policy TLSPolicy, co
 	if err := c.Hello(ctx, name); err != nil {
 		return err
 	}
-	if policy == TLSNone || c.isTLS {
+	if policy == TLSNone || c.TLS() {
 		return nil
 	}
-	if !c.ext.Has(ExtStartTLS) {
+	if !c.Extensions().Has(ExtStartTLS) {
 		if policy == TLSEncrypt {
 			return ErrTLSRequired
 		}

@@ -39,6 +39,35 @@
 // an auth.Authenticator (mechanisms offered per connection, plaintext
 // only where allowed, smtpd_tls_auth_only).
 //
+// # Client
+//
+// Client is the sending side: Dial, DialTLS, DialMX, or NewClient /
+// NewClientHost on a connection the caller dialled (from a chosen source
+// address, as smtp_bind_address; a Dialer does both with options), then
+// Hello, StartTLS or HelloTLS (TLSPolicy: smtp_tls_security_level), Auth
+// with any SASL client, and Send, which pipelines MAIL, RCPT and DATA (or
+// the first BDAT chunk) and returns a result per recipient. Timeouts
+// bounds each phase as smtp_helo_timeout, smtp_mail_timeout,
+// smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout and
+// smtp_data_done_timeout do (PostfixTimeouts gives their defaults);
+// ConnectionState, RemoteAddr and LocalAddr tell what a sender logs.
+//
+// The client is the engine in internal/smtpwire that lmtp.Client shares.
+// It checks every value it writes: addresses (RFC 5321 syntax, no control
+// character even inside quotes), the EHLO name, SIZE, BODY, RET, NOTIFY,
+// and ENVID, ORCPT and AUTH=, which it takes as xtext (the form a Server
+// records them in; EncodeXtext makes xtext of a raw value) and refuses
+// when they are not. A refused value is a *FieldError and is never
+// written, so no caller value can inject a command; a bad recipient
+// fails that recipient only. Message content is sent with CRLF line
+// endings: a bare CR or bare LF becomes CRLF, over DATA (dot-stuffed) and
+// BDAT alike, as Postfix's smtp client sends only CRLF lines, so no
+// "\n.\n" or "\r.\r" in a message can end DATA early at a lenient next
+// hop (SMTP smuggling). Only BODY=BINARYMIME content goes as it is.
+//
+// Error is one type with lmtp.Error (both alias the engine's): errors.As
+// with either finds a reply from either client or server.
+//
 // Implemented: RFC 5321 (SMTP), RFC 1870 (SIZE), RFC 2920 (PIPELINING),
 // RFC 2034 and 3463 (ENHANCEDSTATUSCODES), RFC 6152 (8BITMIME), RFC 6531
 // (SMTPUTF8), RFC 3461 (DSN parameters, passed to the Session), RFC 3030

@@ -52,6 +52,12 @@ func LookupMX(ctx context.Context, r Resolver, domain string) ([]string, error) 
 // DialMX connects to the first reachable mail exchanger of domain on
 // port ("25" when empty), trying them in preference order.
 func DialMX(ctx context.Context, r Resolver, domain, port string) (*Client, error) {
+	return (&Dialer{}).DialMX(ctx, r, domain, port)
+}
+
+// DialMX is the package's DialMX with the Dialer's options; the
+// certificate is verified against the MX host name.
+func (d *Dialer) DialMX(ctx context.Context, r Resolver, domain, port string) (*Client, error) {
 	hosts, err := LookupMX(ctx, r, domain)
 	if err != nil {
 		return nil, err
@@ -61,7 +67,7 @@ func DialMX(ctx context.Context, r Resolver, domain, port string) (*Client, erro
 	}
 	var last error
 	for _, h := range hosts {
-		c, err := Dial(ctx, net.JoinHostPort(h, port))
+		c, err := d.Dial(ctx, net.JoinHostPort(h, port))
 		if err == nil {
 			return c, nil
 		}

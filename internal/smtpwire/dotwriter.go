@@ -2,54 +2,77 @@ package smtpwire
 
 import (
 	"bufio"
-	"bytes"
+	"io"
 )
 
-// DotWriter writes message content for DATA: bare LFs become CRLF, a
-// leading "." on a line is doubled (RFC 5321 4.5.2), and Close ends the
-// content with a CRLF if needed and the "." line. It does not flush w.
+// DotWriter writes message content for DATA (RFC 5321 4.5.2) so that
+// nothing in the content can end the data early, at this server or at a
+// lenient one further on:
+//
+//   - every line ending becomes CRLF: CRLF stays, and a bare LF or a bare
+//     CR is replaced by CRLF (so "\r\r\n" is two line endings), the way
+//     Postfix's smtp client sends only CRLF lines;
+//   - a "." at the start of a line is doubled;
+//   - Close ends the last line with CRLF if needed and writes ".\r\n".
+//
+// The output therefore contains CR and LF only as CRLF pairs, and
+// "<CRLF>.<CRLF>" only at the end: the SMTP smuggling sequences of 2023
+// ("\n.\n", "\r\n.\r", "\r.\r\n", "\n.\r\n"...) in the content come out
+// as harmless, dot-stuffed lines. It does not flush w.
 type DotWriter struct {
 	w      *bufio.Writer
-	bol    bool
-	prevCR bool
+	bol    bool // at the start of an output line
+	skipLF bool // the last input byte was a CR, already written as CRLF
 	closed bool
 }
 
 // NewDotWriter returns a DotWriter writing to w.
 func NewDotWriter(w *bufio.Writer) *DotWriter { return &DotWriter{w: w, bol: true} }
 
-// Write implements io.Writer. Lines are copied whole; only line starts
-// and ends are looked at.
+// Write implements io.Writer. Runs of bytes without CR or LF are copied
+// whole.
 func (d *DotWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
-		if d.bol && p[0] == '.' {
+		if d.skipLF && p[0] == '\n' {
+			d.skipLF = false
+			p = p[1:]
+			n++
+			continue
+		}
+		d.skipLF = false
+		i := indexCRLF(p)
+		if i != 0 && d.bol && p[0] == '.' {
 			d.w.WriteByte('.')
 		}
-		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			if _, err := d.w.Write(p); err != nil {
 				return n, err
 			}
-			d.bol, d.prevCR = false, p[len(p)-1] == '\r'
+			d.bol = false
 			return n + len(p), nil
 		}
-		cr := d.prevCR
 		if i > 0 {
-			cr = p[i-1] == '\r'
+			d.w.Write(p[:i])
 		}
-		d.w.Write(p[:i])
-		if !cr {
-			d.w.WriteByte('\r')
-		}
-		if err := d.w.WriteByte('\n'); err != nil {
+		if _, err := d.w.WriteString("\r\n"); err != nil {
 			return n, err
 		}
+		d.bol, d.skipLF = true, p[i] == '\r'
 		n += i + 1
 		p = p[i+1:]
-		d.bol, d.prevCR = true, false
 	}
 	return n, nil
+}
+
+// indexCRLF returns the index of the first CR or LF in p, -1 if none.
+func indexCRLF(p []byte) int {
+	for i, b := range p {
+		if b == '\r' || b == '\n' {
+			return i
+		}
+	}
+	return -1
 }
 
 // Close writes the end of the data. It does not close the connection.
@@ -58,11 +81,51 @@ func (d *DotWriter) Close() error {
 		return nil
 	}
 	d.closed = true
-	if d.prevCR {
-		d.w.WriteByte('\n')
-	} else if !d.bol {
+	if !d.bol {
 		d.w.WriteString("\r\n")
 	}
 	_, err := d.w.WriteString(".\r\n")
 	return err
+}
+
+// CRLFReader returns a reader of r's bytes with every line ending made
+// CRLF as DotWriter makes it (a bare LF or bare CR becomes CRLF), without
+// dot-stuffing: the content of BDAT chunks (RFC 3030), so that a message
+// is the same bytes over DATA and BDAT.
+func CRLFReader(r io.Reader) io.Reader { return &crlfReader{r: r} }
+
+type crlfReader struct {
+	r      io.Reader
+	in     [2048]byte
+	norm   [4096]byte // room for in, every byte doubled
+	out    []byte     // normalised bytes not yet returned
+	skipLF bool
+	err    error
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	for len(c.out) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		n, err := c.r.Read(c.in[:])
+		c.err = err
+		out := c.norm[:0]
+		for _, b := range c.in[:n] {
+			switch {
+			case b == '\n' && c.skipLF:
+				c.skipLF = false
+			case b == '\r' || b == '\n':
+				out = append(out, '\r', '\n')
+				c.skipLF = b == '\r'
+			default:
+				out = append(out, b)
+				c.skipLF = false
+			}
+		}
+		c.out = out
+	}
+	n := copy(p, c.out)
+	c.out = c.out[n:]
+	return n, nil
 }

@@ -2,6 +2,10 @@ package smtpwire
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -58,27 +62,42 @@ func (r *Reply) Text() string { return strings.Join(r.Lines, "\n") }
 // MaxReplyLines bounds the lines of one reply a client reads.
 const MaxReplyLines = 100
 
+// Errors of ReadReply. Both mean the server does not speak SMTP (or
+// tries to exhaust the client); the connection is out of step and must
+// be closed.
+var (
+	// ErrBadReply is returned (wrapped, with the offending line) for a
+	// line that is not "ddd[ -]text" with a code of 2xx to 5xx, or a
+	// continuation line with another code than the first.
+	ErrBadReply = errors.New("malformed reply")
+	// ErrReplyTooLong is returned for a reply of more than MaxReplyLines
+	// lines, or a line longer than the limit.
+	ErrReplyTooLong = errors.New("reply too long")
+)
+
 // ReadReply reads one (possibly multi-line) reply, each line at most max
-// bytes. The enhanced code is split off when the first line has one.
+// bytes (DefaultMaxLineLength when max <= 0) and at most MaxReplyLines
+// lines, so a server that never ends its reply costs bounded memory. The
+// enhanced code is split off when the first line has one.
 func ReadReply(r *bufio.Reader, max int) (*Reply, error) {
 	rep := &Reply{}
 	for n := 0; ; n++ {
 		if n == MaxReplyLines {
-			return nil, ErrSyntax
+			return nil, fmt.Errorf("%w: more than %d lines", ErrReplyTooLong, MaxReplyLines)
 		}
-		line, err := ReadLine(r, max)
+		line, err := readReplyLine(r, max)
 		if err != nil {
 			return nil, err
 		}
-		if len(line) < 3 {
-			return nil, ErrSyntax
+		if len(line) < 3 || len(line) > 3 && line[3] != ' ' && line[3] != '-' {
+			return nil, badReply(line)
 		}
 		code, err := strconv.Atoi(string(line[:3]))
-		if err != nil || code < 200 || code > 599 {
-			return nil, ErrSyntax
+		if err != nil || code < 200 || code > 599 || line[0] == '+' || line[0] == '-' {
+			return nil, badReply(line)
 		}
 		if n > 0 && code != rep.Code {
-			return nil, ErrSyntax
+			return nil, badReply(line)
 		}
 		rep.Code = code
 		more := len(line) > 3 && line[3] == '-'
@@ -99,6 +118,44 @@ func ReadReply(r *bufio.Reader, max int) (*Reply, error) {
 			return rep, nil
 		}
 	}
+}
+
+// readReplyLine reads one line like ReadLine but fails as soon as it is
+// longer than max: a client closes the connection then, so there is no
+// need to read on to the line's end (which may never come).
+func readReplyLine(r *bufio.Reader, max int) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxLineLength
+	}
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(line)+len(frag) > max {
+			return nil, fmt.Errorf("%w: a line longer than %d bytes", ErrReplyTooLong, max)
+		}
+		line = append(line, frag...)
+		switch err {
+		case nil:
+			return bytes.TrimSuffix(line[:len(line)-1], []byte{'\r'}), nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			if len(line) == 0 {
+				return nil, io.EOF
+			}
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// badReply wraps ErrBadReply with (the start of) line, quoted.
+func badReply(line []byte) error {
+	if len(line) > 40 {
+		line = line[:40]
+	}
+	return fmt.Errorf("%w: %q", ErrBadReply, line)
 }
 
 // splitEnhanced splits "5.7.1 text" when the class digit matches code.
