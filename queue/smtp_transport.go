@@ -1,0 +1,364 @@
+package queue
+
+// The outbound SMTP transport: Postfix's smtp(8) as the "smtp" and
+// "relay" services of master.cf.
+//
+// Standards:
+//   - RFC 5321 (SMTP), section 5.1: MX records in preference order,
+//     shuffled among equal preferences; the domain's own A/AAAA records
+//     (implicit MX) when it has no MX; MX hosts of equal or lower
+//     preference than this host dropped (mail loops back to myself).
+//   - RFC 7505: a null MX ("MX 0 .") bounces at once (5.1.10).
+//   - RFC 3207: STARTTLS, with Postfix's smtp_tls_security_level
+//     semantics (none, may, encrypt, verify, secure) and wrapper mode
+//     (smtp_tls_wrappermode, port 465, RFC 8314).
+//   - RFC 4954: AUTH to a relayhost with credentials from
+//     smtp_sasl_password_maps (PLAIN, LOGIN; go-sasl); the AUTH=
+//     parameter of MAIL FROM passed on.
+//   - RFC 3461: DSN parameters (NOTIFY, ORCPT, RET, ENVID) passed on when
+//     the server offers DSN (Result.DSNPassed).
+//   - RFC 6531: SMTPUTF8 when an address needs it; a server without it
+//     bounces the message (5.6.7).
+//   - RFC 1870: a message over the server's SIZE bounces (5.3.4).
+//
+// Not done: DANE (RFC 7672, smtp_tls_security_level = dane), MTA-STS
+// (RFC 8461), TLS-RPT, smtp_tls_policy_maps (one level per transport),
+// SASL mechanisms other than PLAIN and LOGIN, 8BITMIME to 7bit
+// conversion (8-bit content goes to a server without 8BITMIME as is,
+// without BODY=), fallback_relay, several nexthops in one relayhost,
+// and the smtp_sasl_auth_cache.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of SMTPTransport fields, as Postfix names them.
+const (
+	DefaultSMTPPort                 = "25"             // smtp service
+	DefaultMXAddressLimit           = 5                // smtp_mx_address_limit
+	DefaultMXSessionLimit           = 2                // smtp_mx_session_limit
+	DefaultMXHostLimit              = 100              // (yubin) MX records considered
+	DefaultConnectTimeout           = 30 * time.Second // smtp_connect_timeout
+	DefaultHeloTimeout              = 300 * time.Second
+	DefaultStartTLSTimeout          = 300 * time.Second
+	DefaultMailTimeout              = 300 * time.Second
+	DefaultRcptTimeout              = 300 * time.Second
+	DefaultDataInitTimeout          = 120 * time.Second
+	DefaultDataXferTimeout          = 180 * time.Second
+	DefaultDataDoneTimeout          = 600 * time.Second
+	DefaultRsetTimeout              = 20 * time.Second
+	DefaultQuitTimeout              = 300 * time.Second
+	DefaultConnectionCacheTimeLimit = 2 * time.Second   // smtp_connection_cache_time_limit
+	DefaultConnectionReuseTimeLimit = 300 * time.Second // smtp_connection_reuse_time_limit
+	DefaultSASLSecurityOptions      = "noplaintext, noanonymous"
+	DefaultSASLTLSSecurityOptions   = "noanonymous"
+)
+
+// SMTPTransport delivers to remote SMTP servers: by MX lookup for a
+// domain nexthop, or to a relayhost ("[smtp.example.com]:587") with
+// SASL credentials, with opportunistic or mandatory TLS. It implements
+// Transport; its zero value works (with the host's name as HELO name,
+// the system resolver and opportunistic TLS). Fields must not change
+// once Deliver has been called. Results follow Postfix: 2xx Sent, 4xx
+// and connection or DNS trouble Deferred, 5xx Bounced, per recipient.
+type SMTPTransport struct {
+	// Hostname is the HELO/EHLO name (smtp_helo_name, default
+	// $myhostname); os.Hostname() when empty. An MX list naming this
+	// host is cut there (RFC 5321 5.1).
+	Hostname string
+	// Resolver answers MX, A and AAAA queries; net.DefaultResolver when
+	// nil.
+	Resolver Resolver
+	// Port is the port used when the nexthop names none: a number or a
+	// service name; DefaultSMTPPort ("smtp") when empty.
+	Port string
+	// BindAddress and BindAddress6 are the local IPv4 and IPv6 addresses
+	// to connect from (smtp_bind_address, smtp_bind_address6); any when
+	// empty.
+	BindAddress, BindAddress6 string
+	// Protocols is inet_protocols: "ipv4", "ipv6" or "all" (the default).
+	Protocols string
+	// AddressPreference is smtp_address_preference: "ipv6", "ipv4" or
+	// "any" (the default: shuffled) for the order of a host's addresses.
+	AddressPreference string
+	// MXAddressLimit bounds the addresses tried per delivery
+	// (smtp_mx_address_limit); DefaultMXAddressLimit when 0.
+	MXAddressLimit int
+	// MXSessionLimit bounds the SMTP sessions per delivery
+	// (smtp_mx_session_limit); DefaultMXSessionLimit when 0.
+	MXSessionLimit int
+	// MXHostLimit bounds the MX records considered (the answer is
+	// sorted first); DefaultMXHostLimit when 0.
+	MXHostLimit int
+
+	// TLSLevel is smtp_tls_security_level; "" means TLSMay.
+	TLSLevel TLSLevel
+	// RootCAs verifies server certificates (smtp_tls_CAfile and
+	// smtp_tls_CApath, see LoadRootCAs); the system roots when nil.
+	RootCAs *x509.CertPool
+	// TLSConfig, when set, is the base of every client TLS config
+	// (client certificate, versions, ciphers); its verification fields
+	// are overridden by TLSLevel.
+	TLSConfig *tls.Config
+	// WrapperMode is smtp_tls_wrappermode: TLS from the first byte
+	// (port 465) instead of STARTTLS.
+	WrapperMode bool
+
+	// SASL, when set, is smtp_sasl_password_maps: credentials are
+	// looked up by the remote host name, then by the nexthop as written
+	// ("[smtp.example.com]:587"); with none, no AUTH is sent.
+	SASL SASLLookup
+	// SASLSenderDependent is smtp_sender_dependent_authentication: look
+	// the sender address up first.
+	SASLSenderDependent bool
+	// SASLSecurityOptions is smtp_sasl_security_options for sessions
+	// without TLS; DefaultSASLSecurityOptions ("noplaintext,
+	// noanonymous": no PLAIN or LOGIN in the clear) when empty.
+	SASLSecurityOptions string
+	// SASLTLSSecurityOptions is smtp_sasl_tls_security_options for TLS
+	// sessions; DefaultSASLTLSSecurityOptions ("noanonymous") when
+	// empty. (Postfix's default is $smtp_sasl_security_options, which
+	// with PLAIN and LOGIN only would forbid AUTH altogether.)
+	SASLTLSSecurityOptions string
+	// SASLAuthHardBounce turns off smtp_sasl_auth_soft_bounce: a 5xx
+	// reply to AUTH then bounces the mail instead of deferring it.
+	SASLAuthHardBounce bool
+
+	// Time limits of each phase (smtp_connect_timeout,
+	// smtp_helo_timeout, smtp_starttls_timeout, smtp_mail_timeout,
+	// smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout,
+	// smtp_data_done_timeout, smtp_rset_timeout, smtp_quit_timeout); the
+	// Default* constants when 0. HeloTimeout also bounds the wait for
+	// the greeting; DataXferTimeout bounds each write of the content.
+	ConnectTimeout, HeloTimeout, StartTLSTimeout      time.Duration
+	MailTimeout, RcptTimeout                          time.Duration
+	DataInitTimeout, DataXferTimeout, DataDoneTimeout time.Duration
+	RsetTimeout, QuitTimeout                          time.Duration
+
+	// DisableConnectionCache turns off smtp_connection_cache_on_demand:
+	// every delivery opens and closes its own connection.
+	DisableConnectionCache bool
+	// ConnectionCacheTimeLimit is how long an idle connection is kept
+	// for the next delivery to the same nexthop
+	// (smtp_connection_cache_time_limit);
+	// DefaultConnectionCacheTimeLimit when 0.
+	ConnectionCacheTimeLimit time.Duration
+	// ConnectionReuseTimeLimit is how long a connection is reused at
+	// most (smtp_connection_reuse_time_limit);
+	// DefaultConnectionReuseTimeLimit when 0.
+	ConnectionReuseTimeLimit time.Duration
+
+	// Logger receives the TLS and SASL notices; Delivery.Logger, then a
+	// discarding logger, when nil.
+	Logger *slog.Logger
+
+	cacheMu sync.Mutex
+	idle    map[string][]*session
+	closed  bool
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func orInt(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
+}
+
+func (t *SMTPTransport) resolver() Resolver {
+	if t.Resolver != nil {
+		return t.Resolver
+	}
+	return net.DefaultResolver
+}
+
+func (t *SMTPTransport) hostname() string {
+	if t.Hostname != "" {
+		return t.Hostname
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+func (t *SMTPTransport) protocols() string {
+	switch p := strings.ToLower(t.Protocols); p {
+	case "ipv4", "ipv6":
+		return p
+	}
+	return "all"
+}
+
+func (t *SMTPTransport) mxAddressLimit() int { return orInt(t.MXAddressLimit, DefaultMXAddressLimit) }
+func (t *SMTPTransport) mxSessionLimit() int { return orInt(t.MXSessionLimit, DefaultMXSessionLimit) }
+func (t *SMTPTransport) mxHostLimit() int    { return orInt(t.MXHostLimit, DefaultMXHostLimit) }
+
+func (t *SMTPTransport) tlsLevel() TLSLevel {
+	switch l := TLSLevel(strings.ToLower(string(t.TLSLevel))); l {
+	case TLSNone, TLSEncrypt, TLSVerify, TLSSecure:
+		return l
+	}
+	return TLSMay
+}
+
+func (t *SMTPTransport) timeouts() *[numPhases]time.Duration {
+	var tm [numPhases]time.Duration
+	helo := orDur(t.HeloTimeout, DefaultHeloTimeout)
+	tm[phGreeting], tm[phHelo], tm[phAuth], tm[phOther] = helo, helo, helo, helo
+	tm[phStartTLS] = orDur(t.StartTLSTimeout, DefaultStartTLSTimeout)
+	tm[phMail] = orDur(t.MailTimeout, DefaultMailTimeout)
+	tm[phRcpt] = orDur(t.RcptTimeout, DefaultRcptTimeout)
+	tm[phData] = orDur(t.DataInitTimeout, DefaultDataInitTimeout)
+	tm[phXfer] = orDur(t.DataXferTimeout, DefaultDataXferTimeout)
+	tm[phDot] = orDur(t.DataDoneTimeout, DefaultDataDoneTimeout)
+	tm[phRset] = orDur(t.RsetTimeout, DefaultRsetTimeout)
+	tm[phQuit] = orDur(t.QuitTimeout, DefaultQuitTimeout)
+	return &tm
+}
+
+func (t *SMTPTransport) logger(d *Delivery) *slog.Logger {
+	switch {
+	case t.Logger != nil:
+		return t.Logger
+	case d != nil && d.Logger != nil:
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Deliver delivers the message to the recipients of d through the
+// nexthop d.Nexthop (the recipients' domain when empty): a cached
+// connection to it if there is one, else the addresses of its MX hosts
+// (or of the [host]) in turn, within smtp_mx_address_limit and
+// smtp_mx_session_limit. Recipients that get a 4xx from a server that is
+// not the last one are tried on the next, as Postfix does.
+func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
+	start := time.Now()
+	results := make([]Result, len(d.Recipients))
+	pending := make([]int, len(d.Recipients))
+	for i := range pending {
+		pending[i] = i
+	}
+	fill := func(r Result) {
+		for _, i := range pending {
+			results[i] = r
+		}
+		pending = nil
+	}
+	dest := d.Nexthop
+	if dest == "" && len(d.Recipients) > 0 {
+		if at := strings.LastIndexByte(d.Recipients[0].Addr, '@'); at >= 0 {
+			dest = d.Recipients[0].Addr[at+1:]
+		}
+	}
+	nh, err := parseNexthop(dest)
+	if err != nil {
+		fill(*dnsFail(Deferred, "4.3.5", "bad nexthop syntax: %q", truncate(dest, 100)))
+		return results
+	}
+	st := &attempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: t.tlsLevel(), log: t.logger(d), start: start}
+	st.port, err = t.portFor(ctx, nh)
+	if err != nil {
+		fill(*dnsFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))
+		return results
+	}
+	st.key = string(st.level) + "|" + nh.String() + "|" + st.port.String()
+
+	if s := t.cacheGet(st.key); s != nil {
+		if s.reuse(ctx) {
+			pending = st.transact(ctx, s, pending, results, true)
+			st.release(ctx, s)
+			if len(pending) == 0 {
+				return results
+			}
+		} else {
+			s.close()
+		}
+	}
+
+	targets, fail := t.targets(ctx, nh)
+	if fail != nil {
+		fill(*fail)
+		return results
+	}
+	var last *Result
+	sessions := 0
+	for i, tg := range targets {
+		if len(pending) == 0 || sessions >= t.mxSessionLimit() || ctx.Err() != nil {
+			break
+		}
+		s, r, connected := st.open(ctx, tg, st.level)
+		if connected {
+			sessions++
+		}
+		final := i == len(targets)-1 || sessions >= t.mxSessionLimit()
+		if s == nil {
+			last = r
+			if final && r.Status == Bounced {
+				fill(*r)
+			}
+			continue
+		}
+		pending = st.transact(ctx, s, pending, results, final)
+		st.release(ctx, s)
+		last = nil
+	}
+	if len(pending) > 0 {
+		if last == nil {
+			// Recipients kept for a next server that was not tried:
+			// their last (soft) result stands.
+			for _, i := range pending {
+				if results[i].Text == "" {
+					results[i] = *dnsFail(Deferred, "4.4.1", "delivery temporarily suspended: no more servers to try")
+				}
+			}
+			return results
+		}
+		r := *last
+		if r.Status == Bounced {
+			r.Status = Deferred
+			r.DSN = "4" + r.DSN[1:]
+		}
+		if ctx.Err() != nil {
+			r = *dnsFail(Deferred, "4.4.2", "delivery interrupted: %v", ctx.Err())
+		}
+		fill(r)
+	}
+	return results
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Close closes the idle cached connections and stops caching.
+func (t *SMTPTransport) Close() error {
+	t.cacheMu.Lock()
+	idle := t.idle
+	t.idle, t.closed = nil, true
+	t.cacheMu.Unlock()
+	for _, ss := range idle {
+		for _, s := range ss {
+			s.quit()
+		}
+	}
+	return nil
+}
