@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -62,11 +63,6 @@ func bigMX() string {
 	b.WriteString("host0000.big IN A 127.0.0.1\n")
 	return b.String()
 }
-
-var (
-	nsdOnce sync.Mutex
-	nsdSrv  = map[testing.TB]*testutil.NSD{}
-)
 
 // startDNS starts nsd with the test zones and returns a resolver for it.
 func startDNS(t testing.TB) Resolver {
@@ -141,3 +137,15 @@ func wantStatus(t testing.TB, r Result, st Status, dsn, text string) {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// startSinkV6 starts smtp-sink on [::1], skipping when this host has no
+// IPv6 loopback.
+func startSinkV6(t testing.TB) *testutil.SmtpSink {
+	t.Helper()
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here (%v): the IPv6 delivery case cannot run", err)
+	}
+	l.Close()
+	return testutil.StartSmtpSink(t, "::1")
+}
