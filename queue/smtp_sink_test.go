@@ -1,8 +1,12 @@
 package queue
 
 import (
+	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 )
@@ -48,5 +52,156 @@ func TestSmtpSinkMXDelivery(t *testing.T) {
 	}
 	if !strings.Contains(m, "RET=HDRS") || !strings.Contains(m, "ENVID=env+2Bid") {
 		t.Errorf("MAIL FROM parameters not passed on:\n%s", m)
+	}
+}
+
+// TestSmtpSinkReplies drives the real smtp-sink into refusing, stalling
+// and hanging up at each phase, and checks the results in Postfix's
+// words: 4xx defers, 5xx bounces, each phase's time limit defers with
+// "timed out while ...", a hang-up with "lost connection ... while ...".
+// Each case is bounded by a 1s phase limit.
+func TestSmtpSinkReplies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		opts   []string
+		status Status
+		dsn    string
+		text   string
+	}{
+		{"rcpt-4xx", []string{"-r", "RCPT"}, Deferred, "4.3.0", "said: 450 4.3.0 Error: command failed (in reply to RCPT TO command)"},
+		{"rcpt-5xx", []string{"-f", "RCPT"}, Bounced, "5.3.0", "said: 500 5.3.0 Error: command failed (in reply to RCPT TO command)"},
+		{"mail-5xx", []string{"-f", "MAIL"}, Bounced, "5.3.0", "(in reply to MAIL FROM command)"},
+		{"data-4xx", []string{"-r", "DATA"}, Deferred, "4.3.0", "(in reply to DATA command)"},
+		{"dot-5xx", []string{"-f", "."}, Bounced, "5.3.0", "(in reply to end of DATA command)"},
+		{"greeting-4xx", []string{"-r", "CONNECT"}, Deferred, "4.3.0", "refused to talk to me: 450 4.3.0 Error: command failed"},
+		{"greeting-timeout", []string{"-W", "CONNECT:20"}, Deferred, "4.4.2", "timed out while receiving the initial server greeting"},
+		{"ehlo-timeout", []string{"-W", "EHLO:20"}, Deferred, "4.4.2", "timed out while performing the EHLO handshake"},
+		{"mail-timeout", []string{"-W", "MAIL:20", "-p"}, Deferred, "4.4.2", "timed out while sending MAIL FROM"},
+		{"rcpt-timeout", []string{"-W", "RCPT:20", "-p"}, Deferred, "4.4.2", "timed out while sending RCPT TO"},
+		{"data-timeout", []string{"-W", "DATA:20", "-p"}, Deferred, "4.4.2", "timed out while sending DATA command"},
+		{"dot-timeout", []string{"-W", ".:20"}, Deferred, "4.4.2", "timed out while sending end of data -- message may be sent more than once"},
+		{"hangup-rcpt", []string{"-q", "RCPT", "-p"}, Deferred, "4.4.2", "lost connection with 127.0.0.1[127.0.0.1]:"},
+		{"hangup-dot", []string{"-q", "."}, Deferred, "4.4.2", "while sending end of data -- message may be sent more than once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sink := testutil.StartSmtpSink(t, "127.0.0.1", tc.opts...)
+			tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSNone,
+				HeloTimeout: time.Second, MailTimeout: time.Second, RcptTimeout: time.Second,
+				DataInitTimeout: time.Second, DataDoneTimeout: time.Second}
+			defer tr.Close()
+			start := time.Now()
+			rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test", "b@yubin.test"))
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			for _, r := range rs {
+				wantStatus(t, r, tc.status, tc.dsn, tc.text)
+				if r.Relay != "127.0.0.1[127.0.0.1]:"+itoa(sink.Port) {
+					t.Errorf("relay=%s", r.Relay)
+				}
+			}
+		})
+	}
+}
+
+// TestSmtpSinkConnectionRefused: nothing listens; Postfix's text.
+func TestSmtpSinkConnectionRefused(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	l.Close()
+	tr := &SMTPTransport{Hostname: "client.yubin.test"}
+	rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(addr.Port), testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+itoa(addr.Port)+": Connection refused")
+}
+
+// countingProxy forwards TCP connections to addr and counts them.
+type countingProxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns int
+}
+
+func newCountingProxy(t *testing.T, addr string) *countingProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{l: l}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns++
+			p.mu.Unlock()
+			go func() {
+				defer c.Close()
+				u, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite() }()
+				io.Copy(c, u)
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *countingProxy) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns
+}
+
+func (p *countingProxy) port() int { return p.l.Addr().(*net.TCPAddr).Port }
+
+// TestSmtpSinkConnectionReuse: three deliveries to the same nexthop in a
+// row share one connection to the real smtp-sink (RSET between them);
+// after smtp_connection_cache_time_limit the idle connection is closed
+// and the next delivery opens a new one. With the cache off, each
+// delivery connects.
+func TestSmtpSinkConnectionReuse(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	p := newCountingProxy(t, sink.Addr)
+	tr := &SMTPTransport{Hostname: "client.yubin.test", ConnectionCacheTimeLimit: 300 * time.Millisecond}
+	defer tr.Close()
+	nh := "[127.0.0.1]:" + itoa(p.port())
+	for i := 0; i < 3; i++ {
+		rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
+		wantStatus(t, rs[0], Sent, "", "250")
+		if i > 0 && rs[0].Conn != 0 {
+			t.Errorf("reused connection reports %v setup time", rs[0].Conn)
+		}
+	}
+	if n := p.count(); n != 1 {
+		t.Errorf("%d connections for 3 deliveries, want 1", n)
+	}
+	time.Sleep(600 * time.Millisecond)
+	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Sent, "", "250")
+	if n := p.count(); n != 2 {
+		t.Errorf("%d connections after the cache time limit, want 2", n)
+	}
+	if got := len(sink.WaitMessages(t, 4, 5*time.Second)); got != 4 {
+		t.Errorf("%d messages dumped, want 4", got)
+	}
+	off := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
+	for i := 0; i < 2; i++ {
+		deliver(t, off, newDelivery(nh, testMessage, "a@yubin.test"))
+	}
+	if n := p.count(); n != 4 {
+		t.Errorf("%d connections with the cache off, want 4", n)
 	}
 }
