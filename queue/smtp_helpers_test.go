@@ -48,6 +48,9 @@ mx IN A 127.0.0.1
 tls IN MX 10 mx
 ; an MX host without address
 noaddr IN MX 10 nowhere
+; secure level: the MX is a host in the nexthop domain
+sec IN MX 10 mx.sec
+mx.sec IN A 127.0.0.1
 ; IPv6 only
 v6 IN MX 10 mx6
 ` + extra

@@ -13,7 +13,8 @@ import (
 
 // TestSmtpSinkMXDelivery delivers through MX lookup (real nsd) to the
 // real smtp-sink: three recipients accepted, DSN parameters passed on
-// (smtp-sink offers DSN), the content arrives dot-stuffed and intact.
+// (smtp-sink offers DSN), AUTH= passed xtext-encoded (it offers AUTH),
+// the content arrives dot-stuffed and intact.
 func TestSmtpSinkMXDelivery(t *testing.T) {
 	t.Parallel()
 	res := startDNS(t)
@@ -23,6 +24,7 @@ func TestSmtpSinkMXDelivery(t *testing.T) {
 	defer tr.Close()
 	d := newDelivery("multi.yubin.test", testMessage, "a@multi.yubin.test", "b@multi.yubin.test", "c@multi.yubin.test")
 	d.Envelope.Ret, d.Envelope.EnvID = "HDRS", "env+2Bid"
+	d.Envelope.Auth = "joe+x@example.jp"
 	d.Recipients[0].Notify = "SUCCESS,FAILURE"
 	d.Recipients[1].Orig = "alias@multi.yubin.test"
 	rs := deliver(t, tr, d)
@@ -50,7 +52,7 @@ func TestSmtpSinkMXDelivery(t *testing.T) {
 			t.Errorf("dump lacks %q", l)
 		}
 	}
-	if !strings.Contains(m, "RET=HDRS") || !strings.Contains(m, "ENVID=env+2Bid") {
+	if !strings.Contains(m, "RET=HDRS") || !strings.Contains(m, "ENVID=env+2Bid") || !strings.Contains(m, "AUTH=joe+2Bx@example.jp") {
 		t.Errorf("MAIL FROM parameters not passed on:\n%s", m)
 	}
 }
