@@ -267,3 +267,53 @@ func TestSMTPTransportNextMXOnSoftError(t *testing.T) {
 		t.Errorf("%d sessions, want 2", n)
 	}
 }
+
+// TestSMTPTransportTLSMayFallback: a server offers STARTTLS but the
+// handshake fails (it answers the ClientHello with garbage); at level
+// may the same server is tried again in plaintext, as Postfix does, and
+// the mail goes; at level encrypt it is deferred.
+func TestSMTPTransportTLSMayFallback(t *testing.T) {
+	t.Parallel()
+	port, conns := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 fake ESMTP\r\n")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			cmd := strings.ToUpper(strings.TrimSpace(line))
+			switch {
+			case strings.HasPrefix(cmd, "EHLO"):
+				io.WriteString(c, "250-fake\r\n250 STARTTLS\r\n")
+			case cmd == "STARTTLS":
+				io.WriteString(c, "220 2.0.0 Ready to start TLS\r\n")
+				io.WriteString(c, "this is not TLS at all\r\n")
+				return
+			case strings.HasPrefix(cmd, "MAIL"), strings.HasPrefix(cmd, "RCPT"):
+				io.WriteString(c, "250 2.0.0 Ok\r\n")
+			case cmd == "DATA":
+				io.WriteString(c, "354 go ahead\r\n")
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil || l == ".\r\n" {
+						break
+					}
+				}
+				io.WriteString(c, "250 2.0.0 Ok: queued as PLAIN1\r\n")
+			case cmd == "QUIT":
+				io.WriteString(c, "221 2.0.0 Bye\r\n")
+				return
+			}
+		}
+	})
+	nh := "[127.0.0.1]:" + itoa(port)
+	may := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
+	rs := deliver(t, may, newDelivery(nh, testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Sent, "2.0.0", "queued as PLAIN1")
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2 (TLS, then plaintext)", n)
+	}
+	enc := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSEncrypt}
+	rs = deliver(t, enc, newDelivery(nh, testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Deferred, "4.7.5", "Cannot start TLS: handshake failure")
+}

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -152,3 +153,5 @@ func startSinkV6(t testing.TB) *testutil.SmtpSink {
 	l.Close()
 	return testutil.StartSmtpSink(t, "::1")
 }
+
+func x509Opts(pool *x509.CertPool) x509.VerifyOptions { return x509.VerifyOptions{Roots: pool} }

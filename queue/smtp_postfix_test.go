@@ -214,3 +214,35 @@ func TestPostfixTLSLevels(t *testing.T) {
 		})
 	}
 }
+
+// TestPostfixWrapperMode delivers to a real Postfix smtpd running with
+// smtpd_tls_wrappermode = yes (port 465 style): TLS from the first byte,
+// logged as Postfix does; without WrapperMode the client gets no
+// greeting and defers.
+func TestPostfixWrapperMode(t *testing.T) {
+	t.Parallel()
+	cert := testutil.NewTLSNames(t, "relay.yubin.test")
+	pf := testutil.StartSMTPPostfix(t, fmt.Sprintf(`smtpd_tls_cert_file = %s
+smtpd_tls_key_file = %s
+smtpd_tls_wrappermode = yes
+smtpd_tls_security_level = encrypt
+default_transport = discard
+relay_transport = discard
+`, cert.CertFile, cert.KeyFile))
+	roots, err := LoadRootCAs(cert.CertFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, lb := newLogger()
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t), WrapperMode: true, TLSLevel: TLSVerify, RootCAs: roots, Logger: log}
+	defer tr.Close()
+	nh := fmt.Sprintf("[relay.yubin.test]:%d", pf.SMTPPort)
+	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@remote.test"))
+	wantStatus(t, rs[0], Sent, "2.0.0", "queued as")
+	if !strings.Contains(lb.String(), fmt.Sprintf("Verified TLS connection established to relay.yubin.test[127.0.0.1]:%d: TLSv1.3", pf.SMTPPort)) {
+		t.Errorf("log:\n%s", lb)
+	}
+	plain := &SMTPTransport{Hostname: "client.yubin.test", Resolver: tr.Resolver, HeloTimeout: time.Second, DisableConnectionCache: true}
+	rs = deliver(t, plain, newDelivery(nh, testMessage, "a@remote.test"))
+	wantStatus(t, rs[0], Deferred, "4.4.2", "while receiving the initial server greeting")
+}

@@ -207,3 +207,22 @@ func TestSmtpSinkConnectionReuse(t *testing.T) {
 		t.Errorf("%d connections with the cache off, want 4", n)
 	}
 }
+
+// TestSmtpSinkTLSRequired: smtp-sink offers no STARTTLS; at level
+// encrypt the mail waits (Postfix's text, 4.7.4) instead of going in
+// plaintext; at level may it goes in plaintext.
+func TestSmtpSinkTLSRequired(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	nh := "[127.0.0.1]:" + itoa(sink.Port)
+	tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSEncrypt}
+	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Deferred, "4.7.4", "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+itoa(sink.Port))
+	may := &SMTPTransport{Hostname: "client.yubin.test"}
+	defer may.Close()
+	rs = deliver(t, may, newDelivery(nh, testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Sent, "", "250")
+	if n := len(sink.WaitMessages(t, 1, 5*time.Second)); n != 1 {
+		t.Errorf("%d messages dumped, want 1", n)
+	}
+}

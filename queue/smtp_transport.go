@@ -278,6 +278,10 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		return results
 	}
 	st.key = string(st.level) + "|" + nh.String() + "|" + st.port.String()
+	if t.SASLSenderDependent {
+		// Sessions authenticate per sender: cache them per sender.
+		st.key += "|" + d.Envelope.From
+	}
 
 	if s := t.cacheGet(st.key); s != nil {
 		if s.reuse(ctx) {
