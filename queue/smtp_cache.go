@@ -1,9 +1,6 @@
 package queue
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // maxIdlePerDest bounds the idle connections cached per nexthop.
 const maxIdlePerDest = 4
@@ -48,9 +45,6 @@ func (t *SMTPTransport) cachePut(s *session) bool {
 	limit := orDur(t.ConnectionCacheTimeLimit, DefaultConnectionCacheTimeLimit)
 	time.AfterFunc(limit, func() {
 		if t.cacheRemove(s) {
-			ctx, cancel := context.WithTimeout(context.Background(), orDur(t.QuitTimeout, DefaultQuitTimeout))
-			defer cancel()
-			s.watch(ctx)
 			s.quit()
 		}
 	})

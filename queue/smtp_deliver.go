@@ -138,16 +138,13 @@ func (a *attempt) transact(ctx context.Context, s *session, pending []int, resul
 }
 
 // release puts a healthy session in the connection cache, or ends it.
-func (a *attempt) release(ctx context.Context, s *session) {
+func (a *attempt) release(s *session) {
 	s.detach()
 	if s.broken {
 		s.c.Close()
 		return
 	}
 	if a.t.DisableConnectionCache || !a.t.cachePut(s) {
-		qctx, cancel := context.WithTimeout(ctx, a.tm[phQuit])
-		defer cancel()
-		s.watch(qctx)
 		s.quit()
 	}
 }

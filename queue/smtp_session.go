@@ -90,10 +90,13 @@ func (s *session) close() {
 	s.c.Close()
 }
 
-// quit says QUIT (within smtp_quit_timeout) and closes.
+// quit says QUIT and closes without waiting for the reply, as Postfix
+// does with smtp_skip_quit_response = yes (the default); the write is
+// bounded by smtp_quit_timeout.
 func (s *session) quit() {
 	s.detach()
-	s.c.Quit(context.Background())
+	s.pc.Write([]byte("QUIT\r\n"))
+	s.c.Close()
 }
 
 // reuse readies a cached session for another transaction with RSET.
@@ -249,7 +252,7 @@ func (a *attempt) open1(ctx context.Context, tg target, level TLSLevel) (s *sess
 		s.detach()
 		if s.c != nil {
 			if fail.Code != 0 {
-				s.c.Quit(ctx)
+				s.quit() // the server is still talking
 			} else {
 				s.c.Close()
 			}

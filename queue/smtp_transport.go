@@ -286,7 +286,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	if s := t.cacheGet(st.key); s != nil {
 		if s.reuse(ctx) {
 			pending = st.transact(ctx, s, pending, results, true)
-			st.release(ctx, s)
+			st.release(s)
 			if len(pending) == 0 {
 				return results
 			}
@@ -319,7 +319,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 			continue
 		}
 		pending = st.transact(ctx, s, pending, results, final)
-		st.release(ctx, s)
+		st.release(s)
 		last = nil
 	}
 	if len(pending) > 0 {
