@@ -114,8 +114,8 @@ func TestNSDImplicitMXAndFallback(t *testing.T) {
 }
 
 // TestNSDIPv6 delivers over IPv6 to smtp-sink on [::1] through an MX
-// with only an AAAA record; with Protocols "ipv4" the same domain has no
-// usable address.
+// with only an AAAA record, and to the literal [ipv6:::1]; with
+// Protocols "ipv4" the domain has no usable address.
 func TestNSDIPv6(t *testing.T) {
 	t.Parallel()
 	sink := startSinkV6(t)
@@ -123,6 +123,11 @@ func TestNSDIPv6(t *testing.T) {
 	rs := deliver(t, tr, newDelivery("v6.yubin.test", testMessage, "x@v6.yubin.test"))
 	wantStatus(t, rs[0], Sent, "2.0.0", "250")
 	if rs[0].Relay != "mx6.yubin.test[::1]:"+itoa(sink.Port) {
+		t.Errorf("relay=%s", rs[0].Relay)
+	}
+	rs = deliver(t, tr, newDelivery("[ipv6:::1]:"+itoa(sink.Port), testMessage, "x@v6.yubin.test"))
+	wantStatus(t, rs[0], Sent, "2.0.0", "250")
+	if rs[0].Relay != "::1[::1]:"+itoa(sink.Port) {
 		t.Errorf("relay=%s", rs[0].Relay)
 	}
 	tr4 := &SMTPTransport{Hostname: "client.yubin.test", Resolver: tr.Resolver, Port: itoa(sink.Port), Protocols: "ipv4"}

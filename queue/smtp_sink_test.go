@@ -226,3 +226,38 @@ func TestSmtpSinkTLSRequired(t *testing.T) {
 		t.Errorf("%d messages dumped, want 1", n)
 	}
 }
+
+// TestSmtpSinkExtensions: smtp-sink offers 8BITMIME but not SMTPUTF8 nor
+// BINARYMIME: BODY=8BITMIME is passed on (and left out for a server
+// without 8BITMIME, smtp-sink -8); an address that needs SMTPUTF8
+// bounces with 5.6.7 and binary content with 5.6.3, without a
+// transaction.
+func TestSmtpSinkExtensions(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	no8 := testutil.StartSmtpSink(t, "127.0.0.1", "-8")
+	tr := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
+	d := newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test")
+	d.Envelope.Body = "8BITMIME"
+	wantStatus(t, deliver(t, tr, d)[0], Sent, "", "250")
+	d = newDelivery("[127.0.0.1]:"+itoa(no8.Port), testMessage, "a@yubin.test")
+	d.Envelope.Body = "8BITMIME"
+	wantStatus(t, deliver(t, tr, d)[0], Sent, "", "250")
+	if m := sink.WaitMessages(t, 1, 5*time.Second); len(m) != 1 || !testutil.HasLine(m[0], "X-Mail-Args: <sender@example.jp> BODY=8BITMIME") {
+		t.Errorf("BODY=8BITMIME not passed on: %q", m)
+	}
+	if m := no8.WaitMessages(t, 1, 5*time.Second); len(m) != 1 || !testutil.HasLine(m[0], "X-Mail-Args: <sender@example.jp>") {
+		t.Errorf("BODY= sent to a server without 8BITMIME: %q", m)
+	}
+
+	d = newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test", "ユーザー@yubin.test")
+	for _, r := range deliver(t, tr, d) {
+		wantStatus(t, r, Bounced, "5.6.7", "SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+itoa(sink.Port))
+	}
+	d = newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test")
+	d.Envelope.Body = "BINARYMIME"
+	wantStatus(t, deliver(t, tr, d)[0], Bounced, "5.6.3", "BINARYMIME was not offered")
+	if n := len(sink.Messages(t)); n != 1 {
+		t.Errorf("%d messages at the sink, want 1", n)
+	}
+}
