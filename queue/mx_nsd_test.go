@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,33 @@ func TestNSDIPv6(t *testing.T) {
 	tr4 := &SMTPTransport{Hostname: "client.yubin.test", Resolver: tr.Resolver, Port: itoa(sink.Port), Protocols: "ipv4"}
 	rs = deliver(t, tr4, newDelivery("v6.yubin.test", testMessage, "x@v6.yubin.test"))
 	wantStatus(t, rs[0], Bounced, "5.4.4", "name=mx6.yubin.test type=A: Host not found")
+}
+
+// TestDNSTimeout: a DNS server that never answers (a UDP socket that
+// reads and drops) makes the delivery wait only as long as its context
+// allows, and defers it ("try again"), as Postfix does for timeouts.
+func TestDNSTimeout(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: testutil.NewTestResolver(pc.LocalAddr().String())}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rs := tr.Deliver(ctx, newDelivery("silent.yubin.test", testMessage, "a@silent.yubin.test"))
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %v", took)
+	}
+	wantStatus(t, rs[0], Deferred, "4.4.3", "Name service error for name=silent.yubin.test type=MX: Host not found, try again")
 }
