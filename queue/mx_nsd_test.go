@@ -68,7 +68,7 @@ func TestNSDDestinationErrors(t *testing.T) {
 		{"noaddr.yubin.test", Bounced, "5.4.4", "name=nowhere.yubin.test type=A: Host not found"},
 		{"[nosuch.yubin.test]", Bounced, "5.4.4", "name=nosuch.yubin.test type=A: Host not found"},
 		{"[host.broken.yubin.test]:587", Deferred, "4.4.3", "try again"},
-		{"bad nexthop", Deferred, "4.3.5", "bad nexthop syntax"},
+		{"[unclosed.yubin.test", Deferred, "4.3.5", "bad nexthop syntax"},
 	} {
 		t.Run(tc.nexthop, func(t *testing.T) {
 			rs := deliver(t, tr, newDelivery(tc.nexthop, testMessage, "x@"+strings.Trim(tc.nexthop, "[]"), "y@"+strings.Trim(tc.nexthop, "[]")))

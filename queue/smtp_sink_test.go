@@ -108,7 +108,8 @@ func TestSmtpSinkReplies(t *testing.T) {
 	}
 }
 
-// TestSmtpSinkConnectionRefused: nothing listens; Postfix's text.
+// TestSmtpSinkConnectionRefused: nothing listens; Postfix's text. With
+// a list of nexthops the next one is tried.
 func TestSmtpSinkConnectionRefused(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -120,6 +121,16 @@ func TestSmtpSinkConnectionRefused(t *testing.T) {
 	tr := &SMTPTransport{Hostname: "client.yubin.test"}
 	rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(addr.Port), testMessage, "a@yubin.test"))
 	wantStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+itoa(addr.Port)+": Connection refused")
+
+	// A relayhost list: the first refuses, the second (the real
+	// smtp-sink) takes the mail.
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	rs = deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(addr.Port)+", [127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Sent, "2.0.0", "250")
+	if rs[0].Relay != "127.0.0.1[127.0.0.1]:"+itoa(sink.Port) {
+		t.Errorf("relay=%s", rs[0].Relay)
+	}
+	tr.Close()
 }
 
 // countingProxy forwards TCP connections to addr and counts them.

@@ -25,8 +25,9 @@ package queue
 // (RFC 8461), TLS-RPT, smtp_tls_policy_maps (one level per transport),
 // SASL mechanisms other than PLAIN and LOGIN, 8BITMIME to 7bit
 // conversion (8-bit content goes to a server without 8BITMIME as is,
-// without BODY=), fallback_relay, several nexthops in one relayhost,
-// and the smtp_sasl_auth_cache.
+// without BODY=), smtp_fallback_relay, the smtp_sasl_auth_cache,
+// XFORWARD, and the per-physical-address half of Postfix's connection
+// cache (connections are cached per nexthop only).
 
 import (
 	"context"
@@ -246,7 +247,9 @@ func (t *SMTPTransport) logger(d *Delivery) *slog.Logger {
 // connection to it if there is one, else the addresses of its MX hosts
 // (or of the [host]) in turn, within smtp_mx_address_limit and
 // smtp_mx_session_limit. Recipients that get a 4xx from a server that is
-// not the last one are tried on the next, as Postfix does.
+// not the last one are tried on the next, as Postfix does. A nexthop
+// may be a list ("[a.example]:587, [b.example]:587", Postfix 3.5's
+// relayhost list): recipients deferred by one are tried with the next.
 func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	start := time.Now()
 	results := make([]Result, len(d.Recipients))
@@ -254,28 +257,60 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	for i := range pending {
 		pending[i] = i
 	}
-	fill := func(r Result) {
-		for _, i := range pending {
-			results[i] = r
-		}
-		pending = nil
-	}
 	dest := d.Nexthop
 	if dest == "" && len(d.Recipients) > 0 {
 		if at := strings.LastIndexByte(d.Recipients[0].Addr, '@'); at >= 0 {
 			dest = d.Recipients[0].Addr[at+1:]
 		}
 	}
+	list := splitNexthops(dest)
+	if len(list) == 0 {
+		list = []string{dest}
+	}
+	for _, nh := range list {
+		t.deliverNexthop(ctx, d, nh, pending, results, start)
+		var again []int
+		for _, i := range pending {
+			if results[i].Status == Deferred {
+				again = append(again, i)
+			}
+		}
+		if pending = again; len(pending) == 0 || ctx.Err() != nil {
+			break
+		}
+	}
+	return results
+}
+
+// maxNexthops bounds a nexthop list.
+const maxNexthops = 10
+
+// splitNexthops splits a list of nexthops separated by commas or
+// spaces.
+func splitNexthops(s string) []string {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	return f[:min(len(f), maxNexthops)]
+}
+
+// deliverNexthop delivers to the recipients pending (indexes into
+// d.Recipients) through one nexthop and writes their results.
+func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest string, pending []int, results []Result, start time.Time) {
+	fill := func(r Result) {
+		for _, i := range pending {
+			results[i] = r
+		}
+		pending = nil
+	}
 	nh, err := parseNexthop(dest)
 	if err != nil {
 		fill(*dnsFail(Deferred, "4.3.5", "bad nexthop syntax: %q", truncate(dest, 100)))
-		return results
+		return
 	}
 	st := &attempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: t.tlsLevel(), log: t.logger(d), start: start}
 	st.port, err = t.portFor(ctx, nh)
 	if err != nil {
 		fill(*dnsFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))
-		return results
+		return
 	}
 	st.key = string(st.level) + "|" + nh.String() + "|" + st.port.String()
 	if t.SASLSenderDependent {
@@ -288,7 +323,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 			pending = st.transact(ctx, s, pending, results, true)
 			st.release(s)
 			if len(pending) == 0 {
-				return results
+				return
 			}
 		} else {
 			s.close()
@@ -298,7 +333,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	targets, fail := t.targets(ctx, nh)
 	if fail != nil {
 		fill(*fail)
-		return results
+		return
 	}
 	var last *Result
 	sessions := 0
@@ -331,7 +366,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 					results[i] = *dnsFail(Deferred, "4.4.1", "delivery temporarily suspended: no more servers to try")
 				}
 			}
-			return results
+			return
 		}
 		r := *last
 		if r.Status == Bounced {
@@ -343,7 +378,6 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		}
 		fill(r)
 	}
-	return results
 }
 
 func truncate(s string, n int) string {
