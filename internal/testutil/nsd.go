@@ -144,6 +144,13 @@ remote-control:
 		cancel()
 		var dnsErr *net.DNSError
 		if err == nil || errors.As(err, &dnsErr) && !dnsErr.IsTimeout && probe == "nsd-probe.invalid" {
+			// Still running: the answer came from this nsd, not from
+			// another server that took the port first.
+			select {
+			case <-done:
+				return nil, fmt.Errorf("nsd exited: %s", out.String())
+			case <-time.After(50 * time.Millisecond):
+			}
 			break
 		}
 		if time.Now().After(deadline) {

@@ -75,8 +75,16 @@ func StartSmtpSink(t testing.TB, host string, opts ...string) *SmtpSink {
 				cancel()
 				if err == nil {
 					c.Close()
-					t.Cleanup(stop)
-					return &SmtpSink{Addr: addr, Port: port, DumpDir: dump}
+					// Still running: the answer came from this smtp-sink,
+					// not from another program that took the port first.
+					select {
+					case <-done:
+						lastErr = fmt.Errorf("smtp-sink exited: %s", out.String())
+					case <-time.After(50 * time.Millisecond):
+						t.Cleanup(stop)
+						return &SmtpSink{Addr: addr, Port: port, DumpDir: dump}
+					}
+					break
 				}
 				lastErr = err
 				if time.Now().Before(deadline) {
