@@ -221,7 +221,8 @@ func TestSmtpSinkConnectionReuse(t *testing.T) {
 
 // TestSmtpSinkTLSRequired: smtp-sink offers no STARTTLS; at level
 // encrypt the mail waits (Postfix's text, 4.7.4) instead of going in
-// plaintext; at level may it goes in plaintext.
+// plaintext; at level may it goes in plaintext; a level not implemented
+// (fingerprint) defers.
 func TestSmtpSinkTLSRequired(t *testing.T) {
 	t.Parallel()
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
@@ -229,6 +230,9 @@ func TestSmtpSinkTLSRequired(t *testing.T) {
 	tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSEncrypt}
 	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
 	wantStatus(t, rs[0], Deferred, "4.7.4", "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+itoa(sink.Port))
+	fp := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: "fingerprint"}
+	rs = deliver(t, fp, newDelivery(nh, testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Deferred, "4.7.5", `smtp_tls_security_level "fingerprint" is not supported`)
 	may := &SMTPTransport{Hostname: "client.yubin.test"}
 	defer may.Close()
 	rs = deliver(t, may, newDelivery(nh, testMessage, "a@yubin.test"))

@@ -12,7 +12,9 @@ import (
 )
 
 // TLSLevel is the outbound TLS policy, as Postfix's
-// smtp_tls_security_level names it.
+// smtp_tls_security_level names it. "dane" is accepted and means TLSMay
+// (there is no DNSSEC validation here, as with Postfix without a
+// validating resolver); any other level ("fingerprint") defers the mail.
 type TLSLevel string
 
 const (

@@ -209,12 +209,19 @@ func (t *SMTPTransport) mxAddressLimit() int { return orInt(t.MXAddressLimit, De
 func (t *SMTPTransport) mxSessionLimit() int { return orInt(t.MXSessionLimit, DefaultMXSessionLimit) }
 func (t *SMTPTransport) mxHostLimit() int    { return orInt(t.MXHostLimit, DefaultMXHostLimit) }
 
-func (t *SMTPTransport) tlsLevel() TLSLevel {
+// tlsLevel returns the effective level; ok is false for a level this
+// transport does not implement ("fingerprint", a typo), with which mail
+// waits rather than go with less protection than asked. "dane" is
+// opportunistic DANE, which without a DNSSEC-validating resolver is
+// "may", as in Postfix.
+func (t *SMTPTransport) tlsLevel() (level TLSLevel, ok bool) {
 	switch l := TLSLevel(strings.ToLower(string(t.TLSLevel))); l {
-	case TLSNone, TLSEncrypt, TLSVerify, TLSSecure:
-		return l
+	case TLSNone, TLSEncrypt, TLSVerify, TLSSecure, TLSMay:
+		return l, true
+	case "", "dane":
+		return TLSMay, true
 	}
-	return TLSMay
+	return TLSEncrypt, false
 }
 
 func (t *SMTPTransport) timeouts() *[numPhases]time.Duration {
@@ -306,7 +313,12 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		fill(*dnsFail(Deferred, "4.3.5", "bad nexthop syntax: %q", truncate(dest, 100)))
 		return
 	}
-	st := &attempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: t.tlsLevel(), log: t.logger(d), start: start}
+	level, ok := t.tlsLevel()
+	if !ok {
+		fill(*dnsFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", truncate(string(t.TLSLevel), 40)))
+		return
+	}
+	st := &attempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start}
 	st.port, err = t.portFor(ctx, nh)
 	if err != nil {
 		fill(*dnsFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))
