@@ -28,6 +28,18 @@ package queue
 // without BODY=), smtp_fallback_relay, the smtp_sasl_auth_cache,
 // XFORWARD, and the per-physical-address half of Postfix's connection
 // cache (connections are cached per nexthop only).
+//
+// Implementation notes: smtp.Client speaks the protocol over a phaseConn
+// (smtp_conn.go) that follows the commands written and the replies read,
+// so that each read and write gets the time limit of its phase as
+// Postfix's smtp_*_timeout parameters define them, and errors name the
+// phase ("timed out while sending RCPT TO"). STARTTLS is done here on
+// the raw connection rather than by smtp.Client.StartTLS, so that the
+// phaseConn sits above TLS and the TLS state can be checked and logged;
+// a new Client then reads a replayed greeting and sends EHLO again. A
+// session is used by one goroutine at a time; the connection cache is
+// guarded by a mutex, and an idle session leaves it either taken by a
+// delivery or closed by its timer, never both.
 
 import (
 	"context"
