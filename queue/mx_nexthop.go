@@ -45,6 +45,9 @@ func parseNexthop(s string) (nexthop, error) {
 			return nh, errBadNexthop
 		}
 		nh.host, rest = rest[1:end], rest[end+1:]
+		if !strings.Contains(nh.host, ":") {
+			nh.host = strings.TrimSuffix(nh.host, ".") // "[192.0.2.1.]"
+		}
 		if len(nh.host) > 5 && strings.EqualFold(nh.host[:5], "ipv6:") {
 			nh.host = nh.host[5:]
 			ip, err := netip.ParseAddr(nh.host)
