@@ -26,8 +26,10 @@ package queue
 // SASL mechanisms other than PLAIN and LOGIN, 8BITMIME to 7bit
 // conversion (8-bit content goes to a server without 8BITMIME as is,
 // without BODY=), smtp_fallback_relay, the smtp_sasl_auth_cache,
-// XFORWARD, and the per-physical-address half of Postfix's connection
-// cache (connections are cached per nexthop only).
+// XFORWARD, the per-physical-address half of Postfix's connection cache
+// (connections are cached per nexthop only), and Postfix's check of MX
+// addresses against this host's own (inet_interfaces): only an MX host
+// name equal to Hostname is recognised as this host.
 //
 // Implementation notes: smtp.Client speaks the protocol over a phaseConn
 // (smtp_conn.go) that follows the commands written and the replies read,
