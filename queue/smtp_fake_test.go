@@ -317,3 +317,47 @@ func TestSMTPTransportTLSMayFallback(t *testing.T) {
 	rs = deliver(t, enc, newDelivery(nh, testMessage, "a@yubin.test"))
 	wantStatus(t, rs[0], Deferred, "4.7.5", "Cannot start TLS: handshake failure")
 }
+
+// TestSMTPTransportMXLimits: equal.yubin.test has four MX hosts (all on
+// 127.0.0.1 here). A server that greets with 421 is tried
+// smtp_mx_session_limit times (2, then 3 when set); with
+// smtp_mx_address_limit 1 only one address is tried. A 554 greeting from
+// a server that is not the last one moves on to the next
+// (smtp_skip_5xx_greeting), which takes the mail.
+func TestSMTPTransportMXLimits(t *testing.T) {
+	t.Parallel()
+	res := startDNS(t)
+	busy, busyConns := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "421 4.3.2 Service busy\r\n")
+	})
+	for _, tc := range []struct {
+		sessions, addrs int
+		want            int32
+	}{{0, 0, 2}, {3, 0, 3}, {0, 1, 1}} {
+		before := busyConns.Load()
+		tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: itoa(busy), Protocols: "ipv4",
+			MXSessionLimit: tc.sessions, MXAddressLimit: tc.addrs}
+		rs := deliver(t, tr, newDelivery("equal.yubin.test", testMessage, "a@equal.yubin.test"))
+		wantStatus(t, rs[0], Deferred, "4.3.2", "refused to talk to me: 421 4.3.2 Service busy")
+		if n := busyConns.Load() - before; n != tc.want {
+			t.Errorf("session limit %d, address limit %d: %d connections, want %d", tc.sessions, tc.addrs, n, tc.want)
+		}
+	}
+
+	port, _ := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+		if n == 1 {
+			io.WriteString(c, "554 5.7.1 Go away\r\n")
+			return
+		}
+		smtpScript(c, r, accept, nil)
+	})
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: itoa(port), Protocols: "ipv4", DisableConnectionCache: true}
+	rs := deliver(t, tr, newDelivery("equal.yubin.test", testMessage, "a@equal.yubin.test"))
+	wantStatus(t, rs[0], Sent, "2.0.0", "queued as FAKE1")
+	// The only server greets with 554: the mail bounces.
+	away, _ := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "554 5.7.1 Go away\r\n")
+	})
+	rs = deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(away), testMessage, "a@yubin.test"))
+	wantStatus(t, rs[0], Bounced, "5.7.1", "refused to talk to me: 554 5.7.1 Go away")
+}
