@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"io"
 	"net"
 	"strings"
@@ -274,5 +275,48 @@ func TestSmtpSinkExtensions(t *testing.T) {
 	wantStatus(t, deliver(t, tr, d)[0], Bounced, "5.6.3", "BINARYMIME was not offered")
 	if n := len(sink.Messages(t)); n != 1 {
 		t.Errorf("%d messages at the sink, want 1", n)
+	}
+}
+
+// TestSmtpSinkConcurrent: eight goroutines deliver five messages each
+// through one transport to the real smtp-sink: every message arrives,
+// and connections are reused (fewer than one per message).
+func TestSmtpSinkConcurrent(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	p := newCountingProxy(t, sink.Addr)
+	tr := &SMTPTransport{Hostname: "client.yubin.test"}
+	defer tr.Close()
+	nh := "[127.0.0.1]:" + itoa(p.port())
+	var wg sync.WaitGroup
+	errs := make(chan string, 40)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				rs := tr.Deliver(ctx, newDelivery(nh, testMessage, "a@yubin.test", "b@yubin.test"))
+				cancel()
+				for _, r := range rs {
+					if r.Status != Sent {
+						errs <- r.Text
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if n := len(sink.WaitMessages(t, 40, 10*time.Second)); n != 40 {
+		t.Errorf("%d messages dumped, want 40", n)
+	}
+	if n := p.count(); n >= 40 || n < 1 {
+		t.Errorf("%d connections for 40 messages", n)
+	} else {
+		t.Logf("%d connections for 40 messages", n)
 	}
 }
