@@ -21,34 +21,34 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// target is one address to try: the host name it was found under (the
+// mxTarget is one address to try: the host name it was found under (the
 // MX host, the [host] of the nexthop, or the address itself) and the
 // address.
-type target struct {
+type mxTarget struct {
 	host string
 	addr netip.Addr
 }
 
-// dnsFail is a failed destination lookup: the Result every recipient
+// mxFail is a failed destination lookup: the Result every recipient
 // gets.
-func dnsFail(status Status, dsn, format string, args ...any) *Result {
+func mxFail(status Status, dsn, format string, args ...any) *Result {
 	return &Result{Status: status, DSN: dsn, Text: fmt.Sprintf(format, args...), Relay: "none"}
 }
 
-// lookupStatus classifies a DNS error as Postfix's dns_lookup does: a
+// mxNotFound classifies a DNS error as Postfix's dns_lookup does: a
 // name that does not exist is permanent ("Host not found"), anything
 // else (SERVFAIL, timeouts, refused) temporary ("Host not found, try
 // again").
-func lookupStatus(err error) (notFound bool) {
+func mxNotFound(err error) (notFound bool) {
 	var de *net.DNSError
 	return errors.As(err, &de) && de.IsNotFound
 }
 
-func nameError(name, rtype string, err error) *Result {
-	if lookupStatus(err) {
-		return dnsFail(Bounced, "5.4.4", "Host or domain name not found. Name service error for name=%s type=%s: Host not found", name, rtype)
+func mxNameError(name, rtype string, err error) *Result {
+	if mxNotFound(err) {
+		return mxFail(Bounced, "5.4.4", "Host or domain name not found. Name service error for name=%s type=%s: Host not found", name, rtype)
 	}
-	return dnsFail(Deferred, "4.4.3", "Host or domain name not found. Name service error for name=%s type=%s: Host not found, try again", name, rtype)
+	return mxFail(Deferred, "4.4.3", "Host or domain name not found. Name service error for name=%s type=%s: Host not found, try again", name, rtype)
 }
 
 // mxHosts returns the MX host names of domain in the order they are
@@ -59,16 +59,16 @@ func nameError(name, rtype string, err error) *Result {
 func (t *SMTPTransport) mxHosts(ctx context.Context, domain string) ([]string, *Result) {
 	mxs, err := t.resolver().LookupMX(ctx, domain)
 	if err != nil && len(mxs) == 0 {
-		if lookupStatus(err) {
+		if mxNotFound(err) {
 			// NXDOMAIN or no MX records: Go's resolver does not tell
 			// them apart; the A/AAAA lookup of the implicit MX does.
 			return nil, nil
 		}
-		return nil, nameError(domain, "MX", err)
+		return nil, mxNameError(domain, "MX", err)
 	}
 	for _, mx := range mxs {
 		if mx != nil && (mx.Host == "." || mx.Host == "") {
-			return nil, dnsFail(Bounced, "5.1.10", "Domain %s does not accept mail (nullMX)", domain)
+			return nil, mxFail(Bounced, "5.1.10", "Domain %s does not accept mail (nullMX)", domain)
 		}
 	}
 	// Sort and shuffle in place, then keep the first limit: the answer
@@ -86,7 +86,7 @@ func (t *SMTPTransport) mxHosts(ctx context.Context, domain string) ([]string, *
 			// RFC 5321 5.1: drop this host and every MX of equal or
 			// lower preference.
 			if len(hosts) == 0 {
-				return nil, dnsFail(Bounced, "5.4.6", "mail for %s loops back to myself", domain)
+				return nil, mxFail(Bounced, "5.4.6", "mail for %s loops back to myself", domain)
 			}
 			break
 		}
@@ -123,7 +123,7 @@ func (t *SMTPTransport) hostAddrs(ctx context.Context, host string) ([]netip.Add
 		if err != nil {
 			// A missing AAAA is normal; remember the first error for
 			// when no family has an address.
-			if firstErr == nil || lookupStatus(firstErr) && !lookupStatus(err) {
+			if firstErr == nil || mxNotFound(firstErr) && !mxNotFound(err) {
 				firstErr = err
 			}
 			continue
@@ -153,12 +153,12 @@ func (t *SMTPTransport) hostAddrs(ctx context.Context, host string) ([]netip.Add
 // targets resolves the nexthop into the addresses to try, at most
 // smtp_mx_address_limit of them, or the Result for every recipient when
 // there is none.
-func (t *SMTPTransport) targets(ctx context.Context, nh nexthop) ([]target, *Result) {
+func (t *SMTPTransport) targets(ctx context.Context, nh smtpNexthop) ([]mxTarget, *Result) {
 	if nh.ip.IsValid() {
 		if !t.familyAllowed(nh.ip) {
-			return nil, dnsFail(Deferred, "4.4.4", "unable to look up host %s: address family not enabled by inet_protocols", nh.host)
+			return nil, mxFail(Deferred, "4.4.4", "unable to look up host %s: address family not enabled by inet_protocols", nh.host)
 		}
-		return []target{{host: nh.host, addr: nh.ip}}, nil
+		return []mxTarget{{host: nh.host, addr: nh.ip}}, nil
 	}
 	hosts := []string{nh.host}
 	rtype := "A"
@@ -174,7 +174,7 @@ func (t *SMTPTransport) targets(ctx context.Context, nh nexthop) ([]target, *Res
 		}
 	}
 	limit := t.mxAddressLimit()
-	var out []target
+	var out []mxTarget
 	var fail *Result
 	for _, h := range hosts {
 		if len(out) >= limit {
@@ -182,9 +182,9 @@ func (t *SMTPTransport) targets(ctx context.Context, nh nexthop) ([]target, *Res
 		}
 		addrs, err := t.hostAddrs(ctx, h)
 		if err != nil {
-			r := nameError(h, rtype, err)
+			r := mxNameError(h, rtype, err)
 			if rtype == "MX" {
-				r = nameError(nh.host, "MX", err)
+				r = mxNameError(nh.host, "MX", err)
 			}
 			if fail == nil || fail.Status == Bounced && r.Status == Deferred {
 				fail = r
@@ -195,7 +195,7 @@ func (t *SMTPTransport) targets(ctx context.Context, nh nexthop) ([]target, *Res
 			if len(out) >= limit {
 				break
 			}
-			out = append(out, target{host: h, addr: a})
+			out = append(out, mxTarget{host: h, addr: a})
 		}
 	}
 	if len(out) == 0 {

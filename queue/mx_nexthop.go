@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// nexthop is a parsed smtp/relay destination in transport(5) syntax:
+// smtpNexthop is a parsed smtp/relay destination in transport(5) syntax:
 // "domain" and "domain:port" are looked up as MX records,
 // "[host]" and "[host]:port" are not (A/AAAA only), "[192.0.2.1]" and
 // "[ipv6:2001:db8::1]" name an address.
-type nexthop struct {
+type smtpNexthop struct {
 	// host is the domain or host name (lower case, no trailing dot), or
 	// the address text of a literal.
 	host string
@@ -25,24 +25,24 @@ type nexthop struct {
 	dest string
 }
 
-// maxNexthopLen bounds the nexthop text (a domain is at most 253
+// maxSMTPNexthopLen bounds the nexthop text (a domain is at most 253
 // octets; brackets, "ipv6:" and a port add a few).
-const maxNexthopLen = 300
+const maxSMTPNexthopLen = 300
 
-var errBadNexthop = errors.New("bad nexthop syntax")
+var errBadSMTPNexthop = errors.New("bad nexthop syntax")
 
-// parseNexthop parses a nexthop in transport(5) syntax.
-func parseNexthop(s string) (nexthop, error) {
+// parseSMTPNexthop parses a nexthop in transport(5) syntax.
+func parseSMTPNexthop(s string) (smtpNexthop, error) {
 	s = strings.TrimSpace(s)
-	nh := nexthop{dest: s}
-	if s == "" || len(s) > maxNexthopLen {
-		return nh, errBadNexthop
+	nh := smtpNexthop{dest: s}
+	if s == "" || len(s) > maxSMTPNexthopLen {
+		return nh, errBadSMTPNexthop
 	}
 	rest := s
 	if rest[0] == '[' {
 		end := strings.IndexByte(rest, ']')
 		if end < 0 {
-			return nh, errBadNexthop
+			return nh, errBadSMTPNexthop
 		}
 		nh.host, rest = rest[1:end], rest[end+1:]
 		if !strings.Contains(nh.host, ":") {
@@ -52,12 +52,12 @@ func parseNexthop(s string) (nexthop, error) {
 			nh.host = nh.host[5:]
 			ip, err := netip.ParseAddr(nh.host)
 			if err != nil || !ip.Is6() || ip.Zone() != "" {
-				return nh, errBadNexthop
+				return nh, errBadSMTPNexthop
 			}
 			nh.ip = ip
 		} else if ip, err := netip.ParseAddr(nh.host); err == nil {
 			if ip.Zone() != "" {
-				return nh, errBadNexthop
+				return nh, errBadSMTPNexthop
 			}
 			nh.ip = ip.Unmap()
 		}
@@ -70,8 +70,8 @@ func parseNexthop(s string) (nexthop, error) {
 		}
 	}
 	if rest != "" {
-		if rest[0] != ':' || !validPort(rest[1:]) {
-			return nh, errBadNexthop
+		if rest[0] != ':' || !validSMTPPort(rest[1:]) {
+			return nh, errBadSMTPNexthop
 		}
 		nh.port = rest[1:]
 	}
@@ -80,15 +80,15 @@ func parseNexthop(s string) (nexthop, error) {
 		return nh, nil
 	}
 	nh.host = strings.ToLower(strings.TrimSuffix(nh.host, "."))
-	if !validHostName(nh.host) {
-		return nh, errBadNexthop
+	if !validMXHostName(nh.host) {
+		return nh, errBadSMTPNexthop
 	}
 	return nh, nil
 }
 
-// validPort accepts a port number 1-65535 or a service name such as
+// validSMTPPort accepts a port number 1-65535 or a service name such as
 // "submission".
-func validPort(p string) bool {
+func validSMTPPort(p string) bool {
 	if p == "" || len(p) > 32 {
 		return false
 	}
@@ -104,9 +104,9 @@ func validPort(p string) bool {
 	return true
 }
 
-// validHostName accepts a DNS host name: labels of letters, digits,
+// validMXHostName accepts a DNS host name: labels of letters, digits,
 // hyphens and underscores, at most 63 octets each, 253 in all.
-func validHostName(h string) bool {
+func validMXHostName(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
@@ -125,7 +125,7 @@ func validHostName(h string) bool {
 }
 
 // String returns the nexthop as Postfix writes it.
-func (nh nexthop) String() string {
+func (nh smtpNexthop) String() string {
 	h := nh.host
 	if !nh.mx {
 		if nh.ip.Is6() {

@@ -17,7 +17,7 @@ import (
 // always last.
 func TestNSDMXOrder(t *testing.T) {
 	t.Parallel()
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t)}
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startSMTPDNS(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	hosts, fail := tr.mxHosts(ctx, "multi.yubin.test")
@@ -55,7 +55,7 @@ func TestNSDMXOrder(t *testing.T) {
 // address bounces; no connection is attempted.
 func TestNSDDestinationErrors(t *testing.T) {
 	t.Parallel()
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t), Port: "1"}
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startSMTPDNS(t), Port: "1"}
 	for _, tc := range []struct {
 		nexthop string
 		status  Status
@@ -71,9 +71,9 @@ func TestNSDDestinationErrors(t *testing.T) {
 		{"[unclosed.yubin.test", Deferred, "4.3.5", "bad nexthop syntax"},
 	} {
 		t.Run(tc.nexthop, func(t *testing.T) {
-			rs := deliver(t, tr, newDelivery(tc.nexthop, testMessage, "x@"+strings.Trim(tc.nexthop, "[]"), "y@"+strings.Trim(tc.nexthop, "[]")))
+			rs := smtpDeliver(t, tr, newSMTPDelivery(tc.nexthop, smtpTestMessage, "x@"+strings.Trim(tc.nexthop, "[]"), "y@"+strings.Trim(tc.nexthop, "[]")))
 			for _, r := range rs {
-				wantStatus(t, r, tc.status, tc.dsn, tc.text)
+				wantSMTPStatus(t, r, tc.status, tc.dsn, tc.text)
 				if r.Relay != "none" || r.Remote {
 					t.Errorf("relay=%s remote=%v", r.Relay, r.Remote)
 				}
@@ -90,15 +90,15 @@ func TestNSDDestinationErrors(t *testing.T) {
 func TestNSDImplicitMXAndFallback(t *testing.T) {
 	t.Parallel()
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t), Port: itoa(sink.Port), DisableConnectionCache: true}
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startSMTPDNS(t), Port: smtpItoa(sink.Port), DisableConnectionCache: true}
 	for _, tc := range []struct{ nexthop, relay string }{
 		{"implicit.yubin.test", "implicit.yubin.test[127.0.0.1]"},
 		{"multi.yubin.test", "mx4.yubin.test[127.0.0.1]"},
 		{"big.yubin.test", "host0000.big.yubin.test[127.0.0.1]"},
 	} {
 		t.Run(tc.nexthop, func(t *testing.T) {
-			rs := deliver(t, tr, newDelivery(tc.nexthop, testMessage, "x@"+tc.nexthop))
-			wantStatus(t, rs[0], Sent, "2.0.0", "250 2.0.0 Ok")
+			rs := smtpDeliver(t, tr, newSMTPDelivery(tc.nexthop, smtpTestMessage, "x@"+tc.nexthop))
+			wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250 2.0.0 Ok")
 			if !strings.HasPrefix(rs[0].Relay, tc.relay) {
 				t.Errorf("relay=%s, want %s", rs[0].Relay, tc.relay)
 			}
@@ -120,20 +120,20 @@ func TestNSDImplicitMXAndFallback(t *testing.T) {
 func TestNSDIPv6(t *testing.T) {
 	t.Parallel()
 	sink := startSinkV6(t)
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t), Port: itoa(sink.Port)}
-	rs := deliver(t, tr, newDelivery("v6.yubin.test", testMessage, "x@v6.yubin.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "250")
-	if rs[0].Relay != "mx6.yubin.test[::1]:"+itoa(sink.Port) {
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startSMTPDNS(t), Port: smtpItoa(sink.Port)}
+	rs := smtpDeliver(t, tr, newSMTPDelivery("v6.yubin.test", smtpTestMessage, "x@v6.yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250")
+	if rs[0].Relay != "mx6.yubin.test[::1]:"+smtpItoa(sink.Port) {
 		t.Errorf("relay=%s", rs[0].Relay)
 	}
-	rs = deliver(t, tr, newDelivery("[ipv6:::1]:"+itoa(sink.Port), testMessage, "x@v6.yubin.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "250")
-	if rs[0].Relay != "::1[::1]:"+itoa(sink.Port) {
+	rs = smtpDeliver(t, tr, newSMTPDelivery("[ipv6:::1]:"+smtpItoa(sink.Port), smtpTestMessage, "x@v6.yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250")
+	if rs[0].Relay != "::1[::1]:"+smtpItoa(sink.Port) {
 		t.Errorf("relay=%s", rs[0].Relay)
 	}
-	tr4 := &SMTPTransport{Hostname: "client.yubin.test", Resolver: tr.Resolver, Port: itoa(sink.Port), Protocols: "ipv4"}
-	rs = deliver(t, tr4, newDelivery("v6.yubin.test", testMessage, "x@v6.yubin.test"))
-	wantStatus(t, rs[0], Bounced, "5.4.4", "name=mx6.yubin.test type=A: Host not found")
+	tr4 := &SMTPTransport{Hostname: "client.yubin.test", Resolver: tr.Resolver, Port: smtpItoa(sink.Port), Protocols: "ipv4"}
+	rs = smtpDeliver(t, tr4, newSMTPDelivery("v6.yubin.test", smtpTestMessage, "x@v6.yubin.test"))
+	wantSMTPStatus(t, rs[0], Bounced, "5.4.4", "name=mx6.yubin.test type=A: Host not found")
 }
 
 // TestDNSTimeout: a DNS server that never answers (a UDP socket that
@@ -158,9 +158,9 @@ func TestDNSTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	rs := tr.Deliver(ctx, newDelivery("silent.yubin.test", testMessage, "a@silent.yubin.test"))
+	rs := tr.Deliver(ctx, newSMTPDelivery("silent.yubin.test", smtpTestMessage, "a@silent.yubin.test"))
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %v", took)
 	}
-	wantStatus(t, rs[0], Deferred, "4.4.3", "Name service error for name=silent.yubin.test type=MX: Host not found, try again")
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.3", "Name service error for name=silent.yubin.test type=MX: Host not found, try again")
 }

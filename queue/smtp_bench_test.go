@@ -17,12 +17,12 @@ func BenchmarkSmtpSinkRelay(b *testing.B) {
 	tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSNone}
 	defer tr.Close()
 	msg := "Subject: bench\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", 51)
-	nh := "[127.0.0.1]:" + itoa(sink.Port)
+	nh := "[127.0.0.1]:" + smtpItoa(sink.Port)
 	ctx := context.Background()
 	b.SetBytes(int64(len(msg)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rs := tr.Deliver(ctx, newDelivery(nh, msg, "a@yubin.test", "b@yubin.test"))
+		rs := tr.Deliver(ctx, newSMTPDelivery(nh, msg, "a@yubin.test", "b@yubin.test"))
 		if rs[0].Status != Sent || rs[1].Status != Sent {
 			b.Fatalf("%+v", rs)
 		}

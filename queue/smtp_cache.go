@@ -2,12 +2,12 @@ package queue
 
 import "time"
 
-// maxIdlePerDest bounds the idle connections cached per nexthop.
-const maxIdlePerDest = 4
+// smtpMaxIdlePerDest bounds the idle connections cached per nexthop.
+const smtpMaxIdlePerDest = 4
 
 // cacheGet takes an idle connection to the destination key from the
 // cache (smtp_connection_cache_on_demand), nil when there is none.
-func (t *SMTPTransport) cacheGet(key string) *session {
+func (t *SMTPTransport) cacheGet(key string) *smtpSession {
 	if t.DisableConnectionCache {
 		return nil
 	}
@@ -29,20 +29,20 @@ func (t *SMTPTransport) cacheGet(key string) *session {
 // cachePut keeps s idle for smtp_connection_cache_time_limit, after
 // which it is closed with QUIT. It returns false when s is not cached
 // (too old for smtp_connection_reuse_time_limit, too many idle, closed).
-func (t *SMTPTransport) cachePut(s *session) bool {
-	if time.Since(s.created) >= orDur(t.ConnectionReuseTimeLimit, DefaultConnectionReuseTimeLimit) {
+func (t *SMTPTransport) cachePut(s *smtpSession) bool {
+	if time.Since(s.created) >= smtpOrDur(t.ConnectionReuseTimeLimit, DefaultConnectionReuseTimeLimit) {
 		return false
 	}
 	t.cacheMu.Lock()
 	defer t.cacheMu.Unlock()
-	if t.closed || len(t.idle[s.key]) >= maxIdlePerDest {
+	if t.closed || len(t.idle[s.key]) >= smtpMaxIdlePerDest {
 		return false
 	}
 	if t.idle == nil {
-		t.idle = map[string][]*session{}
+		t.idle = map[string][]*smtpSession{}
 	}
 	t.idle[s.key] = append(t.idle[s.key], s)
-	limit := orDur(t.ConnectionCacheTimeLimit, DefaultConnectionCacheTimeLimit)
+	limit := smtpOrDur(t.ConnectionCacheTimeLimit, DefaultConnectionCacheTimeLimit)
 	time.AfterFunc(limit, func() {
 		if t.cacheRemove(s) {
 			s.quit()
@@ -52,7 +52,7 @@ func (t *SMTPTransport) cachePut(s *session) bool {
 }
 
 // cacheRemove takes s out of the cache; false when it was taken already.
-func (t *SMTPTransport) cacheRemove(s *session) bool {
+func (t *SMTPTransport) cacheRemove(s *smtpSession) bool {
 	t.cacheMu.Lock()
 	defer t.cacheMu.Unlock()
 	ss := t.idle[s.key]

@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// phase is a step of the SMTP conversation with its own time limit, as
+// smtpPhase is a step of the SMTP conversation with its own time limit, as
 // Postfix's smtp_*_timeout parameters divide it.
-type phase uint8
+type smtpPhase uint8
 
 const (
-	phGreeting phase = iota
+	phGreeting smtpPhase = iota
 	phHelo
 	phStartTLS
 	phAuth
@@ -54,10 +54,10 @@ type phaseConn struct {
 	net.Conn
 	timeouts *[numPhases]time.Duration
 
-	pending []pendingCmd // commands written, waiting for their reply
-	wline   [32]byte     // the start of the command line being written
+	pending []smtpPendingCmd // commands written, waiting for their reply
+	wline   [32]byte         // the start of the command line being written
 	wn      int
-	lastCmd phase
+	lastCmd smtpPhase
 	verb    string // the verb of the last command written ("EHLO")
 	inData  bool   // writing DATA content, up to CRLF.CRLF
 	tail    uint64 // the last bytes of DATA content written
@@ -68,13 +68,13 @@ type phaseConn struct {
 	lastReply string // the last complete reply, lines joined by " "
 	lastCode  int
 
-	cur       phase // the phase of the last read or write
+	cur       smtpPhase // the phase of the last read or write
 	cancelled atomic.Bool
 	prefix    []byte // read before the connection: a greeting replayed
 }
 
-type pendingCmd struct {
-	ph       phase
+type smtpPendingCmd struct {
+	ph       smtpPhase
 	deadline time.Time
 }
 
@@ -84,8 +84,8 @@ func newPhaseConn(c net.Conn, timeouts *[numPhases]time.Duration) *phaseConn {
 	return pc
 }
 
-func (c *phaseConn) push(ph phase) {
-	c.pending = append(c.pending, pendingCmd{ph, time.Now().Add(c.timeouts[ph])})
+func (c *phaseConn) push(ph smtpPhase) {
+	c.pending = append(c.pending, smtpPendingCmd{ph, time.Now().Add(c.timeouts[ph])})
 	c.lastCmd = ph
 }
 
@@ -146,7 +146,7 @@ const crlfDotCRLF = 0x0d0a2e0d0a
 // track follows the bytes written: command lines push their phase, DATA
 // content is watched for its end, BDAT chunks are skipped. It returns
 // the phase of this write.
-func (c *phaseConn) track(p []byte) phase {
+func (c *phaseConn) track(p []byte) smtpPhase {
 	ph := c.lastCmd
 	for i := 0; i < len(p); {
 		if c.bdat > 0 {
@@ -182,12 +182,12 @@ func (c *phaseConn) track(p []byte) phase {
 }
 
 // endLine handles a complete command line written.
-func (c *phaseConn) endLine() phase {
+func (c *phaseConn) endLine() smtpPhase {
 	line := c.wline[:c.wn]
 	c.wn = 0
 	verb := ""
 	if len(line) >= 4 {
-		verb = upperASCII(string(line[:4]))
+		verb = smtpUpperASCII(string(line[:4]))
 	}
 	ph := phOther
 	switch verb {
@@ -272,7 +272,7 @@ func (c *phaseConn) scan(b []byte) {
 			continue
 		}
 		code, _ := strconv.Atoi(string(line[:min(3, len(line))]))
-		c.lastCode, c.lastReply = code, sanitize(string(c.reply))
+		c.lastCode, c.lastReply = code, smtpSanitize(string(c.reply))
 		c.reply = c.reply[:0]
 		if len(c.pending) == 0 {
 			continue
@@ -285,8 +285,8 @@ func (c *phaseConn) scan(b []byte) {
 	}
 }
 
-// sanitize replaces control characters of a reply for logs.
-func sanitize(s string) string {
+// smtpSanitize replaces control characters of a reply for logs.
+func smtpSanitize(s string) string {
 	b := []byte(s)
 	for i, ch := range b {
 		if ch < 0x20 || ch == 0x7f {
@@ -296,7 +296,7 @@ func sanitize(s string) string {
 	return string(b)
 }
 
-func upperASCII(s string) string {
+func smtpUpperASCII(s string) string {
 	b := []byte(s)
 	for i, ch := range b {
 		if ch >= 'a' && ch <= 'z' {

@@ -15,7 +15,7 @@ import (
 // (indexes into d.Recipients) and writes their results. It returns the
 // recipients to try on the next server: those with a 4xx answer when
 // this server is not the final one.
-func (a *attempt) transact(ctx context.Context, s *session, pending []int, results []Result, final bool) (retry []int) {
+func (a *smtpAttempt) transact(ctx context.Context, s *smtpSession, pending []int, results []Result, final bool) (retry []int) {
 	d := a.d
 	env := d.Envelope
 	s.watch(ctx)
@@ -43,7 +43,7 @@ func (a *attempt) transact(ctx context.Context, s *session, pending []int, resul
 		if !smtpwire.IsASCII(r.Addr) {
 			needUTF8 = true
 		}
-		rcpts[k] = smtp.Recipient{Addr: r.Addr, Opts: smtp.RcptOptions{Notify: r.Notify, ORcpt: orcpt(r)}}
+		rcpts[k] = smtp.Recipient{Addr: r.Addr, Opts: smtp.RcptOptions{Notify: r.Notify, ORcpt: smtpORCPT(r)}}
 	}
 	if needUTF8 && !ext.Has(smtp.ExtSMTPUTF8) {
 		local(Bounced, "5.6.7", "SMTPUTF8 is required, but was not offered by host %s", s.relay)
@@ -56,7 +56,7 @@ func (a *attempt) transact(ctx context.Context, s *session, pending []int, resul
 		EnvID: env.EnvID,
 	}
 	if env.Auth != "" {
-		opts.Auth = xtext(env.Auth)
+		opts.Auth = smtpXtext(env.Auth)
 	}
 	switch strings.ToUpper(env.Body) {
 	case "8BITMIME":
@@ -118,12 +118,12 @@ func (a *attempt) transact(ctx context.Context, s *session, pending []int, resul
 			if res == nil && s.pc.verb != "MAIL FROM" {
 				// Refused by the client itself (a parameter the server
 				// does not support): not the server's words.
-				r = Result{Status: Bounced, DSN: orStr(e.Enhanced.String(), "5.5.0"), Text: replyText(e)}
+				r = Result{Status: Bounced, DSN: smtpOrStr(e.Enhanced.String(), "5.5.0"), Text: smtpReplyText(e)}
 			}
 		case e != nil:
 			r = *s.replyResult(e, s.pc.verb)
 		default:
-			r = Result{Status: Sent, Code: 250, DSN: replyDSN(s.pc.lastReply, "2.0.0"), Text: s.pc.lastReply, Remote: true}
+			r = Result{Status: Sent, Code: 250, DSN: smtpReplyDSN(s.pc.lastReply, "2.0.0"), Text: s.pc.lastReply, Remote: true}
 			if s.pc.lastCode >= 200 && s.pc.lastCode < 300 {
 				r.Code = s.pc.lastCode
 			}
@@ -138,7 +138,7 @@ func (a *attempt) transact(ctx context.Context, s *session, pending []int, resul
 }
 
 // release puts a healthy session in the connection cache, or ends it.
-func (a *attempt) release(s *session) {
+func (a *smtpAttempt) release(s *smtpSession) {
 	s.detach()
 	if s.broken {
 		s.c.Close()
@@ -149,9 +149,9 @@ func (a *attempt) release(s *session) {
 	}
 }
 
-// replyDSN takes the enhanced status code from a reply line ("250 2.0.0
+// smtpReplyDSN takes the enhanced status code from a reply line ("250 2.0.0
 // Ok"), or def.
-func replyDSN(reply, def string) string {
+func smtpReplyDSN(reply, def string) string {
 	f := strings.Fields(reply)
 	if len(f) > 1 {
 		if e := smtp.ParseEnhanced(f[1]); e != (smtp.Enhanced{}) && strings.HasPrefix(f[1], def[:1]+".") {
@@ -161,21 +161,21 @@ func replyDSN(reply, def string) string {
 	return def
 }
 
-// orcpt is the ORCPT to pass on: the one given, or, as Postfix does,
+// smtpORCPT is the ORCPT to pass on: the one given, or, as Postfix does,
 // "rfc822;" and the address the client named when it differs.
-func orcpt(r Recipient) string {
+func smtpORCPT(r Recipient) string {
 	if r.ORcpt != "" {
 		return r.ORcpt
 	}
 	if r.Orig != "" && smtpwire.IsASCII(r.Orig) {
-		return "rfc822;" + xtext(r.Orig)
+		return "rfc822;" + smtpXtext(r.Orig)
 	}
 	return ""
 }
 
-// xtext encodes s as RFC 3461 xtext: "+", "=" and characters outside
+// smtpXtext encodes s as RFC 3461 xtext: "+", "=" and characters outside
 // "!".."~" become "+XX".
-func xtext(s string) string {
+func smtpXtext(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -15,8 +15,8 @@ import (
 // program offers: silence after accepting, garbage, endless replies,
 // refusing for a while, dropping a connection while idle.
 
-// fakeServer runs handle for each connection accepted on 127.0.0.1.
-func fakeServer(t *testing.T, handle func(n int, c net.Conn, r *bufio.Reader)) (port int, conns *atomic.Int32) {
+// smtpFakeServer runs handle for each connection accepted on 127.0.0.1.
+func smtpFakeServer(t *testing.T, handle func(n int, c net.Conn, r *bufio.Reader)) (port int, conns *atomic.Int32) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,23 +100,23 @@ func smtpScript(c net.Conn, r *bufio.Reader, rcpt func(line string) string, afte
 	}
 }
 
-func accept(string) string { return "250 2.1.5 Ok" }
+func smtpAcceptRcpt(string) string { return "250 2.1.5 Ok" }
 
 // TestSMTPTransportSilentServer: a server that accepts the connection
 // and never greets is deferred after HeloTimeout; one that takes DATA
 // and then stops reading is deferred after DataXferTimeout.
 func TestSMTPTransportSilentServer(t *testing.T) {
 	t.Parallel()
-	silent, _ := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) { io.Copy(io.Discard, r) })
+	silent, _ := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) { io.Copy(io.Discard, r) })
 	tr := &SMTPTransport{Hostname: "client.yubin.test", HeloTimeout: 500 * time.Millisecond, DataXferTimeout: 500 * time.Millisecond}
 	start := time.Now()
-	rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(silent), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "4.4.2", "timed out while receiving the initial server greeting")
+	rs := smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(silent), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.2", "timed out while receiving the initial server greeting")
 	if took := time.Since(start); took < 400*time.Millisecond || took > 3*time.Second {
 		t.Errorf("took %v with a 500ms helo timeout", took)
 	}
 
-	stuck, _ := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+	stuck, _ := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
 		io.WriteString(c, "220 fake\r\n")
 		for {
 			line, err := r.ReadString('\n')
@@ -131,21 +131,21 @@ func TestSMTPTransportSilentServer(t *testing.T) {
 			io.WriteString(c, "250 Ok\r\n")
 		}
 	})
-	d := newDelivery("[127.0.0.1]:"+itoa(stuck), "", "a@yubin.test")
+	d := newSMTPDelivery("[127.0.0.1]:"+smtpItoa(stuck), "", "a@yubin.test")
 	d.Size = 256 << 20
-	d.Open = func() (io.ReadCloser, error) { return io.NopCloser(io.LimitReader(endlessText{}, d.Size)), nil }
+	d.Open = func() (io.ReadCloser, error) { return io.NopCloser(io.LimitReader(smtpEndlessText{}, d.Size)), nil }
 	start = time.Now()
-	rs = deliver(t, tr, d)
-	wantStatus(t, rs[0], Deferred, "4.4.2", "timed out while sending message body")
+	rs = smtpDeliver(t, tr, d)
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.2", "timed out while sending message body")
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %v with a 500ms data transfer timeout", took)
 	}
 }
 
-// endlessText is lines of text for ever.
-type endlessText struct{}
+// smtpEndlessText is lines of text for ever.
+type smtpEndlessText struct{}
 
-func (endlessText) Read(p []byte) (int, error) {
+func (smtpEndlessText) Read(p []byte) (int, error) {
 	const line = "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n"
 	n := 0
 	for n < len(p) {
@@ -186,11 +186,11 @@ func TestSMTPTransportGarbage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			port, _ := fakeServer(t, func(_ int, c net.Conn, _ *bufio.Reader) { tc.serve(c) })
+			port, _ := smtpFakeServer(t, func(_ int, c net.Conn, _ *bufio.Reader) { tc.serve(c) })
 			tr := &SMTPTransport{Hostname: "client.yubin.test", HeloTimeout: 2 * time.Second}
 			start := time.Now()
-			rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(port), testMessage, "a@yubin.test"))
-			wantStatus(t, rs[0], Deferred, "", tc.text)
+			rs := smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(port), smtpTestMessage, "a@yubin.test"))
+			wantSMTPStatus(t, rs[0], Deferred, "", tc.text)
 			if took := time.Since(start); took > 2*time.Second {
 				t.Errorf("took %v", took)
 			}
@@ -203,7 +203,7 @@ func TestSMTPTransportGarbage(t *testing.T) {
 // deliveries are deferred with the server's words, the third is sent.
 func TestSMTPTransportSoftThenAccept(t *testing.T) {
 	t.Parallel()
-	port, _ := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+	port, _ := smtpFakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
 		smtpScript(c, r, func(string) string {
 			if n <= 2 {
 				return "451 4.3.0 Try again later"
@@ -212,13 +212,13 @@ func TestSMTPTransportSoftThenAccept(t *testing.T) {
 		}, nil)
 	})
 	tr := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
-	nh := "[127.0.0.1]:" + itoa(port)
+	nh := "[127.0.0.1]:" + smtpItoa(port)
 	for i := 0; i < 2; i++ {
-		rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
-		wantStatus(t, rs[0], Deferred, "4.3.0", "said: 451 4.3.0 Try again later (in reply to RCPT TO command)")
+		rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+		wantSMTPStatus(t, rs[0], Deferred, "4.3.0", "said: 451 4.3.0 Try again later (in reply to RCPT TO command)")
 	}
-	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "250 2.0.0 Ok: queued as FAKE1")
+	rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250 2.0.0 Ok: queued as FAKE1")
 }
 
 // TestSMTPTransportDeadCachedConnection: the server drops the connection
@@ -226,15 +226,15 @@ func TestSMTPTransportSoftThenAccept(t *testing.T) {
 // cached connection dead at RSET and delivers on a fresh one.
 func TestSMTPTransportDeadCachedConnection(t *testing.T) {
 	t.Parallel()
-	port, conns := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
-		smtpScript(c, r, accept, func() bool { return false })
+	port, conns := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		smtpScript(c, r, smtpAcceptRcpt, func() bool { return false })
 	})
 	tr := &SMTPTransport{Hostname: "client.yubin.test", ConnectionCacheTimeLimit: 5 * time.Second}
 	defer tr.Close()
-	nh := "[127.0.0.1]:" + itoa(port)
+	nh := "[127.0.0.1]:" + smtpItoa(port)
 	for i := 0; i < 2; i++ {
-		rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
-		wantStatus(t, rs[0], Sent, "2.0.0", "queued as FAKE1")
+		rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+		wantSMTPStatus(t, rs[0], Sent, "2.0.0", "queued as FAKE1")
 	}
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2 (the cached one was dead)", n)
@@ -246,7 +246,7 @@ func TestSMTPTransportDeadCachedConnection(t *testing.T) {
 // next; a 5xx is final at once.
 func TestSMTPTransportNextMXOnSoftError(t *testing.T) {
 	t.Parallel()
-	port, conns := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+	port, conns := smtpFakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
 		smtpScript(c, r, func(line string) string {
 			switch {
 			case strings.Contains(line, "hard@"):
@@ -257,12 +257,12 @@ func TestSMTPTransportNextMXOnSoftError(t *testing.T) {
 			return "250 2.1.5 Ok"
 		}, nil)
 	})
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t), Port: itoa(port), Protocols: "ipv4", DisableConnectionCache: true}
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startSMTPDNS(t), Port: smtpItoa(port), Protocols: "ipv4", DisableConnectionCache: true}
 	// equal.yubin.test has four MX hosts, all on 127.0.0.1.
-	rs := deliver(t, tr, newDelivery("equal.yubin.test", testMessage, "ok@equal.yubin.test", "soft@equal.yubin.test", "hard@equal.yubin.test"))
-	wantStatus(t, rs[0], Sent, "", "queued as FAKE1")
-	wantStatus(t, rs[1], Sent, "", "queued as FAKE1")
-	wantStatus(t, rs[2], Bounced, "5.1.1", "550 5.1.1 No such user (in reply to RCPT TO command)")
+	rs := smtpDeliver(t, tr, newSMTPDelivery("equal.yubin.test", smtpTestMessage, "ok@equal.yubin.test", "soft@equal.yubin.test", "hard@equal.yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "", "queued as FAKE1")
+	wantSMTPStatus(t, rs[1], Sent, "", "queued as FAKE1")
+	wantSMTPStatus(t, rs[2], Bounced, "5.1.1", "550 5.1.1 No such user (in reply to RCPT TO command)")
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d sessions, want 2", n)
 	}
@@ -274,7 +274,7 @@ func TestSMTPTransportNextMXOnSoftError(t *testing.T) {
 // the mail goes; at level encrypt it is deferred.
 func TestSMTPTransportTLSMayFallback(t *testing.T) {
 	t.Parallel()
-	port, conns := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+	port, conns := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
 		io.WriteString(c, "220 fake ESMTP\r\n")
 		for {
 			line, err := r.ReadString('\n')
@@ -306,16 +306,16 @@ func TestSMTPTransportTLSMayFallback(t *testing.T) {
 			}
 		}
 	})
-	nh := "[127.0.0.1]:" + itoa(port)
+	nh := "[127.0.0.1]:" + smtpItoa(port)
 	may := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
-	rs := deliver(t, may, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "queued as PLAIN1")
+	rs := smtpDeliver(t, may, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "queued as PLAIN1")
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2 (TLS, then plaintext)", n)
 	}
 	enc := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSEncrypt}
-	rs = deliver(t, enc, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "4.7.5", "Cannot start TLS: handshake failure")
+	rs = smtpDeliver(t, enc, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.7.5", "Cannot start TLS: handshake failure")
 }
 
 // TestSMTPTransportMXLimits: equal.yubin.test has four MX hosts (all on
@@ -326,8 +326,8 @@ func TestSMTPTransportTLSMayFallback(t *testing.T) {
 // (smtp_skip_5xx_greeting), which takes the mail.
 func TestSMTPTransportMXLimits(t *testing.T) {
 	t.Parallel()
-	res := startDNS(t)
-	busy, busyConns := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+	res := startSMTPDNS(t)
+	busy, busyConns := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
 		io.WriteString(c, "421 4.3.2 Service busy\r\n")
 	})
 	for _, tc := range []struct {
@@ -335,29 +335,29 @@ func TestSMTPTransportMXLimits(t *testing.T) {
 		want            int32
 	}{{0, 0, 2}, {3, 0, 3}, {0, 1, 1}} {
 		before := busyConns.Load()
-		tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: itoa(busy), Protocols: "ipv4",
+		tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: smtpItoa(busy), Protocols: "ipv4",
 			MXSessionLimit: tc.sessions, MXAddressLimit: tc.addrs}
-		rs := deliver(t, tr, newDelivery("equal.yubin.test", testMessage, "a@equal.yubin.test"))
-		wantStatus(t, rs[0], Deferred, "4.3.2", "refused to talk to me: 421 4.3.2 Service busy")
+		rs := smtpDeliver(t, tr, newSMTPDelivery("equal.yubin.test", smtpTestMessage, "a@equal.yubin.test"))
+		wantSMTPStatus(t, rs[0], Deferred, "4.3.2", "refused to talk to me: 421 4.3.2 Service busy")
 		if n := busyConns.Load() - before; n != tc.want {
 			t.Errorf("session limit %d, address limit %d: %d connections, want %d", tc.sessions, tc.addrs, n, tc.want)
 		}
 	}
 
-	port, _ := fakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
+	port, _ := smtpFakeServer(t, func(n int, c net.Conn, r *bufio.Reader) {
 		if n == 1 {
 			io.WriteString(c, "554 5.7.1 Go away\r\n")
 			return
 		}
-		smtpScript(c, r, accept, nil)
+		smtpScript(c, r, smtpAcceptRcpt, nil)
 	})
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: itoa(port), Protocols: "ipv4", DisableConnectionCache: true}
-	rs := deliver(t, tr, newDelivery("equal.yubin.test", testMessage, "a@equal.yubin.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "queued as FAKE1")
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: smtpItoa(port), Protocols: "ipv4", DisableConnectionCache: true}
+	rs := smtpDeliver(t, tr, newSMTPDelivery("equal.yubin.test", smtpTestMessage, "a@equal.yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "queued as FAKE1")
 	// The only server greets with 554: the mail bounces.
-	away, _ := fakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+	away, _ := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
 		io.WriteString(c, "554 5.7.1 Go away\r\n")
 	})
-	rs = deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(away), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Bounced, "5.7.1", "refused to talk to me: 554 5.7.1 Go away")
+	rs = smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(away), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Bounced, "5.7.1", "refused to talk to me: 554 5.7.1 Go away")
 }

@@ -14,12 +14,12 @@ func FuzzParseNexthop(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		nh, err := parseNexthop(s)
+		nh, err := parseSMTPNexthop(s)
 		if err != nil {
 			return
 		}
 		// What parses prints back as something that parses to the same.
-		again, err := parseNexthop(nh.String())
+		again, err := parseSMTPNexthop(nh.String())
 		if err != nil || again.String() != nh.String() || again.mx != nh.mx || again.ip != nh.ip {
 			t.Fatalf("%q -> %q -> %+v %v", s, nh.String(), again, err)
 		}
@@ -47,16 +47,16 @@ func FuzzParseSASLValue(f *testing.F) {
 	})
 }
 
-// fuzzResolver answers MX queries with records made from the fuzzer's
+// smtpFuzzResolver answers MX queries with records made from the fuzzer's
 // bytes and A queries with 127.0.0.1 for every name.
-type fuzzResolver struct {
+type smtpFuzzResolver struct {
 	mx  []*net.MX
 	err error
 }
 
-func (r fuzzResolver) LookupMX(context.Context, string) ([]*net.MX, error) { return r.mx, r.err }
+func (r smtpFuzzResolver) LookupMX(context.Context, string) ([]*net.MX, error) { return r.mx, r.err }
 
-func (r fuzzResolver) LookupNetIP(_ context.Context, network, _ string) ([]netip.Addr, error) {
+func (r smtpFuzzResolver) LookupNetIP(_ context.Context, network, _ string) ([]netip.Addr, error) {
 	if network == "ip6" {
 		return nil, &net.DNSError{Err: "no such host", IsNotFound: true}
 	}
@@ -83,7 +83,7 @@ func FuzzMXAnswer(f *testing.F) {
 			}
 			mxs = append(mxs, &net.MX{Host: host, Pref: p})
 		}
-		tr := &SMTPTransport{Hostname: me, Resolver: fuzzResolver{mx: mxs}, MXHostLimit: 50, Protocols: "ipv4"}
+		tr := &SMTPTransport{Hostname: me, Resolver: smtpFuzzResolver{mx: mxs}, MXHostLimit: 50, Protocols: "ipv4"}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		hosts, fail := tr.mxHosts(ctx, "example.jp")
@@ -96,7 +96,7 @@ func FuzzMXAnswer(f *testing.F) {
 		if len(hosts) > 50 {
 			t.Fatalf("%d hosts over the limit", len(hosts))
 		}
-		targets, fail := tr.targets(ctx, nexthop{host: "example.jp", mx: true})
+		targets, fail := tr.targets(ctx, smtpNexthop{host: "example.jp", mx: true})
 		if fail == nil && (len(targets) == 0 || len(targets) > DefaultMXAddressLimit) {
 			t.Fatalf("%d targets", len(targets))
 		}

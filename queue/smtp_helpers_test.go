@@ -16,9 +16,9 @@ import (
 	"github.com/yubinmail/yubin/internal/testutil"
 )
 
-// testZone is the yubin.test zone the transport tests resolve through
+// smtpTestZone is the yubin.test zone the transport tests resolve through
 // the real nsd.
-func testZone(extra string) string {
+func smtpTestZone(extra string) string {
 	return `@ IN SOA ns.yubin.test. admin.yubin.test. 1 3600 600 86400 60
 @ IN NS ns
 ns IN A 127.0.0.1
@@ -57,9 +57,9 @@ v6 IN MX 10 mx6
 ` + extra
 }
 
-// bigMX returns 1000 MX records for big.yubin.test: an answer too large
+// smtpBigMX returns 1000 MX records for big.yubin.test: an answer too large
 // for UDP, fetched again over TCP.
-func bigMX() string {
+func smtpBigMX() string {
 	var b strings.Builder
 	for i := 0; i < 1000; i++ {
 		fmt.Fprintf(&b, "big IN MX %d host%04d.big\n", 10+i, i)
@@ -68,43 +68,43 @@ func bigMX() string {
 	return b.String()
 }
 
-// startDNS starts nsd with the test zones and returns a resolver for it.
-func startDNS(t testing.TB) Resolver {
+// startSMTPDNS starts nsd with the test zones and returns a resolver for it.
+func startSMTPDNS(t testing.TB) Resolver {
 	t.Helper()
 	n := testutil.StartNSD(t, map[string]string{
-		"yubin.test.":        testZone(bigMX()),
+		"yubin.test.":        smtpTestZone(smtpBigMX()),
 		"broken.yubin.test.": "", // nsd cannot load it: SERVFAIL
 	})
 	return n.Resolver()
 }
 
-// logBuffer collects what the transport logs.
-type logBuffer struct {
+// smtpLogBuffer collects what the transport logs.
+type smtpLogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *logBuffer) Write(p []byte) (int, error) {
+func (l *smtpLogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *logBuffer) String() string {
+func (l *smtpLogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-func newLogger() (*slog.Logger, *logBuffer) {
-	lb := &logBuffer{}
+func newSMTPLogger() (*slog.Logger, *smtpLogBuffer) {
+	lb := &smtpLogBuffer{}
 	return slog.New(slog.NewTextHandler(lb, nil)), lb
 }
 
-const testMessage = "From: a@example.jp\r\nTo: b@yubin.test\r\nSubject: test\r\n\r\nHello.\r\n.leading dot\r\n"
+const smtpTestMessage = "From: a@example.jp\r\nTo: b@yubin.test\r\nSubject: test\r\n\r\nHello.\r\n.leading dot\r\n"
 
-// newDelivery makes a Delivery of msg to the addresses via nexthop.
-func newDelivery(nexthop, msg string, to ...string) *Delivery {
+// newSMTPDelivery makes a Delivery of msg to the addresses via nexthop.
+func newSMTPDelivery(nexthop, msg string, to ...string) *Delivery {
 	env := &Envelope{ID: "4XTEST", From: "sender@example.jp", Arrival: time.Now()}
 	for _, a := range to {
 		env.Recipients = append(env.Recipients, Recipient{Addr: a, Transport: "smtp", Nexthop: nexthop})
@@ -118,7 +118,7 @@ func newDelivery(nexthop, msg string, to ...string) *Delivery {
 	}
 }
 
-func deliver(t testing.TB, tr *SMTPTransport, d *Delivery) []Result {
+func smtpDeliver(t testing.TB, tr *SMTPTransport, d *Delivery) []Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -133,14 +133,14 @@ func deliver(t testing.TB, tr *SMTPTransport, d *Delivery) []Result {
 	return res
 }
 
-func wantStatus(t testing.TB, r Result, st Status, dsn, text string) {
+func wantSMTPStatus(t testing.TB, r Result, st Status, dsn, text string) {
 	t.Helper()
 	if r.Status != st || dsn != "" && r.DSN != dsn || !strings.Contains(r.Text, text) {
 		t.Errorf("got status=%s dsn=%s (%s); want status=%s dsn=%s text containing %q", r.Status, r.DSN, r.Text, st, dsn, text)
 	}
 }
 
-func itoa(n int) string { return fmt.Sprint(n) }
+func smtpItoa(n int) string { return fmt.Sprint(n) }
 
 // startSinkV6 starts smtp-sink on [::1], skipping when this host has no
 // IPv6 loopback.
@@ -154,4 +154,4 @@ func startSinkV6(t testing.TB) *testutil.SmtpSink {
 	return testutil.StartSmtpSink(t, "::1")
 }
 
-func x509Opts(pool *x509.CertPool) x509.VerifyOptions { return x509.VerifyOptions{Roots: pool} }
+func smtpX509Opts(pool *x509.CertPool) x509.VerifyOptions { return x509.VerifyOptions{Roots: pool} }

@@ -60,15 +60,15 @@ relay_transport = discard
 	return &relayPostfix{pf: pf, cert: cert}
 }
 
-// saslMap is an in-memory smtp_sasl_password_maps that records the keys
+// smtpSASLMap is an in-memory smtp_sasl_password_maps that records the keys
 // looked up.
-type saslMap struct {
+type smtpSASLMap struct {
 	mu   sync.Mutex
 	m    map[string]string
 	keys []string
 }
 
-func (s *saslMap) lookup(_ context.Context, key string) (string, bool, error) {
+func (s *smtpSASLMap) lookup(_ context.Context, key string) (string, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys = append(s.keys, key)
@@ -87,15 +87,15 @@ func (s *saslMap) lookup(_ context.Context, key string) (string, bool, error) {
 func TestPostfixRelayhostSASL(t *testing.T) {
 	t.Parallel()
 	rp := startRelayPostfix(t)
-	res := startDNS(t)
+	res := startSMTPDNS(t)
 	nh := fmt.Sprintf("[relay.yubin.test]:%d", rp.pf.SMTPPort)
-	sasl := &saslMap{m: map[string]string{nh: "plain@example.org:secret"}}
-	log, lb := newLogger()
+	sasl := &smtpSASLMap{m: map[string]string{nh: "plain@example.org:secret"}}
+	log, lb := newSMTPLogger()
 	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, SASL: sasl.lookup, Logger: log}
 	defer tr.Close()
-	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@remote.test", "b@remote.test"))
+	rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test", "b@remote.test"))
 	for _, r := range rs {
-		wantStatus(t, r, Sent, "2.0.0", " queued as ")
+		wantSMTPStatus(t, r, Sent, "2.0.0", " queued as ")
 		if r.Relay != fmt.Sprintf("relay.yubin.test[127.0.0.1]:%d", rp.pf.SMTPPort) {
 			t.Errorf("relay=%s", r.Relay)
 		}
@@ -111,27 +111,27 @@ func TestPostfixRelayhostSASL(t *testing.T) {
 	// Wrong password: Postfix says 535 5.7.8; soft bounce makes it 4.7.8.
 	bad := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, DisableConnectionCache: true,
 		SASL: func(context.Context, string) (string, bool, error) { return "plain@example.org:wrong", true, nil }}
-	rs = deliver(t, bad, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Deferred, "4.7.8", fmt.Sprintf("SASL authentication failed; server relay.yubin.test[127.0.0.1]:%d said: 535 5.7.8 Error: authentication failed", rp.pf.SMTPPort))
+	rs = smtpDeliver(t, bad, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.7.8", fmt.Sprintf("SASL authentication failed; server relay.yubin.test[127.0.0.1]:%d said: 535 5.7.8 Error: authentication failed", rp.pf.SMTPPort))
 	bad.SASLAuthHardBounce = true
-	rs = deliver(t, bad, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Bounced, "5.7.8", "SASL authentication failed")
+	rs = smtpDeliver(t, bad, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Bounced, "5.7.8", "SASL authentication failed")
 
 	// No TLS: PLAIN and LOGIN are plaintext mechanisms; none is left.
 	plain := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, TLSLevel: TLSNone, SASL: sasl.lookup, DisableConnectionCache: true}
-	rs = deliver(t, plain, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Deferred, "4.7.0", "SASL authentication failed; cannot authenticate to server relay.yubin.test[127.0.0.1]:")
+	rs = smtpDeliver(t, plain, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.7.0", "SASL authentication failed; cannot authenticate to server relay.yubin.test[127.0.0.1]:")
 	// Allowed explicitly, it authenticates in the clear.
 	plain.SASLSecurityOptions = "noanonymous"
-	rs = deliver(t, plain, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Sent, "", "250")
+	rs = smtpDeliver(t, plain, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Sent, "", "250")
 
 	// Without credentials, Postfix refuses to relay
 	// (smtpd_relay_restrictions = permit_sasl_authenticated, reject): a
 	// 5xx bounce.
 	anon := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, DisableConnectionCache: true}
-	rs = deliver(t, anon, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Bounced, "5.7.1", "Recipient address rejected: Access denied (in reply to RCPT TO command)")
+	rs = smtpDeliver(t, anon, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Bounced, "5.7.1", "Recipient address rejected: Access denied (in reply to RCPT TO command)")
 }
 
 // TestPostfixRecipientsAndSize: the real Postfix refuses one of three
@@ -145,24 +145,24 @@ func TestPostfixRecipientsAndSize(t *testing.T) {
 	tr := &SMTPTransport{Hostname: "client.yubin.test",
 		SASL: func(context.Context, string) (string, bool, error) { return "plain@example.org:secret", true, nil }}
 	defer tr.Close()
-	d := newDelivery(nh, testMessage, "a@remote.test", "bad@remote.test", "c@remote.test")
-	rs := deliver(t, tr, d)
-	wantStatus(t, rs[0], Sent, "2.0.0", "queued as")
-	wantStatus(t, rs[1], Bounced, "5.1.1", "said: 550 5.1.1 <bad@remote.test>: Recipient address rejected: User unknown (in reply to RCPT TO command)")
-	wantStatus(t, rs[2], Sent, "2.0.0", "queued as")
+	d := newSMTPDelivery(nh, smtpTestMessage, "a@remote.test", "bad@remote.test", "c@remote.test")
+	rs := smtpDeliver(t, tr, d)
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "queued as")
+	wantSMTPStatus(t, rs[1], Bounced, "5.1.1", "said: 550 5.1.1 <bad@remote.test>: Recipient address rejected: User unknown (in reply to RCPT TO command)")
+	wantSMTPStatus(t, rs[2], Sent, "2.0.0", "queued as")
 	if !rs[1].Remote || rs[1].Code != 550 || rs[1].RemoteMTA != "127.0.0.1" {
 		t.Errorf("rejected recipient: %+v", rs[1])
 	}
 
 	big := strings.Repeat("x", 70) + "\r\n"
 	big = "Subject: big\r\n\r\n" + strings.Repeat(big, 400)
-	rs = deliver(t, tr, newDelivery(nh, big, "a@remote.test"))
-	wantStatus(t, rs[0], Bounced, "5.3.4", "message size 28816 exceeds size limit 20000 of server 127.0.0.1[127.0.0.1]:")
+	rs = smtpDeliver(t, tr, newSMTPDelivery(nh, big, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Bounced, "5.3.4", "message size 28816 exceeds size limit 20000 of server 127.0.0.1[127.0.0.1]:")
 
-	u := newDelivery(nh, testMessage, "ユーザー@remote.test")
+	u := newSMTPDelivery(nh, smtpTestMessage, "ユーザー@remote.test")
 	u.Envelope.UTF8 = true
-	rs = deliver(t, tr, u)
-	wantStatus(t, rs[0], Sent, "", "queued as")
+	rs = smtpDeliver(t, tr, u)
+	wantSMTPStatus(t, rs[0], Sent, "", "queued as")
 	rp.pf.WaitLog(t, "to=<ユーザー@remote.test>", 10*time.Second)
 }
 
@@ -175,12 +175,12 @@ func TestPostfixRecipientsAndSize(t *testing.T) {
 func TestPostfixTLSLevels(t *testing.T) {
 	t.Parallel()
 	rp := startRelayPostfix(t)
-	res := startDNS(t)
+	res := startSMTPDNS(t)
 	roots, err := LoadRootCAs(rp.cert.CertFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := itoa(rp.pf.SMTPPort)
+	port := smtpItoa(rp.pf.SMTPPort)
 	creds := func(context.Context, string) (string, bool, error) { return "plain@example.org:secret", true, nil }
 	for _, tc := range []struct {
 		level   TLSLevel
@@ -197,19 +197,19 @@ func TestPostfixTLSLevels(t *testing.T) {
 		{TLSSecure, "[relay.yubin.test]:" + port, false, Deferred, "Server certificate not trusted"},
 	} {
 		t.Run(string(tc.level)+"-"+tc.nexthop, func(t *testing.T) {
-			log, lb := newLogger()
+			log, lb := newSMTPLogger()
 			tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: port, TLSLevel: tc.level, SASL: creds, Logger: log, DisableConnectionCache: true}
 			if tc.roots {
 				tr.RootCAs = roots
 			}
-			rs := deliver(t, tr, newDelivery(tc.nexthop, testMessage, "a@remote.test"))
+			rs := smtpDeliver(t, tr, newSMTPDelivery(tc.nexthop, smtpTestMessage, "a@remote.test"))
 			if tc.status == Sent {
-				wantStatus(t, rs[0], Sent, "", "queued as")
+				wantSMTPStatus(t, rs[0], Sent, "", "queued as")
 				if !strings.Contains(lb.String(), tc.text) {
 					t.Errorf("log lacks %q:\n%s", tc.text, lb)
 				}
 			} else {
-				wantStatus(t, rs[0], tc.status, "4.7.5", tc.text)
+				wantSMTPStatus(t, rs[0], tc.status, "4.7.5", tc.text)
 			}
 		})
 	}
@@ -233,16 +233,16 @@ relay_transport = discard
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, lb := newLogger()
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startDNS(t), WrapperMode: true, TLSLevel: TLSVerify, RootCAs: roots, Logger: log}
+	log, lb := newSMTPLogger()
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: startSMTPDNS(t), WrapperMode: true, TLSLevel: TLSVerify, RootCAs: roots, Logger: log}
 	defer tr.Close()
 	nh := fmt.Sprintf("[relay.yubin.test]:%d", pf.SMTPPort)
-	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "queued as")
+	rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "queued as")
 	if !strings.Contains(lb.String(), fmt.Sprintf("Verified TLS connection established to relay.yubin.test[127.0.0.1]:%d: TLSv1.3", pf.SMTPPort)) {
 		t.Errorf("log:\n%s", lb)
 	}
 	plain := &SMTPTransport{Hostname: "client.yubin.test", Resolver: tr.Resolver, HeloTimeout: time.Second, DisableConnectionCache: true}
-	rs = deliver(t, plain, newDelivery(nh, testMessage, "a@remote.test"))
-	wantStatus(t, rs[0], Deferred, "4.4.2", "while receiving the initial server greeting")
+	rs = smtpDeliver(t, plain, newSMTPDelivery(nh, smtpTestMessage, "a@remote.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.2", "while receiving the initial server greeting")
 }

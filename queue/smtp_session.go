@@ -19,12 +19,12 @@ import (
 	"github.com/yubinmail/yubin/smtp"
 )
 
-// attempt is one Deliver call's state.
-type attempt struct {
+// smtpAttempt is one Deliver call's state.
+type smtpAttempt struct {
 	t     *SMTPTransport
 	d     *Delivery
-	nh    nexthop
-	port  port
+	nh    smtpNexthop
+	port  smtpPort
 	key   string
 	tm    *[numPhases]time.Duration
 	level TLSLevel
@@ -32,13 +32,13 @@ type attempt struct {
 	start time.Time
 }
 
-// port is a resolved TCP port.
-type port uint16
+// smtpPort is a resolved TCP port.
+type smtpPort uint16
 
-func (p port) String() string { return strconv.Itoa(int(p)) }
+func (p smtpPort) String() string { return strconv.Itoa(int(p)) }
 
 // portFor resolves the nexthop's port, Port or "smtp".
-func (t *SMTPTransport) portFor(ctx context.Context, nh nexthop) (port, error) {
+func (t *SMTPTransport) portFor(ctx context.Context, nh smtpNexthop) (smtpPort, error) {
 	p := nh.port
 	if p == "" {
 		p = t.Port
@@ -47,17 +47,17 @@ func (t *SMTPTransport) portFor(ctx context.Context, nh nexthop) (port, error) {
 		p = DefaultSMTPPort
 	}
 	if n, err := strconv.Atoi(p); err == nil && n > 0 && n < 65536 {
-		return port(n), nil
+		return smtpPort(n), nil
 	}
 	n, err := net.DefaultResolver.LookupPort(ctx, "tcp", p)
 	if err != nil || n <= 0 || n > 65535 {
 		return 0, fmt.Errorf("unknown service %q", p)
 	}
-	return port(n), nil
+	return smtpPort(n), nil
 }
 
-// session is an SMTP connection ready for a mail transaction.
-type session struct {
+// smtpSession is an SMTP connection ready for a mail transaction.
+type smtpSession struct {
 	c       *smtp.Client
 	pc      *phaseConn
 	host    string // the server's host name (MX host, [host], address)
@@ -71,21 +71,21 @@ type session struct {
 }
 
 // watch makes ctx's cancellation abort the session's I/O.
-func (s *session) watch(ctx context.Context) {
+func (s *smtpSession) watch(ctx context.Context) {
 	if s.stop != nil {
 		s.stop()
 	}
 	s.stop = context.AfterFunc(ctx, s.pc.abort)
 }
 
-func (s *session) detach() {
+func (s *smtpSession) detach() {
 	if s.stop != nil {
 		s.stop()
 		s.stop = nil
 	}
 }
 
-func (s *session) close() {
+func (s *smtpSession) close() {
 	s.detach()
 	s.c.Close()
 }
@@ -93,25 +93,25 @@ func (s *session) close() {
 // quit says QUIT and closes without waiting for the reply, as Postfix
 // does with smtp_skip_quit_response = yes (the default); the write is
 // bounded by smtp_quit_timeout.
-func (s *session) quit() {
+func (s *smtpSession) quit() {
 	s.detach()
 	s.pc.Write([]byte("QUIT\r\n"))
 	s.c.Close()
 }
 
 // reuse readies a cached session for another transaction with RSET.
-func (s *session) reuse(ctx context.Context) bool {
+func (s *smtpSession) reuse(ctx context.Context) bool {
 	s.watch(ctx)
 	s.pc.cancelled.Store(false)
 	return s.c.Reset(ctx) == nil
 }
 
-func relayName(host string, addr netip.Addr, p port) string {
+func smtpRelayName(host string, addr netip.Addr, p smtpPort) string {
 	return host + "[" + addr.String() + "]:" + p.String()
 }
 
-// connectReason turns a dial error into Postfix's words.
-func connectReason(err error) string {
+// smtpConnectReason turns a dial error into Postfix's words.
+func smtpConnectReason(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		s := errno.Error()
@@ -128,7 +128,7 @@ func connectReason(err error) string {
 
 // convFail is the Result of a conversation that broke: a timeout, a lost
 // connection or a reply that is not SMTP.
-func (s *session) convFail(err error) *Result {
+func (s *smtpSession) convFail(err error) *Result {
 	r := &Result{Status: Deferred, DSN: "4.4.2", Relay: s.relay, RemoteMTA: s.host}
 	while := phaseWhile[s.pc.cur]
 	switch {
@@ -148,7 +148,7 @@ func (s *session) convFail(err error) *Result {
 // replyResult is the Result of an SMTP reply: 2xx Sent, 4xx Deferred,
 // 5xx Bounced, with Postfix's text "host ... said: ... (in reply to ...
 // command)".
-func (s *session) replyResult(e *smtp.Error, inReplyTo string) *Result {
+func (s *smtpSession) replyResult(e *smtp.Error, inReplyTo string) *Result {
 	r := &Result{Code: e.Code, Remote: true, Relay: s.relay, RemoteMTA: s.host}
 	dsn := e.Enhanced.String()
 	switch {
@@ -164,12 +164,12 @@ func (s *session) replyResult(e *smtp.Error, inReplyTo string) *Result {
 		}
 	}
 	r.DSN = dsn
-	r.Text = fmt.Sprintf("host %s said: %s (in reply to %s command)", s.relay, replyText(e), inReplyTo)
+	r.Text = fmt.Sprintf("host %s said: %s (in reply to %s command)", s.relay, smtpReplyText(e), inReplyTo)
 	return r
 }
 
-// replyText formats an *smtp.Error as the server sent it, on one line.
-func replyText(e *smtp.Error) string {
+// smtpReplyText formats an *smtp.Error as the server sent it, on one line.
+func smtpReplyText(e *smtp.Error) string {
 	t := strconv.Itoa(e.Code)
 	if d := e.Enhanced.String(); d != "" {
 		t += " " + d
@@ -177,26 +177,26 @@ func replyText(e *smtp.Error) string {
 	if e.Message != "" {
 		t += " " + strings.ReplaceAll(e.Message, "\n", " ")
 	}
-	return sanitize(t)
+	return smtpSanitize(t)
 }
 
 // open connects to tg and readies a session: greeting, EHLO, STARTTLS
 // as the level says, AUTH when credentials are configured. connected
 // reports whether TCP got through (it counts as an MX session). A
 // handshake failure at level may is retried once in plaintext.
-func (a *attempt) open(ctx context.Context, tg target, level TLSLevel) (s *session, fail *Result, connected bool) {
+func (a *smtpAttempt) open(ctx context.Context, tg mxTarget, level TLSLevel) (s *smtpSession, fail *Result, connected bool) {
 	s, fail, connected, retryPlain := a.open1(ctx, tg, level)
 	if retryPlain {
-		a.log.Info("TLS handshake failed, retrying in plaintext", "queue_id", a.d.Envelope.ID, "relay", relayName(tg.host, tg.addr, a.port), "reason", fail.Text)
+		a.log.Info("TLS handshake failed, retrying in plaintext", "queue_id", a.d.Envelope.ID, "relay", smtpRelayName(tg.host, tg.addr, a.port), "reason", fail.Text)
 		s, fail, _, _ = a.open1(ctx, tg, TLSNone)
 	}
 	return s, fail, connected
 }
 
-func (a *attempt) open1(ctx context.Context, tg target, level TLSLevel) (s *session, fail *Result, connected, retryPlain bool) {
+func (a *smtpAttempt) open1(ctx context.Context, tg mxTarget, level TLSLevel) (s *smtpSession, fail *Result, connected, retryPlain bool) {
 	t := a.t
-	relay := relayName(tg.host, tg.addr, a.port)
-	dialer := net.Dialer{Timeout: orDur(t.ConnectTimeout, DefaultConnectTimeout)}
+	relay := smtpRelayName(tg.host, tg.addr, a.port)
+	dialer := net.Dialer{Timeout: smtpOrDur(t.ConnectTimeout, DefaultConnectTimeout)}
 	bind := t.BindAddress
 	if tg.addr.Is6() {
 		bind = t.BindAddress6
@@ -204,16 +204,16 @@ func (a *attempt) open1(ctx context.Context, tg target, level TLSLevel) (s *sess
 	if bind != "" {
 		ip, err := netip.ParseAddr(bind)
 		if err != nil {
-			return nil, dnsFail(Deferred, "4.3.5", "bad smtp_bind_address %q", bind), false, false
+			return nil, mxFail(Deferred, "4.3.5", "bad smtp_bind_address %q", bind), false, false
 		}
 		dialer.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
 	}
 	raw, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(tg.addr, uint16(a.port)).String())
 	if err != nil {
-		r := dnsFail(Deferred, "4.4.1", "connect to %s: %s", relay, connectReason(err))
+		r := mxFail(Deferred, "4.4.1", "connect to %s: %s", relay, smtpConnectReason(err))
 		return nil, r, false, false
 	}
-	s = &session{host: tg.host, relay: relay, key: a.key, created: time.Now()}
+	s = &smtpSession{host: tg.host, relay: relay, key: a.key, created: time.Now()}
 	var conn net.Conn = raw
 	if t.WrapperMode && level != TLSNone {
 		tc, r := a.handshake(ctx, raw, s, tg, level)
@@ -231,7 +231,7 @@ func (a *attempt) open1(ctx context.Context, tg target, level TLSLevel) (s *sess
 			var e *smtp.Error
 			if errors.As(err, &e) {
 				r := s.replyResult(e, "initial greeting")
-				r.Text = fmt.Sprintf("host %s refused to talk to me: %s", relay, replyText(e))
+				r.Text = fmt.Sprintf("host %s refused to talk to me: %s", relay, smtpReplyText(e))
 				return r
 			}
 			return s.convFail(err)
@@ -266,7 +266,7 @@ func (a *attempt) open1(ctx context.Context, tg target, level TLSLevel) (s *sess
 }
 
 // hello sends EHLO (HELO when refused).
-func (s *session) hello(ctx context.Context, name string) *Result {
+func (s *smtpSession) hello(ctx context.Context, name string) *Result {
 	if err := s.c.Hello(ctx, name); err != nil {
 		var e *smtp.Error
 		if errors.As(err, &e) {
@@ -280,7 +280,7 @@ func (s *session) hello(ctx context.Context, name string) *Result {
 // tlsConfig is the client TLS config for a server: verification is done
 // by checkPeer after the handshake, to tell Untrusted, Trusted and
 // Verified apart as Postfix logs them.
-func (a *attempt) tlsConfig(tg target) *tls.Config {
+func (a *smtpAttempt) tlsConfig(tg mxTarget) *tls.Config {
 	var cfg *tls.Config
 	if a.t.TLSConfig != nil {
 		cfg = a.t.TLSConfig.Clone()
@@ -297,25 +297,25 @@ func (a *attempt) tlsConfig(tg target) *tls.Config {
 
 // handshake runs the TLS handshake on raw within smtp_starttls_timeout
 // and checks the certificate as the level requires.
-func (a *attempt) handshake(ctx context.Context, raw net.Conn, s *session, tg target, level TLSLevel) (*tls.Conn, *Result) {
+func (a *smtpAttempt) handshake(ctx context.Context, raw net.Conn, s *smtpSession, tg mxTarget, level TLSLevel) (*tls.Conn, *Result) {
 	hctx, cancel := context.WithTimeout(ctx, a.tm[phStartTLS])
 	defer cancel()
 	tc := tls.Client(raw, a.tlsConfig(tg))
 	if err := tc.HandshakeContext(hctx); err != nil {
-		r := dnsFail(Deferred, "4.7.5", "Cannot start TLS: handshake failure")
+		r := mxFail(Deferred, "4.7.5", "Cannot start TLS: handshake failure")
 		r.Relay, r.RemoteMTA = s.relay, s.host
 		a.log.Warn("TLS handshake failed", "queue_id", a.d.Envelope.ID, "relay", s.relay, "error", err.Error())
 		return nil, r
 	}
 	raw.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
-	pt := checkPeer(cs, a.t.RootCAs, level, tg.host, a.nh.host)
+	pt := checkTLSPeer(cs, a.t.RootCAs, level, tg.host, a.nh.host)
 	if (level == TLSVerify || level == TLSSecure) && !(pt.trusted && pt.matched) {
 		text := "Server certificate not verified"
 		if !pt.trusted {
 			text = "Server certificate not trusted"
 		}
-		r := dnsFail(Deferred, "4.7.5", "%s", text)
+		r := mxFail(Deferred, "4.7.5", "%s", text)
 		r.Relay, r.RemoteMTA = s.relay, s.host
 		a.log.Warn(fmt.Sprintf("%s: %s", s.relay, text), "queue_id", a.d.Envelope.ID)
 		tc.Close()
@@ -328,10 +328,10 @@ func (a *attempt) handshake(ctx context.Context, raw net.Conn, s *session, tg ta
 // startTLS runs STARTTLS (RFC 3207) as the level says. It returns
 // retryPlain when level may failed in the handshake: Postfix then tries
 // the same server again without TLS.
-func (a *attempt) startTLS(ctx context.Context, s *session, raw net.Conn, tg target, level TLSLevel) (fail *Result, retryPlain bool) {
+func (a *smtpAttempt) startTLS(ctx context.Context, s *smtpSession, raw net.Conn, tg mxTarget, level TLSLevel) (fail *Result, retryPlain bool) {
 	if !s.c.Extensions().Has(smtp.ExtStartTLS) {
 		if level.mandatory() {
-			r := dnsFail(Deferred, "4.7.4", "TLS is required, but was not offered by host %s", s.relay)
+			r := mxFail(Deferred, "4.7.4", "TLS is required, but was not offered by host %s", s.relay)
 			r.Relay, r.RemoteMTA = s.relay, s.host
 			return r, false
 		}
@@ -351,7 +351,7 @@ func (a *attempt) startTLS(ctx context.Context, s *session, raw net.Conn, tg tar
 		e := &smtp.Error{Code: rep.Code, Enhanced: smtp.ParseEnhanced(rep.Enhanced), Message: rep.Text()}
 		r := s.replyResult(e, "STARTTLS")
 		r.Status, r.DSN = Deferred, "4.7.4"
-		r.Text = fmt.Sprintf("TLS is required, but host %s refused to start TLS: %s", s.relay, replyText(e))
+		r.Text = fmt.Sprintf("TLS is required, but host %s refused to start TLS: %s", s.relay, smtpReplyText(e))
 		return r, false
 	}
 	s.detach()
@@ -374,7 +374,7 @@ func (a *attempt) startTLS(ctx context.Context, s *session, raw net.Conn, tg tar
 
 // auth authenticates to the server (RFC 4954) when smtp_sasl_password_maps
 // has credentials for it and it offers AUTH.
-func (a *attempt) auth(ctx context.Context, s *session) *Result {
+func (a *smtpAttempt) auth(ctx context.Context, s *smtpSession) *Result {
 	t := a.t
 	if t.SASL == nil || !s.c.Extensions().Has(smtp.ExtAuth) {
 		return nil
@@ -386,21 +386,21 @@ func (a *attempt) auth(ctx context.Context, s *session) *Result {
 	user, pass, found, err := t.lookupSASL(ctx, a.d.Envelope.From, host, a.nh.dest)
 	if err != nil {
 		a.log.Warn("smtp_sasl_password_maps lookup failed", "queue_id", a.d.Envelope.ID, "error", err.Error())
-		r := dnsFail(Deferred, "4.3.0", "Temporary failure: SASL password lookup failed")
+		r := mxFail(Deferred, "4.3.0", "Temporary failure: SASL password lookup failed")
 		r.Relay, r.RemoteMTA = s.relay, s.host
 		return r
 	}
 	if !found {
 		return nil
 	}
-	opts := parseSASLOptions(orStr(t.SASLSecurityOptions, DefaultSASLSecurityOptions))
+	opts := parseSASLOptions(smtpOrStr(t.SASLSecurityOptions, DefaultSASLSecurityOptions))
 	if s.tls {
-		opts = parseSASLOptions(orStr(t.SASLTLSSecurityOptions, DefaultSASLTLSSecurityOptions))
+		opts = parseSASLOptions(smtpOrStr(t.SASLTLSSecurityOptions, DefaultSASLTLSSecurityOptions))
 	}
 	offered, _ := s.c.Extension("AUTH")
 	cl := saslClient(offered, opts, user, pass)
 	if cl == nil {
-		r := dnsFail(Deferred, "4.7.0", "SASL authentication failed; cannot authenticate to server %s: no mechanism available", s.relay)
+		r := mxFail(Deferred, "4.7.0", "SASL authentication failed; cannot authenticate to server %s: no mechanism available", s.relay)
 		r.Relay, r.RemoteMTA = s.relay, s.host
 		return r
 	}
@@ -409,14 +409,14 @@ func (a *attempt) auth(ctx context.Context, s *session) *Result {
 		if !errors.As(err, &e) {
 			if s.pc.cur == phAuth && !errors.Is(err, os.ErrDeadlineExceeded) && !s.pc.cancelled.Load() && s.pc.lastCode != 0 {
 				// A challenge the mechanism could not answer.
-				r := dnsFail(Deferred, "4.7.0", "SASL authentication failed; cannot authenticate to server %s: %v", s.relay, err)
+				r := mxFail(Deferred, "4.7.0", "SASL authentication failed; cannot authenticate to server %s: %v", s.relay, err)
 				r.Relay, r.RemoteMTA = s.relay, s.host
 				return r
 			}
 			return s.convFail(err)
 		}
 		r := s.replyResult(e, "AUTH")
-		r.Text = fmt.Sprintf("SASL authentication failed; server %s said: %s", s.relay, replyText(e))
+		r.Text = fmt.Sprintf("SASL authentication failed; server %s said: %s", s.relay, smtpReplyText(e))
 		if r.Status == Bounced && !t.SASLAuthHardBounce {
 			r.Status, r.DSN = Deferred, "4"+r.DSN[1:]
 		}
@@ -426,7 +426,7 @@ func (a *attempt) auth(ctx context.Context, s *session) *Result {
 	return nil
 }
 
-func orStr(s, def string) string {
+func smtpOrStr(s, def string) string {
 	if s != "" {
 		return s
 	}

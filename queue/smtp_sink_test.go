@@ -18,19 +18,19 @@ import (
 // the content arrives dot-stuffed and intact.
 func TestSmtpSinkMXDelivery(t *testing.T) {
 	t.Parallel()
-	res := startDNS(t)
+	res := startSMTPDNS(t)
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
-	log, lb := newLogger()
-	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: itoa(sink.Port), Protocols: "ipv4", Logger: log}
+	log, lb := newSMTPLogger()
+	tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: smtpItoa(sink.Port), Protocols: "ipv4", Logger: log}
 	defer tr.Close()
-	d := newDelivery("multi.yubin.test", testMessage, "a@multi.yubin.test", "b@multi.yubin.test", "c@multi.yubin.test")
+	d := newSMTPDelivery("multi.yubin.test", smtpTestMessage, "a@multi.yubin.test", "b@multi.yubin.test", "c@multi.yubin.test")
 	d.Envelope.Ret, d.Envelope.EnvID = "HDRS", "env+2Bid"
 	d.Envelope.Auth = "joe+x@example.jp"
 	d.Recipients[0].Notify = "SUCCESS,FAILURE"
 	d.Recipients[1].Orig = "alias@multi.yubin.test"
-	rs := deliver(t, tr, d)
+	rs := smtpDeliver(t, tr, d)
 	for _, r := range rs {
-		wantStatus(t, r, Sent, "2.0.0", "250 2.0.0 Ok")
+		wantSMTPStatus(t, r, Sent, "2.0.0", "250 2.0.0 Ok")
 		if !strings.HasPrefix(r.Relay, "mx4.yubin.test[127.0.0.1]:") && !strings.HasPrefix(r.Relay, "mx4b.yubin.test[127.0.0.1]:") || !r.DSNPassed || !r.Remote || r.Code != 250 {
 			t.Errorf("result %+v", r)
 		}
@@ -95,13 +95,13 @@ func TestSmtpSinkReplies(t *testing.T) {
 				DataInitTimeout: time.Second, DataDoneTimeout: time.Second}
 			defer tr.Close()
 			start := time.Now()
-			rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test", "b@yubin.test"))
+			rs := smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test", "b@yubin.test"))
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("took %v", took)
 			}
 			for _, r := range rs {
-				wantStatus(t, r, tc.status, tc.dsn, tc.text)
-				if r.Relay != "127.0.0.1[127.0.0.1]:"+itoa(sink.Port) {
+				wantSMTPStatus(t, r, tc.status, tc.dsn, tc.text)
+				if r.Relay != "127.0.0.1[127.0.0.1]:"+smtpItoa(sink.Port) {
 					t.Errorf("relay=%s", r.Relay)
 				}
 			}
@@ -120,33 +120,33 @@ func TestSmtpSinkConnectionRefused(t *testing.T) {
 	addr := l.Addr().(*net.TCPAddr)
 	l.Close()
 	tr := &SMTPTransport{Hostname: "client.yubin.test"}
-	rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(addr.Port), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+itoa(addr.Port)+": Connection refused")
+	rs := smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(addr.Port), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+smtpItoa(addr.Port)+": Connection refused")
 
 	// A relayhost list: the first refuses, the second (the real
 	// smtp-sink) takes the mail.
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
-	rs = deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(addr.Port)+", [127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Sent, "2.0.0", "250")
-	if rs[0].Relay != "127.0.0.1[127.0.0.1]:"+itoa(sink.Port) {
+	rs = smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(addr.Port)+", [127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250")
+	if rs[0].Relay != "127.0.0.1[127.0.0.1]:"+smtpItoa(sink.Port) {
 		t.Errorf("relay=%s", rs[0].Relay)
 	}
 	tr.Close()
 }
 
-// countingProxy forwards TCP connections to addr and counts them.
-type countingProxy struct {
+// smtpCountingProxy forwards TCP connections to addr and counts them.
+type smtpCountingProxy struct {
 	l     net.Listener
 	mu    sync.Mutex
 	conns int
 }
 
-func newCountingProxy(t *testing.T, addr string) *countingProxy {
+func newSMTPCountingProxy(t *testing.T, addr string) *smtpCountingProxy {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &countingProxy{l: l}
+	p := &smtpCountingProxy{l: l}
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -172,13 +172,13 @@ func newCountingProxy(t *testing.T, addr string) *countingProxy {
 	return p
 }
 
-func (p *countingProxy) count() int {
+func (p *smtpCountingProxy) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.conns
 }
 
-func (p *countingProxy) port() int { return p.l.Addr().(*net.TCPAddr).Port }
+func (p *smtpCountingProxy) port() int { return p.l.Addr().(*net.TCPAddr).Port }
 
 // TestSmtpSinkConnectionReuse: three deliveries to the same nexthop in a
 // row share one connection to the real smtp-sink (RSET between them);
@@ -188,13 +188,13 @@ func (p *countingProxy) port() int { return p.l.Addr().(*net.TCPAddr).Port }
 func TestSmtpSinkConnectionReuse(t *testing.T) {
 	t.Parallel()
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
-	p := newCountingProxy(t, sink.Addr)
+	p := newSMTPCountingProxy(t, sink.Addr)
 	tr := &SMTPTransport{Hostname: "client.yubin.test", ConnectionCacheTimeLimit: 300 * time.Millisecond}
 	defer tr.Close()
-	nh := "[127.0.0.1]:" + itoa(p.port())
+	nh := "[127.0.0.1]:" + smtpItoa(p.port())
 	for i := 0; i < 3; i++ {
-		rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
-		wantStatus(t, rs[0], Sent, "", "250")
+		rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+		wantSMTPStatus(t, rs[0], Sent, "", "250")
 		if i > 0 && rs[0].Conn != 0 {
 			t.Errorf("reused connection reports %v setup time", rs[0].Conn)
 		}
@@ -203,8 +203,8 @@ func TestSmtpSinkConnectionReuse(t *testing.T) {
 		t.Errorf("%d connections for 3 deliveries, want 1", n)
 	}
 	time.Sleep(600 * time.Millisecond)
-	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Sent, "", "250")
+	rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "", "250")
 	if n := p.count(); n != 2 {
 		t.Errorf("%d connections after the cache time limit, want 2", n)
 	}
@@ -213,7 +213,7 @@ func TestSmtpSinkConnectionReuse(t *testing.T) {
 	}
 	off := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
 	for i := 0; i < 2; i++ {
-		deliver(t, off, newDelivery(nh, testMessage, "a@yubin.test"))
+		smtpDeliver(t, off, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
 	}
 	if n := p.count(); n != 4 {
 		t.Errorf("%d connections with the cache off, want 4", n)
@@ -227,17 +227,17 @@ func TestSmtpSinkConnectionReuse(t *testing.T) {
 func TestSmtpSinkTLSRequired(t *testing.T) {
 	t.Parallel()
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
-	nh := "[127.0.0.1]:" + itoa(sink.Port)
+	nh := "[127.0.0.1]:" + smtpItoa(sink.Port)
 	tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSEncrypt}
-	rs := deliver(t, tr, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "4.7.4", "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+itoa(sink.Port))
+	rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.7.4", "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+smtpItoa(sink.Port))
 	fp := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: "fingerprint"}
-	rs = deliver(t, fp, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "4.7.5", `smtp_tls_security_level "fingerprint" is not supported`)
+	rs = smtpDeliver(t, fp, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.7.5", `smtp_tls_security_level "fingerprint" is not supported`)
 	may := &SMTPTransport{Hostname: "client.yubin.test"}
 	defer may.Close()
-	rs = deliver(t, may, newDelivery(nh, testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Sent, "", "250")
+	rs = smtpDeliver(t, may, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "", "250")
 	if n := len(sink.WaitMessages(t, 1, 5*time.Second)); n != 1 {
 		t.Errorf("%d messages dumped, want 1", n)
 	}
@@ -253,12 +253,12 @@ func TestSmtpSinkExtensions(t *testing.T) {
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
 	no8 := testutil.StartSmtpSink(t, "127.0.0.1", "-8")
 	tr := &SMTPTransport{Hostname: "client.yubin.test", DisableConnectionCache: true}
-	d := newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test")
+	d := newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test")
 	d.Envelope.Body = "8BITMIME"
-	wantStatus(t, deliver(t, tr, d)[0], Sent, "", "250")
-	d = newDelivery("[127.0.0.1]:"+itoa(no8.Port), testMessage, "a@yubin.test")
+	wantSMTPStatus(t, smtpDeliver(t, tr, d)[0], Sent, "", "250")
+	d = newSMTPDelivery("[127.0.0.1]:"+smtpItoa(no8.Port), smtpTestMessage, "a@yubin.test")
 	d.Envelope.Body = "8BITMIME"
-	wantStatus(t, deliver(t, tr, d)[0], Sent, "", "250")
+	wantSMTPStatus(t, smtpDeliver(t, tr, d)[0], Sent, "", "250")
 	if m := sink.WaitMessages(t, 1, 5*time.Second); len(m) != 1 || !testutil.HasLine(m[0], "X-Mail-Args: <sender@example.jp> BODY=8BITMIME") {
 		t.Errorf("BODY=8BITMIME not passed on: %q", m)
 	}
@@ -266,13 +266,13 @@ func TestSmtpSinkExtensions(t *testing.T) {
 		t.Errorf("BODY= sent to a server without 8BITMIME: %q", m)
 	}
 
-	d = newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test", "ユーザー@yubin.test")
-	for _, r := range deliver(t, tr, d) {
-		wantStatus(t, r, Bounced, "5.6.7", "SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+itoa(sink.Port))
+	d = newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test", "ユーザー@yubin.test")
+	for _, r := range smtpDeliver(t, tr, d) {
+		wantSMTPStatus(t, r, Bounced, "5.6.7", "SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]:"+smtpItoa(sink.Port))
 	}
-	d = newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test")
+	d = newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test")
 	d.Envelope.Body = "BINARYMIME"
-	wantStatus(t, deliver(t, tr, d)[0], Bounced, "5.6.3", "BINARYMIME was not offered")
+	wantSMTPStatus(t, smtpDeliver(t, tr, d)[0], Bounced, "5.6.3", "BINARYMIME was not offered")
 	if n := len(sink.Messages(t)); n != 1 {
 		t.Errorf("%d messages at the sink, want 1", n)
 	}
@@ -284,10 +284,10 @@ func TestSmtpSinkExtensions(t *testing.T) {
 func TestSmtpSinkConcurrent(t *testing.T) {
 	t.Parallel()
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
-	p := newCountingProxy(t, sink.Addr)
+	p := newSMTPCountingProxy(t, sink.Addr)
 	tr := &SMTPTransport{Hostname: "client.yubin.test"}
 	defer tr.Close()
-	nh := "[127.0.0.1]:" + itoa(p.port())
+	nh := "[127.0.0.1]:" + smtpItoa(p.port())
 	var wg sync.WaitGroup
 	errs := make(chan string, 40)
 	for g := 0; g < 8; g++ {
@@ -296,7 +296,7 @@ func TestSmtpSinkConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 5; i++ {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				rs := tr.Deliver(ctx, newDelivery(nh, testMessage, "a@yubin.test", "b@yubin.test"))
+				rs := tr.Deliver(ctx, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test", "b@yubin.test"))
 				cancel()
 				for _, r := range rs {
 					if r.Status != Sent {

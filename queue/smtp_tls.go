@@ -55,7 +55,7 @@ func LoadRootCAs(caFile, caPath string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	n := 0
 	if caFile != "" {
-		b, err := readLimited(caFile)
+		b, err := readCAFile(caFile)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +76,7 @@ func LoadRootCAs(caFile, caPath string) (*x509.CertPool, error) {
 			if e.IsDir() {
 				continue
 			}
-			b, err := readLimited(filepath.Join(caPath, e.Name()))
+			b, err := readCAFile(filepath.Join(caPath, e.Name()))
 			if err != nil {
 				continue // dangling links, unreadable files: skip as OpenSSL does
 			}
@@ -91,7 +91,7 @@ func LoadRootCAs(caFile, caPath string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func readLimited(path string) ([]byte, error) {
+func readCAFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -107,16 +107,16 @@ func readLimited(path string) ([]byte, error) {
 	return b, err
 }
 
-// peerTrust is what outbound TLS found out about the server.
-type peerTrust struct {
+// tlsPeerTrust is what outbound TLS found out about the server.
+type tlsPeerTrust struct {
 	trusted bool // the chain verifies against RootCAs
 	matched bool // and names what the level asks for
 }
 
-// checkPeer verifies the server's certificate chain against roots and
+// checkTLSPeer verifies the server's certificate chain against roots and
 // its names against the names the level matches.
-func checkPeer(cs tls.ConnectionState, roots *x509.CertPool, level TLSLevel, mxHost, nexthopHost string) peerTrust {
-	var pt peerTrust
+func checkTLSPeer(cs tls.ConnectionState, roots *x509.CertPool, level TLSLevel, mxHost, nexthopHost string) tlsPeerTrust {
+	var pt tlsPeerTrust
 	if len(cs.PeerCertificates) == 0 {
 		return pt
 	}
@@ -152,7 +152,7 @@ func checkPeer(cs tls.ConnectionState, roots *x509.CertPool, level TLSLevel, mxH
 // tlsSummary returns Postfix's log line for an established TLS session:
 // "Untrusted TLS connection established to mx.example.jp[192.0.2.1]:25:
 // TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits)".
-func tlsSummary(cs tls.ConnectionState, level TLSLevel, pt peerTrust, relay string) string {
+func tlsSummary(cs tls.ConnectionState, level TLSLevel, pt tlsPeerTrust, relay string) string {
 	status := "Untrusted"
 	switch {
 	case len(cs.PeerCertificates) == 0:

@@ -176,18 +176,18 @@ type SMTPTransport struct {
 	Logger *slog.Logger
 
 	cacheMu sync.Mutex
-	idle    map[string][]*session
+	idle    map[string][]*smtpSession
 	closed  bool
 }
 
-func orDur(d, def time.Duration) time.Duration {
+func smtpOrDur(d, def time.Duration) time.Duration {
 	if d > 0 {
 		return d
 	}
 	return def
 }
 
-func orInt(n, def int) int {
+func smtpOrInt(n, def int) int {
 	if n > 0 {
 		return n
 	}
@@ -219,9 +219,13 @@ func (t *SMTPTransport) protocols() string {
 	return "all"
 }
 
-func (t *SMTPTransport) mxAddressLimit() int { return orInt(t.MXAddressLimit, DefaultMXAddressLimit) }
-func (t *SMTPTransport) mxSessionLimit() int { return orInt(t.MXSessionLimit, DefaultMXSessionLimit) }
-func (t *SMTPTransport) mxHostLimit() int    { return orInt(t.MXHostLimit, DefaultMXHostLimit) }
+func (t *SMTPTransport) mxAddressLimit() int {
+	return smtpOrInt(t.MXAddressLimit, DefaultMXAddressLimit)
+}
+func (t *SMTPTransport) mxSessionLimit() int {
+	return smtpOrInt(t.MXSessionLimit, DefaultMXSessionLimit)
+}
+func (t *SMTPTransport) mxHostLimit() int { return smtpOrInt(t.MXHostLimit, DefaultMXHostLimit) }
 
 // tlsLevel returns the effective level; ok is false for a level this
 // transport does not implement ("fingerprint", a typo), with which mail
@@ -240,16 +244,16 @@ func (t *SMTPTransport) tlsLevel() (level TLSLevel, ok bool) {
 
 func (t *SMTPTransport) timeouts() *[numPhases]time.Duration {
 	var tm [numPhases]time.Duration
-	helo := orDur(t.HeloTimeout, DefaultHeloTimeout)
+	helo := smtpOrDur(t.HeloTimeout, DefaultHeloTimeout)
 	tm[phGreeting], tm[phHelo], tm[phAuth], tm[phOther] = helo, helo, helo, helo
-	tm[phStartTLS] = orDur(t.StartTLSTimeout, DefaultStartTLSTimeout)
-	tm[phMail] = orDur(t.MailTimeout, DefaultMailTimeout)
-	tm[phRcpt] = orDur(t.RcptTimeout, DefaultRcptTimeout)
-	tm[phData] = orDur(t.DataInitTimeout, DefaultDataInitTimeout)
-	tm[phXfer] = orDur(t.DataXferTimeout, DefaultDataXferTimeout)
-	tm[phDot] = orDur(t.DataDoneTimeout, DefaultDataDoneTimeout)
-	tm[phRset] = orDur(t.RsetTimeout, DefaultRsetTimeout)
-	tm[phQuit] = orDur(t.QuitTimeout, DefaultQuitTimeout)
+	tm[phStartTLS] = smtpOrDur(t.StartTLSTimeout, DefaultStartTLSTimeout)
+	tm[phMail] = smtpOrDur(t.MailTimeout, DefaultMailTimeout)
+	tm[phRcpt] = smtpOrDur(t.RcptTimeout, DefaultRcptTimeout)
+	tm[phData] = smtpOrDur(t.DataInitTimeout, DefaultDataInitTimeout)
+	tm[phXfer] = smtpOrDur(t.DataXferTimeout, DefaultDataXferTimeout)
+	tm[phDot] = smtpOrDur(t.DataDoneTimeout, DefaultDataDoneTimeout)
+	tm[phRset] = smtpOrDur(t.RsetTimeout, DefaultRsetTimeout)
+	tm[phQuit] = smtpOrDur(t.QuitTimeout, DefaultQuitTimeout)
 	return &tm
 }
 
@@ -284,7 +288,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 			dest = d.Recipients[0].Addr[at+1:]
 		}
 	}
-	list := splitNexthops(dest)
+	list := splitSMTPNexthops(dest)
 	if len(list) == 0 {
 		list = []string{dest}
 	}
@@ -303,14 +307,14 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	return results
 }
 
-// maxNexthops bounds a nexthop list.
-const maxNexthops = 10
+// maxSMTPNexthops bounds a nexthop list.
+const maxSMTPNexthops = 10
 
-// splitNexthops splits a list of nexthops separated by commas or
+// splitSMTPNexthops splits a list of nexthops separated by commas or
 // spaces.
-func splitNexthops(s string) []string {
+func splitSMTPNexthops(s string) []string {
 	f := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-	return f[:min(len(f), maxNexthops)]
+	return f[:min(len(f), maxSMTPNexthops)]
 }
 
 // deliverNexthop delivers to the recipients pending (indexes into
@@ -322,20 +326,20 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		}
 		pending = nil
 	}
-	nh, err := parseNexthop(dest)
+	nh, err := parseSMTPNexthop(dest)
 	if err != nil {
-		fill(*dnsFail(Deferred, "4.3.5", "bad nexthop syntax: %q", truncate(dest, 100)))
+		fill(*mxFail(Deferred, "4.3.5", "bad nexthop syntax: %q", smtpTruncate(dest, 100)))
 		return
 	}
 	level, ok := t.tlsLevel()
 	if !ok {
-		fill(*dnsFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", truncate(string(t.TLSLevel), 40)))
+		fill(*mxFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", smtpTruncate(string(t.TLSLevel), 40)))
 		return
 	}
-	st := &attempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start}
+	st := &smtpAttempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start}
 	st.port, err = t.portFor(ctx, nh)
 	if err != nil {
-		fill(*dnsFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))
+		fill(*mxFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))
 		return
 	}
 	st.key = string(st.level) + "|" + nh.String() + "|" + st.port.String()
@@ -389,7 +393,7 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 			// their last (soft) result stands.
 			for _, i := range pending {
 				if results[i].Text == "" {
-					results[i] = *dnsFail(Deferred, "4.4.1", "delivery temporarily suspended: no more servers to try")
+					results[i] = *mxFail(Deferred, "4.4.1", "delivery temporarily suspended: no more servers to try")
 				}
 			}
 			return
@@ -400,13 +404,13 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 			r.DSN = "4" + r.DSN[1:]
 		}
 		if ctx.Err() != nil {
-			r = *dnsFail(Deferred, "4.4.2", "delivery interrupted: %v", ctx.Err())
+			r = *mxFail(Deferred, "4.4.2", "delivery interrupted: %v", ctx.Err())
 		}
 		fill(r)
 	}
 }
 
-func truncate(s string, n int) string {
+func smtpTruncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
 	}

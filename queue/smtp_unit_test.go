@@ -45,7 +45,7 @@ func TestParseNexthop(t *testing.T) {
 		{"[fe80::1%eth0]", "", false, ""},
 		{strings.Repeat("a", 64) + ".example", "", false, ""},
 	} {
-		nh, err := parseNexthop(tc.in)
+		nh, err := parseSMTPNexthop(tc.in)
 		if tc.want == "" {
 			if err == nil {
 				t.Errorf("parseNexthop(%q) = %+v, want an error", tc.in, nh)
@@ -97,13 +97,13 @@ func TestParseSASLValue(t *testing.T) {
 }
 
 func TestXtextAndORCPT(t *testing.T) {
-	if got := xtext("a+b=c d@x"); got != "a+2Bb+3Dc+20d@x" {
+	if got := smtpXtext("a+b=c d@x"); got != "a+2Bb+3Dc+20d@x" {
 		t.Errorf("xtext: %s", got)
 	}
-	if got := orcpt(Recipient{Addr: "x@y", Orig: "alias+1@y"}); got != "rfc822;alias+2B1@y" {
+	if got := smtpORCPT(Recipient{Addr: "x@y", Orig: "alias+1@y"}); got != "rfc822;alias+2B1@y" {
 		t.Errorf("orcpt: %s", got)
 	}
-	if got := orcpt(Recipient{Addr: "x@y", ORcpt: "rfc822;given@y", Orig: "o@y"}); got != "rfc822;given@y" {
+	if got := smtpORCPT(Recipient{Addr: "x@y", ORcpt: "rfc822;given@y", Orig: "o@y"}); got != "rfc822;given@y" {
 		t.Errorf("orcpt given: %s", got)
 	}
 }
@@ -126,7 +126,7 @@ func TestLoadRootCAs(t *testing.T) {
 		if leaf == nil {
 			t.Fatal("no leaf")
 		}
-		if _, err := leaf.Verify(x509Opts(pool)); err != nil {
+		if _, err := leaf.Verify(smtpX509Opts(pool)); err != nil {
 			t.Errorf("%s not trusted: %v", leaf.Subject.CommonName, err)
 		}
 	}
@@ -140,12 +140,12 @@ func TestLoadRootCAs(t *testing.T) {
 
 func TestTLSSummary(t *testing.T) {
 	cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256}
-	got := tlsSummary(cs, TLSMay, peerTrust{}, "mx.example.jp[192.0.2.1]:25")
+	got := tlsSummary(cs, TLSMay, tlsPeerTrust{}, "mx.example.jp[192.0.2.1]:25")
 	if got != "Anonymous TLS connection established to mx.example.jp[192.0.2.1]:25: TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits)" {
 		t.Errorf("summary: %s", got)
 	}
 	cs.CipherSuite = tls.TLS_CHACHA20_POLY1305_SHA256
-	if got := tlsSummary(cs, TLSMay, peerTrust{}, "r"); !strings.HasSuffix(got, "(256/256 bits)") {
+	if got := tlsSummary(cs, TLSMay, tlsPeerTrust{}, "r"); !strings.HasSuffix(got, "(256/256 bits)") {
 		t.Errorf("summary: %s", got)
 	}
 }
@@ -172,11 +172,11 @@ func TestSMTPTransportCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	rs := tr.Deliver(ctx, newDelivery("[127.0.0.1]:"+itoa(l.Addr().(*net.TCPAddr).Port), testMessage, "a@yubin.test"))
+	rs := tr.Deliver(ctx, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(l.Addr().(*net.TCPAddr).Port), smtpTestMessage, "a@yubin.test"))
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %v", took)
 	}
-	wantStatus(t, rs[0], Deferred, "4.4.2", "")
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.2", "")
 }
 
 // TestSmtpSinkBindAddress connects from smtp_bind_address; an
@@ -186,13 +186,13 @@ func TestSmtpSinkBindAddress(t *testing.T) {
 	sink := testutil.StartSmtpSink(t, "127.0.0.1")
 	tr := &SMTPTransport{Hostname: "client.yubin.test", BindAddress: "127.0.0.1"}
 	defer tr.Close()
-	rs := deliver(t, tr, newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Sent, "", "250")
+	rs := smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Sent, "", "250")
 	tr2 := &SMTPTransport{Hostname: "client.yubin.test", BindAddress: "192.0.2.1"}
-	rs = deliver(t, tr2, newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+itoa(sink.Port)+": Cannot assign requested address")
+	rs = smtpDeliver(t, tr2, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+smtpItoa(sink.Port)+": Cannot assign requested address")
 	// A literal of a family Protocols excludes is not tried.
 	tr3 := &SMTPTransport{Hostname: "client.yubin.test", Protocols: "ipv6"}
-	rs = deliver(t, tr3, newDelivery("[127.0.0.1]:"+itoa(sink.Port), testMessage, "a@yubin.test"))
-	wantStatus(t, rs[0], Deferred, "", "address family not enabled")
+	rs = smtpDeliver(t, tr3, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(sink.Port), smtpTestMessage, "a@yubin.test"))
+	wantSMTPStatus(t, rs[0], Deferred, "", "address family not enabled")
 }
