@@ -136,7 +136,7 @@ func (s *smtpSession) convFail(err error) *Result {
 		r.Text = fmt.Sprintf("conversation with %s interrupted while %s", s.relay, while)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		r.Text = fmt.Sprintf("conversation with %s timed out while %s", s.relay, while)
-	case errors.Is(err, smtpwire.ErrSyntax) || errors.Is(err, bufio.ErrTooLong) || errors.Is(err, smtpwire.ErrLineTooLong):
+	case errors.Is(err, smtpwire.ErrSyntax) || errors.Is(err, smtpwire.ErrBadReply) || errors.Is(err, smtpwire.ErrReplyTooLong) || errors.Is(err, bufio.ErrTooLong) || errors.Is(err, smtpwire.ErrLineTooLong):
 		r.Text = fmt.Sprintf("host %s sent a malformed reply while %s", s.relay, while)
 		r.DSN = "4.5.0"
 	default:

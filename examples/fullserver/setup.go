@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/yubinmail/yubin/imap"
 	"github.com/yubinmail/yubin/lmtp"
 	"github.com/yubinmail/yubin/pop3"
+	"github.com/yubinmail/yubin/queue"
 )
 
 // demoUser is the account made on first start when the passwd file is
@@ -50,7 +52,16 @@ func (h *host) setup() (*demoUser, error) {
 	h.m.watchQueue(q)
 	// The queue first (its deliveries use the stores), then the LMTP
 	// deliverer's kept stores, then the Backend's.
-	h.closers = append(h.closers, q, deliver, stores)
+	h.closers = append(h.closers, q)
+	// Then the transports' kept connections.
+	seen := map[io.Closer]bool{}
+	for _, t := range q.Transports {
+		if c, ok := t.(*queue.SMTPTransport); ok && !seen[c] {
+			seen[c] = true
+			h.closers = append(h.closers, c)
+		}
+	}
+	h.closers = append(h.closers, deliver, stores)
 	h.reloader = append(h.reloader, func(*config.Config) error {
 		if u.passwd != nil {
 			return u.passwd.Reload()
