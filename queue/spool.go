@@ -1,0 +1,355 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The spool is the queue's durable storage, laid out in the queue
+// directory as
+//
+//	incoming/seg-0000000001  segments: messages appended by put, with their
+//	                         outcome and removal records, one fsync per batch
+//	incoming/<ID>            a large message (over LargeBytes) in its own file
+//	deferred/<ID>            a deferred message in its own file; its mtime is
+//	                         the next attempt, as in Postfix
+//	hold/<ID>                a held message in its own file
+//	corrupt/                 what recovery could not read, for the operator
+//
+// Every file is a sequence of records (spool_codec.go). Durability:
+// a put returns after the fdatasync that covers its record (group
+// commit: one fdatasync for every put written while the previous one
+// ran); a message file is written to a temporary name, fsynced, renamed
+// and its directory fsynced. Outcome, warning and removal records are
+// appended without fsync: they survive the death of the process (they
+// are in the page cache) but after a power loss a recipient may be
+// tried again and a removed message may come back (at-least-once).
+
+// Queue names as the spool keeps them.
+const (
+	queueIncoming = "incoming"
+	queueDeferred = "deferred"
+	queueHold     = "hold"
+	queueCorrupt  = "corrupt"
+)
+
+// spoolOptions configure a spool.
+type spoolOptions struct {
+	// Dir is the queue directory; created if missing.
+	Dir string
+	// Logger logs recovery problems; nil discards.
+	Logger *slog.Logger
+	// SegmentBytes rolls the incoming segment after this many bytes;
+	// 0 means 16 MiB.
+	SegmentBytes int64
+	// LargeBytes: a message whose content is larger goes to its own file
+	// in incoming/ instead of a segment, so that put never holds more
+	// than this much of a body in memory; 0 means 1 MiB.
+	LargeBytes int64
+	// NoSync skips every fsync and fdatasync. FOR TESTS AND BENCHMARKS
+	// ONLY: with it, an acknowledged message is lost when the machine
+	// stops (it still survives the death of the process).
+	NoSync bool
+}
+
+// qmsg is a queued message as the spool and the scheduler know it. The
+// scheduler owns the mutable fields' synchronisation: the spool is called
+// for one qmsg by one goroutine at a time (but for different qmsgs
+// concurrently).
+type qmsg struct {
+	env    *Envelope // as queued (ID, Arrival set)
+	done   []bool    // per recipient: final outcome (sent/bounced) recorded
+	reason []string  // per recipient: the last deferral reason, "" when none
+	queue  string    // "incoming", "deferred", "hold"
+	size   int64     // content bytes
+	next   time.Time // deferred: the next attempt (the file's mtime)
+	warned bool      // a delay warning was sent
+
+	// Where it is: in segment seg with its 'M' record at off, or (seg
+	// nil) in the file <dir>/<queue>/<ID>; its content starts at coff.
+	seg  *segment
+	off  int64
+	coff int64
+}
+
+// spool is the queue's durable storage. See the comment above spoolOptions.
+type spool struct {
+	dir    string
+	log    *slog.Logger
+	segMax int64
+	large  int64
+	noSync bool
+
+	// wmu guards appends to segments and the segment bookkeeping.
+	wmu     sync.Mutex
+	cur     *segment
+	segs    map[uint64]*segment
+	nextSeg uint64
+	written uint64     // put records written to segments (their sequence)
+	dirty   []*segment // segments with put records not yet fdatasynced
+	closed  bool
+
+	// smu guards the group commit state.
+	smu      sync.Mutex
+	synced   uint64        // put records up to here are durable
+	failedTo uint64        // put records up to here met a failed fdatasync
+	syncing  chan struct{} // non-nil while a commit runs; closed when it ends
+
+	// idmu guards the set of live IDs and the ID generator.
+	idmu   sync.Mutex
+	ids    map[string]struct{}
+	lastID uint64
+
+	// fsyncs counts every fsync and fdatasync (for tests and benchmarks).
+	fsyncs atomic.Int64
+	// syncHook, when set (tests), runs in the committer before each
+	// group commit's fdatasync.
+	syncHook func()
+}
+
+// segment is one incoming segment file.
+type segment struct {
+	num     uint64
+	path    string
+	f       *os.File
+	size    int64 // where the next record goes
+	live    int   // messages not removed (put records being committed count)
+	readers int   // open content readers
+	broken  bool  // a failed write could not be undone: no more puts here
+	gone    bool  // closed and deleted
+}
+
+var (
+	errSpoolClosed = errors.New("queue spool: closed")
+	errSyncFailed  = errors.New("queue spool: fdatasync failed; message not stored")
+)
+
+// openSpool opens (creating) the spool in o.Dir and recovers every live
+// message. What it cannot read is moved to corrupt/ and logged; it is
+// never an error that stops the queue. The messages are sorted by
+// arrival.
+func openSpool(o spoolOptions) (*spool, []*qmsg, error) {
+	if o.Dir == "" {
+		return nil, nil, errors.New("queue spool: no directory")
+	}
+	s := &spool{
+		dir:    o.Dir,
+		log:    o.Logger,
+		segMax: o.SegmentBytes,
+		large:  o.LargeBytes,
+		noSync: o.NoSync,
+		segs:   map[uint64]*segment{},
+		ids:    map[string]struct{}{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.segMax <= 0 {
+		s.segMax = 16 << 20
+	}
+	if s.large <= 0 {
+		s.large = 1 << 20
+	}
+	for _, d := range []string{"", queueIncoming, queueDeferred, queueHold, queueCorrupt} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("queue spool: %w", err)
+		}
+	}
+	msgs, err := s.recover()
+	if err != nil {
+		s.closeFiles()
+		return nil, nil, err
+	}
+	s.wmu.Lock()
+	err = s.roll()
+	s.wmu.Unlock()
+	if err != nil {
+		s.closeFiles()
+		return nil, nil, err
+	}
+	return s, msgs, nil
+}
+
+// close closes the spool's files and deletes segments without live
+// messages. Calls other than close after it fail.
+func (s *spool) close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var first error
+	for _, seg := range s.segs {
+		if seg.live == 0 && seg.readers == 0 {
+			if err := s.deleteSegment(seg); err != nil && first == nil {
+				first = err
+			}
+			continue
+		}
+		if err := seg.f.Close(); err != nil && first == nil {
+			first = err
+		}
+		seg.gone = true
+	}
+	return first
+}
+
+// closeFiles closes what a failed openSpool opened.
+func (s *spool) closeFiles() {
+	for _, seg := range s.segs {
+		seg.f.Close()
+	}
+}
+
+// path is where the file of a message not in a segment is.
+func (s *spool) path(m *qmsg) string {
+	return filepath.Join(s.dir, m.queue, m.env.ID)
+}
+
+// open returns the message's content; it may be called many times, also
+// concurrently. Close what it returns.
+func (s *spool) open(m *qmsg) (io.ReadCloser, error) {
+	if seg := m.seg; seg != nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		if seg.gone {
+			return nil, errSpoolClosed
+		}
+		seg.readers++
+		return &segReader{SectionReader: io.NewSectionReader(seg.f, m.coff, m.size), s: s, seg: seg}, nil
+	}
+	f, err := os.Open(s.path(m))
+	if err != nil {
+		return nil, fmt.Errorf("queue spool: %w", err)
+	}
+	return &fileReader{SectionReader: io.NewSectionReader(f, m.coff, m.size), f: f}, nil
+}
+
+// segReader reads a message's content in a segment; the segment stays
+// until every reader is closed.
+type segReader struct {
+	*io.SectionReader
+	s    *spool
+	seg  *segment
+	once sync.Once
+}
+
+func (r *segReader) Close() error {
+	r.once.Do(func() {
+		r.s.wmu.Lock()
+		r.seg.readers--
+		r.s.maybeDelete(r.seg)
+		r.s.wmu.Unlock()
+	})
+	return nil
+}
+
+// fileReader reads a message's content in its own file.
+type fileReader struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (r *fileReader) Close() error { return r.f.Close() }
+
+// record appends the outcome st of recipient idx to the message's
+// storage without fsync. Sent and Bounced set m.done[idx]; Deferred sets
+// m.reason[idx].
+func (s *spool) record(m *qmsg, idx int, st Status, reason string) error {
+	if idx < 0 || idx >= len(m.env.Recipients) {
+		return fmt.Errorf("queue spool: %s: no recipient %d", m.env.ID, idx)
+	}
+	if st != Sent && st != Bounced && st != Deferred {
+		return fmt.Errorf("queue spool: %s: %v is not a recipient outcome", m.env.ID, st)
+	}
+	if len(reason) > maxReasonBytes {
+		reason = reason[:maxReasonBytes]
+	}
+	if err := s.appendMark(m, outcomeRecord(m.off, idx, st, reason)); err != nil {
+		return err
+	}
+	if st == Deferred {
+		m.reason[idx] = reason
+	} else {
+		m.done[idx] = true
+	}
+	return nil
+}
+
+// markWarned records, without fsync, that the delay warning went out:
+// after a power loss a second warning may go out.
+func (s *spool) markWarned(m *qmsg) error {
+	if err := s.appendMark(m, markRecord(recWarned, m.off)); err != nil {
+		return err
+	}
+	m.warned = true
+	return nil
+}
+
+// remove removes a message that is done or deleted: its file is
+// removed, or it is marked removed in its segment; a segment whose
+// messages are all removed is deleted when it is no longer the current
+// one.
+func (s *spool) remove(m *qmsg) error {
+	if seg := m.seg; seg != nil {
+		s.wmu.Lock()
+		err := s.appendLocked(seg, markRecord(recRemoved, m.off))
+		if err == nil {
+			seg.live--
+			s.maybeDelete(seg)
+		}
+		s.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+	} else if err := os.Remove(s.path(m)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("queue spool: %w", err)
+	}
+	s.idmu.Lock()
+	delete(s.ids, m.env.ID)
+	s.idmu.Unlock()
+	return nil
+}
+
+// appendMark appends an 'O' or 'W' record to the message's storage.
+func (s *spool) appendMark(m *qmsg, rec []byte) error {
+	if seg := m.seg; seg != nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		return s.appendLocked(seg, rec)
+	}
+	p := s.path(m)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("queue spool: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if _, err = f.Write(rec); err != nil {
+			// A cut-short record at the end is ignored by recovery,
+			// but a record after it would be lost with it: undo.
+			f.Truncate(fi.Size())
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("queue spool: %w", err)
+	}
+	if m.queue == queueDeferred && !m.next.IsZero() {
+		// The append moved the mtime, which is the next attempt.
+		if err := os.Chtimes(p, m.next, m.next); err != nil {
+			return fmt.Errorf("queue spool: %w", err)
+		}
+	}
+	return nil
+}
