@@ -226,7 +226,7 @@ func (s *spool) open(m *qmsg) (io.ReadCloser, error) {
 		seg.readers++
 		return &segReader{SectionReader: io.NewSectionReader(seg.f, m.coff, m.size), s: s, seg: seg}, nil
 	}
-	f, err := os.Open(s.path(m))
+	f, err := openRead(s.path(m))
 	if err != nil {
 		return nil, fmt.Errorf("queue spool: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -168,14 +169,11 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 				return pos, badRecord(pos, "bad envelope length")
 			}
 			ehead := int(k) + int(elen)
-			if cap(buf) < ehead {
-				buf = make([]byte, ehead)
-			}
-			buf = buf[:ehead]
-			if _, err := r.ReadAt(buf, pos+recHdrSize); err != nil {
+			eb, err := readFull(r, &buf, pos+recHdrSize, ehead)
+			if err != nil {
 				return pos, err
 			}
-			crc = crc32.Update(crc, castagnoli, buf)
+			crc = crc32.Update(crc, castagnoli, eb)
 			rec.coff = pos + recHdrSize + int64(ehead)
 			rec.csize = int64(n) - int64(ehead)
 			c, err := crcOf(r, rec.coff, rec.csize, crc)
@@ -185,7 +183,7 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 			if recordCRCEnd(c, typ, n) != want {
 				return pos, badRecord(pos, "checksum mismatch")
 			}
-			env, err := decodeEnvelope(buf[k:])
+			env, err := decodeEnvelope(eb[k:])
 			if err != nil {
 				return pos, badRecord(pos, "envelope: %v", err)
 			}
@@ -194,17 +192,14 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 			if n > maxSmallPayload {
 				return pos, badRecord(pos, "%c record of %d bytes", typ, n)
 			}
-			if cap(buf) < int(n) {
-				buf = make([]byte, n)
-			}
-			buf = buf[:n]
-			if _, err := r.ReadAt(buf, pos+recHdrSize); err != nil {
+			p, err := readFull(r, &buf, pos+recHdrSize, int(n))
+			if err != nil {
 				return pos, err
 			}
-			if recordCRCEnd(crc32.Update(crc, castagnoli, buf), typ, n) != want {
+			if recordCRCEnd(crc32.Update(crc, castagnoli, p), typ, n) != want {
 				return pos, badRecord(pos, "checksum mismatch")
 			}
-			if err := decodeMark(rec, buf); err != nil {
+			if err := decodeMark(rec, p); err != nil {
 				return pos, badRecord(pos, "%v", err)
 			}
 		default:
@@ -218,9 +213,58 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 	return pos, nil
 }
 
+// readFull returns n bytes of r at off: a part of r itself when r is in
+// memory, else read into *buf (grown as needed).
+func readFull(r io.ReaderAt, buf *[]byte, off int64, n int) ([]byte, error) {
+	if m, ok := r.(memReaderAt); ok {
+		if off < 0 || off+int64(n) > int64(len(m)) {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return m[off : off+int64(n)], nil
+	}
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if k, err := r.ReadAt(b, off); k < n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// memReaderAt is a file read whole into memory.
+type memReaderAt []byte
+
+func (m memReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(m)) {
+		if len(p) == 0 && off == int64(len(m)) {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, m[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// crcBufs are the read buffers of crcOf.
+var crcBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 // crcOf updates crc with n bytes of r at off.
 func crcOf(r io.ReaderAt, off, n int64, crc uint32) (uint32, error) {
-	var b [32 << 10]byte
+	if m, ok := r.(memReaderAt); ok {
+		if off < 0 || n < 0 || off+n > int64(len(m)) {
+			return crc, io.ErrUnexpectedEOF
+		}
+		return crc32.Update(crc, castagnoli, m[off:off+n]), nil
+	}
+	b := crcBufs.Get().(*[32 << 10]byte)
+	defer crcBufs.Put(b)
 	for n > 0 {
 		k := min(n, int64(len(b)))
 		m, err := r.ReadAt(b[:k], off)

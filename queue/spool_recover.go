@@ -1,19 +1,20 @@
 package queue
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
+
+// recoverWorkers read message files at once at recovery.
+const recoverWorkers = 16
 
 // smallFile: a message file up to this size is read whole at recovery.
 const smallFile = 1 << 20
@@ -247,7 +248,9 @@ type fileJob struct {
 func (s *spool) recoverFiles(jobs []fileJob) []*qmsg {
 	var wg sync.WaitGroup
 	ch := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), 8) {
+	// Opening and reading files mostly waits for the kernel or the
+	// disk: more workers than CPUs.
+	for range recoverWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -275,7 +278,7 @@ func (s *spool) recoverFiles(jobs []fileJob) []*qmsg {
 // buffer. A file without a readable message is moved to corrupt/.
 func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 	p := filepath.Join(s.dir, queue, name)
-	f, err := os.Open(p)
+	f, err := openRead(p)
 	if err != nil {
 		s.log.Error("queue spool: cannot open a message file", "file", p, "err", err)
 		return nil, buf
@@ -297,7 +300,7 @@ func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 			s.log.Error("queue spool: cannot read a message file", "file", p, "err", err)
 			return nil, buf
 		}
-		r = bytes.NewReader(b)
+		r = memReaderAt(b)
 	}
 	var m *qmsg
 	good, err := scanRecords(r, size, func(rec *record) error {

@@ -460,7 +460,7 @@ func TestSpoolGroupCommit(t *testing.T) {
 	s, _ := openTestSpool(t, spoolOptions{Dir: dir})
 	var (
 		mu      sync.Mutex
-		commits int  // commits that finished their hook
+		commits int // commits that finished their hook
 		blocked = make(chan struct{})
 		first   = true
 	)
