@@ -295,21 +295,29 @@ func (s *spool) markWarned(m *qmsg) error {
 }
 
 // remove removes a message that is done or deleted: its file is
-// removed, or it is marked removed in its segment; a segment whose
-// messages are all removed is deleted when it is no longer the current
-// one.
+// removed, or it is marked removed in its segment (without fsync); a
+// segment whose messages are all removed is deleted when it is no longer
+// the current one. A removal record that cannot be written (a full disk)
+// is logged, not returned: see the comment inside.
 func (s *spool) remove(m *qmsg) error {
 	if seg := m.seg; seg != nil {
 		s.wmu.Lock()
-		err := s.appendLocked(seg, markRecord(recRemoved, m.off))
-		if err == nil {
-			seg.live--
-			s.maybeDelete(seg)
+		if s.closed || seg.gone {
+			s.wmu.Unlock()
+			return errSpoolClosed
 		}
+		if err := s.appendLocked(seg, markRecord(recRemoved, m.off)); err != nil {
+			// A full disk must not keep done messages in the queue
+			// (their segment is deleted when its last one goes, which
+			// frees space): the removal holds in memory, and only a
+			// restart before the segment goes brings the message back
+			// (at-least-once, as after a power loss).
+			s.log.Warn("queue spool: cannot record a removal; the message is delivered again if the queue restarts before its segment is deleted",
+				"queue_id", m.env.ID, "err", err)
+		}
+		seg.live--
+		s.maybeDelete(seg)
 		s.wmu.Unlock()
-		if err != nil {
-			return err
-		}
 	} else if err := os.Remove(s.path(m)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("queue spool: %w", err)
 	}

@@ -195,7 +195,7 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 	}
 	dir := t.TempDir()
 	log := &crashLog{acked: map[string]bool{}, done: map[string][]int{}, removing: map[string]bool{}, removed: map[string]bool{}}
-	var totalLost, totalDoneLost, totalResurrected, totalWrong int
+	var totalLost, totalDoneLost, totalResurrected, totalWrong, totalDups int
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestQueueCrashHelper$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashModeEnv+"="+mode, crashDirEnv+"="+dir, crashRoundEnv+"="+strconv.Itoa(round))
@@ -239,7 +239,10 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 			t.Fatalf("round %d: the child failed: %s", round, stderr.String())
 		}
 
-		s, msgs, err := openSpool(crashOptions(dir))
+		lb := &logBuf{}
+		o := crashOptions(dir)
+		o.Logger = lb.logger()
+		s, msgs, err := openSpool(o)
 		if err != nil {
 			t.Fatalf("round %d: openSpool: %v", round, err)
 		}
@@ -249,6 +252,9 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 			byToken[crashToken(m)] = m
 		}
 		var lost, doneLost, resurrected, wrong, unacked int
+		dups := strings.Count(lb.String(), "the file wins")
+		torn := strings.Count(lb.String(), "torn")
+		totalDups += dups
 		for tok := range log.acked {
 			if log.removing[tok] {
 				continue
@@ -277,8 +283,8 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 				}
 			}
 		}
-		t.Logf("round %d: %d lines from the child; %d acknowledged so far, %d live messages recovered (%d never acknowledged: fine), %d lost, %d done outcomes lost, %d removed came back, %d wrong",
-			round, lines.Load(), len(log.acked), len(got), unacked, lost, doneLost, resurrected, wrong)
+		t.Logf("round %d: %d lines from the child; %d acknowledged so far, %d live messages recovered (%d never acknowledged: fine), %d lost, %d done outcomes lost, %d removed came back, %d wrong; %d in a segment and a file (deduplicated), %d torn ends cut",
+			round, lines.Load(), len(log.acked), len(got), unacked, lost, doneLost, resurrected, wrong, dups, torn)
 		totalLost += lost
 		totalDoneLost += doneLost
 		totalResurrected += resurrected
@@ -287,8 +293,8 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%s: %d rounds: %d acknowledged, %d done outcomes, %d deferTo, %d removed; lost %d, done lost %d, resurrected %d, wrong %d",
-		mode, rounds, len(log.acked), countDone(log.done), log.deferred, len(log.removed), totalLost, totalDoneLost, totalResurrected, totalWrong)
+	t.Logf("%s: %d rounds: %d acknowledged, %d done outcomes, %d deferTo, %d removed; lost %d, done lost %d, resurrected %d, wrong %d, deduplicated %d",
+		mode, rounds, len(log.acked), countDone(log.done), log.deferred, len(log.removed), totalLost, totalDoneLost, totalResurrected, totalWrong, totalDups)
 	if len(log.acked) == 0 {
 		t.Fatal("the child acknowledged nothing")
 	}

@@ -107,6 +107,22 @@ func TestSpoolDiskFull(t *testing.T) {
 			t.Errorf("%s recovered but its put failed", id)
 		}
 	}
+	// Removing a segment message works on a full disk (the removal is
+	// logged if it cannot be written).
+	for i := 0; i < 30; i++ {
+		if _, err := s.put(context.Background(), testEnvelope("", "r@example.jp"), strings.NewReader(strings.Repeat("fill\r\n", 50))); err != nil {
+			break
+		}
+	}
+	var segRemoved int
+	for _, m := range msgs {
+		if m.seg != nil && segRemoved < 3 {
+			if err := s.remove(m); err != nil {
+				t.Fatalf("remove of a segment message on a full disk: %v", err)
+			}
+			segRemoved++
+		}
+	}
 	// Room again: remove the file messages (their space is freed at
 	// once) and put.
 	var freed int

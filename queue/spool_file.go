@@ -121,9 +121,13 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 
 // deferTo makes m a deferred message retried at next. A message in a
 // segment is first written to deferred/ID as its own file (durably) and
-// then marked removed in its segment; the next attempt is the file's
-// mtime, as in Postfix.
+// then marked removed in its segment (without fsync: if that record is
+// lost, recovery finds both copies and keeps the file); the next attempt
+// is the file's mtime, as in Postfix (a zero next means now).
 func (s *spool) deferTo(m *qmsg, next time.Time) error {
+	if next.IsZero() {
+		next = time.Now()
+	}
 	return s.moveTo(m, queueDeferred, next)
 }
 

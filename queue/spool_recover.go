@@ -86,6 +86,7 @@ func (s *spool) recover() ([]*qmsg, error) {
 		case prev.seg != nil:
 			// A message moved out of its segment by deferTo or move
 			// whose removal record did not make it: the file wins.
+			s.log.Info("queue spool: message found in a segment and in a file (a move was cut short); the file wins", "queue_id", m.env.ID, "queue", m.queue)
 			s.dropSegmentCopy(prev)
 			*prev = *m
 		default:

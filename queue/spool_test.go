@@ -222,7 +222,7 @@ func TestSpoolRecoveryStates(t *testing.T) {
 	for _, abandon := range []bool{false, true} {
 		t.Run(fmt.Sprintf("abandon=%v", abandon), func(t *testing.T) {
 			dir := t.TempDir()
-			s, _, err := openSpool(spoolOptions{Dir: dir, LargeBytes: 200, SegmentBytes: 2000})
+			s, _, err := openSpool(spoolOptions{Dir: dir, LargeBytes: 200, SegmentBytes: 2000, NoSync: true})
 			if err != nil {
 				t.Fatal(err)
 			}
