@@ -31,6 +31,33 @@ import (
 // appended without fsync: they survive the death of the process (they
 // are in the page cache) but after a power loss a recipient may be
 // tried again and a removed message may come back (at-least-once).
+//
+// Implementation notes:
+//
+//   - Group commit: put builds its whole record in memory (at most
+//     LargeBytes of content; larger messages stream to their own file),
+//     appends it under wmu (one writer at a time, a pwrite at the end of
+//     the current segment) and then waits in commit: the first waiter
+//     becomes the committer, takes every segment written since the last
+//     commit and fdatasyncs it once; the others wait for that commit, or
+//     for the next one when theirs came too late for it.
+//   - A failed write is cut off again (ftruncate) so that later records
+//     stay readable; a failed fdatasync fails every put it covered and
+//     retires its segments (after such a failure Linux may have dropped
+//     the dirty pages, so nothing more is trusted to them).
+//   - Recovery reads each segment up to its first bad record. Because a
+//     record is acknowledged only after an fdatasync that covers every
+//     record before it, a crash can only tear the part after the last
+//     commit; that part is copied to corrupt/ and cut off. A damaged
+//     record in the middle (disk corruption) also ends the segment's
+//     readable part: the spool does not search for the next record,
+//     since message content could carry bytes that look like one.
+//   - Message IDs are unique among live messages (the spool keeps their
+//     set); a message found both in a segment and in a file (a deferTo
+//     or move whose removal record was lost) is kept as the file.
+//   - A full disk fails put, record, deferTo, move and markWarned with
+//     ENOSPC; remove of a segment message still succeeds in memory (its
+//     segment is deleted when its last message goes).
 
 // Queue names as the spool keeps them.
 const (
@@ -97,10 +124,10 @@ type spool struct {
 	closed  bool
 
 	// smu guards the group commit state.
-	smu      sync.Mutex
-	synced   uint64        // put records up to here are durable
-	failedTo uint64        // put records up to here met a failed fdatasync
-	syncing  chan struct{} // non-nil while a commit runs; closed when it ends
+	smu     sync.Mutex
+	synced  uint64        // put records up to here are durable
+	failed  [][2]uint64   // put records in (from, to] met a failed fdatasync
+	syncing chan struct{} // non-nil while a commit runs; closed when it ends
 
 	// idmu guards the set of live IDs and the ID generator.
 	idmu   sync.Mutex
@@ -110,8 +137,9 @@ type spool struct {
 	// fsyncs counts every fsync and fdatasync (for tests and benchmarks).
 	fsyncs atomic.Int64
 	// syncHook, when set (tests), runs in the committer before each
-	// group commit's fdatasync.
-	syncHook func()
+	// group commit's fdatasync; an error it returns stands for a failed
+	// fdatasync.
+	syncHook func() error
 }
 
 // segment is one incoming segment file.

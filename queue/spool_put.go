@@ -147,13 +147,15 @@ func (s *spool) put1(ctx context.Context, env *Envelope, body io.Reader) (*qmsg,
 func (s *spool) commit(ctx context.Context, seq uint64) error {
 	for {
 		s.smu.Lock()
+		for _, r := range s.failed {
+			if r[0] < seq && seq <= r[1] {
+				s.smu.Unlock()
+				return errSyncFailed
+			}
+		}
 		if s.synced >= seq {
 			s.smu.Unlock()
 			return nil
-		}
-		if seq <= s.failedTo {
-			s.smu.Unlock()
-			return errSyncFailed
 		}
 		if ch := s.syncing; ch != nil {
 			s.smu.Unlock()
@@ -172,14 +174,31 @@ func (s *spool) commit(ctx context.Context, seq uint64) error {
 		target, dirty := s.written, s.dirty
 		s.dirty = nil
 		s.wmu.Unlock()
-		if s.syncHook != nil {
-			s.syncHook()
-		}
 		var err error
+		if s.syncHook != nil {
+			err = s.syncHook()
+		}
 		for _, seg := range dirty {
-			if e := s.datasync(seg.f); e != nil && !errors.Is(e, os.ErrClosed) && err == nil {
+			if err != nil {
+				break
+			}
+			if e := s.datasync(seg.f); e != nil && !errors.Is(e, os.ErrClosed) {
 				err = e
 			}
+		}
+		var upto uint64
+		if err != nil {
+			// After a failed fdatasync Linux may have dropped the dirty
+			// pages of these files and reports success next time: every
+			// record written to them so far fails, and nothing more goes
+			// into them.
+			s.log.Error("queue spool: fdatasync failed; the puts it covered fail", "err", err)
+			s.wmu.Lock()
+			for _, seg := range dirty {
+				seg.broken = true
+			}
+			upto = s.written
+			s.wmu.Unlock()
 		}
 
 		s.smu.Lock()
@@ -187,20 +206,10 @@ func (s *spool) commit(ctx context.Context, seq uint64) error {
 		if err == nil {
 			s.synced = max(s.synced, target)
 		} else {
-			s.failedTo = max(s.failedTo, target)
+			s.failed = append(s.failed, [2]uint64{s.synced, upto})
 		}
 		close(ch)
 		s.smu.Unlock()
-		if err != nil {
-			// After a failed fdatasync the kernel may have dropped the
-			// dirty pages: nothing more goes into these segments.
-			s.log.Error("queue spool: fdatasync failed", "err", err)
-			s.wmu.Lock()
-			for _, seg := range dirty {
-				seg.broken = true
-			}
-			s.wmu.Unlock()
-		}
 	}
 }
 

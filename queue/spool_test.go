@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -414,7 +416,7 @@ func TestSpoolPutContextCanceled(t *testing.T) {
 	s, _ := openTestSpool(t, spoolOptions{Dir: dir})
 	release := make(chan struct{})
 	var once sync.Once
-	s.syncHook = func() { once.Do(func() { <-release }) }
+	s.syncHook = func() error { once.Do(func() { <-release }); return nil }
 	leader := make(chan *qmsg, 1)
 	go func() {
 		m, err := s.put(context.Background(), testEnvelope("", "kept@example.jp"), strings.NewReader("y\r\n"))
@@ -464,7 +466,7 @@ func TestSpoolGroupCommit(t *testing.T) {
 		blocked = make(chan struct{})
 		first   = true
 	)
-	s.syncHook = func() {
+	s.syncHook = func() error {
 		mu.Lock()
 		f := first
 		first = false
@@ -475,6 +477,7 @@ func TestSpoolGroupCommit(t *testing.T) {
 		mu.Lock()
 		commits++
 		mu.Unlock()
+		return nil
 	}
 	before := s.fsyncs.Load()
 	const n = 50
@@ -521,4 +524,59 @@ func TestSpoolGroupCommit(t *testing.T) {
 	if len(msgs) != n {
 		t.Errorf("recovered %d of %d", len(msgs), n)
 	}
+}
+
+// TestSpoolSyncFailure makes one group commit fail (as an fdatasync
+// error would): every put it covered fails, the segment is retired (the
+// next put goes to a new one), later puts succeed, and after a reopen the
+// failed puts are not delivered while the others are.
+func TestSpoolSyncFailure(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTestSpool(t, spoolOptions{Dir: dir})
+	before := mustPut(t, s, testEnvelope("", "before@example.jp"), "a\r\n")
+	release := make(chan struct{})
+	var calls atomic.Int32
+	s.syncHook = func() error {
+		if calls.Add(1) == 1 {
+			<-release
+			return syscall.EIO
+		}
+		return nil
+	}
+	const n = 10
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := s.put(context.Background(), testEnvelope("", "during@example.jp"), strings.NewReader("b\r\n"))
+			errs <- err
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	var failed int
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no put failed with its commit")
+	}
+	after := mustPut(t, s, testEnvelope("", "after@example.jp"), "c\r\n")
+	if after.seg == before.seg {
+		t.Error("a put went into the segment whose fdatasync failed")
+	}
+	s.syncHook = nil
+	s.close()
+	_, msgs := openTestSpool(t, spoolOptions{Dir: dir})
+	var during int
+	for _, m := range msgs {
+		if m.env.Recipients[0].Addr == "during@example.jp" {
+			during++
+		}
+	}
+	if len(msgs)-during != 2 || during != n-failed {
+		t.Errorf("recovered %d messages, %d of the puts during the failure; want before, after and the %d that succeeded", len(msgs), during, n-failed)
+	}
+	t.Logf("%d of %d puts covered by the failed commit failed", failed, n)
 }
