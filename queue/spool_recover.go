@@ -14,7 +14,7 @@ import (
 )
 
 // recoverWorkers read message files at once at recovery.
-const recoverWorkers = 16
+const recoverWorkers = 64
 
 // smallFile: a message file up to this size is read whole at recovery.
 const smallFile = 1 << 20
