@@ -22,6 +22,7 @@ import (
 //	                         the next attempt, as in Postfix
 //	hold/<ID>                a held message in its own file
 //	corrupt/                 what recovery could not read, for the operator
+//	lock                     flock'ed while a spool is open
 //
 // Every file is a sequence of records (spool_codec.go). Durability:
 // a put returns after the fdatasync that covers its record (group
@@ -78,7 +79,7 @@ type spoolOptions struct {
 	SegmentBytes int64
 	// LargeBytes: a message whose content is larger goes to its own file
 	// in incoming/ instead of a segment, so that put never holds more
-	// than this much of a body in memory; 0 means 1 MiB.
+	// than this much of a body in memory; 0 means 1 MiB, at most 64 MiB.
 	LargeBytes int64
 	// NoSync skips every fsync and fdatasync. FOR TESTS AND BENCHMARKS
 	// ONLY: with it, an acknowledged message is lost when the machine
@@ -122,6 +123,7 @@ type spool struct {
 	written uint64     // put records written to segments (their sequence)
 	dirty   []*segment // segments with put records not yet fdatasynced
 	closed  bool
+	lock    *os.File // holds the lock on dir/lock
 
 	// smu guards the group commit state.
 	smu     sync.Mutex
@@ -185,10 +187,21 @@ func openSpool(o spoolOptions) (*spool, []*qmsg, error) {
 	if s.large <= 0 {
 		s.large = 1 << 20
 	}
+	s.large = min(s.large, 64<<20) // a segment record is built in memory
 	for _, d := range []string{"", queueIncoming, queueDeferred, queueHold, queueCorrupt} {
 		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
 			return nil, nil, fmt.Errorf("queue spool: %w", err)
 		}
+	}
+	lock, err := lockDir(s.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.lock = lock
+	// The queue directories themselves must survive a power loss.
+	if err := s.syncDir(s.dir); err != nil {
+		s.closeFiles()
+		return nil, nil, err
 	}
 	msgs, err := s.recover()
 	if err != nil {
@@ -227,13 +240,20 @@ func (s *spool) close() error {
 		}
 		seg.gone = true
 	}
+	if err := s.lock.Close(); err != nil && first == nil {
+		first = err
+	}
 	return first
 }
 
-// closeFiles closes what a failed openSpool opened.
+// closeFiles closes what a failed openSpool opened and drops the lock
+// (tests use it to leave a spool as a killed process would).
 func (s *spool) closeFiles() {
 	for _, seg := range s.segs {
 		seg.f.Close()
+	}
+	if s.lock != nil {
+		s.lock.Close()
 	}
 }
 

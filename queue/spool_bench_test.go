@@ -105,7 +105,6 @@ func TestSpoolScale(t *testing.T) {
 	if took2 > 5*time.Second {
 		t.Errorf("recovery with a warm page cache took %v, want < 5s", took2)
 	}
-	_ = took
 	if heap > 200<<20 {
 		t.Errorf("heap %d MiB, want < 200 MiB", heap>>20)
 	}

@@ -30,6 +30,12 @@ func (s *spool) put(ctx context.Context, env *Envelope, body io.Reader) (*qmsg, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.wmu.Lock()
+	closed := s.closed
+	s.wmu.Unlock()
+	if closed {
+		return nil, errSpoolClosed
+	}
 	if env.Arrival.IsZero() {
 		env.Arrival = time.Now()
 	}

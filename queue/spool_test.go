@@ -580,3 +580,22 @@ func TestSpoolSyncFailure(t *testing.T) {
 	}
 	t.Logf("%d of %d puts covered by the failed commit failed", failed, n)
 }
+
+// TestSpoolLock: a second spool on the same directory is refused while
+// the first is open, and allowed once it is closed.
+func TestSpoolLock(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTestSpool(t, spoolOptions{Dir: dir, NoSync: true})
+	if s2, _, err := openSpool(spoolOptions{Dir: dir, NoSync: true}); err == nil {
+		s2.close()
+		t.Fatal("a second spool opened a directory in use")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open: %v", err)
+	}
+	s.close()
+	s2, _, err := openSpool(spoolOptions{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	s2.close()
+}
