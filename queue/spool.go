@@ -102,7 +102,7 @@ type qmsg struct {
 
 	// Where it is: in segment seg with its 'M' record at off, or (seg
 	// nil) in the file <dir>/<queue>/<ID>; its content starts at coff.
-	seg  *segment
+	seg  *spoolSegment
 	off  int64
 	coff int64
 }
@@ -117,11 +117,11 @@ type spool struct {
 
 	// wmu guards appends to segments and the segment bookkeeping.
 	wmu     sync.Mutex
-	cur     *segment
-	segs    map[uint64]*segment
+	cur     *spoolSegment
+	segs    map[uint64]*spoolSegment
 	nextSeg uint64
-	written uint64     // put records written to segments (their sequence)
-	dirty   []*segment // segments with put records not yet fdatasynced
+	written uint64          // put records written to segments (their sequence)
+	dirty   []*spoolSegment // segments with put records not yet fdatasynced
 	closed  bool
 	lock    *os.File // holds the lock on dir/lock
 
@@ -144,8 +144,8 @@ type spool struct {
 	syncHook func() error
 }
 
-// segment is one incoming segment file.
-type segment struct {
+// spoolSegment is one incoming segment file.
+type spoolSegment struct {
 	num     uint64
 	path    string
 	f       *os.File
@@ -175,7 +175,7 @@ func openSpool(o spoolOptions) (*spool, []*qmsg, error) {
 		segMax: o.SegmentBytes,
 		large:  o.LargeBytes,
 		noSync: o.NoSync,
-		segs:   map[uint64]*segment{},
+		segs:   map[uint64]*spoolSegment{},
 		ids:    map[string]struct{}{},
 	}
 	if s.log == nil {
@@ -193,7 +193,7 @@ func openSpool(o spoolOptions) (*spool, []*qmsg, error) {
 			return nil, nil, fmt.Errorf("queue spool: %w", err)
 		}
 	}
-	lock, err := lockDir(s.dir)
+	lock, err := lockSpoolDir(s.dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -272,25 +272,25 @@ func (s *spool) open(m *qmsg) (io.ReadCloser, error) {
 			return nil, errSpoolClosed
 		}
 		seg.readers++
-		return &segReader{SectionReader: io.NewSectionReader(seg.f, m.coff, m.size), s: s, seg: seg}, nil
+		return &spoolSegReader{SectionReader: io.NewSectionReader(seg.f, m.coff, m.size), s: s, seg: seg}, nil
 	}
-	f, err := openRead(s.path(m))
+	f, err := openNoAtime(s.path(m))
 	if err != nil {
 		return nil, fmt.Errorf("queue spool: %w", err)
 	}
-	return &fileReader{SectionReader: io.NewSectionReader(f, m.coff, m.size), f: f}, nil
+	return &spoolFileReader{SectionReader: io.NewSectionReader(f, m.coff, m.size), f: f}, nil
 }
 
-// segReader reads a message's content in a segment; the segment stays
+// spoolSegReader reads a message's content in a segment; the segment stays
 // until every reader is closed.
-type segReader struct {
+type spoolSegReader struct {
 	*io.SectionReader
 	s    *spool
-	seg  *segment
+	seg  *spoolSegment
 	once sync.Once
 }
 
-func (r *segReader) Close() error {
+func (r *spoolSegReader) Close() error {
 	r.once.Do(func() {
 		r.s.wmu.Lock()
 		r.seg.readers--
@@ -300,13 +300,13 @@ func (r *segReader) Close() error {
 	return nil
 }
 
-// fileReader reads a message's content in its own file.
-type fileReader struct {
+// spoolFileReader reads a message's content in its own file.
+type spoolFileReader struct {
 	*io.SectionReader
 	f *os.File
 }
 
-func (r *fileReader) Close() error { return r.f.Close() }
+func (r *spoolFileReader) Close() error { return r.f.Close() }
 
 // record appends the outcome st of recipient idx to the message's
 // storage without fsync. Sent and Bounced set m.done[idx]; Deferred sets

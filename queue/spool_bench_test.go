@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// makeDeferred fills dir with n small deferred messages (one recipient,
+// spoolMakeDeferred fills dir with n small deferred messages (one recipient,
 // about 300 bytes of content, one deferral reason each).
-func makeDeferred(tb testing.TB, dir string, n int) {
+func spoolMakeDeferred(tb testing.TB, dir string, n int) {
 	tb.Helper()
 	s, _, err := openSpool(spoolOptions{Dir: dir, NoSync: true})
 	if err != nil {
@@ -29,7 +29,7 @@ func makeDeferred(tb testing.TB, dir string, n int) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
-				m, err := s.put(context.Background(), testEnvelope("sender@example.jp", "rcpt@example.org"), strings.NewReader(body))
+				m, err := s.put(context.Background(), spoolTestEnvelope("sender@example.jp", "rcpt@example.org"), strings.NewReader(body))
 				if err != nil {
 					tb.Error(err)
 					return
@@ -48,18 +48,18 @@ func makeDeferred(tb testing.TB, dir string, n int) {
 	wg.Wait()
 }
 
-// measureRecovery opens the spool in dir and returns how long recovery
+// spoolMeasureRecovery opens the spool in dir and returns how long recovery
 // took, how many messages it found and the heap they hold.
-func measureRecovery(tb testing.TB, dir string) (time.Duration, int, uint64) {
+func spoolMeasureRecovery(tb testing.TB, dir string) (time.Duration, int, uint64) {
 	tb.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	cpu0 := cpuTime()
+	cpu0 := spoolCPUTime()
 	start := time.Now()
 	s, msgs, err := openSpool(spoolOptions{Dir: dir})
 	took := time.Since(start)
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := spoolCPUTime() - cpu0; cpu > 0 {
 		tb.Logf("recovery: %v wall, %v CPU (user+system) of this process", took.Round(time.Millisecond), cpu.Round(time.Millisecond))
 	}
 	if err != nil {
@@ -88,14 +88,14 @@ func TestSpoolScale(t *testing.T) {
 	const n = 100_000
 	dir := t.TempDir()
 	start := time.Now()
-	makeDeferred(t, dir, n)
+	spoolMakeDeferred(t, dir, n)
 	t.Logf("wrote %d deferred messages in %v", n, time.Since(start).Round(time.Millisecond))
 	// Drop the page cache when allowed, so recovery reads the disk.
-	cold := dropCaches()
-	took, got, heap := measureRecovery(t, dir)
+	cold := spoolDropCaches()
+	took, got, heap := spoolMeasureRecovery(t, dir)
 	t.Logf("recovered %d deferred messages in %v (page cache dropped: %v); heap in use %.1f MiB (%d bytes a message)",
 		got, took.Round(time.Millisecond), cold, float64(heap)/(1<<20), heap/uint64(max(got, 1)))
-	took2, _, _ := measureRecovery(t, dir)
+	took2, _, _ := spoolMeasureRecovery(t, dir)
 	t.Logf("again with a warm page cache: %v", took2.Round(time.Millisecond))
 	if got != n {
 		t.Fatalf("recovered %d, want %d", got, n)
@@ -110,8 +110,8 @@ func TestSpoolScale(t *testing.T) {
 	}
 }
 
-// dropCaches asks Linux to drop clean page cache (root only).
-func dropCaches() bool {
+// spoolDropCaches asks Linux to drop clean page cache (root only).
+func spoolDropCaches() bool {
 	exec := func() error {
 		f, err := os.OpenFile("/proc/sys/vm/drop_caches", os.O_WRONLY, 0)
 		if err != nil {
@@ -129,11 +129,11 @@ func dropCaches() bool {
 func BenchmarkSpoolRecover(b *testing.B) {
 	dir := b.TempDir()
 	const n = 10_000
-	makeDeferred(b, dir, n)
+	spoolMakeDeferred(b, dir, n)
 	b.ResetTimer()
 	var heap uint64
 	for i := 0; i < b.N; i++ {
-		_, got, h := measureRecovery(b, dir)
+		_, got, h := spoolMeasureRecovery(b, dir)
 		if got != n {
 			b.Fatalf("recovered %d, want %d", got, n)
 		}
@@ -164,7 +164,7 @@ func BenchmarkSpoolPut(b *testing.B) {
 					go func() {
 						defer wg.Done()
 						for left.Add(-1) >= 0 {
-							m, err := s.put(context.Background(), testEnvelope("a@example.jp", "b@example.jp"), strings.NewReader(body))
+							m, err := s.put(context.Background(), spoolTestEnvelope("a@example.jp", "b@example.jp"), strings.NewReader(body))
 							if err != nil {
 								b.Error(err)
 								return

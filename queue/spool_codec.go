@@ -19,7 +19,7 @@ import (
 // that order, so a streamed payload needs no second pass), so
 // a torn or flipped record is never taken for a good one. Payloads:
 //
-//	'M' message:  uvarint envelope length, envelope (encodeEnvelope), content
+//	'M' message:  uvarint envelope length, envelope (encodeSpoolEnvelope), content
 //	'O' outcome:  uvarint message offset, uvarint recipient index, status byte, uvarint length + reason
 //	'R' removed:  uvarint message offset
 //	'W' warned:   uvarint message offset
@@ -108,8 +108,8 @@ func markRecord(typ byte, off int64) []byte {
 	return appendRecord(nil, typ, binary.AppendUvarint(nil, uint64(off)))
 }
 
-// record is one good record found by scanRecords.
-type record struct {
+// spoolRecord is one good record found by scanRecords.
+type spoolRecord struct {
 	off int64 // where the record starts
 	end int64 // where the next one starts
 	typ byte
@@ -132,7 +132,7 @@ type record struct {
 // cut-short or corrupted record, or fn's or r's error). It allocates no
 // more than maxEnvelopeBytes or the file's size, whichever is smaller,
 // whatever a length on disk says.
-func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, error) {
+func scanRecords(r io.ReaderAt, size int64, fn func(*spoolRecord) error) (int64, error) {
 	var (
 		hdr [recHdrSize]byte
 		buf []byte
@@ -154,7 +154,7 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 		if int64(n) > size-pos-recHdrSize {
 			return pos, badRecord(pos, "record of %d bytes runs past the end (%d)", n, size)
 		}
-		rec := &record{off: pos, typ: typ, end: pos + recHdrSize + int64(n)}
+		rec := &spoolRecord{off: pos, typ: typ, end: pos + recHdrSize + int64(n)}
 		var crc uint32
 		switch typ {
 		case recMessage:
@@ -169,7 +169,7 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 				return pos, badRecord(pos, "bad envelope length")
 			}
 			ehead := int(k) + int(elen)
-			eb, err := readFull(r, &buf, pos+recHdrSize, ehead)
+			eb, err := spoolReadFull(r, &buf, pos+recHdrSize, ehead)
 			if err != nil {
 				return pos, err
 			}
@@ -183,7 +183,7 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 			if recordCRCEnd(c, typ, n) != want {
 				return pos, badRecord(pos, "checksum mismatch")
 			}
-			env, err := decodeEnvelope(eb[k:])
+			env, err := decodeSpoolEnvelope(eb[k:])
 			if err != nil {
 				return pos, badRecord(pos, "envelope: %v", err)
 			}
@@ -192,7 +192,7 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 			if n > maxSmallPayload {
 				return pos, badRecord(pos, "%c record of %d bytes", typ, n)
 			}
-			p, err := readFull(r, &buf, pos+recHdrSize, int(n))
+			p, err := spoolReadFull(r, &buf, pos+recHdrSize, int(n))
 			if err != nil {
 				return pos, err
 			}
@@ -213,10 +213,10 @@ func scanRecords(r io.ReaderAt, size int64, fn func(*record) error) (int64, erro
 	return pos, nil
 }
 
-// readFull returns n bytes of r at off: a part of r itself when r is in
+// spoolReadFull returns n bytes of r at off: a part of r itself when r is in
 // memory, else read into *buf (grown as needed).
-func readFull(r io.ReaderAt, buf *[]byte, off int64, n int) ([]byte, error) {
-	if m, ok := r.(memReaderAt); ok {
+func spoolReadFull(r io.ReaderAt, buf *[]byte, off int64, n int) ([]byte, error) {
+	if m, ok := r.(memFile); ok {
 		if off < 0 || off+int64(n) > int64(len(m)) {
 			return nil, io.ErrUnexpectedEOF
 		}
@@ -235,10 +235,10 @@ func readFull(r io.ReaderAt, buf *[]byte, off int64, n int) ([]byte, error) {
 	return b, nil
 }
 
-// memReaderAt is a file read whole into memory.
-type memReaderAt []byte
+// memFile is a file read whole into memory.
+type memFile []byte
 
-func (m memReaderAt) ReadAt(p []byte, off int64) (int, error) {
+func (m memFile) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= int64(len(m)) {
 		if len(p) == 0 && off == int64(len(m)) {
 			return 0, nil
@@ -257,7 +257,7 @@ var crcBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 // crcOf updates crc with n bytes of r at off.
 func crcOf(r io.ReaderAt, off, n int64, crc uint32) (uint32, error) {
-	if m, ok := r.(memReaderAt); ok {
+	if m, ok := r.(memFile); ok {
 		if off < 0 || n < 0 || off+n > int64(len(m)) {
 			return crc, io.ErrUnexpectedEOF
 		}
@@ -282,8 +282,8 @@ func crcOf(r io.ReaderAt, off, n int64, crc uint32) (uint32, error) {
 }
 
 // decodeMark decodes the payload of an 'O', 'R' or 'W' record into rec.
-func decodeMark(rec *record, p []byte) error {
-	d := decoder{b: p}
+func decodeMark(rec *spoolRecord, p []byte) error {
+	d := spoolDecoder{b: p}
 	moff := d.uvarint()
 	if moff > 1<<62 {
 		d.fail("message offset out of range")
@@ -308,9 +308,9 @@ func decodeMark(rec *record, p []byte) error {
 	return d.err
 }
 
-// encodeEnvelope is the envelope's version 1 encoding: a version byte,
+// encodeSpoolEnvelope is the envelope's version 1 encoding: a version byte,
 // then the fields in a fixed order, strings as uvarint length + bytes.
-func encodeEnvelope(env *Envelope) ([]byte, error) {
+func encodeSpoolEnvelope(env *Envelope) ([]byte, error) {
 	b := make([]byte, 0, 128+64*len(env.Recipients))
 	b = append(b, envVersion)
 	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
@@ -353,10 +353,10 @@ func encodeEnvelope(env *Envelope) ([]byte, error) {
 	return b, nil
 }
 
-// decodeEnvelope decodes what encodeEnvelope wrote. Every string is
+// decodeSpoolEnvelope decodes what encodeSpoolEnvelope wrote. Every string is
 // bounded by maxFieldBytes and the recipient count by the input's length.
-func decodeEnvelope(p []byte) (*Envelope, error) {
-	d := decoder{b: p}
+func decodeSpoolEnvelope(p []byte) (*Envelope, error) {
+	d := spoolDecoder{b: p}
 	if v := d.byte(); d.err == nil && v != envVersion {
 		return nil, fmt.Errorf("envelope version %d, want %d", v, envVersion)
 	}
@@ -404,7 +404,7 @@ func decodeEnvelope(p []byte) (*Envelope, error) {
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
 	}
-	if d.err == nil && !validID(env.ID) {
+	if d.err == nil && !validQueueID(env.ID) {
 		d.fail("bad queue id")
 	}
 	if d.err != nil {
@@ -413,20 +413,20 @@ func decodeEnvelope(p []byte) (*Envelope, error) {
 	return env, nil
 }
 
-// decoder reads a record payload; the first error sticks and later reads
+// spoolDecoder reads a record payload; the first error sticks and later reads
 // return zero values.
-type decoder struct {
+type spoolDecoder struct {
 	b   []byte
 	err error
 }
 
-func (d *decoder) fail(msg string) {
+func (d *spoolDecoder) fail(msg string) {
 	if d.err == nil {
 		d.err = errors.New(msg)
 	}
 }
 
-func (d *decoder) byte() byte {
+func (d *spoolDecoder) byte() byte {
 	if d.err != nil || len(d.b) == 0 {
 		d.fail("cut short")
 		return 0
@@ -436,7 +436,7 @@ func (d *decoder) byte() byte {
 	return c
 }
 
-func (d *decoder) uvarint() uint64 {
+func (d *spoolDecoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
@@ -449,7 +449,7 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) varint() int64 {
+func (d *spoolDecoder) varint() int64 {
 	if d.err != nil {
 		return 0
 	}
@@ -462,7 +462,7 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
-func (d *decoder) string(limit int) string {
+func (d *spoolDecoder) string(limit int) string {
 	n := d.uvarint()
 	if d.err != nil {
 		return ""

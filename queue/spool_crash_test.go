@@ -94,7 +94,7 @@ func TestQueueCrashHelper(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
 			for i := 0; ; i++ {
 				token := fmt.Sprintf("r%sg%dn%d", round, g, i)
-				env := testEnvelope(token+"@example.jp", "r0@example.jp", "r1@example.jp", "r2@example.jp")
+				env := spoolTestEnvelope(token+"@example.jp", "r0@example.jp", "r1@example.jp", "r2@example.jp")
 				env.Hold = rng.IntN(25) == 0
 				m, err := s.put(context.Background(), env, strings.NewReader(crashBody(token)))
 				if err != nil {
@@ -239,14 +239,14 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 			t.Fatalf("round %d: the child failed: %s", round, stderr.String())
 		}
 
-		lb := &logBuf{}
+		lb := &spoolLog{}
 		o := crashOptions(dir)
 		o.Logger = lb.logger()
 		s, msgs, err := openSpool(o)
 		if err != nil {
 			t.Fatalf("round %d: openSpool: %v", round, err)
 		}
-		got := byID(msgs)
+		got := spoolByID(msgs)
 		byToken := map[string]*qmsg{}
 		for _, m := range got {
 			byToken[crashToken(m)] = m
@@ -272,7 +272,7 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 				resurrected++
 				t.Errorf("round %d: removed message %s came back", round, tok)
 			}
-			if c := content(t, s, m); c != crashBody(tok) {
+			if c := spoolContent(t, s, m); c != crashBody(tok) {
 				wrong++
 				t.Errorf("round %d: message %s has content of %d bytes, want %d", round, tok, len(c), len(crashBody(tok)))
 			}
@@ -294,7 +294,7 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 		}
 	}
 	t.Logf("%s: %d rounds: %d acknowledged, %d done outcomes, %d deferTo, %d removed; lost %d, done lost %d, resurrected %d, wrong %d, deduplicated %d",
-		mode, rounds, len(log.acked), countDone(log.done), log.deferred, len(log.removed), totalLost, totalDoneLost, totalResurrected, totalWrong, totalDups)
+		mode, rounds, len(log.acked), crashCountDone(log.done), log.deferred, len(log.removed), totalLost, totalDoneLost, totalResurrected, totalWrong, totalDups)
 	if len(log.acked) == 0 {
 		t.Fatal("the child acknowledged nothing")
 	}
@@ -303,7 +303,7 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 	}
 }
 
-func countDone(m map[string][]int) int {
+func crashCountDone(m map[string][]int) int {
 	n := 0
 	for _, v := range m {
 		n += len(v)

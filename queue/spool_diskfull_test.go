@@ -46,13 +46,13 @@ func TestSpoolDiskFull(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				env := testEnvelope(fmt.Sprintf("g%dn%d@example.jp", g, i), "r@example.jp")
+				env := spoolTestEnvelope(fmt.Sprintf("g%dn%d@example.jp", g, i), "r@example.jp")
 				body := fmt.Sprintf("Subject: %d %d\r\n\r\n%s", g, i, strings.Repeat("0123456789abcdef", 200+g*300))
 				env.Hold = g == 3 && i%2 == 0
 				m, err := s.put(context.Background(), env, strings.NewReader(body))
 				mu.Lock()
 				if err != nil {
-					failures[errKind(err)]++
+					failures[spoolErrKind(err)]++
 				} else {
 					acked[m.env.ID] = body
 					ackedM = append(ackedM, m)
@@ -77,7 +77,7 @@ func TestSpoolDiskFull(t *testing.T) {
 			if err := s.deferTo(m, m.env.Arrival); err == nil {
 				t.Log("deferTo found room (a freed page); fine")
 			} else if m.seg == nil || m.queue != queueIncoming {
-				t.Fatalf("failed deferTo changed the message: %s", describe(m))
+				t.Fatalf("failed deferTo changed the message: %s", spoolDescribe(m))
 			}
 			break
 		}
@@ -91,14 +91,14 @@ func TestSpoolDiskFull(t *testing.T) {
 		t.Fatalf("openSpool on a full disk: %v", err)
 	}
 	defer s.close()
-	got := byID(msgs)
+	got := spoolByID(msgs)
 	for id, body := range acked {
 		m := got[id]
 		if m == nil {
 			t.Errorf("acknowledged %s lost", id)
 			continue
 		}
-		if c := content(t, s, m); c != body {
+		if c := spoolContent(t, s, m); c != body {
 			t.Errorf("%s: %d bytes of content, want %d", id, len(c), len(body))
 		}
 	}
@@ -110,7 +110,7 @@ func TestSpoolDiskFull(t *testing.T) {
 	// Removing a segment message works on a full disk (the removal is
 	// logged if it cannot be written).
 	for i := 0; i < 30; i++ {
-		if _, err := s.put(context.Background(), testEnvelope("", "r@example.jp"), strings.NewReader(strings.Repeat("fill\r\n", 50))); err != nil {
+		if _, err := s.put(context.Background(), spoolTestEnvelope("", "r@example.jp"), strings.NewReader(strings.Repeat("fill\r\n", 50))); err != nil {
 			break
 		}
 	}
@@ -137,12 +137,12 @@ func TestSpoolDiskFull(t *testing.T) {
 	if freed == 0 {
 		t.Fatal("no message file to remove")
 	}
-	if _, err := s.put(context.Background(), testEnvelope("", "r@example.jp"), strings.NewReader("after\r\n")); err != nil {
+	if _, err := s.put(context.Background(), spoolTestEnvelope("", "r@example.jp"), strings.NewReader("after\r\n")); err != nil {
 		t.Fatalf("put after removing %d messages: %v", freed, err)
 	}
 }
 
-func errKind(err error) string {
+func spoolErrKind(err error) string {
 	if errors.Is(err, syscall.ENOSPC) {
 		return "ENOSPC"
 	}

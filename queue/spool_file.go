@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// tmpPrefix starts the names of files being written; recovery removes
+// spoolTmpPrefix starts the names of files being written; recovery removes
 // them.
-const tmpPrefix = ".tmp-"
+const spoolTmpPrefix = ".tmp-"
 
 // writeFile stores m durably as its own file in m.queue: its envelope
 // (envb), content, per-recipient state so far and warning, with m.next as
@@ -24,7 +24,7 @@ const tmpPrefix = ".tmp-"
 // When ctx ends before the rename, nothing is stored.
 func (s *spool) writeFile(ctx context.Context, m *qmsg, envb []byte, content io.Reader) error {
 	dir := filepath.Join(s.dir, m.queue)
-	f, err := os.CreateTemp(dir, tmpPrefix+m.env.ID+"-")
+	f, err := os.CreateTemp(dir, spoolTmpPrefix+m.env.ID+"-")
 	if err != nil {
 		return fmt.Errorf("queue spool: %w", err)
 	}
@@ -181,7 +181,7 @@ func (s *spool) moveTo(m *qmsg, queue string, next time.Time) error {
 // materialize writes m, now in a segment, as its own file in queue and
 // then marks it removed in its segment.
 func (s *spool) materialize(m *qmsg, queue string, next time.Time) error {
-	envb, err := encodeEnvelope(m.env)
+	envb, err := encodeSpoolEnvelope(m.env)
 	if err != nil {
 		return fmt.Errorf("queue spool: %w", err)
 	}

@@ -6,13 +6,13 @@ import (
 	"time"
 )
 
-// maxIDLen bounds a queue ID (it is a file name).
-const maxIDLen = 64
+// maxQueueIDLen bounds a queue ID (it is a file name).
+const maxQueueIDLen = 64
 
-// validID reports whether id can be a queue ID: 1 to 64 ASCII letters
+// validQueueID reports whether id can be a queue ID: 1 to 64 ASCII letters
 // and digits, so that it is a safe file name.
-func validID(id string) bool {
-	if id == "" || len(id) > maxIDLen {
+func validQueueID(id string) bool {
+	if id == "" || len(id) > maxQueueIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -38,7 +38,7 @@ func (s *spool) claimID(env *Envelope) error {
 			}
 		}
 	} else {
-		if !validID(env.ID) {
+		if !validQueueID(env.ID) {
 			return fmt.Errorf("queue spool: bad queue id %q", env.ID)
 		}
 		if _, dup := s.ids[env.ID]; dup {

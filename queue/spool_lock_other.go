@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 )
 
-// lockDir opens dir/lock; without flock it does not keep a second queue
+// lockSpoolDir opens dir/lock; without flock it does not keep a second queue
 // out.
-func lockDir(dir string) (*os.File, error) {
+func lockSpoolDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("queue spool: %w", err)

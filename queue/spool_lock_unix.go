@@ -10,10 +10,10 @@ import (
 	"syscall"
 )
 
-// lockDir takes an exclusive lock on dir/lock so that two queue managers
+// lockSpoolDir takes an exclusive lock on dir/lock so that two queue managers
 // never share a queue directory (Postfix's master.lock); the kernel drops
 // it when the process dies.
-func lockDir(dir string) (*os.File, error) {
+func lockSpoolDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("queue spool: %w", err)

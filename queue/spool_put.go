@@ -53,7 +53,7 @@ func (s *spool) put(ctx context.Context, env *Envelope, body io.Reader) (*qmsg, 
 }
 
 func (s *spool) put1(ctx context.Context, env *Envelope, body io.Reader) (*qmsg, error) {
-	envb, err := encodeEnvelope(env)
+	envb, err := encodeSpoolEnvelope(env)
 	if err != nil {
 		return nil, fmt.Errorf("queue spool: %w", err)
 	}
@@ -221,7 +221,7 @@ func (s *spool) commit(ctx context.Context, seq uint64) error {
 
 // appendLocked writes rec at the end of seg (s.wmu held); a failed write
 // is cut off again so that later records stay readable.
-func (s *spool) appendLocked(seg *segment, rec []byte) error {
+func (s *spool) appendLocked(seg *spoolSegment, rec []byte) error {
 	if s.closed || seg.gone {
 		return errSpoolClosed
 	}
@@ -251,7 +251,7 @@ func (s *spool) roll() error {
 		os.Remove(p)
 		return err
 	}
-	seg := &segment{num: num, path: p, f: f}
+	seg := &spoolSegment{num: num, path: p, f: f}
 	s.segs[num] = seg
 	old := s.cur
 	s.cur = seg
@@ -263,7 +263,7 @@ func (s *spool) roll() error {
 
 // maybeDelete deletes seg when no message in it is live, nobody reads it
 // and it is not the current segment (s.wmu held).
-func (s *spool) maybeDelete(seg *segment) {
+func (s *spool) maybeDelete(seg *spoolSegment) {
 	if seg.gone || seg == s.cur || seg.live > 0 || seg.readers > 0 || s.closed {
 		return
 	}
@@ -272,7 +272,7 @@ func (s *spool) maybeDelete(seg *segment) {
 	}
 }
 
-func (s *spool) deleteSegment(seg *segment) error {
+func (s *spool) deleteSegment(seg *spoolSegment) error {
 	seg.gone = true
 	delete(s.segs, seg.num)
 	seg.f.Close()

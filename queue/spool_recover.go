@@ -16,8 +16,8 @@ import (
 // recoverWorkers read message files at once at recovery.
 const recoverWorkers = 64
 
-// smallFile: a message file up to this size is read whole at recovery.
-const smallFile = 1 << 20
+// spoolSmallFile: a message file up to this size is read whole at recovery.
+const spoolSmallFile = 1 << 20
 
 // recover finds every live message: those of the segments not marked
 // removed and the message files. A torn or corrupted end of a segment is
@@ -28,7 +28,7 @@ const smallFile = 1 << 20
 func (s *spool) recover() ([]*qmsg, error) {
 	var (
 		segNums []uint64
-		jobs    []fileJob
+		jobs    []spoolFileJob
 	)
 	for _, q := range []string{queueIncoming, queueDeferred, queueHold} {
 		dir := filepath.Join(s.dir, q)
@@ -39,7 +39,7 @@ func (s *spool) recover() ([]*qmsg, error) {
 		for _, e := range ents {
 			name := e.Name()
 			switch {
-			case strings.HasPrefix(name, tmpPrefix):
+			case strings.HasPrefix(name, spoolTmpPrefix):
 				// A message file being written when the process died:
 				// never acknowledged.
 				if err := os.Remove(filepath.Join(dir, name)); err != nil {
@@ -52,8 +52,8 @@ func (s *spool) recover() ([]*qmsg, error) {
 					continue
 				}
 				segNums = append(segNums, n)
-			case validID(name) && e.Type().IsRegular():
-				jobs = append(jobs, fileJob{queue: q, name: name})
+			case validQueueID(name) && e.Type().IsRegular():
+				jobs = append(jobs, spoolFileJob{queue: q, name: name})
 			default:
 				s.log.Warn("queue spool: unknown file left alone", "file", filepath.Join(dir, name))
 			}
@@ -132,19 +132,19 @@ func (s *spool) recoverSegment(n uint64) []*qmsg {
 		s.log.Error("queue spool: cannot stat a segment; its messages are not delivered", "segment", p, "err", err)
 		return nil
 	}
-	seg := &segment{num: n, path: p, f: f}
+	seg := &spoolSegment{num: n, path: p, f: f}
 	live := map[int64]*qmsg{}
 	var order []*qmsg
-	good, err := scanRecords(f, fi.Size(), func(r *record) error {
+	good, err := scanRecords(f, fi.Size(), func(r *spoolRecord) error {
 		switch r.typ {
 		case recMessage:
-			m := newRecovered(r, queueIncoming)
+			m := recoveredMsg(r, queueIncoming)
 			m.seg, m.off = seg, r.off
 			live[r.off] = m
 			order = append(order, m)
 		case recOutcome, recWarned:
 			if m := live[r.moff]; m != nil {
-				applyMark(m, r)
+				spoolApplyMark(m, r)
 			}
 		case recRemoved:
 			delete(live, r.moff)
@@ -176,12 +176,12 @@ func (s *spool) recoverSegment(n uint64) []*qmsg {
 
 // salvageTail copies the unreadable end of seg (from seg.size) to
 // corrupt/ and cuts it off, so that records appended later are read.
-func (s *spool) salvageTail(seg *segment, size int64, why error) {
+func (s *spool) salvageTail(seg *spoolSegment, size int64, why error) {
 	tail := size - seg.size
 	dst := filepath.Join(s.dir, queueCorrupt, fmt.Sprintf("%s.tail-%d", filepath.Base(seg.path), seg.size))
 	s.log.Warn("queue spool: segment ends in a torn or corrupted record (a crash while writing, or damage); the rest is copied to corrupt/ and cut off",
 		"segment", seg.path, "offset", seg.size, "bytes", tail, "copy", dst, "reason", why)
-	if err := copyRange(dst, seg.f, seg.size, tail); err != nil {
+	if err := spoolCopyRange(dst, seg.f, seg.size, tail); err != nil {
 		s.log.Error("queue spool: cannot copy a segment's tail to corrupt/", "segment", seg.path, "err", err)
 	}
 	if err := seg.f.Truncate(seg.size); err != nil {
@@ -195,8 +195,8 @@ func (s *spool) salvageTail(seg *segment, size int64, why error) {
 	}
 }
 
-// copyRange writes n bytes of r at off to a new file dst.
-func copyRange(dst string, r io.ReaderAt, off, n int64) error {
+// spoolCopyRange writes n bytes of r at off to a new file dst.
+func spoolCopyRange(dst string, r io.ReaderAt, off, n int64) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -208,8 +208,8 @@ func copyRange(dst string, r io.ReaderAt, off, n int64) error {
 	return err
 }
 
-// newRecovered is the message of an 'M' record.
-func newRecovered(r *record, queue string) *qmsg {
+// recoveredMsg is the message of an 'M' record.
+func recoveredMsg(r *spoolRecord, queue string) *qmsg {
 	n := len(r.env.Recipients)
 	return &qmsg{
 		env:    r.env,
@@ -222,8 +222,8 @@ func newRecovered(r *record, queue string) *qmsg {
 	}
 }
 
-// applyMark applies an 'O' or 'W' record to m.
-func applyMark(m *qmsg, r *record) {
+// spoolApplyMark applies an 'O' or 'W' record to m.
+func spoolApplyMark(m *qmsg, r *spoolRecord) {
 	switch r.typ {
 	case recWarned:
 		m.warned = true
@@ -239,14 +239,14 @@ func applyMark(m *qmsg, r *record) {
 	}
 }
 
-// fileJob is a message file to recover.
-type fileJob struct {
+// spoolFileJob is a message file to recover.
+type spoolFileJob struct {
 	queue, name string
 	m           *qmsg
 }
 
 // recoverFiles reads the message files, several at once.
-func (s *spool) recoverFiles(jobs []fileJob) []*qmsg {
+func (s *spool) recoverFiles(jobs []spoolFileJob) []*qmsg {
 	var wg sync.WaitGroup
 	ch := make(chan int)
 	// Opening and reading files mostly waits for the kernel or the
@@ -279,7 +279,7 @@ func (s *spool) recoverFiles(jobs []fileJob) []*qmsg {
 // buffer. A file without a readable message is moved to corrupt/.
 func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 	p := filepath.Join(s.dir, queue, name)
-	f, err := openRead(p)
+	f, err := openNoAtime(p)
 	if err != nil {
 		s.log.Error("queue spool: cannot open a message file", "file", p, "err", err)
 		return nil, buf
@@ -292,7 +292,7 @@ func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 	}
 	size := fi.Size()
 	var r io.ReaderAt = f
-	if size <= smallFile {
+	if size <= spoolSmallFile {
 		if int64(cap(buf)) < size {
 			buf = make([]byte, size)
 		}
@@ -301,10 +301,10 @@ func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 			s.log.Error("queue spool: cannot read a message file", "file", p, "err", err)
 			return nil, buf
 		}
-		r = memReaderAt(b)
+		r = memFile(b)
 	}
 	var m *qmsg
-	good, err := scanRecords(r, size, func(rec *record) error {
+	good, err := scanRecords(r, size, func(rec *spoolRecord) error {
 		if m == nil {
 			if rec.typ != recMessage {
 				return badRecord(rec.off, "a message file starts with a %c record", rec.typ)
@@ -312,7 +312,7 @@ func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 			if rec.env.ID != name {
 				return badRecord(rec.off, "the file of %s holds %s", name, rec.env.ID)
 			}
-			m = newRecovered(rec, queue)
+			m = recoveredMsg(rec, queue)
 			return nil
 		}
 		switch rec.typ {
@@ -320,7 +320,7 @@ func (s *spool) recoverFile(queue, name string, buf []byte) (*qmsg, []byte) {
 			if rec.moff != 0 {
 				return badRecord(rec.off, "a record for offset %d in a message file", rec.moff)
 			}
-			applyMark(m, rec)
+			spoolApplyMark(m, rec)
 			return nil
 		}
 		return badRecord(rec.off, "a %c record in a message file", rec.typ)

@@ -4,4 +4,4 @@ package queue
 
 import "time"
 
-func cpuTime() time.Duration { return 0 }
+func spoolCPUTime() time.Duration { return 0 }

@@ -31,11 +31,11 @@ func fdatasync(f *os.File) error {
 	return nil
 }
 
-// openRead opens a file to read without updating its access time (a
+// openNoAtime opens a file to read without updating its access time (a
 // deferred file's atime is set with its mtime, and relatime would write
 // every inode read at recovery); O_NOATIME needs the file's owner, so it
 // falls back to a plain open.
-func openRead(p string) (*os.File, error) {
+func openNoAtime(p string) (*os.File, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOATIME, 0)
 	if err != nil && errors.Is(err, syscall.EPERM) {
 		return os.Open(p)

@@ -7,5 +7,5 @@ import "os"
 // fdatasync is fsync where the system has no fdatasync.
 func fdatasync(f *os.File) error { return f.Sync() }
 
-// openRead opens a file to read.
-func openRead(p string) (*os.File, error) { return os.Open(p) }
+// openNoAtime opens a file to read.
+func openNoAtime(p string) (*os.File, error) { return os.Open(p) }

@@ -17,25 +17,25 @@ import (
 	"time"
 )
 
-// logBuf collects a spool's log for tests that check what was logged.
-type logBuf struct {
+// spoolLog collects a spool's log for tests that check what was logged.
+type spoolLog struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *logBuf) Write(p []byte) (int, error) {
+func (l *spoolLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *logBuf) String() string {
+func (l *spoolLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-func (l *logBuf) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+func (l *spoolLog) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // openTestSpool opens a spool in dir and closes it at the end of the test.
 func openTestSpool(t testing.TB, o spoolOptions) (*spool, []*qmsg) {
@@ -48,7 +48,7 @@ func openTestSpool(t testing.TB, o spoolOptions) (*spool, []*qmsg) {
 	return s, msgs
 }
 
-func testEnvelope(from string, rcpts ...string) *Envelope {
+func spoolTestEnvelope(from string, rcpts ...string) *Envelope {
 	env := &Envelope{
 		From:   from,
 		Ret:    "HDRS",
@@ -65,7 +65,7 @@ func testEnvelope(from string, rcpts ...string) *Envelope {
 	return env
 }
 
-func mustPut(t testing.TB, s *spool, env *Envelope, body string) *qmsg {
+func spoolPut(t testing.TB, s *spool, env *Envelope, body string) *qmsg {
 	t.Helper()
 	m, err := s.put(context.Background(), env, strings.NewReader(body))
 	if err != nil {
@@ -74,7 +74,7 @@ func mustPut(t testing.TB, s *spool, env *Envelope, body string) *qmsg {
 	return m
 }
 
-func content(t testing.TB, s *spool, m *qmsg) string {
+func spoolContent(t testing.TB, s *spool, m *qmsg) string {
 	t.Helper()
 	r, err := s.open(m)
 	if err != nil {
@@ -88,8 +88,8 @@ func content(t testing.TB, s *spool, m *qmsg) string {
 	return string(b)
 }
 
-// describe is everything the spool keeps of m, for comparisons.
-func describe(m *qmsg) string {
+// spoolDescribe is everything the spool keeps of m, for comparisons.
+func spoolDescribe(m *qmsg) string {
 	env := *m.env
 	env.Arrival = time.Unix(0, env.Arrival.UnixNano())
 	next := int64(0)
@@ -99,7 +99,7 @@ func describe(m *qmsg) string {
 	return fmt.Sprintf("%+v queue=%s size=%d done=%v reason=%q warned=%v next=%d", env, m.queue, m.size, m.done, m.reason, m.warned, next)
 }
 
-func byID(msgs []*qmsg) map[string]*qmsg {
+func spoolByID(msgs []*qmsg) map[string]*qmsg {
 	out := map[string]*qmsg{}
 	for _, m := range msgs {
 		out[m.env.ID] = m
@@ -116,15 +116,15 @@ func TestSpoolRoundTrip(t *testing.T) {
 		t.Fatalf("new spool has %d messages", len(msgs))
 	}
 	body := "Received: from x\r\nSubject: hi\r\n\r\nhello\r\n"
-	env := testEnvelope("a@example.jp", "b@example.jp", "c@example.jp", "d@example.jp", "e@example.jp")
-	m := mustPut(t, s, env, body)
-	if !validID(env.ID) || env.Arrival.IsZero() {
+	env := spoolTestEnvelope("a@example.jp", "b@example.jp", "c@example.jp", "d@example.jp", "e@example.jp")
+	m := spoolPut(t, s, env, body)
+	if !validQueueID(env.ID) || env.Arrival.IsZero() {
 		t.Fatalf("put set ID %q, Arrival %v", env.ID, env.Arrival)
 	}
 	if m.queue != queueIncoming || m.size != int64(len(body)) || m.seg == nil {
 		t.Fatalf("after put: queue %s size %d seg %v", m.queue, m.size, m.seg)
 	}
-	if got := content(t, s, m); got != body {
+	if got := spoolContent(t, s, m); got != body {
 		t.Fatalf("content %q, want %q", got, body)
 	}
 	if err := s.record(m, 0, Sent, ""); err != nil {
@@ -152,7 +152,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "deferred", env.ID)); err != nil || !fi.ModTime().Equal(next) {
 		t.Fatalf("deferred file: %v, mtime %v, want %v", err, fi, next)
 	}
-	if got := content(t, s, m); got != body {
+	if got := spoolContent(t, s, m); got != body {
 		t.Fatalf("content after deferTo %q", got)
 	}
 	// The segment it left had only this message and is not the current
@@ -166,20 +166,20 @@ func TestSpoolRoundTrip(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "deferred", env.ID)); !fi.ModTime().Equal(next) {
 		t.Errorf("an appended record moved the mtime to %v, want %v", fi.ModTime(), next)
 	}
-	want := describe(m)
+	want := spoolDescribe(m)
 
 	if err := s.close(); err != nil {
 		t.Fatal(err)
 	}
 	s, msgs = openTestSpool(t, spoolOptions{Dir: dir})
-	if len(msgs) != 1 || describe(msgs[0]) != want {
+	if len(msgs) != 1 || spoolDescribe(msgs[0]) != want {
 		t.Fatalf("recovered %d messages:\n%v\nwant\n%s", len(msgs), msgs, want)
 	}
 	m = msgs[0]
 	if !m.done[0] || m.done[1] || m.done[2] || !m.done[3] || m.reason[1] == "" || m.reason[2] != "4.4.1 timeout" || !m.warned {
-		t.Fatalf("recovered state %s", describe(m))
+		t.Fatalf("recovered state %s", spoolDescribe(m))
 	}
-	if got := content(t, s, m); got != body {
+	if got := spoolContent(t, s, m); got != body {
 		t.Fatalf("content after recovery %q", got)
 	}
 	if err := s.move(m, queueHold); err != nil {
@@ -203,7 +203,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 	s.close()
 	_, msgs = openTestSpool(t, spoolOptions{Dir: dir})
 	if len(msgs) != 0 {
-		t.Fatalf("removed message recovered: %s", describe(msgs[0]))
+		t.Fatalf("removed message recovered: %s", spoolDescribe(msgs[0]))
 	}
 	for _, q := range []string{"deferred", "hold", "corrupt"} {
 		if ents, _ := os.ReadDir(filepath.Join(dir, q)); len(ents) != 0 {
@@ -240,9 +240,9 @@ func TestSpoolRecoveryStates(t *testing.T) {
 						if strings.HasPrefix(place, "large") {
 							body += strings.Repeat("L", 300)
 						}
-						env := testEnvelope(fmt.Sprintf("s%d@example.jp", n), "r0@example.jp", "r1@example.jp", "r2@example.jp")
+						env := spoolTestEnvelope(fmt.Sprintf("s%d@example.jp", n), "r0@example.jp", "r1@example.jp", "r2@example.jp")
 						env.Hold = place == "held-at-put"
-						m := mustPut(t, s, env, body)
+						m := spoolPut(t, s, env, body)
 						if place == "hold" || place == "released" {
 							if err := s.move(m, queueHold); err != nil {
 								t.Fatal(err)
@@ -284,7 +284,7 @@ func TestSpoolRecoveryStates(t *testing.T) {
 							}
 							continue
 						}
-						want[m.env.ID] = describe(m)
+						want[m.env.ID] = spoolDescribe(m)
 						bodies[m.env.ID] = body
 					}
 				}
@@ -295,7 +295,7 @@ func TestSpoolRecoveryStates(t *testing.T) {
 				t.Fatal(err)
 			}
 			s2, msgs := openTestSpool(t, spoolOptions{Dir: dir, LargeBytes: 200, SegmentBytes: 2000})
-			got := byID(msgs)
+			got := spoolByID(msgs)
 			if len(got) != len(want) {
 				t.Errorf("recovered %d messages, want %d", len(got), len(want))
 			}
@@ -305,10 +305,10 @@ func TestSpoolRecoveryStates(t *testing.T) {
 					t.Errorf("%s lost: %s", id, w)
 					continue
 				}
-				if d := describe(m); d != w {
+				if d := spoolDescribe(m); d != w {
 					t.Errorf("%s recovered as\n%s\nwant\n%s", id, d, w)
 				}
-				if c := content(t, s2, m); c != bodies[id] {
+				if c := spoolContent(t, s2, m); c != bodies[id] {
 					t.Errorf("%s content %q, want %q", id, c, bodies[id])
 				}
 			}
@@ -322,7 +322,7 @@ func TestSpoolRecoveryStates(t *testing.T) {
 			}
 			// Segments whose messages all left are gone.
 			segs, _ := filepath.Glob(filepath.Join(dir, "incoming", "seg-*"))
-			live := map[*segment]bool{}
+			live := map[*spoolSegment]bool{}
 			for _, m := range msgs {
 				if m.seg != nil {
 					live[m.seg] = true
@@ -341,16 +341,16 @@ func TestSpoolIDs(t *testing.T) {
 	s, _ := openTestSpool(t, spoolOptions{Dir: t.TempDir(), NoSync: true})
 	var ids []string
 	for i := 0; i < 200; i++ {
-		ids = append(ids, mustPut(t, s, testEnvelope("", "r@example.jp"), "x\r\n").env.ID)
+		ids = append(ids, spoolPut(t, s, spoolTestEnvelope("", "r@example.jp"), "x\r\n").env.ID)
 	}
 	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
 		t.Fatalf("generated IDs not unique and sorted: %v", ids)
 	}
-	env := testEnvelope("", "r@example.jp")
+	env := spoolTestEnvelope("", "r@example.jp")
 	env.ID = "4XyzSMTP01"
-	mustPut(t, s, env, "x\r\n")
+	spoolPut(t, s, env, "x\r\n")
 	for _, id := range []string{"4XyzSMTP01", ids[3], "../etc", "a b", strings.Repeat("A", 65)} {
-		env := testEnvelope("", "r@example.jp")
+		env := spoolTestEnvelope("", "r@example.jp")
 		env.ID = id
 		if _, err := s.put(context.Background(), env, strings.NewReader("x\r\n")); err == nil {
 			t.Errorf("put with ID %q succeeded", id)
@@ -364,7 +364,7 @@ func TestSpoolIDs(t *testing.T) {
 func TestSpoolConcurrentReaders(t *testing.T) {
 	s, _ := openTestSpool(t, spoolOptions{Dir: t.TempDir(), SegmentBytes: 4096, NoSync: true})
 	body := strings.Repeat("line of text\r\n", 100)
-	m := mustPut(t, s, testEnvelope("", "r@example.jp"), body)
+	m := spoolPut(t, s, spoolTestEnvelope("", "r@example.jp"), body)
 	held, err := s.open(m)
 	if err != nil {
 		t.Fatal(err)
@@ -375,11 +375,11 @@ func TestSpoolConcurrentReaders(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
-				if c := content(t, s, m); c != body {
+				if c := spoolContent(t, s, m); c != body {
 					t.Errorf("concurrent read: %d bytes", len(c))
 					return
 				}
-				o := mustPut(t, s, testEnvelope("", "r@example.jp"), body)
+				o := spoolPut(t, s, spoolTestEnvelope("", "r@example.jp"), body)
 				if err := s.remove(o); err != nil {
 					t.Error(err)
 				}
@@ -392,7 +392,7 @@ func TestSpoolConcurrentReaders(t *testing.T) {
 	}
 	// Fill segments so that m's is no longer current.
 	for i := 0; i < 10; i++ {
-		s.remove(mustPut(t, s, testEnvelope("", "r@example.jp"), body))
+		s.remove(spoolPut(t, s, spoolTestEnvelope("", "r@example.jp"), body))
 	}
 	b, err := io.ReadAll(held)
 	if err != nil || string(b) != body {
@@ -419,7 +419,7 @@ func TestSpoolPutContextCanceled(t *testing.T) {
 	s.syncHook = func() error { once.Do(func() { <-release }); return nil }
 	leader := make(chan *qmsg, 1)
 	go func() {
-		m, err := s.put(context.Background(), testEnvelope("", "kept@example.jp"), strings.NewReader("y\r\n"))
+		m, err := s.put(context.Background(), spoolTestEnvelope("", "kept@example.jp"), strings.NewReader("y\r\n"))
 		if err != nil {
 			t.Error(err)
 		}
@@ -429,7 +429,7 @@ func TestSpoolPutContextCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := s.put(ctx, testEnvelope("", "canceled@example.jp"), strings.NewReader("x\r\n"))
+		_, err := s.put(ctx, spoolTestEnvelope("", "canceled@example.jp"), strings.NewReader("x\r\n"))
 		errc <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -441,14 +441,14 @@ func TestSpoolPutContextCanceled(t *testing.T) {
 	kept := <-leader
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.put(ctx, testEnvelope("", "r@example.jp"), strings.NewReader("z\r\n")); err == nil {
+	if _, err := s.put(ctx, spoolTestEnvelope("", "r@example.jp"), strings.NewReader("z\r\n")); err == nil {
 		t.Error("put with a canceled context succeeded")
 	}
 	s.close()
 	_, msgs := openTestSpool(t, spoolOptions{Dir: dir})
 	if len(msgs) != 1 || kept == nil || msgs[0].env.ID != kept.env.ID {
 		for _, m := range msgs {
-			t.Logf("recovered %s", describe(m))
+			t.Logf("recovered %s", spoolDescribe(m))
 		}
 		t.Fatalf("recovered %d messages, want only the leader's", len(msgs))
 	}
@@ -491,7 +491,7 @@ func TestSpoolGroupCommit(t *testing.T) {
 		returned.Add(1)
 		go func() {
 			defer returned.Done()
-			_, err := s.put(context.Background(), testEnvelope("", "r@example.jp"), strings.NewReader(strings.Repeat("x", 4096)))
+			_, err := s.put(context.Background(), spoolTestEnvelope("", "r@example.jp"), strings.NewReader(strings.Repeat("x", 4096)))
 			mu.Lock()
 			c := commits
 			mu.Unlock()
@@ -533,7 +533,7 @@ func TestSpoolGroupCommit(t *testing.T) {
 func TestSpoolSyncFailure(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := openTestSpool(t, spoolOptions{Dir: dir})
-	before := mustPut(t, s, testEnvelope("", "before@example.jp"), "a\r\n")
+	before := spoolPut(t, s, spoolTestEnvelope("", "before@example.jp"), "a\r\n")
 	release := make(chan struct{})
 	var calls atomic.Int32
 	s.syncHook = func() error {
@@ -547,7 +547,7 @@ func TestSpoolSyncFailure(t *testing.T) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func() {
-			_, err := s.put(context.Background(), testEnvelope("", "during@example.jp"), strings.NewReader("b\r\n"))
+			_, err := s.put(context.Background(), spoolTestEnvelope("", "during@example.jp"), strings.NewReader("b\r\n"))
 			errs <- err
 		}()
 	}
@@ -562,7 +562,7 @@ func TestSpoolSyncFailure(t *testing.T) {
 	if failed == 0 {
 		t.Fatal("no put failed with its commit")
 	}
-	after := mustPut(t, s, testEnvelope("", "after@example.jp"), "c\r\n")
+	after := spoolPut(t, s, spoolTestEnvelope("", "after@example.jp"), "c\r\n")
 	if after.seg == before.seg {
 		t.Error("a put went into the segment whose fdatasync failed")
 	}
