@@ -131,6 +131,9 @@ type spool struct {
 	failed  [][2]uint64   // put records in (from, to] met a failed fdatasync
 	syncing chan struct{} // non-nil while a commit runs; closed when it ends
 
+	// dirs coalesce the fsyncs of the spool's directories (by path).
+	dirs map[string]*dirSyncer
+
 	// idmu guards the set of live IDs and the ID generator.
 	idmu   sync.Mutex
 	ids    map[string]struct{}
@@ -176,6 +179,7 @@ func openSpool(o spoolOptions) (*spool, []*qmsg, error) {
 		large:  o.LargeBytes,
 		noSync: o.NoSync,
 		segs:   map[uint64]*spoolSegment{},
+		dirs:   map[string]*dirSyncer{},
 		ids:    map[string]struct{}{},
 	}
 	if s.log == nil {
@@ -189,9 +193,11 @@ func openSpool(o spoolOptions) (*spool, []*qmsg, error) {
 	}
 	s.large = min(s.large, 64<<20) // a segment record is built in memory
 	for _, d := range []string{"", queueIncoming, queueDeferred, queueHold, queueCorrupt} {
-		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+		p := filepath.Join(s.dir, d)
+		if err := os.MkdirAll(p, 0o700); err != nil {
 			return nil, nil, fmt.Errorf("queue spool: %w", err)
 		}
+		s.dirs[p] = &dirSyncer{}
 	}
 	lock, err := lockSpoolDir(s.dir)
 	if err != nil {

@@ -299,21 +299,3 @@ func (s *spool) fsync(f *os.File) error {
 	}
 	return f.Sync()
 }
-
-// syncDir makes the names in dir durable.
-func (s *spool) syncDir(dir string) error {
-	s.fsyncs.Add(1)
-	if s.noSync {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("queue spool: %w", err)
-	}
-	err = d.Sync()
-	d.Close()
-	if err != nil {
-		return fmt.Errorf("queue spool: %w", err)
-	}
-	return nil
-}

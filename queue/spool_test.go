@@ -599,3 +599,47 @@ func TestSpoolLock(t *testing.T) {
 	}
 	s2.close()
 }
+
+// TestSpoolDeferSharesDirSyncs defers 40 segment messages at once: each
+// needs its file fsynced and its directory fsynced after the rename; the
+// directory fsyncs are shared, so far fewer than 80 fsyncs run. Every
+// message is then found in deferred/ after a reopen.
+func TestSpoolDeferSharesDirSyncs(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := openTestSpool(t, spoolOptions{Dir: dir})
+	const n = 40
+	var msgs []*qmsg
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, spoolPut(t, s, spoolTestEnvelope("", "r@example.jp"), "x\r\n"))
+	}
+	before := s.fsyncs.Load()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, m := range msgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := s.deferTo(m, time.Now().Add(time.Hour)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	syncs := s.fsyncs.Load() - before
+	t.Logf("%d concurrent deferTo: %d fsyncs (%d files + %d directory)", n, syncs, n, syncs-n)
+	if syncs >= n+n*3/4 {
+		t.Errorf("%d fsyncs for %d concurrent deferTo; the directory fsyncs should be shared", syncs, n)
+	}
+	s.close()
+	_, got := openTestSpool(t, spoolOptions{Dir: dir})
+	if len(got) != n {
+		t.Fatalf("recovered %d of %d", len(got), n)
+	}
+	for _, m := range got {
+		if m.queue != queueDeferred {
+			t.Errorf("%s recovered in %s", m.env.ID, m.queue)
+		}
+	}
+}
