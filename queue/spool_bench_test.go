@@ -55,12 +55,13 @@ func spoolMeasureRecovery(tb testing.TB, dir string) (time.Duration, int, uint64
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	cpu0 := spoolCPUTime()
+	cpu0, wait0 := spoolCPUTime(), spoolRunDelay()
 	start := time.Now()
 	s, msgs, err := openSpool(spoolOptions{Dir: dir})
 	took := time.Since(start)
 	if cpu := spoolCPUTime() - cpu0; cpu > 0 {
-		tb.Logf("recovery: %v wall, %v CPU (user+system) of this process", took.Round(time.Millisecond), cpu.Round(time.Millisecond))
+		tb.Logf("recovery: %v wall, %v CPU (user+system) of this process, its threads waited %v for a CPU",
+			took.Round(time.Millisecond), cpu.Round(time.Millisecond), (spoolRunDelay() - wait0).Round(time.Millisecond))
 	}
 	if err != nil {
 		tb.Fatal(err)

@@ -5,3 +5,5 @@ package queue
 import "time"
 
 func spoolCPUTime() time.Duration { return 0 }
+
+func spoolRunDelay() time.Duration { return 0 }
