@@ -27,8 +27,9 @@ import (
 //	r <token>          remove is about to be called
 //	R <token>          remove returned
 //
-// The parent kills it with SIGKILL at a random moment, opens the spool
-// and checks what it finds against those lines.
+// The parent kills it with SIGKILL at a random moment (every third round
+// early, maybe during recovery), opens the spool and checks what it
+// finds against those lines.
 const (
 	crashModeEnv  = "YUBIN_SPOOL_CRASH_CHILD"
 	crashDirEnv   = "YUBIN_SPOOL_CRASH_DIR"
@@ -227,11 +228,17 @@ func testQueueCrash(t *testing.T, mode string, rounds int) {
 			}
 			pw.Close()
 		}()
-		select {
-		case <-started:
-		case <-time.After(30 * time.Second):
+		if round%3 == 2 {
+			// Early: maybe while the child is still recovering the
+			// spool (cutting torn ends, marking duplicates removed).
+			time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		} else {
+			select {
+			case <-started:
+			case <-time.After(30 * time.Second):
+			}
+			time.Sleep(time.Duration(10+rand.IntN(200)) * time.Millisecond)
 		}
-		time.Sleep(time.Duration(10+rand.IntN(200)) * time.Millisecond)
 		cmd.Process.Kill() // SIGKILL
 		cmd.Wait()
 		<-readDone
