@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/textproto"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,8 @@ import (
 //	QUEUE_BENCH_SYNCS      0: do not count fsyncs (default: count them with
 //	                       strace in an untimed first round)
 //	QUEUE_BENCH_BARE       1: also run bench/smtp's library-only SMTP server
+//	QUEUE_BENCH_CLIENT     go: bench/smtp's load tool (yubin's smtp.Client:
+//	                       PIPELINING, BDAT) instead of smtp-source
 //	QUEUE_BENCH_CPUPROFILE prefix: CPU profiles of the fullserver during
 //	                       the timed loads, written to prefix.1, prefix.2, ...
 //	QUEUE_BENCH_FULLSERVER_CF, QUEUE_BENCH_POSTFIX_CF
@@ -173,6 +176,9 @@ func setup(b *testing.B) *env {
 		testutil.Unavailable(b, "a private Postfix instance needs root")
 	}
 	e := &env{source: testutil.RequireBinary(b, "smtp-source"), k: readKnobs(b)}
+	if os.Getenv("QUEUE_BENCH_CLIENT") == "go" {
+		e.source = buildGoClient(b, b.TempDir())
+	}
 	if e.k.syncs {
 		if e.strace = testutil.LookBinary("strace"); e.strace == "" {
 			b.Logf("strace not installed (Debian package strace): fsyncs not counted")
@@ -276,7 +282,11 @@ func (e *env) compare(b *testing.B, what string, cs []*contender) {
 		}
 	}
 	var t strings.Builder
-	fmt.Fprintf(&t, "%s: medians of %d rounds, %d messages per round, one per connection, over %d recipients (smtp-source)\n", what, round, e.k.messages, len(e.rcpts))
+	client := "smtp-source"
+	if filepath.Base(e.source) == goClientName {
+		client = "bench/smtp's Go client"
+	}
+	fmt.Fprintf(&t, "%s: medians of %d rounds, %d messages per round, one per connection, over %d recipients (%s)\n", what, round, e.k.messages, len(e.rcpts), client)
 	fmt.Fprintf(&t, "%-13s %-10s %9s %9s %8s %8s %7s | %8s %8s %8s\n", "case", "server", "accept/s", "deliv/s", "CPUms/m", "genms/m", "fsync/m", "x accept", "x deliv", "x CPU")
 	for _, bc := range cases {
 		for _, c := range cs {

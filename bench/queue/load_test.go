@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -20,6 +21,10 @@ type loadResult struct {
 	elapsed time.Duration // first smtp-source started to last exited
 	cpu     time.Duration // the smtp-source processes' user+system time
 }
+
+// goClientName is the file name of bench/smtp's load tool when
+// QUEUE_BENCH_CLIENT=go puts it in smtp-source's place.
+const goClientName = "yubin-smtp-load"
 
 // runSource sends messages of size payload bytes to addr with
 // smtp-source, one message per connection (no -d), over sessions
@@ -44,8 +49,15 @@ func runSource(ctx context.Context, bin, addr string, sessions, messages, size i
 	outs := make([]*strings.Builder, procs)
 	for i, p := range parts {
 		outs[i] = &strings.Builder{}
-		cmds[i] = exec.CommandContext(ctx, bin, "-4", "-s", strconv.Itoa(p.s), "-m", strconv.Itoa(p.m),
-			"-l", strconv.Itoa(size), "-f", "bench@example.org", "-t", rcpts[i], "-M", "load.example.org", addr)
+		args := []string{"-4", "-s", strconv.Itoa(p.s), "-m", strconv.Itoa(p.m),
+			"-l", strconv.Itoa(size), "-f", "bench@example.org", "-t", rcpts[i], "-M", "load.example.org", addr}
+		if filepath.Base(bin) == goClientName {
+			// bench/smtp's load tool: yubin's smtp.Client, PIPELINING
+			// and BDAT when offered, one message per connection.
+			args = []string{"-proto", "smtp", "-addr", addr, "-rcpt", rcpts[i], "-c", strconv.Itoa(p.s),
+				"-n", strconv.Itoa(p.m), "-size", strconv.Itoa(size)}
+		}
+		cmds[i] = exec.CommandContext(ctx, bin, args...)
 		cmds[i].Stdout = outs[i]
 		cmds[i].Stderr = outs[i]
 	}
@@ -72,6 +84,19 @@ func runSource(ctx context.Context, bin, addr string, sessions, messages, size i
 	}
 	r.elapsed = time.Since(start)
 	return r, first
+}
+
+// buildGoClient builds bench/smtp's load tool into dir.
+func buildGoClient(b testing.TB, dir string) string {
+	bin := filepath.Join(dir, goClientName)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBinary(), "build", "-o", bin, "./bench/smtp")
+	cmd.Dir = repoRoot(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build ./bench/smtp: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // countMaildirs counts the messages in new/ and cur/ of every Maildir
