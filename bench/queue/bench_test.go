@@ -119,8 +119,13 @@ type env struct {
 	rcpts  []string
 }
 
+// loadTimeout bounds one load (smtp-source is killed after it).
+const loadTimeout = 5 * time.Minute
+
 // measure sends n messages to c and waits until c delivered them.
 func (e *env) measure(ctx context.Context, c *contender, bc benchCase, n int) (sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
 	d0, cpu0 := c.delivered(), c.cpu()
 	if c.profOn != nil {
 		c.profOn()
@@ -145,6 +150,8 @@ func (e *env) measure(ctx context.Context, c *contender, bc benchCase, n int) (s
 // countSyncs runs n messages through c under strace and returns the
 // sync-class calls per message (and the counts by call).
 func (e *env) countSyncs(ctx context.Context, c *contender, bc benchCase, n int) (float64, map[string]int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*loadTimeout)
+	defer cancel()
 	d0 := c.delivered()
 	counts, err := straceSyncs(ctx, e.strace, c.pids(), func() error {
 		if _, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts); err != nil {
