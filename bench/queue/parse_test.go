@@ -1,12 +1,20 @@
 package queuebench
 
 import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
-// The parsers of what smtp-sink, strace and /proc print; the benchmarks
-// themselves run only under -bench.
+// The parsers of what smtp-sink, strace and /proc print, and the relay
+// probe; the benchmarks themselves run only under -bench.
 
 func TestLastMesg(t *testing.T) {
 	n, ok := lastMesg("sess=49 quit=49 mesg=49\rsess=50 quit=50 mesg=50\r")
@@ -53,5 +61,47 @@ func TestParseStat(t *testing.T) {
 	}
 	if _, ok := parseStat([]byte("1234 (x) S 1")); ok {
 		t.Error("parseStat accepted a truncated line")
+	}
+}
+
+// TestSmtpSinkProbeRelay: probeRelay takes the sink's 250s as "relays",
+// and a server that refuses at RCPT as not relaying, with its reply; the
+// sink counts only messages, not probes.
+func TestSmtpSinkProbeRelay(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testutil.Unavailable(t, "smtp-sink is started with -u postfix, which needs root")
+	}
+	s := startSink(t)
+	if err := probeRelay(fmt.Sprintf("127.0.0.1:%d", s.port), "u0@relay.example"); err != nil {
+		t.Errorf("probeRelay(smtp-sink) = %v, want nil", err)
+	}
+	if n := s.received(); n != 0 {
+		t.Errorf("the sink counted %d messages after a probe, want 0", n)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, "220 mx ESMTP\r\n")
+		for _, reply := range []string{"250 mx\r\n", "250 2.1.0 Ok\r\n", "451 4.3.2 no outbound queue\r\n"} {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+			fmt.Fprint(c, reply)
+		}
+	}()
+	err = probeRelay(l.Addr().String(), "u0@relay.example")
+	if err == nil || !strings.Contains(err.Error(), "451") {
+		t.Errorf("probeRelay(refusing server) = %v, want the 451", err)
 	}
 }

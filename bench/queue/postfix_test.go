@@ -77,7 +77,7 @@ func lastMesg(s string) (int, bool) {
 	return n, err == nil
 }
 
-func startSink(b *testing.B) *sink {
+func startSink(b testing.TB) *sink {
 	bin := testutil.RequireBinary(b, "smtp-sink")
 	for attempt := 0; ; attempt++ {
 		s := &sink{port: testutil.FreePort(b)}
