@@ -1,0 +1,274 @@
+package queuebench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+)
+
+// profileHook is compiled into the fullserver copy (through go build
+// -overlay, the example's sources untouched) when a CPU profile is
+// asked for: SIGUSR1 starts a profile into $QUEUE_BENCH_PROFILE_TO.N,
+// SIGUSR2 stops it, so only the timed loads are profiled.
+const profileHook = `package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+)
+
+func init() {
+	path := os.Getenv("QUEUE_BENCH_PROFILE_TO")
+	if path == "" {
+		return
+	}
+	c := make(chan os.Signal, 4)
+	signal.Notify(c, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		var f *os.File
+		n := 0
+		for s := range c {
+			switch {
+			case s == syscall.SIGUSR1 && f == nil:
+				n++
+				f, _ = os.Create(fmt.Sprintf("%s.%d", path, n))
+				if f != nil && pprof.StartCPUProfile(f) != nil {
+					f.Close()
+					f = nil
+				}
+			case s == syscall.SIGUSR2 && f != nil:
+				pprof.StopCPUProfile()
+				f.Close()
+				f = nil
+			}
+		}
+	}()
+}
+`
+
+// goBinary is the go command that runs this benchmark (go test sets
+// GOROOT in the test's environment), else the one on $PATH.
+func goBinary() string {
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// repoRoot is the module root (two levels above this directory).
+func repoRoot(b testing.TB) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		b.Fatal("cannot locate the repository")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// buildFullserver builds examples/fullserver into dir and returns the
+// binary's path; with profiling it adds profileHook through an overlay.
+func buildFullserver(b testing.TB, dir string, profiling bool) string {
+	root := repoRoot(b)
+	bin := filepath.Join(dir, "fullserver")
+	args := []string{"build", "-o", bin}
+	if profiling {
+		hook := filepath.Join(dir, "zz_benchprofile.go")
+		if err := os.WriteFile(hook, []byte(profileHook), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		ov, _ := json.Marshal(map[string]map[string]string{"Replace": {
+			filepath.Join(root, "examples", "fullserver", "zz_benchprofile.go"): hook,
+		}})
+		ovPath := filepath.Join(dir, "overlay.json")
+		if err := os.WriteFile(ovPath, ov, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		args = append(args, "-overlay", ovPath)
+	}
+	args = append(args, "./examples/fullserver")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBinary(), args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build fullserver: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// fullserver is a running examples/fullserver process.
+type fullserver struct {
+	cmd     *exec.Cmd
+	addr    string
+	data    string // data_directory
+	log     string // its standard error (the maillog lines)
+	profile string // profile prefix inside the shared directory, "" when off
+	nprof   int    // profiles started so far
+}
+
+// fullserverConfig is the private main.cf: only the MX listener on
+// 127.0.0.1:port, users u0..u(users-1)@example.jp from a passwd file,
+// Maildirs under data/mail, relayhost for foreign domains. Like the
+// private Postfix it offers no TLS and limits no client's connections.
+func fullserverConfig(data string, port, sinkPort int, extra string) string {
+	return fmt.Sprintf(`data_directory = %s
+mail_owner = nobody
+myhostname = mx.example.jp
+mydestination = example.jp
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtp_port = %d
+submission_port =
+submissions_port =
+protocols = none
+smtpd_tls_security_level = none
+smtpd_client_connection_count_limit = 0
+relayhost = [127.0.0.1]:%d
+shutdown_timeout = 5s
+%s
+`, data, port, sinkPort, extra)
+}
+
+// startFullserver builds and starts the fullserver with users
+// u0..u(users-1)@example.jp. The MX port is chosen just before the start
+// (the server cannot bind port 0 and report it yet); when another
+// program took it meanwhile, it tries another.
+func startFullserver(b *testing.B, users, sinkPort int, extra string, profiling bool) *fullserver {
+	dir := testutil.SharedDir(b) // reachable by mail_owner after the privilege drop
+	bin := buildFullserver(b, dir, profiling)
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var pw strings.Builder
+	for i := 0; i < users; i++ {
+		fmt.Fprintf(&pw, "u%d@example.jp:{PLAIN}secret::::::\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(data, "passwd"), []byte(pw.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for attempt := 0; ; attempt++ {
+		port := testutil.FreePort(b)
+		cf := filepath.Join(dir, "main.cf")
+		if err := os.WriteFile(cf, []byte(fullserverConfig(data, port, sinkPort, extra)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		f := &fullserver{data: data, log: filepath.Join(dir, "maillog")}
+		logf, err := os.Create(f.log)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.cmd = exec.Command(bin, "-config", cf)
+		f.cmd.Stderr = logf
+		if profiling {
+			f.profile = filepath.Join(dir, "cpu.pprof")
+			f.cmd.Env = append(os.Environ(), "QUEUE_BENCH_PROFILE_TO="+f.profile)
+		}
+		stdout, err := f.cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f.cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		logf.Close()
+		// The welcome text names the listener once it is bound; EOF
+		// means the server exited.
+		ready := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			addr := ""
+			for sc.Scan() {
+				if fs := strings.Fields(sc.Text()); addr == "" && len(fs) == 2 && fs[0] == "smtp" {
+					addr = fs[1]
+					ready <- addr
+				}
+			}
+			if addr == "" {
+				close(ready)
+			}
+		}()
+		select {
+		case addr, ok := <-ready:
+			if ok {
+				f.addr = addr
+				b.Cleanup(f.stop)
+				return f
+			}
+		case <-time.After(30 * time.Second):
+			f.cmd.Process.Kill()
+		}
+		f.cmd.Wait()
+		log, _ := os.ReadFile(f.log)
+		if strings.Contains(string(log), "address already in use") && attempt < 5 {
+			continue
+		}
+		b.Fatalf("fullserver did not start:\n%s", log)
+	}
+}
+
+// stop ends the server by its PID: SIGTERM (it drains), then SIGKILL
+// after 10 s.
+func (f *fullserver) stop() {
+	f.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { f.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		f.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// startProfile and stopProfile bracket one profiled load; each makes a
+// file prefix.N (see profileHook).
+func (f *fullserver) startProfile() {
+	if f.profile != "" {
+		f.nprof++
+		f.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+}
+
+func (f *fullserver) stopProfile() {
+	if f.profile != "" {
+		f.cmd.Process.Signal(syscall.SIGUSR2)
+	}
+}
+
+// saveProfiles copies the profiles (made by mail_owner in the shared
+// directory, removed with it) to prefix.1, prefix.2, ...
+func (f *fullserver) saveProfiles(b *testing.B, prefix string) {
+	time.Sleep(200 * time.Millisecond) // the last SIGUSR2 handled
+	for i := 1; i <= f.nprof; i++ {
+		data, err := os.ReadFile(fmt.Sprintf("%s.%d", f.profile, i))
+		if err != nil {
+			b.Logf("profile %d: %v", i, err)
+			continue
+		}
+		if err := os.WriteFile(fmt.Sprintf("%s.%d", prefix, i), data, 0o644); err != nil {
+			b.Logf("profile %d: %v", i, err)
+		}
+	}
+}
