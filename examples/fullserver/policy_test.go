@@ -49,12 +49,13 @@ for u in ('user1', 'user2'):
 // TestSmtplibRelayPolicy: on port 25 a client outside mynetworks
 // (127.0.0.2; mynetworks is 127.0.0.1/32) gets "554 5.7.1 ... Relay
 // access denied" for a foreign domain, AUTH gets "503 5.5.1", an unknown
-// local user gets 550 5.1.1; a client inside mynetworks may relay, but
-// with no outbound queue yet the mail is refused with a temporary error
-// rather than accepted and dropped.
+// local user gets 550 5.1.1; a client inside mynetworks may relay: its
+// message is queued and relayed through relayhost (a Postfix smtp-sink
+// on 127.0.0.1), and nothing from the outside client reaches it.
 func TestSmtplibRelayPolicy(t *testing.T) {
 	t.Parallel()
-	in := newInstance(t, "")
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	in := newInstance(t, "relayhost = [127.0.0.1]:"+strconv.Itoa(sink.Port)+"\n")
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
 	in.start()
@@ -72,6 +73,7 @@ s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.1', 0))
 s.ehlo('inside.example.org')
 s.mail('alice@localhost')
 print('MYNETWORKS', s.rcpt('friend@example.com'))
+s.data('Subject: relayed\r\n\r\nhello friend\r\n')
 s.quit()
 `, "SMTP="+strconv.Itoa(in.ports["smtp"]))
 	for _, want := range []string{
@@ -79,11 +81,22 @@ s.quit()
 		"FOREIGN (554, b'5.7.1 <victim@example.com>: Relay access denied')",
 		"UNKNOWN (550, b'5.1.1 <nobody-here@localhost>: Recipient address rejected: User unknown in local recipient table')",
 		"LOCAL (250,",
-		"MYNETWORKS (451, b'4.3.2 <friend@example.com>: relay to other domains is not available on this server yet (no outbound queue)')",
+		"MYNETWORKS (250,",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
+	}
+	in.waitLog("to=<friend@example.com>, relay=127.0.0.1[127.0.0.1]:" + strconv.Itoa(sink.Port))
+	msgs := sink.Messages(t)
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "hello friend") || !strings.Contains(msgs[0], "friend@example.com") {
+		t.Errorf("the sink got %q, want the one relayed message", msgs)
+	}
+	if strings.Contains(strings.Join(msgs, ""), "victim@example.com") {
+		t.Errorf("the outside client's recipient reached the sink")
+	}
+	if !strings.Contains(in.errText(), "status=sent (250 ") {
+		t.Errorf("no sent line:\n%s", in.errText())
 	}
 }
 
