@@ -193,7 +193,9 @@ func TestQueueBounceNotifiesSender(t *testing.T) {
 	}
 	// A bounce of a bounce is never sent.
 	enqueue(t, q, "", "x\r\n", "gone@example.net")
-	waitFor(t, "null sender bounce", func() bool { return strings.Contains(lb.String(), "sender non-delivery notification: none (null sender)") })
+	waitFor(t, "null sender bounce", func() bool {
+		return strings.Contains(lb.String(), "sender non-delivery notification: none (null sender)")
+	})
 	if _, n := tr.count(""); n != 0 {
 		t.Errorf("something was sent to the null sender")
 	}
@@ -209,7 +211,9 @@ func TestQueueExpiresDeferred(t *testing.T) {
 	q, lb := newTestQueue(t, tr)
 	q.MaxLifetime = 150 * time.Millisecond
 	id := enqueue(t, q, "sender@example.jp", "x\r\n", "never@example.net")
-	waitFor(t, "expiry", func() bool { return strings.Contains(lb.String(), id+": from=<sender@example.jp>, status=expired, returned to sender") })
+	waitFor(t, "expiry", func() bool {
+		return strings.Contains(lb.String(), id+": from=<sender@example.jp>, status=expired, returned to sender")
+	})
 	waitFor(t, "bounce to sender", func() bool { _, n := tr.count("sender@example.jp"); return n == 1 })
 	if at, _ := tr.count("never@example.net"); at < 2 {
 		t.Errorf("only %d attempts before expiry", at)
