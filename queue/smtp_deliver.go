@@ -32,6 +32,25 @@ func (a *smtpAttempt) transact(ctx context.Context, s *smtpSession, pending []in
 		r.Status, r.DSN, r.Text = status, dsn, fmt.Sprintf(format, args...)
 		set(r)
 	}
+	if !validPath(env.From, true) {
+		local(Bounced, "5.1.7", "bad sender address syntax: %q", smtpTruncate(env.From, 100))
+		return nil
+	}
+	// A recipient that cannot be written in RCPT TO bounces alone.
+	valid := pending[:0:0]
+	for _, i := range pending {
+		if validPath(d.Recipients[i].Addr, false) {
+			valid = append(valid, i)
+			continue
+		}
+		r := base
+		r.Status, r.DSN = Bounced, "5.1.3"
+		r.Text = fmt.Sprintf("bad recipient address syntax: %q", smtpTruncate(d.Recipients[i].Addr, 100))
+		results[i] = r
+	}
+	if pending = valid; len(pending) == 0 {
+		return nil
+	}
 	if max := s.c.MaxMessageSize(); max > 0 && d.Size > max {
 		local(Bounced, "5.3.4", "message size %d exceeds size limit %d of server %s", d.Size, max, s.relay)
 		return nil
@@ -43,7 +62,7 @@ func (a *smtpAttempt) transact(ctx context.Context, s *smtpSession, pending []in
 		if !smtpwire.IsASCII(r.Addr) {
 			needUTF8 = true
 		}
-		rcpts[k] = smtp.Recipient{Addr: r.Addr, Opts: smtp.RcptOptions{Notify: r.Notify, ORcpt: smtpORCPT(r)}}
+		rcpts[k] = smtp.Recipient{Addr: r.Addr, Opts: smtp.RcptOptions{Notify: esmtpValue(r.Notify), ORcpt: esmtpValue(smtpORCPT(r))}}
 	}
 	if needUTF8 && !ext.Has(smtp.ExtSMTPUTF8) {
 		local(Bounced, "5.6.7", "SMTPUTF8 is required, but was not offered by host %s", s.relay)
@@ -52,11 +71,11 @@ func (a *smtpAttempt) transact(ctx context.Context, s *smtpSession, pending []in
 	opts := &smtp.MailOptions{
 		Size:  d.Size,
 		UTF8:  needUTF8 || env.UTF8 && ext.Has(smtp.ExtSMTPUTF8),
-		Ret:   env.Ret,
-		EnvID: env.EnvID,
+		Ret:   esmtpValue(env.Ret),
+		EnvID: esmtpValue(env.EnvID),
 	}
 	if env.Auth != "" {
-		opts.Auth = smtpXtext(env.Auth)
+		opts.Auth = esmtpValue(smtpXtext(env.Auth))
 	}
 	switch strings.ToUpper(env.Body) {
 	case "8BITMIME":
@@ -186,4 +205,44 @@ func smtpXtext(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// maxPathLen bounds an address in MAIL FROM or RCPT TO (RFC 5321
+// 4.5.3.1.3: 256 octets for a path).
+const maxPathLen = 256
+
+// validPath reports whether addr can go into MAIL FROM:<addr> or RCPT
+// TO:<addr>: no control characters, angle brackets or unquoted spaces,
+// not too long; "" only for the sender (the null sender <>).
+func validPath(addr string, sender bool) bool {
+	if addr == "" {
+		return sender
+	}
+	if len(addr) > maxPathLen || strings.ContainsAny(addr, "<>") {
+		return false
+	}
+	quoted := strings.HasPrefix(addr, `"`)
+	for i := 0; i < len(addr); i++ {
+		c := addr[i]
+		if c < 0x20 || c == 0x7f || c == ' ' && !quoted {
+			return false
+		}
+	}
+	return true
+}
+
+// esmtpValue returns v when it can be an ESMTP parameter value (RFC 5321
+// 4.1.2 esmtp-value: printable ASCII but "=" and space, at most 500
+// octets), else "": a stored envelope must not smuggle text into a
+// command line.
+func esmtpValue(v string) string {
+	if len(v) > 500 {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < '!' || c > '~' || c == '=' {
+			return ""
+		}
+	}
+	return v
 }

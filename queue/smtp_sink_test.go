@@ -320,3 +320,31 @@ func TestSmtpSinkConcurrent(t *testing.T) {
 		t.Logf("%d connections for 40 messages", n)
 	}
 }
+
+// TestSmtpSinkBadAddresses: a recipient that cannot be written in RCPT
+// TO (angle brackets, a line break) bounces alone with 5.1.3 and the
+// others go to the real smtp-sink; a sender that cannot be written
+// bounces every recipient with 5.1.7.
+func TestSmtpSinkBadAddresses(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	tr := &SMTPTransport{Hostname: "client.yubin.test"}
+	defer tr.Close()
+	nh := "[127.0.0.1]:" + smtpItoa(sink.Port)
+	rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test", "b>x@yubin.test", "c@yubin.test\r\nRSET"))
+	wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250")
+	wantSMTPStatus(t, rs[1], Bounced, "5.1.3", "bad recipient address syntax")
+	wantSMTPStatus(t, rs[2], Bounced, "5.1.3", "bad recipient address syntax")
+	if m := sink.WaitMessages(t, 1, 5*time.Second); len(m) != 1 || strings.Count(m[0], "X-Rcpt-Args:") != 1 {
+		t.Errorf("dump: %q", m)
+	}
+	d := newSMTPDelivery(nh, smtpTestMessage, "a@yubin.test", "b@yubin.test")
+	d.Envelope.From = "bad sender@example.jp"
+	for _, r := range smtpDeliver(t, tr, d) {
+		wantSMTPStatus(t, r, Bounced, "5.1.7", "bad sender address syntax")
+	}
+	d.Envelope.From = ""
+	for _, r := range smtpDeliver(t, tr, d) {
+		wantSMTPStatus(t, r, Sent, "", "250")
+	}
+}

@@ -106,6 +106,14 @@ func TestXtextAndORCPT(t *testing.T) {
 	if got := smtpORCPT(Recipient{Addr: "x@y", ORcpt: "rfc822;given@y", Orig: "o@y"}); got != "rfc822;given@y" {
 		t.Errorf("orcpt given: %s", got)
 	}
+	for _, bad := range []string{"SUCCESS\r\nRSET", "a b", "x=y", strings.Repeat("x", 501)} {
+		if esmtpValue(bad) != "" {
+			t.Errorf("esmtpValue(%q) passed", bad)
+		}
+	}
+	if esmtpValue("rfc822;a+2Bb@y") != "rfc822;a+2Bb@y" {
+		t.Error("a valid xtext value refused")
+	}
 }
 
 // TestLoadRootCAs reads smtp_tls_CAfile and smtp_tls_CApath (a directory
