@@ -58,6 +58,49 @@
 //     (...)", bounce's "sender non-delivery notification: ID", and
 //     "removed", each with a "service" attribute naming the program.
 //
+// # Outbound SMTP: the smtp and relay transports
+//
+// SMTPTransport is Postfix's smtp(8); register it as Transports["smtp"]
+// and Transports["relay"]. Nexthops use transport(5) syntax:
+// "example.jp" and "example.jp:2525" are looked up as MX; "[host]",
+// "[host]:587" (a relayhost), "[192.0.2.1]" and "[ipv6:2001:db8::1]" are
+// not; a list "[a]:587, [b]:587" tries the next for deferred recipients.
+//
+// Destinations follow RFC 5321 section 5.1: MX by preference, shuffled
+// among equal preferences, the domain's own A/AAAA without MX (implicit
+// MX), at most smtp_mx_address_limit (5) addresses and
+// smtp_mx_session_limit (2) sessions; a 4xx from a server that is not
+// the last leaves the recipient for the next. A null MX (RFC 7505)
+// bounces with 5.1.10, NXDOMAIN bounces ("Host or domain name not found.
+// Name service error for name=... type=MX: Host not found"), SERVFAIL
+// and timeouts defer.
+//
+// TLS follows smtp_tls_security_level (RFC 3207): none, may (the
+// default: opportunistic, plaintext when not offered or the handshake
+// fails), encrypt, verify (the MX host name), secure (the nexthop
+// domain); RootCAs from smtp_tls_CAfile and smtp_tls_CApath
+// (LoadRootCAs); WrapperMode for port 465 (RFC 8314). Each session is
+// logged as Postfix does: "Untrusted TLS connection established to
+// mx.example.jp[192.0.2.1]:25: TLSv1.3 with cipher TLS_AES_128_GCM_SHA256
+// (128/128 bits)".
+//
+// A relayhost is authenticated (RFC 4954) with smtp_sasl_password_maps
+// credentials (SASL: the server's host name, then the nexthop as
+// written; "user:password"), PLAIN or LOGIN, not in the clear unless
+// SASLSecurityOptions allows it; a 535 defers
+// (smtp_sasl_auth_soft_bounce). The transaction passes on the DSN
+// parameters of RFC 3461 when the server offers DSN (Result.DSNPassed),
+// AUTH=, BODY=8BITMIME and SMTPUTF8 (RFC 6531; 5.6.7 when needed and not
+// offered), and honours SIZE (RFC 1870; 5.3.4). Every phase has
+// Postfix's time limit (smtp_connect_timeout 30s, smtp_helo_timeout
+// 300s, ..., smtp_data_done_timeout 600s). An idle connection is kept
+// for smtp_connection_cache_time_limit (2s) and reused with RSET by the
+// next delivery to the same nexthop.
+//
+// Not done: DANE (RFC 7672), MTA-STS (RFC 8461), TLS-RPT,
+// smtp_tls_policy_maps, SASL mechanisms other than PLAIN and LOGIN,
+// 8BITMIME to 7bit conversion, smtp_fallback_relay, XFORWARD.
+//
 // # Implementation notes
 //
 // Storage. Messages arriving together are appended to one segment file
