@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func smtpSend(t *testing.T, addr, mailArgs string, rcpts []string, data string) 
 // waitDump waits until a file under dir contains want and returns its
 // content without the smtp-sink's own headers (up to and including its
 // Received header).
-func waitDump(t *testing.T, dir, want string, timeout time.Duration) string {
+func waitDump(t *testing.T, dir, want string, timeout time.Duration, log func() string) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -122,7 +123,7 @@ func waitDump(t *testing.T, dir, want string, timeout time.Duration) string {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no message containing %q dumped in %v", want, timeout)
+			t.Fatalf("no message containing %q dumped in %v; log:\n%s", want, timeout, log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -148,3 +149,35 @@ func stripSinkHeaders(s string) string {
 }
 
 var _ = fmt.Sprintf
+
+// postfixIDs returns the postfix user's uid and gid.
+func postfixIDs(t *testing.T) (int, int) {
+	t.Helper()
+	u, err := user.Lookup("postfix")
+	if err != nil {
+		testutil.Unavailable(t, "no postfix user: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return uid, gid
+}
+
+// waitMailbox waits for an mbox file that virtual(8) writes and returns
+// its first message without the "From " line.
+func waitMailbox(t *testing.T, path string, timeout time.Duration, log func() string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 && strings.HasSuffix(string(b), "\n\n") {
+			s := string(b)
+			if i := strings.IndexByte(s, '\n'); strings.HasPrefix(s, "From ") && i >= 0 {
+				s = s[i+1:]
+			}
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail in %s after %v; log:\n%s", path, timeout, log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
