@@ -229,7 +229,7 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 		if rc.Result.Remote && rc.Result.RemoteMTA != "" {
 			p("Remote-MTA: dns; %s", oneLine(rc.Result.RemoteMTA, utf8))
 		}
-		for _, line := range lineWrap("Diagnostic-Code: "+rc.diagnostic(mailName, utf8), dsnWrapLength, dsnWrapIndent) {
+		for _, line := range lineWrap("Diagnostic-Code: "+rc.diagnostic(r.Kind, mailName, utf8), dsnWrapLength, dsnWrapIndent) {
 			p("%s", line)
 		}
 		if r.Kind == dsnDelay && !r.RetryUntil.IsZero() {
@@ -382,30 +382,32 @@ func remoteReply(text string) string {
 
 // diagnostic is the Diagnostic-Code field's value: "smtp; reply" for a
 // remote server's reply, "X-Postfix; text" for other outcomes.
-func (rc *dsnRecipient) diagnostic(mailName string, utf8 bool) string {
-	res := &rc.Result
-	if res.Remote {
-		return "smtp; " + oneLine(remoteReply(res.Text), utf8)
+func (rc *dsnRecipient) diagnostic(k dsnKind, mailName string, utf8 bool) string {
+	if rc.Result.Remote {
+		return "smtp; " + oneLine(remoteReply(rc.Result.Text), utf8)
 	}
+	return "X-" + mailName + "; " + oneLine(rc.text(k), utf8)
+}
+
+// text is the outcome's text; for a success, as Postfix's sent(),
+// "delivery via RELAY: text".
+func (rc *dsnRecipient) text(k dsnKind) string {
+	res := &rc.Result
 	text := res.Text
 	if text == "" {
 		text = "no further information"
 	}
-	return "X-" + mailName + "; " + oneLine(text, utf8)
+	if k == dsnSuccess && res.Relay != "" && !strings.HasPrefix(text, "delivery via ") {
+		// "delivery via mx.example.jp[192.0.2.1]:25: 250 2.0.0 Ok",
+		// "delivery via local: delivered to mailbox".
+		text = "delivery via " + res.Relay + ": " + text
+	}
+	return text
 }
 
 // humanText is the reason shown in the notification after "<addr>: ".
 func (rc *dsnRecipient) humanText(k dsnKind) string {
-	res := &rc.Result
-	text := res.Text
-	if text == "" {
-		text = "no further information"
-	}
-	if k == dsnSuccess && res.Remote && res.Relay != "" && !strings.HasPrefix(text, "delivery via ") {
-		// Postfix: "delivery via mx.example.jp[192.0.2.1]:25: 250 2.0.0 Ok".
-		text = "delivery via " + res.Relay + ": " + text
-	}
-	return oneLine(text, true)
+	return oneLine(rc.text(k), true)
 }
 
 // boilerplate is the notification text after "This is the mail system

@@ -146,7 +146,7 @@ delay_warning_time = 1s
 bounce_size_limit = 2000
 virtual_mailbox_domains = utf8.test
 virtual_mailbox_base = %s
-virtual_mailbox_maps = inline:{bounce-utf8@utf8.test=bounce-utf8}
+virtual_mailbox_maps = inline:{bounce-utf8@utf8.test=bounce-utf8, box@utf8.test=box}
 virtual_uid_maps = static:%d
 virtual_gid_maps = static:%d
 `, bracketAddr(reject), bracketAddr(accept), mailboxes, uid, gid))
@@ -164,15 +164,16 @@ virtual_gid_maps = static:%d
 		content   string
 		env       Envelope
 		recipient Recipient
+		extra     []Recipient // more recipients with the same result
 		result    Result
 	}{
 		{name: "full", kind: dsnFailure, mail: "<bounce-full@sink.test> ENVID=env+2B1",
 			rcpts: []string{"<nobody@reject.test> ORCPT=rfc822;orig+2Bx@reject.test", "<ok@sink.test>"}, content: body,
 			env:       Envelope{From: "bounce-full@sink.test", EnvID: "env+2B1"},
 			recipient: Recipient{Addr: "nobody@reject.test", ORcpt: "rfc822;orig+2Bx@reject.test"}, result: rejected},
-		{name: "hdrs", kind: dsnFailure, mail: "<bounce-hdrs@sink.test> RET=HDRS", rcpts: []string{"<nobody@reject.test>"}, content: body,
+		{name: "hdrs", kind: dsnFailure, mail: "<bounce-hdrs@sink.test> RET=HDRS", rcpts: []string{"<nobody@reject.test>", "<second@reject.test>"}, content: body,
 			env:       Envelope{From: "bounce-hdrs@sink.test", Ret: "HDRS"},
-			recipient: Recipient{Addr: "nobody@reject.test"}, result: rejected},
+			recipient: Recipient{Addr: "nobody@reject.test"}, extra: []Recipient{{Addr: "second@reject.test"}}, result: rejected},
 		{name: "big", kind: dsnFailure, mail: "<bounce-big@sink.test> RET=FULL", rcpts: []string{"<nobody@reject.test>"}, content: big,
 			env:       Envelope{From: "bounce-big@sink.test", Ret: "FULL"},
 			recipient: Recipient{Addr: "nobody@reject.test"}, result: rejected},
@@ -185,6 +186,10 @@ virtual_gid_maps = static:%d
 			recipient: Recipient{Addr: "ok@sink.test", Notify: "SUCCESS"},
 			result: Result{Status: Sent, Code: 250, DSN: "2.0.0", Text: "250 2.0.0 Ok", Remote: true, RemoteMTA: "127.0.0.1",
 				Relay: "127.0.0.1[127.0.0.1]:" + acceptPort}},
+		{name: "delivered", kind: dsnSuccess, mail: "<delivered@sink.test>", rcpts: []string{"<box@utf8.test> NOTIFY=SUCCESS"}, content: body,
+			env:       Envelope{From: "delivered@sink.test"},
+			recipient: Recipient{Addr: "box@utf8.test", Notify: "SUCCESS"},
+			result:    Result{Status: Sent, DSN: "2.0.0", Text: "delivered to mailbox", Relay: "virtual"}},
 		// The sink does not offer SMTPUTF8: Postfix bounces the message
 		// before RCPT.
 		{name: "smtputf8", kind: dsnFailure, mail: "<bounce-utf8@utf8.test> SMTPUTF8", rcpts: []string{"<ユーザー@reject.test>"},
@@ -218,6 +223,9 @@ virtual_gid_maps = static:%d
 			Recipients: []dsnRecipient{{Recipient: c.recipient, Result: c.result}},
 			Content:    strings.NewReader(content), Size: int64(len(content)), SizeLimit: 2000,
 			Now: time.Now(), WarnAfter: time.Second, RetryUntil: arrival.Add(5 * 24 * time.Hour)}
+		for _, x := range c.extra {
+			r.Recipients = append(r.Recipients, dsnRecipient{Recipient: x, Result: c.result})
+		}
 		var b strings.Builder
 		if err := writeDSN(&b, r); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
