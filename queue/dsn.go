@@ -148,14 +148,15 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	if from == "" {
 		from = "MAILER-DAEMON@" + host
 	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
 	msgID := r.MessageID
 	if msgID == "" {
-		var rnd [4]byte
-		rand.Read(rnd[:])
-		msgID = fmt.Sprintf("<%s.%s.%s@%s>", now.UTC().Format("20060102150405"), oneLine(env.ID, false), hex.EncodeToString(rnd[:]), host)
+		msgID = fmt.Sprintf("<%s.%s.%s@%s>", now.UTC().Format("20060102150405"), dsnToken(env.ID), hex.EncodeToString(rnd[:3]), host)
 	}
-	// Postfix's boundary: queue ID, time and host name.
-	boundary := fmt.Sprintf("%s.%d/%s", dsnToken(env.ID), now.Unix(), dsnToken(host))
+	// Postfix's boundary is queue ID, time and host name; a random part
+	// is added so that a returned message cannot contain it by design.
+	boundary := fmt.Sprintf("%s.%d.%s/%s", dsnToken(env.ID), now.Unix(), hex.EncodeToString(rnd[3:]), dsnToken(host))
 	// The notice carries 8-bit text (the template is UTF-8, the original
 	// may be 8-bit) unless the message was declared 7-bit.
 	cte := "8bit"

@@ -78,7 +78,8 @@ func TestWriteDSNNotify(t *testing.T) {
 func TestWriteDSNHostileText(t *testing.T) {
 	r := testReport(dsnFailure, "Subject: x\r\n\r\nbody\r\n")
 	r.Envelope.EnvID = "a\r\nBcc: victim@example.jp"
-	boundary := fmt.Sprintf("4ABCDEF.%d/mx.example.jp", r.Now.Unix())
+	// The boundary's random part is unknown; inject its other parts.
+	boundary := fmt.Sprintf("4ABCDEF.%d.", r.Now.Unix())
 	r.Recipients[0].Result.Text = "550 no\r\n\r\n--" + boundary + "\r\nContent-Type: text/html\r\n\x00"
 	r.Recipients[0].Result.RemoteMTA = "evil\r\nX-Injected: 1"
 	var b strings.Builder
@@ -86,7 +87,7 @@ func TestWriteDSNHostileText(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.String()
-	for _, bad := range []string{"\r\nBcc:", "\r\nX-Injected", "\r\nContent-Type: text/html", "\x00", "\r\n\r\n--" + boundary + "\r\nContent-Type: text/html"} {
+	for _, bad := range []string{"\r\nBcc:", "\r\nX-Injected", "\r\nContent-Type: text/html", "\x00", "--" + boundary + "\r\nContent-Type: text/html"} {
 		if strings.Contains(s, bad) {
 			t.Errorf("notice contains %q:\n%s", bad, s)
 		}
@@ -186,4 +187,45 @@ func TestRemoteReply(t *testing.T) {
 			t.Errorf("remoteReply(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzWriteDSN: whatever the remote reply, addresses, ENVID, ORCPT and
+// content, the notice parses (go-message) into its three parts with one
+// recipient block whose fields are the expected ones, and the original
+// part stays within the size limit.
+func FuzzWriteDSN(f *testing.F) {
+	f.Add("550 5.1.1 no such user", "r@example.net", "env1", "rfc822;r@example.net", "Subject: x\r\n\r\nbody\r\n", false, uint8(0))
+	f.Add("host x said: 452 full\r\n(in reply to RCPT TO command)", "ユーザー@example.jp", "a+2Bb", "utf-8;x", "From: 差出人\r\n\r\n", true, uint8(1))
+	f.Add("--boundary\r\nContent-Type: text/html\r\n\r\n", "a\r\nb", "\x00", "", "\r\n\r\n--x--\r\n", false, uint8(2))
+	f.Fuzz(func(t *testing.T, reply, addr, envid, orcpt, content string, utf8 bool, kind uint8) {
+		r := testReport(dsnKind(kind%3), content)
+		r.SizeLimit = 200
+		r.Envelope.UTF8 = utf8
+		r.Envelope.EnvID = envid
+		r.Recipients[0].Recipient = Recipient{Addr: addr, ORcpt: orcpt, Notify: "SUCCESS,FAILURE,DELAY"}
+		r.Recipients[0].Result.Text = reply
+		r.Recipients[0].Result.Remote = kind&4 == 0
+		var b strings.Builder
+		if err := writeDSN(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		shape := readDSNShape(t, b.String())
+		if len(shape.Parts) != 3 {
+			t.Fatalf("%d parts:\n%s", len(shape.Parts), b.String())
+		}
+		var names []string
+		for _, f := range shape.Status {
+			name, _, _ := strings.Cut(f, ": ")
+			names = append(names, strings.ToLower(name))
+		}
+		got := strings.Join(names, ",")
+		if !strings.HasPrefix(got, "reporting-mta,") || strings.Count(got, "final-recipient") != 1 || strings.Count(got, "action") != 1 ||
+			strings.Count(got, "diagnostic-code") != 1 || strings.Count(got, ",,") != 1 {
+			t.Fatalf("delivery-status fields %s:\n%s", got, b.String())
+		}
+		// The returned part: Return-Path, then at most the limit.
+		if len(shape.Original) > int(r.SizeLimit)+len("Return-Path: <s@example.jp>\n")+len(content)/100+2 && len(shape.Original) > len(content)+64 {
+			t.Fatalf("returned part of %d bytes for content of %d", len(shape.Original), len(content))
+		}
+	})
 }
