@@ -27,8 +27,9 @@ type HeaderInfo struct {
 	// Received is the number of Received header fields: the hop count
 	// that Postfix compares with hopcount_limit.
 	Received int
-	// DeliveredTo are the Delivered-To header fields' addresses, folded
-	// to lower case, in message order.
+	// DeliveredTo are the Delivered-To header fields' addresses (the
+	// rest of each field's first line, ASCII folded to lower case), in
+	// message order.
 	DeliveredTo []string
 	// Size is the number of bytes of the header block read.
 	Size int
@@ -71,7 +72,9 @@ func scanHeaders(r io.Reader, limit, bufSize int) (*HeaderInfo, error) {
 	var dt []byte   // its value so far
 	endField := func() {
 		if inDT {
-			h.DeliveredTo = append(h.DeliveredTo, normalizeDeliveredTo(dt))
+			if v := normalizeDeliveredTo(dt); v != "" {
+				h.DeliveredTo = append(h.DeliveredTo, v)
+			}
 			inDT, dt = false, dt[:0]
 		}
 	}
@@ -95,11 +98,13 @@ func scanHeaders(r io.Reader, limit, bufSize int) (*HeaderInfo, error) {
 			switch state {
 			case hsLineStart:
 				lineStart = h.Size + i
+				// Postfix reads a Delivered-To address from the field's
+				// first line only.
+				endField()
 				if c == ' ' || c == '\t' {
 					state = hsValue
 					continue
 				}
-				endField()
 				name = name[:0]
 				state = hsName
 			case hsName:
@@ -177,17 +182,32 @@ func scanHeaders(r io.Reader, limit, bufSize int) (*HeaderInfo, error) {
 	return h, nil
 }
 
-// Delivered reports whether addr is among the Delivered-To addresses
-// (compared without regard to case): delivering to it again would be a
-// mail forwarding loop, which Postfix's local(8) bounces with 5.4.6
-// "mail forwarding loop for addr".
+// Delivered reports whether addr is among the Delivered-To addresses,
+// compared as Postfix's local(8) compares them (ASCII case folded, the
+// field's first line as it is): delivering to addr again would be a mail
+// forwarding loop, which local(8) bounces with 5.4.6 "mail forwarding
+// loop for addr".
 func (h *HeaderInfo) Delivered(addr string) bool {
+	addr = asciiLower(addr)
 	for _, d := range h.DeliveredTo {
-		if strings.EqualFold(d, addr) {
+		if d == addr {
 			return true
 		}
 	}
 	return false
+}
+
+// TooManyHops reports whether a message whose header block h was read
+// from — as queued, with the receiving server's own Received field —
+// exceeds the hop count limit (DefaultHopcountLimit when limit <= 0).
+// As Postfix's cleanup(8), which rejects it with "554 5.4.0 Error: too
+// many hops", the limit counts as exceeded when the Received fields
+// reach it.
+func (h *HeaderInfo) TooManyHops(limit int) bool {
+	if limit <= 0 {
+		limit = DefaultHopcountLimit
+	}
+	return h.Received >= limit
 }
 
 func appendCapped(dst, src []byte) []byte {
@@ -197,18 +217,29 @@ func appendCapped(dst, src []byte) []byte {
 	return append(dst, src...)
 }
 
-// normalizeDeliveredTo unfolds a Delivered-To value, drops the blanks
-// and angle brackets around it and folds it to lower case.
+// normalizeDeliveredTo returns a Delivered-To value as Postfix's
+// delivered_hdr compares it: the rest of the field's first line after
+// leading blanks, folded to lower case (ASCII). Nothing else is
+// trimmed: "<addr>" or "addr " do not match addr in Postfix either.
 func normalizeDeliveredTo(v []byte) string {
-	v = bytes.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return -1
+	v = bytes.TrimRight(v, "\r\n")
+	v = bytes.TrimLeft(v, " \t")
+	return asciiLower(string(v))
+}
+
+// asciiLower folds ASCII letters to lower case, as Postfix's
+// lowercase().
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
-		return r
-	}, v)
-	v = bytes.TrimSpace(v)
-	if len(v) >= 2 && v[0] == '<' && v[len(v)-1] == '>' {
-		v = v[1 : len(v)-1]
 	}
-	return strings.ToLower(string(v))
+	return s
 }

@@ -12,6 +12,7 @@ func TestScanHeaders(t *testing.T) {
 		"Delivered-To: User@Example.JP\r\n" +
 		"received : from c\r\n" +
 		"Delivered-To:\r\n <alias@example.jp>\r\n" +
+		"Delivered-To: <angle@example.jp>\r\n" +
 		"Subject: Received: not a field\r\n" +
 		"\r\n" +
 		"Received: in the body\r\n" +
@@ -23,7 +24,9 @@ func TestScanHeaders(t *testing.T) {
 	if h.Received != 2 {
 		t.Errorf("Received = %d, want 2", h.Received)
 	}
-	if want := []string{"user@example.jp", "alias@example.jp"}; !reflect.DeepEqual(h.DeliveredTo, want) {
+	// As Postfix's local(8): a folded value is not read, angle brackets
+	// are kept.
+	if want := []string{"user@example.jp", "<angle@example.jp>"}; !reflect.DeepEqual(h.DeliveredTo, want) {
 		t.Errorf("DeliveredTo = %q, want %q", h.DeliveredTo, want)
 	}
 	if !h.Delivered("USER@example.jp") || h.Delivered("body@example.jp") {
@@ -97,7 +100,7 @@ func FuzzScanHeaders(f *testing.F) {
 			t.Fatalf("Received %d", a.Received)
 		}
 		for _, d := range a.DeliveredTo {
-			if strings.ContainsAny(d, "\r\n") || len(d) > maxDeliveredTo || d != strings.ToLower(d) {
+			if strings.Contains(d, "\n") || strings.HasSuffix(d, "\r") || len(d) > maxDeliveredTo || d != asciiLower(d) || d == "" {
 				t.Fatalf("Delivered-To %q", d)
 			}
 		}
