@@ -2,43 +2,64 @@ package queue
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
 )
 
-// mailqJSON is one message of "postqueue -j" (Postfix 3.1 and later).
-type mailqJSON struct {
-	QueueName    string          `json:"queue_name"`
-	QueueID      string          `json:"queue_id"`
-	ArrivalTime  int64           `json:"arrival_time"`
-	MessageSize  int64           `json:"message_size"`
-	ForcedExpire bool            `json:"forced_expire"`
-	Sender       string          `json:"sender"`
-	Recipients   []mailqJSONRcpt `json:"recipients"`
-}
-
-type mailqJSONRcpt struct {
-	Address     string `json:"address"`
-	DelayReason string `json:"delay_reason,omitempty"`
-}
-
-// WriteMailqJSON writes entries as Postfix's "postqueue -j" does, for
-// programs: one JSON object per line with queue_name, queue_id,
-// arrival_time (Unix seconds), message_size, forced_expire, sender
-// ("" for the null sender) and recipients (address, and delay_reason
-// when the recipient was deferred).
+// WriteMailqJSON writes entries as Postfix 3.7's "postqueue -j" does,
+// for programs: one JSON object per line, with Postfix's key order and
+// spacing:
+//
+//	{"queue_name": "deferred", "queue_id": "4A1B2C3D4E", "arrival_time": 1796621630, "message_size": 2310, "forced_expire": false, "sender": "taro@example.jp", "recipients": [{"address": "hanako@example.net", "delay_reason": "connect to ..."}]}
+//
+// arrival_time is in Unix seconds, the null sender is "MAILER-DAEMON",
+// delay_reason is present only for a recipient that was deferred, and
+// control characters are shown as "?" as in WriteMailq.
 func WriteMailqJSON(w io.Writer, entries []Entry) error {
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
 	for _, e := range entries {
-		m := mailqJSON{QueueName: e.Queue, QueueID: e.ID, ArrivalTime: e.Arrival.Unix(), MessageSize: e.Size,
-			Sender: e.From, Recipients: make([]mailqJSONRcpt, 0, len(e.Recipients))}
-		for _, r := range e.Recipients {
-			m.Recipients = append(m.Recipients, mailqJSONRcpt{Address: r.Addr, DelayReason: r.Reason})
+		sender := e.From
+		if sender == "" {
+			sender = "MAILER-DAEMON"
 		}
-		if err := enc.Encode(&m); err != nil {
-			return err
+		bw.WriteString(`{"queue_name": `)
+		writeJSONString(bw, e.Queue)
+		bw.WriteString(`, "queue_id": `)
+		writeJSONString(bw, e.ID)
+		bw.WriteString(`, "arrival_time": `)
+		bw.WriteString(strconv.FormatInt(e.Arrival.Unix(), 10))
+		bw.WriteString(`, "message_size": `)
+		bw.WriteString(strconv.FormatInt(e.Size, 10))
+		bw.WriteString(`, "forced_expire": false, "sender": `)
+		writeJSONString(bw, sender)
+		bw.WriteString(`, "recipients": [`)
+		for i, r := range e.Recipients {
+			if i > 0 {
+				bw.WriteString(", ")
+			}
+			bw.WriteString(`{"address": `)
+			writeJSONString(bw, r.Addr)
+			if r.Reason != "" {
+				bw.WriteString(`, "delay_reason": `)
+				writeJSONString(bw, r.Reason)
+			}
+			bw.WriteString("}")
 		}
+		bw.WriteString("]}\n")
 	}
 	return bw.Flush()
+}
+
+// writeJSONString writes s as a JSON string, its control characters
+// shown as "?" (as showq(8) shows them), without the HTML escapes of
+// encoding/json's default ("<" stays "<", as in Postfix's output).
+func writeJSONString(w *bufio.Writer, s string) {
+	s = printable(s)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -135,6 +136,50 @@ func TestPostfixMailq(t *testing.T) {
 	if got != want {
 		t.Fatalf("WriteMailq:\n%s\npostqueue -p:\n%s", got, want)
 	}
+
+	// postqueue -j of the same queue (its state may have moved on, so
+	// it is read back and written again rather than compared with -p).
+	jout, err := exec.Command("postqueue", "-c", pf.Dir, "-j").Output()
+	if err != nil {
+		t.Fatalf("postqueue -j: %v", err)
+	}
+	var jentries []Entry
+	for _, line := range strings.Split(strings.TrimSuffix(string(jout), "\n"), "\n") {
+		var m struct {
+			QueueName   string `json:"queue_name"`
+			QueueID     string `json:"queue_id"`
+			ArrivalTime int64  `json:"arrival_time"`
+			MessageSize int64  `json:"message_size"`
+			Sender      string `json:"sender"`
+			Recipients  []struct {
+				Address     string `json:"address"`
+				DelayReason string `json:"delay_reason"`
+			} `json:"recipients"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("postqueue -j line %q: %v", line, err)
+		}
+		if m.Sender == "MAILER-DAEMON" {
+			m.Sender = ""
+		}
+		e := Entry{ID: m.QueueID, Queue: m.QueueName, Size: m.MessageSize, Arrival: time.Unix(m.ArrivalTime, 0), From: m.Sender}
+		for _, r := range m.Recipients {
+			e.Recipients = append(e.Recipients, EntryRecipient{Addr: r.Address, Reason: r.DelayReason})
+		}
+		jentries = append(jentries, e)
+	}
+	var jb strings.Builder
+	if err := WriteMailqJSON(&jb, jentries); err != nil {
+		t.Fatal(err)
+	}
+	if jb.String() != string(jout) {
+		t.Errorf("WriteMailqJSON:\n%s\npostqueue -j:\n%s", jb.String(), jout)
+	}
+	for _, s := range []string{`"queue_name": "hold"`, `"queue_name": "active"`, `"sender": "MAILER-DAEMON"`, `"delay_reason": "host 127.0.0.1[127.0.0.1] said: 450 4.2.0 <busy@defer.test>`} {
+		if !strings.Contains(jb.String(), s) {
+			t.Errorf("JSON listing lacks %s:\n%s", s, jb.String())
+		}
+	}
 	for _, s := range []string{"*", "!", "MAILER-DAEMON", "(connect to 127.0.0.1[127.0.0.1]:1: Connection refused)", "-- N Kbytes in 4 Requests."} {
 		if !strings.Contains(got, s) {
 			t.Errorf("listing lacks %q:\n%s", s, got)
@@ -182,4 +227,14 @@ func parseMailq(t *testing.T, out string) []Entry {
 func bracketAddr(addr string) string {
 	i := strings.LastIndexByte(addr, ':')
 	return "[" + addr[:i] + "]" + addr[i:]
+}
+
+func TestWriteMailqJSONControlChars(t *testing.T) {
+	var b strings.Builder
+	WriteMailqJSON(&b, []Entry{{ID: "A", Queue: "deferred", Arrival: time.Unix(100, 0), From: "a\x1b@b",
+		Recipients: []EntryRecipient{{Addr: "<c>@d", Reason: "x\r\ny \"q\""}}}})
+	want := `{"queue_name": "deferred", "queue_id": "A", "arrival_time": 100, "message_size": 0, "forced_expire": false, "sender": "a?@b", "recipients": [{"address": "<c>@d", "delay_reason": "x??y \"q\""}]}` + "\n"
+	if b.String() != want {
+		t.Errorf("got  %s\nwant %s", b.String(), want)
+	}
 }
