@@ -151,7 +151,10 @@ func ServeControl(ctx context.Context, l net.Listener, a Admin, log *slog.Logger
 // serveControlConn reads one command from c and writes its reply.
 func serveControlConn(ctx context.Context, c net.Conn, a Admin, log *slog.Logger) {
 	c.SetReadDeadline(time.Now().Add(controlReadTimeout))
+	// A shutdown ends the wait for the command at once.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
 	line, err := readControlLine(bufio.NewReaderSize(c, controlMaxLine+2))
+	stop()
 	c.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
 	// The command is read first so that a refused client reads the
 	// reason rather than a broken pipe.

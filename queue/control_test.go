@@ -348,3 +348,39 @@ func FuzzParseControl(f *testing.F) {
 		}
 	})
 }
+
+// TestControlShutdown: ServeControl returns soon after its context ends
+// even while a client has not sent its command.
+func TestControlShutdown(t *testing.T) {
+	dir, err := os.MkdirTemp("", "yq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "control")
+	l, err := ListenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeControl(ctx, l, &fakeAdmin{}, nil) }()
+	idle, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	time.Sleep(50 * time.Millisecond) // let the server start reading
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ServeControl: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("ServeControl still waits for an idle client after its context ended")
+	}
+	if _, err := net.Dial("unix", path); err == nil {
+		t.Error("the socket still accepts after shutdown")
+	}
+}
