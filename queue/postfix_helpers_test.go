@@ -2,7 +2,6 @@ package queue
 
 import (
 	"bufio"
-	"fmt"
 	"net"
 	"net/textproto"
 	"os"
@@ -147,8 +146,6 @@ func stripSinkHeaders(s string) string {
 	}
 	return rest
 }
-
-var _ = fmt.Sprintf
 
 // postfixIDs returns the postfix user's uid and gid.
 func postfixIDs(t *testing.T) (int, int) {
