@@ -27,7 +27,8 @@ const (
 // Postfix picks the column widths by enable_long_queue_ids; WriteMailq
 // uses the long layout when an ID is not a short Postfix ID (upper-case
 // hexadecimal). Reasons are not wrapped (Postfix right-aligns a reason
-// that fits in 76 columns and starts a longer one in column 0), and
+// that fits in 76 columns and starts a longer one in column 0), local
+// parts that are not dot-atoms are quoted ("a b"@example.jp), and
 // control characters in addresses and reasons are shown as "?".
 func WriteMailq(w io.Writer, entries []Entry) error {
 	bw := bufio.NewWriter(w)
@@ -63,7 +64,7 @@ func WriteMailq(w io.Writer, entries []Entry) error {
 		}
 		sender := "MAILER-DAEMON"
 		if e.From != "" {
-			sender = printable(e.From)
+			sender = printable(quoteLocal(e.From))
 		}
 		// asctime(3): "Mon Dec  7 05:30:01 2026\n", cut to the column.
 		arrival := e.Arrival.Local().Format("Mon Jan _2 15:04:05 2006") + "\n"
@@ -82,7 +83,7 @@ func WriteMailq(w io.Writer, entries []Entry) error {
 				pad := max(76-len(show), 0)
 				fmt.Fprintf(bw, "%*s(%s)\n", pad, "", show)
 			}
-			fmt.Fprintf(bw, strFmt, "", "", "", printable(r.Addr))
+			fmt.Fprintf(bw, strFmt, "", "", "", printable(quoteLocal(r.Addr)))
 		}
 	}
 	n := len(entries)
@@ -128,4 +129,44 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// quoteLocal quotes the local part of addr when it is not a dot-atom
+// (RFC 5322 section 3.4.1; UTF-8 allowed as in RFC 6532), as Postfix's
+// quote_822_local does before showing an address: a b@example.jp
+// becomes "a b"@example.jp. A local part already in quotes is kept.
+func quoteLocal(addr string) string {
+	local, domain := addr, ""
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		local, domain = addr[:i], addr[i:]
+	}
+	if local == "" || isDotAtom(local) || len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
+		return addr
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(local); i++ {
+		if local[i] == '"' || local[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(local[i])
+	}
+	b.WriteByte('"')
+	return b.String() + domain
+}
+
+// isDotAtom reports whether s is atext runs separated by single dots.
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' ||
+			strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }

@@ -16,11 +16,12 @@ import (
 //
 // arrival_time is in Unix seconds, the null sender is "MAILER-DAEMON",
 // delay_reason is present only for a recipient that was deferred, and
-// control characters are shown as "?" as in WriteMailq.
+// addresses are quoted and control characters shown as "?" as in
+// WriteMailq.
 func WriteMailqJSON(w io.Writer, entries []Entry) error {
 	bw := bufio.NewWriter(w)
 	for _, e := range entries {
-		sender := e.From
+		sender := quoteLocal(e.From)
 		if sender == "" {
 			sender = "MAILER-DAEMON"
 		}
@@ -40,7 +41,7 @@ func WriteMailqJSON(w io.Writer, entries []Entry) error {
 				bw.WriteString(", ")
 			}
 			bw.WriteString(`{"address": `)
-			writeJSONString(bw, r.Addr)
+			writeJSONString(bw, quoteLocal(r.Addr))
 			if r.Reason != "" {
 				bw.WriteString(`, "delay_reason": `)
 				writeJSONString(bw, r.Reason)

@@ -54,7 +54,7 @@ func TestWriteMailq(t *testing.T) {
 ` + strings.Repeat(" ", 76-len("reason unavailable")) + `(reason unavailable)
                                          d@example.jp
 
-ABC!           1000 Mon Dec  7 05:30:01  bad?sender@example.jp
+ABC!           1000 Mon Dec  7 05:30:01  "bad?sender"@example.jp
                                          x@example.jp
 
 -- 4 Kbytes in 3 Requests.
@@ -99,6 +99,7 @@ func TestPostfixMailq(t *testing.T) {
 	smtpSend(t, pf.Addr(), "<s1@sink.test>", []string{"<busy@defer.test>"}, msg)
 	smtpSend(t, pf.Addr(), "<s2@sink.test>", []string{"<a@closed.test>", "<b@closed.test>", "<c@defer.test>"}, msg+strings.Repeat("x", 2000)+"\r\n")
 	smtpSend(t, pf.Addr(), "<held@sink.test>", []string{"<h@closed.test>"}, msg)
+	smtpSend(t, pf.Addr(), "<\"sp ace\"@sink.test>", []string{"<\"x y\"@closed.test>"}, msg)
 
 	var out string
 	deadline := time.Now().Add(20 * time.Second)
@@ -180,7 +181,7 @@ func TestPostfixMailq(t *testing.T) {
 			t.Errorf("JSON listing lacks %s:\n%s", s, jb.String())
 		}
 	}
-	for _, s := range []string{"*", "!", "MAILER-DAEMON", "(connect to 127.0.0.1[127.0.0.1]:1: Connection refused)", "-- N Kbytes in 4 Requests."} {
+	for _, s := range []string{"*", "!", "MAILER-DAEMON", "(connect to 127.0.0.1[127.0.0.1]:1: Connection refused)", "-- N Kbytes in 5 Requests.", `"sp ace"@sink.test`} {
 		if !strings.Contains(got, s) {
 			t.Errorf("listing lacks %q:\n%s", s, got)
 		}
@@ -233,8 +234,27 @@ func TestWriteMailqJSONControlChars(t *testing.T) {
 	var b strings.Builder
 	WriteMailqJSON(&b, []Entry{{ID: "A", Queue: "deferred", Arrival: time.Unix(100, 0), From: "a\x1b@b",
 		Recipients: []EntryRecipient{{Addr: "<c>@d", Reason: "x\r\ny \"q\""}}}})
-	want := `{"queue_name": "deferred", "queue_id": "A", "arrival_time": 100, "message_size": 0, "forced_expire": false, "sender": "a?@b", "recipients": [{"address": "<c>@d", "delay_reason": "x??y \"q\""}]}` + "\n"
+	want := `{"queue_name": "deferred", "queue_id": "A", "arrival_time": 100, "message_size": 0, "forced_expire": false, "sender": "\"a?\"@b", "recipients": [{"address": "\"<c>\"@d", "delay_reason": "x??y \"q\""}]}` + "\n"
 	if b.String() != want {
 		t.Errorf("got  %s\nwant %s", b.String(), want)
+	}
+}
+
+func TestQuoteLocal(t *testing.T) {
+	for in, want := range map[string]string{
+		"a@b":              "a@b",
+		"a b@example.jp":   `"a b"@example.jp`,
+		`"a b"@example.jp`: `"a b"@example.jp`,
+		`a"b\c@x`:          `"a\"b\\c"@x`,
+		".a@x":             `".a"@x`,
+		"a..b@x":           `"a..b"@x`,
+		"ユーザー@例.jp":        "ユーザー@例.jp",
+		"postmaster":       "postmaster",
+		"a@b@c":            `"a@b"@c`,
+		"":                 "",
+	} {
+		if got := quoteLocal(in); got != want {
+			t.Errorf("quoteLocal(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
