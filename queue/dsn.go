@@ -158,9 +158,10 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	// is added so that a returned message cannot contain it by design.
 	boundary := fmt.Sprintf("%s.%d.%s/%s", dsnToken(env.ID), now.Unix(), hex.EncodeToString(rnd[3:]), dsnToken(host))
 	// The notice carries 8-bit text (the template is UTF-8, the original
-	// may be 8-bit) unless the message was declared 7-bit.
+	// may be 8-bit) unless the message was declared 7-bit and is not an
+	// SMTPUTF8 one.
 	cte := "8bit"
-	if strings.EqualFold(env.Body, "7BIT") {
+	if strings.EqualFold(env.Body, "7BIT") && !utf8 {
 		cte = "7bit"
 	}
 
