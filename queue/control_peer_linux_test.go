@@ -16,7 +16,7 @@ import (
 // its command does not reach the Admin.
 func TestControlPeerCredentials(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a client as another user")
+		testutil.Unavailable(t, "running a client as another user needs root")
 	}
 	// Debian's python3: another user cannot run one under /root.
 	python := "/usr/bin/python3"
