@@ -165,6 +165,7 @@ virtual_gid_maps = static:%d
 		env       Envelope
 		recipient Recipient
 		extra     []Recipient // more recipients with the same result
+		alt       *Result     // another outcome Postfix may choose
 		result    Result
 	}{
 		{name: "full", kind: dsnFailure, mail: "<bounce-full@sink.test> ENVID=env+2B1",
@@ -190,13 +191,14 @@ virtual_gid_maps = static:%d
 			env:       Envelope{From: "delivered@sink.test"},
 			recipient: Recipient{Addr: "box@utf8.test", Notify: "SUCCESS"},
 			result:    Result{Status: Sent, DSN: "2.0.0", Text: "delivered to mailbox", Relay: "virtual"}},
-		// The sink does not offer SMTPUTF8: Postfix bounces the message
-		// before RCPT.
+		// The sink does not offer SMTPUTF8: Postfix bounces the message,
+		// before RCPT or (now and then) after the sink's 550 to it.
 		{name: "smtputf8", kind: dsnFailure, mail: "<bounce-utf8@utf8.test> SMTPUTF8", rcpts: []string{"<ユーザー@reject.test>"},
 			content:   "From: 差出人 <bounce-utf8@utf8.test>\r\nSubject: テスト\r\n\r\nhello, こんにちは\r\n",
 			env:       Envelope{From: "bounce-utf8@utf8.test", UTF8: true},
 			recipient: Recipient{Addr: "ユーザー@reject.test"},
-			result:    Result{Status: Bounced, DSN: "5.6.7", Text: "SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]"}},
+			result:    Result{Status: Bounced, DSN: "5.6.7", Text: "SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]"},
+			alt:       &rejected},
 	}
 	for _, c := range cases {
 		smtpSend(t, pf.Addr(), c.mail, c.rcpts, c.content)
@@ -219,12 +221,16 @@ virtual_gid_maps = static:%d
 		env.Arrival = arrival
 		// The content as Postfix queued it: its Received header first.
 		content := "Received: from client.example.test (localhost [127.0.0.1])\r\n\tby postfix.example.test (Postfix) with ESMTP id " + env.ID + "\r\n" + c.content
+		result := c.result
+		if c.alt != nil && theirs.statusValue("Status") == c.alt.DSN {
+			result = *c.alt
+		}
 		r := &dsnReport{Kind: c.kind, Host: "postfix.example.test", From: "MAILER-DAEMON@example.test", Envelope: &env,
-			Recipients: []dsnRecipient{{Recipient: c.recipient, Result: c.result}},
+			Recipients: []dsnRecipient{{Recipient: c.recipient, Result: result}},
 			Content:    strings.NewReader(content), Size: int64(len(content)), SizeLimit: 2000,
 			Now: time.Now(), WarnAfter: time.Second, RetryUntil: arrival.Add(5 * 24 * time.Hour)}
 		for _, x := range c.extra {
-			r.Recipients = append(r.Recipients, dsnRecipient{Recipient: x, Result: c.result})
+			r.Recipients = append(r.Recipients, dsnRecipient{Recipient: x, Result: result})
 		}
 		var b strings.Builder
 		if err := writeDSN(&b, r); err != nil {
