@@ -58,6 +58,92 @@
 //     (...)", bounce's "sender non-delivery notification: ID", and
 //     "removed", each with a "service" attribute naming the program.
 //
+// # Delivery status notifications
+//
+// The queue tells senders what became of their mail as Postfix 3.7's
+// bounce(8) does (RFC 3464, RFC 3461, RFC 6522): a non-delivery report
+// ("Undelivered Mail Returned to Sender") when a recipient bounces, a delay
+// warning ("Delayed Mail (still being retried)") once a message has waited
+// delay_warning_time, and a delivery report ("Successful Mail Delivery
+// Report") for recipients that asked with NOTIFY=SUCCESS and were delivered
+// or relayed to a next hop that does not take DSN parameters on. Recipients
+// whose NOTIFY does not ask for a kind of notice are left out of it, and no
+// notice goes to the null sender (RFC 5321 section 4.5.5).
+//
+// A notice is a multipart/report; report-type=delivery-status with three
+// parts, laid out as Postfix's:
+//
+//   - text/plain (charset=utf-8): "This is the mail system at host HOST.",
+//     Postfix's default template text, and one "<recipient>: reason" line
+//     per recipient, wrapped at 79 columns as Postfix wraps it;
+//   - message/delivery-status: Reporting-MTA, Original-Envelope-Id (the
+//     ENVID, xtext decoded), X-Postfix-Queue-ID, X-Postfix-Sender,
+//     Arrival-Date, then per recipient Final-Recipient, Original-Recipient
+//     (the ORCPT, or rfc822;the address the client named), Action
+//     (failed, delayed, delivered, relayed), Status, Remote-MTA and
+//     "Diagnostic-Code: smtp; <reply>" when a remote server answered (else
+//     "X-Postfix; <text>"), and Will-Retry-Until in delay warnings;
+//   - the original: message/rfc822 in non-delivery reports unless the
+//     sender asked RET=HDRS, text/rfc822-headers in delay warnings and
+//     success reports, and headers only for a message larger than
+//     bounce_size_limit (50000 bytes), as Postfix does to keep the
+//     returned MIME structure whole.
+//
+// The X-Postfix-* field names and the X-Postfix diagnostic type are kept so
+// that bounce processors that know Postfix read ours. A message sent with
+// SMTPUTF8 gets message/global-delivery-status, "utf-8;" addresses and
+// message/global or message/global-headers (RFC 6533); as Postfix does, the
+// report-type parameter stays delivery-status. Text from remote servers
+// goes into the notice with control characters shown as "?" and cannot
+// add header fields or MIME parts; the MIME boundary is Postfix's
+// (queue ID, time, host) with a random part added.
+//
+// # Loop and hop checks
+//
+// ScanHeaders reads a message's header block — up to header_size_limit
+// (DefaultHeaderSizeLimit, 102400 bytes), in pieces whatever the line
+// lengths — and counts its Received fields and collects its Delivered-To
+// addresses. HeaderInfo.TooManyHops says whether the message exceeds
+// hopcount_limit (DefaultHopcountLimit, 50) as Postfix's cleanup(8) counts
+// it: Received fields, the receiving server's own included, reaching the
+// limit. HeaderInfo.Delivered is local(8)'s forwarding loop check: a
+// recipient named by a Delivered-To field is bounced with 5.4.6 "mail
+// forwarding loop for ADDR". As in Postfix, the comparison folds ASCII
+// case and takes the rest of the field's first line as it is ("<addr>",
+// "addr " and folded values do not match).
+//
+// # Queue listing and control socket
+//
+// WriteMailq writes the queue as Postfix 3.7's "postqueue -p" (mailq)
+// does, byte for byte, and WriteMailqJSON "postqueue -j"'s JSON lines.
+//
+// A running server exposes its Admin (list, flush, hold, release, delete,
+// requeue) on a Unix-domain socket: ListenControl makes it with mode 0600
+// (put it in a directory of the server's own), and ServeControl serves it
+// until its context ends. On Linux a peer that runs neither as root nor as
+// the server's user is refused as well (SO_PEERCRED), whatever the
+// socket's mode. ControlCommand is the client ("fullserver queue list" is
+// ControlCommand(ctx, path, "list")).
+//
+// The protocol is one command per connection. The client sends one line of
+// at most 512 bytes ended by LF (or CRLF):
+//
+//	list                       the queue in mailq format
+//	list json                  the queue as postqueue -j's JSON lines
+//	flush                      deliver all queued mail now (postqueue -f)
+//	hold ID|ALL                postsuper -h
+//	release ID|ALL             postsuper -H
+//	delete ID|ALL              postsuper -d
+//	requeue ID|ALL             postsuper -r
+//
+// An ID is 1 to 64 ASCII letters and digits (a Postfix queue ID), or ALL;
+// anything else is refused before it reaches the queue. The server answers
+// with a status line, "ok" or "error REASON", then for "ok" the reply's
+// text ("Queue flushed", or postsuper's "Placed on hold: 2 messages"), and
+// closes the connection. The queue's own errors are logged, not sent. The
+// command line must arrive within 10 seconds; at most 16 connections are
+// served at once.
+//
 // # Outbound SMTP: the smtp and relay transports
 //
 // SMTPTransport is Postfix's smtp(8); register it as Transports["smtp"]

@@ -38,8 +38,9 @@ type Envelope struct {
 	// (Postfix's HOLD action, postsuper -h).
 	Hold bool
 	// Hops is the number of Received headers the message carries;
-	// Enqueue counts them when zero. A message with more than
-	// Queue.HopcountLimit is bounced (mail loop).
+	// Enqueue counts them while storing the message and keeps the larger
+	// count. A message whose count reaches Queue.HopcountLimit is
+	// bounced (mail loop), as Postfix's cleanup(8) counts.
 	Hops int
 }
 

@@ -3,16 +3,10 @@ package queue
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-)
-
-// dsnKind is what a notice to the sender reports.
-type dsnKind int
-
-const (
-	dsnFailure dsnKind = iota // undeliverable: a bounce
-	dsnDelay                  // still being retried
-	dsnSuccess                // delivered (NOTIFY=SUCCESS)
+	"io"
+	"time"
 )
 
 var dsnLogNames = [...]string{"sender non-delivery notification", "sender delay notification", "sender delivery status notification"}
@@ -20,7 +14,8 @@ var dsnLogNames = [...]string{"sender non-delivery notification", "sender delay 
 // notify sends the sender a DSN about some recipients of e: a new
 // message from the null sender, queued like any other. Nothing is sent
 // for a message from the null sender (a bounce is never bounced, so
-// bounce loops cannot happen).
+// bounce loops cannot happen), nor when no recipient's NOTIFY asks for
+// this kind of notice.
 func (q *Queue) notify(e *entry, kind dsnKind, ns []notice) {
 	env := e.m.env
 	if env.From == "" {
@@ -28,13 +23,18 @@ func (q *Queue) notify(e *entry, kind dsnKind, ns []notice) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := q.writeNotice(&buf, e, kind, ns); err != nil {
+	err := q.writeNotice(&buf, e, kind, ns)
+	if errors.Is(err, errNoDSNRecipients) {
+		return
+	}
+	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: %s: %v", env.ID, dsnLogNames[kind], err), "service", "bounce")
 		return
 	}
 	denv := &Envelope{
 		From:       "",
 		Recipients: []Recipient{{Addr: env.From, Notify: "NEVER"}},
+		UTF8:       env.UTF8,
 		Client:     Client{Protocol: "local"},
 	}
 	id, err := q.Enqueue(context.Background(), denv, &buf)
@@ -43,4 +43,38 @@ func (q *Queue) notify(e *entry, kind dsnKind, ns []notice) {
 		return
 	}
 	q.log.Info(fmt.Sprintf("%s: %s: %s", env.ID, dsnLogNames[kind], id), "service", "bounce")
+}
+
+// writeNotice writes the DSN of kind about the recipients ns of e.
+func (q *Queue) writeNotice(w io.Writer, e *entry, kind dsnKind, ns []notice) error {
+	env := e.m.env
+	r := &dsnReport{
+		Kind:       kind,
+		Host:       q.Hostname,
+		Envelope:   env,
+		Size:       e.m.size,
+		SizeLimit:  int64(q.limit(q.BounceSizeLimit, defaultBounceSizeLimit)),
+		Now:        q.now(),
+		WarnAfter:  q.DelayWarning,
+		RetryUntil: env.Arrival.Add(q.lifetime(env)),
+	}
+	for _, n := range ns {
+		r.Recipients = append(r.Recipients, dsnRecipient{Recipient: env.Recipients[n.idx], Result: n.res})
+	}
+	rc, err := q.sp.open(e.m)
+	if err != nil {
+		q.log.Warn(fmt.Sprintf("%s: %s: the message cannot be read for the notice: %v", env.ID, dsnLogNames[kind], err), "service", "bounce")
+	} else {
+		defer rc.Close()
+		r.Content = rc
+	}
+	return writeDSN(w, r)
+}
+
+// lifetime is how long a message may stay in the queue.
+func (q *Queue) lifetime(env *Envelope) time.Duration {
+	if env.From == "" {
+		return dur(q.BounceLifetime, 5*24*time.Hour)
+	}
+	return dur(q.MaxLifetime, 5*24*time.Hour)
 }

@@ -242,7 +242,9 @@ func (q *Queue) run(j *job) {
 		for i := range res {
 			res[i] = Result{Status: Deferred, DSN: "4.3.0", Text: text, Relay: "none"}
 		}
-	case hops > q.limit(q.HopcountLimit, 50):
+	case hops >= q.limit(q.HopcountLimit, DefaultHopcountLimit):
+		// As cleanup(8) counts: the Received fields, the receiving
+		// server's own included, reaching hopcount_limit.
 		for i := range res {
 			res[i] = Result{Status: Bounced, DSN: "5.4.6", Text: "hop count exceeded - possible mail loop", Relay: "none"}
 		}
@@ -417,10 +419,7 @@ func (q *Queue) finish(e *entry) {
 	}
 	now := q.now()
 	age := now.Sub(env.Arrival)
-	life := dur(q.MaxLifetime, 5*24*time.Hour)
-	if env.From == "" {
-		life = dur(q.BounceLifetime, 5*24*time.Hour)
-	}
+	life := q.lifetime(env)
 	e.spoolMu.Lock()
 	pending := 0
 	for i := range env.Recipients {

@@ -44,7 +44,7 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	env := d.Envelope
 	for i, r := range d.Recipients {
 		start := time.Now()
-		if loops[strings.ToLower(r.Addr)] {
+		if loops.Delivered(r.Addr) {
 			res[i] = Result{Status: Bounced, DSN: "5.4.6", Text: "mail forwarding loop for " + r.Addr, Relay: relay}
 			continue
 		}
@@ -65,26 +65,14 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	return res
 }
 
-// deliveredTo reads the message header for its Delivered-To addresses.
-func (t *LocalTransport) deliveredTo(d *Delivery) (map[string]bool, error) {
+// deliveredTo reads the message header for its Delivered-To fields.
+func (t *LocalTransport) deliveredTo(d *Delivery) (*HeaderInfo, error) {
 	rc, err := d.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	limit := t.MaxHeaderBytes
-	if limit <= 0 {
-		limit = 102400
-	}
-	_, dt, err := scanHeader(rc, limit)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]bool{}
-	for _, a := range dt {
-		m[strings.ToLower(a)] = true
-	}
-	return m, nil
+	return ScanHeaders(rc, t.MaxHeaderBytes)
 }
 
 // localError turns a deliverer's error into a result: its own reply
