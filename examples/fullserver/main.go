@@ -24,6 +24,12 @@ commands:
   config -a     print every setting with its value
   adduser NAME  add NAME (user@domain) to the passwd file; the password is
                 read from standard input (prompted for on a terminal)
+  queue list [json]        the running server's queue, as mailq (postqueue -p, -j)
+  queue flush              deliver all queued mail now (postqueue -f)
+  queue hold ID|ALL        put messages on hold (postsuper -h)
+  queue release ID|ALL     release held messages (postsuper -H)
+  queue delete ID|ALL      delete messages (postsuper -d)
+  queue requeue ID|ALL     route messages anew and retry them (postsuper -r)
 
 flags:
 `
@@ -66,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd = o.args[0]
 	}
 	switch cmd {
-	case "", "run", "check", "config", "adduser":
+	case "", "run", "check", "config", "adduser", "queue":
 	default:
 		fmt.Fprintf(stderr, "fullserver: unknown command %q\n", cmd)
 		return 2
@@ -97,6 +103,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "queue":
+		return queueCommand(cfg, o.args[1:], stdout, stderr)
 	}
 	return serve(cfg, file, o, stdout, stderr)
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/queue"
 )
 
 // protoServer is what every protocol package's Server offers.
@@ -41,6 +42,7 @@ type host struct {
 	running  map[string]protoServer // by service
 	reloader []func(*config.Config) error
 	closers  []io.Closer // closed after the listeners drained (stores kept open)
+	queue    *queue.Queue
 }
 
 // serve runs the host until SIGTERM or SIGINT. Every check that can fail
@@ -144,6 +146,13 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	if metricsL != nil {
 		go serveMetrics(ctx, metricsL, h.m, h.log)
 	}
+	// "fullserver queue ..." talks to the running queue over a socket in
+	// the queue directory (postqueue's and postsuper's way in).
+	ctlL, err := queue.ListenControl(queueSocket(cfg))
+	if err != nil {
+		return fail(fmt.Errorf("queue control socket: %w", err))
+	}
+	go queue.ServeControl(ctx, ctlL, h.queue, h.log.With("service", "postqueue"))
 	var wg sync.WaitGroup
 	var stopping atomic.Bool
 	for _, b := range h.binds {

@@ -50,6 +50,7 @@ func (h *host) setup() (*demoUser, error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	h.m.watchQueue(q)
+	h.queue = q
 	// The queue first (its deliveries use the stores), then the LMTP
 	// deliverer's kept stores, then the Backend's.
 	h.closers = append(h.closers, q)
