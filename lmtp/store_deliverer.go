@@ -35,6 +35,11 @@ type StoreDeliverer struct {
 	DetailMailbox bool
 	// LocalPartOnly looks users up by local part only.
 	LocalPartOnly bool
+	// NoSync delivers with store.AppendOptions.NoSync: for a mail queue
+	// that keeps its own durable copy of each message and calls
+	// SyncDeliveries before it counts a delivery done. Never set it for
+	// an LMTP server, whose 250 must mean the message is on disk.
+	NoSync bool
 	// KeepOpen keeps a user's store open for this long after a delivery
 	// so that the next message for the same user does not reopen it; 0
 	// closes it after each delivery. Call Close to release them.
@@ -133,7 +138,7 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 		// view to load): the path maildir offers for LMTP. Nobody here
 		// needs the UID, so the store may leave it to the next reader
 		// (LateUID).
-		opts := store.AppendOptions{InternalDate: env.Received, LateUID: true}
+		opts := store.AppendOptions{InternalDate: env.Received, LateUID: true, NoSync: d.NoSync}
 		_, err = ds.Deliver(ctx, box, msg, opts)
 		if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
 			_, err = ds.Deliver(ctx, "INBOX", msg, opts)
@@ -148,8 +153,18 @@ func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string
 		return err
 	}
 	defer mb.Close()
-	_, err = mb.Append(ctx, msg, store.AppendOptions{InternalDate: env.Received})
+	_, err = mb.Append(ctx, msg, store.AppendOptions{InternalDate: env.Received, NoSync: d.NoSync})
 	return d.mapErr(err, rcpt, overQuota)
+}
+
+// SyncDeliveries makes the deliveries made with NoSync durable, when the
+// Stores backend takes NoSync (store.DeliverySyncer); other stores
+// synced each delivery already.
+func (d *StoreDeliverer) SyncDeliveries(ctx context.Context) error {
+	if s, ok := d.Stores.(store.DeliverySyncer); ok {
+		return s.SyncDeliveries(ctx)
+	}
+	return nil
 }
 
 // directDeliverer is implemented by stores that can append to a mailbox

@@ -141,7 +141,13 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 			err = t.setTimes(date)
 		}
 	}
-	if err == nil && !s.opts.NoSync {
+	// With opts.NoSync the caller has a durable copy and calls
+	// SyncDeliveries before it relies on this one (syncfs.go).
+	noSync := opts.NoSync && !s.opts.NoSync
+	if noSync && err == nil {
+		err = m.noteUnsynced()
+	}
+	if err == nil && !s.opts.NoSync && !noSync {
 		err = f.Sync()
 	}
 	if err != nil {
@@ -162,7 +168,7 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	x.date.Store(date.UnixNano())
 
 	if opts.LateUID && kwMask == 0 && !m.watched() {
-		if err := m.commitLate(t, x); err != nil {
+		if err := m.commitLate(t, x, noSync); err != nil {
 			return store.AppendResult{}, err
 		}
 		t.path = ""

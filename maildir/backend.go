@@ -68,6 +68,9 @@ var _ store.Backend = (*Backend)(nil)
 // locate (which returns store.ErrNoSuchUser for unknown users) and opens
 // it with opts.
 func NewBackend(locate func(ctx context.Context, user string) (root string, err error), opts Options) *Backend {
+	if opts.unsynced == nil {
+		opts.unsynced = newUnsyncedFS()
+	}
 	return &Backend{locate: locate, opts: opts, stores: map[string]*sharedStore{}}
 }
 

@@ -29,11 +29,14 @@ func (m *mbox) watched() bool {
 }
 
 // commitLate links the synced file of x into its directory and syncs
-// that directory.
-func (m *mbox) commitLate(t messageTemp, x *msg) error {
+// that directory (unless the delivery is unsynced: see syncfs.go).
+func (m *mbox) commitLate(t messageTemp, x *msg, noSync bool) error {
 	dst := filepath.Join(m.dir, x.sub(), x.name)
 	if err := t.install(m.s, filepath.Join(m.dir, "tmp"), dst); err != nil {
 		return fmt.Errorf("maildir: %w", err)
+	}
+	if noSync {
+		return nil // SyncDeliveries makes the link durable with the file
 	}
 	q := &m.syncNew
 	if !x.inNew {

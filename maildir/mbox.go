@@ -65,6 +65,7 @@ type mbox struct {
 	s    *Store
 	name string
 	dir  string
+	dev  atomic.Uint64 // the file system's device number + 1, 0 until known
 
 	mu              sync.Mutex
 	loaded          bool

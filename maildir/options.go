@@ -46,6 +46,10 @@ type Options struct {
 	// NoSync skips fsync calls. Only for tests and benchmarks: an
 	// acknowledged message may be lost on a crash.
 	NoSync bool
+
+	// unsynced tracks deliveries made with AppendOptions.NoSync; shared
+	// by a Backend's Stores.
+	unsynced *unsyncedFS
 }
 
 func (o *Options) lockTimeout() time.Duration {

@@ -50,6 +50,9 @@ var _ store.Store = (*Store)(nil)
 // mail user, as Dovecot expects), files and directories yubin creates are
 // given to that user.
 func Open(root string, opts Options) (*Store, error) {
+	if opts.unsynced == nil {
+		opts.unsynced = newUnsyncedFS()
+	}
 	s := &Store{root: filepath.Clean(root), opts: opts, boxes: map[string]*mbox{}}
 	s.host = opts.Hostname
 	if s.host == "" {

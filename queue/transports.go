@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/lmtp"
+	"github.com/yubinmail/yubin/store"
 )
 
 // LocalTransport delivers into local mailboxes through an
@@ -16,6 +17,13 @@ import (
 // Postfix's local and virtual agents do: each copy starts with
 // Return-Path and Delivered-To headers, and a message that already
 // carries "Delivered-To: <recipient>" bounces as a mail forwarding loop.
+//
+// When the Deliverer also implements store.DeliverySyncer (an
+// lmtp.StoreDeliverer with NoSync), its copies are written without
+// fsync and made durable by one SyncDeliveries per delivery, shared by
+// every delivery running at that moment, before any recipient counts as
+// delivered: the queue keeps its own synced copy until then, so a crash
+// in between delivers the message again rather than losing it.
 type LocalTransport struct {
 	// Deliverer saves one copy for one recipient.
 	Deliverer lmtp.Deliverer
@@ -60,6 +68,19 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		res[i] = Result{Status: Sent, DSN: "2.0.0", Text: "delivered to maildir", Relay: relay, Xfer: time.Since(start)}
 		if err != nil {
 			res[i] = localError(relay, err, d)
+		}
+	}
+	sent := false
+	for _, r := range res {
+		sent = sent || r.Status == Sent
+	}
+	if s, ok := t.Deliverer.(store.DeliverySyncer); ok && sent {
+		if err := s.SyncDeliveries(ctx); err != nil {
+			for i := range res {
+				if res[i].Status == Sent {
+					res[i] = localError(relay, err, d)
+				}
+			}
 		}
 	}
 	return res

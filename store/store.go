@@ -152,6 +152,19 @@ type AppendOptions struct {
 	// Postfix's local agent gets its UIDs from Dovecot. The message is
 	// as durable as with an assigned UID; AppendResult.UID is then 0.
 	LateUID bool
+	// NoSync tells a store that implements DeliverySyncer that the
+	// caller holds the message durably elsewhere (a mail queue) and
+	// calls SyncDeliveries before it lets that copy go: the store may
+	// skip its own fsyncs for this append. A store that does not
+	// implement DeliverySyncer ignores it.
+	NoSync bool
+}
+
+// DeliverySyncer is implemented by stores and backends that take
+// AppendOptions.NoSync: SyncDeliveries makes every append made with it
+// before the call durable, sharing the work among concurrent callers.
+type DeliverySyncer interface {
+	SyncDeliveries(ctx context.Context) error
 }
 
 // AppendResult tells where an appended message went (APPENDUID).

@@ -42,7 +42,18 @@ func (h *host) setup() (*demoUser, error) {
 		Delimiter:     c.Get("recipient_delimiter"),
 		DetailMailbox: c.Bool("lmtp_save_to_detail_mailbox"),
 	}
-	q, err := h.newQueue(c, deliver)
+	// The queue's local deliveries skip the per-message fsyncs: the
+	// queue keeps its synced copy until one syncfs (shared by concurrent
+	// deliveries) has made them durable. The LMTP listener's deliverer
+	// syncs each message before its 250.
+	queueDeliver := &lmtp.StoreDeliverer{
+		Users:         u,
+		Stores:        stores,
+		Delimiter:     c.Get("recipient_delimiter"),
+		DetailMailbox: c.Bool("lmtp_save_to_detail_mailbox"),
+		NoSync:        true,
+	}
+	q, err := h.newQueue(c, queueDeliver)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +73,7 @@ func (h *host) setup() (*demoUser, error) {
 			h.closers = append(h.closers, c)
 		}
 	}
-	h.closers = append(h.closers, deliver, stores)
+	h.closers = append(h.closers, queueDeliver, deliver, stores)
 	h.reloader = append(h.reloader, func(*config.Config) error {
 		if u.passwd != nil {
 			return u.passwd.Reload()

@@ -1,0 +1,109 @@
+package maildir
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// Deliveries with store.AppendOptions.NoSync (a mail queue's local
+// deliveries: the queue keeps its own synced copy until they are
+// durable) skip the message file's fsync and, committed late, the
+// directory's. Each notes the file system it wrote to; SyncDeliveries
+// then makes all of them durable with one syncfs(2) per file system,
+// shared by every caller waiting at that moment (a group commit), where
+// each delivery would have paid two fsyncs of its own.
+
+// unsyncedFS is the set of file systems that deliveries wrote to
+// without syncing since the last SyncDeliveries, shared by the Stores of
+// one Backend.
+type unsyncedFS struct {
+	mu   sync.Mutex
+	dirs map[uint64]string // st_dev -> a directory on that file system
+	q    dirSync
+	// syncfs syncs the file system holding dir (a test counts calls).
+	syncfs func(dir string) error
+}
+
+func newUnsyncedFS() *unsyncedFS { return &unsyncedFS{syncfs: syncFS} }
+
+// note records that an unsynced delivery wrote into dir.
+func (u *unsyncedFS) note(dir string, dev uint64) {
+	u.mu.Lock()
+	if u.dirs == nil {
+		u.dirs = map[uint64]string{}
+	}
+	u.dirs[dev] = dir
+	u.mu.Unlock()
+}
+
+// sync makes every delivery noted before the call durable.
+func (u *unsyncedFS) sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return u.q.sync(func() error {
+		u.mu.Lock()
+		dirs := u.dirs
+		u.dirs = nil
+		u.mu.Unlock()
+		var first error
+		for _, dir := range dirs {
+			if err := u.syncfs(dir); err != nil && first == nil {
+				first = fmt.Errorf("maildir: sync the file system of %s: %w", dir, err)
+			}
+		}
+		return first
+	})
+}
+
+// noteUnsynced records that an unsynced delivery wrote into m.
+func (m *mbox) noteUnsynced() error {
+	dev := m.dev.Load()
+	if dev == 0 {
+		d, err := devOf(m.dir)
+		if err != nil {
+			return err
+		}
+		dev = d + 1
+		m.dev.Store(dev)
+	}
+	m.s.opts.unsynced.note(m.dir, dev-1)
+	return nil
+}
+
+// devOf returns the device number of dir's file system.
+func devOf(dir string) (uint64, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, fmt.Errorf("maildir: no device number for %s", dir)
+	}
+	return uint64(st.Dev), nil
+}
+
+// SyncDeliveries makes durable every delivery made through this Store
+// (and, for a Store of a Backend, through the Backend's other Stores)
+// with store.AppendOptions.NoSync before the call (store.DeliverySyncer).
+func (s *Store) SyncDeliveries(ctx context.Context) error {
+	return s.opts.unsynced.sync(ctx)
+}
+
+// SyncDeliveries makes durable every delivery made through the
+// Backend's Stores with store.AppendOptions.NoSync before the call
+// (store.DeliverySyncer).
+func (b *Backend) SyncDeliveries(ctx context.Context) error {
+	return b.opts.unsynced.sync(ctx)
+}
+
+var (
+	_ store.DeliverySyncer = (*Store)(nil)
+	_ store.DeliverySyncer = (*Backend)(nil)
+)
