@@ -42,8 +42,11 @@ type conn struct {
 	// userIPKey is set while the session counts against
 	// MaxUserIPConnections.
 	userIPKey string
-	st        store.Store
-	sel       *selected
+	// prelogin is set while the session counts against
+	// LoginMaxConnectionsPerIP.
+	prelogin bool
+	st       store.Store
+	sel      *selected
 
 	// Extensions the client enabled (ENABLE, or implicitly).
 	rev2, condstore, qresync bool
@@ -145,8 +148,30 @@ func (c *conn) serve() {
 	}
 }
 
+// refuse turns away a connection over a limit with "* BYE text" (on a
+// plain connection: over implicit TLS nothing is said, as a handshake
+// would give the client what the limit is there to withhold) and logs
+// it.
+func (c *conn) refuse(text string) {
+	c.log.Info("imap: connection refused", "rip", remoteIP(c.info.RemoteAddr), "reason", text)
+	if _, ok := c.nc.(*tls.Conn); !ok {
+		c.bye(text)
+	}
+	c.nc.Close()
+}
+
+// endPrelogin stops counting the session against
+// LoginMaxConnectionsPerIP: it logged in or ended.
+func (c *conn) endPrelogin() {
+	if c.prelogin {
+		c.prelogin = false
+		c.srv.prelogin.Release(c.info.RemoteAddr)
+	}
+}
+
 // close releases the session's resources.
 func (c *conn) close() {
+	c.endPrelogin()
 	if c.sel != nil {
 		c.sel.mb.Close()
 		c.sel = nil

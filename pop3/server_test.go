@@ -764,7 +764,7 @@ func TestMaxUserIPConnections(t *testing.T) {
 	e.login("alice", "secret")
 	c3 := e.dial()
 	c3.cmd("USER alice", "+OK")
-	c3.cmd("PASS secret", "-ERR [IN-USE] Maximum number of connections from user+IP exceeded.")
+	c3.cmd("PASS secret", "-ERR [IN-USE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=2).")
 	e.login("bob", "pw bob") // another user is not counted
 	c1.cmd("QUIT", "+OK")
 	c1.closed()

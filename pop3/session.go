@@ -26,17 +26,21 @@ const (
 
 // session is one client connection.
 type session struct {
-	srv       *Server
-	conn      net.Conn
-	r         *bufio.Reader
-	w         *bufio.Writer
-	log       *slog.Logger
-	ctx       context.Context
-	cancel    context.CancelFunc
-	info      auth.ConnInfo
-	state     state
-	overLimit bool
-	idle      atomic.Bool
+	srv    *Server
+	conn   net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	info   auth.ConnInfo
+	state  state
+	// refusal, when set, is said instead of the greeting: the
+	// connection is over a limit. prelogin is set while the session
+	// counts against LoginMaxConnectionsPerIP.
+	refusal  *Error
+	prelogin bool
+	idle     atomic.Bool
 
 	apopStamp string // APOP timestamp of the greeting, "" without APOP
 	user      string // name given by USER
@@ -83,8 +87,13 @@ func (s *session) serve() {
 		}
 		s.close()
 	}()
-	if s.overLimit {
-		s.reply(errTooManyConnections)
+	if s.refusal != nil {
+		s.log.Info("pop3: connection refused", "rip", remoteIP(s.info.RemoteAddr), "reason", s.refusal.Text)
+		if _, ok := s.conn.(*tls.Conn); !ok {
+			// On implicit TLS nothing is said: a handshake would give the
+			// client what the limit is there to withhold.
+			s.reply(s.refusal)
+		}
 		s.flush()
 		return
 	}
@@ -236,7 +245,17 @@ func (s *session) close() {
 		s.bufs = nil
 	}
 	s.cancel()
+	s.endPrelogin()
 	s.srv.sessions.Untrack(s)
+}
+
+// endPrelogin stops counting the session against
+// LoginMaxConnectionsPerIP: it logged in or ended.
+func (s *session) endPrelogin() {
+	if s.prelogin {
+		s.prelogin = false
+		s.srv.prelogin.Release(s.info.RemoteAddr)
+	}
 }
 
 // Drain asks the session to end at its next command with
