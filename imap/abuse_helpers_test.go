@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"log/slog"
-	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -113,23 +112,6 @@ func bounded(t *testing.T, d time.Duration, fn func()) {
 	case <-time.After(d):
 		t.Fatalf("probe not done within %v", d)
 	}
-}
-
-// rawConn dials addr and reads the greeting line.
-func rawConn(t *testing.T, addr string) (net.Conn, *bufio.Reader, string) {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(nc)
-	g, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatalf("greeting: %v", err)
-	}
-	return nc, br, g
 }
 
 // readUntilTag reads lines until the one tagged tag and returns it.

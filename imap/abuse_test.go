@@ -254,7 +254,7 @@ func TestAbuseIMAPLiteralEdges(t *testing.T) {
 		c := a.login(t, "alice", "secret")
 		c.ok("SELECT INBOX")
 		for _, tc := range []struct{ send, want string }{
-			{"a1 LOGIN {4294967296}", "a1 BAD"},         // after login: wrong state
+			{"a1 LOGIN {4294967296}", "a1 BAD"}, // after login: wrong state
 			{"a2 APPEND INBOX {99999999999}", "a2 NO [TOOBIG]"},
 			{"a3 APPEND INBOX {18446744073709551616}", "a3 BAD"}, // overflows
 			{"a4 APPEND INBOX {-1}", "a4 BAD"},
