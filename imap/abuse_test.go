@@ -409,3 +409,37 @@ func TestAbuseIMAPAuthzid(t *testing.T) {
 	})
 	a.control(t)
 }
+
+// TestAbuseIMAPSlowLoginNOOPs: a client that never logs in but keeps
+// sending complete commands is still disconnected LoginTimeout after
+// connecting (as by Dovecot's login processes); a logged-in client's
+// commands keep it alive.
+func TestAbuseIMAPSlowLoginNOOPs(t *testing.T) {
+	a := newAbuseEnv(t, func(s *Server) { s.LoginTimeout = 600 * time.Millisecond })
+	bounded(t, 10*time.Second, func() {
+		start := time.Now()
+		c := a.dial(t)
+		for {
+			c.send("n NOOP")
+			l := c.line()
+			if l == "* BYE Disconnected for inactivity." {
+				break
+			}
+			if !strings.HasPrefix(l, "n OK") {
+				t.Fatalf("NOOP: %q", l)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatal("NOOPs kept a client that never logs in")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if d := time.Since(start); d < 500*time.Millisecond || d > 3*time.Second {
+			t.Errorf("disconnected after %v, want about 600ms", d)
+		}
+		c = a.login(t, "alice", "secret")
+		for range 10 {
+			c.ok("NOOP")
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}

@@ -38,7 +38,10 @@ type conn struct {
 
 	info  auth.ConnInfo
 	state connState
-	user  string
+	// loginBy is when a client that has not logged in is disconnected
+	// (LoginTimeout from connecting).
+	loginBy time.Time
+	user    string
 	// userIPKey is set while the session counts against
 	// MaxUserIPConnections.
 	userIPKey string
@@ -96,6 +99,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		return c.w.flush()
 	}
 	c.info = auth.ConnInfo{Service: "imap", LocalAddr: nc.LocalAddr(), RemoteAddr: nc.RemoteAddr()}
+	c.loginBy = time.Now().Add(durOr(s.LoginTimeout, DefaultLoginTimeout))
 	return c
 }
 
@@ -207,7 +211,13 @@ func (c *conn) waitCommand() bool {
 		return false
 	}
 	c.reading = true
-	c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	if c.state == stateNotAuth {
+		// Commands before login do not move the deadline: a client
+		// gets LoginTimeout from connecting to log in, as in Dovecot.
+		c.nc.SetReadDeadline(c.loginBy)
+	} else {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	}
 	c.mu.Unlock()
 	_, err := c.r.peek()
 	c.mu.Lock()

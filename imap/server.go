@@ -96,7 +96,10 @@ type Server struct {
 	// nothing for this long (default 30 minutes; IDLE included).
 	AutologoutTimeout time.Duration
 	// LoginTimeout disconnects a client that has not logged in within
-	// this long of its last command (default 3 minutes).
+	// this long of connecting, whatever it sends meanwhile (default 3
+	// minutes, the fixed limit of Dovecot's login processes), so that a
+	// client cannot hold a pre-login slot (LoginMaxConnectionsPerIP) by
+	// sending NOOPs. It also bounds a TLS handshake.
 	LoginTimeout time.Duration
 	// IdleNotifyInterval is how often "* OK Still here" is sent during
 	// IDLE so that NAT boxes keep the connection (default 2 minutes).

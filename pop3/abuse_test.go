@@ -274,3 +274,38 @@ func TestAbusePOP3Authzid(t *testing.T) {
 	}
 	a.control(t)
 }
+
+// TestAbusePOP3SlowLoginCommands: a client that never logs in but keeps
+// sending commands is still disconnected LoginTimeout after connecting
+// (as by Dovecot's login processes); a logged-in client's commands keep
+// it alive.
+func TestAbusePOP3SlowLoginCommands(t *testing.T) {
+	a := newAbuseEnv(t, &Server{LoginTimeout: 600 * time.Millisecond})
+	bounded(t, 10*time.Second, func() {
+		start := time.Now()
+		c := a.dial()
+		for {
+			c.send("CAPA")
+			l := c.line()
+			if l == "-ERR Disconnected for inactivity." {
+				break
+			}
+			if !strings.HasPrefix(l, "+OK") {
+				t.Fatalf("CAPA: %q", l)
+			}
+			c.multi()
+			if time.Since(start) > 5*time.Second {
+				t.Fatal("commands kept a client that never logs in")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if d := time.Since(start); d < 500*time.Millisecond || d > 3*time.Second {
+			t.Errorf("disconnected after %v, want about 600ms", d)
+		}
+		c = a.login("alice", "secret")
+		for range 10 {
+			c.cmd("NOOP", "+OK")
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}

@@ -37,6 +37,7 @@ const (
 	// default: Postfix's smtpd_client_connection_count_limit.
 	DefaultLoginMaxConnectionsPerIP = 50
 	DefaultIdleTimeout              = 10 * time.Minute
+	DefaultLoginTimeout             = 3 * time.Minute
 	DefaultWriteTimeout             = 2 * time.Minute
 	DefaultHandshakeTimeout         = 30 * time.Second
 	DefaultGreeting                 = "yubin ready."
@@ -154,6 +155,12 @@ type Server struct {
 	// IdleTimeout is how long the server waits for a command (RFC 1939's
 	// autologout timer, at least 10 minutes); default 10 minutes.
 	IdleTimeout time.Duration
+	// LoginTimeout disconnects a client that has not logged in within
+	// this long of connecting, whatever it sends meanwhile (default 3
+	// minutes, the fixed limit of Dovecot's login processes), so that a
+	// client cannot hold a pre-login slot (LoginMaxConnectionsPerIP) by
+	// sending NOOPs.
+	LoginTimeout time.Duration
 	// WriteTimeout bounds each write to the client; default 2 minutes.
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds a TLS handshake; default 30 seconds.

@@ -40,7 +40,10 @@ type session struct {
 	// counts against LoginMaxConnectionsPerIP.
 	refusal  *Error
 	prelogin bool
-	idle     atomic.Bool
+	// loginBy is when a session still in the AUTHORIZATION state is
+	// disconnected (LoginTimeout from connecting).
+	loginBy time.Time
+	idle    atomic.Bool
 
 	apopStamp string // APOP timestamp of the greeting, "" without APOP
 	user      string // name given by USER
@@ -75,6 +78,7 @@ func newSession(srv *Server, c net.Conn) *session {
 	s.w = bufio.NewWriterSize(c, 32<<10)
 	s.info = auth.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
+	s.loginBy = time.Now().Add(orDefault(srv.LoginTimeout, DefaultLoginTimeout))
 	return s
 }
 
@@ -166,7 +170,17 @@ func (s *session) readCommandLine(max int) ([]byte, error) {
 			return nil, errWriteFailed
 		}
 	}
-	s.readSet = refreshDeadline(s.conn.SetReadDeadline, s.readSet, orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
+	if s.state == stateAuthorization {
+		// Commands before login do not move LoginTimeout's deadline.
+		d := time.Now().Add(orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
+		if s.loginBy.Before(d) {
+			d = s.loginBy
+		}
+		s.conn.SetReadDeadline(d)
+		s.readSet = time.Time{}
+	} else {
+		s.readSet = refreshDeadline(s.conn.SetReadDeadline, s.readSet, orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
+	}
 	s.idle.Store(true)
 	defer s.idle.Store(false)
 	if s.srv.closing() {
