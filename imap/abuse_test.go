@@ -124,7 +124,7 @@ func TestAbuseIMAPPipelinedFlood(t *testing.T) {
 // ones are cut off by LoginTimeout; afterwards the address is served
 // again.
 func TestAbuseIMAPSlowloris(t *testing.T) {
-	a := newAbuseEnv(t, func(s *Server) { s.LoginTimeout = 2 * time.Second })
+	a := newAbuseEnv(t, func(s *Server) { s.LoginTimeout = 4 * time.Second })
 	before := heapInUse()
 	var (
 		mu       sync.Mutex

@@ -88,9 +88,9 @@ func TestAbusePOP3PipelinedFlood(t *testing.T) {
 // TestAbusePOP3Slowloris: 500 connections from one address that never
 // log in: LoginMaxConnectionsPerIP (50) are greeted, the rest refused
 // at once with -ERR [SYS/TEMP] and logged; the slow ones end at
-// IdleTimeout; then the address is served again.
+// LoginTimeout; then the address is served again.
 func TestAbusePOP3Slowloris(t *testing.T) {
-	a := newAbuseEnv(t, &Server{IdleTimeout: 2 * time.Second})
+	a := newAbuseEnv(t, &Server{LoginTimeout: 4 * time.Second})
 	before := heapInUse()
 	var (
 		mu       sync.Mutex
