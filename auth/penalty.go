@@ -19,6 +19,11 @@ type penaltyEntry struct {
 	// full is set once an attempt was turned away for the queue being
 	// full, which is logged once until one is admitted again.
 	full bool
+	// cleared, made for the first attempt that has to wait, is closed
+	// when an attempt succeeds: the attempts queued behind it go ahead
+	// at once (a client opening several connections with the right
+	// password waits for the first login only).
+	cleared chan struct{}
 }
 
 func (s *Service) penaltyKey(c *ConnInfo) (netip.Addr, bool) {
@@ -58,10 +63,12 @@ func (s *Service) penaltyDelay(failures int) time.Duration {
 //
 // first is true for the first refusal after an admitted attempt, for
 // the log.
-func (s *Service) admit(c *ConnInfo) (wait time.Duration, ok, first bool) {
+//
+// cleared is closed when an attempt from the address succeeds.
+func (s *Service) admit(c *ConnInfo) (wait time.Duration, cleared <-chan struct{}, ok, first bool) {
 	ip, tracked := s.penaltyKey(c)
 	if !tracked {
-		return 0, true, false
+		return 0, nil, true, false
 	}
 	s.penalMu.Lock()
 	defer s.penalMu.Unlock()
@@ -88,11 +95,17 @@ func (s *Service) admit(c *ConnInfo) (wait time.Duration, ok, first bool) {
 	if wait > 2*orDefault(s.PenaltyMax, DefaultPenaltyMax) {
 		first = !e.full
 		e.full = true
-		return 0, false, first
+		return 0, nil, false, first
 	}
 	e.failures++
 	e.last, e.next, e.full = now, start, false
-	return wait, true, false
+	if wait > 0 {
+		if e.cleared == nil {
+			e.cleared = make(chan struct{})
+		}
+		cleared = e.cleared
+	}
+	return wait, cleared, true, false
 }
 
 // waitPenalty admits an attempt from c's address and sleeps for the
@@ -100,24 +113,36 @@ func (s *Service) admit(c *ConnInfo) (wait time.Duration, ok, first bool) {
 // too long behind others, or whose wait ctx cuts short, is a temporary
 // failure, never checked.
 func (s *Service) waitPenalty(ctx context.Context, c *ConnInfo) error {
-	d, ok, first := s.admit(c)
+	d, cleared, ok, first := s.admit(c)
 	if !ok {
 		if first {
 			s.logger().Info("auth: attempts refused: too many at once from one address", "rip", addrIP(c.RemoteAddr).String())
 		}
 		return ErrTempFail
 	}
-	if d > 0 {
-		if err := s.sleepFor(ctx, d); err != nil {
-			s.undoAttempt(c)
-			return ErrTempFail
+	if d <= 0 {
+		return nil
+	}
+	// Sleep, unless an attempt from the address succeeds meanwhile.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-cleared:
+			cancel()
+		case <-wctx.Done():
 		}
+	}()
+	if err := s.sleepFor(wctx, d); err != nil && ctx.Err() != nil {
+		s.undoAttempt(c)
+		return ErrTempFail
 	}
 	return nil
 }
 
-// addPenalty records a refusal: admit counted it already; only the time
-// is refreshed.
+// addPenalty records a refusal: admit counted it already, so only the
+// time is refreshed, unless a success cleared the address's entry
+// meanwhile, in which case the refusal starts a new one.
 func (s *Service) addPenalty(c *ConnInfo) {
 	ip, ok := s.penaltyKey(c)
 	if !ok {
@@ -125,9 +150,19 @@ func (s *Service) addPenalty(c *ConnInfo) {
 	}
 	s.penalMu.Lock()
 	defer s.penalMu.Unlock()
-	if e := s.penalty[ip]; e != nil {
-		e.last = s.nowFunc()
+	now := s.nowFunc()
+	e := s.penalty[ip]
+	if e == nil {
+		if s.penalty == nil {
+			s.penalty = map[netip.Addr]*penaltyEntry{}
+		}
+		if len(s.penalty) >= orDefault(s.MaxPenaltyIPs, DefaultMaxPenaltyIPs) {
+			s.prunePenalties(now)
+		}
+		e = &penaltyEntry{failures: 1}
+		s.penalty[ip] = e
 	}
+	e.last = now
 }
 
 // undoAttempt takes back the failure admit counted for an attempt that
@@ -168,6 +203,9 @@ func (s *Service) clearPenalty(c *ConnInfo) {
 		return
 	}
 	s.penalMu.Lock()
+	if e := s.penalty[ip]; e != nil && e.cleared != nil {
+		close(e.cleared)
+	}
 	delete(s.penalty, ip)
 	s.penalMu.Unlock()
 }

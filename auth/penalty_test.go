@@ -89,3 +89,39 @@ func TestPenaltyConcurrentAttempts(t *testing.T) {
 		t.Errorf("second good login: %v after %v", err, time.Since(t0))
 	}
 }
+
+// TestPenaltyConcurrentGoodLogins: a client that opens several
+// connections at once and logs in on each with the right password (as
+// mail clients do) waits for the first login only: its success lets
+// the queued ones go ahead at once, though each would owe a penalty for
+// the others while they run.
+func TestPenaltyConcurrentGoodLogins(t *testing.T) {
+	db := &guessCounter{memDB: memDB{"u@d": "pw"}}
+	s := &Service{PassDB: db, FailureDelay: -1, AllowPlaintext: true,
+		PenaltyBase: time.Second, PenaltyMax: 4 * time.Second}
+	ctx := context.Background()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Login(ctx, farConn, "u@d", "pw"); err != nil {
+				t.Errorf("login: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("6 concurrent good logins took %v", d)
+	}
+	// The queue is gone: a wrong password now owes nothing, the next
+	// attempt one PenaltyBase.
+	s.PenaltyBase, s.PenaltyMax = 20*time.Millisecond, 40*time.Millisecond
+	s.Login(ctx, farConn, "u@d", "wrong")
+	t0 := time.Now()
+	s.Login(ctx, farConn, "u@d", "wrong")
+	if d := time.Since(t0); d < 20*time.Millisecond || d > 500*time.Millisecond {
+		t.Errorf("attempt after one failure waited %v, want about 20ms", d)
+	}
+}
