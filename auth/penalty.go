@@ -6,10 +6,24 @@ import (
 	"time"
 )
 
-// penaltyEntry counts recent failures from one IP address.
+// penaltyEntry counts recent failures from one IP address. Every
+// attempt counts as a failure from the moment it is admitted (a success
+// clears the entry, a temporary failure takes its count back), so that
+// attempts running at the same time owe penalties for one another: the
+// k-th concurrent attempt from an address waits for the penalty of k-1
+// failures after the start of the (k-1)-th.
 type penaltyEntry struct {
 	failures int
-	last     time.Time
+	last     time.Time // of the last admitted attempt or failure
+	next     time.Time // start of the last admitted attempt
+	// full is set once an attempt was turned away for the queue being
+	// full, which is logged once until one is admitted again.
+	full bool
+	// cleared, made for the first attempt that has to wait, is closed
+	// when an attempt succeeds: the attempts queued behind it go ahead
+	// at once (a client opening several connections with the right
+	// password waits for the first login only).
+	cleared chan struct{}
 }
 
 func (s *Service) penaltyKey(c *ConnInfo) (netip.Addr, bool) {
@@ -28,40 +42,33 @@ func (s *Service) penaltyKey(c *ConnInfo) (netip.Addr, bool) {
 	return ip, true
 }
 
-// penaltyFor returns the delay owed by c's address.
-func (s *Service) penaltyFor(c *ConnInfo) time.Duration {
-	ip, ok := s.penaltyKey(c)
-	if !ok {
-		return 0
-	}
-	s.penalMu.Lock()
-	defer s.penalMu.Unlock()
-	e := s.penalty[ip]
-	if e == nil || s.nowFunc().Sub(e.last) > orDefault(s.PenaltyWindow, DefaultPenaltyWindow) {
+// penaltyDelay is the penalty owed after failures failures.
+func (s *Service) penaltyDelay(failures int) time.Duration {
+	if failures <= 0 {
 		return 0
 	}
 	d := orDefault(s.PenaltyBase, DefaultPenaltyBase)
 	maxD := orDefault(s.PenaltyMax, DefaultPenaltyMax)
-	for i := 1; i < e.failures && d < maxD; i++ {
+	for i := 1; i < failures && d < maxD; i++ {
 		d *= 2
 	}
 	return min(d, maxD)
 }
 
-// waitPenalty sleeps for c's penalty; other sessions are not blocked.
-func (s *Service) waitPenalty(ctx context.Context, c *ConnInfo) error {
-	if d := s.penaltyFor(c); d > 0 {
-		if err := s.sleepFor(ctx, d); err != nil {
-			return ErrTempFail
-		}
-	}
-	return nil
-}
-
-func (s *Service) addPenalty(c *ConnInfo) {
-	ip, ok := s.penaltyKey(c)
-	if !ok {
-		return
+// admit admits one attempt from c's address: it returns how long the
+// attempt must wait before it is checked, and counts it as a failure
+// until finish says otherwise. An attempt that would wait longer than
+// twice PenaltyMax (because others from the address are queued before
+// it) is not admitted: ok is false and nothing is counted.
+//
+// first is true for the first refusal after an admitted attempt, for
+// the log.
+//
+// cleared is closed when an attempt from the address succeeds.
+func (s *Service) admit(c *ConnInfo) (wait time.Duration, cleared <-chan struct{}, ok, first bool) {
+	ip, tracked := s.penaltyKey(c)
+	if !tracked {
+		return 0, nil, true, false
 	}
 	s.penalMu.Lock()
 	defer s.penalMu.Unlock()
@@ -77,10 +84,99 @@ func (s *Service) addPenalty(c *ConnInfo) {
 		e = &penaltyEntry{}
 		s.penalty[ip] = e
 	} else if now.Sub(e.last) > orDefault(s.PenaltyWindow, DefaultPenaltyWindow) {
-		e.failures = 0
+		*e = penaltyEntry{}
+	}
+	start := now
+	if e.next.After(start) {
+		start = e.next
+	}
+	start = start.Add(s.penaltyDelay(e.failures))
+	wait = start.Sub(now)
+	if wait > 2*orDefault(s.PenaltyMax, DefaultPenaltyMax) {
+		first = !e.full
+		e.full = true
+		return 0, nil, false, first
 	}
 	e.failures++
+	e.last, e.next, e.full = now, start, false
+	if wait > 0 {
+		if e.cleared == nil {
+			e.cleared = make(chan struct{})
+		}
+		cleared = e.cleared
+	}
+	return wait, cleared, true, false
+}
+
+// waitPenalty admits an attempt from c's address and sleeps for the
+// penalty it owes (other addresses are not blocked). An attempt queued
+// too long behind others, or whose wait ctx cuts short, is a temporary
+// failure, never checked.
+func (s *Service) waitPenalty(ctx context.Context, c *ConnInfo) error {
+	d, cleared, ok, first := s.admit(c)
+	if !ok {
+		if first {
+			s.logger().Info("auth: attempts refused: too many at once from one address", "rip", addrIP(c.RemoteAddr).String())
+		}
+		return ErrTempFail
+	}
+	if d <= 0 {
+		return nil
+	}
+	// Sleep, unless an attempt from the address succeeds meanwhile.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-cleared:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	if err := s.sleepFor(wctx, d); err != nil && ctx.Err() != nil {
+		s.undoAttempt(c)
+		return ErrTempFail
+	}
+	return nil
+}
+
+// addPenalty records a refusal: admit counted it already, so only the
+// time is refreshed, unless a success cleared the address's entry
+// meanwhile, in which case the refusal starts a new one.
+func (s *Service) addPenalty(c *ConnInfo) {
+	ip, ok := s.penaltyKey(c)
+	if !ok {
+		return
+	}
+	s.penalMu.Lock()
+	defer s.penalMu.Unlock()
+	now := s.nowFunc()
+	e := s.penalty[ip]
+	if e == nil {
+		if s.penalty == nil {
+			s.penalty = map[netip.Addr]*penaltyEntry{}
+		}
+		if len(s.penalty) >= orDefault(s.MaxPenaltyIPs, DefaultMaxPenaltyIPs) {
+			s.prunePenalties(now)
+		}
+		e = &penaltyEntry{failures: 1}
+		s.penalty[ip] = e
+	}
 	e.last = now
+}
+
+// undoAttempt takes back the failure admit counted for an attempt that
+// ended in a temporary failure.
+func (s *Service) undoAttempt(c *ConnInfo) {
+	ip, ok := s.penaltyKey(c)
+	if !ok {
+		return
+	}
+	s.penalMu.Lock()
+	defer s.penalMu.Unlock()
+	if e := s.penalty[ip]; e != nil && e.failures > 0 {
+		e.failures--
+	}
 }
 
 // prunePenalties drops expired entries, and if the table is still full,
@@ -107,6 +203,9 @@ func (s *Service) clearPenalty(c *ConnInfo) {
 		return
 	}
 	s.penalMu.Lock()
+	if e := s.penalty[ip]; e != nil && e.cleared != nil {
+		close(e.cleared)
+	}
 	delete(s.penalty, ip)
 	s.penalMu.Unlock()
 }

@@ -483,12 +483,22 @@ type sleepLog struct {
 	d  []time.Duration
 }
 
-// recordSleeps makes s record its waits in the returned log.
+// recordSleeps makes s record its waits in the returned log instead of
+// sleeping; s's clock moves on by each wait, as if it had slept.
 func recordSleeps(s *Service) *sleepLog {
 	l := &sleepLog{}
+	now := time.Now()
+	s.nowFunc = func() time.Time {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return now
+	}
 	s.sleepFor = func(_ context.Context, d time.Duration) error {
 		l.mu.Lock()
 		l.d = append(l.d, d)
+		if d > 0 {
+			now = now.Add(d)
+		}
 		l.mu.Unlock()
 		return nil
 	}

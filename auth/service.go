@@ -59,8 +59,14 @@ type Service struct {
 	FailureDelay time.Duration
 	// PenaltyBase is the delay before handling an attempt from an IP
 	// address with one recent failure; it doubles with each further
-	// failure up to PenaltyMax. Zero means DefaultPenaltyBase, negative
-	// disables penalties.
+	// failure up to PenaltyMax. Attempts from one address at the same
+	// time queue behind one another (each counts as a failure until it
+	// is answered), so guesses per second from one address stay bounded
+	// by about 1/PenaltyMax however many connections it opens; an
+	// attempt that would queue longer than twice PenaltyMax is refused
+	// at once as a temporary failure (ErrTempFail) without being
+	// checked. Zero means DefaultPenaltyBase, negative disables
+	// penalties.
 	PenaltyBase time.Duration
 	// PenaltyMax caps the penalty; zero means DefaultPenaltyMax.
 	PenaltyMax time.Duration
@@ -277,9 +283,11 @@ func (s *Service) finish(ctx context.Context, c *ConnInfo, mech, user string, st
 	}
 	if errors.Is(err, ErrTempFail) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		s.logger().Warn("auth: temporary failure", "mech", mech, "user", user, "rip", rip, "error", err)
+		s.undoAttempt(c)
 		return nil, ErrTempFail
 	}
 	if errors.Is(err, ErrAborted) {
+		s.undoAttempt(c)
 		return nil, ErrAborted
 	}
 	s.logger().Info("auth: failed", "mech", mech, "user", user, "rip", rip, "error", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,7 +189,12 @@ func (c *conn) loggedIn(id *auth.Identity) error {
 	}
 	key := id.User + "\x00" + remoteIP(c.info.RemoteAddr)
 	if !c.srv.acquireUserIP(key) {
-		return no("LIMIT", "Maximum number of connections from user+IP exceeded (mail_max_userip_connections).")
+		limit := c.srv.MaxUserIPConnections
+		if limit == 0 {
+			limit = DefaultMaxUserIPConnections
+		}
+		c.log.Info("imap: login refused: maximum number of connections from user+IP exceeded", "user", id.User, "rip", remoteIP(c.info.RemoteAddr), "mail_max_userip_connections", limit)
+		return no("LIMIT", "Maximum number of connections from user+IP exceeded (mail_max_userip_connections="+strconv.Itoa(limit)+").")
 	}
 	if c.srv.Backend == nil {
 		c.srv.releaseUserIP(key)
@@ -203,6 +209,7 @@ func (c *conn) loggedIn(id *auth.Identity) error {
 		return no("UNAVAILABLE", "Internal error: mail store unavailable.")
 	}
 	c.userIPKey = key
+	c.endPrelogin()
 	c.user, c.st, c.state = id.User, st, stateAuth
 	c.mu.Lock()
 	c.alertUser = id.User

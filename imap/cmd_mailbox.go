@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/yubinmail/yubin/store"
@@ -63,7 +64,28 @@ func (c *conn) cmdCreate(tag string, _ bool) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
+	if err := c.checkMailboxCount(); err != nil {
+		return err
+	}
 	return c.st.CreateMailbox(c.ctx(), name, opts)
+}
+
+// checkMailboxCount refuses a CREATE when the user has MaxMailboxes
+// mailboxes already, and logs it.
+func (c *conn) checkMailboxCount() error {
+	limit := c.srv.maxMailboxes()
+	if limit <= 0 {
+		return nil
+	}
+	infos, err := c.st.ListMailboxes(c.ctx())
+	if err != nil {
+		return err
+	}
+	if len(infos) < limit {
+		return nil
+	}
+	c.log.Info("imap: CREATE refused: mailbox limit reached", "mailboxes", len(infos), "limit", limit)
+	return no("LIMIT", "Mailbox count limit reached (at most "+strconv.Itoa(limit)+" mailboxes).")
 }
 
 // DELETE (RFC 9051 6.3.5).
@@ -106,7 +128,81 @@ func (c *conn) cmdRename(tag string, _ bool) error {
 	if to == store.Inbox {
 		return no("ALREADYEXISTS", "Mailbox already exists.")
 	}
-	return c.st.RenameMailbox(c.ctx(), from, to)
+	if err := c.st.RenameMailbox(c.ctx(), from, to); err != nil {
+		return err
+	}
+	c.followRename(from, to)
+	return nil
+}
+
+// followRename keeps the session in the selected mailbox when RENAME
+// moved it (it was from or below from): the session reopens it under
+// its new name, and keeps its sequence numbers when the UIDVALIDITY is
+// the same, telling the client about messages that came or went
+// meanwhile. RFC 9051 6.3.6 allows renaming the selected mailbox; Dovecot
+// 2.3 answers the RENAME OK and then ends the session ("* BYE IMAP
+// session state is inconsistent, please relogin."), which this server
+// still does when the mailbox cannot be reopened the same. Renaming
+// INBOX moves its messages and leaves INBOX in place, which the session
+// learns as expunges, as for any other change.
+func (c *conn) followRename(from, to string) {
+	sel := c.sel
+	if sel == nil || from == store.Inbox {
+		return
+	}
+	var newName string
+	switch {
+	case sel.name == from:
+		newName = to
+	case strings.HasPrefix(sel.name, from+"/"):
+		newName = to + sel.name[len(from):]
+	default:
+		return
+	}
+	mb, err := c.st.OpenMailbox(c.ctx(), newName, store.OpenOptions{ReadOnly: sel.readOnly})
+	if err != nil {
+		c.log.Warn("imap: reopening the renamed selected mailbox", "mailbox", newName, "err", err)
+		return
+	}
+	st, err := mb.Status(c.ctx())
+	if err != nil || st.UIDValidity != sel.uidValidity {
+		mb.Close()
+		return
+	}
+	var uids []uint32
+	err = mb.Messages(c.ctx(), store.UIDSet{{Start: 1, Stop: 1<<32 - 1}}, func(m *store.MessageInfo) error {
+		uids = append(uids, m.UID)
+		return nil
+	})
+	if err != nil {
+		mb.Close()
+		return
+	}
+	sel.mb.Close()
+	sel.mb, sel.name = mb, newName
+	// Messages the session knows that are gone, and new ones.
+	present := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		present[u] = true
+	}
+	var gone []uint32
+	for _, u := range sel.view.uids {
+		if !present[u] {
+			gone = append(gone, u)
+		}
+	}
+	if len(gone) > 0 {
+		c.writeExpunges(gone)
+	}
+	grew := false
+	for _, u := range uids {
+		grew = sel.view.add(u) || grew
+	}
+	if grew {
+		c.w.str("* ")
+		c.w.num(sel.view.count())
+		c.w.str(" EXISTS\r\n")
+	}
 }
 
 // SUBSCRIBE (RFC 9051 6.3.7).

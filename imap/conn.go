@@ -38,12 +38,18 @@ type conn struct {
 
 	info  auth.ConnInfo
 	state connState
-	user  string
+	// loginBy is when a client that has not logged in is disconnected
+	// (LoginTimeout from connecting).
+	loginBy time.Time
+	user    string
 	// userIPKey is set while the session counts against
 	// MaxUserIPConnections.
 	userIPKey string
-	st        store.Store
-	sel       *selected
+	// prelogin is set while the session counts against
+	// LoginMaxConnectionsPerIP.
+	prelogin bool
+	st       store.Store
+	sel      *selected
 
 	// Extensions the client enabled (ENABLE, or implicitly).
 	rev2, condstore, qresync bool
@@ -93,6 +99,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		return c.w.flush()
 	}
 	c.info = auth.ConnInfo{Service: "imap", LocalAddr: nc.LocalAddr(), RemoteAddr: nc.RemoteAddr()}
+	c.loginBy = time.Now().Add(durOr(s.LoginTimeout, DefaultLoginTimeout))
 	return c
 }
 
@@ -145,8 +152,30 @@ func (c *conn) serve() {
 	}
 }
 
+// refuse turns away a connection over a limit with "* BYE text" (on a
+// plain connection: over implicit TLS nothing is said, as a handshake
+// would give the client what the limit is there to withhold) and logs
+// it.
+func (c *conn) refuse(text string) {
+	c.log.Info("imap: connection refused", "rip", remoteIP(c.info.RemoteAddr), "reason", text)
+	if _, ok := c.nc.(*tls.Conn); !ok {
+		c.bye(text)
+	}
+	c.nc.Close()
+}
+
+// endPrelogin stops counting the session against
+// LoginMaxConnectionsPerIP: it logged in or ended.
+func (c *conn) endPrelogin() {
+	if c.prelogin {
+		c.prelogin = false
+		c.srv.prelogin.Release(c.info.RemoteAddr)
+	}
+}
+
 // close releases the session's resources.
 func (c *conn) close() {
+	c.endPrelogin()
 	if c.sel != nil {
 		c.sel.mb.Close()
 		c.sel = nil
@@ -182,7 +211,13 @@ func (c *conn) waitCommand() bool {
 		return false
 	}
 	c.reading = true
-	c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	if c.state == stateNotAuth {
+		// Commands before login do not move the deadline: a client
+		// gets LoginTimeout from connecting to log in, as in Dovecot.
+		c.nc.SetReadDeadline(c.loginBy)
+	} else {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	}
 	c.mu.Unlock()
 	_, err := c.r.peek()
 	c.mu.Lock()

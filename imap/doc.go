@@ -36,6 +36,33 @@
 // UIDVALIDITY) under it is told "* BYE IMAP session state is
 // inconsistent, please relogin." and disconnected, as Dovecot 2.3 does
 // with or without QRESYNC (TestDovecotDeletedSelectedMailbox).
+// RENAME of the selected mailbox (or of a parent) keeps the session in
+// it under the new name; Dovecot 2.3 answers the RENAME OK too and then
+// disconnects with that BYE (TestDovecotRenameSelected). NUL bytes,
+// which IMAP literals must not hold, go out as 0x80 in message content
+// and as U+FFFD in ENVELOPE strings; BINARY keeps them in literal8
+// (TestDovecotFetchNUL). Names beginning with "~" are refused at CREATE
+// and RENAME, as in Dovecot.
+//
+// # Connection limits
+//
+// The settings a Dovecot administrator knows map to Server fields:
+// process_limit of service imap (one process per session, default 1024)
+// is MaxConnections, counted over all connections; Dovecot has no
+// per-address limit before login (its imap-login client_limit bounds
+// only the total), so LoginMaxConnectionsPerIP (default 50, Postfix's
+// smtpd_client_connection_count_limit; IPv6 counted per /64) bounds
+// the connections of one address that have not logged in;
+// mail_max_userip_connections is MaxUserIPConnections. A connection
+// over a limit is answered "* BYE ... (setting=N)." and closed, and
+// every refusal is logged ("imap: connection refused", "imap: login
+// refused"). MaxMailboxes (default 10000; Dovecot has no such limit)
+// caps a user's mailboxes: CREATE beyond it gets NO [LIMIT]. Brute
+// force across many connections is the Authenticator's to bound
+// (auth.Service queues one address's concurrent attempts behind its
+// penalty). The accept loop survives running out of file descriptors
+// (internal/serve). TestAbuseIMAP... probe all of this over real
+// sockets.
 //
 // FETCH's ENVELOPE, BODYSTRUCTURE, BODY[section]<partial> and BINARY
 // come from imap/imapmsg (parsed once, kept in Server.MessageCache);

@@ -39,5 +39,9 @@ func checkName(name string) error {
 	if err := store.ValidateName(name); err != nil {
 		return no("CANNOT", "Invalid mailbox name.")
 	}
+	if name[0] == '~' {
+		// Dovecot refuses it: "~user" reads as another user's home.
+		return no("CANNOT", "Invalid mailbox name: Begins with '~'.")
+	}
 	return nil
 }

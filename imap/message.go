@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -48,10 +49,15 @@ func (msg *message) structure() (*imapmsg.Message, error) {
 // literal size; the connection cannot continue.
 var errShortMessage = errors.New("imap: message shorter than announced")
 
-// literalFrom writes "{n}\r\n" and exactly n bytes of rd.
+// literalFrom writes "{n}\r\n" and exactly n bytes of rd, or, when
+// binary, "~{n}\r\n" (a literal8, RFC 3516). A literal must not hold
+// NUL (RFC 9051 4.3): message content with NUL bytes goes out with 0x80
+// in their place, as Dovecot sends it (BINARY keeps them).
 func (c *conn) literalFrom(rd io.Reader, n int64, binary bool) error {
 	if binary {
 		c.w.byte('~')
+	} else {
+		rd = nulReplacer{rd}
 	}
 	c.w.byte('{')
 	c.w.num64(uint64(n))
@@ -68,6 +74,22 @@ func (c *conn) literalFrom(rd io.Reader, n int64, binary bool) error {
 		return errShortMessage
 	}
 	return nil
+}
+
+// nulReplacer replaces NUL bytes with 0x80 in what it reads.
+type nulReplacer struct{ r io.Reader }
+
+func (n nulReplacer) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	for b := p[:k]; ; {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			break
+		}
+		b[i] = 0x80
+		b = b[i+1:]
+	}
+	return k, err
 }
 
 // writeItem writes one content item of a FETCH response.

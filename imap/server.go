@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,6 +29,13 @@ const (
 	DefaultIdleNotifyInterval   = 2 * time.Minute  // imap_idle_notify_interval
 	DefaultWriteTimeout         = 5 * time.Minute
 	DefaultLoginTimeout         = 3 * time.Minute
+	// DefaultMaxConnections is Dovecot's process_limit of service imap.
+	DefaultMaxConnections = 1024
+	// DefaultLoginMaxConnectionsPerIP is LoginMaxConnectionsPerIP's
+	// default: Postfix's smtpd_client_connection_count_limit.
+	DefaultLoginMaxConnectionsPerIP = 50
+	// DefaultMaxMailboxes is MaxMailboxes' default.
+	DefaultMaxMailboxes = 10000
 )
 
 // Server is an IMAP4rev2/IMAP4rev1 server over a store.Backend. Its zero
@@ -62,11 +70,36 @@ type Server struct {
 	// one IP address (default 10, Dovecot's mail_max_userip_connections);
 	// negative means unlimited.
 	MaxUserIPConnections int
+	// MaxConnections bounds the concurrent connections, logged in or
+	// not, as Dovecot's process_limit of service imap (one process per
+	// session) does. A connection over it is answered "* BYE Maximum
+	// number of connections exceeded (process_limit=N)." and closed. 0
+	// means DefaultMaxConnections, 1024 (Dovecot's); negative means no
+	// limit.
+	MaxConnections int
+	// LoginMaxConnectionsPerIP bounds the connections from one IP
+	// address (IPv6: one /64) that have not logged in yet, so that one
+	// client cannot hold every login slot (Dovecot has no per-address
+	// pre-login limit; its imap-login client_limit only bounds the
+	// total; this is Postfix's smtpd_client_connection_count_limit for
+	// the not-authenticated state). A connection over it is answered
+	// "* BYE Too many connections from your IP address
+	// (login_max_connections_per_ip=N)." and closed. 0 means
+	// DefaultLoginMaxConnectionsPerIP, 50; negative means no limit.
+	LoginMaxConnectionsPerIP int
+	// MaxMailboxes bounds the number of mailboxes one user may have:
+	// CREATE (and RENAME to a new parent) beyond it is refused with
+	// "NO [LIMIT]", as Dovecot's mailbox_list_index limits. 0 means
+	// DefaultMaxMailboxes (10000); negative means no limit.
+	MaxMailboxes int
 	// AutologoutTimeout disconnects an authenticated client that sends
 	// nothing for this long (default 30 minutes; IDLE included).
 	AutologoutTimeout time.Duration
 	// LoginTimeout disconnects a client that has not logged in within
-	// this long of its last command (default 3 minutes).
+	// this long of connecting, whatever it sends meanwhile (default 3
+	// minutes, the fixed limit of Dovecot's login processes), so that a
+	// client cannot hold a pre-login slot (LoginMaxConnectionsPerIP) by
+	// sending NOOPs. It also bounds a TLS handshake.
 	LoginTimeout time.Duration
 	// IdleNotifyInterval is how often "* OK Still here" is sent during
 	// IDLE so that NAT boxes keep the connection (default 2 minutes).
@@ -107,7 +140,8 @@ type Server struct {
 	CommandHook func(name string, ok bool, took time.Duration)
 
 	sessions  serve.Group
-	mu        sync.Mutex // guards userIP
+	prelogin  serve.AddrCounter // sessions not logged in, per address
+	mu        sync.Mutex        // guards userIP
 	userIP    map[string]int
 	cacheOnce sync.Once
 }
@@ -206,19 +240,51 @@ func (s *Server) ServeTLS(l net.Listener) error {
 // A listener from tls.NewListener gives implicit TLS. Serve returns
 // ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
+	s.sessions.SetLogger(s.logger())
 	err := s.sessions.Serve(l, func(nc net.Conn) {
 		c := s.newConn(nc)
-		if !s.sessions.Track(c) {
+		others, ok := s.sessions.TrackCounting(c)
+		if !ok {
 			nc.Close()
 			return
 		}
 		defer s.sessions.Untrack(c)
+		if max := s.maxConnections(); max > 0 && others >= max {
+			c.refuse("Maximum number of connections exceeded (process_limit=" + strconv.Itoa(max) + ").")
+			return
+		}
+		if !s.prelogin.Acquire(nc.RemoteAddr(), s.loginPerIP()) {
+			c.refuse("Too many connections from your IP address (login_max_connections_per_ip=" + strconv.Itoa(s.loginPerIP()) + ").")
+			return
+		}
+		c.prelogin = true
 		c.serve()
 	})
 	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed
 	}
 	return err
+}
+
+func (s *Server) maxConnections() int {
+	if s.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return s.MaxConnections
+}
+
+func (s *Server) loginPerIP() int {
+	if s.LoginMaxConnectionsPerIP == 0 {
+		return DefaultLoginMaxConnectionsPerIP
+	}
+	return s.LoginMaxConnectionsPerIP
+}
+
+func (s *Server) maxMailboxes() int {
+	if s.MaxMailboxes == 0 {
+		return DefaultMaxMailboxes
+	}
+	return s.MaxMailboxes
 }
 
 // acquireUserIP counts a session of user from ip against

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -101,10 +102,15 @@ func (w *writer) quoted(s string) {
 	w.byte('"')
 }
 
+// literal writes s as a literal; NUL, which a literal must not hold
+// (RFC 9051 4.3), goes out as 0x80, as Dovecot sends it.
 func (w *writer) literal(s string) {
 	w.byte('{')
 	w.str(strconv.Itoa(len(s)))
 	w.str("}\r\n")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\x80")
+	}
 	w.str(s)
 }
 

@@ -39,7 +39,14 @@
 // APOP, USER/PASS or AUTH; a success clears it) and the failure delay;
 // with other Authenticators a failed APOP waits APOPFailureDelay (2 s,
 // auth_failure_delay) before its answer. MaxUserIPConnections is
-// mail_max_userip_connections (default 10, answered [IN-USE]). Replies
+// mail_max_userip_connections (default 10, answered [IN-USE] as
+// Dovecot does, naming the setting). MaxConnections is process_limit of
+// service pop3 (default 1024, all connections); LoginMaxConnectionsPerIP
+// (default 50, Postfix's smtpd_client_connection_count_limit; Dovecot
+// has no per-address pre-login limit) bounds one address's connections
+// in the AUTHORIZATION state; over either a connection gets "-ERR
+// [SYS/TEMP] ... (setting=N)." and is closed, and the refusal is logged.
+// TestAbusePOP3... probe the limits over real sockets. Replies
 // follow Dovecot's wording where it has one ("There's no message 3.",
 // "Message is deleted.", "+OK 2 messages:", "+OK 78 octets"); the
 // Dovecot differential test compares them byte for byte.

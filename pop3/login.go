@@ -42,7 +42,9 @@ func (s *session) login(id *auth.Identity) {
 	}
 	key := user + "\x00" + remoteIP(s.info.RemoteAddr)
 	if !s.srv.takeUserIP(key) {
-		s.fail(errUserIP)
+		limit := orDefault(s.srv.MaxUserIPConnections, DefaultMaxUserIP)
+		s.log.Info("pop3: login refused: maximum number of connections from user+IP exceeded", "user", user, "rip", remoteIP(s.info.RemoteAddr), "mail_max_userip_connections", limit)
+		s.fail(&Error{Code: CodeInUse, Text: "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=" + itoa(limit) + ")."})
 		return
 	}
 	s.userIP = key
@@ -71,6 +73,7 @@ func (s *session) login(id *auth.Identity) {
 	}
 	s.identity = id
 	s.state = stateTransaction
+	s.endPrelogin()
 	s.user = ""
 	s.log = s.log.With("user", user)
 	s.log.Info("pop3: login", "messages", len(s.drop.msgs))

@@ -40,22 +40,20 @@ func (e *Error) line() string {
 
 // Replies used in more than one place.
 var (
-	errInternal           = &Error{Code: CodeSysTemp, Text: "Internal error occurred. Try again later."}
-	errShutdown           = &Error{Code: CodeSysTemp, Text: "Server shutting down."}
-	errTooManyConnections = &Error{Code: CodeSysTemp, Text: "Too many connections, try again later."}
-	errTooManyBad         = &Error{Text: "Too many bad commands, closing connection."}
-	errAuthFailed         = &Error{Code: CodeAuth, Text: "Authentication failed."}
-	errAuthTemp           = &Error{Code: CodeSysTemp, Text: "Temporary authentication failure, try again later."}
-	errPlaintext          = &Error{Code: CodeAuth, Text: "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."}
-	errNoAuth             = &Error{Code: CodeSysPerm, Text: "Authentication is not configured on this server."}
-	errNotLoggedIn        = &Error{Text: "Unknown command or not logged in yet."}
-	errLoggedIn           = &Error{Text: "Already logged in."}
-	errInUse              = &Error{Code: CodeInUse, Text: "Mailbox is locked by another POP3 session."}
-	errUserIP             = &Error{Code: CodeInUse, Text: "Maximum number of connections from user+IP exceeded."}
-	errLoginDelay         = &Error{Code: CodeLoginDelay, Text: "Minimum time between logins has not passed yet."}
-	errNoMessage          = &Error{Text: "Message is deleted."}
-	errGone               = &Error{Code: CodeSysTemp, Text: "Message was removed by another session."}
-	errUnreadable         = &Error{Code: CodeSysTemp, Text: "The message cannot be read now."}
+	errInternal    = &Error{Code: CodeSysTemp, Text: "Internal error occurred. Try again later."}
+	errShutdown    = &Error{Code: CodeSysTemp, Text: "Server shutting down."}
+	errTooManyBad  = &Error{Text: "Too many bad commands, closing connection."}
+	errAuthFailed  = &Error{Code: CodeAuth, Text: "Authentication failed."}
+	errAuthTemp    = &Error{Code: CodeSysTemp, Text: "Temporary authentication failure, try again later."}
+	errPlaintext   = &Error{Code: CodeAuth, Text: "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."}
+	errNoAuth      = &Error{Code: CodeSysPerm, Text: "Authentication is not configured on this server."}
+	errNotLoggedIn = &Error{Text: "Unknown command or not logged in yet."}
+	errLoggedIn    = &Error{Text: "Already logged in."}
+	errInUse       = &Error{Code: CodeInUse, Text: "Mailbox is locked by another POP3 session."}
+	errLoginDelay  = &Error{Code: CodeLoginDelay, Text: "Minimum time between logins has not passed yet."}
+	errNoMessage   = &Error{Text: "Message is deleted."}
+	errGone        = &Error{Code: CodeSysTemp, Text: "Message was removed by another session."}
+	errUnreadable  = &Error{Code: CodeSysTemp, Text: "The message cannot be read now."}
 
 	errLineTooLong  = errors.New("pop3: line too long")
 	errShuttingDown = errors.New("pop3: shutting down")

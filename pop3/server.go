@@ -31,11 +31,17 @@ const (
 	DefaultMaxAuthLineLength = 8192
 	DefaultMaxBadCommands    = 20
 	DefaultMaxUserIP         = 10
-	DefaultIdleTimeout       = 10 * time.Minute
-	DefaultWriteTimeout      = 2 * time.Minute
-	DefaultHandshakeTimeout  = 30 * time.Second
-	DefaultGreeting          = "yubin ready."
-	DefaultAPOPFailureDelay  = 2 * time.Second
+	// DefaultMaxConnections is Dovecot's process_limit of service pop3.
+	DefaultMaxConnections = 1024
+	// DefaultLoginMaxConnectionsPerIP is LoginMaxConnectionsPerIP's
+	// default: Postfix's smtpd_client_connection_count_limit.
+	DefaultLoginMaxConnectionsPerIP = 50
+	DefaultIdleTimeout              = 10 * time.Minute
+	DefaultLoginTimeout             = 3 * time.Minute
+	DefaultWriteTimeout             = 2 * time.Minute
+	DefaultHandshakeTimeout         = 30 * time.Second
+	DefaultGreeting                 = "yubin ready."
+	DefaultAPOPFailureDelay         = 2 * time.Second
 )
 
 // DefaultLockSessionWait is Server.LockSessionWait when it is 0. It
@@ -123,8 +129,24 @@ type Server struct {
 	// MaxBadCommands is how many unknown, malformed or refused commands
 	// a session may send before it is disconnected; default 20.
 	MaxBadCommands int
-	// MaxConnections bounds concurrent sessions; 0 means no limit.
+	// MaxConnections bounds the concurrent connections, logged in or
+	// not, as Dovecot's process_limit of service pop3 (one process per
+	// session) does. A connection over it is answered "-ERR [SYS/TEMP]
+	// Maximum number of connections exceeded (process_limit=N)." and
+	// closed. 0 means DefaultMaxConnections, 1024 (Dovecot's); negative
+	// means no limit.
 	MaxConnections int
+	// LoginMaxConnectionsPerIP bounds the connections from one IP
+	// address (IPv6: one /64) that have not logged in yet, so that one
+	// client cannot hold every login slot (Dovecot has no per-address
+	// pre-login limit; its login processes' client_limit only bounds the
+	// total; this is Postfix's smtpd_client_connection_count_limit for
+	// the AUTHORIZATION state). A connection over it is answered "-ERR
+	// [SYS/TEMP] Too many connections from your IP address
+	// (login_max_connections_per_ip=N)." and closed; TrustedNetworks of
+	// the Authenticator are not exempt. 0 means
+	// DefaultLoginMaxConnectionsPerIP, 50; negative means no limit.
+	LoginMaxConnectionsPerIP int
 	// MaxUserIPConnections is Dovecot's mail_max_userip_connections:
 	// how many logged-in sessions one user may have from one IP address
 	// at a time; more logins get "-ERR [IN-USE]". 0 means the default,
@@ -133,6 +155,12 @@ type Server struct {
 	// IdleTimeout is how long the server waits for a command (RFC 1939's
 	// autologout timer, at least 10 minutes); default 10 minutes.
 	IdleTimeout time.Duration
+	// LoginTimeout disconnects a client that has not logged in within
+	// this long of connecting, whatever it sends meanwhile (default 3
+	// minutes, the fixed limit of Dovecot's login processes), so that a
+	// client cannot hold a pre-login slot (LoginMaxConnectionsPerIP) by
+	// sending NOOPs.
+	LoginTimeout time.Duration
 	// WriteTimeout bounds each write to the client; default 2 minutes.
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds a TLS handshake; default 30 seconds.
@@ -153,6 +181,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	sessions  serve.Group
+	prelogin  serve.AddrCounter // sessions not logged in, per address
 	locked    map[string]struct{}
 	userIP    map[string]int
 	lastLogin map[string]time.Time
@@ -237,6 +266,7 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return err
 	}
+	s.sessions.SetLogger(s.logger())
 	err := s.sessions.Serve(l, func(c net.Conn) {
 		sess := newSession(s, c)
 		others, ok := s.sessions.TrackCounting(sess)
@@ -244,13 +274,33 @@ func (s *Server) Serve(l net.Listener) error {
 			c.Close()
 			return
 		}
-		sess.overLimit = s.MaxConnections > 0 && others >= s.MaxConnections
+		if max := s.maxConnections(); max > 0 && others >= max {
+			sess.refusal = &Error{Code: CodeSysTemp, Text: "Maximum number of connections exceeded (process_limit=" + itoa(max) + ")."}
+		} else if !s.prelogin.Acquire(c.RemoteAddr(), s.loginPerIP()) {
+			sess.refusal = &Error{Code: CodeSysTemp, Text: "Too many connections from your IP address (login_max_connections_per_ip=" + itoa(s.loginPerIP()) + ")."}
+		} else {
+			sess.prelogin = true
+		}
 		sess.serve()
 	})
 	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed
 	}
 	return err
+}
+
+func (s *Server) maxConnections() int {
+	if s.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return s.MaxConnections
+}
+
+func (s *Server) loginPerIP() int {
+	if s.LoginMaxConnectionsPerIP == 0 {
+		return DefaultLoginMaxConnectionsPerIP
+	}
+	return s.LoginMaxConnectionsPerIP
 }
 
 // closing reports whether Shutdown or Close has been called.

@@ -706,12 +706,16 @@ func TestIdleTimeout(t *testing.T) {
 // session moves only once it is a sixteenth of IdleTimeout old, still
 // follows the client: commands sent far more often than that, and ones
 // sent less often, keep a session alive well past IdleTimeout.
+//
+// IdleTimeout is 1.2 s and the slow gap 300 ms, so that a stall of the
+// machine (other test binaries run at the same time) of up to 900 ms
+// does not fail the test.
 func TestIdleTimeoutRefreshed(t *testing.T) {
-	e := startServer(t, &Server{IdleTimeout: 400 * time.Millisecond})
+	e := startServer(t, &Server{IdleTimeout: 1200 * time.Millisecond})
 	e.deliver("alice", msg1)
 	c := e.login("alice", "secret")
-	for _, gap := range []time.Duration{5 * time.Millisecond, 150 * time.Millisecond} {
-		for end := time.Now().Add(time.Second); time.Now().Before(end); {
+	for _, gap := range []time.Duration{5 * time.Millisecond, 300 * time.Millisecond} {
+		for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
 			c.cmd("NOOP", "+OK")
 			time.Sleep(gap)
 		}
@@ -764,7 +768,7 @@ func TestMaxUserIPConnections(t *testing.T) {
 	e.login("alice", "secret")
 	c3 := e.dial()
 	c3.cmd("USER alice", "+OK")
-	c3.cmd("PASS secret", "-ERR [IN-USE] Maximum number of connections from user+IP exceeded.")
+	c3.cmd("PASS secret", "-ERR [IN-USE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=2).")
 	e.login("bob", "pw bob") // another user is not counted
 	c1.cmd("QUIT", "+OK")
 	c1.closed()

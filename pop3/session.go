@@ -26,17 +26,24 @@ const (
 
 // session is one client connection.
 type session struct {
-	srv       *Server
-	conn      net.Conn
-	r         *bufio.Reader
-	w         *bufio.Writer
-	log       *slog.Logger
-	ctx       context.Context
-	cancel    context.CancelFunc
-	info      auth.ConnInfo
-	state     state
-	overLimit bool
-	idle      atomic.Bool
+	srv    *Server
+	conn   net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	info   auth.ConnInfo
+	state  state
+	// refusal, when set, is said instead of the greeting: the
+	// connection is over a limit. prelogin is set while the session
+	// counts against LoginMaxConnectionsPerIP.
+	refusal  *Error
+	prelogin bool
+	// loginBy is when a session still in the AUTHORIZATION state is
+	// disconnected (LoginTimeout from connecting).
+	loginBy time.Time
+	idle    atomic.Bool
 
 	apopStamp string // APOP timestamp of the greeting, "" without APOP
 	user      string // name given by USER
@@ -71,6 +78,7 @@ func newSession(srv *Server, c net.Conn) *session {
 	s.w = bufio.NewWriterSize(c, 32<<10)
 	s.info = auth.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
+	s.loginBy = time.Now().Add(orDefault(srv.LoginTimeout, DefaultLoginTimeout))
 	return s
 }
 
@@ -83,8 +91,13 @@ func (s *session) serve() {
 		}
 		s.close()
 	}()
-	if s.overLimit {
-		s.reply(errTooManyConnections)
+	if s.refusal != nil {
+		s.log.Info("pop3: connection refused", "rip", remoteIP(s.info.RemoteAddr), "reason", s.refusal.Text)
+		if _, ok := s.conn.(*tls.Conn); !ok {
+			// On implicit TLS nothing is said: a handshake would give the
+			// client what the limit is there to withhold.
+			s.reply(s.refusal)
+		}
 		s.flush()
 		return
 	}
@@ -157,7 +170,17 @@ func (s *session) readCommandLine(max int) ([]byte, error) {
 			return nil, errWriteFailed
 		}
 	}
-	s.readSet = refreshDeadline(s.conn.SetReadDeadline, s.readSet, orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
+	if s.state == stateAuthorization {
+		// Commands before login do not move LoginTimeout's deadline.
+		d := time.Now().Add(orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
+		if s.loginBy.Before(d) {
+			d = s.loginBy
+		}
+		s.conn.SetReadDeadline(d)
+		s.readSet = time.Time{}
+	} else {
+		s.readSet = refreshDeadline(s.conn.SetReadDeadline, s.readSet, orDefault(s.srv.IdleTimeout, DefaultIdleTimeout))
+	}
 	s.idle.Store(true)
 	defer s.idle.Store(false)
 	if s.srv.closing() {
@@ -236,7 +259,17 @@ func (s *session) close() {
 		s.bufs = nil
 	}
 	s.cancel()
+	s.endPrelogin()
 	s.srv.sessions.Untrack(s)
+}
+
+// endPrelogin stops counting the session against
+// LoginMaxConnectionsPerIP: it logged in or ended.
+func (s *session) endPrelogin() {
+	if s.prelogin {
+		s.prelogin = false
+		s.srv.prelogin.Release(s.info.RemoteAddr)
+	}
 }
 
 // Drain asks the session to end at its next command with

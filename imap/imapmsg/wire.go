@@ -1,6 +1,9 @@
 package imapmsg
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // needsLiteral reports whether s cannot be a quoted string: it has CR, LF,
 // NUL or 8-bit bytes, or (strict, as Dovecot's ENVELOPE strings) a quote or
@@ -18,9 +21,14 @@ func needsLiteral(s string, strict bool) bool {
 }
 
 // str writes s as a quoted string, or as a literal when it must be one
-// (strict: also for quotes and backslashes, or when force is set).
+// (strict: also for quotes and backslashes, or when force is set). A NUL,
+// which no IMAP string may hold, is written as U+FFFD, as Dovecot writes
+// header values.
 func (w *wireWriter) str(s string, strict, force bool) {
 	if force || needsLiteral(s, strict) {
+		if strings.IndexByte(s, 0) >= 0 {
+			s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+		}
 		w.WriteByte('{')
 		w.WriteString(strconv.Itoa(len(s)))
 		w.WriteString("}\r\n")

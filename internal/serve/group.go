@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -33,36 +34,82 @@ type Group struct {
 	sessions  map[Session]struct{}
 	wg        sync.WaitGroup
 	closed    atomic.Bool
+	log       *slog.Logger
 }
 
-// maxAcceptDelay bounds the back-off after temporary Accept errors (such
-// as running out of file descriptors), as net/http does.
-const maxAcceptDelay = time.Second
+// Accept back-off, as net/http's: the first retry after 5 ms, doubling
+// up to a second.
+const (
+	minAcceptDelay = 5 * time.Millisecond
+	maxAcceptDelay = time.Second
+	// acceptEpisodeGap: Accept errors less than this apart belong to
+	// one episode, logged once when it starts and once when Accept
+	// first succeeds again.
+	acceptEpisodeGap = 10 * time.Second
+)
+
+// SetLogger sets where Serve reports accept errors (nil: nowhere). A
+// server calls it before Serve; it is safe to call at any time.
+func (g *Group) SetLogger(l *slog.Logger) {
+	g.mu.Lock()
+	g.log = l
+	g.mu.Unlock()
+}
+
+func (g *Group) logger() *slog.Logger {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return g.log
+}
 
 // Serve accepts connections on l and runs handle for each in its own
-// goroutine until l fails or the Group shuts down. It closes l when it
-// returns, and returns ErrClosed after Shutdown or Close. Shutdown waits
-// for every handle call to return.
+// goroutine until the Group shuts down or l is closed by someone else.
+// A failing Accept never ends it: whatever the error (running out of
+// file descriptors, EMFILE/ENFILE; a connection reset before it was
+// accepted; a timeout), Serve waits 5 ms, doubling up to a second while
+// the errors go on, and tries again, as net/http does, logging the
+// first error of each such episode and its end. It closes l when it
+// returns, and returns ErrClosed after Shutdown or Close, or l's error
+// when l was closed (net.ErrClosed). Shutdown waits for every handle
+// call to return.
 func (g *Group) Serve(l net.Listener, handle func(net.Conn)) error {
 	if !g.addListener(l) {
 		l.Close()
 		return ErrClosed
 	}
 	defer g.removeListener(l)
-	var delay time.Duration
+	var (
+		delay     time.Duration
+		lastErr   time.Time // of the current episode of errors
+		failed    int       // Accept errors in the current episode
+		recovered bool      // its end was logged
+	)
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			if g.closed.Load() {
 				return ErrClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), maxAcceptDelay)
-				time.Sleep(delay)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			now := time.Now()
+			if failed == 0 || now.Sub(lastErr) > acceptEpisodeGap {
+				g.logger().Error("serve: accept failed; retrying with back-off", "listener", l.Addr().String(), "err", err)
+				failed, recovered = 0, false
+			}
+			failed++
+			lastErr = now
+			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
+			time.Sleep(delay)
+			continue
+		}
+		if failed > 0 && !recovered {
+			g.logger().Warn("serve: accepting again", "listener", l.Addr().String(), "errors", failed)
+			recovered = true
 		}
 		delay = 0
 		if !g.begin() {

@@ -2,9 +2,12 @@ package serve
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,8 +157,9 @@ func TestTrackAndServeAfterShutdown(t *testing.T) {
 	}
 }
 
-// flakyListener fails Accept with timeouts a few times before handing out
-// one end of a pipe, then reports a permanent error.
+// flakyListener fails Accept a few times, alternating a timeout and an
+// error that claims nothing, before handing out one end of a pipe; then
+// it reports that it was closed.
 type flakyListener struct {
 	fails int
 	conn  net.Conn
@@ -168,39 +172,71 @@ func (timeoutErr) Error() string   { return "accept: temporary" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
-var errPermanent = errors.New("accept: permanent")
+var errOdd = errors.New("accept: something odd")
 
 func (l *flakyListener) Accept() (net.Conn, error) {
 	l.calls++
 	switch {
-	case l.calls <= l.fails:
+	case l.calls <= l.fails && l.calls%2 == 1:
 		return nil, timeoutErr{}
+	case l.calls <= l.fails:
+		return nil, errOdd
 	case l.conn != nil:
 		c := l.conn
 		l.conn = nil
 		return c, nil
 	}
-	return nil, errPermanent
+	return nil, net.ErrClosed
 }
 func (l *flakyListener) Close() error   { return nil }
 func (l *flakyListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
-func TestServeRetriesTemporaryErrors(t *testing.T) {
+// TestServeRetriesAcceptErrors: Accept errors of any kind are retried;
+// only a closed listener ends Serve; one episode is logged once when it
+// starts and once when it ends.
+func TestServeRetriesAcceptErrors(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
-	l := &flakyListener{fails: 3, conn: a}
+	l := &flakyListener{fails: 4, conn: a}
 	var g Group
+	var logs lockedBuffer
+	g.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	handled := make(chan struct{})
 	err := g.Serve(l, func(c net.Conn) { c.Close(); close(handled) })
-	if !errors.Is(err, errPermanent) {
-		t.Fatalf("Serve = %v, want the permanent error", err)
+	if !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve = %v, want net.ErrClosed", err)
 	}
 	select {
 	case <-handled:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the connection after the temporary errors was not handled")
+		t.Fatal("the connection after the errors was not handled")
 	}
-	if l.calls != 5 {
-		t.Errorf("Accept called %d times, want 5", l.calls)
+	if l.calls != 6 {
+		t.Errorf("Accept called %d times, want 6", l.calls)
 	}
+	out := logs.String()
+	if n := strings.Count(out, "accept failed"); n != 1 {
+		t.Errorf("%d 'accept failed' lines, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "accepting again") || !strings.Contains(out, "errors=4") {
+		t.Errorf("end of the episode not logged with its count:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
