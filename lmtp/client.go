@@ -163,6 +163,9 @@ func (c *Client) ConnectionState() (tls.ConnectionState, bool) { return c.e.Conn
 // RemoteAddr returns the server's address.
 func (c *Client) RemoteAddr() net.Addr { return c.e.RemoteAddr() }
 
+// LocalAddr returns the client's end of the connection.
+func (c *Client) LocalAddr() net.Addr { return c.e.LocalAddr() }
+
 // Send runs one transaction: MAIL (with BODY=8BITMIME when the server
 // offers it), RCPT for each recipient and DATA (pipelined when offered),
 // and returns, per recipient in order, nil for a delivered message or

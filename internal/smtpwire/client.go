@@ -184,16 +184,27 @@ func (c *Client) fail(ctx context.Context, what string, err error) error {
 // writeLine buffers one command line. It is the last guard against
 // injection: a line with a CR, LF or NUL is never written.
 func (c *Client) writeLine(line string) error {
-	if strings.ContainsAny(line, "\r\n\x00") {
-		return &FieldError{Field: "command", Value: line, Reason: "CR, LF or NUL in a command line"}
+	if err := checkLine(line); err != nil {
+		return err
 	}
 	c.w.WriteString(line)
 	c.w.WriteString("\r\n")
 	return nil
 }
 
+// checkLine refuses a command line with a CR, LF or NUL.
+func checkLine(line string) error {
+	if strings.ContainsAny(line, "\r\n\x00") {
+		return &FieldError{Field: "command", Value: line, Reason: "CR, LF or NUL in a command line"}
+	}
+	return nil
+}
+
 // flush writes the buffered commands within timeout d.
 func (c *Client) flush(ctx context.Context, d time.Duration, what string) error {
+	if c.broken != nil {
+		return c.broken
+	}
 	if err := c.arm(ctx, d); err != nil {
 		return c.fail(ctx, what, err)
 	}
@@ -206,6 +217,9 @@ func (c *Client) flush(ctx context.Context, d time.Duration, what string) error 
 // read reads one reply within timeout d. A 421 closes the connection
 // (RFC 5321 3.8) and is returned as *Error with the reply.
 func (c *Client) read(ctx context.Context, d time.Duration, what string) (*Reply, error) {
+	if c.broken != nil {
+		return nil, c.broken
+	}
 	if err := c.arm(ctx, d); err != nil {
 		return nil, c.fail(ctx, what, err)
 	}
@@ -216,8 +230,11 @@ func (c *Client) read(ctx context.Context, d time.Duration, what string) (*Reply
 		}
 		return nil, c.fail(ctx, what, err)
 	}
-	if rep.Code == 421 {
-		c.fail(ctx, what, errors.New("421"))
+	if rep.Code == 421 && c.broken == nil {
+		// The server is closing the connection (RFC 5321 3.8); later
+		// calls get its reply.
+		c.conn.Close()
+		c.broken = fmt.Errorf("%s: %w: %w", c.proto, ErrClientClosed, ReplyError(rep))
 	}
 	return rep, nil
 }

@@ -190,7 +190,11 @@ func (c *Client) Send(ctx context.Context, from string, to []Recipient, opts *Ma
 		if firstLast {
 			d = t.DataDone
 		}
-		if dataRep, err = c.read(ctx, d, "reading the reply to "+verbOf(bdatLine(0, firstLast))); err != nil {
+		verb := "DATA"
+		if chunking {
+			verb = "BDAT"
+		}
+		if dataRep, err = c.read(ctx, d, "reading the reply to "+verb); err != nil {
 			return res, err
 		}
 	} else {
@@ -265,10 +269,9 @@ func (c *Client) Send(ctx context.Context, from string, to []Recipient, opts *Ma
 			// A 3xx after BDAT, or to the end of DATA: out of step.
 			return res, c.fail(ctx, "the data", errors.New("unexpected reply "+strconv.Itoa(final.Code)))
 		}
-		if chunking {
-			// A refused chunk leaves the transaction open (RFC 3030 2).
-			c.rset(ctx)
-		}
+		// A refused DATA or BDAT chunk leaves the transaction open; after
+		// the end of the data RSET does no harm.
+		c.rset(ctx)
 		return res, ReplyError(final)
 	}
 	for _, i := range acceptedIdx {
@@ -447,7 +450,7 @@ func (c *Client) mailLine(from string, to []Recipient, o *MailOptions) (string, 
 	if b.Len() > maxParamLine {
 		return "", fieldErr("MAIL FROM command", b.String(), "too long", 501, Enhanced{5, 5, 4}, "Command too long")
 	}
-	return b.String(), nil
+	return b.String(), checkLine(b.String())
 }
 
 // rcptLine builds RCPT TO for one recipient, checking every value.
@@ -474,5 +477,8 @@ func (c *Client) rcptLine(r Recipient) (string, error) {
 			line += " ORCPT=" + r.Opts.ORcpt
 		}
 	}
-	return line, nil
+	if len(line) > maxParamLine {
+		return "", fieldErr("RCPT TO command", line, "too long", 501, Enhanced{5, 5, 4}, "Command too long")
+	}
+	return line, checkLine(line)
 }

@@ -133,3 +133,33 @@ func TestClientAuthContinuations(t *testing.T) {
 		t.Fatalf("conversation %q", got)
 	}
 }
+
+// TestClient421: a 421 reply closes the connection (RFC 5321 3.8); the
+// transaction fails with it and later calls get it too, as a temporary
+// *Error that also says the client is closed.
+func TestClient421(t *testing.T) {
+	for _, pipelining := range []bool{false, true} {
+		addr, _ := script(t, "220 mx\r\n", func(l string) string {
+			switch {
+			case strings.HasPrefix(l, "EHLO") && pipelining:
+				return "250-mx\r\n250 PIPELINING\r\n"
+			case strings.HasPrefix(l, "EHLO"):
+				return "250 mx\r\n"
+			case strings.HasPrefix(l, "MAIL"):
+				return "421 4.3.2 Service shutting down\r\n"
+			}
+			return ""
+		})
+		c := dialEngine(t, addr, false)
+		ctx := context.Background()
+		_, err := c.Send(ctx, "a@example.jp", []Recipient{{Addr: "b@example.org"}}, nil, strings.NewReader("x\r\n"))
+		var e *Error
+		if !errors.As(err, &e) || e.Code != 421 || !e.Temporary() {
+			t.Fatalf("pipelining %v: Send = %v", pipelining, err)
+		}
+		err = c.Noop(ctx)
+		if !errors.As(err, &e) || e.Code != 421 || !errors.Is(err, ErrClientClosed) {
+			t.Fatalf("pipelining %v: Noop after 421 = %v", pipelining, err)
+		}
+	}
+}

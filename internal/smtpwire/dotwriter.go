@@ -2,6 +2,7 @@ package smtpwire
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 )
 
@@ -67,12 +68,15 @@ func (d *DotWriter) Write(p []byte) (int, error) {
 
 // indexCRLF returns the index of the first CR or LF in p, -1 if none.
 func indexCRLF(p []byte) int {
-	for i, b := range p {
-		if b == '\r' || b == '\n' {
-			return i
-		}
+	i := bytes.IndexByte(p, '\n')
+	head := p
+	if i >= 0 {
+		head = p[:i]
 	}
-	return -1
+	if j := bytes.IndexByte(head, '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // Close writes the end of the data. It does not close the connection.

@@ -207,3 +207,15 @@ func refDotStuff(in []byte) string {
 	}
 	return string(append(out, ".\r\n"...))
 }
+
+// BenchmarkDotWriter writes a 1 MB message of 78-byte lines.
+func BenchmarkDotWriter(b *testing.B) {
+	msg := []byte(strings.Repeat(strings.Repeat("x", 76)+"\r\n", 1<<20/78))
+	w := bufio.NewWriter(io.Discard)
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		d := NewDotWriter(w)
+		d.Write(msg)
+		d.Close()
+	}
+}
