@@ -37,6 +37,9 @@ func startYubin(tb testing.TB, homeDir string) string {
 	srv := &imap.Server{
 		Authenticator:        anyPassword{},
 		MaxUserIPConnections: -1,
+		// BenchmarkIdle10k holds 10,000 sessions from one address.
+		MaxConnections:           -1,
+		LoginMaxConnectionsPerIP: -1,
 		// One shared Store per user, as a program would wire it.
 		Backend: maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
 			return filepath.Join(homeDir, user, "Maildir"), nil

@@ -108,6 +108,9 @@ var ownParams = []config.Param{
 	{Name: "pop3_lock_session", Default: "no", Kind: config.Bool},
 	{Name: "pop3_no_flag_updates", Default: "no", Kind: config.Bool},
 	{Name: "mail_max_userip_connections", Default: "10", Kind: config.Int},
+	{Name: "process_limit", Default: "1024", Kind: config.Int, Doc: "IMAP and POP3: connections at once per listener, logged in or not (Dovecot's service process_limit)"},
+	{Name: "login_max_connections_per_ip", Default: "50", Kind: config.Int, Doc: "IMAP and POP3: connections not yet logged in from one address (IPv6: one /64)"},
+	{Name: "mailbox_list_limit", Default: "10000", Kind: config.Int, Doc: "IMAP: mailboxes per user; CREATE beyond it gets NO [LIMIT]"},
 	{Name: "lmtp_save_to_detail_mailbox", Default: "no", Kind: config.Bool},
 	{Name: "shutdown_timeout", Default: "30s", Kind: config.Duration, Doc: "how long SIGTERM waits for sessions to finish"},
 }

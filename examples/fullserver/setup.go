@@ -101,6 +101,11 @@ func (h *host) setup() (*demoUser, error) {
 				Logger:               log,
 				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
 				CommandHook:          h.m.commandHook(b.service),
+				// message_size_limit = 0 means no limit, as in Postfix.
+				AppendLimit:              noLimitIfZero(v.Int("message_size_limit")),
+				MaxConnections:           int(v.Int("process_limit")),
+				LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
+				MaxMailboxes:             int(v.Int("mailbox_list_limit")),
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{
@@ -116,6 +121,8 @@ func (h *host) setup() (*demoUser, error) {
 				CommandHook:   h.m.commandHook(b.service),
 
 				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
+				MaxConnections:           int(v.Int("process_limit")),
+				LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 			}
 		case "auth":
 			// Dovecot's auth-client socket: an external Postfix with
@@ -136,6 +143,15 @@ func (h *host) setup() (*demoUser, error) {
 		}
 	}
 	return demo, nil
+}
+
+// noLimitIfZero maps Postfix's "0 means no limit" to the -1 of the
+// protocol servers' fields.
+func noLimitIfZero(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // implicitTLS reports whether a listener speaks TLS from the first byte:
