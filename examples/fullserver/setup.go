@@ -120,7 +120,7 @@ func (h *host) setup() (*demoUser, error) {
 				NoFlagUpdates: v.Bool("pop3_no_flag_updates"),
 				CommandHook:   h.m.commandHook(b.service),
 
-				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
+				MaxUserIPConnections:     int(v.Int("mail_max_userip_connections")),
 				MaxConnections:           int(v.Int("process_limit")),
 				LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 			}
