@@ -14,9 +14,13 @@ import (
 // are evaluated at StageRecipient, before smtpd_relay_restrictions and
 // smtpd_recipient_restrictions; a temporary DNS failure that Postfix
 // answers with defer_if_permit turns an eventual permit into 450. A bare
-// "postmaster" recipient is always accepted. After the restrictions,
-// smtpd_reject_unlisted_recipient (default yes) checks that the recipient
-// exists in its address class.
+// "postmaster" recipient is always accepted. An empty recipient, or one
+// whose domain is not a valid host name or address literal after
+// address resolution ("user@192.0.2.1", "user@[127.1]", "user@"), is
+// refused first with "501 5.1.3 Bad recipient address syntax", as
+// smtpd does. After the
+// restrictions, smtpd_reject_unlisted_recipient (default yes) checks
+// that the recipient exists in its address class.
 //
 // At StageEndOfData, the header lines in req.Header are also checked
 // against header_checks.
@@ -55,6 +59,11 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 		// addresses: source route dropped, quotes and escapes removed.
 		sender, rcpt := internalAddr(req.Sender), internalAddr(req.Recipient)
 		s.sender = present(sender)
+		if rcpt == "" || p.resolveAddr(ctx, s, rcpt).bad {
+			// smtpd refuses what trivial-rewrite cannot resolve before
+			// any restriction (rcpt_cmd: smtpd_check_addr).
+			return Decision{Action: Reject, Code: 501, Enhanced: "5.1.3", Text: "Bad recipient address syntax", Restriction: "address syntax"}, nil
+		}
 		if strings.EqualFold(rcpt, "postmaster") {
 			return Decision{Action: Permit, Restriction: "postmaster"}, nil
 		}
