@@ -134,6 +134,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 	dequoted := p.cfg.dequoted
 	var local, domain string
 	hasDomain := false
+	saved := "" // the last local domain stripped, for an address left without one
 	for iter, loopMax := 0, len(raw)+resolveLoopSlack; ; iter++ {
 		if iter > loopMax {
 			r.routed, r.class = true, ClassDefault
@@ -158,7 +159,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 					continue
 				}
 			}
-			domain, hasDomain = "", false
+			domain, hasDomain = saved, saved != ""
 			r.class = ClassLocal
 			break
 		}
@@ -169,7 +170,7 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 		dc := p.classOf(ctx, s, domain)
 		if dc.local {
 			if hasAt, hasBang, hasPercent := routingOperators(local); (hasAt || (bang && hasBang) || (percent && hasPercent)) && (dequoted || !needsQuoting(local)) {
-				addr = local
+				addr, saved = local, domain
 				continue
 			}
 			r.class = ClassLocal
@@ -216,6 +217,13 @@ func (p *Policy) canonicalAddr(a string) string {
 	if p.cfg.nullDomain && a[len(a)-1] == '@' {
 		if a = a[:len(a)-1]; a == "" {
 			a = p.get("empty_address_recipient")
+		}
+		if a[len(a)-1] == '@' && p.cfg.appendAtMyorigin {
+			// "user@@": the local part is "user@" (Postfix 3.7
+			// delivers to "user@"@$myorigin).
+			if o := p.get("myorigin"); o != "" {
+				return a + "@" + o
+			}
 		}
 	}
 	if strings.IndexByte(a, '@') >= 0 {

@@ -11,7 +11,7 @@ import (
 
 // batteryPolicy is the Policy of the relay battery's main.cf (plus
 // extra lines) for a host whose mynetworks is given.
-func batteryPolicy(t *testing.T, mynetworks, extra string) *restrict.Policy {
+func batteryPolicy(t testing.TB, mynetworks, extra string) *restrict.Policy {
 	t.Helper()
 	params, err := restrict.ParseMainCF(strings.NewReader(batteryMainCF + extra + "mynetworks = " + mynetworks + "\n"))
 	if err != nil {
@@ -112,4 +112,38 @@ func TestRelaySwitches(t *testing.T) {
 			t.Errorf("<%s>: %q routed %q, want %q routed %q", c.addr, got, route, c.reply, c.route)
 		}
 	}
+}
+
+// FuzzRelayNeverOpen sends arbitrary recipients from a client outside
+// mynetworks to the battery's policies (fullserver's, the flipped
+// switches, relay_domains set): whatever the Policy accepts must resolve
+// to this host or to a relay domain, never to another destination (a
+// bare "postmaster" excepted, which RFC 5321 makes every host accept).
+// The seeds are the battery's tricks.
+func FuzzRelayNeverOpen(f *testing.F) {
+	for _, c := range testutil.RelayCases(batteryDomain) {
+		f.Add(c.Addr)
+	}
+	policies := map[string]*restrict.Policy{}
+	for _, extra := range []string{"", batteryFlipped, "relay_domains = relayed.example\n"} {
+		policies[extra] = batteryPolicy(f, "127.0.0.2/32", extra)
+	}
+	f.Fuzz(func(t *testing.T, rcpt string) {
+		for extra, p := range policies {
+			d, err := p.Check(context.Background(), restrict.StageRecipient, &restrict.Request{
+				Helo: testutil.RelayHelo, Sender: testutil.RelaySender, Recipient: rcpt})
+			if err != nil || d.Refused() || strings.EqualFold(rcpt, "postmaster") {
+				continue
+			}
+			dest, err := p.Resolve(context.Background(), rcpt)
+			if err != nil {
+				t.Fatalf("%q accepted from outside but not resolvable: %v", rcpt, err)
+			}
+			for _, tg := range dest.Targets {
+				if tg.Class != restrict.ClassLocal && tg.Class != restrict.ClassRelay {
+					t.Fatalf("RELAY with %q: %q accepted from outside, delivered to %+v", extra, rcpt, tg)
+				}
+			}
+		}
+	})
 }

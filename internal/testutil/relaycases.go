@@ -195,6 +195,8 @@ func RelayCases(ourDomain string) []RelayCase {
 	add("null recipient", "", 5, 5, "", "")
 	add("lone @", "@", 5, 5, "", "")
 	add("empty domain", "user@", 5, 5, "", "")
+	add("double trailing @", "user@@", 5, 5, "", "")
+	add("double @ before our domain", "user@@OUR", 5, 5, "", "")
 	add("empty local part at our domain", "@OUR", 2, 2, L, "MAILER-DAEMON@OUR", syntax)
 	add("null sender to a foreign recipient", "user@OTHER", 5, 2, D, "user@OTHER", from(""))
 	add("null sender with the percent hack", "user%OTHER@OUR", 5, 2, D, "user@OTHER", from(""))
