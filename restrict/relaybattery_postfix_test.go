@@ -145,7 +145,10 @@ func (s *smtpTalk) reply() string {
 	}
 }
 
+// cmd sends one command and returns the last line of its reply; each
+// exchange has 30 seconds (a session carries many cases).
 func (s *smtpTalk) cmd(line string) string {
+	s.c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.WriteString(s.c, line+"\r\n"); err != nil {
 		return "(write failed)"
 	}
