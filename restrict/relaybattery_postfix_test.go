@@ -105,9 +105,12 @@ type verdict struct {
 	route string // "transport nexthop <rcpt>" when accepted and routed
 }
 
+// class is the reply class of the first refusal ("MAIL: 501 ..." when
+// MAIL FROM was refused) or of the RCPT reply.
 func (v verdict) class() int {
-	if len(v.reply) > 0 && v.reply[0] >= '2' && v.reply[0] <= '5' {
-		return int(v.reply[0] - '0')
+	r := strings.TrimPrefix(v.reply, "MAIL: ")
+	if len(r) > 0 && r[0] >= '2' && r[0] <= '5' {
+		return int(r[0] - '0')
 	}
 	return 0
 }
@@ -339,12 +342,16 @@ func policyVerdict(t *testing.T, p *restrict.Policy, kind clientKind, c testutil
 	if kind == authed {
 		req.SASLUser = batteryUser
 	}
-	d, err := p.Check(context.Background(), restrict.StageRecipient, req)
-	if err != nil {
-		t.Errorf("%s: Check(%q): %v", kindNames[kind], c.Addr, err)
-	}
-	if d.Refused() {
-		return verdict{reply: d.String()}
+	// As the SMTP server does: the sender stage at MAIL (whose refusal
+	// smtp.Server may hold back until RCPT), then the recipient stage.
+	for _, stage := range []restrict.Stage{restrict.StageSender, restrict.StageRecipient} {
+		d, err := p.Check(context.Background(), stage, req)
+		if err != nil {
+			t.Errorf("%s: Check(%q): %v", kindNames[kind], c.Addr, err)
+		}
+		if d.Refused() {
+			return verdict{reply: d.String()}
+		}
 	}
 	return verdict{reply: "250 2.1.5 Ok", route: yubinRoute(p, c.Addr)}
 }
@@ -477,7 +484,7 @@ func splitRoute(route string) (transport, nexthop, rcpt string) {
 // an address it cannot parse (yubin's smtp package reads RFC 5321
 // paths more strictly than Postfix's smtpd, which takes RFC 822 forms).
 func syntaxRefusal(reply string) bool {
-	return strings.HasPrefix(reply, "501 5.1.3 ") || strings.HasPrefix(reply, "553 5.6.7 ")
+	return strings.HasPrefix(reply, "501 5.1.3 ") || strings.HasPrefix(reply, "553 5.6.7 ") || strings.HasPrefix(reply, "MAIL: 501 5.1.7 ")
 }
 
 // serverAgrees reports whether yubin's server gave Postfix's verdict, or

@@ -23,7 +23,9 @@ type RelayCase struct {
 	Helo string
 	// Outside is the reply class Postfix gives a client outside
 	// mynetworks that has not authenticated: 2 (accepted: a local
-	// recipient, or a bare "postmaster"), 4 or 5.
+	// recipient, or a bare "postmaster"), 4 or 5 (at RCPT, or already
+	// at MAIL FROM for a sender it cannot resolve; yubin's smtp server
+	// holds such a refusal back until RCPT, as smtpd_delay_reject does).
 	Outside int
 	// Trusted is the reply class for a client in mynetworks or one that
 	// authenticated with SASL.
@@ -32,9 +34,10 @@ type RelayCase struct {
 	// "default"); "" where a trusted client's RCPT is refused.
 	Class string
 	// YubinSyntax marks an address that yubin's smtp server refuses
-	// with "501 5.1.3 Bad recipient address syntax" (it reads RFC 5321
-	// paths more strictly than Postfix's smtpd) from every client,
-	// where Postfix judges it as Outside and Trusted say.
+	// with "501 5.1.3 Bad recipient address syntax" (or, for From,
+	// "501 5.1.7 Bad sender address syntax" at MAIL FROM) from every
+	// client: it reads RFC 5321 paths more strictly than Postfix's smtpd,
+	// which judges the address as Outside and Trusted say.
 	YubinSyntax bool
 	// Rcpt is the recipient Postfix delivers to after its address
 	// rewriting (percent hack, bang path, source route, quoting), where
@@ -207,6 +210,9 @@ func RelayCases(ourDomain string) []RelayCase {
 	add("spoofed local postmaster sender", "user@OTHER", 5, 2, D, "user@OTHER", from("postmaster@OUR"))
 	add("sender at our address literal", "user@OTHER", 5, 2, D, "user@OTHER", from("user@[127.0.0.1]"))
 	add("sender with a source route via us", "user@OTHER", 5, 2, D, "user@OTHER", from("@OUR:user@OUR"))
+	add("sender with a numeric domain", "user@OTHER", 5, 5, "", "", from("user@127.0.0.1"))
+	add("sender with a bad address literal", "user@OTHER", 5, 5, "", "", from("user@[127.1]"))
+	add("unqualified sender (gets @$myorigin)", "user@OTHER", 5, 2, D, "user@OTHER", from("user"), syntax)
 	add("HELO with our domain", "user@OTHER", 5, 2, D, "user@OTHER", helo("OUR"))
 	add("HELO localhost", "user@OTHER", 5, 2, D, "user@OTHER", helo("localhost"))
 	add("HELO with our address literal", "user@OTHER", 5, 2, D, "user@OTHER", helo("[127.0.0.1]"))
