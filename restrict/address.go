@@ -2,6 +2,7 @@ package restrict
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 )
 
@@ -13,6 +14,10 @@ type resolved struct {
 	domain string
 	class  AddressClass
 	routed bool // routing operators (@ ! %) remain in the local part
+	// bad is trivial-rewrite's RESOLVE_FLAG_ERROR: the final domain is
+	// not a valid host name or address literal (the SMTP server answers
+	// "501 5.1.3 Bad recipient address syntax").
+	bad bool
 	// fqdn is domain with a trailing dot when the domain-class cache
 	// had it ready, else "" (see absDomain).
 	fqdn string
@@ -26,8 +31,11 @@ func (r *resolved) absDomain() string {
 	return fqdn(r.domain)
 }
 
-// maxResolveLoops bounds the rewriting of nested routing operators.
-const maxResolveLoops = 10
+// resolveLoopSlack is what trivial-rewrite allows beyond the address
+// length in its rewriting loop (loop_max = addr_len + 100): every
+// second pass at least strips a domain, so the bound is never reached
+// by a real address, however many routing operators it nests.
+const resolveLoopSlack = 100
 
 // addrSpecial marks the bytes internalAddr must act on: control bytes,
 // '"' and '\\' (a table: every address of every evaluation is scanned).
@@ -110,43 +118,59 @@ type resolveMemo struct {
 }
 
 func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) resolved {
-	addr := raw // already in internal form (see Check and Resolve)
+	addr := p.canonicalAddr(raw) // raw is already in internal form (see Check and Resolve)
 	r := resolved{routed: raw == ""}
+	control := false
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c < 0x20 || c == 0x7f {
-			r.routed = true
+			r.routed, control = true, true
 		}
 	}
 	percent := p.cfg.percentHack
 	bang := p.cfg.swapBang
+	// Without resolve_dequoted_address, a local part that needs quoting
+	// (it holds '@', a space...) is a quoted string to trivial-rewrite,
+	// and routing operators inside it are not looked at.
+	dequoted := p.cfg.dequoted
 	var local, domain string
-	for iter := 0; ; iter++ {
-		if iter >= maxResolveLoops {
-			r.routed = true
+	hasDomain := false
+	saved := "" // the last local domain stripped, for an address left without one
+	for iter, loopMax := 0, len(raw)+resolveLoopSlack; ; iter++ {
+		if iter > loopMax {
+			r.routed, r.class = true, ClassDefault
 			break
 		}
 		at := strings.LastIndexByte(addr, '@')
+		if at >= 0 && at == len(addr)-1 && p.cfg.nullDomain {
+			addr = addr[:at] // resolve_null_domain: "user@" is "user"
+			continue
+		}
 		if at < 0 {
 			local = addr
-			if bang && strings.Contains(local, "!") {
-				i := strings.IndexByte(local, '!')
-				addr = local[i+1:] + "@" + local[:i]
-				continue
+			if dequoted || !needsQuoting(local) {
+				if bang && strings.Contains(local, "!") {
+					i := strings.IndexByte(local, '!')
+					addr = local[i+1:] + "@" + local[:i]
+					continue
+				}
+				if percent && strings.Contains(local, "%") {
+					i := strings.LastIndexByte(local, '%')
+					addr = local[:i] + "@" + local[i+1:]
+					continue
+				}
 			}
-			if percent && strings.Contains(local, "%") {
-				i := strings.LastIndexByte(local, '%')
-				addr = local[:i] + "@" + local[i+1:]
-				continue
-			}
-			domain = ""
+			domain, hasDomain = saved, saved != ""
 			r.class = ClassLocal
 			break
 		}
-		local, domain = addr[:at], toLower(truncDot(addr[at+1:]))
+		local, domain, hasDomain = addr[:at], toLower(truncDot(addr[at+1:])), true
+		if p.cfg.numericDomain && validIPv4(domain) {
+			domain = "[" + domain + "]" // resolve_numeric_domain
+		}
 		dc := p.classOf(ctx, s, domain)
 		if dc.local {
-			if hasAt, hasBang, hasPercent := routingOperators(local); hasAt || (bang && hasBang) || (percent && hasPercent) {
-				addr = local
+			if hasAt, hasBang, hasPercent := routingOperators(local); (hasAt || (bang && hasBang) || (percent && hasPercent)) && (dequoted || !needsQuoting(local)) {
+				addr, saved = local, domain
 				continue
 			}
 			r.class = ClassLocal
@@ -158,10 +182,18 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 	if hasRoutingOperator(local) {
 		r.routed = true
 	}
-	if domain == "" {
+	if local == "" && r.class == ClassLocal && raw != "" {
+		// An empty local part is the local MAILER-DAEMON, as
+		// trivial-rewrite makes it (empty_address_recipient).
+		local = p.get("empty_address_recipient")
+	}
+	if !hasDomain {
 		domain = strings.ToLower(p.get("myhostname"))
 		r.fqdn = ""
 	}
+	// (An address with control bytes stays "routed" instead: never
+	// authorised, refused as a relay attempt.)
+	r.bad = !control && !validAddrDomain(domain)
 	r.local, r.domain = local, domain
 	if len(addr) == len(local)+1+len(domain) && strings.HasPrefix(addr, local) && addr[len(local)] == '@' && strings.HasSuffix(addr, domain) {
 		r.addr = addr // already canonical: no copy
@@ -169,6 +201,83 @@ func (p *Policy) resolveAddrUncached(ctx context.Context, s *state, raw string) 
 		r.addr = local + "@" + domain
 	}
 	return r
+}
+
+// canonicalAddr is what smtpd's and cleanup's address canonicalization
+// (trivial-rewrite's "local" rewrite context) does before an address is
+// resolved: with resolve_null_domain "user@" loses its '@' (a lone "@"
+// is the empty address, empty_address_recipient); an address without
+// '@' becomes "user@site" for "site!user" (swap_bangpath) or
+// "user%site" (allow_percent_hack), else gets "@$myorigin"
+// (append_at_myorigin). So a bare "user" is local only if $myorigin is.
+func (p *Policy) canonicalAddr(a string) string {
+	if a == "" {
+		return a
+	}
+	if p.cfg.nullDomain && a[len(a)-1] == '@' {
+		if a = a[:len(a)-1]; a == "" {
+			a = p.get("empty_address_recipient")
+		}
+		if a[len(a)-1] == '@' && p.cfg.appendAtMyorigin {
+			// "user@@": the local part is "user@" (Postfix 3.7
+			// delivers to "user@"@$myorigin).
+			if o := p.get("myorigin"); o != "" {
+				return a + "@" + o
+			}
+		}
+	}
+	if strings.IndexByte(a, '@') >= 0 {
+		return a
+	}
+	if !needsQuoting(a) {
+		if i := strings.IndexByte(a, '!'); i >= 0 && p.cfg.swapBang {
+			return a[i+1:] + "@" + a[:i]
+		}
+		if i := strings.LastIndexByte(a, '%'); i >= 0 && p.cfg.percentHack {
+			return a[:i] + "@" + a[i+1:]
+		}
+	}
+	if p.cfg.appendAtMyorigin {
+		if o := p.get("myorigin"); o != "" {
+			return a + "@" + o
+		}
+	}
+	return a
+}
+
+// validAddrDomain is trivial-rewrite's test of a resolved recipient
+// domain: an address literal must hold a valid address ("[192.0.2.1]",
+// "[IPv6:2001:db8::1]"), anything else must be a valid host name (so a
+// bare "192.0.2.1" is refused unless resolve_numeric_domain made it a
+// literal). Non-ASCII labels (SMTPUTF8 domains) are left to the SMTP
+// server, which accepts them only with SMTPUTF8.
+func validAddrDomain(domain string) bool {
+	if strings.HasPrefix(domain, "[") {
+		return len(domain) > 2 && domain[len(domain)-1] == ']' && validMailhostAddr(domain[1:len(domain)-1])
+	}
+	for i := 0; i < len(domain); i++ {
+		if domain[i] >= 0x80 {
+			return domain != "" && !strings.Contains(domain, "..") && domain[0] != '.' && domain[len(domain)-1] != '.'
+		}
+	}
+	return validHostname(domain)
+}
+
+// needsQuoting reports whether an RFC 5322 local part must be written
+// as a quoted string (quote_822_local): it is empty, holds a special
+// other than '.', a space or a control character, or its dots do not
+// make a dot-atom.
+func needsQuoting(local string) bool {
+	if local == "" || local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return true
+	}
+	for i := 0; i < len(local); i++ {
+		c := local[i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`()<>@,;:\"[]`, c) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // hasRoutingOperator reports whether local contains '@', '!' or '%'
@@ -201,6 +310,11 @@ func (p *Policy) isLocalDomain(ctx context.Context, s *state, domain string) boo
 		lit := domain[1 : len(domain)-1]
 		if len(lit) > 5 && strings.EqualFold(lit[:5], "ipv6:") {
 			lit = lit[5:]
+			// An IPv4-mapped IPv6 literal is the IPv4 address, as
+			// Postfix's normalize_mailhost_addr makes it.
+			if a, err := netip.ParseAddr(lit); err == nil && a.Is4In6() {
+				lit = a.Unmap().String()
+			}
 		}
 		return p.ownAddrs[strings.ToLower(lit)]
 	}

@@ -18,6 +18,14 @@ import (
 // smtpd_reject_unlisted_recipient (default yes) checks that the recipient
 // exists in its address class.
 //
+// Addresses that cannot be resolved at all, as smtpd finds before any
+// restriction (an empty recipient, or a domain that is not a valid host
+// name or address literal after address resolution: "user@192.0.2.1",
+// "user@[127.1]", "user@"), are refused whatever smtpd_delay_reject
+// says: a sender with "501 5.1.7 Bad sender address syntax" at
+// StageSender, a recipient with "501 5.1.3 Bad recipient address
+// syntax" at StageRecipient.
+//
 // At StageEndOfData, the header lines in req.Header are also checked
 // against header_checks.
 //
@@ -47,6 +55,9 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 	case StageSender:
 		sender := internalAddr(req.Sender)
 		s.sender = present(sender)
+		if sender != "" && p.resolveAddr(ctx, s, sender).bad {
+			return badSender, nil
+		}
 		if !delay {
 			st = s.checkMail()
 		}
@@ -55,6 +66,11 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 		// addresses: source route dropped, quotes and escapes removed.
 		sender, rcpt := internalAddr(req.Sender), internalAddr(req.Recipient)
 		s.sender = present(sender)
+		if rcpt == "" || p.resolveAddr(ctx, s, rcpt).bad {
+			// smtpd refuses what trivial-rewrite cannot resolve before
+			// any restriction (rcpt_cmd: smtpd_check_addr).
+			return Decision{Action: Reject, Code: 501, Enhanced: "5.1.3", Text: "Bad recipient address syntax", Restriction: "address syntax"}, nil
+		}
 		if strings.EqualFold(rcpt, "postmaster") {
 			return Decision{Action: Permit, Restriction: "postmaster"}, nil
 		}
@@ -127,6 +143,10 @@ func (p *Policy) Check(ctx context.Context, stage Stage, req *Request) (Decision
 	}
 	return s.decision(st)
 }
+
+// badSender is smtpd's answer to a MAIL FROM address that
+// trivial-rewrite cannot resolve (mail_cmd: smtpd_check_addr).
+var badSender = Decision{Action: Reject, Code: 501, Enhanced: "5.1.7", Text: "Bad sender address syntax", Restriction: "address syntax"}
 
 // checkMail evaluates smtpd_sender_restrictions and the implicit
 // reject_unlisted_sender.

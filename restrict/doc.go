@@ -84,12 +84,19 @@
 // # Address resolution
 //
 // Addresses are resolved as trivial-rewrite does for smtpd: source routes
-// are dropped, quoted local parts unquoted, "user%host@local"
-// (allow_percent_hack), "host!user" (swap_bangpath) and "user@host@local"
-// re-resolved, so that the classic relay tricks land on the remote domain
-// or keep routing operators, which never pass permit_auth_destination
-// (unless allow_untrusted_routing). Classes: local (mydestination, or an
-// address literal of inet_interfaces/proxy_interfaces), virtual alias,
+// are dropped, quoted local parts unquoted, an address without a domain
+// canonicalized ("host!user" and "user%host" rewritten, else
+// "@$myorigin" appended), "user%host@local" (allow_percent_hack),
+// "host!user@local" (swap_bangpath) and "user@host@local"
+// (resolve_dequoted_address) re-resolved however deeply nested, so that
+// the classic relay tricks land on the remote domain or keep routing
+// operators, which never pass permit_auth_destination (unless
+// allow_untrusted_routing). A resolved domain that is not a valid host
+// name or address literal ("user@192.0.2.1" without
+// resolve_numeric_domain, "user@[127.1]", "user@" without
+// resolve_null_domain) is refused as bad syntax. Classes: local
+// (mydestination, or an address literal of inet_interfaces or
+// proxy_interfaces, IPv4-mapped IPv6 literals included), virtual alias,
 // virtual mailbox, relay (relay_domains, with parent domain matching) and
 // default. [Policy.Resolve] expands virtual_alias_maps and alias_maps
 // (aliases(5) via restrict/table) and applies transport_maps.

@@ -70,6 +70,8 @@ var defaults = map[string]string{
 	"strict_rfc821_envelopes":                 "no",
 	"resolve_dequoted_address":                "yes",
 	"resolve_numeric_domain":                  "no",
+	"resolve_null_domain":                     "no",
+	"empty_address_recipient":                 "MAILER-DAEMON",
 	"swap_bangpath":                           "yes",
 	"allow_percent_hack":                      "yes",
 	"append_at_myorigin":                      "yes",

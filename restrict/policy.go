@@ -155,6 +155,10 @@ func New(params Params, opts ...Option) (*Policy, error) {
 		allowUntrusted:       p.flag("allow_untrusted_routing"),
 		percentHack:          p.flag("allow_percent_hack"),
 		swapBang:             p.flag("swap_bangpath"),
+		dequoted:             p.flag("resolve_dequoted_address"),
+		nullDomain:           p.flag("resolve_null_domain"),
+		numericDomain:        p.flag("resolve_numeric_domain"),
+		appendAtMyorigin:     p.flag("append_at_myorigin"),
 		delayReject:          p.flag("smtpd_delay_reject"),
 		rejectUnlistedRcpt:   p.flag("smtpd_reject_unlisted_recipient"),
 		rejectUnlistedSender: p.flag("smtpd_reject_unlisted_sender"),
@@ -443,6 +447,8 @@ func (p *Policy) flag(name string) bool {
 // hotConfig holds the parameters read on every evaluation.
 type hotConfig struct {
 	allowUntrusted, percentHack, swapBang, delayReject bool
+	dequoted, nullDomain, numericDomain                bool
+	appendAtMyorigin                                   bool
 	rejectUnlistedRcpt, rejectUnlistedSender           bool
 	ownerRequestSpecial, saslEnable                    bool
 	recipientDelimiter                                 string

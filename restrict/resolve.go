@@ -94,11 +94,15 @@ var ErrAliasLoop = errors.New("restrict: alias expansion limit exceeded")
 // addresses, alias_maps (aliases(5): addresses, :include: files, and
 // |command or /file targets when allowed), then applies transport_maps
 // and the class's default transport. It returns where each resulting
-// address goes; the caller delivers. Lookup failures are returned as
-// errors (Postfix defers such mail).
+// address goes; the caller delivers. An address whose domain is not a
+// valid host name or address literal after resolution is an error.
+// Lookup failures are returned as errors (Postfix defers such mail).
 func (p *Policy) Resolve(ctx context.Context, rcpt string) (Destination, error) {
 	r := p.resolveAddr(ctx, nil, internalAddr(rcpt))
 	d := Destination{Recipient: rcpt, Class: r.class}
+	if r.bad {
+		return d, fmt.Errorf("restrict: <%s>: bad address syntax", rcpt)
+	}
 	ex := &expander{p: p, ctx: ctx, limit: int(p.params.Int("virtual_alias_expansion_limit")), depthLimit: int(p.params.Int("virtual_alias_recursion_limit"))}
 	if ex.limit <= 0 {
 		ex.limit = 1000
