@@ -206,13 +206,14 @@ func TestSMTPPolicyErrorKeepsDecision(t *testing.T) {
 // TestSMTPImproperPipelining: a client that sends the message before the
 // 354 is logged as Postfix logs it and refused by a real restrict.Policy
 // with smtpd_data_restrictions = reject_unauth_pipelining; with
-// ForbidUnauthPipelining the session is ended at once.
+// the default (ForbidUnauthPipelining) the session is ended at once.
 func TestSMTPImproperPipelining(t *testing.T) {
 	p := restrict.DefaultParams()
 	p["myhostname"] = "mail.example.jp"
 	p["mydestination"] = "example.jp"
 	p["local_recipient_maps"] = ""
 	p["smtpd_data_restrictions"] = "reject_unauth_pipelining"
+	p["smtpd_forbid_unauth_pipelining"] = "no" // the default is yes since Postfix 3.9
 	pol, err := restrict.New(p)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +241,7 @@ func TestSMTPImproperPipelining(t *testing.T) {
 		t.Fatalf("%d delivered", n)
 	}
 
-	addr, logs = startServer(t, &Server{Backend: DataFunc(k.Data), ForbidUnauthPipelining: true}, nil)
+	addr, logs = startServer(t, &Server{Backend: DataFunc(k.Data)}, nil)
 	c = dialRaw(t, addr)
 	c.expect("", "220 ")
 	c.send("EHLO client.example.org\r\nMAIL FROM:<a@x.org>\r\n")
