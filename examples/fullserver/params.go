@@ -20,7 +20,8 @@ var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "p
 var ownParams = []config.Param{
 	// Where things are.
 	{Name: "data_directory", Default: "./yubin-data", Doc: "the data directory: passwd, mail, TLS files, LMTP socket"},
-	{Name: "mail_owner", Default: "yubin", Doc: "the unprivileged user to run as when started as root"},
+	{Name: "mail_owner", Default: "yubin", Doc: "the dedicated unprivileged user to run as when started as root (useradd --system --home-dir /var/lib/yubin --shell /usr/sbin/nologin yubin)"},
+	{Name: "allow_nobody_mail_owner", Default: "no", Kind: config.Bool, Doc: "yes: started as root, run as a shared account such as nobody when mail_owner is one or the default user does not exist (other programs of that user can then read the mail and the TLS key)"},
 	{Name: "syslog_name", Default: "yubin", Doc: "the program name in log lines"},
 	{Name: "log_format", Default: "text", Check: oneOf("text", "json"), Doc: "text (maillog-like) or json"},
 	{Name: "metrics_listen", Default: "", Check: optAddr, Doc: "host:port of the Prometheus /metrics listener, empty for none"},
