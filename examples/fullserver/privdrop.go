@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,6 +78,20 @@ func lookupOwner(name string) (*account, error) {
 		return nil, fmt.Errorf("mail_owner %q is root: refusing to handle mail as root", name)
 	}
 	return &account{name: name, uid: uid, gid: gid}, nil
+}
+
+// giveToOwner chowns path, and its directory when root owns it, to a.
+func giveToOwner(path string, a *account) error {
+	if err := os.Lchown(path, a.uid, a.gid); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+			return os.Chown(dir, a.uid, a.gid)
+		}
+	}
+	return nil
 }
 
 // dropPrivileges makes every thread of the process run as a (Go's
