@@ -121,9 +121,22 @@ func newSchema() *config.Schema {
 		}
 	}
 	// Typed versions of restrict's numeric and boolean parameters.
-	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "header_size_limit", "body_checks_size_limit"} {
+	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "header_size_limit", "body_checks_size_limit",
+		"smtpd_hard_error_limit", "smtpd_soft_error_limit", "smtpd_junk_command_limit", "smtpd_recipient_overshoot_limit"} {
 		p := byName[n]
 		p.Kind = config.Int
+		byName[n] = p
+	}
+	// Postfix lowers these two under stress (overload); this host has no
+	// stress mode, so they are the normal values.
+	for n, v := range map[string]string{"smtpd_hard_error_limit": "20", "smtpd_junk_command_limit": "100"} {
+		p := byName[n]
+		p.Default = v
+		byName[n] = p
+	}
+	for _, n := range []string{"smtpd_error_sleep_time"} {
+		p := byName[n]
+		p.Kind = config.Duration
 		byName[n] = p
 	}
 	for _, n := range []string{"smtpd_sasl_auth_enable", "disable_vrfy_command", "smtpd_helo_required", "smtpd_delay_reject", "smtpd_forbid_unauth_pipelining"} {
