@@ -53,8 +53,9 @@ type instance struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	data   string
-	cfg    string // -config; "" to run without the flag
-	dir    string // working directory, "" for the test's
+	cfg    string   // -config; "" to run without the flag
+	dir    string   // working directory, "" for the test's
+	wrap   []string // a command the server runs under ("prlimit", "--nofile=256"), nil for none
 	ports  map[string]int
 	mu     sync.Mutex
 	stdout bytes.Buffer
@@ -115,6 +116,9 @@ func (in *instance) start(args ...string) {
 		args = append([]string{"-config", in.cfg}, args...)
 	}
 	in.cmd = exec.Command(binary, args...)
+	if len(in.wrap) > 0 {
+		in.cmd = exec.Command(in.wrap[0], append(append(in.wrap[1:len(in.wrap):len(in.wrap)], binary), args...)...)
+	}
 	in.cmd.Dir = in.dir
 	in.cmd.Stderr = lockedWriter{&in.mu, &in.stderr}
 	pr, pw := io.Pipe()
