@@ -47,8 +47,8 @@ func memCheck(t *testing.T, maxMB int64) func() {
 	return func() {
 		t.Helper()
 		runtime.GC()
-		if grown := (rssKB() - before) / 1024; before > 0 && grown > maxMB {
-			t.Errorf("resident memory grew by %d MiB (limit %d MiB)", grown, maxMB)
+		if grown := (rssKB() - before) / 1024; before > 0 && grown > maxMB*raceFactor {
+			t.Errorf("resident memory grew by %d MiB (limit %d MiB)", grown, maxMB*raceFactor)
 		}
 	}
 }
@@ -113,30 +113,34 @@ func abuseServer(t *testing.T, s *Server) string {
 	return addr
 }
 
-// TestAbuseSMTPOverlongLines: command lines of megabytes are refused
+// TestAbuseSMTPOverlongLines: 32 MB command lines are refused
 // with "500 5.5.2 Error: line too long" without being held in memory,
-// and a message of one 8 MB line is taken in as a stream.
+// and a message of one 32 MB line is taken in as a stream.
 func TestAbuseSMTPOverlongLines(t *testing.T) {
 	be := &countingBackend{}
-	addr := abuseServer(t, &Server{Backend: be})
-	done := memCheck(t, 48)
+	addr := abuseServer(t, &Server{Backend: be, MaxMessageBytes: 64 << 20})
+	done := memCheck(t, 16)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
-	huge := strings.Repeat("A", 4<<20)
+	// 32 MB lines, written from one reused buffer so that only the
+	// server could hold them.
 	for range 3 {
-		go c.c.Write([]byte("NOOP " + huge + "\r\n"))
+		go streamLine(c.c, "NOOP ", 32)
 		c.expect("", "500 5.5.2 Error: line too long")
 	}
 	c.expect("EHLO x", "250")
 	c.expect("MAIL FROM:<a@example.org>", "250 ")
 	c.expect("RCPT TO:<b@example.jp>", "250 ")
 	c.expect("DATA", "354 ")
-	go c.c.Write([]byte("Subject: one line\r\n\r\n" + strings.Repeat("B", 8<<20) + "\r\n.\r\n"))
+	go func() {
+		streamLine(c.c, "Subject: one line\r\n\r\n", 32)
+		c.c.Write([]byte(".\r\n"))
+	}()
 	c.expect("", "250 ")
 	c.expect("QUIT", "221 ")
 	done()
 	controlClient(t, addr, false)
-	if be.msgs != 2 || be.bytes < 8<<20 {
+	if be.msgs != 2 || be.bytes < 32<<20 {
 		t.Errorf("%d messages, %d bytes", be.msgs, be.bytes)
 	}
 }
@@ -341,9 +345,16 @@ func mimeBomb(n int) string {
 }
 
 // TestAbuseSMTPMIMEBomb: a message of 20,000 nested multipart parts
-// through body_checks is inspected in bounded time and memory: body
-// lines are checked up to body_checks_size_limit, as Postfix's cleanup
-// does, and what a check looks for near the top is still found.
+// through header_checks and body_checks is inspected in bounded time and
+// memory, and what a check looks for near the top is found.
+//
+// Known difference: Postfix 3.7 parses MIME and checks each part's body
+// up to body_checks_size_limit, so it finds the payload of the innermost
+// part and answers "550 5.7.1 payload found" to the big bomb (checked by
+// hand against it); yubin's body_checks see the first
+// body_checks_size_limit bytes of the whole body, so the bomb's payload
+// is past them and the message is accepted. Making body_checks
+// MIME-aware will change the first case's expected reply.
 func TestAbuseSMTPMIMEBomb(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(dir+"/body", []byte("/^the payload$/ REJECT payload found\n"), 0o644)
@@ -364,7 +375,7 @@ func TestAbuseSMTPMIMEBomb(t *testing.T) {
 	c.expect("EHLO x", "250")
 	start := time.Now()
 	for _, tc := range []struct{ msg, want string }{
-		{bomb, "250 "}, // the payload and closing boundaries lie past body_checks_size_limit
+		{bomb, "250 "}, // the payload lies past body_checks_size_limit (see above)
 		{strings.Replace(bomb, "Subject: bomb", "Subject: forbidden", 1), "550 5.7.1 bad subject"},
 		{mimeBomb(5), "550 5.7.1 payload found"},
 	} {
@@ -412,4 +423,16 @@ func TestAbuseSMTPManyRecipients(t *testing.T) {
 	}
 	done()
 	controlClient(t, addr, false)
+}
+
+// streamLine writes prefix, mb MiB of "A" and CRLF, from one 1 MiB buffer.
+func streamLine(w io.Writer, prefix string, mb int) {
+	w.Write([]byte(prefix))
+	chunk := bytes.Repeat([]byte("A"), 1<<20)
+	for range mb {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+	w.Write([]byte("\r\n"))
 }
