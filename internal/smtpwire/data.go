@@ -180,11 +180,20 @@ func (d *DataReader) next() {
 	}
 	d.bol = true
 	body := frag[:len(frag)-1]
+	cr := bytes.IndexByte(frag, '\r')
+	if cr >= 0 && cr == len(body)-1 {
+		// The common line: its only CR is the one of its CRLF.
+		d.prevCRLF = true
+		d.out = frag
+		return
+	}
 	n := len(body)
 	for n > 0 && body[n-1] == '\r' {
 		n--
 	}
-	bareCRToSpace(body[:n])
+	if cr >= 0 {
+		bareCRToSpace(body[cr:n])
+	}
 	if n < len(body) {
 		// CRLF, or CRs and LF: one line end, as Postfix strips a
 		// line's trailing CRs.
