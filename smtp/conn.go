@@ -274,6 +274,10 @@ func (ss *session) loop() {
 			return
 		}
 		cmd, err := smtpwire.ParseCommand(line)
+		if err == nil && (cmd.Verb == "GET" || cmd.Verb == "POST" || cmd.Verb == "CONNECT") || err != nil && nonSMTP(line) {
+			ss.nonSMTP(line)
+			return
+		}
 		if err != nil {
 			ss.stats.count("unknown", false)
 			ss.reply(500, "5.5.2", "Error: bad syntax")
