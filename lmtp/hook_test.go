@@ -37,7 +37,7 @@ func TestCommandHook(t *testing.T) {
 	c.c.Write([]byte("Subject: b\r\n\r\n" + strings.Repeat("0123456789\r\n", 30) + ".\r\n"))
 	c.expect("", "250 ")
 	c.expect("", "552 ")
-	c.expect("XYZZY", "502 ")
+	c.expect("XYZZY", "500 ")
 	c.expect("MAIL", "501 ")
 	c.expect("QUIT", "221 ")
 	// The hook of QUIT runs before the server closes the connection.

@@ -19,6 +19,7 @@ import (
 // Defaults of the Server's limits.
 const (
 	DefaultMaxRecipients  = 1000
+	DefaultMaxBadCommands = 10 // Dovecot's smtp-server max_bad_commands
 	DefaultMaxMemorySpool = 1 << 20
 	DefaultTimeout        = 300 * time.Second
 )
@@ -62,6 +63,11 @@ type Server struct {
 	MaxMessageBytes int64
 	// MaxRecipients limits RCPTs per transaction (default 1000).
 	MaxRecipients int
+	// MaxBadCommands is how many invalid commands (unknown, malformed,
+	// too long) a session may send; the next one ends it with "421 4.7.0
+	// <host> Too many invalid commands." as Dovecot's LMTP does (default
+	// 10; < 0 means no limit).
+	MaxBadCommands int
 	// MaxMemorySpool is the size up to which a message is kept in memory
 	// while it is delivered to each recipient; larger ones go to a
 	// temporary file in SpoolDir (os.TempDir() when empty).

@@ -35,6 +35,7 @@ type session struct {
 	bsize   int64
 	bdatErr error
 	quit    bool
+	bad     int // invalid commands so far (MaxBadCommands)
 	peer    string
 	hook    hookState // for Server.CommandHook
 }
@@ -137,15 +138,30 @@ func (ss *session) serve() {
 // the session must end.
 func (ss *session) command(line []byte, err error) (verb string, end bool) {
 	if err != nil {
-		ss.reply(500, "5.5.2", "Line too long")
-		return "", false
+		return "", ss.badCommand(500, "5.5.2", "Line too long")
 	}
 	cmd, err := smtpwire.ParseCommand(line)
 	if err != nil {
-		ss.reply(500, "5.5.2", "Invalid command syntax")
-		return "", false
+		return "", ss.badCommand(500, "5.5.2", "Invalid command syntax")
 	}
 	return cmd.Verb, ss.dispatch(cmd)
+}
+
+// badCommand answers an invalid command; past MaxBadCommands of them it
+// ends the session instead, with Dovecot's "421 4.7.0 <host> Too many
+// invalid commands." (TestDovecotLMTPBadCommands).
+func (ss *session) badCommand(code int, enhanced, text string) (end bool) {
+	ss.bad++
+	max := ss.srv.MaxBadCommands
+	if max == 0 {
+		max = DefaultMaxBadCommands
+	}
+	if max >= 0 && ss.bad > max {
+		ss.reply(421, "4.7.0", ss.srv.hostname()+" Too many invalid commands.")
+		return true
+	}
+	ss.reply(code, enhanced, text)
+	return false
 }
 
 // dispatch runs one command and reports whether the session must end.
@@ -154,7 +170,7 @@ func (ss *session) dispatch(cmd smtpwire.Command) bool {
 	case "LHLO":
 		ss.cmdLhlo(cmd.Arg)
 	case "HELO", "EHLO":
-		ss.reply(500, "5.5.1", "Use LHLO in LMTP")
+		return ss.badCommand(500, "5.5.1", "Use LHLO in LMTP")
 	case "STARTTLS":
 		return ss.cmdStartTLS(cmd.Arg)
 	case "MAIL":
@@ -176,7 +192,7 @@ func (ss *session) dispatch(cmd smtpwire.Command) bool {
 		ss.reply(221, "2.0.0", "Bye")
 		ss.quit = true
 	default:
-		ss.reply(502, "5.5.2", "Unknown command")
+		return ss.badCommand(500, "5.5.1", "Unknown command") // as Dovecot answers
 	}
 	return false
 }

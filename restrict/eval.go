@@ -116,9 +116,7 @@ func (s *state) logWhatsup(whatsup, text string) {
 		fmt.Fprintf(&b, " helo=<%s>", s.helo.val)
 	}
 	line := b.String()
-	if whatsup != "reject" {
-		s.warnings = append(s.warnings, line)
-	}
+	s.warnings = append(s.warnings, line)
 	s.p.log.Info(line)
 }
 
@@ -153,7 +151,10 @@ func (s *state) reject(class errClass, code int, dsn, format string, args ...any
 		s.logWhatsup("reject_warning", full)
 		return stDunno
 	}
-	s.logWhatsup("reject", full)
+	// The refusal itself is not logged here: the caller sends it, maybe
+	// later than now (smtpd_delay_reject), and logs it once with the
+	// reply it sent, as Postfix's smtpd logs "NOQUEUE: reject: RCPT
+	// from ..." once (smtp.Server does).
 	s.final = r
 	return stReject
 }

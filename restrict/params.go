@@ -24,7 +24,8 @@ type Params map[string]string
 const MaxExpandDepth = 20
 
 // DefaultParams returns a fresh copy of the Postfix 3.7 defaults of the
-// parameters this package reads.
+// parameters this package reads, except smtpd_forbid_unauth_pipelining,
+// which has Postfix 3.9's default (yes).
 func DefaultParams() Params {
 	p := make(Params, len(defaults))
 	for k, v := range defaults {
@@ -146,7 +147,7 @@ var defaults = map[string]string{
 	"smtpd_soft_error_limit":                  "10",
 	"smtpd_error_sleep_time":                  "1s",
 	"smtpd_junk_command_limit":                "${stress?{1}:{100}}",
-	"smtpd_forbid_unauth_pipelining":          "no",
+	"smtpd_forbid_unauth_pipelining":          "yes", // Postfix 3.9 and later
 	"smtpd_sasl_auth_enable":                  "no",
 	"disable_vrfy_command":                    "no",
 	"show_user_unknown_table_name":            "yes",

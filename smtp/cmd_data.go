@@ -114,6 +114,7 @@ func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, t
 	case ec != nil && ec.refusal != nil && ec.refusal.Action == restrict.Discard:
 		// header_checks or body_checks DISCARD: accepted and dropped.
 		err = nil
+		ss.delivered()
 		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
 	case ec != nil && ec.refusal != nil:
 		ss.logReject("END-OF-MESSAGE", *ec.refusal, "")
@@ -126,6 +127,7 @@ func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, t
 		ss.replyErr(e)
 	default:
 		log.Info(env.QueueID+": from=<"+env.From+">, size="+strconv.FormatInt(ec.n, 10)+", nrcpt="+strconv.Itoa(len(env.To))+" (queue active)", "service", ss.info.Service)
+		ss.delivered()
 		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
 	}
 	ss.resetTransaction()

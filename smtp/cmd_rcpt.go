@@ -44,9 +44,12 @@ func (ss *session) cmdRcpt(arg string) bool {
 		ss.reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address")
 		return false
 	}
-	if len(ss.rcpts) >= orInt(s.MaxRecipients, DefaultMaxRecipients) {
+	if len(ss.rcpts) >= ss.lim.rcpts {
+		// Not an error (and counted as a success, as Postfix counts it)
+		// until MaxRecipientOvershoot such RCPTs were refused.
 		ss.reply(452, "4.5.3", "Error: too many recipients")
-		return false
+		ss.overshoot++
+		return ss.overshoot <= ss.lim.overshoot
 	}
 	if s.Limiter != nil && ss.limited(s.Limiter.Recipient, "Recipient address") {
 		return false

@@ -46,8 +46,11 @@ type session struct {
 	txAct       stageActions // ... in this transaction
 	env         *Envelope    // the message being received
 
-	errors    int
-	illPipe   bool // the client pipelined where it must not (reject_unauth_pipelining)
+	lim       sessionLimits // the tarpit limits, resolved at connect
+	errors    int           // smtpd_hard_error_limit's count
+	junk      int           // junk commands (smtpd_junk_command_limit)
+	overshoot int           // RCPTs over MaxRecipients in this transaction
+	illPipe   bool          // the client pipelined where it must not (reject_unauth_pipelining)
 	stats     commandStats
 	lastVerb  string
 	quit      bool
@@ -85,6 +88,7 @@ func (s *Server) serveConn(c net.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ss.ctx = ctx
+	ss.lim = s.sessionLimits()
 	tracked := s.sessions.Track(ss)
 	if tracked {
 		defer s.sessions.Untrack(ss)
@@ -200,7 +204,7 @@ func (ss *session) pregreet() bool {
 	ss.illPipe = true
 	s := ss.srv
 	s.logger().Info("improper command pipelining after CONNECT from "+ss.clientStr+": "+logEscape(next), "service", ss.info.Service)
-	if !s.ForbidUnauthPipelining {
+	if !ss.lim.forbidPipelining {
 		return false
 	}
 	ss.reply(554, "5.5.0", "Error: SMTP protocol synchronization")
@@ -232,8 +236,14 @@ func hostOf(a net.Addr) string {
 // loop reads and dispatches commands until QUIT or a fatal condition.
 func (ss *session) loop() {
 	s := ss.srv
-	maxErr := orInt(s.MaxErrors, DefaultMaxErrors)
 	for !ss.quit {
+		// Postfix's smtpd checks the hard error limit before it reads
+		// each command, so the 421 follows the reply that made the
+		// last error at once.
+		if ss.errors >= ss.lim.hard {
+			ss.tooManyErrors()
+			return
+		}
 		if ss.r.Buffered() == 0 {
 			if err := ss.w.Flush(); err != nil {
 				return
@@ -257,21 +267,21 @@ func (ss *session) loop() {
 			if err == smtpwire.ErrLineTooLong {
 				ss.stats.count("unknown", false)
 				ss.reply(500, "5.5.2", "Error: line too long")
-				if ss.addError(maxErr) {
-					return
-				}
+				ss.errors++
 				continue
 			}
 			ss.lost(err)
 			return
 		}
 		cmd, err := smtpwire.ParseCommand(line)
+		if err == nil && (cmd.Verb == "GET" || cmd.Verb == "POST" || cmd.Verb == "CONNECT") || err != nil && nonSMTP(line) {
+			ss.nonSMTP(line)
+			return
+		}
 		if err != nil {
 			ss.stats.count("unknown", false)
 			ss.reply(500, "5.5.2", "Error: bad syntax")
-			if ss.addError(maxErr) {
-				return
-			}
+			ss.errors++
 			continue
 		}
 		if lastInGroup(cmd.Verb) && ss.r.Buffered() > 0 && !ss.illPipe {
@@ -280,7 +290,7 @@ func (ss *session) loop() {
 			ss.illPipe = true
 			next, _ := ss.r.Peek(min(ss.r.Buffered(), pipeLogBytes))
 			s.logger().Info("improper command pipelining after "+cmd.Verb+" from "+ss.clientStr+": "+logEscape(next), "service", ss.info.Service)
-			if s.ForbidUnauthPipelining {
+			if ss.lim.forbidPipelining {
 				ss.stats.count(strings.ToLower(cmd.Verb), false)
 				ss.reply(554, "5.5.0", "Error: SMTP protocol synchronization")
 				ss.w.Flush()
@@ -289,9 +299,7 @@ func (ss *session) loop() {
 		}
 		ss.lastVerb = cmd.Verb
 		ok, fatal := ss.dispatch(cmd)
-		if !ok && ss.addError(maxErr) {
-			return
-		}
+		ss.countCommand(cmd.Verb, ok)
 		if fatal {
 			ss.w.Flush()
 			return
@@ -350,18 +358,6 @@ func logEscape(b []byte) string {
 	return out.String()
 }
 
-// addError counts a failed command and ends the session at the limit.
-func (ss *session) addError(max int) bool {
-	ss.errors++
-	if ss.errors >= max {
-		ss.reply(421, "4.7.0", ss.srv.hostname()+" Error: too many errors")
-		ss.w.Flush()
-		ss.srv.logger().Info("too many errors after "+ss.lastVerbOr()+" from "+ss.clientStr, "service", ss.info.Service)
-		return true
-	}
-	return false
-}
-
 func (ss *session) lastVerbOr() string {
 	if ss.lastVerb == "" {
 		return "CONNECT"
@@ -388,12 +384,17 @@ func (ss *session) lost(err error) {
 }
 
 // reply writes one reply (buffered; the loop flushes when the client
-// has nothing more pipelined).
+// has nothing more pipelined). Past the soft error limit it waits
+// ErrorSleep first and flushes, as Postfix's smtpd_chat_reply does.
 func (ss *session) reply(code int, enhanced, text string) {
 	if !ss.srv.ext().Has(ExtEnhancedStatusCodes) {
 		enhanced = ""
 	}
+	slept := ss.tarpit()
 	smtpwire.WriteReply(ss.w, code, enhanced, text)
+	if slept {
+		ss.w.Flush()
+	}
 }
 
 func (ss *session) replyErr(e *Error) {
@@ -410,6 +411,7 @@ func (ss *session) resetTransaction() {
 	ss.queueID = ""
 	ss.mailOpts = MailOptions{}
 	ss.rcpts = nil
+	ss.overshoot = 0
 	if ss.bdat != nil {
 		ss.bdat.abort()
 		ss.bdat = nil

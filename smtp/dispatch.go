@@ -43,7 +43,8 @@ func (ss *session) dispatch(cmd smtpwire.Command) (ok, fatal bool) {
 		ok = true
 	default:
 		name = "unknown"
-		ss.reply(502, "5.5.2", "Error: command not recognized")
+		ss.lastVerb = "UNKNOWN"                                 // as Postfix names it in "... after UNKNOWN from"
+		ss.reply(500, "5.5.2", "Error: command not recognized") // Postfix 3.7's code
 	}
 	ss.stats.count(name, ok)
 	return ok, fatal

@@ -30,8 +30,9 @@
 // pipelines where RFC 2920 forbids it, or talks before the greeting, is
 // logged ("improper command pipelining after DATA from ...", "... after
 // CONNECT from ...") and reported to the Policy
-// (reject_unauth_pipelining), or disconnected with
-// ForbidUnauthPipelining. A RateLimiter (restrict's anvil Limiter)
+// (reject_unauth_pipelining), or, by default as in Postfix 3.9
+// (smtpd_forbid_unauth_pipelining = yes; AllowUnauthPipelining turns it
+// off), disconnected. A RateLimiter (restrict's anvil Limiter)
 // enforces the smtpd_client_*_limit rates. A Policy that is also a
 // ContentChecker (restrict with header_checks or body_checks) inspects
 // the header, once complete and before the Session sees it, and the
@@ -81,11 +82,19 @@
 // big"), the log lines "connect from unknown[IP]", "lost connection after
 // CMD from ...", "timeout after CMD from ...", "NOQUEUE: reject: RCPT from
 // ...", "QUEUEID: client=..." and "disconnect from unknown[IP] ehlo=1
-// auth=0/1 commands=1/3", smtpd_hard_error_limit,
+// auth=0/1 commands=1/3", the tarpit (smtpd_hard_error_limit,
+// smtpd_soft_error_limit, smtpd_error_sleep_time,
+// smtpd_junk_command_limit, smtpd_recipient_overshoot_limit: which
+// commands count as errors and junk, the sleep, the "421 4.7.0 Error: too
+// many errors"; compared with Postfix by TestPostfixTarpit), the hang-up
+// on HTTP and header fields sent as commands ("221 2.7.0 Error: I can
+// break rules, too. Goodbye."),
 // smtpd_client_connection_count_limit, smtpd_recipient_limit,
 // message_size_limit, disable_vrfy_command (VRFY is off unless
 // EnableVRFY), smtpd_tls_received_header, and smtpd_forbid_bare_newline =
-// normalize (bare LF accepted as CRLF, only <CRLF>.<CRLF> ends DATA).
+// normalize (bare LF accepted as CRLF, only <CRLF>.<CRLF> ends DATA) and
+// Postfix 3.7's bare CR handling (a CR is never a line end; inside a line
+// it is stored as a space).
 //
 // # Implementation notes
 //

@@ -22,7 +22,7 @@ func TestPostfixImproperPipeliningLog(t *testing.T) {
 	p := testutil.StartSMTPPostfix(t, "smtpd_delay_reject = no\nsmtpd_client_restrictions = sleep 1\n")
 	be := gatedBackend{gate: make(chan struct{}), k: &sink{}}
 	logs := &logBuf{}
-	addr, _ := startServer(t, &Server{Backend: be, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, nil)
+	addr, _ := startServer(t, &Server{Backend: be, AllowUnauthPipelining: true, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, nil)
 
 	const junk = "NOOP \t\\\x01\x7f\xc3\xa9\r\n"
 	// session talks to one server: early sends EHLO before the greeting,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -206,13 +207,14 @@ func TestSMTPPolicyErrorKeepsDecision(t *testing.T) {
 // TestSMTPImproperPipelining: a client that sends the message before the
 // 354 is logged as Postfix logs it and refused by a real restrict.Policy
 // with smtpd_data_restrictions = reject_unauth_pipelining; with
-// ForbidUnauthPipelining the session is ended at once.
+// the default (ForbidUnauthPipelining) the session is ended at once.
 func TestSMTPImproperPipelining(t *testing.T) {
 	p := restrict.DefaultParams()
 	p["myhostname"] = "mail.example.jp"
 	p["mydestination"] = "example.jp"
 	p["local_recipient_maps"] = ""
 	p["smtpd_data_restrictions"] = "reject_unauth_pipelining"
+	p["smtpd_forbid_unauth_pipelining"] = "no" // the default is yes since Postfix 3.9
 	pol, err := restrict.New(p)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +242,7 @@ func TestSMTPImproperPipelining(t *testing.T) {
 		t.Fatalf("%d delivered", n)
 	}
 
-	addr, logs = startServer(t, &Server{Backend: DataFunc(k.Data), ForbidUnauthPipelining: true}, nil)
+	addr, logs = startServer(t, &Server{Backend: DataFunc(k.Data)}, nil)
 	c = dialRaw(t, addr)
 	c.expect("", "220 ")
 	c.send("EHLO client.example.org\r\nMAIL FROM:<a@x.org>\r\n")
@@ -343,5 +345,37 @@ func TestSubmissionSenderLoginMismatch(t *testing.T) {
 	c.expect("QUIT", "221 ")
 	if msgs := k.list(); len(msgs) != 1 || msgs[0].env.Conn.AuthUser != "alice" {
 		t.Fatalf("delivered %+v", msgs)
+	}
+}
+
+// TestSMTPRejectLoggedOnce: a refused RCPT is logged once, as Postfix's
+// smtpd logs it ("NOQUEUE: reject: RCPT from ..."), when the
+// restrict.Policy logs to the same logger as the server.
+func TestSMTPRejectLoggedOnce(t *testing.T) {
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	p := restrict.DefaultParams()
+	p["myhostname"] = "mail.example.jp"
+	p["mydestination"] = "example.jp"
+	p["local_recipient_maps"] = ""
+	p["mynetworks"] = "192.0.2.0/24"
+	p["smtpd_relay_restrictions"] = "permit_mynetworks, reject_unauth_destination"
+	pol, err := restrict.New(p, restrict.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := startServer(t, &Server{Policy: pol, Logger: log, Backend: DataFunc((&sink{}).Data)}, nil)
+	c := dialRaw(t, addr)
+	c.expect("", "220 ")
+	c.expect("EHLO client.example.org", "250-")
+	c.expect("MAIL FROM:<a@x.org>", "250 ")
+	c.expect("RCPT TO:<victim@elsewhere.example>", "554 5.7.1 <victim@elsewhere.example>: Relay access denied")
+	c.expect("QUIT", "221 ")
+	logs.waitLog(t, "disconnect from")
+	if n := strings.Count(logs.String(), "reject: RCPT from"); n != 1 {
+		t.Fatalf("%d reject lines:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 554 5.7.1 <victim@elsewhere.example>: Relay access denied;") {
+		t.Fatalf("log:\n%s", logs)
 	}
 }

@@ -28,14 +28,15 @@ func (b gatedBackend) NewSession(ctx context.Context, c *ConnInfo) (Session, err
 // is logged as Postfix's smtpd logs it ("improper command pipelining
 // after CONNECT") and refused by a real restrict.Policy with
 // smtpd_client_restrictions = reject_unauth_pipelining (at RCPT, as
-// smtpd_delay_reject does); with ForbidUnauthPipelining it gets 554
-// instead of the greeting. A client that waits is unaffected by either.
+// smtpd_delay_reject does); by default (ForbidUnauthPipelining) it gets
+// 554 instead of the greeting. A client that waits is unaffected by either.
 func TestSMTPCommandsBeforeGreeting(t *testing.T) {
 	p := restrict.DefaultParams()
 	p["myhostname"] = "mail.example.jp"
 	p["mydestination"] = "example.jp"
 	p["local_recipient_maps"] = ""
 	p["smtpd_client_restrictions"] = "reject_unauth_pipelining"
+	p["smtpd_forbid_unauth_pipelining"] = "no" // the default is yes since Postfix 3.9
 	pol, err := restrict.New(p)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func TestSMTPCommandsBeforeGreeting(t *testing.T) {
 	polite.expect("QUIT", "221 ")
 
 	be2 := gatedBackend{gate: make(chan struct{}), k: &sink{}}
-	addr, logs = startServer(t, &Server{Backend: be2, ForbidUnauthPipelining: true}, nil)
+	addr, logs = startServer(t, &Server{Backend: be2}, nil)
 	early = dialRaw(t, addr)
 	early.send("EHLO early.example.org\r\nMAIL FROM:<a@x.org>\r\n")
 	be2.gate <- struct{}{}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
@@ -16,11 +17,15 @@ import (
 
 // Defaults of the Server limits, as Postfix's smtpd has them.
 const (
-	DefaultMaxMessageBytes   = 10240000 // message_size_limit
-	DefaultMaxRecipients     = 1000     // smtpd_recipient_limit
-	DefaultMaxErrors         = 20       // smtpd_hard_error_limit
-	DefaultMaxConnsPerClient = 50       // smtpd_client_connection_count_limit
-	DefaultTimeout           = 300 * time.Second
+	DefaultMaxMessageBytes       = 10240000    // message_size_limit
+	DefaultMaxRecipients         = 1000        // smtpd_recipient_limit
+	DefaultMaxErrors             = 20          // smtpd_hard_error_limit
+	DefaultSoftErrorLimit        = 10          // smtpd_soft_error_limit
+	DefaultErrorSleep            = time.Second // smtpd_error_sleep_time
+	DefaultMaxJunkCommands       = 100         // smtpd_junk_command_limit
+	DefaultMaxRecipientOvershoot = 1000        // smtpd_recipient_overshoot_limit
+	DefaultMaxConnsPerClient     = 50          // smtpd_client_connection_count_limit
+	DefaultTimeout               = 300 * time.Second
 )
 
 // Server is an SMTP server. Its zero value is a working port 25 server
@@ -91,10 +96,20 @@ type Server struct {
 	// synchronization" (smtpd_forbid_unauth_pipelining = yes); a client
 	// that talked before the greeting gets that reply instead of the
 	// greeting (seen on plaintext sockets only: the server looks at what
-	// has arrived just before it greets, and never waits for it). Without
-	// it such a session is only logged ("improper command pipelining
-	// after ...") and reported to the Policy (reject_unauth_pipelining).
+	// has arrived just before it greets, and never waits for it).
+	//
+	// This is the default, as in Postfix 3.9 and later: a session is
+	// allowed to pipeline ahead of time only with AllowUnauthPipelining,
+	// or when the Policy has Params (a *restrict.Policy) that set
+	// smtpd_forbid_unauth_pipelining = no. Such a session is then only
+	// logged ("improper command pipelining after ...") and reported to
+	// the Policy (reject_unauth_pipelining). ForbidUnauthPipelining
+	// forbids it whatever the Policy says.
 	ForbidUnauthPipelining bool
+	// AllowUnauthPipelining turns the default ForbidUnauthPipelining off
+	// (smtpd_forbid_unauth_pipelining = no), for clients known to talk
+	// out of turn.
+	AllowUnauthPipelining bool
 	// RejectBareLF refuses a message with a bare LF with
 	// "550 5.5.2 Error: bare <LF> received"; by default such lines are
 	// normalised to CRLF (and "\n.\n" never ends DATA).
@@ -110,7 +125,9 @@ type Server struct {
 	// MaxMessageBytes is message_size_limit (default 10240000; < 0 means
 	// no limit). It is announced with SIZE.
 	MaxMessageBytes int64
-	// MaxRecipients limits RCPTs per message (default 1000).
+	// MaxRecipients limits RCPTs per message (smtpd_recipient_limit;
+	// default 1000, or the Policy's Params when they have it; < 0 means
+	// no limit).
 	MaxRecipients int
 	// MaxHeaderBytes bounds the header held back for header_checks
 	// (header_size_limit, default 102400); MaxBodyCheckBytes the start
@@ -118,9 +135,32 @@ type Server struct {
 	// 51200). See ContentChecker.
 	MaxHeaderBytes    int
 	MaxBodyCheckBytes int
-	// MaxErrors is the error count after which the session is closed
-	// with 421 (default 20, smtpd_hard_error_limit).
+	// The tarpit, as Postfix's smtpd has it. A session counts its errors
+	// (every refused command, unknown or malformed command, and the
+	// junk and overshoot below) until it delivers a message, which
+	// forgives them. Each field left zero takes the value the Policy's
+	// Params give (a *restrict.Policy: main.cf's smtpd_hard_error_limit
+	// and friends), else Postfix's default.
+	//
+	// MaxErrors is smtpd_hard_error_limit: at this many errors the session
+	// is told "421 4.7.0 <host> Error: too many errors" and closed
+	// (default 20; < 0: no limit).
 	MaxErrors int
+	// SoftErrorLimit is smtpd_soft_error_limit: once a session has made
+	// this many errors, every reply waits ErrorSleep first (default 10;
+	// < 0: never). ErrorSleep is smtpd_error_sleep_time (default 1s;
+	// < 0: no wait).
+	SoftErrorLimit int
+	ErrorSleep     time.Duration
+	// MaxJunkCommands is smtpd_junk_command_limit: past this many HELO,
+	// EHLO, RSET, NOOP and VRFY commands each one counts as an error
+	// (default 100; < 0: no limit).
+	MaxJunkCommands int
+	// MaxRecipientOvershoot is smtpd_recipient_overshoot_limit: RCPTs
+	// beyond MaxRecipients get "452 4.5.3 Error: too many recipients";
+	// past this many such RCPTs in one transaction each one counts as an
+	// error (default 1000; < 0: every one counts).
+	MaxRecipientOvershoot int
 	// MaxConnsPerClient limits simultaneous connections from one IP
 	// address (default 50; < 0 means no limit).
 	MaxConnsPerClient int
@@ -145,6 +185,7 @@ type Server struct {
 	tlsConf   *tls.Config
 	ccOnce    sync.Once
 	cc        ContentChecker
+	limits    atomic.Pointer[cachedLimits]
 }
 
 func (s *Server) hostname() string {

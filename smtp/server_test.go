@@ -63,7 +63,7 @@ func TestSMTPTransaction(t *testing.T) {
 	c.expect("VRFY b", "502 5.5.1 VRFY command is disabled")
 	c.expect("NOOP", "250 2.0.0 Ok")
 	c.expect("RSET", "250 2.0.0 Ok")
-	c.expect("FOO", "502 5.5.2 Error: command not recognized")
+	c.expect("FOO", "500 5.5.2 Error: command not recognized")
 	c.expect("QUIT", "221 2.0.0 Bye")
 	msgs := k.list()
 	if len(msgs) != 1 {
@@ -319,9 +319,9 @@ func TestSMTPTooManyErrors(t *testing.T) {
 	addr, _ := startServer(t, &Server{MaxErrors: 3}, nil)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
-	c.expect("X", "502 ")
-	c.expect("X", "502 ")
-	c.expect("X", "502 ")
+	c.expect("X", "500 ")
+	c.expect("X", "500 ")
+	c.expect("X", "500 ")
 	c.expect("", "421 4.7.0 mail.example.jp Error: too many errors")
 }
 
@@ -387,6 +387,7 @@ func TestSMTPStartTLSAuthRaw(t *testing.T) {
 	f := testutil.NewTLS(t)
 	k := &sink{}
 	s := NewSubmission("mail.example.jp", f.ServerConfig(), interopAuth(t), nil, DataFunc(k.Data))
+	s.AllowUnauthPipelining = true // the injection below is to be dropped, not refused
 	addr, logs := startServer(t, s, nil)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")

@@ -58,7 +58,7 @@ func TestQueueCrashSmtpSinkKill9(t *testing.T) {
 		}
 		cur.start()
 		load := exec.Command(py, "-c", crashLoadScript)
-		load.Env = append(os.Environ(), "SMTP="+strconv.Itoa(in.ports["smtp"]), "ROUND="+strconv.Itoa(round))
+		load.Env = append(os.Environ(), "SMTP="+strconv.Itoa(cur.ports["smtp"]), "ROUND="+strconv.Itoa(round))
 		outc := make(chan []byte, 1)
 		go func() { out, _ := load.CombinedOutput(); outc <- out }()
 		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)

@@ -29,7 +29,7 @@ func TestDefaultsAsRootInPrivateHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := &instance{t: t, dir: checkout, data: data, ports: map[string]int{}, done: make(chan struct{})}
-	cf := testConfig(t, "./yubin-data", in.ports, "")
+	cf := testConfig(t, "./yubin-data", "")
 	if err := os.WriteFile(filepath.Join(data, "main.cf"), []byte(cf), 0o644); err != nil {
 		t.Fatal(err)
 	}

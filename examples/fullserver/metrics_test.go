@@ -18,11 +18,11 @@ import (
 func TestCurlMetrics(t *testing.T) {
 	t.Parallel()
 	curl := testutil.RequireBinary(t, "curl")
-	mport := testutil.FreePort(t)
-	in := newInstance(t, "metrics_listen = 127.0.0.1:"+strconv.Itoa(mport)+"\n")
+	in := newInstance(t, "metrics_listen = 127.0.0.1:0\n")
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("alice")
 	in.start()
+	mport := in.ports["metrics"]
 	in.python(pyPrelude+`
 s = smtplib.SMTP('127.0.0.1', P('SMTP'), source_address=('127.0.0.2', 0))
 s.sendmail('x@example.org', ['alice@localhost'], 'Subject: m\r\n\r\nm\r\n')

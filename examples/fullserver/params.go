@@ -20,7 +20,8 @@ var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "p
 var ownParams = []config.Param{
 	// Where things are.
 	{Name: "data_directory", Default: "./yubin-data", Doc: "the data directory: passwd, mail, TLS files, LMTP socket"},
-	{Name: "mail_owner", Default: "yubin", Doc: "the unprivileged user to run as when started as root"},
+	{Name: "mail_owner", Default: "yubin", Doc: "the dedicated unprivileged user to run as when started as root (useradd --system --home-dir /var/lib/yubin --shell /usr/sbin/nologin yubin)"},
+	{Name: "allow_nobody_mail_owner", Default: "no", Kind: config.Bool, Doc: "yes: started as root, run as a shared account such as nobody when mail_owner is one or the default user does not exist (other programs of that user can then read the mail and the TLS key)"},
 	{Name: "syslog_name", Default: "yubin", Doc: "the program name in log lines"},
 	{Name: "log_format", Default: "text", Check: oneOf("text", "json"), Doc: "text (maillog-like) or json"},
 	{Name: "metrics_listen", Default: "", Check: optAddr, Doc: "host:port of the Prometheus /metrics listener, empty for none"},
@@ -138,9 +139,22 @@ func newSchema() *config.Schema {
 		}
 	}
 	// Typed versions of restrict's numeric and boolean parameters.
-	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "header_size_limit", "body_checks_size_limit"} {
+	for _, n := range []string{"message_size_limit", "mailbox_size_limit", "smtpd_recipient_limit", "smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit", "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "header_size_limit", "body_checks_size_limit",
+		"smtpd_hard_error_limit", "smtpd_soft_error_limit", "smtpd_junk_command_limit", "smtpd_recipient_overshoot_limit"} {
 		p := byName[n]
 		p.Kind = config.Int
+		byName[n] = p
+	}
+	// Postfix lowers these two under stress (overload); this host has no
+	// stress mode, so they are the normal values.
+	for n, v := range map[string]string{"smtpd_hard_error_limit": "20", "smtpd_junk_command_limit": "100"} {
+		p := byName[n]
+		p.Default = v
+		byName[n] = p
+	}
+	for _, n := range []string{"smtpd_error_sleep_time"} {
+		p := byName[n]
+		p.Kind = config.Duration
 		byName[n] = p
 	}
 	for _, n := range []string{"smtpd_sasl_auth_enable", "disable_vrfy_command", "smtpd_helo_required", "smtpd_delay_reject", "smtpd_forbid_unauth_pipelining"} {

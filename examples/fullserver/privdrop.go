@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -14,12 +17,57 @@ type account struct {
 	uid, gid int
 }
 
+// createOwnerHint is the command that makes the default mail_owner.
+const createOwnerHint = "useradd --system --home-dir /var/lib/yubin --shell /usr/sbin/nologin yubin"
+
+// sharedOwners are accounts that other programs run as: mail owned by
+// one of them is readable by all of those programs.
+var sharedOwners = map[string]bool{"nobody": true, "nogroup": true, "daemon": true}
+
+// errNoUser is lookupOwner's error for a name that is not a user.
+var errNoUser = errors.New("no such user")
+
+// sharedUID is nobody's uid on Debian and most Linux systems.
+const sharedUID = 65534
+
+// chooseOwner decides, when started as root, which account the host
+// runs as: mail_owner (name; set tells whether the configuration names
+// it) must be a dedicated unprivileged user. A missing default user or a
+// shared one such as nobody is refused with the command that creates
+// the dedicated user, unless allowShared (allow_nobody_mail_owner =
+// yes): then nobody stands in for a missing default user, with a
+// warning. lookup resolves a user name.
+func chooseOwner(name string, set, allowShared bool, lookup func(string) (*account, error)) (*account, string, error) {
+	a, err := lookup(name)
+	if err != nil && !errors.Is(err, errNoUser) {
+		return nil, "", err
+	}
+	if err != nil {
+		if set || !allowShared {
+			return nil, "", fmt.Errorf("started as root, but mail_owner %q is not a user: create a dedicated user for the mail (%s), or set mail_owner to one (%v)", name, strings.ReplaceAll(createOwnerHint, " yubin", " "+name), err)
+		}
+		a, err = lookup("nobody")
+		if err != nil {
+			return nil, "", err
+		}
+		return a, fmt.Sprintf("mail_owner %q does not exist; running as nobody because allow_nobody_mail_owner = yes (any other program running as nobody can read the mail and the TLS key; create the user: %s)", name, createOwnerHint), nil
+	}
+	if (sharedOwners[a.name] || a.uid == sharedUID) && !allowShared {
+		return nil, "", fmt.Errorf("mail_owner %q is shared with other programs, which could read all mail and the TLS key: create a dedicated user (%s) and set mail_owner = yubin, or set allow_nobody_mail_owner = yes to run as %s anyway", name, createOwnerHint, name)
+	}
+	return a, "", nil
+}
+
 // lookupOwner resolves mail_owner. Root is refused: the host never
 // touches mail as root.
 func lookupOwner(name string) (*account, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("started as root, but mail_owner %q is not a user (create it, or set mail_owner to an unprivileged user such as nobody): %v", name, err)
+		var unknown user.UnknownUserError
+		if errors.As(err, &unknown) {
+			return nil, fmt.Errorf("%w: %v", errNoUser, err)
+		}
+		return nil, err
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
@@ -30,6 +78,20 @@ func lookupOwner(name string) (*account, error) {
 		return nil, fmt.Errorf("mail_owner %q is root: refusing to handle mail as root", name)
 	}
 	return &account{name: name, uid: uid, gid: gid}, nil
+}
+
+// giveToOwner chowns path, and its directory when root owns it, to a.
+func giveToOwner(path string, a *account) error {
+	if err := os.Lchown(path, a.uid, a.gid); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+			return os.Chown(dir, a.uid, a.gid)
+		}
+	}
+	return nil
 }
 
 // dropPrivileges makes every thread of the process run as a (Go's

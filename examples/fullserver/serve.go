@@ -66,16 +66,12 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	// root-only certificates, bind, then drop privileges before anything
 	// touches mail.
 	if os.Geteuid() == 0 {
-		owner, err := lookupOwner(cfg.Get("mail_owner"))
-		if err != nil && !cfg.IsSet("mail_owner") {
-			// Out of the box as root on a machine without a "yubin"
-			// user: run as nobody rather than refuse, and say so.
-			if owner, err = lookupOwner("nobody"); err == nil {
-				h.log.Warn(fmt.Sprintf("mail_owner %q does not exist; running as nobody (create the user or set mail_owner)", cfg.Get("mail_owner")))
-			}
-		}
+		owner, warn, err := chooseOwner(cfg.Get("mail_owner"), cfg.IsSet("mail_owner"), cfg.Bool("allow_nobody_mail_owner"), lookupOwner)
 		if err != nil {
 			return fail(err)
+		}
+		if warn != "" {
+			h.log.Warn(warn)
 		}
 		h.owner = owner
 		if err := prepareDataDirAsRoot(cfg.Get("data_directory"), owner); err != nil {
@@ -173,11 +169,12 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 			}
 		}(b, srv)
 	}
-	h.printWelcome(demo, metricsL)
-
+	// Signals are caught before the welcome text says the host runs, so
+	// a SIGTERM sent at once still drains.
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
+	h.printWelcome(demo, metricsL)
 	for s := range sig {
 		if s == syscall.SIGHUP {
 			h.reload()
@@ -277,8 +274,13 @@ func prepareDataDirAsRoot(dir string, owner *account) error {
 // writable.
 func prepareData(cfg *config.Config) error {
 	dir := cfg.Get("data_directory")
-	for _, d := range []string{dir, filepath.Join(dir, "mail"), filepath.Join(dir, "tls"), filepath.Join(dir, "tmp"), filepath.Join(dir, "hold")} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	// What holds mail and keys is the mail owner's alone, as Dovecot
+	// makes mail directories 0700 and files 0600.
+	for _, d := range []string{filepath.Join(dir, "mail"), filepath.Join(dir, "tls"), filepath.Join(dir, "tmp"), filepath.Join(dir, "hold")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
 	}

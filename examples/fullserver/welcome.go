@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -11,7 +12,10 @@ import (
 // only the listeners that are running (protocols, empty ports and
 // per-listener settings switch them off).
 func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {
-	w := h.out
+	// One write, so that a program reading the output (the tests) gets
+	// the listeners' addresses together.
+	w := &bytes.Buffer{}
+	defer func() { h.out.Write(w.Bytes()) }()
 	fmt.Fprintln(w, "yubin mail host running.")
 	ports := map[string][]string{} // service -> listening addresses
 	for _, b := range h.binds {

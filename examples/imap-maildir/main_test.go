@@ -1,10 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,17 +24,35 @@ func TestImaplibReadsMaildir(t *testing.T) {
 	}
 	md := testutil.TempMaildir(t)
 	os.WriteFile(filepath.Join(md, "new", "1700000000.M1P1.host"), []byte("Subject: existing\r\n\r\nfrom the spool\r\n"), 0o600)
-	port := testutil.FreePort(t)
-	cmd := exec.Command(bin, "-maildir", md, "-user", "me", "-listen", "127.0.0.1:"+strconv.Itoa(port))
+	// Port 0: the server binds a free port itself and logs it, so no
+	// other test can take it first.
+	cmd := exec.Command(bin, "-maildir", md, "-user", "me", "-listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "IMAP_PASSWORD=secret")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var out []byte
-	var err error
-	for i := 0; i < 50; i++ {
-		out, err = exec.Command(py, "-c", `
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`imap-maildir serving.* addr=127\.0\.0\.1:([0-9]+)`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	var port string
+	select {
+	case port = <-addr:
+	case <-time.After(20 * time.Second):
+		t.Fatal("imap-maildir did not say where it listens")
+	}
+	out, err := exec.Command(py, "-c", `
 import imaplib, sys
 m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
 m.login('me', 'secret')
@@ -42,12 +61,7 @@ print('EXISTS', data[0].decode())
 typ, data = m.fetch('1', '(BODY[])')
 print(data[0][1].decode())
 m.logout()
-`, strconv.Itoa(port)).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "Connection refused") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+`, port).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}

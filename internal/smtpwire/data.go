@@ -2,6 +2,7 @@ package smtpwire
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 )
 
@@ -33,7 +34,6 @@ type DataReader struct {
 	n        int64
 	bol      bool // at the beginning of a line
 	prevCRLF bool // the previous line ended in CRLF (true at the start)
-	prevCR   bool // the last byte consumed was CR (line split by a full buffer)
 	out      []byte
 	crlf     bool // owe "\r\n" after out
 	err      error
@@ -168,17 +168,42 @@ func (d *DataReader) next() {
 		}
 	}
 	if !complete {
+		// A line longer than the buffer. A CR at its end may be the
+		// start of the CRLF: it goes back to be read with what follows.
 		d.bol = false
-		d.prevCR = len(frag) > 0 && frag[len(frag)-1] == '\r'
+		if n := len(frag); n > 0 && frag[n-1] == '\r' && d.r.UnreadByte() == nil {
+			frag = frag[:n-1]
+		}
+		bareCRToSpace(frag)
 		d.out = frag
 		return
 	}
 	d.bol = true
 	body := frag[:len(frag)-1]
-	if len(body) > 0 && body[len(body)-1] == '\r' || len(body) == 0 && d.prevCR {
+	cr := bytes.IndexByte(frag, '\r')
+	if cr >= 0 && cr == len(body)-1 {
+		// The common line: its only CR is the one of its CRLF.
 		d.prevCRLF = true
-		d.prevCR = false
 		d.out = frag
+		return
+	}
+	n := len(body)
+	for n > 0 && body[n-1] == '\r' {
+		n--
+	}
+	if cr >= 0 {
+		bareCRToSpace(body[cr:n])
+	}
+	if n < len(body) {
+		// CRLF, or CRs and LF: one line end, as Postfix strips a
+		// line's trailing CRs.
+		d.prevCRLF = true
+		if n == len(body)-1 {
+			d.out = frag
+		} else {
+			d.out = body[:n]
+			d.crlf = true
+		}
 		return
 	}
 	// A bare LF.
@@ -187,9 +212,24 @@ func (d *DataReader) next() {
 		d.err = ErrBareLF
 	}
 	d.prevCRLF = false
-	d.prevCR = false
 	d.out = body
 	d.crlf = true
+}
+
+// bareCRToSpace replaces each CR of a line (its line end removed) by a
+// space, in place, as Postfix 3.7's smtpd stores it: a CR is never a
+// line end and never reaches the stored message alone, so nothing like
+// "\r.\r\n" can end the data at a next hop that takes a CR for a line
+// end (SMTP smuggling).
+func bareCRToSpace(b []byte) {
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		b[i] = ' '
+		j := bytes.IndexByte(b[i+1:], '\r')
+		if j < 0 {
+			return
+		}
+		i += 1 + j
+	}
 }
 
 // Discard reads and drops the rest of the data up to and including the

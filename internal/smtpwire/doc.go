@@ -59,7 +59,15 @@
 // only as <CRLF>.<CRLF>. "\n.\n" therefore never ends a message, which
 // closes the SMTP smuggling hole. BareLFReject makes the reader fail with
 // ErrBareLF at the first bare LF instead; Discard then reads on to the
-// terminator so the session stays in step. Bare CR bytes and NUL bytes in content pass unchanged.
+// terminator so the session stays in step.
+//
+// Bare CR: as Postfix 3.7's smtpd does (checked against it by
+// smtp.TestPostfixBareCR), a CR is never a line end. The CRs before a
+// line's LF are one line end ("a\r\r\n" is the line "a"), and any other
+// CR becomes a space, so "\r.\r\n" is stored as " .\r\n" and nothing in
+// the stored message can end the data at a lenient next hop. NUL bytes
+// pass unchanged. BDAT chunks (ChunkReader) are binary and pass as
+// they are; the outbound DotWriter normalises what it sends.
 //
 // Over-size data: once more than MaxSize bytes have been produced, Read
 // fails with ErrTooBig; Discard then reads the rest up to the terminator

@@ -42,7 +42,7 @@ func FuzzParsePathArg(f *testing.F) {
 }
 
 func FuzzDataReader(f *testing.F) {
-	for _, s := range []string{"a\r\n.\r\n", "..x\n.\n.\r\n", "a\rb\r\n\r\n.\r\n", ""} {
+	for _, s := range []string{"a\r\n.\r\n", "..x\n.\n.\r\n", "a\rb\r\n\r\n.\r\n", "", "a\r.\r\n\r\r\n.\r\n"} {
 		f.Add([]byte(s), uint8(16), false)
 	}
 	f.Fuzz(func(t *testing.T, in []byte, bufSize uint8, reject bool) {
@@ -69,10 +69,14 @@ func FuzzDataReader(f *testing.F) {
 			t.Fatalf("left %d buffered after Read, %d after WriteTo", rest, rest2)
 		}
 		if err == nil {
-			// Output is CRLF-normalised: every LF follows a CR.
+			// Output is CRLF-normalised: every LF follows a CR and
+			// every CR is followed by LF.
 			for i, b := range out {
 				if b == '\n' && (i == 0 || out[i-1] != '\r') {
 					t.Fatalf("bare LF in output %q", out)
+				}
+				if b == '\r' && (i == len(out)-1 || out[i+1] != '\n') {
+					t.Fatalf("bare CR in output %q from %q", out, in)
 				}
 			}
 			if bytes.Contains(append([]byte("\r\n"), out...), []byte("\r\n.\r\n")) && !bytes.Contains(in, []byte("\r\n..\r\n")) && !bytes.HasPrefix(in, []byte("..\r\n")) && !bytes.Contains(in, []byte("\n.\r\n")) {

@@ -3,7 +3,6 @@ package testutil
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -134,7 +133,6 @@ func StartPostfix(t testing.TB, mainCF string) string {
 			os.Chown(filepath.Join(q, sub), uid, -1)
 		}
 	}
-	port := FreePort(t)
 	cf := fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %s
 data_directory = %s/data
@@ -146,19 +144,42 @@ smtpd_peername_lookup = no
 disable_dns_lookups = yes
 smtp_dns_support_level = disabled
 `, q, q, dir, dir) + mainCF + "\n"
-	mcf := fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
+	mcfRest := `
 cleanup unix n - n - 0 cleanup
 rewrite unix - - n - - trivial-rewrite
 anvil unix - - n - 1 anvil
 proxymap unix - - n - - proxymap
 postlog unix-dgram n - n - 1 postlogd
-`, port)
+`
 	if err := os.WriteFile(filepath.Join(dir, "main.cf"), []byte(cf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The master binds the port itself: when another test took the port
+	// FreePort found, it exits, and is started again on another one. It
+	// is ready when it logs "daemon started" (a dial could reach the
+	// other test's server).
+	for attempt := 1; ; attempt++ {
+		addr, ok := startPostfixMaster(t, master, dir, mcfRest)
+		if ok {
+			return addr
+		}
+		if attempt == 5 {
+			t.Fatalf("Postfix master did not start on a free port in %d attempts", attempt)
+		}
+	}
+}
+
+// startPostfixMaster runs one attempt of StartPostfix on a fresh port; ok
+// is false when the master exited because the port was taken.
+func startPostfixMaster(t testing.TB, master, dir, mcfRest string) (string, bool) {
+	t.Helper()
+	port := FreePort(t)
+	mcf := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", port) + mcfRest
 	if err := os.WriteFile(filepath.Join(dir, "master.cf"), []byte(mcf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	maillog := filepath.Join(dir, "maillog")
+	os.Truncate(maillog, 0)
 	cmd := exec.Command(master, "-c", dir, "-d")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -186,16 +207,17 @@ postlog unix-dgram n - n - 1 postlogd
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
+		log, _ := os.ReadFile(maillog)
 		select {
 		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
+			if strings.Contains(out.String()+string(log), "Address already in use") {
+				return "", false
+			}
 			t.Fatalf("Postfix master exited: %s%s", out.String(), log)
 		default:
+		}
+		if strings.Contains(string(log), "daemon started") {
+			return addr, true
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("Postfix smtpd did not listen on %s: %s", addr, out.String())

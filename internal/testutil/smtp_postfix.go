@@ -30,12 +30,18 @@ type SMTPPostfix struct {
 // installed, and needs root (Postfix's master runs as root).
 func StartSMTPPostfix(t testing.TB, mainCF string) *SMTPPostfix {
 	t.Helper()
+	return startSMTPPostfix(t, mainCF, func() int { return FreePort(t) })
+}
+
+// startSMTPPostfix is StartSMTPPostfix with the port chooser given.
+func startSMTPPostfix(t testing.TB, mainCF string, port func() int) *SMTPPostfix {
+	t.Helper()
 	bin := RequireBinary(t, "postfix")
 	if os.Geteuid() != 0 {
 		Unavailable(t, "a private Postfix instance needs root")
 	}
 	dir := SharedDir(t)
-	p := &SMTPPostfix{Dir: filepath.Join(dir, "etc"), Queue: filepath.Join(dir, "queue"), MailLog: filepath.Join(dir, "maillog"), SMTPPort: FreePort(t)}
+	p := &SMTPPostfix{Dir: filepath.Join(dir, "etc"), Queue: filepath.Join(dir, "queue"), MailLog: filepath.Join(dir, "maillog")}
 	for _, d := range []string{p.Dir, p.Queue, filepath.Join(dir, "data")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -69,7 +75,7 @@ maximal_backoff_time = 2s
 smtp_connect_timeout = 5s
 lmtp_connect_timeout = 5s
 `, p.Queue, dir, p.MailLog, dir) + mainCF
-	master := fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
+	masterRest := `
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -93,35 +99,66 @@ local     unix  -       n       n       -       -       local
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
-`, p.SMTPPort)
+`
 	if err := os.WriteFile(filepath.Join(p.Dir, "main.cf"), []byte(main), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(p.Dir, "master.cf"), []byte(master), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	makeQueueDirs(t, p.Queue)
-	out, err := exec.Command(bin, "-c", p.Dir, "start").CombinedOutput()
-	if err != nil {
-		log, _ := os.ReadFile(p.MailLog)
+	// Postfix's master binds the smtpd port itself, so the port is only
+	// known to be free when it has started: another test may take the
+	// port FreePort found first. Then start again on another one.
+	for attempt := 1; ; attempt++ {
+		p.SMTPPort = port()
+		master := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", p.SMTPPort) + masterRest
+		if err := os.WriteFile(filepath.Join(p.Dir, "master.cf"), []byte(master), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "-c", p.Dir, "start").CombinedOutput()
+		started := err == nil && p.waitStart(10*time.Second)
+		if started {
+			break
+		}
+		p.stop(bin)
+		log := p.Log()
+		if attempt < 5 && strings.Contains(string(out)+log, "Address already in use") {
+			os.Truncate(p.MailLog, 0)
+			continue
+		}
 		t.Fatalf("postfix start: %v\n%s\n%s", err, out, log)
 	}
-	t.Cleanup(func() {
-		// "postfix stop" waits for the master to exit at its own pace;
-		// abort ends every process at once, then we wait for the master.
-		pidText, _ := os.ReadFile(filepath.Join(p.Queue, "pid", "master.pid"))
-		exec.Command(bin, "-c", p.Dir, "abort").Run()
-		var pid int
-		fmt.Sscan(strings.TrimSpace(string(pidText)), &pid)
-		for i := 0; pid > 0 && i < 200; i++ {
-			if syscall.Kill(pid, 0) != nil {
-				break
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-	})
-	p.WaitLog(t, "daemon started", 10*time.Second)
+	t.Cleanup(func() { p.stop(bin) })
 	return p
+}
+
+// waitStart waits for the master's "daemon started" or a fatal error in
+// the maillog and reports whether it started.
+func (p *SMTPPostfix) waitStart(timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+		log := p.Log()
+		if strings.Contains(log, "daemon started") {
+			return true
+		}
+		if strings.Contains(log, "fatal:") {
+			return false
+		}
+	}
+	return false
+}
+
+// stop ends the instance at once: "postfix stop" waits for the master
+// to exit at its own pace; abort ends every process at once, then we
+// wait for the master.
+func (p *SMTPPostfix) stop(bin string) {
+	pidText, _ := os.ReadFile(filepath.Join(p.Queue, "pid", "master.pid"))
+	exec.Command(bin, "-c", p.Dir, "abort").Run()
+	var pid int
+	fmt.Sscan(strings.TrimSpace(string(pidText)), &pid)
+	for i := 0; pid > 0 && i < 200; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // makeQueueDirs creates the queue directory tree as post-install would,
