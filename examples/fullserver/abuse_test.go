@@ -119,10 +119,8 @@ func TestAbuseSMTPFullserverLimits(t *testing.T) {
 // again, and memory stayed bounded.
 func TestAbuseConnectionFloodFullserver(t *testing.T) {
 	t.Parallel()
-	// Verified to pass with internal/serve backing off on EMFILE and
-	// ENFILE, and to fail without it (the IMAP and POP3 listeners stay
-	// closed): that fix is issue 22 item 1, on another branch.
-	t.Skip("needs internal/serve's accept back-off on EMFILE (issue 22 item 1); remove this skip when it is merged")
+	// Fails without internal/serve's back-off on EMFILE and ENFILE (the
+	// IMAP and POP3 listeners then stay closed).
 	prlimit := testutil.RequireBinary(t, "prlimit")
 	in := newInstance(t, "")
 	in.wrap = []string{prlimit, "--nofile=256:256"}
