@@ -3,7 +3,15 @@ package smtpwire
 import (
 	"bytes"
 	"io"
+	"sync"
 )
+
+// lineEndsBufs holds the buffers of finished NormalizeLineEnds readers:
+// the input piece and room for its output, which at most doubles (every
+// byte a bare LF).
+var lineEndsBufs = sync.Pool{New: func() any { b := make([]byte, 3*lineEndsPiece); return &b }}
+
+const lineEndsPiece = 4 << 10
 
 // NormalizeLineEnds returns a reader of r's bytes with every line ending
 // made CRLF, as a DataReader yields DATA text: a bare LF becomes CRLF,
@@ -14,34 +22,57 @@ import (
 // smtpd stores it, with nothing a lenient next hop could take for a
 // line end.
 func NormalizeLineEnds(r io.Reader) io.Reader {
-	return &lineEnds{r: r, buf: make([]byte, 8<<10)}
+	return &lineEnds{r: r}
 }
 
 type lineEnds struct {
-	r   io.Reader
-	buf []byte
-	out []byte // transformed bytes not yet read
-	crs int    // CRs seen at the end of the last piece, not yet placed
-	err error
+	r    io.Reader
+	pool *[]byte // buf and the room out is made in, from lineEndsBufs
+	buf  []byte
+	out  []byte // transformed bytes not yet read
+	crs  int    // CRs seen at the end of the last piece, not yet placed
+	err  error
+}
+
+// fill reads and transforms the next piece; at the end the buffers go
+// back to the pool.
+func (l *lineEnds) fill() {
+	if l.pool == nil {
+		l.pool = lineEndsBufs.Get().(*[]byte)
+		l.buf = (*l.pool)[:lineEndsPiece]
+	}
+	n, err := l.r.Read(l.buf)
+	l.out = l.transform((*l.pool)[lineEndsPiece:lineEndsPiece], l.buf[:n])
+	if err != nil {
+		l.err = err
+		if err == io.EOF && l.crs > 0 {
+			l.out = append(l.out, '\r', '\n')
+			l.crs = 0
+		}
+	}
+}
+
+// release gives the buffers back once the output is all read.
+func (l *lineEnds) release() {
+	if l.pool != nil && len(l.out) == 0 {
+		lineEndsBufs.Put(l.pool)
+		l.pool, l.buf, l.out = nil, nil, nil
+	}
 }
 
 func (l *lineEnds) Read(p []byte) (int, error) {
 	for len(l.out) == 0 && l.err == nil {
-		n, err := l.r.Read(l.buf)
-		l.out = l.transform(l.out[:0], l.buf[:n])
-		if err != nil {
-			l.err = err
-			if err == io.EOF && l.crs > 0 {
-				l.out = append(l.out, '\r', '\n')
-				l.crs = 0
-			}
-		}
+		l.fill()
 	}
 	if len(l.out) == 0 {
+		l.release()
 		return 0, l.err
 	}
 	n := copy(p, l.out)
 	l.out = l.out[n:]
+	if l.err != nil {
+		l.release()
+	}
 	return n, nil
 }
 
@@ -59,20 +90,13 @@ func (l *lineEnds) WriteTo(w io.Writer) (int64, error) {
 			}
 		}
 		if l.err != nil {
+			l.release()
 			if l.err == io.EOF {
 				return total, nil
 			}
 			return total, l.err
 		}
-		n, err := l.r.Read(l.buf)
-		l.out = l.transform(l.out[:0], l.buf[:n])
-		if err != nil {
-			l.err = err
-			if err == io.EOF && l.crs > 0 {
-				l.out = append(l.out, '\r', '\n')
-				l.crs = 0
-			}
-		}
+		l.fill()
 	}
 }
 
