@@ -68,3 +68,46 @@ func TestPostfixBareCR(t *testing.T) {
 		t.Fatalf("yubin stored %q, want %q", body(direct), want)
 	}
 }
+
+// TestPostfixBDATBareCR: the same for a message sent with BDAT, in two
+// chunks split between a CR and its LF: Postfix's smtpd applies DATA's
+// line discipline to BDAT text (bare CR to space, bare LF to CRLF), and
+// so does yubin's server for a message that is not BINARYMIME.
+func TestPostfixBDATBareCR(t *testing.T) {
+	k := &sink{}
+	s := &Server{Backend: DataFunc(k.Data), NoReceivedHeader: true}
+	addr, _ := startServer(t, s, nil)
+	_, yport, _ := net.SplitHostPort(addr)
+	p := testutil.StartSMTPPostfix(t, fmt.Sprintf("relayhost = [127.0.0.1]:%s\nsmtp_tls_security_level = none\n", yport))
+	const msg = "Subject: bdat\r\n\r\nline one\r.\r\nin\rside\r\nlf\nsplit\r\nend\r\n"
+	cut := strings.Index(msg, "split\r") + len("split\r")
+	send := func(addr string) {
+		c := dialRaw(t, addr)
+		c.expect("", "220 ")
+		c.expect("EHLO client.example", "250")
+		c.expect("MAIL FROM:<a@client.example>", "250 ")
+		c.expect("RCPT TO:<b@remote.example>", "250 ")
+		c.send(fmt.Sprintf("BDAT %d\r\n%s", cut, msg[:cut]))
+		c.expect("", "250 ")
+		c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg)-cut, msg[cut:]))
+		c.expect("", "250 ")
+		c.expect("QUIT", "221 ")
+	}
+	send(addr)
+	send(p.Addr())
+	p.WaitLog(t, "status=sent", 20*time.Second)
+	for deadline := time.Now().Add(5 * time.Second); len(k.list()) < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	msgs := k.list()
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages arrived", len(msgs))
+	}
+	body := func(b []byte) string {
+		_, after, _ := strings.Cut(string(b), "\r\n\r\n")
+		return after
+	}
+	if d, v := body(msgs[0].data), body(msgs[1].data); d != v || d != "line one .\r\nin side\r\nlf\r\nsplit\r\nend\r\n" {
+		t.Fatalf("yubin stored %q, Postfix passed on %q", d, v)
+	}
+}

@@ -87,6 +87,12 @@ func (ss *session) deliver(env *Envelope, content io.Reader) (*endCheck, error) 
 	if !ss.srv.NoReceivedHeader {
 		hdr += ss.receivedHeader(env.Received)
 	}
+	if env.Chunked && env.MailOpts.Body != "BINARYMIME" {
+		// BDAT text has no line discipline of its own: its line ends
+		// are made what DATA's are, as Postfix's smtpd does
+		// (TestPostfixBDATBareCR).
+		content = smtpwire.NormalizeLineEnds(content)
+	}
 	ec := &endCheck{ss: ss}
 	ec.r = io.MultiReader(strings.NewReader(hdr), content)
 	if cc := ss.srv.contentChecker(); cc != nil && !ss.discard {
