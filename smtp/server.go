@@ -164,6 +164,12 @@ type Server struct {
 	// MaxConnsPerClient limits simultaneous connections from one IP
 	// address (default 50; < 0 means no limit).
 	MaxConnsPerClient int
+	// ProcessLimit bounds the sessions served at once, as Postfix's
+	// process_limit of smtpd (default_process_limit, 100): at the limit
+	// the server stops accepting, so new clients wait in the listen
+	// backlog instead of being refused, and a warning is logged. 0, the
+	// default, means no limit.
+	ProcessLimit int
 	// ReadTimeout bounds the wait for each command (default 300s);
 	// DataTimeout the wait for each piece of DATA or BDAT content
 	// (default 300s); WriteTimeout each write (default 300s).
@@ -293,6 +299,12 @@ func (s *Server) ListenAndServeTLS() error {
 // A listener made by tls.NewListener gives implicit TLS (port 465). It
 // returns ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
+	name := s.Service
+	if name == "" {
+		name = "smtp"
+	}
+	s.sessions.SetLogger(s.logger())
+	s.sessions.SetProcessLimit(s.ProcessLimit, name)
 	err := s.sessions.Serve(l, s.serveConn)
 	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed

@@ -132,6 +132,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		MaxMessageBytes:   v.Int("message_size_limit"),
 		MaxRecipients:     int(v.Int("smtpd_recipient_limit")),
 		MaxConnsPerClient: -1, // the Limiter counts, exempting smtpd_client_event_limit_exceptions
+		ProcessLimit:      int(v.Int("default_process_limit")),
 		ReadTimeout:       v.Duration("smtpd_timeout"),
 		DataTimeout:       v.Duration("smtpd_timeout"),
 		Logger:            log,

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -35,6 +36,68 @@ type Group struct {
 	wg        sync.WaitGroup
 	closed    atomic.Bool
 	log       *slog.Logger
+	slots     chan struct{} // process limit: one token per running handler
+	limitName string
+	limitHit  atomic.Bool // the limit was reached and not yet logged again
+}
+
+// SetProcessLimit makes Serve stop accepting while n handlers run, as
+// Postfix's master stops accepting for a service that has reached its
+// process_limit: new clients wait in the listen backlog rather than
+// being refused. name names the service in the warning logged when the
+// limit is reached. n <= 0 means no limit. Call it before Serve.
+func (g *Group) SetProcessLimit(n int, name string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.limitName = name
+	switch {
+	case n <= 0:
+		g.slots = nil
+	case g.slots == nil || cap(g.slots) != n:
+		// Handlers running now took no slot; they are not counted.
+		g.slots = make(chan struct{}, n)
+	}
+}
+
+// acquire waits for a handler slot and returns the slots it took one
+// of (nil without a limit); false when the Group closed meanwhile.
+func (g *Group) acquire(l net.Listener) (chan struct{}, bool) {
+	g.mu.Lock()
+	slots := g.slots
+	g.mu.Unlock()
+	if slots == nil {
+		return nil, true
+	}
+	select {
+	case slots <- struct{}{}:
+		return slots, true
+	default:
+	}
+	if !g.limitHit.Swap(true) {
+		g.logger().Warn(fmt.Sprintf("service %q (%s) has reached its process limit %d: new clients may experience noticeable delays", g.limitName, l.Addr(), cap(slots)))
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case slots <- struct{}{}:
+			return slots, true
+		case <-t.C:
+			if g.closed.Load() {
+				return nil, false
+			}
+		}
+	}
+}
+
+// release gives back a slot that acquire took.
+func (g *Group) release(slots chan struct{}) {
+	if slots != nil {
+		<-slots
+		if len(slots) == 0 {
+			g.limitHit.Store(false)
+		}
+	}
 }
 
 // Accept back-off, as net/http's: the first retry after 5 ms, doubling
@@ -88,8 +151,13 @@ func (g *Group) Serve(l net.Listener, handle func(net.Conn)) error {
 		recovered bool      // its end was logged
 	)
 	for {
+		slots, ok := g.acquire(l)
+		if !ok {
+			return ErrClosed
+		}
 		c, err := l.Accept()
 		if err != nil {
+			g.release(slots)
 			if g.closed.Load() {
 				return ErrClosed
 			}
@@ -113,11 +181,13 @@ func (g *Group) Serve(l net.Listener, handle func(net.Conn)) error {
 		}
 		delay = 0
 		if !g.begin() {
+			g.release(slots)
 			c.Close()
 			return ErrClosed
 		}
 		go func() {
 			defer g.wg.Done()
+			defer g.release(slots)
 			handle(c)
 		}()
 	}
