@@ -219,7 +219,10 @@ func (c *phaseConn) endLine() smtpPhase {
 			ph, verb = phAuth, "AUTH"
 		}
 	}
-	if verb != "" {
+	// RSET, NOOP and QUIT only clean up after a refusal (the client
+	// engine sends RSET after a refused DATA): the refused command stays
+	// the one "in reply to".
+	if verb != "" && ph != phRset && ph != phQuit {
 		c.verb = verb
 	}
 	c.push(ph)

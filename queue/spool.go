@@ -141,6 +141,8 @@ type spool struct {
 
 	// fsyncs counts every fsync and fdatasync (for tests and benchmarks).
 	fsyncs atomic.Int64
+	// dirSyncHook, when set (tests), runs before each directory fsync.
+	dirSyncHook func()
 	// syncHook, when set (tests), runs in the committer before each
 	// group commit's fdatasync; an error it returns stands for a failed
 	// fdatasync.

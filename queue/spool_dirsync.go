@@ -56,6 +56,9 @@ func (s *spool) syncDir(dir string) error {
 // fsyncDir fsyncs dir.
 func (s *spool) fsyncDir(dir string) error {
 	s.fsyncs.Add(1)
+	if s.dirSyncHook != nil {
+		s.dirSyncHook()
+	}
 	if s.noSync {
 		return nil
 	}
