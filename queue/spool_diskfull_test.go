@@ -41,6 +41,19 @@ func TestSpoolDiskFull(t *testing.T) {
 		failures = map[string]int{}
 		wg       sync.WaitGroup
 	)
+	// A held and a large message first, so that files (not only segment
+	// records) are on the disk whatever the goroutines' timing.
+	for i, size := range []int{100, 20 << 10} {
+		env := spoolTestEnvelope(fmt.Sprintf("first%d@example.jp", i), "r@example.jp")
+		env.Hold = i == 0
+		body := "Subject: first\r\n\r\n" + strings.Repeat("x", size)
+		m, err := s.put(context.Background(), env, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[m.env.ID] = body
+		ackedM = append(ackedM, m)
+	}
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func() {
