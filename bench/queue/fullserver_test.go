@@ -133,6 +133,7 @@ type fullserver struct {
 func fullserverConfig(data string, port, sinkPort int, extra string) string {
 	return fmt.Sprintf(`data_directory = %s
 mail_owner = nobody
+allow_nobody_mail_owner = yes
 myhostname = mx.example.jp
 mydestination = example.jp
 inet_interfaces = 127.0.0.1
