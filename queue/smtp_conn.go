@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -143,6 +144,30 @@ func (c *phaseConn) Write(p []byte) (int, error) {
 // crlfDotCRLF is "\r\n.\r\n", the end of DATA content.
 const crlfDotCRLF = 0x0d0a2e0d0a
 
+// dataEnd looks for the end of DATA content ("\r\n.\r\n", which may
+// begin in an earlier write) in b and returns the number of bytes of b
+// up to and including it, or -1 when b does not end the content. It
+// looks at the first bytes one by one (with the tail of earlier writes)
+// and searches the rest with bytes.Index.
+func (c *phaseConn) dataEnd(b []byte) int {
+	for j := 0; j < len(b) && j < 4; j++ {
+		c.tail = c.tail<<8 | uint64(b[j])
+		if c.tail&0xffffffffff == crlfDotCRLF {
+			return j + 1
+		}
+	}
+	if k := bytes.Index(b, dataEndMarker); k >= 0 {
+		return k + len(dataEndMarker)
+	}
+	// The tail takes the bytes the loop above did not feed it.
+	for _, x := range b[max(min(4, len(b)), len(b)-8):] {
+		c.tail = c.tail<<8 | uint64(x)
+	}
+	return -1
+}
+
+var dataEndMarker = []byte("\r\n.\r\n")
+
 // track follows the bytes written: command lines push their phase, DATA
 // content is watched for its end, BDAT chunks are skipped. It returns
 // the phase of this write.
@@ -156,19 +181,21 @@ func (c *phaseConn) track(p []byte) smtpPhase {
 			ph = phXfer
 			continue
 		}
-		b := p[i]
-		i++
 		if c.inData {
 			ph = phXfer
-			c.tail = c.tail<<8 | uint64(b)
-			if c.tail&0xffffffffff == crlfDotCRLF {
+			if n := c.dataEnd(p[i:]); n >= 0 {
+				i += n
 				c.inData = false
 				c.push(phDot)
 				c.verb = "end of DATA"
 				ph = phDot
+			} else {
+				i = len(p)
 			}
 			continue
 		}
+		b := p[i]
+		i++
 		if b == '\n' {
 			ph = c.endLine()
 			continue

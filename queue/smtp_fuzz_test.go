@@ -129,3 +129,46 @@ func FuzzPhaseConn(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDataEnd checks dataEnd, which searches DATA content for its end
+// with bytes.Index, against a byte-by-byte reference, with the content
+// cut into writes at two places.
+func FuzzDataEnd(f *testing.F) {
+	f.Add([]byte("hello\r\n.\r\nQUIT\r\n"), 3, 9)
+	f.Add([]byte("a\r\n..\r\n.\r\n"), 1, 2)
+	f.Add([]byte("\r\n.\r\n"), 0, 0)
+	f.Fuzz(func(t *testing.T, b []byte, cut1, cut2 int) {
+		ref := func() int { // where the reference sees the end, in b
+			var tail uint64
+			for i, x := range b {
+				tail = tail<<8 | uint64(x)
+				if tail&0xffffffffff == crlfDotCRLF {
+					return i + 1
+				}
+			}
+			return -1
+		}()
+		if cut1 < 0 {
+			cut1 = -cut1
+		}
+		if cut2 < 0 {
+			cut2 = -cut2
+		}
+		cuts := []int{cut1 % (len(b) + 1), cut2 % (len(b) + 1)}
+		if cuts[0] > cuts[1] {
+			cuts[0], cuts[1] = cuts[1], cuts[0]
+		}
+		pc := &phaseConn{}
+		got, off := -1, 0
+		for _, piece := range [][]byte{b[:cuts[0]], b[cuts[0]:cuts[1]], b[cuts[1]:]} {
+			if n := pc.dataEnd(piece); n >= 0 {
+				got = off + n
+				break
+			}
+			off += len(piece)
+		}
+		if got != ref {
+			t.Fatalf("%q cut at %v: end at %d, reference %d", b, cuts, got, ref)
+		}
+	})
+}

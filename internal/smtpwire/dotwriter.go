@@ -107,6 +107,20 @@ type crlfReader struct {
 	err    error
 }
 
+// indexCRorLF returns the index of the first CR or LF in b, -1 when
+// there is none (two IndexByte scans instead of a byte loop).
+func indexCRorLF(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	end := i
+	if end < 0 {
+		end = len(b)
+	}
+	if j := bytes.IndexByte(b[:end], '\r'); j >= 0 {
+		return j
+	}
+	return i
+}
+
 func (c *crlfReader) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
 		if c.err != nil {
@@ -115,17 +129,25 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		n, err := c.r.Read(c.in[:])
 		c.err = err
 		out := c.norm[:0]
-		for _, b := range c.in[:n] {
-			switch {
-			case b == '\n' && c.skipLF:
+		in := c.in[:n]
+		for len(in) > 0 {
+			if c.skipLF {
+				// The LF of a CRLF whose CR ended the last run.
 				c.skipLF = false
-			case b == '\r' || b == '\n':
-				out = append(out, '\r', '\n')
-				c.skipLF = b == '\r'
-			default:
-				out = append(out, b)
-				c.skipLF = false
+				if in[0] == '\n' {
+					in = in[1:]
+				}
+				continue
 			}
+			i := indexCRorLF(in)
+			if i < 0 {
+				out = append(out, in...)
+				break
+			}
+			out = append(out, in[:i]...)
+			out = append(out, '\r', '\n')
+			c.skipLF = in[i] == '\r'
+			in = in[i+1:]
 		}
 		c.out = out
 	}
