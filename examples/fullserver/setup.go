@@ -52,6 +52,9 @@ func (h *host) setup() (*demoUser, error) {
 		Delimiter:     c.Get("recipient_delimiter"),
 		DetailMailbox: c.Bool("lmtp_save_to_detail_mailbox"),
 		NoSync:        true,
+		// A user's store stays open between deliveries, as the
+		// Backend keeps it for IMAP and POP3.
+		KeepOpen: storeKeepOpen,
 	}
 	q, err := h.newQueue(c, queueDeliver)
 	if err != nil {
