@@ -31,13 +31,11 @@ func TestProcessLimit(t *testing.T) {
 		c.Close()
 	})
 	defer g.Close()
-	var clients []net.Conn
 	for i := 0; i < 3; i++ {
 		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
 			t.Fatal(err) // the third connects too: it waits in the backlog
 		}
-		clients = append(clients, c)
 		defer c.Close()
 	}
 	for i := 0; i < 2; i++ {
