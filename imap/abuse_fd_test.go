@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 const fdChildEnv = "YUBIN_IMAP_FD_CHILD"
@@ -47,63 +47,9 @@ func TestAbuseIMAPDescriptorFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAbuseIMAPFDChild$")
-	cmd.Env = append(os.Environ(), fdChildEnv+"="+t.TempDir())
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr syncLog
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(stdout)
-	line, err := br.ReadString('\n')
-	done := make(chan struct{})
-	go func() { io.Copy(io.Discard, br); cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		stdin.Close()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		t.Fatalf("child said %q, %v:\n%s", line, err, stderr.String())
-	}
-	addr := strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
-
-	var (
-		mu    sync.Mutex
-		flood []net.Conn
-	)
-	bounded(t, 20*time.Second, func() {
-		var wg sync.WaitGroup
-		for range 300 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				flood = append(flood, nc)
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(stderr.String(), "too many open files") {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d connections did not exhaust the descriptors:\n%s", len(flood), stderr.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		for _, nc := range flood {
-			nc.Close()
-		}
+	addr, stderr := testutil.StartChild(t, "TestAbuseIMAPFDChild", fdChildEnv, t.TempDir())
+	testutil.Bounded(t, 20*time.Second, func() {
+		testutil.FloodDescriptors(t, addr, 300, stderr)
 		// The control client, on the same listener.
 		nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {

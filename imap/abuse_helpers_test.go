@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // guessDB is a PassDB that counts the passwords it checks: the guesses
@@ -37,12 +37,12 @@ func (g *guessDB) Authenticate(_ context.Context, user, password string) (*auth.
 type abuseEnv struct {
 	*testEnv
 	db   *guessDB
-	logs *syncLog
+	logs *testutil.SyncBuffer
 }
 
 func newAbuseEnv(t *testing.T, configure func(*Server)) *abuseEnv {
 	t.Helper()
-	a := &abuseEnv{db: &guessDB{users: map[string]string{"alice": "secret", "bob": "pw"}}, logs: &syncLog{}}
+	a := &abuseEnv{db: &guessDB{users: map[string]string{"alice": "secret", "bob": "pw"}}, logs: &testutil.SyncBuffer{}}
 	log := slog.New(slog.NewTextHandler(a.logs, nil))
 	a.testEnv = newTestEnv(t, func(s *Server) {
 		s.Authenticator = &auth.Service{PassDB: a.db, AllowPlaintext: true, Logger: log,
@@ -80,38 +80,6 @@ func (a *abuseEnv) control(t *testing.T) {
 		t.Fatalf("control FETCH: %q", lines)
 	}
 	c.ok("LOGOUT")
-}
-
-// heapInUse returns the bytes of heap in use after a collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse
-}
-
-// checkHeap fails when the heap grew by more than max bytes since
-// before (a probe's memory bound).
-func checkHeap(t *testing.T, what string, before uint64, max uint64) {
-	t.Helper()
-	now := heapInUse()
-	grew := int64(now) - int64(before)
-	t.Logf("%s: heap in use grew by %d KiB", what, grew>>10)
-	if grew > int64(max) {
-		t.Errorf("%s: heap grew by %d MiB, want at most %d MiB", what, grew>>20, max>>20)
-	}
-}
-
-// bounded runs fn and fails the test when it takes longer than d.
-func bounded(t *testing.T, d time.Duration, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("probe not done within %v", d)
-	}
 }
 
 // readUntilTag reads lines until the one tagged tag and returns it.

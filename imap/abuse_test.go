@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // The abuse suite: what an attacker from one address tries against the
@@ -23,8 +25,8 @@ import (
 // argument." without the server holding the line.
 func TestAbuseIMAPOverlongLine(t *testing.T) {
 	a := newAbuseEnv(t, nil)
-	before := heapInUse()
-	bounded(t, 10*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 10*time.Second, func() {
 		for _, login := range []bool{false, true} {
 			c := a.dial(t)
 			if login {
@@ -51,7 +53,7 @@ func TestAbuseIMAPOverlongLine(t *testing.T) {
 			t.Fatalf("line of literals: %q", l)
 		}
 	})
-	checkHeap(t, "overlong lines", before, 16<<20)
+	testutil.CheckHeap(t, "overlong lines", before, 16<<20)
 	a.control(t)
 }
 
@@ -60,7 +62,7 @@ func TestAbuseIMAPOverlongLine(t *testing.T) {
 // takes it); the session goes on.
 func TestAbuseIMAPNULAndBareLineEnds(t *testing.T) {
 	a := newAbuseEnv(t, nil)
-	bounded(t, 10*time.Second, func() {
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.login(t, "alice", "secret")
 		c.nc.Write([]byte("a1 SELECT IN\x00BOX\r\n"))
 		if l := readUntilTag(t, c.br, "a1"); !strings.HasPrefix(l, "a1 BAD") && !strings.HasPrefix(l, "a1 NO") {
@@ -94,8 +96,8 @@ func TestAbuseIMAPNULAndBareLineEnds(t *testing.T) {
 // heap does not grow with the flood.
 func TestAbuseIMAPPipelinedFlood(t *testing.T) {
 	a := newAbuseEnv(t, func(s *Server) { s.WriteTimeout = 500 * time.Millisecond })
-	before := heapInUse()
-	bounded(t, 15*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 15*time.Second, func() {
 		c := a.login(t, "alice", "secret")
 		c.ok("SELECT INBOX")
 		flood := []byte(strings.Repeat("x NOOP\r\nx CAPABILITY\r\n", 100_000))
@@ -114,7 +116,7 @@ func TestAbuseIMAPPipelinedFlood(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	checkHeap(t, "pipelined flood", before, 16<<20)
+	testutil.CheckHeap(t, "pipelined flood", before, 16<<20)
 	a.control(t)
 }
 
@@ -125,7 +127,7 @@ func TestAbuseIMAPPipelinedFlood(t *testing.T) {
 // again.
 func TestAbuseIMAPSlowloris(t *testing.T) {
 	a := newAbuseEnv(t, func(s *Server) { s.LoginTimeout = 4 * time.Second })
-	before := heapInUse()
+	before := testutil.HeapInUse()
 	var (
 		mu       sync.Mutex
 		greeted  int
@@ -133,7 +135,7 @@ func TestAbuseIMAPSlowloris(t *testing.T) {
 		conns    []net.Conn
 		refusals = map[string]bool{}
 	)
-	bounded(t, 20*time.Second, func() {
+	testutil.Bounded(t, 20*time.Second, func() {
 		var wg sync.WaitGroup
 		for range 500 {
 			wg.Add(1)
@@ -171,7 +173,7 @@ func TestAbuseIMAPSlowloris(t *testing.T) {
 				t.Errorf("refusal %q", r)
 			}
 		}
-		checkHeap(t, "500 slow connections", before, 32<<20)
+		testutil.CheckHeap(t, "500 slow connections", before, 32<<20)
 		// Slowloris: a byte every 300 ms never completes a command; the
 		// login timeout ends them all.
 		for _, nc := range conns {
@@ -203,12 +205,12 @@ func TestAbuseIMAPSlowloris(t *testing.T) {
 // one client after another (about 1/PenaltyMax), not 200 times that.
 func TestAbuseIMAPParallelBruteForce(t *testing.T) {
 	a := newAbuseEnv(t, func(s *Server) { s.LoginMaxConnectionsPerIP = -1 })
-	before := heapInUse()
+	before := testutil.HeapInUse()
 	const attackers = 200
 	run := 1500 * time.Millisecond
 	start := time.Now()
 	var wg sync.WaitGroup
-	bounded(t, 20*time.Second, func() {
+	testutil.Bounded(t, 20*time.Second, func() {
 		for i := range attackers {
 			wg.Add(1)
 			go func() {
@@ -242,15 +244,15 @@ func TestAbuseIMAPParallelBruteForce(t *testing.T) {
 	if float64(guesses) > limit {
 		t.Errorf("%d guesses in %v, want at most %.0f", guesses, elapsed, limit)
 	}
-	checkHeap(t, "parallel brute force", before, 32<<20)
+	testutil.CheckHeap(t, "parallel brute force", before, 32<<20)
 	a.control(t)
 }
 
 // TestAbuseIMAPLiteralEdges: literal sizes at and beyond the limits.
 func TestAbuseIMAPLiteralEdges(t *testing.T) {
 	a := newAbuseEnv(t, func(s *Server) { s.AppendLimit = 512 << 10 })
-	before := heapInUse()
-	bounded(t, 10*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.login(t, "alice", "secret")
 		c.ok("SELECT INBOX")
 		for _, tc := range []struct{ send, want string }{
@@ -288,7 +290,7 @@ func TestAbuseIMAPLiteralEdges(t *testing.T) {
 			t.Errorf("LITERAL+ of 1 GiB: %q", l)
 		}
 	})
-	checkHeap(t, "literal edges", before, 16<<20)
+	testutil.CheckHeap(t, "literal edges", before, 16<<20)
 	a.control(t)
 }
 
@@ -296,8 +298,8 @@ func TestAbuseIMAPLiteralEdges(t *testing.T) {
 // refused with BAD, quickly and without exhausting the stack.
 func TestAbuseIMAPNesting(t *testing.T) {
 	a := newAbuseEnv(t, nil)
-	before := heapInUse()
-	bounded(t, 10*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.login(t, "alice", "secret")
 		c.appendRaw("INBOX", "Subject: x\r\n\r\nbody\r\n")
 		c.ok("SELECT INBOX")
@@ -314,7 +316,7 @@ func TestAbuseIMAPNesting(t *testing.T) {
 			}
 		}
 	})
-	checkHeap(t, "nesting", before, 16<<20)
+	testutil.CheckHeap(t, "nesting", before, 16<<20)
 	a.control(t)
 }
 
@@ -324,7 +326,7 @@ func TestAbuseIMAPNesting(t *testing.T) {
 func TestAbuseIMAPMailboxTraversal(t *testing.T) {
 	a := newAbuseEnv(t, nil)
 	outside := filepath.Join(a.root, "bob")
-	bounded(t, 15*time.Second, func() {
+	testutil.Bounded(t, 15*time.Second, func() {
 		c := a.login(t, "alice", "secret")
 		names := []string{
 			"../bob", "../../etc", "..", ".", "a/../..", "a/./b", "/etc/passwd", "/tmp/x",
@@ -388,7 +390,7 @@ func TestAbuseIMAPMailboxTraversal(t *testing.T) {
 // are configured), nor does LOGIN with a NUL-joined name.
 func TestAbuseIMAPAuthzid(t *testing.T) {
 	a := newAbuseEnv(t, nil)
-	bounded(t, 10*time.Second, func() {
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.dial(t)
 		for _, resp := range []string{"bob\x00alice\x00secret", "bob\x00alice\x00wrong", "alice\x00bob\x00secret", "\x00bob\x00secret\x00x"} {
 			_, st := c.cmd("AUTHENTICATE PLAIN " + base64.StdEncoding.EncodeToString([]byte(resp)))
@@ -416,7 +418,7 @@ func TestAbuseIMAPAuthzid(t *testing.T) {
 // commands keep it alive.
 func TestAbuseIMAPSlowLoginNOOPs(t *testing.T) {
 	a := newAbuseEnv(t, func(s *Server) { s.LoginTimeout = 600 * time.Millisecond })
-	bounded(t, 10*time.Second, func() {
+	testutil.Bounded(t, 10*time.Second, func() {
 		start := time.Now()
 		c := a.dial(t)
 		for {

@@ -1,35 +1,17 @@
 package imap
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
-
-// syncLog is a log destination safe for concurrent sessions.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestMaxMailboxes: CREATE beyond MaxMailboxes is refused with
 // NO [LIMIT] and logged; deleting one makes room again.
 func TestMaxMailboxes(t *testing.T) {
-	var logs syncLog
+	var logs testutil.SyncBuffer
 	root := t.TempDir()
 	first := newTestEnvAt(t, root, func(s *Server) { s.MaxMailboxes = -1 })
 	have := len(first.login(t, "alice", "secret").ok(`LIST "" *`))

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,34 +19,6 @@ import (
 // The LMTP part of the abuse suite: real sockets against a real Server,
 // each probe bounded in seconds, each checking the refusal, the memory
 // the process holds, and that a well-behaved client is served after.
-
-func rssKB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-// memCheck fails the test when resident memory grows by more than maxMB
-// between the call and the call of the function it returns.
-func memCheck(t *testing.T, maxMB int64) func() {
-	runtime.GC()
-	before := rssKB()
-	return func() {
-		t.Helper()
-		runtime.GC()
-		if grown := (rssKB() - before) / 1024; before > 0 && grown > maxMB*raceFactor {
-			t.Errorf("resident memory grew by %d MiB (limit %d MiB)", grown, maxMB*raceFactor)
-		}
-	}
-}
 
 // lmtpControl delivers one message politely and fails unless it is
 // accepted.
@@ -131,7 +101,7 @@ func TestDovecotLMTPBadCommands(t *testing.T) {
 // line is streamed.
 func TestAbuseLMTPOverlongLines(t *testing.T) {
 	addr, _ := startLMTP(t, &Server{Deliverer: dropDeliverer{}, MaxMessageBytes: 64 << 20}, nil)
-	done := memCheck(t, 16)
+	done := testutil.MemCheck(t, 16)
 	c := dialRaw(t, "tcp", addr)
 	c.expect("", "220 ")
 	// 32 MB lines, written from one reused buffer so that only the
@@ -180,7 +150,7 @@ func TestAbuseLMTPControlBytes(t *testing.T) {
 // command ends the session after MaxBadCommands.
 func TestAbuseLMTPPipelinedFlood(t *testing.T) {
 	addr, _ := startLMTP(t, &Server{Deliverer: dropDeliverer{}}, nil)
-	done := memCheck(t, 32)
+	done := testutil.MemCheck(t, 32)
 	c := dialRaw(t, "tcp", addr)
 	c.expect("", "220 ")
 	flood := []byte(strings.Repeat("GET / HTTP/1.0\r\n", 10000))
@@ -211,7 +181,7 @@ func TestAbuseLMTPPipelinedFlood(t *testing.T) {
 // with Dovecot's "451 4.5.3 Too many recipients" and the session goes on.
 func TestAbuseLMTPManyRecipients(t *testing.T) {
 	addr, _ := startLMTP(t, &Server{Deliverer: dropDeliverer{}}, nil)
-	done := memCheck(t, 32)
+	done := testutil.MemCheck(t, 32)
 	c := dialRaw(t, "tcp", addr)
 	c.expect("", "220 ")
 	c.expect("LHLO x", "250")
@@ -259,7 +229,7 @@ func TestAbuseLMTPBDATEdges(t *testing.T) {
 			t.Errorf("%q: %q and the session goes on", bad, got)
 		}
 	}
-	done := memCheck(t, 32)
+	done := testutil.MemCheck(t, 32)
 	c = start()
 	size := 12 << 20
 	go func() {

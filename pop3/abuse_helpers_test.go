@@ -2,37 +2,17 @@ package pop3
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/testutil"
 )
-
-// syncLog is a log destination safe for concurrent sessions.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // guessDB is a PassDB that counts the passwords it checks: the guesses
 // an attacker gets.
@@ -58,12 +38,12 @@ func (g *guessDB) Authenticate(_ context.Context, user, password string) (*auth.
 type abuseEnv struct {
 	*env
 	db   *guessDB
-	logs *syncLog
+	logs *testutil.SyncBuffer
 }
 
 func newAbuseEnv(t *testing.T, srv *Server) *abuseEnv {
 	t.Helper()
-	a := &abuseEnv{db: &guessDB{users: map[string]string{"alice": "secret", "bob": "pw bob"}}, logs: &syncLog{}}
+	a := &abuseEnv{db: &guessDB{users: map[string]string{"alice": "secret", "bob": "pw bob"}}, logs: &testutil.SyncBuffer{}}
 	log := slog.New(slog.NewTextHandler(a.logs, nil))
 	srv.Authenticator = &auth.Service{PassDB: a.db, AllowPlaintext: true, Logger: log,
 		FailureDelay: 20 * time.Millisecond, PenaltyBase: 20 * time.Millisecond, PenaltyMax: 60 * time.Millisecond}
@@ -98,33 +78,6 @@ func (a *abuseEnv) control(t *testing.T) {
 		t.Fatalf("control RETR: %q", body)
 	}
 	c.cmd("QUIT", "+OK")
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse
-}
-
-func checkHeap(t *testing.T, what string, before uint64, max uint64) {
-	t.Helper()
-	grew := int64(heapInUse()) - int64(before)
-	t.Logf("%s: heap in use grew by %d KiB", what, grew>>10)
-	if grew > int64(max) {
-		t.Errorf("%s: heap grew by %d MiB, want at most %d MiB", what, grew>>20, max>>20)
-	}
-}
-
-func bounded(t *testing.T, d time.Duration, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("probe not done within %v", d)
-	}
 }
 
 // rawClient wraps a connection made outside env.dial.

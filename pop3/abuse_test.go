@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // The abuse suite: what an attacker from one address tries against the
@@ -21,8 +23,8 @@ import (
 // never held; MaxBadCommands of them end the session.
 func TestAbusePOP3OverlongLine(t *testing.T) {
 	a := newAbuseEnv(t, &Server{})
-	before := heapInUse()
-	bounded(t, 10*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.dial()
 		go c.conn.Write([]byte("USER " + strings.Repeat("x", 1<<20) + "\r\nNOOP\r\n"))
 		c.expect("-ERR Command line too long (the limit is 255 octets with CRLF).")
@@ -36,7 +38,7 @@ func TestAbusePOP3OverlongLine(t *testing.T) {
 			t.Fatal("connection open after too many bad commands")
 		}
 	})
-	checkHeap(t, "overlong lines", before, 16<<20)
+	testutil.CheckHeap(t, "overlong lines", before, 16<<20)
 	a.control(t)
 }
 
@@ -44,7 +46,7 @@ func TestAbusePOP3OverlongLine(t *testing.T) {
 // CR does not end a line; a bare LF does, as Dovecot takes it.
 func TestAbusePOP3NULAndBareLineEnds(t *testing.T) {
 	a := newAbuseEnv(t, &Server{})
-	bounded(t, 10*time.Second, func() {
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.login("alice", "secret")
 		c.conn.Write([]byte("NO\x00OP\r\n"))
 		c.expect("-ERR")
@@ -64,8 +66,8 @@ func TestAbusePOP3NULAndBareLineEnds(t *testing.T) {
 // with the flood.
 func TestAbusePOP3PipelinedFlood(t *testing.T) {
 	a := newAbuseEnv(t, &Server{WriteTimeout: 500 * time.Millisecond})
-	before := heapInUse()
-	bounded(t, 15*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 15*time.Second, func() {
 		c := a.login("alice", "secret")
 		flood := []byte(strings.Repeat("LIST\r\nUIDL\r\nRETR 1\r\n", 100_000))
 		c.conn.SetWriteDeadline(time.Now().Add(8 * time.Second))
@@ -78,7 +80,7 @@ func TestAbusePOP3PipelinedFlood(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	checkHeap(t, "pipelined flood", before, 16<<20)
+	testutil.CheckHeap(t, "pipelined flood", before, 16<<20)
 	if n := len(a.inbox("alice")); n != 1 {
 		t.Fatalf("flood changed the mailbox: %d messages", n)
 	}
@@ -91,7 +93,7 @@ func TestAbusePOP3PipelinedFlood(t *testing.T) {
 // LoginTimeout; then the address is served again.
 func TestAbusePOP3Slowloris(t *testing.T) {
 	a := newAbuseEnv(t, &Server{LoginTimeout: 4 * time.Second})
-	before := heapInUse()
+	before := testutil.HeapInUse()
 	var (
 		mu       sync.Mutex
 		greeted  int
@@ -99,7 +101,7 @@ func TestAbusePOP3Slowloris(t *testing.T) {
 		conns    []net.Conn
 		refusals = map[string]bool{}
 	)
-	bounded(t, 20*time.Second, func() {
+	testutil.Bounded(t, 20*time.Second, func() {
 		var wg sync.WaitGroup
 		for range 500 {
 			wg.Add(1)
@@ -137,7 +139,7 @@ func TestAbusePOP3Slowloris(t *testing.T) {
 				t.Errorf("refusal %q", r)
 			}
 		}
-		checkHeap(t, "500 slow connections", before, 32<<20)
+		testutil.CheckHeap(t, "500 slow connections", before, 32<<20)
 		deadline := time.Now().Add(8 * time.Second)
 		for a.srv.sessions.Len() > 0 {
 			if time.Now().After(deadline) {
@@ -184,11 +186,11 @@ func TestAbusePOP3MaxConnections(t *testing.T) {
 // one client after another (about 1/PenaltyMax).
 func TestAbusePOP3ParallelBruteForce(t *testing.T) {
 	a := newAbuseEnv(t, &Server{LoginMaxConnectionsPerIP: -1, MaxBadCommands: 1 << 20})
-	before := heapInUse()
+	before := testutil.HeapInUse()
 	const attackers = 200
 	run := 1500 * time.Millisecond
 	start := time.Now()
-	bounded(t, 20*time.Second, func() {
+	testutil.Bounded(t, 20*time.Second, func() {
 		var wg sync.WaitGroup
 		for i := range attackers {
 			wg.Add(1)
@@ -223,7 +225,7 @@ func TestAbusePOP3ParallelBruteForce(t *testing.T) {
 	if float64(guesses) > limit {
 		t.Errorf("%d guesses in %v, want at most %.0f", guesses, elapsed, limit)
 	}
-	checkHeap(t, "parallel brute force", before, 32<<20)
+	testutil.CheckHeap(t, "parallel brute force", before, 32<<20)
 	a.control(t)
 }
 
@@ -231,8 +233,8 @@ func TestAbusePOP3ParallelBruteForce(t *testing.T) {
 // or continuation over MaxAuthLineLength, bad base64, an abort.
 func TestAbusePOP3AuthEdges(t *testing.T) {
 	a := newAbuseEnv(t, &Server{})
-	before := heapInUse()
-	bounded(t, 10*time.Second, func() {
+	before := testutil.HeapInUse()
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.dial()
 		c.cmd("AUTH PLAIN "+strings.Repeat("A", 300), "-ERR") // over the command line limit
 		c.cmd("AUTH PLAIN", "+ ")
@@ -245,7 +247,7 @@ func TestAbusePOP3AuthEdges(t *testing.T) {
 		c.cmd("AUTH NOSUCH", "-ERR")
 		c.cmd("STAT", "-ERR")
 	})
-	checkHeap(t, "auth edges", before, 16<<20)
+	testutil.CheckHeap(t, "auth edges", before, 16<<20)
 	a.control(t)
 }
 
@@ -254,7 +256,7 @@ func TestAbusePOP3AuthEdges(t *testing.T) {
 // names with traversal or NUL; nothing is created for them.
 func TestAbusePOP3Authzid(t *testing.T) {
 	a := newAbuseEnv(t, &Server{})
-	bounded(t, 10*time.Second, func() {
+	testutil.Bounded(t, 10*time.Second, func() {
 		c := a.dial()
 		for _, resp := range []string{"bob\x00alice\x00secret", "alice\x00bob\x00secret", "\x00bob\x00secret\x00x"} {
 			c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte(resp)), "-ERR")
@@ -281,7 +283,7 @@ func TestAbusePOP3Authzid(t *testing.T) {
 // it alive.
 func TestAbusePOP3SlowLoginCommands(t *testing.T) {
 	a := newAbuseEnv(t, &Server{LoginTimeout: 600 * time.Millisecond})
-	bounded(t, 10*time.Second, func() {
+	testutil.Bounded(t, 10*time.Second, func() {
 		start := time.Now()
 		c := a.dial()
 		for {

@@ -93,19 +93,26 @@ func (q *Queue) Hold(id string) (int, error) {
 		}
 		e.active = true // keep the scheduler off while it moves
 		q.mu.Unlock()
-		e.spoolMu.Lock()
-		merr := q.sp.move(e.m, "hold")
-		e.spoolMu.Unlock()
-		q.mu.Lock()
-		e.active = false
-		q.mu.Unlock()
-		if merr != nil {
+		if merr := q.moveClaimed(e, "hold"); merr != nil {
 			return n, merr
 		}
 		q.log.Info(e.m.env.ID+": placed on hold", "service", "postsuper")
 		n++
 	}
 	return n, err
+}
+
+// moveClaimed moves the file of an entry the caller marked active (so
+// the scheduler stays off it) to another spool queue, and gives the entry
+// back to the scheduler.
+func (q *Queue) moveClaimed(e *entry, to string) error {
+	e.spoolMu.Lock()
+	err := q.sp.move(e.m, to)
+	e.spoolMu.Unlock()
+	q.mu.Lock()
+	e.active = false
+	q.mu.Unlock()
+	return err
 }
 
 // Release moves held messages back to delivery (postsuper -H); they are
@@ -121,13 +128,7 @@ func (q *Queue) Release(id string) (int, error) {
 		}
 		e.active = true
 		q.mu.Unlock()
-		e.spoolMu.Lock()
-		merr := q.sp.move(e.m, "deferred")
-		e.spoolMu.Unlock()
-		q.mu.Lock()
-		e.active = false
-		q.mu.Unlock()
-		if merr != nil {
+		if merr := q.moveClaimed(e, "deferred"); merr != nil {
 			return n, merr
 		}
 		q.log.Info(e.m.env.ID+": released from hold", "service", "postsuper")

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/yubinmail/yubin/internal/smtpwire"
 )
 
 // TLSLevel is the outbound TLS policy, as Postfix's
@@ -162,38 +164,7 @@ func tlsSummary(cs tls.ConnectionState, level TLSLevel, pt tlsPeerTrust, relay s
 	case pt.trusted:
 		status = "Trusted"
 	}
-	bits := cipherBits(cs.CipherSuite)
+	bits := smtpwire.CipherBits(cs.CipherSuite)
 	return fmt.Sprintf("%s TLS connection established to %s: %s with cipher %s (%d/%d bits)",
-		status, relay, tlsVersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), bits, bits)
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return fmt.Sprintf("TLS-0x%04x", v)
-}
-
-// cipherBits returns the symmetric key size of a cipher suite, as
-// OpenSSL reports it.
-func cipherBits(id uint16) int {
-	name := tls.CipherSuiteName(id)
-	switch {
-	case strings.Contains(name, "AES_128"):
-		return 128
-	case strings.Contains(name, "AES_256"), strings.Contains(name, "CHACHA20"):
-		return 256
-	case strings.Contains(name, "3DES"):
-		return 168
-	case strings.Contains(name, "RC4"):
-		return 128
-	}
-	return 0
+		status, relay, smtpwire.TLSVersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), bits, bits)
 }

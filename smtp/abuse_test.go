@@ -8,13 +8,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/restrict"
 )
 
@@ -22,36 +22,6 @@ import (
 // sockets against a real Server, each probe bounded in seconds. Each
 // asserts the refusal, that the memory the process holds stays bounded,
 // and that the server still serves a well-behaved client afterwards.
-
-// rssKB returns the process's resident set size in KiB (0 when /proc is
-// not there).
-func rssKB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-// memCheck measures the resident memory before a probe; the returned
-// function fails the test when it grew by more than maxMB.
-func memCheck(t *testing.T, maxMB int64) func() {
-	runtime.GC()
-	before := rssKB()
-	return func() {
-		t.Helper()
-		runtime.GC()
-		if grown := (rssKB() - before) / 1024; before > 0 && grown > maxMB*raceFactor {
-			t.Errorf("resident memory grew by %d MiB (limit %d MiB)", grown, maxMB*raceFactor)
-		}
-	}
-}
 
 // controlClient runs a whole polite session (from 127.0.0.2 when from2
 // is set, so that per-client limits on 127.0.0.1 do not apply) and fails
@@ -119,7 +89,7 @@ func abuseServer(t *testing.T, s *Server) string {
 func TestAbuseSMTPOverlongLines(t *testing.T) {
 	be := &countingBackend{}
 	addr := abuseServer(t, &Server{Backend: be, MaxMessageBytes: 64 << 20})
-	done := memCheck(t, 16)
+	done := testutil.MemCheck(t, 16)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
 	// 32 MB lines, written from one reused buffer so that only the
@@ -186,7 +156,7 @@ func TestAbuseSMTPPipelinedFlood(t *testing.T) {
 	}{{"default", false, "554 5.5.0 Error: SMTP protocol synchronization"}, {"allowed", true, "421 4.7.0 mail.example.jp Error: too many errors"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := abuseServer(t, &Server{AllowUnauthPipelining: tc.allow})
-			done := memCheck(t, 32)
+			done := testutil.MemCheck(t, 32)
 			c := dialRaw(t, addr)
 			c.expect("", "220 ")
 			flood := []byte(strings.Repeat("NOOP\r\n", 10000))
@@ -244,7 +214,7 @@ func TestAbuseSMTPEarlyTalker(t *testing.T) {
 // along.
 func TestAbuseSMTPSlowloris(t *testing.T) {
 	addr := abuseServer(t, &Server{ReadTimeout: 700 * time.Millisecond})
-	done := memCheck(t, 32)
+	done := testutil.MemCheck(t, 32)
 	var conns []*rawConn
 	for range 50 {
 		c := dialRaw(t, addr)
@@ -309,7 +279,7 @@ func TestAbuseSMTPBDATEdges(t *testing.T) {
 			t.Errorf("%q: session not ended", bad)
 		}
 	}
-	done := memCheck(t, 32)
+	done := testutil.MemCheck(t, 32)
 	c = start()
 	size := 12 << 20
 	go func() {
@@ -369,7 +339,7 @@ func TestAbuseSMTPMIMEBomb(t *testing.T) {
 	be := &countingBackend{}
 	addr := abuseServer(t, &Server{Backend: be, Policy: pol})
 	bomb := mimeBomb(20000)
-	done := memCheck(t, 64)
+	done := testutil.MemCheck(t, 64)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
 	c.expect("EHLO x", "250")
@@ -399,7 +369,7 @@ func TestAbuseSMTPMIMEBomb(t *testing.T) {
 // as errors until the session is closed; memory stays bounded.
 func TestAbuseSMTPManyRecipients(t *testing.T) {
 	addr := abuseServer(t, &Server{AllowUnauthPipelining: true})
-	done := memCheck(t, 32)
+	done := testutil.MemCheck(t, 32)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
 	c.expect("EHLO x", "250")

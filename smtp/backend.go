@@ -40,7 +40,7 @@ type MailOptions struct {
 	Body string
 	// UTF8 is set by the SMTPUTF8 parameter (RFC 6531).
 	UTF8 bool
-	// RetFull is DSN RET=FULL (false: absent or HDRS); Ret is the raw value.
+	// Ret is the DSN RET value as sent ("FULL" or "HDRS"), "" when absent.
 	Ret string
 	// EnvID is the DSN ENVID (xtext as sent).
 	EnvID string

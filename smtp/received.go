@@ -2,8 +2,11 @@ package smtp
 
 import (
 	"crypto/tls"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/smtpwire"
 )
 
 // receivedHeader builds the Received: field (RFC 5321 4.4) the server
@@ -19,8 +22,8 @@ func (ss *session) receivedHeader(now time.Time) string {
 	b.WriteString("Received: from " + helo + " (" + ss.info.ClientName + " [" + hostOf(ss.info.RemoteAddr) + "])\r\n")
 	if ss.info.TLS != nil && ss.srv.TLSReceivedHeader {
 		st := ss.info.TLS
-		bits := cipherBits(st.CipherSuite)
-		b.WriteString("\t(using " + tlsVersionName(st.Version) + " with cipher " + tls.CipherSuiteName(st.CipherSuite) +
+		bits := strconv.Itoa(smtpwire.CipherBits(st.CipherSuite))
+		b.WriteString("\t(using " + smtpwire.TLSVersionName(st.Version) + " with cipher " + tls.CipherSuiteName(st.CipherSuite) +
 			" (" + bits + "/" + bits + " bits))\r\n")
 	}
 	proto := "SMTP"
@@ -51,29 +54,4 @@ func sanitizeComment(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return "TLS"
-}
-
-func cipherBits(id uint16) string {
-	n := tls.CipherSuiteName(id)
-	switch {
-	case strings.Contains(n, "AES_128"):
-		return "128"
-	case strings.Contains(n, "AES_256"), strings.Contains(n, "CHACHA20"):
-		return "256"
-	}
-	return "0"
 }

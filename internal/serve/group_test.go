@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // lineSession echoes lines; Drain makes it say "bye" and end, unless it
@@ -199,7 +200,7 @@ func TestServeRetriesAcceptErrors(t *testing.T) {
 	defer b.Close()
 	l := &flakyListener{fails: 4, conn: a}
 	var g Group
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	g.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	handled := make(chan struct{})
 	err := g.Serve(l, func(c net.Conn) { c.Close(); close(handled) })
@@ -221,22 +222,4 @@ func TestServeRetriesAcceptErrors(t *testing.T) {
 	if !strings.Contains(out, "accepting again") || !strings.Contains(out, "errors=4") {
 		t.Errorf("end of the episode not logged with its count:\n%s", out)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,13 +1,13 @@
 package serve
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // TestProcessLimit: with a process limit of 2, a third client is not
@@ -18,10 +18,9 @@ func TestProcessLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logBuf bytes.Buffer
-	var logMu sync.Mutex
+	var logBuf testutil.SyncBuffer
 	var g Group
-	g.SetLogger(slog.New(slog.NewTextHandler(lockedBuf{&logMu, &logBuf}, nil)))
+	g.SetLogger(slog.New(slog.NewTextHandler(&logBuf, nil)))
 	g.SetProcessLimit(2, "smtp")
 	release := make(chan struct{})
 	started := make(chan net.Conn, 10)
@@ -57,20 +56,7 @@ func TestProcessLimit(t *testing.T) {
 		t.Fatal("the waiting client was not accepted after a handler ended")
 	}
 	close(release)
-	logMu.Lock()
-	defer logMu.Unlock()
 	if n := strings.Count(logBuf.String(), "has reached its process limit 2"); n != 1 {
 		t.Errorf("the limit was logged %d times:\n%s", n, logBuf.String())
 	}
-}
-
-type lockedBuf struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedBuf) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }

@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 const rlimitChildEnv = "YUBIN_SERVE_RLIMIT_CHILD"
@@ -59,69 +60,11 @@ func TestServeSurvivesDescriptorExhaustion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRlimitChild$")
-	cmd.Env = append(os.Environ(), rlimitChildEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	addr, stderr := testutil.StartChild(t, "TestRlimitChild", rlimitChildEnv, "1")
+	testutil.FloodDescriptors(t, addr, 200, stderr)
+	if !strings.Contains(stderr.String(), "accept failed") {
+		t.Errorf("the EMFILE episode was not logged as an accept failure:\n%s", stderr.String())
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	br := bufio.NewReader(stdout)
-	line, err := br.ReadString('\n')
-	go func() {
-		io.Copy(io.Discard, br)
-		done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		t.Fatalf("child said %q, %v; stderr:\n%s", line, err, stderr.String())
-	}
-	addr := strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
-
-	var flood []net.Conn
-	defer func() {
-		for _, c := range flood {
-			c.Close()
-		}
-	}()
-	for range 200 {
-		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-		if err != nil {
-			break // the backlog is full: flooded enough
-		}
-		flood = append(flood, c)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(stderr.String(), "accept failed") {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections did not exhaust the child's descriptors; stderr:\n%s", len(flood), stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(stderr.String(), "too many open files") {
-		t.Errorf("the accept error is not EMFILE:\n%s", stderr.String())
-	}
-	for _, c := range flood {
-		c.Close()
-	}
-	flood = nil
 
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {

@@ -104,7 +104,7 @@ remote-control:
 	}
 	os.Remove(filepath.Join(dir, "nsd.log"))
 	cmd := exec.Command(bin, "-d", "-c", confPath)
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, err

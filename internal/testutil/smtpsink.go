@@ -52,7 +52,7 @@ func StartSmtpSink(t testing.TB, host string, opts ...string) *SmtpSink {
 		}
 		args = append(args, "-d", dump+"/%Y%m%d%H%M%S.", "["+host+"]:"+fmt.Sprint(port), "64")
 		cmd := exec.Command(bin, args...)
-		out := &syncBuffer{}
+		out := &SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
