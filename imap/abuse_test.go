@@ -3,7 +3,6 @@ package imap
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -128,43 +127,11 @@ func TestAbuseIMAPPipelinedFlood(t *testing.T) {
 func TestAbuseIMAPSlowloris(t *testing.T) {
 	a := newAbuseEnv(t, func(s *Server) { s.LoginTimeout = 4 * time.Second })
 	before := testutil.HeapInUse()
-	var (
-		mu       sync.Mutex
-		greeted  int
-		refused  int
-		conns    []net.Conn
-		refusals = map[string]bool{}
-	)
+	var conns []net.Conn
 	testutil.Bounded(t, 20*time.Second, func() {
-		var wg sync.WaitGroup
-		for range 500 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				nc, err := net.Dial("tcp", a.addr)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				nc.SetDeadline(time.Now().Add(10 * time.Second))
-				buf := make([]byte, 512)
-				n, _ := io.ReadAtLeast(nc, buf, 4)
-				g := string(buf[:n])
-				mu.Lock()
-				defer mu.Unlock()
-				conns = append(conns, nc)
-				switch {
-				case strings.HasPrefix(g, "* OK "):
-					greeted++
-				case strings.HasPrefix(g, "* BYE "):
-					refused++
-					refusals[strings.TrimSpace(g)] = true
-				default:
-					t.Errorf("greeting %q", g)
-				}
-			}()
-		}
-		wg.Wait()
+		crowd := testutil.OpenCrowd(t, a.addr, 500, "* OK ", "* BYE ")
+		conns = crowd.Conns
+		greeted, refused, refusals := crowd.Greeted, crowd.Refused, crowd.Refusals
 		if greeted != DefaultLoginMaxConnectionsPerIP || refused != 500-DefaultLoginMaxConnectionsPerIP {
 			t.Fatalf("%d greeted, %d refused; want %d greeted", greeted, refused, DefaultLoginMaxConnectionsPerIP)
 		}

@@ -3,7 +3,6 @@ package pop3
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -94,43 +93,11 @@ func TestAbusePOP3PipelinedFlood(t *testing.T) {
 func TestAbusePOP3Slowloris(t *testing.T) {
 	a := newAbuseEnv(t, &Server{LoginTimeout: 4 * time.Second})
 	before := testutil.HeapInUse()
-	var (
-		mu       sync.Mutex
-		greeted  int
-		refused  int
-		conns    []net.Conn
-		refusals = map[string]bool{}
-	)
+	var conns []net.Conn
 	testutil.Bounded(t, 20*time.Second, func() {
-		var wg sync.WaitGroup
-		for range 500 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				nc, err := net.Dial("tcp", a.addr)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				nc.SetDeadline(time.Now().Add(10 * time.Second))
-				buf := make([]byte, 512)
-				n, _ := io.ReadAtLeast(nc, buf, 4)
-				g := string(buf[:n])
-				mu.Lock()
-				defer mu.Unlock()
-				conns = append(conns, nc)
-				switch {
-				case strings.HasPrefix(g, "+OK "):
-					greeted++
-				case strings.HasPrefix(g, "-ERR "):
-					refused++
-					refusals[strings.TrimSpace(g)] = true
-				default:
-					t.Errorf("greeting %q", g)
-				}
-			}()
-		}
-		wg.Wait()
+		crowd := testutil.OpenCrowd(t, a.addr, 500, "+OK ", "-ERR ")
+		conns = crowd.Conns
+		greeted, refused, refusals := crowd.Greeted, crowd.Refused, crowd.Refusals
 		if greeted != DefaultLoginMaxConnectionsPerIP || refused != 500-DefaultLoginMaxConnectionsPerIP {
 			t.Fatalf("%d greeted, %d refused; want %d greeted", greeted, refused, DefaultLoginMaxConnectionsPerIP)
 		}

@@ -185,3 +185,59 @@ func FloodDescriptors(t testing.TB, addr string, n int, log *SyncBuffer) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Crowd is what OpenCrowd saw of the connections it opened.
+type Crowd struct {
+	Conns    []net.Conn      // every connection, still open
+	Greeted  int             // greetings that began with the welcome prefix
+	Refused  int             // greetings that began with the refusal prefix
+	Refusals map[string]bool // the distinct refusal lines
+}
+
+// OpenCrowd opens n connections to addr at once and reads each one's
+// first line: a greeting beginning with welcome counts as greeted, one
+// beginning with refusal as refused; anything else fails the test. The
+// connections stay open (with a 10 s deadline) and are closed when the
+// test ends.
+func OpenCrowd(t testing.TB, addr string, n int, welcome, refusal string) *Crowd {
+	t.Helper()
+	c := &Crowd{Refusals: map[string]bool{}}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			buf := make([]byte, 512)
+			k, _ := io.ReadAtLeast(nc, buf, 4)
+			g := string(buf[:k])
+			mu.Lock()
+			defer mu.Unlock()
+			c.Conns = append(c.Conns, nc)
+			switch {
+			case strings.HasPrefix(g, welcome):
+				c.Greeted++
+			case strings.HasPrefix(g, refusal):
+				c.Refused++
+				c.Refusals[strings.TrimSpace(g)] = true
+			default:
+				t.Errorf("greeting %q", g)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, nc := range c.Conns {
+			nc.Close()
+		}
+	})
+	return c
+}
