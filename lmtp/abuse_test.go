@@ -2,9 +2,7 @@ package lmtp
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -107,7 +105,7 @@ func TestAbuseLMTPOverlongLines(t *testing.T) {
 	// 32 MB lines, written from one reused buffer so that only the
 	// server could hold them.
 	for range 3 {
-		go streamLine(c.c, "NOOP ", 32)
+		go testutil.StreamLine(c.c, "NOOP ", 32)
 		c.expect("", "500 5.5.2 Line too long")
 	}
 	c.expect("LHLO x", "250")
@@ -115,7 +113,7 @@ func TestAbuseLMTPOverlongLines(t *testing.T) {
 	c.expect("RCPT TO:<b@example.jp>", "250 ")
 	c.expect("DATA", "354 ")
 	go func() {
-		streamLine(c.c, "Subject: one line\r\n\r\n", 32)
+		testutil.StreamLine(c.c, "Subject: one line\r\n\r\n", 32)
 		c.c.Write([]byte(".\r\n"))
 	}()
 	c.expect("", "250 ")
@@ -244,16 +242,4 @@ func TestAbuseLMTPBDATEdges(t *testing.T) {
 	c.expect("", "552 ")
 	done()
 	lmtpControl(t, addr)
-}
-
-// streamLine writes prefix, mb MiB of "A" and CRLF, from one 1 MiB buffer.
-func streamLine(w io.Writer, prefix string, mb int) {
-	w.Write([]byte(prefix))
-	chunk := bytes.Repeat([]byte("A"), 1<<20)
-	for range mb {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-	w.Write([]byte("\r\n"))
 }

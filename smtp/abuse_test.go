@@ -95,7 +95,7 @@ func TestAbuseSMTPOverlongLines(t *testing.T) {
 	// 32 MB lines, written from one reused buffer so that only the
 	// server could hold them.
 	for range 3 {
-		go streamLine(c.c, "NOOP ", 32)
+		go testutil.StreamLine(c.c, "NOOP ", 32)
 		c.expect("", "500 5.5.2 Error: line too long")
 	}
 	c.expect("EHLO x", "250")
@@ -103,7 +103,7 @@ func TestAbuseSMTPOverlongLines(t *testing.T) {
 	c.expect("RCPT TO:<b@example.jp>", "250 ")
 	c.expect("DATA", "354 ")
 	go func() {
-		streamLine(c.c, "Subject: one line\r\n\r\n", 32)
+		testutil.StreamLine(c.c, "Subject: one line\r\n\r\n", 32)
 		c.c.Write([]byte(".\r\n"))
 	}()
 	c.expect("", "250 ")
@@ -393,16 +393,4 @@ func TestAbuseSMTPManyRecipients(t *testing.T) {
 	}
 	done()
 	controlClient(t, addr, false)
-}
-
-// streamLine writes prefix, mb MiB of "A" and CRLF, from one 1 MiB buffer.
-func streamLine(w io.Writer, prefix string, mb int) {
-	w.Write([]byte(prefix))
-	chunk := bytes.Repeat([]byte("A"), 1<<20)
-	for range mb {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-	w.Write([]byte("\r\n"))
 }

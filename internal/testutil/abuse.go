@@ -241,3 +241,17 @@ func OpenCrowd(t testing.TB, addr string, n int, welcome, refusal string) *Crowd
 	})
 	return c
 }
+
+// StreamLine writes prefix, mb MiB of "A" and CRLF, from one reused
+// 1 MiB buffer, so that only the server under test could hold the line.
+// It stops at the first write error.
+func StreamLine(w io.Writer, prefix string, mb int) {
+	w.Write([]byte(prefix))
+	chunk := bytes.Repeat([]byte("A"), 1<<20)
+	for range mb {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+	w.Write([]byte("\r\n"))
+}
