@@ -58,6 +58,13 @@ func NewTLS(t testing.TB) *TLSFixture {
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 	}
+	return selfSigned(t, key, tmpl)
+}
+
+// selfSigned signs tmpl with key, as its own issuer, and writes the PEM
+// files into a directory plain users can read.
+func selfSigned(t testing.TB, key *ecdsa.PrivateKey, tmpl *x509.Certificate) *TLSFixture {
+	t.Helper()
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)

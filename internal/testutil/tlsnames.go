@@ -4,13 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -36,35 +32,5 @@ func NewTLSNames(t testing.TB, names ...string) *TLSFixture {
 		IsCA:                  true,
 		DNSNames:              names,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &TLSFixture{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
-	}
-	if f.Cert, err = tls.X509KeyPair(f.CertPEM, f.KeyPEM); err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Pool = x509.NewCertPool()
-	f.Pool.AddCert(leaf)
-	dir := SharedDir(t)
-	f.CertFile = filepath.Join(dir, "cert.pem")
-	f.KeyFile = filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(f.CertFile, f.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(f.KeyFile, f.KeyPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return selfSigned(t, key, tmpl)
 }
