@@ -22,8 +22,12 @@ var shortVars = map[byte]string{
 }
 
 // ErrBadTemplate means a template has a syntax error (unknown variable,
-// unterminated "%{").
+// unterminated "%{") or expands to more than 1 MiB.
 var ErrBadTemplate = errors.New("auth: bad variable template")
+
+// maxExpansion bounds what one template expands to (and so a field
+// width): far above any path, query or DN, far below memory trouble.
+const maxExpansion = 1 << 20
 
 func (v Vars) get(name string) (string, bool) {
 	if s, ok := v[name]; ok {
@@ -87,7 +91,7 @@ func Expand(tmpl string, v Vars, escape func(string) string) (string, error) {
 					zeroPad = true
 				}
 				hasWidth = true
-				width = min(width*10+int(c-'0'), 1<<20)
+				width = min(width*10+int(c-'0'), maxExpansion)
 				continue
 			case c == '.' && hasWidth:
 				offset, width, hasWidth, zeroPad = width, 0, false, false
@@ -156,8 +160,8 @@ func Expand(tmpl string, v Vars, escape func(string) string) (string, error) {
 		val = val[min(offset, len(val)):]
 		if hasWidth {
 			if zeroPad {
-				for len(val) < width {
-					val = "0" + val
+				if len(val) < width {
+					val = strings.Repeat("0", width-len(val)) + val
 				}
 			} else if width < len(val) {
 				val = val[:width]
@@ -165,6 +169,9 @@ func Expand(tmpl string, v Vars, escape func(string) string) (string, error) {
 		}
 		if escape != nil {
 			val = escape(val)
+		}
+		if b.Len()+len(val) > maxExpansion {
+			return "", fmt.Errorf("%w: expands to more than %d bytes", ErrBadTemplate, maxExpansion)
 		}
 		b.WriteString(val)
 	}

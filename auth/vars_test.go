@@ -1,6 +1,10 @@
 package auth
 
-import "testing"
+import (
+	"errors"
+	"testing"
+	"time"
+)
 
 // TestExpandFormatsTable checks the values FORMATS.md 5.2 gives for login
 // "Vars.User@Example.ORG" after %Lu.
@@ -33,6 +37,24 @@ func TestExpandFormatsTable(t *testing.T) {
 		if _, err := Expand(bad, v, nil); err == nil {
 			t.Errorf("Expand(%q) accepted", bad)
 		}
+	}
+}
+
+// TestExpandBounded: a huge zero-padded width is filled in linear time
+// (the fuzzer found a quadratic fill), and a template that would expand
+// past 1 MiB is refused.
+func TestExpandBounded(t *testing.T) {
+	v := Vars{"user": "a"}
+	start := time.Now()
+	got, err := Expand("%01000000u", v, nil)
+	if err != nil || len(got) != 1000000 || got[len(got)-1] != 'a' || got[0] != '0' {
+		t.Fatalf("len %d, %v", len(got), err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a 1 MB pad took %v", d)
+	}
+	if _, err := Expand("%01000000u%01000000u", v, nil); !errors.Is(err, ErrBadTemplate) {
+		t.Errorf("2 MB expansion: %v", err)
 	}
 }
 
