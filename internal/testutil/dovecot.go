@@ -42,7 +42,9 @@ type DovecotConfig struct {
 	// their address and port written into dovecot.conf: no other program
 	// can take such a port between its choice and Dovecot's use of it.
 	// Dovecot.Addr gives their addresses. Other settings of the same
-	// service may still come in Extra (Dovecot merges the blocks).
+	// service may still come in Extra (Dovecot merges the blocks), and
+	// must: Dovecot's built-in imaps and pop3s listeners bind the fixed
+	// ports 993 and 995 unless Extra sets their port = 0.
 	Listeners []string
 }
 
