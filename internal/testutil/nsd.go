@@ -53,6 +53,7 @@ func startNSDOn(t testing.TB, zones map[string]string, choosePort func() int) *N
 			return n
 		}
 		lastErr = err
+		t.Logf("nsd on port %d: %s; starting again on another port", port, strings.TrimSpace(err.Error()))
 	}
 	t.Fatalf("nsd: %v", lastErr)
 	return nil

@@ -146,7 +146,8 @@ func startSmtpSink(t testing.TB, c SmtpSinkConfig, host string, choosePort func(
 			return &SmtpSink{Addr: addr, Port: port, DumpDir: dumpDir, PID: cmd.Process.Pid, out: out}
 		}
 		stop()
-		lastErr = fmt.Errorf("%v: %s", lastErr, out.String())
+		lastErr = fmt.Errorf("%v: %s", lastErr, strings.TrimSpace(out.String()))
+		t.Logf("smtp-sink on %s: %v; starting again on another port", addr, lastErr)
 	}
 	t.Fatalf("smtp-sink did not start in %d attempts: %v", smtpSinkAttempts, lastErr)
 	return nil
