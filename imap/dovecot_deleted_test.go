@@ -17,22 +17,18 @@ import (
 // Dovecot says "* BYE IMAP session state is inconsistent, please
 // relogin." and disconnects, with or without QRESYNC.
 func TestDovecotDeletedSelectedMailbox(t *testing.T) {
-	port := testutil.FreePort(t)
-	testutil.StartDovecot(t, testutil.DovecotConfig{
+	d := testutil.StartDovecot(t, testutil.DovecotConfig{
 		Protocols: "imap",
-		Extra: fmt.Sprintf(`
+		Listeners: []string{"imap-login/imap"},
+		Extra: `
 service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %d
-  }
   inet_listener imaps {
     port = 0
   }
 }
-`, port),
+`,
 	})
-	dovecot := fmt.Sprintf("127.0.0.1:%d", port)
+	dovecot := d.Addr(t, "imap-login/imap")
 	env := newTestEnv(t, nil)
 	for _, mode := range []string{"NOOP", "IDLE", "QRESYNC"} {
 		want := deletedSelectedTranscript(t, dovecot, "alice", "secret", mode)

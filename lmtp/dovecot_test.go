@@ -3,7 +3,6 @@ package lmtp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -13,20 +12,12 @@ import (
 // TestDovecotLMTPClient delivers with yubin's LMTP client into the real
 // Dovecot 2.3 LMTP and reads the messages back with doveadm fetch.
 func TestDovecotLMTPClient(t *testing.T) {
-	port := testutil.FreePort(t)
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{
 		Protocols: "lmtp",
-		Extra:     fmt.Sprintf("service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = %d\n  }\n}\n", port),
+		Listeners: []string{"lmtp/lmtp"},
 	})
 	ctx := context.Background()
-	var c *Client
-	var err error
-	for i := 0; i < 100; i++ {
-		if c, err = Dial(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-		testutilSleep()
-	}
+	c, err := Dial(ctx, "tcp", d.Addr(t, "lmtp/lmtp"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,5 +114,3 @@ func files(t *testing.T, maildirPath string) []string {
 	}
 	return out
 }
-
-func testutilSleep() { time.Sleep(20 * time.Millisecond) }

@@ -19,35 +19,19 @@ import (
 // port (any password accepted), with settings (dovecot.conf lines)
 // added, and returns it with that address.
 func startDovecotPOP3(t testing.TB, settings string) (*testutil.Dovecot, string) {
-	port := testutil.FreePort(t)
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{
 		Protocols: "pop3",
-		Extra: settings + fmt.Sprintf(`
+		// The listener is bound before Dovecot starts and handed to it.
+		Listeners: []string{"pop3-login/pop3"},
+		Extra: settings + `
 service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = %d
-  }
   inet_listener pop3s {
     port = 0
   }
 }
-`, port),
+`,
 	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dovecot pop3 did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return d, addr
+	return d, d.Addr(t, "pop3-login/pop3")
 }
 
 // popSession logs in with USER/PASS at addr and returns what the server

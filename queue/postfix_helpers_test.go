@@ -5,12 +5,10 @@ import (
 	"net"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,41 +17,16 @@ import (
 
 // startSmtpSink runs Postfix's smtp-sink on a free port of 127.0.0.1
 // with the given options; when dumpDir is not empty each transaction is
-// dumped into a file under it. It returns the address.
+// dumped into a file under it. It returns the address. testutil starts
+// it again on another port when another program took the first one
+// before smtp-sink bound it.
 func startSmtpSink(t *testing.T, dumpDir string, extra ...string) string {
 	t.Helper()
-	bin := testutil.RequireBinary(t, "smtp-sink")
-	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	var args []string
+	c := testutil.SmtpSinkConfig{Options: extra, Backlog: 100, NoDump: dumpDir == ""}
 	if dumpDir != "" {
-		args = append(args, "-d", filepath.Join(dumpDir, "msg-"))
+		c.DumpTemplate = filepath.Join(dumpDir, "msg-")
 	}
-	args = append(args, extra...)
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "postfix")
-	}
-	args = append(args, addr, "100")
-	cmd := exec.Command(bin, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if i == 200 {
-			t.Fatalf("smtp-sink did not start: %s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return testutil.StartSmtpSinkConfig(t, c).Addr
 }
 
 // sinkDir returns a directory the smtp-sink (running as postfix) can

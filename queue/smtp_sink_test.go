@@ -113,12 +113,12 @@ func TestSmtpSinkReplies(t *testing.T) {
 // a list of nexthops the next one is tried.
 func TestSmtpSinkConnectionRefused(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port held by a socket that never listens: refused for the whole
+	// test, and no other test can take it and answer.
+	addr, err := net.ResolveTCPAddr("tcp", testutil.RefusedAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().(*net.TCPAddr)
-	l.Close()
 	tr := &SMTPTransport{Hostname: "client.yubin.test"}
 	rs := smtpDeliver(t, tr, newSMTPDelivery("[127.0.0.1]:"+smtpItoa(addr.Port), smtpTestMessage, "a@yubin.test"))
 	wantSMTPStatus(t, rs[0], Deferred, "4.4.1", "connect to 127.0.0.1[127.0.0.1]:"+smtpItoa(addr.Port)+": Connection refused")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // policyServer is a check_policy_service server on 127.0.0.1 answering by
@@ -184,9 +186,7 @@ func TestPolicyServiceLimits(t *testing.T) {
 			}()
 		}
 	}()
-	dead, _ := net.Listen("tcp", "127.0.0.1:0")
-	deadAddr := dead.Addr().String()
-	dead.Close()
+	deadAddr := testutil.RefusedAddr(t) // refused for the whole test
 	var dials int
 	var mu sync.Mutex
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -134,39 +131,15 @@ func TestLookupMX(t *testing.T) {
 	c.Quit(ctx)
 }
 
-// startSmtpSink runs Postfix's smtp-sink on a free port, dumping each
-// transaction into a file under the returned directory.
+// startSmtpSink runs Postfix's smtp-sink on 127.0.0.1, dumping each
+// transaction into a file under the returned directory. testutil
+// starts it again on another port when another program took the first
+// one before smtp-sink bound it.
 func startSmtpSink(t *testing.T, extra ...string) (addr, dir string) {
-	bin := testutil.RequireBinary(t, "smtp-sink")
+	t.Helper()
 	dir = testutil.SharedDir(t)
-	addr = "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	args := append([]string{"-d", filepath.Join(dir, "msg-")}, extra...)
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "postfix")
-	}
-	args = append(args, addr, "100")
-	cmd := exec.Command(bin, args...)
-	out := &logBuf{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 200 {
-			t.Fatalf("smtp-sink did not start: %s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return addr, dir
+	s := testutil.StartSmtpSinkConfig(t, testutil.SmtpSinkConfig{Options: extra, DumpTemplate: filepath.Join(dir, "msg-")})
+	return s.Addr, dir
 }
 
 func dumped(t *testing.T, dir string, n int) []string {

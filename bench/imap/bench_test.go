@@ -65,17 +65,13 @@ func startYubin(tb testing.TB, homeDir string) string {
 // startDovecot runs a private Dovecot 2.3 at its fastest for this load:
 // login processes kept warm and reused (service_count = 0).
 func startDovecot(tb testing.TB) (*testutil.Dovecot, string) {
-	port := testutil.FreePort(tb)
 	d := testutil.StartDovecot(tb, testutil.DovecotConfig{
 		Protocols: "imap",
+		Listeners: []string{"imap-login/imap"},
 		Extra: fmt.Sprintf(`
 default_process_limit = 2000
 default_client_limit = 4000
 service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %d
-  }
   inet_listener imaps {
     port = 0
   }
@@ -89,22 +85,9 @@ protocol imap {
   mail_max_userip_connections = 10000
 }
 mail_fsync = %s
-`, port, fsyncMode()),
+`, fsyncMode()),
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("dovecot imap listener: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return d, addr
+	return d, d.Addr(tb, "imap-login/imap")
 }
 
 // fsyncMode is Dovecot's mail_fsync matching yubin's maildir setting.

@@ -209,21 +209,17 @@ type server struct {
 // authenticating alice the same way (benchScheme).
 func setupCompare(b *testing.B) (dovecot server, yubin []server) {
 	scheme := benchScheme()
-	port := testutil.FreePort(b)
 	cfg := testutil.DovecotConfig{
 		Protocols: "pop3",
-		Extra: fmt.Sprintf(`pop3_uidl_format = %%08Xu%%08Xv
+		Listeners: []string{"pop3-login/pop3"},
+		Extra: `pop3_uidl_format = %08Xu%08Xv
 mail_max_userip_connections = 1000
 service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = %d
-  }
   inet_listener pop3s {
     port = 0
   }
 }
-`, port),
+`,
 	}
 	var passwd string
 	if scheme != "" {
@@ -235,7 +231,7 @@ service pop3-login {
 	if master == 0 {
 		b.Fatal("cannot find the Dovecot master process")
 	}
-	dovecot = server{"dovecot", fmt.Sprintf("127.0.0.1:%d", port), func() time.Duration { return dovecotCPU(master) }}
+	dovecot = server{"dovecot", d.Addr(b, "pop3-login/pop3"), func() time.Duration { return dovecotCPU(master) }}
 	fillMaildir(b, filepath.Join(d.Home("alice"), "Maildir"))
 	testutil.ChownTree(b, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
 	for _, w := range wirings {

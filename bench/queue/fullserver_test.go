@@ -127,10 +127,11 @@ type fullserver struct {
 }
 
 // fullserverConfig is the private main.cf: only the MX listener on
-// 127.0.0.1:port, users u0..u(users-1)@example.jp from a passwd file,
-// Maildirs under data/mail, relayhost for foreign domains. Like the
+// 127.0.0.1, port 0 (the server binds an ephemeral port and names it in
+// its welcome text), users u0..u(users-1)@example.jp from a passwd
+// file, Maildirs under data/mail, relayhost for foreign domains. Like the
 // private Postfix it offers no TLS and limits no client's connections.
-func fullserverConfig(data string, port, sinkPort int, extra string) string {
+func fullserverConfig(data string, sinkPort int, extra string) string {
 	return fmt.Sprintf(`data_directory = %s
 mail_owner = nobody
 allow_nobody_mail_owner = yes
@@ -139,7 +140,7 @@ mydestination = example.jp
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-smtp_port = %d
+smtp_port = 0
 submission_port =
 submissions_port =
 protocols = none
@@ -148,13 +149,13 @@ smtpd_client_connection_count_limit = 0
 relayhost = [127.0.0.1]:%d
 shutdown_timeout = 5s
 %s
-`, data, port, sinkPort, extra)
+`, data, sinkPort, extra)
 }
 
 // startFullserver builds and starts the fullserver with users
-// u0..u(users-1)@example.jp. The MX port is chosen just before the start
-// (the server cannot bind port 0 and report it yet); when another
-// program took it meanwhile, it tries another.
+// u0..u(users-1)@example.jp. It binds its MX listener on port 0 itself
+// and names the address in its welcome text, so no other program can
+// take the port first.
 func startFullserver(b *testing.B, users, sinkPort int, extra string, profiling bool) *fullserver {
 	dir := testutil.SharedDir(b) // reachable by mail_owner after the privilege drop
 	bin := buildFullserver(b, dir, profiling)
@@ -169,64 +170,59 @@ func startFullserver(b *testing.B, users, sinkPort int, extra string, profiling 
 	if err := os.WriteFile(filepath.Join(data, "passwd"), []byte(pw.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	for attempt := 0; ; attempt++ {
-		port := testutil.FreePort(b)
-		cf := filepath.Join(dir, "main.cf")
-		if err := os.WriteFile(cf, []byte(fullserverConfig(data, port, sinkPort, extra)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		f := &fullserver{data: data, log: filepath.Join(dir, "maillog")}
-		logf, err := os.Create(f.log)
-		if err != nil {
-			b.Fatal(err)
-		}
-		f.cmd = exec.Command(bin, "-config", cf)
-		f.cmd.Stderr = logf
-		if profiling {
-			f.profile = filepath.Join(dir, "cpu.pprof")
-			f.cmd.Env = append(os.Environ(), "QUEUE_BENCH_PROFILE_TO="+f.profile)
-		}
-		stdout, err := f.cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := f.cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		logf.Close()
-		// The welcome text names the listener once it is bound; EOF
-		// means the server exited.
-		ready := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			addr := ""
-			for sc.Scan() {
-				if fs := strings.Fields(sc.Text()); addr == "" && len(fs) == 2 && fs[0] == "smtp" {
-					addr = fs[1]
-					ready <- addr
-				}
-			}
-			if addr == "" {
-				close(ready)
-			}
-		}()
-		select {
-		case addr, ok := <-ready:
-			if ok {
-				f.addr = addr
-				b.Cleanup(f.stop)
-				return f
-			}
-		case <-time.After(30 * time.Second):
-			f.cmd.Process.Kill()
-		}
-		f.cmd.Wait()
-		log, _ := os.ReadFile(f.log)
-		if strings.Contains(string(log), "address already in use") && attempt < 5 {
-			continue
-		}
-		b.Fatalf("fullserver did not start:\n%s", log)
+	cf := filepath.Join(dir, "main.cf")
+	if err := os.WriteFile(cf, []byte(fullserverConfig(data, sinkPort, extra)), 0o644); err != nil {
+		b.Fatal(err)
 	}
+	f := &fullserver{data: data, log: filepath.Join(dir, "maillog")}
+	logf, err := os.Create(f.log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.cmd = exec.Command(bin, "-config", cf)
+	f.cmd.Stderr = logf
+	if profiling {
+		f.profile = filepath.Join(dir, "cpu.pprof")
+		f.cmd.Env = append(os.Environ(), "QUEUE_BENCH_PROFILE_TO="+f.profile)
+	}
+	stdout, err := f.cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	logf.Close()
+	// The welcome text names the listener once it is bound; EOF means
+	// the server exited.
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		addr := ""
+		for sc.Scan() {
+			if fs := strings.Fields(sc.Text()); addr == "" && len(fs) == 2 && fs[0] == "smtp" {
+				addr = fs[1]
+				ready <- addr
+			}
+		}
+		if addr == "" {
+			close(ready)
+		}
+	}()
+	select {
+	case addr, ok := <-ready:
+		if ok {
+			f.addr = addr
+			b.Cleanup(f.stop)
+			return f
+		}
+	case <-time.After(30 * time.Second):
+		f.cmd.Process.Kill()
+	}
+	f.cmd.Wait()
+	log, _ := os.ReadFile(f.log)
+	b.Fatalf("fullserver did not start:\n%s", log)
+	return nil
 }
 
 // stop ends the server by its PID: SIGTERM (it drains), then SIGKILL

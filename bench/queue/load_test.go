@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,22 +129,6 @@ func waitCount(count func() int, want int, timeout time.Duration) error {
 			return fmt.Errorf("only %d of %d messages delivered after %v", got, want, timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// waitPort waits until addr accepts a connection.
-func waitPort(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -1,17 +1,15 @@
 package queuebench
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 )
@@ -62,6 +60,7 @@ default_process_limit = 200
 type sink struct {
 	port int
 	mu   sync.Mutex
+	tail []byte // output after the last \r
 	mesg int
 }
 
@@ -77,48 +76,33 @@ func lastMesg(s string) (int, bool) {
 	return n, err == nil
 }
 
-func startSink(b testing.TB) *sink {
-	bin := testutil.RequireBinary(b, "smtp-sink")
-	for attempt := 0; ; attempt++ {
-		s := &sink{port: testutil.FreePort(b)}
-		cmd := exec.Command(bin, "-c", "-4", "-u", "postfix", "-m", "1000", fmt.Sprintf("127.0.0.1:%d", s.port), "1024")
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
+// Write takes smtp-sink's standard output: counter lines end in \r,
+// not \n.
+func (s *sink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tail = append(s.tail, p...)
+	if i := bytes.LastIndexByte(s.tail, '\r'); i >= 0 {
+		if n, ok := lastMesg(string(s.tail[:i])); ok {
+			s.mesg = n
 		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			r := bufio.NewReader(out)
-			for {
-				// Counters end in \r, not \n.
-				chunk, err := r.ReadString('\r')
-				if n, ok := lastMesg(chunk); ok {
-					s.mu.Lock()
-					s.mesg = n
-					s.mu.Unlock()
-				}
-				if err != nil {
-					close(exited)
-					return
-				}
-			}
-		}()
-		if waitPort(fmt.Sprintf("127.0.0.1:%d", s.port), 5*time.Second) == nil {
-			b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-			return s
-		}
-		cmd.Process.Kill()
-		<-exited
-		cmd.Wait()
-		if attempt >= 5 {
-			b.Fatalf("smtp-sink did not start: %s", stderr.String())
-		}
+		s.tail = append(s.tail[:0], s.tail[i+1:]...)
 	}
+	return len(p), nil
+}
+
+// startSink starts smtp-sink with counters and no dumps; testutil binds
+// it again on another port when another program took the first.
+func startSink(b testing.TB) *sink {
+	s := &sink{}
+	ss := testutil.StartSmtpSinkConfig(b, testutil.SmtpSinkConfig{
+		Options: []string{"-c", "-4", "-m", "1000"},
+		NoDump:  true,
+		Backlog: 1024,
+		Output:  s,
+	})
+	s.port = ss.Port
+	return s
 }
 
 // received is the number of messages the sink got so far.

@@ -206,19 +206,12 @@ func BenchmarkSMTPIntoMaildir(b *testing.B) {
 func BenchmarkLMTPIntoMaildir(b *testing.B) {
 	ybase := b.TempDir()
 	yaddr := yubinServer(b, "lmtp", ybase)
-	port := testutil.FreePort(b)
 	d := testutil.StartDovecot(b, testutil.DovecotConfig{
 		Protocols: "lmtp",
-		Extra:     fmt.Sprintf("service lmtp {\n  process_limit = 100\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = %d\n  }\n}\n", port),
+		Listeners: []string{"lmtp/lmtp"},
+		Extra:     "service lmtp {\n  process_limit = 100\n}\n",
 	})
-	daddr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", daddr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	daddr := d.Addr(b, "lmtp/lmtp")
 	for _, tc := range cases {
 		msg := message(tc.size)
 		b.Run("yubin-"+tc.name, func(b *testing.B) {
@@ -234,20 +227,7 @@ func BenchmarkLMTPIntoMaildir(b *testing.B) {
 // the ceiling for a server that writes nothing; beside it, yubin's SMTP
 // server with a Session that drops every message.
 func BenchmarkSmtpSinkCeiling(b *testing.B) {
-	bin := testutil.RequireBinary(b, "smtp-sink")
-	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
-	cmd := execCommand(bin, "-u", "postfix", addr, "256")
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr := testutil.StartSmtpSinkConfig(b, testutil.SmtpSinkConfig{NoDump: true, Backlog: 256}).Addr
 	yaddr := yubinServer(b, "discard", "")
 	msg := message(4 << 10)
 	for _, tc := range []struct{ name, addr string }{{"smtp-sink", addr}, {"yubin-discard", yaddr}} {

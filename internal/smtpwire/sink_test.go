@@ -2,14 +2,10 @@ package smtpwire
 
 import (
 	"bytes"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,36 +37,19 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
+// startSmtpSink starts smtp-sink -v on 127.0.0.1 with the options
+// given, dumping every transaction into s.dir. testutil starts it again
+// on another port when another program took the first one before
+// smtp-sink bound it.
 func startSmtpSink(t *testing.T, extra ...string) *smtpSink {
 	t.Helper()
-	bin := testutil.RequireBinary(t, "smtp-sink")
 	s := &smtpSink{dir: testutil.SharedDir(t), log: &lockedBuf{}}
-	s.addr = "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	args := append([]string{"-v", "-d", filepath.Join(s.dir, "msg-")}, extra...)
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "postfix")
-	}
-	args = append(args, s.addr, "100")
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+	ss := testutil.StartSmtpSinkConfig(t, testutil.SmtpSinkConfig{
+		Options:      append([]string{"-v"}, extra...),
+		DumpTemplate: filepath.Join(s.dir, "msg-"),
+		Output:       s.log,
 	})
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", s.addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 200 {
-			t.Fatalf("smtp-sink did not start: %s", s.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.addr = ss.Addr
 	return s
 }
 

@@ -35,6 +35,17 @@ type DovecotConfig struct {
 	// Extra is appended to the generated dovecot.conf verbatim (listeners,
 	// ssl settings, plugin settings).
 	Extra string
+	// Listeners are inet listeners, each "service/listener" such as
+	// "imap-login/imap", "pop3-login/pop3" or "lmtp/lmtp", that the
+	// starter binds itself on ephemeral ports of 127.0.0.1 and hands to
+	// Dovecot already bound (systemd socket activation: LISTEN_FDS), with
+	// their address and port written into dovecot.conf: no other program
+	// can take such a port between its choice and Dovecot's use of it.
+	// Dovecot.Addr gives their addresses. Other settings of the same
+	// service may still come in Extra (Dovecot merges the blocks), and
+	// must: Dovecot's built-in imaps and pop3s listeners bind the fixed
+	// ports 993 and 995 unless Extra sets their port = 0.
+	Listeners []string
 }
 
 // Dovecot is a running private Dovecot 2.3 daemon whose files all live
@@ -43,7 +54,9 @@ type Dovecot struct {
 	Dir  string // instance directory, readable by PlainUID
 	Conf string // path of the generated dovecot.conf
 	Log  string // path of Dovecot's log file
-	cmd  *exec.Cmd
+	// Addrs maps each of DovecotConfig.Listeners to its "127.0.0.1:port".
+	Addrs map[string]string
+	cmd   *exec.Cmd
 }
 
 // StartDovecot writes a config under a fresh shared directory and starts
@@ -83,6 +96,7 @@ func StartDovecot(t testing.TB, c DovecotConfig) *Dovecot {
 		b.WriteString("passdb {\n  driver = static\n  args = nopassword=y\n}\n")
 		fmt.Fprintf(&b, "userdb {\n  driver = static\n  args = uid=%d gid=%d home=%s/home/%%u\n}\n", uid, gid, dir)
 	}
+	files := d.bindListeners(t, &b, c.Listeners)
 	b.WriteString(c.Extra)
 	if err := os.WriteFile(d.Conf, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -92,14 +106,31 @@ func StartDovecot(t testing.TB, c DovecotConfig) *Dovecot {
 		t.Fatal(err)
 	}
 	d.cmd = exec.Command(bin, "-c", d.Conf, "-F")
+	if len(files) > 0 {
+		// sd_listen_fds(3) takes the sockets (from fd 3 on) only when
+		// LISTEN_PID is the process's own PID, known only after the
+		// fork: a shell sets it and execs Dovecot in the same process.
+		d.cmd = exec.Command("/bin/sh", "-c", `LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"`, bin, "-c", d.Conf, "-F")
+		for _, e := range os.Environ() {
+			if !strings.HasPrefix(e, "LISTEN_") && !strings.HasPrefix(e, "NOTIFY_SOCKET=") {
+				d.cmd.Env = append(d.cmd.Env, e)
+			}
+		}
+		d.cmd.Env = append(d.cmd.Env, fmt.Sprintf("LISTEN_FDS=%d", len(files)))
+		d.cmd.ExtraFiles = files
+	}
 	d.cmd.Stdout, d.cmd.Stderr = out, out
-	if err := d.cmd.Start(); err != nil {
+	err = d.cmd.Start()
+	for _, f := range files {
+		f.Close() // Dovecot has its own copies
+	}
+	if err != nil {
 		t.Fatalf("start dovecot: %v", err)
 	}
+	done := make(chan struct{})
+	go func() { d.cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		d.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { d.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
@@ -108,12 +139,23 @@ func StartDovecot(t testing.TB, c DovecotConfig) *Dovecot {
 		}
 		out.Close()
 	})
-	// The auth-userdb socket appears once the auth service is listening.
+	// The auth-userdb socket appears once the auth service is listening;
+	// the master logs "starting up" once it has all its listeners.
 	sock := filepath.Join(dir, "run", "auth-userdb")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Stat(sock); err == nil {
-			break
+			dl, _ := os.ReadFile(d.Log)
+			if len(files) == 0 || bytes.Contains(dl, []byte(" starting up")) {
+				break
+			}
+		}
+		select {
+		case <-done:
+			logs, _ := os.ReadFile(filepath.Join(dir, "daemon.out"))
+			dl, _ := os.ReadFile(d.Log)
+			t.Fatalf("dovecot exited: %s\n%s", logs, dl)
+		default:
 		}
 		if time.Now().After(deadline) {
 			logs, _ := os.ReadFile(filepath.Join(dir, "daemon.out"))
@@ -123,6 +165,46 @@ func StartDovecot(t testing.TB, c DovecotConfig) *Dovecot {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return d
+}
+
+// bindListeners binds a socket on 127.0.0.1:0 for each listener,
+// writes its service block into b and returns the sockets' files in
+// order (fd 3, 4... in Dovecot).
+func (d *Dovecot) bindListeners(t testing.TB, b *strings.Builder, listeners []string) []*os.File {
+	t.Helper()
+	d.Addrs = map[string]string{}
+	var files []*os.File
+	for _, name := range listeners {
+		service, listener, ok := strings.Cut(name, "/")
+		if !ok || service == "" || listener == "" {
+			t.Fatalf("dovecot listener %q is not service/listener", name)
+		}
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := l.(*net.TCPListener).File()
+		l.Close() // f holds the socket, still listening
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+		addr := l.Addr().(*net.TCPAddr)
+		d.Addrs[name] = addr.String()
+		fmt.Fprintf(b, "service %s {\n  inet_listener %s {\n    address = 127.0.0.1\n    port = %d\n  }\n}\n", service, listener, addr.Port)
+	}
+	return files
+}
+
+// Addr returns the "127.0.0.1:port" of one of DovecotConfig.Listeners
+// ("imap-login/imap"), failing the test when it was not configured.
+func (d *Dovecot) Addr(t testing.TB, listener string) string {
+	t.Helper()
+	a, ok := d.Addrs[listener]
+	if !ok {
+		t.Fatalf("dovecot has no listener %q (DovecotConfig.Listeners)", listener)
+	}
+	return a
 }
 
 // Home returns the home directory Dovecot gives user (static userdb).
@@ -182,8 +264,15 @@ func PreauthIMAP(t testing.TB, user, home, mailLocation, script string) string {
 	return string(out)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
-// for configuring external programs that cannot be handed a listener.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// It is racy: the port is free again when it returns, and another
+// program (a parallel test's server binding port 0 included) may take it
+// before whoever is given it binds it. Use it only in a starter that
+// detects the failed bind (Address already in use) or a listener that is
+// not its program's, and starts again on another port, as
+// StartSMTPPostfix, StartPostfix, StartSmtpSink and StartNSD do. Tests
+// listen on 127.0.0.1:0 for Go servers, use DovecotConfig.Listeners for
+// Dovecot and RefusedAddr for a port where nothing listens.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

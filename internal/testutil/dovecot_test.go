@@ -1,8 +1,12 @@
 package testutil
 
 import (
+	"bufio"
+	"net"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDovecotFixture proves the private Dovecot starts and doveadm talks
@@ -31,4 +35,37 @@ func TestNewTLS(t *testing.T) {
 	if f.ServerConfig().Certificates == nil || f.ClientConfig().RootCAs == nil {
 		t.Fatal("empty TLS configs")
 	}
+}
+
+// TestDovecotListenersHandedOver: Dovecot serves IMAP and POP3 on the
+// sockets the starter bound before writing their ports into the config.
+// Dovecot cannot have bound them itself: the handed-over sockets listen
+// there already, so its own bind would fail (Address already in use)
+// and it would exit.
+func TestDovecotListenersHandedOver(t *testing.T) {
+	d := StartDovecot(t, DovecotConfig{
+		Protocols: "imap pop3",
+		Listeners: []string{"imap-login/imap", "pop3-login/pop3"},
+		Extra:     "service imap-login {\n  inet_listener imaps {\n    port = 0\n  }\n}\nservice pop3-login {\n  inet_listener pop3s {\n    port = 0\n  }\n}\n",
+	})
+	for name, greeting := range map[string]string{"imap-login/imap": "* OK ", "pop3-login/pop3": "+OK "} {
+		c, err := net.DialTimeout("tcp", d.Addr(t, name), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if !strings.HasPrefix(line, greeting) {
+			t.Errorf("%s greets %q, %v", name, line, err)
+		}
+	}
+	if strings.Contains(string(readFile(d.Log)), "Address already in use") {
+		t.Errorf("dovecot bound a port itself:\n%s", readFile(d.Log))
+	}
+}
+
+func readFile(name string) []byte {
+	b, _ := os.ReadFile(name)
+	return b
 }

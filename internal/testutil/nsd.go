@@ -29,20 +29,31 @@ type NSD struct {
 // missing) on a free port of 127.0.0.1, and stops it by PID when the test
 // ends. A zone whose text is "" is configured with a zone file nsd
 // cannot load: nsd answers SERVFAIL for its names, which is how tests get
-// a real server failure. It skips (or fails under YUBIN_REQUIRE_INTEROP=1)
-// when nsd is not installed.
+// a real server failure. nsd binds the port itself, so another program
+// may take it first: nsd is ready only when it holds the UDP and TCP
+// sockets on the port itself (read from /proc; elsewhere, when it
+// answers and still runs 50 ms later), and is started again on another
+// port when it exits instead, up to 5 times. It skips (or fails under
+// YUBIN_REQUIRE_INTEROP=1) when nsd is not installed.
 func StartNSD(t testing.TB, zones map[string]string) *NSD {
+	t.Helper()
+	return startNSDOn(t, zones, func() int { return FreePort(t) })
+}
+
+// startNSDOn is StartNSD with the port chooser given.
+func startNSDOn(t testing.TB, zones map[string]string, choosePort func() int) *NSD {
 	t.Helper()
 	bin := RequireBinary(t, "nsd")
 	dir := SharedDir(t)
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port := FreePort(t)
+	for attempt := 0; attempt < 5; attempt++ {
+		port := choosePort()
 		n, err := startNSD(t, bin, dir, port, zones)
 		if err == nil {
 			return n
 		}
 		lastErr = err
+		t.Logf("nsd on port %d: %s; starting again on another port", port, strings.TrimSpace(err.Error()))
 	}
 	t.Fatalf("nsd: %v", lastErr)
 	return nil
@@ -144,14 +155,22 @@ remote-control:
 		cancel()
 		var dnsErr *net.DNSError
 		if err == nil || errors.As(err, &dnsErr) && !dnsErr.IsTimeout && probe == "nsd-probe.invalid" {
-			// Still running: the answer came from this nsd, not from
-			// another server that took the port first.
-			select {
-			case <-done:
-				return nil, fmt.Errorf("nsd exited: %s", out.String())
-			case <-time.After(50 * time.Millisecond):
+			// The answer may come from another server that took the
+			// port first: it is this nsd's when nsd holds both sockets
+			// (/proc); elsewhere, when nsd is still running 50 ms later.
+			tcp, known := holdsTCPListener(cmd.Process.Pid, port)
+			udp, _ := holdsUDPSocket(cmd.Process.Pid, port)
+			if known && tcp && udp {
+				break
 			}
-			break
+			if !known {
+				select {
+				case <-done:
+					return nil, fmt.Errorf("nsd exited: %s", out.String())
+				case <-time.After(50 * time.Millisecond):
+				}
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			stop()

@@ -38,3 +38,40 @@ mx IN A 127.0.0.1
 		t.Errorf("broken: want a temporary error (SERVFAIL), got %#v", err)
 	}
 }
+
+// TestNSDStartRetriesBusyPort: when another program listens on the TCP
+// port chosen for nsd (and accepts connections there), nsd is started
+// again on another port instead of being taken to serve on the busy one.
+func TestNSDStartRetriesBusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	go func() {
+		for {
+			c, err := busy.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	tries := 0
+	n := startNSDOn(t, map[string]string{"fix.test.": "@ IN SOA ns.fix.test. admin.fix.test. 1 3600 600 86400 60\n@ IN NS ns\nns IN A 127.0.0.1\n"}, func() int {
+		tries++
+		if tries == 1 {
+			return busyPort
+		}
+		return FreePort(t)
+	})
+	if tries != 2 || n.Addr == busy.Addr().String() {
+		t.Fatalf("%d tries, nsd on %s (busy %d)", tries, n.Addr, busyPort)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ns, err := n.Resolver().LookupNS(ctx, "fix.test"); err != nil || len(ns) != 1 {
+		t.Fatalf("NS: %v %v", ns, err)
+	}
+}

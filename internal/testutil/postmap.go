@@ -163,6 +163,7 @@ postlog unix-dgram n - n - 1 postlogd
 		if ok {
 			return addr
 		}
+		t.Logf("Postfix master: its port was taken; starting again on another port")
 		if attempt == 5 {
 			t.Fatalf("Postfix master did not start on a free port in %d attempts", attempt)
 		}

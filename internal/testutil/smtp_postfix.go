@@ -121,6 +121,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 		p.stop(bin)
 		log := p.Log()
 		if attempt < 5 && strings.Contains(string(out)+log, "Address already in use") {
+			t.Logf("postfix: port %d was taken; starting again on another port", p.SMTPPort)
 			os.Truncate(p.MailLog, 0)
 			continue
 		}

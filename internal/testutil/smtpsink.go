@@ -2,7 +2,9 @@ package testutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,8 +25,36 @@ type SmtpSink struct {
 	Port int
 	// DumpDir receives one file per message (-d), with smtp-sink's
 	// X-Client-Addr, X-Helo-Args, X-Mail-Args and X-Rcpt-Args headers
-	// before the content.
+	// before the content. It is empty when SmtpSinkConfig.NoDump was set.
 	DumpDir string
+	// PID is the smtp-sink process.
+	PID int
+	out *SyncBuffer
+}
+
+// SmtpSinkConfig says how StartSmtpSinkConfig runs smtp-sink.
+type SmtpSinkConfig struct {
+	// Host is the address it listens on: "127.0.0.1" (the default) or
+	// "::1".
+	Host string
+	// Options are smtp-sink options put before the endpoint, for
+	// example "-L" (LMTP), "-v" (log every command), "-c" (counters on
+	// standard output), "-r", "RCPT" (4xx replies to RCPT).
+	Options []string
+	// DumpTemplate is the -d template (strftime(3) text to which
+	// smtp-sink appends a random number), for example DIR+"/msg-";
+	// DumpDir is then its directory. Empty means "dump/%Y%m%d%H%M%S."
+	// under a fresh shared directory.
+	DumpTemplate string
+	// NoDump runs it without -d: nothing is written per message (for
+	// benchmarks).
+	NoDump bool
+	// Backlog is its listen backlog; 0 means 64.
+	Backlog int
+	// Output, when set, receives everything it writes to its standard
+	// output and error as it writes it (for -c counters); it is also
+	// kept for SmtpSink.Output.
+	Output io.Writer
 }
 
 // StartSmtpSink starts smtp-sink listening on host ("127.0.0.1" or
@@ -32,28 +62,76 @@ type SmtpSink struct {
 // temporary directory, with the extra options given (for example "-r",
 // "RCPT" for 4xx replies to RCPT, "-W", "EHLO:30" to stall). It is
 // stopped by PID when the test ends. It skips (or fails under
-// YUBIN_REQUIRE_INTEROP=1) when smtp-sink is missing.
+// YUBIN_REQUIRE_INTEROP=1) when smtp-sink is missing. See
+// StartSmtpSinkConfig for how it copes with another program taking the
+// port first.
 func StartSmtpSink(t testing.TB, host string, opts ...string) *SmtpSink {
 	t.Helper()
-	bin := RequireBinary(t, "smtp-sink")
-	dir := SharedDir(t)
-	dump := filepath.Join(dir, "dump")
-	if err := os.Mkdir(dump, 0o777); err != nil {
-		t.Fatal(err)
+	return StartSmtpSinkConfig(t, SmtpSinkConfig{Host: host, Options: opts})
+}
+
+// smtpSinkAttempts bounds the starts of StartSmtpSinkConfig.
+const smtpSinkAttempts = 5
+
+// StartSmtpSinkConfig starts smtp-sink as c says (as user nobody when
+// the test runs as root) and stops it by PID when the test ends.
+// smtp-sink binds the port itself and cannot be handed a bound socket,
+// so the port chosen may be taken by another program before it binds
+// it: it is ready only when the smtp-sink process itself holds a socket
+// listening on the port (read from /proc; elsewhere, when a dial
+// succeeds and it is still running 1.5 s later). When it exits instead
+// (bind: Address already in use), it is started again on another port,
+// up to 5 times. It skips (or fails under YUBIN_REQUIRE_INTEROP=1) when
+// smtp-sink is missing.
+func StartSmtpSinkConfig(t testing.TB, c SmtpSinkConfig) *SmtpSink {
+	t.Helper()
+	host := c.Host
+	if host == "" {
+		host = "127.0.0.1"
 	}
-	os.Chmod(dump, 0o777)
+	return startSmtpSink(t, c, host, func() int { return freePortOn(t, host) })
+}
+
+// startSmtpSink is StartSmtpSinkConfig with the port chooser given.
+func startSmtpSink(t testing.TB, c SmtpSinkConfig, host string, choosePort func() int) *SmtpSink {
+	t.Helper()
+	bin := RequireBinary(t, "smtp-sink")
+	backlog := c.Backlog
+	if backlog <= 0 {
+		backlog = 64
+	}
+	var dump, dumpDir string
+	switch {
+	case c.NoDump:
+	case c.DumpTemplate != "":
+		dump, dumpDir = c.DumpTemplate, filepath.Dir(c.DumpTemplate)
+	default:
+		dumpDir = filepath.Join(SharedDir(t), "dump")
+		if err := os.Mkdir(dumpDir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(dumpDir, 0o777)
+		dump = dumpDir + "/%Y%m%d%H%M%S."
+	}
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port := freePortOn(t, host)
+	for attempt := 0; attempt < smtpSinkAttempts; attempt++ {
+		port := choosePort()
 		addr := net.JoinHostPort(host, fmt.Sprint(port))
-		args := append([]string{}, opts...)
+		args := append([]string{}, c.Options...)
 		if os.Geteuid() == 0 {
 			args = append(args, "-u", "nobody")
 		}
-		args = append(args, "-d", dump+"/%Y%m%d%H%M%S.", "["+host+"]:"+fmt.Sprint(port), "64")
+		if dump != "" {
+			args = append(args, "-d", dump)
+		}
+		args = append(args, "["+host+"]:"+fmt.Sprint(port), fmt.Sprint(backlog))
 		cmd := exec.Command(bin, args...)
 		out := &SyncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
+		var w io.Writer = out
+		if c.Output != nil {
+			w = io.MultiWriter(out, c.Output)
+		}
+		cmd.Stdout, cmd.Stderr = w, w
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -63,41 +141,66 @@ func StartSmtpSink(t testing.TB, host string, opts ...string) *SmtpSink {
 			cmd.Process.Kill()
 			<-done
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			select {
-			case <-done:
-				lastErr = fmt.Errorf("smtp-sink exited: %s", out.String())
-			default:
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				var d net.Dialer
-				c, err := d.DialContext(ctx, "tcp", addr)
-				cancel()
-				if err == nil {
-					c.Close()
-					// Still running: the answer came from this smtp-sink,
-					// not from another program that took the port first.
-					select {
-					case <-done:
-						lastErr = fmt.Errorf("smtp-sink exited: %s", out.String())
-					case <-time.After(50 * time.Millisecond):
-						t.Cleanup(stop)
-						return &SmtpSink{Addr: addr, Port: port, DumpDir: dump}
-					}
-					break
-				}
-				lastErr = err
-				if time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				stop()
-			}
-			break
+		if lastErr = waitListening(cmd.Process.Pid, addr, port, done, 10*time.Second); lastErr == nil {
+			t.Cleanup(stop)
+			return &SmtpSink{Addr: addr, Port: port, DumpDir: dumpDir, PID: cmd.Process.Pid, out: out}
 		}
+		stop()
+		lastErr = fmt.Errorf("%v: %s", lastErr, strings.TrimSpace(out.String()))
+		t.Logf("smtp-sink on %s: %v; starting again on another port", addr, lastErr)
 	}
-	t.Fatalf("smtp-sink: %v", lastErr)
+	t.Fatalf("smtp-sink did not start in %d attempts: %v", smtpSinkAttempts, lastErr)
 	return nil
+}
+
+// waitListening waits until process pid (whose exit closes done)
+// listens on addr (port), and returns an error when it exited or did not
+// within timeout.
+func waitListening(pid int, addr string, port int, done <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-done:
+			return errors.New("exited")
+		default:
+		}
+		held, known := holdsTCPListener(pid, port)
+		if held {
+			return nil
+		}
+		if !known {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp", addr)
+			cancel()
+			if err == nil {
+				c.Close()
+				// Still running: the answer most likely came from
+				// this process, not from another that took the port
+				// (Postfix's programs sleep a second before they exit
+				// on a fatal error such as a failed bind).
+				select {
+				case <-done:
+					return errors.New("exited")
+				case <-time.After(1500 * time.Millisecond):
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening on %s after %v", addr, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Output returns what smtp-sink wrote to its standard output and error
+// so far (with -v, every command it received).
+func (s *SmtpSink) Output() string {
+	if s.out == nil {
+		return ""
+	}
+	return s.out.String()
 }
 
 func freePortOn(t testing.TB, host string) int {
