@@ -15,7 +15,8 @@ type Config struct {
 	schema   *Schema
 	global   map[string]Setting
 	services map[string]map[string]Setting
-	service  string // "" for the global view
+	service  string   // "" for the global view
+	log      *ReadLog // nil: reads are not recorded
 }
 
 func (c *Config) set(st Setting) {
@@ -68,6 +69,7 @@ func (c *Config) raw(name string) (string, Pos, bool) {
 
 // Raw returns the value of name as written (or its default), unexpanded.
 func (c *Config) Raw(name string) string {
+	c.note(name)
 	v, _, _ := c.raw(name)
 	return v
 }
@@ -82,6 +84,7 @@ func (c *Config) Pos(name string) Pos {
 // IsSet reports whether name was set in the file (or by the program)
 // rather than left at its default (or the service's default).
 func (c *Config) IsSet(name string) bool {
+	c.note(name)
 	if c.service != "" {
 		if _, ok := c.services[c.service][name]; ok {
 			return true
@@ -104,6 +107,7 @@ func (c *Config) Get(name string) string {
 // Expand returns the expanded value of name, or an error for an unknown
 // parameter, a reference to an unknown parameter or a reference loop.
 func (c *Config) Expand(name string) (string, error) {
+	c.note(name)
 	v, _, ok := c.raw(name)
 	if !ok {
 		return "", fmt.Errorf("unknown parameter %q", name)

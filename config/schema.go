@@ -56,6 +56,11 @@ type Param struct {
 	// reference to it is left in the value unexpanded, and setting it in
 	// the file is an error.
 	Runtime bool
+	// Compat marks a parameter that is accepted so that existing
+	// main.cf and dovecot.conf files load, but that has no effect in
+	// this program; Doc says why. [ReadLog.Unused] reports every
+	// setting of one, so that a check can warn instead of saying OK.
+	Compat bool
 }
 
 // Schema is the set of parameters and services a program understands.
