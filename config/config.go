@@ -15,8 +15,9 @@ type Config struct {
 	schema   *Schema
 	global   map[string]Setting
 	services map[string]map[string]Setting
-	service  string   // "" for the global view
-	log      *ReadLog // nil: reads are not recorded
+	service  string          // "" for the global view
+	log      *ReadLog        // nil: reads are not recorded
+	defined  map[string]bool // names a Defines parameter lists
 }
 
 func (c *Config) set(st Setting) {
@@ -160,13 +161,25 @@ func (c *Config) FileOf(name string) string {
 	return ""
 }
 
+// Defined returns the names of the parameters that the file defines
+// itself, through a parameter marked [Param.Defines], sorted. The ones
+// the file sets have values like any other parameter.
+func (c *Config) Defined() []string {
+	out := make([]string, 0, len(c.defined))
+	for n := range c.defined {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // NonDefault returns the settings whose value differs from the default,
 // global ones first, each group sorted by name, the way "postconf -n"
 // lists them. Service overrides come with Service set.
 func (c *Config) NonDefault() []Setting {
 	var out []Setting
 	for name, st := range c.global {
-		if st.Value != c.schema.params[name].Default {
+		if p, ok := c.schema.params[name]; !ok || st.Value != p.Default {
 			out = append(out, st)
 		}
 	}

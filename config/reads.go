@@ -98,13 +98,13 @@ func (l *ReadLog) Names() []string {
 func (l *ReadLog) Unused(c *Config) []Setting {
 	var out []Setting
 	for _, st := range c.global {
-		if c.schema.params[st.Name].Compat || !l.Read(st.Name) {
+		if c.compat(st.Name) || !l.Read(st.Name) {
 			out = append(out, st)
 		}
 	}
 	for svc, m := range c.services {
 		for _, st := range m {
-			if c.schema.params[st.Name].Compat || !l.ReadIn(svc, st.Name) {
+			if c.compat(st.Name) || !l.ReadIn(svc, st.Name) {
 				out = append(out, st)
 			}
 		}
@@ -120,4 +120,10 @@ func (l *ReadLog) Unused(c *Config) []Setting {
 		return out[i].Key() < out[j].Key()
 	})
 	return out
+}
+
+// compat reports whether name is a declared parameter marked Compat.
+func (c *Config) compat(name string) bool {
+	p, ok := c.schema.params[name]
+	return ok && p.Compat
 }

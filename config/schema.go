@@ -61,6 +61,12 @@ type Param struct {
 	// this program; Doc says why. [ReadLog.Unused] reports every
 	// setting of one, so that a check can warn instead of saying OK.
 	Compat bool
+	// Defines marks a list whose items name further parameters that the
+	// file defines itself, as Postfix's smtpd_restriction_classes names
+	// the restriction classes defined in main.cf. Each such name is
+	// accepted as a string parameter without a default; see
+	// [Config.Defined].
+	Defines bool
 }
 
 // Schema is the set of parameters and services a program understands.
@@ -144,8 +150,18 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 	if err != nil {
 		errs = append(errs, err.(ErrorList)...)
 	}
-	c := &Config{schema: s, global: map[string]Setting{}, services: map[string]map[string]Setting{}}
-	for _, st := range append(settings, extra...) {
+	c := &Config{schema: s, global: map[string]Setting{}, services: map[string]map[string]Setting{}, defined: map[string]bool{}}
+	all := append(settings, extra...)
+	for _, st := range all {
+		if p, ok := s.params[st.Name]; ok && p.Defines {
+			for _, n := range SplitList(st.Value) {
+				if _, declared := s.params[n]; !declared {
+					c.defined[n] = true
+				}
+			}
+		}
+	}
+	for _, st := range all {
 		if st.Service != "" && !slices.Contains(s.services, st.Service) {
 			msg := fmt.Sprintf("unknown service %q", st.Service)
 			if h := closest(st.Service, s.services); h != "" {
@@ -158,7 +174,7 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 			errs = append(errs, &Error{st.Pos, fmt.Sprintf("%q is filled in at run time and cannot be set", st.Name)})
 			continue
 		}
-		if _, ok := s.params[st.Name]; !ok {
+		if _, ok := s.params[st.Name]; !ok && !c.defined[st.Name] {
 			msg := fmt.Sprintf("unknown parameter %q", st.Name)
 			if h := closest(st.Name, s.names); h != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", h)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/netip"
@@ -19,11 +20,15 @@ import (
 type demoUser struct{ name, password string }
 
 // setup makes the demo user when needed and builds the protocol servers
-// for h.binds from h.cfg.
+// for h.binds from h.cfg. A dry host (buildAll) makes no user and
+// starts no queue.
 func (h *host) setup() (*demoUser, error) {
-	demo, err := ensureDemoUser(h.cfg)
-	if err != nil {
-		return nil, err
+	var demo *demoUser
+	var err error
+	if !h.dry {
+		if demo, err = ensureDemoUser(h.cfg); err != nil {
+			return nil, err
+		}
 	}
 	c := h.cfg
 	u, err := newUsers(c, h.log)
@@ -60,10 +65,12 @@ func (h *host) setup() (*demoUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := q.Start(); err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
+	if !h.dry {
+		if err := q.Start(); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		h.m.watchQueue(q)
 	}
-	h.m.watchQueue(q)
 	h.queue = q
 	// The queue first (its deliveries use the stores), then the LMTP
 	// deliverer's kept stores, then the Backend's.
@@ -98,7 +105,7 @@ func (h *host) setup() (*demoUser, error) {
 			h.running[b.service] = srv
 		case "imap", "imaps":
 			h.running[b.service] = &imap.Server{
-				TLSConfig:            h.tlsConf,
+				TLSConfig:            dovecotTLS(v, h.tlsConf),
 				Authenticator:        metered,
 				Backend:              stores,
 				Logger:               log,
@@ -112,7 +119,7 @@ func (h *host) setup() (*demoUser, error) {
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{
-				TLSConfig:     h.tlsConf,
+				TLSConfig:     dovecotTLS(v, h.tlsConf),
 				Authenticator: metered,
 				Credentials:   u.passwd,
 				Backend:       stores,
@@ -134,7 +141,7 @@ func (h *host) setup() (*demoUser, error) {
 		case "lmtp":
 			h.running[b.service] = &lmtp.Server{
 				Hostname:        v.Get("myhostname"),
-				TLSConfig:       h.tlsConf,
+				TLSConfig:       dovecotTLS(v, h.tlsConf),
 				Deliverer:       &meteredDeliverer{d: deliver, m: h.m},
 				MaxMessageBytes: v.Int("message_size_limit"),
 				Logger:          log,
@@ -146,6 +153,16 @@ func (h *host) setup() (*demoUser, error) {
 		}
 	}
 	return demo, nil
+}
+
+// dovecotTLS is the TLS configuration of the IMAP, POP3 and LMTP
+// listeners: none with Dovecot's ssl = no (no STARTTLS, and no imaps
+// or pop3s listener: see listenSpecs).
+func dovecotTLS(v *config.Config, conf *tls.Config) *tls.Config {
+	if strings.EqualFold(v.Get("ssl"), "no") {
+		return nil
+	}
+	return conf
 }
 
 // noLimitIfZero maps Postfix's "0 means no limit" to the -1 of the

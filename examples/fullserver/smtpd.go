@@ -29,12 +29,22 @@ var dnsCache = restrict.NewCachingResolver(net.DefaultResolver, time.Minute, 0)
 // newPolicy builds the restrictions of one SMTP listener from its view of
 // the configuration (its master.cf-style overrides included).
 func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
+	// restrict reads its own parameters (and the smtp server reads
+	// some through Policy.Params): the values are handed over
+	// unrecorded, and restrict's names (the restriction classes the
+	// file defines among them) are marked read in this view.
 	params := restrict.Params{}
+	unlogged := v.WithReadLog(nil)
 	for _, p := range v.Schema().Params() {
 		if !p.Runtime {
-			params[p.Name] = v.Raw(p.Name)
+			params[p.Name] = unlogged.Raw(p.Name)
 		}
 	}
+	for _, name := range v.Defined() {
+		params[name] = unlogged.Raw(name)
+	}
+	v.MarkRead(restrictReads(v.Schema())...)
+	v.MarkRead(v.Defined()...) // restrict compiles every class
 	opts := []restrict.Option{restrict.WithResolver(dnsCache)}
 	if log != nil {
 		opts = append(opts, restrict.WithLogger(log))
@@ -147,7 +157,11 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		srv.TLSConfig = nil
 	}
 	if v.Bool("smtpd_sasl_auth_enable") {
-		srv.Auth = authn
+		fa, err := newSASLFiltered(authn, v)
+		if err != nil {
+			return nil, err
+		}
+		srv.Auth = fa
 		// submission: AUTH before MAIL, as seed 001's
 		// "permit_sasl_authenticated, reject" means in practice.
 		srv.AuthRequired = strings.HasPrefix(strings.TrimSpace(v.Get("smtpd_recipient_restrictions")), "permit_sasl_authenticated") &&
