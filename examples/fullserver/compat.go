@@ -52,13 +52,24 @@ func markCompat(byName map[string]config.Param) {
 	}
 }
 
-// restrictReads returns the parameters of s that restrict reads (those
-// it has defaults for) and that are not marked Compat: newPolicy hands
-// their values to restrict and marks them read.
+// byReference are restrict's parameters that no code reads by name:
+// they take effect only where another value refers to them
+// (mydestination = $myhostname, localhost.$mydomain). newPolicy does
+// not count them as read by themselves, so check warns about one that
+// is set while nothing refers to it.
+var byReference = map[string]bool{
+	"mydomain":               true,
+	"reject_tempfail_action": true,
+	"virtual_maps":           true,
+}
+
+// restrictReads returns the parameters of s that restrict reads by name
+// (those it has defaults for, byReference and Compat ones aside):
+// newPolicy hands their values to restrict and records them as read.
 func restrictReads(s *config.Schema) []string {
 	var out []string
 	for name := range restrict.DefaultParams() {
-		if p, ok := s.Lookup(name); ok && !p.Compat && !p.Runtime {
+		if p, ok := s.Lookup(name); ok && !p.Compat && !p.Runtime && !byReference[name] {
 			out = append(out, name)
 		}
 	}

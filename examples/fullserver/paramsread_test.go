@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -315,6 +316,12 @@ func TestRestrictParamsNamedInCode(t *testing.T) {
 	}
 	schema := newSchema()
 	defaults := restrict.DefaultParams()
+	literal := maps.Clone(named)
+	for name := range byReference {
+		if literal[name] {
+			t.Errorf("parameter %s is in byReference, but package code names it: delete its line there", name)
+		}
+	}
 	// A parameter referred to by the default of a named one takes
 	// effect through it.
 	ref := regexp.MustCompile(`\$[{(]?([A-Za-z0-9_]+)`)
@@ -332,8 +339,16 @@ func TestRestrictParamsNamedInCode(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range restrictReads(schema) {
+	for name := range byReference {
 		if !named[name] {
+			t.Errorf("parameter %s is in byReference, but no default refers to it", name)
+		}
+	}
+	for _, name := range restrictReads(schema) {
+		switch {
+		case named[name] && !literal[name]:
+			t.Errorf("parameter %s: no package code names it, it takes effect only where a value refers to it: add it to byReference", name)
+		case !named[name]:
 			t.Errorf("parameter %s: restrict declares it and newPolicy hands it over, but no package code names it, so it has no effect: read it where it takes effect, or add it to compatParams with the reason", name)
 		}
 	}

@@ -95,7 +95,7 @@ func (h *host) setup() (*demoUser, error) {
 			continue
 		}
 		v := c.Service(b.service)
-		log := h.log.With("service", b.service)
+		log := serviceLog(h.log, v)
 		switch b.service {
 		case "smtp", "submission", "submissions":
 			srv, err := h.newSMTP(v, metered, u, deliver, q)

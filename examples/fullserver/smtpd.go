@@ -31,8 +31,8 @@ var dnsCache = restrict.NewCachingResolver(net.DefaultResolver, time.Minute, 0)
 func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 	// restrict reads its own parameters (and the smtp server reads
 	// some through Policy.Params): the values are handed over
-	// unrecorded, and restrict's names (the restriction classes the
-	// file defines among them) are marked read in this view.
+	// unrecorded, then restrict's names (the restriction classes the
+	// file defines among them) are recorded as read in this view.
 	params := restrict.Params{}
 	unlogged := v.WithReadLog(nil)
 	for _, p := range v.Schema().Params() {
@@ -43,8 +43,11 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 	for _, name := range v.Defined() {
 		params[name] = unlogged.Raw(name)
 	}
-	v.MarkRead(restrictReads(v.Schema())...)
-	v.MarkRead(v.Defined()...) // restrict compiles every class
+	// Reading each through v records it and every $name its value
+	// refers to.
+	for _, name := range append(restrictReads(v.Schema()), v.Defined()...) {
+		v.Get(name) // restrict compiles every class
+	}
 	opts := []restrict.Option{restrict.WithResolver(dnsCache)}
 	if log != nil {
 		opts = append(opts, restrict.WithLogger(log))
@@ -112,7 +115,7 @@ func (p *policyRef) counted(stage string, check func() (restrict.Decision, error
 // smtpd_recipient_restrictions, ... with per-listener overrides).
 func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, deliver *lmtp.StoreDeliverer, q *queue.Queue) (*smtp.Server, error) {
 	svc := v.ServiceName()
-	log := h.log.With("service", svc)
+	log := serviceLog(h.log, v)
 	pol, err := newPolicy(v, log)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/restrict"
+)
+
+// TestSmtplibSASLSecurityOptions: smtpd_sasl_security_options =
+// noanonymous, noplaintext takes PLAIN and LOGIN away on a session
+// without TLS (no AUTH in EHLO, AUTH PLAIN refused), while
+// smtpd_sasl_tls_security_options = noanonymous offers them after
+// STARTTLS; a submission/ override with noplaintext leaves submission
+// without AUTH even after STARTTLS. submission/syslog_name names the
+// submission listener's log lines as master.cf's -o does.
+func TestSmtplibSASLSecurityOptions(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, `smtp/smtpd_sasl_auth_enable = yes
+smtpd_sasl_security_options = noanonymous, noplaintext
+smtpd_sasl_tls_security_options = noanonymous
+submission/smtpd_sasl_tls_security_options = noanonymous, noplaintext
+submission/syslog_name = postfix/submission
+`)
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	out := in.python(pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.ehlo()
+print('PLAIN-SESSION', s.esmtp_features.get('auth'))
+print('AUTH-PLAIN', s.docmd('AUTH', 'PLAIN AGFsaWNlQGxvY2FsaG9zdABwdy1hbGljZQ=='))
+s.starttls(context=ctx)
+s.ehlo()
+print('TLS-SESSION', s.esmtp_features.get('auth'))
+s.login('alice@localhost', 'pw-alice')
+print('LOGGED-IN')
+s.quit()
+s = smtplib.SMTP('127.0.0.1', P('SUB'))
+s.starttls(context=ctx)
+s.ehlo()
+print('SUBMISSION-TLS', s.esmtp_features.get('auth'))
+s.quit()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "SUB="+strconv.Itoa(in.ports["submission"]))
+	for _, want := range []string{
+		"PLAIN-SESSION None",
+		"AUTH-PLAIN (535, b'5.7.8 Error: authentication failed: Invalid authentication mechanism')",
+		"TLS-SESSION  PLAIN LOGIN",
+		"LOGGED-IN",
+		"SUBMISSION-TLS None",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if log := in.errText(); !strings.Contains(log, " postfix/submission/smtpd[") || !strings.Contains(log, " yubin/smtpd[") {
+		t.Errorf("log lines of the submission listener not named postfix/submission/smtpd:\n%s", log)
+	}
+}
+
+// TestCheckRefusesUnknownSASLSecurityOption: a misspelt option is an
+// error at its line, as Postfix's smtpd refuses it.
+func TestCheckRefusesUnknownSASLSecurityOption(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cf := filepath.Join(dir, "main.cf")
+	os.WriteFile(cf, []byte("data_directory = "+dir+"/data\nsmtpd_sasl_security_options = noanonymous, noplaintxt\n"), 0o644)
+	code, _, stderr := runCmd(t, "", "-config", cf, "check")
+	if code == 0 || !strings.Contains(stderr, cf+":2: smtpd_sasl_security_options = noanonymous, noplaintxt: unknown SASL security option \"noplaintxt\"") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+}
+
+// TestSSLNoTurnsTLSOff: Dovecot's ssl = no leaves out the imaps and
+// pop3s listeners and STARTTLS on IMAP, as Dovecot does; the SMTP
+// listeners (Postfix's) keep theirs.
+func TestSSLNoTurnsTLSOff(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, "ssl = no\n")
+	in.start()
+	for svc, want := range map[string]bool{"imap": true, "imaps": false, "pop3": true, "pop3s": false, "smtp": true, "submissions": true} {
+		if _, bound := in.ports[svc]; bound != want {
+			t.Errorf("%s listening = %v, want %v", svc, bound, want)
+		}
+	}
+	out := in.python(pyPrelude+`
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+print('IMAP', sorted(m.capabilities))
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.ehlo()
+print('SMTP-STARTTLS', s.has_extn('starttls'))
+`, "IMAP="+strconv.Itoa(in.ports["imap"]), "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	if !strings.Contains(out, "IMAP [") || strings.Contains(out, "'STARTTLS'") || !strings.Contains(out, "SMTP-STARTTLS True") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+// TestSSLRequiredRefusesPlaintextAuth: ssl = required refuses plaintext
+// authentication without TLS from a client that is not local, even with
+// disable_plaintext_auth = no (Dovecot's rule); with ssl = yes that
+// client may.
+func TestSSLRequiredRefusesPlaintextAuth(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	remote := &auth.ConnInfo{Service: "imap", RemoteAddr: &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 40000}, LocalAddr: &net.TCPAddr{IP: net.ParseIP("198.51.100.1"), Port: 143}}
+	for ssl, want := range map[string]bool{"yes": true, "required": false} {
+		c, err := newSchema().Parse("main.cf", strings.NewReader("data_directory = "+dir+"\ndisable_plaintext_auth = no\nssl = "+ssl+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := newUsers(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := newAuthService(c, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.PlaintextAllowed(remote); got != want {
+			t.Errorf("ssl = %s: plaintext allowed from 192.0.2.7 = %v, want %v", ssl, got, want)
+		}
+	}
+}
+
+// TestRestrictionClassDefinedInMainCF: a restriction class named in
+// smtpd_restriction_classes and defined in main.cf (Postfix's
+// RESTRICTION_CLASS_README) is accepted by the configuration and used
+// by an access table's result.
+func TestRestrictionClassDefinedInMainCF(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	protected := filepath.Join(dir, "protected")
+	os.WriteFile(protected, []byte("staff@example.jp insiders_only\n"), 0o644)
+	c, err := newSchema().Parse("main.cf", strings.NewReader(`data_directory = `+dir+`
+mydestination = example.jp
+mynetworks = 192.0.2.0/24
+smtpd_restriction_classes = insiders_only
+insiders_only = permit_mynetworks, reject
+smtpd_recipient_restrictions = check_recipient_access texthash:`+protected+`, permit_mynetworks, reject_unauth_destination
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := newPolicy(c.Service("smtp"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ client, rcpt, want string }{
+		{"203.0.113.5", "staff@example.jp", "554 5.7.1 <staff@example.jp>: Recipient address rejected: Access denied"},
+		{"192.0.2.5", "staff@example.jp", "PERMIT"},
+		{"203.0.113.5", "sales@example.jp", "DUNNO"},
+	} {
+		req := &restrict.Request{ClientAddr: netip.MustParseAddr(tc.client), ClientName: "unknown", Helo: "client.example", Sender: "a@example.org", Recipient: tc.rcpt}
+		d, err := pol.Check(context.Background(), restrict.StageRecipient, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.String(); got != tc.want {
+			t.Errorf("client %s RCPT %s: %q, want %q", tc.client, tc.rcpt, got, tc.want)
+		}
+	}
+}
