@@ -149,10 +149,13 @@ func newStores(c *config.Config, u *users, log *slog.Logger) *maildir.Backend {
 		return mailRoot(usr, usr.Name)
 	}
 	b := maildir.NewBackend(locate, maildir.Options{
-		Logger:         log,
-		Hostname:       c.Get("myhostname"),
-		AutoMailboxes:  store.DefaultAutoMailboxes(),
-		MaxMessageSize: c.Int("message_size_limit"),
+		Logger:        log,
+		Hostname:      c.Get("myhostname"),
+		AutoMailboxes: store.DefaultAutoMailboxes(),
+		// Postfix's mailbox_size_limit: the largest file a local
+		// delivery writes (0: none). The protocols' own limits
+		// (message_size_limit) come first.
+		MaxMessageSize: c.Int("mailbox_size_limit"),
 	})
 	// A user's Store stays open a while after the last IMAP or POP3
 	// session (clients poll and reconnect), so the next login finds

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/restrict"
@@ -165,5 +166,46 @@ smtpd_recipient_restrictions = check_recipient_access texthash:`+protected+`, pe
 		if got := d.String(); got != tc.want {
 			t.Errorf("client %s RCPT %s: %q, want %q", tc.client, tc.rcpt, got, tc.want)
 		}
+	}
+}
+
+// TestSmtplibMailboxSizeLimit: mailbox_size_limit bounds the file a
+// local delivery writes (Postfix's local(8)): with message_size_limit =
+// 0 the SMTP server takes a 10 kB message, and its delivery into a
+// Maildir under a 4000-byte mailbox_size_limit bounces with 5.3.4
+// while a small one arrives; a mailbox_size_limit below
+// message_size_limit is refused by check, as Postfix refuses to start.
+func TestSmtplibMailboxSizeLimit(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, "message_size_limit = 0\nmailbox_size_limit = 4000\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	out := in.python(pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+print('BIG', s.sendmail('someone@localhost', ['alice@localhost'], 'Subject: big\r\n\r\n' + ('x' * 70 + '\r\n') * 140))
+print('SMALL', s.sendmail('someone@localhost', ['alice@localhost'], 'Subject: small\r\n\r\nhello\r\n'))
+s.quit()
+wait_mail('alice', 1)
+import glob
+print('FILES', len(glob.glob(os.path.join(os.environ['MAIL'], 'localhost', 'alice', 'Maildir', 'new', '*'))))
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	if !strings.Contains(out, "BIG {}") || !strings.Contains(out, "SMALL {}") || !strings.Contains(out, "FILES 1") {
+		t.Errorf("output:\n%s", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(in.errText(), "dsn=5.3.4, status=bounced") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if log := in.errText(); !strings.Contains(log, "dsn=5.3.4, status=bounced") {
+		t.Errorf("no bounce of the big message in the log:\n%s", log)
+	}
+
+	dir := t.TempDir()
+	cf := filepath.Join(dir, "main.cf")
+	os.WriteFile(cf, []byte("data_directory = "+dir+"/data\nmessage_size_limit = 20000\nmailbox_size_limit = 10000\n"), 0o644)
+	code, _, stderr := runCmd(t, "", "-config", cf, "check")
+	if code == 0 || !strings.Contains(stderr, cf+":3: mailbox_size_limit (10000) is smaller than message_size_limit (20000)") {
+		t.Errorf("check: exit %d, stderr %s", code, stderr)
 	}
 }

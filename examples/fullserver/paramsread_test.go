@@ -266,16 +266,21 @@ func declares(rel string) bool {
 }
 
 // TestRestrictParamsNamedInCode is the other half of
-// TestEveryParameterIsRead: newPolicy marks restrict's parameters read
-// when it hands them to restrict (which, with the smtp server, reads
-// them itself, some only while sessions run). Here each of them must be
-// named by a string literal in the packages' or the fullserver's code
-// (tests, other examples and the files that declare parameters aside), or be referred to as $name by
-// the default of one that is. One that no code names has no effect.
+// TestEveryParameterIsRead: newPolicy records restrict's parameters as
+// read when it hands them to restrict (which, with the smtp server,
+// reads them itself, some only while sessions run). Here each of them
+// must be named by a string literal in the packages' or the
+// fullserver's code (tests, other examples and the files that declare
+// parameters aside) inside a function something calls, unless it is in
+// byReference: then no code may name it, and a default must refer to
+// it as $name. One that no code names has no effect.
 func TestRestrictParamsNamedInCode(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
 	named := map[string]bool{}
+	inFunc := map[string][]string{} // literal -> the functions it is in ("" outside any)
+	used := map[string]bool{}       // identifiers other than declared function names
+	declared := map[*ast.Ident]bool{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -301,18 +306,40 @@ func TestRestrictParamsNamedInCode(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil {
-					named[s] = true
-				}
+		for _, decl := range f.Decls {
+			fn := ""
+			if fd, ok := decl.(*ast.FuncDecl); ok {
+				fn = fd.Name.Name
+				declared[fd.Name] = true
 			}
-			return true
-		})
+			ast.Inspect(decl, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.BasicLit:
+					if s, err := strconv.Unquote(n.Value); err == nil && n.Kind == token.STRING {
+						inFunc[s] = append(inFunc[s], fn)
+					}
+				case *ast.Ident:
+					if !declared[n] {
+						used[n.Name] = true
+					}
+				}
+				return true
+			})
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A literal counts where its function is called from somewhere (or
+	// it is outside any function): one in an accessor nothing calls
+	// (as Policy.MailboxSizeLimit was) has no effect.
+	for s, fns := range inFunc {
+		for _, fn := range fns {
+			if fn == "" || used[fn] || fn == "init" || fn == "main" {
+				named[s] = true
+			}
+		}
 	}
 	schema := newSchema()
 	defaults := restrict.DefaultParams()

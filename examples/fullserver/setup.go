@@ -31,6 +31,9 @@ func (h *host) setup() (*demoUser, error) {
 		}
 	}
 	c := h.cfg
+	if err := checkSizeLimits(c); err != nil {
+		return nil, err
+	}
 	u, err := newUsers(c, h.log)
 	if err != nil {
 		return nil, err
@@ -163,6 +166,24 @@ func dovecotTLS(v *config.Config, conf *tls.Config) *tls.Config {
 		return nil
 	}
 	return conf
+}
+
+// checkSizeLimits refuses a mailbox_size_limit below message_size_limit,
+// as Postfix's local(8) does: mail the SMTP server takes could never be
+// delivered.
+func checkSizeLimits(c *config.Config) error {
+	box, msg := c.Int("mailbox_size_limit"), c.Int("message_size_limit")
+	if box == 0 || msg <= box {
+		return nil
+	}
+	where := c.Pos("mailbox_size_limit").String()
+	if where == "" {
+		where = c.Pos("message_size_limit").String()
+	}
+	if where != "" {
+		where += ": "
+	}
+	return fmt.Errorf("%smailbox_size_limit (%d) is smaller than message_size_limit (%d)", where, box, msg)
 }
 
 // noLimitIfZero maps Postfix's "0 means no limit" to the -1 of the
