@@ -22,7 +22,6 @@ var compatParams = map[string]string{
 	"broken_sasl_auth_clients":         "the obsolete \"AUTH=\" EHLO line is never sent",
 	"expand_owner_alias":               "owner- aliases are not expanded for the envelope sender",
 	"home_mailbox":                     "mailboxes are where mail_location says",
-	"mynetworks_style":                 "mynetworks always has a value here (default 127.0.0.1/32), so the style is never consulted",
 	"mime_header_checks":               "MIME part headers are not inspected yet (header_checks covers the message header)",
 	"nested_header_checks":             "attached messages' headers are not inspected yet (header_checks covers the message header)",
 	"smtp_tls_loglevel":                "TLS sessions are logged at one fixed level",

@@ -30,7 +30,7 @@ var ownParams = []config.Param{
 	{Name: "myhostname", Default: "localhost"},
 	{Name: "mydestination", Default: "localhost", Kind: config.List},
 	{Name: "mynetworks", Default: "127.0.0.1/32", Kind: config.List, Check: cidrList},
-	{Name: "mynetworks_style", Default: "host", Check: oneOf("host", "subnet", "class")},
+	{Name: "mynetworks_style", Default: "host", Check: oneOf("host", "subnet", "class"), Doc: "when set and mynetworks is not: trust this machine's addresses (host), its interfaces' networks (subnet) or their class A/B/C networks (class)"},
 	{Name: "inet_interfaces", Default: "127.0.0.1", Kind: config.List},
 	{Name: "inet_protocols", Default: "all"},
 	{Name: "mail_name", Default: "yubin"},

@@ -209,3 +209,64 @@ print('FILES', len(glob.glob(os.path.join(os.environ['MAIL'], 'localhost', 'alic
 		t.Errorf("check: exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestMynetworksStyle: mynetworks_style, set without mynetworks, makes
+// mynetworks from the interfaces' addresses as Postfix does (host: the
+// addresses, subnet: their networks, class: class A/B/C for IPv4); with
+// mynetworks set it is not consulted.
+func TestMynetworksStyle(t *testing.T) {
+	t.Parallel()
+	addrs := func() ([]net.Addr, error) {
+		return []net.Addr{
+			&net.IPNet{IP: net.ParseIP("127.0.0.1").To4(), Mask: net.CIDRMask(8, 32)},
+			&net.IPNet{IP: net.ParseIP("172.20.3.4"), Mask: net.CIDRMask(22, 128)},
+			&net.IPNet{IP: net.ParseIP("2001:db8:1::5"), Mask: net.CIDRMask(64, 128)},
+		}, nil
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"mynetworks_style = host\n", "127.0.0.1/32 172.20.3.4/32 [2001:db8:1::5]/128"},
+		{"mynetworks_style = subnet\n", "127.0.0.0/8 172.20.0.0/22 [2001:db8:1::]/64"},
+		{"mynetworks_style = class\n", "127.0.0.0/8 172.20.0.0/16 [2001:db8:1::]/64"},
+		{"mynetworks_style = subnet\nmynetworks = 192.0.2.0/24\n", ""},
+		{"", ""},
+	} {
+		c, err := newSchema().Parse("main.cf", strings.NewReader(tc.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := styleNetworks(c, addrs)
+		if err != nil || got != tc.want {
+			t.Errorf("%q: %q, %v; want %q", tc.text, got, err, tc.want)
+		}
+	}
+}
+
+// TestMynetworksStyleSubnetTrustsLoopbackNet: with mynetworks_style =
+// subnet (and no mynetworks) a client at 127.0.0.2, on the loopback
+// interface's 127.0.0.0/8, may relay; with this host's default
+// mynetworks (127.0.0.1/32) it may not.
+func TestMynetworksStyleSubnetTrustsLoopbackNet(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for text, want := range map[string]string{
+		"mynetworks_style = subnet\n": "DUNNO", // relay permitted, nothing else to check
+		"":                            "554 5.7.1 <friend@example.com>: Relay access denied",
+	} {
+		c, err := newSchema().Parse("main.cf", strings.NewReader("data_directory = "+dir+"\n"+text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol, err := newPolicy(c.Service("smtp"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &restrict.Request{ClientAddr: netip.MustParseAddr("127.0.0.2"), ClientName: "unknown", Helo: "client.example", Sender: "a@example.org", Recipient: "friend@example.com"}
+		d, err := pol.Check(context.Background(), restrict.StageRecipient, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.String(); got != want {
+			t.Errorf("%q: RCPT from 127.0.0.2: %q, want %q", text, got, want)
+		}
+	}
+}

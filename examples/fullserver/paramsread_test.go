@@ -182,8 +182,10 @@ func auditParse(dir, text string) (*config.Config, error) {
 
 // allNonDefault returns a configuration that sets every declared
 // parameter to a valid value other than its default: each parameter's
-// first candidate that builds alone.
-func allNonDefault(t *testing.T, dir string) string {
+// first candidate that builds alone. The builds record in reads (a
+// parameter may be read only when another is left alone, as
+// mynetworks_style is only without mynetworks).
+func allNonDefault(t *testing.T, dir string, reads *config.ReadLog) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range newSchema().Params() {
@@ -196,7 +198,7 @@ func allNonDefault(t *testing.T, dir string) string {
 			line := p.Name + " = " + v + "\n"
 			c, err := auditParse(dir, line+auditWith(dir)[p.Name])
 			if err == nil {
-				err = buildAll(c)
+				err = buildAll(c.WithReadLog(reads))
 			}
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%q: %v", v, err))
@@ -215,8 +217,9 @@ func allNonDefault(t *testing.T, dir string) string {
 
 // TestEveryParameterIsRead builds the fullserver (buildAll: every
 // server and the queue, nothing bound, written or started) from the
-// default configuration and from one that sets every declared
-// parameter to a non-default valid value, recording what is read. Every
+// default configuration, from each declared parameter set alone to a
+// non-default valid value, and from one that sets all of them so,
+// recording what is read. Every
 // declared parameter must be read by one of them, or be marked Compat
 // (compatParams), so that "fullserver check" never passes a setting
 // that has no effect in silence; a Compat parameter must be read by
@@ -233,7 +236,7 @@ func TestEveryParameterIsRead(t *testing.T) {
 	if err := buildAll(def.WithReadLog(reads)); err != nil {
 		t.Fatalf("default configuration: %v", err)
 	}
-	text := allNonDefault(t, dir)
+	text := allNonDefault(t, dir, reads)
 	all, err := auditParse(dir, text)
 	if err != nil {
 		t.Fatalf("all non-default:\n%v\n%s", err, text)

@@ -43,6 +43,13 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 	for _, name := range v.Defined() {
 		params[name] = unlogged.Raw(name)
 	}
+	nets, err := styleNetworks(v, net.InterfaceAddrs)
+	if err != nil {
+		return nil, err
+	}
+	if nets != "" {
+		params["mynetworks"] = nets
+	}
 	// Reading each through v records it and every $name its value
 	// refers to.
 	for _, name := range append(restrictReads(v.Schema()), v.Defined()...) {
