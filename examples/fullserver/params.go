@@ -41,7 +41,7 @@ var ownParams = []config.Param{
 	{Name: "smtpd_relay_restrictions", Default: "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination", Kind: config.List},
 	{Name: "alias_database", Default: ""},
 	{Name: "local_recipient_maps", Default: "", Doc: "empty: local users come from the userdb"},
-	{Name: "home_mailbox", Default: ""},
+	{Name: "home_mailbox", Default: "", Check: homeMailbox, Doc: "when set (Maildir/) and mail_location is not: each user's mail is in that Maildir under the user's home"},
 	{Name: "mailbox_transport", Default: "", Check: checkTransport, Doc: "empty: deliver into the store in-process; lmtp:unix:/path or lmtp:inet:host:port: hand local mail to that LMTP server"},
 	{Name: "local_transport", Default: "local:$myhostname", Check: checkTransport},
 	{Name: "lmtp_connect_timeout", Default: "30s", Kind: config.Duration, Doc: "how long to wait for an LMTP transport's server to answer the connection (Postfix: 0s, the system's limit)"},
@@ -257,6 +257,16 @@ func mailLocation(v string) error {
 	}
 	if strings.TrimPrefix(v, "maildir:") == "" {
 		return fmt.Errorf("maildir: needs a path")
+	}
+	return nil
+}
+
+func homeMailbox(v string) error {
+	if v != "" && !strings.HasSuffix(v, "/") {
+		return fmt.Errorf("only the Maildir form (ending in /) is supported, not an mbox file")
+	}
+	if strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
+		return fmt.Errorf("want a path relative to the home directory")
 	}
 	return nil
 }

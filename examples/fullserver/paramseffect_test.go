@@ -270,3 +270,39 @@ func TestMynetworksStyleSubnetTrustsLoopbackNet(t *testing.T) {
 		}
 	}
 }
+
+// TestHomeMailbox: Postfix's home_mailbox = Maildir/ without
+// mail_location puts each user's mail in ~/Maildir (the userdb's home);
+// mail_location, when set, decides; an mbox home_mailbox is refused.
+func TestHomeMailbox(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, "passwd")
+	os.WriteFile(passwd, []byte("alice@localhost:{PLAIN}pw:1000:1000::"+dir+"/home/alice::\n"), 0o600)
+	for text, want := range map[string]string{
+		"home_mailbox = Maildir/\n":                                filepath.Join(dir, "home", "alice", "Maildir"),
+		"home_mailbox = Mail/box/\n":                               filepath.Join(dir, "home", "alice", "Mail", "box"),
+		"home_mailbox = Maildir/\nmail_location = maildir:/m/%n\n": "/m/alice",
+		"": filepath.Join(dir, "mail", "localhost", "alice", "Maildir"),
+	} {
+		c, err := newSchema().Parse("main.cf", strings.NewReader("data_directory = "+dir+"\npassdb = passwd-file:"+passwd+"\nuserdb = passwd-file:"+passwd+"\n"+text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := newUsers(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		usr, err := u.LookupUser(context.Background(), "alice@localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := mailRoot(usr, usr.Name); err != nil || got != want {
+			t.Errorf("%q: mail root %q, %v; want %q", text, got, err, want)
+		}
+	}
+	_, err := newSchema().Parse("main.cf", strings.NewReader("home_mailbox = Mailbox\n"))
+	if err == nil || !strings.Contains(err.Error(), "main.cf:1: home_mailbox = Mailbox: only the Maildir form") {
+		t.Errorf("mbox home_mailbox: %v", err)
+	}
+}

@@ -51,6 +51,7 @@ func auditValues(dir string) map[string]string {
 		"myorigin":        "$mydomain", // mydomain takes effect through references
 		"mydestination":   "$myhostname, localhost.$mydomain",
 		"mynetworks":      "192.0.2.0/24",
+		"home_mailbox":    "Maildir/",
 		"inet_interfaces": "127.0.0.2",
 		"listen":          "127.0.0.3",
 		"inet_protocols":  "ipv4",
