@@ -92,7 +92,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		if n := unusedWarnings(stderr, cfg, reads); n > 0 {
-			fmt.Fprintf(stdout, "%s: configuration OK, but %d setting(s) have no effect (see the warnings)\n", file, n)
+			fmt.Fprintf(stdout, "%s: configuration usable, but %d setting(s) have no effect (see the warnings)\n", file, n)
 			return 0
 		}
 		fmt.Fprintf(stdout, "%s: configuration OK\n", file)
