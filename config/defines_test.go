@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -54,4 +55,42 @@ smtpd_recipient_restrictions = check_recipient_access hash:/etc/postfix/protecte
 	if err == nil || !strings.Contains(err.Error(), `main.cf:2: unknown parameter "b"`) {
 		t.Errorf("a name no class list names: %v", err)
 	}
+}
+
+// FuzzParseDefines: files that define restriction classes, refer to
+// them and override them per service parse to a Config or an
+// ErrorList, never a panic; reading every name through a ReadLog and
+// asking for the unused settings works on whatever parsed.
+func FuzzParseDefines(f *testing.F) {
+	for _, s := range []string{
+		"smtpd_restriction_classes = a, b\na = reject\nb = $a\nsubmission/b = permit\n",
+		"smtpd_restriction_classes = a\nsmtpd_restriction_classes = b\na = x\n",
+		"smtpd_restriction_classes = mynetworks a\na = $a\n",
+		"smtpd_restriction_classes = ${x\n",
+		"submission/smtpd_restriction_classes = c\nc = 1\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := classSchema.Parse("fuzz.cf", strings.NewReader(s))
+		if err != nil {
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error is not a non-empty ErrorList: %v", err)
+			}
+			return
+		}
+		l := NewReadLog()
+		v := c.WithReadLog(l)
+		for _, n := range append(v.Defined(), "smtpd_restriction_classes", "smtpd_recipient_restrictions", "mynetworks") {
+			v.Get(n)
+			v.Service("submission").Get(n)
+		}
+		for _, st := range l.Unused(c) {
+			if st.Name == "" {
+				t.Fatalf("unused setting without a name: %+v", st)
+			}
+		}
+		c.NonDefault()
+	})
 }
