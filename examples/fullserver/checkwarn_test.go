@@ -71,3 +71,33 @@ smtpd_peername_lookup = yes
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// TestCheckAcceptsSeedDovecotSettings: the dovecot.conf settings of
+// seeds 000, 002 and 003 that this host shares with Dovecot (Maildir
+// under the home, protocols, plaintext auth, the certificate as
+// "<file", mechanisms, POP3 UIDLs) pass check and all take effect: no
+// warning.
+func TestCheckAcceptsSeedDovecotSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "dovecot.pem"), filepath.Join(dir, "dovecot.key")
+	if err := makeSelfSigned(cert, key, "mail.example.jp"); err != nil {
+		t.Fatal(err)
+	}
+	cf := filepath.Join(dir, "main.cf")
+	os.WriteFile(cf, []byte(`data_directory = `+dir+`/data
+# seed 000
+mail_location = maildir:~/Maildir
+protocols = imap pop3
+disable_plaintext_auth = no
+pop3_uidl_format = %08Xu%08Xv
+# seed 002 and 003
+ssl_cert = <`+cert+`
+ssl_key = <`+key+`
+auth_mechanisms = plain login
+`), 0o644)
+	code, stdout, stderr := runCmd(t, "", "-config", cf, "check")
+	if code != 0 || stdout != cf+": configuration OK\n" || stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
