@@ -1,7 +1,6 @@
 package config
 
 import (
-	"slices"
 	"sort"
 	"sync"
 )
@@ -15,16 +14,18 @@ import (
 type ReadLog struct {
 	mu    sync.Mutex
 	reads map[readKey]bool
+	names map[string]bool // read in any view
 }
 
 type readKey struct{ service, name string }
 
 // NewReadLog returns an empty log.
-func NewReadLog() *ReadLog { return &ReadLog{reads: map[readKey]bool{}} }
+func NewReadLog() *ReadLog { return &ReadLog{reads: map[readKey]bool{}, names: map[string]bool{}} }
 
 func (l *ReadLog) add(service, name string) {
 	l.mu.Lock()
 	l.reads[readKey{service, name}] = true
+	l.names[name] = true
 	l.mu.Unlock()
 }
 
@@ -61,12 +62,7 @@ func (c *Config) note(name string) {
 func (l *ReadLog) Read(name string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k := range l.reads {
-		if k.name == name {
-			return true
-		}
-	}
-	return false
+	return l.names[name]
 }
 
 // ReadIn reports whether name was read in the view of service ("" for the
@@ -80,13 +76,13 @@ func (l *ReadLog) ReadIn(service, name string) bool {
 // Names returns the parameters read in any view, sorted.
 func (l *ReadLog) Names() []string {
 	l.mu.Lock()
-	var out []string
-	for k := range l.reads {
-		out = append(out, k.name)
+	out := make([]string, 0, len(l.names))
+	for n := range l.names {
+		out = append(out, n)
 	}
 	l.mu.Unlock()
 	sort.Strings(out)
-	return slices.Compact(out)
+	return out
 }
 
 // Unused returns the settings of c's file that have no effect, in file
