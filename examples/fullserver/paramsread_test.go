@@ -220,12 +220,12 @@ func allNonDefault(t *testing.T, dir string, reads *config.ReadLog) string {
 // server and the queue, nothing bound, written or started) from the
 // default configuration, from each declared parameter set alone to a
 // non-default valid value, and from one that sets all of them so,
-// recording what is read. Every
-// declared parameter must be read by one of them, or be marked Compat
-// (compatParams), so that "fullserver check" never passes a setting
-// that has no effect in silence; a Compat parameter must be read by
-// neither. restrict's parameters count as read when newPolicy hands them
-// over: TestRestrictParamsNamedInCode checks that code names them.
+// recording what is read. Every declared parameter must be read by one
+// of them, or be marked Compat (compatParams), so that "fullserver
+// check" never passes a setting that has no effect in silence; a Compat
+// parameter must be read by none. restrict's parameters count as read
+// when newPolicy hands them over: TestRestrictParamsNamedInCode checks
+// that code names them.
 func TestEveryParameterIsRead(t *testing.T) {
 	t.Parallel()
 	dir := auditDir(t)
