@@ -15,7 +15,9 @@ type Config struct {
 	schema   *Schema
 	global   map[string]Setting
 	services map[string]map[string]Setting
-	service  string // "" for the global view
+	service  string          // "" for the global view
+	log      *ReadLog        // nil: reads are not recorded
+	defined  map[string]bool // names a Defines parameter lists
 }
 
 func (c *Config) set(st Setting) {
@@ -68,6 +70,7 @@ func (c *Config) raw(name string) (string, Pos, bool) {
 
 // Raw returns the value of name as written (or its default), unexpanded.
 func (c *Config) Raw(name string) string {
+	c.note(name)
 	v, _, _ := c.raw(name)
 	return v
 }
@@ -82,6 +85,7 @@ func (c *Config) Pos(name string) Pos {
 // IsSet reports whether name was set in the file (or by the program)
 // rather than left at its default (or the service's default).
 func (c *Config) IsSet(name string) bool {
+	c.note(name)
 	if c.service != "" {
 		if _, ok := c.services[c.service][name]; ok {
 			return true
@@ -104,6 +108,7 @@ func (c *Config) Get(name string) string {
 // Expand returns the expanded value of name, or an error for an unknown
 // parameter, a reference to an unknown parameter or a reference loop.
 func (c *Config) Expand(name string) (string, error) {
+	c.note(name)
 	v, _, ok := c.raw(name)
 	if !ok {
 		return "", fmt.Errorf("unknown parameter %q", name)
@@ -156,13 +161,25 @@ func (c *Config) FileOf(name string) string {
 	return ""
 }
 
+// Defined returns the names of the parameters that the file defines
+// itself, through a parameter marked [Param.Defines], sorted. The ones
+// the file sets have values like any other parameter.
+func (c *Config) Defined() []string {
+	out := make([]string, 0, len(c.defined))
+	for n := range c.defined {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // NonDefault returns the settings whose value differs from the default,
 // global ones first, each group sorted by name, the way "postconf -n"
 // lists them. Service overrides come with Service set.
 func (c *Config) NonDefault() []Setting {
 	var out []Setting
 	for name, st := range c.global {
-		if st.Value != c.schema.params[name].Default {
+		if p, ok := c.schema.params[name]; !ok || st.Value != p.Default {
 			out = append(out, st)
 		}
 	}

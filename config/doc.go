@@ -44,6 +44,18 @@
 // [Config.Service] returns the view one service sees: its overrides on top
 // of the global settings. Services must be declared in the [Schema].
 //
+// # Settings without effect
+//
+// A program that builds its servers from a view made with
+// [Config.WithReadLog] learns which parameters it read;
+// [ReadLog.Unused] then lists the settings of the file that nothing
+// read, those of parameters the schema marks [Param.Compat] (accepted so
+// that existing files load, without effect), and "service/name"
+// overrides for a service that never reads the parameter, so that a
+// check command can warn about them instead of passing them in silence.
+// A parameter marked [Param.Defines] lists names the file defines as
+// parameters of its own (Postfix's smtpd_restriction_classes).
+//
 // # Errors
 //
 // Every problem is reported with the file name and line number

@@ -36,3 +36,35 @@ submission/smtpd_sasl_auth_enable = yes
 	// false true
 	// main.cf:1: unknown parameter "mydestinaton" (did you mean "mydestination"?)
 }
+
+// A program records what it reads while it builds its servers, then
+// warns about the settings that took no effect, as "postconf" warns
+// about unused parameters.
+func ExampleReadLog() {
+	schema := config.NewSchema([]config.Param{
+		{Name: "myhostname", Default: "localhost"},
+		{Name: "mydomain", Default: "localdomain"},
+		{Name: "smtpd_banner", Default: "$myhostname ESMTP"},
+		{Name: "broken_sasl_auth_clients", Default: "no", Kind: config.Bool, Compat: true,
+			Doc: `the obsolete "AUTH=" EHLO line is never sent`},
+	}, []string{"smtp", "imap"})
+	c, err := schema.Parse("main.cf", strings.NewReader(`myhostname = mx.example.jp
+mydomain = example.jp
+broken_sasl_auth_clients = yes
+imap/smtpd_banner = never read
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	reads := config.NewReadLog()
+	v := c.WithReadLog(reads)
+	_ = v.Service("smtp").Get("smtpd_banner") // the SMTP server's banner
+	for _, st := range reads.Unused(c) {
+		fmt.Printf("warning: %s: %s: unused parameter\n", st.Pos, st.Key())
+	}
+	// Output:
+	// warning: main.cf:2: mydomain: unused parameter
+	// warning: main.cf:3: broken_sasl_auth_clients: unused parameter
+	// warning: main.cf:4: imap/smtpd_banner: unused parameter
+}

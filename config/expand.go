@@ -152,6 +152,7 @@ func (e *expander) lookup(name string, depth int) (string, error) {
 	if p, ok := c.schema.params[name]; ok && p.Runtime {
 		return "$" + name, nil
 	}
+	c.note(name)
 	v, _, ok := c.raw(name)
 	if !ok {
 		msg := fmt.Sprintf("reference to unknown parameter $%s", name)

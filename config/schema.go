@@ -56,6 +56,17 @@ type Param struct {
 	// reference to it is left in the value unexpanded, and setting it in
 	// the file is an error.
 	Runtime bool
+	// Compat marks a parameter that is accepted so that existing
+	// main.cf and dovecot.conf files load, but that has no effect in
+	// this program; Doc says why. [ReadLog.Unused] reports every
+	// setting of one, so that a check can warn instead of saying OK.
+	Compat bool
+	// Defines marks a list whose items name further parameters that the
+	// file defines itself, as Postfix's smtpd_restriction_classes names
+	// the restriction classes defined in main.cf. Each such name is
+	// accepted as a string parameter without a default; see
+	// [Config.Defined].
+	Defines bool
 }
 
 // Schema is the set of parameters and services a program understands.
@@ -139,8 +150,18 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 	if err != nil {
 		errs = append(errs, err.(ErrorList)...)
 	}
-	c := &Config{schema: s, global: map[string]Setting{}, services: map[string]map[string]Setting{}}
-	for _, st := range append(settings, extra...) {
+	c := &Config{schema: s, global: map[string]Setting{}, services: map[string]map[string]Setting{}, defined: map[string]bool{}}
+	all := append(settings, extra...)
+	for _, st := range all {
+		if p, ok := s.params[st.Name]; ok && p.Defines {
+			for _, n := range SplitList(st.Value) {
+				if _, declared := s.params[n]; !declared {
+					c.defined[n] = true
+				}
+			}
+		}
+	}
+	for _, st := range all {
 		if st.Service != "" && !slices.Contains(s.services, st.Service) {
 			msg := fmt.Sprintf("unknown service %q", st.Service)
 			if h := closest(st.Service, s.services); h != "" {
@@ -153,7 +174,7 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 			errs = append(errs, &Error{st.Pos, fmt.Sprintf("%q is filled in at run time and cannot be set", st.Name)})
 			continue
 		}
-		if _, ok := s.params[st.Name]; !ok {
+		if _, ok := s.params[st.Name]; !ok && !c.defined[st.Name] {
 			msg := fmt.Sprintf("unknown parameter %q", st.Name)
 			if h := closest(st.Name, s.names); h != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", h)

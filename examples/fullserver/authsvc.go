@@ -28,9 +28,10 @@ func newAuthService(c *config.Config, u *users, log *slog.Logger) (*auth.Service
 		delay = -1 // configured as 0: no delay (auth.Service's zero means its default)
 	}
 	return &auth.Service{
-		PassDB:          u.pass,
-		AuthMechanisms:  mechs,
-		AllowPlaintext:  !c.Bool("disable_plaintext_auth"),
+		PassDB:         u.pass,
+		AuthMechanisms: mechs,
+		// Dovecot's ssl = required implies disable_plaintext_auth.
+		AllowPlaintext:  !c.Bool("disable_plaintext_auth") && !strings.EqualFold(c.Get("ssl"), "required"),
 		TrustedNetworks: trusted,
 		FailureDelay:    delay,
 		UsernameFormat:  c.Get("auth_username_format"),

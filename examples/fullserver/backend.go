@@ -41,6 +41,18 @@ func driverArgs(v string) (driver string, opts map[string]string, words []string
 	return driver, opts, words
 }
 
+// mailLocationOf is mail_location, or, when only Postfix's home_mailbox
+// is set (home_mailbox = Maildir/), the Maildir under each user's home
+// that it names (maildir:~/Maildir).
+func mailLocationOf(c *config.Config) string {
+	if !c.IsSet("mail_location") && c.IsSet("home_mailbox") {
+		if hm := strings.Trim(c.Get("home_mailbox"), "/"); hm != "" {
+			return "maildir:~/" + hm
+		}
+	}
+	return c.Get("mail_location")
+}
+
 // newUsers builds passdb and userdb from the passdb, userdb and
 // mail_location settings.
 func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
@@ -52,7 +64,7 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 			return nil, fmt.Errorf("passdb = %s: want passwd-file:[scheme=X] PATH", c.Get("passdb"))
 		}
 		u.passwd = &auth.PasswdFile{Path: words[0], DefaultScheme: opts["scheme"], Logger: log,
-			DefaultFields: map[string]string{"mail": c.Get("mail_location")}}
+			DefaultFields: map[string]string{"mail": mailLocationOf(c)}}
 		// A missing file is an empty one (the first start makes it).
 		if err := u.passwd.Reload(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("passdb: %w", err)
@@ -62,7 +74,7 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 		return nil, fmt.Errorf("passdb = %s: only passwd-file is supported", c.Get("passdb"))
 	}
 	driver, opts, words = driverArgs(c.Get("userdb"))
-	fields := map[string]string{"mail": c.Get("mail_location")}
+	fields := map[string]string{"mail": mailLocationOf(c)}
 	for k, v := range opts {
 		if k != "allow_all_users" {
 			fields[k] = v
@@ -149,10 +161,13 @@ func newStores(c *config.Config, u *users, log *slog.Logger) *maildir.Backend {
 		return mailRoot(usr, usr.Name)
 	}
 	b := maildir.NewBackend(locate, maildir.Options{
-		Logger:         log,
-		Hostname:       c.Get("myhostname"),
-		AutoMailboxes:  store.DefaultAutoMailboxes(),
-		MaxMessageSize: c.Int("message_size_limit"),
+		Logger:        log,
+		Hostname:      c.Get("myhostname"),
+		AutoMailboxes: store.DefaultAutoMailboxes(),
+		// Postfix's mailbox_size_limit: the largest file a local
+		// delivery writes (0: none). The protocols' own limits
+		// (message_size_limit) come first.
+		MaxMessageSize: c.Int("mailbox_size_limit"),
 	})
 	// A user's Store stays open a while after the last IMAP or POP3
 	// session (clients poll and reconnect), so the next login finds

@@ -46,13 +46,19 @@ func listenSpecs(c *config.Config) []listenSpec {
 	inet("smtp", "inet_interfaces", "smtp_port")
 	inet("submission", "inet_interfaces", "submission_port")
 	inet("submissions", "inet_interfaces", "submissions_port")
+	// Dovecot's ssl = no: no TLS, so no imaps and pop3s listeners.
+	noSSL := func(svc string) bool { return strings.EqualFold(c.Service(svc).Get("ssl"), "no") }
 	if slices.Contains(protos, "imap") {
 		inet("imap", "listen", "imap_port")
-		inet("imaps", "listen", "imaps_port")
+		if !noSSL("imaps") {
+			inet("imaps", "listen", "imaps_port")
+		}
 	}
 	if slices.Contains(protos, "pop3") {
 		inet("pop3", "listen", "pop3_port")
-		inet("pop3s", "listen", "pop3s_port")
+		if !noSSL("pop3s") {
+			inet("pop3s", "listen", "pop3s_port")
+		}
 	}
 	if slices.Contains(protos, "lmtp") {
 		v := c.Service("lmtp")

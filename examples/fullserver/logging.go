@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/yubinmail/yubin/config"
 )
 
 // newLogger returns the host's logger: maillog-like lines by default,
@@ -26,7 +28,10 @@ func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 // maillogHandler writes records as syslog's mail.log does: time, host,
 // program/service[pid], the message, then any attributes as key=value.
 // A "service" attribute picks the program suffix (yubin/smtpd,
-// yubin/imap) instead of being printed.
+// yubin/imap) instead of being printed; a "syslog_name" attribute (a
+// listener's own syslog_name, as master.cf's "-o
+// syslog_name=postfix/submission") replaces the program name, and the
+// daemon follows it (postfix/submission/smtpd).
 type maillogHandler struct {
 	w     io.Writer
 	mu    *sync.Mutex
@@ -40,11 +45,15 @@ type maillogHandler struct {
 func (h *maillogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 
 func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
-	service := ""
+	service, name := "", ""
 	var kv strings.Builder
 	add := func(a slog.Attr) bool {
 		if a.Key == "service" && h.group == "" {
 			service = a.Value.String()
+			return true
+		}
+		if a.Key == "syslog_name" && h.group == "" {
+			name = a.Value.String()
 			return true
 		}
 		if a.Equal(slog.Attr{}) {
@@ -66,7 +75,12 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(add)
 	prog := h.name
-	if service != "" {
+	switch {
+	case name != "" && service != "":
+		prog = name + "/" + daemonName(service)
+	case name != "":
+		prog = name
+	case service != "":
 		prog += "/" + serviceProgram(service)
 	}
 	level := ""
@@ -100,6 +114,26 @@ func (h *maillogHandler) WithGroup(name string) slog.Handler {
 	}
 	h2.group = name
 	return &h2
+}
+
+// serviceLog is the logger of one listener: its service and its view's
+// syslog_name ("submission/syslog_name = postfix/submission").
+func serviceLog(log *slog.Logger, v *config.Config) *slog.Logger {
+	return log.With("service", v.ServiceName(), "syslog_name", v.Get("syslog_name"))
+}
+
+// daemonName is the process a listener's log lines name after its
+// syslog_name, as Postfix's smtpd and Dovecot's imap and pop3.
+func daemonName(service string) string {
+	switch service {
+	case "smtp", "submission", "submissions":
+		return "smtpd"
+	case "imaps":
+		return "imap"
+	case "pop3s":
+		return "pop3"
+	}
+	return service
 }
 
 // serviceProgram names a listener as Postfix and Dovecot name their

@@ -84,9 +84,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "check":
-		if err := checkRuntime(cfg); err != nil {
+		// Build everything a start would, recording what is read: a
+		// setting nothing reads gets a warning, never a silent OK.
+		reads := config.NewReadLog()
+		if err := checkRuntime(cfg.WithReadLog(reads)); err != nil {
 			fmt.Fprintf(stderr, "fullserver: %v\n", err)
 			return 1
+		}
+		if n := unusedWarnings(stderr, cfg, reads); n > 0 {
+			fmt.Fprintf(stdout, "%s: configuration usable, but %d setting(s) have no effect (see the warnings)\n", file, n)
+			return 0
 		}
 		fmt.Fprintf(stdout, "%s: configuration OK\n", file)
 		return 0

@@ -327,9 +327,12 @@ submission/smtpd_recipient_restrictions = permit_sasl_authenticated,reject
 	if code != 0 {
 		t.Fatalf("check exit %d:\n%s", code, stderr)
 	}
-	if !strings.Contains(stdout, "configuration OK") {
+	if !strings.Contains(stdout, cf+": configuration usable, but 6 setting(s) have no effect") {
 		t.Errorf("stdout = %q", stdout)
 	}
+	// The settings of seed 001 that have no effect here are named, not
+	// passed in silence.
+	wantUnused(t, stderr, "smtp_tls_loglevel", "smtp_tls_note_starttls_offer", "smtpd_sasl_type", "smtpd_sasl_path", "smtpd_sasl_local_domain", "smtpd_peername_lookup")
 	code, stdout, _ = runCmd(t, "", "-config", cf, "config")
 	if code != 0 || !strings.Contains(stdout, "mynetworks = 192.168.1.0/24, 127.0.0.0/8\n") || !strings.Contains(stdout, "submission/smtpd_tls_security_level = encrypt\n") {
 		t.Errorf("config output:\n%s", stdout)
@@ -510,10 +513,15 @@ mynetworks = 192.168.0.0/23, 127.0.0.0/8
 smtpd_sasl_security_options = noanonymous
 smtpd_recipient_restrictions = permit_mynetworks,permit_sasl_authenticated,reject_unauth_destination
 `), 0o644)
-	if code, stdout, stderr := runCmd(t, "", "-config", cf, "check"); code != 0 || !strings.Contains(stdout, "configuration OK") {
+	code, stdout, stderr := runCmd(t, "", "-config", cf, "check")
+	if code != 0 || !strings.Contains(stdout, cf+": configuration usable, but 2 setting(s) have no effect") {
 		t.Fatalf("check exit %d:\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, _ := runCmd(t, "", "-config", cf, "config")
+	// Seed 000's mydomain takes effect through myorigin = $mydomain,
+	// its home_mailbox without a mail_location; mynetworks_style does
+	// not where mynetworks is set, as in Postfix.
+	wantUnused(t, stderr, "mynetworks_style", "broken_sasl_auth_clients")
+	code, stdout, _ = runCmd(t, "", "-config", cf, "config")
 	if code != 0 || !strings.Contains(stdout, "mynetworks = 192.168.0.0/23, 127.0.0.0/8\n") || !strings.Contains(stdout, "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated\n    defer_unauth_destination\n") && !strings.Contains(stdout, "smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination\n") {
 		t.Errorf("config output:\n%s", stdout)
 	}

@@ -30,7 +30,7 @@ var ownParams = []config.Param{
 	{Name: "myhostname", Default: "localhost"},
 	{Name: "mydestination", Default: "localhost", Kind: config.List},
 	{Name: "mynetworks", Default: "127.0.0.1/32", Kind: config.List, Check: cidrList},
-	{Name: "mynetworks_style", Default: "host", Check: oneOf("host", "subnet", "class")},
+	{Name: "mynetworks_style", Default: "host", Check: oneOf("host", "subnet", "class"), Doc: "when set and mynetworks is not: trust this machine's addresses (host), its interfaces' networks (subnet) or their class A/B/C networks (class)"},
 	{Name: "inet_interfaces", Default: "127.0.0.1", Kind: config.List},
 	{Name: "inet_protocols", Default: "all"},
 	{Name: "mail_name", Default: "yubin"},
@@ -41,7 +41,7 @@ var ownParams = []config.Param{
 	{Name: "smtpd_relay_restrictions", Default: "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination", Kind: config.List},
 	{Name: "alias_database", Default: ""},
 	{Name: "local_recipient_maps", Default: "", Doc: "empty: local users come from the userdb"},
-	{Name: "home_mailbox", Default: ""},
+	{Name: "home_mailbox", Default: "", Check: homeMailbox, Doc: "when set (Maildir/) and mail_location is not: each user's mail is in that Maildir under the user's home"},
 	{Name: "mailbox_transport", Default: "", Check: checkTransport, Doc: "empty: deliver into the store in-process; lmtp:unix:/path or lmtp:inet:host:port: hand local mail to that LMTP server"},
 	{Name: "local_transport", Default: "local:$myhostname", Check: checkTransport},
 	{Name: "lmtp_connect_timeout", Default: "30s", Kind: config.Duration, Doc: "how long to wait for an LMTP transport's server to answer the connection (Postfix: 0s, the system's limit)"},
@@ -58,8 +58,8 @@ var ownParams = []config.Param{
 	{Name: "smtp_tls_note_starttls_offer", Default: "no", Kind: config.Bool},
 	{Name: "smtpd_sasl_type", Default: "dovecot"},
 	{Name: "smtpd_sasl_path", Default: "private/auth"},
-	{Name: "smtpd_sasl_security_options", Default: "noanonymous"},
-	{Name: "smtpd_sasl_tls_security_options", Default: "$smtpd_sasl_security_options"},
+	{Name: "smtpd_sasl_security_options", Default: "noanonymous", Kind: config.List, Check: checkSASLOptions, Doc: "SASL mechanisms offered without TLS: noplaintext, noactive, nodictionary, noanonymous, mutual_auth exclude mechanisms"},
+	{Name: "smtpd_sasl_tls_security_options", Default: "$smtpd_sasl_security_options", Kind: config.List, Check: checkSASLOptions, Doc: "SASL mechanisms offered with TLS, as smtpd_sasl_security_options"},
 	{Name: "smtpd_sasl_local_domain", Default: ""},
 	{Name: "broken_sasl_auth_clients", Default: "no", Kind: config.Bool},
 	{Name: "smtpd_peername_lookup", Default: "no", Kind: config.Bool},
@@ -101,7 +101,7 @@ var ownParams = []config.Param{
 	{Name: "auth_username_format", Default: "%Lu"},
 	{Name: "auth_failure_delay", Default: "2s", Kind: config.Duration},
 	{Name: "login_trusted_networks", Default: "", Kind: config.List, Check: cidrList},
-	{Name: "ssl", Default: "yes", Check: oneOf("yes", "no", "required")},
+	{Name: "ssl", Default: "yes", Check: oneOf("yes", "no", "required"), Doc: "IMAP, POP3, LMTP: no turns STARTTLS and the imaps and pop3s listeners off; required refuses plaintext authentication without TLS (as disable_plaintext_auth = yes)"},
 	{Name: "ssl_cert", Default: "<$smtpd_tls_cert_file"},
 	{Name: "ssl_key", Default: "<$smtpd_tls_key_file"},
 	{Name: "ssl_min_protocol", Default: "TLSv1.2", Check: oneOf("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")},
@@ -162,6 +162,13 @@ func newSchema() *config.Schema {
 		p.Kind = config.Bool
 		byName[n] = p
 	}
+	// The restriction classes main.cf defines are parameters of the
+	// file's own (smtpd_restriction_classes = from_freemail, then
+	// from_freemail = check_sender_access ...).
+	classes := byName["smtpd_restriction_classes"]
+	classes.Kind, classes.Defines = config.List, true
+	byName[classes.Name] = classes
+	markCompat(byName)
 	params := make([]config.Param, 0, len(byName))
 	for _, p := range byName {
 		params = append(params, p)
@@ -250,6 +257,16 @@ func mailLocation(v string) error {
 	}
 	if strings.TrimPrefix(v, "maildir:") == "" {
 		return fmt.Errorf("maildir: needs a path")
+	}
+	return nil
+}
+
+func homeMailbox(v string) error {
+	if v != "" && !strings.HasSuffix(v, "/") {
+		return fmt.Errorf("only the Maildir form (ending in /) is supported, not an mbox file")
+	}
+	if strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
+		return fmt.Errorf("want a path relative to the home directory")
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ type host struct {
 	reloader []func(*config.Config) error
 	closers  []io.Closer // closed after the listeners drained (stores kept open)
 	queue    *queue.Queue
+	dry      bool // built by buildAll: nothing is written or started
 }
 
 // serve runs the host until SIGTERM or SIGINT. Every check that can fail
@@ -54,7 +55,8 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	if file != "(embedded defaults)" {
 		h.file = file
 	}
-	h.log = newLogger(stderr, cfg.Get("log_format"), cfg.Get("myhostname"), cfg.Get("syslog_name"))
+	sp := readStartParams(cfg)
+	h.log = newLogger(stderr, sp.logFormat, sp.hostname, sp.syslogName)
 	h.log = slog.New(&commandMeter{Handler: h.log.Handler(), m: h.m})
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
@@ -66,7 +68,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	// root-only certificates, bind, then drop privileges before anything
 	// touches mail.
 	if os.Geteuid() == 0 {
-		owner, warn, err := chooseOwner(cfg.Get("mail_owner"), cfg.IsSet("mail_owner"), cfg.Bool("allow_nobody_mail_owner"), lookupOwner)
+		owner, warn, err := ownerOf(cfg)
 		if err != nil {
 			return fail(err)
 		}
@@ -96,13 +98,13 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 			return fail(err)
 		}
 	}
-	binds, err := bindAll(listenSpecs(cfg), h.owner)
+	binds, err := bindAll(sp.listen, h.owner)
 	if err != nil {
 		return fail(err)
 	}
 	h.binds = binds
 	var metricsL net.Listener
-	if a := cfg.Get("metrics_listen"); a != "" {
+	if a := sp.metricsListen; a != "" {
 		if metricsL, err = net.Listen("tcp", a); err != nil {
 			return fail(fmt.Errorf("metrics listener %s: %w", a, err))
 		}
@@ -131,7 +133,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		h.certs.cur.Store(cert)
 		h.log.Info(fmt.Sprintf("made a self-signed certificate %s for %s", cf, cfg.Get("myhostname")))
 	}
-	h.tlsConf = h.certs.tlsConfig(tlsVersion(cfg.Get("ssl_min_protocol")))
+	h.tlsConf = h.certs.tlsConfig(sp.minTLS)
 	demo, err := h.setup()
 	if err != nil {
 		return fail(err)
@@ -144,7 +146,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	}
 	// "fullserver queue ..." talks to the running queue over a socket in
 	// the queue directory (postqueue's and postsuper's way in).
-	ctlL, err := queue.ListenControl(queueSocket(cfg))
+	ctlL, err := queue.ListenControl(sp.queueSocket)
 	if err != nil {
 		return fail(fmt.Errorf("queue control socket: %w", err))
 	}
@@ -184,7 +186,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	}
 	stopping.Store(true)
 	h.log.Info("terminating on signal, draining sessions")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Duration("shutdown_timeout"))
+	sctx, cancel := context.WithTimeout(context.Background(), sp.shutdownTimeout)
 	defer cancel()
 	// SMTP first: its sessions may still hand mail to our own LMTP
 	// listener (mailbox_transport = lmtp:unix:$data_directory/lmtp.sock).
@@ -239,7 +241,8 @@ func checkCert(cfg *config.Config) error {
 }
 
 // checkRuntime is "fullserver check" beyond the syntax: the files the
-// configuration names must be there.
+// configuration names must be there, and everything a start builds
+// must build (buildAll).
 func checkRuntime(cfg *config.Config) error {
 	if err := checkCert(cfg); err != nil {
 		return err
@@ -249,7 +252,10 @@ func checkRuntime(cfg *config.Config) error {
 			return err
 		}
 	}
-	return checkSetup(cfg)
+	if err := checkSetup(cfg.WithReadLog(nil)); err != nil {
+		return err
+	}
+	return buildAll(cfg)
 }
 
 // prepareDataDirAsRoot creates the data directory and gives it to the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/netip"
@@ -19,13 +20,20 @@ import (
 type demoUser struct{ name, password string }
 
 // setup makes the demo user when needed and builds the protocol servers
-// for h.binds from h.cfg.
+// for h.binds from h.cfg. A dry host (buildAll) makes no user and
+// starts no queue.
 func (h *host) setup() (*demoUser, error) {
-	demo, err := ensureDemoUser(h.cfg)
-	if err != nil {
-		return nil, err
+	var demo *demoUser
+	var err error
+	if !h.dry {
+		if demo, err = ensureDemoUser(h.cfg); err != nil {
+			return nil, err
+		}
 	}
 	c := h.cfg
+	if err := checkSizeLimits(c); err != nil {
+		return nil, err
+	}
 	u, err := newUsers(c, h.log)
 	if err != nil {
 		return nil, err
@@ -60,10 +68,12 @@ func (h *host) setup() (*demoUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := q.Start(); err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
+	if !h.dry {
+		if err := q.Start(); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		h.m.watchQueue(q)
 	}
-	h.m.watchQueue(q)
 	h.queue = q
 	// The queue first (its deliveries use the stores), then the LMTP
 	// deliverer's kept stores, then the Backend's.
@@ -88,7 +98,7 @@ func (h *host) setup() (*demoUser, error) {
 			continue
 		}
 		v := c.Service(b.service)
-		log := h.log.With("service", b.service)
+		log := serviceLog(h.log, v)
 		switch b.service {
 		case "smtp", "submission", "submissions":
 			srv, err := h.newSMTP(v, metered, u, deliver, q)
@@ -98,7 +108,7 @@ func (h *host) setup() (*demoUser, error) {
 			h.running[b.service] = srv
 		case "imap", "imaps":
 			h.running[b.service] = &imap.Server{
-				TLSConfig:            h.tlsConf,
+				TLSConfig:            dovecotTLS(v, h.tlsConf),
 				Authenticator:        metered,
 				Backend:              stores,
 				Logger:               log,
@@ -112,7 +122,7 @@ func (h *host) setup() (*demoUser, error) {
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{
-				TLSConfig:     h.tlsConf,
+				TLSConfig:     dovecotTLS(v, h.tlsConf),
 				Authenticator: metered,
 				Credentials:   u.passwd,
 				Backend:       stores,
@@ -134,7 +144,7 @@ func (h *host) setup() (*demoUser, error) {
 		case "lmtp":
 			h.running[b.service] = &lmtp.Server{
 				Hostname:        v.Get("myhostname"),
-				TLSConfig:       h.tlsConf,
+				TLSConfig:       dovecotTLS(v, h.tlsConf),
 				Deliverer:       &meteredDeliverer{d: deliver, m: h.m},
 				MaxMessageBytes: v.Int("message_size_limit"),
 				Logger:          log,
@@ -146,6 +156,34 @@ func (h *host) setup() (*demoUser, error) {
 		}
 	}
 	return demo, nil
+}
+
+// dovecotTLS is the TLS configuration of the IMAP, POP3 and LMTP
+// listeners: none with Dovecot's ssl = no (no STARTTLS, and no imaps
+// or pop3s listener: see listenSpecs).
+func dovecotTLS(v *config.Config, conf *tls.Config) *tls.Config {
+	if strings.EqualFold(v.Get("ssl"), "no") {
+		return nil
+	}
+	return conf
+}
+
+// checkSizeLimits refuses a mailbox_size_limit below message_size_limit,
+// as Postfix's local(8) does: mail the SMTP server takes could never be
+// delivered.
+func checkSizeLimits(c *config.Config) error {
+	box, msg := c.Int("mailbox_size_limit"), c.Int("message_size_limit")
+	if box == 0 || msg <= box {
+		return nil
+	}
+	where := c.Pos("mailbox_size_limit").String()
+	if where == "" {
+		where = c.Pos("message_size_limit").String()
+	}
+	if where != "" {
+		where += ": "
+	}
+	return fmt.Errorf("%smailbox_size_limit (%d) is smaller than message_size_limit (%d)", where, box, msg)
 }
 
 // noLimitIfZero maps Postfix's "0 means no limit" to the -1 of the

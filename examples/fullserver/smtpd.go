@@ -29,11 +29,31 @@ var dnsCache = restrict.NewCachingResolver(net.DefaultResolver, time.Minute, 0)
 // newPolicy builds the restrictions of one SMTP listener from its view of
 // the configuration (its master.cf-style overrides included).
 func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
+	// restrict reads its own parameters (and the smtp server reads
+	// some through Policy.Params): the values are handed over
+	// unrecorded, then restrict's names (the restriction classes the
+	// file defines among them) are recorded as read in this view.
 	params := restrict.Params{}
+	unlogged := v.WithReadLog(nil)
 	for _, p := range v.Schema().Params() {
 		if !p.Runtime {
-			params[p.Name] = v.Raw(p.Name)
+			params[p.Name] = unlogged.Raw(p.Name)
 		}
+	}
+	for _, name := range v.Defined() {
+		params[name] = unlogged.Raw(name)
+	}
+	nets, err := styleNetworks(v, net.InterfaceAddrs)
+	if err != nil {
+		return nil, err
+	}
+	if nets != "" {
+		params["mynetworks"] = nets
+	}
+	// Reading each through v records it and every $name its value
+	// refers to.
+	for _, name := range append(restrictReads(v.Schema()), v.Defined()...) {
+		v.Get(name) // restrict compiles every class
 	}
 	opts := []restrict.Option{restrict.WithResolver(dnsCache)}
 	if log != nil {
@@ -102,7 +122,7 @@ func (p *policyRef) counted(stage string, check func() (restrict.Decision, error
 // smtpd_recipient_restrictions, ... with per-listener overrides).
 func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, deliver *lmtp.StoreDeliverer, q *queue.Queue) (*smtp.Server, error) {
 	svc := v.ServiceName()
-	log := h.log.With("service", svc)
+	log := serviceLog(h.log, v)
 	pol, err := newPolicy(v, log)
 	if err != nil {
 		return nil, err
@@ -147,7 +167,11 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		srv.TLSConfig = nil
 	}
 	if v.Bool("smtpd_sasl_auth_enable") {
-		srv.Auth = authn
+		fa, err := newSASLFiltered(authn, v)
+		if err != nil {
+			return nil, err
+		}
+		srv.Auth = fa
 		// submission: AUTH before MAIL, as seed 001's
 		// "permit_sasl_authenticated, reject" means in practice.
 		srv.AuthRequired = strings.HasPrefix(strings.TrimSpace(v.Get("smtpd_recipient_restrictions")), "permit_sasl_authenticated") &&

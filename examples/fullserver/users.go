@@ -155,7 +155,7 @@ func addUser(c *config.Config, name string, stdin io.Reader, stderr io.Writer) e
 	if os.Geteuid() == 0 {
 		// Run by root: the server, running as mail_owner, must read it.
 		// A missing mail owner is the server's to refuse, when it starts.
-		owner, _, err := chooseOwner(c.Get("mail_owner"), c.IsSet("mail_owner"), c.Bool("allow_nobody_mail_owner"), lookupOwner)
+		owner, _, err := ownerOf(c)
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: %s is left to root: %v\n", path, err)
 		} else if err := giveToOwner(path, owner); err != nil {
