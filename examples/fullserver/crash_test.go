@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,11 +15,10 @@ import (
 )
 
 // crashLoadScript submits messages to a foreign recipient from several
-// smtplib clients until the server goes away, and prints the token of
-// every message that got its 250.
+// smtplib clients until the server goes away, and prints "ACK token"
+// for every message the moment it got its 250.
 const crashLoadScript = pyPrelude + `
 import threading
-acked = []
 lock = threading.Lock()
 def worker(n):
     try:
@@ -27,7 +27,7 @@ def worker(n):
             tok = 'tok-%s-%d-%d' % (os.environ['ROUND'], n, i)
             s.sendmail('sender@localhost', ['far@example.net'], 'Subject: %s\r\n\r\n%s\r\n' % (tok, 'x' * 1500))
             with lock:
-                acked.append(tok)
+                print('ACK', tok, flush=True)
     except Exception:
         pass
 threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
@@ -35,7 +35,6 @@ for th in threads:
     th.start()
 for th in threads:
     th.join(60)
-print('ACKED', ' '.join(acked))
 `
 
 // TestQueueCrashSmtpSinkKill9: smtplib clients submit mail for another
@@ -59,25 +58,47 @@ func TestQueueCrashSmtpSinkKill9(t *testing.T) {
 		cur.start()
 		load := exec.Command(py, "-c", crashLoadScript)
 		load.Env = append(os.Environ(), "SMTP="+strconv.Itoa(cur.ports["smtp"]), "ROUND="+strconv.Itoa(round))
-		outc := make(chan []byte, 1)
-		go func() { out, _ := load.CombinedOutput(); outc <- out }()
-		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
+		stdout, err := load.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := load.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The kill comes at a random moment once the load is under way,
+		// however slowly a busy machine gets it going.
+		first := make(chan struct{})
+		loadDone := make(chan []string, 1)
+		go func() {
+			var toks []string
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				if tok, ok := strings.CutPrefix(sc.Text(), "ACK "); ok {
+					if toks = append(toks, tok); len(toks) == 1 {
+						close(first)
+					}
+				}
+			}
+			load.Wait()
+			loadDone <- toks
+		}()
+		select {
+		case <-first:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no message acknowledged within 30 s of the start")
+		}
+		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
 		cur.cmd.Process.Kill()
 		<-cur.done
-		var out []byte
+		var toks []string
 		select {
-		case out = <-outc:
+		case toks = <-loadDone:
 		case <-time.After(60 * time.Second):
 			t.Fatal("the load did not end after the kill")
 		}
-		i := strings.Index(string(out), "ACKED")
-		if i < 0 {
-			t.Fatalf("load output:\n%s", out)
-		}
-		n := 0
-		for _, tok := range strings.Fields(string(out[i+len("ACKED"):])) {
+		n := len(toks)
+		for _, tok := range toks {
 			acked[tok] = true
-			n++
 		}
 		t.Logf("round %d: %d acknowledged before SIGKILL", round, n)
 	}
