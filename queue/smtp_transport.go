@@ -114,6 +114,12 @@ type SMTPTransport struct {
 	// sorted first); DefaultMXHostLimit when 0.
 	MXHostLimit int
 
+	// FallbackRelay is smtp_fallback_relay: destinations in transport(5)
+	// syntax ("[backup.example]:587", "example.net") tried, in order,
+	// for recipients whose own destination cannot be found or is
+	// unreachable (see smtp_fallback.go); none when empty.
+	FallbackRelay []string
+
 	// TLSLevel is smtp_tls_security_level; "" means TLSMay.
 	TLSLevel TLSLevel
 	// RootCAs verifies server certificates (smtp_tls_CAfile and
@@ -274,7 +280,8 @@ func (t *SMTPTransport) logger(d *Delivery) *slog.Logger {
 // smtp_mx_session_limit. Recipients that get a 4xx from a server that is
 // not the last one are tried on the next, as Postfix does. A nexthop
 // may be a list ("[a.example]:587, [b.example]:587", Postfix 3.5's
-// relayhost list): recipients deferred by one are tried with the next.
+// relayhost list): recipients deferred by one are tried with the next,
+// and then with the FallbackRelay destinations (see smtp_fallback.go).
 func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	start := time.Now()
 	results := make([]Result, len(d.Recipients))
@@ -292,18 +299,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	if len(list) == 0 {
 		list = []string{dest}
 	}
-	for _, nh := range list {
-		t.deliverNexthop(ctx, d, nh, pending, results, start)
-		var again []int
-		for _, i := range pending {
-			if results[i].Status == Deferred {
-				again = append(again, i)
-			}
-		}
-		if pending = again; len(pending) == 0 || ctx.Err() != nil {
-			break
-		}
-	}
+	t.deliverSites(ctx, d, list, pending, results, start)
 	return results
 }
 
@@ -318,8 +314,11 @@ func splitSMTPNexthops(s string) []string {
 }
 
 // deliverNexthop delivers to the recipients pending (indexes into
-// d.Recipients) through one nexthop and writes their results.
-func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest string, pending []int, results []Result, start time.Time) {
+// d.Recipients) through one nexthop and writes their results. The
+// outcome tells whether the destination could not be found (so the
+// results are the lookup's, not a server's) and whether no other
+// destination may be tried (this host is its MX, or mail loops).
+func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest string, pending []int, results []Result, start time.Time) (out nexthopOutcome) {
 	fill := func(r Result) {
 		for _, i := range pending {
 			results[i] = r
@@ -329,6 +328,7 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 	nh, err := parseSMTPNexthop(dest)
 	if err != nil {
 		fill(*mxFail(Deferred, "4.3.5", "bad nexthop syntax: %q", smtpTruncate(dest, 100)))
+		out.lookup = true
 		return
 	}
 	level, ok := t.tlsLevel()
@@ -360,9 +360,11 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		}
 	}
 
-	targets, fail := t.targets(ctx, nh)
+	targets, iAmMX, fail := t.targetsSelf(ctx, nh)
+	out.final = iAmMX
 	if fail != nil {
 		fill(*fail)
+		out.lookup = true
 		return
 	}
 	var last *Result
@@ -408,6 +410,7 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		}
 		fill(r)
 	}
+	return
 }
 
 func smtpTruncate(s string, n int) string {
