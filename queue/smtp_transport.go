@@ -120,6 +120,12 @@ type SMTPTransport struct {
 	// unreachable (see smtp_fallback.go); none when empty.
 	FallbackRelay []string
 
+	// DisableMIMEOutputConversion is disable_mime_output_conversion:
+	// send 8-bit content as it is to a server that does not announce
+	// 8BITMIME, instead of converting it to 7bit as Postfix does by
+	// default (mime_downgrade.go).
+	DisableMIMEOutputConversion bool
+
 	// TLSLevel is smtp_tls_security_level; "" means TLSMay.
 	TLSLevel TLSLevel
 	// RootCAs verifies server certificates (smtp_tls_CAfile and
