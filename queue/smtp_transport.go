@@ -20,12 +20,16 @@ package queue
 //   - RFC 6531: SMTPUTF8 when an address needs it; a server without it
 //     bounces the message (5.6.7).
 //   - RFC 1870: a message over the server's SIZE bounces (5.3.4).
+//   - RFC 6152 (8BITMIME): BODY=8BITMIME passed on; to a server without
+//     it 8-bit content is converted to 7bit as Postfix does
+//     (mime_downgrade.go, smtp_downgrade.go).
+//   - smtp_fallback_relay (smtp_fallback.go).
 //
 // Not done: DANE (RFC 7672, smtp_tls_security_level = dane), MTA-STS
 // (RFC 8461), TLS-RPT, smtp_tls_policy_maps (one level per transport),
-// SASL mechanisms other than PLAIN and LOGIN, 8BITMIME to 7bit
-// conversion (8-bit content goes to a server without 8BITMIME as is,
-// without BODY=), smtp_fallback_relay, the smtp_sasl_auth_cache,
+// SASL mechanisms other than PLAIN and LOGIN, smtp_line_length_limit
+// for content that is not converted to 7bit (mime_downgrade.go), the
+// smtp_sasl_auth_cache,
 // XFORWARD, the per-physical-address half of Postfix's connection cache
 // (connections are cached per nexthop only), and Postfix's check of MX
 // addresses against this host's own (inet_interfaces): only an MX host
