@@ -73,6 +73,11 @@ func (h *host) newQueue(c *config.Config, deliver lmtp.Deliverer) (*queue.Queue,
 		DelayWarning:                  c.Duration("delay_warning_time"),
 		HopcountLimit:                 int(c.Int("hopcount_limit")),
 		BounceSizeLimit:               int(c.Int("bounce_size_limit")),
+		NotifyClasses:                 c.List("notify_classes"),
+		BounceNoticeRecipient:         c.Get("bounce_notice_recipient"),
+		DoubleBounceNoticeRecipient:   c.Get("2bounce_notice_recipient"),
+		DelayNoticeRecipient:          c.Get("delay_notice_recipient"),
+		DoubleBounceSender:            c.Get("double_bounce_sender"),
 		OnResult: func(transport string, r queue.Result, _ time.Duration) {
 			h.m.deliveries.WithLabelValues(transport, r.Status.String()).Inc()
 		},
