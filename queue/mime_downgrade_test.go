@@ -1,10 +1,13 @@
 package queue
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"mime/quotedprintable"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/yubinmail/yubin/internal/testutil"
@@ -160,4 +163,57 @@ func fuzzLines(in []byte) string {
 		b.WriteString(last + "\r\n")
 	}
 	return b.String()
+}
+
+// TestMIMEDowngradeSizeParameter: a server that announces SIZE but not
+// 8BITMIME (smtp-sink cannot announce SIZE) gets MAIL FROM without
+// SIZE= when the message is converted, as Postfix sends it, and with
+// SIZE= when it is not.
+func TestMIMEDowngradeSizeParameter(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var mails []string
+	port, _ := smtpFakeServer(t, func(_ int, c net.Conn, r *bufio.Reader) {
+		io.WriteString(c, "220 fake ESMTP\r\n")
+		data := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch up := strings.ToUpper(line); {
+			case data:
+				if line == ".\r\n" {
+					data = false
+					io.WriteString(c, "250 2.0.0 Ok\r\n")
+				}
+			case strings.HasPrefix(up, "EHLO"):
+				io.WriteString(c, "250-fake\r\n250-SIZE 1000000\r\n250 PIPELINING\r\n")
+			case strings.HasPrefix(up, "MAIL"):
+				mu.Lock()
+				mails = append(mails, strings.TrimSpace(line))
+				mu.Unlock()
+				io.WriteString(c, "250 2.1.0 Ok\r\n")
+			case strings.HasPrefix(up, "DATA"):
+				data = true
+				io.WriteString(c, "354 go ahead\r\n")
+			case strings.HasPrefix(up, "QUIT"):
+				io.WriteString(c, "221 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "250 Ok\r\n")
+			}
+		}
+	})
+	for _, body := range []string{"8BITMIME", "7BIT"} {
+		tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSNone, DisableConnectionCache: true}
+		d := newSMTPDelivery("[127.0.0.1]:"+smtpItoa(port), "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9\r\n", "a@yubin.test")
+		d.Envelope.Body = body
+		wantSMTPStatus(t, smtpDeliver(t, tr, d)[0], Sent, "2.0.0", "250")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(mails) != 2 || strings.Contains(mails[0], "SIZE=") || !strings.Contains(mails[1], "SIZE=") {
+		t.Errorf("MAIL commands: %q", mails)
+	}
 }
