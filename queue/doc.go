@@ -100,7 +100,8 @@
 // recipient whatever its NOTIFY); "2bounce" (implied by "bounce") sends a
 // bounce that could not be delivered, whole, to 2bounce_notice_recipient,
 // where without it it is dropped; "delay" sends delay_notice_recipient a
-// "Postmaster Warning: Delayed Mail" copy of each delay warning. These
+// "Postmaster Warning: Delayed Mail" copy of each delay warning (with all
+// of a delayed bounce). These
 // come from double-bounce@myhostname (double_bounce_sender), and one that
 // cannot be delivered is discarded with Postfix's warning
 // "undeliverable postmaster notification discarded"; the log says

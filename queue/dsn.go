@@ -270,16 +270,16 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	// success reports return its headers. As Postfix does, a message
 	// larger than the bounce size limit is returned as headers only so
 	// that its MIME structure stays whole.
-	// Postmaster copies return headers, but a double bounce (a bounce
-	// that could not be delivered) returns it all, as Postfix does.
-	ret := env.Ret
+	// Postmaster copies return headers, but about a bounce (a message
+	// from the null sender) they return it all, as Postfix does.
+	ret, kindHeaders := env.Ret, r.Kind != dsnFailure
 	if r.Postmaster {
-		ret = "HDRS"
+		ret, kindHeaders = "HDRS", true
 		if env.From == "" {
-			ret = "FULL"
+			ret, kindHeaders = "FULL", false
 		}
 	}
-	headersOnly := r.Kind != dsnFailure || strings.EqualFold(ret, "HDRS") ||
+	headersOnly := kindHeaders || strings.EqualFold(ret, "HDRS") ||
 		strings.EqualFold(env.Body, "BINARYMIME") ||
 		(r.SizeLimit > 0 && (r.Size <= 0 || r.Size > r.SizeLimit))
 	desc := "Message"

@@ -14,7 +14,8 @@ package queue
 //     is discarded.
 //   - "delay": a copy of each delay warning, headers only, to
 //     delay_notice_recipient: "Postmaster Warning: Delayed Mail",
-//     logged "postmaster delay notification: ID".
+//     logged "postmaster delay notification: ID"; a delayed bounce (from
+//     the null sender) goes there whole.
 //
 // Mail from the double-bounce sender that cannot be delivered is
 // discarded with the warning "undeliverable postmaster notification
@@ -61,7 +62,7 @@ func (q *Queue) postmasterFirst(e *entry, kind dsnKind, ns []notice) bool {
 	env := e.m.env
 	switch {
 	case strings.EqualFold(env.From, q.doubleBounceAddr()):
-		if kind == dsnFailure {
+		if kind != dsnSuccess {
 			q.log.Warn(fmt.Sprintf("%s: undeliverable postmaster notification discarded", env.ID), "service", "bounce")
 		}
 		return true

@@ -60,7 +60,8 @@ func (p *pmTransport) to(addr string) []pmMail {
 // bounce (also for a recipient with NOTIFY=NEVER, who gets none
 // himself), a bounce that could not be delivered whole (2bounce, implied
 // by bounce), and a copy of a delay warning, each from
-// double-bounce@myhostname; an undeliverable postmaster notice is
+// double-bounce@myhostname (a delayed bounce whole); an undeliverable
+// postmaster notice is
 // discarded with Postfix's warning. Without notify_classes nothing goes
 // to the postmaster and a failed bounce is dropped.
 func TestQueuePostmasterNotices(t *testing.T) {
@@ -117,6 +118,12 @@ func TestQueuePostmasterNotices(t *testing.T) {
 		t.Errorf("delay copy:\n%s", m.body)
 	}
 	waitFor(t, "the sender's delay warning", func() bool { return len(tr.to("waiting@example.jp")) == 1 })
+	// A delayed bounce: its copy to the postmaster has all of it.
+	enqueue(t, q, "", "Subject: slow bounce\r\n\r\nslow bounce body\r\n", "slow2@example.net")
+	waitFor(t, "the delayed bounce's copy", func() bool { return len(tr.to("pmd@example.org")) == 2 })
+	if m := tr.to("pmd@example.org")[1]; !strings.Contains(m.body, "slow bounce body") || !strings.Contains(m.body, "Content-Type: message/rfc822") {
+		t.Errorf("delayed bounce copy:\n%s", m.body)
+	}
 	for _, l := range []string{"postmaster non-delivery notification: ", "postmaster delay notification: "} {
 		if !strings.Contains(lb.String(), l) {
 			t.Errorf("no %q in the log", l)

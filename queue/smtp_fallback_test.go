@@ -38,6 +38,9 @@ func TestSmtpSinkFallbackRelay(t *testing.T) {
 		{"primary-refused", "", dead, "implicit.yubin.test", []string{fb}, Sent, "2.0.0", "250", fb},
 		{"primary-4xx-greeting", "", smtpItoa(greet4.Port), "implicit.yubin.test", []string{fb}, Sent, "2.0.0", "250", fb},
 		{"nxdomain", "", dead, "nosuch.yubin.test", []string{fb}, Sent, "2.0.0", "250", fb},
+		// Postfix's smtp_connect_inet goes on to the fallback relay
+		// after a null MX too: only a loop or being MX stops it.
+		{"nullmx", "", dead, "nullmx.yubin.test", []string{fb}, Sent, "2.0.0", "250", fb},
 		{"relayhost-refused", "", dead, "[127.0.0.1]", []string{fb}, Sent, "2.0.0", "250", fb},
 		{"second-fallback", "", dead, "implicit.yubin.test", []string{"[127.0.0.1]:" + dead, fb}, Sent, "2.0.0", "250", fb},
 		{"primary-5xx", "", smtpItoa(refuse5.Port), "implicit.yubin.test", []string{fb}, Bounced, "5.3.0", "said: 500 5.3.0 Error: command failed (in reply to RCPT TO command)", "implicit.yubin.test[127.0.0.1]:" + smtpItoa(refuse5.Port)},
