@@ -61,9 +61,9 @@ func (p *pmTransport) to(addr string) []pmMail {
 // himself), a bounce that could not be delivered whole (2bounce, implied
 // by bounce), and a copy of a delay warning, each from
 // double-bounce@myhostname (a delayed bounce whole); an undeliverable
-// postmaster notice is
-// discarded with Postfix's warning. Without notify_classes nothing goes
-// to the postmaster and a failed bounce is dropped.
+// postmaster notice is discarded with Postfix's warning. Without
+// notify_classes nothing goes to the postmaster and a failed bounce is
+// dropped.
 func TestQueuePostmasterNotices(t *testing.T) {
 	tr := &pmTransport{fate: func(addr string) Status {
 		switch {
