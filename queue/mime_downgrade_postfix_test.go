@@ -30,7 +30,8 @@ var downgradeCases = []struct{ name, mail, msg string }{
 // message as its cleanup stored it; smtp_line_length_limit = 0 there)
 // and one started with -8 that does not (Postfix converts). yubin's
 // downgradeMIME applied to the first must give the second, byte for
-// byte.
+// byte, and so must the SMTP transport sending the first to the same
+// smtp-sink.
 func TestPostfixMIMEDowngrade(t *testing.T) {
 	dump8, dump7 := sinkDir(t), sinkDir(t)
 	sink8 := startSmtpSink(t, dump8)
@@ -41,8 +42,13 @@ func TestPostfixMIMEDowngrade(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tag := "X-Case: " + tc.name
 			smtpSend(t, pf.Addr(), "<s@example.test>"+tc.mail, []string{"<r@eight.test>", "<r@seven.test>"}, tag+"\r\n"+tc.msg)
-			in := waitDump(t, dump8, tag+"\n", 20*time.Second, pf.Log)
-			want := waitDump(t, dump7, tag+"\n", 20*time.Second, pf.Log)
+			in := waitSettledDump(t, dump8, tag+"\n", pf.Log)
+			want := waitSettledDump(t, dump7, tag+"\n", pf.Log)
+			// smtp-sink ends each dump with an empty line of its own.
+			if !strings.HasSuffix(in, "\n\n") || !strings.HasSuffix(want, "\n\n") {
+				t.Fatalf("dumps without smtp-sink's last empty line:\n%q\n%q", in, want)
+			}
+			in, want = in[:len(in)-1], want[:len(want)-1]
 			var got bytes.Buffer
 			if err := downgradeMIME(&got, strings.NewReader(strings.ReplaceAll(in, "\n", "\r\n")), DefaultSMTPLineLengthLimit); err != nil {
 				t.Fatal(err)
@@ -54,8 +60,34 @@ func TestPostfixMIMEDowngrade(t *testing.T) {
 			if in == want && tc.name != "no-cte" {
 				t.Errorf("Postfix did not convert the message; the comparison proves nothing")
 			}
+			// The same content sent by the transport to the same sink.
+			rcpt := "yubin-" + tc.name + "@seven.test"
+			tr := &SMTPTransport{Hostname: "client.yubin.test", TLSLevel: TLSNone, DisableConnectionCache: true}
+			d := newSMTPDelivery(bracketAddr(sink7), strings.ReplaceAll(in, "\n", "\r\n"), rcpt)
+			d.Envelope.Body = strings.TrimPrefix(tc.mail, " BODY=")
+			wantSMTPStatus(t, smtpDeliver(t, tr, d)[0], Sent, "2.0.0", "250")
+			sent := waitSettledDump(t, dump7, "X-Rcpt-Args: <"+rcpt+">", pf.Log)
+			if sent = strings.TrimSuffix(sent, "\n"); sent != want {
+				t.Errorf("the transport sent differently from Postfix:\n%s", lineDiff(sent, want))
+			}
 		})
 	}
+}
+
+// waitSettledDump is waitDump for a dump that ends with smtp-sink's
+// empty line and has not grown for 100ms: the whole message.
+func waitSettledDump(t *testing.T, dir, want string, log func() string) string {
+	t.Helper()
+	prev := ""
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		d := waitDump(t, dir, want, time.Until(deadline), log)
+		if d == prev && strings.HasSuffix(d, "\n\n") {
+			return d
+		}
+		prev = d
+	}
+	t.Fatalf("the dump with %q did not settle", want)
+	return ""
 }
 
 // lineDiff shows the first differing lines of got and want.
