@@ -51,7 +51,7 @@ delay_notice_recipient = pmd@sink.test
 			Result{Status: Deferred, DSN: "4.4.1", Text: "connect to 127.0.0.1[127.0.0.1]:1: Connection refused"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			raw := waitSettledDump(t, dump, "\nTo: "+c.to+"\n", pf.Log)
+			raw := waitSettledDump(t, dump, pf.Log, "\nTo: "+c.to+"\n", "<"+c.recipient+">: ")
 			if from := sinkMailArgs(t, dump, "\nTo: "+c.to+"\n"); from != "<double-bounce@postfix.example.test>" {
 				t.Errorf("postfix's envelope sender %q", from)
 			}
