@@ -204,7 +204,8 @@
 // multipart and message/rfc822 parts are followed, headers are left as
 // they are, lines are kept within smtp_line_length_limit (998), and no
 // SIZE= is sent; the output is the same, byte for byte, as Postfix
-// 3.7's. smtp_fallback_relay (SMTPTransport.FallbackRelay) lists
+// 3.7's; LMTPTransport converts the same way for an LMTP server without
+// 8BITMIME. smtp_fallback_relay (SMTPTransport.FallbackRelay) lists
 // destinations tried, as Postfix tries them, for recipients whose own
 // destination cannot be found or answers only with 4xx or not at all
 // (not after a 5xx, not when this host is one of the destination's MX
@@ -217,8 +218,7 @@
 //
 // Not done: DANE (RFC 7672), MTA-STS (RFC 8461), TLS-RPT,
 // smtp_tls_policy_maps, SASL mechanisms other than PLAIN and LOGIN,
-// XFORWARD, smtp_line_length_limit for mail that is not converted, the
-// 8BITMIME conversion in the lmtp transport.
+// XFORWARD, smtp_line_length_limit for mail that is not converted.
 //
 // # Implementation notes
 //

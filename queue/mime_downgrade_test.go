@@ -3,12 +3,14 @@ package queue
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"mime/quotedprintable"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 )
@@ -215,5 +217,43 @@ func TestMIMEDowngradeSizeParameter(t *testing.T) {
 	defer mu.Unlock()
 	if len(mails) != 2 || strings.Contains(mails[0], "SIZE=") || !strings.Contains(mails[1], "SIZE=") {
 		t.Errorf("MAIL commands: %q", mails)
+	}
+}
+
+// TestSmtpSinkLMTPMIMEDowngrade: the lmtp transport converts 8-bit mail
+// for an LMTP server without 8BITMIME (smtp-sink -L -8) as the smtp
+// transport does, and sends it as it is, without BODY=, when conversion
+// is disabled (it would otherwise refuse BODY=8BITMIME itself).
+func TestSmtpSinkLMTPMIMEDowngrade(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1", "-L", "-8")
+	msg := "From: a@example.jp\r\nContent-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n"
+	for _, tc := range []struct {
+		name    string
+		disable bool
+		want    string
+	}{
+		{"lmtp-convert", false, "From: a@example.jp\nContent-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9"},
+		{"lmtp-as-is", true, "From: a@example.jp\nContent-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9"},
+	} {
+		tr := &LMTPTransport{Hostname: "client.yubin.test", DisableMIMEOutputConversion: tc.disable}
+		d := newSMTPDelivery("inet:127.0.0.1:"+smtpItoa(sink.Port), msg, tc.name+"@yubin.test")
+		d.Envelope.Body = "8BITMIME"
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		rs := tr.Deliver(ctx, d)
+		cancel()
+		wantSMTPStatus(t, rs[0], Sent, "2.0.0", "250")
+		var dump string
+		for end := time.Now().Add(5 * time.Second); dump == "" && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			for _, m := range sink.Messages(t) {
+				if strings.Contains(m, "<"+tc.name+"@yubin.test>") && strings.Contains(m, "caf") {
+					dump = m
+				}
+			}
+		}
+		i := strings.Index(dump, "From: a@example.jp")
+		if i < 0 || strings.TrimRight(dump[i:], "\n") != tc.want || strings.Contains(dump, "BODY=") {
+			t.Errorf("%s: dumped:\n%q", tc.name, dump)
+		}
 	}
 }

@@ -14,10 +14,17 @@ import (
 // 7bit (BODY=7BIT). Binary content (BODY=BINARYMIME) is not converted:
 // it needs BINARYMIME.
 func (t *SMTPTransport) mimeDowngrade(env *Envelope, ext smtp.Extensions) bool {
-	if t.DisableMIMEOutputConversion || ext.Has(smtp.Ext8BitMIME) {
+	return needDowngrade(t.DisableMIMEOutputConversion, ext.Has(smtp.Ext8BitMIME), env.Body)
+}
+
+// needDowngrade is SMTP_MIME_DOWNGRADE for the smtp and lmtp transports:
+// conversion not disabled, no 8BITMIME from the server, a message body
+// not declared 7BIT (nor BINARYMIME, which is not converted).
+func needDowngrade(disabled, has8 bool, body string) bool {
+	if disabled || has8 {
 		return false
 	}
-	b := strings.ToUpper(env.Body)
+	b := strings.ToUpper(body)
 	return b != "7BIT" && b != "BINARYMIME"
 }
 

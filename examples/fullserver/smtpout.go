@@ -42,7 +42,7 @@ var smtpOutParams = []config.Param{
 	{Name: "smtp_connection_reuse_time_limit", Default: "300s", Kind: config.Duration},
 	{Name: "fallback_relay", Default: "", Kind: config.List, Doc: "Postfix 2.2's name of smtp_fallback_relay"},
 	{Name: "smtp_fallback_relay", Default: "$fallback_relay", Kind: config.List, Doc: "SMTP destinations ([host]:port, domain) tried in order for mail whose own destination is not found or unreachable"},
-	{Name: "disable_mime_output_conversion", Default: "no", Kind: config.Bool, Doc: "yes: send 8-bit mail as it is to servers without 8BITMIME instead of converting it to quoted-printable"},
+	{Name: "disable_mime_output_conversion", Default: "no", Kind: config.Bool, Doc: "yes: send 8-bit mail as it is to SMTP and LMTP servers without 8BITMIME instead of converting it to quoted-printable"},
 }
 
 // addSMTPTransports adds the smtp and relay transports (Postfix's
