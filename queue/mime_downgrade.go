@@ -136,24 +136,29 @@ func (m *mimeDowngrader) outErr() error {
 // record. A last line without LF is a line.
 func mdReadRecord(br *bufio.Reader, buf []byte) (rec []byte, cont bool, err error) {
 	for len(buf) < downgradeRecordLimit {
-		c, err := br.ReadByte()
-		if err != nil {
-			if len(buf) > 0 && err == io.EOF {
-				return buf, false, nil
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				if len(buf) > 0 && err == io.EOF {
+					return buf, false, nil
+				}
+				return buf, false, err
 			}
-			return buf, false, err
 		}
-		if c == '\n' {
+		p, _ := br.Peek(min(br.Buffered(), downgradeRecordLimit-len(buf)))
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			buf = append(buf, p[:i]...)
+			br.Discard(i + 1)
 			if n := len(buf); n > 0 && buf[n-1] == '\r' {
 				buf = buf[:n-1]
 			}
 			return buf, false, nil
 		}
-		buf = append(buf, c)
+		buf = append(buf, p...)
+		br.Discard(len(p))
 	}
 	// Full: the line ends here when LF or CRLF follows.
 	if p, _ := br.Peek(1); len(p) == 1 && p[0] == '\n' {
-		br.ReadByte()
+		br.Discard(1)
 		if n := len(buf); buf[n-1] == '\r' {
 			buf = buf[:n-1]
 		}

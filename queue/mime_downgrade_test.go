@@ -257,3 +257,16 @@ func TestSmtpSinkLMTPMIMEDowngrade(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDowngradeMIME converts a 100 KB 8-bit text message.
+func BenchmarkDowngradeMIME(b *testing.B) {
+	msg := "From: a@example.jp\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+		strings.Repeat("日本語のテキストとASCII text mixed here, a line of mail.\r\n", 1500)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := downgradeMIME(io.Discard, strings.NewReader(msg), DefaultSMTPLineLengthLimit); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
