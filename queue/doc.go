@@ -27,6 +27,9 @@
 //   - RFC 3464 and RFC 6522 (delivery status notifications): bounces,
 //     delay warnings and success notices.
 //   - RFC 7505 (null MX).
+//   - RFC 6152 (8BITMIME) and RFC 2045 6.7 (quoted-printable): 8-bit
+//     mail converted to 7bit for servers without 8BITMIME, as Postfix
+//     converts it.
 //
 // # Postfix behaviour kept
 //
@@ -88,6 +91,22 @@
 //     success reports, and headers only for a message larger than
 //     bounce_size_limit (50000 bytes), as Postfix does to keep the
 //     returned MIME structure whole.
+//
+// The postmaster is told of problems as notify_classes asks
+// (Queue.NotifyClasses; Postfix's default "resource, software" sends
+// nothing from the queue): "bounce" sends bounce_notice_recipient a
+// "Postmaster Copy: Undelivered Mail" of every non-delivery notice
+// (without the template text, the original's headers only, every failed
+// recipient whatever its NOTIFY); "2bounce" (implied by "bounce") sends a
+// bounce that could not be delivered, whole, to 2bounce_notice_recipient,
+// where without it it is dropped; "delay" sends delay_notice_recipient a
+// "Postmaster Warning: Delayed Mail" copy of each delay warning (with all
+// of a delayed bounce). These
+// come from double-bounce@myhostname (double_bounce_sender), and one that
+// cannot be delivered is discarded with Postfix's warning
+// "undeliverable postmaster notification discarded"; the log says
+// "postmaster non-delivery notification: ID" and "postmaster delay
+// notification: ID".
 //
 // The X-Postfix-* field names and the X-Postfix diagnostic type are kept so
 // that bounce processors that know Postfix read ours. A message sent with
@@ -177,7 +196,21 @@
 // (smtp_sasl_auth_soft_bounce). The transaction passes on the DSN
 // parameters of RFC 3461 when the server offers DSN (Result.DSNPassed),
 // AUTH=, BODY=8BITMIME and SMTPUTF8 (RFC 6531; 5.6.7 when needed and not
-// offered), and honours SIZE (RFC 1870; 5.3.4). Every phase has
+// offered), and honours SIZE (RFC 1870; 5.3.4). A message that is not
+// declared 7bit goes to a server without 8BITMIME (RFC 6152) converted
+// as Postfix converts it (disable_mime_output_conversion = no,
+// SMTPTransport.DisableMIMEOutputConversion): the body of a part whose
+// Content-Transfer-Encoding is 8bit or binary becomes quoted-printable,
+// multipart and message/rfc822 parts are followed, headers are left as
+// they are, lines are kept within smtp_line_length_limit (998), and no
+// SIZE= is sent; the output is the same, byte for byte, as Postfix
+// 3.7's; LMTPTransport converts the same way for an LMTP server without
+// 8BITMIME. smtp_fallback_relay (SMTPTransport.FallbackRelay) lists
+// destinations tried, as Postfix tries them, for recipients whose own
+// destination cannot be found or answers only with 4xx or not at all
+// (not after a 5xx, not when this host is one of the destination's MX
+// hosts); a fallback relay that cannot be found defers the mail (4.3.5)
+// rather than bounce it. Every phase has
 // Postfix's time limit (smtp_connect_timeout 30s, smtp_helo_timeout
 // 300s, ..., smtp_data_done_timeout 600s). An idle connection is kept
 // for smtp_connection_cache_time_limit (2s) and reused with RSET by the
@@ -185,7 +218,7 @@
 //
 // Not done: DANE (RFC 7672), MTA-STS (RFC 8461), TLS-RPT,
 // smtp_tls_policy_maps, SASL mechanisms other than PLAIN and LOGIN,
-// 8BITMIME to 7bit conversion, smtp_fallback_relay, XFORWARD.
+// XFORWARD, smtp_line_length_limit for mail that is not converted.
 //
 // # Implementation notes
 //

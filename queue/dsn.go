@@ -92,6 +92,16 @@ type dsnReport struct {
 	// MessageID is the notice's Message-Id (with angle brackets); one
 	// is made from Now, the queue ID and Host when empty.
 	MessageID string
+	// Postmaster makes the notice a postmaster copy (notify_classes,
+	// postmaster_notice.go): "Postmaster Copy: Undelivered Mail" or
+	// "Postmaster Warning: Delayed Mail", Auto-Submitted:
+	// auto-generated, no template text, every recipient whatever its
+	// NOTIFY, the original's headers only (all of a bounce that could
+	// not be delivered, a double bounce). It may report on a message
+	// from the null sender.
+	Postmaster bool
+	// To is the notice's recipient, the original sender when empty.
+	To string
 }
 
 // dsnRecipient is one recipient of a notice and its outcome.
@@ -118,13 +128,13 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	if env == nil {
 		return errors.New("queue: DSN without an envelope")
 	}
-	if env.From == "" {
+	if env.From == "" && !r.Postmaster {
 		// RFC 5321 section 4.5.5: never notify the null sender.
 		return errors.New("queue: no DSN to the null sender")
 	}
 	var rcpts []dsnRecipient
 	for _, rc := range r.Recipients {
-		if rc.Recipient.notify(r.Kind.notifyName()) {
+		if r.Postmaster || rc.Recipient.notify(r.Kind.notifyName()) {
 			rcpts = append(rcpts, rc)
 		}
 	}
@@ -147,6 +157,19 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	from := r.From
 	if from == "" {
 		from = "MAILER-DAEMON@" + host
+	}
+	// The original sender as the notice shows it: the null sender is
+	// MAILER-DAEMON, as in Postfix.
+	sender := env.From
+	if sender == "" {
+		sender = "MAILER-DAEMON@" + host
+	}
+	to, subject, autoSubmitted := env.From, r.Kind.subject(), "auto-replied"
+	if r.Postmaster {
+		subject, autoSubmitted = r.Kind.postmasterSubject(), "auto-generated"
+	}
+	if r.To != "" {
+		to = r.To
 	}
 	var rnd [6]byte
 	rand.Read(rnd[:])
@@ -172,9 +195,9 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	}
 	p("Date: %s", mailDate(now))
 	p("From: Mail Delivery System <%s>", oneLine(from, utf8))
-	p("Subject: %s", r.Kind.subject())
-	p("To: %s", oneLine(env.From, utf8))
-	p("Auto-Submitted: auto-replied")
+	p("Subject: %s", subject)
+	p("To: %s", oneLine(to, utf8))
+	p("Auto-Submitted: %s", autoSubmitted)
 	p("MIME-Version: 1.0")
 	// Postfix keeps report-type=delivery-status in SMTPUTF8 notices too.
 	p("Content-Type: multipart/report; report-type=delivery-status;")
@@ -191,10 +214,12 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	p("Content-Type: text/plain; charset=utf-8")
 	p("Content-Transfer-Encoding: 8bit")
 	p("")
-	p("This is the mail system at host %s.", host)
-	p("")
-	for _, line := range r.Kind.boilerplate(r) {
-		p("%s", line)
+	if !r.Postmaster {
+		p("This is the mail system at host %s.", host)
+		p("")
+		for _, line := range r.Kind.boilerplate(r) {
+			p("%s", line)
+		}
 	}
 	for i := range rcpts {
 		p("")
@@ -217,7 +242,7 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 		p("Original-Envelope-Id: %s", oneLine(xtextDecode(env.EnvID), utf8))
 	}
 	p("X-%s-Queue-ID: %s", mailName, oneLine(env.ID, false))
-	p("X-%s-Sender: %s", mailName, addrField(env.From, utf8))
+	p("X-%s-Sender: %s", mailName, addrField(sender, utf8))
 	if !env.Arrival.IsZero() {
 		p("Arrival-Date: %s", mailDate(env.Arrival))
 	}
@@ -245,7 +270,16 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	// success reports return its headers. As Postfix does, a message
 	// larger than the bounce size limit is returned as headers only so
 	// that its MIME structure stays whole.
-	headersOnly := r.Kind != dsnFailure || strings.EqualFold(env.Ret, "HDRS") ||
+	// Postmaster copies return headers, but about a bounce (a message
+	// from the null sender) they return it all, as Postfix does.
+	ret, kindHeaders := env.Ret, r.Kind != dsnFailure
+	if r.Postmaster {
+		ret, kindHeaders = "HDRS", true
+		if env.From == "" {
+			ret, kindHeaders = "FULL", false
+		}
+	}
+	headersOnly := kindHeaders || strings.EqualFold(ret, "HDRS") ||
 		strings.EqualFold(env.Body, "BINARYMIME") ||
 		(r.SizeLimit > 0 && (r.Size <= 0 || r.Size > r.SizeLimit))
 	desc := "Message"
@@ -272,7 +306,7 @@ func writeDSN(w io.Writer, r *dsnReport) error {
 	if r.Content == nil {
 		p("\t--- Undelivered message unavailable ---")
 	} else {
-		p("Return-Path: <%s>", oneLine(env.From, utf8))
+		p("Return-Path: <%s>", oneLine(sender, utf8))
 		copyErr = copyOriginal(bw, r.Content, headersOnly, r.SizeLimit)
 	}
 	p("")
@@ -288,6 +322,18 @@ func globalPrefix(utf8 bool) string {
 		return "global-"
 	}
 	return ""
+}
+
+// postmasterSubject is the Subject of a postmaster copy (Postfix's
+// Postmaster-Subject template header).
+func (k dsnKind) postmasterSubject() string {
+	switch k {
+	case dsnDelay:
+		return "Postmaster Warning: Delayed Mail"
+	case dsnSuccess:
+		return "Postmaster Copy: Successful Mail Delivery Report"
+	}
+	return "Postmaster Copy: Undelivered Mail"
 }
 
 func (k dsnKind) subject() string {

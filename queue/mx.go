@@ -57,25 +57,32 @@ func mxNameError(name, rtype string, err error) *Result {
 // a domain without MX records (implicit MX), and a Bounced result for a
 // null MX (RFC 7505) or an MX list that points back to this host.
 func (t *SMTPTransport) mxHosts(ctx context.Context, domain string) ([]string, *Result) {
+	hosts, _, fail := t.mxHostsSelf(ctx, domain)
+	return hosts, fail
+}
+
+// mxHostsSelf is mxHosts that also reports whether this host is among
+// the MX hosts (it is then a backup MX: smtp_fallback_relay is not used).
+func (t *SMTPTransport) mxHostsSelf(ctx context.Context, domain string) (hosts []string, iAmMX bool, fail *Result) {
 	mxs, err := t.resolver().LookupMX(ctx, domain)
 	if err != nil && len(mxs) == 0 {
 		if mxNotFound(err) {
 			// NXDOMAIN or no MX records: Go's resolver does not tell
 			// them apart; the A/AAAA lookup of the implicit MX does.
-			return nil, nil
+			return nil, false, nil
 		}
-		return nil, mxNameError(domain, "MX", err)
+		return nil, false, mxNameError(domain, "MX", err)
 	}
 	for _, mx := range mxs {
 		if mx != nil && (mx.Host == "." || mx.Host == "") {
-			return nil, mxFail(Bounced, "5.1.10", "Domain %s does not accept mail (nullMX)", domain)
+			return nil, false, mxFail(Bounced, "5.1.10", "Domain %s does not accept mail (nullMX)", domain)
 		}
 	}
 	// Sort and shuffle in place, then keep the first limit: the answer
 	// is at most a DNS message (64 KiB), so this is bounded.
 	rand.Shuffle(len(mxs), func(i, j int) { mxs[i], mxs[j] = mxs[j], mxs[i] })
 	sort.SliceStable(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
-	hosts := make([]string, 0, min(len(mxs), t.mxHostLimit()))
+	hosts = make([]string, 0, min(len(mxs), t.mxHostLimit()))
 	me := strings.ToLower(strings.TrimSuffix(t.hostname(), "."))
 	for _, mx := range mxs {
 		if mx == nil {
@@ -86,8 +93,9 @@ func (t *SMTPTransport) mxHosts(ctx context.Context, domain string) ([]string, *
 			// RFC 5321 5.1: drop this host and every MX of equal or
 			// lower preference.
 			if len(hosts) == 0 {
-				return nil, mxFail(Bounced, "5.4.6", "mail for %s loops back to myself", domain)
+				return nil, true, mxFail(Bounced, "5.4.6", "mail for %s loops back to myself", domain)
 			}
+			iAmMX = true
 			break
 		}
 		if len(hosts) == cap(hosts) {
@@ -96,9 +104,9 @@ func (t *SMTPTransport) mxHosts(ctx context.Context, domain string) ([]string, *
 		hosts = append(hosts, h)
 	}
 	if len(hosts) == 0 {
-		return nil, nil
+		return nil, iAmMX, nil
 	}
-	return hosts, nil
+	return hosts, iAmMX, nil
 }
 
 // hostAddrs looks up host's addresses of the families Protocols allows,
@@ -154,19 +162,27 @@ func (t *SMTPTransport) hostAddrs(ctx context.Context, host string) ([]netip.Add
 // smtp_mx_address_limit of them, or the Result for every recipient when
 // there is none.
 func (t *SMTPTransport) targets(ctx context.Context, nh smtpNexthop) ([]mxTarget, *Result) {
+	out, _, fail := t.targetsSelf(ctx, nh)
+	return out, fail
+}
+
+// targetsSelf is targets that also reports whether this host is one of
+// the nexthop's MX hosts.
+func (t *SMTPTransport) targetsSelf(ctx context.Context, nh smtpNexthop) (out []mxTarget, iAmMX bool, fail *Result) {
 	if nh.ip.IsValid() {
 		if !t.familyAllowed(nh.ip) {
-			return nil, mxFail(Deferred, "4.4.4", "unable to look up host %s: address family not enabled by inet_protocols", nh.host)
+			return nil, false, mxFail(Deferred, "4.4.4", "unable to look up host %s: address family not enabled by inet_protocols", nh.host)
 		}
-		return []mxTarget{{host: nh.host, addr: nh.ip}}, nil
+		return []mxTarget{{host: nh.host, addr: nh.ip}}, false, nil
 	}
 	hosts := []string{nh.host}
 	rtype := "A"
 	if nh.mx {
-		mxs, fail := t.mxHosts(ctx, nh.host)
+		mxs, me, fail := t.mxHostsSelf(ctx, nh.host)
 		if fail != nil {
-			return nil, fail
+			return nil, me, fail
 		}
+		iAmMX = me
 		if mxs != nil {
 			hosts = mxs
 		} else {
@@ -174,8 +190,6 @@ func (t *SMTPTransport) targets(ctx context.Context, nh smtpNexthop) ([]mxTarget
 		}
 	}
 	limit := t.mxAddressLimit()
-	var out []mxTarget
-	var fail *Result
 	for _, h := range hosts {
 		if len(out) >= limit {
 			break
@@ -199,9 +213,9 @@ func (t *SMTPTransport) targets(ctx context.Context, nh smtpNexthop) ([]mxTarget
 		}
 	}
 	if len(out) == 0 {
-		return nil, fail
+		return nil, iAmMX, fail
 	}
-	return out, nil
+	return out, iAmMX, nil
 }
 
 func (t *SMTPTransport) familyAllowed(a netip.Addr) bool {

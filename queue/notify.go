@@ -16,15 +16,22 @@ var dsnLogNames = [...]string{"sender non-delivery notification", "sender delay 
 // for a message from the null sender (a bounce is never bounced, so
 // bounce loops cannot happen), nor when no recipient's NOTIFY asks for
 // this kind of notice.
+//
+// The postmaster gets copies as notify_classes asks (postmaster_notice.go):
+// ns are all the recipients concerned, whatever their NOTIFY.
 func (q *Queue) notify(e *entry, kind dsnKind, ns []notice) {
 	env := e.m.env
+	if q.postmasterFirst(e, kind, ns) {
+		return
+	}
 	if env.From == "" {
 		q.log.Info(fmt.Sprintf("%s: %s: none (null sender)", env.ID, dsnLogNames[kind]), "service", "bounce")
 		return
 	}
 	var buf bytes.Buffer
-	err := q.writeNotice(&buf, e, kind, ns)
+	err := q.writeNotice(&buf, e, kind, ns, nil)
 	if errors.Is(err, errNoDSNRecipients) {
+		q.postmasterCopy(e, kind, ns)
 		return
 	}
 	if err != nil {
@@ -43,10 +50,12 @@ func (q *Queue) notify(e *entry, kind dsnKind, ns []notice) {
 		return
 	}
 	q.log.Info(fmt.Sprintf("%s: %s: %s", env.ID, dsnLogNames[kind], id), "service", "bounce")
+	q.postmasterCopy(e, kind, ns)
 }
 
-// writeNotice writes the DSN of kind about the recipients ns of e.
-func (q *Queue) writeNotice(w io.Writer, e *entry, kind dsnKind, ns []notice) error {
+// writeNotice writes the DSN of kind about the recipients ns of e; set,
+// if not nil, makes it a postmaster copy.
+func (q *Queue) writeNotice(w io.Writer, e *entry, kind dsnKind, ns []notice, set func(*dsnReport)) error {
 	env := e.m.env
 	r := &dsnReport{
 		Kind:       kind,
@@ -60,6 +69,9 @@ func (q *Queue) writeNotice(w io.Writer, e *entry, kind dsnKind, ns []notice) er
 	}
 	for _, n := range ns {
 		r.Recipients = append(r.Recipients, dsnRecipient{Recipient: env.Recipients[n.idx], Result: n.res})
+	}
+	if set != nil {
+		set(r)
 	}
 	rc, err := q.sp.open(e.m)
 	if err != nil {

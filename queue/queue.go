@@ -72,6 +72,27 @@ type Queue struct {
 	// BounceSizeLimit bounds the original message returned in a bounce
 	// (bounce_size_limit, 50000 bytes).
 	BounceSizeLimit int
+	// NotifyClasses is notify_classes: the problems the postmaster is
+	// told of (postmaster_notice.go). The queue acts on "bounce"
+	// (postmaster copies of bounces' headers, to
+	// BounceNoticeRecipient; implies "2bounce"), "2bounce" (bounces
+	// that could not be delivered, to DoubleBounceNoticeRecipient;
+	// without it they are discarded) and "delay" (copies of delay
+	// warnings' headers, to DelayNoticeRecipient). Nil is Postfix's
+	// default, "resource, software": SMTP server classes that send
+	// nothing from the queue.
+	NotifyClasses []string
+	// BounceNoticeRecipient, DoubleBounceNoticeRecipient and
+	// DelayNoticeRecipient are bounce_notice_recipient,
+	// 2bounce_notice_recipient and delay_notice_recipient:
+	// "postmaster" when empty; an address without a domain gets
+	// "@"+Hostname.
+	BounceNoticeRecipient, DoubleBounceNoticeRecipient, DelayNoticeRecipient string
+	// DoubleBounceSender is double_bounce_sender: the local part of the
+	// sender of postmaster notices ("double-bounce@"+Hostname when
+	// empty). Mail from it that cannot be delivered is discarded,
+	// which ends bounce loops.
+	DoubleBounceSender string
 	// OnResult, when set, is called after each recipient's delivery
 	// attempt (for metrics).
 	OnResult func(transport string, r Result, delay time.Duration)

@@ -326,7 +326,9 @@ func (q *Queue) done(j *job, res []Result, start time.Time, ran bool) {
 		switch {
 		case r.Status == Held:
 			e.hold = true
-		case r.Status == Bounced && rc.notify("FAILURE"):
+		case r.Status == Bounced:
+			// Every one: notify filters by NOTIFY; the postmaster's
+			// copy reports on all.
 			e.failed = append(e.failed, notice{idx, r, now})
 		case r.Status == Sent && !r.DSNPassed && rc.notify("SUCCESS"):
 			e.success = append(e.success, notice{idx, r, now})
@@ -485,9 +487,7 @@ func (q *Queue) expire(e *entry, now time.Time) {
 		r := Result{Status: Bounced, DSN: "4.4.7", Text: reason}
 		q.sp.record(e.m, i, Bounced, reason)
 		q.stats.bounced.Add(1)
-		if env.Recipients[i].notify("FAILURE") {
-			ns = append(ns, notice{i, r, now})
-		}
+		ns = append(ns, notice{i, r, now}) // notify filters by NOTIFY
 	}
 	e.spoolMu.Unlock()
 	q.log.Info(fmt.Sprintf("%s: from=<%s>, status=expired, returned to sender", env.ID, env.From), "service", "qmgr")
@@ -514,7 +514,7 @@ func (q *Queue) warnDelay(e *entry, now time.Time) {
 	var ns []notice
 	e.spoolMu.Lock()
 	for i := range env.Recipients {
-		if !e.m.done[i] && env.Recipients[i].notify("DELAY") {
+		if !e.m.done[i] { // notify filters by NOTIFY
 			ns = append(ns, notice{i, Result{Status: Deferred, Text: e.m.reason[i]}, now})
 		}
 	}

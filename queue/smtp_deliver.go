@@ -95,6 +95,10 @@ func (a *smtpAttempt) transact(ctx context.Context, s *smtpSession, pending []in
 		local(Deferred, "4.3.0", "mail system error: cannot read message content")
 		return nil
 	}
+	if a.t.mimeDowngrade(env, ext) {
+		// 8BITMIME to 7bit (smtp_downgrade.go); no SIZE, as Postfix.
+		body, opts.Size = downgradeReader(body), 0
+	}
 	xfer := time.Now()
 	res, err := s.c.Send(ctx, env.From, rcpts, opts, body)
 	body.Close()

@@ -20,12 +20,16 @@ package queue
 //   - RFC 6531: SMTPUTF8 when an address needs it; a server without it
 //     bounces the message (5.6.7).
 //   - RFC 1870: a message over the server's SIZE bounces (5.3.4).
+//   - RFC 6152 (8BITMIME): BODY=8BITMIME passed on; to a server without
+//     it 8-bit content is converted to 7bit as Postfix does
+//     (mime_downgrade.go, smtp_downgrade.go).
+//   - smtp_fallback_relay (smtp_fallback.go).
 //
 // Not done: DANE (RFC 7672, smtp_tls_security_level = dane), MTA-STS
 // (RFC 8461), TLS-RPT, smtp_tls_policy_maps (one level per transport),
-// SASL mechanisms other than PLAIN and LOGIN, 8BITMIME to 7bit
-// conversion (8-bit content goes to a server without 8BITMIME as is,
-// without BODY=), smtp_fallback_relay, the smtp_sasl_auth_cache,
+// SASL mechanisms other than PLAIN and LOGIN, smtp_line_length_limit
+// for content that is not converted to 7bit (mime_downgrade.go), the
+// smtp_sasl_auth_cache,
 // XFORWARD, the per-physical-address half of Postfix's connection cache
 // (connections are cached per nexthop only), and Postfix's check of MX
 // addresses against this host's own (inet_interfaces): only an MX host
@@ -113,6 +117,18 @@ type SMTPTransport struct {
 	// MXHostLimit bounds the MX records considered (the answer is
 	// sorted first); DefaultMXHostLimit when 0.
 	MXHostLimit int
+
+	// FallbackRelay is smtp_fallback_relay: destinations in transport(5)
+	// syntax ("[backup.example]:587", "example.net") tried, in order,
+	// for recipients whose own destination cannot be found or is
+	// unreachable (see smtp_fallback.go); none when empty.
+	FallbackRelay []string
+
+	// DisableMIMEOutputConversion is disable_mime_output_conversion:
+	// send 8-bit content as it is to a server that does not announce
+	// 8BITMIME, instead of converting it to 7bit as Postfix does by
+	// default (mime_downgrade.go).
+	DisableMIMEOutputConversion bool
 
 	// TLSLevel is smtp_tls_security_level; "" means TLSMay.
 	TLSLevel TLSLevel
@@ -274,7 +290,8 @@ func (t *SMTPTransport) logger(d *Delivery) *slog.Logger {
 // smtp_mx_session_limit. Recipients that get a 4xx from a server that is
 // not the last one are tried on the next, as Postfix does. A nexthop
 // may be a list ("[a.example]:587, [b.example]:587", Postfix 3.5's
-// relayhost list): recipients deferred by one are tried with the next.
+// relayhost list): recipients deferred by one are tried with the next,
+// and then with the FallbackRelay destinations (see smtp_fallback.go).
 func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	start := time.Now()
 	results := make([]Result, len(d.Recipients))
@@ -292,18 +309,7 @@ func (t *SMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	if len(list) == 0 {
 		list = []string{dest}
 	}
-	for _, nh := range list {
-		t.deliverNexthop(ctx, d, nh, pending, results, start)
-		var again []int
-		for _, i := range pending {
-			if results[i].Status == Deferred {
-				again = append(again, i)
-			}
-		}
-		if pending = again; len(pending) == 0 || ctx.Err() != nil {
-			break
-		}
-	}
+	t.deliverSites(ctx, d, list, pending, results, start)
 	return results
 }
 
@@ -318,8 +324,11 @@ func splitSMTPNexthops(s string) []string {
 }
 
 // deliverNexthop delivers to the recipients pending (indexes into
-// d.Recipients) through one nexthop and writes their results.
-func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest string, pending []int, results []Result, start time.Time) {
+// d.Recipients) through one nexthop and writes their results. The
+// outcome tells whether the destination could not be found (so the
+// results are the lookup's, not a server's) and whether no other
+// destination may be tried (this host is its MX, or mail loops).
+func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest string, pending []int, results []Result, start time.Time) (out nexthopOutcome) {
 	fill := func(r Result) {
 		for _, i := range pending {
 			results[i] = r
@@ -329,6 +338,7 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 	nh, err := parseSMTPNexthop(dest)
 	if err != nil {
 		fill(*mxFail(Deferred, "4.3.5", "bad nexthop syntax: %q", smtpTruncate(dest, 100)))
+		out.lookup = true
 		return
 	}
 	level, ok := t.tlsLevel()
@@ -360,9 +370,11 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		}
 	}
 
-	targets, fail := t.targets(ctx, nh)
+	targets, iAmMX, fail := t.targetsSelf(ctx, nh)
+	out.final = iAmMX
 	if fail != nil {
 		fill(*fail)
+		out.lookup = true
 		return
 	}
 	var last *Result
@@ -408,6 +420,7 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		}
 		fill(r)
 	}
+	return
 }
 
 func smtpTruncate(s string, n int) string {

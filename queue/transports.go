@@ -130,6 +130,11 @@ type LMTPTransport struct {
 	// Timeout bounds each reply, the final ones after the message
 	// included (lmtp_data_done_timeout; 0: 600s).
 	Timeout time.Duration
+	// DisableMIMEOutputConversion is disable_mime_output_conversion:
+	// 8-bit mail goes as it is to a server that does not announce
+	// 8BITMIME instead of converted to 7bit as Postfix's lmtp converts
+	// it (mime_downgrade.go).
+	DisableMIMEOutputConversion bool
 }
 
 // Deliver implements Transport.
@@ -184,16 +189,30 @@ func (t *LMTPTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	if err != nil {
 		return all(Result{Status: Deferred, DSN: "4.3.0", Text: "queue file read error", Relay: relay})
 	}
-	defer rc.Close()
 	env := d.Envelope
+	var body io.ReadCloser = rc
+	if _, has8 := c.Extension("8BITMIME"); !has8 {
+		// No BODY= to a server without 8BITMIME; the content is
+		// converted to 7bit unless that is disabled (smtp_downgrade.go).
+		if needDowngrade(t.DisableMIMEOutputConversion, false, env.Body) {
+			body = downgradeReader(rc)
+		}
+	}
+	defer body.Close()
 	to := make([]lmtp.Recipient, len(d.Recipients))
 	for i, r := range d.Recipients {
 		to[i] = lmtp.Recipient{Addr: r.Addr, Opts: lmtp.RcptOptions{Notify: r.Notify, ORcpt: r.ORcpt}}
 	}
 	opts := &lmtp.MailOptions{Size: d.Size, Body: env.Body, UTF8: env.UTF8, Ret: env.Ret, EnvID: env.EnvID}
+	if _, has8 := c.Extension("8BITMIME"); !has8 && strings.EqualFold(env.Body, "8BITMIME") {
+		opts.Body = ""
+	}
+	if body != rc {
+		opts.Size = 0 // as Postfix: no SIZE= when converting
+	}
 	_, dsn := c.Extension("DSN")
 	xstart := time.Now()
-	sr, err := c.SendOpts(ctx, env.From, to, opts, rc)
+	sr, err := c.SendOpts(ctx, env.From, to, opts, body)
 	xfer := time.Since(xstart)
 	if sr == nil {
 		r := replyResult(err, relay, "MAIL FROM")

@@ -79,6 +79,11 @@ var ownParams = []config.Param{
 	{Name: "delay_warning_time", Default: "0h", Kind: config.Duration},
 	{Name: "hopcount_limit", Default: "50", Kind: config.Int},
 	{Name: "bounce_size_limit", Default: "50000", Kind: config.Int},
+	{Name: "notify_classes", Default: "resource, software", Kind: config.List, Check: notifyClassList, Doc: "problems the postmaster is told of: bounce (copies of bounces' headers; implies 2bounce), 2bounce (undeliverable bounces), delay (copies of delay warnings' headers); resource and software are accepted and send nothing from the queue"},
+	{Name: "bounce_notice_recipient", Default: "postmaster", Doc: "the recipient of postmaster copies of bounces (notify_classes = bounce)"},
+	{Name: "2bounce_notice_recipient", Default: "postmaster", Doc: "the recipient of bounces that could not be delivered (notify_classes = 2bounce)"},
+	{Name: "delay_notice_recipient", Default: "postmaster", Doc: "the recipient of postmaster copies of delay warnings (notify_classes = delay)"},
+	{Name: "double_bounce_sender", Default: "double-bounce", Doc: "the sender (@$myhostname) of postmaster notices; mail from it that cannot be delivered is discarded"},
 	{Name: "smtp_port", Default: "2525", Check: optPort, Doc: "smtp listener port (MX policy), empty for none"},
 	{Name: "submission_port", Default: "2587", Check: optPort},
 	{Name: "submissions_port", Default: "2465", Check: optPort},
@@ -236,6 +241,17 @@ func cidrList(v string) error {
 			continue
 		}
 		return fmt.Errorf("%q is not an address or network", item)
+	}
+	return nil
+}
+
+func notifyClassList(v string) error {
+	for _, p := range config.SplitList(v) {
+		switch strings.ToLower(p) {
+		case "bounce", "2bounce", "data", "delay", "policy", "protocol", "resource", "software":
+		default:
+			return fmt.Errorf("unknown notify class %q (want bounce, 2bounce, data, delay, policy, protocol, resource or software)", p)
+		}
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ var smtpOutParams = []config.Param{
 	{Name: "smtp_connection_cache_on_demand", Default: "yes", Kind: config.Bool},
 	{Name: "smtp_connection_cache_time_limit", Default: "2s", Kind: config.Duration},
 	{Name: "smtp_connection_reuse_time_limit", Default: "300s", Kind: config.Duration},
+	{Name: "fallback_relay", Default: "", Kind: config.List, Doc: "Postfix 2.2's name of smtp_fallback_relay"},
+	{Name: "smtp_fallback_relay", Default: "$fallback_relay", Kind: config.List, Doc: "SMTP destinations ([host]:port, domain) tried in order for mail whose own destination is not found or unreachable"},
+	{Name: "disable_mime_output_conversion", Default: "no", Kind: config.Bool, Doc: "yes: send 8-bit mail as it is to SMTP and LMTP servers without 8BITMIME instead of converting it to quoted-printable"},
 }
 
 // addSMTPTransports adds the smtp and relay transports (Postfix's
@@ -76,6 +79,8 @@ func (h *host) addSMTPTransports(q *queue.Queue, c *config.Config) error {
 		ConnectionReuseTimeLimit: c.Duration("smtp_connection_reuse_time_limit"),
 		Logger:                   h.log.With("service", "smtp"),
 	}
+	t.FallbackRelay = c.List("smtp_fallback_relay")
+	t.DisableMIMEOutputConversion = c.Bool("disable_mime_output_conversion")
 	if f, p := c.Get("smtp_tls_CAfile"), c.Get("smtp_tls_CApath"); f != "" || p != "" {
 		pool, err := queue.LoadRootCAs(f, p)
 		if err != nil {
