@@ -61,9 +61,17 @@ s.quit()
 	}
 	send("one")
 	in.waitLog("to=<far@example.net>, relay=")
-	list := q("list")
+	// The log line comes before the deferral is recorded: until then
+	// the message is listed active ("ID*"), without its reason.
 	idRE := regexp.MustCompile(`(?m)^([0-9A-F]+)\s+\d+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d  alice@localhost$`)
-	m := idRE.FindStringSubmatch(list)
+	var list string
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		list = q("list")
+		if m = idRE.FindStringSubmatch(list); m != nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if m == nil || !strings.Contains(list, "relay down for maintenance") || !strings.Contains(list, "far@example.net") || !strings.Contains(list, " Kbytes in 1 Request.") {
 		t.Fatalf("queue list:\n%s", list)
 	}

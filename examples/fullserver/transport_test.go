@@ -99,7 +99,10 @@ transport_maps = inline:{ down@localhost=lmtp:unix:/nonexistent/lmtp.sock, bob@l
 	if len(bounces) != 1 || !strings.Contains(bounces[0], "nobody@localhost") || !strings.Contains(bounces[0], "5.1.1") {
 		t.Fatalf("bob's Maildir (the bounce): %q", bounces)
 	}
-	in.waitLog("to=<down@localhost>")
+	// Each delivery is logged after its mail is in place: wait for all.
+	for _, line := range []string{"to=<down@localhost>", "to=<alice@localhost>, relay=", "to=<nobody@localhost>, relay=", "sender non-delivery notification: "} {
+		in.waitLog(line)
+	}
 	log := in.errText()
 	for _, want := range []string{"yubin/smtpd[", ": connect from unknown[127.0.0.1]", ": disconnect from unknown[127.0.0.1] ehlo=1 mail=3 rcpt=3 data=3", "yubin/lmtp[", ": <alice@localhost>: saved",
 		"yubin/qmgr[", "(queue active)", "yubin/lmtp[", "to=<alice@localhost>, relay=", "[" + in.data + "/lmtp.sock], delay=", "status=sent",
