@@ -46,7 +46,11 @@ func (s *Server) contentChecker() ContentChecker {
 		if !ok {
 			return
 		}
-		if pp, ok := s.Policy.(interface{ Params() restrict.Params }); ok {
+		if ic, ok := s.Policy.(interface{ InspectsContent() bool }); ok {
+			if !ic.InspectsContent() {
+				return
+			}
+		} else if pp, ok := s.Policy.(interface{ Params() restrict.Params }); ok {
 			p := pp.Params()
 			if strings.TrimSpace(p.Get("header_checks")) == "" && strings.TrimSpace(p.Get("body_checks")) == "" {
 				return
@@ -69,16 +73,23 @@ type contentFilter struct {
 	inHeader bool
 	bodyLeft int
 	err      error
+	scan     *restrict.ContentScan // the MIME-aware path, when the Policy has it
 }
 
 func newContentFilter(ss *session, cc ContentChecker, r io.Reader) *contentFilter {
-	return &contentFilter{ss: ss, cc: cc, src: bufio.NewReader(r), inHeader: true,
+	f := &contentFilter{ss: ss, cc: cc, src: bufio.NewReader(r), inHeader: true,
 		bodyLeft: orInt(ss.srv.MaxBodyCheckBytes, DefaultMaxBodyCheckBytes)}
+	if ns := contentScanner(cc); ns != nil {
+		f.scan = ns()
+	}
+	return f
 }
 
 func (f *contentFilter) Read(p []byte) (int, error) {
 	for len(f.out) == 0 && f.err == nil {
-		if f.inHeader {
+		if f.scan != nil {
+			f.scanStep()
+		} else if f.inHeader {
 			f.header()
 		} else if f.bodyLeft > 0 {
 			f.bodyLine()

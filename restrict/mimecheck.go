@@ -1,0 +1,138 @@
+package restrict
+
+import "strings"
+
+// This file holds the ContentScan's output routines: cleanup(8)'s
+// header and body callbacks, which apply the checks and pass text on.
+
+// headerOut applies the header checks of class to the pending header and
+// passes it on, edited.
+func (s *ContentScan) headerOut(class int) {
+	var m *maps
+	if s.filterOK && s.err == nil {
+		switch class {
+		case mimePrimary:
+			m = s.p.headerChecks
+		case mimeMultipart:
+			m = s.p.mimeHeaderChecks
+		case mimeNested:
+			m = s.p.nestedHeaderChecks
+		}
+	}
+	if m == nil {
+		s.out = append(s.out, s.held...)
+		return
+	}
+	line := string(s.hdr)
+	v, ok, err := m.find(s.ctx, line, false)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if !ok {
+		s.out = append(s.out, s.held...)
+		return
+	}
+	var d Decision
+	s.act(&d, v, "header", line, 0)
+	for _, l := range d.Prepend {
+		s.out = appendLine(s.out, l)
+	}
+	for _, e := range d.HeaderEdits {
+		if !e.Delete {
+			s.out = appendLine(s.out, e.Replace)
+		}
+		return
+	}
+	s.out = append(s.out, s.held...)
+}
+
+// bodyOut applies body_checks to one body record at the current body
+// offset and passes it on; synthetic is the empty line cleanup inserts
+// between the primary header and a body that starts without one.
+func (s *ContentScan) bodyOut(text []byte, synthetic bool) {
+	off := s.bodyOffset
+	s.bodyOffset += len(text) + 1
+	raw := s.raw
+	if synthetic {
+		raw = crlf
+	}
+	if !s.filterOK || s.err != nil || s.p.bodyChecks == nil || (s.cfg.bodyLimit > 0 && off >= s.cfg.bodyLimit) {
+		s.out = append(s.out, raw...)
+		return
+	}
+	line := string(text)
+	v, ok, err := s.p.bodyChecks.find(s.ctx, line, false)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if ok {
+		var d Decision
+		s.act(&d, v, "body", line, -1)
+		for _, l := range d.Prepend {
+			s.out = appendLine(s.out, l)
+		}
+	}
+	s.out = append(s.out, raw...)
+}
+
+var crlf = []byte("\r\n")
+
+// appendLine appends one added line, line breaks in it made spaces.
+func appendLine(b []byte, l string) []byte {
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; c == '\r' || c == '\n' {
+			b = append(b, ' ')
+		} else {
+			b = append(b, c)
+		}
+	}
+	return append(b, crlf...)
+}
+
+// act applies one check result and merges it into the call's decision.
+// REJECT, DISCARD and REDIRECT turn further checks off, as cleanup's
+// CLEANUP_FLAG_FILTER_ALL.
+func (s *ContentScan) act(d *Decision, value, what, line string, index int) {
+	stop := s.p.contentAction(d, value, what, line, index)
+	s.dec.Warnings = append(s.dec.Warnings, d.Warnings...)
+	if d.Filter != "" {
+		s.dec.Filter = d.Filter
+	}
+	if d.Redirect != "" {
+		s.dec.Redirect = d.Redirect
+		s.filterOK = false
+	}
+	switch d.Action {
+	case Hold:
+		if s.dec.Action == Dunno {
+			s.dec.Action = Hold
+		}
+	case Reject, Defer, Discard:
+		s.dec.Action, s.dec.Code, s.dec.Enhanced, s.dec.Text = d.Action, d.Code, d.Enhanced, d.Text
+		s.rejected = d.Action != Discard
+		s.filterOK = false
+	}
+	if stop {
+		s.stop = true
+	}
+	if strings.EqualFold(firstWord(value), "PASS") {
+		s.filterOK = false
+	}
+}
+
+func firstWord(v string) string {
+	if i := strings.IndexAny(v, " \t"); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// fail ends the inspection after a lookup error, as cleanup does
+// ("map lookup problem -- message not accepted, try again later").
+func (s *ContentScan) fail(err error) {
+	s.err = err
+	s.stop = true
+	s.dec.Action, s.dec.Code, s.dec.Enhanced, s.dec.Text = Defer, 451, "4.3.0", "Temporary lookup failure"
+}
