@@ -38,8 +38,8 @@ func (s *ContentScan) headerOut(class int) {
 	for _, l := range d.Prepend {
 		s.out = appendLine(s.out, l)
 	}
-	for _, e := range d.HeaderEdits {
-		if !e.Delete {
+	if len(d.HeaderEdits) > 0 {
+		if e := d.HeaderEdits[0]; !e.Delete {
 			s.out = appendLine(s.out, e.Replace)
 		}
 		return

@@ -476,7 +476,6 @@ func (s *ContentScan) flushHeader() {
 		class = mimeMultipart
 	}
 	s.headerOut(class)
-	s.prevCont = false
 	s.hdr = s.hdr[:0]
 	s.held = s.held[:0]
 }
