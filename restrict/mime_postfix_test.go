@@ -176,6 +176,7 @@ func mimeCorpus() []mimeCase {
 		{"base64 part other", top(`multipart/mixed; boundary="B"`) + mp("B", "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n")},
 		{"long line piece", "Subject: x\r\n\r\n" + strings.Repeat("x", 2048) + "PAYLOAD\r\n"},
 		{"long line no piece", "Subject: x\r\n\r\n" + strings.Repeat("x", 2000) + "PAYLOAD\r\n"},
+		{"long header line", "X-A: 1\r\nX-Long: " + strings.Repeat("a", 3000) + " primary-bad-tail\r\nX-B: 2\r\n\r\nhi\r\n"},
 		{"long header tail", "Subject: long\r\n" + strings.Repeat(" continuation text that makes the header long\r\n", 60) + " primary-bad-tail\r\n\r\nhi\r\n"},
 		{"nest 3", nestLetters(3, "hello")},
 		{"nest 5", nestLetters(5, "hello")},

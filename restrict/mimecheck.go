@@ -20,7 +20,7 @@ func (s *ContentScan) headerOut(class int) {
 		}
 	}
 	if m == nil {
-		s.out = append(s.out, s.held...)
+		s.emit(s.held, false)
 		return
 	}
 	line := string(s.hdr)
@@ -30,21 +30,21 @@ func (s *ContentScan) headerOut(class int) {
 		return
 	}
 	if !ok {
-		s.out = append(s.out, s.held...)
+		s.emit(s.held, false)
 		return
 	}
 	var d Decision
 	s.act(&d, v, "header", line, 0)
 	for _, l := range d.Prepend {
-		s.out = appendLine(s.out, l)
+		s.emitLine(l)
 	}
 	if len(d.HeaderEdits) > 0 {
 		if e := d.HeaderEdits[0]; !e.Delete {
-			s.out = appendLine(s.out, e.Replace)
+			s.emitLine(e.Replace)
 		}
 		return
 	}
-	s.out = append(s.out, s.held...)
+	s.emit(s.held, false)
 }
 
 // bodyOut applies body_checks to one body record at the current body
@@ -53,12 +53,12 @@ func (s *ContentScan) headerOut(class int) {
 func (s *ContentScan) bodyOut(text []byte, synthetic bool) {
 	off := s.bodyOffset
 	s.bodyOffset += len(text) + 1
-	raw := s.raw
+	raw := s.cur
 	if synthetic {
 		raw = crlf
 	}
 	if !s.filterOK || s.err != nil || s.p.bodyChecks == nil || (s.cfg.bodyLimit > 0 && off >= s.cfg.bodyLimit) {
-		s.out = append(s.out, raw...)
+		s.emit(raw, !synthetic && s.curStable)
 		return
 	}
 	line := string(text)
@@ -71,16 +71,17 @@ func (s *ContentScan) bodyOut(text []byte, synthetic bool) {
 		var d Decision
 		s.act(&d, v, "body", line, -1)
 		for _, l := range d.Prepend {
-			s.out = appendLine(s.out, l)
+			s.emitLine(l)
 		}
 	}
-	s.out = append(s.out, raw...)
+	s.emit(raw, !synthetic && s.curStable)
 }
 
 var crlf = []byte("\r\n")
 
-// appendLine appends one added line, line breaks in it made spaces.
-func appendLine(b []byte, l string) []byte {
+// emitLine queues one added line, line breaks in it made spaces.
+func (s *ContentScan) emitLine(l string) {
+	b := make([]byte, 0, len(l)+2)
 	for i := 0; i < len(l); i++ {
 		if c := l[i]; c == '\r' || c == '\n' {
 			b = append(b, ' ')
@@ -88,7 +89,7 @@ func appendLine(b []byte, l string) []byte {
 			b = append(b, c)
 		}
 	}
-	return append(b, crlf...)
+	s.emit(append(b, crlf...), false)
 }
 
 // act applies one check result and merges it into the call's decision.

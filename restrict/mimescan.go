@@ -196,8 +196,11 @@ type ContentScan struct {
 	// Record assembly: the current record's text and raw bytes, and the
 	// raw bytes of the pending header.
 	rec, raw, held []byte
+	cur            []byte // the raw bytes of the record being run
+	curStable      bool   // cur is the caller's and may be passed back uncopied
 
-	out      []byte
+	out, buf []byte
+	aliased  bool // out is the caller's bytes or held, not buf
 	dec      Decision
 	filterOK bool // checks still run (cleanup's CLEANUP_FLAG_FILTER_ALL)
 	rejected bool // a check rejected: MIME errors are not reported
@@ -225,20 +228,32 @@ func (s *ContentScan) Feed(ctx context.Context, data []byte) ([]byte, Decision, 
 		if len(look) > room {
 			look = look[:room]
 		}
-		if i := bytes.IndexByte(look, '\n'); i >= 0 {
+		i := bytes.IndexByte(look, '\n')
+		switch {
+		case i >= 0 && len(s.rec) == 0:
+			// A whole line in data: no copy.
+			text := data[:i]
+			if i > 0 && text[i-1] == '\r' {
+				text = text[:i-1]
+			}
+			s.curStable = true
+			s.record(text, data[:i+1], false)
+			s.curStable = false
+			data = data[i+1:]
+		case i >= 0:
 			s.raw = append(s.raw, data[:i+1]...)
 			s.rec = append(s.rec, data[:i]...)
 			if n := len(s.rec); n > 0 && s.rec[n-1] == '\r' {
 				s.rec = s.rec[:n-1]
 			}
 			data = data[i+1:]
-			s.record(false)
-		} else if len(data) >= room {
+			s.record(s.rec, s.raw, false)
+		case len(data) >= room:
 			s.raw = append(s.raw, data[:room]...)
 			s.rec = append(s.rec, data[:room]...)
 			data = data[room:]
-			s.record(true)
-		} else {
+			s.record(s.rec, s.raw, true)
+		default:
 			s.raw = append(s.raw, data...)
 			s.rec = append(s.rec, data...)
 			data = nil
@@ -252,7 +267,7 @@ func (s *ContentScan) Feed(ctx context.Context, data []byte) ([]byte, Decision, 
 func (s *ContentScan) End(ctx context.Context) ([]byte, Decision, error) {
 	s.begin(ctx)
 	if !s.stop && len(s.raw) > 0 {
-		s.record(false) // a last line without its line end
+		s.record(s.rec, s.raw, false) // a last line without its line end
 	}
 	if !s.stop && s.prevCont {
 		s.update(nil, false)
@@ -278,25 +293,44 @@ func (s *ContentScan) End(ctx context.Context) ([]byte, Decision, error) {
 
 func (s *ContentScan) begin(ctx context.Context) {
 	s.ctx = ctx
-	s.out = s.out[:0]
+	s.out, s.aliased = s.buf[:0], false
 	s.dec = Decision{}
 }
 
 func (s *ContentScan) finish() ([]byte, Decision, error) {
 	s.ctx = nil
+	if !s.aliased {
+		s.buf = s.out[:0]
+	}
 	return s.out, s.dec, s.err
 }
 
-// record runs one record (a line, or a line_length_limit piece of a
-// longer one when cont) through the state machine and routes its raw
-// bytes: held with the pending header, dropped past header_size_limit,
-// or already passed on as body.
-func (s *ContentScan) record(cont bool) {
-	switch s.update(s.rec, cont) {
-	case recHeld:
-		s.held = append(s.held, s.raw...)
-	case recDropped:
+// emit queues b to pass on, a copy in buf, except that the caller's
+// own bytes (stable) are passed back uncopied when they are all the call
+// passes on.
+func (s *ContentScan) emit(b []byte, stable bool) {
+	switch {
+	case len(b) == 0:
+	case len(s.out) == 0 && stable:
+		s.out, s.aliased = b, true
+	case s.aliased:
+		s.out = append(append(s.buf[:0], s.out...), b...)
+		s.aliased = false
+	default:
+		s.out = append(s.out, b...)
 	}
+}
+
+// record runs one record (a line, or a line_length_limit piece of a
+// longer one when cont; raw is its bytes as received) through the state
+// machine and routes raw: held with the pending header, dropped past
+// header_size_limit, or already passed on as body.
+func (s *ContentScan) record(text, raw []byte, cont bool) {
+	s.cur = raw
+	if s.update(text, cont) == recHeld {
+		s.held = append(s.held, raw...)
+	}
+	s.cur = nil
 	s.rec, s.raw = s.rec[:0], s.raw[:0]
 }
 
