@@ -34,7 +34,7 @@ func (s *ContentScan) headerOut(class int) {
 		return
 	}
 	var d Decision
-	s.act(&d, v, "header", line, 0)
+	s.act(&d, v, "header", line, 0, headerMapNames[class])
 	for _, l := range d.Prepend {
 		s.emitLine(l)
 	}
@@ -69,7 +69,7 @@ func (s *ContentScan) bodyOut(text []byte, synthetic bool) {
 	}
 	if ok {
 		var d Decision
-		s.act(&d, v, "body", line, -1)
+		s.act(&d, v, "body", line, -1, "body_checks")
 		for _, l := range d.Prepend {
 			s.emitLine(l)
 		}
@@ -78,6 +78,10 @@ func (s *ContentScan) bodyOut(text []byte, synthetic bool) {
 }
 
 var crlf = []byte("\r\n")
+
+// headerMapNames name the header checks of each header class, for
+// Decision.Restriction.
+var headerMapNames = [...]string{mimePrimary: "header_checks", mimeMultipart: "mime_header_checks", mimeNested: "nested_header_checks"}
 
 // emitLine queues one added line, line breaks in it made spaces.
 func (s *ContentScan) emitLine(l string) {
@@ -95,8 +99,11 @@ func (s *ContentScan) emitLine(l string) {
 // act applies one check result and merges it into the call's decision.
 // REJECT, DISCARD and REDIRECT turn further checks off, as cleanup's
 // CLEANUP_FLAG_FILTER_ALL.
-func (s *ContentScan) act(d *Decision, value, what, line string, index int) {
+func (s *ContentScan) act(d *Decision, value, what, line string, index int, mapName string) {
 	stop := s.p.contentAction(d, value, what, line, index)
+	if d.Action != Dunno {
+		s.dec.Restriction = mapName
+	}
 	s.dec.Warnings = append(s.dec.Warnings, d.Warnings...)
 	if d.Filter != "" {
 		s.dec.Filter = d.Filter

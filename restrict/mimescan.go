@@ -59,14 +59,14 @@ const (
 // mimeErrDetail maps MIME errors to cleanup's rejection (most serious
 // first: one reply reports one error), as mime_state.c's table.
 var mimeErrDetail = []struct {
-	code      int
-	dsn, text string
+	code            int
+	dsn, text, what string
 }{
-	{mimeErrNesting, "5.6.0", "MIME nesting exceeds safety limit"},
-	{mimeErrTruncHeader, "5.6.0", "message header length exceeds safety limit"},
-	{mimeErr8bitInHeader, "5.6.0", "improper use of 8-bit data in message header"},
-	{mimeErr8bitIn7bitBody, "5.6.0", "improper use of 8-bit data in message body"},
-	{mimeErrEncodingDomain, "5.6.0", "invalid message/* or multipart/* encoding domain"},
+	{mimeErrNesting, "5.6.0", "MIME nesting exceeds safety limit", "mime_nesting_limit"},
+	{mimeErrTruncHeader, "5.6.0", "message header length exceeds safety limit", "header_size_limit"},
+	{mimeErr8bitInHeader, "5.6.0", "improper use of 8-bit data in message header", "strict_7bit_headers"},
+	{mimeErr8bitIn7bitBody, "5.6.0", "improper use of 8-bit data in message body", "strict_8bitmime_body"},
+	{mimeErrEncodingDomain, "5.6.0", "invalid message/* or multipart/* encoding domain", "strict_mime_encoding_domain"},
 }
 
 var mimeEncodings = []struct {
@@ -168,7 +168,9 @@ type mimeBoundary struct {
 // as received (after dot-unstuffing) with Feed and finish with End. Each
 // call returns the text to pass on (header and body edits applied) and a
 // Decision: a Reject, Defer or Discard ends the message; Hold, Filter,
-// Redirect and Warnings are to be applied or logged. Memory stays within
+// Redirect and Warnings are to be applied or logged; Restriction names
+// the checks that decided ("mime_header_checks", "mime_nesting_limit").
+// Memory stays within
 // header_size_limit plus a few lines, plus at most mime_nesting_limit+2
 // boundaries of at most mime_boundary_length_limit bytes; time is linear
 // in the message size times that stack depth.
@@ -283,6 +285,7 @@ func (s *ContentScan) End(ctx context.Context) ([]byte, Decision, error) {
 		for _, e := range mimeErrDetail {
 			if errs&e.code != 0 {
 				s.dec.Action, s.dec.Code, s.dec.Enhanced, s.dec.Text = Reject, 550, e.dsn, e.text
+				s.dec.Restriction = e.what
 				s.stop = true
 				break
 			}

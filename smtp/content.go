@@ -22,10 +22,13 @@ import (
 // stops the message (the Session gets an error from its reader and must
 // not store it; no further fields or lines are checked) and is sent as
 // the reply to the end of data; Discard accepts it with 250 and drops
-// it. When the Policy also has a method Params() restrict.Params (as
-// *restrict.Policy has) and its header_checks and body_checks are empty,
-// messages are not inspected at all; a wrapper around a *restrict.Policy
-// should pass Params through.
+// it. A Policy that is also a ContentScanner (as *restrict.Policy is) is
+// used through its ContentScan instead, MIME part by MIME part. When the
+// Policy has a method InspectsContent() bool (as *restrict.Policy has)
+// that says false, or else a method Params() restrict.Params whose
+// header_checks and body_checks are empty, messages are not inspected at
+// all; a wrapper around a *restrict.Policy should pass NewContentScan,
+// InspectsContent and Params through.
 type ContentChecker interface {
 	CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error)
 	CheckBody(ctx context.Context, line string) (restrict.Decision, error)
