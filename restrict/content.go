@@ -8,7 +8,8 @@ import (
 // CheckHeaders applies header_checks to each header line in order, as
 // Postfix's cleanup(8) does, and returns the combined outcome: the first
 // REJECT or DEFER ends the check; DISCARD and HOLD set the action; WARN and
-// INFO add log lines; PREPEND adds a header line right before the one
+// INFO add log lines; PASS turns later checks off (in a ContentScan);
+// PREPEND adds a header line right before the one
 // that matched (HeaderPrepends says which; the texts are also in
 // Prepend); REPLACE and IGNORE are returned as HeaderEdits; FILTER and
 // REDIRECT set those fields. As in cleanup, PREPEND and REPLACE text that
@@ -130,6 +131,11 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 			p.log.Warn("bad REPLACE header text; need \"headername: headervalue\"", "text", text, "map", what+"_checks")
 		default:
 			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Replace: text})
+		}
+	case "STRIP":
+		logLine("strip")
+		if index >= 0 {
+			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Delete: true})
 		}
 	case "IGNORE":
 		if index >= 0 {

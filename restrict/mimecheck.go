@@ -1,6 +1,9 @@
 package restrict
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // This file holds the ContentScan's output routines: cleanup(8)'s
 // header and body callbacks, which apply the checks and pass text on.
@@ -73,8 +76,32 @@ func (s *ContentScan) bodyOut(text []byte, synthetic bool) {
 		for _, l := range d.Prepend {
 			s.emitLine(l)
 		}
+		// As cleanup's body callback: IGNORE and STRIP drop the line,
+		// REPLACE replaces it (a piece of a long line stays a piece).
+		cmd := firstWord(v)
+		switch strings.ToUpper(cmd) {
+		case "IGNORE", "STRIP":
+			return
+		case "REPLACE":
+			if text := strings.TrimLeft(v[len(cmd):], " \t"); text != "" {
+				end := raw[len(raw)-len(lineEnd(raw)):]
+				s.emit(append(noBreaks(text), end...), false)
+				return
+			}
+		}
 	}
 	s.emit(raw, !synthetic && s.curStable)
+}
+
+// lineEnd returns the CRLF or LF that ends raw, if any.
+func lineEnd(raw []byte) []byte {
+	switch {
+	case bytes.HasSuffix(raw, crlf):
+		return crlf
+	case bytes.HasSuffix(raw, []byte{'\n'}):
+		return raw[len(raw)-1:]
+	}
+	return nil
 }
 
 var crlf = []byte("\r\n")
@@ -85,6 +112,11 @@ var headerMapNames = [...]string{mimePrimary: "header_checks", mimeMultipart: "m
 
 // emitLine queues one added line, line breaks in it made spaces.
 func (s *ContentScan) emitLine(l string) {
+	s.emit(append(noBreaks(l), crlf...), false)
+}
+
+// noBreaks returns l with CR and LF made spaces.
+func noBreaks(l string) []byte {
 	b := make([]byte, 0, len(l)+2)
 	for i := 0; i < len(l); i++ {
 		if c := l[i]; c == '\r' || c == '\n' {
@@ -93,7 +125,7 @@ func (s *ContentScan) emitLine(l string) {
 			b = append(b, c)
 		}
 	}
-	s.emit(append(b, crlf...), false)
+	return b
 }
 
 // act applies one check result and merges it into the call's decision.
