@@ -168,4 +168,9 @@
 // only by Postfix defaults (unix:passwd.byname, hash:/etc/aliases) are
 // skipped when they cannot be opened; alias "|command" and "/file" targets
 // need yubin_allow_alias_commands / yubin_allow_alias_files = yes.
+// In content inspection, the BCC action is logged and ignored; a table
+// lookup error defers with "451 4.3.0 Temporary lookup failure" (cleanup
+// answers "451 4.3.0 Error: queue file write error"); header text is
+// passed on as received (cleanup rewrites "Name :" to "Name:"); and
+// cleanup_replace_stray_cr_lf is not applied to the text inspected.
 package restrict
