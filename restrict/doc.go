@@ -171,6 +171,7 @@
 // In content inspection, the BCC action is logged and ignored; a table
 // lookup error defers with "451 4.3.0 Temporary lookup failure" (cleanup
 // answers "451 4.3.0 Error: queue file write error"); header text is
-// passed on as received (cleanup rewrites "Name :" to "Name:"); and
-// cleanup_replace_stray_cr_lf is not applied to the text inspected.
+// passed on as received (cleanup rewrites "Name :" to "Name:", and
+// with cleanup_replace_stray_cr_lf stores a stray CR as a space; yubin
+// inspects it as a space).
 package restrict

@@ -46,6 +46,7 @@ const (
 	mimeBodyChecksFile = `/^PAYLOAD$/ REJECT payload found
 /^X-Body-Hdr: bad/ REJECT header-looking body line
 /^--bndcheck/ REJECT boundary line seen
+/^bare cr here$/ REJECT bare cr
 `
 	mimeBodyPCREFile = `/^UEFZTE9BRA/ REJECT encoded payload
 `
@@ -174,6 +175,8 @@ func mimeCorpus() []mimeCase {
 		{"partial 8bit domain", "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: message/partial; id=1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nx\r\n"},
 		{"base64 part", top(`multipart/mixed; boundary="B"`) + mp("B", "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nUEFZTE9BRA==\r\n")},
 		{"base64 part other", top(`multipart/mixed; boundary="B"`) + mp("B", "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n")},
+		{"bare CR in body", "Subject: x\r\n\r\nbare\rcr here\r\n"},
+		{"bare CR in header", "Subject: primary-bad\rx\r\n\r\nhi\r\n"},
 		{"long line piece", "Subject: x\r\n\r\n" + strings.Repeat("x", 2048) + "PAYLOAD\r\n"},
 		{"long line no piece", "Subject: x\r\n\r\n" + strings.Repeat("x", 2000) + "PAYLOAD\r\n"},
 		{"long header line", "X-A: 1\r\nX-Long: " + strings.Repeat("a", 3000) + " primary-bad-tail\r\nX-B: 2\r\n\r\nhi\r\n"},

@@ -16,7 +16,7 @@ func TestPostfixMIMEParamDefaults(t *testing.T) {
 	names := []string{"header_checks", "mime_header_checks", "nested_header_checks", "body_checks",
 		"body_checks_size_limit", "header_size_limit", "line_length_limit", "mime_nesting_limit",
 		"mime_boundary_length_limit", "disable_mime_input_processing", "strict_mime_encoding_domain",
-		"strict_8bitmime", "strict_7bit_headers", "strict_8bitmime_body"}
+		"strict_8bitmime", "strict_7bit_headers", "strict_8bitmime_body", "cleanup_replace_stray_cr_lf"}
 	out, err := exec.Command(bin, append([]string{"-c", testutil.PostfixConfigDir(t), "-d"}, names...)...).Output()
 	if err != nil {
 		t.Fatalf("postconf -d: %v", err)

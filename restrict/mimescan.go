@@ -84,11 +84,12 @@ var mimeEncodings = []struct {
 // New computes it once.
 type mimeConfig struct {
 	opts        int
-	headerLimit int // header_size_limit
-	boundLimit  int // mime_boundary_length_limit
-	maxDepth    int // mime_nesting_limit
-	bodyLimit   int // body_checks_size_limit (0: no limit)
-	lineLimit   int // line_length_limit
+	headerLimit int  // header_size_limit
+	boundLimit  int  // mime_boundary_length_limit
+	maxDepth    int  // mime_nesting_limit
+	bodyLimit   int  // body_checks_size_limit (0: no limit)
+	lineLimit   int  // line_length_limit
+	strayCR     bool // cleanup_replace_stray_cr_lf
 	inspect     bool
 }
 
@@ -102,6 +103,7 @@ func (p *Policy) compileMIME() {
 		maxDepth:    int(pp.Int("mime_nesting_limit")),
 		bodyLimit:   int(pp.Int("body_checks_size_limit")),
 		lineLimit:   int(pp.Int("line_length_limit")),
+		strayCR:     pp.Bool("cleanup_replace_stray_cr_lf"),
 	}
 	if c.headerLimit <= 0 {
 		c.headerLimit = 102400
@@ -199,6 +201,7 @@ type ContentScan struct {
 	// raw bytes of the pending header.
 	rec, raw, held []byte
 	cur            []byte // the raw bytes of the record being run
+	crBuf          []byte // the record's text with stray CRs made spaces
 	curStable      bool   // cur is the caller's and may be passed back uncopied
 
 	out, buf []byte
@@ -329,6 +332,17 @@ func (s *ContentScan) emit(b []byte, stable bool) {
 // machine and routes raw: held with the pending header, dropped past
 // header_size_limit, or already passed on as body.
 func (s *ContentScan) record(text, raw []byte, cont bool) {
+	if s.cfg.strayCR && bytes.IndexByte(text, '\r') >= 0 {
+		// cleanup_replace_stray_cr_lf: a CR that does not end the line
+		// is inspected as a space.
+		s.crBuf = append(s.crBuf[:0], text...)
+		for i, c := range s.crBuf {
+			if c == '\r' {
+				s.crBuf[i] = ' '
+			}
+		}
+		text = s.crBuf
+	}
 	s.cur = raw
 	if s.update(text, cont) == recHeld {
 		s.held = append(s.held, raw...)

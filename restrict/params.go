@@ -132,6 +132,7 @@ var defaults = map[string]string{
 	"body_checks_size_limit":                  "51200",
 	"header_size_limit":                       "102400",
 	"line_length_limit":                       "2048",
+	"cleanup_replace_stray_cr_lf":             "yes",
 	"mime_nesting_limit":                      "100",
 	"mime_boundary_length_limit":              "2048",
 	"disable_mime_input_processing":           "no",
