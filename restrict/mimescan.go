@@ -172,10 +172,11 @@ type mimeBoundary struct {
 // Decision: a Reject, Defer or Discard ends the message; Hold, Filter,
 // Redirect and Warnings are to be applied or logged; Restriction names
 // the checks that decided ("mime_header_checks", "mime_nesting_limit").
-// Memory stays within
-// header_size_limit plus a few lines, plus at most mime_nesting_limit+2
-// boundaries of at most mime_boundary_length_limit bytes; time is linear
-// in the message size times that stack depth.
+// Memory stays within header_size_limit plus a few lines, plus at most
+// mime_nesting_limit+2 boundaries of at most mime_boundary_length_limit
+// bytes, plus what one call passes on; time is linear in the message
+// size times that stack depth (a 20,000-deep multipart bomb of 1.4 MB
+// takes tens of milliseconds).
 //
 // When the whole message has been read without a refusal, End reports
 // MIME errors as cleanup does: nesting deeper than mime_nesting_limit
@@ -205,7 +206,7 @@ type ContentScan struct {
 	curStable      bool   // cur is the caller's and may be passed back uncopied
 
 	out, buf []byte
-	aliased  bool // out is the caller's bytes or held, not buf
+	aliased  bool // out is the caller's bytes, not buf
 	dec      Decision
 	filterOK bool // checks still run (cleanup's CLEANUP_FLAG_FILTER_ALL)
 	rejected bool // a check rejected: MIME errors are not reported
