@@ -8,7 +8,8 @@ import (
 // CheckHeaders applies header_checks to each header line in order, as
 // Postfix's cleanup(8) does, and returns the combined outcome: the first
 // REJECT or DEFER ends the check; DISCARD and HOLD set the action; WARN and
-// INFO add log lines; PREPEND adds a header line right before the one
+// INFO add log lines; PASS turns later checks off (in a ContentScan);
+// PREPEND adds a header line right before the one
 // that matched (HeaderPrepends says which; the texts are also in
 // Prepend); REPLACE and IGNORE are returned as HeaderEdits; FILTER and
 // REDIRECT set those fields. As in cleanup, PREPEND and REPLACE text that
@@ -17,7 +18,8 @@ import (
 // ignored.
 //
 // A REJECT without text answers "550 5.7.1 message content rejected",
-// Postfix's exact text; text may start with an enhanced status code.
+// Postfix's exact text; text may start with an enhanced status code, and
+// one of class 4 defers the message with 451, as cleanup does.
 func (p *Policy) CheckHeaders(ctx context.Context, hdrs []HeaderLine) (Decision, error) {
 	var d Decision
 	if p.headerChecks == nil {
@@ -82,7 +84,17 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 		if t == "" {
 			t = "message content rejected"
 		}
-		d.Action, d.Code, d.Enhanced, d.Text = Reject, 550, "5"+dsn[1:], printable(t)
+		// As cleanup: a reason that does not start with 4 or 5 is
+		// made 4 (and logged), and a 4 defers the message (451).
+		if dsn[0] != '4' && dsn[0] != '5' {
+			p.log.Warn("bad DSN action in " + text + " -- need 4.x.x or 5.x.x")
+			dsn = "4" + dsn[1:]
+		}
+		if dsn[0] == '4' {
+			d.Action, d.Code, d.Enhanced, d.Text = Defer, 451, dsn, printable(t)
+		} else {
+			d.Action, d.Code, d.Enhanced, d.Text = Reject, 550, dsn, printable(t)
+		}
 		logLine("reject")
 		return true
 	case "DISCARD":
@@ -120,6 +132,11 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 		default:
 			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Replace: text})
 		}
+	case "STRIP":
+		logLine("strip")
+		if index >= 0 {
+			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Delete: true})
+		}
 	case "IGNORE":
 		if index >= 0 {
 			d.HeaderEdits = append(d.HeaderEdits, HeaderEdit{Index: index, Delete: true})
@@ -132,6 +149,8 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 		if strings.Contains(text, "@") {
 			d.Redirect = text
 		}
+	case "PASS":
+		logLine("pass")
 	case "DUNNO", "OK":
 	default:
 		p.log.Warn("unknown content check action", "action", cmd)

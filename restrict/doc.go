@@ -103,9 +103,23 @@
 //
 // # Content and rate limits
 //
-// [Policy.CheckHeaders] and [Policy.CheckBody] apply header_checks and
-// body_checks (REJECT, WARN, INFO, DISCARD, HOLD, PREPEND, REPLACE,
-// IGNORE, FILTER, REDIRECT); [Policy.CheckSize] applies
+// [Policy.NewContentScan] inspects a whole message as Postfix 3.7's
+// cleanup(8) does: a port of mime_state.c's one-pass MIME state machine
+// (a stack of multipart boundaries) with header_checks on the primary
+// headers, mime_header_checks on MIME headers and body-part headers,
+// nested_header_checks on the headers of attached message/rfc822 parts,
+// body_checks on the first body_checks_size_limit bytes of each body
+// part (boundary lines and the empty line after headers included, as
+// cleanup passes them), lines cut at line_length_limit, headers cut at
+// header_size_limit, mime_boundary_length_limit, mime_nesting_limit
+// ("550 5.6.0 MIME nesting exceeds safety limit" when header checks are
+// set and no check rejected first), disable_mime_input_processing and
+// strict_7bit_headers, strict_8bitmime_body, strict_8bitmime and
+// strict_mime_encoding_domain. Its replies are compared with the real
+// Postfix's in TestPostfixMIMEChecks. [Policy.CheckHeaders] and
+// [Policy.CheckBody] apply header_checks and body_checks to one header
+// or line (REJECT, WARN, INFO, DISCARD, HOLD, PREPEND, REPLACE, IGNORE,
+// FILTER, REDIRECT, PASS); [Policy.CheckSize] applies
 // message_size_limit; [Limiter] (from [Policy.NewLimiter]) implements
 // anvil's connection count and connection, message, recipient, AUTH and
 // new-TLS-session rates with smtpd_client_event_limit_exceptions.
@@ -154,4 +168,10 @@
 // only by Postfix defaults (unix:passwd.byname, hash:/etc/aliases) are
 // skipped when they cannot be opened; alias "|command" and "/file" targets
 // need yubin_allow_alias_commands / yubin_allow_alias_files = yes.
+// In content inspection, the BCC action is logged and ignored; a table
+// lookup error defers with "451 4.3.0 Temporary lookup failure" (cleanup
+// answers "451 4.3.0 Error: queue file write error"); header text is
+// passed on as received (cleanup rewrites "Name :" to "Name:", and
+// with cleanup_replace_stray_cr_lf stores a stray CR as a space; yubin
+// inspects it as a space).
 package restrict

@@ -100,6 +100,8 @@ type Policy struct {
 	localRcptMaps, relayRcptMaps, aliasMaps      *maps
 	senderLoginMaps, rblReplyMaps, transportMaps *maps
 	headerChecks, bodyChecks                     *maps
+	mimeHeaderChecks, nestedHeaderChecks         *maps
+	mime                                         mimeConfig
 }
 
 var (
@@ -270,9 +272,12 @@ func (p *Policy) compileLists() error {
 	p.transportMaps = mp("transport_maps", false)
 	p.headerChecks = mp("header_checks", false)
 	p.bodyChecks = mp("body_checks", false)
+	p.mimeHeaderChecks = mp("mime_header_checks", false)
+	p.nestedHeaderChecks = mp("nested_header_checks", false)
 	if err != nil {
 		return err
 	}
+	p.compileMIME()
 	p.ownAddrs = map[string]bool{}
 	for _, v := range append(p.params.List("inet_interfaces"), p.params.List("proxy_interfaces")...) {
 		switch strings.ToLower(v) {

@@ -22,10 +22,13 @@ import (
 // stops the message (the Session gets an error from its reader and must
 // not store it; no further fields or lines are checked) and is sent as
 // the reply to the end of data; Discard accepts it with 250 and drops
-// it. When the Policy also has a method Params() restrict.Params (as
-// *restrict.Policy has) and its header_checks and body_checks are empty,
-// messages are not inspected at all; a wrapper around a *restrict.Policy
-// should pass Params through.
+// it. A Policy that is also a ContentScanner (as *restrict.Policy is) is
+// used through its ContentScan instead, MIME part by MIME part. When the
+// Policy has a method InspectsContent() bool (as *restrict.Policy has)
+// that says false, or else a method Params() restrict.Params whose
+// header_checks and body_checks are empty, messages are not inspected at
+// all; a wrapper around a *restrict.Policy should pass NewContentScan,
+// InspectsContent and Params through.
 type ContentChecker interface {
 	CheckHeaders(ctx context.Context, hdrs []restrict.HeaderLine) (restrict.Decision, error)
 	CheckBody(ctx context.Context, line string) (restrict.Decision, error)
@@ -46,7 +49,11 @@ func (s *Server) contentChecker() ContentChecker {
 		if !ok {
 			return
 		}
-		if pp, ok := s.Policy.(interface{ Params() restrict.Params }); ok {
+		if ic, ok := s.Policy.(interface{ InspectsContent() bool }); ok {
+			if !ic.InspectsContent() {
+				return
+			}
+		} else if pp, ok := s.Policy.(interface{ Params() restrict.Params }); ok {
 			p := pp.Params()
 			if strings.TrimSpace(p.Get("header_checks")) == "" && strings.TrimSpace(p.Get("body_checks")) == "" {
 				return
@@ -69,16 +76,23 @@ type contentFilter struct {
 	inHeader bool
 	bodyLeft int
 	err      error
+	scan     *restrict.ContentScan // the MIME-aware path, when the Policy has it
 }
 
 func newContentFilter(ss *session, cc ContentChecker, r io.Reader) *contentFilter {
-	return &contentFilter{ss: ss, cc: cc, src: bufio.NewReader(r), inHeader: true,
+	f := &contentFilter{ss: ss, cc: cc, src: bufio.NewReader(r), inHeader: true,
 		bodyLeft: orInt(ss.srv.MaxBodyCheckBytes, DefaultMaxBodyCheckBytes)}
+	if ns := contentScanner(cc); ns != nil {
+		f.scan = ns()
+	}
+	return f
 }
 
 func (f *contentFilter) Read(p []byte) (int, error) {
 	for len(f.out) == 0 && f.err == nil {
-		if f.inHeader {
+		if f.scan != nil {
+			f.scanStep()
+		} else if f.inHeader {
 			f.header()
 		} else if f.bodyLeft > 0 {
 			f.bodyLine()

@@ -36,7 +36,9 @@
 // enforces the smtpd_client_*_limit rates. A Policy that is also a
 // ContentChecker (restrict with header_checks or body_checks) inspects
 // the header, once complete and before the Session sees it, and the
-// first body lines, as Postfix's cleanup does. AUTH goes through
+// body lines, as Postfix's cleanup does; through a ContentScanner
+// (restrict.ContentScan) it does so MIME part by MIME part, with
+// mime_header_checks, nested_header_checks and mime_nesting_limit. AUTH goes through
 // an auth.Authenticator (mechanisms offered per connection, plaintext
 // only where allowed, smtpd_tls_auth_only).
 //
