@@ -183,6 +183,10 @@ type mimeBoundary struct {
 // (when header checks are configured) and the strict_* checks give
 // "550 5.6.0 ..." unless a content check rejected the message first.
 type ContentScan struct {
+	// Observe, when set, is called with every decision other than
+	// Dunno that Feed or End returns (a server's counters).
+	Observe func(Decision)
+
 	p   *Policy
 	cfg *mimeConfig
 	ctx context.Context
@@ -306,6 +310,9 @@ func (s *ContentScan) begin(ctx context.Context) {
 
 func (s *ContentScan) finish() ([]byte, Decision, error) {
 	s.ctx = nil
+	if s.Observe != nil && s.dec.Action != Dunno {
+		s.Observe(s.dec)
+	}
 	if !s.aliased {
 		s.buf = s.out[:0]
 	}

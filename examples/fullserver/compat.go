@@ -21,8 +21,6 @@ var compatParams = map[string]string{
 	"append_dot_mydomain":              "addresses are not rewritten with .$mydomain",
 	"broken_sasl_auth_clients":         "the obsolete \"AUTH=\" EHLO line is never sent",
 	"expand_owner_alias":               "owner- aliases are not expanded for the envelope sender",
-	"mime_header_checks":               "MIME part headers are not inspected yet (header_checks covers the message header)",
-	"nested_header_checks":             "attached messages' headers are not inspected yet (header_checks covers the message header)",
 	"smtp_tls_loglevel":                "TLS sessions are logged at one fixed level",
 	"smtpd_tls_loglevel":               "TLS sessions are logged at one fixed level",
 	"smtp_tls_note_starttls_offer":     "STARTTLS offers are not logged",

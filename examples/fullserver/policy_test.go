@@ -202,3 +202,43 @@ m.logout()
 		t.Fatalf("header_checks through the full server:\n%s", out)
 	}
 }
+
+// TestSmtplibMIMEHeaderChecks: the fullserver inspects mail MIME part by
+// MIME part as Postfix's cleanup does: mime_header_checks refuses an
+// attachment by its Content-Type, body_checks finds a line in the
+// second part, and a clean multipart message still reaches the INBOX.
+func TestSmtplibMIMEHeaderChecks(t *testing.T) {
+	t.Parallel()
+	dir := testutil.SharedDir(t)
+	mh := filepath.Join(dir, "mime_header_checks")
+	os.WriteFile(mh, []byte("/^Content-Type:.*application\\/x-msdownload/ REJECT executable attachment\n"), 0o644)
+	bc := filepath.Join(dir, "body_checks")
+	os.WriteFile(bc, []byte("/^the payload$/ REJECT payload found\n"), 0o644)
+	in := newInstance(t, "mime_header_checks = regexp:"+mh+"\nbody_checks = regexp:"+bc+"\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	out := in.python(pyPrelude+`
+def multipart(ctype, text):
+    return ('MIME-Version: 1.0\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        '--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n'
+        '--b1\r\nContent-Type: ' + ctype + '\r\n\r\n' + text + '\r\n--b1--\r\n')
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.ehlo('client.example.org')
+for name, msg in [('EXE', multipart('application/x-msdownload; name="a.exe"', 'TVqQ')),
+                  ('BODY', multipart('text/plain', 'the payload')),
+                  ('CLEAN', multipart('text/plain', 'nothing to see'))]:
+    try:
+        s.sendmail('a@example.org', ['alice@localhost'], msg)
+        print(name, 'accepted')
+    except smtplib.SMTPDataError as e:
+        print(name, e.smtp_code, e.smtp_error.decode())
+s.quit()
+wait_mail('alice', 1)
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	for _, want := range []string{"EXE 550 5.7.1 executable attachment", "BODY 550 5.7.1 payload found", "CLEAN accepted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}

@@ -104,6 +104,26 @@ func (p *policyRef) CheckBody(ctx context.Context, line string) (restrict.Decisi
 	return p.counted("body", func() (restrict.Decision, error) { return p.cur.Load().CheckBody(ctx, line) })
 }
 
+// NewContentScan starts the current policy's MIME-aware inspection of
+// one message (smtp.ContentScanner: header_checks, mime_header_checks,
+// nested_header_checks, body_checks per body part), counting its
+// decisions as the header and body stages.
+func (p *policyRef) NewContentScan() *restrict.ContentScan {
+	s := p.cur.Load().NewContentScan()
+	s.Observe = func(d restrict.Decision) {
+		stage := "body"
+		if strings.Contains(d.Restriction, "header") {
+			stage = "header"
+		}
+		p.m.decisions.WithLabelValues(stage, strings.ToLower(d.Action.String())).Inc()
+	}
+	return s
+}
+
+// InspectsContent reports whether the current policy has content checks,
+// so the SMTP server skips inspection when it has none.
+func (p *policyRef) InspectsContent() bool { return p.cur.Load().InspectsContent() }
+
 // Params returns the current policy's parameters, so the SMTP server
 // skips content inspection when no header_checks or body_checks are set.
 func (p *policyRef) Params() restrict.Params { return p.cur.Load().Params() }
