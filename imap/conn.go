@@ -86,6 +86,8 @@ type selected struct {
 	view        view
 	// saved is the SEARCHRES result ("$"), as UIDs.
 	saved store.UIDSet
+	// notes are the \Recent messages and announced keywords.
+	notes mailboxNotes
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {

@@ -36,13 +36,17 @@ func (msg *message) structure() (*imapmsg.Message, error) {
 		return msg.parsed, nil
 	}
 	c := msg.c
-	key := c.user + "\x00" + c.sel.name + "\x00" + itoa(c.sel.uidValidity) + "\x00" + itoa(msg.info.UID)
-	p, err := c.srv.cache().Load(key, msg.r, msg.r.Size(), c.srv.MessageLimits)
+	p, err := c.srv.cache().Load(c.messageKey(msg.info.UID), msg.r, msg.r.Size(), c.srv.MessageLimits)
 	if err != nil {
 		return nil, err
 	}
 	msg.parsed = p
 	return p, nil
+}
+
+// messageKey is a message's key in the server's parse cache.
+func (c *conn) messageKey(uid uint32) string {
+	return c.user + "\x00" + c.sel.name + "\x00" + itoa(c.sel.uidValidity) + "\x00" + itoa(uid)
 }
 
 // errShortMessage means a message yielded fewer bytes than its announced
