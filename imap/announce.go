@@ -33,8 +33,9 @@ type mailboxNotes struct {
 	recent []uint32
 	// recentSent is the count in the last "* n RECENT".
 	recentSent int
-	// keywords are the keywords of the last FLAGS response, by lower
-	// case name, and kwOrder them in the order they were announced.
+	// keywords holds the keywords of the last FLAGS response by lower
+	// case name and by each spelling met, and kwOrder them in the order
+	// they were announced.
 	keywords map[string]struct{}
 	kwOrder  []string
 }
@@ -67,17 +68,26 @@ func (n *mailboxNotes) isRecent(uid uint32) bool {
 // knowKeyword adds kw to the announced set; it reports whether it was
 // new (and there was room for it).
 func (n *mailboxNotes) knowKeyword(kw string) bool {
-	lk := strings.ToLower(kw)
-	if _, ok := n.keywords[lk]; ok {
+	if _, ok := n.keywords[kw]; ok {
+		// Seen in this spelling before: no case folding (FETCH FLAGS of
+		// every message passes here).
 		return false
 	}
-	if len(n.keywords) >= maxAnnouncedKeywords {
+	lk := strings.ToLower(kw)
+	if _, ok := n.keywords[lk]; ok {
+		if len(n.keywords) < 2*maxAnnouncedKeywords {
+			n.keywords[kw] = struct{}{}
+		}
+		return false
+	}
+	if len(n.kwOrder) >= maxAnnouncedKeywords {
 		return false
 	}
 	if n.keywords == nil {
 		n.keywords = map[string]struct{}{}
 	}
 	n.keywords[lk] = struct{}{}
+	n.keywords[kw] = struct{}{}
 	n.kwOrder = append(n.kwOrder, kw)
 	return true
 }

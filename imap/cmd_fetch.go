@@ -237,7 +237,7 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 			c.w.num(m.UID)
 		case "FLAGS":
 			c.w.str("FLAGS ")
-			c.w.flagList(c.flagNames(m.Flags, m.Recent))
+			c.writeFlags(m.Flags, m.Recent)
 			flagsDone = true
 		case "INTERNALDATE":
 			c.w.str(`INTERNALDATE "` + m.InternalDate.Format("02-Jan-2006 15:04:05 -0700") + `"`)
@@ -273,7 +273,7 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 	}
 	if f.seenNow[m.UID] && !flagsDone {
 		c.w.str(" FLAGS ")
-		c.w.flagList(c.flagNames(m.Flags, m.Recent))
+		c.writeFlags(m.Flags, m.Recent)
 	}
 	c.w.str(")\r\n")
 	return c.w.err

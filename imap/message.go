@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/yubinmail/yubin/imap/imapmsg"
 	"github.com/yubinmail/yubin/store"
@@ -243,7 +244,9 @@ func (msg *message) matchContent(k *searchKey) (bool, error) {
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		d, ok := p.SentDate()
 		if !ok {
-			d = msg.info.InternalDate
+			// No (valid) Date: header: Dovecot takes the sent date as
+			// 0, before every date (TestDovecotDifferential).
+			d = time.Unix(0, 0).UTC()
 		}
 		cmp := sameDay(d, k.date)
 		return (k.op == "SENTBEFORE" && cmp < 0) || (k.op == "SENTON" && cmp == 0) || (k.op == "SENTSINCE" && cmp >= 0), nil

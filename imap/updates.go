@@ -129,7 +129,7 @@ func (c *conn) writeFlagsFetch(seq uint32, m *store.MessageInfo, withUID bool) {
 		c.w.byte(' ')
 	}
 	c.w.str("FLAGS ")
-	c.w.flagList(c.flagNames(m.Flags, m.Recent))
+	c.writeFlags(m.Flags, m.Recent)
 	if c.condstore && m.ModSeq > 0 {
 		c.w.str(" MODSEQ (")
 		c.w.num64(m.ModSeq)
@@ -138,15 +138,38 @@ func (c *conn) writeFlagsFetch(seq uint32, m *store.MessageInfo, withUID bool) {
 	c.w.str(")\r\n")
 }
 
-// flagNames lists a message's flags as the client sees them; \Recent
-// only for IMAP4rev1 clients (RFC 9051 removed it).
-func (c *conn) flagNames(f store.Flags, recent bool) []string {
-	names := f.System.Names()
-	names = append(names, f.Keywords...)
-	if recent && !c.rev2 {
-		names = append(names, `\Recent`)
+// writeFlags writes a message's flag list as the client sees it,
+// without building a slice (FETCH FLAGS of a whole mailbox passes here
+// per message); \Recent only for IMAP4rev1 clients (RFC 9051 removed
+// it).
+func (c *conn) writeFlags(f store.Flags, recent bool) {
+	w := c.w
+	w.byte('(')
+	n := 0
+	sep := func() {
+		if n > 0 {
+			w.byte(' ')
+		}
+		n++
 	}
-	return names
+	for _, sf := range [...]struct {
+		f    store.SystemFlags
+		name string
+	}{{store.Answered, `\Answered`}, {store.Flagged, `\Flagged`}, {store.Deleted, `\Deleted`}, {store.Seen, `\Seen`}, {store.Draft, `\Draft`}} {
+		if f.System&sf.f != 0 {
+			sep()
+			w.str(sf.name)
+		}
+	}
+	for _, k := range f.Keywords {
+		sep()
+		w.str(k)
+	}
+	if recent && !c.rev2 {
+		sep()
+		w.str(`\Recent`)
+	}
+	w.byte(')')
 }
 
 // pollInterval is how often IDLE polls even without a notification.
