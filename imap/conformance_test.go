@@ -50,6 +50,10 @@ func TestRecentIMAP4rev1(t *testing.T) {
 	a.appendRaw("INBOX", "Subject: one\r\n\r\n1\r\n")
 	a.appendRaw("INBOX", "Subject: two\r\n\r\n2\r\n")
 	mustContain(t, "STATUS", a.ok("STATUS INBOX (RECENT)"), "RECENT 2")
+	// EXAMINE shows them recent without taking them (RFC 3501 6.3.2).
+	x := env.login(t, "alice", "secret")
+	mustContain(t, "EXAMINE", x.ok("EXAMINE INBOX"), "* 2 RECENT")
+	mustContain(t, "EXAMINE FETCH", x.ok("FETCH 1 FLAGS"), `* 1 FETCH (FLAGS (\Recent))`)
 	b := env.login(t, "alice", "secret")
 	mustContain(t, "SELECT", b.ok("SELECT INBOX"), "* 2 RECENT")
 	mustContain(t, "SEARCH RECENT", b.ok("SEARCH RECENT"), "* SEARCH 1 2")

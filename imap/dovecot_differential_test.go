@@ -30,6 +30,10 @@ type diffStep struct {
 var diffScript = []diffStep{
 	// \Recent for IMAP4rev1: the first session holds it.
 	{"A", "STATUS INBOX (MESSAGES RECENT UNSEEN UIDNEXT)"},
+	{"A", "EXAMINE INBOX"},
+	{"A", "SEARCH RECENT"},
+	{"A", "FETCH 8:* FLAGS"},
+	{"B", "STATUS INBOX (MESSAGES RECENT)"},
 	{"A", "SELECT INBOX"},
 	{"A", "FETCH 1:* (UID FLAGS)"},
 	{"A", "SEARCH RECENT"},
