@@ -226,6 +226,16 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 	c.w.num(seq)
 	c.w.str(" FETCH (")
 	flagsDone := false
+	if f.seenNow[m.UID] && !f.needFlags {
+		// The \Seen a body item just set is reported first, as
+		// Dovecot orders it.
+		c.w.str("FLAGS ")
+		c.writeFlags(m.Flags, m.Recent)
+		flagsDone = true
+		if len(f.items) > 0 {
+			c.w.byte(' ')
+		}
+	}
 	for i := range f.items {
 		it := &f.items[i]
 		if i > 0 {

@@ -273,7 +273,7 @@ func (c *conn) writeListEntry(verb string, e *listEntry, opts *listOptions) {
 	case e.info.NoSelect:
 		attrs = append(attrs, `\Noselect`)
 	}
-	if e.exists {
+	if e.exists || opts.retChildren {
 		if e.info.HasChildren {
 			attrs = append(attrs, `\HasChildren`)
 		} else {

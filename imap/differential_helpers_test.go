@@ -326,15 +326,16 @@ var (
 	esearchTagRE = regexp.MustCompile(`^\* ESEARCH \(TAG "[^"]*"\)`)
 	// A quoted string that could have been an atom.
 	quotedAtomRE  = regexp.MustCompile(`"([A-Za-z0-9/._$-]+)"`)
-	fetchModseqRE = regexp.MustCompile(` MODSEQ \(<m>\)`)
+	fetchModseqRE = regexp.MustCompile(`(\(| )MODSEQ \(<m>\) ?`)
 	fetchUIDRE    = regexp.MustCompile(`(\(| )UID \d+ ?`)
 	childFlagsRE  = regexp.MustCompile(`\\Has(No)?Children ?`)
 	// Special-use attributes are optional in LIST without SPECIAL-USE
 	// (RFC 6154) and in LSUB.
-	specialUseRE     = regexp.MustCompile(` ?\\(Drafts|Junk|Sent|Trash|Archive|All|Flagged)\b`)
-	flagsOnlyFetchRE = regexp.MustCompile(`^\* \d+ FETCH \((MODSEQ \(<m>\) )?FLAGS \([^)]*\)( MODSEQ \(<m>\))?\)$`)
-	copyUIDRE        = regexp.MustCompile(`(COPYUID|APPENDUID) \d+`)
-	statusListRE     = regexp.MustCompile(`^(\* STATUS \S+) \((.*)\)$`)
+	specialUseRE      = regexp.MustCompile(` ?\\(Drafts|Junk|Sent|Trash|Archive|All|Flagged)\b`)
+	flagsOnlyFetchRE  = regexp.MustCompile(`^\* \d+ FETCH \((MODSEQ \(<m>\) )?FLAGS \([^)]*\)( MODSEQ \(<m>\))?\)$`)
+	modseqOnlyFetchRE = regexp.MustCompile(`^\* \d+ FETCH \(MODSEQ \(\d+\)\)$`)
+	copyUIDRE         = regexp.MustCompile(`(COPYUID|APPENDUID) \d+`)
+	statusListRE      = regexp.MustCompile(`^(\* STATUS \S+) \((.*)\)$`)
 )
 
 // dropUntagged are untagged responses the servers word differently by
@@ -396,7 +397,9 @@ func normalizeLine(cmd, l string) string {
 		// carry FLAGS (RFC 7162 3.1.4.1), Dovecot does not; UID in
 		// unsolicited FETCH responses is optional.
 		if !strings.Contains(up, "MODSEQ") {
-			l = fetchModseqRE.ReplaceAllString(l, "")
+			l = fetchModseqRE.ReplaceAllString(l, "$1")
+			l = strings.Replace(l, "( ", "(", 1)
+			l = strings.Replace(l, " )", ")", 1)
 		}
 		if !strings.Contains(up, "UID") {
 			l = fetchUIDRE.ReplaceAllString(l, "$1")
@@ -429,6 +432,10 @@ func normalize(cmd string, untagged []string, tagged string) string {
 		// Dovecot reports other sessions' flag changes during FETCH
 		// too; yubin at the next command that may (both are allowed).
 		if strings.Contains(up, "FETCH") && !strings.Contains(up, "FLAGS") && flagsOnlyFetchRE.MatchString(normalizeLine(cmd, l)) {
+			continue
+		}
+		// Dovecot reports the MODSEQ of a \Seen set by FETCH apart.
+		if strings.Contains(up, "FETCH") && !strings.Contains(up, "MODSEQ") && modseqOnlyFetchRE.MatchString(l) {
 			continue
 		}
 		out = append(out, normalizeLine(cmd, l))

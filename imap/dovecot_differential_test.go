@@ -206,6 +206,43 @@ var diffFetchItems = []string{
 	"RFC822.HEADER", "(UID FLAGS RFC822.SIZE)", "FAST", "ALL", "BODY.PEEK[1.1]", "BODY.PEEK[3.HEADER]",
 }
 
+// diffMore are further two-session steps, run after the queries.
+var diffMore = []diffStep{
+	{"A", "APPEND INBOX (Zeta \\Flagged) {20}\r\nSubject: zeta\r\n\r\nzz"},
+	{"B", "NOOP"},
+	{"A", "FETCH * (FLAGS)"},
+	{"B", "FETCH * (FLAGS)"},
+	{"A", "UID STORE 1:* (UNCHANGEDSINCE 1) +FLAGS (\\Answered)"},
+	{"A", "FETCH 1 (BODY[TEXT])"},
+	{"B", "NOOP"},
+	{"A", "STORE 1:2 +FLAGS.SILENT (\\Deleted)"},
+	{"A", "UID SEARCH DELETED"},
+	{"A", "UID EXPUNGE 1:3"},
+	{"B", "NOOP"},
+	{"A", "EXPUNGE"},
+	{"B", "NOOP"},
+	{"A", "SEARCH CHARSET UTF-8 SUBJECT \"\xe3\x81\x93\xe3\x82\x93\""},
+	{"A", "COPY 1:3 work"},
+	{"A", "STATUS work (MESSAGES RECENT UNSEEN UIDNEXT)"},
+	{"B", "SELECT work"},
+	{"B", "FETCH 1:* (UID FLAGS)"},
+	{"A", "MOVE 1 work"},
+	{"B", "NOOP"},
+	{"B", "SEARCH RECENT"},
+	{"B", "UNSELECT"},
+	{"B", "RENAME work work2"},
+	{"A", "LIST \"\" \"w*\""},
+	{"A", "SUBSCRIBE work2"},
+	{"A", "UNSUBSCRIBE Archive"},
+	{"A", "LSUB \"\" \"*\""},
+	{"A", "LSUB \"\" \"%\""},
+	{"A", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)"},
+	{"A", "NAMESPACE"},
+	{"B", "EXAMINE work2"},
+	{"B", "FETCH 1:* (FLAGS)"},
+	{"A", "CLOSE"},
+}
+
 // fullDiffScript is diffScript with the queries asked before its last
 // steps (the sessions' logout).
 func fullDiffScript() []diffStep {
@@ -217,6 +254,7 @@ func fullDiffScript() []diffStep {
 	for _, it := range diffFetchItems {
 		out = append(out, diffStep{"A", "FETCH 1:* " + it})
 	}
+	out = append(out, diffMore...)
 	return append(out, tail...)
 }
 

@@ -54,7 +54,7 @@ func TestFetchSetsSeen(t *testing.T) {
 		t.Fatalf("EXAMINE fetch: %q", got)
 	}
 	c.ok("SELECT INBOX")
-	if got := c.ok("FETCH 1 (BODY[TEXT])"); got[0] != "* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen \\Recent))" {
+	if got := c.ok("FETCH 1 (BODY[TEXT])"); got[0] != "* 1 FETCH (FLAGS (\\Seen \\Recent) BODY[TEXT] {6}\r\nbody\r\n)" {
 		t.Fatalf("SELECT fetch: %q", got)
 	}
 	if got := c.ok("FETCH 1 (FLAGS)"); got[0] != `* 1 FETCH (FLAGS (\Seen \Recent))` {

@@ -13,9 +13,10 @@ const byeInconsistent = "IMAP session state is inconsistent, please relogin."
 
 // sendUpdates polls the selected mailbox and tells the client what
 // other sessions and processes changed, in the order Dovecot uses:
+// FLAGS (and PERMANENTFLAGS) for keywords the client has not seen, one
+// FETCH FLAGS per known message whose flags changed (its latest state),
 // EXPUNGE (or VANISHED with QRESYNC), then EXISTS and RECENT for new
-// messages, then FLAGS for keywords the client has not seen, then one
-// FETCH FLAGS per message whose flags changed (its latest state). It
+// messages. It
 // returns false when the session must end (the mailbox went away, or
 // writing failed).
 func (c *conn) sendUpdates() bool {
@@ -51,30 +52,42 @@ func (c *conn) sendUpdates() bool {
 			return false
 		}
 	}
+	// Keywords first, for the FETCH responses and new messages below.
+	var kws []string
+	for i := range changes {
+		ch := &changes[i]
+		if gone[ch.UID] {
+			continue
+		}
+		if ch.Kind == store.ChangeNew || ch.Kind == store.ChangeFlags && lastFlags[ch.UID] == i {
+			kws = append(kws, ch.Message.Flags.Keywords...)
+		}
+	}
+	c.announceKeywords(kws)
+	// Flag changes of messages the client knows, with the sequence
+	// numbers it knows (new messages are not in the view yet).
+	for i := range changes {
+		ch := &changes[i]
+		if ch.Kind != store.ChangeFlags || lastFlags[ch.UID] != i || gone[ch.UID] {
+			continue
+		}
+		if seq := sel.view.seqOf(ch.UID); seq != 0 {
+			c.writeFlagsFetch(seq, &ch.Message, true)
+		}
+	}
 	if len(expunged) > 0 {
 		sort.Slice(expunged, func(i, j int) bool { return expunged[i] < expunged[j] })
 		c.writeExpunges(expunged)
 	}
 	grew := false
-	added := map[uint32]bool{}
-	var kws []string
 	for i := range changes {
 		ch := &changes[i]
-		switch ch.Kind {
-		case store.ChangeNew:
-			if gone[ch.UID] || !sel.view.add(ch.UID) {
-				continue
-			}
-			grew = true
-			added[ch.UID] = true
-			if ch.Message.Recent {
-				sel.notes.addRecent(ch.UID)
-			}
-			kws = append(kws, ch.Message.Flags.Keywords...)
-		case store.ChangeFlags:
-			if lastFlags[ch.UID] == i && !gone[ch.UID] {
-				kws = append(kws, ch.Message.Flags.Keywords...)
-			}
+		if ch.Kind != store.ChangeNew || gone[ch.UID] || !sel.view.add(ch.UID) {
+			continue
+		}
+		grew = true
+		if ch.Message.Recent {
+			sel.notes.addRecent(ch.UID)
 		}
 	}
 	if grew {
@@ -83,16 +96,6 @@ func (c *conn) sendUpdates() bool {
 		c.w.str(" EXISTS\r\n")
 	}
 	c.announceRecent()
-	c.announceKeywords(kws)
-	for i := range changes {
-		ch := &changes[i]
-		if ch.Kind != store.ChangeFlags || lastFlags[ch.UID] != i || gone[ch.UID] || added[ch.UID] {
-			continue
-		}
-		if seq := sel.view.seqOf(ch.UID); seq != 0 {
-			c.writeFlagsFetch(seq, &ch.Message, true)
-		}
-	}
 	return c.w.err == nil
 }
 
