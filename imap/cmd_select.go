@@ -75,8 +75,9 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		return nameErr
 	}
 	if condstore {
-		// SELECT reports HIGHESTMODSEQ itself.
-		c.condstore = true
+		// SELECT reports HIGHESTMODSEQ itself; like ENABLE, it makes
+		// a later ENABLE CONDSTORE a no-op (Dovecot).
+		c.condstore, c.condstoreEnabled = true, true
 	}
 	mb, err := c.st.OpenMailbox(c.ctx(), name, store.OpenOptions{ReadOnly: readOnly})
 	if err != nil {

@@ -191,6 +191,12 @@ func TestCondstoreFirstModSeqCommand(t *testing.T) {
 	if got := c.ok("FETCH 1 (MODSEQ)"); len(got) != 1 {
 		t.Errorf("second FETCH MODSEQ: %q", got)
 	}
+	// ENABLE CONDSTORE in the selected state reports it too.
+	d := env.login(t, "alice", "secret")
+	d.ok("SELECT INBOX")
+	if got := d.ok("ENABLE CONDSTORE"); len(got) != 2 || !strings.HasPrefix(got[0], "* OK [HIGHESTMODSEQ ") || got[1] != "* ENABLED CONDSTORE" {
+		t.Errorf("ENABLE CONDSTORE while selected: %q", got)
+	}
 	modseq := func(seq int) string {
 		got := c.ok(fmt.Sprintf("FETCH %d (MODSEQ)", seq))
 		return regexp.MustCompile(`MODSEQ \((\d+)\)`).FindStringSubmatch(got[0])[1]

@@ -53,6 +53,8 @@ type conn struct {
 
 	// Extensions the client enabled (ENABLE, or implicitly).
 	rev2, condstore, qresync bool
+	// condstoreEnabled is set once ENABLE CONDSTORE was answered.
+	condstoreEnabled bool
 
 	// Per-command response: set by handlers, written by dispatch.
 	okCode string

@@ -110,6 +110,7 @@ var diffScript = []diffStep{
 	// CONDSTORE: the first mod-sequence command enables it.
 	{"A", "FETCH 1 (MODSEQ)"},
 	{"A", "FETCH 1 (FLAGS)"},
+	{"A", "ENABLE CONDSTORE"},
 	{"B", "SEARCH MODSEQ 1"},
 	{"B", "SEARCH RETURN (MIN MAX COUNT) MODSEQ 1"},
 	{"B", "UID SEARCH RETURN (MIN) MODSEQ 1"},
