@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/yubinmail/yubin/maildir"
@@ -41,6 +42,7 @@ func BenchmarkSessionCommands(b *testing.B) {
 	o := env.login(b, "alice", "secret")
 	o.ok("SELECT INBOX")
 	a.ok("SELECT INBOX")
+	cpu0 := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		a.ok("FETCH 1:* (FLAGS)")
@@ -49,4 +51,17 @@ func BenchmarkSessionCommands(b *testing.B) {
 		a.ok("NOOP")
 		a.ok("SEARCH UNSEEN KEYWORD Kw1")
 	}
+	b.StopTimer()
+	// CPU time (user+system, client and server together) per round:
+	// steadier than wall time on a shared machine.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// processCPU returns the process's user+system CPU time in nanoseconds.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
