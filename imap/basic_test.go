@@ -47,12 +47,12 @@ func TestAppendFetchStoreExpunge(t *testing.T) {
 	}
 	c.ok("SELECT INBOX")
 	lines := c.ok("FETCH 1 (FLAGS UID RFC822.SIZE BODY.PEEK[])")
-	want := "* 1 FETCH (FLAGS (\\Flagged) UID 1 RFC822.SIZE " + itoa(uint32(len(msg))) + " BODY[] {" + itoa(uint32(len(msg))) + "}\r\n" + msg + ")"
+	want := "* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1 RFC822.SIZE " + itoa(uint32(len(msg))) + " BODY[] {" + itoa(uint32(len(msg))) + "}\r\n" + msg + ")"
 	if len(lines) != 1 || lines[0] != want {
 		t.Fatalf("fetch: %q\nwant %q", lines, want)
 	}
 	lines = c.ok("STORE 1 +FLAGS (\\Deleted)")
-	if len(lines) != 1 || lines[0] != `* 1 FETCH (FLAGS (\Flagged \Deleted))` {
+	if len(lines) != 1 || lines[0] != `* 1 FETCH (FLAGS (\Flagged \Deleted \Recent))` {
 		t.Fatalf("store: %q", lines)
 	}
 	lines = c.ok("EXPUNGE")

@@ -34,7 +34,7 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 	committed := false
 	defer func() {
 		if !committed && len(appended) > 0 {
-			c.rollbackAppend(mb, appended)
+			c.rollbackAppend(mb, own, appended)
 		}
 		if mb != nil && !own {
 			mb.Close()
@@ -61,7 +61,7 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 			return err
 		}
 		lr := &literalReader{r: c.r.br, n: h.size}
-		res, aerr := mb.Append(c.ctx(), lr, opts)
+		res, aerr := c.appendOne(mb, own, name, lr, opts)
 		if aerr == nil {
 			appended = append(appended, res.UID)
 		}
@@ -100,15 +100,7 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 	if own {
 		// The session learns the new messages only now, so a failed
 		// MULTIAPPEND never showed them.
-		grew := false
-		for _, u := range appended {
-			grew = c.sel.view.add(u) || grew
-		}
-		if grew {
-			c.w.str("* ")
-			c.w.num(c.sel.view.count())
-			c.w.str(" EXISTS\r\n")
-		}
+		c.learnOwnMessages(appended)
 	}
 	c.okCode = "APPENDUID " + itoa(uidValidity) + " " + store.UIDSetOf(appended...).String()
 	c.okText = "Append completed."
@@ -165,9 +157,19 @@ func (c *conn) quotaExceeded(size int64) bool {
 // rollbackAppend removes the messages a failed (MULTI)APPEND stored.
 // Through the selected mailbox's own handle the session's view never
 // held them, so there is nothing to report.
-func (c *conn) rollbackAppend(mb store.Mailbox, uids []uint32) {
+func (c *conn) rollbackAppend(mb store.Mailbox, own bool, uids []uint32) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if _, ok := c.st.(mailboxDeliverer); ok && !own {
+		// The messages went in through Deliver past a read-only handle.
+		w, err := c.st.OpenMailbox(ctx, mb.Name(), store.OpenOptions{})
+		if err != nil {
+			c.log.Error("imap: undoing a failed MULTIAPPEND", "mailbox", mb.Name(), "err", err)
+			return
+		}
+		defer w.Close()
+		mb = w
+	}
 	set := store.UIDSetOf(uids...)
 	_, _, err := mb.SetFlags(ctx, set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0)
 	if err == nil {
@@ -267,9 +269,30 @@ func (c *conn) appendTarget(name string) (mb store.Mailbox, own bool, err error)
 	if c.sel != nil && !c.sel.readOnly && c.sel.name == name {
 		return c.sel.mb, true, nil
 	}
-	mb, err = c.st.OpenMailbox(c.ctx(), name, store.OpenOptions{})
+	// A handle opened for writing would claim the mailbox's \Recent
+	// messages for a session that never sees them; with a store that
+	// can deliver by name, the handle only checks the mailbox exists.
+	_, deliver := c.st.(mailboxDeliverer)
+	mb, err = c.st.OpenMailbox(c.ctx(), name, store.OpenOptions{ReadOnly: deliver})
 	if err != nil {
 		return nil, false, err
 	}
 	return mb, false, nil
+}
+
+// mailboxDeliverer is implemented by stores that append to a mailbox by
+// name without a session handle (maildir.Store.Deliver). APPEND to a
+// mailbox that is not selected uses it, so the new message stays
+// \Recent for the session that selects the mailbox next (RFC 3501
+// 2.3.2, Dovecot's behaviour).
+type mailboxDeliverer interface {
+	Deliver(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
+}
+
+// appendOne stores one message of an APPEND.
+func (c *conn) appendOne(mb store.Mailbox, own bool, name string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error) {
+	if d, ok := c.st.(mailboxDeliverer); ok && !own {
+		return d.Deliver(c.ctx(), mb.Name(), r, opts)
+	}
+	return mb.Append(c.ctx(), r, opts)
 }

@@ -48,21 +48,23 @@ func (c *conn) copyOrMove(uid, move bool) error {
 	if len(res.SourceUIDs) > 0 {
 		code = "COPYUID " + itoa(res.DestUIDValidity) + " " + uidList(res.SourceUIDs) + " " + uidList(res.DestUIDs)
 	}
-	if store.CanonicalName(dest) == c.sel.name {
-		for _, u := range res.DestUIDs {
-			c.sel.view.add(u)
-		}
-		c.w.str("* ")
-		c.w.num(c.sel.view.count())
-		c.w.str(" EXISTS\r\n")
-	}
+	// Into the selected mailbox, the session announces the new
+	// messages itself (its handle's Poll never reports them): EXISTS
+	// and RECENT after MOVE's expunges, as Dovecot orders them.
+	intoSelected := store.CanonicalName(dest) == c.sel.name
 	if move {
 		if code != "" {
 			c.untaggedOK(code, "Moved UIDs.")
 		}
 		c.writeExpunges(res.Expunged)
+		if intoSelected {
+			c.learnOwnMessages(res.DestUIDs)
+		}
 		c.okText = "Move completed."
 		return c.w.err
+	}
+	if intoSelected {
+		c.learnOwnMessages(res.DestUIDs)
 	}
 	c.okCode = code
 	c.okText = "Copy completed."

@@ -42,7 +42,7 @@ func (c *conn) cmdFetch(tag string, uid bool) error {
 					return err
 				}
 				mods.changedSince, err = c.r.number64()
-				c.condstore = true
+				c.enableCondstore()
 				return err
 			case "VANISHED":
 				if !c.qresync || !uid {
@@ -118,8 +118,9 @@ func (c *conn) cmdFetch(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
-	if f.expunged {
-		return no("EXPUNGEISSUED", "Some messages were expunged before they could be fetched.")
+	if f.incomplete {
+		c.okCode = "EXPUNGEISSUED"
+		c.okText = "Some messages were expunged before they could be fetched."
 	}
 	return nil
 }
@@ -185,7 +186,9 @@ type fetcher struct {
 	items     []fetchItem
 	needFlags bool
 	seenNow   map[uint32]bool
-	expunged  bool
+	// incomplete is set when a message's content was gone and not
+	// every item could be answered from the cache.
+	incomplete bool
 }
 
 func (f *fetcher) message(m *store.MessageInfo) error {
@@ -205,8 +208,10 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 			var err error
 			msg, err = c.openMessage(m)
 			if errors.Is(err, store.ErrNoSuchMessage) {
-				f.expunged = true
-				return nil
+				// Another session expunged it: the session still
+				// answers with what it knows, as Dovecot does from its
+				// cache, and the tagged OK says [EXPUNGEISSUED].
+				msg, err = nil, nil
 			}
 			if err != nil {
 				return err
@@ -214,10 +219,23 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 			break
 		}
 	}
+	if f.needFlags || f.seenNow[m.UID] {
+		c.announceKeywords(m.Flags.Keywords)
+	}
 	c.w.str("* ")
 	c.w.num(seq)
 	c.w.str(" FETCH (")
 	flagsDone := false
+	if f.seenNow[m.UID] && !f.needFlags {
+		// The \Seen a body item just set is reported first, as
+		// Dovecot orders it.
+		c.w.str("FLAGS ")
+		c.writeFlags(m.Flags, m.Recent)
+		flagsDone = true
+		if len(f.items) > 0 {
+			c.w.byte(' ')
+		}
+	}
 	for i := range f.items {
 		it := &f.items[i]
 		if i > 0 {
@@ -229,7 +247,7 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 			c.w.num(m.UID)
 		case "FLAGS":
 			c.w.str("FLAGS ")
-			c.w.flagList(c.flagNames(m.Flags, m.Recent))
+			c.writeFlags(m.Flags, m.Recent)
 			flagsDone = true
 		case "INTERNALDATE":
 			c.w.str(`INTERNALDATE "` + m.InternalDate.Format("02-Jan-2006 15:04:05 -0700") + `"`)
@@ -252,6 +270,12 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 		case "THREADID":
 			c.w.str("THREADID NIL")
 		default:
+			if msg == nil {
+				if !c.writeExpungedItem(it, m) {
+					f.incomplete = true
+				}
+				continue
+			}
 			if err := msg.writeItem(c, it, m); err != nil {
 				return err
 			}
@@ -259,10 +283,50 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 	}
 	if f.seenNow[m.UID] && !flagsDone {
 		c.w.str(" FLAGS ")
-		c.w.flagList(c.flagNames(m.Flags, m.Recent))
+		c.writeFlags(m.Flags, m.Recent)
 	}
 	c.w.str(")\r\n")
 	return c.w.err
+}
+
+// writeExpungedItem writes a content item of a message whose content is
+// gone: empty values of the item's syntax (Dovecot's answer).
+// It reports whether the item was answered in full from the cache.
+func (c *conn) writeExpungedItem(it *fetchItem, m *store.MessageInfo) bool {
+	// The parsed structure may still be in the server's cache.
+	if p := c.srv.cache().Get(c.messageKey(m.UID)); p != nil {
+		switch it.name {
+		case "ENVELOPE":
+			c.w.str("ENVELOPE ")
+			p.WriteEnvelope(c.w)
+			return true
+		case "BODYSTRUCTURE":
+			c.w.str("BODYSTRUCTURE ")
+			p.WriteBodyStructure(c.w, true)
+			return true
+		case "BODY":
+			if it.section == nil {
+				c.w.str("BODY ")
+				p.WriteBodyStructure(c.w, false)
+				return true
+			}
+		}
+	}
+	switch it.name {
+	case "ENVELOPE":
+		c.w.str("ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)")
+	case "BODYSTRUCTURE", "BODY":
+		if it.name == "BODY" && it.section != nil {
+			c.w.str(it.responseName() + " NIL")
+			return false
+		}
+		c.w.str(it.name + ` ("text" "plain" NIL NIL NIL "7bit" 0 0)`)
+	case "BINARY.SIZE":
+		c.w.str(it.responseName() + " 0")
+	default:
+		c.w.str(it.responseName() + " NIL")
+	}
+	return false
 }
 
 // emailID is the OBJECTID EMAILID of a message: its store GUID made

@@ -14,6 +14,9 @@ type listOptions struct {
 	retSubscribed, retChildren        bool // return
 	retSpecialUse                     bool
 	status                            []string
+	// extended is set for LIST-EXTENDED syntax (selection or return
+	// options): hierarchy-only parents are then \NonExistent.
+	extended bool
 }
 
 // LIST (RFC 9051 6.3.9) with LIST-EXTENDED, SPECIAL-USE and LIST-STATUS.
@@ -25,6 +28,7 @@ func (c *conn) cmdList(tag string, _ bool) error {
 	if b, err := c.r.peek(); err != nil {
 		return err
 	} else if b == '(' {
+		opts.extended = true
 		err := c.r.list(func() error {
 			a, err := c.r.atom()
 			switch strings.ToUpper(a) {
@@ -121,6 +125,7 @@ func (c *conn) cmdList(tag string, _ bool) error {
 }
 
 func (c *conn) listReturn(opts *listOptions) error {
+	opts.extended = true
 	a, err := c.r.atom()
 	if err != nil {
 		return err
@@ -203,6 +208,11 @@ func (c *conn) writeList(patterns []string, opts *listOptions) error {
 			if !entries[n].info.Subscribed {
 				continue
 			}
+			// CHILDINFO is for a parent whose matching children the
+			// pattern does not return themselves (RFC 5258 3.5).
+			if matchAny(patterns, n) {
+				continue
+			}
 			for p := parentName(n); p != ""; p = parentName(p) {
 				if e, ok := entries[p]; ok {
 					e.childInfo = true
@@ -212,14 +222,7 @@ func (c *conn) writeList(patterns []string, opts *listOptions) error {
 	}
 	for _, n := range names {
 		e := entries[n]
-		matched := false
-		for _, p := range patterns {
-			if listMatch(p, n) {
-				matched = true
-				break
-			}
-		}
-		if !matched {
+		if !matchAny(patterns, n) {
 			continue
 		}
 		if opts.subscribed && !e.info.Subscribed && !(opts.recursive && e.childInfo) {
@@ -241,6 +244,16 @@ func (c *conn) writeList(patterns []string, opts *listOptions) error {
 	return nil
 }
 
+// matchAny reports whether name matches one of the patterns.
+func matchAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if listMatch(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func parentName(n string) string {
 	if i := strings.LastIndexByte(n, '/'); i > 0 {
 		return n[:i]
@@ -253,10 +266,14 @@ func (c *conn) writeListEntry(verb string, e *listEntry, opts *listOptions) {
 	switch {
 	case !e.exists:
 		attrs = append(attrs, `\NonExistent`)
+	case e.info.NoSelect && opts.extended:
+		// A name that exists only as a parent, as Dovecot reports it
+		// in LIST-EXTENDED (\NonExistent implies \Noselect).
+		attrs = append(attrs, `\NonExistent`)
 	case e.info.NoSelect:
 		attrs = append(attrs, `\Noselect`)
 	}
-	if e.exists {
+	if e.exists || opts.retChildren {
 		if e.info.HasChildren {
 			attrs = append(attrs, `\HasChildren`)
 		} else {
@@ -316,14 +333,35 @@ func (c *conn) cmdLsub(tag string, _ bool) error {
 	if err != nil {
 		return err
 	}
-	sort.Strings(subs)
+	// A subscribed mailbox the pattern does not match (a "%" stops at
+	// the hierarchy separator) shows its matching unsubscribed parent
+	// as \Noselect (RFC 3501 6.3.9).
+	attrs := map[string]string{}
+	for _, s := range subs {
+		attrs[store.CanonicalName(s)] = "()"
+	}
 	for _, s := range subs {
 		s = store.CanonicalName(s)
 		if listMatch(pn, s) {
-			c.w.str("* LSUB () \"/\" ")
-			c.w.mailbox(s)
-			c.w.crlf()
+			continue
 		}
+		for p := parentName(s); p != ""; p = parentName(p) {
+			if _, ok := attrs[p]; !ok && listMatch(pn, p) {
+				attrs[p] = `(\Noselect)`
+			}
+		}
+	}
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		if listMatch(pn, n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c.w.str("* LSUB " + attrs[n] + ` "/" `)
+		c.w.mailbox(n)
+		c.w.crlf()
 	}
 	return nil
 }

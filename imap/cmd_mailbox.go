@@ -282,6 +282,11 @@ func (c *conn) writeStatus(name string, items []string, inList bool) error {
 		}
 		return err
 	}
+	for _, it := range items {
+		if it == "HIGHESTMODSEQ" {
+			c.enableCondstore()
+		}
+	}
 	c.w.str("* STATUS ")
 	c.w.mailbox(name)
 	c.w.str(" (")
@@ -306,7 +311,6 @@ func (c *conn) writeStatus(name string, items []string, inList bool) error {
 		case "RECENT":
 			c.w.num(st.Recent)
 		case "HIGHESTMODSEQ":
-			c.condstore = true
 			c.w.num64(st.HighestModSeq)
 		case "MAILBOXID":
 			c.w.str("(" + mailboxID(st) + ")")

@@ -92,13 +92,19 @@ func (c *conn) cmdEnable(tag string, _ bool) error {
 				enabled = append(enabled, "IMAP4rev2")
 			}
 		case "CONDSTORE":
-			if !c.condstore {
-				c.condstore = true
+			// Listed once per session even when a mod-sequence
+			// command already turned it on, as Dovecot lists it.
+			if !c.condstoreEnabled {
+				c.condstoreEnabled = true
+				// In the selected state this reports HIGHESTMODSEQ
+				// first, as Dovecot does (RFC 7162 3.1).
+				c.enableCondstore()
 				enabled = append(enabled, "CONDSTORE")
 			}
 		case "QRESYNC":
 			if !c.qresync {
-				c.qresync, c.condstore = true, true
+				c.enableCondstore()
+				c.qresync = true
 				enabled = append(enabled, "QRESYNC")
 			}
 		case "UTF8=ACCEPT":

@@ -113,7 +113,7 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 	var hits store.UIDSet = store.UIDSet{}
 	var hitSeqs store.UIDSet = store.UIDSet{}
 	var list []uint32 // in order, for the classic SEARCH response
-	var maxModSeq uint64
+	var maxModSeq, firstModSeq, lastModSeq uint64
 	var n uint32
 	err = c.sel.mb.Messages(c.ctx(), nil, func(m *store.MessageInfo) error {
 		seq := c.sel.view.seqOf(m.UID)
@@ -133,6 +133,10 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		if m.ModSeq > maxModSeq {
 			maxModSeq = m.ModSeq
 		}
+		if n == 1 {
+			firstModSeq = m.ModSeq
+		}
+		lastModSeq = m.ModSeq
 		if !ret.extended {
 			if uid {
 				list = append(list, m.UID)
@@ -204,6 +208,17 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		c.w.num(n)
 	}
 	if withModSeq {
+		if !ret.all && !ret.count {
+			// RFC 7162 3.1.5: with only MIN and/or MAX, the MODSEQ
+			// is that of the message(s) returned.
+			maxModSeq = 0
+			if ret.min {
+				maxModSeq = firstModSeq
+			}
+			if ret.max {
+				maxModSeq = max(maxModSeq, lastModSeq)
+			}
+		}
 		c.w.str(" MODSEQ " + itoa64(maxModSeq))
 	}
 	c.w.crlf()

@@ -24,9 +24,9 @@ func (c *conn) selectMailbox(readOnly bool) error {
 	if err := c.r.sp(); err != nil {
 		return err
 	}
-	name, err := c.mailboxArg()
-	if err != nil {
-		return err
+	name, nameErr := c.mailboxArg()
+	if nameErr != nil && nameErr != errTildeName {
+		return nameErr
 	}
 	var qr *qresyncParams
 	condstore := false
@@ -66,12 +66,18 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		c.sel.mb.Close()
 		c.sel = nil
 		c.state = stateAuth
-		if c.qresync || c.rev2 {
-			c.untaggedOK("CLOSED", "Previous mailbox closed.")
-		}
+		// RFC 7162 3.2.11 asks for it with QRESYNC; Dovecot says it
+		// to every client, and clients that do not know it ignore it.
+		c.untaggedOK("CLOSED", "Previous mailbox closed.")
+	}
+	if nameErr != nil {
+		// A refused name still ends the old selection (RFC 9051 6.3.2).
+		return nameErr
 	}
 	if condstore {
-		c.condstore = true
+		// SELECT reports HIGHESTMODSEQ itself; like ENABLE, it makes
+		// a later ENABLE CONDSTORE a no-op (Dovecot).
+		c.condstore, c.condstoreEnabled = true, true
 	}
 	mb, err := c.st.OpenMailbox(c.ctx(), name, store.OpenOptions{ReadOnly: readOnly})
 	if err != nil {
@@ -84,18 +90,17 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		return err
 	}
 	var firstUnseen uint32
-	keywords := map[string]string{}
 	sel.view.uids = make([]uint32, 0, st.Messages)
 	err = mb.Messages(c.ctx(), nil, func(m *store.MessageInfo) error {
 		sel.view.uids = append(sel.view.uids, m.UID)
 		if firstUnseen == 0 && m.Flags.System&store.Seen == 0 {
 			firstUnseen = uint32(len(sel.view.uids))
 		}
+		if m.Recent {
+			sel.notes.recent = append(sel.notes.recent, m.UID)
+		}
 		for _, k := range m.Flags.Keywords {
-			lk := strings.ToLower(k)
-			if _, ok := keywords[lk]; !ok && len(keywords) < 1000 {
-				keywords[lk] = k
-			}
+			sel.notes.knowKeyword(k)
 		}
 		return nil
 	})
@@ -103,26 +108,15 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		mb.Close()
 		return err
 	}
-	flags := []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft`}
-	for _, k := range keywords {
-		flags = append(flags, k)
-	}
-	c.w.str("* FLAGS ")
-	c.w.flagList(flags)
-	c.w.crlf()
-	if readOnly {
-		c.untaggedOK("PERMANENTFLAGS ()", "Read-only mailbox.")
-	} else {
-		c.w.str("* OK [PERMANENTFLAGS ")
-		c.w.flagList(append(flags, `\*`))
-		c.w.str("] Flags permitted.\r\n")
-	}
+	c.sel = sel
+	c.writeFlagsResponses(readOnly)
 	c.w.str("* ")
 	c.w.num(sel.view.count())
 	c.w.str(" EXISTS\r\n")
 	if !c.rev2 {
+		sel.notes.recentSent = len(sel.notes.recent)
 		c.w.str("* ")
-		c.w.num(st.Recent)
+		c.w.num(uint32(len(sel.notes.recent)))
 		c.w.str(" RECENT\r\n")
 		if firstUnseen > 0 {
 			c.untaggedOK("UNSEEN "+itoa(firstUnseen), "First unseen.")
@@ -142,7 +136,6 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		c.w.crlf()
 	}
 	sel.uidValidity = st.UIDValidity
-	c.sel = sel
 	c.state = stateSelected
 	if qr != nil && qr.uidValidity == st.UIDValidity {
 		if err := c.qresyncSelect(qr); err != nil {

@@ -47,7 +47,7 @@ func (c *conn) cmdStore(tag string, uid bool) error {
 		if err != nil {
 			return err
 		}
-		c.condstore = true
+		c.enableCondstore()
 	}
 	item, err := c.r.atom()
 	if err != nil {
@@ -90,16 +90,21 @@ func (c *conn) cmdStore(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
+	if op != store.FlagsRemove {
+		// New keywords are announced even with .SILENT, as Dovecot
+		// does: the client's FLAGS list must name every keyword.
+		c.announceKeywords(flags.Keywords)
+	}
 	for i := range updated {
 		u := &updated[i]
 		seq := c.sel.view.seqOf(u.UID)
-		if seq == 0 || (silent && unchangedSince == 0) {
+		if seq == 0 || (silent && unchangedSince == 0 && !c.condstore) {
 			continue
 		}
-		m := store.MessageInfo{UID: u.UID, Flags: u.Flags, ModSeq: u.ModSeq}
+		m := store.MessageInfo{UID: u.UID, Flags: u.Flags, ModSeq: u.ModSeq, Recent: c.sel.notes.isRecent(u.UID)}
 		if silent {
-			// RFC 7162 3.1.3: with UNCHANGEDSINCE, .SILENT still
-			// reports the new MODSEQ.
+			// RFC 7162 3.1.3: with CONDSTORE on, .SILENT still
+			// reports the new MODSEQ (as Dovecot does).
 			c.w.str("* ")
 			c.w.num(seq)
 			c.w.str(" FETCH (")

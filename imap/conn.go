@@ -53,6 +53,8 @@ type conn struct {
 
 	// Extensions the client enabled (ENABLE, or implicitly).
 	rev2, condstore, qresync bool
+	// condstoreEnabled is set once ENABLE CONDSTORE was answered.
+	condstoreEnabled bool
 
 	// Per-command response: set by handlers, written by dispatch.
 	okCode string
@@ -86,6 +88,8 @@ type selected struct {
 	view        view
 	// saved is the SEARCHRES result ("$"), as UIDs.
 	saved store.UIDSet
+	// notes are the \Recent messages and announced keywords.
+	notes mailboxNotes
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {

@@ -42,7 +42,38 @@
 // which IMAP literals must not hold, go out as 0x80 in message content
 // and as U+FFFD in ENVELOPE strings; BINARY keeps them in literal8
 // (TestDovecotFetchNUL). Names beginning with "~" are refused at CREATE
-// and RENAME, as in Dovecot.
+// and RENAME, and answered NO [CANNOT] wherever a mailbox is named, as in
+// Dovecot; "~" is otherwise an ordinary atom character (RFC 3501 9), so
+// LIST "" ~foo is a pattern, not a broken literal8.
+//
+// # Conformance with Dovecot's answers
+//
+// IMAP4rev1 sessions get RFC 3501's \Recent with Dovecot's semantics:
+// a message is recent in exactly one session, the first whose store
+// handle sees it (a read-write SELECT, or the selected session when it
+// arrives); "* n RECENT" follows SELECT/EXAMINE's EXISTS and every
+// change of the count; STATUS RECENT counts what no session claimed
+// yet; SEARCH NEW/OLD/RECENT and FETCH FLAGS use it. APPEND to a
+// mailbox that is not selected goes through the store's Deliver when it
+// has one, so the message stays recent for the next session. IMAP4rev2
+// sessions never see \Recent (RFC 9051). A keyword the client's last
+// FLAGS response did not list is announced with FLAGS and
+// PERMANENTFLAGS before any FETCH shows it (RFC 3501 7.2.6), whoever set
+// it. Mailbox updates go out in Dovecot's order: expunges, EXISTS,
+// RECENT, FLAGS, then one FETCH per changed message with its latest
+// flags. The first mod-sequence command of a session that did not
+// enable CONDSTORE is answered "* OK [HIGHESTMODSEQ n]" (RFC 7162
+// 3.1.2). A FETCH of a message another session expunged answers from
+// the parse cache what it can (ENVELOPE, BODYSTRUCTURE), NIL for content
+// that is gone, and OK [EXPUNGEISSUED] only then. TestDovecotDifferential
+// runs the same two-session scripts against Dovecot 2.3's imap and
+// against this server on copies of one Maildir corpus and compares the
+// responses once what may legitimately differ is normalised.
+//
+// \Recent is coordinated between the sessions of one store.Store
+// (maildir.Backend shares one per user, as examples/fullserver does):
+// separate processes on one Maildir (two yubin processes, or yubin and
+// Dovecot) may each hold a message as recent.
 //
 // # Connection limits
 //

@@ -27,6 +27,9 @@ func TestDovecotSharesMaildir(t *testing.T) {
 	if l := c.line(); l != "* 2 EXISTS" {
 		t.Fatalf("IDLE after Dovecot delivery: %q", l)
 	}
+	if l := c.line(); l != "* 2 RECENT" {
+		t.Fatalf("IDLE after Dovecot delivery: %q", l)
+	}
 	c.send("DONE")
 	if l := c.line(); l != "i OK Idle completed." {
 		t.Fatalf("idle end: %q", l)
@@ -38,7 +41,7 @@ func TestDovecotSharesMaildir(t *testing.T) {
 	}
 	d.Doveadm(t, nil, "flags", "add", "-u", "alice", `\Answered`, "mailbox", "INBOX", "uid", "2")
 	got := waitNoop(c, func(l string) bool { return strings.Contains(l, `\Answered`) })
-	if !strings.HasPrefix(got, "* 2 FETCH (FLAGS (\\Answered") {
+	if !strings.HasPrefix(got, "* 2 FETCH (UID 2 FLAGS (\\Answered") {
 		t.Fatalf("Dovecot's flag change: %q", got)
 	}
 	d.Doveadm(t, nil, "expunge", "-u", "alice", "mailbox", "INBOX", "uid", "1")

@@ -25,7 +25,7 @@ C: a2 SELECT INBOX (CONDSTORE)
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.
 S: * 3 EXISTS
-S: * 0 RECENT
+S: * 3 RECENT
 S: * OK [UNSEEN 2] First unseen.
 S: re:\* OK \[UIDVALIDITY \d+\] UIDs valid
 S: * OK [UIDNEXT 4] Predicted next UID
@@ -38,7 +38,7 @@ S: a3 OK Search completed.
 C: a4 SEARCH RETURN (SAVE) FLAGGED
 S: a4 OK Search completed.
 C: a5 FETCH $ (UID FLAGS)
-S: re:\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)
+S: re:\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)
 S: a5 OK Fetch completed.
 C: a6 UID STORE 1:3 (UNCHANGEDSINCE 1) +FLAGS (\Answered)
 S: a6 OK [MODIFIED 1:3] Conditional STORE failed.
@@ -68,7 +68,7 @@ S: * LIST (\HasNoChildren \Sent) "/" "Sent"
 S: * STATUS "Sent" (MESSAGES 0 UNSEEN 0 SIZE 0)
 S: * LIST (\HasNoChildren \Trash) "/" "Trash"
 S: * STATUS "Trash" (MESSAGES 2 UNSEEN 1 SIZE 24)
-S: * LIST (\Noselect \HasChildren) "/" "Work"
+S: * LIST (\NonExistent \HasChildren) "/" "Work"
 S: a11 OK List completed.
 C: a12 LIST "" ""
 S: * LIST (\Noselect) "/" ""

@@ -141,7 +141,7 @@ func (c *conn) fetchItem(macros bool) ([]fetchItem, error) {
 	case "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODYSTRUCTURE", "UID",
 		"RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ", "SAVEDATE", "EMAILID", "THREADID":
 		if name == "MODSEQ" {
-			c.condstore = true
+			c.enableCondstore()
 		}
 		return simple(name), nil
 	case "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE":

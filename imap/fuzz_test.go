@@ -47,6 +47,9 @@ func FuzzCommand(f *testing.F) {
 		"a APPEND INBOX {5+}\r\nhello (\\Bad {9+}\r\nb NOOP\r\n\r\nc NOOP\r\n",
 		"a APPEND INBOX {3+}\r\nabc {5+}\r\nde\r\n",
 		"a BLURDY {4+}\r\nx\r\n {2+}\r\nab\r\n",
+		"a LIST \"\" ~foo\r\na] SELECT ~foo\r\nb LSUB \"\" ~%\r\nc STATUS ~{ (RECENT)\r\n",
+		"a SELECT INBOX\r\nb STORE 1:* +FLAGS (NewKw \\Seen)\r\nc FETCH 1 (MODSEQ FLAGS)\r\nd COPY 1 INBOX\r\ne MOVE 2 INBOX\r\n",
+		"a SEARCH RETURN (MIN MAX) MODSEQ 1\r\nb SEARCH NEW OLD RECENT\r\nc LSUB \"\" %\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -15,8 +15,16 @@ func (c *conn) mailboxArg() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if strings.HasPrefix(raw, "~") {
+		// Dovecot refuses such names everywhere ("~user" reads as
+		// another user's home); the command line is still read whole.
+		return "", errTildeName
+	}
 	return c.decodeName(raw)
 }
+
+// errTildeName answers a mailbox argument that begins with '~'.
+var errTildeName = no("CANNOT", "Invalid mailbox name: Begins with '~'.")
 
 func (c *conn) decodeName(raw string) (string, error) {
 	name := raw

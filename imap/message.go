@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/yubinmail/yubin/imap/imapmsg"
 	"github.com/yubinmail/yubin/store"
@@ -36,13 +37,17 @@ func (msg *message) structure() (*imapmsg.Message, error) {
 		return msg.parsed, nil
 	}
 	c := msg.c
-	key := c.user + "\x00" + c.sel.name + "\x00" + itoa(c.sel.uidValidity) + "\x00" + itoa(msg.info.UID)
-	p, err := c.srv.cache().Load(key, msg.r, msg.r.Size(), c.srv.MessageLimits)
+	p, err := c.srv.cache().Load(c.messageKey(msg.info.UID), msg.r, msg.r.Size(), c.srv.MessageLimits)
 	if err != nil {
 		return nil, err
 	}
 	msg.parsed = p
 	return p, nil
+}
+
+// messageKey is a message's key in the server's parse cache.
+func (c *conn) messageKey(uid uint32) string {
+	return c.user + "\x00" + c.sel.name + "\x00" + itoa(c.sel.uidValidity) + "\x00" + itoa(uid)
 }
 
 // errShortMessage means a message yielded fewer bytes than its announced
@@ -239,7 +244,9 @@ func (msg *message) matchContent(k *searchKey) (bool, error) {
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		d, ok := p.SentDate()
 		if !ok {
-			d = msg.info.InternalDate
+			// No (valid) Date: header: Dovecot takes the sent date as
+			// 0, before every date (TestDovecotDifferential).
+			d = time.Unix(0, 0).UTC()
 		}
 		cmp := sameDay(d, k.date)
 		return (k.op == "SENTBEFORE" && cmp < 0) || (k.op == "SENTON" && cmp == 0) || (k.op == "SENTSINCE" && cmp >= 0), nil

@@ -31,7 +31,7 @@ func TestTranscriptQresyncSelect(t *testing.T) {
 	if !strings.Contains(all, "* VANISHED (EARLIER) 2") {
 		t.Fatalf("no VANISHED (EARLIER) 2:\n%s", all)
 	}
-	if !strings.Contains(all, `* 3 FETCH (FLAGS (\Flagged) UID 4 MODSEQ (`) {
+	if !strings.Contains(all, `* 3 FETCH (UID 4 FLAGS (\Flagged) MODSEQ (`) {
 		t.Fatalf("changed message not reported:\n%s", all)
 	}
 	if strings.Contains(all, "UID 1 ") {
@@ -54,10 +54,10 @@ func TestFetchSetsSeen(t *testing.T) {
 		t.Fatalf("EXAMINE fetch: %q", got)
 	}
 	c.ok("SELECT INBOX")
-	if got := c.ok("FETCH 1 (BODY[TEXT])"); got[0] != "* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen))" {
+	if got := c.ok("FETCH 1 (BODY[TEXT])"); got[0] != "* 1 FETCH (FLAGS (\\Seen \\Recent) BODY[TEXT] {6}\r\nbody\r\n)" {
 		t.Fatalf("SELECT fetch: %q", got)
 	}
-	if got := c.ok("FETCH 1 (FLAGS)"); got[0] != `* 1 FETCH (FLAGS (\Seen))` {
+	if got := c.ok("FETCH 1 (FLAGS)"); got[0] != `* 1 FETCH (FLAGS (\Seen \Recent))` {
 		t.Fatalf("flags after fetch: %q", got)
 	}
 }

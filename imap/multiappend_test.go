@@ -79,10 +79,13 @@ func TestMultiAppendAllOrNothing(t *testing.T) {
 	if l := c.line(); l != "* 2 EXISTS" {
 		t.Fatalf("after MULTIAPPEND: %q", l)
 	}
+	if l := c.line(); l != "* 2 RECENT" {
+		t.Fatalf("after MULTIAPPEND: %q", l)
+	}
 	if l := c.line(); !strings.HasPrefix(l, "a4 OK [APPENDUID ") || !strings.HasSuffix(l, " 5:6] Append completed.") {
 		t.Fatalf("MULTIAPPEND: %q", l)
 	}
-	if lines := watcher.ok("NOOP"); len(lines) != 1 || lines[0] != "* 2 EXISTS" {
+	if lines := watcher.ok("NOOP"); len(lines) != 2 || lines[0] != "* 2 EXISTS" {
 		t.Fatalf("watcher after MULTIAPPEND: %q", lines)
 	}
 }

@@ -239,9 +239,10 @@ func (r *reader) atomFunc(ok func(byte) bool, what string) (string, error) {
 
 func (r *reader) atom() (string, error) { return r.atomFunc(isAtomChar, "atom") }
 
-// tag reads a command tag: atom characters except '+'.
+// tag reads a command tag: ASTRING-CHARs except '+' (RFC 3501 9, so
+// ']' is allowed).
 func (r *reader) tag() (string, error) {
-	return r.atomFunc(func(b byte) bool { return isAtomChar(b) && b != '+' }, "tag")
+	return r.atomFunc(func(b byte) bool { return isAStringChar(b) && b != '+' }, "tag")
 }
 
 // flag reads a flag: an atom, or a backslash followed by an atom (or "*"
@@ -432,16 +433,35 @@ func (r *reader) str() (string, error) {
 	return "", badf("Expected string")
 }
 
+// startsString reports whether a string (quoted, literal or literal8)
+// begins here. '~' is an ATOM-CHAR (RFC 3501 9): only "~{" opens a
+// literal8, so "~foo" is an atom.
+func (r *reader) startsString() (bool, error) {
+	b, err := r.peek()
+	if err != nil {
+		return false, err
+	}
+	switch b {
+	case '"', '{':
+		return true, nil
+	case '~':
+		p, err := r.br.Peek(2)
+		if err != nil {
+			return false, err
+		}
+		return p[1] == '{', nil
+	}
+	return false, nil
+}
+
 func isAStringChar(b byte) bool { return isAtomChar(b) || b == ']' }
 
 // astring reads an atom (']' allowed) or a string.
 func (r *reader) astring() (string, error) {
-	b, err := r.peek()
-	if err != nil {
-		return "", err
-	}
-	switch b {
-	case '"', '{', '~':
+	if ok, err := r.startsString(); err != nil || ok {
+		if err != nil {
+			return "", err
+		}
 		return r.str()
 	}
 	return r.atomFunc(isAStringChar, "string")
@@ -449,11 +469,11 @@ func (r *reader) astring() (string, error) {
 
 // nstring reads NIL or a string; ok is false for NIL.
 func (r *reader) nstring() (s string, ok bool, err error) {
-	b, err := r.peek()
+	isStr, err := r.startsString()
 	if err != nil {
 		return "", false, err
 	}
-	if b == '"' || b == '{' || b == '~' {
+	if isStr {
 		s, err = r.str()
 		return s, true, err
 	}
@@ -470,12 +490,10 @@ func (r *reader) nstring() (s string, ok bool, err error) {
 // listMailbox reads the pattern argument of LIST/LSUB: list-char atoms
 // (with % and *) or a string.
 func (r *reader) listMailbox() (string, error) {
-	b, err := r.peek()
-	if err != nil {
-		return "", err
-	}
-	switch b {
-	case '"', '{', '~':
+	if ok, err := r.startsString(); err != nil || ok {
+		if err != nil {
+			return "", err
+		}
 		return r.str()
 	}
 	return r.atomFunc(func(b byte) bool { return isAStringChar(b) || b == '%' || b == '*' }, "mailbox pattern")

@@ -192,7 +192,7 @@ func (c *conn) searchKeyAtom(depth int, a string) (*searchKey, error) {
 		k.set, err = c.r.seqSet()
 		return k, err
 	case "MODSEQ":
-		c.condstore = true
+		c.enableCondstore()
 		if err := arg(); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"sort"
 	"time"
 
 	"github.com/yubinmail/yubin/store"
@@ -11,9 +12,13 @@ import (
 const byeInconsistent = "IMAP session state is inconsistent, please relogin."
 
 // sendUpdates polls the selected mailbox and tells the client what
-// other sessions and processes changed: EXPUNGE (or VANISHED with
-// QRESYNC), EXISTS, and FETCH FLAGS. It returns false when the session
-// must end (the mailbox went away, or writing failed).
+// other sessions and processes changed, in the order Dovecot uses:
+// FLAGS (and PERMANENTFLAGS) for keywords the client has not seen, one
+// FETCH FLAGS per known message whose flags changed (its latest state),
+// EXPUNGE (or VANISHED with QRESYNC), then EXISTS and RECENT for new
+// messages. It
+// returns false when the session must end (the mailbox went away, or
+// writing failed).
 func (c *conn) sendUpdates() bool {
 	sel := c.sel
 	if sel == nil {
@@ -27,40 +32,17 @@ func (c *conn) sendUpdates() bool {
 	if len(changes) == 0 {
 		return true
 	}
-	exists := sel.view.count()
 	var expunged []uint32
-	flush := func() {
-		if len(expunged) > 0 {
-			c.writeExpunges(expunged)
-			expunged = expunged[:0]
-			exists = sel.view.count()
-		}
-	}
+	gone := map[uint32]bool{}
+	lastFlags := map[uint32]int{} // UID -> index of its last flag change
 	for i := range changes {
 		ch := &changes[i]
 		switch ch.Kind {
-		case store.ChangeNew:
-			flush()
-			sel.view.add(ch.UID)
 		case store.ChangeFlags:
-			if sel.view.count() != exists {
-				exists = sel.view.count()
-				c.w.str("* ")
-				c.w.num(exists)
-				c.w.str(" EXISTS\r\n")
-			}
-			flush()
-			if seq := sel.view.seqOf(ch.UID); seq != 0 {
-				c.writeFlagsFetch(seq, &ch.Message, true)
-			}
+			lastFlags[ch.UID] = i
 		case store.ChangeExpunge:
-			if sel.view.count() != exists {
-				exists = sel.view.count()
-				c.w.str("* ")
-				c.w.num(exists)
-				c.w.str(" EXISTS\r\n")
-			}
 			expunged = append(expunged, ch.UID)
+			gone[ch.UID] = true
 		case store.ChangeUIDValidity, store.ChangeDeleted:
 			// Dovecot 2.3 disconnects with this text whether or not
 			// QRESYNC or IMAP4rev2 is on (RFC 9051 leaves the choice to
@@ -70,12 +52,50 @@ func (c *conn) sendUpdates() bool {
 			return false
 		}
 	}
-	flush()
-	if sel.view.count() != exists {
+	// Keywords first, for the FETCH responses and new messages below.
+	var kws []string
+	for i := range changes {
+		ch := &changes[i]
+		if gone[ch.UID] {
+			continue
+		}
+		if ch.Kind == store.ChangeNew || ch.Kind == store.ChangeFlags && lastFlags[ch.UID] == i {
+			kws = append(kws, ch.Message.Flags.Keywords...)
+		}
+	}
+	c.announceKeywords(kws)
+	// Flag changes of messages the client knows, with the sequence
+	// numbers it knows (new messages are not in the view yet).
+	for i := range changes {
+		ch := &changes[i]
+		if ch.Kind != store.ChangeFlags || lastFlags[ch.UID] != i || gone[ch.UID] {
+			continue
+		}
+		if seq := sel.view.seqOf(ch.UID); seq != 0 {
+			c.writeFlagsFetch(seq, &ch.Message, true)
+		}
+	}
+	if len(expunged) > 0 {
+		sort.Slice(expunged, func(i, j int) bool { return expunged[i] < expunged[j] })
+		c.writeExpunges(expunged)
+	}
+	grew := false
+	for i := range changes {
+		ch := &changes[i]
+		if ch.Kind != store.ChangeNew || gone[ch.UID] || !sel.view.add(ch.UID) {
+			continue
+		}
+		grew = true
+		if ch.Message.Recent {
+			sel.notes.addRecent(ch.UID)
+		}
+	}
+	if grew {
 		c.w.str("* ")
 		c.w.num(sel.view.count())
 		c.w.str(" EXISTS\r\n")
 	}
+	c.announceRecent()
 	return c.w.err == nil
 }
 
@@ -83,6 +103,9 @@ func (c *conn) sendUpdates() bool {
 // "* n EXPUNGE" each, or one "* VANISHED" with QRESYNC (RFC 7162 3.2.10).
 func (c *conn) writeExpunges(uids []uint32) {
 	sel := c.sel
+	for _, u := range uids {
+		sel.notes.dropRecent(u)
+	}
 	if c.qresync {
 		set := sel.view.present(uids)
 		sel.view.expunge(uids)
@@ -102,12 +125,14 @@ func (c *conn) writeExpunges(uids []uint32) {
 func (c *conn) writeFlagsFetch(seq uint32, m *store.MessageInfo, withUID bool) {
 	c.w.str("* ")
 	c.w.num(seq)
-	c.w.str(" FETCH (FLAGS ")
-	c.w.flagList(c.flagNames(m.Flags, m.Recent))
+	c.w.str(" FETCH (")
 	if withUID {
-		c.w.str(" UID ")
+		c.w.str("UID ")
 		c.w.num(m.UID)
+		c.w.byte(' ')
 	}
+	c.w.str("FLAGS ")
+	c.writeFlags(m.Flags, m.Recent)
 	if c.condstore && m.ModSeq > 0 {
 		c.w.str(" MODSEQ (")
 		c.w.num64(m.ModSeq)
@@ -116,15 +141,38 @@ func (c *conn) writeFlagsFetch(seq uint32, m *store.MessageInfo, withUID bool) {
 	c.w.str(")\r\n")
 }
 
-// flagNames lists a message's flags as the client sees them; \Recent
-// only for IMAP4rev1 clients (RFC 9051 removed it).
-func (c *conn) flagNames(f store.Flags, recent bool) []string {
-	names := f.System.Names()
-	names = append(names, f.Keywords...)
-	if recent && !c.rev2 {
-		names = append(names, `\Recent`)
+// writeFlags writes a message's flag list as the client sees it,
+// without building a slice (FETCH FLAGS of a whole mailbox passes here
+// per message); \Recent only for IMAP4rev1 clients (RFC 9051 removed
+// it).
+func (c *conn) writeFlags(f store.Flags, recent bool) {
+	w := c.w
+	w.byte('(')
+	n := 0
+	sep := func() {
+		if n > 0 {
+			w.byte(' ')
+		}
+		n++
 	}
-	return names
+	for _, sf := range [...]struct {
+		f    store.SystemFlags
+		name string
+	}{{store.Answered, `\Answered`}, {store.Flagged, `\Flagged`}, {store.Deleted, `\Deleted`}, {store.Seen, `\Seen`}, {store.Draft, `\Draft`}} {
+		if f.System&sf.f != 0 {
+			sep()
+			w.str(sf.name)
+		}
+	}
+	for _, k := range f.Keywords {
+		sep()
+		w.str(k)
+	}
+	if recent && !c.rev2 {
+		sep()
+		w.str(`\Recent`)
+	}
+	w.byte(')')
 }
 
 // pollInterval is how often IDLE polls even without a notification.

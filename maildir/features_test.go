@@ -214,8 +214,10 @@ func TestRecent(t *testing.T) {
 	}
 	ro, _ := s.OpenMailbox(c, store.Inbox, store.OpenOptions{ReadOnly: true})
 	defer ro.Close()
-	if st, _ := ro.Status(c); st.Recent != 0 {
-		t.Fatalf("read-only handle claimed recent: %+v", st)
+	// A read-only handle (IMAP EXAMINE) shows the message recent
+	// without claiming it: a, below, still gets it.
+	if st, _ := ro.Status(c); st.Recent != 1 {
+		t.Fatalf("read-only handle does not show recent: %+v", st)
 	}
 	a, _ := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
 	defer a.Close()

@@ -46,8 +46,22 @@ func (m *mbox) open(ctx context.Context, readOnly bool) (*handle, error) {
 	m.handles[h] = struct{}{}
 	if !readOnly {
 		h.claimRecent(h.view)
+	} else {
+		h.peekRecent(h.view)
 	}
 	return h, nil
+}
+
+// peekRecent makes the messages of msgs that no session claimed yet
+// \Recent in a read-only handle without claiming them: IMAP EXAMINE
+// shows them recent and leaves them recent for the next SELECT (RFC
+// 3501 6.3.2), as Dovecot does.
+func (h *handle) peekRecent(msgs []*msg) {
+	for _, x := range msgs {
+		if x.uid > h.m.recentUpTo {
+			h.recent.Add(x.uid)
+		}
+	}
 }
 
 // claimRecent makes the messages of msgs not yet seen by any session
@@ -424,9 +438,11 @@ func (h *handle) catchUp() []store.Change {
 			}
 			h.view = insertMsg(h.view, ev.m)
 			fresh = append(fresh, ev.m)
-			if !h.ro && ev.uid > m.recentUpTo {
+			if ev.uid > m.recentUpTo {
 				h.recent.Add(ev.uid)
-				m.recentUpTo = ev.uid
+				if !h.ro {
+					m.recentUpTo = ev.uid
+				}
 			}
 			out = append(out, store.Change{Kind: ev.kind, UID: ev.uid, Message: h.nodeInfo(n)})
 		case store.ChangeFlags:

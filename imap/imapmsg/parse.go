@@ -236,6 +236,15 @@ func (part *Part) finishBody(e *end, lr *lineReader, lf0 int64) {
 	}
 	if e.delim <= part.BodyOffset {
 		part.BodySize, part.Lines = 0, 0
+		if e.delim == part.BodyOffset && !e.keepEOL && part.HeaderSize >= 2 {
+			// The blank line after the header is the line break that
+			// belongs to the delimiter (RFC 2046 5.1.1): the header has
+			// no blank line of its own, as Dovecot reads it
+			// ("Content-Type: text/plain\r\n\r\n--b": a 26-byte MIME
+			// header and an empty body).
+			part.HeaderSize -= 2
+			part.BodyOffset -= 2
+		}
 		return
 	}
 	if e.keepEOL {
