@@ -144,8 +144,9 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	// With opts.NoSync the caller has a durable copy and calls
 	// SyncDeliveries before it relies on this one (syncfs.go).
 	noSync := opts.NoSync && !s.opts.NoSync
+	var dev uint64
 	if noSync && err == nil {
-		err = m.noteUnsynced()
+		dev, err = m.unsyncedDev()
 	}
 	if err == nil && !s.opts.NoSync && !noSync {
 		err = f.Sync()
@@ -171,6 +172,9 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 		if err := m.commitLate(t, x, noSync); err != nil {
 			return store.AppendResult{}, err
 		}
+		if noSync {
+			m.noteUnsynced(dev)
+		}
 		t.path = ""
 		s.quotaDelta(cnt.size, 1)
 		return store.AppendResult{}, nil
@@ -178,6 +182,9 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	uv, uid, err := m.commitGrouped(ctx, staged{temp: t, x: x, origin: origin})
 	if err != nil {
 		return store.AppendResult{}, err
+	}
+	if noSync {
+		m.noteUnsynced(dev) // the file's data is not synced yet
 	}
 	t.path = "" // renamed: nothing for discard to remove
 	s.quotaDelta(cnt.size, 1)

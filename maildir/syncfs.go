@@ -52,28 +52,46 @@ func (u *unsyncedFS) sync(ctx context.Context) error {
 		u.dirs = nil
 		u.mu.Unlock()
 		var first error
-		for _, dir := range dirs {
-			if err := u.syncfs(dir); err != nil && first == nil {
-				first = fmt.Errorf("maildir: sync the file system of %s: %w", dir, err)
+		for dev, dir := range dirs {
+			if err := u.syncfs(dir); err != nil {
+				// The next batch tries this file system again: its
+				// callers did not see this error.
+				u.mu.Lock()
+				if u.dirs == nil {
+					u.dirs = map[uint64]string{}
+				}
+				if _, ok := u.dirs[dev]; !ok {
+					u.dirs[dev] = dir
+				}
+				u.mu.Unlock()
+				if first == nil {
+					first = fmt.Errorf("maildir: sync the file system of %s: %w", dir, err)
+				}
 			}
 		}
 		return first
 	})
 }
 
-// noteUnsynced records that an unsynced delivery wrote into m.
-func (m *mbox) noteUnsynced() error {
-	dev := m.dev.Load()
-	if dev == 0 {
-		d, err := devOf(m.dir)
-		if err != nil {
-			return err
-		}
-		dev = d + 1
-		m.dev.Store(dev)
+// unsyncedDev returns the device number of m's file system, for
+// noteUnsynced; looked up once per mailbox.
+func (m *mbox) unsyncedDev() (uint64, error) {
+	if dev := m.dev.Load(); dev != 0 {
+		return dev - 1, nil
 	}
-	m.s.opts.unsynced.note(m.dir, dev-1)
-	return nil
+	d, err := devOf(m.dir)
+	if err != nil {
+		return 0, err
+	}
+	m.dev.Store(d + 1)
+	return d, nil
+}
+
+// noteUnsynced records that an unsynced delivery put a file into m. It
+// is called once the file has its final name: a syncfs that takes the
+// note then covers the data and the rename both.
+func (m *mbox) noteUnsynced(dev uint64) {
+	m.s.opts.unsynced.note(m.dir, dev)
 }
 
 // devOf returns the device number of dir's file system.

@@ -16,8 +16,8 @@ import (
 // TestSyncDeliveriesSharesSyncfs: deliveries with AppendOptions.NoSync
 // into several users' Maildirs are all in new/ when Deliver returns, and
 // SyncDeliveries called by each of them after its delivery runs syncfs
-// far fewer times than there were deliveries, each run covering the
-// deliveries noted before it started.
+// far fewer times than there were deliveries, and none returns before a
+// syncfs finished that began when its message was already in new/.
 func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 	base := t.TempDir()
 	b := NewBackend(func(ctx context.Context, user string) (string, error) {
@@ -25,15 +25,27 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 	}, Options{})
 	var syncs atomic.Int32
 	var mu sync.Mutex
-	noted := 0 // deliveries noted when the last syncfs started
-	delivered := 0
+	// The messages (by Subject) that were in new/ when a syncfs that
+	// has finished began: those it made durable, rename and all.
+	synced := map[string]bool{}
 	real := b.opts.unsynced.syncfs
 	b.opts.unsynced.syncfs = func(dir string) error {
 		syncs.Add(1)
+		files, _ := filepath.Glob(filepath.Join(base, "u*", "Maildir", "new", "*"))
+		var present []string
+		for _, f := range files {
+			if data, err := os.ReadFile(f); err == nil {
+				subj, _, _ := strings.Cut(string(data), "\r\n")
+				present = append(present, subj)
+			}
+		}
+		err := real(dir)
 		mu.Lock()
-		noted = delivered
+		for _, subj := range present {
+			synced[subj] = true
+		}
 		mu.Unlock()
-		return real(dir)
+		return err
 	}
 	ctx := context.Background()
 	const n = 40
@@ -54,19 +66,15 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 				errs <- err
 				return
 			}
-			mu.Lock()
-			delivered++
-			mine := delivered
-			mu.Unlock()
 			if err := b.SyncDeliveries(ctx); err != nil {
 				errs <- err
 				return
 			}
 			mu.Lock()
-			covered := noted
+			ok := synced[fmt.Sprintf("Subject: %d", i)]
 			mu.Unlock()
-			if covered < mine {
-				errs <- fmt.Errorf("SyncDeliveries of delivery %d returned after a syncfs that started at %d deliveries", mine, covered)
+			if !ok {
+				errs <- fmt.Errorf("SyncDeliveries of message %d returned before a syncfs that began after its rename finished", i)
 			}
 		}(i)
 	}
