@@ -28,12 +28,12 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 	noted := 0 // deliveries noted when the last syncfs started
 	delivered := 0
 	real := b.opts.unsynced.syncfs
-	b.opts.unsynced.syncfs = func(dir string) error {
+	b.opts.unsynced.syncfs = func(dev uint64, dir string) error {
 		syncs.Add(1)
 		mu.Lock()
 		noted = delivered
 		mu.Unlock()
-		return real(dir)
+		return real(dev, dir)
 	}
 	ctx := context.Background()
 	const n = 40
