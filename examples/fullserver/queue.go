@@ -74,7 +74,7 @@ func (h *host) newQueue(c *config.Config, deliver lmtp.Deliverer) (*queue.Queue,
 		HopcountLimit:                 int(c.Int("hopcount_limit")),
 		BounceSizeLimit:               int(c.Int("bounce_size_limit")),
 		OnResult: func(transport string, r queue.Result, _ time.Duration) {
-			h.m.deliveries.WithLabelValues(transport, r.Status.String()).Inc()
+			h.m.deliveryCounter(transport, r.Status.String()).Inc()
 		},
 	}
 	if err := h.addSMTPTransports(q, c); err != nil {
