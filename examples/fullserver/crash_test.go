@@ -61,6 +61,10 @@ func TestQueueCrashSmtpSinkKill9(t *testing.T) {
 		load.Env = append(os.Environ(), "SMTP="+strconv.Itoa(cur.ports["smtp"]), "ROUND="+strconv.Itoa(round))
 		outc := make(chan []byte, 1)
 		go func() { out, _ := load.CombinedOutput(); outc <- out }()
+		// The random moment counts from the first message queued: on a
+		// loaded machine python's start alone can outlast the delay, and
+		// a round that acknowledged nothing tests nothing.
+		cur.waitLog("(queue active)")
 		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
 		cur.cmd.Process.Kill()
 		<-cur.done
