@@ -171,6 +171,14 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 		if err := m.commitLate(t, x, noSync); err != nil {
 			return store.AppendResult{}, err
 		}
+		if noSync {
+			// Noted again after the link: a SyncDeliveries that took
+			// the first note (made before the link) may have started
+			// its syncfs before the link existed.
+			if err := m.noteUnsynced(); err != nil {
+				return store.AppendResult{}, fmt.Errorf("maildir: %w", err)
+			}
+		}
 		t.path = ""
 		s.quotaDelta(cnt.size, 1)
 		return store.AppendResult{}, nil

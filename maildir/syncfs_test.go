@@ -25,7 +25,7 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 	}, Options{})
 	var syncs atomic.Int32
 	var mu sync.Mutex
-	noted := 0 // deliveries noted when the last syncfs started
+	noted := 0 // deliveries started when the last syncfs started
 	delivered := 0
 	real := b.opts.unsynced.syncfs
 	b.opts.unsynced.syncfs = func(dev uint64, dir string) error {
@@ -50,14 +50,20 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 			}
 			defer st.Close()
 			ds := st.(*storeRef).Store
-			if _, err := ds.Deliver(ctx, "INBOX", strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), store.AppendOptions{LateUID: true, NoSync: true}); err != nil {
-				errs <- err
-				return
-			}
+			// The delivery's number is taken before it starts: its
+			// writes, and the note that they need a sync, happen inside
+			// Deliver, where a syncfs that another caller starts may
+			// already cover them (then its own SyncDeliveries finds
+			// nothing left to sync). Numbered after Deliver returned,
+			// such a delivery looked uncovered.
 			mu.Lock()
 			delivered++
 			mine := delivered
 			mu.Unlock()
+			if _, err := ds.Deliver(ctx, "INBOX", strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), store.AppendOptions{LateUID: true, NoSync: true}); err != nil {
+				errs <- err
+				return
+			}
 			if err := b.SyncDeliveries(ctx); err != nil {
 				errs <- err
 				return
