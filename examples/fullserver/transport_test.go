@@ -100,6 +100,10 @@ transport_maps = inline:{ down@localhost=lmtp:unix:/nonexistent/lmtp.sock, bob@l
 		t.Fatalf("bob's Maildir (the bounce): %q", bounces)
 	}
 	in.waitLog("to=<down@localhost>")
+	// alice's file is in new/ before the LMTP server logs it saved and
+	// the queue logs its reply (a directory fsync comes between).
+	in.waitLog("to=<alice@localhost>, relay=")
+	in.waitLog(": disconnect from unknown[127.0.0.1]")
 	log := in.errText()
 	for _, want := range []string{"yubin/smtpd[", ": connect from unknown[127.0.0.1]", ": disconnect from unknown[127.0.0.1] ehlo=1 mail=3 rcpt=3 data=3", "yubin/lmtp[", ": <alice@localhost>: saved",
 		"yubin/qmgr[", "(queue active)", "yubin/lmtp[", "to=<alice@localhost>, relay=", "[" + in.data + "/lmtp.sock], delay=", "status=sent",
