@@ -144,8 +144,9 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 	// With opts.NoSync the caller has a durable copy and calls
 	// SyncDeliveries before it relies on this one (syncfs.go).
 	noSync := opts.NoSync && !s.opts.NoSync
+	var dev uint64
 	if noSync && err == nil {
-		err = m.noteUnsynced()
+		dev, err = m.unsyncedDev()
 	}
 	if err == nil && !s.opts.NoSync && !noSync {
 		err = f.Sync()
@@ -172,16 +173,19 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 			return store.AppendResult{}, err
 		}
 		if noSync {
-			// Noted again after the link: a SyncDeliveries that took
-			// the first note (made before the link) may have started
-			// its syncfs before the link existed.
-			if err := m.noteUnsynced(); err != nil {
-				return store.AppendResult{}, fmt.Errorf("maildir: %w", err)
-			}
+			// Noted after the link, the file's last change: a
+			// SyncDeliveries that takes the note starts its syncfs
+			// after the link exists.
+			m.noteUnsynced(dev)
 		}
 		t.path = ""
 		s.quotaDelta(cnt.size, 1)
 		return store.AppendResult{}, nil
+	}
+	if noSync {
+		// The grouped commit syncs the directory; the file waits for
+		// SyncDeliveries.
+		m.noteUnsynced(dev)
 	}
 	uv, uid, err := m.commitGrouped(ctx, staged{temp: t, x: x, origin: origin})
 	if err != nil {

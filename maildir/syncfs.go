@@ -91,19 +91,27 @@ func (u *unsyncedFS) sync(ctx context.Context) error {
 	})
 }
 
-// noteUnsynced records that an unsynced delivery wrote into m.
-func (m *mbox) noteUnsynced() error {
+// unsyncedDev returns the device number of m's file system, for
+// noteUnsynced.
+func (m *mbox) unsyncedDev() (uint64, error) {
 	dev := m.dev.Load()
 	if dev == 0 {
 		d, err := devOf(m.dir)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		dev = d + 1
 		m.dev.Store(dev)
 	}
-	m.s.opts.unsynced.note(m.dir, dev-1)
-	return nil
+	return dev - 1, nil
+}
+
+// noteUnsynced records that an unsynced delivery wrote into m, on file
+// system dev (unsyncedDev). It comes after the delivery's last change
+// (the link for a late delivery): a SyncDeliveries that takes the note
+// must start its syncfs after everything the note stands for.
+func (m *mbox) noteUnsynced(dev uint64) {
+	m.s.opts.unsynced.note(m.dir, dev)
 }
 
 // devOf returns the device number of dir's file system.
