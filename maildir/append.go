@@ -173,11 +173,19 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 			return store.AppendResult{}, err
 		}
 		if noSync {
+			// Noted after the link, the file's last change: a
+			// SyncDeliveries that takes the note starts its syncfs
+			// after the link exists.
 			m.noteUnsynced(dev)
 		}
 		t.path = ""
 		s.quotaDelta(cnt.size, 1)
 		return store.AppendResult{}, nil
+	}
+	if noSync {
+		// The grouped commit syncs the directory; the file waits for
+		// SyncDeliveries.
+		m.noteUnsynced(dev)
 	}
 	uv, uid, err := m.commitGrouped(ctx, staged{temp: t, x: x, origin: origin})
 	if err != nil {

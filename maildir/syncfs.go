@@ -25,11 +25,41 @@ type unsyncedFS struct {
 	mu   sync.Mutex
 	dirs map[uint64]string // st_dev -> a directory on that file system
 	q    dirSync
-	// syncfs syncs the file system holding dir (a test counts calls).
-	syncfs func(dir string) error
+	// syncfs syncs file system dev, which holds dir (a test counts
+	// calls).
+	syncfs func(dev uint64, dir string) error
+
+	// fsmu guards fs: a directory open on each file system synced, so
+	// that a sync is one system call, not an open, the sync and a close.
+	fsmu sync.Mutex
+	fs   map[uint64]*os.File
 }
 
-func newUnsyncedFS() *unsyncedFS { return &unsyncedFS{syncfs: syncFS} }
+func newUnsyncedFS() *unsyncedFS {
+	u := &unsyncedFS{}
+	u.syncfs = u.syncDev
+	return u
+}
+
+// syncDev syncs file system dev through the directory kept open on it,
+// opening dir for that the first time.
+func (u *unsyncedFS) syncDev(dev uint64, dir string) error {
+	u.fsmu.Lock()
+	f := u.fs[dev]
+	if f == nil {
+		var err error
+		if f, err = openDirFile(dir); err != nil {
+			u.fsmu.Unlock()
+			return err
+		}
+		if u.fs == nil {
+			u.fs = map[uint64]*os.File{}
+		}
+		u.fs[dev] = f
+	}
+	u.fsmu.Unlock()
+	return syncFS(f)
+}
 
 // note records that an unsynced delivery wrote into dir.
 func (u *unsyncedFS) note(dir string, dev uint64) {
@@ -53,7 +83,7 @@ func (u *unsyncedFS) sync(ctx context.Context) error {
 		u.mu.Unlock()
 		var first error
 		for dev, dir := range dirs {
-			if err := u.syncfs(dir); err != nil {
+			if err := u.syncfs(dev, dir); err != nil {
 				// The next batch tries this file system again: its
 				// callers did not see this error.
 				u.mu.Lock()

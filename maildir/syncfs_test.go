@@ -29,7 +29,7 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 	// has finished began: those it made durable, rename and all.
 	synced := map[string]bool{}
 	real := b.opts.unsynced.syncfs
-	b.opts.unsynced.syncfs = func(dir string) error {
+	b.opts.unsynced.syncfs = func(dev uint64, dir string) error {
 		syncs.Add(1)
 		files, _ := filepath.Glob(filepath.Join(base, "u*", "Maildir", "new", "*"))
 		var present []string
@@ -39,7 +39,7 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 				present = append(present, subj)
 			}
 		}
-		err := real(dir)
+		err := real(dev, dir)
 		mu.Lock()
 		for _, subj := range present {
 			synced[subj] = true

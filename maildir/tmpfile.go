@@ -39,10 +39,10 @@ func (m *mbox) createMessageTemp(base string) (messageTemp, error) {
 	s := m.s
 	tmpDir := filepath.Join(m.dir, "tmp")
 	if !s.noTmpfile.Load() {
-		f, err := os.OpenFile(tmpDir, os.O_RDWR|unix.O_TMPFILE, 0o600)
+		f, err := openFile(tmpDir, os.O_RDWR|unix.O_TMPFILE, 0o600)
 		if errors.Is(err, os.ErrNotExist) {
 			if err = s.makeMaildir(m.dir); err == nil {
-				f, err = os.OpenFile(tmpDir, os.O_RDWR|unix.O_TMPFILE, 0o600)
+				f, err = openFile(tmpDir, os.O_RDWR|unix.O_TMPFILE, 0o600)
 			}
 		}
 		if err == nil {

@@ -2,8 +2,11 @@ package queue
 
 import "time"
 
-// smtpMaxIdlePerDest bounds the idle connections cached per nexthop.
-const smtpMaxIdlePerDest = 4
+// smtpMaxIdlePerDest bounds the idle connections cached per nexthop: as
+// many as default_destination_concurrency_limit deliveries run at once,
+// as Postfix's smtp processes each keep theirs. With 4, a relay at 20
+// parallel deliveries closed and reopened one connection in eleven.
+const smtpMaxIdlePerDest = 20
 
 // cacheGet takes an idle connection to the destination key from the
 // cache (smtp_connection_cache_on_demand), nil when there is none.

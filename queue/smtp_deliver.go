@@ -1,15 +1,22 @@
 package queue
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yubinmail/yubin/internal/smtpwire"
 	"github.com/yubinmail/yubin/smtp"
 )
+
+// contentReaders recycle the buffers the queue file is read through when
+// it is sent: the client engine reads its content 2 KiB at a time, each
+// read a pread(2) of the queue file without them.
+var contentReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // transact runs one mail transaction on s for the pending recipients
 // (indexes into d.Recipients) and writes their results. It returns the
@@ -100,7 +107,11 @@ func (a *smtpAttempt) transact(ctx context.Context, s *smtpSession, pending []in
 		body, opts.Size = downgradeReader(body), 0
 	}
 	xfer := time.Now()
-	res, err := s.c.Send(ctx, env.From, rcpts, opts, body)
+	br := contentReaders.Get().(*bufio.Reader)
+	br.Reset(body)
+	res, err := s.c.Send(ctx, env.From, rcpts, opts, br)
+	br.Reset(nil)
+	contentReaders.Put(br)
 	body.Close()
 	base.Xfer = time.Since(xfer)
 	base.DSNPassed = ext.Has(smtp.ExtDSN)

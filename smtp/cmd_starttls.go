@@ -38,7 +38,7 @@ func (ss *session) cmdStartTLS(arg string) (ok, fatal bool) {
 	tc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	ss.dc.Conn = tc
-	ss.r = bufio.NewReader(ss.dc)
+	ss.r.Reset(ss.dc) // drops anything pipelined after STARTTLS
 	ss.w = bufio.NewWriter(ss.dc)
 	ss.resetTransaction()
 	ss.info.TLS = &st

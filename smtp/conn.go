@@ -74,6 +74,26 @@ func (ss *session) kick() {
 	}
 }
 
+// readBufSize is the size of a session's read buffer: a 100 KiB message
+// arrives in seven reads instead of the 25 of bufio's default 4 KiB.
+const readBufSize = 16 << 10
+
+// readers recycles sessions' read buffers.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+
+// getReader returns a pooled reader of c.
+func getReader(c io.Reader) *bufio.Reader {
+	r := readers.Get().(*bufio.Reader)
+	r.Reset(c)
+	return r
+}
+
+// putReader returns r to the pool once its session is over.
+func putReader(r *bufio.Reader) {
+	r.Reset(nil)
+	readers.Put(r)
+}
+
 func (s *Server) serveConn(c net.Conn) {
 	ss := &session{srv: s}
 	ss.dc = &smtpwire.TimeoutConn{Conn: c, WriteTimeout: orDur(s.WriteTimeout, DefaultTimeout)}
@@ -115,7 +135,8 @@ func (s *Server) serveConn(c net.Conn) {
 		ss.info.TLS = &st
 		ss.dc.Conn = tc
 	}
-	ss.r = bufio.NewReader(ss.dc)
+	ss.r = getReader(ss.dc)
+	defer putReader(ss.r)
 	ss.w = bufio.NewWriter(ss.dc)
 
 	if !ok {

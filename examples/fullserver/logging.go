@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,9 +44,21 @@ type maillogHandler struct {
 
 func (h *maillogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 
+// lineBufs recycles the buffers log lines are formatted in.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
 func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
+	bp := lineBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			lineBufs.Put(bp)
+		}
+	}()
+	// The attributes go to the end of the line; the service, found
+	// among them, goes into the program name at the front, so they are
+	// formatted first, into the same buffer, and moved behind.
+	kv := (*bp)[:0]
 	service, name := "", ""
-	var kv strings.Builder
 	add := func(a slog.Attr) bool {
 		if a.Key == "service" && h.group == "" {
 			service = a.Value.String()
@@ -59,30 +71,26 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 		if a.Equal(slog.Attr{}) {
 			return true
 		}
-		key := a.Key
+		kv = append(kv, ", "...)
 		if h.group != "" {
-			key = h.group + "." + key
+			kv = append(kv, h.group...)
+			kv = append(kv, '.')
 		}
+		kv = append(kv, a.Key...)
+		kv = append(kv, '=')
 		v := a.Value.Resolve().String()
 		if strings.ContainsAny(v, " \t\"=") || v == "" {
-			v = fmt.Sprintf("%q", v)
+			kv = strconv.AppendQuote(kv, v)
+		} else {
+			kv = append(kv, v...)
 		}
-		kv.WriteString(", " + key + "=" + v)
 		return true
 	}
 	for _, a := range h.attrs {
 		add(a)
 	}
 	r.Attrs(add)
-	prog := h.name
-	switch {
-	case name != "" && service != "":
-		prog = name + "/" + daemonName(service)
-	case name != "":
-		prog = name
-	case service != "":
-		prog += "/" + serviceProgram(service)
-	}
+	nkv := len(kv)
 	level := ""
 	switch {
 	case r.Level >= slog.LevelError:
@@ -94,10 +102,35 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	line := fmt.Sprintf("%s %s %s[%d]: %s%s%s\n", t.Format(time.Stamp), h.host, prog, h.pid, level, r.Message, kv.String())
+	line := t.AppendFormat(kv, time.Stamp)
+	line = append(line, ' ')
+	line = append(line, h.host...)
+	line = append(line, ' ')
+	switch {
+	case name != "" && service != "":
+		line = append(line, name...)
+		line = append(line, '/')
+		line = append(line, daemonName(service)...)
+	case name != "":
+		line = append(line, name...)
+	default:
+		line = append(line, h.name...)
+		if service != "" {
+			line = append(line, '/')
+			line = append(line, serviceProgram(service)...)
+		}
+	}
+	line = append(line, '[')
+	line = strconv.AppendInt(line, int64(h.pid), 10)
+	line = append(line, "]: "...)
+	line = append(line, level...)
+	line = append(line, r.Message...)
+	line = append(line, line[:nkv]...)
+	line = append(line, '\n')
+	*bp = line
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, line)
+	_, err := h.w.Write(line[nkv:])
 	return err
 }
 
@@ -116,6 +149,22 @@ func (h *maillogHandler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
+// serviceProgram names a listener as Postfix and Dovecot name their
+// processes in the log.
+func serviceProgram(service string) string {
+	switch service {
+	case "smtp":
+		return "smtpd"
+	case "submission", "submissions":
+		return service + "/smtpd"
+	case "imaps":
+		return "imap"
+	case "pop3s":
+		return "pop3"
+	}
+	return service
+}
+
 // serviceLog is the logger of one listener: its service and its view's
 // syslog_name ("submission/syslog_name = postfix/submission").
 func serviceLog(log *slog.Logger, v *config.Config) *slog.Logger {
@@ -128,22 +177,6 @@ func daemonName(service string) string {
 	switch service {
 	case "smtp", "submission", "submissions":
 		return "smtpd"
-	case "imaps":
-		return "imap"
-	case "pop3s":
-		return "pop3"
-	}
-	return service
-}
-
-// serviceProgram names a listener as Postfix and Dovecot name their
-// processes in the log.
-func serviceProgram(service string) string {
-	switch service {
-	case "smtp":
-		return "smtpd"
-	case "submission", "submissions":
-		return service + "/smtpd"
 	case "imaps":
 		return "imap"
 	case "pop3s":

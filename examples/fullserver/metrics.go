@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,9 @@ type metrics struct {
 	authTime     *prometheus.HistogramVec
 	decisions    *prometheus.CounterVec
 	policyTime   *prometheus.HistogramVec
+
+	commandCounters  counterCache // commands' children
+	deliveryCounters counterCache // deliveries' children
 }
 
 func newMetrics() *metrics {
@@ -102,8 +106,13 @@ func newMetrics() *metrics {
 // countingListener counts the connections of one service.
 type countingListener struct {
 	net.Listener
-	service string
-	m       *metrics
+	total  prometheus.Counter // yubin_sessions_total of the service
+	active prometheus.Gauge   // yubin_sessions_active of the service
+}
+
+// newCountingListener counts l's connections as service's.
+func newCountingListener(l net.Listener, service string, m *metrics) *countingListener {
+	return &countingListener{Listener: l, total: m.connections.WithLabelValues(service), active: m.active.WithLabelValues(service)}
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
@@ -111,10 +120,9 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.m.connections.WithLabelValues(l.service).Inc()
-	g := l.m.active.WithLabelValues(l.service)
-	g.Inc()
-	return &countedConn{Conn: c, gauge: g}, nil
+	l.total.Inc()
+	l.active.Inc()
+	return &countedConn{Conn: c, gauge: l.active}, nil
 }
 
 type countedConn struct {
@@ -207,12 +215,39 @@ func (m *metrics) countCommands(service, counters string) {
 			continue
 		}
 		if good > 0 {
-			m.commands.WithLabelValues(service, name, "ok").Add(float64(good))
+			m.commandCounter(service, name, "ok").Add(float64(good))
 		}
 		if total > good {
-			m.commands.WithLabelValues(service, name, "failed").Add(float64(total - good))
+			m.commandCounter(service, name, "failed").Add(float64(total - good))
 		}
 	}
+}
+
+// commandCounter returns yubin_commands_total{service,command,status}.
+func (m *metrics) commandCounter(service, command, status string) prometheus.Counter {
+	return m.commandCounters.get(m.commands, service, command, status)
+}
+
+// deliveryCounter returns yubin_deliveries_total{service,status}.
+func (m *metrics) deliveryCounter(service, status string) prometheus.Counter {
+	return m.deliveryCounters.get(m.deliveries, service, status)
+}
+
+// counterCache remembers a CounterVec's children by their label values:
+// every SMTP session counts five or more commands as it ends and every
+// queued message a delivery, and a label lookup hashes and locks each
+// time. The label values come from fixed sets (services, command names,
+// statuses), so the cache stays small.
+type counterCache struct{ m sync.Map }
+
+func (c *counterCache) get(vec *prometheus.CounterVec, labels ...string) prometheus.Counter {
+	key := strings.Join(labels, "\x00")
+	if v, ok := c.m.Load(key); ok {
+		return v.(prometheus.Counter)
+	}
+	ctr := vec.WithLabelValues(labels...)
+	c.m.Store(key, ctr)
+	return ctr
 }
 
 // commandHook is the CommandHook of an IMAP, POP3 or LMTP server of

@@ -80,7 +80,7 @@ func (h *host) newQueue(c *config.Config, deliver lmtp.Deliverer) (*queue.Queue,
 		DelayNoticeRecipient:          c.Get("delay_notice_recipient"),
 		DoubleBounceSender:            c.Get("double_bounce_sender"),
 		OnResult: func(transport string, r queue.Result, _ time.Duration) {
-			h.m.deliveries.WithLabelValues(transport, r.Status.String()).Inc()
+			h.m.deliveryCounter(transport, r.Status.String()).Inc()
 		},
 	}
 	if err := h.addSMTPTransports(q, c); err != nil {

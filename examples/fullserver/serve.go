@@ -162,7 +162,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		wg.Add(1)
 		go func(b *bound, srv protoServer) {
 			defer wg.Done()
-			l := net.Listener(&countingListener{Listener: b.l, service: b.service, m: h.m})
+			l := net.Listener(newCountingListener(b.l, b.service, h.m))
 			if b.tls {
 				l = tls.NewListener(l, h.tlsConf)
 			}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/lmtp"
@@ -79,17 +81,32 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 type policyRef struct {
 	cur atomic.Pointer[restrict.Policy]
 	m   *metrics
+	// stageTime holds the duration histogram of each stage, looked up
+	// once instead of at every check (a label lookup hashes and locks).
+	stageTime [restrict.StageEndOfData + 1]atomic.Pointer[prometheus.Observer]
 }
 
 func (p *policyRef) Check(ctx context.Context, stage restrict.Stage, req *restrict.Request) (restrict.Decision, error) {
 	start := time.Now()
 	d, err := p.cur.Load().Check(ctx, stage, req)
-	st := strings.ToLower(stage.String())
-	p.m.policyTime.WithLabelValues(st).Observe(time.Since(start).Seconds())
+	p.stageObserver(stage).Observe(time.Since(start).Seconds())
 	if d.Action != restrict.Dunno {
-		p.m.decisions.WithLabelValues(st, strings.ToLower(d.Action.String())).Inc()
+		p.m.decisions.WithLabelValues(strings.ToLower(stage.String()), strings.ToLower(d.Action.String())).Inc()
 	}
 	return d, err
+}
+
+// stageObserver returns the restriction duration histogram of stage.
+func (p *policyRef) stageObserver(stage restrict.Stage) prometheus.Observer {
+	if stage < 0 || int(stage) >= len(p.stageTime) {
+		return p.m.policyTime.WithLabelValues(strings.ToLower(stage.String()))
+	}
+	if o := p.stageTime[stage].Load(); o != nil {
+		return *o
+	}
+	o := p.m.policyTime.WithLabelValues(strings.ToLower(stage.String()))
+	p.stageTime[stage].Store(&o)
+	return o
 }
 
 // CheckHeaders runs the current policy's header_checks
@@ -161,7 +178,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		Hostname:          v.Get("myhostname"),
 		Banner:            v.Get("smtpd_banner"),
 		Service:           svc,
-		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q},
+		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc)},
 		Policy:            ref,
 		TLSConfig:         h.tlsConf,
 		TLSRequired:       v.Get("smtpd_tls_security_level") == "encrypt",
@@ -214,6 +231,8 @@ type smtpBackend struct {
 	users   *users
 	deliver *lmtp.StoreDeliverer
 	queue   *queue.Queue
+	// enqueueTime is yubin_delivery_duration_seconds of the service.
+	enqueueTime prometheus.Observer
 }
 
 func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
@@ -222,13 +241,45 @@ func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Se
 
 type smtpSession struct {
 	b *smtpBackend
+	// resolved remembers what RCPT resolved, for DATA (or BDAT) to
+	// queue without resolving again, while the policy is resolvedBy.
+	resolved   map[string][]restrict.Target
+	resolvedBy *restrict.Policy
 }
+
+// maxResolved bounds smtpSession.resolved (a session with more
+// recipients resolves the others again at DATA).
+const maxResolved = 1000
 
 // targets resolves rcpt to the final addresses it is delivered to
 // (after virtual alias and alias expansion), or returns the SMTP error
 // to answer.
 func (s *smtpSession) targets(ctx context.Context, rcpt string) ([]restrict.Target, error) {
-	d, err := s.b.pol.cur.Load().Resolve(ctx, rcpt)
+	pol := s.b.pol.cur.Load()
+	if s.resolvedBy == pol {
+		if t, ok := s.resolved[rcpt]; ok {
+			return t, nil
+		}
+	}
+	t, err := s.resolve(ctx, pol, rcpt)
+	if err != nil {
+		return nil, err
+	}
+	if s.resolvedBy != pol {
+		s.resolved, s.resolvedBy = nil, pol
+	}
+	if s.resolved == nil {
+		s.resolved = map[string][]restrict.Target{}
+	}
+	if len(s.resolved) < maxResolved {
+		s.resolved[rcpt] = t
+	}
+	return t, nil
+}
+
+// resolve resolves rcpt with pol (see targets).
+func (s *smtpSession) resolve(ctx context.Context, pol *restrict.Policy, rcpt string) ([]restrict.Target, error) {
+	d, err := pol.Resolve(ctx, rcpt)
 	if errors.Is(err, restrict.ErrUnknownRecipient) {
 		return nil, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected: User unknown in virtual alias table"}
 	}
@@ -358,7 +409,7 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 		return &smtp.Error{Code: 554, Enhanced: smtp.Enhanced{5, 5, 1}, Message: "Error: no valid recipients"}
 	}
 	_, err := s.b.queue.Enqueue(ctx, qenv, msg)
-	s.b.h.m.deliveryTime.WithLabelValues(s.b.svc).Observe(time.Since(start).Seconds())
+	s.b.enqueueTime.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.b.h.log.Error(fmt.Sprintf("%s: queue file write error: %v", env.QueueID, err), "service", s.b.svc)
 		if errors.Is(err, syscall.ENOSPC) {
