@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // A delivery with store.AppendOptions.LateUID (LMTP and SMTP deliveries)
@@ -56,6 +57,9 @@ type dirSync struct {
 	cond sync.Cond
 	busy bool       // a batch's fsync is running
 	next *syncBatch // the batch callers join now
+	// linger is how long a batch waits for more members before its
+	// fsync starts (0: at once).
+	linger time.Duration
 }
 
 type syncBatch struct {
@@ -77,7 +81,13 @@ func (q *dirSync) sync(fn func() error) error {
 	b := q.next
 	for !b.done {
 		if !q.busy && q.next == b {
-			q.busy, q.next = true, nil
+			q.busy = true
+			if q.linger > 0 {
+				q.mu.Unlock() // callers meanwhile join b
+				time.Sleep(q.linger)
+				q.mu.Lock()
+			}
+			q.next = nil
 			q.mu.Unlock()
 			err := fn()
 			q.mu.Lock()

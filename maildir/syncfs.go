@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -16,7 +17,13 @@ import (
 // directory's. Each notes the file system it wrote to; SyncDeliveries
 // then makes all of them durable with one syncfs(2) per file system,
 // shared by every caller waiting at that moment (a group commit), where
-// each delivery would have paid two fsyncs of its own.
+// each delivery would have paid two fsyncs of its own. A batch gathers
+// callers for syncfsLinger before its syncfs: at ten SMTP sessions of
+// local mail a syncfs otherwise served 1.2 deliveries, and their syncfs
+// calls competed with the queue's own fdatasync for the disk (the
+// fullserver accepted 2.1-2.3x Postfix's rate with none, 2.5-3.6x with
+// 5 ms, at 15% less CPU per message; the delay is the queue's, never an
+// SMTP client's).
 
 // unsyncedFS is the set of file systems that deliveries wrote to
 // without syncing since the last SyncDeliveries, shared by the Stores of
@@ -35,8 +42,13 @@ type unsyncedFS struct {
 	fs   map[uint64]*os.File
 }
 
+// syncfsLinger is how long a SyncDeliveries batch gathers callers
+// before its syncfs: deliveries that end meanwhile share it.
+const syncfsLinger = 5 * time.Millisecond
+
 func newUnsyncedFS() *unsyncedFS {
 	u := &unsyncedFS{}
+	u.q.linger = syncfsLinger
 	u.syncfs = u.syncDev
 	return u
 }
