@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"crypto/tls"
 	"net"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,21 +35,6 @@ func greets(addr string, tlsOn bool) (string, error) {
 		c = tc
 	}
 	return bufio.NewReader(c).ReadString('\n')
-}
-
-// procRSSKB is the resident memory of process pid in KiB.
-func procRSSKB(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // TestAbuseSMTPFullserverLimits: the tarpit settings of main.cf reach
@@ -141,7 +124,7 @@ func TestAbuseConnectionFloodFullserver(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // let the server run out
-	if rss := procRSSKB(in.cmd.Process.Pid); rss > 256<<10 {
+	if rss := testutil.ProcRSSKiB(in.cmd.Process.Pid); rss > 256<<10 {
 		t.Errorf("server resident memory %d MiB", rss>>10)
 	}
 	for _, c := range conns {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/yubinmail/yubin/restrict"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/restrict"
 
 	"github.com/yubinmail/yubin/config"
 )

@@ -74,8 +74,14 @@ func CheckHeap(t testing.TB, what string, before, max uint64) {
 
 // RSSKiB returns the process's resident set size in KiB (0 when /proc
 // is not there).
-func RSSKiB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func RSSKiB() int64 { return rssOf("self") }
+
+// ProcRSSKiB returns the resident set size of process pid in KiB (0
+// when it cannot be read).
+func ProcRSSKiB(pid int) int64 { return rssOf(strconv.Itoa(pid)) }
+
+func rssOf(proc string) int64 {
+	b, err := os.ReadFile("/proc/" + proc + "/status")
 	if err != nil {
 		return 0
 	}
