@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -44,7 +45,7 @@ func chooseOwner(name string, set, allowShared bool, lookup func(string) (*accou
 	}
 	if err != nil {
 		if set || !allowShared {
-			return nil, "", fmt.Errorf("started as root, but mail_owner %q is not a user: create a dedicated user for the mail (%s), or set mail_owner to one (%v)", name, strings.ReplaceAll(createOwnerHint, " yubin", " "+name), err)
+			return nil, "", fmt.Errorf("started as root, but mail_owner %q is not a user: create a dedicated user for the mail (%s), or set mail_owner to one (%w)", name, strings.ReplaceAll(createOwnerHint, " yubin", " "+name), err)
 		}
 		a, err = lookup("nobody")
 		if err != nil {
@@ -108,6 +109,39 @@ func dropPrivileges(a *account) error {
 	}
 	if os.Geteuid() == 0 {
 		return fmt.Errorf("still root after setuid")
+	}
+	return nil
+}
+
+// ensureOwner is ownerOf for a start as root: when mail_owner is left at
+// its default ("yubin") and that user does not exist, the host creates
+// it as a system user, as Debian's postfix and dovecot packages create
+// theirs at install, so that the first start on a fresh machine
+// (README: go run ./examples/fullserver) works without ever handling
+// mail as root or as a shared nobody. A mail_owner set in main.cf that
+// does not exist is still refused: a typo must not create accounts.
+func ensureOwner(name string, set bool, owner func() (*account, string, error), create func(string) error) (*account, string, error) {
+	a, warn, err := owner()
+	if err == nil || set || !errors.Is(err, errNoUser) {
+		return a, warn, err
+	}
+	if cerr := create(name); cerr != nil {
+		return nil, "", fmt.Errorf("%w; creating it failed: %v", err, cerr)
+	}
+	a, warn, err = owner()
+	if err == nil && warn == "" {
+		warn = fmt.Sprintf("created the system user %q for the mail (mail_owner; %s)", name, strings.ReplaceAll(createOwnerHint, " yubin", " "+name))
+	}
+	return a, warn, err
+}
+
+// createSystemUser runs useradd for a system account without a login
+// shell (createOwnerHint).
+func createSystemUser(name string) error {
+	args := strings.Fields(strings.ReplaceAll(createOwnerHint, " yubin", " "+name))
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

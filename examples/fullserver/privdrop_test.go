@@ -167,3 +167,35 @@ s.quit()
 		t.Errorf("only %d entries under %s", seen, in.data)
 	}
 }
+
+// TestEnsureOwnerCreatesOnlyTheDefault: started as root with mail_owner
+// left at its default and no such user, the host creates the system user
+// and runs as it (the README's first start on a fresh machine); a
+// mail_owner set in main.cf that does not exist is refused without
+// creating anything, and a failed useradd is reported.
+func TestEnsureOwnerCreatesOnlyTheDefault(t *testing.T) {
+	users := map[string]bool{}
+	var created []string
+	owner := func() (*account, string, error) {
+		return chooseOwner("yubin", false, false, func(name string) (*account, error) {
+			if !users[name] {
+				return nil, errNoUser
+			}
+			return &account{name: name, uid: 990, gid: 990}, nil
+		})
+	}
+	create := func(name string) error { created = append(created, name); users[name] = true; return nil }
+
+	a, warn, err := ensureOwner("yubin", false, owner, create)
+	if err != nil || a == nil || a.name != "yubin" || len(created) != 1 || !strings.Contains(warn, `created the system user "yubin"`) {
+		t.Fatalf("default owner: %+v %q %v, created %v", a, warn, err, created)
+	}
+	users, created = map[string]bool{}, nil
+	if _, _, err := ensureOwner("yubin", true, owner, create); err == nil || len(created) != 0 {
+		t.Fatalf("set owner: %v, created %v", err, created)
+	}
+	failing := func(string) error { return errors.New("useradd: permission denied") }
+	if _, _, err := ensureOwner("yubin", false, owner, failing); err == nil || !strings.Contains(err.Error(), "creating it failed: useradd: permission denied") {
+		t.Fatalf("failed useradd: %v", err)
+	}
+}

@@ -68,7 +68,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	// root-only certificates, bind, then drop privileges before anything
 	// touches mail.
 	if os.Geteuid() == 0 {
-		owner, warn, err := ownerOf(cfg)
+		owner, warn, err := ensureOwner(cfg.Get("mail_owner"), cfg.IsSet("mail_owner"), func() (*account, string, error) { return ownerOf(cfg) }, createSystemUser)
 		if err != nil {
 			return fail(err)
 		}
