@@ -2,10 +2,7 @@ package smtp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/base64"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/restrict"
 )
 
@@ -34,7 +32,7 @@ func (l legacyPolicy) CheckBody(ctx context.Context, line string) (restrict.Deci
 func (l legacyPolicy) Params() restrict.Params { return l.p.Params() }
 
 // BenchmarkServerContentChecks measures, in the same run, the server's
-// CPU time to accept one 48 KB MIME message (a text part and a base64
+// CPU time to accept one MIME message (testutil.ReportMessage: a text part and a base64
 // attachment) with ten header_checks and ten body_checks rules that do
 // not match, through the content path before ContentScan ("legacy") and
 // through ContentScan ("scan"). cpu-ns/op is the process's CPU time per
@@ -42,29 +40,7 @@ func (l legacyPolicy) Params() restrict.Params { return l.p.Params() }
 func BenchmarkServerContentChecks(b *testing.B) {
 	dir := b.TempDir()
 	params := restrict.DefaultParams()
-	for name, text := range map[string]string{
-		"header_checks": `/^Subject:.*viagra/ REJECT spam
-/^From:.*@spam\.example/ REJECT spam source
-/^X-Mailer: (bulk|mass)mailer/ REJECT bulk
-/^Content-Type:.*name="?.*\.(exe|scr|pif|bat)"?/ REJECT attachment type
-/^Content-Disposition:.*filename="?.*\.(exe|scr)"?/ REJECT attachment name
-/^Received: from unknown/ WARN unknown relay
-/^To: .*undisclosed/ WARN undisclosed
-/^X-Spam-Flag: YES/ DISCARD
-/^Message-ID: <>$/ REJECT bad id
-/^Date: .* 19[0-9][0-9] / REJECT old date
-`,
-		"body_checks": `/^<iframe src=/ REJECT iframe
-/^TVqQAAMAAAAEAAAA/ REJECT windows executable
-/click here to unsubscribe from this list now/ WARN unsubscribe
-/^begin [0-7]{3} .*\.exe$/ REJECT uuencoded executable
-/bitcoin wallet/ REJECT scam
-/^.{990,}$/ WARN long line
-/^Content-Type: application\/x-msdownload/ REJECT executable part
-/^X-Evil:/ REJECT evil
-/lottery winner/ REJECT scam
-/^PAYLOAD$/ REJECT payload
-`} {
+	for name, text := range testutil.ContentChecks {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			b.Fatal(err)
@@ -75,22 +51,8 @@ func BenchmarkServerContentChecks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var m strings.Builder
-	m.WriteString("From: Alice <alice@example.org>\r\nTo: Bob <b@example.jp>\r\nSubject: quarterly report\r\n")
-	m.WriteString("Date: Mon, 7 Dec 2026 12:00:00 +0000\r\nMessage-ID: <1234@example.org>\r\nMIME-Version: 1.0\r\n")
-	m.WriteString("X-Mailer: Thunderbird\r\nContent-Type: multipart/mixed; boundary=\"------------0123456789\"\r\n\r\n")
-	m.WriteString("This is a multi-part message in MIME format.\r\n--------------0123456789\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n")
-	for i := range 40 {
-		fmt.Fprintf(&m, "Line %d of the report text, with words enough to make a usual line length.\r\n", i)
-	}
-	m.WriteString("\r\n--------------0123456789\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-	att := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("%PDF-1.4 report data "), 1500))
-	for len(att) > 76 {
-		m.WriteString(att[:76] + "\r\n")
-		att = att[76:]
-	}
-	m.WriteString(att + "\r\n--------------0123456789--\r\n")
-	script := "EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n" + m.String() + ".\r\nQUIT\r\n"
+	msg := testutil.ReportMessage()
+	script := "EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n" + msg + ".\r\nQUIT\r\n"
 	for _, tc := range []struct {
 		name string
 		pol  Policy
@@ -111,7 +73,7 @@ func BenchmarkServerContentChecks(b *testing.B) {
 			}
 			go srv.Serve(l)
 			defer srv.Close()
-			b.SetBytes(int64(m.Len()))
+			b.SetBytes(int64(len(msg)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := processCPU()
