@@ -132,7 +132,9 @@ func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, t
 		}
 		ss.replyErr(e)
 	default:
-		log.Info(env.QueueID+": from=<"+env.From+">, size="+strconv.FormatInt(ec.n, 10)+", nrcpt="+strconv.Itoa(len(env.To))+" (queue active)", "service", ss.info.Service)
+		if !ss.srv.BackendLogsQueued {
+			log.Info(env.QueueID+": from=<"+env.From+">, size="+strconv.FormatInt(ec.n, 10)+", nrcpt="+strconv.Itoa(len(env.To))+" (queue active)", "service", ss.info.Service)
+		}
 		ss.delivered()
 		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
 	}

@@ -119,6 +119,11 @@ type Server struct {
 	// (smtpd_tls_received_header).
 	NoReceivedHeader  bool
 	TLSReceivedHeader bool
+	// BackendLogsQueued says the Backend logs each accepted message's
+	// "from=<...>, size=..., nrcpt=... (queue active)" line itself, as a
+	// mail queue does (Postfix's qmgr; queue.Queue): the server then
+	// does not log its own copy.
+	BackendLogsQueued bool
 
 	// MaxLineLength limits command lines, CRLF included (default 1000).
 	MaxLineLength int

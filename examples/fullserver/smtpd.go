@@ -186,6 +186,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		EnableVRFY:        !v.Bool("disable_vrfy_command"),
 		NoDelayReject:     !v.Bool("smtpd_delay_reject"),
 		TLSReceivedHeader: v.Bool("smtpd_tls_received_header"),
+		BackendLogsQueued: true, // the queue logs qmgr's "(queue active)" line
 		MaxMessageBytes:   v.Int("message_size_limit"),
 		MaxRecipients:     int(v.Int("smtpd_recipient_limit")),
 		MaxConnsPerClient: -1, // the Limiter counts, exempting smtpd_client_event_limit_exceptions

@@ -112,6 +112,20 @@ transport_maps = inline:{ down@localhost=lmtp:unix:/nonexistent/lmtp.sock, bob@l
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
+	// One "(queue active)" line per message, qmgr's, as in Postfix (the
+	// SMTP server leaves it to the queue): three received, one bounce.
+	queued := 0
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "(queue active)") {
+			queued++
+			if !strings.Contains(l, "yubin/qmgr[") {
+				t.Errorf("a queue line not from qmgr: %s", l)
+			}
+		}
+	}
+	if queued != 4 {
+		t.Errorf("%d \"(queue active)\" lines for 3 messages and a bounce:\n%s", queued, log)
+	}
 }
 
 // TestDovecotLMTPMailboxTransport: yubin's SMTP in front of a real
