@@ -103,7 +103,13 @@ func (m *mbox) deliver(ctx context.Context, r io.Reader, opts store.AppendOption
 			return store.AppendResult{}, err
 		}
 	}
-	base := s.uniqueBase(time.Now())
+	// A delivery's name carries the time the message was received, so
+	// that UIDs follow arrival order (arrival.go).
+	named := time.Now()
+	if opts.LateUID && !date.IsZero() {
+		named = date
+	}
+	base := s.uniqueBase(named)
 	t, err := m.createMessageTemp(base)
 	if err != nil {
 		if !isDir(m.dir) {
@@ -256,11 +262,13 @@ func (m *mbox) commitGrouped(ctx context.Context, f staged) (uv, uid uint32, err
 		q.mu.Unlock()
 		return r.uv, r.uid, r.err
 	}
-	// This delivery commits the queue, its own included.
+	// This delivery commits the queue, its own included, in arrival
+	// order (arrival.go).
 	q.busy = true
 	batch := q.reqs
 	q.reqs = nil
 	q.mu.Unlock()
+	slices.SortStableFunc(batch, func(a, b *commitReq) int { return compareNames(a.f.x.name, b.f.x.name) })
 
 	files := make([]staged, len(batch))
 	for i, b := range batch {

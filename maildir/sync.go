@@ -210,6 +210,7 @@ func (m *mbox) syncLocked(ctx context.Context, force bool) error {
 	m.msgs = kept
 
 	if len(unknown) > 0 || rewrite {
+		sortByArrival(unknown)
 		more, err := m.assignUIDs(ctx, unknown, added, rewrite)
 		if err != nil {
 			return err

@@ -110,12 +110,16 @@ type Queue struct {
 	dests   map[string]*destination
 	ready   []*destination // destinations with pending jobs, round robin
 	running int
-	wake    chan struct{}
-	closed  bool
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	started bool
+	// order lines up local deliveries per recipient by arrival
+	// (order.go); dispatched numbers the jobs joining it.
+	order      recipientOrder
+	dispatched uint64
+	wake       chan struct{}
+	closed     bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	started    bool
 }
 
 // ErrClosed is returned by Enqueue after Close.

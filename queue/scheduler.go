@@ -60,6 +60,7 @@ type job struct {
 	rcpts     []int // indexes into the envelope's recipients
 	routeErr  string
 	scheduled time.Time
+	turns     []*turn // its places in its recipients' lines (order.go)
 }
 
 // destination is a transport and nexthop with its concurrency window
@@ -201,6 +202,7 @@ func (q *Queue) pumpLocked() {
 		d.pending = d.pending[1:]
 		d.active++
 		q.running++
+		q.joinOrder(j)
 		q.wg.Add(1)
 		go q.run(j)
 		if len(d.pending) > 0 {
@@ -221,9 +223,32 @@ func (q *Queue) suspend(j *job, reason string) {
 	q.done(j, res, q.now(), false)
 }
 
+// joinOrder puts a job of an ordered transport into its recipients'
+// lines, in dispatch order (q.mu held; order.go).
+func (q *Queue) joinOrder(j *job) {
+	if j.routeErr != "" {
+		return
+	}
+	if ot, ok := q.Transports[j.dest.transport].(orderedTransport); !ok || !ot.ordersRecipients() {
+		return
+	}
+	env := j.e.m.env
+	rcpts := make([]Recipient, len(j.rcpts))
+	for i, idx := range j.rcpts {
+		rcpts[i] = env.Recipients[idx]
+	}
+	q.dispatched++
+	j.turns = q.order.join(env.Arrival, q.dispatched, rcpts)
+}
+
 // run delivers one job.
 func (q *Queue) run(j *job) {
 	defer q.wg.Done()
+	defer func() {
+		for _, t := range j.turns {
+			q.order.leave(t)
+		}
+	}()
 	start := q.now()
 	e := j.e
 	env := e.m.env
@@ -250,6 +275,9 @@ func (q *Queue) run(j *job) {
 		}
 	default:
 		d := &Delivery{Envelope: env, Nexthop: j.nexthop, Recipients: make([]Recipient, n), Size: e.m.size, Logger: q.log}
+		if j.turns != nil {
+			d.order, d.turns = &q.order, j.turns
+		}
 		for i, idx := range j.rcpts {
 			d.Recipients[i] = env.Recipients[idx]
 		}

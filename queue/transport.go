@@ -41,6 +41,11 @@ type Delivery struct {
 	Open func() (io.ReadCloser, error)
 	// Logger is the queue's logger.
 	Logger *slog.Logger
+
+	// order and turns place the delivery in its recipients' lines
+	// (order.go); nil for transports that are not ordered.
+	order *recipientOrder
+	turns []*turn
 }
 
 // Status is the outcome of a delivery attempt for one recipient.

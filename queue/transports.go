@@ -35,6 +35,10 @@ type LocalTransport struct {
 	MaxHeaderBytes int
 }
 
+// ordersRecipients tells the queue to hand each recipient its mail in
+// arrival order, so that a mailbox numbers it in that order (order.go).
+func (t *LocalTransport) ordersRecipients() bool { return true }
+
 // Deliver implements Transport.
 func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	res := make([]Result, len(d.Recipients))
@@ -50,20 +54,25 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		return res
 	}
 	env := d.Envelope
+	defer d.endTurns()
 	for i, r := range d.Recipients {
 		start := time.Now()
 		if loops.Delivered(r.Addr) {
+			d.endTurn(i)
 			res[i] = Result{Status: Bounced, DSN: "5.4.6", Text: "mail forwarding loop for " + r.Addr, Relay: relay}
 			continue
 		}
 		rc, err := d.Open()
 		if err != nil {
+			d.endTurn(i)
 			res[i] = localError(relay, err, d)
 			continue
 		}
 		hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + r.Addr + "\r\n"
 		lenv := &lmtp.Envelope{ID: env.ID, From: env.From, To: []string{r.Addr}, UTF8: env.UTF8, Body: env.Body, Size: d.Size, Helo: env.Client.Helo, Received: env.Arrival}
+		d.waitTurn(ctx, i)
 		err = t.Deliverer.Deliver(ctx, lenv, r.Addr, io.MultiReader(strings.NewReader(hdr), rc))
+		d.endTurn(i)
 		rc.Close()
 		res[i] = Result{Status: Sent, DSN: "2.0.0", Text: "delivered to maildir", Relay: relay, Xfer: time.Since(start)}
 		if err != nil {
