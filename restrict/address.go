@@ -245,6 +245,13 @@ func (p *Policy) canonicalAddr(a string) string {
 	return a
 }
 
+// Canonical returns addr as Postfix's cleanup writes it into the queue
+// file: a bare "user" gets "@$myorigin" (append_at_myorigin), "site!user"
+// and "user%site" are turned around (swap_bangpath, allow_percent_hack),
+// "user@" loses its '@' (resolve_null_domain); other addresses are
+// returned unchanged.
+func (p *Policy) Canonical(addr string) string { return p.canonicalAddr(addr) }
+
 // validAddrDomain is trivial-rewrite's test of a resolved recipient
 // domain: an address literal must hold a valid address ("[192.0.2.1]",
 // "[IPv6:2001:db8::1]"), anything else must be a valid host name (so a

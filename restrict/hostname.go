@@ -100,3 +100,9 @@ func validMailhostAddr(s string) bool {
 	}
 	return validIPv4(s)
 }
+
+// ValidHostname reports whether name is a host name as Postfix's
+// valid_hostname judges it (letters, digits, '-' and '_' in labels of at
+// most 63 bytes, not all-numeric): what a server checks ETRN and
+// HELO arguments against.
+func ValidHostname(name string) bool { return validHostname(name) }

@@ -21,6 +21,9 @@ func (ss *session) dataReady(verb string) bool {
 	if ss.from == nil || len(ss.rcpts) == 0 {
 		if ss.from == nil && ss.srv.TLSRequired && ss.info.TLS == nil {
 			ss.reply(530, "5.7.0", "Must issue a STARTTLS command first")
+		} else if ss.from != nil && ss.rcptTried {
+			// Postfix: RCPT commands were given, none accepted.
+			ss.reply(554, "5.5.1", "Error: no valid recipients")
 		} else {
 			ss.reply(503, "5.5.1", "Error: need RCPT command")
 		}

@@ -26,7 +26,7 @@ func (ss *session) cmdMail(arg string) bool {
 		ss.reply(503, "5.5.1", "Error: nested MAIL command")
 		return false
 	}
-	from, params, err := smtpwire.ParsePathArg(arg, "FROM:", false)
+	from, params, err := ss.parsePath(arg, "FROM:", false)
 	if err != nil {
 		if len(arg) < 5 || !strings.EqualFold(arg[:5], "FROM:") {
 			ss.reply(501, "5.5.4", "Syntax: MAIL FROM:<address>")
@@ -35,25 +35,32 @@ func (ss *session) cmdMail(arg string) bool {
 		}
 		return false
 	}
+	// Parameters as Postfix's smtpd takes them: after HELO as after EHLO,
+	// AUTH= accepted (and ignored) without AUTH, anything else refused
+	// with the whole parameter named.
 	var opts MailOptions
 	ext := s.ext()
 	for _, p := range params {
-		if !ss.info.ESMTP {
-			ss.reply(555, "5.5.4", "Unsupported option: "+p.Key)
-			return false
+		unsupported := "Unsupported option: " + p.Key
+		if p.Value != "" {
+			unsupported += "=" + p.Value
 		}
 		switch {
 		case p.Key == "SIZE" && ext.Has(ExtSize):
-			n, err := strconv.ParseInt(p.Value, 10, 64)
-			if err != nil || n < 0 {
+			if p.Value == "" || strings.Trim(p.Value, "0123456789") != "" {
 				ss.reply(501, "5.5.4", "Bad message size syntax")
+				return false
+			}
+			n, err := strconv.ParseInt(p.Value, 10, 64)
+			if err != nil {
+				ss.reply(552, "5.3.4", "Message size exceeds file system imposed limit")
 				return false
 			}
 			opts.Size = n
 		case p.Key == "BODY":
 			v := strings.ToUpper(p.Value)
 			if v != "7BIT" && !(v == "8BITMIME" && ext.Has(Ext8BitMIME)) && !(v == "BINARYMIME" && ext.Has(ExtBinaryMIME|ExtChunking)) {
-				ss.reply(501, "5.5.4", "Unsupported BODY parameter: "+p.Value)
+				ss.reply(555, "5.5.4", unsupported)
 				return false
 			}
 			opts.Body = v
@@ -68,10 +75,12 @@ func (ss *session) cmdMail(arg string) bool {
 			opts.Ret = v
 		case p.Key == "ENVID" && ext.Has(ExtDSN):
 			opts.EnvID = p.Value
-		case p.Key == "AUTH" && ss.srv.Auth != nil:
-			opts.Auth = p.Value
+		case p.Key == "AUTH":
+			if ss.srv.Auth != nil {
+				opts.Auth = p.Value
+			}
 		default:
-			ss.reply(555, "5.5.4", "Unsupported option: "+p.Key)
+			ss.reply(555, "5.5.4", unsupported)
 			return false
 		}
 	}

@@ -15,7 +15,8 @@ func (ss *session) cmdRcpt(arg string) bool {
 		ss.reply(503, "5.5.1", "Error: need MAIL command")
 		return false
 	}
-	to, params, err := smtpwire.ParsePathArg(arg, "TO:", true)
+	ss.rcptTried = true
+	to, params, err := ss.parsePath(arg, "TO:", true)
 	if err != nil || to == "" {
 		if len(arg) < 3 || !strings.EqualFold(arg[:3], "TO:") {
 			ss.reply(501, "5.5.4", "Syntax: RCPT TO:<address>")
@@ -36,7 +37,11 @@ func (ss *session) cmdRcpt(arg string) bool {
 		case p.Key == "ORCPT" && s.ext().Has(ExtDSN):
 			opts.ORcpt = p.Value
 		default:
-			ss.reply(555, "5.5.4", "Unsupported option: "+p.Key)
+			unsupported := "Unsupported option: " + p.Key
+			if p.Value != "" {
+				unsupported += "=" + p.Value
+			}
+			ss.reply(555, "5.5.4", unsupported)
 			return false
 		}
 	}
@@ -77,6 +82,15 @@ func (ss *session) cmdRcpt(arg string) bool {
 	ss.rcpts = append(ss.rcpts, Recipient{Addr: to, Opts: opts})
 	ss.reply(250, "2.1.5", "Ok")
 	return true
+}
+
+// parsePath parses the argument of MAIL or RCPT: strictly with
+// Server.StrictRFC821Envelopes, else as loosely as Postfix's smtpd.
+func (ss *session) parsePath(arg, prefix string, rcpt bool) (string, []smtpwire.Param, error) {
+	if ss.srv.StrictRFC821Envelopes {
+		return smtpwire.ParsePathArg(arg, prefix, rcpt)
+	}
+	return smtpwire.ParsePathArgLoose(arg, prefix)
 }
 
 func validNotify(v string) bool {

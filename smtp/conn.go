@@ -31,10 +31,11 @@ type session struct {
 	idle bool
 
 	// transaction state
-	from     *string
-	mailOpts MailOptions
-	rcpts    []Recipient
-	bdat     *bdatState
+	from      *string
+	mailOpts  MailOptions
+	rcpts     []Recipient
+	rcptTried bool // a RCPT command was given in this transaction
+	bdat      *bdatState
 
 	queueID     string
 	discard     bool               // a Policy said DISCARD for this transaction
@@ -432,6 +433,7 @@ func (ss *session) resetTransaction() {
 	ss.queueID = ""
 	ss.mailOpts = MailOptions{}
 	ss.rcpts = nil
+	ss.rcptTried = false
 	ss.overshoot = 0
 	if ss.bdat != nil {
 		ss.bdat.abort()

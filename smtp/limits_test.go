@@ -69,12 +69,12 @@ func TestSMTPTLSHandshakeFails(t *testing.T) {
 }
 
 // TestSMTPLimits: recipients per message (smtpd_recipient_limit), the
-// DATA timeout and HELP.
+// DATA timeout and HELP (not a command Postfix knows).
 func TestSMTPLimits(t *testing.T) {
 	addr, logs := startServer(t, &Server{MaxRecipients: 2, DataTimeout: 300 * time.Millisecond, Backend: DataFunc((&sink{}).Data)}, nil)
 	c := dialRaw(t, addr)
 	c.expect("", "220 ")
-	c.expect("HELP", "214 2.0.0")
+	c.expect("HELP", "500 5.5.2 Error: command not recognized") // as Postfix answers it
 	c.expect("EHLO x", "250-")
 	c.expect("MAIL FROM:<a@x.org>", "250 ")
 	c.expect("RCPT TO:<b1@y.org>", "250 ")

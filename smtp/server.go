@@ -90,6 +90,13 @@ type Server struct {
 	// EnableVRFY answers VRFY with 252; off by default, like
 	// disable_vrfy_command = yes.
 	EnableVRFY bool
+	// StrictRFC821Envelopes refuses MAIL and RCPT addresses that do not
+	// follow RFC 5321's grammar (Postfix's strict_rfc821_envelopes). By
+	// default, as in Postfix, an address is only checked to be one
+	// token: "user" without a domain, "x@y@z" and the like reach the
+	// restrictions and the Backend, which judge them (Postfix appends
+	// @$myorigin to a bare "user"; restrict.Policy.Canonical does that).
+	StrictRFC821Envelopes bool
 	// ForbidUnauthPipelining ends a session that sends commands ahead of
 	// time where RFC 2920 does not allow it (after EHLO, HELO, STARTTLS,
 	// AUTH, DATA, NOOP or VRFY) with "554 5.5.0 Error: SMTP protocol

@@ -53,8 +53,8 @@ func TestSMTPTransaction(t *testing.T) {
 	c.expect("MAIL FROM:<a@example.org> SIZE=100 BODY=8BITMIME", "250 2.1.0 Ok")
 	c.expect("MAIL FROM:<a@example.org>", "503 5.5.1 Error: nested MAIL command")
 	c.expect("RCPT TO:<b@example.jp> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.jp", "250 2.1.5 Ok")
-	c.expect("RCPT TO:<bad@>", "501 5.1.3 Bad recipient address syntax")
-	c.expect("RCPT TO:<c@example.jp> FOO=1", "555 5.5.4 Unsupported option: FOO")
+	c.expect("RCPT TO:<bad user@example.jp>", "501 5.1.3 Bad recipient address syntax")
+	c.expect("RCPT TO:<c@example.jp> FOO=1", "555 5.5.4 Unsupported option: FOO=1")
 	c.expect("RCPT TO:<ユーザー@example.jp>", "553 5.6.7")
 	c.expect("DATA", "354 End data with <CR><LF>.<CR><LF>")
 	c.send("Subject: hi\r\n\r\n..dot line\r\nbody\r\n.\r\n")
@@ -439,4 +439,34 @@ func TestSMTPStartTLSAuthRaw(t *testing.T) {
 		t.Fatalf("injected command was executed:\n%s", logs)
 	}
 	logs.waitLog(t, "sasl_method=PLAIN, sasl_username=alice")
+}
+
+// TestSMTPStrictRFC821Envelopes: by default, as Postfix's smtpd, MAIL
+// and RCPT take addresses RFC 5321 would not ("user", "user@",
+// "x@y@z") and leave them to the restrictions; StrictRFC821Envelopes
+// refuses them as strict_rfc821_envelopes = yes does.
+func TestSMTPStrictRFC821Envelopes(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		s := &Server{StrictRFC821Envelopes: strict, Backend: DataFunc((&sink{}).Data)}
+		addr, _ := startServer(t, s, nil)
+		c := dialRaw(t, addr)
+		c.expect("", "220 ")
+		c.expect("EHLO client.example.org", "250-")
+		mail, rcpt := "250 2.1.0", "250 2.1.5"
+		if strict {
+			mail, rcpt = "501 5.1.7 Bad sender address syntax", "501 5.1.3 Bad recipient address syntax"
+		}
+		c.expect("MAIL FROM:<a>", mail)
+		if !strict {
+			c.expect("RSET", "250 ")
+		}
+		c.expect("MAIL FROM:<a@example.org>", "250 ")
+		for _, to := range []string{"<b>", "<bad@>", "<x@remote.example@example.jp>"} {
+			c.expect("RCPT TO:"+to, rcpt)
+		}
+		// Neither takes what is not one address.
+		c.expect("RCPT TO:<b c@example.jp>", "501 5.1.3")
+		c.expect("RCPT TO:<\"b@example.jp>", "501 5.1.3")
+		c.c.Close()
+	}
 }

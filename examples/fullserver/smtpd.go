@@ -175,25 +175,26 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		return nil
 	})
 	srv := &smtp.Server{
-		Hostname:          v.Get("myhostname"),
-		Banner:            v.Get("smtpd_banner"),
-		Service:           svc,
-		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc)},
-		Policy:            ref,
-		TLSConfig:         h.tlsConf,
-		TLSRequired:       v.Get("smtpd_tls_security_level") == "encrypt",
-		TLSAuthOnly:       v.Bool("smtpd_tls_auth_only") || v.Get("smtpd_tls_security_level") == "encrypt",
-		EnableVRFY:        !v.Bool("disable_vrfy_command"),
-		NoDelayReject:     !v.Bool("smtpd_delay_reject"),
-		TLSReceivedHeader: v.Bool("smtpd_tls_received_header"),
-		BackendLogsQueued: true, // the queue logs qmgr's "(queue active)" line
-		MaxMessageBytes:   v.Int("message_size_limit"),
-		MaxRecipients:     int(v.Int("smtpd_recipient_limit")),
-		MaxConnsPerClient: -1, // the Limiter counts, exempting smtpd_client_event_limit_exceptions
-		ProcessLimit:      int(v.Int("default_process_limit")),
-		ReadTimeout:       v.Duration("smtpd_timeout"),
-		DataTimeout:       v.Duration("smtpd_timeout"),
-		Logger:            log,
+		Hostname:              v.Get("myhostname"),
+		Banner:                v.Get("smtpd_banner"),
+		Service:               svc,
+		Backend:               &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc)},
+		Policy:                ref,
+		TLSConfig:             h.tlsConf,
+		TLSRequired:           v.Get("smtpd_tls_security_level") == "encrypt",
+		TLSAuthOnly:           v.Bool("smtpd_tls_auth_only") || v.Get("smtpd_tls_security_level") == "encrypt",
+		EnableVRFY:            !v.Bool("disable_vrfy_command"),
+		StrictRFC821Envelopes: v.Bool("strict_rfc821_envelopes"),
+		NoDelayReject:         !v.Bool("smtpd_delay_reject"),
+		TLSReceivedHeader:     v.Bool("smtpd_tls_received_header"),
+		BackendLogsQueued:     true, // the queue logs qmgr's "(queue active)" line
+		MaxMessageBytes:       v.Int("message_size_limit"),
+		MaxRecipients:         int(v.Int("smtpd_recipient_limit")),
+		MaxConnsPerClient:     -1, // the Limiter counts, exempting smtpd_client_event_limit_exceptions
+		ProcessLimit:          int(v.Int("default_process_limit")),
+		ReadTimeout:           v.Duration("smtpd_timeout"),
+		DataTimeout:           v.Duration("smtpd_timeout"),
+		Logger:                log,
 		// anvil's limits as the configuration sets them when the
 		// listener starts (a reload keeps the running counters and limits).
 		Limiter:                pol.NewLimiter(),
@@ -357,8 +358,9 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
 	qenv := &queue.Envelope{
-		ID:    env.QueueID,
-		From:  env.From,
+		ID: env.QueueID,
+		// As cleanup writes it: a bare "user" gets @$myorigin.
+		From:  s.b.pol.cur.Load().Canonical(env.From),
 		Ret:   env.MailOpts.Ret,
 		EnvID: env.MailOpts.EnvID,
 		Body:  env.MailOpts.Body,

@@ -73,6 +73,67 @@ func ParsePathArg(arg, prefix string, allowNoDomain bool) (string, []Param, erro
 	return path, params, nil
 }
 
+// ParsePathArgLoose is ParsePathArg as Postfix's smtpd parses a path with
+// strict_rfc821_envelopes = no, its default: the address is not held to
+// RFC 5321's grammar ("user" without a domain, "a@@b", "x@y@z" pass, for
+// the restrictions and the address resolver to judge), but it must be
+// valid UTF-8 of at most MaxPathLength bytes without control characters,
+// spaces or angle brackets outside quotes, and with its quotes closed.
+func ParsePathArgLoose(arg, prefix string) (string, []Param, error) {
+	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
+		return "", nil, ErrSyntax
+	}
+	rest := strings.TrimLeft(arg[len(prefix):], " ")
+	var path string
+	if strings.HasPrefix(rest, "<") {
+		end := closingBracket(rest)
+		if end < 0 {
+			return "", nil, ErrSyntax
+		}
+		path, rest = rest[1:end], rest[end+1:]
+		if rest != "" && rest[0] != ' ' {
+			return "", nil, ErrSyntax
+		}
+	} else {
+		path, rest, _ = strings.Cut(rest, " ")
+		if path == "" {
+			return "", nil, ErrSyntax
+		}
+		rest = " " + rest
+	}
+	if len(path) > MaxPathLength || !utf8.ValidString(path) {
+		return "", nil, ErrSyntax
+	}
+	if strings.HasPrefix(path, "@") {
+		i := strings.IndexByte(path, ':')
+		if i < 0 {
+			return "", nil, ErrSyntax
+		}
+		path = path[i+1:]
+	}
+	inQuote := false
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c < 0x20 || c == 0x7f:
+			return "", nil, ErrSyntax
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && (c == ' ' || c == '<' || c == '>'):
+			return "", nil, ErrSyntax
+		}
+	}
+	if inQuote {
+		return "", nil, ErrSyntax
+	}
+	params, err := ParseParams(rest)
+	if err != nil {
+		return "", nil, err
+	}
+	return path, params, nil
+}
+
 // closingBracket finds the '>' that closes the path starting at s[0],
 // skipping quoted strings.
 func closingBracket(s string) int {

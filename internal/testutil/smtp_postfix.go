@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,7 +75,8 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 smtp_connect_timeout = 5s
 lmtp_connect_timeout = 5s
-`, p.Queue, dir, p.MailLog, dir) + mainCF
+`, p.Queue, dir, p.MailLog, dir)
+	main = mergeMainCF(main, mainCF)
 	masterRest := `
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -113,8 +115,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 		if err := os.WriteFile(filepath.Join(p.Dir, "master.cf"), []byte(master), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(bin, "-c", p.Dir, "start").CombinedOutput()
-		started := err == nil && p.waitStart(10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		out, err := exec.CommandContext(ctx, bin, "-c", p.Dir, "start").CombinedOutput()
+		cancel()
+		started := err == nil && p.waitStart(30*time.Second)
 		if started {
 			break
 		}
@@ -129,6 +133,50 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 	}
 	t.Cleanup(func() { p.stop(bin) })
 	return p
+}
+
+// mergeMainCF appends extra's parameters to base, a parameter of extra
+// replacing base's line of the same name instead of repeating it: every
+// Postfix program warns of a repeated parameter, and postlogd, which logs
+// its own warnings through its own socket before it reads from it,
+// blocks forever on one, and with it the master's start. Lines are
+// "name = value", continuation lines start with white space, comments
+// with '#'.
+func mergeMainCF(base, extra string) string {
+	type param struct{ name, text string }
+	var params []param
+	index := map[string]int{}
+	add := func(text string) {
+		cur := -1
+		for _, line := range strings.Split(text, "\n") {
+			trimmed := strings.TrimSpace(line)
+			switch {
+			case trimmed == "" || strings.HasPrefix(trimmed, "#"):
+				cur = -1
+			case (line[0] == ' ' || line[0] == '\t') && cur >= 0:
+				params[cur].text += "\n" + line
+			default:
+				name, _, _ := strings.Cut(line, "=")
+				name = strings.TrimSpace(name)
+				if i, ok := index[name]; ok {
+					params[i].text = line
+					cur = i
+					continue
+				}
+				index[name] = len(params)
+				cur = len(params)
+				params = append(params, param{name, line})
+			}
+		}
+	}
+	add(base)
+	add(extra)
+	var b strings.Builder
+	for _, p := range params {
+		b.WriteString(p.text)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // waitStart waits for the master's "daemon started" or a fatal error in
@@ -151,9 +199,15 @@ func (p *SMTPPostfix) waitStart(timeout time.Duration) bool {
 // wait for the master.
 func (p *SMTPPostfix) stop(bin string) {
 	pidText, _ := os.ReadFile(filepath.Join(p.Queue, "pid", "master.pid"))
-	exec.Command(bin, "-c", p.Dir, "abort").Run()
 	var pid int
 	fmt.Sscan(strings.TrimSpace(string(pidText)), &pid)
+	// Bounded: "postfix abort" has been seen to hang after a start that
+	// failed under heavy load; then the master we started is killed.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if exec.CommandContext(ctx, bin, "-c", p.Dir, "abort").Run() != nil && ctx.Err() != nil && pid > 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 	for i := 0; pid > 0 && i < 200; i++ {
 		if syscall.Kill(pid, 0) != nil {
 			break

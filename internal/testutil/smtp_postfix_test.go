@@ -41,3 +41,11 @@ func TestPostfixStartRetriesBusyPort(t *testing.T) {
 		t.Fatalf("greeting %q", buf[:n])
 	}
 }
+
+func TestMergeMainCFReplacesRepeatedParameters(t *testing.T) {
+	got := mergeMainCF("a = 1\nb = 2\n  more\n# note\nc = 3\n", "b = 20\nd = 4\na = 10\n")
+	want := "a = 10\nb = 20\nc = 3\nd = 4\n"
+	if got != want {
+		t.Errorf("mergeMainCF:\n%s\nwant:\n%s", got, want)
+	}
+}
