@@ -81,7 +81,7 @@ func (r *run) add(c *call, a Action) error {
 			}
 			b.Create = b.Create || a.Create
 			return nil
-		case a.Kind == ActRedirect && b.Kind == ActRedirect && strings.EqualFold(a.Address, b.Address):
+		case a.Kind == ActRedirect && b.Kind == ActRedirect && sameAddress(a.Address, b.Address):
 			if !a.Copy {
 				b.Copy = false
 				r.cancelled = true
@@ -199,4 +199,12 @@ func (r *run) flagCommand(c *call) error {
 	}
 	r.flags = cur
 	return nil
+}
+
+// sameAddress compares addresses as Pigeonhole does: the local part
+// exactly, the domain without case.
+func sameAddress(a, b string) bool {
+	la, da, _ := splitAddress(a)
+	lb, db, _ := splitAddress(b)
+	return la == lb && strings.EqualFold(da, db)
 }

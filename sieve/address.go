@@ -33,6 +33,9 @@ func parseAddressList(s string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(list) == 0 {
+		return nil, errors.New("no address")
+	}
 	out := make([]string, 0, len(list))
 	for _, a := range list {
 		out = append(out, a.Address)

@@ -31,7 +31,4 @@ type node struct {
 	hasBlock bool
 	// testList tells "( test, ... )" from one test.
 	testList bool
-
-	// Filled in by the checker.
-	c *call
 }

@@ -70,7 +70,7 @@ func (k *checker) checkBlock(nodes []*node, top bool) []*call {
 				k.errf(n.pos, "the %s command must follow an if or elseif command", n.name)
 				continue
 			}
-			c := k.command(n)
+			c := k.command(n, false)
 			if c != nil && len(out) > 0 {
 				last := out[len(out)-1]
 				if last.name == "if" {
@@ -79,7 +79,7 @@ func (k *checker) checkBlock(nodes []*node, top bool) []*call {
 			}
 			continue
 		}
-		if c := k.command(n); c != nil {
+		if c := k.command(n, false); c != nil {
 			out = append(out, c)
 		}
 	}
@@ -112,7 +112,7 @@ func (k *checker) has(ext string) bool {
 }
 
 // command checks one command or test node.
-func (k *checker) command(n *node) *call {
+func (k *checker) command(n *node, test bool) *call {
 	sp, ok := specs[n.name]
 	if !ok || !k.has(sp.ext) {
 		if sp != nil && sp.test {
@@ -120,6 +120,10 @@ func (k *checker) command(n *node) *call {
 		} else {
 			k.errf(n.pos, "unknown command '%s' (only reported once at first occurrence)", n.name)
 		}
+		return nil
+	}
+	if sp.test && !test {
+		k.errf(n.pos, "unknown command '%s' (only reported once at first occurrence)", n.name)
 		return nil
 	}
 	c := k.args(n, sp)
@@ -150,7 +154,7 @@ func (k *checker) command(n *node) *call {
 			k.errf(t.pos, "%s command '%s' used as a test", n.name, t.name)
 			return nil
 		}
-		tc := k.command(t)
+		tc := k.command(t, true)
 		if tc == nil {
 			return nil
 		}
@@ -227,7 +231,7 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 			c.addrPart = a.tag
 		}
 	}
-	if len(pos) > len(sp.pos) || len(pos) < len(sp.pos)-sp.optLead {
+	if len(pos) > len(sp.pos) || len(pos) < len(sp.pos)-sp.optLead-sp.optTrail {
 		if len(pos) > len(sp.pos) {
 			k.errf(pos[len(sp.pos)].pos, "too many arguments for the %s %s", n.name, kind(sp))
 		} else {
@@ -236,6 +240,9 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 		return nil
 	}
 	skip := len(sp.pos) - len(pos)
+	if sp.optTrail > 0 {
+		skip = 0
+	}
 	c.args = make([]arg, len(sp.pos))
 	for i, a := range pos {
 		want := sp.pos[skip+i]
@@ -382,11 +389,7 @@ func (k *checker) validate(c *call) bool {
 		if c.name == "currentdate" {
 			i = 0
 		}
-		p := strings.ToLower(c.args[i].strs[0])
-		if !hasVar(p, k) && !dateParts[p] {
-			k.errf(c.args[i].pos, "specified date part '%s' is not known", c.args[i].strs[0])
-			return false
-		}
+		_ = i // Pigeonhole accepts any date part; an unknown one never matches.
 	case "body":
 		if c.has("content") && c.mt == "count" {
 			// allowed
@@ -414,9 +417,11 @@ func (k *checker) validate(c *call) bool {
 		}
 	case "notify":
 		m := c.args[0].strs[0]
-		if !hasVar(m, k) && !strings.HasPrefix(strings.ToLower(m), "mailto:") {
-			k.errf(c.args[0].pos, "invalid method '%s'", m)
-			return false
+		if !hasVar(m, k) {
+			if _, err := parseMailtoURI(m); err != nil {
+				k.errf(c.args[0].pos, "notify command: invalid method '%s': %v", m, err)
+				return false
+			}
 		}
 	}
 	// Regexes with constant keys are compiled now.

@@ -100,7 +100,7 @@ func datePart(t time.Time, part string) (string, bool) {
 	case "time":
 		return t.Format("15:04:05"), true
 	case "iso8601":
-		return t.Format("2006-01-02T15:04:05-07:00"), true
+		return t.Format("2006-01-02T15:04:05Z07:00"), true
 	case "std11":
 		return t.Format("Mon, 02 Jan 2006 15:04:05 -0700"), true
 	case "zone":

@@ -72,19 +72,19 @@ func decodeEncodedString(s string) (string, string) {
 
 func isBlank(c rune) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
+// decodeHexSeq decodes hex-pair-seq: blank-separated groups of one or
+// two hex digits.
 func decodeHexSeq(s string) (string, bool) {
 	var b strings.Builder
 	for _, f := range strings.FieldsFunc(s, isBlank) {
-		if len(f)%2 != 0 || len(f) == 0 {
+		if len(f) > 2 {
 			return "", false
 		}
-		for i := 0; i < len(f); i += 2 {
-			v, err := strconv.ParseUint(f[i:i+2], 16, 8)
-			if err != nil {
-				return "", false
-			}
-			b.WriteByte(byte(v))
+		v, err := strconv.ParseUint(f, 16, 8)
+		if err != nil {
+			return "", false
 		}
+		b.WriteByte(byte(v))
 	}
 	return b.String(), true
 }

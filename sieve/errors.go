@@ -16,15 +16,22 @@ type Pos struct {
 // sievec prints, "line 4: error: expected ...", with the column after
 // the line as "line 4:7:" when known.
 type Error struct {
-	Pos Pos
-	Msg string
+	// Script names the included script the error is in; "" for the
+	// script given to Parse.
+	Script string
+	Pos    Pos
+	Msg    string
 }
 
 func (e *Error) Error() string {
-	if e.Pos.Line == 0 {
-		return "error: " + e.Msg + "."
+	prefix := ""
+	if e.Script != "" {
+		prefix = e.Script + ": "
 	}
-	return fmt.Sprintf("line %d: error: %s.", e.Pos.Line, e.Msg)
+	if e.Pos.Line == 0 {
+		return prefix + "error: " + e.Msg + "."
+	}
+	return fmt.Sprintf("%sline %d: error: %s.", prefix, e.Pos.Line, e.Msg)
 }
 
 // ErrorList is the set of errors of one failed Parse, in script order.

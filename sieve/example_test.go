@@ -32,5 +32,5 @@ if address :domain "from" "lists.example.org" {
 	// Output:
 	// fileinto Lists [\Seen]
 	// implicit keep: false
-	// line 3: error: expected end of command ';' or the beginning of a compound block '{', but found end of script.
+	// line 3: error: expected end of command ';' or the beginning of a compound block '{', but found end of file.
 }

@@ -66,7 +66,19 @@ func (k *checker) include(c *call) error {
 	s, perr := parseWith(src, &sub, k.inc)
 	k.inc.stack = k.inc.stack[:len(k.inc.stack)-1]
 	if perr != nil {
-		k.errf(c.pos, "failed to compile included script '%s': %v", name, perr)
+		// The included script's own errors, as sievec reports them.
+		for _, e := range Errors(perr) {
+			if len(k.errs) < 20 {
+				e2 := *e
+				if e2.Script == "" {
+					e2.Script = name
+				}
+				k.errs = append(k.errs, &e2)
+			}
+		}
+		if len(Errors(perr)) == 0 {
+			k.errf(c.pos, "failed to compile included script '%s': %v", name, perr)
+		}
 		return errBad
 	}
 	k.inc.done[key] = s

@@ -28,7 +28,7 @@ const (
 func (k tokKind) String() string {
 	switch k {
 	case tokEOF:
-		return "end of script"
+		return "end of file"
 	case tokIdent:
 		return "identifier"
 	case tokTag:
@@ -133,7 +133,7 @@ func (l *lexer) skipSpace() *Error {
 			l.advance()
 			for {
 				if l.off >= len(l.src) {
-					return l.errf(p, "end of file before end of bracket comment ('/* ... */') started at line %d", p.Line)
+					return l.errf(l.pos(), "end of file before end of bracket comment ('/* ... */') started at line %d", p.Line)
 				}
 				if l.src[l.off] == '*' && l.peekByte(1) == '/' {
 					l.advance()
@@ -250,7 +250,7 @@ func (l *lexer) quoted(p Pos) (token, *Error) {
 	var b strings.Builder
 	for {
 		if l.off >= len(l.src) {
-			return token{}, l.errf(p, "end of file before end of string")
+			return token{}, l.errf(l.pos(), "end of file before end of string")
 		}
 		c := l.src[l.off]
 		switch c {
@@ -260,7 +260,7 @@ func (l *lexer) quoted(p Pos) (token, *Error) {
 		case '\\':
 			l.advance()
 			if l.off >= len(l.src) {
-				return token{}, l.errf(p, "end of file before end of string")
+				return token{}, l.errf(l.pos(), "end of file before end of string")
 			}
 			b.WriteByte(l.src[l.off])
 			l.advance()
@@ -308,7 +308,7 @@ func (l *lexer) multiline(p Pos) (token, *Error) {
 	var b strings.Builder
 	for {
 		if l.off >= len(l.src) {
-			return token{}, l.errf(p, "end of file before end of multi-line string")
+			return token{}, l.errf(l.pos(), "end of file before end of multi-line string")
 		}
 		start := l.off
 		for l.off < len(l.src) && l.src[l.off] != '\n' {
@@ -317,7 +317,7 @@ func (l *lexer) multiline(p Pos) (token, *Error) {
 		line := l.src[start:l.off]
 		line = trimCR(line)
 		if l.off >= len(l.src) {
-			return token{}, l.errf(p, "end of file before end of multi-line string")
+			return token{}, l.errf(l.pos(), "end of file before end of multi-line string")
 		}
 		l.advance() // LF
 		if len(line) == 1 && line[0] == '.' {

@@ -56,13 +56,13 @@ func cmpNumeric(a, b string) int {
 	return strings.Compare(na, nb)
 }
 
-func upperASCII(s string) string {
+func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'a' && c <= 'z' {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
 			b := []byte(s)
 			for j := i; j < len(b); j++ {
-				if b[j] >= 'a' && b[j] <= 'z' {
-					b[j] -= 'a' - 'A'
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
 				}
 			}
 			return string(b)
@@ -77,7 +77,9 @@ func order(cmp, a, b string) int {
 	case "i;ascii-numeric":
 		return cmpNumeric(a, b)
 	case "i;ascii-casemap":
-		return strings.Compare(upperASCII(a), upperASCII(b))
+		// Pigeonhole folds to lower case (RFC 4790 says upper); the
+		// order differs for "[\]^_`", and Pigeonhole is the reference.
+		return strings.Compare(lowerASCII(a), lowerASCII(b))
 	}
 	return strings.Compare(a, b)
 }

@@ -18,6 +18,10 @@ func parseMailtoURI(s string) ([]string, error) {
 		rest, q = rest[:i], rest[i+1:]
 	}
 	var to []string
+	if strings.Contains(rest, ",") {
+		// Pigeonhole 2.3 refuses a list in the 'to' part.
+		return nil, errors.New("invalid character ',' in 'to' part")
+	}
 	if rest != "" {
 		for _, p := range strings.Split(rest, ",") {
 			a, err := url.PathUnescape(p)

@@ -80,6 +80,8 @@ type VacationReply struct {
 	// list or bulk, the user is not a visible recipient, or a reply
 	// went to this sender within the period.
 	Suppressed string
+
+	subjectGiven bool
 }
 
 // Notification is an enotify notification (RFC 5435, mailto: RFC 5436).

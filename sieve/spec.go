@@ -23,8 +23,10 @@ type cmdSpec struct {
 	test bool
 	tags map[string]tagSpec
 	pos  []posKind
-	// optLead is how many leading positional arguments may be left out.
-	optLead int
+	// optLead is how many leading positional arguments may be left
+	// out, optTrail how many trailing ones.
+	optLead  int
+	optTrail int
 	// tests: 0 none, 1 exactly one, 2 a test list.
 	tests int
 	block bool
@@ -128,7 +130,7 @@ var specs = map[string]*cmdSpec{
 		"message":    {param: int(str)}}},
 	"addheader": {ext: "editheader", pos: []posKind{str, str}, tags: map[string]tagSpec{
 		"last": {param: noParam}}},
-	"deleteheader": {ext: "editheader", pos: []posKind{str, sl}, tags: merge(tagComparator, tagsMatch, map[string]tagSpec{
+	"deleteheader": {ext: "editheader", pos: []posKind{str, sl}, optTrail: 1, tags: merge(tagComparator, tagsMatch, map[string]tagSpec{
 		"index": {param: int(posNumber), group: "index"},
 		"last":  {param: noParam, group: "last"}})},
 	"error": {ext: "ihave", pos: []posKind{str}},

@@ -2,7 +2,6 @@ package sieve
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -77,13 +76,20 @@ func (r *run) test(c *call) (bool, error) {
 		return r.match(c, vals)
 	case "address":
 		var vals []string
+		n := 0
 		for _, h := range r.strs(c.args[0]) {
 			if !addressHeader(h) {
 				return false, r.fail(c.pos, "specified header '%s' is not allowed for the address test", h)
 			}
 			for _, v := range r.indexed(c, headerValues(r.headers, h)) {
-				vals = append(vals, r.addresses(c, v)...)
+				parts, count := r.addresses(c, v)
+				vals = append(vals, parts...)
+				n += count
 			}
+		}
+		if c.mt == "count" {
+			// :count counts addresses, whether or not the part exists.
+			return countMatch(c, n, r.strs(*c.keyArg())), nil
 		}
 		return r.match(c, vals)
 	case "envelope":
@@ -220,13 +226,16 @@ func (r *run) indexed(c *call, vals []string) []string {
 // addresses extracts the address parts an address test compares from
 // one header value. A value that does not parse is compared whole
 // under :all, as Pigeonhole does.
-func (r *run) addresses(c *call, v string) []string {
+func (r *run) addresses(c *call, v string) ([]string, int) {
 	list, err := parseAddressList(unfold(v))
 	if err != nil {
-		if c.addrPart == "all" {
-			return []string{decodeHeader(v)}
+		if strings.TrimSpace(v) == "" {
+			return nil, 0
 		}
-		return nil
+		if c.addrPart == "all" {
+			return []string{decodeHeader(v)}, 1
+		}
+		return nil, 1
 	}
 	out := make([]string, 0, len(list))
 	for _, a := range list {
@@ -234,7 +243,7 @@ func (r *run) addresses(c *call, v string) []string {
 			out = append(out, p)
 		}
 	}
-	return out
+	return out, len(list)
 }
 
 // match compares values against the test's keys.
@@ -291,5 +300,3 @@ func (r *run) environment(name string) (string, bool) {
 	}
 	return "", false
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,10 +7,9 @@ import (
 )
 
 // Vacation periods as Pigeonhole's defaults: sieve_vacation_min_period
-// 1 day, sieve_vacation_max_period 60 days, :days default 7.
+// 1 day, sieve_vacation_max_period 0 (none), :days default 7.
 const (
 	vacationMinPeriod     = 24 * time.Hour
-	vacationMaxPeriod     = 60 * 24 * time.Hour
 	vacationDefaultPeriod = 7 * 24 * time.Hour
 )
 
@@ -32,12 +31,11 @@ func (r *run) vacationAction(c *call) error {
 	if v.Period < vacationMinPeriod {
 		v.Period = vacationMinPeriod
 	}
-	if v.Period > vacationMaxPeriod {
-		v.Period = vacationMaxPeriod
-	}
-	subjectGiven, fromGiven := false, false
+	fromGiven := false
+	subjectGiven := false
 	if a, ok := c.tags["subject"]; ok {
 		v.Subject, subjectGiven = r.str(a), true
+		v.subjectGiven = true
 	}
 	if a, ok := c.tags["from"]; ok {
 		v.From, fromGiven = r.str(a), true
@@ -45,15 +43,17 @@ func (r *run) vacationAction(c *call) error {
 	if a, ok := c.tags["handle"]; ok {
 		v.Handle = r.str(a)
 	} else {
+		// Pigeonhole derives the handle from the arguments as written,
+		// before variable expansion.
 		var b strings.Builder
-		b.WriteString(v.Body)
+		b.WriteString(c.args[0].strs[0])
 		if subjectGiven {
-			b.WriteString(v.Subject)
+			b.WriteString(c.tags["subject"].strs[0])
 		} else {
 			b.WriteString("<default-subject>")
 		}
 		if fromGiven {
-			b.WriteString(v.From)
+			b.WriteString(c.tags["from"].strs[0])
 		} else {
 			b.WriteString("<default-from>")
 		}
