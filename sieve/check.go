@@ -384,16 +384,6 @@ func (k *checker) validate(c *call) bool {
 				return false
 			}
 		}
-	case "date", "currentdate":
-		i := 1
-		if c.name == "currentdate" {
-			i = 0
-		}
-		_ = i // Pigeonhole accepts any date part; an unknown one never matches.
-	case "body":
-		if c.has("content") && c.mt == "count" {
-			// allowed
-		}
 	case "include":
 		if err := k.include(c); err != nil {
 			return false
@@ -464,10 +454,6 @@ func (c *call) keyArg() *arg {
 func hasVar(s string, k *checker) bool {
 	return k.has("variables") && strings.Contains(s, "${")
 }
-
-var dateParts = map[string]bool{"year": true, "month": true, "day": true, "date": true, "julian": true,
-	"hour": true, "minute": true, "second": true, "time": true, "iso8601": true, "std11": true,
-	"zone": true, "weekday": true}
 
 // addressHeader lists the headers RFC 5228 section 5.1 allows in the
 // address test (those holding addresses), as Pigeonhole does.

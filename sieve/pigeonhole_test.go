@@ -117,9 +117,9 @@ plugin {
 	p.extensions = phExtensions
 	// Scripts for include.
 	inc := map[string]string{
-		"personal/inc1.sieve": "require \"fileinto\";\nfileinto \"from-inc1\";\n",
-		"personal/inc2.sieve": "require [\"include\", \"variables\"];\nglobal \"gv\";\nset \"gv\" \"fromInc2\";\nreturn;\nkeep;\n",
-		"personal/loop.sieve": "require \"include\";\ninclude :personal \"loop2\";\n",
+		"personal/inc1.sieve":  "require \"fileinto\";\nfileinto \"from-inc1\";\n",
+		"personal/inc2.sieve":  "require [\"include\", \"variables\"];\nglobal \"gv\";\nset \"gv\" \"fromInc2\";\nreturn;\nkeep;\n",
+		"personal/loop.sieve":  "require \"include\";\ninclude :personal \"loop2\";\n",
 		"personal/loop2.sieve": "require \"include\";\ninclude :personal \"loop\";\n",
 		"global/g1.sieve":      "require \"fileinto\";\nif header :contains \"subject\" \"test\" { fileinto \"global-test\"; }\n",
 		"personal/stop.sieve":  "stop;\n",
