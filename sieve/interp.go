@@ -97,6 +97,7 @@ type run struct {
 	onceDone  map[*Script]bool
 	script    *Script
 	sc        *scope
+	addrCache map[string]addrEntry
 }
 
 // Run runs the script against msg and env and returns the actions.

@@ -122,12 +122,22 @@ func equalFoldASCII(a, b string) bool {
 }
 
 func containsFold(s, sub string) bool {
-	if sub == "" {
+	n := len(sub)
+	if n == 0 {
 		return true
 	}
-	n := len(sub)
+	// Scan for the first byte (either case), then compare the rest.
+	first := sub[0]
+	letter := first|0x20 >= 'a' && first|0x20 <= 'z'
+	if letter {
+		first |= 0x20
+	}
 	for i := 0; i+n <= len(s); i++ {
-		if equalFoldASCII(s[i:i+n], sub) {
+		c := s[i]
+		if letter {
+			c |= 0x20
+		}
+		if c == first && equalFoldASCII(s[i+1:i+n], sub[1:]) {
 			return true
 		}
 	}

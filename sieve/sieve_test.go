@@ -35,7 +35,7 @@ func (m *memTracker) Record(_ context.Context, key string, period time.Duration)
 	return nil
 }
 
-func mustParse(t *testing.T, src string, opts ...Option) *Script {
+func mustParse(t testing.TB, src string, opts ...Option) *Script {
 	t.Helper()
 	s, err := Parse([]byte(src), opts...)
 	if err != nil {

@@ -227,7 +227,7 @@ func (r *run) indexed(c *call, vals []string) []string {
 // one header value. A value that does not parse is compared whole
 // under :all, as Pigeonhole does.
 func (r *run) addresses(c *call, v string) ([]string, int) {
-	list, err := parseAddressList(unfold(v))
+	list, err := r.parsedAddresses(v)
 	if err != nil {
 		if strings.TrimSpace(v) == "" {
 			return nil, 0
@@ -299,4 +299,25 @@ func (r *run) environment(name string) (string, bool) {
 		return "localhost", true
 	}
 	return "", false
+}
+
+// parsedAddresses parses an address header value once per run: rules
+// often test the same header many times.
+func (r *run) parsedAddresses(v string) ([]string, error) {
+	if e, ok := r.addrCache[v]; ok {
+		return e.list, e.err
+	}
+	list, err := parseAddressList(unfold(v))
+	if r.addrCache == nil {
+		r.addrCache = map[string]addrEntry{}
+	}
+	if len(r.addrCache) < 256 {
+		r.addrCache[v] = addrEntry{list, err}
+	}
+	return list, err
+}
+
+type addrEntry struct {
+	list []string
+	err  error
 }

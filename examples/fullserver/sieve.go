@@ -278,10 +278,11 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 	}
 	m := sieve.ParseMessage(raw)
 	tr := d.tracker(us)
-	if tr != nil {
-		// One run at a time per user: a vacation reply or duplicate
-		// check and its recording must not interleave with another
-		// delivery's (two messages from one sender, one reply).
+	if tr != nil && tracks(scripts) {
+		// One run at a time per user when a script tracks: a vacation
+		// reply or duplicate check and its recording must not
+		// interleave with another delivery's (two messages from one
+		// sender, one reply).
 		tr.run.Lock()
 		defer tr.run.Unlock()
 	}
@@ -375,4 +376,17 @@ func trackerOrNil(t *fileTracker) sieve.Tracker {
 		return nil
 	}
 	return t
+}
+
+// tracks reports whether any script uses the tracker (vacation,
+// duplicate).
+func tracks(scripts []*sieve.Script) bool {
+	for _, s := range scripts {
+		for _, e := range s.Requires() {
+			if e == "vacation" || e == "duplicate" || e == "vacation-seconds" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/yubinmail/yubin/lmtp"
@@ -90,6 +91,28 @@ func (d *sieveDeliverer) store(ctx context.Context, env *lmtp.Envelope, rcpt, us
 		d.log.Warn("sieve: fileinto: invalid mailbox name; stored in INBOX", "user", user, "mailbox", box)
 		box = "INBOX"
 	}
+	opts := store.AppendOptions{Flags: storeFlags(flags), InternalDate: env.Received, NoSync: d.inner.NoSync}
+	if ds, ok := st.(directDeliverer); ok {
+		// The store delivers by mailbox name without loading a view
+		// of the mailbox (maildir), as the LMTP deliverer does.
+		opts.LateUID = true
+		_, err = ds.Deliver(ctx, box, bytes.NewReader(msg), opts)
+		if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
+			if create {
+				if cerr := st.CreateMailbox(ctx, box, store.CreateOptions{}); cerr != nil && !errors.Is(cerr, store.ErrMailboxExists) {
+					return cerr
+				}
+			} else {
+				d.log.Warn("sieve: fileinto: mailbox does not exist; stored in INBOX", "user", user, "mailbox", box)
+				box = "INBOX"
+			}
+			_, err = ds.Deliver(ctx, box, bytes.NewReader(msg), opts)
+		}
+		if err == nil {
+			d.log.Info(fmt.Sprintf("sieve: stored mail into mailbox '%s'", box), "user", user)
+		}
+		return err
+	}
 	mb, err := st.OpenMailbox(ctx, box, store.OpenOptions{})
 	if errors.Is(err, store.ErrNoSuchMailbox) && box != "INBOX" {
 		if create {
@@ -107,7 +130,7 @@ func (d *sieveDeliverer) store(ctx context.Context, env *lmtp.Envelope, rcpt, us
 		return err
 	}
 	defer mb.Close()
-	_, err = mb.Append(ctx, bytes.NewReader(msg), store.AppendOptions{Flags: storeFlags(flags), InternalDate: env.Received, NoSync: d.inner.NoSync})
+	_, err = mb.Append(ctx, bytes.NewReader(msg), opts)
 	if err == nil {
 		d.log.Info(fmt.Sprintf("sieve: stored mail into mailbox '%s'", box), "user", user)
 	}
@@ -169,4 +192,10 @@ func oneLine(s string) string {
 		s = s[:200]
 	}
 	return strings.TrimSpace(s)
+}
+
+// directDeliverer is implemented by stores that append to a mailbox by
+// name without a session handle (maildir.Store.Deliver).
+type directDeliverer interface {
+	Deliver(ctx context.Context, mailbox string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error)
 }
