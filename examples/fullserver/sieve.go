@@ -28,6 +28,7 @@ var sieveParams = []config.Param{
 	{Name: "sieve_before", Default: "", Doc: "a Sieve script (or a directory of *.sieve, run in name order) run before the user's at delivery"},
 	{Name: "sieve_after", Default: "", Doc: "a Sieve script (or a directory of *.sieve) run after the user's while the implicit keep is in effect"},
 	{Name: "sieve_global", Default: "", Doc: "the directory include :global reads"},
+	{Name: "sieve_extensions", Default: "", Doc: "the Sieve extensions scripts may use, as Pigeonhole's: empty for the defaults, +name/-name to change them, plain names to replace them (+editheader +ereject +vacation-seconds)"},
 	{Name: "sieve_max_script_size", Default: "1048576", Kind: config.Int, Doc: "largest Sieve script accepted"},
 	{Name: "sieve_max_actions", Default: "32", Kind: config.Int, Doc: "most actions one Sieve run may take"},
 	{Name: "sieve_max_redirects", Default: "4", Kind: config.Int, Doc: "most redirects one Sieve run may take"},
@@ -52,6 +53,7 @@ type sieveDeliverer struct {
 	after    []string
 	global   string
 	limits   sieve.Limits
+	exts     []string
 	maxSize  int64
 
 	mu    sync.Mutex
@@ -84,6 +86,7 @@ func (h *host) withSieve(c *config.Config, u auth.UserDB, stores store.Backend, 
 			MaxRedirects:  int(c.Int("sieve_max_redirects")),
 			MaxCPUTime:    c.Duration("sieve_max_cpu_time"),
 		},
+		exts:    sieveExtensions(c.Get("sieve_extensions")),
 		maxSize: c.Int("message_size_limit"),
 		cache:   map[string]*cachedScript{},
 	}
@@ -195,7 +198,7 @@ func (d *sieveDeliverer) load(path string, inc sieve.Includer) (*sieve.Script, e
 	if err != nil {
 		return nil, err
 	}
-	s, perr := sieve.Parse(src, sieve.WithLimits(d.limits), sieve.WithIncluder(inc), sieve.WithName(path))
+	s, perr := sieve.Parse(src, sieve.WithLimits(d.limits), sieve.WithIncluder(inc), sieve.WithName(path), sieve.WithExtensions(d.exts...))
 	d.mu.Lock()
 	if len(d.cache) > 10000 {
 		d.cache = map[string]*cachedScript{}
@@ -389,4 +392,33 @@ func tracks(scripts []*sieve.Script) bool {
 		}
 	}
 	return false
+}
+
+// sieveExtensions applies sieve_extensions to the defaults: "+x" adds,
+// "-x" removes, plain names replace the list (Pigeonhole's syntax).
+func sieveExtensions(v string) []string {
+	set := map[string]bool{}
+	for _, e := range sieve.DefaultExtensions {
+		set[e] = true
+	}
+	replaced := false
+	for _, f := range strings.Fields(strings.ToLower(v)) {
+		switch {
+		case strings.HasPrefix(f, "+"):
+			set[f[1:]] = true
+		case strings.HasPrefix(f, "-"):
+			delete(set, f[1:])
+		default:
+			if !replaced {
+				set, replaced = map[string]bool{}, true
+			}
+			set[f] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for e := range set {
+		out = append(out, e)
+	}
+	sort.Strings(out)
+	return out
 }

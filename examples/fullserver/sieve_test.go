@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/lmtp"
 )
 
 // TestSmtpSinkSieveFileintoCreateAndVacation: mail the SMTP server
@@ -113,4 +116,79 @@ func maildirFiles(md, folder string) []string {
 		out = append(out, fs...)
 	}
 	return out
+}
+
+// TestSmtpSinkSieveLMTP: over the fullserver's LMTP socket, the user's
+// script runs: ereject refuses the recipient with 550 and the reason,
+// redirect :copy forwards through the queue to relayhost (smtp-sink)
+// and keeps a copy, a script that fails at run time keeps the message
+// in INBOX, and a script that does not compile is skipped (INBOX).
+func TestSmtpSinkSieveLMTP(t *testing.T) {
+	t.Parallel()
+	sink := testutil.StartSmtpSink(t, "127.0.0.1")
+	in := newInstance(t, "relayhost = [127.0.0.1]:"+strconv.Itoa(sink.Port)+"\nsieve_extensions = +ereject\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice", "bob")
+	write := func(user, script string) {
+		home := filepath.Join(in.data, "mail", "localhost", user)
+		os.MkdirAll(home, 0o755)
+		if err := os.WriteFile(filepath.Join(home, ".dovecot.sieve"), []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("alice", `require ["copy", "imap4flags"];
+if header :contains "subject" "forward" { redirect :copy "archive@example.net"; }
+if header :contains "subject" "spam" { addflag "\\Seen"; redirect "a@example.net"; redirect "b@example.net"; redirect "c@example.net"; redirect "d@example.net"; redirect "e@example.net"; }
+`)
+	write("bob", "this is not sieve;\n")
+	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
+	in.start()
+	send := func(rcpt, subject string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c, err := lmtp.Dial(ctx, "unix", filepath.Join(in.data, "lmtp.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Hello(ctx, "test"); err != nil {
+			t.Fatal(err)
+		}
+		errs, err := c.Send(ctx, "sender@example.org", []string{rcpt}, strings.NewReader("From: sender@example.org\r\nTo: "+rcpt+"\r\nSubject: "+subject+"\r\n\r\nbody\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return errs[0]
+	}
+	if err := send("alice@localhost", "please forward this"); err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	if err := send("alice@localhost", "spam spam"); err != nil {
+		t.Fatalf("run-time failure not kept: %v", err)
+	}
+	if err := send("bob@localhost", "hello bob"); err != nil {
+		t.Fatalf("broken script not skipped: %v", err)
+	}
+	msgs := sink.WaitMessages(t, 1, 15*time.Second)
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "archive@example.net") || !strings.Contains(msgs[0], "please forward this") ||
+		!strings.Contains(msgs[0], "X-Sieve-Redirected-From: alice@localhost") || !strings.Contains(msgs[0], "sender@example.org") {
+		t.Fatalf("smtp-sink got: %q", msgs)
+	}
+	alice := filepath.Join(in.data, "mail", "localhost", "alice", "Maildir")
+	if n := len(maildirFiles(alice, "")); n != 2 {
+		t.Errorf("alice's INBOX has %d messages, want 2 (the :copy and the failed run's keep)", n)
+	}
+	if n := len(maildirFiles(filepath.Join(in.data, "mail", "localhost", "bob", "Maildir"), "")); n != 1 {
+		t.Errorf("bob's INBOX has %d messages, want 1", n)
+	}
+	in.waitLog("number of redirect actions exceeds policy limit")
+
+	// ereject refuses at LMTP time.
+	write("alice", `require "ereject"; ereject "I do not take mail from you.";`)
+	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
+	err := send("alice@localhost", "anything")
+	var le *lmtp.Error
+	if !errors.As(err, &le) || le.Code != 550 || !strings.Contains(le.Message, "I do not take mail from you.") {
+		t.Fatalf("ereject: %v", err)
+	}
 }
