@@ -277,3 +277,30 @@ func TestCapabilities(t *testing.T) {
 		t.Errorf("got %q", Capabilities("fileinto", "x-unknown", "editheader"))
 	}
 }
+
+// TestSpamTestValues: the values Pigeonhole 2.3.19's sieve-test gives
+// with sieve_spamtest_status_type = score, max 10, and a text virustest
+// (checked by hand against sieve-test; TestPigeonholeSpamtest repeats it).
+func TestSpamTestValues(t *testing.T) {
+	c := &TestScoreConfig{Type: "score", Header: "X-Spam-Score", MaxValue: 10}
+	for score, want := range map[string][2]string{
+		"": {"0", "0"}, "0": {"1", "0"}, "5": {"5", "50"}, "12": {"10", "100"}, "-1": {"1", "0"},
+		"2.5": {"3", "25"}, "9.99": {"9", "99"}, "abc": {"0", "0"}, "0.5": {"1", "5"}, "1": {"1", "10"},
+	} {
+		msg := "Subject: x\r\n\r\nb\r\n"
+		if score != "" {
+			msg = "X-Spam-Score: " + score + "\r\n" + msg
+		}
+		v, p := c.Values(ParseMessage([]byte(msg)))
+		if v != want[0] || p != want[1] {
+			t.Errorf("score %q: got %s/%s, want %s/%s", score, v, p, want[0], want[1])
+		}
+	}
+	vc := &TestScoreConfig{Type: "text", Header: "X-Virus-Scan: ([a-zA-Z]+)", TextValues: map[string]int{"clean": 1, "infected": 5}}
+	if v, _ := vc.Values(ParseMessage([]byte("X-Virus-Scan: infected (by x)\r\n\r\n"))); v != "5" {
+		t.Errorf("virustest infected = %s", v)
+	}
+	if v, _ := vc.Values(ParseMessage([]byte("Subject: x\r\n\r\n"))); v != "0" {
+		t.Errorf("virustest untested = %s", v)
+	}
+}

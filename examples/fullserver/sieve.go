@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,12 @@ var sieveParams = []config.Param{
 	{Name: "sieve_after", Default: "", Doc: "a Sieve script (or a directory of *.sieve) run after the user's while the implicit keep is in effect"},
 	{Name: "sieve_global", Default: "", Doc: "the directory include :global reads"},
 	{Name: "sieve_extensions", Default: "", Doc: "the Sieve extensions scripts may use, as Pigeonhole's: empty for the defaults, +name/-name to change them, plain names to replace them (+editheader +ereject +vacation-seconds)"},
+	{Name: "sieve_spamtest_status_type", Default: "score", Check: oneOf("score", "strlen"), Doc: "how spamtest reads sieve_spamtest_status_header: a score or a run of characters"},
+	{Name: "sieve_spamtest_status_header", Default: "", Doc: "the spam scanner's header for spamtest, with an optional regex: X-Spam-Score or X-Spam-Status: score=([-0-9.]+); empty: not tested"},
+	{Name: "sieve_spamtest_max_value", Default: "10", Doc: "the score that counts as 10 (100%) for spamtest"},
+	{Name: "sieve_virustest_status_type", Default: "score", Check: oneOf("score", "strlen"), Doc: "as sieve_spamtest_status_type, for virustest"},
+	{Name: "sieve_virustest_status_header", Default: "", Doc: "the virus scanner's header for virustest; empty: not tested"},
+	{Name: "sieve_virustest_max_value", Default: "10", Doc: "the value that counts as 10 for virustest"},
 	{Name: "sieve_max_script_size", Default: "1048576", Kind: config.Int, Doc: "largest Sieve script accepted"},
 	{Name: "sieve_max_actions", Default: "32", Kind: config.Int, Doc: "most actions one Sieve run may take"},
 	{Name: "sieve_max_redirects", Default: "4", Kind: config.Int, Doc: "most redirects one Sieve run may take"},
@@ -54,6 +61,8 @@ type sieveDeliverer struct {
 	global   string
 	limits   sieve.Limits
 	exts     []string
+	spam     *sieve.TestScoreConfig
+	virus    *sieve.TestScoreConfig
 	maxSize  int64
 
 	mu    sync.Mutex
@@ -87,6 +96,8 @@ func (h *host) withSieve(c *config.Config, u auth.UserDB, stores store.Backend, 
 			MaxCPUTime:    c.Duration("sieve_max_cpu_time"),
 		},
 		exts:    sieveExtensions(c.Get("sieve_extensions")),
+		spam:    scoreConfig(c, "sieve_spamtest_"),
+		virus:   scoreConfig(c, "sieve_virustest_"),
 		maxSize: c.Int("message_size_limit"),
 		cache:   map[string]*cachedScript{},
 	}
@@ -297,6 +308,12 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 		Logger:              d.log,
 		Environment:         map[string]string{"domain": d.hostname, "host": d.hostname, "location": "MS", "phase": "post", "name": "yubin Sieve"},
 	}
+	if d.spam != nil {
+		senv.SpamTest, senv.SpamTestPercent = d.spam.Values(m)
+	}
+	if d.virus != nil {
+		senv.VirusTest, _ = d.virus.Values(m)
+	}
 	res := sieve.RunScripts(ctx, m, senv, scripts...)
 	if res.Err != nil {
 		d.log.Warn("sieve: run failed; message kept in INBOX", "user", u.Name, "err", res.Err)
@@ -421,4 +438,18 @@ func sieveExtensions(v string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// scoreConfig reads sieve_spamtest_* or sieve_virustest_*; nil when no
+// header is set.
+func scoreConfig(c *config.Config, prefix string) *sieve.TestScoreConfig {
+	typ, hdr, maxv := c.Get(prefix+"status_type"), c.Get(prefix+"status_header"), c.Get(prefix+"max_value")
+	if hdr == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(maxv, 64)
+	if err != nil || f <= 0 {
+		f = 10
+	}
+	return &sieve.TestScoreConfig{Type: typ, Header: hdr, MaxValue: f}
 }
