@@ -47,27 +47,24 @@ func auditValues(dir string) map[string]string {
 	re := "regexp:" + filepath.Join(dir, "regexp")
 	cert, key := filepath.Join(dir, "tls", "c.pem"), filepath.Join(dir, "tls", "k.pem")
 	return map[string]string{
-		"myhostname": "mx.example.org",
-		// sieve.go: the other status type.
-		"sieve_spamtest_status_type":  "strlen",
-		"sieve_virustest_status_type": "strlen",
-		"mydomain":                    "example.org",
-		"myorigin":                    "$mydomain", // mydomain takes effect through references
-		"mydestination":               "$myhostname, localhost.$mydomain",
-		"mynetworks":                  "192.0.2.0/24",
-		"home_mailbox":                "Maildir/",
-		"inet_interfaces":             "127.0.0.2",
-		"listen":                      "127.0.0.3",
-		"inet_protocols":              "ipv4",
-		"protocols":                   "imap pop3",
-		"mail_owner":                  "nobody",
-		"syslog_name":                 "yubin-audit",
-		"log_format":                  "json",
-		"metrics_listen":              "127.0.0.1:9",
-		"mail_location":               "maildir:" + dir + "/mail/%d/%n",
-		"queue_directory":             dir + "/queue",
-		"passdb":                      "passwd-file:" + dir + "/passwd",
-		"userdb":                      "passwd-file:" + dir + "/passwd",
+		"myhostname":      "mx.example.org",
+		"mydomain":        "example.org",
+		"myorigin":        "$mydomain", // mydomain takes effect through references
+		"mydestination":   "$myhostname, localhost.$mydomain",
+		"mynetworks":      "192.0.2.0/24",
+		"home_mailbox":    "Maildir/",
+		"inet_interfaces": "127.0.0.2",
+		"listen":          "127.0.0.3",
+		"inet_protocols":  "ipv4",
+		"protocols":       "imap pop3",
+		"mail_owner":      "nobody",
+		"syslog_name":     "yubin-audit",
+		"log_format":      "json",
+		"metrics_listen":  "127.0.0.1:9",
+		"mail_location":   "maildir:" + dir + "/mail/%d/%n",
+		"queue_directory": dir + "/queue",
+		"passdb":          "passwd-file:" + dir + "/passwd",
+		"userdb":          "passwd-file:" + dir + "/passwd",
 
 		"smtpd_tls_cert_file": cert,
 		"smtpd_tls_key_file":  key,
@@ -125,6 +122,10 @@ func auditValues(dir string) map[string]string {
 		"smtpd_tls_security_level":            "encrypt",
 		"ssl":                                 "required",
 		"mynetworks_style":                    "subnet",
+
+		// sieve.go: the other status type.
+		"sieve_spamtest_status_type":  "strlen",
+		"sieve_virustest_status_type": "strlen",
 	}
 }
 
