@@ -52,10 +52,10 @@ func (r *run) actionFlags(c *call) []string {
 	if a, ok := c.tags["flags"]; ok {
 		return splitFlags(r.strs(a))
 	}
-	if r.script.required["imap4flags"] {
-		return append([]string(nil), r.flags...)
-	}
-	return nil
+	// The internal flags, which an earlier script of the sequence may
+	// have set even when this one does not require imap4flags (as in
+	// Pigeonhole).
+	return append([]string(nil), r.flags...)
 }
 
 // add appends an action, merging duplicates and checking conflicts and
