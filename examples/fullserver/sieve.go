@@ -155,12 +155,7 @@ func (d *sieveDeliverer) locate(u *auth.User) *userSieve {
 	if v, ok := u.Fields["sieve"]; ok {
 		loc = v
 	}
-	home := u.Home
-	if home == "" {
-		if root, err := mailRoot(u, u.Name); err == nil {
-			home = filepath.Dir(filepath.Clean(root))
-		}
-	}
+	home := sieveHome(u)
 	us := &userSieve{name: u.Name, trackDir: home}
 	if loc == "" || home == "" {
 		return us
@@ -452,4 +447,18 @@ func scoreConfig(c *config.Config, prefix string) *sieve.TestScoreConfig {
 		f = 10
 	}
 	return &sieve.TestScoreConfig{Type: typ, Header: hdr, MaxValue: f}
+}
+
+// sieveHome is the directory "~" means in Sieve locations: the userdb's
+// home, or the directory holding the user's Maildir when it gives none
+// (the default $data_directory/mail/%d/%n/Maildir gives
+// $data_directory/mail/%d/%n). ManageSieve's storage must use the same.
+func sieveHome(u *auth.User) string {
+	if u.Home != "" {
+		return u.Home
+	}
+	if root, err := mailRoot(u, u.Name); err == nil {
+		return filepath.Dir(filepath.Clean(root))
+	}
+	return ""
 }
