@@ -294,6 +294,9 @@ var relOps = map[string]bool{"gt": true, "ge": true, "lt": true, "le": true, "eq
 
 // validate does the per-command semantic checks.
 func (k *checker) validate(c *call) bool {
+	if k.has("variables") && !k.namespaces(c) {
+		return false
+	}
 	if a, ok := c.tags["comparator"]; ok {
 		name := strings.ToLower(a.strs[0])
 		switch name {
@@ -498,4 +501,21 @@ func validVarName(s string, allowNum bool) bool {
 		}
 	}
 	return true
+}
+
+// namespaces refuses set's variable name in a namespace the script
+// cannot use: only "global" with include, as Pigeonhole refuses it at
+// compile time. (A reference such as "${foo.bar}" inside a string gets
+// an error line from sievec but compiles, and expands to "".)
+func (k *checker) namespaces(c *call) bool {
+	if c.name != "set" || len(c.args) == 0 || c.args[0].kind != argStrings {
+		return true
+	}
+	name := c.args[0].strs[0]
+	ns, _, ok := strings.Cut(name, ".")
+	if !ok || strings.EqualFold(ns, "global") && k.has("include") {
+		return true
+	}
+	k.errf(c.args[0].pos, "referring to variable in unknown namespace '%s'", ns)
+	return false
 }

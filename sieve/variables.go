@@ -79,10 +79,6 @@ func (r *run) lookup(name string) (string, bool) {
 	if strings.HasPrefix(lname, "global.") {
 		return r.globals[lname[len("global."):]], true
 	}
-	if strings.HasPrefix(lname, "env.") && r.script.required["environment"] {
-		v, _ := r.environment(lname[len("env."):])
-		return v, true
-	}
 	if strings.Contains(lname, ".") {
 		return "", true
 	}
