@@ -143,7 +143,7 @@ if header :contains "subject" "spam" { addflag "\\Seen"; redirect "a@example.net
 	write("bob", "this is not sieve;\n")
 	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
 	in.start()
-	send := func(rcpt, subject string) error {
+	send := func(rcpt, subject string, extra ...string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		c, err := lmtp.Dial(ctx, "unix", filepath.Join(in.data, "lmtp.sock"))
@@ -154,7 +154,7 @@ if header :contains "subject" "spam" { addflag "\\Seen"; redirect "a@example.net
 		if err := c.Hello(ctx, "test"); err != nil {
 			t.Fatal(err)
 		}
-		errs, err := c.Send(ctx, "sender@example.org", []string{rcpt}, strings.NewReader("From: sender@example.org\r\nTo: "+rcpt+"\r\nSubject: "+subject+"\r\n\r\nbody\r\n"))
+		errs, err := c.Send(ctx, "sender@example.org", []string{rcpt}, strings.NewReader(strings.Join(extra, "")+"From: sender@example.org\r\nTo: "+rcpt+"\r\nSubject: "+subject+"\r\n\r\nbody\r\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +182,15 @@ if header :contains "subject" "spam" { addflag "\\Seen"; redirect "a@example.net
 		t.Errorf("bob's INBOX has %d messages, want 1", n)
 	}
 	in.waitLog("number of redirect actions exceeds policy limit")
+
+	// A message alice redirected before comes back: no second redirect.
+	if err := send("alice@localhost", "forward again", "X-Sieve-Redirected-From: alice@localhost\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	in.waitLog("sieve: redirect loop; not redirected")
+	if msgs := sink.Messages(t); len(msgs) != 1 {
+		t.Errorf("the looping message was redirected: %d messages at smtp-sink", len(msgs))
+	}
 
 	// ereject refuses at LMTP time.
 	write("alice", `require "ereject"; ereject "I do not take mail from you.";`)
