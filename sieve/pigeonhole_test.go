@@ -386,7 +386,9 @@ func TestPigeonholeActions(t *testing.T) {
 				got = "PARSE ERROR " + perr.Error()
 			} else {
 				res := s.Run(context.Background(), ParseMessage(msgs[j.msg]), &Env{Envelope: p.envelope, Location: time.UTC,
-					Environment: map[string]string{"location": "MS", "phase": "post"}})
+					Environment: map[string]string{"location": "MS", "phase": "post"},
+					// sieve-test's empty Maildir has INBOX only.
+					Mailboxes: inboxOnly{}})
 				got = formatResult(res)
 			}
 			mu.Lock()
@@ -472,3 +474,8 @@ func printable(s string) string {
 	}
 	return string(b)
 }
+
+// inboxOnly is a MailboxChecker for a store with INBOX alone.
+type inboxOnly struct{}
+
+func (inboxOnly) MailboxExists(_ context.Context, name string) bool { return strings.EqualFold(name, "INBOX") }
