@@ -478,4 +478,6 @@ func printable(s string) string {
 // inboxOnly is a MailboxChecker for a store with INBOX alone.
 type inboxOnly struct{}
 
-func (inboxOnly) MailboxExists(_ context.Context, name string) bool { return strings.EqualFold(name, "INBOX") }
+func (inboxOnly) MailboxExists(_ context.Context, name string) bool {
+	return strings.EqualFold(name, "INBOX")
+}
