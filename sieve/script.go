@@ -16,6 +16,7 @@ type Script struct {
 
 	cmds     []*call
 	required map[string]bool
+	enabled  map[string]bool // the extensions the script could require (ihave)
 	limits   Limits
 }
 
@@ -192,7 +193,7 @@ func parseWith(script []byte, cfg *config, inc *includeState) (*Script, error) {
 		inc = &includeState{done: map[string]*Script{}}
 	}
 	k := &checker{cfg: cfg, enabled: cfg.exts, required: map[string]bool{}, inc: inc}
-	s := &Script{Name: cfg.name, required: k.required, limits: cfg.limits}
+	s := &Script{Name: cfg.name, required: k.required, enabled: cfg.exts, limits: cfg.limits}
 	k.script = s
 	// require must be seen before the rest is checked.
 	for _, n := range nodes {

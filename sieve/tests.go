@@ -191,7 +191,7 @@ func (r *run) test(c *call) (bool, error) {
 		return r.match(c, []string{v})
 	case "ihave":
 		for _, e := range r.strs(c.args[0]) {
-			if !implemented[strings.ToLower(e)] {
+			if !r.script.enabled[strings.ToLower(e)] {
 				return false, nil
 			}
 		}
