@@ -122,6 +122,10 @@ func auditValues(dir string) map[string]string {
 		"smtpd_tls_security_level":            "encrypt",
 		"ssl":                                 "required",
 		"mynetworks_style":                    "subnet",
+
+		// sieve.go: the other status type.
+		"sieve_spamtest_status_type":  "strlen",
+		"sieve_virustest_status_type": "strlen",
 	}
 }
 

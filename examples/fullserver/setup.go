@@ -64,7 +64,8 @@ func (h *host) setup() (*demoUser, error) {
 		// Backend keeps it for IMAP and POP3.
 		KeepOpen: storeKeepOpen,
 	}
-	q, err := h.newQueue(c, queueDeliver)
+	sieveLMTP := h.withSieve(c, u, stores, deliver)
+	q, err := h.newQueue(c, h.withSieve(c, u, stores, queueDeliver))
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func (h *host) setup() (*demoUser, error) {
 			h.running[b.service] = &lmtp.Server{
 				Hostname:        v.Get("myhostname"),
 				TLSConfig:       dovecotTLS(v, h.tlsConf),
-				Deliverer:       &meteredDeliverer{d: deliver, m: h.m},
+				Deliverer:       &meteredDeliverer{d: sieveLMTP, m: h.m},
 				MaxMessageBytes: v.Int("message_size_limit"),
 				Logger:          log,
 				CommandHook:     h.m.commandHook(b.service),

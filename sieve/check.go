@@ -1,0 +1,521 @@
+package sieve
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// call is a checked command or test: its tags resolved, its
+// comparator and match type chosen, its constant regexes compiled.
+type call struct {
+	name  string
+	pos   Pos
+	tags  map[string]arg
+	args  []arg // positional, with omitted optional leading ones as zero args
+	tests []*call
+	block []*call
+	// elses is the elsif/else chain of an if.
+	elses []*call
+
+	cmp      string // comparator name
+	mt       string // is, contains, matches, regex, value, count
+	rel      string // relational operator for value/count
+	addrPart string // all, localpart, domain, user, detail
+	regexes  []*regexp.Regexp
+	// include: the included script once resolved.
+	inc *Script
+}
+
+func (c *call) has(tag string) bool { _, ok := c.tags[tag]; return ok }
+
+// checker validates the syntax tree against the specs and the enabled
+// extensions.
+type checker struct {
+	cfg      *config
+	enabled  map[string]bool // extensions the script may require
+	required map[string]bool // extensions the script required
+	errs     ErrorList
+	script   *Script
+	inc      *includeState
+}
+
+func (k *checker) errf(p Pos, format string, args ...any) {
+	if len(k.errs) < 20 {
+		k.errs = append(k.errs, &Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// checkBlock checks a list of commands; top tells the script's top
+// level, where require may appear first.
+func (k *checker) checkBlock(nodes []*node, top bool) []*call {
+	var out []*call
+	requireOK := top
+	for i, n := range nodes {
+		if n.name == "require" {
+			if !requireOK {
+				k.errf(n.pos, "require commands can only be placed at top level at the beginning of the file")
+				continue
+			}
+			k.require(n)
+			continue
+		}
+		requireOK = false
+		if n.name == "elsif" || n.name == "else" {
+			prev := ""
+			if i > 0 {
+				prev = nodes[i-1].name
+			}
+			if prev != "if" && prev != "elsif" {
+				k.errf(n.pos, "the %s command must follow an if or elseif command", n.name)
+				continue
+			}
+			c := k.command(n, false)
+			if c != nil && len(out) > 0 {
+				last := out[len(out)-1]
+				if last.name == "if" {
+					last.elses = append(last.elses, c)
+				}
+			}
+			continue
+		}
+		if c := k.command(n, false); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (k *checker) require(n *node) {
+	if len(n.args) != 1 || n.args[0].kind != argStrings || len(n.tests) > 0 || n.hasBlock {
+		k.errf(n.pos, "the require command expects a string list argument")
+		return
+	}
+	for _, e := range n.args[0].strs {
+		le := strings.ToLower(e)
+		if !k.enabled[le] {
+			k.errf(n.args[0].pos, "require command: unknown Sieve capability '%s'", e)
+			continue
+		}
+		k.required[le] = true
+		if le == "spamtestplus" {
+			k.required["spamtest"] = true
+		}
+		if le == "ereject" {
+			k.required["reject"] = true
+		}
+	}
+}
+
+func (k *checker) has(ext string) bool {
+	return ext == "" || k.required[ext]
+}
+
+// command checks one command or test node.
+func (k *checker) command(n *node, test bool) *call {
+	sp, ok := specs[n.name]
+	if !ok || !k.has(sp.ext) {
+		if sp != nil && sp.test {
+			k.errf(n.pos, "unknown test '%s' (only reported once at first occurrence)", n.name)
+		} else {
+			k.errf(n.pos, "unknown command '%s' (only reported once at first occurrence)", n.name)
+		}
+		return nil
+	}
+	if sp.test && !test {
+		k.errf(n.pos, "unknown command '%s' (only reported once at first occurrence)", n.name)
+		return nil
+	}
+	c := k.args(n, sp)
+	if c == nil {
+		return nil
+	}
+	// Tests and blocks.
+	switch sp.tests {
+	case 0:
+		if len(n.tests) > 0 {
+			k.errf(n.pos, "the %s %s accepts no tests", n.name, kind(sp))
+			return nil
+		}
+	case 1:
+		if len(n.tests) != 1 || n.testList {
+			k.errf(n.pos, "the %s %s requires one test argument", n.name, kind(sp))
+			return nil
+		}
+	case 2:
+		if !n.testList {
+			k.errf(n.pos, "the %s %s requires a list of tests", n.name, kind(sp))
+			return nil
+		}
+	}
+	for _, t := range n.tests {
+		ts, ok := specs[t.name]
+		if ok && !ts.test {
+			k.errf(t.pos, "%s command '%s' used as a test", n.name, t.name)
+			return nil
+		}
+		tc := k.command(t, true)
+		if tc == nil {
+			return nil
+		}
+		c.tests = append(c.tests, tc)
+	}
+	if sp.block && !n.hasBlock {
+		k.errf(n.pos, "the %s command requires a command block", n.name)
+		return nil
+	}
+	if !sp.block && n.hasBlock {
+		k.errf(n.pos, "the %s command does not accept a command block", n.name)
+		return nil
+	}
+	if n.hasBlock {
+		c.block = k.checkBlock(n.block, false)
+	}
+	if !k.validate(c) {
+		return nil
+	}
+	return c
+}
+
+func kind(sp *cmdSpec) string {
+	if sp.test {
+		return "test"
+	}
+	return "command"
+}
+
+// args sorts a node's arguments into tags and positional arguments.
+func (k *checker) args(n *node, sp *cmdSpec) *call {
+	c := &call{name: n.name, pos: n.pos, cmp: "i;ascii-casemap", mt: "is", addrPart: "all"}
+	groups := map[string]string{}
+	var pos []arg
+	for i := 0; i < len(n.args); i++ {
+		a := n.args[i]
+		if a.kind != argTag {
+			pos = append(pos, a)
+			continue
+		}
+		ts, ok := sp.tags[a.tag]
+		if !ok || !k.has(ts.ext) {
+			k.errf(a.pos, "unknown tagged argument ':%s' for the %s %s", a.tag, n.name, kind(sp))
+			return nil
+		}
+		if c.tags == nil {
+			c.tags = map[string]arg{}
+		}
+		if _, dup := c.tags[a.tag]; dup {
+			k.errf(a.pos, "encountered duplicate tag ':%s' for the %s %s", a.tag, n.name, kind(sp))
+			return nil
+		}
+		if ts.group != "" {
+			if other, ok := groups[ts.group]; ok {
+				k.errf(a.pos, "%s %s: tag ':%s' conflicts with tag ':%s'", n.name, kind(sp), a.tag, other)
+				return nil
+			}
+			groups[ts.group] = a.tag
+		}
+		val := arg{kind: argTag, tag: a.tag, pos: a.pos}
+		if ts.param != noParam {
+			if i+1 >= len(n.args) || !argFits(n.args[i+1], posKind(ts.param)) {
+				k.errf(a.pos, "the :%s tag for the %s %s requires %s as parameter", a.tag, n.name, kind(sp), kindName(posKind(ts.param)))
+				return nil
+			}
+			i++
+			val = n.args[i]
+		}
+		c.tags[a.tag] = val
+		switch ts.group {
+		case "match":
+			c.mt = a.tag
+		case "addrpart":
+			c.addrPart = a.tag
+		}
+	}
+	if len(pos) > len(sp.pos) || len(pos) < len(sp.pos)-sp.optLead-sp.optTrail {
+		if len(pos) > len(sp.pos) {
+			k.errf(pos[len(sp.pos)].pos, "too many arguments for the %s %s", n.name, kind(sp))
+		} else {
+			k.errf(n.pos, "the %s %s expects %d positional arguments, but %d were found", n.name, kind(sp), len(sp.pos), len(pos))
+		}
+		return nil
+	}
+	skip := len(sp.pos) - len(pos)
+	if sp.optTrail > 0 {
+		skip = 0
+	}
+	c.args = make([]arg, len(sp.pos))
+	for i, a := range pos {
+		want := sp.pos[skip+i]
+		if !argFits(a, want) {
+			k.errf(a.pos, "the %s %s expects %s as argument %d, but %s was found", n.name, kind(sp), kindName(want), skip+i+1, argName(a))
+			return nil
+		}
+		c.args[skip+i] = a
+	}
+	return c
+}
+
+func argFits(a arg, want posKind) bool {
+	switch want {
+	case posString:
+		return a.kind == argStrings && !a.isList
+	case posStringList:
+		return a.kind == argStrings
+	case posNumber:
+		return a.kind == argNumber
+	}
+	return false
+}
+
+func kindName(k posKind) string {
+	switch k {
+	case posString:
+		return "a string"
+	case posStringList:
+		return "a string list"
+	}
+	return "a number"
+}
+
+func argName(a arg) string {
+	switch a.kind {
+	case argTag:
+		return "tag ':" + a.tag + "'"
+	case argNumber:
+		return "a number"
+	}
+	if a.isList {
+		return "a string list"
+	}
+	return "a string"
+}
+
+var relOps = map[string]bool{"gt": true, "ge": true, "lt": true, "le": true, "eq": true, "ne": true}
+
+// validate does the per-command semantic checks.
+func (k *checker) validate(c *call) bool {
+	if k.has("variables") && !k.namespaces(c) {
+		return false
+	}
+	if a, ok := c.tags["comparator"]; ok {
+		name := strings.ToLower(a.strs[0])
+		switch name {
+		case "i;octet", "i;ascii-casemap":
+		case "i;ascii-numeric":
+			if !k.has("comparator-i;ascii-numeric") {
+				k.errf(a.pos, "unknown comparator '%s'", a.strs[0])
+				return false
+			}
+		default:
+			k.errf(a.pos, "unknown comparator '%s'", a.strs[0])
+			return false
+		}
+		c.cmp = name
+	}
+	if c.mt == "value" || c.mt == "count" {
+		a := c.tags[c.mt]
+		r := strings.ToLower(a.strs[0])
+		if !relOps[r] {
+			k.errf(a.pos, "invalid relational match type '%s'", a.strs[0])
+			return false
+		}
+		c.rel = r
+	}
+	if c.mt == "regex" && c.cmp == "i;ascii-numeric" {
+		k.errf(c.pos, "regex match type only supports i;octet and i;ascii-casemap comparators")
+		return false
+	}
+	if (c.mt == "contains" || c.mt == "matches") && c.cmp == "i;ascii-numeric" {
+		k.errf(c.pos, "the comparator does not support substring matching")
+		return false
+	}
+	if c.has("last") && !c.has("index") && c.name != "duplicate" && c.name != "addheader" {
+		k.errf(c.tags["last"].pos, "the :last tag for the %s test requires the :index tag", c.name)
+		return false
+	}
+	switch c.name {
+	case "size":
+		if !c.has("over") && !c.has("under") {
+			k.errf(c.pos, "the size test requires either the :under or the :over tag")
+			return false
+		}
+	case "vacation":
+		if a, ok := c.tags["from"]; ok && !hasVar(a.strs[0], k) {
+			if _, err := parseAddressList(a.strs[0]); err != nil {
+				k.errf(a.pos, "specified :from address '%s' is invalid for vacation action", a.strs[0])
+				return false
+			}
+		}
+	case "redirect":
+		a := c.args[0]
+		if !hasVar(a.strs[0], k) {
+			if _, err := parseAddrSpec(a.strs[0]); err != nil {
+				k.errf(a.pos, "specified redirect address '%s' is invalid", a.strs[0])
+				return false
+			}
+		}
+	case "set":
+		if !validVarName(c.args[0].strs[0], false) {
+			k.errf(c.args[0].pos, "invalid variable name '%s'", c.args[0].strs[0])
+			return false
+		}
+	case "setflag", "addflag", "removeflag":
+		if c.args[0].kind == argStrings && !k.has("variables") {
+			k.errf(c.args[0].pos, "the %s command expects a string list as argument 1", c.name)
+			return false
+		}
+	case "hasflag":
+		if c.args[0].kind == argStrings && !k.has("variables") {
+			k.errf(c.args[0].pos, "the hasflag test expects a string list as argument 1")
+			return false
+		}
+	case "envelope":
+		for _, p := range c.args[0].strs {
+			switch strings.ToLower(p) {
+			case "from", "to", "auth":
+			default:
+				if !hasVar(p, k) {
+					k.errf(c.args[0].pos, "envelope test: specified envelope part '%s' is not supported by the envelope test", p)
+					return false
+				}
+			}
+		}
+	case "address":
+		for _, h := range c.args[0].strs {
+			if !hasVar(h, k) && !addressHeader(h) {
+				k.errf(c.args[0].pos, "specified header '%s' is not allowed for the address test", h)
+				return false
+			}
+		}
+	case "include":
+		if err := k.include(c); err != nil {
+			return false
+		}
+	case "global":
+		for _, v := range c.args[0].strs {
+			if !validVarName(v, false) {
+				k.errf(c.args[0].pos, "invalid variable name '%s'", v)
+				return false
+			}
+		}
+	case "addheader", "deleteheader":
+		name := c.args[0].strs[0]
+		if !hasVar(name, k) && !validHeaderName(name) {
+			k.errf(c.args[0].pos, "specified field name argument '%s' is not a valid header field name", name)
+			return false
+		}
+		if c.name == "deleteheader" && c.args[1].kind == argStrings && c.mt == "count" {
+			k.errf(c.pos, "the :count match type is not allowed for deleteheader")
+			return false
+		}
+	case "notify":
+		m := c.args[0].strs[0]
+		if !hasVar(m, k) {
+			if _, err := parseMailtoURI(m); err != nil {
+				k.errf(c.args[0].pos, "notify command: invalid method '%s': %v", m, err)
+				return false
+			}
+		}
+	}
+	// Regexes with constant keys are compiled now.
+	if c.mt == "regex" {
+		keys := c.keyArg()
+		if keys != nil {
+			for _, s := range keys.strs {
+				if hasVar(s, k) {
+					c.regexes = nil
+					break
+				}
+				re, err := compileRegex(s, c.cmp, k.cfg.limits.MaxRegexSize)
+				if err != nil {
+					k.errf(keys.pos, "invalid regular expression '%s' for regex match: %v", s, err)
+					return false
+				}
+				c.regexes = append(c.regexes, re)
+			}
+		}
+	}
+	return true
+}
+
+// keyArg returns the key-list argument of a matching test, or nil.
+func (c *call) keyArg() *arg {
+	switch c.name {
+	case "address", "envelope", "header", "string", "hasflag", "date", "currentdate",
+		"environment", "notify_method_capability", "body", "spamtest", "virustest":
+		a := &c.args[len(c.args)-1]
+		return a
+	case "deleteheader":
+		if c.args[1].kind == argStrings {
+			return &c.args[1]
+		}
+	}
+	return nil
+}
+
+// hasVar reports whether s would be expanded at run time.
+func hasVar(s string, k *checker) bool {
+	return k.has("variables") && strings.Contains(s, "${")
+}
+
+// addressHeader lists the headers RFC 5228 section 5.1 allows in the
+// address test (those holding addresses), as Pigeonhole does.
+func addressHeader(h string) bool {
+	switch strings.ToLower(h) {
+	case "from", "sender", "to", "cc", "bcc", "reply-to", "resent-from", "resent-sender",
+		"resent-to", "resent-cc", "resent-bcc", "return-receipt-to", "disposition-notification-to",
+		"x-envelope-from", "x-envelope-to", "delivered-to", "envelope-to", "errors-to",
+		"in-reply-to", "mail-followup-to", "mail-reply-to", "x-original-to", "x-beenthere":
+		return true
+	}
+	return false
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 32 || c >= 127 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+func validVarName(s string, allowNum bool) bool {
+	if s == "" {
+		return false
+	}
+	parts := strings.Split(s, ".")
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			if !(isAlpha(c) || isDigit(c) && i > 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// namespaces refuses set's variable name in a namespace the script
+// cannot use: only "global" with include, as Pigeonhole refuses it at
+// compile time. (A reference such as "${foo.bar}" inside a string gets
+// an error line from sievec but compiles, and expands to "".)
+func (k *checker) namespaces(c *call) bool {
+	if c.name != "set" || len(c.args) == 0 || c.args[0].kind != argStrings {
+		return true
+	}
+	name := c.args[0].strs[0]
+	ns, _, ok := strings.Cut(name, ".")
+	if !ok || strings.EqualFold(ns, "global") && k.has("include") {
+		return true
+	}
+	k.errf(c.args[0].pos, "referring to variable in unknown namespace '%s'", ns)
+	return false
+}
