@@ -70,7 +70,9 @@ func readCommand(r *bufio.Reader, lim limits) (command, error) {
 		return c, errSyntax
 	}
 	c.name = upper(args[0].s)
-	c.args = args[1:]
+	if len(args) > 1 {
+		c.args = args[1:]
+	}
 	return c, nil
 }
 

@@ -128,7 +128,7 @@ func (s *session) checkScript(script []byte) {
 		s.fail(err)
 		return
 	}
-	s.ok("", "Script is valid.")
+	s.ok("", "Script checked successfully.")
 }
 
 // cmdHaveSpace is HAVESPACE name size (RFC 5804 section 2.5).

@@ -29,15 +29,17 @@ const (
 	DefaultMaxLineLength = 8192
 	// DefaultMaxAuthSize bounds a SASL response and any literal sent
 	// before login.
-	DefaultMaxAuthSize        = 8192
-	DefaultMaxBadCommands     = 20
-	DefaultMaxLoginCommands   = 50
-	DefaultMaxRedirects       = 4 // Pigeonhole's sieve_max_redirects
-	DefaultIdleTimeout        = 30 * time.Minute
-	DefaultLoginTimeout       = 3 * time.Minute
-	DefaultWriteTimeout       = 2 * time.Minute
-	DefaultHandshakeTimeout   = 30 * time.Second
-	DefaultLoginMaxConnsPerIP = 50
+	DefaultMaxAuthSize    = 8192
+	DefaultMaxBadCommands = 20
+	// DefaultMaxLoginBadCommands is Dovecot's login processes' limit.
+	DefaultMaxLoginBadCommands = 3
+	DefaultMaxLoginCommands    = 50
+	DefaultMaxRedirects        = 4 // Pigeonhole's sieve_max_redirects
+	DefaultIdleTimeout         = 30 * time.Minute
+	DefaultLoginTimeout        = 3 * time.Minute
+	DefaultWriteTimeout        = 2 * time.Minute
+	DefaultHandshakeTimeout    = 30 * time.Second
+	DefaultLoginMaxConnsPerIP  = 50
 )
 
 // DefaultExtensions are the SIEVE capability's extensions, Pigeonhole
@@ -133,9 +135,13 @@ type Server struct {
 	// means DefaultMaxAuthSize. More ends the session.
 	MaxAuthSize int
 	// MaxBadCommands is how many unknown, malformed or refused commands
-	// a session may send before it is ended with BYE; 0 means
+	// a logged-in session may send: the last one is answered BYE "Too
+	// many invalid MANAGESIEVE commands." and the session ends; 0 means
 	// DefaultMaxBadCommands.
 	MaxBadCommands int
+	// MaxLoginBadCommands is MaxBadCommands before login; 0 means
+	// DefaultMaxLoginBadCommands, 3, as Dovecot's login processes.
+	MaxLoginBadCommands int
 	// MaxLoginCommands is how many commands a client may send before it
 	// logs in; 0 means DefaultMaxLoginCommands.
 	MaxLoginCommands int

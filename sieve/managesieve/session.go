@@ -65,8 +65,8 @@ func (s *session) serve() {
 	s.writeCapabilities()
 	s.ok("", s.greeting())
 	for !s.quit {
-		if s.bad >= orDefault(s.srv.MaxBadCommands, DefaultMaxBadCommands) {
-			s.reply(&Error{Bye: true, Text: "Too many invalid commands."})
+		if s.bad >= s.maxBad() {
+			s.reply(errTooManyBad)
 			return
 		}
 		if s.id == nil && s.cmds >= orDefault(s.srv.MaxLoginCommands, DefaultMaxLoginCommands) {
@@ -137,13 +137,15 @@ func (s *session) commandError(c command, err error) bool {
 	var ne net.Error
 	switch {
 	case errors.As(err, &lt):
-		s.bad++
 		limit := s.limits().literal
 		if s.id == nil {
 			s.reply(&Error{Bye: true, Text: "Literal too large before login."})
 			return false
 		}
-		s.reply(&Error{Code: CodeQuotaMaxSize, Text: "Script is too large (max " + itoa(limit) + " bytes)."})
+		s.fail(&Error{Code: CodeQuotaMaxSize, Text: "Script is too large (max " + itoa(limit) + " bytes)."})
+		if s.quit {
+			return false
+		}
 		if lt.size > 4*limit {
 			s.reply(&Error{Bye: true, Text: "Literal too large."})
 			return false
@@ -162,13 +164,11 @@ func (s *session) commandError(c command, err error) bool {
 		s.reply(&Error{Bye: true, Text: "Command line too long."})
 		return false
 	case errors.Is(err, errSyntax):
-		s.bad++
-		s.reply(&Error{Text: "Error in MANAGESIEVE command: Invalid arguments."})
-		return true
+		s.fail(&Error{Text: "Error in MANAGESIEVE command: Invalid arguments."})
+		return !s.quit
 	case errors.Is(err, errTooManyArgs):
-		s.bad++
-		s.reply(&Error{Text: "Error in MANAGESIEVE command: Too many command arguments."})
-		return true
+		s.fail(&Error{Text: "Error in MANAGESIEVE command: Too many arguments."})
+		return !s.quit
 	case errors.Is(err, errShuttingDown):
 		s.reply(&Error{Bye: true, Text: "Server shutting down."})
 		return false
@@ -220,7 +220,7 @@ func (s *session) dispatch(c command) {
 // noArgs checks that c has no arguments, answering when it has.
 func (s *session) noArgs(c command) bool {
 	if len(c.args) > 0 {
-		s.fail(argError(c, "Too many command arguments."))
+		s.fail(argError(c, "Too many arguments."))
 		return false
 	}
 	return true
@@ -238,7 +238,7 @@ func (s *session) stringArgs(c command, n int) ([]string, bool) {
 		return nil, false
 	}
 	if len(c.args) > n {
-		s.fail(argError(c, "Too many command arguments."))
+		s.fail(argError(c, "Too many arguments."))
 		return nil, false
 	}
 	out := make([]string, n)
@@ -329,10 +329,25 @@ func (s *session) reply(err error) {
 	s.write(response(status, e.Code, e.Text))
 }
 
-// fail counts a refused command and answers it.
+// fail counts a refused command and answers it, or, when it is one
+// too many, says BYE instead, as Dovecot does.
 func (s *session) fail(err error) {
 	s.bad++
+	if s.bad >= s.maxBad() {
+		s.reply(errTooManyBad)
+		return
+	}
 	s.reply(err)
+}
+
+var errTooManyBad = &Error{Bye: true, Text: "Too many invalid MANAGESIEVE commands."}
+
+// maxBad is the bad-command limit in the session's state.
+func (s *session) maxBad() int {
+	if s.id == nil {
+		return orDefault(s.srv.MaxLoginBadCommands, DefaultMaxLoginBadCommands)
+	}
+	return orDefault(s.srv.MaxBadCommands, DefaultMaxBadCommands)
 }
 
 // handshake completes a TLS handshake within HandshakeTimeout.

@@ -197,6 +197,9 @@ func (s *Store) HaveSpace(ctx context.Context, name string, size int64) error {
 		count++
 		total += sc.Size
 	}
+	if s.MaxStorage > 0 && size > s.MaxStorage {
+		return &QuotaError{Kind: QuotaMaxStorage, Limit: s.MaxStorage}
+	}
 	if s.MaxScripts > 0 && !replacing && count+1 > s.MaxScripts {
 		return &QuotaError{Kind: QuotaMaxScripts, Limit: int64(s.MaxScripts)}
 	}
@@ -205,6 +208,10 @@ func (s *Store) HaveSpace(ctx context.Context, name string, size int64) error {
 	}
 	return nil
 }
+
+// Create makes Dir and Dir/tmp if they are missing, as Pigeonhole does
+// when a user's storage is first opened (a ManageSieve login).
+func (s *Store) Create() error { return s.ensureDirs() }
 
 // Put stores script under name, replacing a script of that name
 // atomically (the active one stays active), after checking the quotas.
