@@ -62,18 +62,32 @@ func (s *session) storeError(err error, name string) error {
 	return err // an *Error, or logged and answered TRYLATER
 }
 
+// invalidName is PUTSCRIPT's answer to a bad name; badName is the
+// other commands', in Pigeonhole's words.
 func invalidName(name string) *Error {
 	return &Error{Text: "Invalid Sieve script name `" + sanitize(name) + "'."}
 }
 
+func badName(name string) *Error {
+	return &Error{Text: "Invalid script name `" + sanitize(name) + "'."}
+}
+
 // sanitize keeps control characters of a client's string out of a
-// reply.
+// reply and shortens it to 80 bytes, as Dovecot's str_sanitize.
 func sanitize(s string) string {
+	const max = 80
 	b := []byte(s)
 	for i, c := range b {
 		if c < 0x20 || c == 0x7f {
 			b[i] = '?'
 		}
+	}
+	if len(b) > max {
+		n := max - 3
+		for n > 0 && b[n]&0xc0 == 0x80 {
+			n-- // not inside a UTF-8 sequence
+		}
+		b = append(b[:n:n], "..."...)
 	}
 	return string(b)
 }
@@ -131,23 +145,31 @@ func (s *session) checkScript(script []byte) {
 	s.ok("", "Script checked successfully.")
 }
 
-// cmdHaveSpace is HAVESPACE name size (RFC 5804 section 2.5).
+// cmdHaveSpace is HAVESPACE name size (RFC 5804 section 2.5), with
+// Pigeonhole's answers to bad arguments.
 func (s *session) cmdHaveSpace(c command) {
-	if len(c.args) != 2 || c.args[0].kind != argString || c.args[1].kind != argAtom {
-		s.fail(argError(c, "Invalid arguments."))
+	switch {
+	case len(c.args) < 2:
+		s.fail(argError(c, "Missing arguments."))
+		return
+	case len(c.args) > 2:
+		s.fail(argError(c, "Too many arguments."))
+		return
+	case c.args[0].kind != argString:
+		s.fail(&Error{Text: "Invalid string for scriptname."})
 		return
 	}
-	size, err := strconv.ParseUint(c.args[1].s, 10, 32)
-	if err != nil {
-		s.fail(argError(c, "Invalid arguments."))
+	size, err := strconv.ParseUint(c.args[1].s, 10, 64)
+	if c.args[1].kind != argAtom || err != nil {
+		s.fail(&Error{Text: "Invalid scriptsize argument."})
 		return
 	}
 	name := c.args[0].s
 	if !sievestore.ValidName(name) {
-		s.fail(invalidName(name))
+		s.fail(&Error{Text: "Invalid script name."})
 		return
 	}
-	if max := orDefault(s.srv.MaxScriptSize, DefaultMaxScriptSize); int64(size) > max {
+	if max := orDefault(s.srv.MaxScriptSize, DefaultMaxScriptSize); size > uint64(max) {
 		s.fail(&Error{Code: CodeQuotaMaxSize, Text: "Script is too large (max " + itoa(max) + " bytes)."})
 		return
 	}
@@ -199,7 +221,7 @@ func (s *session) setActive(name string) {
 		return
 	}
 	if !sievestore.ValidName(name) {
-		s.fail(invalidName(name))
+		s.fail(badName(name))
 		return
 	}
 	if err := s.scripts.SetActive(s.ctx, name); err != nil {
@@ -213,7 +235,7 @@ func (s *session) setActive(name string) {
 // getScript is GETSCRIPT (RFC 5804 section 2.9).
 func (s *session) getScript(name string) {
 	if !sievestore.ValidName(name) {
-		s.fail(invalidName(name))
+		s.fail(badName(name))
 		return
 	}
 	body, err := s.scripts.Get(s.ctx, name)
@@ -230,7 +252,7 @@ func (s *session) getScript(name string) {
 // deleteScript is DELETESCRIPT (RFC 5804 section 2.10).
 func (s *session) deleteScript(name string) {
 	if !sievestore.ValidName(name) {
-		s.fail(invalidName(name))
+		s.fail(badName(name))
 		return
 	}
 	if err := s.scripts.Delete(s.ctx, name); err != nil {
@@ -243,11 +265,18 @@ func (s *session) deleteScript(name string) {
 
 // renameScript is RENAMESCRIPT (RFC 5804 section 2.11.1).
 func (s *session) renameScript(oldName, newName string) {
-	for _, n := range []string{oldName, newName} {
-		if !sievestore.ValidName(n) {
-			s.fail(invalidName(n))
+	// Pigeonhole's order: the old name, that it exists, the new name.
+	if !sievestore.ValidName(oldName) {
+		s.fail(badName(oldName))
+		return
+	}
+	if !sievestore.ValidName(newName) {
+		if _, err := s.scripts.Get(s.ctx, oldName); err != nil {
+			s.fail(s.storeError(err, oldName))
 			return
 		}
+		s.fail(&Error{Text: "Invalid new Sieve script name `" + sanitize(newName) + "'."})
+		return
 	}
 	if err := s.scripts.Rename(s.ctx, oldName, newName); err != nil {
 		s.fail(s.storeError(err, oldName))

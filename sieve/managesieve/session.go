@@ -257,11 +257,15 @@ func (s *session) cmdNoop(c command) {
 		s.ok("", "NOOP Completed")
 		return
 	}
-	args, ok := s.stringArgs(c, 1)
-	if !ok {
+	if len(c.args) > 1 {
+		s.fail(argError(c, "Too many arguments."))
 		return
 	}
-	s.ok(CodeTag+" "+string(appendString(nil, args[0])), "Done")
+	if c.args[0].kind != argString {
+		s.fail(&Error{Text: "Invalid echo tag."})
+		return
+	}
+	s.ok(CodeTag+" "+string(appendString(nil, c.args[0].s)), "Done")
 }
 
 // close ends the session.

@@ -264,7 +264,7 @@ func (s *Store) Rename(ctx context.Context, oldName, newName string) error {
 		return ErrNotFound
 	}
 	if oldName == newName {
-		return nil
+		return ErrExists // as Pigeonhole answers
 	}
 	active, err := s.ActiveName(ctx)
 	if err != nil {

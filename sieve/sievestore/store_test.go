@@ -126,7 +126,7 @@ func TestQuota(t *testing.T) {
 func TestNames(t *testing.T) {
 	ctx := context.Background()
 	s, home := newStore(t)
-	for _, n := range []string{"", ".", "..", "../x", "a/b", "/etc/passwd", "a\x00b", "a\nb", "a\x7fb", "a\u0085b", "a\u2028b", "\xff", strings.Repeat("x", 257)} {
+	for _, n := range []string{"", "../x", "a/b", "/etc/passwd", "a\x00b", "a\nb", "a\x7fb", "a\u0085b", "a\u2028b", "\xff", strings.Repeat("x", 257), strings.Repeat("x", 250), strings.Repeat("é", 125)} {
 		if ValidName(n) {
 			t.Errorf("ValidName(%q) = true", n)
 		}
@@ -134,7 +134,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("Put(%q) = %v", n, err)
 		}
 	}
-	for _, n := range []string{"a", ".x", "tmp", "日本語", "a b", `a\b`, strings.Repeat("é", 256)} {
+	for _, n := range []string{"a", ".", "..", ".x", "tmp", "日本語", "a b", `a\b`, strings.Repeat("x", 249), strings.Repeat("é", 124)} {
 		if !ValidName(n) {
 			t.Errorf("ValidName(%q) = false", n)
 		}
