@@ -176,4 +176,3 @@ func FuzzSession(f *testing.F) {
 		}
 	})
 }
-
