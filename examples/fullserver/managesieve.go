@@ -114,6 +114,7 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 		Backend:                  backend,
 		Logger:                   log,
 		MaxScriptSize:            tmpl.MaxScriptSize,
+		MaxConnections:           int(v.Int("process_limit")),
 		LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 	}
 	return srv, nil

@@ -29,4 +29,15 @@
 // connections per address before login, and timeouts. Go error text
 // never reaches a client: errors that are not *Error, *ScriptError or
 // the sievestore errors are logged and answered NO (TRYLATER).
+//
+// Implementation notes: each connection is served by one goroutine
+// that reads a whole command (its literals included, each bounded
+// before it is allocated), runs it, and buffers the reply, which is
+// flushed before the next read. A literal over the limit is answered
+// from its announcement, before its data arrives. Check, the Backend
+// and Scripts run on that goroutine with the session's context, which
+// Close (or a Shutdown whose context ends) cancels; the server keeps
+// no state between sessions but the connection counts, and leaves
+// the consistency of concurrent writes to one user's scripts to
+// Scripts (sievestore: atomic renames, no locks, as Pigeonhole).
 package managesieve

@@ -152,6 +152,7 @@ func FuzzSession(f *testing.F) {
 		LoginTimeout:     2 * time.Second,
 		MaxLoginCommands: 1000,
 	}
+	srv.init()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c1, c2 := net.Pipe()
 		s := newSession(srv, c1)

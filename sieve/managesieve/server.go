@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
@@ -40,6 +41,8 @@ const (
 	DefaultWriteTimeout        = 2 * time.Minute
 	DefaultHandshakeTimeout    = 30 * time.Second
 	DefaultLoginMaxConnsPerIP  = 50
+	// DefaultMaxConnections is Dovecot's default process_limit.
+	DefaultMaxConnections = 1024
 )
 
 // DefaultExtensions are the SIEVE capability's extensions, Pigeonhole
@@ -145,6 +148,11 @@ type Server struct {
 	// MaxLoginCommands is how many commands a client may send before it
 	// logs in; 0 means DefaultMaxLoginCommands.
 	MaxLoginCommands int
+	// MaxConnections bounds the concurrent connections, logged in or
+	// not (Dovecot's process_limit); one over it is answered BYE
+	// (TRYLATER) and closed. 0 means DefaultMaxConnections, negative no
+	// limit.
+	MaxConnections int
 	// LoginMaxConnectionsPerIP bounds the not-yet-logged-in connections
 	// from one address (IPv6: a /64); 0 means
 	// DefaultLoginMaxConnsPerIP, negative no limit.
@@ -163,6 +171,16 @@ type Server struct {
 
 	sessions serve.Group
 	prelogin serve.AddrCounter
+
+	initOnce sync.Once
+	baseCtx  context.Context // parent of the sessions' contexts
+	cancel   context.CancelFunc
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	})
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -195,10 +213,12 @@ func (s *Server) ListenAndServe() error {
 // Serve accepts connections on l and serves each in its own goroutine.
 // It returns ErrServerClosed after Shutdown or Close, and closes l.
 func (s *Server) Serve(l net.Listener) error {
+	s.init()
 	s.sessions.SetLogger(s.logger())
 	err := s.sessions.Serve(l, func(c net.Conn) {
 		sess := newSession(s, c)
-		if !s.sessions.Track(sess) {
+		others, ok := s.sessions.TrackCounting(sess)
+		if !ok {
 			c.Close()
 			return
 		}
@@ -209,7 +229,13 @@ func (s *Server) Serve(l net.Listener) error {
 		if limit == 0 {
 			limit = DefaultLoginMaxConnsPerIP
 		}
-		if !s.prelogin.Acquire(c.RemoteAddr(), limit) {
+		maxConns := s.MaxConnections
+		if maxConns == 0 {
+			maxConns = DefaultMaxConnections
+		}
+		if maxConns > 0 && others >= maxConns {
+			sess.refusal = &Error{Bye: true, Code: CodeTryLater, Text: "Maximum number of connections exceeded."}
+		} else if !s.prelogin.Acquire(c.RemoteAddr(), limit) {
 			sess.refusal = &Error{Bye: true, Text: "Too many connections from your IP address."}
 		} else {
 			sess.prelogin = true
@@ -226,8 +252,17 @@ func (s *Server) Serve(l net.Listener) error {
 // lets running commands finish, and waits for the sessions to end or
 // ctx to be done, when the rest are closed and ctx's error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	// Once ctx is done, sessions are aborted: end their work too.
+	stop := context.AfterFunc(ctx, s.cancel)
+	defer stop()
 	return s.sessions.Shutdown(ctx)
 }
 
-// Close closes the listeners and every connection at once.
-func (s *Server) Close() error { return s.sessions.Close() }
+// Close closes the listeners and every connection at once, and cancels
+// the sessions' work in progress.
+func (s *Server) Close() error {
+	s.init()
+	s.cancel()
+	return s.sessions.Close()
+}

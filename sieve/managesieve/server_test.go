@@ -301,3 +301,29 @@ func (finalSession) Next(context.Context, []byte) ([]byte, bool, error) {
 	return []byte("final"), true, nil
 }
 func (finalSession) Identity() *auth.Identity { return &auth.Identity{User: "u"} }
+
+func TestMaxConnections(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServer(t)
+	srv.MaxConnections = 2
+	addr := startServer(t, srv)
+	a, b := dial(t, addr), dial(t, addr)
+	a.response()
+	b.response()
+	c := dial(t, addr)
+	if got := c.response(); got != "BYE (TRYLATER) \"Maximum number of connections exceeded.\"\r\n" {
+		t.Fatalf("third connection: %q", got)
+	}
+	a.cmd("LOGOUT")
+	// The slot comes free once a's session has ended.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d := dial(t, addr)
+		if got := d.response(); strings.HasPrefix(got, "\"IMPLEMENTATION\"") {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no slot after LOGOUT: %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

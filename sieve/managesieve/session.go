@@ -39,7 +39,7 @@ type session struct {
 
 func newSession(srv *Server, c net.Conn) *session {
 	s := &session{srv: srv, conn: c}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
 	s.w = bufio.NewWriterSize(c, 8192)
 	s.info = auth.ConnInfo{Service: "sieve", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
