@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,6 +93,17 @@ var pigeonholeSessions = []struct {
 		`AUTHENTICATE "PLAIN"`,
 		`"` + plainResp("auth3", "pw") + `"`,
 		"LISTSCRIPTS",
+		"LOGOUT",
+	}},
+	{"auth4", []string{
+		`AUTHENTICATE "LOGIN"`,
+		`"` + b64("auth4") + `"`,
+		`"` + b64("pw") + `"`,
+		"LISTSCRIPTS",
+		"LOGOUT",
+	}},
+	{"auth5", []string{
+		`AUTHENTICATE "PLAIN" {` + strconv.Itoa(len(plainResp("auth5", "pw"))) + "+}\n" + plainResp("auth5", "pw"),
 		"LOGOUT",
 	}},
 	{"auth2", []string{
