@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -222,25 +223,57 @@ func TestStartTLS(t *testing.T) {
 	}
 }
 
-// noPlaintext refuses plaintext mechanisms as auth.Service does on a
-// connection that is neither TLS nor loopback.
-type noPlaintext struct{ auth.Authenticator }
+// farListener makes every connection look as if it came from
+// 192.0.2.1, so that auth.Service's policy (loopback counts as secure)
+// treats it as a remote client.
+type farListener struct{ net.Listener }
 
-func (noPlaintext) Mechanisms(*auth.ConnInfo) []string { return nil }
-func (noPlaintext) NewSASL(context.Context, string, *auth.ConnInfo) (auth.SASLSession, error) {
-	return nil, auth.ErrPlaintextNotAllowed
+func (l farListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return farConn{c}, nil
 }
 
+type farConn struct{ net.Conn }
+
+func (farConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 40000} }
+
+// TestEncryptNeeded: with auth.Service's defaults (Dovecot's
+// disable_plaintext_auth = yes) a remote client is offered no
+// mechanism and refused PLAIN before STARTTLS, and logs in after it.
 func TestEncryptNeeded(t *testing.T) {
 	t.Parallel()
 	srv, _ := newTestServer(t)
-	srv.Authenticator = noPlaintext{srv.Authenticator}
-	c := dial(t, startServer(t, srv))
+	srv.Authenticator = &auth.Service{PassDB: anyPassword{}, FailureDelay: -1, PenaltyBase: -1}
+	tlsf := testutil.NewTLS(t)
+	srv.TLSConfig = tlsf.ServerConfig()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(farListener{l})
+	t.Cleanup(func() { srv.Close() })
+	c := dial(t, l.Addr().String())
 	if g := c.response(); !strings.Contains(g, "\"SASL\" \"\"\r\n") {
-		t.Fatalf("greeting %q", g)
+		t.Fatalf("mechanisms offered without TLS: %q", g)
 	}
 	if got := c.cmd(`AUTHENTICATE "PLAIN" "` + plainResp("u", "pw") + `"`); !strings.HasPrefix(got, "NO (ENCRYPT-NEEDED) ") {
-		t.Fatalf("got %q", got)
+		t.Fatalf("PLAIN without TLS: %q", got)
+	}
+	c.cmd("STARTTLS")
+	tc := tls.Client(c.conn, tlsf.ClientConfig())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c.conn = tc
+	c.r.Reset(tc)
+	if g := c.response(); !strings.Contains(g, "\"SASL\" \"PLAIN LOGIN\"\r\n") {
+		t.Fatalf("mechanisms after STARTTLS: %q", g)
+	}
+	if got := c.cmd(`AUTHENTICATE "PLAIN" "` + plainResp("u", "pw") + `"`); got != "OK \"Logged in.\"\r\n" {
+		t.Fatalf("PLAIN over TLS: %q", got)
 	}
 }
 
