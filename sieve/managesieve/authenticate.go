@@ -171,7 +171,7 @@ func (s *session) login(id *auth.Identity, final []byte) {
 	s.log = s.log.With("user", id.User)
 	s.log.Info("managesieve: login")
 	if s.srv.ConnState != nil {
-		s.srv.ConnState(s.conn, StateAuth)
+		s.srv.ConnState(s.raw, StateAuth)
 	}
 	code := ""
 	if len(final) > 0 {

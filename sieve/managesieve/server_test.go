@@ -360,3 +360,42 @@ func TestMaxConnections(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestConnState(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServer(t)
+	tlsf := testutil.NewTLS(t)
+	srv.TLSConfig = tlsf.ServerConfig()
+	states := make(chan ConnState, 8)
+	conns := make(chan net.Conn, 8)
+	srv.ConnState = func(c net.Conn, s ConnState) { states <- s; conns <- c }
+	c := dial(t, startServer(t, srv))
+	c.response()
+	c.cmd("STARTTLS")
+	tc := tls.Client(c.conn, tlsf.ClientConfig())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c.conn = tc
+	c.r.Reset(tc)
+	c.response()
+	c.cmd(`AUTHENTICATE "PLAIN" "` + plainResp("u", "pw") + `"`)
+	c.cmd("LOGOUT")
+	var first net.Conn
+	for i, want := range []ConnState{StateNew, StateAuth, StateClosed} {
+		select {
+		case got := <-states:
+			conn := <-conns
+			if got != want {
+				t.Fatalf("state %d = %v, want %v", i, got, want)
+			}
+			if first == nil {
+				first = conn
+			} else if conn != first {
+				t.Fatalf("state %v reported for another net.Conn", got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no state %v", want)
+		}
+	}
+}

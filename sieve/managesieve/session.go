@@ -17,7 +17,8 @@ import (
 // session is one client connection.
 type session struct {
 	srv    *Server
-	conn   net.Conn
+	conn   net.Conn // the connection, TLS once STARTTLS has run
+	raw    net.Conn // the accepted connection, as ConnState reports it
 	r      *bufio.Reader
 	w      *bufio.Writer
 	log    *slog.Logger
@@ -38,7 +39,7 @@ type session struct {
 }
 
 func newSession(srv *Server, c net.Conn) *session {
-	s := &session{srv: srv, conn: c}
+	s := &session{srv: srv, conn: c, raw: c}
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
 	s.w = bufio.NewWriterSize(c, 8192)
@@ -276,7 +277,7 @@ func (s *session) close() {
 	s.endPrelogin()
 	s.srv.sessions.Untrack(s)
 	if s.srv.ConnState != nil {
-		s.srv.ConnState(s.conn, StateClosed)
+		s.srv.ConnState(s.raw, StateClosed)
 	}
 }
 
