@@ -61,6 +61,9 @@ func listenSpecs(c *config.Config) []listenSpec {
 			inet("pop3s", "listen", "pop3s_port")
 		}
 	}
+	if slices.Contains(protos, "sieve") {
+		inet("sieve", "listen", "managesieve_port")
+	}
 	if slices.Contains(protos, "lmtp") {
 		v := c.Service("lmtp")
 		if p := v.Get("lmtp_unix_listener"); p != "" {

@@ -12,7 +12,7 @@ import (
 // services are the listeners, named as in master.cf (smtp, submission,
 // submissions) and Dovecot (imap, imaps, pop3, pop3s, lmtp). A setting
 // "submission/name = value" overrides name for that listener only.
-var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "lmtp", "auth"}
+var services = []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "lmtp", "sieve", "auth"}
 
 // ownParams are the parameters fullserver adds or whose defaults differ
 // from Postfix's and Dovecot's: a host that runs unprivileged on
@@ -95,6 +95,11 @@ var ownParams = []config.Param{
 	{Name: "imaps_port", Default: "2993", Check: optPort},
 	{Name: "pop3_port", Default: "2110", Check: optPort},
 	{Name: "pop3s_port", Default: "2995", Check: optPort},
+	{Name: "managesieve_port", Default: "24190", Check: optPort, Doc: "ManageSieve listener port (protocols = sieve), empty for none"},
+	{Name: "sieve", Default: "file:~/sieve;active=~/.dovecot.sieve", Check: sieveLocationCheck, Doc: "Pigeonhole's script storage and active-script link; ~ is the user's home, or the directory holding the Maildir for users without one"},
+	{Name: "sieve_quota_max_scripts", Default: "0", Kind: config.Int, Doc: "ManageSieve: scripts per user, 0 for no limit"},
+	{Name: "sieve_quota_max_storage", Default: "0", Kind: config.Int, Doc: "ManageSieve: bytes of scripts per user, 0 for no limit"},
+	{Name: "sieve_max_script_size", Default: "1048576", Kind: config.Int, Doc: "largest script in bytes (Pigeonhole's); 0 means the default, since a script is held in memory while it is checked"},
 	{Name: "lmtp_unix_listener", Default: "$data_directory/lmtp.sock"},
 	{Name: "lmtp_inet_listener", Default: "", Check: optAddr},
 	{Name: "auth_client_listener", Default: "", Doc: "unix socket speaking Dovecot's auth-client protocol, for Postfix's smtpd_sasl_type = dovecot; empty for none"},
@@ -114,8 +119,8 @@ var ownParams = []config.Param{
 	{Name: "pop3_lock_session", Default: "no", Kind: config.Bool},
 	{Name: "pop3_no_flag_updates", Default: "no", Kind: config.Bool},
 	{Name: "mail_max_userip_connections", Default: "10", Kind: config.Int},
-	{Name: "process_limit", Default: "1024", Kind: config.Int, Doc: "IMAP and POP3: connections at once per listener, logged in or not (Dovecot's service process_limit)"},
-	{Name: "login_max_connections_per_ip", Default: "50", Kind: config.Int, Doc: "IMAP and POP3: connections not yet logged in from one address (IPv6: one /64)"},
+	{Name: "process_limit", Default: "1024", Kind: config.Int, Doc: "IMAP, POP3 and ManageSieve: connections at once per listener, logged in or not (Dovecot's service process_limit)"},
+	{Name: "login_max_connections_per_ip", Default: "50", Kind: config.Int, Doc: "IMAP, POP3 and ManageSieve: connections not yet logged in from one address (IPv6: one /64)"},
 	{Name: "mailbox_list_limit", Default: "10000", Kind: config.Int, Doc: "IMAP: mailboxes per user; CREATE beyond it gets NO [LIMIT]"},
 	{Name: "lmtp_save_to_detail_mailbox", Default: "no", Kind: config.Bool},
 	{Name: "shutdown_timeout", Default: "30s", Kind: config.Duration, Doc: "how long SIGTERM waits for sessions to finish"},
@@ -262,9 +267,9 @@ func notifyClassList(v string) error {
 func protocolList(v string) error {
 	for _, p := range config.SplitList(v) {
 		switch p {
-		case "imap", "pop3", "lmtp", "none":
+		case "imap", "pop3", "lmtp", "sieve", "none":
 		default:
-			return fmt.Errorf("unknown protocol %q (want imap, pop3, lmtp or none)", p)
+			return fmt.Errorf("unknown protocol %q (want imap, pop3, lmtp, sieve or none)", p)
 		}
 	}
 	return nil

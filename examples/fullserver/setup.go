@@ -138,6 +138,12 @@ func (h *host) setup() (*demoUser, error) {
 				MaxConnections:           int(v.Int("process_limit")),
 				LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 			}
+		case "sieve":
+			srv, err := h.newManageSieve(v, metered, u, log)
+			if err != nil {
+				return nil, err
+			}
+			h.running[b.service] = srv
 		case "auth":
 			// Dovecot's auth-client socket: an external Postfix with
 			// smtpd_sasl_type = dovecot authenticates against our users.

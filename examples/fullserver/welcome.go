@@ -65,6 +65,7 @@ func (h *host) printWelcome(demo *demoUser, metricsL net.Listener) {
 	add("IMAP", "imap", "STARTTLS", "imaps", "")
 	add("POP3", "pop3", "STLS", "pop3s", "")
 	add("SMTP submission", "submission", "STARTTLS", "submissions", ", with authentication")
+	add("ManageSieve", "sieve", "STARTTLS", "", "")
 	if len(lines) > 0 {
 		if host == "0.0.0.0" || host == "::" {
 			host = "this host"
