@@ -10,6 +10,7 @@ import (
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/sieve"
 	"github.com/yubinmail/yubin/sieve/managesieve"
 	"github.com/yubinmail/yubin/sieve/sievestore"
 )
@@ -69,8 +70,9 @@ func expandUserPath(path, user, home string) (string, error) {
 // that holds the Maildir, so scripts sit next to the mail as
 // ~/sieve and ~/.dovecot.sieve would.
 //
-// Scripts are not compiled yet (Check is nil): the sieve package's
-// parser is wired in at its merge.
+// PUTSCRIPT and CHECKSCRIPT compile the script with the extensions
+// delivery allows (sieve_extensions), and a script with errors is
+// refused with sievec's messages.
 func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, log *slog.Logger) (*managesieve.Server, error) {
 	loc, err := parseSieveLocation(v.Get("sieve"))
 	if err != nil {
@@ -108,7 +110,10 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 		}
 		return &st, st.Create()
 	})
+	exts := capabilityOrder(sieveExtensions(v.Get("sieve_extensions")))
 	srv := &managesieve.Server{
+		Check:                    sieveCheck(exts),
+		Extensions:               exts,
 		TLSConfig:                dovecotTLS(v, h.tlsConf),
 		Authenticator:            a,
 		Backend:                  backend,
@@ -118,4 +123,53 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 		LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 	}
 	return srv, nil
+}
+
+// sieveCheck is ManageSieve's Check: the script is parsed as delivery
+// parses it, and its errors are sent as sievec prints them ("NAME: line
+// 2: error: ...", then "NAME: error: validation failed."; without the
+// name for CHECKSCRIPT).
+func sieveCheck(exts []string) func(ctx context.Context, name string, script []byte) error {
+	return func(ctx context.Context, name string, script []byte) error {
+		_, err := sieve.Parse(script, sieve.WithExtensions(exts...), sieve.WithName(name))
+		if err == nil {
+			return nil
+		}
+		prefix := ""
+		if name != "" {
+			prefix = name + ": "
+		}
+		var b strings.Builder
+		errs := sieve.Errors(err)
+		if len(errs) == 0 {
+			b.WriteString(prefix + "error: " + err.Error() + "\r\n")
+		}
+		for _, e := range errs {
+			b.WriteString(prefix + e.Error() + "\r\n")
+		}
+		b.WriteString(prefix + "error: validation failed.\r\n")
+		return &managesieve.ScriptError{Text: b.String()}
+	}
+}
+
+// capabilityOrder puts exts in the order Pigeonhole lists them in its
+// SIEVE capability (managesieve.DefaultExtensions), others after them.
+func capabilityOrder(exts []string) []string {
+	have := map[string]bool{}
+	for _, e := range exts {
+		have[e] = true
+	}
+	var out []string
+	for _, e := range managesieve.DefaultExtensions {
+		if have[e] {
+			out = append(out, e)
+			delete(have, e)
+		}
+	}
+	for _, e := range exts {
+		if have[e] {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -87,6 +87,19 @@ func TestManageSieveUpload(t *testing.T) {
 	if got := cmd(`SETACTIVE "lists"`); got != "OK \"Setactive completed.\"\r\n" {
 		t.Fatalf("SETACTIVE: %q", got)
 	}
+	// A script that does not compile is refused with sievec's messages.
+	got := cmd("PUTSCRIPT \"bad\" {6+}\r\nfoo;\r\n")
+	var n int
+	if _, err := fmt.Sscanf(got, "NO {%d}", &n); err == nil { // the messages as a literal
+		msg := make([]byte, n+2)
+		if _, err := io.ReadFull(r, msg); err != nil {
+			t.Fatal(err)
+		}
+		got += string(msg)
+	}
+	if !strings.HasPrefix(got, "NO ") || !strings.Contains(got, "bad: line 1: error: unknown command 'foo'") {
+		t.Fatalf("PUTSCRIPT of a broken script: %q", got)
+	}
 	for _, n := range []string{"two", "three"} {
 		got := cmd(fmt.Sprintf("PUTSCRIPT %q {5+}\r\nkeep;", n))
 		if n == "three" && got != "NO (QUOTA/MAXSCRIPTS) \"Script count quota exceeded (max 2 scripts).\"\r\n" {
