@@ -60,10 +60,7 @@ func (mb *Mailbox) wake() {
 
 // openHandle opens a handle on the mailbox in dbox-Mails directory md.
 func (s *Store) openHandle(name, md string, ro bool) (*Mailbox, error) {
-	if err := s.ensureLog(md); err != nil {
-		return nil, err
-	}
-	l, err := loadState(md)
+	l, err := s.load(md)
 	if err != nil {
 		return nil, fmt.Errorf("sdbox: open %q: %w", name, err)
 	}
@@ -470,3 +467,16 @@ func (mb *Mailbox) sameMailbox(t *txn) bool {
 // staleAfter is how old a temporary file must be before it is taken as
 // left by a crash (Dovecot's 36 hours).
 const staleAfter = 36 * time.Hour
+
+// load reads a mailbox, giving it a log first when it has neither log
+// nor index (a dbox-Mails directory someone else just made).
+func (s *Store) load(md string) (*loaded, error) {
+	l, err := loadState(md)
+	if errors.Is(err, os.ErrNotExist) && isDir(md) {
+		if err := s.ensureLog(md); err != nil {
+			return nil, err
+		}
+		l, err = loadState(md)
+	}
+	return l, err
+}

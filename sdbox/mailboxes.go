@@ -140,10 +140,7 @@ func (s *Store) Status(ctx context.Context, name string) (store.MailboxStatus, e
 	if err != nil {
 		return store.MailboxStatus{}, err
 	}
-	if err := s.ensureLog(md); err != nil {
-		return store.MailboxStatus{}, err
-	}
-	l, err := loadState(md)
+	l, err := s.load(md)
 	if err != nil {
 		return store.MailboxStatus{}, fmt.Errorf("sdbox: status %q: %w", name, err)
 	}
