@@ -1,7 +1,9 @@
 package sdbox
 
 import (
+	"bytes"
 	"context"
+	"os/exec"
 	"fmt"
 	"io"
 	"os"
@@ -60,7 +62,7 @@ func doveadmFetch(t *testing.T, d *testutil.Dovecot, mailbox string, full bool) 
 	if mailbox != "" {
 		search = []string{"mailbox", mailbox}
 	}
-	out := d.Doveadm(t, nil, append([]string{"-f", "pager", "fetch", "-u", "alice", fields}, search...)...)
+	out := doveadm(t, d, append([]string{"-f", "pager", "fetch", "-u", "alice", fields}, search...)...)
 	msgs := map[string]dovecotMsg{}
 	for _, rec := range strings.Split(out, "\f\n") {
 		if strings.TrimSpace(rec) == "" {
@@ -216,4 +218,26 @@ func TestDovecotGoldenMailboxes(t *testing.T) {
 	for _, name := range []string{"INBOX", "Synth"} {
 		compareMessages(t, name+" bodies", doveadmFetch(t, d, name, true), yubinFetch(t, s, name, true))
 	}
+}
+
+func readFileString(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	return string(b), err
+}
+
+// doveadm runs doveadm and fails the test when it exits non-zero or
+// complains on stderr (an index it had to repair, a file it could not
+// parse): yubin's files must open cleanly.
+func doveadm(t *testing.T, d *testutil.Dovecot, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(testutil.LookBinary("doveadm"), append([]string{"-c", d.Conf}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("doveadm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if e := stderr.String(); strings.TrimSpace(e) != "" {
+		t.Errorf("doveadm %s complained:\n%s", strings.Join(args, " "), e)
+	}
+	return stdout.String()
 }

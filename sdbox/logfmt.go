@@ -29,8 +29,8 @@ const (
 	recBoundary       = 0x80000
 	recAttribute      = 0x100000
 
-	recTypeMask   = 0x0fffffff
-	recExternal   = 0x10000000
+	recTypeMask    = 0x0fffffff
+	recExternal    = 0x10000000
 	recExpungeProt = 0xcd90
 )
 

@@ -8,21 +8,21 @@ import (
 
 // Offsets in the 120-byte base header of dovecot.index.
 const (
-	baseHeaderSize     = 120
-	hdrUIDValidity     = 24
-	hdrNextUID         = 28
-	hdrMessagesCount   = 32
-	hdrSeenCount       = 40
-	hdrDeletedCount    = 44
-	hdrFirstRecentUID  = 48
-	hdrLogFileSeq      = 60
-	hdrLogTailOffset   = 64
-	hdrLogHeadOffset   = 68
-	hdrLog2RotateTime  = 76
-	maxExtensions      = 1024
-	maxExtHeader       = 1 << 20
-	maxKeywords        = 4096
-	maxKeywordLen      = 1024
+	baseHeaderSize    = 120
+	hdrUIDValidity    = 24
+	hdrNextUID        = 28
+	hdrMessagesCount  = 32
+	hdrSeenCount      = 40
+	hdrDeletedCount   = 44
+	hdrFirstRecentUID = 48
+	hdrLogFileSeq     = 60
+	hdrLogTailOffset  = 64
+	hdrLogHeadOffset  = 68
+	hdrLog2RotateTime = 76
+	maxExtensions     = 1024
+	maxExtHeader      = 1 << 20
+	maxKeywords       = 4096
+	maxKeywordLen     = 1024
 )
 
 // Dovecot's index flag bits.
