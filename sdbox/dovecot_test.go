@@ -3,10 +3,10 @@ package sdbox
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"

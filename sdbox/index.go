@@ -35,23 +35,27 @@ func readIndex(data []byte) (*state, indexInfo, error) {
 	if data[0] != indexMajor {
 		return nil, info, fmt.Errorf("%w: version %d", errBadIndex, data[0])
 	}
-	baseSize := int(binary.LittleEndian.Uint16(data[2:]))
-	hdrSize := int(binary.LittleEndian.Uint32(data[4:]))
-	recSize := int(binary.LittleEndian.Uint32(data[8:]))
-	if baseSize < baseHeaderSize || hdrSize < baseSize || hdrSize > len(data) {
-		return nil, info, fmt.Errorf("%w: header size %d/%d of %d bytes", errBadIndex, baseSize, hdrSize, len(data))
-	}
-	if recSize < 5 || recSize > maxRecordSize {
-		return nil, info, fmt.Errorf("%w: record size %d", errBadIndex, recSize)
-	}
 	if data[12]&1 == 0 {
 		return nil, info, fmt.Errorf("%w: not little-endian", errBadIndex)
 	}
-	s := &state{}
+	baseSize := int(binary.LittleEndian.Uint16(data[2:]))
+	hdrSize := int(binary.LittleEndian.Uint32(data[4:]))
+	recSize := int(binary.LittleEndian.Uint32(data[8:]))
+	s := &state{modseq: 1}
 	copy(s.hdr[:], data[:baseHeaderSize])
 	info.IndexID = binary.LittleEndian.Uint32(data[16:])
 	info.LogSeq = s.u32(hdrLogFileSeq)
 	info.HeadOffset = s.u32(hdrLogHeadOffset)
+	// With the sizes wrong, only the base header (UIDVALIDITY, next UID,
+	// where the log continues) is used; the records are not trusted.
+	s.setU32(hdrMessagesCount, 0)
+	if baseSize < baseHeaderSize || hdrSize < baseSize || hdrSize > len(data) {
+		return s, info, fmt.Errorf("%w: header size %d/%d of %d bytes", errBadIndex, baseSize, hdrSize, len(data))
+	}
+	if recSize < 5 || recSize > maxRecordSize {
+		return s, info, fmt.Errorf("%w: record size %d", errBadIndex, recSize)
+	}
+	copy(s.hdr[hdrMessagesCount:], data[hdrMessagesCount:hdrMessagesCount+4])
 	var damage error
 
 	// Extension headers.

@@ -120,17 +120,31 @@ func loadState(dir string) (*loaded, error) {
 		out.damage = append(out.damage, err)
 		lg = nil
 	}
-	if st == nil && lg == nil {
-		if len(out.damage) > 0 {
-			return nil, errors.Join(out.damage...)
-		}
+	if st == nil && lg == nil && len(out.damage) == 0 {
 		return nil, os.ErrNotExist
+	}
+	indexLost := len(out.damage) > 0
+	if st == nil && lg == nil {
+		// Nothing to go by but the files: a read-only view of them.
+		st = &state{}
+		st.setU32(hdrNextUID, 1)
+		if fi, err := os.Stat(dir); err == nil {
+			st.setU32(hdrUIDValidity, uint32(fi.ModTime().Unix()))
+		}
+		out.st = st
+		out.takeInFiles(dir)
+		return out, nil
 	}
 	if st == nil {
 		st = &state{}
 		st.setU32(hdrNextUID, 1)
 		idx = indexInfo{}
 	}
+	defer func() {
+		if indexLost && out.st != nil {
+			out.takeInFiles(dir)
+		}
+	}()
 	if lg == nil {
 		// Index only (Dovecot created the log elsewhere or it was lost).
 		if st.modseq == 0 {
@@ -170,9 +184,34 @@ func loadState(dir string) (*loaded, error) {
 	end, err := lg.replay(st, start, nil)
 	if err != nil {
 		out.damage = append(out.damage, fmt.Errorf("%s: %w", logName, err))
+	} else if end < len(lg.data) {
+		out.damage = append(out.damage, fmt.Errorf("%w: %s ends with %d bytes of an incomplete transaction (ignored)", errBadLog, logName, len(lg.data)-end))
 	}
 	out.st = st
 	out.pos = logPos{seq: lg.hdr.FileSeq, off: end, modseq: st.modseq}
 	out.ino = lg.ino
 	return out, nil
+}
+
+// takeInFiles adds the u.N files the state does not know, without flags,
+// when the index could not be read: the messages it held stay visible
+// (as after Dovecot's force-resync), nothing is lost or deleted.
+func (l *loaded) takeInFiles(dir string) {
+	n := 0
+	for _, uid := range listUIDs(dir) {
+		i := l.st.find(uid)
+		if i < len(l.st.msgs) && l.st.msgs[i].uid == uid {
+			continue
+		}
+		l.st.msgs = append(l.st.msgs, message{})
+		copy(l.st.msgs[i+1:], l.st.msgs[i:])
+		l.st.msgs[i] = message{uid: uid, modseq: 1}
+		if uid >= l.st.nextUID() {
+			l.st.setU32(hdrNextUID, uid+1)
+		}
+		n++
+	}
+	if n > 0 {
+		l.damage = append(l.damage, fmt.Errorf("%w: %d message files taken in without their flags", errBadIndex, n))
+	}
 }

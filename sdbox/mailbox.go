@@ -29,6 +29,7 @@ type Mailbox struct {
 	// own are the log ranges this handle wrote after pos: replayed
 	// without reporting them again.
 	own    []ownRange
+	damage []error
 	gone   store.ChangeKind // ChangeDeleted or ChangeUIDValidity once reported
 	notify chan struct{}
 	closed bool
@@ -67,10 +68,15 @@ func (s *Store) openHandle(name, md string, ro bool) (*Mailbox, error) {
 	for _, d := range l.damage {
 		s.opts.logger().Warn("sdbox: damaged mailbox index or log; using what can be trusted", "mailbox", name, "err", d)
 	}
-	mb := &Mailbox{s: s, h: s.hubFor(md), name: name, ro: ro, view: l.st, pos: l.pos, ino: l.ino, notify: make(chan struct{}, 1)}
+	mb := &Mailbox{s: s, h: s.hubFor(md), name: name, ro: ro, view: l.st, pos: l.pos, ino: l.ino, notify: make(chan struct{}, 1), damage: l.damage}
 	mb.h.register(mb)
 	return mb, nil
 }
+
+// Damage returns what was found damaged in the mailbox's index and
+// transaction log when the handle was opened (and not trusted); nil
+// for a sound mailbox. Damaged message files are reported when read.
+func (mb *Mailbox) Damage() []error { return mb.damage }
 
 // Name implements store.Mailbox.
 func (mb *Mailbox) Name() string { return mb.name }
