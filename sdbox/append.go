@@ -49,8 +49,6 @@ type tempFile struct {
 	received time.Time
 }
 
-var errTooBigInternal = errors.New("too big")
-
 // writeTemp writes r as a complete u.N file under a temporary name,
 // fsynced, as Dovecot's .temp.<host>.<pid>... files.
 func (h *hub) writeTemp(r io.Reader, received time.Time) (*tempFile, error) {
@@ -131,12 +129,11 @@ func placeFile(from, to string, link bool) error {
 
 // newMsg is a message a transaction adds.
 type newMsg struct {
-	flags    store.Flags
-	vsize    int64
-	file     string // the file to rename or link to u.<uid>
-	link     bool
-	uid      uint32 // set by addMessages
-	received time.Time
+	flags store.Flags
+	vsize int64
+	file  string // the file to rename or link to u.<uid>
+	link  bool
+	uid   uint32 // set by addMessages
 }
 
 // addMessages gives each message the next UID, puts its file in place

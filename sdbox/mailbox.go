@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
-	"time"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -469,10 +468,6 @@ func (mb *Mailbox) applyOwn(t *txn, data []byte, off int, ms uint64) {
 func (mb *Mailbox) sameMailbox(t *txn) bool {
 	return mb.gone == 0 && t.tip.uidValidity() == mb.view.uidValidity()
 }
-
-// staleAfter is how old a temporary file must be before it is taken as
-// left by a crash (Dovecot's 36 hours).
-const staleAfter = 36 * time.Hour
 
 // load reads a mailbox, giving it a log first when it has neither log
 // nor index (a dbox-Mails directory someone else just made).

@@ -19,9 +19,9 @@ const (
 	hdrLogTailOffset  = 64
 	hdrLogHeadOffset  = 68
 	hdrLog2RotateTime = 76
-	maxExtensions     = 1024
-	maxExtHeader      = 1 << 20
-	maxKeywords       = 4096
+	maxExtensions     = 64
+	maxExtHeader      = 64 << 10
+	maxKeywords       = 1024
 	maxKeywordLen     = 1024
 )
 
@@ -85,30 +85,6 @@ func (s *state) mailboxGUID() (g [16]byte) {
 		copy(g[:], e.hdr[4:20])
 	}
 	return g
-}
-
-// pop3UIDLs reports whether the dbox-hdr says messages carry P lines.
-func (s *state) pop3UIDLs() bool {
-	e := s.ext("dbox-hdr")
-	return e != nil && len(e.hdr) >= 21 && e.hdr[20]&1 != 0
-}
-
-// clone returns a deep enough copy: messages' keyword slices are never
-// modified in place, so they are shared.
-func (s *state) clone() *state {
-	c := *s
-	c.msgs = append([]message(nil), s.msgs...)
-	c.kwNames = append([]string(nil), s.kwNames...)
-	c.exts = make([]*extension, len(s.exts))
-	for i, e := range s.exts {
-		ce := *e
-		ce.hdr = append([]byte(nil), e.hdr...)
-		c.exts[i] = &ce
-		if s.cur == e {
-			c.cur = &ce
-		}
-	}
-	return &c
 }
 
 // find returns the position of the first message with UID >= uid.
