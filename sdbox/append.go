@@ -2,6 +2,7 @@ package sdbox
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -23,12 +24,15 @@ type counter struct {
 }
 
 func (c *counter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if b == '\n' && !c.lastCR {
-			c.bareLF++
-		}
-		c.lastCR = b == '\r'
+	if len(p) == 0 {
+		return 0, nil
 	}
+	bare := bytes.Count(p, []byte{'\n'}) - bytes.Count(p, []byte("\r\n"))
+	if c.lastCR && p[0] == '\n' {
+		bare--
+	}
+	c.bareLF += int64(bare)
+	c.lastCR = p[len(p)-1] == '\r'
 	c.n += int64(len(p))
 	return len(p), nil
 }

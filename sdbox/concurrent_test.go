@@ -17,6 +17,7 @@ import (
 // the same messages and flags, with yubin's open handle catching up on
 // Dovecot's appends through Poll.
 func TestDovecotConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	d, root := startDovecot(t)
 	c := context.Background()
 	s, err := Open(root, Options{NoSync: true})
@@ -89,6 +90,7 @@ func TestDovecotConcurrentWriters(t *testing.T) {
 // TestDovecotWaitsForYubinLock: while yubin holds the log lock, a
 // Dovecot writer (doveadm flags) waits, and goes on once it is released.
 func TestDovecotWaitsForYubinLock(t *testing.T) {
+	t.Parallel()
 	d, root := startDovecot(t)
 	c := context.Background()
 	s, err := Open(root, Options{NoSync: true})

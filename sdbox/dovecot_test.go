@@ -195,6 +195,7 @@ func copyGolden(t *testing.T, root, golden, name string) {
 // the same directory, before and after Dovecot has opened (and perhaps
 // rewritten) its index.
 func TestDovecotGoldenMailboxes(t *testing.T) {
+	t.Parallel()
 	d, root := startDovecot(t)
 	copyGolden(t, root, "INBOX", "INBOX")
 	copyGolden(t, root, "Big", "Big")

@@ -77,3 +77,19 @@ func FuzzLog(f *testing.F) {
 		}
 	})
 }
+
+// TestCounter: the size counter counts bare LFs across write boundaries.
+func TestCounter(t *testing.T) {
+	for _, tc := range []struct {
+		parts []string
+		bare  int64
+	}{{[]string{"a\r\nb\n"}, 1}, {[]string{"a\r", "\nb"}, 0}, {[]string{"\n\n", "\r", "\r\n"}, 2}, {[]string{"", "\n"}, 1}} {
+		var c counter
+		for _, p := range tc.parts {
+			c.Write([]byte(p))
+		}
+		if c.bareLF != tc.bare {
+			t.Errorf("%q: %d bare LFs, want %d", tc.parts, c.bareLF, tc.bare)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 // adds, flags and expunges and a yubin handle sees it; yubin then adds,
 // flags and expunges and Dovecot sees it.
 func TestDovecotReadsYubinSdbox(t *testing.T) {
+	t.Parallel()
 	d, root := startDovecot(t)
 	c := context.Background()
 	s, err := Open(root, Options{NoSync: true, PollInterval: 50 * time.Millisecond})

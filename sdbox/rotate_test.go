@@ -17,6 +17,7 @@ import (
 // rotations still follows Dovecot's changes, yubin's writes go to the new
 // log, and both sides agree.
 func TestDovecotLogRotation(t *testing.T) {
+	t.Parallel()
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{MailLocation: "sdbox:~/sdbox",
 		Extra: "mail_index_log_rotate_min_size = 1k\nmail_index_log_rotate_max_size = 1k\nmail_index_log_rotate_min_age = 0\nmail_index_rewrite_min_log_bytes = 1\nmail_index_rewrite_max_log_bytes = 1\n"})
 	root := filepath.Join(d.Home("alice"), "sdbox")
