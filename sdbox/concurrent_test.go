@@ -135,3 +135,62 @@ func TestDovecotWaitsForYubinLock(t *testing.T) {
 		t.Fatalf("poll after doveadm: %+v %v", ch, err)
 	}
 }
+
+// TestDovecotSeesYubinMailboxChanges: mailboxes yubin creates, renames
+// and deletes after Dovecot has listed (and cached in its list index)
+// the tree show up in Dovecot's LIST as they are; and the reverse.
+func TestDovecotSeesYubinMailboxChanges(t *testing.T) {
+	t.Parallel()
+	d, root := startDovecot(t)
+	c := context.Background()
+	s, err := Open(root, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []string{"Old", "Gone", "Keep/Child"} {
+		if err := s.CreateMailbox(c, n, store.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func() string { return doveadm(t, d, "mailbox", "list", "-u", "alice") }
+	if l := list(); !strings.Contains(l, "Old") || !strings.Contains(l, "Keep/Child") {
+		t.Fatalf("dovecot list %q", l)
+	}
+	if err := s.RenameMailbox(c, "Old", "New/Name"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMailbox(c, "Gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMailbox(c, "Fresh", store.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l := "\n" + list()
+	for _, n := range []string{"\nNew/Name\n", "\nFresh\n", "\nKeep/Child\n"} {
+		if !strings.Contains(l, n) {
+			t.Errorf("dovecot list lacks %q: %q", n, l)
+		}
+	}
+	for _, n := range []string{"\nOld\n", "\nGone\n"} {
+		if strings.Contains(l, n) {
+			t.Errorf("dovecot list still has %q: %q", n, l)
+		}
+	}
+	doveadm(t, d, "mailbox", "create", "-u", "alice", "FromDovecot/Sub")
+	doveadm(t, d, "mailbox", "delete", "-u", "alice", "Fresh")
+	got, err := s.ListMailboxes(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mi := range got {
+		names[mi.Name] = !mi.NoSelect
+	}
+	if !names["FromDovecot/Sub"] || names["Fresh"] {
+		t.Errorf("yubin lists %v", names)
+	}
+	if _, err := s.Status(c, "FromDovecot/Sub"); err != nil {
+		t.Errorf("status of Dovecot's mailbox: %v", err)
+	}
+}

@@ -135,6 +135,14 @@ func (t *txn) commit(tx *txBuilder) ([]byte, int, error) {
 		return nil, t.end, nil
 	}
 	data := tx.bytes()
+	if int64(t.end) < t.size {
+		// The log ends in bytes no reader can use (a transaction a
+		// crash cut short, or garbage): keep a copy of them aside, then
+		// write over them so that the new records are readable.
+		if err := t.saveTail(); err != nil {
+			return nil, 0, err
+		}
+	}
 	if _, err := t.f.WriteAt(data, int64(t.end)); err != nil {
 		return nil, 0, fmt.Errorf("sdbox: write log: %w", err)
 	}
@@ -160,4 +168,20 @@ func (t *txn) abort() {
 		t.f = nil
 		t.h.mu.Unlock()
 	}
+}
+
+// saveTail copies the unreadable end of the log to
+// dovecot.index.log.damaged.<seq>.<offset> and reports it.
+func (t *txn) saveTail() error {
+	tail := make([]byte, t.size-int64(t.end))
+	if _, err := t.f.ReadAt(tail, int64(t.end)); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("sdbox: read log: %w", err)
+	}
+	p := filepath.Join(t.h.dir, fmt.Sprintf("%s.damaged.%d.%d", logName, t.seq, t.end))
+	if err := os.WriteFile(p, tail, 0o600); err != nil {
+		return fmt.Errorf("sdbox: keep damaged log tail: %w", err)
+	}
+	t.h.s.chown(p)
+	t.h.s.opts.logger().Warn("sdbox: transaction log ended in unreadable bytes; kept aside and overwritten", "file", p, "bytes", len(tail))
+	return nil
 }

@@ -175,6 +175,9 @@ func TestTornLogRecord(t *testing.T) {
 	if err != nil || len(l.st.msgs) != 4 || len(l.damage) != 0 {
 		t.Fatalf("after append: %d messages, damage %v, %v", len(l.st.msgs), l.damage, err)
 	}
+	if kept, _ := filepath.Glob(filepath.Join(md, logName+".damaged.*")); len(kept) != 1 {
+		t.Errorf("torn bytes not kept aside: %v", kept)
+	}
 }
 
 // TestGarbageLog: a log with a bad record size in the middle keeps the
