@@ -140,10 +140,10 @@ type newMsg struct {
 	uid   uint32 // set by addMessages
 }
 
-// addMessages gives each message the next UID, puts its file in place
-// and adds its APPEND, keyword and vsize records to tx. The log must be
-// locked (t).
-func (h *hub) addMessages(t *txn, tx *txBuilder, msgs []*newMsg) error {
+// placeMessages gives each message the next UID and puts its file in
+// place as u.<UID>, raising the tip's next UID. The log must be locked
+// (t); the caller fsyncs the directory.
+func (h *hub) placeMessages(t *txn, msgs []*newMsg) error {
 	next := t.tip.nextUID()
 	if next == 0 {
 		next = 1
@@ -166,10 +166,14 @@ func (h *hub) addMessages(t *txn, tx *txBuilder, msgs []*newMsg) error {
 		}
 		m.uid = next
 		next++
+		t.tip.setU32(hdrNextUID, next)
 	}
-	if err := h.s.syncDir(h.dir); err != nil {
-		return err
-	}
+	return nil
+}
+
+// appendRecords adds the APPEND, keyword and vsize records of placed
+// messages to tx.
+func appendRecords(tx *txBuilder, msgs []*newMsg) {
 	var app []byte
 	for _, m := range msgs {
 		app = binary.LittleEndian.AppendUint32(app, m.uid)
@@ -200,7 +204,6 @@ func (h *hub) addMessages(t *txn, tx *txBuilder, msgs []*newMsg) error {
 	if len(vs) > 0 {
 		tx.add(recExtRecUpdate, vs)
 	}
-	return nil
 }
 
 // keywordBody is a KEYWORD_UPDATE payload (modify 0 adds, 1 removes)
@@ -258,26 +261,22 @@ func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpt
 
 // addAll adds messages to this handle's mailbox and view.
 func (mb *Mailbox) addAll(ctx context.Context, msgs []*newMsg) (uint32, error) {
-	t, err := mb.h.begin(ctx, mb.view, mb.pos, mb.ino)
-	if err != nil {
-		return 0, err
+	r := mb.h.enqueue(ctx, mb, msgs)
+	if r.err != nil {
+		return 0, r.err
 	}
-	tx := newTx()
-	if err := mb.h.addMessages(t, tx, msgs); err != nil {
-		t.abort()
-		return 0, err
-	}
-	same := mb.sameMailbox(t)
-	uv, ms := t.tip.uidValidity(), t.tip.modseq
-	data, off, err := t.commit(tx)
-	if err != nil {
-		return 0, err
-	}
-	if same {
-		mb.applyOwn(t, data, off, ms)
+	if mb.gone == 0 && r.uidValidity == mb.view.uidValidity() {
+		if r.ino == mb.ino && r.seq == mb.pos.seq {
+			mb.own = append(mb.own, ownRange{seq: r.seq, start: r.off, end: r.off + len(r.data)})
+		}
+		mb.view.modseq = r.modseq
+		walkLog(r.data, r.off, r.off, func(rec logRecord) error {
+			mb.view.apply(rec, nil)
+			return nil
+		})
 	}
 	mb.h.signal(mb)
-	return uv, nil
+	return r.uidValidity, nil
 }
 
 // validKeywords checks that each keyword is an IMAP atom without "\".

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -168,4 +169,52 @@ func BenchmarkOpen100k(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
 		})
 	}
+}
+
+// BenchmarkAppendConcurrentVsMaildir: 10 sessions append 4 KiB messages
+// at once (with every fsync) to one sdbox INBOX, then to one Maildir
+// INBOX; reported per message, with the ratio sdbox/maildir.
+func BenchmarkAppendConcurrentVsMaildir(b *testing.B) {
+	const g = 10
+	dir := b.TempDir()
+	sd, err := Open(filepath.Join(dir, "sdbox"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	md, err := maildir.Open(filepath.Join(dir, "Maildir"), maildir.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"), 4096/60+1)[:4096]
+	run := func(s store.Store) time.Duration {
+		c := context.Background()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < g; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer mb.Close()
+				for i := w; i < b.N; i += g {
+					if _, err := mb.Append(c, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	sdT := run(sd)
+	mdT := run(md)
+	b.ReportMetric(float64(sdT.Microseconds())/float64(b.N), "sdbox-µs/msg")
+	b.ReportMetric(float64(mdT.Microseconds())/float64(b.N), "maildir-µs/msg")
+	b.ReportMetric(float64(sdT)/float64(mdT), "wall-ratio")
 }

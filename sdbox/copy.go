@@ -80,18 +80,8 @@ func (mb *Mailbox) copyTo(ctx context.Context, uids store.UIDSet, dest string) (
 	if dh == mb.h {
 		res.DestUIDValidity, err = mb.addAll(ctx, msgs)
 	} else {
-		var t *txn
-		t, err = dh.begin(ctx, nil, logPos{}, 0)
-		if err != nil {
-			return store.CopyResult{}, err
-		}
-		tx := newTx()
-		if err = dh.addMessages(t, tx, msgs); err != nil {
-			t.abort()
-			return store.CopyResult{}, err
-		}
-		res.DestUIDValidity = t.tip.uidValidity()
-		_, _, err = t.commit(tx)
+		r := dh.enqueue(ctx, nil, msgs)
+		res.DestUIDValidity, err = r.uidValidity, r.err
 		dh.signal(nil)
 	}
 	if err != nil {

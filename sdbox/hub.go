@@ -19,6 +19,10 @@ type hub struct {
 
 	mu sync.Mutex // held by this process's writer of the log
 
+	qmu     sync.Mutex // guards queue and leading (group.go)
+	queue   []*appendReq
+	leading bool
+
 	hmu     sync.Mutex
 	handles map[*Mailbox]struct{}
 	stop    chan struct{}
