@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/yubinmail/yubin/store"
@@ -43,6 +44,8 @@ func crlfSizeOf(r io.ReaderAt, l fileLayout) int64 {
 	io.Copy(&c, io.NewSectionReader(r, l.BodyOffset, l.BodySize))
 	return c.n + c.bareLF
 }
+
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 // tempFile is a message written to a temporary file in dbox-Mails.
 type tempFile struct {
@@ -78,7 +81,12 @@ func (h *hub) writeTemp(r io.Reader, received time.Time) (*tempFile, error) {
 	}()
 	s.chown(path)
 	head := fileHeaderBytes(now, 0)
-	w := bufio.NewWriterSize(f, 64<<10)
+	w := writerPool.Get().(*bufio.Writer)
+	w.Reset(f)
+	defer func() {
+		w.Reset(nil)
+		writerPool.Put(w)
+	}()
 	w.Write(head)
 	var c counter
 	var src io.Reader = r
@@ -266,14 +274,7 @@ func (mb *Mailbox) addAll(ctx context.Context, msgs []*newMsg) (uint32, error) {
 		return 0, r.err
 	}
 	if mb.gone == 0 && r.uidValidity == mb.view.uidValidity() {
-		if r.ino == mb.ino && r.seq == mb.pos.seq {
-			mb.own = append(mb.own, ownRange{seq: r.seq, start: r.off, end: r.off + len(r.data)})
-		}
-		mb.view.modseq = r.modseq
-		walkLog(r.data, r.off, r.off, func(rec logRecord) error {
-			mb.view.apply(rec, nil)
-			return nil
-		})
+		mb.ownCommitted(r.seq, r.ino, r.off, r.data, r.modseq, r.caughtUp)
 	}
 	mb.h.signal(mb)
 	return r.uidValidity, nil

@@ -107,7 +107,7 @@ func TestDovecotWaitsForYubinLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := mb.(*Mailbox).h
-	tx, err := h.begin(c, nil, logPos{}, 0)
+	tx, err := h.begin(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

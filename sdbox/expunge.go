@@ -34,7 +34,7 @@ func (mb *Mailbox) expungeUIDs(ctx context.Context, uids []uint32) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	t, err := mb.h.begin(ctx, mb.view, mb.pos, mb.ino)
+	t, err := mb.h.begin(ctx, mb)
 	if err != nil {
 		return err
 	}

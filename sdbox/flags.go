@@ -114,7 +114,7 @@ func (mb *Mailbox) SetFlags(ctx context.Context, uids store.UIDSet, op store.Fla
 		for _, k := range sortedKeys(adds) {
 			tx.add(recKeywordUpdate, keywordBody(0, k, adds[k]))
 		}
-		t, err := mb.h.begin(ctx, mb.view, mb.pos, mb.ino)
+		t, err := mb.h.begin(ctx, mb)
 		if err != nil {
 			return nil, nil, err
 		}

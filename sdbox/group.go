@@ -26,6 +26,7 @@ type appendResult struct {
 	modseq      uint64 // the modseq counter where it starts
 	seq         uint32
 	ino         uint64
+	caughtUp    bool // see Mailbox.ownCommitted
 }
 
 // enqueue commits msgs (their files written and synced) and returns
@@ -67,13 +68,7 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 			r.done <- appendResult{err: err}
 		}
 	}
-	var base *state
-	var pos logPos
-	var ino uint64
-	if m := batch[0].mb; m != nil && m.gone == 0 {
-		base, pos, ino = m.view, m.pos, m.ino
-	}
-	t, err := h.begin(ctx, base, pos, ino)
+	t, err := h.begin(ctx, batch[0].mb)
 	if err != nil {
 		fail(batch, err)
 		return
@@ -90,11 +85,12 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 		t.abort()
 		return
 	}
-	if err := h.s.syncDir(h.dir); err != nil {
-		t.abort()
-		fail(ok, err)
-		return
-	}
+	// The renames and the log records are made durable at once, as
+	// maildir syncs new/ and dovecot-uidlist: one journal commit on
+	// most file systems (on ext4 the log's fdatasync commits the
+	// renames with it). No append returns before both are done.
+	dirErr := make(chan error, 1)
+	go func() { dirErr <- h.s.syncDir(h.dir) }()
 	all := &txBuilder{}
 	results := make([]appendResult, len(ok))
 	ms := t.tip.modseq
@@ -102,14 +98,18 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 		tx := newTx()
 		appendRecords(tx, r.msgs)
 		b := tx.bytes()
-		results[i] = appendResult{uidValidity: t.tip.uidValidity(), data: b, off: t.end + len(all.buf), modseq: ms, seq: t.seq, ino: t.ino}
+		results[i] = appendResult{uidValidity: t.tip.uidValidity(), data: b, off: t.end + len(all.buf), modseq: ms, seq: t.seq, ino: t.ino, caughtUp: i == 0 && r == batch[0] && t.onlyOwn}
 		walkLog(b, 0, 0, func(rec logRecord) error {
 			ms += modseqStep(rec)
 			return nil
 		})
 		all.buf = append(all.buf, b...)
 	}
-	if _, _, err := t.commit(all); err != nil {
+	_, _, err = t.commit(all)
+	if derr := <-dirErr; err == nil {
+		err = derr
+	}
+	if err != nil {
 		fail(ok, err)
 		return
 	}

@@ -29,16 +29,25 @@ type txn struct {
 	size int64  // file size (end < size: a torn tail to overwrite)
 	tip  *state // the mailbox at end, as far as a writer needs it
 	full bool   // tip is the whole mailbox (loaded from disk)
+	// onlyOwn: the records between the handle's position and end are
+	// all its own, so the handle can move its position past what it
+	// writes now.
+	onlyOwn bool
 	seq  uint32
 	// afterWrite runs once the records are durable, still under the lock.
 	afterWrite func()
 }
 
-// begin locks the log and finds its end. base and pos, when base is not
-// nil, are a handle's view and where it stands, so only the records
-// after pos are read; otherwise (or when the log was replaced) the
-// mailbox is loaded whole.
-func (h *hub) begin(ctx context.Context, base *state, pos logPos, ino uint64) (*txn, error) {
+// begin locks the log and finds its end. With a handle (mb not nil),
+// only the records after the handle's position are read; otherwise (or
+// when the log was replaced) the mailbox is loaded whole.
+func (h *hub) begin(ctx context.Context, mb *Mailbox) (*txn, error) {
+	var base *state
+	var pos logPos
+	var ino uint64
+	if mb != nil && mb.gone == 0 {
+		base, pos, ino = mb.view, mb.pos, mb.ino
+	}
 	h.mu.Lock()
 	t, err := h.lockLog(ctx)
 	if err != nil {
@@ -60,11 +69,13 @@ func (h *hub) begin(ctx context.Context, base *state, pos logPos, ino uint64) (*
 			return nil, err
 		}
 		sc := &state{hdr: base.hdr, modseq: pos.modseq}
+		foreign := false
 		t.end, _ = walkLog(buf, pos.off, pos.off, func(r logRecord) error {
 			sc.apply(r, nil)
+			foreign = foreign || !mb.isOwn(r.Off)
 			return nil
 		})
-		t.tip = sc
+		t.tip, t.onlyOwn = sc, !foreign
 		return t, nil
 	}
 	l, err := loadState(h.dir)

@@ -453,14 +453,27 @@ func (mb *Mailbox) reload() ([]store.Change, error) {
 // applyOwn applies a transaction this handle wrote at log offset off,
 // whose records start at modseq counter ms, to the view.
 func (mb *Mailbox) applyOwn(t *txn, data []byte, off int, ms uint64) {
-	if t.ino == mb.ino && t.seq == mb.pos.seq {
-		mb.own = append(mb.own, ownRange{seq: t.seq, start: off, end: off + len(data)})
-	}
+	mb.ownCommitted(t.seq, t.ino, off, data, ms, t.onlyOwn && off == t.end)
+}
+
+// ownCommitted applies a transaction this handle wrote to its view.
+// With caughtUp (nothing but the handle's own records lay between its
+// position and the transaction) the position moves past it; otherwise
+// it is remembered as its own for the next Poll.
+func (mb *Mailbox) ownCommitted(seq uint32, ino uint64, off int, data []byte, ms uint64, caughtUp bool) {
+	same := ino == mb.ino && seq == mb.pos.seq
 	mb.view.modseq = ms
 	walkLog(data, off, off, func(r logRecord) error {
 		mb.view.apply(r, nil)
 		return nil
 	})
+	switch {
+	case same && caughtUp:
+		mb.pos = logPos{seq: seq, off: off + len(data), modseq: mb.view.modseq}
+		mb.own = nil
+	case same:
+		mb.own = append(mb.own, ownRange{seq: seq, start: off, end: off + len(data)})
+	}
 }
 
 // ownUpToDate reports whether a transaction's tip is the same mailbox as
