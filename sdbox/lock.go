@@ -33,7 +33,7 @@ type txn struct {
 	// all its own, so the handle can move its position past what it
 	// writes now.
 	onlyOwn bool
-	seq  uint32
+	seq     uint32
 	// afterWrite runs once the records are durable, still under the lock.
 	afterWrite func()
 }
