@@ -23,7 +23,7 @@
 // replayed from where the index stops (through dovecot.index.log.2 when
 // Dovecot has rotated it). yubin writes as Dovecot's own writers do:
 // every change is a transaction appended to the log under Dovecot's
-// fcntl write lock on dovecot.index.log (taken as an open-file-
+// fcntl write lock on dovecot.index.log (taken as an open file
 // description lock, which conflicts with Dovecot's), never a rewrite
 // of the index, which Dovecot keeps up to date itself when it next
 // opens the mailbox. A new mailbox gets a log like the one Dovecot
@@ -31,10 +31,11 @@
 // UIDVALIDITY); Dovecot opens such mailboxes without force-resync.
 //
 // Append writes and fsyncs the message under a temporary name, then,
-// with the log locked, renames it to u.<next UID>, fsyncs the directory,
-// appends the APPEND transaction and fsyncs the log: when Append
-// returns, message and UID are durable. Expunges are logged before the
-// files go. Each handle replays the log from where it stands to report
+// with the log locked, renames it to u.<next UID> and appends the APPEND
+// transaction, and fsyncs the directory and the log: when Append
+// returns, message and UID are durable. Appends that wait for the lock
+// meanwhile are committed together (one write and one fsync of each
+// for all of them). Expunges are logged before the files go. Each handle replays the log from where it stands to report
 // other sessions' and other programs' changes in the order they were
 // made (Poll); handles of one Store are woken at once, and changes by
 // other processes are noticed within Options.PollInterval.
@@ -49,6 +50,13 @@
 // distrusted is logged and returned by Mailbox.Damage; nothing is
 // deleted.
 //
-// Linux only: the package relies on open-file-description locks,
-// renameat2 and fdatasync.
+// # Limits
+//
+// yubin never rewrites dovecot.index, so a mailbox only yubin writes is
+// read from its log (a 100,000-message log replays in a few tens of
+// milliseconds of CPU); Dovecot compacts it when it next opens the
+// mailbox. \Recent is not tracked. AppendOptions.LateUID and NoSync are
+// ignored: every append gets its UID and is synced at once. Linux only:
+// the package relies on open file description locks, renameat2 and
+// fdatasync.
 package sdbox
