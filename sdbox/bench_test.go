@@ -218,3 +218,36 @@ func BenchmarkAppendConcurrentVsMaildir(b *testing.B) {
 	b.ReportMetric(float64(mdT.Microseconds())/float64(b.N), "maildir-µs/msg")
 	b.ReportMetric(float64(sdT)/float64(mdT), "wall-ratio")
 }
+
+// BenchmarkFirstMessages10k: the first Messages over a 10,000-message
+// mailbox in a new Store reads each u.N file's metadata once (dates,
+// GUID); later calls use the cache.
+func BenchmarkFirstMessages10k(b *testing.B) {
+	root := b.TempDir()
+	s, err := Open(root, Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := context.Background()
+	mb, _ := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	body := bytes.Repeat([]byte("x"), 2000)
+	for i := 0; i < 10000; i++ {
+		if _, err := mb.Append(c, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mb.Close()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		s2, _ := Open(root, Options{})
+		mb, _ := s2.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+		n := 0
+		mb.Messages(c, nil, func(*store.MessageInfo) error { n++; return nil })
+		if n != 10000 {
+			b.Fatal(n)
+		}
+		mb.Close()
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+}
