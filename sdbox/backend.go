@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -14,6 +15,12 @@ import (
 // handles notify each other at once; it is closed when the last one
 // closes it.
 type Backend struct {
+	// KeepOpen is how long a user's Store (with what it has read of the
+	// message files) stays open after its last session closed it, so
+	// that the next login (a mail client polling) finds it; 0 closes it
+	// at once. Set it before the first Open.
+	KeepOpen time.Duration
+
 	locate func(ctx context.Context, user string) (string, error)
 	opts   Options
 
@@ -22,8 +29,9 @@ type Backend struct {
 }
 
 type sharedStore struct {
-	s    *Store
-	refs int
+	s     *Store
+	refs  int
+	timer *time.Timer // closes an unused Store after KeepOpen
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -53,6 +61,10 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 		ss = &sharedStore{s: s}
 		b.stores[root] = ss
 	}
+	if ss.timer != nil {
+		ss.timer.Stop()
+		ss.timer = nil
+	}
 	ss.refs++
 	return &storeRef{Store: ss.s, release: func() { b.release(root, ss) }}, nil
 }
@@ -60,15 +72,41 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 func (b *Backend) release(root string, ss *sharedStore) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ss.refs--; ss.refs == 0 {
+	if ss.refs--; ss.refs > 0 {
+		return
+	}
+	if b.KeepOpen <= 0 {
 		delete(b.stores, root)
 		ss.s.Close()
+		return
 	}
+	ss.timer = time.AfterFunc(b.KeepOpen, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if ss.refs == 0 && b.stores[root] == ss {
+			delete(b.stores, root)
+			ss.s.Close()
+		}
+	})
 }
 
-// Close implements io.Closer; Stores in use stay usable and close with
-// their last session.
-func (b *Backend) Close() error { return nil }
+// Close closes the Stores kept open by KeepOpen; Stores in use stay
+// usable and close with their last session.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.KeepOpen = 0
+	for root, ss := range b.stores {
+		if ss.refs == 0 {
+			if ss.timer != nil {
+				ss.timer.Stop()
+			}
+			delete(b.stores, root)
+			ss.s.Close()
+		}
+	}
+	return nil
+}
 
 // storeRef is one session's reference to a shared Store.
 type storeRef struct {

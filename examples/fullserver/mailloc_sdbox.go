@@ -86,12 +86,15 @@ func withSdbox(md *maildir.Backend, c *config.Config, u *users, log *slog.Logger
 		}
 		return sdboxRoot(usr, usr.Name)
 	}
-	return &mailStores{Backend: md, users: u, sdbox: sdbox.NewBackend(locate, sdbox.Options{
+	sb := sdbox.NewBackend(locate, sdbox.Options{
 		Logger:         log,
 		Hostname:       c.Get("myhostname"),
 		AutoMailboxes:  store.DefaultAutoMailboxes(),
 		MaxMessageSize: c.Int("mailbox_size_limit"),
-	})}
+	})
+	// As for Maildir: the next session finds the user's Store open.
+	sb.KeepOpen = storeKeepOpen
+	return &mailStores{Backend: md, users: u, sdbox: sb}
 }
 
 // Open implements store.Backend.
