@@ -54,3 +54,56 @@ func TestBackendSharesStores(t *testing.T) {
 	}
 	s3.Close()
 }
+
+// TestTwoStoresOneTree: two Stores on the same tree (as two processes)
+// append at once; the log lock keeps their UIDs apart and each sees the
+// other's messages.
+func TestTwoStoresOneTree(t *testing.T) {
+	dir := t.TempDir()
+	c := context.Background()
+	var boxes []store.Mailbox
+	for i := 0; i < 2; i++ {
+		s, err := Open(dir, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mb.Close()
+		boxes = append(boxes, mb)
+	}
+	done := make(chan []uint32, 2)
+	for _, mb := range boxes {
+		go func(mb store.Mailbox) {
+			var uids []uint32
+			for i := 0; i < 40; i++ {
+				res, err := mb.Append(c, strings.NewReader("Subject: two\r\n\r\nx\r\n"), store.AppendOptions{})
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				uids = append(uids, res.UID)
+			}
+			done <- uids
+		}(mb)
+	}
+	seen := map[uint32]bool{}
+	for i := 0; i < 2; i++ {
+		for _, u := range <-done {
+			if seen[u] {
+				t.Fatalf("UID %d given twice", u)
+			}
+			seen[u] = true
+		}
+	}
+	for _, mb := range boxes {
+		if _, err := mb.Poll(c); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(uidsIn(t, mb)); n != 80 {
+			t.Errorf("a store sees %d messages, want 80", n)
+		}
+	}
+}
