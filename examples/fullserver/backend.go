@@ -149,7 +149,7 @@ func mailRoot(u *auth.User, name string) (string, error) {
 
 // newStores returns the maildir backend that finds each user's Maildir
 // through the userdb.
-func newStores(c *config.Config, u *users, log *slog.Logger) *maildir.Backend {
+func newStores(c *config.Config, u *users, log *slog.Logger) *mailStores {
 	locate := func(ctx context.Context, name string) (string, error) {
 		usr, err := u.LookupUser(ctx, name)
 		if errors.Is(err, auth.ErrUnknownUser) {
@@ -173,7 +173,7 @@ func newStores(c *config.Config, u *users, log *slog.Logger) *maildir.Backend {
 	// session (clients poll and reconnect), so the next login finds
 	// the mailboxes read (maildir.DefaultMaxKeptOpen of them at most).
 	b.KeepOpen = storeKeepOpen
-	return b
+	return withSdbox(b, c, u, log)
 }
 
 // storeKeepOpen is how long maildir.Backend keeps an unused Store open.

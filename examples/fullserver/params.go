@@ -276,8 +276,11 @@ func protocolList(v string) error {
 }
 
 func mailLocation(v string) error {
+	if strings.HasPrefix(v, "sdbox:") {
+		return sdboxLocation(v)
+	}
 	if !strings.HasPrefix(v, "maildir:") {
-		return fmt.Errorf("only maildir:PATH is supported")
+		return fmt.Errorf("only maildir:PATH and sdbox:PATH are supported")
 	}
 	if strings.TrimPrefix(v, "maildir:") == "" {
 		return fmt.Errorf("maildir: needs a path")

@@ -1,0 +1,253 @@
+package sdbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/maildir"
+	"github.com/yubinmail/yubin/store"
+)
+
+// cpuTime is the process's user+system CPU time: on a loaded machine it
+// says more than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkAppendFsyncVsMaildir appends 4 KiB messages with every fsync
+// to an sdbox INBOX and a Maildir INBOX on the same file system,
+// alternately, and reports both per-append times and their ratio
+// (sdbox/maildir; below 1 means sdbox is faster).
+func BenchmarkAppendFsyncVsMaildir(b *testing.B) {
+	dir := b.TempDir()
+	sd, err := Open(filepath.Join(dir, "sdbox"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	md, err := maildir.Open(filepath.Join(dir, "Maildir"), maildir.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := context.Background()
+	sb, _ := sd.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	mb, _ := md.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	defer sb.Close()
+	defer mb.Close()
+	body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"), 4096/60+1)[:4096]
+	var sdWall, mdWall, sdCPU, mdCPU time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0, c0 := time.Now(), cpuTime()
+		if _, err := sb.Append(c, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		t1, c1 := time.Now(), cpuTime()
+		if _, err := mb.Append(c, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		t2, c2 := time.Now(), cpuTime()
+		sdWall += t1.Sub(t0)
+		mdWall += t2.Sub(t1)
+		sdCPU += c1 - c0
+		mdCPU += c2 - c1
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(sdWall.Microseconds())/n, "sdbox-µs/op")
+	b.ReportMetric(float64(mdWall.Microseconds())/n, "maildir-µs/op")
+	b.ReportMetric(float64(sdWall)/float64(mdWall), "wall-ratio")
+	b.ReportMetric(float64(sdCPU.Microseconds())/n, "sdbox-cpu-µs/op")
+	b.ReportMetric(float64(mdCPU.Microseconds())/n, "maildir-cpu-µs/op")
+}
+
+// bigLog writes a log of n appends (one transaction each, as yubin
+// writes them) plus a flag change on every tenth message.
+func bigLog(b *testing.B, md string, n int) {
+	data := newLogBytes(1234567890, newGUID(), nil, time.Now())
+	for uid := uint32(1); uid <= uint32(n); uid++ {
+		tx := newTx()
+		tx.add(recAppend|recExternal, []byte{byte(uid), byte(uid >> 8), byte(uid >> 16), byte(uid >> 24), flagSeen, 0, 0, 0})
+		tx.add(recExtIntro, extIntroBody("vsize", 0, 4, 4, 1))
+		tx.add(recExtRecUpdate, binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uid), 4097))
+		data = append(data, tx.bytes()...)
+		if uid%10 == 0 {
+			ft := newTx()
+			fb := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uid), uid)
+			ft.add(recFlagUpdate, append(fb, flagFlagged, 0, 0, 0))
+			data = append(data, ft.bytes()...)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(md, logName), data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// bigIndex writes a dovecot.index of n records (as FORMATS.md 1.8's
+// minimal writer) and a log continuing it.
+func bigIndex(b *testing.B, md string, n int) {
+	ext := func(name string, data []byte, recOff, recSize, align uint16) []byte {
+		h := binary.LittleEndian.AppendUint32(nil, uint32(len(data)))
+		h = binary.LittleEndian.AppendUint32(h, 0)
+		h = binary.LittleEndian.AppendUint16(h, recOff)
+		h = binary.LittleEndian.AppendUint16(h, recSize)
+		h = binary.LittleEndian.AppendUint16(h, align)
+		h = binary.LittleEndian.AppendUint16(h, uint16(len(name)))
+		h = append(h, name...)
+		h = append(h, make([]byte, pad8(len(h))-len(h))...)
+		h = append(h, data...)
+		return append(h, make([]byte, pad8(len(data))-len(data))...)
+	}
+	g := newGUID()
+	kw := binary.LittleEndian.AppendUint32(nil, 1)
+	kw = append(kw, 0, 0, 0, 0, 0, 0, 0, 0)
+	kw = append(kw, "$Important\x00"...)
+	exts := append(ext("dbox-hdr", append(append(make([]byte, 4), g[:]...), 0, 0, 0, 0), 0, 0, 0), ext("keywords", kw, 5, 1, 1)...)
+	hdr := make([]byte, baseHeaderSize)
+	hdr[0], hdr[1] = 7, 3
+	binary.LittleEndian.PutUint16(hdr[2:], baseHeaderSize)
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(baseHeaderSize+len(exts)))
+	binary.LittleEndian.PutUint32(hdr[8:], 8)
+	hdr[12] = 1
+	binary.LittleEndian.PutUint32(hdr[16:], 777)
+	binary.LittleEndian.PutUint32(hdr[hdrUIDValidity:], 1234567890)
+	binary.LittleEndian.PutUint32(hdr[hdrNextUID:], uint32(n+1))
+	binary.LittleEndian.PutUint32(hdr[hdrMessagesCount:], uint32(n))
+	binary.LittleEndian.PutUint32(hdr[hdrLogFileSeq:], 1)
+	binary.LittleEndian.PutUint32(hdr[hdrLogHeadOffset:], logHeaderSize)
+	data := append(hdr, exts...)
+	for uid := uint32(1); uid <= uint32(n); uid++ {
+		data = binary.LittleEndian.AppendUint32(data, uid)
+		data = append(data, flagSeen, byte(uid%2), 0, 0)
+	}
+	if err := os.WriteFile(filepath.Join(md, indexName), data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	lh := logHeader{IndexID: 777, FileSeq: 1, CreateStamp: 1, InitialModseq: 1}
+	if err := os.WriteFile(filepath.Join(md, logName), lh.bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkOpen100k opens a 100,000-message mailbox (a handle: index
+// and log read, log replayed), from a log alone (what yubin writes) and
+// from an index with a short log (what Dovecot leaves).
+func BenchmarkOpen100k(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		build func(*testing.B, string, int)
+	}{{"log", bigLog}, {"index", bigIndex}} {
+		b.Run(tc.name, func(b *testing.B) {
+			root := b.TempDir()
+			md := filepath.Join(root, "mailboxes", "Big", mailDirName)
+			os.MkdirAll(md, 0o700)
+			tc.build(b, md, 100000)
+			s, err := Open(root, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := context.Background()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				mb, err := s.OpenMailbox(c, "Big", store.OpenOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st, _ := mb.(*Mailbox); len(st.view.msgs) != 100000 {
+					b.Fatalf("%d messages", len(st.view.msgs))
+				}
+				mb.Close()
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+		})
+	}
+}
+
+// BenchmarkAppendConcurrentVsMaildir: 10 sessions append 4 KiB messages
+// at once (with every fsync) to one sdbox INBOX, then to one Maildir
+// INBOX; reported per message, with the ratio sdbox/maildir.
+func BenchmarkAppendConcurrentVsMaildir(b *testing.B) {
+	const g = 10
+	dir := b.TempDir()
+	sd, err := Open(filepath.Join(dir, "sdbox"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	md, err := maildir.Open(filepath.Join(dir, "Maildir"), maildir.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"), 4096/60+1)[:4096]
+	run := func(s store.Store) time.Duration {
+		c := context.Background()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < g; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer mb.Close()
+				for i := w; i < b.N; i += g {
+					if _, err := mb.Append(c, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	sdT := run(sd)
+	mdT := run(md)
+	b.ReportMetric(float64(sdT.Microseconds())/float64(b.N), "sdbox-µs/msg")
+	b.ReportMetric(float64(mdT.Microseconds())/float64(b.N), "maildir-µs/msg")
+	b.ReportMetric(float64(sdT)/float64(mdT), "wall-ratio")
+}
+
+// BenchmarkFirstMessages10k: the first Messages over a 10,000-message
+// mailbox in a new Store reads each u.N file's metadata once (dates,
+// GUID); later calls use the cache.
+func BenchmarkFirstMessages10k(b *testing.B) {
+	root := b.TempDir()
+	s, err := Open(root, Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := context.Background()
+	mb, _ := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	body := bytes.Repeat([]byte("x"), 2000)
+	for i := 0; i < 10000; i++ {
+		if _, err := mb.Append(c, bytes.NewReader(body), store.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mb.Close()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		s2, _ := Open(root, Options{})
+		mb, _ := s2.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+		n := 0
+		mb.Messages(c, nil, func(*store.MessageInfo) error { n++; return nil })
+		if n != 10000 {
+			b.Fatal(n)
+		}
+		mb.Close()
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+}

@@ -1,0 +1,62 @@
+// Package sdbox is a yubin mail store in Dovecot 2.3's single-dbox
+// format (mail_location = sdbox:PATH), shared with a Dovecot that uses
+// the same directories: what one writes, the other reads, with the same
+// UIDs, UIDVALIDITY, flags, keywords and message GUIDs.
+//
+// # Layout
+//
+// A user's tree is PATH/mailboxes/<name>/dbox-Mails/ per mailbox, with
+// the name's levels as directories in IMAP modified UTF-7; a directory
+// without dbox-Mails is a \Noselect parent. PATH also holds
+// subscriptions and dovecot-uidvalidity, as for Maildir. Each message is
+// one file u.<UID>, written once and never changed: a file header line,
+// a 30-byte message header with the body size, the body byte for byte,
+// and a metadata block (G GUID, R received date, V virtual size, P POP3
+// UIDL and any other key, kept as is by a copy, which hard-links the
+// file as Dovecot does).
+//
+// # Index and log
+//
+// Flags, keywords, UIDVALIDITY, the next UID and the mailbox GUID live
+// only in dovecot.index and the transaction log dovecot.index.log. A
+// mailbox is read as Dovecot reads it: the index records, then the log
+// replayed from where the index stops (through dovecot.index.log.2 when
+// Dovecot has rotated it). yubin writes as Dovecot's own writers do:
+// every change is a transaction appended to the log under Dovecot's
+// fcntl write lock on dovecot.index.log (taken as an open file
+// description lock, which conflicts with Dovecot's), never a rewrite
+// of the index, which Dovecot keeps up to date itself when it next
+// opens the mailbox. A new mailbox gets a log like the one Dovecot
+// starts (the dbox-hdr extension with the mailbox GUID, the
+// UIDVALIDITY); Dovecot opens such mailboxes without force-resync.
+//
+// Append writes and fsyncs the message under a temporary name, then,
+// with the log locked, renames it to u.<next UID> and appends the APPEND
+// transaction, and fsyncs the directory and the log: when Append
+// returns, message and UID are durable. Appends that wait for the lock
+// meanwhile are committed together (one write and one fsync of each
+// for all of them). Expunges are logged before the files go. Each handle replays the log from where it stands to report
+// other sessions' and other programs' changes in the order they were
+// made (Poll); handles of one Store are woken at once, and changes by
+// other processes are noticed within Options.PollInterval.
+//
+// # Damage
+//
+// A truncated or garbage u.N file is listed but fails to open; an index
+// with a wrong header or record size is used for its base header only,
+// the log replayed over it and the message files taken in without flags;
+// a log is read up to its first bad record, and a transaction cut short
+// by a crash is ignored (the next writer overwrites it). What was
+// distrusted is logged and returned by Mailbox.Damage; nothing is
+// deleted.
+//
+// # Limits
+//
+// yubin never rewrites dovecot.index, so a mailbox only yubin writes is
+// read from its log (a 100,000-message log replays in a few tens of
+// milliseconds of CPU); Dovecot compacts it when it next opens the
+// mailbox. \Recent is not tracked. AppendOptions.LateUID and NoSync are
+// ignored: every append gets its UID and is synced at once. Linux only:
+// the package relies on open file description locks, renameat2 and
+// fdatasync.
+package sdbox

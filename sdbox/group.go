@@ -1,0 +1,119 @@
+package sdbox
+
+import (
+	"context"
+)
+
+// Group commit: appends to one mailbox that arrive while another is
+// being committed wait and are committed together, each as its own
+// transaction (so that each handle marks only its own records as its
+// own), with one directory fsync, one write and one fdatasync of the
+// log for all of them.
+
+// appendReq is one Append (or Copy) waiting to be committed.
+type appendReq struct {
+	mb   *Mailbox // the handle appending, nil for a copy from elsewhere
+	msgs []*newMsg
+	done chan appendResult
+}
+
+// appendResult is where a request's transaction went.
+type appendResult struct {
+	err         error
+	uidValidity uint32
+	data        []byte // the request's transaction
+	off         int    // its offset in the log
+	modseq      uint64 // the modseq counter where it starts
+	seq         uint32
+	ino         uint64
+	caughtUp    bool // see Mailbox.ownCommitted
+}
+
+// enqueue commits msgs (their files written and synced) and returns
+// where they went. The first caller to find no commit running commits
+// every request queued meanwhile.
+func (h *hub) enqueue(ctx context.Context, mb *Mailbox, msgs []*newMsg) appendResult {
+	req := &appendReq{mb: mb, msgs: msgs, done: make(chan appendResult, 1)}
+	h.qmu.Lock()
+	h.queue = append(h.queue, req)
+	lead := !h.leading
+	if lead {
+		h.leading = true
+	}
+	h.qmu.Unlock()
+	if lead {
+		// The batch is not given up when this caller's ctx ends:
+		// other callers' messages are in it. The lock timeout bounds it.
+		bctx := context.WithoutCancel(ctx)
+		for {
+			h.qmu.Lock()
+			batch := h.queue
+			h.queue = nil
+			if len(batch) == 0 {
+				h.leading = false
+				h.qmu.Unlock()
+				break
+			}
+			h.qmu.Unlock()
+			h.commitBatch(bctx, batch)
+		}
+	}
+	return <-req.done
+}
+
+// commitBatch commits queued requests in one log write.
+func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
+	fail := func(reqs []*appendReq, err error) {
+		for _, r := range reqs {
+			r.done <- appendResult{err: err}
+		}
+	}
+	t, err := h.begin(ctx, batch[0].mb)
+	if err != nil {
+		fail(batch, err)
+		return
+	}
+	var ok []*appendReq
+	for _, r := range batch {
+		if err := h.placeMessages(t, r.msgs); err != nil {
+			r.done <- appendResult{err: err}
+			continue
+		}
+		ok = append(ok, r)
+	}
+	if len(ok) == 0 {
+		t.abort()
+		return
+	}
+	// The renames and the log records are made durable at once, as
+	// maildir syncs new/ and dovecot-uidlist: one journal commit on
+	// most file systems (on ext4 the log's fdatasync commits the
+	// renames with it). No append returns before both are done.
+	dirErr := make(chan error, 1)
+	go func() { dirErr <- h.s.syncDir(h.dir) }()
+	all := &txBuilder{}
+	results := make([]appendResult, len(ok))
+	ms := t.tip.modseq
+	for i, r := range ok {
+		tx := newTx()
+		appendRecords(tx, r.msgs)
+		b := tx.bytes()
+		results[i] = appendResult{uidValidity: t.tip.uidValidity(), data: b, off: t.end + len(all.buf), modseq: ms, seq: t.seq, ino: t.ino, caughtUp: i == 0 && r == batch[0] && t.onlyOwn}
+		walkLog(b, 0, 0, func(rec logRecord) error {
+			ms += modseqStep(rec)
+			return nil
+		})
+		all.buf = append(all.buf, b...)
+	}
+	_, _, err = t.commit(all)
+	if derr := <-dirErr; err == nil {
+		err = derr
+	}
+	if err != nil {
+		fail(ok, err)
+		return
+	}
+	for i, r := range ok {
+		r.done <- results[i]
+	}
+}

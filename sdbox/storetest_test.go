@@ -1,0 +1,29 @@
+package sdbox
+
+import (
+	"testing"
+
+	"github.com/yubinmail/yubin/store"
+	"github.com/yubinmail/yubin/store/storetest"
+)
+
+func TestStoreConformance(t *testing.T) {
+	storetest.RunOpener(t, storetest.Opener{
+		New: func(t *testing.T) store.Store {
+			s, err := Open(t.TempDir(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		Reopen: func(t *testing.T, old store.Store) store.Store {
+			s, err := Open(old.(*Store).Root(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	})
+}
