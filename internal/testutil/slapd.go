@@ -49,7 +49,7 @@ var SlapdUsers = []SlapdUser{
 		Stored: "{SSHA}8zUT/i3Ad98UiuWgMnFGSoiAQpd67eB2", Home: "/home/dup", Mail: []string{"dup@example.com"}},
 	{UID: "dup", DN: "cn=dup,ou=Staff,ou=People," + SlapdBase, Password: "dup-pw", Number: 10005,
 		Stored: "{CRYPT}$6$yubintestvLGhG5m$WPELtbMB9m6KKekaZLdNCFtD9.vY0Bj/GqI.77WsY9Uza9bFFuCp2mdOOQzJ6egtuXflv5qiZMid/kdMDIOiI1",
-		Home: "/home/dup2", Mail: []string{"dup2@example.com"}},
+		Home:   "/home/dup2", Mail: []string{"dup2@example.com"}},
 	{UID: `o,brien+(x)*\`, DN: `cn=o\,brien\+(x)*\5C,ou=People,` + SlapdBase, Password: "obrien-pw", Number: 10006,
 		Stored: "{SSHA}nuzVRc2Dx2F5PXnr6Qn5kmKxUTSFuke1", Home: "/home/obrien", Mail: []string{"obrien@example.com"}},
 }
