@@ -17,6 +17,7 @@ import (
 	ldapc "github.com/go-ldap/ldap/v3"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/ldapconn"
 )
 
 // Defaults of DB's limits.
@@ -60,7 +61,7 @@ type DB struct {
 	roots                *x509.CertPool
 	cert                 *tls.Certificate
 	once                 sync.Once
-	search, binds        *pool
+	search, binds        *ldapconn.Pool
 	scope, deref         int
 }
 
@@ -133,8 +134,15 @@ func (d *DB) init() {
 		if n <= 0 {
 			n = DefaultMaxConns
 		}
-		d.search = newPool(d, true, n)
-		d.binds = newPool(d, false, n)
+		dialer := func(bind bool) *ldapconn.Dialer {
+			x := &ldapconn.Dialer{URIs: d.cfg.URIs, StartTLS: d.cfg.StartTLS, TLS: d.tlsConfig, Timeout: d.timeout()}
+			if bind {
+				x.BindDN, x.BindPW = d.cfg.DN, d.cfg.DNPass
+			}
+			return x
+		}
+		d.search = ldapconn.NewPool(dialer(true), n)
+		d.binds = ldapconn.NewPool(dialer(false), n)
 	})
 }
 
@@ -152,11 +160,24 @@ func (d *DB) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// tlsConfig is the client TLS settings (tls_* settings) for host.
+func (d *DB) tlsConfig(host string) *tls.Config {
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, RootCAs: d.roots}
+	switch d.cfg.TLSRequireCert {
+	case "never", "allow":
+		cfg.InsecureSkipVerify = true
+	}
+	if d.cert != nil {
+		cfg.Certificates = []tls.Certificate{*d.cert}
+	}
+	return cfg
+}
+
 // Close closes the idle connections. The DB stays usable.
 func (d *DB) Close() error {
 	d.init()
-	d.search.close()
-	d.binds.close()
+	d.search.Close()
+	d.binds.Close()
 	return nil
 }
 
@@ -200,35 +221,22 @@ func vars(ctx context.Context, user string) auth.Vars {
 var errManyEntries = errors.New("ldap: search returned more than one entry")
 
 // do runs op on a connection of the search pool, or of the auth-bind
-// pool when authBind; the connection is closed when ctx ends
-// first (so op returns), and when op fails with anything but an LDAP
-// result (network errors, timeouts).
+// pool when authBind; a directory that cannot be reached or does not
+// answer in time is auth.ErrTempFail.
 func (d *DB) do(ctx context.Context, authBind bool, op func(*ldapc.Conn) error) error {
 	d.init()
 	p := d.search
 	if authBind {
 		p = d.binds
 	}
-	c, err := p.get(ctx)
-	if err != nil {
-		return err
+	err := p.Do(ctx, op)
+	if errors.Is(err, ldapconn.ErrBindRefused) {
+		d.logger().Error("ldap: the service account's bind (dn, dnpass) was refused", "dn", d.cfg.DN, "error", err)
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	err = op(c)
-	cancelled := !stop()
-	ok := err == nil || isResultError(err)
-	p.put(c, ok && !cancelled)
-	if cancelled {
-		return fmt.Errorf("%w: ldap: %v", auth.ErrTempFail, ctx.Err())
+	if errors.Is(err, ldapconn.ErrUnavailable) {
+		return fmt.Errorf("%w: ldap: %v", auth.ErrTempFail, err)
 	}
 	return err
-}
-
-// isResultError reports whether err is an LDAP result from the server
-// (the connection is fine) rather than a network or client error.
-func isResultError(err error) bool {
-	var le *ldapc.Error
-	return errors.As(err, &le) && le.ResultCode < ldapc.ErrorNetwork
 }
 
 // searchOne finds the one entry filter (a template) matches for user.
