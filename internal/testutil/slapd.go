@@ -188,6 +188,9 @@ func (s *Slapd) Stop() {
 	}
 }
 
+// PID returns slapd's process id (for CPU accounting in benchmarks).
+func (s *Slapd) PID() int { return s.cmd.Process.Pid }
+
 // Freeze stops the slapd process (SIGSTOP): connections are accepted by
 // the kernel but nothing answers, as a hung directory server.
 func (s *Slapd) Freeze() { s.cmd.Process.Signal(syscall.SIGSTOP) }
