@@ -350,3 +350,25 @@ func TestSlapdConcurrent(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestSlapdDirectoryChanges: changes made in the directory (over LDAPI,
+// as the administrator) show at the next lookup: nothing but an
+// auth.Cache in front keeps old answers.
+func TestSlapdDirectoryChanges(t *testing.T) {
+	s := testutil.StartSlapd(t)
+	d := openConf(t, "uris = "+s.LDAPURL, "dn = "+testutil.SlapdServiceDN, "dnpass = "+testutil.SlapdServicePW,
+		"base = dc=example,dc=com", "auth_bind = yes")
+	if u, err := d.LookupUser(context.Background(), "bob"); err != nil || u.Home != "/home/bob" {
+		t.Fatalf("bob before: %+v, %v", u, err)
+	}
+	s.Modify(t, "dn: cn=bob,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: homeDirectory\nhomeDirectory: /srv/bob\n-\nreplace: userPassword\nuserPassword: new-bob-pw\n")
+	if u, err := d.LookupUser(context.Background(), "bob"); err != nil || u.Home != "/srv/bob" {
+		t.Errorf("bob after the change: %+v, %v", u, err)
+	}
+	wantErr(t, d, "bob", "bob pw", auth.ErrAuthFailed)
+	if _, err := d.Authenticate(context.Background(), "bob", "new-bob-pw"); err != nil {
+		t.Errorf("bob with the new password: %v", err)
+	}
+	s.Modify(t, "dn: cn=alice,ou=People,dc=example,dc=com\nchangetype: delete\n")
+	wantErr(t, d, "alice", "alice-secret", auth.ErrUnknownUser)
+}

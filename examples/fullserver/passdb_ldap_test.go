@@ -204,3 +204,42 @@ func TestSlapdFullserverHungDirectory(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestSlapdFullserverLDAPAliases: virtual_alias_maps = ldap: (seed 003
+// §2.5, with nisMailAlias entries) expands postmaster@localhost to the
+// local users the directory names.
+func TestSlapdFullserverLDAPAliases(t *testing.T) {
+	t.Parallel()
+	s := testutil.SharedSlapd(t)
+	cf := filepath.Join(testutil.SharedDir(t), "ldap-aliases.cf")
+	if err := os.WriteFile(cf, []byte("server_host = "+s.LDAPURL+"\nsearch_base = ou=Aliases,dc=example,dc=com\nversion = 3\n"+
+		"domain = localhost\nquery_filter = (&(objectClass=nisMailAlias)(cn=%u))\nresult_attribute = rfc822MailMember\nresult_format = %u@localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t, "virtual_alias_maps = ldap:"+cf+"\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice", "bob")
+	in.start()
+	out := in.python(pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.sendmail('someone@example.net', ['postmaster@localhost'], 'From: someone@example.net\r\nTo: postmaster@localhost\r\nSubject: alias\r\n\r\nvia ldap\r\n')
+try:
+    s.sendmail('someone@example.net', ['nobody@localhost'], 'Subject: x\r\n\r\nx\r\n')
+    sys.exit('nobody@localhost accepted')
+except smtplib.SMTPRecipientsRefused as e:
+    print('refused', e)
+s.quit()
+wait_mail('alice', 1)
+wait_mail('bob', 1)
+print('OK')
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	if !strings.Contains(out, "OK") {
+		t.Fatalf("python output:\n%s", out)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		m, _ := filepath.Glob(filepath.Join(in.data, "mail", "localhost", u, "Maildir", "new", "*"))
+		if len(m) != 1 {
+			t.Errorf("%s: %d messages in new/, want 1 (postmaster@localhost through the ldap: aliases)", u, len(m))
+		}
+	}
+}
