@@ -372,3 +372,32 @@ func TestSlapdDirectoryChanges(t *testing.T) {
 	s.Modify(t, "dn: cn=alice,ou=People,dc=example,dc=com\nchangetype: delete\n")
 	wantErr(t, d, "alice", "alice-secret", auth.ErrUnknownUser)
 }
+
+// TestSlapdStaticUserDB: a static userdb over the LDAP passdb (the
+// fullserver's default userdb) knows which users exist, in each of the
+// three password modes, though auth binds give no credentials.
+func TestSlapdStaticUserDB(t *testing.T) {
+	s := testutil.SharedSlapd(t)
+	for name, conf := range map[string][]string{
+		"userdn": seedAuthBind(s),
+		"search": seedSearch(s),
+		"lookup": {"uris = " + s.LDAPURL, "dn = " + testutil.SlapdServiceDN, "dnpass = " + testutil.SlapdServicePW,
+			"base = ou=People,dc=example,dc=com", "scope = onelevel"},
+	} {
+		d := openConf(t, conf...)
+		udb := &auth.StaticUserDB{PassDB: d, Fields: map[string]string{"home": "/var/mail/%n"}}
+		if u, err := udb.LookupUser(context.Background(), "alice"); err != nil || u.Home != "/var/mail/alice" {
+			t.Errorf("%s: alice = %+v, %v", name, u, err)
+		}
+		for _, who := range []string{"nobody", "carol", "*", "alice,ou=People"} {
+			if u, err := udb.LookupUser(context.Background(), who); !errors.Is(err, auth.ErrUnknownUser) {
+				t.Errorf("%s: %s = %+v, %v; want unknown", name, who, u, err)
+			}
+		}
+		if name == "userdn" {
+			if _, err := d.LookupPass(context.Background(), "nobody"); !errors.Is(err, auth.ErrUnknownUser) {
+				t.Errorf("LookupPass(nobody) with auth_bind_userdn: %v", err)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	ldapc "github.com/go-ldap/ldap/v3"
 
@@ -105,10 +106,15 @@ func (d *DB) bindAs(ctx context.Context, dn, password string) error {
 }
 
 // LookupCredentials implements auth.CredentialLookup when passwords come
-// from the directory; with auth binds there are none to give
-// (auth.ErrUnsupportedScheme), as in Dovecot.
+// from the directory. With auth binds there are none to give: it
+// returns auth.ErrUnsupportedScheme for a user that exists (so that a
+// static userdb without allow_all_users still learns which users
+// exist) and auth.ErrUnknownUser for one that does not.
 func (d *DB) LookupCredentials(ctx context.Context, user, scheme string) ([]byte, error) {
 	if d.cfg.AuthBind {
+		if err := d.exists(ctx, user); err != nil {
+			return nil, err
+		}
 		return nil, auth.ErrUnsupportedScheme
 	}
 	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passAttrs)
@@ -123,13 +129,16 @@ func (d *DB) LookupCredentials(ctx context.Context, user, scheme string) ([]byte
 }
 
 // LookupPass implements auth.PassLookup: the pass_attrs fields of user
-// without the password. With auth_bind_userdn there is no entry to read:
-// the user is taken as existing.
+// without the password. With auth_bind_userdn there are no fields: the
+// entry the template names must exist.
 func (d *DB) LookupPass(ctx context.Context, user string) (*auth.Identity, error) {
 	if !validName(user) {
 		return nil, auth.ErrUnknownUser
 	}
 	if d.cfg.AuthBind && d.cfg.AuthBindUserDN != "" {
+		if err := d.exists(ctx, user); err != nil {
+			return nil, err
+		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
 	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passAttrs)
@@ -141,4 +150,41 @@ func (d *DB) LookupPass(ctx context.Context, user string) (*auth.Identity, error
 		return nil, fmt.Errorf("%w: ldap: pass_attrs: %v", auth.ErrTempFail, err)
 	}
 	return identity(user, f), nil
+}
+
+// exists checks that user has an entry: the one pass_filter finds, or,
+// with auth_bind_userdn, the entry the template names (a base search as
+// the service account or anonymously; an entry the directory does not
+// show counts as missing).
+func (d *DB) exists(ctx context.Context, user string) error {
+	if !validName(user) {
+		return auth.ErrUnknownUser
+	}
+	if d.cfg.AuthBindUserDN == "" {
+		_, err := d.searchOne(ctx, user, d.cfg.PassFilter, nil)
+		return err
+	}
+	dn, err := auth.Expand(d.cfg.AuthBindUserDN, vars(ctx, user), ldapc.EscapeDN)
+	if err != nil {
+		return fmt.Errorf("%w: ldap: auth_bind_userdn: %v", auth.ErrTempFail, err)
+	}
+	req := ldapc.NewSearchRequest(dn, ldapc.ScopeBaseObject, d.deref, 1, int(d.timeout()/time.Second), false,
+		"(objectClass=*)", []string{"1.1"}, nil)
+	var res *ldapc.SearchResult
+	err = d.do(ctx, false, func(c *ldapc.Conn) error {
+		var err error
+		res, err = c.Search(req)
+		return err
+	})
+	switch {
+	case ldapc.IsErrorWithCode(err, ldapc.LDAPResultNoSuchObject), ldapc.IsErrorWithCode(err, ldapc.LDAPResultInvalidDNSyntax):
+		return auth.ErrUnknownUser
+	case err != nil && errors.Is(err, auth.ErrTempFail):
+		return err
+	case err != nil:
+		return fmt.Errorf("%w: ldap: %v", auth.ErrTempFail, err)
+	case len(res.Entries) == 0:
+		return auth.ErrUnknownUser
+	}
+	return nil
 }
