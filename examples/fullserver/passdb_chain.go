@@ -137,22 +137,31 @@ func (pc passChain) Authenticate(ctx context.Context, user, password string) (*a
 	return nil, auth.ErrUnknownUser
 }
 
-// LookupCredentials implements auth.CredentialLookup: the first passdb
-// that knows the user and can give credentials.
+// LookupCredentials implements auth.CredentialLookup: the answer of the
+// first passdb that knows the user (credentials, or
+// auth.ErrUnsupportedScheme when its hash cannot give them); later
+// passdbs are not asked, so a user of the passwd-file never waits for a
+// directory that hangs.
 func (pc passChain) LookupCredentials(ctx context.Context, user, scheme string) ([]byte, error) {
-	err := auth.ErrUnknownUser
+	var temp error
 	for _, db := range pc {
 		cl, ok := db.(auth.CredentialLookup)
 		if !ok {
 			continue
 		}
-		cred, e := cl.LookupCredentials(ctx, user, scheme)
-		if e == nil {
-			return cred, nil
-		}
-		if !errors.Is(e, auth.ErrUnknownUser) && errors.Is(err, auth.ErrUnknownUser) {
-			err = e
+		cred, err := cl.LookupCredentials(ctx, user, scheme)
+		switch {
+		case err == nil || errors.Is(err, auth.ErrUnsupportedScheme) || errors.Is(err, auth.ErrMalformedHash):
+			return cred, err
+		case errors.Is(err, auth.ErrUnknownUser):
+		default:
+			if temp == nil {
+				temp = err
+			}
 		}
 	}
-	return nil, err
+	if temp != nil {
+		return nil, temp
+	}
+	return nil, auth.ErrUnknownUser
 }
