@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"log/slog"
 	"strings"
 
@@ -15,6 +17,12 @@ func openLDAP(setting string, words []string, log *slog.Logger) (*ldap.DB, error
 		return nil, fmt.Errorf("%s: want ldap:/path/dovecot-ldap.conf.ext", setting)
 	}
 	db, err := ldap.Open(words[0])
+	if errors.Is(err, os.ErrPermission) {
+		// The server reads it after dropping to mail_owner, not as
+		// root as Dovecot's auth process does: seed 003's
+		// "chown root:root; chmod 600" locks it out.
+		return nil, fmt.Errorf("%s: %w (the file is read as mail_owner: chgrp that user's group and chmod 640, rather than root:root 600)", setting, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", setting, err)
 	}
