@@ -192,8 +192,26 @@ func (s *Slapd) Stop() {
 func (s *Slapd) PID() int { return s.cmd.Process.Pid }
 
 // Freeze stops the slapd process (SIGSTOP): connections are accepted by
-// the kernel but nothing answers, as a hung directory server.
-func (s *Slapd) Freeze() { s.cmd.Process.Signal(syscall.SIGSTOP) }
+// the kernel but nothing answers, as a hung directory server. It returns
+// once every thread of slapd is stopped (at most 2 seconds).
+func (s *Slapd) Freeze() {
+	s.cmd.Process.Signal(syscall.SIGSTOP)
+	tasks := fmt.Sprintf("/proc/%d/task/*/stat", s.cmd.Process.Pid)
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		stats, _ := filepath.Glob(tasks)
+		stopped := len(stats) > 0
+		for _, st := range stats {
+			b, err := os.ReadFile(st)
+			i := bytes.LastIndexByte(b, ')')
+			if err == nil && (i < 0 || i+2 >= len(b) || b[i+2] != 'T') {
+				stopped = false
+			}
+		}
+		if stopped {
+			return
+		}
+	}
+}
 
 // Thaw resumes a frozen slapd (SIGCONT).
 func (s *Slapd) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
