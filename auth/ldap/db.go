@@ -58,6 +58,7 @@ type DB struct {
 	cfg                  *Config
 	passAttrs, userAttrs []attrMap
 	iterAttrs            []attrMap
+	passReq, userReq     []string // the attributes searches ask for
 	roots                *x509.CertPool
 	cert                 *tls.Certificate
 	once                 sync.Once
@@ -78,6 +79,17 @@ func New(cfg *Config) (*DB, error) {
 	}
 	if d.iterAttrs, err = parseAttrs(cfg.IterateAttrs); err != nil {
 		return nil, fmt.Errorf("iterate_attrs: %w", err)
+	}
+	d.passReq, d.userReq = requested(d.passAttrs), requested(d.userAttrs)
+	if cfg.AuthBind {
+		// The bind checks the password: never fetch the stored one.
+		var keep []attrMap
+		for _, m := range d.passAttrs {
+			if m.field != "password" {
+				keep = append(keep, m)
+			}
+		}
+		d.passReq = requested(keep)
 	}
 	for name, f := range map[string]string{"pass_filter": cfg.PassFilter, "user_filter": cfg.UserFilter, "iterate_filter": cfg.IterateFilter} {
 		// The filters must compile with placeholders in the variables.
@@ -240,19 +252,24 @@ func (d *DB) do(ctx context.Context, authBind bool, op func(*ldapc.Conn) error) 
 }
 
 // searchOne finds the one entry filter (a template) matches for user.
-func (d *DB) searchOne(ctx context.Context, user, filter string, maps []attrMap) (*ldapc.Entry, error) {
+// attrs are the attributes to ask for (nil for none).
+func (d *DB) searchOne(ctx context.Context, user, filter string, attrs []string) (*ldapc.Entry, error) {
 	if !validName(user) {
 		return nil, auth.ErrUnknownUser
 	}
-	f, err := auth.Expand(filter, vars(ctx, user), ldapc.EscapeFilter)
+	v := vars(ctx, user)
+	f, err := auth.Expand(filter, v, ldapc.EscapeFilter)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: filter: %v", auth.ErrTempFail, err)
 	}
-	base, err := auth.Expand(d.cfg.Base, vars(ctx, user), ldapc.EscapeDN)
+	base, err := auth.Expand(d.cfg.Base, v, ldapc.EscapeDN)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: base: %v", auth.ErrTempFail, err)
 	}
-	req := ldapc.NewSearchRequest(base, d.scope, d.deref, 2, int(d.timeout()/time.Second), false, f, requested(maps), nil)
+	if attrs == nil {
+		attrs = []string{"1.1"} // RFC 4511 4.5.1.8: no attributes
+	}
+	req := ldapc.NewSearchRequest(base, d.scope, d.deref, 2, int(d.timeout()/time.Second), false, f, attrs, nil)
 	var res *ldapc.SearchResult
 	err = d.do(ctx, false, func(c *ldapc.Conn) error {
 		var err error

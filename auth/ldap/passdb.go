@@ -37,7 +37,7 @@ func (d *DB) Authenticate(ctx context.Context, user, password string) (*auth.Ide
 		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
-	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passAttrs)
+	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passReq)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (d *DB) LookupCredentials(ctx context.Context, user, scheme string) ([]byte
 		}
 		return nil, auth.ErrUnsupportedScheme
 	}
-	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passAttrs)
+	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passReq)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (d *DB) LookupPass(ctx context.Context, user string) (*auth.Identity, error
 		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
-	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passAttrs)
+	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passReq)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // user_attrs mapped to userdb fields (home, uid, gid, mail...), under
 // DefaultFields and OverrideFields.
 func (d *DB) LookupUser(ctx context.Context, user string) (*auth.User, error) {
-	e, err := d.searchOne(ctx, user, d.cfg.UserFilter, d.userAttrs)
+	e, err := d.searchOne(ctx, user, d.cfg.UserFilter, d.userReq)
 	if err != nil {
 		return nil, err
 	}
