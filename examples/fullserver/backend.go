@@ -57,7 +57,8 @@ func mailLocationOf(c *config.Config) string {
 // mail_location settings.
 func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 	u := &users{localDom: c.List("mydestination")}
-	driver, opts, words := driverArgs(c.Get("passdb"))
+	passdbs := passdbList(c.Get("passdb"))
+	driver, opts, words := driverArgs(passdbs[0])
 	switch driver {
 	case "passwd-file":
 		if len(words) != 1 {
@@ -70,8 +71,17 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 			return nil, fmt.Errorf("passdb: %w", err)
 		}
 		u.pass = u.passwd
+	case "ldap":
+		db, err := openLDAP("passdb = "+passdbs[0], words, log)
+		if err != nil {
+			return nil, err
+		}
+		u.pass = db
 	default:
-		return nil, fmt.Errorf("passdb = %s: only passwd-file is supported", c.Get("passdb"))
+		return nil, fmt.Errorf("passdb = %s: want passwd-file or ldap", c.Get("passdb"))
+	}
+	if err := u.addPassDBs(c, passdbs[1:], log); err != nil {
+		return nil, err
 	}
 	driver, opts, words = driverArgs(c.Get("userdb"))
 	fields := map[string]string{"mail": mailLocationOf(c)}
@@ -93,8 +103,14 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 		u.db = u.passwd
 	case "passwd":
 		u.db = &auth.SystemUserDB{Fields: fields}
+	case "ldap":
+		db, err := ldapUserDB("userdb = "+c.Get("userdb"), opts, words, map[string]string{"mail": mailLocationOf(c)}, log)
+		if err != nil {
+			return nil, err
+		}
+		u.db = db
 	default:
-		return nil, fmt.Errorf("userdb = %s: want static, passwd-file or passwd", c.Get("userdb"))
+		return nil, fmt.Errorf("userdb = %s: want static, passwd-file, passwd or ldap", c.Get("userdb"))
 	}
 	return u, nil
 }

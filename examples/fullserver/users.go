@@ -20,7 +20,7 @@ import (
 // passwdFile returns the passwd-file path of passdb
 // ("passwd-file:[scheme=X ...] PATH"), or "" for another driver.
 func passwdFile(c *config.Config) string {
-	v, ok := strings.CutPrefix(c.Get("passdb"), "passwd-file:")
+	v, ok := strings.CutPrefix(passdbList(c.Get("passdb"))[0], "passwd-file:")
 	if !ok {
 		return ""
 	}

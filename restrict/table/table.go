@@ -111,6 +111,7 @@ func (o *Options) withDefaults() Options {
 //	static:value, static:{value with spaces}
 //	inline:{ key=value, { key = text with spaces } }
 //	unix:passwd.byname             /etc/passwd user names
+//	ldap:/etc/postfix/ldap-aliases.cf  an ldap_table(5) search (see LDAP)
 //	proxy:type:name                the same as type:name
 //	fail:name                      every lookup fails
 //
@@ -153,6 +154,12 @@ func Open(ref string, o *Options) (Table, error) {
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {
 			return parseCIDRData(data, file)
 		})
+	case "ldap":
+		t, err := OpenLDAP(name, o)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
 	case "regexp", "pcre":
 		pcre := typ == "pcre"
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {

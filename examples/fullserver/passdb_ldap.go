@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/yubinmail/yubin/auth/ldap"
+)
+
+// openLDAP opens "passdb = ldap:/etc/dovecot/dovecot-ldap.conf.ext" (or
+// the userdb's): Dovecot's LDAP settings file, as seed 003 §1.2 writes it.
+func openLDAP(setting string, words []string, log *slog.Logger) (*ldap.DB, error) {
+	if len(words) != 1 {
+		return nil, fmt.Errorf("%s: want ldap:/path/dovecot-ldap.conf.ext", setting)
+	}
+	db, err := ldap.Open(words[0])
+	if errors.Is(err, os.ErrPermission) {
+		// The server reads it after dropping to mail_owner, not as
+		// root as Dovecot's auth process does: seed 003's
+		// "chown root:root; chmod 600" locks it out.
+		return nil, fmt.Errorf("%s: %w (the file is read as mail_owner: chgrp that user's group and chmod 640, rather than root:root 600)", setting, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	db.Logger = log
+	return db, nil
+}
+
+// ldapUserDB opens "userdb = ldap:/path [override_fields=]k=v ...": the
+// key=value words are Dovecot's override_fields (seed 003: uid=vmail
+// gid=vmail home=/var/mail/%n/), and mail_location is the default mail
+// field.
+func ldapUserDB(setting string, opts map[string]string, words []string, defaults map[string]string, log *slog.Logger) (*ldap.DB, error) {
+	db, err := openLDAP(setting, words, log)
+	if err != nil {
+		return nil, err
+	}
+	db.OverrideFields = map[string]string{}
+	for k, v := range opts {
+		switch k {
+		case "override_fields", "default_fields":
+			// "override_fields=uid=vmail": the first field rides on the key.
+			fk, fv, ok := strings.Cut(v, "=")
+			if !ok {
+				return nil, fmt.Errorf("%s: %s=%s: want %s=key=value", setting, k, v, k)
+			}
+			if k == "default_fields" {
+				defaults[fk] = fv
+			} else {
+				db.OverrideFields[fk] = fv
+			}
+		default:
+			db.OverrideFields[k] = v
+		}
+	}
+	db.DefaultFields = defaults
+	return db, nil
+}
