@@ -1,9 +1,10 @@
 module github.com/yubinmail/yubin
 
-go 1.24
+go 1.25
 
 require (
 	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-msgauth v0.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/miekg/dns v1.1.66
 	github.com/prometheus/client_golang v1.22.0
