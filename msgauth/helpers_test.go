@@ -65,10 +65,4 @@ func startDNS(t testing.TB, zones map[string]string) *testutil.NSD {
 	return testutil.StartNSD(t, z)
 }
 
-func crlf(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
-}
-
-var _ = fmt.Sprint
-
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
