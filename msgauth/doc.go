@@ -12,8 +12,23 @@
 //     simple per-domain map ([DomainKeys]) or OpenDKIM's KeyTable and
 //     SigningTable ([LoadOpenDKIMTables]). [GenerateKey] and
 //     [ZoneRecord] make a key and the TXT record to publish.
-//   - [Verifier]: DKIM verification of at most Limits.MaxDKIMSignatures
-//     signatures per message.
+//   - [Verifier]: inbound checks. [Verifier.VerifyDKIM] verifies at most
+//     Limits.MaxDKIMSignatures signatures; [Verifier.CheckSPF] evaluates
+//     SPF (RFC 7208) with its DNS lookup and void lookup limits, after
+//     checking the whole record's syntax (section 4.6); [Verifier.Check]
+//     does both and evaluates the From domain's DMARC policy (RFC 7489:
+//     organizational domain by the public suffix list, relaxed or strict
+//     alignment, p=, sp=, pct=). [Results.Header] states the outcome as
+//     an Authentication-Results field (RFC 8601); [StripAuthResults]
+//     removes fields that claim the receiver's own authserv-id.
+//
+// Verdicts are compared with the reference implementations: OpenDKIM
+// verifies yubin's signatures and yubin OpenDKIM's, pyspf gives the same
+// SPF results over a few hundred policies, and OpenDMARC the same DMARC
+// results (see the TestOpenDKIM*, TestPyspf* and TestOpenDMARC* tests).
+// Known differences: after a void PTR lookup pyspf counts a second ptr
+// term as another void lookup, the library reuses the answer; OpenDMARC
+// 1.4.2 accepts a subdomain under adkim=s (an upstream bug).
 //
 // Implementation notes: a message is read once, as a stream; only its
 // header section (bounded by Limits.MaxHeaderBytes) is held in memory.
