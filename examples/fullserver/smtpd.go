@@ -57,7 +57,7 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 	for _, name := range append(restrictReads(v.Schema()), v.Defined()...) {
 		v.Get(name) // restrict compiles every class
 	}
-	opts := []restrict.Option{restrict.WithResolver(dnsCache)}
+	opts := []restrict.Option{restrict.WithResolver(dnsCache), restrict.WithPolicyDialer(policyDialer(v, log))}
 	if log != nil {
 		opts = append(opts, restrict.WithLogger(log))
 	}
@@ -166,6 +166,10 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 	}
 	ref := &policyRef{m: h.m}
 	ref.cur.Store(pol)
+	ma, err := newMsgAuth(v, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", svc, err)
+	}
 	h.reloader = append(h.reloader, func(c *config.Config) error {
 		p, err := newPolicy(c.Service(svc), log)
 		if err != nil {
@@ -178,7 +182,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		Hostname:          v.Get("myhostname"),
 		Banner:            v.Get("smtpd_banner"),
 		Service:           svc,
-		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc)},
+		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc), auth: ma},
 		Policy:            ref,
 		TLSConfig:         h.tlsConf,
 		TLSRequired:       v.Get("smtpd_tls_security_level") == "encrypt",
@@ -234,6 +238,8 @@ type smtpBackend struct {
 	queue   *queue.Queue
 	// enqueueTime is yubin_delivery_duration_seconds of the service.
 	enqueueTime prometheus.Observer
+	// auth signs and checks messages at the end of DATA (msgauth.go); nil: neither.
+	auth *msgAuth
 }
 
 func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
@@ -356,6 +362,15 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 // on disk.
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
+	authHold := false
+	if s.b.auth != nil {
+		m, hold, free, err := s.b.auth.apply(ctx, env, msg)
+		if err != nil {
+			return err
+		}
+		defer free()
+		msg, authHold = m, hold
+	}
 	qenv := &queue.Envelope{
 		ID:    env.QueueID,
 		From:  env.From,
@@ -375,7 +390,7 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 	rcpts := env.To
 	act := env.Actions
 	switch {
-	case act.Hold:
+	case act.Hold || authHold:
 		qenv.Hold = true
 	case act.Filter != "":
 		transport, nexthop, _ := strings.Cut(act.Filter, ":")
