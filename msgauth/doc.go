@@ -12,6 +12,7 @@
 //     simple per-domain map ([DomainKeys]) or OpenDKIM's KeyTable and
 //     SigningTable ([LoadOpenDKIMTables]). [GenerateKey] and
 //     [ZoneRecord] make a key and the TXT record to publish.
+//
 //   - [Verifier]: inbound checks. [Verifier.VerifyDKIM] verifies at most
 //     Limits.MaxDKIMSignatures signatures; [Verifier.CheckSPF] evaluates
 //     SPF (RFC 7208) with its DNS lookup and void lookup limits, after
@@ -21,6 +22,18 @@
 //     alignment, p=, sp=, pct=). [Results.Header] states the outcome as
 //     an Authentication-Results field (RFC 8601); [StripAuthResults]
 //     removes fields that claim the receiver's own authserv-id.
+//
+//   - [PolicyServer]: Postfix's policy delegation protocol answering SPF
+//     verdicts, as policyd-spf does, for check_policy_service in
+//     smtpd_recipient_restrictions (550 5.7.23 on fail).
+//
+//   - [CachingResolver]: a TTL cache in front of any [Resolver], so that
+//     a warm cache makes the checks cost no DNS round trip.
+//
+// Bad input is bounded: the header section by Limits.MaxHeaderBytes and
+// MaxHeaderFields, DKIM work by MaxDKIMSignatures (a message with 1,000
+// signatures costs 5 key lookups), each TXT answer by MaxTXTRecords and
+// MaxTXTBytes, all DNS work of one check by Limits.Timeout.
 //
 // Verdicts are compared with the reference implementations: OpenDKIM
 // verifies yubin's signatures and yubin OpenDKIM's, pyspf gives the same

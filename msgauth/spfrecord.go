@@ -71,7 +71,7 @@ func checkSPFTerm(t string, redirect, exp *bool) error {
 		t = t[1:]
 	}
 	name, arg, hasArg := strings.Cut(t, ":")
-	lname := strings.ToLower(name)
+	lname := asciiLower(name) // same length as name: indexes carry over
 	// a and mx may carry a CIDR suffix without ":domain".
 	if !hasArg {
 		if j := strings.IndexByte(lname, '/'); j >= 0 {
@@ -306,4 +306,16 @@ func checkMacroString(s string, inExp bool) error {
 		i += end
 	}
 	return nil
+}
+
+// asciiLower lower-cases ASCII letters only, keeping the length (and
+// invalid UTF-8) as it is.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
