@@ -26,7 +26,7 @@ import (
 // a Postfix host).
 var msgauthParams = []config.Param{
 	{Name: "dkim_keys", Default: "", Kind: config.List, Check: checkDKIMKeys, Doc: "DKIM signing keys as domain:selector:keyfile (PEM, see fullserver dkim genkey); mail from SASL-authenticated clients and mynetworks whose From address is in the domain is signed with every key of it"},
-	{Name: "dkim_key_table", Default: "", Doc: "OpenDKIM KeyTable file, with dkim_signing_table, instead of dkim_keys"},
+	{Name: "dkim_key_table", Default: "", Doc: "OpenDKIM KeyTable file, with dkim_signing_table (keys it selects sign besides those of dkim_keys)"},
 	{Name: "dkim_signing_table", Default: "", Doc: "OpenDKIM SigningTable file (refile: patterns)"},
 	{Name: "msgauth_inbound_checks", Default: "no", Kind: config.Bool, Doc: "yes: check SPF, DKIM and DMARC of mail from other hosts (not SASL-authenticated, not in mynetworks) at the end of DATA and add an Authentication-Results header"},
 	{Name: "authserv_id", Default: "$myhostname", Doc: "the authserv-id of the Authentication-Results header; fields with it that arrive with a message are removed"},
@@ -58,6 +58,18 @@ type msgAuth struct {
 	log              *slog.Logger
 }
 
+// keyStores are the dkim_keys and the OpenDKIM tables: a From address
+// gets the keys of both.
+type keyStores []msgauth.KeyStore
+
+func (ks keyStores) SigningKeys(from string) []*msgauth.Key {
+	var out []*msgauth.Key
+	for _, k := range ks {
+		out = append(out, k.SigningKeys(from)...)
+	}
+	return out
+}
+
 // msgauthResolver is the DNS for msgauth: msgauth_nameservers or the
 // system's, behind a one-minute cache.
 func msgauthResolver(v *config.Config) msgauth.Resolver {
@@ -85,9 +97,8 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		a.maxHeader = 1 << 20
 	}
 	res := msgauthResolver(v)
-	var keys msgauth.KeyStore
-	switch kt, st := v.Get("dkim_key_table"), v.Get("dkim_signing_table"); {
-	case kt != "" || st != "":
+	var keys keyStores
+	if kt, st := v.Get("dkim_key_table"), v.Get("dkim_signing_table"); kt != "" || st != "" {
 		if kt == "" || st == "" {
 			return nil, errors.New("dkim_key_table and dkim_signing_table go together")
 		}
@@ -95,8 +106,9 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		if err != nil {
 			return nil, err
 		}
-		keys = t
-	case len(v.List("dkim_keys")) > 0:
+		keys = append(keys, t)
+	}
+	if len(v.List("dkim_keys")) > 0 {
 		dk := msgauth.DomainKeys{}
 		for _, e := range v.List("dkim_keys") {
 			parts := strings.SplitN(e, ":", 3)
@@ -110,7 +122,7 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 			d := strings.ToLower(parts[0])
 			dk[d] = append(dk[d], &msgauth.Key{Domain: d, Selector: parts[1], Signer: s})
 		}
-		keys = dk
+		keys = append(keys, dk)
 	}
 	if keys != nil {
 		a.signer = &msgauth.Signer{Keys: keys, Logger: log}

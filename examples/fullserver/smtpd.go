@@ -182,7 +182,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		Hostname:          v.Get("myhostname"),
 		Banner:            v.Get("smtpd_banner"),
 		Service:           svc,
-		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc), auth: ma},
+		Backend:           &smtpBackend{h: h, svc: svc, pol: ref, users: u, deliver: deliver, queue: q, enqueueTime: h.m.deliveryTime.WithLabelValues(svc)},
 		Policy:            ref,
 		TLSConfig:         h.tlsConf,
 		TLSRequired:       v.Get("smtpd_tls_security_level") == "encrypt",
@@ -208,6 +208,16 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 	if v.Get("smtpd_tls_security_level") == "none" {
 		srv.TLSConfig = nil
 	}
+	be := srv.Backend.(*smtpBackend)
+	be.auth.Store(ma)
+	h.reloader = append(h.reloader, func(c *config.Config) error {
+		ma, err := newMsgAuth(c.Service(svc), log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", svc, err)
+		}
+		be.auth.Store(ma)
+		return nil
+	})
 	if v.Bool("smtpd_sasl_auth_enable") {
 		fa, err := newSASLFiltered(authn, v)
 		if err != nil {
@@ -238,8 +248,9 @@ type smtpBackend struct {
 	queue   *queue.Queue
 	// enqueueTime is yubin_delivery_duration_seconds of the service.
 	enqueueTime prometheus.Observer
-	// auth signs and checks messages at the end of DATA (msgauth.go); nil: neither.
-	auth *msgAuth
+	// auth signs and checks messages at the end of DATA (msgauth.go);
+	// nil: neither. SIGHUP swaps it (keys re-read).
+	auth atomic.Pointer[msgAuth]
 }
 
 func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
@@ -363,8 +374,8 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
 	authHold := false
-	if s.b.auth != nil {
-		m, hold, free, err := s.b.auth.apply(ctx, env, msg)
+	if a := s.b.auth.Load(); a != nil {
+		m, hold, free, err := a.apply(ctx, env, msg)
 		if err != nil {
 			return err
 		}
