@@ -174,3 +174,35 @@ s.quit()
 		t.Fatalf("SPF pass refused:\n%s", out)
 	}
 }
+
+// TestDMARCQuarantineHeld: a DMARC failure under p=quarantine, and under
+// p=reject with dmarc_reject_action = quarantine, is accepted and put on
+// hold (dmarc_quarantine_action = hold), as OpenDMARC's quarantine puts
+// it in Postfix's hold queue; nothing reaches the mailbox.
+func TestDMARCQuarantineHeld(t *testing.T) {
+	t.Parallel()
+	soa := "@ IN SOA ns hostmaster 1 3600 600 86400 60\n@ IN NS ns\nns IN A 127.0.0.1\n"
+	ns := testutil.StartNSD(t, map[string]string{
+		"quarantine.test.": soa + "_dmarc TXT \"v=DMARC1; p=quarantine\"\n",
+		"reject.test.":     soa + "_dmarc TXT \"v=DMARC1; p=reject\"\n",
+	})
+	in := newInstance(t, "mynetworks = 192.0.2.0/24\nmsgauth_inbound_checks = yes\nmsgauth_nameservers = "+ns.Addr+"\ndmarc_reject_action = quarantine\n")
+	os.MkdirAll(in.data, 0o755)
+	in.addUsers("alice")
+	in.start()
+	out := in.python(pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.ehlo('client.example.org')
+for d in ('quarantine.test', 'reject.test'):
+    s.sendmail('x@' + d, ['alice@localhost'], 'From: boss@' + d + '\r\nTo: alice@localhost\r\nSubject: ' + d + '\r\n\r\nx\r\n')
+    print('SENT', d)
+s.quit()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]))
+	if strings.Count(out, "SENT ") != 2 {
+		t.Fatalf("python:\n%s", out)
+	}
+	in.waitLog("dmarc: quarantine.test fail (p=quarantine), action hold")
+	in.waitLog("dmarc: reject.test fail (p=reject), action hold")
+	in.waitLog("hold: from=<x@quarantine.test>")
+	in.waitLog("hold: from=<x@reject.test>")
+}
