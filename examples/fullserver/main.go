@@ -72,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd = o.args[0]
 	}
 	switch cmd {
-	case "", "run", "check", "config", "adduser", "queue":
+	case "", "run", "check", "config", "adduser", "queue", "dkim":
 	default:
 		fmt.Fprintf(stderr, "fullserver: unknown command %q\n", cmd)
 		return 2
@@ -112,6 +112,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	case "queue":
 		return queueCommand(cfg, o.args[1:], stdout, stderr)
+	case "dkim":
+		return dkimCommand(cfg, o.args[1:], stdout, stderr)
 	}
 	return serve(cfg, file, o, stdout, stderr)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/yubinmail/yubin/restrict"
 
 	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/msgauth"
 )
 
 // auditDir makes the files that non-default values name: a table, a
@@ -36,6 +37,11 @@ func auditDir(t *testing.T) string {
 	must(os.WriteFile(filepath.Join(dir, "regexp"), []byte("/^X-Audit: yes/ REJECT\n"), 0o644))
 	must(os.MkdirAll(filepath.Join(dir, "tls"), 0o700))
 	must(makeSelfSigned(filepath.Join(dir, "tls", "c.pem"), filepath.Join(dir, "tls", "k.pem"), "mx.example.org"))
+	_, dkimKey, err := msgauth.GenerateKey(msgauth.AlgEd25519)
+	must(err)
+	must(os.WriteFile(filepath.Join(dir, "dkim.pem"), dkimKey, 0o600))
+	must(os.WriteFile(filepath.Join(dir, "keytable"), []byte("audit example.org:audit:"+filepath.Join(dir, "dkim.pem")+"\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "signingtable"), []byte("*@example.org audit\n"), 0o644))
 	return dir
 }
 
@@ -127,6 +133,13 @@ func auditValues(dir string) map[string]string {
 		// sieve.go: the other status type.
 		"sieve_spamtest_status_type":  "strlen",
 		"sieve_virustest_status_type": "strlen",
+
+		"dkim_keys":               "example.org:audit:" + filepath.Join(dir, "dkim.pem"),
+		"dkim_key_table":          filepath.Join(dir, "keytable"),
+		"dkim_signing_table":      filepath.Join(dir, "signingtable"),
+		"dmarc_reject_action":     "quarantine",
+		"dmarc_quarantine_action": "none",
+		"msgauth_nameservers":     "127.0.0.1:53",
 	}
 }
 
@@ -137,6 +150,8 @@ func auditWith(dir string) map[string]string {
 		"smtp_sasl_auth_enable":     "smtp_sasl_password_maps = texthash:" + filepath.Join(dir, "table") + "\n",
 		"userdb":                    "passdb = passwd-file:" + dir + "/passwd\n",
 		"smtpd_restriction_classes": "audit_class = permit_mynetworks, reject\n",
+		"dkim_key_table":            "dkim_signing_table = " + filepath.Join(dir, "signingtable") + "\n",
+		"dkim_signing_table":        "dkim_key_table = " + filepath.Join(dir, "keytable") + "\n",
 	}
 }
 

@@ -57,7 +57,7 @@ func newPolicy(v *config.Config, log *slog.Logger) (*restrict.Policy, error) {
 	for _, name := range append(restrictReads(v.Schema()), v.Defined()...) {
 		v.Get(name) // restrict compiles every class
 	}
-	opts := []restrict.Option{restrict.WithResolver(dnsCache)}
+	opts := []restrict.Option{restrict.WithResolver(dnsCache), restrict.WithPolicyDialer(policyDialer(v, log))}
 	if log != nil {
 		opts = append(opts, restrict.WithLogger(log))
 	}
@@ -166,6 +166,10 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 	}
 	ref := &policyRef{m: h.m}
 	ref.cur.Store(pol)
+	ma, err := newMsgAuth(v, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", svc, err)
+	}
 	h.reloader = append(h.reloader, func(c *config.Config) error {
 		p, err := newPolicy(c.Service(svc), log)
 		if err != nil {
@@ -205,6 +209,16 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 	if v.Get("smtpd_tls_security_level") == "none" {
 		srv.TLSConfig = nil
 	}
+	be := srv.Backend.(*smtpBackend)
+	be.auth.Store(ma)
+	h.reloader = append(h.reloader, func(c *config.Config) error {
+		ma, err := newMsgAuth(c.Service(svc), log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", svc, err)
+		}
+		be.auth.Store(ma)
+		return nil
+	})
 	if v.Bool("smtpd_sasl_auth_enable") {
 		fa, err := newSASLFiltered(authn, v)
 		if err != nil {
@@ -235,6 +249,9 @@ type smtpBackend struct {
 	queue   *queue.Queue
 	// enqueueTime is yubin_delivery_duration_seconds of the service.
 	enqueueTime prometheus.Observer
+	// auth signs and checks messages at the end of DATA (msgauth.go);
+	// nil: neither. SIGHUP swaps it (keys re-read).
+	auth atomic.Pointer[msgAuth]
 }
 
 func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
@@ -357,6 +374,15 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, _ *smtp.RcptOptions) 
 // on disk.
 func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
 	start := time.Now()
+	authHold := false
+	if a := s.b.auth.Load(); a != nil {
+		m, hold, free, err := a.apply(ctx, env, msg)
+		if err != nil {
+			return err
+		}
+		defer free()
+		msg, authHold = m, hold
+	}
 	qenv := &queue.Envelope{
 		ID: env.QueueID,
 		// As cleanup writes it: a bare "user" gets @$myorigin.
@@ -377,7 +403,7 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 	rcpts := env.To
 	act := env.Actions
 	switch {
-	case act.Hold:
+	case act.Hold || authHold:
 		qenv.Hold = true
 	case act.Filter != "":
 		transport, nexthop, _ := strings.Cut(act.Filter, ":")

@@ -1,0 +1,72 @@
+package msgauth
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+)
+
+// Envelope is what the SMTP session knows about a message's sender.
+type Envelope struct {
+	ClientIP net.IP
+	HELO     string
+	MailFrom string // "" for the null sender
+	// SPF is a result already computed for this envelope (by an SPF
+	// restriction at RCPT time); nil to check SPF here.
+	SPF *SPFResult
+}
+
+// Check judges an incoming message: SPF for the envelope, the DKIM
+// signatures, and the From domain's DMARC policy. It reads the message
+// once and never fails for the message's content: an unreadable header
+// is reported as an error only when it exceeds Limits.
+func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Results, error) {
+	lim := v.Limits.withDefaults()
+	br := bufio.NewReader(msg)
+	raw, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	if err != nil {
+		return nil, err
+	}
+	res := &Results{}
+	spfDone := make(chan struct{})
+	if env.SPF != nil {
+		res.SPF = *env.SPF
+		close(spfDone)
+	} else {
+		// SPF's DNS work overlaps DKIM's body hashing.
+		go func() {
+			defer close(spfDone)
+			res.SPF = v.CheckSPF(ctx, env.ClientIP, env.HELO, env.MailFrom)
+		}()
+	}
+	dk, err := v.verifyDKIM(ctx, lim, raw, fields, br)
+	<-spfDone
+	if err != nil {
+		return nil, err
+	}
+	res.DKIM = dk
+	res.DMARC = v.evaluateDMARC(ctx, lim, fields, res.SPF, res.DKIM)
+	if v.Logger != nil {
+		v.Logger.InfoContext(ctx, "msgauth", "client", env.ClientIP.String(), "spf", res.SPF.Result,
+			"dkim", dkimSummary(res.DKIM), "dmarc", res.DMARC.Result, "from_domain", res.DMARC.From, "disposition", res.DMARC.Disposition)
+	}
+	return res, nil
+}
+
+func dkimSummary(d []DKIMResult) string {
+	if len(d) == 0 {
+		return ResultNone
+	}
+	s := ""
+	for i, r := range d {
+		if i > 0 {
+			s += ","
+		}
+		s += r.Result
+		if r.Domain != "" {
+			s += "(" + r.Domain + ")"
+		}
+	}
+	return s
+}

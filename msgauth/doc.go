@@ -1,0 +1,49 @@
+// Package msgauth signs outgoing mail with DKIM and judges incoming mail
+// by DKIM, SPF and DMARC, the checks a Postfix host gets from the
+// OpenDKIM, OpenDMARC and policyd-spf milters.
+//
+// It wraps github.com/emersion/go-msgauth (DKIM, DMARC records,
+// Authentication-Results) and blitiri.com.ar/go/spf (SPF) with an
+// injected [Resolver], limits on every input ([Limits]) and log/slog.
+//
+//   - [Signer]: DKIM signatures (RFC 6376), relaxed/relaxed, rsa-sha256
+//     and ed25519-sha256 (RFC 8463) — typically both, one per key — with
+//     From, Subject and To oversigned. Keys come from a [KeyStore]: a
+//     simple per-domain map ([DomainKeys]) or OpenDKIM's KeyTable and
+//     SigningTable ([LoadOpenDKIMTables]). [GenerateKey] and
+//     [ZoneRecord] make a key and the TXT record to publish.
+//
+//   - [Verifier]: inbound checks. [Verifier.VerifyDKIM] verifies at most
+//     Limits.MaxDKIMSignatures signatures; [Verifier.CheckSPF] evaluates
+//     SPF (RFC 7208) with its DNS lookup and void lookup limits, after
+//     checking the whole record's syntax (section 4.6); [Verifier.Check]
+//     does both and evaluates the From domain's DMARC policy (RFC 7489:
+//     organizational domain by the public suffix list, relaxed or strict
+//     alignment, p=, sp=, pct=). [Results.Header] states the outcome as
+//     an Authentication-Results field (RFC 8601); [StripAuthResults]
+//     removes fields that claim the receiver's own authserv-id.
+//
+//   - [PolicyServer]: Postfix's policy delegation protocol answering SPF
+//     verdicts, as policyd-spf does, for check_policy_service in
+//     smtpd_recipient_restrictions (550 5.7.23 on fail).
+//
+//   - [CachingResolver]: a TTL cache in front of any [Resolver], so that
+//     a warm cache makes the checks cost no DNS round trip.
+//
+// Bad input is bounded: the header section by Limits.MaxHeaderBytes and
+// MaxHeaderFields, DKIM work by MaxDKIMSignatures (a message with 1,000
+// signatures costs 5 key lookups), each TXT answer by MaxTXTRecords and
+// MaxTXTBytes, all DNS work of one check by Limits.Timeout.
+//
+// Verdicts are compared with the reference implementations: OpenDKIM
+// verifies yubin's signatures and yubin OpenDKIM's, pyspf gives the same
+// SPF results over a few hundred policies, and OpenDMARC the same DMARC
+// results (see the TestOpenDKIM*, TestPyspf* and TestOpenDMARC* tests).
+// Known differences: after a void PTR lookup pyspf counts a second ptr
+// term as another void lookup, the library reuses the answer; OpenDMARC
+// 1.4.2 accepts a subdomain under adkim=s (an upstream bug).
+//
+// Implementation notes: a message is read once, as a stream; only its
+// header section (bounded by Limits.MaxHeaderBytes) is held in memory.
+// Bare LF line ends are treated as CRLF, as they are on the wire.
+package msgauth

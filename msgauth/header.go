@@ -1,0 +1,144 @@
+package msgauth
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/mail"
+	"strings"
+)
+
+// ErrHeaderTooLarge is returned when a message header exceeds
+// Limits.MaxHeaderBytes or Limits.MaxHeaderFields.
+var ErrHeaderTooLarge = errors.New("msgauth: message header too large")
+
+// field is one header field as it appears in the message: Raw holds the
+// name, the colon, the value with its folding and the final line break.
+type field struct {
+	Name string // as written, without the colon
+	Raw  string
+}
+
+// value returns the field's unfolded value without leading/trailing space.
+func (f field) value() string {
+	_, v, _ := strings.Cut(f.Raw, ":")
+	v = strings.ReplaceAll(v, "\r\n", "")
+	v = strings.ReplaceAll(v, "\n", "")
+	return strings.TrimSpace(v)
+}
+
+// readHeader reads the header section of a message from br, up to and
+// including the empty line that ends it (or the end of input), within
+// maxBytes and maxFields. It returns the raw bytes read and the fields.
+// Lines end in CRLF or a bare LF; a bare CR is kept inside the line.
+func readHeader(br *bufio.Reader, maxBytes, maxFields int) ([]byte, []field, error) {
+	var raw bytes.Buffer
+	var fields []field
+	for {
+		line, err := readLineLimited(br, maxBytes-raw.Len())
+		raw.Write(line)
+		if err == errLineTooLong {
+			return nil, nil, ErrHeaderTooLarge
+		}
+		if len(line) == 0 && err == io.EOF {
+			return raw.Bytes(), fields, nil
+		}
+		if err != nil && err != io.EOF {
+			return nil, nil, err
+		}
+		if isBlank(line) {
+			return raw.Bytes(), fields, nil
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
+			fields[len(fields)-1].Raw += string(line)
+		} else {
+			if len(fields) >= maxFields {
+				return nil, nil, ErrHeaderTooLarge
+			}
+			name, _, _ := strings.Cut(string(line), ":")
+			fields = append(fields, field{Name: strings.TrimRight(name, " \t"), Raw: string(line)})
+		}
+		if err == io.EOF {
+			return raw.Bytes(), fields, nil
+		}
+	}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLineLimited reads one line with its terminator, failing when it is
+// longer than max bytes.
+func readLineLimited(br *bufio.Reader, max int) ([]byte, error) {
+	var out []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(out)+len(chunk) > max {
+			return nil, errLineTooLong
+		}
+		out = append(out, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return out, err
+	}
+}
+
+func isBlank(line []byte) bool {
+	return len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n'
+}
+
+// fromDomains returns the domains of the addresses in the message's
+// From fields (RFC 5322 author). ok is false when there is not exactly
+// one From field or it does not parse, which DMARC treats as a failure
+// to determine the author domain (RFC 7489 section 6.6.1).
+func fromDomains(fields []field) (domains []string, ok bool) {
+	var from []field
+	for _, f := range fields {
+		if strings.EqualFold(f.Name, "From") {
+			from = append(from, f)
+		}
+	}
+	if len(from) != 1 {
+		return nil, false
+	}
+	addrs, err := mail.ParseAddressList(from[0].value())
+	if err != nil || len(addrs) == 0 {
+		// Fall back to a bare angle address the strict parser refuses.
+		v := from[0].value()
+		if i := strings.LastIndexByte(v, '<'); i >= 0 {
+			if j := strings.IndexByte(v[i:], '>'); j > 0 {
+				v = v[i+1 : i+j]
+			}
+		}
+		if d := addrDomain(v); d != "" {
+			return []string{d}, true
+		}
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		d := addrDomain(a.Address)
+		if d == "" {
+			return nil, false
+		}
+		if !seen[d] {
+			seen[d] = true
+			domains = append(domains, d)
+		}
+	}
+	return domains, true
+}
+
+// addrDomain returns the lower-cased domain of local@domain, or "".
+func addrDomain(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 || i == len(addr)-1 {
+		return ""
+	}
+	d := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(addr[i+1:]), "."))
+	if strings.ContainsAny(d, " \t<>()[],;:\"\\") {
+		return ""
+	}
+	return d
+}
