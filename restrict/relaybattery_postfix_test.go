@@ -593,9 +593,6 @@ func checkExpected(t *testing.T, c testutil.RelayCase, r batteryRow) {
 			if clientKind(k) == outside {
 				want = c.Outside
 			}
-			if who.name == "yubin" && c.YubinSyntax {
-				want = 5
-			}
 			if got := who.v[k].class(); got != want {
 				t.Errorf("%s: %s %s from %s: %q, want class %d", who.name, c.Trick, c.Command(), kindNames[k], who.v[k].reply, want)
 			}

@@ -153,7 +153,7 @@ func compareMessages(t *testing.T, what string, want, got map[string]dovecotMsg)
 		case !ok:
 			t.Errorf("%s: %s missing in yubin", what, k)
 		case w != g:
-			t.Errorf("%s: %s:\n dovecot %+q\n yubin   %+q", what, k, w, g)
+			t.Errorf("%s: %s:\n dovecot %+v\n yubin   %+v", what, k, w, g)
 		default:
 			continue
 		}

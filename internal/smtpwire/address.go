@@ -78,7 +78,8 @@ func ParsePathArg(arg, prefix string, allowNoDomain bool) (string, []Param, erro
 // RFC 5321's grammar ("user" without a domain, "a@@b", "x@y@z" pass, for
 // the restrictions and the address resolver to judge), but it must be
 // valid UTF-8 of at most MaxPathLength bytes without control characters,
-// spaces or angle brackets outside quotes, and with its quotes closed.
+// spaces or angle brackets outside quotes (spaces next to the brackets
+// are dropped), and with its quotes closed.
 func ParsePathArgLoose(arg, prefix string) (string, []Param, error) {
 	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
 		return "", nil, ErrSyntax
@@ -101,15 +102,17 @@ func ParsePathArgLoose(arg, prefix string) (string, []Param, error) {
 		}
 		rest = " " + rest
 	}
+	// Postfix's tokenizer drops white space around the address.
+	path = strings.Trim(path, " \t")
 	if len(path) > MaxPathLength || !utf8.ValidString(path) {
 		return "", nil, ErrSyntax
 	}
+	// A source route is dropped; "@domain" without one is an address
+	// with an empty local part (MAILER-DAEMON to Postfix).
 	if strings.HasPrefix(path, "@") {
-		i := strings.IndexByte(path, ':')
-		if i < 0 {
-			return "", nil, ErrSyntax
+		if i := strings.IndexByte(path, ':'); i >= 0 {
+			path = path[i+1:]
 		}
-		path = path[i+1:]
 	}
 	inQuote := false
 	for i := 0; i < len(path); i++ {

@@ -33,12 +33,6 @@ type RelayCase struct {
 	// Class is Postfix's address class of the accepted address ("local",
 	// "default"); "" where a trusted client's RCPT is refused.
 	Class string
-	// YubinSyntax marks an address that yubin's smtp server refuses
-	// with "501 5.1.3 Bad recipient address syntax" (or, for From,
-	// "501 5.1.7 Bad sender address syntax" at MAIL FROM) from every
-	// client: it reads RFC 5321 paths more strictly than Postfix's smtpd,
-	// which judges the address as Outside and Trusted say.
-	YubinSyntax bool
 	// Rcpt is the recipient Postfix delivers to after its address
 	// rewriting (percent hack, bang path, source route, quoting), where
 	// Class is set: the place a relay trick would smuggle mail to. It is
@@ -107,7 +101,6 @@ func RelayCases(ourDomain string) []RelayCase {
 	from := func(f string) func(*RelayCase) { return func(c *RelayCase) { c.From = f } }
 	helo := func(h string) func(*RelayCase) { return func(c *RelayCase) { c.Helo = h } }
 	arg := func(a string) func(*RelayCase) { return func(c *RelayCase) { c.Arg = a } }
-	syntax := func(c *RelayCase) { c.YubinSyntax = true }
 	const L, D = "local", "default"
 
 	// Plain destinations.
@@ -117,31 +110,31 @@ func RelayCases(ourDomain string) []RelayCase {
 	add("abuse of another domain", "abuse@OTHER", 5, 2, D, "abuse@OTHER")
 	add("local postmaster", "postmaster@OUR", 2, 2, L, "postmaster@OUR")
 	add("unqualified postmaster (gets @$myorigin)", "postmaster", 2, 2, D, "postmaster@mx.OUR")
-	add("unqualified user (gets @$myorigin)", "user", 5, 2, D, "user@mx.OUR", syntax)
+	add("unqualified user (gets @$myorigin)", "user", 5, 2, D, "user@mx.OUR")
 	add("$myhostname, not in mydestination", "user@mx.OUR", 5, 2, D, "user@mx.OUR")
 	add("localhost, not in mydestination", "user@localhost", 5, 2, D, "user@localhost")
 
 	// The percent hack.
 	add("percent hack", "user%OTHER@OUR", 5, 2, D, "user@OTHER")
 	add("percent hack via our address literal", "user%OTHER@[127.0.0.1]", 5, 2, D, "user@OTHER")
-	add("percent hack without domain", "user%OTHER", 5, 2, D, "user@OTHER", syntax)
+	add("percent hack without domain", "user%OTHER", 5, 2, D, "user@OTHER")
 	add("percent hack to ourselves", "user%OUR@OUR", 2, 2, L, "user@OUR")
 	add("double percent hack", "user%OTHER%OUR@OUR", 5, 2, D, "user@OTHER")
 	add("percent hack on a foreign domain", "user%OUR@OTHER", 5, 2, D, "user%OUR@OTHER")
 	add("quoted percent hack", `"user%OTHER"@OUR`, 5, 2, D, "user@OTHER")
-	add("quoted percent hack without domain", `"user%OTHER"`, 5, 2, D, "user@OTHER", syntax)
-	add("percent hack to a foreign address literal", "user%[192.0.2.1]@OUR", 5, 2, D, "user@[192.0.2.1]", syntax)
+	add("quoted percent hack without domain", `"user%OTHER"`, 5, 2, D, "user@OTHER")
+	add("percent hack to a foreign address literal", "user%[192.0.2.1]@OUR", 5, 2, D, "user@[192.0.2.1]")
 	add("percent hack, mixed case", "user%OTHER@UPPEROUR", 5, 2, D, "user@OTHER")
 	add("percent hack, twelve hops", "user%OTHER"+strings.Repeat("%OUR", 12)+"@OUR", 5, 2, D, "user@OTHER")
 
 	// Bang paths.
 	add("bang path via our domain", "OTHER!user@OUR", 5, 2, D, "user@OTHER")
-	add("bare bang path", "OTHER!user", 5, 2, D, "user@OTHER", syntax)
+	add("bare bang path", "OTHER!user", 5, 2, D, "user@OTHER")
 	add("bang path via our address literal", "OTHER!user@[127.0.0.1]", 5, 2, D, "user@OTHER")
 	add("quoted bang path", `"OTHER!user"@OUR`, 5, 2, D, "user@OTHER")
-	add("quoted bare bang path", `"OTHER!user"`, 5, 2, D, "user@OTHER", syntax)
-	add("bang path to ourselves", "OUR!user", 2, 2, L, "user@OUR", syntax)
-	add("two-hop bang path", "OUR!OTHER!user", 5, 2, D, "user@OTHER", syntax)
+	add("quoted bare bang path", `"OTHER!user"`, 5, 2, D, "user@OTHER")
+	add("bang path to ourselves", "OUR!user", 2, 2, L, "user@OUR")
+	add("two-hop bang path", "OUR!OTHER!user", 5, 2, D, "user@OTHER")
 	add("bang path then percent hack", "OTHER!user%OUR@OUR", 5, 2, D, "user%OUR@OTHER")
 
 	// Source routes.
@@ -152,10 +145,10 @@ func RelayCases(ourDomain string) []RelayCase {
 
 	// Quoted local parts and escapes.
 	add("quoted address at our domain", `"user@OTHER"@OUR`, 5, 2, D, "user@OTHER")
-	add("quoted address alone", `"user@OTHER"`, 5, 2, D, "user@OTHER", syntax)
+	add("quoted address alone", `"user@OTHER"`, 5, 2, D, "user@OTHER")
 	add("quoted address at our address literal", `"user@OTHER"@[127.0.0.1]`, 5, 2, D, "user@OTHER")
 	add("quoted plain local part", `"user"@OUR`, 2, 2, L, "user@OUR")
-	add("backslash-escaped @", `user\@OTHER@OUR`, 5, 2, D, "user@OTHER", syntax)
+	add("backslash-escaped @", `user\@OTHER@OUR`, 5, 2, D, "user@OTHER")
 	add("quoted local part with a space and @", `"user @OTHER"@OUR`, 5, 2, D, `"user "@OTHER`)
 
 	// Address literals.
@@ -169,10 +162,10 @@ func RelayCases(ourDomain string) []RelayCase {
 	add("numeric domain without brackets", "user@127.0.0.1", 5, 5, "", "")
 
 	// Double @.
-	add("double @ via our domain", "user@OTHER@OUR", 5, 2, D, "user@OTHER", syntax)
-	add("double @ via our address literal", "user@OTHER@[127.0.0.1]", 5, 2, D, "user@OTHER", syntax)
-	add("double @, ours first", "user@OUR@OTHER", 5, 2, D, `"user@OUR"@OTHER`, syntax)
-	add("double @, ours twice", "user@OUR@OUR", 2, 2, L, "user@OUR", syntax)
+	add("double @ via our domain", "user@OTHER@OUR", 5, 2, D, "user@OTHER")
+	add("double @ via our address literal", "user@OTHER@[127.0.0.1]", 5, 2, D, "user@OTHER")
+	add("double @, ours first", "user@OUR@OTHER", 5, 2, D, `"user@OUR"@OTHER`)
+	add("double @, ours twice", "user@OUR@OUR", 2, 2, L, "user@OUR")
 
 	// Trailing dots, case, look-alike domains.
 	add("trailing dot on a foreign domain", "user@OTHER.", 5, 2, D, "user@OTHER")
@@ -189,8 +182,8 @@ func RelayCases(ourDomain string) []RelayCase {
 	// How the command is written.
 	add("no angle brackets", "user@OTHER", 5, 2, D, "user@OTHER", arg("user@OTHER"))
 	add("space after the colon", "user@OTHER", 5, 2, D, "user@OTHER", arg(" <user@OTHER>"))
-	add("space before the closing bracket", "user@OTHER", 5, 2, D, "user@OTHER", arg("<user@OTHER >"), syntax)
-	add("space after the opening bracket", "user@OTHER", 5, 2, D, "user@OTHER", arg("< user@OTHER>"), syntax)
+	add("space before the closing bracket", "user@OTHER", 5, 2, D, "user@OTHER", arg("<user@OTHER >"))
+	add("space after the opening bracket", "user@OTHER", 5, 2, D, "user@OTHER", arg("< user@OTHER>"))
 	add("local recipient, space after the colon", "user@OUR", 2, 2, L, "user@OUR", arg(" <user@OUR>"))
 	add("8-bit domain without SMTPUTF8", "user@\u00ebxample.OTHER", 5, 5, "", "")
 
@@ -200,7 +193,7 @@ func RelayCases(ourDomain string) []RelayCase {
 	add("empty domain", "user@", 5, 5, "", "")
 	add("double trailing @", "user@@", 5, 5, "", "")
 	add("double @ before our domain", "user@@OUR", 5, 5, "", "")
-	add("empty local part at our domain", "@OUR", 2, 2, L, "MAILER-DAEMON@OUR", syntax)
+	add("empty local part at our domain", "@OUR", 2, 2, L, "MAILER-DAEMON@OUR")
 	add("null sender to a foreign recipient", "user@OTHER", 5, 2, D, "user@OTHER", from(""))
 	add("null sender with the percent hack", "user%OTHER@OUR", 5, 2, D, "user@OTHER", from(""))
 	add("null sender to a local recipient", "user@OUR", 2, 2, L, "user@OUR", from(""))
@@ -212,7 +205,7 @@ func RelayCases(ourDomain string) []RelayCase {
 	add("sender with a source route via us", "user@OTHER", 5, 2, D, "user@OTHER", from("@OUR:user@OUR"))
 	add("sender with a numeric domain", "user@OTHER", 5, 5, "", "", from("user@127.0.0.1"))
 	add("sender with a bad address literal", "user@OTHER", 5, 5, "", "", from("user@[127.1]"))
-	add("unqualified sender (gets @$myorigin)", "user@OTHER", 5, 2, D, "user@OTHER", from("user"), syntax)
+	add("unqualified sender (gets @$myorigin)", "user@OTHER", 5, 2, D, "user@OTHER", from("user"))
 	add("HELO with our domain", "user@OTHER", 5, 2, D, "user@OTHER", helo("OUR"))
 	add("HELO localhost", "user@OTHER", 5, 2, D, "user@OTHER", helo("localhost"))
 	add("HELO with our address literal", "user@OTHER", 5, 2, D, "user@OTHER", helo("[127.0.0.1]"))
