@@ -57,6 +57,8 @@ func mailLocationOf(c *config.Config) string {
 // mail_location settings.
 func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 	u := &users{localDom: c.List("mydestination")}
+	var err error
+	cache := authCacheOf(c) // read for every passdb; sql and pam use it
 	driver, opts, words := driverArgs(c.Get("passdb"))
 	switch driver {
 	case "passwd-file":
@@ -70,8 +72,16 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 			return nil, fmt.Errorf("passdb: %w", err)
 		}
 		u.pass = u.passwd
+	case "sql":
+		if u.pass, err = sqlPassDB(c, words, cache, log); err != nil {
+			return nil, err
+		}
+	case "pam":
+		if u.pass, err = pamPassDB(c, opts, words, cache); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("passdb = %s: only passwd-file is supported", c.Get("passdb"))
+		return nil, fmt.Errorf("passdb = %s: want passwd-file:, sql: or pam", c.Get("passdb"))
 	}
 	driver, opts, words = driverArgs(c.Get("userdb"))
 	fields := map[string]string{"mail": mailLocationOf(c)}
@@ -93,8 +103,15 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 		u.db = u.passwd
 	case "passwd":
 		u.db = &auth.SystemUserDB{Fields: fields}
+	case "sql":
+		if _, ok := opts["mail"]; !ok {
+			delete(fields, "mail") // a mail column wins over mail_location
+		}
+		if u.db, err = sqlUserDB(c, words, fields, map[string]string{"mail": mailLocationOf(c)}, log); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("userdb = %s: want static, passwd-file or passwd", c.Get("userdb"))
+		return nil, fmt.Errorf("userdb = %s: want static, passwd-file, passwd or sql", c.Get("userdb"))
 	}
 	return u, nil
 }
