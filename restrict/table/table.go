@@ -111,6 +111,7 @@ func (o *Options) withDefaults() Options {
 //	static:value, static:{value with spaces}
 //	inline:{ key=value, { key = text with spaces } }
 //	unix:passwd.byname             /etc/passwd user names
+//	mysql:/path, pgsql:/path       mysql_table(5), pgsql_table(5) files
 //	proxy:type:name                the same as type:name
 //	fail:name                      every lookup fails
 //
@@ -153,6 +154,10 @@ func Open(ref string, o *Options) (Table, error) {
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {
 			return parseCIDRData(data, file)
 		})
+	case "mysql":
+		return openMySQL(ref, name, opts)
+	case "pgsql":
+		return openPgSQL(ref, name, opts)
 	case "regexp", "pcre":
 		pcre := typ == "pcre"
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {
