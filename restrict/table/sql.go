@@ -15,7 +15,7 @@ import (
 const (
 	// DefaultSQLTimeout bounds one lookup in a mysql: or pgsql: table,
 	// including the wait for a connection.
-	DefaultSQLTimeout = 10 * time.Second
+	DefaultSQLTimeout = 5 * time.Second
 	// DefaultSQLMaxConns bounds the connections of one table.
 	DefaultSQLMaxConns = 4
 )
