@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,7 +84,7 @@ func yubinAuthSocket(b *testing.B, conf string, drv sqldb.Driver, cache bool) st
 // dovecotAuthSocket starts a private Dovecot 2.3 whose passdb is the
 // same SQL configuration (dovecot-mysql / dovecot-pgsql), with
 // auth_cache_size 10M when cache is set, 0 otherwise.
-func dovecotAuthSocket(b *testing.B, conf string, cache bool) string {
+func dovecotAuthSocket(b *testing.B, conf string, cache bool) (path, dovecotConf string) {
 	empty := filepath.Join(testutil.SharedDir(b), "passwd")
 	os.WriteFile(empty, nil, 0o644)
 	size := "0"
@@ -95,15 +97,58 @@ func dovecotAuthSocket(b *testing.B, conf string, cache bool) string {
 			"auth_cache_ttl = 1h\nservice auth {\n  unix_listener auth-client {\n    mode = 0666\n  }\n}\n" +
 			"passdb {\n  driver = sql\n  args = " + conf + "\n}\n",
 	})
-	return filepath.Join(d.Dir, "run", "auth-client")
+	return filepath.Join(d.Dir, "run", "auth-client"), d.Conf
+}
+
+// cpuTime returns the CPU time (user+system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// dovecotAuthCPU returns the CPU time used so far by the auth processes
+// of the Dovecot started with conf ("dovecot/auth" children of the
+// master whose command line names conf), from /proc.
+func dovecotAuthCPU(conf string) time.Duration {
+	master := ""
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, c := range cmdlines {
+		b, _ := os.ReadFile(c)
+		if strings.Contains(string(b), conf) {
+			master = filepath.Base(filepath.Dir(c))
+		}
+	}
+	var total time.Duration
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || !strings.Contains(string(b[:i]), "(auth") {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 || f[1] != master {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		stt, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+stt) * time.Second / 100 // USER_HZ
+	}
+	return total
 }
 
 var benchConn = &auth.ConnInfo{Service: "imap",
 	LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 143}, RemoteAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
 
 // benchLogins runs PLAIN logins of the table's users through the
-// auth-client socket at path and reports logins/s.
-func benchLogins(b *testing.B, path string, warm bool) {
+// auth-client socket at path and reports logins/s and the CPU time per
+// login of this process plus, for Dovecot (dovecotConf not empty), its
+// auth process: the server's and the client's work, not the database's.
+func benchLogins(b *testing.B, path, dovecotConf string, warm bool) {
 	cl := &dovecotauth.Client{Path: path, AllowPlaintext: true, NoPenalty: true, Timeout: 30 * time.Second}
 	defer cl.Close()
 	ctx := context.Background()
@@ -122,14 +167,21 @@ func benchLogins(b *testing.B, path string, warm bool) {
 	}
 	var n atomic.Int64
 	b.SetParallelism(8)
+	cpu := func() time.Duration {
+		if dovecotConf != "" {
+			return cpuTime() + dovecotAuthCPU(dovecotConf)
+		}
+		return cpuTime()
+	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpu()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			login(int(n.Add(1)))
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "logins/s")
+	b.ReportMetric(float64((cpu()-cpu0).Microseconds())/float64(b.N), "cpu-µs/login")
 }
 
 // benchAgainstDovecot measures yubin and Dovecot, cold (no cache: a
@@ -142,9 +194,9 @@ func benchAgainstDovecot(b *testing.B, driver, connect string, drv sqldb.Driver)
 			name = "warm"
 		}
 		yubin := yubinAuthSocket(b, conf, drv, warm)
-		dovecot := dovecotAuthSocket(b, conf, warm)
-		b.Run("yubin-"+name, func(b *testing.B) { benchLogins(b, yubin, warm) })
-		b.Run("dovecot-"+name, func(b *testing.B) { benchLogins(b, dovecot, warm) })
+		dovecot, dconf := dovecotAuthSocket(b, conf, warm)
+		b.Run("yubin-"+name, func(b *testing.B) { benchLogins(b, yubin, "", warm) })
+		b.Run("dovecot-"+name, func(b *testing.B) { benchLogins(b, dovecot, dconf, warm) })
 	}
 }
 
