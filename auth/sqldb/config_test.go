@@ -103,3 +103,22 @@ func FuzzParseConfig(f *testing.F) {
 		ParseConnect(c.Connect)
 	})
 }
+
+func TestIdentityRename(t *testing.T) {
+	for _, tc := range []struct {
+		user string
+		row  map[string]string
+		want string
+	}{
+		{"alice@example.com", map[string]string{"user": "Alice@Example.com"}, "Alice@Example.com"},
+		{"alice@example.com", map[string]string{"username": "bob"}, "bob@example.com"},
+		{"alice@example.com", map[string]string{"domain": "example.org"}, "alice@example.org"},
+		{"alice@example.com", map[string]string{"username": "bob", "domain": "example.org"}, "bob@example.org"},
+		{"alice", map[string]string{"username": "bob"}, "bob"},
+		{"alice", map[string]string{"password": "x"}, "alice"},
+	} {
+		if got := identity(tc.user, tc.row).User; got != tc.want {
+			t.Errorf("%s %v: %s, want %s", tc.user, tc.row, got, tc.want)
+		}
+	}
+}

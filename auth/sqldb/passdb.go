@@ -40,10 +40,26 @@ func identity(user string, row map[string]string) *auth.Identity {
 	id := &auth.Identity{User: user, Fields: map[string]string{}}
 	if u := row["user"]; u != "" {
 		id.User = u
-	} else if n := row["username"]; n != "" {
-		id.User = n
-		if d := row["domain"]; d != "" {
-			id.User = n + "@" + d
+	} else if n, d := row["username"], row["domain"]; n != "" || d != "" {
+		// As Dovecot: username replaces the part before "@" and keeps
+		// the domain, domain replaces the domain.
+		local, dom := user, ""
+		if i := strings.LastIndexByte(user, '@'); i >= 0 {
+			local, dom = user[:i], user[i+1:]
+		}
+		if n != "" {
+			if strings.Contains(n, "@") {
+				local, dom, _ = strings.Cut(n, "@")
+			} else {
+				local = n
+			}
+		}
+		if d != "" {
+			dom = d
+		}
+		id.User = local
+		if dom != "" {
+			id.User += "@" + dom
 		}
 	}
 	for k, v := range row {
