@@ -122,3 +122,20 @@ func TestIdentityRename(t *testing.T) {
 		}
 	}
 }
+
+func TestCutMaxConns(t *testing.T) {
+	c, n, err := cutMaxConns(`host=db maxconns=7 password="a b'c" dbname=x`)
+	if err != nil || n != 7 {
+		t.Fatalf("%q %d %v", c, n, err)
+	}
+	s, err := ParseConnect(c)
+	if err != nil || len(s) != 3 || s[1] != (Setting{"password", "a b'c"}) {
+		t.Errorf("%q: %q %v", c, s, err)
+	}
+	if c, n, _ := cutMaxConns("/var/lib/users.db"); c != "/var/lib/users.db" || n != 0 {
+		t.Errorf("sqlite path: %q %d", c, n)
+	}
+	if _, _, err := cutMaxConns("host=x maxconns=0"); err == nil {
+		t.Error("maxconns=0 accepted")
+	}
+}

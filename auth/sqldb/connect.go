@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -24,7 +25,8 @@ func ParseConnect(s string) ([]Setting, error) {
 		}
 		eq := strings.IndexByte(s[i:], '=')
 		if eq <= 0 || strings.ContainsAny(s[i:i+eq], " \t") {
-			return nil, fmt.Errorf("connect: want key=value at %q", clip(s[i:]))
+			// The text is not quoted back: it may hold a password.
+			return nil, fmt.Errorf("connect: want key=value at setting %d", len(out)+1)
 		}
 		key := s[i : i+eq]
 		i += eq + 1
@@ -56,4 +58,40 @@ func ParseConnect(s string) ([]Setting, error) {
 		}
 		out = append(out, Setting{key, v.String()})
 	}
+}
+
+// cutMaxConns removes Dovecot's maxconns=N from a connect string (it is
+// Dovecot's, not the driver's) and returns N, 0 when absent. A sqlite
+// connect string (a file name) has no settings and is returned as is.
+func cutMaxConns(connect string) (string, int, error) {
+	if !strings.Contains(connect, "maxconns=") {
+		return connect, 0, nil
+	}
+	settings, err := ParseConnect(connect)
+	if err != nil {
+		return "", 0, err
+	}
+	n := 0
+	var rest []string
+	for _, s := range settings {
+		if s.Key == "maxconns" {
+			v, err := strconv.Atoi(s.Value)
+			if err != nil || v <= 0 || v > 1000 {
+				return "", 0, fmt.Errorf("connect: bad maxconns %q", s.Value)
+			}
+			n = v
+			continue
+		}
+		rest = append(rest, s.Key+"="+quoteConnect(s.Value))
+	}
+	return strings.Join(rest, " "), n, nil
+}
+
+// quoteConnect quotes a connect value that needs it, in the form both
+// ParseConnect and libpq read.
+func quoteConnect(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t'\"\\") {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }

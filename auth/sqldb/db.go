@@ -41,7 +41,8 @@ type Options struct {
 	// Timeout bounds each query; zero means DefaultTimeout. A query
 	// that runs out of time is a temporary failure (auth.ErrTempFail).
 	Timeout time.Duration
-	// MaxConns bounds the pool's open connections; zero means
+	// MaxConns bounds the pool's open connections; zero means the
+	// connect string's maxconns=N (Dovecot's setting), or else
 	// DefaultMaxConns. Callers beyond it wait, within Timeout.
 	MaxConns int
 	// MaxUsers bounds ListUsers; zero means DefaultMaxUsers.
@@ -110,11 +111,18 @@ func Open(cfg *Config, d Driver, o *Options) (*DB, error) {
 		}
 		*s.dst = &stmt{q: q}
 	}
-	x.db, err = d.Open(cfg.Connect)
+	connect, maxconns, err := cutMaxConns(cfg.Connect)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, cfg.File, err)
+	}
+	x.db, err = d.Open(connect)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: connect: %v", ErrConfig, cfg.File, err)
 	}
 	n := x.opts.MaxConns
+	if n <= 0 {
+		n = maxconns
+	}
 	if n <= 0 {
 		n = DefaultMaxConns
 	}

@@ -72,7 +72,7 @@ func stopProcess(cmd *exec.Cmd, done <-chan struct{}, sig syscall.Signal, wait t
 
 // suspend stops (SIGSTOP) a server started by a fixture and all its
 // descendants (PostgreSQL's backends each lead a process group of their
-// own), as a database that no longer answers, and waits (at most 5s)
+// own), as a database that no longer answers, and waits (at most 15s)
 // until all are stopped; the returned func resumes them.
 func suspend(t testing.TB, cmd *exec.Cmd) func() {
 	t.Helper()
@@ -83,11 +83,12 @@ func suspend(t testing.TB, cmd *exec.Cmd) func() {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		running := false
 		for pid, state := range processTree(root) {
-			if state != "T" && state != "t" {
+			// Z: exited, waiting for its stopped parent to reap it.
+			if state != "T" && state != "t" && state != "Z" && state != "X" {
 				running = true
 				syscall.Kill(pid, syscall.SIGSTOP)
 				stopped = append(stopped, pid)

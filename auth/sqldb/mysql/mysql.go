@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,10 +28,14 @@ type mysqlDriver struct{}
 func (mysqlDriver) Placeholder(int) string { return "?" }
 
 // Open implements sqldb.Driver for Dovecot's mysql connect settings:
-// host (a name, an address, or a unix socket path starting with "/"),
-// port, user, password, dbname, ssl_ca, ssl_cert, ssl_key,
-// ssl_verify_server_cert (default yes when ssl_ca is set),
-// connect_timeout, read_timeout and write_timeout (seconds).
+// host (a name, an address, or a unix socket path starting with "/";
+// of several host settings the first is used), port, user, password,
+// dbname, ssl_ca and ssl_ca_path (TLS, the server's certificate verified
+// against them and its name: unlike Dovecot, whose
+// ssl_verify_server_cert defaults to no, verification is on unless
+// ssl_verify_server_cert=no), ssl_cert, ssl_key, connect_timeout (5),
+// read_timeout and write_timeout (30 seconds); client_flags and
+// ssl_cipher are accepted and ignored, maxconns is sqldb's.
 func (mysqlDriver) Open(connect string) (*sql.DB, error) {
 	c, err := Config(connect)
 	if err != nil {
@@ -51,14 +56,16 @@ func Config(connect string) (*driver.Config, error) {
 		return nil, err
 	}
 	c := driver.NewConfig()
-	c.Timeout = 5 * time.Second
-	host, port := "localhost", "3306"
-	var caFile, certFile, keyFile string
+	c.Timeout, c.ReadTimeout, c.WriteTimeout = 5*time.Second, 30*time.Second, 30*time.Second
+	host, port := "", "3306"
+	var caFile, caPath, certFile, keyFile string
 	verify := ""
 	for _, s := range settings {
 		switch s.Key {
 		case "host":
-			host = s.Value
+			if host == "" { // HA lists: the first host only
+				host = s.Value
+			}
 		case "port":
 			if _, err := strconv.ParseUint(s.Value, 10, 16); err != nil {
 				return nil, fmt.Errorf("connect: bad port %q", s.Value)
@@ -72,6 +79,8 @@ func Config(connect string) (*driver.Config, error) {
 			c.DBName = s.Value
 		case "ssl_ca":
 			caFile = s.Value
+		case "ssl_ca_path":
+			caPath = s.Value
 		case "ssl_cert":
 			certFile = s.Value
 		case "ssl_key":
@@ -92,27 +101,50 @@ func Config(connect string) (*driver.Config, error) {
 			default:
 				c.WriteTimeout = d
 			}
-		case "client_flags", "ssl_cipher", "ssl_ca_path", "option_file", "option_group":
-			return nil, fmt.Errorf("connect: %s is not supported", s.Key)
+		case "client_flags", "ssl_cipher":
+			// MySQL client library settings: Go's TLS picks strong
+			// ciphers itself.
+		case "option_file", "option_group":
+			return nil, fmt.Errorf("connect: %s is not supported (set host, user, password, dbname here)", s.Key)
 		default:
 			return nil, fmt.Errorf("connect: unknown setting %q", s.Key)
 		}
+	}
+	if host == "" {
+		host = "localhost"
 	}
 	if strings.HasPrefix(host, "/") {
 		c.Net, c.Addr = "unix", host
 	} else {
 		c.Net, c.Addr = "tcp", net.JoinHostPort(host, port)
 	}
-	if caFile != "" || certFile != "" {
+	if caFile != "" || caPath != "" || certFile != "" {
 		t := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
-			if err != nil {
-				return nil, fmt.Errorf("connect: ssl_ca: %w", err)
-			}
+		if caFile != "" || caPath != "" {
 			t.RootCAs = x509.NewCertPool()
-			if !t.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("connect: ssl_ca %s: no certificates", caFile)
+			files := []string{caFile}
+			if caPath != "" {
+				m, _ := filepath.Glob(filepath.Join(caPath, "*"))
+				files = append(files, m...)
+			}
+			n := 0
+			for _, f := range files {
+				if f == "" {
+					continue
+				}
+				pem, err := os.ReadFile(f)
+				if err != nil {
+					if f == caFile {
+						return nil, fmt.Errorf("connect: ssl_ca: %w", err)
+					}
+					continue
+				}
+				if t.RootCAs.AppendCertsFromPEM(pem) {
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("connect: ssl_ca/ssl_ca_path: no certificates")
 			}
 		}
 		if certFile != "" {
