@@ -161,6 +161,25 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 			t.Errorf("database down: found=%v err=%v, want an error", ok, err)
 		}
 	})
+	t.Run("tls", func(t *testing.T) {
+		// The table's own query reports the session's TLS cipher.
+		q := "query = SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER' AND '%s' <> ''\n"
+		path := filepath.Join(t.TempDir(), "tls.cf")
+		os.WriteFile(path, []byte(conn+"tls_CAfile = "+m.TLS.CertFile+"\ntls_verify_cert = yes\n"+q), 0o600)
+		tbl, err := Open("mysql:"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := tbl.Lookup(context.Background(), "x"); !ok || err != nil || v == "" {
+			t.Errorf("cipher over TLS: %q %v %v", v, ok, err)
+		}
+		other := testutil.NewTLS(t)
+		os.WriteFile(path, []byte(conn+"tls_CAfile = "+other.CertFile+"\ntls_verify_cert = yes\n"+q), 0o600)
+		tbl, _ = Open("mysql:"+path, nil)
+		if _, _, err := tbl.Lookup(context.Background(), "x"); err == nil {
+			t.Error("a server certificate from another CA was accepted with tls_verify_cert = yes")
+		}
+	})
 	t.Run("unresponsive", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "hang.cf")
 		os.WriteFile(path, []byte(conn+"query = SELECT goto FROM alias WHERE address = '%s'\n"), 0o600)
