@@ -194,3 +194,25 @@ func TestFullserverPAMAccepted(t *testing.T) {
 		t.Errorf("check with a bad pam option: exit %d, %s", code, stderr)
 	}
 }
+
+// TestFullserverSQLConfigErrors: "fullserver check" reports a bad
+// dovecot-sql.conf.ext with its file and line (the seed's PDF wraps
+// "iterate_query" as "iterate query"), and an unknown driver.
+func TestFullserverSQLConfigErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "dovecot-sql.conf.ext")
+	cf := filepath.Join(dir, "main.cf")
+	os.WriteFile(cf, []byte(testConfig(t, filepath.Join(dir, "data"), "passdb = sql:"+conf+"\nuserdb = sql:"+conf+"\n")), 0o644)
+	for _, tc := range []struct{ conf, want string }{
+		{"driver = mysql\nconnect = host=db\niterate query = SELECT username FROM users;\n", `dovecot-sql.conf.ext:3: unknown setting "iterate query"`},
+		{"driver = oracle\nconnect = x\n", `unknown driver "oracle"`},
+		{"driver = mysql\nconnect = host=db\npassword_query = SELECT password FROM users WHERE username='%u\n", "unterminated string literal"},
+	} {
+		os.WriteFile(conf, []byte(tc.conf), 0o600)
+		code, _, stderr := runCmd(t, "", "-config", cf, "check")
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, %s", tc.conf, code, stderr)
+		}
+	}
+}
