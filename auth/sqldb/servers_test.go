@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -55,6 +58,36 @@ func TestMariaDB(t *testing.T) {
 		db := openDB(t, b, seedConfig(b), &sqldb.Options{Timeout: 2 * time.Second})
 		if _, err := db.Authenticate(context.Background(), "carol@example.com", "carolpw"); !errors.Is(err, auth.ErrTempFail) {
 			t.Errorf("server certificate from another CA: %v, want ErrTempFail", err)
+		}
+	})
+	t.Run("ChainPasswdFileFirst", func(t *testing.T) {
+		// passwd-file users are answered while the database hangs.
+		b := newBackend(t, false)
+		createTable(t, b)
+		db := openDB(t, b, seedConfig(b), &sqldb.Options{Timeout: time.Second})
+		file := filepath.Join(t.TempDir(), "passwd")
+		h, _ := auth.Hash("SHA512-CRYPT", "filepw")
+		os.WriteFile(file, []byte("local@example.com:"+h+"::::::\n"), 0o600)
+		svc := &auth.Service{PassDB: auth.PassDBChain{&auth.PasswdFile{Path: file}, db}, AllowPlaintext: true, FailureDelay: -1, PenaltyBase: -1}
+		ci := &auth.ConnInfo{Service: "imap", RemoteAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}}
+		ctx := context.Background()
+		if _, err := svc.Login(ctx, ci, "carol@example.com", "carolpw"); err != nil {
+			t.Fatalf("SQL user: %v", err)
+		}
+		resume := m.Suspend(t)
+		defer resume()
+		start := time.Now()
+		if _, err := svc.Login(ctx, ci, "local@example.com", "filepw"); err != nil {
+			t.Errorf("passwd-file user while the database hangs: %v", err)
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("passwd-file login waited %v for the hung database", d)
+		}
+		if _, err := svc.Login(ctx, ci, "carol@example.com", "carolpw"); !errors.Is(err, auth.ErrTempFail) {
+			t.Errorf("SQL user while the database hangs: %v, want ErrTempFail", err)
+		}
+		if _, err := svc.Login(ctx, ci, "local@example.com", "wrong"); !errors.Is(err, auth.ErrTempFail) {
+			t.Errorf("wrong passwd-file password goes on to the hung database: %v, want ErrTempFail (as Dovecot)", err)
 		}
 	})
 	t.Run("WrongPassword", func(t *testing.T) {
