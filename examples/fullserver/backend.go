@@ -60,7 +60,14 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 	var err error
 	cache := authCacheOf(c) // read for every passdb; sql and pam use it
 	driver, opts, words := driverArgs(c.Get("passdb"))
+	if strings.Contains(c.Get("passdb"), ",") {
+		driver = "chain" // passwd-file:/x, sql:/y
+	}
 	switch driver {
+	case "chain":
+		if err := u.openPassDBChain(c, cache, log); err != nil {
+			return nil, err
+		}
 	case "passwd-file":
 		if len(words) != 1 {
 			return nil, fmt.Errorf("passdb = %s: want passwd-file:[scheme=X] PATH", c.Get("passdb"))
