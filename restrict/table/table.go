@@ -67,8 +67,8 @@ const DefaultMaxFileSize = 1 << 30
 const MaxLineLength = 1 << 20
 
 // ErrUnsupported is returned by Open for table types this package does
-// not implement (ldap, mysql, ...); supply those through the restrict
-// package's WithTable option.
+// not implement (socketmap, tcp, ...); supply those through the
+// restrict package's WithTable option.
 var ErrUnsupported = errors.New("unsupported table type")
 
 // Error is a problem in a table source, with its position.
