@@ -24,7 +24,10 @@
 // for one file per domain ("/etc/dovecot/%d.passwd", values cut at "/"
 // as Dovecot does, "." and ".." refused). [StaticUserDB] and [SystemUserDB]
 // are Dovecot's "userdb static" and "userdb passwd". [Cache] puts a TTL
-// cache in front of any PassDB.
+// cache in front of any PassDB. [PassDBChain] and [UserDBChain] ask
+// several in order, as Dovecot's several passdb and userdb blocks.
+// Subpackage sqldb is Dovecot's SQL passdb and userdb
+// (dovecot-sql.conf.ext) over MariaDB/MySQL, PostgreSQL or SQLite.
 //
 // PAM (Dovecot's "passdb pam") is a PassDB built only with the "pam"
 // build tag and cgo, linking libpam (libpam0g-dev on Debian):

@@ -57,9 +57,17 @@ func mailLocationOf(c *config.Config) string {
 // mail_location settings.
 func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 	u := &users{localDom: c.List("mydestination")}
-	passdbs := passdbList(c.Get("passdb"))
-	driver, opts, words := driverArgs(passdbs[0])
+	var err error
+	cache := authCacheOf(c) // read for every passdb; sql, ldap and pam use it
+	driver, opts, words := driverArgs(c.Get("passdb"))
+	if strings.Contains(c.Get("passdb"), ",") {
+		driver = "chain" // passwd-file:/x, sql:/y
+	}
 	switch driver {
+	case "chain":
+		if err := u.openPassDBChain(c, cache, log); err != nil {
+			return nil, err
+		}
 	case "passwd-file":
 		if len(words) != 1 {
 			return nil, fmt.Errorf("passdb = %s: want passwd-file:[scheme=X] PATH", c.Get("passdb"))
@@ -72,16 +80,21 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 		}
 		u.pass = u.passwd
 	case "ldap":
-		db, err := openLDAP("passdb = "+passdbs[0], words, log)
+		db, err := openLDAP("passdb = "+c.Get("passdb"), words, log)
 		if err != nil {
 			return nil, err
 		}
-		u.pass = db
+		u.pass = cache.wrap(db)
+	case "sql":
+		if u.pass, err = sqlPassDB(c, words, cache, log); err != nil {
+			return nil, err
+		}
+	case "pam":
+		if u.pass, err = pamPassDB(c, opts, words, cache); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("passdb = %s: want passwd-file or ldap", c.Get("passdb"))
-	}
-	if err := u.addPassDBs(c, passdbs[1:], log); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("passdb = %s: want passwd-file:, sql:, ldap: or pam", c.Get("passdb"))
 	}
 	driver, opts, words = driverArgs(c.Get("userdb"))
 	fields := map[string]string{"mail": mailLocationOf(c)}
@@ -109,8 +122,15 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 			return nil, err
 		}
 		u.db = db
+	case "sql":
+		if _, ok := opts["mail"]; !ok {
+			delete(fields, "mail") // a mail column wins over mail_location
+		}
+		if u.db, err = sqlUserDB(c, words, fields, map[string]string{"mail": mailLocationOf(c)}, log); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("userdb = %s: want static, passwd-file, passwd or ldap", c.Get("userdb"))
+		return nil, fmt.Errorf("userdb = %s: want static, passwd-file, passwd, sql or ldap", c.Get("userdb"))
 	}
 	return u, nil
 }

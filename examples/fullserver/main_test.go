@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if raceBuild {
 		args = append(args, "-race")
 	}
+	if pamBuilt { // the binary as the tests were built
+		args = append(args, "-tags", "pam")
+	}
 	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)

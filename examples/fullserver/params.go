@@ -106,7 +106,7 @@ var ownParams = []config.Param{
 	{Name: "mail_location", Default: "maildir:$data_directory/mail/%d/%n/Maildir", Check: mailLocation},
 	{Name: "passdb", Default: "passwd-file:$data_directory/passwd"},
 	{Name: "userdb", Default: "static:"},
-	{Name: "auth_cache_size", Default: "0", Check: checkCacheSize, Doc: "Dovecot's: the auth cache in front of the passdb, in bytes (10M); 0 for none"},
+	{Name: "auth_cache_size", Default: "0", Check: checkCacheSize, Doc: "Dovecot's: the auth cache in front of an sql:, ldap: or pam passdb, in bytes (10M, about 512 bytes a login); 0 for none"},
 	{Name: "auth_cache_ttl", Default: "1h", Kind: config.Duration},
 	{Name: "auth_cache_negative_ttl", Default: "1h", Kind: config.Duration},
 	{Name: "auth_mechanisms", Default: "plain login", Kind: config.List},

@@ -18,17 +18,21 @@ import (
 )
 
 // passwdFile returns the passwd-file path of passdb
-// ("passwd-file:[scheme=X ...] PATH"), or "" for another driver.
+// ("passwd-file:[scheme=X ...] PATH", also as one of a comma-separated
+// chain), or "" for another driver.
 func passwdFile(c *config.Config) string {
-	v, ok := strings.CutPrefix(passdbList(c.Get("passdb"))[0], "passwd-file:")
-	if !ok {
-		return ""
+	for _, part := range strings.Split(c.Get("passdb"), ",") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(part), "passwd-file:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return ""
+		}
+		return f[len(f)-1]
 	}
-	f := strings.Fields(v)
-	if len(f) == 0 {
-		return ""
-	}
-	return f[len(f)-1]
+	return ""
 }
 
 // passwdUsers returns the user names in a passwd file (none when it does

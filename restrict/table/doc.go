@@ -5,9 +5,16 @@
 // Supported references for [Open]: hash:, btree:, texthash: (and the
 // other indexed types: dbm:, lmdb:, cdb:, sdbm:) are read from the source
 // file the .db would be built from; cidr:, regexp:, pcre:, static:,
-// inline:, unix:passwd.byname, proxy:type:name and fail:. Other types
-// (ldap:, mysql:, pgsql:, socketmap:, tcp:) return [ErrUnsupported]: plug
-// an implementation of [Table] in through the restrict package.
+// inline:, unix:passwd.byname, proxy:type:name and fail:. mysql: and
+// pgsql: read a mysql_table(5) or pgsql_table(5) file (hosts, user,
+// password, dbname, query with %s %u %d %S %U %D %1-%9, domain,
+// result_format, expansion_limit; the old select_field/table/
+// where_field/additional_conditions form; mysql's tls_* settings) and
+// query MariaDB/MySQL or PostgreSQL, with every expansion sent as a bound
+// parameter, never in the SQL text; a database error or time-out is a
+// lookup error, never "not found". Other types (socketmap:, tcp:, ...)
+// return [ErrUnsupported]: plug an implementation of [Table] in through
+// the restrict package.
 //
 // # Postfix behaviours kept
 //

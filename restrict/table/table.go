@@ -67,8 +67,8 @@ const DefaultMaxFileSize = 1 << 30
 const MaxLineLength = 1 << 20
 
 // ErrUnsupported is returned by Open for table types this package does
-// not implement (ldap, mysql, ...); supply those through the restrict
-// package's WithTable option.
+// not implement (socketmap, tcp, ...); supply those through the
+// restrict package's WithTable option.
 var ErrUnsupported = errors.New("unsupported table type")
 
 // Error is a problem in a table source, with its position.
@@ -112,6 +112,7 @@ func (o *Options) withDefaults() Options {
 //	inline:{ key=value, { key = text with spaces } }
 //	unix:passwd.byname             /etc/passwd user names
 //	ldap:/etc/postfix/ldap-aliases.cf  an ldap_table(5) search (see LDAP)
+//	mysql:/path, pgsql:/path       mysql_table(5), pgsql_table(5) files
 //	proxy:type:name                the same as type:name
 //	fail:name                      every lookup fails
 //
@@ -160,6 +161,10 @@ func Open(ref string, o *Options) (Table, error) {
 			return nil, err
 		}
 		return t, nil
+	case "mysql":
+		return openMySQL(ref, name, opts)
+	case "pgsql":
+		return openPgSQL(ref, name, opts)
 	case "regexp", "pcre":
 		pcre := typ == "pcre"
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {
