@@ -14,15 +14,14 @@ import (
 
 // handle is one session's view of a mailbox (store.Mailbox).
 type handle struct {
-	b        *box
-	ro       bool
-	view     []*msg // ascending UID
-	uidNext  uint32
-	highest  uint64
-	pos      int // absolute index of the next event to read
-	notify   chan struct{}
-	closed   bool
-	lastSeen uint32
+	b       *box
+	ro      bool
+	view    []*msg // ascending UID
+	uidNext uint32
+	highest uint64
+	pos     int // absolute index of the next event to read
+	notify  chan struct{}
+	closed  bool
 }
 
 var _ store.Mailbox = (*handle)(nil)

@@ -92,15 +92,6 @@ func (m *rawMsg) vsize() int64 {
 	return m.hdrVsize + m.sepVsize + m.bodyVsize
 }
 
-// size is the message's physical size as delivered.
-func (m *rawMsg) size() int64 {
-	var n int64
-	for _, s := range m.segments() {
-		n += s.n
-	}
-	return n
-}
-
 // parseResult is what the splitter found in a whole file.
 type parseResult struct {
 	msgs      []*rawMsg
