@@ -268,8 +268,11 @@ func protocolList(v string) error {
 }
 
 func mailLocation(v string) error {
+	if isMboxLocation(v) {
+		return checkMboxLocation(v)
+	}
 	if !strings.HasPrefix(v, "maildir:") {
-		return fmt.Errorf("only maildir:PATH is supported")
+		return fmt.Errorf("only maildir:PATH and mbox:PATH[:INBOX=PATH] are supported")
 	}
 	if strings.TrimPrefix(v, "maildir:") == "" {
 		return fmt.Errorf("maildir: needs a path")
