@@ -239,13 +239,13 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 	w := &countWriter{w: bw, n: end}
 	w.WriteString(pre)
 	lastUID := b.nextUID + uint32(len(items)) - 1
-	withBase := len(b.msgs) == 0 && b.pseudo == nil && b.baseDigitsOff < 0
+	withBase := len(b.msgs) == 0 && !b.pseudo && b.baseDigitsOff < 0
 	digitsOff := int64(-1)
 	var hb bytes.Buffer
 	out := make([]*msg, 0, len(items))
 	for i, p := range items {
 		uid := b.nextUID + uint32(i)
-		nr := &rawMsg{fromOff: w.n, date: p.date, contentLength: p.body.n, baseDigitsOff: -1, uid: uid}
+		nr := &rawMsg{fromOff: w.n}
 		w.WriteString(fromLine("", p.date))
 		nr.hdrOff = w.n
 		if p.hdr != nil {
@@ -260,15 +260,13 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 		if d := writeHidden(&hb, base, uid, p.flags, p.body.n); d >= 0 {
 			digitsOff = w.n + int64(d)
 		}
-		nr.hidden = []seg{{w.n, int64(hb.Len())}}
+		nr.hid = seg{w.n, int64(hb.Len())}
 		w.Write(hb.Bytes())
 		nr.sepOff = w.n
 		if p.hdr != nil {
 			w.Write(p.sep)
-			nr.sepVsize = int64(len(p.sep)) + boolInt(len(p.sep) == 1)
 		} else {
 			w.WriteString("\n")
-			nr.sepVsize = 2
 		}
 		nr.bodyOff = w.n
 		if w.err == nil {
@@ -282,8 +280,7 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 		} else {
 			w.WriteString("\n")
 		}
-		nr.next = w.n
-		out = append(out, &msg{uid: uid, flags: p.flags, date: p.date, vsize: nr.vsize(), raw: nr, stored: true})
+		out = append(out, &msg{uid: uid, flags: p.flags, date: p.date.Unix(), vsize: nr.vsize(), raw: nr})
 	}
 	err = w.err
 	if err == nil {

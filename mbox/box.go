@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -22,10 +21,9 @@ type msg struct {
 	uid    uint32
 	flags  store.Flags
 	modseq uint64
-	date   time.Time
+	date   int64 // internal date, Unix seconds
 	vsize  int64
-	raw    *rawMsg // where it is in the current file
-	stored bool    // the file holds this UID and these flags
+	raw    *rawMsg // where it is in the current file (changed under box.mu)
 }
 
 // event is one entry of a mailbox's change log.
@@ -92,7 +90,7 @@ type box struct {
 	highest       uint64
 	msgs          []*msg // ascending UID
 	prefixEnd     int64
-	pseudo        *rawMsg // a UW-IMAP/Dovecot pseudo message, not listed
+	pseudo        bool  // the file starts with a UW-IMAP/Dovecot pseudo message
 	baseDigitsOff int64   // X-IMAPbase's 10-digit UID field, -1 if none
 	baseLastUID   uint32
 	needWrite     bool // UIDs or X-IMAPbase missing from the file
@@ -248,17 +246,17 @@ func (b *box) readLocked(ref *fileRef) error {
 
 // merge reconciles the box with a fresh parse of the file.
 func (b *box) merge(res *parseResult, fi os.FileInfo) {
-	raws := res.msgs
+	raws, metas := res.msgs, res.metas
 	var fileUV, fileLast uint32
-	b.pseudo = nil
+	b.pseudo = false
 	b.baseDigitsOff = -1
-	if len(raws) > 0 && raws[0].baseUIDValidity != 0 {
-		fileUV, fileLast = raws[0].baseUIDValidity, raws[0].baseLastUID
-		b.baseDigitsOff, b.baseLastUID = raws[0].baseDigitsOff, fileLast
-		if raws[0].pseudo {
-			b.pseudo = raws[0]
+	if len(raws) > 0 && res.base.uidValidity != 0 {
+		fileUV, fileLast = res.base.uidValidity, res.base.lastUID
+		b.baseDigitsOff, b.baseLastUID = res.base.digitsOff, fileLast
+		if res.base.pseudo {
+			b.pseudo = true
 			b.baseDigitsOff = -1
-			raws = raws[1:]
+			raws, metas = raws[1:], metas[1:]
 		}
 	}
 	b.prefixEnd = res.prefixEnd
@@ -300,11 +298,11 @@ func (b *box) merge(res *parseResult, fi os.FileInfo) {
 	// X-UIDs must ascend in the file; the others get new UIDs.
 	valid := make([]bool, len(raws))
 	var last uint32
-	for i, r := range raws {
-		if r.uid > last && r.uid < 1<<31 {
-			valid[i], last = true, r.uid
-			if r.uid >= b.nextUID {
-				b.nextUID = r.uid + 1
+	for i := range raws {
+		if u := metas[i].uid; u > last && u < 1<<31 {
+			valid[i], last = true, u
+			if u >= b.nextUID {
+				b.nextUID = u + 1
 			}
 		}
 	}
@@ -315,18 +313,18 @@ func (b *box) merge(res *parseResult, fi os.FileInfo) {
 	out := make([]*msg, 0, len(raws))
 	var changed, added []*msg
 	for i, r := range raws {
-		uid := r.uid
+		uid := metas[i].uid
 		if !valid[i] {
 			uid = b.nextUID
 			b.nextUID++
 			b.needWrite = true
 		}
-		fl := flagsOf(r)
-		date := r.date
-		if date.IsZero() {
-			date = fi.ModTime()
+		fl := metas[i].flags
+		date := metas[i].date.Unix()
+		if metas[i].date.IsZero() {
+			date = fi.ModTime().Unix()
 		}
-		nm := &msg{uid: uid, flags: fl, date: date, vsize: r.vsize(), raw: r, stored: valid[i]}
+		nm := &msg{uid: uid, flags: fl, date: date, vsize: r.vsize(), raw: r}
 		if om := old[uid]; om != nil {
 			delete(old, uid)
 			nm.modseq, nm.date = om.modseq, om.date

@@ -80,9 +80,9 @@ func xStatus(s store.SystemFlags) string {
 	return b.String()
 }
 
-// flagsOf reads a message's flags from its Status, X-Status and
+// flags reads a message's flags from its Status, X-Status and
 // X-Keywords fields.
-func flagsOf(m *rawMsg) store.Flags {
+func (m *headerState) flags() store.Flags {
 	var f store.Flags
 	if strings.IndexByte(m.status, 'R') >= 0 {
 		f.System |= store.Seen

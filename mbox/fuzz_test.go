@@ -42,8 +42,11 @@ func FuzzSplit(f *testing.F) {
 		if prev < 0 || prev > size {
 			t.Fatalf("prefixEnd %d of %d", prev, size)
 		}
+		if len(res.metas) != len(res.msgs) {
+			t.Fatalf("%d metas for %d messages", len(res.metas), len(res.msgs))
+		}
 		for i, m := range res.msgs {
-			if !(prev <= m.fromOff && m.fromOff < m.hdrOff && m.hdrOff <= m.sepOff && m.sepOff <= m.bodyOff && m.bodyOff <= m.bodyEnd && m.bodyEnd <= m.next && m.next <= size) {
+			if !(prev <= m.fromOff && m.fromOff < m.hdrOff && m.hdrOff <= m.sepOff && m.sepOff <= m.bodyOff && m.bodyOff <= m.bodyEnd && m.bodyEnd <= size) {
 				t.Fatalf("message %d ranges %+v (prev %d, size %d)", i, m, prev, size)
 			}
 			if !bytes.HasPrefix(data[m.fromOff:], []byte("From ")) {
@@ -63,7 +66,12 @@ func FuzzSplit(f *testing.F) {
 			if crlf, _ := store.CRLFSize(bytes.NewReader(b.Bytes())); crlf != m.vsize() {
 				t.Fatalf("message %d vsize %d, bytes have %d", i, m.vsize(), crlf)
 			}
-			prev = m.next
+			prev = m.bodyEnd
+			for _, h := range m.hiddenRuns() {
+				if h.off < m.hdrOff || h.off+h.n > m.sepOff {
+					t.Fatalf("hidden range %+v outside the header of %+v", h, m)
+				}
+			}
 		}
 	})
 }

@@ -121,8 +121,9 @@ func (h *handle) Status(ctx context.Context) (store.MailboxStatus, error) {
 }
 
 func infoOf(m *msg, uv uint32) store.MessageInfo {
+	date := time.Unix(m.date, 0)
 	return store.MessageInfo{
-		UID: m.uid, Flags: m.flags, ModSeq: m.modseq, InternalDate: m.date, SaveDate: m.date,
+		UID: m.uid, Flags: m.flags, ModSeq: m.modseq, InternalDate: date, SaveDate: date,
 		Size: m.vsize, GUID: fmt.Sprintf("%08x%08x", uv, m.uid),
 	}
 }
@@ -420,7 +421,7 @@ func (h *handle) copy(ctx context.Context, uids store.UIDSet, dest string) (stor
 	}()
 	res := store.CopyResult{}
 	for _, s := range srcs {
-		p, err := h.b.s.prepare(s.r, store.AppendOptions{Flags: s.m.flags, InternalDate: s.m.date})
+		p, err := h.b.s.prepare(s.r, store.AppendOptions{Flags: s.m.flags, InternalDate: time.Unix(s.m.date, 0)})
 		if err != nil {
 			return store.CopyResult{}, err
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yubinmail/yubin/store"
 )
 
 // Limits of the splitter. Header lines are never kept whole: only the
@@ -23,41 +25,113 @@ const (
 // seg is a byte range [off, off+n) of the mbox file.
 type seg struct{ off, n int64 }
 
-// rawMsg is one message as the splitter found it in the file.
+// rawMsg is where one message is in the current version of the file.
+// It is kept for every message of an open mailbox, so it is small; what
+// the header says (UID, flags) comes separately in a rawMeta. A box
+// changes a rawMsg only under its lock (a rewrite moves messages).
 type rawMsg struct {
 	fromOff int64 // the "From " separator line
 	hdrOff  int64 // first header line
 	sepOff  int64 // the empty line ending the header (== bodyOff when none)
 	bodyOff int64
 	bodyEnd int64 // end of the body (the trailing empty line excluded)
-	next    int64 // where the next message (or EOF) begins
-	hidden  []seg // hidden header fields (X-UID, Status...) in the header
-	// hdrVsize, sepVsize and bodyVsize are the CRLF sizes of the visible
-	// header, the separator line and the body.
-	hdrVsize, sepVsize, bodyVsize int64
-	date                          time.Time // from the From_ line; zero when unparsable
+	// hid is the (first) run of hidden header fields (X-UID, Status...)
+	// in the header; more holds any further runs (rare: Dovecot and yubin
+	// write them together).
+	hid  seg
+	more *[]seg
+	// hdrVsize and bodyVsize are the CRLF sizes of the visible header and
+	// the body.
+	hdrVsize, bodyVsize int64
+}
 
-	uid           uint32 // X-UID, 0 when absent or bad
+// addHidden records a hidden header line, joined to the last run when
+// adjacent.
+func (m *rawMsg) addHidden(s seg) {
+	last := &m.hid
+	if m.more != nil {
+		last = &(*m.more)[len(*m.more)-1]
+	}
+	switch {
+	case last.n == 0:
+		*last = s
+	case last.off+last.n == s.off:
+		last.n += s.n
+	default:
+		if m.more == nil {
+			m.more = &[]seg{}
+		}
+		*m.more = append(*m.more, s)
+	}
+}
+
+// hiddenRuns returns the runs of hidden fields in file order.
+func (m *rawMsg) hiddenRuns() []seg {
+	if m.hid.n == 0 {
+		return nil
+	}
+	out := []seg{m.hid}
+	if m.more != nil {
+		out = append(out, *m.more...)
+	}
+	return out
+}
+
+func (m *rawMsg) hiddenCount() int {
+	if m.hid.n == 0 {
+		return 0
+	}
+	if m.more == nil {
+		return 1
+	}
+	return 1 + len(*m.more)
+}
+
+// sepVsize is the CRLF size of the empty line after the header.
+func (m *rawMsg) sepVsize() int64 {
+	if m.bodyOff > m.sepOff {
+		return 2
+	}
+	return 0
+}
+
+// rawMeta is what a message's header and From_ line say.
+type rawMeta struct {
+	uid   uint32 // X-UID, 0 when absent or bad
+	flags store.Flags
+	date  time.Time // from the From_ line; zero when unparsable
+}
+
+// baseInfo is the X-IMAPbase (or X-IMAP, in a pseudo message) of the
+// first message.
+type baseInfo struct {
+	uidValidity uint32
+	lastUID     uint32
+	keywords    []string
+	digitsOff   int64 // file offset of the 10-digit last-UID field, -1 if not 10 digits
+	pseudo      bool  // an X-IMAP "FOLDER INTERNAL DATA" message
+}
+
+// headerState collects the hidden fields while a header is parsed.
+type headerState struct {
+	first         bool // the first message: X-IMAPbase counts
+	base          baseInfo
+	uid           uint32
 	status        string
 	xstatus       string
 	keywords      []string
-	hasKeywords   bool
 	contentLength int64 // -1 when absent
-
-	// X-IMAPbase or X-IMAP (pseudo message) of the first message.
-	baseUIDValidity uint32
-	baseLastUID     uint32
-	baseKeywords    []string
-	baseDigitsOff   int64 // file offset of the 10-digit last-UID field, -1 if not 10 digits
-	pseudo          bool  // an X-IMAP "FOLDER INTERNAL DATA" message
+	date          time.Time
 }
 
 // visibleEmpty reports whether the header holds only hidden fields, in
 // which case the message is the body alone (see encodeMessage).
 func (m *rawMsg) visibleEmpty() bool {
-	var h int64
-	for _, s := range m.hidden {
-		h += s.n
+	h := m.hid.n
+	if m.more != nil {
+		for _, s := range *m.more {
+			h += s.n
+		}
 	}
 	return h == m.sepOff-m.hdrOff
 }
@@ -69,7 +143,7 @@ func (m *rawMsg) segments() []seg {
 	}
 	var out []seg
 	pos := m.hdrOff
-	for _, h := range m.hidden {
+	for _, h := range m.hiddenRuns() {
 		if h.off > pos {
 			out = append(out, seg{pos, h.off - pos})
 		}
@@ -89,14 +163,16 @@ func (m *rawMsg) vsize() int64 {
 	if m.visibleEmpty() {
 		return m.bodyVsize
 	}
-	return m.hdrVsize + m.sepVsize + m.bodyVsize
+	return m.hdrVsize + m.sepVsize() + m.bodyVsize
 }
 
 // parseResult is what the splitter found in a whole file.
 type parseResult struct {
 	msgs      []*rawMsg
-	prefixEnd int64    // bytes before the first From_ line (kept on rewrite)
-	damage    []string // what did not look right, for the log
+	metas     []rawMeta // one per message
+	base      baseInfo  // of the first message
+	prefixEnd int64     // bytes before the first From_ line (kept on rewrite)
+	damage    []string  // what did not look right, for the log
 }
 
 func (p *parseResult) damaged(format string, args ...any) {
@@ -237,16 +313,22 @@ func parseFile(ra io.ReaderAt, size int64) (*parseResult, error) {
 		res.damaged("%d bytes before the first From_ line", l.off)
 	}
 	buf := make([]byte, 32<<10)
+	res.base.digitsOff = -1
 	for {
-		m, err := parseMessage(lr, &l, ra, size, res, buf)
+		hs := headerState{first: len(res.msgs) == 0, contentLength: -1, base: baseInfo{digitsOff: -1}}
+		m, meta, next, err := parseMessage(lr, &l, ra, size, res, buf, &hs)
 		if err != nil {
 			return nil, err
 		}
+		if hs.first {
+			res.base = hs.base
+		}
 		res.msgs = append(res.msgs, m)
-		if m.next >= size {
+		res.metas = append(res.metas, meta)
+		if next >= size {
 			return res, nil
 		}
-		lr.seek(m.next, size)
+		lr.seek(next, size)
 		if err := lr.next(&l); err != nil {
 			if err == io.EOF {
 				return res, nil
@@ -256,10 +338,20 @@ func parseFile(ra io.ReaderAt, size int64) (*parseResult, error) {
 	}
 }
 
-// parseMessage parses the message whose From_ line is l.
-func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *parseResult, buf []byte) (*rawMsg, error) {
-	m := &rawMsg{fromOff: l.off, hdrOff: l.off + l.n, contentLength: -1, baseDigitsOff: -1}
-	m.date = parseFromDate(l.head)
+// parseMessage parses the message whose From_ line is l and returns it
+// with where the next one begins.
+func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *parseResult, buf []byte, hs *headerState) (*rawMsg, rawMeta, int64, error) {
+	m, next, err := parseRanges(lr, l, ra, size, res, buf, hs)
+	if err != nil {
+		return nil, rawMeta{}, 0, err
+	}
+	return m, rawMeta{uid: hs.uid, flags: hs.flags(), date: hs.date}, next, nil
+}
+
+// parseRanges finds the parts of the message whose From_ line is l.
+func parseRanges(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *parseResult, buf []byte, hs *headerState) (*rawMsg, int64, error) {
+	m := &rawMsg{fromOff: l.off, hdrOff: l.off + l.n}
+	hs.date = parseFromDate(l.head)
 	if !l.endsLF {
 		res.damaged("From_ line at offset %d not terminated", l.off)
 	}
@@ -269,23 +361,22 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 	for !headerDone {
 		err := lr.next(l)
 		if err == io.EOF {
-			m.sepOff, m.bodyOff, m.bodyEnd, m.next = size, size, size, size
+			m.sepOff, m.bodyOff, m.bodyEnd = size, size, size
 			if size > m.hdrOff {
 				res.damaged("message at offset %d: header without end", m.fromOff)
 			}
-			return m, nil
+			return m, size, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		switch {
 		case l.blank():
 			m.sepOff, m.bodyOff = l.off, l.off+l.n
-			m.sepVsize = l.vsize()
 			headerDone = true
 		case len(l.head) > 0 && (l.head[0] == ' ' || l.head[0] == '\t'):
 			if inHidden {
-				m.hidden[len(m.hidden)-1].n += l.n
+				m.addHidden(seg{l.off, l.n})
 			} else {
 				m.hdrVsize += l.vsize()
 			}
@@ -296,30 +387,30 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 			if ok {
 				field = hiddenField(name)
 			}
-			if field == "" || len(m.hidden) >= maxHiddenRuns {
+			if field == "" || m.hiddenCount() >= maxHiddenRuns {
 				m.hdrVsize += l.vsize()
 				continue
 			}
 			inHidden = true
-			m.hidden = append(m.hidden, seg{l.off, l.n})
+			m.addHidden(seg{l.off, l.n})
 			if len(value) > maxValueLen {
 				value = value[:maxValueLen]
 			}
 			valueOff := l.off + int64(len(name)) + 1
-			m.setField(field, value, valueOff)
+			hs.setField(field, value, valueOff)
 		}
 	}
 	// Body: trust Content-Length when it points at the next From_ or EOF.
-	if cl := m.contentLength; cl >= 0 {
+	if cl := hs.contentLength; cl >= 0 {
 		end := m.bodyOff + cl
 		if next, ok := checkBodyEnd(ra, end, size); ok {
-			m.bodyEnd, m.next = end, next
+			m.bodyEnd = end
 			vs, err := crlfSizeAt(ra, m.bodyOff, end, buf)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			m.bodyVsize = vs
-			return m, nil
+			return m, next, nil
 		}
 		res.damaged("message at offset %d: Content-Length %d does not end at a From_ line", m.fromOff, cl)
 	}
@@ -328,7 +419,6 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 	for {
 		err := lr.next(l)
 		if err == io.EOF {
-			m.next = size
 			m.bodyEnd = size
 			if size > m.bodyOff {
 				if prevBlank {
@@ -338,10 +428,10 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 					res.damaged("message at offset %d: no newline at the end of the file", m.fromOff)
 				}
 			}
-			return m, nil
+			return m, size, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if prevBlank && l.isFrom() {
 			if l.off == m.bodyOff {
@@ -350,8 +440,7 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 				m.bodyEnd = blankOff
 				m.bodyVsize -= blankVsize
 			}
-			m.next = l.off
-			return m, nil
+			return m, l.off, nil
 		}
 		m.bodyVsize += l.vsize()
 		prevBlank = l.blank()
@@ -424,7 +513,7 @@ func crlfSizeAt(ra io.ReaderAt, off, end int64, buf []byte) (int64, error) {
 }
 
 // setField records a hidden header's value.
-func (m *rawMsg) setField(field string, value []byte, valueOff int64) {
+func (m *headerState) setField(field string, value []byte, valueOff int64) {
 	v := strings.TrimSpace(string(value))
 	switch field {
 	case "x-uid":
@@ -436,13 +525,15 @@ func (m *rawMsg) setField(field string, value []byte, valueOff int64) {
 	case "x-status":
 		m.xstatus = v
 	case "x-keywords":
-		m.hasKeywords = true
 		m.keywords = splitKeywords(v)
 	case "content-length":
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 			m.contentLength = n
 		}
 	case "x-imapbase", "x-imap":
+		if !m.first || m.base.uidValidity != 0 {
+			return
+		}
 		f := strings.Fields(v)
 		if len(f) < 2 {
 			return
@@ -452,14 +543,14 @@ func (m *rawMsg) setField(field string, value []byte, valueOff int64) {
 		if err1 != nil || err2 != nil || uv == 0 {
 			return
 		}
-		m.baseUIDValidity, m.baseLastUID = uint32(uv), uint32(last)
-		m.baseKeywords = splitKeywords(strings.Join(f[2:], " "))
-		m.pseudo = field == "x-imap"
+		m.base.uidValidity, m.base.lastUID = uint32(uv), uint32(last)
+		m.base.keywords = splitKeywords(strings.Join(f[2:], " "))
+		m.base.pseudo = field == "x-imap"
 		if len(f[1]) == 10 {
 			// Offset of the digits within the line: after the first
 			// field and its spaces.
-			if i := bytes.Index(value, []byte(f[1])); i >= 0 {
-				m.baseDigitsOff = valueOff + int64(i)
+			if i := bytes.Index(value, []byte(" "+f[1])); i >= 0 {
+				m.base.digitsOff = valueOff + int64(i) + 1
 			}
 		}
 	}

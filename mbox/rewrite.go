@@ -31,6 +31,36 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 func (c *countWriter) WriteString(s string) (int, error) { return c.Write([]byte(s)) }
 
+// copier copies ranges of the source file through one buffer and
+// remembers the last byte copied.
+type copier struct {
+	src  io.ReaderAt
+	buf  []byte
+	last byte
+}
+
+func (c *copier) copy(w io.Writer, off, n int64) error {
+	for n > 0 {
+		k := min(n, int64(len(c.buf)))
+		got, err := c.src.ReadAt(c.buf[:k], off)
+		if got > 0 {
+			if _, werr := w.Write(c.buf[:got]); werr != nil {
+				return werr
+			}
+			c.last = c.buf[got-1]
+		}
+		off += int64(got)
+		n -= int64(got)
+		if err != nil && n > 0 {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // rewrite writes the messages of list (from src, the locked current
 // file) into a new file that replaces the mailbox by rename: each
 // message's From_ line, visible header and body are copied as they are
@@ -60,7 +90,8 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 	}
 	bw := bufio.NewWriterSize(tmp, 256<<10)
 	w := &countWriter{w: bw}
-	if err := copyRange(w, src, 0, b.prefixEnd); err != nil {
+	cp := &copier{src: src, buf: make([]byte, 256<<10)}
+	if err := cp.copy(w, 0, b.prefixEnd); err != nil {
 		return fmt.Errorf("mbox: rewrite: %w", err)
 	}
 	var kws []string
@@ -70,71 +101,65 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 			kws = kws[:maxKeywords]
 		}
 	}
-	out := make([]*msg, 0, len(list))
+	// Where each message goes, applied once the new file is in place (a
+	// failed rewrite leaves the box as it was): the rest follows from the
+	// old ranges.
+	type place struct {
+		fromOff int64
+		hidN    int32
+		fromNL  bool // a newline was added after the From_ line
+		newSep  bool // the empty line after the header was written anew
+	}
+	places := make([]place, len(list))
 	digitsOff := int64(-1)
 	var hb bytes.Buffer
-	var one [1]byte
 	for i, m := range list {
 		r := m.raw
-		nr := &rawMsg{fromOff: w.n, date: r.date, contentLength: r.bodyEnd - r.bodyOff, baseDigitsOff: -1, uid: m.uid}
-		if err := copyRange(w, src, r.fromOff, r.hdrOff-r.fromOff); err != nil {
+		pl := &places[i]
+		pl.fromOff = w.n
+		if err := cp.copy(w, r.fromOff, r.hdrOff-r.fromOff); err != nil {
 			return fmt.Errorf("mbox: rewrite: %w", err)
 		}
-		one[0] = 0
-		src.ReadAt(one[:], r.hdrOff-1)
-		if one[0] != '\n' {
+		if cp.last != '\n' {
 			w.WriteString("\n") // a From_ line cut short at EOF
+			pl.fromNL = true
 		}
-		nr.hdrOff = w.n
 		empty := r.visibleEmpty()
 		if !empty {
 			for _, sg := range r.segments() {
 				if sg.off >= r.sepOff {
 					break
 				}
-				if err := copyRange(w, src, sg.off, sg.n); err != nil {
+				if err := cp.copy(w, sg.off, sg.n); err != nil {
 					return fmt.Errorf("mbox: rewrite: %w", err)
 				}
 			}
-			nr.hdrVsize = r.hdrVsize
 		}
 		hb.Reset()
 		var base *baseHeader
 		if i == 0 {
 			base = &baseHeader{uidValidity: b.uidValidity, lastUID: b.nextUID - 1, keywords: kws}
 		}
-		if d := writeHidden(&hb, base, m.uid, m.flags, nr.contentLength); d >= 0 {
+		if d := writeHidden(&hb, base, m.uid, m.flags, r.bodyEnd-r.bodyOff); d >= 0 {
 			digitsOff = w.n + int64(d)
 		}
-		nr.hidden = []seg{{w.n, int64(hb.Len())}}
+		pl.hidN = int32(hb.Len())
 		w.Write(hb.Bytes())
-		nr.sepOff = w.n
 		if empty || r.sepOff == r.bodyOff {
 			w.WriteString("\n")
-			nr.sepVsize = 2
-		} else {
-			if err := copyRange(w, src, r.sepOff, r.bodyOff-r.sepOff); err != nil {
-				return fmt.Errorf("mbox: rewrite: %w", err)
-			}
-			nr.sepVsize = r.sepVsize
-		}
-		nr.bodyOff = w.n
-		if err := copyRange(w, src, r.bodyOff, r.bodyEnd-r.bodyOff); err != nil {
+			pl.newSep = true
+		} else if err := cp.copy(w, r.sepOff, r.bodyOff-r.sepOff); err != nil {
 			return fmt.Errorf("mbox: rewrite: %w", err)
 		}
-		nr.bodyEnd, nr.bodyVsize = w.n, r.bodyVsize
-		trailer := "\n"
-		if r.bodyEnd > r.bodyOff {
-			if _, err := src.ReadAt(one[:], r.bodyEnd-1); err != nil {
-				return fmt.Errorf("mbox: rewrite: %w", err)
-			}
-			if one[0] != '\n' {
-				trailer = "\n\n"
-			}
+		cp.last = '\n'
+		if err := cp.copy(w, r.bodyOff, r.bodyEnd-r.bodyOff); err != nil {
+			return fmt.Errorf("mbox: rewrite: %w", err)
 		}
-		w.WriteString(trailer)
-		nr.next = w.n
-		out = append(out, &msg{uid: m.uid, flags: m.flags, modseq: m.modseq, date: m.date, vsize: nr.vsize(), raw: nr, stored: true})
+		if cp.last != '\n' {
+			w.WriteString("\n\n")
+		} else {
+			w.WriteString("\n")
+		}
 	}
 	if w.err != nil {
 		return fmt.Errorf("mbox: rewrite: %w", w.err)
@@ -159,8 +184,43 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 	b.rf.release()
 	b.rf = ref
 	b.fileChanged(tmp)
-	b.msgs = out
-	b.pseudo = nil
+	for i, m := range list {
+		r, pl := m.raw, places[i]
+		empty := r.visibleEmpty()
+		visLen := int64(0)
+		if !empty {
+			visLen = r.sepOff - r.hdrOff - r.hid.n
+			if r.more != nil {
+				for _, s := range *r.more {
+					visLen -= s.n
+				}
+			}
+		}
+		sepLen := r.bodyOff - r.sepOff
+		if pl.newSep {
+			sepLen = 1
+		}
+		bodyLen := r.bodyEnd - r.bodyOff
+		nr := rawMsg{fromOff: pl.fromOff, bodyVsize: r.bodyVsize}
+		nr.hdrOff = pl.fromOff + r.hdrOff - r.fromOff + int64(boolInt(pl.fromNL))
+		if !empty {
+			nr.hdrVsize = r.hdrVsize
+		}
+		nr.hid = seg{nr.hdrOff + visLen, int64(pl.hidN)}
+		nr.sepOff = nr.hid.off + nr.hid.n
+		nr.bodyOff = nr.sepOff + sepLen
+		nr.bodyEnd = nr.bodyOff + bodyLen
+		*r = nr
+		if v := r.vsize(); v != m.vsize {
+			// A header-only message got its empty line: a new record,
+			// as handles read records without the lock.
+			nm := *m
+			nm.vsize = v
+			list[i] = &nm
+		}
+	}
+	b.msgs = list
+	b.pseudo = false
 	b.baseDigitsOff = digitsOff
 	b.baseLastUID = b.nextUID - 1
 	b.needWrite = false

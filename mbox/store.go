@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -251,10 +250,4 @@ func (s *Store) syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// copyRange copies n bytes at off of src to w.
-func copyRange(w io.Writer, src io.ReaderAt, off, n int64) error {
-	_, err := io.Copy(w, io.NewSectionReader(src, off, n))
-	return err
 }
