@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/yubinmail/yubin/store"
@@ -213,6 +214,9 @@ func stripHidden(h []byte) ([]byte, int64) {
 	return out, vs
 }
 
+// appendWriters are the buffered writers of appendLocked.
+var appendWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
 // appendLocked writes pending messages at the end of the locked file f,
 // fsyncs it and adds them to the box. Nothing before the old end of the
 // file is rewritten except the 10 digits of X-IMAPbase's last UID.
@@ -235,7 +239,12 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 			pre = "\n\n"
 		}
 	}
-	bw := bufio.NewWriterSize(io.NewOffsetWriter(f, end), 256<<10)
+	bw := appendWriters.Get().(*bufio.Writer)
+	bw.Reset(io.NewOffsetWriter(f, end))
+	defer func() {
+		bw.Reset(nil)
+		appendWriters.Put(bw)
+	}()
 	w := &countWriter{w: bw, n: end}
 	w.WriteString(pre)
 	lastUID := b.nextUID + uint32(len(items)) - 1

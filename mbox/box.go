@@ -320,8 +320,8 @@ func (b *box) merge(res *parseResult, fi os.FileInfo) {
 			b.needWrite = true
 		}
 		fl := metas[i].flags
-		date := metas[i].date.Unix()
-		if metas[i].date.IsZero() {
+		date := metas[i].date
+		if date == 0 {
 			date = fi.ModTime().Unix()
 		}
 		nm := &msg{uid: uid, flags: fl, date: date, vsize: r.vsize(), raw: r}

@@ -99,7 +99,7 @@ func (m *rawMsg) sepVsize() int64 {
 type rawMeta struct {
 	uid   uint32 // X-UID, 0 when absent or bad
 	flags store.Flags
-	date  time.Time // from the From_ line; zero when unparsable
+	date  int64 // from the From_ line, Unix seconds; 0 when unparsable
 }
 
 // baseInfo is the X-IMAPbase (or X-IMAP, in a pseudo message) of the
@@ -345,7 +345,11 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 	if err != nil {
 		return nil, rawMeta{}, 0, err
 	}
-	return m, rawMeta{uid: hs.uid, flags: hs.flags(), date: hs.date}, next, nil
+	meta := rawMeta{uid: hs.uid, flags: hs.flags()}
+	if !hs.date.IsZero() {
+		meta.date = hs.date.Unix()
+	}
+	return m, meta, next, nil
 }
 
 // parseRanges finds the parts of the message whose From_ line is l.
