@@ -91,7 +91,7 @@ type box struct {
 	msgs          []*msg // ascending UID
 	prefixEnd     int64
 	pseudo        bool  // the file starts with a UW-IMAP/Dovecot pseudo message
-	baseDigitsOff int64   // X-IMAPbase's 10-digit UID field, -1 if none
+	baseDigitsOff int64 // X-IMAPbase's 10-digit UID field, -1 if none
 	baseLastUID   uint32
 	needWrite     bool // UIDs or X-IMAPbase missing from the file
 	ident         fileIdent
