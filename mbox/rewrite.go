@@ -71,6 +71,13 @@ func (c *copier) copy(w io.Writer, off, n int64) error {
 // on the size of the messages.
 func (b *box) rewrite(src *os.File, list []*msg) error {
 	dir := filepath.Dir(b.path)
+	// A temporary file left by a crash: the dotlock holder alone writes
+	// them.
+	if old, _ := filepath.Glob(filepath.Join(dir, "."+filepath.Base(b.path)+".yubin-tmp-*")); len(old) > 0 {
+		for _, p := range old {
+			os.Remove(p)
+		}
+	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(b.path)+".yubin-tmp-*")
 	if err != nil {
 		return fmt.Errorf("mbox: rewrite: %w", err)
