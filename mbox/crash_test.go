@@ -1,7 +1,9 @@
 package mbox
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -25,13 +27,23 @@ func TestCrashDuringRewrite(t *testing.T) {
 	n := writeBigMbox(t, inbox, 8<<20, 8<<10, 0)
 	rng := rand.New(rand.NewSource(1))
 	expunged := 0
+	// The generated messages are \Seen (Status: RO), no keywords.
+	states := map[string]bool{fmt.Sprint(store.Seen, []string(nil)): true}
 	for round := 0; round < 5; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
 		cmd.Env = append(os.Environ(), "YUBIN_MBOX_CRASH_DIR="+dir)
+		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(50+rng.Intn(300)) * time.Millisecond)
+		// Kill it some time into its first rewrites.
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if line != "ready\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("helper: %q", line)
+		}
+		time.Sleep(time.Duration(20+rng.Intn(300)) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
 
@@ -70,9 +82,13 @@ func TestCrashDuringRewrite(t *testing.T) {
 		mb.Close()
 		s.Close()
 		t.Logf("round %d: %d expunged so far, flags %v", round, expunged, flags)
+		states[fmt.Sprint(flags.System, flags.Keywords)] = true
 		if tmp, _ := filepath.Glob(filepath.Join(dir, ".inbox.yubin-tmp-*")); len(tmp) > 1 {
 			t.Errorf("round %d: temporary files pile up: %v", round, tmp)
 		}
+	}
+	if expunged == 0 && len(states) < 2 {
+		t.Error("the helper never finished a rewrite: the test proved nothing")
 	}
 }
 
@@ -92,6 +108,7 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fmt.Println("ready")
 	for i := 0; ; i++ {
 		var first uint32
 		mb.Messages(c, nil, func(mi *store.MessageInfo) error {
