@@ -208,6 +208,9 @@ func TestDovecotReadsYubinMbox(t *testing.T) {
 	if err := s.CreateMailbox(c, "Archive/2024", store.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Subscribe(c, "Archive/2024"); err != nil {
+		t.Fatal(err)
+	}
 	inbox, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -253,6 +256,14 @@ func TestDovecotReadsYubinMbox(t *testing.T) {
 	compareMessages(t, want, got)
 	if uv, next := dovecotStatus(t, d, "INBOX"); uv != st.UIDValidity || next != st.UIDNext {
 		t.Errorf("dovecot uidvalidity=%d uidnext=%d, yubin %+v", uv, next, st)
+	}
+	if subs := d.Doveadm(t, nil, "mailbox", "list", "-u", "alice", "-s"); strings.TrimSpace(subs) != "Archive/2024" {
+		t.Errorf("dovecot subscriptions %q", subs)
+	}
+	list := strings.Fields(d.Doveadm(t, nil, "mailbox", "list", "-u", "alice"))
+	sort.Strings(list)
+	if strings.Join(list, " ") != "Archive Archive/2024 INBOX" {
+		t.Errorf("dovecot lists %v", list)
 	}
 }
 
