@@ -213,10 +213,17 @@ func (b *box) appendPending(ctx context.Context, items []*pending, origin *handl
 	var out []*msg
 	err := b.writeLocked(ctx, func(f *os.File) error {
 		if b.needWrite {
+			// Another program's messages without X-UID: write their
+			// UIDs first, so the file's UIDs keep ascending. Without
+			// the right to do so (a spool directory yubin may not
+			// write in) the append goes on; those messages keep the
+			// UIDs they get by position.
 			if err := b.rewrite(f, b.msgs); err != nil {
-				return err
+				b.s.log.Warn("mbox: cannot write UIDs into the file", "mailbox", b.name, "err", err)
+				b.needWrite = false
+			} else {
+				f = b.rf.f
 			}
-			f = b.rf.f
 		}
 		var err error
 		out, err = b.appendLocked(f, items)
