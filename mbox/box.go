@@ -96,6 +96,7 @@ type box struct {
 	needWrite     bool // UIDs or X-IMAPbase missing from the file
 	ident         fileIdent
 	rf            *fileRef
+	lockedNew     *os.File // a rewritten file write-locked until writeLocked ends
 
 	events    []event
 	evBase    int // absolute index of events[0]
@@ -412,6 +413,12 @@ func (b *box) writeLocked(ctx context.Context, fn func(f *os.File) error) error 
 		return err
 	}
 	defer fcntlUnlock(f)
+	defer func() {
+		if b.lockedNew != nil {
+			fcntlUnlock(b.lockedNew)
+			b.lockedNew = nil
+		}
+	}()
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("mbox: %w", err)

@@ -3,11 +3,14 @@ package mbox
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -179,6 +182,12 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 			return fmt.Errorf("mbox: rewrite: %w", err)
 		}
 	}
+	// Others who open the new file before the write lock is over must
+	// wait as they would have on the old one.
+	if err := fcntlLock(context.Background(), tmp, unix.F_WRLCK); err != nil {
+		return err
+	}
+	b.lockedNew = tmp
 	if err := os.Rename(tmp.Name(), b.path); err != nil {
 		return fmt.Errorf("mbox: rewrite: %w", err)
 	}
