@@ -36,14 +36,15 @@ func TestCrashDuringRewrite(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Kill it some time into its first rewrites.
+		// Kill it at some moment after its first finished rewrite, most
+		// likely in the middle of another one.
 		line, _ := bufio.NewReader(out).ReadString('\n')
-		if line != "ready\n" {
+		if line != "rewrote\n" {
 			cmd.Process.Kill()
 			cmd.Wait()
 			t.Fatalf("helper: %q", line)
 		}
-		time.Sleep(time.Duration(20+rng.Intn(300)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
 
@@ -108,7 +109,6 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Println("ready")
 	for i := 0; ; i++ {
 		var first uint32
 		mb.Messages(c, nil, func(mi *store.MessageInfo) error {
@@ -123,6 +123,9 @@ func TestCrashHelper(t *testing.T) {
 		}
 		if _, _, err := mb.SetFlags(c, nil, op, store.Flags{System: store.Seen, Keywords: []string{"$Crash"}}, 0); err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			fmt.Println("rewrote")
 		}
 		if i%3 == 2 {
 			mb.SetFlags(c, store.UIDSetOf(first), store.FlagsAdd, store.Flags{System: store.Deleted}, 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -88,12 +89,35 @@ func takeDotlock(ctx context.Context, path, host string, stale time.Duration) (*
 			os.Remove(lockPath) // abandoned
 			continue
 		}
+		if deadOwner(lockPath, host) {
+			os.Remove(lockPath) // its process on this host is gone
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("mbox: %s is held: %w (%w)", lockPath, store.ErrTemporary, ctx.Err())
 		case <-time.After(lockRetry):
 		}
 	}
+}
+
+// deadOwner reports whether a dotlock says "pid:host" (as Dovecot's and
+// yubin's do) for this host and that process no longer exists, as
+// Dovecot checks before waiting for the stale timeout.
+func deadOwner(lockPath, host string) bool {
+	data, err := os.ReadFile(lockPath)
+	if err != nil || len(data) > 256 {
+		return false
+	}
+	pidText, lockHost, ok := strings.Cut(strings.TrimSpace(string(data)), ":")
+	if !ok || lockHost != host {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return errors.Is(unix.Kill(pid, 0), unix.ESRCH)
 }
 
 // release removes the lock file if it is still ours.

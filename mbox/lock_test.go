@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,20 @@ func TestStaleDotlockBroken(t *testing.T) {
 	}
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("dotlock left behind: %v", err)
+	}
+	// A fresh lock of a process of this host that is gone is broken at
+	// once.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lock, []byte(strconv.Itoa(dead.Process.Pid)+":"+s.host+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short2, cancel2 := context.WithTimeout(c, 5*time.Second)
+	defer cancel2()
+	if _, err := mb.Append(short2, strings.NewReader("Subject: b\n\ny\n"), store.AppendOptions{}); err != nil {
+		t.Fatalf("append after a dead process's dotlock: %v", err)
 	}
 }
 
