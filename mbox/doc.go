@@ -46,8 +46,9 @@
 // # Writing and locking
 //
 //   - Readers take an fcntl read lock over the whole file; writers take
-//     the "<mbox>.lock" dotlock (a stale one, untouched for
-//     Options.StaleLockTimeout, is removed) and then an fcntl write lock,
+//     the "<mbox>.lock" dotlock ("pid:host"; one untouched for
+//     Options.StaleLockTimeout, or whose process on this host is gone, is
+//     removed) and then an fcntl write lock,
 //     the order Postfix's local(8), mutt and Dovecot use. fcntl locks are
 //     Linux open-file-description locks, which conflict with those
 //     programs' POSIX locks. Without write access to the directory (a
@@ -62,6 +63,12 @@
 //     sizes), fsync it, rename it over the mailbox and fsync the
 //     directory, all under the dotlock: a crash leaves the old or the new
 //     mailbox, never a mix. The file's mode and (as root) owner are kept.
+//   - A rewrite creates its temporary file in the mailbox's directory,
+//     so yubin needs write access there (for /var/mail: the mail group,
+//     as Dovecot's mail_privileged_group gives for its dotlocks).
+//     Messages delivered by other programs without X-UID get their UIDs
+//     written by such a rewrite at the next sync, which costs a pass over
+//     the whole file; so does re-reading a file another program changed.
 //   - Changes by other programs are noticed from the file's inode, size
 //     and times: at Poll, Status and open, and every Options.PollInterval
 //     for handles waiting on Notify.
