@@ -184,8 +184,12 @@ func mailRoot(u *auth.User, name string) (string, error) {
 }
 
 // newStores returns the maildir backend that finds each user's Maildir
-// through the userdb.
-func newStores(c *config.Config, u *users, log *slog.Logger) *mailStores {
+// through the userdb, with sdbox users routed to sdbox (mailStores), or,
+// for mail_location = mbox:, the mbox backend.
+func newStores(c *config.Config, u *users, log *slog.Logger) mailBackend {
+	if isMboxLocation(mailLocationOf(c)) {
+		return newMboxStores(c, u, log)
+	}
 	locate := func(ctx context.Context, name string) (string, error) {
 		usr, err := u.LookupUser(ctx, name)
 		if errors.Is(err, auth.ErrUnknownUser) {

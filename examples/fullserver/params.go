@@ -285,8 +285,11 @@ func mailLocation(v string) error {
 	if strings.HasPrefix(v, "sdbox:") {
 		return sdboxLocation(v)
 	}
+	if isMboxLocation(v) {
+		return checkMboxLocation(v)
+	}
 	if !strings.HasPrefix(v, "maildir:") {
-		return fmt.Errorf("only maildir:PATH and sdbox:PATH are supported")
+		return fmt.Errorf("only maildir:PATH, sdbox:PATH and mbox:PATH[:INBOX=PATH] are supported")
 	}
 	if strings.TrimPrefix(v, "maildir:") == "" {
 		return fmt.Errorf("maildir: needs a path")

@@ -1,0 +1,133 @@
+package mbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/store"
+)
+
+// TestStaleDotlockBroken: a "<mbox>.lock" left by a crashed program is
+// removed once older than StaleLockTimeout; a fresh one makes an append
+// wait and fail with store.ErrTemporary when the context ends.
+func TestStaleDotlockBroken(t *testing.T) {
+	dir := t.TempDir()
+	inbox := filepath.Join(dir, "inbox")
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox, StaleLockTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := context.Background()
+	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	lock := inbox + ".lock"
+	if err := os.WriteFile(lock, []byte("12345\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(c, 300*time.Millisecond)
+	defer cancel()
+	if _, err := mb.Append(short, strings.NewReader("Subject: a\n\nx\n"), store.AppendOptions{}); !errors.Is(err, store.ErrTemporary) {
+		t.Fatalf("append under a fresh dotlock: %v", err)
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	os.Chtimes(lock, old, old)
+	if _, err := mb.Append(c, strings.NewReader("Subject: a\n\nx\n"), store.AppendOptions{}); err != nil {
+		t.Fatalf("append after a stale dotlock: %v", err)
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("dotlock left behind: %v", err)
+	}
+	// A fresh lock of a process of this host that is gone is broken at
+	// once.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lock, []byte(strconv.Itoa(dead.Process.Pid)+":"+s.host+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short2, cancel2 := context.WithTimeout(c, 5*time.Second)
+	defer cancel2()
+	if _, err := mb.Append(short2, strings.NewReader("Subject: b\n\ny\n"), store.AppendOptions{}); err != nil {
+		t.Fatalf("append after a dead process's dotlock: %v", err)
+	}
+}
+
+// TestPythonFcntlLockRespected: while another process holds a POSIX
+// fcntl write lock on the mbox (what Dovecot, Postfix's local(8) and
+// mutt take; here Python's fcntl.lockf), appends and reads wait for it.
+func TestPythonFcntlLockRespected(t *testing.T) {
+	py := testutil.RequireBinary(t, "python3")
+	dir := t.TempDir()
+	inbox := filepath.Join(dir, "inbox")
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := context.Background()
+	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	cmd := exec.Command(py, "-c", `
+import fcntl, sys, time
+f = open(sys.argv[1], 'r+')
+fcntl.lockf(f, fcntl.LOCK_EX)
+print('locked', flush=True)
+sys.stdin.readline()
+`, inbox)
+	stdin, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "locked\n" {
+		t.Fatalf("python: %q", line)
+	}
+	short, cancel := context.WithTimeout(c, 300*time.Millisecond)
+	defer cancel()
+	if _, err := mb.Append(short, strings.NewReader("Subject: a\n\nx\n"), store.AppendOptions{}); !errors.Is(err, store.ErrTemporary) {
+		t.Fatalf("append while python holds the lock: %v", err)
+	}
+	// Released: the append goes through.
+	done := make(chan error, 1)
+	go func() {
+		_, err := mb.Append(c, strings.NewReader("Subject: b\n\ny\n"), store.AppendOptions{})
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("append did not wait for the lock: %v", err)
+	default:
+	}
+	stdin.Write([]byte("\n"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("append still waiting after the lock was released")
+	}
+	if st, _ := mb.Status(c); st.Messages != 1 {
+		t.Errorf("status %+v", st)
+	}
+}

@@ -1,0 +1,108 @@
+package mbox
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Modified UTF-7 (RFC 3501 5.1.3) is how Dovecot writes mailbox names on
+// disk: printable ASCII stands for itself except "&" ("&-"), everything
+// else is UTF-16 in a base64 variant ("," instead of "/", no padding)
+// between "&" and "-".
+
+const mutf7Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
+
+var errBadMUTF7 = errors.New("mbox: bad modified UTF-7")
+
+// encodeMUTF7 encodes a UTF-8 string in modified UTF-7.
+func encodeMUTF7(s string) string {
+	var b strings.Builder
+	var units []uint16
+	flush := func() {
+		if len(units) == 0 {
+			return
+		}
+		b.WriteByte('&')
+		var acc uint32
+		bits := 0
+		for _, u := range units {
+			acc = acc<<16 | uint32(u)
+			bits += 16
+			for bits >= 6 {
+				bits -= 6
+				b.WriteByte(mutf7Alphabet[(acc>>uint(bits))&0x3f])
+			}
+		}
+		if bits > 0 {
+			b.WriteByte(mutf7Alphabet[(acc<<uint(6-bits))&0x3f])
+		}
+		b.WriteByte('-')
+		units = units[:0]
+	}
+	for _, r := range s {
+		if r >= 0x20 && r <= 0x7e {
+			flush()
+			if r == '&' {
+				b.WriteString("&-")
+			} else {
+				b.WriteRune(r)
+			}
+			continue
+		}
+		units = utf16.AppendRune(units, r)
+	}
+	flush()
+	return b.String()
+}
+
+// decodeMUTF7 decodes modified UTF-7 to UTF-8.
+func decodeMUTF7(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e {
+			return "", errBadMUTF7
+		}
+		if c != '&' {
+			b.WriteByte(c)
+			continue
+		}
+		end := strings.IndexByte(s[i+1:], '-')
+		if end < 0 {
+			return "", errBadMUTF7
+		}
+		enc := s[i+1 : i+1+end]
+		i += end + 1
+		if enc == "" {
+			b.WriteByte('&')
+			continue
+		}
+		var acc uint32
+		bits := 0
+		var units []uint16
+		for j := 0; j < len(enc); j++ {
+			v := strings.IndexByte(mutf7Alphabet, enc[j])
+			if v < 0 {
+				return "", errBadMUTF7
+			}
+			acc = acc<<6 | uint32(v)
+			bits += 6
+			if bits >= 16 {
+				bits -= 16
+				units = append(units, uint16(acc>>uint(bits)))
+			}
+		}
+		if bits >= 6 || acc&(1<<uint(bits)-1) != 0 || len(units) == 0 {
+			return "", errBadMUTF7
+		}
+		for _, r := range utf16.Decode(units) {
+			if r == utf8.RuneError || (r >= 0x20 && r <= 0x7e) {
+				return "", errBadMUTF7
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String(), nil
+}
