@@ -9,6 +9,7 @@ require (
 	github.com/prometheus/client_golang v1.22.0
 	golang.org/x/crypto v0.40.0
 	golang.org/x/sys v0.34.0
+	golang.org/x/text v0.27.0
 )
 
 require (
@@ -22,7 +23,6 @@ require (
 	golang.org/x/mod v0.25.0 // indirect
 	golang.org/x/net v0.42.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
-	golang.org/x/text v0.27.0 // indirect
 	golang.org/x/tools v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.5 // indirect
 )

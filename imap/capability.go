@@ -28,6 +28,7 @@ func (c *conn) capabilities() []string {
 		"ESEARCH", "SEARCHRES", "CONDSTORE", "QRESYNC", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
 		"APPENDLIMIT="+strconv.FormatInt(c.srv.appendLimitAdvertised(), 10),
 		"BINARY", "MULTIAPPEND", "UTF8=ACCEPT", "STATUS=SIZE", "SAVEDATE", "OBJECTID",
+		"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESORT",
 	)
 	return caps
 }

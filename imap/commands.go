@@ -55,6 +55,8 @@ func init() {
 		"EXPUNGE":      {fn: (*conn).cmdExpunge, states: selectedS, uid: true, updates: true},
 		"SEARCH":       {fn: (*conn).cmdSearch, states: selectedS, uid: true},
 		"FETCH":        {fn: (*conn).cmdFetch, states: selectedS, uid: true},
+		"SORT":         {fn: (*conn).cmdSort, states: selectedS, uid: true},
+		"THREAD":       {fn: (*conn).cmdThread, states: selectedS, uid: true},
 		"STORE":        {fn: (*conn).cmdStore, states: selectedS, uid: true},
 		"COPY":         {fn: (*conn).cmdCopy, states: selectedS, uid: true, updates: true},
 		"MOVE":         {fn: (*conn).cmdMove, states: selectedS, uid: true, updates: true},

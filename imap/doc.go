@@ -20,7 +20,19 @@
 // ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE and QRESYNC
 // (RFC 7162), QUOTA (RFC 9208), APPENDLIMIT (RFC 7889), BINARY
 // (RFC 3516), MULTIAPPEND (RFC 3502), UTF8=ACCEPT (RFC 6855),
-// STATUS=SIZE (RFC 8438), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474).
+// STATUS=SIZE (RFC 8438), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474),
+// SORT and THREAD=REFERENCES / THREAD=ORDEREDSUBJECT (RFC 5256),
+// SORT=DISPLAY (RFC 5957) and ESORT (RFC 5267).
+//
+// SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
+// base subjects and first addresses; a message without a valid Date:
+// sorts by its internal date. Their keys are read from message headers
+// once and kept for all sessions (Server.SortCacheMessages), as Dovecot
+// keeps sort data in its index; results equal Dovecot 2.3's on the same
+// Maildir (TestDovecotSortThread), including its REFERENCES quirks for
+// loops, duplicate Message-IDs and subject merging. SEARCH, SORT and
+// THREAD accept any charset the server can decode (go-message's
+// charsets) and answer NO [BADCHARSET] for others, as Dovecot does.
 //
 // # Dovecot behaviours kept
 //

@@ -50,6 +50,9 @@ func FuzzCommand(f *testing.F) {
 		"a LIST \"\" ~foo\r\na] SELECT ~foo\r\nb LSUB \"\" ~%\r\nc STATUS ~{ (RECENT)\r\n",
 		"a SELECT INBOX\r\nb STORE 1:* +FLAGS (NewKw \\Seen)\r\nc FETCH 1 (MODSEQ FLAGS)\r\nd COPY 1 INBOX\r\ne MOVE 2 INBOX\r\n",
 		"a SEARCH RETURN (MIN MAX) MODSEQ 1\r\nb SEARCH NEW OLD RECENT\r\nc LSUB \"\" %\r\n",
+		"a SORT (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 OR ALL 1:*\r\nb UID SORT RETURN (MIN COUNT SAVE) (SIZE) UTF-8 ALL\r\n",
+		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT ISO-8859-1 SUBJECT {3}\r\n\xe9tc\r\n",
+		"a SORT (REVERSE) X ALL\r\nb SORT () UTF-8 ALL\r\nc SORT RETURN (ALL) (CC) UTF-8 $\r\n",
 	} {
 		f.Add([]byte(s))
 	}

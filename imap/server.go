@@ -139,6 +139,14 @@ type Server struct {
 	// default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
 
+	// SortCacheMessages is how many messages' SORT and THREAD keys
+	// (dates, base subjects, first addresses, Message-ID and References)
+	// are kept in memory for all sessions, as Dovecot keeps sort data in
+	// its index (0: DefaultSortCacheMessages; negative: no limit).
+	SortCacheMessages int
+
+	sortOnce  sync.Once
+	sorts     *sortCache
 	sessions  serve.Group
 	prelogin  serve.AddrCounter // sessions not logged in, per address
 	mu        sync.Mutex        // guards userIP
