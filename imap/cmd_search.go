@@ -12,6 +12,7 @@ import (
 type searchReturn struct {
 	min, max, all, count, save bool
 	extended                   bool // answer with ESEARCH
+	partial                    *partialRange
 }
 
 // parseSearchReturn reads what follows RETURN in SEARCH and SORT:
@@ -34,6 +35,22 @@ func (c *conn) parseSearchReturn() (*searchReturn, error) {
 				ret.count = true
 			case "SAVE":
 				ret.save = true
+			case "PARTIAL":
+				if ret.partial != nil {
+					return badf("PARTIAL given twice.")
+				}
+				if err == nil {
+					err = c.r.sp()
+				}
+				var s string
+				if err == nil {
+					s, err = c.r.atom()
+				}
+				if err == nil {
+					var p partialRange
+					p, err = parsePartialRange(s)
+					ret.partial = &p
+				}
 			default:
 				if err == nil {
 					err = badf("Unknown RETURN option.")
@@ -48,7 +65,11 @@ func (c *conn) parseSearchReturn() (*searchReturn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !ret.min && !ret.max && !ret.count && !ret.save {
+	if ret.partial != nil && ret.all {
+		// RFC 9394 3.1: ALL and PARTIAL are mutually exclusive.
+		return nil, badf("ALL and PARTIAL can't be used together.")
+	}
+	if !ret.min && !ret.max && !ret.count && !ret.save && ret.partial == nil {
 		ret.all = true
 	}
 	return ret, nil
@@ -178,7 +199,7 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		c.w.crlf()
 		return c.w.err
 	}
-	if ret.save && !ret.min && !ret.max && !ret.all && !ret.count {
+	if ret.save && !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil {
 		return nil
 	}
 	set := hitSeqs
@@ -201,6 +222,9 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		if ret.all {
 			c.w.str(" ALL " + set.String())
 		}
+	}
+	if ret.partial != nil {
+		c.writePartial(*ret.partial, setNumbers(set))
 	}
 	if ret.count {
 		c.w.str(" COUNT ")

@@ -261,7 +261,7 @@ func (c *conn) writeESearch(ret *searchReturn, uid bool, items []sortItem, modse
 			}
 		}
 		c.sel.saved = saved
-		if !ret.min && !ret.max && !ret.all && !ret.count {
+		if !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil {
 			return nil
 		}
 	}
@@ -285,24 +285,19 @@ func (c *conn) writeESearch(ret *searchReturn, uid bool, items []sortItem, modse
 			c.w.num(num(&items[len(items)-1]))
 		}
 		if ret.all {
-			c.w.str(" ALL ")
-			for i := 0; i < len(items); {
-				// Ascending runs of consecutive numbers as ranges.
-				j := i
-				for j+1 < len(items) && num(&items[j+1]) == num(&items[j])+1 {
-					j++
-				}
-				if i > 0 {
-					c.w.byte(',')
-				}
-				c.w.num(num(&items[i]))
-				if j > i {
-					c.w.byte(':')
-					c.w.num(num(&items[j]))
-				}
-				i = j + 1
+			nums := make([]uint32, len(items))
+			for i := range items {
+				nums[i] = num(&items[i])
 			}
+			c.w.str(" ALL " + seqList(nums))
 		}
+	}
+	if ret.partial != nil {
+		nums := make([]uint32, len(items))
+		for i := range items {
+			nums[i] = num(&items[i])
+		}
+		c.writePartial(*ret.partial, nums)
 	}
 	if ret.count {
 		c.w.str(" COUNT ")

@@ -22,7 +22,9 @@
 // (RFC 3516), MULTIAPPEND (RFC 3502), UTF8=ACCEPT (RFC 6855),
 // STATUS=SIZE (RFC 8438), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474),
 // SORT and THREAD=REFERENCES / THREAD=ORDEREDSUBJECT (RFC 5256),
-// SORT=DISPLAY (RFC 5957) and ESORT (RFC 5267).
+// SORT=DISPLAY (RFC 5957), ESORT (RFC 5267), WITHIN (RFC 5032) and
+// PARTIAL (RFC 9394: RETURN (PARTIAL lo:hi) in SEARCH and SORT, ranges
+// from the end included).
 //
 // SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
 // base subjects and first addresses; a message without a valid Date:
