@@ -46,6 +46,7 @@ func init() {
 		"STATUS":       {fn: (*conn).cmdStatus, states: authed, updates: true},
 		"APPEND":       {fn: (*conn).cmdAppend, states: authed, updates: true},
 		"IDLE":         {fn: (*conn).cmdIdle, states: authed},
+		"COMPRESS":     {fn: (*conn).cmdCompress, states: authed},
 		"GETQUOTA":     {fn: (*conn).cmdGetQuota, states: authed, updates: true},
 		"GETQUOTAROOT": {fn: (*conn).cmdGetQuotaRoot, states: authed, updates: true},
 		"SETQUOTA":     {fn: (*conn).cmdSetQuota, states: authed, updates: true},

@@ -55,6 +55,8 @@ type conn struct {
 	rev2, condstore, qresync bool
 	// condstoreEnabled is set once ENABLE CONDSTORE was answered.
 	condstoreEnabled bool
+	// compressed is set once COMPRESS DEFLATE is on (RFC 4978).
+	compressed bool
 
 	// Per-command response: set by handlers, written by dispatch.
 	okCode string

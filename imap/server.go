@@ -139,6 +139,10 @@ type Server struct {
 	// default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
 
+	// CompressLevel is the deflate level (1-9) of COMPRESS=DEFLATE
+	// streams (0: DefaultCompressLevel). Higher levels save bandwidth
+	// and cost CPU and some hundreds of KiB per compressing session.
+	CompressLevel int
 	// SortCacheMessages is how many messages' SORT and THREAD keys
 	// (dates, base subjects, first addresses, Message-ID and References)
 	// are kept in memory for all sessions, as Dovecot keeps sort data in
