@@ -25,7 +25,8 @@
 // SORT=DISPLAY (RFC 5957), ESORT (RFC 5267), WITHIN (RFC 5032) and
 // PARTIAL (RFC 9394: RETURN (PARTIAL lo:hi) in SEARCH and SORT, ranges
 // from the end included) and COMPRESS=DEFLATE (RFC 4978; inflated input
-// keeps every line and literal limit, TestCompressBomb).
+// keeps every line and literal limit, TestCompressBomb) and PREVIEW
+// (RFC 8970, Dovecot's 200-character snippet rules, TestDovecotPreview).
 //
 // SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
 // base subjects and first addresses; a message without a valid Date:
