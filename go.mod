@@ -5,6 +5,7 @@ go 1.24
 require (
 	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/klauspost/compress v1.18.0
 	github.com/miekg/dns v1.1.66
 	github.com/prometheus/client_golang v1.22.0
 	golang.org/x/crypto v0.40.0

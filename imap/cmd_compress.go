@@ -5,6 +5,8 @@ import (
 	"compress/flate"
 	"io"
 	"strings"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // DefaultCompressLevel is the deflate level of COMPRESS=DEFLATE when
@@ -52,7 +54,11 @@ func (c *conn) cmdCompress(tag string, _ bool) error {
 	// start of its compressed stream.
 	pending, _ := c.r.br.Peek(c.r.br.Buffered())
 	pending = bytes.Clone(pending)
-	c.r.br.Reset(flate.NewReader(io.MultiReader(bytes.NewReader(pending), c.nc)))
+	// The inflater hands out each block's data as soon as the block
+	// ends: clients that flush with zlib's Z_PARTIAL_FLUSH (isync's
+	// mbsync) send no stored block after a command, and Go's
+	// compress/flate would wait for more input before returning it.
+	c.r.br.Reset(kflate.NewReaderOpts(io.MultiReader(bytes.NewReader(pending), c.nc), kflate.WithPartialBlock()))
 	c.w.bw.Reset(syncFlateWriter{fw})
 	c.compressed = true
 	return errAlreadyAnswered

@@ -161,3 +161,22 @@ func TestCompressBomb(t *testing.T) {
 		t.Fatalf("got %q, %v; want a BYE", l, err)
 	}
 }
+
+// A client that flushes with zlib's Z_PARTIAL_FLUSH (as mbsync does)
+// gets each command answered at once (bytes from Python's zlib).
+func TestCompressPartialFlush(t *testing.T) {
+	env := newTestEnv(t, nil)
+	c := env.login(t, "alice", "secret")
+	c.ok("COMPRESS DEFLATE")
+	br := bufio.NewReader(flate.NewReader(c.br))
+	for i, cmd := range []string{"\xaa2T\xf0\xf3\xf7\x0f\xe0\xe5\x02\x08", "\xa0*#(\x03 "} {
+		if _, err := io.WriteString(c.nc, cmd); err != nil {
+			t.Fatal(err)
+		}
+		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		l, err := br.ReadString('\n')
+		if want := fmt.Sprintf("z%d OK", i+1); err != nil || !strings.HasPrefix(l, want) {
+			t.Fatalf("command %d: %q, %v; want %s", i+1, l, err, want)
+		}
+	}
+}
