@@ -31,6 +31,9 @@ func (c *conn) capabilities() []string {
 		"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESORT",
 		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW",
 	)
+	if c.srv.Metadata != nil {
+		caps = append(caps, "METADATA")
+	}
 	return caps
 }
 

@@ -47,6 +47,8 @@ func init() {
 		"APPEND":       {fn: (*conn).cmdAppend, states: authed, updates: true},
 		"IDLE":         {fn: (*conn).cmdIdle, states: authed},
 		"COMPRESS":     {fn: (*conn).cmdCompress, states: authed},
+		"GETMETADATA":  {fn: (*conn).cmdGetMetadata, states: authed, updates: true},
+		"SETMETADATA":  {fn: (*conn).cmdSetMetadata, states: authed, updates: true},
 		"GETQUOTA":     {fn: (*conn).cmdGetQuota, states: authed, updates: true},
 		"GETQUOTAROOT": {fn: (*conn).cmdGetQuotaRoot, states: authed, updates: true},
 		"SETQUOTA":     {fn: (*conn).cmdSetQuota, states: authed, updates: true},

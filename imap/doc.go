@@ -26,7 +26,10 @@
 // PARTIAL (RFC 9394: RETURN (PARTIAL lo:hi) in SEARCH and SORT, ranges
 // from the end included) and COMPRESS=DEFLATE (RFC 4978; inflated input
 // keeps every line and literal limit, TestCompressBomb) and PREVIEW
-// (RFC 8970, Dovecot's 200-character snippet rules, TestDovecotPreview).
+// (RFC 8970, Dovecot's 200-character snippet rules, TestDovecotPreview),
+// and, when Server.Metadata is set (FileMetadata keeps a JSON file per
+// user), METADATA (RFC 5464: server and mailbox entries, DEPTH, MAXSIZE,
+// entries following RENAME and going with DELETE; TestDovecotMetadata).
 //
 // SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
 // base subjects and first addresses; a message without a valid Date:

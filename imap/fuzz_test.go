@@ -54,6 +54,7 @@ func FuzzCommand(f *testing.F) {
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT ISO-8859-1 SUBJECT {3}\r\n\xe9tc\r\n",
 		"a SEARCH RETURN (PARTIAL -1:-30 COUNT) YOUNGER 5\r\nb UID SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 OLDER 1\r\n",
 		"a FETCH 1:* (PREVIEW (LAZY) PREVIEW)\r\nb FETCH 1 (PREVIEW ())\r\n",
+		"a SETMETADATA INBOX (/private/a {3}\r\nabc /shared/b NIL)\r\nb GETMETADATA (MAXSIZE 2 DEPTH infinity) \"\" (/private /shared/x)\r\n",
 		"a COMPRESS DEFLATE\r\n\x02\x08\x00\x00\xff\xffjunk",
 		"a SORT (REVERSE) X ALL\r\nb SORT () UTF-8 ALL\r\nc SORT RETURN (ALL) (CC) UTF-8 $\r\n",
 	} {
@@ -80,6 +81,7 @@ func FuzzCommand(f *testing.F) {
 			return maildir.Open(filepath.Join(root, "Maildir"), maildir.Options{NoSync: true})
 		}),
 		MaxLineLength:        4096,
+		Metadata:             &FileMetadata{Path: func(user string) string { return filepath.Join(root, user+"-metadata.json") }},
 		MaxUserIPConnections: -1,
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

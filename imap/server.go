@@ -139,6 +139,15 @@ type Server struct {
 	// default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
 
+	// Metadata, when set, keeps METADATA entries (RFC 5464) and turns
+	// the METADATA capability on (server and mailbox entries); nil, the
+	// default, leaves it off (Dovecot's imap_metadata = no).
+	Metadata Metadata
+	// MetadataMaxSize bounds one METADATA value in bytes (0:
+	// DefaultMetadataMaxSize); MetadataMaxEntries the entries of one
+	// mailbox or of the server (0: DefaultMetadataMaxEntries).
+	MetadataMaxSize    int64
+	MetadataMaxEntries int
 	// CompressLevel is the deflate level (1-9) of COMPRESS=DEFLATE
 	// streams (0: DefaultCompressLevel). Higher levels save bandwidth
 	// and cost CPU and some hundreds of KiB per compressing session.
