@@ -29,7 +29,7 @@ func (c *conn) capabilities() []string {
 		"APPENDLIMIT="+strconv.FormatInt(c.srv.appendLimitAdvertised(), 10),
 		"BINARY", "MULTIAPPEND", "UTF8=ACCEPT", "STATUS=SIZE", "SAVEDATE", "OBJECTID",
 		"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESORT",
-		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW",
+		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW", "CATENATE",
 	)
 	if c.srv.Metadata != nil {
 		caps = append(caps, "METADATA")

@@ -29,7 +29,10 @@
 // (RFC 8970, Dovecot's 200-character snippet rules, TestDovecotPreview),
 // and, when Server.Metadata is set (FileMetadata keeps a JSON file per
 // user), METADATA (RFC 5464: server and mailbox entries, DEPTH, MAXSIZE,
-// entries following RENAME and going with DELETE; TestDovecotMetadata).
+// entries following RENAME and going with DELETE; TestDovecotMetadata),
+// and CATENATE (RFC 4469: TEXT literals and IMAP URLs of the user's own
+// messages and sections, relative or absolute; URLAUTH URLs refused;
+// the APPENDLIMIT holds for the whole message; TestDovecotCatenate).
 //
 // SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
 // base subjects and first addresses; a message without a valid Date:

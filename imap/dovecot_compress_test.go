@@ -18,13 +18,15 @@ import (
 type zSession struct {
 	t  testing.TB
 	fw *flate.Writer
+	bw *bufio.Writer // a command goes out in one write
 	br *bufio.Reader
 	n  int
 }
 
 func newZSession(t testing.TB, w io.Writer, r io.Reader) *zSession {
-	fw, _ := flate.NewWriter(w, flate.DefaultCompression)
-	return &zSession{t: t, fw: fw, br: bufio.NewReader(flate.NewReader(r))}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fw, _ := flate.NewWriter(bw, flate.DefaultCompression)
+	return &zSession{t: t, fw: fw, bw: bw, br: bufio.NewReader(flate.NewReader(r))}
 }
 
 func (z *zSession) do(cmd string) ([]string, string) {
@@ -32,7 +34,8 @@ func (z *zSession) do(cmd string) ([]string, string) {
 	z.n++
 	tag := fmt.Sprintf("z%d", z.n)
 	io.WriteString(z.fw, tag+" "+cmd+"\r\n")
-	if err := z.fw.Flush(); err != nil {
+	z.fw.Flush()
+	if err := z.bw.Flush(); err != nil {
 		z.t.Fatal(err)
 	}
 	type res struct {
@@ -153,8 +156,12 @@ func TestCompressBomb(t *testing.T) {
 			if _, err := z.fw.Write(chunk); err != nil {
 				return
 			}
+			if err := z.bw.Flush(); err != nil {
+				return
+			}
 		}
 		z.fw.Flush()
+		z.bw.Flush()
 	}()
 	l, err := z.br.ReadString('\n')
 	if err != nil || !strings.HasPrefix(l, "* BYE") {

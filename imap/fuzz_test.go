@@ -55,6 +55,7 @@ func FuzzCommand(f *testing.F) {
 		"a SEARCH RETURN (PARTIAL -1:-30 COUNT) YOUNGER 5\r\nb UID SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 OLDER 1\r\n",
 		"a FETCH 1:* (PREVIEW (LAZY) PREVIEW)\r\nb FETCH 1 (PREVIEW ())\r\n",
 		"a SETMETADATA INBOX (/private/a {3}\r\nabc /shared/b NIL)\r\nb GETMETADATA (MAXSIZE 2 DEPTH infinity) \"\" (/private /shared/x)\r\n",
+		"a APPEND INBOX CATENATE (TEXT {3+}\r\nabc URL \"/INBOX/;UID=1/;SECTION=1\" URL \";UID=2/;PARTIAL=1.2\") CATENATE (URL \"imap://u@h/INBOX/;UID=1\")\r\n",
 		"a COMPRESS DEFLATE\r\n\x02\x08\x00\x00\xff\xffjunk",
 		"a SORT (REVERSE) X ALL\r\nb SORT () UTF-8 ALL\r\nc SORT RETURN (ALL) (CC) UTF-8 $\r\n",
 	} {
