@@ -128,11 +128,27 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 			needKeys = true
 		}
 	}
-	items, err := c.sortItems(key, needKeys)
+	items, err := c.sortItems(key, false)
 	if err != nil {
 		return err
 	}
-	sortMessages(items, crit)
+	critKey := ""
+	for _, cr := range crit {
+		if cr.reverse {
+			critKey += "-"
+		}
+		critKey += cr.key + " "
+	}
+	if !c.cachedSortOrder(critKey, items) {
+		sum := uidFingerprint(items)
+		if needKeys {
+			if err := c.attachSortKeys(items); err != nil {
+				return err
+			}
+		}
+		sortMessages(items, crit)
+		c.keepSortOrder(critKey, sum, items)
+	}
 	if ret != nil {
 		return c.writeESearch(ret, uid, items, key.usesModSeq())
 	}

@@ -1,8 +1,10 @@
 package imap
 
 import (
+	"cmp"
 	"container/list"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/yubinmail/yubin/imap/imapmsg"
@@ -29,9 +31,10 @@ type sortCache struct {
 
 // sortBox holds one mailbox's keys by UID.
 type sortBox struct {
-	key  string
-	mu   sync.Mutex
-	keys map[uint32]*imapmsg.SortKeys
+	key     string
+	mu      sync.Mutex
+	keys    map[uint32]*imapmsg.SortKeys
+	results map[string]sortResult // by criteria
 }
 
 func (s *Server) sortCache() *sortCache {
@@ -86,7 +89,7 @@ func (sc *sortCache) added(b *sortBox, n int) {
 		delete(sc.boxes, old.key)
 		old.mu.Lock()
 		sc.n -= len(old.keys)
-		old.keys = nil
+		old.keys, old.results = nil, nil
 		old.mu.Unlock()
 	}
 }
@@ -127,8 +130,19 @@ func (c *conn) sortItems(key *searchKey, needKeys bool) ([]sortItem, error) {
 	if err != nil || !needKeys {
 		return items, err
 	}
+	return items, c.attachSortKeys(items)
+}
+
+// selectedSortBox is the sort cache's entry of the selected mailbox.
+func (c *conn) selectedSortBox() (*sortCache, *sortBox) {
 	sc := c.srv.sortCache()
-	box := sc.box(c.user + "\x00" + c.sel.name + "\x00" + itoa(c.sel.uidValidity))
+	return sc, sc.box(c.user + "\x00" + c.sel.name + "\x00" + itoa(c.sel.uidValidity))
+}
+
+// attachSortKeys gives items their sort keys, from the cache or read
+// from the messages' headers (and then cached).
+func (c *conn) attachSortKeys(items []sortItem) error {
+	sc, box := c.selectedSortBox()
 	var missing []int
 	box.mu.Lock()
 	if box.keys == nil {
@@ -143,13 +157,13 @@ func (c *conn) sortItems(key *searchKey, needKeys bool) ([]sortItem, error) {
 	}
 	box.mu.Unlock()
 	if len(missing) == 0 {
-		return items, nil
+		return nil
 	}
 	loaded := make([]*imapmsg.SortKeys, 0, len(missing))
 	for _, i := range missing {
 		k, err := c.loadSortKeys(items[i].uid)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		items[i].setKeys(k)
 		loaded = append(loaded, k)
@@ -162,7 +176,69 @@ func (c *conn) sortItems(key *searchKey, needKeys bool) ([]sortItem, error) {
 	}
 	box.mu.Unlock()
 	sc.added(box, len(missing))
-	return items, nil
+	return nil
+}
+
+// maxSortResults bounds the SORT results kept per mailbox.
+const maxSortResults = 8
+
+// sortResult is a SORT's order (UIDs) kept for the same criteria over
+// the same messages: a message's sort keys never change, so the order
+// of the same set of UIDs stays right until the set changes. Webmail
+// repeats one SORT on every view of a folder.
+type sortResult struct {
+	n     int
+	sum   uint64 // fingerprint of the UIDs sorted
+	order []uint32
+}
+
+// uidFingerprint is a hash of the UIDs of items (in UID order).
+func uidFingerprint(items []sortItem) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range items {
+		h ^= uint64(items[i].uid)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// cachedSortOrder puts items (in UID order) in the order a previous SORT
+// with the same criteria gave the same messages, and reports whether
+// there was one.
+func (c *conn) cachedSortOrder(crit string, items []sortItem) bool {
+	_, box := c.selectedSortBox()
+	box.mu.Lock()
+	res, ok := box.results[crit]
+	box.mu.Unlock()
+	if !ok || res.n != len(items) || res.sum != uidFingerprint(items) {
+		return false
+	}
+	sorted := make([]sortItem, len(items))
+	for i, uid := range res.order {
+		j, found := slices.BinarySearchFunc(items, uid, func(it sortItem, u uint32) int { return cmp.Compare(it.uid, u) })
+		if !found {
+			return false
+		}
+		sorted[i] = items[j]
+	}
+	copy(items, sorted)
+	return true
+}
+
+// keepSortOrder remembers the order of a SORT (items sorted; sum is the
+// fingerprint of the UIDs taken before sorting).
+func (c *conn) keepSortOrder(crit string, sum uint64, items []sortItem) {
+	order := make([]uint32, len(items))
+	for i := range items {
+		order[i] = items[i].uid
+	}
+	_, box := c.selectedSortBox()
+	box.mu.Lock()
+	defer box.mu.Unlock()
+	if box.results == nil || len(box.results) >= maxSortResults {
+		box.results = map[string]sortResult{}
+	}
+	box.results[crit] = sortResult{n: len(items), sum: sum, order: order}
 }
 
 // loadSortKeys reads a message's header (from the parse cache when it is
