@@ -12,7 +12,7 @@ func (c *conn) cmdThread(tag string, uid bool) error {
 		return err
 	}
 	alg = strings.ToUpper(alg)
-	if alg != "ORDEREDSUBJECT" && alg != "REFERENCES" {
+	if alg != "ORDEREDSUBJECT" && alg != "REFERENCES" && alg != "REFS" {
 		return badf("Unknown thread algorithm.")
 	}
 	if err := c.r.sp(); err != nil {
@@ -40,9 +40,12 @@ func (c *conn) cmdThread(tag string, uid bool) error {
 		return err
 	}
 	var roots []*threadNode
-	if alg == "REFERENCES" {
+	switch alg {
+	case "REFERENCES":
 		roots = threadReferences(items)
-	} else {
+	case "REFS":
+		roots = threadRefs(items)
+	default:
 		roots = threadOrderedSubject(items)
 	}
 	c.w.str("* THREAD")

@@ -53,6 +53,43 @@ func (n *threadNode) addChild(c *threadNode) {
 // threadReferences builds the threads of RFC 5256 2.2's REFERENCES
 // algorithm over items (in UID order) and returns the root set, sorted.
 func threadReferences(items []sortItem) []*threadNode {
+	return threadLinks(items, true)
+}
+
+// threadRefs builds THREAD=REFS threads (draft-ietf-morg-inthread, as
+// Dovecot implements it): REFERENCES' links without grouping by
+// subject, threads ordered by their latest message.
+func threadRefs(items []sortItem) []*threadNode {
+	roots := threadLinks(items, false)
+	latest := make(map[*threadNode]int64, len(roots))
+	for _, r := range roots {
+		latest[r] = latestDate(r)
+	}
+	slices.SortStableFunc(roots, func(a, b *threadNode) int {
+		if r := cmp.Compare(latest[a], latest[b]); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return roots
+}
+
+// latestDate is the latest sent date in n's subtree.
+func latestDate(n *threadNode) int64 {
+	d := int64(-1 << 63)
+	stack := []*threadNode{n}
+	for len(stack) > 0 {
+		m := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if m.item != nil {
+			d = max(d, m.item.sentDate())
+		}
+		stack = append(stack, m.children...)
+	}
+	return d
+}
+
+func threadLinks(items []sortItem, bySubject bool) []*threadNode {
 	byID := make(map[string]*threadNode, len(items))
 	node := func(id string) *threadNode {
 		n := byID[id]
@@ -117,7 +154,9 @@ func threadReferences(items []sortItem) []*threadNode {
 	}
 	sortSiblings(roots)
 	// Step 5: group the root set by base subject.
-	roots = groupBySubject(roots)
+	if bySubject {
+		roots = groupBySubject(roots)
+	}
 	// Step 6: sort again, now that subtrees changed.
 	for _, r := range roots {
 		sortThread(r)

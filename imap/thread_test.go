@@ -101,7 +101,7 @@ func FuzzThread(f *testing.F) {
 			hs = hs[:50]
 		}
 		items := itemsOf(hs...)
-		for _, roots := range [][]*threadNode{threadReferences(items), threadOrderedSubject(items)} {
+		for _, roots := range [][]*threadNode{threadReferences(items), threadRefs(items), threadOrderedSubject(items)} {
 			out := threadString(roots)
 			seen := map[string]bool{}
 			for _, f := range strings.FieldsFunc(out, func(r rune) bool { return r == '(' || r == ')' || r == ' ' }) {
