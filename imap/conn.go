@@ -92,6 +92,8 @@ type selected struct {
 	saved store.UIDSet
 	// notes are the \Recent messages and announced keywords.
 	notes mailboxNotes
+	// thread is the last THREAD's result (cmd_thread.go).
+	thread *threadResult
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {

@@ -29,3 +29,29 @@ func TestSortResultFollowsChanges(t *testing.T) {
 		t.Fatalf("REVERSE: %q", l)
 	}
 }
+
+// A repeated THREAD over the same messages answers with their current
+// sequence numbers after another message was expunged.
+func TestThreadResultFollowsSequence(t *testing.T) {
+	env := newTestEnv(t, nil)
+	c := env.login(t, "alice", "secret")
+	for _, m := range []string{"Subject: other\r\n\r\nx", "Subject: x\r\nMessage-ID: <a@x>\r\n\r\nx", "Subject: Re: x\r\nReferences: <a@x>\r\n\r\nx"} {
+		c.ok("APPEND INBOX {" + itoa(uint32(len(m))) + "+}\r\n" + m)
+	}
+	c.ok("SELECT INBOX")
+	for _, alg := range []string{"REFERENCES", "ORDEREDSUBJECT", "REFS"} {
+		if l := c.ok("THREAD " + alg + " UTF-8 SUBJECT x"); len(l) != 1 || l[0] != "* THREAD (2 3)" {
+			t.Fatalf("%s: %q", alg, l)
+		}
+	}
+	c.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+	c.ok("EXPUNGE")
+	for i := 0; i < 2; i++ {
+		if l := c.ok("THREAD REFS UTF-8 SUBJECT x"); len(l) != 1 || l[0] != "* THREAD (1 2)" {
+			t.Fatalf("after EXPUNGE: %q", l)
+		}
+		if l := c.ok("UID THREAD REFS UTF-8 SUBJECT x"); len(l) != 1 || l[0] != "* THREAD (2 3)" {
+			t.Fatalf("UID THREAD: %q", l)
+		}
+	}
+}

@@ -313,12 +313,19 @@ func groupBySubject(roots []*threadNode) []*threadNode {
 // first message of a group the parent of the others; groups ordered by
 // their first message's sent date.
 func threadOrderedSubject(items []sortItem) []*threadNode {
-	sorted := slices.Clone(items)
-	sortMessages(sorted, []sortCriterion{{key: "SUBJECT"}, {key: "DATE"}})
-	order := make([]*sortItem, len(sorted))
-	for i := range sorted {
-		order[i] = &sorted[i]
+	order := make([]*sortItem, len(items))
+	for i := range items {
+		order[i] = &items[i]
 	}
+	slices.SortFunc(order, func(a, b *sortItem) int {
+		if r := cmp.Compare(a.keys.Subject, b.keys.Subject); r != 0 {
+			return r
+		}
+		if r := cmp.Compare(a.date, b.date); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
 	var roots []*threadNode
 	var cur *threadNode
 	for i, it := range order {
