@@ -122,7 +122,7 @@ func (it *sortItem) setKeys(k *imapmsg.SortKeys) {
 // headers and cached). needKeys false leaves keys nil (ARRIVAL and SIZE
 // need none).
 func (c *conn) sortItems(key *searchKey, needKeys bool) ([]sortItem, error) {
-	var items []sortItem
+	items := make([]sortItem, 0, c.sel.view.count())
 	err := c.runSearch(key, func(m *store.MessageInfo, seq uint32) error {
 		items = append(items, sortItem{uid: m.UID, seq: seq, size: m.Size, arrival: m.InternalDate.Unix(), modseq: m.ModSeq})
 		return nil
