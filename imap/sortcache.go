@@ -1,10 +1,8 @@
 package imap
 
 import (
-	"cmp"
 	"container/list"
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/yubinmail/yubin/imap/imapmsg"
@@ -101,6 +99,7 @@ type sortItem struct {
 	arrival  int64 // internal date, Unix seconds
 	modseq   uint64
 	date     int64 // sent date (Date:, else the internal date), Unix seconds
+	pos      int32 // index in UID order among the matches
 	keys     *imapmsg.SortKeys
 }
 
@@ -124,7 +123,7 @@ func (it *sortItem) setKeys(k *imapmsg.SortKeys) {
 func (c *conn) sortItems(key *searchKey, needKeys bool) ([]sortItem, error) {
 	items := make([]sortItem, 0, c.sel.view.count())
 	err := c.runSearch(key, func(m *store.MessageInfo, seq uint32) error {
-		items = append(items, sortItem{uid: m.UID, seq: seq, size: m.Size, arrival: m.InternalDate.Unix(), modseq: m.ModSeq})
+		items = append(items, sortItem{uid: m.UID, seq: seq, size: m.Size, arrival: m.InternalDate.Unix(), modseq: m.ModSeq, pos: int32(len(items))})
 		return nil
 	})
 	if err != nil || !needKeys {
@@ -188,8 +187,8 @@ const maxSortResults = 8
 // repeats one SORT on every view of a folder.
 type sortResult struct {
 	n     int
-	sum   uint64 // fingerprint of the UIDs sorted
-	order []uint32
+	sum   uint64  // fingerprint of the UIDs sorted
+	order []int32 // positions in UID order, in sort order
 }
 
 // uidFingerprint is a hash of the UIDs of items (in UID order).
@@ -214,12 +213,8 @@ func (c *conn) cachedSortOrder(crit string, items []sortItem) bool {
 		return false
 	}
 	sorted := make([]sortItem, len(items))
-	for i, uid := range res.order {
-		j, found := slices.BinarySearchFunc(items, uid, func(it sortItem, u uint32) int { return cmp.Compare(it.uid, u) })
-		if !found {
-			return false
-		}
-		sorted[i] = items[j]
+	for i, p := range res.order {
+		sorted[i] = items[p]
 	}
 	copy(items, sorted)
 	return true
@@ -228,9 +223,9 @@ func (c *conn) cachedSortOrder(crit string, items []sortItem) bool {
 // keepSortOrder remembers the order of a SORT (items sorted; sum is the
 // fingerprint of the UIDs taken before sorting).
 func (c *conn) keepSortOrder(crit string, sum uint64, items []sortItem) {
-	order := make([]uint32, len(items))
+	order := make([]int32, len(items))
 	for i := range items {
-		order[i] = items[i].uid
+		order[i] = items[i].pos
 	}
 	_, box := c.selectedSortBox()
 	box.mu.Lock()
