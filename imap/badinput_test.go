@@ -59,8 +59,8 @@ C: a19 BLURDY
 S: a19 BAD Unknown command.
 C: a20 SEARCH (OR SEEN
 S: a20 BAD Expected space
-C: a21 SEARCH CHARSET KOI8-R ALL
-S: a21 NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset.
+C: a21 SEARCH CHARSET X-NOSUCH ALL
+S: a21 NO [BADCHARSET] Unsupported charset.
 C: a22 UID SEARCH NOT NOT NOT ALL
 S: * SEARCH
 S: a22 OK Search completed.

@@ -56,7 +56,8 @@ func TestAppendFetchStoreExpunge(t *testing.T) {
 		t.Fatalf("store: %q", lines)
 	}
 	lines = c.ok("EXPUNGE")
-	if len(lines) != 1 || lines[0] != "* 1 EXPUNGE" {
+	// The \Recent count changed too (RFC 3501 7.3.2, as Dovecot says).
+	if len(lines) != 2 || lines[0] != "* 1 EXPUNGE" || lines[1] != "* 0 RECENT" {
 		t.Fatalf("expunge: %q", lines)
 	}
 }

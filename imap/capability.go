@@ -28,7 +28,12 @@ func (c *conn) capabilities() []string {
 		"ESEARCH", "SEARCHRES", "CONDSTORE", "QRESYNC", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
 		"APPENDLIMIT="+strconv.FormatInt(c.srv.appendLimitAdvertised(), 10),
 		"BINARY", "MULTIAPPEND", "UTF8=ACCEPT", "STATUS=SIZE", "SAVEDATE", "OBJECTID",
+		"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=REFS", "THREAD=ORDEREDSUBJECT", "ESORT",
+		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW", "CATENATE",
 	)
+	if c.srv.Metadata != nil {
+		caps = append(caps, "METADATA")
+	}
 	return caps
 }
 

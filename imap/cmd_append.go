@@ -46,6 +46,35 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 		if err != nil {
 			return err
 		}
+		if h.catenate {
+			// The parts are read first, so a refused mailbox still
+			// leaves the connection at the end of the command.
+			f, err := c.readCatenate()
+			if err != nil {
+				return err
+			}
+			if mb == nil {
+				if mb, own, err = c.appendTarget(name); err != nil {
+					f.Close()
+					return err
+				}
+			}
+			res, aerr := c.appendOne(mb, own, name, f, opts)
+			f.Close()
+			if aerr != nil {
+				return aerr
+			}
+			appended = append(appended, res.UID)
+			uidValidity = res.UIDValidity
+			sp, err := c.r.maybe(' ')
+			if err != nil {
+				return err
+			}
+			if !sp {
+				break
+			}
+			continue
+		}
 		if mb == nil {
 			if mb, own, err = c.appendTarget(name); err != nil {
 				return c.refuseLiteral(h, err)
@@ -187,7 +216,8 @@ func (c *conn) rollbackAppend(mb store.Mailbox, own bool, uids []uint32) {
 // appendHead is a literal announcement with APPEND's extras.
 type appendHead struct {
 	literalHeader
-	utf8 bool // inside "UTF8 (" ... ")"
+	utf8     bool // inside "UTF8 (" ... ")"
+	catenate bool // CATENATE (RFC 4469): parts follow, not a literal
 }
 
 // appendMessageHead parses "[flags SP] [date-time SP] literal-head" of one
@@ -230,6 +260,17 @@ func (c *conn) appendMessageHead() (store.AppendOptions, appendHead, error) {
 		if b, err = c.r.peek(); err != nil {
 			return opts, h, err
 		}
+	}
+	if b == 'C' || b == 'c' {
+		a, err := c.r.atom()
+		if err != nil || !strings.EqualFold(a, "CATENATE") {
+			return opts, h, badf("Expected literal.")
+		}
+		if err := c.r.sp(); err != nil {
+			return opts, h, err
+		}
+		h.catenate = true
+		return opts, h, nil
 	}
 	if b == 'U' || b == 'u' {
 		a, err := c.r.atom()

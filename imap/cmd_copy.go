@@ -59,6 +59,8 @@ func (c *conn) copyOrMove(uid, move bool) error {
 		c.writeExpunges(res.Expunged)
 		if intoSelected {
 			c.learnOwnMessages(res.DestUIDs)
+		} else {
+			c.announceRecent()
 		}
 		c.okText = "Move completed."
 		return c.w.err

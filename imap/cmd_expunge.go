@@ -28,5 +28,8 @@ func (c *conn) cmdExpunge(tag string, uid bool) error {
 		return err
 	}
 	c.writeExpunges(gone)
+	// A \Recent message expunged changes the count (RFC 3501 7.3.2),
+	// which Dovecot reports after the EXPUNGE responses.
+	c.announceRecent()
 	return c.w.err
 }

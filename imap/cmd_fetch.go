@@ -321,6 +321,8 @@ func (c *conn) writeExpungedItem(it *fetchItem, m *store.MessageInfo) bool {
 			return false
 		}
 		c.w.str(it.name + ` ("text" "plain" NIL NIL NIL "7bit" 0 0)`)
+	case "PREVIEW":
+		c.w.str("PREVIEW NIL")
 	case "BINARY.SIZE":
 		c.w.str(it.responseName() + " 0")
 	default:

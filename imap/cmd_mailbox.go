@@ -100,7 +100,16 @@ func (c *conn) cmdDelete(tag string, _ bool) error {
 	if c.sel != nil && c.sel.name == name {
 		return no("CANNOT", "Can't delete the selected mailbox.")
 	}
-	return c.st.DeleteMailbox(c.ctx(), name)
+	if err := c.st.DeleteMailbox(c.ctx(), name); err != nil {
+		return err
+	}
+	if md := c.srv.Metadata; md != nil {
+		// A mailbox's METADATA goes with it (RFC 5464 3.3).
+		if err := md.DeleteMetadata(c.ctx(), c.user, name); err != nil {
+			c.log.Warn("imap: deleting metadata failed", "mailbox", name, "err", err)
+		}
+	}
+	return nil
 }
 
 // RENAME (RFC 9051 6.3.6).
@@ -130,6 +139,11 @@ func (c *conn) cmdRename(tag string, _ bool) error {
 	}
 	if err := c.st.RenameMailbox(c.ctx(), from, to); err != nil {
 		return err
+	}
+	if md := c.srv.Metadata; md != nil {
+		if err := md.RenameMetadata(c.ctx(), c.user, from, to); err != nil {
+			c.log.Warn("imap: renaming metadata failed", "mailbox", from, "err", err)
+		}
 	}
 	c.followRename(from, to)
 	return nil

@@ -12,6 +12,67 @@ import (
 type searchReturn struct {
 	min, max, all, count, save bool
 	extended                   bool // answer with ESEARCH
+	partial                    *partialRange
+}
+
+// parseSearchReturn reads what follows RETURN in SEARCH and SORT:
+// SP "(" [option *(SP option)] ")" SP. No option means ALL
+// (RFC 4731 3.1).
+func (c *conn) parseSearchReturn() (*searchReturn, error) {
+	ret := &searchReturn{extended: true}
+	err := c.r.sp()
+	if err == nil {
+		err = c.r.list(func() error {
+			a, err := c.r.atom()
+			switch strings.ToUpper(a) {
+			case "MIN":
+				ret.min = true
+			case "MAX":
+				ret.max = true
+			case "ALL":
+				ret.all = true
+			case "COUNT":
+				ret.count = true
+			case "SAVE":
+				ret.save = true
+			case "PARTIAL":
+				if ret.partial != nil {
+					return badf("PARTIAL given twice.")
+				}
+				if err == nil {
+					err = c.r.sp()
+				}
+				var s string
+				if err == nil {
+					s, err = c.r.atom()
+				}
+				if err == nil {
+					var p partialRange
+					p, err = parsePartialRange(s)
+					ret.partial = &p
+				}
+			default:
+				if err == nil {
+					err = badf("Unknown RETURN option.")
+				}
+			}
+			return err
+		})
+	}
+	if err == nil {
+		err = c.r.sp()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ret.partial != nil && ret.all {
+		// RFC 9394 3.1: ALL and PARTIAL are mutually exclusive.
+		return nil, badf("ALL and PARTIAL can't be used together.")
+	}
+	if !ret.min && !ret.max && !ret.count && !ret.save && ret.partial == nil {
+		ret.all = true
+	}
+	return ret, nil
 }
 
 // SEARCH and UID SEARCH (RFC 9051 6.4.4) with ESEARCH (RFC 4731),
@@ -22,6 +83,7 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		return err
 	}
 	var ret searchReturn
+	charset := ""
 	// RETURN and CHARSET come first; a first atom that is neither is
 	// the first search key.
 	first := ""
@@ -42,39 +104,11 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 			if ret.extended {
 				return badf("RETURN given twice.")
 			}
-			ret.extended = true
-			err := c.r.sp()
-			if err == nil {
-				err = c.r.list(func() error {
-					a, err := c.r.atom()
-					switch strings.ToUpper(a) {
-					case "MIN":
-						ret.min = true
-					case "MAX":
-						ret.max = true
-					case "ALL":
-						ret.all = true
-					case "COUNT":
-						ret.count = true
-					case "SAVE":
-						ret.save = true
-					default:
-						if err == nil {
-							err = badf("Unknown RETURN option.")
-						}
-					}
-					return err
-				})
-			}
-			if err == nil {
-				err = c.r.sp()
-			}
+			r, err := c.parseSearchReturn()
 			if err != nil {
 				return err
 			}
-			if !ret.min && !ret.max && !ret.count && !ret.save {
-				ret.all = true
-			}
+			ret = *r
 		case "CHARSET":
 			err := c.r.sp()
 			var cs string
@@ -87,11 +121,7 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 			if err != nil {
 				return err
 			}
-			switch strings.ToUpper(cs) {
-			case "UTF-8", "US-ASCII":
-			default:
-				return no("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset.")
-			}
+			charset = cs
 		default:
 			first = a
 		}
@@ -103,30 +133,21 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 	if err := c.r.crlf(); err != nil {
 		return err
 	}
+	if err := decodeSearchStrings(key, charset); err != nil {
+		return err
+	}
 	if c.rev2 && !ret.extended {
 		ret.extended, ret.all = true, true
 	}
 	if err := c.resolveSearchSets(key); err != nil {
 		return err
 	}
-	s := &searcher{c: c, key: key, now: time.Now()}
 	var hits store.UIDSet = store.UIDSet{}
 	var hitSeqs store.UIDSet = store.UIDSet{}
 	var list []uint32 // in order, for the classic SEARCH response
 	var maxModSeq, firstModSeq, lastModSeq uint64
 	var n uint32
-	err = c.sel.mb.Messages(c.ctx(), nil, func(m *store.MessageInfo) error {
-		seq := c.sel.view.seqOf(m.UID)
-		if seq == 0 {
-			return nil
-		}
-		ok, err := s.match(key, m, seq)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	err = c.runSearch(key, func(m *store.MessageInfo, seq uint32) error {
 		n++
 		hits.Add(m.UID)
 		hitSeqs.Add(seq)
@@ -146,7 +167,6 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		}
 		return nil
 	})
-	s.close()
 	if err != nil {
 		return err
 	}
@@ -179,7 +199,7 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		c.w.crlf()
 		return c.w.err
 	}
-	if ret.save && !ret.min && !ret.max && !ret.all && !ret.count {
+	if ret.save && !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil {
 		return nil
 	}
 	set := hitSeqs
@@ -202,6 +222,9 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		if ret.all {
 			c.w.str(" ALL " + set.String())
 		}
+	}
+	if ret.partial != nil {
+		c.writePartial(*ret.partial, setNumbers(set))
 	}
 	if ret.count {
 		c.w.str(" COUNT ")
@@ -249,6 +272,31 @@ func (c *conn) resolveSearchSets(k *searchKey) error {
 		}
 	}
 	return nil
+}
+
+// runSearch calls hit, in UID order, for each message of the view that
+// matches key (whose sets resolveSearchSets has resolved).
+func (c *conn) runSearch(key *searchKey, hit func(m *store.MessageInfo, seq uint32) error) error {
+	s := &searcher{c: c, key: key, now: time.Now()}
+	defer s.close()
+	// Messages come in UID order, as the view holds them: a cursor
+	// finds each one's sequence number.
+	uids := c.sel.view.uids
+	j := 0
+	return c.sel.mb.Messages(c.ctx(), nil, func(m *store.MessageInfo) error {
+		for j < len(uids) && uids[j] < m.UID {
+			j++
+		}
+		if j == len(uids) || uids[j] != m.UID {
+			return nil
+		}
+		seq := uint32(j + 1)
+		ok, err := s.match(key, m, seq)
+		if err != nil || !ok {
+			return err
+		}
+		return hit(m, seq)
+	})
 }
 
 // searcher evaluates a search key against messages, opening and parsing

@@ -55,6 +55,8 @@ type conn struct {
 	rev2, condstore, qresync bool
 	// condstoreEnabled is set once ENABLE CONDSTORE was answered.
 	condstoreEnabled bool
+	// compressed is set once COMPRESS DEFLATE is on (RFC 4978).
+	compressed bool
 
 	// Per-command response: set by handlers, written by dispatch.
 	okCode string
@@ -90,6 +92,8 @@ type selected struct {
 	saved store.UIDSet
 	// notes are the \Recent messages and announced keywords.
 	notes mailboxNotes
+	// thread is the last THREAD's result (cmd_thread.go).
+	thread *threadResult
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {

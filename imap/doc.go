@@ -20,7 +20,31 @@
 // ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE and QRESYNC
 // (RFC 7162), QUOTA (RFC 9208), APPENDLIMIT (RFC 7889), BINARY
 // (RFC 3516), MULTIAPPEND (RFC 3502), UTF8=ACCEPT (RFC 6855),
-// STATUS=SIZE (RFC 8438), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474).
+// STATUS=SIZE (RFC 8438), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474),
+// SORT and THREAD=REFERENCES / THREAD=ORDEREDSUBJECT (RFC 5256),
+// THREAD=REFS (draft-ietf-morg-inthread, as Dovecot has it),
+// SORT=DISPLAY (RFC 5957), ESORT (RFC 5267), WITHIN (RFC 5032) and
+// PARTIAL (RFC 9394: RETURN (PARTIAL lo:hi) in SEARCH and SORT, ranges
+// from the end included) and COMPRESS=DEFLATE (RFC 4978; inflated input
+// keeps every line and literal limit, TestCompressBomb) and PREVIEW
+// (RFC 8970, Dovecot's 200-character snippet rules, TestDovecotPreview),
+// and, when Server.Metadata is set (FileMetadata keeps a JSON file per
+// user), METADATA (RFC 5464: server and mailbox entries, DEPTH, MAXSIZE,
+// entries following RENAME and going with DELETE; TestDovecotMetadata),
+// and CATENATE (RFC 4469: TEXT literals and IMAP URLs of the user's own
+// messages and sections, relative or absolute; URLAUTH URLs refused;
+// the APPENDLIMIT holds for the whole message; TestDovecotCatenate).
+//
+// SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
+// base subjects and first addresses; a message without a valid Date:
+// sorts by its internal date. Their keys are read from message headers
+// once and kept for all sessions (Server.SortCacheMessages), as Dovecot
+// keeps sort data in its index, and a repeated SORT over the same
+// messages reuses its order; results equal Dovecot 2.3's on the same
+// Maildir (TestDovecotSortThread), including its REFERENCES quirks for
+// loops, duplicate Message-IDs and subject merging. SEARCH, SORT and
+// THREAD accept any charset the server can decode (go-message's
+// charsets) and answer NO [BADCHARSET] for others, as Dovecot does.
 //
 // # Dovecot behaviours kept
 //

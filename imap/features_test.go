@@ -47,6 +47,7 @@ S: re:a7 OK \[COPYUID \d+ 1:2 1:2\] Copy completed.
 C: a8 UID MOVE 3 Junk
 S: re:\* OK \[COPYUID \d+ 3 1\] Moved UIDs.
 S: * 3 EXPUNGE
+S: * 2 RECENT
 S: a8 OK Move completed.
 C: a9 CREATE Work/Sub (USE (\Archive))
 S: a9 OK Create completed.

@@ -26,7 +26,7 @@ type fetchItem struct {
 // needsBody reports whether the item reads message content.
 func (it *fetchItem) needsContent() bool {
 	switch it.name {
-	case "ENVELOPE", "BODYSTRUCTURE", "BODY", "BINARY", "BINARY.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT":
+	case "ENVELOPE", "BODYSTRUCTURE", "BODY", "BINARY", "BINARY.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT", "PREVIEW":
 		return true
 	}
 	return false
@@ -142,6 +142,31 @@ func (c *conn) fetchItem(macros bool) ([]fetchItem, error) {
 		"RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ", "SAVEDATE", "EMAILID", "THREADID":
 		if name == "MODSEQ" {
 			c.enableCondstore()
+		}
+		return simple(name), nil
+	case "PREVIEW":
+		// RFC 8970: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"];
+		// LAZY is the only modifier, and every preview is cheap enough
+		// to compute at once.
+		if b, err := c.r.br.Peek(2); err == nil && string(b) == " (" {
+			if err := c.r.sp(); err != nil {
+				return nil, err
+			}
+			n := 0
+			err := c.r.list(func() error {
+				a, err := c.r.atom()
+				if err == nil && !strings.EqualFold(a, "LAZY") {
+					err = badf("Unknown PREVIEW modifier.")
+				}
+				n++
+				return err
+			})
+			if err == nil && n == 0 {
+				err = badf("Empty PREVIEW modifier list.")
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		return simple(name), nil
 	case "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE":

@@ -50,6 +50,14 @@ func FuzzCommand(f *testing.F) {
 		"a LIST \"\" ~foo\r\na] SELECT ~foo\r\nb LSUB \"\" ~%\r\nc STATUS ~{ (RECENT)\r\n",
 		"a SELECT INBOX\r\nb STORE 1:* +FLAGS (NewKw \\Seen)\r\nc FETCH 1 (MODSEQ FLAGS)\r\nd COPY 1 INBOX\r\ne MOVE 2 INBOX\r\n",
 		"a SEARCH RETURN (MIN MAX) MODSEQ 1\r\nb SEARCH NEW OLD RECENT\r\nc LSUB \"\" %\r\n",
+		"a SORT (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 OR ALL 1:*\r\nb UID SORT RETURN (MIN COUNT SAVE) (SIZE) UTF-8 ALL\r\n",
+		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT ISO-8859-1 SUBJECT {3}\r\n\xe9tc\r\n",
+		"a SEARCH RETURN (PARTIAL -1:-30 COUNT) YOUNGER 5\r\nb UID SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 OLDER 1\r\n",
+		"a FETCH 1:* (PREVIEW (LAZY) PREVIEW)\r\nb FETCH 1 (PREVIEW ())\r\n",
+		"a SETMETADATA INBOX (/private/a {3}\r\nabc /shared/b NIL)\r\nb GETMETADATA (MAXSIZE 2 DEPTH infinity) \"\" (/private /shared/x)\r\n",
+		"a APPEND INBOX CATENATE (TEXT {3+}\r\nabc URL \"/INBOX/;UID=1/;SECTION=1\" URL \";UID=2/;PARTIAL=1.2\") CATENATE (URL \"imap://u@h/INBOX/;UID=1\")\r\n",
+		"a COMPRESS DEFLATE\r\n\x02\x08\x00\x00\xff\xffjunk",
+		"a SORT (REVERSE) X ALL\r\nb SORT () UTF-8 ALL\r\nc SORT RETURN (ALL) (CC) UTF-8 $\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -74,6 +82,7 @@ func FuzzCommand(f *testing.F) {
 			return maildir.Open(filepath.Join(root, "Maildir"), maildir.Options{NoSync: true})
 		}),
 		MaxLineLength:        4096,
+		Metadata:             &FileMetadata{Path: func(user string) string { return filepath.Join(root, user+"-metadata.json") }},
 		MaxUserIPConnections: -1,
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -166,6 +166,18 @@ func (msg *message) writeItem(c *conn, it *fetchItem, m *store.MessageInfo) erro
 			hasNUL = eight
 		}
 		return c.literalFrom(rd, n, hasNUL)
+	case "PREVIEW":
+		p, err := msg.structure()
+		if err != nil {
+			return err
+		}
+		text, err := p.Preview(msg.r)
+		if err != nil {
+			return err
+		}
+		c.w.str("PREVIEW ")
+		c.w.quoted(text)
+		return nil
 	case "BINARY.SIZE":
 		p, err := msg.structure()
 		if err != nil {

@@ -184,6 +184,10 @@ func (c *conn) searchKeyAtom(depth int, a string) (*searchKey, error) {
 			return nil, err
 		}
 		k.num, err = c.r.number64()
+		if err == nil && k.num == 0 && (op == "OLDER" || op == "YOUNGER") {
+			// RFC 5032: an nz-number of seconds.
+			err = badf("Invalid interval.")
+		}
 		return k, err
 	case "UID":
 		if err := arg(); err != nil {

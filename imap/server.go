@@ -139,6 +139,27 @@ type Server struct {
 	// default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
 
+	// Metadata, when set, keeps METADATA entries (RFC 5464) and turns
+	// the METADATA capability on (server and mailbox entries); nil, the
+	// default, leaves it off (Dovecot's imap_metadata = no).
+	Metadata Metadata
+	// MetadataMaxSize bounds one METADATA value in bytes (0:
+	// DefaultMetadataMaxSize); MetadataMaxEntries the entries of one
+	// mailbox or of the server (0: DefaultMetadataMaxEntries).
+	MetadataMaxSize    int64
+	MetadataMaxEntries int
+	// CompressLevel is the deflate level (1-9) of COMPRESS=DEFLATE
+	// streams (0: DefaultCompressLevel). Higher levels save bandwidth
+	// and cost CPU and some hundreds of KiB per compressing session.
+	CompressLevel int
+	// SortCacheMessages is how many messages' SORT and THREAD keys
+	// (dates, base subjects, first addresses, Message-ID and References)
+	// are kept in memory for all sessions, as Dovecot keeps sort data in
+	// its index (0: DefaultSortCacheMessages; negative: no limit).
+	SortCacheMessages int
+
+	sortOnce  sync.Once
+	sorts     *sortCache
 	sessions  serve.Group
 	prelogin  serve.AddrCounter // sessions not logged in, per address
 	mu        sync.Mutex        // guards userIP

@@ -1,0 +1,156 @@
+package imap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Metadata keeps the METADATA entries (RFC 5464) of users: per mailbox,
+// and for the server (mailbox ""). Entry names come lower-cased
+// ("/private/comment"). Setting Server.Metadata turns the METADATA
+// capability on. Implementations must be safe for concurrent use.
+type Metadata interface {
+	// GetMetadata returns every entry of the user's mailbox ("" for the
+	// server's).
+	GetMetadata(ctx context.Context, user, mailbox string) (map[string]string, error)
+	// SetMetadata applies set to the mailbox's entries at once: a nil
+	// value deletes the entry.
+	SetMetadata(ctx context.Context, user, mailbox string, set map[string]*string) error
+	// RenameMetadata moves the entries of mailbox old and of the
+	// mailboxes below it to the new name, as RENAME moves them.
+	RenameMetadata(ctx context.Context, user, old, new string) error
+	// DeleteMetadata drops the entries of a deleted mailbox.
+	DeleteMetadata(ctx context.Context, user, mailbox string) error
+}
+
+// FileMetadata keeps each user's METADATA entries in one JSON file
+// (Path(user)), rewritten atomically (temporary file, fsync, rename) on
+// every change, as Dovecot's file dict keeps mail_attribute_dict.
+type FileMetadata struct {
+	// Path returns the file of a user's entries, e.g. a file in the
+	// user's home.
+	Path func(user string) string
+
+	mu sync.Mutex
+}
+
+type metadataFile map[string]map[string]string // mailbox -> entry -> value
+
+func (f *FileMetadata) load(user string) (metadataFile, error) {
+	data, err := os.ReadFile(f.Path(user))
+	if errors.Is(err, fs.ErrNotExist) {
+		return metadataFile{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := metadataFile{}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (f *FileMetadata) save(user string, m metadataFile) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	path := f.Path(user)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".metadata-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// GetMetadata implements Metadata.
+func (f *FileMetadata) GetMetadata(ctx context.Context, user, mailbox string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, err := f.load(user)
+	if err != nil {
+		return nil, err
+	}
+	return m[mailbox], nil
+}
+
+// SetMetadata implements Metadata.
+func (f *FileMetadata) SetMetadata(ctx context.Context, user, mailbox string, set map[string]*string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, err := f.load(user)
+	if err != nil {
+		return err
+	}
+	entries := m[mailbox]
+	if entries == nil {
+		entries = map[string]string{}
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(entries, k)
+		} else {
+			entries[k] = *v
+		}
+	}
+	if len(entries) == 0 {
+		delete(m, mailbox)
+	} else {
+		m[mailbox] = entries
+	}
+	return f.save(user, m)
+}
+
+// RenameMetadata implements Metadata.
+func (f *FileMetadata) RenameMetadata(ctx context.Context, user, old, new string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, err := f.load(user)
+	if err != nil {
+		return err
+	}
+	changed := false
+	for name, entries := range m {
+		if name == "" || (name != old && !strings.HasPrefix(name, old+"/")) {
+			continue
+		}
+		delete(m, name)
+		m[new+strings.TrimPrefix(name, old)] = entries
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return f.save(user, m)
+}
+
+// DeleteMetadata implements Metadata.
+func (f *FileMetadata) DeleteMetadata(ctx context.Context, user, mailbox string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, err := f.load(user)
+	if err != nil || m[mailbox] == nil {
+		return err
+	}
+	delete(m, mailbox)
+	return f.save(user, m)
+}
