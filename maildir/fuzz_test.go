@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -78,32 +77,6 @@ func FuzzParseUIDList(f *testing.F) {
 			if q.Records[i].UID != p.Records[i].UID || q.Records[i].Base != p.Records[i].Base {
 				t.Fatalf("record %d: %+v vs %+v", i, q.Records[i], p.Records[i])
 			}
-		}
-	})
-}
-
-func FuzzMUTF7(f *testing.F) {
-	for _, s := range []string{"Entwürfe", "&", "日本語", "a&b", "\U0001F600x", "~peter/mail/台北/日本語"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if d, err := decodeMUTF7(s); err == nil && encodeMUTF7(d) != s {
-			// Several encodings of one name are not all canonical; the
-			// canonical one must round-trip.
-			if d2, err := decodeMUTF7(encodeMUTF7(d)); err != nil || d2 != d {
-				t.Fatalf("decode %q = %q does not round-trip", s, d)
-			}
-		}
-		if !utf8.ValidString(s) {
-			return
-		}
-		enc := encodeMUTF7(s)
-		dec, err := decodeMUTF7(enc)
-		if strings.ContainsRune(s, utf8.RuneError) {
-			return
-		}
-		if err != nil || dec != s {
-			t.Fatalf("%q -> %q -> %q, %v", s, enc, dec, err)
 		}
 	})
 }

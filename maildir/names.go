@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/yubinmail/yubin/internal/mutf7"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -22,7 +23,7 @@ func folderName(name string) (string, error) {
 			// Maildir++ uses "." as the separator on disk; Dovecot refuses it too.
 			return "", fmt.Errorf("%w: '.' not allowed in a Maildir++ name", store.ErrInvalidName)
 		}
-		levels[i] = encodeMUTF7(l)
+		levels[i] = mutf7.Encode(l)
 	}
 	dir := "." + strings.Join(levels, ".")
 	if len(dir) > maxDirName {
@@ -42,7 +43,7 @@ func mailboxName(dir string) (string, bool) {
 		if l == "" {
 			return "", false
 		}
-		d, err := decodeMUTF7(l)
+		d, err := mutf7.Decode(l)
 		if err != nil {
 			return "", false
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/yubinmail/yubin/internal/mutf7"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -138,7 +139,7 @@ func (s *Store) subscriptions() ([]string, error) {
 		levels := strings.Split(strings.ReplaceAll(line, "\t", "/"), "/")
 		ok := true
 		for i, l := range levels {
-			d, err := decodeMUTF7(l)
+			d, err := mutf7.Decode(l)
 			if err != nil {
 				ok = false
 				break
@@ -202,7 +203,7 @@ func (s *Store) editSubscriptions(name string, add bool) error {
 	for _, n := range out {
 		levels := strings.Split(n, "/")
 		for i, l := range levels {
-			levels[i] = encodeMUTF7(l)
+			levels[i] = mutf7.Encode(l)
 		}
 		b.WriteString(strings.Join(levels, "/") + "\n")
 	}

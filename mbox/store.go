@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/mutf7"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -94,7 +95,7 @@ func (s *Store) indexRoot() string { return filepath.Join(s.root, ".imap") }
 func (s *Store) indexDir(name string) string {
 	levels := strings.Split(name, "/")
 	for i, l := range levels {
-		levels[i] = encodeMUTF7(l)
+		levels[i] = mutf7.Encode(l)
 	}
 	return filepath.Join(append([]string{s.indexRoot()}, levels...)...)
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/yubinmail/yubin/internal/mutf7"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -68,7 +69,7 @@ func (s *Store) mailboxPath(name string) (string, error) {
 	levels := strings.Split(name, "/")
 	dir := s.root
 	for i, l := range levels {
-		p := filepath.Join(dir, encodeMUTF7(l))
+		p := filepath.Join(dir, mutf7.Encode(l))
 		if i == len(levels)-1 {
 			if name == store.Inbox || (dir == s.root && filepath.Clean(p) == s.inbox) {
 				return "", fmt.Errorf("%w: %q is the INBOX file", store.ErrInvalidName, name)
@@ -123,7 +124,7 @@ func (s *Store) walk(dir, prefix string, found map[string]*store.MailboxInfo, de
 		}
 		p := filepath.Join(dir, fn)
 		base := strings.TrimSuffix(fn, childrenSuffix)
-		level, err := decodeMUTF7(base)
+		level, err := mutf7.Decode(base)
 		if err != nil || level == "" {
 			continue
 		}
@@ -212,7 +213,7 @@ func (s *Store) mkParents(name string) (string, error) {
 	dir := s.root
 	for i, l := range levels[:len(levels)-1] {
 		pname := strings.Join(levels[:i+1], "/")
-		p := s.childDir(pname, filepath.Join(dir, encodeMUTF7(l)))
+		p := s.childDir(pname, filepath.Join(dir, mutf7.Encode(l)))
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return "", fmt.Errorf("mbox: %w", err)
 		}

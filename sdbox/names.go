@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/yubinmail/yubin/internal/mutf7"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -25,7 +26,7 @@ func (s *Store) resolve(name string) (string, string, error) {
 		if l == mailDirName || strings.HasPrefix(l, "~") {
 			return "", "", fmt.Errorf("%w: %q not allowed as a level", store.ErrInvalidName, l)
 		}
-		levels[i] = encodeMUTF7(l)
+		levels[i] = mutf7.Encode(l)
 		if len(levels[i]) > store.MaxNameLevel {
 			return "", "", fmt.Errorf("%w: level too long in modified UTF-7", store.ErrInvalidName)
 		}
@@ -50,7 +51,7 @@ func (s *Store) walkMailboxes(fn func(name string, selectable, children bool)) e
 			if !e.IsDir() || e.Name() == mailDirName || strings.HasPrefix(e.Name(), ".") {
 				continue
 			}
-			d, err := decodeMUTF7(e.Name())
+			d, err := mutf7.Decode(e.Name())
 			if err != nil {
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/yubinmail/yubin/internal/mutf7"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -22,7 +23,7 @@ var subsUnescaper = strings.NewReplacer("\x011", "\x01", "\x01t", "\t", "\x01r",
 func formatSubscription(name string) string {
 	levels := strings.Split(name, "/")
 	for i, l := range levels {
-		levels[i] = subsEscaper.Replace(encodeMUTF7(l))
+		levels[i] = subsEscaper.Replace(mutf7.Encode(l))
 	}
 	return strings.Join(levels, "\t")
 }
@@ -46,7 +47,7 @@ func parseSubscriptions(data []byte) []string {
 		levels := strings.Split(line, "\t")
 		ok := true
 		for i, l := range levels {
-			d, err := decodeMUTF7(subsUnescaper.Replace(l))
+			d, err := mutf7.Decode(subsUnescaper.Replace(l))
 			if err != nil {
 				ok = false
 				break

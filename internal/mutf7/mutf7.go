@@ -1,4 +1,7 @@
-package maildir
+// Package mutf7 is modified UTF-7 (RFC 3501 5.1.3), the encoding of
+// mailbox names on disk that Dovecot uses in Maildir++ folder names, in
+// sdbox's mailboxes/ tree and in mbox file names, shared by the stores.
+package mutf7
 
 import (
 	"errors"
@@ -7,17 +10,18 @@ import (
 	"unicode/utf8"
 )
 
-// Modified UTF-7 (RFC 3501 5.1.3) is how Dovecot writes mailbox names on
-// disk: printable ASCII stands for itself except "&" ("&-"), everything
+// Modified UTF-7 is how Dovecot writes mailbox names on disk: printable
+// ASCII stands for itself except "&" ("&-"), everything
 // else is UTF-16 in a base64 variant ("," instead of "/", no padding)
 // between "&" and "-".
 
 const mutf7Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
 
-var errBadMUTF7 = errors.New("maildir: bad modified UTF-7")
+// ErrBad is returned by Decode for a name that is not modified UTF-7.
+var ErrBad = errors.New("bad modified UTF-7")
 
-// encodeMUTF7 encodes a UTF-8 string in modified UTF-7.
-func encodeMUTF7(s string) string {
+// Encode encodes a UTF-8 string in modified UTF-7.
+func Encode(s string) string {
 	var b strings.Builder
 	var units []uint16
 	flush := func() {
@@ -57,13 +61,13 @@ func encodeMUTF7(s string) string {
 	return b.String()
 }
 
-// decodeMUTF7 decodes modified UTF-7 to UTF-8.
-func decodeMUTF7(s string) (string, error) {
+// Decode decodes modified UTF-7 to UTF-8.
+func Decode(s string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c > 0x7e {
-			return "", errBadMUTF7
+			return "", ErrBad
 		}
 		if c != '&' {
 			b.WriteByte(c)
@@ -71,7 +75,7 @@ func decodeMUTF7(s string) (string, error) {
 		}
 		end := strings.IndexByte(s[i+1:], '-')
 		if end < 0 {
-			return "", errBadMUTF7
+			return "", ErrBad
 		}
 		enc := s[i+1 : i+1+end]
 		i += end + 1
@@ -85,7 +89,7 @@ func decodeMUTF7(s string) (string, error) {
 		for j := 0; j < len(enc); j++ {
 			v := strings.IndexByte(mutf7Alphabet, enc[j])
 			if v < 0 {
-				return "", errBadMUTF7
+				return "", ErrBad
 			}
 			acc = acc<<6 | uint32(v)
 			bits += 6
@@ -95,11 +99,11 @@ func decodeMUTF7(s string) (string, error) {
 			}
 		}
 		if bits >= 6 || acc&(1<<uint(bits)-1) != 0 || len(units) == 0 {
-			return "", errBadMUTF7
+			return "", ErrBad
 		}
 		for _, r := range utf16.Decode(units) {
 			if r == utf8.RuneError || (r >= 0x20 && r <= 0x7e) {
-				return "", errBadMUTF7
+				return "", ErrBad
 			}
 			b.WriteRune(r)
 		}
