@@ -30,7 +30,6 @@ var compatParams = map[string]string{
 	"smtpd_sasl_local_domain":          "user names are used as the client sends them (auth_username_format normalises them)",
 	"smtpd_sasl_path":                  "SMTP AUTH is answered in-process from passdb, not over a socket",
 	"smtpd_sasl_type":                  "SMTP AUTH is answered in-process from passdb (as with dovecot)",
-	"strict_rfc821_envelopes":          "envelope addresses are parsed leniently, as with the default no",
 	"unverified_recipient_reject_code": "address verification (reject_unverified_recipient) is not supported",
 	"unverified_sender_reject_code":    "address verification (reject_unverified_sender) is not supported",
 }
