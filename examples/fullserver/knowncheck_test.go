@@ -17,9 +17,9 @@ import (
 // TestCheckAcceptsDebianStockMainCF: the main.cf Debian's postfix
 // package installs (/usr/share/postfix/main.cf.debian with
 // main.cf.tls appended, as its postinst does; the snakeoil certificate
-// swapped for one of the test's own) passes check: each setting of a
-// Postfix name yubin does not implement gets a warning at file:line,
-// nothing is refused.
+// swapped for one of the test's own) passes check, alone and with what
+// the postinst adds: each setting of a Postfix name yubin does not
+// implement gets a warning at file:line, nothing is refused.
 func TestCheckAcceptsDebianStockMainCF(t *testing.T) {
 	t.Parallel()
 	var stock []byte
@@ -54,6 +54,27 @@ func TestCheckAcceptsDebianStockMainCF(t *testing.T) {
 		assert.Regexp(t, `(?m)^fullserver: warning: `+regexp.QuoteMeta(cf)+`:`+strconv.Itoa(lineOf(n))+`: `+n+` = .*: unused parameter \(accepted; has no effect in yubin: a Postfix 3\.7 setting it does not implement\)$`, stderr)
 	}
 	assert.Equal(t, cf+": configuration usable, but 5 setting(s) have no effect (see the warnings)\n", stdout)
+
+	// As installed: what the postinst then sets with postconf -e for
+	// an "Internet Site" (mynetworks with the IPv4-mapped loopback).
+	text += `smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination
+myhostname = mx.example.jp
+alias_maps = hash:/etc/aliases
+alias_database = hash:/etc/aliases
+myorigin = /etc/mailname
+mydestination = $myhostname, mx.example.jp, localhost.example.jp, localhost
+relayhost =
+mynetworks = 127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128
+mailbox_size_limit = 0
+recipient_delimiter = +
+inet_interfaces = all
+inet_protocols = all
+`
+	require.NoError(t, os.WriteFile(cf, []byte(text), 0o644))
+	code, stdout, stderr = runCmd(t, "", "-config", cf, "-data", filepath.Join(dir, "data"), "check")
+	require.Equal(t, 0, code, "check refused Debian's main.cf as installed:\n%s", stderr)
+	wantUnused(t, stderr, "biff", "readme_directory", "compatibility_level", "append_dot_mydomain", "smtp_tls_session_cache_database", "alias_database")
+	assert.Equal(t, cf+": configuration usable, but 6 setting(s) have no effect (see the warnings)\n", stdout)
 }
 
 // TestCheckRefusesMisspeltKnownName: a name neither yubin nor Postfix
