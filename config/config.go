@@ -65,7 +65,7 @@ func (c *Config) raw(name string) (string, Pos, bool) {
 	if p, ok := c.schema.params[name]; ok {
 		return p.Default, Pos{}, true
 	}
-	if k, ok := c.schema.known[name]; ok {
+	if k, ok := c.schema.knownName(name); ok {
 		return k.def, Pos{}, true
 	}
 	return "", Pos{}, false
@@ -185,7 +185,7 @@ func (c *Config) NonDefault() []Setting {
 		if p, ok := c.schema.params[name]; ok && st.Value == p.Default {
 			continue
 		}
-		if k, ok := c.schema.known[name]; ok && st.Value == k.def {
+		if k, ok := c.schema.knownName(name); ok && st.Value == k.def {
 			continue
 		}
 		out = append(out, st)

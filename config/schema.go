@@ -76,6 +76,7 @@ type Schema struct {
 	services []string
 	svcDefs  map[string]map[string]string
 	known    map[string]knownName // see AddKnown
+	suffixes []knownSuffix        // AddKnown's "*_suffix" names
 	hints    []string             // the known names, sorted
 	allHints []string             // names and hints, for did-you-mean
 }
@@ -177,7 +178,7 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 			errs = append(errs, &Error{st.Pos, fmt.Sprintf("%q is filled in at run time and cannot be set", st.Name)})
 			continue
 		}
-		if _, known := s.known[st.Name]; known {
+		if _, known := s.knownName(st.Name); known {
 			c.set(st)
 			continue
 		}

@@ -80,7 +80,9 @@ inet_protocols = all
 // TestCheckRefusesMisspeltKnownName: a name neither yubin nor Postfix
 // nor Dovecot knows is still refused with file:line and the nearest
 // name, a Postfix or Dovecot one included; a Dovecot name yubin does
-// not implement is accepted with a warning naming Dovecot.
+// not implement, and a Postfix per-transport name of a transport yubin
+// does not have (dovecot_destination_recipient_limit, from Dovecot's
+// LDA setup), are accepted with a warning naming the program.
 func TestCheckRefusesMisspeltKnownName(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -93,10 +95,11 @@ func TestCheckRefusesMisspeltKnownName(t *testing.T) {
 	assert.NotContains(t, stderr, `"biff"`)
 	assert.NotContains(t, stderr, `"first_valid_uid"`)
 
-	require.NoError(t, os.WriteFile(cf, []byte("first_valid_uid = 1000\n"), 0o644))
+	require.NoError(t, os.WriteFile(cf, []byte("first_valid_uid = 1000\ndovecot_destination_recipient_limit = 1\n"), 0o644))
 	code, _, stderr = runCmd(t, "", "-config", cf, "-data", filepath.Join(dir, "data"), "check")
 	assert.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, cf+":1: first_valid_uid = 1000: unused parameter (accepted; has no effect in yubin: a Dovecot 2.3 setting it does not implement)")
+	assert.Contains(t, stderr, cf+":2: dovecot_destination_recipient_limit = 1: unused parameter (accepted; has no effect in yubin: a Postfix 3.7 setting it does not implement)")
 }
 
 // TestKnownParamsExpand: $config_directory and $readme_directory, which

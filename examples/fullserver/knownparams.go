@@ -14,7 +14,9 @@ import (
 // this host reads, as "postconf -d" (Postfix 3.7) and "doveconf -d"
 // (Dovecot 2.3, top-level settings only) print them. A name in them
 // that this host does not implement is accepted with a check warning
-// instead of refused, and $name expands to its default there.
+// instead of refused, and $name expands to its default there. Postfix's
+// per-transport names are stored as "*_time_limit" and the like, for
+// any transport (dovecot_destination_recipient_limit).
 // TestKnownParamsCurrent runs both programs and fails when a list is
 // out of date; go generate rewrites them.
 var (

@@ -33,6 +33,12 @@ var machineDependent = map[string]bool{
 	"process_name": true,
 }
 
+// anyTransport is the one service of the master.cf postconf -d reads
+// here: the names postconf makes from it (anyTransport_time_limit) are
+// the ones it makes for every master.cf transport, stored as
+// "*_time_limit".
+const anyTransport = "yubinxport"
+
 var knownLine = regexp.MustCompile(`^([A-Za-z0-9_]+) =(?: (.*))?$`)
 
 // knownFromProgram runs the program with args and returns its top-level
@@ -68,11 +74,14 @@ func knownFromProgram(t *testing.T, prog string, args ...string) string {
 		default:
 			t.Fatalf("%s: unexpected line %q", prog, line)
 		}
-		v := strings.TrimSpace(m[2])
-		if machineDependent[m[1]] {
+		name, v := m[1], strings.TrimSpace(m[2])
+		if machineDependent[name] {
 			v = ""
 		}
-		lines = append(lines, strings.TrimRight(m[1]+" = "+v, " "))
+		if rest, ok := strings.CutPrefix(name, anyTransport+"_"); ok {
+			name = "*_" + rest
+		}
+		lines = append(lines, strings.TrimRight(name+" = "+v, " "))
 	}
 	require.NoError(t, sc.Err())
 	require.Zero(t, depth, "%s: unbalanced sections", prog)
@@ -87,13 +96,15 @@ func knownFromProgram(t *testing.T, prog string, args ...string) string {
 func TestKnownParamsCurrent(t *testing.T) {
 	postconf := testutil.RequireBinary(t, "postconf")
 	doveconf := testutil.RequireBinary(t, "doveconf")
-	// Empty configuration files, so that the lists hold the programs'
-	// own names only: postconf -d also prints names made from the
-	// services of the machine's master.cf (dovecot_time_limit).
+	// Configuration files of the test's own, so that the lists hold the
+	// programs' own names: postconf -d also prints names made from the
+	// services of the machine's master.cf (dovecot_time_limit), here
+	// from one service whose names become patterns.
 	dir := t.TempDir()
-	for _, f := range []string{"main.cf", "master.cf", "dovecot.conf"} {
+	for _, f := range []string{"main.cf", "dovecot.conf"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "master.cf"), []byte(anyTransport+" unix - n n - - pipe\n"), 0o644))
 	for _, l := range []struct {
 		file, stored, program, header string
 		got                           string
@@ -143,6 +154,8 @@ func TestKnownParamsStored(t *testing.T) {
 	for _, n := range []string{"first_valid_uid", "mail_plugins", "auth_verbose", "ssl_dh"} {
 		assert.Contains(t, dovecot, n)
 	}
+	assert.Equal(t, "$default_destination_recipient_limit", postfix["*_destination_recipient_limit"])
+	assert.Equal(t, "$command_time_limit", postfix["*_time_limit"])
 	assert.NotContains(t, dovecot, "unix_listener")
 	assert.NotContains(t, dovecot, "driver")
 }
