@@ -65,6 +65,9 @@ func (c *Config) raw(name string) (string, Pos, bool) {
 	if p, ok := c.schema.params[name]; ok {
 		return p.Default, Pos{}, true
 	}
+	if k, ok := c.schema.knownName(name); ok {
+		return k.def, Pos{}, true
+	}
 	return "", Pos{}, false
 }
 
@@ -179,9 +182,13 @@ func (c *Config) Defined() []string {
 func (c *Config) NonDefault() []Setting {
 	var out []Setting
 	for name, st := range c.global {
-		if p, ok := c.schema.params[name]; !ok || st.Value != p.Default {
-			out = append(out, st)
+		if p, ok := c.schema.params[name]; ok && st.Value == p.Default {
+			continue
 		}
+		if k, ok := c.schema.knownName(name); ok && st.Value == k.def {
+			continue
+		}
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	var svc []Setting

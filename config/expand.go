@@ -156,7 +156,7 @@ func (e *expander) lookup(name string, depth int) (string, error) {
 	v, _, ok := c.raw(name)
 	if !ok {
 		msg := fmt.Sprintf("reference to unknown parameter $%s", name)
-		if h := closest(name, c.schema.names); h != "" {
+		if h := closest(name, c.schema.hintNames()); h != "" {
 			msg += fmt.Sprintf(" (did you mean $%s?)", h)
 		}
 		return "", fmt.Errorf("%s", msg)

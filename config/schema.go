@@ -75,6 +75,10 @@ type Schema struct {
 	names    []string
 	services []string
 	svcDefs  map[string]map[string]string
+	known    map[string]knownName // see AddKnown
+	suffixes []knownSuffix        // AddKnown's "*_suffix" names
+	hints    []string             // the known names, sorted
+	allHints []string             // names and hints, for did-you-mean
 }
 
 // NewSchema returns a schema of the given parameters and services (the
@@ -174,9 +178,13 @@ func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, err
 			errs = append(errs, &Error{st.Pos, fmt.Sprintf("%q is filled in at run time and cannot be set", st.Name)})
 			continue
 		}
+		if _, known := s.knownName(st.Name); known {
+			c.set(st)
+			continue
+		}
 		if _, ok := s.params[st.Name]; !ok && !c.defined[st.Name] {
 			msg := fmt.Sprintf("unknown parameter %q", st.Name)
-			if h := closest(st.Name, s.names); h != "" {
+			if h := closest(st.Name, s.hintNames()); h != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", h)
 			}
 			errs = append(errs, &Error{st.Pos, msg})

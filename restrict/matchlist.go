@@ -113,6 +113,7 @@ func parseNetwork(tok string) (netip.Prefix, bool) {
 	if err != nil || a.Zone() != "" {
 		return netip.Prefix{}, false
 	}
+	mapped := a.Is4In6()
 	a = a.Unmap()
 	if !hasBits {
 		return netip.PrefixFrom(a, a.BitLen()), true
@@ -126,6 +127,15 @@ func parseNetwork(tok string) (netip.Prefix, bool) {
 			return netip.Prefix{}, false
 		}
 		n = n*10 + int(bits[i]-'0')
+	}
+	if mapped {
+		// [::ffff:127.0.0.0]/104, as Debian's postinst writes
+		// mynetworks: the IPv4 network 127.0.0.0/8 (client addresses
+		// are compared unmapped).
+		if n < 96 || n > 128 {
+			return netip.Prefix{}, false
+		}
+		n -= 96
 	}
 	if n > a.BitLen() {
 		return netip.Prefix{}, false

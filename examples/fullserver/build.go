@@ -80,6 +80,8 @@ func unusedWarnings(w io.Writer, cfg *config.Config, l *config.ReadLog) int {
 		switch {
 		case p.Compat:
 			why = "accepted for compatibility, without effect: " + p.Doc
+		case knownOnly(cfg.Schema(), st.Name):
+			why = knownWhy(cfg.Schema(), st.Name)
 		case st.Service != "":
 			why = "the " + st.Service + " service does not use it"
 		}

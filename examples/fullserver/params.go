@@ -193,6 +193,7 @@ func newSchema() *config.Schema {
 		params = append(params, p)
 	}
 	s := config.NewSchema(params, services)
+	addKnownNames(s)
 	// master.cf as seed 001 writes it: AUTH and relay for authenticated
 	// users on submission (STARTTLS required) and submissions (TLS from
 	// the first byte); port 25 has no AUTH.
