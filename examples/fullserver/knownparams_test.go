@@ -23,14 +23,17 @@ import (
 var updateKnown = flag.Bool("update-known", false, "rewrite knownparams_*.txt from the installed postconf and doveconf")
 
 // machineDependent are postconf -d values that depend on the machine or
-// the process (the host name, its networks, postconf's own pid): the
-// lists store them empty, so that they are the same wherever made.
+// the process (the host name, its networks, postconf's own pid) or on
+// the patch release installed (a fresh machine may get a newer 3.7.x):
+// the lists store them empty, so that they are the same wherever made.
 var machineDependent = map[string]bool{
-	"myhostname":   true,
-	"mydomain":     true,
-	"mynetworks":   true,
-	"process_id":   true,
-	"process_name": true,
+	"myhostname":        true,
+	"mydomain":          true,
+	"mynetworks":        true,
+	"process_id":        true,
+	"process_name":      true,
+	"mail_version":      true,
+	"mail_release_date": true,
 }
 
 // anyTransport is the one service of the master.cf postconf -d reads
