@@ -7,7 +7,7 @@
 //
 // Server has the net/http shape (Serve, ListenAndServe, Shutdown, Close,
 // exported limits and timeouts) and listens on TCP or on a unix socket
-// whose mode and owner it sets (ListenUnix; seed 003's
+// whose mode and owner it sets (ListenUnix; Dovecot's
 // "unix_listener lmtp { mode = 0600 user = postfix }"). It speaks LHLO,
 // MAIL, RCPT, DATA, BDAT (RFC 3030), RSET, NOOP, VRFY, QUIT and STARTTLS
 // (RFC 3207), with PIPELINING, 8BITMIME, SMTPUTF8 and ENHANCEDSTATUSCODES,

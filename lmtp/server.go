@@ -35,7 +35,7 @@ type Server struct {
 	Network string
 	Addr    string
 	// SocketMode is the unix socket's permission bits (default 0600, as
-	// seed 003's unix_listener lmtp { mode = 0600 }); SocketUser and
+	// Dovecot's unix_listener lmtp { mode = 0600 }); SocketUser and
 	// SocketGroup, when set, name its owner (user = postfix).
 	SocketMode  os.FileMode
 	SocketUser  string

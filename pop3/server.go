@@ -21,7 +21,7 @@ var ErrServerClosed = errors.New("pop3: server closed")
 // ExpireNever is the Expire value that advertises "EXPIRE NEVER".
 const ExpireNever time.Duration = -1
 
-// DefaultUIDLFormat is Dovecot's default pop3_uidl_format (and seed 000's
+// DefaultUIDLFormat is Dovecot's default pop3_uidl_format (and the common
 // setting): the UID and the UIDVALIDITY as eight hex digits each.
 const DefaultUIDLFormat = "%08Xu%08Xv"
 

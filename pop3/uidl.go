@@ -157,7 +157,7 @@ func digits(s string, i int) (int, int) {
 func (f *uidlFormat) expand(v uidlVars) string { return string(f.appendExpand(nil, v)) }
 
 // appendExpand appends the unique-id f gives for v to dst. A UID or
-// UIDVALIDITY with no modifier but X (seed 000's %08Xu%08Xv) is
+// UIDVALIDITY with no modifier but X (the common pop3_uidl_format %08Xu%08Xv) is
 // formatted without allocating.
 func (f *uidlFormat) appendExpand(dst []byte, v uidlVars) []byte {
 	for _, p := range f.parts {

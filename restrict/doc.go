@@ -144,7 +144,7 @@
 // (at most 10000 domains), as smtpd's resolve cache does; with a table
 // among them every resolution consults the tables. The caches are maps
 // under RWMutexes: evaluations read them and rarely write, and a cache
-// hit allocates nothing (an evaluation that passes seed 001's whole
+// hit allocates nothing (an evaluation that passes a typical submission setup's whole
 // recipient list allocates nothing at all).
 //
 // Header checks: a PREPEND adds its line right before the header line it

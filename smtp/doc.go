@@ -11,7 +11,7 @@
 // Shutdown(ctx), which answers the next command of every session with
 // "421 4.3.2 Service shutting down" and waits for them to end. The zero
 // value is a safe port 25 server. NewMTA, NewSubmission and
-// NewSubmissions return the three listener policies of seed 001 (port 25
+// NewSubmissions return the three listener policies of a typical Postfix setup (port 25
 // without AUTH; 587 with STARTTLS and AUTH required; 465 with implicit TLS
 // and AUTH required).
 //

@@ -22,7 +22,7 @@ const (
 )
 
 // DefaultExtensions is what a Server with a zero Ext offers: the list of
-// seed 001's EHLO reply (PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME,
+// a typical Postfix 3.7 EHLO reply (PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME,
 // DSN, SMTPUTF8, CHUNKING).
 const DefaultExtensions = ExtPipelining | ExtSize | Ext8BitMIME | ExtSMTPUTF8 |
 	ExtEnhancedStatusCodes | ExtDSN | ExtChunking

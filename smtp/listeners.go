@@ -6,7 +6,7 @@ import (
 	"github.com/yubinmail/yubin/auth"
 )
 
-// NewMTA returns the port 25 listener of seed 001: no AUTH offered (AUTH
+// NewMTA returns the port 25 (MX) listener of a typical Postfix setup: no AUTH offered (AUTH
 // is answered "503 5.5.1 Error: authentication not enabled"),
 // opportunistic STARTTLS when tlsConfig is set, and recipients judged by
 // policy, which should be the restriction list that accepts local
@@ -22,7 +22,7 @@ func NewMTA(hostname string, tlsConfig *tls.Config, policy Policy, backend Backe
 	}
 }
 
-// NewSubmission returns the submission (587) listener of seed 001:
+// NewSubmission returns the submission (587, RFC 6409) listener of a typical setup:
 // STARTTLS required before AUTH and MAIL (smtpd_tls_security_level =
 // encrypt), AUTH offered only over TLS (smtpd_tls_auth_only) and
 // required before MAIL, so only authenticated users relay
@@ -42,7 +42,7 @@ func NewSubmission(hostname string, tlsConfig *tls.Config, authn auth.Authentica
 	}
 }
 
-// NewSubmissions returns the submissions (465) listener of seed 001:
+// NewSubmissions returns the submissions (465, RFC 8314) listener of a typical setup:
 // implicit TLS (serve it with ListenAndServeTLS or a tls.NewListener) and
 // AUTH required before MAIL.
 func NewSubmissions(hostname string, tlsConfig *tls.Config, authn auth.Authenticator, policy Policy, backend Backend) *Server {

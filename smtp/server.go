@@ -40,7 +40,7 @@ type Server struct {
 	// Received header; os.Hostname() when empty.
 	Hostname string
 	// Banner is the greeting text after "220 "; Hostname+" ESMTP" when
-	// empty (seed 001: no software name or version).
+	// empty (as a typical smtpd_banner: no software name or version).
 	Banner string
 	// Service names the listener for logs and auth: "smtp" when empty.
 	Service string
@@ -56,7 +56,7 @@ type Server struct {
 	// restrict.Policy.NewLimiter fits).
 	Limiter RateLimiter
 	// Auth enables AUTH (RFC 4954). nil: AUTH is not offered and answered
-	// with "503 5.5.1 Error: authentication not enabled" (seed 001 port 25).
+	// with "503 5.5.1 Error: authentication not enabled" (Postfix's reply on a port without smtpd_sasl_auth_enable).
 	Auth auth.Authenticator
 
 	// Ext is the set of extensions offered; zero means DefaultExtensions.

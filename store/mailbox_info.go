@@ -59,7 +59,7 @@ const (
 
 // AutoMailbox is a mailbox a format creates (and perhaps subscribes)
 // when a user's store is opened, as Dovecot's namespace mailbox blocks do
-// (seed 003: Drafts, Junk, Trash, Sent with auto = subscribe).
+// (Dovecot's usual namespace inbox: Drafts, Junk, Trash, Sent with auto = subscribe).
 type AutoMailbox struct {
 	Name       string
 	SpecialUse string
