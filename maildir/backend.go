@@ -37,6 +37,7 @@ type Backend struct {
 	MaxKeptOpen int
 
 	locate func(ctx context.Context, user string) (string, error)
+	open   func(root string, opts Options) (*Store, error) // nil: Open (tests set it)
 	opts   Options
 
 	mu     sync.Mutex
@@ -93,7 +94,11 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 		b.stores[root] = ss
 		ss.refs++
 		b.mu.Unlock()
-		s, err := openStore(root, b.opts)
+		open := b.open
+		if open == nil {
+			open = Open
+		}
+		s, err := open(root, b.opts)
 		b.mu.Lock()
 		ss.s, ss.err = s, err
 		close(ss.ready)
@@ -129,9 +134,6 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 	}
 	return b.ref(ss), nil
 }
-
-// openStore is Open, replaced by tests.
-var openStore = Open
 
 // ref is the Store a session gets for the opened ss.
 func (b *Backend) ref(ss *sharedStore) store.Store {

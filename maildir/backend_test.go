@@ -183,7 +183,7 @@ func TestBackendSlowOpen(t *testing.T) {
 	fail := false
 	opens := map[string]int{}
 	var mu sync.Mutex
-	openStore = func(root string, opts Options) (*Store, error) {
+	b.open = func(root string, opts Options) (*Store, error) {
 		mu.Lock()
 		opens[root]++
 		f := fail
@@ -196,7 +196,6 @@ func TestBackendSlowOpen(t *testing.T) {
 		}
 		return Open(root, opts)
 	}
-	t.Cleanup(func() { openStore = Open })
 	ctx := context.Background()
 
 	first := make(chan error, 1)

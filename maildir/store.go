@@ -33,6 +33,9 @@ type Store struct {
 
 	locks     lockSources // dotlock files to link, one per lock path
 	noTmpfile atomic.Bool // deliveries write named files in tmp/ (tmpfile.go)
+	// linkTmpfile, when set, replaces the link that names an unnamed
+	// file (tests make it fail).
+	linkTmpfile func(f *os.File, to string) error
 
 	mu     sync.Mutex
 	boxes  map[string]*mbox // by directory

@@ -88,9 +88,10 @@ func (t messageTemp) setTimes(date time.Time) error {
 	return os.NewSyscallError("futimes", unix.Futimes(int(t.f.Fd()), []unix.Timeval{tv, tv}))
 }
 
-// linkTmpfile is how an unnamed file gets its name; a variable so that
-// tests can make it fail as it would without /proc.
-var linkTmpfile = func(f *os.File, to string) error {
+// linkTmpfile is how an unnamed file gets its name (Store.linkTmpfile,
+// when set, replaces it in tests, to make it fail as it would without
+// /proc).
+func linkTmpfile(f *os.File, to string) error {
 	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(f.Fd())), unix.AT_FDCWD, to, unix.AT_SYMLINK_FOLLOW)
 	if err != nil {
 		return &os.LinkError{Op: "linkat", Old: f.Name(), New: to, Err: err}
@@ -107,7 +108,11 @@ func (t messageTemp) install(s *Store, tmpDir, to string) error {
 	if t.path != "" {
 		return os.Rename(t.path, to)
 	}
-	err := linkTmpfile(t.f, to)
+	link := linkTmpfile
+	if s.linkTmpfile != nil {
+		link = s.linkTmpfile
+	}
+	err := link(t.f, to)
 	if err == nil || errors.Is(err, os.ErrExist) {
 		return err
 	}

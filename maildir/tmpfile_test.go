@@ -74,11 +74,9 @@ func TestDeliverLinkFallback(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "Maildir")
 	s := newTestStore(t, root, Options{})
 	ctx := context.Background()
-	saved := linkTmpfile
-	linkTmpfile = func(f *os.File, to string) error {
+	s.linkTmpfile = func(f *os.File, to string) error {
 		return &os.LinkError{Op: "linkat", Old: f.Name(), New: to, Err: syscall.ENOENT}
 	}
-	t.Cleanup(func() { linkTmpfile = saved })
 	date := time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)
 	res, err := s.Deliver(ctx, store.Inbox, strings.NewReader("Subject: one\n\nx\n"), store.AppendOptions{InternalDate: date})
 	if err != nil {
