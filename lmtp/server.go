@@ -157,12 +157,10 @@ func (s *Server) ListenAndServe() error {
 
 // ListenUnix creates a unix socket listener at path with the given mode
 // (0600 when zero) and, when owner or group are not empty, that owner.
-// A leftover socket file at path is removed.
+// A socket file left by a server that is gone is replaced; one another
+// server answers on is not (the error wraps serve.ErrSocketInUse).
 func ListenUnix(path string, mode os.FileMode, owner, group string) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		os.Remove(path)
-	}
-	l, err := net.Listen("unix", path)
+	l, err := serve.ListenUnix(path)
 	if err != nil {
 		return nil, err
 	}

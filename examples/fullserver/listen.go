@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/yubinmail/yubin/config"
+	iserve "github.com/yubinmail/yubin/internal/serve"
 )
 
 // bound is one open listener, made before privileges are dropped.
@@ -147,21 +147,10 @@ func portParamOf(service string) string {
 // listenUnix opens a unix socket, replacing a stale socket file that
 // nobody answers on, refusing one that a live server holds.
 func listenUnix(path string, owner *account) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("exists and is not a socket")
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("address already in use (another server answers on it)")
-		}
-		os.Remove(path)
-	}
-	l, err := net.Listen("unix", path)
+	l, err := iserve.ListenUnix(path)
 	if err != nil {
 		return nil, err
 	}
-	l.(*net.UnixListener).SetUnlinkOnClose(true)
 	// Postfix's lmtp client runs as its own user: the socket is open to
 	// local users, as Dovecot's lmtp listener is with mode 0666 behind a
 	// private directory.
