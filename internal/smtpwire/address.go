@@ -28,26 +28,9 @@ type Param struct {
 // The mailbox is checked with ParseMailbox, except that "<>" and, when
 // allowNoDomain, a mailbox without a domain (RCPT TO:<postmaster>) pass.
 func ParsePathArg(arg, prefix string, allowNoDomain bool) (string, []Param, error) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", nil, ErrSyntax
-	}
-	rest := strings.TrimLeft(arg[len(prefix):], " ")
-	var path string
-	if strings.HasPrefix(rest, "<") {
-		end := closingBracket(rest)
-		if end < 0 {
-			return "", nil, ErrSyntax
-		}
-		path, rest = rest[1:end], rest[end+1:]
-		if rest != "" && rest[0] != ' ' {
-			return "", nil, ErrSyntax
-		}
-	} else {
-		path, rest, _ = strings.Cut(rest, " ")
-		if path == "" {
-			return "", nil, ErrSyntax
-		}
-		rest = " " + rest
+	path, rest, err := splitPathArg(arg, prefix)
+	if err != nil {
+		return "", nil, err
 	}
 	if len(path) > MaxPathLength {
 		return "", nil, ErrSyntax
@@ -73,6 +56,32 @@ func ParsePathArg(arg, prefix string, allowNoDomain bool) (string, []Param, erro
 	return path, params, nil
 }
 
+// splitPathArg cuts the argument of MAIL or RCPT after its prefix into
+// the path (without its angle brackets) and the rest (the parameters,
+// after a space).
+func splitPathArg(arg, prefix string) (path, rest string, err error) {
+	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
+		return "", "", ErrSyntax
+	}
+	rest = strings.TrimLeft(arg[len(prefix):], " ")
+	if strings.HasPrefix(rest, "<") {
+		end := closingBracket(rest)
+		if end < 0 {
+			return "", "", ErrSyntax
+		}
+		path, rest = rest[1:end], rest[end+1:]
+		if rest != "" && rest[0] != ' ' {
+			return "", "", ErrSyntax
+		}
+		return path, rest, nil
+	}
+	path, rest, _ = strings.Cut(rest, " ")
+	if path == "" {
+		return "", "", ErrSyntax
+	}
+	return path, " " + rest, nil
+}
+
 // ParsePathArgLoose is ParsePathArg as Postfix's smtpd parses a path with
 // strict_rfc821_envelopes = no, its default: the address is not held to
 // RFC 5321's grammar ("user" without a domain, "a@@b", "x@y@z" pass, for
@@ -81,26 +90,9 @@ func ParsePathArg(arg, prefix string, allowNoDomain bool) (string, []Param, erro
 // spaces or angle brackets outside quotes (spaces next to the brackets
 // are dropped), and with its quotes closed.
 func ParsePathArgLoose(arg, prefix string) (string, []Param, error) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", nil, ErrSyntax
-	}
-	rest := strings.TrimLeft(arg[len(prefix):], " ")
-	var path string
-	if strings.HasPrefix(rest, "<") {
-		end := closingBracket(rest)
-		if end < 0 {
-			return "", nil, ErrSyntax
-		}
-		path, rest = rest[1:end], rest[end+1:]
-		if rest != "" && rest[0] != ' ' {
-			return "", nil, ErrSyntax
-		}
-	} else {
-		path, rest, _ = strings.Cut(rest, " ")
-		if path == "" {
-			return "", nil, ErrSyntax
-		}
-		rest = " " + rest
+	path, rest, err := splitPathArg(arg, prefix)
+	if err != nil {
+		return "", nil, err
 	}
 	// Postfix's tokenizer drops white space around the address.
 	path = strings.Trim(path, " \t")

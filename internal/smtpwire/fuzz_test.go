@@ -41,6 +41,43 @@ func FuzzParsePathArg(f *testing.F) {
 	})
 }
 
+// FuzzParsePathArgLoose: the loose parser returns one token of bounded
+// length, without control characters, unquoted spaces or brackets, and
+// takes every address the strict one takes.
+func FuzzParsePathArgLoose(f *testing.F) {
+	for _, s := range []string{"FROM:<a@b>", "TO:<@x,@y:u@d> NOTIFY=NEVER", `TO:<"a b"@c>`, "FROM:<>", "TO:< u@d >", "FROM:a", "TO:<@d>", "TO:<x@y@z>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, params, err := ParsePathArgLoose(s, "TO:")
+		// (A strict parse to "" drops a source route the loose one
+		// checks: both are refused as recipients.)
+		if sp, _, serr := ParsePathArg(s, "TO:", true); serr == nil && sp != "" && (err != nil || p != sp) {
+			t.Fatalf("strict takes %q as %q, loose gives %q, %v", s, sp, p, err)
+		}
+		if err != nil {
+			return
+		}
+		if len(p) > MaxPathLength || len(params) > MaxParams {
+			t.Fatalf("limits exceeded: %q %d", p, len(params))
+		}
+		quoted := false
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			switch {
+			case c < 0x20 || c == 0x7f:
+				t.Fatalf("control byte in %q", p)
+			case quoted && c == '\\':
+				i++
+			case c == '"':
+				quoted = !quoted
+			case !quoted && (c == ' ' || c == '<' || c == '>'):
+				t.Fatalf("unquoted %q in %q", c, p)
+			}
+		}
+	})
+}
+
 func FuzzDataReader(f *testing.F) {
 	for _, s := range []string{"a\r\n.\r\n", "..x\n.\n.\r\n", "a\rb\r\n\r\n.\r\n", "", "a\r.\r\n\r\r\n.\r\n"} {
 		f.Add([]byte(s), uint8(16), false)
