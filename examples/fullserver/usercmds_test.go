@@ -1,10 +1,13 @@
 package main
 
 import (
+	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -249,4 +252,68 @@ func TestRunningServerSeesUserCommands(t *testing.T) {
 	assert.True(t, strings.HasPrefix(login("carol@localhost", "pw2"), "a NO"), "login after deluser")
 	assert.Equal(t, exitAuthFailed, authTest("carol@localhost", "pw2"))
 	assert.NotContains(t, in.errText(), "permission denied")
+}
+
+// TestAuthTestThroughSQLiteChain: with passdb = passwd-file, sql (a
+// SQLite file), "auth test" logs in users of either passdb, refuses a
+// wrong password with 77, and the user commands still edit the
+// passwd-file of the chain.
+func TestAuthTestThroughSQLiteChain(t *testing.T) {
+	t.Parallel()
+	dir := testutil.SharedDir(t)
+	file := filepath.Join(dir, "users.db")
+	db, err := sql.Open("sqlite", file)
+	require.NoError(t, err)
+	for _, q := range strings.Split(strings.TrimSpace(sqlUsersTable(t)), ";\n") {
+		_, err := db.Exec(q)
+		require.NoError(t, err)
+	}
+	db.Close()
+	data := filepath.Join(dir, "data")
+	cf := filepath.Join(dir, "main.cf")
+	require.NoError(t, os.WriteFile(cf, []byte(testConfig(t, data,
+		"passdb = passwd-file:"+data+"/passwd, sql:"+seedSQLConf(t, dir, "sqlite", file)+"\n")), 0o644))
+	code, _, stderr := runCmd(t, "pw-file\n", "-config", cf, "adduser", "carol@localhost")
+	require.Equal(t, 0, code, stderr)
+	for _, tc := range []struct {
+		user, pw string
+		code     int
+	}{
+		{"carol@localhost", "pw-file", 0},
+		{"alice@localhost", "pw-alice", 0}, // SQL, bare SHA512-CRYPT
+		{"bob@localhost", "pw-bob", 0},     // SQL, {SSHA256}
+		{"bob@localhost", "pw-alice", exitAuthFailed},
+		{"nobody@localhost", "x", exitAuthFailed},
+	} {
+		code, stdout, stderr := runCmd(t, "", "-config", cf, "auth", "test", tc.user, tc.pw)
+		assert.Equal(t, tc.code, code, "%s: %s %s", tc.user, stdout, stderr)
+	}
+	// The password from stdin when not on the command line.
+	code, stdout, _ := runCmd(t, "pw-alice\n", "-config", cf, "auth", "test", "alice@localhost")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "passdb: alice@localhost auth succeeded\nextra fields:\n  user=alice@localhost\n")
+	code, stdout, _ = runCmd(t, "", "-config", cf, "users")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "carol@localhost\n", stdout, "users lists the passwd-file's users")
+}
+
+// TestAddUserConcurrentLosesNone: adduser runs at once each add their
+// user: the lock serialises the read-modify-write.
+func TestAddUserConcurrentLosesNone(t *testing.T) {
+	t.Parallel()
+	cf, passwd := userCfg(t, "default_pass_scheme = SSHA256\n")
+	const n = 8
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _, stderr := runCmd(t, "pw\n", "-config", cf, "adduser", fmt.Sprintf("u%d@example.jp", i))
+			assert.Equal(t, 0, code, stderr)
+		}()
+	}
+	wg.Wait()
+	users, err := passwdUsers(passwd)
+	require.NoError(t, err)
+	assert.Len(t, users, n, "%q", users)
 }
