@@ -317,3 +317,65 @@ func TestAddUserConcurrentLosesNone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, users, n, "%q", users)
 }
+
+// ptyScript runs BIN with ARGS on a pseudo-terminal, answers each
+// prompt in ANSWERS ("prompt=answer;..."), and prints the exit code and
+// everything the terminal showed.
+const ptyScript = `
+import os, pty, select, sys, time
+args = os.environ['ARGS'].split('\x1f')
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(os.environ['BIN'], [os.environ['BIN']] + args)
+out = b''
+def read_until(want):
+    global out
+    end = time.time() + 10
+    while want not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                b = os.read(fd, 4096)
+            except OSError:
+                return
+            if not b:
+                return
+            out += b
+for pair in os.environ['ANSWERS'].split(';'):
+    prompt, answer = pair.split('=', 1)
+    read_until(prompt.encode())
+    out = out.replace(prompt.encode(), b'<' + prompt.encode() + b'>', 1)
+    os.write(fd, answer.encode() + b'\n')
+read_until(b'\x00never')
+_, status = os.waitpid(pid, 0)
+print('EXIT', os.waitstatus_to_exitcode(status))
+print(out.decode(errors='replace'))
+`
+
+// TestAddUserPromptsOnTerminal: on a terminal adduser and pw ask for
+// the password twice without echoing it, and refuse two that differ.
+func TestAddUserPromptsOnTerminal(t *testing.T) {
+	t.Parallel()
+	cf, passwd := userCfg(t, "")
+	run := func(answers string, args ...string) string {
+		return python(t, ptyScript, "BIN="+binary, "ARGS="+strings.Join(append([]string{"-config", cf}, args...), "\x1f"), "ANSWERS="+answers)
+	}
+	out := run("Password: =secret-one;Retype password: =secret-two", "adduser", "a@example.jp")
+	assert.Contains(t, out, "EXIT 1")
+	assert.Contains(t, out, "passwords do not match")
+	out = run("Password: =secret-one;Retype password: =secret-one", "adduser", "a@example.jp")
+	assert.Contains(t, out, "EXIT 0")
+	assert.Contains(t, out, "<Password: >")
+	assert.Contains(t, out, "<Retype password: >")
+	assert.NotContains(t, out, "secret-one", "the password was echoed")
+	b, err := os.ReadFile(passwd)
+	require.NoError(t, err)
+	_, rest, _ := strings.Cut(strings.TrimSpace(string(b)), ":")
+	hash, _, _ := strings.Cut(rest, ":")
+	ok, _ := auth.Verify(hash, "secret-one")
+	assert.True(t, ok, "%s", b)
+	out = run("Password: =secret-one;Retype password: =secret-one", "pw", "-s", "SSHA256")
+	assert.Contains(t, out, "EXIT 0")
+	assert.Contains(t, out, "{SSHA256}")
+	assert.NotContains(t, out, "secret-one")
+}
