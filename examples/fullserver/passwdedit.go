@@ -85,12 +85,13 @@ func commandOwner(c *config.Config) (*account, error) {
 }
 
 // editPasswd changes the passwd file at path under an exclusive lock
-// (path.lock), so that two commands run at once lose no change: edit
+// (flock on its directory), so that two commands run at once lose no
+// change: edit
 // gets the current lines (nil for a missing file) and returns the new
 // ones. The file is replaced atomically (the running server, which
 // re-reads it when its inode changes, never sees half a file), mode 0600
-// and owned by owner when owner is not nil; so are the lock file and a
-// directory made for them.
+// and owned by owner when owner is not nil; so is a directory made for
+// it.
 func editPasswd(path string, owner *account, edit func(lines []string) ([]string, error)) error {
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
@@ -103,18 +104,14 @@ func editPasswd(path string, owner *account, edit func(lines []string) ([]string
 			}
 		}
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	// The lock is on the directory: no lock file beside the passwd file.
+	lock, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	if owner != nil {
-		if err := lock.Chown(owner.uid, owner.gid); err != nil {
-			return err
-		}
-	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("locking %s: %w", lock.Name(), err)
+		return fmt.Errorf("locking %s: %w", dir, err)
 	}
 	old, err := readPasswdBounded(path)
 	if err != nil {

@@ -163,8 +163,8 @@ func TestDefaultPassScheme(t *testing.T) {
 }
 
 // TestAddUserAsRootOwnedByMailOwner: run as root, adduser, passwd and
-// deluser leave the passwd file (and its lock and a directory they
-// made) to mail_owner, mode 0600, never root's.
+// deluser leave the passwd file (and a directory they made) to
+// mail_owner, mode 0600, never root's.
 func TestAddUserAsRootOwnedByMailOwner(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
@@ -173,7 +173,7 @@ func TestAddUserAsRootOwnedByMailOwner(t *testing.T) {
 	cf, passwd := userCfg(t, "")
 	owned := func(step string) {
 		t.Helper()
-		for _, p := range []string{passwd, passwd + ".lock", filepath.Dir(passwd)} {
+		for _, p := range []string{passwd, filepath.Dir(passwd)} {
 			fi, err := os.Stat(p)
 			require.NoError(t, err)
 			st := fi.Sys().(*syscall.Stat_t)
