@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -27,15 +28,27 @@ var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9
 // append_at_myorigin qualifies a bare address); otherwise it is refused,
 // since mail_location's %d would be empty.
 func qualifyUser(c *config.Config, name string) (string, error) {
+	origin := ""
+	if c.IsSet("myorigin") {
+		origin = c.Get("myorigin")
+	}
+	return qualifyName(name, origin)
+}
+
+// qualifyName is qualifyUser with $myorigin given ("" when unset).
+func qualifyName(name, origin string) (string, error) {
+	if !utf8.ValidString(name) || !utf8.ValidString(origin) {
+		return "", errors.New("bad user name: not UTF-8")
+	}
 	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "" {
 		return "", errors.New("empty user name")
 	}
 	if !strings.Contains(name, "@") {
-		if !c.IsSet("myorigin") {
+		if origin == "" {
 			return "", fmt.Errorf("bad user name %q: want user@domain (or set myorigin in main.cf to make %s@$myorigin of a bare name)", name, name)
 		}
-		name += "@" + strings.ToLower(c.Get("myorigin"))
+		name += "@" + strings.ToLower(origin)
 	}
 	local, domain, _ := strings.Cut(name, "@")
 	if len(name) > 255 || len(local) > 64 {

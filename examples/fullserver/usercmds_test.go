@@ -379,3 +379,35 @@ func TestAddUserPromptsOnTerminal(t *testing.T) {
 	assert.Contains(t, out, "{SSHA256}")
 	assert.NotContains(t, out, "secret-one")
 }
+
+// FuzzQualifyName: any input either is refused or comes out as one
+// "local@domain" that is safe as a passwd-file name and in
+// mail_location's %n and %d: no ':', '#', '/', '\\', white space or
+// control characters, no "." or ".." part.
+func FuzzQualifyName(f *testing.F) {
+	for _, s := range []string{"a@example.jp", "Bob", "../x@y", "a@b@c", "x@..", " a@b ", "a\x00@b", "é@example.jp"} {
+		f.Add(s, "example.jp")
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, name, origin string) {
+		got, err := qualifyName(name, origin)
+		if err != nil {
+			return
+		}
+		local, domain, ok := strings.Cut(got, "@")
+		if !ok || strings.Contains(domain, "@") || local == "" || local == "." || local == ".." || domain == "" {
+			t.Fatalf("qualifyName(%q, %q) = %q", name, origin, got)
+		}
+		for _, part := range strings.Split(domain, ".") {
+			if part == "" {
+				t.Fatalf("qualifyName(%q, %q) = %q: empty domain label", name, origin, got)
+			}
+		}
+		if strings.ContainsAny(got, ":#/\\") || strings.IndexFunc(got, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			t.Fatalf("qualifyName(%q, %q) = %q: unsafe character", name, origin, got)
+		}
+		if got != strings.ToLower(got) {
+			t.Fatalf("qualifyName(%q, %q) = %q: not lower case", name, origin, got)
+		}
+	})
+}

@@ -89,7 +89,7 @@ func ensureDemoUser(c *config.Config) (*demoUser, error) {
 		return nil, err
 	}
 	pw := randomPassword()
-	name := "demo@" + c.Get("myhostname")
+	name := "demo@" + strings.ToLower(c.Get("myhostname"))
 	if err := appendPasswd(path, name, pw, passScheme(c), nil); err != nil {
 		return nil, fmt.Errorf("making the demo user: %w", err)
 	}
