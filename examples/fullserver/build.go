@@ -56,6 +56,7 @@ func buildAll(cfg *config.Config) error {
 	// Read when started as root; whether the user exists is the
 	// start's business, not the configuration's.
 	ownerOf(cfg)
+	passScheme(cfg) // adduser, passwd and pw hash with it
 	certFiles(cfg)
 	usesDefaultCert(cfg)
 	h.tlsConf = &tls.Config{MinVersion: sp.minTLS}

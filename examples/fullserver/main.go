@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/yubinmail/yubin/config"
@@ -22,8 +23,16 @@ commands:
   check         check the configuration and report problems with file:line
   config        print the settings that differ from the defaults
   config -a     print every setting with its value
-  adduser NAME  add NAME (user@domain) to the passwd file; the password is
-                read from standard input (prompted for on a terminal)
+  adduser USER  add USER (user@domain; a bare name gets @$myorigin when
+                myorigin is set) to the passwd file; the password is read
+                from standard input (prompted for on a terminal) and
+                hashed with default_pass_scheme
+  deluser USER  remove USER from the passwd file (its mail stays)
+  passwd USER   change USER's password (read as adduser reads it)
+  users         list the users in the passwd file
+  auth test USER [PASSWORD]  try a login through the passdb (doveadm auth test)
+  pw [-s SCHEME] [-p PASSWORD]  print a password's hash (doveadm pw)
+                A running server sees these changes at the next login.
   queue list [json]        the running server's queue, as mailq (postqueue -p, -j)
   queue flush              deliver all queued mail now (postqueue -f)
   queue hold ID|ALL        put messages on hold (postsuper -h)
@@ -72,8 +81,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd = o.args[0]
 	}
 	switch cmd {
-	case "", "run", "check", "config", "adduser", "queue", "dkim":
+	case "", "run", "check", "config", "queue", "dkim":
 	default:
+		if slices.Contains(userCommandNames, cmd) {
+			break
+		}
 		fmt.Fprintf(stderr, "fullserver: unknown command %q\n", cmd)
 		return 2
 	}
@@ -100,16 +112,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "config":
 		printConfig(stdout, cfg, len(o.args) > 1 && o.args[1] == "-a")
 		return 0
-	case "adduser":
-		if len(o.args) != 2 {
-			fmt.Fprintln(stderr, "usage: fullserver adduser NAME")
-			return 2
-		}
-		if err := addUser(cfg, o.args[1], stdin, stderr); err != nil {
-			fmt.Fprintf(stderr, "fullserver: adduser: %v\n", err)
-			return 1
-		}
-		return 0
+	case "adduser", "deluser", "passwd", "users", "auth", "pw":
+		return userCommand(cfg, cmd, o.args[1:], stdin, stdout, stderr)
 	case "queue":
 		return queueCommand(cfg, o.args[1:], stdout, stderr)
 	case "dkim":

@@ -112,6 +112,7 @@ var ownParams = []config.Param{
 	{Name: "auth_mechanisms", Default: "plain login", Kind: config.List},
 	{Name: "disable_plaintext_auth", Default: "yes", Kind: config.Bool},
 	{Name: "auth_username_format", Default: "%Lu"},
+	{Name: "default_pass_scheme", Default: "SHA512-CRYPT", Check: checkPassScheme, Doc: "Dovecot's: the scheme adduser, passwd and pw hash new passwords with (doveadm pw -s)"},
 	{Name: "auth_failure_delay", Default: "2s", Kind: config.Duration},
 	{Name: "login_trusted_networks", Default: "", Kind: config.List, Check: cidrList},
 	{Name: "ssl", Default: "yes", Check: oneOf("yes", "no", "required"), Doc: "IMAP, POP3, LMTP: no turns STARTTLS and the imaps and pop3s listeners off; required refuses plaintext authentication without TLS (as disable_plaintext_auth = yes)"},

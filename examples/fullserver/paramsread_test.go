@@ -120,6 +120,7 @@ func auditValues(dir string) map[string]string {
 		"login_trusted_networks":              "192.0.2.0/24",
 		"auth_mechanisms":                     "plain",
 		"auth_username_format":                "%u",
+		"default_pass_scheme":                 "BLF-CRYPT",
 		"pop3_uidl_format":                    "%08Xv%08Xu",
 		"smtp_helo_name":                      "out.example.org",
 		"smtp_bind_address":                   "127.0.0.1",

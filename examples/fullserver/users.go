@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -57,42 +55,26 @@ func passwdUsers(path string) ([]string, error) {
 	return users, nil
 }
 
-// appendPasswd adds "name:{SHA512-CRYPT}...::::::" to the passwd file,
-// atomically (a reader never sees half a file), refusing a name that is
-// already there.
-func appendPasswd(path, name, password string) error {
-	name = strings.ToLower(strings.TrimSpace(name)) // auth_username_format = %Lu
-	if name == "" || strings.ContainsAny(name, ": \t\r\n#") {
-		return fmt.Errorf("bad user name %q (no spaces, ':' or '#')", name)
-	}
+// appendPasswd adds "name:{SCHEME}hash::::::" to the passwd file
+// (editPasswd: locked, atomic, owned by owner when not nil), refusing a
+// name that is already there and an empty password. name must be
+// qualifyUser's.
+func appendPasswd(path, name, password, scheme string, owner *account) error {
 	if password == "" {
 		return errors.New("empty password")
 	}
-	users, err := passwdUsers(path)
+	hash, err := auth.Hash(scheme, password)
 	if err != nil {
-		return err
+		return fmt.Errorf("default_pass_scheme = %s: %w", scheme, err)
 	}
-	for _, u := range users {
-		if u == name {
-			return fmt.Errorf("user %s already exists in %s", name, path)
+	return editPasswd(path, owner, func(lines []string) ([]string, error) {
+		for _, l := range lines {
+			if lineUser(l) == name {
+				return nil, fmt.Errorf("user %s already exists in %s", name, path)
+			}
 		}
-	}
-	hash, err := auth.Hash("SHA512-CRYPT", password)
-	if err != nil {
-		return err
-	}
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
-		old = append(old, '\n')
-	}
-	line := fmt.Sprintf("%s:%s::::::\n", name, hash)
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, append(old, line...), 0o600)
+		return append(lines, fmt.Sprintf("%s:%s::::::", name, hash)), nil
+	})
 }
 
 // ensureDemoUser adds demo@<myhostname> with a random password when the
@@ -107,8 +89,8 @@ func ensureDemoUser(c *config.Config) (*demoUser, error) {
 		return nil, err
 	}
 	pw := randomPassword()
-	name := "demo@" + c.Get("myhostname")
-	if err := appendPasswd(path, name, pw); err != nil {
+	name := "demo@" + strings.ToLower(c.Get("myhostname"))
+	if err := appendPasswd(path, name, pw, passScheme(c), nil); err != nil {
 		return nil, fmt.Errorf("making the demo user: %w", err)
 	}
 	return &demoUser{name: name, password: pw}, nil
@@ -123,51 +105,6 @@ func randomPassword() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
-}
-
-// addUser is "fullserver adduser NAME": the password comes from stdin,
-// asked for twice without echo when stdin is a terminal.
-func addUser(c *config.Config, name string, stdin io.Reader, stderr io.Writer) error {
-	path := passwdFile(c)
-	if path == "" {
-		return fmt.Errorf("passdb is %q, not a passwd-file", c.Get("passdb"))
-	}
-	var pw string
-	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
-		p1, err := readNoEcho(f, stderr, "Password: ")
-		if err != nil {
-			return err
-		}
-		p2, err := readNoEcho(f, stderr, "Retype password: ")
-		if err != nil {
-			return err
-		}
-		if p1 != p2 {
-			return errors.New("passwords do not match")
-		}
-		pw = p1
-	} else {
-		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		pw = strings.TrimRight(line, "\r\n")
-	}
-	if err := appendPasswd(path, name, pw); err != nil {
-		return err
-	}
-	if os.Geteuid() == 0 {
-		// Run by root: the server, running as mail_owner, must read it.
-		// A missing mail owner is the server's to refuse, when it starts.
-		owner, _, err := ownerOf(c)
-		if err != nil {
-			fmt.Fprintf(stderr, "warning: %s is left to root: %v\n", path, err)
-		} else if err := giveToOwner(path, owner); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stderr, "added %s to %s\n", strings.ToLower(name), path)
-	return nil
 }
 
 func isTerminal(f *os.File) bool {
