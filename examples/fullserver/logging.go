@@ -31,7 +31,8 @@ func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 // yubin/imap) instead of being printed; a "syslog_name" attribute (a
 // listener's own syslog_name, as master.cf's "-o
 // syslog_name=postfix/submission") replaces the program name, and the
-// daemon follows it (postfix/submission/smtpd).
+// daemon follows it (postfix/submission/smtpd). A "program" attribute
+// names the daemon as is (yubin/smtp, yubin/qmgr): daemonLogger's lines.
 type maillogHandler struct {
 	w     io.Writer
 	mu    *sync.Mutex
@@ -58,10 +59,14 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	// among them, goes into the program name at the front, so they are
 	// formatted first, into the same buffer, and moved behind.
 	kv := (*bp)[:0]
-	service, name := "", ""
+	service, name, program := "", "", ""
 	add := func(a slog.Attr) bool {
 		if a.Key == "service" && h.group == "" {
 			service = a.Value.String()
+			return true
+		}
+		if a.Key == "program" && h.group == "" {
+			program = a.Value.String()
 			return true
 		}
 		if a.Key == "syslog_name" && h.group == "" {
@@ -107,6 +112,13 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	line = append(line, h.host...)
 	line = append(line, ' ')
 	switch {
+	case program != "":
+		if name == "" {
+			name = h.name
+		}
+		line = append(line, name...)
+		line = append(line, '/')
+		line = append(line, program...)
 	case name != "" && service != "":
 		line = append(line, name...)
 		line = append(line, '/')
@@ -183,4 +195,42 @@ func daemonName(service string) string {
 		return "pop3"
 	}
 	return service
+}
+
+// daemonLogger is the logger of the mail queue's daemons: their
+// "service" attributes (qmgr, bounce, and the transports smtp, lmtp,
+// local) name the program as is, as Postfix's qmgr, smtp and local log,
+// so the SMTP client's lines read "yubin/smtp" and not the SMTP server's
+// "yubin/smtpd".
+func daemonLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(daemonHandler{log.Handler()})
+}
+
+// daemonHandler renames top-level "service" attributes to "program".
+type daemonHandler struct{ slog.Handler }
+
+func (d daemonHandler) Handle(ctx context.Context, r slog.Record) error {
+	r2 := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "service" {
+			a.Key = "program"
+		}
+		r2.AddAttrs(a)
+		return true
+	})
+	return d.Handler.Handle(ctx, r2)
+}
+
+func (d daemonHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	for i, a := range as {
+		if a.Key == "service" {
+			as = append([]slog.Attr(nil), as...)
+			as[i].Key = "program"
+		}
+	}
+	return daemonHandler{d.Handler.WithAttrs(as)}
+}
+
+func (d daemonHandler) WithGroup(name string) slog.Handler {
+	return daemonHandler{d.Handler.WithGroup(name)}
 }
