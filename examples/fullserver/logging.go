@@ -17,7 +17,9 @@ import (
 //
 //	Nov 22 08:00:01 mail yubin/smtpd[4242]: connect from unknown[127.0.0.1]
 //
-// or one JSON object per line with format "json".
+// or one JSON object per line with format "json". With format "syslog"
+// (w is then a *syslogWriter) the lines go to the syslog daemon, without
+// the host, which the daemon adds.
 func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil)).With("host", host, "program", name)
@@ -33,6 +35,8 @@ func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 // syslog_name=postfix/submission") replaces the program name, and the
 // daemon follows it (postfix/submission/smtpd). A "program" attribute
 // names the daemon as is (yubin/smtp, yubin/qmgr): daemonLogger's lines.
+// A "client" attribute is left out: the message names the client, as
+// Postfix's "connect from unknown[127.0.0.1]".
 type maillogHandler struct {
 	w     io.Writer
 	mu    *sync.Mutex
@@ -73,6 +77,11 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 			name = a.Value.String()
 			return true
 		}
+		if a.Key == "client" && h.group == "" {
+			// The message names the client ("connect from
+			// unknown[127.0.0.1]"); the attribute is for JSON logs.
+			return true
+		}
 		if a.Equal(slog.Attr{}) {
 			return true
 		}
@@ -107,10 +116,13 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
+	sl, toSyslog := h.w.(*syslogWriter)
 	line := t.AppendFormat(kv, time.Stamp)
 	line = append(line, ' ')
-	line = append(line, h.host...)
-	line = append(line, ' ')
+	if !toSyslog { // the syslog daemon adds the host
+		line = append(line, h.host...)
+		line = append(line, ' ')
+	}
 	switch {
 	case program != "":
 		if name == "" {
@@ -138,6 +150,10 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	line = append(line, level...)
 	line = append(line, r.Message...)
 	line = append(line, line[:nkv]...)
+	if toSyslog {
+		*bp = line
+		return sl.send(r.Level, line[nkv:])
+	}
 	line = append(line, '\n')
 	*bp = line
 	h.mu.Lock()

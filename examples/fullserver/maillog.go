@@ -10,13 +10,22 @@ import (
 )
 
 // openMaillog returns where log lines go: standard error (the service
-// manager's journal, or syslog through it) when maillog_file is empty,
-// else that file, as Postfix 3.4+ writes its maillog_file. The file is
-// opened for appending before privileges are dropped, so a root-owned
-// /var/log/yubin.log works; "/dev/stdout" and "/dev/stderr" name the
-// process's own streams as they do for Postfix.
+// manager's journal) when maillog_file is empty, else that file, as
+// Postfix 3.4+ writes its maillog_file. The file is opened for appending
+// before privileges are dropped, so a root-owned /var/log/yubin.log
+// works; "/dev/stdout" and "/dev/stderr" name the process's own streams
+// as they do for Postfix. With log_format = syslog and no maillog_file
+// the lines go to the local syslog daemon (/dev/log) with
+// syslog_facility, as Postfix logs by default.
 func openMaillog(c *config.Config, stdout, stderr io.Writer) (io.Writer, io.Closer, error) {
 	name := c.Get("maillog_file")
+	if name == "" && c.Get("log_format") == "syslog" {
+		w, err := newSyslogWriter("/dev/log", c.Get("syslog_facility"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return w, w, nil
+	}
 	switch name {
 	case "":
 		return stderr, nil, nil

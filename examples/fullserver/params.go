@@ -24,7 +24,8 @@ var ownParams = []config.Param{
 	{Name: "allow_nobody_mail_owner", Default: "no", Kind: config.Bool, Doc: "yes: started as root, run as a shared account such as nobody when mail_owner is one or the default user does not exist (other programs of that user can then read the mail and the TLS key)"},
 	{Name: "syslog_name", Default: "yubin", Doc: "the program name in log lines"},
 	{Name: "maillog_file", Default: "", Doc: "the file log lines are appended to (Postfix 3.4+); empty: standard error"},
-	{Name: "log_format", Default: "text", Check: oneOf("text", "json"), Doc: "text (maillog-like) or json"},
+	{Name: "log_format", Default: "text", Check: oneOf("text", "json", "syslog"), Doc: "text (maillog-like), json, or syslog (maillog-like lines to the local syslog daemon, /dev/log, when maillog_file is empty)"},
+	{Name: "syslog_facility", Default: "mail", Doc: "the syslog facility of log_format = syslog"},
 	{Name: "metrics_listen", Default: "", Check: optAddr, Doc: "host:port of the Prometheus /metrics listener, empty for none"},
 
 	// Postfix names, with this host's defaults.
