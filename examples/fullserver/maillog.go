@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/yubinmail/yubin/config"
 )
 
 // openMaillog returns where log lines go: standard error (the service
@@ -17,10 +15,10 @@ import (
 // as they do for Postfix. With log_format = syslog and no maillog_file
 // the lines go to the local syslog daemon (/dev/log) with
 // syslog_facility, as Postfix logs by default.
-func openMaillog(c *config.Config, stdout, stderr io.Writer) (io.Writer, io.Closer, error) {
-	name := c.Get("maillog_file")
-	if name == "" && c.Get("log_format") == "syslog" {
-		w, err := newSyslogWriter("/dev/log", c.Get("syslog_facility"))
+func openMaillog(sp startParams, stdout, stderr io.Writer) (io.Writer, io.Closer, error) {
+	name := sp.maillogFile
+	if name == "" && sp.logFormat == "syslog" {
+		w, err := newSyslogWriter("/dev/log", sp.syslogFacility)
 		if err != nil {
 			return nil, nil, err
 		}

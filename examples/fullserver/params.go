@@ -25,7 +25,7 @@ var ownParams = []config.Param{
 	{Name: "syslog_name", Default: "yubin", Doc: "the program name in log lines"},
 	{Name: "maillog_file", Default: "", Doc: "the file log lines are appended to (Postfix 3.4+); empty: standard error"},
 	{Name: "log_format", Default: "text", Check: oneOf("text", "json", "syslog"), Doc: "text (maillog-like), json, or syslog (maillog-like lines to the local syslog daemon, /dev/log, when maillog_file is empty)"},
-	{Name: "syslog_facility", Default: "mail", Doc: "the syslog facility of log_format = syslog"},
+	{Name: "syslog_facility", Default: "mail", Check: oneOf("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"), Doc: "the syslog facility of log_format = syslog"},
 	{Name: "metrics_listen", Default: "", Check: optAddr, Doc: "host:port of the Prometheus /metrics listener, empty for none"},
 
 	// Postfix names, with this host's defaults.

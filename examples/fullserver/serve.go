@@ -56,7 +56,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		h.file = file
 	}
 	sp := readStartParams(cfg)
-	logw, logc, err := openMaillog(cfg, stdout, stderr)
+	logw, logc, err := openMaillog(sp, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		return 1
