@@ -402,11 +402,10 @@ func (q *Queue) logResult(j *job, e *entry, idx int, r Result, start, now time.T
 	if service == "" {
 		service = "qmgr"
 	}
-	if r.Status == Sent {
-		q.log.Info(b.String(), "service", service)
-	} else {
-		q.log.Warn(b.String(), "service", service)
-	}
+	// At info level for every status, as Postfix logs them: a log
+	// handler that prefixes warnings ("warning: QUEUEID: to=...") would
+	// hide deferrals and bounces from log readers such as pflogsumm.
+	q.log.Info(b.String(), "service", service)
 }
 
 // secs formats a duration as Postfix's delay fields: two decimals

@@ -75,8 +75,10 @@ func (p *Policy) contentAction(d *Decision, value, what, line string, index int)
 		if text != "" {
 			l += ": " + text
 		}
+		// The caller logs it with the queue ID and envelope, as
+		// cleanup does (smtp logs Decision.Warnings): one line per
+		// result.
 		d.Warnings = append(d.Warnings, l)
-		p.log.Info(l)
 	}
 	switch strings.ToUpper(cmd) {
 	case "REJECT":

@@ -392,8 +392,7 @@ func (s *ContentScan) report(code int, text []byte) {
 		if e.code == code {
 			shown := printable(string(text[:min(len(text), 100)]))
 			l := "reject: mime-error " + e.text + ": " + shown
-			s.dec.Warnings = append(s.dec.Warnings, l)
-			s.p.log.Info(l)
+			s.dec.Warnings = append(s.dec.Warnings, l) // logged by the caller, as content results
 		}
 	}
 }

@@ -13,7 +13,14 @@ import (
 
 // errPolicyRefused is returned by endCheck's reader when the end-of-data
 // restriction refused the message.
-var errPolicyRefused = errors.New("smtp: refused at end of data")
+var errPolicyRefused = ErrRefused
+
+// ErrRefused is the error a Backend's message reader returns when the
+// server's own checks (smtpd_end_of_data_restrictions, header_checks,
+// body_checks) refused the message at its end: the server has logged
+// the reject and answers the client itself, so a Backend drops the
+// message without logging a failure (test with errors.Is).
+var ErrRefused = errors.New("smtp: refused at end of data")
 
 // dataChecks returns an error reply (and false) when the transaction is
 // not ready for message content.
@@ -61,6 +68,7 @@ type endCheck struct {
 	ss      *session
 	n       int64
 	refusal *restrict.Decision
+	content bool // the refusal came from header_checks or body_checks
 }
 
 func (e *endCheck) Read(p []byte) (int, error) {
@@ -116,17 +124,21 @@ func (ss *session) finish(verb string, env *Envelope, ec *endCheck, err error, t
 	switch {
 	case tooBig:
 		ss.reply(552, "5.3.4", "Error: message file too big")
-		log.Info("NOQUEUE: reject: "+verb+" from "+ss.clientStr+": 552 5.3.4 Error: message file too big", "service", ss.info.Service)
+		log.Info(ss.logID()+": reject: "+verb+" from "+ss.clientStr+": 552 5.3.4 Error: message file too big", "service", ss.info.Service)
 	case bareLF:
 		ss.reply(550, "5.5.2", "Error: bare <LF> received")
-		log.Info("NOQUEUE: reject: "+verb+" from "+ss.clientStr+": 550 5.5.2 Error: bare <LF> received", "service", ss.info.Service)
+		log.Info(ss.logID()+": reject: "+verb+" from "+ss.clientStr+": 550 5.5.2 Error: bare <LF> received", "service", ss.info.Service)
 	case ec != nil && ec.refusal != nil && ec.refusal.Action == restrict.Discard:
 		// header_checks or body_checks DISCARD: accepted and dropped.
 		err = nil
 		ss.delivered()
 		ss.reply(250, "2.0.0", "Ok: queued as "+env.QueueID)
 	case ec != nil && ec.refusal != nil:
-		ss.logReject("END-OF-MESSAGE", *ec.refusal, "")
+		if !ec.content {
+			// header_checks and body_checks refusals were logged as
+			// cleanup logs them; one line per reject.
+			ss.logReject("END-OF-MESSAGE", *ec.refusal, "")
+		}
 		ss.replyDecision(*ec.refusal)
 	case err != nil:
 		e := asError(err)

@@ -115,13 +115,33 @@ func (ss *session) cmdMail(arg string) bool {
 			return false
 		}
 	}
+	ss.reply(250, "2.1.0", "Ok")
+	return true
+}
+
+// logQueued writes the transaction's "QUEUEID: client=" line, once, when
+// its first recipient is accepted: Postfix's smtpd creates the queue file
+// (and logs the line) then, so a transaction that ends with every
+// recipient refused has only its "NOQUEUE: reject:" lines.
+func (ss *session) logQueued() {
+	if ss.queued {
+		return
+	}
+	ss.queued = true
 	line := ss.queueID + ": client=" + ss.clientStr
 	if ss.info.AuthUser != "" {
 		line += ", sasl_method=" + ss.info.AuthMechanism + ", sasl_username=" + ss.info.AuthUser
 	}
-	s.logger().Info(line, "service", ss.info.Service)
-	ss.reply(250, "2.1.0", "Ok")
-	return true
+	ss.srv.logger().Info(line, "service", ss.info.Service)
+}
+
+// logID is the transaction's name in reject lines: its queue ID once the
+// client= line was logged, else NOQUEUE, as Postfix's smtpd.
+func (ss *session) logID() string {
+	if ss.queued {
+		return ss.queueID
+	}
+	return "NOQUEUE"
 }
 
 // newQueueID returns a Postfix-looking queue ID (hex, upper case).

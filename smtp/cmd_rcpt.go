@@ -79,6 +79,7 @@ func (ss *session) cmdRcpt(arg string) bool {
 			return false
 		}
 	}
+	ss.logQueued()
 	ss.rcpts = append(ss.rcpts, Recipient{Addr: to, Opts: opts})
 	ss.reply(250, "2.1.5", "Ok")
 	return true
@@ -106,7 +107,8 @@ func validNotify(v string) bool {
 	return true
 }
 
-// logReject writes Postfix's "NOQUEUE: reject:" line.
+// logReject writes Postfix's "NOQUEUE: reject:" line ("QUEUEID: reject:"
+// once a recipient was accepted).
 func (ss *session) logReject(verb string, d restrict.Decision, rcpt string) {
 	from := ""
 	if ss.from != nil {
@@ -117,7 +119,7 @@ func (ss *session) logReject(verb string, d restrict.Decision, rcpt string) {
 	if ss.info.ESMTP {
 		proto = "ESMTP"
 	}
-	line := "NOQUEUE: " + kind + ": " + verb + " from " + ss.clientStr + ": " + strconv.Itoa(d.Code) + " " + d.Enhanced + " " + d.Text +
+	line := ss.logID() + ": " + kind + ": " + verb + " from " + ss.clientStr + ": " + strconv.Itoa(d.Code) + " " + d.Enhanced + " " + d.Text +
 		"; from=<" + from + "> to=<" + rcpt + "> proto=" + proto + " helo=<" + ss.info.Helo + ">"
 	ss.srv.logger().Info(line, "service", ss.info.Service)
 }

@@ -35,6 +35,7 @@ type session struct {
 	mailOpts  MailOptions
 	rcpts     []Recipient
 	rcptTried bool // a RCPT command was given in this transaction
+	queued    bool // the transaction's "client=" line was logged: it has a queue ID in the log
 	bdat      *bdatState
 
 	queueID     string
@@ -434,6 +435,7 @@ func (ss *session) resetTransaction() {
 	ss.mailOpts = MailOptions{}
 	ss.rcpts = nil
 	ss.rcptTried = false
+	ss.queued = false
 	ss.overshoot = 0
 	if ss.bdat != nil {
 		ss.bdat.abort()

@@ -111,6 +111,7 @@ func (f *contentFilter) Read(p []byte) (int, error) {
 // refuse records a decision that stops the message.
 func (f *contentFilter) refuse(d restrict.Decision) {
 	f.ec.refusal = &d
+	f.ec.content = true
 	f.err = errPolicyRefused
 	f.out = nil
 }
@@ -126,7 +127,7 @@ func (f *contentFilter) verdict(d restrict.Decision, err error) bool {
 		}
 	}
 	for _, w := range d.Warnings {
-		ss.srv.logger().Info(ss.queueID+": "+w+" from "+ss.clientStr+"; from=<"+ss.fromOr()+">", "service", ss.info.Service)
+		ss.logCleanup(w, d)
 	}
 	switch {
 	case err != nil, d.Action == restrict.Reject, d.Action == restrict.Defer:
@@ -273,6 +274,39 @@ func noCRLF(r rune) rune {
 		return ' '
 	}
 	return r
+}
+
+// logCleanup writes a header_checks or body_checks result line as
+// Postfix's cleanup logs it,
+//
+//	QUEUEID: reject: header Subject: xyz from unknown[127.0.0.1]; from=<a@example.org> to=<b@example.jp> proto=ESMTP helo=<h>: 5.7.1 text
+//
+// where w is restrict's "reject: header Subject: xyz: text" (the text
+// of a refusal moved to the end, as cleanup puts it).
+func (ss *session) logCleanup(w string, d restrict.Decision) {
+	text := ""
+	if strings.HasPrefix(w, "reject: ") && d.Code != 0 {
+		text = d.Enhanced + " " + d.Text
+		for _, suffix := range []string{": " + text, ": " + d.Text} {
+			if strings.HasSuffix(w, suffix) {
+				w = w[:len(w)-len(suffix)]
+				break
+			}
+		}
+	}
+	to := "" // the last recipient accepted, as cleanup's state->recip
+	if len(ss.rcpts) > 0 {
+		to = ss.rcpts[len(ss.rcpts)-1].Addr
+	}
+	proto := "SMTP"
+	if ss.info.ESMTP {
+		proto = "ESMTP"
+	}
+	line := ss.queueID + ": " + w + " from " + ss.clientStr + "; from=<" + ss.fromOr() + "> to=<" + to + "> proto=" + proto + " helo=<" + ss.info.Helo + ">"
+	if text != "" {
+		line += ": " + text
+	}
+	ss.srv.logger().Info(line, "service", "cleanup")
 }
 
 func (ss *session) fromOr() string {

@@ -13,6 +13,7 @@ import (
 // what a start reads.
 type startParams struct {
 	logFormat, hostname, syslogName string
+	maillogFile, syslogFacility     string
 	listen                          []listenSpec
 	metricsListen                   string
 	minTLS                          uint16
@@ -25,6 +26,8 @@ func readStartParams(c *config.Config) startParams {
 		logFormat:       c.Get("log_format"),
 		hostname:        c.Get("myhostname"),
 		syslogName:      c.Get("syslog_name"),
+		maillogFile:     c.Get("maillog_file"),
+		syslogFacility:  c.Get("syslog_facility"),
 		listen:          listenSpecs(c),
 		metricsListen:   c.Get("metrics_listen"),
 		minTLS:          tlsVersion(c.Get("ssl_min_protocol")),

@@ -17,7 +17,9 @@ import (
 //
 //	Nov 22 08:00:01 mail yubin/smtpd[4242]: connect from unknown[127.0.0.1]
 //
-// or one JSON object per line with format "json".
+// or one JSON object per line with format "json". With format "syslog"
+// (w is then a *syslogWriter) the lines go to the syslog daemon, without
+// the host, which the daemon adds.
 func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil)).With("host", host, "program", name)
@@ -31,7 +33,10 @@ func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 // yubin/imap) instead of being printed; a "syslog_name" attribute (a
 // listener's own syslog_name, as master.cf's "-o
 // syslog_name=postfix/submission") replaces the program name, and the
-// daemon follows it (postfix/submission/smtpd).
+// daemon follows it (postfix/submission/smtpd). A "program" attribute
+// names the daemon as is (yubin/smtp, yubin/qmgr): daemonLogger's lines.
+// A "client" attribute is left out: the message names the client, as
+// Postfix's "connect from unknown[127.0.0.1]".
 type maillogHandler struct {
 	w     io.Writer
 	mu    *sync.Mutex
@@ -58,14 +63,23 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	// among them, goes into the program name at the front, so they are
 	// formatted first, into the same buffer, and moved behind.
 	kv := (*bp)[:0]
-	service, name := "", ""
+	service, name, program := "", "", ""
 	add := func(a slog.Attr) bool {
 		if a.Key == "service" && h.group == "" {
 			service = a.Value.String()
 			return true
 		}
+		if a.Key == "program" && h.group == "" {
+			program = a.Value.String()
+			return true
+		}
 		if a.Key == "syslog_name" && h.group == "" {
 			name = a.Value.String()
+			return true
+		}
+		if a.Key == "client" && h.group == "" {
+			// The message names the client ("connect from
+			// unknown[127.0.0.1]"); the attribute is for JSON logs.
 			return true
 		}
 		if a.Equal(slog.Attr{}) {
@@ -102,11 +116,21 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
+	sl, toSyslog := h.w.(*syslogWriter)
 	line := t.AppendFormat(kv, time.Stamp)
 	line = append(line, ' ')
-	line = append(line, h.host...)
-	line = append(line, ' ')
+	if !toSyslog { // the syslog daemon adds the host
+		line = append(line, h.host...)
+		line = append(line, ' ')
+	}
 	switch {
+	case program != "":
+		if name == "" {
+			name = h.name
+		}
+		line = append(line, name...)
+		line = append(line, '/')
+		line = append(line, program...)
 	case name != "" && service != "":
 		line = append(line, name...)
 		line = append(line, '/')
@@ -126,6 +150,10 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	line = append(line, level...)
 	line = append(line, r.Message...)
 	line = append(line, line[:nkv]...)
+	if toSyslog {
+		*bp = line
+		return sl.send(r.Level, line[nkv:])
+	}
 	line = append(line, '\n')
 	*bp = line
 	h.mu.Lock()
@@ -183,4 +211,42 @@ func daemonName(service string) string {
 		return "pop3"
 	}
 	return service
+}
+
+// daemonLogger is the logger of the mail queue's daemons: their
+// "service" attributes (qmgr, bounce, and the transports smtp, lmtp,
+// local) name the program as is, as Postfix's qmgr, smtp and local log,
+// so the SMTP client's lines read "yubin/smtp" and not the SMTP server's
+// "yubin/smtpd".
+func daemonLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(daemonHandler{log.Handler()})
+}
+
+// daemonHandler renames top-level "service" attributes to "program".
+type daemonHandler struct{ slog.Handler }
+
+func (d daemonHandler) Handle(ctx context.Context, r slog.Record) error {
+	r2 := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "service" {
+			a.Key = "program"
+		}
+		r2.AddAttrs(a)
+		return true
+	})
+	return d.Handler.Handle(ctx, r2)
+}
+
+func (d daemonHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	for i, a := range as {
+		if a.Key == "service" {
+			as = append([]slog.Attr(nil), as...)
+			as[i].Key = "program"
+		}
+	}
+	return daemonHandler{d.Handler.WithAttrs(as)}
+}
+
+func (d daemonHandler) WithGroup(name string) slog.Handler {
+	return daemonHandler{d.Handler.WithGroup(name)}
 }

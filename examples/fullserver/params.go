@@ -23,7 +23,9 @@ var ownParams = []config.Param{
 	{Name: "mail_owner", Default: "yubin", Doc: "the dedicated unprivileged user to run as when started as root (useradd --system --home-dir /var/lib/yubin --shell /usr/sbin/nologin yubin)"},
 	{Name: "allow_nobody_mail_owner", Default: "no", Kind: config.Bool, Doc: "yes: started as root, run as a shared account such as nobody when mail_owner is one or the default user does not exist (other programs of that user can then read the mail and the TLS key)"},
 	{Name: "syslog_name", Default: "yubin", Doc: "the program name in log lines"},
-	{Name: "log_format", Default: "text", Check: oneOf("text", "json"), Doc: "text (maillog-like) or json"},
+	{Name: "maillog_file", Default: "", Doc: "the file log lines are appended to (Postfix 3.4+); empty: standard error"},
+	{Name: "log_format", Default: "text", Check: oneOf("text", "json", "syslog"), Doc: "text (maillog-like), json, or syslog (maillog-like lines to the local syslog daemon, /dev/log, when maillog_file is empty)"},
+	{Name: "syslog_facility", Default: "mail", Check: oneOf("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"), Doc: "the syslog facility of log_format = syslog"},
 	{Name: "metrics_listen", Default: "", Check: optAddr, Doc: "host:port of the Prometheus /metrics listener, empty for none"},
 
 	// Postfix names, with this host's defaults.

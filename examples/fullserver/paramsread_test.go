@@ -67,6 +67,7 @@ func auditValues(dir string) map[string]string {
 		"mail_owner":      "nobody",
 		"syslog_name":     "yubin-audit",
 		"log_format":      "json",
+		"syslog_facility": "local0",
 		"metrics_listen":  "127.0.0.1:9",
 		"mail_location":   "maildir:" + dir + "/mail/%d/%n",
 		"queue_directory": dir + "/queue",

@@ -46,7 +46,7 @@ func (h *host) newQueue(c *config.Config, deliver lmtp.Deliverer) (*queue.Queue,
 		Dir:      queueDir(c),
 		Hostname: c.Get("myhostname"),
 		Router:   rt,
-		Logger:   h.log,
+		Logger:   daemonLogger(h.log),
 		Transports: map[string]queue.Transport{
 			"local":   local,
 			"virtual": virtual,

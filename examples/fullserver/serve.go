@@ -56,7 +56,15 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		h.file = file
 	}
 	sp := readStartParams(cfg)
-	h.log = newLogger(stderr, sp.logFormat, sp.hostname, sp.syslogName)
+	logw, logc, err := openMaillog(sp, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
+		return 1
+	}
+	if logc != nil {
+		defer logc.Close()
+	}
+	h.log = newLogger(logw, sp.logFormat, sp.hostname, sp.syslogName)
 	h.log = slog.New(&commandMeter{Handler: h.log.Handler(), m: h.m})
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)

@@ -439,6 +439,9 @@ func (s *smtpSession) Data(ctx context.Context, env *smtp.Envelope, msg io.Reade
 	}
 	_, err := s.b.queue.Enqueue(ctx, qenv, msg)
 	s.b.enqueueTime.Observe(time.Since(start).Seconds())
+	if errors.Is(err, smtp.ErrRefused) {
+		return err // refused and logged by the SMTP server
+	}
 	if err != nil {
 		s.b.h.log.Error(fmt.Sprintf("%s: queue file write error: %v", env.QueueID, err), "service", s.b.svc)
 		if errors.Is(err, syscall.ENOSPC) {
