@@ -46,6 +46,7 @@ func init() {
 		"STATUS":       {fn: (*conn).cmdStatus, states: authed, updates: true},
 		"APPEND":       {fn: (*conn).cmdAppend, states: authed, updates: true},
 		"IDLE":         {fn: (*conn).cmdIdle, states: authed},
+		"NOTIFY":       {fn: (*conn).cmdNotify, states: authed},
 		"COMPRESS":     {fn: (*conn).cmdCompress, states: authed},
 		"GETMETADATA":  {fn: (*conn).cmdGetMetadata, states: authed, updates: true},
 		"SETMETADATA":  {fn: (*conn).cmdSetMetadata, states: authed, updates: true},

@@ -57,6 +57,8 @@ type conn struct {
 	condstoreEnabled bool
 	// compressed is set once COMPRESS DEFLATE is on (RFC 4978).
 	compressed bool
+	// notify is the NOTIFY setting (RFC 5465), nil before NOTIFY.
+	notify *notifyState
 
 	// Per-command response: set by handlers, written by dispatch.
 	okCode string
@@ -372,6 +374,9 @@ func (c *conn) finish(tag, name string, cmd *command, err error) bool {
 		if !c.sendUpdates() {
 			return false
 		}
+	}
+	if cmd != nil && cmd.updates && c.notify != nil && (c.state == stateAuth || c.state == stateSelected) && !mailboxListCommand(name) {
+		c.lookNotify(true)
 	}
 	if err != nil {
 		ie := c.wireError(name, err)
