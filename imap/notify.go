@@ -344,7 +344,6 @@ func (c *conn) writeNotifyStatus(name string, st *store.MailboxStatus, initial, 
 	c.w.str(")\r\n")
 }
 
-
 // mailboxListCommand reports whether a command changes the mailbox
 // list or the subscriptions: NOTIFY reports its effect at the next
 // command, as Dovecot does.
