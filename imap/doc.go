@@ -33,7 +33,12 @@
 // entries following RENAME and going with DELETE; TestDovecotMetadata),
 // and CATENATE (RFC 4469: TEXT literals and IMAP URLs of the user's own
 // messages and sections, relative or absolute; URLAUTH URLs refused;
-// the APPENDLIMIT holds for the whole message; TestDovecotCatenate).
+// the APPENDLIMIT holds for the whole message; TestDovecotCatenate),
+// and NOTIFY (RFC 5465: the selected mailbox's events from the store's
+// change notifications, MessageNew's fetch attributes, STATUS for
+// other mailboxes and LIST for mailbox and subscription changes, looked
+// at after each command and every Server.NotifyPollInterval in IDLE;
+// TestDovecotNotify).
 //
 // SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
 // base subjects and first addresses; a message without a valid Date:
