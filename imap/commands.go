@@ -58,6 +58,7 @@ func init() {
 		"UNSELECT":     {fn: (*conn).cmdUnselect, states: selectedS},
 		"EXPUNGE":      {fn: (*conn).cmdExpunge, states: selectedS, uid: true, updates: true},
 		"SEARCH":       {fn: (*conn).cmdSearch, states: selectedS, uid: true},
+		"CANCELUPDATE": {fn: (*conn).cmdCancelUpdate, states: authed, updates: true},
 		"FETCH":        {fn: (*conn).cmdFetch, states: selectedS, uid: true},
 		"SORT":         {fn: (*conn).cmdSort, states: selectedS, uid: true},
 		"THREAD":       {fn: (*conn).cmdThread, states: selectedS, uid: true},

@@ -83,6 +83,10 @@ func (c *conn) sendUpdates() bool {
 		}
 	}
 	if len(expunged) > 0 {
+		if len(sel.contexts) > 0 {
+			// REMOVEFROM in the sequence numbers before the expunges.
+			c.updateSearchContexts()
+		}
 		sort.Slice(expunged, func(i, j int) bool { return expunged[i] < expunged[j] })
 		c.writeExpunges(expunged)
 	}
@@ -103,6 +107,9 @@ func (c *conn) sendUpdates() bool {
 		c.w.str(" EXISTS\r\n")
 	}
 	c.announceRecent()
+	if len(sel.contexts) > 0 {
+		c.updateSearchContexts()
+	}
 	if ev != nil {
 		c.writeNewFetch(ev.fetch, added)
 	}
@@ -113,6 +120,7 @@ func (c *conn) sendUpdates() bool {
 // "* n EXPUNGE" each, or one "* VANISHED" with QRESYNC (RFC 7162 3.2.10).
 func (c *conn) writeExpunges(uids []uint32) {
 	sel := c.sel
+	c.dropFromSearchContexts(uids)
 	for _, u := range uids {
 		sel.notes.dropRecent(u)
 	}
