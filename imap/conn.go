@@ -381,7 +381,7 @@ func (c *conn) finish(tag, name string, cmd *command, err error) bool {
 	if c.sel != nil && len(c.sel.contexts) > 0 && ownChangeCommand(name) {
 		c.updateSearchContexts()
 	}
-	if cmd != nil && cmd.updates && c.notify != nil && (c.state == stateAuth || c.state == stateSelected) && !mailboxListCommand(name) {
+	if cmd != nil && cmd.updates && c.notify != nil && (c.state == stateAuth || c.state == stateSelected) && !ownNotifyCommand(name) {
 		c.lookNotify(true)
 	}
 	if err != nil {

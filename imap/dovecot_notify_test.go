@@ -59,6 +59,8 @@ var notifySteps = []string{
 	`A NOOP`,
 	`A CREATE mine`,
 	`A NOOP`,
+	"A APPEND Sent {5+}\r\nhello",
+	`A NOOP`,
 	// Without FlagChange for the selected mailbox, others' flag changes
 	// are not sent; after NOTIFY NONE nothing is.
 	`A NOTIFY SET (selected (MessageNew MessageExpunge)) (subtree Archive (MessageNew MessageExpunge))`,

@@ -344,12 +344,12 @@ func (c *conn) writeNotifyStatus(name string, st *store.MailboxStatus, initial, 
 	c.w.str(")\r\n")
 }
 
-// mailboxListCommand reports whether a command changes the mailbox
-// list or the subscriptions: NOTIFY reports its effect at the next
-// command, as Dovecot does.
-func mailboxListCommand(name string) bool {
+// ownNotifyCommand reports whether a command changes the mailbox list,
+// the subscriptions or another mailbox's messages: NOTIFY reports its
+// effect at the next command, as Dovecot does.
+func ownNotifyCommand(name string) bool {
 	switch name {
-	case "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE":
+	case "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "APPEND", "COPY", "MOVE":
 		return true
 	}
 	return false
