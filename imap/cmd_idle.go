@@ -18,6 +18,7 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 	if c.sel != nil && !c.sendUpdates() {
 		return errLogout
 	}
+	c.lookNotify(true)
 	if err := c.w.flush(); err != nil {
 		return err
 	}
@@ -42,6 +43,13 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 	// mailbox's lock in the same instant, every interval.
 	poll := time.NewTimer(jitter(c.pollInterval()))
 	defer poll.Stop()
+	// NOTIFY's other mailboxes are looked at on their own timer.
+	var others <-chan time.Time
+	if c.notify.watchesOthers() {
+		t := time.NewTicker(durOr(c.srv.NotifyPollInterval, DefaultNotifyPollInterval))
+		defer t.Stop()
+		others = t.C
+	}
 	var notify <-chan struct{}
 	if c.sel != nil {
 		notify = c.sel.mb.Notify()
@@ -69,6 +77,8 @@ func (c *conn) cmdIdle(tag string, _ bool) error {
 				return errLogout
 			}
 			poll.Reset(jitter(c.pollInterval()))
+		case <-others:
+			c.lookNotify(true)
 		case <-c.alertCh:
 			c.writeAlerts()
 		case <-keepalive.C:

@@ -13,6 +13,9 @@ type searchReturn struct {
 	min, max, all, count, save bool
 	extended                   bool // answer with ESEARCH
 	partial                    *partialRange
+	// update asks for the result to be kept up to date (RFC 5267 4.4,
+	// CONTEXT=SEARCH); CONTEXT is accepted and means nothing more here.
+	update bool
 }
 
 // parseSearchReturn reads what follows RETURN in SEARCH and SORT:
@@ -35,6 +38,9 @@ func (c *conn) parseSearchReturn() (*searchReturn, error) {
 				ret.count = true
 			case "SAVE":
 				ret.save = true
+			case "UPDATE":
+				ret.update = true
+			case "CONTEXT":
 			case "PARTIAL":
 				if ret.partial != nil {
 					return badf("PARTIAL given twice.")
@@ -69,7 +75,9 @@ func (c *conn) parseSearchReturn() (*searchReturn, error) {
 		// RFC 9394 3.1: ALL and PARTIAL are mutually exclusive.
 		return nil, badf("ALL and PARTIAL can't be used together.")
 	}
-	if !ret.min && !ret.max && !ret.count && !ret.save && ret.partial == nil {
+	// UPDATE alone returns no result now, only the updates (as
+	// Dovecot answers it).
+	if !ret.min && !ret.max && !ret.count && !ret.save && ret.partial == nil && !ret.update {
 		ret.all = true
 	}
 	return ret, nil
@@ -199,7 +207,10 @@ func (c *conn) cmdSearch(tag string, uid bool) error {
 		c.w.crlf()
 		return c.w.err
 	}
-	if ret.save && !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil {
+	if ret.update {
+		c.addSearchContext(key, uid, hits)
+	}
+	if ret.save && !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil && !ret.update {
 		return nil
 	}
 	set := hitSeqs

@@ -97,6 +97,10 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 		if ret, err = c.parseSearchReturn(); err != nil {
 			return err
 		}
+		if ret.update {
+			// CONTEXT=SORT is not offered (as in Dovecot 2.3).
+			return badf("UPDATE is not supported for SORT.")
+		}
 	}
 	crit, err := c.parseSortCriteria()
 	if err != nil {

@@ -57,6 +57,8 @@ type conn struct {
 	condstoreEnabled bool
 	// compressed is set once COMPRESS DEFLATE is on (RFC 4978).
 	compressed bool
+	// notify is the NOTIFY setting (RFC 5465), nil before NOTIFY.
+	notify *notifyState
 
 	// Per-command response: set by handlers, written by dispatch.
 	okCode string
@@ -94,6 +96,9 @@ type selected struct {
 	notes mailboxNotes
 	// thread is the last THREAD's result (cmd_thread.go).
 	thread *threadResult
+	// contexts are the searches kept up to date (RETURN (UPDATE),
+	// RFC 5267), in the order they were made.
+	contexts []*searchContext
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -372,6 +377,12 @@ func (c *conn) finish(tag, name string, cmd *command, err error) bool {
 		if !c.sendUpdates() {
 			return false
 		}
+	}
+	if c.sel != nil && len(c.sel.contexts) > 0 && ownChangeCommand(name) {
+		c.updateSearchContexts()
+	}
+	if cmd != nil && cmd.updates && c.notify != nil && (c.state == stateAuth || c.state == stateSelected) && !ownNotifyCommand(name) {
+		c.lookNotify(true)
 	}
 	if err != nil {
 		ie := c.wireError(name, err)

@@ -33,7 +33,16 @@
 // entries following RENAME and going with DELETE; TestDovecotMetadata),
 // and CATENATE (RFC 4469: TEXT literals and IMAP URLs of the user's own
 // messages and sections, relative or absolute; URLAUTH URLs refused;
-// the APPENDLIMIT holds for the whole message; TestDovecotCatenate).
+// the APPENDLIMIT holds for the whole message; TestDovecotCatenate),
+// and NOTIFY (RFC 5465: the selected mailbox's events from the store's
+// change notifications, MessageNew's fetch attributes, STATUS for
+// other mailboxes and LIST for mailbox and subscription changes, looked
+// at after each command and every Server.NotifyPollInterval in IDLE;
+// TestDovecotNotify), and CONTEXT=SEARCH (RFC 5267: SEARCH RETURN
+// (UPDATE) kept up to date with ADDTO and REMOVEFROM for every change of
+// the selected mailbox, the session's own included, CANCELUPDATE; at
+// most 10 contexts per selection, NOUPDATE beyond; CONTEXT=SORT is not
+// offered, as in Dovecot 2.3; TestDovecotContextSearch).
 //
 // SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
 // base subjects and first addresses; a message without a valid Date:

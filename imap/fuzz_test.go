@@ -58,6 +58,8 @@ func FuzzCommand(f *testing.F) {
 		"a APPEND INBOX CATENATE (TEXT {3+}\r\nabc URL \"/INBOX/;UID=1/;SECTION=1\" URL \";UID=2/;PARTIAL=1.2\") CATENATE (URL \"imap://u@h/INBOX/;UID=1\")\r\n",
 		"a COMPRESS DEFLATE\r\n\x02\x08\x00\x00\xff\xffjunk",
 		"a SORT (REVERSE) X ALL\r\nb SORT () UTF-8 ALL\r\nc SORT RETURN (ALL) (CC) UTF-8 $\r\n",
+		"a NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\nb CREATE x\r\nc NOOP\r\nd IDLE\r\nDONE\r\ne NOTIFY NONE\r\n",
+		"a UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\nb SEARCH RETURN (UPDATE CONTEXT) 1:*\r\nc STORE 1 +FLAGS (\\Seen)\r\nd CANCELUPDATE \"a\" {1}\r\nb\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -111,6 +111,11 @@ type Server struct {
 	// that cannot signal changes made by other processes (0: rely on
 	// Mailbox.Notify plus a 30-second safety poll).
 	PollInterval time.Duration
+	// NotifyPollInterval is how often an IDLE session that asked with
+	// NOTIFY (RFC 5465) for events of mailboxes other than the selected
+	// one looks at them (default 5 seconds); between commands they are
+	// looked at after every command that may carry updates.
+	NotifyPollInterval time.Duration
 	// MessageCache holds parsed message structures shared by all
 	// sessions (nil: a cache of imapmsg.DefaultCacheBytes is made).
 	MessageCache *imapmsg.Cache

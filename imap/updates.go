@@ -24,6 +24,13 @@ func (c *conn) sendUpdates() bool {
 	if sel == nil {
 		return true
 	}
+	ev, ok := c.selectedEvents()
+	if !ok {
+		// NOTIFY without the selected mailbox: nothing unsolicited
+		// about it (RFC 5465 3, as Dovecot); the view stays as the
+		// client knows it.
+		return true
+	}
 	changes, err := sel.mb.Poll(c.ctx())
 	if err != nil {
 		c.log.Warn("imap: poll failed", "err", err)
@@ -68,7 +75,7 @@ func (c *conn) sendUpdates() bool {
 	// numbers it knows (new messages are not in the view yet).
 	for i := range changes {
 		ch := &changes[i]
-		if ch.Kind != store.ChangeFlags || lastFlags[ch.UID] != i || gone[ch.UID] {
+		if ch.Kind != store.ChangeFlags || lastFlags[ch.UID] != i || gone[ch.UID] || ev != nil && !ev.flagChange {
 			continue
 		}
 		if seq := sel.view.seqOf(ch.UID); seq != 0 {
@@ -76,26 +83,36 @@ func (c *conn) sendUpdates() bool {
 		}
 	}
 	if len(expunged) > 0 {
+		if len(sel.contexts) > 0 {
+			// REMOVEFROM in the sequence numbers before the expunges.
+			c.updateSearchContexts()
+		}
 		sort.Slice(expunged, func(i, j int) bool { return expunged[i] < expunged[j] })
 		c.writeExpunges(expunged)
 	}
-	grew := false
+	var added []uint32
 	for i := range changes {
 		ch := &changes[i]
 		if ch.Kind != store.ChangeNew || gone[ch.UID] || !sel.view.add(ch.UID) {
 			continue
 		}
-		grew = true
+		added = append(added, ch.UID)
 		if ch.Message.Recent {
 			sel.notes.addRecent(ch.UID)
 		}
 	}
-	if grew {
+	if len(added) > 0 {
 		c.w.str("* ")
 		c.w.num(sel.view.count())
 		c.w.str(" EXISTS\r\n")
 	}
 	c.announceRecent()
+	if len(sel.contexts) > 0 {
+		c.updateSearchContexts()
+	}
+	if ev != nil {
+		c.writeNewFetch(ev.fetch, added)
+	}
 	return c.w.err == nil
 }
 
@@ -103,6 +120,7 @@ func (c *conn) sendUpdates() bool {
 // "* n EXPUNGE" each, or one "* VANISHED" with QRESYNC (RFC 7162 3.2.10).
 func (c *conn) writeExpunges(uids []uint32) {
 	sel := c.sel
+	c.dropFromSearchContexts(uids)
 	for _, u := range uids {
 		sel.notes.dropRecent(u)
 	}
