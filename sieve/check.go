@@ -134,17 +134,21 @@ func (k *checker) command(n *node, test bool) *call {
 	switch sp.tests {
 	case 0:
 		if len(n.tests) > 0 {
-			k.errf(n.pos, "the %s %s accepts no tests", n.name, kind(sp))
+			k.errf(n.pos, "the %s %s accepts no sub-tests, but tests are specified", n.name, kind(sp))
 			return nil
 		}
 	case 1:
+		if len(n.tests) == 0 {
+			k.errf(n.pos, "the %s %s requires one sub-test, but none is specified", n.name, kind(sp))
+			return nil
+		}
 		if len(n.tests) != 1 || n.testList {
-			k.errf(n.pos, "the %s %s requires one test argument", n.name, kind(sp))
+			k.errf(n.pos, "the %s %s requires one sub-test, but a list of tests is specified", n.name, kind(sp))
 			return nil
 		}
 	case 2:
 		if !n.testList {
-			k.errf(n.pos, "the %s %s requires a list of tests", n.name, kind(sp))
+			k.errf(n.pos, "the %s %s requires a list of sub-tests, but a single test is specified", n.name, kind(sp))
 			return nil
 		}
 	}
@@ -161,11 +165,11 @@ func (k *checker) command(n *node, test bool) *call {
 		c.tests = append(c.tests, tc)
 	}
 	if sp.block && !n.hasBlock {
-		k.errf(n.pos, "the %s command requires a command block", n.name)
+		k.errf(n.pos, "the %s command requires a command block, but it is missing", n.name)
 		return nil
 	}
 	if !sp.block && n.hasBlock {
-		k.errf(n.pos, "the %s command does not accept a command block", n.name)
+		k.errf(n.pos, "the %s command does not accept a command block, but one is specified anyway", n.name)
 		return nil
 	}
 	if n.hasBlock {
@@ -197,14 +201,14 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 		}
 		ts, ok := sp.tags[a.tag]
 		if !ok || !k.has(ts.ext) {
-			k.errf(a.pos, "unknown tagged argument ':%s' for the %s %s", a.tag, n.name, kind(sp))
+			k.errf(a.pos, "unknown tagged argument ':%s' for the %s %s (reported only once at first occurrence)", a.tag, n.name, kind(sp))
 			return nil
 		}
 		if c.tags == nil {
 			c.tags = map[string]arg{}
 		}
 		if _, dup := c.tags[a.tag]; dup {
-			k.errf(a.pos, "encountered duplicate tag ':%s' for the %s %s", a.tag, n.name, kind(sp))
+			k.errf(a.pos, "encountered duplicate :%s argument for the %s %s", a.tag, n.name, kind(sp))
 			return nil
 		}
 		if ts.group != "" {
@@ -217,7 +221,11 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 		val := arg{kind: argTag, tag: a.tag, pos: a.pos}
 		if ts.param != noParam {
 			if i+1 >= len(n.args) || !argFits(n.args[i+1], posKind(ts.param)) {
-				k.errf(a.pos, "the :%s tag for the %s %s requires %s as parameter", a.tag, n.name, kind(sp), kindName(posKind(ts.param)))
+				found := ""
+				if i+1 < len(n.args) {
+					found = ", but " + argName(n.args[i+1]) + " was found"
+				}
+				k.errf(a.pos, "the :%s tag for the %s %s requires %s as parameter%s", a.tag, n.name, kind(sp), kindName(posKind(ts.param)), found)
 				return nil
 			}
 			i++
@@ -232,11 +240,8 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 		}
 	}
 	if len(pos) > len(sp.pos) || len(pos) < len(sp.pos)-sp.optLead-sp.optTrail {
-		if len(pos) > len(sp.pos) {
-			k.errf(pos[len(sp.pos)].pos, "too many arguments for the %s %s", n.name, kind(sp))
-		} else {
-			k.errf(n.pos, "the %s %s expects %d positional arguments, but %d were found", n.name, kind(sp), len(sp.pos), len(pos))
-		}
+		// Pigeonhole's wording, and its line: the command's.
+		k.errf(n.pos, "the %s %s requires %d positional argument(s), but %d is/are specified", n.name, kind(sp), len(sp.pos), len(pos))
 		return nil
 	}
 	skip := len(sp.pos) - len(pos)

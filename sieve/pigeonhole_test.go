@@ -413,11 +413,13 @@ func TestPigeonholeActions(t *testing.T) {
 var reErrLine = regexp.MustCompile(`: line (\d+): error: `)
 
 // TestPigeonholeErrors requires the first error sievec reports for each
-// bad script to be on the line Parse reports.
+// bad script to be on the line Parse reports, and counts those that also
+// read word for word as sievec's (minSameErrorText).
 func TestPigeonholeErrors(t *testing.T) {
 	p := startPigeonhole(t)
 	cases := readCorpus(t, "testdata/pigeonhole/errors.txt")
 	var mu sync.Mutex
+	sameText, worded := 0, 0
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for i, c := range cases {
@@ -455,14 +457,33 @@ func TestPigeonholeErrors(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if m := reErrText.FindSubmatch(out); m != nil && perr != nil {
+				if es := Errors(perr); len(es) > 0 {
+					worded++
+					if es[0].Error() == "line "+string(m[1])+": error: "+string(m[2]) {
+						sameText++
+					}
+				}
+			}
 			if got != want {
 				t.Errorf("%s: sievec %s, yubin %s\n--- script\n%s--- sievec\n%s--- yubin\n%v", c.name, want, got, c.script, out, perr)
 			}
 		}(c, path)
 	}
 	wg.Wait()
-	t.Logf("%d scripts", len(cases))
+	t.Logf("%d scripts; the first error reads as sievec's in %d of %d", len(cases), sameText, worded)
+	// The wording is being brought to Pigeonhole's (ManageSieve sends it
+	// to clients); this many already match and must keep matching.
+	if sameText < minSameErrorText {
+		t.Errorf("only %d first errors read as sievec's, want at least %d", sameText, minSameErrorText)
+	}
 }
+
+// minSameErrorText is how many of errors.txt's first errors read word
+// for word as sievec's (of 106 that sievec reports with a line).
+const minSameErrorText = 61
+
+var reErrText = regexp.MustCompile(`: line (\d+): error: (.*)`)
 
 // printable replaces control characters with '?' as sieve-test does.
 func printable(s string) string {
