@@ -115,7 +115,7 @@ func (k *checker) has(ext string) bool {
 func (k *checker) command(n *node, test bool) *call {
 	sp, ok := specs[n.name]
 	if !ok || !k.has(sp.ext) {
-		if sp != nil && sp.test {
+		if sp != nil && sp.test || sp == nil && test {
 			k.errf(n.pos, "unknown test '%s' (only reported once at first occurrence)", n.name)
 		} else {
 			k.errf(n.pos, "unknown command '%s' (only reported once at first occurrence)", n.name)
@@ -123,7 +123,7 @@ func (k *checker) command(n *node, test bool) *call {
 		return nil
 	}
 	if sp.test && !test {
-		k.errf(n.pos, "unknown command '%s' (only reported once at first occurrence)", n.name)
+		k.errf(n.pos, "attempted to use test '%s' as command", n.name)
 		return nil
 	}
 	c := k.args(n, sp)
@@ -155,7 +155,7 @@ func (k *checker) command(n *node, test bool) *call {
 	for _, t := range n.tests {
 		ts, ok := specs[t.name]
 		if ok && !ts.test {
-			k.errf(t.pos, "%s command '%s' used as a test", n.name, t.name)
+			k.errf(t.pos, "attempted to use command '%s' as test", t.name)
 			return nil
 		}
 		tc := k.command(t, true)
@@ -179,6 +179,24 @@ func (k *checker) command(n *node, test bool) *call {
 		return nil
 	}
 	return c
+}
+
+// conflictText is Pigeonhole's message for a tag of a group that already
+// has one (:contains after :is, :seconds after :days...).
+func conflictText(name, kind, group, tag, other string) string {
+	switch {
+	case group == "match":
+		return "encountered duplicate MATCH-TYPE argument (:" + tag + ") for the " + name + " " + kind
+	case group == "addrpart":
+		return "encountered duplicate ADDRESS-PART argument (:" + tag + ") for the " + name + " " + kind
+	case name == "size":
+		return "exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found"
+	case name == "include":
+		return "include: cannot use location tags ':personal' and ':global' multiple times"
+	case name == "duplicate":
+		return "conflicting :header and :uniqueid arguments specified for the duplicate test"
+	}
+	return "encountered duplicate :" + tag + " argument for the " + name + " " + kind
 }
 
 func kind(sp *cmdSpec) string {
@@ -213,7 +231,7 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 		}
 		if ts.group != "" {
 			if other, ok := groups[ts.group]; ok {
-				k.errf(a.pos, "%s %s: tag ':%s' conflicts with tag ':%s'", n.name, kind(sp), a.tag, other)
+				k.errf(a.pos, "%s", conflictText(n.name, kind(sp), ts.group, a.tag, other))
 				return nil
 			}
 			groups[ts.group] = a.tag
@@ -252,12 +270,31 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 	for i, a := range pos {
 		want := sp.pos[skip+i]
 		if !argFits(a, want) {
-			k.errf(a.pos, "the %s %s expects %s as argument %d, but %s was found", n.name, kind(sp), kindName(want), skip+i+1, argName(a))
+			k.errf(a.pos, "the %s %s expects %s as argument %d%s, but %s was found", n.name, kind(sp), kindName(want), skip+i+1, argLabel(n.name, skip+i), argName(a))
 			return nil
 		}
 		c.args[skip+i] = a
 	}
 	return c
+}
+
+// argLabels are the names Pigeonhole gives positional arguments in its
+// messages ("argument 2 (key list)"), for the commands whose names were
+// checked against sievec; others are left unnamed.
+var argLabels = map[string][]string{
+	"header":   {"header names", "key list"},
+	"exists":   {"header names"},
+	"size":     {"limit"},
+	"redirect": {"address"},
+	"fileinto": {"folder"},
+}
+
+// argLabel is " (name)" for argument i of command, or "".
+func argLabel(command string, i int) string {
+	if l := argLabels[command]; i < len(l) {
+		return " (" + l[i] + ")"
+	}
+	return ""
 }
 
 func argFits(a arg, want posKind) bool {
