@@ -94,7 +94,7 @@ func (k *checker) require(n *node) {
 	for _, e := range n.args[0].strs {
 		le := strings.ToLower(e)
 		if !k.enabled[le] {
-			k.errf(n.args[0].pos, "require command: unknown Sieve capability '%s'", e)
+			k.errf(n.args[0].pos, "require command: unknown Sieve capability `%s'", e)
 			continue
 		}
 		k.required[le] = true
@@ -181,6 +181,31 @@ func (k *checker) command(n *node, test bool) *call {
 	return c
 }
 
+// tagParamOK checks a tag's parameter as soon as it is read, as
+// Pigeonhole does (before the positional arguments are counted): the
+// comparator's name and the relational operator.
+func (k *checker) tagParamOK(tag string, val arg) bool {
+	if len(val.strs) == 0 {
+		return true
+	}
+	switch tag {
+	case "comparator":
+		switch name := strings.ToLower(val.strs[0]); {
+		case name == "i;octet", name == "i;ascii-casemap":
+		case name == "i;ascii-numeric" && k.has("comparator-i;ascii-numeric"):
+		default:
+			k.errf(val.pos, "unknown comparator '%s'", val.strs[0])
+			return false
+		}
+	case "value", "count":
+		if !relOps[strings.ToLower(val.strs[0])] {
+			k.errf(val.pos, "the :%s match-type requires a constant string argument being one of \"gt\", \"ge\", \"lt\", \"le\", \"eq\" or \"ne\", but \"%s\" was found", tag, val.strs[0])
+			return false
+		}
+	}
+	return true
+}
+
 // conflictText is Pigeonhole's message for a tag of a group that already
 // has one (:contains after :is, :seconds after :days...).
 func conflictText(name, kind, group, tag, other string) string {
@@ -248,6 +273,9 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 			}
 			i++
 			val = n.args[i]
+			if !k.tagParamOK(a.tag, val) {
+				return nil
+			}
 		}
 		c.tags[a.tag] = val
 		switch ts.group {
@@ -358,7 +386,7 @@ func (k *checker) validate(c *call) bool {
 		a := c.tags[c.mt]
 		r := strings.ToLower(a.strs[0])
 		if !relOps[r] {
-			k.errf(a.pos, "invalid relational match type '%s'", a.strs[0])
+			k.errf(a.pos, "the :%s match-type requires a constant string argument being one of \"gt\", \"ge\", \"lt\", \"le\", \"eq\" or \"ne\", but \"%s\" was found", c.mt, a.strs[0])
 			return false
 		}
 		c.rel = r
@@ -368,17 +396,17 @@ func (k *checker) validate(c *call) bool {
 		return false
 	}
 	if (c.mt == "contains" || c.mt == "matches") && c.cmp == "i;ascii-numeric" {
-		k.errf(c.pos, "the comparator does not support substring matching")
+		k.errf(c.pos, "the specified %s comparator does not support sub-string matching as required by the :%s match type", c.cmp, c.mt)
 		return false
 	}
 	if c.has("last") && !c.has("index") && c.name != "duplicate" && c.name != "addheader" {
-		k.errf(c.tags["last"].pos, "the :last tag for the %s test requires the :index tag", c.name)
+		k.errf(c.tags["last"].pos, "the :last tag for the %s test cannot be specified without the :index tag", c.name)
 		return false
 	}
 	switch c.name {
 	case "size":
 		if !c.has("over") && !c.has("under") {
-			k.errf(c.pos, "the size test requires either the :under or the :over tag")
+			k.errf(c.pos, "the size test requires either the :under or the :over tag to be specified")
 			return false
 		}
 	case "vacation":
@@ -417,7 +445,7 @@ func (k *checker) validate(c *call) bool {
 			case "from", "to", "auth":
 			default:
 				if !hasVar(p, k) {
-					k.errf(c.args[0].pos, "envelope test: specified envelope part '%s' is not supported by the envelope test", p)
+					k.errf(c.args[0].pos, "specified envelope part '%s' is not supported by the envelope test", p)
 					return false
 				}
 			}
@@ -443,7 +471,7 @@ func (k *checker) validate(c *call) bool {
 	case "addheader", "deleteheader":
 		name := c.args[0].strs[0]
 		if !hasVar(name, k) && !validHeaderName(name) {
-			k.errf(c.args[0].pos, "specified field name argument '%s' is not a valid header field name", name)
+			k.errf(c.args[0].pos, "%s command: specified field name `%s' is invalid", c.name, name)
 			return false
 		}
 		if c.name == "deleteheader" && c.args[1].kind == argStrings && c.mt == "count" {
@@ -453,6 +481,11 @@ func (k *checker) validate(c *call) bool {
 	case "notify":
 		m := c.args[0].strs[0]
 		if !hasVar(m, k) {
+			if scheme, _, _ := strings.Cut(m, ":"); !strings.EqualFold(scheme, "mailto") {
+				// Pigeonhole names the unknown scheme.
+				k.errf(c.args[0].pos, "notify command: invalid method '%s'", scheme)
+				return false
+			}
 			if _, err := parseMailtoURI(m); err != nil {
 				k.errf(c.args[0].pos, "notify command: invalid method '%s': %v", m, err)
 				return false

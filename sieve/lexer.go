@@ -69,11 +69,11 @@ type token struct {
 func (t token) describe() string {
 	switch t.kind {
 	case tokIdent:
-		return "identifier '" + t.text + "'"
+		return "identifier"
 	case tokTag:
-		return "tag ':" + t.text + "'"
+		return "tag"
 	case tokNumber:
-		return fmt.Sprintf("number %d", t.num)
+		return "number"
 	case tokString, tokMultiline:
 		return "string"
 	}
@@ -240,7 +240,7 @@ func (l *lexer) number(p Pos) (token, *Error) {
 		return token{}, l.errf(p, "invalid number")
 	}
 	if overflow {
-		return token{}, l.errf(p, "number exceeds integer limits")
+		return token{}, l.errf(p, "number exceeds integer limits (max 18446744073709551615)")
 	}
 	return token{kind: tokNumber, num: int64(n), pos: p}, nil
 }
@@ -250,7 +250,7 @@ func (l *lexer) quoted(p Pos) (token, *Error) {
 	var b strings.Builder
 	for {
 		if l.off >= len(l.src) {
-			return token{}, l.errf(l.pos(), "end of file before end of string")
+			return token{}, l.errf(l.pos(), "end of file before end of quoted string started at line %d", p.Line)
 		}
 		c := l.src[l.off]
 		switch c {
@@ -260,7 +260,7 @@ func (l *lexer) quoted(p Pos) (token, *Error) {
 		case '\\':
 			l.advance()
 			if l.off >= len(l.src) {
-				return token{}, l.errf(l.pos(), "end of file before end of string")
+				return token{}, l.errf(l.pos(), "end of file before end of quoted string started at line %d", p.Line)
 			}
 			b.WriteByte(l.src[l.off])
 			l.advance()

@@ -73,6 +73,9 @@ func (p *parser) command() (*node, *Error) {
 			return nil, err
 		}
 		if p.tok.kind != tokRBrace {
+			if p.tok.kind == tokEOF {
+				return nil, p.errf(p.tok.pos, "expected end of compound block '}', but found end of file")
+			}
 			return nil, p.errf(p.tok.pos, "expected command or end of block '}', but found %s", p.tok.describe())
 		}
 		p.depth--
@@ -130,9 +133,13 @@ func (p *parser) arguments(n *node) *Error {
 			return err
 		}
 		n.testList = true
-		for {
+		for first := true; ; first = false {
 			if p.tok.kind != tokIdent {
-				return p.errf(p.tok.pos, "expected test command after '(' or ',', but found %s", p.tok.describe())
+				after := "','"
+				if first {
+					after = "'('"
+				}
+				return p.errf(p.tok.pos, "expecting test identifier after %s in test list, but found %s", after, p.tok.describe())
 			}
 			t, err := p.test()
 			if err != nil {
@@ -176,9 +183,13 @@ func (p *parser) stringList() (arg, *Error) {
 	if err := p.advance(); err != nil {
 		return a, err
 	}
-	for {
+	for first := true; ; first = false {
 		if p.tok.kind != tokString && p.tok.kind != tokMultiline {
-			return a, p.errf(p.tok.pos, "expected string while parsing string list, but found %s", p.tok.describe())
+			after := "','"
+			if first {
+				after = "'['"
+			}
+			return a, p.errf(p.tok.pos, "expecting string after %s in string list, but found %s", after, p.tok.describe())
 		}
 		a.strs = append(a.strs, p.tok.text)
 		if err := p.advance(); err != nil {
@@ -192,7 +203,7 @@ func (p *parser) stringList() (arg, *Error) {
 		case tokRBracket:
 			return a, p.advance()
 		default:
-			return a, p.errf(p.tok.pos, "expected ',' or end of string list ']', but found %s", p.tok.describe())
+			return a, p.errf(p.tok.pos, "expecting ',' or end of string list ']', but found %s", p.tok.describe())
 		}
 	}
 }
