@@ -87,6 +87,10 @@ func (k *checker) checkBlock(nodes []*node, top bool) []*call {
 }
 
 func (k *checker) require(n *node) {
+	if len(n.args) == 1 && n.args[0].kind != argStrings {
+		k.errf(n.pos, "the require command accepts a single string or string list argument, but %s was found", argName(n.args[0]))
+		return
+	}
 	if len(n.args) != 1 || n.args[0].kind != argStrings || len(n.tests) > 0 || n.hasBlock {
 		k.errf(n.pos, "the require command expects a string list argument")
 		return
@@ -179,6 +183,20 @@ func (k *checker) command(n *node, test bool) *call {
 		return nil
 	}
 	return c
+}
+
+// addrDetail is the reason Pigeonhole gives for the commonest invalid
+// address, a local part with no '@' after it (": invalid or lonely local
+// part 'x' (expecting '@')"); "" for others.
+func addrDetail(s string) string {
+	i := 0
+	for i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", s[i]) >= 0) {
+		i++
+	}
+	if i == 0 || i < len(s) && s[i] == '@' {
+		return ""
+	}
+	return ": invalid or lonely local part '" + s[:i] + "' (expecting '@')"
 }
 
 // tagParamOK checks a tag's parameter as soon as it is read, as
@@ -287,7 +305,11 @@ func (k *checker) args(n *node, sp *cmdSpec) *call {
 	}
 	if len(pos) > len(sp.pos) || len(pos) < len(sp.pos)-sp.optLead-sp.optTrail {
 		// Pigeonhole's wording, and its line: the command's.
-		k.errf(n.pos, "the %s %s requires %d positional argument(s), but %d is/are specified", n.name, kind(sp), len(sp.pos), len(pos))
+		if len(pos) == 0 && sp.optLead > 0 {
+			k.errf(n.pos, "the %s %s expects at least one argument, but none was found", n.name, kind(sp))
+		} else {
+			k.errf(n.pos, "the %s %s requires %d positional argument(s), but %d is/are specified", n.name, kind(sp), len(sp.pos), len(pos))
+		}
 		return nil
 	}
 	skip := len(sp.pos) - len(pos)
@@ -412,7 +434,7 @@ func (k *checker) validate(c *call) bool {
 	case "vacation":
 		if a, ok := c.tags["from"]; ok && !hasVar(a.strs[0], k) {
 			if _, err := parseAddressList(a.strs[0]); err != nil {
-				k.errf(a.pos, "specified :from address '%s' is invalid for vacation action", a.strs[0])
+				k.errf(a.pos, "specified :from address '%s' is invalid for vacation action%s", a.strs[0], addrDetail(a.strs[0]))
 				return false
 			}
 		}
@@ -420,7 +442,7 @@ func (k *checker) validate(c *call) bool {
 		a := c.args[0]
 		if !hasVar(a.strs[0], k) {
 			if _, err := parseAddrSpec(a.strs[0]); err != nil {
-				k.errf(a.pos, "specified redirect address '%s' is invalid", a.strs[0])
+				k.errf(a.pos, "specified redirect address '%s' is invalid%s", a.strs[0], addrDetail(a.strs[0]))
 				return false
 			}
 		}
@@ -431,7 +453,7 @@ func (k *checker) validate(c *call) bool {
 		}
 	case "setflag", "addflag", "removeflag":
 		if c.args[0].kind == argStrings && !k.has("variables") {
-			k.errf(c.args[0].pos, "the %s command expects a string list as argument 1", c.name)
+			k.errf(c.args[0].pos, "the %s command only allows for the specification of a variable name when the variables extension is active", c.name)
 			return false
 		}
 	case "hasflag":
