@@ -1,8 +1,10 @@
 package sieve
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -183,6 +185,30 @@ func (k *checker) command(n *node, test bool) *call {
 		return nil
 	}
 	return c
+}
+
+// regexReason words a regular expression's error as the POSIX regcomp
+// Pigeonhole uses does, where the two agree on the fault; Go's words
+// otherwise.
+func regexReason(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case syntax.ErrMissingParen:
+			return `unmatched ( or \(`
+		case syntax.ErrUnexpectedParen:
+			return `unmatched ) or \)`
+		case syntax.ErrInvalidCharRange:
+			return "invalid range end"
+		case syntax.ErrMissingBracket:
+			return "unmatched [, [^, [:, [., or [="
+		case syntax.ErrMissingRepeatArgument, syntax.ErrInvalidRepeatOp:
+			return "invalid preceding regular expression"
+		case syntax.ErrInvalidRepeatSize:
+			return `invalid content of \{\}`
+		}
+	}
+	return err.Error()
 }
 
 // addrDetail is the reason Pigeonhole gives for the commonest invalid
@@ -525,7 +551,7 @@ func (k *checker) validate(c *call) bool {
 				}
 				re, err := compileRegex(s, c.cmp, k.cfg.limits.MaxRegexSize)
 				if err != nil {
-					k.errf(keys.pos, "invalid regular expression '%s' for regex match: %v", s, err)
+					k.errf(keys.pos, "invalid regular expression '%s' for regex match: %s", s, regexReason(err))
 					return false
 				}
 				c.regexes = append(c.regexes, re)

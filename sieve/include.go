@@ -28,7 +28,7 @@ func (k *checker) include(c *call) error {
 	key := string(loc) + "/" + name
 	for _, s := range k.inc.stack {
 		if s == key {
-			k.errf(c.pos, "circular include of script '%s'", name)
+			k.errf(c.pos, "circular include")
 			return errBad
 		}
 	}

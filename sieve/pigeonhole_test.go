@@ -460,7 +460,9 @@ func TestPigeonholeErrors(t *testing.T) {
 			if m := reErrText.FindSubmatch(out); m != nil && perr != nil {
 				if es := Errors(perr); len(es) > 0 {
 					worded++
-					if es[0].Error() == "line "+string(m[1])+": error: "+string(m[2]) {
+					// (The script's name, for an included one, is
+					// compared by the line test above, not here.)
+					if fmt.Sprintf("line %d: error: %s.", es[0].Pos.Line, es[0].Msg) == "line "+string(m[1])+": error: "+string(m[2]) {
 						sameText++
 					}
 				}
@@ -481,7 +483,7 @@ func TestPigeonholeErrors(t *testing.T) {
 
 // minSameErrorText is how many of errors.txt's first errors read word
 // for word as sievec's (of 106 that sievec reports with a line).
-const minSameErrorText = 100
+const minSameErrorText = 104
 
 var reErrText = regexp.MustCompile(`: line (\d+): error: (.*)`)
 

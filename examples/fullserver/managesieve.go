@@ -145,6 +145,10 @@ func sieveCheck(exts []string) func(ctx context.Context, name string, script []b
 			b.WriteString(prefix + "error: " + err.Error() + "\r\n")
 		}
 		for _, e := range errs {
+			if e.Script != "" {
+				b.WriteString(e.Error() + "\r\n") // an included script's, named
+				continue
+			}
 			b.WriteString(prefix + e.Error() + "\r\n")
 		}
 		b.WriteString(prefix + "error: validation failed.\r\n")
