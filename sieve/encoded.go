@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -54,10 +55,10 @@ func decodeEncodedString(s string) (string, string) {
 		case "hex":
 			dec, ok = decodeHexSeq(body)
 		case "unicode":
-			var bad bool
+			var bad uint64
 			dec, ok, bad = decodeUnicodeSeq(body)
-			if bad {
-				return s, "invalid unicode character in encoded character substitution"
+			if bad != 0 {
+				return s, fmt.Sprintf("invalid unicode character 0x%08x in encoded character substitution", bad&^(1<<63))
 			}
 		}
 		if !ok {
@@ -89,21 +90,21 @@ func decodeHexSeq(s string) (string, bool) {
 	return b.String(), true
 }
 
-func decodeUnicodeSeq(s string) (out string, ok, bad bool) {
+func decodeUnicodeSeq(s string) (out string, ok bool, bad uint64) {
 	var b strings.Builder
 	for _, f := range strings.FieldsFunc(s, isBlank) {
 		if len(f) > 8 {
-			return "", false, false
+			return "", false, 0
 		}
 		v, err := strconv.ParseUint(f, 16, 32)
 		if err != nil {
-			return "", false, false
+			return "", false, 0
 		}
 		r := rune(v)
 		if v > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF) || !utf8.ValidRune(r) {
-			return "", false, true
+			return "", false, v | 1<<63 // the high bit: bad even when v is 0
 		}
 		b.WriteRune(r)
 	}
-	return b.String(), true, false
+	return b.String(), true, 0
 }
