@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/dovecotroot"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -85,11 +86,11 @@ func FuzzSubscriptionsAndKeywords(f *testing.F) {
 	f.Add([]byte("V\t2\n\nSent\nArchive\t2024\nEntw&APw-rfe\n"))
 	f.Add([]byte("0 $Important\n1 NonJunk\n25 z\n26 over\n-1 neg\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, n := range parseSubscriptions(data) {
+		for _, n := range dovecotroot.ParseSubscriptions(data) {
 			if strings.Contains(n, "..") && strings.Contains(n, "/../") {
 				t.Fatalf("escaping name %q", n)
 			}
-			if got := parseSubscriptions([]byte("V\t2\n\n" + formatSubscription(n) + "\n")); len(got) != 1 || got[0] != n {
+			if got := dovecotroot.ParseSubscriptions([]byte("V\t2\n\n" + dovecotroot.FormatSubscription(n) + "\n")); len(got) != 1 || got[0] != n {
 				t.Fatalf("subscription %q round-trips to %q", n, got)
 			}
 		}
