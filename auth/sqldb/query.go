@@ -1,11 +1,11 @@
 package sqldb
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/internal/sqltext"
 )
 
 // query is a Dovecot query with its %-variables turned into bound
@@ -39,7 +39,7 @@ func compile(q string, bind func(n int) string) (*query, error) {
 		c := q[i]
 		switch c {
 		case '\'', '"':
-			end, content, err := literal(q, i)
+			end, content, err := sqltext.Literal(q, i)
 			if err != nil {
 				return nil, err
 			}
@@ -68,30 +68,6 @@ func compile(q string, bind func(n int) string) (*query, error) {
 	}
 	out.text = b.String()
 	return out, nil
-}
-
-// literal finds the end of the string literal starting at q[start] (a
-// quote) and returns its index and the literal's text with doubled
-// quotes and backslash escapes undone.
-func literal(q string, start int) (int, string, error) {
-	quote := q[start]
-	var b strings.Builder
-	for i := start + 1; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '\\' && i+1 < len(q):
-			i++
-			b.WriteByte(q[i])
-		case c == quote && i+1 < len(q) && q[i+1] == quote:
-			i++
-			b.WriteByte(quote)
-		case c == quote:
-			return i, b.String(), nil
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return 0, "", errors.New("unterminated string literal")
 }
 
 // variableLen returns the length of the %-variable at the start of s

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/yubinmail/yubin/internal/sqltext"
 )
 
 // sqlQuery is a mysql_table(5)/pgsql_table(5) query with its
@@ -33,7 +35,7 @@ func compileSQL(q string, bind func(int) string) (*sqlQuery, error) {
 		c := q[i]
 		switch c {
 		case '\'', '"':
-			end, content, err := sqlLiteral(q, i)
+			end, content, err := sqltext.Literal(q, i)
 			if err != nil {
 				return nil, err
 			}
@@ -61,29 +63,6 @@ func compileSQL(q string, bind func(int) string) (*sqlQuery, error) {
 	}
 	out.text = b.String()
 	return out, nil
-}
-
-// sqlLiteral returns the end of the quoted literal starting at q[start]
-// and its text with doubled quotes and backslash escapes undone.
-func sqlLiteral(q string, start int) (int, string, error) {
-	quote := q[start]
-	var b strings.Builder
-	for i := start + 1; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '\\' && i+1 < len(q):
-			i++
-			b.WriteByte(q[i])
-		case c == quote && i+1 < len(q) && q[i+1] == quote:
-			i++
-			b.WriteByte(quote)
-		case c == quote:
-			return i, b.String(), nil
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return 0, "", errors.New("unterminated string literal in query")
 }
 
 // checkPercent validates the %-expansions of a template.
