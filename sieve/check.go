@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"time"
 )
 
 // call is a checked command or test: its tags resolved, its
@@ -38,13 +39,34 @@ type checker struct {
 	enabled  map[string]bool // extensions the script may require
 	required map[string]bool // extensions the script required
 	errs     ErrorList
+	warns    []*Error
+	all      ErrorList // errors and warnings in the order found
 	script   *Script
 	inc      *includeState
+	unknown  map[string]bool // unknown commands and tests already reported
 }
 
 func (k *checker) errf(p Pos, format string, args ...any) {
+	k.addErr(&Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+}
+
+// addErr records an error; sievec stops listing them after 20.
+func (k *checker) addErr(e *Error) {
 	if len(k.errs) < 20 {
-		k.errs = append(k.errs, &Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+		k.errs = append(k.errs, e)
+		k.all = append(k.all, e)
+	}
+}
+
+// warnf records a warning: the script still compiles.
+func (k *checker) warnf(p Pos, format string, args ...any) {
+	k.addWarning(&Error{Pos: p, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+func (k *checker) addWarning(w *Error) {
+	if len(k.warns) < 20 {
+		k.warns = append(k.warns, w)
+		k.all = append(k.all, w)
 	}
 }
 
@@ -121,6 +143,13 @@ func (k *checker) has(ext string) bool {
 func (k *checker) command(n *node, test bool) *call {
 	sp, ok := specs[n.name]
 	if !ok || !k.has(sp.ext) {
+		if k.unknown[n.name] {
+			return nil // reported once, at its first occurrence
+		}
+		if k.unknown == nil {
+			k.unknown = map[string]bool{}
+		}
+		k.unknown[n.name] = true
 		if sp != nil && sp.test || sp == nil && test {
 			k.errf(n.pos, "unknown test '%s' (only reported once at first occurrence)", n.name)
 		} else {
@@ -140,7 +169,21 @@ func (k *checker) command(n *node, test bool) *call {
 	switch sp.tests {
 	case 0:
 		if len(n.tests) > 0 {
-			k.errf(n.pos, "the %s %s accepts no sub-tests, but tests are specified", n.name, kind(sp))
+			// As Pigeonhole: a known test is a misplaced test; a word
+			// that is this command's tag lacks its colon; anything else
+			// most likely follows a missing semicolon.
+			t := n.tests[0]
+			tsp, known := specs[t.name]
+			known = known && k.has(tsp.ext)
+			_, isTag := sp.tags[t.name]
+			switch {
+			case known && tsp.test:
+				k.errf(n.pos, "the %s %s accepts no sub-tests, but tests are specified", n.name, kind(sp))
+			case !known && isTag:
+				k.errf(n.pos, "missing colon ':' before ':%s' tag in %s %s", t.name, n.name, kind(sp))
+			default:
+				k.errf(n.pos, "missing semicolon ';' after %s %s", n.name, kind(sp))
+			}
 			return nil
 		}
 	case 1:
@@ -457,7 +500,23 @@ func (k *checker) validate(c *call) bool {
 			k.errf(c.pos, "the size test requires either the :under or the :over tag to be specified")
 			return false
 		}
+	case "date", "currentdate":
+		part := c.args[0]
+		if c.name == "date" {
+			part = c.args[1]
+		}
+		if !hasVar(part.strs[0], k) {
+			if _, known := datePart(time.Time{}, strings.ToLower(part.strs[0])); !known {
+				k.warnf(part.pos, "specified date part `%s' is not known", part.strs[0])
+			}
+		}
 	case "vacation":
+		if a, ok := c.tags["days"]; ok && time.Duration(a.num)*24*time.Hour < vacationMinPeriod {
+			k.warnf(a.pos, "specified :days value '%d' is under the minimum", a.num)
+		}
+		if a, ok := c.tags["seconds"]; ok && time.Duration(a.num)*time.Second < vacationMinPeriod {
+			k.warnf(a.pos, "specified :seconds value '%d' is under the minimum", a.num)
+		}
 		if a, ok := c.tags["from"]; ok && !hasVar(a.strs[0], k) {
 			if _, err := parseAddressList(a.strs[0]); err != nil {
 				k.errf(a.pos, "specified :from address '%s' is invalid for vacation action%s", a.strs[0], addrDetail(a.strs[0]))

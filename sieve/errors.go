@@ -21,6 +21,14 @@ type Error struct {
 	Script string
 	Pos    Pos
 	Msg    string
+	// Syntax is set for an error of the lexer or parser, which stops
+	// the script from being read at all; sievec and ManageSieve then end
+	// with "error: parse failed." rather than "error: validation
+	// failed.".
+	Syntax bool
+	// Warning is set for a finding that does not stop the script
+	// (Script.Warnings); its text then says "warning:".
+	Warning bool
 }
 
 func (e *Error) Error() string {
@@ -28,14 +36,19 @@ func (e *Error) Error() string {
 	if e.Script != "" {
 		prefix = e.Script + ": "
 	}
-	if e.Pos.Line == 0 {
-		return prefix + "error: " + e.Msg + "."
+	kind := "error"
+	if e.Warning {
+		kind = "warning"
 	}
-	return fmt.Sprintf("%sline %d: error: %s.", prefix, e.Pos.Line, e.Msg)
+	if e.Pos.Line == 0 {
+		return prefix + kind + ": " + e.Msg + "."
+	}
+	return fmt.Sprintf("%sline %d: %s: %s.", prefix, e.Pos.Line, kind, e.Msg)
 }
 
-// ErrorList is the set of errors of one failed Parse, in script order.
-// Its Error text has one error a line, as sievec prints them.
+// ErrorList is the set of errors of one failed Parse, in script order,
+// with the warnings found before the check stopped among them (their
+// Warning set). Its Error text has one a line, as sievec prints them.
 type ErrorList []*Error
 
 func (l ErrorList) Error() string {

@@ -8,6 +8,10 @@ import (
 // ErrNotFound is what an Includer returns for a script that does not exist.
 var ErrNotFound = errors.New("sieve: script not found")
 
+// ErrNoLocation is what an Includer returns when the location asked for
+// is not configured (include :global without sieve_global).
+var ErrNoLocation = errors.New("sieve: include location not configured")
+
 // include resolves an include command at check time (RFC 6609): the
 // named script is loaded through the Includer and checked; cycles and
 // the include limits are errors.
@@ -45,16 +49,23 @@ func (k *checker) include(c *call) error {
 		k.errf(c.pos, "failed to include script '%s': no more than %d includes allowed", name, k.cfg.limits.MaxIncludes)
 		return errBad
 	}
-	if k.cfg.includer == nil {
-		if c.has("optional") {
-			return nil
-		}
-		k.errf(c.pos, "included %s script '%s' does not exist", loc, name)
-		return errBad
+	var src []byte
+	err := ErrNotFound
+	if k.cfg.includer != nil {
+		src, err = k.cfg.includer.LoadScript(loc, name)
 	}
-	src, err := k.cfg.includer.LoadScript(loc, name)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) && c.has("optional") {
+		switch {
+		case errors.Is(err, ErrNoLocation):
+			k.errf(c.pos, "include: %s location for included script `%s' is unavailable (contact system administrator for more information)", loc, name)
+			return errBad
+		case !errors.Is(err, ErrNotFound):
+			k.errf(c.pos, "failed to include script '%s' (contact system administrator for more information)", name)
+			return errBad
+		case c.has("optional"):
+			return nil
+		case k.cfg.upload && loc == IncludePersonal:
+			k.warnf(c.pos, "included %s script '%s' does not exist (ignored during upload)", loc, name)
 			return nil
 		}
 		k.errf(c.pos, "included %s script '%s' does not exist", loc, name)
@@ -68,18 +79,27 @@ func (k *checker) include(c *call) error {
 	if perr != nil {
 		// The included script's own errors, as sievec reports them.
 		for _, e := range Errors(perr) {
-			if len(k.errs) < 20 {
-				e2 := *e
-				if e2.Script == "" {
-					e2.Script = name
-				}
-				k.errs = append(k.errs, &e2)
+			e2 := *e
+			if e2.Script == "" {
+				e2.Script = name
+			}
+			if e2.Warning {
+				k.addWarning(&e2)
+			} else {
+				k.addErr(&e2)
 			}
 		}
 		if len(Errors(perr)) == 0 {
 			k.errf(c.pos, "failed to compile included script '%s': %v", name, perr)
 		}
 		return errBad
+	}
+	for _, w := range s.warnings {
+		w2 := *w
+		if w2.Script == "" {
+			w2.Script = name
+		}
+		k.addWarning(&w2)
 	}
 	k.inc.done[key] = s
 	c.inc = s

@@ -23,6 +23,8 @@ const (
 	tokRBrace
 	tokLParen
 	tokRParen
+	tokError   // a lexical error, already reported
+	tokGarbage // characters that start no token, already reported
 )
 
 func (k tokKind) String() string {
@@ -53,8 +55,10 @@ func (k tokKind) String() string {
 		return "'('"
 	case tokRParen:
 		return "')'"
+	case tokGarbage:
+		return "unknown characters"
 	}
-	return "token"
+	return "unknown token"
 }
 
 // token is one lexical token with its position.
@@ -86,6 +90,35 @@ type lexer struct {
 	off  int
 	line int
 	col  int
+	errs []*Error // lexical errors, and the parser's (report)
+	// garbage is set after a tokGarbage token: a run of such characters
+	// is reported once.
+	garbage bool
+}
+
+// report records an error of the lexer or the parser, in the order
+// found.
+func (l *lexer) report(e *Error) { l.errs = append(l.errs, e) }
+
+// next returns the next token. A lexical error is reported and yields a
+// tokError token, or a tokGarbage token for a character that starts no
+// token (one character a call), so that the parser can go on and report
+// what follows as Pigeonhole's does.
+func (l *lexer) next() token {
+	wasGarbage := l.garbage
+	t, err := l.scan()
+	l.garbage = t.kind == tokGarbage
+	if err == nil {
+		return t
+	}
+	if t.kind == tokGarbage {
+		if !wasGarbage {
+			l.report(err)
+		}
+		return t
+	}
+	l.report(err)
+	return token{kind: tokError, pos: err.Pos}
 }
 
 func newLexer(src []byte) *lexer { return &lexer{src: src, line: 1, col: 1} }
@@ -152,10 +185,14 @@ func (l *lexer) skipSpace() *Error {
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// next returns the next token.
-func (l *lexer) next() (token, *Error) {
+// scan reads the next token, or fails with a lexical error.
+func (l *lexer) scan() (token, *Error) {
+	start := l.off
 	if err := l.skipSpace(); err != nil {
 		return token{}, err
+	}
+	if l.off != start {
+		l.garbage = false // white space ends a run of garbage
 	}
 	p := l.pos()
 	if l.off >= len(l.src) {
@@ -170,7 +207,7 @@ func (l *lexer) next() (token, *Error) {
 	case c == ':':
 		l.advance()
 		if l.off >= len(l.src) || !isAlpha(l.src[l.off]) {
-			return token{}, l.errf(p, "unexpected character(s) starting with ':'")
+			return token{kind: tokGarbage, pos: p}, l.errf(p, "unexpected character(s) starting with ':'")
 		}
 		id := l.ident()
 		return token{kind: tokTag, text: strings.ToLower(id), pos: p}, nil
@@ -187,10 +224,11 @@ func (l *lexer) next() (token, *Error) {
 	case c == '"':
 		return l.quoted(p)
 	}
+	l.advance()
 	if c >= 0x20 && c < 0x7f {
-		return token{}, l.errf(p, "unexpected character(s) starting with '%c'", c)
+		return token{kind: tokGarbage, pos: p}, l.errf(p, "unexpected character(s) starting with '%c'", c)
 	}
-	return token{}, l.errf(p, "unexpected character(s) starting with 0x%02x", c)
+	return token{kind: tokGarbage, pos: p}, l.errf(p, "unexpected character(s) starting with 0x%02x", c)
 }
 
 func (l *lexer) ident() string {
@@ -235,9 +273,6 @@ func (l *lexer) number(p Pos) (token, *Error) {
 				n *= mul
 			}
 		}
-	}
-	if l.off < len(l.src) && isAlpha(l.src[l.off]) {
-		return token{}, l.errf(p, "invalid number")
 	}
 	if overflow {
 		return token{}, l.errf(p, "number exceeds integer limits (max 18446744073709551615)")

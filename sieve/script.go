@@ -15,10 +15,18 @@ type Script struct {
 	Name string
 
 	cmds     []*call
+	warnings []*Error
 	required map[string]bool
 	enabled  map[string]bool // the extensions the script could require (ihave)
 	limits   Limits
 }
+
+// Warnings returns what the check found that does not stop the script
+// (an unknown date part, a vacation period under the minimum, with
+// WithUpload an included script that does not exist yet), in script
+// order, as sievec prints them with "warning:". ManageSieve sends them
+// with a WARNINGS response code (RFC 5804 section 1.3).
+func (s *Script) Warnings() []*Error { return s.warnings }
 
 // Requires returns the extensions the script required, sorted.
 func (s *Script) Requires() []string {
@@ -134,6 +142,7 @@ type config struct {
 	limits   Limits
 	includer Includer
 	name     string
+	upload   bool
 }
 
 // WithExtensions sets the extensions a script may require (Pigeonhole's
@@ -157,6 +166,13 @@ func WithLimits(l Limits) Option { return func(c *config) { c.limits = l.withDef
 // WithIncluder sets where include finds scripts. Without one, include
 // fails at Parse for every script it names.
 func WithIncluder(i Includer) Option { return func(c *config) { c.includer = i } }
+
+// WithUpload checks the script as Pigeonhole's ManageSieve does at
+// upload: a personal script that an include names but that does not
+// exist (yet) is a warning, "(ignored during upload)", not an error. A
+// Script parsed so is for checking only; run the script parsed again at
+// delivery.
+func WithUpload() Option { return func(c *config) { c.upload = true } }
 
 // WithName names the script for errors and logs.
 func WithName(name string) Option { return func(c *config) { c.name = name } }
@@ -185,9 +201,12 @@ func parseWith(script []byte, cfg *config, inc *includeState) (*Script, error) {
 	if len(script) > cfg.limits.MaxScriptSize {
 		return nil, fmt.Errorf("%w (%d bytes, limit %d)", ErrScriptTooLarge, len(script), cfg.limits.MaxScriptSize)
 	}
-	nodes, perr := parseScript(script, cfg.limits.MaxNesting)
-	if perr != nil {
-		return nil, ErrorList{perr}
+	nodes, perrs := parseScript(script, cfg.limits.MaxNesting)
+	if perrs != nil {
+		for _, e := range perrs {
+			e.Syntax = true
+		}
+		return nil, ErrorList(perrs)
 	}
 	if inc == nil {
 		inc = &includeState{done: map[string]*Script{}}
@@ -206,8 +225,9 @@ func parseWith(script []byte, cfg *config, inc *includeState) (*Script, error) {
 	}
 	s.cmds = k.checkBlock(nodes, true)
 	if len(k.errs) > 0 {
-		return nil, k.errs
+		return nil, k.all
 	}
+	s.warnings = k.warns
 	return s, nil
 }
 
