@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -112,7 +113,7 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 	})
 	exts := capabilityOrder(sieveExtensions(v.Get("sieve_extensions")))
 	srv := &managesieve.Server{
-		Check:                    sieveCheck(exts),
+		Check:                    sieveCheck(exts, v.Get("sieve_global")),
 		Extensions:               exts,
 		TLSConfig:                dovecotTLS(v, h.tlsConf),
 		Authenticator:            a,
@@ -127,17 +128,51 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 
 // sieveCheck is ManageSieve's Check: the script is parsed as delivery
 // parses it, and its errors are sent as sievec prints them ("NAME: line
-// 2: error: ...", then "NAME: error: validation failed."; without the
-// name for CHECKSCRIPT).
-func sieveCheck(exts []string) func(ctx context.Context, name string, script []byte) error {
+// 2: error: ...", then "NAME: error: validation failed." or, for a
+// script that could not be read, "parse failed."; without the name for
+// CHECKSCRIPT).
+//
+// Includes are checked as Pigeonhole's upload does: include :personal
+// reads the user's stored scripts (a missing one is a warning, "ignored
+// during upload"), include :global reads sieve_global. Warnings are sent
+// with the OK (WARNINGS).
+func sieveCheck(exts []string, global string) func(ctx context.Context, name string, script []byte) error {
 	return func(ctx context.Context, name string, script []byte) error {
-		_, err := sieve.Parse(script, sieve.WithExtensions(exts...), sieve.WithName(name))
-		if err == nil {
-			return nil
-		}
+		inc := sieve.IncluderFunc(func(loc sieve.IncludeLocation, inc string) ([]byte, error) {
+			if loc == sieve.IncludeGlobal {
+				if global == "" {
+					return nil, sieve.ErrNoLocation
+				}
+				b, err := os.ReadFile(filepath.Join(global, inc+".sieve"))
+				if errors.Is(err, os.ErrNotExist) {
+					return nil, sieve.ErrNotFound
+				}
+				return b, err
+			}
+			scripts, ok := managesieve.UserScripts(ctx)
+			if !ok {
+				return nil, sieve.ErrNotFound
+			}
+			b, err := scripts.Get(ctx, inc)
+			if errors.Is(err, sievestore.ErrNotFound) {
+				return nil, sieve.ErrNotFound
+			}
+			return b, err
+		})
 		prefix := ""
 		if name != "" {
 			prefix = name + ": "
+		}
+		s, err := sieve.Parse(script, sieve.WithExtensions(exts...), sieve.WithName(name), sieve.WithUpload(), sieve.WithIncluder(inc))
+		if err == nil {
+			if len(s.Warnings()) == 0 {
+				return nil
+			}
+			var b strings.Builder
+			for _, w := range s.Warnings() {
+				b.WriteString(prefix + w.Error() + "\r\n")
+			}
+			return &managesieve.ScriptWarnings{Text: b.String()}
 		}
 		var b strings.Builder
 		errs := sieve.Errors(err)
@@ -151,9 +186,24 @@ func sieveCheck(exts []string) func(ctx context.Context, name string, script []b
 			}
 			b.WriteString(prefix + e.Error() + "\r\n")
 		}
-		b.WriteString(prefix + "error: validation failed.\r\n")
+		if syntaxError(errs) {
+			b.WriteString(prefix + "error: parse failed.\r\n")
+		} else {
+			b.WriteString(prefix + "error: validation failed.\r\n")
+		}
 		return &managesieve.ScriptError{Text: b.String()}
 	}
+}
+
+// syntaxError reports whether the first error (not warning) of a
+// failed check is the parser's: Pigeonhole then says "parse failed.".
+func syntaxError(errs []*sieve.Error) bool {
+	for _, e := range errs {
+		if !e.Warning {
+			return e.Syntax
+		}
+	}
+	return false
 }
 
 // capabilityOrder puts exts in the order Pigeonhole lists them in its

@@ -70,10 +70,9 @@ func sievecCheck(t testing.TB) func(ctx context.Context, name string, script []b
 		cmd := exec.CommandContext(ctx, bin, "-c", conf, src, filepath.Join(sub, "out.svbin"))
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err == nil {
-			return nil
-		} else if _, ok := err.(*exec.ExitError); !ok {
-			return err
+		runErr := cmd.Run()
+		if _, ok := runErr.(*exec.ExitError); runErr != nil && !ok {
+			return runErr
 		}
 		var b strings.Builder
 		for _, line := range strings.Split(out.String(), "\n") {
@@ -84,6 +83,12 @@ func sievecCheck(t testing.TB) func(ctx context.Context, name string, script []b
 				line = strings.TrimPrefix(line, base+": ")
 			}
 			b.WriteString(line + "\r\n")
+		}
+		if runErr == nil {
+			if b.Len() == 0 {
+				return nil
+			}
+			return &ScriptWarnings{Text: b.String()}
 		}
 		return &ScriptError{Text: b.String()}
 	}

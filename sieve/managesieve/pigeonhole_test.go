@@ -158,6 +158,14 @@ var pigeonholeSessions = []struct {
 		`LOGOUT "x"`,
 		"LOGOUT",
 	}},
+	{"badrun", append(append(append([]string{
+		`AUTHENTICATE "PLAIN" "` + plainResp("badrun", "pw") + `"`},
+		repeat("XYZZY", 19)...),
+		`GETSCRIPT "a/b"`, "PUTSCRIPT \"x\" {}\nfoo;\n", "CHECKSCRIPT {}\nbar;\n", `GETSCRIPT "nope"`),
+		append(repeat("XYZZY", 19), `DELETESCRIPT "nope"`, "XYZZY", `LOGOUT`)...)},
+	{"badrun2", append(append([]string{
+		`AUTHENTICATE "PLAIN" "` + plainResp("badrun2", "pw") + `"`},
+		repeat("XYZZY", 19)...), `HAVESPACE "x" abc`, `HAVESPACE x 10`, `HAVESPACE "a/b" 10`, "XYZZY", `HAVESPACE "x"`, "NOOP")},
 	{"big", []string{
 		`AUTHENTICATE "PLAIN" "` + plainResp("big", "pw") + `"`,
 		"PUTSCRIPT \"big\" {}\n" + strings.Repeat("# comment line to pad the script out\n", 50000),
@@ -216,6 +224,14 @@ func TestPigeonholeManageSieveDifferential(t *testing.T) {
 			t.Errorf("%s: storages differ:\ndovecot:\n%s\nyubin:\n%s", sess.user, dt, yt)
 		}
 	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
 }
 
 // normalize removes from a response what legitimately differs between

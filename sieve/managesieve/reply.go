@@ -1,6 +1,7 @@
 package managesieve
 
 import (
+	"context"
 	"strconv"
 	"strings"
 )
@@ -47,6 +48,25 @@ func (e *Error) Error() string { return "managesieve: " + e.Text }
 type ScriptError struct{ Text string }
 
 func (e *ScriptError) Error() string { return e.Text }
+
+// ScriptWarnings is what Server.Check returns for a script that compiles
+// with warnings: the script is accepted (PUTSCRIPT stores it) and the OK
+// carries the WARNINGS response code with Text, one sievec-style line
+// each ("line 2: warning: ...\r\n"), as Pigeonhole sends them (RFC 5804
+// section 1.3).
+type ScriptWarnings struct{ Text string }
+
+func (w *ScriptWarnings) Error() string { return w.Text }
+
+type scriptsKey struct{}
+
+// UserScripts returns the logged-in user's script storage while
+// Server.Check runs, so that a checker can resolve include :personal
+// against the scripts the user already has.
+func UserScripts(ctx context.Context) (Scripts, bool) {
+	s, ok := ctx.Value(scriptsKey{}).(Scripts)
+	return s, ok
+}
 
 var errInternal = &Error{Code: CodeTryLater, Text: "Internal error occurred. Refer to server log for more information."}
 

@@ -1,6 +1,7 @@
 package managesieve
 
 import (
+	"context"
 	"errors"
 	"strconv"
 
@@ -92,44 +93,63 @@ func sanitize(s string) string {
 	return string(b)
 }
 
-// check runs Server.Check; nil when the script compiles.
-func (s *session) check(name string, script []byte) error {
+// check runs Server.Check; err is nil when the script compiles, and
+// warnings then holds what the OK's WARNINGS code carries, if anything.
+func (s *session) check(name string, script []byte) (warnings string, err error) {
 	if s.srv.Check == nil {
-		return nil
+		return "", nil
 	}
-	err := s.srv.Check(s.ctx, name, script)
+	ctx := s.ctx
+	if s.scripts != nil {
+		ctx = context.WithValue(ctx, scriptsKey{}, s.scripts)
+	}
+	err = s.srv.Check(ctx, name, script)
 	var se *ScriptError
-	if errors.As(err, &se) {
-		return &Error{Text: se.Text}
+	var sw *ScriptWarnings
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.As(err, &sw):
+		return sw.Text, nil
+	case errors.As(err, &se):
+		return "", &Error{Text: se.Text}
 	}
-	if err != nil {
-		s.log.Warn("managesieve: script check failed", "err", err)
-		return errInternal
+	s.log.Warn("managesieve: script check failed", "err", err)
+	return "", errInternal
+}
+
+// okWarnings answers a command that succeeded, with the script's
+// warnings when there are any.
+func (s *session) okWarnings(warnings, text string) {
+	if warnings != "" {
+		s.ok(CodeWarnings, warnings)
+		return
 	}
-	return nil
+	s.ok("", text)
 }
 
 // putScript is PUTSCRIPT (RFC 5804 section 2.6): quota, compile,
 // store.
 func (s *session) putScript(name string, script []byte) {
 	if !sievestore.ValidName(name) {
-		s.fail(invalidName(name))
+		s.reply(invalidName(name))
 		return
 	}
 	if err := s.scripts.HaveSpace(s.ctx, name, int64(len(script))); err != nil {
-		s.fail(s.storeError(err, name))
+		s.reply(s.storeError(err, name))
 		return
 	}
-	if err := s.check(name, script); err != nil {
-		s.fail(err)
+	warnings, err := s.check(name, script)
+	if err != nil {
+		s.reply(err)
 		return
 	}
 	if err := s.scripts.Put(s.ctx, name, script); err != nil {
-		s.fail(s.storeError(err, name))
+		s.reply(s.storeError(err, name))
 		return
 	}
 	s.log.Info("managesieve: putscript", "script", name, "size", len(script))
-	s.ok("", "PUTSCRIPT completed.")
+	s.okWarnings(warnings, "PUTSCRIPT completed.")
 }
 
 // checkScript is CHECKSCRIPT (RFC 5804 section 2.12).
@@ -138,11 +158,12 @@ func (s *session) checkScript(script []byte) {
 		s.fail(&Error{Code: CodeQuotaMaxSize, Text: "Script is too large (max " + itoa(max) + " bytes)."})
 		return
 	}
-	if err := s.check("", script); err != nil {
-		s.fail(err)
+	warnings, err := s.check("", script)
+	if err != nil {
+		s.reply(err)
 		return
 	}
-	s.ok("", "Script checked successfully.")
+	s.okWarnings(warnings, "Script checked successfully.")
 }
 
 // cmdHaveSpace is HAVESPACE name size (RFC 5804 section 2.5), with
@@ -156,25 +177,25 @@ func (s *session) cmdHaveSpace(c command) {
 		s.fail(argError(c, "Too many arguments."))
 		return
 	case c.args[0].kind != argString:
-		s.fail(&Error{Text: "Invalid string for scriptname."})
+		s.reply(&Error{Text: "Invalid string for scriptname."})
 		return
 	}
 	size, err := strconv.ParseUint(c.args[1].s, 10, 64)
 	if c.args[1].kind != argAtom || err != nil {
-		s.fail(&Error{Text: "Invalid scriptsize argument."})
+		s.reply(&Error{Text: "Invalid scriptsize argument."})
 		return
 	}
 	name := c.args[0].s
 	if !sievestore.ValidName(name) {
-		s.fail(&Error{Text: "Invalid script name."})
+		s.reply(&Error{Text: "Invalid script name."})
 		return
 	}
 	if max := orDefault(s.srv.MaxScriptSize, DefaultMaxScriptSize); size > uint64(max) {
-		s.fail(&Error{Code: CodeQuotaMaxSize, Text: "Script is too large (max " + itoa(max) + " bytes)."})
+		s.reply(&Error{Code: CodeQuotaMaxSize, Text: "Script is too large (max " + itoa(max) + " bytes)."})
 		return
 	}
 	if err := s.scripts.HaveSpace(s.ctx, name, int64(size)); err != nil {
-		s.fail(s.storeError(err, name))
+		s.reply(s.storeError(err, name))
 		return
 	}
 	s.ok("", "Putscript would succeed.")
@@ -184,7 +205,7 @@ func (s *session) cmdHaveSpace(c command) {
 func (s *session) listScripts() {
 	list, err := s.scripts.List(s.ctx)
 	if err != nil {
-		s.fail(s.storeError(err, ""))
+		s.reply(s.storeError(err, ""))
 		return
 	}
 	for _, sc := range list {
@@ -202,7 +223,7 @@ func (s *session) setActive(name string) {
 	if name == "" {
 		list, err := s.scripts.List(s.ctx)
 		if err != nil {
-			s.fail(s.storeError(err, ""))
+			s.reply(s.storeError(err, ""))
 			return
 		}
 		active := false
@@ -210,7 +231,7 @@ func (s *session) setActive(name string) {
 			active = active || sc.Active
 		}
 		if err := s.scripts.SetActive(s.ctx, ""); err != nil {
-			s.fail(s.storeError(err, ""))
+			s.reply(s.storeError(err, ""))
 			return
 		}
 		if active {
@@ -221,11 +242,11 @@ func (s *session) setActive(name string) {
 		return
 	}
 	if !sievestore.ValidName(name) {
-		s.fail(badName(name))
+		s.reply(badName(name))
 		return
 	}
 	if err := s.scripts.SetActive(s.ctx, name); err != nil {
-		s.fail(s.storeError(err, name))
+		s.reply(s.storeError(err, name))
 		return
 	}
 	s.log.Info("managesieve: setactive", "script", name)
@@ -235,12 +256,12 @@ func (s *session) setActive(name string) {
 // getScript is GETSCRIPT (RFC 5804 section 2.9).
 func (s *session) getScript(name string) {
 	if !sievestore.ValidName(name) {
-		s.fail(badName(name))
+		s.reply(badName(name))
 		return
 	}
 	body, err := s.scripts.Get(s.ctx, name)
 	if err != nil {
-		s.fail(s.storeError(err, name))
+		s.reply(s.storeError(err, name))
 		return
 	}
 	s.write([]byte("{" + strconv.Itoa(len(body)) + "}\r\n"))
@@ -252,11 +273,11 @@ func (s *session) getScript(name string) {
 // deleteScript is DELETESCRIPT (RFC 5804 section 2.10).
 func (s *session) deleteScript(name string) {
 	if !sievestore.ValidName(name) {
-		s.fail(badName(name))
+		s.reply(badName(name))
 		return
 	}
 	if err := s.scripts.Delete(s.ctx, name); err != nil {
-		s.fail(s.storeError(err, name))
+		s.reply(s.storeError(err, name))
 		return
 	}
 	s.log.Info("managesieve: deletescript", "script", name)
@@ -267,19 +288,19 @@ func (s *session) deleteScript(name string) {
 func (s *session) renameScript(oldName, newName string) {
 	// Pigeonhole's order: the old name, that it exists, the new name.
 	if !sievestore.ValidName(oldName) {
-		s.fail(badName(oldName))
+		s.reply(badName(oldName))
 		return
 	}
 	if !sievestore.ValidName(newName) {
 		if _, err := s.scripts.Get(s.ctx, oldName); err != nil {
-			s.fail(s.storeError(err, oldName))
+			s.reply(s.storeError(err, oldName))
 			return
 		}
 		s.fail(&Error{Text: "Invalid new Sieve script name `" + sanitize(newName) + "'."})
 		return
 	}
 	if err := s.scripts.Rename(s.ctx, oldName, newName); err != nil {
-		s.fail(s.storeError(err, oldName))
+		s.reply(s.storeError(err, oldName))
 		return
 	}
 	s.log.Info("managesieve: renamescript", "script", oldName, "new", newName)

@@ -103,8 +103,10 @@ type Server struct {
 	// Backend opens a logged-in user's scripts.
 	Backend Backend
 	// Check compiles a script for PUTSCRIPT and CHECKSCRIPT: name is
-	// the script's name ("" for CHECKSCRIPT), an error of type
-	// *ScriptError is sent to the client, any other error gets NO
+	// the script's name ("" for CHECKSCRIPT); UserScripts(ctx) is the
+	// user's storage, for includes. An error of type *ScriptError is
+	// sent to the client with NO; *ScriptWarnings accepts the script and
+	// sends its text with OK (WARNINGS); any other error gets NO
 	// (TRYLATER). Nil accepts every script.
 	Check func(ctx context.Context, name string, script []byte) error
 	// Logger receives session and error logs; nil discards them.
@@ -137,9 +139,10 @@ type Server struct {
 	// MaxAuthSize bounds a SASL response and a literal before login; 0
 	// means DefaultMaxAuthSize. More ends the session.
 	MaxAuthSize int
-	// MaxBadCommands is how many unknown, malformed or refused commands
-	// a logged-in session may send: the last one is answered BYE "Too
-	// many invalid MANAGESIEVE commands." and the session ends; 0 means
+	// MaxBadCommands is how many unknown or malformed commands in a row
+	// a logged-in session may send (a command carried out, even if
+	// refused, resets the count): the last one is answered BYE "Too many
+	// invalid MANAGESIEVE commands." and the session ends; 0 means
 	// DefaultMaxBadCommands.
 	MaxBadCommands int
 	// MaxLoginBadCommands is MaxBadCommands before login; 0 means

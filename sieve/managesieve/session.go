@@ -84,7 +84,14 @@ func (s *session) serve() {
 		if s.id == nil {
 			s.cmds++
 		}
+		bad, loggedIn := s.bad, s.id != nil
 		s.dispatch(c)
+		if loggedIn && s.bad == bad {
+			// As Pigeonhole's managesieve: only malformed commands in
+			// a row count; a command carried out (refused or not)
+			// resets the count.
+			s.bad = 0
+		}
 	}
 }
 
@@ -334,8 +341,11 @@ func (s *session) reply(err error) {
 	s.write(response(status, e.Code, e.Text))
 }
 
-// fail counts a refused command and answers it, or, when it is one
-// too many, says BYE instead, as Dovecot does.
+// fail counts a malformed command (bad arguments, unknown command) and
+// answers it, or, when it is one too many in a row, says BYE instead, as
+// Pigeonhole does. Commands refused for what they ask (a script that
+// does not compile, a missing script, a quota) are answered with reply
+// and not counted.
 func (s *session) fail(err error) {
 	s.bad++
 	if s.bad >= s.maxBad() {
