@@ -17,7 +17,13 @@
 // values computed by the caller).
 //
 // Errors: Parse returns an ErrorList whose entries carry the line and
-// column; their text is what sievec prints ("line 4: error: ...").
+// column; their text is what sievec prints ("line 4: error: ..."). The
+// parser recovers from an error as Pigeonhole's does (it skips to the
+// end of the string list, test list, command or block it was in), so a
+// broken script gets the whole list sievec and ManageSieve report, not
+// only the first. Findings that do not stop a script are its Warnings
+// ("line 2: warning: ..."); WithUpload checks a script as ManageSieve's
+// upload does.
 // A run that fails (a limit, a conflicting action) falls back to the
 // implicit keep with Result.Err set, so mail is never lost.
 //
