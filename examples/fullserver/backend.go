@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/privsep"
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/store"
@@ -24,6 +25,8 @@ type users struct {
 	passwd   *auth.PasswdFile // the passdb when it is a passwd-file (reloaded on SIGHUP)
 	db       auth.UserDB
 	localDom []string // mydestination: user@localdomain may be written as user
+	// pamWorker is the auth worker that runs PAM as root, or nil.
+	pamWorker *privsep.Client
 }
 
 // driverArgs splits "driver:args" and the args into key=value options and
@@ -56,7 +59,13 @@ func mailLocationOf(c *config.Config) string {
 // newUsers builds passdb and userdb from the passdb, userdb and
 // mail_location settings.
 func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
-	u := &users{localDom: c.List("mydestination")}
+	return newUsersWith(c, log, nil)
+}
+
+// newUsersWith is newUsers with the auth worker that runs pam passdbs
+// (nil: they run in this process).
+func newUsersWith(c *config.Config, log *slog.Logger, pamWorker *privsep.Client) (*users, error) {
+	u := &users{localDom: c.List("mydestination"), pamWorker: pamWorker}
 	var err error
 	cache := authCacheOf(c) // read for every passdb; sql, ldap and pam use it
 	driver, opts, words := driverArgs(c.Get("passdb"))
@@ -90,13 +99,36 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 			return nil, err
 		}
 	case "pam":
-		if u.pass, err = pamPassDB(c, opts, words, cache); err != nil {
+		if u.pass, err = pamPassDB(c, opts, words, cache, u.pamWorker); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("passdb = %s: want passwd-file:, sql:, ldap: or pam", c.Get("passdb"))
 	}
-	driver, opts, words = driverArgs(c.Get("userdb"))
+	parts := strings.Split(c.Get("userdb"), ",")
+	var chain auth.UserDBChain
+	for _, part := range parts {
+		db, err := u.openUserDB(c, strings.TrimSpace(part), log)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, db)
+	}
+	u.db = chain[0]
+	if len(chain) > 1 {
+		// "userdb = passwd, static:uid=vmail ...": asked in order, the
+		// first that knows the user answers (Dovecot's several userdb
+		// blocks).
+		u.db = chain
+	}
+	return u, nil
+}
+
+// openUserDB builds one userdb of the userdb setting: static,
+// passwd-file (the passdb's file), passwd, sql or ldap.
+func (u *users) openUserDB(c *config.Config, spec string, log *slog.Logger) (auth.UserDB, error) {
+	var db auth.UserDB
+	driver, opts, words := driverArgs(spec)
 	fields := map[string]string{"mail": mailLocationOf(c)}
 	for k, v := range opts {
 		if k != "allow_all_users" {
@@ -106,33 +138,35 @@ func newUsers(c *config.Config, log *slog.Logger) (*users, error) {
 	switch driver {
 	case "static":
 		if len(words) > 0 {
-			return nil, fmt.Errorf("userdb = %s: static takes key=value fields", c.Get("userdb"))
+			return nil, fmt.Errorf("userdb = %s: static takes key=value fields", spec)
 		}
-		u.db = &auth.StaticUserDB{Fields: fields, PassDB: u.pass, AllowAllUsers: opts["allow_all_users"] == "yes"}
+		db = &auth.StaticUserDB{Fields: fields, PassDB: u.pass, AllowAllUsers: opts["allow_all_users"] == "yes"}
 	case "passwd-file":
 		if u.passwd == nil || (len(words) == 1 && words[0] != u.passwd.Path) {
-			return nil, fmt.Errorf("userdb = %s: a passwd-file userdb must be the passdb's file", c.Get("userdb"))
+			return nil, fmt.Errorf("userdb = %s: a passwd-file userdb must be the passdb's file", spec)
 		}
-		u.db = u.passwd
+		db = u.passwd
 	case "passwd":
-		u.db = &auth.SystemUserDB{Fields: fields}
+		db = &auth.SystemUserDB{Fields: fields}
 	case "ldap":
-		db, err := ldapUserDB("userdb = "+c.Get("userdb"), opts, words, map[string]string{"mail": mailLocationOf(c)}, log)
+		ldb, err := ldapUserDB("userdb = "+spec, opts, words, map[string]string{"mail": mailLocationOf(c)}, log)
 		if err != nil {
 			return nil, err
 		}
-		u.db = db
+		db = ldb
 	case "sql":
 		if _, ok := opts["mail"]; !ok {
 			delete(fields, "mail") // a mail column wins over mail_location
 		}
-		if u.db, err = sqlUserDB(c, words, fields, map[string]string{"mail": mailLocationOf(c)}, log); err != nil {
+		sdb, err := sqlUserDB(c, words, fields, map[string]string{"mail": mailLocationOf(c)}, log)
+		if err != nil {
 			return nil, err
 		}
+		db = sdb
 	default:
-		return nil, fmt.Errorf("userdb = %s: want static, passwd-file, passwd, sql or ldap", c.Get("userdb"))
+		return nil, fmt.Errorf("userdb = %s: want static, passwd-file, passwd, sql or ldap", spec)
 	}
-	return u, nil
+	return db, nil
 }
 
 // LookupUser implements auth.UserDB for delivery: user@D for a D in

@@ -80,6 +80,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(o.args) > 0 {
 		cmd = o.args[0]
 	}
+	if cmd == authWorkerCommand {
+		return runAuthWorker(o.args[1:], stderr)
+	}
 	switch cmd {
 	case "", "run", "check", "config", "queue", "dkim":
 	default:

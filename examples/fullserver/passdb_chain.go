@@ -39,7 +39,7 @@ func (u *users) openPassDBChain(c *config.Config, cache authCache, log *slog.Log
 			}
 			chain = append(chain, db)
 		case "pam":
-			db, err := pamPassDB(c, opts, words, cache)
+			db, err := pamPassDB(c, opts, words, cache, u.pamWorker)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/privsep"
 	"github.com/yubinmail/yubin/config"
 )
 
@@ -18,6 +19,9 @@ var errNoPAM = errors.New("passdb = pam: this fullserver was built without PAM s
 	"or use a passwd-file or sql passdb")
 
 // pamPassDB refuses PAM in a binary built without it.
-func pamPassDB(*config.Config, map[string]string, []string, authCache) (auth.PassDB, error) {
+func pamPassDB(*config.Config, map[string]string, []string, authCache, *privsep.Client) (auth.PassDB, error) {
 	return nil, errNoPAM
 }
+
+// pamWorkerDBs refuses to run an auth worker without PAM.
+func pamWorkerDBs([]string) (map[string]auth.PassDB, error) { return nil, errNoPAM }

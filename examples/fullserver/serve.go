@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/yubinmail/yubin/auth/privsep"
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/queue"
 )
@@ -35,7 +36,10 @@ type host struct {
 	m     *metrics
 	certs certStore
 	owner *account // nil unless started as root
-	out   io.Writer
+	// authWorker runs PAM as root for a host started as root; nil
+	// otherwise (authworker.go).
+	authWorker *privsep.Client
+	out        io.Writer
 
 	tlsConf  *tls.Config // the current certificate, ssl_min_protocol
 	binds    []*bound
@@ -117,6 +121,9 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 			return fail(fmt.Errorf("metrics listener %s: %w", a, err))
 		}
 		defer metricsL.Close()
+	}
+	if err := h.startAuthWorker(stderr); err != nil {
+		return fail(err)
 	}
 	if h.owner != nil {
 		if err := dropPrivileges(h.owner); err != nil {

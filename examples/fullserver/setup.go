@@ -34,7 +34,7 @@ func (h *host) setup() (*demoUser, error) {
 	if err := checkSizeLimits(c); err != nil {
 		return nil, err
 	}
-	u, err := newUsers(c, h.log)
+	u, err := newUsersWith(c, h.log, h.authWorker)
 	if err != nil {
 		return nil, err
 	}
