@@ -86,6 +86,48 @@ func newSQLTable(ref, path string, cf map[string]string, bind func(int) string, 
 	return t, nil
 }
 
+// SQLDialect is what a database's package gives OpenSQL: its default
+// port, its placeholder syntax and how to connect to one of the hosts.
+type SQLDialect struct {
+	// DefaultPort is the port of a host given without one ("3306").
+	DefaultPort string
+	// Placeholder is the n-th (from 1) bound parameter: "?" or "$n".
+	Placeholder func(n int) string
+	// Connect opens a pool to one host with the table file's settings
+	// (user, password, dbname, tls_*); path names the file in errors.
+	Connect func(h SQLHost, cf map[string]string, path string) (*sql.DB, error)
+}
+
+// OpenSQL opens a Postfix sql table from its configuration file path
+// (mysql_table(5), pgsql_table(5): hosts tried in order, query or
+// select_field/table/where_field/additional_conditions, domain,
+// result_format, expansion_limit), with every key a bound parameter.
+// ref is the table's reference, for errors. The mysqltable and
+// pgsqltable packages call it with their dialects.
+func OpenSQL(ref, path string, o *Options, d SQLDialect) (Table, error) {
+	cf, err := ReadConfigFile(path)
+	if err != nil {
+		return nil, &Error{File: ref, Msg: err.Error()}
+	}
+	t, err := newSQLTable(ref, path, cf, d.Placeholder, o.withDefaults())
+	if err != nil {
+		return nil, err
+	}
+	var dbs []*sql.DB
+	for _, h := range ParseSQLHosts(cf["hosts"], d.DefaultPort) {
+		db, err := d.Connect(h, cf, path)
+		if err != nil {
+			for _, db := range dbs {
+				db.Close()
+			}
+			return nil, err
+		}
+		dbs = append(dbs, db)
+	}
+	t.finish(dbs)
+	return t, nil
+}
+
 // finish sets up the pools.
 func (t *sqlTable) finish(dbs []*sql.DB) {
 	t.dbs = dbs
@@ -221,35 +263,36 @@ func (t *sqlTable) Close() error {
 	return nil
 }
 
-// sqlHost is one element of "hosts": a unix socket path or a TCP host
-// and port.
-type sqlHost struct {
-	unix       string
-	host, port string
-	uri        string // pgsql: a postgresql:// URI
+// SQLHost is one element of an sql table's "hosts": a unix socket path,
+// a TCP host and port, or (pgsql) a postgresql:// URI.
+type SQLHost struct {
+	Unix       string
+	Host, Port string
+	URI        string
 }
 
-// parseSQLHosts reads Postfix's hosts list: "unix:/path", "inet:host:port",
-// "host:port", "host", and for pgsql "postgresql://..." URIs.
-func parseSQLHosts(list, defPort string) []sqlHost {
-	var out []sqlHost
+// ParseSQLHosts reads Postfix's hosts list: "unix:/path",
+// "inet:host:port", "host:port", "host", and for pgsql "postgresql://..."
+// URIs; an empty list is localhost on defPort.
+func ParseSQLHosts(list, defPort string) []SQLHost {
+	var out []SQLHost
 	for _, h := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		switch {
 		case strings.HasPrefix(h, "postgresql://") || strings.HasPrefix(h, "postgres://"):
-			out = append(out, sqlHost{uri: h})
+			out = append(out, SQLHost{URI: h})
 		case strings.HasPrefix(h, "unix:"):
-			out = append(out, sqlHost{unix: h[len("unix:"):]})
+			out = append(out, SQLHost{Unix: h[len("unix:"):]})
 		default:
 			h = strings.TrimPrefix(h, "inet:")
 			host, port := h, defPort
 			if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i+1:], "]") {
 				host, port = h[:i], h[i+1:]
 			}
-			out = append(out, sqlHost{host: strings.Trim(host, "[]"), port: port})
+			out = append(out, SQLHost{Host: strings.Trim(host, "[]"), Port: port})
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, sqlHost{host: "localhost", port: defPort})
+		out = append(out, SQLHost{Host: "localhost", Port: defPort})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package table
+package table_test
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/restrict/table"
+	_ "github.com/yubinmail/yubin/restrict/table/mysqltable"
+	_ "github.com/yubinmail/yubin/restrict/table/pgsqltable"
 )
 
 // sqlFixture is the tables the SQL table tests query, in SQL both
@@ -85,13 +88,13 @@ func diffSQLAgainstPostmap(t *testing.T, typ, conn string) {
 			}
 			ref := typ + ":" + path
 			want := testutil.PostmapQuery(t, cfg, ref, keys)
-			tbl, err := Open(ref, nil)
+			tbl, err := table.Open(ref, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer tbl.(interface{ Close() error }).Close()
 			if sc.name == "expansion-limit" {
-				if _, _, err := tbl.Lookup(context.Background(), "many@example.com"); !errors.Is(err, ErrSQLExpansionLimit) {
+				if _, _, err := tbl.Lookup(context.Background(), "many@example.com"); !errors.Is(err, table.ErrSQLExpansionLimit) {
 					t.Errorf("3 results over expansion_limit = 2: %v", err)
 				}
 			}
@@ -139,7 +142,7 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 	t.Run("unix-socket", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "sock.cf")
 		os.WriteFile(path, []byte(fmt.Sprintf("hosts = unix:%s\nuser = postfix\npassword = pfpw\ndbname = postfix\nquery = SELECT goto FROM alias WHERE address = '%%s'\n", m.Socket)), 0o600)
-		tbl, err := Open("mysql:"+path, nil)
+		tbl, err := table.Open("mysql:"+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,12 +154,12 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 		dead := testutil.FreePort(t)
 		path := filepath.Join(t.TempDir(), "fo.cf")
 		os.WriteFile(path, []byte(fmt.Sprintf("hosts = inet:127.0.0.1:%d, inet:127.0.0.1:%d\nuser = postfix\npassword = pfpw\ndbname = postfix\nquery = SELECT goto FROM alias WHERE address = '%%s'\n", dead, m.Port)), 0o600)
-		tbl, _ := Open("mysql:"+path, nil)
+		tbl, _ := table.Open("mysql:"+path, nil)
 		if v, ok, err := tbl.Lookup(context.Background(), "sales@example.com"); v != "carol@example.com" || !ok || err != nil {
 			t.Errorf("second host: %q %v %v", v, ok, err)
 		}
 		os.WriteFile(path, []byte(fmt.Sprintf("hosts = inet:127.0.0.1:%d\nuser = postfix\npassword = pfpw\ndbname = postfix\nquery = SELECT goto FROM alias WHERE address = '%%s'\n", dead)), 0o600)
-		tbl, _ = Open("mysql:"+path, nil)
+		tbl, _ = table.Open("mysql:"+path, nil)
 		if _, ok, err := tbl.Lookup(context.Background(), "sales@example.com"); ok || err == nil {
 			t.Errorf("database down: found=%v err=%v, want an error", ok, err)
 		}
@@ -166,7 +169,7 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 		q := "query = SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER' AND '%s' <> ''\n"
 		path := filepath.Join(t.TempDir(), "tls.cf")
 		os.WriteFile(path, []byte(conn+"tls_CAfile = "+m.TLS.CertFile+"\ntls_verify_cert = yes\n"+q), 0o600)
-		tbl, err := Open("mysql:"+path, nil)
+		tbl, err := table.Open("mysql:"+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +178,7 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 		}
 		other := testutil.NewTLS(t)
 		os.WriteFile(path, []byte(conn+"tls_CAfile = "+other.CertFile+"\ntls_verify_cert = yes\n"+q), 0o600)
-		tbl, _ = Open("mysql:"+path, nil)
+		tbl, _ = table.Open("mysql:"+path, nil)
 		if _, _, err := tbl.Lookup(context.Background(), "x"); err == nil {
 			t.Error("a server certificate from another CA was accepted with tls_verify_cert = yes")
 		}
@@ -183,7 +186,7 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 	t.Run("unresponsive", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "hang.cf")
 		os.WriteFile(path, []byte(conn+"query = SELECT goto FROM alias WHERE address = '%s'\n"), 0o600)
-		tbl, _ := Open("mysql:"+path, nil)
+		tbl, _ := table.Open("mysql:"+path, nil)
 		resume := m.Suspend(t)
 		defer resume()
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -222,12 +225,12 @@ func TestSQLTableConfigErrors(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "bad.cf")
 		os.WriteFile(path, []byte(cf), 0o600)
 		for _, typ := range []string{"mysql", "pgsql"} {
-			if _, err := Open(typ+":"+path, nil); err == nil {
+			if _, err := table.Open(typ+":"+path, nil); err == nil {
 				t.Errorf("%s %q: no error", typ, cf)
 			}
 		}
 	}
-	if _, err := Open("mysql:/nonexistent/x.cf", nil); err == nil || !strings.Contains(err.Error(), "nonexistent") {
+	if _, err := table.Open("mysql:/nonexistent/x.cf", nil); err == nil || !strings.Contains(err.Error(), "nonexistent") {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -11,10 +11,11 @@ import (
 // maxSQLConfig bounds a mysql_table(5)/pgsql_table(5) file.
 const maxSQLConfig = 1 << 20
 
-// readCF reads a Postfix database configuration file ("name = value",
-// "#" comments, continuation lines starting with white space), as
-// mysql_table(5), pgsql_table(5) and ldap_table(5) use.
-func readCF(path string) (map[string]string, error) {
+// ReadConfigFile reads a Postfix database configuration file ("name =
+// value", "#" comments, continuation lines starting with white space),
+// as mysql_table(5), pgsql_table(5) and ldap_table(5) use, of at most
+// 1 MiB.
+func ReadConfigFile(path string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -22,10 +23,12 @@ func readCF(path string) (map[string]string, error) {
 	if len(data) > maxSQLConfig {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d bytes", maxSQLConfig)}
 	}
-	return parseCF(data, path)
+	return ParseConfigFile(data, path)
 }
 
-func parseCF(data []byte, path string) (map[string]string, error) {
+// ParseConfigFile is ReadConfigFile of data already read; path names it
+// in errors.
+func ParseConfigFile(data []byte, path string) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxSQLConfig+1)

@@ -6,7 +6,7 @@ func FuzzSQLTableConfig(f *testing.F) {
 	f.Add("query = SELECT goto FROM alias WHERE address='%s' AND d = %d\n  AND x = \"%1\"\nresult_format = %u+%D\n", "user@mail.example.com")
 	f.Add("select_field = a\ntable = t\nwhere_field = k\n", "'; --")
 	f.Fuzz(func(t *testing.T, cf, key string) {
-		m, err := parseCF([]byte(cf), "fuzz")
+		m, err := ParseConfigFile([]byte(cf), "fuzz")
 		if err != nil {
 			return
 		}

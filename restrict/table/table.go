@@ -55,6 +55,9 @@ type Options struct {
 	// MaxFileSize bounds the size of a table source file
 	// (default DefaultMaxFileSize).
 	MaxFileSize int64
+	// Openers supplies table types by name for this Open, before the
+	// registered ones (Register).
+	Openers map[string]Opener
 }
 
 // DefaultReloadInterval is how often file tables look for changes.
@@ -111,12 +114,13 @@ func (o *Options) withDefaults() Options {
 //	static:value, static:{value with spaces}
 //	inline:{ key=value, { key = text with spaces } }
 //	unix:passwd.byname             /etc/passwd user names
-//	ldap:/etc/postfix/ldap-aliases.cf  an ldap_table(5) search (see LDAP)
-//	mysql:/path, pgsql:/path       mysql_table(5), pgsql_table(5) files
+//	ldap:/etc/postfix/ldap-aliases.cf  an ldap_table(5) search (ldaptable)
+//	mysql:/path, pgsql:/path       mysql_table(5), pgsql_table(5) files (mysqltable, pgsqltable)
 //	proxy:type:name                the same as type:name
 //	fail:name                      every lookup fails
 //
-// File tables reload themselves when the file changes.
+// File tables reload themselves when the file changes. The ldap:,
+// mysql: and pgsql: types need their package imported (Register).
 func Open(ref string, o *Options) (Table, error) {
 	opts := o.withDefaults()
 	typ, name, ok := strings.Cut(ref, ":")
@@ -124,6 +128,12 @@ func Open(ref string, o *Options) (Table, error) {
 		return nil, &Error{File: ref, Msg: "need type:name"}
 	}
 	typ = strings.ToLower(typ)
+	if op := opener(typ, o); op != nil {
+		return op(name, o)
+	}
+	if _, ok := driverPackages[typ]; ok {
+		return nil, notRegistered(ref, typ)
+	}
 	switch typ {
 	case "proxy":
 		return Open(name, o)
@@ -155,16 +165,6 @@ func Open(ref string, o *Options) (Table, error) {
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {
 			return parseCIDRData(data, file)
 		})
-	case "ldap":
-		t, err := OpenLDAP(name, o)
-		if err != nil {
-			return nil, err
-		}
-		return t, nil
-	case "mysql":
-		return openMySQL(ref, name, opts)
-	case "pgsql":
-		return openPgSQL(ref, name, opts)
 	case "regexp", "pcre":
 		pcre := typ == "pcre"
 		return newFileTable(ref, name, opts, func(data []byte, file string) (Table, error) {

@@ -1,4 +1,4 @@
-package table
+package ldaptable
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/restrict/table"
 )
 
 // ldapKeys are asked of every configuration: real addresses in several
@@ -40,7 +41,7 @@ func diffLDAP(t *testing.T, conf string, keys []string) {
 		t.Fatal(err)
 	}
 	want := testutil.PostmapQuery(t, cfgDir, "ldap:"+path, keys)
-	tbl, err := Open("ldap:"+path, nil)
+	tbl, err := table.Open("ldap:"+path, nil) // through the registry
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -1,4 +1,12 @@
-package table
+// Package ldaptable registers Postfix's ldap: lookup table
+// (ldap_table(5)) with package table, through github.com/go-ldap/ldap/v3.
+// Import it for its effect:
+//
+//	import _ "github.com/yubinmail/yubin/restrict/table/ldaptable"
+//
+// Then table.Open("ldap:/etc/postfix/ldap-aliases.cf", nil) opens an
+// LDAP table; OpenLDAP and ParseLDAP give the concrete type.
+package ldaptable
 
 import (
 	"context"
@@ -15,6 +23,7 @@ import (
 	ldapc "github.com/go-ldap/ldap/v3"
 
 	"github.com/yubinmail/yubin/internal/ldapconn"
+	"github.com/yubinmail/yubin/restrict/table"
 )
 
 // LDAP is Postfix's ldap: table (ldap_table(5)): each lookup is a search
@@ -41,7 +50,7 @@ type LDAP struct {
 	format       string
 	attrs        []string
 	domains      []string
-	domainTables []Table
+	domainTables []table.Table
 	scope, deref int
 	sizeLimit    int
 	expansion    int
@@ -56,42 +65,39 @@ var ErrLDAPUnavailable = errors.New("ldap table lookup failed")
 // DefaultLDAPConns bounds the connections of one ldap: table.
 const DefaultLDAPConns = 4
 
-// OpenLDAP reads an ldap_table(5) configuration file.
-func OpenLDAP(path string, o *Options) (*LDAP, error) {
-	opts := o.withDefaults()
-	fi, err := os.Stat(path)
+// OpenLDAP reads an ldap_table(5) configuration file (at most 1 MiB).
+func OpenLDAP(path string, o *table.Options) (*LDAP, error) {
+	p, err := table.ReadConfigFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > opts.MaxFileSize {
-		return nil, &Error{File: path, Msg: "file too large"}
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseLDAP(data, path, o)
+	return fromConfig(p, path, o)
 }
+
+// Open is OpenLDAP as a table.Opener: ldap:PATH.
+func Open(path string, o *table.Options) (table.Table, error) {
+	t, err := OpenLDAP(path, o)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func init() { table.Register("ldap", Open) }
 
 // ParseLDAP reads ldap_table(5) settings ("name = value" lines, indented
 // continuation lines, "#" comments); name is used in error messages.
-func ParseLDAP(data []byte, name string, o *Options) (*LDAP, error) {
-	p := map[string]string{}
-	var errs errorList
-	err := eachLogicalLine(string(data), name, func(line string, lineno int) {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			errs.add(&Error{File: name, Line: lineno, Msg: "missing '=' after parameter name"})
-			return
-		}
-		p[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	})
+func ParseLDAP(data []byte, name string, o *table.Options) (*LDAP, error) {
+	p, err := table.ParseConfigFile(data, name)
 	if err != nil {
 		return nil, err
 	}
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
+	return fromConfig(p, name, o)
+}
+
+// fromConfig builds the table from its settings.
+func fromConfig(p map[string]string, name string, o *table.Options) (*LDAP, error) {
+	var err error
 	get := func(k, def string) string {
 		if v, ok := p[k]; ok {
 			delete(p, k)
@@ -99,7 +105,7 @@ func ParseLDAP(data []byte, name string, o *Options) (*LDAP, error) {
 		}
 		return def
 	}
-	bad := func(msg string) error { return &Error{File: name, Msg: msg} }
+	bad := func(msg string) error { return &table.Error{File: name, Msg: msg} }
 	num := func(k string, def int) (int, error) {
 		s := get(k, strconv.Itoa(def))
 		n, err := strconv.Atoi(s)
@@ -124,7 +130,7 @@ func ParseLDAP(data []byte, name string, o *Options) (*LDAP, error) {
 	t.attrs = splitList(get("result_attribute", "maildrop"))
 	for _, d := range splitList(get("domain", "")) {
 		if strings.Contains(d, ":") {
-			tbl, err := Open(d, o)
+			tbl, err := table.Open(d, o)
 			if err != nil {
 				return nil, bad("domain: " + err.Error())
 			}
@@ -241,7 +247,7 @@ func (t *LDAP) Close() error {
 	return nil
 }
 
-// Lookup implements Table.
+// Lookup implements table.Table.
 func (t *LDAP) Lookup(ctx context.Context, key string) (string, bool, error) {
 	key = strings.ToLower(key)
 	if key == "" || !utf8.ValidString(key) {
