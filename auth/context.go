@@ -1,25 +1,10 @@
 package auth
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"strconv"
 )
-
-type connInfoKey struct{}
-
-// WithConnInfo returns a context carrying c, so that a PassDB can apply
-// connection-dependent rules (allow_nets, %r, %s). [Service] sets it.
-func WithConnInfo(ctx context.Context, c *ConnInfo) context.Context {
-	return context.WithValue(ctx, connInfoKey{}, c)
-}
-
-// ConnInfoFrom returns the ConnInfo stored by WithConnInfo, or nil.
-func ConnInfoFrom(ctx context.Context) *ConnInfo {
-	c, _ := ctx.Value(connInfoKey{}).(*ConnInfo)
-	return c
-}
 
 // addrIP returns the IP address of a net.Addr (TCP, UDP or IP), or the
 // zero Addr.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 )
 
 // STARTTLS (RFC 9051 6.2.1, RFC 2595).
@@ -114,7 +114,7 @@ func (c *conn) cmdAuthenticate(tag string, _ bool) error {
 	}
 	sess, err := a.NewSASL(c.ctx(), mech, &c.info)
 	if err != nil {
-		if errors.Is(err, auth.ErrUnsupportedMechanism) {
+		if errors.Is(err, authn.ErrUnsupportedMechanism) {
 			return no("", "Unsupported authentication mechanism.")
 		}
 		return c.authError(err)
@@ -162,13 +162,13 @@ func (c *conn) cmdAuthenticate(tag string, _ bool) error {
 // authError maps an Authenticator error to the answer Dovecot gives.
 func (c *conn) authError(err error) error {
 	switch {
-	case errors.Is(err, auth.ErrPlaintextNotAllowed):
+	case errors.Is(err, authn.ErrPlaintextNotAllowed):
 		return no("PRIVACYREQUIRED", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
-	case errors.Is(err, auth.ErrTempFail):
+	case errors.Is(err, authn.ErrTempFail):
 		return no("UNAVAILABLE", "Temporary authentication failure.")
-	case errors.Is(err, auth.ErrAborted):
+	case errors.Is(err, authn.ErrAborted):
 		return &Error{Kind: KindBAD, Text: "Authentication aborted by client."}
-	case errors.Is(err, auth.ErrUnsupportedMechanism):
+	case errors.Is(err, authn.ErrUnsupportedMechanism):
 		return no("", "Unsupported authentication mechanism.")
 	}
 	if reason := alertReason(err); reason != "" {
@@ -176,14 +176,14 @@ func (c *conn) authError(err error) error {
 		// reason this way (CLIENT_AUTH_RESULT_AUTHFAILED_REASON).
 		return no("ALERT", reason)
 	}
-	if !errors.Is(err, auth.ErrAuthFailed) {
+	if !errors.Is(err, authn.ErrAuthFailed) {
 		c.log.Warn("imap: authentication error", "err", err)
 	}
 	return no("AUTHENTICATIONFAILED", "Authentication failed.")
 }
 
 // loggedIn opens the user's store and enters the authenticated state.
-func (c *conn) loggedIn(id *auth.Identity) error {
+func (c *conn) loggedIn(id *authn.Identity) error {
 	if id == nil || id.User == "" {
 		return no("AUTHENTICATIONFAILED", "Authentication failed.")
 	}

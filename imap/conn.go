@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -36,7 +36,7 @@ type conn struct {
 	w   *writer
 	log *slog.Logger
 
-	info  auth.ConnInfo
+	info  authn.ConnInfo
 	state connState
 	// loginBy is when a client that has not logged in is disconnected
 	// (LoginTimeout from connecting).
@@ -111,7 +111,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		c.w.str("+ OK\r\n")
 		return c.w.flush()
 	}
-	c.info = auth.ConnInfo{Service: "imap", LocalAddr: nc.LocalAddr(), RemoteAddr: nc.RemoteAddr()}
+	c.info = authn.ConnInfo{Service: "imap", LocalAddr: nc.LocalAddr(), RemoteAddr: nc.RemoteAddr()}
 	c.loginBy = time.Now().Add(durOr(s.LoginTimeout, DefaultLoginTimeout))
 	return c
 }

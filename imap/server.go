@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/imap/imapmsg"
 	"github.com/yubinmail/yubin/internal/serve"
 	"github.com/yubinmail/yubin/store"
@@ -51,7 +51,7 @@ type Server struct {
 	// Authenticator checks LOGIN and AUTHENTICATE; nil refuses every
 	// login. Plaintext LOGIN before TLS is refused (LOGINDISABLED) unless
 	// Authenticator.PlaintextAllowed says otherwise.
-	Authenticator auth.Authenticator
+	Authenticator authn.Authenticator
 	// Backend opens the store of a user who logged in.
 	Backend store.Backend
 	// Logger receives connection and error logs; nil discards them.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -24,7 +24,7 @@ type StoreDeliverer struct {
 	// Users looks recipients up. The name looked up is the address
 	// without its +detail, lower-cased; with LocalPartOnly, only the part
 	// before "@" (auth_username_format = %Ln).
-	Users auth.UserDB
+	Users authn.UserDB
 	// Stores opens a user's store by the user name the UserDB returned.
 	Stores store.Backend
 	// Delimiter is recipient_delimiter ("+" when empty); set "-" or
@@ -74,11 +74,11 @@ func (d *StoreDeliverer) split(rcpt string) (userName, detail string) {
 	return userName, detail
 }
 
-func (d *StoreDeliverer) lookup(ctx context.Context, rcpt string) (*auth.User, string, error) {
+func (d *StoreDeliverer) lookup(ctx context.Context, rcpt string) (*authn.User, string, error) {
 	name, detail := d.split(rcpt)
 	u, err := d.Users.LookupUser(ctx, name)
 	switch {
-	case errors.Is(err, auth.ErrUnknownUser):
+	case errors.Is(err, authn.ErrUnknownUser):
 		return nil, "", &Error{Code: 550, Enhanced: Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
 	case err != nil:
 		return nil, "", &Error{Code: 451, Enhanced: Enhanced{4, 3, 0}, Message: "<" + rcpt + "> Temporary internal error"}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 )
 
 // newAPOPStamp returns a fresh RFC 1939 section 7 timestamp,
@@ -29,14 +29,14 @@ func newAPOPStamp(host string) string {
 // names (auth.Service: auth_username_chars, auth_username_format); APOP
 // names are formatted the same way before the credentials lookup.
 type userNormalizer interface {
-	Normalize(c *auth.ConnInfo, user string) (string, error)
+	Normalize(c *authn.ConnInfo, user string) (string, error)
 }
 
 // attempter is implemented by authenticators that apply their failure
 // policy to attempts a protocol checks itself (auth.Service.Attempt:
 // the per-IP penalty and auth_failure_delay).
 type attempter interface {
-	Attempt(ctx context.Context, c *auth.ConnInfo, mech, user string, check func(ctx context.Context) (*auth.Identity, error)) (*auth.Identity, error)
+	Attempt(ctx context.Context, c *authn.ConnInfo, mech, user string, check func(ctx context.Context) (*authn.Identity, error)) (*authn.Identity, error)
 }
 
 // cmdAPOP checks "APOP name digest" (RFC 1939 section 7): digest is the
@@ -63,7 +63,7 @@ func (s *session) cmdAPOP(c command) {
 		return
 	}
 	user, digest := args[0], strings.ToLower(args[1])
-	check := func(ctx context.Context) (*auth.Identity, error) {
+	check := func(ctx context.Context) (*authn.Identity, error) {
 		return s.checkAPOP(ctx, cl, user, digest)
 	}
 	if a, ok := s.srv.Authenticator.(attempter); ok {
@@ -85,7 +85,7 @@ func (s *session) cmdAPOP(c command) {
 
 // checkAPOP formats user as the Authenticator does for USER (when it
 // can) and compares digest with the one its plaintext password gives.
-func (s *session) checkAPOP(ctx context.Context, cl auth.CredentialLookup, user, digest string) (*auth.Identity, error) {
+func (s *session) checkAPOP(ctx context.Context, cl authn.CredentialLookup, user, digest string) (*authn.Identity, error) {
 	if n, ok := s.srv.Authenticator.(userNormalizer); ok {
 		u, err := n.Normalize(&s.info, user)
 		if err != nil {
@@ -103,15 +103,15 @@ func (s *session) checkAPOP(ctx context.Context, cl auth.CredentialLookup, user,
 	want := hex.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(want), []byte(digest)) != 1 {
 		s.log.Info("pop3: APOP digest mismatch", "user", user)
-		return nil, auth.ErrAuthFailed
+		return nil, authn.ErrAuthFailed
 	}
-	return &auth.Identity{User: user}, nil
+	return &authn.Identity{User: user}, nil
 }
 
 // apopFailed answers a failed APOP after APOPFailureDelay (for
 // Authenticators without an Attempt method).
 func (s *session) apopFailed(err error) {
-	if errors.Is(err, auth.ErrTempFail) {
+	if errors.Is(err, authn.ErrTempFail) {
 		s.fail(errAuthTemp)
 		return
 	}

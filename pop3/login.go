@@ -6,22 +6,22 @@ import (
 	"net"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/store"
 )
 
 // authError maps an Authenticator error to the reply (RFC 3206 codes).
 func authError(err error) error {
 	switch {
-	case errors.Is(err, auth.ErrPlaintextNotAllowed):
+	case errors.Is(err, authn.ErrPlaintextNotAllowed):
 		return errPlaintext
-	case errors.Is(err, auth.ErrTempFail):
+	case errors.Is(err, authn.ErrTempFail):
 		return errAuthTemp
-	case errors.Is(err, auth.ErrAborted):
+	case errors.Is(err, authn.ErrAborted):
 		return &Error{Text: "Authentication aborted by client."}
-	case errors.Is(err, auth.ErrMalformed):
+	case errors.Is(err, authn.ErrMalformed):
 		return &Error{Text: "Malformed authentication data."}
-	case errors.Is(err, auth.ErrUnsupportedMechanism):
+	case errors.Is(err, authn.ErrUnsupportedMechanism):
 		return &Error{Text: "Unsupported authentication mechanism."}
 	default:
 		return errAuthFailed
@@ -30,7 +30,7 @@ func authError(err error) error {
 
 // login enters the TRANSACTION state for an authenticated identity:
 // LOGIN-DELAY, the session lock, the user's store and its INBOX.
-func (s *session) login(id *auth.Identity) {
+func (s *session) login(id *authn.Identity) {
 	if id == nil || id.User == "" {
 		s.fail(errAuthFailed)
 		return

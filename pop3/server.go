@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/internal/serve"
 	"github.com/yubinmail/yubin/store"
 )
@@ -64,13 +64,13 @@ type Server struct {
 	TLSConfig *tls.Config
 	// Authenticator checks USER/PASS and runs SASL AUTH exchanges. Nil
 	// means nobody can log in.
-	Authenticator auth.Authenticator
+	Authenticator authn.Authenticator
 	// Credentials, when set, enables APOP: the greeting carries a
 	// timestamp and APOP digests are checked against the plaintext
 	// password LookupCredentials(ctx, user, "PLAIN") returns. When nil,
 	// the Authenticator is used if it implements auth.CredentialLookup;
 	// otherwise APOP is not offered.
-	Credentials auth.CredentialLookup
+	Credentials authn.CredentialLookup
 	// APOPFailureDelay is how long a failed APOP waits before its
 	// answer when the Authenticator has no Attempt method; with one
 	// (auth.Service.Attempt), APOP gets the Authenticator's own failure

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -33,7 +33,7 @@ type session struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	info   auth.ConnInfo
+	info   authn.ConnInfo
 	state  state
 	// refusal, when set, is said instead of the greeting: the
 	// connection is over a limit. prelogin is set while the session
@@ -52,7 +52,7 @@ type session struct {
 	errReplies int
 
 	// TRANSACTION state
-	identity *auth.Identity
+	identity *authn.Identity
 	locked   string // user whose session lock is held
 	userIP   string // key counted against MaxUserIPConnections
 	st       store.Store
@@ -76,7 +76,7 @@ func newSession(srv *Server, c net.Conn) *session {
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
 	s.w = bufio.NewWriterSize(c, 32<<10)
-	s.info = auth.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
+	s.info = authn.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
 	s.loginBy = time.Now().Add(orDefault(srv.LoginTimeout, DefaultLoginTimeout))
 	return s
@@ -406,11 +406,11 @@ func (s *session) fail(err error) {
 	s.reply(err)
 }
 
-func (s *session) credentials() auth.CredentialLookup {
+func (s *session) credentials() authn.CredentialLookup {
 	if s.srv.Credentials != nil {
 		return s.srv.Credentials
 	}
-	if cl, ok := s.srv.Authenticator.(auth.CredentialLookup); ok {
+	if cl, ok := s.srv.Authenticator.(authn.CredentialLookup); ok {
 		return cl
 	}
 	return nil

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/internal/smtpwire"
 )
 
@@ -13,8 +13,8 @@ import (
 // least 12288 octets).
 const MaxAuthLineLength = 12288
 
-func (ss *session) authConnInfo() *auth.ConnInfo {
-	return &auth.ConnInfo{Service: ss.info.Service, LocalAddr: ss.info.LocalAddr, RemoteAddr: ss.info.RemoteAddr, TLS: ss.info.TLS}
+func (ss *session) authConnInfo() *authn.ConnInfo {
+	return &authn.ConnInfo{Service: ss.info.Service, LocalAddr: ss.info.LocalAddr, RemoteAddr: ss.info.RemoteAddr, TLS: ss.info.TLS}
 }
 
 // authEnabled reports whether AUTH may be used now.
@@ -89,7 +89,7 @@ func (ss *session) cmdAuth(arg string) (ok, fatal bool) {
 		if done {
 			id := sasl.Identity()
 			if id == nil || id.User == "" {
-				ss.authFailed(mech, auth.ErrAuthFailed)
+				ss.authFailed(mech, authn.ErrAuthFailed)
 				return false, false
 			}
 			ss.info.AuthUser, ss.info.AuthMechanism = id.User, mech
@@ -110,7 +110,7 @@ func (ss *session) cmdAuth(arg string) (ok, fatal bool) {
 			return false, true
 		}
 		if string(line) == "*" {
-			ss.authFailed(mech, auth.ErrAborted)
+			ss.authFailed(mech, authn.ErrAborted)
 			return false, false
 		}
 		if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
@@ -118,23 +118,23 @@ func (ss *session) cmdAuth(arg string) (ok, fatal bool) {
 			return false, false
 		}
 	}
-	ss.authFailed(mech, auth.ErrAuthFailed)
+	ss.authFailed(mech, authn.ErrAuthFailed)
 	return false, false
 }
 
 // authFailed maps the auth package's errors to RFC 4954 replies.
 func (ss *session) authFailed(mech string, err error) {
 	switch {
-	case errors.Is(err, auth.ErrAborted):
+	case errors.Is(err, authn.ErrAborted):
 		ss.reply(501, "5.7.0", "Authentication aborted")
 		return
-	case errors.Is(err, auth.ErrPlaintextNotAllowed):
+	case errors.Is(err, authn.ErrPlaintextNotAllowed):
 		ss.reply(538, "5.7.11", "Encryption required for requested authentication mechanism")
-	case errors.Is(err, auth.ErrMalformed):
+	case errors.Is(err, authn.ErrMalformed):
 		ss.reply(501, "5.5.2", "Error: malformed authentication data")
-	case errors.Is(err, auth.ErrUnsupportedMechanism):
+	case errors.Is(err, authn.ErrUnsupportedMechanism):
 		ss.reply(535, "5.7.8", "Error: authentication failed: Invalid authentication mechanism")
-	case errors.Is(err, auth.ErrAuthFailed):
+	case errors.Is(err, authn.ErrAuthFailed):
 		ss.reply(535, "5.7.8", "Error: authentication failed: authentication failure")
 	default:
 		ss.reply(454, "4.7.0", "Temporary authentication failure")
@@ -144,11 +144,11 @@ func (ss *session) authFailed(mech string, err error) {
 
 func authReason(err error) string {
 	switch {
-	case errors.Is(err, auth.ErrAuthFailed):
+	case errors.Is(err, authn.ErrAuthFailed):
 		return "authentication failure"
-	case errors.Is(err, auth.ErrPlaintextNotAllowed):
+	case errors.Is(err, authn.ErrPlaintextNotAllowed):
 		return "plaintext not allowed"
-	case errors.Is(err, auth.ErrTempFail):
+	case errors.Is(err, authn.ErrTempFail):
 		return "temporary failure"
 	}
 	return "(reason unavailable)"

@@ -3,7 +3,7 @@ package smtp
 import (
 	"crypto/tls"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 )
 
 // NewMTA returns the port 25 (MX) listener of a typical Postfix setup: no AUTH offered (AUTH
@@ -28,7 +28,7 @@ func NewMTA(hostname string, tlsConfig *tls.Config, policy Policy, backend Backe
 // required before MAIL, so only authenticated users relay
 // ("permit_sasl_authenticated, reject"). policy may add more (for
 // example reject_sender_login_mismatch) or be nil.
-func NewSubmission(hostname string, tlsConfig *tls.Config, authn auth.Authenticator, policy Policy, backend Backend) *Server {
+func NewSubmission(hostname string, tlsConfig *tls.Config, authn authn.Authenticator, policy Policy, backend Backend) *Server {
 	return &Server{
 		Hostname:     hostname,
 		Service:      "submission",
@@ -45,7 +45,7 @@ func NewSubmission(hostname string, tlsConfig *tls.Config, authn auth.Authentica
 // NewSubmissions returns the submissions (465, RFC 8314) listener of a typical setup:
 // implicit TLS (serve it with ListenAndServeTLS or a tls.NewListener) and
 // AUTH required before MAIL.
-func NewSubmissions(hostname string, tlsConfig *tls.Config, authn auth.Authenticator, policy Policy, backend Backend) *Server {
+func NewSubmissions(hostname string, tlsConfig *tls.Config, authn authn.Authenticator, policy Policy, backend Backend) *Server {
 	s := NewSubmission(hostname, tlsConfig, authn, policy, backend)
 	s.Service = "submissions"
 	return s

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/internal/serve"
 )
 
@@ -57,7 +57,7 @@ type Server struct {
 	Limiter RateLimiter
 	// Auth enables AUTH (RFC 4954). nil: AUTH is not offered and answered
 	// with "503 5.5.1 Error: authentication not enabled" (Postfix's reply on a port without smtpd_sasl_auth_enable).
-	Auth auth.Authenticator
+	Auth authn.Authenticator
 
 	// Ext is the set of extensions offered; zero means DefaultExtensions.
 	Ext Extensions

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 )
 
 // maxSASLRounds bounds the challenges of one AUTHENTICATE.
@@ -49,15 +49,15 @@ func (s *session) cmdStartTLS(c command) {
 // authError maps an Authenticator error to its response.
 func authError(err error) *Error {
 	switch {
-	case errors.Is(err, auth.ErrPlaintextNotAllowed):
+	case errors.Is(err, authn.ErrPlaintextNotAllowed):
 		return &Error{Code: CodeEncryptNeeded, Text: "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."}
-	case errors.Is(err, auth.ErrTempFail):
+	case errors.Is(err, authn.ErrTempFail):
 		return &Error{Code: CodeTryLater, Text: "Temporary authentication failure."}
-	case errors.Is(err, auth.ErrAborted):
+	case errors.Is(err, authn.ErrAborted):
 		return &Error{Text: "Authentication aborted by client."}
-	case errors.Is(err, auth.ErrMalformed):
+	case errors.Is(err, authn.ErrMalformed):
 		return &Error{Text: "Invalid AUTHENTICATE client response."}
-	case errors.Is(err, auth.ErrUnsupportedMechanism):
+	case errors.Is(err, authn.ErrUnsupportedMechanism):
 		return &Error{Text: "Unsupported authentication mechanism."}
 	default:
 		return &Error{Text: "Authentication failed."}
@@ -147,7 +147,7 @@ func (s *session) cmdAuthenticate(c command) {
 
 // login enters the authenticated state; final is SASL's additional
 // data for the OK (SCRAM's server signature).
-func (s *session) login(id *auth.Identity, final []byte) {
+func (s *session) login(id *authn.Identity, final []byte) {
 	if id == nil || id.User == "" {
 		s.fail(&Error{Text: "Authentication failed."})
 		return

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 	"github.com/yubinmail/yubin/internal/serve"
 	"github.com/yubinmail/yubin/sieve/sievestore"
 )
@@ -67,14 +67,14 @@ type Scripts interface {
 
 // Backend opens the script storage of a user who has logged in.
 type Backend interface {
-	Open(ctx context.Context, id *auth.Identity) (Scripts, error)
+	Open(ctx context.Context, id *authn.Identity) (Scripts, error)
 }
 
 // BackendFunc adapts a function to Backend.
-type BackendFunc func(ctx context.Context, id *auth.Identity) (Scripts, error)
+type BackendFunc func(ctx context.Context, id *authn.Identity) (Scripts, error)
 
 // Open calls f.
-func (f BackendFunc) Open(ctx context.Context, id *auth.Identity) (Scripts, error) {
+func (f BackendFunc) Open(ctx context.Context, id *authn.Identity) (Scripts, error) {
 	return f(ctx, id)
 }
 
@@ -99,7 +99,7 @@ type Server struct {
 	// Authenticator runs AUTHENTICATE's SASL exchanges; plaintext
 	// mechanisms are refused without TLS unless it allows them
 	// (auth.Service: loopback, trusted networks, AllowPlaintext).
-	Authenticator auth.Authenticator
+	Authenticator authn.Authenticator
 	// Backend opens a logged-in user's scripts.
 	Backend Backend
 	// Check compiles a script for PUTSCRIPT and CHECKSCRIPT: name is

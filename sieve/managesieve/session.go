@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/auth/authn"
 )
 
 // session is one client connection.
@@ -24,14 +24,14 @@ type session struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	info   auth.ConnInfo
+	info   authn.ConnInfo
 
 	refusal  *Error // said instead of the greeting
 	prelogin bool   // counted against LoginMaxConnectionsPerIP
 	loginBy  time.Time
 	idle     atomic.Bool
 
-	id      *auth.Identity // nil before login
+	id      *authn.Identity // nil before login
 	scripts Scripts
 	bad     int // bad commands so far
 	cmds    int // commands before login
@@ -43,7 +43,7 @@ func newSession(srv *Server, c net.Conn) *session {
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
 	s.w = bufio.NewWriterSize(c, 8192)
-	s.info = auth.ConnInfo{Service: "sieve", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
+	s.info = authn.ConnInfo{Service: "sieve", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
 	s.loginBy = time.Now().Add(orDefault(srv.LoginTimeout, DefaultLoginTimeout))
 	return s
