@@ -2,6 +2,7 @@ package lmtp
 
 import (
 	"io"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -49,5 +50,19 @@ func TestCommandHook(t *testing.T) {
 		"MAIL ok", "RCPT ok", "RCPT ok", "DATA fail", "UNKNOWN fail", "MAIL fail", "QUIT ok"}
 	if seen := rec.Seen(); !reflect.DeepEqual(seen, want) {
 		t.Errorf("hook saw %q\nwant     %q", seen, want)
+	}
+}
+
+// TestConnState: ConnState sees a connection accepted and closed.
+func TestConnState(t *testing.T) {
+	rec := &testutil.StateRecorder{}
+	addr, _ := startLMTP(t, &Server{Deliverer: maildirs(t, t.TempDir()), ConnState: func(c net.Conn, st ConnState) {
+		rec.Add(c, [...]string{"new", "closed"}[st])
+	}}, nil)
+	c := dialRaw(t, "tcp", addr)
+	c.expect("", "220 ")
+	c.expect("QUIT", "221 ")
+	if got := rec.Wait(t, "closed"); !reflect.DeepEqual(got, []string{"new", "closed"}) {
+		t.Errorf("ConnState saw %q", got)
 	}
 }

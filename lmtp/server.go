@@ -81,8 +81,11 @@ type Server struct {
 	// TLSHandshakeTimeout bounds the STARTTLS handshake (default 30s).
 	TLSHandshakeTimeout time.Duration
 
-	// Logger receives log lines; slog.Default() when nil.
+	// Logger receives log lines; nil discards them.
 	Logger *slog.Logger
+	// ConnState, when set, is called when a connection changes state:
+	// accepted, closed. It must not block.
+	ConnState func(c net.Conn, state ConnState)
 	// CommandHook, when set, is called once for every client command,
 	// on the session's goroutine, after its reply has been written (to
 	// the session's buffer, which goes out before the server waits for
@@ -115,7 +118,24 @@ func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
 	}
-	return slog.Default()
+	return discardLogger
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)
+
+// ConnState is a connection's state, reported to Server.ConnState.
+type ConnState int
+
+// Connection states.
+const (
+	StateNew    ConnState = iota // accepted, greeting not yet sent
+	StateClosed                  // ended
+)
+
+func (s *Server) connState(c net.Conn, st ConnState) {
+	if s.ConnState != nil {
+		s.ConnState(c, st)
+	}
 }
 
 func (s *Server) serverTLS() *tls.Config {
@@ -202,6 +222,8 @@ func ListenUnix(path string, mode os.FileMode, owner, group string) (net.Listene
 // Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
 	err := s.sessions.Serve(l, func(c net.Conn) {
+		s.connState(c, StateNew)
+		defer s.connState(c, StateClosed)
 		ss := newSession(s, c)
 		if !s.sessions.Track(ss) {
 			ss.reply(421, "4.3.2", "Service shutting down")

@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"io"
+	"net"
 	"reflect"
 	"testing"
 	"time"
@@ -37,5 +38,22 @@ func TestCommandHook(t *testing.T) {
 		"RETR +OK", "RETR -ERR", "UNKNOWN -ERR", "UNKNOWN -ERR", "QUIT +OK"}
 	if seen := rec.Seen(); !reflect.DeepEqual(seen, want) {
 		t.Errorf("hook saw %q\nwant     %q", seen, want)
+	}
+}
+
+// TestConnState: ConnState sees a connection accepted, logged in and
+// closed, in that order, with the accepted connection each time.
+func TestConnState(t *testing.T) {
+	rec := &testutil.StateRecorder{}
+	e := startServer(t, &Server{ConnState: func(c net.Conn, st ConnState) {
+		rec.Add(c, [...]string{"new", "auth", "closed"}[st])
+	}})
+	e.deliver("alice", msg2)
+	c := e.dial()
+	c.cmd("USER alice", "+OK")
+	c.cmd("PASS secret", "+OK")
+	c.cmd("QUIT", "+OK")
+	if got := rec.Wait(t, "closed"); !reflect.DeepEqual(got, []string{"new", "auth", "closed"}) {
+		t.Errorf("ConnState saw %q", got)
 	}
 }

@@ -73,6 +73,7 @@ func (s *session) login(id *authn.Identity) {
 	}
 	s.identity = id
 	s.state = stateTransaction
+	s.srv.connState(s.raw, StateAuth)
 	s.endPrelogin()
 	s.user = ""
 	s.log = s.log.With("user", user)

@@ -39,7 +39,7 @@ const (
 	DefaultIdleTimeout              = 10 * time.Minute
 	DefaultLoginTimeout             = 3 * time.Minute
 	DefaultWriteTimeout             = 2 * time.Minute
-	DefaultHandshakeTimeout         = 30 * time.Second
+	DefaultTLSHandshakeTimeout      = 30 * time.Second
 	DefaultGreeting                 = "yubin ready."
 	DefaultAPOPFailureDelay         = 2 * time.Second
 )
@@ -163,8 +163,8 @@ type Server struct {
 	LoginTimeout time.Duration
 	// WriteTimeout bounds each write to the client; default 2 minutes.
 	WriteTimeout time.Duration
-	// HandshakeTimeout bounds a TLS handshake; default 30 seconds.
-	HandshakeTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake; default 30 seconds.
+	TLSHandshakeTimeout time.Duration
 	// CommandHook, when set, is called once for every client command,
 	// on the session's goroutine, after its reply has been written (to
 	// the session's buffer, which goes out before the server waits for
@@ -174,6 +174,9 @@ type Server struct {
 	// runs from the end of the command line to the end of the reply. It
 	// must not block. Nil, the default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
+	// ConnState, when set, is called when a connection changes state:
+	// accepted, logged in, closed. It must not block.
+	ConnState func(c net.Conn, state ConnState)
 
 	initOnce sync.Once
 	initErr  error
@@ -268,6 +271,8 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.sessions.SetLogger(s.logger())
 	err := s.sessions.Serve(l, func(c net.Conn) {
+		s.connState(c, StateNew)
+		defer s.connState(c, StateClosed)
 		sess := newSession(s, c)
 		others, ok := s.sessions.TrackCounting(sess)
 		if !ok {
@@ -396,4 +401,20 @@ func (s *Server) loginTooSoon(user string, now time.Time) bool {
 	}
 	s.lastLogin[user] = now
 	return false
+}
+
+// ConnState is a connection's state, reported to Server.ConnState.
+type ConnState int
+
+// Connection states.
+const (
+	StateNew    ConnState = iota // accepted, greeting not yet sent
+	StateAuth                    // logged in
+	StateClosed                  // ended
+)
+
+func (s *Server) connState(c net.Conn, st ConnState) {
+	if s.ConnState != nil {
+		s.ConnState(c, st)
+	}
 }

@@ -725,7 +725,7 @@ func TestIdleTimeoutRefreshed(t *testing.T) {
 
 func TestTLSHandshakeTimeout(t *testing.T) {
 	fx := testutil.NewTLS(t)
-	srv := &Server{TLSConfig: fx.ServerConfig(), HandshakeTimeout: 200 * time.Millisecond}
+	srv := &Server{TLSConfig: fx.ServerConfig(), TLSHandshakeTimeout: 200 * time.Millisecond}
 	startServer(t, srv)
 	l, err := dialListener()
 	if err != nil {

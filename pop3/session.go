@@ -28,6 +28,7 @@ const (
 type session struct {
 	srv    *Server
 	conn   net.Conn
+	raw    net.Conn // the accepted connection, as ConnState reports it
 	r      *bufio.Reader
 	w      *bufio.Writer
 	log    *slog.Logger
@@ -72,7 +73,7 @@ type session struct {
 }
 
 func newSession(srv *Server, c net.Conn) *session {
-	s := &session{srv: srv, conn: c}
+	s := &session{srv: srv, conn: c, raw: c}
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
 	s.w = bufio.NewWriterSize(c, 32<<10)
@@ -226,9 +227,9 @@ func (s *session) greet() {
 }
 
 // handshake completes a TLS handshake (implicit TLS or STLS) within
-// HandshakeTimeout and records the connection state.
+// TLSHandshakeTimeout and records the connection state.
 func (s *session) handshake(tc *tls.Conn) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, orDefault(s.srv.HandshakeTimeout, DefaultHandshakeTimeout))
+	ctx, cancel := context.WithTimeout(s.ctx, orDefault(s.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		s.log.Info("pop3: TLS handshake failed", "err", err)

@@ -243,9 +243,9 @@ func startYubinMX(t *testing.T, mainCF string, svc *auth.Service) (string, *rest
 		t.Fatal(err)
 	}
 	srv := &smtp.Server{
-		Hostname: "mx." + batteryDomain,
-		Policy:   p,
-		Auth:     svc,
+		Hostname:      "mx." + batteryDomain,
+		Policy:        p,
+		Authenticator: svc,
 		// As postfixOnlyCF: one session carries many refused cases, and
 		// the tarpit would slow every reply after the tenth.
 		MaxErrors:       10000,

@@ -19,14 +19,14 @@ func (ss *session) authConnInfo() *authn.ConnInfo {
 
 // authEnabled reports whether AUTH may be used now.
 func (ss *session) authEnabled() bool {
-	return ss.srv.Auth != nil && !(ss.srv.TLSAuthOnly && ss.info.TLS == nil)
+	return ss.srv.Authenticator != nil && !(ss.srv.TLSAuthOnly && ss.info.TLS == nil)
 }
 
 func (ss *session) authMechanisms() []string {
 	if !ss.authEnabled() || ss.info.AuthUser != "" {
 		return nil
 	}
-	return ss.srv.Auth.Mechanisms(ss.authConnInfo())
+	return ss.srv.Authenticator.Mechanisms(ss.authConnInfo())
 }
 
 // cmdAuth handles AUTH (RFC 4954) through the Authenticator.
@@ -59,14 +59,14 @@ func (ss *session) cmdAuth(arg string) (ok, fatal bool) {
 	}
 	ci := ss.authConnInfo()
 	offered := false
-	for _, m := range ss.srv.Auth.Mechanisms(ci) {
+	for _, m := range ss.srv.Authenticator.Mechanisms(ci) {
 		offered = offered || strings.EqualFold(m, mech)
 	}
 	if !offered {
 		ss.reply(535, "5.7.8", "Error: authentication failed: Invalid authentication mechanism")
 		return false, false
 	}
-	sasl, err := ss.srv.Auth.NewSASL(ss.ctx, mech, ci)
+	sasl, err := ss.srv.Authenticator.NewSASL(ss.ctx, mech, ci)
 	if err != nil {
 		ss.authFailed(mech, err)
 		return false, false
@@ -94,6 +94,7 @@ func (ss *session) cmdAuth(arg string) (ok, fatal bool) {
 			}
 			ss.info.AuthUser, ss.info.AuthMechanism = id.User, mech
 			ss.reply(235, "2.7.0", "Authentication successful")
+			ss.srv.connState(ss.conn, StateAuth)
 			return true, false
 		}
 		ss.reply(334, "", base64.StdEncoding.EncodeToString(chal))

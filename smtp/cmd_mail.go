@@ -76,7 +76,7 @@ func (ss *session) cmdMail(arg string) bool {
 		case p.Key == "ENVID" && ext.Has(ExtDSN):
 			opts.EnvID = p.Value
 		case p.Key == "AUTH":
-			if ss.srv.Auth != nil {
+			if ss.srv.Authenticator != nil {
 				opts.Auth = p.Value
 			}
 		default:

@@ -119,6 +119,8 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.uncountClient(ip)
 	defer c.Close()
 
+	s.connState(c, StateNew)
+	defer s.connState(c, StateClosed)
 	log := s.logger()
 	log.Info("connect from "+ss.clientStr, "service", ss.info.Service, "client", ip)
 	defer func() {
@@ -288,7 +290,7 @@ func (ss *session) loop() {
 		ss.mu.Unlock()
 		if err != nil {
 			if err == smtpwire.ErrLineTooLong {
-				ss.stats.count("unknown", false)
+				ss.counted("unknown", false, time.Now())
 				ss.reply(500, "5.5.2", "Error: line too long")
 				ss.errors++
 				continue
@@ -302,7 +304,7 @@ func (ss *session) loop() {
 			return
 		}
 		if err != nil {
-			ss.stats.count("unknown", false)
+			ss.counted("unknown", false, time.Now())
 			ss.reply(500, "5.5.2", "Error: bad syntax")
 			ss.errors++
 			continue
@@ -314,7 +316,7 @@ func (ss *session) loop() {
 			next, _ := ss.r.Peek(min(ss.r.Buffered(), pipeLogBytes))
 			s.logger().Info("improper command pipelining after "+cmd.Verb+" from "+ss.clientStr+": "+logEscape(next), "service", ss.info.Service)
 			if ss.lim.forbidPipelining {
-				ss.stats.count(strings.ToLower(cmd.Verb), false)
+				ss.counted(strings.ToLower(cmd.Verb), false, time.Now())
 				ss.reply(554, "5.5.0", "Error: SMTP protocol synchronization")
 				ss.w.Flush()
 				return

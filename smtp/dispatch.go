@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"strings"
+	"time"
 
 	"github.com/yubinmail/yubin/internal/smtpwire"
 	"github.com/yubinmail/yubin/restrict"
@@ -10,6 +11,7 @@ import (
 // dispatch runs one command; ok is false when it failed (counted towards
 // MaxErrors only for client errors), fatal ends the session.
 func (ss *session) dispatch(cmd smtpwire.Command) (ok, fatal bool) {
+	start := time.Now()
 	name := strings.ToLower(cmd.Verb)
 	switch cmd.Verb {
 	case "EHLO":
@@ -46,7 +48,7 @@ func (ss *session) dispatch(cmd smtpwire.Command) (ok, fatal bool) {
 		ss.lastVerb = "UNKNOWN"                                 // as Postfix names it in "... after UNKNOWN from"
 		ss.reply(500, "5.5.2", "Error: command not recognized") // Postfix 3.7's code
 	}
-	ss.stats.count(name, ok)
+	ss.counted(name, ok, start)
 	return ok, fatal
 }
 
@@ -121,4 +123,14 @@ func (ss *session) cmdEtrn(arg string) bool {
 	}
 	ss.reply(459, "", "<"+site+">: service unavailable")
 	return false
+}
+
+// counted counts a command for the "disconnect from" line and reports
+// it to Server.CommandHook; start is when its line was read (now for a
+// command refused before it ran).
+func (ss *session) counted(name string, ok bool, start time.Time) {
+	ss.stats.count(name, ok)
+	if h := ss.srv.CommandHook; h != nil {
+		h(strings.ToUpper(name), ok, time.Since(start))
+	}
 }

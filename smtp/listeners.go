@@ -30,15 +30,15 @@ func NewMTA(hostname string, tlsConfig *tls.Config, policy Policy, backend Backe
 // example reject_sender_login_mismatch) or be nil.
 func NewSubmission(hostname string, tlsConfig *tls.Config, authn authn.Authenticator, policy Policy, backend Backend) *Server {
 	return &Server{
-		Hostname:     hostname,
-		Service:      "submission",
-		TLSConfig:    tlsConfig,
-		TLSRequired:  true,
-		TLSAuthOnly:  true,
-		Auth:         authn,
-		AuthRequired: true,
-		Policy:       policy,
-		Backend:      backend,
+		Hostname:      hostname,
+		Service:       "submission",
+		TLSConfig:     tlsConfig,
+		TLSRequired:   true,
+		TLSAuthOnly:   true,
+		Authenticator: authn,
+		AuthRequired:  true,
+		Policy:        policy,
+		Backend:       backend,
 	}
 }
 

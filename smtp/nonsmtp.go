@@ -1,6 +1,9 @@
 package smtp
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // nonSMTP reports whether a line that is not a command looks like a
 // message header field ("Subject: ..."): a client that sends the
@@ -25,7 +28,7 @@ func nonSMTP(line []byte) bool {
 // program sends next is a command.
 func (ss *session) nonSMTP(line []byte) {
 	ss.lastVerb = "UNKNOWN"
-	ss.stats.count("unknown", false)
+	ss.counted("unknown", false, time.Now())
 	text := string(line)
 	if len(text) > 100 {
 		text = text[:100]

@@ -55,9 +55,11 @@ type Server struct {
 	// Postfix's anvil does (see RateLimiter; a *restrict.Limiter from
 	// restrict.Policy.NewLimiter fits).
 	Limiter RateLimiter
-	// Auth enables AUTH (RFC 4954). nil: AUTH is not offered and answered
-	// with "503 5.5.1 Error: authentication not enabled" (Postfix's reply on a port without smtpd_sasl_auth_enable).
-	Auth authn.Authenticator
+	// Authenticator enables AUTH (RFC 4954); an *auth.Service fits. nil:
+	// AUTH is not offered and answered with "503 5.5.1 Error:
+	// authentication not enabled" (Postfix's reply on a port without
+	// smtpd_sasl_auth_enable).
+	Authenticator authn.Authenticator
 
 	// Ext is the set of extensions offered; zero means DefaultExtensions.
 	Ext Extensions
@@ -192,9 +194,20 @@ type Server struct {
 	// (default 30s).
 	TLSHandshakeTimeout time.Duration
 
-	// Logger receives Postfix-like log lines ("connect from ...");
-	// slog.Default() when nil.
+	// Logger receives Postfix-like log lines ("connect from ..."); nil
+	// discards them.
 	Logger *slog.Logger
+	// CommandHook, when set, is called after each command with its verb
+	// in upper case ("EHLO", "MAIL", "RCPT", "DATA", ..., "UNKNOWN" for
+	// anything else: a small set, safe as a metric label), whether it
+	// succeeded (as the "disconnect from" line's counters count it), and
+	// how long it took, from the end of the command line to the end of
+	// its reply (DATA: the message and its acceptance included). It must
+	// not block. Nil, the default, costs nothing.
+	CommandHook func(name string, ok bool, took time.Duration)
+	// ConnState, when set, is called when a connection changes state:
+	// accepted, authenticated, closed. It must not block.
+	ConnState func(c net.Conn, state ConnState)
 
 	sessions  serve.Group
 	mu        sync.Mutex // guards perClient
@@ -228,7 +241,7 @@ func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
 	}
-	return slog.Default()
+	return discardLogger
 }
 
 func (s *Server) service() string {
@@ -304,6 +317,15 @@ func (s *Server) ListenAndServeTLS() error {
 	if err != nil {
 		return err
 	}
+	return s.ServeTLS(l)
+}
+
+// ServeTLS is Serve with implicit TLS (port 465, submissions) on l,
+// with TLSConfig.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.serverTLS() == nil {
+		return errors.New("smtp: ServeTLS needs TLSConfig")
+	}
 	return s.Serve(tls.NewListener(l, s.serverTLS()))
 }
 
@@ -362,5 +384,24 @@ func (s *Server) uncountClient(ip string) {
 	defer s.mu.Unlock()
 	if s.perClient[ip]--; s.perClient[ip] <= 0 {
 		delete(s.perClient, ip)
+	}
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)
+
+// ConnState is a connection's state, reported to Server.ConnState.
+type ConnState int
+
+// Connection states.
+const (
+	StateNew    ConnState = iota // accepted, greeting not yet sent
+	StateAuth                    // AUTH succeeded
+	StateClosed                  // ended
+)
+
+// connState reports a state change to Server.ConnState.
+func (s *Server) connState(c net.Conn, st ConnState) {
+	if s.ConnState != nil {
+		s.ConnState(c, st)
 	}
 }

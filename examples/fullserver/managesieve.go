@@ -114,6 +114,7 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 	exts := capabilityOrder(sieveExtensions(v.Get("sieve_extensions")))
 	srv := &managesieve.Server{
 		Check:                    sieveCheck(exts, v.Get("sieve_global")),
+		CommandHook:              h.m.commandHook("sieve"),
 		Extensions:               exts,
 		TLSConfig:                dovecotTLS(v, h.tlsConf),
 		Authenticator:            a,

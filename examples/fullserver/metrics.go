@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -155,74 +154,6 @@ func serveMetrics(ctx context.Context, l net.Listener, m *metrics, log *slog.Log
 	}
 }
 
-// commandMeter counts SMTP commands from the "disconnect from" line the
-// smtp package logs for every session, the counters Postfix prints there
-// ("ehlo=1 mail=1 rcpt=0/1 commands=2/3"), into yubin_commands_total. It
-// passes every record on unchanged.
-type commandMeter struct {
-	slog.Handler
-	m       *metrics
-	service string // from a "service" attribute of the logger
-}
-
-func (c *commandMeter) Handle(ctx context.Context, r slog.Record) error {
-	if rest, ok := strings.CutPrefix(r.Message, "disconnect from "); ok {
-		svc := c.service
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "service" {
-				svc = a.Value.String()
-			}
-			return true
-		})
-		if isSMTP(svc) {
-			c.m.countCommands(svc, rest)
-		}
-	}
-	return c.Handler.Handle(ctx, r)
-}
-
-func (c *commandMeter) WithAttrs(as []slog.Attr) slog.Handler {
-	n := *c
-	n.Handler = c.Handler.WithAttrs(as)
-	for _, a := range as {
-		if a.Key == "service" {
-			n.service = a.Value.String()
-		}
-	}
-	return &n
-}
-
-func (c *commandMeter) WithGroup(name string) slog.Handler {
-	n := *c
-	n.Handler = c.Handler.WithGroup(name)
-	return &n
-}
-
-// countCommands reads "client ehlo=1 rcpt=0/1 ... commands=1/2".
-func (m *metrics) countCommands(service, counters string) {
-	for _, f := range strings.Fields(counters) {
-		name, v, ok := strings.Cut(f, "=")
-		if !ok || name == "commands" || strings.ContainsAny(name, "[]") {
-			continue
-		}
-		okText, totalText, _ := strings.Cut(v, "/")
-		good, err1 := strconv.Atoi(okText)
-		total, err2 := strconv.Atoi(totalText)
-		if totalText == "" {
-			total, err2 = good, nil
-		}
-		if err1 != nil || err2 != nil || good < 0 || total < good {
-			continue
-		}
-		if good > 0 {
-			m.commandCounter(service, name, "ok").Add(float64(good))
-		}
-		if total > good {
-			m.commandCounter(service, name, "failed").Add(float64(total - good))
-		}
-	}
-}
-
 // commandCounter returns yubin_commands_total{service,command,status}.
 func (m *metrics) commandCounter(service, command, status string) prometheus.Counter {
 	return m.commandCounters.get(m.commands, service, command, status)
@@ -250,10 +181,10 @@ func (c *counterCache) get(vec *prometheus.CounterVec, labels ...string) prometh
 	return ctr
 }
 
-// commandHook is the CommandHook of an IMAP, POP3 or LMTP server of
+// commandHook is the CommandHook of an SMTP, IMAP, POP3 or LMTP server of
 // service: it counts each command into yubin_commands_total and
 // yubin_command_duration_seconds. Command names are lower-cased to match
-// the SMTP counters ("login", "uid fetch"); the servers bound them to the
+// the SMTP ones ("login", "uid fetch"); the servers bound them to the
 // commands they know, so the label set stays small.
 func (m *metrics) commandHook(service string) func(name string, ok bool, took time.Duration) {
 	return func(name string, ok bool, took time.Duration) {
@@ -262,7 +193,7 @@ func (m *metrics) commandHook(service string) func(name string, ok bool, took ti
 		if ok {
 			status = "ok"
 		}
-		m.commands.WithLabelValues(service, cmd, status).Inc()
+		m.commandCounter(service, cmd, status).Inc()
 		m.commandTime.WithLabelValues(service, cmd).Observe(took.Seconds())
 	}
 }

@@ -69,7 +69,6 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		defer logc.Close()
 	}
 	h.log = newLogger(logw, sp.logFormat, sp.hostname, sp.syslogName)
-	h.log = slog.New(&commandMeter{Handler: h.log.Handler(), m: h.m})
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		closeAll(h.binds)

@@ -179,6 +179,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		return nil
 	})
 	srv := &smtp.Server{
+		CommandHook:           h.m.commandHook(svc),
 		Hostname:              v.Get("myhostname"),
 		Banner:                v.Get("smtpd_banner"),
 		Service:               svc,
@@ -224,7 +225,7 @@ func (h *host) newSMTP(v *config.Config, authn auth.Authenticator, u *users, del
 		if err != nil {
 			return nil, err
 		}
-		srv.Auth = fa
+		srv.Authenticator = fa
 		// submission: AUTH before MAIL, as seed 001's
 		// "permit_sasl_authenticated, reject" means in practice.
 		srv.AuthRequired = strings.HasPrefix(strings.TrimSpace(v.Get("smtpd_recipient_restrictions")), "permit_sasl_authenticated") &&

@@ -39,7 +39,7 @@ const (
 	DefaultIdleTimeout         = 30 * time.Minute
 	DefaultLoginTimeout        = 3 * time.Minute
 	DefaultWriteTimeout        = 2 * time.Minute
-	DefaultHandshakeTimeout    = 30 * time.Second
+	DefaultTLSHandshakeTimeout = 30 * time.Second
 	DefaultLoginMaxConnsPerIP  = 50
 	// DefaultMaxConnections is Dovecot's default process_limit.
 	DefaultMaxConnections = 1024
@@ -111,8 +111,14 @@ type Server struct {
 	Check func(ctx context.Context, name string, script []byte) error
 	// Logger receives session and error logs; nil discards them.
 	Logger *slog.Logger
-	// ConnState, when set, is called when a connection changes state.
+	// ConnState, when set, is called when a connection changes state:
+	// accepted, logged in, closed. It must not block.
 	ConnState func(c net.Conn, state ConnState)
+	// CommandHook, when set, is called after each command with its name
+	// (one of the commands the server knows, or "UNKNOWN": safe as a
+	// metric label), whether its reply was OK, and how long it took. It
+	// must not block. Nil, the default, costs nothing.
+	CommandHook func(name string, ok bool, took time.Duration)
 
 	// Implementation is the IMPLEMENTATION capability; empty means
 	// DefaultImplementation.
@@ -168,9 +174,9 @@ type Server struct {
 	LoginTimeout time.Duration
 	// WriteTimeout bounds each write; 0 means DefaultWriteTimeout.
 	WriteTimeout time.Duration
-	// HandshakeTimeout bounds a TLS handshake; 0 means
-	// DefaultHandshakeTimeout.
-	HandshakeTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake; 0 means
+	// DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
 
 	sessions serve.Group
 	prelogin serve.AddrCounter

@@ -16,15 +16,16 @@ import (
 
 // session is one client connection.
 type session struct {
-	srv    *Server
-	conn   net.Conn // the connection, TLS once STARTTLS has run
-	raw    net.Conn // the accepted connection, as ConnState reports it
-	r      *bufio.Reader
-	w      *bufio.Writer
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
-	info   authn.ConnInfo
+	srv     *Server
+	conn    net.Conn // the connection, TLS once STARTTLS has run
+	raw     net.Conn // the accepted connection, as ConnState reports it
+	replyOK bool     // the command's final reply was OK, for CommandHook
+	r       *bufio.Reader
+	w       *bufio.Writer
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+	info    authn.ConnInfo
 
 	refusal  *Error // said instead of the greeting
 	prelogin bool   // counted against LoginMaxConnectionsPerIP
@@ -85,7 +86,12 @@ func (s *session) serve() {
 			s.cmds++
 		}
 		bad, loggedIn := s.bad, s.id != nil
+		start := time.Now()
+		s.replyOK = false
 		s.dispatch(c)
+		if h := s.srv.CommandHook; h != nil {
+			h(hookName(c.name), s.replyOK, time.Since(start))
+		}
 		if loggedIn && s.bad == bad {
 			// As Pigeonhole's managesieve: only malformed commands in
 			// a row count; a command carried out (refused or not)
@@ -322,7 +328,21 @@ func (s *session) write(b []byte) {
 	s.w.Write(b)
 }
 
-func (s *session) ok(code, text string) { s.write(response("OK", code, text)) }
+func (s *session) ok(code, text string) {
+	s.replyOK = true
+	s.write(response("OK", code, text))
+}
+
+// hookName is a command's name for CommandHook: one of the commands
+// the server knows, or "UNKNOWN".
+func hookName(name string) string {
+	switch name {
+	case "CAPABILITY", "LOGOUT", "NOOP", "STARTTLS", "AUTHENTICATE", "UNAUTHENTICATE",
+		"PUTSCRIPT", "CHECKSCRIPT", "HAVESPACE", "LISTSCRIPTS", "SETACTIVE", "GETSCRIPT", "DELETESCRIPT", "RENAMESCRIPT":
+		return name
+	}
+	return "UNKNOWN"
+}
 
 // reply writes a NO or BYE for err: an *Error as it is, anything else
 // as a generic TRYLATER (Go error text never reaches the client). A BYE
@@ -365,9 +385,9 @@ func (s *session) maxBad() int {
 	return orDefault(s.srv.MaxBadCommands, DefaultMaxBadCommands)
 }
 
-// handshake completes a TLS handshake within HandshakeTimeout.
+// handshake completes a TLS handshake within TLSHandshakeTimeout.
 func (s *session) handshake(tc *tls.Conn) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, orDefault(s.srv.HandshakeTimeout, DefaultHandshakeTimeout))
+	ctx, cancel := context.WithTimeout(s.ctx, orDefault(s.srv.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout))
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		s.log.Info("managesieve: TLS handshake failed", "err", err)
