@@ -41,7 +41,7 @@ func startRelayPostfix(t *testing.T) *relayPostfix {
 		t.Fatal(err)
 	}
 	os.Chmod(sock, 0o666)
-	srv := &dovecotauth.Server{Auth: svc}
+	srv := &dovecotauth.Server{Authenticator: svc}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	cert := testutil.NewTLSNames(t, "relay.yubin.test", "mx.sec.yubin.test")

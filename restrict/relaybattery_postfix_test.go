@@ -285,7 +285,7 @@ func batteryAuth(t *testing.T) (*auth.Service, string) {
 		t.Fatal(err)
 	}
 	os.Chmod(sock, 0o666)
-	s := &dovecotauth.Server{Auth: svc}
+	s := &dovecotauth.Server{Authenticator: svc}
 	go s.Serve(l)
 	t.Cleanup(func() { s.Close() })
 	return svc, sock

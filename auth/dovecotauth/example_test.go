@@ -26,7 +26,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	srv := &dovecotauth.Server{Auth: svc}
+	srv := &dovecotauth.Server{Authenticator: svc}
 	go srv.Serve(l)
 	defer srv.Close()
 

@@ -29,7 +29,7 @@ func FuzzServerLines(f *testing.F) {
 	f.Add("VERSION\t1\t0\nAUTH\t2\tLOGIN\tservice=imap\tsecured\nCONT\t2\tdUBk\nCONT\t2\tcHc=\n")
 	f.Add("AUTH\t3\tPLAIN\tservice=smtp\tresp=!!\nCANCEL\t3\nCONT\t9\t\nAUTH\tx\n")
 	svc := &auth.Service{PassDB: memDB{"u@d": "pw"}, FailureDelay: -1, PenaltyBase: -1, AllowPlaintext: true}
-	s := &Server{Auth: svc, StepTimeout: 50 * time.Millisecond}
+	s := &Server{Authenticator: svc, StepTimeout: 50 * time.Millisecond}
 	f.Fuzz(func(t *testing.T, in string) {
 		a, b := net.Pipe()
 		done := make(chan struct{})

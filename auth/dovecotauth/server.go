@@ -37,8 +37,8 @@ var ErrServerClosed = errors.New("dovecotauth: server closed")
 // ServeMaster, the auth-master/auth-userdb protocol (for LMTP, LDA,
 // doveadm), on top of an auth.Authenticator and an auth.UserDB.
 type Server struct {
-	// Auth authenticates AUTH requests. Required for Serve.
-	Auth auth.Authenticator
+	// Authenticator authenticates AUTH requests. Required for Serve.
+	Authenticator auth.Authenticator
 	// UserDB answers USER requests on the master protocol.
 	UserDB auth.UserDB
 	// PassDB answers PASS requests on the master protocol when it
@@ -204,7 +204,7 @@ func (s *Server) advertised() []string {
 	c := &auth.ConnInfo{TLS: &tls.ConnectionState{HandshakeComplete: true},
 		RemoteAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
 	var out []string
-	for _, m := range s.Auth.Mechanisms(c) {
+	for _, m := range s.Authenticator.Mechanisms(c) {
 		if !strings.HasSuffix(m, "-PLUS") && m != "EXTERNAL" {
 			out = append(out, m)
 		}
@@ -238,7 +238,7 @@ func (cc *clientConn) send(fields ...string) {
 }
 
 func (s *Server) handleClient(c net.Conn) {
-	if s.Auth == nil {
+	if s.Authenticator == nil {
 		return
 	}
 	cc := &clientConn{s: s, c: c, w: bufio.NewWriter(c), mechs: map[string]bool{}, reqs: map[uint64]*request{}}
@@ -396,7 +396,7 @@ func (cc *clientConn) finish(id uint64, rq *request) {
 // run drives one SASL exchange.
 func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *request, mech string, ci *auth.ConnInfo, resp []byte) {
 	defer cc.finish(id, rq)
-	ss, err := cc.s.Auth.NewSASL(ctx, mech, ci)
+	ss, err := cc.s.Authenticator.NewSASL(ctx, mech, ci)
 	if err != nil {
 		cc.fail(ctx, ids, err)
 		return

@@ -31,7 +31,7 @@ func startServer(t *testing.T, svc *auth.Service) (clientSock, masterSock string
 	t.Helper()
 	dir := testutil.SharedDir(t)
 	clientSock, masterSock = filepath.Join(dir, "auth-client"), filepath.Join(dir, "auth-userdb")
-	s = &Server{Auth: svc, UserDB: svc.PassDB.(auth.UserDB), PassDB: svc.PassDB, Normalize: svc.Normalize}
+	s = &Server{Authenticator: svc, UserDB: svc.PassDB.(auth.UserDB), PassDB: svc.PassDB, Normalize: svc.Normalize}
 	for _, p := range []struct {
 		path  string
 		serve func(net.Listener) error

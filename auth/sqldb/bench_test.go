@@ -70,7 +70,7 @@ func yubinAuthSocket(b *testing.B, conf string, drv sqldb.Driver, cache bool) st
 	}
 	// No per-IP penalty: the client asks Dovecot for none (no-penalty).
 	svc := &auth.Service{PassDB: pass, AllowPlaintext: true, FailureDelay: -1, PenaltyBase: -1}
-	s := &dovecotauth.Server{Auth: svc}
+	s := &dovecotauth.Server{Authenticator: svc}
 	path := filepath.Join(testutil.SharedDir(b), "auth-client")
 	l, err := net.Listen("unix", path)
 	if err != nil {

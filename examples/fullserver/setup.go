@@ -147,7 +147,7 @@ func (h *host) setup() (*demoUser, error) {
 		case "auth":
 			// Dovecot's auth-client socket: an external Postfix with
 			// smtpd_sasl_type = dovecot authenticates against our users.
-			h.running[b.service] = &dovecotauth.Server{Auth: metered, UserDB: u, Logger: log}
+			h.running[b.service] = &dovecotauth.Server{Authenticator: metered, UserDB: u, Logger: log}
 		case "lmtp":
 			h.running[b.service] = &lmtp.Server{
 				Hostname:        v.Get("myhostname"),
