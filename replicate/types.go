@@ -60,7 +60,7 @@ type BaseMsg struct {
 // GUIDs on neither.
 type Commit struct {
 	Mailbox string             `json:"mailbox"`
-	Gone    bool               `json:"gone,omitempty"` // the mailbox is on neither side
+	Gone    bool               `json:"gone,omitempty"`  // the mailbox is on neither side
 	Reset   bool               `json:"reset,omitempty"` // start from an empty base
 	Put     map[string]BaseMsg `json:"put,omitempty"`
 	Del     []string           `json:"del,omitempty"`
