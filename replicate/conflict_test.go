@@ -216,6 +216,11 @@ func TestConflictRenameVersusDelete(t *testing.T) {
 // must grow) and the other's UIDs; all mail is on both.
 func TestFirstSyncDifferentUIDValidity(t *testing.T) {
 	p := newPair(t)
+	// Fresh roots draw their UIDVALIDITY from the clock: make B's differ.
+	st, _ := p.B.Status(context.Background(), "INBOX")
+	if err := p.B.ReplicaRenumber(context.Background(), "INBOX", st.UIDValidity+7, 1, nil); err != nil {
+		t.Fatal(err)
+	}
 	appendMsg(t, p.A, "INBOX", "a1\r\n", store.Flags{})
 	appendMsg(t, p.B, "INBOX", "b1\r\n", store.Flags{})
 	appendMsg(t, p.B, "INBOX", "b2\r\n", store.Flags{})
@@ -223,7 +228,7 @@ func TestFirstSyncDifferentUIDValidity(t *testing.T) {
 	sb, _ := snapshot(t, p.B)
 	va, vb := sa["INBOX"].UIDValidity, sb["INBOX"].UIDValidity
 	if va == vb {
-		t.Skip("both sides drew the same UIDVALIDITY")
+		t.Fatal("setup: same UIDVALIDITY")
 	}
 	p.sync()
 	snap := p.same()["INBOX"]
