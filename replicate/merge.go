@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -289,10 +290,15 @@ func (s *Syncer) mergeNew(ctx context.Context, A, B *side, name string, c *Commi
 		})
 	}
 	byUID(keep)
-	byUID(renum)
 	for _, it := range keep {
 		if err := copyMsg(ctx, it.from.e, it.to.e, name, UIDGUID{it.m.UID, it.m.GUID}, it.m); err != nil {
-			s.log().Warn("replicate: message not copied", "mailbox", name, "guid", it.m.GUID, "err", err)
+			if errors.Is(err, store.ErrUIDNotAvailable) {
+				// The other side took the UID meanwhile (a delivery
+				// since its diff): renumber, as for any other clash.
+				renum = append(renum, it)
+				continue
+			}
+			s.logCopyErr(name, it.m.GUID, err)
 			continue
 		}
 		it.to.next = max(it.to.next, it.m.UID+1)
@@ -300,12 +306,20 @@ func (s *Syncer) mergeNew(ctx context.Context, A, B *side, name string, c *Commi
 		st.Copied++
 		st.Bytes += it.m.Size
 	}
+	byUID(renum)
 	for _, it := range renum {
 		n := max(A.next, B.next)
 		m := it.m
 		m.UID = n
-		if err := copyMsg(ctx, it.from.e, it.to.e, name, UIDGUID{it.m.UID, it.m.GUID}, m); err != nil {
-			s.log().Warn("replicate: message not copied", "mailbox", name, "guid", it.m.GUID, "err", err)
+		err := copyMsg(ctx, it.from.e, it.to.e, name, UIDGUID{it.m.UID, it.m.GUID}, m)
+		for tries := 0; errors.Is(err, store.ErrUIDNotAvailable) && tries < 3; tries++ {
+			// The other side's UIDNEXT moved on meanwhile.
+			n += 16
+			m.UID = n
+			err = copyMsg(ctx, it.from.e, it.to.e, name, UIDGUID{it.m.UID, it.m.GUID}, m)
+		}
+		if err != nil {
+			s.logCopyErr(name, it.m.GUID, err)
 			continue
 		}
 		it.to.next = n + 1
@@ -316,13 +330,26 @@ func (s *Syncer) mergeNew(ctx context.Context, A, B *side, name string, c *Commi
 			continue
 		}
 		if err := copyMsg(ctx, it.to.e, it.from.e, name, UIDGUID{n, m.GUID}, m); err != nil {
-			s.log().Warn("replicate: renumbered message not re-added", "mailbox", name, "err", err)
+			// It is on the other side under n: the next sync brings
+			// it back here (under n, or renumbered again).
+			s.logCopyErr(name, m.GUID, err)
 			continue
 		}
 		it.from.next = n + 1
 		c.Put[m.GUID] = BaseMsg{UID: n, Flags: m.Flags}
 		st.Renumbered++
 	}
+}
+
+// logCopyErr logs a message that was not copied. A message expunged or
+// a UID taken meanwhile is the ordinary outcome of changes made during
+// the sync (the next sync sees them); anything else is a warning.
+func (s *Syncer) logCopyErr(name, guid string, err error) {
+	if errors.Is(err, store.ErrNoSuchMessage) || errors.Is(err, store.ErrUIDNotAvailable) {
+		s.log().Debug("replicate: message not copied, changed during the sync", "mailbox", name, "guid", guid, "err", err)
+		return
+	}
+	s.log().Warn("replicate: message not copied", "mailbox", name, "guid", guid, "err", err)
 }
 
 // applyFlagsIf sets final on one side's message when it differs, and

@@ -82,6 +82,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// Shutdown stops the listeners; syncs in progress end with their
+// connections (a sync is safe to cut anywhere).
+func (s *Server) Shutdown(ctx context.Context) error { return s.Close() }
+
 // Close stops the listeners.
 func (s *Server) Close() error {
 	s.mu.Lock()

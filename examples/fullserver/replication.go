@@ -39,6 +39,7 @@ var replicationParams = []config.Param{
 	{Name: "mail_replica", Default: "", Check: checkReplica, Doc: "the partner server: tcp:HOST:PORT (or tcps:); empty: no replication"},
 	{Name: "doveadm_password", Default: "", Doc: "the secret shared with the replication partner"},
 	{Name: "doveadm_port", Default: "", Check: optPort, Doc: "port of the listener for the replication partner, on inet_interfaces; empty or 0: none"},
+	{Name: "doveadm_inet_listener", Default: "", Check: optAddr, Doc: "yubin's own: one more host:port for the replication partner's listener (port 0: any free port, named in the start-up text)"},
 	{Name: "doveadm_ssl", Default: "ssl", Check: oneOf("no", "ssl"), Doc: "ssl: replication connections use TLS (Dovecot's default is no)"},
 	{Name: "replication_max_conns", Default: "10", Kind: config.Int, Doc: "users synced with the partner at once"},
 	{Name: "replication_full_sync_interval", Default: "1 days", Check: checkDovecotInterval, Doc: "how often each user is synced in full"},
@@ -128,7 +129,7 @@ func (r *replicationStop) Close() error {
 // Replicator (mail_replica) when configured, and returns the Backend
 // the protocols use: stores reports every change to the Replicator.
 func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (mailBackend, error) {
-	replica, port := c.Get("mail_replica"), c.Get("doveadm_port")
+	replica := c.Get("mail_replica")
 	secret := c.Get("doveadm_password")
 	useTLS := c.Get("doveadm_ssl") != "no"
 	maxConns := int(c.Int("replication_max_conns"))
@@ -136,7 +137,7 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 	if err != nil {
 		return nil, fmt.Errorf("replication_full_sync_interval: %w", err)
 	}
-	if replica == "" && (port == "" || port == "0") {
+	if replica == "" && len(replicationListens(c, interfaces)) == 0 {
 		return stores, nil
 	}
 	if h.dry {
@@ -158,29 +159,15 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 	stop := &replicationStop{}
 	ctx, cancel := context.WithCancel(context.Background())
 	stop.cancel = cancel
-	if port != "" && port != "0" {
-		srv := &replicate.Server{Backend: stores, States: states, Secret: secret, Locks: locks, Logger: log,
-			MaxMessageSize: noLimitIfZero(c.Int("message_size_limit"))}
-		if useTLS {
-			srv.TLSConfig = h.tlsConf
-		}
-		for _, a := range interfaces(c.List("inet_interfaces")) {
-			ln, err := net.Listen("tcp", net.JoinHostPort(a, port))
-			if err != nil {
-				srv.Close()
-				cancel()
-				return nil, fmt.Errorf("doveadm listener: %w", err)
-			}
-			stop.wg.Add(1)
-			go func() {
-				defer stop.wg.Done()
-				if err := srv.Serve(ln); err != nil {
-					log.Error(fmt.Sprintf("doveadm listener %s stopped: %v", ln.Addr(), err))
-				}
-			}()
-		}
-		stop.srv = srv
+	srv := &replicate.Server{Backend: stores, States: states, Secret: secret, Locks: locks, Logger: log,
+		MaxMessageSize: noLimitIfZero(c.Int("message_size_limit"))}
+	if useTLS {
+		srv.TLSConfig = h.tlsConf
 	}
+	// The listeners (listenSpecs: service doveadm) are served by the
+	// host's accept loops.
+	h.running["doveadm"] = srv
+	stop.srv = srv
 	h.closers = append(h.closers, stop)
 	if replica == "" {
 		return stores, nil
@@ -212,6 +199,21 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 		return nil, errors.New("replication: the watched backend cannot be closed")
 	}
 	return w, nil
+}
+
+// replicationListens are the addresses of the partner's listener:
+// doveadm_port on each of inet_interfaces, and doveadm_inet_listener.
+func replicationListens(c *config.Config, ifaces func([]string) []string) []string {
+	var out []string
+	if p := c.Get("doveadm_port"); p != "" && p != "0" {
+		for _, a := range ifaces(c.List("inet_interfaces")) {
+			out = append(out, net.JoinHostPort(a, p))
+		}
+	}
+	if a := c.Get("doveadm_inet_listener"); a != "" {
+		out = append(out, a)
+	}
+	return out
 }
 
 // clientTLS is the TLS configuration toward the partner.
