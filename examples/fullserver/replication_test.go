@@ -432,3 +432,33 @@ func TestMbsyncFailoverNoDuplicates(t *testing.T) {
 		t.Errorf("local copy has %d messages, want 6", n)
 	}
 }
+
+// TestDovecotBackupFromBothServers is the independent check: Dovecot's
+// own dsync (doveadm backup over imapc, IMAPS) pulls alice's mail from
+// each of the two replicated yubin servers into a private Dovecot, and
+// the two copies hold the same mailboxes, UIDs, flags and bytes as
+// Dovecot sees them.
+func TestDovecotBackupFromBothServers(t *testing.T) {
+	t.Parallel()
+	testutil.RequireBinary(t, "python3")
+	p := newReplicaPair(t, "alice")
+	python(t, pyAppend, "PORT="+strconv.Itoa(p.a.ports["imaps"]), "N=4", "TAG=dsync-a")
+	python(t, pyAppend, "PORT="+strconv.Itoa(p.b.ports["imaps"]), "N=3", "TAG=dsync-b")
+	p.converge("alice", 30*time.Second)
+	// yubin's hierarchy separator is "/": dsync wants the same on both ends.
+	d := testutil.StartDovecot(t, testutil.DovecotConfig{Extra: "namespace inbox {\n  inbox = yes\n  separator = /\n}\n"})
+	pull := func(in *instance, copyUser string) string {
+		d.Doveadm(t, nil, "-o", "imapc_host=127.0.0.1", "-o", "imapc_port="+strconv.Itoa(in.ports["imaps"]),
+			"-o", "imapc_ssl=imaps", "-o", "imapc_ssl_verify=no", "-o", "imapc_user=alice@localhost",
+			"-o", "imapc_password=pw-alice", "-o", "ssl_client_ca_dir=/etc/ssl/certs",
+			"backup", "-R", "-u", copyUser, "imapc:")
+		return d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", copyUser, "mailbox uid flags text", "ALL")
+	}
+	fromA, fromB := pull(p.a, "copya"), pull(p.b, "copyb")
+	if fromA != fromB {
+		t.Errorf("Dovecot's copies differ:\nfrom A:\n%s\nfrom B:\n%s", fromA, fromB)
+	}
+	if n := strings.Count(fromA, "mailbox="); n != 7 {
+		t.Errorf("Dovecot copied %d messages, want 7:\n%s", n, fromA)
+	}
+}
