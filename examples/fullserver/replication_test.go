@@ -114,7 +114,6 @@ type replicaPair struct {
 	a, b         *instance
 	toB, toA     *relay
 	certA, certB string
-	cfgA, cfgB   string
 	t            *testing.T
 }
 
@@ -327,8 +326,6 @@ m.logout()
 	}
 	t.Logf("replicator status *:\n%s", out)
 }
-
-var _ = exec.Command
 
 // mbsyncRC writes an mbsync configuration for alice on the server in
 // (IMAPS, its test certificate) syncing into local.
