@@ -148,6 +148,12 @@ func (e *RemoteEndpoint) Diff(ctx context.Context, mailbox string, full bool) (D
 	return *r.Diff, nil
 }
 
+// Hash implements Endpoint.
+func (e *RemoteEndpoint) Hash(ctx context.Context, mailbox string, ids []string) (map[string]string, error) {
+	r, err := e.call(ctx, &Request{Op: "hash", Mailbox: mailbox, IDs: ids})
+	return r.Hashes, err
+}
+
 // CreateMailbox implements Endpoint.
 func (e *RemoteEndpoint) CreateMailbox(ctx context.Context, name, specialUse string) error {
 	_, err := e.call(ctx, &Request{Op: "create", Mailbox: name, SpecialUse: specialUse})

@@ -33,11 +33,21 @@
 // # Stores
 //
 // Keeping UIDs and GUIDs needs store.Replica (an append with a chosen
-// UID and GUID, UIDNEXT raised, a renumbering under a new UIDVALIDITY).
-// maildir implements it; a Store without it is refused with ErrNoReplica
-// (sdbox would need the same three calls on its index and u.N files;
-// mbox would need X-UID headers written with a chosen UID and its
-// X-IMAPbase rewritten; neither is done).
+// UID and GUID, UIDNEXT raised, a renumbering under a new UIDVALIDITY),
+// which maildir implements. When either side's store lacks it, the sync
+// still keeps the same mail on both sides, matched by ID (the GUID the
+// message had where it was first stored; a copy's own GUID is recorded
+// under it in the State, and new messages with the same bytes on both
+// sides are paired by SHA-256, so an interrupted sync does not
+// duplicate), but each side gives copies UIDs of its own. Clients then
+// must see a different UIDVALIDITY on each side, never the same one over
+// different UIDs: a mailbox whose two copies have the same UIDVALIDITY
+// gets a new one on the side with store.Replica, and without it on
+// either side is not synced (ErrUIDValidityClash, reported). POP3 UIDLs
+// and IMAP UIDs survive a failover only with store.Replica on both
+// sides. sdbox would need the three Replica calls on its index and u.N
+// files, mbox X-UID headers written with a chosen UID and its X-IMAPbase
+// rewritten; neither is done.
 //
 // # The sync
 //

@@ -30,6 +30,9 @@ type Endpoint interface {
 	// Append stores a copy of the partner's message m with its UID and
 	// GUID. It refuses a GUID the mailbox already holds.
 	Append(ctx context.Context, mailbox string, m Msg, body io.Reader) error
+	// Hash returns the SHA-256 (hex) of the bytes of the messages named
+	// by ID, to find the same message on both sides when GUIDs differ.
+	Hash(ctx context.Context, mailbox string, ids []string) (map[string]string, error)
 	// Fetch streams a message's bytes.
 	Fetch(ctx context.Context, mailbox string, m UIDGUID) (io.ReadCloser, error)
 	// SetFlags replaces messages' flags; it returns the UIDs it left
@@ -55,9 +58,18 @@ type BeginResult struct {
 	Subscriptions []string      `json:"subscriptions"`
 	// BaseSubscriptions are the subscriptions of the base.
 	BaseSubscriptions []string `json:"base_subscriptions"`
+	// Replica reports whether the side's store implements store.Replica
+	// (UIDs and GUIDs kept); without it on both sides, the sync matches
+	// messages by ID and leaves each side its own UIDs.
+	Replica bool `json:"replica"`
 }
 
-// ErrNoReplica is returned for a store that does not implement
-// store.Replica: this version replicates only stores that can keep UIDs
-// and GUIDs (see the package documentation).
+// ErrNoReplica is returned when a Replica call reaches a store that does
+// not implement store.Replica.
 var ErrNoReplica = errors.New("replicate: store does not implement store.Replica")
+
+// ErrUIDValidityClash: without store.Replica on both sides, a mailbox
+// whose two copies have the same UIDVALIDITY cannot be synced (their UIDs
+// would differ under one UIDVALIDITY, which clients must never see); it
+// is left alone and reported.
+var ErrUIDValidityClash = errors.New("replicate: same UIDVALIDITY on both sides without store.Replica")

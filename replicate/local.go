@@ -2,6 +2,8 @@ package replicate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +25,36 @@ type LocalEndpoint struct {
 	MaxMessageSize int64
 
 	base  *State
-	guids map[string]map[string]uint32 // mailbox → GUID → UID, as seen this session
+	guids map[string]map[string]uint32 // mailbox → local GUID → UID, as seen this session
+	alias map[string]map[string]string // mailbox → ID → local GUID, where they differ
+}
+
+// local returns this side's GUID of the message with ID id.
+func (e *LocalEndpoint) local(mailbox, id string) string {
+	if l := e.alias[mailbox][id]; l != "" {
+		return l
+	}
+	return id
+}
+
+// resolve finds this side's UID and GUID of a message named by ID (the
+// UID given is used when this session has not seen the message).
+func (e *LocalEndpoint) resolve(mailbox string, m UIDGUID) UIDGUID {
+	l := e.local(mailbox, m.GUID)
+	if uid, ok := e.guids[mailbox][l]; ok {
+		return UIDGUID{UID: uid, GUID: l}
+	}
+	return UIDGUID{UID: m.UID, GUID: l}
+}
+
+func (e *LocalEndpoint) setAlias(mailbox, id, l string) {
+	if id == l {
+		return
+	}
+	if e.alias[mailbox] == nil {
+		e.alias[mailbox] = map[string]string{}
+	}
+	e.alias[mailbox][id] = l
 }
 
 func (e *LocalEndpoint) replica() (store.Replica, error) {
@@ -48,11 +79,9 @@ func (e *LocalEndpoint) Gens(ctx context.Context) ([]uint64, error) {
 
 // Begin implements Endpoint.
 func (e *LocalEndpoint) Begin(ctx context.Context, gen uint64) (BeginResult, error) {
-	if _, err := e.replica(); err != nil {
-		return BeginResult{}, err
-	}
 	e.base = &State{Mailboxes: map[string]*MailboxState{}}
 	e.guids = map[string]map[string]uint32{}
+	e.alias = map[string]map[string]string{}
 	if gen != 0 {
 		cur, prev := e.States.Load(e.Partner, e.User)
 		switch {
@@ -67,7 +96,15 @@ func (e *LocalEndpoint) Begin(ctx context.Context, gen uint64) (BeginResult, err
 			e.base.Mailboxes = map[string]*MailboxState{}
 		}
 	}
-	res := BeginResult{Gen: gen, BaseSubscriptions: e.base.Subscriptions}
+	for name, mb := range e.base.Mailboxes {
+		for l, b := range mb.Msgs {
+			if b.ID != "" {
+				e.setAlias(name, b.ID, l)
+			}
+		}
+	}
+	_, isReplica := e.Store.(store.Replica)
+	res := BeginResult{Gen: gen, BaseSubscriptions: e.base.Subscriptions, Replica: isReplica}
 	infos, err := e.Store.ListMailboxes(ctx)
 	if err != nil {
 		return BeginResult{}, err
@@ -117,6 +154,9 @@ func (e *LocalEndpoint) Diff(ctx context.Context, mailbox string, full bool) (Di
 		seen[mi.GUID] = mi.UID
 		m := Msg{UID: mi.UID, GUID: mi.GUID, Flags: copyFlags(mi.Flags), ModSeq: mi.ModSeq, Date: mi.InternalDate, Size: mi.Size}
 		b, ok := base[mi.GUID]
+		if ok && b.ID != "" {
+			m.GUID = b.ID
+		}
 		switch {
 		case !ok:
 			d.New = append(d.New, m)
@@ -125,7 +165,7 @@ func (e *LocalEndpoint) Diff(ctx context.Context, mailbox string, full bool) (Di
 			if d.Base == nil {
 				d.Base = map[string]BaseMsg{}
 			}
-			d.Base[mi.GUID] = b
+			d.Base[m.GUID] = b
 		}
 		return nil
 	})
@@ -134,11 +174,15 @@ func (e *LocalEndpoint) Diff(ctx context.Context, mailbox string, full bool) (Di
 	}
 	for g, b := range base {
 		if _, ok := seen[g]; !ok {
-			d.Expunged = append(d.Expunged, g)
+			id := g
+			if b.ID != "" {
+				id = b.ID
+			}
+			d.Expunged = append(d.Expunged, id)
 			if d.Base == nil {
 				d.Base = map[string]BaseMsg{}
 			}
-			d.Base[g] = b
+			d.Base[id] = b
 		}
 	}
 	slices.Sort(d.Expunged)
@@ -219,11 +263,11 @@ func (e *LocalEndpoint) sessionGUIDs(ctx context.Context, mailbox string) (map[s
 var ErrDuplicate = errors.New("replicate: message already in the mailbox")
 
 // Append implements Endpoint.
+//
+// With m.UID 0 the message is appended as any other (the store picks the
+// UID and GUID; the copy is recorded under m.GUID as its ID), which is
+// how a sync without store.Replica on both sides copies.
 func (e *LocalEndpoint) Append(ctx context.Context, mailbox string, m Msg, body io.Reader) error {
-	r, err := e.replica()
-	if err != nil {
-		return err
-	}
 	if err := store.ValidateName(mailbox); err != nil {
 		return err
 	}
@@ -231,11 +275,18 @@ func (e *LocalEndpoint) Append(ctx context.Context, mailbox string, m Msg, body 
 	if err != nil {
 		return err
 	}
-	if _, ok := g[m.GUID]; ok {
+	if _, ok := g[e.local(mailbox, m.GUID)]; ok {
 		return fmt.Errorf("replicate: %s GUID %s: %w", mailbox, m.GUID, ErrDuplicate)
 	}
 	if e.MaxMessageSize > 0 {
 		body = &capReader{r: body, left: e.MaxMessageSize}
+	}
+	if m.UID == 0 {
+		return e.appendPlain(ctx, mailbox, m, body, g)
+	}
+	r, err := e.replica()
+	if err != nil {
+		return err
 	}
 	_, err = r.ReplicaAppend(ctx, mailbox, body, store.ReplicaAppendOptions{UID: m.UID, GUID: m.GUID, Flags: m.Flags, InternalDate: m.Date})
 	if err != nil {
@@ -243,6 +294,60 @@ func (e *LocalEndpoint) Append(ctx context.Context, mailbox string, m Msg, body 
 	}
 	g[m.GUID] = m.UID
 	return nil
+}
+
+// appendPlain appends through the store contract and records the copy's
+// own GUID under the message's ID.
+func (e *LocalEndpoint) appendPlain(ctx context.Context, mailbox string, m Msg, body io.Reader, g map[string]uint32) error {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	res, err := h.Append(ctx, body, store.AppendOptions{Flags: m.Flags, InternalDate: m.Date})
+	if err != nil {
+		return err
+	}
+	l := ""
+	if err := h.Messages(ctx, store.UIDSetOf(res.UID), func(mi *store.MessageInfo) error { l = mi.GUID; return nil }); err != nil {
+		return err
+	}
+	if l == "" {
+		return fmt.Errorf("replicate: appended message UID %d not found: %w", res.UID, store.ErrNoSuchMessage)
+	}
+	g[l] = res.UID
+	e.setAlias(mailbox, m.GUID, l)
+	return nil
+}
+
+// Hash implements Endpoint.
+func (e *LocalEndpoint) Hash(ctx context.Context, mailbox string, ids []string) (map[string]string, error) {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	if _, err := e.sessionGUIDs(ctx, mailbox); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, id := range ids {
+		m := e.resolve(mailbox, UIDGUID{GUID: id})
+		if m.UID == 0 {
+			continue
+		}
+		rd, err := h.Open(ctx, m.UID)
+		if err != nil {
+			continue
+		}
+		sum := sha256.New()
+		_, err = io.Copy(sum, rd)
+		rd.Close()
+		if err == nil {
+			out[id] = hex.EncodeToString(sum.Sum(nil))
+		}
+	}
+	return out, nil
 }
 
 // capReader fails once more than left bytes were read.
@@ -266,6 +371,7 @@ func (e *LocalEndpoint) Fetch(ctx context.Context, mailbox string, m UIDGUID) (i
 	if err != nil {
 		return nil, err
 	}
+	m = e.resolve(mailbox, m)
 	if err := checkGUID(ctx, h, m); err != nil {
 		h.Close()
 		return nil, err
@@ -314,11 +420,12 @@ func (e *LocalEndpoint) SetFlags(ctx context.Context, mailbox string, changes []
 	defer h.Close()
 	var failed []uint32
 	for _, c := range changes {
-		if checkGUID(ctx, h, UIDGUID{c.UID, c.GUID}) != nil {
+		m := e.resolve(mailbox, UIDGUID{c.UID, c.GUID})
+		if checkGUID(ctx, h, m) != nil {
 			failed = append(failed, c.UID)
 			continue
 		}
-		_, f, err := h.SetFlags(ctx, store.UIDSetOf(c.UID), store.FlagsReplace, c.Flags, c.UnchangedSince)
+		_, f, err := h.SetFlags(ctx, store.UIDSetOf(m.UID), store.FlagsReplace, c.Flags, c.UnchangedSince)
 		if err != nil {
 			return nil, err
 		}
@@ -338,11 +445,14 @@ func (e *LocalEndpoint) Expunge(ctx context.Context, mailbox string, ms []UIDGUI
 	}
 	defer h.Close()
 	var set store.UIDSet
+	var gone []string
 	for _, m := range ms {
+		m = e.resolve(mailbox, m)
 		if checkGUID(ctx, h, m) != nil {
 			continue
 		}
 		set.Add(m.UID)
+		gone = append(gone, m.GUID)
 	}
 	if len(set) == 0 {
 		return nil
@@ -351,11 +461,9 @@ func (e *LocalEndpoint) Expunge(ctx context.Context, mailbox string, ms []UIDGUI
 		return err
 	}
 	_, err = h.Expunge(ctx, set)
-	if g := e.guids[mailbox]; g != nil {
-		for _, m := range ms {
-			if set.Contains(m.UID) {
-				delete(g, m.GUID)
-			}
+	if g := e.guids[mailbox]; g != nil && err == nil {
+		for _, l := range gone {
+			delete(g, l)
 		}
 	}
 	return err
@@ -406,11 +514,24 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, c
 				mb.Msgs[g] = b
 			}
 		}
-		for _, g := range c.Del {
-			delete(mb.Msgs, g)
+		for id, other := range c.Alias {
+			if _, ok := e.guids[c.Mailbox][other]; ok {
+				e.setAlias(c.Mailbox, id, other)
+			}
 		}
-		for g, b := range c.Put {
-			mb.Msgs[g] = b
+		for _, id := range c.Del {
+			delete(mb.Msgs, e.local(c.Mailbox, id))
+		}
+		for id, b := range c.Put {
+			l := e.local(c.Mailbox, id)
+			if uid, ok := e.guids[c.Mailbox][l]; ok {
+				b.UID = uid
+			}
+			b.ID = ""
+			if l != id {
+				b.ID = id
+			}
+			mb.Msgs[l] = b
 		}
 		next.Mailboxes[c.Mailbox] = mb
 	}

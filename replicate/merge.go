@@ -82,12 +82,37 @@ func align(ctx context.Context, a, b Endpoint, name string, da, db Diff) error {
 }
 
 // mergeMailbox merges the messages of a mailbox both sides have.
-func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, st *Stats) (*Commit, error) {
+func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, st *Stats, md mode) (*Commit, error) {
+	generic := md.generic
 	da, db, err := diffs(ctx, a, b, name, false)
 	if err != nil {
 		return nil, err
 	}
-	if da.UIDValidity != db.UIDValidity {
+	if generic && da.UIDValidity == db.UIDValidity {
+		// Each side keeps its own UIDs: under one UIDVALIDITY a client
+		// that moves from one side to the other would find other
+		// messages under the UIDs it knows. A side with store.Replica
+		// takes a new UIDVALIDITY; without one, the mailbox is left.
+		var x Endpoint
+		switch {
+		case md.replicaB:
+			x = b
+		case md.replicaA:
+			x = a
+		default:
+			return nil, fmt.Errorf("%w (UIDVALIDITY %d)", ErrUIDValidityClash, da.UIDValidity)
+		}
+		if err := x.Renumber(ctx, name, da.UIDValidity+1, max(da.UIDNext, db.UIDNext), nil); err != nil {
+			return nil, err
+		}
+		if da, db, err = diffs(ctx, a, b, name, true); err != nil {
+			return nil, err
+		}
+		if da.UIDValidity == db.UIDValidity {
+			return nil, fmt.Errorf("%w (UIDVALIDITY %d)", ErrUIDValidityClash, da.UIDValidity)
+		}
+	}
+	if !generic && da.UIDValidity != db.UIDValidity {
 		if err := align(ctx, a, b, name, da, db); err != nil {
 			return nil, err
 		}
@@ -191,6 +216,10 @@ func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, s
 	}
 
 	// 3. New messages.
+	if generic {
+		s.mergeNewGeneric(ctx, A, B, name, c, st)
+		return c, nil
+	}
 	s.mergeNew(ctx, A, B, name, c, st)
 
 	// 4. UIDNEXT in step, so that a UID one side used is not given
@@ -338,6 +367,82 @@ func (s *Syncer) mergeNew(ctx context.Context, A, B *side, name string, c *Commi
 		it.from.next = n + 1
 		c.Put[m.GUID] = BaseMsg{UID: n, Flags: m.Flags}
 		st.Renumbered++
+	}
+}
+
+// mergeNewGeneric copies new messages when a side keeps neither UIDs
+// nor GUIDs (no store.Replica): each copy gets the UID its store gives
+// and is known by the original's ID from then on. New messages on both
+// sides with the same bytes (a copy made by an interrupted sync whose
+// state was not written) are paired, not copied again.
+func (s *Syncer) mergeNewGeneric(ctx context.Context, A, B *side, name string, c *Commit, st *Stats) {
+	for g, ma := range A.news {
+		if mb, ok := B.news[g]; ok {
+			final := union(ma.Flags, mb.Flags)
+			if s.applyFlagsIf(ctx, A, name, ma, final, st) && s.applyFlagsIf(ctx, B, name, mb, final, st) {
+				c.Put[g] = BaseMsg{UID: ma.UID, Flags: final}
+			}
+			delete(A.news, g)
+			delete(B.news, g)
+		}
+	}
+	if len(A.news) > 0 && len(B.news) > 0 {
+		ids := func(m map[string]Msg) []string {
+			var out []string
+			for g := range m {
+				out = append(out, g)
+			}
+			sort.Strings(out)
+			return out
+		}
+		ha, errA := A.e.Hash(ctx, name, ids(A.news))
+		hb, errB := B.e.Hash(ctx, name, ids(B.news))
+		if errA == nil && errB == nil {
+			byHash := map[string][]string{}
+			for _, g := range ids(B.news) {
+				if h := hb[g]; h != "" {
+					byHash[h] = append(byHash[h], g)
+				}
+			}
+			for _, g := range ids(A.news) {
+				l := byHash[ha[g]]
+				if ha[g] == "" || len(l) == 0 {
+					continue
+				}
+				gb := l[0]
+				byHash[ha[g]] = l[1:]
+				ma, mb := A.news[g], B.news[gb]
+				final := union(ma.Flags, mb.Flags)
+				if s.applyFlagsIf(ctx, A, name, ma, final, st) && s.applyFlagsIf(ctx, B, name, mb, final, st) {
+					if c.Alias == nil {
+						c.Alias = map[string]string{}
+					}
+					c.Alias[g] = gb
+					c.Put[g] = BaseMsg{UID: ma.UID, Flags: final}
+				}
+				delete(A.news, g)
+				delete(B.news, gb)
+			}
+		}
+	}
+	for _, p := range [][2]*side{{A, B}, {B, A}} {
+		from, to := p[0], p[1]
+		var ms []Msg
+		for _, m := range from.news {
+			ms = append(ms, m)
+		}
+		sort.Slice(ms, func(i, j int) bool { return ms[i].UID < ms[j].UID })
+		for _, m := range ms {
+			cp := m
+			cp.UID = 0
+			if err := copyMsg(ctx, from.e, to.e, name, UIDGUID{m.UID, m.GUID}, cp); err != nil {
+				s.logCopyErr(name, m.GUID, err)
+				continue
+			}
+			c.Put[m.GUID] = BaseMsg{UID: m.UID, Flags: m.Flags}
+			st.Copied++
+			st.Bytes += m.Size
+		}
 	}
 }
 

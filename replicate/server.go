@@ -221,6 +221,9 @@ func (sc *serverConn) call(ctx context.Context, e *LocalEndpoint, q *Request) (R
 	case "diff":
 		d, err := e.Diff(ctx, q.Mailbox, q.Full)
 		return Response{Diff: &d}, err
+	case "hash":
+		h, err := e.Hash(ctx, q.Mailbox, q.IDs)
+		return Response{Hashes: h}, err
 	case "create":
 		return Response{}, e.CreateMailbox(ctx, q.Mailbox, q.SpecialUse)
 	case "delete":

@@ -68,6 +68,7 @@ func (s *Syncer) Sync(ctx context.Context, a, b Endpoint) (Stats, error) {
 		return st, errors.New("replicate: sides disagree on the sync state")
 	}
 	subs := mergeSubscriptions(ctx, a, b, ba, bb)
+	generic := mode{generic: !ba.Replica || !bb.Replica, replicaA: ba.Replica, replicaB: bb.Replica}
 
 	ma, mb := metaMap(ba.Mailboxes), metaMap(bb.Mailboxes)
 	names := map[string]bool{}
@@ -89,7 +90,7 @@ func (s *Syncer) Sync(ctx context.Context, a, b Endpoint) (Stats, error) {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		c, err := s.syncMailbox(ctx, a, b, name, ma[name], mb[name], &st)
+		c, err := s.syncMailbox(ctx, a, b, name, ma[name], mb[name], &st, generic)
 		if err != nil {
 			s.log().Warn("replicate: mailbox not synced", "mailbox", name, "err", err)
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -159,16 +160,20 @@ func mergeSubscriptions(ctx context.Context, a, b Endpoint, ba, bb BeginResult) 
 func dirty(d Diff) bool { return !d.HasBase || len(d.New) > 0 || len(d.Changed) > 0 }
 
 // syncMailbox brings one mailbox in step and returns its Commit.
-func (s *Syncer) syncMailbox(ctx context.Context, a, b Endpoint, name string, ma, mb *MailboxMeta, st *Stats) (*Commit, error) {
+// mode says how UIDs are kept: generic when either side lacks
+// store.Replica (each side its own UIDs), and which sides have it.
+type mode struct{ generic, replicaA, replicaB bool }
+
+func (s *Syncer) syncMailbox(ctx context.Context, a, b Endpoint, name string, ma, mb *MailboxMeta, st *Stats, generic mode) (*Commit, error) {
 	if (ma != nil && ma.NoSelect) || (mb != nil && mb.NoSelect) {
 		// A hierarchy-only name: its children carry it.
 		return nil, nil
 	}
-	return s.syncMessages(ctx, a, b, name, ma, mb, st)
+	return s.syncMessages(ctx, a, b, name, ma, mb, st, generic)
 }
 
 // syncMessages handles the mailbox existence rules, then the messages.
-func (s *Syncer) syncMessages(ctx context.Context, a, b Endpoint, name string, ma, mb *MailboxMeta, st *Stats) (*Commit, error) {
+func (s *Syncer) syncMessages(ctx context.Context, a, b Endpoint, name string, ma, mb *MailboxMeta, st *Stats, generic mode) (*Commit, error) {
 	switch {
 	case ma != nil && mb == nil, ma == nil && mb != nil:
 		src, dst, m := a, b, ma
@@ -198,7 +203,7 @@ func (s *Syncer) syncMessages(ctx context.Context, a, b Endpoint, name string, m
 	case ma == nil && mb == nil:
 		return &Commit{Mailbox: name, Gone: true}, nil
 	}
-	return s.mergeMailbox(ctx, a, b, name, st)
+	return s.mergeMailbox(ctx, a, b, name, st, generic)
 }
 
 // copyMsg copies message m from src to dst (dst's UID given in m).

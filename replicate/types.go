@@ -53,6 +53,10 @@ type Diff struct {
 type BaseMsg struct {
 	UID   uint32      `json:"u"`
 	Flags store.Flags `json:"f"`
+	// ID is the message's GUID on the side that first had it, when this
+	// side's copy has another GUID (a store without store.Replica gives
+	// a copy a GUID of its own); "" when they are the same.
+	ID string `json:"i,omitempty"`
 }
 
 // Commit is the outcome of a sync for one mailbox, applied by each side
@@ -64,6 +68,10 @@ type Commit struct {
 	Reset   bool               `json:"reset,omitempty"` // start from an empty base
 	Put     map[string]BaseMsg `json:"put,omitempty"`
 	Del     []string           `json:"del,omitempty"`
+	// Alias pairs a message's ID with the GUID of the other side's copy
+	// that the sync found to be the same message (same bytes); the side
+	// that holds that GUID records it under the ID.
+	Alias map[string]string `json:"alias,omitempty"`
 }
 
 // FlagChange asks a side to set a message's flags, if the message with

@@ -101,17 +101,19 @@ type Request struct {
 	UIDNext     uint32            `json:"uidnext,omitempty"`
 	UIDs        map[string]uint32 `json:"uids,omitempty"`
 	Subs        []string          `json:"subs,omitempty"`
+	IDs         []string          `json:"ids,omitempty"`
 	Commits     []Commit          `json:"commits,omitempty"`
 }
 
 // Response answers a Request. Err is a short code (see errCode), never
 // Go error text.
 type Response struct {
-	Err    string       `json:"err,omitempty"`
-	Gens   []uint64     `json:"gens,omitempty"`
-	Begin  *BeginResult `json:"begin,omitempty"`
-	Diff   *Diff        `json:"diff,omitempty"`
-	Failed []uint32     `json:"failed,omitempty"`
+	Err    string            `json:"err,omitempty"`
+	Gens   []uint64          `json:"gens,omitempty"`
+	Begin  *BeginResult      `json:"begin,omitempty"`
+	Diff   *Diff             `json:"diff,omitempty"`
+	Failed []uint32          `json:"failed,omitempty"`
+	Hashes map[string]string `json:"hashes,omitempty"`
 }
 
 // Limits of a decoded request beyond the frame size.
@@ -139,7 +141,7 @@ var ErrInvalidRequest = errors.New("replicate: invalid request")
 func (q *Request) validate() error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrInvalidRequest, what) }
 	switch q.Op {
-	case "hello", "user", "gens", "begin", "diff", "create", "delete", "subscribe",
+	case "hello", "user", "gens", "begin", "diff", "hash", "create", "delete", "subscribe",
 		"append", "fetch", "flags", "expunge", "uidnext", "renumber", "commit":
 	default:
 		return bad("unknown op")
@@ -153,12 +155,12 @@ func (q *Request) validate() error {
 		}
 	}
 	switch q.Op {
-	case "diff", "create", "delete", "subscribe", "append", "fetch", "flags", "expunge", "uidnext", "renumber":
+	case "diff", "hash", "create", "delete", "subscribe", "append", "fetch", "flags", "expunge", "uidnext", "renumber":
 		if q.Mailbox == "" {
 			return bad("no mailbox")
 		}
 	}
-	if q.Op == "append" && (q.Msg == nil || q.Msg.UID == 0 || q.Msg.GUID == "" || len(q.Msg.GUID) > maxNameLen || !validFlags(q.Msg.Flags)) {
+	if q.Op == "append" && (q.Msg == nil || q.Msg.GUID == "" || len(q.Msg.GUID) > maxNameLen || !validFlags(q.Msg.Flags)) {
 		return bad("append message")
 	}
 	if q.Op == "fetch" && (q.Target == nil || q.Target.UID == 0) {
@@ -167,7 +169,7 @@ func (q *Request) validate() error {
 	if q.Op == "renumber" && q.UIDValidity == 0 {
 		return bad("UIDVALIDITY 0")
 	}
-	if len(q.Changes) > maxListLen || len(q.Messages) > maxListLen || len(q.UIDs) > maxListLen || len(q.Subs) > maxListLen {
+	if len(q.IDs) > maxListLen || len(q.Changes) > maxListLen || len(q.Messages) > maxListLen || len(q.UIDs) > maxListLen || len(q.Subs) > maxListLen {
 		return bad("list too long")
 	}
 	for _, c := range q.Changes {
