@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -254,7 +255,17 @@ func TestReplicatorLagUnderLoad(t *testing.T) {
 	a, b := newHost(t, "a"), newHost(t, "b")
 	a.rep.MaxConns = 10
 	pairUp(t, a, b)
-	const users, rate, seconds = 200, 50, 4
+	// YUBIN_REPLICATE_PERF=USERSxRATE (e.g. 1000x100) sets the load;
+	// anything else means 200 users at 50 deliveries/s.
+	users, rate, seconds := 200, 50, 4
+	if u, r, ok := strings.Cut(os.Getenv("YUBIN_REPLICATE_PERF"), "x"); ok {
+		if n, err := strconv.Atoi(u); err == nil && n > 0 {
+			users = n
+		}
+		if n, err := strconv.Atoi(r); err == nil && n > 0 {
+			rate = n
+		}
+	}
 	type probe struct {
 		user  string
 		count uint32
@@ -296,7 +307,7 @@ func TestReplicatorLagUnderLoad(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	tick := time.NewTicker(time.Second / rate)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	counts := map[string]uint32{}
 	for i := 0; i < rate*seconds; i++ {
