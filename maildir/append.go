@@ -211,6 +211,7 @@ type staged struct {
 	temp   messageTemp // or the file a delivery wrote
 	x      *msg
 	origin *handle // the handle that adds it, which hears no ChangeNew for it
+	uid    uint32  // a UID chosen by the caller (ReplicaAppend), 0 for the next
 }
 
 type commitResult struct {
@@ -326,6 +327,17 @@ func (m *mbox) commitLocked(ctx context.Context, files []staged, mustAll bool) (
 	var dirs []string
 	for i, f := range files {
 		x := f.x
+		if f.uid != 0 {
+			if f.uid < m.nextUID {
+				err := fmt.Errorf("maildir: UID %d below UIDNEXT %d: %w", f.uid, m.nextUID, store.ErrUIDNotAvailable)
+				if mustAll {
+					return commitResult{}, err
+				}
+				res.errs[i] = err
+				continue
+			}
+			m.nextUID = f.uid
+		}
 		m.noteOwn(x)
 		var err error
 		if f.temp.f != nil {

@@ -73,6 +73,9 @@ func listenSpecs(c *config.Config) []listenSpec {
 			out = append(out, listenSpec{"lmtp", "tcp", a})
 		}
 	}
+	for _, a := range replicationListens(c, interfaces) {
+		out = append(out, listenSpec{"doveadm", "tcp", a})
+	}
 	if p := c.Get("auth_client_listener"); p != "" {
 		out = append(out, listenSpec{"auth", "unix", p})
 	}

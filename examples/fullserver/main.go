@@ -39,6 +39,7 @@ commands:
   queue release ID|ALL     release held messages (postsuper -H)
   queue delete ID|ALL      delete messages (postsuper -d)
   queue requeue ID|ALL     route messages anew and retry them (postsuper -r)
+  replicator status [USER] replication queues, or users matching USER (doveadm replicator status)
 
 flags:
 `
@@ -84,7 +85,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAuthWorker(o.args[1:], stderr)
 	}
 	switch cmd {
-	case "", "run", "check", "config", "queue", "dkim":
+	case "", "run", "check", "config", "queue", "dkim", "replicator":
 	default:
 		if slices.Contains(userCommandNames, cmd) {
 			break
@@ -121,6 +122,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return queueCommand(cfg, o.args[1:], stdout, stderr)
 	case "dkim":
 		return dkimCommand(cfg, o.args[1:], stdout, stderr)
+	case "replicator":
+		return replicatorCommand(cfg, o.args[1:], stdout, stderr)
 	}
 	return serve(cfg, file, o, stdout, stderr)
 }

@@ -155,6 +155,9 @@ func newSchema() *config.Schema {
 	for _, p := range msgauthParams {
 		byName[p.Name] = p
 	}
+	for _, p := range replicationParams {
+		byName[p.Name] = p
+	}
 	for _, n := range runtimeNames {
 		if _, ok := byName[n]; !ok {
 			byName[n] = config.Param{Name: n, Runtime: true}

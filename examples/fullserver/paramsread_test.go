@@ -53,6 +53,9 @@ func auditValues(dir string) map[string]string {
 	re := "regexp:" + filepath.Join(dir, "regexp")
 	cert, key := filepath.Join(dir, "tls", "c.pem"), filepath.Join(dir, "tls", "k.pem")
 	return map[string]string{
+		// Replication (replication.go).
+		"mail_replica": "tcp:192.0.2.7:12345", "doveadm_port": "12345", "doveadm_ssl": "no",
+		"replication_full_sync_interval": "2 hours", "doveadm_inet_listener": "127.0.0.4:0",
 		"myhostname":      "mx.example.org",
 		"mydomain":        "example.org",
 		"myorigin":        "$mydomain", // mydomain takes effect through references

@@ -1,0 +1,75 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Endpoint is one side of one user's sync, as the sync engine (Sync)
+// drives it: a local store (LocalEndpoint) or the partner over the
+// network (the client side of the replication protocol). Every method
+// that changes mail names the messages it acts on by UID and GUID and
+// does nothing to a message whose GUID does not match, so a stale or
+// replayed request cannot remove or alter another message.
+type Endpoint interface {
+	// Gens returns the generations of the sync state this side holds
+	// for the partner (current first; none when never synced).
+	Gens(ctx context.Context) ([]uint64, error)
+	// Begin starts a sync on the state of generation gen (0: none).
+	Begin(ctx context.Context, gen uint64) (BeginResult, error)
+	// Diff reports a mailbox's changes since the base; with full, or
+	// without a usable base, every message is listed as New.
+	Diff(ctx context.Context, mailbox string, full bool) (Diff, error)
+	// CreateMailbox creates a mailbox (and its parents).
+	CreateMailbox(ctx context.Context, name, specialUse string) error
+	// DeleteMailbox deletes a mailbox.
+	DeleteMailbox(ctx context.Context, name string) error
+	// Subscribe adds (on) or removes a subscription.
+	Subscribe(ctx context.Context, name string, on bool) error
+	// Append stores a copy of the partner's message m with its UID and
+	// GUID. It refuses a GUID the mailbox already holds.
+	Append(ctx context.Context, mailbox string, m Msg, body io.Reader) error
+	// Hash returns the SHA-256 (hex) of the bytes of the messages named
+	// by ID, to find the same message on both sides when GUIDs differ.
+	Hash(ctx context.Context, mailbox string, ids []string) (map[string]string, error)
+	// Fetch streams a message's bytes.
+	Fetch(ctx context.Context, mailbox string, m UIDGUID) (io.ReadCloser, error)
+	// SetFlags replaces messages' flags; it returns the UIDs it left
+	// alone (changed since UnchangedSince, or GUID mismatch).
+	SetFlags(ctx context.Context, mailbox string, changes []FlagChange) (failed []uint32, err error)
+	// Expunge removes messages.
+	Expunge(ctx context.Context, mailbox string, ms []UIDGUID) error
+	// SetUIDNext raises a mailbox's UIDNEXT.
+	SetUIDNext(ctx context.Context, mailbox string, uidNext uint32) error
+	// Renumber gives a mailbox a new UIDVALIDITY and UIDs by GUID
+	// (store.Replica.ReplicaRenumber).
+	Renumber(ctx context.Context, mailbox string, uidValidity, uidNext uint32, uids map[string]uint32) error
+	// Commit ends the sync: the side records the new state of
+	// generation gen (its base updated by cs, subscriptions subs).
+	Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error
+}
+
+// BeginResult is what a side reports when a sync begins.
+type BeginResult struct {
+	// Gen is the base generation in use (0: none).
+	Gen           uint64        `json:"gen"`
+	Mailboxes     []MailboxMeta `json:"mailboxes"`
+	Subscriptions []string      `json:"subscriptions"`
+	// BaseSubscriptions are the subscriptions of the base.
+	BaseSubscriptions []string `json:"base_subscriptions"`
+	// Replica reports whether the side's store implements store.Replica
+	// (UIDs and GUIDs kept); without it on both sides, the sync matches
+	// messages by ID and leaves each side its own UIDs.
+	Replica bool `json:"replica"`
+}
+
+// ErrNoReplica is returned when a Replica call reaches a store that does
+// not implement store.Replica.
+var ErrNoReplica = errors.New("replicate: store does not implement store.Replica")
+
+// ErrUIDValidityClash: without store.Replica on both sides, a mailbox
+// whose two copies have the same UIDVALIDITY cannot be synced (their UIDs
+// would differ under one UIDVALIDITY, which clients must never see); it
+// is left alone and reported.
+var ErrUIDValidityClash = errors.New("replicate: same UIDVALIDITY on both sides without store.Replica")

@@ -1,0 +1,551 @@
+package replicate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// LocalEndpoint is the Endpoint of a store on this server. It keeps the
+// sync state for (Partner, User) in States.
+type LocalEndpoint struct {
+	Store   store.Store
+	States  *StateStore
+	Partner string
+	User    string
+	// MaxMessageSize refuses appends of larger messages (0: no limit
+	// beyond the store's own).
+	MaxMessageSize int64
+
+	base  *State
+	guids map[string]map[string]uint32 // mailbox → local GUID → UID, as seen this session
+	alias map[string]map[string]string // mailbox → ID → local GUID, where they differ
+}
+
+// local returns this side's GUID of the message with ID id.
+func (e *LocalEndpoint) local(mailbox, id string) string {
+	if l := e.alias[mailbox][id]; l != "" {
+		return l
+	}
+	return id
+}
+
+// resolve finds this side's UID and GUID of a message named by ID (the
+// UID given is used when this session has not seen the message).
+func (e *LocalEndpoint) resolve(mailbox string, m UIDGUID) UIDGUID {
+	l := e.local(mailbox, m.GUID)
+	if uid, ok := e.guids[mailbox][l]; ok {
+		return UIDGUID{UID: uid, GUID: l}
+	}
+	return UIDGUID{UID: m.UID, GUID: l}
+}
+
+func (e *LocalEndpoint) setAlias(mailbox, id, l string) {
+	if id == l {
+		return
+	}
+	if e.alias[mailbox] == nil {
+		e.alias[mailbox] = map[string]string{}
+	}
+	e.alias[mailbox][id] = l
+}
+
+func (e *LocalEndpoint) replica() (store.Replica, error) {
+	r, ok := e.Store.(store.Replica)
+	if !ok {
+		return nil, ErrNoReplica
+	}
+	return r, nil
+}
+
+// Gens implements Endpoint.
+func (e *LocalEndpoint) Gens(ctx context.Context) ([]uint64, error) {
+	cur, prev := e.States.Load(e.Partner, e.User)
+	var gens []uint64
+	for _, s := range []*State{cur, prev} {
+		if s != nil {
+			gens = append(gens, s.Gen)
+		}
+	}
+	return gens, nil
+}
+
+// Begin implements Endpoint.
+func (e *LocalEndpoint) Begin(ctx context.Context, gen uint64) (BeginResult, error) {
+	e.base = &State{Mailboxes: map[string]*MailboxState{}}
+	e.guids = map[string]map[string]uint32{}
+	e.alias = map[string]map[string]string{}
+	if gen != 0 {
+		cur, prev := e.States.Load(e.Partner, e.User)
+		switch {
+		case cur != nil && cur.Gen == gen:
+			e.base = cur
+		case prev != nil && prev.Gen == gen:
+			e.base = prev
+		default:
+			gen = 0
+		}
+		if e.base.Mailboxes == nil {
+			e.base.Mailboxes = map[string]*MailboxState{}
+		}
+	}
+	for name, mb := range e.base.Mailboxes {
+		for l, b := range mb.Msgs {
+			if b.ID != "" {
+				e.setAlias(name, b.ID, l)
+			}
+		}
+	}
+	_, isReplica := e.Store.(store.Replica)
+	res := BeginResult{Gen: gen, BaseSubscriptions: e.base.Subscriptions, Replica: isReplica}
+	infos, err := e.Store.ListMailboxes(ctx)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	for _, mi := range infos {
+		mm := MailboxMeta{Name: mi.Name, SpecialUse: mi.SpecialUse, NoSelect: mi.NoSelect}
+		if !mi.NoSelect {
+			st, err := e.Store.Status(ctx, mi.Name)
+			if err != nil {
+				return BeginResult{}, err
+			}
+			mm.UIDValidity, mm.UIDNext, mm.Messages = st.UIDValidity, st.UIDNext, st.Messages
+			if b := e.base.Mailboxes[mi.Name]; b != nil && b.UIDValidity == st.UIDValidity {
+				mm.InBase = true
+			}
+		}
+		res.Mailboxes = append(res.Mailboxes, mm)
+	}
+	if res.Subscriptions, err = e.Store.Subscriptions(ctx); err != nil {
+		return BeginResult{}, err
+	}
+	return res, nil
+}
+
+// Diff implements Endpoint.
+func (e *LocalEndpoint) Diff(ctx context.Context, mailbox string, full bool) (Diff, error) {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{ReadOnly: true})
+	if errors.Is(err, store.ErrNoSuchMailbox) {
+		return Diff{}, nil
+	}
+	if err != nil {
+		return Diff{}, err
+	}
+	defer h.Close()
+	st, err := h.Status(ctx)
+	if err != nil {
+		return Diff{}, err
+	}
+	d := Diff{Exists: true, UIDValidity: st.UIDValidity, UIDNext: st.UIDNext, Messages: st.Messages}
+	var base map[string]BaseMsg
+	if b := e.base.Mailboxes[mailbox]; b != nil && b.UIDValidity == st.UIDValidity && !full {
+		d.HasBase = true
+		base = b.Msgs
+	}
+	seen := make(map[string]uint32, st.Messages)
+	err = h.Messages(ctx, nil, func(mi *store.MessageInfo) error {
+		seen[mi.GUID] = mi.UID
+		m := Msg{UID: mi.UID, GUID: mi.GUID, Flags: copyFlags(mi.Flags), ModSeq: mi.ModSeq, Date: mi.InternalDate, Size: mi.Size}
+		b, ok := base[mi.GUID]
+		if ok && b.ID != "" {
+			m.GUID = b.ID
+		}
+		switch {
+		case !ok:
+			d.New = append(d.New, m)
+		case !b.Flags.Equal(mi.Flags):
+			d.Changed = append(d.Changed, m)
+			if d.Base == nil {
+				d.Base = map[string]BaseMsg{}
+			}
+			d.Base[m.GUID] = b
+		}
+		return nil
+	})
+	if err != nil {
+		return Diff{}, err
+	}
+	for g, b := range base {
+		if _, ok := seen[g]; !ok {
+			id := g
+			if b.ID != "" {
+				id = b.ID
+			}
+			d.Expunged = append(d.Expunged, id)
+			if d.Base == nil {
+				d.Base = map[string]BaseMsg{}
+			}
+			d.Base[id] = b
+		}
+	}
+	slices.Sort(d.Expunged)
+	e.guids[mailbox] = seen
+	return d, nil
+}
+
+func copyFlags(f store.Flags) store.Flags {
+	return store.Flags{System: f.System, Keywords: slices.Clone(f.Keywords)}
+}
+
+// CreateMailbox implements Endpoint.
+func (e *LocalEndpoint) CreateMailbox(ctx context.Context, name, specialUse string) error {
+	if err := store.ValidateName(name); err != nil {
+		return err
+	}
+	if specialUse != "" && !store.IsSpecialUse(specialUse) {
+		specialUse = ""
+	}
+	err := e.Store.CreateMailbox(ctx, name, store.CreateOptions{SpecialUse: specialUse})
+	if errors.Is(err, store.ErrMailboxExists) {
+		return nil
+	}
+	return err
+}
+
+// DeleteMailbox implements Endpoint.
+func (e *LocalEndpoint) DeleteMailbox(ctx context.Context, name string) error {
+	if err := store.ValidateName(name); err != nil {
+		return err
+	}
+	err := e.Store.DeleteMailbox(ctx, name)
+	if errors.Is(err, store.ErrNoSuchMailbox) {
+		return nil
+	}
+	return err
+}
+
+// Subscribe implements Endpoint.
+func (e *LocalEndpoint) Subscribe(ctx context.Context, name string, on bool) error {
+	if err := store.ValidateName(name); err != nil {
+		return err
+	}
+	if on {
+		return e.Store.Subscribe(ctx, name)
+	}
+	return e.Store.Unsubscribe(ctx, name)
+}
+
+// sessionGUIDs returns the GUID → UID map of a mailbox, listing it if
+// this session has not yet.
+func (e *LocalEndpoint) sessionGUIDs(ctx context.Context, mailbox string) (map[string]uint32, error) {
+	if g := e.guids[mailbox]; g != nil {
+		return g, nil
+	}
+	if e.guids == nil {
+		e.guids = map[string]map[string]uint32{}
+	}
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	g := map[string]uint32{}
+	err = h.Messages(ctx, nil, func(mi *store.MessageInfo) error {
+		g[mi.GUID] = mi.UID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.guids[mailbox] = g
+	return g, nil
+}
+
+// ErrDuplicate is returned by Append for a GUID the mailbox already
+// holds.
+var ErrDuplicate = errors.New("replicate: message already in the mailbox")
+
+// Append implements Endpoint.
+//
+// With m.UID 0 the message is appended as any other (the store picks the
+// UID and GUID; the copy is recorded under m.GUID as its ID), which is
+// how a sync without store.Replica on both sides copies.
+func (e *LocalEndpoint) Append(ctx context.Context, mailbox string, m Msg, body io.Reader) error {
+	if err := store.ValidateName(mailbox); err != nil {
+		return err
+	}
+	g, err := e.sessionGUIDs(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	if _, ok := g[e.local(mailbox, m.GUID)]; ok {
+		return fmt.Errorf("replicate: %s GUID %s: %w", mailbox, m.GUID, ErrDuplicate)
+	}
+	if e.MaxMessageSize > 0 {
+		body = &capReader{r: body, left: e.MaxMessageSize}
+	}
+	if m.UID == 0 {
+		return e.appendPlain(ctx, mailbox, m, body, g)
+	}
+	r, err := e.replica()
+	if err != nil {
+		return err
+	}
+	_, err = r.ReplicaAppend(ctx, mailbox, body, store.ReplicaAppendOptions{UID: m.UID, GUID: m.GUID, Flags: m.Flags, InternalDate: m.Date})
+	if err != nil {
+		return err
+	}
+	g[m.GUID] = m.UID
+	return nil
+}
+
+// appendPlain appends through the store contract and records the copy's
+// own GUID under the message's ID.
+func (e *LocalEndpoint) appendPlain(ctx context.Context, mailbox string, m Msg, body io.Reader, g map[string]uint32) error {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	res, err := h.Append(ctx, body, store.AppendOptions{Flags: m.Flags, InternalDate: m.Date})
+	if err != nil {
+		return err
+	}
+	l := ""
+	if err := h.Messages(ctx, store.UIDSetOf(res.UID), func(mi *store.MessageInfo) error { l = mi.GUID; return nil }); err != nil {
+		return err
+	}
+	if l == "" {
+		return fmt.Errorf("replicate: appended message UID %d not found: %w", res.UID, store.ErrNoSuchMessage)
+	}
+	g[l] = res.UID
+	e.setAlias(mailbox, m.GUID, l)
+	return nil
+}
+
+// Hash implements Endpoint.
+func (e *LocalEndpoint) Hash(ctx context.Context, mailbox string, ids []string) (map[string]string, error) {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	if _, err := e.sessionGUIDs(ctx, mailbox); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, id := range ids {
+		m := e.resolve(mailbox, UIDGUID{GUID: id})
+		if m.UID == 0 {
+			continue
+		}
+		rd, err := h.Open(ctx, m.UID)
+		if err != nil {
+			continue
+		}
+		sum := sha256.New()
+		_, err = io.Copy(sum, rd)
+		rd.Close()
+		if err == nil {
+			out[id] = hex.EncodeToString(sum.Sum(nil))
+		}
+	}
+	return out, nil
+}
+
+// capReader fails once more than left bytes were read.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, fmt.Errorf("replicate: message over the size limit: %w", store.ErrTooBig)
+	}
+	return n, err
+}
+
+// Fetch implements Endpoint.
+func (e *LocalEndpoint) Fetch(ctx context.Context, mailbox string, m UIDGUID) (io.ReadCloser, error) {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	m = e.resolve(mailbox, m)
+	if err := checkGUID(ctx, h, m); err != nil {
+		h.Close()
+		return nil, err
+	}
+	rd, err := h.Open(ctx, m.UID)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return &handleReader{MessageReader: rd, h: h}, nil
+}
+
+type handleReader struct {
+	store.MessageReader
+	h store.Mailbox
+}
+
+func (r *handleReader) Close() error {
+	err := r.MessageReader.Close()
+	r.h.Close()
+	return err
+}
+
+// checkGUID fails unless the message with m.UID has m.GUID.
+func checkGUID(ctx context.Context, h store.Mailbox, m UIDGUID) error {
+	found := ""
+	err := h.Messages(ctx, store.UIDSetOf(m.UID), func(mi *store.MessageInfo) error {
+		found = mi.GUID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if found != m.GUID {
+		return fmt.Errorf("replicate: UID %d is not GUID %s: %w", m.UID, m.GUID, store.ErrNoSuchMessage)
+	}
+	return nil
+}
+
+// SetFlags implements Endpoint.
+func (e *LocalEndpoint) SetFlags(ctx context.Context, mailbox string, changes []FlagChange) ([]uint32, error) {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	var failed []uint32
+	for _, c := range changes {
+		m := e.resolve(mailbox, UIDGUID{c.UID, c.GUID})
+		if checkGUID(ctx, h, m) != nil {
+			failed = append(failed, c.UID)
+			continue
+		}
+		_, f, err := h.SetFlags(ctx, store.UIDSetOf(m.UID), store.FlagsReplace, c.Flags, c.UnchangedSince)
+		if err != nil {
+			return nil, err
+		}
+		if len(f) > 0 {
+			failed = append(failed, c.UID)
+		}
+	}
+	return failed, nil
+}
+
+// Expunge implements Endpoint: each message whose GUID matches gets
+// \Deleted and is expunged.
+func (e *LocalEndpoint) Expunge(ctx context.Context, mailbox string, ms []UIDGUID) error {
+	h, err := e.Store.OpenMailbox(ctx, mailbox, store.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	var set store.UIDSet
+	var gone []string
+	for _, m := range ms {
+		m = e.resolve(mailbox, m)
+		if checkGUID(ctx, h, m) != nil {
+			continue
+		}
+		set.Add(m.UID)
+		gone = append(gone, m.GUID)
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	if _, _, err := h.SetFlags(ctx, set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0); err != nil {
+		return err
+	}
+	_, err = h.Expunge(ctx, set)
+	if g := e.guids[mailbox]; g != nil && err == nil {
+		for _, l := range gone {
+			delete(g, l)
+		}
+	}
+	return err
+}
+
+// SetUIDNext implements Endpoint.
+func (e *LocalEndpoint) SetUIDNext(ctx context.Context, mailbox string, uidNext uint32) error {
+	r, err := e.replica()
+	if err != nil {
+		return err
+	}
+	return r.ReplicaSetUIDNext(ctx, mailbox, uidNext)
+}
+
+// Renumber implements Endpoint.
+func (e *LocalEndpoint) Renumber(ctx context.Context, mailbox string, uidValidity, uidNext uint32, uids map[string]uint32) error {
+	r, err := e.replica()
+	if err != nil {
+		return err
+	}
+	delete(e.guids, mailbox)
+	return r.ReplicaRenumber(ctx, mailbox, uidValidity, uidNext, uids)
+}
+
+// Commit implements Endpoint.
+func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error {
+	if e.base == nil {
+		return errors.New("replicate: commit without begin")
+	}
+	next := &State{Gen: gen, Subscriptions: subs, Mailboxes: map[string]*MailboxState{}}
+	for name, mb := range e.base.Mailboxes {
+		next.Mailboxes[name] = mb
+	}
+	for _, c := range cs {
+		if c.Gone {
+			delete(next.Mailboxes, c.Mailbox)
+			continue
+		}
+		st, err := e.Store.Status(ctx, c.Mailbox)
+		if err != nil {
+			delete(next.Mailboxes, c.Mailbox)
+			continue
+		}
+		old := next.Mailboxes[c.Mailbox]
+		mb := &MailboxState{UIDValidity: st.UIDValidity, Msgs: map[string]BaseMsg{}}
+		if old != nil && !c.Reset {
+			for g, b := range old.Msgs {
+				mb.Msgs[g] = b
+			}
+		}
+		for id, other := range c.Alias {
+			if _, ok := e.guids[c.Mailbox][other]; ok {
+				e.setAlias(c.Mailbox, id, other)
+			}
+		}
+		for _, id := range c.Del {
+			delete(mb.Msgs, e.local(c.Mailbox, id))
+		}
+		for id, b := range c.Put {
+			l := e.local(c.Mailbox, id)
+			if uid, ok := e.guids[c.Mailbox][l]; ok {
+				b.UID = uid
+			}
+			b.ID = ""
+			if l != id {
+				b.ID = id
+			}
+			mb.Msgs[l] = b
+		}
+		next.Mailboxes[c.Mailbox] = mb
+	}
+	if err := e.States.Save(e.Partner, e.User, next); err != nil {
+		return err
+	}
+	e.base = next
+	return nil
+}
+
+// normName makes INBOX's case canonical.
+func normName(n string) string {
+	if strings.EqualFold(n, "INBOX") {
+		return "INBOX"
+	}
+	return n
+}
