@@ -25,8 +25,10 @@ package queue
 //     (mime_downgrade.go, smtp_downgrade.go).
 //   - smtp_fallback_relay (smtp_fallback.go).
 //
-// Not done: DANE (RFC 7672, smtp_tls_security_level = dane), MTA-STS
-// (RFC 8461), TLS-RPT, smtp_tls_policy_maps (one level per transport),
+//   - DANE (RFC 7672), MTA-STS (RFC 8461) and TLS-RPT (RFC 8460)
+//     through TLSPolicy (smtp_tlspolicy.go, package tlspolicy).
+//
+// Not done: smtp_tls_policy_maps (one level per transport),
 // SASL mechanisms other than PLAIN and LOGIN, smtp_line_length_limit
 // for content that is not converted to 7bit (mime_downgrade.go), the
 // smtp_sasl_auth_cache,
@@ -57,6 +59,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/yubinmail/yubin/tlspolicy"
 )
 
 // Defaults of SMTPTransport fields, as Postfix names them.
@@ -142,6 +146,11 @@ type SMTPTransport struct {
 	// WrapperMode is smtp_tls_wrappermode: TLS from the first byte
 	// (port 465) instead of STARTTLS.
 	WrapperMode bool
+	// TLSPolicy, when set, is consulted per next-hop domain: DANE at
+	// TLSLevel "dane" and "dane-only" when it has a validating
+	// resolver (smtp_dns_support_level = dnssec), MTA-STS when it has
+	// one, and TLS-RPT counting (smtp_tlspolicy.go).
+	TLSPolicy *tlspolicy.Policy
 
 	// SASL, when set, is smtp_sasl_password_maps: credentials are
 	// looked up by the remote host name, then by the nexthop as written
@@ -254,6 +263,10 @@ func (t *SMTPTransport) tlsLevel() (level TLSLevel, ok bool) {
 		return l, true
 	case "", "dane":
 		return TLSMay, true
+	case "dane-only":
+		// Mandatory DANE: per host (smtp_tlspolicy.go), and only with a
+		// validating resolver.
+		return TLSMay, t.daneAvailable()
 	}
 	return TLSEncrypt, false
 }
@@ -357,6 +370,10 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		// Sessions authenticate per sender: cache them per sender.
 		st.key += "|" + d.Envelope.From
 	}
+	if r := st.domainTLSPolicy(ctx); r != nil {
+		fill(*r)
+		return
+	}
 
 	if s := t.cacheGet(st.key); s != nil {
 		if s.reuse(ctx) {
@@ -383,7 +400,12 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		if len(pending) == 0 || sessions >= t.mxSessionLimit() || ctx.Err() != nil {
 			break
 		}
-		s, r, connected := st.open(ctx, tg, st.level)
+		lvl, r := st.hostTLSPolicy(ctx, tg)
+		if r != nil {
+			last = r
+			continue
+		}
+		s, r, connected := st.open(ctx, tg, lvl)
 		if connected {
 			sessions++
 		}

@@ -1,0 +1,146 @@
+package queue
+
+// Outbound TLS policy: DANE (RFC 7672), MTA-STS (RFC 8461) and TLS-RPT
+// (RFC 8460) through SMTPTransport.TLSPolicy (package tlspolicy). The
+// transport asks the policy once per next-hop domain and once per MX
+// host, then lets it judge the TLS session after the handshake:
+//
+//   - a host under DANE or an enforced MTA-STS policy gets mail over TLS
+//     only, with a certificate the policy accepts, and never in
+//     plaintext (no retry without TLS); a failure defers the mail with
+//     4.7.5 and Postfix's words ("Server certificate not trusted",
+//     "TLSA lookup error for mx.example:25");
+//   - an MTA-STS policy in testing mode changes nothing but the report;
+//   - without a policy the configured level applies, as before.
+//
+// Only MX nexthops (domains) are looked up; a [host] nexthop or a
+// relayhost keeps its configured level, and so do sessions at level
+// none.
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/yubinmail/yubin/tlspolicy"
+)
+
+// tlsPolicyLevel is the level of a session whose TLS the policy
+// requires and checks itself (DANE, enforced MTA-STS): mandatory, with
+// the certificate judged by the policy rather than by TLSLevel.
+const tlsPolicyLevel TLSLevel = "policy"
+
+// daneLevel returns the DANE level configured, "" for none.
+func (t *SMTPTransport) daneLevel() tlspolicy.Level {
+	switch l := tlspolicy.Level(strings.ToLower(string(t.TLSLevel))); l {
+	case tlspolicy.LevelDANE, tlspolicy.LevelDANEOnly:
+		return l
+	}
+	return ""
+}
+
+// daneAvailable reports whether DANE can be used: a policy with a
+// validating resolver (smtp_dns_support_level = dnssec).
+func (t *SMTPTransport) daneAvailable() bool {
+	return t.TLSPolicy != nil && t.TLSPolicy.DNSSEC != nil
+}
+
+// domainTLSPolicy looks the next-hop domain's policy up and marks the
+// connection cache key with it, so that sessions are shared only
+// between deliveries under the same policy.
+func (a *smtpAttempt) domainTLSPolicy(ctx context.Context) *Result {
+	t := a.t
+	if t.TLSPolicy == nil || a.level == TLSNone || !a.nh.mx {
+		return nil
+	}
+	d, err := t.TLSPolicy.ForDomain(ctx, a.nh.host, t.daneLevel())
+	if err != nil {
+		a.log.Warn("TLS policy lookup failed", "queue_id", a.d.Envelope.ID, "domain", a.nh.host, "error", err.Error())
+		return mxFail(Deferred, "4.7.5", "TLS policy lookup error for %s: MX lookup error", a.nh.host)
+	}
+	a.dom = d
+	switch {
+	case d.DANE:
+		a.key += "|dane"
+	case d.STS != nil:
+		a.key += "|sts-" + string(d.STS.Mode)
+	}
+	return nil
+}
+
+// hostTLSPolicy returns the level to open tg with and remembers the
+// host's policy for the handshake; a non-nil Result means the host must
+// not be used.
+func (a *smtpAttempt) hostTLSPolicy(ctx context.Context, tg mxTarget) (TLSLevel, *Result) {
+	a.host = nil
+	if a.dom == nil {
+		return a.level, nil
+	}
+	h, err := a.dom.ForHost(ctx, tg.host, int(a.port))
+	if err != nil {
+		var he *tlspolicy.HostError
+		text := "TLS policy lookup error"
+		if errors.As(err, &he) {
+			text = he.Text
+		}
+		a.log.Warn(text, "queue_id", a.d.Envelope.ID, "relay", smtpRelayName(tg.host, tg.addr, a.port))
+		r := mxFail(Deferred, "4.7.5", "%s", text)
+		return "", r
+	}
+	a.host = h
+	if h.Mandatory() {
+		return tlsPolicyLevel, nil
+	}
+	return a.level, nil
+}
+
+// policyHandshake lets the host's policy judge an established TLS
+// session. done is false when the host has no policy (the configured
+// level then judges it).
+func (a *smtpAttempt) policyHandshake(tc *tls.Conn, cs tls.ConnectionState, s *smtpSession, tg mxTarget) (*tls.Conn, *Result, bool) {
+	h := a.host
+	if h == nil {
+		return nil, nil, false
+	}
+	verified, err := h.Verify(cs, a.t.RootCAs, tg.addr.String(), "")
+	if err != nil {
+		text := err.Error()
+		r := mxFail(Deferred, "4.7.5", "%s", text)
+		r.Relay, r.RemoteMTA = s.relay, s.host
+		a.log.Warn(fmt.Sprintf("%s: %s", s.relay, text), "queue_id", a.d.Envelope.ID, "policy", policyName(h))
+		tc.Close()
+		return nil, r, true
+	}
+	if h.Mode == tlspolicy.ModeNone {
+		return nil, nil, false
+	}
+	pt := tlsPeerTrust{trusted: verified, matched: verified}
+	lvl := TLSEncrypt
+	if verified {
+		lvl = TLSVerify
+	}
+	a.log.Info(tlsSummary(cs, lvl, pt, s.relay), "queue_id", a.d.Envelope.ID, "policy", policyName(h))
+	return tc, nil, true
+}
+
+// policyNoTLS counts a session without TLS (not offered, refused, or a
+// failed handshake) for TLS-RPT.
+func (a *smtpAttempt) policyNoTLS(s *smtpSession, tg mxTarget, handshake bool, info string) {
+	if a.host != nil {
+		a.host.NoTLS(handshake, tg.addr.String(), info)
+	}
+}
+
+func policyName(h *tlspolicy.Host) string {
+	switch h.Mode {
+	case tlspolicy.ModeDANE, tlspolicy.ModeDANEEncrypt:
+		return "dane"
+	case tlspolicy.ModeSTSEnforce:
+		return "mta-sts enforce"
+	case tlspolicy.ModeSTSTesting:
+		return "mta-sts testing"
+	}
+	return "none"
+}
