@@ -257,11 +257,32 @@ func (h *Host) NoTLS(handshake bool, ip, info string) {
 	if handshake {
 		rt = ResultValidationFailure
 	}
-	h.d.p.Recorder.Fail(h.Ref(), h.failure(rt, info, ip, ""))
+	ref := h.Ref()
+	if h.Mode == ModeNone && h.d.stsErr != nil {
+		ref, rt = PolicyRef{Type: PolicySTS, Domain: h.d.name}, stsErrResult(h.d.stsErr)
+	}
+	h.d.p.Recorder.Fail(ref, h.failure(rt, info, ip, ""))
 }
 
 func (h *Host) success() {
+	if h.Mode == ModeNone && h.d.stsErr != nil {
+		// The domain publishes MTA-STS, but its policy could not be
+		// had: a failure of its sts policy (RFC 8460 4.3.2.3).
+		h.d.p.Recorder.Fail(PolicyRef{Type: PolicySTS, Domain: h.d.name}, Failure{Result: stsErrResult(h.d.stsErr), ReceivingMX: h.Name, AdditionalInfo: h.d.stsErr.Error()})
+		return
+	}
 	h.d.p.Recorder.Success(h.Ref())
+}
+
+// stsErrResult is the TLS-RPT result type of a policy fetch failure.
+func stsErrResult(err error) ResultType {
+	switch {
+	case errors.Is(err, ErrSTSFetchCert):
+		return ResultSTSWebPKIInvalid
+	case errors.Is(err, ErrSTSPolicyInvalid):
+		return ResultSTSPolicyInvalid
+	}
+	return ResultSTSPolicyFetchError
 }
 
 func (h *Host) failure(rt ResultType, info, ip, helo string) Failure {
