@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -92,22 +93,31 @@ mx A 127.0.0.1
 		level  TLSLevel
 		domain string
 		status Status
-		text   string // in the log for Sent, in the result otherwise
-		sent   bool
+		text   string            // in the log for Sent, in the result otherwise
+		pmap   map[string]string // smtp_tls_policy_maps
 	}{
-		{"dane", "ok.dane.test", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, true},
-		{"dane", "bad.dane.test", Deferred, "Server certificate not trusted", false},
-		{"dane", "ta.dane.test", Sent, "Verified TLS connection established to mx-ta.dane.test[127.0.0.1]:" + port, true},
-		{"dane", "taname.dane.test", Deferred, "Server certificate not verified: name mismatch", false},
-		{"dane", "unusable.dane.test", Sent, "Untrusted TLS connection established to mx-unusable.dane.test[127.0.0.1]:" + port, true},
-		{"dane", "bogus.dane.test", Deferred, "TLSA lookup error for mx-bogus.dane.test:" + port, false},
-		{"dane", "plain.test", Sent, "Untrusted TLS connection established to mx.plain.test[127.0.0.1]:" + port, true},
-		{"dane-only", "plain.test", Deferred, "No validated TLSA records for mx.plain.test:" + port, false},
-		{"dane-only", "ok.dane.test", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, true},
+		{"dane", "ok.dane.test", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "bad.dane.test", Deferred, "Server certificate not trusted", nil},
+		{"dane", "ta.dane.test", Sent, "Verified TLS connection established to mx-ta.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "taname.dane.test", Deferred, "Server certificate not verified: name mismatch", nil},
+		{"dane", "unusable.dane.test", Sent, "Untrusted TLS connection established to mx-unusable.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "bogus.dane.test", Deferred, "TLSA lookup error for mx-bogus.dane.test:" + port, nil},
+		{"dane", "plain.test", Sent, "Untrusted TLS connection established to mx.plain.test[127.0.0.1]:" + port, nil},
+		{"dane-only", "plain.test", Deferred, "No validated TLSA records for mx.plain.test:" + port, nil},
+		{"dane-only", "ok.dane.test", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
+		// smtp_tls_policy_maps: DANE for the parent domain's entry at
+		// level may.
+		{"may", "bad.dane.test", Deferred, "Server certificate not trusted", map[string]string{".dane.test": "dane-only"}},
 	} {
 		t.Run(string(tc.level)+"-"+tc.domain, func(t *testing.T) {
 			log, lb := newSMTPLogger()
 			tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: port, TLSLevel: tc.level, TLSPolicy: pol, Logger: log, DisableConnectionCache: true}
+			if tc.pmap != nil {
+				tr.TLSPolicyMap = func(_ context.Context, k string) (string, bool, error) {
+					v, ok := tc.pmap[k]
+					return v, ok, nil
+				}
+			}
 			rcpt := "u-" + string(tc.level) + "@" + tc.domain
 			rs := smtpDeliver(t, tr, newSMTPDelivery(tc.domain, smtpTestMessage, rcpt))
 			if tc.status == Sent {
@@ -145,7 +155,7 @@ mx A 127.0.0.1
 	}
 	want := map[string]string{
 		"ok.dane.test":       "tlsa ok=2 fail=0;",
-		"bad.dane.test":      "tlsa ok=0 fail=1 validation-failure:1;",
+		"bad.dane.test":      "tlsa ok=0 fail=2 validation-failure:2;",
 		"ta.dane.test":       "tlsa ok=1 fail=0;",
 		"taname.dane.test":   "tlsa ok=0 fail=1 certificate-host-mismatch:1;",
 		"unusable.dane.test": "tlsa ok=1 fail=0;",

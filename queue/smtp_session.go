@@ -31,6 +31,7 @@ type smtpAttempt struct {
 	level TLSLevel
 	log   *slog.Logger
 	start time.Time
+	dane  tlspolicy.Level   // the DANE level asked for, "" for none
 	dom   *tlspolicy.Domain // the next-hop domain's TLS policy, nil for none
 	host  *tlspolicy.Host   // the TLS policy of the host being opened
 }

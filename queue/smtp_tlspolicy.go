@@ -32,13 +32,67 @@ import (
 // the certificate judged by the policy rather than by TLSLevel.
 const tlsPolicyLevel TLSLevel = "policy"
 
-// daneLevel returns the DANE level configured, "" for none.
-func (t *SMTPTransport) daneLevel() tlspolicy.Level {
-	switch l := tlspolicy.Level(strings.ToLower(string(t.TLSLevel))); l {
+// daneLevelOf returns the DANE level of a configured level, "" for
+// none.
+func daneLevelOf(configured TLSLevel) tlspolicy.Level {
+	switch l := tlspolicy.Level(strings.ToLower(string(configured))); l {
 	case tlspolicy.LevelDANE, tlspolicy.LevelDANEOnly:
 		return l
 	}
 	return ""
+}
+
+// maxPolicyMapLookups bounds the parent domains tried in
+// smtp_tls_policy_maps.
+const maxPolicyMapLookups = 10
+
+// policyMapLevel returns the level for the nexthop: from
+// smtp_tls_policy_maps when it has an entry, else TLSLevel. As in
+// Postfix, the key is the nexthop domain, then its parent domains with
+// a leading dot, or "[host]" for a bracketed nexthop (the port
+// stripped). Only the entry's level is used: attributes such as
+// match= or protocols= are logged and ignored, except that an entry
+// with attributes at level verify or secure is refused (the mail
+// waits), since the match it asks for cannot be honoured.
+func (t *SMTPTransport) policyMapLevel(ctx context.Context, d *Delivery, nh smtpNexthop) (TLSLevel, *Result) {
+	if t.TLSPolicyMap == nil {
+		return t.TLSLevel, nil
+	}
+	keys := []string{"[" + nh.host + "]"}
+	if nh.mx {
+		keys = []string{nh.host}
+		for h := nh.host; len(keys) < maxPolicyMapLookups; {
+			_, rest, ok := strings.Cut(h, ".")
+			if !ok || rest == "" {
+				break
+			}
+			keys = append(keys, "."+rest)
+			h = rest
+		}
+	}
+	for _, k := range keys {
+		v, found, err := t.TLSPolicyMap(ctx, k)
+		if err != nil {
+			t.logger(d).Warn("smtp_tls_policy_maps lookup failed", "queue_id", d.Envelope.ID, "key", k, "error", err.Error())
+			return "", mxFail(Deferred, "4.3.0", "Temporary failure: TLS policy lookup failed")
+		}
+		if !found {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		level := TLSLevel(strings.ToLower(f[0]))
+		if len(f) > 1 {
+			if level == TLSVerify || level == TLSSecure {
+				return "", mxFail(Deferred, "4.7.5", "TLS is required, but the smtp_tls_policy_maps attributes for %s are not supported", smtpTruncate(k, 100))
+			}
+			t.logger(d).Warn("smtp_tls_policy_maps attributes ignored", "key", k, "value", smtpTruncate(v, 200))
+		}
+		return level, nil
+	}
+	return t.TLSLevel, nil
 }
 
 // daneAvailable reports whether DANE can be used: a policy with a
@@ -55,7 +109,7 @@ func (a *smtpAttempt) domainTLSPolicy(ctx context.Context) *Result {
 	if t.TLSPolicy == nil || a.level == TLSNone || !a.nh.mx {
 		return nil
 	}
-	d, err := t.TLSPolicy.ForDomain(ctx, a.nh.host, t.daneLevel())
+	d, err := t.TLSPolicy.ForDomain(ctx, a.nh.host, a.dane)
 	if err != nil {
 		a.log.Warn("TLS policy lookup failed", "queue_id", a.d.Envelope.ID, "domain", a.nh.host, "error", err.Error())
 		return mxFail(Deferred, "4.7.5", "TLS policy lookup error for %s: MX lookup error", a.nh.host)

@@ -146,6 +146,11 @@ type SMTPTransport struct {
 	// WrapperMode is smtp_tls_wrappermode: TLS from the first byte
 	// (port 465) instead of STARTTLS.
 	WrapperMode bool
+	// TLSPolicyMap, when set, is smtp_tls_policy_maps: the level for a
+	// nexthop, looked up by its domain ("example.com", then the parent
+	// domains ".example.com", ".com") or by "[host]" for a bracketed
+	// nexthop, overriding TLSLevel (see smtp_tlspolicy.go).
+	TLSPolicyMap func(ctx context.Context, key string) (value string, found bool, err error)
 	// TLSPolicy, when set, is consulted per next-hop domain: DANE at
 	// TLSLevel "dane" and "dane-only" when it has a validating
 	// resolver (smtp_dns_support_level = dnssec), MTA-STS when it has
@@ -258,7 +263,13 @@ func (t *SMTPTransport) mxHostLimit() int { return smtpOrInt(t.MXHostLimit, Defa
 // opportunistic DANE, which without a DNSSEC-validating resolver is
 // "may", as in Postfix.
 func (t *SMTPTransport) tlsLevel() (level TLSLevel, ok bool) {
-	switch l := TLSLevel(strings.ToLower(string(t.TLSLevel))); l {
+	return t.tlsLevelOf(t.TLSLevel)
+}
+
+// tlsLevelOf is tlsLevel for a level from smtp_tls_policy_maps or
+// TLSLevel.
+func (t *SMTPTransport) tlsLevelOf(configured TLSLevel) (level TLSLevel, ok bool) {
+	switch l := TLSLevel(strings.ToLower(string(configured))); l {
 	case TLSNone, TLSEncrypt, TLSVerify, TLSSecure, TLSMay:
 		return l, true
 	case "", "dane":
@@ -354,12 +365,17 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		out.lookup = true
 		return
 	}
-	level, ok := t.tlsLevel()
-	if !ok {
-		fill(*mxFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", smtpTruncate(string(t.TLSLevel), 40)))
+	configured, fail := t.policyMapLevel(ctx, d, nh)
+	if fail != nil {
+		fill(*fail)
 		return
 	}
-	st := &smtpAttempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start}
+	level, ok := t.tlsLevelOf(configured)
+	if !ok {
+		fill(*mxFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", smtpTruncate(string(configured), 40)))
+		return
+	}
+	st := &smtpAttempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start, dane: daneLevelOf(configured)}
 	st.port, err = t.portFor(ctx, nh)
 	if err != nil {
 		fill(*mxFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/queue"
+	"github.com/yubinmail/yubin/restrict/table"
 	"github.com/yubinmail/yubin/tlspolicy"
 )
 
@@ -21,6 +22,8 @@ import (
 // does with add-ons: MTA-STS (Postfix needs postfix-mta-sts-resolver
 // behind smtp_tls_policy_maps) and TLS-RPT reports.
 var tlsPolicyParams = []config.Param{
+	{Name: "smtp_tls_policy_maps", Default: "",
+		Doc: "per-destination TLS level (domain, .parent, or [host] -> none|may|encrypt|dane|dane-only|verify|secure); attributes are ignored"},
 	{Name: "smtp_dns_support_level", Default: "", Check: oneOf("", "disabled", "enabled", "dnssec"),
 		Doc: "dnssec: trust the AD bit of the validating resolver, which DANE needs"},
 	{Name: "smtp_dnssec_nameserver", Default: "", Check: optAddr,
@@ -38,22 +41,32 @@ var tlsPolicyParams = []config.Param{
 // addTLSPolicy gives the SMTP transport its DANE, MTA-STS and TLS-RPT
 // policy as the settings ask, and starts the TLS-RPT reporter.
 func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Config) error {
+	if ref := c.Get("smtp_tls_policy_maps"); ref != "" {
+		tbl, err := table.Open(ref, &table.Options{Logger: h.log})
+		if err != nil {
+			return fmt.Errorf("smtp_tls_policy_maps: %w", err)
+		}
+		t.TLSPolicyMap = tbl.Lookup
+	}
 	level := strings.ToLower(c.Get("smtp_tls_security_level"))
 	dane := level == "dane" || level == "dane-only"
 	dnssec := c.Get("smtp_dns_support_level") == "dnssec"
 	sts, rpt := c.Bool("smtp_mta_sts"), c.Bool("smtp_tls_rpt")
-	if !dane && !sts && !rpt {
+	log := h.log.With("service", "smtp")
+	if dane && !dnssec {
+		log.Warn(fmt.Sprintf("smtp_tls_security_level = %s needs smtp_dns_support_level = dnssec: DANE is off", level))
+	}
+	if !dnssec && !sts && !rpt {
 		return nil
 	}
-	log := h.log.With("service", "smtp")
 	p := &tlspolicy.Policy{}
-	if dane && dnssec {
+	if dnssec {
 		ns := c.Get("smtp_dnssec_nameserver")
 		if ns == "" {
 			ns = resolvConfNameserver("/etc/resolv.conf")
 		}
 		if ns == "" {
-			return fmt.Errorf("smtp_tls_security_level = %s: no DNSSEC resolver (set smtp_dnssec_nameserver or a nameserver in /etc/resolv.conf)", level)
+			return fmt.Errorf("smtp_dns_support_level = dnssec: no DNSSEC resolver (set smtp_dnssec_nameserver or a nameserver in /etc/resolv.conf)")
 		}
 		p.DNSSEC = &tlspolicy.Resolver{Addr: ns}
 		// The MX and address lookups ask the same resolver, so that the
@@ -63,12 +76,27 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 			var d net.Dialer
 			return d.DialContext(ctx, network, ns)
 		}}
-	} else if dane {
-		log.Warn(fmt.Sprintf("smtp_tls_security_level = %s needs smtp_dns_support_level = dnssec: DANE is off", level))
 	}
 	txt := tlspolicy.NetTXT{R: net.DefaultResolver}
 	if sts {
 		p.STS = &tlspolicy.STS{Resolver: txt, Logger: log}
+		if !h.dry {
+			// RFC 8461 5.1: refresh cached policies before they expire.
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				tk := time.NewTicker(24 * time.Hour)
+				defer tk.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tk.C:
+						p.STS.Refresh(ctx)
+					}
+				}
+			}()
+			h.closers = append(h.closers, closerFunc(func() error { cancel(); return nil }))
+		}
 	}
 	if rpt {
 		p.Recorder = &tlspolicy.Recorder{}
