@@ -257,17 +257,13 @@ func (t *SMTPTransport) mxSessionLimit() int {
 }
 func (t *SMTPTransport) mxHostLimit() int { return smtpOrInt(t.MXHostLimit, DefaultMXHostLimit) }
 
-// tlsLevel returns the effective level; ok is false for a level this
+// tlsLevelOf returns the effective level of a configured one (TLSLevel
+// or an smtp_tls_policy_maps entry); ok is false for a level this
 // transport does not implement ("fingerprint", a typo), with which mail
 // waits rather than go with less protection than asked. "dane" is
 // opportunistic DANE, which without a DNSSEC-validating resolver is
-// "may", as in Postfix.
-func (t *SMTPTransport) tlsLevel() (level TLSLevel, ok bool) {
-	return t.tlsLevelOf(t.TLSLevel)
-}
-
-// tlsLevelOf is tlsLevel for a level from smtp_tls_policy_maps or
-// TLSLevel.
+// "may", as in Postfix; DANE itself is applied per host
+// (smtp_tlspolicy.go).
 func (t *SMTPTransport) tlsLevelOf(configured TLSLevel) (level TLSLevel, ok bool) {
 	switch l := TLSLevel(strings.ToLower(string(configured))); l {
 	case TLSNone, TLSEncrypt, TLSVerify, TLSSecure, TLSMay:

@@ -3,7 +3,6 @@ package tlspolicy
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"strings"
 	"time"
 )
@@ -12,14 +11,20 @@ import (
 var (
 	// ErrDANENoMatch: no usable TLSA record matches the certificate
 	// chain the server presented.
-	ErrDANENoMatch = errors.New("Server certificate not trusted")
+	ErrDANENoMatch = PolicyError("Server certificate not trusted")
 	// ErrDANEName: a DANE-TA(2) chain matched, but the certificate names
 	// neither the MX host nor the nexthop domain (RFC 7672 3.2.2).
-	ErrDANEName = errors.New("Server certificate not verified: name mismatch")
-	// ErrDANEExpired: a DANE-TA(2) chain matched, but the chain is not
+	ErrDANEName = PolicyError("Server certificate not verified: name mismatch")
+	// ErrDANEChain: a DANE-TA(2) record matched, but the chain is not
 	// valid now (expired, not yet valid, or broken).
-	ErrDANEChain = errors.New("Server certificate not trusted: chain to the DANE-TA trust anchor does not verify")
+	ErrDANEChain = PolicyError("Server certificate not trusted: chain to the DANE-TA trust anchor does not verify")
 )
+
+// PolicyError is a TLS policy failure in Postfix's words, which go to
+// the log and the DSN as they are ("Server certificate not trusted").
+type PolicyError string
+
+func (e PolicyError) Error() string { return string(e) }
 
 // DANEVerification is what VerifyDANE found.
 type DANEVerification struct {

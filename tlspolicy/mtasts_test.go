@@ -48,8 +48,8 @@ func TestSTSCache(t *testing.T) {
 			return
 		}
 		switch {
-		case status == 302:
-			http.Redirect(w, r, "https://elsewhere.example/", 302)
+		case status == http.StatusFound:
+			http.Redirect(w, r, "https://elsewhere.example/", http.StatusFound)
 			return
 		case status == 0:
 			select { // hang until the client gives up

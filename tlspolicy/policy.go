@@ -298,7 +298,7 @@ func (h *Host) failure(rt ResultType, info, ip, helo string) Failure {
 // name (RFC 8461 4.2), and names the TLS-RPT result type of a failure.
 func verifyWebPKI(cs tls.ConnectionState, roots *x509.CertPool, host string, now time.Time) (ResultType, error) {
 	if len(cs.PeerCertificates) == 0 {
-		return ResultCertNotTrusted, errors.New("Server certificate not trusted: none sent")
+		return ResultCertNotTrusted, PolicyError("Server certificate not trusted: none sent")
 	}
 	leaf := cs.PeerCertificates[0]
 	inter := x509.NewCertPool()
@@ -308,12 +308,12 @@ func verifyWebPKI(cs tls.ConnectionState, roots *x509.CertPool, host string, now
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now}); err != nil {
 		var ie x509.CertificateInvalidError
 		if errors.As(err, &ie) && ie.Reason == x509.Expired {
-			return ResultCertExpired, errors.New("Server certificate not trusted: expired")
+			return ResultCertExpired, PolicyError("Server certificate not trusted: expired")
 		}
-		return ResultCertNotTrusted, errors.New("Server certificate not trusted")
+		return ResultCertNotTrusted, PolicyError("Server certificate not trusted")
 	}
 	if leaf.VerifyHostname(host) != nil {
-		return ResultCertHostMismatch, errors.New("Server certificate not verified: name mismatch")
+		return ResultCertHostMismatch, PolicyError("Server certificate not verified: name mismatch")
 	}
 	return "", nil
 }
