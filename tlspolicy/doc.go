@@ -22,7 +22,8 @@
 //   - SMTP TLS Reporting (RFC 8460): Recorder counts each session's
 //     outcome per policy with the RFC's result types; BuildReport makes
 //     the JSON report and Reporter mails it, gzipped, to the rua=mailto:
-//     addresses of the domain's "_smtp._tls" TXT record.
+//     addresses of the domain's "_smtp._tls" TXT record, and posts it
+//     to its https: addresses.
 //
 // DANE needs a validating resolver: Resolver asks one recursive server
 // with the DO bit and trusts its AD bit, as Postfix's
@@ -36,9 +37,9 @@
 // Not implemented: TLSA records at a CNAME target of the MX host (RFC
 // 7672 2.2.2: the records are looked up at the MX host name only), DANE
 // for [host] nexthops and relayhosts, a DANE-TA(2) key published with
-// selector 1 that the server does not send in its chain, posting
-// reports to https: rua destinations, and a policy cache kept across
-// restarts.
+// selector 1 that the server does not send in its chain, DKIM
+// signing of the report mails (the caller's queue may sign them), and
+// a policy cache kept across restarts.
 //
 // Implementation notes: Policy, STS, Recorder and Reporter are safe for
 // concurrent use. STS holds its cache under a mutex and fetches outside

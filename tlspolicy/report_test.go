@@ -3,12 +3,16 @@ package tlspolicy
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -137,4 +141,61 @@ func TestRecorderLimits(t *testing.T) {
 	}
 	var nilRec *Recorder
 	nilRec.Success(PolicyRef{}) // a nil recorder counts nothing, and does not panic
+}
+
+// TestReporterSends: a period's reports go to the mailto: and https:
+// destinations of each policy domain's TLS-RPT record, and to no one
+// for a domain without one or with two; a refused post is an error.
+func TestReporterSends(t *testing.T) {
+	var mu sync.Mutex
+	var posted []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/500" {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		zr, err := gzip.NewReader(r.Body)
+		var rep Report
+		if err == nil {
+			err = json.NewDecoder(zr).Decode(&rep)
+		}
+		if err != nil || r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/tlsrpt+gzip" {
+			http.Error(w, "bad report", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		posted = append(posted, r.URL.Path+" "+rep.Policies[0].Policy.Domain)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	txt := &txtMap{m: map[string][]string{
+		"_smtp._tls.a.example": {"v=TLSRPTv1; rua=mailto:rua@a.example," + srv.URL + "/a"},
+		"_smtp._tls.b.example": {"v=TLSRPTv1; rua=mailto:one@b.example", "v=TLSRPTv1; rua=mailto:two@b.example"},
+		"_smtp._tls.d.example": {"v=TLSRPTv1; rua=" + srv.URL + "/d"},
+		"_smtp._tls.e.example": {"v=TLSRPTv1; rua=" + srv.URL + "/500"},
+	}}
+	rec := &Recorder{}
+	for _, d := range []string{"a.example", "b.example", "c.example", "d.example", "e.example"} {
+		rec.Success(PolicyRef{Type: PolicyNotFound, Domain: d})
+	}
+	var mailed []string
+	rp := &Reporter{Resolver: txt, Recorder: rec, Submitter: "mx.test", From: "r@mx.test", HTTPClient: srv.Client(),
+		Send: func(_ context.Context, from string, to []string, msg []byte) error {
+			mailed = append(mailed, to...)
+			return nil
+		}}
+	n, err := rp.SendPeriod(context.Background())
+	if err == nil || n != 3 {
+		t.Errorf("SendPeriod: %d, %v; want 3 sent and e.example's HTTP 500", n, err)
+	}
+	if strings.Join(mailed, ",") != "rua@a.example" {
+		t.Errorf("mailed to %v", mailed)
+	}
+	sort.Strings(posted)
+	if strings.Join(posted, ",") != "/a a.example,/d d.example" {
+		t.Errorf("posted %v", posted)
+	}
+	if p := rec.Take(); len(p.Policies) != 0 {
+		t.Errorf("the period was not taken: %v", p)
+	}
 }

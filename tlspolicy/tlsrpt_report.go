@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -166,9 +168,9 @@ func (r *Report) Mail(from, to, submitter string, date time.Time) ([]byte, error
 }
 
 // Reporter sends the daily reports: for each policy domain of a period,
-// it looks up the "_smtp._tls" TXT record and mails the report to its
-// mailto: addresses through Send (the queue). https: destinations are
-// not posted (not implemented).
+// it looks up the "_smtp._tls" TXT record, mails the report to its
+// mailto: addresses through Send (the queue), and posts it to its
+// https: addresses with HTTPClient (RFC 8460 5.3 and 5.4).
 type Reporter struct {
 	// Resolver answers the TXT queries.
 	Resolver TXTResolver
@@ -180,6 +182,11 @@ type Reporter struct {
 	Organization, Contact, Submitter, From string
 	// Send queues a message for delivery.
 	Send func(ctx context.Context, from string, to []string, msg []byte) error
+	// HTTPClient, when set, posts reports to https: destinations;
+	// they are skipped when nil. Each post is bounded by PostTimeout.
+	HTTPClient *http.Client
+	// PostTimeout bounds one https: post; DefaultRPTPostTimeout when 0.
+	PostTimeout time.Duration
 	// Logger receives what was sent and what failed; discarded when nil.
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -225,6 +232,20 @@ func (rp *Reporter) SendPeriod(ctx context.Context) (int, error) {
 		if r == nil {
 			continue
 		}
+		for _, u := range rec.RUA {
+			if u.Scheme != "https" || rp.HTTPClient == nil {
+				continue
+			}
+			if err := rp.post(ctx, u.String(), r); err != nil {
+				log.Warn("TLS-RPT report not posted", "domain", d, "url", u.String(), "error", err.Error())
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			log.Info("TLS-RPT report posted", "domain", d, "url", u.String(), "report_id", r.ReportID)
+			sent++
+		}
 		for _, to := range rec.MailtoAddrs() {
 			msg, err := r.Mail(rp.From, to, rp.Submitter, now())
 			if err == nil {
@@ -242,6 +263,39 @@ func (rp *Reporter) SendPeriod(ctx context.Context) (int, error) {
 		}
 	}
 	return sent, firstErr
+}
+
+// DefaultRPTPostTimeout bounds an https: report post.
+const DefaultRPTPostTimeout = 60 * time.Second
+
+// post sends the gzipped report to an https: destination (RFC 8460 5.4:
+// POST, application/tlsrpt+gzip; any 2xx is success).
+func (rp *Reporter) post(ctx context.Context, url string, r *Report) error {
+	gz, err := r.Gzip()
+	if err != nil {
+		return err
+	}
+	to := rp.PostTimeout
+	if to <= 0 {
+		to = DefaultRPTPostTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, to)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(gz))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/tlsrpt+gzip")
+	resp, err := rp.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // Run sends a report period every interval (a day, RFC 8460 4.1) until

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -117,6 +118,8 @@ func (h *host) startTLSRPT(q *queue.Queue, c *config.Config, rec *tlspolicy.Reco
 		Organization: c.Get("smtp_tls_rpt_organization"), Contact: c.Get("smtp_tls_rpt_contact"),
 		Submitter: c.Get("myhostname"), From: sender,
 		Logger: h.log.With("service", "tlsrpt"),
+		// https: destinations (RFC 8460 5.4), no redirects followed.
+		HTTPClient: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		Send: func(ctx context.Context, from string, to []string, msg []byte) error {
 			env := &queue.Envelope{From: from, Arrival: time.Now()}
 			for _, a := range to {
