@@ -15,7 +15,7 @@ import (
 
 // testChain makes a CA and a leaf it issues for names, valid for a day
 // from an hour ago.
-func testChain(t *testing.T, names ...string) (leaf, ca *x509.Certificate) {
+func testChain(t testing.TB, names ...string) (leaf, ca *x509.Certificate) {
 	t.Helper()
 	mk := func(tmpl, parent *x509.Certificate, pub, signer any) *x509.Certificate {
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
