@@ -75,7 +75,8 @@ func (s *stsServer) count(d string) int {
 // that does not list the MX defers; a testing policy that does not list
 // it delivers and reports; an MX whose certificate does not name it
 // defers under enforce; a policy that cannot be fetched delivers as
-// before and reports sts-policy-fetch-error. The TLS-RPT counts equal
+// before and reports sts-policy-fetch-error; a configured level secure
+// is still checked under an enforced policy. The TLS-RPT counts equal
 // what happened, and the reports go to the domains' rua addresses.
 func TestPostfixMTASTS(t *testing.T) {
 	t.Parallel()
@@ -137,9 +138,17 @@ plain MX 10 mx.sts.test.
 		{"name.sts.test", Deferred, "Server certificate not verified: name mismatch"},
 		{"gone.sts.test", Sent, "Trusted TLS connection established to mx.sts.test[127.0.0.1]:" + port},
 		{"plain.sts.test", Sent, "Trusted TLS connection established to mx.sts.test[127.0.0.1]:" + port},
+		// smtp_tls_security_level = secure still applies under an
+		// enforced policy: the certificate names mx.sts.test, not
+		// enf.sts.test or a host in it.
+		{"enf.sts.test", Deferred, "Server certificate not verified"},
 	} {
 		log, lb := newSMTPLogger()
-		tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: port, TLSLevel: TLSMay, RootCAs: roots, TLSPolicy: policy, Logger: log, DisableConnectionCache: true}
+		level := TLSMay
+		if tc.status == Deferred && tc.domain == "enf.sts.test" {
+			level = TLSSecure
+		}
+		tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: port, TLSLevel: level, RootCAs: roots, TLSPolicy: policy, Logger: log, DisableConnectionCache: true}
 		rs := smtpDeliver(t, tr, newSMTPDelivery(tc.domain, smtpTestMessage, "u@"+tc.domain))
 		if tc.status == Sent {
 			wantSMTPStatus(t, rs[0], Sent, "", "queued as")
@@ -172,7 +181,7 @@ plain MX 10 mx.sts.test.
 		got[c.Policy.Domain] += s + ";"
 	}
 	want := map[string]string{
-		"enf.sts.test":   "sts ok=2 fail=0;",
+		"enf.sts.test":   "sts ok=3 fail=0;", // the third met the policy, not the configured level
 		"mis.sts.test":   "sts ok=0 fail=1 validation-failure:1;",
 		"tst.sts.test":   "sts ok=0 fail=1 validation-failure:1;",
 		"name.sts.test":  "sts ok=0 fail=1 certificate-host-mismatch:1;",
@@ -212,7 +221,7 @@ plain MX 10 mx.sts.test.
 		r := readTLSRPTMail(t, s.msg)
 		reports[s.to] = r
 	}
-	if r := reports["tlsrpt@reports.test"]; r == nil || r.Policies[0].Policy.Domain != "enf.sts.test" || r.Policies[0].Summary.Success != 2 {
+	if r := reports["tlsrpt@reports.test"]; r == nil || r.Policies[0].Policy.Domain != "enf.sts.test" || r.Policies[0].Summary.Success != 3 {
 		t.Errorf("report to tlsrpt@reports.test: %+v", r)
 	}
 	if r := reports["rpt@reports.test"]; r == nil || r.Policies[0].Policy.Domain != "tst.sts.test" || r.Policies[0].Summary.Failure != 1 ||

@@ -144,15 +144,16 @@ func (a *smtpAttempt) hostTLSPolicy(ctx context.Context, tg mxTarget) (TLSLevel,
 		return "", r
 	}
 	a.host = h
-	if h.Mandatory() {
+	if h.Mandatory() && !a.level.mandatory() {
 		return tlsPolicyLevel, nil
 	}
 	return a.level, nil
 }
 
 // policyHandshake lets the host's policy judge an established TLS
-// session. done is false when the host has no policy (the configured
-// level then judges it).
+// session. done is false when the configured level is to judge it as
+// well: the host has no policy or one in testing mode, or the level is
+// verify or secure (both must then pass).
 func (a *smtpAttempt) policyHandshake(tc *tls.Conn, cs tls.ConnectionState, s *smtpSession, tg mxTarget) (*tls.Conn, *Result, bool) {
 	h := a.host
 	if h == nil {
@@ -167,7 +168,9 @@ func (a *smtpAttempt) policyHandshake(tc *tls.Conn, cs tls.ConnectionState, s *s
 		tc.Close()
 		return nil, r, true
 	}
-	if h.Mode == tlspolicy.ModeNone {
+	if h.Mode == tlspolicy.ModeNone || h.Mode == tlspolicy.ModeSTSTesting || a.level == TLSVerify || a.level == TLSSecure {
+		// No policy, or one that only reports, or a configured level
+		// that checks the certificate too: the level judges and logs.
 		return nil, nil, false
 	}
 	pt := tlsPeerTrust{trusted: verified, matched: verified}
