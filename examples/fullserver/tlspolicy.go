@@ -28,7 +28,7 @@ var tlsPolicyParams = []config.Param{
 	{Name: "smtp_dns_support_level", Default: "", Check: oneOf("", "disabled", "enabled", "dnssec"),
 		Doc: "dnssec: trust the AD bit of the validating resolver, which DANE needs"},
 	{Name: "smtp_dnssec_nameserver", Default: "", Check: optAddr,
-		Doc: "(yubin) host:port of the DNSSEC-validating resolver DANE asks (a local unbound); empty: the first nameserver of /etc/resolv.conf, as Postfix"},
+		Doc: "(yubin) host:port of the DNSSEC-validating resolver (a local unbound) that the SMTP client asks for MX, address, TLSA, MTA-STS and TLS-RPT records when smtp_dns_support_level = dnssec; empty: the first nameserver of /etc/resolv.conf, as Postfix"},
 	{Name: "smtp_mta_sts", Default: "no", Kind: config.Bool,
 		Doc: "(yubin) yes: apply the MTA-STS policies (RFC 8461) of next-hop domains, as Postfix does with postfix-mta-sts-resolver"},
 	{Name: "smtp_tls_rpt", Default: "no", Kind: config.Bool,
@@ -61,6 +61,7 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 		return nil
 	}
 	p := &tlspolicy.Policy{}
+	var txt tlspolicy.TXTResolver = tlspolicy.NetTXT{R: net.DefaultResolver}
 	if dnssec {
 		ns := c.Get("smtp_dnssec_nameserver")
 		if ns == "" {
@@ -77,8 +78,8 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 			var d net.Dialer
 			return d.DialContext(ctx, network, ns)
 		}}
+		txt = p.DNSSEC // and the MTA-STS and TLS-RPT TXT lookups
 	}
-	txt := tlspolicy.NetTXT{R: net.DefaultResolver}
 	if sts {
 		p.STS = &tlspolicy.STS{Resolver: txt, Logger: log}
 		if !h.dry {

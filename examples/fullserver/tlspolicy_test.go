@@ -20,7 +20,9 @@ import (
 // real Postfix: to a domain whose TLSA record matches the Postfix
 // certificate the mail goes and "Verified TLS" is logged; to one whose
 // TLSA record does not match, it is deferred with "Server certificate
-// not trusted" and Postfix never gets it.
+// not trusted" and Postfix never gets it. With smtp_tls_rpt = yes, the
+// report for ok.dane.test (which publishes a TLS-RPT record) goes
+// through the queue to its rua= address.
 func TestUnboundPostfixDANERelay(t *testing.T) {
 	t.Parallel()
 	cert := testutil.NewTLSNames(t, "mx-ok.dane.test", "mx-bad.dane.test")
@@ -42,6 +44,7 @@ ns A 127.0.0.1
 ok MX 10 mx-ok.dane.test.
 mx-ok A 127.0.0.1
 _%[1]s._tcp.mx-ok TLSA 3 1 1 %[2]s
+_smtp._tls.ok TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ok.dane.test"
 bad MX 10 mx-bad.dane.test.
 mx-bad A 127.0.0.1
 _%[1]s._tcp.mx-bad TLSA 3 1 1 %[3]s
@@ -55,6 +58,7 @@ smtp_tls_security_level = dane
 smtp_dns_support_level = dnssec
 smtp_dnssec_nameserver = %s
 smtp_tls_rpt = yes
+smtp_tls_rpt_interval = 2s
 transport_maps = inline:{ok.dane.test=smtp:ok.dane.test:%[2]s, bad.dane.test=smtp:bad.dane.test:%[2]s}
 `, ub.Addr, port))
 	in.start()
@@ -69,4 +73,8 @@ transport_maps = inline:{ok.dane.test=smtp:ok.dane.test:%[2]s, bad.dane.test=smt
 	if strings.Contains(pf.Log(), "to=<u@bad.dane.test>") {
 		t.Errorf("Postfix received the mail for bad.dane.test:\n%s", pf.Log())
 	}
+	// The TLS-RPT report for ok.dane.test, queued by the reporter and
+	// delivered under DANE like any other mail.
+	in.waitLog("TLS-RPT report sent")
+	pf.WaitLog(t, "to=<tlsrpt@ok.dane.test>", 20*time.Second)
 }
