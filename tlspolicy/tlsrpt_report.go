@@ -298,9 +298,12 @@ func (rp *Reporter) post(ctx context.Context, url string, r *Report) error {
 	return nil
 }
 
-// Run sends a report period every interval (a day, RFC 8460 4.1) until
-// ctx is done.
+// Run sends a report period every interval (a day, RFC 8460 4.1; a
+// day when interval is not positive) until ctx is done.
 func (rp *Reporter) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 24 * time.Hour
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -102,16 +102,15 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 	}
 	if rpt {
 		p.Recorder = &tlspolicy.Recorder{}
-		if !h.dry {
-			h.startTLSRPT(q, c, p.Recorder, txt)
-		}
+		h.startTLSRPT(q, c, p.Recorder, txt)
 	}
 	t.TLSPolicy = p
 	return nil
 }
 
 // startTLSRPT sends the TLS-RPT reports every smtp_tls_rpt_interval
-// through the queue until the host stops.
+// through the queue until the host stops (nothing is started for a
+// configuration check).
 func (h *host) startTLSRPT(q *queue.Queue, c *config.Config, rec *tlspolicy.Recorder, txt tlspolicy.TXTResolver) {
 	sender := c.Get("smtp_tls_rpt_sender")
 	rp := &tlspolicy.Reporter{
@@ -130,8 +129,12 @@ func (h *host) startTLSRPT(q *queue.Queue, c *config.Config, rec *tlspolicy.Reco
 			return err
 		},
 	}
+	interval := c.Duration("smtp_tls_rpt_interval")
+	if h.dry {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go rp.Run(ctx, c.Duration("smtp_tls_rpt_interval"))
+	go rp.Run(ctx, interval)
 	h.closers = append(h.closers, closerFunc(func() error { cancel(); return nil }))
 }
 
