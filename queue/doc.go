@@ -216,9 +216,15 @@
 // for smtp_connection_cache_time_limit (2s) and reused with RSET by the
 // next delivery to the same nexthop.
 //
-// Not done: DANE (RFC 7672), MTA-STS (RFC 8461), TLS-RPT,
-// smtp_tls_policy_maps, SASL mechanisms other than PLAIN and LOGIN,
-// XFORWARD, smtp_line_length_limit for mail that is not converted.
+// Outbound TLS policy (SMTPTransport.TLSPolicy, package tlspolicy): DANE
+// (RFC 7672) at smtp_tls_security_level dane and dane-only with a
+// DNSSEC-validating resolver, MTA-STS (RFC 8461) and TLS-RPT (RFC 8460)
+// counting, per MX nexthop; smtp_tls_policy_maps sets the level per
+// destination (SMTPTransport.TLSPolicyMap; attributes ignored).
+//
+// Not done: DANE and MTA-STS for [host] nexthops, SASL mechanisms other
+// than PLAIN and LOGIN, XFORWARD, smtp_line_length_limit for mail that
+// is not converted.
 //
 // # Implementation notes
 //

@@ -17,6 +17,7 @@ import (
 
 	"github.com/yubinmail/yubin/internal/smtpwire"
 	"github.com/yubinmail/yubin/smtp"
+	"github.com/yubinmail/yubin/tlspolicy"
 )
 
 // smtpAttempt is one Deliver call's state.
@@ -30,6 +31,9 @@ type smtpAttempt struct {
 	level TLSLevel
 	log   *slog.Logger
 	start time.Time
+	dane  tlspolicy.Level   // the DANE level asked for, "" for none
+	dom   *tlspolicy.Domain // the next-hop domain's TLS policy, nil for none
+	host  *tlspolicy.Host   // the TLS policy of the host being opened
 }
 
 // smtpPort is a resolved TCP port.
@@ -305,10 +309,14 @@ func (a *smtpAttempt) handshake(ctx context.Context, raw net.Conn, s *smtpSessio
 		r := mxFail(Deferred, "4.7.5", "Cannot start TLS: handshake failure")
 		r.Relay, r.RemoteMTA = s.relay, s.host
 		a.log.Warn("TLS handshake failed", "queue_id", a.d.Envelope.ID, "relay", s.relay, "error", err.Error())
+		a.policyNoTLS(s, tg, true, "TLS handshake failure")
 		return nil, r
 	}
 	raw.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
+	if tc2, r, done := a.policyHandshake(tc, cs, s, tg); done {
+		return tc2, r
+	}
 	pt := checkTLSPeer(cs, a.t.RootCAs, level, tg.host, a.nh.host)
 	if (level == TLSVerify || level == TLSSecure) && !(pt.trusted && pt.matched) {
 		text := "Server certificate not verified"
@@ -330,6 +338,7 @@ func (a *smtpAttempt) handshake(ctx context.Context, raw net.Conn, s *smtpSessio
 // the same server again without TLS.
 func (a *smtpAttempt) startTLS(ctx context.Context, s *smtpSession, raw net.Conn, tg mxTarget, level TLSLevel) (fail *Result, retryPlain bool) {
 	if !s.c.Extensions().Has(smtp.ExtStartTLS) {
+		a.policyNoTLS(s, tg, false, "STARTTLS not offered")
 		if level.mandatory() {
 			r := mxFail(Deferred, "4.7.4", "TLS is required, but was not offered by host %s", s.relay)
 			r.Relay, r.RemoteMTA = s.relay, s.host
@@ -345,6 +354,7 @@ func (a *smtpAttempt) startTLS(ctx context.Context, s *smtpSession, raw net.Conn
 		return s.convFail(err), false
 	}
 	if rep.Code != 220 {
+		a.policyNoTLS(s, tg, false, "STARTTLS refused")
 		if !level.mandatory() {
 			return nil, false // continue in plaintext, as RFC 3207 allows
 		}

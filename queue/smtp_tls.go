@@ -40,7 +40,9 @@ const (
 	TLSSecure TLSLevel = "secure"
 )
 
-func (l TLSLevel) mandatory() bool { return l == TLSEncrypt || l == TLSVerify || l == TLSSecure }
+func (l TLSLevel) mandatory() bool {
+	return l == TLSEncrypt || l == TLSVerify || l == TLSSecure || l == tlsPolicyLevel
+}
 
 // Limits of LoadRootCAs.
 const (

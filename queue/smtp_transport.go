@@ -25,8 +25,10 @@ package queue
 //     (mime_downgrade.go, smtp_downgrade.go).
 //   - smtp_fallback_relay (smtp_fallback.go).
 //
-// Not done: DANE (RFC 7672, smtp_tls_security_level = dane), MTA-STS
-// (RFC 8461), TLS-RPT, smtp_tls_policy_maps (one level per transport),
+//   - DANE (RFC 7672), MTA-STS (RFC 8461) and TLS-RPT (RFC 8460)
+//     through TLSPolicy (smtp_tlspolicy.go, package tlspolicy).
+//
+// Not done: smtp_tls_policy_maps (one level per transport),
 // SASL mechanisms other than PLAIN and LOGIN, smtp_line_length_limit
 // for content that is not converted to 7bit (mime_downgrade.go), the
 // smtp_sasl_auth_cache,
@@ -57,6 +59,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/yubinmail/yubin/tlspolicy"
 )
 
 // Defaults of SMTPTransport fields, as Postfix names them.
@@ -142,6 +146,16 @@ type SMTPTransport struct {
 	// WrapperMode is smtp_tls_wrappermode: TLS from the first byte
 	// (port 465) instead of STARTTLS.
 	WrapperMode bool
+	// TLSPolicyMap, when set, is smtp_tls_policy_maps: the level for a
+	// nexthop, looked up by its domain ("example.com", then the parent
+	// domains ".example.com", ".com") or by "[host]" for a bracketed
+	// nexthop, overriding TLSLevel (see smtp_tlspolicy.go).
+	TLSPolicyMap func(ctx context.Context, key string) (value string, found bool, err error)
+	// TLSPolicy, when set, is consulted per next-hop domain: DANE at
+	// TLSLevel "dane" and "dane-only" when it has a validating
+	// resolver (smtp_dns_support_level = dnssec), MTA-STS when it has
+	// one, and TLS-RPT counting (smtp_tlspolicy.go).
+	TLSPolicy *tlspolicy.Policy
 
 	// SASL, when set, is smtp_sasl_password_maps: credentials are
 	// looked up by the remote host name, then by the nexthop as written
@@ -243,17 +257,23 @@ func (t *SMTPTransport) mxSessionLimit() int {
 }
 func (t *SMTPTransport) mxHostLimit() int { return smtpOrInt(t.MXHostLimit, DefaultMXHostLimit) }
 
-// tlsLevel returns the effective level; ok is false for a level this
+// tlsLevelOf returns the effective level of a configured one (TLSLevel
+// or an smtp_tls_policy_maps entry); ok is false for a level this
 // transport does not implement ("fingerprint", a typo), with which mail
 // waits rather than go with less protection than asked. "dane" is
 // opportunistic DANE, which without a DNSSEC-validating resolver is
-// "may", as in Postfix.
-func (t *SMTPTransport) tlsLevel() (level TLSLevel, ok bool) {
-	switch l := TLSLevel(strings.ToLower(string(t.TLSLevel))); l {
+// "may", as in Postfix; DANE itself is applied per host
+// (smtp_tlspolicy.go).
+func (t *SMTPTransport) tlsLevelOf(configured TLSLevel) (level TLSLevel, ok bool) {
+	switch l := TLSLevel(strings.ToLower(string(configured))); l {
 	case TLSNone, TLSEncrypt, TLSVerify, TLSSecure, TLSMay:
 		return l, true
 	case "", "dane":
 		return TLSMay, true
+	case "dane-only":
+		// Mandatory DANE: per host (smtp_tlspolicy.go), and only with a
+		// validating resolver.
+		return TLSMay, t.daneAvailable()
 	}
 	return TLSEncrypt, false
 }
@@ -341,12 +361,17 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		out.lookup = true
 		return
 	}
-	level, ok := t.tlsLevel()
-	if !ok {
-		fill(*mxFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", smtpTruncate(string(t.TLSLevel), 40)))
+	configured, fail := t.policyMapLevel(ctx, d, nh)
+	if fail != nil {
+		fill(*fail)
 		return
 	}
-	st := &smtpAttempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start}
+	level, ok := t.tlsLevelOf(configured)
+	if !ok {
+		fill(*mxFail(Deferred, "4.7.5", "TLS is required, but smtp_tls_security_level %q is not supported", smtpTruncate(string(configured), 40)))
+		return
+	}
+	st := &smtpAttempt{t: t, d: d, nh: nh, tm: t.timeouts(), level: level, log: t.logger(d), start: start, dane: daneLevelOf(configured)}
 	st.port, err = t.portFor(ctx, nh)
 	if err != nil {
 		fill(*mxFail(Deferred, "4.3.5", "unknown service %q in nexthop %s", nh.port, nh.dest))
@@ -356,6 +381,10 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 	if t.SASLSenderDependent {
 		// Sessions authenticate per sender: cache them per sender.
 		st.key += "|" + d.Envelope.From
+	}
+	if r := st.domainTLSPolicy(ctx); r != nil {
+		fill(*r)
+		return
 	}
 
 	if s := t.cacheGet(st.key); s != nil {
@@ -383,7 +412,12 @@ func (t *SMTPTransport) deliverNexthop(ctx context.Context, d *Delivery, dest st
 		if len(pending) == 0 || sessions >= t.mxSessionLimit() || ctx.Err() != nil {
 			break
 		}
-		s, r, connected := st.open(ctx, tg, st.level)
+		lvl, r := st.hostTLSPolicy(ctx, tg)
+		if r != nil {
+			last = r
+			continue
+		}
+		s, r, connected := st.open(ctx, tg, lvl)
 		if connected {
 			sessions++
 		}

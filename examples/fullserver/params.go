@@ -149,6 +149,9 @@ func newSchema() *config.Schema {
 	for _, p := range smtpOutParams {
 		byName[p.Name] = p
 	}
+	for _, p := range tlsPolicyParams {
+		byName[p.Name] = p
+	}
 	for _, p := range sieveParams {
 		byName[p.Name] = p
 	}

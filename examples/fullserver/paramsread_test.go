@@ -145,6 +145,10 @@ func auditValues(dir string) map[string]string {
 		"dmarc_reject_action":     "quarantine",
 		"dmarc_quarantine_action": "none",
 		"msgauth_nameservers":     "127.0.0.1:53",
+
+		// tlspolicy.go
+		"smtp_dns_support_level": "dnssec",
+		"smtp_dnssec_nameserver": "127.0.0.1:53",
 	}
 }
 
@@ -157,6 +161,11 @@ func auditWith(dir string) map[string]string {
 		"smtpd_restriction_classes": "audit_class = permit_mynetworks, reject\n",
 		"dkim_key_table":            "dkim_signing_table = " + filepath.Join(dir, "signingtable") + "\n",
 		"dkim_signing_table":        "dkim_key_table = " + filepath.Join(dir, "keytable") + "\n",
+		"smtp_dnssec_nameserver":    "smtp_dns_support_level = dnssec\n",
+		"smtp_tls_rpt_organization": "smtp_tls_rpt = yes\n",
+		"smtp_tls_rpt_contact":      "smtp_tls_rpt = yes\n",
+		"smtp_tls_rpt_sender":       "smtp_tls_rpt = yes\n",
+		"smtp_tls_rpt_interval":     "smtp_tls_rpt = yes\n",
 	}
 }
 

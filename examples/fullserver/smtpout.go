@@ -15,7 +15,7 @@ var smtpOutParams = []config.Param{
 	{Name: "smtp_bind_address", Default: ""},
 	{Name: "smtp_bind_address6", Default: ""},
 	{Name: "smtp_address_preference", Default: "any", Check: oneOf("any", "ipv4", "ipv6")},
-	{Name: "smtp_tls_security_level", Default: "may", Check: oneOf("none", "may", "encrypt", "dane", "verify", "secure")},
+	{Name: "smtp_tls_security_level", Default: "may", Check: oneOf("none", "may", "encrypt", "dane", "dane-only", "verify", "secure")},
 	{Name: "smtp_tls_CAfile", Default: ""},
 	{Name: "smtp_tls_CApath", Default: ""},
 	{Name: "smtp_tls_wrappermode", Default: "no", Kind: config.Bool},
@@ -98,6 +98,9 @@ func (h *host) addSMTPTransports(q *queue.Queue, c *config.Config) error {
 			return fmt.Errorf("smtp_sasl_password_maps: %w", err)
 		}
 		t.SASL = tbl.Lookup
+	}
+	if err := h.addTLSPolicy(t, q, c); err != nil {
+		return err
 	}
 	q.Transports["smtp"] = t
 	q.Transports["relay"] = t
