@@ -7,6 +7,15 @@ import spf
 
 DNS.defaults['server'] = ['127.0.0.1']
 DNS.defaults['port'] = int(sys.argv[1])
+# pyspf prefers dnspython when it is installed (python3-dkim pulls it
+# in), and dnspython reads /etc/resolv.conf: always use pydns, pointed
+# at the test's DNS server above.
+spf.DNS = DNS
+if not hasattr(DNS.Type, 'SPF'):
+    DNS.Type.SPF = 99
+    DNS.Type.typemap[99] = 'SPF'
+    DNS.Lib.RRunpacker.getSPFdata = DNS.Lib.RRunpacker.getTXTdata
+spf.DNSLookup = spf.DNSLookup_pydns
 for line in sys.stdin:
     ip, sender, helo = line.rstrip('\n').split('\t')
     try:
