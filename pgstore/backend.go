@@ -79,6 +79,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Backend, error
 	b.hub = newHub(pool.Config().ConnConfig, log)
 	b.wg.Add(1)
 	go func() { defer b.wg.Done(); b.hub.run(bg) }()
+	// Handles opened from now on must not miss a change: wait (bounded)
+	// for the LISTEN to be in place. Should it not come, the hub keeps
+	// trying and wakes every handle when it succeeds.
+	select {
+	case <-b.hub.ready:
+	case <-mctx.Done():
+	}
 	if opts.GCInterval > 0 {
 		b.wg.Add(1)
 		go func() { defer b.wg.Done(); b.gcLoop(bg) }()

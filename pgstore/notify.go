@@ -108,9 +108,12 @@ func (h *hub) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err
 	}
-	h.once.Do(func() { close(h.ready) })
-	// A reconnect may have missed notifications.
-	h.signalAll()
+	first := false
+	h.once.Do(func() { close(h.ready); first = true })
+	if !first {
+		// A reconnect may have missed notifications.
+		h.signalAll()
+	}
 	for {
 		// Wake periodically to check the connection is alive: a
 		// database that vanished without a FIN is found by the ping.
