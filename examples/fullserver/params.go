@@ -155,6 +155,9 @@ func newSchema() *config.Schema {
 	for _, p := range msgauthParams {
 		byName[p.Name] = p
 	}
+	for _, p := range pgstoreParams {
+		byName[p.Name] = p
+	}
 	for _, n := range runtimeNames {
 		if _, ok := byName[n]; !ok {
 			byName[n] = config.Param{Name: n, Runtime: true}
@@ -286,6 +289,9 @@ func protocolList(v string) error {
 }
 
 func mailLocation(v string) error {
+	if isPgsqlLocation(v) {
+		return checkPgsqlLocation(v)
+	}
 	if strings.HasPrefix(v, "sdbox:") {
 		return sdboxLocation(v)
 	}

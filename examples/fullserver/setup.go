@@ -38,7 +38,10 @@ func (h *host) setup() (*demoUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	stores := newStores(c, u, h.log)
+	stores, err := openStores(c, u, h.log)
+	if err != nil {
+		return nil, err
+	}
 	authn, err := newAuthService(c, u, h.log)
 	if err != nil {
 		return nil, err

@@ -60,7 +60,8 @@ func StartPGCluster() (*PGCluster, error) {
 	}
 	c := &PGCluster{Dir: dir, SocketDir: dir, Log: filepath.Join(dir, "postgres.log"), Port: 5432}
 	fail := func(err error) (*PGCluster, error) { os.RemoveAll(dir); return nil, err }
-	os.Chmod(dir, 0o700)
+	// 0755: a server under test that dropped root (to nobody) reaches the socket.
+	os.Chmod(dir, 0o755)
 	if os.Geteuid() == 0 {
 		os.Chown(dir, uid, gid)
 	}
