@@ -2,8 +2,8 @@ package pgstore_test
 
 import (
 	"fmt"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
