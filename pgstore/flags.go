@@ -54,7 +54,7 @@ func (m *Mailbox) SetFlags(ctx context.Context, uids store.UIDSet, op store.Flag
 		if err != nil {
 			return err
 		}
-		var cuid, cms []int64
+		var cuid []int64
 		var cflags []int32
 		var ckw []string
 		for rows.Next() {
@@ -78,7 +78,7 @@ func (m *Mailbox) SetFlags(ctx context.Context, uids store.UIDSet, op store.Flag
 				continue
 			}
 			changes = append(changes, change{uid: uint32(uid), flags: nf})
-			cuid, cms = append(cuid, uid), append(cms, int64(modseq))
+			cuid = append(cuid, uid)
 			cflags = append(cflags, int32(nf.System))
 			ckw = append(ckw, strings.Join(nf.Keywords, " "))
 		}
