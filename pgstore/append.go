@@ -44,8 +44,15 @@ func newGUID() string {
 // before our Put.
 func (b *Backend) putBody(ctx context.Context, sp *spooled) (int64, error) {
 	var epoch int64
-	err := b.pool.QueryRow(ctx, `INSERT INTO pgstore_blob_refs (key, touched) VALUES ($1, now())
-		ON CONFLICT (key) DO UPDATE SET touched = now() RETURNING epoch`, sp.key).Scan(&epoch)
+	// Committed asynchronously: it matters only while the append runs,
+	// and the append's own (synchronous) commit flushes it.
+	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+		b.Queue(`INSERT INTO pgstore_blob_refs (key, touched) VALUES ($1, now())
+			ON CONFLICT (key) DO UPDATE SET touched = now() RETURNING epoch`, sp.key).QueryRow(func(row pgx.Row) error { return row.Scan(&epoch) })
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return 0, dbErr("reference body", err)
 	}

@@ -72,7 +72,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Backend, error
 	}
 	b := &Backend{pool: pool, blobs: opts.Blobs, opts: opts, log: log}
 	if b.blobs == nil {
-		b.blobs = NewBlobStore(pool)
+		bs := NewBlobStore(pool)
+		bs.sameDB = true
+		b.blobs = bs
 	}
 	bg, stop := context.WithCancel(context.Background())
 	b.stop = stop

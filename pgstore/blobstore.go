@@ -27,6 +27,11 @@ const chunkSize = 256 << 10
 type BlobStore struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
+	// sameDB: the rows naming these blobs commit in the same database
+	// after Put, synchronously. Put may then commit asynchronously: WAL
+	// is flushed in order, so the row's commit flushes the blob first,
+	// and a crash before it loses only an unreferenced blob.
+	sameDB bool
 }
 
 var _ blob.Store = (*BlobStore)(nil)
@@ -53,6 +58,11 @@ func (s *BlobStore) Put(ctx context.Context, key string, r io.Reader, size int64
 		return nil
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if s.sameDB {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
 		// COPY streams the chunks through one reused buffer, so a large
 		// body is never held in memory.
 		src := &chunkSource{key: key, r: r, size: size, buf: make([]byte, min(int64(chunkSize), max(size, 1)))}

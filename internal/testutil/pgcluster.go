@@ -184,3 +184,26 @@ func (o *PGClusterOnce) Stop() {
 		o.c.Stop()
 	}
 }
+
+// CPUTime returns the CPU time (user+system) the cluster's processes
+// have used so far: the live ones, and through the postmaster's
+// children fields those that have exited (clock ticks of 10 ms).
+func (c *PGCluster) CPUTime() time.Duration {
+	var ticks int
+	for pid := range processTree(c.cmd.Process.Pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 15 {
+			continue
+		}
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+			v, _ := strconv.Atoi(f[i])
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
