@@ -117,6 +117,9 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 		kw = []string{}
 	}
 	guid := newGUID()
+	if m.b.opts.Derive != nil {
+		m.b.derive(ctx, sp)
+	}
 	for attempt := 0; ; attempt++ {
 		epoch, err := m.b.putBody(ctx, sp)
 		if err != nil {

@@ -35,6 +35,14 @@ func (b *Backend) CollectGarbage(ctx context.Context) (GCStats, error) {
 		return st, dbErr("prune journal", err)
 	}
 	_ = tag
+	// Derived data whose body is no longer referenced at all (a
+	// SetMessageData that raced an expunge and the collector).
+	ctx2, cancel = b.opCtx(ctx)
+	_, err = b.pool.Exec(ctx2, `DELETE FROM pgstore_body_data d WHERE NOT EXISTS (SELECT 1 FROM pgstore_blob_refs r WHERE r.key = d.key)`)
+	cancel()
+	if err != nil {
+		return st, dbErr("prune derived data", err)
+	}
 	// Candidates: reference rows nothing names, and blobs without a
 	// reference row (whose append crashed before touching it: cannot
 	// happen with this package, but another writer might).
@@ -119,6 +127,9 @@ func (b *Backend) collectOne(ctx context.Context, key string, grace time.Duratio
 			return errKeep
 		}
 		if err := b.blobs.Delete(ctx, key); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM pgstore_body_data WHERE key = $1`, key); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM pgstore_blob_refs WHERE key = $1`, key)

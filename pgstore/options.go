@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -51,6 +52,12 @@ type Options struct {
 	// handles that have not polled; a handle older than that resyncs
 	// from the message table. Default 24 hours.
 	JournalRetention time.Duration
+	// Derive, when set, is called at append time with the message's
+	// bytes and returns data to keep with it under protocol-chosen names
+	// (store.MessageDataStore: "imap.envelope", "imap.bodystructure"),
+	// stored once per content. An error is logged and the message is
+	// stored without them.
+	Derive func(r io.ReaderAt, size int64) (map[string][]byte, error)
 	// GCInterval, when set, runs CollectGarbage in the background that
 	// often. Zero leaves it to the program.
 	GCInterval time.Duration

@@ -86,6 +86,15 @@ CREATE TABLE pgstore_blob_chunks (
 	PRIMARY KEY (key, seq)
 );
 `,
+	// 2: data derived from a body (store.MessageDataStore), by content.
+	`
+CREATE TABLE pgstore_body_data (
+	key text NOT NULL,
+	name text NOT NULL,
+	data bytea NOT NULL,
+	PRIMARY KEY (key, name)
+);
+`,
 }
 
 // SchemaVersion is the schema version this package writes and reads.

@@ -101,3 +101,11 @@ func (sp *spooled) Close() error {
 	}
 	return nil
 }
+
+// readerAt returns the body as an io.ReaderAt.
+func (sp *spooled) readerAt() io.ReaderAt {
+	if sp.file != nil {
+		return sp.file
+	}
+	return bytes.NewReader(sp.mem)
+}
