@@ -86,6 +86,33 @@ j AS (INSERT INTO pgstore_journal (mailbox_id, modseq, kind, uid, origin, flags,
 	SELECT $1, modseq, 1, uid, $8, $3, $4, $5, save_date, $2, $6 FROM m)
 SELECT uid, modseq, uidvalidity, save_date, pg_notify('` + notifyChannel + `', $1::text || ':' || $8::text) FROM m`
 
+// appendInlineSQL is appendSQL for a body of at most one chunk kept in
+// the same database's BlobStore: the reference row, the body and the
+// message commit in one statement (one round trip, one synchronous
+// commit). The upsert holds the reference row's lock until commit, so
+// the collector either finished before (and the body is inserted anew)
+// or waits and then sees the message.
+const appendInlineSQL = `
+WITH r AS (INSERT INTO pgstore_blob_refs (key, touched) VALUES ($7, now())
+		ON CONFLICT (key) DO UPDATE SET touched = now() RETURNING key),
+c AS (INSERT INTO pgstore_blob_chunks (key, seq, data) SELECT key, 0, $9 FROM r ON CONFLICT DO NOTHING),
+bl AS (INSERT INTO pgstore_blobs (key, size) SELECT key, $10 FROM r ON CONFLICT DO NOTHING),
+m AS (UPDATE pgstore_mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
+		messages = messages + 1, size = size + $2
+	WHERE id = $1 AND EXISTS (SELECT 1 FROM r)
+	RETURNING uidnext - 1 AS uid, highestmodseq AS modseq, uidvalidity, now() AS save_date),
+ins AS (INSERT INTO pgstore_messages (mailbox_id, uid, modseq, flags, keywords, internal_date, save_date, size, guid, blob_key)
+	SELECT $1, uid, modseq, $3, $4, $5, save_date, $2, $6, $7 FROM m),
+j AS (INSERT INTO pgstore_journal (mailbox_id, modseq, kind, uid, origin, flags, keywords, internal_date, save_date, size, guid)
+	SELECT $1, modseq, 1, uid, $8, $3, $4, $5, save_date, $2, $6 FROM m)
+SELECT uid, modseq, uidvalidity, save_date, pg_notify('` + notifyChannel + `', $1::text || ':' || $8::text) FROM m`
+
+// inline reports whether sp can take appendInlineSQL.
+func (b *Backend) inline(sp *spooled) bool {
+	bs, ok := b.blobs.(*BlobStore)
+	return ok && bs.sameDB && sp.file == nil && sp.size <= chunkSize
+}
+
 // Append implements store.Mailbox. The body is read to the end and
 // stored (durably) in the blob store first; then one statement assigns
 // the UID and inserts the row, so no UID is ever seen without its body
@@ -121,15 +148,24 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 		m.b.derive(ctx, sp)
 	}
 	for attempt := 0; ; attempt++ {
-		epoch, err := m.b.putBody(ctx, sp)
-		if err != nil {
-			return store.AppendResult{}, err
-		}
 		var uid, modseq, uv int64
 		var save time.Time
 		var ignored string
-		err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch).
-			Scan(&uid, &modseq, &uv, &save, &ignored)
+		if m.b.inline(sp) {
+			if sp.mem == nil {
+				sp.mem = []byte{}
+			}
+			err = m.b.pool.QueryRow(ctx, appendInlineSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, sp.mem, sp.size).
+				Scan(&uid, &modseq, &uv, &save, &ignored)
+		} else {
+			var epoch int64
+			epoch, err = m.b.putBody(ctx, sp)
+			if err != nil {
+				return store.AppendResult{}, err
+			}
+			err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch).
+				Scan(&uid, &modseq, &uv, &save, &ignored)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = m.whyNoRow(ctx)
 			if errors.Is(err, errBlobRace) && attempt < 3 {

@@ -219,3 +219,27 @@ func TestGCAfterExpunge(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestEmptyAndChunkEdges: bodies of 0 bytes, exactly one chunk and one
+// byte over (the inline and the streamed append paths) read back.
+func TestEmptyAndChunkEdges(t *testing.T) {
+	c := cluster.Get(t)
+	b := openBackend(t, c.ConnString(c.NewDatabase(t)), pgstore.Options{SpoolMemory: 512 << 10})
+	mb := openBox(t, userStore(t, b, "u"), store.Inbox)
+	for _, n := range []int{0, 256 << 10, 256<<10 + 1} {
+		body := strings.Repeat("x", n)
+		res, err := mb.Append(bg(t), strings.NewReader(body), store.AppendOptions{})
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		r, err := mb.Open(bg(t), res.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if string(got) != body {
+			t.Fatalf("%d bytes read back as %d", n, len(got))
+		}
+	}
+}
