@@ -163,6 +163,9 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 			if err != nil {
 				return store.AppendResult{}, err
 			}
+			if h := m.b.testHookBeforeCommit; h != nil {
+				h()
+			}
 			err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch).
 				Scan(&uid, &modseq, &uv, &save, &ignored)
 		}

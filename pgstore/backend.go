@@ -32,6 +32,10 @@ type Backend struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	// testHookBeforeCommit runs between an append's Put and its commit
+	// (tests only: a collector run placed in the window).
+	testHookBeforeCommit func()
 }
 
 var _ store.Backend = (*Backend)(nil)

@@ -184,8 +184,16 @@ func TestGCAfterExpunge(t *testing.T) {
 	} else {
 		r.Close()
 	}
-	// Appends of one body racing collections: every acknowledged
-	// message reads back.
+	raceGC(t, b, mb)
+	// The streamed path (body spooled to a file, Put, then the row).
+	b2 := openBackend(t, c.ConnString(db), pgstore.Options{BlobGrace: time.Millisecond, SpoolMemory: 8})
+	raceGC(t, b2, openBox(t, userStore(t, b2, "u"), store.Inbox))
+}
+
+// raceGC appends one body again and again while the collector runs and
+// every other copy is expunged at once: every acknowledged message
+// reads back.
+func raceGC(t *testing.T, b *pgstore.Backend, mb store.Mailbox) {
 	body := "Subject: race\r\n\r\nsame body\r\n"
 	ctx, cancel := context.WithCancel(bg(t))
 	done := make(chan struct{})
@@ -196,7 +204,7 @@ func TestGCAfterExpunge(t *testing.T) {
 		}
 	}()
 	var uids []uint32
-	for i := 0; i < 40; i++ {
+	for i := 0; i < 24; i++ {
 		res, err := mb.Append(bg(t), strings.NewReader(body), store.AppendOptions{Flags: store.Flags{System: store.Deleted}})
 		if err != nil {
 			t.Fatal(err)
@@ -241,5 +249,46 @@ func TestEmptyAndChunkEdges(t *testing.T) {
 		if string(got) != body {
 			t.Fatalf("%d bytes read back as %d", n, len(got))
 		}
+	}
+}
+
+// TestGCInAppendWindow places a collection exactly between an append's
+// Put and its commit, for a body that was garbage (its earlier message
+// expunged): the collector deletes it, the append notices (the
+// reference row's epoch changed), stores it again, and the message
+// reads back.
+func TestGCInAppendWindow(t *testing.T) {
+	c := cluster.Get(t)
+	b := openBackend(t, c.ConnString(c.NewDatabase(t)), pgstore.Options{BlobGrace: time.Millisecond, SpoolMemory: 8})
+	mb := openBox(t, userStore(t, b, "u"), store.Inbox)
+	body := "Subject: window\r\n\r\nthe same body twice\r\n"
+	mb.Append(bg(t), strings.NewReader(body), store.AppendOptions{Flags: store.Flags{System: store.Deleted}})
+	if got, _ := mb.Expunge(bg(t), nil); len(got) != 1 {
+		t.Fatal("expunge")
+	}
+	collected := 0
+	pgstore.SetTestHookBeforeCommit(b, func() {
+		pgstore.SetTestHookBeforeCommit(b, nil)
+		time.Sleep(5 * time.Millisecond)
+		st, err := b.CollectGarbage(bg(t))
+		if err != nil {
+			t.Error(err)
+		}
+		collected = st.Blobs
+	})
+	res, err := mb.Append(bg(t), strings.NewReader(body), store.AppendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if collected != 1 {
+		t.Fatalf("the collector in the window removed %d bodies, want 1 (the race did not happen)", collected)
+	}
+	r, err := mb.Open(bg(t), res.UID)
+	if err != nil {
+		t.Fatalf("body lost to a collection between Put and commit: %v", err)
+	}
+	defer r.Close()
+	if got, _ := io.ReadAll(r); string(got) != body {
+		t.Fatalf("read back %q", got)
 	}
 }
