@@ -292,3 +292,39 @@ func TestGCInAppendWindow(t *testing.T) {
 		t.Fatalf("read back %q", got)
 	}
 }
+
+// TestQuota: appends and copies beyond Options.QuotaMessages or
+// QuotaStorage fail with store.ErrQuotaExceeded; Quota reports usage
+// and limits; moves are not refused (they add nothing).
+func TestQuota(t *testing.T) {
+	b := openBackend(t, newDB(t), pgstore.Options{QuotaMessages: 3, QuotaStorage: 1000})
+	s := userStore(t, b, "u")
+	s.CreateMailbox(bg(t), "Other", store.CreateOptions{})
+	mb := openBox(t, s, store.Inbox)
+	var uids []uint32
+	for i := 0; i < 3; i++ {
+		res, err := mb.Append(bg(t), strings.NewReader("Subject: q\r\n\r\nx\r\n"), store.AppendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, res.UID)
+	}
+	if _, err := mb.Append(bg(t), strings.NewReader("Subject: q\r\n\r\nx\r\n"), store.AppendOptions{}); !errors.Is(err, store.ErrQuotaExceeded) {
+		t.Fatalf("4th message: %v", err)
+	}
+	if _, err := mb.Copy(bg(t), store.UIDSetOf(uids[0]), "Other"); !errors.Is(err, store.ErrQuotaExceeded) {
+		t.Fatalf("copy over quota: %v", err)
+	}
+	if _, err := mb.Move(bg(t), store.UIDSetOf(uids[0]), "Other"); err != nil {
+		t.Fatalf("move at quota: %v", err)
+	}
+	q, err := s.Quota(bg(t))
+	if err != nil || q.MessagesUsed != 3 || q.MessagesLimit != 3 || q.StorageLimit != 1000 || q.StorageUsed != 3*17 {
+		t.Fatalf("quota %+v %v", q, err)
+	}
+	b2 := openBackend(t, newDB(t), pgstore.Options{QuotaStorage: 100})
+	mb2 := openBox(t, userStore(t, b2, "u"), store.Inbox)
+	if _, err := mb2.Append(bg(t), strings.NewReader(strings.Repeat("x", 101)), store.AppendOptions{}); !errors.Is(err, store.ErrQuotaExceeded) {
+		t.Fatalf("over storage: %v", err)
+	}
+}
