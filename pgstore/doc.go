@@ -60,7 +60,11 @@
 // connection is re-established (with a delay up to 5 s) and then wakes
 // every handle, since notifications may have been missed.
 //
-// Crash safety of bodies. Append reads the message once (memory up to
+// Crash safety of bodies. A body of at most one chunk going to the
+// default BlobStore of the same database commits together with its
+// reference row and its message in one statement (one round trip, one
+// synchronous commit; the reference row's upsert holds its lock, so
+// the collector runs wholly before or after). Otherwise Append reads the message once (memory up to
 // SpoolMemory, else an unlinked temporary file) to get its SHA-256
 // (blob.Key) and sizes, then (1) upserts its pgstore_blob_refs row
 // (touched = now(), epoch kept or new), (2) Puts the body, which is
@@ -79,6 +83,12 @@
 // SHARE while they insert rows naming them. A concurrent Put of the
 // same key into BlobStore either inserts the chunks or finds them
 // committed by the other (unique key).
+//
+// Derived data. Mailbox implements store.MessageDataStore: data a
+// protocol derives from a body (an envelope, a body structure, sort
+// keys) are kept in pgstore_body_data by content key, shared by every
+// copy, computed at append time by Options.Derive or stored later with
+// SetMessageData, and collected with the body.
 //
 // Failures. Every operation runs under Options.OpTimeout; database
 // errors are wrapped with store.ErrTemporary (protocols answer with a
