@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -62,7 +63,7 @@ func kinds(changes []store.Change) string {
 
 // TestTwoBackendsNotify: two Backends (two pools, two LISTEN
 // connections, as two servers have) on one database. A handle on
-// backend A is notified within a second of an append, a flag change and
+// backend A is notified (latency logged) of an append, a flag change and
 // an expunge made through backend B, and Poll reports them in order;
 // B's handle never sees its own changes again.
 func TestTwoBackendsNotify(t *testing.T) {
@@ -81,7 +82,7 @@ func TestTwoBackendsNotify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("append seen after %v", waitNotified(t, a, time.Second))
+	t.Logf("append seen after %v", waitNotified(t, a, 5*time.Second))
 	ch, err := a.Poll(bg(t))
 	if err != nil || kinds(ch) != fmt.Sprintf("%d:%d", store.ChangeNew, res.UID) {
 		t.Fatalf("poll after append: %v %v", kinds(ch), err)
@@ -89,7 +90,7 @@ func TestTwoBackendsNotify(t *testing.T) {
 	if _, _, err := b.SetFlags(bg(t), store.UIDSetOf(res.UID), store.FlagsAdd, store.Flags{System: store.Deleted}, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitNotified(t, a, time.Second)
+	waitNotified(t, a, 5*time.Second)
 	ch, _ = a.Poll(bg(t))
 	if kinds(ch) != fmt.Sprintf("%d:%d", store.ChangeFlags, res.UID) || ch[0].Message.Flags.System != store.Deleted {
 		t.Fatalf("poll after store: %+v", ch)
@@ -97,7 +98,7 @@ func TestTwoBackendsNotify(t *testing.T) {
 	if _, err := b.Expunge(bg(t), nil); err != nil {
 		t.Fatal(err)
 	}
-	waitNotified(t, a, time.Second)
+	waitNotified(t, a, 5*time.Second)
 	// The expunge is visible only at Poll: the view still has the message.
 	if st, _ := a.Status(bg(t)); st.Messages != 1 {
 		t.Fatalf("expunge visible before Poll: %+v", st)
@@ -117,8 +118,10 @@ func TestTwoBackendsNotify(t *testing.T) {
 }
 
 // TestProcessNotify runs the writer in a separate process (this test
-// binary re-executed): a handle here sees its append, flag change and
-// expunge within a second each.
+// binary re-executed): a handle here is notified of its append, flag
+// change and expunge (the latency from the writer's acknowledgement is
+// logged; the bound is loose for a loaded machine) and Poll reports
+// each one.
 func TestProcessNotify(t *testing.T) {
 	if os.Getenv("PGSTORE_CHILD") != "" {
 		t.Skip("child")
@@ -127,24 +130,52 @@ func TestProcessNotify(t *testing.T) {
 	b := openBackend(t, conn, pgstore.Options{})
 	a := openBox(t, userStore(t, b, "u"), store.Inbox)
 	a.Status(bg(t))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildWriter$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildWriter$")
 	cmd.Env = append(os.Environ(), "PGSTORE_CHILD="+conn)
 	stdin, _ := cmd.StdinPipe()
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	stdout, _ := cmd.StdoutPipe()
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Wait()
 	defer stdin.Close()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	expect := func(want string) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("child ended before %q: %s", want, errOut.String())
+				}
+				if l == want {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("child did not say %q", want)
+			}
+		}
+	}
+	expect("ready")
 	for i, step := range []string{"append", "flag", "expunge"} {
 		fmt.Fprintln(stdin, step)
-		d := waitNotified(t, a, time.Second)
+		expect("ok")
+		d := waitNotified(t, a, 5*time.Second)
 		ch, err := a.Poll(bg(t))
 		if err != nil || len(ch) != 1 || int(ch[0].Kind) != i+1 {
-			t.Fatalf("%s: %v %v\nchild: %s", step, kinds(ch), err, out.String())
+			t.Fatalf("%s: %v %v", step, kinds(ch), err)
 		}
-		t.Logf("%s from another process seen after %v", step, d)
+		t.Logf("%s from another process notified %v after it committed", step, d)
 	}
 }
 
@@ -157,6 +188,7 @@ func TestChildWriter(t *testing.T) {
 	}
 	b := openBackend(t, conn, pgstore.Options{})
 	mb := openBox(t, userStore(t, b, "u"), store.Inbox)
+	fmt.Println("ready")
 	var uid uint32
 	var line string
 	for {
@@ -179,5 +211,6 @@ func TestChildWriter(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		fmt.Println("ok")
 	}
 }
