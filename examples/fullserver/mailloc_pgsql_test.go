@@ -127,8 +127,9 @@ var existsLine = regexp.MustCompile(`^\* (\d+) EXISTS$`)
 
 // TestPgsqlThreeServers: three fullservers on one PostgreSQL database.
 // LMTP deliveries to each land in the same INBOX; an IMAP IDLE on the
-// first sees the deliveries made through the second and third, each
-// (the latency is logged; the bound is loose for a loaded machine); every server lists the same UIDs.
+// first sees the deliveries made through all three (the latency is
+// logged; the bound is loose for a loaded machine); every server lists
+// the same UIDs.
 func TestPgsqlThreeServers(t *testing.T) {
 	ins := pgInstances(t, 3)
 	idle := dialIMAP(t, ins[0])
