@@ -17,6 +17,10 @@ import (
 	"github.com/yubinmail/yubin/store"
 )
 
+// DefaultMaxConns is the connection pool size Open uses when the connect
+// string has no pool_max_conns.
+const DefaultMaxConns = 16
+
 // Backend opens users' mail stores kept in one PostgreSQL database. It
 // is safe for concurrent use; any number of Backends, in any number of
 // processes, may share the database.
@@ -48,6 +52,11 @@ func Open(ctx context.Context, connString string, opts Options) (*Backend, error
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect string: %w", err)
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		// pgxpool's default (4 on this kind of machine) would queue a
+		// busy server's sessions behind each other.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

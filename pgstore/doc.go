@@ -96,6 +96,10 @@
 // store fails Open with store.ErrNoSuchMessage and is logged; the
 // mailbox still opens and lists it.
 //
+// AppendOptions.LateUID and NoSync are accepted and ignored: every
+// append gets its UID at once and is durable at its commit (the pgstore
+// backend is no store.DeliverySyncer).
+//
 // Quota (Options.QuotaStorage, QuotaMessages) is checked against the
 // per-mailbox counters before an append or copy; concurrent appends may
 // overshoot by what is in flight, as with Dovecot's count quota.
