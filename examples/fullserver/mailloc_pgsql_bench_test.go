@@ -159,3 +159,53 @@ func TestPgsqlDeliveryRate(t *testing.T) {
 		t.Logf("10 users: pgstore, 3 servers, 4 sessions each: %.0f deliveries/s, servers' CPU %v + PostgreSQL CPU %v per delivery", r, cpu, dbc)
 	}
 }
+
+// TestPgsqlLargeMailbox measures IMAP SELECT and UID FETCH 1:* (FLAGS)
+// of a 100,000-message INBOX through a fullserver on pgstore, with the
+// server's and PostgreSQL's CPU time. The rows are copied in SQL from
+// one delivered message. A measurement: YUBIN_PGSTORE_BENCH=1.
+func TestPgsqlLargeMailbox(t *testing.T) {
+	if os.Getenv("YUBIN_PGSTORE_BENCH") != "1" {
+		t.Skip("a measurement: set YUBIN_PGSTORE_BENCH=1")
+	}
+	c, err := testutil.StartPGCluster()
+	if err != nil {
+		testutil.Unavailable(t, "PostgreSQL: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	db := c.NewDatabase(t)
+	in := newInstance(t, "mail_location = pgsql:"+c.ConnString(db)+"\n")
+	in.addUsers("bob")
+	in.start()
+	if r := lmtpDeliver(t, in, "bob@localhost", "Date: Mon, 7 Dec 2026 10:00:00 +0000\nSubject: seed\n\nx\n"); !strings.HasPrefix(r, "250") {
+		t.Fatal(r)
+	}
+	const n = 100000
+	sql := fmt.Sprintf(`INSERT INTO pgstore_messages (mailbox_id, uid, modseq, flags, keywords, internal_date, save_date, size, guid, blob_key)
+		SELECT m.mailbox_id, m.uid + g, m.modseq, g %% 3, '{}', m.internal_date + g * interval '1 second', m.save_date, m.size, md5(g::text), m.blob_key
+		FROM pgstore_messages m, generate_series(1, %d) g;
+		UPDATE pgstore_mailboxes b SET uidnext = uidnext + %d, messages = messages + %d FROM pgstore_users u WHERE b.user_id = u.id AND b.name = 'INBOX';
+		ANALYZE;`, n-1, n-1, n-1)
+	if out, err := c.Exec(db, sql); err != nil {
+		t.Fatal(err, out)
+	}
+	for round := 0; round < 3; round++ {
+		ic := dialIMAP(t, in)
+		cpu0, db0 := procCPU(in.cmd.Process.Pid), c.CPUTime()
+		start := time.Now()
+		sel := ic.cmd("SELECT INBOX")
+		selected := time.Since(start)
+		fetched := ic.cmd("UID FETCH 1:* (FLAGS)")
+		all := time.Since(start)
+		if len(fetched) != n || !strings.Contains(strings.Join(sel, " "), fmt.Sprintf("%d EXISTS", n)) {
+			t.Fatalf("%d FETCH lines, SELECT %q", len(fetched), sel)
+		}
+		t.Logf("IMAP SELECT of %d messages %v, + UID FETCH 1:* (FLAGS) %v wall; server CPU %v, PostgreSQL CPU %v",
+			n, selected, all, procCPU(in.cmd.Process.Pid)-cpu0, c.CPUTime()-db0)
+		if round == 2 {
+			start = time.Now()
+			ic.cmd("SORT (ARRIVAL) UTF-8 ALL")
+			t.Logf("SORT (ARRIVAL) %v", time.Since(start))
+		}
+	}
+}
