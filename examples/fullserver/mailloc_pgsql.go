@@ -73,7 +73,11 @@ func checkBlobLocation(v string) error {
 // start with a clear error.
 func openStores(c *config.Config, u *users, log *slog.Logger) (mailBackend, error) {
 	loc := mailLocationOf(c)
+	blobLoc := c.Get("mail_blob_location")
 	if !isPgsqlLocation(loc) {
+		if blobLoc != "" {
+			log.Warn("mail_blob_location has no effect: mail_location is not pgsql:")
+		}
 		return newStores(c, u, log), nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -84,8 +88,8 @@ func openStores(c *config.Config, u *users, log *slog.Logger) (mailBackend, erro
 		MaxMessageSize: c.Int("mailbox_size_limit"),
 		GCInterval:     time.Hour,
 	}
-	if bl := c.Get("mail_blob_location"); strings.HasPrefix(bl, "s3://") {
-		bs, err := s3BlobStore(ctx, bl, log)
+	if strings.HasPrefix(blobLoc, "s3://") {
+		bs, err := s3BlobStore(ctx, blobLoc, log)
 		if err != nil {
 			return nil, fmt.Errorf("mail_blob_location: %w", err)
 		}
