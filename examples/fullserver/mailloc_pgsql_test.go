@@ -172,15 +172,15 @@ func TestPgsqlThreeServers(t *testing.T) {
 	}
 }
 
-// TestPgsqlConcurrentSessions: 30 IMAP sessions spread over three
+// TestPgsqlConcurrentSessions: 51 IMAP sessions spread over three
 // servers append, flag, copy and expunge in one mailbox at once; every
 // APPENDUID is distinct, each session's UIDs rise, and afterwards every
-// server lists the same UIDs and flags.
+// server lists the same UIDs, flags and modseqs.
 func TestPgsqlConcurrentSessions(t *testing.T) {
 	ins := pgInstances(t, 3)
 	setup := dialIMAP(t, ins[0])
 	setup.cmd("CREATE Other")
-	const sessions, rounds = 30, 4
+	const sessions, rounds = 51, 4
 	appendUID := regexp.MustCompile(`APPENDUID \d+ (\d+)`)
 	var mu sync.Mutex
 	seen := map[int]bool{}
@@ -273,12 +273,15 @@ func TestPgsqlConcurrentSessions(t *testing.T) {
 	for _, in := range ins {
 		ic := dialIMAP(t, in)
 		ic.cmd("SELECT INBOX")
-		views = append(views, strings.Join(ic.cmd("UID FETCH 1:* (UID FLAGS)"), "|"))
+		views = append(views, strings.Join(ic.cmd("UID FETCH 1:* (UID FLAGS MODSEQ)"), "|"))
 		other := dialIMAP(t, in)
 		other.cmd("SELECT Other")
 		if n := len(other.cmd("UID FETCH 1:* (UID)")); n != sessions*rounds {
 			t.Fatalf("Other has %d messages, want %d", n, sessions*rounds)
 		}
+	}
+	if !strings.Contains(views[0], "MODSEQ (") {
+		t.Fatalf("no MODSEQ in %q", views[0][:min(200, len(views[0]))])
 	}
 	if views[0] != views[1] || views[1] != views[2] || strings.Count(views[0], "FETCH") != sessions*rounds/2 {
 		t.Fatalf("servers disagree or wrong count (%d): %q", strings.Count(views[0], "FETCH"), views[0])
