@@ -161,6 +161,9 @@ func newSchema() *config.Schema {
 	for _, p := range replicationParams {
 		byName[p.Name] = p
 	}
+	for _, p := range pgstoreParams {
+		byName[p.Name] = p
+	}
 	for _, n := range runtimeNames {
 		if _, ok := byName[n]; !ok {
 			byName[n] = config.Param{Name: n, Runtime: true}
@@ -292,6 +295,9 @@ func protocolList(v string) error {
 }
 
 func mailLocation(v string) error {
+	if isPgsqlLocation(v) {
+		return checkPgsqlLocation(v)
+	}
 	if strings.HasPrefix(v, "sdbox:") {
 		return sdboxLocation(v)
 	}

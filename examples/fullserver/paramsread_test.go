@@ -77,6 +77,8 @@ func auditValues(dir string) map[string]string {
 		"passdb":          "passwd-file:" + dir + "/passwd",
 		"userdb":          "passwd-file:" + dir + "/passwd",
 
+		"mail_blob_location": "s3://audit:secret@127.0.0.1:9/mail", // read (a warning) without mail_location = pgsql:
+
 		"smtpd_tls_cert_file": cert,
 		"smtpd_tls_key_file":  key,
 		"ssl_cert":            "<" + cert,

@@ -38,7 +38,11 @@ func (h *host) setup() (*demoUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	stores, err := h.withReplication(c, u, newStores(c, u, h.log))
+	base, err := openStores(c, u, h.log)
+	if err != nil {
+		return nil, err
+	}
+	stores, err := h.withReplication(c, u, base)
 	if err != nil {
 		return nil, err
 	}

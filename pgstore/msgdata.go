@@ -1,0 +1,110 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+var _ store.MessageDataStore = (*Mailbox)(nil)
+
+// maxDataName bounds a derived-data name.
+const maxDataName = 64
+
+func checkDataName(name string) error {
+	if name == "" || len(name) > maxDataName {
+		return fmt.Errorf("pgstore: message data name %q: empty or over %d bytes", name, maxDataName)
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] <= 0x20 || name[i] >= 0x7f {
+			return fmt.Errorf("pgstore: message data name %q: not printable ASCII", name)
+		}
+	}
+	return nil
+}
+
+// derive runs Options.Derive on a spooled body and keeps what it
+// returns, by content key (a body delivered or copied again reuses it).
+func (b *Backend) derive(ctx context.Context, sp *spooled) {
+	data, err := b.opts.Derive(sp.readerAt(), sp.size)
+	if err != nil {
+		b.log.Warn("pgstore: deriving message data", "err", err)
+		return
+	}
+	if len(data) == 0 {
+		return
+	}
+	batch := &pgx.Batch{}
+	for name, d := range data {
+		if checkDataName(name) != nil {
+			continue
+		}
+		batch.Queue(`INSERT INTO pgstore_body_data (key, name, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, sp.key, name, d)
+	}
+	if err := b.pool.SendBatch(ctx, batch).Close(); err != nil {
+		b.log.Warn("pgstore: storing derived message data", "err", err)
+	}
+}
+
+// MessageData implements store.MessageDataStore.
+func (m *Mailbox) MessageData(ctx context.Context, uids store.UIDSet, name string, fn func(uid uint32, data []byte) error) error {
+	if err := m.usable(false); err != nil {
+		return err
+	}
+	if err := checkDataName(name); err != nil {
+		return err
+	}
+	ctx, cancel := m.b.opCtx(ctx)
+	defer cancel()
+	if err := m.load(ctx); err != nil {
+		return err
+	}
+	target := m.viewUIDs(uids)
+	if len(target) == 0 {
+		return nil
+	}
+	rows, err := m.b.pool.Query(ctx, `SELECT m.uid, d.data FROM pgstore_messages m
+		JOIN pgstore_body_data d ON d.key = m.blob_key AND d.name = $3
+		WHERE m.mailbox_id = $1 AND m.uid = ANY($2) ORDER BY m.uid`, m.id, target, name)
+	if err != nil {
+		return dbErr("message data", err)
+	}
+	defer rows.Close()
+	var uid int64
+	var data []byte
+	for rows.Next() {
+		if err := rows.Scan(&uid, &data); err != nil {
+			return dbErr("message data", err)
+		}
+		if err := fn(uint32(uid), data); err != nil {
+			return err
+		}
+	}
+	return dbErr("message data", rows.Err())
+}
+
+// SetMessageData implements store.MessageDataStore. The data are kept
+// by content, so every copy of the message shares them.
+func (m *Mailbox) SetMessageData(ctx context.Context, uid uint32, name string, data []byte) error {
+	if m.closed {
+		return store.ErrClosed
+	}
+	if err := checkDataName(name); err != nil {
+		return err
+	}
+	ctx, cancel := m.b.opCtx(ctx)
+	defer cancel()
+	tag, err := m.b.pool.Exec(ctx, `INSERT INTO pgstore_body_data (key, name, data)
+		SELECT blob_key, $3, $4 FROM pgstore_messages WHERE mailbox_id = $1 AND uid = $2
+		ON CONFLICT (key, name) DO UPDATE SET data = excluded.data`, m.id, int64(uid), name, data)
+	if err != nil {
+		return dbErr("set message data", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: UID %d: %w", uid, store.ErrNoSuchMessage)
+	}
+	return nil
+}
