@@ -35,6 +35,9 @@ func (c *conn) capabilities() []string {
 	if c.srv.Metadata != nil {
 		caps = append(caps, "METADATA")
 	}
+	if c.srv.ACL != nil {
+		caps = append(caps, "ACL", "RIGHTS=texk")
+	}
 	return caps
 }
 

@@ -280,6 +280,9 @@ func (c *conn) cmdStatus(tag string, _ bool) error {
 	if err := c.r.crlf(); err != nil {
 		return err
 	}
+	if err := c.checkACLOpen(name); err != nil {
+		return err
+	}
 	return c.writeStatus(name, items, false)
 }
 

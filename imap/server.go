@@ -148,6 +148,11 @@ type Server struct {
 	// the METADATA capability on (server and mailbox entries); nil, the
 	// default, leaves it off (Dovecot's imap_metadata = no).
 	Metadata Metadata
+	// ACL, when set, keeps the access control lists of RFC 4314 and
+	// turns on ACL (MYRIGHTS, GETACL, LISTRIGHTS, SETACL, DELETEACL)
+	// and LIST-MYRIGHTS; SELECT, EXAMINE and STATUS then follow the
+	// owner's rights (see ACL).
+	ACL ACL
 	// MetadataMaxSize bounds one METADATA value in bytes (0:
 	// DefaultMetadataMaxSize); MetadataMaxEntries the entries of one
 	// mailbox or of the server (0: DefaultMetadataMaxEntries).
