@@ -163,7 +163,10 @@ func aclIDFromFile(s string) (string, bool) {
 	case s == "owner" || s == "anyone" || s == "authenticated":
 		return s, true
 	case strings.HasPrefix(s, "user="):
-		return strings.TrimPrefix(s, "user="), len(s) > len("user=")
+		// A user whose name would read as another kind of
+		// identifier on the wire is left out.
+		id := strings.TrimPrefix(s, "user=")
+		return id, id != "" && aclIDKind(id) == 4 && !strings.HasPrefix(id, "#") && !strings.HasPrefix(id, "-")
 	case strings.HasPrefix(s, "group-override="):
 		return "!$" + strings.TrimPrefix(s, "group-override="), len(s) > len("group-override=")
 	case strings.HasPrefix(s, "group="):

@@ -215,7 +215,7 @@ func aclIdentifier(id string, forSet bool) error {
 	if forSet && (id == "anyone" || id == "authenticated") {
 		return badf("'" + id + "' identifier is disallowed")
 	}
-	if id == "" || len(id) > 255 || strings.ContainsAny(id, " \t\r\n\x00") {
+	if id == "" || id == "$" || id == "!$" || len(id) > 255 || strings.ContainsAny(id, " \t\r\n\x00") {
 		return badf("Invalid identifier.")
 	}
 	return nil
