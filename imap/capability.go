@@ -36,7 +36,7 @@ func (c *conn) capabilities() []string {
 		caps = append(caps, "METADATA")
 	}
 	if c.srv.ACL != nil {
-		caps = append(caps, "ACL", "RIGHTS=texk")
+		caps = append(caps, "ACL", "RIGHTS=texk", "LIST-MYRIGHTS")
 	}
 	return caps
 }
