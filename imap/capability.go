@@ -30,7 +30,7 @@ func (c *conn) capabilities() []string {
 		"BINARY", "MULTIAPPEND", "UTF8=ACCEPT", "STATUS=SIZE", "SAVEDATE", "OBJECTID",
 		"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=REFS", "THREAD=ORDEREDSUBJECT", "ESORT",
 		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW", "CATENATE",
-		"NOTIFY", "CONTEXT=SEARCH",
+		"NOTIFY", "CONTEXT=SEARCH", "I18NLEVEL=1",
 	)
 	if c.srv.Metadata != nil {
 		caps = append(caps, "METADATA")
