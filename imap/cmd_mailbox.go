@@ -109,6 +109,7 @@ func (c *conn) cmdDelete(tag string, _ bool) error {
 			c.log.Warn("imap: deleting metadata failed", "mailbox", name, "err", err)
 		}
 	}
+	c.dropURLAuthKeys(name)
 	return nil
 }
 
@@ -145,6 +146,7 @@ func (c *conn) cmdRename(tag string, _ bool) error {
 			c.log.Warn("imap: renaming metadata failed", "mailbox", from, "err", err)
 		}
 	}
+	c.dropURLAuthKeys(from)
 	c.followRename(from, to)
 	return nil
 }

@@ -48,7 +48,12 @@
 // owner's rights are computed as Dovecot's vfile ACLs compute them, and
 // LIST, SELECT, EXAMINE and STATUS follow the lookup and read rights;
 // the other rights are listed and kept but not yet enforced
-// (TestDovecotACL against Dovecot's imap_acl plugin).
+// (TestDovecotACL against Dovecot's imap_acl plugin), and, when
+// Server.URLAuth is set, URLAUTH (RFC 4467: GENURLAUTH with the INTERNAL
+// mechanism, HMAC-SHA1 under a per-mailbox access key as Dovecot signs,
+// RESETKEY, and URLFETCH answered by the IMAP server itself, other
+// users' messages included when the access identifier allows; keys go
+// with DELETE and RENAME; TestURLAuth) and URL-PARTIAL (RFC 5550).
 //
 // SEARCH, SORT and THREAD compare i;unicode-casemap forms (I18NLEVEL=1,
 // RFC 5255: titlecased, then decomposed one level as Dovecot does;

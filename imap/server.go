@@ -153,6 +153,13 @@ type Server struct {
 	// and LIST-MYRIGHTS; SELECT, EXAMINE and STATUS then follow the
 	// owner's rights (see ACL).
 	ACL ACL
+	// URLAuth, when set, keeps the mailbox access keys of URLAUTH
+	// (RFC 4467) and turns on GENURLAUTH, RESETKEY and URLFETCH.
+	// URLAuthSubmitUser is the user the submission server logs in as
+	// to fetch "submit+" URLs (Dovecot's imap_urlauth_submit_user;
+	// "": none may).
+	URLAuth           URLAuthKeys
+	URLAuthSubmitUser string
 	// MetadataMaxSize bounds one METADATA value in bytes (0:
 	// DefaultMetadataMaxSize); MetadataMaxEntries the entries of one
 	// mailbox or of the server (0: DefaultMetadataMaxEntries).

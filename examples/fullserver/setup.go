@@ -122,6 +122,7 @@ func (h *host) setup() (*demoUser, error) {
 				MaxMailboxes:             int(v.Int("mailbox_list_limit")),
 				Metadata:                 newIMAPMetadata(u),
 				ACL:                      newIMAPACL(u),
+				URLAuth:                  newIMAPURLAuth(u),
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{
