@@ -344,3 +344,64 @@ func updateACL(entries []ACLEntry, id string, neg bool, mode aclModify, r Rights
 	sortACL(entries)
 	return entries
 }
+
+// checkACLRight refuses a command on an existing mailbox whose rights
+// lack right (RFC 4314 4: "x" for DELETE and RENAME): NOPERM, or that
+// the mailbox does not exist when the user may not see it.
+func (c *conn) checkACLRight(name string, right Rights) error {
+	if c.srv.ACL == nil {
+		return nil
+	}
+	if _, err := c.st.Status(c.ctx(), name); err != nil {
+		return nil // the store answers for a missing mailbox
+	}
+	r, err := c.myRightsOn(name)
+	if err != nil {
+		return err
+	}
+	if r&RightLookup == 0 {
+		return no("NONEXISTENT", "Mailbox doesn't exist: "+name)
+	}
+	if r&right == 0 {
+		return no("NOPERM", "Permission denied.")
+	}
+	return nil
+}
+
+// checkACLCreate refuses to create a mailbox below one whose rights lack
+// "k" (RFC 4314 4), as Dovecot does; top-level names need no right.
+func (c *conn) checkACLCreate(name string) error {
+	parent := parentName(name)
+	if c.srv.ACL == nil || parent == "" {
+		return nil
+	}
+	if _, err := c.st.Status(c.ctx(), parent); err != nil {
+		return nil
+	}
+	r, err := c.myRightsOn(parent)
+	if err != nil {
+		return err
+	}
+	if r&RightCreate == 0 {
+		return no("NOPERM", "Permission denied.")
+	}
+	return nil
+}
+
+// inheritACL gives a new mailbox a copy of its parent's list, as
+// Dovecot's vfile ACLs do.
+func (c *conn) inheritACL(name string) {
+	parent := parentName(name)
+	if c.srv.ACL == nil || parent == "" {
+		return
+	}
+	entries, err := c.srv.ACL.MailboxACL(c.ctx(), c.user, parent)
+	if err == nil && len(entries) > 0 {
+		err = c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func([]ACLEntry) ([]ACLEntry, error) {
+			return append([]ACLEntry(nil), entries...), nil
+		})
+	}
+	if err != nil {
+		c.log.Warn("imap: copying the parent's ACL failed", "mailbox", name, "err", err)
+	}
+}

@@ -67,7 +67,14 @@ func (c *conn) cmdCreate(tag string, _ bool) error {
 	if err := c.checkMailboxCount(); err != nil {
 		return err
 	}
-	return c.st.CreateMailbox(c.ctx(), name, opts)
+	if err := c.checkACLCreate(name); err != nil {
+		return err
+	}
+	if err := c.st.CreateMailbox(c.ctx(), name, opts); err != nil {
+		return err
+	}
+	c.inheritACL(name)
+	return nil
 }
 
 // checkMailboxCount refuses a CREATE when the user has MaxMailboxes
@@ -99,6 +106,9 @@ func (c *conn) cmdDelete(tag string, _ bool) error {
 	}
 	if c.sel != nil && c.sel.name == name {
 		return no("CANNOT", "Can't delete the selected mailbox.")
+	}
+	if err := c.checkACLRight(name, RightDelete); err != nil {
+		return err
 	}
 	if err := c.st.DeleteMailbox(c.ctx(), name); err != nil {
 		return err
@@ -137,6 +147,12 @@ func (c *conn) cmdRename(tag string, _ bool) error {
 	}
 	if to == store.Inbox {
 		return no("ALREADYEXISTS", "Mailbox already exists.")
+	}
+	if err := c.checkACLRight(from, RightDelete); err != nil {
+		return err
+	}
+	if err := c.checkACLCreate(to); err != nil {
+		return err
 	}
 	if err := c.st.RenameMailbox(c.ctx(), from, to); err != nil {
 		return err

@@ -46,8 +46,10 @@
 // Server.ACL is set, ACL (RFC 4314) and LIST-MYRIGHTS (RFC 8440) for the
 // user's own mailboxes: FileACL keeps Dovecot's dovecot-acl files, the
 // owner's rights are computed as Dovecot's vfile ACLs compute them, and
-// LIST, SELECT, EXAMINE and STATUS follow the lookup and read rights;
-// the other rights are listed and kept but not yet enforced
+// LIST, SELECT, EXAMINE and STATUS follow the lookup and read rights,
+// CREATE below a mailbox needs its create right, DELETE and RENAME the
+// delete right, and a new mailbox takes its parent's list; the rights
+// on messages (w, s, t, i, e) are kept but not yet enforced
 // (TestDovecotACL against Dovecot's imap_acl plugin), and, when
 // Server.URLAuth is set, URLAUTH (RFC 4467: GENURLAUTH with the INTERNAL
 // mechanism, HMAC-SHA1 under a per-mailbox access key as Dovecot signs,

@@ -16,7 +16,8 @@ import (
 // removing rights, denied rights, the obsolete "c" and "d", the owner
 // keeping its admin right, every kind of identifier, the errors, the
 // rights taking effect on SELECT and STATUS, and the lists going with
-// RENAME and DELETE.
+// RENAME and DELETE, lists copied to new mailboxes, and the rights
+// CREATE, RENAME and DELETE need.
 var aclSteps = []string{
 	`MYRIGHTS INBOX`,
 	`GETACL INBOX`,
@@ -132,6 +133,29 @@ var aclSteps = []string{
 	`GETACL Unlocked`,
 	`SETACL "Lists/go" bob lr`,
 	`GETACL Lists/go`,
+	// A new mailbox takes its parent's list; creating below a
+	// mailbox needs its "k", deleting and renaming need "x".
+	`CREATE P`,
+	`SETACL P bob lr`,
+	`SETACL P owner lra`,
+	`CREATE P/C`,
+	`GETACL P/C`,
+	`MYRIGHTS P/C`,
+	`SETACL INBOX carol r`,
+	`CREATE INBOX/x`,
+	`GETACL INBOX/x`,
+	`CREATE Top`,
+	`GETACL Top`,
+	`RENAME P Q`,
+	`GETACL Q/C`,
+	`DELETE P`,
+	`SETACL P owner lrakx`,
+	`CREATE P/C`,
+	`GETACL P/C`,
+	`RENAME P/C P/D`,
+	`SETACL P/D owner lr`,
+	`DELETE P/D`,
+	`DELETE P`,
 	`SELECT INBOX`,
 	`GETACL INBOX`,
 	`MYRIGHTS INBOX`,

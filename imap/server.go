@@ -150,8 +150,8 @@ type Server struct {
 	Metadata Metadata
 	// ACL, when set, keeps the access control lists of RFC 4314 and
 	// turns on ACL (MYRIGHTS, GETACL, LISTRIGHTS, SETACL, DELETEACL)
-	// and LIST-MYRIGHTS; SELECT, EXAMINE and STATUS then follow the
-	// owner's rights (see ACL).
+	// and LIST-MYRIGHTS; LIST, SELECT, EXAMINE, STATUS, CREATE,
+	// DELETE and RENAME then follow the owner's rights (see ACL).
 	ACL ACL
 	// URLAuth, when set, keeps the mailbox access keys of URLAUTH
 	// (RFC 4467) and turns on GENURLAUTH, RESETKEY and URLFETCH.
