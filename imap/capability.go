@@ -29,11 +29,17 @@ func (c *conn) capabilities() []string {
 		"APPENDLIMIT="+strconv.FormatInt(c.srv.appendLimitAdvertised(), 10),
 		"BINARY", "MULTIAPPEND", "UTF8=ACCEPT", "STATUS=SIZE", "SAVEDATE", "OBJECTID",
 		"SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=REFS", "THREAD=ORDEREDSUBJECT", "ESORT",
-		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW", "CATENATE",
-		"NOTIFY", "CONTEXT=SEARCH",
+		"WITHIN", "PARTIAL", "COMPRESS=DEFLATE", "PREVIEW", "CATENATE", "URL-PARTIAL",
+		"NOTIFY", "CONTEXT=SEARCH", "I18NLEVEL=1",
 	)
 	if c.srv.Metadata != nil {
 		caps = append(caps, "METADATA")
+	}
+	if c.srv.URLAuth != nil {
+		caps = append(caps, "URLAUTH")
+	}
+	if c.srv.ACL != nil {
+		caps = append(caps, "ACL", "RIGHTS=texk", "LIST-MYRIGHTS")
 	}
 	return caps
 }

@@ -120,27 +120,49 @@ type imapURL struct {
 // user's; URLAUTH URLs are not taken.
 func (c *conn) parseIMAPURL(s string) (*imapURL, bool) {
 	if len(s) >= 7 && strings.EqualFold(s[:7], "imap://") {
-		s = s[7:]
-		slash := strings.IndexByte(s, '/')
-		if slash < 0 {
+		user, path, ok := splitAbsoluteURL(s)
+		if !ok || user != c.user {
 			return nil, false
 		}
-		auth := s[:slash]
-		s = s[slash:]
-		at := strings.LastIndexByte(auth, '@')
-		if at < 0 {
-			return nil, false
-		}
-		user, err := url.PathUnescape(strings.SplitN(auth[:at], ";", 2)[0])
-		if err != nil || user != c.user {
-			return nil, false
-		}
+		s = path
 	}
 	if strings.HasPrefix(s, ";") && c.sel != nil {
 		// Relative to the selected mailbox (";UID=2"), as Dovecot takes.
 		s = "/" + url.PathEscape(EncodeMailboxName(c.sel.name)) + "/" + s
 	}
-	if !strings.HasPrefix(s, "/") || strings.Contains(strings.ToUpper(s), ";URLAUTH=") {
+	if strings.Contains(strings.ToUpper(s), ";URLAUTH=") {
+		return nil, false
+	}
+	return c.parseURLPath(s)
+}
+
+// splitAbsoluteURL splits "imap://user;AUTH=x@host:port/path" into the
+// user and the path ("/path").
+func splitAbsoluteURL(s string) (user, path string, ok bool) {
+	if len(s) < 7 || !strings.EqualFold(s[:7], "imap://") {
+		return "", "", false
+	}
+	s = s[7:]
+	slash := strings.IndexByte(s, '/')
+	if slash < 0 {
+		return "", "", false
+	}
+	auth := s[:slash]
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return "", "", false
+	}
+	user, err := url.PathUnescape(strings.SplitN(auth[:at], ";", 2)[0])
+	if err != nil || user == "" {
+		return "", "", false
+	}
+	return user, s[slash:], true
+}
+
+// parseURLPath parses the path of an IMAP URL that names one message
+// ("/INBOX;UIDVALIDITY=1/;UID=2/;SECTION=1/;PARTIAL=0.10").
+func (c *conn) parseURLPath(s string) (*imapURL, bool) {
+	if !strings.HasPrefix(s, "/") {
 		return nil, false
 	}
 	segs := strings.Split(s[1:], "/")
@@ -226,6 +248,12 @@ func (c *conn) copyURL(w io.Writer, raw string, limit int64) (int64, error) {
 		defer m.Close()
 		mb = m
 	}
+	return c.copyURLFrom(w, mb, u, bad, limit)
+}
+
+// copyURLFrom writes the message or section u names in mb to w, at most
+// limit bytes; bad is the answer when u names nothing there.
+func (c *conn) copyURLFrom(w io.Writer, mb store.Mailbox, u *imapURL, bad error, limit int64) (int64, error) {
 	if u.uidValidity != 0 {
 		st, err := mb.Status(c.ctx())
 		if err != nil || st.UIDValidity != u.uidValidity {

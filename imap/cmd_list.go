@@ -14,6 +14,7 @@ type listOptions struct {
 	retSubscribed, retChildren        bool // return
 	retSpecialUse                     bool
 	status                            []string
+	myRights                          bool // LIST-MYRIGHTS (RFC 8440)
 	// extended is set for LIST-EXTENDED syntax (selection or return
 	// options): hierarchy-only parents are then \NonExistent.
 	extended bool
@@ -148,6 +149,11 @@ func (c *conn) listReturn(opts *listOptions) error {
 			opts.retChildren = true
 		case "SPECIAL-USE":
 			opts.retSpecialUse = true
+		case "MYRIGHTS":
+			if c.srv.ACL == nil {
+				return badf("Unknown LIST return option.")
+			}
+			opts.myRights = true
 		case "STATUS":
 			if err := c.r.sp(); err != nil {
 				return err
@@ -231,11 +237,21 @@ func (c *conn) writeList(patterns []string, opts *listOptions) error {
 		if opts.specialUse && e.info.SpecialUse == "" {
 			continue
 		}
+		rights, err := c.listRights(e)
+		if err != nil {
+			return err
+		}
+		if c.srv.ACL != nil && e.exists && rights&RightLookup == 0 {
+			continue // invisible without the lookup right (RFC 4314 4)
+		}
 		c.writeListEntry("LIST", e, opts)
-		if len(opts.status) > 0 && e.exists && !e.info.NoSelect {
+		if len(opts.status) > 0 && e.exists && !e.info.NoSelect && (c.srv.ACL == nil || rights&RightRead != 0) {
 			if err := c.writeStatus(n, opts.status, true); err != nil {
 				return err
 			}
+		}
+		if opts.myRights && e.exists && !e.info.NoSelect {
+			c.writeMyRights(n, rights)
 		}
 		if c.w.err != nil {
 			return c.w.err

@@ -67,7 +67,14 @@ func (c *conn) cmdCreate(tag string, _ bool) error {
 	if err := c.checkMailboxCount(); err != nil {
 		return err
 	}
-	return c.st.CreateMailbox(c.ctx(), name, opts)
+	if err := c.checkACLCreate(name); err != nil {
+		return err
+	}
+	if err := c.st.CreateMailbox(c.ctx(), name, opts); err != nil {
+		return err
+	}
+	c.inheritACL(name)
+	return nil
 }
 
 // checkMailboxCount refuses a CREATE when the user has MaxMailboxes
@@ -100,6 +107,9 @@ func (c *conn) cmdDelete(tag string, _ bool) error {
 	if c.sel != nil && c.sel.name == name {
 		return no("CANNOT", "Can't delete the selected mailbox.")
 	}
+	if err := c.checkACLRight(name, RightDelete); err != nil {
+		return err
+	}
 	if err := c.st.DeleteMailbox(c.ctx(), name); err != nil {
 		return err
 	}
@@ -109,6 +119,7 @@ func (c *conn) cmdDelete(tag string, _ bool) error {
 			c.log.Warn("imap: deleting metadata failed", "mailbox", name, "err", err)
 		}
 	}
+	c.dropURLAuthKeys(name)
 	return nil
 }
 
@@ -137,6 +148,12 @@ func (c *conn) cmdRename(tag string, _ bool) error {
 	if to == store.Inbox {
 		return no("ALREADYEXISTS", "Mailbox already exists.")
 	}
+	if err := c.checkACLRight(from, RightDelete); err != nil {
+		return err
+	}
+	if err := c.checkACLCreate(to); err != nil {
+		return err
+	}
 	if err := c.st.RenameMailbox(c.ctx(), from, to); err != nil {
 		return err
 	}
@@ -145,6 +162,7 @@ func (c *conn) cmdRename(tag string, _ bool) error {
 			c.log.Warn("imap: renaming metadata failed", "mailbox", from, "err", err)
 		}
 	}
+	c.dropURLAuthKeys(from)
 	c.followRename(from, to)
 	return nil
 }
@@ -278,6 +296,9 @@ func (c *conn) cmdStatus(tag string, _ bool) error {
 		return err
 	}
 	if err := c.r.crlf(); err != nil {
+		return err
+	}
+	if err := c.checkACLOpen(name); err != nil {
 		return err
 	}
 	return c.writeStatus(name, items, false)

@@ -79,6 +79,9 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		// a later ENABLE CONDSTORE a no-op (Dovecot).
 		c.condstore, c.condstoreEnabled = true, true
 	}
+	if err := c.checkACLOpen(name); err != nil {
+		return err
+	}
 	mb, err := c.st.OpenMailbox(c.ctx(), name, store.OpenOptions{ReadOnly: readOnly})
 	if err != nil {
 		return err

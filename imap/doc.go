@@ -42,10 +42,25 @@
 // (UPDATE) kept up to date with ADDTO and REMOVEFROM for every change of
 // the selected mailbox, the session's own included, CANCELUPDATE; at
 // most 10 contexts per selection, NOUPDATE beyond; CONTEXT=SORT is not
-// offered, as in Dovecot 2.3; TestDovecotContextSearch).
+// offered, as in Dovecot 2.3; TestDovecotContextSearch), and, when
+// Server.ACL is set, ACL (RFC 4314) and LIST-MYRIGHTS (RFC 8440) for the
+// user's own mailboxes: FileACL keeps Dovecot's dovecot-acl files, the
+// owner's rights are computed as Dovecot's vfile ACLs compute them, and
+// LIST, SELECT, EXAMINE and STATUS follow the lookup and read rights,
+// CREATE below a mailbox needs its create right, DELETE and RENAME the
+// delete right, and a new mailbox takes its parent's list; the rights
+// on messages (w, s, t, i, e) are kept but not yet enforced
+// (TestDovecotACL against Dovecot's imap_acl plugin), and, when
+// Server.URLAuth is set, URLAUTH (RFC 4467: GENURLAUTH with the INTERNAL
+// mechanism, HMAC-SHA1 under a per-mailbox access key as Dovecot signs,
+// RESETKEY, and URLFETCH answered by the IMAP server itself, other
+// users' messages included when the access identifier allows; keys go
+// with DELETE and RENAME; TestURLAuth) and URL-PARTIAL (RFC 5550).
 //
-// SORT and THREAD compare i;unicode-casemap forms (titlecased, NFKD) of
-// base subjects and first addresses; a message without a valid Date:
+// SEARCH, SORT and THREAD compare i;unicode-casemap forms (I18NLEVEL=1,
+// RFC 5255: titlecased, then decomposed one level as Dovecot does;
+// TestDovecotI18NLevel1) of header fields and bodies, base subjects and
+// first addresses; a message without a valid Date:
 // sorts by its internal date. Their keys are read from message headers
 // once and kept for all sessions (Server.SortCacheMessages), as Dovecot
 // keeps sort data in its index, and a repeated SORT over the same

@@ -60,6 +60,8 @@ func FuzzCommand(f *testing.F) {
 		"a SORT (REVERSE) X ALL\r\nb SORT () UTF-8 ALL\r\nc SORT RETURN (ALL) (CC) UTF-8 $\r\n",
 		"a NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\nb CREATE x\r\nc NOOP\r\nd IDLE\r\nDONE\r\ne NOTIFY NONE\r\n",
 		"a UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\nb SEARCH RETURN (UPDATE CONTEXT) 1:*\r\nc STORE 1 +FLAGS (\\Seen)\r\nd CANCELUPDATE \"a\" {1}\r\nb\r\n",
+		"a GENURLAUTH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\nb URLFETCH \"imap://u@h/INBOX/;UID=1/;PARTIAL=0.3;URLAUTH=user+u:INTERNAL:0123456789abcdef0123456789abcdef\"\r\nc RESETKEY INBOX INTERNAL\r\nd RESETKEY\r\n",
+		"a SETACL INBOX bob +lrc\r\nb SETACL INBOX -owner d\r\nc GETACL INBOX\r\nd MYRIGHTS INBOX\r\ne DELETEACL INBOX {3}\r\nbob\r\nf LISTRIGHTS INBOX $g\r\ng SETACL INBOX u \"\"\r\nh SELECT INBOX\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -86,6 +88,15 @@ func FuzzCommand(f *testing.F) {
 		MaxLineLength:        4096,
 		Metadata:             &FileMetadata{Path: func(user string) string { return filepath.Join(root, user+"-metadata.json") }},
 		MaxUserIPConnections: -1,
+		URLAuth: &FileURLAuthKeys{Locate: func(_ context.Context, user string) (string, error) {
+			return filepath.Join(root, user+"-urlauth.json"), nil
+		}},
+		ACL: &FileACL{Dir: func(_ context.Context, user, mailbox string) (string, error) {
+			if mailbox == "INBOX" {
+				return filepath.Join(root, "Maildir"), nil
+			}
+			return "", nil
+		}},
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		prefix := "p LOGIN u p\r\np EXAMINE INBOX\r\n"

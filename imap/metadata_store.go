@@ -36,14 +36,26 @@ type FileMetadata struct {
 	// Path returns the file of a user's entries, e.g. a file in the
 	// user's home.
 	Path func(user string) string
+	// Locate, when set, is used instead of Path: for stores that look
+	// the user's directory up (a userdb). Its directory is created
+	// (0700) on the first write if it is missing.
+	Locate func(ctx context.Context, user string) (string, error)
 
 	mu sync.Mutex
 }
 
 type metadataFile map[string]map[string]string // mailbox -> entry -> value
 
-func (f *FileMetadata) load(user string) (metadataFile, error) {
-	data, err := os.ReadFile(f.Path(user))
+// path is the file of user's entries: Locate's answer, or Path's.
+func (f *FileMetadata) path(ctx context.Context, user string) (string, error) {
+	if f.Locate != nil {
+		return f.Locate(ctx, user)
+	}
+	return f.Path(user), nil
+}
+
+func (f *FileMetadata) load(path string) (metadataFile, error) {
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return metadataFile{}, nil
 	}
@@ -57,12 +69,16 @@ func (f *FileMetadata) load(user string) (metadataFile, error) {
 	return m, nil
 }
 
-func (f *FileMetadata) save(user string, m metadataFile) error {
+func (f *FileMetadata) save(path string, m metadataFile) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	path := f.Path(user)
+	if f.Locate != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".metadata-*")
 	if err != nil {
 		return err
@@ -84,9 +100,14 @@ func (f *FileMetadata) save(user string, m metadataFile) error {
 
 // GetMetadata implements Metadata.
 func (f *FileMetadata) GetMetadata(ctx context.Context, user, mailbox string) (map[string]string, error) {
+	path, err := f.path(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	// The lookup (a userdb query) runs outside the lock.
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m, err := f.load(user)
+	m, err := f.load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +116,14 @@ func (f *FileMetadata) GetMetadata(ctx context.Context, user, mailbox string) (m
 
 // SetMetadata implements Metadata.
 func (f *FileMetadata) SetMetadata(ctx context.Context, user, mailbox string, set map[string]*string) error {
+	path, err := f.path(ctx, user)
+	if err != nil {
+		return err
+	}
+	// The lookup (a userdb query) runs outside the lock.
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m, err := f.load(user)
+	m, err := f.load(path)
 	if err != nil {
 		return err
 	}
@@ -117,14 +143,19 @@ func (f *FileMetadata) SetMetadata(ctx context.Context, user, mailbox string, se
 	} else {
 		m[mailbox] = entries
 	}
-	return f.save(user, m)
+	return f.save(path, m)
 }
 
 // RenameMetadata implements Metadata.
 func (f *FileMetadata) RenameMetadata(ctx context.Context, user, old, new string) error {
+	path, err := f.path(ctx, user)
+	if err != nil {
+		return err
+	}
+	// The lookup (a userdb query) runs outside the lock.
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m, err := f.load(user)
+	m, err := f.load(path)
 	if err != nil {
 		return err
 	}
@@ -140,17 +171,22 @@ func (f *FileMetadata) RenameMetadata(ctx context.Context, user, old, new string
 	if !changed {
 		return nil
 	}
-	return f.save(user, m)
+	return f.save(path, m)
 }
 
 // DeleteMetadata implements Metadata.
 func (f *FileMetadata) DeleteMetadata(ctx context.Context, user, mailbox string) error {
+	path, err := f.path(ctx, user)
+	if err != nil {
+		return err
+	}
+	// The lookup (a userdb query) runs outside the lock.
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m, err := f.load(user)
+	m, err := f.load(path)
 	if err != nil || m[mailbox] == nil {
 		return err
 	}
 	delete(m, mailbox)
-	return f.save(user, m)
+	return f.save(path, m)
 }

@@ -148,6 +148,18 @@ type Server struct {
 	// the METADATA capability on (server and mailbox entries); nil, the
 	// default, leaves it off (Dovecot's imap_metadata = no).
 	Metadata Metadata
+	// ACL, when set, keeps the access control lists of RFC 4314 and
+	// turns on ACL (MYRIGHTS, GETACL, LISTRIGHTS, SETACL, DELETEACL)
+	// and LIST-MYRIGHTS; LIST, SELECT, EXAMINE, STATUS, CREATE,
+	// DELETE and RENAME then follow the owner's rights (see ACL).
+	ACL ACL
+	// URLAuth, when set, keeps the mailbox access keys of URLAUTH
+	// (RFC 4467) and turns on GENURLAUTH, RESETKEY and URLFETCH.
+	// URLAuthSubmitUser is the user the submission server logs in as
+	// to fetch "submit+" URLs (Dovecot's imap_urlauth_submit_user;
+	// "": none may).
+	URLAuth           URLAuthKeys
+	URLAuthSubmitUser string
 	// MetadataMaxSize bounds one METADATA value in bytes (0:
 	// DefaultMetadataMaxSize); MetadataMaxEntries the entries of one
 	// mailbox or of the server (0: DefaultMetadataMaxEntries).

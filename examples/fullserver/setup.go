@@ -127,6 +127,9 @@ func (h *host) setup() (*demoUser, error) {
 				MaxConnections:           int(v.Int("process_limit")),
 				LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 				MaxMailboxes:             int(v.Int("mailbox_list_limit")),
+				Metadata:                 newIMAPMetadata(u),
+				ACL:                      newIMAPACL(u),
+				URLAuth:                  newIMAPURLAuth(u),
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{

@@ -4,16 +4,18 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // CaseMap returns s in the canonical form of the i;unicode-casemap
-// collation (RFC 5051): every character titlecased, then decomposed
-// (NFKD), as Dovecot's uni_utf8_to_decomposed_titlecase does. Two
-// strings are equal under the collation when their CaseMap forms are
-// equal, and order by comparing those forms as bytes. Invalid UTF-8
-// becomes U+FFFD.
+// collation (RFC 5051) as Dovecot 2.3 computes it
+// (uni_utf8_to_decomposed_titlecase): every character titlecased, then
+// replaced by its decomposition one level deep (RFC 5051 asks for
+// NFKD; Dovecot does not decompose the result again, so "Ầ" becomes
+// "Â" and U+0300); titlecase letters (ǅ) are not decomposed, Hangul
+// syllables are (casemap_table.go, gen_casemap.py). Two strings
+// are equal under the collation when their CaseMap forms are equal,
+// and order by comparing those forms as bytes. A run of invalid UTF-8
+// becomes one U+FFFD.
 func CaseMap(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -23,16 +25,52 @@ func CaseMap(s string) string {
 		}
 	}
 	if ascii {
-		// Titlecase of ASCII is uppercase; NFKD leaves it alone.
+		// Titlecase of ASCII is uppercase; nothing decomposes.
 		return upperASCII(s)
 	}
 	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(unicode.ToTitle(r))
+	b.Grow(len(s) + len(s)/4)
+	invalid := false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if r == utf8.RuneError && size == 1 {
+			if !invalid {
+				b.WriteRune(utf8.RuneError)
+			}
+			invalid = true
+			continue
+		}
+		invalid = false
+		r = unicode.ToTitle(r)
+		switch {
+		case r >= hangulFirst && r <= hangulLast:
+			// Hangul syllables decompose into their jamo (Unicode
+			// 3.12).
+			n := r - hangulFirst
+			b.WriteRune(0x1100 + n/(21*28))
+			b.WriteRune(0x1161 + n%(21*28)/28)
+			if t := n % 28; t != 0 {
+				b.WriteRune(0x11a7 + t)
+			}
+		default:
+			if d, ok := casemapDecomp[r]; ok {
+				b.WriteString(d)
+			} else {
+				b.WriteRune(r)
+			}
+		}
 	}
-	return norm.NFKD.String(b.String())
+	return b.String()
 }
+
+// The Hangul syllables.
+const (
+	hangulFirst = 0xac00
+	hangulLast  = 0xd7a3
+)
+
+//go:generate sh -c "python3 gen_casemap.py > casemap_table.go"
 
 func upperASCII(s string) string {
 	for i := 0; i < len(s); i++ {

@@ -90,9 +90,9 @@
 // fetch deep into a large part reads at most one checkpoint interval
 // that it does not return. Parse reads through a pooled 64 KiB buffer.
 //
-// SEARCH matching folds case with Unicode lower-casing (strings.ToLower)
-// on both sides; Dovecot's i;unicode-casemap also decomposes, so a few
-// exotic characters compare differently. BODY looks at text/* parts only
+// SEARCH matching compares CaseMap forms of both sides (i;unicode-casemap
+// as Dovecot computes it: titlecase, then one level of decomposition),
+// the comparator of I18NLEVEL=1 (RFC 5255). BODY looks at text/* parts only
 // (at any depth, inside attached messages too), decoded from base64 or
 // quoted-printable and converted from their charset with go-message's
 // charset package, as Dovecot without full-text indexes does; TEXT adds

@@ -29,8 +29,13 @@ func decodeHeaderValue(v string) string {
 	return d
 }
 
-// fold is the case folding SEARCH compares with.
-func fold(s string) string { return strings.ToLower(s) }
+// fold is the form SEARCH compares in: i;unicode-casemap (RFC 5051),
+// the comparator of I18NLEVEL=1 (RFC 5255 4.1), as Dovecot folds both
+// the needle and the text.
+func fold(s string) string { return CaseMap(s) }
+
+// foldBytes is fold for a chunk of a body.
+func foldBytes(b []byte) []byte { return []byte(CaseMap(string(b))) }
 
 func matchHeader(h Header, field, substr string) bool {
 	needle := fold(substr)
@@ -231,7 +236,7 @@ func streamContains(r io.Reader, needle []byte) (bool, error) {
 				cut = len(chunk)
 			}
 			pending = append(pending[:0:0], chunk[cut:]...)
-			hay := append(tail, bytes.ToLower(chunk[:cut])...)
+			hay := append(tail, foldBytes(chunk[:cut])...)
 			if bytes.Contains(hay, needle) {
 				return true, nil
 			}
@@ -243,7 +248,7 @@ func streamContains(r io.Reader, needle []byte) (bool, error) {
 		}
 		if err == io.EOF {
 			if len(pending) > 0 {
-				return bytes.Contains(append(tail, bytes.ToLower(pending)...), needle), nil
+				return bytes.Contains(append(tail, foldBytes(pending)...), needle), nil
 			}
 			return false, nil
 		}

@@ -25,7 +25,7 @@ func TestMatchHeader(t *testing.T) {
 	}{
 		{"Subject", "CAFÉ", true}, // RFC 2047 iso-8859-1, case-insensitive
 		{"subject", "afé", true},
-		{"Subject", "cafe", false},
+		{"Subject", "cafe", true}, // "CAFE\u0301" holds "CAFE", as in Dovecot
 		{"From", "X@Y", true},
 		{"To", "", false}, // no To field
 		{"From", "", true},
@@ -84,7 +84,7 @@ func TestMatchBodyAndText(t *testing.T) {
 func TestStreamContainsAcrossChunks(t *testing.T) {
 	for pad := 32<<10 - 8; pad <= 32<<10+2; pad++ {
 		s := strings.Repeat("a", pad) + "ÀÉÎ needle"
-		ok, err := streamContains(strings.NewReader(s), []byte("àéî needle"))
+		ok, err := streamContains(strings.NewReader(s), []byte(fold("àéî needle")))
 		if err != nil || !ok {
 			t.Fatalf("pad %d: %v %v", pad, ok, err)
 		}
