@@ -57,8 +57,8 @@ type tempFile struct {
 }
 
 // writeTemp writes r as a complete u.N file under a temporary name,
-// fsynced, as Dovecot's .temp.<host>.<pid>... files.
-func (h *hub) writeTemp(r io.Reader, received time.Time) (*tempFile, error) {
+// fsynced unless noSync, as Dovecot's .temp.<host>.<pid>... files.
+func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile, error) {
 	s := h.s
 	now := time.Now()
 	if received.IsZero() {
@@ -108,7 +108,7 @@ func (h *hub) writeTemp(r io.Reader, received time.Time) (*tempFile, error) {
 	if _, err := f.WriteAt(fileHeaderBytes(now, c.n), 0); err != nil {
 		return nil, fmt.Errorf("sdbox: write message: %w", err)
 	}
-	if !s.opts.NoSync {
+	if !s.opts.NoSync && !noSync {
 		if err := unix.Fdatasync(int(f.Fd())); err != nil {
 			return nil, fmt.Errorf("sdbox: sync message: %w", err)
 		}
@@ -146,6 +146,9 @@ type newMsg struct {
 	file  string // the file to rename or link to u.<uid>
 	link  bool
 	uid   uint32 // set by addMessages
+	// noSync: the file was not synced, and the message may wait for
+	// SyncDeliveries (store.AppendOptions.NoSync).
+	noSync bool
 }
 
 // placeMessages gives each message the next UID and puts its file in
@@ -244,6 +247,12 @@ func appendRanges(b []byte, uids []uint32) []byte {
 // fsynced under a temporary name, then, with the log locked, renamed to
 // u.<next UID>, the directory fsynced and the APPEND record written and
 // fsynced: when Append returns, the message and its UID are on disk.
+//
+// With opts.NoSync (a mail queue's delivery, which keeps its own copy
+// until SyncDeliveries returns) none of those fsyncs is made unless
+// another append of the same group commit needs them; SyncDeliveries
+// makes the message durable. LateUID changes nothing: the UID comes
+// with the same log write.
 func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOptions) (store.AppendResult, error) {
 	if err := mb.check(true); err != nil {
 		return store.AppendResult{}, err
@@ -251,7 +260,8 @@ func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpt
 	if err := validKeywords(opts.Flags.Keywords); err != nil {
 		return store.AppendResult{}, err
 	}
-	tf, err := mb.h.writeTemp(r, opts.InternalDate)
+	noSync := opts.NoSync && !mb.s.opts.NoSync
+	tf, err := mb.h.writeTemp(r, opts.InternalDate, noSync)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
@@ -259,7 +269,7 @@ func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpt
 	if err := mb.s.checkQuota(ctx, tf.vsize); err != nil {
 		return store.AppendResult{}, err
 	}
-	m := &newMsg{flags: opts.Flags, vsize: tf.vsize, file: tf.path}
+	m := &newMsg{flags: opts.Flags, vsize: tf.vsize, file: tf.path, noSync: noSync}
 	uv, err := mb.addAll(ctx, []*newMsg{m})
 	if err != nil {
 		return store.AppendResult{}, err

@@ -89,8 +89,21 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 	// maildir syncs new/ and dovecot-uidlist: one journal commit on
 	// most file systems (on ext4 the log's fdatasync commits the
 	// renames with it). No append returns before both are done.
+	// Deliveries made with NoSync wait for SyncDeliveries, unless an
+	// append of the batch syncs anyway.
+	noSync := true
+	for _, r := range ok {
+		for _, m := range r.msgs {
+			noSync = noSync && m.noSync
+		}
+	}
+	t.noSync = noSync
 	dirErr := make(chan error, 1)
-	go func() { dirErr <- h.s.syncDir(h.dir) }()
+	if noSync {
+		dirErr <- nil
+	} else {
+		go func() { dirErr <- h.s.syncDir(h.dir) }()
+	}
 	all := &txBuilder{}
 	results := make([]appendResult, len(ok))
 	ms := t.tip.modseq
@@ -108,6 +121,10 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 	_, _, err = t.commit(all)
 	if derr := <-dirErr; err == nil {
 		err = derr
+	}
+	if err == nil && noSync {
+		// Noted after the log write, the batch's last change.
+		err = h.s.opts.pending.Note(h.dir)
 	}
 	if err != nil {
 		fail(ok, err)
