@@ -47,8 +47,10 @@ func crlfSizeOf(r io.ReaderAt, l fileLayout) int64 {
 
 var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
-// tempFile is a message written to a temporary file in dbox-Mails.
+// tempFile is a message written to a temporary file in dbox-Mails:
+// unnamed (f, tmpfile.go) or named (path).
 type tempFile struct {
+	f        *os.File
 	path     string
 	size     int64 // body bytes
 	vsize    int64
@@ -64,22 +66,29 @@ func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile
 	if received.IsZero() {
 		received = now
 	}
-	path := filepath.Join(h.dir, fmt.Sprintf(".temp.%s.%d.%d.%d", s.host, os.Getpid(), now.UnixNano(), s.seq.Add(1)))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
+	var path string
+	f := s.openUnnamed(h.dir)
+	if f == nil {
+		path = filepath.Join(h.dir, fmt.Sprintf(".temp.%s.%d.%d.%d", s.host, os.Getpid(), now.UnixNano(), s.seq.Add(1)))
+		var err error
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
+			}
+			return nil, fmt.Errorf("sdbox: %w", err)
 		}
-		return nil, fmt.Errorf("sdbox: %w", err)
+		s.chown(path)
 	}
 	ok := false
 	defer func() {
 		if !ok {
 			f.Close()
-			os.Remove(path)
+			if path != "" {
+				os.Remove(path)
+			}
 		}
 	}()
-	s.chown(path)
 	head := fileHeaderBytes(now, 0)
 	w := writerPool.Get().(*bufio.Writer)
 	w.Reset(f)
@@ -113,6 +122,11 @@ func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile
 			return nil, fmt.Errorf("sdbox: sync message: %w", err)
 		}
 	}
+	if path == "" {
+		t.f = f // kept open until linked
+		ok = true
+		return t, nil
+	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sdbox: write message: %w", err)
 	}
@@ -121,8 +135,11 @@ func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile
 }
 
 // placeFile moves (rename) or links a finished file to u.<uid> without
-// replacing anything already there.
-func placeFile(from, to string, link bool) error {
+// replacing anything already there; unnamed, the file is f.
+func placeFile(f *os.File, from, to string, link bool) error {
+	if f != nil {
+		return linkUnnamed(f, to)
+	}
 	if link {
 		return os.Link(from, to)
 	}
@@ -145,7 +162,9 @@ type newMsg struct {
 	vsize int64
 	file  string // the file to rename or link to u.<uid>
 	link  bool
-	uid   uint32 // set by addMessages
+	// unnamed, when set, is the file to link as u.<uid> (tmpfile.go).
+	unnamed *os.File
+	uid     uint32 // set by addMessages
 	// noSync: the file was not synced, and the message may wait for
 	// SyncDeliveries (store.AppendOptions.NoSync).
 	noSync bool
@@ -164,7 +183,7 @@ func (h *hub) placeMessages(t *txn, msgs []*newMsg) error {
 			if next == 0 { // wrapped: 2^32-1 UIDs used
 				return fmt.Errorf("sdbox: UIDs exhausted: %w", store.ErrNotAllowed)
 			}
-			err := placeFile(m.file, h.filePath(next), m.link)
+			err := placeFile(m.unnamed, m.file, h.filePath(next), m.link)
 			if err == nil {
 				break
 			}
@@ -265,11 +284,17 @@ func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpt
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	defer os.Remove(tf.path)
+	m := &newMsg{flags: opts.Flags, vsize: tf.vsize, file: tf.path, unnamed: tf.f, noSync: noSync}
+	defer func() {
+		if tf.f != nil {
+			tf.f.Close()
+		} else if m.uid == 0 { // not renamed into place
+			os.Remove(tf.path)
+		}
+	}()
 	if err := mb.s.checkQuota(ctx, tf.vsize); err != nil {
 		return store.AppendResult{}, err
 	}
-	m := &newMsg{flags: opts.Flags, vsize: tf.vsize, file: tf.path, noSync: noSync}
 	uv, err := mb.addAll(ctx, []*newMsg{m})
 	if err != nil {
 		return store.AppendResult{}, err

@@ -2,6 +2,7 @@ package sdbox
 
 import (
 	"context"
+	"encoding/binary"
 )
 
 // Group commit: appends to one mailbox that arrive while another is
@@ -68,7 +69,7 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 			r.done <- appendResult{err: err}
 		}
 	}
-	t, err := h.begin(ctx, batch[0].mb)
+	t, err := h.beginAppend(ctx, batch[0].mb)
 	if err != nil {
 		fail(batch, err)
 		return
@@ -118,6 +119,7 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 		})
 		all.buf = append(all.buf, b...)
 	}
+	t.afterWrite = func() { h.keepTip(t, all.buf) }
 	_, _, err = t.commit(all)
 	if derr := <-dirErr; err == nil {
 		err = derr
@@ -133,4 +135,46 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 	for i, r := range ok {
 		r.done <- results[i]
 	}
+}
+
+// beginAppend is begin for a group commit of appends, which needs of the
+// mailbox only its header (next UID, UIDVALIDITY, modseq): when the log
+// is as this process's last commit left it, that is taken from the
+// commit instead of reading the log from the handle's position.
+func (h *hub) beginAppend(ctx context.Context, mb *Mailbox) (*txn, error) {
+	h.mu.Lock()
+	last := h.last
+	if last == nil {
+		h.mu.Unlock()
+		return h.begin(ctx, mb)
+	}
+	t, err := h.lockLog(ctx)
+	if err != nil {
+		h.mu.Unlock()
+		return nil, err
+	}
+	if t.ino == last.ino && t.size == int64(last.end) {
+		var seq [4]byte
+		// The log's file_seq is at offset 8 of its header.
+		if n, _ := t.f.ReadAt(seq[:], 8); n == 4 && binary.LittleEndian.Uint32(seq[:]) == last.seq {
+			t.seq, t.end = last.seq, last.end
+			t.tip = &state{hdr: last.hdr, modseq: last.modseq}
+			t.onlyOwn = mb != nil && mb.gone == 0 && mb.ino == last.ino && mb.pos.seq == last.seq && mb.pos.off == last.end
+			return t, nil
+		}
+	}
+	h.last = nil
+	t.abort()
+	return h.begin(ctx, mb)
+}
+
+// keepTip records, after a group commit wrote data at t.end (the log
+// still locked), the log's end and the header there.
+func (h *hub) keepTip(t *txn, data []byte) {
+	tip := &state{hdr: t.tip.hdr, modseq: t.tip.modseq}
+	walkLog(data, t.end, t.end, func(r logRecord) error {
+		tip.apply(r, nil)
+		return nil
+	})
+	h.last = &commitTip{ino: t.ino, seq: t.seq, end: t.end + len(data), hdr: tip.hdr, modseq: tip.modseq}
 }

@@ -30,6 +30,21 @@ type hub struct {
 	metaMu sync.Mutex
 	metaUV uint32
 	meta   map[uint32]*msgMeta
+
+	// last is where this process's last group commit left the log
+	// (guarded by mu): the next one starts from it when nobody wrote
+	// since, without reading the log (group.go).
+	last *commitTip
+}
+
+// commitTip is the log's end and the mailbox header there, as a group
+// commit left them.
+type commitTip struct {
+	ino    uint64
+	seq    uint32
+	end    int
+	hdr    [baseHeaderSize]byte
+	modseq uint64
 }
 
 // hubFor returns the hub of a dbox-Mails directory.

@@ -31,6 +31,10 @@ type Store struct {
 
 	seq atomic.Uint64
 
+	// noTmpfile: unnamed files do not work here (tmpfile.go);
+	// tmpfileProbed: they were tried once and do.
+	noTmpfile, tmpfileProbed atomic.Bool
+
 	mu     sync.Mutex
 	hubs   map[string]*hub // by dbox-Mails directory
 	closed bool
