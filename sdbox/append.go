@@ -47,6 +47,12 @@ func crlfSizeOf(r io.ReaderAt, l fileLayout) int64 {
 
 var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
+// inMemory is the size up to which a message is held in memory and
+// written to its file in one write.
+const inMemory = 128 << 10
+
+var memPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // tempFile is a message written to a temporary file in dbox-Mails:
 // unnamed (f, tmpfile.go) or named (path).
 type tempFile struct {
@@ -89,33 +95,61 @@ func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile
 			}
 		}
 	}()
-	head := fileHeaderBytes(now, 0)
-	w := writerPool.Get().(*bufio.Writer)
-	w.Reset(f)
-	defer func() {
-		w.Reset(nil)
-		writerPool.Put(w)
-	}()
-	w.Write(head)
-	var c counter
 	var src io.Reader = r
 	if s.opts.MaxMessageSize > 0 {
 		src = io.LimitReader(r, s.opts.MaxMessageSize+1)
 	}
-	if _, err := io.Copy(io.MultiWriter(w, &c), src); err != nil {
+	// A message up to inMemory bytes is written in one write, its size
+	// in the header; a bigger one streams, and its header is written
+	// again once the size is known.
+	head := fileHeaderBytes(now, 0)
+	mb := memPool.Get().(*bytes.Buffer)
+	defer func() {
+		if mb.Cap() <= 4*inMemory {
+			mb.Reset()
+			memPool.Put(mb)
+		}
+	}()
+	mb.Reset()
+	mb.Write(head)
+	if _, err := mb.ReadFrom(io.LimitReader(src, inMemory+1)); err != nil {
 		return nil, fmt.Errorf("sdbox: read message: %w", err)
+	}
+	var c counter
+	c.Write(mb.Bytes()[len(head):])
+	whole := c.n <= inMemory
+	if !whole {
+		w := writerPool.Get().(*bufio.Writer)
+		w.Reset(f)
+		defer func() {
+			w.Reset(nil)
+			writerPool.Put(w)
+		}()
+		w.Write(mb.Bytes())
+		if _, err := io.Copy(io.MultiWriter(w, &c), src); err != nil {
+			return nil, fmt.Errorf("sdbox: read message: %w", err)
+		}
+		if err := w.Flush(); err != nil {
+			return nil, fmt.Errorf("sdbox: write message: %w", err)
+		}
+		mb.Reset()
 	}
 	if s.opts.MaxMessageSize > 0 && c.n > s.opts.MaxMessageSize {
 		return nil, fmt.Errorf("sdbox: %w", store.ErrTooBig)
 	}
 	g := newGUID()
 	t := &tempFile{path: path, size: c.n, vsize: c.n + c.bareLF, guid: hex.EncodeToString(g[:]), received: received}
-	w.Write(metadataBytes(received, t.vsize, "", t.guid, nil))
-	if err := w.Flush(); err != nil {
+	if whole {
+		copy(mb.Bytes(), fileHeaderBytes(now, c.n))
+	}
+	mb.Write(metadataBytes(received, t.vsize, "", t.guid, nil))
+	if _, err := f.Write(mb.Bytes()); err != nil {
 		return nil, fmt.Errorf("sdbox: write message: %w", err)
 	}
-	if _, err := f.WriteAt(fileHeaderBytes(now, c.n), 0); err != nil {
-		return nil, fmt.Errorf("sdbox: write message: %w", err)
+	if !whole {
+		if _, err := f.WriteAt(fileHeaderBytes(now, c.n), 0); err != nil {
+			return nil, fmt.Errorf("sdbox: write message: %w", err)
+		}
 	}
 	if !s.opts.NoSync && !noSync {
 		if err := unix.Fdatasync(int(f.Fd())); err != nil {

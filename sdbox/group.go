@@ -28,13 +28,16 @@ type appendResult struct {
 	seq         uint32
 	ino         uint64
 	caughtUp    bool // see Mailbox.ownCommitted
+	lead        bool // not a result: the receiver commits the queue now
 }
 
 // enqueue commits msgs (their files written and synced) and returns
 // where they went. The first caller to find no commit running commits
-// every request queued meanwhile.
+// every request queued meanwhile; then the first of those queued since
+// takes over, as in maildir, so that a caller whose append is done goes
+// back to its work at once instead of committing for the others.
 func (h *hub) enqueue(ctx context.Context, mb *Mailbox, msgs []*newMsg) appendResult {
-	req := &appendReq{mb: mb, msgs: msgs, done: make(chan appendResult, 1)}
+	req := &appendReq{mb: mb, msgs: msgs, done: make(chan appendResult, 2)}
 	h.qmu.Lock()
 	h.queue = append(h.queue, req)
 	lead := !h.leading
@@ -43,23 +46,37 @@ func (h *hub) enqueue(ctx context.Context, mb *Mailbox, msgs []*newMsg) appendRe
 	}
 	h.qmu.Unlock()
 	if lead {
-		// The batch is not given up when this caller's ctx ends:
-		// other callers' messages are in it. The lock timeout bounds it.
-		bctx := context.WithoutCancel(ctx)
-		for {
-			h.qmu.Lock()
-			batch := h.queue
-			h.queue = nil
-			if len(batch) == 0 {
-				h.leading = false
-				h.qmu.Unlock()
-				break
-			}
-			h.qmu.Unlock()
-			h.commitBatch(bctx, batch)
-		}
+		h.commitQueued(ctx)
 	}
-	return <-req.done
+	for {
+		r := <-req.done
+		if !r.lead {
+			return r
+		}
+		h.commitQueued(ctx)
+	}
+}
+
+// commitQueued commits the queued requests (the caller's among them) as
+// one batch, then hands the lead to the first request queued since.
+func (h *hub) commitQueued(ctx context.Context) {
+	h.qmu.Lock()
+	batch := h.queue
+	h.queue = nil
+	h.qmu.Unlock()
+	if len(batch) > 0 {
+		// The batch is not given up when this caller's ctx ends:
+		// other callers' messages are in it. The lock timeout bounds
+		// it.
+		h.commitBatch(context.WithoutCancel(ctx), batch)
+	}
+	h.qmu.Lock()
+	if len(h.queue) == 0 {
+		h.leading = false
+	} else {
+		h.queue[0].done <- appendResult{lead: true}
+	}
+	h.qmu.Unlock()
 }
 
 // commitBatch commits queued requests in one log write.
@@ -100,10 +117,18 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 	}
 	t.noSync = noSync
 	dirErr := make(chan error, 1)
+	started := false
 	if noSync {
 		dirErr <- nil
 	} else {
-		go func() { dirErr <- h.s.syncDir(h.dir) }()
+		// Started once the log is written, not before: the directory's
+		// fsync and the log's fdatasync then wait for the same journal
+		// commit on ext4, where a directory fsync started first
+		// commits the links alone and the log needs a second commit.
+		t.beforeSync = func() {
+			started = true
+			go func() { dirErr <- h.s.syncDir(h.dir) }()
+		}
 	}
 	all := &txBuilder{}
 	results := make([]appendResult, len(ok))
@@ -121,6 +146,9 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 	}
 	t.afterWrite = func() { h.keepTip(t, all.buf) }
 	_, _, err = t.commit(all)
+	if !noSync && !started {
+		dirErr <- nil // the commit failed before its sync
+	}
 	if derr := <-dirErr; err == nil {
 		err = derr
 	}

@@ -36,6 +36,9 @@ type txn struct {
 	seq     uint32
 	// afterWrite runs once the records are durable, still under the lock.
 	afterWrite func()
+	// beforeSync runs once the records are written, before the log's
+	// fdatasync.
+	beforeSync func()
 	// noSync: commit writes without fdatasync (deliveries waiting for
 	// SyncDeliveries).
 	noSync bool
@@ -163,6 +166,9 @@ func (t *txn) commit(tx *txBuilder) ([]byte, int, error) {
 	if int64(t.end+len(data)) < t.size {
 		// Overwrote a torn transaction: drop what is left of it.
 		t.f.Truncate(int64(t.end + len(data)))
+	}
+	if t.beforeSync != nil {
+		t.beforeSync()
 	}
 	if !t.h.s.opts.NoSync && !t.noSync {
 		if err := unix.Fdatasync(int(t.f.Fd())); err != nil {
