@@ -69,6 +69,9 @@ func (s *Store) openHandle(name, md string, ro bool) (*Mailbox, error) {
 	}
 	mb := &Mailbox{s: s, h: s.hubFor(md), name: name, ro: ro, view: l.st, pos: l.pos, ino: l.ino, notify: make(chan struct{}, 1), damage: l.damage}
 	mb.h.register(mb)
+	if !ro {
+		mb.h.cleanTemps()
+	}
 	return mb, nil
 }
 
@@ -86,10 +89,27 @@ func (mb *Mailbox) Notify() <-chan struct{} { return mb.notify }
 // Close implements store.Mailbox.
 func (mb *Mailbox) Close() error {
 	if !mb.closed {
+		mb.flushMeta(1)
 		mb.closed = true
 		mb.h.unregister(mb)
 	}
 	return nil
+}
+
+// flushMeta writes the facts read from message files into yubin's cache
+// (metacache.go) when at least min are waiting.
+func (mb *Mailbox) flushMeta(min int) {
+	h := mb.h
+	h.metaMu.Lock()
+	n := len(h.metaNew)
+	h.metaMu.Unlock()
+	if n < min || mb.gone != 0 {
+		return
+	}
+	view := mb.view
+	h.flushMetaCache(func(uid uint32) bool {
+		return view.uidValidity() == h.metaUV && view.lookup(uid) != nil
+	})
 }
 
 func (mb *Mailbox) check(write bool) error {
@@ -170,6 +190,7 @@ func (mb *Mailbox) Messages(ctx context.Context, uids store.UIDSet, fn func(*sto
 		return fn(&mi)
 	}
 	if uids == nil {
+		defer mb.flushMeta(1)
 		for i := range mb.view.msgs {
 			if err := visit(i); err != nil {
 				return err
@@ -180,6 +201,7 @@ func (mb *Mailbox) Messages(ctx context.Context, uids store.UIDSet, fn func(*sto
 		}
 		return nil
 	}
+	defer mb.flushMeta(256)
 	for _, i := range mb.view.indexes(uids) {
 		if err := visit(i); err != nil {
 			return err
