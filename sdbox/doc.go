@@ -49,7 +49,10 @@
 // big mailbox does not open every file.
 //
 // LockSession is Dovecot's pop3_lock_session lock
-// (dovecot-pop3-session.lock in PATH). Each handle replays the log from where it stands to report
+// (dovecot-pop3-session.lock in PATH). \Recent is shared with Dovecot
+// through the index header's first_recent_uid: the first writable
+// handle to list the mailbox (or to poll new messages) takes the
+// messages no session has seen and raises it in the log. Each handle replays the log from where it stands to report
 // other sessions' and other programs' changes in the order they were
 // made (Poll); handles of one Store are woken at once, and changes by
 // other processes are noticed within Options.PollInterval.
@@ -69,7 +72,7 @@
 // yubin never rewrites dovecot.index, so a mailbox only yubin writes is
 // read from its log (a 100,000-message log replays in a few tens of
 // milliseconds of CPU); Dovecot compacts it when it next opens the
-// mailbox. \Recent is not tracked. AppendOptions.LateUID changes
+// mailbox. AppendOptions.LateUID changes
 // nothing: the UID comes with the same log write. Linux only:
 // the package relies on open file description locks, renameat2 and
 // fdatasync.

@@ -32,6 +32,10 @@ type Mailbox struct {
 	gone   store.ChangeKind // ChangeDeleted or ChangeUIDValidity once reported
 	notify chan struct{}
 	closed bool
+	// recent are the UID ranges [from, to) recent in this handle
+	// (recent.go), ascending; recentInit once the handle has looked.
+	recent     [][2]uint32
+	recentInit bool
 }
 
 var _ store.Mailbox = (*Mailbox)(nil)
@@ -125,6 +129,8 @@ func (mb *Mailbox) check(write bool) error {
 // statusOf computes the counters of a state.
 func (h *hub) statusOf(st *state) store.MailboxStatus {
 	ms := store.MailboxStatus{UIDValidity: st.uidValidity(), UIDNext: st.nextUID(), HighestModSeq: st.modseq, Messages: uint32(len(st.msgs))}
+	// Messages no session has seen (IMAP STATUS RECENT).
+	ms.Recent = uint32(len(st.msgs) - st.find(st.u32(hdrFirstRecentUID)))
 	for i := range st.msgs {
 		m := &st.msgs[i]
 		if m.flags&flagSeen == 0 {
@@ -161,7 +167,10 @@ func (mb *Mailbox) Status(ctx context.Context) (store.MailboxStatus, error) {
 	if err := mb.check(false); err != nil {
 		return store.MailboxStatus{}, err
 	}
-	return mb.h.statusOf(mb.view), nil
+	mb.initRecent(ctx)
+	st := mb.h.statusOf(mb.view)
+	st.Recent = mb.recentCount()
+	return st, nil
 }
 
 // info fills a MessageInfo for m.
@@ -176,6 +185,7 @@ func (mb *Mailbox) info(m *message, mi *store.MessageInfo) {
 		SaveDate:     meta.SaveDate,
 		Size:         mb.h.sizeOf(uv, m),
 		GUID:         meta.GUID,
+		Recent:       mb.isRecent(m.uid),
 	}
 }
 
@@ -184,6 +194,7 @@ func (mb *Mailbox) Messages(ctx context.Context, uids store.UIDSet, fn func(*sto
 	if err := mb.check(false); err != nil {
 		return err
 	}
+	mb.initRecent(ctx)
 	var mi store.MessageInfo
 	visit := func(i int) error {
 		mb.info(&mb.view.msgs[i], &mi)
@@ -392,7 +403,15 @@ func (mb *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 		mb.s.opts.logger().Warn("sdbox: damaged transaction log", "mailbox", mb.name, "err", derr)
 	}
 	mb.pos.off, mb.pos.modseq = end, mb.view.modseq
+	if mb.recentInit {
+		mb.claimRecent(ctx)
+	}
 	mb.fillNew(changes)
+	for i := range changes {
+		if changes[i].Kind == store.ChangeNew {
+			changes[i].Message.Recent = mb.isRecent(changes[i].UID)
+		}
+	}
 	return changes, nil
 }
 
