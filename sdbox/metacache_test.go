@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -243,5 +244,36 @@ func TestDovecotWithMetaCache(t *testing.T) {
 	}
 	if log, _ := readFileString(d.Log); strings.Contains(log, "Error") || strings.Contains(log, "orrupt") {
 		t.Errorf("dovecot log reports errors:\n%s", log)
+	}
+}
+
+// TestDovecotDeletesMailboxWithMetaCache: a mailbox holding yubin-meta
+// is deleted by doveadm without complaint,
+// its directory gone.
+func TestDovecotDeletesMailboxWithMetaCache(t *testing.T) {
+	t.Parallel()
+	d, root := startDovecot(t)
+	c := context.Background()
+	s, err := Open(root, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateMailbox(c, "Old", store.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := s.OpenMailbox(c, "Old", store.OpenOptions{})
+	mb.Append(c, strings.NewReader("Subject: x\r\n\r\ny\r\n"), store.AppendOptions{})
+	mb.Messages(c, nil, func(*store.MessageInfo) error { return nil })
+	mb.Close()
+	dir := filepath.Join(root, "mailboxes", "Old")
+	if _, err := os.Stat(filepath.Join(dir, "dbox-Mails", metaCacheName)); err != nil {
+		t.Fatal(err)
+	}
+	testutil.ChownTree(t, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
+	doveadm(t, d, "mailbox", "delete", "-u", "alice", "Old")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(filepath.Join(dir, "dbox-Mails"))
+		t.Errorf("mailbox directory left after doveadm mailbox delete: %v %v", err, entries)
 	}
 }
