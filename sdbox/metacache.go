@@ -3,6 +3,7 @@ package sdbox
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -156,7 +157,7 @@ func (h *hub) flushMetaCache(live func(uid uint32) bool) {
 			n++
 		}
 	}
-	tmp := path + ".tmp"
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), h.s.seq.Add(1))
 	if err := os.WriteFile(tmp, buf, 0o600); err != nil {
 		os.Remove(tmp)
 		return

@@ -156,12 +156,14 @@ func TestTempFilesCleaned(t *testing.T) {
 	appendN(t, root, 1)
 	md := filepath.Join(root, "mailboxes", "INBOX", "dbox-Mails")
 	old := filepath.Join(md, ".temp.host.123.456.7")
+	oldMeta := filepath.Join(md, metaCacheName+".123.4.tmp")
 	recent := filepath.Join(md, ".temp.host.123.456.8")
-	for _, p := range []string{old, recent} {
+	for _, p := range []string{old, oldMeta, recent} {
 		os.WriteFile(p, []byte("partial"), 0o600)
 	}
 	past := time.Now().Add(-37 * time.Hour)
 	os.Chtimes(old, past, past)
+	os.Chtimes(oldMeta, past, past)
 	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +184,9 @@ func TestTempFilesCleaned(t *testing.T) {
 			t.Fatal("old temp file not removed")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat(oldMeta); !os.IsNotExist(err) {
+		t.Errorf("old yubin-meta temp file: %v", err)
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Errorf("recent temp file: %v", err)

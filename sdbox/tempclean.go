@@ -15,7 +15,8 @@ const tempMaxAge = 36 * time.Hour
 
 // cleanTemps removes, once per hub, the .temp files older than
 // tempMaxAge (left by a crash of yubin or Dovecot while writing a
-// message), in the background: the directory may be big.
+// message) and yubin-meta's temporary files as old, in the background:
+// the directory may be big.
 func (h *hub) cleanTemps() {
 	h.tempOnce.Do(func() {
 		go func() {
@@ -28,7 +29,7 @@ func (h *hub) cleanTemps() {
 			for {
 				names, err := d.Readdirnames(1024)
 				for _, n := range names {
-					if !strings.HasPrefix(n, ".temp.") {
+					if !strings.HasPrefix(n, ".temp.") && !(strings.HasPrefix(n, metaCacheName+".") && strings.HasSuffix(n, ".tmp")) {
 						continue
 					}
 					p := filepath.Join(h.dir, n)
