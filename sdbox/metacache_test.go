@@ -177,7 +177,8 @@ func TestTempFilesCleaned(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := os.Stat(old)
-		if os.IsNotExist(err) {
+		_, err2 := os.Stat(oldMeta)
+		if os.IsNotExist(err) && os.IsNotExist(err2) {
 			break
 		}
 		if time.Now().After(deadline) {
