@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -89,6 +90,9 @@ type pending struct {
 	hdrVsize int64
 	flags    store.Flags
 	date     time.Time
+	// noSync: the append may wait for SyncDeliveries for its fsync
+	// (store.AppendOptions.NoSync).
+	noSync bool
 }
 
 func (p *pending) vsize() int64 {
@@ -298,8 +302,16 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 	if err == nil && b.baseDigitsOff >= 0 && lastUID > b.baseLastUID {
 		_, err = f.WriteAt(fmt.Appendf(nil, "%010d", lastUID), b.baseDigitsOff)
 	}
-	if err == nil && !b.s.opts.NoSync {
+	noSync := true
+	for _, p := range items {
+		noSync = noSync && p.noSync
+	}
+	if err == nil && !b.s.opts.NoSync && !noSync {
 		err = f.Sync()
+	}
+	if err == nil && noSync && !b.s.opts.NoSync {
+		// SyncDeliveries syncs it; noted after the write.
+		err = b.s.opts.pending.Note(filepath.Dir(b.path))
 	}
 	if err != nil {
 		// Leave the file as it was (Dovecot does the same).

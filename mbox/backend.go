@@ -2,6 +2,8 @@ package mbox
 
 import (
 	"context"
+	"fmt"
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"path/filepath"
 	"sync"
 
@@ -38,6 +40,9 @@ var _ store.Backend = (*Backend)(nil)
 // (which returns store.ErrNoSuchUser for unknown users) and opens it with
 // opts (whose Inbox is replaced by the Location's).
 func NewBackend(locate func(ctx context.Context, user string) (Location, error), opts Options) *Backend {
+	if opts.pending == nil {
+		opts.pending = &syncfs.Pending{}
+	}
 	return &Backend{locate: locate, opts: opts, stores: map[Location]*sharedStore{}}
 }
 
@@ -94,3 +99,18 @@ func (r *storeRef) Close() error {
 	r.once.Do(r.release)
 	return nil
 }
+
+// SyncDeliveries makes durable every append made through the Backend's
+// Stores with store.AppendOptions.NoSync before the call
+// (store.DeliverySyncer).
+func (b *Backend) SyncDeliveries(ctx context.Context) error {
+	if err := b.opts.pending.Sync(ctx); err != nil {
+		return fmt.Errorf("mbox: %w", err)
+	}
+	return nil
+}
+
+var (
+	_ store.DeliverySyncer = (*Store)(nil)
+	_ store.DeliverySyncer = (*Backend)(nil)
+)

@@ -55,7 +55,10 @@
 //     spool without mail_privileged_group rights) the dotlock is skipped.
 //   - Append writes at the end of the file and changes nothing before it
 //     but the 10 digits of X-IMAPbase's last UID, then fsyncs: its cost
-//     does not depend on the size of the mailbox. Large messages are
+//     does not depend on the size of the mailbox. With
+//     AppendOptions.NoSync (a mail queue's deliveries) the fsync is left
+//     to SyncDeliveries (store.DeliverySyncer): one syncfs shared by the
+//     deliveries waiting at that moment. Large messages are
 //     spooled to an unlinked temporary file first (the Content-Length
 //     precedes the body).
 //   - Flag changes and expunges write a new file beside the old one,
@@ -72,4 +75,6 @@
 //   - Changes by other programs are noticed from the file's inode, size
 //     and times: at Poll, Status and open, and every Options.PollInterval
 //     for handles waiting on Notify.
+//   - LockSession is Dovecot's pop3_lock_session lock,
+//     dovecot-pop3-session.lock in ROOT/.imap, where Dovecot keeps it.
 package mbox

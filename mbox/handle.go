@@ -167,7 +167,11 @@ func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, err
 	return newReader(b.rf.acquire(), m.raw.segments()), nil
 }
 
-// Append implements store.Mailbox.
+// Append implements store.Mailbox. The message is written at the end of
+// the file under the locks and fsynced before Append returns; with
+// opts.NoSync (a mail queue's delivery, which keeps its own copy until
+// then) the fsync is left to SyncDeliveries. LateUID changes nothing:
+// the UID is written with the message.
 func (h *handle) Append(ctx context.Context, r io.Reader, opts store.AppendOptions) (store.AppendResult, error) {
 	if err := h.check(true); err != nil {
 		return store.AppendResult{}, err
@@ -176,6 +180,7 @@ func (h *handle) Append(ctx context.Context, r io.Reader, opts store.AppendOptio
 	if err != nil {
 		return store.AppendResult{}, err
 	}
+	p.noSync = opts.NoSync && !h.b.s.opts.NoSync
 	defer p.body.close()
 	out, err := h.b.appendPending(ctx, []*pending{p}, h)
 	if err != nil {

@@ -1,6 +1,7 @@
 package mbox
 
 import (
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"log/slog"
 	"time"
 
@@ -42,6 +43,10 @@ type Options struct {
 	// NoSync skips fsync calls. Only for tests and benchmarks: an
 	// acknowledged message may be lost on a crash.
 	NoSync bool
+
+	// pending holds the appends made with store.AppendOptions.NoSync
+	// until SyncDeliveries; shared by a Backend's Stores.
+	pending *syncfs.Pending
 }
 
 func (o *Options) lockTimeout() time.Duration {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -43,6 +44,9 @@ func Open(root string, opts Options) (*Store, error) {
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("mbox: %w", err)
+	}
+	if opts.pending == nil {
+		opts.pending = &syncfs.Pending{}
 	}
 	s := &Store{root: filepath.Clean(root), opts: opts, log: opts.Logger, boxes: map[string]*box{}}
 	if s.log == nil {
@@ -251,4 +255,16 @@ func (s *Store) syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// SyncDeliveries makes durable every append made through this Store
+// (and, for a Store of a Backend, through the Backend's other Stores)
+// with store.AppendOptions.NoSync before the call: one syncfs per file
+// system, shared by the callers waiting at that moment
+// (store.DeliverySyncer).
+func (s *Store) SyncDeliveries(ctx context.Context) error {
+	if err := s.opts.pending.Sync(ctx); err != nil {
+		return fmt.Errorf("mbox: %w", err)
+	}
+	return nil
 }

@@ -33,6 +33,11 @@ type LocalTransport struct {
 	// MaxHeaderBytes bounds the header read for the loop check
 	// (header_size_limit, 102400).
 	MaxHeaderBytes int
+	// SavedTo names what a recipient's copy was saved into, for the
+	// log line's "delivered to ...": Postfix's local(8) says "maildir"
+	// or "mailbox" (an mbox file); "sdbox" for Dovecot's single-dbox.
+	// Nil means "maildir" for every recipient.
+	SavedTo func(ctx context.Context, rcpt string) string
 }
 
 // ordersRecipients tells the queue to hand each recipient its mail in
@@ -74,10 +79,11 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		err = t.Deliverer.Deliver(ctx, lenv, r.Addr, io.MultiReader(strings.NewReader(hdr), rc))
 		d.endTurn(i)
 		rc.Close()
-		res[i] = Result{Status: Sent, DSN: "2.0.0", Text: "delivered to maildir", Relay: relay, Xfer: time.Since(start)}
 		if err != nil {
 			res[i] = localError(relay, err, d)
+			continue
 		}
+		res[i] = Result{Status: Sent, DSN: "2.0.0", Text: "delivered to " + t.savedTo(ctx, r.Addr), Relay: relay, Xfer: time.Since(start)}
 	}
 	sent := false
 	for _, r := range res {
@@ -93,6 +99,16 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		}
 	}
 	return res
+}
+
+// savedTo is the "delivered to" of rcpt's log line.
+func (t *LocalTransport) savedTo(ctx context.Context, rcpt string) string {
+	if t.SavedTo != nil {
+		if s := t.SavedTo(ctx, rcpt); s != "" {
+			return s
+		}
+	}
+	return "maildir"
 }
 
 // deliveredTo reads the message header for its Delivered-To fields.

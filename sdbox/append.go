@@ -47,8 +47,16 @@ func crlfSizeOf(r io.ReaderAt, l fileLayout) int64 {
 
 var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
-// tempFile is a message written to a temporary file in dbox-Mails.
+// inMemory is the size up to which a message is held in memory and
+// written to its file in one write.
+const inMemory = 128 << 10
+
+var memPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// tempFile is a message written to a temporary file in dbox-Mails:
+// unnamed (f, tmpfile.go) or named (path).
 type tempFile struct {
+	f        *os.File
 	path     string
 	size     int64 // body bytes
 	vsize    int64
@@ -57,61 +65,101 @@ type tempFile struct {
 }
 
 // writeTemp writes r as a complete u.N file under a temporary name,
-// fsynced, as Dovecot's .temp.<host>.<pid>... files.
-func (h *hub) writeTemp(r io.Reader, received time.Time) (*tempFile, error) {
+// fsynced unless noSync, as Dovecot's .temp.<host>.<pid>... files.
+func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile, error) {
 	s := h.s
 	now := time.Now()
 	if received.IsZero() {
 		received = now
 	}
-	path := filepath.Join(h.dir, fmt.Sprintf(".temp.%s.%d.%d.%d", s.host, os.Getpid(), now.UnixNano(), s.seq.Add(1)))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
+	var path string
+	f := s.openUnnamed(h.dir)
+	if f == nil {
+		path = filepath.Join(h.dir, fmt.Sprintf(".temp.%s.%d.%d.%d", s.host, os.Getpid(), now.UnixNano(), s.seq.Add(1)))
+		var err error
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
+			}
+			return nil, fmt.Errorf("sdbox: %w", err)
 		}
-		return nil, fmt.Errorf("sdbox: %w", err)
+		s.chown(path)
 	}
 	ok := false
 	defer func() {
 		if !ok {
 			f.Close()
-			os.Remove(path)
+			if path != "" {
+				os.Remove(path)
+			}
 		}
 	}()
-	s.chown(path)
-	head := fileHeaderBytes(now, 0)
-	w := writerPool.Get().(*bufio.Writer)
-	w.Reset(f)
-	defer func() {
-		w.Reset(nil)
-		writerPool.Put(w)
-	}()
-	w.Write(head)
-	var c counter
 	var src io.Reader = r
 	if s.opts.MaxMessageSize > 0 {
 		src = io.LimitReader(r, s.opts.MaxMessageSize+1)
 	}
-	if _, err := io.Copy(io.MultiWriter(w, &c), src); err != nil {
+	// A message up to inMemory bytes is written in one write, its size
+	// in the header; a bigger one streams, and its header is written
+	// again once the size is known.
+	head := fileHeaderBytes(now, 0)
+	mb := memPool.Get().(*bytes.Buffer)
+	defer func() {
+		if mb.Cap() <= 4*inMemory {
+			mb.Reset()
+			memPool.Put(mb)
+		}
+	}()
+	mb.Reset()
+	mb.Write(head)
+	if _, err := mb.ReadFrom(io.LimitReader(src, inMemory+1)); err != nil {
 		return nil, fmt.Errorf("sdbox: read message: %w", err)
+	}
+	var c counter
+	c.Write(mb.Bytes()[len(head):])
+	whole := c.n <= inMemory
+	if !whole {
+		w := writerPool.Get().(*bufio.Writer)
+		w.Reset(f)
+		defer func() {
+			w.Reset(nil)
+			writerPool.Put(w)
+		}()
+		w.Write(mb.Bytes())
+		if _, err := io.Copy(io.MultiWriter(w, &c), src); err != nil {
+			return nil, fmt.Errorf("sdbox: read message: %w", err)
+		}
+		if err := w.Flush(); err != nil {
+			return nil, fmt.Errorf("sdbox: write message: %w", err)
+		}
+		mb.Reset()
 	}
 	if s.opts.MaxMessageSize > 0 && c.n > s.opts.MaxMessageSize {
 		return nil, fmt.Errorf("sdbox: %w", store.ErrTooBig)
 	}
 	g := newGUID()
 	t := &tempFile{path: path, size: c.n, vsize: c.n + c.bareLF, guid: hex.EncodeToString(g[:]), received: received}
-	w.Write(metadataBytes(received, t.vsize, "", t.guid, nil))
-	if err := w.Flush(); err != nil {
+	if whole {
+		copy(mb.Bytes(), fileHeaderBytes(now, c.n))
+	}
+	mb.Write(metadataBytes(received, t.vsize, "", t.guid, nil))
+	if _, err := f.Write(mb.Bytes()); err != nil {
 		return nil, fmt.Errorf("sdbox: write message: %w", err)
 	}
-	if _, err := f.WriteAt(fileHeaderBytes(now, c.n), 0); err != nil {
-		return nil, fmt.Errorf("sdbox: write message: %w", err)
+	if !whole {
+		if _, err := f.WriteAt(fileHeaderBytes(now, c.n), 0); err != nil {
+			return nil, fmt.Errorf("sdbox: write message: %w", err)
+		}
 	}
-	if !s.opts.NoSync {
+	if !s.opts.NoSync && !noSync {
 		if err := unix.Fdatasync(int(f.Fd())); err != nil {
 			return nil, fmt.Errorf("sdbox: sync message: %w", err)
 		}
+	}
+	if path == "" {
+		t.f = f // kept open until linked
+		ok = true
+		return t, nil
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sdbox: write message: %w", err)
@@ -121,8 +169,11 @@ func (h *hub) writeTemp(r io.Reader, received time.Time) (*tempFile, error) {
 }
 
 // placeFile moves (rename) or links a finished file to u.<uid> without
-// replacing anything already there.
-func placeFile(from, to string, link bool) error {
+// replacing anything already there; unnamed, the file is f.
+func placeFile(f *os.File, from, to string, link bool) error {
+	if f != nil {
+		return linkUnnamed(f, to)
+	}
 	if link {
 		return os.Link(from, to)
 	}
@@ -145,7 +196,12 @@ type newMsg struct {
 	vsize int64
 	file  string // the file to rename or link to u.<uid>
 	link  bool
-	uid   uint32 // set by addMessages
+	// unnamed, when set, is the file to link as u.<uid> (tmpfile.go).
+	unnamed *os.File
+	uid     uint32 // set by addMessages
+	// noSync: the file was not synced, and the message may wait for
+	// SyncDeliveries (store.AppendOptions.NoSync).
+	noSync bool
 }
 
 // placeMessages gives each message the next UID and puts its file in
@@ -161,7 +217,7 @@ func (h *hub) placeMessages(t *txn, msgs []*newMsg) error {
 			if next == 0 { // wrapped: 2^32-1 UIDs used
 				return fmt.Errorf("sdbox: UIDs exhausted: %w", store.ErrNotAllowed)
 			}
-			err := placeFile(m.file, h.filePath(next), m.link)
+			err := placeFile(m.unnamed, m.file, h.filePath(next), m.link)
 			if err == nil {
 				break
 			}
@@ -244,6 +300,12 @@ func appendRanges(b []byte, uids []uint32) []byte {
 // fsynced under a temporary name, then, with the log locked, renamed to
 // u.<next UID>, the directory fsynced and the APPEND record written and
 // fsynced: when Append returns, the message and its UID are on disk.
+//
+// With opts.NoSync (a mail queue's delivery, which keeps its own copy
+// until SyncDeliveries returns) none of those fsyncs is made unless
+// another append of the same group commit needs them; SyncDeliveries
+// makes the message durable. LateUID changes nothing: the UID comes
+// with the same log write.
 func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOptions) (store.AppendResult, error) {
 	if err := mb.check(true); err != nil {
 		return store.AppendResult{}, err
@@ -251,15 +313,22 @@ func (mb *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpt
 	if err := validKeywords(opts.Flags.Keywords); err != nil {
 		return store.AppendResult{}, err
 	}
-	tf, err := mb.h.writeTemp(r, opts.InternalDate)
+	noSync := opts.NoSync && !mb.s.opts.NoSync
+	tf, err := mb.h.writeTemp(r, opts.InternalDate, noSync)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	defer os.Remove(tf.path)
+	m := &newMsg{flags: opts.Flags, vsize: tf.vsize, file: tf.path, unnamed: tf.f, noSync: noSync}
+	defer func() {
+		if tf.f != nil {
+			tf.f.Close()
+		} else if m.uid == 0 { // not renamed into place
+			os.Remove(tf.path)
+		}
+	}()
 	if err := mb.s.checkQuota(ctx, tf.vsize); err != nil {
 		return store.AppendResult{}, err
 	}
-	m := &newMsg{flags: opts.Flags, vsize: tf.vsize, file: tf.path}
 	uv, err := mb.addAll(ctx, []*newMsg{m})
 	if err != nil {
 		return store.AppendResult{}, err

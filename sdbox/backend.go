@@ -2,10 +2,12 @@ package sdbox
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -40,6 +42,9 @@ var _ store.Backend = (*Backend)(nil)
 // locate (which returns store.ErrNoSuchUser for unknown users) and opens
 // it with opts.
 func NewBackend(locate func(ctx context.Context, user string) (root string, err error), opts Options) *Backend {
+	if opts.pending == nil {
+		opts.pending = &syncfs.Pending{}
+	}
 	return &Backend{locate: locate, opts: opts, stores: map[string]*sharedStore{}}
 }
 
@@ -119,3 +124,18 @@ func (r *storeRef) Close() error {
 	r.once.Do(r.release)
 	return nil
 }
+
+// SyncDeliveries makes durable every append made through the Backend's
+// Stores with store.AppendOptions.NoSync before the call
+// (store.DeliverySyncer).
+func (b *Backend) SyncDeliveries(ctx context.Context) error {
+	if err := b.opts.pending.Sync(ctx); err != nil {
+		return fmt.Errorf("sdbox: %w", err)
+	}
+	return nil
+}
+
+var (
+	_ store.DeliverySyncer = (*Store)(nil)
+	_ store.DeliverySyncer = (*Backend)(nil)
+)

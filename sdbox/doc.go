@@ -30,12 +30,29 @@
 // starts (the dbox-hdr extension with the mailbox GUID, the
 // UIDVALIDITY); Dovecot opens such mailboxes without force-resync.
 //
-// Append writes and fsyncs the message under a temporary name, then,
-// with the log locked, renames it to u.<next UID> and appends the APPEND
+// Append writes and fsyncs the message to an unnamed file (O_TMPFILE;
+// a .temp.<host>.<pid>... name where the file system has none), then,
+// with the log locked, links it as u.<next UID> and appends the APPEND
 // transaction, and fsyncs the directory and the log: when Append
 // returns, message and UID are durable. Appends that wait for the lock
 // meanwhile are committed together (one write and one fsync of each
-// for all of them). Expunges are logged before the files go. Each handle replays the log from where it stands to report
+// for all of them). With AppendOptions.NoSync (a mail queue's
+// deliveries) the fsyncs are left to SyncDeliveries (store.DeliverySyncer),
+// one syncfs shared by the deliveries waiting at that moment. A crash
+// leaves no temporary file with O_TMPFILE; .temp files older than 36
+// hours (Dovecot's or yubin's) are removed when a mailbox is opened for
+// writing. Expunges are logged before the files go.
+//
+// What a listing needs from the u.N files (received and save dates,
+// virtual size, GUID) is kept in yubin-meta, a cache beside them keyed
+// by UIDVALIDITY and UID, so that a new process's first listing of a
+// big mailbox does not open every file.
+//
+// LockSession is Dovecot's pop3_lock_session lock
+// (dovecot-pop3-session.lock in PATH). \Recent is shared with Dovecot
+// through the index header's first_recent_uid: the first writable
+// handle to list the mailbox (or to poll new messages) takes the
+// messages no session has seen and raises it in the log. Each handle replays the log from where it stands to report
 // other sessions' and other programs' changes in the order they were
 // made (Poll); handles of one Store are woken at once, and changes by
 // other processes are noticed within Options.PollInterval.
@@ -55,8 +72,8 @@
 // yubin never rewrites dovecot.index, so a mailbox only yubin writes is
 // read from its log (a 100,000-message log replays in a few tens of
 // milliseconds of CPU); Dovecot compacts it when it next opens the
-// mailbox. \Recent is not tracked. AppendOptions.LateUID and NoSync are
-// ignored: every append gets its UID and is synced at once. Linux only:
+// mailbox. AppendOptions.LateUID changes
+// nothing: the UID comes with the same log write. Linux only:
 // the package relies on open file description locks, renameat2 and
 // fdatasync.
 package sdbox

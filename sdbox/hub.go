@@ -30,6 +30,28 @@ type hub struct {
 	metaMu sync.Mutex
 	metaUV uint32
 	meta   map[uint32]*msgMeta
+	// metaNew are the UIDs whose facts were read from their files since
+	// the cache (metacache.go) was last written; metaOnDisk counts its
+	// records.
+	metaNew    []uint32
+	metaOnDisk int
+
+	tempOnce sync.Once // cleanTemps
+
+	// last is where this process's last group commit left the log
+	// (guarded by mu): the next one starts from it when nobody wrote
+	// since, without reading the log (group.go).
+	last *commitTip
+}
+
+// commitTip is the log's end and the mailbox header there, as a group
+// commit left them.
+type commitTip struct {
+	ino    uint64
+	seq    uint32
+	end    int
+	hdr    [baseHeaderSize]byte
+	modseq uint64
 }
 
 // hubFor returns the hub of a dbox-Mails directory.
@@ -122,6 +144,8 @@ func (h *hub) metaOf(uidValidity, uid uint32) *msgMeta {
 	if h.metaUV != uidValidity {
 		h.metaUV = uidValidity
 		h.meta = map[uint32]*msgMeta{}
+		h.metaNew, h.metaOnDisk = nil, 0
+		h.loadMetaCache(uidValidity)
 	}
 	m := h.meta[uid]
 	h.metaMu.Unlock()
@@ -130,8 +154,11 @@ func (h *hub) metaOf(uidValidity, uid uint32) *msgMeta {
 	}
 	m = h.readMeta(uid)
 	h.metaMu.Lock()
-	if h.metaUV == uidValidity {
+	if h.metaUV == uidValidity && h.meta[uid] == nil {
 		h.meta[uid] = m
+		if cacheable(m) {
+			h.metaNew = append(h.metaNew, uid)
+		}
 	}
 	h.metaMu.Unlock()
 	return m

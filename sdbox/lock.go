@@ -36,6 +36,12 @@ type txn struct {
 	seq     uint32
 	// afterWrite runs once the records are durable, still under the lock.
 	afterWrite func()
+	// beforeSync runs once the records are written, before the log's
+	// fdatasync.
+	beforeSync func()
+	// noSync: commit writes without fdatasync (deliveries waiting for
+	// SyncDeliveries).
+	noSync bool
 }
 
 // begin locks the log and finds its end. With a handle (mb not nil),
@@ -161,7 +167,10 @@ func (t *txn) commit(tx *txBuilder) ([]byte, int, error) {
 		// Overwrote a torn transaction: drop what is left of it.
 		t.f.Truncate(int64(t.end + len(data)))
 	}
-	if !t.h.s.opts.NoSync {
+	if t.beforeSync != nil {
+		t.beforeSync()
+	}
+	if !t.h.s.opts.NoSync && !t.noSync {
 		if err := unix.Fdatasync(int(t.f.Fd())); err != nil {
 			return nil, 0, fmt.Errorf("sdbox: sync log: %w", err)
 		}

@@ -32,6 +32,10 @@ type Mailbox struct {
 	gone   store.ChangeKind // ChangeDeleted or ChangeUIDValidity once reported
 	notify chan struct{}
 	closed bool
+	// recent are the UID ranges [from, to) recent in this handle
+	// (recent.go), ascending; recentInit once the handle has looked.
+	recent     [][2]uint32
+	recentInit bool
 }
 
 var _ store.Mailbox = (*Mailbox)(nil)
@@ -69,6 +73,9 @@ func (s *Store) openHandle(name, md string, ro bool) (*Mailbox, error) {
 	}
 	mb := &Mailbox{s: s, h: s.hubFor(md), name: name, ro: ro, view: l.st, pos: l.pos, ino: l.ino, notify: make(chan struct{}, 1), damage: l.damage}
 	mb.h.register(mb)
+	if !ro {
+		mb.h.cleanTemps()
+	}
 	return mb, nil
 }
 
@@ -86,10 +93,27 @@ func (mb *Mailbox) Notify() <-chan struct{} { return mb.notify }
 // Close implements store.Mailbox.
 func (mb *Mailbox) Close() error {
 	if !mb.closed {
+		mb.flushMeta(1)
 		mb.closed = true
 		mb.h.unregister(mb)
 	}
 	return nil
+}
+
+// flushMeta writes the facts read from message files into yubin's cache
+// (metacache.go) when at least min are waiting.
+func (mb *Mailbox) flushMeta(min int) {
+	h := mb.h
+	h.metaMu.Lock()
+	n := len(h.metaNew)
+	h.metaMu.Unlock()
+	if n < min || mb.gone != 0 {
+		return
+	}
+	view := mb.view
+	h.flushMetaCache(func(uid uint32) bool {
+		return view.uidValidity() == h.metaUV && view.lookup(uid) != nil
+	})
 }
 
 func (mb *Mailbox) check(write bool) error {
@@ -105,6 +129,8 @@ func (mb *Mailbox) check(write bool) error {
 // statusOf computes the counters of a state.
 func (h *hub) statusOf(st *state) store.MailboxStatus {
 	ms := store.MailboxStatus{UIDValidity: st.uidValidity(), UIDNext: st.nextUID(), HighestModSeq: st.modseq, Messages: uint32(len(st.msgs))}
+	// Messages no session has seen (IMAP STATUS RECENT).
+	ms.Recent = uint32(len(st.msgs) - st.find(st.u32(hdrFirstRecentUID)))
 	for i := range st.msgs {
 		m := &st.msgs[i]
 		if m.flags&flagSeen == 0 {
@@ -141,7 +167,10 @@ func (mb *Mailbox) Status(ctx context.Context) (store.MailboxStatus, error) {
 	if err := mb.check(false); err != nil {
 		return store.MailboxStatus{}, err
 	}
-	return mb.h.statusOf(mb.view), nil
+	mb.initRecent(ctx)
+	st := mb.h.statusOf(mb.view)
+	st.Recent = mb.recentCount()
+	return st, nil
 }
 
 // info fills a MessageInfo for m.
@@ -156,6 +185,7 @@ func (mb *Mailbox) info(m *message, mi *store.MessageInfo) {
 		SaveDate:     meta.SaveDate,
 		Size:         mb.h.sizeOf(uv, m),
 		GUID:         meta.GUID,
+		Recent:       mb.isRecent(m.uid),
 	}
 }
 
@@ -164,12 +194,14 @@ func (mb *Mailbox) Messages(ctx context.Context, uids store.UIDSet, fn func(*sto
 	if err := mb.check(false); err != nil {
 		return err
 	}
+	mb.initRecent(ctx)
 	var mi store.MessageInfo
 	visit := func(i int) error {
 		mb.info(&mb.view.msgs[i], &mi)
 		return fn(&mi)
 	}
 	if uids == nil {
+		defer mb.flushMeta(1)
 		for i := range mb.view.msgs {
 			if err := visit(i); err != nil {
 				return err
@@ -180,6 +212,7 @@ func (mb *Mailbox) Messages(ctx context.Context, uids store.UIDSet, fn func(*sto
 		}
 		return nil
 	}
+	defer mb.flushMeta(256)
 	for _, i := range mb.view.indexes(uids) {
 		if err := visit(i); err != nil {
 			return err
@@ -370,7 +403,15 @@ func (mb *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 		mb.s.opts.logger().Warn("sdbox: damaged transaction log", "mailbox", mb.name, "err", derr)
 	}
 	mb.pos.off, mb.pos.modseq = end, mb.view.modseq
+	if mb.recentInit {
+		mb.claimRecent(ctx)
+	}
 	mb.fillNew(changes)
+	for i := range changes {
+		if changes[i].Kind == store.ChangeNew {
+			changes[i].Message.Recent = mb.isRecent(changes[i].UID)
+		}
+	}
 	return changes, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -39,6 +40,10 @@ type Options struct {
 	// NoSync skips fsync calls. Only for tests and benchmarks: an
 	// acknowledged message may be lost on a crash.
 	NoSync bool
+
+	// pending holds the deliveries made with store.AppendOptions.NoSync
+	// until SyncDeliveries; shared by a Backend's Stores.
+	pending *syncfs.Pending
 }
 
 func (o *Options) lockTimeout() time.Duration {

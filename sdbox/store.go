@@ -1,6 +1,7 @@
 package sdbox
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +31,10 @@ type Store struct {
 
 	seq atomic.Uint64
 
+	// noTmpfile: unnamed files do not work here (tmpfile.go);
+	// tmpfileProbed: they were tried once and do.
+	noTmpfile, tmpfileProbed atomic.Bool
+
 	mu     sync.Mutex
 	hubs   map[string]*hub // by dbox-Mails directory
 	closed bool
@@ -44,6 +50,9 @@ var _ store.Store = (*Store)(nil)
 // mail user Dovecot runs as), files and directories yubin creates are
 // given to that user.
 func Open(root string, opts Options) (*Store, error) {
+	if opts.pending == nil {
+		opts.pending = &syncfs.Pending{}
+	}
 	s := &Store{root: filepath.Clean(root), opts: opts, hubs: map[string]*hub{}}
 	s.host = opts.Hostname
 	if s.host == "" {
@@ -167,4 +176,16 @@ func (s *Store) syncDir(dir string) error {
 func newGUID() (g [16]byte) {
 	rand.Read(g[:])
 	return g
+}
+
+// SyncDeliveries makes durable every append made through this Store
+// (and, for a Store of a Backend, through the Backend's other Stores)
+// with store.AppendOptions.NoSync before the call: one syncfs per file
+// system, shared by the callers waiting at that moment
+// (store.DeliverySyncer).
+func (s *Store) SyncDeliveries(ctx context.Context) error {
+	if err := s.opts.pending.Sync(ctx); err != nil {
+		return fmt.Errorf("sdbox: %w", err)
+	}
+	return nil
 }

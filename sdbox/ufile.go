@@ -161,6 +161,9 @@ type msgMeta struct {
 	Lines    []metaLine // all metadata lines, in file order
 	SaveDate time.Time  // the file's change time
 	Damage   error      // what was wrong with the file, if anything
+	// cached: read from yubin's cache (metacache.go), which keeps only
+	// GUID, Received, VSize and SaveDate.
+	cached bool
 }
 
 // readMeta reads a u.N file's layout and metadata through r (size bytes).

@@ -68,7 +68,7 @@ func sdboxRoot(u *auth.User, name string) (string, error) {
 // mailStores routes each user to the backend of the format their mail
 // location names.
 type mailStores struct {
-	*maildir.Backend // Maildir users; also SyncDeliveries for them
+	*maildir.Backend // Maildir users (SyncDeliveries: mailloc_sync.go)
 	sdbox            *sdbox.Backend
 	users            *users
 }

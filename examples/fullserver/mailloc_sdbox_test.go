@@ -102,7 +102,9 @@ print('OK')
 		}
 	}
 	// UID 1 was read over IMAP, 3 over POP3 (\Seen); 2 got STORE +FLAGS.
-	if !strings.Contains(got, "uid=1 flags=\\Seen") || !strings.Contains(got, "uid=3 flags=\\Seen") || !strings.Contains(got, "uid=2 flags=\\Flagged \\Recent $Important") {
+	// yubin's IMAP session took them as \Recent (first_recent_uid), so
+	// Dovecot shows none \Recent.
+	if !strings.Contains(got, "uid=1 flags=\\Seen\n") || !strings.Contains(got, "uid=3 flags=\\Seen\n") || !strings.Contains(got, "uid=2 flags=\\Flagged $Important\n") {
 		t.Errorf("dovecot flags:\n%s", got)
 	}
 	if st := d.Doveadm(t, nil, "mailbox", "status", "-u", "bob@localhost", "uidvalidity", "INBOX"); !strings.Contains(st, strconv.FormatUint(uidv, 10)) {

@@ -40,8 +40,8 @@ func (h *host) newQueue(c *config.Config, deliver lmtp.Deliverer) (*queue.Queue,
 		rt.cur.Store(p)
 		return nil
 	})
-	local := &queue.LocalTransport{Deliverer: deliver, Name: "local", MaxHeaderBytes: int(c.Int("header_size_limit"))}
-	virtual := &queue.LocalTransport{Deliverer: deliver, Name: "virtual", MaxHeaderBytes: int(c.Int("header_size_limit"))}
+	local := &queue.LocalTransport{Deliverer: deliver, Name: "local", MaxHeaderBytes: int(c.Int("header_size_limit")), SavedTo: savedTo(c, deliver)}
+	virtual := &queue.LocalTransport{Deliverer: deliver, Name: "virtual", MaxHeaderBytes: int(c.Int("header_size_limit")), SavedTo: savedTo(c, deliver)}
 	q := &queue.Queue{
 		Dir:      queueDir(c),
 		Hostname: c.Get("myhostname"),
