@@ -169,7 +169,7 @@ func (p *dovecotParser) parseFile(file string, data []byte, depth int) {
 		return
 	}
 	var full strings.Builder // a line continued with '\'
-	start := 0
+	start, warnedNBSP := 0, false
 	for n := 1; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -184,6 +184,14 @@ func (p *dovecotParser) parseFile(file string, data []byte, depth int) {
 		}
 		if full.Len() == 0 {
 			start = n
+		}
+		if bytes.Contains(line, nbsp) {
+			// Pasted from a web page: Dovecot would refuse the line.
+			if !warnedNBSP {
+				p.warnf(Pos{file, n}, "non-breaking spaces (U+00A0, from a web page?) read as spaces; Dovecot itself would refuse them")
+				warnedNBSP = true
+			}
+			line = bytes.ReplaceAll(line, nbsp, []byte{' '})
 		}
 		text, cont := p.cleanLine(string(bytes.TrimSuffix(line, []byte{'\r'})), Pos{file, n})
 		if cont {
@@ -205,6 +213,9 @@ func (p *dovecotParser) parseFile(file string, data []byte, depth int) {
 		p.parseLine(strings.TrimSpace(full.String()), Pos{file, start}, depth)
 	}
 }
+
+// nbsp is U+00A0 in UTF-8.
+var nbsp = []byte("\u00a0")
 
 // isWhite is Dovecot's IS_WHITE.
 func isWhite(c byte) bool { return c == ' ' || c == '\t' }

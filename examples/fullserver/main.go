@@ -89,21 +89,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fullserver: unknown command %q\n", cmd)
 		return 2
 	}
-	cfg, file, err := loadConfig(o)
+	ld, err := loadAll(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "fullserver: configuration errors:\n%s\n", indent(err.Error()))
 		return 1
 	}
+	cfg, file := ld.cfg, ld.file
 	switch cmd {
 	case "check":
 		// Build everything a start would, recording what is read: a
 		// setting nothing reads gets a warning, never a silent OK.
 		reads := config.NewReadLog()
+		cfg.WithReadLog(reads).MarkRead("dovecot_config_file") // read by loadAll
 		if err := checkRuntime(cfg.WithReadLog(reads)); err != nil {
 			fmt.Fprintf(stderr, "fullserver: %v\n", err)
 			return 1
 		}
-		if n := unusedWarnings(stderr, cfg, reads); n > 0 {
+		if n := ld.printWarnings(stderr) + unusedWarnings(stderr, cfg, reads); n > 0 {
 			fmt.Fprintf(stdout, "%s: configuration usable, but %d setting(s) have no effect (see the warnings)\n", file, n)
 			return 0
 		}
@@ -126,7 +128,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // DATA/main.cf when it exists, else the embedded defaults. It returns the
 // name of what it read.
 func loadConfig(o *options) (*config.Config, string, error) {
-	schema := newSchema()
+	ld, err := loadAll(o)
+	return ld.cfg, ld.file, err
+}
+
+// loadMain reads main.cf (as loadConfig says) on top of base, the
+// settings read from dovecot.conf.
+func loadMain(o *options, schema *config.Schema, base []config.Setting) (*config.Config, string, error) {
 	var extra []config.Setting
 	if o.data != "" {
 		extra = append(extra, config.Setting{Name: "data_directory", Value: o.data, Pos: config.Pos{File: "-data flag"}})
@@ -142,10 +150,15 @@ func loadConfig(o *options) (*config.Config, string, error) {
 		}
 	}
 	if file == "" {
-		c, err := schema.Parse("(defaults)", strings.NewReader(""), extra...)
+		c, err := schema.ParseOver(base, "(defaults)", strings.NewReader(""), extra...)
 		return c, "(embedded defaults)", err
 	}
-	c, err := schema.Load(file, extra...)
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, file, config.ErrorList{{Msg: err.Error()}}
+	}
+	defer f.Close()
+	c, err := schema.ParseOver(base, file, f, extra...)
 	return c, file, err
 }
 
