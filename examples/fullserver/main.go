@@ -33,6 +33,11 @@ commands:
   auth test USER [PASSWORD]  try a login through the passdb (doveadm auth test)
   pw [-s SCHEME] [-p PASSWORD]  print a password's hash (doveadm pw)
                 A running server sees these changes at the next login.
+  reload        make the running server re-read its configuration (SIGHUP,
+                as postfix reload): listeners, maillog_file, users, tables
+  stop          stop the running server and wait until it has drained
+                (SIGTERM, as postfix stop); both find it through the locked
+                pid file DATA/fullserver.pid
   queue list [json]        the running server's queue, as mailq (postqueue -p, -j)
   queue flush              deliver all queued mail now (postqueue -f)
   queue hold ID|ALL        put messages on hold (postsuper -h)
@@ -81,7 +86,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd = o.args[0]
 	}
 	switch cmd {
-	case "", "run", "check", "config", "queue", "dkim":
+	case "", "run", "check", "config", "queue", "dkim", "reload", "stop":
 	default:
 		if slices.Contains(userCommandNames, cmd) {
 			break
@@ -92,6 +97,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ld, err := loadAll(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "fullserver: configuration errors:\n%s\n", indent(err.Error()))
+		if cmd == "stop" {
+			return stopDespiteErrors(o, stderr)
+		}
 		return 1
 	}
 	cfg, file := ld.cfg, ld.file
@@ -118,6 +126,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return userCommand(cfg, cmd, o.args[1:], stdin, stdout, stderr)
 	case "queue":
 		return queueCommand(cfg, o.args[1:], stdout, stderr)
+	case "reload", "stop":
+		return controlCommand(cfg, cmd, stdout, stderr)
 	case "dkim":
 		return dkimCommand(cfg, o.args[1:], stdout, stderr)
 	}
