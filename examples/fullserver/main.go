@@ -110,7 +110,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		reads := config.NewReadLog()
 		cfg.WithReadLog(reads).MarkRead("dovecot_config_file") // read by loadAll
 		if err := checkRuntime(cfg.WithReadLog(reads)); err != nil {
-			fmt.Fprintf(stderr, "fullserver: %v\n", err)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "fullserver: %s\n", line)
+			}
 			return 1
 		}
 		if n := ld.printWarnings(stderr) + unusedWarnings(stderr, cfg, reads); n > 0 {

@@ -248,20 +248,9 @@ func checkCert(cfg *config.Config) error {
 
 // checkRuntime is "fullserver check" beyond the syntax: the files the
 // configuration names must be there, and everything a start builds
-// must build (buildAll).
+// must build (buildAll). Every problem found is returned (checkAll).
 func checkRuntime(cfg *config.Config) error {
-	if err := checkCert(cfg); err != nil {
-		return err
-	}
-	if !usesDefaultCert(cfg) {
-		if _, err := loadCert(cfg); err != nil {
-			return err
-		}
-	}
-	if err := checkSetup(cfg.WithReadLog(nil)); err != nil {
-		return err
-	}
-	return buildAll(cfg)
+	return joinErrors(checkAll(cfg))
 }
 
 // prepareDataDirAsRoot creates the data directory and gives it to the
