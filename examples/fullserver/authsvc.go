@@ -35,6 +35,7 @@ func newAuthService(c *config.Config, u *users, log *slog.Logger) (*auth.Service
 		TrustedNetworks: trusted,
 		FailureDelay:    delay,
 		UsernameFormat:  c.Get("auth_username_format"),
+		DefaultRealm:    c.Get("auth_default_realm"),
 		Hostname:        c.Get("myhostname"),
 		Logger:          log,
 	}, nil

@@ -13,6 +13,7 @@ import (
 
 // dovecotConfParams are the settings of the dovecot.conf reader.
 var dovecotConfParams = []config.Param{
+	{Name: "auth_default_realm", Default: "", Doc: "Dovecot's: the domain a login name without '@' is qualified with (alice logs in as alice@REALM), before auth_username_format"},
 	{Name: "dovecot_config_file", Default: "", Doc: "a dovecot.conf (Dovecot 2.3 syntax, with its !include files) whose Dovecot-side settings are read before main.cf's, which override them; empty: dovecot.conf beside main.cf when it exists"},
 }
 

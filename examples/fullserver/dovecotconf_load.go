@@ -29,6 +29,9 @@ func loadAll(o *options) (*loaded, error) {
 	ld := &loaded{cfg: cfg, file: file}
 	path, explicit := dovecotPath(cfg, file, o)
 	if path == "" || (!explicit && !fileExists(path)) {
+		if err == nil {
+			ld.cfg, err = withMailname(o, schema, nil, cfg)
+		}
 		return ld, err
 	}
 	ld.dovecot = path
@@ -47,7 +50,9 @@ func loadAll(o *options) (*loaded, error) {
 		ld.cfg = nil
 		return ld, dedupeErrors(errs)
 	}
-	ld.cfg = cfg2
+	if ld.cfg, err = withMailname(o, schema, d.settings, cfg2); err != nil {
+		return ld, err
+	}
 	ld.warns = append(ld.warns, overridden(cfg2, d.settings)...)
 	return ld, nil
 }

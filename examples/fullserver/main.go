@@ -146,11 +146,12 @@ func loadConfig(o *options) (*config.Config, string, error) {
 
 // loadMain reads main.cf (as loadConfig says) on top of base, the
 // settings read from dovecot.conf.
-func loadMain(o *options, schema *config.Schema, base []config.Setting) (*config.Config, string, error) {
+func loadMain(o *options, schema *config.Schema, base []config.Setting, more ...config.Setting) (*config.Config, string, error) {
 	var extra []config.Setting
 	if o.data != "" {
 		extra = append(extra, config.Setting{Name: "data_directory", Value: o.data, Pos: config.Pos{File: "-data flag"}})
 	}
+	extra = append(extra, more...)
 	file := o.configFile
 	if file == "" {
 		data := o.data
