@@ -30,7 +30,7 @@ func loadAll(o *options) (*loaded, error) {
 	path, explicit := dovecotPath(cfg, file, o)
 	if path == "" || (!explicit && !fileExists(path)) {
 		if err == nil {
-			ld.cfg, err = withMailname(o, schema, nil, cfg)
+			ld.cfg, err = withMailname(o, schema, nil, cfg, &ld.warns)
 		}
 		return ld, err
 	}
@@ -50,7 +50,7 @@ func loadAll(o *options) (*loaded, error) {
 		ld.cfg = nil
 		return ld, dedupeErrors(errs)
 	}
-	if ld.cfg, err = withMailname(o, schema, d.settings, cfg2); err != nil {
+	if ld.cfg, err = withMailname(o, schema, d.settings, cfg2, &ld.warns); err != nil {
 		return ld, err
 	}
 	ld.warns = append(ld.warns, overridden(cfg2, d.settings)...)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,15 +13,21 @@ import (
 // that starts with "/" names a file whose first line is the domain, as
 // Debian's Postfix reads it. cfg is returned as it is otherwise, or
 // loaded again with the file's domain as myorigin (at the same file:line,
-// so $myorigin everywhere is the domain).
-func withMailname(o *options, schema *config.Schema, base []config.Setting, cfg *config.Config) (*config.Config, error) {
+// so $myorigin everywhere is the domain). A missing file is a warning,
+// and myorigin is then $myhostname.
+func withMailname(o *options, schema *config.Schema, base []config.Setting, cfg *config.Config, warns *[]*config.Error) (*config.Config, error) {
 	v := cfg.Get("myorigin")
 	if !strings.HasPrefix(v, "/") {
 		return cfg, nil
 	}
 	pos := cfg.Pos("myorigin")
 	b, err := os.ReadFile(v)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
+		// Debian's installer writes the file; without it, the
+		// domain is Postfix's default myorigin.
+		*warns = append(*warns, &config.Error{Pos: pos, Msg: fmt.Sprintf("myorigin = %s: no such file; using $myhostname (%s)", v, cfg.Get("myhostname"))})
+		b = []byte(cfg.Get("myhostname"))
+	} else if err != nil {
 		return nil, config.ErrorList{{Pos: pos, Msg: fmt.Sprintf("myorigin = %s: %v", v, err)}}
 	}
 	line, _, _ := strings.Cut(string(b), "\n")

@@ -9,7 +9,8 @@ import (
 )
 
 // TestMyoriginFromMailnameFile: Debian's "myorigin = /etc/mailname" reads
-// the domain from the file; a missing file is an error at file:line.
+// the domain from the file; a missing file is a warning (myorigin is then $myhostname), a
+// bad one an error at file:line.
 func TestMyoriginFromMailnameFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -39,8 +40,15 @@ func TestMyoriginFromMailnameFile(t *testing.T) {
 
 	os.WriteFile(cf, []byte("data_directory = "+dir+"/data\nmyorigin = "+dir+"/nomailname\n"), 0o644)
 	errb.Reset()
-	if code := run([]string{"-config", cf, "check"}, strings.NewReader(""), &out, &errb); code != 1 || !strings.Contains(errb.String(), cf+":2: myorigin = "+dir+"/nomailname: open") {
+	out.Reset()
+	if code := run([]string{"-config", cf, "check"}, strings.NewReader(""), &out, &errb); code != 0 || !strings.Contains(errb.String(), cf+":2: myorigin = "+dir+"/nomailname: no such file; using $myhostname (localhost)") {
 		t.Errorf("missing mailname: exit %d: %s", code, errb.String())
+	}
+	os.WriteFile(filepath.Join(dir, "badname"), []byte("two words\n"), 0o644)
+	os.WriteFile(cf, []byte("data_directory = "+dir+"/data\nmyorigin = "+dir+"/badname\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"-config", cf, "check"}, strings.NewReader(""), &out, &errb); code != 1 || !strings.Contains(errb.String(), cf+`:2: myorigin = `+dir+`/badname: the file's first line "two words" is not a domain name`) {
+		t.Errorf("bad mailname: exit %d: %s", code, errb.String())
 	}
 }
 

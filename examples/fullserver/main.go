@@ -108,7 +108,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// Build everything a start would, recording what is read: a
 		// setting nothing reads gets a warning, never a silent OK.
 		reads := config.NewReadLog()
-		cfg.WithReadLog(reads).MarkRead("dovecot_config_file") // read by loadAll
 		if err := checkRuntime(cfg.WithReadLog(reads)); err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				fmt.Fprintf(stderr, "fullserver: %s\n", line)

@@ -46,7 +46,7 @@ func checkNotRunning(cfg *config.Config) error {
 // server holds it.
 func writePIDFile(cfg *config.Config) (*pidFile, error) {
 	path := pidPath(cfg)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("pid file: %w", err)
 	}
