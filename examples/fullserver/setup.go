@@ -43,7 +43,7 @@ func (h *host) setup() (*demoUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	metered := &meteredAuth{a: authn, m: h.m}
+	metered := &meteredAuth{a: authn, m: h.m, log: h.log}
 	deliver := &lmtp.StoreDeliverer{
 		Users:         u,
 		Stores:        stores,
