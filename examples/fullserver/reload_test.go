@@ -120,10 +120,15 @@ func TestSIGHUPRebindsListenersAndReopensMaillog(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "stopping the mail system") {
 		t.Fatalf("stop: exit %d: %s", code, stderr)
 	}
+	// It has drained and let go of the pid file: the process ends at
+	// once.
+	if b, _ := os.ReadFile(maillog); !strings.Contains(string(b), "]: stopped\n") {
+		t.Error("stop returned before the server logged that it stopped")
+	}
 	select {
 	case <-in.done:
-	default:
-		t.Fatal("stop returned while the server still runs")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server still runs 5 s after stop returned")
 	}
 	if _, err := os.Stat(filepath.Join(in.data, "fullserver.pid")); err == nil {
 		t.Error("pid file left behind")
