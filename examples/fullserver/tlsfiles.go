@@ -1,16 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -18,6 +10,7 @@ import (
 
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/internal/atomicfile"
+	"github.com/yubinmail/yubin/internal/selfsigned"
 )
 
 // certStore holds the current certificate; SIGHUP swaps in a new one and
@@ -87,31 +80,7 @@ func loadCert(c *config.Config) (*tls.Certificate, error) {
 // makeSelfSigned writes a self-signed certificate for host, localhost and
 // 127.0.0.1 to certFile and keyFile (the key readable by its owner only).
 func makeSelfSigned(certFile, keyFile, host string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: host, Organization: []string{"yubin self-signed"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(2, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{host, "localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
+	certPEM, keyPEM, err := selfsigned.New(host, "yubin self-signed", 2*365*24*time.Hour)
 	if err != nil {
 		return err
 	}
@@ -120,10 +89,10 @@ func makeSelfSigned(certFile, keyFile, host string) error {
 			return err
 		}
 	}
-	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600, atomicfile.NoOwner); err != nil {
+	if err := atomicfile.Write(keyFile, keyPEM, 0o600, atomicfile.NoOwner); err != nil {
 		return err
 	}
-	return atomicfile.Write(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644, atomicfile.NoOwner)
+	return atomicfile.Write(certFile, certPEM, 0o644, atomicfile.NoOwner)
 }
 
 func tlsVersion(name string) uint16 {
