@@ -513,3 +513,21 @@ func (l *sleepLog) take() []time.Duration {
 	l.d = nil
 	return d
 }
+
+// DefaultRealm qualifies a bare login name before the passdb sees it,
+// as Dovecot's auth_default_realm; a name with '@' is left alone.
+func TestSASLDefaultRealm(t *testing.T) {
+	s := testService(t)
+	s.DefaultRealm = "Example.ORG"
+	id, err := runClient(t, s, loopConn, sasl.NewPlainClient("", "plain", "secret"))
+	if err != nil || id.User != "plain@example.org" || id.Fields["original_user"] != "plain" {
+		t.Errorf("bare name: %+v %v", id, err)
+	}
+	if _, err := runClient(t, s, loopConn, sasl.NewPlainClient("", "plain@other.example", "secret")); err == nil {
+		t.Error("a qualified name was re-qualified into the realm")
+	}
+	s.DefaultRealm = ""
+	if _, err := runClient(t, s, loopConn, sasl.NewPlainClient("", "plain", "secret")); err == nil {
+		t.Error("without a realm, a bare name matched plain@example.org")
+	}
+}

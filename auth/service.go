@@ -79,6 +79,10 @@ type Service struct {
 	// UsernameFormat normalises login names (auth_username_format);
 	// empty means "%Lu".
 	UsernameFormat string
+	// DefaultRealm is appended as "@realm" to a login name without '@'
+	// before UsernameFormat is applied (Dovecot's auth_default_realm);
+	// empty means names are used as given.
+	DefaultRealm string
 	// UsernameChars are the characters allowed in login names
 	// (auth_username_chars); empty means DefaultUsernameChars.
 	UsernameChars string
@@ -310,7 +314,7 @@ func (s *Service) finish(ctx context.Context, c *ConnInfo, mech, user string, st
 }
 
 // normalize checks and formats a login name (auth_username_chars,
-// auth_username_format).
+// auth_default_realm, auth_username_format).
 func (s *Service) normalize(c *ConnInfo, user string) (string, error) {
 	if user == "" || len(user) > orDefault(s.MaxUsername, DefaultMaxUsername) {
 		return "", fmt.Errorf("%w: bad user name length", ErrAuthFailed)
@@ -320,6 +324,9 @@ func (s *Service) normalize(c *ConnInfo, user string) (string, error) {
 		if strings.IndexByte(chars, user[i]) < 0 {
 			return "", fmt.Errorf("%w: invalid character in user name", ErrAuthFailed)
 		}
+	}
+	if s.DefaultRealm != "" && !strings.Contains(user, "@") {
+		user += "@" + s.DefaultRealm
 	}
 	v := connVars(c, user)
 	out, err := Expand(orDefault(s.UsernameFormat, DefaultUsernameFormat), v, nil)

@@ -30,6 +30,16 @@
 // "</etc/ssl/certs/mail.pem" stands for the contents of that file
 // (ssl_cert = </etc/ssl/certs/mail.pem).
 //
+// # Dovecot's syntax
+//
+// [LoadDovecot] and [ParseDovecot] read a dovecot.conf in Dovecot 2.3's
+// own syntax, with sections ("service imap-login {", "passdb {"),
+// "!include" and "!include_try" globs, quoting, a trailing backslash continuing a line,
+// "<file" values and "$key" self-references, into a tree of
+// [DovecotSection]s. Mapping the tree to a program's parameters is the
+// program's business; [Schema.ParseOver] then loads a main.cf on top of
+// the settings that came from it.
+//
 // # Per-service overrides
 //
 // Postfix's master.cf overrides main.cf parameters for one service with

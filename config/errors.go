@@ -110,3 +110,8 @@ func editDistance(a, b string, limit int) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest returns the candidate nearest to name when it is near enough to
+// be a plausible typo (edit distance at most a third of the name, at most
+// 3), or "": the did-you-mean of an unknown name.
+func Closest(name string, candidates []string) string { return closest(name, candidates) }

@@ -68,3 +68,32 @@ imap/smtpd_banner = never read
 	// warning: main.cf:3: broken_sasl_auth_clients: unused parameter
 	// warning: main.cf:4: imap/smtpd_banner: unused parameter
 }
+
+// A dovecot.conf is read into sections, as doveconf reads it.
+func ExampleParseDovecot() {
+	conf := `protocols = imap pop3
+service imap-login {
+  inet_listener imaps {
+    port = 993
+  }
+}
+mail_plugins = quota
+mail_plugins = $mail_plugins zlib
+`
+	root, _, err := config.ParseDovecot("dovecot.conf", strings.NewReader(conf), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	listener := root.Sections[0].Sections[0]
+	port, _ := listener.Get("port")
+	plugins, _ := root.Get("mail_plugins")
+	fmt.Println(root.Sections[0].Name, listener.Name, port.Value, port.Pos)
+	fmt.Println(plugins.Value)
+	_, _, err = config.ParseDovecot("dovecot.conf", strings.NewReader("service imap {\n"), nil)
+	fmt.Println(err)
+	// Output:
+	// imap-login imaps 993 dovecot.conf:4
+	// quota zlib
+	// dovecot.conf:1: missing '}' for the section service imap started here
+}

@@ -149,13 +149,21 @@ func (s *Schema) Load(file string, extra ...Setting) (*Config, error) {
 
 // Parse reads and checks a configuration from r; file names it in errors.
 func (s *Schema) Parse(file string, r io.Reader, extra ...Setting) (*Config, error) {
+	return s.ParseOver(nil, file, r, extra...)
+}
+
+// ParseOver is [Schema.Parse] on top of base: settings read before the
+// file (from another file, such as a dovecot.conf beside a main.cf),
+// which the file's own settings, and then extra, override. base's
+// settings are checked as the file's are, at their own file:line.
+func (s *Schema) ParseOver(base []Setting, file string, r io.Reader, extra ...Setting) (*Config, error) {
 	settings, err := ParseSettings(file, r)
 	var errs ErrorList
 	if err != nil {
 		errs = append(errs, err.(ErrorList)...)
 	}
 	c := &Config{schema: s, global: map[string]Setting{}, services: map[string]map[string]Setting{}, defined: map[string]bool{}}
-	all := append(settings, extra...)
+	all := append(append(slices.Clip(base), settings...), extra...)
 	for _, st := range all {
 		if p, ok := s.params[st.Name]; ok && p.Defines {
 			for _, n := range SplitList(st.Value) {

@@ -1,6 +1,9 @@
 package queue
 
-import "io"
+import (
+	"io"
+	"strings"
+)
 
 // hopReader counts the Received header fields of a message as it is
 // read through (for hopcount_limit), without buffering it: it looks at
@@ -12,7 +15,16 @@ type hopReader struct {
 	bol    bool   // at the beginning of a line
 	prefix []byte // the current line's first bytes, up to len("received:")
 	done   bool   // past the header
+	// The Message-ID field, for cleanup's "message-id=" log line: the
+	// current line while it may be one (up to maxMessageIDLine bytes),
+	// and the first one's value.
+	line      []byte
+	messageID string
+	inMID     bool // the current field is Message-ID (its continuation lines too)
 }
+
+// maxMessageIDLine bounds the bytes kept of a Message-ID field.
+const maxMessageIDLine = 998
 
 func newHopReader(r io.Reader) *hopReader {
 	return &hopReader{r: r, bol: true, prefix: make([]byte, 0, 9)}
@@ -33,6 +45,7 @@ func (h *hopReader) scan(b []byte) {
 		}
 		if c == '\n' {
 			if h.bol || (len(h.prefix) == 1 && h.prefix[0] == '\r') {
+				h.endMessageID()
 				h.done = true // the empty line: end of header
 				return
 			}
@@ -43,6 +56,17 @@ func (h *hopReader) scan(b []byte) {
 		if h.bol {
 			h.bol = false
 			h.prefix = h.prefix[:0]
+			if c != ' ' && c != '\t' {
+				h.endMessageID() // a new field, not a continuation
+			}
+		}
+		if h.messageID == "" && len(h.line) < maxMessageIDLine && (h.inMID || len(h.line) < len("message-id:")) {
+			h.line = append(h.line, c)
+			if !h.inMID && len(h.line) == len("message-id:") {
+				if strings.EqualFold(string(h.line), "message-id:") {
+					h.inMID = true
+				}
+			}
 		}
 		if len(h.prefix) < 9 {
 			h.prefix = append(h.prefix, c|0x20*byte(btoi(c >= 'A' && c <= 'Z')))
@@ -58,4 +82,19 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// endMessageID ends the current field: the first Message-ID's value is
+// kept (white space and line breaks folded away), any other line
+// dropped.
+func (h *hopReader) endMessageID() {
+	if h.inMID && h.messageID == "" {
+		v := strings.Join(strings.Fields(string(h.line[len("message-id:"):])), " ")
+		if v == "" {
+			v = " " // present but empty: not looked for again
+		}
+		h.messageID = v
+	}
+	h.inMID = false
+	h.line = h.line[:0]
 }

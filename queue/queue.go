@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,6 +210,14 @@ func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if m.queue == "hold" {
 		where = "hold"
 	}
+	// As Postfix's cleanup logs the Message-ID field it saw ("<>"
+	// without one).
+	hr.endMessageID()
+	mid := hr.messageID
+	if mid == "" {
+		mid = "<>"
+	}
+	q.log.Info(fmt.Sprintf("%s: message-id=%s", env.ID, strings.TrimSpace(mid)), "service", "cleanup")
 	q.log.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue %s)", env.ID, env.From, m.size, len(env.Recipients), where), "service", "qmgr")
 	e := &entry{m: m, hops: max(env.Hops, hr.hops)}
 	q.mu.Lock()

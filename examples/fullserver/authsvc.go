@@ -35,6 +35,7 @@ func newAuthService(c *config.Config, u *users, log *slog.Logger) (*auth.Service
 		TrustedNetworks: trusted,
 		FailureDelay:    delay,
 		UsernameFormat:  c.Get("auth_username_format"),
+		DefaultRealm:    c.Get("auth_default_realm"),
 		Hostname:        c.Get("myhostname"),
 		Logger:          log,
 	}, nil
@@ -42,8 +43,9 @@ func newAuthService(c *config.Config, u *users, log *slog.Logger) (*auth.Service
 
 // meteredAuth counts failed authentications and their latency.
 type meteredAuth struct {
-	a auth.Authenticator
-	m *metrics
+	a   auth.Authenticator
+	m   *metrics
+	log *slog.Logger // for Dovecot's login lines; nil: none
 }
 
 func (a *meteredAuth) Mechanisms(c *auth.ConnInfo) []string { return a.a.Mechanisms(c) }
@@ -65,6 +67,9 @@ func (a *meteredAuth) Login(ctx context.Context, c *auth.ConnInfo, user, passwor
 	start := time.Now()
 	id, err := a.a.Login(ctx, c, user, password)
 	a.observe(c, start, err)
+	if err == nil {
+		dovecotLoginLine(a.log, c, "PLAIN", id)
+	}
 	return id, err
 }
 
@@ -73,13 +78,14 @@ func (a *meteredAuth) NewSASL(ctx context.Context, mech string, c *auth.ConnInfo
 	if err != nil {
 		return nil, err
 	}
-	return &meteredSASL{SASLSession: s, a: a, c: c, start: time.Now()}, nil
+	return &meteredSASL{SASLSession: s, a: a, c: c, mech: mech, start: time.Now()}, nil
 }
 
 type meteredSASL struct {
 	auth.SASLSession
 	a     *meteredAuth
 	c     *auth.ConnInfo
+	mech  string
 	start time.Time
 }
 
@@ -87,6 +93,9 @@ func (s *meteredSASL) Next(ctx context.Context, response []byte) ([]byte, bool, 
 	ch, done, err := s.SASLSession.Next(ctx, response)
 	if done || err != nil {
 		s.a.observe(s.c, s.start, err)
+	}
+	if done && err == nil {
+		dovecotLoginLine(s.a.log, s.c, s.mech, s.SASLSession.Identity())
 	}
 	return ch, done, err
 }

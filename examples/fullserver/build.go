@@ -59,7 +59,8 @@ func buildAll(cfg *config.Config) error {
 	// Read when started as root; whether the user exists is the
 	// start's business, not the configuration's.
 	ownerOf(cfg)
-	passScheme(cfg) // adduser, passwd and pw hash with it
+	passScheme(cfg)                // adduser, passwd and pw hash with it
+	cfg.Get("dovecot_config_file") // loadAll read it
 	certFiles(cfg)
 	usesDefaultCert(cfg)
 	h.tlsConf = &tls.Config{MinVersion: sp.minTLS}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -74,7 +75,14 @@ inet_protocols = all
 	code, stdout, stderr = runCmd(t, "", "-config", cf, "-data", filepath.Join(dir, "data"), "check")
 	require.Equal(t, 0, code, "check refused Debian's main.cf as installed:\n%s", stderr)
 	wantUnused(t, stderr, "biff", "readme_directory", "compatibility_level", "append_dot_mydomain", "smtp_tls_session_cache_database", "alias_database")
-	assert.Equal(t, cf+": configuration usable, but 6 setting(s) have no effect (see the warnings)\n", stdout)
+	// myorigin = /etc/mailname: without that file (not written on this
+	// machine by Debian's installer) check says so and uses $myhostname.
+	n := 6
+	if _, err := os.Stat("/etc/mailname"); err != nil {
+		n++
+		assert.Contains(t, stderr, "main.cf:40: myorigin = /etc/mailname: no such file; using $myhostname (mx.example.jp)")
+	}
+	assert.Equal(t, cf+fmt.Sprintf(": configuration usable, but %d setting(s) have no effect (see the warnings)\n", n), stdout)
 }
 
 // TestCheckRefusesMisspeltKnownName: a name neither yubin nor Postfix

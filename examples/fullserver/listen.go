@@ -17,6 +17,7 @@ import (
 // bound is one open listener, made before privileges are dropped.
 type bound struct {
 	service string
+	spec    listenSpec // what the configuration asked for (port 0 stays 0)
 	l       net.Listener
 	unix    string // socket path for a unix listener
 	tls     bool   // implicit TLS (submissions, imaps, pop3s)
@@ -116,7 +117,7 @@ func bindAll(specs []listenSpec, owner *account) ([]*bound, error) {
 			if err != nil {
 				return fail(fmt.Errorf("%s listener %s: %w", s.service, s.addr, err))
 			}
-			out = append(out, &bound{service: s.service, l: l, unix: s.addr})
+			out = append(out, &bound{service: s.service, spec: s, l: l, unix: s.addr})
 			continue
 		}
 		lc := net.ListenConfig{}
@@ -134,7 +135,7 @@ func bindAll(specs []listenSpec, owner *account) ([]*bound, error) {
 			}
 			return fail(fmt.Errorf("%s listener: %w", s.service, err))
 		}
-		out = append(out, &bound{service: s.service, l: l})
+		out = append(out, &bound{service: s.service, spec: s, l: l})
 	}
 	return out, nil
 }

@@ -33,6 +33,11 @@ commands:
   auth test USER [PASSWORD]  try a login through the passdb (doveadm auth test)
   pw [-s SCHEME] [-p PASSWORD]  print a password's hash (doveadm pw)
                 A running server sees these changes at the next login.
+  reload        make the running server re-read its configuration (SIGHUP,
+                as postfix reload): listeners, maillog_file, users, tables
+  stop          stop the running server and wait until it has drained
+                (SIGTERM, as postfix stop); both find it through the locked
+                pid file DATA/fullserver.pid
   queue list [json]        the running server's queue, as mailq (postqueue -p, -j)
   queue flush              deliver all queued mail now (postqueue -f)
   queue hold ID|ALL        put messages on hold (postsuper -h)
@@ -85,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAuthWorker(o.args[1:], stderr)
 	}
 	switch cmd {
-	case "", "run", "check", "config", "queue", "dkim", "replicator":
+	case "", "run", "check", "config", "queue", "dkim", "replicator", "reload", "stop":
 	default:
 		if slices.Contains(userCommandNames, cmd) {
 			break
@@ -93,21 +98,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fullserver: unknown command %q\n", cmd)
 		return 2
 	}
-	cfg, file, err := loadConfig(o)
+	ld, err := loadAll(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "fullserver: configuration errors:\n%s\n", indent(err.Error()))
+		if cmd == "stop" {
+			return stopDespiteErrors(o, stderr)
+		}
 		return 1
 	}
+	cfg, file := ld.cfg, ld.file
 	switch cmd {
 	case "check":
 		// Build everything a start would, recording what is read: a
 		// setting nothing reads gets a warning, never a silent OK.
 		reads := config.NewReadLog()
 		if err := checkRuntime(cfg.WithReadLog(reads)); err != nil {
-			fmt.Fprintf(stderr, "fullserver: %v\n", err)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "fullserver: %s\n", line)
+			}
 			return 1
 		}
-		if n := unusedWarnings(stderr, cfg, reads); n > 0 {
+		if n := ld.printWarnings(stderr) + unusedWarnings(stderr, cfg, reads); n > 0 {
 			fmt.Fprintf(stdout, "%s: configuration usable, but %d setting(s) have no effect (see the warnings)\n", file, n)
 			return 0
 		}
@@ -120,6 +131,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return userCommand(cfg, cmd, o.args[1:], stdin, stdout, stderr)
 	case "queue":
 		return queueCommand(cfg, o.args[1:], stdout, stderr)
+	case "reload", "stop":
+		return controlCommand(cfg, cmd, stdout, stderr)
 	case "dkim":
 		return dkimCommand(cfg, o.args[1:], stdout, stderr)
 	case "replicator":
@@ -132,11 +145,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // DATA/main.cf when it exists, else the embedded defaults. It returns the
 // name of what it read.
 func loadConfig(o *options) (*config.Config, string, error) {
-	schema := newSchema()
+	ld, err := loadAll(o)
+	return ld.cfg, ld.file, err
+}
+
+// loadMain reads main.cf (as loadConfig says) on top of base, the
+// settings read from dovecot.conf.
+func loadMain(o *options, schema *config.Schema, base []config.Setting, more ...config.Setting) (*config.Config, string, error) {
 	var extra []config.Setting
 	if o.data != "" {
 		extra = append(extra, config.Setting{Name: "data_directory", Value: o.data, Pos: config.Pos{File: "-data flag"}})
 	}
+	extra = append(extra, more...)
 	file := o.configFile
 	if file == "" {
 		data := o.data
@@ -148,10 +168,15 @@ func loadConfig(o *options) (*config.Config, string, error) {
 		}
 	}
 	if file == "" {
-		c, err := schema.Parse("(defaults)", strings.NewReader(""), extra...)
+		c, err := schema.ParseOver(base, "(defaults)", strings.NewReader(""), extra...)
 		return c, "(embedded defaults)", err
 	}
-	c, err := schema.Load(file, extra...)
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, file, config.ErrorList{{Msg: err.Error()}}
+	}
+	defer f.Close()
+	c, err := schema.ParseOver(base, file, f, extra...)
 	return c, file, err
 }
 

@@ -155,6 +155,9 @@ func newSchema() *config.Schema {
 	for _, p := range sieveParams {
 		byName[p.Name] = p
 	}
+	for _, p := range dovecotConfParams {
+		byName[p.Name] = p
+	}
 	for _, p := range msgauthParams {
 		byName[p.Name] = p
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/internal/atomicfile"
 )
 
 // maxPasswdFile bounds the passwd file the user commands read into memory.
@@ -172,36 +173,11 @@ func readPasswdBounded(path string) ([]byte, error) {
 // so that path is never, even for a moment, a file the server cannot
 // read.
 func writeOwnedAtomic(path string, data []byte, owner *account) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
+	o := atomicfile.NoOwner
+	if owner != nil {
+		o = atomicfile.Owner{UID: owner.uid, GID: owner.gid}
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil && owner != nil {
-		err = f.Chown(owner.uid, owner.gid)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o600, o)
 }
 
 // lineUser is the user name of a passwd-file line, "" for a comment or

@@ -128,7 +128,7 @@ s.quit()
 		}
 	}
 	private := func(rel string) bool {
-		for _, p := range []string{"mail", "tls", "tmp", "hold", "queue", "passwd"} {
+		for _, p := range []string{"mail", "tls", "tmp", "hold", "queue", "passwd", "fullserver.pid"} {
 			if rel == p || strings.HasPrefix(rel, p+"/") {
 				return true
 			}

@@ -40,6 +40,8 @@ type host struct {
 	// otherwise (authworker.go).
 	authWorker *privsep.Client
 	out        io.Writer
+	errOut     io.Writer
+	rs         reloadState // SIGHUP's: the log file, the listeners
 
 	tlsConf  *tls.Config // the current certificate, ssl_min_protocol
 	binds    []*bound
@@ -54,7 +56,7 @@ type host struct {
 // runs before the first connection is accepted: on error nothing is left
 // listening and the exit code is 1.
 func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer) int {
-	h := &host{cfg: cfg, opts: o, m: newMetrics(), out: stdout, running: map[string]protoServer{}}
+	h := &host{cfg: cfg, opts: o, m: newMetrics(), out: stdout, errOut: stderr, running: map[string]protoServer{}}
 	h.cur.Store(cfg)
 	if file != "(embedded defaults)" {
 		h.file = file
@@ -65,16 +67,18 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		return 1
 	}
-	if logc != nil {
-		defer logc.Close()
-	}
-	h.log = newLogger(logw, sp.logFormat, sp.hostname, sp.syslogName)
+	h.rs.logw = &reopenWriter{w: logw, c: logc}
+	defer h.rs.logw.Close()
+	h.log = newLogger(h.rs.logw, sp.logFormat, sp.hostname, sp.syslogName)
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		closeAll(h.binds)
 		return 1
 	}
 
+	if err := checkNotRunning(cfg); err != nil {
+		return fail(err)
+	}
 	// As root: resolve mail_owner, make the data directory its own, read
 	// root-only certificates, bind, then drop privileges before anything
 	// touches mail.
@@ -147,6 +151,11 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		h.certs.cur.Store(cert)
 		h.log.Info(fmt.Sprintf("made a self-signed certificate %s for %s", cf, cfg.Get("myhostname")))
 	}
+	pidf, err := writePIDFile(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer pidf.remove()
 	h.tlsConf = h.certs.tlsConfig(sp.minTLS)
 	demo, err := h.setup()
 	if err != nil {
@@ -165,26 +174,15 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		return fail(fmt.Errorf("queue control socket: %w", err))
 	}
 	go queue.ServeControl(ctx, ctlL, h.queue, h.log.With("service", "postqueue"))
-	var wg sync.WaitGroup
-	var stopping atomic.Bool
 	for _, b := range h.binds {
 		srv := h.running[b.service]
 		if srv == nil {
 			b.l.Close()
 			continue
 		}
-		wg.Add(1)
-		go func(b *bound, srv protoServer) {
-			defer wg.Done()
-			l := net.Listener(newCountingListener(b.l, b.service, h.m))
-			if b.tls {
-				l = tls.NewListener(l, h.tlsConf)
-			}
-			if err := srv.Serve(l); err != nil && !stopping.Load() {
-				h.log.Error(fmt.Sprintf("%s listener %s stopped: %v", b.service, b.l.Addr(), err))
-			}
-		}(b, srv)
+		h.serveBind(b, srv)
 	}
+
 	// Signals are caught before the welcome text says the host runs, so
 	// a SIGTERM sent at once still drains.
 	sig := make(chan os.Signal, 4)
@@ -198,7 +196,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		}
 		break
 	}
-	stopping.Store(true)
+	h.rs.stopping.Store(true)
 	h.log.Info("terminating on signal, draining sessions")
 	sctx, cancel := context.WithTimeout(context.Background(), sp.shutdownTimeout)
 	defer cancel()
@@ -221,7 +219,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		sw.Wait()
 	}
 	stop()
-	wg.Wait()
+	h.rs.wg.Wait()
 	closeAll(h.binds)
 	for _, c := range h.closers {
 		c.Close()
@@ -256,20 +254,9 @@ func checkCert(cfg *config.Config) error {
 
 // checkRuntime is "fullserver check" beyond the syntax: the files the
 // configuration names must be there, and everything a start builds
-// must build (buildAll).
+// must build (buildAll). Every problem found is returned (checkAll).
 func checkRuntime(cfg *config.Config) error {
-	if err := checkCert(cfg); err != nil {
-		return err
-	}
-	if !usesDefaultCert(cfg) {
-		if _, err := loadCert(cfg); err != nil {
-			return err
-		}
-	}
-	if err := checkSetup(cfg.WithReadLog(nil)); err != nil {
-		return err
-	}
-	return buildAll(cfg)
+	return joinErrors(checkAll(cfg))
 }
 
 // prepareDataDirAsRoot creates the data directory and gives it to the
@@ -332,6 +319,12 @@ func (h *host) reload() {
 		}
 	}
 	h.cur.Store(cfg)
+	if err := h.reopenLog(cfg); err != nil {
+		h.log.Error("reload: " + err.Error())
+	}
+	for _, err := range h.rebind(cfg) {
+		h.log.Error("reload: " + err.Error())
+	}
 	h.log.Info("reload: configuration, certificates, users and tables re-read")
 }
 

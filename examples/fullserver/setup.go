@@ -50,7 +50,7 @@ func (h *host) setup() (*demoUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	metered := &meteredAuth{a: authn, m: h.m}
+	metered := &meteredAuth{a: authn, m: h.m, log: h.log}
 	deliver := &lmtp.StoreDeliverer{
 		Users:         u,
 		Stores:        stores,
@@ -222,26 +222,6 @@ func implicitTLS(v *config.Config, service string) bool {
 		return v.Bool("smtpd_tls_wrappermode")
 	}
 	return false
-}
-
-// checkSetup builds what setup would, without listening, to find errors
-// in tables and user databases for "fullserver check".
-func checkSetup(c *config.Config) error {
-	u, err := newUsers(c, nil)
-	if err != nil {
-		return err
-	}
-	if u.passwd != nil {
-		for _, e := range u.passwd.Errors() {
-			return e
-		}
-	}
-	for _, svc := range []string{"smtp", "submission", "submissions"} {
-		if _, err := newPolicy(c.Service(svc), nil); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func trustedNetworks(list []string) ([]netip.Prefix, error) {

@@ -7,13 +7,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/selfsigned"
 )
 
 // TLSFixture is a self-signed certificate for 127.0.0.1, ::1 and
@@ -65,27 +66,16 @@ func NewTLS(t testing.TB) *TLSFixture {
 // files into a directory plain users can read.
 func selfSigned(t testing.TB, key *ecdsa.PrivateKey, tmpl *x509.Certificate) *TLSFixture {
 	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	certPEM, keyPEM, err := selfsigned.PEM(tmpl, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &TLSFixture{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
-	}
+	f := &TLSFixture{CertPEM: certPEM, KeyPEM: keyPEM}
 	if f.Cert, err = tls.X509KeyPair(f.CertPEM, f.KeyPEM); err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.Pool = x509.NewCertPool()
-	f.Pool.AddCert(leaf)
+	f.Pool.AddCert(f.Cert.Leaf)
 	dir := SharedDir(t)
 	f.CertFile = filepath.Join(dir, "cert.pem")
 	f.KeyFile = filepath.Join(dir, "key.pem")

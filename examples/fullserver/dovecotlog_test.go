@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bufio"
+	"encoding/base64"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+)
+
+// loginScript logs alice@localhost in over IMAP (LOGIN, then
+// AUTHENTICATE PLAIN) and POP3 (USER/PASS).
+func loginScript(t *testing.T, imapAddr, pop3Addr string) {
+	t.Helper()
+	talk := func(addr string, lines []string, done func(tag, line string) bool) {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			c.Write([]byte(l + "\r\n"))
+			tag, _, _ := strings.Cut(l, " ")
+			for {
+				resp, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("%s: %s: %v", addr, l, err)
+				}
+				if done(tag, resp) {
+					break
+				}
+			}
+		}
+	}
+	imapDone := func(tag, line string) bool { return strings.HasPrefix(line, tag+" ") }
+	popDone := func(_, line string) bool { return strings.HasPrefix(line, "+OK") || strings.HasPrefix(line, "-ERR") }
+	talk(imapAddr, []string{"a LOGIN alice@localhost pw-alice", "b LOGOUT"}, imapDone)
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00alice@localhost\x00pw-alice"))
+	talk(imapAddr, []string{"a AUTHENTICATE PLAIN " + plain, "b LOGOUT"}, imapDone)
+	talk(pop3Addr, []string{"USER alice@localhost", "PASS pw-alice", "QUIT"}, popDone)
+}
+
+var (
+	loginLine   = regexp.MustCompile(`((?:imap|pop3)-login): (?:Info: )?(Login: .*)`)
+	loginVaries = regexp.MustCompile(`mpid=[0-9]+|session=<[A-Za-z0-9+/]{16}>`)
+)
+
+// loginShapes are the login lines of a log, with the parts that vary
+// from run to run (the mail process's pid, the session id) masked.
+func loginShapes(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if m := loginLine.FindStringSubmatch(l); m != nil {
+			out = append(out, loginVaries.ReplaceAllStringFunc(m[1]+": "+m[2], func(s string) string {
+				k, _, _ := strings.Cut(s, "=")
+				return k + "=X"
+			}))
+		}
+	}
+	return out
+}
+
+// TestDovecotLoginLineShapes: for the same logins, the fullserver's
+// "imap-login: Login: user=<...>, method=..., rip=..., lip=..., mpid=...,
+// secured, session=<...>" lines read as the real Dovecot's.
+func TestDovecotLoginLineShapes(t *testing.T) {
+	t.Parallel()
+	d := testutil.StartDovecot(t, testutil.DovecotConfig{Protocols: "imap pop3", Listeners: []string{"imap-login/imap", "pop3-login/pop3"}})
+	loginScript(t, d.Addr(t, "imap-login/imap"), d.Addr(t, "pop3-login/pop3"))
+	var want []string
+	for deadline := time.Now().Add(10 * time.Second); len(want) < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(d.Log)
+		want = loginShapes(string(b))
+	}
+	if len(want) != 3 {
+		b, _ := os.ReadFile(d.Log)
+		t.Fatalf("Dovecot logged %d login lines:\n%s", len(want), b)
+	}
+
+	t.Logf("Dovecot:\n%s", strings.Join(want, "\n"))
+	in := newInstance(t, "disable_plaintext_auth = no\n")
+	in.addUsers("alice")
+	in.start()
+	loginScript(t, in.addr("imap"), in.addr("pop3"))
+	in.waitLog("pop3-login: Login:")
+	got := loginShapes(in.errText())
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("login lines differ\nyubin:\n%s\nDovecot:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
