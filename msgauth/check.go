@@ -18,7 +18,9 @@ type Envelope struct {
 }
 
 // Check judges an incoming message: SPF for the envelope, the DKIM
-// signatures, and the From domain's DMARC policy. It reads the message
+// signatures, the ARC chain, and the From domain's DMARC policy (a
+// failure excused when a trusted ARC sealer vouches, see
+// Verifier.TrustedARCSealers). It reads the message
 // once and never fails for the message's content: an unreadable header
 // is reported as an error only when it exceeds Limits.
 func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Results, error) {
@@ -40,16 +42,28 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 			res.SPF = v.CheckSPF(ctx, env.ClientIP, env.HELO, env.MailFrom)
 		}()
 	}
-	dk, err := v.verifyDKIM(ctx, lim, raw, fields, br)
+	// The ARC body hashes are taken as DKIM reads the body.
+	ac := newARCCheck(fields, lim)
+	var body io.Reader = br
+	aw := ac.bodyWriter()
+	if aw != nil {
+		body = io.TeeReader(br, aw)
+	}
+	dk, err := v.verifyDKIM(ctx, lim, raw, fields, body)
+	if err == nil && aw != nil {
+		_, err = io.Copy(io.Discard, &ctxReader{ctx: ctx, r: body})
+	}
 	<-spfDone
 	if err != nil {
 		return nil, err
 	}
 	res.DKIM = dk
+	res.ARC = v.finishARC(ctx, lim, ac)
 	res.DMARC = v.evaluateDMARC(ctx, lim, fields, res.SPF, res.DKIM)
+	v.applyARCOverride(&res.DMARC, res.ARC)
 	if v.Logger != nil {
 		v.Logger.InfoContext(ctx, "msgauth", "client", env.ClientIP.String(), "spf", res.SPF.Result,
-			"dkim", dkimSummary(res.DKIM), "dmarc", res.DMARC.Result, "from_domain", res.DMARC.From, "disposition", res.DMARC.Disposition)
+			"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Result, "dmarc", res.DMARC.Result, "from_domain", res.DMARC.From, "disposition", res.DMARC.Disposition)
 	}
 	return res, nil
 }

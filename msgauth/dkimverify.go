@@ -41,6 +41,13 @@ type Verifier struct {
 	Resolver Resolver
 	Limits   Limits
 	Logger   *slog.Logger
+	// TrustedARCSealers are the ARC sealers (ARC-Seal d= domains)
+	// whose word overrides a DMARC failure: when the ARC chain passes
+	// and a set sealed by one of them recorded dmarc=pass for the From
+	// domain, the failure's disposition becomes none (RFC 7489 section
+	// 7.2's trusted_forwarder override). Empty, the default as in
+	// OpenDMARC: ARC is validated and reported, and overrides nothing.
+	TrustedARCSealers []string
 }
 
 // VerifyDKIM verifies the DKIM-Signature fields of a message, at most
