@@ -48,8 +48,9 @@ func checkDKIMKeys(v string) error {
 
 // msgAuth is one SMTP listener's DKIM signing and inbound checks.
 type msgAuth struct {
-	signer           *msgauth.Signer   // nil without keys
-	verifier         *msgauth.Verifier // nil when inbound checks are off
+	signer           *msgauth.Signer    // nil without keys
+	verifier         *msgauth.Verifier  // nil when inbound checks are off
+	sealer           *msgauth.ARCSealer // nil unless arc_sealing (arc.go)
 	authservID       string
 	rejectAction     string
 	quarantineAction string
@@ -128,7 +129,11 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		a.signer = &msgauth.Signer{Keys: keys, Logger: log}
 	}
 	if v.Bool("msgauth_inbound_checks") {
-		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log}
+		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers")}
+		var err error
+		if a.sealer, err = newARCSealer(v, keys, a.authservID); err != nil {
+			return nil, err
+		}
 	}
 	if a.signer == nil && a.verifier == nil {
 		return nil, nil
@@ -229,6 +234,9 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 					action = a.quarantineAction
 				}
 				a.log.Info(fmt.Sprintf("%s: dmarc: %s fail (p=%s), action %s", env.QueueID, d.From, d.Policy, action))
+				if d.ARCOverride != "" {
+					a.log.Info(fmt.Sprintf("%s: dmarc: failure excused by trusted ARC sealer %s", env.QueueID, d.ARCOverride))
+				}
 				switch action {
 				case "reject":
 					sp.free()
@@ -237,6 +245,7 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 					hold = true
 				}
 			}
+			prefix = a.arcSeal(ctx, env.QueueID, sp.reader(), res) + prefix
 		}
 	}
 	return io.MultiReader(strings.NewReader(prefix), bytes.NewReader(hdr), br), hold, sp.free, nil

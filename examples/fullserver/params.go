@@ -152,7 +152,7 @@ func newSchema() *config.Schema {
 	for _, p := range sieveParams {
 		byName[p.Name] = p
 	}
-	for _, p := range msgauthParams {
+	for _, p := range append(msgauthParams, arcParams...) {
 		byName[p.Name] = p
 	}
 	for _, n := range runtimeNames {

@@ -1,0 +1,113 @@
+package msgauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"strings"
+	"testing"
+	"time"
+)
+
+// arcFuzzKey is a fixed Ed25519 key so that seed chains verify.
+func arcFuzzKey() (*Key, staticResolver) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	rec, _ := TXTRecord(priv.Public())
+	return &Key{Domain: "fwd.test", Selector: "s"}, staticResolver{txt: map[string][]string{"s._domainkey.fwd.test": {rec}}}
+}
+
+// FuzzARCChain validates arbitrary messages against a resolver that
+// knows one key: no panic, a status of none, pass or fail, and a pass
+// only with a well-formed chain. Seeds are chains of one and two sets
+// sealed with that key.
+func FuzzARCChain(f *testing.F) {
+	key, res := arcFuzzKey()
+	key.Signer = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	ctx := context.Background()
+	s := &ARCSealer{Key: key, AuthservID: "mx.fwd.test", Now: func() time.Time { return time.Unix(1700000000, 0) }}
+	msg := "From: a@origin.test\r\nTo: b@fwd.test\r\nSubject: s\r\n\r\nbody  \r\n\r\n"
+	one, err := s.Seal(ctx, strings.NewReader(msg), &Results{ARC: ARCResult{Result: ResultNone}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	two, err := s.Seal(ctx, strings.NewReader(one+msg), &Results{ARC: ARCResult{Result: ResultPass}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(one + msg)
+	f.Add(two + one + msg)
+	f.Add("ARC-Seal: i=1; cv=none\r\n\r\n")
+	f.Add("ARC-Authentication-Results: i=1\r\nARC-Seal: i=01; i=2\r\nARC-Message-Signature: i=1; h=from:from:arc-seal; c=relaxed\r\n\r\n")
+	v := &Verifier{Resolver: res, Limits: Limits{Timeout: time.Second}}
+	if r, err := v.VerifyARC(ctx, strings.NewReader(two+one+msg)); err != nil || r.Result != ResultPass || r.OldestPass != 1 {
+		f.Fatalf("seed chain: %+v %v", r, err)
+	}
+	f.Fuzz(func(t *testing.T, m string) {
+		r, err := v.VerifyARC(ctx, strings.NewReader(m))
+		if err != nil {
+			return // a header over the limits
+		}
+		switch r.Result {
+		case ResultNone:
+			if len(r.Sets) != 0 {
+				t.Fatalf("none with sets: %+v", r)
+			}
+		case ResultPass:
+			if len(r.Sets) == 0 || len(r.Sets) > arcMaxInstance || r.OldestPass < 1 || r.OldestPass > len(r.Sets) {
+				t.Fatalf("pass: %+v", r)
+			}
+			for i, s := range r.Sets {
+				if s.Instance != i+1 || s.Sealer != "fwd.test" {
+					t.Fatalf("pass with set %d: %+v", i, s)
+				}
+			}
+		case ResultFail:
+			if r.Reason == "" {
+				t.Fatalf("fail without a reason")
+			}
+		default:
+			t.Fatalf("status %q", r.Result)
+		}
+	})
+}
+
+// FuzzBodyCanon checks the streaming body canonicalization: the same
+// output however the body is split into writes, and a relaxed body with
+// no whitespace before a line end and no empty line at the end.
+func FuzzBodyCanon(f *testing.F) {
+	f.Add([]byte("a  b \t\r\n\r\n\r\n"), 3)
+	f.Add([]byte("x\r"), 1)
+	f.Add([]byte("\r\n\r\n"), 1)
+	f.Add([]byte(" \n\t\n"), 2)
+	f.Fuzz(func(t *testing.T, body []byte, split int) {
+		for _, c := range []string{canonSimple, canonRelaxed} {
+			var whole, parts bytes.Buffer
+			w := newBodyCanon(&whole, c)
+			w.Write(body)
+			w.Close()
+			p := newBodyCanon(&parts, c)
+			if split < 0 {
+				split = -split
+			}
+			if len(body) > 0 {
+				split %= len(body) + 1
+			} else {
+				split = 0
+			}
+			p.Write(body[:split])
+			p.Write(body[split:])
+			p.Close()
+			if !bytes.Equal(whole.Bytes(), parts.Bytes()) {
+				t.Fatalf("%s: split at %d: %q vs %q", c, split, whole.Bytes(), parts.Bytes())
+			}
+			out := whole.Bytes()
+			if c == canonRelaxed {
+				if bytes.Contains(out, []byte(" \r\n")) || bytes.Contains(out, []byte("\t")) || bytes.HasSuffix(out, []byte("\r\n\r\n")) {
+					t.Fatalf("relaxed: %q -> %q", body, out)
+				}
+			} else if !bytes.HasSuffix(out, []byte("\r\n")) || bytes.HasSuffix(out, []byte("\r\n\r\n")) && len(out) > 2 {
+				t.Fatalf("simple: %q -> %q", body, out)
+			}
+		}
+	})
+}
