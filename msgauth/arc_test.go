@@ -167,3 +167,56 @@ func (failResolver) LookupIPAddr(context.Context, string) ([]net.IPAddr, error) 
 func (failResolver) LookupAddr(context.Context, string) ([]string, error) {
 	return nil, &net.DNSError{Err: "lookup not expected", IsTemporary: true}
 }
+
+// TestARCDMARCOverride: a p=reject failure is excused only when the ARC
+// chain passes and a set sealed by a trusted sealer recorded dmarc=pass
+// for the same From domain.
+func TestARCDMARCOverride(t *testing.T) {
+	t.Parallel()
+	e := newARCEnv(t, map[string]string{"origin.test.": "_dmarc TXT \"v=DMARC1; p=reject\"\n"})
+	ctx := context.Background()
+	sealWith := func(dmarcRes, from string) string {
+		s := &ARCSealer{Key: e.hop1.edKey(), AuthservID: "mx.hop1.test"}
+		set, err := s.Seal(ctx, strings.NewReader(arcMsg), &Results{ARC: ARCResult{Result: ResultNone}, DMARC: DMARCResult{Result: dmarcRes, From: from}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set + arcMsg
+	}
+	good := sealWith(ResultPass, "origin.test")
+	cases := []struct {
+		name     string
+		msg      string
+		trusted  []string
+		excused  bool
+		arcState string
+	}{
+		{"trusted", good, []string{"hop1.test"}, true, ResultPass},
+		{"not-trusted", good, []string{"hop2.test"}, false, ResultPass},
+		{"none-trusted", good, nil, false, ResultPass},
+		{"broken-chain", good + "changed\r\n", []string{"hop1.test"}, false, ResultFail},
+		{"sealer-saw-fail", sealWith(ResultFail, "origin.test"), []string{"hop1.test"}, false, ResultPass},
+		{"other-from", sealWith(ResultPass, "elsewhere.test"), []string{"hop1.test"}, false, ResultPass},
+	}
+	for _, c := range cases {
+		v := *e.ver
+		v.TrustedARCSealers = c.trusted
+		res, err := v.Check(ctx, Envelope{ClientIP: net.ParseIP("192.0.2.9"), HELO: "mail.hop1.test", MailFrom: "bounces@hop1.test"}, strings.NewReader(c.msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := res.DMARC
+		if d.Result != ResultFail || res.ARC.Result != c.arcState {
+			t.Fatalf("%s: dmarc %+v arc %+v", c.name, d, res.ARC)
+		}
+		if c.excused != (d.Disposition == DispositionNone && d.ARCOverride == "hop1.test") {
+			t.Errorf("%s: excused=%v: %+v", c.name, c.excused, d)
+		}
+		if !c.excused && d.Disposition != DispositionReject {
+			t.Errorf("%s: disposition %s", c.name, d.Disposition)
+		}
+		if h := res.Header("mx.test"); !strings.Contains(h, "arc="+c.arcState) {
+			t.Errorf("%s: header %q", c.name, h)
+		}
+	}
+}

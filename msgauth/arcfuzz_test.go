@@ -111,3 +111,37 @@ func FuzzBodyCanon(f *testing.F) {
 		}
 	})
 }
+
+// TestARCFiftySets seals one message 50 times: the chains of 1, 2, 10,
+// 20 ... 50 sets validate, and the sealer refuses a 51st set (RFC 8617 section
+// 4.2.1's limit); a 51st set added by hand fails the chain.
+func TestARCFiftySets(t *testing.T) {
+	t.Parallel()
+	key, res := arcFuzzKey()
+	key.Signer = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	ctx := context.Background()
+	v := &Verifier{Resolver: res}
+	s := &ARCSealer{Key: key, AuthservID: "mx.fwd.test"}
+	msg := "From: a@origin.test\r\nSubject: s\r\n\r\nbody\r\n"
+	r := ARCResult{Result: ResultNone}
+	for i := 1; i <= arcMaxInstance; i++ {
+		set, err := s.Seal(ctx, strings.NewReader(msg), &Results{ARC: r})
+		if err != nil || set == "" {
+			t.Fatalf("set %d: %q %v", i, set, err)
+		}
+		msg = set + msg
+		r = ARCResult{Result: ResultPass}
+		if i <= 2 || i%10 == 0 {
+			if r, err = v.VerifyARC(ctx, strings.NewReader(msg)); err != nil || r.Result != ResultPass || len(r.Sets) != i || r.OldestPass != 1 {
+				t.Fatalf("after set %d: %+v %v", i, r, err)
+			}
+		}
+	}
+	if set, err := s.Seal(ctx, strings.NewReader(msg), &Results{ARC: r}); err != nil || set != "" {
+		t.Fatalf("a 51st set was added: %q %v", set, err)
+	}
+	extra := strings.NewReplacer("i=50", "i=51").Replace(msg[:strings.Index(msg, "ARC-Seal: i=49")])
+	if r, _ := v.VerifyARC(ctx, strings.NewReader(extra+msg)); r.Result != ResultFail || !strings.Contains(r.Reason, "i= out of range") {
+		t.Fatalf("51 sets: %+v", r)
+	}
+}

@@ -68,6 +68,20 @@ type arcCheck struct {
 	err    error
 	bodies map[string]*bodyHash // by body canonicalization
 	idx    map[string][]int
+	canon  []*[3]string // relaxed forms of each set's fields, by relaxed()
+}
+
+// relaxed returns set j's AAR, AMS and AS in relaxed canonical form,
+// computed once: each seal hashes every older set again.
+func (ac *arcCheck) relaxed(j int) *[3]string {
+	if ac.canon == nil {
+		ac.canon = make([]*[3]string, len(ac.sets))
+	}
+	if ac.canon[j] == nil {
+		s := &ac.sets[j]
+		ac.canon[j] = &[3]string{canonHeader(s.aar.Raw, canonRelaxed), canonHeader(s.ams.Raw, canonRelaxed), canonHeader(s.s.Raw, canonRelaxed)}
+	}
+	return ac.canon[j]
 }
 
 func (ac *arcCheck) index() map[string][]int {
@@ -309,11 +323,11 @@ func (ac *arcCheck) verifySeal(ctx context.Context, kc *keyCache, i int) error {
 	}
 	h := sha256.New()
 	for j := 0; j < i; j++ {
-		sj := &ac.sets[j]
-		io.WriteString(h, canonHeader(sj.aar.Raw, canonRelaxed))
-		io.WriteString(h, canonHeader(sj.ams.Raw, canonRelaxed))
+		c := ac.relaxed(j)
+		io.WriteString(h, c[0])
+		io.WriteString(h, c[1])
 		if j < i-1 {
-			io.WriteString(h, canonHeader(sj.s.Raw, canonRelaxed))
+			io.WriteString(h, c[2])
 		}
 	}
 	io.WriteString(h, strings.TrimSuffix(canonHeader(withoutB(s.s.Raw), canonRelaxed), "\r\n"))
