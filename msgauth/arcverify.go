@@ -50,8 +50,8 @@ func (v *Verifier) VerifyARC(ctx context.Context, msg io.Reader) (ARCResult, err
 	if err != nil {
 		return ARCResult{}, err
 	}
-	ac := newARCCheck(fields, lim)
-	if w := ac.bodyWriter(); w != nil {
+	ac := newARCCheck(fields, lim, &bodyHashes{})
+	if w := ac.bodies.writer(); w != nil {
 		if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: br}); err != nil {
 			return ARCResult{}, err
 		}
@@ -66,7 +66,7 @@ type arcCheck struct {
 	fields []field
 	sets   []arcSet
 	err    error
-	bodies map[string]*bodyHash // by body canonicalization
+	bodies *bodyHashes
 	idx    map[string][]int
 	canon  []*[3]string // relaxed forms of each set's fields, by relaxed()
 }
@@ -113,38 +113,62 @@ func newBodyHash(canon string) *bodyHash {
 	return &bodyHash{canon: newBodyCanon(h, canon), h: h}
 }
 
-func newARCCheck(fields []field, lim Limits) *arcCheck {
-	ac := &arcCheck{fields: fields}
+// newARCCheck finds the ARC sets of a header and asks bodies for the
+// body hashes their signatures need.
+func newARCCheck(fields []field, lim Limits, bodies *bodyHashes) *arcCheck {
+	ac := &arcCheck{fields: fields, bodies: bodies}
 	ac.sets, ac.err = parseARCSets(fields, lim.MaxARCSets, lim.MaxARCFieldBytes)
-	if ac.err != nil || len(ac.sets) == 0 {
+	if ac.err != nil {
 		return ac
 	}
-	ac.bodies = map[string]*bodyHash{}
 	for _, s := range ac.sets {
-		if s.amsTags == nil {
-			continue
-		}
-		_, bc := splitCanon(s.amsTags["c"])
-		if bc != "" && ac.bodies[bc] == nil {
-			ac.bodies[bc] = newBodyHash(bc)
+		if s.amsTags != nil {
+			_, bc := splitCanon(s.amsTags["c"])
+			bodies.want(bc)
 		}
 	}
 	return ac
 }
 
-// bodyWriter is where the body goes for hashing; nil when no hash is needed.
-func (ac *arcCheck) bodyWriter() io.Writer {
-	if len(ac.bodies) == 0 {
+// bodyHashes are the canonicalized SHA-256 body hashes that the DKIM
+// and ARC signatures of one message need, each computed once in a
+// single pass over the body.
+type bodyHashes struct {
+	m map[string]*bodyHash // by body canonicalization
+}
+
+func (b *bodyHashes) want(canon string) {
+	if canon != canonSimple && canon != canonRelaxed {
+		return
+	}
+	if b.m == nil {
+		b.m = map[string]*bodyHash{}
+	}
+	if b.m[canon] == nil {
+		b.m[canon] = newBodyHash(canon)
+	}
+}
+
+// digest is the hash of the body in the canonical form; nil if it was
+// not wanted.
+func (b *bodyHashes) digest(canon string) []byte {
+	if h := b.m[canon]; h != nil {
+		return h.digest()
+	}
+	return nil
+}
+
+// writer is where the body goes for hashing; nil when no hash is needed.
+func (b *bodyHashes) writer() io.Writer {
+	switch len(b.m) {
+	case 0:
 		return nil
+	case 1:
+		for _, h := range b.m {
+			return h
+		}
 	}
-	ws := make([]io.Writer, 0, len(ac.bodies))
-	for _, b := range ac.bodies {
-		ws = append(ws, b)
-	}
-	if len(ws) == 1 {
-		return ws[0]
-	}
-	return io.MultiWriter(ws...)
+	return io.MultiWriter(b.m[canonSimple], b.m[canonRelaxed])
 }
 
 // splitCanon parses c= into header and body canonicalization ("" when
@@ -204,7 +228,7 @@ func (v *Verifier) finishARC(ctx context.Context, lim Limits, ac *arcCheck) ARCR
 	}
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
-	kc := &keyCache{res: resolverOrDefault(v.Resolver), lim: lim, keys: map[string]keyAnswer{}}
+	kc := v.newKeyCache(lim)
 	// Step 4: the newest ARC-Message-Signature.
 	if err := ac.verifyAMS(ctx, kc, &ac.sets[n-1]); err != nil {
 		r.Reason = "ARC-Message-Signature i=" + strconv.Itoa(n) + ": " + err.Error()
@@ -229,11 +253,13 @@ func (v *Verifier) finishARC(ctx context.Context, lim Limits, ac *arcCheck) ARCR
 	return r
 }
 
-// keyCache remembers the keys fetched during one validation.
+// keyCache remembers the keys fetched during one check, in front of the
+// Verifier's KeyCache.
 type keyCache struct {
-	res  Resolver
-	lim  Limits
-	keys map[string]keyAnswer
+	res    Resolver
+	lim    Limits
+	keys   map[string]keyAnswer
+	shared *KeyCache
 }
 
 type keyAnswer struct {
@@ -241,13 +267,24 @@ type keyAnswer struct {
 	err error
 }
 
+func (v *Verifier) newKeyCache(lim Limits) *keyCache {
+	return &keyCache{res: resolverOrDefault(v.Resolver), lim: lim, keys: map[string]keyAnswer{}, shared: v.KeyCache}
+}
+
 func (kc *keyCache) get(ctx context.Context, selector, domain string) (crypto.PublicKey, error) {
 	name := strings.ToLower(selector + "._domainkey." + domain)
 	if a, ok := kc.keys[name]; ok {
 		return a.key, a.err
 	}
+	if k, err, ok := kc.shared.get(name); ok {
+		kc.keys[name] = keyAnswer{k, err}
+		return k, err
+	}
 	k, err := lookupKey(ctx, kc.res, kc.lim, selector, domain)
 	kc.keys[name] = keyAnswer{k, err}
+	if !errors.Is(err, errKeyTemp) {
+		kc.shared.put(name, k, err)
+	}
 	return k, err
 }
 
@@ -293,8 +330,7 @@ func (ac *arcCheck) verifyAMS(ctx context.Context, kc *keyCache, s *arcSet) erro
 	if err != nil {
 		return errors.New("malformed bh=")
 	}
-	body := ac.bodies[bc]
-	if body == nil || !bytes.Equal(body.digest(), bh) {
+	if d := ac.bodies.digest(bc); d == nil || !bytes.Equal(d, bh) {
 		return errors.New("body hash did not verify")
 	}
 	h := sha256.New()

@@ -29,14 +29,13 @@ func canonHeader(raw, canon string) string {
 	b.Grow(len(raw))
 	b.WriteString(strings.ToLower(strings.TrimRight(name, " \t")))
 	b.WriteByte(':')
+	// CR and LF count as whitespace, as in go-msgauth (and so OpenDKIM
+	// agrees on fields with stray CRs): unfolding removes the line break,
+	// WSP runs become one SP, leading and trailing WSP goes.
 	space, started := false, false
 	for i := 0; i < len(val); i++ {
 		c := val[i]
-		switch {
-		case c == '\n', c == '\r' && i+1 < len(val) && val[i+1] == '\n':
-			// Unfold: the line break goes, the WSP after it stays.
-			continue
-		case c == ' ' || c == '\t':
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
 			space = true
 			continue
 		}
@@ -75,14 +74,13 @@ func withoutB(raw string) string {
 // streams into out: trailing empty lines are held back and dropped at
 // the end, so memory does not grow with the body.
 type bodyCanon struct {
-	out       interface{ Write([]byte) (int, error) }
-	relaxed   bool
-	crlfs     int  // line ends seen since the last content byte
-	space     bool // relaxed: WSP pending inside the current line
-	sawCR     bool // a CR ended the previous write
-	wrote     bool // some content was written
-	lineBegun bool // the current line has content (relaxed: non-WSP)
-	buf       []byte
+	out     interface{ Write([]byte) (int, error) }
+	relaxed bool
+	crlfs   int  // line ends seen since the last content byte
+	space   bool // relaxed: WSP pending inside the current line
+	sawCR   bool // a CR ended the previous write
+	wrote   bool // some content was written
+	buf     []byte
 }
 
 func newBodyCanon(out interface{ Write([]byte) (int, error) }, canon string) *bodyCanon {
@@ -91,24 +89,36 @@ func newBodyCanon(out interface{ Write([]byte) (int, error) }, canon string) *bo
 
 var crlfs = []byte(strings.Repeat("\r\n", 64))
 
-func (c *bodyCanon) content(b byte) {
-	if c.crlfs > 0 {
-		c.flush()
-		for c.crlfs > 0 {
-			n := min(c.crlfs, 64)
-			c.out.Write(crlfs[:2*n])
-			c.crlfs -= n
+// special marks the bytes the canonicalizers look at: line ends always,
+// WSP in relaxed mode (index 1).
+var special = func() (t [2][256]bool) {
+	for m := 0; m < 2; m++ {
+		t[m]['\r'], t[m]['\n'] = true, true
+	}
+	t[1][' '], t[1]['\t'] = true, true
+	return t
+}()
+
+// content appends a run of ordinary bytes, after the line ends and the
+// space held back before it.
+func (c *bodyCanon) content(run []byte) {
+	for c.crlfs > 0 {
+		n := min(c.crlfs, 64)
+		c.buf = append(c.buf, crlfs[:2*n]...)
+		c.crlfs -= n
+		if len(c.buf) >= 4096 {
+			c.flush()
 		}
 	}
 	if c.space {
 		c.buf = append(c.buf, ' ')
 		c.space = false
 	}
-	c.buf = append(c.buf, b)
-	if len(c.buf) >= 4000 {
+	c.buf = append(c.buf, run...)
+	if len(c.buf) >= 4096 {
 		c.flush()
 	}
-	c.wrote, c.lineBegun = true, true
+	c.wrote = true
 }
 
 func (c *bodyCanon) flush() {
@@ -120,33 +130,49 @@ func (c *bodyCanon) flush() {
 
 func (c *bodyCanon) lineEnd() {
 	c.crlfs++
-	c.space, c.lineBegun = false, false
+	c.space = false
 }
+
+var bareCR = []byte{'\r'}
 
 // Write canonicalizes p; it never fails.
 func (c *bodyCanon) Write(p []byte) (int, error) {
-	for i := 0; i < len(p); i++ {
-		b := p[i]
+	n := len(p)
+	mode := 0
+	if c.relaxed {
+		mode = 1
+	}
+	sp := &special[mode]
+	for len(p) > 0 {
 		if c.sawCR {
 			c.sawCR = false
-			if b == '\n' {
+			if p[0] == '\n' {
 				c.lineEnd()
+				p = p[1:]
 				continue
 			}
-			c.content('\r') // a bare CR is ordinary text
+			c.content(bareCR) // a bare CR is ordinary text
 		}
-		switch {
-		case b == '\r':
+		i := 0
+		for i < len(p) && !sp[p[i]] {
+			i++
+		}
+		if i > 0 {
+			c.content(p[:i])
+			p = p[i:]
+			continue
+		}
+		switch p[0] {
+		case '\r':
 			c.sawCR = true
-		case b == '\n':
+		case '\n':
 			c.lineEnd()
-		case c.relaxed && (b == ' ' || b == '\t'):
+		default: // relaxed WSP
 			c.space = true
-		default:
-			c.content(b)
 		}
+		p = p[1:]
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // Close ends the body: a final line end after content (added when the
@@ -155,7 +181,7 @@ func (c *bodyCanon) Write(p []byte) (int, error) {
 func (c *bodyCanon) Close() error {
 	if c.sawCR {
 		c.sawCR = false
-		c.content('\r')
+		c.content(bareCR)
 	}
 	c.space = false
 	c.flush()

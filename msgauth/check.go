@@ -26,7 +26,7 @@ type Envelope struct {
 func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Results, error) {
 	lim := v.Limits.withDefaults()
 	br := bufio.NewReader(msg)
-	raw, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	_, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
 	if err != nil {
 		return nil, err
 	}
@@ -42,23 +42,26 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 			res.SPF = v.CheckSPF(ctx, env.ClientIP, env.HELO, env.MailFrom)
 		}()
 	}
-	// The ARC body hashes are taken as DKIM reads the body.
-	ac := newARCCheck(fields, lim)
-	var body io.Reader = br
-	aw := ac.bodyWriter()
-	if aw != nil {
-		body = io.TeeReader(br, aw)
+	// One pass over the body hashes it for every DKIM signature and the
+	// ARC chain.
+	bodies := &bodyHashes{}
+	dk, sigs := prepareDKIM(lim, fields, bodies)
+	ac := newARCCheck(fields, lim, bodies)
+	if w := bodies.writer(); w != nil {
+		if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: br}); err != nil {
+			<-spfDone
+			return nil, err
+		}
 	}
-	dk, err := v.verifyDKIM(ctx, lim, raw, fields, body)
-	if err == nil && aw != nil {
-		_, err = io.Copy(io.Discard, &ctxReader{ctx: ctx, r: body})
-	}
-	<-spfDone
-	if err != nil {
-		return nil, err
+	if len(sigs) > 0 {
+		dctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+		finishDKIM(dctx, v.newKeyCache(lim), fields, ac.index(), bodies, sigs)
+		cancel()
+		v.logDKIM(ctx, dk)
 	}
 	res.DKIM = dk
 	res.ARC = v.finishARC(ctx, lim, ac)
+	<-spfDone
 	res.DMARC = v.evaluateDMARC(ctx, lim, fields, res.SPF, res.DKIM)
 	v.applyARCOverride(&res.DMARC, res.ARC)
 	if v.Logger != nil {

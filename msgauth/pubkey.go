@@ -38,17 +38,16 @@ func lookupKey(ctx context.Context, res Resolver, lim Limits, selector, domain s
 		}
 		return nil, fmt.Errorf("no key at %s", name)
 	}
-	// Several records: RFC 6376 3.6.2.2 lets the verifier use the first
-	// one that parses.
-	var lastErr error = fmt.Errorf("no key at %s", name)
-	for _, t := range txts {
-		k, err := parseKeyRecord(t)
-		if err == nil {
-			return k, nil
-		}
-		lastErr = err
+	// Several records: RFC 6376 3.6.2.2 leaves it undefined; refused,
+	// as go-msgauth and OpenDKIM do.
+	switch len(txts) {
+	case 0:
+		return nil, fmt.Errorf("no key at %s", name)
+	case 1:
+		return parseKeyRecord(txts[0])
+	default:
+		return nil, fmt.Errorf("several key records at %s", name)
 	}
-	return nil, lastErr
 }
 
 // parseKeyRecord parses a DKIM key record (RFC 6376 section 3.6.1).
@@ -69,6 +68,17 @@ func parseKeyRecord(txt string) (crypto.PublicKey, error) {
 		}
 		if !found {
 			return nil, errors.New("key does not allow sha256")
+		}
+	}
+	if sv, ok := tags["s"]; ok {
+		found := false
+		for _, t := range strings.Split(sv, ":") {
+			if t = strings.TrimSpace(t); t == "*" || t == "email" {
+				found = true
+			}
+		}
+		if !found {
+			return nil, errors.New("key not for email (s=)")
 		}
 	}
 	p := stripFWS(tags["p"])

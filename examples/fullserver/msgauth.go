@@ -129,7 +129,7 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		a.signer = &msgauth.Signer{Keys: keys, Logger: log}
 	}
 	if v.Bool("msgauth_inbound_checks") {
-		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers")}
+		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers"), KeyCache: &msgauth.KeyCache{TTL: time.Minute}}
 		var err error
 		if a.sealer, err = newARCSealer(v, keys, a.authservID); err != nil {
 			return nil, err

@@ -5,6 +5,10 @@ import sys
 import DNS
 import spf
 
+# pyspf prefers dnspython when it is installed (python3-dkim pulls it
+# in), which asks the system's resolver: use pydns, pointed at our nsd.
+spf.DNS = DNS
+spf.DNSLookup = spf.DNSLookup_pydns
 DNS.defaults['server'] = ['127.0.0.1']
 DNS.defaults['port'] = int(sys.argv[1])
 for line in sys.stdin:
