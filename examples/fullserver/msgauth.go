@@ -31,7 +31,8 @@ var msgauthParams = []config.Param{
 	{Name: "msgauth_inbound_checks", Default: "no", Kind: config.Bool, Doc: "yes: check SPF, DKIM and DMARC of mail from other hosts (not SASL-authenticated, not in mynetworks) at the end of DATA and add an Authentication-Results header"},
 	{Name: "authserv_id", Default: "$myhostname", Doc: "the authserv-id of the Authentication-Results header; fields with it that arrive with a message are removed"},
 	{Name: "dmarc_reject_action", Default: "reject", Check: oneOf("reject", "quarantine", "none"), Doc: "what a DMARC failure under p=reject does: reject (550 5.7.1 at end of DATA), quarantine (as dmarc_quarantine_action), none (deliver, with the header)"},
-	{Name: "dmarc_quarantine_action", Default: "hold", Check: oneOf("hold", "none"), Doc: "what a DMARC failure under p=quarantine does: hold (the hold queue, as OpenDMARC's quarantine in Postfix) or none"},
+	{Name: "dmarc_quarantine_action", Default: "hold", Check: oneOf("hold", "junk", "none"), Doc: "what a DMARC failure under p=quarantine does: hold (the hold queue, as OpenDMARC's quarantine in Postfix), junk (delivered into each local recipient's dmarc_quarantine_mailbox) or none"},
+	{Name: "dmarc_quarantine_mailbox", Default: "Junk", Doc: "the folder dmarc_quarantine_action = junk delivers into, created when missing"},
 	{Name: "msgauth_nameservers", Default: "", Check: optAddr, Doc: "host:port of the DNS server for DKIM, SPF and DMARC lookups (OpenDKIM's Nameservers); empty: the system's resolver"},
 }
 
@@ -216,6 +217,7 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 			a.log.Warn(fmt.Sprintf("%s: msgauth: not checked: %v", env.QueueID, err))
 		} else {
 			var n int
+			hdr = stripJunkMarker(hdr)
 			hdr, n = msgauth.StripAuthResults(hdr, a.authservID)
 			if n > 0 {
 				a.log.Info(fmt.Sprintf("%s: removed %d Authentication-Results field(s) claiming %s", env.QueueID, n, a.authservID))
@@ -243,6 +245,8 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 					return nil, false, func() {}, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 7, 1}, Message: "rejected by DMARC policy for " + d.PolicyFrom}
 				case "hold":
 					hold = true
+				case "junk":
+					prefix = junkMarkerField(d.From) + prefix
 				}
 			}
 			prefix = a.arcSeal(ctx, env.QueueID, sp.reader(), res) + prefix
