@@ -75,11 +75,11 @@ m.logout()
 func TestJunkMarker(t *testing.T) {
 	t.Parallel()
 	for msg, want := range map[string]bool{
-		junkMarkerField("a.test") + "From: a\r\n\r\nbody\r\n":       true,
+		junkMarkerField("a.test") + "From: a\r\n\r\nbody\r\n":        true,
 		"Received: x\r\n x-yubin-quarantine: no\r\n\r\n":             false,
 		"Received: x\r\nx-yubin-quarantine: junk\r\n\r\n":            true,
-		"From: a\r\n\r\n" + junkMarkerField("a.test"):               false,
-		"From: a\n\n" + junkMarkerField("a.test"):                   false,
+		"From: a\r\n\r\n" + junkMarkerField("a.test"):                false,
+		"From: a\n\n" + junkMarkerField("a.test"):                    false,
 		"Return-Path: <>\n" + junkMarkerField("a.test") + "\nbody\n": true,
 	} {
 		if got := hasJunkMarker([]byte(msg)); got != want {
