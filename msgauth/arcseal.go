@@ -81,7 +81,7 @@ func (s *ARCSealer) Seal(ctx context.Context, msg io.Reader, res *Results) (stri
 	}
 	inst := len(sets) + 1
 	body := newBodyHash(canonRelaxed)
-	if _, err := io.Copy(body, &ctxReader{ctx: ctx, r: br}); err != nil {
+	if err := copyBody(ctx, body, br); err != nil {
 		return "", err
 	}
 	now := time.Now

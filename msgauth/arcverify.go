@@ -52,7 +52,7 @@ func (v *Verifier) VerifyARC(ctx context.Context, msg io.Reader) (ARCResult, err
 	}
 	ac := newARCCheck(fields, lim, &bodyHashes{})
 	if w := ac.bodies.writer(); w != nil {
-		if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: br}); err != nil {
+		if err := copyBody(ctx, w, br); err != nil {
 			return ARCResult{}, err
 		}
 	}

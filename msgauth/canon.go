@@ -1,6 +1,9 @@
 package msgauth
 
 import (
+	"bufio"
+	"context"
+	"io"
 	"strings"
 )
 
@@ -84,7 +87,7 @@ type bodyCanon struct {
 }
 
 func newBodyCanon(out interface{ Write([]byte) (int, error) }, canon string) *bodyCanon {
-	return &bodyCanon{out: out, relaxed: canon == canonRelaxed, buf: make([]byte, 0, 4096)}
+	return &bodyCanon{out: out, relaxed: canon == canonRelaxed, buf: make([]byte, 0, 2048)}
 }
 
 var crlfs = []byte(strings.Repeat("\r\n", 64))
@@ -106,7 +109,7 @@ func (c *bodyCanon) content(run []byte) {
 		n := min(c.crlfs, 64)
 		c.buf = append(c.buf, crlfs[:2*n]...)
 		c.crlfs -= n
-		if len(c.buf) >= 4096 {
+		if len(c.buf) >= 2048 {
 			c.flush()
 		}
 	}
@@ -115,7 +118,7 @@ func (c *bodyCanon) content(run []byte) {
 		c.space = false
 	}
 	c.buf = append(c.buf, run...)
-	if len(c.buf) >= 4096 {
+	if len(c.buf) >= 2048 {
 		c.flush()
 	}
 	c.wrote = true
@@ -192,4 +195,27 @@ func (c *bodyCanon) Close() error {
 		c.out.Write(crlfs[:2])
 	}
 	return nil
+}
+
+// copyBody writes the rest of br to w through br's own buffer (io.Copy
+// would allocate 32 KiB per message), stopping when ctx is done.
+func copyBody(ctx context.Context, w io.Writer, br *bufio.Reader) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := br.Peek(br.Size())
+		if len(b) > 0 {
+			if _, werr := w.Write(b); werr != nil {
+				return werr
+			}
+			br.Discard(len(b))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

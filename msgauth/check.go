@@ -48,7 +48,7 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 	dk, sigs := prepareDKIM(lim, fields, bodies)
 	ac := newARCCheck(fields, lim, bodies)
 	if w := bodies.writer(); w != nil {
-		if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: br}); err != nil {
+		if err := copyBody(ctx, w, br); err != nil {
 			<-spfDone
 			return nil, err
 		}

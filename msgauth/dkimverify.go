@@ -62,13 +62,13 @@ func (v *Verifier) VerifyDKIM(ctx context.Context, msg io.Reader) ([]DKIMResult,
 	return v.verifyDKIM(ctx, lim, fields, br)
 }
 
-func (v *Verifier) verifyDKIM(ctx context.Context, lim Limits, fields []field, body io.Reader) ([]DKIMResult, error) {
+func (v *Verifier) verifyDKIM(ctx context.Context, lim Limits, fields []field, body *bufio.Reader) ([]DKIMResult, error) {
 	bodies := &bodyHashes{}
 	out, sigs := prepareDKIM(lim, fields, bodies)
 	if len(sigs) == 0 {
 		return out, nil
 	}
-	if _, err := io.Copy(bodies.writer(), &ctxReader{ctx: ctx, r: body}); err != nil {
+	if err := copyBody(ctx, bodies.writer(), body); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
