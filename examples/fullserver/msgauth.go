@@ -99,39 +99,15 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		a.maxHeader = 1 << 20
 	}
 	res := msgauthResolver(v)
-	var keys keyStores
-	if kt, st := v.Get("dkim_key_table"), v.Get("dkim_signing_table"); kt != "" || st != "" {
-		if kt == "" || st == "" {
-			return nil, errors.New("dkim_key_table and dkim_signing_table go together")
-		}
-		t, err := msgauth.LoadOpenDKIMTables(kt, st)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, t)
-	}
-	if len(v.List("dkim_keys")) > 0 {
-		dk := msgauth.DomainKeys{}
-		for _, e := range v.List("dkim_keys") {
-			parts := strings.SplitN(e, ":", 3)
-			if len(parts) != 3 {
-				return nil, fmt.Errorf("dkim_keys: %q: want domain:selector:keyfile", e)
-			}
-			s, err := msgauth.LoadPrivateKey(parts[2])
-			if err != nil {
-				return nil, fmt.Errorf("dkim_keys: %w", err)
-			}
-			d := strings.ToLower(parts[0])
-			dk[d] = append(dk[d], &msgauth.Key{Domain: d, Selector: parts[1], Signer: s})
-		}
-		keys = append(keys, dk)
+	keys, err := loadDKIMKeys(v)
+	if err != nil {
+		return nil, err
 	}
 	if keys != nil {
 		a.signer = &msgauth.Signer{Keys: keys, Logger: log}
 	}
 	if v.Bool("msgauth_inbound_checks") {
 		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers"), KeyCache: &msgauth.KeyCache{TTL: time.Minute}}
-		var err error
 		if a.sealer, err = newARCSealer(v, keys, a.authservID); err != nil {
 			return nil, err
 		}
