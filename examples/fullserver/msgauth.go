@@ -28,6 +28,7 @@ var msgauthParams = []config.Param{
 	{Name: "dkim_keys", Default: "", Kind: config.List, Check: checkDKIMKeys, Doc: "DKIM signing keys as domain:selector:keyfile (PEM, see fullserver dkim genkey); mail from SASL-authenticated clients and mynetworks whose From address is in the domain is signed with every key of it"},
 	{Name: "dkim_key_table", Default: "", Doc: "OpenDKIM KeyTable file, with dkim_signing_table (keys it selects sign besides those of dkim_keys)"},
 	{Name: "dkim_signing_table", Default: "", Doc: "OpenDKIM SigningTable file (refile: patterns)"},
+	{Name: "dkim_notice_domain", Default: "$mydomain", Doc: "the domain whose DKIM keys sign the bounces and notices the queue writes when their From domain ($myhostname) has no key of its own"},
 	{Name: "msgauth_inbound_checks", Default: "no", Kind: config.Bool, Doc: "yes: check SPF, DKIM and DMARC of mail from other hosts (not SASL-authenticated, not in mynetworks) at the end of DATA and add an Authentication-Results header"},
 	{Name: "authserv_id", Default: "$myhostname", Doc: "the authserv-id of the Authentication-Results header; fields with it that arrive with a message are removed"},
 	{Name: "dmarc_reject_action", Default: "reject", Check: oneOf("reject", "quarantine", "none"), Doc: "what a DMARC failure under p=reject does: reject (550 5.7.1 at end of DATA), quarantine (as dmarc_quarantine_action), none (deliver, with the header)"},

@@ -47,8 +47,8 @@ func loadDKIMKeys(v *config.Config) (keyStores, error) {
 
 // noticeKeys gives a notice's From address (MAILER-DAEMON@$myhostname,
 // or double_bounce_sender's) the keys of its own domain, or else those
-// of $mydomain: under relaxed DMARC alignment a signature by mydomain
-// covers mail from myhostname.
+// of dkim_notice_domain ($mydomain): under relaxed DMARC alignment a
+// signature by mydomain covers mail from myhostname.
 type noticeKeys struct {
 	keys     keyStores
 	mydomain string
@@ -69,7 +69,7 @@ func noticeSigner(v *config.Config, log *slog.Logger) (func(context.Context, []b
 	if err != nil || keys == nil {
 		return nil, err
 	}
-	s := &msgauth.Signer{Keys: noticeKeys{keys: keys, mydomain: strings.ToLower(v.Get("mydomain"))}, Logger: log}
+	s := &msgauth.Signer{Keys: noticeKeys{keys: keys, mydomain: strings.ToLower(v.Get("dkim_notice_domain"))}, Logger: log}
 	return func(ctx context.Context, msg []byte) (string, error) {
 		return s.Sign(ctx, bytes.NewReader(msg))
 	}, nil

@@ -142,6 +142,8 @@ func auditValues(dir string) map[string]string {
 		"dmarc_reject_action":     "quarantine",
 		"dmarc_quarantine_action": "none",
 		"msgauth_nameservers":     "127.0.0.1:53",
+		"arc_seal_domain":         "example.org",
+		"dkim_notice_domain":      "example.org",
 	}
 }
 
