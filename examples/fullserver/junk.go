@@ -22,8 +22,10 @@ import (
 // junkMarker is the marker field's name.
 const junkMarker = "X-Yubin-Quarantine"
 
-// junkPeek bounds how much of a message's start is searched for the marker.
-const junkPeek = 64 << 10
+// junkPeek bounds how much of a message's start is searched for the
+// marker: it is added at the top at the end of DATA, and only the
+// delivery's own fields (Return-Path, Delivered-To) come before it.
+const junkPeek = 16 << 10
 
 // junkMarkerField is the marker for a message of fromDomain.
 func junkMarkerField(fromDomain string) string {
