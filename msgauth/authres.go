@@ -2,6 +2,7 @@ package msgauth
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -11,6 +12,7 @@ import (
 type Results struct {
 	SPF   SPFResult
 	DKIM  []DKIMResult
+	ARC   ARCResult
 	DMARC DMARCResult
 }
 
@@ -18,6 +20,13 @@ type Results struct {
 // stating these results under authservID, ending in CRLF, folded one
 // method per line.
 func (r *Results) Header(authservID string) string {
+	return "Authentication-Results: " + r.Value(authservID) + "\r\n"
+}
+
+// Value is the Authentication-Results value of [Results.Header]: the
+// authserv-id and the results, folded, without the field name or the
+// final line break. An ARC set's ARC-Authentication-Results carries it.
+func (r *Results) Value(authservID string) string {
 	var res []authres.Result
 	if len(r.DKIM) == 0 {
 		res = append(res, &authres.GenericResult{Method: "dkim", Value: authres.ResultNone})
@@ -36,6 +45,14 @@ func (r *Results) Header(authservID string) string {
 		}
 		res = append(res, &authres.GenericResult{Method: "spf", Value: authres.ResultValue(r.SPF.Result), Params: p})
 	}
+	if r.ARC.Result != "" {
+		p := map[string]string{"reason": reasonParam(r.ARC.Reason)}
+		if r.ARC.Result == ResultPass {
+			p["header.oldest-pass"] = strconv.Itoa(r.ARC.OldestPass)
+			p["reason"] = ""
+		}
+		res = append(res, &authres.GenericResult{Method: "arc", Value: authres.ResultValue(r.ARC.Result), Params: p})
+	}
 	if r.DMARC.Result != "" {
 		p := map[string]string{"header.from": r.DMARC.From, "reason": reasonParam(r.DMARC.Reason)}
 		if r.DMARC.Policy != "" {
@@ -46,7 +63,7 @@ func (r *Results) Header(authservID string) string {
 	v := authres.Format(authservID, res)
 	// Fold before each method so lines stay short.
 	v = strings.ReplaceAll(v, "; ", ";\r\n\t")
-	return "Authentication-Results: " + strings.TrimRight(v, " ") + "\r\n"
+	return strings.TrimRight(v, " ")
 }
 
 // reasonParam keeps a reason short and free of characters that would

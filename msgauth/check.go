@@ -18,13 +18,15 @@ type Envelope struct {
 }
 
 // Check judges an incoming message: SPF for the envelope, the DKIM
-// signatures, and the From domain's DMARC policy. It reads the message
+// signatures, the ARC chain, and the From domain's DMARC policy (a
+// failure excused when a trusted ARC sealer vouches, see
+// Verifier.TrustedARCSealers). It reads the message
 // once and never fails for the message's content: an unreadable header
 // is reported as an error only when it exceeds Limits.
 func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Results, error) {
 	lim := v.Limits.withDefaults()
 	br := bufio.NewReader(msg)
-	raw, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	_, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
 	if err != nil {
 		return nil, err
 	}
@@ -40,16 +42,31 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 			res.SPF = v.CheckSPF(ctx, env.ClientIP, env.HELO, env.MailFrom)
 		}()
 	}
-	dk, err := v.verifyDKIM(ctx, lim, raw, fields, br)
-	<-spfDone
-	if err != nil {
-		return nil, err
+	// One pass over the body hashes it for every DKIM signature and the
+	// ARC chain.
+	bodies := &bodyHashes{}
+	dk, sigs := prepareDKIM(lim, fields, bodies)
+	ac := newARCCheck(fields, lim, bodies)
+	if w := bodies.writer(); w != nil {
+		if err := copyBody(ctx, w, br); err != nil {
+			<-spfDone
+			return nil, err
+		}
+	}
+	if len(sigs) > 0 {
+		dctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+		finishDKIM(dctx, v.newKeyCache(lim), fields, ac.index(), bodies, sigs)
+		cancel()
+		v.logDKIM(ctx, dk)
 	}
 	res.DKIM = dk
+	res.ARC = v.finishARC(ctx, lim, ac)
+	<-spfDone
 	res.DMARC = v.evaluateDMARC(ctx, lim, fields, res.SPF, res.DKIM)
+	v.applyARCOverride(&res.DMARC, res.ARC)
 	if v.Logger != nil {
 		v.Logger.InfoContext(ctx, "msgauth", "client", env.ClientIP.String(), "spf", res.SPF.Result,
-			"dkim", dkimSummary(res.DKIM), "dmarc", res.DMARC.Result, "from_domain", res.DMARC.From, "disposition", res.DMARC.Disposition)
+			"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Result, "dmarc", res.DMARC.Result, "from_domain", res.DMARC.From, "disposition", res.DMARC.Disposition)
 	}
 	return res, nil
 }

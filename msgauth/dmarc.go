@@ -28,6 +28,9 @@ type DMARCResult struct {
 	SPFAligned  bool
 	DKIMAligned bool
 	Reason      string
+	// ARCOverride is the trusted ARC sealer whose chain excused a
+	// failure (Disposition is then none), "" otherwise.
+	ARCOverride string
 }
 
 // OrganizationalDomain returns the organizational domain of a domain

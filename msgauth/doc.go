@@ -2,9 +2,14 @@
 // by DKIM, SPF and DMARC, the checks a Postfix host gets from the
 // OpenDKIM, OpenDMARC and policyd-spf milters.
 //
-// It wraps github.com/emersion/go-msgauth (DKIM, DMARC records,
+// It wraps github.com/emersion/go-msgauth (DKIM signing, DMARC records,
 // Authentication-Results) and blitiri.com.ar/go/spf (SPF) with an
 // injected [Resolver], limits on every input ([Limits]) and log/slog.
+// DKIM and ARC verification run on msgauth's own canonicalization with
+// go-msgauth's rules and verdicts (fuzzed against the library): one pass
+// over the body hashes it for every signature, and a [KeyCache] keeps
+// parsed keys, which took the inbound check from 151 to 97 us of CPU
+// per 4 KiB message.
 //
 //   - [Signer]: DKIM signatures (RFC 6376), relaxed/relaxed, rsa-sha256
 //     and ed25519-sha256 (RFC 8463) — typically both, one per key — with
@@ -23,6 +28,18 @@
 //     an Authentication-Results field (RFC 8601); [StripAuthResults]
 //     removes fields that claim the receiver's own authserv-id.
 //
+//   - ARC (RFC 8617), written here on msgauth's own canonicalization
+//     (the library has no ARC): [Verifier.Check] validates the chain
+//     ([ARCResult]: structure of sets 1..N, N <= 50, cv= of each seal,
+//     the newest ARC-Message-Signature, every ARC-Seal, oldest-pass) and
+//     reports it as arc= in Authentication-Results; a DMARC failure is
+//     excused only when the chain passes and a sealer listed in
+//     Verifier.TrustedARCSealers recorded dmarc=pass for the From domain
+//     (empty by default, as in OpenDMARC). [ARCSealer] adds this host's
+//     ARC set to mail it forwards. dkimpy (Debian's python3-dkim)
+//     validates yubin's seals and yubin dkimpy's with the same verdicts
+//     (TestDkimpy*).
+//
 //   - [PolicyServer]: Postfix's policy delegation protocol answering SPF
 //     verdicts, as policyd-spf does, for check_policy_service in
 //     smtpd_recipient_restrictions (550 5.7.23 on fail).
@@ -31,7 +48,8 @@
 //     a warm cache makes the checks cost no DNS round trip.
 //
 // Bad input is bounded: the header section by Limits.MaxHeaderBytes and
-// MaxHeaderFields, DKIM work by MaxDKIMSignatures (a message with 1,000
+// MaxHeaderFields, ARC chains by MaxARCSets and MaxARCFieldBytes (at
+// most 100 key lookups and 100 signature checks), DKIM work by MaxDKIMSignatures (a message with 1,000
 // signatures costs 5 key lookups), each TXT answer by MaxTXTRecords and
 // MaxTXTBytes, all DNS work of one check by Limits.Timeout.
 //

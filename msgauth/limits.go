@@ -22,6 +22,11 @@ type Limits struct {
 	// on DNS-querying terms (10) and on lookups with empty answers (2).
 	SPFLookups     int
 	SPFVoidLookups int
+	// MaxARCSets bounds the ARC sets of a chain (50, RFC 8617's limit);
+	// a longer chain fails. MaxARCFieldBytes bounds each ARC header
+	// field (16 KiB); a longer one fails the chain.
+	MaxARCSets       int
+	MaxARCFieldBytes int
 	// Timeout bounds all DNS work for one check (20s, RFC 7208 4.6.4).
 	Timeout time.Duration
 }
@@ -39,6 +44,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxTXTBytes, 16<<10)
 	def(&l.SPFLookups, 10)
 	def(&l.SPFVoidLookups, 2)
+	def(&l.MaxARCSets, arcMaxInstance)
+	def(&l.MaxARCFieldBytes, 16<<10)
 	if l.Timeout <= 0 {
 		l.Timeout = 20 * time.Second
 	}

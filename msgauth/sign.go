@@ -99,7 +99,7 @@ func (s *Signer) Sign(ctx context.Context, msg io.Reader) (string, error) {
 			return "", err
 		}
 	}
-	if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: br}); err != nil {
+	if err := copyBody(ctx, w, br); err != nil {
 		return "", err
 	}
 	var out strings.Builder
@@ -183,17 +183,4 @@ func fromAddress(fields []field) (string, bool) {
 
 func endsBlank(raw []byte) bool {
 	return len(raw) >= 2 && raw[len(raw)-1] == '\n' && (raw[len(raw)-2] == '\n' || len(raw) >= 3 && raw[len(raw)-2] == '\r' && raw[len(raw)-3] == '\n')
-}
-
-// ctxReader stops reading when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -44,7 +44,7 @@ func (q *Queue) notify(e *entry, kind dsnKind, ns []notice) {
 		UTF8:       env.UTF8,
 		Client:     Client{Protocol: "local"},
 	}
-	id, err := q.Enqueue(context.Background(), denv, &buf)
+	id, err := q.Enqueue(context.Background(), denv, q.signedNotice(env.ID, &buf))
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: %s: %v", env.ID, dsnLogNames[kind], err), "service", "bounce")
 		return

@@ -109,7 +109,7 @@ func (q *Queue) sendPostmaster(e *entry, kind dsnKind, ns []notice, rcpt string)
 		UTF8:       env.UTF8,
 		Client:     Client{Protocol: "local"},
 	}
-	id, err := q.Enqueue(context.Background(), penv, &buf)
+	id, err := q.Enqueue(context.Background(), penv, q.signedNotice(env.ID, &buf))
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: %s: %v", env.ID, postmasterLogNames[kind], err), "service", "bounce")
 		return

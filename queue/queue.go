@@ -97,6 +97,12 @@ type Queue struct {
 	// OnResult, when set, is called after each recipient's delivery
 	// attempt (for metrics).
 	OnResult func(transport string, r Result, delay time.Duration)
+	// SignNotice, when set, signs the notices the queue writes itself
+	// (bounces, delay and success notices, postmaster copies): it gets
+	// the notice and returns header fields to prepend to it (such as
+	// DKIM-Signature), "" to leave it unsigned. On error the notice goes
+	// out unsigned and the error is logged (notice_sign.go).
+	SignNotice func(ctx context.Context, msg []byte) (string, error)
 	// NoSync skips fsync: for tests and benchmarks only. A queue
 	// without it loses acknowledged mail when the machine crashes.
 	NoSync bool

@@ -28,10 +28,12 @@ var msgauthParams = []config.Param{
 	{Name: "dkim_keys", Default: "", Kind: config.List, Check: checkDKIMKeys, Doc: "DKIM signing keys as domain:selector:keyfile (PEM, see fullserver dkim genkey); mail from SASL-authenticated clients and mynetworks whose From address is in the domain is signed with every key of it"},
 	{Name: "dkim_key_table", Default: "", Doc: "OpenDKIM KeyTable file, with dkim_signing_table (keys it selects sign besides those of dkim_keys)"},
 	{Name: "dkim_signing_table", Default: "", Doc: "OpenDKIM SigningTable file (refile: patterns)"},
+	{Name: "dkim_notice_domain", Default: "$mydomain", Doc: "the domain whose DKIM keys sign the bounces and notices the queue writes when their From domain ($myhostname) has no key of its own"},
 	{Name: "msgauth_inbound_checks", Default: "no", Kind: config.Bool, Doc: "yes: check SPF, DKIM and DMARC of mail from other hosts (not SASL-authenticated, not in mynetworks) at the end of DATA and add an Authentication-Results header"},
 	{Name: "authserv_id", Default: "$myhostname", Doc: "the authserv-id of the Authentication-Results header; fields with it that arrive with a message are removed"},
 	{Name: "dmarc_reject_action", Default: "reject", Check: oneOf("reject", "quarantine", "none"), Doc: "what a DMARC failure under p=reject does: reject (550 5.7.1 at end of DATA), quarantine (as dmarc_quarantine_action), none (deliver, with the header)"},
-	{Name: "dmarc_quarantine_action", Default: "hold", Check: oneOf("hold", "none"), Doc: "what a DMARC failure under p=quarantine does: hold (the hold queue, as OpenDMARC's quarantine in Postfix) or none"},
+	{Name: "dmarc_quarantine_action", Default: "hold", Check: oneOf("hold", "junk", "none"), Doc: "what a DMARC failure under p=quarantine does: hold (the hold queue, as OpenDMARC's quarantine in Postfix), junk (delivered into each local recipient's dmarc_quarantine_mailbox) or none"},
+	{Name: "dmarc_quarantine_mailbox", Default: "Junk", Doc: "the folder dmarc_quarantine_action = junk delivers into, created when missing"},
 	{Name: "msgauth_nameservers", Default: "", Check: optAddr, Doc: "host:port of the DNS server for DKIM, SPF and DMARC lookups (OpenDKIM's Nameservers); empty: the system's resolver"},
 }
 
@@ -48,8 +50,9 @@ func checkDKIMKeys(v string) error {
 
 // msgAuth is one SMTP listener's DKIM signing and inbound checks.
 type msgAuth struct {
-	signer           *msgauth.Signer   // nil without keys
-	verifier         *msgauth.Verifier // nil when inbound checks are off
+	signer           *msgauth.Signer    // nil without keys
+	verifier         *msgauth.Verifier  // nil when inbound checks are off
+	sealer           *msgauth.ARCSealer // nil unless arc_sealing (arc.go)
 	authservID       string
 	rejectAction     string
 	quarantineAction string
@@ -97,38 +100,18 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		a.maxHeader = 1 << 20
 	}
 	res := msgauthResolver(v)
-	var keys keyStores
-	if kt, st := v.Get("dkim_key_table"), v.Get("dkim_signing_table"); kt != "" || st != "" {
-		if kt == "" || st == "" {
-			return nil, errors.New("dkim_key_table and dkim_signing_table go together")
-		}
-		t, err := msgauth.LoadOpenDKIMTables(kt, st)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, t)
-	}
-	if len(v.List("dkim_keys")) > 0 {
-		dk := msgauth.DomainKeys{}
-		for _, e := range v.List("dkim_keys") {
-			parts := strings.SplitN(e, ":", 3)
-			if len(parts) != 3 {
-				return nil, fmt.Errorf("dkim_keys: %q: want domain:selector:keyfile", e)
-			}
-			s, err := msgauth.LoadPrivateKey(parts[2])
-			if err != nil {
-				return nil, fmt.Errorf("dkim_keys: %w", err)
-			}
-			d := strings.ToLower(parts[0])
-			dk[d] = append(dk[d], &msgauth.Key{Domain: d, Selector: parts[1], Signer: s})
-		}
-		keys = append(keys, dk)
+	keys, err := loadDKIMKeys(v)
+	if err != nil {
+		return nil, err
 	}
 	if keys != nil {
 		a.signer = &msgauth.Signer{Keys: keys, Logger: log}
 	}
 	if v.Bool("msgauth_inbound_checks") {
-		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log}
+		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers"), KeyCache: &msgauth.KeyCache{TTL: time.Minute}}
+		if a.sealer, err = newARCSealer(v, keys, a.authservID); err != nil {
+			return nil, err
+		}
 	}
 	if a.signer == nil && a.verifier == nil {
 		return nil, nil
@@ -211,6 +194,7 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 			a.log.Warn(fmt.Sprintf("%s: msgauth: not checked: %v", env.QueueID, err))
 		} else {
 			var n int
+			hdr = stripJunkMarker(hdr)
 			hdr, n = msgauth.StripAuthResults(hdr, a.authservID)
 			if n > 0 {
 				a.log.Info(fmt.Sprintf("%s: removed %d Authentication-Results field(s) claiming %s", env.QueueID, n, a.authservID))
@@ -229,14 +213,20 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 					action = a.quarantineAction
 				}
 				a.log.Info(fmt.Sprintf("%s: dmarc: %s fail (p=%s), action %s", env.QueueID, d.From, d.Policy, action))
+				if d.ARCOverride != "" {
+					a.log.Info(fmt.Sprintf("%s: dmarc: failure excused by trusted ARC sealer %s", env.QueueID, d.ARCOverride))
+				}
 				switch action {
 				case "reject":
 					sp.free()
 					return nil, false, func() {}, &smtp.Error{Code: 550, Enhanced: smtp.Enhanced{5, 7, 1}, Message: "rejected by DMARC policy for " + d.PolicyFrom}
 				case "hold":
 					hold = true
+				case "junk":
+					prefix = junkMarkerField(d.From) + prefix
 				}
 			}
+			prefix = a.arcSeal(ctx, env.QueueID, sp.reader(), res) + prefix
 		}
 	}
 	return io.MultiReader(strings.NewReader(prefix), bytes.NewReader(hdr), br), hold, sp.free, nil

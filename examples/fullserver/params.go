@@ -158,7 +158,7 @@ func newSchema() *config.Schema {
 	for _, p := range dovecotConfParams {
 		byName[p.Name] = p
 	}
-	for _, p := range msgauthParams {
+	for _, p := range append(msgauthParams, arcParams...) {
 		byName[p.Name] = p
 	}
 	for _, p := range replicationParams {

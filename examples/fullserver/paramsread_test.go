@@ -147,6 +147,8 @@ func auditValues(dir string) map[string]string {
 		"dmarc_reject_action":     "quarantine",
 		"dmarc_quarantine_action": "none",
 		"msgauth_nameservers":     "127.0.0.1:53",
+		"arc_seal_domain":         "example.org",
+		"dkim_notice_domain":      "example.org",
 
 		// tlspolicy.go
 		"smtp_dns_support_level": "dnssec",

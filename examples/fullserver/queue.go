@@ -86,6 +86,9 @@ func (h *host) newQueue(c *config.Config, deliver lmtp.Deliverer) (*queue.Queue,
 	if err := h.addSMTPTransports(q, c); err != nil {
 		return nil, err
 	}
+	if q.SignNotice, err = noticeSigner(c, h.log); err != nil { // noticesign.go
+		return nil, err
+	}
 	return q, nil
 }
 

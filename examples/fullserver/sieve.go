@@ -64,6 +64,7 @@ type sieveDeliverer struct {
 	spam     *sieve.TestScoreConfig
 	virus    *sieve.TestScoreConfig
 	maxSize  int64
+	junk     string // dmarc_quarantine_mailbox (junk.go)
 
 	mu    sync.Mutex
 	cache map[string]*cachedScript
@@ -99,6 +100,7 @@ func (h *host) withSieve(c *config.Config, u auth.UserDB, stores store.Backend, 
 		spam:    scoreConfig(c, "sieve_spamtest_"),
 		virus:   scoreConfig(c, "sieve_virustest_"),
 		maxSize: c.Int("message_size_limit"),
+		junk:    c.Get("dmarc_quarantine_mailbox"),
 		cache:   map[string]*cachedScript{},
 	}
 	d.enqueue = func(ctx context.Context, from string, to []string, msg []byte) error {
@@ -263,6 +265,7 @@ func (d *sieveDeliverer) scripts(us *userSieve) []*sieve.Script {
 
 // Deliver implements lmtp.Deliverer.
 func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt string, msg io.Reader) error {
+	msg, junk := peekJunk(msg)
 	name := d.userName(rcpt)
 	u, err := d.users.LookupUser(ctx, name)
 	if err != nil {
@@ -275,6 +278,9 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 	us := d.locate(u)
 	scripts := d.scripts(us)
 	if len(scripts) == 0 {
+		if junk {
+			return d.deliverJunk(ctx, env, rcpt, u.Name, msg)
+		}
 		return d.inner.Deliver(ctx, env, rcpt, msg)
 	}
 	limit := d.maxSize

@@ -18,7 +18,11 @@ import (
 // retried or refused, never lost); a redirect or reply that cannot be
 // queued is logged.
 func (d *sieveDeliverer) apply(ctx context.Context, env *lmtp.Envelope, rcpt, user string, m *sieve.Message, res *sieve.Result) error {
-	if keepOnly(res) {
+	inbox := "INBOX"
+	if hasJunkMarker(m.Raw()) { // a DMARC quarantine keeps into Junk (junk.go)
+		inbox = d.junkBox()
+	}
+	if keepOnly(res) && inbox == "INBOX" {
 		return d.inner.Deliver(ctx, env, rcpt, bytes.NewReader(m.Raw()))
 	}
 	body := m.Raw()
@@ -36,7 +40,7 @@ func (d *sieveDeliverer) apply(ctx context.Context, env *lmtp.Envelope, rcpt, us
 	for _, a := range res.Actions {
 		switch a.Kind {
 		case sieve.ActKeep:
-			if err := d.store(ctx, env, rcpt, user, "INBOX", a.Flags, false, body); err != nil {
+			if err := d.store(ctx, env, rcpt, user, inbox, a.Flags, inbox != "INBOX", body); err != nil {
 				return err
 			}
 			stored = true
@@ -48,7 +52,7 @@ func (d *sieveDeliverer) apply(ctx context.Context, env *lmtp.Envelope, rcpt, us
 		}
 	}
 	if res.ImplicitKeep {
-		if err := d.store(ctx, env, rcpt, user, "INBOX", res.KeepFlags, false, body); err != nil {
+		if err := d.store(ctx, env, rcpt, user, inbox, res.KeepFlags, inbox != "INBOX", body); err != nil {
 			return err
 		}
 		stored = true

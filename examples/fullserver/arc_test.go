@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/internal/testutil"
+	"github.com/yubinmail/yubin/msgauth"
+)
+
+// TestARCTrustedSealerExcusesDMARC: a list (lists.test) forwards mail
+// whose From domain publishes p=reject; the list's ARC set recorded
+// dmarc=pass. With arc_trusted_sealers = lists.test the DMARC failure is
+// excused and the message is delivered, sealed again by this host
+// (arc_sealing, with the key "fullserver dkim genkey" made): the
+// delivered chain of two sets validates against the records nsd serves,
+// and the Authentication-Results field says arc=pass. The same mail
+// sealed by an untrusted list is refused with 550 5.7.1.
+func TestARCTrustedSealerExcusesDMARC(t *testing.T) {
+	t.Parallel()
+	soa := "@ IN SOA ns hostmaster 1 3600 600 86400 60\n@ IN NS ns\nns IN A 127.0.0.1\n"
+	lists := map[string]*msgauth.Key{}
+	zones := map[string]string{"example.test.": soa + "@ TXT \"v=spf1 ip4:192.0.2.1 -all\"\n_dmarc TXT \"v=DMARC1; p=reject\"\n"}
+	for _, d := range []string{"lists.test", "untrusted.test"} {
+		k, _, err := msgauth.GenerateKey(msgauth.AlgEd25519)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, err := msgauth.ZoneRecord(d, "list", k.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists[d] = &msgauth.Key{Domain: d, Selector: "list", Signer: k}
+		zones[d+"."] = soa + line + "\n"
+	}
+	in := newInstance(t, "")
+	os.MkdirAll(in.data, 0o755)
+	zone, setting := genDKIMKeys(t, in, "yubin.test")
+	zones["yubin.test."] = soa + zone
+	ns := testutil.StartNSD(t, zones)
+	f, err := os.OpenFile(in.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("mynetworks = 192.0.2.0/24\nmsgauth_inbound_checks = yes\nmsgauth_nameservers = " + ns.Addr +
+		"\nauthserv_id = mx.yubin.test\narc_trusted_sealers = lists.test\narc_sealing = yes\narc_seal_domain = yubin.test\n" + setting)
+	f.Close()
+
+	// What the lists send: the author's message, changed by the list
+	// (so the author's DKIM would fail) and sealed by it.
+	orig := "From: CEO <ceo@example.test>\r\nTo: team@lists.test\r\nSubject: [team] plan\r\nMessage-ID: <p1@example.test>\r\n\r\nthe plan\r\n-- \r\nteam list footer\r\n"
+	listRes := &msgauth.Results{DMARC: msgauth.DMARCResult{Result: msgauth.ResultPass, From: "example.test"}, ARC: msgauth.ARCResult{Result: msgauth.ResultNone}}
+	sealed := map[string]string{}
+	for d, k := range lists {
+		set, err := (&msgauth.ARCSealer{Key: k, AuthservID: "mx." + d}).Seal(context.Background(), strings.NewReader(orig), listRes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed[d] = set + orig
+	}
+	in.addUsers("alice")
+	in.start()
+	out := in.python(pyPrelude+`
+import base64
+s = smtplib.SMTP('127.0.0.1', P('SMTP'))
+s.ehlo('mail.lists.test')
+for name in ('TRUSTED', 'UNTRUSTED'):
+    try:
+        s.sendmail('team-bounces@lists.test', ['alice@localhost'], base64.b64decode(os.environ[name]))
+        print(name, 'accepted')
+    except smtplib.SMTPDataError as e:
+        print(name, 'refused', e.smtp_code, e.smtp_error.decode())
+s.quit()
+wait_mail('alice', 1)
+m = imaplib.IMAP4('127.0.0.1', P('IMAP'))
+m.starttls(ssl_context=ctx)
+m.login('alice@localhost', 'pw-alice')
+m.select('INBOX')
+typ, data = m.search(None, 'ALL')
+for num in data[0].split():
+    typ, d = m.fetch(num, '(BODY.PEEK[])')
+    print('MSG', base64.b64encode(d[0][1]).decode())
+m.logout()
+`, "SMTP="+strconv.Itoa(in.ports["smtp"]), "IMAP="+strconv.Itoa(in.ports["imap"]),
+		"TRUSTED="+base64.StdEncoding.EncodeToString([]byte(sealed["lists.test"])),
+		"UNTRUSTED="+base64.StdEncoding.EncodeToString([]byte(sealed["untrusted.test"])))
+	if !strings.Contains(out, "TRUSTED accepted") {
+		t.Fatalf("trusted list's mail not accepted:\n%s", out)
+	}
+	if !regexp.MustCompile(`UNTRUSTED refused 550 5\.7\.1`).MatchString(out) {
+		t.Fatalf("untrusted list's mail not refused:\n%s", out)
+	}
+	msgs := regexp.MustCompile(`MSG (\S+)`).FindAllStringSubmatch(out, -1)
+	if len(msgs) != 1 {
+		t.Fatalf("mailbox:\n%s", out)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(msgs[0][1])
+	got := string(raw)
+	for _, want := range []string{"arc=pass", "dmarc=fail", "trusted ARC sealer lists.test", "ARC-Seal: i=2; a=rsa-sha256; cv=pass; d=yubin.test"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("delivered message lacks %q:\n%s", want, got)
+		}
+	}
+	v := &msgauth.Verifier{Resolver: ns.Resolver(), Limits: msgauth.Limits{Timeout: 5 * time.Second}}
+	r, err := v.VerifyARC(context.Background(), strings.NewReader(got))
+	if err != nil || r.Result != msgauth.ResultPass || len(r.Sets) != 2 || r.Sets[1].Sealer != "yubin.test" {
+		t.Fatalf("delivered chain: %+v %v\n%s", r, err, got)
+	}
+	in.waitLog("dmarc: failure excused by trusted ARC sealer lists.test")
+	in.waitLog("ARC set added (cv=pass)")
+}
