@@ -28,7 +28,8 @@
 //
 // Put first asks (HEAD) whether the object exists and returns at once
 // when it does: a body delivered to many recipients or copied is uploaded
-// once. Two Puts of one new key may both upload; both carry the same
+// once. The upload carries a CRC32C trailer (and over plain HTTP signed
+// chunks), so the server refuses a body damaged on the way. Two Puts of one new key may both upload; both carry the same
 // bytes. The caller's reader is wrapped so that the last byte is handed
 // to the HTTP client only after the reader has said EOF: a reader longer
 // or shorter than the size given aborts the request before the server

@@ -14,9 +14,9 @@ import (
 // object exists (a HEAD) and returns at once when it does; otherwise it
 // uploads the bytes in one PUT (never multipart, so the object appears
 // whole or not at all), and returns when the server acknowledged it.
-// Over plain HTTP every 64 KiB chunk is signed with its SHA-256
-// (streaming signature), over HTTPS a CRC32C trailer covers the body: a
-// body damaged on the way is refused by the server.
+// A CRC32C trailer covers the body, and over plain HTTP every 64 KiB
+// chunk is also signed with its SHA-256 (streaming signature): a body
+// damaged on the way is refused by the server.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	name, err := s.object(key)
 	if err != nil {
@@ -50,6 +50,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 	_, err = s.client.PutObject(ctx, s.o.Bucket, name, er, size, minio.PutObjectOptions{
 		ContentType:      "application/octet-stream",
 		DisableMultipart: true,
+		// A CRC32C of the body sent after it (a trailer): the server
+		// refuses a body damaged on the way, over HTTPS too, where the
+		// body itself is not signed.
+		Checksum: minio.ChecksumCRC32C,
 	})
 	if rerr := er.failure(); rerr != nil {
 		// The reader's fault, whatever the request reported.

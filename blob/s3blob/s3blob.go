@@ -152,6 +152,8 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		Region:     o.Region,
 		Transport:  tr,
 		MaxRetries: o.MaxRetries,
+		// Needed for Put's CRC32C trailer.
+		TrailingHeaders: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3blob: %w", err)

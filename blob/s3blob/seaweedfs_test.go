@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,7 +33,12 @@ func uniqueName(base string) string {
 // the URL's options changed by edit.
 func open(t testing.TB, w *testutil.SeaweedFS, bucket string, edit func(*s3blob.Options)) *s3blob.Store {
 	t.Helper()
-	o, err := s3blob.ParseURL(w.URL(bucket + "/" + uniqueName("t")))
+	return openURL(t, w.URL(bucket+"/"+uniqueName("t")), edit)
+}
+
+func openURL(t testing.TB, rawURL string, edit func(*s3blob.Options)) *s3blob.Store {
+	t.Helper()
+	o, err := s3blob.ParseURL(rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +61,14 @@ func TestSeaweedFS(t *testing.T) {
 	t.Run("Conformance", func(t *testing.T) {
 		blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, w, "conformance", nil) })
 	})
+	// Over HTTPS minio-go sends the body unsigned with a CRC32C trailer
+	// instead of signed chunks: another upload path.
+	t.Run("ConformanceTLS", func(t *testing.T) {
+		blobtest.Run(t, func(t *testing.T) blob.Store {
+			return openURL(t, w.TLSURL("conformance/"+uniqueName("tls")), nil)
+		})
+	})
+	t.Run("BodyIntegrity", func(t *testing.T) { testBodyIntegrity(t, w) })
 	t.Run("OpenURLCreatesBucket", func(t *testing.T) { testOpenURLCreatesBucket(t, w) })
 	t.Run("ListPages", func(t *testing.T) { testListPages(t, w) })
 	t.Run("PrefixesAreSeparate", func(t *testing.T) { testPrefixes(t, w) })
@@ -243,5 +258,44 @@ func testLargeBody(t *testing.T, w *testutil.SeaweedFS) {
 	}
 	if _, err := s.Open(ctx, blob.Key(short)); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("after a failed Put, Open: %v", err)
+	}
+}
+
+// recorder keeps the X-Amz-Content-Sha256 header of each PUT.
+type recorder struct {
+	http.RoundTripper
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut && strings.Count(strings.Trim(req.URL.Path, "/"), "/") > 0 { // an object, not a bucket
+		r.mu.Lock()
+		r.seen = append(r.seen, req.Header.Get("X-Amz-Content-Sha256"))
+		r.mu.Unlock()
+	}
+	return r.RoundTripper.RoundTrip(req)
+}
+
+// A PUT's body is covered end to end, as the package documentation
+// says: signed chunks over HTTP, a CRC32C trailer over HTTPS.
+func testBodyIntegrity(t *testing.T, w *testutil.SeaweedFS) {
+	for _, c := range []struct {
+		url, want string
+	}{
+		{w.URL("integrity/" + uniqueName("t")), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"},
+		{w.TLSURL("integrity/" + uniqueName("t")), "STREAMING-UNSIGNED-PAYLOAD-TRAILER"},
+	} {
+		rec := &recorder{RoundTripper: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.TLS.Pool}}}
+		s := openURL(t, c.url, func(o *s3blob.Options) { o.Transport = rec })
+		b := []byte("integrity check body")
+		if err := s.Put(t.Context(), blob.Key(b), bytes.NewReader(b), int64(len(b))); err != nil {
+			t.Fatal(err)
+		}
+		rec.mu.Lock()
+		if len(rec.seen) != 1 || rec.seen[0] != c.want {
+			t.Errorf("PUT over %s sent X-Amz-Content-Sha256 %q, want %q", strings.SplitN(c.url, "?", 2)[1], rec.seen, c.want)
+		}
+		rec.mu.Unlock()
 	}
 }

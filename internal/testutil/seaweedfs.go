@@ -52,13 +52,16 @@ func WeedBinary() string {
 // SeaweedFS is a private SeaweedFS (`weed server` with a master, a
 // volume server, a filer and the S3 gateway in one process) started by a
 // test: its data lives in a fresh directory, every port is on 127.0.0.1,
-// S3 requests are signed with AccessKey and SecretKey (an identity
+// the S3 gateway answers plain HTTP on S3Addr and HTTPS (the certificate
+// of TLS, for "127.0.0.1") on S3TLSAddr, S3 requests are signed with AccessKey and SecretKey (an identity
 // allowed everything), writes under /buckets/ are fsynced by the volume
 // server before they are acknowledged (fs.configure -fsync=true), and it
 // is stopped by PID when the test ends.
 type SeaweedFS struct {
 	Dir       string // data directory; weed.log holds its output
-	S3Addr    string // "127.0.0.1:port" of the S3 gateway
+	S3Addr    string // "127.0.0.1:port" of the S3 gateway, plain HTTP
+	S3TLSAddr string // "127.0.0.1:port" of the S3 gateway over HTTPS
+	TLS       *TLSFixture
 	AccessKey string
 	SecretKey string
 	ports     seaweedPorts
@@ -70,11 +73,11 @@ type SeaweedFS struct {
 // not listeners, and its gRPC ports default to HTTP port + 10000, which
 // may be taken or past 65535, so all are given.
 type seaweedPorts struct {
-	master, masterGRPC, volume, volumeGRPC, filer, filerGRPC, s3, s3GRPC int
+	master, masterGRPC, volume, volumeGRPC, filer, filerGRPC, s3, s3GRPC, s3TLS int
 }
 
 func (p seaweedPorts) all() []int {
-	return []int{p.master, p.masterGRPC, p.volume, p.volumeGRPC, p.filer, p.filerGRPC, p.s3, p.s3GRPC}
+	return []int{p.master, p.masterGRPC, p.volume, p.volumeGRPC, p.filer, p.filerGRPC, p.s3, p.s3GRPC, p.s3TLS}
 }
 
 // errPortTaken marks a start that failed because another program had
@@ -105,7 +108,7 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	w := &SeaweedFS{Dir: dir, AccessKey: randomToken(20, upperAlnum), SecretKey: randomToken(40, upperAlnum+"abcdefghijklmnopqrstuvwxyz")}
+	w := &SeaweedFS{Dir: dir, TLS: NewTLS(t), AccessKey: randomToken(20, upperAlnum), SecretKey: randomToken(40, upperAlnum+"abcdefghijklmnopqrstuvwxyz")}
 	if err := w.writeS3Config(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +142,16 @@ func randomToken(n int, alphabet string) string {
 	return string(b)
 }
 
-// URL returns the s3blob URL of bucket on this server (plain HTTP).
+// URL returns the s3blob URL of bucket (which may go on with a prefix)
+// on this server, plain HTTP.
 func (w *SeaweedFS) URL(bucket string) string {
 	return "s3://" + url.UserPassword(w.AccessKey, w.SecretKey).String() + "@" + w.S3Addr + "/" + bucket + "?tls=false"
+}
+
+// TLSURL is URL over HTTPS, verifying the server with w.TLS's
+// certificate.
+func (w *SeaweedFS) TLSURL(bucket string) string {
+	return "s3://" + url.UserPassword(w.AccessKey, w.SecretKey).String() + "@" + w.S3TLSAddr + "/" + bucket + "?ca=" + url.QueryEscape(w.TLS.CertFile)
 }
 
 // PID returns the weed process's id.
@@ -160,7 +170,7 @@ func (w *SeaweedFS) writeS3Config() error {
 	return os.WriteFile(filepath.Join(w.Dir, "s3.json"), b, 0o600)
 }
 
-// choosePorts picks 8 distinct free ports on 127.0.0.1.
+// choosePorts picks 9 distinct free ports on 127.0.0.1.
 func choosePorts() (seaweedPorts, error) {
 	var got []int
 	var ls []net.Listener
@@ -169,7 +179,7 @@ func choosePorts() (seaweedPorts, error) {
 			l.Close()
 		}
 	}()
-	for len(got) < 8 {
+	for len(got) < 9 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return seaweedPorts{}, err
@@ -177,7 +187,7 @@ func choosePorts() (seaweedPorts, error) {
 		ls = append(ls, l) // held until all are chosen, so all differ
 		got = append(got, l.Addr().(*net.TCPAddr).Port)
 	}
-	return seaweedPorts{got[0], got[1], got[2], got[3], got[4], got[5], got[6], got[7]}, nil
+	return seaweedPorts{got[0], got[1], got[2], got[3], got[4], got[5], got[6], got[7], got[8]}, nil
 }
 
 func (w *SeaweedFS) logPath() string { return filepath.Join(w.Dir, "weed.log") }
@@ -195,6 +205,7 @@ func (w *SeaweedFS) start(bin string, wait time.Duration) error {
 	}
 	w.ports = p
 	w.S3Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p.s3))
+	w.S3TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p.s3TLS))
 	data := filepath.Join(w.Dir, "data")
 	os.RemoveAll(data)
 	if err := os.Mkdir(data, 0o700); err != nil {
@@ -211,6 +222,7 @@ func (w *SeaweedFS) start(bin string, wait time.Duration) error {
 		"-s3", "-s3.port=" + itoa(p.s3), "-s3.port.grpc=" + itoa(p.s3GRPC),
 		"-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=" + filepath.Join(w.Dir, "s3.json"),
 		"-s3.localSocket=" + filepath.Join(w.Dir, "s3.sock"),
+		"-s3.port.https=" + itoa(p.s3TLS), "-s3.cert.file=" + w.TLS.CertFile, "-s3.key.file=" + w.TLS.KeyFile,
 	}
 	logf, err := os.Create(w.logPath())
 	if err != nil {
