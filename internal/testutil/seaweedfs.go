@@ -94,6 +94,12 @@ var errPortTaken = errors.New("a port was taken by another program")
 // package and share it: a start takes seconds.
 func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	t.Helper()
+	return startSeaweedFSOn(t, choosePorts)
+}
+
+// startSeaweedFSOn is StartSeaweedFS with the port chooser given.
+func startSeaweedFSOn(t testing.TB, choose func() (seaweedPorts, error)) *SeaweedFS {
+	t.Helper()
 	bin := WeedBinary()
 	if bin == "" {
 		Unavailable(t, "SeaweedFS's weed not found at %s, $YUBIN_WEED or on $PATH (build it with .ci/build-weed; .ci/run does)", WeedCachePath())
@@ -114,7 +120,7 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		err := w.start(bin, 90*time.Second)
+		err := w.start(bin, choose, 90*time.Second)
 		if err == nil {
 			t.Logf("weed server serves S3 on %s after %v", w.S3Addr, time.Since(start).Round(time.Millisecond))
 			t.Cleanup(w.stop)
@@ -198,8 +204,8 @@ func (w *SeaweedFS) logTail(n int) string {
 }
 
 // start runs weed server on fresh ports and waits until it serves S3.
-func (w *SeaweedFS) start(bin string, wait time.Duration) error {
-	p, err := choosePorts()
+func (w *SeaweedFS) start(bin string, choose func() (seaweedPorts, error), wait time.Duration) error {
+	p, err := choose()
 	if err != nil {
 		return err
 	}
