@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -285,8 +286,8 @@ func (s *Store) List(ctx context.Context, fn func(blob.Info) error) error {
 		if obj.Err != nil {
 			return s.wrap("list", obj.Err)
 		}
-		key := obj.Key[len(s.o.Prefix):]
-		if !blob.ValidKey(key) {
+		key, ok := strings.CutPrefix(obj.Key, s.o.Prefix)
+		if !ok || !blob.ValidKey(key) {
 			s.log.Debug("s3blob: list skips an object that is not a blob", "bucket", s.o.Bucket, "object", truncate(obj.Key, 200))
 			continue
 		}
