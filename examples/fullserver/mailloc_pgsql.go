@@ -12,6 +12,7 @@ import (
 
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/blob"
+	"github.com/yubinmail/yubin/blob/s3blob"
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/pgstore"
 	"github.com/yubinmail/yubin/store"
@@ -30,10 +31,11 @@ var pgstoreParams = []config.Param{
 	{Name: "mail_blob_location", Default: "", Check: checkBlobLocation, Doc: "with mail_location = pgsql:...: where message bodies are kept; empty: in the same PostgreSQL database; s3://KEY:SECRET@HOST:PORT/BUCKET: an S3-compatible object store"},
 }
 
-// s3BlobStore opens the S3 blob store of mail_blob_location = s3://...
-// It is a hook the S3 package fills in where it is built in.
-var s3BlobStore = func(ctx context.Context, loc string, log *slog.Logger) (blob.Store, error) {
-	return nil, errors.New("S3 blob store not built in")
+// s3BlobStore opens the S3 blob store of mail_blob_location =
+// s3://KEY:SECRET@HOST[:PORT]/BUCKET[/PREFIX][?tls=false&ca=FILE&...]
+// (blob/s3blob; the bucket is created if missing).
+func s3BlobStore(ctx context.Context, loc string, log *slog.Logger) (blob.Store, error) {
+	return s3blob.OpenURL(ctx, loc)
 }
 
 // isPgsqlLocation reports whether mail_location selects pgstore.
@@ -61,10 +63,14 @@ func redact(err error) string {
 }
 
 func checkBlobLocation(v string) error {
-	if v == "" || strings.HasPrefix(v, "s3://") {
+	if v == "" {
 		return nil
 	}
-	return errors.New("only empty (PostgreSQL) and s3://KEY:SECRET@HOST:PORT/BUCKET are supported")
+	if !strings.HasPrefix(v, "s3://") {
+		return errors.New("only empty (PostgreSQL) and s3://KEY:SECRET@HOST:PORT/BUCKET are supported")
+	}
+	_, err := s3blob.ParseURL(v)
+	return err
 }
 
 // openStores is newStores, or for mail_location = pgsql:... a pgstore
