@@ -47,7 +47,8 @@ type aclRoot struct {
 // aclRootTTL is how long a looked-up root is used.
 const aclRootTTL = time.Minute
 
-// root is the user's Maildir root, "" for sdbox and mbox users.
+// root is the user's Maildir root, "" for sdbox, mbox and pgsql users
+// (no ACL lists).
 func (a *aclRoots) root(ctx context.Context, name string) (string, error) {
 	a.mu.Lock()
 	r, ok := a.m[name]
@@ -63,7 +64,7 @@ func (a *aclRoots) root(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	dir := ""
-	if loc := userMailLocation(usr); !strings.HasPrefix(loc, "sdbox:") && !isMboxLocation(loc) {
+	if loc := userMailLocation(usr); !strings.HasPrefix(loc, "sdbox:") && !isMboxLocation(loc) && !isPgsqlLocation(loc) {
 		if dir, err = mailRoot(usr, usr.Name); err != nil {
 			return "", err
 		}

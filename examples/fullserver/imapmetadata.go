@@ -54,6 +54,10 @@ func mailMetaDir(usr *auth.User, name string) (string, error) {
 			return "", err
 		}
 		return filepath.Join(l.Root, ".imap"), nil
+	case isPgsqlLocation(loc):
+		// Files on one server's disk would break what pgsql: is for
+		// (any server serves any user); these are not kept for it yet.
+		return "", errors.New("per-user IMAP files (METADATA, URLAUTH keys) are not kept for pgsql: mailboxes")
 	}
 	return mailRoot(usr, name)
 }
