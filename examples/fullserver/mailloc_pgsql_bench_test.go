@@ -206,6 +206,11 @@ func TestPgsqlLargeMailbox(t *testing.T) {
 			start = time.Now()
 			ic.cmd("SORT (ARRIVAL) UTF-8 ALL")
 			t.Logf("SORT (ARRIVAL) %v", time.Since(start))
+			for i := 0; i < 2; i++ {
+				start = time.Now()
+				ic.cmd("SORT (DATE) UTF-8 ALL")
+				t.Logf("SORT (DATE) %v (run %d: the first parses every message's header)", time.Since(start), i+1)
+			}
 		}
 	}
 }
