@@ -215,7 +215,11 @@ func BenchmarkLMTPIntoMaildir(b *testing.B) {
 	for _, tc := range cases {
 		msg := message(tc.size)
 		b.Run("yubin-"+tc.name, func(b *testing.B) {
+			cpu := serverCPU(yaddr)
 			benchmark(b, tc.c, lmtpSenderTo(yaddr, rotating(tc.n, "@example.jp"), msg), filepath.Join(ybase, "*", "Maildir"))
+			if used := serverCPU(yaddr) - cpu; used > 0 {
+				b.ReportMetric(float64(used.Microseconds())/float64(b.N), "server-cpu-µs/msg")
+			}
 		})
 		b.Run("dovecot-"+tc.name, func(b *testing.B) {
 			benchmark(b, tc.c, lmtpSenderTo(daddr, rotating(tc.n, ""), msg), filepath.Join(d.Dir, "home", "*", "Maildir"))

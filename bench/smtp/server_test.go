@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/smtp"
@@ -117,5 +120,32 @@ func yubinServer(b *testing.B, kind, base string) string {
 	if err != nil {
 		b.Fatalf("%s server did not start: %v", kind, err)
 	}
-	return strings.TrimSpace(line)
+	addr := strings.TrimSpace(line)
+	serverPIDs.Store(addr, cmd.Process.Pid)
+	return addr
+}
+
+// serverPIDs maps a child server's address to its process, for its CPU
+// time (serverCPU).
+var serverPIDs sync.Map
+
+// serverCPU is the user+system CPU time the child server at addr has
+// used so far; 0 for a server in this process.
+func serverCPU(addr string) time.Duration {
+	pid, ok := serverPIDs.Load(addr)
+	if !ok {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid.(int)))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
