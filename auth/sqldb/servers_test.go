@@ -90,6 +90,25 @@ func TestMariaDB(t *testing.T) {
 			t.Errorf("wrong passwd-file password goes on to the hung database: %v, want ErrTempFail (as Dovecot)", err)
 		}
 	})
+	t.Run("FailoverHosts", func(t *testing.T) {
+		// Two host settings, the first a server that is not there: the
+		// login goes to the second (Dovecot's HA list), and a wrong
+		// password is still a wrong password, not a temporary failure.
+		b := newBackend(t, true)
+		b.suspend = nil
+		b.connect = "host=" + filepath.Join(t.TempDir(), "no-server.sock") + " " + b.connect
+		createTable(t, b)
+		db := openDB(t, b, seedConfig(b), &sqldb.Options{Timeout: 5 * time.Second})
+		ctx := context.Background()
+		for i := 0; i < 3; i++ {
+			if _, err := db.Authenticate(ctx, "carol@example.com", "carolpw"); err != nil {
+				t.Fatalf("login %d through the second host: %v", i+1, err)
+			}
+		}
+		if _, err := db.Authenticate(ctx, "carol@example.com", "wrong"); !errors.Is(err, auth.ErrAuthFailed) {
+			t.Errorf("wrong password: %v, want ErrAuthFailed", err)
+		}
+	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		b := newBackend(t, false)
 		b.connect = strings.Replace(b.connect, `password="pw x"`, "password=wrong", 1)

@@ -3,15 +3,18 @@
 package mysql
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -29,7 +32,8 @@ func (mysqlDriver) Placeholder(int) string { return "?" }
 
 // Open implements sqldb.Driver for Dovecot's mysql connect settings:
 // host (a name, an address, or a unix socket path starting with "/";
-// of several host settings the first is used), port, user, password,
+// with several host settings, a connection goes to the first that
+// answers, starting with the one that answered last), port, user, password,
 // dbname, ssl_ca and ssl_ca_path (TLS, the server's certificate verified
 // against them and its name: unlike Dovecot, whose
 // ssl_verify_server_cert defaults to no, verification is on unless
@@ -37,35 +41,83 @@ func (mysqlDriver) Placeholder(int) string { return "?" }
 // read_timeout and write_timeout (30 seconds); client_flags and
 // ssl_cipher are accepted and ignored, maxconns is sqldb's.
 func (mysqlDriver) Open(connect string) (*sql.DB, error) {
-	c, err := Config(connect)
+	cs, err := Configs(connect)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := driver.NewConnector(c)
-	if err != nil {
-		return nil, err
+	var conns []sqldriver.Connector
+	for _, c := range cs {
+		conn, err := driver.NewConnector(c)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, conn)
 	}
-	return sql.OpenDB(conn), nil
+	if len(conns) == 1 {
+		return sql.OpenDB(conns[0]), nil
+	}
+	return sql.OpenDB(&failover{conns: conns}), nil
 }
 
+// failover connects to the first of several servers that answers,
+// starting with the one that answered last: Dovecot's several host
+// settings, for a primary and its standbys.
+type failover struct {
+	conns []sqldriver.Connector
+	next  atomic.Int32
+}
+
+// Connect implements driver.Connector.
+func (f *failover) Connect(ctx context.Context) (sqldriver.Conn, error) {
+	start := int(f.next.Load())
+	var firstErr error
+	for i := range f.conns {
+		k := (start + i) % len(f.conns)
+		c, err := f.conns[k].Connect(ctx)
+		if err == nil {
+			f.next.Store(int32(k))
+			return c, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, firstErr
+}
+
+// Driver implements driver.Connector.
+func (f *failover) Driver() sqldriver.Driver { return f.conns[0].Driver() }
+
 // Config translates a Dovecot mysql connect string into the driver's
-// configuration.
+// configuration, for its first host.
 func Config(connect string) (*driver.Config, error) {
+	cs, err := Configs(connect)
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// Configs translates a Dovecot mysql connect string into the driver's
+// configuration, one per host setting, in their order.
+func Configs(connect string) ([]*driver.Config, error) {
 	settings, err := sqldb.ParseConnect(connect)
 	if err != nil {
 		return nil, err
 	}
 	c := driver.NewConfig()
 	c.Timeout, c.ReadTimeout, c.WriteTimeout = 5*time.Second, 30*time.Second, 30*time.Second
-	host, port := "", "3306"
+	var hosts []string
+	port := "3306"
 	var caFile, caPath, certFile, keyFile string
 	verify := ""
 	for _, s := range settings {
 		switch s.Key {
 		case "host":
-			if host == "" { // HA lists: the first host only
-				host = s.Value
-			}
+			hosts = append(hosts, s.Value)
 		case "port":
 			if _, err := strconv.ParseUint(s.Value, 10, 16); err != nil {
 				return nil, fmt.Errorf("connect: bad port %q", s.Value)
@@ -110,16 +162,12 @@ func Config(connect string) (*driver.Config, error) {
 			return nil, fmt.Errorf("connect: unknown setting %q", s.Key)
 		}
 	}
-	if host == "" {
-		host = "localhost"
+	if len(hosts) == 0 {
+		hosts = []string{"localhost"}
 	}
-	if strings.HasPrefix(host, "/") {
-		c.Net, c.Addr = "unix", host
-	} else {
-		c.Net, c.Addr = "tcp", net.JoinHostPort(host, port)
-	}
+	var tlsConf *tls.Config
 	if caFile != "" || caPath != "" || certFile != "" {
-		t := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		t := &tls.Config{MinVersion: tls.VersionTLS12}
 		if caFile != "" || caPath != "" {
 			t.RootCAs = x509.NewCertPool()
 			files := []string{caFile}
@@ -157,7 +205,22 @@ func Config(connect string) (*driver.Config, error) {
 		if verify == "no" {
 			t.InsecureSkipVerify = true
 		}
-		c.TLS = t
+		tlsConf = t
 	}
-	return c, nil
+	var out []*driver.Config
+	for _, host := range hosts {
+		hc := c.Clone()
+		if strings.HasPrefix(host, "/") {
+			hc.Net, hc.Addr = "unix", host
+		} else {
+			hc.Net, hc.Addr = "tcp", net.JoinHostPort(host, port)
+		}
+		if tlsConf != nil {
+			t := tlsConf.Clone()
+			t.ServerName = host
+			hc.TLS = t
+		}
+		out = append(out, hc)
+	}
+	return out, nil
 }
