@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/yubinmail/yubin/internal/atomicfile"
 )
 
 // ACLFileName is the file, in a mailbox's directory, of its access
@@ -91,23 +93,7 @@ func (f *FileACL) UpdateMailboxACL(ctx context.Context, user, mailbox string, up
 		}
 		return nil
 	}
-	tmp, err := os.CreateTemp(dir, ".dovecot-acl-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(formatACLFile(entries)); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, formatACLFile(entries), 0o600, atomicfile.NoOwner)
 }
 
 // parseACLFile reads a dovecot-acl file. Lines it does not understand

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/yubinmail/yubin/internal/atomicfile"
 )
 
 // Metadata keeps the METADATA entries (RFC 5464) of users: per mailbox,
@@ -79,23 +81,7 @@ func (f *FileMetadata) save(path string, m metadataFile) error {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".metadata-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, 0o600, atomicfile.NoOwner)
 }
 
 // GetMetadata implements Metadata.

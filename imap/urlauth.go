@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/atomicfile"
 )
 
 // URLAuthKeys keeps the mailbox access keys of URLAUTH (RFC 4467 7):
@@ -66,23 +68,7 @@ func (f *FileURLAuthKeys) save(path string, m map[string]string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".urlauth-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, 0o600, atomicfile.NoOwner)
 }
 
 // MailboxKey implements URLAuthKeys.
