@@ -21,7 +21,8 @@ import (
 // ErrMalformed or ErrAborted; never check's own text.
 func (s *Service) Attempt(ctx context.Context, c *ConnInfo, mech, user string, check func(ctx context.Context) (*Identity, error)) (*Identity, error) {
 	s.init()
-	if err := s.waitPenalty(ctx, c); err != nil {
+	ticket, err := s.waitPenalty(ctx, c)
+	if err != nil {
 		return nil, err
 	}
 	start := s.nowFunc()
@@ -29,5 +30,5 @@ func (s *Service) Attempt(ctx context.Context, c *ConnInfo, mech, user string, c
 	if err == nil && (id == nil || id.User == "") {
 		err = fmt.Errorf("%w: %s check returned no identity", ErrAuthFailed, mech)
 	}
-	return s.finish(ctx, c, mech, user, start, id, err)
+	return s.finish(ctx, c, ticket, mech, user, start, id, err)
 }

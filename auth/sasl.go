@@ -44,6 +44,7 @@ type session struct {
 	mech    string
 	m       mech
 	started bool
+	ticket  penaltyTicket // from waitPenalty, for finish
 	done    bool
 	id      *Identity
 	user    string // login name as sent, for logs
@@ -56,10 +57,12 @@ func (ss *session) Next(ctx context.Context, resp []byte) ([]byte, bool, error) 
 	}
 	if !ss.started {
 		ss.started = true
-		if err := ss.s.waitPenalty(ctx, ss.c); err != nil {
+		t, err := ss.s.waitPenalty(ctx, ss.c)
+		if err != nil {
 			ss.done = true
 			return nil, false, err
 		}
+		ss.ticket = t
 	}
 	start := ss.s.nowFunc()
 	var (
@@ -77,7 +80,7 @@ func (ss *session) Next(ctx context.Context, resp []byte) ([]byte, bool, error) 
 		return ch, false, nil
 	}
 	ss.done = true
-	id, err = ss.s.finish(ctx, ss.c, ss.mech, ss.user, start, id, err)
+	id, err = ss.s.finish(ctx, ss.c, ss.ticket, ss.mech, ss.user, start, id, err)
 	if err != nil {
 		return nil, false, err
 	}

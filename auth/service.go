@@ -27,6 +27,9 @@ const (
 	DefaultMaxUsername   = 255
 	DefaultMaxResponse   = 8192
 	DefaultMaxPenaltyIPs = 65536
+	// DefaultMaxConcurrentAttempts is how many attempts from one address
+	// without recent failures are checked at the same time.
+	DefaultMaxConcurrentAttempts = 8
 )
 
 // DefaultMechanisms are enabled when Service.AuthMechanisms is nil.
@@ -59,13 +62,16 @@ type Service struct {
 	FailureDelay time.Duration
 	// PenaltyBase is the delay before handling an attempt from an IP
 	// address with one recent failure; it doubles with each further
-	// failure up to PenaltyMax. Attempts from one address at the same
-	// time queue behind one another (each counts as a failure until it
-	// is answered), so guesses per second from one address stay bounded
-	// by about 1/PenaltyMax however many connections it opens; an
-	// attempt that would queue longer than twice PenaltyMax is refused
-	// at once as a temporary failure (ErrTempFail) without being
-	// checked. Zero means DefaultPenaltyBase, negative disables
+	// failure up to PenaltyMax. Only failures are penalised, as in
+	// Dovecot: many correct logins at once from one address (users
+	// behind one NAT) are checked MaxConcurrentAttempts at a time and
+	// never refused. Once an address has failed, its attempts at the
+	// same time queue behind one another (each counts as a failure
+	// until it is answered), so guesses per second from one address
+	// stay bounded by about 1/PenaltyMax however many connections it
+	// opens; an attempt that would queue longer than twice PenaltyMax is
+	// refused at once as a temporary failure (ErrTempFail) without
+	// being checked. Zero means DefaultPenaltyBase, negative disables
 	// penalties.
 	PenaltyBase time.Duration
 	// PenaltyMax caps the penalty; zero means DefaultPenaltyMax.
@@ -76,6 +82,12 @@ type Service struct {
 	// MaxPenaltyIPs bounds the penalty table; zero means
 	// DefaultMaxPenaltyIPs.
 	MaxPenaltyIPs int
+	// MaxConcurrentAttempts is how many attempts from one address
+	// without recent failures are checked at the same time; more wait
+	// for one of them to end. It bounds the guesses an attacker's
+	// parallel connections get before the first failure starts the
+	// penalty. Zero means DefaultMaxConcurrentAttempts.
+	MaxConcurrentAttempts int
 	// UsernameFormat normalises login names (auth_username_format);
 	// empty means "%Lu".
 	UsernameFormat string
@@ -265,37 +277,38 @@ func (s *Service) Login(ctx context.Context, c *ConnInfo, user, password string)
 	if !s.PlaintextAllowed(c) {
 		return nil, ErrPlaintextNotAllowed
 	}
-	if err := s.waitPenalty(ctx, c); err != nil {
+	ticket, err := s.waitPenalty(ctx, c)
+	if err != nil {
 		return nil, err
 	}
 	start := s.nowFunc()
 	id, err := s.checkPassword(ctx, c, "", user, password)
-	return s.finish(ctx, c, "LOGIN", user, start, id, err)
+	return s.finish(ctx, c, ticket, "LOGIN", user, start, id, err)
 }
 
 // finish logs, applies the failure delay and penalty, and maps errors so
 // that nothing tells an unknown user from a wrong password.
-func (s *Service) finish(ctx context.Context, c *ConnInfo, mech, user string, start time.Time, id *Identity, err error) (*Identity, error) {
+func (s *Service) finish(ctx context.Context, c *ConnInfo, ticket penaltyTicket, mech, user string, start time.Time, id *Identity, err error) (*Identity, error) {
 	rip := ""
 	if c != nil {
 		rip = addrIP(c.RemoteAddr).String()
 	}
 	if err == nil {
 		s.logger().Info("auth: login", "mech", mech, "user", id.User, "rip", rip)
-		s.clearPenalty(c)
+		s.clearPenalty(c, ticket)
 		return id, nil
 	}
 	if errors.Is(err, ErrTempFail) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		s.logger().Warn("auth: temporary failure", "mech", mech, "user", user, "rip", rip, "error", err)
-		s.undoAttempt(c)
+		s.endAttempt(c, ticket, false)
 		return nil, ErrTempFail
 	}
 	if errors.Is(err, ErrAborted) {
-		s.undoAttempt(c)
+		s.endAttempt(c, ticket, false)
 		return nil, ErrAborted
 	}
 	s.logger().Info("auth: failed", "mech", mech, "user", user, "rip", rip, "error", err)
-	s.addPenalty(c)
+	s.endAttempt(c, ticket, true)
 	delay := orDefault(s.FailureDelay, DefaultFailureDelay)
 	if delay > 0 {
 		// Pad to a fixed duration from the start of the attempt, so the
