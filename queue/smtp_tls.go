@@ -3,13 +3,10 @@ package queue
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/yubinmail/yubin/internal/capool"
 	"github.com/yubinmail/yubin/internal/smtpwire"
 )
 
@@ -44,71 +41,13 @@ func (l TLSLevel) mandatory() bool {
 	return l == TLSEncrypt || l == TLSVerify || l == TLSSecure || l == tlsPolicyLevel
 }
 
-// Limits of LoadRootCAs.
-const (
-	maxCAFileSize = 4 << 20
-	maxCAPathFile = 10000
-)
-
 // LoadRootCAs builds the trust anchors of outbound TLS from Postfix's
 // smtp_tls_CAfile (a PEM file of CA certificates) and smtp_tls_CApath (a
 // directory of PEM files, such as /etc/ssl/certs). Either may be "". As
 // with Postfix's default tls_append_default_CA = no, the system roots are
 // not added; leave SMTPTransport.RootCAs nil to use them instead.
 func LoadRootCAs(caFile, caPath string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	n := 0
-	if caFile != "" {
-		b, err := readCAFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("smtp_tls_CAfile %s: no PEM certificates", caFile)
-		}
-		n++
-	}
-	if caPath != "" {
-		ents, err := os.ReadDir(caPath)
-		if err != nil {
-			return nil, err
-		}
-		for i, e := range ents {
-			if i >= maxCAPathFile {
-				break
-			}
-			if e.IsDir() {
-				continue
-			}
-			b, err := readCAFile(filepath.Join(caPath, e.Name()))
-			if err != nil {
-				continue // dangling links, unreadable files: skip as OpenSSL does
-			}
-			if pool.AppendCertsFromPEM(b) {
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		return nil, errors.New("no CA certificates in smtp_tls_CAfile or smtp_tls_CApath")
-	}
-	return pool, nil
-}
-
-func readCAFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxCAFileSize+1))
-	if err == nil && len(b) > maxCAFileSize {
-		err = fmt.Errorf("%s: larger than %d bytes", path, maxCAFileSize)
-	}
-	return b, err
+	return capool.Load(caFile, caPath)
 }
 
 // tlsPeerTrust is what outbound TLS found out about the server.

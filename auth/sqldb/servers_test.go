@@ -109,6 +109,23 @@ func TestMariaDB(t *testing.T) {
 			t.Errorf("wrong password: %v, want ErrAuthFailed", err)
 		}
 	})
+	t.Run("OptionFile", func(t *testing.T) {
+		// The database's user and password in a my.cnf group, read
+		// with option_file/option_group as libmysqlclient reads them
+		// for Dovecot; the socket and database in the connect string.
+		b := newBackend(t, true)
+		b.suspend = nil
+		name := b.connect[strings.Index(b.connect, "dbname=")+len("dbname="):]
+		name = name[:strings.IndexByte(name, ' ')]
+		cnf := filepath.Join(t.TempDir(), "my.cnf")
+		os.WriteFile(cnf, []byte("[client]\nuser = nobody\n[yubin-auth]\nuser = "+name+"\npassword = \"pw x\" # the test's\n"), 0o600)
+		b.connect = fmt.Sprintf("host=%s dbname=%s option_file=%s option_group=yubin-auth", m.Socket, name, cnf)
+		createTable(t, b)
+		db := openDB(t, b, seedConfig(b), &sqldb.Options{Timeout: 5 * time.Second})
+		if _, err := db.Authenticate(context.Background(), "carol@example.com", "carolpw"); err != nil {
+			t.Fatalf("login with the database credentials from the option file: %v", err)
+		}
+	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		b := newBackend(t, false)
 		b.connect = strings.Replace(b.connect, `password="pw x"`, "password=wrong", 1)

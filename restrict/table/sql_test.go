@@ -183,6 +183,38 @@ func TestMariaDBPostmapMySQLTable(t *testing.T) {
 			t.Error("a server certificate from another CA was accepted with tls_verify_cert = yes")
 		}
 	})
+	t.Run("option-file", func(t *testing.T) {
+		// The database user in a my.cnf group named by
+		// option_file/option_group: postmap (libmysqlclient) and yubin
+		// read the same file and answer the same. (The password stays
+		// in the .cf file: Postfix hands libmysqlclient an empty one,
+		// which it does not replace with the file's.)
+		cnf := filepath.Join(testutil.SharedDir(t), "my.cnf")
+		os.WriteFile(cnf, []byte("[client]\nuser = nobody\n[postfix-maps]\nuser = postfix\nsocket = /nonexistent # comment\n"), 0o644)
+		diffSQLAgainstPostmap(t, "mysql", fmt.Sprintf("hosts = inet:127.0.0.1:%d\ndbname = postfix\npassword = pfpw\noption_file = %s\noption_group = postfix-maps\n", m.Port, cnf))
+	})
+	t.Run("tls-capath", func(t *testing.T) {
+		// The CA found in a tls_CApath directory (among other files).
+		dir := t.TempDir()
+		pem, _ := os.ReadFile(m.TLS.CertFile)
+		os.WriteFile(filepath.Join(dir, "ca.pem"), pem, 0o644)
+		os.WriteFile(filepath.Join(dir, "other.pem"), testutil.NewTLS(t).CertPEM, 0o644)
+		q := "query = SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER' AND '%s' <> ''\n"
+		path := filepath.Join(t.TempDir(), "capath.cf")
+		os.WriteFile(path, []byte(conn+"tls_CApath = "+dir+"\ntls_verify_cert = yes\n"+q), 0o600)
+		tbl, err := table.Open("mysql:"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := tbl.Lookup(context.Background(), "x"); !ok || err != nil || v == "" {
+			t.Errorf("cipher over TLS verified by tls_CApath: %q %v %v", v, ok, err)
+		}
+		os.Remove(filepath.Join(dir, "ca.pem"))
+		tbl, _ = table.Open("mysql:"+path, nil)
+		if _, _, err := tbl.Lookup(context.Background(), "x"); err == nil {
+			t.Error("verified without the CA in tls_CApath")
+		}
+	})
 	t.Run("unresponsive", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "hang.cf")
 		os.WriteFile(path, []byte(conn+"query = SELECT goto FROM alias WHERE address = '%s'\n"), 0o600)

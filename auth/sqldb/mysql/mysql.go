@@ -5,13 +5,11 @@ package mysql
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"database/sql"
 	sqldriver "database/sql/driver"
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,6 +18,8 @@ import (
 	driver "github.com/go-sql-driver/mysql"
 
 	"github.com/yubinmail/yubin/auth/sqldb"
+	"github.com/yubinmail/yubin/internal/capool"
+	"github.com/yubinmail/yubin/internal/mysqlopt"
 )
 
 // Driver is the sqldb driver for Dovecot's "driver = mysql".
@@ -40,6 +40,16 @@ func (mysqlDriver) Placeholder(int) string { return "?" }
 // ssl_verify_server_cert=no), ssl_cert, ssl_key, connect_timeout (5),
 // read_timeout and write_timeout (30 seconds); client_flags and
 // ssl_cipher are accepted and ignored, maxconns is sqldb's.
+//
+// option_file and option_group read a MySQL option file (my.cnf) as
+// libmysqlclient does for Dovecot: the [client], [client-server],
+// [client-mariadb] and option_group groups give host (or socket), port,
+// user, password, database, ssl-ca, ssl-capath, ssl-cert, ssl-key,
+// ssl-verify-server-cert and connect-timeout, and the connect string's
+// own settings replace them. option_group without option_file reads
+// MariaDB's default files (mysqlopt.DefaultFiles). Unlike Dovecot, which
+// always reads the default files' client group, yubin reads option files
+// only when one of the two settings is given.
 func (mysqlDriver) Open(connect string) (*sql.DB, error) {
 	cs, err := Configs(connect)
 	if err != nil {
@@ -114,10 +124,35 @@ func Configs(connect string) ([]*driver.Config, error) {
 	port := "3306"
 	var caFile, caPath, certFile, keyFile string
 	verify := ""
+	file, group, haveOpts := "", "", false
+	fromFile := false // hosts holds the option file's host
+	for _, s := range settings {
+		switch s.Key {
+		case "option_file":
+			file, haveOpts = s.Value, true
+		case "option_group":
+			group, haveOpts = s.Value, true
+		}
+	}
+	if haveOpts {
+		// The option file's settings come first, so that the connect
+		// string's own replace them (libmysqlclient takes host, user,
+		// password and dbname from mysql_real_connect's arguments).
+		fileSettings, err := optionSettings(file, group)
+		if err != nil {
+			return nil, err
+		}
+		settings = append(fileSettings, settings...)
+	}
 	for _, s := range settings {
 		switch s.Key {
 		case "host":
+			if fromFile {
+				hosts, fromFile = nil, false
+			}
 			hosts = append(hosts, s.Value)
+		case "file_host":
+			hosts, fromFile = []string{s.Value}, true
 		case "port":
 			if _, err := strconv.ParseUint(s.Value, 10, 16); err != nil {
 				return nil, fmt.Errorf("connect: bad port %q", s.Value)
@@ -157,7 +192,7 @@ func Configs(connect string) ([]*driver.Config, error) {
 			// MySQL client library settings: Go's TLS picks strong
 			// ciphers itself.
 		case "option_file", "option_group":
-			return nil, fmt.Errorf("connect: %s is not supported (set host, user, password, dbname here)", s.Key)
+			// Read above.
 		default:
 			return nil, fmt.Errorf("connect: unknown setting %q", s.Key)
 		}
@@ -169,31 +204,11 @@ func Configs(connect string) ([]*driver.Config, error) {
 	if caFile != "" || caPath != "" || certFile != "" {
 		t := &tls.Config{MinVersion: tls.VersionTLS12}
 		if caFile != "" || caPath != "" {
-			t.RootCAs = x509.NewCertPool()
-			files := []string{caFile}
-			if caPath != "" {
-				m, _ := filepath.Glob(filepath.Join(caPath, "*"))
-				files = append(files, m...)
+			pool, err := capool.Load(caFile, caPath)
+			if err != nil {
+				return nil, fmt.Errorf("connect: ssl_ca/ssl_ca_path: %w", err)
 			}
-			n := 0
-			for _, f := range files {
-				if f == "" {
-					continue
-				}
-				pem, err := os.ReadFile(f)
-				if err != nil {
-					if f == caFile {
-						return nil, fmt.Errorf("connect: ssl_ca: %w", err)
-					}
-					continue
-				}
-				if t.RootCAs.AppendCertsFromPEM(pem) {
-					n++
-				}
-			}
-			if n == 0 {
-				return nil, fmt.Errorf("connect: ssl_ca/ssl_ca_path: no certificates")
-			}
+			t.RootCAs = pool
 		}
 		if certFile != "" {
 			cert, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -223,4 +238,52 @@ func Configs(connect string) ([]*driver.Config, error) {
 		out = append(out, hc)
 	}
 	return out, nil
+}
+
+// optionSettings reads a MySQL option file (option_file; without it,
+// MariaDB's default files) for option_group (and the client groups), as
+// connect settings.
+func optionSettings(file, group string) ([]sqldb.Setting, error) {
+	var opts mysqlopt.Options
+	var err error
+	if file != "" {
+		opts, err = mysqlopt.Read(file, group)
+	} else {
+		home, _ := os.UserHomeDir()
+		opts, err = mysqlopt.ReadDefaults(home, group)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect: option_file: %w", err)
+	}
+	return OptionSettings(opts), nil
+}
+
+// OptionSettings maps the client options of a MySQL option file to
+// connect settings: host (or socket, when no host is given), port, user,
+// password, database, ssl-ca, ssl-capath, ssl-cert, ssl-key,
+// ssl-verify-server-cert and connect-timeout; the rest are for other
+// programs and are left out.
+func OptionSettings(opts mysqlopt.Options) []sqldb.Setting {
+	var out []sqldb.Setting
+	add := func(key, value string) { out = append(out, sqldb.Setting{Key: key, Value: value}) }
+	if h := opts["host"]; h != "" && h != "localhost" {
+		add("file_host", h)
+	} else if sock := opts["socket"]; sock != "" {
+		add("file_host", sock)
+	} else if h != "" {
+		add("file_host", h)
+	}
+	for _, m := range [][2]string{
+		{"port", "port"}, {"user", "user"}, {"password", "password"}, {"database", "dbname"},
+		{"ssl-ca", "ssl_ca"}, {"ssl-capath", "ssl_ca_path"}, {"ssl-cert", "ssl_cert"}, {"ssl-key", "ssl_key"},
+		{"connect-timeout", "connect_timeout"},
+	} {
+		if v, ok := opts[m[0]]; ok {
+			add(m[1], v)
+		}
+	}
+	if v, set := opts.Bool("ssl-verify-server-cert"); set {
+		add("ssl_verify_server_cert", map[bool]string{true: "yes", false: "no"}[v])
+	}
+	return out
 }
