@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,13 +17,23 @@ func openLDAP(setting string, words []string, log *slog.Logger) (*ldap.DB, error
 	if len(words) != 1 {
 		return nil, fmt.Errorf("%s: want ldap:/path/dovecot-ldap.conf.ext", setting)
 	}
-	db, err := ldap.Open(words[0])
+	b, fromStart, err := readAuthConf(words[0])
 	if errors.Is(err, os.ErrPermission) {
-		// The server reads it after dropping to mail_owner, not as
-		// root as Dovecot's auth process does: seed 003's
-		// "chown root:root; chmod 600" locks it out.
-		return nil, fmt.Errorf("%s: %w (the file is read as mail_owner: chgrp that user's group and chmod 640, rather than root:root 600)", setting, err)
+		// Not read as root at start-up (the server was not started as
+		// root), and mail_owner may not read it.
+		return nil, fmt.Errorf("%s: %w (start the server as root, which reads it before dropping privileges, or make it readable by the user the server runs as)", setting, err)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	if fromStart && log != nil {
+		log.Warn("the LDAP settings file is readable only by root: using the copy read at start-up (changes need a restart)", "file", words[0])
+	}
+	cfg, err := ldap.ParseConfig(bytes.NewReader(b), words[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	db, err := ldap.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", setting, err)
 	}

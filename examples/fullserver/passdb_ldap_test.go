@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -241,5 +242,49 @@ print('OK')
 		if len(m) != 1 {
 			t.Errorf("%s: %d messages in new/, want 1 (postmaster@localhost through the ldap: aliases)", u, len(m))
 		}
+	}
+}
+
+// TestSlapdFullserverRootOnlyConf: seed 003 makes dovecot-ldap.conf.ext
+// "chown root:root; chmod 600" (it holds the service account's
+// password). Started as root, the server reads it before dropping to
+// mail_owner, as Dovecot's auth process can; directory users log in,
+// and still do after a SIGHUP, when the file can no longer be read
+// (the start-up copy is used, with a warning). Before, the server
+// refused to start: it read the file as mail_owner.
+func TestSlapdFullserverRootOnlyConf(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the server must start as root and drop privileges")
+	}
+	s := testutil.SharedSlapd(t)
+	conf := ldapConf(t, s)
+	if err := os.Chmod(conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t, "")
+	in.reconfigure(fmt.Sprintf("passdb = ldap:%s\nuserdb = ldap:%s uid=nobody gid=nogroup home=%s/mail/%%n/\nmail_location = maildir:~/Maildir\nlogin_trusted_networks = 127.0.0.1/32\n",
+		conf, conf, in.data))
+	os.MkdirAll(in.data, 0o755)
+	testutil.ChownTree(t, in.data, testutil.PlainUID, testutil.PlainGID)
+	in.start()
+	addr := in.addr("imap")
+	if ans, _, err := imapLogin(addr, "bob", "bob pw"); err != nil || !strings.Contains(ans, "a OK") {
+		t.Fatalf("LDAP login with a root-only settings file: %q %v\n%s", ans, err, in.errText())
+	}
+	if err := in.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(in.errText(), "reload:") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(in.errText(), "readable only by root: using the copy read at start-up") {
+		t.Errorf("no warning about the start-up copy after SIGHUP:\n%s", in.errText())
+	}
+	if ans, _, err := imapLogin(addr, "bob", "bob pw"); err != nil || !strings.Contains(ans, "a OK") {
+		t.Errorf("LDAP login after SIGHUP: %q %v\n%s", ans, err, in.errText())
+	}
+	if ans, _, _ := imapLogin(addr, "bob", "wrong"); strings.Contains(ans, "a OK") {
+		t.Errorf("wrong password accepted: %q", ans)
 	}
 }

@@ -129,6 +129,7 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		return fail(err)
 	}
 	if h.owner != nil {
+		prereadAuthConfs(cfg)
 		if err := dropPrivileges(h.owner); err != nil {
 			return fail(err)
 		}
