@@ -40,21 +40,31 @@ import (
 // type:table references), result_attribute, scope, bind (yes/no/simple/
 // none), bind_dn, bind_pw, size_limit, expansion_limit, dereference,
 // version (2 or 3; the protocol spoken is version 3), start_tls,
-// tls_ca_cert_file, tls_cert, tls_key, tls_require_cert. Not supported
-// (an error when set): special_result_attribute,
-// terminal_result_attribute, leaf_result_attribute, bind = sasl. The
-// configuration file is read once.
+// tls_ca_cert_file, tls_cert, tls_key, tls_require_cert,
+// special_result_attribute (attributes holding DNs or LDAP URLs that are
+// searched in turn, up to recursion_limit deep: group expansion),
+// terminal_result_attribute (an entry that has one returns only those)
+// and leaf_result_attribute (returned only from entries without special
+// result attributes), with Postfix's rules. Not supported (an error when
+// set): bind = sasl. The configuration file is read once.
 type LDAP struct {
 	name         string
 	base, filter string
 	format       string
-	attrs        []string
-	domains      []string
-	domainTables []table.Table
-	scope, deref int
-	sizeLimit    int
-	expansion    int
-	pool         *ldapconn.Pool
+	// attrs are all the attributes asked for, as Postfix lists them:
+	// the terminal result attributes, then the leaf ones, then the
+	// ordinary ones (nTerminal, nLeaf and nResult of them, together
+	// nAttributes), then the special ones.
+	attrs            []string
+	nTerminal, nLeaf int
+	nAttributes      int
+	recursionLimit   int
+	domains          []string
+	domainTables     []table.Table
+	scope, deref     int
+	sizeLimit        int
+	expansion        int
+	pool             *ldapconn.Pool
 }
 
 // ErrLDAPUnavailable wraps lookups that failed because the LDAP server
@@ -127,7 +137,19 @@ func fromConfig(p map[string]string, name string, o *table.Options) (*LDAP, erro
 		t.filter = "(" + t.filter + ")"
 	}
 	t.format = get("result_format", get("result_filter", "%s"))
-	t.attrs = splitList(get("result_attribute", "maildrop"))
+	t.attrs = splitList(get("terminal_result_attribute", ""))
+	t.nTerminal = len(t.attrs)
+	t.attrs = append(t.attrs, splitList(get("leaf_result_attribute", ""))...)
+	t.nLeaf = len(t.attrs) - t.nTerminal
+	t.attrs = append(t.attrs, splitList(get("result_attribute", "maildrop"))...)
+	t.nAttributes = len(t.attrs)
+	t.attrs = append(t.attrs, splitList(get("special_result_attribute", ""))...)
+	if t.recursionLimit, err = num("recursion_limit", 1000); err != nil {
+		return nil, err
+	}
+	if t.recursionLimit < 1 {
+		return nil, bad("recursion_limit: want at least 1")
+	}
 	for _, d := range splitList(get("domain", "")) {
 		if strings.Contains(d, ":") {
 			tbl, err := table.Open(d, o)
@@ -206,13 +228,8 @@ func fromConfig(p map[string]string, name string, o *table.Options) (*LDAP, erro
 			d.URIs = append(d.URIs, "ldap://"+h+":"+port)
 		}
 	}
-	for _, k := range []string{"cache", "cache_expiry", "cache_size", "chase_referrals", "debuglevel", "recursion_limit", "tls_ca_cert_dir", "tls_random_file", "tls_cipher_suite"} {
+	for _, k := range []string{"cache", "cache_expiry", "cache_size", "chase_referrals", "debuglevel", "tls_ca_cert_dir", "tls_random_file", "tls_cipher_suite"} {
 		get(k, "")
-	}
-	for _, k := range []string{"special_result_attribute", "terminal_result_attribute", "leaf_result_attribute"} {
-		if v := get(k, ""); v != "" {
-			return nil, bad(k + " is not supported")
-		}
 	}
 	for k := range p {
 		return nil, bad("unknown parameter " + k)
@@ -265,49 +282,42 @@ func (t *LDAP) Lookup(ctx context.Context, key string) (string, bool, error) {
 		return "", false, nil
 	}
 	req := ldapc.NewSearchRequest(base, t.scope, t.deref, t.sizeLimit, 0, false, filter, t.attrs, nil)
-	var res *ldapc.SearchResult
+	x := &expansion{t: t, key: key}
 	err := t.pool.Do(ctx, func(c *ldapc.Conn) error {
-		var err error
-		res, err = c.Search(req)
+		res, err := c.Search(req)
+		if err != nil {
+			return err
+		}
+		x.c = c
+		err = x.values(res.Entries, 1)
+		var le *limitError
+		if errors.As(err, &le) {
+			// Not the connection's fault: keep it.
+			x.failed, err = le, nil
+		}
 		return err
 	})
+	if err == nil && x.failed != nil {
+		err = x.failed
+	}
 	switch {
 	case ldapc.IsErrorWithCode(err, ldapc.LDAPResultNoSuchObject):
 		return "", false, nil
 	case ldapc.IsErrorWithCode(err, ldapc.LDAPResultSizeLimitExceeded):
 		return "", false, fmt.Errorf("%s: %w: more than size_limit=%d entries for %q", t.name, ErrLDAPUnavailable, t.sizeLimit, key)
+	case errors.Is(err, errExpansion):
+		return "", false, fmt.Errorf("%s: %w: more than expansion_limit=%d results for %q", t.name, ErrLDAPUnavailable, t.expansion, key)
+	case errors.Is(err, errRecursion):
+		return "", false, fmt.Errorf("%s: %w: recursion_limit=%d exceeded for %q", t.name, ErrLDAPUnavailable, t.recursionLimit, key)
+	case x.failed != nil:
+		return "", false, fmt.Errorf("%s: %w: %v", t.name, ErrLDAPUnavailable, err)
 	case err != nil:
 		return "", false, fmt.Errorf("%s: %w: %v", t.name, ErrLDAPUnavailable, err)
 	}
-	var out []string
-	for _, e := range res.Entries {
-		for _, a := range e.Attributes {
-			if !t.wanted(a.Name) {
-				continue
-			}
-			for _, v := range a.Values {
-				if x, ok := formatResult(t.format, v, key); ok {
-					out = append(out, x)
-				}
-			}
-		}
-	}
-	if t.expansion > 0 && len(out) > t.expansion {
-		return "", false, fmt.Errorf("%s: %w: %d results for %q exceed expansion_limit=%d", t.name, ErrLDAPUnavailable, len(out), key, t.expansion)
-	}
-	if len(out) == 0 {
+	if len(x.out) == 0 {
 		return "", false, nil
 	}
-	return strings.Join(out, ","), true, nil
-}
-
-func (t *LDAP) wanted(attr string) bool {
-	for _, a := range t.attrs {
-		if strings.EqualFold(a, attr) {
-			return true
-		}
-	}
-	return false
+	return strings.Join(x.out, ","), true, nil
 }
 
 // domainAllowed applies the domain parameter: with a list, only

@@ -149,13 +149,13 @@ func TestSlapdLDAPTableDown(t *testing.T) {
 
 func TestLDAPTableConfigErrors(t *testing.T) {
 	for _, conf := range []string{
-		"server_host = x\n",                                       // no search_base
-		"search_base = dc=x\nscope = everything\n",                // bad scope
-		"search_base = dc=x\nbind = sasl\n",                       // unsupported
-		"search_base = dc=x\nspecial_result_attribute = member\n", // unsupported
-		"search_base = dc=x\nquery_filter = (&(uid=%s)\n",         // bad filter
-		"search_base = dc=x\nno_such_thing = 1\n",                 // unknown
-		"search_base = dc=x\nsize_limit = -1\n",                   // bad number
+		"server_host = x\n",                        // no search_base
+		"search_base = dc=x\nscope = everything\n", // bad scope
+		"search_base = dc=x\nbind = sasl\n",        // unsupported
+		"search_base = dc=x\nrecursion_limit = 0\n",
+		"search_base = dc=x\nquery_filter = (&(uid=%s)\n", // bad filter
+		"search_base = dc=x\nno_such_thing = 1\n",         // unknown
+		"search_base = dc=x\nsize_limit = -1\n",           // bad number
 		"search_base = dc=x\nversion = 4\n",
 		"just words\n",
 	} {
