@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 )
@@ -136,6 +137,11 @@ print('OK')
 		if n, _ := filepath.Glob(filepath.Join(in.data, "mail", "localhost", "bob", "Maildir", "new", "*")); len(n) != 1 {
 			t.Errorf("message not in bob's Maildir: cur %v new %v", m, n)
 		}
+	}
+	// The log line follows the delivery; under load it may come a
+	// moment after the message is readable.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(in.errText(), "status=sent") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	if !strings.Contains(in.errText(), "status=sent") {
 		t.Errorf("no delivery log line:\n%s", in.errText())

@@ -65,7 +65,7 @@ s.quit()
 	if !strings.Contains(out, "AUTH sent") {
 		t.Fatalf("python:\n%s", out)
 	}
-	msgs := sink.WaitMessages(t, 1, 10*time.Second)
+	msgs := sink.WaitMessages(t, 1, 30*time.Second)
 	if len(msgs) != 1 {
 		t.Fatalf("the relayhost got %d messages", len(msgs))
 	}
