@@ -26,14 +26,20 @@ type Config struct {
 	Base           string   // base
 	Scope          string   // scope: base, onelevel, subtree (default)
 	Deref          string   // deref: never (default), searching, finding, always
-	AuthBind       bool     // auth_bind = yes: passwords are checked by binding as the user
-	AuthBindUserDN string   // auth_bind_userdn: DN template; no search before the bind
-	PassAttrs      string   // pass_attrs, default "uid=user,userPassword=password"
-	PassFilter     string   // pass_filter, default "(&(objectClass=posixAccount)(uid=%u))"
-	UserAttrs      string   // user_attrs, default "homeDirectory=home,uidNumber=uid,gidNumber=gid"
-	UserFilter     string   // user_filter, default "(&(objectClass=posixAccount)(uid=%u))"
-	IterateAttrs   string   // iterate_attrs, default "uid=user"
-	IterateFilter  string   // iterate_filter, default "(objectClass=posixAccount)"
+	// SASLBind (sasl_bind = yes) binds the service connections with
+	// SASL instead of dn/dnpass; SASLMech (sasl_mech) must then be
+	// EXTERNAL, the identity the server gets from the connection
+	// (ldapi:// peer credentials or a TLS client certificate).
+	SASLBind       bool
+	SASLMech       string
+	AuthBind       bool   // auth_bind = yes: passwords are checked by binding as the user
+	AuthBindUserDN string // auth_bind_userdn: DN template; no search before the bind
+	PassAttrs      string // pass_attrs, default "uid=user,userPassword=password"
+	PassFilter     string // pass_filter, default "(&(objectClass=posixAccount)(uid=%u))"
+	UserAttrs      string // user_attrs, default "homeDirectory=home,uidNumber=uid,gidNumber=gid"
+	UserFilter     string // user_filter, default "(&(objectClass=posixAccount)(uid=%u))"
+	IterateAttrs   string // iterate_attrs, default "uid=user"
+	IterateFilter  string // iterate_filter, default "(objectClass=posixAccount)"
 	// DefaultPassScheme applies to stored passwords without "{SCHEME}"
 	// (default_pass_scheme, default CRYPT).
 	DefaultPassScheme string
@@ -155,11 +161,21 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 		case "default_pass_scheme":
 			c.DefaultPassScheme = v
 		case "debug_level", "blocking", "ldaprc_path", "tls_cipher_suite", "tls_ca_cert_dir":
-		case "sasl_bind", "sasl_mech", "sasl_realm", "sasl_authz_id":
-			if k == "sasl_bind" && v == "no" {
-				continue
+		case "sasl_bind":
+			b, err := yesNo(v)
+			if err != nil {
+				return nil, bad(err.Error())
 			}
-			return nil, bad("SASL binds are not supported")
+			c.SASLBind = b
+		case "sasl_mech":
+			if v != "" && !strings.EqualFold(v, "EXTERNAL") {
+				return nil, bad("sasl_mech: only EXTERNAL is supported, not " + v)
+			}
+			c.SASLMech = strings.ToUpper(v)
+		case "sasl_realm", "sasl_authz_id":
+			if v != "" {
+				return nil, bad(k + " is not supported (SASL EXTERNAL takes the identity from the connection)")
+			}
 		default:
 			return nil, fmt.Errorf("%s:%d: unknown setting %q", name, n, k)
 		}
@@ -172,6 +188,9 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 	}
 	if len(c.URIs) == 0 {
 		return nil, fmt.Errorf("%s: neither uris nor hosts is set", name)
+	}
+	if c.SASLBind && c.SASLMech != "EXTERNAL" {
+		return nil, fmt.Errorf("%s: sasl_bind = yes needs sasl_mech = EXTERNAL (the only SASL mechanism supported)", name)
 	}
 	for _, u := range c.URIs {
 		if !strings.HasPrefix(u, "ldap://") && !strings.HasPrefix(u, "ldaps://") && !strings.HasPrefix(u, "ldapi://") {

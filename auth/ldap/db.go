@@ -148,7 +148,9 @@ func (d *DB) init() {
 		}
 		dialer := func(bind bool) *ldapconn.Dialer {
 			x := &ldapconn.Dialer{URIs: d.cfg.URIs, StartTLS: d.cfg.StartTLS, TLS: d.tlsConfig, Timeout: d.timeout()}
-			if bind {
+			if bind && d.cfg.SASLBind {
+				x.SASLExternal = true
+			} else if bind {
 				x.BindDN, x.BindPW = d.cfg.DN, d.cfg.DNPass
 			}
 			return x

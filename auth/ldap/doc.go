@@ -36,6 +36,13 @@
 // "454 4.7.0"), never auth.ErrAuthFailed and never a hang. Put an
 // auth.Cache in front for Dovecot's auth_cache.
 //
-// Not implemented: SASL binds (sasl_bind = yes is refused), %{ldap_multi},
-// passdb/userdb prefetch across the two, Dovecot's "blocking" workers.
+// SASL binds (sasl_bind = yes) are supported with sasl_mech = EXTERNAL:
+// the service connections bind with the identity the server takes from
+// the connection, the process's uid/gid over ldapi:// or a TLS client
+// certificate (tls_cert_file, tls_key_file); other mechanisms,
+// sasl_realm and sasl_authz_id are refused.
+//
+// Not implemented: other SASL mechanisms, %{ldap_multi} (Dovecot 2.3.21;
+// 2.3.19 has none), passdb/userdb prefetch across the two, Dovecot's
+// "blocking" workers.
 package ldap

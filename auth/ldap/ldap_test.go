@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	osuser "os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -400,4 +401,59 @@ func TestSlapdStaticUserDB(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSlapdSASLExternal: sasl_bind = yes with sasl_mech = EXTERNAL over
+// ldapi:// binds the service connections as the process (slapd maps its
+// uid to the service account), which may read userPassword; the same
+// connection without the SASL bind is anonymous and may not. Dovecot
+// 2.3 with dovecot-ldap, on the same file, answers the same
+// (doveadm auth test).
+func TestSlapdSASLExternal(t *testing.T) {
+	s := testutil.SharedSlapd(t)
+	lines := []string{"uris = " + s.LDAPIURL, "sasl_bind = yes", "sasl_mech = EXTERNAL",
+		"base = ou=People,dc=example,dc=com", "pass_attrs = uid=user,userPassword=password",
+		"default_pass_scheme = SHA512-CRYPT"}
+	d := openConf(t, lines...)
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := d.Authenticate(context.Background(), name, user(name).Password); err != nil {
+			t.Errorf("Authenticate(%s) over SASL EXTERNAL: %v", name, err)
+		}
+	}
+	wantErr(t, d, "alice", "wrong", auth.ErrAuthFailed)
+	anon := openConf(t, "uris = "+s.LDAPIURL, "base = ou=People,dc=example,dc=com", "pass_attrs = uid=user,userPassword=password")
+	wantErr(t, anon, "bob", "bob pw", auth.ErrAuthFailed)
+	for _, bad := range [][]string{{"sasl_bind = yes"}, {"sasl_bind = yes", "sasl_mech = DIGEST-MD5"}, {"sasl_bind = yes", "sasl_mech = EXTERNAL", "sasl_authz_id = u:x"}} {
+		if _, err := ParseConfig(strings.NewReader(strings.Join(append([]string{"uris = " + s.LDAPIURL}, bad...), "\n")), "bad.conf"); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+
+	// Dovecot, on the same settings, as the same uid.
+	if _, err := os.Stat("/usr/lib/dovecot/modules/auth/libauthdb_ldap.so"); err != nil {
+		testutil.Unavailable(t, "Dovecot's LDAP module is missing (Debian package dovecot-ldap)")
+	}
+	dir := testutil.SharedDir(t)
+	confPath := filepath.Join(dir, "dovecot-ldap.conf.ext")
+	os.WriteFile(confPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	empty := filepath.Join(dir, "passwd")
+	os.WriteFile(empty, nil, 0o644)
+	dv := testutil.StartDovecot(t, testutil.DovecotConfig{PasswdFile: empty, Extra: fmt.Sprintf(
+		"auth_cache_size = 0\nservice auth {\n  user = %s\n}\nservice auth-worker {\n  user = %s\n}\npassdb {\n  driver = ldap\n  args = %s\n}\n",
+		currentUser(t), currentUser(t), confPath)})
+	for _, c := range []struct{ name, pw string }{{"alice", user("alice").Password}, {"bob", user("bob").Password}, {"alice", "wrong"}} {
+		_, err := dv.DoveadmErr(nil, "auth", "test", c.name, c.pw)
+		_, ours := d.Authenticate(context.Background(), c.name, c.pw)
+		if (err == nil) != (ours == nil) {
+			t.Errorf("%s/%s: Dovecot ok=%v, yubin %v", c.name, c.pw, err == nil, ours)
+		}
+	}
+}
+
+func currentUser(t *testing.T) string {
+	u, err := osuser.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
 }

@@ -39,6 +39,10 @@ type Dialer struct {
 	TLS func(host string) *tls.Config
 	// BindDN and BindPW, when BindDN is set, are bound as after connecting.
 	BindDN, BindPW string
+	// SASLExternal binds with SASL EXTERNAL after connecting instead:
+	// the server takes the identity from the connection (the uid and
+	// gid of this process over ldapi://, a TLS client certificate).
+	SASLExternal bool
 	// Timeout bounds dialling with StartTLS and bind, each operation, and
 	// the wait for a pool slot; zero means DefaultTimeout.
 	Timeout time.Duration
@@ -123,7 +127,14 @@ func (d *Dialer) dialOne(ctx context.Context, uri string) (*ldapc.Conn, error) {
 			return fail(fmt.Errorf("%s: StartTLS: %w", uri, err))
 		}
 	}
-	if d.BindDN != "" {
+	if d.SASLExternal {
+		if err := c.ExternalBind(); err != nil {
+			if ldapc.IsErrorWithCode(err, ldapc.LDAPResultInvalidCredentials) || ldapc.IsErrorWithCode(err, ldapc.LDAPResultInappropriateAuthentication) {
+				return fail(fmt.Errorf("%s: %w with SASL EXTERNAL: %v", uri, ErrBindRefused, err))
+			}
+			return fail(fmt.Errorf("%s: SASL EXTERNAL bind: %w", uri, err))
+		}
+	} else if d.BindDN != "" {
 		if err := c.Bind(d.BindDN, d.BindPW); err != nil {
 			if ldapc.IsErrorWithCode(err, ldapc.LDAPResultInvalidCredentials) {
 				return fail(fmt.Errorf("%s: %w as %s: %v", uri, ErrBindRefused, d.BindDN, err))

@@ -63,6 +63,10 @@ const (
 	SlapdRootPW    = "admin-secret"
 )
 
+// SlapdSASLExternalUID is the uid whose SASL EXTERNAL binds over ldapi://
+// are mapped to SlapdServiceDN: the test process's own.
+var SlapdSASLExternalUID = os.Getuid()
+
 // SlapdAliases are the nisMailAlias entries under ou=Aliases (cn ->
 // rfc822MailMember values), for Postfix ldap: table tests.
 var SlapdAliases = map[string][]string{
@@ -356,6 +360,9 @@ func slapdConf(dir string, tf *TLSFixture) string {
 	b.WriteString("modulepath /usr/lib/ldap\nmoduleload back_mdb\n")
 	fmt.Fprintf(&b, "TLSCertificateFile %s\nTLSCertificateKeyFile %s\nTLSCACertificateFile %s\n", tf.CertFile, tf.KeyFile, tf.CertFile)
 	b.WriteString("loglevel none\n")
+	// SASL EXTERNAL over ldapi://: a local process of any user is the
+	// service account (SlapdSASLExternalUID: only that uid).
+	fmt.Fprintf(&b, "authz-regexp \"gidnumber=[0-9]+[+]uidnumber=%d,cn=peercred,cn=external,cn=auth\" %q\n", SlapdSASLExternalUID, SlapdServiceDN)
 	b.WriteString("database mdb\nmaxsize 16777216\ndbnosync\n")
 	fmt.Fprintf(&b, "suffix %q\nrootdn %q\nrootpw %s\ndirectory %s/db\n", SlapdBase, SlapdRootDN, SlapdRootPW, dir)
 	b.WriteString("index objectClass,uid,cn,mail,rfc822MailMember eq\n")

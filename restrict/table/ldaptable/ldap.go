@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +46,11 @@ import (
 // searched in turn, up to recursion_limit deep: group expansion),
 // terminal_result_attribute (an entry that has one returns only those)
 // and leaf_result_attribute (returned only from entries without special
-// result attributes), with Postfix's rules. Not supported (an error when
-// set): bind = sasl. The configuration file is read once.
+// result attributes), with Postfix's rules; bind = sasl with sasl_mechs
+// = EXTERNAL (the identity taken from an ldapi:// connection or a TLS
+// client certificate). Not supported (an error when set): other SASL
+// mechanisms, sasl_realm, sasl_authz_id. The configuration file is read
+// once.
 type LDAP struct {
 	name         string
 	base, filter string
@@ -178,8 +182,25 @@ func fromConfig(p map[string]string, name string, o *table.Options) (*LDAP, erro
 	case "no", "none":
 		get("bind_dn", "")
 		get("bind_pw", "")
+	case "sasl":
+		// SASL EXTERNAL: the server takes the identity from the
+		// connection (ldapi:// peer credentials, a TLS client
+		// certificate).
+		get("bind_dn", "")
+		get("bind_pw", "")
+		mechs := strings.Fields(strings.ToUpper(get("sasl_mechs", "")))
+		if !slices.Contains(mechs, "EXTERNAL") {
+			return nil, bad("bind = sasl: only sasl_mechs = EXTERNAL is supported")
+		}
+		for _, k := range []string{"sasl_realm", "sasl_authz_id"} {
+			if get(k, "") != "" {
+				return nil, bad(k + " is not supported (SASL EXTERNAL takes the identity from the connection)")
+			}
+		}
+		get("sasl_minssf", "")
+		d.SASLExternal = true
 	default:
-		return nil, bad("bind: only yes (simple) and no are supported, not " + b)
+		return nil, bad("bind: want yes (simple), sasl or no, not " + b)
 	}
 	if t.expansion, err = num("expansion_limit", 0); err != nil {
 		return nil, err

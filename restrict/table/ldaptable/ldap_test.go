@@ -90,6 +90,10 @@ func TestPostfixLDAPTable(t *testing.T) {
 		// level only, over LDAPI.
 		"components": "server_host = " + s.LDAPIURL + "\nversion = 3\nsearch_base = ou=People,dc=%2,dc=%1\nscope = one\n" +
 			"query_filter = (&(objectClass=posixAccount)(|(uid=%u)(mail=%s)))\nresult_attribute = mail\nresult_format = %d/%u %%\n",
+		// Bound with SASL EXTERNAL over LDAPI as the service account,
+		// which alone may read userPassword.
+		"sasl-external": "server_host = " + s.LDAPIURL + "\nversion = 3\nbind = sasl\nsasl_mechs = EXTERNAL\n" +
+			"search_base = dc=example,dc=com\nquery_filter = (mail=%s)\nresult_attribute = userPassword\n",
 		// The default query_filter (no parentheses) and result_attribute.
 		"defaults": "server_host = " + s.LDAPURL + "\nversion = 3\nsearch_base = dc=example,dc=com\n" +
 			"query_filter = uid=%s\nresult_attribute = homeDirectory\n",
