@@ -24,23 +24,9 @@ func TestSmtpSinkOutboundNoticeParams(t *testing.T) {
 	t.Parallel()
 	fallback := testutil.StartSmtpSink(t, "127.0.0.1", "-8")
 	reject := testutil.StartSmtpSink(t, "127.0.0.1", "-f", "RCPT")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The relayhost drops every connection before its greeting: a port
-	// of our own, so that no other test can take it meanwhile.
-	dead := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	// The relayhost refuses connections (a port held by the test, so
+	// that no other test can take it meanwhile).
+	_, dead, _ := net.SplitHostPort(testutil.RefusedAddr(t))
 	in := newInstance(t, "relayhost = [127.0.0.1]:"+dead+`
 smtp_fallback_relay = [127.0.0.1]:`+strconv.Itoa(fallback.Port)+`
 transport_maps = inline:{ example.org=smtp:[127.0.0.1]:`+strconv.Itoa(reject.Port)+` }

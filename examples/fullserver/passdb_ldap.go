@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/yubinmail/yubin/auth/ldap"
@@ -17,17 +15,9 @@ func openLDAP(setting string, words []string, log *slog.Logger) (*ldap.DB, error
 	if len(words) != 1 {
 		return nil, fmt.Errorf("%s: want ldap:/path/dovecot-ldap.conf.ext", setting)
 	}
-	b, fromStart, err := readAuthConf(words[0])
-	if errors.Is(err, os.ErrPermission) {
-		// Not read as root at start-up (the server was not started as
-		// root), and mail_owner may not read it.
-		return nil, fmt.Errorf("%s: %w (start the server as root, which reads it before dropping privileges, or make it readable by the user the server runs as)", setting, err)
-	}
+	b, err := loadAuthConf(setting, words[0], "LDAP", log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", setting, err)
-	}
-	if fromStart && log != nil {
-		log.Warn("the LDAP settings file is readable only by root: using the copy read at start-up (changes need a restart)", "file", words[0])
+		return nil, err
 	}
 	cfg, err := ldap.ParseConfig(bytes.NewReader(b), words[0])
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -39,15 +38,9 @@ func openSQL(setting string, words []string, override, defaults map[string]strin
 	if len(words) != 1 {
 		return nil, fmt.Errorf("%s: want sql:/path/dovecot-sql.conf.ext", setting)
 	}
-	b, fromStart, err := readAuthConf(words[0])
-	if errors.Is(err, os.ErrPermission) {
-		return nil, fmt.Errorf("%s: %w (start the server as root, which reads it before dropping privileges, or make it readable by the user the server runs as)", setting, err)
-	}
+	b, err := loadAuthConf(setting, words[0], "SQL", log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", setting, err)
-	}
-	if fromStart && log != nil {
-		log.Warn("the SQL settings file is readable only by root: using the copy read at start-up (changes need a restart)", "file", words[0])
+		return nil, err
 	}
 	cfg, err := sqldb.ParseConfig(bytes.NewReader(b), words[0])
 	if err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -74,4 +76,23 @@ func readLimited(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, maxAuthConf+1))
+}
+
+// loadAuthConf reads the settings file of the passdb or userdb setting
+// (what names its kind for the log: "LDAP", "SQL") with readAuthConf,
+// with the errors and warning the host gives for it.
+func loadAuthConf(setting, path, what string, log *slog.Logger) ([]byte, error) {
+	b, fromStart, err := readAuthConf(path)
+	if errors.Is(err, os.ErrPermission) {
+		// Not read as root at start-up (the server was not started as
+		// root), and the user it runs as may not read it.
+		return nil, fmt.Errorf("%s: %w (start the server as root, which reads it before dropping privileges, or make it readable by the user the server runs as)", setting, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	if fromStart && log != nil {
+		log.Warn("the "+what+" settings file is readable only by root: using the copy read at start-up (changes need a restart)", "file", path)
+	}
+	return b, nil
 }
