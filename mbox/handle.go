@@ -60,7 +60,7 @@ func (b *box) watch(stop chan struct{}, every time.Duration) {
 		}
 		fi, err := os.Stat(b.path)
 		b.mu.Lock()
-		if err != nil || identOf(fi) != b.ident {
+		if err != nil || identOf(fi) != b.ident || len(b.retired) > 0 {
 			for h := range b.handles {
 				h.signal()
 			}
@@ -320,6 +320,17 @@ func (h *handle) SetFlags(ctx context.Context, uids store.UIDSet, op store.FlagO
 		}
 		old := b.highest
 		b.highest = modseq
+		ok, err := b.updateInPlace(f, changed)
+		if err != nil {
+			b.highest = old
+			return err
+		}
+		if ok {
+			b.msgs = list
+			b.fileChanged(f)
+			b.saveState()
+			return nil
+		}
 		if err := b.rewrite(f, list); err != nil {
 			b.highest = old
 			return err
