@@ -39,6 +39,43 @@ type event struct {
 type fileRef struct {
 	f    *os.File
 	refs atomic.Int32
+
+	// Readers hold an fcntl read lock on f while they read (Dovecot's
+	// mbox_read_locks = fcntl), so that they never read a file another
+	// program is rewriting in place; readers counts them.
+	lmu     sync.Mutex
+	readers int
+	noLock  bool // the caller holds the lock itself
+}
+
+// rlock takes the read lock for one more reader, waiting for a writer
+// to finish (at most the lock timeout).
+func (r *fileRef) rlock() error {
+	r.lmu.Lock()
+	defer r.lmu.Unlock()
+	if r.noLock {
+		return nil
+	}
+	if r.readers == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), defaultLockTimeout)
+		defer cancel()
+		if err := fcntlLock(ctx, r.f, unix.F_RDLCK); err != nil {
+			return err
+		}
+	}
+	r.readers++
+	return nil
+}
+
+func (r *fileRef) runlock() {
+	r.lmu.Lock()
+	defer r.lmu.Unlock()
+	if r.noLock {
+		return
+	}
+	if r.readers--; r.readers == 0 {
+		fcntlUnlock(r.f)
+	}
 }
 
 func newFileRef(f *os.File) *fileRef {

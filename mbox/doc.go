@@ -46,7 +46,11 @@
 // # Writing and locking
 //
 //   - Readers take an fcntl read lock over the whole file (Dovecot's
-//     mbox_read_locks = fcntl); writers take an fcntl write lock and
+//     mbox_read_locks = fcntl), to parse it and for each read of a
+//     message; a message another program moved by rewriting the file in
+//     place meanwhile (its From_ line no longer where it was) fails to
+//     read with store.ErrTemporary rather than giving other bytes.
+//     Writers take an fcntl write lock and
 //     then the "<mbox>.lock" dotlock, Debian's mbox_write_locks = fcntl
 //     dotlock order, so that yubin and Debian's Dovecot never hold one
 //     each while waiting for the other's ("pid:host"; a dotlock

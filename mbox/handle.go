@@ -164,7 +164,7 @@ func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, err
 	if m == nil || b.rf == nil {
 		return nil, fmt.Errorf("mbox: UID %d: %w", uid, store.ErrNoSuchMessage)
 	}
-	return newReader(b.rf.acquire(), m.raw.segments()), nil
+	return newMsgReader(b.rf.acquire(), m.raw), nil
 }
 
 // Append implements store.Mailbox. The message is written at the end of
@@ -428,7 +428,7 @@ func (h *handle) copy(ctx context.Context, uids store.UIDSet, dest string) (stor
 		if cur == nil || h.b.rf == nil {
 			continue
 		}
-		srcs = append(srcs, src{cur, newReader(h.b.rf.acquire(), cur.raw.segments())})
+		srcs = append(srcs, src{cur, newMsgReader(h.b.rf.acquire(), cur.raw)})
 	}
 	h.b.mu.Unlock()
 	defer func() {

@@ -131,3 +131,78 @@ sys.stdin.readline()
 		t.Errorf("status %+v", st)
 	}
 }
+
+// TestPythonWriteLockBlocksReads: a message read waits while another
+// program holds the write lock (here Python's fcntl.lockf), and when
+// that program rewrote the file in place meanwhile, moving the message,
+// the read fails (store.ErrTemporary) instead of returning other bytes;
+// the mailbox read again gives the message whole.
+func TestPythonWriteLockBlocksReads(t *testing.T) {
+	py := testutil.RequireBinary(t, "python3")
+	dir := t.TempDir()
+	inbox := filepath.Join(dir, "inbox")
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := context.Background()
+	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	appendTo(t, s, "Subject: one\n\nfirst\n")
+	uid := appendTo(t, s, "Subject: two\n\nsecond\n")
+	r, err := mb.Open(c, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(py, "-c", `
+import fcntl, sys
+f = open(sys.argv[1], 'r+')
+fcntl.lockf(f, fcntl.LOCK_EX)
+print('locked', flush=True)
+sys.stdin.readline()
+data = f.read().replace('Subject: one\n', 'Subject: one\nX-Added: by python\n', 1)
+f.seek(0); f.write(data); f.truncate(); f.flush()
+`, inbox)
+	stdin, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("python: %q", line)
+	}
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, r.Size())
+		_, err := r.ReadAt(buf, 0)
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("read did not wait for the write lock: %v", err)
+	default:
+	}
+	stdin.Write([]byte("\n"))
+	select {
+	case err := <-done:
+		if !errors.Is(err, store.ErrTemporary) {
+			t.Fatalf("read of a message moved in place: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("read still waiting after the lock was released")
+	}
+	cmd.Wait()
+	if _, err := mb.Poll(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := readBodies(t, s); len(got) != 2 || !strings.Contains(got[1], "second") || !strings.Contains(got[0], "X-Added: by python") {
+		t.Errorf("after the change in place: %q", got)
+	}
+}

@@ -89,6 +89,7 @@ func (b *box) salvageOne(ctx context.Context, r *retiredFile) (done bool, err er
 	}
 	ref := newFileRef(r.f)
 	ref.refs.Add(1) // r.f stays open after the readers
+	ref.noLock = true // read under salvageOne's lock
 	var items []*pending
 	for i, m := range res.msgs {
 		p, perr := b.s.prepare(newReader(ref.acquire(), m.segments()), store.AppendOptions{Flags: res.metas[i].flags, InternalDate: time.Unix(res.metas[i].date, 0)})
