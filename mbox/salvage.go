@@ -88,7 +88,7 @@ func (b *box) salvageOne(ctx context.Context, r *retiredFile) (done bool, err er
 		return true, err
 	}
 	ref := newFileRef(r.f)
-	ref.refs.Add(1) // r.f stays open after the readers
+	ref.refs.Add(1)   // r.f stays open after the readers
 	ref.noLock = true // read under salvageOne's lock
 	var items []*pending
 	for i, m := range res.msgs {
