@@ -34,14 +34,8 @@ func inode(t *testing.T, path string) uint64 {
 // yubin's own flag changes on its padded headers are written in place
 // (same inode, same size), and Dovecot reads them.
 func TestDovecotAppendSyncedIncrementally(t *testing.T) {
-	d, home := mboxDovecot(t)
-	s := openHome(t, home)
+	d, home, s, mb := dovecotInbox(t)
 	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
 	for i := 1; i <= 30; i++ {
 		kw := []string{"k1"}
 		if i == 1 {
@@ -113,14 +107,8 @@ func TestDovecotAppendSyncedIncrementally(t *testing.T) {
 // same time (appends, flag changes, expunges); their locks keep it
 // whole, and afterwards both see the same messages and flags.
 func TestDovecotConcurrentChanges(t *testing.T) {
-	d, home := mboxDovecot(t)
-	s := openHome(t, home)
+	d, home, s, mb := dovecotInbox(t)
 	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
 	for i := 1; i <= 10; i++ {
 		if _, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: y%d\n\nyubin %d\n", i, i)), store.AppendOptions{Flags: store.Flags{Keywords: []string{"k"}}}); err != nil {
 			t.Fatal(err)
@@ -195,4 +183,18 @@ func TestDovecotConcurrentChanges(t *testing.T) {
 			t.Errorf("Dovecot's message %d: %d copies", i, bodies[fmt.Sprintf("Subject: dc%d\n\ndovecot %d\n", i, i)])
 		}
 	}
+}
+
+// dovecotInbox starts mboxDovecot and opens alice's INBOX in yubin for
+// writing (closed at the test's end).
+func dovecotInbox(t *testing.T) (*testutil.Dovecot, string, *Store, store.Mailbox) {
+	t.Helper()
+	d, home := mboxDovecot(t)
+	s := openHome(t, home)
+	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	return d, home, s, mb
 }
