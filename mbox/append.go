@@ -321,6 +321,7 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 	}
 	if digitsOff >= 0 {
 		b.baseDigitsOff = digitsOff
+		b.baseKeywords = items[0].flags.Keywords
 	}
 	if b.baseDigitsOff >= 0 {
 		b.baseLastUID = lastUID

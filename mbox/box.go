@@ -39,6 +39,43 @@ type event struct {
 type fileRef struct {
 	f    *os.File
 	refs atomic.Int32
+
+	// Readers hold an fcntl read lock on f while they read (Dovecot's
+	// mbox_read_locks = fcntl), so that they never read a file another
+	// program is rewriting in place; readers counts them.
+	lmu     sync.Mutex
+	readers int
+	noLock  bool // the caller holds the lock itself
+}
+
+// rlock takes the read lock for one more reader, waiting for a writer
+// to finish (at most the lock timeout).
+func (r *fileRef) rlock() error {
+	r.lmu.Lock()
+	defer r.lmu.Unlock()
+	if r.noLock {
+		return nil
+	}
+	if r.readers == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), defaultLockTimeout)
+		defer cancel()
+		if err := fcntlLock(ctx, r.f, unix.F_RDLCK); err != nil {
+			return err
+		}
+	}
+	r.readers++
+	return nil
+}
+
+func (r *fileRef) runlock() {
+	r.lmu.Lock()
+	defer r.lmu.Unlock()
+	if r.noLock {
+		return
+	}
+	if r.readers--; r.readers == 0 {
+		fcntlUnlock(r.f)
+	}
 }
 
 func newFileRef(f *os.File) *fileRef {
@@ -93,10 +130,13 @@ type box struct {
 	pseudo        bool  // the file starts with a UW-IMAP/Dovecot pseudo message
 	baseDigitsOff int64 // X-IMAPbase's 10-digit UID field, -1 if none
 	baseLastUID   uint32
-	needWrite     bool // UIDs or X-IMAPbase missing from the file
+	baseKeywords  []string // X-IMAPbase's keyword list
+	needWrite     bool     // UIDs or X-IMAPbase missing from the file
 	ident         fileIdent
 	rf            *fileRef
 	lockedNew     *os.File // a rewritten file write-locked until writeLocked ends
+	fullReads     int      // passes over the whole file (for tests)
+	retired       []retiredFile
 
 	events    []event
 	evBase    int // absolute index of events[0]
@@ -172,6 +212,9 @@ func (b *box) sync(ctx context.Context) error {
 	if b.gone {
 		return fmt.Errorf("mbox: %q: %w", b.name, store.ErrMailboxGone)
 	}
+	if len(b.retired) > 0 {
+		b.salvage(ctx)
+	}
 	fi, err := os.Stat(b.path)
 	if errors.Is(err, os.ErrNotExist) && b.name == store.Inbox {
 		if f, cerr := os.OpenFile(b.path, os.O_CREATE|os.O_WRONLY, 0o600); cerr == nil {
@@ -202,7 +245,7 @@ func (b *box) sync(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = b.readLocked(ref)
+		err = b.refreshLocked(ref)
 		fcntlUnlock(f)
 		if err != nil {
 			return err
@@ -231,6 +274,7 @@ func (b *box) readLocked(ref *fileRef) error {
 	if err != nil {
 		return fmt.Errorf("mbox: %w", err)
 	}
+	b.fullReads++
 	res, err := parseFile(ref.f, fi.Size())
 	if err != nil {
 		return fmt.Errorf("mbox: reading %s: %w", b.path, err)
@@ -251,9 +295,11 @@ func (b *box) merge(res *parseResult, fi os.FileInfo) {
 	var fileUV, fileLast uint32
 	b.pseudo = false
 	b.baseDigitsOff = -1
+	b.baseKeywords = nil
 	if len(raws) > 0 && res.base.uidValidity != 0 {
 		fileUV, fileLast = res.base.uidValidity, res.base.lastUID
 		b.baseDigitsOff, b.baseLastUID = res.base.digitsOff, fileLast
+		b.baseKeywords = res.base.keywords
 		if res.base.pseudo {
 			b.pseudo = true
 			b.baseDigitsOff = -1
@@ -390,11 +436,6 @@ func (b *box) writeLocked(ctx context.Context, fn func(f *os.File) error) error 
 	}
 	lctx, cancel := b.lockCtx(ctx)
 	defer cancel()
-	dl, err := takeDotlock(lctx, b.path, b.s.host, b.s.opts.staleLockTimeout())
-	if err != nil {
-		return err
-	}
-	defer dl.release()
 	flag := os.O_RDWR
 	if b.name == store.Inbox {
 		flag |= os.O_CREATE
@@ -409,10 +450,16 @@ func (b *box) writeLocked(ctx context.Context, fn func(f *os.File) error) error 
 	}
 	ref := newFileRef(f)
 	defer ref.release()
+	// Debian's mbox_write_locks order: fcntl, then the dotlock.
 	if err := fcntlLock(lctx, f, unix.F_WRLCK); err != nil {
 		return err
 	}
 	defer fcntlUnlock(f)
+	dl, err := takeDotlock(lctx, b.path, b.s.host, b.s.opts.staleLockTimeout())
+	if err != nil {
+		return err
+	}
+	defer dl.release()
 	defer func() {
 		if b.lockedNew != nil {
 			fcntlUnlock(b.lockedNew)
@@ -424,7 +471,7 @@ func (b *box) writeLocked(ctx context.Context, fn func(f *os.File) error) error 
 		return fmt.Errorf("mbox: %w", err)
 	}
 	if !b.loaded || identOf(fi) != b.ident || b.rf == nil {
-		if err := b.readLocked(ref); err != nil {
+		if err := b.refreshLocked(ref); err != nil {
 			return err
 		}
 	} else {

@@ -45,12 +45,18 @@
 //
 // # Writing and locking
 //
-//   - Readers take an fcntl read lock over the whole file; writers take
-//     the "<mbox>.lock" dotlock ("pid:host"; one untouched for
-//     Options.StaleLockTimeout, or whose process on this host is gone, is
-//     removed) and then an fcntl write lock,
-//     the order Postfix's local(8), mutt and Dovecot use. fcntl locks are
-//     Linux open-file-description locks, which conflict with those
+//   - Readers take an fcntl read lock over the whole file (Dovecot's
+//     mbox_read_locks = fcntl), to parse it and for each read of a
+//     message; a message another program moved by rewriting the file in
+//     place meanwhile (its From_ line no longer where it was) fails to
+//     read with store.ErrTemporary rather than giving other bytes.
+//     Writers take an fcntl write lock and
+//     then the "<mbox>.lock" dotlock, Debian's mbox_write_locks = fcntl
+//     dotlock order, so that yubin and Debian's Dovecot never hold one
+//     each while waiting for the other's ("pid:host"; a dotlock
+//     untouched for Options.StaleLockTimeout, or whose process on this
+//     host is gone, is removed). fcntl locks are Linux
+//     open-file-description locks, which conflict with the other
 //     programs' POSIX locks. Without write access to the directory (a
 //     spool without mail_privileged_group rights) the dotlock is skipped.
 //   - Append writes at the end of the file and changes nothing before it
@@ -61,7 +67,12 @@
 //     deliveries waiting at that moment. Large messages are
 //     spooled to an unlinked temporary file first (the Content-Length
 //     precedes the body).
-//   - Flag changes and expunges write a new file beside the old one,
+//   - Flag changes are written in place when the new Status, X-Status
+//     and X-Keywords fit where the old ones were (X-Keywords is written
+//     padded for this, as Dovecot does) and every keyword is in
+//     X-IMAPbase's list: a few bytes and an fsync, the file otherwise
+//     untouched (a crash may leave a message's flags old or new). Other
+//     flag changes and expunges write a new file beside the old one,
 //     streaming message by message (memory does not grow with message
 //     sizes), fsync it, rename it over the mailbox and fsync the
 //     directory, all under the dotlock: a crash leaves the old or the new
@@ -71,10 +82,16 @@
 //     as Dovecot's mail_privileged_group gives for its dotlocks).
 //     Messages delivered by other programs without X-UID get their UIDs
 //     written by such a rewrite at the next sync, which costs a pass over
-//     the whole file; so does re-reading a file another program changed.
+//     the whole file.
 //   - Changes by other programs are noticed from the file's inode, size
 //     and times: at Poll, Status and open, and every Options.PollInterval
-//     for handles waiting on Notify.
+//     for handles waiting on Notify. As with Dovecot's mbox_dirty_syncs:
+//     a file that grew is read from its last known message on, once that
+//     message is found where it was with its X-UID (an append costs a
+//     parse of the new part only); a file that shrank, was replaced, or
+//     kept its size but changed (a change in place) is read whole. A flag
+//     another program changed in place while also appending is noticed
+//     at the next full pass, as with Dovecot.
 //   - LockSession is Dovecot's pop3_lock_session lock,
 //     dovecot-pop3-session.lock in ROOT/.imap, where Dovecot keeps it.
 package mbox

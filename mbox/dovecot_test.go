@@ -271,14 +271,8 @@ func TestDovecotReadsYubinMbox(t *testing.T) {
 // mailbox yubin has open; yubin's Poll reports it and both agree. Then
 // yubin changes it and Dovecot, which has its index, sees that too.
 func TestDovecotChangesSeenByYubin(t *testing.T) {
-	d, home := mboxDovecot(t)
-	s := openHome(t, home)
+	d, home, s, mb := dovecotInbox(t)
 	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
 	for i := 1; i <= 4; i++ {
 		if _, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: y%d\n\nyubin %d\n", i, i)), store.AppendOptions{}); err != nil {
 			t.Fatal(err)

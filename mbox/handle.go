@@ -60,7 +60,7 @@ func (b *box) watch(stop chan struct{}, every time.Duration) {
 		}
 		fi, err := os.Stat(b.path)
 		b.mu.Lock()
-		if err != nil || identOf(fi) != b.ident {
+		if err != nil || identOf(fi) != b.ident || len(b.retired) > 0 {
 			for h := range b.handles {
 				h.signal()
 			}
@@ -164,7 +164,7 @@ func (h *handle) Open(ctx context.Context, uid uint32) (store.MessageReader, err
 	if m == nil || b.rf == nil {
 		return nil, fmt.Errorf("mbox: UID %d: %w", uid, store.ErrNoSuchMessage)
 	}
-	return newReader(b.rf.acquire(), m.raw.segments()), nil
+	return newMsgReader(b.rf.acquire(), m.raw), nil
 }
 
 // Append implements store.Mailbox. The message is written at the end of
@@ -320,6 +320,17 @@ func (h *handle) SetFlags(ctx context.Context, uids store.UIDSet, op store.FlagO
 		}
 		old := b.highest
 		b.highest = modseq
+		ok, err := b.updateInPlace(f, changed)
+		if err != nil {
+			b.highest = old
+			return err
+		}
+		if ok {
+			b.msgs = list
+			b.fileChanged(f)
+			b.saveState()
+			return nil
+		}
 		if err := b.rewrite(f, list); err != nil {
 			b.highest = old
 			return err
@@ -417,7 +428,7 @@ func (h *handle) copy(ctx context.Context, uids store.UIDSet, dest string) (stor
 		if cur == nil || h.b.rf == nil {
 			continue
 		}
-		srcs = append(srcs, src{cur, newReader(h.b.rf.acquire(), cur.raw.segments())})
+		srcs = append(srcs, src{cur, newMsgReader(h.b.rf.acquire(), cur.raw)})
 	}
 	h.b.mu.Unlock()
 	defer func() {

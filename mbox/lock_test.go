@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,37 +71,9 @@ func TestStaleDotlockBroken(t *testing.T) {
 // fcntl write lock on the mbox (what Dovecot, Postfix's local(8) and
 // mutt take; here Python's fcntl.lockf), appends and reads wait for it.
 func TestPythonFcntlLockRespected(t *testing.T) {
-	py := testutil.RequireBinary(t, "python3")
-	dir := t.TempDir()
-	inbox := filepath.Join(dir, "inbox")
-	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	_, mb, inbox := tempInbox(t, Options{})
 	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	cmd := exec.Command(py, "-c", `
-import fcntl, sys, time
-f = open(sys.argv[1], 'r+')
-fcntl.lockf(f, fcntl.LOCK_EX)
-print('locked', flush=True)
-sys.stdin.readline()
-`, inbox)
-	stdin, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if line != "locked\n" {
-		t.Fatalf("python: %q", line)
-	}
+	release := pythonLock(t, inbox, "")
 	short, cancel := context.WithTimeout(c, 300*time.Millisecond)
 	defer cancel()
 	if _, err := mb.Append(short, strings.NewReader("Subject: a\n\nx\n"), store.AppendOptions{}); !errors.Is(err, store.ErrTemporary) {
@@ -118,7 +91,7 @@ sys.stdin.readline()
 		t.Fatalf("append did not wait for the lock: %v", err)
 	default:
 	}
-	stdin.Write([]byte("\n"))
+	go release()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -130,4 +103,99 @@ sys.stdin.readline()
 	if st, _ := mb.Status(c); st.Messages != 1 {
 		t.Errorf("status %+v", st)
 	}
+}
+
+// TestPythonWriteLockBlocksReads: a message read waits while another
+// program holds the write lock (here Python's fcntl.lockf), and when
+// that program rewrote the file in place meanwhile, moving the message,
+// the read fails (store.ErrTemporary) instead of returning other bytes;
+// the mailbox read again gives the message whole.
+func TestPythonWriteLockBlocksReads(t *testing.T) {
+	s, mb, inbox := tempInbox(t, Options{})
+	c := context.Background()
+	appendTo(t, s, "Subject: one\n\nfirst\n")
+	uid := appendTo(t, s, "Subject: two\n\nsecond\n")
+	r, err := mb.Open(c, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	release := pythonLock(t, inbox, `
+data = f.read().replace('Subject: one\n', 'Subject: one\nX-Added: by python\n', 1)
+f.seek(0); f.write(data); f.truncate(); f.flush()
+`)
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, r.Size())
+		_, err := r.ReadAt(buf, 0)
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("read did not wait for the write lock: %v", err)
+	default:
+	}
+	go release()
+	select {
+	case err := <-done:
+		if !errors.Is(err, store.ErrTemporary) {
+			t.Fatalf("read of a message moved in place: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("read still waiting after the lock was released")
+	}
+	release()
+	if _, err := mb.Poll(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := readBodies(t, s); len(got) != 2 || !strings.Contains(got[1], "second") || !strings.Contains(got[0], "X-Added: by python") {
+		t.Errorf("after the change in place: %q", got)
+	}
+}
+
+// tempInbox opens a store in a temporary directory with its INBOX
+// (path returned) open for writing; both are closed at the test's end.
+func tempInbox(t *testing.T, opts Options) (*Store, store.Mailbox, string) {
+	t.Helper()
+	dir := t.TempDir()
+	opts.Inbox = filepath.Join(dir, "inbox")
+	s, err := Open(filepath.Join(dir, "mail"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	return s, mb, opts.Inbox
+}
+
+// pythonLock runs a Python script that takes fcntl.lockf on path, prints
+// "locked", waits for a line on its standard input, then runs after;
+// release sends that line and waits for the process.
+func pythonLock(t *testing.T, path, after string) (release func()) {
+	t.Helper()
+	py := testutil.RequireBinary(t, "python3")
+	cmd := exec.Command(py, "-c", "import fcntl, sys\nf = open(sys.argv[1], 'r+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\nsys.stdin.readline()\n"+after, path)
+	stdin, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			stdin.Write([]byte("\n"))
+			stdin.Close()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(release)
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("python: %q", line)
+	}
+	return release
 }

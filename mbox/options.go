@@ -53,8 +53,11 @@ func (o *Options) lockTimeout() time.Duration {
 	if o.LockTimeout > 0 {
 		return o.LockTimeout
 	}
-	return 5 * time.Minute
+	return defaultLockTimeout
 }
+
+// defaultLockTimeout is Dovecot's mbox_lock_timeout.
+const defaultLockTimeout = 5 * time.Minute
 
 func (o *Options) staleLockTimeout() time.Duration {
 	if o.StaleLockTimeout > 0 {

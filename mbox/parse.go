@@ -312,13 +312,38 @@ func parseFile(ra io.ReaderAt, size int64) (*parseResult, error) {
 	if l.off > 0 {
 		res.damaged("%d bytes before the first From_ line", l.off)
 	}
-	buf := make([]byte, 32<<10)
 	res.base.digitsOff = -1
+	return res, res.messages(lr, &l, ra, size, true)
+}
+
+// parseTail parses the messages from start, which must be the From_
+// line of a message, to size: the part of a file another program only
+// appended to since it was read (the message at start is parsed again,
+// as its end has moved). ok is false when no From_ line starts at start.
+func parseTail(ra io.ReaderAt, start, size int64) (res *parseResult, ok bool, err error) {
+	res = &parseResult{}
+	res.base.digitsOff = -1
+	lr := newLineReader(ra)
+	lr.seek(start, size)
+	var l line
+	if err := lr.next(&l); err != nil || !l.isFrom() {
+		if err == io.EOF {
+			err = nil
+		}
+		return nil, false, err
+	}
+	return res, true, res.messages(lr, &l, ra, size, false)
+}
+
+// messages parses the messages from the From_ line l on; first says l
+// is the file's first message (its X-IMAPbase counts).
+func (res *parseResult) messages(lr *lineReader, l *line, ra io.ReaderAt, size int64, first bool) error {
+	buf := make([]byte, 32<<10)
 	for {
-		hs := headerState{first: len(res.msgs) == 0, contentLength: -1, base: baseInfo{digitsOff: -1}}
-		m, meta, next, err := parseMessage(lr, &l, ra, size, res, buf, &hs)
+		hs := headerState{first: first && len(res.msgs) == 0, contentLength: -1, base: baseInfo{digitsOff: -1}}
+		m, meta, next, err := parseMessage(lr, l, ra, size, res, buf, &hs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if hs.first {
 			res.base = hs.base
@@ -326,14 +351,14 @@ func parseFile(ra io.ReaderAt, size int64) (*parseResult, error) {
 		res.msgs = append(res.msgs, m)
 		res.metas = append(res.metas, meta)
 		if next >= size {
-			return res, nil
+			return nil
 		}
 		lr.seek(next, size)
-		if err := lr.next(&l); err != nil {
+		if err := lr.next(l); err != nil {
 			if err == io.EOF {
-				return res, nil
+				return nil
 			}
-			return nil, err
+			return err
 		}
 	}
 }

@@ -1,9 +1,13 @@
 package mbox
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
+
+	"github.com/yubinmail/yubin/store"
 )
 
 // reader is a message read from its ranges of one version of the mbox
@@ -13,6 +17,15 @@ type reader struct {
 	ref  *fileRef
 	segs []seg
 	size int64
+
+	// The message's From_ line as it was when the reader was made, and
+	// the file's identity then: a file changed since is checked to
+	// still hold the message there (another program may have rewritten
+	// it in place).
+	fromOff int64
+	from    []byte
+	imu     sync.Mutex // guards ident (Read holds mu around ReadAt)
+	ident   fileIdent
 
 	mu     sync.Mutex
 	pos    int64
@@ -27,6 +40,47 @@ func newReader(ref *fileRef, segs []seg) *reader {
 	return r
 }
 
+// newMsgReader is a reader of message m of the file behind ref.
+func newMsgReader(ref *fileRef, m *rawMsg) *reader {
+	r := newReader(ref, m.segments())
+	r.fromOff = m.fromOff
+	r.from = make([]byte, min(64, m.hdrOff-m.fromOff))
+	n, _ := ref.f.ReadAt(r.from, m.fromOff)
+	r.from = r.from[:n]
+	if fi, err := ref.f.Stat(); err == nil {
+		r.ident = identOf(fi)
+	}
+	return r
+}
+
+// errMoved reports a message another program moved in the file since
+// it was opened.
+var errMoved = fmt.Errorf("mbox: the message moved in the file (rewritten by another program): %w", store.ErrTemporary)
+
+// checkPlace verifies, with the read lock held, that the message is
+// still where it was.
+func (r *reader) checkPlace() error {
+	if r.from == nil {
+		return nil
+	}
+	fi, err := r.ref.f.Stat()
+	if err != nil {
+		return err
+	}
+	id := identOf(fi)
+	r.imu.Lock()
+	defer r.imu.Unlock()
+	if id == r.ident {
+		return nil
+	}
+	cur := make([]byte, len(r.from))
+	if n, _ := r.ref.f.ReadAt(cur, r.fromOff); n != len(cur) || !bytes.Equal(cur, r.from) {
+		return errMoved
+	}
+	r.ident = id
+	return nil
+}
+
 // Size implements store.MessageReader.
 func (r *reader) Size() int64 { return r.size }
 
@@ -34,6 +88,13 @@ func (r *reader) Size() int64 { return r.size }
 func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("mbox: negative offset")
+	}
+	if err := r.ref.rlock(); err != nil {
+		return 0, err
+	}
+	defer r.ref.runlock()
+	if err := r.checkPlace(); err != nil {
+		return 0, err
 	}
 	n := 0
 	base := int64(0)

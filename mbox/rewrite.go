@@ -188,7 +188,14 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 		return err
 	}
 	b.lockedNew = tmp
+	if fi, err := src.Stat(); err == nil {
+		b.retire(src, fi.Size())
+	}
 	if err := os.Rename(tmp.Name(), b.path); err != nil {
+		if n := len(b.retired); n > 0 {
+			b.retired[n-1].f.Close() // still the mailbox: not retired
+			b.retired = b.retired[:n-1]
+		}
 		return fmt.Errorf("mbox: rewrite: %w", err)
 	}
 	done = true
@@ -239,6 +246,7 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 	b.pseudo = false
 	b.baseDigitsOff = digitsOff
 	b.baseLastUID = b.nextUID - 1
+	b.baseKeywords = kws
 	b.needWrite = false
 	b.saveState()
 	return nil

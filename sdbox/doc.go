@@ -21,13 +21,21 @@
 // only in dovecot.index and the transaction log dovecot.index.log. A
 // mailbox is read as Dovecot reads it: the index records, then the log
 // replayed from where the index stops (through dovecot.index.log.2 when
-// Dovecot has rotated it). yubin writes as Dovecot's own writers do:
-// every change is a transaction appended to the log under Dovecot's
-// fcntl write lock on dovecot.index.log (taken as an open file
-// description lock, which conflicts with Dovecot's), never a rewrite
-// of the index, which Dovecot keeps up to date itself when it next
-// opens the mailbox. A new mailbox gets a log like the one Dovecot
-// starts (the dbox-hdr extension with the mailbox GUID, the
+// the log was rotated). yubin writes as Dovecot's own writers do: every
+// change is a transaction appended to the log under Dovecot's fcntl
+// write lock on dovecot.index.log (taken as an open file description
+// lock, which conflicts with Dovecot's). When a write leaves the log
+// past Dovecot's rotate size (Options.LogRotateMaxSize, or
+// LogRotateMinSize once the log is LogRotateMinAge old), the log is
+// rotated as Dovecot's mail_index_write does: a new log made under the
+// dotlock dovecot.index.log.lock continues it, the old one is kept as
+// dovecot.index.log.2, and dovecot.index is rewritten (temporary file,
+// fdatasync, rename) from the mailbox's state with every extension in
+// its place, so a mailbox only yubin changes keeps a bounded log and
+// readers start from the index. Expunges Dovecot requested and has yet
+// to carry out postpone the rotation: they are Dovecot's to finish.
+// A new mailbox gets a log like the one Dovecot starts (the dbox-hdr
+// extension with the mailbox GUID, the
 // UIDVALIDITY); Dovecot opens such mailboxes without force-resync.
 //
 // Append writes and fsyncs the message to an unnamed file (O_TMPFILE;
@@ -69,10 +77,11 @@
 //
 // # Limits
 //
-// yubin never rewrites dovecot.index, so a mailbox only yubin writes is
-// read from its log (a 100,000-message log replays in a few tens of
-// milliseconds of CPU); Dovecot compacts it when it next opens the
-// mailbox. AppendOptions.LateUID changes
+// Extension record data yubin does not interpret (the cache offsets)
+// is carried into a rewritten index as the old index had it; changes
+// Dovecot made to it in the log since are not (a message's cache offset
+// may point to an older cache record, or be zero: uncached).
+// AppendOptions.LateUID changes
 // nothing: the UID comes with the same log write. Linux only:
 // the package relies on open file description locks, renameat2 and
 // fdatasync.

@@ -62,6 +62,8 @@ func readIndex(data []byte) (*state, indexInfo, error) {
 	var kwExt, modseqExt, vsizeExt *extension
 	for off := baseSize; off+16 <= hdrSize; {
 		hsz := int(binary.LittleEndian.Uint32(data[off:]))
+		resetID := binary.LittleEndian.Uint32(data[off+4:])
+		ralign := int(binary.LittleEndian.Uint16(data[off+12:]))
 		roff := int(binary.LittleEndian.Uint16(data[off+8:]))
 		rsz := int(binary.LittleEndian.Uint16(data[off+10:]))
 		nsz := int(binary.LittleEndian.Uint16(data[off+14:]))
@@ -70,9 +72,9 @@ func readIndex(data []byte) (*state, indexInfo, error) {
 			damage = fmt.Errorf("%w: bad extension header at %d", errBadIndex, off)
 			break
 		}
-		e := &extension{name: string(data[off+16 : off+16+nsz]), hdr: append([]byte(nil), data[doff:doff+hsz]...), recOff: roff, recSize: rsz}
+		e := &extension{name: string(data[off+16 : off+16+nsz]), hdr: append([]byte(nil), data[doff:doff+hsz]...), recOff: roff, recSize: rsz, recAlign: ralign, resetID: resetID, inIndex: rsz > 0}
 		if rsz > 0 && (roff < 5 || roff+rsz > recSize) {
-			e.recSize = 0 // record part outside the record: ignore it
+			e.recSize, e.inIndex = 0, false // record part outside the record: ignore it
 			damage = fmt.Errorf("%w: extension %q outside the record", errBadIndex, e.name)
 		}
 		s.exts = append(s.exts, e)
@@ -131,4 +133,18 @@ func readIndex(data []byte) (*state, indexInfo, error) {
 		s.setU32(hdrNextUID, last+1)
 	}
 	return s, info, damage
+}
+
+// indexRecords returns the records of a dovecot.index that readIndex
+// accepted, by UID (slices of data).
+func indexRecords(data []byte) map[uint32][]byte {
+	hdrSize := int(binary.LittleEndian.Uint32(data[4:]))
+	recSize := int(binary.LittleEndian.Uint32(data[8:]))
+	count := int(binary.LittleEndian.Uint32(data[hdrMessagesCount:]))
+	out := make(map[uint32][]byte, count)
+	for i := 0; i < count && hdrSize+(i+1)*recSize <= len(data); i++ {
+		r := data[hdrSize+i*recSize : hdrSize+(i+1)*recSize]
+		out[binary.LittleEndian.Uint32(r)] = r
+	}
+	return out
 }

@@ -97,12 +97,19 @@ type loaded struct {
 	pos    logPos
 	ino    uint64  // inode of dovecot.index.log
 	damage []error // what could not be trusted
+	// raw holds, for an index writer, the records of dovecot.index by
+	// UID (their extension parts are copied into the new index).
+	raw map[uint32][]byte
 }
 
 // loadState reads dovecot.index (if any) and replays the transaction
 // log(s) as FORMATS.md 1.6 describes. It fails only when neither the
 // index nor the log can be read at all.
-func loadState(dir string) (*loaded, error) {
+func loadState(dir string) (*loaded, error) { return loadStateFor(dir, false) }
+
+// loadStateFor is loadState; forWrite also keeps what an index writer
+// needs: the index's records and the expunge requests in the log.
+func loadStateFor(dir string, forWrite bool) (*loaded, error) {
 	out := &loaded{}
 	var idx indexInfo
 	var st *state
@@ -112,6 +119,9 @@ func loadState(dir string) (*loaded, error) {
 			out.damage = append(out.damage, fmt.Errorf("%s: %w", indexName, derr))
 		}
 		st, idx = s, info
+		if forWrite && derr == nil {
+			out.raw = indexRecords(data)
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -139,6 +149,9 @@ func loadState(dir string) (*loaded, error) {
 		st = &state{}
 		st.setU32(hdrNextUID, 1)
 		idx = indexInfo{}
+	}
+	if forWrite {
+		st.expReq = new([][2]uint32)
 	}
 	defer func() {
 		if indexLost && out.st != nil {

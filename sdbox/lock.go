@@ -178,6 +178,13 @@ func (t *txn) commit(tx *txBuilder) ([]byte, int, error) {
 	if t.afterWrite != nil {
 		t.afterWrite()
 	}
+	if end := t.end + len(data); t.wantRotate(end) {
+		// The transaction is durable: a rotation that cannot be done
+		// now is tried again by the next write.
+		if err := t.rotate(end); err != nil {
+			t.h.s.opts.logger().Warn("sdbox: transaction log not rotated", "dir", t.h.dir, "err", err)
+		}
+	}
 	return data, t.end, nil
 }
 

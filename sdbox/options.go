@@ -37,6 +37,16 @@ type Options struct {
 	// PollInterval is how often a mailbox with open handles checks its
 	// transaction log for changes made by other processes. Default 1 s.
 	PollInterval time.Duration
+	// LogRotateMinSize, LogRotateMaxSize and LogRotateMinAge are
+	// Dovecot's mail_index_log_rotate_min_size, _max_size and _min_age:
+	// a write that leaves dovecot.index.log larger than the maximum, or
+	// larger than the minimum and older than the minimum age, rotates
+	// it and rewrites dovecot.index. Zero means Dovecot's defaults
+	// (32 KiB, 1 MiB, 5 minutes); a negative LogRotateMinAge means no
+	// minimum age.
+	LogRotateMinSize int64
+	LogRotateMaxSize int64
+	LogRotateMinAge  time.Duration
 	// NoSync skips fsync calls. Only for tests and benchmarks: an
 	// acknowledged message may be lost on a crash.
 	NoSync bool

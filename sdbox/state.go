@@ -46,10 +46,16 @@ type message struct {
 
 // extension is one index extension (dbox-hdr, keywords, vsize...).
 type extension struct {
-	name    string
-	hdr     []byte
-	recOff  int
-	recSize int
+	name     string
+	hdr      []byte
+	recOff   int
+	recSize  int
+	recAlign int
+	resetID  uint32
+	// inIndex: the extension's record part is at recOff in the records
+	// of the dovecot.index read (and still valid: not reset or resized
+	// since), so an index writer can copy it from there.
+	inIndex bool
 }
 
 // state is a mailbox as dovecot.index plus the replayed log describe it.
@@ -61,6 +67,10 @@ type state struct {
 	modseq  uint64    // the log's modseq counter where replay stands
 	cur     *extension
 	curRec  int // record size of cur as the EXT_INTRO declared it
+	// expReq, when not nil, collects the UID ranges of expunge requests
+	// (non-external expunge records: Dovecot has yet to remove the
+	// files); an index writer must leave those to Dovecot.
+	expReq *[][2]uint32
 }
 
 func (s *state) u32(off int) uint32 { return binary.LittleEndian.Uint32(s.hdr[off:]) }
@@ -183,7 +193,11 @@ func (s *state) apply(r logRecord, emit changeFn) {
 	if typ&recExpungeProt == recExpungeProt && (typ&^recExpungeProt == recExpunge || typ&^recExpungeProt == recExpungeGUID) {
 		typ &^= recExpungeProt
 		if !external {
-			return // an expunge request: the expunge happens later
+			// An expunge request: the expunge happens later.
+			if s.expReq != nil {
+				s.noteExpungeRequest(typ, b)
+			}
+			return
 		}
 		s.modseq++
 		step := 8
@@ -336,6 +350,20 @@ func (s *state) apply(r logRecord, emit changeFn) {
 		}
 	case recExtIntro:
 		s.extIntro(b)
+	case recExtReset:
+		if s.cur != nil && len(b) >= 5 {
+			s.cur.resetID = binary.LittleEndian.Uint32(b)
+			if b[4] == 0 {
+				// Not preserved: the extension's data starts over.
+				clear(s.cur.hdr)
+				s.cur.inIndex = false
+				if s.cur.name == "vsize" {
+					for i := range s.msgs {
+						s.msgs[i].vsize = 0
+					}
+				}
+			}
+		}
 	case recExtHdrUpdate, recExtHdrUpdate32:
 		if s.cur == nil {
 			return
@@ -395,8 +423,10 @@ func (s *state) extIntro(b []byte) {
 		return
 	}
 	id := binary.LittleEndian.Uint32(b)
+	resetID := binary.LittleEndian.Uint32(b[4:])
 	hdrSize := int(binary.LittleEndian.Uint32(b[8:]))
 	recSize := int(binary.LittleEndian.Uint16(b[12:]))
+	recAlign := int(binary.LittleEndian.Uint16(b[14:]))
 	n := int(binary.LittleEndian.Uint16(b[18:]))
 	if 20+n > len(b) || hdrSize > maxExtHeader {
 		return
@@ -411,17 +441,51 @@ func (s *state) extIntro(b []byte) {
 			if len(s.exts) >= maxExtensions {
 				return
 			}
-			e = &extension{name: name, recSize: recSize}
+			e = &extension{name: name, recSize: recSize, recAlign: recAlign, resetID: resetID}
 			s.exts = append(s.exts, e)
 		}
 	}
 	if e == nil {
 		return
 	}
+	if recSize != e.recSize || (recAlign != e.recAlign && recSize > 0) {
+		// Resized: the records' old part no longer fits.
+		e.recSize, e.recAlign, e.inIndex = recSize, recAlign, false
+	}
 	if len(e.hdr) < hdrSize {
 		e.hdr = append(e.hdr, make([]byte, hdrSize-len(e.hdr))...)
 	}
 	s.cur, s.curRec = e, recSize
+}
+
+// noteExpungeRequest records the UIDs of an expunge request.
+func (s *state) noteExpungeRequest(typ uint32, b []byte) {
+	step := 8
+	if typ == recExpungeGUID {
+		step = 20
+	}
+	for p := 0; p+step <= len(b) && len(*s.expReq) < 1<<16; p += step {
+		u1 := binary.LittleEndian.Uint32(b[p:])
+		u2 := u1
+		if typ == recExpunge {
+			u2 = binary.LittleEndian.Uint32(b[p+4:])
+		}
+		*s.expReq = append(*s.expReq, [2]uint32{u1, u2})
+	}
+}
+
+// expungePending reports whether a collected expunge request names a
+// message still present.
+func (s *state) expungePending() bool {
+	if s.expReq == nil {
+		return false
+	}
+	for _, r := range *s.expReq {
+		if i := s.find(r[0]); i < len(s.msgs) && s.msgs[i].uid <= r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // loadKeywordNames reads the keyword names of a "keywords" extension
