@@ -126,16 +126,6 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 	if err := c.resolveSearchSets(key); err != nil {
 		return err
 	}
-	needKeys := false
-	for _, cr := range crit {
-		if cr.key != "ARRIVAL" && cr.key != "SIZE" {
-			needKeys = true
-		}
-	}
-	items, err := c.sortItems(key, false)
-	if err != nil {
-		return err
-	}
 	critKey := ""
 	for _, cr := range crit {
 		if cr.reverse {
@@ -143,15 +133,28 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 		}
 		critKey += cr.key + " "
 	}
-	if !c.cachedSortOrder(critKey, items) {
-		sum := uidFingerprint(items)
-		if needKeys {
-			if err := c.attachSortKeys(items); err != nil {
-				return err
+	var items []sortItem
+	if key.matchesAll() {
+		o, err := c.sortAll(key, crit, critKey)
+		if err != nil {
+			return err
+		}
+		if ret == nil {
+			c.writeSortOrder(o, uid)
+			return c.w.err
+		}
+		items = c.orderItems(o)
+	} else {
+		needKeys := false
+		for _, cr := range crit {
+			if cr.key != "ARRIVAL" && cr.key != "SIZE" {
+				needKeys = true
 			}
 		}
+		if items, err = c.sortItems(key, needKeys); err != nil {
+			return err
+		}
 		sortMessages(items, crit)
-		c.keepSortOrder(critKey, sum, items)
 	}
 	if ret != nil {
 		return c.writeESearch(ret, uid, items, key.usesModSeq())
