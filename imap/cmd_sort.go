@@ -97,10 +97,6 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 		if ret, err = c.parseSearchReturn(); err != nil {
 			return err
 		}
-		if ret.update {
-			// CONTEXT=SORT is not offered (as in Dovecot 2.3).
-			return badf("UPDATE is not supported for SORT.")
-		}
 	}
 	crit, err := c.parseSortCriteria()
 	if err != nil {
@@ -145,19 +141,17 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 		}
 		items = c.orderItems(o)
 	} else {
-		needKeys := false
-		for _, cr := range crit {
-			if cr.key != "ARRIVAL" && cr.key != "SIZE" {
-				needKeys = true
-			}
-		}
-		if items, err = c.sortItems(key, needKeys); err != nil {
+		if items, err = c.sortItems(key, needsKeys(crit)); err != nil {
 			return err
 		}
 		sortMessages(items, crit)
 	}
 	if ret != nil {
-		return c.writeESearch(ret, uid, items, key.usesModSeq())
+		if err := c.writeESearch(ret, uid, items, key.usesModSeq()); err != nil || !ret.update {
+			return err
+		}
+		c.addSortContext(key, uid, crit, critKey, items)
+		return c.w.err
 	}
 	c.w.str("* SORT")
 	for i := range items {

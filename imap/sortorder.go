@@ -79,11 +79,8 @@ func (c *conn) sortAll(key *searchKey, crit []sortCriterion, critKey string) (*s
 			return n, nil
 		}
 	}
-	items, err := c.sortItems(key, false)
+	items, err := c.sortItems(key, needsKeys(crit))
 	if err != nil {
-		return nil, err
-	}
-	if err := c.attachSortKeys(items); err != nil {
 		return nil, err
 	}
 	base := make([]uint32, len(items))
@@ -162,8 +159,10 @@ func (c *conn) updateSortOrder(box *sortBox, o *sortOrder, crit []sortCriterion)
 		if len(newItems) != len(added) {
 			return nil, nil // a message vanished: sort what the store has
 		}
-		if err := c.attachSortKeys(newItems); err != nil {
-			return nil, err
+		if needsKeys(crit) {
+			if err := c.attachSortKeys(newItems); err != nil {
+				return nil, err
+			}
 		}
 	}
 	n := &sortOrder{base: slices.Clone(uids), order: make([]int32, 0, len(uids))}
@@ -172,6 +171,7 @@ func (c *conn) updateSortOrder(box *sortBox, o *sortOrder, crit []sortCriterion)
 			n.order = append(n.order, q)
 		}
 	}
+	needKeys := needsKeys(crit)
 	box.mu.Lock()
 	defer box.mu.Unlock()
 	if box.meta == nil || box.keys == nil {
@@ -183,12 +183,17 @@ func (c *conn) updateSortOrder(box *sortBox, o *sortOrder, crit []sortCriterion)
 	at := func(p int32) (sortItem, bool) {
 		uid := uids[p]
 		m, ok := box.meta[uid]
-		k := box.keys[uid]
-		if !ok || k == nil {
+		if !ok {
 			return sortItem{}, false
 		}
 		it := sortItem{uid: uid, seq: uint32(p + 1), arrival: m.arrival, size: m.size, pos: p}
-		it.setKeys(k)
+		if needKeys {
+			k := box.keys[uid]
+			if k == nil {
+				return sortItem{}, false
+			}
+			it.setKeys(k)
+		}
 		return it, true
 	}
 	for i := range newItems {
@@ -208,6 +213,17 @@ func (c *conn) updateSortOrder(box *sortBox, o *sortOrder, crit []sortCriterion)
 		n.order = slices.Insert(n.order, idx, it.pos)
 	}
 	return n, nil
+}
+
+// needsKeys reports whether the criteria compare header keys (all but
+// ARRIVAL and SIZE do).
+func needsKeys(crit []sortCriterion) bool {
+	for _, cr := range crit {
+		if cr.key != "ARRIVAL" && cr.key != "SIZE" {
+			return true
+		}
+	}
+	return false
 }
 
 // compareItems orders two messages by the criteria, then by sequence
