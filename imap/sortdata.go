@@ -96,12 +96,18 @@ func decodeSortKeys(b []byte) (*imapmsg.SortKeys, error) {
 		k.Date, k.HasDate = time.Unix(date, 0).UTC(), true
 	}
 	k.ReplyOrFwd = fl&sortDataReply != 0
+	// One string holds every field's bytes: one allocation, not one
+	// per field.
+	all := string(b)
+	at := 0
 	str := func() (string, bool) {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > maxSortDataString || l > uint64(len(b)-n) {
 			return "", false
 		}
-		s := string(b[n : n+int(l)])
+		at += n
+		s := all[at : at+int(l)]
+		at += int(l)
 		b = b[n+int(l):]
 		return s, true
 	}
@@ -117,6 +123,7 @@ func decodeSortKeys(b []byte) (*imapmsg.SortKeys, error) {
 		return nil, errSortData
 	}
 	b = b[n:]
+	at += n
 	if cnt > 0 {
 		k.References = make([]string, cnt)
 		for i := range k.References {
