@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,6 +222,13 @@ func dovecotIMAPProcess(b *testing.B, d *testutil.Dovecot) int {
 // home in a child process (this test binary with SORT_SERVER=home) and
 // returns its address and PID; the child ends when its stdin closes.
 func startYubinProcess(b *testing.B, home string) (string, int) {
+	addr, pid, _ := startYubinProcessStop(b, home)
+	return addr, pid
+}
+
+// startYubinProcessStop is startYubinProcess that also returns a
+// function ending the process (waiting for it).
+func startYubinProcessStop(b *testing.B, home string) (string, int, func()) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SORT_SERVER="+home)
 	in, err := cmd.StdinPipe()
@@ -235,23 +243,74 @@ func startYubinProcess(b *testing.B, home string) (string, int) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		in.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			in.Close()
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
+	b.Cleanup(stop)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
 	if err != nil || !ok {
 		b.Fatalf("yubin server process: %q %v", line, err)
 	}
-	return addr, cmd.Process.Pid
+	return addr, cmd.Process.Pid, stop
+}
+
+// BenchmarkSortDateAfterRestart times the first SORT (DATE) of a large
+// Maildir INBOX (SORT_MESSAGES, default 100000) in a yubin server
+// process that has never sorted it (every message's header read), and
+// then in a new server process after a restart (the keys read from
+// yubin-msgdata): wall time and the server process's CPU time.
+//
+//	go test -run '^$' -bench SortDateAfterRestart -benchtime 1x ./bench/imap/
+func BenchmarkSortDateAfterRestart(b *testing.B) {
+	n := 100000
+	if v, err := strconv.Atoi(os.Getenv("SORT_MESSAGES")); err == nil && v > 0 {
+		n = v
+	}
+	home := b.TempDir()
+	writeSortCorpus(b, filepath.Join(home, "sort", "Maildir"), n)
+	var first string
+	for run, what := range []string{"never sorted", "after a restart"} {
+		addr, pid, stop := startYubinProcessStop(b, home)
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := &conn{nc: nc, br: bufio.NewReaderSize(nc, 1<<20), timeout: 10 * time.Minute}
+		c.br.ReadString('\n')
+		if _, err := c.cmd("LOGIN sort x"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.cmd("SELECT INBOX"); err != nil {
+			b.Fatal(err)
+		}
+		cpu0, t0 := pidCPU(pid), time.Now()
+		lines, err := c.cmd("SORT (DATE) UTF-8 ALL")
+		if err != nil {
+			b.Fatal(err)
+		}
+		wall, cpu := time.Since(t0), pidCPU(pid)-cpu0
+		b.Logf("first SORT (DATE) of %d messages, %s: %v wall, server CPU %v", n, what, wall, cpu)
+		b.ReportMetric(float64(cpu.Milliseconds()), fmt.Sprintf("run%d-server-cpu-ms", run+1))
+		if run == 0 {
+			first = lines[0]
+		} else if lines[0] != first {
+			b.Error("the answer after the restart differs")
+		}
+		nc.Close()
+		stop()
+	}
 }
 
 // serveSortServer is the child process of startYubinProcess.
