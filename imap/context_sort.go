@@ -151,7 +151,7 @@ func (c *conn) writeSortContextChange(ctx *searchContext, now []uint32) {
 			}
 		}
 		if len(nums) > 0 {
-			adds = append(adds, strconv.Itoa(start+1)+" "+orderedSet(nums))
+			adds = append(adds, strconv.Itoa(start+1)+" "+uidList(nums))
 		}
 	}
 	sc.order = now
@@ -170,26 +170,4 @@ func (c *conn) writeSortContextChange(ctx *searchContext, now []uint32) {
 		c.w.str(" ADDTO (" + strings.Join(adds, " ") + ")")
 	}
 	c.w.crlf()
-}
-
-// orderedSet writes numbers in the order given as a sequence set: runs
-// ascending by one as a:b, others separated by commas.
-func orderedSet(nums []uint32) string {
-	var b []byte
-	for i := 0; i < len(nums); {
-		j := i
-		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
-			j++
-		}
-		if len(b) > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendUint(b, uint64(nums[i]), 10)
-		if j > i {
-			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(nums[j]), 10)
-		}
-		i = j + 1
-	}
-	return string(b)
 }

@@ -17,14 +17,7 @@ func TestSortOrderUpdatedIncrementally(t *testing.T) {
 	b := env.login(t, "alice", "secret")
 	rnd := rand.New(rand.NewPCG(1, 2))
 	next := 0
-	appendN := func(n int) {
-		for i := 0; i < n; i++ {
-			next++
-			m := fmt.Sprintf("From: u%d@example.org\r\nSubject: %stopic %d\r\nDate: Mon, %d Jan 2024 10:00:00 +0000\r\nMessage-ID: <m%d@x>\r\nReferences: <m%d@x>\r\n\r\n%s",
-				rnd.IntN(5), []string{"", "Re: "}[rnd.IntN(2)], rnd.IntN(6), 1+rnd.IntN(9), next, rnd.IntN(next+1), strings.Repeat("x", rnd.IntN(50)))
-			b.ok(fmt.Sprintf("APPEND INBOX {%d+}\r\n%s", len(m), m))
-		}
-	}
+	appendN := randomAppender(b, rnd, &next)
 	appendN(60)
 	a.ok("SELECT INBOX")
 	b.ok("SELECT INBOX")
@@ -60,5 +53,19 @@ func TestSortOrderUpdatedIncrementally(t *testing.T) {
 		}
 		a.ok("NOOP")
 		check(round)
+	}
+}
+
+// randomAppender returns a function that appends n messages through c
+// with senders, subjects, dates and sizes drawn from rnd (repeating, so
+// sorts meet ties) and references to earlier ones; *next counts them.
+func randomAppender(c *client, rnd *rand.Rand, next *int) func(n int) {
+	return func(n int) {
+		for i := 0; i < n; i++ {
+			*next++
+			m := fmt.Sprintf("From: u%d@example.org\r\nSubject: %stopic %d\r\nDate: Mon, %d Jan 2024 10:00:00 +0000\r\nMessage-ID: <m%d@x>\r\nReferences: <m%d@x>\r\n\r\n%s",
+				rnd.IntN(5), []string{"", "Re: "}[rnd.IntN(2)], rnd.IntN(6), 1+rnd.IntN(9), *next, rnd.IntN(*next+1), strings.Repeat("x", rnd.IntN(50)))
+			c.ok(fmt.Sprintf("APPEND INBOX {%d+}\r\n%s", len(m), m))
+		}
 	}
 }

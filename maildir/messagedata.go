@@ -39,7 +39,7 @@ const (
 	msgDataFile    = "yubin-msgdata"
 	msgDataMagic   = "YBMD"
 	msgDataHeader  = 12
-	maxMsgDataName = 64
+	maxMsgDataName = store.MaxMessageDataName
 	// maxMsgDataRecord bounds one record (a longer one ends the file as
 	// corrupt, and SetMessageData refuses data that would make one).
 	maxMsgDataRecord = 1 << 20
@@ -72,13 +72,8 @@ type dataLoc struct {
 }
 
 func checkMsgDataName(name string) error {
-	if name == "" || len(name) > maxMsgDataName {
-		return fmt.Errorf("maildir: message data name %q: empty or over %d bytes", name, maxMsgDataName)
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] <= 0x20 || name[i] >= 0x7f {
-			return fmt.Errorf("maildir: message data name %q: not printable ASCII", name)
-		}
+	if !store.ValidMessageDataName(name) {
+		return fmt.Errorf("maildir: message data name %q: not 1 to %d bytes of printable ASCII", name, store.MaxMessageDataName)
 	}
 	return nil
 }

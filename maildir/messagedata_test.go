@@ -41,19 +41,26 @@ func openInbox(t *testing.T, s *Store) store.Mailbox {
 	return mb
 }
 
-// reopenData opens a fresh Store on root (as after a restart) and
-// returns INBOX's message data under name, by UID.
-func reopenData(t *testing.T, root, name string) map[uint32]string {
+// openDataAt opens a fresh Store on root (as after a restart) and its
+// INBOX; the returned function closes both.
+func openDataAt(t *testing.T, root string) (store.MessageDataStore, func()) {
 	t.Helper()
 	s, err := Open(root, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	mb := openInbox(t, s)
-	defer mb.Close()
+	return mb.(store.MessageDataStore), func() { mb.Close(); s.Close() }
+}
+
+// reopenData returns INBOX's message data under name, by UID, read by a
+// fresh Store.
+func reopenData(t *testing.T, root, name string) map[uint32]string {
+	t.Helper()
+	ds, done := openDataAt(t, root)
+	defer done()
 	got := map[uint32]string{}
-	err = mb.(store.MessageDataStore).MessageData(context.Background(), nil, name, func(uid uint32, data []byte) error {
+	err := ds.MessageData(context.Background(), nil, name, func(uid uint32, data []byte) error {
 		got[uid] = string(data)
 		return nil
 	})
@@ -65,15 +72,10 @@ func reopenData(t *testing.T, root, name string) map[uint32]string {
 
 func setData(t *testing.T, root string, uids []uint32, name string, val func(uint32) string) {
 	t.Helper()
-	s, err := Open(root, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	mb := openInbox(t, s)
-	defer mb.Close()
+	ds, done := openDataAt(t, root)
+	defer done()
 	for _, u := range uids {
-		if err := mb.(store.MessageDataStore).SetMessageData(context.Background(), u, name, []byte(val(u))); err != nil {
+		if err := ds.SetMessageData(context.Background(), u, name, []byte(val(u))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,15 +177,13 @@ func TestMessageDataTornWrite(t *testing.T) {
 func TestMessageDataRewrittenWhenHalfStale(t *testing.T) {
 	root := msgDataEnv(t, 1)
 	// One message, its data replaced msgDataRewriteMin times.
-	s, _ := Open(root, Options{NoSync: true})
-	mb := openInbox(t, s)
+	ds, done := openDataAt(t, root)
 	for i := 0; i < msgDataRewriteMin; i++ {
-		if err := mb.(store.MessageDataStore).SetMessageData(context.Background(), 1, "k", []byte(fmt.Sprint(i))); err != nil {
+		if err := ds.SetMessageData(context.Background(), 1, "k", []byte(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mb.Close()
-	s.Close()
+	done()
 	path := filepath.Join(root, msgDataFile)
 	before, _ := os.Stat(path)
 	if got := reopenData(t, root, "k"); got[1] != fmt.Sprint(msgDataRewriteMin-1) {
