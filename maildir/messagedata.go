@@ -48,6 +48,8 @@ const (
 	// msgDataBulk is the number of records above which MessageData reads
 	// the whole file at once rather than record by record.
 	msgDataBulk = 256
+	// msgDataBulkBytes bounds the file size read whole.
+	msgDataBulkBytes = 64 << 20
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -339,7 +341,7 @@ func (h *handle) MessageData(ctx context.Context, uids store.UIDSet, name string
 	var whole []byte
 	var err error
 	datas := make([][]byte, len(hits))
-	if len(hits) > msgDataBulk {
+	if len(hits) > msgDataBulk && d.size <= msgDataBulkBytes {
 		whole = make([]byte, d.size)
 		_, err = d.f.ReadAt(whole, 0)
 		for i, ht := range hits {
