@@ -97,10 +97,6 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 		if ret, err = c.parseSearchReturn(); err != nil {
 			return err
 		}
-		if ret.update {
-			// CONTEXT=SORT is not offered (as in Dovecot 2.3).
-			return badf("UPDATE is not supported for SORT.")
-		}
 	}
 	crit, err := c.parseSortCriteria()
 	if err != nil {
@@ -126,16 +122,6 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 	if err := c.resolveSearchSets(key); err != nil {
 		return err
 	}
-	needKeys := false
-	for _, cr := range crit {
-		if cr.key != "ARRIVAL" && cr.key != "SIZE" {
-			needKeys = true
-		}
-	}
-	items, err := c.sortItems(key, false)
-	if err != nil {
-		return err
-	}
 	critKey := ""
 	for _, cr := range crit {
 		if cr.reverse {
@@ -143,18 +129,29 @@ func (c *conn) cmdSort(tag string, uid bool) error {
 		}
 		critKey += cr.key + " "
 	}
-	if !c.cachedSortOrder(critKey, items) {
-		sum := uidFingerprint(items)
-		if needKeys {
-			if err := c.attachSortKeys(items); err != nil {
-				return err
-			}
+	var items []sortItem
+	if key.matchesAll() {
+		o, err := c.sortAll(key, crit, critKey)
+		if err != nil {
+			return err
+		}
+		if ret == nil {
+			c.writeSortOrder(o, uid)
+			return c.w.err
+		}
+		items = c.orderItems(o)
+	} else {
+		if items, err = c.sortItems(key, needsKeys(crit)); err != nil {
+			return err
 		}
 		sortMessages(items, crit)
-		c.keepSortOrder(critKey, sum, items)
 	}
 	if ret != nil {
-		return c.writeESearch(ret, uid, items, key.usesModSeq())
+		if err := c.writeESearch(ret, uid, items, key.usesModSeq()); err != nil || !ret.update {
+			return err
+		}
+		c.addSortContext(key, uid, crit, critKey, items)
+		return c.w.err
 	}
 	c.w.str("* SORT")
 	for i := range items {

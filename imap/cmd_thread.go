@@ -1,6 +1,9 @@
 package imap
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // THREAD and UID THREAD (RFC 5256): ORDEREDSUBJECT and REFERENCES.
 func (c *conn) cmdThread(tag string, uid bool) error {
@@ -35,52 +38,76 @@ func (c *conn) cmdThread(tag string, uid bool) error {
 	if err := c.resolveSearchSets(key); err != nil {
 		return err
 	}
-	items, err := c.sortItems(key, false)
+	if key.matchesAll() {
+		return c.threadAll(key, alg, uid)
+	}
+	items, err := c.sortItems(key, true)
 	if err != nil {
 		return err
 	}
-	sum := uidFingerprint(items)
-	if t := c.sel.thread; t != nil && t.alg == alg && t.sum == sum && len(t.items) == len(items) {
-		// The same messages as this session's last THREAD: the threads
-		// are the same; only sequence numbers may have moved.
-		for i := range items {
-			t.items[i].seq = items[i].seq
-		}
-		c.writeThreadResponse(t.roots, uid)
-		return c.w.err
-	}
-	if err := c.attachSortKeys(items); err != nil {
-		return err
-	}
-	var roots []*threadNode
-	switch alg {
-	case "REFERENCES":
-		roots = threadReferences(items)
-	case "REFS":
-		roots = threadRefs(items)
-	default:
-		roots = threadOrderedSubject(items)
-	}
-	c.sel.thread = &threadResult{alg: alg, sum: sum, items: items, roots: roots}
-	c.writeThreadResponse(roots, uid)
+	c.writeThreadResponse(threadBy(alg, items), uid)
 	return c.w.err
 }
 
-// threadResult is a session's last THREAD answer, kept for the next
-// THREAD with the same algorithm over the same messages (webmail repeats
-// it on every view of a folder). items is what the nodes point into.
-type threadResult struct {
-	alg   string
-	sum   uint64
-	items []sortItem
-	roots []*threadNode
+// threadBy threads items (in UID order, with keys) by alg.
+func threadBy(alg string, items []sortItem) []*threadNode {
+	switch alg {
+	case "REFERENCES":
+		return threadReferences(items)
+	case "REFS":
+		return threadRefs(items)
+	}
+	return threadOrderedSubject(items)
+}
+
+// threadAll answers a THREAD over every message of the view from the
+// mailbox's kept result for alg, threading again when the messages
+// changed.
+func (c *conn) threadAll(key *searchKey, alg string, uid bool) error {
+	uids := c.sel.view.uids
+	_, box := c.selectedSortBox()
+	box.mu.Lock()
+	t := box.threads[alg]
+	box.mu.Unlock()
+	if t == nil || !slices.Equal(t.base, uids) {
+		items, err := c.sortItems(key, true)
+		if err != nil {
+			return err
+		}
+		t = &threadCache{base: make([]uint32, len(items)), roots: threadBy(alg, items)}
+		for i := range items {
+			t.base[i] = items[i].uid
+		}
+		box.mu.Lock()
+		if box.threads == nil {
+			box.threads = map[string]*threadCache{}
+		}
+		box.threads[alg] = t
+		box.mu.Unlock()
+	}
+	if !slices.Equal(t.base, uids) {
+		// A message of the view is gone from the store: answer
+		// without keeping the answer.
+		c.writeThreadResponse(t.roots, uid)
+		return c.w.err
+	}
+	form := 0
+	if uid {
+		form = 1
+	}
+	box.mu.Lock()
+	reply := t.replies[form]
+	box.mu.Unlock()
+	if reply == nil {
+		reply = appendThreadResponse(make([]byte, 0, 16*len(uids)), t.roots, uid)
+		box.mu.Lock()
+		t.replies[form] = reply
+		box.mu.Unlock()
+	}
+	c.w.Write(reply)
+	return c.w.err
 }
 
 func (c *conn) writeThreadResponse(roots []*threadNode, uid bool) {
-	c.w.str("* THREAD")
-	if len(roots) > 0 {
-		c.w.byte(' ')
-		c.writeThreads(roots, uid)
-	}
-	c.w.crlf()
+	c.w.Write(appendThreadResponse(nil, roots, uid))
 }

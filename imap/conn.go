@@ -94,8 +94,6 @@ type selected struct {
 	saved store.UIDSet
 	// notes are the \Recent messages and announced keywords.
 	notes mailboxNotes
-	// thread is the last THREAD's result (cmd_thread.go).
-	thread *threadResult
 	// contexts are the searches kept up to date (RETURN (UPDATE),
 	// RFC 5267), in the order they were made.
 	contexts []*searchContext

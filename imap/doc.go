@@ -41,8 +41,12 @@
 // TestDovecotNotify), and CONTEXT=SEARCH (RFC 5267: SEARCH RETURN
 // (UPDATE) kept up to date with ADDTO and REMOVEFROM for every change of
 // the selected mailbox, the session's own included, CANCELUPDATE; at
-// most 10 contexts per selection, NOUPDATE beyond; CONTEXT=SORT is not
-// offered, as in Dovecot 2.3; TestDovecotContextSearch), and, when
+// most 10 contexts per selection, NOUPDATE beyond;
+// TestDovecotContextSearch), CONTEXT=SORT (SORT RETURN (UPDATE): ADDTO
+// and REMOVEFROM carry positions in the sorted result, to be applied in
+// order; at most 5 sorted contexts per selection; Dovecot 2.3 has none,
+// so TestContextSort checks the RFC's rules by applying the updates to
+// a client's copy), and, when
 // Server.ACL is set, ACL (RFC 4314) and LIST-MYRIGHTS (RFC 8440) for the
 // user's own mailboxes: FileACL keeps Dovecot's dovecot-acl files, the
 // owner's rights are computed as Dovecot's vfile ACLs compute them, and
@@ -63,8 +67,13 @@
 // first addresses; a message without a valid Date:
 // sorts by its internal date. Their keys are read from message headers
 // once and kept for all sessions (Server.SortCacheMessages), as Dovecot
-// keeps sort data in its index, and a repeated SORT over the same
-// messages reuses its order; results equal Dovecot 2.3's on the same
+// keeps sort data in its index, and in the store when it is a
+// store.MessageDataStore (SortKeysDataName; DeriveMessageData computes
+// them for a store at append time), so a restarted server does not read
+// every message again. A SORT or THREAD over ALL is answered from a
+// result kept per mailbox and sort program, which new and expunged
+// messages update (binary insertion) rather than sort again; results
+// equal Dovecot 2.3's on the same
 // Maildir (TestDovecotSortThread), including its REFERENCES quirks for
 // loops, duplicate Message-IDs and subject merging. SEARCH, SORT and
 // THREAD accept any charset the server can decode (go-message's

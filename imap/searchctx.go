@@ -24,7 +24,8 @@ type searchContext struct {
 	tag  string
 	key  *searchKey
 	uid  bool
-	hits store.UIDSet // matching UIDs as last told
+	hits store.UIDSet   // matching UIDs as last told
+	sort *sortContextOf // a SORT's context (context_sort.go), else nil
 }
 
 // addSearchContext keeps the search just answered (tag c.curTag), or
@@ -50,6 +51,10 @@ func (c *conn) addSearchContext(key *searchKey, uid bool, hits store.UIDSet) {
 func (c *conn) updateSearchContexts() {
 	sel := c.sel
 	for _, sc := range sel.contexts {
+		if sc.sort != nil {
+			c.updateSortContext(sc)
+			continue
+		}
 		now := store.UIDSet{}
 		if err := c.runSearch(sc.key, func(m *store.MessageInfo, _ uint32) error {
 			now.Add(m.UID)
@@ -88,6 +93,10 @@ func (c *conn) updateSearchContexts() {
 // sequence numbers the client still has (before the EXPUNGE responses).
 func (c *conn) dropFromSearchContexts(uids []uint32) {
 	for _, sc := range c.sel.contexts {
+		if sc.sort != nil {
+			c.dropFromSortContext(sc, uids)
+			continue
+		}
 		var removed store.UIDSet
 		for _, u := range uids {
 			if sc.hits.Contains(u) {

@@ -32,7 +32,9 @@ type sortBox struct {
 	key     string
 	mu      sync.Mutex
 	keys    map[uint32]*imapmsg.SortKeys
-	results map[string]sortResult // by criteria
+	meta    map[uint32]msgMeta      // arrival and size, for incremental sorts
+	orders  map[string]*sortOrder   // SORT results, by criteria
+	threads map[string]*threadCache // THREAD results, by algorithm
 }
 
 func (s *Server) sortCache() *sortCache {
@@ -87,7 +89,7 @@ func (sc *sortCache) added(b *sortBox, n int) {
 		delete(sc.boxes, old.key)
 		old.mu.Lock()
 		sc.n -= len(old.keys)
-		old.keys, old.results = nil, nil
+		old.keys, old.meta, old.orders, old.threads = nil, nil, nil, nil
 		old.mu.Unlock()
 	}
 }
@@ -158,14 +160,25 @@ func (c *conn) attachSortKeys(items []sortItem) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	loaded := make([]*imapmsg.SortKeys, 0, len(missing))
-	for _, i := range missing {
-		k, err := c.loadSortKeys(items[i].uid)
-		if err != nil {
-			return err
+	// Keys the store keeps, then the rest read from the messages (and
+	// given to the store).
+	muids := make([]uint32, len(missing))
+	for j, i := range missing {
+		muids[j] = items[i].uid
+	}
+	loaded := make([]*imapmsg.SortKeys, len(missing))
+	c.storedSortKeys(muids, loaded)
+	for j, i := range missing {
+		k := loaded[j]
+		if k == nil {
+			var err error
+			if k, err = c.loadSortKeys(items[i].uid); err != nil {
+				return err
+			}
+			loaded[j] = k
+			c.storeSortKeys(items[i].uid, k)
 		}
 		items[i].setKeys(k)
-		loaded = append(loaded, k)
 	}
 	box.mu.Lock()
 	if box.keys != nil {
@@ -176,64 +189,6 @@ func (c *conn) attachSortKeys(items []sortItem) error {
 	box.mu.Unlock()
 	sc.added(box, len(missing))
 	return nil
-}
-
-// maxSortResults bounds the SORT results kept per mailbox.
-const maxSortResults = 8
-
-// sortResult is a SORT's order (UIDs) kept for the same criteria over
-// the same messages: a message's sort keys never change, so the order
-// of the same set of UIDs stays right until the set changes. Webmail
-// repeats one SORT on every view of a folder.
-type sortResult struct {
-	n     int
-	sum   uint64  // fingerprint of the UIDs sorted
-	order []int32 // positions in UID order, in sort order
-}
-
-// uidFingerprint is a hash of the UIDs of items (in UID order).
-func uidFingerprint(items []sortItem) uint64 {
-	h := uint64(14695981039346656037)
-	for i := range items {
-		h ^= uint64(items[i].uid)
-		h *= 1099511628211
-	}
-	return h
-}
-
-// cachedSortOrder puts items (in UID order) in the order a previous SORT
-// with the same criteria gave the same messages, and reports whether
-// there was one.
-func (c *conn) cachedSortOrder(crit string, items []sortItem) bool {
-	_, box := c.selectedSortBox()
-	box.mu.Lock()
-	res, ok := box.results[crit]
-	box.mu.Unlock()
-	if !ok || res.n != len(items) || res.sum != uidFingerprint(items) {
-		return false
-	}
-	sorted := make([]sortItem, len(items))
-	for i, p := range res.order {
-		sorted[i] = items[p]
-	}
-	copy(items, sorted)
-	return true
-}
-
-// keepSortOrder remembers the order of a SORT (items sorted; sum is the
-// fingerprint of the UIDs taken before sorting).
-func (c *conn) keepSortOrder(crit string, sum uint64, items []sortItem) {
-	order := make([]int32, len(items))
-	for i := range items {
-		order[i] = items[i].pos
-	}
-	_, box := c.selectedSortBox()
-	box.mu.Lock()
-	defer box.mu.Unlock()
-	if box.results == nil || len(box.results) >= maxSortResults {
-		box.results = map[string]sortResult{}
-	}
-	box.results[crit] = sortResult{n: len(items), sum: sum, order: order}
 }
 
 // loadSortKeys reads a message's header (from the parse cache when it is

@@ -3,6 +3,7 @@ package imap
 import (
 	"cmp"
 	"slices"
+	"strconv"
 )
 
 // threadNode is a container of RFC 5256's REFERENCES algorithm: a
@@ -345,42 +346,48 @@ func threadOrderedSubject(items []sortItem) []*threadNode {
 // writeThreads writes the THREAD response's data (RFC 5256 4): each
 // root as a parenthesised list; a message with one child continues the
 // list with it, one with several children gives each child its own list.
-func (c *conn) writeThreads(roots []*threadNode, uid bool) {
-	for _, r := range roots {
-		c.w.byte('(')
-		c.writeThreadMembers(r, uid)
-		c.w.byte(')')
+// appendThreadResponse appends "* THREAD ..." for roots to buf.
+func appendThreadResponse(buf []byte, roots []*threadNode, uid bool) []byte {
+	buf = append(buf, "* THREAD"...)
+	if len(roots) > 0 {
+		buf = append(buf, ' ')
+		for _, r := range roots {
+			buf = append(buf, '(')
+			buf = appendThreadMembers(buf, r, uid)
+			buf = append(buf, ')')
+		}
 	}
+	return append(buf, "\r\n"...)
 }
 
-func (c *conn) writeThreadMembers(n *threadNode, uid bool) {
+func appendThreadMembers(buf []byte, n *threadNode, uid bool) []byte {
 	// Iterative along single-child chains, so long chains cost no stack.
 	for {
 		if n.item != nil {
+			v := n.item.seq
 			if uid {
-				c.w.num(n.item.uid)
-			} else {
-				c.w.num(n.item.seq)
+				v = n.item.uid
 			}
+			buf = strconv.AppendUint(buf, uint64(v), 10)
 		}
 		switch len(n.children) {
 		case 0:
-			return
+			return buf
 		case 1:
 			if n.item != nil {
-				c.w.byte(' ')
+				buf = append(buf, ' ')
 			}
 			n = n.children[0]
 			continue
 		}
 		if n.item != nil {
-			c.w.byte(' ')
+			buf = append(buf, ' ')
 		}
 		for _, ch := range n.children {
-			c.w.byte('(')
-			c.writeThreadMembers(ch, uid)
-			c.w.byte(')')
+			buf = append(buf, '(')
+			buf = appendThreadMembers(buf, ch, uid)
+			buf = append(buf, ')')
 		}
-		return
+		return buf
 	}
 }

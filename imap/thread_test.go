@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,11 +11,9 @@ import (
 
 // threadString renders roots as THREAD's data, for tests.
 func threadString(roots []*threadNode) string {
-	var b bytes.Buffer
-	c := &conn{w: newWriter(&b)}
-	c.writeThreads(roots, false)
-	c.w.flush()
-	return b.String()
+	s := string(appendThreadResponse(nil, roots, false))
+	s = strings.TrimPrefix(strings.TrimSuffix(s, "\r\n"), "* THREAD")
+	return strings.TrimPrefix(s, " ")
 }
 
 func itemsOf(headers ...string) []sortItem {

@@ -105,6 +105,7 @@ type mbox struct {
 	datesDirty atomic.Bool // internal dates were read since the index was written
 
 	dirs msgDirs // cur/ and new/ descriptors while handles are open
+	data msgData // yubin-msgdata (messagedata.go)
 
 	fullScans int // syncs that listed cur/ as well as new/ (for tests)
 }

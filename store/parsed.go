@@ -27,3 +27,20 @@ type MessageDataStore interface {
 	// message is gone.
 	SetMessageData(ctx context.Context, uid uint32, name string, data []byte) error
 }
+
+// MaxMessageDataName bounds a MessageDataStore name.
+const MaxMessageDataName = 64
+
+// ValidMessageDataName reports whether name can name message data: 1 to
+// MaxMessageDataName bytes of printable ASCII without spaces.
+func ValidMessageDataName(name string) bool {
+	if name == "" || len(name) > MaxMessageDataName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] <= 0x20 || name[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

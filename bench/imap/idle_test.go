@@ -49,6 +49,9 @@ func TestMain(m *testing.M) {
 		n, _ := strconv.Atoi(ns)
 		os.Exit(idleClients(addr, n))
 	}
+	if home := os.Getenv("SORT_SERVER"); home != "" {
+		os.Exit(serveSortServer(home))
+	}
 	os.Exit(m.Run())
 }
 

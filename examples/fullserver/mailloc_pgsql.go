@@ -94,6 +94,7 @@ func openStores(c *config.Config, u *users, log *slog.Logger) (mailBackend, erro
 		MaxMessageSize: c.Int("mailbox_size_limit"),
 		GCInterval:     time.Hour,
 	}
+	withIMAPMessageData(&opts)
 	if strings.HasPrefix(blobLoc, "s3://") {
 		bs, err := s3BlobStore(ctx, blobLoc, log)
 		if err != nil {

@@ -208,8 +208,10 @@ func TestPgsqlLargeMailbox(t *testing.T) {
 			t.Logf("SORT (ARRIVAL) %v", time.Since(start))
 			for i := 0; i < 2; i++ {
 				start = time.Now()
+				cpu0, db0 := procCPU(in.cmd.Process.Pid), c.CPUTime()
 				ic.cmd("SORT (DATE) UTF-8 ALL")
-				t.Logf("SORT (DATE) %v (run %d: the first parses every message's header)", time.Since(start), i+1)
+				t.Logf("SORT (DATE) %v wall, server CPU %v, PostgreSQL CPU %v (run %d: the first takes the keys pgstore derived at append)",
+					time.Since(start), procCPU(in.cmd.Process.Pid)-cpu0, c.CPUTime()-db0, i+1)
 			}
 		}
 	}
