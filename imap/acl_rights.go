@@ -211,11 +211,14 @@ func (c *conn) mayRead(name string) bool {
 // on dest: the messages keep only the flags the rights there allow
 // (Dovecot's acl_copy), so with fewer rights each message is stored
 // anew with its flags filtered (and, for MOVE, then expunged here).
+// Stores that cannot deliver by name, and a copy into a mailbox the
+// session EXAMINEs, copy the flags as they are.
 func (c *conn) copyMessages(set store.UIDSet, dest string, r Rights, move bool) (store.CopyResult, error) {
 	mb := c.sel.mb
 	d, deliver := c.st.(mailboxDeliverer)
 	intoSelected := store.CanonicalName(dest) == c.sel.name
-	if (r.systemFlags() == allSystemFlags && r&RightWrite != 0) || (!deliver && !intoSelected) {
+	own := intoSelected && !c.sel.readOnly
+	if (r.systemFlags() == allSystemFlags && r&RightWrite != 0) || (!deliver && !own) || (intoSelected && !own) {
 		if move {
 			return mb.Move(c.ctx(), set, dest)
 		}
@@ -237,7 +240,7 @@ func (c *conn) copyMessages(set store.UIDSet, dest string, r Rights, move bool) 
 		}
 		opts := store.AppendOptions{Flags: r.filterFlags(m.Flags), InternalDate: m.InternalDate}
 		var ar store.AppendResult
-		if intoSelected {
+		if own {
 			ar, err = mb.Append(c.ctx(), rd, opts)
 		} else {
 			ar, err = d.Deliver(c.ctx(), dest, rd, opts)
