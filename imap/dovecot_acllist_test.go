@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // TestDovecotACLListFile: after each ACL change, yubin's
@@ -16,18 +14,7 @@ import (
 // Dovecot's directory order, so the names are compared as sets), each
 // with its dovecot-acl file's mtime.
 func TestDovecotACLListFile(t *testing.T) {
-	testutil.RequireBinary(t, "imap")
-	corpus := t.TempDir()
-	buildDiffCorpus(t, filepath.Join(corpus, "Maildir"))
-	dvRoot := testutil.SharedDir(t)
-	dvHome := filepath.Join(dvRoot, "alice")
-	copyTree(t, corpus, dvHome)
-	testutil.ChownTree(t, dvHome, testutil.PlainUID, testutil.PlainGID)
-	dv := startDovecotSession(t, dovecotACLConf(t, dvRoot), "alice", dvHome)
-	yRoot := testutil.SharedDir(t)
-	copyTree(t, corpus, filepath.Join(yRoot, "alice"))
-	env := newTestEnvAt(t, yRoot, func(s *Server) { s.ACL = testFileACL(yRoot) })
-	yb := yubinDiffSession{env.login(t, "alice", "secret")}
+	p := startDiffPair(t, true)
 
 	// (Dovecot reads a list it has just changed by adding rights or
 	// by denying only from a stale cache when it rebuilds the file at
@@ -48,11 +35,10 @@ func TestDovecotACLListFile(t *testing.T) {
 		`DELETEACL Lists/go bob`,
 		`SETACL Trash owner lrwstipekxa`,
 	}
-	yDir := filepath.Join(yRoot, "alice", "Maildir")
 	for _, cmd := range steps {
-		runDiffSteps(t, dv, yb, []string{cmd})
-		want := aclListNames(t, filepath.Join(dvHome, "Maildir"), false)
-		got := aclListNames(t, yDir, true)
+		runDiffSteps(t, p.dv, p.yb, []string{cmd})
+		want := aclListNames(t, p.dvMaildir, false)
+		got := aclListNames(t, p.yMaildir, true)
 		if got != want {
 			t.Errorf("after %s: dovecot-acl-list names\n--- dovecot\n%s\n--- yubin\n%s", cmd, want, got)
 		}

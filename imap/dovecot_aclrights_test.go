@@ -2,12 +2,9 @@ package imap
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/yubinmail/yubin/internal/testutil"
 )
 
 // aclAppend is an APPEND of a small message with flags, as a LITERAL+.
@@ -109,19 +106,8 @@ func aclRightsSteps() []string {
 // READ-ONLY SELECT without a right to change anything, and
 // PERMANENTFLAGS after the rights.
 func TestDovecotACLMessageRights(t *testing.T) {
-	testutil.RequireBinary(t, "imap")
-	corpus := t.TempDir()
-	buildDiffCorpus(t, filepath.Join(corpus, "Maildir"))
-	dvRoot := testutil.SharedDir(t)
-	dvHome := filepath.Join(dvRoot, "alice")
-	copyTree(t, corpus, dvHome)
-	testutil.ChownTree(t, dvHome, testutil.PlainUID, testutil.PlainGID)
-	dv := startDovecotSession(t, dovecotACLConf(t, dvRoot), "alice", dvHome)
-	yRoot := testutil.SharedDir(t)
-	copyTree(t, corpus, filepath.Join(yRoot, "alice"))
-	env := newTestEnvAt(t, yRoot, func(s *Server) { s.ACL = testFileACL(yRoot) })
-	yb := yubinDiffSession{env.login(t, "alice", "secret")}
-	runDiffSteps(t, &dovecotSeenBug{dovecotDiffSession: dv}, yb, aclRightsSteps())
+	p := startDiffPair(t, true)
+	runDiffSteps(t, &dovecotSeenBug{dovecotDiffSession: p.dv}, p.yb, aclRightsSteps())
 }
 
 // dovecotSeenBug hides a fault of Dovecot 2.3: FETCH of a body in a

@@ -54,12 +54,22 @@ func (s noMarked) do(cmd string) ([]string, string) {
 // diffPair starts Dovecot and yubin on copies of the differential
 // corpus and returns a session with each, as alice.
 func diffPair(t *testing.T) (*dovecotDiffSession, yubinDiffSession) {
-	dv, yb, _ := diffPairEnv(t)
-	return dv, yb
+	p := startDiffPair(t, false)
+	return p.dv, p.yb
 }
 
-// diffPairEnv is diffPair with yubin's test server.
-func diffPairEnv(t *testing.T) (*dovecotDiffSession, yubinDiffSession, *testEnv) {
+// diffPairRun is a Dovecot and a yubin session on copies of the same
+// corpus, with where each keeps alice's Maildir.
+type diffPairRun struct {
+	dv                  *dovecotDiffSession
+	yb                  yubinDiffSession
+	env                 *testEnv
+	dvMaildir, yMaildir string
+}
+
+// startDiffPair starts the pair; with acl, Dovecot runs its acl and
+// imap_acl plugins and yubin a FileACL.
+func startDiffPair(t *testing.T, acl bool) diffPairRun {
 	t.Helper()
 	testutil.RequireBinary(t, "imap")
 	corpus := t.TempDir()
@@ -68,11 +78,20 @@ func diffPairEnv(t *testing.T) (*dovecotDiffSession, yubinDiffSession, *testEnv)
 	dvHome := filepath.Join(dvRoot, "alice")
 	copyTree(t, corpus, dvHome)
 	testutil.ChownTree(t, dvHome, testutil.PlainUID, testutil.PlainGID)
-	dv := startDovecotSession(t, dovecotIMAPConf(t, dvRoot), "alice", dvHome)
-	yRoot := t.TempDir()
+	conf := dovecotIMAPConf(t, dvRoot)
+	if acl {
+		conf = dovecotACLConf(t, dvRoot)
+	}
+	dv := startDovecotSession(t, conf, "alice", dvHome)
+	yRoot := testutil.SharedDir(t)
 	copyTree(t, corpus, filepath.Join(yRoot, "alice"))
-	env := newTestEnvAt(t, yRoot, nil)
-	return dv, yubinDiffSession{env.login(t, "alice", "secret")}, env
+	var configure func(*Server)
+	if acl {
+		configure = func(s *Server) { s.ACL = testFileACL(yRoot) }
+	}
+	env := newTestEnvAt(t, yRoot, configure)
+	return diffPairRun{dv, yubinDiffSession{env.login(t, "alice", "secret")}, env,
+		filepath.Join(dvHome, "Maildir"), filepath.Join(yRoot, "alice", "Maildir")}
 }
 
 // readToEnd reads response lines until the peer closes, at most for
@@ -106,7 +125,8 @@ func readToEnd(t *testing.T, r io.Reader) []string {
 // answers OK and ends the session with a BYE, as Dovecot 2.3 does;
 // another session sees it gone.
 func TestDovecotDeleteSelected(t *testing.T) {
-	dv, yb, env := diffPairEnv(t)
+	p := startDiffPair(t, false)
+	dv, yb := p.dv, p.yb
 	runDiffSteps(t, dv, yb, []string{`CREATE X`, `SELECT X`})
 	io.WriteString(dv.in, "d1 DELETE X\r\n")
 	want := readToEnd(t, dv.br)
@@ -125,7 +145,7 @@ func TestDovecotDeleteSelected(t *testing.T) {
 	if !strings.HasPrefix(got[len(got)-1], "* BYE ") {
 		t.Errorf("no BYE: %q", got)
 	}
-	if _, tagged := env.login(t, "alice", "secret").cmd("STATUS X (MESSAGES)"); !strings.HasPrefix(tagged, "NO") {
+	if _, tagged := p.env.login(t, "alice", "secret").cmd("STATUS X (MESSAGES)"); !strings.HasPrefix(tagged, "NO") {
 		t.Errorf("STATUS of the deleted mailbox: %s", tagged)
 	}
 }
