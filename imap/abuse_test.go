@@ -303,7 +303,7 @@ func TestAbuseIMAPMailboxTraversal(t *testing.T) {
 		}
 		for _, n := range names {
 			q := `"` + strings.ReplaceAll(n, `\`, `\\`) + `"`
-			for _, cmd := range []string{"CREATE " + q, "SELECT " + q, "RENAME INBOX " + q,
+			for _, cmd := range []string{"CREATE " + q, "SELECT " + q, "UNSELECT", "RENAME INBOX " + q,
 				"STATUS " + q + " (MESSAGES)", "DELETE " + q, "SUBSCRIBE " + q} {
 				// Whatever the answer, nothing may leave alice's
 				// Maildir: checked on disk below.

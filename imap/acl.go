@@ -15,7 +15,8 @@ import (
 // it sees, so the entries that apply to it are "anyone",
 // "authenticated", "owner" and the user's own name. Entries for other
 // identifiers are kept and listed, as Dovecot keeps them for when the
-// mailbox is shared.
+// mailbox is shared. The rights are enforced on mailboxes (LIST,
+// SELECT, CREATE, DELETE, RENAME) and on messages (acl_rights.go).
 type ACL interface {
 	// MailboxACL returns the entries of the user's mailbox (none when
 	// it has no list of its own).

@@ -91,9 +91,11 @@ func (f *FileACL) UpdateMailboxACL(ctx context.Context, user, mailbox string, up
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return nil
+	} else if err := atomicfile.Write(path, formatACLFile(entries), 0o600, atomicfile.NoOwner); err != nil {
+		return err
 	}
-	return atomicfile.Write(path, formatACLFile(entries), 0o600, atomicfile.NoOwner)
+	f.rebuildACLList(ctx, user)
+	return nil
 }
 
 // parseACLFile reads a dovecot-acl file. Lines it does not understand

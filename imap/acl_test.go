@@ -21,7 +21,7 @@ func TestListMyRights(t *testing.T) {
 	untagged, tagged := c.cmd(`LIST "" * RETURN (MYRIGHTS STATUS (MESSAGES))`)
 	got := strings.Join(untagged, "\n")
 	for _, want := range []string{
-		"* LIST (\\HasNoChildren) \"/\" \"a/b\"\n* STATUS \"a/b\" (MESSAGES 0)\n* MYRIGHTS \"a/b\" lrsa",
+		"* LIST () \"/\" \"a/b\"\n* STATUS \"a/b\" (MESSAGES 0)\n* MYRIGHTS \"a/b\" lrsa",
 		"* MYRIGHTS \"INBOX\" lrwstipekxacd",
 		"* MYRIGHTS \"Trash\" lrstipekxacd",
 	} {

@@ -105,12 +105,13 @@ func (c *conn) writeFlagsResponses(readOnly bool) {
 	c.w.str("* FLAGS ")
 	c.w.flagList(flags)
 	c.w.crlf()
-	if readOnly {
+	perm := c.permanentFlags(flags)
+	if readOnly || perm == nil {
 		c.untaggedOK("PERMANENTFLAGS ()", "Read-only mailbox.")
 		return
 	}
 	c.w.str("* OK [PERMANENTFLAGS ")
-	c.w.flagList(append(flags, `\*`))
+	c.w.flagList(perm)
 	c.w.str("] Flags permitted.\r\n")
 }
 

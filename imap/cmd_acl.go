@@ -276,7 +276,7 @@ func (c *conn) cmdSetACL(tag string, _ bool) error {
 	if _, err := c.aclAdmin(name); err != nil {
 		return err
 	}
-	return c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func(entries []ACLEntry) ([]ACLEntry, error) {
+	err = c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func(entries []ACLEntry) ([]ACLEntry, error) {
 		if !neg && aclIsOwner(id, c.user) {
 			// The owner keeps the admin right (Dovecot: "make sure
 			// client doesn't (accidentally) remove admin privileges
@@ -294,6 +294,8 @@ func (c *conn) cmdSetACL(tag string, _ bool) error {
 		}
 		return updateACL(entries, id, neg, mode, r), nil
 	})
+	c.refreshSelectedRights(name)
+	return err
 }
 
 // DELETEACL (RFC 4314 3.2).
@@ -314,9 +316,11 @@ func (c *conn) cmdDeleteACL(tag string, _ bool) error {
 	if _, err := c.aclAdmin(name); err != nil {
 		return err
 	}
-	return c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func(entries []ACLEntry) ([]ACLEntry, error) {
+	err = c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func(entries []ACLEntry) ([]ACLEntry, error) {
 		return updateACL(entries, id, neg, aclClear, 0), nil
 	})
+	c.refreshSelectedRights(name)
+	return err
 }
 
 // updateACL changes the given (or, with neg, the denied) rights of id

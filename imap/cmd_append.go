@@ -131,7 +131,9 @@ func (c *conn) cmdAppend(tag string, _ bool) error {
 		// MULTIAPPEND never showed them.
 		c.learnOwnMessages(appended)
 	}
-	c.okCode = "APPENDUID " + itoa(uidValidity) + " " + store.UIDSetOf(appended...).String()
+	if c.mayRead(name) {
+		c.okCode = "APPENDUID " + itoa(uidValidity) + " " + store.UIDSetOf(appended...).String()
+	}
 	c.okText = "Append completed."
 	c.checkQuotaAlert()
 	return nil
@@ -307,6 +309,9 @@ func (c *conn) refuseLiteral(h appendHead, err error) error {
 // mailbox's own (so the session learns the new UIDs at once) or a fresh
 // one closed after the command.
 func (c *conn) appendTarget(name string) (mb store.Mailbox, own bool, err error) {
+	if _, err := c.insertRights(name); err != nil {
+		return nil, false, err
+	}
 	if c.sel != nil && !c.sel.readOnly && c.sel.name == name {
 		return c.sel.mb, true, nil
 	}
@@ -332,6 +337,11 @@ type mailboxDeliverer interface {
 
 // appendOne stores one message of an APPEND.
 func (c *conn) appendOne(mb store.Mailbox, own bool, name string, r io.Reader, opts store.AppendOptions) (store.AppendResult, error) {
+	rights, err := c.insertRights(name)
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	opts.Flags = rights.filterFlags(opts.Flags)
 	if d, ok := c.st.(mailboxDeliverer); ok && !own {
 		return d.Deliver(c.ctx(), mb.Name(), r, opts)
 	}

@@ -29,23 +29,25 @@ func (c *conn) copyOrMove(uid, move bool) error {
 	if move && c.sel.readOnly {
 		return no("", "Mailbox is read-only.")
 	}
+	rights, err := c.insertRights(dest)
+	if err != nil {
+		return err
+	}
+	if move && c.sel.rights&RightExpunge == 0 {
+		return no("NOPERM", "Permission denied.")
+	}
 	if set.Empty() {
 		if _, err := c.st.Status(c.ctx(), dest); err != nil {
 			return err
 		}
 		return nil
 	}
-	var res store.CopyResult
-	if move {
-		res, err = c.sel.mb.Move(c.ctx(), set, dest)
-	} else {
-		res, err = c.sel.mb.Copy(c.ctx(), set, dest)
-	}
+	res, err := c.copyMessages(set, dest, rights, move)
 	if err != nil {
 		return err
 	}
 	code := ""
-	if len(res.SourceUIDs) > 0 {
+	if len(res.SourceUIDs) > 0 && rights&RightRead != 0 {
 		code = "COPYUID " + itoa(res.DestUIDValidity) + " " + uidList(res.SourceUIDs) + " " + uidList(res.DestUIDs)
 	}
 	// Into the selected mailbox, the session announces the new

@@ -23,6 +23,9 @@ func (c *conn) cmdExpunge(tag string, uid bool) error {
 	if c.sel.readOnly {
 		return no("", "Mailbox is read-only.")
 	}
+	if c.sel.rights&RightExpunge == 0 {
+		return nil // as Dovecot: no error, nothing expunged
+	}
 	gone, err := c.sel.mb.Expunge(c.ctx(), set)
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func (c *conn) cmdFetch(tag string, uid bool) error {
 	// FLAGS carry MODSEQ too.
 	if c.condstore {
 		for _, it := range items {
-			if it.name == "FLAGS" || it.setsSeen() && !c.sel.readOnly {
+			if it.name == "FLAGS" || it.setsSeen() && c.sel.canSetSeen() {
 				items = append(items, fetchItem{name: "MODSEQ"})
 				break
 			}
@@ -99,7 +99,7 @@ func (c *conn) cmdFetch(tag string, uid bool) error {
 		needSeen = needSeen || items[i].setsSeen()
 		needFlags = needFlags || items[i].name == "FLAGS"
 	}
-	if needSeen && !c.sel.readOnly {
+	if needSeen && c.sel.canSetSeen() {
 		updated, _, err := c.sel.mb.SetFlags(c.ctx(), set, store.FlagsAdd, store.Flags{System: store.Seen}, 0)
 		if err != nil {
 			return err

@@ -70,6 +70,7 @@ func (c *conn) cmdList(tag string, _ bool) error {
 		return err
 	}
 	if b == '(' {
+		opts.extended = true // several patterns (RFC 5258 3)
 		err = c.r.list(func() error {
 			p, err := c.r.listMailbox()
 			if len(patterns) > 100 {
@@ -289,7 +290,9 @@ func (c *conn) writeListEntry(verb string, e *listEntry, opts *listOptions) {
 	case e.info.NoSelect:
 		attrs = append(attrs, `\Noselect`)
 	}
-	if e.exists || opts.retChildren {
+	// Children are reported in a LIST-EXTENDED answer only when asked
+	// for (RFC 5258 4: CHILDREN), as Dovecot does.
+	if (e.exists && !opts.extended) || opts.retChildren {
 		if e.info.HasChildren {
 			attrs = append(attrs, `\HasChildren`)
 		} else {

@@ -105,7 +105,7 @@ func (c *conn) cmdDelete(tag string, _ bool) error {
 		return no("CANNOT", "INBOX can't be deleted.")
 	}
 	if c.sel != nil && c.sel.name == name {
-		return no("CANNOT", "Can't delete the selected mailbox.")
+		c.leaveDeletedMailbox()
 	}
 	if err := c.checkACLRight(name, RightDelete); err != nil {
 		return err

@@ -79,14 +79,15 @@ func (c *conn) selectMailbox(readOnly bool) error {
 		// a later ENABLE CONDSTORE a no-op (Dovecot).
 		c.condstore, c.condstoreEnabled = true, true
 	}
-	if err := c.checkACLOpen(name); err != nil {
+	rights, err := c.openRights(name)
+	if err != nil {
 		return err
 	}
 	mb, err := c.st.OpenMailbox(c.ctx(), name, store.OpenOptions{ReadOnly: readOnly})
 	if err != nil {
 		return err
 	}
-	sel := &selected{mb: mb, name: mb.Name(), readOnly: readOnly}
+	sel := &selected{mb: mb, name: mb.Name(), readOnly: readOnly, rights: rights}
 	st, err := mb.Status(c.ctx())
 	if err != nil {
 		mb.Close()
@@ -145,7 +146,7 @@ func (c *conn) selectMailbox(readOnly bool) error {
 			return err
 		}
 	}
-	if readOnly {
+	if readOnly || rights&aclChangeRights == 0 {
 		c.okCode = "READ-ONLY"
 	} else {
 		c.okCode = "READ-WRITE"
@@ -229,7 +230,7 @@ func (c *conn) cmdClose(tag string, _ bool) error {
 	if err := c.r.crlf(); err != nil {
 		return err
 	}
-	if !c.sel.readOnly {
+	if !c.sel.readOnly && c.sel.rights&RightExpunge != 0 {
 		if _, err := c.sel.mb.Expunge(c.ctx(), nil); err != nil {
 			c.log.Warn("imap: expunge on CLOSE failed", "err", err)
 		}

@@ -86,7 +86,7 @@ func (c *conn) cmdStore(tag string, uid bool) error {
 	if set.Empty() {
 		return nil
 	}
-	updated, failed, err := c.sel.mb.SetFlags(c.ctx(), set, op, flags, unchangedSince)
+	updated, failed, err := c.setFlags(set, op, flags, unchangedSince)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ type conn struct {
 
 	info  authn.ConnInfo
 	state connState
+	// byeAfter, when set, ends the session with "* BYE byeAfter" after
+	// the tagged response (delete_selected.go).
+	byeAfter string
 	// loginBy is when a client that has not logged in is disconnected
 	// (LoginTimeout from connecting).
 	loginBy time.Time
@@ -87,6 +90,9 @@ type selected struct {
 	mb       store.Mailbox
 	name     string
 	readOnly bool
+	// rights are the session's ACL rights on the mailbox (AllRights
+	// without Server.ACL).
+	rights Rights
 	// uidValidity keys the message cache.
 	uidValidity uint32
 	view        view
@@ -389,17 +395,14 @@ func (c *conn) finish(tag, name string, cmd *command, err error) bool {
 			return false
 		}
 		c.tagged(tag, string(ie.Kind), ie.Code, ie.Text)
-		return c.w.flush() == nil
+		return c.afterTagged()
 	}
 	text := c.okText
 	if text == "" {
 		text = commandTitle(name) + " completed."
 	}
 	c.tagged(tag, "OK", c.okCode, text)
-	if c.w.flush() != nil {
-		return false
-	}
-	return c.state != stateLogout
+	return c.afterTagged()
 }
 
 func commandTitle(name string) string {

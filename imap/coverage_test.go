@@ -46,10 +46,10 @@ func TestTranscriptLessUsedCommands(t *testing.T) {
 	// from the first login (auto = subscribe).
 	c.transcript(`
 C: u1 LIST (SUBSCRIBED) "" "*" RETURN (SPECIAL-USE)
-S: * LIST (\HasNoChildren \Subscribed \Drafts) "/" "Drafts"
-S: * LIST (\HasNoChildren \Subscribed \Junk) "/" "Junk"
-S: * LIST (\HasNoChildren \Subscribed \Sent) "/" "Sent"
-S: * LIST (\HasNoChildren \Subscribed \Trash) "/" "Trash"
+S: * LIST (\Subscribed \Drafts) "/" "Drafts"
+S: * LIST (\Subscribed \Junk) "/" "Junk"
+S: * LIST (\Subscribed \Sent) "/" "Sent"
+S: * LIST (\Subscribed \Trash) "/" "Trash"
 S: u1 OK List completed.
 `)
 	c.transcript(`

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,7 +67,11 @@ func buildDiffCorpus(t *testing.T, dir string) {
 	// selects first); the others are read into cur/ by an earlier
 	// client. yubin's own index goes, as in a Maildir Dovecot kept.
 	news, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
-	sort.Strings(news)
+	// In delivery order: by the store's sequence number ("Q<n>"), not
+	// by name, since the microseconds before it are not zero-padded
+	// ("M99999" sorts after "M100000"), which left other messages than
+	// the last two in new/ and made the test flaky.
+	sort.Slice(news, func(i, j int) bool { return deliverySeq(news[i]) < deliverySeq(news[j]) })
 	for _, p := range news[:len(news)-2] {
 		if err := os.Rename(p, filepath.Join(dir, "cur", filepath.Base(p)+":2,")); err != nil {
 			t.Fatal(err)
@@ -78,6 +83,19 @@ func buildDiffCorpus(t *testing.T, dir string) {
 		os.Remove(p)
 	}
 }
+
+// deliverySeq is the Q<n> sequence number of a file name maildir.Store
+// gave a delivery.
+func deliverySeq(path string) int {
+	m := deliverySeqRE.FindStringSubmatch(filepath.Base(path))
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+var deliverySeqRE = regexp.MustCompile(`Q(\d+)\.`)
 
 func fillDiffCorpus(t *testing.T, dir string) {
 	t.Helper()

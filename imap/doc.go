@@ -53,8 +53,14 @@
 // LIST, SELECT, EXAMINE and STATUS follow the lookup and read rights,
 // CREATE below a mailbox needs its create right, DELETE and RENAME the
 // delete right, and a new mailbox takes its parent's list; the rights
-// on messages (w, s, t, i, e) are kept but not yet enforced
-// (TestDovecotACL against Dovecot's imap_acl plugin), and, when
+// on messages are enforced as Dovecot's acl plugin enforces them: flags
+// kept only with s (\Seen), t (\Deleted) and w (the others) in STORE,
+// FETCH, APPEND and COPY, left alone in silence otherwise; APPEND, COPY
+// and MOVE into need i, MOVE out and EXPUNGE e; SELECT is READ-ONLY
+// without any right to change the mailbox, and PERMANENTFLAGS follow
+// the rights; FileACL keeps Dovecot's dovecot-acl-list too
+// (TestDovecotACL, TestDovecotACLMessageRights, TestDovecotACLListFile
+// against Dovecot's acl and imap_acl plugins), and, when
 // Server.URLAuth is set, URLAUTH (RFC 4467: GENURLAUTH with the INTERNAL
 // mechanism, HMAC-SHA1 under a per-mailbox access key as Dovecot signs,
 // RESETKEY, and URLFETCH answered by the IMAP server itself, other

@@ -166,25 +166,13 @@ var aclSteps = []string{
 // same Maildir, and then checks that each server reads the dovecot-acl
 // files the other wrote.
 func TestDovecotACL(t *testing.T) {
-	testutil.RequireBinary(t, "imap")
-	corpus := t.TempDir()
-	buildDiffCorpus(t, filepath.Join(corpus, "Maildir"))
-	dvRoot := testutil.SharedDir(t)
-	dvHome := filepath.Join(dvRoot, "alice")
-	copyTree(t, corpus, dvHome)
-	testutil.ChownTree(t, dvHome, testutil.PlainUID, testutil.PlainGID)
-	conf := dovecotACLConf(t, dvRoot)
-	dv := startDovecotSession(t, conf, "alice", dvHome)
-	yRoot := testutil.SharedDir(t)
-	copyTree(t, corpus, filepath.Join(yRoot, "alice"))
-	env := newTestEnvAt(t, yRoot, func(s *Server) { s.ACL = testFileACL(yRoot) })
-	yb := yubinDiffSession{env.login(t, "alice", "secret")}
-	runDiffSteps(t, dv, yb, aclSteps)
+	p := startDiffPair(t, true)
+	runDiffSteps(t, p.dv, p.yb, aclSteps)
 
 	// The files: the same text on both sides.
-	for _, dir := range []string{"Maildir", "Maildir/.Lists.go", "Maildir/.Unlocked"} {
-		want, _ := os.ReadFile(filepath.Join(dvHome, dir, ACLFileName))
-		got, _ := os.ReadFile(filepath.Join(yRoot, "alice", dir, ACLFileName))
+	for _, dir := range []string{".", ".Lists.go", ".Unlocked"} {
+		want, _ := os.ReadFile(filepath.Join(p.dvMaildir, dir, ACLFileName))
+		got, _ := os.ReadFile(filepath.Join(p.yMaildir, dir, ACLFileName))
 		if string(got) != string(want) {
 			t.Errorf("%s/dovecot-acl:\n--- dovecot\n%s--- yubin\n%s", dir, want, got)
 		}

@@ -52,24 +52,24 @@ S: a8 OK Move completed.
 C: a9 CREATE Work/Sub (USE (\Archive))
 S: a9 OK Create completed.
 C: a10 LIST (SPECIAL-USE) "" "*"
-S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
-S: * LIST (\HasNoChildren \Junk) "/" "Junk"
-S: * LIST (\HasNoChildren \Sent) "/" "Sent"
-S: * LIST (\HasNoChildren \Trash) "/" "Trash"
-S: * LIST (\HasNoChildren \Archive) "/" "Work/Sub"
+S: * LIST (\Drafts) "/" "Drafts"
+S: * LIST (\Junk) "/" "Junk"
+S: * LIST (\Sent) "/" "Sent"
+S: * LIST (\Trash) "/" "Trash"
+S: * LIST (\Archive) "/" "Work/Sub"
 S: a10 OK List completed.
 C: a11 LIST "" "%" RETURN (STATUS (MESSAGES UNSEEN SIZE))
-S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
+S: * LIST (\Drafts) "/" "Drafts"
 S: * STATUS "Drafts" (MESSAGES 0 UNSEEN 0 SIZE 0)
-S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST () "/" "INBOX"
 S: * STATUS "INBOX" (MESSAGES 2 UNSEEN 1 SIZE 24)
-S: * LIST (\HasNoChildren \Junk) "/" "Junk"
+S: * LIST (\Junk) "/" "Junk"
 S: * STATUS "Junk" (MESSAGES 1 UNSEEN 1 SIZE 12)
-S: * LIST (\HasNoChildren \Sent) "/" "Sent"
+S: * LIST (\Sent) "/" "Sent"
 S: * STATUS "Sent" (MESSAGES 0 UNSEEN 0 SIZE 0)
-S: * LIST (\HasNoChildren \Trash) "/" "Trash"
+S: * LIST (\Trash) "/" "Trash"
 S: * STATUS "Trash" (MESSAGES 2 UNSEEN 1 SIZE 24)
-S: * LIST (\NonExistent \HasChildren) "/" "Work"
+S: * LIST (\NonExistent) "/" "Work"
 S: a11 OK List completed.
 C: a12 LIST "" ""
 S: * LIST (\Noselect) "/" ""
