@@ -117,6 +117,7 @@ type env struct {
 	strace string // "" when not counting
 	k      knobs
 	rcpts  []string
+	lmtp   bool // speak LMTP (smtp-source -L)
 }
 
 // loadTimeout bounds one load (smtp-source is killed after it).
@@ -131,7 +132,7 @@ func (e *env) measure(ctx context.Context, c *contender, bc benchCase, n int) (s
 		c.profOn()
 	}
 	start := time.Now()
-	r, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts)
+	r, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts, e.lmtp)
 	if c.profOff != nil {
 		c.profOff()
 	}
@@ -154,7 +155,7 @@ func (e *env) countSyncs(ctx context.Context, c *contender, bc benchCase, n int)
 	defer cancel()
 	d0 := c.delivered()
 	counts, err := straceSyncs(ctx, e.strace, c.pids(), func() error {
-		if _, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts); err != nil {
+		if _, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts, e.lmtp); err != nil {
 			return err
 		}
 		return waitCount(c.delivered, d0+n, 3*time.Minute)
@@ -199,7 +200,7 @@ func setup(b *testing.B) *env {
 // Maildirs).
 func (e *env) fullserverContender(b *testing.B, s *sink, count func() int) (*contender, *fullserver) {
 	fs := startFullserver(b, 50, s.port, e.k.fsExtra, e.k.profile != "")
-	pid := fs.cmd.Process.Pid
+	pid := fs.PID()
 	if count == nil {
 		count = func() int { return countMaildirs(fs.data + "/mail/example.jp/*/Maildir") }
 	}
