@@ -149,7 +149,9 @@ func startFullserver(b *testing.B, users, sinkPort int, extra string, profiling 
 		b.Fatal(err)
 	}
 	f := &fullserver{data: data}
-	var env []string
+	// QUEUE_BENCH_FULLSERVER_ENV: VAR=VALUE words added to its
+	// environment (GOMAXPROCS=4, GODEBUG=...).
+	env := strings.Fields(os.Getenv("QUEUE_BENCH_FULLSERVER_ENV"))
 	if profiling {
 		f.profile = filepath.Join(dir, "cpu.pprof")
 		env = append(env, "QUEUE_BENCH_PROFILE_TO="+f.profile)

@@ -143,17 +143,32 @@ func waitCount(count func() int, want int, timeout time.Duration) error {
 // syncCalls are the system calls counted as "fsyncs".
 const syncCalls = "fsync,fdatasync,sync_file_range,syncfs,sync,msync"
 
+// isSyncCall reports whether a system call is one of syncCalls.
+func isSyncCall(name string) bool {
+	for _, c := range strings.Split(syncCalls, ",") {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
 // straceSyncs counts the sync-class system calls that the processes
 // pids (with their threads, and the processes and threads they start
 // meanwhile: strace -f) make while run runs.
-func straceSyncs(ctx context.Context, bin string, pids []int, run func() error) (map[string]int, error) {
+// With all, every system call is counted, not only syncCalls.
+func straceSyncs(ctx context.Context, bin string, pids []int, all bool, run func() error) (map[string]int, error) {
 	out, err := os.CreateTemp("", "queuebench-strace-")
 	if err != nil {
 		return nil, err
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	args := []string{"-f", "-c", "-e", "trace=" + syncCalls, "-o", out.Name()}
+	trace := syncCalls
+	if all {
+		trace = "all"
+	}
+	args := []string{"-f", "-c", "-e", "trace=" + trace, "-o", out.Name()}
 	for _, p := range pids {
 		args = append(args, "-p", strconv.Itoa(p))
 	}
