@@ -241,7 +241,7 @@ service pop3-login {
 		addr, pid := startChild(b, w.name, filepath.Dir(d.Home("alice")), passwd)
 		yubin = append(yubin, server{"yubin-" + w.name, addr, func() time.Duration { return cpuOf(pid) }})
 	}
-	if fullserverWanted() {
+	if wiringWanted(fullserverName) {
 		addr, pid := startFullserver(b, filepath.Dir(d.Home("alice")), scheme)
 		yubin = append(yubin, server{fullserverName, addr, func() time.Duration { return cpuOf(pid) }})
 	}

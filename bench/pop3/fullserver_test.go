@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/yubinmail/yubin/auth"
@@ -24,21 +23,6 @@ import (
 // generator's logins from the auth penalty).
 
 const fullserverName = "fullserver"
-
-// fullserverWanted reports whether POP3_BENCH_WIRINGS selects the
-// fullserver (it does when empty).
-func fullserverWanted() bool {
-	sel := os.Getenv("POP3_BENCH_WIRINGS")
-	if sel == "" {
-		return true
-	}
-	for _, w := range strings.Split(sel, ",") {
-		if strings.TrimSpace(w) == fullserverName {
-			return true
-		}
-	}
-	return false
-}
 
 // startFullserver builds and starts the fullserver serving the Maildirs
 // homes/<user>/Maildir over POP3 and returns its address and PID.
@@ -60,16 +44,8 @@ func startFullserver(b *testing.B, homes, scheme string) (string, int) {
 		b.Fatal(err)
 	}
 	cf := filepath.Join(dir, "main.cf")
-	conf := fmt.Sprintf(`data_directory = %s
-mail_owner = nobody
-allow_nobody_mail_owner = yes
-myhostname = pop.example.jp
+	conf := testutil.FullserverConfig(data) + fmt.Sprintf(`myhostname = pop.example.jp
 mydestination = example.jp
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-smtp_port =
-submission_port =
-submissions_port =
 protocols = pop3
 pop3_port = 0
 pop3s_port =
@@ -79,7 +55,7 @@ mail_location = maildir:%s/%%n/Maildir
 mail_max_userip_connections = 1000
 login_max_connections_per_ip = 1000
 %s
-`, data, homes, os.Getenv("POP3_BENCH_FULLSERVER_CF"))
+`, homes, os.Getenv("POP3_BENCH_FULLSERVER_CF"))
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		b.Fatal(err)
 	}

@@ -106,24 +106,16 @@ type fullserver struct {
 // file, Maildirs under data/mail, relayhost for foreign domains. Like the
 // private Postfix it offers no TLS and limits no client's connections.
 func fullserverConfig(data string, sinkPort int, extra string) string {
-	return fmt.Sprintf(`data_directory = %s
-mail_owner = nobody
-allow_nobody_mail_owner = yes
-myhostname = mx.example.jp
+	return testutil.FullserverConfig(data) + fmt.Sprintf(`myhostname = mx.example.jp
 mydestination = example.jp
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtp_port = 0
-submission_port =
-submissions_port =
-protocols = none
 smtpd_tls_security_level = none
 smtpd_client_connection_count_limit = 0
 relayhost = [127.0.0.1]:%d
 shutdown_timeout = 5s
 %s
-`, data, sinkPort, extra)
+`, sinkPort, extra)
 }
 
 // startFullserver builds and starts the fullserver with users

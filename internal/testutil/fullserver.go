@@ -72,6 +72,24 @@ func moduleRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// FullserverConfig returns the main.cf lines every private fullserver
+// starts from: data_directory, mail_owner nobody (the test runs as root),
+// 127.0.0.1 only, and no listener at all (no SMTP ports, protocols =
+// none). Callers append their own lines; a later line overrides an
+// earlier one, as in Postfix's main.cf.
+func FullserverConfig(data string) string {
+	return "data_directory = " + data + `
+mail_owner = nobody
+allow_nobody_mail_owner = yes
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtp_port =
+submission_port =
+submissions_port =
+protocols = none
+`
+}
+
 // Fullserver is a running examples/fullserver process started by
 // StartFullserver; it is stopped (by PID) when the test ends.
 type Fullserver struct {
