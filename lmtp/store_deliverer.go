@@ -94,10 +94,20 @@ func (d *StoreDeliverer) Rcpt(ctx context.Context, env *Envelope, rcpt string) e
 
 // Deliver implements Deliverer.
 func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string, msg io.Reader) error {
-	u, detail, err := d.lookup(ctx, rcpt)
+	u, _, err := d.lookup(ctx, rcpt)
 	if err != nil {
 		return err
 	}
+	return d.DeliverUser(ctx, env, rcpt, u, msg)
+}
+
+// DeliverUser is Deliver for a recipient whose user the caller has
+// looked up in d.Users already (u is what LookupUser returned for the
+// recipient's user name): a Deliverer wrapping this one that needs the
+// user too, such as a Sieve filter, saves the second lookup. u must not
+// be nil.
+func (d *StoreDeliverer) DeliverUser(ctx context.Context, env *Envelope, rcpt string, u *authn.User, msg io.Reader) error {
+	_, detail := d.split(rcpt)
 	name := u.Name
 	if name == "" {
 		name, _ = d.split(rcpt)

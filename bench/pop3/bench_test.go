@@ -241,6 +241,10 @@ service pop3-login {
 		addr, pid := startChild(b, w.name, filepath.Dir(d.Home("alice")), passwd)
 		yubin = append(yubin, server{"yubin-" + w.name, addr, func() time.Duration { return cpuOf(pid) }})
 	}
+	if wiringWanted(fullserverName) {
+		addr, pid := startFullserver(b, filepath.Dir(d.Home("alice")), scheme)
+		yubin = append(yubin, server{fullserverName, addr, func() time.Duration { return cpuOf(pid) }})
+	}
 	if cannedWanted() {
 		addr, pid := startChild(b, cannedName, filepath.Dir(d.Home("alice")), passwd)
 		yubin = append(yubin, server{cannedName, addr, func() time.Duration { return cpuOf(pid) }})

@@ -18,7 +18,10 @@
 // opened per session), "backend" (a maildir.Backend sharing one Store
 // among a user's concurrent sessions and keeping it open 30 s after the
 // last, as examples/fullserver wires it)
-// and "cached" (one Store per user kept open). POP3_BENCH_WIRINGS
+// and "cached" (one Store per user kept open), and beside them the
+// examples/fullserver binary itself ("fullserver": built, started with a
+// private main.cf serving the same Maildir, POP3_BENCH_FULLSERVER_CF for
+// extra lines). POP3_BENCH_WIRINGS
 // selects some of them (comma-separated) and may name "canned": a
 // reference server that sends the same octets from replies prepared
 // once and does no other work, which shows what the load generator and

@@ -30,10 +30,14 @@ import (
 //	QUEUE_BENCH_BARE       1: also run bench/smtp's library-only SMTP server
 //	QUEUE_BENCH_CLIENT     go: bench/smtp's load tool (yubin's smtp.Client:
 //	                       PIPELINING, BDAT) instead of smtp-source
+//	QUEUE_BENCH_SYSCALLS   1: the strace round counts every system call
+//	                       and logs them per message
 //	QUEUE_BENCH_CPUPROFILE prefix: CPU profiles of the fullserver during
 //	                       the timed loads, written to prefix.1, prefix.2, ...
 //	QUEUE_BENCH_FULLSERVER_CF, QUEUE_BENCH_POSTFIX_CF
 //	                       extra main.cf lines for either server
+//	QUEUE_BENCH_FULLSERVER_ENV
+//	                       VAR=VALUE words for the fullserver's environment
 //
 // -benchtime Nx sets the number of timed rounds (the default, 1s, makes
 // one).
@@ -45,6 +49,7 @@ type knobs struct {
 	syncs    bool
 	bare     bool
 	profile  string
+	allCalls bool // QUEUE_BENCH_SYSCALLS=1: strace counts every system call
 	fsExtra  string
 	pfExtra  string
 }
@@ -52,7 +57,7 @@ type knobs struct {
 func readKnobs(b *testing.B) knobs {
 	k := knobs{sessions: []int{10, 50}, sizes: []int{4 << 10, 100 << 10}, messages: 1000, boxes: 10,
 		syncs: os.Getenv("QUEUE_BENCH_SYNCS") != "0", bare: os.Getenv("QUEUE_BENCH_BARE") == "1",
-		profile: os.Getenv("QUEUE_BENCH_CPUPROFILE"),
+		profile: os.Getenv("QUEUE_BENCH_CPUPROFILE"), allCalls: os.Getenv("QUEUE_BENCH_SYSCALLS") == "1",
 		fsExtra: os.Getenv("QUEUE_BENCH_FULLSERVER_CF"), pfExtra: os.Getenv("QUEUE_BENCH_POSTFIX_CF")}
 	ints := func(name string, def []int) []int {
 		v := os.Getenv(name)
@@ -117,6 +122,8 @@ type env struct {
 	strace string // "" when not counting
 	k      knobs
 	rcpts  []string
+	lmtp   bool // speak LMTP (smtp-source -L)
+	logf   func(format string, args ...any)
 }
 
 // loadTimeout bounds one load (smtp-source is killed after it).
@@ -131,7 +138,7 @@ func (e *env) measure(ctx context.Context, c *contender, bc benchCase, n int) (s
 		c.profOn()
 	}
 	start := time.Now()
-	r, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts)
+	r, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts, e.lmtp)
 	if c.profOff != nil {
 		c.profOff()
 	}
@@ -153,14 +160,29 @@ func (e *env) countSyncs(ctx context.Context, c *contender, bc benchCase, n int)
 	ctx, cancel := context.WithTimeout(ctx, 2*loadTimeout)
 	defer cancel()
 	d0 := c.delivered()
-	counts, err := straceSyncs(ctx, e.strace, c.pids(), func() error {
-		if _, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts); err != nil {
+	counts, err := straceSyncs(ctx, e.strace, c.pids(), e.k.allCalls, func() error {
+		if _, err := runSource(ctx, e.source, c.addr, bc.sessions, n, bc.size, e.rcpts, e.lmtp); err != nil {
 			return err
 		}
 		return waitCount(c.delivered, d0+n, 3*time.Minute)
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if e.k.allCalls {
+		// Every call was counted: log them all per message, and keep
+		// only the sync-class ones for the figure.
+		calls := make([]string, 0, len(counts))
+		for name, k := range counts {
+			calls = append(calls, fmt.Sprintf("%s %.2f", name, float64(k)/float64(n)))
+		}
+		sort.Strings(calls)
+		e.logf("%s: system calls per message (%d total): %s", c.name, sumCounts(counts)/n, strings.Join(calls, ", "))
+		for name := range counts {
+			if !isSyncCall(name) {
+				delete(counts, name)
+			}
+		}
 	}
 	return float64(sumCounts(counts)) / float64(n), counts, nil
 }
@@ -182,7 +204,7 @@ func setup(b *testing.B) *env {
 	if os.Geteuid() != 0 {
 		testutil.Unavailable(b, "a private Postfix instance needs root")
 	}
-	e := &env{source: testutil.RequireBinary(b, "smtp-source"), k: readKnobs(b)}
+	e := &env{source: testutil.RequireBinary(b, "smtp-source"), k: readKnobs(b), logf: b.Logf}
 	if os.Getenv("QUEUE_BENCH_CLIENT") == "go" {
 		e.source = buildGoClient(b, b.TempDir())
 	}
@@ -199,7 +221,7 @@ func setup(b *testing.B) *env {
 // Maildirs).
 func (e *env) fullserverContender(b *testing.B, s *sink, count func() int) (*contender, *fullserver) {
 	fs := startFullserver(b, 50, s.port, e.k.fsExtra, e.k.profile != "")
-	pid := fs.cmd.Process.Pid
+	pid := fs.PID()
 	if count == nil {
 		count = func() int { return countMaildirs(fs.data + "/mail/example.jp/*/Maildir") }
 	}

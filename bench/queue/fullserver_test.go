@@ -1,12 +1,8 @@
 package queuebench
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -86,42 +82,20 @@ func repoRoot(b testing.TB) string {
 }
 
 // buildFullserver builds examples/fullserver into dir and returns the
-// binary's path; with profiling it adds profileHook through an overlay.
+// binary's path; with profiling it adds profileHook.
 func buildFullserver(b testing.TB, dir string, profiling bool) string {
-	root := repoRoot(b)
-	bin := filepath.Join(dir, "fullserver")
-	args := []string{"build", "-o", bin}
+	var extra map[string]string
 	if profiling {
-		hook := filepath.Join(dir, "zz_benchprofile.go")
-		if err := os.WriteFile(hook, []byte(profileHook), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		ov, _ := json.Marshal(map[string]map[string]string{"Replace": {
-			filepath.Join(root, "examples", "fullserver", "zz_benchprofile.go"): hook,
-		}})
-		ovPath := filepath.Join(dir, "overlay.json")
-		if err := os.WriteFile(ovPath, ov, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		args = append(args, "-overlay", ovPath)
+		extra = map[string]string{"zz_benchprofile.go": profileHook}
 	}
-	args = append(args, "./examples/fullserver")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBinary(), args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build fullserver: %v\n%s", err, out)
-	}
-	return bin
+	return testutil.BuildFullserver(b, dir, extra)
 }
 
 // fullserver is a running examples/fullserver process.
 type fullserver struct {
-	cmd     *exec.Cmd
+	*testutil.Fullserver
 	addr    string
 	data    string // data_directory
-	log     string // its standard error (the maillog lines)
 	profile string // profile prefix inside the shared directory, "" when off
 	nprof   int    // profiles started so far
 }
@@ -132,24 +106,16 @@ type fullserver struct {
 // file, Maildirs under data/mail, relayhost for foreign domains. Like the
 // private Postfix it offers no TLS and limits no client's connections.
 func fullserverConfig(data string, sinkPort int, extra string) string {
-	return fmt.Sprintf(`data_directory = %s
-mail_owner = nobody
-allow_nobody_mail_owner = yes
-myhostname = mx.example.jp
+	return testutil.FullserverConfig(data) + fmt.Sprintf(`myhostname = mx.example.jp
 mydestination = example.jp
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtp_port = 0
-submission_port =
-submissions_port =
-protocols = none
 smtpd_tls_security_level = none
 smtpd_client_connection_count_limit = 0
 relayhost = [127.0.0.1]:%d
 shutdown_timeout = 5s
 %s
-`, data, sinkPort, extra)
+`, sinkPort, extra)
 }
 
 // startFullserver builds and starts the fullserver with users
@@ -174,69 +140,19 @@ func startFullserver(b *testing.B, users, sinkPort int, extra string, profiling 
 	if err := os.WriteFile(cf, []byte(fullserverConfig(data, sinkPort, extra)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	f := &fullserver{data: data, log: filepath.Join(dir, "maillog")}
-	logf, err := os.Create(f.log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f.cmd = exec.Command(bin, "-config", cf)
-	f.cmd.Stderr = logf
+	f := &fullserver{data: data}
+	// QUEUE_BENCH_FULLSERVER_ENV: VAR=VALUE words added to its
+	// environment (GOMAXPROCS=4, GODEBUG=...).
+	env := strings.Fields(os.Getenv("QUEUE_BENCH_FULLSERVER_ENV"))
 	if profiling {
 		f.profile = filepath.Join(dir, "cpu.pprof")
-		f.cmd.Env = append(os.Environ(), "QUEUE_BENCH_PROFILE_TO="+f.profile)
+		env = append(env, "QUEUE_BENCH_PROFILE_TO="+f.profile)
 	}
-	stdout, err := f.cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
+	f.Fullserver = testutil.StartFullserver(b, bin, cf, filepath.Join(dir, "maillog"), env...)
+	if f.addr = f.Addr("smtp"); f.addr == "" {
+		b.Fatalf("fullserver has no smtp listener: %v", f.Addrs)
 	}
-	if err := f.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	logf.Close()
-	// The welcome text names the listener once it is bound; EOF means
-	// the server exited.
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		addr := ""
-		for sc.Scan() {
-			if fs := strings.Fields(sc.Text()); addr == "" && len(fs) == 2 && fs[0] == "smtp" {
-				addr = fs[1]
-				ready <- addr
-			}
-		}
-		if addr == "" {
-			close(ready)
-		}
-	}()
-	select {
-	case addr, ok := <-ready:
-		if ok {
-			f.addr = addr
-			b.Cleanup(f.stop)
-			return f
-		}
-	case <-time.After(30 * time.Second):
-		f.cmd.Process.Kill()
-	}
-	f.cmd.Wait()
-	log, _ := os.ReadFile(f.log)
-	b.Fatalf("fullserver did not start:\n%s", log)
-	return nil
-}
-
-// stop ends the server by its PID: SIGTERM (it drains), then SIGKILL
-// after 10 s.
-func (f *fullserver) stop() {
-	f.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { f.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		f.cmd.Process.Kill()
-		<-done
-	}
+	return f
 }
 
 // startProfile and stopProfile bracket one profiled load; each makes a
@@ -244,13 +160,13 @@ func (f *fullserver) stop() {
 func (f *fullserver) startProfile() {
 	if f.profile != "" {
 		f.nprof++
-		f.cmd.Process.Signal(syscall.SIGUSR1)
+		f.Cmd.Process.Signal(syscall.SIGUSR1)
 	}
 }
 
 func (f *fullserver) stopProfile() {
 	if f.profile != "" {
-		f.cmd.Process.Signal(syscall.SIGUSR2)
+		f.Cmd.Process.Signal(syscall.SIGUSR2)
 	}
 }
 

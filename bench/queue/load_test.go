@@ -30,7 +30,8 @@ const goClientName = "yubin-smtp-load"
 // parallel sessions spread across the recipients: one smtp-source
 // process per recipient (smtp-source sends every message to its one -t
 // address), each with its share of the sessions and messages.
-func runSource(ctx context.Context, bin, addr string, sessions, messages, size int, rcpts []string) (loadResult, error) {
+// With lmtp it speaks LMTP (smtp-source -L).
+func runSource(ctx context.Context, bin, addr string, sessions, messages, size int, rcpts []string, lmtp bool) (loadResult, error) {
 	procs := min(len(rcpts), sessions)
 	type part struct{ s, m int }
 	parts := make([]part, procs)
@@ -50,10 +51,17 @@ func runSource(ctx context.Context, bin, addr string, sessions, messages, size i
 		outs[i] = &strings.Builder{}
 		args := []string{"-4", "-s", strconv.Itoa(p.s), "-m", strconv.Itoa(p.m),
 			"-l", strconv.Itoa(size), "-f", "bench@example.org", "-t", rcpts[i], "-M", "load.example.org", addr}
+		if lmtp {
+			args = append([]string{"-L"}, args...)
+		}
 		if filepath.Base(bin) == goClientName {
 			// bench/smtp's load tool: yubin's smtp.Client, PIPELINING
 			// and BDAT when offered, one message per connection.
-			args = []string{"-proto", "smtp", "-addr", addr, "-rcpt", rcpts[i], "-c", strconv.Itoa(p.s),
+			proto := "smtp"
+			if lmtp {
+				proto = "lmtp"
+			}
+			args = []string{"-proto", proto, "-addr", addr, "-rcpt", rcpts[i], "-c", strconv.Itoa(p.s),
 				"-n", strconv.Itoa(p.m), "-size", strconv.Itoa(size)}
 		}
 		cmds[i] = exec.CommandContext(ctx, bin, args...)
@@ -135,17 +143,32 @@ func waitCount(count func() int, want int, timeout time.Duration) error {
 // syncCalls are the system calls counted as "fsyncs".
 const syncCalls = "fsync,fdatasync,sync_file_range,syncfs,sync,msync"
 
+// isSyncCall reports whether a system call is one of syncCalls.
+func isSyncCall(name string) bool {
+	for _, c := range strings.Split(syncCalls, ",") {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
 // straceSyncs counts the sync-class system calls that the processes
 // pids (with their threads, and the processes and threads they start
 // meanwhile: strace -f) make while run runs.
-func straceSyncs(ctx context.Context, bin string, pids []int, run func() error) (map[string]int, error) {
+// With all, every system call is counted, not only syncCalls.
+func straceSyncs(ctx context.Context, bin string, pids []int, all bool, run func() error) (map[string]int, error) {
 	out, err := os.CreateTemp("", "queuebench-strace-")
 	if err != nil {
 		return nil, err
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	args := []string{"-f", "-c", "-e", "trace=" + syncCalls, "-o", out.Name()}
+	trace := syncCalls
+	if all {
+		trace = "all"
+	}
+	args := []string{"-f", "-c", "-e", "trace=" + trace, "-o", out.Name()}
 	for _, p := range pids {
 		args = append(args, "-p", strconv.Itoa(p))
 	}

@@ -281,7 +281,8 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 		if junk {
 			return d.deliverJunk(ctx, env, rcpt, u.Name, msg)
 		}
-		return d.inner.Deliver(ctx, env, rcpt, msg)
+		// The user is looked up: the inner deliverer need not again.
+		return d.inner.DeliverUser(ctx, env, rcpt, u, msg)
 	}
 	limit := d.maxSize
 	if limit <= 0 {

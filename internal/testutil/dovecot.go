@@ -207,6 +207,10 @@ func (d *Dovecot) Addr(t testing.TB, listener string) string {
 	return a
 }
 
+// PID is the Dovecot master's process ID (its services are its
+// children).
+func (d *Dovecot) PID() int { return d.cmd.Process.Pid }
+
 // Home returns the home directory Dovecot gives user (static userdb).
 func (d *Dovecot) Home(user string) string { return filepath.Join(d.Dir, "home", user) }
 

@@ -1,0 +1,55 @@
+package lmtp
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/yubinmail/yubin/auth"
+	"github.com/yubinmail/yubin/maildir"
+	"github.com/yubinmail/yubin/store"
+)
+
+// countingUserDB counts the lookups made through it.
+type countingUserDB struct {
+	db auth.UserDB
+	n  atomic.Int32
+}
+
+func (c *countingUserDB) LookupUser(ctx context.Context, name string) (*auth.User, error) {
+	c.n.Add(1)
+	return c.db.LookupUser(ctx, name)
+}
+
+// TestDeliverUserSkipsLookup: DeliverUser delivers with the user the
+// caller looked up (no second lookup), into the same folder Deliver
+// would choose (alice+lists goes to "lists"), and Deliver looks up once.
+func TestDeliverUserSkipsLookup(t *testing.T) {
+	dir := t.TempDir()
+	d := maildirs(t, dir)
+	users := &countingUserDB{db: d.Users}
+	d.Users = users
+	ctx := context.Background()
+	st, err := maildir.Open(filepath.Join(dir, "alice", "Maildir"), maildir.Options{})
+	require.NoError(t, err)
+	require.NoError(t, st.CreateMailbox(ctx, "lists", store.CreateOptions{}))
+	st.Close()
+	env := &Envelope{From: "sender@example.org"}
+	u, err := users.LookupUser(ctx, "alice@example.jp")
+	require.NoError(t, err)
+	require.NoError(t, d.DeliverUser(ctx, env, "alice+lists@example.jp", u, strings.NewReader("Subject: one\r\n\r\nbody\r\n")))
+	require.Equal(t, int32(1), users.n.Load(), "DeliverUser looked the user up again")
+	require.NoError(t, d.Deliver(ctx, env, "alice@example.jp", strings.NewReader("Subject: two\r\n\r\nbody\r\n")))
+	require.Equal(t, int32(2), users.n.Load(), "Deliver: want one lookup")
+
+	lists := files(t, filepath.Join(dir, "alice", "Maildir", ".lists"))
+	require.Len(t, lists, 1)
+	require.Contains(t, lists[0], "Subject: one")
+	inbox := files(t, filepath.Join(dir, "alice", "Maildir"))
+	require.Len(t, inbox, 1)
+	require.Contains(t, inbox[0], "Subject: two")
+}
