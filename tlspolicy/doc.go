@@ -40,10 +40,11 @@
 // A nexthop given as a host ([host], a relayhost: ForRelay) gets DANE
 // from the host's own records and no MTA-STS, as in Postfix.
 //
-// Not implemented: a DANE-TA(2) key published with selector 1 that the
-// server does not send in its chain, DKIM signing of the report mails
-// (the caller's queue may sign them), and a policy cache kept across
-// restarts.
+// A DANE-TA(2) key published whole with selector 1 (2 1 0) need not be
+// in the server's chain (RFC 7671 5.2.2).
+//
+// Not implemented: DKIM signing of the report mails (the caller's queue
+// may sign them), and a policy cache kept across restarts.
 //
 // Implementation notes: Policy, STS, Recorder and Reporter are safe for
 // concurrent use. STS holds its cache under a mutex and fetches outside

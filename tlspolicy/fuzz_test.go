@@ -1,7 +1,10 @@
 package tlspolicy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"testing"
+	"time"
 )
 
 func FuzzSTSRecord(f *testing.F) {
@@ -66,8 +69,16 @@ func FuzzRPTRecord(f *testing.F) {
 func FuzzTLSA(f *testing.F) {
 	f.Add([]byte{3, 1, 1, 1, 2, 3}, "3 1 1 0102")
 	f.Add([]byte{2, 0, 0, 0x30, 0x82}, "2 0 1 "+"ab")
+	f.Add([]byte{2, 1, 0, 0x30, 0x59, 0x30, 0x13}, "2 1 0 3059")
+	leaf, ca := testChain(f, "mx.example.com")
+	chains := []tls.ConnectionState{{PeerCertificates: []*x509.Certificate{leaf}}, {PeerCertificates: []*x509.Certificate{leaf, ca}}}
 	f.Fuzz(func(t *testing.T, wire []byte, text string) {
 		if r, err := ParseTLSA(wire); err == nil {
+			// Any record, bare-key anchors included, is judged
+			// without a panic.
+			for _, cs := range chains {
+				VerifyDANE(cs, []TLSA{r}, []string{"mx.example.com"}, time.Now())
+			}
 			if len(r.Data) > MaxTLSAData {
 				t.Fatal("data over the limit")
 			}
