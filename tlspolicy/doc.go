@@ -43,8 +43,10 @@
 // A DANE-TA(2) key published whole with selector 1 (2 1 0) need not be
 // in the server's chain (RFC 7671 5.2.2).
 //
-// Not implemented: DKIM signing of the report mails (the caller's queue
-// may sign them), and a policy cache kept across restarts.
+// STS.Save and STS.Load keep the policy cache across restarts, and
+// Recorder.Save and Recorder.Load the counts of the reporting period.
+// The report mails are DKIM-signed by the caller's Reporter.Send (RFC
+// 8460 3; the fullserver signs them as the queue's own notices).
 //
 // Implementation notes: Policy, STS, Recorder and Reporter are safe for
 // concurrent use. STS holds its cache under a mutex and fetches outside
