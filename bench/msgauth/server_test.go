@@ -19,9 +19,10 @@ import (
 
 // server is a running fullserver process.
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-	data string
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	addr   string
+	data   string
 }
 
 // build compiles examples/fullserver into dir.
@@ -82,7 +83,12 @@ shutdown_timeout = 5s
 		b.Fatal(err)
 	}
 	defer logf.Close()
-	s.cmd = exec.Command(bin, "-config", cf)
+	// Ended by stop: SIGTERM (it drains), SIGKILL 10 s later.
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.cmd = exec.CommandContext(ctx, bin, "-config", cf)
+	s.cmd.Cancel = func() error { return s.cmd.Process.Signal(syscall.SIGTERM) }
+	s.cmd.WaitDelay = 10 * time.Second
 	s.cmd.Stderr = logf
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -115,17 +121,10 @@ shutdown_timeout = 5s
 	return nil
 }
 
-// stop ends the server by PID: SIGTERM, SIGKILL after 10 s.
+// stop ends the server by its PID (the command's Cancel and WaitDelay).
 func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
+	s.cancel()
+	s.cmd.Wait()
 }
 
 // cpu is the server process's user+system time so far (/proc/PID/stat,
