@@ -196,7 +196,7 @@ func (a *smtpAttempt) policyHandshake(tc *tls.Conn, cs tls.ConnectionState, s *s
 // failed handshake) for TLS-RPT.
 func (a *smtpAttempt) policyNoTLS(s *smtpSession, tg mxTarget, handshake bool, info string) {
 	if a.host != nil {
-		a.host.SendingMTAIP = localAddr(s)
+		a.host.SendingMTAIP, a.host.ReceivingHELO = localAddr(s), greetingName(s)
 		a.host.NoTLS(handshake, tg.addr.String(), info)
 	}
 }

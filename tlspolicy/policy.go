@@ -137,6 +137,9 @@ type Host struct {
 	// SendingMTAIP is this client's address in the session, for the
 	// TLS-RPT failure details; the caller sets it once connected.
 	SendingMTAIP netip.Addr
+	// ReceivingHELO is the name the server greeted with, for the
+	// TLS-RPT failure details of sessions without TLS (NoTLS).
+	ReceivingHELO string
 	// Target is the CNAME-expanded host name whose TLSA records apply
 	// (RFC 7672 2.2.2), "" when they are the host name's own.
 	Target string
@@ -343,6 +346,9 @@ func stsErrResult(err error) ResultType {
 }
 
 func (h *Host) failure(rt ResultType, info, ip, helo string) Failure {
+	if helo == "" {
+		helo = h.ReceivingHELO
+	}
 	f := Failure{Result: rt, SendingMTAIP: h.SendingMTAIP, ReceivingMX: h.Name, ReceivingHELO: helo, AdditionalInfo: info}
 	f.ReceivingIP = parseAddr(ip)
 	if h.d.stsErr != nil && h.Mode == ModeNone {
