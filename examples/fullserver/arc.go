@@ -58,6 +58,12 @@ func (h *host) arcForwarding(v *config.Config, t queue.Transport) (queue.Transpo
 	if !v.Bool("arc_sealing") {
 		return t, nil
 	}
+	if !v.Bool("msgauth_inbound_checks") {
+		// Only checked mail is cleaned of forged Authentication-Results
+		// of this host: without the checks there is nothing to seal.
+		h.log.Warn("arc_sealing = yes needs msgauth_inbound_checks = yes: ARC sealing is off")
+		return t, nil
+	}
 	keys, err := loadDKIMKeys(v)
 	if err != nil {
 		return nil, err

@@ -143,6 +143,30 @@ m.logout()
 	}
 	in.waitLog("dmarc: failure excused by trusted ARC sealer lists.test")
 	in.waitLog("ARC set added (cv=pass)")
+
+	// A user's own mail claiming this host's results: the field is
+	// removed on arrival, and the forwarded copy is not sealed.
+	out = in.python(pyPrelude+`
+s = smtplib.SMTP('127.0.0.1', P('SUB'))
+s.starttls(context=ctx)
+s.login('alice@localhost', 'pw-alice')
+s.sendmail('alice@localhost', ['fwd@localhost'], 'Authentication-Results: mx.yubin.test; dkim=pass header.d=bank.test\r\nFrom: alice@localhost\r\nSubject: forged\r\n\r\nhi\r\n')
+print('SENT')
+s.quit()
+`, "SUB="+strconv.Itoa(in.ports["submission"]))
+	if !strings.Contains(out, "SENT") {
+		t.Fatalf("python:\n%s", out)
+	}
+	var forged string
+	for _, m := range sink.WaitMessages(t, 2, 10*time.Second) {
+		if strings.Contains(m, "Subject: forged") {
+			forged = m
+		}
+	}
+	if forged == "" || strings.Contains(forged, "mx.yubin.test; dkim=pass") || strings.Contains(forged, "ARC-Seal") {
+		t.Fatalf("the user's forwarded mail (forged field kept or sealed):\n%s", forged)
+	}
+	in.waitLog("removed 1 Authentication-Results field(s) claiming mx.yubin.test")
 }
 
 // dkimpyVerify is dkimpy's (Debian's python3-dkim) arc_verify of msg

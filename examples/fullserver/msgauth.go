@@ -183,6 +183,12 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 			prefix = sig
 			a.log.Info(fmt.Sprintf("%s: DKIM-Signature field added (%d)", env.QueueID, strings.Count(sig, "DKIM-Signature:")))
 		}
+		// RFC 8601 5: no field claiming this host's results enters
+		// from a client either (arc_sealing would vouch for it).
+		var n int
+		if hdr, n = msgauth.StripAuthResults(hdr, a.authservID); n > 0 {
+			a.log.Info(fmt.Sprintf("%s: removed %d Authentication-Results field(s) claiming %s", env.QueueID, n, a.authservID))
+		}
 	}
 	if check {
 		ip := net.ParseIP(clientIP(env.Conn.RemoteAddr))
