@@ -84,20 +84,7 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 		p.STS = &tlspolicy.STS{Resolver: txt, Logger: log}
 		if !h.dry {
 			// RFC 8461 5.1: refresh cached policies before they expire.
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				tk := time.NewTicker(24 * time.Hour)
-				defer tk.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-tk.C:
-						p.STS.Refresh(ctx)
-					}
-				}
-			}()
-			h.closers = append(h.closers, closerFunc(func() error { cancel(); return nil }))
+			h.closers = append(h.closers, closerFunc(every(24*time.Hour, p.STS.Refresh)))
 		}
 	}
 	if rpt {

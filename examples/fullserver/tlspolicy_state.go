@@ -38,28 +38,38 @@ func (h *host) keepTLSPolicyState(c *config.Config, p *tlspolicy.Policy, log *sl
 	}
 	st := &tlsPolicyState{dir: filepath.Join(queueDir(c), "tlspolicy"), p: p, log: log}
 	st.load()
+	stop := every(tlsStateInterval, func(context.Context) { st.save() })
+	h.closers = append(h.closers, closerFunc(func() error {
+		stop()
+		st.save()
+		return nil
+	}))
+	return st
+}
+
+// every runs fn every d in a goroutine until the returned function is
+// called; that function waits for a run under way to end.
+func every(d time.Duration, fn func(context.Context)) func() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tk := time.NewTicker(tlsStateInterval)
+		tk := time.NewTicker(d)
 		defer tk.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tk.C:
-				st.save()
+				fn(ctx)
 			}
 		}
 	}()
-	h.closers = append(h.closers, closerFunc(func() error {
+	return func() error {
 		cancel()
 		<-done
-		st.save()
 		return nil
-	}))
-	return st
+	}
 }
 
 func (st *tlsPolicyState) load() {
