@@ -154,3 +154,19 @@ func instanceOfMalformed(v string) (int, error) {
 	}
 	return 0, errors.New("no i=")
 }
+
+// maxARCInstance is the highest valid i= among the ARC fields, 0 when
+// none has one.
+func maxARCInstance(fields []field) int {
+	max := 0
+	for _, f := range fields {
+		if !isARCField(f.Name) {
+			continue
+		}
+		i, err := instanceOfMalformed(f.value())
+		if err == nil && i > max {
+			max = i
+		}
+	}
+	return max
+}

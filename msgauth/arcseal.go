@@ -39,17 +39,33 @@ type ARCSealer struct {
 // prepend to it, ARC-Seal first, each field ending in CRLF. res are this
 // host's results for the message (from [Verifier.Check]); its ARC result
 // becomes the seal's cv=. Seal returns "" with a nil error where RFC
-// 8617 says the chain must not grow: the newest ARC-Seal says cv=fail,
-// the chain already has 50 sets, or its ARC fields do not form sets (a
-// chain that cannot be numbered). A message without a single From
-// field gives ErrNoFrom.
+// 8617 says the chain must not grow: the newest ARC-Seal says cv=fail or
+// the chain already has 50 sets. A chain whose fields cannot be
+// numbered into sets (a set missing a field, a gap, a duplicate) is
+// sealed with cv=fail and i= one above its highest instance, the seal
+// covering only the new set (sections 5.1.1 and 5.1.2; dkimpy's
+// arc_sign does the same). A message without a single From field gives
+// ErrNoFrom.
 func (s *ARCSealer) Seal(ctx context.Context, msg io.Reader, res *Results) (string, error) {
+	cv, arValue := ResultNone, s.AuthservID+"; none"
+	if res != nil {
+		if res.ARC.Result != "" {
+			cv = res.ARC.Result
+		}
+		arValue = res.Value(s.AuthservID)
+	}
+	return s.seal(ctx, msg, cv, arValue)
+}
+
+// seal is Seal with the chain status and the ARC-Authentication-Results
+// value (authserv-id first) given.
+func (s *ARCSealer) seal(ctx context.Context, msg io.Reader, cv, arValue string) (string, error) {
 	if s.Key == nil || s.Key.Signer == nil {
 		return "", errors.New("msgauth: ARC sealer without a key")
 	}
 	lim := s.Limits.withDefaults()
 	br := bufio.NewReader(msg)
-	_, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	fields, err := readFields(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
 	if err != nil {
 		return "", err
 	}
@@ -57,18 +73,21 @@ func (s *ARCSealer) Seal(ctx context.Context, msg io.Reader, res *Results) (stri
 		return "", ErrNoFrom
 	}
 	sets, perr := parseARCSets(fields, arcMaxInstance, lim.MaxARCFieldBytes)
+	inst := len(sets) + 1
 	if perr != nil {
-		s.log(ctx, "arc: not sealed: "+perr.Error())
-		return "", nil
-	}
-	cv := ResultNone
-	if res != nil && res.ARC.Result != "" {
-		cv = res.ARC.Result
+		// An unnumberable chain fails validation (section 5.2); the
+		// next instance follows its highest i=.
+		inst = maxARCInstance(fields) + 1
+		if inst == 1 || inst > arcMaxInstance {
+			s.log(ctx, "arc: not sealed: "+perr.Error())
+			return "", nil
+		}
+		sets, cv = nil, ResultFail
 	}
 	switch {
-	case len(sets) == 0 && cv != ResultNone:
+	case perr == nil && len(sets) == 0 && cv != ResultNone:
 		return "", fmt.Errorf("msgauth: ARC result %q for a message without ARC sets", cv)
-	case len(sets) > 0 && cv == ResultNone:
+	case perr == nil && len(sets) > 0 && cv == ResultNone:
 		return "", errors.New("msgauth: message has ARC sets but no ARC result")
 	case len(sets) > 0 && strings.EqualFold(stripFWS(sets[len(sets)-1].sealTags["cv"]), ResultFail):
 		s.log(ctx, "arc: not sealed: the chain was already marked failed")
@@ -79,7 +98,6 @@ func (s *ARCSealer) Seal(ctx context.Context, msg io.Reader, res *Results) (stri
 	case cv != ResultNone && cv != ResultPass && cv != ResultFail:
 		return "", fmt.Errorf("msgauth: ARC result %q is not a chain validation status", cv)
 	}
-	inst := len(sets) + 1
 	body := newBodyHash(canonRelaxed)
 	if err := copyBody(ctx, body, br); err != nil {
 		return "", err
@@ -92,10 +110,6 @@ func (s *ARCSealer) Seal(ctx context.Context, msg io.Reader, res *Results) (stri
 	d, sel := strings.ToLower(s.Key.Domain), s.Key.Selector
 	i := strconv.Itoa(inst)
 
-	arValue := s.AuthservID + "; none"
-	if res != nil {
-		arValue = res.Value(s.AuthservID)
-	}
 	aar := hdrAAR + ": i=" + i + "; " + arValue + "\r\n"
 
 	names := s.signedNames(fields)

@@ -46,7 +46,7 @@ type ARCSet struct {
 func (v *Verifier) VerifyARC(ctx context.Context, msg io.Reader) (ARCResult, error) {
 	lim := v.Limits.withDefaults()
 	br := bufio.NewReader(msg)
-	_, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	fields, err := readFields(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
 	if err != nil {
 		return ARCResult{}, err
 	}

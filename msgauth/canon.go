@@ -30,7 +30,7 @@ func canonHeader(raw, canon string) string {
 	name, val, _ := strings.Cut(raw, ":")
 	var b strings.Builder
 	b.Grow(len(raw))
-	b.WriteString(strings.ToLower(strings.TrimRight(name, " \t")))
+	b.WriteString(strings.ToLower(strings.TrimSpace(name))) // as go-msgauth: \f, \v too
 	b.WriteByte(':')
 	// CR and LF count as whitespace, as in go-msgauth (and so OpenDKIM
 	// agrees on fields with stray CRs): unfolding removes the line break,
@@ -117,11 +117,19 @@ func (c *bodyCanon) content(run []byte) {
 		c.buf = append(c.buf, ' ')
 		c.space = false
 	}
+	c.wrote = true
+	if len(c.buf)+len(run) > cap(c.buf) {
+		// A long run goes out as it is rather than growing buf.
+		c.flush()
+		if len(run) >= cap(c.buf) {
+			c.out.Write(run)
+			return
+		}
+	}
 	c.buf = append(c.buf, run...)
 	if len(c.buf) >= 2048 {
 		c.flush()
 	}
-	c.wrote = true
 }
 
 func (c *bodyCanon) flush() {

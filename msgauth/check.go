@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"sync"
 )
 
 // Envelope is what the SMTP session knows about a message's sender.
@@ -17,6 +18,9 @@ type Envelope struct {
 	SPF *SPFResult
 }
 
+// readers keeps the bufio.Readers Check reads messages through.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
 // Check judges an incoming message: SPF for the envelope, the DKIM
 // signatures, the ARC chain, and the From domain's DMARC policy (a
 // failure excused when a trusted ARC sealer vouches, see
@@ -25,22 +29,21 @@ type Envelope struct {
 // is reported as an error only when it exceeds Limits.
 func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Results, error) {
 	lim := v.Limits.withDefaults()
-	br := bufio.NewReader(msg)
-	_, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(msg)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	fields, err := readFields(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
 	if err != nil {
 		return nil, err
 	}
 	res := &Results{}
-	spfDone := make(chan struct{})
+	// SPF first, in this goroutine: with a warm DNS cache it costs less
+	// than the goroutine that overlapped its lookups with the body hash
+	// did (scheduling was a fifth of the check's CPU in the server).
 	if env.SPF != nil {
 		res.SPF = *env.SPF
-		close(spfDone)
 	} else {
-		// SPF's DNS work overlaps DKIM's body hashing.
-		go func() {
-			defer close(spfDone)
-			res.SPF = v.CheckSPF(ctx, env.ClientIP, env.HELO, env.MailFrom)
-		}()
+		res.SPF = v.CheckSPF(ctx, env.ClientIP, env.HELO, env.MailFrom)
 	}
 	// One pass over the body hashes it for every DKIM signature and the
 	// ARC chain.
@@ -49,7 +52,6 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 	ac := newARCCheck(fields, lim, bodies)
 	if w := bodies.writer(); w != nil {
 		if err := copyBody(ctx, w, br); err != nil {
-			<-spfDone
 			return nil, err
 		}
 	}
@@ -61,7 +63,6 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 	}
 	res.DKIM = dk
 	res.ARC = v.finishARC(ctx, lim, ac)
-	<-spfDone
 	res.DMARC = v.evaluateDMARC(ctx, lim, fields, res.SPF, res.DKIM)
 	v.applyARCOverride(&res.DMARC, res.ARC)
 	if v.Logger != nil {

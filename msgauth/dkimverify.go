@@ -55,7 +55,7 @@ type Verifier struct {
 func (v *Verifier) VerifyDKIM(ctx context.Context, msg io.Reader) ([]DKIMResult, error) {
 	lim := v.Limits.withDefaults()
 	br := bufio.NewReader(msg)
-	_, fields, err := readHeader(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
+	fields, err := readFields(br, lim.MaxHeaderBytes, lim.MaxHeaderFields)
 	if err != nil {
 		return nil, err
 	}

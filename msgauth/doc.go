@@ -36,7 +36,9 @@
 //     excused only when the chain passes and a sealer listed in
 //     Verifier.TrustedARCSealers recorded dmarc=pass for the From domain
 //     (empty by default, as in OpenDMARC). [ARCSealer] adds this host's
-//     ARC set to mail it forwards. dkimpy (Debian's python3-dkim)
+//     ARC set to mail it forwards ([ARCSealer.SealForwarded] at the point
+//     where checked mail leaves again); a chain that cannot be numbered
+//     is sealed cv=fail. dkimpy (Debian's python3-dkim)
 //     validates yubin's seals and yubin dkimpy's with the same verdicts
 //     (TestDkimpy*).
 //

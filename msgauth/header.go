@@ -34,33 +34,71 @@ func (f field) value() string {
 // Lines end in CRLF or a bare LF; a bare CR is kept inside the line.
 func readHeader(br *bufio.Reader, maxBytes, maxFields int) ([]byte, []field, error) {
 	var raw bytes.Buffer
+	raw.Grow(2048)
+	fields, err := scanHeader(br, maxBytes, maxFields, &raw, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw.Bytes(), fields, nil
+}
+
+// readFields is readHeader without the raw bytes.
+func readFields(br *bufio.Reader, maxBytes, maxFields int) ([]field, error) {
+	return scanHeader(br, maxBytes, maxFields, nil, true)
+}
+
+// scanHeader reads the header, appending its bytes to raw (when not
+// nil) and returning its fields (when wantFields).
+func scanHeader(br *bufio.Reader, maxBytes, maxFields int, raw *bytes.Buffer, wantFields bool) ([]field, error) {
 	var fields []field
-	for {
-		line, err := readLineLimited(br, maxBytes-raw.Len())
-		raw.Write(line)
-		if err == errLineTooLong {
-			return nil, nil, ErrHeaderTooLarge
+	var cur []byte // the field being read, continuation lines included
+	if wantFields {
+		fields = make([]field, 0, 16)
+		cur = make([]byte, 0, 1024)
+	}
+	flush := func() {
+		if len(cur) == 0 {
+			return
 		}
-		if len(line) == 0 && err == io.EOF {
-			return raw.Bytes(), fields, nil
+		f := string(cur)
+		name, _, _ := strings.Cut(f, ":")
+		fields = append(fields, field{Name: strings.TrimSpace(name), Raw: f}) // as go-msgauth: \f, \v too
+		cur = cur[:0]
+	}
+	n, nfields := 0, 0
+	for {
+		line, err := readLineLimited(br, maxBytes-n)
+		n += len(line)
+		if raw != nil {
+			raw.Write(line)
+		}
+		if err == errLineTooLong {
+			return nil, ErrHeaderTooLarge
 		}
 		if err != nil && err != io.EOF {
-			return nil, nil, err
+			return nil, err
 		}
-		if isBlank(line) {
-			return raw.Bytes(), fields, nil
+		if len(line) == 0 || isBlank(line) {
+			flush()
+			return fields, nil
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
-			fields[len(fields)-1].Raw += string(line)
-		} else {
-			if len(fields) >= maxFields {
-				return nil, nil, ErrHeaderTooLarge
+		if (line[0] == ' ' || line[0] == '\t') && nfields > 0 {
+			if wantFields {
+				cur = append(cur, line...)
 			}
-			name, _, _ := strings.Cut(string(line), ":")
-			fields = append(fields, field{Name: strings.TrimRight(name, " \t"), Raw: string(line)})
+		} else {
+			if nfields >= maxFields {
+				return nil, ErrHeaderTooLarge
+			}
+			nfields++
+			if wantFields {
+				flush()
+				cur = append(cur, line...)
+			}
 		}
 		if err == io.EOF {
-			return raw.Bytes(), fields, nil
+			flush()
+			return fields, nil
 		}
 	}
 }
@@ -68,9 +106,17 @@ func readHeader(br *bufio.Reader, maxBytes, maxFields int) ([]byte, []field, err
 var errLineTooLong = errors.New("line too long")
 
 // readLineLimited reads one line with its terminator, failing when it is
-// longer than max bytes.
+// longer than max bytes. A line that fits the reader's buffer is
+// returned without a copy: it is valid until the next read.
 func readLineLimited(br *bufio.Reader, max int) ([]byte, error) {
-	var out []byte
+	chunk, err := br.ReadSlice('\n')
+	if len(chunk) > max {
+		return nil, errLineTooLong
+	}
+	if err != bufio.ErrBufferFull {
+		return chunk, err
+	}
+	out := append([]byte(nil), chunk...)
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(out)+len(chunk) > max {

@@ -3,6 +3,7 @@ package msgauth
 import (
 	"errors"
 	"strings"
+	"unicode"
 )
 
 // maxTags bounds a tag=value list (DKIM-Signature, DKIM key, DMARC record).
@@ -51,8 +52,20 @@ func isTagName(s string) bool {
 
 // stripFWS removes all whitespace (b= and bh= values are folded).
 func stripFWS(s string) string {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s // the usual case: no copy
+	}
+	// Every Unicode space, as go-msgauth's stripWhitespace: \f and \v
+	// too, so that both read an h= list alike.
 	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+		if unicode.IsSpace(r) {
 			return -1
 		}
 		return r

@@ -219,10 +219,12 @@
 // Outbound TLS policy (SMTPTransport.TLSPolicy, package tlspolicy): DANE
 // (RFC 7672) at smtp_tls_security_level dane and dane-only with a
 // DNSSEC-validating resolver, MTA-STS (RFC 8461) and TLS-RPT (RFC 8460)
-// counting, per MX nexthop; smtp_tls_policy_maps sets the level per
-// destination (SMTPTransport.TLSPolicyMap; attributes ignored).
+// counting, per MX nexthop; a [host] nexthop or relayhost gets DANE
+// with the host's own TLSA records and no MTA-STS, as in Postfix;
+// smtp_tls_policy_maps sets the level per destination
+// (SMTPTransport.TLSPolicyMap; attributes ignored).
 //
-// Not done: DANE and MTA-STS for [host] nexthops, SASL mechanisms other
+// Not done: SASL mechanisms other
 // than PLAIN and LOGIN, XFORWARD, smtp_line_length_limit for mail that
 // is not converted.
 //

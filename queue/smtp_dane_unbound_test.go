@@ -43,10 +43,15 @@ relay_transport = discard
 // (PKIX-EE) mean mandatory unauthenticated TLS; an unsigned TLSA record
 // in the signed zone (bogus) defers with "TLSA lookup error"; an
 // unsigned domain is opportunistic at dane and deferred at dane-only.
-// The TLS-RPT counts equal what happened.
+// An MX host that is a CNAME is judged by the TLSA records at the CNAME
+// target (RFC 7672 2.2.2: a wrong record at the alias is not used), and
+// one whose addresses come from an unsigned zone gets no DANE even with
+// signed TLSA records of its own. A [host] nexthop (a relayhost) gets
+// DANE from the host's own records. The TLS-RPT counts equal what
+// happened, with the failures' sending-mta-ip and receiving-mx-helo.
 func TestUnboundDANE(t *testing.T) {
 	t.Parallel()
-	pf, _, leaf := danePostfix(t, "mx-ok.dane.test", "mx-bad.dane.test", "mx-ta.dane.test", "mx-unusable.dane.test", "mx-bogus.dane.test", "mx.plain.test")
+	pf, _, leaf := danePostfix(t, "mx-alias.dane.test", "mx-ok.dane.test", "mx-bad.dane.test", "mx-ta.dane.test", "mx-unusable.dane.test", "mx-bogus.dane.test", "mx.plain.test")
 	port := smtpItoa(pf.SMTPPort)
 	ee := tlspolicy.RecordFor(leaf, tlspolicy.DANEEE, tlspolicy.SelectorSPKI, tlspolicy.MatchSHA256)
 	ta := tlspolicy.RecordFor(leaf, tlspolicy.DANETA, tlspolicy.SelectorCert, tlspolicy.MatchSHA256)
@@ -71,7 +76,12 @@ unusable MX 10 mx-unusable.dane.test.
 mx-unusable A 127.0.0.1
 bogus MX 10 mx-bogus.dane.test.
 mx-bogus A 127.0.0.1
-` + tlsa("mx-bogus", ee) + tlsa("mx-ok", ee) + tlsa("mx-bad", wrong) + tlsa("mx-ta", ta) + tlsa("mx-taname", ta) + tlsa("mx-unusable", pkix)
+cname MX 10 mx-alias.dane.test.
+mx-alias CNAME mx-target.dane.test.
+mx-target A 127.0.0.1
+cnameout MX 10 mx-out.dane.test.
+mx-out CNAME mx.plain.test.
+` + tlsa("mx-target", ee) + tlsa("mx-alias", wrong) + tlsa("mx-out", wrong) + tlsa("mx-bogus", ee) + tlsa("mx-ok", ee) + tlsa("mx-bad", wrong) + tlsa("mx-ta", ta) + tlsa("mx-taname", ta) + tlsa("mx-unusable", pkix)
 	signed := testutil.SignZone(t, "dane.test.", zone)
 	// Bogus: the signature of mx-bogus's TLSA records altered.
 	signed.CorruptRRSIG(t, "_"+port+"._tcp.mx-bogus.dane.test.", "TLSA")
@@ -90,26 +100,33 @@ mx A 127.0.0.1
 	pol := &tlspolicy.Policy{DNSSEC: &tlspolicy.Resolver{Addr: ub.Addr}, Recorder: rec}
 	res := testutil.NewTestResolver(ub.Addr)
 	for _, tc := range []struct {
-		level  TLSLevel
-		domain string
-		status Status
-		text   string            // in the log for Sent, in the result otherwise
-		pmap   map[string]string // smtp_tls_policy_maps
+		level   TLSLevel
+		domain  string
+		nexthop string // "" for the domain
+		status  Status
+		text    string            // in the log for Sent, in the result otherwise
+		pmap    map[string]string // smtp_tls_policy_maps
 	}{
-		{"dane", "ok.dane.test", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
-		{"dane", "bad.dane.test", Deferred, "Server certificate not trusted", nil},
-		{"dane", "ta.dane.test", Sent, "Verified TLS connection established to mx-ta.dane.test[127.0.0.1]:" + port, nil},
-		{"dane", "taname.dane.test", Deferred, "Server certificate not verified: name mismatch", nil},
-		{"dane", "unusable.dane.test", Sent, "Untrusted TLS connection established to mx-unusable.dane.test[127.0.0.1]:" + port, nil},
-		{"dane", "bogus.dane.test", Deferred, "TLSA lookup error for mx-bogus.dane.test:" + port, nil},
-		{"dane", "plain.test", Sent, "Untrusted TLS connection established to mx.plain.test[127.0.0.1]:" + port, nil},
-		{"dane-only", "plain.test", Deferred, "No validated TLSA records for mx.plain.test:" + port, nil},
-		{"dane-only", "ok.dane.test", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "ok.dane.test", "", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "bad.dane.test", "", Deferred, "Server certificate not trusted", nil},
+		{"dane", "ta.dane.test", "", Sent, "Verified TLS connection established to mx-ta.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "taname.dane.test", "", Deferred, "Server certificate not verified: name mismatch", nil},
+		{"dane", "unusable.dane.test", "", Sent, "Untrusted TLS connection established to mx-unusable.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "bogus.dane.test", "", Deferred, "TLSA lookup error for mx-bogus.dane.test:" + port, nil},
+		{"dane", "plain.test", "", Sent, "Untrusted TLS connection established to mx.plain.test[127.0.0.1]:" + port, nil},
+		{"dane-only", "plain.test", "", Deferred, "No validated TLSA records for mx.plain.test:" + port, nil},
+		{"dane-only", "ok.dane.test", "", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "cname.dane.test", "", Sent, "Verified TLS connection established to mx-alias.dane.test[127.0.0.1]:" + port, nil},
+		{"dane-only", "cnameout.dane.test", "", Deferred, "No validated TLSA records for mx-out.dane.test:" + port, nil},
+		{"dane", "cnameout.dane.test", "", Sent, "Untrusted TLS connection established to mx-out.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "relay.test", "[mx-ok.dane.test]", Sent, "Verified TLS connection established to mx-ok.dane.test[127.0.0.1]:" + port, nil},
+		{"dane", "relay.test", "[mx-bad.dane.test]", Deferred, "Server certificate not trusted", nil},
+		{"dane-only", "relay.test", "[mx.plain.test]", Deferred, "No validated TLSA records for mx.plain.test:" + port, nil},
 		// smtp_tls_policy_maps: DANE for the parent domain's entry at
 		// level may.
-		{"may", "bad.dane.test", Deferred, "Server certificate not trusted", map[string]string{".dane.test": "dane-only"}},
+		{"may", "bad.dane.test", "", Deferred, "Server certificate not trusted", map[string]string{".dane.test": "dane-only"}},
 	} {
-		t.Run(string(tc.level)+"-"+tc.domain, func(t *testing.T) {
+		t.Run(string(tc.level)+"-"+tc.domain+tc.nexthop, func(t *testing.T) {
 			log, lb := newSMTPLogger()
 			tr := &SMTPTransport{Hostname: "client.yubin.test", Resolver: res, Port: port, TLSLevel: tc.level, TLSPolicy: pol, Logger: log, DisableConnectionCache: true}
 			if tc.pmap != nil {
@@ -119,7 +136,11 @@ mx A 127.0.0.1
 				}
 			}
 			rcpt := "u-" + string(tc.level) + "@" + tc.domain
-			rs := smtpDeliver(t, tr, newSMTPDelivery(tc.domain, smtpTestMessage, rcpt))
+			nh := tc.nexthop
+			if nh == "" {
+				nh = tc.domain
+			}
+			rs := smtpDeliver(t, tr, newSMTPDelivery(nh, smtpTestMessage, rcpt))
 			if tc.status == Sent {
 				wantSMTPStatus(t, rs[0], Sent, "", "queued as")
 				if !strings.Contains(lb.String(), tc.text) {
@@ -161,6 +182,18 @@ mx A 127.0.0.1
 		"unusable.dane.test": "tlsa ok=1 fail=0;",
 		"bogus.dane.test":    "tlsa ok=0 fail=1 dnssec-invalid:1;",
 		"plain.test":         "no-policy-found ok=1 fail=0;tlsa ok=0 fail=1 dane-required:1;",
+		"cname.dane.test":    "tlsa ok=1 fail=0;",
+		"cnameout.dane.test": "tlsa ok=0 fail=1 dane-required:1;no-policy-found ok=1 fail=0;",
+		"mx-ok.dane.test":    "tlsa ok=1 fail=0;",
+		"mx-bad.dane.test":   "tlsa ok=0 fail=1 validation-failure:1;",
+		"mx.plain.test":      "tlsa ok=0 fail=1 dane-required:1;",
+	}
+	for _, c := range rec.Peek().Policies {
+		for _, f := range c.Failures {
+			if f.Result == tlspolicy.ResultValidationFailure && (f.SendingMTAIP.String() != "127.0.0.1" || f.ReceivingHELO == "") {
+				t.Errorf("%s: failure without sending-mta-ip or receiving-mx-helo: %+v", c.Policy.Domain, f.Failure)
+			}
+		}
 	}
 	for d, w := range want {
 		if got[d] != w {

@@ -13,15 +13,18 @@ package queue
 //   - an MTA-STS policy in testing mode changes nothing but the report;
 //   - without a policy the configured level applies, as before.
 //
-// Only MX nexthops (domains) are looked up; a [host] nexthop or a
-// relayhost keeps its configured level, and so do sessions at level
-// none.
+// A [host] nexthop or a relayhost gets DANE as in Postfix (the host's
+// own TLSA records, when its address records are validated) but no
+// MTA-STS, which is about a domain's MX hosts; its sessions are counted
+// for TLS-RPT under the host name. An address literal and sessions at
+// level none get no policy.
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/yubinmail/yubin/tlspolicy"
@@ -106,10 +109,16 @@ func (t *SMTPTransport) daneAvailable() bool {
 // between deliveries under the same policy.
 func (a *smtpAttempt) domainTLSPolicy(ctx context.Context) *Result {
 	t := a.t
-	if t.TLSPolicy == nil || a.level == TLSNone || !a.nh.mx {
+	if t.TLSPolicy == nil || a.level == TLSNone || a.nh.ip.IsValid() {
 		return nil
 	}
-	d, err := t.TLSPolicy.ForDomain(ctx, a.nh.host, a.dane)
+	var d *tlspolicy.Domain
+	var err error
+	if a.nh.mx {
+		d, err = t.TLSPolicy.ForDomain(ctx, a.nh.host, a.dane)
+	} else {
+		d, err = t.TLSPolicy.ForRelay(ctx, a.nh.host, a.dane)
+	}
 	if err != nil {
 		a.log.Warn("TLS policy lookup failed", "queue_id", a.d.Envelope.ID, "domain", a.nh.host, "error", err.Error())
 		return mxFail(Deferred, "4.7.5", "TLS policy lookup error for %s: MX lookup error", a.nh.host)
@@ -159,7 +168,8 @@ func (a *smtpAttempt) policyHandshake(tc *tls.Conn, cs tls.ConnectionState, s *s
 	if h == nil {
 		return nil, nil, false
 	}
-	verified, err := h.Verify(cs, a.t.RootCAs, tg.addr.String(), "")
+	h.SendingMTAIP = localAddr(s)
+	verified, err := h.Verify(cs, a.t.RootCAs, tg.addr.String(), greetingName(s))
 	if err != nil {
 		text := err.Error()
 		r := mxFail(Deferred, "4.7.5", "%s", text)
@@ -186,8 +196,35 @@ func (a *smtpAttempt) policyHandshake(tc *tls.Conn, cs tls.ConnectionState, s *s
 // failed handshake) for TLS-RPT.
 func (a *smtpAttempt) policyNoTLS(s *smtpSession, tg mxTarget, handshake bool, info string) {
 	if a.host != nil {
+		a.host.SendingMTAIP, a.host.ReceivingHELO = localAddr(s), greetingName(s)
 		a.host.NoTLS(handshake, tg.addr.String(), info)
 	}
+}
+
+// localAddr is this end's address of the session (TLS-RPT's
+// sending-mta-ip), invalid when unknown.
+func localAddr(s *smtpSession) netip.Addr {
+	if s == nil || s.pc == nil {
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(s.pc.LocalAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// greetingName is the host name the server's 220 greeting starts with
+// (TLS-RPT's receiving-mx-helo), "" when it has none.
+func greetingName(s *smtpSession) string {
+	if s == nil || s.c == nil {
+		return ""
+	}
+	f := strings.Fields(s.c.Greeting)
+	if len(f) == 0 || len(f[0]) > 253 {
+		return ""
+	}
+	return f[0]
 }
 
 func policyName(h *tlspolicy.Host) string {

@@ -47,9 +47,10 @@ type DANEVerification struct {
 //     that is the MX host, and the nexthop domain), checked as with
 //     PKIX (wildcards in the first label only).
 //
-// A trust anchor published as a bare public key that the server does
-// not send as a certificate is not supported (not found in the chain,
-// so it does not match). now is the time for DANE-TA expiry checks.
+// A trust anchor published as a bare public key (DANE-TA(2) SPKI(1)
+// Full(0)) need not be in the chain (RFC 7671 5.2.2): a certificate the
+// server sent that the key signed is then the anchor's child, checked
+// as above from there. now is the time for DANE-TA expiry checks.
 func VerifyDANE(cs tls.ConnectionState, records []TLSA, names []string, now time.Time) (DANEVerification, error) {
 	certs := cs.PeerCertificates
 	if len(certs) == 0 {
@@ -68,6 +69,28 @@ func VerifyDANE(cs tls.ConnectionState, records []TLSA, names []string, now time
 		}
 		for depth, c := range certs {
 			if !r.Matches(c) {
+				continue
+			}
+			if err := verifyTAChain(certs, depth, names, now); err != nil {
+				lastErr = err
+				continue
+			}
+			return DANEVerification{Record: r, Depth: depth}, nil
+		}
+		if r.Selector != SelectorSPKI || r.MatchingType != MatchFull {
+			continue
+		}
+		pub, err := x509.ParsePKIXPublicKey(r.Data)
+		if err != nil {
+			continue
+		}
+		anchor := &x509.Certificate{PublicKey: pub}
+		for depth, c := range certs {
+			if anchor.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil {
+				continue
+			}
+			if depth > 0 && (!c.BasicConstraintsValid || !c.IsCA) {
+				lastErr = ErrDANEChain
 				continue
 			}
 			if err := verifyTAChain(certs, depth, names, now); err != nil {

@@ -88,4 +88,26 @@ func TestVerifyDANE(t *testing.T) {
 	if _, err := VerifyDANE(tls.ConnectionState{}, []TLSA{ee}, names, now); err == nil {
 		t.Error("no certificate: verified")
 	}
+	// A bare-key anchor (2 1 0) need not be sent (RFC 7671 5.2.2): the
+	// leaf alone, signed by it, verifies; names and expiry still count,
+	// and another key does not match.
+	alone := tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	bare := RecordFor(ca, DANETA, SelectorSPKI, MatchFull)
+	otherCA := RecordFor(other, DANETA, SelectorSPKI, MatchFull)
+	for _, tc := range []struct {
+		name  string
+		rec   TLSA
+		names []string
+		now   time.Time
+		err   error
+	}{
+		{"bare TA key, anchor not sent", bare, names, now, nil},
+		{"bare TA key, name mismatch", bare, []string{"mx.example.org"}, now, ErrDANEName},
+		{"bare TA key, expired", bare, names, later, ErrDANEChain},
+		{"bare key of another", otherCA, names, now, ErrDANENoMatch},
+	} {
+		if _, err := VerifyDANE(alone, []TLSA{tc.rec}, tc.names, tc.now); !errors.Is(err, tc.err) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
+	}
 }

@@ -195,3 +195,55 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// maxCNAMEs bounds the CNAME chain followed in an answer.
+const maxCNAMEs = 8
+
+// LookupAddrs looks up host's A and AAAA records for DANE (RFC 7672
+// 2.2.2): secure when both answers (records or denial) were validated,
+// and target the fully CNAME-expanded name when the answers came through
+// a CNAME chain ("" otherwise).
+func (r *Resolver) LookupAddrs(ctx context.Context, host string) (secure bool, target string, err error) {
+	secure = true
+	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		if _, ok := dns.IsDomainName(host); !ok || len(host) > 253 {
+			return false, "", fmt.Errorf("bad domain name %q", truncate(host, 80))
+		}
+		in, err := r.exchange(ctx, host, qt)
+		if err != nil {
+			return false, "", err
+		}
+		if in.Rcode != dns.RcodeSuccess && in.Rcode != dns.RcodeNameError {
+			return false, "", fmt.Errorf("%w: %s %s: %s", ErrDNSTemporary, host, dns.TypeToString[qt], dns.RcodeToString[in.Rcode])
+		}
+		secure = secure && in.AuthenticatedData
+		if t := cnameTarget(in, host); t != "" {
+			target = t
+		}
+	}
+	return secure, target, nil
+}
+
+// cnameTarget follows the CNAME records of an answer from name, "" when
+// there are none.
+func cnameTarget(in *dns.Msg, name string) string {
+	cur := dns.Fqdn(strings.ToLower(name))
+	found := false
+	for i := 0; i < maxCNAMEs; i++ {
+		next := ""
+		for _, rr := range in.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, cur) {
+				next = strings.ToLower(c.Target)
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		cur, found = next, true
+	}
+	if !found {
+		return ""
+	}
+	return normalizeHost(cur)
+}

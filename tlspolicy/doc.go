@@ -33,13 +33,20 @@
 //
 // DANE takes precedence over MTA-STS (RFC 8461 2): a host with validated
 // TLSA records is judged by them; MTA-STS applies to hosts without.
+// DANE applies to a host only when its A and AAAA answers are validated
+// too; when they come through a CNAME chain, the TLSA records at the
+// expanded name are tried first, then those at the host name (RFC 7672
+// 2.2.2), and the expanded name is a reference identifier for DANE-TA.
+// A nexthop given as a host ([host], a relayhost: ForRelay) gets DANE
+// from the host's own records and no MTA-STS, as in Postfix.
 //
-// Not implemented: TLSA records at a CNAME target of the MX host (RFC
-// 7672 2.2.2: the records are looked up at the MX host name only), DANE
-// for [host] nexthops and relayhosts, a DANE-TA(2) key published with
-// selector 1 that the server does not send in its chain, DKIM
-// signing of the report mails (the caller's queue may sign them), and
-// a policy cache kept across restarts.
+// A DANE-TA(2) key published whole with selector 1 (2 1 0) need not be
+// in the server's chain (RFC 7671 5.2.2).
+//
+// STS.Save and STS.Load keep the policy cache across restarts, and
+// Recorder.Save and Recorder.Load the counts of the reporting period.
+// The report mails are DKIM-signed by the caller's Reporter.Send (RFC
+// 8460 3; the fullserver signs them as the queue's own notices).
 //
 // Implementation notes: Policy, STS, Recorder and Reporter are safe for
 // concurrent use. STS holds its cache under a mutex and fetches outside

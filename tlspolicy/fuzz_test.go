@@ -1,7 +1,11 @@
 package tlspolicy
 
 import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"testing"
+	"time"
 )
 
 func FuzzSTSRecord(f *testing.F) {
@@ -66,8 +70,16 @@ func FuzzRPTRecord(f *testing.F) {
 func FuzzTLSA(f *testing.F) {
 	f.Add([]byte{3, 1, 1, 1, 2, 3}, "3 1 1 0102")
 	f.Add([]byte{2, 0, 0, 0x30, 0x82}, "2 0 1 "+"ab")
+	f.Add([]byte{2, 1, 0, 0x30, 0x59, 0x30, 0x13}, "2 1 0 3059")
+	leaf, ca := testChain(f, "mx.example.com")
+	chains := []tls.ConnectionState{{PeerCertificates: []*x509.Certificate{leaf}}, {PeerCertificates: []*x509.Certificate{leaf, ca}}}
 	f.Fuzz(func(t *testing.T, wire []byte, text string) {
 		if r, err := ParseTLSA(wire); err == nil {
+			// Any record, bare-key anchors included, is judged
+			// without a panic.
+			for _, cs := range chains {
+				VerifyDANE(cs, []TLSA{r}, []string{"mx.example.com"}, time.Now())
+			}
 			if len(r.Data) > MaxTLSAData {
 				t.Fatal("data over the limit")
 			}
@@ -78,6 +90,30 @@ func FuzzTLSA(f *testing.F) {
 		}
 		if r, err := ParseTLSAText(text); err == nil && len(r.Data) > MaxTLSAData {
 			t.Fatal("data over the limit")
+		}
+	})
+}
+
+// FuzzStateLoad feeds Recorder.Load and STS.Load arbitrary files: no
+// panic, and the limits hold for what is loaded.
+func FuzzStateLoad(f *testing.F) {
+	f.Add([]byte(`{"Start":"2026-12-07T00:00:00Z","Policies":[{"Policy":{"Type":"tlsa","Domain":"a.test"},"Success":1,"Failure":1,"Failures":[{"Result":"validation-failure","Count":1}]}]}`))
+	f.Add([]byte(`[{"Domain":"a.test","ID":"1","Policy":"version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400","Expires":"2999-01-01T00:00:00Z"}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := &Recorder{MaxPolicies: 3, MaxFailures: 2}
+		if r.Load(bytes.NewReader(b)) == nil {
+			for _, c := range r.Peek().Policies {
+				if len(c.Failures) > 2 {
+					t.Fatal("MaxFailures exceeded")
+				}
+			}
+			if len(r.Peek().Policies) > 3 {
+				t.Fatal("MaxPolicies exceeded")
+			}
+		}
+		s := &STS{MaxCache: 2}
+		if s.Load(bytes.NewReader(b)) == nil && len(s.cache) > 2 {
+			t.Fatal("MaxCache exceeded")
 		}
 	})
 }

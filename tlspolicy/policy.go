@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -88,6 +89,21 @@ func (p *Policy) ForDomain(ctx context.Context, domain string, level Level) (*Do
 	return d, nil
 }
 
+// ForRelay returns the policy of a nexthop given as a host name rather
+// than a domain: Postfix's "[host]" and "[host]:port" nexthops, a
+// relayhost. As in Postfix, DANE applies at the dane levels when the
+// host's address records are DNSSEC-validated (checked by ForHost, with
+// the host's own TLSA records); MTA-STS does not apply, its policies
+// being about a domain's MX hosts (RFC 8461 4). Sessions are counted
+// for TLS-RPT under the host name.
+func (p *Policy) ForRelay(ctx context.Context, host string, level Level) (*Domain, error) {
+	d := &Domain{p: p, name: normalizeHost(host), level: level}
+	if p != nil && (level == LevelDANE || level == LevelDANEOnly) && p.DNSSEC != nil {
+		d.DANE = true
+	}
+	return d, nil
+}
+
 // Mode is how one MX host is treated.
 type Mode int
 
@@ -118,6 +134,15 @@ type Host struct {
 	TLSA []TLSA
 	// all are all the validated records, for TLS-RPT's policy-string.
 	all []TLSA
+	// SendingMTAIP is this client's address in the session, for the
+	// TLS-RPT failure details; the caller sets it once connected.
+	SendingMTAIP netip.Addr
+	// ReceivingHELO is the name the server greeted with, for the
+	// TLS-RPT failure details of sessions without TLS (NoTLS).
+	ReceivingHELO string
+	// Target is the CNAME-expanded host name whose TLSA records apply
+	// (RFC 7672 2.2.2), "" when they are the host name's own.
+	Target string
 	// skipReport: the session is not counted (an MX host a testing
 	// policy does not list was counted once as a failure).
 	skipReport bool
@@ -145,18 +170,10 @@ func (e *HostError) Error() string { return e.Text }
 func (d *Domain) ForHost(ctx context.Context, host string, port int) (*Host, error) {
 	h := &Host{d: d, Name: normalizeHost(host)}
 	if d.DANE {
-		recs, secure, err := d.p.DNSSEC.LookupTLSA(ctx, port, h.Name)
-		if err != nil {
-			d.p.Recorder.Fail(PolicyRef{Type: PolicyTLSA, Domain: d.name}, Failure{Result: ResultDNSSECInvalid, ReceivingMX: h.Name, AdditionalInfo: "TLSA lookup error"})
-			return nil, &HostError{Text: fmt.Sprintf("TLSA lookup error for %s:%d", h.Name, port)}
+		if err := h.lookupTLSA(ctx, port); err != nil {
+			return nil, err
 		}
-		if secure && len(recs) > 0 {
-			h.all = recs
-			h.TLSA = UsableTLSA(recs)
-			h.Mode = ModeDANE
-			if len(h.TLSA) == 0 {
-				h.Mode = ModeDANEEncrypt
-			}
+		if h.Mode != ModeNone {
 			return h, nil
 		}
 	}
@@ -179,6 +196,46 @@ func (d *Domain) ForHost(ctx context.Context, host string, port int) (*Host, err
 		}
 	}
 	return h, nil
+}
+
+// lookupTLSA sets the host's DANE mode from its validated TLSA records
+// (RFC 7672 2.2.2): none unless its address records are validated; at
+// the CNAME-expanded name first when they came through a CNAME chain,
+// then at the host name.
+func (h *Host) lookupTLSA(ctx context.Context, port int) error {
+	d := h.d
+	secure, target, err := d.p.DNSSEC.LookupAddrs(ctx, h.Name)
+	if err != nil {
+		d.p.Recorder.Fail(PolicyRef{Type: PolicyTLSA, Domain: d.name}, Failure{Result: ResultDNSSECInvalid, ReceivingMX: h.Name, AdditionalInfo: "address lookup error"})
+		return &HostError{Text: fmt.Sprintf("address lookup error for %s", h.Name)}
+	}
+	if !secure {
+		return nil // insecure addresses: DANE does not apply to the host
+	}
+	names := []string{h.Name}
+	if target != "" && target != h.Name {
+		names = []string{target, h.Name}
+	}
+	for _, n := range names {
+		recs, secure, err := d.p.DNSSEC.LookupTLSA(ctx, port, n)
+		if err != nil {
+			d.p.Recorder.Fail(PolicyRef{Type: PolicyTLSA, Domain: d.name}, Failure{Result: ResultDNSSECInvalid, ReceivingMX: h.Name, AdditionalInfo: "TLSA lookup error"})
+			return &HostError{Text: fmt.Sprintf("TLSA lookup error for %s:%d", n, port)}
+		}
+		if secure && len(recs) > 0 {
+			if n != h.Name {
+				h.Target = n
+			}
+			h.all = recs
+			h.TLSA = UsableTLSA(recs)
+			h.Mode = ModeDANE
+			if len(h.TLSA) == 0 {
+				h.Mode = ModeDANEEncrypt
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // Ref is the TLS-RPT name of the policy the host is held to.
@@ -214,6 +271,9 @@ func (h *Host) Verify(cs tls.ConnectionState, roots *x509.CertPool, ip, helo str
 	switch h.Mode {
 	case ModeDANE:
 		names := []string{h.Name, h.d.name}
+		if h.Target != "" {
+			names = append(names, h.Target) // RFC 7672 3.2.2
+		}
 		if _, err := VerifyDANE(cs, h.TLSA, names, now); err != nil {
 			rt := ResultValidationFailure
 			switch err {
@@ -286,7 +346,10 @@ func stsErrResult(err error) ResultType {
 }
 
 func (h *Host) failure(rt ResultType, info, ip, helo string) Failure {
-	f := Failure{Result: rt, ReceivingMX: h.Name, ReceivingHELO: helo, AdditionalInfo: info}
+	if helo == "" {
+		helo = h.ReceivingHELO
+	}
+	f := Failure{Result: rt, SendingMTAIP: h.SendingMTAIP, ReceivingMX: h.Name, ReceivingHELO: helo, AdditionalInfo: info}
 	f.ReceivingIP = parseAddr(ip)
 	if h.d.stsErr != nil && h.Mode == ModeNone {
 		f.AdditionalInfo = h.d.stsErr.Error()

@@ -156,10 +156,15 @@ func (r *Recorder) Fail(p PolicyRef, f Failure) {
 		return
 	}
 	c.Failure++
+	r.addFailure(c, f, 1)
+}
+
+// addFailure adds n sessions with failure detail f to c's details.
+func (r *Recorder) addFailure(c *PolicyCounts, f Failure, n int64) {
 	k := f.key()
 	for i := range c.Failures {
 		if c.Failures[i].key() == k {
-			c.Failures[i].Count++
+			c.Failures[i].Count += n
 			return
 		}
 	}
@@ -168,7 +173,7 @@ func (r *Recorder) Fail(p PolicyRef, f Failure) {
 		max = DefaultRPTMaxFailures
 	}
 	if len(c.Failures) < max {
-		c.Failures = append(c.Failures, FailureCount{Failure: f, Count: 1})
+		c.Failures = append(c.Failures, FailureCount{Failure: f, Count: n})
 	}
 }
 

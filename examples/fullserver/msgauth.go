@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yubinmail/yubin/config"
@@ -50,9 +51,8 @@ func checkDKIMKeys(v string) error {
 
 // msgAuth is one SMTP listener's DKIM signing and inbound checks.
 type msgAuth struct {
-	signer           *msgauth.Signer    // nil without keys
-	verifier         *msgauth.Verifier  // nil when inbound checks are off
-	sealer           *msgauth.ARCSealer // nil unless arc_sealing (arc.go)
+	signer           *msgauth.Signer   // nil without keys
+	verifier         *msgauth.Verifier // nil when inbound checks are off
 	authservID       string
 	rejectAction     string
 	quarantineAction string
@@ -109,9 +109,6 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 	}
 	if v.Bool("msgauth_inbound_checks") {
 		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers"), KeyCache: &msgauth.KeyCache{TTL: time.Minute}}
-		if a.sealer, err = newARCSealer(v, keys, a.authservID); err != nil {
-			return nil, err
-		}
 	}
 	if a.signer == nil && a.verifier == nil {
 		return nil, nil
@@ -186,6 +183,12 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 			prefix = sig
 			a.log.Info(fmt.Sprintf("%s: DKIM-Signature field added (%d)", env.QueueID, strings.Count(sig, "DKIM-Signature:")))
 		}
+		// RFC 8601 5: no field claiming this host's results enters
+		// from a client either (arc_sealing would vouch for it).
+		var n int
+		if hdr, n = msgauth.StripAuthResults(hdr, a.authservID); n > 0 {
+			a.log.Info(fmt.Sprintf("%s: removed %d Authentication-Results field(s) claiming %s", env.QueueID, n, a.authservID))
+		}
 	}
 	if check {
 		ip := net.ParseIP(clientIP(env.Conn.RemoteAddr))
@@ -226,7 +229,6 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 					prefix = junkMarkerField(d.From) + prefix
 				}
 			}
-			prefix = a.arcSeal(ctx, env.QueueID, sp.reader(), res) + prefix
 		}
 	}
 	return io.MultiReader(strings.NewReader(prefix), bytes.NewReader(hdr), br), hold, sp.free, nil
@@ -242,8 +244,11 @@ type spool struct {
 
 const spoolMemory = 1 << 20
 
+// spoolBufs keeps the 64 KiB buffers most messages fit in.
+var spoolBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
 func spoolMessage(r io.Reader) (*spool, error) {
-	buf := make([]byte, 0, 64<<10)
+	buf := (*spoolBufs.Get().(*[]byte))[:0]
 	for len(buf) < spoolMemory {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -254,6 +259,7 @@ func spoolMessage(r io.Reader) (*spool, error) {
 			return &spool{mem: buf, size: int64(len(buf))}, nil
 		}
 		if err != nil {
+			spoolBufs.Put(&buf)
 			return nil, err
 		}
 	}
@@ -281,9 +287,15 @@ func (s *spool) reader() io.Reader {
 	return bytes.NewReader(s.mem)
 }
 
+// free releases the spool; its readers must no longer be used.
 func (s *spool) free() {
 	if s.file != nil {
 		s.file.Close()
+	}
+	if s.mem != nil && cap(s.mem) == 64<<10 {
+		b := s.mem[:0]
+		s.mem = nil
+		spoolBufs.Put(&b)
 	}
 }
 

@@ -89,6 +89,9 @@ func (h *host) setup() (*demoUser, error) {
 	// Then the transports' kept connections.
 	seen := map[io.Closer]bool{}
 	for _, t := range q.Transports {
+		if w, ok := t.(*arcSealTransport); ok {
+			t = w.next
+		}
 		if c, ok := t.(*queue.SMTPTransport); ok && !seen[c] {
 			seen[c] = true
 			h.closers = append(h.closers, c)

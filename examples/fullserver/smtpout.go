@@ -102,7 +102,11 @@ func (h *host) addSMTPTransports(q *queue.Queue, c *config.Config) error {
 	if err := h.addTLSPolicy(t, q, c); err != nil {
 		return err
 	}
-	q.Transports["smtp"] = t
-	q.Transports["relay"] = t
+	st, err := h.arcForwarding(c, t)
+	if err != nil {
+		return err
+	}
+	q.Transports["smtp"] = st
+	q.Transports["relay"] = st
 	return nil
 }

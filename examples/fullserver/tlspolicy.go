@@ -84,25 +84,15 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 		p.STS = &tlspolicy.STS{Resolver: txt, Logger: log}
 		if !h.dry {
 			// RFC 8461 5.1: refresh cached policies before they expire.
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				tk := time.NewTicker(24 * time.Hour)
-				defer tk.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-tk.C:
-						p.STS.Refresh(ctx)
-					}
-				}
-			}()
-			h.closers = append(h.closers, closerFunc(func() error { cancel(); return nil }))
+			h.closers = append(h.closers, closerFunc(every(24*time.Hour, p.STS.Refresh)))
 		}
 	}
 	if rpt {
 		p.Recorder = &tlspolicy.Recorder{}
-		h.startTLSRPT(q, c, p.Recorder, txt)
+	}
+	st := h.keepTLSPolicyState(c, p, log) // tlspolicy_state.go
+	if rpt {
+		h.startTLSRPT(q, c, p.Recorder, txt, st)
 	}
 	t.TLSPolicy = p
 	return nil
@@ -111,7 +101,7 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 // startTLSRPT sends the TLS-RPT reports every smtp_tls_rpt_interval
 // through the queue until the host stops (nothing is started for a
 // configuration check).
-func (h *host) startTLSRPT(q *queue.Queue, c *config.Config, rec *tlspolicy.Recorder, txt tlspolicy.TXTResolver) {
+func (h *host) startTLSRPT(q *queue.Queue, c *config.Config, rec *tlspolicy.Recorder, txt tlspolicy.TXTResolver, st *tlsPolicyState) {
 	sender := c.Get("smtp_tls_rpt_sender")
 	rp := &tlspolicy.Reporter{
 		Resolver: txt, Recorder: rec,
@@ -125,7 +115,18 @@ func (h *host) startTLSRPT(q *queue.Queue, c *config.Config, rec *tlspolicy.Reco
 			for _, a := range to {
 				env.Recipients = append(env.Recipients, queue.Recipient{Addr: a})
 			}
+			// RFC 8460 3: reports are DKIM-signed, as the queue's own
+			// notices are (dkim_keys of the sender's domain, or
+			// dkim_notice_domain).
+			if q.SignNotice != nil {
+				if fields, err := q.SignNotice(ctx, msg); err != nil {
+					h.log.Warn("TLS-RPT report not signed", "error", err.Error(), "service", "tlsrpt")
+				} else {
+					msg = append([]byte(fields), msg...)
+				}
+			}
 			_, err := q.Enqueue(ctx, env, bytes.NewReader(msg))
+			st.save() // the period the report took is over
 			return err
 		},
 	}
