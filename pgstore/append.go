@@ -77,7 +77,8 @@ var errBlobRace = errors.New("pgstore: body collected before its row committed")
 const appendSQL = `
 WITH r AS (SELECT key FROM pgstore_blob_refs WHERE key = $7 AND epoch = $9 FOR SHARE),
 m AS (UPDATE pgstore_mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
-		messages = messages + 1, size = size + $2
+		messages = messages + 1, size = size + $2,
+		recent_upto = CASE WHEN $10 THEN uidnext ELSE recent_upto END
 	WHERE id = $1 AND EXISTS (SELECT 1 FROM r)
 	RETURNING uidnext - 1 AS uid, highestmodseq AS modseq, uidvalidity, now() AS save_date),
 ins AS (INSERT INTO pgstore_messages (mailbox_id, uid, modseq, flags, keywords, internal_date, save_date, size, guid, blob_key)
@@ -98,7 +99,8 @@ WITH r AS (INSERT INTO pgstore_blob_refs (key, touched) VALUES ($7, now())
 c AS (INSERT INTO pgstore_blob_chunks (key, seq, data) SELECT key, 0, $9 FROM r ON CONFLICT DO NOTHING),
 bl AS (INSERT INTO pgstore_blobs (key, size) SELECT key, $10 FROM r ON CONFLICT DO NOTHING),
 m AS (UPDATE pgstore_mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
-		messages = messages + 1, size = size + $2
+		messages = messages + 1, size = size + $2,
+		recent_upto = CASE WHEN $11 THEN uidnext ELSE recent_upto END
 	WHERE id = $1 AND EXISTS (SELECT 1 FROM r)
 	RETURNING uidnext - 1 AS uid, highestmodseq AS modseq, uidvalidity, now() AS save_date),
 ins AS (INSERT INTO pgstore_messages (mailbox_id, uid, modseq, flags, keywords, internal_date, save_date, size, guid, blob_key)
@@ -147,6 +149,9 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 	if m.b.opts.Derive != nil {
 		m.b.derive(ctx, sp)
 	}
+	// A writable handle that shows its view takes its own new message
+	// as \Recent (the session sees it first).
+	claim := m.loaded && !m.ro
 	for attempt := 0; ; attempt++ {
 		var uid, modseq, uv int64
 		var save time.Time
@@ -155,7 +160,7 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 			if sp.mem == nil {
 				sp.mem = []byte{}
 			}
-			err = m.b.pool.QueryRow(ctx, appendInlineSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, sp.mem, sp.size).
+			err = m.b.pool.QueryRow(ctx, appendInlineSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, sp.mem, sp.size, claim).
 				Scan(&uid, &modseq, &uv, &save, &ignored)
 		} else {
 			var epoch int64
@@ -166,7 +171,7 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 			if h := m.b.testHookBeforeCommit; h != nil {
 				h()
 			}
-			err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch).
+			err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch, claim).
 				Scan(&uid, &modseq, &uv, &save, &ignored)
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -182,6 +187,9 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 		m.own(uint64(modseq))
 		if uint32(uv) == m.uidValidity {
 			m.uidNext = max(m.uidNext, uint32(uid)+1)
+			if claim {
+				m.recent.Add(uint32(uid))
+			}
 			if m.loaded {
 				m.insertView(msg{uid: uint32(uid), flags: flags.System, modseq: uint64(modseq), size: sp.crlfSize,
 					keywords: flags.Keywords, internal: internal, save: save, guid: guid})

@@ -41,9 +41,9 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 		return nil, nil
 	}
 	var name string
-	var uv, un, hms, floor int64
-	err := m.b.pool.QueryRow(ctx, `SELECT name, uidvalidity, uidnext, highestmodseq, journal_floor FROM pgstore_mailboxes WHERE id = $1`, m.id).
-		Scan(&name, &uv, &un, &hms, &floor)
+	var uv, un, hms, floor, recentUpTo int64
+	err := m.b.pool.QueryRow(ctx, `SELECT name, uidvalidity, uidnext, highestmodseq, journal_floor, recent_upto FROM pgstore_mailboxes WHERE id = $1`, m.id).
+		Scan(&name, &uv, &un, &hms, &floor, &recentUpTo)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && name != m.name) {
 		m.gone = true
 		return []store.Change{{Kind: store.ChangeDeleted}}, nil
@@ -59,7 +59,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 		return nil, nil
 	}
 	if uint64(floor) > m.known {
-		return m.resync(ctx)
+		return m.resync(ctx, recentUpTo)
 	}
 	rows, err := m.b.pool.Query(ctx, `SELECT modseq, kind, uid, origin, flags, keywords, internal_date, save_date, size, guid
 		FROM pgstore_journal WHERE mailbox_id = $1 AND modseq > $2 ORDER BY modseq, id`, m.id, int64(m.known))
@@ -68,6 +68,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 	}
 	defer rows.Close()
 	var changes []store.Change
+	var fresh []msg
 	cursor := uint64(hms)
 	for rows.Next() {
 		var modseq, uid, origin, size int64
@@ -101,6 +102,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 			}
 			m.insertView(x)
 			m.uidNext = max(m.uidNext, u+1)
+			fresh = append(fresh, x)
 			changes = append(changes, store.Change{Kind: store.ChangeNew, UID: u, Message: x.info()})
 		case journalFlags:
 			i := m.find(u)
@@ -109,7 +111,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 			}
 			x := &m.msgs[i]
 			x.flags, x.keywords, x.modseq = store.SystemFlags(flags), kw, uint64(modseq)
-			changes = append(changes, store.Change{Kind: store.ChangeFlags, UID: u, Message: x.info()})
+			changes = append(changes, store.Change{Kind: store.ChangeFlags, UID: u, Message: m.info(x)})
 		case journalExpunge:
 			if m.find(u) < 0 {
 				continue
@@ -123,13 +125,13 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 	}
 	m.known = max(m.known, cursor)
 	m.uidNext = max(m.uidNext, uint32(un))
-	return changes, nil
+	return m.reportNew(ctx, changes, fresh, recentUpTo)
 }
 
 // resync brings a view whose journal entries were pruned up to date
 // from the message table: expunges, then new messages, then flag
 // changes (the order they happened in is no longer known).
-func (m *Mailbox) resync(ctx context.Context) ([]store.Change, error) {
+func (m *Mailbox) resync(ctx context.Context, recentUpTo int64) ([]store.Change, error) {
 	var fresh []msg
 	var un, hms int64
 	err := pgx.BeginTxFunc(ctx, m.b.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -154,15 +156,17 @@ func (m *Mailbox) resync(ctx context.Context) ([]store.Change, error) {
 		}
 	}
 	var flagChanges []store.Change
+	var added []msg
 	for _, x := range fresh {
 		i := m.find(x.uid)
 		switch {
 		case i < 0:
+			added = append(added, x)
 			changes = append(changes, store.Change{Kind: store.ChangeNew, UID: x.uid, Message: x.info()})
 		case x.modseq > m.msgs[i].modseq:
-			flagChanges = append(flagChanges, store.Change{Kind: store.ChangeFlags, UID: x.uid, Message: x.info()})
+			flagChanges = append(flagChanges, store.Change{Kind: store.ChangeFlags, UID: x.uid, Message: m.info(&x)})
 		}
 	}
 	m.msgs, m.known, m.uidNext = fresh, max(m.known, uint64(hms)), max(m.uidNext, uint32(un))
-	return append(changes, flagChanges...), nil
+	return m.reportNew(ctx, append(changes, flagChanges...), added, recentUpTo)
 }

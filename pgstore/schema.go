@@ -95,6 +95,11 @@ CREATE TABLE pgstore_body_data (
 	PRIMARY KEY (key, name)
 );
 `,
+	// 3: \Recent (the highest UID a writable handle has seen, as
+	// Dovecot's first_recent_uid - 1).
+	`
+ALTER TABLE pgstore_mailboxes ADD COLUMN IF NOT EXISTS recent_upto bigint NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the schema version this package writes and reads.
