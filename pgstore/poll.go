@@ -31,14 +31,11 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 	ctx, cancel := m.b.opCtx(ctx)
 	defer cancel()
 	if !m.loaded {
-		// Nothing was seen yet: read the view now, nothing to report.
-		if err := m.load(ctx); err != nil {
-			if errors.Is(err, store.ErrMailboxGone) {
-				return []store.Change{{Kind: store.ChangeDeleted}}, nil
-			}
-			return nil, err
+		changes, err := m.firstPoll(ctx)
+		if errors.Is(err, store.ErrMailboxGone) {
+			return []store.Change{{Kind: store.ChangeDeleted}}, nil
 		}
-		return nil, nil
+		return changes, err
 	}
 	var name string
 	var uv, un, hms, floor, recentUpTo int64
@@ -169,4 +166,46 @@ func (m *Mailbox) resync(ctx context.Context, recentUpTo int64) ([]store.Change,
 	}
 	m.msgs, m.known, m.uidNext = fresh, max(m.known, uint64(hms)), max(m.uidNext, uint32(un))
 	return m.reportNew(ctx, append(changes, flagChanges...), added, recentUpTo)
+}
+
+// firstPoll reads the view of a handle that has shown nothing yet and
+// reports what changed since it was opened, as if the view had been
+// read then: messages expunged since (from the journal), messages
+// added since (UID at or above the UIDNEXT seen at open) and flag
+// changes since (modseq above the one seen at open). A journal pruned
+// past the open point loses only the expunges, of messages the caller
+// never saw.
+func (m *Mailbox) firstPoll(ctx context.Context) ([]store.Change, error) {
+	openModSeq, openNext := m.known, m.uidNext
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	if m.known <= openModSeq {
+		return nil, nil
+	}
+	var changes []store.Change
+	rows, err := m.b.pool.Query(ctx, `SELECT uid FROM pgstore_journal WHERE mailbox_id = $1 AND modseq > $2 AND kind = $3 AND uid < $4
+		ORDER BY modseq, id`, m.id, int64(openModSeq), journalExpunge, int64(openNext))
+	if err != nil {
+		return nil, dbErr("poll", err)
+	}
+	gone, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, dbErr("poll", err)
+	}
+	for _, u := range gone {
+		if m.find(uint32(u)) < 0 {
+			changes = append(changes, store.Change{Kind: store.ChangeExpunge, UID: uint32(u)})
+		}
+	}
+	for i := range m.msgs {
+		x := &m.msgs[i]
+		switch {
+		case x.uid >= openNext:
+			changes = append(changes, store.Change{Kind: store.ChangeNew, UID: x.uid, Message: m.info(x)})
+		case x.modseq > openModSeq:
+			changes = append(changes, store.Change{Kind: store.ChangeFlags, UID: x.uid, Message: m.info(x)})
+		}
+	}
+	return changes, nil
 }
