@@ -131,6 +131,14 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 		return store.AppendResult{}, err
 	}
 	defer sp.Close()
+	return m.appendSpooled(ctx, sp, opts)
+}
+
+// appendSpooled is Append of a body already spooled.
+func (m *Mailbox) appendSpooled(ctx context.Context, sp *spooled, opts store.AppendOptions) (store.AppendResult, error) {
+	if err := m.usable(true); err != nil {
+		return store.AppendResult{}, err
+	}
 	ctx, cancel := m.b.opCtx(ctx)
 	defer cancel()
 	if err := m.s.checkQuota(ctx, sp.crlfSize, 1); err != nil {
@@ -152,6 +160,7 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 	// A writable handle that shows its view takes its own new message
 	// as \Recent (the session sees it first).
 	claim := m.loaded && !m.ro
+	var err error
 	for attempt := 0; ; attempt++ {
 		var uid, modseq, uv int64
 		var save time.Time

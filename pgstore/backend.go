@@ -37,9 +37,16 @@ type Backend struct {
 	mu     sync.Mutex
 	closed bool
 
+	deliveries group[delivery]   // Store.Deliver's group commit
+	syncs      group[syncWaiter] // SyncDeliveries's
+	syncID     int64             // this Backend's pgstore_sync row
+
 	// testHookBeforeCommit runs between an append's Put and its commit
 	// (tests only: a collector run placed in the window).
 	testHookBeforeCommit func()
+	// testHookDeliverBatch runs before each delivery transaction with
+	// its size (tests only).
+	testHookDeliverBatch func(n int)
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -83,7 +90,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Backend, error
 	if err := migrate(mctx, pool); err != nil {
 		return nil, err
 	}
-	b := &Backend{pool: pool, blobs: opts.Blobs, opts: opts, log: log}
+	b := &Backend{pool: pool, blobs: opts.Blobs, opts: opts, log: log, syncID: newOrigin()}
+	b.deliveries.max = maxDeliveryBatch
 	if b.blobs == nil {
 		bs := NewBlobStore(pool)
 		bs.sameDB = true
