@@ -105,8 +105,13 @@ j AS (INSERT INTO pgstore_journal (mailbox_id, modseq, kind, uid, origin, flags,
 	SELECT id, modseq, 1, uid, 0, $4, $5, $9, save_date, $3, $10 FROM m)
 SELECT uid, uidvalidity, pg_notify('` + notifyChannel + `', id::text || ':0') FROM m`
 
-// maxDeliveryBatch bounds the messages of one delivery transaction.
-const maxDeliveryBatch = 64
+// maxDeliveryBatch bounds the messages of one delivery transaction, and
+// deliveryBatches the transactions of one Backend at once (batches
+// lock mailbox rows in one order: they never deadlock each other).
+const (
+	maxDeliveryBatch = 64
+	deliveryBatches  = 3
+)
 
 // deliverBatch stores a batch of deliveries in one transaction, sent
 // in one round trip; the commit is synchronous unless every delivery

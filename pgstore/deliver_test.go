@@ -14,8 +14,8 @@ import (
 )
 
 // TestDeliverGroupCommit: concurrent deliveries to several users share
-// transactions (the first waits while 31 queue; they then commit as
-// one batch), every message gets its own UID in its mailbox, one to a
+// transactions (the first batch waits while the others queue behind the
+// Backend's few parallel batches; they then commit as one), every message gets its own UID in its mailbox, one to a
 // missing mailbox fails alone, and the batch's messages are all there.
 func TestDeliverGroupCommit(t *testing.T) {
 	ctx := context.Background()
@@ -29,7 +29,7 @@ func TestDeliverGroupCommit(t *testing.T) {
 		wait := first
 		first = false
 		mu.Unlock()
-		for deadline := time.Now().Add(10 * time.Second); wait && pgstore.DeliveriesQueued(b) < 31 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(10 * time.Second); wait && pgstore.DeliveriesQueued(b) < 29 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
 	})
@@ -65,8 +65,12 @@ func TestDeliverGroupCommit(t *testing.T) {
 			t.Errorf("delivery %d: %v", i, err)
 		}
 	}
-	if len(sizes) > 2 || sizes[len(sizes)-1] != 31 {
-		t.Errorf("batches %v, want [1 31]", sizes)
+	sum, most := 0, 0
+	for _, n := range sizes {
+		sum, most = sum+n, max(most, n)
+	}
+	if sum != 32 || len(sizes) > 4 || most < 29 {
+		t.Errorf("batches %v, want at most 3 of one message and one of the rest", sizes)
 	}
 	total := 0
 	for u, s := range stores {
