@@ -25,7 +25,7 @@ func testBackend(t testing.TB, root string, opts maildir.Options, be store.Backe
 // TestPgstore runs the tests that reach mail only through IMAP (and the
 // store) a second time on pgstore, on a private PostgreSQL: sessions
 // seeing each other, expunge visibility, IDLE and NOTIFY, COPY/MOVE,
-// APPEND/MULTIAPPEND/CATENATE, CONDSTORE/QRESYNC, quotas, mbsync.
+// APPEND/CATENATE, CONDSTORE/QRESYNC, quotas, mbsync, real clients.
 // Left out: tests that read or write the Maildir files themselves, and
 // TestTwoSessionsSeeEachOther and TestMultiAppendAllOrNothing, whose
 // \Recent expectations are those of

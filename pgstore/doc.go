@@ -49,7 +49,8 @@
 // operations and Poll. Poll reads the journal after the cursor and
 // applies, in order, the entries another handle made (its own carry its
 // origin and are skipped), so an expunge made elsewhere is seen only at
-// Poll. Journal entries older than Options.JournalRetention are pruned
+// Poll. A handle whose first call is Poll reports what changed since it
+// was opened, as if its view had been read then. Journal entries older than Options.JournalRetention are pruned
 // by CollectGarbage; a handle whose cursor is older resyncs from the
 // message table. A mailbox deleted or renamed away gives
 // store.ChangeDeleted; INBOX renamed gives store.ChangeUIDValidity.
@@ -112,6 +113,12 @@
 // shared by concurrent callers.
 //
 // \Recent is kept as Dovecot keeps it (recent.go).
+//
+// Replication. Store implements store.Replica (replica.go): an append
+// with the partner's UID and GUID, UIDNEXT raised, and a renumbering
+// under a new UIDVALIDITY, each in one transaction under the mailbox
+// row's lock, so package replicate keeps UIDs between a pgstore and
+// another server (TestReplicaWithMaildir).
 //
 // Quota (Options.QuotaStorage, QuotaMessages) is checked against the
 // per-mailbox counters before an append or copy; concurrent appends may
