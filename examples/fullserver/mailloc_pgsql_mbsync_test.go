@@ -78,6 +78,36 @@ func maildirState(t *testing.T, root string, boxes ...string) mbsyncState {
 	return st
 }
 
+// mbsyncRCFor writes an mbsync configuration for user@localhost on the
+// server in (IMAPS, certificate cert) syncing into the Maildir local,
+// with the channel settings given (Patterns, Create, Expunge, Sync).
+func mbsyncRCFor(t *testing.T, in *instance, user, cert, local, rc, channel string) {
+	t.Helper()
+	err := os.WriteFile(rc, []byte(`IMAPAccount yubin
+Host localhost
+Port `+strconv.Itoa(in.ports["imaps"])+`
+User `+user+`@localhost
+Pass pw-`+user+`
+SSLType IMAPS
+CertificateFile `+cert+`
+
+IMAPStore remote
+Account yubin
+
+MaildirStore local
+Path `+local+`
+Inbox `+local+`INBOX
+
+Channel sync
+Far :remote:
+Near :local:
+`+channel+`SyncState *
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestMbsyncPgstoreTwoWay: isync's mbsync keeps a local Maildir and an
 // account on fullservers sharing one PostgreSQL in step both ways, each
 // run against a different server: flags, expunges and new mail made on
@@ -106,30 +136,8 @@ func TestMbsyncPgstoreTwoWay(t *testing.T) {
 	run := func(in *instance) string {
 		t.Helper()
 		rc := filepath.Join(dir, "mbsyncrc")
-		os.WriteFile(rc, []byte(`IMAPAccount yubin
-Host localhost
-Port `+strconv.Itoa(in.ports["imaps"])+`
-User bob@localhost
-Pass pw-bob
-SSLType IMAPS
-CertificateFile `+filepath.Join(in.data, "tls", "cert.pem")+`
-
-IMAPStore remote
-Account yubin
-
-MaildirStore local
-Path `+local+`
-Inbox `+local+`INBOX
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns INBOX Work
-Create Both
-Expunge Both
-Sync All
-SyncState *
-`), 0o600)
+		mbsyncRCFor(t, in, "bob", filepath.Join(in.data, "tls", "cert.pem"), local, rc,
+			"Patterns INBOX Work\nCreate Both\nExpunge Both\nSync All\n")
 		out, err := exec.Command(mbsync, "-c", rc, "-a").CombinedOutput()
 		if err != nil {
 			t.Fatalf("mbsync: %v\n%s", err, out)
