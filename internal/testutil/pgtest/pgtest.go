@@ -95,14 +95,3 @@ func Backend(t testing.TB, key string, opts pgstore.Options) *pgstore.Backend {
 	t.Cleanup(func() { b.Close() })
 	return b
 }
-
-// ConnString returns the connect string of a fresh database of the run
-// t belongs to (dropped when t ends), or "" when t does not run under
-// Run.
-func ConnString(t testing.TB) string {
-	r := lookup(t)
-	if r == nil {
-		return ""
-	}
-	return r.c.ConnString(r.c.NewDatabase(t))
-}
