@@ -34,6 +34,17 @@ func (s *Store) Deliver(ctx context.Context, mailbox string, r io.Reader, opts s
 	if err := validKeywords(opts.Flags.Keywords); err != nil {
 		return store.AppendResult{}, err
 	}
+	if name != store.Inbox {
+		// A caller may try another mailbox with the same reader when
+		// this one is missing (LMTP's +detail falls back to INBOX):
+		// say so before reading it. INBOX always exists.
+		ctx, cancel := s.b.opCtx(ctx)
+		_, err := s.lookup(ctx, nil, name)
+		cancel()
+		if err != nil {
+			return store.AppendResult{}, dbErr("deliver", err)
+		}
+	}
 	sp, err := spool(r, s.b.opts.spoolMemory(), s.b.opts.MaxMessageSize, s.b.opts.TempDir)
 	if err != nil {
 		return store.AppendResult{}, err

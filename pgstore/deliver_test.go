@@ -131,3 +131,35 @@ func TestSyncDeliveries(t *testing.T) {
 	}
 	t.Logf("8 concurrent SyncDeliveries: %s flushes", f[1])
 }
+
+// TestDeliverMissingMailboxKeepsReader: a delivery to a missing mailbox
+// fails before reading the message, so the caller can deliver the same
+// reader to INBOX instead (LMTP's +detail fallback).
+func TestDeliverMissingMailboxKeepsReader(t *testing.T) {
+	ctx := context.Background()
+	s, err := openBackend(t, newDB(t), pgstore.Options{}).Open(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: x\r\n\r\nbody\r\n"
+	r := strings.NewReader(msg)
+	if _, err := s.(*pgstore.Store).Deliver(ctx, "NoSuchBox", r, store.AppendOptions{}); !errors.Is(err, store.ErrNoSuchMailbox) {
+		t.Fatalf("delivery to a missing mailbox: %v", err)
+	}
+	if r.Len() != len(msg) {
+		t.Fatalf("the failed delivery read %d bytes", len(msg)-r.Len())
+	}
+	if _, err := s.(*pgstore.Store).Deliver(ctx, store.Inbox, r, store.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := s.OpenMailbox(ctx, store.Inbox, store.OpenOptions{ReadOnly: true})
+	defer mb.Close()
+	rd, err := mb.Open(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if rd.Size() != int64(len(msg)) {
+		t.Fatalf("stored %d bytes, want %d", rd.Size(), len(msg))
+	}
+}
