@@ -14,12 +14,8 @@ import (
 // same auto mailboxes and quotas, one database per root (servers of one
 // test on one root share their users' mail, as on one Maildir).
 func testBackend(t testing.TB, root string, opts maildir.Options, be store.Backend) store.Backend {
-	pg := pgtest.Backend(t, root, pgstore.Options{AutoMailboxes: opts.AutoMailboxes,
-		QuotaStorage: opts.QuotaStorage, QuotaMessages: opts.QuotaMessages})
-	if pg == nil {
-		return be
-	}
-	return pg
+	return pgtest.Or(t, root, pgstore.Options{AutoMailboxes: opts.AutoMailboxes,
+		QuotaStorage: opts.QuotaStorage, QuotaMessages: opts.QuotaMessages}, be)
 }
 
 // TestPgstore runs the tests that reach mail only through IMAP (and the

@@ -144,15 +144,7 @@ func (m *Mailbox) appendSpooled(ctx context.Context, sp *spooled, opts store.App
 	if err := m.s.checkQuota(ctx, sp.crlfSize, 1); err != nil {
 		return store.AppendResult{}, err
 	}
-	internal := opts.InternalDate
-	if internal.IsZero() {
-		internal = time.Now()
-	}
-	flags := store.Flags{}.Apply(store.FlagsReplace, opts.Flags)
-	kw := flags.Keywords
-	if kw == nil {
-		kw = []string{}
-	}
+	flags, kw, internal := newMessageFields(opts.Flags, opts.InternalDate)
 	guid := newGUID()
 	if m.b.opts.Derive != nil {
 		m.b.derive(ctx, sp)
@@ -236,4 +228,18 @@ func (s *Store) checkQuota(ctx context.Context, size, n int64) error {
 			q.StorageUsed, q.StorageLimit, q.MessagesUsed, q.MessagesLimit)
 	}
 	return nil
+}
+
+// newMessageFields returns an appended message's flags, its keywords as
+// stored (never nil) and its internal date (now when zero).
+func newMessageFields(f store.Flags, date time.Time) (store.Flags, []string, time.Time) {
+	flags := store.Flags{}.Apply(store.FlagsReplace, f)
+	kw := flags.Keywords
+	if kw == nil {
+		kw = []string{}
+	}
+	if date.IsZero() {
+		date = time.Now()
+	}
+	return flags, kw, date
 }

@@ -67,14 +67,7 @@ func (s *Store) Deliver(ctx context.Context, mailbox string, r io.Reader, opts s
 		s.b.derive(octx, sp)
 	}
 	d := &delivery{userID: s.userID, mailbox: name, sp: sp, opts: opts, done: make(chan struct{})}
-	d.flags = store.Flags{}.Apply(store.FlagsReplace, opts.Flags)
-	if d.flags.Keywords == nil {
-		d.flags.Keywords = []string{}
-	}
-	d.internal = opts.InternalDate
-	if d.internal.IsZero() {
-		d.internal = time.Now()
-	}
+	d.flags, d.flags.Keywords, d.internal = newMessageFields(opts.Flags, opts.InternalDate)
 	s.b.deliveries.do(d, d.done, s.b.deliverBatch)
 	if errors.Is(d.err, pgx.ErrNoRows) {
 		return store.AppendResult{}, fmt.Errorf("pgstore: %q: %w", name, store.ErrNoSuchMailbox)

@@ -71,15 +71,7 @@ func (s *Store) ReplicaAppend(ctx context.Context, mailbox string, r io.Reader, 
 	if err := s.checkQuota(ctx, sp.crlfSize, 1); err != nil {
 		return store.AppendResult{}, err
 	}
-	internal := opts.InternalDate
-	if internal.IsZero() {
-		internal = time.Now()
-	}
-	flags := store.Flags{}.Apply(store.FlagsReplace, opts.Flags)
-	kw := flags.Keywords
-	if kw == nil {
-		kw = []string{}
-	}
+	flags, kw, internal := newMessageFields(opts.Flags, opts.InternalDate)
 	for attempt := 0; ; attempt++ {
 		epoch, err := s.b.putBody(ctx, sp)
 		if err != nil {

@@ -11,10 +11,7 @@ import (
 // testBackend is pop3's testBackend for the external tests: be, or
 // under TestPgstoreWithIMAP a pgstore backend on the database of root.
 func testBackend(t testing.TB, root string, be store.Backend) store.Backend {
-	if pg := pgtest.Backend(t, root, pgstore.Options{}); pg != nil {
-		return pg
-	}
-	return be
+	return pgtest.Or(t, root, pgstore.Options{}, be)
 }
 
 // TestPgstoreWithIMAP runs TestIMAPAndPOP3SameMailbox on pgstore: POP3

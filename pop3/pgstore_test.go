@@ -13,10 +13,7 @@ import (
 // its own) on the database of root: every backend of one root in one
 // test shares the users' mail, as servers on one Maildir do.
 func testBackend(t testing.TB, root string, be store.Backend) store.Backend {
-	if pg := pgtest.Backend(t, root, pgstore.Options{}); pg != nil {
-		return pg
-	}
-	return be
+	return pgtest.Or(t, root, pgstore.Options{}, be)
 }
 
 // TestPgstore runs the tests that reach mail through POP3 and the store

@@ -18,6 +18,7 @@ import (
 
 	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/pgstore"
+	"github.com/yubinmail/yubin/store"
 )
 
 // run is one Run: its cluster and the databases its subtests made.
@@ -94,4 +95,14 @@ func Backend(t testing.TB, key string, opts pgstore.Options) *pgstore.Backend {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// Or returns be, a test's own backend, or, while t runs under Run, a
+// pgstore backend with opts on the database of key (Backend).
+func Or(t testing.TB, key string, opts pgstore.Options, be store.Backend) store.Backend {
+	t.Helper()
+	if pg := Backend(t, key, opts); pg != nil {
+		return pg
+	}
+	return be
 }
