@@ -95,9 +95,10 @@ func TestQuotaAlert(t *testing.T) {
 	root := t.TempDir()
 	env := newTestEnvAt(t, root, func(s *Server) {
 		s.QuotaWarnPercent = 80
-		s.Backend = store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
-			return maildir.Open(maildirRoot(root, user), maildir.Options{NoSync: true, QuotaMessages: 5})
-		})
+		opts := maildir.Options{NoSync: true, QuotaMessages: 5}
+		s.Backend = testBackend(t, root, opts, store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
+			return maildir.Open(maildirRoot(root, user), opts)
+		}))
 	})
 	c := env.login(t, "alice", "secret")
 	for i := 0; i < 3; i++ {

@@ -22,9 +22,10 @@ func newSharedEnv(t *testing.T) *testEnv {
 	t.Helper()
 	root := t.TempDir()
 	return newTestEnvAt(t, root, func(s *Server) {
-		s.Backend = maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
+		opts := maildir.Options{NoSync: true, AutoMailboxes: store.DefaultAutoMailboxes()}
+		s.Backend = testBackend(t, root, opts, maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
 			return maildirRoot(root, user), nil
-		}, maildir.Options{NoSync: true, AutoMailboxes: store.DefaultAutoMailboxes()})
+		}, opts))
 	})
 }
 

@@ -96,11 +96,10 @@ func newTestEnv(t testing.TB, configure func(*Server)) *testEnv {
 func newTestEnvAt(t testing.TB, root string, configure func(*Server)) *testEnv {
 	t.Helper()
 	env := &testEnv{root: root}
-	be := store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
-		return maildir.Open(maildirRoot(root, user), maildir.Options{
-			AutoMailboxes: store.DefaultAutoMailboxes(), NoSync: true,
-		})
-	})
+	opts := maildir.Options{AutoMailboxes: store.DefaultAutoMailboxes(), NoSync: true}
+	be := testBackend(t, root, opts, store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
+		return maildir.Open(maildirRoot(root, user), opts)
+	}))
 	env.srv = &Server{
 		Authenticator: &testAuth{users: map[string]string{"alice": "secret", "bob": "pw"}, insecureOK: true},
 		Backend:       be,

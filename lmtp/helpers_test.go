@@ -66,7 +66,7 @@ func maildirs(t *testing.T, dir string) *StoreDeliverer {
 		}
 		return maildir.Open(filepath.Join(u.Home, "Maildir"), opts)
 	})
-	return &StoreDeliverer{Users: users, Stores: be, DetailMailbox: true}
+	return &StoreDeliverer{Users: users, Stores: testBackend(t, dir, be), DetailMailbox: true}
 }
 
 // startLMTP serves s on l (a TCP listener on 127.0.0.1:0 when nil).
@@ -101,6 +101,9 @@ func startLMTP(t *testing.T, s *Server, l net.Listener) (string, *logBuf) {
 // files returns the contents of the messages in a Maildir folder.
 func files(t *testing.T, maildirPath string) []string {
 	t.Helper()
+	if msgs, ok := pgFiles(t, maildirPath); ok {
+		return msgs
+	}
 	var out []string
 	for _, sub := range []string{"new", "cur"} {
 		ents, _ := os.ReadDir(filepath.Join(maildirPath, sub))

@@ -14,7 +14,6 @@ import (
 
 	"github.com/yubinmail/yubin/internal/smtpwire"
 	"github.com/yubinmail/yubin/internal/testutil"
-	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -62,7 +61,7 @@ func TestLMTPPerRecipient(t *testing.T) {
 	d := maildirs(t, dir)
 	addr, _ := startLMTP(t, &Server{Deliverer: d}, nil)
 	// Create alice's "lists" folder for +detail delivery.
-	st, err := maildir.Open(filepath.Join(dir, "alice", "Maildir"), maildir.Options{})
+	st, err := d.Stores.Open(context.Background(), "alice@example.jp")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,8 @@ var errBlobRace = errors.New("pgstore: body collected before its row committed")
 const appendSQL = `
 WITH r AS (SELECT key FROM pgstore_blob_refs WHERE key = $7 AND epoch = $9 FOR SHARE),
 m AS (UPDATE pgstore_mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
-		messages = messages + 1, size = size + $2
+		messages = messages + 1, size = size + $2,
+		recent_upto = CASE WHEN $10 THEN uidnext ELSE recent_upto END
 	WHERE id = $1 AND EXISTS (SELECT 1 FROM r)
 	RETURNING uidnext - 1 AS uid, highestmodseq AS modseq, uidvalidity, now() AS save_date),
 ins AS (INSERT INTO pgstore_messages (mailbox_id, uid, modseq, flags, keywords, internal_date, save_date, size, guid, blob_key)
@@ -98,7 +99,8 @@ WITH r AS (INSERT INTO pgstore_blob_refs (key, touched) VALUES ($7, now())
 c AS (INSERT INTO pgstore_blob_chunks (key, seq, data) SELECT key, 0, $9 FROM r ON CONFLICT DO NOTHING),
 bl AS (INSERT INTO pgstore_blobs (key, size) SELECT key, $10 FROM r ON CONFLICT DO NOTHING),
 m AS (UPDATE pgstore_mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
-		messages = messages + 1, size = size + $2
+		messages = messages + 1, size = size + $2,
+		recent_upto = CASE WHEN $11 THEN uidnext ELSE recent_upto END
 	WHERE id = $1 AND EXISTS (SELECT 1 FROM r)
 	RETURNING uidnext - 1 AS uid, highestmodseq AS modseq, uidvalidity, now() AS save_date),
 ins AS (INSERT INTO pgstore_messages (mailbox_id, uid, modseq, flags, keywords, internal_date, save_date, size, guid, blob_key)
@@ -129,24 +131,28 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 		return store.AppendResult{}, err
 	}
 	defer sp.Close()
+	return m.appendSpooled(ctx, sp, opts)
+}
+
+// appendSpooled is Append of a body already spooled.
+func (m *Mailbox) appendSpooled(ctx context.Context, sp *spooled, opts store.AppendOptions) (store.AppendResult, error) {
+	if err := m.usable(true); err != nil {
+		return store.AppendResult{}, err
+	}
 	ctx, cancel := m.b.opCtx(ctx)
 	defer cancel()
 	if err := m.s.checkQuota(ctx, sp.crlfSize, 1); err != nil {
 		return store.AppendResult{}, err
 	}
-	internal := opts.InternalDate
-	if internal.IsZero() {
-		internal = time.Now()
-	}
-	flags := store.Flags{}.Apply(store.FlagsReplace, opts.Flags)
-	kw := flags.Keywords
-	if kw == nil {
-		kw = []string{}
-	}
+	flags, kw, internal := newMessageFields(opts.Flags, opts.InternalDate)
 	guid := newGUID()
 	if m.b.opts.Derive != nil {
 		m.b.derive(ctx, sp)
 	}
+	// A writable handle that shows its view takes its own new message
+	// as \Recent (the session sees it first).
+	claim := m.loaded && !m.ro
+	var err error
 	for attempt := 0; ; attempt++ {
 		var uid, modseq, uv int64
 		var save time.Time
@@ -155,7 +161,7 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 			if sp.mem == nil {
 				sp.mem = []byte{}
 			}
-			err = m.b.pool.QueryRow(ctx, appendInlineSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, sp.mem, sp.size).
+			err = m.b.pool.QueryRow(ctx, appendInlineSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, sp.mem, sp.size, claim).
 				Scan(&uid, &modseq, &uv, &save, &ignored)
 		} else {
 			var epoch int64
@@ -166,7 +172,7 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 			if h := m.b.testHookBeforeCommit; h != nil {
 				h()
 			}
-			err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch).
+			err = m.b.pool.QueryRow(ctx, appendSQL, m.id, sp.crlfSize, int32(flags.System), kw, internal, guid, sp.key, m.origin, epoch, claim).
 				Scan(&uid, &modseq, &uv, &save, &ignored)
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -182,6 +188,9 @@ func (m *Mailbox) Append(ctx context.Context, r io.Reader, opts store.AppendOpti
 		m.own(uint64(modseq))
 		if uint32(uv) == m.uidValidity {
 			m.uidNext = max(m.uidNext, uint32(uid)+1)
+			if claim {
+				m.recent.Add(uint32(uid))
+			}
 			if m.loaded {
 				m.insertView(msg{uid: uint32(uid), flags: flags.System, modseq: uint64(modseq), size: sp.crlfSize,
 					keywords: flags.Keywords, internal: internal, save: save, guid: guid})
@@ -219,4 +228,18 @@ func (s *Store) checkQuota(ctx context.Context, size, n int64) error {
 			q.StorageUsed, q.StorageLimit, q.MessagesUsed, q.MessagesLimit)
 	}
 	return nil
+}
+
+// newMessageFields returns an appended message's flags, its keywords as
+// stored (never nil) and its internal date (now when zero).
+func newMessageFields(f store.Flags, date time.Time) (store.Flags, []string, time.Time) {
+	flags := store.Flags{}.Apply(store.FlagsReplace, f)
+	kw := flags.Keywords
+	if kw == nil {
+		kw = []string{}
+	}
+	if date.IsZero() {
+		date = time.Now()
+	}
+	return flags, kw, date
 }

@@ -37,9 +37,17 @@ type Backend struct {
 	mu     sync.Mutex
 	closed bool
 
+	deliveries group[delivery]   // Store.Deliver's group commit
+	syncs      group[syncWaiter] // SyncDeliveries's
+	syncID     int64             // this Backend's pgstore_sync row
+	userIDs    idCache           // user name → pgstore_users.id
+
 	// testHookBeforeCommit runs between an append's Put and its commit
 	// (tests only: a collector run placed in the window).
 	testHookBeforeCommit func()
+	// testHookDeliverBatch runs before each delivery transaction with
+	// its size (tests only).
+	testHookDeliverBatch func(n int)
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -83,7 +91,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Backend, error
 	if err := migrate(mctx, pool); err != nil {
 		return nil, err
 	}
-	b := &Backend{pool: pool, blobs: opts.Blobs, opts: opts, log: log}
+	b := &Backend{pool: pool, blobs: opts.Blobs, opts: opts, log: log, syncID: newOrigin()}
+	b.deliveries.max, b.deliveries.parallel = maxDeliveryBatch, deliveryBatches
 	if b.blobs == nil {
 		bs := NewBlobStore(pool)
 		bs.sameDB = true
@@ -149,6 +158,9 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 	if user == "" || len(user) > 1024 || strings.ContainsRune(user, 0) {
 		return nil, fmt.Errorf("pgstore: user name %q: %w", user, store.ErrNoSuchUser)
 	}
+	if id, ok := b.userIDs.get(user); ok {
+		return &Store{b: b, user: user, userID: id}, nil
+	}
 	ctx, cancel := b.opCtx(ctx)
 	defer cancel()
 	var id int64
@@ -159,6 +171,7 @@ func (b *Backend) Open(ctx context.Context, user string) (store.Store, error) {
 	if err != nil {
 		return nil, dbErr("open user", err)
 	}
+	b.userIDs.put(user, id)
 	return &Store{b: b, user: user, userID: id}, nil
 }
 

@@ -49,6 +49,7 @@ func (m *Mailbox) transfer(ctx context.Context, uids store.UIDSet, dest string, 
 	}
 	var copied []msg
 	var destMS, srcMS uint64
+	claim := dr.id == m.id && !m.ro
 	err = pgx.BeginFunc(ctx, m.b.pool, func(tx pgx.Tx) error {
 		res = store.CopyResult{DestUIDValidity: dr.uidValidity}
 		copied = nil
@@ -102,9 +103,11 @@ func (m *Mailbox) transfer(ctx context.Context, uids store.UIDSet, dest string, 
 		}
 		var first, ms, uv int64
 		var save time.Time
+		// Copies into the handle's own (writable) mailbox are its \Recent.
 		if err := tx.QueryRow(ctx, `UPDATE pgstore_mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1,
-			messages = messages + $2, size = size + $3 WHERE id = $1 RETURNING uidnext - $2, highestmodseq, uidvalidity, now()`,
-			dr.id, int64(len(src)), total).Scan(&first, &ms, &uv, &save); err != nil {
+			messages = messages + $2, size = size + $3, recent_upto = CASE WHEN $4 THEN uidnext + $2 - 1 ELSE recent_upto END
+			WHERE id = $1 RETURNING uidnext - $2, highestmodseq, uidvalidity, now()`,
+			dr.id, int64(len(src)), total, claim).Scan(&first, &ms, &uv, &save); err != nil {
 			return err
 		}
 		destMS = uint64(ms)
@@ -149,6 +152,9 @@ func (m *Mailbox) transfer(ctx context.Context, uids store.UIDSet, dest string, 
 	if dr.id == m.id {
 		m.own(destMS)
 		for _, x := range copied {
+			if claim {
+				m.recent.Add(x.uid)
+			}
 			m.insertView(x)
 			m.uidNext = max(m.uidNext, x.uid+1)
 		}

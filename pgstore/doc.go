@@ -49,7 +49,8 @@
 // operations and Poll. Poll reads the journal after the cursor and
 // applies, in order, the entries another handle made (its own carry its
 // origin and are skipped), so an expunge made elsewhere is seen only at
-// Poll. Journal entries older than Options.JournalRetention are pruned
+// Poll. A handle whose first call is Poll reports what changed since it
+// was opened, as if its view had been read then. Journal entries older than Options.JournalRetention are pruned
 // by CollectGarbage; a handle whose cursor is older resyncs from the
 // message table. A mailbox deleted or renamed away gives
 // store.ChangeDeleted; INBOX renamed gives store.ChangeUIDValidity.
@@ -96,9 +97,28 @@
 // store fails Open with store.ErrNoSuchMessage and is logged; the
 // mailbox still opens and lists it.
 //
-// AppendOptions.LateUID and NoSync are accepted and ignored: every
-// append gets its UID at once and is durable at its commit (the pgstore
-// backend is no store.DeliverySyncer).
+// Delivery. Store.Deliver (LMTP's path, and IMAP APPEND to a mailbox
+// that is not selected) takes no handle and reads nothing of the
+// mailbox. Concurrent deliveries of one Backend whose bodies fit in one
+// chunk of the same database are committed together (group.go): the
+// first caller runs a transaction holding every delivery queued
+// meanwhile, sent in one round trip (BEGIN, one statement per message
+// in a fixed mailbox order, COMMIT), so one WAL flush serves the batch;
+// should it fail, each message is tried alone. Every delivery still
+// gets its UID at commit (LateUID changes nothing). With
+// AppendOptions.NoSync the batch commits asynchronously (only when
+// every message in it asked for that); Backend.SyncDeliveries
+// (store.DeliverySyncer) then commits a synchronous write, which
+// flushes the WAL up to it and so every asynchronous commit before,
+// shared by concurrent callers.
+//
+// \Recent is kept as Dovecot keeps it (recent.go).
+//
+// Replication. Store implements store.Replica (replica.go): an append
+// with the partner's UID and GUID, UIDNEXT raised, and a renumbering
+// under a new UIDVALIDITY, each in one transaction under the mailbox
+// row's lock, so package replicate keeps UIDs between a pgstore and
+// another server (TestReplicaWithMaildir).
 //
 // Quota (Options.QuotaStorage, QuotaMessages) is checked against the
 // per-mailbox counters before an append or copy; concurrent appends may

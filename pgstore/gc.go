@@ -35,6 +35,13 @@ func (b *Backend) CollectGarbage(ctx context.Context) (GCStats, error) {
 		return st, dbErr("prune journal", err)
 	}
 	_ = tag
+	// SyncDeliveries rows of Backends gone for a day.
+	ctx2, cancel = b.opCtx(ctx)
+	_, err = b.pool.Exec(ctx2, `DELETE FROM pgstore_sync WHERE touched < now() - interval '1 day'`)
+	cancel()
+	if err != nil {
+		return st, dbErr("prune sync rows", err)
+	}
 	// Derived data whose body is no longer referenced at all (a
 	// SetMessageData that raced an expunge and the collector).
 	ctx2, cancel = b.opCtx(ctx)

@@ -33,6 +33,13 @@ func (m *msg) info() store.MessageInfo {
 		InternalDate: m.internal, SaveDate: m.save, Size: m.size, GUID: m.guid}
 }
 
+// info returns x as this handle reports it (\Recent included).
+func (m *Mailbox) info(x *msg) store.MessageInfo {
+	mi := x.info()
+	mi.Recent = m.isRecent(x.uid)
+	return mi
+}
+
 // Mailbox is one session's handle on a mailbox: a view of its messages
 // (read lazily, on the first call that needs it, so a delivery that only
 // appends never reads the mailbox) that changes only through the
@@ -51,7 +58,8 @@ type Mailbox struct {
 	known       uint64 // journal cursor: every change up to it is applied
 	ownMax      uint64 // highest modseq of the handle's own changes
 	loaded      bool
-	msgs        []msg // ascending UID
+	msgs        []msg        // ascending UID
+	recent      store.UIDSet // the view's \Recent messages (recent.go)
 	gone        bool
 	closed      bool
 }
@@ -125,10 +133,12 @@ func (m *Mailbox) load(ctx context.Context) error {
 	if m.loaded {
 		return nil
 	}
+	var recentUpTo int64
 	err := pgx.BeginTxFunc(ctx, m.b.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var uv, un, hms int64
 		var name string
-		err := tx.QueryRow(ctx, `SELECT name, uidvalidity, uidnext, highestmodseq FROM pgstore_mailboxes WHERE id = $1`, m.id).Scan(&name, &uv, &un, &hms)
+		err := tx.QueryRow(ctx, `SELECT name, uidvalidity, uidnext, highestmodseq, recent_upto FROM pgstore_mailboxes WHERE id = $1`, m.id).
+			Scan(&name, &uv, &un, &hms, &recentUpTo)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && name != m.name) {
 			m.gone = true
 			return fmt.Errorf("pgstore: %q: %w", m.name, store.ErrMailboxGone)
@@ -147,7 +157,10 @@ func (m *Mailbox) load(ctx context.Context) error {
 		m.msgs, m.uidNext, m.known, m.loaded = msgs, max(m.uidNext, uint32(un)), max(m.known, uint64(hms)), true
 		return nil
 	})
-	return dbErr("read mailbox", err)
+	if err != nil {
+		return dbErr("read mailbox", err)
+	}
+	return m.takeRecent(ctx, m.msgs, recentUpTo)
 }
 
 func readMessages(ctx context.Context, tx pgx.Tx, id int64) ([]msg, error) {
@@ -201,6 +214,9 @@ func (m *Mailbox) Status(ctx context.Context) (store.MailboxStatus, error) {
 		}
 		if x.flags&store.Deleted != 0 {
 			st.Deleted++
+		}
+		if m.isRecent(x.uid) {
+			st.Recent++
 		}
 		st.Size += x.size
 	}
@@ -269,7 +285,7 @@ func (m *Mailbox) Messages(ctx context.Context, uids store.UIDSet, fn func(*stor
 	}
 	var mi store.MessageInfo
 	return m.each(uids, func(x *msg) error {
-		mi = x.info()
+		mi = m.info(x)
 		return fn(&mi)
 	})
 }

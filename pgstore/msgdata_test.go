@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ func TestMigrationSteps(t *testing.T) {
 	}
 	openBackend(t, c.ConnString(db), pgstore.Options{}).Close()
 	out, _ := c.Exec(db, "SELECT version FROM pgstore_schema; SELECT count(*) FROM pgstore_body_data;")
-	if strings.Fields(out)[0] != "2" || len(strings.Fields(out)) != 2 {
+	if strings.Fields(out)[0] != strconv.Itoa(pgstore.SchemaVersion) || len(strings.Fields(out)) != 2 {
 		t.Fatalf("after migration: %q", out)
 	}
 }

@@ -31,19 +31,16 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 	ctx, cancel := m.b.opCtx(ctx)
 	defer cancel()
 	if !m.loaded {
-		// Nothing was seen yet: read the view now, nothing to report.
-		if err := m.load(ctx); err != nil {
-			if errors.Is(err, store.ErrMailboxGone) {
-				return []store.Change{{Kind: store.ChangeDeleted}}, nil
-			}
-			return nil, err
+		changes, err := m.firstPoll(ctx)
+		if errors.Is(err, store.ErrMailboxGone) {
+			return []store.Change{{Kind: store.ChangeDeleted}}, nil
 		}
-		return nil, nil
+		return changes, err
 	}
 	var name string
-	var uv, un, hms, floor int64
-	err := m.b.pool.QueryRow(ctx, `SELECT name, uidvalidity, uidnext, highestmodseq, journal_floor FROM pgstore_mailboxes WHERE id = $1`, m.id).
-		Scan(&name, &uv, &un, &hms, &floor)
+	var uv, un, hms, floor, recentUpTo int64
+	err := m.b.pool.QueryRow(ctx, `SELECT name, uidvalidity, uidnext, highestmodseq, journal_floor, recent_upto FROM pgstore_mailboxes WHERE id = $1`, m.id).
+		Scan(&name, &uv, &un, &hms, &floor, &recentUpTo)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && name != m.name) {
 		m.gone = true
 		return []store.Change{{Kind: store.ChangeDeleted}}, nil
@@ -59,7 +56,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 		return nil, nil
 	}
 	if uint64(floor) > m.known {
-		return m.resync(ctx)
+		return m.resync(ctx, recentUpTo)
 	}
 	rows, err := m.b.pool.Query(ctx, `SELECT modseq, kind, uid, origin, flags, keywords, internal_date, save_date, size, guid
 		FROM pgstore_journal WHERE mailbox_id = $1 AND modseq > $2 ORDER BY modseq, id`, m.id, int64(m.known))
@@ -68,6 +65,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 	}
 	defer rows.Close()
 	var changes []store.Change
+	var fresh []msg
 	cursor := uint64(hms)
 	for rows.Next() {
 		var modseq, uid, origin, size int64
@@ -101,6 +99,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 			}
 			m.insertView(x)
 			m.uidNext = max(m.uidNext, u+1)
+			fresh = append(fresh, x)
 			changes = append(changes, store.Change{Kind: store.ChangeNew, UID: u, Message: x.info()})
 		case journalFlags:
 			i := m.find(u)
@@ -109,7 +108,7 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 			}
 			x := &m.msgs[i]
 			x.flags, x.keywords, x.modseq = store.SystemFlags(flags), kw, uint64(modseq)
-			changes = append(changes, store.Change{Kind: store.ChangeFlags, UID: u, Message: x.info()})
+			changes = append(changes, store.Change{Kind: store.ChangeFlags, UID: u, Message: m.info(x)})
 		case journalExpunge:
 			if m.find(u) < 0 {
 				continue
@@ -123,13 +122,13 @@ func (m *Mailbox) Poll(ctx context.Context) ([]store.Change, error) {
 	}
 	m.known = max(m.known, cursor)
 	m.uidNext = max(m.uidNext, uint32(un))
-	return changes, nil
+	return m.reportNew(ctx, changes, fresh, recentUpTo)
 }
 
 // resync brings a view whose journal entries were pruned up to date
 // from the message table: expunges, then new messages, then flag
 // changes (the order they happened in is no longer known).
-func (m *Mailbox) resync(ctx context.Context) ([]store.Change, error) {
+func (m *Mailbox) resync(ctx context.Context, recentUpTo int64) ([]store.Change, error) {
 	var fresh []msg
 	var un, hms int64
 	err := pgx.BeginTxFunc(ctx, m.b.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -154,15 +153,59 @@ func (m *Mailbox) resync(ctx context.Context) ([]store.Change, error) {
 		}
 	}
 	var flagChanges []store.Change
+	var added []msg
 	for _, x := range fresh {
 		i := m.find(x.uid)
 		switch {
 		case i < 0:
+			added = append(added, x)
 			changes = append(changes, store.Change{Kind: store.ChangeNew, UID: x.uid, Message: x.info()})
 		case x.modseq > m.msgs[i].modseq:
-			flagChanges = append(flagChanges, store.Change{Kind: store.ChangeFlags, UID: x.uid, Message: x.info()})
+			flagChanges = append(flagChanges, store.Change{Kind: store.ChangeFlags, UID: x.uid, Message: m.info(&x)})
 		}
 	}
 	m.msgs, m.known, m.uidNext = fresh, max(m.known, uint64(hms)), max(m.uidNext, uint32(un))
-	return append(changes, flagChanges...), nil
+	return m.reportNew(ctx, append(changes, flagChanges...), added, recentUpTo)
+}
+
+// firstPoll reads the view of a handle that has shown nothing yet and
+// reports what changed since it was opened, as if the view had been
+// read then: messages expunged since (from the journal), messages
+// added since (UID at or above the UIDNEXT seen at open) and flag
+// changes since (modseq above the one seen at open). A journal pruned
+// past the open point loses only the expunges, of messages the caller
+// never saw.
+func (m *Mailbox) firstPoll(ctx context.Context) ([]store.Change, error) {
+	openModSeq, openNext := m.known, m.uidNext
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	if m.known <= openModSeq {
+		return nil, nil
+	}
+	var changes []store.Change
+	rows, err := m.b.pool.Query(ctx, `SELECT uid FROM pgstore_journal WHERE mailbox_id = $1 AND modseq > $2 AND kind = $3 AND uid < $4
+		ORDER BY modseq, id`, m.id, int64(openModSeq), journalExpunge, int64(openNext))
+	if err != nil {
+		return nil, dbErr("poll", err)
+	}
+	gone, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, dbErr("poll", err)
+	}
+	for _, u := range gone {
+		if m.find(uint32(u)) < 0 {
+			changes = append(changes, store.Change{Kind: store.ChangeExpunge, UID: uint32(u)})
+		}
+	}
+	for i := range m.msgs {
+		x := &m.msgs[i]
+		switch {
+		case x.uid >= openNext:
+			changes = append(changes, store.Change{Kind: store.ChangeNew, UID: x.uid, Message: m.info(x)})
+		case x.modseq > openModSeq:
+			changes = append(changes, store.Change{Kind: store.ChangeFlags, UID: x.uid, Message: m.info(x)})
+		}
+	}
+	return changes, nil
 }

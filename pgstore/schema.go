@@ -95,6 +95,17 @@ CREATE TABLE pgstore_body_data (
 	PRIMARY KEY (key, name)
 );
 `,
+	// 3: \Recent (the highest UID a writable handle has seen, as
+	// Dovecot's first_recent_uid - 1), and the rows SyncDeliveries
+	// writes to flush the WAL (one per Backend).
+	`
+ALTER TABLE pgstore_mailboxes ADD COLUMN IF NOT EXISTS recent_upto bigint NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS pgstore_sync (
+	backend bigint PRIMARY KEY,
+	n bigint NOT NULL,
+	touched timestamptz NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this package writes and reads.

@@ -306,10 +306,11 @@ func (s *Store) Status(ctx context.Context, name string) (store.MailboxStatus, e
 	}
 	st := store.MailboxStatus{UIDValidity: r.uidValidity, UIDNext: r.uidNext, HighestModSeq: r.highestModSeq,
 		Messages: uint32(r.messages), Size: r.size}
-	var unseen, deleted int64
-	err = s.b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE flags & $2 = 0), count(*) FILTER (WHERE flags & $3 <> 0)
-		FROM pgstore_messages WHERE mailbox_id = $1`, r.id, int32(store.Seen), int32(store.Deleted)).Scan(&unseen, &deleted)
-	st.Unseen, st.Deleted = uint32(unseen), uint32(deleted)
+	var unseen, deleted, recent int64
+	err = s.b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE flags & $2 = 0), count(*) FILTER (WHERE flags & $3 <> 0),
+		count(*) FILTER (WHERE uid > (SELECT recent_upto FROM pgstore_mailboxes WHERE id = $1))
+		FROM pgstore_messages WHERE mailbox_id = $1`, r.id, int32(store.Seen), int32(store.Deleted)).Scan(&unseen, &deleted, &recent)
+	st.Unseen, st.Deleted, st.Recent = uint32(unseen), uint32(deleted), uint32(recent)
 	return st, dbErr("status", err)
 }
 

@@ -158,7 +158,7 @@ func startServer(t *testing.T, srv *Server) *env {
 		e.auth = a
 	}
 	if srv.Backend == nil {
-		srv.Backend = maildirBackend(e.root)
+		srv.Backend = testBackend(t, e.root, maildirBackend(e.root))
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -183,9 +183,9 @@ func (e *env) maildirPath(user string) string { return filepath.Join(e.root, use
 
 // openStore opens user's store directly (as a second, IMAP-like session
 // would).
-func (e *env) openStore(user string) *maildir.Store {
+func (e *env) openStore(user string) store.Store {
 	e.t.Helper()
-	st, err := maildir.Open(e.maildirPath(user), maildir.Options{NoSync: true, Hostname: "test"})
+	st, err := testBackend(e.t, e.root, maildirBackend(e.root)).Open(context.Background(), user)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -126,10 +126,10 @@ func startIMAPAndPOP3(t *testing.T, shared bool) *mixedEnv {
 			return filepath.Join(dir, user, "Maildir"), nil
 		}, maildir.Options{NoSync: true, Hostname: "test"})
 	}
-	ib := newBackend()
+	ib := testBackend(t, dir, newBackend())
 	pb := ib
 	if !shared {
-		pb = newBackend()
+		pb = testBackend(t, dir, newBackend())
 	}
 	listen := func() net.Listener {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/blob"
 	"github.com/yubinmail/yubin/blob/s3blob"
 	"github.com/yubinmail/yubin/config"
@@ -73,21 +72,34 @@ func checkBlobLocation(v string) error {
 	return err
 }
 
-// openStores is newStores, or for mail_location = pgsql:... a pgstore
-// backend, which connects (and migrates the schema) at start: a
-// database that is unreachable or newer than this binary stops the
-// start with a clear error.
+// openStores returns the mail backend: the file formats of newStores
+// for users whose mail location (the userdb's mail field, mail_location
+// by default) is a path, maildir:, sdbox: or mbox:, and pgstore for
+// those whose location is pgsql:CONNSTRING (mailloc_peruser.go). When
+// mail_location itself is pgsql:, its database is connected (and its
+// schema migrated) at start: a database that is unreachable or newer
+// than this binary stops the start with a clear error. Other pgsql:
+// locations named only by some users' mail fields connect on first use.
 func openStores(c *config.Config, u *users, log *slog.Logger) (mailBackend, error) {
 	loc := mailLocationOf(c)
-	blobLoc := c.Get("mail_blob_location")
-	if !isPgsqlLocation(loc) {
-		if blobLoc != "" {
-			log.Warn("mail_blob_location has no effect: mail_location is not pgsql:")
-		}
-		return newStores(c, u, log), nil
+	if !isPgsqlLocation(loc) && c.Get("mail_blob_location") != "" {
+		log.Warn("mail_blob_location applies only to users whose mail location is pgsql:")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	r := &routedStores{files: newStores(c, u, log), users: u, c: c, log: log, pg: map[string]*pgstore.Backend{}}
+	if isPgsqlLocation(loc) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := r.pgBackend(ctx, loc); err != nil {
+			r.files.Close()
+			return nil, fmt.Errorf("mail_location: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// openPgstore connects a pgstore backend for a pgsql:CONNSTRING mail
+// location, with bodies where mail_blob_location says.
+func openPgstore(ctx context.Context, c *config.Config, loc string, log *slog.Logger) (*pgstore.Backend, error) {
 	opts := pgstore.Options{
 		Logger:         log,
 		AutoMailboxes:  store.DefaultAutoMailboxes(),
@@ -95,35 +107,12 @@ func openStores(c *config.Config, u *users, log *slog.Logger) (mailBackend, erro
 		GCInterval:     time.Hour,
 	}
 	withIMAPMessageData(&opts)
-	if strings.HasPrefix(blobLoc, "s3://") {
+	if blobLoc := c.Get("mail_blob_location"); strings.HasPrefix(blobLoc, "s3://") {
 		bs, err := s3BlobStore(ctx, blobLoc, log)
 		if err != nil {
 			return nil, fmt.Errorf("mail_blob_location: %w", err)
 		}
 		opts.Blobs = bs
 	}
-	b, err := pgstore.Open(ctx, strings.TrimPrefix(loc, "pgsql:"), opts)
-	if err != nil {
-		return nil, fmt.Errorf("mail_location: %w", err)
-	}
-	return &pgStores{Backend: b, users: u}, nil
-}
-
-// pgStores opens pgstore stores for the users the userdb knows.
-type pgStores struct {
-	*pgstore.Backend
-	users *users
-}
-
-// Open implements store.Backend: the userdb decides who exists; the
-// store is keyed by the userdb's canonical name.
-func (p *pgStores) Open(ctx context.Context, user string) (store.Store, error) {
-	usr, err := p.users.LookupUser(ctx, user)
-	if errors.Is(err, auth.ErrUnknownUser) {
-		return nil, store.ErrNoSuchUser
-	}
-	if err != nil {
-		return nil, err
-	}
-	return p.Backend.Open(ctx, usr.Name)
+	return pgstore.Open(ctx, strings.TrimPrefix(loc, "pgsql:"), opts)
 }

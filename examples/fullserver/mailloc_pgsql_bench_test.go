@@ -122,13 +122,13 @@ func TestPgsqlDeliveryRate(t *testing.T) {
 	users := []string{"bob", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"}
 	md.addUsers(users...)
 	md.start()
-	c, err := testutil.StartPGCluster()
+	// Unlike the tests' cluster, this one syncs, as a real database does
+	// (ALTER SYSTEM cannot turn fsync on: the command line outranks it).
+	c, err := testutil.StartPGClusterDurable()
 	if err != nil {
 		testutil.Unavailable(t, "PostgreSQL: %v", err)
 	}
 	t.Cleanup(c.Stop)
-	// Unlike the tests' cluster, this one syncs, as a real database does.
-	c.Exec("postgres", "ALTER SYSTEM SET fsync = on; ALTER SYSTEM SET synchronous_commit = on; SELECT pg_reload_conf();")
 	db := c.NewDatabase(t)
 	var pg []*instance
 	for i := 0; i < 3; i++ {

@@ -45,6 +45,12 @@ type imapConn struct {
 
 func dialIMAP(t *testing.T, in *instance) *imapConn {
 	t.Helper()
+	return dialIMAPAs(t, in, "bob")
+}
+
+// dialIMAPAs logs user@localhost (password pw-user) in.
+func dialIMAPAs(t *testing.T, in *instance, user string) *imapConn {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", in.addr("imap"), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +58,7 @@ func dialIMAP(t *testing.T, in *instance) *imapConn {
 	t.Cleanup(func() { c.Close() })
 	ic := &imapConn{t: t, c: c, r: bufio.NewReader(c)}
 	ic.line(10 * time.Second) // greeting
-	ic.cmd(`LOGIN bob@localhost pw-bob`)
+	ic.cmd("LOGIN " + user + "@localhost pw-" + user)
 	return ic
 }
 

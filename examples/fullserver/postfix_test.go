@@ -79,28 +79,7 @@ s.quit()
 	local := filepath.Join(dir, "mail") + "/"
 	os.MkdirAll(local, 0o700)
 	rc := filepath.Join(dir, "mbsyncrc")
-	os.WriteFile(rc, []byte(`IMAPAccount yubin
-Host localhost
-Port `+strconv.Itoa(in.ports["imaps"])+`
-User alice@localhost
-Pass pw-alice
-SSLType IMAPS
-CertificateFile `+filepath.Join(in.data, "tls", "cert.pem")+`
-
-IMAPStore remote
-Account yubin
-
-MaildirStore local
-Path `+local+`
-Inbox `+local+`INBOX
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns *
-Create Near
-SyncState *
-`), 0o600)
+	mbsyncRCFor(t, in, "alice", filepath.Join(in.data, "tls", "cert.pem"), local, rc, "Patterns *\nCreate Near\n")
 	out, err := exec.Command(mbsync, "-c", rc, "-a").CombinedOutput()
 	if err != nil {
 		t.Fatalf("mbsync: %v\n%s", err, out)

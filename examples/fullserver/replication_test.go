@@ -330,28 +330,7 @@ m.logout()
 // mbsyncRC writes an mbsync configuration for alice on the server in
 // (IMAPS, its test certificate) syncing into local.
 func mbsyncRC(t *testing.T, in *instance, cert, local, rc string) {
-	os.WriteFile(rc, []byte(`IMAPAccount yubin
-Host localhost
-Port `+strconv.Itoa(in.ports["imaps"])+`
-User alice@localhost
-Pass pw-alice
-SSLType IMAPS
-CertificateFile `+cert+`
-
-IMAPStore remote
-Account yubin
-
-MaildirStore local
-Path `+local+`
-Inbox `+local+`INBOX
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns INBOX
-Create Near
-SyncState *
-`), 0o600)
+	mbsyncRCFor(t, in, "alice", cert, local, rc, "Patterns INBOX\nCreate Near\n")
 }
 
 func localCount(t *testing.T, local string) int {

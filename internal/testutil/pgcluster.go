@@ -35,7 +35,15 @@ type PGCluster struct {
 // when the test runs as root) with fsync off. It needs no testing.TB,
 // so a TestMain can call it; Stop ends it. The error says why it could
 // not start (PostgreSQL 15 missing included).
-func StartPGCluster() (*PGCluster, error) {
+func StartPGCluster() (*PGCluster, error) { return startPGCluster(false) }
+
+// StartPGClusterDurable is StartPGCluster with fsync and synchronous
+// commit on, as a production database runs: for measurements of what
+// durability costs (command-line settings outrank ALTER SYSTEM, so the
+// cluster must start this way).
+func StartPGClusterDurable() (*PGCluster, error) { return startPGCluster(true) }
+
+func startPGCluster(durable bool) (*PGCluster, error) {
 	initdb, server := filepath.Join(PostgresBin, "initdb"), filepath.Join(PostgresBin, "postgres")
 	for _, p := range []string{initdb, server} {
 		if _, err := os.Stat(p); err != nil {
@@ -74,9 +82,13 @@ func StartPGCluster() (*PGCluster, error) {
 		return fail(fmt.Errorf("initdb: %v\n%s", err, out))
 	}
 	// Unix socket only: the port number only names the socket file.
+	sync := "off"
+	if durable {
+		sync = "on"
+	}
 	c.cmd = exec.Command(server, "-D", data, "-p", strconv.Itoa(c.Port), "-k", dir,
-		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=400",
+		"-c", "listen_addresses=", "-c", "fsync="+sync, "-c", "synchronous_commit="+sync,
+		"-c", "full_page_writes="+sync, "-c", "shared_buffers=32MB", "-c", "max_connections=400",
 		"-c", "logging_collector=off")
 	c.cmd.Dir = dir
 	logf, err := os.Create(c.Log)
