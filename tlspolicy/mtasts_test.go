@@ -56,6 +56,7 @@ func TestSTSCache(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
+			return
 		}
 		w.Header().Set("Content-Type", ctype)
 		w.WriteHeader(status)

@@ -103,7 +103,7 @@ func TestSTSSaveLoad(t *testing.T) {
 	if _, err := s.Policy(context.Background(), "a.test"); err == nil {
 		t.Fatal("the loaded policy outlived its max_age")
 	}
-	bad := strings.Replace(saved, "mode: enforce", "mode: sometimes", 1)
+	bad := strings.ReplaceAll(saved, "mode: enforce", "mode: sometimes")
 	s2 := &STS{Now: func() time.Time { return now.Add(-25 * time.Hour) }}
 	if err := s2.Load(strings.NewReader(bad)); err != nil || len(s2.cache) != 0 {
 		t.Fatalf("an invalid saved policy: %v, %d cached", err, len(s2.cache))
