@@ -166,6 +166,24 @@ func (e *RemoteEndpoint) DeleteMailbox(ctx context.Context, name string) error {
 	return err
 }
 
+// RenameMailbox implements Endpoint.
+func (e *RemoteEndpoint) RenameMailbox(ctx context.Context, oldName, newName string) error {
+	_, err := e.call(ctx, &Request{Op: "rename", Mailbox: oldName, NewName: newName})
+	return err
+}
+
+// RenameState implements Endpoint.
+func (e *RemoteEndpoint) RenameState(ctx context.Context, renames map[string]string) error {
+	_, err := e.call(ctx, &Request{Op: "renamestate", Renames: renames})
+	return err
+}
+
+// SetSpecialUse implements Endpoint.
+func (e *RemoteEndpoint) SetSpecialUse(ctx context.Context, name, attr string) error {
+	_, err := e.call(ctx, &Request{Op: "specialuse", Mailbox: name, SpecialUse: attr})
+	return err
+}
+
 // Subscribe implements Endpoint.
 func (e *RemoteEndpoint) Subscribe(ctx context.Context, name string, on bool) error {
 	_, err := e.call(ctx, &Request{Op: "subscribe", Mailbox: name, On: on})

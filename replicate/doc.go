@@ -23,12 +23,28 @@
 //
 // # What is replicated
 //
-// Mailboxes (create, delete; a rename arrives as a delete of the old
-// name and a creation of the new one with all its mail), subscriptions,
-// the special-use attribute given at creation, messages with their bytes,
-// internal date and GUID, flags and keywords, expunges, UIDVALIDITY and
-// UIDNEXT. Not replicated: special-use changes after creation (the store
-// contract has no call for it), Sieve scripts, quota settings.
+// Mailboxes (create, delete, rename), subscriptions, special-use
+// attributes (at creation, and changed later through
+// store.SpecialUseSetter), messages with their bytes, internal date and
+// GUID, flags and keywords, expunges, UIDVALIDITY and UIDNEXT. Not
+// replicated: quota settings.
+//
+// # Renames
+//
+// A mailbox is known across a rename by its UIDVALIDITY (which a rename
+// keeps, and which IMAP's MAILBOXID is made of), as dsync knows it by its
+// mailbox GUID: a base mailbox missing under its name on one side, while
+// that side has a mailbox not in the base with the same UIDVALIDITY and
+// some of the base's messages (a few GUIDs are probed), was renamed
+// there. The rename is replayed as a rename on the other side, so no
+// message is copied and clients keep UIDs and UIDVALIDITY; the state
+// follows the mailbox. Conflicts: renamed on one side and deleted on the
+// other keeps the mailbox and its mail on both; renamed on both sides
+// to different names takes the name that sorts first on both (dsync
+// takes the newer rename, whose time the store does not keep); a rename
+// onto a name the other side created meanwhile moves that mailbox aside
+// to "<name>-temp-<hex>" (as dsync's temp- names) on both; names swapped
+// or chained go through temporary names.
 //
 // # Stores
 //
@@ -133,6 +149,5 @@
 // A sync lists each changed mailbox's messages on each side (in memory,
 // from the store's index) to compute its diff; the State is one JSON
 // file per user rewritten after each sync, which is cheap for ordinary
-// mailboxes and costs O(messages) for very large ones. Special-use
-// changes and renames are not replicated as such (see above).
+// mailboxes and costs O(messages) for very large ones.
 package replicate

@@ -230,6 +230,12 @@ func (sc *serverConn) call(ctx context.Context, e *LocalEndpoint, q *Request) (R
 		return Response{}, e.DeleteMailbox(ctx, q.Mailbox)
 	case "subscribe":
 		return Response{}, e.Subscribe(ctx, q.Mailbox, q.On)
+	case "rename":
+		return Response{}, e.RenameMailbox(ctx, q.Mailbox, q.NewName)
+	case "renamestate":
+		return Response{}, e.RenameState(ctx, q.Renames)
+	case "specialuse":
+		return Response{}, e.SetSpecialUse(ctx, q.Mailbox, q.SpecialUse)
 	case "append":
 		dr := &dataReader{r: sc.r, max: sc.max}
 		err := e.Append(ctx, q.Mailbox, *q.Msg, dr)

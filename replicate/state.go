@@ -24,6 +24,7 @@ type State struct {
 // and its messages by GUID.
 type MailboxState struct {
 	UIDValidity uint32             `json:"uidvalidity"`
+	SpecialUse  string             `json:"special_use,omitempty"`
 	Msgs        map[string]BaseMsg `json:"msgs,omitempty"`
 }
 
