@@ -243,7 +243,31 @@ func (e *RemoteEndpoint) Renumber(ctx context.Context, mailbox string, uidValidi
 }
 
 // Commit implements Endpoint.
-func (e *RemoteEndpoint) Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error {
-	_, err := e.call(ctx, &Request{Op: "commit", Gen: gen, Subs: subs, Commits: cs})
+func (e *RemoteEndpoint) Commit(ctx context.Context, gen uint64, subs []string, sieve *SieveBase, cs []Commit) error {
+	_, err := e.call(ctx, &Request{Op: "commit", Gen: gen, Subs: subs, SieveBase: sieve, Commits: cs})
+	return err
+}
+
+// GetScript implements Endpoint.
+func (e *RemoteEndpoint) GetScript(ctx context.Context, name string) ([]byte, error) {
+	r, err := e.call(ctx, &Request{Op: "getscript", Script: name})
+	return r.Text, err
+}
+
+// PutScript implements Endpoint.
+func (e *RemoteEndpoint) PutScript(ctx context.Context, name string, text []byte) error {
+	_, err := e.call(ctx, &Request{Op: "putscript", Script: name, Text: text})
+	return err
+}
+
+// DeleteScript implements Endpoint.
+func (e *RemoteEndpoint) DeleteScript(ctx context.Context, name string) error {
+	_, err := e.call(ctx, &Request{Op: "deletescript", Script: name})
+	return err
+}
+
+// SetActiveScript implements Endpoint.
+func (e *RemoteEndpoint) SetActiveScript(ctx context.Context, name string) error {
+	_, err := e.call(ctx, &Request{Op: "activescript", Script: name})
 	return err
 }

@@ -36,7 +36,8 @@
 // mailbox GUID: a base mailbox missing under its name on one side, while
 // that side has a mailbox not in the base with the same UIDVALIDITY and
 // some of the base's messages (a few GUIDs are probed), was renamed
-// there. The rename is replayed as a rename on the other side, so no
+// there. An empty mailbox renamed travels as a delete and a create
+// (nothing to copy; clients see a new UIDVALIDITY). The rename is replayed as a rename on the other side, so no
 // message is copied and clients keep UIDs and UIDVALIDITY; the state
 // follows the mailbox. Conflicts: renamed on one side and deleted on the
 // other keeps the mailbox and its mail on both; renamed on both sides

@@ -58,9 +58,18 @@ type Endpoint interface {
 	// Renumber gives a mailbox a new UIDVALIDITY and UIDs by GUID
 	// (store.Replica.ReplicaRenumber).
 	Renumber(ctx context.Context, mailbox string, uidValidity, uidNext uint32, uids map[string]uint32) error
+	// GetScript returns a Sieve script's text.
+	GetScript(ctx context.Context, name string) ([]byte, error)
+	// PutScript stores a Sieve script.
+	PutScript(ctx context.Context, name string, text []byte) error
+	// DeleteScript removes a Sieve script.
+	DeleteScript(ctx context.Context, name string) error
+	// SetActiveScript makes a script the active one ("" none).
+	SetActiveScript(ctx context.Context, name string) error
 	// Commit ends the sync: the side records the new state of
-	// generation gen (its base updated by cs, subscriptions subs).
-	Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error
+	// generation gen (its base updated by cs, subscriptions subs, Sieve
+	// scripts sieve, nil when they are not synced).
+	Commit(ctx context.Context, gen uint64, subs []string, sieve *SieveBase, cs []Commit) error
 }
 
 // BeginResult is what a side reports when a sync begins.
@@ -78,6 +87,10 @@ type BeginResult struct {
 	// Base lists the mailboxes of the base (what was on both sides at
 	// the last sync), so a rename on either side is found.
 	Base []BaseMailbox `json:"base,omitempty"`
+	// Sieve lists the side's Sieve scripts (nil: it keeps none for the
+	// user, and scripts are not synced); SieveBase is the base's.
+	Sieve     *SieveScripts `json:"sieve,omitempty"`
+	SieveBase *SieveBase    `json:"sieve_base,omitempty"`
 }
 
 // BaseMailbox is one mailbox of the base as a side reports it at Begin.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/yubinmail/yubin/sieve/sievestore"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -20,6 +21,9 @@ type LocalEndpoint struct {
 	States  *StateStore
 	Partner string
 	User    string
+	// Sieve is the user's Sieve script storage; nil: scripts are not
+	// synced.
+	Sieve *sievestore.Store
 	// MaxMessageSize refuses appends of larger messages (0: no limit
 	// beyond the store's own).
 	MaxMessageSize int64
@@ -136,6 +140,12 @@ func (e *LocalEndpoint) Begin(ctx context.Context, gen uint64) (BeginResult, err
 	}
 	if res.Subscriptions, err = e.Store.Subscriptions(ctx); err != nil {
 		return BeginResult{}, err
+	}
+	if e.Sieve != nil {
+		if res.Sieve, err = sieveScripts(ctx, e.Sieve); err != nil {
+			return BeginResult{}, err
+		}
+		res.SieveBase = e.base.Sieve
 	}
 	return res, nil
 }
@@ -309,6 +319,44 @@ func (e *LocalEndpoint) RenameState(ctx context.Context, renames map[string]stri
 		}
 	}
 	return nil
+}
+
+var errNoSieve = fmt.Errorf("replicate: no Sieve storage: %w", store.ErrNotAllowed)
+
+// GetScript implements Endpoint.
+func (e *LocalEndpoint) GetScript(ctx context.Context, name string) ([]byte, error) {
+	if e.Sieve == nil {
+		return nil, errNoSieve
+	}
+	return e.Sieve.Get(ctx, name)
+}
+
+// PutScript implements Endpoint.
+func (e *LocalEndpoint) PutScript(ctx context.Context, name string, text []byte) error {
+	if e.Sieve == nil {
+		return errNoSieve
+	}
+	return e.Sieve.Put(ctx, name, text)
+}
+
+// DeleteScript implements Endpoint. A script gone already is no error.
+func (e *LocalEndpoint) DeleteScript(ctx context.Context, name string) error {
+	if e.Sieve == nil {
+		return errNoSieve
+	}
+	err := e.Sieve.Delete(ctx, name)
+	if errors.Is(err, sievestore.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// SetActiveScript implements Endpoint.
+func (e *LocalEndpoint) SetActiveScript(ctx context.Context, name string) error {
+	if e.Sieve == nil {
+		return errNoSieve
+	}
+	return e.Sieve.SetActive(ctx, name)
 }
 
 // SetSpecialUse implements Endpoint.
@@ -641,11 +689,11 @@ func (e *LocalEndpoint) Renumber(ctx context.Context, mailbox string, uidValidit
 }
 
 // Commit implements Endpoint.
-func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error {
+func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, sieve *SieveBase, cs []Commit) error {
 	if e.base == nil {
 		return errors.New("replicate: commit without begin")
 	}
-	next := &State{Gen: gen, Subscriptions: subs, Mailboxes: map[string]*MailboxState{}}
+	next := &State{Gen: gen, Subscriptions: subs, Sieve: sieve, Mailboxes: map[string]*MailboxState{}}
 	for name, mb := range e.base.Mailboxes {
 		next.Mailboxes[name] = mb
 	}

@@ -14,8 +14,10 @@ import (
 // OBJECTID MAILBOXID is made of here, and what a rename keeps), as dsync
 // knows it by its mailbox GUID: a mailbox of the base missing under its
 // name on one side, while that side has a mailbox not in the base with
-// the same UIDVALIDITY holding some of the base's messages (or the base
-// mailbox held none), was renamed on that side.
+// the same UIDVALIDITY holding some of the base's messages, was renamed
+// on that side. (UIDVALIDITYs alone can repeat: each server allocates
+// its own, and a mailbox aligned to the partner's takes one of the
+// partner's.)
 
 // rename is one rename: a mailbox's old and new names.
 type rename struct{ from, to string }
@@ -32,7 +34,10 @@ func findRenames(ctx context.Context, e Endpoint, r BeginResult) map[string]stri
 	}
 	gone := map[uint32][]BaseMailbox{}
 	for _, b := range r.Base {
-		if m := cur[normName(b.Name)]; m != nil && m.UIDValidity == b.UIDValidity {
+		if m := cur[normName(b.Name)]; m != nil && m.UIDValidity == b.UIDValidity || len(b.Probe) == 0 {
+			// Still there, or nothing to recognise it by: an empty
+			// mailbox renamed is a delete and a create, which copy
+			// nothing.
 			continue
 		}
 		gone[b.UIDValidity] = append(gone[b.UIDValidity], b)
@@ -44,11 +49,8 @@ func findRenames(ctx context.Context, e Endpoint, r BeginResult) map[string]stri
 			continue
 		}
 		b, to := bs[0], cands[0]
-		if len(b.Probe) > 0 {
-			h, err := e.Hash(ctx, to, b.Probe)
-			if err != nil || len(h) == 0 {
-				continue
-			}
+		if h, err := e.Hash(ctx, to, b.Probe); err != nil || len(h) == 0 {
+			continue
 		}
 		out[normName(b.Name)] = to
 	}

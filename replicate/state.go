@@ -18,6 +18,7 @@ type State struct {
 	Gen           uint64                   `json:"gen"`
 	Subscriptions []string                 `json:"subscriptions,omitempty"`
 	Mailboxes     map[string]*MailboxState `json:"mailboxes,omitempty"`
+	Sieve         *SieveBase               `json:"sieve,omitempty"`
 }
 
 // MailboxState is a mailbox of the State: this side's UIDVALIDITY then

@@ -116,11 +116,16 @@ func (s *Syncer) Sync(ctx context.Context, a, b Endpoint) (Stats, error) {
 			commits = append(commits, *c)
 		}
 	}
+	sieve, err := s.mergeSieve(ctx, a, b, ba, bb)
+	if err != nil {
+		s.log().Warn("replicate: Sieve scripts not all synced", "err", err)
+		errs = append(errs, err)
+	}
 	newGen := maxGen + 1
-	if err := b.Commit(ctx, newGen, subs, commits); err != nil {
+	if err := b.Commit(ctx, newGen, subs, sieve, commits); err != nil {
 		return st, err
 	}
-	if err := a.Commit(ctx, newGen, subs, commits); err != nil {
+	if err := a.Commit(ctx, newGen, subs, sieve, commits); err != nil {
 		return st, err
 	}
 	return st, errors.Join(errs...)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/yubinmail/yubin/sieve/sievestore"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -91,6 +92,9 @@ type Request struct {
 	Mailbox     string            `json:"mailbox,omitempty"`
 	NewName     string            `json:"new_name,omitempty"`
 	Renames     map[string]string `json:"renames,omitempty"`
+	Script      string            `json:"script,omitempty"`
+	Text        []byte            `json:"text,omitempty"`
+	SieveBase   *SieveBase        `json:"sieve_base,omitempty"`
 	SpecialUse  string            `json:"special_use,omitempty"`
 	Full        bool              `json:"full,omitempty"`
 	On          bool              `json:"on,omitempty"`
@@ -116,6 +120,7 @@ type Response struct {
 	Diff   *Diff             `json:"diff,omitempty"`
 	Failed []uint32          `json:"failed,omitempty"`
 	Hashes map[string]string `json:"hashes,omitempty"`
+	Text   []byte            `json:"text,omitempty"`
 }
 
 // Limits of a decoded request beyond the frame size.
@@ -144,7 +149,7 @@ func (q *Request) validate() error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrInvalidRequest, what) }
 	switch q.Op {
 	case "hello", "user", "gens", "begin", "diff", "hash", "create", "delete", "subscribe",
-		"rename", "renamestate", "specialuse", "append", "fetch", "flags", "expunge", "uidnext", "renumber", "commit":
+		"rename", "renamestate", "specialuse", "getscript", "putscript", "deletescript", "activescript", "append", "fetch", "flags", "expunge", "uidnext", "renumber", "commit":
 	default:
 		return bad("unknown op")
 	}
@@ -183,6 +188,16 @@ func (q *Request) validate() error {
 	for _, c := range q.Changes {
 		if c.UID == 0 || !validFlags(c.Flags) {
 			return bad("flag change")
+		}
+	}
+	switch q.Op {
+	case "getscript", "putscript", "deletescript":
+		if !sievestore.ValidName(q.Script) {
+			return bad("script name")
+		}
+	case "activescript":
+		if q.Script != "" && !sievestore.ValidName(q.Script) {
+			return bad("script name")
 		}
 	}
 	if len(q.Renames) > maxListLen {
@@ -237,6 +252,7 @@ const (
 	codeNoReplica = "no_replica"
 	codeNoUser    = "no_such_user"
 	codeExists    = "mailbox_exists"
+	codeNoScript  = "no_such_script"
 	codeNotAllow  = "not_allowed"
 	codeInternal  = "internal"
 )
@@ -252,6 +268,7 @@ var codeErrs = map[string]error{
 	codeInvalid:   ErrInvalidRequest,
 	codeBusy:      ErrBusy,
 	codeExists:    store.ErrMailboxExists,
+	codeNoScript:  sievestore.ErrNotFound,
 	codeNotAllow:  store.ErrNotAllowed,
 }
 
