@@ -119,7 +119,8 @@
 // message is copied to the other side before it is removed from its own
 // (renumbering), so a sync cut at any point loses nothing: the next one
 // sees the half-done work as changes and finishes it. The State is
-// written (temporary file, fsync, rename, fsync of the directory) only
+// written (each file: temporary file, fsync, rename; then the directory
+// fsynced; the mailbox files before the header that names them) only
 // after the sync, on the partner first; a sync that did not complete
 // leaves the previous base, which is always safe to merge against. A
 // message appended to both sides under the same GUID (an interrupted
@@ -148,7 +149,7 @@
 // # Limits
 //
 // A sync lists each changed mailbox's messages on each side (in memory,
-// from the store's index) to compute its diff; the State is one JSON
-// file per user rewritten after each sync, which is cheap for ordinary
-// mailboxes and costs O(messages) for very large ones.
+// from the store's index) to compute its diff. The State is a small
+// header per user and a file per mailbox, and a sync rewrites only the
+// files of the mailboxes it changed (StateStore.Save).
 package replicate

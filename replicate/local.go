@@ -74,14 +74,7 @@ func (e *LocalEndpoint) replica() (store.Replica, error) {
 // Gens implements Endpoint.
 func (e *LocalEndpoint) Gens(ctx context.Context) ([]uint64, error) {
 	e.began = false // a new sync starts
-	cur, prev := e.States.Load(e.Partner, e.User)
-	var gens []uint64
-	for _, s := range []*State{cur, prev} {
-		if s != nil {
-			gens = append(gens, s.Gen)
-		}
-	}
-	return gens, nil
+	return e.States.Gens(e.Partner, e.User), nil
 }
 
 // Begin implements Endpoint. Called again in the same session with the
@@ -98,13 +91,9 @@ func (e *LocalEndpoint) Begin(ctx context.Context, gen uint64) (BeginResult, err
 		e.base = &State{Mailboxes: map[string]*MailboxState{}}
 	}
 	if gen != 0 && !again {
-		cur, prev := e.States.Load(e.Partner, e.User)
-		switch {
-		case cur != nil && cur.Gen == gen:
-			e.base = cur
-		case prev != nil && prev.Gen == gen:
-			e.base = prev
-		default:
+		if st := e.States.LoadGen(e.Partner, e.User, gen); st != nil {
+			e.base = st
+		} else {
 			gen = 0
 		}
 		if e.base.Mailboxes == nil {
@@ -708,11 +697,19 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 			continue
 		}
 		old := next.Mailboxes[c.Mailbox]
-		mb := &MailboxState{UIDValidity: st.UIDValidity, SpecialUse: c.SpecialUse, Msgs: map[string]BaseMsg{}}
-		if old != nil && !c.Reset {
-			for g, b := range old.Msgs {
-				mb.Msgs[g] = b
+		var mb *MailboxState
+		if old != nil && !c.Reset && old.UIDValidity == st.UIDValidity {
+			// Changed in place: only a mailbox that changed is
+			// written again (StateStore.Save).
+			mb = old
+			if mb.Msgs == nil {
+				mb.Msgs = map[string]BaseMsg{}
 			}
+			if mb.SpecialUse != c.SpecialUse {
+				mb.SpecialUse, mb.dirty = c.SpecialUse, true
+			}
+		} else {
+			mb = &MailboxState{UIDValidity: st.UIDValidity, SpecialUse: c.SpecialUse, Msgs: map[string]BaseMsg{}, dirty: true}
 		}
 		for id, other := range c.Alias {
 			if _, ok := e.guids[c.Mailbox][other]; ok {
@@ -720,7 +717,10 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 			}
 		}
 		for _, id := range c.Del {
-			delete(mb.Msgs, e.local(c.Mailbox, id))
+			if _, ok := mb.Msgs[e.local(c.Mailbox, id)]; ok {
+				delete(mb.Msgs, e.local(c.Mailbox, id))
+				mb.dirty = true
+			}
 		}
 		for id, b := range c.Put {
 			l := e.local(c.Mailbox, id)
@@ -731,7 +731,10 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 			if l != id {
 				b.ID = id
 			}
-			mb.Msgs[l] = b
+			if x, ok := mb.Msgs[l]; !ok || x.UID != b.UID || x.ID != b.ID || !x.Flags.Equal(b.Flags) {
+				mb.Msgs[l] = b
+				mb.dirty = true
+			}
 		}
 		next.Mailboxes[c.Mailbox] = mb
 	}

@@ -27,12 +27,17 @@ type MailboxState struct {
 	UIDValidity uint32             `json:"uidvalidity"`
 	SpecialUse  string             `json:"special_use,omitempty"`
 	Msgs        map[string]BaseMsg `json:"msgs,omitempty"`
+	// File names the file of Msgs under the StateStore's box
+	// directory ("" in a State not saved yet, or an older one whose
+	// Msgs are inline).
+	File  string `json:"file,omitempty"`
+	dirty bool   // Msgs changed since loaded: Save writes a new file
 }
 
 // StateStore keeps States on disk: one directory per partner and user
-// under Dir, files "state" and "state.prev" (JSON), each written to a
-// temporary file, fsynced, renamed into place and the directory
-// fsynced before the write returns.
+// under Dir, with headers "state" and "state.prev" (JSON: generation,
+// subscriptions, Sieve scripts, mailboxes) and a file per mailbox state
+// under box/, rewritten only when that mailbox changed (see Save).
 type StateStore struct {
 	Dir string
 	// NoSync skips the fsyncs (tests only).
@@ -67,10 +72,41 @@ func (s *StateStore) Load(partner, user string) (cur, prev *State) {
 	if err != nil {
 		return nil, nil
 	}
-	return readState(filepath.Join(d, "state")), readState(filepath.Join(d, "state.prev"))
+	return s.readState(d, "state"), s.readState(d, "state.prev")
 }
 
-func readState(path string) *State {
+// LoadGen returns the State of generation gen (the current or the
+// previous one), nil when neither is.
+func (s *StateStore) LoadGen(partner, user string, gen uint64) *State {
+	d, err := s.dir(partner, user)
+	if err != nil {
+		return nil
+	}
+	for _, f := range []string{"state", "state.prev"} {
+		if h := readHeader(filepath.Join(d, f)); h != nil && h.Gen == gen {
+			return s.readState(d, f)
+		}
+	}
+	return nil
+}
+
+// Gens returns the generations of the current and previous States
+// without reading their mailboxes.
+func (s *StateStore) Gens(partner, user string) []uint64 {
+	d, err := s.dir(partner, user)
+	if err != nil {
+		return nil
+	}
+	var out []uint64
+	for _, f := range []string{"state", "state.prev"} {
+		if h := readHeader(filepath.Join(d, f)); h != nil {
+			out = append(out, h.Gen)
+		}
+	}
+	return out
+}
+
+func readHeader(path string) *State {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
@@ -82,16 +118,80 @@ func readState(path string) *State {
 	return &st
 }
 
-// Save makes st the current State, the current one the previous.
+// readState reads a header and its mailboxes' files. A mailbox whose
+// file is missing or damaged is left out (it merges without a base,
+// which deletes nothing).
+func (s *StateStore) readState(d, name string) *State {
+	st := readHeader(filepath.Join(d, name))
+	if st == nil {
+		return nil
+	}
+	for n, mb := range st.Mailboxes {
+		if mb == nil {
+			delete(st.Mailboxes, n)
+			continue
+		}
+		if mb.File == "" {
+			continue // an older state, messages inline
+		}
+		data, err := os.ReadFile(filepath.Join(d, boxDir, mb.File))
+		if err != nil || json.Unmarshal(data, &mb.Msgs) != nil || !validBoxFile(mb.File) {
+			delete(st.Mailboxes, n)
+		}
+	}
+	return st
+}
+
+// boxDir holds one file per mailbox of the States, written only when the
+// mailbox's state changed; the headers ("state", "state.prev") name them.
+const boxDir = "box"
+
+func validBoxFile(f string) bool {
+	return f != "" && !strings.ContainsAny(f, "/\\") && f[0] != '.'
+}
+
+// Save makes st the current State, the current one the previous. The
+// messages of a mailbox are written (to a file of their own) only when
+// they changed since the State it was loaded from: a sync that changed
+// one message of one mailbox writes that mailbox's file and the small
+// header, not the whole user. Files neither header names are removed.
+//
+// Order, for crash safety: mailbox files (temporary file, fsync,
+// rename), their directory fsynced; the current header renamed to the
+// previous; the new header (temporary, fsync, rename); the directory
+// fsynced. Whatever the point of a crash, each header on disk names
+// files that are complete.
 func (s *StateStore) Save(partner, user string, st *State) error {
 	d, err := s.dir(partner, user)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(d, 0o700); err != nil {
+	bd := filepath.Join(d, boxDir)
+	if err := os.MkdirAll(bd, 0o700); err != nil {
 		return fmt.Errorf("replicate: state: %w", err)
 	}
-	data, err := json.Marshal(st)
+	hdr := &State{Gen: st.Gen, Subscriptions: st.Subscriptions, Sieve: st.Sieve, Mailboxes: make(map[string]*MailboxState, len(st.Mailboxes))}
+	wrote := false
+	for name, mb := range st.Mailboxes {
+		if mb.File == "" || mb.dirty {
+			f := fmt.Sprintf("%d-%s", st.Gen, escapeName(name))
+			data, err := json.Marshal(mb.Msgs)
+			if err != nil {
+				return err
+			}
+			if err := s.writeFile(filepath.Join(bd, f), data); err != nil {
+				return fmt.Errorf("replicate: state: %w", err)
+			}
+			mb.File, mb.dirty, wrote = f, false, true
+		}
+		hdr.Mailboxes[name] = &MailboxState{UIDValidity: mb.UIDValidity, SpecialUse: mb.SpecialUse, File: mb.File}
+	}
+	if wrote {
+		if err := s.syncDir(bd); err != nil {
+			return fmt.Errorf("replicate: state: %w", err)
+		}
+	}
+	data, err := json.Marshal(hdr)
 	if err != nil {
 		return err
 	}
@@ -101,10 +201,48 @@ func (s *StateStore) Save(partner, user string, st *State) error {
 			return fmt.Errorf("replicate: state: %w", err)
 		}
 	}
-	tmp := cur + ".tmp"
+	if err := s.writeFile(cur, data); err != nil {
+		return fmt.Errorf("replicate: state: %w", err)
+	}
+	if err := s.syncDir(d); err != nil {
+		return fmt.Errorf("replicate: state: %w", err)
+	}
+	s.removeUnused(d, hdr)
+	return nil
+}
+
+// removeUnused deletes the mailbox files neither cur nor the previous
+// header names (and temporary files a crash left).
+func (s *StateStore) removeUnused(d string, cur *State) {
+	keep := map[string]bool{}
+	for _, h := range []*State{cur, readHeader(filepath.Join(d, "state.prev"))} {
+		if h == nil {
+			continue
+		}
+		for _, mb := range h.Mailboxes {
+			if mb != nil {
+				keep[mb.File] = true
+			}
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(d, boxDir))
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !keep[e.Name()] {
+			os.Remove(filepath.Join(d, boxDir, e.Name()))
+		}
+	}
+}
+
+// writeFile writes data to path through a temporary file, fsynced and
+// renamed into place.
+func (s *StateStore) writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("replicate: state: %w", err)
+		return err
 	}
 	_, err = f.Write(data)
 	if err == nil && !s.NoSync {
@@ -114,17 +252,19 @@ func (s *StateStore) Save(partner, user string, st *State) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, cur)
+		err = os.Rename(tmp, path)
 	}
-	if err == nil && !s.NoSync {
-		var df *os.File
-		if df, err = os.Open(d); err == nil {
-			err = df.Sync()
-			df.Close()
-		}
+	return err
+}
+
+func (s *StateStore) syncDir(d string) error {
+	if s.NoSync {
+		return nil
 	}
+	df, err := os.Open(d)
 	if err != nil {
-		return fmt.Errorf("replicate: state: %w", err)
+		return err
 	}
-	return nil
+	defer df.Close()
+	return df.Sync()
 }
