@@ -247,8 +247,8 @@ var _ store.SpecialUseSetter = (*Store)(nil)
 // SetSpecialUse implements store.SpecialUseSetter: the attribute is
 // kept in yubin-special-use, as one given at creation.
 func (s *Store) SetSpecialUse(ctx context.Context, name, attr string) error {
-	if attr != "" && !store.IsSpecialUse(attr) {
-		return fmt.Errorf("maildir: special use %q: %w", attr, store.ErrNotAllowed)
+	if err := store.CheckSpecialUse(attr); err != nil {
+		return err
 	}
 	if _, err := s.Status(ctx, name); err != nil {
 		return err

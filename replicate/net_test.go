@@ -67,29 +67,35 @@ func TestNetworkSyncOverTLS(t *testing.T) {
 	appendMsg(t, p.A, "INBOX", "Subject: a\r\n\r\n"+strings.Repeat("x", 200000)+"\r\n", store.Flags{System: store.Seen})
 	appendMsg(t, p.B, "INBOX", "Subject: b\r\n\r\nB\r\n", store.Flags{})
 	p.B.CreateMailbox(context.Background(), "Remote", store.CreateOptions{})
-	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		// The partner releases the user when it sees the previous
-		// session end, which may be just after this side closed it: a
-		// sync that finds the user busy is retried, as the Replicator
-		// does.
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			re, err := d.Dial(ctx, "u")
-			if err == nil {
-				_, err = (&Syncer{}).Sync(ctx, p.ea, re)
-				re.Close()
-			}
-			if errors.Is(err, ErrBusy) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
+		netSync(t, p, d)
 	}
 	p.same()
+}
+
+// netSync syncs A with the partner reached through d. The partner
+// releases the user when it sees the previous session end, which may be
+// just after this side closed it: a sync that finds the user busy is
+// retried, as the Replicator does.
+func netSync(t *testing.T, p *pair, d *Dialer) Stats {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		re, err := d.Dial(ctx, "u")
+		var st Stats
+		if err == nil {
+			st, err = (&Syncer{}).Sync(ctx, p.ea, re)
+			re.Close()
+		}
+		if errors.Is(err, ErrBusy) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
 }
 
 func TestNetworkWrongSecretRefused(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -251,24 +250,7 @@ func TestSpecialUseAndSubscriptionsReplicated(t *testing.T) {
 func TestNetworkRenameReplayed(t *testing.T) {
 	p, d, _ := netPair(t, "s3cret", 0)
 	ctx := context.Background()
-	sync := func() Stats {
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			re, err := d.Dial(ctx, "u")
-			var st Stats
-			if err == nil {
-				st, err = (&Syncer{}).Sync(ctx, p.ea, re)
-				re.Close()
-			}
-			if errors.Is(err, ErrBusy) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}
-	}
+	sync := func() Stats { return netSync(t, p, d) }
 	p.A.CreateMailbox(ctx, "X", store.CreateOptions{})
 	appendMsg(t, p.A, "X", "m\r\n", store.Flags{})
 	sync()

@@ -2,7 +2,6 @@ package replicate
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -141,23 +140,5 @@ func sieveNetSync(t *testing.T, p *pair) func() Stats {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	d := &Dialer{Addr: ln.Addr().String(), Secret: "s", Partner: "a"}
-	return func() Stats {
-		ctx := context.Background()
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			re, err := d.Dial(ctx, "u")
-			var st Stats
-			if err == nil {
-				st, err = (&Syncer{}).Sync(ctx, p.ea, re)
-				re.Close()
-			}
-			if errors.Is(err, ErrBusy) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}
-	}
+	return func() Stats { return netSync(t, p, d) }
 }

@@ -2,7 +2,6 @@ package sdbox
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -12,8 +11,8 @@ var _ store.SpecialUseSetter = (*Store)(nil)
 // SetSpecialUse implements store.SpecialUseSetter: the attribute is
 // kept with those given at creation.
 func (s *Store) SetSpecialUse(ctx context.Context, name, attr string) error {
-	if attr != "" && !store.IsSpecialUse(attr) {
-		return fmt.Errorf("sdbox: special use %q: %w", attr, store.ErrNotAllowed)
+	if err := store.CheckSpecialUse(attr); err != nil {
+		return err
 	}
 	if _, err := s.Status(ctx, name); err != nil {
 		return err

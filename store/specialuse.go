@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // SpecialUseSetter is an optional interface of a Store, found by type
 // assertion, that changes the special-use attribute (RFC 6154) of an
@@ -13,4 +16,13 @@ type SpecialUseSetter interface {
 	// ErrNoSuchMailbox when the mailbox does not exist and
 	// ErrNotAllowed for another attribute.
 	SetSpecialUse(ctx context.Context, name, attr string) error
+}
+
+// CheckSpecialUse returns nil for "" and the attributes of RFC 6154
+// (IsSpecialUse), ErrNotAllowed for anything else.
+func CheckSpecialUse(attr string) error {
+	if attr != "" && !IsSpecialUse(attr) {
+		return fmt.Errorf("store: special use %q: %w", attr, ErrNotAllowed)
+	}
+	return nil
 }
