@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -58,7 +57,7 @@ func netPair(t *testing.T, secret string, maxMsg int64) (*pair, *Dialer, string)
 }
 
 // nopClose keeps the test's store open when the server closes it.
-type nopClose struct{ *maildir.Store }
+type nopClose struct{ store.Store }
 
 func (nopClose) Close() error { return nil }
 

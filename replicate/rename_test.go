@@ -214,7 +214,7 @@ func TestSpecialUseAndSubscriptionsReplicated(t *testing.T) {
 		}
 		return "?"
 	}
-	if err := p.A.SetSpecialUse(ctx, "Box", store.SpecialArchive); err != nil {
+	if err := p.A.(store.SpecialUseSetter).SetSpecialUse(ctx, "Box", store.SpecialArchive); err != nil {
 		t.Fatal(err)
 	}
 	p.A.Subscribe(ctx, "Box")
@@ -222,7 +222,7 @@ func TestSpecialUseAndSubscriptionsReplicated(t *testing.T) {
 	if got := special(p.B); got != store.SpecialArchive {
 		t.Errorf("B's special use %q, want \\Archive", got)
 	}
-	if err := p.B.SetSpecialUse(ctx, "Box", ""); err != nil {
+	if err := p.B.(store.SpecialUseSetter).SetSpecialUse(ctx, "Box", ""); err != nil {
 		t.Fatal(err)
 	}
 	p.B.Unsubscribe(ctx, "Box")
@@ -232,7 +232,7 @@ func TestSpecialUseAndSubscriptionsReplicated(t *testing.T) {
 	}
 	p.same()
 	// The attribute moves with a rename.
-	p.B.SetSpecialUse(ctx, "Box", store.SpecialSent)
+	p.B.(store.SpecialUseSetter).SetSpecialUse(ctx, "Box", store.SpecialSent)
 	p.sync()
 	p.A.RenameMailbox(ctx, "Box", "Sent2")
 	p.sync()
