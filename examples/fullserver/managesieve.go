@@ -84,6 +84,9 @@ func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, 
 		if err != nil {
 			return nil, err
 		}
+		if h.sieveChanged != nil {
+			return notifyingScripts{Scripts: st, user: id.User, changed: h.sieveChanged}, st.Create()
+		}
 		return st, st.Create()
 	})
 	exts := capabilityOrder(sieveExtensions(v.Get("sieve_extensions")))

@@ -198,6 +198,7 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 		defer stop.wg.Done()
 		rep.Run(ctx)
 	}()
+	h.sieveChanged = func(user string) { rep.Notify(user, replicate.PriorityHigh) }
 	w, ok := replicate.WatchBackend(stores, rep).(mailBackend)
 	if !ok {
 		cancel()

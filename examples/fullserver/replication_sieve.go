@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/sieve/managesieve"
 	"github.com/yubinmail/yubin/sieve/sievestore"
 )
 
@@ -51,4 +52,40 @@ func userSieveStore(v *config.Config, u *users) (func(ctx context.Context, user 
 		return &st, nil
 	}
 	return find, tmpl, nil
+}
+
+// notifyingScripts reports each change ManageSieve makes to a user's
+// scripts to the replicator, so the partner has it within a second, as
+// mail changes are.
+type notifyingScripts struct {
+	managesieve.Scripts
+	user    string
+	changed func(user string)
+}
+
+func (n notifyingScripts) done(err error) error {
+	if err == nil {
+		n.changed(n.user)
+	}
+	return err
+}
+
+// Put implements managesieve.Scripts.
+func (n notifyingScripts) Put(ctx context.Context, name string, script []byte) error {
+	return n.done(n.Scripts.Put(ctx, name, script))
+}
+
+// Delete implements managesieve.Scripts.
+func (n notifyingScripts) Delete(ctx context.Context, name string) error {
+	return n.done(n.Scripts.Delete(ctx, name))
+}
+
+// Rename implements managesieve.Scripts.
+func (n notifyingScripts) Rename(ctx context.Context, oldName, newName string) error {
+	return n.done(n.Scripts.Rename(ctx, oldName, newName))
+}
+
+// SetActive implements managesieve.Scripts.
+func (n notifyingScripts) SetActive(ctx context.Context, name string) error {
+	return n.done(n.Scripts.SetActive(ctx, name))
 }
