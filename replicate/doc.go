@@ -19,7 +19,8 @@
 //     time; failures are retried with a growing delay (1 s doubling up to
 //     FailureRetry); every user is synced again each FullSyncInterval.
 //     Snapshot, WriteOverview and WriteUserStatus print what
-//     `doveadm replicator status [mask]` prints.
+//     `doveadm replicator status [mask]` prints, byte for byte as
+//     Dovecot 2.3's table printer (compared with a running replicator).
 //
 // # What is replicated
 //

@@ -322,7 +322,7 @@ m.logout()
 	stage("kill -9 and restart, converged")
 
 	code, out, errOut := runCmd(t, "", "-config", p.a.cfg, "replicator", "status")
-	if code != 0 || !strings.Contains(out, "Queue 'full resync' requests") || !strings.Contains(out, "Total number of known users") {
+	if code != 0 || !strings.Contains(out, "Queued 'full resync' requests") || !strings.Contains(out, "Total number of known users") {
 		t.Errorf("replicator status: %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, "", "-config", p.a.cfg, "replicator", "status", "*")
