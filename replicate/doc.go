@@ -63,9 +63,13 @@
 // gets a new one on the side with store.Replica, and without it on
 // either side is not synced (ErrUIDValidityClash, reported). POP3 UIDLs
 // and IMAP UIDs survive a failover only with store.Replica on both
-// sides. sdbox would need the three Replica calls on its index and u.N
-// files, mbox X-UID headers written with a chosen UID and its X-IMAPbase
-// rewritten; neither is done.
+// sides. sdbox and mbox do not implement it yet (sdbox would need the
+// three calls on its transaction log and u.N files, with open handles
+// told of a new UIDVALIDITY; mbox X-UID headers written with a chosen UID
+// and X-IMAPbase rewritten); they replicate in the mode without it, which
+// TestFormats* run for maildir-sdbox, sdbox-sdbox, maildir-mbox and
+// sdbox-mbox. An mbox mailbox cannot have children, so a maildir or
+// sdbox tree with mail in a parent does not fit an mbox partner.
 //
 // # The sync
 //
