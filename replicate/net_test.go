@@ -45,7 +45,7 @@ func netPair(t *testing.T, secret string, maxMsg int64) (*pair, *Dialer, string)
 		if user != "u" {
 			return nil, store.ErrNoSuchUser
 		}
-		return nopClose{p.B}, nil
+		return nopClose{p.B.(maildirLike)}, nil
 	}), States: p.eb.States, Secret: "s3cret", TLSConfig: srvTLS, MaxMessageSize: maxMsg}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,8 +56,16 @@ func netPair(t *testing.T, secret string, maxMsg int64) (*pair, *Dialer, string)
 	return p, &Dialer{Addr: ln.Addr().String(), TLSConfig: cliTLS, Secret: secret, Partner: "a"}, ln.Addr().String()
 }
 
-// nopClose keeps the test's store open when the server closes it.
-type nopClose struct{ store.Store }
+// nopClose keeps the test's store open when the server closes it; its
+// optional interfaces stay visible.
+type nopClose struct{ maildirLike }
+
+// maildirLike is a store with maildir's optional interfaces.
+type maildirLike interface {
+	store.Store
+	store.Replica
+	store.SpecialUseSetter
+}
 
 func (nopClose) Close() error { return nil }
 

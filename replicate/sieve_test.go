@@ -129,7 +129,7 @@ func TestSieveScriptsReplicated(t *testing.T) {
 // returns a sync of A with it over the protocol.
 func sieveNetSync(t *testing.T, p *pair) func() Stats {
 	srv := &Server{Backend: store.BackendFunc(func(ctx context.Context, user string) (store.Store, error) {
-		return nopClose{p.B}, nil
+		return nopClose{p.B.(maildirLike)}, nil
 	}), States: p.eb.States, Secret: "s", Sieve: func(ctx context.Context, user string) (*sievestore.Store, error) {
 		return p.eb.Sieve, nil
 	}}
