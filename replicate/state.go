@@ -157,10 +157,11 @@ func validBoxFile(f string) bool {
 // header, not the whole user. Files neither header names are removed.
 //
 // Order, for crash safety: mailbox files (temporary file, fsync,
-// rename), their directory fsynced; the current header renamed to the
-// previous; the new header (temporary, fsync, rename); the directory
-// fsynced. Whatever the point of a crash, each header on disk names
-// files that are complete.
+// rename), their directory fsynced; the current header copied over the
+// previous one, then the new header over the current one (each a
+// temporary file, fsynced, renamed); the directory fsynced. Whatever
+// the point of a crash, there is a current header, and each header on
+// disk names files that are complete.
 func (s *StateStore) Save(partner, user string, st *State) error {
 	d, err := s.dir(partner, user)
 	if err != nil {
@@ -195,9 +196,11 @@ func (s *StateStore) Save(partner, user string, st *State) error {
 	if err != nil {
 		return err
 	}
+	// The current header is copied to the previous one, then the new
+	// one replaces it: "state" is there at every moment.
 	cur := filepath.Join(d, "state")
-	if _, err := os.Stat(cur); err == nil {
-		if err := os.Rename(cur, filepath.Join(d, "state.prev")); err != nil {
+	if old, err := os.ReadFile(cur); err == nil {
+		if err := s.writeFile(filepath.Join(d, "state.prev"), old); err != nil {
 			return fmt.Errorf("replicate: state: %w", err)
 		}
 	}
