@@ -1,7 +1,9 @@
 package replicate
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -23,7 +25,6 @@ func TestPerfSyncOneChangeLargeMailbox(t *testing.T) {
 	}
 	dirA, dirB := t.TempDir(), t.TempDir()
 	writeMaildirMessages(t, dirA, n, 200)
-	writeMaildirMessages(t, dirB, n, 200)
 	open := func(d string) *maildir.Store {
 		s, err := maildir.Open(d, maildir.Options{Hostname: "h"})
 		if err != nil {
@@ -32,7 +33,16 @@ func TestPerfSyncOneChangeLargeMailbox(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	p := &pair{t: t, A: open(dirA), B: open(dirB)}
+	// A assigns the UIDs; B is a copy of A's files (same GUIDs, UIDs
+	// and UIDVALIDITY), so the first sync pairs every message.
+	a := open(dirA)
+	if _, err := a.Status(context.Background(), "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", dirA+"/.", dirB).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	p := &pair{t: t, A: a, B: open(dirB)}
 	stA, stB := t.TempDir(), t.TempDir()
 	p.ea = &LocalEndpoint{Store: p.A, States: &StateStore{Dir: stA}, Partner: "b", User: "u"}
 	p.eb = &LocalEndpoint{Store: p.B, States: &StateStore{Dir: stB}, Partner: "a", User: "u"}
