@@ -154,7 +154,10 @@
 // # Limits
 //
 // A sync lists each changed mailbox's messages on each side (in memory,
-// from the store's index) to compute its diff. The State is a small
-// header per user and a file per mailbox, and a sync rewrites only the
-// files of the mailboxes it changed (StateStore.Save).
+// from the store's index) to compute its diff, and reads the State of
+// the user. Writing the State is incremental: a small header per user,
+// a snapshot per mailbox and a journal of its changes since, so a sync
+// writes the changes it made, not the user's whole state; a journal
+// grown past half its snapshot is folded into a new one
+// (StateStore.Save).
 package replicate

@@ -705,21 +705,20 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 			if mb.Msgs == nil {
 				mb.Msgs = map[string]BaseMsg{}
 			}
-			if mb.SpecialUse != c.SpecialUse {
-				mb.SpecialUse, mb.dirty = c.SpecialUse, true
-			}
+			mb.SpecialUse = c.SpecialUse // in the header
 		} else {
-			mb = &MailboxState{UIDValidity: st.UIDValidity, SpecialUse: c.SpecialUse, Msgs: map[string]BaseMsg{}, dirty: true}
+			mb = &MailboxState{UIDValidity: st.UIDValidity, SpecialUse: c.SpecialUse, Msgs: map[string]BaseMsg{}, full: true}
 		}
+		var rec journalRec
 		for id, other := range c.Alias {
 			if _, ok := e.guids[c.Mailbox][other]; ok {
 				e.setAlias(c.Mailbox, id, other)
 			}
 		}
 		for _, id := range c.Del {
-			if _, ok := mb.Msgs[e.local(c.Mailbox, id)]; ok {
-				delete(mb.Msgs, e.local(c.Mailbox, id))
-				mb.dirty = true
+			if l := e.local(c.Mailbox, id); hasKey(mb.Msgs, l) {
+				delete(mb.Msgs, l)
+				rec.Del = append(rec.Del, l)
 			}
 		}
 		for id, b := range c.Put {
@@ -733,8 +732,14 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 			}
 			if x, ok := mb.Msgs[l]; !ok || x.UID != b.UID || x.ID != b.ID || !x.Flags.Equal(b.Flags) {
 				mb.Msgs[l] = b
-				mb.dirty = true
+				if rec.Put == nil {
+					rec.Put = map[string]BaseMsg{}
+				}
+				rec.Put[l] = b
 			}
+		}
+		if !mb.full && (len(rec.Del) > 0 || len(rec.Put) > 0) {
+			mb.delta = append(mb.delta, rec)
 		}
 		next.Mailboxes[c.Mailbox] = mb
 	}
@@ -744,6 +749,11 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 	e.base = next
 	e.began = false
 	return nil
+}
+
+func hasKey(m map[string]BaseMsg, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // normName makes INBOX's case canonical.

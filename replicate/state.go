@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,17 +28,41 @@ type MailboxState struct {
 	UIDValidity uint32             `json:"uidvalidity"`
 	SpecialUse  string             `json:"special_use,omitempty"`
 	Msgs        map[string]BaseMsg `json:"msgs,omitempty"`
-	// File names the file of Msgs under the StateStore's box
+	// File names the snapshot of Msgs under the StateStore's box
 	// directory ("" in a State not saved yet, or an older one whose
-	// Msgs are inline).
-	File  string `json:"file,omitempty"`
-	dirty bool   // Msgs changed since loaded: Save writes a new file
+	// Msgs are inline), FileSize its length; Journal names the file of
+	// changes made since, of which the first JournalLen bytes belong to
+	// this State.
+	File       string `json:"file,omitempty"`
+	FileSize   int64  `json:"file_size,omitempty"`
+	Journal    string `json:"journal,omitempty"`
+	JournalLen int64  `json:"journal_len,omitempty"`
+
+	full  bool         // Msgs replaced: Save writes a new snapshot
+	delta []journalRec // changes since loaded, for the journal
+}
+
+// journalRec is one line of a mailbox's journal: GUIDs removed from
+// Msgs, then entries put.
+type journalRec struct {
+	Del []string           `json:"d,omitempty"`
+	Put map[string]BaseMsg `json:"p,omitempty"`
+}
+
+func (r journalRec) apply(m map[string]BaseMsg) {
+	for _, g := range r.Del {
+		delete(m, g)
+	}
+	for g, b := range r.Put {
+		m[g] = b
+	}
 }
 
 // StateStore keeps States on disk: one directory per partner and user
 // under Dir, with headers "state" and "state.prev" (JSON: generation,
-// subscriptions, Sieve scripts, mailboxes) and a file per mailbox state
-// under box/, rewritten only when that mailbox changed (see Save).
+// subscriptions, Sieve scripts, mailboxes) and under box/ a snapshot of
+// each mailbox's messages with a journal of the changes made since
+// (see Save).
 type StateStore struct {
 	Dir string
 	// NoSync skips the fsyncs (tests only).
@@ -134,12 +159,46 @@ func (s *StateStore) readState(d, name string) *State {
 		if mb.File == "" {
 			continue // an older state, messages inline
 		}
-		data, err := os.ReadFile(filepath.Join(d, boxDir, mb.File))
-		if err != nil || json.Unmarshal(data, &mb.Msgs) != nil || !validBoxFile(mb.File) {
+		if !validBoxFile(mb.File) || mb.Journal != "" && !validBoxFile(mb.Journal) || readBox(filepath.Join(d, boxDir), mb) != nil {
 			delete(st.Mailboxes, n)
 		}
 	}
 	return st
+}
+
+// readBox reads a mailbox's snapshot and replays its journal.
+func readBox(dir string, mb *MailboxState) error {
+	data, err := os.ReadFile(filepath.Join(dir, mb.File))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &mb.Msgs); err != nil {
+		return err
+	}
+	if mb.Msgs == nil {
+		mb.Msgs = map[string]BaseMsg{}
+	}
+	if mb.Journal == "" {
+		return nil
+	}
+	j, err := os.ReadFile(filepath.Join(dir, mb.Journal))
+	if err != nil {
+		return err
+	}
+	if int64(len(j)) < mb.JournalLen {
+		return errors.New("replicate: state journal cut short")
+	}
+	for _, line := range bytes.Split(j[:mb.JournalLen], []byte{'\n'}) {
+		if len(line) == 0 {
+			continue
+		}
+		var r journalRec
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		r.apply(mb.Msgs)
+	}
+	return nil
 }
 
 // boxDir holds one file per mailbox of the States, written only when the
@@ -150,11 +209,11 @@ func validBoxFile(f string) bool {
 	return f != "" && !strings.ContainsAny(f, "/\\") && f[0] != '.'
 }
 
-// Save makes st the current State, the current one the previous. The
-// messages of a mailbox are written (to a file of their own) only when
-// they changed since the State it was loaded from: a sync that changed
-// one message of one mailbox writes that mailbox's file and the small
-// header, not the whole user. Files neither header names are removed.
+// Save makes st the current State, the current one the previous. Of a
+// mailbox's messages only what changed since the State it was loaded
+// from is written, appended to the mailbox's journal (saveBox): a sync
+// that changed one message writes a line and the small header, not the
+// whole user. Files neither header names are removed.
 //
 // Order, for crash safety: mailbox files (temporary file, fsync,
 // rename), their directory fsynced; the current header copied over the
@@ -174,18 +233,14 @@ func (s *StateStore) Save(partner, user string, st *State) error {
 	hdr := &State{Gen: st.Gen, Subscriptions: st.Subscriptions, Sieve: st.Sieve, Mailboxes: make(map[string]*MailboxState, len(st.Mailboxes))}
 	wrote := false
 	for name, mb := range st.Mailboxes {
-		if mb.File == "" || mb.dirty {
-			f := fmt.Sprintf("%d-%s", st.Gen, escapeName(name))
-			data, err := json.Marshal(mb.Msgs)
-			if err != nil {
-				return err
-			}
-			if err := s.writeFile(filepath.Join(bd, f), data); err != nil {
-				return fmt.Errorf("replicate: state: %w", err)
-			}
-			mb.File, mb.dirty, wrote = f, false, true
+		w, err := s.saveBox(bd, st.Gen, name, mb)
+		if err != nil {
+			mb.full, mb.delta = true, nil // the next save writes it whole
+			return fmt.Errorf("replicate: state: %w", err)
 		}
-		hdr.Mailboxes[name] = &MailboxState{UIDValidity: mb.UIDValidity, SpecialUse: mb.SpecialUse, File: mb.File}
+		wrote = wrote || w
+		hdr.Mailboxes[name] = &MailboxState{UIDValidity: mb.UIDValidity, SpecialUse: mb.SpecialUse,
+			File: mb.File, FileSize: mb.FileSize, Journal: mb.Journal, JournalLen: mb.JournalLen}
 	}
 	if wrote {
 		if err := s.syncDir(bd); err != nil {
@@ -214,6 +269,71 @@ func (s *StateStore) Save(partner, user string, st *State) error {
 	return nil
 }
 
+// saveBox writes what changed of a mailbox's messages: nothing when
+// nothing did; the changes appended to its journal when the journal
+// ends where this State's part of it ends (no other State wrote past
+// it) and stays under half the snapshot (64 KiB at least); else a new
+// snapshot. It reports whether it wrote a file.
+func (s *StateStore) saveBox(bd string, gen uint64, name string, mb *MailboxState) (bool, error) {
+	if mb.File != "" && !mb.full && len(mb.delta) == 0 {
+		return false, nil
+	}
+	if mb.File != "" && !mb.full {
+		var add []byte
+		for _, r := range mb.delta {
+			b, err := json.Marshal(r)
+			if err != nil {
+				return false, err
+			}
+			add = append(append(add, b...), '\n')
+		}
+		j := mb.Journal
+		if j == "" {
+			j = fmt.Sprintf("%d-%s.j", gen, escapeName(name))
+		}
+		jp := filepath.Join(bd, j)
+		size := int64(0)
+		if fi, err := os.Stat(jp); err == nil {
+			size = fi.Size()
+		}
+		if (mb.Journal == "" && size == 0 || mb.Journal != "" && size == mb.JournalLen) &&
+			mb.JournalLen+int64(len(add)) <= max(mb.FileSize/2, 64<<10) {
+			if err := s.appendFile(jp, add); err != nil {
+				return false, err
+			}
+			mb.Journal, mb.JournalLen, mb.delta = j, mb.JournalLen+int64(len(add)), nil
+			return true, nil
+		}
+	}
+	f := fmt.Sprintf("%d-%s", gen, escapeName(name))
+	data, err := json.Marshal(mb.Msgs)
+	if err != nil {
+		return false, err
+	}
+	if err := s.writeFile(filepath.Join(bd, f), data); err != nil {
+		return false, err
+	}
+	mb.File, mb.FileSize, mb.Journal, mb.JournalLen = f, int64(len(data)), "", 0
+	mb.full, mb.delta = false, nil
+	return true, nil
+}
+
+// appendFile appends data to path (created if missing) and fsyncs it.
+func (s *StateStore) appendFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && !s.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // removeUnused deletes the mailbox files neither cur nor the previous
 // header names (and temporary files a crash left).
 func (s *StateStore) removeUnused(d string, cur *State) {
@@ -225,6 +345,7 @@ func (s *StateStore) removeUnused(d string, cur *State) {
 		for _, mb := range h.Mailboxes {
 			if mb != nil {
 				keep[mb.File] = true
+				keep[mb.Journal] = true
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/yubinmail/yubin/store"
 )
 
 // TestStateCrashHelper is the child of TestStateKilledMidWrite: it saves
@@ -29,10 +31,14 @@ func TestStateCrashHelper(t *testing.T) {
 		st.Gen = gen
 		for i := 0; i < 4; i++ {
 			name := fmt.Sprintf("Box%d", i)
-			if i == 3 && gen%3 != 0 && st.Mailboxes[name] != nil {
-				continue // unchanged: its file is kept
+			if old := st.Mailboxes[name]; i == 3 && gen%3 != 0 && old != nil {
+				// Changed in place: one entry, through the journal.
+				b := BaseMsg{UID: uint32(gen)}
+				old.Msgs["g0"] = b
+				old.delta = append(old.delta, journalRec{Put: map[string]BaseMsg{"g0": b}})
+				continue
 			}
-			mb := &MailboxState{UIDValidity: 7, Msgs: map[string]BaseMsg{}, dirty: true}
+			mb := &MailboxState{UIDValidity: 7, Msgs: map[string]BaseMsg{}, full: true}
 			for j := 0; j < 200; j++ {
 				mb.Msgs[fmt.Sprintf("g%d", j)] = BaseMsg{UID: uint32(gen)}
 			}
@@ -49,6 +55,7 @@ func TestStateCrashHelper(t *testing.T) {
 // complete and of the generation its file names.
 func TestStateKilledMidWrite(t *testing.T) {
 	dir := t.TempDir()
+	saved := false
 	for round := 0; round < 6; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestStateCrashHelper$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "YUBIN_STATE_CRASH_DIR="+dir)
@@ -61,7 +68,7 @@ func TestStateKilledMidWrite(t *testing.T) {
 		ss := &StateStore{Dir: dir}
 		cur, prev := ss.Load("p", "u")
 		if cur == nil {
-			if round == 0 {
+			if !saved {
 				continue // killed before the first save finished
 			}
 			t.Fatalf("round %d: no current state after the kill", round)
@@ -79,17 +86,27 @@ func TestStateKilledMidWrite(t *testing.T) {
 				if len(mb.Msgs) != 200 {
 					t.Fatalf("round %d gen %d %s: %d messages", round, st.Gen, name, len(mb.Msgs))
 				}
-				for _, b := range mb.Msgs {
+				for g, b := range mb.Msgs {
+					if g == "g0" && name == "Box3" {
+						// The journal's entry: of a generation
+						// from the snapshot's to this one.
+						if uint64(b.UID) < fileGen || uint64(b.UID) > st.Gen {
+							t.Fatalf("round %d gen %d %s: g0 of gen %d (snapshot %d, journal %s:%d)", round, st.Gen, name, b.UID, fileGen, mb.Journal, mb.JournalLen)
+						}
+						continue
+					}
 					if uint64(b.UID) != fileGen || fileGen > st.Gen {
 						t.Fatalf("round %d gen %d %s: entry of gen %d in file %s", round, st.Gen, name, b.UID, mb.File)
 					}
 				}
 			}
 		}
+		saved = true
 		t.Logf("round %d: killed at generation %d", round, cur.Gen)
 	}
 	// Unused files (a killed write's among them) are collected by the
-	// next save: then only the files of two States are left.
+	// next save: then only the files of two States are left (four
+	// snapshots each, and a journal).
 	ss := &StateStore{Dir: dir}
 	cur, _ := ss.Load("p", "u")
 	if cur == nil {
@@ -100,7 +117,46 @@ func TestStateKilledMidWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(filepath.Join(dir, "p", "u", boxDir))
-	if len(ents) > 8 {
+	if len(ents) > 10 {
 		t.Errorf("%d files in box/ after the rounds", len(ents))
+	}
+}
+
+// A small change to a large mailbox is appended to its journal: the
+// snapshot is not written again, and the State read back has the change.
+func TestStateSmallChangeJournaled(t *testing.T) {
+	ss := &StateStore{Dir: t.TempDir(), NoSync: true}
+	mb := &MailboxState{UIDValidity: 1, Msgs: map[string]BaseMsg{}, full: true}
+	for i := 0; i < 5000; i++ {
+		mb.Msgs[fmt.Sprintf("guid-%d", i)] = BaseMsg{UID: uint32(i + 1)}
+	}
+	st := &State{Gen: 1, Mailboxes: map[string]*MailboxState{"INBOX": mb}}
+	if err := ss.Save("p", "u", st); err != nil {
+		t.Fatal(err)
+	}
+	snap := mb.File
+	for gen := uint64(2); gen <= 4; gen++ {
+		st.Gen = gen
+		b := BaseMsg{UID: uint32(gen), Flags: store.Flags{System: store.Seen}}
+		mb.Msgs["guid-7"] = b
+		delete(mb.Msgs, fmt.Sprintf("guid-%d", gen*10))
+		mb.delta = append(mb.delta, journalRec{Del: []string{fmt.Sprintf("guid-%d", gen*10)}, Put: map[string]BaseMsg{"guid-7": b}})
+		if err := ss.Save("p", "u", st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mb.File != snap || mb.Journal == "" {
+		t.Fatalf("snapshot %s → %s, journal %q: the small changes were not journaled", snap, mb.File, mb.Journal)
+	}
+	cur, prev := ss.Load("p", "u")
+	if cur == nil || prev == nil || cur.Gen != 4 || prev.Gen != 3 {
+		t.Fatalf("load: %v %v", cur, prev)
+	}
+	got := cur.Mailboxes["INBOX"].Msgs
+	if len(got) != 5000-3 || got["guid-7"].UID != 4 || got["guid-7"].Flags.System&store.Seen == 0 {
+		t.Errorf("current state: %d entries, guid-7 %+v", len(got), got["guid-7"])
+	}
+	if p := prev.Mailboxes["INBOX"].Msgs; len(p) != 5000-2 || p["guid-7"].UID != 3 {
+		t.Errorf("previous state: %d entries, guid-7 %+v", len(p), p["guid-7"])
 	}
 }
