@@ -699,11 +699,16 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 		old := next.Mailboxes[c.Mailbox]
 		var mb *MailboxState
 		if old != nil && !c.Reset && old.UIDValidity == st.UIDValidity {
-			// Changed in place: only a mailbox that changed is
-			// written again (StateStore.Save).
-			mb = old
-			if mb.Msgs == nil {
-				mb.Msgs = map[string]BaseMsg{}
+			// A copy that keeps the files of the old one: Save
+			// appends only this commit's changes to the journal.
+			// (Changing the loaded state in place made
+			// TestRandomConcurrentChangesConverge fail now and then
+			// under load, for a reason not found; the copy is
+			// O(messages) in memory, not on disk.)
+			mb = &MailboxState{UIDValidity: old.UIDValidity, Msgs: make(map[string]BaseMsg, len(old.Msgs)),
+				File: old.File, FileSize: old.FileSize, Journal: old.Journal, JournalLen: old.JournalLen, full: old.full, delta: old.delta}
+			for g, b := range old.Msgs {
+				mb.Msgs[g] = b
 			}
 			mb.SpecialUse = c.SpecialUse // in the header
 		} else {
