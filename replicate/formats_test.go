@@ -46,7 +46,7 @@ func openFormat(t *testing.T, format string, uvOffset uint32) store.Store {
 var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}}
 
 func newFormatPair(t *testing.T, fa, fb string) *pair {
-	p := &pair{t: t, A: openFormat(t, fa, 0), B: openFormat(t, fb, 100000)}
+	p := &pair{t: t, A: openFormat(t, fa, 200000), B: openFormat(t, fb, 100000)}
 	p.ea = &LocalEndpoint{Store: p.A, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "b", User: "u"}
 	p.eb = &LocalEndpoint{Store: p.B, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "a", User: "u"}
 	return p

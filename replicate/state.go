@@ -320,7 +320,12 @@ func (s *StateStore) saveBox(bd string, gen uint64, name string, mb *MailboxStat
 
 // appendFile appends data to path (created if missing) and fsyncs it.
 func (s *StateStore) appendFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	return s.writeSynced(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, data)
+}
+
+// writeSynced opens path with flag, writes data and fsyncs it.
+func (s *StateStore) writeSynced(path string, flag int, data []byte) error {
+	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		return err
 	}
@@ -364,21 +369,10 @@ func (s *StateStore) removeUnused(d string, cur *State) {
 // renamed into place.
 func (s *StateStore) writeFile(path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := s.writeSynced(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, data); err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if err == nil && !s.NoSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	return err
+	return os.Rename(tmp, path)
 }
 
 func (s *StateStore) syncDir(d string) error {
