@@ -701,10 +701,10 @@ func (e *LocalEndpoint) Commit(ctx context.Context, gen uint64, subs []string, s
 		if old != nil && !c.Reset && old.UIDValidity == st.UIDValidity {
 			// A copy that keeps the files of the old one: Save
 			// appends only this commit's changes to the journal.
-			// (Changing the loaded state in place made
-			// TestRandomConcurrentChangesConverge fail now and then
-			// under load, for a reason not found; the copy is
-			// O(messages) in memory, not on disk.)
+			// (The copy is O(messages) in memory, not on disk; it
+			// replaced a change in place while a flake of
+			// TestRandomConcurrentChangesConverge was hunted, which
+			// it did not cure.)
 			mb = &MailboxState{UIDValidity: old.UIDValidity, Msgs: make(map[string]BaseMsg, len(old.Msgs)),
 				File: old.File, FileSize: old.FileSize, Journal: old.Journal, JournalLen: old.JournalLen, full: old.full, delta: old.delta}
 			for g, b := range old.Msgs {
