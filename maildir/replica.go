@@ -241,3 +241,17 @@ func (m *mbox) writeRenumbered(ctx context.Context, uidValidity, uidNext uint32,
 	}
 	return s.writeFileAtomic(filepath.Join(m.dir, "dovecot-uidlist"), []byte(b.String()), true)
 }
+
+var _ store.SpecialUseSetter = (*Store)(nil)
+
+// SetSpecialUse implements store.SpecialUseSetter: the attribute is
+// kept in yubin-special-use, as one given at creation.
+func (s *Store) SetSpecialUse(ctx context.Context, name, attr string) error {
+	if err := store.CheckSpecialUse(attr); err != nil {
+		return err
+	}
+	if _, err := s.Status(ctx, name); err != nil {
+		return err
+	}
+	return s.setSpecialUse(ctx, store.CanonicalName(name), attr)
+}

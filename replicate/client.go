@@ -166,6 +166,24 @@ func (e *RemoteEndpoint) DeleteMailbox(ctx context.Context, name string) error {
 	return err
 }
 
+// RenameMailbox implements Endpoint.
+func (e *RemoteEndpoint) RenameMailbox(ctx context.Context, oldName, newName string) error {
+	_, err := e.call(ctx, &Request{Op: "rename", Mailbox: oldName, NewName: newName})
+	return err
+}
+
+// RenameState implements Endpoint.
+func (e *RemoteEndpoint) RenameState(ctx context.Context, renames map[string]string) error {
+	_, err := e.call(ctx, &Request{Op: "renamestate", Renames: renames})
+	return err
+}
+
+// SetSpecialUse implements Endpoint.
+func (e *RemoteEndpoint) SetSpecialUse(ctx context.Context, name, attr string) error {
+	_, err := e.call(ctx, &Request{Op: "specialuse", Mailbox: name, SpecialUse: attr})
+	return err
+}
+
 // Subscribe implements Endpoint.
 func (e *RemoteEndpoint) Subscribe(ctx context.Context, name string, on bool) error {
 	_, err := e.call(ctx, &Request{Op: "subscribe", Mailbox: name, On: on})
@@ -225,7 +243,31 @@ func (e *RemoteEndpoint) Renumber(ctx context.Context, mailbox string, uidValidi
 }
 
 // Commit implements Endpoint.
-func (e *RemoteEndpoint) Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error {
-	_, err := e.call(ctx, &Request{Op: "commit", Gen: gen, Subs: subs, Commits: cs})
+func (e *RemoteEndpoint) Commit(ctx context.Context, gen uint64, subs []string, sieve *SieveBase, cs []Commit) error {
+	_, err := e.call(ctx, &Request{Op: "commit", Gen: gen, Subs: subs, SieveBase: sieve, Commits: cs})
+	return err
+}
+
+// GetScript implements Endpoint.
+func (e *RemoteEndpoint) GetScript(ctx context.Context, name string) ([]byte, error) {
+	r, err := e.call(ctx, &Request{Op: "getscript", Script: name})
+	return r.Text, err
+}
+
+// PutScript implements Endpoint.
+func (e *RemoteEndpoint) PutScript(ctx context.Context, name string, text []byte) error {
+	_, err := e.call(ctx, &Request{Op: "putscript", Script: name, Text: text})
+	return err
+}
+
+// DeleteScript implements Endpoint.
+func (e *RemoteEndpoint) DeleteScript(ctx context.Context, name string) error {
+	_, err := e.call(ctx, &Request{Op: "deletescript", Script: name})
+	return err
+}
+
+// SetActiveScript implements Endpoint.
+func (e *RemoteEndpoint) SetActiveScript(ctx context.Context, name string) error {
+	_, err := e.call(ctx, &Request{Op: "activescript", Script: name})
 	return err
 }

@@ -218,7 +218,7 @@ func TestFirstSyncDifferentUIDValidity(t *testing.T) {
 	p := newPair(t)
 	// Fresh roots draw their UIDVALIDITY from the clock: make B's differ.
 	st, _ := p.B.Status(context.Background(), "INBOX")
-	if err := p.B.ReplicaRenumber(context.Background(), "INBOX", st.UIDValidity+7, 1, nil); err != nil {
+	if err := p.B.(store.Replica).ReplicaRenumber(context.Background(), "INBOX", st.UIDValidity+7, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	appendMsg(t, p.A, "INBOX", "a1\r\n", store.Flags{})

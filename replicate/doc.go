@@ -19,16 +19,34 @@
 //     time; failures are retried with a growing delay (1 s doubling up to
 //     FailureRetry); every user is synced again each FullSyncInterval.
 //     Snapshot, WriteOverview and WriteUserStatus print what
-//     `doveadm replicator status [mask]` prints.
+//     `doveadm replicator status [mask]` prints, byte for byte as
+//     Dovecot 2.3's table printer (compared with a running replicator).
 //
 // # What is replicated
 //
-// Mailboxes (create, delete; a rename arrives as a delete of the old
-// name and a creation of the new one with all its mail), subscriptions,
-// the special-use attribute given at creation, messages with their bytes,
-// internal date and GUID, flags and keywords, expunges, UIDVALIDITY and
-// UIDNEXT. Not replicated: special-use changes after creation (the store
-// contract has no call for it), Sieve scripts, quota settings.
+// Mailboxes (create, delete, rename), subscriptions, special-use
+// attributes (at creation, and changed later through
+// store.SpecialUseSetter), messages with their bytes, internal date and
+// GUID, flags and keywords, expunges, UIDVALIDITY and UIDNEXT. Not
+// replicated: quota settings.
+//
+// # Renames
+//
+// A mailbox is known across a rename by its UIDVALIDITY (which a rename
+// keeps, and which IMAP's MAILBOXID is made of), as dsync knows it by its
+// mailbox GUID: a base mailbox missing under its name on one side, while
+// that side has a mailbox not in the base with the same UIDVALIDITY and
+// some of the base's messages (a few GUIDs are probed), was renamed
+// there. An empty mailbox renamed travels as a delete and a create
+// (nothing to copy; clients see a new UIDVALIDITY). The rename is replayed as a rename on the other side, so no
+// message is copied and clients keep UIDs and UIDVALIDITY; the state
+// follows the mailbox. Conflicts: renamed on one side and deleted on the
+// other keeps the mailbox and its mail on both; renamed on both sides
+// to different names takes the name that sorts first on both (dsync
+// takes the newer rename, whose time the store does not keep); a rename
+// onto a name the other side created meanwhile moves that mailbox aside
+// to "<name>-temp-<hex>" (as dsync's temp- names) on both; names swapped
+// or chained go through temporary names.
 //
 // # Stores
 //
@@ -45,9 +63,13 @@
 // gets a new one on the side with store.Replica, and without it on
 // either side is not synced (ErrUIDValidityClash, reported). POP3 UIDLs
 // and IMAP UIDs survive a failover only with store.Replica on both
-// sides. sdbox would need the three Replica calls on its index and u.N
-// files, mbox X-UID headers written with a chosen UID and its X-IMAPbase
-// rewritten; neither is done.
+// sides. sdbox and mbox do not implement it yet (sdbox would need the
+// three calls on its transaction log and u.N files, with open handles
+// told of a new UIDVALIDITY; mbox X-UID headers written with a chosen UID
+// and X-IMAPbase rewritten); they replicate in the mode without it, which
+// TestFormats* run for maildir-sdbox, sdbox-sdbox, maildir-mbox and
+// sdbox-mbox. An mbox mailbox cannot have children, so a maildir or
+// sdbox tree with mail in a parent does not fit an mbox partner.
 //
 // # The sync
 //
@@ -102,7 +124,8 @@
 // message is copied to the other side before it is removed from its own
 // (renumbering), so a sync cut at any point loses nothing: the next one
 // sees the half-done work as changes and finishes it. The State is
-// written (temporary file, fsync, rename, fsync of the directory) only
+// written (each file: temporary file, fsync, rename; then the directory
+// fsynced; the mailbox files before the header that names them) only
 // after the sync, on the partner first; a sync that did not complete
 // leaves the previous base, which is always safe to merge against. A
 // message appended to both sides under the same GUID (an interrupted
@@ -131,8 +154,10 @@
 // # Limits
 //
 // A sync lists each changed mailbox's messages on each side (in memory,
-// from the store's index) to compute its diff; the State is one JSON
-// file per user rewritten after each sync, which is cheap for ordinary
-// mailboxes and costs O(messages) for very large ones. Special-use
-// changes and renames are not replicated as such (see above).
+// from the store's index) to compute its diff, and reads the State of
+// the user. Writing the State is incremental: a small header per user,
+// a snapshot per mailbox and a journal of its changes since, so a sync
+// writes the changes it made, not the user's whole state; a journal
+// grown past half its snapshot is folded into a new one
+// (StateStore.Save).
 package replicate

@@ -25,6 +25,19 @@ type Endpoint interface {
 	CreateMailbox(ctx context.Context, name, specialUse string) error
 	// DeleteMailbox deletes a mailbox.
 	DeleteMailbox(ctx context.Context, name string) error
+	// RenameMailbox replays a rename the partner made (or records one
+	// this side made): the mailbox oldName, when it exists, is renamed
+	// newName with its children (store.ErrMailboxExists when newName
+	// exists), and the sync state of oldName becomes newName's, so the
+	// mail is not copied again and keeps its UIDs and UIDVALIDITY.
+	RenameMailbox(ctx context.Context, oldName, newName string) error
+	// RenameState records renames this side made itself (old name →
+	// new): the base entries move to the new names, all at once (so
+	// names swapped on this side swap their states).
+	RenameState(ctx context.Context, renames map[string]string) error
+	// SetSpecialUse changes a mailbox's special-use attribute
+	// (store.SpecialUseSetter; ignored by a store without it).
+	SetSpecialUse(ctx context.Context, name, attr string) error
 	// Subscribe adds (on) or removes a subscription.
 	Subscribe(ctx context.Context, name string, on bool) error
 	// Append stores a copy of the partner's message m with its UID and
@@ -45,9 +58,18 @@ type Endpoint interface {
 	// Renumber gives a mailbox a new UIDVALIDITY and UIDs by GUID
 	// (store.Replica.ReplicaRenumber).
 	Renumber(ctx context.Context, mailbox string, uidValidity, uidNext uint32, uids map[string]uint32) error
+	// GetScript returns a Sieve script's text.
+	GetScript(ctx context.Context, name string) ([]byte, error)
+	// PutScript stores a Sieve script.
+	PutScript(ctx context.Context, name string, text []byte) error
+	// DeleteScript removes a Sieve script.
+	DeleteScript(ctx context.Context, name string) error
+	// SetActiveScript makes a script the active one ("" none).
+	SetActiveScript(ctx context.Context, name string) error
 	// Commit ends the sync: the side records the new state of
-	// generation gen (its base updated by cs, subscriptions subs).
-	Commit(ctx context.Context, gen uint64, subs []string, cs []Commit) error
+	// generation gen (its base updated by cs, subscriptions subs, Sieve
+	// scripts sieve, nil when they are not synced).
+	Commit(ctx context.Context, gen uint64, subs []string, sieve *SieveBase, cs []Commit) error
 }
 
 // BeginResult is what a side reports when a sync begins.
@@ -62,6 +84,23 @@ type BeginResult struct {
 	// (UIDs and GUIDs kept); without it on both sides, the sync matches
 	// messages by ID and leaves each side its own UIDs.
 	Replica bool `json:"replica"`
+	// Base lists the mailboxes of the base (what was on both sides at
+	// the last sync), so a rename on either side is found.
+	Base []BaseMailbox `json:"base,omitempty"`
+	// Sieve lists the side's Sieve scripts (nil: it keeps none for the
+	// user, and scripts are not synced); SieveBase is the base's.
+	Sieve     *SieveScripts `json:"sieve,omitempty"`
+	SieveBase *SieveBase    `json:"sieve_base,omitempty"`
+}
+
+// BaseMailbox is one mailbox of the base as a side reports it at Begin.
+type BaseMailbox struct {
+	Name        string `json:"name"`
+	UIDValidity uint32 `json:"uidvalidity"`
+	SpecialUse  string `json:"special_use,omitempty"`
+	// Probe holds a few of its messages' GUIDs (this side's), to tell a
+	// renamed mailbox from a new one with the same UIDVALIDITY.
+	Probe []string `json:"probe,omitempty"`
 }
 
 // ErrNoReplica is returned when a Replica call reaches a store that does

@@ -67,7 +67,7 @@ func sameContents(t *testing.T, a, b store.Store) map[string][]string {
 // interrupted sync (copies made, no state written) does not duplicate.
 func TestGenericStoreWithoutReplica(t *testing.T) {
 	p := newPair(t)
-	bumpUIDValidities(t, p.B, p.B, 1000)
+	bumpUIDValidities(t, p.B.(store.Replica), p.B, 1000)
 	p.eb.Store = plainStore{p.B}
 	ctx := context.Background()
 	u1 := appendMsg(t, p.A, "INBOX", "one\r\n", store.Flags{})
@@ -111,9 +111,9 @@ func TestGenericSameUIDValidityRefused(t *testing.T) {
 	sb, _ := p.B.Status(ctx, "INBOX")
 	if sa.UIDValidity != sb.UIDValidity {
 		if sa.UIDValidity < sb.UIDValidity {
-			p.A.ReplicaRenumber(ctx, "INBOX", sb.UIDValidity, 1, nil)
+			p.A.(store.Replica).ReplicaRenumber(ctx, "INBOX", sb.UIDValidity, 1, nil)
 		} else {
-			p.B.ReplicaRenumber(ctx, "INBOX", sa.UIDValidity, 1, nil)
+			p.B.(store.Replica).ReplicaRenumber(ctx, "INBOX", sa.UIDValidity, 1, nil)
 		}
 	}
 	p.ea.Store = plainStore{p.A}

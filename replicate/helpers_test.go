@@ -15,9 +15,12 @@ import (
 // pair is two Maildir stores of one user and the endpoints syncing them.
 type pair struct {
 	t    *testing.T
-	A, B *maildir.Store
+	A, B store.Store
 	ea   *LocalEndpoint
 	eb   *LocalEndpoint
+	// boxes are the mailboxes randomConverge uses (nil: a default with
+	// a child mailbox).
+	boxes []string
 }
 
 func newPair(t *testing.T) *pair {

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -46,7 +45,7 @@ func netPair(t *testing.T, secret string, maxMsg int64) (*pair, *Dialer, string)
 		if user != "u" {
 			return nil, store.ErrNoSuchUser
 		}
-		return nopClose{p.B}, nil
+		return nopClose{p.B.(maildirLike)}, nil
 	}), States: p.eb.States, Secret: "s3cret", TLSConfig: srvTLS, MaxMessageSize: maxMsg}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,8 +56,16 @@ func netPair(t *testing.T, secret string, maxMsg int64) (*pair, *Dialer, string)
 	return p, &Dialer{Addr: ln.Addr().String(), TLSConfig: cliTLS, Secret: secret, Partner: "a"}, ln.Addr().String()
 }
 
-// nopClose keeps the test's store open when the server closes it.
-type nopClose struct{ *maildir.Store }
+// nopClose keeps the test's store open when the server closes it; its
+// optional interfaces stay visible.
+type nopClose struct{ maildirLike }
+
+// maildirLike is a store with maildir's optional interfaces.
+type maildirLike interface {
+	store.Store
+	store.Replica
+	store.SpecialUseSetter
+}
 
 func (nopClose) Close() error { return nil }
 
@@ -67,29 +74,35 @@ func TestNetworkSyncOverTLS(t *testing.T) {
 	appendMsg(t, p.A, "INBOX", "Subject: a\r\n\r\n"+strings.Repeat("x", 200000)+"\r\n", store.Flags{System: store.Seen})
 	appendMsg(t, p.B, "INBOX", "Subject: b\r\n\r\nB\r\n", store.Flags{})
 	p.B.CreateMailbox(context.Background(), "Remote", store.CreateOptions{})
-	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		// The partner releases the user when it sees the previous
-		// session end, which may be just after this side closed it: a
-		// sync that finds the user busy is retried, as the Replicator
-		// does.
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			re, err := d.Dial(ctx, "u")
-			if err == nil {
-				_, err = (&Syncer{}).Sync(ctx, p.ea, re)
-				re.Close()
-			}
-			if errors.Is(err, ErrBusy) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
+		netSync(t, p, d)
 	}
 	p.same()
+}
+
+// netSync syncs A with the partner reached through d. The partner
+// releases the user when it sees the previous session end, which may be
+// just after this side closed it: a sync that finds the user busy is
+// retried, as the Replicator does.
+func netSync(t *testing.T, p *pair, d *Dialer) Stats {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		re, err := d.Dial(ctx, "u")
+		var st Stats
+		if err == nil {
+			st, err = (&Syncer{}).Sync(ctx, p.ea, re)
+			re.Close()
+		}
+		if errors.Is(err, ErrBusy) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
 }
 
 func TestNetworkWrongSecretRefused(t *testing.T) {

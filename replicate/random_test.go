@@ -30,7 +30,7 @@ func TestRandomConcurrentChangesConverge(t *testing.T) {
 // each side's own.
 func TestRandomConcurrentChangesConvergeWithoutReplica(t *testing.T) {
 	p := newPair(t)
-	bumpUIDValidities(t, p.B, p.B, 1000)
+	bumpUIDValidities(t, p.B.(store.Replica), p.B, 1000)
 	p.eb.Store = plainStore{p.B}
 	randomConverge(t, p, 600, true)
 }
@@ -38,6 +38,9 @@ func TestRandomConcurrentChangesConvergeWithoutReplica(t *testing.T) {
 func randomConverge(t *testing.T, p *pair, ops int, generic bool) {
 	ctx := context.Background()
 	boxes := []string{"INBOX", "Work", "Work/Old", "Lists"}
+	if p.boxes != nil {
+		boxes = p.boxes
+	}
 	kws := []string{"$Work", "$Later", "NonJunk"}
 	var mu sync.Mutex
 	appended := map[string]bool{}

@@ -32,6 +32,9 @@ type Replicator struct {
 	// Locks is shared with the Server, so a user is synced by one side
 	// at a time.
 	Locks *UserLocks
+	// Sieve, when set, finds a user's Sieve script storage, so scripts
+	// are synced too.
+	Sieve SieveFunc
 	// MaxConns is replication_max_conns (10 when 0).
 	MaxConns int
 	// FullSyncInterval is replication_full_sync_interval (1 day when 0).
@@ -277,6 +280,11 @@ func (r *Replicator) syncUser(ctx context.Context, user string) error {
 	}
 	defer remote.Close()
 	local := &LocalEndpoint{Store: st, States: r.States, Partner: r.Partner, User: user}
+	if r.Sieve != nil {
+		if local.Sieve, err = r.Sieve(ctx, user); err != nil {
+			r.log().Warn("replicate: Sieve storage not found; scripts not synced", "user", user, "err", err)
+		}
+	}
 	stats, err := (&Syncer{Logger: r.log().With("user", user)}).Sync(ctx, local, remote)
 	if err == nil && stats.Copied+stats.Expunged+stats.FlagUpdates+stats.Renumbered > 0 {
 		r.log().Debug("replicate: synced", "user", user, "copied", stats.Copied, "expunged", stats.Expunged, "flags", stats.FlagUpdates, "renumbered", stats.Renumbered)

@@ -35,6 +35,9 @@ type Server struct {
 	// a message received (0: the store's limit only).
 	MaxFrame       int
 	MaxMessageSize int64
+	// Sieve, when set, finds a user's Sieve script storage, so scripts
+	// are synced too (a user without one: return nil).
+	Sieve SieveFunc
 	// IdleTimeout ends a connection silent that long (10 min when 0).
 	IdleTimeout time.Duration
 	Logger      *slog.Logger
@@ -175,6 +178,11 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	defer st.Close()
 	e := &LocalEndpoint{Store: st, States: s.States, Partner: q.Partner, User: user, MaxMessageSize: s.MaxMessageSize}
+	if s.Sieve != nil {
+		if e.Sieve, err = s.Sieve(ctx, user); err != nil {
+			log.Warn("replicate: Sieve storage not found; scripts not synced", "user", user, "err", err)
+		}
+	}
 	if err := sc.respond(Response{}); err != nil {
 		return
 	}
@@ -230,6 +238,12 @@ func (sc *serverConn) call(ctx context.Context, e *LocalEndpoint, q *Request) (R
 		return Response{}, e.DeleteMailbox(ctx, q.Mailbox)
 	case "subscribe":
 		return Response{}, e.Subscribe(ctx, q.Mailbox, q.On)
+	case "rename":
+		return Response{}, e.RenameMailbox(ctx, q.Mailbox, q.NewName)
+	case "renamestate":
+		return Response{}, e.RenameState(ctx, q.Renames)
+	case "specialuse":
+		return Response{}, e.SetSpecialUse(ctx, q.Mailbox, q.SpecialUse)
 	case "append":
 		dr := &dataReader{r: sc.r, max: sc.max}
 		err := e.Append(ctx, q.Mailbox, *q.Msg, dr)
@@ -264,7 +278,16 @@ func (sc *serverConn) call(ctx context.Context, e *LocalEndpoint, q *Request) (R
 	case "renumber":
 		return Response{}, e.Renumber(ctx, q.Mailbox, q.UIDValidity, q.UIDNext, q.UIDs)
 	case "commit":
-		return Response{}, e.Commit(ctx, q.Gen, q.Subs, q.Commits)
+		return Response{}, e.Commit(ctx, q.Gen, q.Subs, q.SieveBase, q.Commits)
+	case "getscript":
+		t, err := e.GetScript(ctx, q.Script)
+		return Response{Text: t}, err
+	case "putscript":
+		return Response{}, e.PutScript(ctx, q.Script, q.Text)
+	case "deletescript":
+		return Response{}, e.DeleteScript(ctx, q.Script)
+	case "activescript":
+		return Response{}, e.SetActiveScript(ctx, q.Script)
 	}
 	return Response{}, ErrInvalidRequest
 }

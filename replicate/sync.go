@@ -14,6 +14,7 @@ import (
 // Stats counts what one Sync did.
 type Stats struct {
 	MailboxesCreated, MailboxesDeleted int
+	MailboxesRenamed                   int // renames replayed on the other side
 	Copied, Renumbered, Expunged       int // messages
 	FlagUpdates                        int
 	Bytes                              int64
@@ -67,6 +68,20 @@ func (s *Syncer) Sync(ctx context.Context, a, b Endpoint) (Stats, error) {
 	if ba.Gen != bb.Gen {
 		return st, errors.New("replicate: sides disagree on the sync state")
 	}
+	var errs []error
+	renamed, err := s.syncRenames(ctx, a, b, ba, bb, &st)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if renamed {
+		// List again: names moved, and the state with them.
+		if ba, err = a.Begin(ctx, gen); err != nil {
+			return st, err
+		}
+		if bb, err = b.Begin(ctx, gen); err != nil {
+			return st, err
+		}
+	}
 	subs := mergeSubscriptions(ctx, a, b, ba, bb)
 	generic := mode{generic: !ba.Replica || !bb.Replica, replicaA: ba.Replica, replicaB: bb.Replica}
 
@@ -84,8 +99,8 @@ func (s *Syncer) Sync(ctx context.Context, a, b Endpoint) (Stats, error) {
 	}
 	// Parents before children, so creations find their parents.
 	sort.Strings(sorted)
+	specialUse := s.mergeSpecialUse(ctx, a, b, ba, bb)
 	var commits []Commit
-	var errs []error
 	for _, name := range sorted {
 		if err := ctx.Err(); err != nil {
 			return st, err
@@ -97,14 +112,20 @@ func (s *Syncer) Sync(ctx context.Context, a, b Endpoint) (Stats, error) {
 			continue
 		}
 		if c != nil {
+			c.SpecialUse = specialUse[name]
 			commits = append(commits, *c)
 		}
 	}
+	sieve, err := s.mergeSieve(ctx, a, b, ba, bb)
+	if err != nil {
+		s.log().Warn("replicate: Sieve scripts not all synced", "err", err)
+		errs = append(errs, err)
+	}
 	newGen := maxGen + 1
-	if err := b.Commit(ctx, newGen, subs, commits); err != nil {
+	if err := b.Commit(ctx, newGen, subs, sieve, commits); err != nil {
 		return st, err
 	}
-	if err := a.Commit(ctx, newGen, subs, commits); err != nil {
+	if err := a.Commit(ctx, newGen, subs, sieve, commits); err != nil {
 		return st, err
 	}
 	return st, errors.Join(errs...)

@@ -63,11 +63,13 @@ type BaseMsg struct {
 // to its base: Put entries are on both sides with the given flags, Del
 // GUIDs on neither.
 type Commit struct {
-	Mailbox string             `json:"mailbox"`
-	Gone    bool               `json:"gone,omitempty"`  // the mailbox is on neither side
-	Reset   bool               `json:"reset,omitempty"` // start from an empty base
-	Put     map[string]BaseMsg `json:"put,omitempty"`
-	Del     []string           `json:"del,omitempty"`
+	Mailbox string `json:"mailbox"`
+	Gone    bool   `json:"gone,omitempty"`  // the mailbox is on neither side
+	Reset   bool   `json:"reset,omitempty"` // start from an empty base
+	// SpecialUse is the special-use attribute both sides have now.
+	SpecialUse string             `json:"special_use,omitempty"`
+	Put        map[string]BaseMsg `json:"put,omitempty"`
+	Del        []string           `json:"del,omitempty"`
 	// Alias pairs a message's ID with the GUID of the other side's copy
 	// that the sync found to be the same message (same bytes); the side
 	// that holds that GUID records it under the ID.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/yubinmail/yubin/sieve/sievestore"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -89,6 +90,11 @@ type Request struct {
 	User    string `json:"user,omitempty"`
 
 	Mailbox     string            `json:"mailbox,omitempty"`
+	NewName     string            `json:"new_name,omitempty"`
+	Renames     map[string]string `json:"renames,omitempty"`
+	Script      string            `json:"script,omitempty"`
+	Text        []byte            `json:"text,omitempty"`
+	SieveBase   *SieveBase        `json:"sieve_base,omitempty"`
 	SpecialUse  string            `json:"special_use,omitempty"`
 	Full        bool              `json:"full,omitempty"`
 	On          bool              `json:"on,omitempty"`
@@ -114,6 +120,7 @@ type Response struct {
 	Diff   *Diff             `json:"diff,omitempty"`
 	Failed []uint32          `json:"failed,omitempty"`
 	Hashes map[string]string `json:"hashes,omitempty"`
+	Text   []byte            `json:"text,omitempty"`
 }
 
 // Limits of a decoded request beyond the frame size.
@@ -142,7 +149,7 @@ func (q *Request) validate() error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrInvalidRequest, what) }
 	switch q.Op {
 	case "hello", "user", "gens", "begin", "diff", "hash", "create", "delete", "subscribe",
-		"append", "fetch", "flags", "expunge", "uidnext", "renumber", "commit":
+		"rename", "renamestate", "specialuse", "getscript", "putscript", "deletescript", "activescript", "append", "fetch", "flags", "expunge", "uidnext", "renumber", "commit":
 	default:
 		return bad("unknown op")
 	}
@@ -155,13 +162,19 @@ func (q *Request) validate() error {
 		}
 	}
 	switch q.Op {
-	case "diff", "hash", "create", "delete", "subscribe", "append", "fetch", "flags", "expunge", "uidnext", "renumber":
+	case "diff", "hash", "create", "delete", "subscribe", "rename", "specialuse", "append", "fetch", "flags", "expunge", "uidnext", "renumber":
 		if q.Mailbox == "" {
 			return bad("no mailbox")
 		}
 	}
 	if q.Op == "append" && (q.Msg == nil || q.Msg.GUID == "" || len(q.Msg.GUID) > maxNameLen || !validFlags(q.Msg.Flags)) {
 		return bad("append message")
+	}
+	if q.Op == "rename" && (q.NewName == "" || len(q.NewName) > maxNameLen || store.ValidateName(q.NewName) != nil) {
+		return bad("new mailbox name")
+	}
+	if q.SpecialUse != "" && !store.IsSpecialUse(q.SpecialUse) {
+		return bad("special use")
 	}
 	if q.Op == "fetch" && (q.Target == nil || q.Target.UID == 0) {
 		return bad("fetch target")
@@ -175,6 +188,24 @@ func (q *Request) validate() error {
 	for _, c := range q.Changes {
 		if c.UID == 0 || !validFlags(c.Flags) {
 			return bad("flag change")
+		}
+	}
+	switch q.Op {
+	case "getscript", "putscript", "deletescript":
+		if !sievestore.ValidName(q.Script) {
+			return bad("script name")
+		}
+	case "activescript":
+		if q.Script != "" && !sievestore.ValidName(q.Script) {
+			return bad("script name")
+		}
+	}
+	if len(q.Renames) > maxListLen {
+		return bad("list too long")
+	}
+	for o, n := range q.Renames {
+		if store.ValidateName(o) != nil || store.ValidateName(n) != nil {
+			return bad("rename names")
 		}
 	}
 	for _, s := range q.Subs {
@@ -220,6 +251,9 @@ const (
 	codeUID       = "uid_not_available"
 	codeNoReplica = "no_replica"
 	codeNoUser    = "no_such_user"
+	codeExists    = "mailbox_exists"
+	codeNoScript  = "no_such_script"
+	codeNotAllow  = "not_allowed"
 	codeInternal  = "internal"
 )
 
@@ -233,6 +267,9 @@ var codeErrs = map[string]error{
 	codeNoUser:    store.ErrNoSuchUser,
 	codeInvalid:   ErrInvalidRequest,
 	codeBusy:      ErrBusy,
+	codeExists:    store.ErrMailboxExists,
+	codeNoScript:  sievestore.ErrNotFound,
+	codeNotAllow:  store.ErrNotAllowed,
 }
 
 // ErrBusy: the partner is syncing the same user; try again later.

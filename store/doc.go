@@ -20,7 +20,9 @@
 //     last Poll.
 //   - Optional interfaces a Store may implement, found by type assertion:
 //     SessionLocker, an exclusive lock for one protocol session that other
-//     processes respect (POP3's pop3_lock_session).
+//     processes respect (POP3's pop3_lock_session); Replica, appends
+//     with a chosen UID and GUID for a replicator; SpecialUseSetter, a
+//     special-use attribute changed after creation.
 //
 // AppendOptions.LateUID lets a delivery leave the UID to the next reader;
 // a store may ignore it and assign one as usual.

@@ -75,41 +75,19 @@ func expandUserPath(path, user, home string) (string, error) {
 // delivery allows (sieve_extensions), and a script with errors is
 // refused with sievec's messages.
 func (h *host) newManageSieve(v *config.Config, a auth.Authenticator, u *users, log *slog.Logger) (*managesieve.Server, error) {
-	loc, err := parseSieveLocation(v.Get("sieve"))
+	find, tmpl, err := userSieveStore(v, u)
 	if err != nil {
-		return nil, fmt.Errorf("sieve = %s: %w", v.Get("sieve"), err)
-	}
-	tmpl := sievestore.Store{
-		MaxScripts:    int(v.Int("sieve_quota_max_scripts")),
-		MaxStorage:    v.Int("sieve_quota_max_storage"),
-		MaxScriptSize: v.Int("sieve_max_script_size"),
-	}
-	if tmpl.MaxScriptSize <= 0 {
-		// Pigeonhole's 0 is no limit; here it is the default, since the
-		// server holds a script in memory while it checks it.
-		tmpl.MaxScriptSize = sievestore.DefaultMaxScriptSize
+		return nil, err
 	}
 	backend := managesieve.BackendFunc(func(ctx context.Context, id *auth.Identity) (managesieve.Scripts, error) {
-		usr, err := u.LookupUser(ctx, id.User)
+		st, err := find(ctx, id.User)
 		if err != nil {
 			return nil, err
 		}
-		home := usr.Home
-		if home == "" {
-			root, err := mailRoot(usr, usr.Name)
-			if err != nil {
-				return nil, err
-			}
-			home = filepath.Dir(root)
+		if h.sieveChanged != nil {
+			return notifyingScripts{Scripts: st, user: id.User, changed: h.sieveChanged}, st.Create()
 		}
-		st := tmpl
-		if st.Dir, err = expandUserPath(loc.dir, usr.Name, home); err != nil {
-			return nil, err
-		}
-		if st.Active, err = expandUserPath(loc.active, usr.Name, home); err != nil {
-			return nil, err
-		}
-		return &st, st.Create()
+		return st, st.Create()
 	})
 	exts := capabilityOrder(sieveExtensions(v.Get("sieve_extensions")))
 	srv := &managesieve.Server{

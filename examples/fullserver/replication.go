@@ -161,6 +161,11 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 	stop.cancel = cancel
 	srv := &replicate.Server{Backend: stores, States: states, Secret: secret, Locks: locks, Logger: log,
 		MaxMessageSize: noLimitIfZero(c.Int("message_size_limit"))}
+	sieve, _, err := userSieveStore(c, u)
+	if err != nil {
+		return nil, err
+	}
+	srv.Sieve = sieve
 	if useTLS {
 		srv.TLSConfig = h.tlsConf
 	}
@@ -183,7 +188,7 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 		d.TLSConfig = tc
 	}
 	rep := &replicate.Replicator{Backend: stores, States: states, Dialer: d, Partner: replica, Locks: locks,
-		MaxConns: maxConns, FullSyncInterval: full,
+		MaxConns: maxConns, FullSyncInterval: full, Sieve: sieve,
 		StatusFile: filepath.Join(dir, "status.json"), Logger: log}
 	if ul, ok := u.pass.(auth.UserLister); ok {
 		rep.Users = ul.ListUsers
@@ -193,6 +198,7 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 		defer stop.wg.Done()
 		rep.Run(ctx)
 	}()
+	h.sieveChanged = func(user string) { rep.Notify(user, replicate.PriorityHigh) }
 	w, ok := replicate.WatchBackend(stores, rep).(mailBackend)
 	if !ok {
 		cancel()

@@ -118,6 +118,11 @@ type replicaPair struct {
 }
 
 func newReplicaPair(t *testing.T, users ...string) *replicaPair {
+	return newReplicaPairWith(t, "", users...)
+}
+
+// newReplicaPairWith is newReplicaPair with more configuration lines.
+func newReplicaPairWith(t *testing.T, more string, users ...string) *replicaPair {
 	p := &replicaPair{t: t, toB: newRelay(t), toA: newRelay(t)}
 	bundle := filepath.Join(testutil.SharedDir(t), "bundle.pem")
 	mk := func(rel *relay, name string) (*instance, string) {
@@ -125,7 +130,7 @@ func newReplicaPair(t *testing.T, users ...string) *replicaPair {
 		cert, key := writeTestCert(t, filepath.Join(dir, name))
 		extra := fmt.Sprintf("smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\nssl_client_ca_file = %s\n"+
 			"mail_replica = tcp:127.0.0.1:%d\ndoveadm_inet_listener = 127.0.0.1:0\ndoveadm_password = s3cret-pair\n"+
-			"replication_max_conns = 4\n", cert, key, bundle, rel.port())
+			"replication_max_conns = 4\n", cert, key, bundle, rel.port()) + more
 		in := newInstance(t, extra)
 		os.MkdirAll(in.data, 0o755)
 		in.addUsers(users...)
@@ -317,7 +322,7 @@ m.logout()
 	stage("kill -9 and restart, converged")
 
 	code, out, errOut := runCmd(t, "", "-config", p.a.cfg, "replicator", "status")
-	if code != 0 || !strings.Contains(out, "Queue 'full resync' requests") || !strings.Contains(out, "Total number of known users") {
+	if code != 0 || !strings.Contains(out, "Queued 'full resync' requests") || !strings.Contains(out, "Total number of known users") {
 		t.Errorf("replicator status: %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, "", "-config", p.a.cfg, "replicator", "status", "*")

@@ -49,7 +49,10 @@ type host struct {
 	reloader []func(*config.Config) error
 	closers  []io.Closer // closed after the listeners drained (stores kept open)
 	queue    *queue.Queue
-	dry      bool // built by buildAll: nothing is written or started
+	// sieveChanged, when replication is on, queues a user whose Sieve
+	// scripts ManageSieve changed (replication_sieve.go).
+	sieveChanged func(user string)
+	dry          bool // built by buildAll: nothing is written or started
 }
 
 // serve runs the host until SIGTERM or SIGINT. Every check that can fail

@@ -1,0 +1,139 @@
+package replicate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/yubinmail/yubin/maildir"
+	"github.com/yubinmail/yubin/mbox"
+	"github.com/yubinmail/yubin/sdbox"
+	"github.com/yubinmail/yubin/store"
+)
+
+// openFormat opens an empty store of a format. uvOffset moves the
+// UIDVALIDITYs an sdbox root hands out (fresh roots draw theirs from the
+// clock, the same second on both sides, and two stores without
+// store.Replica cannot sync a mailbox of one UIDVALIDITY).
+func openFormat(t *testing.T, format string, uvOffset uint32) store.Store {
+	t.Helper()
+	dir := t.TempDir()
+	var s store.Store
+	var err error
+	switch format {
+	case "maildir":
+		s, err = maildir.Open(dir, maildir.Options{NoSync: true, Hostname: "h"})
+	case "sdbox":
+		uv := uint32(time.Now().Unix()) + uvOffset
+		os.WriteFile(filepath.Join(dir, "dovecot-uidvalidity"), fmt.Appendf(nil, "%08x", uv), 0o600)
+		s, err = sdbox.Open(dir, sdbox.Options{NoSync: true, Hostname: "h"})
+	case "mbox":
+		s, err = mbox.Open(dir, mbox.Options{NoSync: true, Hostname: "h"})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// formatPairs are the combinations the format tests run: each format
+// without store.Replica against maildir (which has it) and against
+// itself or another without it.
+var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}}
+
+func newFormatPair(t *testing.T, fa, fb string) *pair {
+	p := &pair{t: t, A: openFormat(t, fa, 200000), B: openFormat(t, fb, 100000)}
+	p.ea = &LocalEndpoint{Store: p.A, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "b", User: "u"}
+	p.eb = &LocalEndpoint{Store: p.B, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "a", User: "u"}
+	return p
+}
+
+func forFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
+	for _, f := range formatPairs {
+		t.Run(f[0]+"-"+f[1], func(t *testing.T) {
+			t.Parallel()
+			fn(t, newFormatPair(t, f[0], f[1]))
+		})
+	}
+}
+
+// Mail, flags, expunges and mailboxes travel between every pair of
+// formats (sdbox and mbox lack store.Replica: each side keeps its own
+// UIDs).
+func TestFormatsSyncBothWays(t *testing.T) {
+	forFormats(t, func(t *testing.T, p *pair) {
+		ctx := context.Background()
+		appendMsg(t, p.A, "INBOX", "Subject: a\r\n\r\nA\r\n", store.Flags{System: store.Seen})
+		appendMsg(t, p.B, "INBOX", "Subject: b\r\n\r\nB\r\n", store.Flags{Keywords: []string{"$Work"}})
+		if err := p.B.CreateMailbox(ctx, "Lists/Go", store.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		appendMsg(t, p.B, "Lists/Go", "Subject: go\r\n\r\ngo\r\n", store.Flags{})
+		p.sync()
+		sameContents(t, p.A, p.B)
+		if st := p.sync(); st.Copied != 0 {
+			t.Errorf("second sync copied %d", st.Copied)
+		}
+		// A side may have taken a new UIDVALIDITY (and UIDs) at the
+		// first sync: the UID is looked up again.
+		snap, _ := snapshot(t, p.A)
+		u1 := bodies(snap["INBOX"])["Subject: a\r\n\r\nA\r\n"]
+		setFlags(t, p.A, "INBOX", u1, store.FlagsAdd, store.Flags{System: store.Flagged})
+		expunge(t, p.A, "INBOX", u1)
+		p.sync()
+		if got := sameContents(t, p.A, p.B)["INBOX"]; len(got) != 1 {
+			t.Errorf("INBOX %q after the expunge", got)
+		}
+	})
+}
+
+// A rename is replayed as a rename between every pair of formats:
+// nothing is copied, each side's UIDVALIDITY of the mailbox is kept.
+func TestFormatsRenameReplayed(t *testing.T) {
+	forFormats(t, func(t *testing.T, p *pair) {
+		ctx := context.Background()
+		p.A.CreateMailbox(ctx, "X", store.CreateOptions{})
+		for i := 0; i < 3; i++ {
+			appendMsg(t, p.A, "X", fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i), store.Flags{})
+		}
+		p.sync()
+		uvA, _ := p.A.Status(ctx, "X")
+		uvB, _ := p.B.Status(ctx, "X")
+		for _, s := range []store.Store{p.A, p.B} {
+			from, to := "X", "Y"
+			if s == p.B {
+				from, to = "Y", "Z"
+			}
+			if err := s.RenameMailbox(ctx, from, to); err != nil {
+				t.Fatal(err)
+			}
+			st := p.sync()
+			if st.Copied != 0 || st.MailboxesRenamed != 1 {
+				t.Errorf("rename %s to %s: sync did %+v", from, to, st)
+			}
+			c := sameContents(t, p.A, p.B)
+			if len(c[to]) != 3 {
+				t.Errorf("%s holds %q", to, c[to])
+			}
+			a, _ := p.A.Status(ctx, to)
+			b, _ := p.B.Status(ctx, to)
+			if a.UIDValidity != uvA.UIDValidity || b.UIDValidity != uvB.UIDValidity {
+				t.Errorf("UIDVALIDITY A %d→%d, B %d→%d", uvA.UIDValidity, a.UIDValidity, uvB.UIDValidity, b.UIDValidity)
+			}
+		}
+	})
+}
+
+// Random concurrent changes on both sides converge between every pair
+// of formats.
+func TestFormatsRandomChangesConverge(t *testing.T) {
+	forFormats(t, func(t *testing.T, p *pair) {
+		// An mbox mailbox is a file: it cannot have children.
+		p.boxes = []string{"INBOX", "Work", "Lists", "Archive"}
+		randomConverge(t, p, 300, true)
+	})
+}
