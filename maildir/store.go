@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/sessionlock"
 	"github.com/yubinmail/yubin/store"
 	"golang.org/x/sys/unix"
 )
@@ -36,6 +37,8 @@ type Store struct {
 	// linkTmpfile, when set, replaces the link that names an unnamed
 	// file (tests make it fail).
 	linkTmpfile func(f *os.File, to string) error
+
+	sessionLock sessionlock.Locker // POP3's (sessionlock.go)
 
 	mu     sync.Mutex
 	boxes  map[string]*mbox // by directory
@@ -77,6 +80,7 @@ func Open(root string, opts Options) (*Store, error) {
 	if err := s.makeMaildir(s.root); err != nil {
 		return nil, err
 	}
+	s.sessionLock = sessionlock.Locker{Dir: s.root, Host: s.host, Format: "maildir", Logger: s.opts.Logger, Chown: s.chown}
 	if err := s.createAuto(); err != nil {
 		return nil, err
 	}
