@@ -2,7 +2,6 @@ package imap
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -30,35 +29,11 @@ type Logout struct {
 	In, Out int64
 }
 
-// countReader counts the bytes read through it.
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // bytesIn is how many bytes of the client's the session has consumed.
-func (c *conn) bytesIn() int64 { return c.r.src.n - int64(c.r.br.Buffered()) }
+func (c *conn) bytesIn() int64 { return c.r.src.N - int64(c.r.br.Buffered()) }
 
 // bytesOut is how many bytes the session has written, buffered or not.
-func (c *conn) bytesOut() int64 { return c.w.sink.n + int64(c.w.bw.Buffered()) }
+func (c *conn) bytesOut() int64 { return c.w.sink.N + int64(c.w.bw.Buffered()) }
 
 // logoutState is what the session keeps for its Logout.
 type logoutState struct {

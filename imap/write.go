@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // deadlineWriter sets a write deadline before every write, so that a
@@ -29,7 +31,7 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 // err reports it, so handlers can write without checking each call.
 type writer struct {
 	bw   *bufio.Writer
-	sink *countWriter // under bw: what went to the client (logout.go)
+	sink *serve.CountWriter // under bw: what went to the client (logout.go)
 	err  error
 	// utf8 is set once the client enabled UTF8=ACCEPT: mailbox names go
 	// out as UTF-8 quoted strings instead of modified UTF-7.
@@ -37,14 +39,14 @@ type writer struct {
 }
 
 func newWriter(w io.Writer) *writer {
-	sink := &countWriter{w: w}
+	sink := &serve.CountWriter{W: w}
 	return &writer{bw: bufio.NewWriterSize(sink, 16<<10), sink: sink}
 }
 
 // reset writes to w from now on (STARTTLS, COMPRESS), keeping the byte
 // count.
 func (w *writer) reset(dst io.Writer) {
-	w.sink.w = dst
+	w.sink.W = dst
 	w.bw.Reset(w.sink)
 }
 

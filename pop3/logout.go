@@ -1,10 +1,10 @@
 package pop3
 
 import (
-	"io"
 	"strings"
 
 	"github.com/yubinmail/yubin/auth/authn"
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // Logout is how a logged-in session ended, with what Dovecot's pop3
@@ -32,28 +32,16 @@ type Logout struct {
 	Size              int64
 }
 
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // logoutState is what the session keeps for its Logout.
 type logoutState struct {
-	out      countWriter // under s.w
+	out      serve.CountWriter // under s.w
 	loggedIn bool
 	reason   string // set where the session ends, "" until then
 	l        Logout
 }
 
 // sent is how many bytes the session has written, buffered or not.
-func (s *session) sent() int64 { return s.lo.out.n + int64(s.w.Buffered()) }
+func (s *session) sent() int64 { return s.lo.out.N + int64(s.w.Buffered()) }
 
 // startLogout notes the maildrop at login.
 func (s *session) startLogout(d *maildrop) {

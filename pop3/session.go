@@ -78,7 +78,7 @@ func newSession(srv *Server, c net.Conn) *session {
 	s := &session{srv: srv, conn: c, raw: c}
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
-	s.lo.out.w = c
+	s.lo.out.W = c
 	s.w = bufio.NewWriterSize(&s.lo.out, 32<<10)
 	s.info = authn.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
@@ -246,7 +246,7 @@ func (s *session) handshake(tc *tls.Conn) bool {
 	s.conn = tc
 	s.readSet, s.writeSet = time.Time{}, time.Time{}
 	s.r.Reset(tc)
-	s.lo.out.w = tc
+	s.lo.out.W = tc
 	s.w.Reset(&s.lo.out)
 	return true
 }
