@@ -77,17 +77,7 @@ func TestDovecotLoginLineShapes(t *testing.T) {
 	t.Parallel()
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{Protocols: "imap pop3", Listeners: []string{"imap-login/imap", "pop3-login/pop3"}})
 	loginScript(t, d.Addr(t, "imap-login/imap"), d.Addr(t, "pop3-login/pop3"))
-	var want []string
-	for deadline := time.Now().Add(10 * time.Second); len(want) < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		b, _ := os.ReadFile(d.Log)
-		want = loginShapes(string(b))
-	}
-	if len(want) != 3 {
-		b, _ := os.ReadFile(d.Log)
-		t.Fatalf("Dovecot logged %d login lines:\n%s", len(want), b)
-	}
-
-	t.Logf("Dovecot:\n%s", strings.Join(want, "\n"))
+	want := dovecotLogShapes(t, d, loginShapes, 3)
 	in := newInstance(t, "disable_plaintext_auth = no\n")
 	in.addUsers("alice")
 	in.start()
@@ -97,4 +87,21 @@ func TestDovecotLoginLineShapes(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("login lines differ\nyubin:\n%s\nDovecot:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// dovecotLogShapes waits for Dovecot's log to hold n lines that shapes
+// picks, and returns them.
+func dovecotLogShapes(t *testing.T, d *testutil.Dovecot, shapes func(string) []string, n int) []string {
+	t.Helper()
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < n && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(d.Log)
+		got = shapes(string(b))
+	}
+	if len(got) != n {
+		b, _ := os.ReadFile(d.Log)
+		t.Fatalf("Dovecot logged %d of the %d lines expected:\n%s", len(got), n, b)
+	}
+	t.Logf("Dovecot:\n%s", strings.Join(got, "\n"))
+	return got
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,16 +99,7 @@ func TestDovecotLogoutLineShapes(t *testing.T) {
 	msg := "From: bob@localhost\r\nSubject: hi\r\n\r\nhello\r\n.dot\r\n"
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{Protocols: "imap pop3", Listeners: []string{"imap-login/imap", "pop3-login/pop3"}})
 	logoutScript(t, d.Addr(t, "imap-login/imap"), d.Addr(t, "pop3-login/pop3"), msg)
-	var want []string
-	for deadline := time.Now().Add(10 * time.Second); len(want) < 5 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		b, _ := os.ReadFile(d.Log)
-		want = logoutShapes(string(b))
-	}
-	if len(want) != 5 {
-		b, _ := os.ReadFile(d.Log)
-		t.Fatalf("Dovecot logged %d logout lines:\n%s", len(want), b)
-	}
-	t.Logf("Dovecot:\n%s", strings.Join(want, "\n"))
+	want := dovecotLogShapes(t, d, logoutShapes, 5)
 
 	in := newInstance(t, "disable_plaintext_auth = no\n")
 	in.addUsers("alice")
