@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,38 +16,16 @@ import (
 // closes without QUIT.
 func logoutScript(t *testing.T, imapAddr, pop3Addr, msg string) {
 	t.Helper()
-	run := func(addr string, lines []string) {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
+	// A command's reply ends with its tagged line, +OK or -ERR; RETR's
+	// and TOP's with the "." after the message.
+	done := func(sent, resp string) bool {
+		if strings.HasPrefix(sent, "RETR") || strings.HasPrefix(sent, "TOP") {
+			return resp == ".\r\n"
 		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		r := bufio.NewReader(c)
-		if _, err := r.ReadString('\n'); err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range lines {
-			c.Write([]byte(l + "\r\n"))
-			tag, _, _ := strings.Cut(l, " ")
-			multi := strings.HasPrefix(l, "RETR") || strings.HasPrefix(l, "TOP")
-			for first := true; ; first = false {
-				s, err := r.ReadString('\n')
-				if err != nil {
-					t.Fatalf("%s: %s: %v", addr, l, err)
-				}
-				if multi && !first {
-					if s == ".\r\n" {
-						break
-					}
-					continue
-				}
-				if !multi && (strings.HasPrefix(s, tag+" ") || strings.HasPrefix(s, "+OK") || strings.HasPrefix(s, "-ERR")) {
-					break
-				}
-			}
-		}
+		tag, _, _ := strings.Cut(sent, " ")
+		return strings.HasPrefix(resp, tag+" ") || strings.HasPrefix(resp, "+OK") || strings.HasPrefix(resp, "-ERR")
 	}
+	run := func(addr string, lines []string) { talk(t, addr, lines, done) }
 	run(imapAddr, []string{"a LOGIN alice@localhost pw-alice", "b APPEND INBOX {" + strconv.Itoa(len(msg)) + "+}\r\n" + msg, "c SELECT INBOX", "d LOGOUT"})
 	run(imapAddr, []string{"a LOGIN alice@localhost pw-alice"})
 	run(imapAddr, []string{"a LOGIN alice@localhost pw-alice", "b NOOP"})
