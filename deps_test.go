@@ -1,6 +1,7 @@
 package yubin_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -37,5 +38,37 @@ func TestPackagesLinkOnlyWhatTheyNeed(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRootModuleCarriesNoPrometheus: the library module's own go.mod
+// requires no Prometheus and the go command finds no package of the
+// module that needs it (minio-go's go.mod names it, unused); only the
+// examples module (examples/go.mod, joined by go.work) does.
+func TestRootModuleCarriesNoPrometheus(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mod), "github.com/prometheus/") {
+		t.Errorf("go.mod requires Prometheus:\n%s", mod)
+	}
+	cmd := exec.Command(goTool, "mod", "why", "-m", "github.com/prometheus/client_golang")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go mod why: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "main module does not need") {
+		t.Errorf("the library module needs Prometheus:\n%s", out)
+	}
+	ex, err := os.ReadFile("examples/go.mod")
+	if err != nil || !strings.Contains(string(ex), "replace github.com/yubinmail/yubin => ../") {
+		t.Errorf("examples/go.mod does not replace the library with this tree: %v\n%s", err, ex)
 	}
 }

@@ -1,12 +1,11 @@
 package auth
 
 import (
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/yubinmail/yubin/internal/varexpand"
 )
 
 // Vars holds the values of Dovecot's %-variables, keyed by long name
@@ -58,135 +57,25 @@ func (v Vars) get(name string) (string, bool) {
 // the name: L (lower case), U (upper case), R (reverse), M (MD5 hex),
 // H (hash; with a width, modulo it), D (domain to LDAP DN), X (decimal to
 // hex), E (escape \ and "), T (trim trailing space), and
-// "[offset.]width" (substring; a leading 0 pads instead). "%%" is a
-// literal "%". escape, when not nil, is applied to each expanded value
-// (for SQL or LDAP backends).
+// "[offset.]width" (substring; a leading 0 pads instead; a negative
+// offset counts from the end). "%%" is a literal "%". escape, when not
+// nil, is applied to each expanded value (for SQL or LDAP backends).
+// The syntax is Dovecot 2.3's var_expand, shared with pop3's
+// pop3_uidl_format (internal/varexpand).
 func Expand(tmpl string, v Vars, escape func(string) string) (string, error) {
 	if !strings.Contains(tmpl, "%") {
 		return tmpl, nil
 	}
-	var b strings.Builder
-	for i := 0; i < len(tmpl); i++ {
-		c := tmpl[i]
-		if c != '%' {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		if i >= len(tmpl) {
-			return "", fmt.Errorf("%w: trailing %%", ErrBadTemplate)
-		}
-		if tmpl[i] == '%' {
-			b.WriteByte('%')
-			continue
-		}
-		var mods []byte
-		var width, offset int
-		hasWidth, zeroPad := false, false
-		for ; i < len(tmpl); i++ {
-			c := tmpl[i]
-			switch {
-			case c >= '0' && c <= '9':
-				if !hasWidth && c == '0' {
-					zeroPad = true
-				}
-				hasWidth = true
-				width = min(width*10+int(c-'0'), maxExpansion)
-				continue
-			case c == '.' && hasWidth:
-				offset, width, hasWidth, zeroPad = width, 0, false, false
-				continue
-			case strings.IndexByte("LURMHDXET", c) >= 0:
-				mods = append(mods, c)
-				continue
-			}
-			break
-		}
-		if i >= len(tmpl) {
-			return "", fmt.Errorf("%w: incomplete variable", ErrBadTemplate)
-		}
-		var name string
-		if tmpl[i] == '{' {
-			end := strings.IndexByte(tmpl[i:], '}')
-			if end < 0 {
-				return "", fmt.Errorf("%w: unterminated %%{", ErrBadTemplate)
-			}
-			name = tmpl[i+1 : i+end]
-			i += end
-		} else if n, ok := shortVars[tmpl[i]]; ok {
-			name = n
-		} else {
-			return "", fmt.Errorf("%w: unknown variable %%%c", ErrBadTemplate, tmpl[i])
-		}
-		val, ok := v.get(name)
-		if !ok {
-			return "", fmt.Errorf("%w: unknown variable %%{%s}", ErrBadTemplate, name)
-		}
-		for _, m := range mods {
-			switch m {
-			case 'L':
-				val = strings.ToLower(val)
-			case 'U':
-				val = strings.ToUpper(val)
-			case 'R':
-				r := []byte(val)
-				for a, z := 0, len(r)-1; a < z; a, z = a+1, z-1 {
-					r[a], r[z] = r[z], r[a]
-				}
-				val = string(r)
-			case 'M':
-				s := md5.Sum([]byte(val))
-				val = hex.EncodeToString(s[:])
-			case 'H':
-				h := strHash(val)
-				if hasWidth && width > 0 {
-					h %= uint32(width)
-				}
-				hasWidth, width = false, 0
-				val = strconv.FormatUint(uint64(h), 16)
-			case 'D':
-				val = strings.ReplaceAll(val, ".", ",dc=")
-			case 'X':
-				n, err := strconv.ParseUint(val, 10, 64)
-				if err == nil {
-					val = strconv.FormatUint(n, 16)
-				}
-			case 'E':
-				val = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `'`, `\'`).Replace(val)
-			case 'T':
-				val = strings.TrimRight(val, " \t\r\n")
-			}
-		}
-		val = val[min(offset, len(val)):]
-		if hasWidth {
-			if zeroPad {
-				if len(val) < width {
-					val = strings.Repeat("0", width-len(val)) + val
-				}
-			} else if width < len(val) {
-				val = val[:width]
-			}
-		}
-		if escape != nil {
-			val = escape(val)
-		}
-		if b.Len()+len(val) > maxExpansion {
-			return "", fmt.Errorf("%w: expands to more than %d bytes", ErrBadTemplate, maxExpansion)
-		}
-		b.WriteString(val)
-	}
-	return b.String(), nil
-}
-
-// strHash is Dovecot's str_hash (the PJW/ELF string hash) used by %H.
-func strHash(s string) uint32 {
-	var h uint32
-	for i := 0; i < len(s); i++ {
-		h = h<<4 + uint32(s[i])
-		if g := h & 0xf0000000; g != 0 {
-			h ^= g >> 24
-			h ^= g
+	t, err := varexpand.Parse(tmpl, varexpand.Syntax{Short: shortVars, MaxWidth: maxExpansion})
+	if err == nil {
+		var out string
+		if out, err = t.Expand(v.get, escape, maxExpansion); err == nil {
+			return out, nil
 		}
 	}
-	return h
+	var e *varexpand.Error
+	if errors.As(err, &e) {
+		return "", fmt.Errorf("%w: %s", ErrBadTemplate, e.Msg)
+	}
+	return "", fmt.Errorf("%w: %v", ErrBadTemplate, err)
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/yubinmail/yubin/config"
@@ -96,4 +97,17 @@ mail_plugins = $mail_plugins zlib
 	// imap-login imaps 993 dovecot.conf:4
 	// quota zlib
 	// dovecot.conf:1: missing '}' for the section service imap started here
+}
+
+// WriteDovecot prints a dovecot.conf tree as doveconf -n would.
+func ExampleWriteDovecot() {
+	root, _, _ := config.ParseDovecot("dovecot.conf", strings.NewReader("protocols = imap lmtp\nservice lmtp {\n  unix_listener lmtp {\n    mode = 0600\n  }\n}\n"), nil)
+	config.WriteDovecot(os.Stdout, root)
+	// Output:
+	// protocols = imap lmtp
+	// service lmtp {
+	//   unix_listener lmtp {
+	//     mode = 0600
+	//   }
+	// }
 }

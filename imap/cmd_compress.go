@@ -58,8 +58,8 @@ func (c *conn) cmdCompress(tag string, _ bool) error {
 	// ends: clients that flush with zlib's Z_PARTIAL_FLUSH (isync's
 	// mbsync) send no stored block after a command, and Go's
 	// compress/flate would wait for more input before returning it.
-	c.r.br.Reset(kflate.NewReaderOpts(io.MultiReader(bytes.NewReader(pending), c.nc), kflate.WithPartialBlock()))
-	c.w.bw.Reset(syncFlateWriter{fw})
+	c.r.reset(kflate.NewReaderOpts(io.MultiReader(bytes.NewReader(pending), c.nc), kflate.WithPartialBlock()))
+	c.w.reset(syncFlateWriter{fw})
 	c.compressed = true
 	return errAlreadyAnswered
 }

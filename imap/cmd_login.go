@@ -39,8 +39,8 @@ func (c *conn) cmdStartTLS(tag string, _ bool) error {
 	st := tc.ConnectionState()
 	c.info.TLS = &st
 	c.nc = tc
-	c.w.bw.Reset(deadlineWriter{c: tc, timeout: durOr(c.srv.WriteTimeout, DefaultWriteTimeout)})
-	c.r.br.Reset(tc)
+	c.w.reset(deadlineWriter{c: tc, timeout: durOr(c.srv.WriteTimeout, DefaultWriteTimeout)})
+	c.r.reset(tc)
 	return errAlreadyAnswered
 }
 
@@ -211,6 +211,7 @@ func (c *conn) loggedIn(id *authn.Identity) error {
 	c.userIPKey = key
 	c.endPrelogin()
 	c.user, c.st, c.state = id.User, st, stateAuth
+	c.startLogoutCounts()
 	c.mu.Lock()
 	c.alertUser = id.User
 	c.mu.Unlock()

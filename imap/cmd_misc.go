@@ -19,6 +19,7 @@ func (c *conn) cmdNoop(tag string, _ bool) error { return c.r.crlf() }
 
 // LOGOUT (RFC 9051 6.1.3).
 func (c *conn) cmdLogout(tag string, _ bool) error {
+	c.lo.inEnd = c.bytesIn() // Dovecot counts LOGOUT without its line end
 	if err := c.r.crlf(); err != nil {
 		return err
 	}

@@ -67,7 +67,8 @@ type conn struct {
 	okCode string
 	okText string
 	curTag string
-	hook   hookState // for Server.CommandHook
+	hook   hookState   // for Server.CommandHook
+	lo     logoutState // for Server.LogoutHook (logout.go)
 
 	// quotaWarned is set once the QuotaWarnPercent alert was sent;
 	// noQuota once the store said the user has no quota limits.
@@ -143,6 +144,7 @@ func (c *conn) shutdown() {
 
 func (c *conn) serve() {
 	defer c.close()
+	defer c.reportLogout()
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), durOr(c.srv.LoginTimeout, DefaultLoginTimeout))
 		err := tc.HandshakeContext(ctx)
@@ -214,6 +216,7 @@ func (c *conn) timeout() time.Duration {
 }
 
 func (c *conn) bye(text string) {
+	c.noteBye(text)
 	c.w.str("* BYE " + text + "\r\n")
 	c.w.flush()
 }
@@ -303,6 +306,9 @@ func (c *conn) readCommand() bool {
 	}
 	if !cmd.allowedIn(c.state) {
 		return c.finish(tag, name, nil, c.wrongState(cmd))
+	}
+	if c.state != stateNotAuth {
+		defer c.noteCommandDone(name, uid)
 	}
 	err = cmd.fn(c, tag, uid)
 	return c.finish(tag, name, &cmd, err)

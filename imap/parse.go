@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // Errors of the command parser. A *syntaxError is answered with BAD and
@@ -38,6 +40,7 @@ func badf(msg string) error { return &syntaxError{msg: msg} }
 // limit before anything is allocated or a continuation is sent.
 type reader struct {
 	br      *bufio.Reader
+	src     *serve.CountReader // under br: what the client sent (logout.go)
 	lineLen int
 	maxLine int
 	// cont sends a "+" continuation request and flushes it.
@@ -53,7 +56,16 @@ type reader struct {
 }
 
 func newReader(r io.Reader, maxLine int) *reader {
-	return &reader{br: bufio.NewReaderSize(r, 8192), maxLine: maxLine, maxDiscard: 1 << 20}
+	src := &serve.CountReader{R: r}
+	return &reader{br: bufio.NewReaderSize(src, 8192), src: src, maxLine: maxLine, maxDiscard: 1 << 20}
+}
+
+// reset reads from r from now on (STARTTLS, COMPRESS), keeping the
+// byte count.
+func (r *reader) reset(src io.Reader) {
+	r.src.N -= int64(r.br.Buffered()) // read again through src
+	r.src.R = src
+	r.br.Reset(r.src)
 }
 
 // startLine resets the per-command budget.

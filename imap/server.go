@@ -143,6 +143,11 @@ type Server struct {
 	// its reply (for IDLE, to DONE's reply). It must not block. Nil, the
 	// default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
+	// LogoutHook, when set, is called once when a session that logged
+	// in ends, however it ends, on the session's goroutine (Dovecot logs
+	// its "Disconnected: Logged out in=... out=..." line then). It must
+	// not block.
+	LogoutHook func(*Logout)
 
 	// Metadata, when set, keeps METADATA entries (RFC 5464) and turns
 	// the METADATA capability on (server and mailbox entries); nil, the

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yubinmail/yubin/internal/serve"
 )
 
 // deadlineWriter sets a write deadline before every write, so that a
@@ -28,14 +30,25 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 // Errors stick: after the first failed write every call is a no-op and
 // err reports it, so handlers can write without checking each call.
 type writer struct {
-	bw  *bufio.Writer
-	err error
+	bw   *bufio.Writer
+	sink *serve.CountWriter // under bw: what went to the client (logout.go)
+	err  error
 	// utf8 is set once the client enabled UTF8=ACCEPT: mailbox names go
 	// out as UTF-8 quoted strings instead of modified UTF-7.
 	utf8 bool
 }
 
-func newWriter(w io.Writer) *writer { return &writer{bw: bufio.NewWriterSize(w, 16<<10)} }
+func newWriter(w io.Writer) *writer {
+	sink := &serve.CountWriter{W: w}
+	return &writer{bw: bufio.NewWriterSize(sink, 16<<10), sink: sink}
+}
+
+// reset writes to w from now on (STARTTLS, COMPRESS), keeping the byte
+// count.
+func (w *writer) reset(dst io.Writer) {
+	w.sink.W = dst
+	w.bw.Reset(w.sink)
+}
 
 func (w *writer) str(s string) {
 	if w.err == nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -69,8 +70,8 @@ var _ store.Backend = (*Backend)(nil)
 // locate (which returns store.ErrNoSuchUser for unknown users) and opens
 // it with opts.
 func NewBackend(locate func(ctx context.Context, user string) (root string, err error), opts Options) *Backend {
-	if opts.unsynced == nil {
-		opts.unsynced = newUnsyncedFS()
+	if opts.pending == nil {
+		opts.pending = &syncfs.Pending{}
 	}
 	return &Backend{locate: locate, opts: opts, stores: map[string]*sharedStore{}}
 }

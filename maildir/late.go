@@ -3,8 +3,6 @@ package maildir
 import (
 	"fmt"
 	"path/filepath"
-	"sync"
-	"time"
 )
 
 // A delivery with store.AppendOptions.LateUID (LMTP and SMTP deliveries)
@@ -43,59 +41,8 @@ func (m *mbox) commitLate(t messageTemp, x *msg, noSync bool) error {
 	if !x.inNew {
 		q = &m.syncCur
 	}
-	if err := q.sync(func() error { return m.s.syncDir(filepath.Dir(dst)) }); err != nil {
+	if err := q.Do(func() error { return m.s.syncDir(filepath.Dir(dst)) }); err != nil {
 		return fmt.Errorf("maildir: sync dir: %w", err)
 	}
 	return nil
-}
-
-// dirSync shares one directory fsync among the callers that ask for it
-// while another is running: each joins the next batch, and a batch's
-// fsync starts only after all its members made their change.
-type dirSync struct {
-	mu   sync.Mutex
-	cond sync.Cond
-	busy bool       // a batch's fsync is running
-	next *syncBatch // the batch callers join now
-	// linger is how long a batch waits for more members before its
-	// fsync starts (0: at once).
-	linger time.Duration
-}
-
-type syncBatch struct {
-	done bool
-	err  error
-}
-
-// sync runs fn (an fsync) once for this caller's batch and returns its
-// result.
-func (q *dirSync) sync(fn func() error) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.cond.L == nil {
-		q.cond.L = &q.mu
-	}
-	if q.next == nil {
-		q.next = &syncBatch{}
-	}
-	b := q.next
-	for !b.done {
-		if !q.busy && q.next == b {
-			q.busy = true
-			if q.linger > 0 {
-				q.mu.Unlock() // callers meanwhile join b
-				time.Sleep(q.linger)
-				q.mu.Lock()
-			}
-			q.next = nil
-			q.mu.Unlock()
-			err := fn()
-			q.mu.Lock()
-			b.err, b.done, q.busy = err, true, false
-			q.cond.Broadcast()
-			break
-		}
-		q.cond.Wait()
-	}
-	return b.err
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -89,9 +90,9 @@ type mbox struct {
 
 	newStamp, curStamp dirStamp
 
-	commits commitQueue // deliveries waiting to be committed together
-	syncNew dirSync     // fsyncs of new/ shared by late-UID deliveries
-	syncCur dirSync     // ... of cur/
+	commits commitQueue  // deliveries waiting to be committed together
+	syncNew syncfs.Group // fsyncs of new/ shared by late-UID deliveries
+	syncCur syncfs.Group // ... of cur/
 
 	tail    *logNode // last entry of the change log
 	handles map[*handle]struct{}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
 )
 
@@ -47,9 +48,9 @@ type Options struct {
 	// acknowledged message may be lost on a crash.
 	NoSync bool
 
-	// unsynced tracks deliveries made with AppendOptions.NoSync; shared
+	// pending tracks deliveries made with AppendOptions.NoSync; shared
 	// by a Backend's Stores.
-	unsynced *unsyncedFS
+	pending *syncfs.Pending
 }
 
 func (o *Options) lockTimeout() time.Duration {

@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/atomicfile"
+	"github.com/yubinmail/yubin/internal/sessionlock"
+	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
-	"golang.org/x/sys/unix"
 )
 
 // Store is one user's Maildir++ tree. It implements store.Store and is
@@ -37,6 +39,8 @@ type Store struct {
 	// file (tests make it fail).
 	linkTmpfile func(f *os.File, to string) error
 
+	sessionLock sessionlock.Locker // POP3's (sessionlock.go)
+
 	mu     sync.Mutex
 	boxes  map[string]*mbox // by directory
 	closed bool
@@ -53,8 +57,8 @@ var _ store.Store = (*Store)(nil)
 // mail user, as Dovecot expects), files and directories yubin creates are
 // given to that user.
 func Open(root string, opts Options) (*Store, error) {
-	if opts.unsynced == nil {
-		opts.unsynced = newUnsyncedFS()
+	if opts.pending == nil {
+		opts.pending = &syncfs.Pending{}
 	}
 	s := &Store{root: filepath.Clean(root), opts: opts, boxes: map[string]*mbox{}}
 	s.host = opts.Hostname
@@ -77,6 +81,7 @@ func Open(root string, opts Options) (*Store, error) {
 	if err := s.makeMaildir(s.root); err != nil {
 		return nil, err
 	}
+	s.sessionLock = sessionlock.Locker{Dir: s.root, Host: s.host, Format: "maildir", Logger: s.opts.Logger, Chown: s.chown}
 	if err := s.createAuto(); err != nil {
 		return nil, err
 	}
@@ -122,45 +127,13 @@ func (s *Store) chown(path string) {
 // writeFileAtomic writes data to path through a temporary file and
 // rename, fsyncing file and directory when durable is set.
 func (s *Store) writeFileAtomic(path string, data []byte, durable bool) error {
-	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.seq.Add(1))
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	err := atomicfile.WriteWith(path, data, atomicfile.Options{
+		Temp:   fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.seq.Add(1)),
+		Chown:  func(f *os.File) error { s.chown(f.Name()); return nil },
+		NoSync: !durable || s.opts.NoSync,
+	})
 	if err != nil {
-		return fmt.Errorf("maildir: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil && durable && !s.opts.NoSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		s.chown(tmp)
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("maildir: write %s: %w", path, err)
-	}
-	if durable {
-		s.syncDir(filepath.Dir(path))
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory so that a rename into it is durable.
-func (s *Store) syncDir(dir string) error {
-	if s.opts.NoSync {
-		return nil
-	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
-	}
-	err = unix.Fsync(fd)
-	unix.Close(fd)
-	if err != nil {
-		return &os.PathError{Op: "fsync", Path: dir, Err: err}
 	}
 	return nil
 }

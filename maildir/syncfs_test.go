@@ -28,8 +28,8 @@ func TestSyncDeliveriesSharesSyncfs(t *testing.T) {
 	// The messages (by Subject) that were in new/ when a syncfs that
 	// has finished began: those it made durable, rename and all.
 	synced := map[string]bool{}
-	real := b.opts.unsynced.syncfs
-	b.opts.unsynced.syncfs = func(dev uint64, dir string) error {
+	real := b.opts.pending.SyncDevice
+	b.opts.pending.SyncFS = func(dev uint64, dir string) error {
 		syncs.Add(1)
 		files, _ := filepath.Glob(filepath.Join(base, "u*", "Maildir", "new", "*"))
 		var present []string

@@ -40,6 +40,8 @@ func (s *session) dispatch(c command) {
 		s.fail(errLoggedIn)
 	case s.state == stateTransaction && s.lockLost():
 		s.endLockLost()
+	case c.name == "RETR" || c.name == "TOP":
+		s.countMessageCommand(h, c)
 	default:
 		h.run(s, c)
 	}

@@ -119,6 +119,7 @@ func (s *session) openInbox() error {
 		return err
 	}
 	s.drop = d
+	s.startLogout(d)
 	return nil
 }
 

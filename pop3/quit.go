@@ -8,6 +8,7 @@ import "github.com/yubinmail/yubin/store"
 // mailbox see them go) and \Seen is stored for retrieved messages.
 func (s *session) cmdQuit(c command) {
 	s.quit = true
+	s.endReason("Logged out")
 	if s.state != stateTransaction {
 		s.okf("Logging out")
 		return
@@ -29,6 +30,7 @@ func (s *session) cmdQuit(c command) {
 		s.reply(&Error{Code: CodeSysTemp, Text: "Couldn't delete all messages, try again later."})
 		return
 	}
+	s.lo.l.Deleted = len(gone)
 	s.log.Info("pop3: logout", "user", s.identity.User, "deleted", len(gone))
 	s.okf("Logging out, messages deleted.")
 }

@@ -174,6 +174,11 @@ type Server struct {
 	// runs from the end of the command line to the end of the reply. It
 	// must not block. Nil, the default, costs nothing.
 	CommandHook func(name string, ok bool, took time.Duration)
+	// LogoutHook, when set, is called once when a session that logged
+	// in ends, however it ends, on the session's goroutine (Dovecot logs
+	// its "Disconnected: Logged out top=..., retr=..., del=..., size=..."
+	// line then). It must not block.
+	LogoutHook func(*Logout)
 	// ConnState, when set, is called when a connection changes state:
 	// accepted, logged in, closed. It must not block.
 	ConnState func(c net.Conn, state ConnState)

@@ -70,13 +70,16 @@ type session struct {
 	// When the read and write deadlines in force were set
 	// (refreshDeadline).
 	readSet, writeSet time.Time
+
+	lo logoutState // for Server.LogoutHook (logout.go)
 }
 
 func newSession(srv *Server, c net.Conn) *session {
 	s := &session{srv: srv, conn: c, raw: c}
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
-	s.w = bufio.NewWriterSize(c, 32<<10)
+	s.lo.out.W = c
+	s.w = bufio.NewWriterSize(&s.lo.out, 32<<10)
 	s.info = authn.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
 	s.loginBy = time.Now().Add(orDefault(srv.LoginTimeout, DefaultLoginTimeout))
@@ -111,6 +114,7 @@ func (s *session) serve() {
 	for !s.quit {
 		if s.bad >= orDefault(s.srv.MaxBadCommands, DefaultMaxBadCommands) {
 			s.reply(errTooManyBad)
+			s.endReason(errTooManyBad.Text)
 			s.flush()
 			return
 		}
@@ -206,8 +210,10 @@ func (s *session) endOnReadError(err error) {
 	switch {
 	case s.srv.closing():
 		s.reply(errShutdown)
+		s.endReason(errShutdown.Text)
 	case errors.As(err, &ne) && ne.Timeout():
 		s.reply(&Error{Text: "Disconnected for inactivity."})
+		s.endReason("Disconnected for inactivity")
 	default:
 		return // the client went away: nothing to say
 	}
@@ -240,13 +246,15 @@ func (s *session) handshake(tc *tls.Conn) bool {
 	s.conn = tc
 	s.readSet, s.writeSet = time.Time{}, time.Time{}
 	s.r.Reset(tc)
-	s.w.Reset(tc)
+	s.lo.out.W = tc
+	s.w.Reset(&s.lo.out)
 	return true
 }
 
 // close ends the session: nothing marked with DELE is removed unless QUIT
 // already did it; \Seen flags of retrieved messages are stored.
 func (s *session) close() {
+	s.reportLogout()
 	if s.drop != nil && !s.quit {
 		s.storeSeen()
 	}
@@ -344,7 +352,7 @@ func (s *session) writeWhole(p []byte) error {
 		return s.write(p)
 	}
 	s.setWriteDeadline()
-	if _, err := s.conn.Write(p); err != nil {
+	if _, err := s.lo.out.Write(p); err != nil { // s.conn, counted
 		return errWriteFailed
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/yubinmail/yubin/internal/varexpand"
 )
 
 func TestUIDLFormat(t *testing.T) {
@@ -69,9 +71,10 @@ func FuzzUIDLFormat(f *testing.F) {
 // again, for FuzzUIDLFormat to check appendExpand's number fast path.
 func referenceExpand(f *uidlFormat, v uidlVars) string {
 	var b strings.Builder
-	for _, p := range f.parts {
-		if p.v == 0 {
-			b.WriteString(p.lit)
+	for i, p := range f.parts {
+		pv := f.vars[i]
+		if pv == 0 {
+			b.WriteString(p.Lit)
 			continue
 		}
 		val := map[byte]string{
@@ -79,17 +82,21 @@ func referenceExpand(f *uidlFormat, v uidlVars) string {
 			'v': strconv.FormatUint(uint64(v.uidValidity), 10),
 			'f': v.fileName,
 			'g': v.guid,
-		}[p.v]
-		for _, m := range []byte(p.mods) {
-			val = applyModifier(m, val)
+		}[pv]
+		if strings.IndexByte(p.Mods, 'H') >= 0 {
+			b.WriteString(p.Apply(val)) // H takes the width: never the fast path
+			continue
+		}
+		for _, m := range []byte(p.Mods) {
+			val = varexpand.Modify(m, val)
 		}
 		switch {
-		case p.zeroPad:
-			if p.width > len(val) {
-				val = strings.Repeat("0", p.width-len(val)) + val
+		case p.ZeroPad:
+			if p.Width > len(val) {
+				val = strings.Repeat("0", p.Width-len(val)) + val
 			}
-		case p.hasOffset || p.hasWidth:
-			start := p.offset
+		case p.HasOffset || p.HasWidth:
+			start := p.Offset
 			if start < 0 {
 				start = max(len(val)+start, 0)
 			}
@@ -98,8 +105,8 @@ func referenceExpand(f *uidlFormat, v uidlVars) string {
 				break
 			}
 			val = val[start:]
-			if p.hasWidth && p.width >= 0 && p.width < len(val) {
-				val = val[:p.width]
+			if p.HasWidth && p.Width >= 0 && p.Width < len(val) {
+				val = val[:p.Width]
 			}
 		}
 		b.WriteString(val)

@@ -1,12 +1,13 @@
 package restrict
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yubinmail/yubin/config"
 )
 
 // Params holds Postfix main.cf parameters by name, with their raw values as
@@ -423,48 +424,18 @@ func parseDuration(s string, def byte) (time.Duration, error) {
 
 // ParseMainCF reads parameters in main.cf syntax: "name = value" lines,
 // continuation lines starting with white space, '#' comments at the start
-// of a line. It does not check names; the config package does that.
+// of a line (config.ParseSettings reads it; its syntax errors come back
+// all at once, with their line numbers). It does not check names; the
+// config package does that. A per-service setting ("submission/name")
+// is kept under that key.
 func ParseMainCF(r io.Reader) (Params, error) {
-	p := Params{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	var name string
-	var val strings.Builder
-	flush := func() {
-		if name != "" {
-			p[name] = strings.TrimSpace(val.String())
-		}
-		name = ""
-		val.Reset()
-	}
-	line := 0
-	for sc.Scan() {
-		line++
-		t := sc.Text()
-		trim := strings.TrimSpace(t)
-		if trim == "" || trim[0] == '#' {
-			continue
-		}
-		if t[0] == ' ' || t[0] == '\t' {
-			if name == "" {
-				return nil, fmt.Errorf("line %d: continuation line without a parameter", line)
-			}
-			val.WriteByte(' ')
-			val.WriteString(trim)
-			continue
-		}
-		flush()
-		k, v, ok := strings.Cut(t, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("line %d: want \"name = value\"", line)
-		}
-		name = k
-		val.WriteString(strings.TrimSpace(v))
-	}
-	flush()
-	if err := sc.Err(); err != nil {
+	settings, err := config.ParseSettings("main.cf", r)
+	if err != nil {
 		return nil, err
+	}
+	p := make(Params, len(settings))
+	for _, st := range settings {
+		p[st.Key()] = st.Value
 	}
 	return p, nil
 }

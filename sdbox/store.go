@@ -14,7 +14,6 @@ import (
 
 	"github.com/yubinmail/yubin/internal/syncfs"
 	"github.com/yubinmail/yubin/store"
-	"golang.org/x/sys/unix"
 )
 
 // Store is one user's sdbox tree (Dovecot's mail_location =
@@ -160,16 +159,7 @@ func (s *Store) syncDir(dir string) error {
 	if s.opts.NoSync {
 		return nil
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
-	}
-	err = unix.Fsync(fd)
-	unix.Close(fd)
-	if err != nil {
-		return &os.PathError{Op: "fsync", Path: dir, Err: err}
-	}
-	return nil
+	return syncfs.Dir(dir)
 }
 
 // newGUID returns a random 128-bit GUID.

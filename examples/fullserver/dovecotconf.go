@@ -22,6 +22,7 @@ var dovecotConfParams = []config.Param{
 // without effect.
 type dovecotConf struct {
 	file     string
+	root     *config.DovecotSection // as read, for the config command
 	settings []config.Setting
 	warns    []*config.Error
 	errs     config.ErrorList
@@ -60,7 +61,7 @@ var dovecotProtocols = []string{"imap", "pop3", "lmtp", "sieve", "submission", "
 func readDovecotConf(file string, s *config.Schema) *dovecotConf {
 	_, dovecot := knownLists()
 	root, warns, err := config.LoadDovecot(file, &config.DovecotOptions{Defaults: dovecot})
-	d := &dovecotConf{file: file, warns: warns}
+	d := &dovecotConf{file: file, root: root, warns: warns}
 	if err != nil {
 		d.errs = append(d.errs, err.(config.ErrorList)...)
 	}

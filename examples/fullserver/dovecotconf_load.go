@@ -13,10 +13,11 @@ import (
 // loaded is a configuration as read, with what check reports besides
 // errors.
 type loaded struct {
-	cfg     *config.Config // nil when there are errors
-	file    string         // the main.cf read, or "(embedded defaults)"
-	dovecot string         // the dovecot.conf read, or ""
-	warns   []*config.Error
+	cfg         *config.Config         // nil when there are errors
+	file        string                 // the main.cf read, or "(embedded defaults)"
+	dovecot     string                 // the dovecot.conf read, or ""
+	dovecotRoot *config.DovecotSection // its contents
+	warns       []*config.Error
 }
 
 // loadAll reads main.cf and the dovecot.conf beside it (or the one
@@ -36,7 +37,7 @@ func loadAll(o *options) (*loaded, error) {
 	}
 	ld.dovecot = path
 	d := readDovecotConf(path, schema)
-	ld.warns = d.warns
+	ld.warns, ld.dovecotRoot = d.warns, d.root
 	cfg2, _, err2 := loadMain(o, schema, d.settings)
 	var errs config.ErrorList
 	errs = append(errs, d.errs...)

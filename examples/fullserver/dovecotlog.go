@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,13 +21,6 @@ func dovecotLoginService(service string) string {
 		return "managesieve-login"
 	}
 	return ""
-}
-
-// newSessionID is a Dovecot session id: 12 random bytes in base64.
-func newSessionID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
 }
 
 // dovecotLoginLine logs a successful IMAP, POP3 or ManageSieve login as
@@ -57,7 +48,7 @@ func dovecotLoginLine(log *slog.Logger, c *auth.ConnInfo, mech string, id *auth.
 		sec = ", secured"
 	}
 	log.Info(fmt.Sprintf("%s: Login: user=<%s>, method=%s, rip=%s, lip=%s, mpid=%d%s, session=<%s>",
-		proc, id.User, mech, rip, lip, os.Getpid(), sec, newSessionID()))
+		proc, id.User, mech, rip, lip, os.Getpid(), sec, dovecotSessionID(c)))
 }
 
 func hostOf(a net.Addr) string {

@@ -13,41 +13,49 @@ import (
 	"github.com/yubinmail/yubin/internal/testutil"
 )
 
+// talk sends each of lines to the server at addr after its greeting,
+// reading replies until done says the line's reply is complete (sent is
+// the command line, resp a reply line); the connection is closed after
+// the last.
+func talk(t *testing.T, addr string, lines []string, done func(sent, resp string) bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		c.Write([]byte(l + "\r\n"))
+		for {
+			resp, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %s: %v", addr, l, err)
+			}
+			if done(l, resp) {
+				break
+			}
+		}
+	}
+}
+
 // loginScript logs alice@localhost in over IMAP (LOGIN, then
 // AUTHENTICATE PLAIN) and POP3 (USER/PASS).
 func loginScript(t *testing.T, imapAddr, pop3Addr string) {
 	t.Helper()
-	talk := func(addr string, lines []string, done func(tag, line string) bool) {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		r := bufio.NewReader(c)
-		if _, err := r.ReadString('\n'); err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range lines {
-			c.Write([]byte(l + "\r\n"))
-			tag, _, _ := strings.Cut(l, " ")
-			for {
-				resp, err := r.ReadString('\n')
-				if err != nil {
-					t.Fatalf("%s: %s: %v", addr, l, err)
-				}
-				if done(tag, resp) {
-					break
-				}
-			}
-		}
+	imapDone := func(sent, line string) bool {
+		tag, _, _ := strings.Cut(sent, " ")
+		return strings.HasPrefix(line, tag+" ")
 	}
-	imapDone := func(tag, line string) bool { return strings.HasPrefix(line, tag+" ") }
 	popDone := func(_, line string) bool { return strings.HasPrefix(line, "+OK") || strings.HasPrefix(line, "-ERR") }
-	talk(imapAddr, []string{"a LOGIN alice@localhost pw-alice", "b LOGOUT"}, imapDone)
+	talk(t, imapAddr, []string{"a LOGIN alice@localhost pw-alice", "b LOGOUT"}, imapDone)
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00alice@localhost\x00pw-alice"))
-	talk(imapAddr, []string{"a AUTHENTICATE PLAIN " + plain, "b LOGOUT"}, imapDone)
-	talk(pop3Addr, []string{"USER alice@localhost", "PASS pw-alice", "QUIT"}, popDone)
+	talk(t, imapAddr, []string{"a AUTHENTICATE PLAIN " + plain, "b LOGOUT"}, imapDone)
+	talk(t, pop3Addr, []string{"USER alice@localhost", "PASS pw-alice", "QUIT"}, popDone)
 }
 
 var (
@@ -77,17 +85,7 @@ func TestDovecotLoginLineShapes(t *testing.T) {
 	t.Parallel()
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{Protocols: "imap pop3", Listeners: []string{"imap-login/imap", "pop3-login/pop3"}})
 	loginScript(t, d.Addr(t, "imap-login/imap"), d.Addr(t, "pop3-login/pop3"))
-	var want []string
-	for deadline := time.Now().Add(10 * time.Second); len(want) < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		b, _ := os.ReadFile(d.Log)
-		want = loginShapes(string(b))
-	}
-	if len(want) != 3 {
-		b, _ := os.ReadFile(d.Log)
-		t.Fatalf("Dovecot logged %d login lines:\n%s", len(want), b)
-	}
-
-	t.Logf("Dovecot:\n%s", strings.Join(want, "\n"))
+	want := dovecotLogShapes(t, d, loginShapes, 3)
 	in := newInstance(t, "disable_plaintext_auth = no\n")
 	in.addUsers("alice")
 	in.start()
@@ -97,4 +95,21 @@ func TestDovecotLoginLineShapes(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("login lines differ\nyubin:\n%s\nDovecot:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// dovecotLogShapes waits for Dovecot's log to hold n lines that shapes
+// picks, and returns them.
+func dovecotLogShapes(t *testing.T, d *testutil.Dovecot, shapes func(string) []string, n int) []string {
+	t.Helper()
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < n && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(d.Log)
+		got = shapes(string(b))
+	}
+	if len(got) != n {
+		b, _ := os.ReadFile(d.Log)
+		t.Fatalf("Dovecot logged %d of the %d lines expected:\n%s", len(got), n, b)
+	}
+	t.Logf("Dovecot:\n%s", strings.Join(got, "\n"))
+	return got
 }

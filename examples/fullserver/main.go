@@ -125,7 +125,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: configuration OK\n", file)
 		return 0
 	case "config":
-		printConfig(stdout, cfg, len(o.args) > 1 && o.args[1] == "-a")
+		all := len(o.args) > 1 && o.args[1] == "-a"
+		if !all && ld.dovecotRoot != nil {
+			printMainAndDovecot(stdout, cfg, ld)
+			return 0
+		}
+		printConfig(stdout, cfg, all)
 		return 0
 	case "adduser", "deluser", "passwd", "users", "auth", "pw":
 		return userCommand(cfg, cmd, o.args[1:], stdin, stdout, stderr)

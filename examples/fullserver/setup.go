@@ -125,6 +125,7 @@ func (h *host) setup() (*demoUser, error) {
 				Logger:               log,
 				MaxUserIPConnections: int(v.Int("mail_max_userip_connections")),
 				CommandHook:          h.m.commandHook(b.service),
+				LogoutHook:           imapLogoutLine(h.log),
 				// message_size_limit = 0 means no limit, as in Postfix.
 				AppendLimit:              noLimitIfZero(v.Int("message_size_limit")),
 				MaxConnections:           int(v.Int("process_limit")),
@@ -146,6 +147,7 @@ func (h *host) setup() (*demoUser, error) {
 				LockSession:   v.Bool("pop3_lock_session"),
 				NoFlagUpdates: v.Bool("pop3_no_flag_updates"),
 				CommandHook:   h.m.commandHook(b.service),
+				LogoutHook:    pop3LogoutLine(h.log),
 
 				MaxUserIPConnections:     int(v.Int("mail_max_userip_connections")),
 				MaxConnections:           int(v.Int("process_limit")),

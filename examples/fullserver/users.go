@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -33,25 +35,20 @@ func passwdFile(c *config.Config) string {
 	return ""
 }
 
-// passwdUsers returns the user names in a passwd file (none when it does
-// not exist).
+// passwdUsers returns the user names in a passwd file, in file order
+// (none when it does not exist), as auth reads the file: lines auth
+// refuses name no user.
 func passwdUsers(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	b, err := readPasswdBounded(path)
+	if err != nil || b == nil {
 		return nil, err
 	}
-	var users []string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, _, _ := strings.Cut(line, ":")
-		users = append(users, name)
+	entries, _ := auth.ParsePasswdFile(bytes.NewReader(b), path)
+	users := make([]string, 0, len(entries))
+	for u := range entries {
+		users = append(users, u)
 	}
+	slices.SortFunc(users, func(a, b string) int { return entries[a].Line - entries[b].Line })
 	return users, nil
 }
 

@@ -61,3 +61,44 @@ func TestWriteReplacesAndLeavesNothingOnError(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteWithTempName: a named temporary file is created exclusively
+// (an existing one fails the write and is left alone), the mode is 0600
+// by default, and Chown sees the temporary file before the rename.
+func TestWriteWithTempName(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "dovecot-uidlist")
+	tmp := name + ".1.1.tmp"
+	var chowned string
+	o := atomicfile.Options{Temp: tmp, NoSync: true, Chown: func(f *os.File) error { chowned = f.Name(); return nil }}
+	if err := atomicfile.WriteWith(name, []byte("3 V1 N1\n"), o); err != nil {
+		t.Fatal(err)
+	}
+	if chowned != tmp {
+		t.Errorf("Chown saw %q, want %q", chowned, tmp)
+	}
+	if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("stat: %v %v", fi, err)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("temporary file left: %v", err)
+	}
+	os.WriteFile(tmp, []byte("another writer's"), 0o600)
+	if err := atomicfile.WriteWith(name, []byte("new"), o); err == nil {
+		t.Fatal("write through an existing temporary file succeeded")
+	}
+	if b, _ := os.ReadFile(tmp); string(b) != "another writer's" {
+		t.Errorf("another writer's temporary file changed to %q", b)
+	}
+	if b, _ := os.ReadFile(name); string(b) != "3 V1 N1\n" {
+		t.Errorf("file changed to %q by a failed write", b)
+	}
+	o.Chown = func(*os.File) error { return syscall.EPERM }
+	o.Temp = name + ".1.2.tmp"
+	if err := atomicfile.WriteWith(name, []byte("new"), o); err == nil {
+		t.Fatal("a failing Chown did not fail the write")
+	}
+	if ents, _ := filepath.Glob(name + ".1.2*"); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}

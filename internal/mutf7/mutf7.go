@@ -61,9 +61,26 @@ func Encode(s string) string {
 	return b.String()
 }
 
-// Decode decodes modified UTF-7 to UTF-8.
-func Decode(s string) (string, error) {
+// Decode decodes modified UTF-7 to UTF-8, as the stores read names
+// on disk.
+func Decode(s string) (string, error) { return decode(s, false) }
+
+// DecodeStrict is Decode with RFC 3501's rule for names from IMAP
+// clients as well: two adjacent encoded runs ("&AGE-&AGE-") must have
+// been one, and are refused.
+func DecodeStrict(s string) (string, error) { return decode(s, true) }
+
+func decode(s string, strict bool) (string, error) {
+	if strings.IndexByte(s, '&') < 0 {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] > 0x7e {
+				return "", ErrBad
+			}
+		}
+		return s, nil
+	}
 	var b strings.Builder
+	lastEncodedEnd := -1
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c > 0x7e {
@@ -78,11 +95,15 @@ func Decode(s string) (string, error) {
 			return "", ErrBad
 		}
 		enc := s[i+1 : i+1+end]
-		i += end + 1
 		if enc == "" {
 			b.WriteByte('&')
+			i++
 			continue
 		}
+		if strict && lastEncodedEnd == i {
+			return "", ErrBad // "&AGE-&AGE-" must have been one run
+		}
+		i += end + 1
 		var acc uint32
 		bits := 0
 		var units []uint16
@@ -107,6 +128,7 @@ func Decode(s string) (string, error) {
 			}
 			b.WriteRune(r)
 		}
+		lastEncodedEnd = i + 1
 	}
 	return b.String(), nil
 }

@@ -52,3 +52,24 @@ func FuzzMUTF7(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeStrict: RFC 3501's rules for client names on top of
+// Decode's: adjacent encoded runs are refused by DecodeStrict only; "&-"
+// after a run is an ampersand for both.
+func TestDecodeStrict(t *testing.T) {
+	for in, want := range map[string]string{"&AOE-&-": "á&", "x&AOEA4Q-y": "xááy", "plain": "plain", "&-": "&"} {
+		for _, dec := range []func(string) (string, error){Decode, DecodeStrict} {
+			if got, err := dec(in); err != nil || got != want {
+				t.Errorf("%q = %q, %v; want %q", in, got, err, want)
+			}
+		}
+	}
+	if got, err := Decode("&AOE-&AOE-"); err != nil || got != "áá" {
+		t.Errorf("Decode of adjacent runs = %q, %v", got, err)
+	}
+	for _, bad := range []string{"&AOE-&AOE-", "&AOE", "&AGE-", "caf\xc3\xa9", "&AOE-&AOE"} {
+		if got, err := DecodeStrict(bad); err == nil {
+			t.Errorf("DecodeStrict(%q) = %q, accepted", bad, got)
+		}
+	}
+}

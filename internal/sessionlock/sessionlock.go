@@ -18,8 +18,8 @@
 // While held, its mtime is refreshed every minute; Close stops that and
 // removes the lock if it is still this one.
 //
-// (maildir has its own copy of this code, from which this one was
-// taken.)
+// maildir, sdbox and mbox all take their session locks here, so that
+// the set of locks this process holds (see heldSessionLocks) is one.
 package sessionlock
 
 import (
@@ -285,8 +285,20 @@ func (s *Locker) breakStale(path string) bool {
 	return err == nil || errors.Is(err, os.ErrNotExist)
 }
 
-// sessionLockStale tells why the lock at path (stat fi) is stale, or ""
-// when it is not (heldSessionMu held).
+// StaleReason tells why the lock at path is stale (would be taken over
+// now), or "" when it is not or cannot be read.
+func (s *Locker) StaleReason(path string) string {
+	heldSessionMu.Lock()
+	defer heldSessionMu.Unlock()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return ""
+	}
+	return s.stale(path, fi)
+}
+
+// stale tells why the lock at path (stat fi) is stale, or "" when it is
+// not (heldSessionMu held).
 func (s *Locker) stale(path string, fi os.FileInfo) string {
 	age := time.Since(fi.ModTime())
 	content, err := readLockContent(path)

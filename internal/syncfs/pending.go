@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -22,7 +21,7 @@ type Pending struct {
 	dirs map[uint64]string // st_dev -> a directory on it
 	devs map[string]uint64 // directory -> st_dev, looked up once
 
-	q group
+	q Group // Linger set on first Sync
 
 	fsmu sync.Mutex
 	fs   map[uint64]*os.File // a directory kept open per file system
@@ -40,31 +39,37 @@ func (p *Pending) Note(dir string) error {
 	dev, ok := p.devs[dir]
 	p.mu.Unlock()
 	if !ok {
-		fi, err := os.Stat(dir)
-		if err != nil {
+		var err error
+		if dev, err = Dev(dir); err != nil {
 			return err
 		}
-		st, sok := fi.Sys().(*syscall.Stat_t)
-		if !sok {
-			return fmt.Errorf("syncfs: no device number for %s", dir)
-		}
-		dev = uint64(st.Dev)
 	}
 	p.mu.Lock()
 	if p.devs == nil {
 		p.devs = map[string]uint64{}
-		p.dirs = map[uint64]string{}
 	}
 	if len(p.devs) > 4096 {
 		clear(p.devs) // bounded: looked up again
 	}
 	p.devs[dir] = dev
+	p.noteLocked(dir, dev)
+	p.mu.Unlock()
+	return nil
+}
+
+// NoteDev is Note for a caller that knows dir's device number (Dev),
+// looked up once per directory it writes to.
+func (p *Pending) NoteDev(dir string, dev uint64) {
+	p.mu.Lock()
+	p.noteLocked(dir, dev)
+	p.mu.Unlock()
+}
+
+func (p *Pending) noteLocked(dir string, dev uint64) {
 	if p.dirs == nil {
 		p.dirs = map[uint64]string{}
 	}
 	p.dirs[dev] = dir
-	p.mu.Unlock()
-	return nil
 }
 
 // Sync makes durable everything noted before the call.
@@ -78,7 +83,10 @@ func (p *Pending) Sync(ctx context.Context) error {
 	if empty {
 		return nil
 	}
-	return p.q.run(func() error {
+	p.q.mu.Lock()
+	p.q.Linger = Linger
+	p.q.mu.Unlock()
+	return p.q.Do(func() error {
 		p.mu.Lock()
 		dirs := p.dirs
 		p.dirs = nil
@@ -115,11 +123,18 @@ func (p *Pending) Close() error {
 	return nil
 }
 
-// syncDev syncs file system dev through a directory kept open on it.
+// syncDev syncs file system dev, through SyncFS when set.
 func (p *Pending) syncDev(dev uint64, dir string) error {
 	if p.SyncFS != nil {
 		return p.SyncFS(dev, dir)
 	}
+	return p.SyncDevice(dev, dir)
+}
+
+// SyncDevice syncs file system dev, which holds dir, through a
+// directory kept open on it: what Sync does for each file system noted
+// when SyncFS is not set (a test's SyncFS calls it to sync for real).
+func (p *Pending) SyncDevice(dev uint64, dir string) error {
 	p.fsmu.Lock()
 	f := p.fs[dev]
 	if f == nil {

@@ -2,9 +2,11 @@ package syncfs
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestSyncSharesOneSyncfs: 50 callers that noted writes and call Sync
@@ -64,5 +66,39 @@ func TestSyncRealFS(t *testing.T) {
 	}
 	if err := p.Note("/nonexistent/dir"); err == nil {
 		t.Fatal("Note of a missing directory succeeded")
+	}
+}
+
+// TestGroupShares: callers that ask while a batch runs share the next
+// one, whose function starts after all of them asked.
+func TestGroupShares(t *testing.T) {
+	t.Parallel()
+	var g Group
+	var calls, asked atomic.Int32
+	release := make(chan struct{})
+	first := make(chan struct{})
+	go g.Do(func() error { close(first); <-release; return nil })
+	<-first
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			asked.Add(1)
+			g.Do(func() error {
+				calls.Add(1)
+				return nil
+			})
+		}()
+	}
+	for asked.Load() < 20 {
+		runtime.Gosched()
+	}
+	time.Sleep(50 * time.Millisecond) // all 20 inside Do, waiting
+	close(release)
+	wg.Wait()
+	// One batch, or two should a caller have been slow to reach Do.
+	if n := calls.Load(); n < 1 || n > 2 {
+		t.Errorf("%d batches for 20 callers waiting behind one", n)
 	}
 }

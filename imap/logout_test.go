@@ -1,0 +1,92 @@
+package imap
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestLogoutHook: a session that logged in is reported once when it
+// ends, with Dovecot's reason and its byte counts from the login on (In
+// without LOGOUT's line end, as Dovecot counts); one that never logged
+// in is not reported.
+func TestLogoutHook(t *testing.T) {
+	var mu sync.Mutex
+	var got []*Logout
+	env := newTestEnv(t, func(s *Server) {
+		s.LogoutHook = func(l *Logout) { mu.Lock(); got = append(got, l); mu.Unlock() }
+	})
+	session := func(lines ...string) (out int64) {
+		nc, err := net.Dial("tcp", env.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(nc)
+		if _, err := br.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range lines {
+			nc.Write([]byte(l + "\r\n"))
+			tag, _, _ := strings.Cut(l, " ")
+			for {
+				s, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("%s: %v", l, err)
+				}
+				if i > 0 || tag != "a" || strings.HasPrefix(s, "a ") {
+					out += int64(len(s))
+				}
+				if strings.HasPrefix(s, tag+" ") {
+					break
+				}
+			}
+		}
+		if strings.HasSuffix(lines[len(lines)-1], "LOGOUT") {
+			n, _ := io.Copy(io.Discard, br)
+			out += n
+		}
+		return out
+	}
+	session("a CAPABILITY") // never logs in
+	out1 := session("a LOGIN alice secret", "b NOOP", "c LOGOUT")
+	session("a LOGIN alice secret")
+	session("a LOGIN alice secret", "b SELECT INBOX", "c UID FETCH 1:* FLAGS")
+	want := []struct {
+		reason string
+		in     int64
+	}{
+		{"Logged out", int64(len("b NOOP\r\nc LOGOUT"))},
+		{"Connection closed (No commands sent)", 0},
+		{"Connection closed (UID FETCH finished ", int64(len("b SELECT INBOX\r\nc UID FETCH 1:* FLAGS\r\n"))},
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("%d sessions reported, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		l := got[i]
+		if l.User != "alice" || !strings.HasPrefix(l.Reason, w.reason) || l.In != w.in || l.Conn == nil || l.Conn.Service != "imap" {
+			t.Errorf("session %d: %+v, want reason %q in=%d", i, *l, w.reason, w.in)
+		}
+	}
+	if got[0].Out != out1 {
+		t.Errorf("out=%d, the client read %d bytes from LOGIN's reply on", got[0].Out, out1)
+	}
+}
