@@ -51,7 +51,9 @@ type Endpoint interface {
 	// SetFlags replaces messages' flags; it returns the UIDs it left
 	// alone (changed since UnchangedSince, or GUID mismatch).
 	SetFlags(ctx context.Context, mailbox string, changes []FlagChange) (failed []uint32, err error)
-	// Expunge removes messages.
+	// Expunge removes messages. Messages no longer there (or with
+	// another GUID under their UID) are left out, and the error is then
+	// store.ErrNoSuchMessage, after the others were removed.
 	Expunge(ctx context.Context, mailbox string, ms []UIDGUID) error
 	// SetUIDNext raises a mailbox's UIDNEXT.
 	SetUIDNext(ctx context.Context, mailbox string, uidNext uint32) error

@@ -635,27 +635,36 @@ func (e *LocalEndpoint) Expunge(ctx context.Context, mailbox string, ms []UIDGUI
 	defer h.Close()
 	var set store.UIDSet
 	var gone []string
+	missing := 0
 	for _, m := range ms {
 		m = e.resolve(mailbox, m)
 		if checkGUID(ctx, h, m) != nil {
+			missing++
 			continue
 		}
 		set.Add(m.UID)
 		gone = append(gone, m.GUID)
 	}
-	if len(set) == 0 {
-		return nil
-	}
-	if _, _, err := h.SetFlags(ctx, set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0); err != nil {
-		return err
-	}
-	_, err = h.Expunge(ctx, set)
-	if g := e.guids[mailbox]; g != nil && err == nil {
-		for _, l := range gone {
-			delete(g, l)
+	if len(set) > 0 {
+		if _, _, err := h.SetFlags(ctx, set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0); err != nil {
+			return err
+		}
+		_, err = h.Expunge(ctx, set)
+		if g := e.guids[mailbox]; g != nil && err == nil {
+			for _, l := range gone {
+				delete(g, l)
+			}
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return err
+	if missing > 0 {
+		// Someone else expunged them first (the user, during the
+		// sync): the caller may have to undo a copy it made.
+		return fmt.Errorf("%w: %d of %d messages already gone", store.ErrNoSuchMessage, missing, len(ms))
+	}
+	return nil
 }
 
 // SetUIDNext implements Endpoint.

@@ -151,7 +151,7 @@ func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, s
 			gs = append(gs, g)
 		}
 		if len(ms) > 0 {
-			if err := to.e.Expunge(ctx, name, ms); err != nil {
+			if err := to.e.Expunge(ctx, name, ms); err != nil && !errors.Is(err, store.ErrNoSuchMessage) {
 				s.log().Warn("replicate: expunge failed", "mailbox", name, "err", err)
 				continue
 			}
@@ -289,7 +289,7 @@ func (s *Syncer) mergeNew(ctx context.Context, A, B *side, name string, c *Commi
 		if ma.UID < mb.UID {
 			lo, m = A, ma
 		}
-		if err := lo.e.Expunge(ctx, name, []UIDGUID{{m.UID, g}}); err != nil {
+		if err := lo.e.Expunge(ctx, name, []UIDGUID{{m.UID, g}}); err != nil && !errors.Is(err, store.ErrNoSuchMessage) {
 			s.log().Warn("replicate: duplicate not expunged", "mailbox", name, "err", err)
 		}
 		delete(lo.news, g)
@@ -355,6 +355,15 @@ func (s *Syncer) mergeNew(ctx context.Context, A, B *side, name string, c *Commi
 		st.Copied++
 		st.Bytes += it.m.Size
 		if err := it.from.e.Expunge(ctx, name, []UIDGUID{{it.m.UID, it.m.GUID}}); err != nil {
+			if errors.Is(err, store.ErrNoSuchMessage) {
+				// The user expunged it here since it was copied:
+				// the copy goes too, or the next sync would bring
+				// the message back.
+				if err := it.to.e.Expunge(ctx, name, []UIDGUID{{n, m.GUID}}); err != nil && !errors.Is(err, store.ErrNoSuchMessage) {
+					s.log().Warn("replicate: copy of a message expunged meanwhile not expunged", "mailbox", name, "err", err)
+				}
+				continue
+			}
 			s.log().Warn("replicate: renumbered message not expunged", "mailbox", name, "err", err)
 			continue
 		}

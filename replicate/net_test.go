@@ -184,8 +184,8 @@ func TestNetworkBadRequestsRefused(t *testing.T) {
 	if err := re.Append(ctx, "INBOX", Msg{UID: uid, GUID: "replayed"}, strings.NewReader("x\r\n")); !errors.Is(err, store.ErrUIDNotAvailable) {
 		t.Errorf("append under a used UID: %v", err)
 	}
-	if err := re.Expunge(ctx, "INBOX", []UIDGUID{{uid, "not-its-guid"}}); err != nil {
-		t.Fatal(err)
+	if err := re.Expunge(ctx, "INBOX", []UIDGUID{{uid, "not-its-guid"}}); !errors.Is(err, store.ErrNoSuchMessage) {
+		t.Fatalf("expunge naming another GUID: %v, want store.ErrNoSuchMessage", err)
 	}
 	sb, _ := snapshot(t, p.B)
 	if _, ok := bodies(sb["INBOX"])["keep\r\n"]; !ok {
