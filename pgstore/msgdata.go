@@ -49,6 +49,10 @@ func (b *Backend) derive(ctx context.Context, sp *spooled) {
 	}
 }
 
+// maxUIDArray is the most UIDs MessageData sends to PostgreSQL as a
+// list; more are asked for by range.
+const maxUIDArray = 1024
+
 // MessageData implements store.MessageDataStore.
 func (m *Mailbox) MessageData(ctx context.Context, uids store.UIDSet, name string, fn func(uid uint32, data []byte) error) error {
 	if err := m.usable(false); err != nil {
@@ -66,18 +70,35 @@ func (m *Mailbox) MessageData(ctx context.Context, uids store.UIDSet, name strin
 	if len(target) == 0 {
 		return nil
 	}
-	rows, err := m.b.pool.Query(ctx, `SELECT m.uid, d.data FROM pgstore_messages m
+	var rows pgx.Rows
+	var err error
+	if len(target) <= maxUIDArray {
+		rows, err = m.b.pool.Query(ctx, `SELECT m.uid, d.data FROM pgstore_messages m
 		JOIN pgstore_body_data d ON d.key = m.blob_key AND d.name = $3
 		WHERE m.mailbox_id = $1 AND m.uid = ANY($2) ORDER BY m.uid`, m.id, target, name)
+	} else {
+		// Many UIDs (SORT of a whole mailbox): their range, without
+		// sending the list; rows outside the view are skipped below.
+		rows, err = m.b.pool.Query(ctx, `SELECT m.uid, d.data FROM pgstore_messages m
+		JOIN pgstore_body_data d ON d.key = m.blob_key AND d.name = $4
+		WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid`, m.id, target[0], target[len(target)-1], name)
+	}
 	if err != nil {
 		return dbErr("message data", err)
 	}
 	defer rows.Close()
 	var uid int64
 	var data []byte
+	next := 0 // rows and target both ascend
 	for rows.Next() {
 		if err := rows.Scan(&uid, &data); err != nil {
 			return dbErr("message data", err)
+		}
+		for next < len(target) && target[next] < uid {
+			next++
+		}
+		if next == len(target) || target[next] != uid {
+			continue
 		}
 		if err := fn(uint32(uid), data); err != nil {
 			return err

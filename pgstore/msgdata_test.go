@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -92,5 +93,54 @@ func TestMigrationSteps(t *testing.T) {
 	out, _ := c.Exec(db, "SELECT version FROM pgstore_schema; SELECT count(*) FROM pgstore_body_data;")
 	if strings.Fields(out)[0] != strconv.Itoa(pgstore.SchemaVersion) || len(strings.Fields(out)) != 2 {
 		t.Fatalf("after migration: %q", out)
+	}
+}
+
+// TestMessageDataManyUIDs: asked for more UIDs than it sends as a list
+// (a SORT of a whole mailbox), MessageData asks by range and still
+// returns exactly the messages of the handle's view, each with its own
+// data.
+func TestMessageDataManyUIDs(t *testing.T) {
+	c := cluster.Get(t)
+	db := c.NewDatabase(t)
+	b := openBackend(t, c.ConnString(db), pgstore.Options{Derive: firstLine})
+	s := userStore(t, b, "u")
+	mb := openBox(t, s, store.Inbox)
+	const n = 1100
+	want := map[uint32]string{}
+	var gone store.UIDSet
+	for i := range n {
+		r, err := mb.Append(bg(t), strings.NewReader(fmt.Sprintf("Subject: m%d\r\n\r\nx\r\n", i)), store.AppendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 7 {
+			gone.Add(r.UID)
+			continue
+		}
+		want[r.UID] = fmt.Sprintf("Subject: m%d", i)
+	}
+	mb.SetFlags(bg(t), gone, store.FlagsAdd, store.Flags{System: store.Deleted}, 0)
+	if _, err := mb.Expunge(bg(t), gone); err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint32]string{}
+	err := mb.(store.MessageDataStore).MessageData(bg(t), nil, "test.first", func(uid uint32, d []byte) error {
+		if _, dup := got[uid]; dup {
+			t.Errorf("UID %d twice", uid)
+		}
+		got[uid] = string(d)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d", len(got), len(want))
+	}
+	for uid, w := range want {
+		if got[uid] != w {
+			t.Fatalf("UID %d: %q, want %q", uid, got[uid], w)
+		}
 	}
 }
