@@ -89,6 +89,17 @@ func ReadDefaults(home string, groups ...string) (Options, error) {
 	return r.opts, nil
 }
 
+// Load reads groups from file, or from DefaultFiles (with the user's
+// home directory for "~") when file is "": the option_file and
+// option_group settings of Dovecot's and Postfix's MySQL clients.
+func Load(file string, groups ...string) (Options, error) {
+	if file != "" {
+		return Read(file, groups...)
+	}
+	home, _ := os.UserHomeDir()
+	return ReadDefaults(home, groups...)
+}
+
 type reader struct {
 	groups map[string]bool
 	opts   Options

@@ -9,7 +9,6 @@ import (
 	sqldriver "database/sql/driver"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -244,14 +243,7 @@ func Configs(connect string) ([]*driver.Config, error) {
 // MariaDB's default files) for option_group (and the client groups), as
 // connect settings.
 func optionSettings(file, group string) ([]sqldb.Setting, error) {
-	var opts mysqlopt.Options
-	var err error
-	if file != "" {
-		opts, err = mysqlopt.Read(file, group)
-	} else {
-		home, _ := os.UserHomeDir()
-		opts, err = mysqlopt.ReadDefaults(home, group)
-	}
+	opts, err := mysqlopt.Load(file, group)
 	if err != nil {
 		return nil, fmt.Errorf("connect: option_file: %w", err)
 	}

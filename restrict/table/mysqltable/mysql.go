@@ -28,7 +28,6 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -86,14 +85,7 @@ func withOptionFile(cf map[string]string, path string) (map[string]string, error
 	if file == "" && group == "" {
 		return cf, nil
 	}
-	var opts mysqlopt.Options
-	var err error
-	if file != "" {
-		opts, err = mysqlopt.Read(file, group)
-	} else {
-		home, _ := os.UserHomeDir()
-		opts, err = mysqlopt.ReadDefaults(home, group)
-	}
+	opts, err := mysqlopt.Load(file, group)
 	if err != nil {
 		return nil, &table.Error{File: path, Msg: "option_file: " + err.Error()}
 	}
