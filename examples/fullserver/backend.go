@@ -172,12 +172,32 @@ func (u *users) openUserDB(c *config.Config, spec string, log *slog.Logger) (aut
 // LookupUser implements auth.UserDB for delivery: user@D for a D in
 // mydestination may be listed as plain "user", as Postfix's local users
 // are.
+//
+// user@[address] of this host (an address literal the restrictions
+// classed as local) is the user of that local part in the first
+// mydestination domain that has one, or a plain "user": Postfix's local
+// domains share one namespace of local parts, and its address literals
+// reach it.
 func (u *users) LookupUser(ctx context.Context, name string) (*auth.User, error) {
 	usr, err := u.db.LookupUser(ctx, name)
-	if errors.Is(err, auth.ErrUnknownUser) {
-		if i := strings.LastIndexByte(name, '@'); i > 0 && slices.Contains(u.localDom, name[i+1:]) {
-			return u.db.LookupUser(ctx, name[:i])
+	if !errors.Is(err, auth.ErrUnknownUser) {
+		return usr, err
+	}
+	i := strings.LastIndexByte(name, '@')
+	if i <= 0 {
+		return usr, err
+	}
+	local, dom := name[:i], name[i+1:]
+	if slices.Contains(u.localDom, dom) {
+		return u.db.LookupUser(ctx, local)
+	}
+	if strings.HasPrefix(dom, "[") && strings.HasSuffix(dom, "]") {
+		for _, d := range u.localDom {
+			if usr, err := u.db.LookupUser(ctx, local+"@"+d); !errors.Is(err, auth.ErrUnknownUser) {
+				return usr, err
+			}
 		}
+		return u.db.LookupUser(ctx, local)
 	}
 	return usr, err
 }
