@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -235,14 +236,28 @@ func (s *SmtpSink) Messages(t testing.TB) []string {
 	return msgs
 }
 
-// WaitMessages waits until n messages were dumped (smtp-sink writes the
-// file as it receives; it is complete once the client has its 250).
+// WaitMessages waits until n messages were dumped. smtp-sink writes a
+// file as it receives the message, and the test cannot see when the
+// client got its 250: a dump counts once it is not empty and has not
+// changed for 100 ms.
 func (s *SmtpSink) WaitMessages(t testing.TB, n int, timeout time.Duration) []string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	var last []string
+	var stableSince time.Time
 	for {
 		msgs := s.Messages(t)
-		if len(msgs) >= n || time.Now().After(deadline) {
+		complete := len(msgs) >= n
+		for _, m := range msgs {
+			if m == "" {
+				complete = false
+			}
+		}
+		if !complete || !slices.Equal(msgs, last) {
+			stableSince = time.Now()
+		}
+		last = msgs
+		if complete && time.Since(stableSince) >= 100*time.Millisecond || time.Now().After(deadline) {
 			return msgs
 		}
 		time.Sleep(10 * time.Millisecond)
