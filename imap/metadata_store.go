@@ -2,15 +2,8 @@ package imap
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-
-	"github.com/yubinmail/yubin/internal/atomicfile"
 )
 
 // Metadata keeps the METADATA entries (RFC 5464) of users: per mailbox,
@@ -57,31 +50,15 @@ func (f *FileMetadata) path(ctx context.Context, user string) (string, error) {
 }
 
 func (f *FileMetadata) load(path string) (metadataFile, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return metadataFile{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	m := metadataFile{}
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := loadJSONFile(path, &m); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 func (f *FileMetadata) save(path string, m metadataFile) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if f.Locate != nil {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return err
-		}
-	}
-	return atomicfile.Write(path, data, 0o600, atomicfile.NoOwner)
+	return saveJSONFile(path, m, f.Locate != nil)
 }
 
 // GetMetadata implements Metadata.

@@ -6,17 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/yubinmail/yubin/internal/atomicfile"
 )
 
 // URLAuthKeys keeps the mailbox access keys of URLAUTH (RFC 4467 7):
@@ -46,29 +39,15 @@ type FileURLAuthKeys struct {
 }
 
 func (f *FileURLAuthKeys) load(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	m := map[string]string{}
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := loadJSONFile(path, &m); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 func (f *FileURLAuthKeys) save(path string, m map[string]string) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, data, 0o600, atomicfile.NoOwner)
+	return saveJSONFile(path, m, true)
 }
 
 // MailboxKey implements URLAuthKeys.

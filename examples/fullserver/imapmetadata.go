@@ -23,7 +23,13 @@ const metadataFileName = "yubin-metadata.json"
 // newIMAPMetadata is the IMAP server's METADATA store: one file per user
 // in the user's mail directory (mailMetaDir).
 func newIMAPMetadata(u *users) imap.Metadata {
-	return &imap.FileMetadata{Locate: func(ctx context.Context, name string) (string, error) {
+	return &imap.FileMetadata{Locate: userFileLocator(u, metadataFileName)}
+}
+
+// userFileLocator returns where a user's per-user IMAP file of the given
+// name is: in the user's mail directory (mailMetaDir).
+func userFileLocator(u *users, fileName string) func(ctx context.Context, name string) (string, error) {
+	return func(ctx context.Context, name string) (string, error) {
 		usr, err := u.LookupUser(ctx, name)
 		if errors.Is(err, auth.ErrUnknownUser) {
 			return "", store.ErrNoSuchUser
@@ -35,8 +41,8 @@ func newIMAPMetadata(u *users) imap.Metadata {
 		if err != nil {
 			return "", err
 		}
-		return filepath.Join(dir, metadataFileName), nil
-	}}
+		return filepath.Join(dir, fileName), nil
+	}
 }
 
 // mailMetaDir is the directory of a user's per-user IMAP files: the
