@@ -42,6 +42,9 @@ type Backend struct {
 	syncID     int64             // this Backend's pgstore_sync row
 	userIDs    idCache           // user name → pgstore_users.id
 
+	// sessionLockCheck replaces sessionLockCheck when set (tests).
+	sessionLockCheck time.Duration
+
 	// testHookBeforeCommit runs between an append's Put and its commit
 	// (tests only: a collector run placed in the window).
 	testHookBeforeCommit func()

@@ -61,6 +61,13 @@
 // connection is re-established (with a delay up to 5 s) and then wakes
 // every handle, since notifications may have been missed.
 //
+// Session locks. Store implements store.SessionLocker (POP3's
+// pop3_lock_session) with a session-level advisory lock keyed by the
+// user's id (bit 62 set), held by one pooled connection for the length
+// of the session, so POP3 sessions of one user exclude each other on
+// every server of the database, and a server that dies releases its
+// locks with its connections.
+//
 // Crash safety of bodies. A body of at most one chunk going to the
 // default BlobStore of the same database commits together with its
 // reference row and its message in one statement (one round trip, one

@@ -1,5 +1,7 @@
 package pgstore
 
+import "time"
+
 // SetTestHookBeforeCommit makes f run between an append's Put and its
 // commit.
 func SetTestHookBeforeCommit(b *Backend, f func()) { b.testHookBeforeCommit = f }
@@ -13,3 +15,7 @@ func DeliveriesQueued(b *Backend) int {
 	defer b.deliveries.mu.Unlock()
 	return len(b.deliveries.pending)
 }
+
+// SetSessionLockCheck sets how often held session locks check their
+// connection.
+func SetSessionLockCheck(b *Backend, d time.Duration) { b.sessionLockCheck = d }

@@ -16,8 +16,9 @@ import (
 )
 
 // pgInstances starts n fullservers with mail_location = pgsql: on one
-// fresh database of a private PostgreSQL, each with user bob.
-func pgInstances(t *testing.T, n int) []*instance {
+// fresh database of a private PostgreSQL, each with user bob and the
+// extra main.cf lines.
+func pgInstances(t *testing.T, n int, extra ...string) []*instance {
 	c, err := testutil.StartPGCluster()
 	if err != nil {
 		testutil.Unavailable(t, "PostgreSQL: %v", err)
@@ -26,7 +27,7 @@ func pgInstances(t *testing.T, n int) []*instance {
 	db := c.NewDatabase(t)
 	var out []*instance
 	for i := 0; i < n; i++ {
-		in := newInstance(t, "mail_location = pgsql:"+c.ConnString(db)+"\nmail_max_userip_connections = 100\n")
+		in := newInstance(t, "mail_location = pgsql:"+c.ConnString(db)+"\nmail_max_userip_connections = 100\n"+strings.Join(extra, ""))
 		in.addUsers("bob")
 		in.start()
 		out = append(out, in)
