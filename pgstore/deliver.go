@@ -63,10 +63,12 @@ func (s *Store) Deliver(ctx context.Context, mailbox string, r io.Reader, opts s
 	if err := s.checkQuota(octx, sp.crlfSize, 1); err != nil {
 		return store.AppendResult{}, err
 	}
-	if s.b.opts.Derive != nil {
-		s.b.derive(octx, sp)
-	}
 	d := &delivery{userID: s.userID, mailbox: name, sp: sp, opts: opts, done: make(chan struct{})}
+	if s.b.opts.Derive != nil {
+		// Stored by the delivery's own transaction, without a commit
+		// (and a WAL flush) of their own.
+		d.derived = s.b.deriveData(sp)
+	}
 	d.flags, d.flags.Keywords, d.internal = newMessageFields(opts.Flags, opts.InternalDate)
 	s.b.deliveries.do(d, d.done, s.b.deliverBatch)
 	if errors.Is(d.err, pgx.ErrNoRows) {
@@ -86,6 +88,7 @@ type delivery struct {
 	opts     store.AppendOptions
 	flags    store.Flags
 	internal time.Time
+	derived  map[string][]byte // Options.Derive's data for the body
 
 	res  store.AppendResult
 	err  error
@@ -189,6 +192,13 @@ func (b *Backend) deliverTx(batch []*delivery) error {
 		q.Queue(deliverSQL, d.userID, d.mailbox, d.sp.crlfSize, int32(d.flags.System), d.flags.Keywords,
 			d.sp.key, mem, d.sp.size, d.internal, newGUID())
 	}
+	derived := 0
+	for _, d := range batch {
+		for name, data := range d.derived {
+			q.Queue(insertBodyDataSQL, d.sp.key, name, data)
+			derived++
+		}
+	}
 	q.Queue(`COMMIT`)
 	br := b.pool.SendBatch(ctx, q)
 	defer br.Close()
@@ -208,6 +218,11 @@ func (b *Backend) deliverTx(batch []*delivery) error {
 			return d.err
 		}
 		d.res = store.AppendResult{UIDValidity: uint32(uv), UID: uint32(uid)}
+	}
+	for range derived {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 	}
 	tag, err := br.Exec()
 	if err != nil {

@@ -27,24 +27,44 @@ func checkDataName(name string) error {
 	return nil
 }
 
-// derive runs Options.Derive on a spooled body and keeps what it
-// returns, by content key (a body delivered or copied again reuses it).
-func (b *Backend) derive(ctx context.Context, sp *spooled) {
+// deriveData runs Options.Derive on a spooled body and returns the
+// data to keep (nil when there are none or Derive failed, which is
+// logged: the message is stored without them).
+func (b *Backend) deriveData(sp *spooled) map[string][]byte {
 	data, err := b.opts.Derive(sp.readerAt(), sp.size)
 	if err != nil {
 		b.log.Warn("pgstore: deriving message data", "err", err)
-		return
+		return nil
 	}
+	for name := range data {
+		if checkDataName(name) != nil {
+			delete(data, name)
+		}
+	}
+	return data
+}
+
+// insertBodyDataSQL keeps one derived datum of a body, by content key
+// (a body delivered or copied again reuses it).
+const insertBodyDataSQL = `INSERT INTO pgstore_body_data (key, name, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+
+// derive runs Options.Derive on a spooled body and keeps what it
+// returns, by content key, in a transaction of its own with an
+// asynchronous commit: the data can be derived again, so they are not
+// worth a WAL flush of their own (a delivery batch stores its
+// deliveries' data in its own transaction instead).
+func (b *Backend) derive(ctx context.Context, sp *spooled) {
+	data := b.deriveData(sp)
 	if len(data) == 0 {
 		return
 	}
 	batch := &pgx.Batch{}
+	batch.Queue(`BEGIN`)
+	batch.Queue(`SET LOCAL synchronous_commit = off`)
 	for name, d := range data {
-		if checkDataName(name) != nil {
-			continue
-		}
-		batch.Queue(`INSERT INTO pgstore_body_data (key, name, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, sp.key, name, d)
+		batch.Queue(insertBodyDataSQL, sp.key, name, d)
 	}
+	batch.Queue(`COMMIT`)
 	if err := b.pool.SendBatch(ctx, batch).Close(); err != nil {
 		b.log.Warn("pgstore: storing derived message data", "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,6 +142,39 @@ func TestMessageDataManyUIDs(t *testing.T) {
 	for uid, w := range want {
 		if got[uid] != w {
 			t.Fatalf("UID %d: %q, want %q", uid, got[uid], w)
+		}
+	}
+}
+
+// TestMessageDataDelivered: data derived for deliveries (which commit
+// in batches) are kept with each delivered message.
+func TestMessageDataDelivered(t *testing.T) {
+	c := cluster.Get(t)
+	db := c.NewDatabase(t)
+	b := openBackend(t, c.ConnString(db), pgstore.Options{Derive: firstLine})
+	s := userStore(t, b, "u")
+	var wg sync.WaitGroup
+	uids := make([]uint32, 8)
+	for i := range uids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.(*pgstore.Store).Deliver(bg(t), store.Inbox, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), store.AppendOptions{LateUID: true})
+			if err != nil {
+				t.Error(err)
+			}
+			uids[i] = r.UID
+		}()
+	}
+	wg.Wait()
+	got := map[uint32]string{}
+	mds := openBox(t, s, store.Inbox).(store.MessageDataStore)
+	if err := mds.MessageData(bg(t), nil, "test.first", func(uid uint32, d []byte) error { got[uid] = string(d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i, uid := range uids {
+		if want := fmt.Sprintf("Subject: %d", i); got[uid] != want {
+			t.Errorf("delivery %d (UID %d): data %q, want %q", i, uid, got[uid], want)
 		}
 	}
 }
