@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -45,18 +44,9 @@ func startNSDOn(t testing.TB, zones map[string]string, choosePort func() int) *N
 	t.Helper()
 	bin := RequireBinary(t, "nsd")
 	dir := SharedDir(t)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port := choosePort()
-		n, err := startNSD(t, bin, dir, port, zones)
-		if err == nil {
-			return n
-		}
-		lastErr = err
-		t.Logf("nsd on port %d: %s; starting again on another port", port, strings.TrimSpace(err.Error()))
-	}
-	t.Fatalf("nsd: %v", lastErr)
-	return nil
+	return startOnPorts(t, "nsd", choosePort, func(port int) (*NSD, error) {
+		return startNSD(t, bin, dir, port, zones)
+	})
 }
 
 func startNSD(t testing.TB, bin, dir string, port int, zones map[string]string) (*NSD, error) {
@@ -114,22 +104,9 @@ remote-control:
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "nsd.log"))
-	cmd := exec.Command(bin, "-d", "-c", confPath)
-	out := &SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	d, err := startDaemon(bin, "-d", "-c", confPath)
+	if err != nil {
 		return nil, err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	stop := func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
 	}
 	n := &NSD{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir}
 	// Ready when it answers an SOA query for a loadable zone over UDP
@@ -144,11 +121,9 @@ remote-control:
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		select {
-		case <-done:
+		if d.exited() {
 			log, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
-			return nil, fmt.Errorf("nsd exited: %s\n%s", out.String(), log)
-		default:
+			return nil, fmt.Errorf("nsd exited: %s\n%s", d.out.String(), log)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := r.LookupNS(ctx, probe)
@@ -158,28 +133,27 @@ remote-control:
 			// The answer may come from another server that took the
 			// port first: it is this nsd's when nsd holds both sockets
 			// (/proc); elsewhere, when nsd is still running 50 ms later.
-			tcp, known := holdsTCPListener(cmd.Process.Pid, port)
-			udp, _ := holdsUDPSocket(cmd.Process.Pid, port)
+			tcp, known := holdsTCPListener(d.pid(), port)
+			udp, _ := holdsUDPSocket(d.pid(), port)
 			if known && tcp && udp {
 				break
 			}
 			if !known {
-				select {
-				case <-done:
-					return nil, fmt.Errorf("nsd exited: %s", out.String())
-				case <-time.After(50 * time.Millisecond):
+				time.Sleep(50 * time.Millisecond)
+				if d.exited() {
+					return nil, fmt.Errorf("nsd exited: %s", d.out.String())
 				}
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			stop()
+			d.stop()
 			log, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
-			return nil, fmt.Errorf("nsd not answering on %s: %v\n%s\n%s", n.Addr, err, out.String(), log)
+			return nil, fmt.Errorf("nsd not answering on %s: %v\n%s\n%s", n.Addr, err, d.out.String(), log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Cleanup(stop)
+	t.Cleanup(d.stop)
 	return n, nil
 }
 

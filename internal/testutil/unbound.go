@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -40,17 +39,9 @@ func StartUnbound(t testing.TB, stubs map[string]string, anchors ...string) *Unb
 	if err := os.WriteFile(af, []byte(strings.Join(anchors, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		u, err := startUnbound(t, bin, dir, FreePort(t), stubs, af, len(anchors) > 0)
-		if err == nil {
-			return u
-		}
-		lastErr = err
-		t.Logf("unbound: %v; starting again on another port", err)
-	}
-	t.Fatalf("unbound: %v", lastErr)
-	return nil
+	return startOnPorts(t, "unbound", func() int { return FreePort(t) }, func(port int) (*Unbound, error) {
+		return startUnbound(t, bin, dir, port, stubs, af, len(anchors) > 0)
+	})
 }
 
 func startUnbound(t testing.TB, bin, dir string, port int, stubs map[string]string, anchorFile string, haveAnchors bool) (*Unbound, error) {
@@ -118,30 +109,15 @@ func startUnbound(t testing.TB, bin, dir string, port int, stubs map[string]stri
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "unbound.log"))
-	cmd := exec.Command(bin, "-d", "-c", confPath)
-	out := &SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	d, err := startDaemon(bin, "-d", "-c", confPath)
+	if err != nil {
 		return nil, err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	stop := func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
 	}
 	u := &Unbound{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		select {
-		case <-done:
-			return nil, fmt.Errorf("unbound exited: %s\n%s", out.String(), u.Log())
-		default:
+		if d.exited() {
+			return nil, fmt.Errorf("unbound exited: %s\n%s", d.out.String(), u.Log())
 		}
 		// Ready when this unbound holds the port and answers.
 		m := new(dns.Msg)
@@ -150,17 +126,17 @@ func startUnbound(t testing.TB, bin, dir string, port int, stubs map[string]stri
 		_, _, err := (&dns.Client{}).ExchangeContext(ctx, m, u.Addr)
 		cancel()
 		if err == nil {
-			if udp, known := holdsUDPSocket(cmd.Process.Pid, port); udp || !known {
+			if udp, known := holdsUDPSocket(d.pid(), port); udp || !known {
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			stop()
+			d.stop()
 			return nil, fmt.Errorf("unbound not answering on %s: %v\n%s", u.Addr, err, u.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Cleanup(stop)
+	t.Cleanup(d.stop)
 	return u, nil
 }
 
