@@ -178,6 +178,16 @@ func readMessages(ctx context.Context, tx pgx.Tx, id int64) ([]msg, error) {
 	}
 	defer rows.Close()
 	msgs := make([]msg, 0, n)
+	if rawMessageRows(rows.FieldDescriptions()) {
+		for rows.Next() {
+			x, err := decodeMessageRow(rows.RawValues())
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, x)
+		}
+		return msgs, rows.Err()
+	}
 	var uid, modseq int64
 	var flags int32
 	var kw *string
