@@ -73,7 +73,10 @@
 //
 // # The sync
 //
-// Each side keeps a State per user and partner: for each mailbox its
+// Each side keeps a State per user and partner, one for syncs driven from
+// either side (Server.Partner names the partner as the local Replicator
+// does; two States, one per direction, would let a sync driven by one
+// side take what the other deleted since for new): for each mailbox its
 // UIDVALIDITY and, by GUID, the UID and flags both sides had after the
 // last sync (the base). A sync asks each side for its changes since the
 // base (Diff): new messages (GUID not in the base), messages whose flags

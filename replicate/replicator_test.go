@@ -84,7 +84,11 @@ type host struct {
 	addr    string
 }
 
-func newHost(t *testing.T, name string) *host {
+func newHost(t *testing.T, name string) *host { return newHostWith(t, name, nil) }
+
+// newHostWith is newHost with the Server configured by setup before it
+// serves.
+func newHostWith(t *testing.T, name string, setup func(*Server)) *host {
 	root := t.TempDir()
 	b := maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
 		return root + "/" + user, nil
@@ -100,6 +104,9 @@ func newHost(t *testing.T, name string) *host {
 		t.Fatal(err)
 	}
 	h.addr = ln.Addr().String()
+	if setup != nil {
+		setup(h.srv)
+	}
 	go h.srv.Serve(ln)
 	t.Cleanup(func() { h.srv.Close() })
 	h.rep = &Replicator{Backend: b, States: states, Locks: locks, Partner: "partner", FailureRetry: 300 * time.Millisecond}
