@@ -40,9 +40,9 @@ func openFormat(t *testing.T, format string, uvOffset uint32) store.Store {
 	return s
 }
 
-// formatPairs are the combinations the format tests run: each format
-// without store.Replica against maildir (which has it) and against
-// itself or another without it.
+// formatPairs are the combinations the format tests run: maildir and
+// sdbox have store.Replica (their pairs keep UIDs, UIDVALIDITY and
+// GUIDs), mbox not yet (each side keeps its own UIDs).
 var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}}
 
 func newFormatPair(t *testing.T, fa, fb string) *pair {
@@ -50,6 +50,27 @@ func newFormatPair(t *testing.T, fa, fb string) *pair {
 	p.ea = &LocalEndpoint{Store: p.A, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "b", User: "u"}
 	p.eb = &LocalEndpoint{Store: p.B, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "a", User: "u"}
 	return p
+}
+
+// replicaFormatPairs are the combinations whose stores both implement
+// store.Replica: UIDs, UIDVALIDITY and GUIDs are kept, and the conflict
+// tests run on each.
+var replicaFormatPairs = [][2]string{{"maildir", "maildir"}, {"maildir", "sdbox"}, {"sdbox", "maildir"}, {"sdbox", "sdbox"}}
+
+// forReplicaFormats runs fn on a pair of each of replicaFormatPairs.
+func forReplicaFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
+	for _, f := range replicaFormatPairs {
+		t.Run(f[0]+"-"+f[1], func(t *testing.T) {
+			fn(t, newFormatPair(t, f[0], f[1]))
+		})
+	}
+}
+
+// bothReplica reports whether both stores of p implement store.Replica.
+func bothReplica(p *pair) bool {
+	_, a := p.A.(store.Replica)
+	_, b := p.B.(store.Replica)
+	return a && b
 }
 
 func forFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
@@ -62,7 +83,8 @@ func forFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
 }
 
 // Mail, flags, expunges and mailboxes travel between every pair of
-// formats (sdbox and mbox lack store.Replica: each side keeps its own
+// formats; between stores with store.Replica with the same UIDVALIDITY,
+// UIDs and GUIDs on both sides (mbox lacks it: each side keeps its own
 // UIDs).
 func TestFormatsSyncBothWays(t *testing.T) {
 	forFormats(t, func(t *testing.T, p *pair) {
@@ -75,6 +97,9 @@ func TestFormatsSyncBothWays(t *testing.T) {
 		appendMsg(t, p.B, "Lists/Go", "Subject: go\r\n\r\ngo\r\n", store.Flags{})
 		p.sync()
 		sameContents(t, p.A, p.B)
+		if bothReplica(p) {
+			p.same() // UIDVALIDITY, UIDs and GUIDs too
+		}
 		if st := p.sync(); st.Copied != 0 {
 			t.Errorf("second sync copied %d", st.Copied)
 		}
@@ -87,6 +112,9 @@ func TestFormatsSyncBothWays(t *testing.T) {
 		p.sync()
 		if got := sameContents(t, p.A, p.B)["INBOX"]; len(got) != 1 {
 			t.Errorf("INBOX %q after the expunge", got)
+		}
+		if bothReplica(p) {
+			p.same()
 		}
 	})
 }
@@ -134,6 +162,6 @@ func TestFormatsRandomChangesConverge(t *testing.T) {
 	forFormats(t, func(t *testing.T, p *pair) {
 		// An mbox mailbox is a file: it cannot have children.
 		p.boxes = []string{"INBOX", "Work", "Lists", "Archive"}
-		randomConverge(t, p, 300, true)
+		randomConverge(t, p, 300, !bothReplica(p))
 	})
 }

@@ -59,12 +59,16 @@ func diffs(ctx context.Context, a, b Endpoint, name string, full bool) (Diff, Di
 // must grow) and the other side's UIDs for the messages both hold, its
 // own messages going above the other's UIDNEXT.
 func align(ctx context.Context, a, b Endpoint, name string, da, db Diff) error {
+	// The pristine side keeps UIDNEXT 1: the other side's messages are
+	// then copied under their own UIDs, and the merge raises UIDNEXT
+	// past them. Taking the other's UIDNEXT at once would make every
+	// one of them look like a UID this side had used, and renumber it.
 	pristine := func(d Diff) bool { return d.Messages == 0 && d.UIDNext <= 1 }
 	switch {
 	case pristine(db):
-		return b.Renumber(ctx, name, da.UIDValidity, da.UIDNext, nil)
+		return b.Renumber(ctx, name, da.UIDValidity, 1, nil)
 	case pristine(da):
-		return a.Renumber(ctx, name, db.UIDValidity, db.UIDNext, nil)
+		return a.Renumber(ctx, name, db.UIDValidity, 1, nil)
 	}
 	hi, lo, dhi := a, b, da
 	if db.UIDValidity > da.UIDValidity {
