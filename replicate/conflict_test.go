@@ -47,7 +47,9 @@ func bodies(b boxSnap) map[string]uint32 {
 // both get new UIDs above either side's UIDNEXT, UIDVALIDITY stays, and
 // the contested UID is on neither side any more (a client that saw it
 // on either side must not find another message under it).
-func TestConflictSameUIDDifferentMessages(t *testing.T) { forReplicaFormats(t, testConflictSameUIDDifferentMessages) }
+func TestConflictSameUIDDifferentMessages(t *testing.T) {
+	forReplicaFormats(t, testConflictSameUIDDifferentMessages)
+}
 
 func testConflictSameUIDDifferentMessages(t *testing.T, p *pair) {
 	appendMsg(t, p.A, "INBOX", "m1\r\n", store.Flags{})
@@ -82,7 +84,9 @@ func testConflictSameUIDDifferentMessages(t *testing.T, p *pair) {
 
 // A UID the other side used and expunged is not given to a different
 // message: the message is renumbered above it.
-func TestConflictUIDBurnedOnOtherSide(t *testing.T) { forReplicaFormats(t, testConflictUIDBurnedOnOtherSide) }
+func TestConflictUIDBurnedOnOtherSide(t *testing.T) {
+	forReplicaFormats(t, testConflictUIDBurnedOnOtherSide)
+}
 
 func testConflictUIDBurnedOnOtherSide(t *testing.T, p *pair) {
 	appendMsg(t, p.A, "INBOX", "m1\r\n", store.Flags{})
@@ -122,7 +126,9 @@ func testConflictExpungeVersusFlag(t *testing.T, p *pair) {
 
 // Flag changes on both sides are merged flag by flag against the state
 // of the last sync.
-func TestConflictFlagsMergedBothSides(t *testing.T) { forReplicaFormats(t, testConflictFlagsMergedBothSides) }
+func TestConflictFlagsMergedBothSides(t *testing.T) {
+	forReplicaFormats(t, testConflictFlagsMergedBothSides)
+}
 
 func testConflictFlagsMergedBothSides(t *testing.T, p *pair) {
 	uid := appendMsg(t, p.A, "INBOX", "x\r\n", store.Flags{Keywords: []string{"$Old"}})
@@ -146,7 +152,9 @@ func testConflictFlagsMergedBothSides(t *testing.T, p *pair) {
 
 // A mailbox deleted on one side while the other added mail to it is
 // kept on both, with all its mail.
-func TestConflictDeleteVersusNewMail(t *testing.T) { forReplicaFormats(t, testConflictDeleteVersusNewMail) }
+func TestConflictDeleteVersusNewMail(t *testing.T) {
+	forReplicaFormats(t, testConflictDeleteVersusNewMail)
+}
 
 func testConflictDeleteVersusNewMail(t *testing.T, p *pair) {
 	ctx := context.Background()
@@ -195,7 +203,9 @@ func testDeletePropagates(t *testing.T, p *pair) {
 
 // Renamed on one side, deleted on the other: the renamed mailbox and
 // its mail survive on both.
-func TestConflictRenameVersusDelete(t *testing.T) { forReplicaFormats(t, testConflictRenameVersusDelete) }
+func TestConflictRenameVersusDelete(t *testing.T) {
+	forReplicaFormats(t, testConflictRenameVersusDelete)
+}
 
 func testConflictRenameVersusDelete(t *testing.T, p *pair) {
 	ctx := context.Background()
@@ -221,7 +231,9 @@ func testConflictRenameVersusDelete(t *testing.T, p *pair) {
 // Two non-empty mailboxes synced for the first time with different
 // UIDVALIDITYs: the side with the lower one takes the higher one (it
 // must grow) and the other's UIDs; all mail is on both.
-func TestFirstSyncDifferentUIDValidity(t *testing.T) { forReplicaFormats(t, testFirstSyncDifferentUIDValidity) }
+func TestFirstSyncDifferentUIDValidity(t *testing.T) {
+	forReplicaFormats(t, testFirstSyncDifferentUIDValidity)
+}
 
 func testFirstSyncDifferentUIDValidity(t *testing.T, p *pair) {
 	// Fresh roots draw their UIDVALIDITY from the clock: make B's differ.
