@@ -52,24 +52,30 @@
 //
 // Keeping UIDs and GUIDs needs store.Replica (an append with a chosen
 // UID and GUID, UIDNEXT raised, a renumbering under a new UIDVALIDITY),
-// which maildir and sdbox implement (and pgstore), so a pair of them, of
-// one format or the other, keeps UIDVALIDITY, UIDs and GUIDs (POP3
-// UIDLs) on both sides, as Dovecot's dsync does across formats; the
-// conflict tests run on maildir-maildir, maildir-sdbox, sdbox-maildir and
-// sdbox-sdbox. When either side's store lacks it (mbox, for now), the
-// sync still keeps the same mail on both sides, matched by ID (the GUID
-// the message had where it was first stored; a copy's own GUID is
-// recorded under it in the State, and new messages with the same bytes
-// on both sides are paired by SHA-256, so an interrupted sync does not
-// duplicate), but each side gives copies UIDs of its own. Clients then
-// must see a different UIDVALIDITY on each side, never the same one over
-// different UIDs: a mailbox whose two copies have the same UIDVALIDITY
-// gets a new one on the side with store.Replica, and without it on
-// either side is not synced (ErrUIDValidityClash, reported). POP3 UIDLs
-// and IMAP UIDs survive a failover only with store.Replica on both
-// sides. TestFormats* run maildir-sdbox, sdbox-sdbox, maildir-mbox and
-// sdbox-mbox. An mbox mailbox cannot have children, so a maildir or
-// sdbox tree with mail in a parent does not fit an mbox partner.
+// which maildir, sdbox and mbox implement (and pgstore), so a pair of
+// them, of one format or another, keeps UIDVALIDITY, UIDs and GUIDs
+// (POP3 UIDLs) on both sides, as Dovecot's dsync does across formats
+// (mbox keeps a partner's GUIDs beside the file: it has no place for
+// them). The conflict tests run on maildir-maildir, maildir-sdbox,
+// sdbox-maildir, sdbox-sdbox, maildir-mbox and mbox-sdbox. One GUID new
+// on both sides over different bytes (mbox GUIDs are UIDVALIDITY and
+// UID, so two mbox mailboxes created apart in the same second share
+// them) is two messages: both are left alone and the mailbox's sync
+// fails with ErrGUIDClash.
+//
+// When either side's store lacks store.Replica, the sync still keeps
+// the same mail on both sides, matched by ID (the GUID the message had
+// where it was first stored; a copy's own GUID is recorded under it in
+// the State, and new messages with the same bytes on both sides are
+// paired by SHA-256, so an interrupted sync does not duplicate), but
+// each side gives copies UIDs of its own. Clients then must see a
+// different UIDVALIDITY on each side, never the same one over different
+// UIDs: a mailbox whose two copies have the same UIDVALIDITY gets a new
+// one on the side with store.Replica, and without it on either side is
+// not synced (ErrUIDValidityClash, reported). POP3 UIDLs and IMAP UIDs
+// survive a failover only with store.Replica on both sides. An mbox
+// mailbox cannot have children, so a maildir or sdbox tree with mail in
+// a parent does not fit an mbox partner.
 //
 // # The sync
 //

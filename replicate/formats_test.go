@@ -2,9 +2,11 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,9 +42,8 @@ func openFormat(t *testing.T, format string, uvOffset uint32) store.Store {
 	return s
 }
 
-// formatPairs are the combinations the format tests run: maildir and
-// sdbox have store.Replica (their pairs keep UIDs, UIDVALIDITY and
-// GUIDs), mbox not yet (each side keeps its own UIDs).
+// formatPairs are the combinations the format tests run (all three
+// formats have store.Replica: UIDs, UIDVALIDITY and GUIDs are kept).
 var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}}
 
 func newFormatPair(t *testing.T, fa, fb string) *pair {
@@ -54,8 +55,11 @@ func newFormatPair(t *testing.T, fa, fb string) *pair {
 
 // replicaFormatPairs are the combinations whose stores both implement
 // store.Replica: UIDs, UIDVALIDITY and GUIDs are kept, and the conflict
-// tests run on each.
-var replicaFormatPairs = [][2]string{{"maildir", "maildir"}, {"maildir", "sdbox"}, {"sdbox", "maildir"}, {"sdbox", "sdbox"}}
+// tests run on each. Not mbox-mbox: two mbox stores opened in the same
+// second give their mailboxes one UIDVALIDITY, and so one GUID (made of
+// UIDVALIDITY and UID) to their different first messages, which a sync
+// leaves alone and reports (ErrGUIDClash, TestGUIDClashReported).
+var replicaFormatPairs = [][2]string{{"maildir", "maildir"}, {"maildir", "sdbox"}, {"sdbox", "maildir"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"mbox", "sdbox"}}
 
 // forReplicaFormats runs fn on a pair of each of replicaFormatPairs.
 func forReplicaFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
@@ -83,9 +87,7 @@ func forFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
 }
 
 // Mail, flags, expunges and mailboxes travel between every pair of
-// formats; between stores with store.Replica with the same UIDVALIDITY,
-// UIDs and GUIDs on both sides (mbox lacks it: each side keeps its own
-// UIDs).
+// formats, with the same UIDVALIDITY, UIDs and GUIDs on both sides.
 func TestFormatsSyncBothWays(t *testing.T) {
 	forFormats(t, func(t *testing.T, p *pair) {
 		ctx := context.Background()
@@ -164,4 +166,32 @@ func TestFormatsRandomChangesConverge(t *testing.T) {
 		p.boxes = []string{"INBOX", "Work", "Lists", "Archive"}
 		randomConverge(t, p, 300, !bothReplica(p))
 	})
+}
+
+// TestGUIDClashReported: one GUID new on both sides over different
+// bytes is two messages, not one: both stay where they are and the sync
+// reports ErrGUIDClash instead of taking one for the other.
+func TestGUIDClashReported(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	for _, x := range []struct {
+		s    store.Store
+		body string
+	}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
+		if _, err := x.s.(store.Replica).ReplicaAppend(ctx, "INBOX", strings.NewReader(x.body), store.ReplicaAppendOptions{UID: 1, GUID: "same-guid"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := (&Syncer{}).Sync(ctx, p.ea, p.eb); !errors.Is(err, ErrGUIDClash) {
+		t.Fatalf("sync: %v, want ErrGUIDClash", err)
+	}
+	for _, x := range []struct {
+		s    store.Store
+		body string
+	}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
+		snap, _ := snapshot(t, x.s)
+		if m := snap["INBOX"].Msgs[1]; m.Body != x.body || len(snap["INBOX"].Msgs) != 1 {
+			t.Errorf("INBOX after the sync: %+v, want %q alone", snap["INBOX"], x.body)
+		}
+	}
 }
