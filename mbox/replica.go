@@ -37,27 +37,12 @@ var _ store.Replica = (*Store)(nil)
 // UIDVALIDITY.
 const replicaGUIDPrefix = "yubin-replica-guids."
 
-// maxGUIDLen bounds a replicated GUID.
-const maxGUIDLen = 200
-
 // replicaGUIDs caches a mailbox's replicated GUIDs of one UIDVALIDITY.
 type replicaGUIDs struct {
 	mu     sync.Mutex
 	uv     uint32
 	loaded bool
 	m      map[uint32]string
-}
-
-func validReplicaGUID(g string) bool {
-	if g == "" || len(g) > maxGUIDLen {
-		return false
-	}
-	for i := 0; i < len(g); i++ {
-		if g[i] <= ' ' || g[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func (b *box) replicaGUIDPath(uv uint32) string {
@@ -87,7 +72,7 @@ func readReplicaGUIDs(path string) map[uint32]string {
 	for _, line := range strings.Split(string(data), "\n") {
 		u, g, ok := strings.Cut(line, " ")
 		n, err := strconv.ParseUint(u, 10, 32)
-		if ok && err == nil && n > 0 && validReplicaGUID(g) {
+		if ok && err == nil && n > 0 && store.PrintableGUID(g) {
 			m[uint32(n)] = g
 		}
 	}
@@ -138,7 +123,7 @@ func (s *Store) ReplicaAppend(ctx context.Context, mailbox string, r io.Reader, 
 	if opts.UID == 0 || opts.UID == 1<<32-1 {
 		return store.AppendResult{}, fmt.Errorf("mbox: UID %d: %w", opts.UID, store.ErrUIDNotAvailable)
 	}
-	if !validReplicaGUID(opts.GUID) {
+	if !store.PrintableGUID(opts.GUID) {
 		return store.AppendResult{}, fmt.Errorf("mbox: GUID %q: %w", opts.GUID, store.ErrInvalidGUID)
 	}
 	b, err := s.box(mailbox)

@@ -95,40 +95,16 @@ func syncFrom(t *testing.T, h *host, user string) {
 
 func expungeBody(t *testing.T, b store.Backend, user, body string) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := b.Open(ctx, user)
+	u := uidOfBody(b, user, body)
+	if u == 0 {
+		t.Fatalf("no message %q to expunge", body)
+	}
+	st, err := b.Open(context.Background(), user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h, err := st.OpenMailbox(ctx, "INBOX", store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	var uids []uint32
-	h.Messages(ctx, nil, func(m *store.MessageInfo) error { uids = append(uids, m.UID); return nil })
-	for _, u := range uids {
-		r, err := h.Open(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got bytes.Buffer
-		got.ReadFrom(r)
-		r.Close()
-		if got.String() != body {
-			continue
-		}
-		set := store.UIDSet{{Start: u, Stop: u}}
-		if _, _, err := h.SetFlags(ctx, set, store.FlagsAdd, store.Flags{System: store.Deleted}, 0); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := h.Expunge(ctx, set); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatalf("no message %q to expunge", body)
+	expunge(t, st, "INBOX", u)
 }
 
 // TestBothDirectionsOneState: a script and a message created on B reach

@@ -45,34 +45,17 @@ import (
 
 var _ store.Replica = (*Store)(nil)
 
-// maxGUIDLen bounds a replicated GUID (a metadata line of the u.N file).
-const maxGUIDLen = 200
-
 // renumDir is the directory, beside dbox-Mails, where ReplicaRenumber
 // builds the renumbered mailbox (a hidden name: neither yubin nor
 // Dovecot lists it).
 const renumDir = ".dbox-Mails.renum"
-
-// validReplicaGUID reports whether g can be a G metadata line: printable
-// ASCII without spaces (the line runs to its end), bounded.
-func validReplicaGUID(g string) bool {
-	if g == "" || len(g) > maxGUIDLen {
-		return false
-	}
-	for i := 0; i < len(g); i++ {
-		if g[i] <= ' ' || g[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
 
 // ReplicaAppend implements store.Replica.
 func (s *Store) ReplicaAppend(ctx context.Context, mailbox string, r io.Reader, opts store.ReplicaAppendOptions) (store.AppendResult, error) {
 	if opts.UID == 0 {
 		return store.AppendResult{}, fmt.Errorf("sdbox: UID 0: %w", store.ErrUIDNotAvailable)
 	}
-	if !validReplicaGUID(opts.GUID) {
+	if !store.PrintableGUID(opts.GUID) {
 		return store.AppendResult{}, fmt.Errorf("sdbox: GUID %q: %w", opts.GUID, store.ErrInvalidGUID)
 	}
 	if err := validKeywords(opts.Flags.Keywords); err != nil {
@@ -130,12 +113,7 @@ func (s *Store) ReplicaAppend(ctx context.Context, mailbox string, r io.Reader, 
 
 // ReplicaSetUIDNext implements store.Replica.
 func (s *Store) ReplicaSetUIDNext(ctx context.Context, mailbox string, uidNext uint32) error {
-	_, md, err := s.mailDirOf(mailbox)
-	if err != nil {
-		return err
-	}
-	h := s.hubFor(md)
-	t, err := h.begin(ctx, nil)
+	h, _, t, err := s.beginReplica(ctx, mailbox)
 	if err != nil {
 		return err
 	}
@@ -153,6 +131,17 @@ func (s *Store) ReplicaSetUIDNext(ctx context.Context, mailbox string, uidNext u
 	return nil
 }
 
+// beginReplica locks a mailbox's log with its whole state loaded.
+func (s *Store) beginReplica(ctx context.Context, mailbox string) (*hub, string, *txn, error) {
+	_, md, err := s.mailDirOf(mailbox)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	h := s.hubFor(md)
+	t, err := h.begin(ctx, nil)
+	return h, md, t, err
+}
+
 // renumbered is one message of a renumbering.
 type renumbered struct {
 	old uint32
@@ -161,12 +150,7 @@ type renumbered struct {
 
 // ReplicaRenumber implements store.Replica.
 func (s *Store) ReplicaRenumber(ctx context.Context, mailbox string, uidValidity, uidNext uint32, uids map[string]uint32) error {
-	_, md, err := s.mailDirOf(mailbox)
-	if err != nil {
-		return err
-	}
-	h := s.hubFor(md)
-	t, err := h.begin(ctx, nil)
+	h, md, t, err := s.beginReplica(ctx, mailbox)
 	if err != nil {
 		return err
 	}

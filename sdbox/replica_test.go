@@ -2,90 +2,35 @@ package sdbox
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
+	"github.com/yubinmail/yubin/store/storetest"
 )
 
-func TestReplicaAppendKeepsUIDAndGUID(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	body := "Subject: r\r\n\r\nreplica\r\n"
-	guid := "1700000000.M1P2Q3.partner,S=23,W=23" // a Maildir partner's GUID
-	date := time.Unix(1700000000, 0)
-	h, err := s.OpenMailbox(ctx, "INBOX", store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	h.Messages(ctx, nil, func(*store.MessageInfo) error { return nil })
-	res, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: 7, GUID: guid, Flags: store.Flags{System: store.Seen, Keywords: []string{"$Work"}}, InternalDate: date})
-	if err != nil || res.UID != 7 {
-		t.Fatalf("ReplicaAppend: %+v %v", res, err)
-	}
-	// The open handle is told of it.
-	ch, err := h.Poll(ctx)
-	if err != nil || len(ch) == 0 || ch[0].Kind != store.ChangeNew || ch[0].UID != 7 || ch[0].Message.GUID != guid {
-		t.Fatalf("Poll after ReplicaAppend: %+v %v", ch, err)
-	}
-	st, _ := h.Status(ctx)
-	if st.UIDNext != 8 {
-		t.Errorf("UIDNEXT %d, want 8", st.UIDNext)
-	}
-	n := 0
-	h.Messages(ctx, nil, func(m *store.MessageInfo) error {
-		n++
-		if m.UID != 7 || m.GUID != guid || !m.InternalDate.Equal(date) || !m.Flags.Has("$Work") || m.Flags.System != store.Seen {
-			t.Errorf("message %+v", m)
+func TestReplicaConformance(t *testing.T) {
+	open := func(t *testing.T, root string) store.Store {
+		s, err := Open(root, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.RunReplica(t, storetest.Opener{
+		New:    func(t *testing.T) store.Store { return open(t, t.TempDir()) },
+		Reopen: func(t *testing.T, old store.Store) store.Store { return open(t, old.(*Store).Root()) },
 	})
-	if n != 1 {
-		t.Errorf("%d messages, want 1", n)
-	}
-	if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: 5, GUID: "other"}); !errors.Is(err, store.ErrUIDNotAvailable) {
-		t.Errorf("UID 5 below UIDNEXT: %v", err)
-	}
-	for _, g := range []string{"", "a b", "x\ny", strings.Repeat("g", 201)} {
-		if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: 20, GUID: g}); !errors.Is(err, store.ErrInvalidGUID) {
-			t.Errorf("GUID %q: %v", g, err)
-		}
-	}
-	if err := s.ReplicaSetUIDNext(ctx, "INBOX", 30); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := s.Status(ctx, "INBOX"); st.UIDNext != 30 {
-		t.Errorf("UIDNEXT %d after ReplicaSetUIDNext(30)", st.UIDNext)
-	}
-	if err := s.ReplicaSetUIDNext(ctx, "INBOX", 10); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := s.Status(ctx, "INBOX"); st.UIDNext != 30 {
-		t.Errorf("UIDNEXT %d after ReplicaSetUIDNext(10): it must not go down", st.UIDNext)
-	}
-	// A plain Append goes on from there.
-	if r, err := h.Append(ctx, strings.NewReader(body), store.AppendOptions{}); err != nil || r.UID != 30 {
-		t.Errorf("Append after ReplicaSetUIDNext: %+v %v", r, err)
-	}
-	if err := s.ReplicaRenumber(ctx, "INBOX", st.UIDValidity, 1, nil); !errors.Is(err, store.ErrUIDNotAvailable) {
-		t.Errorf("renumber to the same UIDVALIDITY: %v", err)
-	}
 }
 
-// TestReplicaRenumber: the messages get the UIDs given by GUID, the
-// others go above; flags, keywords, dates and bytes stay; an open
-// handle reports ChangeUIDValidity; appends go on above the new UIDNEXT.
-func TestReplicaRenumber(t *testing.T) {
+// TestReplicaRenumberLeavesNothing: the renumbered mailbox is built in
+// a hidden directory beside dbox-Mails and swapped in; nothing of it is
+// left, and no extra mailbox is listed.
+func TestReplicaRenumberLeavesNothing(t *testing.T) {
 	root := t.TempDir()
 	s, err := Open(root, Options{NoSync: true})
 	if err != nil {
@@ -93,58 +38,12 @@ func TestReplicaRenumber(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	h, _ := s.OpenMailbox(ctx, "INBOX", store.OpenOptions{})
-	defer h.Close()
-	var guids []string
-	for i, f := range []store.Flags{{System: store.Seen}, {Keywords: []string{"$A"}}, {System: store.Flagged, Keywords: []string{"$B"}}} {
-		r, err := h.Append(ctx, strings.NewReader("Subject: "+string(rune('a'+i))+"\r\n\r\nx\r\n"), store.AppendOptions{Flags: f})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Messages(ctx, store.UIDSet{{Start: r.UID, Stop: r.UID}}, func(m *store.MessageInfo) error { guids = append(guids, m.GUID); return nil })
-	}
-	before, _ := h.Status(ctx)
-	// Swap the first two UIDs; the third gets none and goes above.
-	uids := map[string]uint32{guids[0]: 2, guids[1]: 1}
-	if err := s.ReplicaRenumber(ctx, "INBOX", before.UIDValidity+10, 5, uids); err != nil {
+	if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader("x\r\n"), store.ReplicaAppendOptions{UID: 3, GUID: "g"}); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := h.Poll(ctx)
-	if err != nil || len(ch) == 0 || ch[0].Kind != store.ChangeUIDValidity {
-		t.Fatalf("Poll after renumbering: %+v %v", ch, err)
-	}
-	h2, err := s.OpenMailbox(ctx, "INBOX", store.OpenOptions{})
-	if err != nil {
+	st, _ := s.Status(ctx, "INBOX")
+	if err := s.ReplicaRenumber(ctx, "INBOX", st.UIDValidity+1, 1, map[string]uint32{"g": 1}); err != nil {
 		t.Fatal(err)
-	}
-	defer h2.Close()
-	st, _ := h2.Status(ctx)
-	if st.UIDValidity != before.UIDValidity+10 || st.UIDNext != 6 || st.Messages != 3 {
-		t.Errorf("after renumbering: %+v", st)
-	}
-	want := map[uint32]struct {
-		guid, subj string
-		flags      store.Flags
-	}{2: {guids[0], "a", store.Flags{System: store.Seen}}, 1: {guids[1], "b", store.Flags{Keywords: []string{"$A"}}}, 5: {guids[2], "c", store.Flags{System: store.Flagged, Keywords: []string{"$B"}}}}
-	h2.Messages(ctx, nil, func(m *store.MessageInfo) error {
-		w, ok := want[m.UID]
-		if !ok || m.GUID != w.guid || !m.Flags.Equal(w.flags) {
-			t.Errorf("message %d: %+v, want %+v", m.UID, m, w)
-		}
-		r, err := h2.Open(ctx, m.UID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := make([]byte, 64)
-		k, _ := r.Read(b)
-		r.Close()
-		if !strings.HasPrefix(string(b[:k]), "Subject: "+w.subj) {
-			t.Errorf("UID %d holds %q", m.UID, b[:k])
-		}
-		return nil
-	})
-	if r, err := h2.Append(ctx, strings.NewReader("Subject: d\r\n\r\nx\r\n"), store.AppendOptions{}); err != nil || r.UID != 6 || r.UIDValidity != st.UIDValidity {
-		t.Errorf("Append after renumbering: %+v %v", r, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "mailboxes", "INBOX", renumDir)); !os.IsNotExist(err) {
 		t.Errorf("%s left behind: %v", renumDir, err)
