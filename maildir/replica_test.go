@@ -9,6 +9,7 @@ import (
 
 	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
+	"github.com/yubinmail/yubin/store/storetest"
 )
 
 func TestReplicaAppendKeepsUIDAndGUID(t *testing.T) {
@@ -70,17 +71,7 @@ func TestDovecotReadsReplicaChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := "Subject: r\r\n\r\nreplica\r\n"
-	for _, uid := range []uint32{3, 9} {
-		g := "1700000000.M" + string(rune('0'+uid)) + "P1Q1.partner"
-		if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: uid, GUID: g}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.ReplicaSetUIDNext(ctx, "INBOX", 40); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := s.Status(ctx, "INBOX")
+	st := storetest.ReplicaSample(t, s)
 	s.Close()
 	testutil.ChownTree(t, root, testutil.PlainUID, testutil.PlainGID)
 	out := d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", "alice", "uid guid", "mailbox", "INBOX")

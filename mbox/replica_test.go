@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,15 +11,6 @@ import (
 	"github.com/yubinmail/yubin/store"
 	"github.com/yubinmail/yubin/store/storetest"
 )
-
-func TestReplicaConformance(t *testing.T) {
-	storetest.RunReplica(t, storetest.Opener{
-		New: func(t *testing.T) store.Store { return openHomeOpts(t, t.TempDir(), Options{NoSync: true}) },
-		Reopen: func(t *testing.T, old store.Store) store.Store {
-			return openHomeOpts(t, filepath.Dir(old.(*Store).root), Options{NoSync: true})
-		},
-	})
-}
 
 // TestReplicaRenumberStaleHandle: a handle that has not yet seen the new
 // UIDVALIDITY cannot expunge by a UID of the old numbering (it names
@@ -57,16 +47,7 @@ func TestDovecotReadsMboxReplicaChanges(t *testing.T) {
 	d, home := mboxDovecot(t)
 	ctx := context.Background()
 	s := openHome(t, home)
-	body := "Subject: r\r\n\r\nreplica\r\n"
-	for _, uid := range []uint32{3, 9} {
-		if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: uid, GUID: fmt.Sprintf("g%d", uid), Flags: store.Flags{System: store.Seen, Keywords: []string{"$Work"}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.ReplicaSetUIDNext(ctx, "INBOX", 40); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := s.Status(ctx, "INBOX")
+	st := storetest.ReplicaSample(t, s)
 	testutil.ChownTree(t, home, testutil.PlainUID, testutil.PlainGID)
 	fetch := func() string {
 		out := d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", "alice", "uid flags", "mailbox", "INBOX")
@@ -82,7 +63,7 @@ func TestDovecotReadsMboxReplicaChanges(t *testing.T) {
 		t.Errorf("Dovecot: UIDVALIDITY %d UIDNEXT %d, want %d 40", uv, next, st.UIDValidity)
 	}
 	s2 := openHome(t, home)
-	if err := s2.ReplicaRenumber(ctx, "INBOX", st.UIDValidity+5, 50, map[string]uint32{"g9": 60}); err != nil {
+	if err := s2.ReplicaRenumber(ctx, "INBOX", st.UIDValidity+5, 50, map[string]uint32{storetest.ReplicaSampleGUID(9): 60}); err != nil {
 		t.Fatal(err)
 	}
 	testutil.ChownTree(t, home, testutil.PlainUID, testutil.PlainGID)

@@ -12,21 +12,6 @@ import (
 	"github.com/yubinmail/yubin/store/storetest"
 )
 
-func TestReplicaConformance(t *testing.T) {
-	open := func(t *testing.T, root string) store.Store {
-		s, err := Open(root, Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	storetest.RunReplica(t, storetest.Opener{
-		New:    func(t *testing.T) store.Store { return open(t, t.TempDir()) },
-		Reopen: func(t *testing.T, old store.Store) store.Store { return open(t, old.(*Store).Root()) },
-	})
-}
-
 // TestReplicaRenumberLeavesNothing: the renumbered mailbox is built in
 // a hidden directory beside dbox-Mails and swapped in; nothing of it is
 // left, and no extra mailbox is listed.
@@ -64,17 +49,7 @@ func TestDovecotReadsSdboxReplicaChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := "Subject: r\r\n\r\nreplica\r\n"
-	for _, uid := range []uint32{3, 9} {
-		g := "1700000000.M" + string(rune('0'+uid)) + "P1Q1.partner"
-		if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: uid, GUID: g, Flags: store.Flags{System: store.Seen, Keywords: []string{"$Work"}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.ReplicaSetUIDNext(ctx, "INBOX", 40); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := s.Status(ctx, "INBOX")
+	st := storetest.ReplicaSample(t, s)
 	s.Close()
 	testutil.ChownTree(t, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
 	out := strings.ReplaceAll(doveadm(t, d, "-f", "flow", "fetch", "-u", "alice", "uid guid flags", "mailbox", "INBOX"), ` \Recent`, "")

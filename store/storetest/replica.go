@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -168,4 +169,32 @@ func replicaRenumber(t *testing.T, o Opener) {
 	if a, err := h2.Append(ctx, strings.NewReader("Subject: d\r\n\r\nx\r\n"), store.AppendOptions{}); err != nil || a.UID != 6 || a.UIDValidity != before.UIDValidity+10 {
 		t.Errorf("Append after renumbering: %+v %v", a, err)
 	}
+}
+
+// ReplicaSampleGUID is the GUID ReplicaSample gives the message of UID
+// uid.
+func ReplicaSampleGUID(uid uint32) string { return fmt.Sprintf("1700000000.M%dP1Q1.partner", uid) }
+
+// ReplicaSample gives s's INBOX, through store.Replica, the messages a
+// partner had as UIDs 3 and 9 (GUIDs ReplicaSampleGUID, flags \Seen and
+// $Work) and UIDNEXT 40, and returns its status: what interop tests
+// then check another program (Dovecot) reads.
+func ReplicaSample(t *testing.T, s store.Store) store.MailboxStatus {
+	t.Helper()
+	ctx := context.Background()
+	r := asReplica(t, s)
+	for _, uid := range []uint32{3, 9} {
+		opts := store.ReplicaAppendOptions{UID: uid, GUID: ReplicaSampleGUID(uid), Flags: store.Flags{System: store.Seen, Keywords: []string{"$Work"}}}
+		if _, err := r.ReplicaAppend(ctx, store.Inbox, strings.NewReader("Subject: r\r\n\r\nreplica\r\n"), opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.ReplicaSetUIDNext(ctx, store.Inbox, 40); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Status(ctx, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
