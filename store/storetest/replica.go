@@ -198,3 +198,43 @@ func ReplicaSample(t *testing.T, s store.Store) store.MailboxStatus {
 	}
 	return st
 }
+
+// ReplicaRenumberSample renumbers ReplicaSample's INBOX (st its status
+// then) to UIDVALIDITY st.UIDValidity+5, the message of UID 9 to UID 60
+// and the other above it.
+func ReplicaRenumberSample(t *testing.T, s store.Store, st store.MailboxStatus) {
+	t.Helper()
+	if err := asReplica(t, s).ReplicaRenumber(context.Background(), store.Inbox, st.UIDValidity+5, 50, map[string]uint32{ReplicaSampleGUID(9): 60}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CheckReplicaRead checks what another program reads of ReplicaSample's
+// INBOX (st its status then), after ReplicaRenumberSample when
+// renumbered: fetch returns its messages as `doveadm -f flow fetch "uid
+// guid flags"` prints them (guid left out where the program has GUIDs of
+// its own: withGUID false), status its `uidnext=N uidvalidity=N`.
+func CheckReplicaRead(t *testing.T, fetch, status func() string, st store.MailboxStatus, renumbered, withGUID bool) {
+	t.Helper()
+	uids, uv, next := map[uint32]uint32{3: 3, 9: 9}, st.UIDValidity, uint32(40)
+	if renumbered {
+		uids, uv, next = map[uint32]uint32{3: 61, 9: 60}, st.UIDValidity+5, 62
+	}
+	out := strings.ReplaceAll(fetch(), ` \Recent`, "")
+	for _, old := range []uint32{3, 9} {
+		want := fmt.Sprintf("uid=%d ", uids[old])
+		if withGUID {
+			want += "guid=" + ReplicaSampleGUID(old) + " "
+		}
+		want += `flags=\Seen $Work`
+		if !strings.Contains(out, want) {
+			t.Errorf("fetch lacks %q:\n%s", want, out)
+		}
+	}
+	s := status()
+	for _, want := range []string{fmt.Sprintf("uidvalidity=%d", uv), fmt.Sprintf("uidnext=%d", next)} {
+		if !strings.Contains(s, want) {
+			t.Errorf("status lacks %q: %s", want, s)
+		}
+	}
+}
