@@ -72,13 +72,7 @@ func TestDovecotReadsReplicaChanges(t *testing.T) {
 	}
 	st := storetest.ReplicaSample(t, s)
 	s.Close()
-	fetch := func() string {
-		testutil.ChownTree(t, root, testutil.PlainUID, testutil.PlainGID)
-		return d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", "alice", "uid guid flags", "mailbox", "INBOX")
-	}
-	status := func() string {
-		return d.Doveadm(t, nil, "-f", "flow", "mailbox", "status", "-u", "alice", "uidnext uidvalidity", "INBOX")
-	}
+	fetch, status := d.ReplicaReaders(t, root, "uid guid flags")
 	storetest.CheckReplicaRead(t, fetch, status, st, false, true)
 	s, err = Open(root, Options{})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
 	"github.com/yubinmail/yubin/store/storetest"
 )
@@ -47,13 +46,7 @@ func TestDovecotReadsMboxReplicaChanges(t *testing.T) {
 	d, home := mboxDovecot(t)
 	s := openHome(t, home)
 	st := storetest.ReplicaSample(t, s)
-	fetch := func() string {
-		testutil.ChownTree(t, home, testutil.PlainUID, testutil.PlainGID)
-		return d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", "alice", "uid flags", "mailbox", "INBOX")
-	}
-	status := func() string {
-		return d.Doveadm(t, nil, "-f", "flow", "mailbox", "status", "-u", "alice", "uidnext uidvalidity", "INBOX")
-	}
+	fetch, status := d.ReplicaReaders(t, home, "uid flags")
 	// Dovecot's mbox GUIDs are its own (from the header): only UIDs,
 	// flags, UIDVALIDITY and UIDNEXT are compared.
 	storetest.CheckReplicaRead(t, fetch, status, st, false, false)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
 	"github.com/yubinmail/yubin/store/storetest"
 )
@@ -50,13 +49,7 @@ func TestDovecotReadsSdboxReplicaChanges(t *testing.T) {
 	}
 	st := storetest.ReplicaSample(t, s)
 	s.Close()
-	fetch := func() string {
-		testutil.ChownTree(t, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
-		return doveadm(t, d, "-f", "flow", "fetch", "-u", "alice", "uid guid flags", "mailbox", "INBOX")
-	}
-	status := func() string {
-		return doveadm(t, d, "-f", "flow", "mailbox", "status", "-u", "alice", "uidnext uidvalidity", "INBOX")
-	}
+	fetch, status := d.ReplicaReaders(t, d.Home("alice"), "uid guid flags")
 	storetest.CheckReplicaRead(t, fetch, status, st, false, true)
 	s, err = Open(root, Options{})
 	if err != nil {
