@@ -43,19 +43,12 @@ func TestReplicaRenumberLeavesNothing(t *testing.T) {
 func TestDovecotReadsSdboxReplicaChanges(t *testing.T) {
 	t.Parallel()
 	d, root := startDovecot(t)
-	s, err := Open(root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := storetest.ReplicaSample(t, s)
-	s.Close()
 	fetch, status := d.ReplicaReaders(t, d.Home("alice"), "uid guid flags")
-	storetest.CheckReplicaRead(t, fetch, status, st, false, true)
-	s, err = Open(root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.ReplicaRenumberSample(t, s, st)
-	s.Close()
-	storetest.CheckReplicaRead(t, fetch, status, st, true, true)
+	storetest.RunReplicaRead(t, func(t *testing.T) store.Store {
+		s, err := Open(root, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, fetch, status, true)
 }

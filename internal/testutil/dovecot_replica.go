@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// ReplicaReaders returns what storetest.CheckReplicaRead reads through
+// ReplicaReaders returns what storetest.RunReplicaRead reads through
 // Dovecot of alice's INBOX: fetch runs `doveadm -f flow fetch` of
 // fields ("uid guid flags", or "uid flags" where Dovecot has GUIDs of
 // its own) after giving home to the user Dovecot runs as, status

@@ -199,22 +199,28 @@ func ReplicaSample(t *testing.T, s store.Store) store.MailboxStatus {
 	return st
 }
 
-// ReplicaRenumberSample renumbers ReplicaSample's INBOX (st its status
-// then) to UIDVALIDITY st.UIDValidity+5, the message of UID 9 to UID 60
-// and the other above it.
-func ReplicaRenumberSample(t *testing.T, s store.Store, st store.MailboxStatus) {
+// RunReplicaRead checks that another program reads what store.Replica
+// wrote: open (a fresh Store each call, closed by the caller's cleanup or
+// here) gets ReplicaSample's messages and UIDNEXT, then a renumbering
+// (UIDVALIDITY +5, UID 9 to 60, the other above it); after each, fetch
+// returns the INBOX as `doveadm -f flow fetch "uid guid flags"` prints
+// it (guid left out where the program has GUIDs of its own: withGUID
+// false) and status its `uidnext=N uidvalidity=N`.
+func RunReplicaRead(t *testing.T, open func(t *testing.T) store.Store, fetch, status func() string, withGUID bool) {
 	t.Helper()
+	s := open(t)
+	st := ReplicaSample(t, s)
+	s.Close()
+	checkReplicaRead(t, fetch, status, st, false, withGUID)
+	s = open(t)
 	if err := asReplica(t, s).ReplicaRenumber(context.Background(), store.Inbox, st.UIDValidity+5, 50, map[string]uint32{ReplicaSampleGUID(9): 60}); err != nil {
 		t.Fatal(err)
 	}
+	s.Close()
+	checkReplicaRead(t, fetch, status, st, true, withGUID)
 }
 
-// CheckReplicaRead checks what another program reads of ReplicaSample's
-// INBOX (st its status then), after ReplicaRenumberSample when
-// renumbered: fetch returns its messages as `doveadm -f flow fetch "uid
-// guid flags"` prints them (guid left out where the program has GUIDs of
-// its own: withGUID false), status its `uidnext=N uidvalidity=N`.
-func CheckReplicaRead(t *testing.T, fetch, status func() string, st store.MailboxStatus, renumbered, withGUID bool) {
+func checkReplicaRead(t *testing.T, fetch, status func() string, st store.MailboxStatus, renumbered, withGUID bool) {
 	t.Helper()
 	uids, uv, next := map[uint32]uint32{3: 3, 9: 9}, st.UIDValidity, uint32(40)
 	if renumbered {
