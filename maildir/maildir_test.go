@@ -9,7 +9,7 @@ import (
 )
 
 func TestStoreConformance(t *testing.T) {
-	storetest.RunOpener(t, storetest.Opener{
+	o := storetest.Opener{
 		New: func(t *testing.T) store.Store {
 			s, err := Open(filepath.Join(t.TempDir(), "Maildir"), Options{})
 			if err != nil {
@@ -26,5 +26,7 @@ func TestStoreConformance(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-	})
+	}
+	storetest.RunOpener(t, o)
+	t.Run("Replica", func(t *testing.T) { storetest.RunReplica(t, o) })
 }

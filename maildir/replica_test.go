@@ -9,6 +9,7 @@ import (
 
 	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
+	"github.com/yubinmail/yubin/store/storetest"
 )
 
 func TestReplicaAppendKeepsUIDAndGUID(t *testing.T) {
@@ -65,61 +66,12 @@ func TestReplicaAppendKeepsUIDAndGUID(t *testing.T) {
 func TestDovecotReadsReplicaChanges(t *testing.T) {
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{})
 	root := dovecotHome(t, d)
-	ctx := context.Background()
-	s, err := Open(root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := "Subject: r\r\n\r\nreplica\r\n"
-	for _, uid := range []uint32{3, 9} {
-		g := "1700000000.M" + string(rune('0'+uid)) + "P1Q1.partner"
-		if _, err := s.ReplicaAppend(ctx, "INBOX", strings.NewReader(body), store.ReplicaAppendOptions{UID: uid, GUID: g}); err != nil {
+	fetch, status := d.ReplicaReaders(t, root, "uid guid flags")
+	storetest.RunReplicaRead(t, func(t *testing.T) store.Store {
+		s, err := Open(root, Options{})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := s.ReplicaSetUIDNext(ctx, "INBOX", 40); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := s.Status(ctx, "INBOX")
-	s.Close()
-	testutil.ChownTree(t, root, testutil.PlainUID, testutil.PlainGID)
-	out := d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", "alice", "uid guid", "mailbox", "INBOX")
-	for _, want := range []string{"uid=3 guid=1700000000.M3P1Q1.partner", "uid=9 guid=1700000000.M9P1Q1.partner"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("doveadm fetch lacks %q:\n%s", want, out)
-		}
-	}
-	status := d.Doveadm(t, nil, "-f", "flow", "mailbox", "status", "-u", "alice", "uidnext uidvalidity", "INBOX")
-	if !strings.Contains(status, "uidnext=40") {
-		t.Errorf("doveadm mailbox status: %s", status)
-	}
-
-	s, err = Open(root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ReplicaRenumber(ctx, "INBOX", st.UIDValidity+5, 50, map[string]uint32{"1700000000.M3P1Q1.partner": 60}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	testutil.ChownTree(t, root, testutil.PlainUID, testutil.PlainGID)
-	out = d.Doveadm(t, nil, "-f", "flow", "fetch", "-u", "alice", "uid guid", "mailbox", "INBOX")
-	for _, want := range []string{"uid=60 guid=1700000000.M3P1Q1.partner", "uid=61 guid=1700000000.M9P1Q1.partner"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("after renumbering, doveadm fetch lacks %q:\n%s", want, out)
-		}
-	}
-	status = d.Doveadm(t, nil, "-f", "flow", "mailbox", "status", "-u", "alice", "uidvalidity", "INBOX")
-	if !strings.Contains(status, "uidvalidity="+itoa(st.UIDValidity+5)) {
-		t.Errorf("doveadm mailbox status after renumbering: %s (want uidvalidity %d)", status, st.UIDValidity+5)
-	}
-}
-
-func itoa(n uint32) string {
-	var b []byte
-	for n > 0 || len(b) == 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
+		return s
+	}, fetch, status, true)
 }

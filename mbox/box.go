@@ -137,6 +137,7 @@ type box struct {
 	lockedNew     *os.File // a rewritten file write-locked until writeLocked ends
 	fullReads     int      // passes over the whole file (for tests)
 	retired       []retiredFile
+	rg            replicaGUIDs // replica.go
 
 	events    []event
 	evBase    int // absolute index of events[0]

@@ -22,6 +22,7 @@ type handle struct {
 	pos     int // absolute index of the next event to read
 	notify  chan struct{}
 	closed  bool
+	uv      uint32 // the UIDVALIDITY its view's UIDs belong to
 }
 
 var _ store.Mailbox = (*handle)(nil)
@@ -38,7 +39,7 @@ func (b *box) open(ctx context.Context, ro bool) (*handle, error) {
 	}
 	h := &handle{b: b, ro: ro, notify: make(chan struct{}, 1)}
 	h.view = append([]*msg(nil), b.msgs...)
-	h.uidNext, h.highest = b.nextUID, b.highest
+	h.uidNext, h.highest, h.uv = b.nextUID, b.highest, b.uidValidity
 	h.pos = b.evBase + len(b.events)
 	b.handles[h] = struct{}{}
 	if b.stopWatch == nil {
@@ -144,7 +145,7 @@ func (h *handle) Messages(ctx context.Context, uids store.UIDSet, fn func(*store
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		info := infoOf(m, uv)
+		info := h.b.info(m, uv)
 		if err := fn(&info); err != nil {
 			return err
 		}
@@ -289,6 +290,9 @@ func (h *handle) SetFlags(ctx context.Context, uids store.UIDSet, op store.FlagO
 	var failed store.UIDSet
 	var changed []*msg
 	err := b.writeLocked(ctx, func(f *os.File) error {
+		if h.uv != b.uidValidity {
+			return fmt.Errorf("mbox: %q: %w", b.name, store.ErrMailboxGone) // its UIDs name other messages now
+		}
 		updated, failed, changed = nil, nil, nil
 		list := make([]*msg, len(b.msgs))
 		copy(list, b.msgs)
@@ -365,6 +369,9 @@ func (b *box) expunge(ctx context.Context, h *handle, sel func(*msg) bool) ([]ui
 	defer b.mu.Unlock()
 	var removed []uint32
 	err := b.writeLocked(ctx, func(f *os.File) error {
+		if h != nil && h.uv != b.uidValidity {
+			return fmt.Errorf("mbox: %q: %w", b.name, store.ErrMailboxGone) // its UIDs name other messages now
+		}
 		removed = nil
 		keep := make([]*msg, 0, len(b.msgs))
 		for _, m := range b.msgs {
@@ -517,7 +524,7 @@ func (h *handle) Poll(ctx context.Context) ([]store.Change, error) {
 			} else {
 				continue
 			}
-			changes = append(changes, store.Change{Kind: e.kind, UID: e.uid, Message: infoOf(e.m, b.uidValidity)})
+			changes = append(changes, store.Change{Kind: e.kind, UID: e.uid, Message: b.info(e.m, b.uidValidity)})
 		case store.ChangeExpunge:
 			i := sort.Search(len(h.view), func(i int) bool { return h.view[i].uid >= e.uid })
 			if i < len(h.view) && h.view[i].uid == e.uid {
@@ -525,7 +532,7 @@ func (h *handle) Poll(ctx context.Context) ([]store.Change, error) {
 				changes = append(changes, store.Change{Kind: e.kind, UID: e.uid})
 			}
 		case store.ChangeUIDValidity:
-			h.view = nil
+			h.view, h.uv = nil, b.uidValidity
 			changes = append(changes, store.Change{Kind: e.kind})
 		case store.ChangeDeleted:
 			changes = append(changes, store.Change{Kind: e.kind})

@@ -19,12 +19,14 @@ func newTestStore(t *testing.T, dir string) *Store {
 }
 
 func TestStoreConformance(t *testing.T) {
-	storetest.RunOpener(t, storetest.Opener{
+	o := storetest.Opener{
 		New: func(t *testing.T) store.Store {
 			return newTestStore(t, t.TempDir())
 		},
 		Reopen: func(t *testing.T, old store.Store) store.Store {
 			return newTestStore(t, filepath.Dir(old.(*Store).Root()))
 		},
-	})
+	}
+	storetest.RunOpener(t, o)
+	t.Run("Replica", func(t *testing.T) { storetest.RunReplica(t, o) })
 }

@@ -48,7 +48,10 @@ func bodies(b boxSnap) map[string]uint32 {
 // the contested UID is on neither side any more (a client that saw it
 // on either side must not find another message under it).
 func TestConflictSameUIDDifferentMessages(t *testing.T) {
-	p := newPair(t)
+	forReplicaFormats(t, testConflictSameUIDDifferentMessages)
+}
+
+func testConflictSameUIDDifferentMessages(t *testing.T, p *pair) {
 	appendMsg(t, p.A, "INBOX", "m1\r\n", store.Flags{})
 	p.sync()
 	before := p.same()["INBOX"].UIDValidity
@@ -82,7 +85,10 @@ func TestConflictSameUIDDifferentMessages(t *testing.T) {
 // A UID the other side used and expunged is not given to a different
 // message: the message is renumbered above it.
 func TestConflictUIDBurnedOnOtherSide(t *testing.T) {
-	p := newPair(t)
+	forReplicaFormats(t, testConflictUIDBurnedOnOtherSide)
+}
+
+func testConflictUIDBurnedOnOtherSide(t *testing.T, p *pair) {
 	appendMsg(t, p.A, "INBOX", "m1\r\n", store.Flags{})
 	p.sync()
 	u2 := appendMsg(t, p.A, "INBOX", "gone\r\n", store.Flags{})
@@ -100,8 +106,9 @@ func TestConflictUIDBurnedOnOtherSide(t *testing.T) {
 
 // A message expunged on one side and flagged on the other is expunged
 // on both (as dsync does: the expunge wins).
-func TestConflictExpungeVersusFlag(t *testing.T) {
-	p := newPair(t)
+func TestConflictExpungeVersusFlag(t *testing.T) { forReplicaFormats(t, testConflictExpungeVersusFlag) }
+
+func testConflictExpungeVersusFlag(t *testing.T, p *pair) {
 	uid := appendMsg(t, p.A, "INBOX", "x\r\n", store.Flags{})
 	appendMsg(t, p.A, "INBOX", "y\r\n", store.Flags{})
 	p.sync()
@@ -120,7 +127,10 @@ func TestConflictExpungeVersusFlag(t *testing.T) {
 // Flag changes on both sides are merged flag by flag against the state
 // of the last sync.
 func TestConflictFlagsMergedBothSides(t *testing.T) {
-	p := newPair(t)
+	forReplicaFormats(t, testConflictFlagsMergedBothSides)
+}
+
+func testConflictFlagsMergedBothSides(t *testing.T, p *pair) {
 	uid := appendMsg(t, p.A, "INBOX", "x\r\n", store.Flags{Keywords: []string{"$Old"}})
 	p.sync()
 	setFlags(t, p.A, "INBOX", uid, store.FlagsAdd, store.Flags{System: store.Seen})
@@ -143,7 +153,10 @@ func TestConflictFlagsMergedBothSides(t *testing.T) {
 // A mailbox deleted on one side while the other added mail to it is
 // kept on both, with all its mail.
 func TestConflictDeleteVersusNewMail(t *testing.T) {
-	p := newPair(t)
+	forReplicaFormats(t, testConflictDeleteVersusNewMail)
+}
+
+func testConflictDeleteVersusNewMail(t *testing.T, p *pair) {
 	ctx := context.Background()
 	p.A.CreateMailbox(ctx, "X", store.CreateOptions{})
 	appendMsg(t, p.A, "X", "old\r\n", store.Flags{})
@@ -164,8 +177,9 @@ func TestConflictDeleteVersusNewMail(t *testing.T) {
 }
 
 // A mailbox deleted on one side and unchanged on the other is deleted.
-func TestDeletePropagates(t *testing.T) {
-	p := newPair(t)
+func TestDeletePropagates(t *testing.T) { forReplicaFormats(t, testDeletePropagates) }
+
+func testDeletePropagates(t *testing.T, p *pair) {
 	ctx := context.Background()
 	p.A.CreateMailbox(ctx, "X", store.CreateOptions{SpecialUse: store.SpecialArchive})
 	appendMsg(t, p.A, "X", "old\r\n", store.Flags{})
@@ -190,7 +204,10 @@ func TestDeletePropagates(t *testing.T) {
 // Renamed on one side, deleted on the other: the renamed mailbox and
 // its mail survive on both.
 func TestConflictRenameVersusDelete(t *testing.T) {
-	p := newPair(t)
+	forReplicaFormats(t, testConflictRenameVersusDelete)
+}
+
+func testConflictRenameVersusDelete(t *testing.T, p *pair) {
 	ctx := context.Background()
 	p.A.CreateMailbox(ctx, "X", store.CreateOptions{})
 	appendMsg(t, p.A, "X", "keep me\r\n", store.Flags{})
@@ -215,7 +232,10 @@ func TestConflictRenameVersusDelete(t *testing.T) {
 // UIDVALIDITYs: the side with the lower one takes the higher one (it
 // must grow) and the other's UIDs; all mail is on both.
 func TestFirstSyncDifferentUIDValidity(t *testing.T) {
-	p := newPair(t)
+	forReplicaFormats(t, testFirstSyncDifferentUIDValidity)
+}
+
+func testFirstSyncDifferentUIDValidity(t *testing.T, p *pair) {
 	// Fresh roots draw their UIDVALIDITY from the clock: make B's differ.
 	st, _ := p.B.Status(context.Background(), "INBOX")
 	if err := p.B.(store.Replica).ReplicaRenumber(context.Background(), "INBOX", st.UIDValidity+7, 1, nil); err != nil {
@@ -242,8 +262,9 @@ func TestFirstSyncDifferentUIDValidity(t *testing.T) {
 
 // After the state is known, a sync moves only what changed: a partner
 // that was away catches up without copying everything again.
-func TestIncrementalCatchUp(t *testing.T) {
-	p := newPair(t)
+func TestIncrementalCatchUp(t *testing.T) { forReplicaFormats(t, testIncrementalCatchUp) }
+
+func testIncrementalCatchUp(t *testing.T, p *pair) {
 	for i := 0; i < 50; i++ {
 		appendMsg(t, p.A, "INBOX", "old "+string(rune('a'+i%26))+string(rune('a'+i/26))+"\r\n", store.Flags{})
 	}
@@ -261,8 +282,9 @@ func TestIncrementalCatchUp(t *testing.T) {
 // Without a state both sides agree on (lost), nothing is deleted: a
 // message expunged on one side comes back rather than being removed on
 // the strength of a guess.
-func TestLostStateDeletesNothing(t *testing.T) {
-	p := newPair(t)
+func TestLostStateDeletesNothing(t *testing.T) { forReplicaFormats(t, testLostStateDeletesNothing) }
+
+func testLostStateDeletesNothing(t *testing.T, p *pair) {
 	uid := appendMsg(t, p.A, "INBOX", "x\r\n", store.Flags{})
 	p.sync()
 	os.RemoveAll(p.eb.States.Dir)

@@ -52,28 +52,37 @@
 //
 // Keeping UIDs and GUIDs needs store.Replica (an append with a chosen
 // UID and GUID, UIDNEXT raised, a renumbering under a new UIDVALIDITY),
-// which maildir implements. When either side's store lacks it, the sync
-// still keeps the same mail on both sides, matched by ID (the GUID the
-// message had where it was first stored; a copy's own GUID is recorded
-// under it in the State, and new messages with the same bytes on both
-// sides are paired by SHA-256, so an interrupted sync does not
-// duplicate), but each side gives copies UIDs of its own. Clients then
-// must see a different UIDVALIDITY on each side, never the same one over
-// different UIDs: a mailbox whose two copies have the same UIDVALIDITY
-// gets a new one on the side with store.Replica, and without it on
-// either side is not synced (ErrUIDValidityClash, reported). POP3 UIDLs
-// and IMAP UIDs survive a failover only with store.Replica on both
-// sides. sdbox and mbox do not implement it yet (sdbox would need the
-// three calls on its transaction log and u.N files, with open handles
-// told of a new UIDVALIDITY; mbox X-UID headers written with a chosen UID
-// and X-IMAPbase rewritten); they replicate in the mode without it, which
-// TestFormats* run for maildir-sdbox, sdbox-sdbox, maildir-mbox and
-// sdbox-mbox. An mbox mailbox cannot have children, so a maildir or
-// sdbox tree with mail in a parent does not fit an mbox partner.
+// which maildir, sdbox and mbox implement (and pgstore), so a pair of
+// them, of one format or another, keeps UIDVALIDITY, UIDs and GUIDs
+// (POP3 UIDLs) on both sides, as Dovecot's dsync does across formats
+// (mbox keeps a partner's GUIDs beside the file: it has no place for
+// them). The conflict tests run on maildir-maildir, maildir-sdbox,
+// sdbox-maildir, sdbox-sdbox, maildir-mbox and mbox-sdbox. One GUID new
+// on both sides over different bytes (mbox GUIDs are UIDVALIDITY and
+// UID, so two mbox mailboxes created apart in the same second share
+// them) is two messages: both are left alone and the mailbox's sync
+// fails with ErrGUIDClash.
+//
+// When either side's store lacks store.Replica, the sync still keeps
+// the same mail on both sides, matched by ID (the GUID the message had
+// where it was first stored; a copy's own GUID is recorded under it in
+// the State, and new messages with the same bytes on both sides are
+// paired by SHA-256, so an interrupted sync does not duplicate), but
+// each side gives copies UIDs of its own. Clients then must see a
+// different UIDVALIDITY on each side, never the same one over different
+// UIDs: a mailbox whose two copies have the same UIDVALIDITY gets a new
+// one on the side with store.Replica, and without it on either side is
+// not synced (ErrUIDValidityClash, reported). POP3 UIDLs and IMAP UIDs
+// survive a failover only with store.Replica on both sides. An mbox
+// mailbox cannot have children, so a maildir or sdbox tree with mail in
+// a parent does not fit an mbox partner.
 //
 // # The sync
 //
-// Each side keeps a State per user and partner: for each mailbox its
+// Each side keeps a State per user and partner, one for syncs driven from
+// either side (Server.Partner names the partner as the local Replicator
+// does; two States, one per direction, would let a sync driven by one
+// side take what the other deleted since for new): for each mailbox its
 // UIDVALIDITY and, by GUID, the UID and flags both sides had after the
 // last sync (the base). A sync asks each side for its changes since the
 // base (Diff): new messages (GUID not in the base), messages whose flags

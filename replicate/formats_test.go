@@ -2,9 +2,11 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,9 +42,8 @@ func openFormat(t *testing.T, format string, uvOffset uint32) store.Store {
 	return s
 }
 
-// formatPairs are the combinations the format tests run: each format
-// without store.Replica against maildir (which has it) and against
-// itself or another without it.
+// formatPairs are the combinations the format tests run (all three
+// formats have store.Replica: UIDs, UIDVALIDITY and GUIDs are kept).
 var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}}
 
 func newFormatPair(t *testing.T, fa, fb string) *pair {
@@ -50,6 +51,30 @@ func newFormatPair(t *testing.T, fa, fb string) *pair {
 	p.ea = &LocalEndpoint{Store: p.A, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "b", User: "u"}
 	p.eb = &LocalEndpoint{Store: p.B, States: &StateStore{Dir: t.TempDir(), NoSync: true}, Partner: "a", User: "u"}
 	return p
+}
+
+// replicaFormatPairs are the combinations whose stores both implement
+// store.Replica: UIDs, UIDVALIDITY and GUIDs are kept, and the conflict
+// tests run on each. Not mbox-mbox: two mbox stores opened in the same
+// second give their mailboxes one UIDVALIDITY, and so one GUID (made of
+// UIDVALIDITY and UID) to their different first messages, which a sync
+// leaves alone and reports (ErrGUIDClash, TestGUIDClashReported).
+var replicaFormatPairs = [][2]string{{"maildir", "maildir"}, {"maildir", "sdbox"}, {"sdbox", "maildir"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"mbox", "sdbox"}}
+
+// forReplicaFormats runs fn on a pair of each of replicaFormatPairs.
+func forReplicaFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
+	for _, f := range replicaFormatPairs {
+		t.Run(f[0]+"-"+f[1], func(t *testing.T) {
+			fn(t, newFormatPair(t, f[0], f[1]))
+		})
+	}
+}
+
+// bothReplica reports whether both stores of p implement store.Replica.
+func bothReplica(p *pair) bool {
+	_, a := p.A.(store.Replica)
+	_, b := p.B.(store.Replica)
+	return a && b
 }
 
 func forFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
@@ -62,8 +87,7 @@ func forFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
 }
 
 // Mail, flags, expunges and mailboxes travel between every pair of
-// formats (sdbox and mbox lack store.Replica: each side keeps its own
-// UIDs).
+// formats, with the same UIDVALIDITY, UIDs and GUIDs on both sides.
 func TestFormatsSyncBothWays(t *testing.T) {
 	forFormats(t, func(t *testing.T, p *pair) {
 		ctx := context.Background()
@@ -75,6 +99,9 @@ func TestFormatsSyncBothWays(t *testing.T) {
 		appendMsg(t, p.B, "Lists/Go", "Subject: go\r\n\r\ngo\r\n", store.Flags{})
 		p.sync()
 		sameContents(t, p.A, p.B)
+		if bothReplica(p) {
+			p.same() // UIDVALIDITY, UIDs and GUIDs too
+		}
 		if st := p.sync(); st.Copied != 0 {
 			t.Errorf("second sync copied %d", st.Copied)
 		}
@@ -87,6 +114,9 @@ func TestFormatsSyncBothWays(t *testing.T) {
 		p.sync()
 		if got := sameContents(t, p.A, p.B)["INBOX"]; len(got) != 1 {
 			t.Errorf("INBOX %q after the expunge", got)
+		}
+		if bothReplica(p) {
+			p.same()
 		}
 	})
 }
@@ -134,6 +164,34 @@ func TestFormatsRandomChangesConverge(t *testing.T) {
 	forFormats(t, func(t *testing.T, p *pair) {
 		// An mbox mailbox is a file: it cannot have children.
 		p.boxes = []string{"INBOX", "Work", "Lists", "Archive"}
-		randomConverge(t, p, 300, true)
+		randomConverge(t, p, 300, !bothReplica(p))
 	})
+}
+
+// TestGUIDClashReported: one GUID new on both sides over different
+// bytes is two messages, not one: both stay where they are and the sync
+// reports ErrGUIDClash instead of taking one for the other.
+func TestGUIDClashReported(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	for _, x := range []struct {
+		s    store.Store
+		body string
+	}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
+		if _, err := x.s.(store.Replica).ReplicaAppend(ctx, "INBOX", strings.NewReader(x.body), store.ReplicaAppendOptions{UID: 1, GUID: "same-guid"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := (&Syncer{}).Sync(ctx, p.ea, p.eb); !errors.Is(err, ErrGUIDClash) {
+		t.Fatalf("sync: %v, want ErrGUIDClash", err)
+	}
+	for _, x := range []struct {
+		s    store.Store
+		body string
+	}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
+		snap, _ := snapshot(t, x.s)
+		if m := snap["INBOX"].Msgs[1]; m.Body != x.body || len(snap["INBOX"].Msgs) != 1 {
+			t.Errorf("INBOX after the sync: %+v, want %q alone", snap["INBOX"], x.body)
+		}
+	}
 }

@@ -59,12 +59,16 @@ func diffs(ctx context.Context, a, b Endpoint, name string, full bool) (Diff, Di
 // must grow) and the other side's UIDs for the messages both hold, its
 // own messages going above the other's UIDNEXT.
 func align(ctx context.Context, a, b Endpoint, name string, da, db Diff) error {
+	// The pristine side keeps UIDNEXT 1: the other side's messages are
+	// then copied under their own UIDs, and the merge raises UIDNEXT
+	// past them. Taking the other's UIDNEXT at once would make every
+	// one of them look like a UID this side had used, and renumber it.
 	pristine := func(d Diff) bool { return d.Messages == 0 && d.UIDNext <= 1 }
 	switch {
 	case pristine(db):
-		return b.Renumber(ctx, name, da.UIDValidity, da.UIDNext, nil)
+		return b.Renumber(ctx, name, da.UIDValidity, 1, nil)
 	case pristine(da):
-		return a.Renumber(ctx, name, db.UIDValidity, db.UIDNext, nil)
+		return a.Renumber(ctx, name, db.UIDValidity, 1, nil)
 	}
 	hi, lo, dhi := a, b, da
 	if db.UIDValidity > da.UIDValidity {
@@ -220,6 +224,7 @@ func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, s
 		s.mergeNewGeneric(ctx, A, B, name, c, st)
 		return c, nil
 	}
+	clashes := s.guidClashes(ctx, A, B, name)
 	s.mergeNew(ctx, A, B, name, c, st)
 
 	// 4. UIDNEXT in step, so that a UID one side used is not given
@@ -232,7 +237,48 @@ func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, s
 			}
 		}
 	}
+	if clashes > 0 {
+		return nil, fmt.Errorf("%w: %d messages left as they are", ErrGUIDClash, clashes)
+	}
 	return c, nil
+}
+
+// ErrGUIDClash: a mailbox holds on each side a message new since the
+// base under one GUID, but their bytes differ: they are different
+// messages (two stores that derive GUIDs from UIDVALIDITY and UID, as
+// mbox does, of mailboxes created apart with one UIDVALIDITY). Both are
+// left as they are and the mailbox's sync is reported as failed, rather
+// than one taken for the other and lost from view.
+var ErrGUIDClash = errors.New("replicate: one GUID names different messages on the two sides")
+
+// guidClashes finds the GUIDs new on both sides whose bytes differ,
+// takes them out of the merge, and returns how many there were.
+func (s *Syncer) guidClashes(ctx context.Context, A, B *side, name string) int {
+	var both []string
+	for g := range A.news {
+		if _, ok := B.news[g]; ok {
+			both = append(both, g)
+		}
+	}
+	if len(both) == 0 {
+		return 0
+	}
+	sort.Strings(both)
+	ha, errA := A.e.Hash(ctx, name, both)
+	hb, errB := B.e.Hash(ctx, name, both)
+	if errA != nil || errB != nil {
+		return 0 // paired by GUID, as before the check
+	}
+	n := 0
+	for _, g := range both {
+		if ha[g] != "" && hb[g] != "" && ha[g] != hb[g] {
+			s.log().Warn("replicate: one GUID names different messages on the two sides; both left as they are", "mailbox", name, "guid", g)
+			delete(A.news, g)
+			delete(B.news, g)
+			n++
+		}
+	}
+	return n
 }
 
 // applyFlags sends flag changes to one side and returns the UIDs that

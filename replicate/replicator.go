@@ -245,6 +245,7 @@ func (r *Replicator) done(user string, p Priority, full bool, err error) {
 			u.Priority = p
 		}
 		u.RetryAt = now.Add(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+		r.log().Debug("replicate: user busy; retrying", "user", user)
 	default:
 		u.Failures++
 		u.LastFailed, u.LastError = now, err.Error()

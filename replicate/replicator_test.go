@@ -84,7 +84,11 @@ type host struct {
 	addr    string
 }
 
-func newHost(t *testing.T, name string) *host {
+func newHost(t *testing.T, name string) *host { return newHostWith(t, name, nil) }
+
+// newHostWith is newHost with the Server configured by setup before it
+// serves.
+func newHostWith(t *testing.T, name string, setup func(*Server)) *host {
 	root := t.TempDir()
 	b := maildir.NewBackend(func(ctx context.Context, user string) (string, error) {
 		return root + "/" + user, nil
@@ -100,6 +104,9 @@ func newHost(t *testing.T, name string) *host {
 		t.Fatal(err)
 	}
 	h.addr = ln.Addr().String()
+	if setup != nil {
+		setup(h.srv)
+	}
 	go h.srv.Serve(ln)
 	t.Cleanup(func() { h.srv.Close() })
 	h.rep = &Replicator{Backend: b, States: states, Locks: locks, Partner: "partner", FailureRetry: 300 * time.Millisecond}
@@ -142,19 +149,22 @@ func deliver(t *testing.T, b store.Backend, user, body string) {
 	}
 }
 
-func has(b store.Backend, user, body string) bool {
+func has(b store.Backend, user, body string) bool { return uidOfBody(b, user, body) != 0 }
+
+// uidOfBody returns the UID of a message of user's INBOX whose bytes are
+// body (0: none).
+func uidOfBody(b store.Backend, user, body string) uint32 {
 	ctx := context.Background()
 	st, err := b.Open(ctx, user)
 	if err != nil {
-		return false
+		return 0
 	}
 	defer st.Close()
 	h, err := st.OpenMailbox(ctx, "INBOX", store.OpenOptions{ReadOnly: true})
 	if err != nil {
-		return false
+		return 0
 	}
 	defer h.Close()
-	found := false
 	var uids []uint32
 	h.Messages(ctx, nil, func(m *store.MessageInfo) error { uids = append(uids, m.UID); return nil })
 	for _, u := range uids {
@@ -165,10 +175,10 @@ func has(b store.Backend, user, body string) bool {
 		b, _ := io.ReadAll(r)
 		r.Close()
 		if bytes.Equal(b, []byte(body)) {
-			found = true
+			return u
 		}
 	}
-	return found
+	return 0
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, f func() bool) time.Duration {

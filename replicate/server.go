@@ -23,6 +23,14 @@ import (
 type Server struct {
 	Backend store.Backend
 	States  *StateStore
+	// Partner, when set, is the name the States of the syncs the
+	// partner drives are filed under: set it to the Partner of this
+	// server's own Replicator toward that partner, so that syncs driven
+	// from either side continue one State. Empty: the name the partner
+	// gives (its Dialer.Partner). Two States per user, one per direction,
+	// are not a safe base: a sync driven by one side would take what the
+	// other direction deleted since for new, and copy it back.
+	Partner string
 	// Secret is the shared secret (doveadm_password); empty refuses
 	// every connection.
 	Secret string
@@ -163,7 +171,10 @@ func (s *Server) serveConn(c net.Conn) {
 		sc.respond(Response{Err: codeInvalid})
 		return
 	}
-	user := q.User
+	user, partner := q.User, q.Partner
+	if s.Partner != "" {
+		partner = s.Partner
+	}
 	if !s.Locks.TryLock(user) {
 		sc.respond(Response{Err: codeBusy})
 		return
@@ -177,7 +188,7 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	defer st.Close()
-	e := &LocalEndpoint{Store: st, States: s.States, Partner: q.Partner, User: user, MaxMessageSize: s.MaxMessageSize}
+	e := &LocalEndpoint{Store: st, States: s.States, Partner: partner, User: user, MaxMessageSize: s.MaxMessageSize}
 	if s.Sieve != nil {
 		if e.Sieve, err = s.Sieve(ctx, user); err != nil {
 			log.Warn("replicate: Sieve storage not found; scripts not synced", "user", user, "err", err)

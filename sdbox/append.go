@@ -67,6 +67,12 @@ type tempFile struct {
 // writeTemp writes r as a complete u.N file under a temporary name,
 // fsynced unless noSync, as Dovecot's .temp.<host>.<pid>... files.
 func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile, error) {
+	return h.writeTempGUID(r, received, noSync, "")
+}
+
+// writeTempGUID is writeTemp with the message's GUID given (a
+// replicator's copy, replica.go); "" makes a new one.
+func (h *hub) writeTempGUID(r io.Reader, received time.Time, noSync bool, guid string) (*tempFile, error) {
 	s := h.s
 	now := time.Now()
 	if received.IsZero() {
@@ -137,8 +143,11 @@ func (h *hub) writeTemp(r io.Reader, received time.Time, noSync bool) (*tempFile
 	if s.opts.MaxMessageSize > 0 && c.n > s.opts.MaxMessageSize {
 		return nil, fmt.Errorf("sdbox: %w", store.ErrTooBig)
 	}
-	g := newGUID()
-	t := &tempFile{path: path, size: c.n, vsize: c.n + c.bareLF, guid: hex.EncodeToString(g[:]), received: received}
+	if guid == "" {
+		g := newGUID()
+		guid = hex.EncodeToString(g[:])
+	}
+	t := &tempFile{path: path, size: c.n, vsize: c.n + c.bareLF, guid: guid, received: received}
 	if whole {
 		copy(mb.Bytes(), fileHeaderBytes(now, c.n))
 	}

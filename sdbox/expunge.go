@@ -38,9 +38,14 @@ func (mb *Mailbox) expungeUIDs(ctx context.Context, uids []uint32) error {
 	if err != nil {
 		return err
 	}
+	if !mb.sameMailbox(t) {
+		// Renumbered or recreated: these UIDs name other messages now.
+		t.abort()
+		return fmt.Errorf("sdbox: %s: %w", mb.name, store.ErrMailboxGone)
+	}
 	tx := newTx()
 	tx.add(recExpunge|recExpungeProt|recExternal, appendRanges(nil, uids))
-	same := mb.sameMailbox(t)
+	same := true
 	ms := t.tip.modseq
 	var rmErr error
 	t.afterWrite = func() {

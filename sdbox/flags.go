@@ -119,6 +119,11 @@ func (mb *Mailbox) SetFlags(ctx context.Context, uids store.UIDSet, op store.Fla
 			return nil, nil, err
 		}
 		sameBox := mb.sameMailbox(t)
+		if !sameBox {
+			// Renumbered or recreated: these UIDs name other messages.
+			t.abort()
+			return nil, nil, store.ErrMailboxGone
+		}
 		ms := t.tip.modseq
 		data, off, err := t.commit(tx)
 		if err != nil {

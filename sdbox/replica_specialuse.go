@@ -11,11 +11,5 @@ var _ store.SpecialUseSetter = (*Store)(nil)
 // SetSpecialUse implements store.SpecialUseSetter: the attribute is
 // kept with those given at creation.
 func (s *Store) SetSpecialUse(ctx context.Context, name, attr string) error {
-	if err := store.CheckSpecialUse(attr); err != nil {
-		return err
-	}
-	if _, err := s.Status(ctx, name); err != nil {
-		return err
-	}
-	return s.setSpecialUse(ctx, store.CanonicalName(name), attr)
+	return store.SetSpecialUseWith(ctx, s, name, attr, func(n string) error { return s.setSpecialUse(ctx, n, attr) })
 }

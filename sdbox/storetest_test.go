@@ -8,7 +8,7 @@ import (
 )
 
 func TestStoreConformance(t *testing.T) {
-	storetest.RunOpener(t, storetest.Opener{
+	o := storetest.Opener{
 		New: func(t *testing.T) store.Store {
 			s, err := Open(t.TempDir(), Options{})
 			if err != nil {
@@ -25,5 +25,7 @@ func TestStoreConformance(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-	})
+	}
+	storetest.RunOpener(t, o)
+	t.Run("Replica", func(t *testing.T) { storetest.RunReplica(t, o) })
 }

@@ -178,6 +178,9 @@ func (h *host) withReplication(c *config.Config, u *users, stores mailBackend) (
 		return stores, nil
 	}
 	addr, tcps, _ := parseReplica(replica)
+	// The partner's syncs continue the State this side's own syncs keep
+	// (one State per user and partner, whichever side drives).
+	srv.Partner = replica
 	d := &replicate.Dialer{Addr: addr, Secret: secret, Partner: replica}
 	if useTLS || tcps {
 		tc, err := clientTLS(c, addr)

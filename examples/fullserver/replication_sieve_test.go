@@ -27,10 +27,12 @@ func sieveConnect(t *testing.T, bin string, in *instance, user string, args ...s
 
 // TestReplicationSieveScriptsReachPartner: a script uploaded and
 // activated with sieve-connect (ManageSieve) on server A is on server B,
-// active, within seconds; one deleted on B goes from A. Not parallel:
-// under the whole suite's load its deletion once took longer than the
-// wait.
+// active, within seconds; one deleted on B goes from A and does not come
+// back to B. (Its deletion once never reached A: syncs driven by A and by
+// B kept a State each, and a sync A drove took A's copy of the deleted
+// script for new; replicate's TestBothDirectionsOneState.)
 func TestReplicationSieveScriptsReachPartner(t *testing.T) {
+	t.Parallel()
 	bin := testutil.RequireBinary(t, "sieve-connect")
 	p := newReplicaPairWith(t, "protocols = imap sieve\nmanagesieve_port = 0\n", "alice")
 	if p.a.ports["sieve"] == 0 || p.b.ports["sieve"] == 0 {
@@ -46,9 +48,9 @@ func TestReplicationSieveScriptsReachPartner(t *testing.T) {
 	sieveConnect(t, bin, p.b, "alice", "--localsieve", local, "--remotesieve", "other", "--upload")
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(60 * time.Second); !ok(); {
+		for deadline := time.Now().Add(20 * time.Second); !ok(); {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not replicated within 60 s", what)
+				t.Fatalf("%s: not replicated within 20 s", what)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -71,4 +73,16 @@ func TestReplicationSieveScriptsReachPartner(t *testing.T) {
 		_, err := os.Stat(filepath.Join(home(p.a), "sieve", "other.sieve"))
 		return os.IsNotExist(err)
 	})
+	// A change on A: A drives a sync, which must not bring it back.
+	os.WriteFile(local, []byte("discard;\n"), 0o600)
+	sieveConnect(t, bin, p.a, "alice", "--localsieve", local, "--remotesieve", "third", "--upload")
+	wait("A's third script on B", func() bool {
+		_, err := os.Stat(filepath.Join(home(p.b), "sieve", "third.sieve"))
+		return err == nil
+	})
+	for _, in := range []*instance{p.a, p.b} {
+		if _, err := os.Stat(filepath.Join(home(in), "sieve", "other.sieve")); !os.IsNotExist(err) {
+			t.Errorf("the deleted script is back in %s", home(in))
+		}
+	}
 }
