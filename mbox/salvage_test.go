@@ -1,0 +1,169 @@
+package mbox
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/yubinmail/yubin/store"
+)
+
+// lateMessage is what the late writer (standing in for a Dovecot that
+// opened the file before yubin replaced it) appends, with the X-UID
+// Dovecot would have given it: one yubin gives another message meanwhile.
+const lateMessage = "From MAILER-DAEMON Mon Dec  7 22:00:00 2026\nSubject: late\nX-UID: 4\nStatus: O\n\nthe late message\n\n"
+
+// TestCrashBeforeMoveIn: a writer opens the mailbox file, a yubin
+// process replaces it (an expunge, rewritten by rename) and gives UIDs 4
+// and 5 to two appends; the writer then appends its message, with X-UID
+// 4, to the replaced file, and yubin is killed (SIGKILL) before it moves
+// the message in. The next open finds the replaced file by its recovery
+// link and moves the message in once, under a UID after every UID yubin
+// gave; a later open does not move it again.
+func TestCrashBeforeMoveIn(t *testing.T) {
+	dir := t.TempDir()
+	inbox := filepath.Join(dir, "inbox")
+	c := context.Background()
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mb.Close()
+	s.Close()
+
+	// The late writer has the file open before the rewrite.
+	late, err := os.OpenFile(inbox, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLateAppendHelper$")
+	cmd.Env = append(os.Environ(), "YUBIN_MBOX_LATE_DIR="+dir)
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "rewrote 4 5\n" {
+		t.Fatalf("helper: %q", line)
+	}
+	// The writer gets its lock on the replaced file and appends.
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
+	if err := unix.FcntlFlock(late.Fd(), unix.F_OFD_SETLKW, &lk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := late.Seek(0, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := late.WriteString(lateMessage); err != nil {
+		t.Fatal(err)
+	}
+	lk.Type = unix.F_UNLCK
+	unix.FcntlFlock(late.Fd(), unix.F_OFD_SETLK, &lk)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if links, _ := filepath.Glob(filepath.Join(dir, ".inbox"+replacedMark+"*")); len(links) != 1 {
+		t.Fatalf("recovery links after the kill: %v", links)
+	}
+
+	for open := 1; open <= 2; open++ {
+		s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var uids []uint32
+		lateUID := uint32(0)
+		err = mb.Messages(c, nil, func(mi *store.MessageInfo) error {
+			uids = append(uids, mi.UID)
+			rc, err := mb.Open(c, mi.UID)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if strings.Contains(string(b), "the late message") {
+				if lateUID != 0 {
+					t.Errorf("open %d: the late message twice (UIDs %d, %d)", open, lateUID, mi.UID)
+				}
+				lateUID = mi.UID
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb.Close()
+		s.Close()
+		// 1 expunged; 2, 3, yubin's 4 and 5, the late one after them.
+		if len(uids) != 5 || uids[0] != 2 || uids[1] != 3 || uids[2] != 4 || uids[3] != 5 {
+			t.Fatalf("open %d: UIDs %v", open, uids)
+		}
+		if lateUID <= 5 {
+			t.Fatalf("open %d: the late message has UID %d (UIDs %v): not after every UID yubin gave", open, lateUID, uids)
+		}
+	}
+	data, _ := os.ReadFile(inbox)
+	if n := strings.Count(string(data), "the late message"); n != 1 {
+		t.Errorf("the late message is in the mailbox file %d times", n)
+	}
+}
+
+// TestLateAppendHelper is TestCrashBeforeMoveIn's yubin: it expunges UID
+// 1 (a rewrite by rename), appends two messages, says which UIDs they
+// got, and waits to be killed.
+func TestLateAppendHelper(t *testing.T) {
+	dir := os.Getenv("YUBIN_MBOX_LATE_DIR")
+	if dir == "" {
+		t.Skip("run by TestCrashBeforeMoveIn")
+	}
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: filepath.Join(dir, "inbox")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := context.Background()
+	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.SetFlags(c, store.UIDSetOf(1), store.FlagsAdd, store.Flags{System: store.Deleted}, 0)
+	if _, err := mb.Expunge(c, store.UIDSetOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint32
+	for i := 4; i <= 5; i++ {
+		r, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.UID)
+	}
+	fmt.Printf("rewrote %d %d\n", got[0], got[1])
+	select {}
+}
