@@ -250,8 +250,21 @@ func (b *box) moveIn(ctx context.Context, f *os.File, r *retiredFile, size int64
 		start++
 	}
 	res, ok, err := parseTail(r.f, start, size)
-	if err != nil || !ok {
-		return err
+	if err == nil && !ok {
+		err = fmt.Errorf("no From_ line at offset %d", start)
+	}
+	if err != nil {
+		// Not retried at every sync, not deleted: the file is kept under
+		// a name no salvage looks for, for the postmaster.
+		if r.link != "" {
+			kept := filepath.Join(filepath.Dir(b.path), fmt.Sprintf(".%s.yubin-unreadable.%d", filepath.Base(b.path), time.Now().UnixNano()))
+			if rerr := os.Rename(r.link, kept); rerr == nil {
+				b.s.log.Warn("mbox: what was appended to a replaced mailbox file cannot be read; kept aside", "mailbox", b.name, "file", kept, "err", err)
+				r.link = ""
+			}
+		}
+		r.size = size
+		return nil
 	}
 	ref := newFileRef(r.f)
 	ref.refs.Add(1)   // r.f stays open after the readers

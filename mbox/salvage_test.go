@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -166,4 +167,86 @@ func TestLateAppendHelper(t *testing.T) {
 	}
 	fmt.Printf("rewrote %d %d\n", got[0], got[1])
 	select {}
+}
+
+// TestRecoveryLinkAtOpen: recovery links a yubin left (found at open,
+// their time up): one whose file got a message after its recorded size
+// has the message moved in and is removed; one whose addition is not a
+// message is renamed aside (kept, not retried); one to the mailbox file
+// itself (a crash before the rename) is removed without moving anything.
+func TestRecoveryLinkAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	inbox := filepath.Join(dir, "inbox")
+	c := context.Background()
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if _, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mb.Close()
+	s.Close()
+	data, err := os.ReadFile(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Hour).Unix()
+	link := func(extra string) string {
+		p := filepath.Join(dir, fmt.Sprintf(".inbox%s%d.%d", replacedMark, past, len(data)))
+		os.Remove(p)
+		if err := os.WriteFile(p+".tmp", append(append([]byte{}, data...), extra...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := link(lateMessage)
+	// Distinct sizes make distinct names.
+	bad := filepath.Join(dir, fmt.Sprintf(".inbox%s%d.%d", replacedMark, past, len(data)-1))
+	if err := os.WriteFile(bad, append(append([]byte{}, data[:len(data)-1]...), "\nnot a message\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(dir, fmt.Sprintf(".inbox%s%d.%d", replacedMark, past, 0))
+	if err := os.Link(inbox, self); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mb, err = s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	var uids []uint32
+	mb.Messages(c, nil, func(mi *store.MessageInfo) error {
+		uids = append(uids, mi.UID)
+		return nil
+	})
+	if len(uids) != 3 || uids[2] != 3 {
+		t.Errorf("UIDs %v, want 1, 2 and the late message's 3", uids)
+	}
+	for _, p := range []string{good, bad, self} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s is still there", filepath.Base(p))
+		}
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, ".inbox.yubin-unreadable.*")); len(kept) != 1 {
+		t.Errorf("unreadable additions kept aside: %v, want 1 file", kept)
+	}
+	if got, _ := os.ReadFile(inbox); strings.Count(string(got), "the late message") != 1 || strings.Contains(string(got), "not a message") {
+		t.Errorf("mailbox file after the salvage:\n%s", got)
+	}
 }
