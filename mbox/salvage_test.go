@@ -22,6 +22,36 @@ import (
 // Dovecot would have given it: one yubin gives another message meanwhile.
 const lateMessage = "From MAILER-DAEMON Mon Dec  7 22:00:00 2026\nSubject: late\nX-UID: 4\nStatus: O\n\nthe late message\n\n"
 
+// openSplitInbox opens the Store of dir/mail with its INBOX at
+// dir/inbox, and that INBOX.
+func openSplitInbox(t *testing.T, dir string) (*Store, store.Mailbox) {
+	t.Helper()
+	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: filepath.Join(dir, "inbox")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, mb
+}
+
+// appendNumbered appends messages "message from" to "message to" and
+// returns their UIDs.
+func appendNumbered(t *testing.T, mb store.Mailbox, from, to int) []uint32 {
+	t.Helper()
+	var uids []uint32
+	for i := from; i <= to; i++ {
+		r, err := mb.Append(context.Background(), strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, r.UID)
+	}
+	return uids
+}
+
 // TestCrashBeforeMoveIn: a writer opens the mailbox file, a yubin
 // process replaces it (an expunge, rewritten by rename) and gives UIDs 4
 // and 5 to two appends; the writer then appends its message, with X-UID
@@ -33,19 +63,8 @@ func TestCrashBeforeMoveIn(t *testing.T) {
 	dir := t.TempDir()
 	inbox := filepath.Join(dir, "inbox")
 	c := context.Background()
-	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 3; i++ {
-		if _, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, mb := openSplitInbox(t, dir)
+	appendNumbered(t, mb, 1, 3)
 	mb.Close()
 	s.Close()
 
@@ -91,17 +110,10 @@ func TestCrashBeforeMoveIn(t *testing.T) {
 	}
 
 	for open := 1; open <= 2; open++ {
-		s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, mb := openSplitInbox(t, dir)
 		var uids []uint32
 		lateUID := uint32(0)
-		err = mb.Messages(c, nil, func(mi *store.MessageInfo) error {
+		err := mb.Messages(c, nil, func(mi *store.MessageInfo) error {
 			uids = append(uids, mi.UID)
 			rc, err := mb.Open(c, mi.UID)
 			if err != nil {
@@ -144,27 +156,13 @@ func TestLateAppendHelper(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestCrashBeforeMoveIn")
 	}
-	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: filepath.Join(dir, "inbox")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mb := openSplitInbox(t, dir)
 	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mb.SetFlags(c, store.UIDSetOf(1), store.FlagsAdd, store.Flags{System: store.Deleted}, 0)
 	if _, err := mb.Expunge(c, store.UIDSetOf(1)); err != nil {
 		t.Fatal(err)
 	}
-	var got []uint32
-	for i := 4; i <= 5; i++ {
-		r, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, r.UID)
-	}
+	got := appendNumbered(t, mb, 4, 5)
 	fmt.Printf("rewrote %d %d\n", got[0], got[1])
 	select {}
 }
@@ -178,19 +176,8 @@ func TestRecoveryLinkAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	inbox := filepath.Join(dir, "inbox")
 	c := context.Background()
-	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 2; i++ {
-		if _, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\n\nmessage %d\n", i, i)), store.AppendOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, mb := openSplitInbox(t, dir)
+	appendNumbered(t, mb, 1, 2)
 	mb.Close()
 	s.Close()
 	data, err := os.ReadFile(inbox)
@@ -220,15 +207,8 @@ func TestRecoveryLinkAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(filepath.Join(dir, "mail"), Options{Inbox: inbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, mb = openSplitInbox(t, dir)
 	defer s.Close()
-	mb, err = s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer mb.Close()
 	var uids []uint32
 	mb.Messages(c, nil, func(mi *store.MessageInfo) error {

@@ -3,6 +3,7 @@ package sdbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,31 +47,30 @@ func openRaw(path string, flags int, perm uint32) (*rawFile, error) {
 }
 
 // Write writes all of p.
-func (f *rawFile) Write(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		m, err := unix.Write(f.fd, p[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		n += m
-	}
-	return n, nil
-}
+func (f *rawFile) Write(p []byte) (int, error) { return f.writeAll(p, -1) }
 
 // WriteAt writes all of p at off.
-func (f *rawFile) WriteAt(p []byte, off int64) (int, error) {
+func (f *rawFile) WriteAt(p []byte, off int64) (int, error) { return f.writeAll(p, off) }
+
+// writeAll writes p at off, or at the file offset when off < 0.
+func (f *rawFile) writeAll(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
-		m, err := unix.Pwrite(f.fd, p[n:], off+int64(n))
+		var m int
+		var err error
+		if off < 0 {
+			m, err = unix.Write(f.fd, p[n:])
+		} else {
+			m, err = unix.Pwrite(f.fd, p[n:], off+int64(n))
+		}
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return n, err
+		}
+		if m == 0 {
+			return n, io.ErrShortWrite
 		}
 		n += m
 	}
