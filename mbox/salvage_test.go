@@ -37,6 +37,18 @@ func openSplitInbox(t *testing.T, dir string) (*Store, store.Mailbox) {
 	return s, mb
 }
 
+// seededInbox makes a split-layout mailbox root whose INBOX has n
+// messages, "message 1" to "message n": the root and the INBOX file.
+func seededInbox(t *testing.T, n int) (dir, inbox string) {
+	t.Helper()
+	dir = t.TempDir()
+	s, mb := openSplitInbox(t, dir)
+	appendNumbered(t, mb, 1, n)
+	mb.Close()
+	s.Close()
+	return dir, filepath.Join(dir, "inbox")
+}
+
 // appendNumbered appends messages "message from" to "message to" and
 // returns their UIDs.
 func appendNumbered(t *testing.T, mb store.Mailbox, from, to int) []uint32 {
@@ -60,13 +72,8 @@ func appendNumbered(t *testing.T, mb store.Mailbox, from, to int) []uint32 {
 // link and moves the message in once, under a UID after every UID yubin
 // gave; a later open does not move it again.
 func TestCrashBeforeMoveIn(t *testing.T) {
-	dir := t.TempDir()
-	inbox := filepath.Join(dir, "inbox")
+	dir, inbox := seededInbox(t, 3)
 	c := context.Background()
-	s, mb := openSplitInbox(t, dir)
-	appendNumbered(t, mb, 1, 3)
-	mb.Close()
-	s.Close()
 
 	// The late writer has the file open before the rewrite.
 	late, err := os.OpenFile(inbox, os.O_RDWR, 0)
@@ -173,13 +180,8 @@ func TestLateAppendHelper(t *testing.T) {
 // message is renamed aside (kept, not retried); one to the mailbox file
 // itself (a crash before the rename) is removed without moving anything.
 func TestRecoveryLinkAtOpen(t *testing.T) {
-	dir := t.TempDir()
-	inbox := filepath.Join(dir, "inbox")
+	dir, inbox := seededInbox(t, 2)
 	c := context.Background()
-	s, mb := openSplitInbox(t, dir)
-	appendNumbered(t, mb, 1, 2)
-	mb.Close()
-	s.Close()
 	data, err := os.ReadFile(inbox)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +209,7 @@ func TestRecoveryLinkAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, mb = openSplitInbox(t, dir)
+	s, mb := openSplitInbox(t, dir)
 	defer s.Close()
 	defer mb.Close()
 	var uids []uint32
