@@ -138,6 +138,7 @@ type box struct {
 	fullReads     int      // passes over the whole file (for tests)
 	retired       []retiredFile
 	rg            replicaGUIDs // replica.go
+	discovered    bool         // recovery links looked for (salvage.go)
 
 	events    []event
 	evBase    int // absolute index of events[0]
@@ -212,6 +213,11 @@ func (b *box) find(uid uint32) *msg {
 func (b *box) sync(ctx context.Context) error {
 	if b.gone {
 		return fmt.Errorf("mbox: %q: %w", b.name, store.ErrMailboxGone)
+	}
+	if !b.loaded && !b.discovered {
+		// Replaced files a stopped yubin (or another process) watched.
+		b.discovered = true
+		b.discoverReplaced()
 	}
 	if len(b.retired) > 0 {
 		b.salvage(ctx)
@@ -441,25 +447,12 @@ func (b *box) writeLocked(ctx context.Context, fn func(f *os.File) error) error 
 	if b.name == store.Inbox {
 		flag |= os.O_CREATE
 	}
-	f, err := os.OpenFile(b.path, flag, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		b.markGoneLocked()
-		return fmt.Errorf("mbox: %q: %w", b.name, store.ErrMailboxGone)
-	}
+	f, ref, dl, err := b.lockForWrite(lctx, flag)
 	if err != nil {
-		return fmt.Errorf("mbox: %w", err)
+		return err
 	}
-	ref := newFileRef(f)
 	defer ref.release()
-	// Debian's mbox_write_locks order: fcntl, then the dotlock.
-	if err := fcntlLock(lctx, f, unix.F_WRLCK); err != nil {
-		return err
-	}
 	defer fcntlUnlock(f)
-	dl, err := takeDotlock(lctx, b.path, b.s.host, b.s.opts.staleLockTimeout())
-	if err != nil {
-		return err
-	}
 	defer dl.release()
 	defer func() {
 		if b.lockedNew != nil {
@@ -481,6 +474,47 @@ func (b *box) writeLocked(ctx context.Context, fn func(f *os.File) error) error 
 		b.rf = ref.acquire()
 	}
 	return fn(f)
+}
+
+// lockForWrite opens the mailbox file and takes its write locks in
+// Debian's mbox_write_locks order, fcntl then the dotlock, and makes
+// sure the file locked is still the mailbox: one opened before another
+// process replaced it (a rewrite by rename) is let go and the new one
+// locked instead, so that nothing is ever written to a replaced file.
+func (b *box) lockForWrite(ctx context.Context, flag int) (*os.File, *fileRef, *dotlock, error) {
+	for {
+		f, err := os.OpenFile(b.path, flag, 0o600)
+		if errors.Is(err, os.ErrNotExist) {
+			b.markGoneLocked()
+			return nil, nil, nil, fmt.Errorf("mbox: %q: %w", b.name, store.ErrMailboxGone)
+		}
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("mbox: %w", err)
+		}
+		ref := newFileRef(f)
+		if err := fcntlLock(ctx, f, unix.F_WRLCK); err != nil {
+			ref.release()
+			return nil, nil, nil, err
+		}
+		dl, err := takeDotlock(ctx, b.path, b.s.host, b.s.opts.staleLockTimeout())
+		if err != nil {
+			fcntlUnlock(f)
+			ref.release()
+			return nil, nil, nil, err
+		}
+		var fst, pst syscall.Stat_t
+		ferr := syscall.Fstat(int(f.Fd()), &fst)
+		perr := syscall.Stat(b.path, &pst)
+		if ferr == nil && perr == nil && fst.Ino == pst.Ino && fst.Dev == pst.Dev {
+			return f, ref, dl, nil
+		}
+		dl.release()
+		fcntlUnlock(f)
+		ref.release()
+		if perr != nil && !errors.Is(perr, os.ErrNotExist) {
+			return nil, nil, nil, fmt.Errorf("mbox: %w", perr)
+		}
+	}
 }
 
 // fileChanged records the file's identity after a write through f.

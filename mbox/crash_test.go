@@ -113,15 +113,8 @@ func TestCrashHelper(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestCrashDuringRewrite")
 	}
-	s, err := Open(filepath.Join(dir, "mail"), Options{Inbox: filepath.Join(dir, "inbox")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mb := openSplitInbox(t, dir)
 	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i := 0; ; i++ {
 		var first uint32
 		mb.Messages(c, nil, func(mi *store.MessageInfo) error {

@@ -77,6 +77,16 @@
 //     sizes), fsync it, rename it over the mailbox and fsync the
 //     directory, all under the dotlock: a crash leaves the old or the new
 //     mailbox, never a mix. The file's mode and (as root) owner are kept.
+//   - A writer that opened the file before such a rename and waited for
+//     its lock would write to the replaced file. yubin checks, once it
+//     holds both locks, that the file it locked is still the mailbox,
+//     and starts again if not. Dovecot (Debian's lock order) checks only
+//     before it waits, so the replaced file stays linked as
+//     .<file>.yubin-replaced.<until>.<size> for the lock timeout plus a
+//     minute: whoever holds the locks next (this process, another yubin,
+//     or the next open after a crash) moves a late append into the
+//     mailbox under a UID after every UID given, and records in the
+//     link's name that it did (salvage.go).
 //   - A rewrite creates its temporary file in the mailbox's directory,
 //     so yubin needs write access there (for /var/mail: the mail group,
 //     as Dovecot's mail_privileged_group gives for its dotlocks).

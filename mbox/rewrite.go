@@ -192,10 +192,7 @@ func (b *box) rewrite(src *os.File, list []*msg) error {
 		b.retire(src, fi.Size())
 	}
 	if err := os.Rename(tmp.Name(), b.path); err != nil {
-		if n := len(b.retired); n > 0 {
-			b.retired[n-1].f.Close() // still the mailbox: not retired
-			b.retired = b.retired[:n-1]
-		}
+		b.unretire() // still the mailbox: not retired
 		return fmt.Errorf("mbox: rewrite: %w", err)
 	}
 	done = true

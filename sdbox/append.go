@@ -56,7 +56,7 @@ var memPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // tempFile is a message written to a temporary file in dbox-Mails:
 // unnamed (f, tmpfile.go) or named (path).
 type tempFile struct {
-	f        *os.File
+	f        *rawFile
 	path     string
 	size     int64 // body bytes
 	vsize    int64
@@ -83,7 +83,7 @@ func (h *hub) writeTempGUID(r io.Reader, received time.Time, noSync bool, guid s
 	if f == nil {
 		path = filepath.Join(h.dir, fmt.Sprintf(".temp.%s.%d.%d.%d", s.host, os.Getpid(), now.UnixNano(), s.seq.Add(1)))
 		var err error
-		f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		f, err = openRaw(path, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, 0o600)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
@@ -161,7 +161,7 @@ func (h *hub) writeTempGUID(r io.Reader, received time.Time, noSync bool, guid s
 		}
 	}
 	if !s.opts.NoSync && !noSync {
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		if err := f.datasync(); err != nil {
 			return nil, fmt.Errorf("sdbox: sync message: %w", err)
 		}
 	}
@@ -179,7 +179,7 @@ func (h *hub) writeTempGUID(r io.Reader, received time.Time, noSync bool, guid s
 
 // placeFile moves (rename) or links a finished file to u.<uid> without
 // replacing anything already there; unnamed, the file is f.
-func placeFile(f *os.File, from, to string, link bool) error {
+func placeFile(f *rawFile, from, to string, link bool) error {
 	if f != nil {
 		return linkUnnamed(f, to)
 	}
@@ -206,7 +206,7 @@ type newMsg struct {
 	file  string // the file to rename or link to u.<uid>
 	link  bool
 	// unnamed, when set, is the file to link as u.<uid> (tmpfile.go).
-	unnamed *os.File
+	unnamed *rawFile
 	uid     uint32 // set by addMessages
 	// noSync: the file was not synced, and the message may wait for
 	// SyncDeliveries (store.AppendOptions.NoSync).

@@ -44,7 +44,12 @@
 // transaction, and fsyncs the directory and the log: when Append
 // returns, message and UID are durable. Appends that wait for the lock
 // meanwhile are committed together (one write and one fsync of each
-// for all of them). With AppendOptions.NoSync (a mail queue's
+// for all of them). While the mailbox has handles, the log and the
+// dbox-Mails directory stay open between transactions, as Dovecot keeps
+// the log open while a mailbox is selected: a batch costs the lock, a
+// stat of the log's name (a rotation by anyone shows as another inode)
+// and the unlock, and the message files are written through bare
+// descriptors, not os.File, so no runtime poller set-up. With AppendOptions.NoSync (a mail queue's
 // deliveries) the fsyncs are left to SyncDeliveries (store.DeliverySyncer),
 // one syncfs shared by the deliveries waiting at that moment. A crash
 // leaves no temporary file with O_TMPFILE; .temp files older than 36

@@ -127,7 +127,8 @@ func (h *hub) commitBatch(ctx context.Context, batch []*appendReq) {
 		// commits the links alone and the log needs a second commit.
 		t.beforeSync = func() {
 			started = true
-			go func() { dirErr <- h.s.syncDir(h.dir) }()
+			sync := h.syncMailDir()
+			go func() { dirErr <- sync() }()
 		}
 	}
 	all := &txBuilder{}
@@ -183,8 +184,15 @@ func (h *hub) beginAppend(ctx context.Context, mb *Mailbox) (*txn, error) {
 	}
 	if t.ino == last.ino && t.size == int64(last.end) {
 		var seq [4]byte
-		// The log's file_seq is at offset 8 of its header.
-		if n, _ := t.f.ReadAt(seq[:], 8); n == 4 && binary.LittleEndian.Uint32(seq[:]) == last.seq {
+		// The log's file_seq is at offset 8 of its header. Kept open
+		// since the last commit, the file is the one that commit wrote
+		// (its inode could not be freed and reused meanwhile).
+		same := t.held && last.logGen == h.logGen
+		if !same {
+			n, _ := t.f.ReadAt(seq[:], 8)
+			same = n == 4 && binary.LittleEndian.Uint32(seq[:]) == last.seq
+		}
+		if same {
 			t.seq, t.end = last.seq, last.end
 			t.tip = &state{hdr: last.hdr, modseq: last.modseq}
 			t.onlyOwn = mb != nil && mb.gone == 0 && mb.ino == last.ino && mb.pos.seq == last.seq && mb.pos.off == last.end
@@ -205,4 +213,7 @@ func (h *hub) keepTip(t *txn, data []byte) {
 		return nil
 	})
 	h.last = &commitTip{ino: t.ino, seq: t.seq, end: t.end + len(data), hdr: tip.hdr, modseq: tip.modseq}
+	if t.f == h.logf {
+		h.last.logGen = h.logGen
+	}
 }

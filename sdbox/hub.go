@@ -42,6 +42,21 @@ type hub struct {
 	// (guarded by mu): the next one starts from it when nobody wrote
 	// since, without reading the log (group.go).
 	last *commitTip
+
+	// logf is dovecot.index.log kept open between transactions while
+	// the mailbox has handles (lockLog), logIno and logDev its file;
+	// logGen counts the descriptors kept. dirf is dbox-Mails kept open
+	// with it for the group commit's directory fsync; dirSyncs counts
+	// the fsyncs running. All guarded by mu.
+	logf           *os.File
+	logIno, logDev uint64
+	logGen         uint64
+	dirf           *os.File
+	dirSyncs       sync.WaitGroup
+	// logCreated is the kept log's create_stamp, read when logGen was
+	// logCreatedGen (rotate.go).
+	logCreated    uint32
+	logCreatedGen uint64
 }
 
 // commitTip is the log's end and the mailbox header there, as a group
@@ -52,6 +67,10 @@ type commitTip struct {
 	end    int
 	hdr    [baseHeaderSize]byte
 	modseq uint64
+	// logGen is hub.logGen when the commit was made with the kept
+	// descriptor, 0 otherwise: while it is unchanged, the log at ino
+	// has stayed open and cannot be another file with a reused inode.
+	logGen uint64
 }
 
 // hubFor returns the hub of a dbox-Mails directory.
@@ -84,6 +103,25 @@ func (h *hub) unregister(mb *Mailbox) {
 		close(h.stop)
 		h.stop = nil
 	}
+	if len(h.handles) == 0 {
+		// The last handle is gone: close the kept log, now or, when a
+		// transaction holds mu, once it ends (abort closes it too,
+		// unless a new handle came meanwhile).
+		go func() {
+			h.mu.Lock()
+			if !h.inUse() {
+				h.dropLog()
+			}
+			h.mu.Unlock()
+		}()
+	}
+}
+
+// inUse reports whether the mailbox has handles.
+func (h *hub) inUse() bool {
+	h.hmu.Lock()
+	defer h.hmu.Unlock()
+	return len(h.handles) > 0
 }
 
 // signal wakes every handle but except.

@@ -34,6 +34,9 @@ type txn struct {
 	// writes now.
 	onlyOwn bool
 	seq     uint32
+	// held: f is the descriptor the hub kept open since before this
+	// transaction (lockLog).
+	held bool
 	// afterWrite runs once the records are durable, still under the lock.
 	afterWrite func()
 	// beforeSync runs once the records are written, before the log's
@@ -96,37 +99,67 @@ func (h *hub) begin(ctx context.Context, mb *Mailbox) (*txn, error) {
 	return t, nil
 }
 
-// lockLog opens and locks dovecot.index.log, making sure the file locked
-// is still the one in place (Dovecot replaces it when it rotates).
+// lockLog locks dovecot.index.log, making sure the file locked is
+// still the one in place (Dovecot replaces it when it rotates). h.mu
+// must be held.
+//
+// While the mailbox has handles the hub keeps the log open between
+// transactions, as Dovecot keeps it open while a mailbox is selected: a
+// transaction then costs the lock, a stat of the log's name (which also
+// gives its size) and the unlock, instead of an open, the lock, an
+// fstat, a stat and a close.
 func (h *hub) lockLog(ctx context.Context) (*txn, error) {
 	path := filepath.Join(h.dir, logName)
 	deadline := time.Now().Add(h.s.opts.lockTimeout())
 	wait := time.Millisecond
 	for {
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if errors.Is(err, os.ErrNotExist) {
-			if !isDir(h.dir) {
-				return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
+		f, held := h.logf, h.logf != nil
+		if !held {
+			fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if errors.Is(err, unix.ENOENT) {
+				if !isDir(h.dir) {
+					return nil, fmt.Errorf("sdbox: %w", store.ErrMailboxGone)
+				}
+				if err := h.s.ensureLog(h.dir); err != nil {
+					return nil, err
+				}
+				continue
 			}
-			if err := h.s.ensureLog(h.dir); err != nil {
-				return nil, err
+			if err != nil {
+				return nil, fmt.Errorf("sdbox: open %s: %w", path, err)
 			}
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sdbox: %w", err)
+			f = os.NewFile(uintptr(fd), path)
 		}
 		lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
-		err = unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
+		err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
 		if err == nil {
 			var fst, pst syscall.Stat_t
-			if e1, e2 := syscall.Fstat(int(f.Fd()), &fst), syscall.Stat(path, &pst); e1 == nil && e2 == nil && fst.Ino == pst.Ino {
-				return &txn{h: h, f: f, ino: fst.Ino, size: fst.Size}, nil
+			if held {
+				fst.Ino, fst.Dev = h.logIno, h.logDev
+			} else if err := syscall.Fstat(int(f.Fd()), &fst); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("sdbox: %s: %w", path, err)
 			}
-			f.Close() // replaced while we waited: lock the new one
+			if err := syscall.Stat(path, &pst); err == nil && fst.Ino == pst.Ino && fst.Dev == pst.Dev {
+				// The name is the descriptor's file: its size is the
+				// file's.
+				if !held {
+					h.logf, h.logIno, h.logDev = f, fst.Ino, fst.Dev
+					h.logGen++
+				}
+				return &txn{h: h, f: f, ino: pst.Ino, size: pst.Size, held: held}, nil
+			}
+			// Replaced (rotated, or the mailbox deleted or renamed)
+			// while we waited or since we last wrote: lock the new one.
+			h.dropLog()
+			if !held {
+				f.Close()
+			}
 			continue
 		}
-		f.Close()
+		if !held {
+			f.Close()
+		}
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
 			return nil, fmt.Errorf("sdbox: lock %s: %w", path, err)
 		}
@@ -141,6 +174,45 @@ func (h *hub) lockLog(ctx context.Context) (*txn, error) {
 		if wait < 20*time.Millisecond {
 			wait *= 2
 		}
+	}
+}
+
+// dropLog closes the log (and directory) descriptors the hub keeps.
+// h.mu must be held.
+func (h *hub) dropLog() {
+	if h.logf != nil {
+		h.logf.Close()
+		h.logf = nil
+	}
+	if h.dirf != nil {
+		h.dirSyncs.Wait() // a batch's directory fsync still running
+		h.dirf.Close()
+		h.dirf = nil
+	}
+}
+
+// syncMailDir fsyncs the dbox-Mails directory through a descriptor kept
+// with the log's (see lockLog). h.mu must be held to call it; the fsync
+// itself may run on after it is released (dropLog waits for it).
+func (h *hub) syncMailDir() func() error {
+	if h.s.opts.NoSync {
+		return func() error { return nil }
+	}
+	if h.dirf == nil {
+		fd, err := unix.Open(h.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return func() error { return &os.PathError{Op: "open", Path: h.dir, Err: err} }
+		}
+		h.dirf = os.NewFile(uintptr(fd), h.dir)
+	}
+	d := h.dirf
+	h.dirSyncs.Add(1)
+	return func() error {
+		defer h.dirSyncs.Done()
+		if err := unix.Fsync(int(d.Fd())); err != nil {
+			return &os.PathError{Op: "fsync", Path: h.dir, Err: err}
+		}
+		return nil
 	}
 }
 
@@ -188,13 +260,25 @@ func (t *txn) commit(tx *txBuilder) ([]byte, int, error) {
 	return data, t.end, nil
 }
 
-// abort unlocks without writing (closing the descriptor drops the lock).
+// abort unlocks without writing. The hub keeps the log open while the
+// mailbox has handles; otherwise closing the descriptor drops the lock.
 func (t *txn) abort() {
-	if t.f != nil {
-		t.f.Close()
-		t.f = nil
-		t.h.mu.Unlock()
+	if t.f == nil {
+		return
 	}
+	h := t.h
+	if t.f == h.logf && h.inUse() {
+		lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: io.SeekStart}
+		if err := unix.FcntlFlock(t.f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+			h.dropLog()
+		}
+	} else if t.f == h.logf {
+		h.dropLog()
+	} else {
+		t.f.Close()
+	}
+	t.f = nil
+	h.mu.Unlock()
 }
 
 // saveTail copies the unreadable end of the log to

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/yubinmail/yubin/internal/testutil"
@@ -86,51 +85,24 @@ func TestNoSyncCrashChild(t *testing.T) {
 }
 
 // TestStraceNoSyncAppends counts, with strace, the sync calls of 20
-// appends: made with NoSync and followed by one SyncDeliveries, they
-// add no fsync or fdatasync to those of opening the mailbox, and make
-// one syncfs; without NoSync, each append fsyncs.
+// appends (testutil.CheckStraceNoSyncAppends): made with NoSync and
+// followed by one SyncDeliveries, they add no fsync or fdatasync to
+// those of opening the mailbox, and make one syncfs; without NoSync,
+// each append fsyncs.
 func TestStraceNoSyncAppends(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	s, err := Open(root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mb.Append(context.Background(), strings.NewReader("Subject: first\r\n\r\nx\r\n"), store.AppendOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	mb.Close()
-	s.Close()
-	base := 0 // the sync calls of opening the mailbox alone
-	for _, mode := range []string{"open", "nosync", "sync"} {
+	testutil.CheckStraceNoSyncAppends(t, func() store.Store {
+		s, err := Open(root, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(mode string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestNoSyncStraceChild$")
 		cmd.Env = append(os.Environ(), "YUBIN_SDBOX_STRACE_ROOT="+root, "YUBIN_SDBOX_STRACE_MODE="+mode)
-		counts, err := testutil.StraceCounts(t, cmd, "fsync", "fdatasync", "syncfs")
-		if err != nil {
-			t.Fatalf("%s: child: %v", mode, err)
-		}
-		t.Logf("%s: %v", mode, counts)
-		fsyncs := counts["fsync"] + counts["fdatasync"]
-		if mode == "open" {
-			base = fsyncs
-		}
-		if mode == "nosync" && (fsyncs != base || counts["syncfs"] != 1) {
-			t.Errorf("NoSync appends: %v, want no fsync and one syncfs", counts)
-		}
-		if mode == "sync" && fsyncs < base+20 {
-			t.Errorf("appends: %v, want at least 20 fsyncs", counts)
-		}
-	}
-	s, _ = Open(root, Options{})
-	defer s.Close()
-	st, err := s.Status(context.Background(), store.Inbox)
-	if err != nil || st.Messages != 41 {
-		t.Fatalf("status %+v, %v", st, err)
-	}
+		return cmd
+	})
 }
 
 // TestNoSyncStraceChild is TestStraceNoSyncAppends' child.
@@ -139,27 +111,9 @@ func TestNoSyncStraceChild(t *testing.T) {
 	if root == "" {
 		t.Skip("run by TestStraceNoSyncAppends")
 	}
-	ctx := context.Background()
 	s, err := Open(filepath.Clean(root), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := s.OpenMailbox(ctx, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Getenv("YUBIN_SDBOX_STRACE_MODE") == "open" {
-		return
-	}
-	noSync := os.Getenv("YUBIN_SDBOX_STRACE_MODE") == "nosync"
-	for range 20 {
-		if _, err := mb.Append(ctx, strings.NewReader("Subject: traced\r\n\r\nx\r\n"), store.AppendOptions{NoSync: noSync}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if noSync {
-		if err := s.SyncDeliveries(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testutil.NoSyncStraceChild(t, s, os.Getenv("YUBIN_SDBOX_STRACE_MODE"))
 }

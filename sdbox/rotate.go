@@ -57,10 +57,23 @@ func (t *txn) wantRotate(end int) bool {
 	if int64(end) < minSize {
 		return false
 	}
-	var b [logHeaderSize]byte
-	n, _ := t.f.ReadAt(b[:], 0)
-	lh, err := parseLogHeader(b[:n])
-	return err == nil && time.Since(time.Unix(int64(lh.CreateStamp), 0)) >= minAge
+	h := t.h
+	created, ok := h.logCreated, t.f == h.logf && h.logCreatedGen == h.logGen
+	if !ok {
+		var b [logHeaderSize]byte
+		n, _ := t.f.ReadAt(b[:], 0)
+		lh, err := parseLogHeader(b[:n])
+		if err != nil {
+			return false
+		}
+		created = lh.CreateStamp
+		if t.f == h.logf {
+			// The header of a log never changes: read once per kept
+			// descriptor.
+			h.logCreated, h.logCreatedGen = created, h.logGen
+		}
+	}
+	return time.Since(time.Unix(int64(created), 0)) >= minAge
 }
 
 // rotate replaces the locked log, which ends at end, with a new one and

@@ -1,45 +1,21 @@
 package sdbox
 
 import (
-	"context"
-	"errors"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
 )
 
-// TestSessionLockExcludes: a second LockSession, on the same Store or
-// another on the same root, waits and fails with ErrMailboxInUse while
-// the first is held, and succeeds once it is closed.
+// TestSessionLockExcludes: testutil.CheckSessionLockExcludes, with a
+// second Store on the same root.
 func TestSessionLockExcludes(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	s1, _ := Open(root, Options{})
 	s2, _ := Open(root, Options{})
-	l, err := s1.LockSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []*Store{s1, s2} {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		l2, err := s.LockSession(ctx)
-		cancel()
-		if !errors.Is(err, store.ErrMailboxInUse) {
-			if l2 != nil {
-				l2.Close()
-			}
-			t.Fatalf("second lock: %v", err)
-		}
-	}
-	l.Close()
-	l2, err := s2.LockSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2.Close()
+	testutil.CheckSessionLockExcludes(t, s1, s2)
 }
 
 // TestDovecotPOP3SessionLockSdbox: Dovecot's pop3 with

@@ -3,6 +3,7 @@ package sdbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,25 +25,84 @@ import (
 // /proc/self/fd fails, found out once per Store by a probe, named
 // temporary files are used.
 
+// rawFile is a message file's descriptor used through plain system
+// calls: opened with open(2) rather than os.OpenFile, a regular file
+// skips the runtime poller's set-up (two fcntl calls to make it
+// non-blocking and back and a failed epoll_ctl), and, not wrapped in an
+// os.File, the F_GETFL os.NewFile makes to learn its mode.
+type rawFile struct{ fd int }
+
+// openRaw opens path with open(2) flags (O_CLOEXEC added).
+func openRaw(path string, flags int, perm uint32) (*rawFile, error) {
+	for {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return &rawFile{fd: fd}, nil
+	}
+}
+
+// Write writes all of p.
+func (f *rawFile) Write(p []byte) (int, error) { return f.writeAll(p, -1) }
+
+// WriteAt writes all of p at off.
+func (f *rawFile) WriteAt(p []byte, off int64) (int, error) { return f.writeAll(p, off) }
+
+// writeAll writes p at off, or at the file offset when off < 0.
+func (f *rawFile) writeAll(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		var m int
+		var err error
+		if off < 0 {
+			m, err = unix.Write(f.fd, p[n:])
+		} else {
+			m, err = unix.Pwrite(f.fd, p[n:], off+int64(n))
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			return n, io.ErrShortWrite
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// datasync is fdatasync(2).
+func (f *rawFile) datasync() error { return unix.Fdatasync(f.fd) }
+
+// Close closes the descriptor (once; later calls do nothing).
+func (f *rawFile) Close() error {
+	if f.fd < 0 {
+		return nil
+	}
+	err := unix.Close(f.fd)
+	f.fd = -1
+	return err
+}
+
 // openUnnamed opens an unnamed file in dir, or returns nil when unnamed
 // files do not work there.
-func (s *Store) openUnnamed(dir string) *os.File {
+func (s *Store) openUnnamed(dir string) *rawFile {
 	if s.noTmpfile.Load() {
 		return nil
 	}
-	// Opened with open(2) and wrapped, rather than by os.OpenFile: a
-	// file os.OpenFile opens is offered to the runtime's poller (two
-	// fcntl calls to set O_NONBLOCK and back and a failed epoll_ctl),
-	// and each Fd() call sets it blocking again (two more fcntl calls);
-	// a wrapped blocking descriptor costs none of that.
-	fd, err := unix.Open(dir, unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o600)
+	f, err := openRaw(dir, unix.O_RDWR|unix.O_TMPFILE, 0o600)
 	if err != nil {
 		if !errors.Is(err, unix.ENOENT) {
 			s.noTmpfile.Store(true)
 		}
 		return nil
 	}
-	f := os.NewFile(uintptr(fd), dir)
 	if !s.tmpfileProbed.Load() {
 		probe := filepath.Join(dir, fmt.Sprintf(".temp.%s.%d.probe.%d", s.host, os.Getpid(), s.seq.Add(1)))
 		if err := linkUnnamed(f, probe); err != nil {
@@ -57,17 +117,17 @@ func (s *Store) openUnnamed(dir string) *os.File {
 		return s.openUnnamed(dir)
 	}
 	if s.chownFiles {
-		f.Chown(s.uid, s.gid)
+		unix.Fchown(f.fd, s.uid, s.gid)
 	}
 	return f
 }
 
 // linkUnnamed gives the unnamed file f the name to; os.ErrExist when to
 // exists.
-func linkUnnamed(f *os.File, to string) error {
-	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(f.Fd())), unix.AT_FDCWD, to, unix.AT_SYMLINK_FOLLOW)
+func linkUnnamed(f *rawFile, to string) error {
+	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(f.fd), unix.AT_FDCWD, to, unix.AT_SYMLINK_FOLLOW)
 	if err != nil {
-		return &os.LinkError{Op: "linkat", Old: f.Name(), New: to, Err: err}
+		return &os.LinkError{Op: "linkat", Old: "/proc/self/fd/" + strconv.Itoa(f.fd), New: to, Err: err}
 	}
 	return nil
 }
