@@ -198,7 +198,7 @@ func (s *dkimSig) check() bool {
 // finishDKIM completes the signatures prepared once the body is hashed:
 // key, body hash, header hash and signature.
 func finishDKIM(ctx context.Context, kc *keyCache, fields []field, idx map[string][]int, bodies *bodyHashes, sigs []*dkimSig) {
-	var buf []byte
+	buf := make([]byte, 0, 4096) // the canonical header fields of one signature
 	for _, s := range sigs {
 		key, err := kc.get(ctx, s.res.Selector, s.res.Domain)
 		switch {
