@@ -87,21 +87,33 @@ func appendCanonHeader(dst []byte, raw, canon string) []byte {
 // withoutB returns a signature field with the value of its b= tag
 // deleted, surrounding whitespace included (RFC 6376 section 3.7).
 func withoutB(raw string) string {
-	name, val, ok := strings.Cut(raw, ":")
-	if !ok {
+	colon := strings.IndexByte(raw, ':')
+	if colon < 0 {
 		return raw
 	}
-	parts := strings.Split(val, ";")
-	for i, p := range parts {
-		eq := strings.IndexByte(p, '=')
-		if eq < 0 {
-			continue
+	var b []byte // built only when some b= has a value to drop
+	last := 0    // raw[last:] is not yet in b
+	for i := colon + 1; i <= len(raw); {
+		end := strings.IndexByte(raw[i:], ';')
+		if end < 0 {
+			end = len(raw)
+		} else {
+			end += i
 		}
-		if stripFWS(p[:eq]) == "b" {
-			parts[i] = p[:eq+1]
+		part := raw[i:end]
+		if eq := strings.IndexByte(part, '='); eq >= 0 && stripFWS(part[:eq]) == "b" && eq+1 < len(part) {
+			if b == nil {
+				b = make([]byte, 0, len(raw))
+			}
+			b = append(b, raw[last:i+eq+1]...)
+			last = end
 		}
+		i = end + 1
 	}
-	return name + ":" + strings.Join(parts, ";")
+	if b == nil {
+		return raw
+	}
+	return string(append(b, raw[last:]...))
 }
 
 // bodyCanon is an io.Writer that canonicalizes a message body in the

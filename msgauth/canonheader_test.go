@@ -35,3 +35,55 @@ func TestCanonHeaderSimpleRule(t *testing.T) {
 		t.Errorf("relaxed: %q", got)
 	}
 }
+
+// TestWithoutBRule: withoutB equals the split-and-join rule it replaced
+// on fields with b= first, last, folded, repeated, empty and absent.
+func TestWithoutBRule(t *testing.T) {
+	for _, raw := range []string{
+		"DKIM-Signature: v=1; a=rsa-sha256; b=abc\r\n def; bh=xyz; d=x\r\n",
+		"DKIM-Signature: b=abc; v=1\r\n",
+		"DKIM-Signature: v=1; b=abc\r\n",
+		"DKIM-Signature: v=1; b=\r\n",
+		"DKIM-Signature: v=1; b =x; \tb\r\n =y;;\r\n",
+		"DKIM-Signature: v=1; bh=abc",
+		"no colon b=x",
+		"X: b=x;b=;b=y",
+		"X:",
+		"X:;",
+		"X: =b; b",
+	} {
+		if got, want := withoutB(raw), withoutBSplit(raw); got != want {
+			t.Errorf("%q: got %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// withoutBSplit is the split-and-join rule withoutB replaced.
+func withoutBSplit(raw string) string {
+	name, val, ok := strings.Cut(raw, ":")
+	if !ok {
+		return raw
+	}
+	parts := strings.Split(val, ";")
+	for i, p := range parts {
+		eq := strings.IndexByte(p, '=')
+		if eq < 0 {
+			continue
+		}
+		if stripFWS(p[:eq]) == "b" {
+			parts[i] = p[:eq+1]
+		}
+	}
+	return name + ":" + strings.Join(parts, ";")
+}
+
+// FuzzWithoutB: withoutB equals the split-and-join rule.
+func FuzzWithoutB(f *testing.F) {
+	f.Add("DKIM-Signature: v=1; b=abc\r\n def; bh=x")
+	f.Add("X: b =x; \tb\r\n =y;;")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if got, want := withoutB(raw), withoutBSplit(raw); got != want {
+			t.Fatalf("%q: got %q, want %q", raw, got, want)
+		}
+	})
+}

@@ -73,14 +73,16 @@ func BenchmarkInboundChecksCPU(b *testing.B) {
 		}
 	}
 	bin := build(b, dir)
-	var profEnv []string
 	prof := os.Getenv("MSGAUTH_BENCH_PROFILE")
-	if prof != "" {
-		profEnv = []string{"YUBIN_CPUPROFILE=" + prof}
+	profEnv := func(name string) []string {
+		if prof == "" {
+			return nil
+		}
+		return []string{"YUBIN_CPUPROFILE=" + prof + "-" + name + ".prof"}
 	}
 	servers := map[string]*server{
-		"off": start(b, bin, "msgauth_inbound_checks = no\n"),
-		"on":  start(b, bin, "msgauth_inbound_checks = yes\nmsgauth_nameservers = "+ns.Addr+"\nauthserv_id = mx.example.jp\n", profEnv...),
+		"off": start(b, bin, "msgauth_inbound_checks = no\n", profEnv("off")...),
+		"on":  start(b, bin, "msgauth_inbound_checks = yes\nmsgauth_nameservers = "+ns.Addr+"\nauthserv_id = mx.example.jp\n", profEnv("on")...),
 	}
 	msgs := envInt("MSGAUTH_BENCH_MESSAGES", 2000)
 	sessions := envInt("MSGAUTH_BENCH_SESSIONS", 10)
@@ -135,8 +137,10 @@ func BenchmarkInboundChecksCPU(b *testing.B) {
 	}
 	b.StopTimer()
 	if prof != "" {
-		servers["on"].writeProfile(b, prof)
-		b.Logf("CPU profile of the checking server: %s", prof)
+		for name, sv := range servers {
+			sv.writeProfile(b, prof+"-"+name+".prof")
+		}
+		b.Logf("CPU profiles: %[1]s-on.prof, %[1]s-off.prof (same messages: go tool pprof -diff_base %[1]s-off.prof %[1]s-on.prof)", prof)
 	}
 	for _, kind := range kinds {
 		on, off := median(cpuPer[kind+"/on"]), median(cpuPer[kind+"/off"])

@@ -13,6 +13,7 @@
 // MSGAUTH_BENCH_MESSAGES (default 2000) the messages per server, kind
 // and round, MSGAUTH_BENCH_SESSIONS (default 10) smtp-source's parallel
 // sessions, MSGAUTH_BENCH_KINDS (default signed,unsigned) the messages
-// sent. MSGAUTH_BENCH_PROFILE=FILE writes a CPU profile of the checking
-// server (YUBIN_CPUPROFILE, examples/fullserver/cpuprofile.go) to FILE.
+// sent. MSGAUTH_BENCH_PROFILE=PREFIX writes the servers' CPU profiles
+// (YUBIN_CPUPROFILE, examples/fullserver/cpuprofile.go) to
+// PREFIX-on.prof and PREFIX-off.prof, for go tool pprof -diff_base.
 package msgauthbench

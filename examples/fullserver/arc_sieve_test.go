@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,14 +42,9 @@ func TestDkimpySieveRedirectARC(t *testing.T) {
 	zone, setting := genDKIMKeys(t, in, "yubin.test")
 	zones["yubin.test."] = soa + zone
 	ns := testutil.StartNSD(t, zones)
-	f, err := os.OpenFile(in.cfg, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// 127.0.0.1 outside mynetworks: the test's mail comes from another host.
-	f.WriteString("mynetworks = 192.0.2.0/24\nmsgauth_inbound_checks = yes\nmsgauth_nameservers = " + ns.Addr +
+	in.appendConfig("mynetworks = 192.0.2.0/24\nmsgauth_inbound_checks = yes\nmsgauth_nameservers = " + ns.Addr +
 		"\nauthserv_id = mx.yubin.test\narc_sealing = yes\narc_seal_domain = yubin.test\n" + setting)
-	f.Close()
 	in.addUsers("alice")
 	home := filepath.Join(in.data, "mail", "localhost", "alice")
 	os.MkdirAll(home, 0o755)
@@ -81,12 +75,7 @@ s.quit()
 	if len(msgs) != 1 {
 		t.Fatalf("the relayhost got %d messages", len(msgs))
 	}
-	// smtp-sink's dump starts with its X-Client-Addr etc. lines.
-	lines := strings.Split(strings.ReplaceAll(msgs[0], "\r\n", "\n"), "\n")
-	for len(lines) > 0 && regexp.MustCompile(`^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):`).MatchString(lines[0]) {
-		lines = lines[1:]
-	}
-	got := strings.Join(lines, "\r\n")
+	got := sinkMessage(msgs[0])
 	for _, want := range []string{"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=yubin.test", "ARC-Message-Signature: i=1;",
 		"ARC-Authentication-Results: i=1; mx.yubin.test;", "dkim=pass", "dmarc=pass", "Subject: the quarterly figures"} {
 		if !strings.Contains(got, want) {
