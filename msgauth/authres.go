@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
-
-	"github.com/emersion/go-msgauth/authres"
+	"unicode"
 )
 
 // Results are the authentication results for one message.
@@ -27,43 +26,96 @@ func (r *Results) Header(authservID string) string {
 // authserv-id and the results, folded, without the field name or the
 // final line break. An ARC set's ARC-Authentication-Results carries it.
 func (r *Results) Value(authservID string) string {
-	var res []authres.Result
+	// The text of go-msgauth's authres.Format (TestAuthResultsValueMatchesAuthres),
+	// without its maps, sorting and interface values: params in key order,
+	// reason first, empty ones left out.
+	b := make([]byte, 0, 512)
+	b = append(b, authservID...)
 	if len(r.DKIM) == 0 {
-		res = append(res, &authres.GenericResult{Method: "dkim", Value: authres.ResultNone})
+		b = appendARResult(b, "dkim", ResultNone, "")
 	}
 	for _, d := range r.DKIM {
-		res = append(res, &authres.GenericResult{Method: "dkim", Value: authres.ResultValue(d.Result), Params: map[string]string{
-			"header.d": d.Domain, "header.s": d.Selector, "header.b": d.HeaderB, "reason": reasonParam(d.Reason),
-		}})
+		b = appendARResult(b, "dkim", d.Result, reasonParam(d.Reason), "header.b", d.HeaderB, "header.d", d.Domain, "header.s", d.Selector)
 	}
 	if r.SPF.Result != "" {
-		p := map[string]string{"reason": reasonParam(r.SPF.Reason)}
+		k, v := "smtp.mailfrom", r.SPF.Sender
 		if r.SPF.Identity == "helo" {
-			p["smtp.helo"] = r.SPF.Domain
-		} else {
-			p["smtp.mailfrom"] = r.SPF.Sender
+			k, v = "smtp.helo", r.SPF.Domain
 		}
-		res = append(res, &authres.GenericResult{Method: "spf", Value: authres.ResultValue(r.SPF.Result), Params: p})
+		b = appendARResult(b, "spf", r.SPF.Result, reasonParam(r.SPF.Reason), k, v)
 	}
 	if r.ARC.Result != "" {
-		p := map[string]string{"reason": reasonParam(r.ARC.Reason)}
 		if r.ARC.Result == ResultPass {
-			p["header.oldest-pass"] = strconv.Itoa(r.ARC.OldestPass)
-			p["reason"] = ""
+			b = appendARResult(b, "arc", r.ARC.Result, "", "header.oldest-pass", strconv.Itoa(r.ARC.OldestPass))
+		} else {
+			b = appendARResult(b, "arc", r.ARC.Result, reasonParam(r.ARC.Reason))
 		}
-		res = append(res, &authres.GenericResult{Method: "arc", Value: authres.ResultValue(r.ARC.Result), Params: p})
 	}
 	if r.DMARC.Result != "" {
-		p := map[string]string{"header.from": r.DMARC.From, "reason": reasonParam(r.DMARC.Reason)}
-		if r.DMARC.Policy != "" {
-			p["policy.dmarc"] = r.DMARC.Policy
-		}
-		res = append(res, &authres.GenericResult{Method: "dmarc", Value: authres.ResultValue(r.DMARC.Result), Params: p})
+		b = appendARResult(b, "dmarc", r.DMARC.Result, reasonParam(r.DMARC.Reason), "header.from", r.DMARC.From, "policy.dmarc", r.DMARC.Policy)
 	}
-	v := authres.Format(authservID, res)
+	v := string(b)
 	// Fold before each method so lines stay short.
 	v = strings.ReplaceAll(v, "; ", ";\r\n\t")
 	return strings.TrimRight(v, " ")
+}
+
+// appendARResult appends "; method=value " and the params (key, value
+// pairs in key order), reason first, as authres.Format writes them.
+func appendARResult(b []byte, method, value, reason string, kv ...string) []byte {
+	b = append(b, "; "...)
+	b = append(b, method...)
+	b = append(b, '=')
+	b = append(b, value...)
+	b = append(b, ' ')
+	n := 0
+	if reason != "" {
+		b = append(b, "reason="...)
+		b = appendARValue(b, reason)
+		n++
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, kv[i]...)
+		b = append(b, '=')
+		b = appendARPvalue(b, kv[i+1])
+		n++
+	}
+	return b
+}
+
+// appendARValue is authres's formatValue: quoted when it holds a space,
+// a control or a tspecial.
+func appendARValue(b []byte, s string) []byte {
+	quote := false
+	for _, ch := range s {
+		if ch <= ' ' || strings.ContainsRune(`()<>@,;:\"/[]?=`, ch) {
+			quote = true
+			break
+		}
+	}
+	if !quote {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `\"`)...)
+	return append(b, '"')
+}
+
+// appendARPvalue is authres's formatPvalue: as it is when it looks like
+// an address or a domain, else as appendARValue.
+func appendARPvalue(b []byte, s string) []byte {
+	for _, ch := range s {
+		if !unicode.IsLetter(ch) && !unicode.IsDigit(ch) && !strings.ContainsRune("#$%&'*+,./-@[]\\^_`{|}~", ch) {
+			return appendARValue(b, s)
+		}
+	}
+	return append(b, s...)
 }
 
 // reasonParam keeps a reason short and free of characters that would

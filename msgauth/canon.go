@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Canonicalization (RFC 6376 section 3.4), written here because the DKIM
@@ -19,19 +20,51 @@ const (
 // canonHeader returns a header field (name, colon, value with folding,
 // line end) in the given canonical form, ending in CRLF.
 func canonHeader(raw, canon string) string {
+	return string(appendCanonHeader(make([]byte, 0, len(raw)+2), raw, canon))
+}
+
+// appendCanonHeader appends canonHeader(raw, canon) to dst.
+func appendCanonHeader(dst []byte, raw, canon string) []byte {
 	if canon == canonSimple {
-		s := strings.ReplaceAll(raw, "\r\n", "\n")
-		s = strings.ReplaceAll(s, "\n", "\r\n")
-		if !strings.HasSuffix(s, "\r\n") {
-			s += "\r\n"
+		// Every line end becomes CRLF; a missing final one is added.
+		for len(raw) > 0 {
+			i := strings.IndexByte(raw, '\n')
+			if i < 0 {
+				dst = append(dst, raw...)
+				break
+			}
+			line := raw[:i]
+			line = strings.TrimSuffix(line, "\r")
+			dst = append(dst, line...)
+			dst = append(dst, '\r', '\n')
+			raw = raw[i+1:]
+			if len(raw) == 0 {
+				return dst
+			}
 		}
-		return s
+		return append(dst, '\r', '\n')
 	}
 	name, val, _ := strings.Cut(raw, ":")
-	var b strings.Builder
-	b.Grow(len(raw))
-	b.WriteString(strings.ToLower(strings.TrimSpace(name))) // as go-msgauth: \f, \v too
-	b.WriteByte(':')
+	name = strings.TrimSpace(name) // as go-msgauth: \f, \v too
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+		}
+	} else {
+		dst = append(dst, strings.ToLower(name)...)
+	}
+	dst = append(dst, ':')
 	// CR and LF count as whitespace, as in go-msgauth (and so OpenDKIM
 	// agrees on fields with stray CRs): unfolding removes the line break,
 	// WSP runs become one SP, leading and trailing WSP goes.
@@ -43,33 +76,44 @@ func canonHeader(raw, canon string) string {
 			continue
 		}
 		if space && started {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 		}
 		space, started = false, true
-		b.WriteByte(c)
+		dst = append(dst, c)
 	}
-	b.WriteString("\r\n")
-	return b.String()
+	return append(dst, '\r', '\n')
 }
 
 // withoutB returns a signature field with the value of its b= tag
 // deleted, surrounding whitespace included (RFC 6376 section 3.7).
 func withoutB(raw string) string {
-	name, val, ok := strings.Cut(raw, ":")
-	if !ok {
+	colon := strings.IndexByte(raw, ':')
+	if colon < 0 {
 		return raw
 	}
-	parts := strings.Split(val, ";")
-	for i, p := range parts {
-		eq := strings.IndexByte(p, '=')
-		if eq < 0 {
-			continue
+	var b []byte // built only when some b= has a value to drop
+	last := 0    // raw[last:] is not yet in b
+	for i := colon + 1; i <= len(raw); {
+		end := strings.IndexByte(raw[i:], ';')
+		if end < 0 {
+			end = len(raw)
+		} else {
+			end += i
 		}
-		if stripFWS(p[:eq]) == "b" {
-			parts[i] = p[:eq+1]
+		part := raw[i:end]
+		if eq := strings.IndexByte(part, '='); eq >= 0 && stripFWS(part[:eq]) == "b" && eq+1 < len(part) {
+			if b == nil {
+				b = make([]byte, 0, len(raw))
+			}
+			b = append(b, raw[last:i+eq+1]...)
+			last = end
 		}
+		i = end + 1
 	}
-	return name + ":" + strings.Join(parts, ";")
+	if b == nil {
+		return raw
+	}
+	return string(append(b, raw[last:]...))
 }
 
 // bodyCanon is an io.Writer that canonicalizes a message body in the
@@ -86,8 +130,11 @@ type bodyCanon struct {
 	buf     []byte
 }
 
+// canonBufs keeps the bodyCanon buffers, returned by Close.
+var canonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
 func newBodyCanon(out interface{ Write([]byte) (int, error) }, canon string) *bodyCanon {
-	return &bodyCanon{out: out, relaxed: canon == canonRelaxed, buf: make([]byte, 0, 2048)}
+	return &bodyCanon{out: out, relaxed: canon == canonRelaxed, buf: (*canonBufs.Get().(*[]byte))[:0]}
 }
 
 var crlfs = []byte(strings.Repeat("\r\n", 64))
@@ -164,9 +211,20 @@ func (c *bodyCanon) Write(p []byte) (int, error) {
 			}
 			c.content(bareCR) // a bare CR is ordinary text
 		}
+		// The run of ordinary bytes; in relaxed mode a single SP
+		// between two ordinary bytes is kept as it is, so that a line
+		// of text is one run.
 		i := 0
-		for i < len(p) && !sp[p[i]] {
-			i++
+		for i < len(p) {
+			if !sp[p[i]] {
+				i++
+				continue
+			}
+			if mode == 1 && p[i] == ' ' && i > 0 && i+1 < len(p) && !sp[p[i+1]] {
+				i += 2
+				continue
+			}
+			break
 		}
 		if i > 0 {
 			c.content(p[:i])
@@ -196,6 +254,11 @@ func (c *bodyCanon) Close() error {
 	}
 	c.space = false
 	c.flush()
+	if c.buf != nil {
+		b := c.buf[:0]
+		c.buf = nil
+		canonBufs.Put(&b)
+	}
 	switch {
 	case c.wrote:
 		c.out.Write(crlfs[:2])

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 )
 
@@ -66,25 +68,32 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 	res.DMARC = v.evaluateDMARC(ctx, lim, fields, res.SPF, res.DKIM)
 	v.applyARCOverride(&res.DMARC, res.ARC)
 	if v.Logger != nil {
-		v.Logger.InfoContext(ctx, "msgauth", "client", env.ClientIP.String(), "spf", res.SPF.Result,
-			"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Result, "dmarc", res.DMARC.Result, "from_domain", res.DMARC.From, "disposition", res.DMARC.Disposition)
+		v.Logger.LogAttrs(ctx, slog.LevelInfo, "msgauth", slog.String("client", env.ClientIP.String()), slog.String("spf", res.SPF.Result),
+			slog.String("dkim", dkimSummary(res.DKIM)), slog.String("arc", res.ARC.Result), slog.String("dmarc", res.DMARC.Result),
+			slog.String("from_domain", res.DMARC.From), slog.String("disposition", res.DMARC.Disposition))
 	}
 	return res, nil
 }
 
 func dkimSummary(d []DKIMResult) string {
-	if len(d) == 0 {
+	switch len(d) {
+	case 0:
 		return ResultNone
+	case 1:
+		if d[0].Domain == "" {
+			return d[0].Result
+		}
+		return d[0].Result + "(" + d[0].Domain + ")"
 	}
-	s := ""
+	var b strings.Builder
 	for i, r := range d {
 		if i > 0 {
-			s += ","
+			b.WriteByte(',')
 		}
-		s += r.Result
+		b.WriteString(r.Result)
 		if r.Domain != "" {
-			s += "(" + r.Domain + ")"
+			b.WriteString("(" + r.Domain + ")")
 		}
 	}
-	return s
+	return b.String()
 }

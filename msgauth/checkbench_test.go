@@ -14,7 +14,7 @@ import (
 func BenchmarkCheckWarm(b *testing.B) {
 	k := newTestKeys(b, "example.test")
 	ns := startDNS(b, map[string]string{"example.test.": k.zone + "@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n_dmarc TXT \"v=DMARC1; p=reject\"\n"})
-	v := &Verifier{Resolver: &CachingResolver{Resolver: ns.Resolver(), TTL: time.Hour}, KeyCache: &KeyCache{TTL: time.Hour}}
+	v := &Verifier{Resolver: &CachingResolver{Resolver: ns.Resolver(), TTL: time.Hour}, KeyCache: &KeyCache{TTL: time.Hour}, Results: &ResultCache{TTL: time.Hour}}
 	s := &Signer{Keys: DomainKeys{"example.test": {k.rsaKey()}}}
 	msg := benchMessage(4 << 10)
 	sig, _ := s.Sign(context.Background(), strings.NewReader(msg))

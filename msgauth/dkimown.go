@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -59,11 +58,14 @@ func prepareDKIM(lim Limits, fields []field, bodies *bodyHashes) ([]DKIMResult, 
 		r := &out[i]
 		tags, terr := parseTags(f.value())
 		if terr == nil {
+			if b, ok := tags["b"]; ok {
+				tags["b"] = stripFWS(b) // once, for HeaderB and the decoding
+			}
 			r.Domain = strings.ToLower(stripFWS(tags["d"]))
 			r.Selector = stripFWS(tags["s"])
 			r.Algorithm = stripFWS(tags["a"])
 			r.Identifier = stripFWS(tags["i"])
-			if b := stripFWS(tags["b"]); len(b) > 12 {
+			if b := tags["b"]; len(b) > 12 {
 				r.HeaderB = b[:12]
 			} else {
 				r.HeaderB = b
@@ -196,6 +198,7 @@ func (s *dkimSig) check() bool {
 // finishDKIM completes the signatures prepared once the body is hashed:
 // key, body hash, header hash and signature.
 func finishDKIM(ctx context.Context, kc *keyCache, fields []field, idx map[string][]int, bodies *bodyHashes, sigs []*dkimSig) {
+	buf := make([]byte, 0, 4096) // the canonical header fields of one signature
 	for _, s := range sigs {
 		key, err := kc.get(ctx, s.res.Selector, s.res.Domain)
 		switch {
@@ -222,12 +225,13 @@ func finishDKIM(ctx context.Context, kc *keyCache, fields []field, idx map[strin
 			s.fail(ResultFail, "body hash did not verify")
 			continue
 		}
-		h := sha256.New()
+		buf = buf[:0]
 		for _, f := range selectFields(fields, idx, s.names) {
-			io.WriteString(h, canonHeader(f.Raw, s.hc))
+			buf = appendCanonHeader(buf, f.Raw, s.hc)
 		}
-		io.WriteString(h, strings.TrimSuffix(canonHeader(withoutB(s.f.Raw), s.hc), "\r\n"))
-		if err := verifySig(s.alg, key, h.Sum(nil), s.b); err != nil {
+		buf = appendCanonHeader(buf, withoutB(s.f.Raw), s.hc)
+		digest := sha256.Sum256(buf[:len(buf)-2]) // the signature field without its CRLF
+		if err := verifySig(s.alg, key, digest[:], s.b); err != nil {
 			s.fail(ResultFail, "signature did not verify")
 			continue
 		}

@@ -45,6 +45,9 @@ type Verifier struct {
 	TrustedARCSealers []string
 	// KeyCache, when set, keeps parsed public keys between messages.
 	KeyCache *KeyCache
+	// Results, when set, keeps SPF results and DMARC records between
+	// messages.
+	Results *ResultCache
 }
 
 // VerifyDKIM verifies the DKIM-Signature fields of a message, at most

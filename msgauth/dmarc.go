@@ -64,6 +64,15 @@ const maxDMARCRecord = 4096
 // lookupDMARC finds the policy record for a From domain: at _dmarc.domain,
 // else at _dmarc.<organizational domain> (RFC 7489 section 6.6.3).
 func (v *Verifier) lookupDMARC(ctx context.Context, lim Limits, domain string) (rec *dmarc.Record, at string, err error) {
+	if rec, at, err, ok := v.Results.getDMARC(domain); ok {
+		return rec, at, err
+	}
+	rec, at, err = v.fetchDMARC(ctx, lim, domain)
+	v.Results.putDMARC(domain, rec, at, err)
+	return rec, at, err
+}
+
+func (v *Verifier) fetchDMARC(ctx context.Context, lim Limits, domain string) (rec *dmarc.Record, at string, err error) {
 	res := resolverOrDefault(v.Resolver)
 	try := func(d string) (*dmarc.Record, error) {
 		return dmarc.LookupWithOptions(d, &dmarc.LookupOptions{LookupTXT: func(name string) ([]string, error) {

@@ -25,6 +25,16 @@ type SPFResult struct {
 // RFC's limits apply: Limits.SPFLookups DNS-querying terms,
 // Limits.SPFVoidLookups empty answers, Limits.Timeout for the whole check.
 func (v *Verifier) CheckSPF(ctx context.Context, ip net.IP, helo, mailFrom string) SPFResult {
+	key := spfKey(ip.String(), helo, mailFrom)
+	if r, ok := v.Results.getSPF(key); ok {
+		return r
+	}
+	r := v.checkSPF(ctx, ip, helo, mailFrom)
+	v.Results.putSPF(key, r)
+	return r
+}
+
+func (v *Verifier) checkSPF(ctx context.Context, ip net.IP, helo, mailFrom string) SPFResult {
 	lim := v.Limits.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()

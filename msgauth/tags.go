@@ -15,8 +15,10 @@ var errTagSyntax = errors.New("malformed tag list")
 // folding whitespace removed around names and values. A duplicate tag is
 // an error, as the RFC requires.
 func parseTags(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, part := range strings.Split(s, ";") {
+	out := make(map[string]string, 12)
+	for rest, more := s, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ";")
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -63,11 +65,22 @@ func stripFWS(s string) string {
 		return s // the usual case: no copy
 	}
 	// Every Unicode space, as go-msgauth's stripWhitespace: \f and \v
-	// too, so that both read an h= list alike.
-	return strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return -1
+	// too, so that both read an h= list alike. ASCII (a folded b= value)
+	// needs no rune decoding.
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return strings.Map(func(r rune) rune {
+				if unicode.IsSpace(r) {
+					return -1
+				}
+				return r
+			}, s)
 		}
-		return r
-	}, s)
+		if c != ' ' && (c < '\t' || c > '\r') {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

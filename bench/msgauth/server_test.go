@@ -47,7 +47,7 @@ func build(b *testing.B, dir string) string {
 // start runs bin with a private main.cf: the MX listener on 127.0.0.1
 // port 0, user u0@example.jp, and 127.0.0.1 outside mynetworks so that
 // its mail counts as from another host.
-func start(b *testing.B, bin, extra string) *server {
+func start(b *testing.B, bin, extra string, env ...string) *server {
 	dir := testutil.SharedDir(b)
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
@@ -87,6 +87,7 @@ shutdown_timeout = 5s
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.cmd = exec.CommandContext(ctx, bin, "-config", cf)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Cancel = func() error { return s.cmd.Process.Signal(syscall.SIGTERM) }
 	s.cmd.WaitDelay = 10 * time.Second
 	s.cmd.Stderr = logf
@@ -119,6 +120,23 @@ shutdown_timeout = 5s
 	log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
 	b.Fatalf("fullserver did not start:\n%s", log)
 	return nil
+}
+
+// writeProfile asks a server started with YUBIN_CPUPROFILE to write its
+// CPU profile (SIGUSR2) and waits, bounded, until the file stops growing.
+func (s *server) writeProfile(b *testing.B, path string) {
+	if err := s.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
+		b.Fatal(err)
+	}
+	last := int64(-1)
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 && fi.Size() == last {
+			return
+		} else if err == nil {
+			last = fi.Size()
+		}
+	}
 }
 
 // stop ends the server by its PID (the command's Cancel and WaitDelay).

@@ -122,12 +122,7 @@ m.logout()
 	if len(fwd) != 1 {
 		t.Fatalf("the relayhost got %d messages", len(fwd))
 	}
-	// smtp-sink's dump starts with its X-Client-Addr etc. lines.
-	lines := strings.Split(strings.ReplaceAll(fwd[0], "\r\n", "\n"), "\n")
-	for len(lines) > 0 && regexp.MustCompile(`^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):`).MatchString(lines[0]) {
-		lines = lines[1:]
-	}
-	got = strings.Join(lines, "\r\n")
+	got = sinkMessage(fwd[0])
 	for _, want := range []string{"ARC-Seal: i=2; a=rsa-sha256; cv=pass; d=yubin.test", "ARC-Authentication-Results: i=2; mx.yubin.test;"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("forwarded message lacks %q:\n%s", want, got)

@@ -66,7 +66,7 @@ func peekJunk(msg io.Reader) (*bufio.Reader, bool) {
 
 // stripJunkMarker removes marker fields from a header section.
 func stripJunkMarker(hdr []byte) []byte {
-	if !bytes.Contains(bytes.ToLower(hdr), []byte(strings.ToLower(junkMarker))) {
+	if !startsSomeLine(hdr, junkMarker) { // no copy of hdr for the common case
 		return hdr
 	}
 	var out bytes.Buffer
@@ -112,4 +112,20 @@ func (d *sieveDeliverer) junkBox() string {
 		return "Junk"
 	}
 	return d.junk
+}
+
+// startsSomeLine reports whether a line of b starts with prefix, in any
+// case (a field named prefix starts a line).
+func startsSomeLine(b []byte, prefix string) bool {
+	for len(b) > 0 {
+		if len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix)) {
+			return true
+		}
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+	}
+	return false
 }

@@ -108,7 +108,7 @@ func newMsgAuth(v *config.Config, log *slog.Logger) (*msgAuth, error) {
 		a.signer = &msgauth.Signer{Keys: keys, Logger: log}
 	}
 	if v.Bool("msgauth_inbound_checks") {
-		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers"), KeyCache: &msgauth.KeyCache{TTL: time.Minute}}
+		a.verifier = &msgauth.Verifier{Resolver: res, Logger: log, TrustedARCSealers: v.List("arc_trusted_sealers"), KeyCache: &msgauth.KeyCache{TTL: time.Minute}, Results: &msgauth.ResultCache{TTL: time.Minute}}
 	}
 	if a.signer == nil && a.verifier == nil {
 		return nil, nil

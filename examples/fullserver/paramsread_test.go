@@ -151,8 +151,9 @@ func auditValues(dir string) map[string]string {
 		"dkim_notice_domain":      "example.org",
 
 		// tlspolicy.go
-		"smtp_dns_support_level": "dnssec",
-		"smtp_dnssec_nameserver": "127.0.0.1:53",
+		"smtp_dns_support_level":      "dnssec",
+		"smtp_dnssec_nameserver":      "127.0.0.1:53",
+		"smtp_mta_sts_policy_address": "127.0.0.1:443",
 	}
 }
 
@@ -160,16 +161,17 @@ func auditValues(dir string) map[string]string {
 // beside it to build on its own.
 func auditWith(dir string) map[string]string {
 	return map[string]string{
-		"smtp_sasl_auth_enable":     "smtp_sasl_password_maps = texthash:" + filepath.Join(dir, "table") + "\n",
-		"userdb":                    "passdb = passwd-file:" + dir + "/passwd\n",
-		"smtpd_restriction_classes": "audit_class = permit_mynetworks, reject\n",
-		"dkim_key_table":            "dkim_signing_table = " + filepath.Join(dir, "signingtable") + "\n",
-		"dkim_signing_table":        "dkim_key_table = " + filepath.Join(dir, "keytable") + "\n",
-		"smtp_dnssec_nameserver":    "smtp_dns_support_level = dnssec\n",
-		"smtp_tls_rpt_organization": "smtp_tls_rpt = yes\n",
-		"smtp_tls_rpt_contact":      "smtp_tls_rpt = yes\n",
-		"smtp_tls_rpt_sender":       "smtp_tls_rpt = yes\n",
-		"smtp_tls_rpt_interval":     "smtp_tls_rpt = yes\n",
+		"smtp_sasl_auth_enable":       "smtp_sasl_password_maps = texthash:" + filepath.Join(dir, "table") + "\n",
+		"userdb":                      "passdb = passwd-file:" + dir + "/passwd\n",
+		"smtpd_restriction_classes":   "audit_class = permit_mynetworks, reject\n",
+		"dkim_key_table":              "dkim_signing_table = " + filepath.Join(dir, "signingtable") + "\n",
+		"dkim_signing_table":          "dkim_key_table = " + filepath.Join(dir, "keytable") + "\n",
+		"smtp_dnssec_nameserver":      "smtp_dns_support_level = dnssec\n",
+		"smtp_tls_rpt_organization":   "smtp_tls_rpt = yes\n",
+		"smtp_tls_rpt_contact":        "smtp_tls_rpt = yes\n",
+		"smtp_tls_rpt_sender":         "smtp_tls_rpt = yes\n",
+		"smtp_tls_rpt_interval":       "smtp_tls_rpt = yes\n",
+		"smtp_mta_sts_policy_address": "smtp_mta_sts = yes\n",
 	}
 }
 

@@ -31,6 +31,8 @@ var tlsPolicyParams = []config.Param{
 		Doc: "(yubin) host:port of the DNSSEC-validating resolver (a local unbound) that the SMTP client asks for MX, address, TLSA, MTA-STS and TLS-RPT records when smtp_dns_support_level = dnssec; empty: the first nameserver of /etc/resolv.conf, as Postfix"},
 	{Name: "smtp_mta_sts", Default: "no", Kind: config.Bool,
 		Doc: "(yubin) yes: apply the MTA-STS policies (RFC 8461) of next-hop domains, as Postfix does with postfix-mta-sts-resolver"},
+	{Name: "smtp_mta_sts_policy_address", Default: "", Check: optAddr,
+		Doc: "(yubin) host:port that MTA-STS policy fetches connect to instead of mta-sts.DOMAIN port 443 (a local HTTPS proxy, or tests); the certificate is still verified for mta-sts.DOMAIN, against smtp_tls_CAfile/smtp_tls_CApath when set, else the system's roots"},
 	{Name: "smtp_tls_rpt", Default: "no", Kind: config.Bool,
 		Doc: "(yubin) yes: count outbound TLS sessions and mail daily TLS-RPT reports (RFC 8460) to the domains that ask for them"},
 	{Name: "smtp_tls_rpt_organization", Default: "$mydomain", Doc: "(yubin) organization-name of TLS-RPT reports"},
@@ -81,7 +83,13 @@ func (h *host) addTLSPolicy(t *queue.SMTPTransport, q *queue.Queue, c *config.Co
 		txt = p.DNSSEC // and the MTA-STS and TLS-RPT TXT lookups
 	}
 	if sts {
-		p.STS = &tlspolicy.STS{Resolver: txt, Logger: log}
+		p.STS = &tlspolicy.STS{Resolver: txt, Logger: log, RootCAs: t.RootCAs}
+		if addr := c.Get("smtp_mta_sts_policy_address"); addr != "" {
+			p.STS.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			}
+		}
 		if !h.dry {
 			// RFC 8461 5.1: refresh cached policies before they expire.
 			h.closers = append(h.closers, closerFunc(every(24*time.Hour, p.STS.Refresh)))

@@ -13,7 +13,6 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -112,11 +111,7 @@ transport_maps = inline:{ok.dane.test=smtp:ok.dane.test:%[3]s, bad.dane.test=smt
 	if len(msgs) == 0 {
 		t.Fatal("no TLS-RPT report reached the sink")
 	}
-	lines := strings.Split(strings.ReplaceAll(msgs[0], "\r\n", "\n"), "\n")
-	for len(lines) > 0 && regexp.MustCompile(`^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):`).MatchString(lines[0]) {
-		lines = lines[1:]
-	}
-	report := strings.Join(lines, "\r\n")
+	report := sinkMessage(msgs[0])
 	v := &msgauth.Verifier{Resolver: ns.Resolver(), Limits: msgauth.Limits{Timeout: 5 * time.Second}}
 	res, err := v.VerifyDKIM(context.Background(), strings.NewReader(report))
 	if err != nil || len(res) == 0 || res[0].Result != msgauth.ResultPass || res[0].Domain != "yubin.test" {
