@@ -96,6 +96,22 @@ func putReader(r *bufio.Reader) {
 	readers.Put(r)
 }
 
+// writers recycles sessions' write buffers (bufio's default 4 KiB).
+var writers = sync.Pool{New: func() any { return bufio.NewWriter(nil) }}
+
+// getWriter returns a pooled writer to c.
+func getWriter(c io.Writer) *bufio.Writer {
+	w := writers.Get().(*bufio.Writer)
+	w.Reset(c)
+	return w
+}
+
+// putWriter returns w to the pool once its session is over.
+func putWriter(w *bufio.Writer) {
+	w.Reset(nil)
+	writers.Put(w)
+}
+
 func (s *Server) serveConn(c net.Conn) {
 	ss := &session{srv: s}
 	ss.dc = &smtpwire.TimeoutConn{Conn: c, WriteTimeout: orDur(s.WriteTimeout, DefaultTimeout)}
@@ -141,7 +157,8 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	ss.r = getReader(ss.dc)
 	defer putReader(ss.r)
-	ss.w = bufio.NewWriter(ss.dc)
+	ss.w = getWriter(ss.dc)
+	defer putWriter(ss.w)
 
 	if !ok {
 		ss.reply(421, "4.7.0", s.hostname()+" Error: too many connections from "+ip)
