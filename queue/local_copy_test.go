@@ -31,7 +31,7 @@ func (s *savingDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt 
 
 func (s *savingDeliverer) DeliverSaved(_ context.Context, _ *lmtp.Envelope, rcpt string, msg io.Reader) (string, error) {
 	var b bytes.Buffer
-	if _, err := io.Copy(&b, msg); err != nil { // through prefixedReader.WriteTo
+	if _, err := io.Copy(&b, msg); err != nil { // through prefixread's WriteTo
 		return "", err
 	}
 	s.mu.Lock()
@@ -73,15 +73,5 @@ func TestLocalTransportAsksSavingDeliverer(t *testing.T) {
 		if got := d.copies[rcpt]; got != want {
 			t.Errorf("%s: copy of %d bytes, want %d", rcpt, len(got), len(want))
 		}
-	}
-}
-
-// TestPrefixedReaderRead: read in small pieces, the prefix and the rest
-// come out whole and in order.
-func TestPrefixedReaderRead(t *testing.T) {
-	p := &prefixedReader{prefix: "Return-Path: <>\r\n", r: strings.NewReader("rest of it")}
-	got, err := io.ReadAll(io.LimitReader(struct{ io.Reader }{p}, 1<<20))
-	if err != nil || string(got) != "Return-Path: <>\r\nrest of it" {
-		t.Fatalf("got %q, %v", got, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/prefixread"
 	"github.com/yubinmail/yubin/lmtp"
 	"github.com/yubinmail/yubin/store"
 )
@@ -76,7 +77,7 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + r.Addr + "\r\n"
 		lenv := &lmtp.Envelope{ID: env.ID, From: env.From, To: []string{r.Addr}, UTF8: env.UTF8, Body: env.Body, Size: d.Size, Helo: env.Client.Helo, Received: env.Arrival}
 		d.waitTurn(ctx, i)
-		content := &prefixedReader{prefix: hdr, r: rc}
+		content := prefixread.New(hdr, rc) // no 32 KiB buffer per copy
 		saved := ""
 		if sd, ok := t.Deliverer.(SavingDeliverer); ok {
 			saved, err = sd.DeliverSaved(ctx, lenv, r.Addr, content)
