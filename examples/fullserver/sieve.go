@@ -277,7 +277,8 @@ func (d *sieveDeliverer) deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 	msg, junk, release := peekJunk(msg)
 	defer release()
 	name := d.userName(rcpt)
-	u, err := d.users.LookupUser(ctx, name)
+	// The user the LMTP server's RCPT looked up, when there was one.
+	u, err := d.inner.User(ctx, env, rcpt)
 	if err != nil {
 		// The inner deliverer gives the right reply.
 		return nil, d.inner.Deliver(ctx, env, rcpt, msg)
