@@ -53,3 +53,28 @@ func TestDeliverUserSkipsLookup(t *testing.T) {
 	require.Len(t, inbox, 1)
 	require.Contains(t, inbox[0], "Subject: two")
 }
+
+// TestDeliverUsesRcptLookup: Deliver after Rcpt of the same envelope
+// and recipient looks nothing up again; another recipient, or another
+// envelope, is looked up.
+func TestDeliverUsesRcptLookup(t *testing.T) {
+	dir := t.TempDir()
+	d := maildirs(t, dir)
+	users := &countingUserDB{db: d.Users}
+	d.Users = users
+	ctx := context.Background()
+	env := &Envelope{From: "sender@example.org"}
+	require.NoError(t, d.Rcpt(ctx, env, "alice@example.jp"))
+	require.Equal(t, int32(1), users.n.Load())
+	require.NoError(t, d.Deliver(ctx, env, "alice@example.jp", strings.NewReader("Subject: one\r\n\r\nbody\r\n")))
+	require.Equal(t, int32(1), users.n.Load(), "Deliver looked up the user Rcpt had found")
+	require.NoError(t, d.Deliver(ctx, &Envelope{From: "sender@example.org"}, "alice@example.jp", strings.NewReader("Subject: two\r\n\r\nbody\r\n")))
+	require.Equal(t, int32(2), users.n.Load(), "another transaction: want a lookup")
+	var le *Error
+	require.ErrorAs(t, d.Rcpt(ctx, env, "nobody@example.jp"), &le)
+	require.Equal(t, 550, le.Code)
+	u, err := d.User(ctx, env, "alice@example.jp")
+	require.NoError(t, err, "an unknown recipient's Rcpt must not spoil the kept user")
+	require.NotNil(t, u)
+	require.Len(t, files(t, filepath.Join(dir, "alice", "Maildir")), 2)
+}
