@@ -78,3 +78,26 @@ func TestDeliverUsesRcptLookup(t *testing.T) {
 	require.NotNil(t, u)
 	require.Len(t, files(t, filepath.Join(dir, "alice", "Maildir")), 2)
 }
+
+// TestDeliverOpensStoreWithUser: the store is opened with a context
+// carrying the user the delivery is for (LookedUpUser), so a backend
+// that finds mail by user need not look it up again; another name gets
+// nothing from it.
+func TestDeliverOpensStoreWithUser(t *testing.T) {
+	dir := t.TempDir()
+	d := maildirs(t, dir)
+	inner := d.Stores
+	var seen, other bool
+	d.Stores = store.BackendFunc(func(ctx context.Context, name string) (store.Store, error) {
+		u, ok := LookedUpUser(ctx, name)
+		seen = ok && u.Name == name
+		_, other = LookedUpUser(ctx, "bob@example.jp")
+		return inner.Open(ctx, name)
+	})
+	ctx := context.Background()
+	require.NoError(t, d.Deliver(ctx, &Envelope{From: "sender@example.org"}, "alice@example.jp", strings.NewReader("Subject: one\r\n\r\nbody\r\n")))
+	require.True(t, seen, "the store was opened without the user in its context")
+	require.False(t, other, "LookedUpUser answered for another name")
+	_, ok := LookedUpUser(ctx, "alice@example.jp")
+	require.False(t, ok)
+}

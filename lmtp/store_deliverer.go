@@ -139,7 +139,9 @@ func (d *StoreDeliverer) DeliverUser(ctx context.Context, env *Envelope, rcpt st
 	if name == "" {
 		name, _ = d.split(rcpt)
 	}
-	st, release, err := d.cache.open(ctx, d.Stores, name, d.KeepOpen)
+	// A backend that looks the user up to open its store finds it in
+	// the context (LookedUpUser).
+	st, release, err := d.cache.open(WithUser(ctx, u), d.Stores, name, d.KeepOpen)
 	if err != nil {
 		if errors.Is(err, store.ErrNoSuchUser) {
 			return &Error{Code: 550, Enhanced: Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}
