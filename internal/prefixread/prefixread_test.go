@@ -63,7 +63,10 @@ func TestWriteToAllocatesNoBuffer(t *testing.T) {
 		io.MultiReader(strings.NewReader("Delivered-To: a@b\r\n"), sr).(io.WriterTo).WriteTo(w)
 	})
 	t.Logf("bytes allocated per copy: %d (io.MultiReader: %d)", ours, multi)
-	if ours >= 4096 {
+	// Under the race detector sync.Pool drops a quarter of what is put
+	// back, so a buffer is made now and then: 8 KiB a copy on average,
+	// where a 32 KiB buffer per copy would be 32 KiB.
+	if ours >= 16<<10 {
 		t.Errorf("%d bytes allocated per copy", ours)
 	}
 }
