@@ -25,14 +25,20 @@ func (c *countingUserDB) LookupUser(ctx context.Context, name string) (*auth.Use
 	return c.db.LookupUser(ctx, name)
 }
 
+// countedMaildirs is maildirs with its lookups counted.
+func countedMaildirs(t *testing.T) (d *StoreDeliverer, users *countingUserDB, dir string) {
+	dir = t.TempDir()
+	d = maildirs(t, dir)
+	users = &countingUserDB{db: d.Users}
+	d.Users = users
+	return d, users, dir
+}
+
 // TestDeliverUserSkipsLookup: DeliverUser delivers with the user the
 // caller looked up (no second lookup), into the same folder Deliver
 // would choose (alice+lists goes to "lists"), and Deliver looks up once.
 func TestDeliverUserSkipsLookup(t *testing.T) {
-	dir := t.TempDir()
-	d := maildirs(t, dir)
-	users := &countingUserDB{db: d.Users}
-	d.Users = users
+	d, users, dir := countedMaildirs(t)
 	ctx := context.Background()
 	st, err := maildir.Open(filepath.Join(dir, "alice", "Maildir"), maildir.Options{})
 	require.NoError(t, err)
@@ -58,10 +64,7 @@ func TestDeliverUserSkipsLookup(t *testing.T) {
 // and recipient looks nothing up again; another recipient, or another
 // envelope, is looked up.
 func TestDeliverUsesRcptLookup(t *testing.T) {
-	dir := t.TempDir()
-	d := maildirs(t, dir)
-	users := &countingUserDB{db: d.Users}
-	d.Users = users
+	d, users, dir := countedMaildirs(t)
 	ctx := context.Background()
 	env := &Envelope{From: "sender@example.org"}
 	require.NoError(t, d.Rcpt(ctx, env, "alice@example.jp"))
