@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/prefixread"
 	"github.com/yubinmail/yubin/internal/smtpwire"
 	"github.com/yubinmail/yubin/internal/spool"
 )
@@ -124,7 +125,7 @@ func (ss *session) finish(sp *spool.Spool, err error, tooBig bool) {
 		env.Size = sp.Size()
 		env.Received = time.Now()
 		hdr := ss.headers(env, rcpt)
-		derr := ss.srv.Deliverer.Deliver(ss.ctx, env, rcpt, io.MultiReader(strings.NewReader(hdr), sp.Reader()))
+		derr := ss.srv.Deliverer.Deliver(ss.ctx, env, rcpt, prefixread.New(hdr, sp.Reader()))
 		if derr != nil {
 			e := asError(derr, rcpt)
 			log.Info("lmtp: "+env.ID+": <"+rcpt+">: delivery failed: "+derr.Error(), "service", "lmtp")

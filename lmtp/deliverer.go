@@ -28,6 +28,12 @@ type Envelope struct {
 	RemoteAddr net.Addr
 	TLS        *tls.ConnectionState
 	Received   time.Time
+
+	// rcptUser is the user StoreDeliverer.Rcpt last looked up for this
+	// transaction, for Deliver to use instead of a second lookup (the
+	// server calls Rcpt and Deliver of one transaction in turn, never
+	// at once).
+	rcptUser *lookedUp
 }
 
 // Deliverer delivers accepted mail for the LMTP server.

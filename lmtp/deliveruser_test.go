@@ -25,14 +25,20 @@ func (c *countingUserDB) LookupUser(ctx context.Context, name string) (*auth.Use
 	return c.db.LookupUser(ctx, name)
 }
 
+// countedMaildirs is maildirs with its lookups counted.
+func countedMaildirs(t *testing.T) (d *StoreDeliverer, users *countingUserDB, dir string) {
+	dir = t.TempDir()
+	d = maildirs(t, dir)
+	users = &countingUserDB{db: d.Users}
+	d.Users = users
+	return d, users, dir
+}
+
 // TestDeliverUserSkipsLookup: DeliverUser delivers with the user the
 // caller looked up (no second lookup), into the same folder Deliver
 // would choose (alice+lists goes to "lists"), and Deliver looks up once.
 func TestDeliverUserSkipsLookup(t *testing.T) {
-	dir := t.TempDir()
-	d := maildirs(t, dir)
-	users := &countingUserDB{db: d.Users}
-	d.Users = users
+	d, users, dir := countedMaildirs(t)
 	ctx := context.Background()
 	st, err := maildir.Open(filepath.Join(dir, "alice", "Maildir"), maildir.Options{})
 	require.NoError(t, err)
@@ -52,4 +58,49 @@ func TestDeliverUserSkipsLookup(t *testing.T) {
 	inbox := files(t, filepath.Join(dir, "alice", "Maildir"))
 	require.Len(t, inbox, 1)
 	require.Contains(t, inbox[0], "Subject: two")
+}
+
+// TestDeliverUsesRcptLookup: Deliver after Rcpt of the same envelope
+// and recipient looks nothing up again; another recipient, or another
+// envelope, is looked up.
+func TestDeliverUsesRcptLookup(t *testing.T) {
+	d, users, dir := countedMaildirs(t)
+	ctx := context.Background()
+	env := &Envelope{From: "sender@example.org"}
+	require.NoError(t, d.Rcpt(ctx, env, "alice@example.jp"))
+	require.Equal(t, int32(1), users.n.Load())
+	require.NoError(t, d.Deliver(ctx, env, "alice@example.jp", strings.NewReader("Subject: one\r\n\r\nbody\r\n")))
+	require.Equal(t, int32(1), users.n.Load(), "Deliver looked up the user Rcpt had found")
+	require.NoError(t, d.Deliver(ctx, &Envelope{From: "sender@example.org"}, "alice@example.jp", strings.NewReader("Subject: two\r\n\r\nbody\r\n")))
+	require.Equal(t, int32(2), users.n.Load(), "another transaction: want a lookup")
+	var le *Error
+	require.ErrorAs(t, d.Rcpt(ctx, env, "nobody@example.jp"), &le)
+	require.Equal(t, 550, le.Code)
+	u, err := d.User(ctx, env, "alice@example.jp")
+	require.NoError(t, err, "an unknown recipient's Rcpt must not spoil the kept user")
+	require.NotNil(t, u)
+	require.Len(t, files(t, filepath.Join(dir, "alice", "Maildir")), 2)
+}
+
+// TestDeliverOpensStoreWithUser: the store is opened with a context
+// carrying the user the delivery is for (LookedUpUser), so a backend
+// that finds mail by user need not look it up again; another name gets
+// nothing from it.
+func TestDeliverOpensStoreWithUser(t *testing.T) {
+	dir := t.TempDir()
+	d := maildirs(t, dir)
+	inner := d.Stores
+	var seen, other bool
+	d.Stores = store.BackendFunc(func(ctx context.Context, name string) (store.Store, error) {
+		u, ok := LookedUpUser(ctx, name)
+		seen = ok && u.Name == name
+		_, other = LookedUpUser(ctx, "bob@example.jp")
+		return inner.Open(ctx, name)
+	})
+	ctx := context.Background()
+	require.NoError(t, d.Deliver(ctx, &Envelope{From: "sender@example.org"}, "alice@example.jp", strings.NewReader("Subject: one\r\n\r\nbody\r\n")))
+	require.True(t, seen, "the store was opened without the user in its context")
+	require.False(t, other, "LookedUpUser answered for another name")
+	_, ok := LookedUpUser(ctx, "alice@example.jp")
+	require.False(t, ok)
 }

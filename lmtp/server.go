@@ -229,10 +229,12 @@ func (s *Server) Serve(l net.Listener) error {
 			ss.reply(421, "4.3.2", "Service shutting down")
 			ss.w.Flush()
 			c.Close()
+			ss.release()
 			return
 		}
 		defer s.sessions.Untrack(ss)
 		ss.serve()
+		ss.release()
 	})
 	if errors.Is(err, serve.ErrClosed) {
 		return ErrServerClosed

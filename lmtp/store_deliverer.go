@@ -86,15 +86,42 @@ func (d *StoreDeliverer) lookup(ctx context.Context, rcpt string) (*authn.User, 
 	return u, detail, nil
 }
 
-// Rcpt implements Deliverer.
+// lookedUp is a user looked up at RCPT time (Envelope.rcptUser).
+type lookedUp struct {
+	d    *StoreDeliverer
+	rcpt string
+	u    *authn.User
+}
+
+// Rcpt implements Deliverer. The user it finds is kept with env, and
+// Deliver of the same transaction uses it instead of looking it up
+// again, as Dovecot's LMTP keeps the user it looked up at RCPT.
 func (d *StoreDeliverer) Rcpt(ctx context.Context, env *Envelope, rcpt string) error {
-	_, _, err := d.lookup(ctx, rcpt)
+	u, _, err := d.lookup(ctx, rcpt)
+	if err == nil && env != nil {
+		env.rcptUser = &lookedUp{d: d, rcpt: rcpt, u: u}
+	}
 	return err
+}
+
+// User returns the user Deliver would deliver rcpt's copy to: the one
+// Rcpt looked up for env when rcpt was the last recipient it accepted,
+// else one looked up now. Its error is the reply Deliver would give.
+// A Deliverer wrapping this one that needs the user (a Sieve filter)
+// calls it, then DeliverUser.
+func (d *StoreDeliverer) User(ctx context.Context, env *Envelope, rcpt string) (*authn.User, error) {
+	if env != nil {
+		if l := env.rcptUser; l != nil && l.d == d && l.rcpt == rcpt {
+			return l.u, nil
+		}
+	}
+	u, _, err := d.lookup(ctx, rcpt)
+	return u, err
 }
 
 // Deliver implements Deliverer.
 func (d *StoreDeliverer) Deliver(ctx context.Context, env *Envelope, rcpt string, msg io.Reader) error {
-	u, _, err := d.lookup(ctx, rcpt)
+	u, err := d.User(ctx, env, rcpt)
 	if err != nil {
 		return err
 	}
@@ -112,7 +139,9 @@ func (d *StoreDeliverer) DeliverUser(ctx context.Context, env *Envelope, rcpt st
 	if name == "" {
 		name, _ = d.split(rcpt)
 	}
-	st, release, err := d.cache.open(ctx, d.Stores, name, d.KeepOpen)
+	// A backend that looks the user up to open its store finds it in
+	// the context (LookedUpUser).
+	st, release, err := d.cache.open(WithUser(ctx, u), d.Stores, name, d.KeepOpen)
 	if err != nil {
 		if errors.Is(err, store.ErrNoSuchUser) {
 			return &Error{Code: 550, Enhanced: Enhanced{5, 1, 1}, Message: "<" + rcpt + "> User doesn't exist: " + rcpt}

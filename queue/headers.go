@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Postfix's defaults for the loop checks.
@@ -48,8 +49,14 @@ type HeaderInfo struct {
 // The queue uses Received for hopcount_limit; a delivery agent uses
 // Delivered for Postfix local(8)'s "mail forwarding loop" check.
 func ScanHeaders(r io.Reader, limit int) (*HeaderInfo, error) {
-	return scanHeaders(r, limit, 4096)
+	return scanHeaders(r, limit, headerReadSize)
 }
+
+// headerReadSize is the read buffer of ScanHeaders, recycled through
+// headerReaders (a local delivery scans every message once).
+const headerReadSize = 4096
+
+var headerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, headerReadSize) }}
 
 // The states of scanHeaders at a byte of the header block.
 const (
@@ -64,7 +71,17 @@ func scanHeaders(r io.Reader, limit, bufSize int) (*HeaderInfo, error) {
 		limit = DefaultHeaderSizeLimit
 	}
 	h := &HeaderInfo{}
-	br := bufio.NewReaderSize(r, bufSize)
+	var br *bufio.Reader
+	if bufSize == headerReadSize {
+		br = headerReaders.Get().(*bufio.Reader)
+		br.Reset(r)
+		defer func() {
+			br.Reset(nil)
+			headerReaders.Put(br)
+		}()
+	} else {
+		br = bufio.NewReaderSize(r, bufSize)
+	}
 	state := hsLineStart
 	lineStart := 0  // h.Size at the start of the current line
 	var name []byte // the current field's name (its first 64 bytes)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/prefixread"
 	"github.com/yubinmail/yubin/lmtp"
 	"github.com/yubinmail/yubin/store"
 )
@@ -76,14 +77,23 @@ func (t *LocalTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		hdr := "Return-Path: <" + env.From + ">\r\nDelivered-To: " + r.Addr + "\r\n"
 		lenv := &lmtp.Envelope{ID: env.ID, From: env.From, To: []string{r.Addr}, UTF8: env.UTF8, Body: env.Body, Size: d.Size, Helo: env.Client.Helo, Received: env.Arrival}
 		d.waitTurn(ctx, i)
-		err = t.Deliverer.Deliver(ctx, lenv, r.Addr, io.MultiReader(strings.NewReader(hdr), rc))
+		content := prefixread.New(hdr, rc) // no 32 KiB buffer per copy
+		saved := ""
+		if sd, ok := t.Deliverer.(SavingDeliverer); ok {
+			saved, err = sd.DeliverSaved(ctx, lenv, r.Addr, content)
+		} else {
+			err = t.Deliverer.Deliver(ctx, lenv, r.Addr, content)
+		}
 		d.endTurn(i)
 		rc.Close()
 		if err != nil {
 			res[i] = localError(relay, err, d)
 			continue
 		}
-		res[i] = Result{Status: Sent, DSN: "2.0.0", Text: "delivered to " + t.savedTo(ctx, r.Addr), Relay: relay, Xfer: time.Since(start)}
+		if saved == "" {
+			saved = t.savedTo(ctx, r.Addr)
+		}
+		res[i] = Result{Status: Sent, DSN: "2.0.0", Text: "delivered to " + saved, Relay: relay, Xfer: time.Since(start)}
 	}
 	sent := false
 	for _, r := range res {

@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"bufio"
 	"crypto/tls"
 	"time"
 )
@@ -39,7 +38,7 @@ func (ss *session) cmdStartTLS(arg string) (ok, fatal bool) {
 	st := tc.ConnectionState()
 	ss.dc.Conn = tc
 	ss.r.Reset(ss.dc) // drops anything pipelined after STARTTLS
-	ss.w = bufio.NewWriter(ss.dc)
+	ss.w.Reset(ss.dc) // the same pooled writer, on the TLS connection
 	ss.resetTransaction()
 	ss.info.TLS = &st
 	ss.info.Helo, ss.info.ESMTP = "", false

@@ -80,20 +80,30 @@ func (ss *session) kick() {
 // arrives in seven reads instead of the 25 of bufio's default 4 KiB.
 const readBufSize = 16 << 10
 
-// readers recycles sessions' read buffers.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
-
-// getReader returns a pooled reader of c.
-func getReader(c io.Reader) *bufio.Reader {
-	r := readers.Get().(*bufio.Reader)
-	r.Reset(c)
-	return r
+// connBuf is a session's read and write buffers, recycled through
+// connBufs when the session ends.
+type connBuf struct {
+	r *bufio.Reader
+	w *bufio.Writer
 }
 
-// putReader returns r to the pool once its session is over.
-func putReader(r *bufio.Reader) {
-	r.Reset(nil)
-	readers.Put(r)
+var connBufs = sync.Pool{New: func() any {
+	return &connBuf{r: bufio.NewReaderSize(nil, readBufSize), w: bufio.NewWriter(nil)}
+}}
+
+// getBufs returns pooled buffers reading and writing c.
+func getBufs(c io.ReadWriter) *connBuf {
+	b := connBufs.Get().(*connBuf)
+	b.r.Reset(c)
+	b.w.Reset(c)
+	return b
+}
+
+// put returns the buffers to the pool once their session is over.
+func (b *connBuf) put() {
+	b.r.Reset(nil)
+	b.w.Reset(nil)
+	connBufs.Put(b)
 }
 
 func (s *Server) serveConn(c net.Conn) {
@@ -139,9 +149,9 @@ func (s *Server) serveConn(c net.Conn) {
 		ss.info.TLS = &st
 		ss.dc.Conn = tc
 	}
-	ss.r = getReader(ss.dc)
-	defer putReader(ss.r)
-	ss.w = bufio.NewWriter(ss.dc)
+	bufs := getBufs(ss.dc)
+	defer bufs.put()
+	ss.r, ss.w = bufs.r, bufs.w
 
 	if !ok {
 		ss.reply(421, "4.7.0", s.hostname()+" Error: too many connections from "+ip)

@@ -14,6 +14,7 @@ import (
 	"github.com/yubinmail/yubin/auth"
 	"github.com/yubinmail/yubin/auth/privsep"
 	"github.com/yubinmail/yubin/config"
+	"github.com/yubinmail/yubin/lmtp"
 	"github.com/yubinmail/yubin/maildir"
 	"github.com/yubinmail/yubin/store"
 )
@@ -179,6 +180,9 @@ func (u *users) openUserDB(c *config.Config, spec string, log *slog.Logger) (aut
 // domains share one namespace of local parts, and its address literals
 // reach it.
 func (u *users) LookupUser(ctx context.Context, name string) (*auth.User, error) {
+	if usr, ok := lmtp.LookedUpUser(ctx, name); ok {
+		return usr, nil // a delivery opening the store of the user it looked up
+	}
 	usr, err := u.db.LookupUser(ctx, name)
 	if !errors.Is(err, auth.ErrUnknownUser) {
 		return usr, err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/yubinmail/yubin/lmtp"
 )
@@ -57,12 +58,19 @@ func hasJunkMarker(b []byte) bool {
 }
 
 // peekJunk wraps msg so that its start can be searched for the marker
-// without losing it.
-func peekJunk(msg io.Reader) (*bufio.Reader, bool) {
-	br := bufio.NewReaderSize(msg, junkPeek)
+// without losing it. release recycles the reader once the delivery is
+// done with it (one 16 KiB buffer per delivery otherwise).
+func peekJunk(msg io.Reader) (br *bufio.Reader, junk bool, release func()) {
+	br = junkReaders.Get().(*bufio.Reader)
+	br.Reset(msg)
 	b, _ := br.Peek(junkPeek)
-	return br, hasJunkMarker(b)
+	return br, hasJunkMarker(b), func() {
+		br.Reset(nil)
+		junkReaders.Put(br)
+	}
 }
+
+var junkReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, junkPeek) }}
 
 // stripJunkMarker removes marker fields from a header section.
 func stripJunkMarker(hdr []byte) []byte {

@@ -121,11 +121,12 @@ func bindAll(specs []listenSpec, owner *account) ([]*bound, error) {
 			continue
 		}
 		lc := net.ListenConfig{}
-		if isSMTP(s.service) {
+		if isSMTP(s.service) || s.service == "lmtp" {
 			// No TCP keepalive on SMTP connections, as Postfix's smtpd
-			// sets none: smtpd_timeout ends idle clients, and it saves
-			// four setsockopt calls per connection (of some seventy
-			// system calls for a one-message session).
+			// sets none, nor on LMTP ones (from an MTA on this host or
+			// the next): the servers' timeouts end idle clients, and it
+			// saves four setsockopt calls per connection (of some
+			// seventy system calls for a one-message session).
 			lc.KeepAlive = -1
 		}
 		l, err := lc.Listen(context.Background(), "tcp", s.addr)

@@ -159,6 +159,9 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	_, err := h.w.Write(line[nkv:])
+	if b, ok := h.w.(*batchWriter); ok && r.Level >= slog.LevelError {
+		b.Flush() // on disk before whatever follows an error
+	}
 	return err
 }
 

@@ -18,6 +18,7 @@ import (
 // configuration: the log file and the listeners.
 type reloadState struct {
 	logw     *reopenWriter
+	logb     *batchWriter   // logw's lines gathered (logbatch.go); nil for syslog
 	wg       sync.WaitGroup // one per serving listener
 	stopping atomic.Bool    // SIGTERM: a listener that stops is no error
 	mu       sync.Mutex
@@ -71,6 +72,7 @@ func (h *host) reopenLog(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("maillog_file: %w; logging to the old file", err)
 	}
+	h.rs.flushLog() // the lines logged so far go to the old file
 	h.rs.logw.swap(w, c)
 	return nil
 }

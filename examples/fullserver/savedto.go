@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"github.com/yubinmail/yubin/config"
 	"github.com/yubinmail/yubin/lmtp"
+	"github.com/yubinmail/yubin/queue"
 )
 
 // savedTo returns the queue's LocalTransport.SavedTo for the mail
@@ -55,3 +57,22 @@ func userNameOf(rcpt, delim string) string {
 	}
 	return name
 }
+
+// DeliverSaved implements queue.SavingDeliverer: Deliver, and what the
+// copy was saved into, from the user Deliver looked up (the log line
+// needs no lookup of its own).
+func (d *sieveDeliverer) DeliverSaved(ctx context.Context, env *lmtp.Envelope, rcpt string, msg io.Reader) (string, error) {
+	u, err := d.deliver(ctx, env, rcpt, msg)
+	if err != nil || u == nil {
+		return "", err
+	}
+	switch {
+	case d.mbox:
+		return "mailbox", nil
+	case strings.HasPrefix(userMailLocation(u), "sdbox:"):
+		return "sdbox", nil
+	}
+	return "maildir", nil
+}
+
+var _ queue.SavingDeliverer = (*sieveDeliverer)(nil)

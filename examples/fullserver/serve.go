@@ -72,8 +72,15 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 	}
 	h.rs.logw = &reopenWriter{w: logw, c: logc}
 	defer h.rs.logw.Close()
-	h.log = newLogger(h.rs.logw, sp.logFormat, sp.hostname, sp.syslogName)
+	var logTo io.Writer = h.rs.logw
+	if _, ok := logw.(*syslogWriter); !ok { // a datagram per line there
+		h.rs.logb = newBatchWriter(h.rs.logw, logBatchDelay)
+		defer h.rs.logb.Flush()
+		logTo = h.rs.logb
+	}
+	h.log = newLogger(logTo, sp.logFormat, sp.hostname, sp.syslogName)
 	fail := func(err error) int {
+		h.rs.flushLog()
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		closeAll(h.binds)
 		return 1

@@ -65,6 +65,7 @@ type sieveDeliverer struct {
 	virus    *sieve.TestScoreConfig
 	maxSize  int64
 	junk     string // dmarc_quarantine_mailbox (junk.go)
+	mbox     bool   // the mail location is mbox (savedto.go)
 
 	mu    sync.Mutex
 	cache map[string]*cachedScript
@@ -101,6 +102,7 @@ func (h *host) withSieve(c *config.Config, u auth.UserDB, stores store.Backend, 
 		virus:   scoreConfig(c, "sieve_virustest_"),
 		maxSize: c.Int("message_size_limit"),
 		junk:    c.Get("dmarc_quarantine_mailbox"),
+		mbox:    isMboxLocation(mailLocationOf(c)),
 		cache:   map[string]*cachedScript{},
 	}
 	d.enqueue = func(ctx context.Context, from string, to []string, msg []byte) error {
@@ -265,12 +267,21 @@ func (d *sieveDeliverer) scripts(us *userSieve) []*sieve.Script {
 
 // Deliver implements lmtp.Deliverer.
 func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt string, msg io.Reader) error {
-	msg, junk := peekJunk(msg)
+	_, err := d.deliver(ctx, env, rcpt, msg)
+	return err
+}
+
+// deliver is Deliver; it also returns the user it looked up (nil when
+// the lookup failed).
+func (d *sieveDeliverer) deliver(ctx context.Context, env *lmtp.Envelope, rcpt string, msg io.Reader) (*auth.User, error) {
+	msg, junk, release := peekJunk(msg)
+	defer release()
 	name := d.userName(rcpt)
-	u, err := d.users.LookupUser(ctx, name)
+	// The user the LMTP server's RCPT looked up, when there was one.
+	u, err := d.inner.User(ctx, env, rcpt)
 	if err != nil {
 		// The inner deliverer gives the right reply.
-		return d.inner.Deliver(ctx, env, rcpt, msg)
+		return nil, d.inner.Deliver(ctx, env, rcpt, msg)
 	}
 	if u.Name == "" {
 		u.Name = name
@@ -279,10 +290,10 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 	scripts := d.scripts(us)
 	if len(scripts) == 0 {
 		if junk {
-			return d.deliverJunk(ctx, env, rcpt, u.Name, msg)
+			return u, d.deliverJunk(ctx, env, rcpt, u.Name, msg)
 		}
 		// The user is looked up: the inner deliverer need not again.
-		return d.inner.DeliverUser(ctx, env, rcpt, u, msg)
+		return u, d.inner.DeliverUser(ctx, env, rcpt, u, msg)
 	}
 	limit := d.maxSize
 	if limit <= 0 {
@@ -290,7 +301,7 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 	}
 	raw, err := io.ReadAll(io.LimitReader(msg, limit+1))
 	if err != nil {
-		return err
+		return u, err
 	}
 	m := sieve.ParseMessage(raw)
 	tr := d.tracker(us)
@@ -321,7 +332,7 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 		d.log.Warn("sieve: run failed; message kept in INBOX", "user", u.Name, "err", res.Err)
 	}
 	if err := d.apply(ctx, env, rcpt, u.Name, m, res); err != nil {
-		return err
+		return u, err
 	}
 	if tr != nil {
 		for _, e := range res.Track {
@@ -330,7 +341,7 @@ func (d *sieveDeliverer) Deliver(ctx context.Context, env *lmtp.Envelope, rcpt s
 			}
 		}
 	}
-	return nil
+	return u, nil
 }
 
 // tracker returns the user's vacation/duplicate tracker.
