@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,6 +129,17 @@ type countedConn struct {
 	net.Conn
 	gauge  prometheus.Gauge
 	closed bool
+}
+
+// SyscallConn gives the socket (syscall.Conn) when the connection has
+// one: countedConn changes nothing in what is read or written, so
+// servers may write to the socket directly (pop3 does).
+func (c *countedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }
 
 func (c *countedConn) Close() error {
