@@ -202,9 +202,10 @@ func field(line []byte, n int) (int64, bool) {
 
 // blockConn is a blocking TCP socket with a read buffer.
 type blockConn struct {
-	fd   int
-	buf  []byte
-	r, w int // unread data is buf[r:w]
+	fd     int
+	buf    []byte
+	pooled *[]byte // where buf goes back to readBufs
+	r, w   int     // unread data is buf[r:w]
 }
 
 // dialBlocking connects to addr (an IPv4 host:port) with a blocking
@@ -234,10 +235,21 @@ func dialBlocking(addr string, timeout time.Duration) (*blockConn, error) {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("connect", err)
 	}
-	return &blockConn{fd: fd, buf: make([]byte, 64<<10)}, nil
+	c := &blockConn{fd: fd, pooled: readBufs.Get().(*[]byte)}
+	c.buf = *c.pooled
+	return c, nil
 }
 
-func (c *blockConn) close() { syscall.Close(c.fd) }
+// readBufs keeps the connections' read buffers for the next sessions
+// (a buffer grown for a large reply goes back grown).
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+func (c *blockConn) close() {
+	syscall.Close(c.fd)
+	*c.pooled = c.buf
+	readBufs.Put(c.pooled)
+	c.buf, c.pooled = nil, nil
+}
 
 // fill reads more data into the buffer, first moving the unread part
 // from keep on to its start (or growing it when full).
