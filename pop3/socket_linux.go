@@ -28,13 +28,23 @@ type socketIO struct {
 	rc syscall.RawConn
 }
 
-// newSocketIO returns a socketIO for c when c gives its socket
-// (syscall.Conn: *net.TCPConn, *net.UnixConn, or a wrapper that passes
-// SyscallConn through and so says that the socket's bytes are its
-// bytes), else nil.
+// newSocketIO returns a socketIO for c when c is a *net.TCPConn or
+// *net.UnixConn, or PassThroughConn wrappers of one, else nil.
 func newSocketIO(c net.Conn) io.ReadWriter {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
+	for i := 0; i < 8; i++ {
+		pt, ok := c.(PassThroughConn)
+		if !ok {
+			break
+		}
+		c = pt.PassThrough()
+	}
+	var sc syscall.Conn
+	switch c := c.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
 		return nil
 	}
 	rc, err := sc.SyscallConn()

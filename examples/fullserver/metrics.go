@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,16 +130,10 @@ type countedConn struct {
 	closed bool
 }
 
-// SyscallConn gives the socket (syscall.Conn) when the connection has
-// one: countedConn changes nothing in what is read or written, so
-// servers may write to the socket directly (pop3 does).
-func (c *countedConn) SyscallConn() (syscall.RawConn, error) {
-	sc, ok := c.Conn.(syscall.Conn)
-	if !ok {
-		return nil, errors.ErrUnsupported
-	}
-	return sc.SyscallConn()
-}
+// PassThrough returns the connection countedConn wraps: it changes
+// nothing in what is read or written (pop3.PassThroughConn), so a POP3
+// session may use the socket directly.
+func (c *countedConn) PassThrough() net.Conn { return c.Conn }
 
 func (c *countedConn) Close() error {
 	if !c.closed {
