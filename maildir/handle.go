@@ -270,13 +270,8 @@ func openMessageFile(path string) (*messageFile, error) {
 // (unix.AT_FDCWD: the working directory) for reading, with its size from
 // fstat.
 func openMessageFileAt(dfd int, name string) (*messageFile, error) {
-	fd, size, ok, err := openCached(dfd, name)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
-	}
-	if ok {
-		return newMessageFile(fd, size), nil
-	}
+	var fd int
+	var err error
 	for {
 		fd, err = unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 		if err != unix.EINTR {
@@ -291,13 +286,9 @@ func openMessageFileAt(dfd int, name string) (*messageFile, error) {
 		unix.Close(fd)
 		return nil, &os.PathError{Op: "fstat", Path: name, Err: err}
 	}
-	return newMessageFile(fd, st.Size), nil
-}
-
-func newMessageFile(fd int, size int64) *messageFile {
-	f := &messageFile{fd: fd, size: size}
+	f := &messageFile{fd: fd, size: st.Size}
 	f.cleanup = runtime.AddCleanup(f, func(fd int) { unix.Close(fd) }, fd)
-	return f
+	return f, nil
 }
 
 // Size implements store.MessageReader.
@@ -323,12 +314,6 @@ func (f *messageFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	total := 0
 	for len(p) > 0 {
-		if n := preadCached(f.fd, p, off); n > 0 {
-			total += n
-			off += int64(n)
-			p = p[n:]
-			continue
-		}
 		n, err := unix.Pread(f.fd, p, off)
 		if err == unix.EINTR {
 			continue
@@ -373,7 +358,7 @@ func (f *messageFile) Close() error {
 		return os.ErrClosed
 	}
 	f.cleanup.Stop()
-	err := closeRaw(f.fd)
+	err := unix.Close(f.fd)
 	f.fd = -1
 	runtime.KeepAlive(f)
 	if err != nil {
