@@ -14,16 +14,17 @@ import (
 // for the socket to have data or room.
 //
 // Through net.Conn each read and write is a system call that may block
-// as far as the Go scheduler knows. When the session had been waiting
-// for the client with every processor idle, such a call wakes the
-// runtime's monitor thread (sysmon) from its deep sleep, and it then
-// polls every 20 µs for a while; a long write (a RETR reply the loopback
-// or NIC path takes tens of microseconds to accept) also gets its
-// processor taken away and must win one back. With one command and reply
-// per round trip this cost a POP3 server about as much CPU as the
-// writes themselves. The socket is non-blocking (the poller owns it), so
-// the raw calls never sleep: an empty or full socket returns EAGAIN and
-// the session waits through the poller as net.Conn would.
+// as far as the Go scheduler knows: a long write (a RETR reply the
+// loopback or NIC path takes tens of microseconds to accept) gets its
+// processor taken away by the runtime's monitor thread (sysmon) and must
+// win one back, and a call made after the session waited with every
+// processor idle wakes sysmon from its deep sleep. Measured through the
+// fullserver (bench/pop3, 10 clients), this cut context switches per
+// session from 62 to 44 and the CPU per session by about 4%; the
+// message file's open, read and close still go through the scheduler.
+// The socket is non-blocking (the poller owns it), so the raw calls
+// never sleep: an empty or full socket returns EAGAIN and the session
+// waits through the poller as net.Conn would.
 type socketIO struct {
 	rc syscall.RawConn
 }
