@@ -18,6 +18,7 @@ import (
 type handle struct {
 	m      *mbox
 	ro     bool
+	keep   bool     // store.OpenOptions.KeepRecent: \Recent is looked at, not taken
 	view   []*msg   // as of the last Poll, plus this handle's own changes
 	cur    *logNode // last change log entry read (nil once closed)
 	notify chan struct{}
@@ -29,13 +30,13 @@ type handle struct {
 
 var _ store.Mailbox = (*handle)(nil)
 
-func (m *mbox) open(ctx context.Context, readOnly bool) (*handle, error) {
+func (m *mbox) open(ctx context.Context, readOnly, keepRecent bool) (*handle, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.syncLocked(ctx, false); err != nil {
 		return nil, err
 	}
-	h := &handle{m: m, ro: readOnly, notify: make(chan struct{}, 1)}
+	h := &handle{m: m, ro: readOnly, keep: readOnly || keepRecent, notify: make(chan struct{}, 1)}
 	h.view = append(make([]*msg, 0, len(m.msgs)), m.msgs...)
 	h.cur = m.tail
 	h.hms = m.highestModSeq
@@ -44,7 +45,7 @@ func (m *mbox) open(ctx context.Context, readOnly bool) (*handle, error) {
 		m.startWatch()
 	}
 	m.handles[h] = struct{}{}
-	if !readOnly {
+	if !h.keep {
 		h.claimRecent(h.view)
 	} else {
 		h.peekRecent(h.view)
@@ -440,7 +441,7 @@ func (h *handle) catchUp() []store.Change {
 			fresh = append(fresh, ev.m)
 			if ev.uid > m.recentUpTo {
 				h.recent.Add(ev.uid)
-				if !h.ro {
+				if !h.keep {
 					m.recentUpTo = ev.uid
 				}
 			}
@@ -466,7 +467,7 @@ func (h *handle) catchUp() []store.Change {
 			out = append(out, store.Change{Kind: ev.kind})
 		}
 	}
-	if !h.ro && len(fresh) > 0 {
+	if !h.keep && len(fresh) > 0 {
 		h.claimRecent(fresh)
 	}
 	return out

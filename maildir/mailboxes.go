@@ -247,5 +247,5 @@ func (s *Store) OpenMailbox(ctx context.Context, name string, opts store.OpenOpt
 	if err != nil {
 		return nil, err
 	}
-	return m.open(ctx, opts.ReadOnly)
+	return m.open(ctx, opts.ReadOnly, opts.KeepRecent)
 }

@@ -60,6 +60,7 @@ type Mailbox struct {
 	loaded      bool
 	msgs        []msg        // ascending UID
 	recent      store.UIDSet // the view's \Recent messages (recent.go)
+	keepRecent  bool         // store.OpenOptions.KeepRecent: show \Recent, claim none
 	gone        bool
 	closed      bool
 }
@@ -84,7 +85,7 @@ func (s *Store) OpenMailbox(ctx context.Context, name string, opts store.OpenOpt
 	if err != nil {
 		return nil, dbErr("open mailbox", err)
 	}
-	m := &Mailbox{s: s, b: s.b, id: r.id, name: name, ro: opts.ReadOnly, origin: newOrigin(),
+	m := &Mailbox{s: s, b: s.b, id: r.id, name: name, ro: opts.ReadOnly, keepRecent: opts.KeepRecent, origin: newOrigin(),
 		notify: make(chan struct{}, 1), uidValidity: r.uidValidity, uidNext: r.uidNext, known: r.highestModSeq}
 	s.b.hub.add(m)
 	return m, nil

@@ -30,7 +30,7 @@ func (m *Mailbox) takeRecent(ctx context.Context, msgs []msg, upTo int64) error 
 	if top <= upTo {
 		return nil
 	}
-	if !m.ro {
+	if !m.ro && !m.keepRecent {
 		if err := m.b.pool.QueryRow(ctx, claimRecentSQL, m.id, top).Scan(&upTo); err != nil {
 			return dbErr("recent", err)
 		}

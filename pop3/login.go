@@ -109,7 +109,9 @@ func (s *session) openStore(user string) error {
 
 // openInbox opens INBOX in the session's Store and takes its snapshot.
 func (s *session) openInbox() error {
-	mbox, err := s.st.OpenMailbox(s.ctx, store.Inbox, store.OpenOptions{})
+	// With NoFlagUpdates the messages stay \Recent for the next IMAP
+	// session, as Dovecot's pop3 leaves them then.
+	mbox, err := s.st.OpenMailbox(s.ctx, store.Inbox, store.OpenOptions{KeepRecent: s.srv.NoFlagUpdates})
 	if err != nil {
 		return err
 	}

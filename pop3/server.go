@@ -109,7 +109,9 @@ type Server struct {
 	// answered at once, without the wait.
 	LockSessionWait time.Duration
 	// NoFlagUpdates is Dovecot's pop3_no_flag_updates: RETR does not set
-	// \Seen.
+	// \Seen, and INBOX is opened with store.OpenOptions.KeepRecent, so
+	// the session does not take \Recent either. Without it the session
+	// takes \Recent, as Dovecot's pop3 does by default.
 	NoFlagUpdates bool
 	// LoginDelay, when positive, is advertised as LOGIN-DELAY (RFC 2449,
 	// in seconds) and enforced: a user logging in again sooner gets

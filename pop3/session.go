@@ -79,6 +79,10 @@ func newSession(srv *Server, c net.Conn) *session {
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
 	s.r = bufio.NewReaderSize(c, 4096)
 	s.lo.out.W = c
+	if sio := newSocketIO(c); sio != nil {
+		s.r.Reset(sio)
+		s.lo.out.W = sio
+	}
 	s.w = bufio.NewWriterSize(&s.lo.out, 32<<10)
 	s.info = authn.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())

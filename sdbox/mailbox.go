@@ -36,6 +36,7 @@ type Mailbox struct {
 	// (recent.go), ascending; recentInit once the handle has looked.
 	recent     [][2]uint32
 	recentInit bool
+	keepRecent bool // store.OpenOptions.KeepRecent: note \Recent, take nothing
 }
 
 var _ store.Mailbox = (*Mailbox)(nil)

@@ -153,7 +153,11 @@ func (s *Store) OpenMailbox(ctx context.Context, name string, opts store.OpenOpt
 	if err != nil {
 		return nil, err
 	}
-	return s.openHandle(name, md, opts.ReadOnly)
+	mb, err := s.openHandle(name, md, opts.ReadOnly)
+	if err == nil {
+		mb.keepRecent = opts.KeepRecent
+	}
+	return mb, err
 }
 
 // Quota implements store.Store: the messages and their sizes (RFC822

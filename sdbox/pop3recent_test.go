@@ -47,7 +47,7 @@ func dovecotPOP3(t *testing.T, d *testutil.Dovecot, extra, script string) string
 // Dovecot 2.3's pop3 does it: by default it takes the new messages (its
 // mailbox is opened with MAILBOX_FLAG_DROP_RECENT), as a writable yubin
 // handle that lists the mailbox does; with pop3_no_flag_updates = yes
-// it leaves them recent.
+// it leaves them recent, as a yubin handle opened with KeepRecent does.
 func TestDovecotPOP3Recent(t *testing.T) {
 	t.Parallel()
 	d, root := startDovecot(t)
@@ -94,5 +94,25 @@ func TestDovecotPOP3Recent(t *testing.T) {
 	mb.Close()
 	if out := doveadm(t, d, "mailbox", "status", "-u", "alice", "recent", store.Inbox); !strings.Contains(out, "recent=0") {
 		t.Errorf("doveadm status after yubin's handle: %q", out)
+	}
+
+	// With KeepRecent (what yubin's POP3 opens under NoFlagUpdates) the
+	// handle shows them recent and leaves them so, as Dovecot's pop3
+	// with pop3_no_flag_updates does.
+	appendN(t, root, 2)
+	testutil.ChownTree(t, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
+	mb, err = s.OpenMailbox(c, store.Inbox, store.OpenOptions{KeepRecent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(recentUIDs(t, mb)); got != "[5 6]" {
+		t.Errorf("yubin's KeepRecent handle: recent %s, want [5 6]", got)
+	}
+	mb.Close()
+	if got := recentNow(); got != "[5 6]" {
+		t.Errorf("after yubin's KeepRecent handle: recent %s, want [5 6]", got)
+	}
+	if out := doveadm(t, d, "mailbox", "status", "-u", "alice", "recent", store.Inbox); !strings.Contains(out, "recent=2") {
+		t.Errorf("doveadm status after yubin's KeepRecent handle: %q", out)
 	}
 }

@@ -25,13 +25,14 @@ func (mb *Mailbox) initRecent(ctx context.Context) {
 }
 
 // claimRecent takes, for a writable handle, the messages no session has
-// seen yet; a read-only handle only notes them.
+// seen yet; a read-only handle, or one opened with KeepRecent, only notes
+// them.
 func (mb *Mailbox) claimRecent(ctx context.Context) {
 	first, next := mb.view.u32(hdrFirstRecentUID), mb.view.nextUID()
 	if first >= next {
 		return
 	}
-	if mb.ro {
+	if mb.ro || mb.keepRecent {
 		mb.addRecent(first, next)
 		return
 	}

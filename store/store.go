@@ -131,6 +131,17 @@ type OpenOptions struct {
 	// changes, appends and expunges through the handle fail with
 	// ErrReadOnly, and messages are not marked no-longer-recent.
 	ReadOnly bool
+	// KeepRecent opens a writable mailbox without taking \Recent: the
+	// messages no session has taken yet are \Recent in this handle, as
+	// in a read-only one, and stay \Recent for the next session, while
+	// flag changes, appends and expunges work as usual (what the handle
+	// appends itself is its own \Recent, as in any writable handle). It
+	// is what
+	// Dovecot's pop3 does with pop3_no_flag_updates = yes (it opens INBOX
+	// without MAILBOX_FLAG_DROP_RECENT); without it a writable handle
+	// takes them, as Dovecot's IMAP SELECT and default pop3 do. Stores
+	// that keep no \Recent ignore it.
+	KeepRecent bool
 }
 
 // CreateOptions tunes CreateMailbox.

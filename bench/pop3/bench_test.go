@@ -35,6 +35,8 @@ import (
 //	POP3_BENCH_CLIENT   load generator client: block (default) or net
 //	POP3_BENCH_CPUPROFILE  prefix: each yubin server process writes a
 //	                    CPU profile of its whole run to prefix.<wiring>
+//	POP3_BENCH_FULLSERVER_ALT  a fullserver binary built from another
+//	                    commit, run beside this tree's as "fullserver-alt"
 const benchPassword = "secret"
 
 // anyPassword accepts every login, as the private Dovecot's static
@@ -242,8 +244,12 @@ service pop3-login {
 		yubin = append(yubin, server{"yubin-" + w.name, addr, func() time.Duration { return cpuOf(pid) }})
 	}
 	if wiringWanted(fullserverName) {
-		addr, pid := startFullserver(b, filepath.Dir(d.Home("alice")), scheme)
+		addr, pid := startFullserver(b, "", filepath.Dir(d.Home("alice")), scheme)
 		yubin = append(yubin, server{fullserverName, addr, func() time.Duration { return cpuOf(pid) }})
+	}
+	if alt := os.Getenv("POP3_BENCH_FULLSERVER_ALT"); alt != "" {
+		addr, pid := startFullserver(b, alt, filepath.Dir(d.Home("alice")), scheme)
+		yubin = append(yubin, server{fullserverName + "-alt", addr, func() time.Duration { return cpuOf(pid) }})
 	}
 	if cannedWanted() {
 		addr, pid := startChild(b, cannedName, filepath.Dir(d.Home("alice")), passwd)

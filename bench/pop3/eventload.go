@@ -68,7 +68,7 @@ func eventLoad(ctx context.Context, addr, user, pass string, clients int, d time
 	}
 	events := make([]syscall.EpollEvent, clients)
 	for len(conns) > 0 {
-		n, err := syscall.EpollWait(ep, events, 1000)
+		n, err := rawEpollWait(ep, events, 1000)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -119,7 +119,9 @@ type evConn struct {
 	user, pass string
 	phase      int // what the next reply is, one of the ph* constants
 	count, i   int64
+	octets     int64 // the STAT reply's total size
 	size       int64 // of the message being received
+	dropped    int64 // of the body being received, no longer in buf
 	total      int64
 	last       time.Time
 	cmd        []byte
@@ -152,7 +154,7 @@ func (e *evConn) readable() (done bool, err error) {
 			e.buf = append(e.buf, make([]byte, len(e.buf))...)
 		}
 	}
-	n, err := syscall.Read(e.fd, e.buf[e.w:])
+	n, err := rawRead(e.fd, e.buf[e.w:])
 	if err == syscall.EAGAIN || err == syscall.EINTR {
 		return false, nil
 	}
@@ -182,15 +184,22 @@ func (e *evConn) step() (bool, error) {
 		e.r = e.w // anything after the QUIT reply is ignored
 		return false, nil
 	case phUIDLBody, phRetrBody:
-		const end = "\r\n.\r\n"
-		i := bytes.Index(e.buf[e.r:e.w], []byte(end))
-		if i < 0 {
-			// Keep only what may be the start of the end.
-			e.r = max(e.r, e.w-(len(end)-1))
+		// As blockConn.skipBody: the reply is complete when the data
+		// ends with the terminator.
+		if e.w-e.r < len(bodyEnd) || string(e.buf[e.w-len(bodyEnd):e.w]) != bodyEnd {
+			if keep := e.w - (len(bodyEnd) - 1); keep > e.r {
+				e.dropped += int64(keep - e.r)
+				e.r = keep
+			}
 			return false, nil
 		}
-		e.r += i + len(end) - 2
+		wire := e.dropped + int64(e.w-e.r) - int64(len(bodyEnd))
+		e.dropped = 0
+		e.r = e.w - 2
 		if e.phase == phRetrBody {
+			if err := checkBody(e.i, e.size, wire); err != nil {
+				return false, err
+			}
 			e.total += e.size
 			e.i++
 		} else {
@@ -199,6 +208,9 @@ func (e *evConn) step() (bool, error) {
 		if e.i <= e.count {
 			e.phase = phRetr
 			return true, e.send("RETR " + strconv.FormatInt(e.i, 10))
+		}
+		if e.total != e.octets {
+			return false, fmt.Errorf("RETR sizes add up to %d octets, STAT said %d", e.total, e.octets)
 		}
 		e.phase = phQuit
 		return true, e.send("QUIT")
@@ -228,10 +240,11 @@ func (e *evConn) step() (bool, error) {
 		return true, e.send("STAT")
 	case phStat:
 		v, ok := field(line, 1)
-		if !ok {
+		o, ok2 := field(line, 2)
+		if !ok || !ok2 {
 			return false, fmt.Errorf("bad STAT reply %q", line)
 		}
-		e.count = v
+		e.count, e.octets = v, o
 		e.phase = phUIDL
 		return true, e.send("UIDL")
 	case phUIDL:
@@ -260,7 +273,7 @@ func (e *evConn) send(cmd string) error {
 	b = append(b, '\r', '\n')
 	e.cmd = b
 	for len(b) > 0 {
-		n, err := syscall.Write(e.fd, b)
+		n, err := rawWrite(e.fd, b)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -20,15 +20,21 @@ import (
 // ("fullserver"); it also runs when the variable is empty.
 // POP3_BENCH_FULLSERVER_CF adds main.cf lines (e.g.
 // "login_trusted_networks = 127.0.0.0/8", which exempts the load
-// generator's logins from the auth penalty).
+// generator's logins from the auth penalty). POP3_BENCH_FULLSERVER_ALT
+// names a fullserver binary built elsewhere (another commit) that runs
+// beside it as the contender "fullserver-alt", with the same
+// configuration: a same-run comparison of two builds.
 
 const fullserverName = "fullserver"
 
-// startFullserver builds and starts the fullserver serving the Maildirs
-// homes/<user>/Maildir over POP3 and returns its address and PID.
-func startFullserver(b *testing.B, homes, scheme string) (string, int) {
+// startFullserver starts the fullserver binary bin (built from this tree
+// when "") serving the Maildirs homes/<user>/Maildir over POP3 and
+// returns its address and PID.
+func startFullserver(b *testing.B, bin, homes, scheme string) (string, int) {
 	dir := testutil.SharedDir(b) // reachable by mail_owner after the privilege drop
-	bin := testutil.BuildFullserver(b, dir, nil)
+	if bin == "" {
+		bin = testutil.BuildFullserver(b, dir, nil)
+	}
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		b.Fatal(err)

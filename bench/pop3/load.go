@@ -136,13 +136,14 @@ func blockSession(addr, user, pass string) (int64, error) {
 		return 0, err
 	}
 	count, ok := field(st, 1)
-	if !ok {
+	octets, ok2 := field(st, 2)
+	if !ok || !ok2 {
 		return 0, fmt.Errorf("bad STAT reply %q", st)
 	}
 	if _, err := c.cmd("UIDL"); err != nil {
 		return 0, err
 	}
-	if err := c.skipBody(); err != nil {
+	if _, err := c.skipBody(); err != nil {
 		return 0, err
 	}
 	var total int64
@@ -157,10 +158,17 @@ func blockSession(addr, user, pass string) (int64, error) {
 		if !ok {
 			return 0, fmt.Errorf("bad RETR reply %q", l)
 		}
-		if err := c.skipBody(); err != nil {
+		wire, err := c.skipBody()
+		if err != nil {
+			return 0, err
+		}
+		if err := checkBody(i, size, wire); err != nil {
 			return 0, err
 		}
 		total += size
+	}
+	if total != octets {
+		return 0, fmt.Errorf("RETR sizes add up to %d octets, STAT said %d", total, octets)
 	}
 	if _, err := c.cmd("QUIT"); err != nil {
 		return 0, err
@@ -194,9 +202,10 @@ func field(line []byte, n int) (int64, bool) {
 
 // blockConn is a blocking TCP socket with a read buffer.
 type blockConn struct {
-	fd   int
-	buf  []byte
-	r, w int // unread data is buf[r:w]
+	fd     int
+	buf    []byte
+	pooled *[]byte // where buf goes back to readBufs
+	r, w   int     // unread data is buf[r:w]
 }
 
 // dialBlocking connects to addr (an IPv4 host:port) with a blocking
@@ -226,10 +235,21 @@ func dialBlocking(addr string, timeout time.Duration) (*blockConn, error) {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("connect", err)
 	}
-	return &blockConn{fd: fd, buf: make([]byte, 64<<10)}, nil
+	c := &blockConn{fd: fd, pooled: readBufs.Get().(*[]byte)}
+	c.buf = *c.pooled
+	return c, nil
 }
 
-func (c *blockConn) close() { syscall.Close(c.fd) }
+// readBufs keeps the connections' read buffers for the next sessions
+// (a buffer grown for a large reply goes back grown).
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+func (c *blockConn) close() {
+	syscall.Close(c.fd)
+	*c.pooled = c.buf
+	readBufs.Put(c.pooled)
+	c.buf, c.pooled = nil, nil
+}
 
 // fill reads more data into the buffer, first moving the unread part
 // from keep on to its start (or growing it when full).
@@ -242,7 +262,7 @@ func (c *blockConn) fill() error {
 		c.buf = append(c.buf, make([]byte, len(c.buf))...)
 	}
 	for {
-		n, err := syscall.Read(c.fd, c.buf[c.w:])
+		n, err := rawRead(c.fd, c.buf[c.w:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -297,7 +317,7 @@ func (c *blockConn) cmdBytes(cmd []byte) ([]byte, error) {
 	}
 	cmd = append(cmd, '\r', '\n')
 	for len(cmd) > 0 {
-		n, err := syscall.Write(c.fd, cmd)
+		n, err := rawWrite(c.fd, cmd)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -309,27 +329,47 @@ func (c *blockConn) cmdBytes(cmd []byte) ([]byte, error) {
 	return c.status()
 }
 
+// bodyEnd is how a multi-line body ends on the wire: the CRLF of its
+// last line (or of the status line), then the "." line.
+const bodyEnd = "\r\n.\r\n"
+
 // skipBody skips a multi-line body up to and including its terminating
-// "." line. The unread data starts with the CRLF of the status line, so
-// the end is the first CRLF "." CRLF (a dot-stuffed line starts with
-// "..").
-func (c *blockConn) skipBody() error {
-	const end = "\r\n.\r\n"
-	from := c.r
+// "." line and returns the body's length on the wire (dot-stuffed,
+// without the "." line). The unread data starts with the CRLF of the
+// status line. Only the end of the data received is looked at, never
+// the body: CRLF "." CRLF cannot occur inside a dot-stuffed body, and
+// the server sends nothing after a reply until the next command, so the
+// reply is complete exactly when the data received so far ends with it.
+func (c *blockConn) skipBody() (int64, error) {
+	var dropped int64
 	for {
-		if i := bytes.Index(c.buf[from:c.w], []byte(end)); i >= 0 {
+		if c.w-c.r >= len(bodyEnd) && string(c.buf[c.w-len(bodyEnd):c.w]) == bodyEnd {
+			wire := dropped + int64(c.w-c.r) - int64(len(bodyEnd))
 			// Leave the terminator's CRLF unread, as status does.
-			c.r = from + i + len(end) - 2
-			return nil
+			c.r = c.w - 2
+			return wire, nil
 		}
-		// Keep the last len(end)-1 bytes: the end may straddle reads.
-		from = max(c.r, c.w-(len(end)-1))
-		c.r = from
+		// Keep only what the end may still start with.
+		if keep := c.w - (len(bodyEnd) - 1); keep > c.r {
+			dropped += int64(keep - c.r)
+			c.r = keep
+		}
 		if err := c.fill(); err != nil {
-			return err
+			return 0, err
 		}
-		from = 0
 	}
+}
+
+// checkBody checks the length on the wire of message i's body against
+// the size its RETR reply gave: no shorter, and no longer than
+// dot-stuffing can make it (one more octet for a line of at least three,
+// "." CRLF). The load generator does not read the bodies, but a server
+// cannot send less than it claims.
+func checkBody(i, size, wire int64) error {
+	if wire < size || wire > size+size/3+1 {
+		return fmt.Errorf("message %d: %d octets on the wire for a size of %d", i, wire, size)
+	}
+	return nil
 }
 
 // netSession is Session over a net.Conn with bufio, reading replies

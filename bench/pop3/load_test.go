@@ -78,11 +78,48 @@ func TestClientsAgree(t *testing.T) {
 // writes its replies a few bytes at a time, so the status lines and the
 // ends of the multi-line replies straddle reads.
 func TestBlockClientSplitReplies(t *testing.T) {
+	addr := scriptedServer(t, "+OK 2 14\r\n", 7)
+	n, err := blockSession(addr, "u", "p")
+	if err != nil || n != 14 {
+		t.Fatalf("blockSession = %d, %v; want 14 octets", n, err)
+	}
+	r := eventLoad(context.Background(), addr, "u", "p", 2, 100*time.Millisecond)
+	if r.Errors != 0 || r.Sessions < 2 || r.Bytes != 14*r.Sessions {
+		t.Fatalf("eventLoad: %v (first error %v), %d octets", r, r.FirstErr, r.Bytes)
+	}
+}
+
+// TestBlockClientChecksSizes: the load generator does not read the
+// bodies but fails a session whose server sends fewer octets than its
+// RETR reply gives, or RETR sizes that do not add up to STAT's.
+func TestBlockClientChecksSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name, stat string
+		size       int
+	}{
+		{"short body", "+OK 2 18\r\n", 9},
+		{"STAT total", "+OK 2 20\r\n", 7},
+	} {
+		addr := scriptedServer(t, tc.stat, tc.size)
+		if n, err := blockSession(addr, "u", "p"); err == nil {
+			t.Errorf("%s: blockSession = %d octets, want an error", tc.name, n)
+		}
+		r := eventLoad(context.Background(), addr, "u", "p", 2, 100*time.Millisecond)
+		if r.Errors == 0 || r.Sessions != 0 {
+			t.Errorf("%s: eventLoad: %v; want only errors", tc.name, r)
+		}
+	}
+}
+
+// scriptedServer serves sessions that answer STAT with stat and RETR of
+// any message with "+OK size octets" and the same dot-stuffed body of 8
+// octets on the wire (7 unstuffed), writing three bytes at a time.
+func scriptedServer(t *testing.T, stat string, size int) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	body := "a\r\n..b\r\n.\r\n"
 	serve := func(c net.Conn) {
 		defer c.Close()
@@ -102,11 +139,11 @@ func TestBlockClientSplitReplies(t *testing.T) {
 			case strings.HasPrefix(cmd, "USER"), strings.HasPrefix(cmd, "PASS"):
 				send("+OK\r\n")
 			case cmd == "STAT":
-				send("+OK 2 20\r\n")
+				send(stat)
 			case cmd == "UIDL":
 				send("+OK\r\n1 a\r\n2 b\r\n.\r\n")
 			case strings.HasPrefix(cmd, "RETR"):
-				send(fmt.Sprintf("+OK %d octets\r\n%s", 7, body))
+				send(fmt.Sprintf("+OK %d octets\r\n%s", size, body))
 			case cmd == "QUIT":
 				send("+OK bye\r\n")
 				return
@@ -122,12 +159,5 @@ func TestBlockClientSplitReplies(t *testing.T) {
 			go serve(c)
 		}
 	}()
-	n, err := blockSession(l.Addr().String(), "u", "p")
-	if err != nil || n != 14 {
-		t.Fatalf("blockSession = %d, %v; want 14 octets", n, err)
-	}
-	r := eventLoad(context.Background(), l.Addr().String(), "u", "p", 2, 100*time.Millisecond)
-	if r.Errors != 0 || r.Sessions < 2 || r.Bytes != 14*r.Sessions {
-		t.Fatalf("eventLoad: %v (first error %v), %d octets", r, r.FirstErr, r.Bytes)
-	}
+	return l.Addr().String()
 }

@@ -130,6 +130,11 @@ type countedConn struct {
 	closed bool
 }
 
+// PassThrough returns the connection countedConn wraps: it changes
+// nothing in what is read or written (pop3.PassThroughConn), so a POP3
+// session may use the socket directly.
+func (c *countedConn) PassThrough() net.Conn { return c.Conn }
+
 func (c *countedConn) Close() error {
 	if !c.closed {
 		c.closed = true
