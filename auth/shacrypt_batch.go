@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/yubinmail/yubin/auth/internal/sha512x8"
 )
@@ -34,6 +35,7 @@ const (
 type sha512CryptJob struct {
 	rounds  int
 	c, p, s []byte
+	arrived time.Time
 	done    bool
 }
 
@@ -44,15 +46,34 @@ type laneScheduler struct {
 	cond    sync.Cond
 	pending []*sha512CryptJob
 	running int // batches being computed
+	// lastEnd and lastSize describe the batch that ended last.
+	lastEnd  time.Time
+	lastSize int
+	// timerArmed is set while a timer will wake the waiters at the
+	// end of a gathering window.
+	timerArmed bool
+	// window and busyGap are laneGatherWindow and laneBusyGap, set
+	// otherwise by tests.
+	window, busyGap time.Duration
 	// batches counts computed batches by size (index 0 unused), for
 	// tests and benchmarks.
 	batches [sha512x8.Lanes + 1]int
 }
 
+const (
+	// laneGatherWindow is how long a hash arriving when no batch runs
+	// waits for company, at most, when the server is busy.
+	laneGatherWindow = time.Millisecond
+	// laneBusyGap defines busy: a batch of two or more hashes ended
+	// less than this long ago. A login on a server that is not busy
+	// never waits.
+	laneBusyGap = 20 * time.Millisecond
+)
+
 var sha512CryptLanes = newLaneScheduler()
 
 func newLaneScheduler() *laneScheduler {
-	s := &laneScheduler{}
+	s := &laneScheduler{window: laneGatherWindow, busyGap: laneBusyGap}
 	s.cond.L = &s.mu
 	return s
 }
@@ -69,7 +90,7 @@ func (ls *laneScheduler) crypt(st *shaCryptSetting, password []byte) string {
 		return shaCrypt(st, password)
 	}
 	a, p, s := shaCryptPrepare(sha512.New(), []byte(st.salt), password)
-	j := &sha512CryptJob{rounds: st.rounds, c: a, p: p, s: s}
+	j := &sha512CryptJob{rounds: st.rounds, c: a, p: p, s: s, arrived: time.Now()}
 	ls.run(j)
 	clear(p)
 	return shaCryptEncode(st, j.c)
@@ -83,10 +104,7 @@ func (ls *laneScheduler) run(j *sha512CryptJob) {
 	defer ls.mu.Unlock()
 	ls.pending = append(ls.pending, j)
 	for !j.done {
-		// Start a batch when none is running, or on another CPU when
-		// a full batch is waiting; otherwise wait, and let the pending
-		// jobs gather into the next batch.
-		if len(ls.pending) == 0 || (ls.running > 0 && (ls.running >= runtime.GOMAXPROCS(0) || ls.sameAsHead() < sha512x8.Lanes)) {
+		if !ls.mayStart() {
 			ls.cond.Wait()
 			continue
 		}
@@ -100,8 +118,43 @@ func (ls *laneScheduler) run(j *sha512CryptJob) {
 			b.done = true
 		}
 		ls.running--
+		ls.lastEnd, ls.lastSize = time.Now(), len(batch)
 		ls.cond.Broadcast()
 	}
+}
+
+// mayStart reports whether a caller may start a batch now: when none is
+// running, or on another CPU when a full batch is waiting. Otherwise
+// the pending jobs gather into the next batch. On a busy server a job
+// that finds no batch running still waits up to the gathering window
+// for others to join it, so that the hashes that come in one after the
+// other from many clients do not each run alone.
+func (ls *laneScheduler) mayStart() bool {
+	if len(ls.pending) == 0 {
+		return false
+	}
+	same := ls.sameAsHead()
+	if ls.running > 0 {
+		return ls.running < runtime.GOMAXPROCS(0) && same >= sha512x8.Lanes
+	}
+	if same >= sha512x8.Lanes || ls.lastSize < 2 {
+		return true
+	}
+	now := time.Now()
+	deadline := ls.pending[0].arrived.Add(ls.window)
+	if now.Sub(ls.lastEnd) >= ls.busyGap || !now.Before(deadline) {
+		return true
+	}
+	if !ls.timerArmed {
+		ls.timerArmed = true
+		time.AfterFunc(deadline.Sub(now), func() {
+			ls.mu.Lock()
+			ls.timerArmed = false
+			ls.cond.Broadcast()
+			ls.mu.Unlock()
+		})
+	}
+	return false
 }
 
 // take removes and returns the next batch: the oldest pending job and,
