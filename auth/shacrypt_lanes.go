@@ -68,8 +68,14 @@ func sha512CryptRoundsLanes(rounds int, cs, ps, ss [][]byte) {
 		}
 	}
 
-	var st sha512x8.State
-	for i := range rounds {
+	var layouts [8]*sha512x8.Layout
+	for k := range lay {
+		var err error
+		if layouts[k], err = sha512x8.NewLayout(stride, &lay[k].counts); err != nil {
+			panic("auth: SHA512-CRYPT lane layout: " + err.Error()) // the layout above is always in range
+		}
+	}
+	class := func(i int) int {
 		k := i & 1
 		if i%3 != 0 {
 			k |= 2
@@ -77,16 +83,30 @@ func sha512CryptRoundsLanes(rounds int, cs, ps, ss [][]byte) {
 		if i%7 != 0 {
 			k |= 4
 		}
-		t := buf[k*span : (k+1)*span]
-		for l := range n {
-			copy(t[l*stride+lay[k].cOff[l]:], cs[l][:64])
-		}
+		return k
+	}
+	// Round i's c is written straight into round i+1's layout.
+	k := class(0)
+	for l := range n {
+		copy(buf[k*span+l*stride+lay[k].cOff[l]:], cs[l][:64])
+	}
+	var st sha512x8.State
+	for i := range rounds {
 		st.Init()
-		if err := st.Blocks(t, stride, &lay[k].counts); err != nil {
-			panic("auth: SHA512-CRYPT lane layout: " + err.Error()) // the layout above is always in range
+		if err := st.Compress(buf[k*span:(k+1)*span], layouts[k]); err != nil {
+			panic("auth: SHA512-CRYPT lane layout: " + err.Error())
 		}
+		if i == rounds-1 {
+			break
+		}
+		k = class(i + 1)
 		for l := range n {
-			st.Sum(cs[l][:0], l)
+			st.PutSum(buf[k*span+l*stride+lay[k].cOff[l]:], l)
+		}
+	}
+	if rounds > 0 {
+		for l := range n {
+			st.PutSum(cs[l][:64], l)
 		}
 	}
 }

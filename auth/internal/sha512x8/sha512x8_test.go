@@ -217,3 +217,23 @@ func TestBlocksLayoutErrors(t *testing.T) {
 		t.Errorf("exact fit: %v", err)
 	}
 }
+
+// TestCompressShortBuffer: a Layout used on a buffer shorter than it
+// needs is refused, and the state is left alone.
+func TestCompressShortBuffer(t *testing.T) {
+	lay, err := NewLayout(2*BlockSize, &[Lanes]int{1, 2, 0, 0, 0, 0, 0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s State
+	s.Init()
+	if err := s.Compress(make([]byte, 7*2*BlockSize), lay); err != ErrLayout {
+		t.Errorf("short buffer: err %v, want ErrLayout", err)
+	}
+	if s != ivState {
+		t.Error("state changed on error")
+	}
+	if err := s.Compress(make([]byte, 7*2*BlockSize+BlockSize), lay); err != nil {
+		t.Errorf("exact fit: %v", err)
+	}
+}
