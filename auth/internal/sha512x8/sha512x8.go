@@ -3,6 +3,7 @@ package sha512x8
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 )
 
 // Lanes is the number of independent SHA-512 computations a State holds.
@@ -69,7 +70,8 @@ type Layout struct {
 // NewLayout checks and returns the layout of counts[l] blocks per lane
 // l, at offsets l*stride. A lane with a count of 0 is left unchanged.
 func NewLayout(stride int, counts *[Lanes]int) (*Layout, error) {
-	const maxBytes = 1 << 40
+	// Bounds that keep l*stride+n*BlockSize from overflowing an int.
+	const maxBytes = math.MaxInt / (2 * Lanes)
 	if stride < 0 || stride > maxBytes {
 		return nil, ErrLayout
 	}

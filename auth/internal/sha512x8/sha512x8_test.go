@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha512"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -201,8 +202,8 @@ func TestBlocksLayoutErrors(t *testing.T) {
 		{stride: 0, counts: [Lanes]int{5}},
 		{stride: -1, counts: [Lanes]int{1}},
 		{stride: 0, counts: [Lanes]int{-1}},
-		{stride: 1 << 62, counts: [Lanes]int{0, 1}},
-		{stride: 0, counts: [Lanes]int{1 << 60}},
+		{stride: math.MaxInt / 4, counts: [Lanes]int{0, 1}},
+		{stride: 0, counts: [Lanes]int{math.MaxInt / 64}},
 	} {
 		before := s
 		if err := s.Blocks(buf, tc.stride, &tc.counts); err != ErrLayout {
