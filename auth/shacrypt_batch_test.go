@@ -10,6 +10,13 @@ import (
 	"github.com/yubinmail/yubin/auth/internal/sha512x8"
 )
 
+// skipWithoutLanes skips tests of batching where there is none.
+func skipWithoutLanes(t *testing.T) {
+	if !sha512x8.Accelerated() {
+		t.Skip("no AVX-512: SHA512-CRYPT is never batched on this CPU")
+	}
+}
+
 // holdScheduler marks every CPU of ls busy, so that jobs queue up, and
 // returns a function that waits for n pending jobs and frees the CPUs.
 func holdScheduler(t *testing.T, ls *laneScheduler) func(n int) {
@@ -39,9 +46,7 @@ func holdScheduler(t *testing.T, ls *laneScheduler) func(n int) {
 // them, and checks that the hashes ran as batches of 8, 8 and 4 (on
 // AVX-512) and that every result equals the scalar one.
 func TestLaneSchedulerBatches(t *testing.T) {
-	if !sha512x8.Accelerated() {
-		t.Skip("no AVX-512: SHA512-CRYPT is never batched on this CPU")
-	}
+	skipWithoutLanes(t)
 	ls := newLaneScheduler()
 	release := holdScheduler(t, ls)
 	const n = 20
@@ -127,9 +132,7 @@ func busyScheduler(window time.Duration) *laneScheduler {
 // after the other within the window run as one batch, which starts as
 // soon as it is full, long before the window ends.
 func TestLaneSchedulerGathersWhenBusy(t *testing.T) {
-	if !sha512x8.Accelerated() {
-		t.Skip("no AVX-512: SHA512-CRYPT is never batched on this CPU")
-	}
+	skipWithoutLanes(t)
 	const window = 20 * time.Second
 	ls := busyScheduler(window)
 	st := &shaCryptSetting{id: '6', rounds: 1000, customRounds: true, salt: "gather"}
@@ -156,9 +159,7 @@ func TestLaneSchedulerGathersWhenBusy(t *testing.T) {
 // TestLaneSchedulerWindowEnds: a hash that finds no company within the
 // window runs alone once the window is over.
 func TestLaneSchedulerWindowEnds(t *testing.T) {
-	if !sha512x8.Accelerated() {
-		t.Skip("no AVX-512: SHA512-CRYPT is never batched on this CPU")
-	}
+	skipWithoutLanes(t)
 	const window = 30 * time.Millisecond
 	ls := busyScheduler(window)
 	st := &shaCryptSetting{id: '6', rounds: 1000, customRounds: true, salt: "alone"}

@@ -9,29 +9,25 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"regexp"
 )
 
-var k512 = [80]uint64{
-	0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,
-	0x3956c25bf348b538, 0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118,
-	0xd807aa98a3030242, 0x12835b0145706fbe, 0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2,
-	0x72be5d74f27b896f, 0x80deb1fe3b1696b1, 0x9bdc06a725c71235, 0xc19bf174cf692694,
-	0xe49b69c19ef14ad2, 0xefbe4786384f25e3, 0x0fc19dc68b8cd5b5, 0x240ca1cc77ac9c65,
-	0x2de92c6f592b0275, 0x4a7484aa6ea6e483, 0x5cb0a9dcbd41fbd4, 0x76f988da831153b5,
-	0x983e5152ee66dfab, 0xa831c66d2db43210, 0xb00327c898fb213f, 0xbf597fc7beef0ee4,
-	0xc6e00bf33da88fc2, 0xd5a79147930aa725, 0x06ca6351e003826f, 0x142929670a0e6e70,
-	0x27b70a8546d22ffc, 0x2e1b21385c26c926, 0x4d2c6dfc5ac42aed, 0x53380d139d95b3df,
-	0x650a73548baf63de, 0x766a0abb3c77b2a8, 0x81c2c92e47edaee6, 0x92722c851482353b,
-	0xa2bfe8a14cf10364, 0xa81a664bbc423001, 0xc24b8b70d0f89791, 0xc76c51a30654be30,
-	0xd192e819d6ef5218, 0xd69906245565a910, 0xf40e35855771202a, 0x106aa07032bbd1b8,
-	0x19a4c116b8d2d0c8, 0x1e376c085141ab53, 0x2748774cdf8eeb99, 0x34b0bcb5e19b48a8,
-	0x391c0cb3c5c95a63, 0x4ed8aa4ae3418acb, 0x5b9cca4f7763e373, 0x682e6ff3d6b2b8a3,
-	0x748f82ee5defb2fc, 0x78a5636f43172f60, 0x84c87814a1f0ab72, 0x8cc702081a6439ec,
-	0x90befffa23631e28, 0xa4506cebde82bde9, 0xbef9a3f7b2c67915, 0xc67178f2e372532b,
-	0xca273eceea26619c, 0xd186b8c721c0c207, 0xeada7dd6cde0eb1e, 0xf57d4f7fee6ed178,
-	0x06f067aa72176fba, 0x0a637dc5a2c898a6, 0x113f9804bef90dae, 0x1b710b35131c471b,
-	0x28db77f523047d84, 0x32caab7b40c72493, 0x3c9ebe0a15c9bebc, 0x431d67c49c100d4c,
-	0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
+// readK512 takes the 80 round constants from generic.go, so that the
+// table is written once.
+func readK512() []string {
+	src, err := os.ReadFile("generic.go")
+	if err != nil {
+		log.Fatal(err)
+	}
+	i := bytes.Index(src, []byte("var k512 = [80]uint64{"))
+	if i < 0 {
+		log.Fatal("generic.go: no k512 table")
+	}
+	ks := regexp.MustCompile(`0x[0-9a-f]{16}`).FindAllString(string(src[i:]), 80)
+	if len(ks) != 80 {
+		log.Fatalf("generic.go: %d round constants, want 80", len(ks))
+	}
+	return ks
 }
 
 var out bytes.Buffer
@@ -53,6 +49,25 @@ func ternImm(f func(x, y, z bool) bool) int {
 
 func z(n int) string { return fmt.Sprintf("Z%d", n) }
 
+// xor3Of writes dst = (src >>> r1) ^ (src >>> r2) ^ (src op3 r3), op3
+// being VPRORQ (a rotation) or VPSRLQ (a shift); tmp1 and tmp2 are
+// scratch. These are SHA-512's Σ0, Σ1, σ0 and σ1.
+func xor3Of(src, dst, tmp1, tmp2 string, r1, r2 int, op3 string, r3, imm int) {
+	p("\tVPRORQ $%d, %s, %s", r1, src, dst)
+	p("\tVPRORQ $%d, %s, %s", r2, src, tmp1)
+	p("\t%s $%d, %s, %s", op3, r3, src, tmp2)
+	p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", imm, tmp2, tmp1, dst)
+}
+
+// addTern writes h += f(x, y, z) + sum, f being the VPTERNLOGQ function
+// imm, computed in tmp.
+func addTern(h, x, y, zz, sum, tmp string, imm int) {
+	p("\tVMOVDQA64 %s, %s", x, tmp)
+	p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", imm, zz, y, tmp)
+	p("\tVPADDQ %s, %s, %s", sum, h, h)
+	p("\tVPADDQ %s, %s, %s", tmp, h, h)
+}
+
 func main() {
 	xor3 := ternImm(func(x, y, z bool) bool { return x != y != z })
 	// ch: x=e, y=f, z=g.
@@ -71,8 +86,8 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
-	for i, k := range k512 {
-		p("DATA k512<>+%d(SB)/8, $0x%016x", i*8, k)
+	for i, k := range readK512() {
+		p("DATA k512<>+%d(SB)/8, $%s", i*8, k)
 	}
 	p("GLOBL k512<>(SB), RODATA|NOPTR, $%d", 80*8)
 	p("")
@@ -111,8 +126,7 @@ func main() {
 	// round t lives in Z((r - t) mod 8).
 	reg := func(role, t int) string { return z(((role-t)%8 + 8) % 8) }
 	const t0, t1, t2, t3 = 24, 25, 26, 27
-	const s0, s1, s2 = 28, 29, 27
-	_ = s2
+	const s0, s1 = 28, 29
 	for t := 0; t < 80; t++ {
 		wr := z(8 + t%16)
 		if t >= 16 {
@@ -121,15 +135,9 @@ func main() {
 			w2 := z(8 + (t-2)%16)
 			w7 := z(8 + (t-7)%16)
 			w15 := z(8 + (t-15)%16)
-			p("\tVPRORQ $1, %s, %s", w15, z(s0))
-			p("\tVPRORQ $8, %s, %s", w15, z(s1))
-			p("\tVPSRLQ $7, %s, %s", w15, z(t3))
-			p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t3), z(s1), z(s0))
+			xor3Of(w15, z(s0), z(s1), z(t3), 1, 8, "VPSRLQ", 7, xor3)
 			p("\tVPADDQ %s, %s, %s", z(s0), wr, wr)
-			p("\tVPRORQ $19, %s, %s", w2, z(s0))
-			p("\tVPRORQ $61, %s, %s", w2, z(s1))
-			p("\tVPSRLQ $6, %s, %s", w2, z(t3))
-			p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t3), z(s1), z(s0))
+			xor3Of(w2, z(s0), z(s1), z(t3), 19, 61, "VPSRLQ", 6, xor3)
 			p("\tVPADDQ %s, %s, %s", w7, wr, wr)
 			p("\tVPADDQ %s, %s, %s", z(s0), wr, wr)
 		}
@@ -138,24 +146,12 @@ func main() {
 		// h += K[t] + W[t] + Σ1(e) + Ch(e,f,g)
 		p("\tVPADDQ.BCST k512<>+%d(SB), %s, %s", t*8, h, h)
 		p("\tVPADDQ %s, %s, %s", wr, h, h)
-		p("\tVPRORQ $14, %s, %s", e, z(t0))
-		p("\tVPRORQ $18, %s, %s", e, z(t1))
-		p("\tVPRORQ $41, %s, %s", e, z(t2))
-		p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
-		p("\tVMOVDQA64 %s, %s", e, z(t3))
-		p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", ch, g, f, z(t3))
-		p("\tVPADDQ %s, %s, %s", z(t0), h, h)
-		p("\tVPADDQ %s, %s, %s", z(t3), h, h)
+		xor3Of(e, z(t0), z(t1), z(t2), 14, 18, "VPRORQ", 41, xor3)
+		addTern(h, e, f, g, z(t0), z(t3), ch)
 		// d += T1; h = T1 + Σ0(a) + Maj(a,b,c)
 		p("\tVPADDQ %s, %s, %s", h, d, d)
-		p("\tVPRORQ $28, %s, %s", a, z(t0))
-		p("\tVPRORQ $34, %s, %s", a, z(t1))
-		p("\tVPRORQ $39, %s, %s", a, z(t2))
-		p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
-		p("\tVMOVDQA64 %s, %s", a, z(t3))
-		p("\tVPTERNLOGQ $0x%02x, %s, %s, %s", maj, c, b, z(t3))
-		p("\tVPADDQ %s, %s, %s", z(t0), h, h)
-		p("\tVPADDQ %s, %s, %s", z(t3), h, h)
+		xor3Of(a, z(t0), z(t1), z(t2), 28, 34, "VPRORQ", 39, xor3)
+		addTern(h, a, b, c, z(t0), z(t3), maj)
 	}
 	// After 80 rounds (a multiple of 8) every role is back in its
 	// register. Add into the state, only for the lanes in the mask.
