@@ -132,5 +132,8 @@ func verifyCrypt(data []byte, password string, _ *VerifyOptions) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if st.id == '6' {
+		return eqs(sha512Crypt(st, []byte(password)), s), nil
+	}
 	return eqs(shaCrypt(st, []byte(password)), s), nil
 }

@@ -70,8 +70,17 @@ func shaCrypt(st *shaCryptSetting, password []byte) string {
 	} else {
 		newHash = sha512.New
 	}
-	salt := []byte(st.salt)
 	h := newHash()
+	a, p, s := shaCryptPrepare(h, []byte(st.salt), password)
+	c := shaCryptRounds(h, st.rounds, a, p, s)
+	clear(p)
+	return shaCryptEncode(st, c)
+}
+
+// shaCryptPrepare computes digest A (the first round's input) and the P
+// and S sequences of Drepper's specification, steps 1-20.
+func shaCryptPrepare(h hash.Hash, salt, password []byte) (a, p, s []byte) {
+	h.Reset()
 	size := h.Size()
 
 	// Digest B = H(password, salt, password).
@@ -96,7 +105,7 @@ func shaCrypt(st *shaCryptSetting, password []byte) string {
 			h.Write(password)
 		}
 	}
-	a := h.Sum(make([]byte, 0, size))
+	a = h.Sum(make([]byte, 0, size))
 
 	// Digest DP and the P sequence.
 	h.Reset()
@@ -104,7 +113,7 @@ func shaCrypt(st *shaCryptSetting, password []byte) string {
 		h.Write(password)
 	}
 	dp := h.Sum(make([]byte, 0, size))
-	p := repeatTo(dp, len(password))
+	p = repeatTo(dp, len(password))
 
 	// Digest DS and the S sequence.
 	h.Reset()
@@ -112,11 +121,14 @@ func shaCrypt(st *shaCryptSetting, password []byte) string {
 		h.Write(salt)
 	}
 	ds := h.Sum(make([]byte, 0, size))
-	s := repeatTo(ds, len(salt))
+	s = repeatTo(ds, len(salt))
+	return a, p, s
+}
 
-	// The rounds.
-	c := a
-	for i := 0; i < st.rounds; i++ {
+// shaCryptRounds runs the specification's step 21 on c (digest A),
+// which it overwrites with and returns as the final digest.
+func shaCryptRounds(h hash.Hash, rounds int, c, p, s []byte) []byte {
+	for i := 0; i < rounds; i++ {
 		h.Reset()
 		if i&1 != 0 {
 			h.Write(p)
@@ -136,16 +148,19 @@ func shaCrypt(st *shaCryptSetting, password []byte) string {
 		}
 		c = h.Sum(c[:0])
 	}
-	clear(p)
+	return c
+}
 
-	out := make([]byte, 0, 3+len("rounds=$")+10+len(salt)+1+86)
+// shaCryptEncode formats the final digest c as a crypt string.
+func shaCryptEncode(st *shaCryptSetting, c []byte) string {
+	out := make([]byte, 0, 3+len("rounds=$")+10+len(st.salt)+1+86)
 	out = append(out, '$', st.id, '$')
 	if st.customRounds {
 		out = append(out, "rounds="...)
 		out = strconv.AppendInt(out, int64(st.rounds), 10)
 		out = append(out, '$')
 	}
-	out = append(out, salt...)
+	out = append(out, st.salt...)
 	out = append(out, '$')
 	if st.id == '5' {
 		for i := range 10 {

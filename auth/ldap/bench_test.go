@@ -136,9 +136,17 @@ func processWithArg(b *testing.B, arg string) int {
 	return 0
 }
 
+// passAttrsConf is benchConf with the passwords fetched from the
+// directory (auth_bind = no, userPassword read by the service account)
+// and verified by the server itself, as with seed 003's other layout.
+func passAttrsConf(s *testutil.Slapd) string {
+	return strings.Replace(benchConf(s), "auth_bind = yes", "auth_bind = no\npass_attrs = uid=user,userPassword=password", 1)
+}
+
 // side is one server under measurement.
 type side struct {
 	name   string
+	users  []string // who logs in, in turn
 	cl     *dovecotauth.Client
 	pid    int // the server process (with its children)
 	logins int64
@@ -163,10 +171,7 @@ func (sd *side) round(b *testing.B, d time.Duration, slapdPID int) {
 		go func() {
 			defer wg.Done()
 			for i := g; time.Since(start) < d; i++ {
-				u := "alice"
-				if i%2 == 0 {
-					u = "bob"
-				}
+				u := sd.users[i%len(sd.users)]
 				if _, err := sd.cl.Login(context.Background(), benchConn, u, user(u).Password); err != nil {
 					failed.Add(1)
 				}
@@ -194,7 +199,9 @@ func (sd *side) rate() float64                     { return float64(sd.logins) /
 // behind yubin's auth service), and Dovecot 2.3's dovecot-ldap behind
 // its auth process, each its own process, both asked through their
 // auth-client sockets by the same client, with the auth cache off
-// (cold: every login is a search and a bind) and on (warm). It reports
+// (cold: every login is a search and a bind) and on (warm); and cold
+// with the password read from the directory and verified by the server
+// (cold-passattrs: alice's SHA512-CRYPT, a search per login). It reports
 // logins per second and CPU time per login of each server (with its
 // children), of slapd and of the client.
 //
@@ -202,13 +209,22 @@ func (sd *side) rate() float64                     { return float64(sd.logins) /
 func BenchmarkSlapdVsDovecot(b *testing.B) {
 	s := testutil.SharedSlapd(b)
 	conf := benchConf(s)
-	for _, warm := range []bool{false, true} {
-		mode := map[bool]string{false: "cold", true: "warm"}[warm]
-		b.Run(mode, func(b *testing.B) {
+	for _, m := range []struct {
+		name  string
+		warm  bool
+		conf  string
+		users []string
+	}{
+		{"cold", false, conf, []string{"alice", "bob"}},
+		{"warm", true, conf, []string{"alice", "bob"}},
+		{"cold-passattrs", false, passAttrsConf(s), []string{"alice"}},
+	} {
+		warm, conf := m.warm, m.conf
+		b.Run(m.name, func(b *testing.B) {
 			client := func(path string) *dovecotauth.Client {
 				cl := &dovecotauth.Client{Path: path, AllowPlaintext: true, NoPenalty: true, Timeout: 10 * time.Second}
 				b.Cleanup(func() { cl.Close() })
-				for _, u := range []string{"alice", "bob"} { // connections made, caches filled
+				for _, u := range m.users { // connections made, caches filled
 					if _, err := cl.Login(context.Background(), benchConn, u, user(u).Password); err != nil {
 						b.Fatalf("first login of %s at %s: %v", u, path, err)
 					}
@@ -216,9 +232,9 @@ func BenchmarkSlapdVsDovecot(b *testing.B) {
 				return cl
 			}
 			ypath, ypid := startFullserver(b, conf, warm)
-			y := &side{name: "yubin", cl: client(ypath), pid: ypid}
+			y := &side{name: "yubin", users: m.users, cl: client(ypath), pid: ypid}
 			path, pid := startDovecotLDAP(b, conf, warm)
-			d := &side{name: "dovecot", cl: client(path), pid: pid}
+			d := &side{name: "dovecot", users: m.users, cl: client(path), pid: pid}
 			b.ResetTimer()
 			for i := range b.N {
 				// Alternate who goes first, against drifts in the

@@ -2,12 +2,14 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/yubinmail/yubin/auth/sqldb"
 	"github.com/yubinmail/yubin/auth/sqldb/mysql"
 	"github.com/yubinmail/yubin/auth/sqldb/pgsql"
+	"github.com/yubinmail/yubin/auth/sqldb/sqlite"
 	"github.com/yubinmail/yubin/internal/testutil"
 )
 
@@ -144,65 +147,129 @@ func dovecotAuthCPU(conf string) time.Duration {
 var benchConn = &auth.ConnInfo{Service: "imap",
 	LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 143}, RemoteAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
 
-// benchLogins runs PLAIN logins of the table's users through the
-// auth-client socket at path and reports logins/s and the CPU time per
-// login of this process plus, for Dovecot (dovecotConf not empty), its
-// auth process: the server's and the client's work, not the database's.
-func benchLogins(b *testing.B, path, dovecotConf string, warm bool) {
-	cl := &dovecotauth.Client{Path: path, AllowPlaintext: true, NoPenalty: true, Timeout: 30 * time.Second}
-	defer cl.Close()
-	ctx := context.Background()
-	login := func(i int) {
-		u := i % benchUsers
-		id, err := cl.Login(ctx, benchConn, fmt.Sprintf("user%d@example.com", u), fmt.Sprintf("pw%d", u))
-		if err != nil || id == nil {
-			b.Errorf("login user%d: %v", u, err)
-		}
-	}
-	login(0)
-	if warm {
-		for i := range benchUsers {
-			login(i)
-		}
-	}
-	var n atomic.Int64
-	b.SetParallelism(8)
-	cpu := func() time.Duration {
-		if dovecotConf != "" {
-			return cpuTime() + dovecotAuthCPU(dovecotConf)
-		}
-		return cpuTime()
-	}
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpu()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			login(int(n.Add(1)))
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "logins/s")
-	b.ReportMetric(float64((cpu()-cpu0).Microseconds())/float64(b.N), "cpu-µs/login")
+// benchClients is how many logins are in flight at once.
+const benchClients = 16
+
+// benchSide is one server under measurement and what its rounds added
+// up to.
+type benchSide struct {
+	name        string
+	cl          *dovecotauth.Client
+	dovecotConf string // the Dovecot's config, "" for yubin (in this process)
+	logins      int64
+	wall, cpu   time.Duration
 }
 
-// benchAgainstDovecot measures yubin and Dovecot, cold (no cache: a
-// query and a SHA512-CRYPT per login) and warm (auth cache), in one run.
+// cpuNow is the CPU time (user+system) of this process (the client, and
+// for yubin the server too) plus, for Dovecot, its auth processes: the
+// server's and the client's work, not the database's.
+func (sd *benchSide) cpuNow() time.Duration {
+	if sd.dovecotConf != "" {
+		return cpuTime() + dovecotAuthCPU(sd.dovecotConf)
+	}
+	return cpuTime()
+}
+
+// login logs user i%benchUsers in.
+func (sd *benchSide) login(ctx context.Context, i int) error {
+	u := i % benchUsers
+	id, err := sd.cl.Login(ctx, benchConn, fmt.Sprintf("user%d@example.com", u), fmt.Sprintf("pw%d", u))
+	if err == nil && id == nil {
+		err = fmt.Errorf("no identity")
+	}
+	if err != nil {
+		return fmt.Errorf("%s: login user%d: %w", sd.name, u, err)
+	}
+	return nil
+}
+
+// round runs PLAIN logins from benchClients goroutines for d.
+func (sd *benchSide) round(b *testing.B, d time.Duration) {
+	var n atomic.Int64
+	var failed atomic.Pointer[error]
+	cpu0, start := sd.cpuNow(), time.Now()
+	var wg sync.WaitGroup
+	for g := range benchClients {
+		wg.Go(func() {
+			for i := g; time.Since(start) < d; i += benchClients {
+				if err := sd.login(context.Background(), i); err != nil {
+					failed.Store(&err)
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	sd.wall += time.Since(start)
+	sd.cpu += sd.cpuNow() - cpu0
+	sd.logins += n.Load()
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+}
+
+// benchAgainstDovecot measures yubin and Dovecot against the same
+// database in the same run, in interleaved one-second rounds (b.N
+// rounds: use -benchtime 6x), cold (no cache: a query and a
+// SHA512-CRYPT per login) and warm (auth cache). It reports logins per
+// second of each and their ratio, and CPU time per login of each (see
+// benchSide.cpuNow) and their ratio: on a shared machine the CPU
+// figures are the ones to trust.
 func benchAgainstDovecot(b *testing.B, driver, connect string, drv sqldb.Driver) {
 	conf := benchConf(b, driver, connect)
 	for _, warm := range []bool{false, true} {
-		name := "cold"
-		if warm {
-			name = "warm"
-		}
-		yubin := yubinAuthSocket(b, conf, drv, warm)
-		dovecot, dconf := dovecotAuthSocket(b, conf, warm)
-		b.Run("yubin-"+name, func(b *testing.B) { benchLogins(b, yubin, "", warm) })
-		b.Run("dovecot-"+name, func(b *testing.B) { benchLogins(b, dovecot, dconf, warm) })
+		name := map[bool]string{false: "cold", true: "warm"}[warm]
+		b.Run(name, func(b *testing.B) {
+			ypath := yubinAuthSocket(b, conf, drv, warm)
+			dpath, dconf := dovecotAuthSocket(b, conf, warm)
+			client := func(path string) *dovecotauth.Client {
+				cl := &dovecotauth.Client{Path: path, AllowPlaintext: true, NoPenalty: true, Timeout: 30 * time.Second}
+				b.Cleanup(func() { cl.Close() })
+				return cl
+			}
+			y := &benchSide{name: "yubin", cl: client(ypath)}
+			d := &benchSide{name: "dovecot", cl: client(dpath), dovecotConf: dconf}
+			for _, sd := range []*benchSide{y, d} {
+				n := 1
+				if warm {
+					n = benchUsers
+				}
+				for i := range n {
+					if err := sd.login(context.Background(), i); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				// Alternate who goes first, against drifts in the
+				// machine's load.
+				first, second := y, d
+				if i%2 == 1 {
+					first, second = d, y
+				}
+				first.round(b, time.Second)
+				second.round(b, time.Second)
+			}
+			b.StopTimer()
+			rate := func(sd *benchSide) float64 { return float64(sd.logins) / sd.wall.Seconds() }
+			per := func(sd *benchSide) float64 { return float64(sd.cpu.Microseconds()) / float64(max(sd.logins, 1)) }
+			b.ReportMetric(rate(y), "yubin-logins/s")
+			b.ReportMetric(rate(d), "dovecot-logins/s")
+			b.ReportMetric(rate(y)/rate(d), "rate-ratio")
+			b.ReportMetric(per(y), "yubin-cpu-µs/login")
+			b.ReportMetric(per(d), "dovecot-cpu-µs/login")
+			b.ReportMetric(per(d)/per(y), "cpu-ratio")
+		})
 	}
 }
 
 // BenchmarkMariaDBLoginsVsDovecot: PLAIN logins through the auth-client
 // protocol, yubin's sqldb against Dovecot 2.3 with dovecot-mysql, both
 // reading the same table over MariaDB's unix socket.
+//
+//	go test -run XXX -bench MariaDBLoginsVsDovecot -benchtime 6x ./auth/sqldb
 func BenchmarkMariaDBLoginsVsDovecot(b *testing.B) {
 	testutil.RequireBinary(b, "dovecot")
 	m := testutil.StartMariaDB(b)
@@ -219,4 +286,30 @@ func BenchmarkPostgreSQLLoginsVsDovecot(b *testing.B) {
 	p.CreateDatabase(b, "bench", "benchpw")
 	p.Exec(b, "bench", benchTable(b))
 	benchAgainstDovecot(b, "pgsql", fmt.Sprintf("host=%s port=%d dbname=bench user=bench", p.SocketDir, p.Port), pgsql.Driver)
+}
+
+// dovecotSQLiteDriver is Debian's dovecot-sqlite module.
+const dovecotSQLiteDriver = "/usr/lib/dovecot/modules/auth/libdriver_sqlite.so"
+
+// BenchmarkSQLiteLoginsVsDovecot: the same with one SQLite file, read by
+// yubin's sqlite driver (modernc.org/sqlite) and by Dovecot's
+// dovecot-sqlite.
+func BenchmarkSQLiteLoginsVsDovecot(b *testing.B) {
+	testutil.RequireBinary(b, "dovecot")
+	if _, err := os.Stat(dovecotSQLiteDriver); err != nil {
+		testutil.Unavailable(b, "Dovecot's SQLite driver (Debian package dovecot-sqlite) is not installed")
+	}
+	path := filepath.Join(testutil.SharedDir(b), "users.sqlite")
+	w, err := sql.Open("sqlite", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.Exec(benchTable(b)); err != nil {
+		b.Fatal(err)
+	}
+	w.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	benchAgainstDovecot(b, "sqlite", path, sqlite.Driver)
 }
