@@ -103,7 +103,7 @@ func (c *conn) threadAll(key *searchKey, alg string, uid bool) error {
 		form, num = 1, itemUID
 	}
 	if t.replies[form] == nil {
-		t.replies[form] = appendThreadResponse(make([]byte, 0, 16*len(uids)), t.roots(), num)
+		t.replies[form] = t.order().reply(form, num)
 	}
 	c.w.Write(t.replies[form])
 	return c.w.err
@@ -269,19 +269,20 @@ func (t *threadState) remove(uids []uint32) bool {
 		return true
 	case t.subj != nil:
 		t.subj.remove(uids)
-		return true
-	case t.graph != nil:
-		return t.graph.remove(uids)
+	case t.graph == nil || !t.graph.remove(uids):
+		return false
 	}
-	return false
+	t.order().forgetSeqs() // the sequence numbers after them moved
+	return true
 }
 
-func (t *threadState) roots() []*threadNode {
+// order is the kept threads in answer order.
+func (t *threadState) order() *threadOrder {
 	if t.subj != nil {
-		return t.subj.order.roots()
+		return &t.subj.order
 	}
 	if t.graph != nil {
-		return t.graph.order.roots()
+		return &t.graph.order
 	}
-	return nil
+	return &threadOrder{}
 }

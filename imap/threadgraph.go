@@ -65,6 +65,11 @@ type threadGroup struct {
 	out     *threadNode
 	date    int64
 	seq     uint32
+	// wire is out as sent, "(...)", with sequence numbers and with
+	// UIDs, once written: a change derives only the groups it touches
+	// again, so the others' bytes are reused (sequence numbers until an
+	// expunge shifts them).
+	wire [2][]byte
 }
 
 // threadGraph is the kept REFERENCES (bySubject) or REFS result. Items
@@ -337,7 +342,7 @@ func (g *threadGraph) regroup(before, after []*linkNode) {
 		if grp.out != nil && !bulk {
 			g.order.remove(grp)
 		}
-		grp.out = nil
+		grp.out, grp.wire = nil, [2][]byte{}
 		if len(grp.roots) == 0 {
 			if grp.subject != "" {
 				delete(g.subjects, grp.subject)
@@ -428,11 +433,30 @@ func (o *threadOrder) remove(grp *threadGroup) {
 	}
 }
 
-// roots returns the threads in answer order.
-func (o *threadOrder) roots() []*threadNode {
-	out := make([]*threadNode, len(o.groups))
-	for i, grp := range o.groups {
-		out[i] = grp.out
+// forgetSeqs drops the sequence-number form of every thread's bytes
+// (after an expunge).
+func (o *threadOrder) forgetSeqs() {
+	for _, grp := range o.groups {
+		grp.wire[0] = nil
 	}
-	return out
+}
+
+// reply is the THREAD response (form 0: sequence numbers given by num;
+// 1: UIDs), from each thread's bytes, written when missing.
+func (o *threadOrder) reply(form int, num func(*sortItem) uint32) []byte {
+	buf := make([]byte, 0, 16*len(o.groups)+16)
+	buf = append(buf, "* THREAD"...)
+	if len(o.groups) > 0 {
+		buf = append(buf, ' ')
+	}
+	for _, grp := range o.groups {
+		w := grp.wire[form]
+		if w == nil {
+			w = appendThreadMembers(append(make([]byte, 0, 16), '('), grp.out, num)
+			w = append(w, ')')
+			grp.wire[form] = w
+		}
+		buf = append(buf, w...)
+	}
+	return append(buf, "\r\n"...)
 }

@@ -1,8 +1,10 @@
 package imap
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,10 +113,21 @@ func TestThreadKeptMatchesFresh(t *testing.T) {
 				for i := range fresh {
 					fresh[i].seq = uint32(i + 1)
 				}
-				want := string(appendThreadResponse(nil, threadBy(alg, fresh), itemUID))
-				got := string(appendThreadResponse(nil, st.roots(), itemUID))
-				if got != want {
-					t.Fatalf("seed %d step %d %s (added %d, removed %v):\nkept  %s\nfresh %s", seed, step, alg, len(added), removed, got, want)
+				roots := threadBy(alg, fresh)
+				seqOf := func(it *sortItem) uint32 {
+					i, _ := slices.BinarySearchFunc(msgs, it.uid, func(m sortItem, u uint32) int { return cmp.Compare(m.uid, u) })
+					return uint32(i + 1)
+				}
+				for form, num := range []func(*sortItem) uint32{seqOf, itemUID} {
+					fnum := itemSeq
+					if form == 1 {
+						fnum = itemUID
+					}
+					want := string(appendThreadResponse(nil, roots, fnum))
+					got := string(st.order().reply(form, num))
+					if got != want {
+						t.Fatalf("seed %d step %d %s form %d (added %d, removed %v):\nkept  %s\nfresh %s", seed, step, alg, form, len(added), removed, got, want)
+					}
 				}
 			}
 		}

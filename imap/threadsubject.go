@@ -80,7 +80,7 @@ func (s *subjectThreads) detach(grp *subjectGroup, dirty map[*subjectGroup]bool,
 	if grp.out != nil && !bulk {
 		s.order.remove(&grp.threadGroup)
 	}
-	grp.out = nil
+	grp.out, grp.wire = nil, [2][]byte{}
 }
 
 // settle derives the changed groups and puts them back in order.
