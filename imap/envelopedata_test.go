@@ -1,12 +1,8 @@
 package imap
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // A FETCH ENVELOPE answered once is kept in the store: after a restart,
@@ -26,31 +22,8 @@ func TestEnvelopeKeptAcrossRestart(t *testing.T) {
 	if len(first) != 2 || !strings.Contains(first[0], `"old one"`) || !strings.Contains(first[1], `"old two"`) {
 		t.Fatalf("first FETCH: %q", first)
 	}
-	c.ok("LOGOUT")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	env.srv.Shutdown(ctx)
-
-	files, _ := filepath.Glob(filepath.Join(maildirRoot(root, "alice"), "*", "*"))
-	changed := 0
-	for _, f := range files {
-		if dir := filepath.Base(filepath.Dir(f)); dir != "cur" && dir != "new" {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nb := strings.Replace(string(b), "Subject: old", "Subject: new", 1)
-		if nb != string(b) {
-			changed++
-		}
-		if err := os.WriteFile(f, []byte(nb), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if changed != 3 {
-		t.Fatalf("changed %d of %d files", changed, len(files))
+	if changed := editBehindRestart(t, env, c, root, func(m string) string { return strings.Replace(m, "Subject: old", "Subject: new", 1) }); changed != 3 {
+		t.Fatalf("changed %d files", changed)
 	}
 
 	env2 := newTestEnvAt(t, root, nil)

@@ -15,6 +15,12 @@ type threadNode struct {
 	children []*threadNode
 	date     int64 // sort date: the message's sent date, or a dummy's first child's
 	seq      uint32
+	// In a kept link graph (threadgraph.go): the message-id the
+	// container is filed under ("": none), whether a reference or a
+	// duplicate message-id looked it up, and whether its message's
+	// step 1 made links besides its own parent link.
+	id           string
+	refd, linked bool
 }
 
 // maxThreadWalk bounds the ancestors isAncestorOf visits; a deeper

@@ -12,48 +12,8 @@ import "slices"
 // nobody referenced, that has no children and whose references made no
 // link but its own parent link is unlinked the same way; any other
 // expunge can change how later messages linked, and the graph is built
-// again.
-
-// linkNode is a container of step 1: a message, or a dummy (item nil)
-// standing for a referenced message-id that is not in the mailbox.
-type linkNode struct {
-	item     *sortItem
-	id       string // the message-id it is filed under in the table ("": none)
-	parent   *linkNode
-	children []*linkNode
-	refd     bool // a reference or a duplicate message-id looked it up
-	linked   bool // its message's step 1 made links besides its own parent link
-}
-
-func (n *linkNode) unlink() {
-	if p := n.parent; p != nil {
-		p.children = slices.DeleteFunc(p.children, func(c *linkNode) bool { return c == n })
-		n.parent = nil
-	}
-}
-
-func (n *linkNode) addChild(c *linkNode) {
-	c.unlink()
-	c.parent = n
-	n.children = append(n.children, c)
-}
-
-// isAncestorOf reports whether n is m or one of m's ancestors, as
-// threadNode.isAncestorOf does (a walk past maxThreadWalk counts as a
-// loop).
-func (n *linkNode) isAncestorOf(m *linkNode) bool {
-	if len(n.children) == 0 {
-		return n == m
-	}
-	steps := 0
-	for p := m; p != nil; p = p.parent {
-		if p == n || steps > maxThreadWalk {
-			return true
-		}
-		steps++
-	}
-	return false
-}
+// again. The graph's containers are threadNodes with id, refd and
+// linked set; the threads derived from it are copies (tree).
 
 // threadGroup is one thread of the answer: for REFERENCES the link
 // roots sharing a base subject (or one root whose subject is empty), for
@@ -61,7 +21,7 @@ func (n *linkNode) isAncestorOf(m *linkNode) bool {
 // was pruned), ordered in the answer by (date, seq).
 type threadGroup struct {
 	subject string
-	roots   []*linkNode
+	roots   []*threadNode
 	out     *threadNode
 	date    int64
 	seq     uint32
@@ -77,24 +37,24 @@ type threadGroup struct {
 // and stay valid across expunges.
 type threadGraph struct {
 	bySubject bool
-	byID      map[string]*linkNode
-	byUID     map[uint32]*linkNode
-	groupOf   map[*linkNode]*threadGroup // by link root
+	byID      map[string]*threadNode
+	byUID     map[uint32]*threadNode
+	groupOf   map[*threadNode]*threadGroup // by link root
 	subjects  map[string]*threadGroup
 	order     threadOrder
 }
 
 func newThreadGraph(bySubject bool, n int) *threadGraph {
-	return &threadGraph{bySubject: bySubject, byID: make(map[string]*linkNode, n), byUID: make(map[uint32]*linkNode, n),
-		groupOf: map[*linkNode]*threadGroup{}, subjects: map[string]*threadGroup{}}
+	return &threadGraph{bySubject: bySubject, byID: make(map[string]*threadNode, n), byUID: make(map[uint32]*threadNode, n),
+		groupOf: map[*threadNode]*threadGroup{}, subjects: map[string]*threadGroup{}}
 }
 
 // lookup returns the container of a referenced message-id, creating a
 // dummy.
-func (g *threadGraph) lookup(id string) *linkNode {
+func (g *threadGraph) lookup(id string) *threadNode {
 	n := g.byID[id]
 	if n == nil {
-		n = &linkNode{id: id}
+		n = &threadNode{id: id}
 		g.byID[id] = n
 	}
 	n.refd = true
@@ -103,13 +63,13 @@ func (g *threadGraph) lookup(id string) *linkNode {
 
 // link is step 1 for one message (the UID after every UID linked so
 // far); it returns the containers whose links it changed.
-func (g *threadGraph) link(it *sortItem, touched []*linkNode) (*linkNode, []*linkNode) {
-	var self *linkNode
+func (g *threadGraph) link(it *sortItem, touched []*threadNode) (*threadNode, []*threadNode) {
+	var self *threadNode
 	id := it.keys.MessageID
 	if old := g.byID[id]; id != "" && (old == nil || old.item == nil) {
 		self = old
 		if self == nil {
-			self = &linkNode{id: id}
+			self = &threadNode{id: id}
 			g.byID[id] = self
 		}
 	} else {
@@ -117,7 +77,7 @@ func (g *threadGraph) link(it *sortItem, touched []*linkNode) (*linkNode, []*lin
 		if old != nil {
 			old.refd = true
 		}
-		self = &linkNode{}
+		self = &threadNode{}
 	}
 	self.item = it
 	g.byUID[it.uid] = self
@@ -125,7 +85,7 @@ func (g *threadGraph) link(it *sortItem, touched []*linkNode) (*linkNode, []*lin
 	if self.parent != nil {
 		touched = append(touched, self.parent)
 	}
-	var prev *linkNode
+	var prev *threadNode
 	for _, ref := range it.keys.References {
 		r := g.lookup(ref)
 		if r == self {
@@ -153,8 +113,8 @@ func (g *threadGraph) link(it *sortItem, touched []*linkNode) (*linkNode, []*lin
 }
 
 // rootOf is the root of n's link tree; memo caches the walk.
-func rootOf(n *linkNode, memo map[*linkNode]*linkNode) *linkNode {
-	var path []*linkNode
+func rootOf(n *threadNode, memo map[*threadNode]*threadNode) *threadNode {
+	var path []*threadNode
 	r := n
 	for r.parent != nil {
 		if m, ok := memo[r]; ok {
@@ -172,11 +132,11 @@ func rootOf(n *linkNode, memo map[*linkNode]*linkNode) *linkNode {
 
 // build threads items (in UID order) from nothing.
 func (g *threadGraph) build(items []sortItem) {
-	var touched []*linkNode
+	var touched []*threadNode
 	for i := range items {
 		_, touched = g.link(&items[i], touched[:0])
 	}
-	var roots []*linkNode
+	var roots []*threadNode
 	for _, n := range g.byUID {
 		if n.parent == nil {
 			roots = append(roots, n)
@@ -193,8 +153,8 @@ func (g *threadGraph) build(items []sortItem) {
 // add links new messages, all with UIDs above those linked before, and
 // derives the threads they touched again.
 func (g *threadGraph) add(items []sortItem) {
-	memo := map[*linkNode]*linkNode{}
-	var before, touched []*linkNode
+	memo := map[*threadNode]*threadNode{}
+	var before, touched []*threadNode
 	for i := range items {
 		it := &items[i]
 		// The roots of the containers the message will touch, before.
@@ -211,7 +171,7 @@ func (g *threadGraph) add(items []sortItem) {
 		clear(memo)
 		_, touched = g.link(it, touched)
 	}
-	after := make([]*linkNode, 0, len(touched)+len(before))
+	after := make([]*threadNode, 0, len(touched)+len(before))
 	for _, n := range touched {
 		after = append(after, rootOf(n, memo))
 	}
@@ -232,8 +192,8 @@ func (g *threadGraph) remove(uids []uint32) bool {
 			return false
 		}
 	}
-	memo := map[*linkNode]*linkNode{}
-	var before, after []*linkNode
+	memo := map[*threadNode]*threadNode{}
+	var before, after []*threadNode
 	for _, u := range uids {
 		n := g.byUID[u]
 		r := rootOf(n, memo)
@@ -259,9 +219,9 @@ func (g *threadGraph) remove(uids []uint32) bool {
 
 // tree derives the thread of link root r: a copy with dummies pruned
 // (step 3) and children sorted (step 4); nil when nothing is left.
-func tree(r *linkNode) *threadNode {
+func tree(r *threadNode) *threadNode {
 	type pair struct {
-		l *linkNode
+		l *threadNode
 		t *threadNode
 	}
 	root := &threadNode{item: r.item}
@@ -290,7 +250,7 @@ func tree(r *linkNode) *threadNode {
 // regroup moves the link roots in before (the roots of what changed, as
 // they were) out of their groups and the roots in after (as they are)
 // into theirs, and derives every group that changed again.
-func (g *threadGraph) regroup(before, after []*linkNode) {
+func (g *threadGraph) regroup(before, after []*threadNode) {
 	dirty := map[*threadGroup]bool{}
 	for _, r := range before {
 		grp := g.groupOf[r]
@@ -298,10 +258,10 @@ func (g *threadGraph) regroup(before, after []*linkNode) {
 			continue
 		}
 		delete(g.groupOf, r)
-		grp.roots = slices.DeleteFunc(grp.roots, func(x *linkNode) bool { return x == r })
+		grp.roots = slices.DeleteFunc(grp.roots, func(x *threadNode) bool { return x == r })
 		dirty[grp] = true
 	}
-	trees := map[*linkNode]*threadNode{}
+	trees := map[*threadNode]*threadNode{}
 	for _, r := range after {
 		if r.parent != nil {
 			continue
@@ -311,7 +271,7 @@ func (g *threadGraph) regroup(before, after []*linkNode) {
 		}
 		if grp := g.groupOf[r]; grp != nil {
 			delete(g.groupOf, r)
-			grp.roots = slices.DeleteFunc(grp.roots, func(x *linkNode) bool { return x == r })
+			grp.roots = slices.DeleteFunc(grp.roots, func(x *threadNode) bool { return x == r })
 			dirty[grp] = true
 		}
 		if r.item == nil && len(r.children) == 0 {
@@ -375,7 +335,7 @@ func subjectKey(t *threadNode) string {
 
 // derive computes grp's thread from its link roots: steps 3 to 6 of
 // REFERENCES, or REFS' order by latest date.
-func (g *threadGraph) derive(grp *threadGroup, trees map[*linkNode]*threadNode) {
+func (g *threadGraph) derive(grp *threadGroup, trees map[*threadNode]*threadNode) {
 	list := make([]*threadNode, 0, len(grp.roots))
 	for _, r := range grp.roots {
 		t, ok := trees[r]
