@@ -118,14 +118,15 @@ func (d *msgData) resetLocked(uv uint32) {
 	d.idx = map[string]map[uint32]dataLoc{}
 }
 
-// currentLocked reports whether d.f is still the folder's file.
-func (d *msgData) currentLocked(path string) bool {
+// currentLocked reports whether d.f is still the folder's file, with
+// d.f's FileInfo.
+func (d *msgData) currentLocked(path string) (os.FileInfo, bool) {
 	fi, err := d.f.Stat()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	pi, err := os.Stat(path)
-	return err == nil && os.SameFile(fi, pi)
+	return fi, err == nil && os.SameFile(fi, pi)
 }
 
 // loadLocked brings the index up to the file (d.mu held): read at
@@ -134,8 +135,12 @@ func (d *msgData) currentLocked(path string) bool {
 // rewritten.
 func (d *msgData) loadLocked(m *mbox) error {
 	path := filepath.Join(m.dir, msgDataFile)
-	if uv, _ := m.live(0); d.idx == nil || uv != d.uidValidity || d.f != nil && !d.currentLocked(path) {
+	if uv, _ := m.live(0); d.idx == nil || uv != d.uidValidity {
 		d.resetLocked(uv)
+	} else if d.f != nil {
+		if _, ok := d.currentLocked(path); !ok {
+			d.resetLocked(uv)
+		}
 	}
 	if d.f == nil {
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -147,7 +152,11 @@ func (d *msgData) loadLocked(m *mbox) error {
 		}
 		d.f = f
 	}
-	if err := d.catchUpLocked(m, false); err != nil {
+	fi, err := d.f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := d.catchUpLocked(m, fi, false); err != nil {
 		return err
 	}
 	if n := d.liveLocked(); d.records >= msgDataRewriteMin && d.records-n >= n {
@@ -165,11 +174,7 @@ func (d *msgData) loadLocked(m *mbox) error {
 // catchUpLocked indexes the records after d.size (all of them when the
 // file shrank). locked: the caller holds the file's flock, and a torn
 // tail is cut and a file of another UIDVALIDITY started again.
-func (d *msgData) catchUpLocked(m *mbox, locked bool) error {
-	fi, err := d.f.Stat()
-	if err != nil {
-		return err
-	}
+func (d *msgData) catchUpLocked(m *mbox, fi os.FileInfo, locked bool) error {
 	if fi.Size() < d.size {
 		f := d.f
 		d.f = nil
@@ -186,12 +191,18 @@ func (d *msgData) catchUpLocked(m *mbox, locked bool) error {
 		}
 		d.size = msgDataHeader
 	}
-	if fi.Size() == d.size && !locked {
+	if fi.Size() == d.size {
 		return nil
 	}
-	_, live := m.liveSet()
+	// A whole file is checked against the folder's UIDs at once; a
+	// tail another process appended, record by record.
+	isLive := func(uid uint32) bool { _, ok := m.live(uid); return ok }
+	if d.size == msgDataHeader {
+		_, live := m.liveSet()
+		isLive = func(uid uint32) bool { return live[uid] }
+	}
 	end, records, err := scanMsgRecords(io.NewSectionReader(d.f, d.size, fi.Size()-d.size), d.size, func(uid uint32, name string, off int64, n uint32) {
-		if !live[uid] {
+		if !isLive(uid) {
 			return
 		}
 		byUID := d.idx[name]
@@ -226,8 +237,13 @@ func (d *msgData) lockLocked(m *mbox) error {
 		if err := flockFile(d.f, syscall.LOCK_EX); err != nil {
 			return err
 		}
-		if d.currentLocked(path) {
-			break
+		fi, ok := d.currentLocked(path)
+		if ok {
+			if err := d.catchUpLocked(m, fi, true); err != nil {
+				d.unlockLocked()
+				return err
+			}
+			return nil
 		}
 		d.unlockLocked()
 		if try == 10 {
@@ -235,11 +251,6 @@ func (d *msgData) lockLocked(m *mbox) error {
 		}
 		d.resetLocked(d.uidValidity)
 	}
-	if err := d.catchUpLocked(m, true); err != nil {
-		d.unlockLocked()
-		return err
-	}
-	return nil
 }
 
 func (d *msgData) unlockLocked() {
@@ -500,8 +511,10 @@ func (h *handle) SetMessageData(ctx context.Context, uid uint32, name string, da
 	d := &h.m.data
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.loadLocked(h.m); err != nil {
-		return err
+	// lockLocked catches up with the file (a half-stale file is
+	// rewritten when next read).
+	if uv, _ := h.m.live(0); d.idx == nil || uv != d.uidValidity {
+		d.resetLocked(uv)
 	}
 	if err := d.lockLocked(h.m); err != nil {
 		return err
