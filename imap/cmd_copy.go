@@ -54,6 +54,9 @@ func (c *conn) copyOrMove(uid, move bool) error {
 	// messages itself (its handle's Poll never reports them): EXISTS
 	// and RECENT after MOVE's expunges, as Dovecot orders them.
 	intoSelected := store.CanonicalName(dest) == c.sel.name
+	if code != "" {
+		c.countTrashed(dest, len(res.SourceUIDs))
+	}
 	if move {
 		if code != "" {
 			c.untaggedOK(code, "Moved UIDs.")

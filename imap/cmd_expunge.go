@@ -30,6 +30,7 @@ func (c *conn) cmdExpunge(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
+	c.lo.counts.expunged += len(gone)
 	c.writeExpunges(gone)
 	// A \Recent message expunged changes the count (RFC 3501 7.3.2),
 	// which Dovecot reports after the EXPUNGE responses.

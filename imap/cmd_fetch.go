@@ -109,6 +109,12 @@ func (c *conn) cmdFetch(tag string, uid bool) error {
 		}
 	}
 	f := &fetcher{c: c, items: items, needFlags: needFlags, seenNow: seenNow}
+	for i := range items {
+		if items[i].name == "ENVELOPE" {
+			f.envelopes = c.storedEnvelopes(set)
+			break
+		}
+	}
 	err = c.sel.mb.Messages(c.ctx(), set, func(m *store.MessageInfo) error {
 		if mods.changedSince > 0 && m.ModSeq <= mods.changedSince {
 			return nil
@@ -189,6 +195,9 @@ type fetcher struct {
 	// incomplete is set when a message's content was gone and not
 	// every item could be answered from the cache.
 	incomplete bool
+	// envelopes are the stored ENVELOPEs (EnvelopeDataName) of the
+	// fetched messages, by UID; nil when the mailbox keeps none.
+	envelopes map[uint32][]byte
 }
 
 func (f *fetcher) message(m *store.MessageInfo) error {
@@ -204,7 +213,7 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 		}
 	}()
 	for i := range f.items {
-		if f.items[i].needsContent() {
+		if _, stored := f.envelopes[m.UID]; f.items[i].needsContent() && !(f.items[i].name == "ENVELOPE" && stored) {
 			var err error
 			msg, err = c.openMessage(m)
 			if errors.Is(err, store.ErrNoSuchMessage) {
@@ -269,6 +278,12 @@ func (f *fetcher) message(m *store.MessageInfo) error {
 			c.w.str("EMAILID (" + emailID(m) + ")")
 		case "THREADID":
 			c.w.str("THREADID NIL")
+		case "ENVELOPE":
+			if ok, err := f.writeEnvelope(msg, m.UID); err != nil {
+				return err
+			} else if !ok && !c.writeExpungedItem(it, m) {
+				f.incomplete = true
+			}
 		default:
 			if msg == nil {
 				if !c.writeExpungedItem(it, m) {

@@ -231,9 +231,11 @@ func (c *conn) cmdClose(tag string, _ bool) error {
 		return err
 	}
 	if !c.sel.readOnly && c.sel.rights&RightExpunge != 0 {
-		if _, err := c.sel.mb.Expunge(c.ctx(), nil); err != nil {
+		gone, err := c.sel.mb.Expunge(c.ctx(), nil)
+		if err != nil {
 			c.log.Warn("imap: expunge on CLOSE failed", "err", err)
 		}
+		c.lo.counts.expunged += len(gone)
 	}
 	c.unselect()
 	return nil

@@ -86,10 +86,12 @@ func (c *conn) cmdStore(tag string, uid bool) error {
 	if set.Empty() {
 		return nil
 	}
+	toDelete := c.countUndeleted(set, op, flags)
 	updated, failed, err := c.setFlags(set, op, flags, unchangedSince)
 	if err != nil {
 		return err
 	}
+	c.lo.counts.deleted += toDelete - c.countUndeleted(failed, op, flags)
 	if op != store.FlagsRemove {
 		// New keywords are announced even with .SILENT, as Dovecot
 		// does: the client's FLAGS list must name every keyword.

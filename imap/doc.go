@@ -76,10 +76,14 @@
 // keeps sort data in its index, and in the store when it is a
 // store.MessageDataStore (SortKeysDataName; DeriveMessageData computes
 // them for a store at append time), so a restarted server does not read
-// every message again. A SORT or THREAD over ALL is answered from a
+// every message again; FETCH ENVELOPE is kept there too
+// (EnvelopeDataName). A SORT or THREAD over ALL is answered from a
 // result kept per mailbox and sort program, which new and expunged
-// messages update (binary insertion) rather than sort again; results
-// equal Dovecot 2.3's on the same
+// messages update rather than sort again: SORT by binary insertion,
+// THREAD REFERENCES and REFS through RFC 5256's link graph (a new
+// message is the next step of its linking; only the threads it touches
+// are derived again), ORDEREDSUBJECT by subject group. Kept results
+// count against Server.SortCacheMessages. Results equal Dovecot 2.3's on the same
 // Maildir (TestDovecotSortThread), including its REFERENCES quirks for
 // loops, duplicate Message-IDs and subject merging. SEARCH, SORT and
 // THREAD accept any charset the server can decode (go-message's

@@ -6,11 +6,14 @@ import (
 	"time"
 
 	"github.com/yubinmail/yubin/auth/authn"
+	"github.com/yubinmail/yubin/store"
 )
 
 // Logout is how a logged-in session ended, with what Dovecot's imap
-// process puts in its "Disconnected:" line (imap_logout_format's
-// in= and out=), reported to Server.LogoutHook.
+// process puts in its "Disconnected:" line (the counters of Dovecot
+// 2.3's default imap_logout_format: in= out= deleted= expunged=
+// trashed= hdr_count= hdr_bytes= body_count= body_bytes=), reported to
+// Server.LogoutHook.
 type Logout struct {
 	// Conn is the connection, the same *ConnInfo the Authenticator saw
 	// at login.
@@ -27,6 +30,60 @@ type Logout struct {
 	// compression and after TLS (Dovecot's %i and %o: like Dovecot, the
 	// line end of a final LOGOUT is not counted).
 	In, Out int64
+	// Deleted counts the messages STORE gave \Deleted that did not have
+	// it (Dovecot's %{deleted}); Expunged the messages EXPUNGE, UID
+	// EXPUNGE and CLOSE removed (%{expunged}); Trashed the messages
+	// COPY and MOVE put in a \Trash special-use mailbox (%{trashed}).
+	Deleted, Expunged, Trashed int
+	// FetchHdrCount and FetchHdrBytes count the FETCH body sections
+	// holding only a header (HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT,
+	// RFC822.HEADER) and their literal bytes; FetchBodyCount and
+	// FetchBodyBytes the other sections (whole message, TEXT, MIME,
+	// parts, RFC822, RFC822.TEXT, BINARY), as Dovecot's
+	// %{fetch_hdr_count} %{fetch_hdr_bytes} %{fetch_body_count}
+	// %{fetch_body_bytes} do.
+	FetchHdrCount, FetchBodyCount int
+	FetchHdrBytes, FetchBodyBytes int64
+}
+
+// logoutCounts are the Logout counters a session keeps.
+type logoutCounts struct {
+	deleted, expunged, trashed int
+	hdrCount, bodyCount        int
+	hdrBytes, bodyBytes        int64
+	// literal, when set, is where the next literal a FETCH body item
+	// writes is counted: true for a header section.
+	literal, literalHdr bool
+}
+
+// countLiteral counts a FETCH body item's literal of n bytes, when
+// noteFetchSection asked for it.
+func (c *conn) countLiteral(n int64) {
+	lc := &c.lo.counts
+	if !lc.literal {
+		return
+	}
+	lc.literal = false
+	if lc.literalHdr {
+		lc.hdrCount++
+		lc.hdrBytes += n
+	} else {
+		lc.bodyCount++
+		lc.bodyBytes += n
+	}
+}
+
+// noteFetchSection marks the next literal as a FETCH body item's: a
+// header section (Dovecot's fetch_hdr_*) or one with body (fetch_body_*).
+func (c *conn) noteFetchSection(it *fetchItem) {
+	hdr := it.name == "RFC822.HEADER"
+	if it.section != nil {
+		switch it.section.spec {
+		case "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+			hdr = true
+		}
+	}
+	c.lo.counts.literal, c.lo.counts.literalHdr = true, hdr
 }
 
 // bytesIn is how many bytes of the client's the session has consumed.
@@ -42,6 +99,7 @@ type logoutState struct {
 	bye             string    // the first BYE's text
 	lastCmd         string    // the last command after login
 	lastDone        time.Time // when it finished
+	counts          logoutCounts
 }
 
 // startLogoutCounts notes the byte counts at login.
@@ -86,5 +144,45 @@ func (c *conn) reportLogout() {
 		l.Reason = fmt.Sprintf("Connection closed (%s finished %.3f secs ago)", c.lo.lastCmd, time.Since(c.lo.lastDone).Seconds())
 	}
 	l.In, l.Out = in-c.lo.inBase, c.bytesOut()-c.lo.outBase
+	lc := &c.lo.counts
+	l.Deleted, l.Expunged, l.Trashed = lc.deleted, lc.expunged, lc.trashed
+	l.FetchHdrCount, l.FetchHdrBytes, l.FetchBodyCount, l.FetchBodyBytes = lc.hdrCount, lc.hdrBytes, lc.bodyCount, lc.bodyBytes
 	c.srv.LogoutHook(l)
+}
+
+// countTrashed counts n messages copied or moved into dest when it is a
+// \Trash special-use mailbox (only for a LogoutHook, which reports it).
+func (c *conn) countTrashed(dest string, n int) {
+	if c.srv.LogoutHook == nil || n == 0 {
+		return
+	}
+	boxes, err := c.st.ListMailboxes(c.ctx())
+	if err != nil {
+		return
+	}
+	name := store.CanonicalName(dest)
+	for _, b := range boxes {
+		if b.Name == name && b.SpecialUse == `\Trash` {
+			c.lo.counts.trashed += n
+			return
+		}
+	}
+}
+
+// countUndeleted counts the messages of set (none when empty or nil)
+// without \Deleted when a
+// STORE of op and flags gives it (only for a LogoutHook, which reports
+// Dovecot's %{deleted}).
+func (c *conn) countUndeleted(set store.UIDSet, op store.FlagOp, flags store.Flags) int {
+	if c.srv.LogoutHook == nil || op == store.FlagsRemove || flags.System&store.Deleted == 0 || len(set) == 0 {
+		return 0
+	}
+	n := 0
+	c.sel.mb.Messages(c.ctx(), set, func(m *store.MessageInfo) error {
+		if m.Flags.System&store.Deleted == 0 && c.sel.view.seqOf(m.UID) != 0 {
+			n++
+		}
+		return nil
+	})
+	return n
 }

@@ -90,3 +90,37 @@ func TestLogoutHook(t *testing.T) {
 		t.Errorf("out=%d, the client read %d bytes from LOGIN's reply on", got[0].Out, out1)
 	}
 }
+
+// The counters after in= and out= (Dovecot's imap_logout_format):
+// \Deleted newly set, messages expunged (EXPUNGE and CLOSE), copied to
+// \Trash, and FETCH sections with only a header or with body.
+func TestLogoutCounters(t *testing.T) {
+	got := make(chan *Logout, 1)
+	env := newTestEnv(t, func(s *Server) { s.LogoutHook = func(l *Logout) { got <- l } })
+	c := env.login(t, "alice", "secret")
+	msg := "Subject: hi\r\n\r\nhello\r\n"
+	for _, flags := range []string{"", "(\\Deleted) ", "", ""} {
+		c.ok("APPEND INBOX " + flags + "{" + itoa(uint32(len(msg))) + "+}\r\n" + msg)
+	}
+	c.ok("SELECT INBOX")
+	c.ok("FETCH 1 (BODY.PEEK[HEADER] RFC822.HEADER BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[TEXT] BODY.PEEK[]<0.5> BINARY.PEEK[1] BINARY.SIZE[1] ENVELOPE BODYSTRUCTURE)")
+	c.ok("COPY 1:2 Trash")
+	c.ok("COPY 1 Sent")
+	c.ok("STORE 1:3 +FLAGS.SILENT (\\Deleted)") // 1 and 3: 2 had it
+	c.ok("STORE 1 FLAGS.SILENT (\\Deleted \\Seen)")
+	c.ok("EXPUNGE")                           // 1, 2, 3
+	c.ok("STORE 1 +FLAGS.SILENT (\\Deleted)") // the fourth
+	c.ok("CLOSE")
+	c.send("z LOGOUT")
+	select {
+	case l := <-got:
+		want := Logout{Deleted: 3, Expunged: 4, Trashed: 2, FetchHdrCount: 3, FetchHdrBytes: 3 * 15, FetchBodyCount: 3, FetchBodyBytes: 7 + 5 + 7}
+		if l.Deleted != want.Deleted || l.Expunged != want.Expunged || l.Trashed != want.Trashed ||
+			l.FetchHdrCount != want.FetchHdrCount || l.FetchHdrBytes != want.FetchHdrBytes ||
+			l.FetchBodyCount != want.FetchBodyCount || l.FetchBodyBytes != want.FetchBodyBytes {
+			t.Fatalf("counters %+v, want %+v", *l, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no logout reported")
+	}
+}

@@ -70,6 +70,7 @@ func (c *conn) literalFrom(rd io.Reader, n int64, binary bool) error {
 	if c.w.err != nil {
 		return c.w.err
 	}
+	c.countLiteral(n)
 	copied, err := io.CopyN(c.w, rd, n)
 	if c.w.err != nil {
 		return c.w.err
@@ -100,6 +101,15 @@ func (n nulReplacer) Read(p []byte) (int, error) {
 // writeItem writes one content item of a FETCH response.
 func (msg *message) writeItem(c *conn, it *fetchItem, m *store.MessageInfo) error {
 	switch it.name {
+	case "RFC822", "RFC822.HEADER", "RFC822.TEXT", "BINARY":
+		c.noteFetchSection(it)
+	case "BODY":
+		if it.section != nil {
+			c.noteFetchSection(it)
+		}
+	}
+	defer func() { c.lo.counts.literal = false }()
+	switch it.name {
 	case "RFC822":
 		c.w.str("RFC822 ")
 		return msg.writeWhole()
@@ -110,13 +120,6 @@ func (msg *message) writeItem(c *conn, it *fetchItem, m *store.MessageInfo) erro
 		}
 		c.w.str(it.name + " ")
 		return msg.writeSection(spec, nil)
-	case "ENVELOPE":
-		p, err := msg.structure()
-		if err != nil {
-			return err
-		}
-		c.w.str("ENVELOPE ")
-		return p.WriteEnvelope(c.w)
 	case "BODYSTRUCTURE":
 		p, err := msg.structure()
 		if err != nil {

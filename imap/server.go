@@ -177,7 +177,9 @@ type Server struct {
 	// SortCacheMessages is how many messages' SORT and THREAD keys
 	// (dates, base subjects, first addresses, Message-ID and References)
 	// are kept in memory for all sessions, as Dovecot keeps sort data in
-	// its index (0: DefaultSortCacheMessages; negative: no limit).
+	// its index (0: DefaultSortCacheMessages; negative: no limit). Each
+	// kept SORT or THREAD result counts its messages against the same
+	// limit; mailboxes are evicted whole, least recently used first.
 	SortCacheMessages int
 
 	sortOnce  sync.Once

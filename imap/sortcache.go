@@ -34,7 +34,9 @@ type sortBox struct {
 	keys    map[uint32]*imapmsg.SortKeys
 	meta    map[uint32]msgMeta      // arrival and size, for incremental sorts
 	orders  map[string]*sortOrder   // SORT results, by criteria
-	threads map[string]*threadCache // THREAD results, by algorithm
+	threads map[string]*threadState // THREAD results, by algorithm
+	results int                     // messages held in orders and threads
+	evicted bool                    // out of the cache: no longer counted (set under sortCache.mu)
 }
 
 func (s *Server) sortCache() *sortCache {
@@ -69,6 +71,9 @@ func (sc *sortCache) added(b *sortBox, n int) {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if b.evicted {
+		return
+	}
 	sc.n += n
 	for sc.n > sc.max {
 		e := sc.lru.Back()
@@ -88,8 +93,9 @@ func (sc *sortCache) added(b *sortBox, n int) {
 		sc.lru.Remove(e)
 		delete(sc.boxes, old.key)
 		old.mu.Lock()
-		sc.n -= len(old.keys)
-		old.keys, old.meta, old.orders, old.threads = nil, nil, nil, nil
+		old.evicted = true
+		sc.n -= len(old.keys) + old.results
+		old.keys, old.meta, old.orders, old.threads, old.results = nil, nil, nil, nil, 0
 		old.mu.Unlock()
 	}
 }
@@ -211,4 +217,16 @@ func (c *conn) loadSortKeys(uid uint32) (*imapmsg.SortKeys, error) {
 		return nil, err
 	}
 	return imapmsg.SortKeysOf(h), nil
+}
+
+// heldResults accounts for n more (or, negative, fewer) messages held in
+// b's kept SORT and THREAD results, evicting as added does.
+func (sc *sortCache) heldResults(b *sortBox, n int) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.results += n
+	b.mu.Unlock()
+	sc.added(b, n)
 }

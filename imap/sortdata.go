@@ -19,8 +19,8 @@ import (
 const SortKeysDataName = "imap.sortkeys.1"
 
 // DeriveMessageData computes, from a message's bytes, the data the
-// server keeps through store.MessageDataStore (today the SORT/THREAD
-// keys under SortKeysDataName). It has the shape of pgstore's
+// server keeps through store.MessageDataStore (the SORT/THREAD keys
+// under SortKeysDataName and the ENVELOPE under EnvelopeDataName). It has the shape of pgstore's
 // Options.Derive, so a store can compute them at append time and the
 // first SORT of a mailbox reads no message.
 func DeriveMessageData(r io.ReaderAt, size int64) (map[string][]byte, error) {
@@ -28,7 +28,10 @@ func DeriveMessageData(r io.ReaderAt, size int64) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{SortKeysDataName: encodeSortKeys(nil, imapmsg.SortKeysOf(h))}, nil
+	return map[string][]byte{
+		SortKeysDataName: encodeSortKeys(nil, imapmsg.SortKeysOf(h)),
+		EnvelopeDataName: envelopeData(h),
+	}, nil
 }
 
 // Encoding of SortKeysDataName: flags byte (1: has date, 2: reply or

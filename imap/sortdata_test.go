@@ -29,30 +29,8 @@ func TestSortKeysKeptAcrossRestart(t *testing.T) {
 	if l := c.ok("SORT (DATE) UTF-8 ALL"); len(l) != 1 || l[0] != "* SORT 2 3 1" {
 		t.Fatalf("first SORT: %q", l)
 	}
-	c.ok("LOGOUT")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	env.srv.Shutdown(ctx)
-
-	swap := strings.NewReplacer("Mon, 03 Jan", "Mon, 01 Jan", "Mon, 01 Jan", "Mon, 03 Jan")
-	files, _ := filepath.Glob(filepath.Join(maildirRoot(root, "alice"), "*", "*"))
-	changed := 0
-	for _, f := range files {
-		if dir := filepath.Base(filepath.Dir(f)); dir != "cur" && dir != "new" {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nb := swap.Replace(string(b))
-		if nb != string(b) {
-			changed++
-		}
-		os.WriteFile(f, []byte(nb), 0o600)
-	}
-	if changed != 2 {
-		t.Fatalf("changed %d of %d files", changed, len(files))
+	if changed := editBehindRestart(t, env, c, root, strings.NewReplacer("Mon, 03 Jan", "Mon, 01 Jan", "Mon, 01 Jan", "Mon, 03 Jan").Replace); changed != 2 {
+		t.Fatalf("changed %d files", changed)
 	}
 
 	env2 := newTestEnvAt(t, root, nil)
@@ -101,4 +79,35 @@ func FuzzSortKeysData(f *testing.F) {
 			t.Fatalf("%d bytes decoded into keys of %d", len(b), len(again))
 		}
 	})
+}
+
+// editBehindRestart logs c out, shuts env's server down and applies edit
+// to every message file of alice's under root, as someone editing the
+// files behind a stopped server; it returns how many files changed.
+func editBehindRestart(t *testing.T, env *testEnv, c *client, root string, edit func(string) string) int {
+	t.Helper()
+	c.ok("LOGOUT")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	env.srv.Shutdown(ctx)
+	files, _ := filepath.Glob(filepath.Join(maildirRoot(root, "alice"), "*", "*"))
+	changed := 0
+	for _, f := range files {
+		if dir := filepath.Base(filepath.Dir(f)); dir != "cur" && dir != "new" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb := edit(string(b))
+		if nb == string(b) {
+			continue
+		}
+		changed++
+		if err := os.WriteFile(f, []byte(nb), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return changed
 }

@@ -33,14 +33,6 @@ type sortOrder struct {
 	order []int32  // positions in base, in sort order
 }
 
-// threadCache is a THREAD result over every message of base, with its
-// answers as sent (per UID and sequence-number form) once written.
-type threadCache struct {
-	base    []uint32
-	roots   []*threadNode
-	replies [2][]byte
-}
-
 // matchesAll reports whether k matches every message: ALL, or an AND
 // of such keys.
 func (k *searchKey) matchesAll() bool {
@@ -102,13 +94,23 @@ func (c *conn) sortAll(key *searchKey, crit []sortCriterion, critKey string) (*s
 	return o, nil
 }
 
+// keepOrder keeps o as the mailbox's result for critKey, counting the
+// messages it holds against the sort cache's limit.
 func (c *conn) keepOrder(box *sortBox, critKey string, o *sortOrder) {
 	box.mu.Lock()
-	defer box.mu.Unlock()
+	held := 0
 	if box.orders == nil || len(box.orders) >= maxSortOrders && box.orders[critKey] == nil {
+		for _, old := range box.orders {
+			held -= len(old.order)
+		}
 		box.orders = map[string]*sortOrder{}
 	}
+	if old := box.orders[critKey]; old != nil {
+		held -= len(old.order)
+	}
 	box.orders[critKey] = o
+	box.mu.Unlock()
+	c.srv.sortCache().heldResults(box, held+len(o.order))
 }
 
 // updateSortOrder turns o into the order of the view's messages by

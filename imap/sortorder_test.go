@@ -32,15 +32,7 @@ func TestSortOrderUpdatedIncrementally(t *testing.T) {
 				}
 			}
 		}
-		for _, alg := range []string{"REFERENCES", "ORDEREDSUBJECT", "REFS"} {
-			for _, pre := range []string{"", "UID "} {
-				got := a.ok(pre + "THREAD " + alg + " UTF-8 ALL")
-				want := a.ok(pre + "THREAD " + alg + " UTF-8 UID 1:*")
-				if strings.Join(got, "\n") != strings.Join(want, "\n") {
-					t.Fatalf("round %d: %sTHREAD %s: kept %q, fresh %q", round, pre, alg, got, want)
-				}
-			}
-		}
+		checkThreadsKept(t, a, round)
 	}
 	check(0)
 	for round := 1; round <= 12; round++ {
@@ -66,6 +58,21 @@ func randomAppender(c *client, rnd *rand.Rand, next *int) func(n int) {
 			m := fmt.Sprintf("From: u%d@example.org\r\nSubject: %stopic %d\r\nDate: Mon, %d Jan 2024 10:00:00 +0000\r\nMessage-ID: <m%d@x>\r\nReferences: <m%d@x>\r\n\r\n%s",
 				rnd.IntN(5), []string{"", "Re: "}[rnd.IntN(2)], rnd.IntN(6), 1+rnd.IntN(9), *next, rnd.IntN(*next+1), strings.Repeat("x", rnd.IntN(50)))
 			c.ok(fmt.Sprintf("APPEND INBOX {%d+}\r\n%s", len(m), m))
+		}
+	}
+}
+
+// checkThreadsKept compares every kept THREAD ALL through c (sequence
+// numbers and UIDs) with one threaded from nothing (UID 1:*).
+func checkThreadsKept(t *testing.T, c *client, round int) {
+	t.Helper()
+	for _, alg := range []string{"REFERENCES", "ORDEREDSUBJECT", "REFS"} {
+		for _, pre := range []string{"", "UID "} {
+			got := c.ok(pre + "THREAD " + alg + " UTF-8 ALL")
+			want := c.ok(pre + "THREAD " + alg + " UTF-8 UID 1:*")
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("round %d: %sTHREAD %s: kept %q, fresh %q", round, pre, alg, got, want)
+			}
 		}
 	}
 }

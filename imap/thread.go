@@ -15,6 +15,12 @@ type threadNode struct {
 	children []*threadNode
 	date     int64 // sort date: the message's sent date, or a dummy's first child's
 	seq      uint32
+	// In a kept link graph (threadgraph.go): the message-id the
+	// container is filed under ("": none), whether a reference or a
+	// duplicate message-id looked it up, and whether its message's
+	// step 1 made links besides its own parent link.
+	id           string
+	refd, linked bool
 }
 
 // maxThreadWalk bounds the ancestors isAncestorOf visits; a deeper
@@ -343,32 +349,34 @@ func threadOrderedSubject(items []sortItem) []*threadNode {
 	return roots
 }
 
-// writeThreads writes the THREAD response's data (RFC 5256 4): each
-// root as a parenthesised list; a message with one child continues the
-// list with it, one with several children gives each child its own list.
-// appendThreadResponse appends "* THREAD ..." for roots to buf.
-func appendThreadResponse(buf []byte, roots []*threadNode, uid bool) []byte {
+// appendThreadResponse appends "* THREAD ..." for roots to buf (RFC
+// 5256 4): each root as a parenthesised list; a message with one child
+// continues the list with it, one with several children gives each
+// child its own list. num gives the number sent for a message (its
+// sequence number or UID).
+func appendThreadResponse(buf []byte, roots []*threadNode, num func(*sortItem) uint32) []byte {
 	buf = append(buf, "* THREAD"...)
 	if len(roots) > 0 {
 		buf = append(buf, ' ')
 		for _, r := range roots {
 			buf = append(buf, '(')
-			buf = appendThreadMembers(buf, r, uid)
+			buf = appendThreadMembers(buf, r, num)
 			buf = append(buf, ')')
 		}
 	}
 	return append(buf, "\r\n"...)
 }
 
-func appendThreadMembers(buf []byte, n *threadNode, uid bool) []byte {
+// itemSeq and itemUID are appendThreadResponse's num for sequence
+// numbers and UIDs.
+func itemSeq(it *sortItem) uint32 { return it.seq }
+func itemUID(it *sortItem) uint32 { return it.uid }
+
+func appendThreadMembers(buf []byte, n *threadNode, num func(*sortItem) uint32) []byte {
 	// Iterative along single-child chains, so long chains cost no stack.
 	for {
 		if n.item != nil {
-			v := n.item.seq
-			if uid {
-				v = n.item.uid
-			}
-			buf = strconv.AppendUint(buf, uint64(v), 10)
+			buf = strconv.AppendUint(buf, uint64(num(n.item)), 10)
 		}
 		switch len(n.children) {
 		case 0:
@@ -385,7 +393,7 @@ func appendThreadMembers(buf []byte, n *threadNode, uid bool) []byte {
 		}
 		for _, ch := range n.children {
 			buf = append(buf, '(')
-			buf = appendThreadMembers(buf, ch, uid)
+			buf = appendThreadMembers(buf, ch, num)
 			buf = append(buf, ')')
 		}
 		return buf

@@ -11,7 +11,7 @@ import (
 
 // threadString renders roots as THREAD's data, for tests.
 func threadString(roots []*threadNode) string {
-	s := string(appendThreadResponse(nil, roots, false))
+	s := string(appendThreadResponse(nil, roots, itemSeq))
 	s = strings.TrimPrefix(strings.TrimSuffix(s, "\r\n"), "* THREAD")
 	return strings.TrimPrefix(s, " ")
 }

@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -32,8 +34,9 @@ import (
 // fsync, rename) when it is next loaded.
 //
 // Records are appended without fsync: the data can always be derived
-// again. Two processes writing one folder's file may lose each other's
-// records (never read wrong ones: each is checksummed).
+// again. Processes sharing a folder append under an exclusive flock of
+// the file, each after reading what the others appended (see
+// lockLocked), so none overwrites another's records.
 
 const (
 	msgDataFile    = "yubin-msgdata"
@@ -59,10 +62,9 @@ var _ store.MessageDataStore = (*handle)(nil)
 // msgData is a folder's message-data file as loaded.
 type msgData struct {
 	mu          sync.Mutex
-	loaded      bool
 	uidValidity uint32
-	f           *os.File // nil when there is no file yet
-	size        int64    // bytes of valid records (the append offset)
+	f           *os.File // nil when there is no file yet (or not opened)
+	size        int64    // bytes of valid records read (0: not read yet)
 	records     int
 	// idx locates the data of each live message, by name then UID.
 	idx map[string]map[uint32]dataLoc
@@ -100,29 +102,107 @@ func (m *mbox) liveSet() (uint32, map[uint32]bool) {
 	return m.uidValidity, set
 }
 
-// loadLocked reads the file (d.mu held), cutting a torn tail and
-// rewriting it when half stale.
+// Several processes (or Stores) may share a folder's file. Writers hold
+// an exclusive flock on it while they append, cut a torn tail, start
+// the file again or replace it (a rewrite renames a new file over it,
+// the old one still locked); each first catches up with what the others
+// appended. Readers take no lock: they read records up to the first one
+// not yet whole (a writer's append in progress ends their scan, and the
+// next look continues from there), and open the file again when it was
+// replaced.
+
+// resetLocked forgets what was read of the file.
+func (d *msgData) resetLocked(uv uint32) {
+	d.closeLocked()
+	d.uidValidity, d.size, d.records = uv, 0, 0
+	d.idx = map[string]map[uint32]dataLoc{}
+}
+
+// currentLocked reports whether d.f is still the folder's file, with
+// d.f's FileInfo.
+func (d *msgData) currentLocked(path string) (os.FileInfo, bool) {
+	fi, err := d.f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	pi, err := os.Stat(path)
+	return fi, err == nil && os.SameFile(fi, pi)
+}
+
+// loadLocked brings the index up to the file (d.mu held): read at
+// first, then what other writers appended; opened again when replaced
+// or when the folder's UIDVALIDITY changed. A file half stale is
+// rewritten.
 func (d *msgData) loadLocked(m *mbox) error {
-	if d.loaded {
-		if uv, _ := m.live(0); uv == d.uidValidity {
-			return nil
+	path := filepath.Join(m.dir, msgDataFile)
+	if uv, _ := m.live(0); d.idx == nil || uv != d.uidValidity {
+		d.resetLocked(uv)
+	} else if d.f != nil {
+		if _, ok := d.currentLocked(path); !ok {
+			d.resetLocked(uv)
 		}
 	}
-	uv, live := m.liveSet()
-	d.closeLocked()
-	d.loaded, d.uidValidity = true, uv
-	d.idx = map[string]map[uint32]dataLoc{}
-	path := filepath.Join(m.dir, msgDataFile)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if d.f == nil {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		d.f = f
 	}
+	fi, err := d.f.Stat()
 	if err != nil {
 		return err
 	}
-	d.f = f
-	valid, records, err := scanMsgData(f, uv, func(uid uint32, name string, off int64, n uint32) {
-		if !live[uid] {
+	if err := d.catchUpLocked(m, fi, false); err != nil {
+		return err
+	}
+	if n := d.liveLocked(); d.records >= msgDataRewriteMin && d.records-n >= n {
+		if err := d.lockLocked(m); err != nil {
+			return err
+		}
+		defer d.unlockLocked()
+		if n := d.liveLocked(); d.records >= msgDataRewriteMin && d.records-n >= n {
+			return d.rewriteLocked(m)
+		}
+	}
+	return nil
+}
+
+// catchUpLocked indexes the records after d.size (all of them when the
+// file shrank). locked: the caller holds the file's flock, and a torn
+// tail is cut and a file of another UIDVALIDITY started again.
+func (d *msgData) catchUpLocked(m *mbox, fi os.FileInfo, locked bool) error {
+	if fi.Size() < d.size {
+		f := d.f
+		d.f = nil
+		d.resetLocked(d.uidValidity)
+		d.f = f
+	}
+	if d.size == 0 {
+		head := make([]byte, msgDataHeader)
+		if _, err := d.f.ReadAt(head, 0); err != nil || !bytes.Equal(head, msgDataHead(d.uidValidity)) {
+			if !locked {
+				return nil // empty, or another UIDVALIDITY: nothing to read
+			}
+			return d.startLocked()
+		}
+		d.size = msgDataHeader
+	}
+	if fi.Size() == d.size {
+		return nil
+	}
+	// A whole file is checked against the folder's UIDs at once; a
+	// tail another process appended, record by record.
+	isLive := func(uid uint32) bool { _, ok := m.live(uid); return ok }
+	if d.size == msgDataHeader {
+		_, live := m.liveSet()
+		isLive = func(uid uint32) bool { return live[uid] }
+	}
+	end, records, err := scanMsgRecords(io.NewSectionReader(d.f, d.size, fi.Size()-d.size), d.size, func(uid uint32, name string, off int64, n uint32) {
+		if !isLive(uid) {
 			return
 		}
 		byUID := d.idx[name]
@@ -135,22 +215,58 @@ func (d *msgData) loadLocked(m *mbox) error {
 	if err != nil {
 		return err
 	}
-	if valid < msgDataHeader {
-		// Another UIDVALIDITY, or no usable header: start again.
-		d.records = 0
-		d.size = 0
-		return d.startLocked(m)
+	d.size, d.records = end, d.records+records
+	if locked && fi.Size() > end {
+		return d.f.Truncate(end)
 	}
-	if fi, err := f.Stat(); err == nil && fi.Size() > valid {
-		if err := f.Truncate(valid); err != nil {
+	return nil
+}
+
+// lockLocked takes the file's exclusive flock (creating the file) and
+// catches up with it; a file replaced meanwhile is opened again.
+func (d *msgData) lockLocked(m *mbox) error {
+	path := filepath.Join(m.dir, msgDataFile)
+	for try := 0; ; try++ {
+		if d.f == nil {
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return err
+			}
+			d.f = f
+		}
+		if err := flockFile(d.f, syscall.LOCK_EX); err != nil {
+			return err
+		}
+		fi, ok := d.currentLocked(path)
+		if ok {
+			if err := d.catchUpLocked(m, fi, true); err != nil {
+				d.unlockLocked()
+				return err
+			}
+			return nil
+		}
+		d.unlockLocked()
+		if try == 10 {
+			return fmt.Errorf("maildir: %s keeps being replaced", path)
+		}
+		d.resetLocked(d.uidValidity)
+	}
+}
+
+func (d *msgData) unlockLocked() {
+	if d.f != nil {
+		flockFile(d.f, syscall.LOCK_UN)
+	}
+}
+
+// flockFile is flock(2), retried when a signal interrupts it.
+func flockFile(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if err != syscall.EINTR {
 			return err
 		}
 	}
-	d.size, d.records = valid, records
-	if n := d.liveLocked(); records >= msgDataRewriteMin && records-n >= n {
-		return d.rewriteLocked(m)
-	}
-	return nil
 }
 
 // liveLocked counts the indexed records.
@@ -169,18 +285,16 @@ func (d *msgData) closeLocked() {
 	}
 }
 
-// startLocked begins an empty file with the header.
-func (d *msgData) startLocked(m *mbox) error {
-	d.closeLocked()
-	f, err := os.OpenFile(filepath.Join(m.dir, msgDataFile), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+// startLocked empties the locked file down to the header of d's
+// UIDVALIDITY.
+func (d *msgData) startLocked() error {
+	if err := d.f.Truncate(0); err != nil {
 		return err
 	}
-	if _, err := f.WriteAt(msgDataHead(d.uidValidity), 0); err != nil {
-		f.Close()
+	if _, err := d.f.WriteAt(msgDataHead(d.uidValidity), 0); err != nil {
 		return err
 	}
-	d.f, d.size, d.records = f, msgDataHeader, 0
+	d.size, d.records = msgDataHeader, 0
 	d.idx = map[string]map[uint32]dataLoc{}
 	return nil
 }
@@ -198,15 +312,18 @@ func msgDataHead(uv uint32) []byte {
 // returns the length of the good prefix (0 when the header is not one
 // of uv) and the number of records in it.
 func scanMsgData(r io.Reader, uv uint32, fn func(uid uint32, name string, off int64, n uint32)) (int64, int, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
 	head := make([]byte, msgDataHeader)
-	if _, err := io.ReadFull(br, head); err != nil {
+	if _, err := io.ReadFull(r, head); err != nil || !bytes.Equal(head, msgDataHead(uv)) {
 		return 0, 0, nil
 	}
-	if string(head[:4]) != msgDataMagic || binary.LittleEndian.Uint32(head[4:]) != 1 || binary.LittleEndian.Uint32(head[8:]) != uv {
-		return 0, 0, nil
-	}
-	off := int64(msgDataHeader)
+	return scanMsgRecords(r, msgDataHeader, fn)
+}
+
+// scanMsgRecords reads records starting at file offset off, calling fn
+// for each good one, and returns where the good ones end and how many
+// there are.
+func scanMsgRecords(r io.Reader, off int64, fn func(uid uint32, name string, off int64, n uint32)) (int64, int, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	records := 0
 	var pre [8]byte
 	buf := make([]byte, 0, 4096)
@@ -298,12 +415,17 @@ func (d *msgData) rewriteLocked(m *mbox) error {
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
+	// The old file stays locked until the new one, locked too, is in
+	// its place: writers waiting for the old one then find it replaced.
+	if err := flockFile(f, syscall.LOCK_EX); err != nil {
+		return fail(err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
 	d.closeLocked()
 	d.f, d.size, d.records, d.idx = f, off, records, idx
-	return nil
+	return nil // the caller unlocks the new d.f
 }
 
 // MessageData implements store.MessageDataStore.
@@ -389,14 +511,15 @@ func (h *handle) SetMessageData(ctx context.Context, uid uint32, name string, da
 	d := &h.m.data
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.loadLocked(h.m); err != nil {
+	// lockLocked catches up with the file (a half-stale file is
+	// rewritten when next read).
+	if uv, _ := h.m.live(0); d.idx == nil || uv != d.uidValidity {
+		d.resetLocked(uv)
+	}
+	if err := d.lockLocked(h.m); err != nil {
 		return err
 	}
-	if d.f == nil {
-		if err := d.startLocked(h.m); err != nil {
-			return err
-		}
-	}
+	defer d.unlockLocked()
 	rec := appendMsgDataRecord(nil, uid, name, data)
 	if _, err := d.f.WriteAt(rec, d.size); err != nil {
 		// Cut what may have been written, so the next record follows

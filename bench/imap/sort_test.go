@@ -123,21 +123,33 @@ func BenchmarkSortThreadVsDovecot(b *testing.B) {
 		cpu := map[string][]time.Duration{}
 		for r := 0; r < b.N*rounds; r++ {
 			for _, cmd := range sortCommands {
+				// The same message goes to both servers, whose answers
+				// must then still agree.
+				newMsg++
+				m := fmt.Sprintf("From: new%d@example.org\r\nSubject: Re: topic %d\r\nDate: Mon, 1 Jan 2024 10:%02d:00 +0000\r\nMessage-ID: <new%d@bench>\r\nReferences: <m%d@bench>\r\n\r\nnew\r\n", newMsg, newMsg%5000, newMsg%60, newMsg, newMsg*7%n)
+				var answers []string
 				for _, s := range servers {
 					if phase != "unchanged" {
-						newMsg++
-						m := fmt.Sprintf("From: new%d@example.org\r\nSubject: Re: topic %d\r\nDate: Mon, 1 Jan 2024 10:%02d:00 +0000\r\nMessage-ID: <new%d@bench>\r\nReferences: <m%d@bench>\r\n\r\nnew\r\n", newMsg, newMsg%5000, newMsg%60, newMsg, newMsg*7%n)
-						if _, err := s.c.cmd(fmt.Sprintf("APPEND INBOX {%d+}\r\n%s", len(m), m)); err != nil {
+						// An explicit internal date, the same on both
+						// servers: ARRIVAL ties would otherwise depend
+						// on when each server got the message.
+						date := time.Date(2030, 1, 1, 0, 0, newMsg, 0, time.UTC).Format("02-Jan-2006 15:04:05 -0700")
+						if _, err := s.c.cmd(fmt.Sprintf("APPEND INBOX \"%s\" {%d+}\r\n%s", date, len(m), m)); err != nil {
 							b.Fatal(err)
 						}
 						s.c.cmd("NOOP")
 					}
 					c0 := pidCPU(s.pid)
-					if _, err := s.c.cmd(cmd); err != nil {
+					lines, err := s.c.cmd(cmd)
+					if err != nil {
 						b.Fatal(err)
 					}
 					k := s.name + "\x00" + cmd
 					cpu[k] = append(cpu[k], pidCPU(s.pid)-c0)
+					answers = append(answers, strings.Join(lines[:len(lines)-1], ""))
+				}
+				if answers[0] != answers[1] {
+					b.Errorf("%s %s round %d: the answers differ (dovecot %d bytes, yubin %d bytes)", phase, cmd, r, len(answers[0]), len(answers[1]))
 				}
 			}
 		}

@@ -34,15 +34,14 @@ func dovecotSessionID(c *auth.ConnInfo) string {
 // imapLogoutLine logs an IMAP session's end as Dovecot's imap process
 // does:
 //
-//	imap(alice@example.jp)<4242><hE3Yl8wKAQAAAQ==>: Disconnected: Logged out in=26 out=455
+//	imap(alice@example.jp)<4242><hE3Yl8wKAQAAAQ==>: Disconnected: Logged out in=26 out=455 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=0 body_bytes=0
 //
-// (Dovecot's default imap_logout_format goes on with deleted=,
-// expunged=, trashed= and the FETCH counters, which yubin does not
-// count; the line stops after out=.)
+// (Dovecot 2.3's default imap_logout_format.)
 func imapLogoutLine(log *slog.Logger) func(*imap.Logout) {
 	return func(l *imap.Logout) {
-		log.Info(fmt.Sprintf("imap(%s)<%d><%s>: Disconnected: %s in=%d out=%d",
-			l.User, os.Getpid(), dovecotSessionID(l.Conn), l.Reason, l.In, l.Out))
+		log.Info(fmt.Sprintf("imap(%s)<%d><%s>: Disconnected: %s in=%d out=%d deleted=%d expunged=%d trashed=%d hdr_count=%d hdr_bytes=%d body_count=%d body_bytes=%d",
+			l.User, os.Getpid(), dovecotSessionID(l.Conn), l.Reason, l.In, l.Out,
+			l.Deleted, l.Expunged, l.Trashed, l.FetchHdrCount, l.FetchHdrBytes, l.FetchBodyCount, l.FetchBodyBytes))
 	}
 }
 
