@@ -116,6 +116,9 @@ func (h *host) setup() (*demoUser, error) {
 			if err != nil {
 				return nil, err
 			}
+			if b.service != "smtp" {
+				srv.BURL = newBURL(stores, u) // burl.go
+			}
 			h.running[b.service] = srv
 		case "imap", "imaps":
 			h.running[b.service] = &imap.Server{
