@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,14 @@ type FileACL struct {
 	// ".Folder", the root for INBOX); "" for a mailbox that keeps no
 	// list (every right is its owner's, and SETACL is refused).
 	Dir func(ctx context.Context, user, mailbox string) (string, error)
+	// SharedDict, when set, is the file where the users who gave
+	// others the lookup right are kept, in the format of Dovecot's
+	// acl_shared_dict = file:PATH ("shared/shared-boxes/user/bob/alice"
+	// then "1", a line each): it tells a SharedNamespace whose
+	// mailboxes to list, and Dovecot sharing the files reads it too.
+	SharedDict string
+	// Logger receives failures to update SharedDict; nil discards them.
+	Logger *slog.Logger
 
 	mu sync.Mutex // one update at a time
 }

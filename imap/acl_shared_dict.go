@@ -1,0 +1,118 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/yubinmail/yubin/internal/atomicfile"
+)
+
+// sharedDictPrefix starts every key of Dovecot's acl_shared_dict.
+const sharedDictPrefix = "shared/shared-boxes/"
+
+// maxSharedDictSize bounds the shared dict file read.
+const maxSharedDictSize = 16 << 20
+
+// readSharedDict reads a Dovecot file dict: a key line, then its value
+// line.
+func readSharedDict(path string) (map[string]string, error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxSharedDictSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSharedDictSize {
+		return nil, errors.New("shared dict: file too large")
+	}
+	m := map[string]string{}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		m[lines[i]] = lines[i+1]
+	}
+	return m, nil
+}
+
+// sharedDictKey is the key saying that id may look up some mailbox of
+// owner; "" for identifiers Dovecot keeps no key for.
+func sharedDictKey(id, owner string) string {
+	switch {
+	case id == "owner" || strings.HasPrefix(id, "!$") || strings.ContainsAny(owner, "/\n") || strings.ContainsAny(id, "/\n"):
+		return ""
+	case id == "anyone" || id == "authenticated":
+		return sharedDictPrefix + "anyone/" + owner
+	case strings.HasPrefix(id, "$"):
+		return sharedDictPrefix + "group/" + id[1:] + "/" + owner
+	}
+	return sharedDictPrefix + "user/" + id + "/" + owner
+}
+
+// updateSharedDict replaces owner's keys with those of the identifiers
+// in ids (under f.mu).
+func (f *FileACL) updateSharedDict(owner string, ids map[string]bool) error {
+	m, err := readSharedDict(f.SharedDict)
+	if err != nil {
+		return err
+	}
+	for k := range m {
+		if strings.HasPrefix(k, sharedDictPrefix) && strings.HasSuffix(k, "/"+owner) {
+			delete(m, k)
+		}
+	}
+	for id := range ids {
+		if k := sharedDictKey(id, owner); k != "" {
+			m[k] = "1"
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	for _, k := range keys {
+		b.WriteString(k + "\n" + m[k] + "\n")
+	}
+	return atomicfile.Write(f.SharedDict, b.Bytes(), 0o600, atomicfile.NoOwner)
+}
+
+// SharedOwners implements SharedOwnersLister from SharedDict: the
+// owners with a key for user or for anyone.
+func (f *FileACL) SharedOwners(ctx context.Context, user string) ([]string, error) {
+	if f.SharedDict == "" {
+		return nil, nil
+	}
+	m, err := readSharedDict(f.SharedDict)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var owners []string
+	for k := range m {
+		var owner string
+		switch {
+		case strings.HasPrefix(k, sharedDictPrefix+"user/"+user+"/"):
+			owner = k[len(sharedDictPrefix+"user/"+user+"/"):]
+		case strings.HasPrefix(k, sharedDictPrefix+"anyone/"):
+			owner = k[len(sharedDictPrefix+"anyone/"):]
+		}
+		if owner != "" && !strings.Contains(owner, "/") && !seen[owner] {
+			seen[owner] = true
+			owners = append(owners, owner)
+		}
+	}
+	sort.Strings(owners)
+	return owners, nil
+}
