@@ -208,7 +208,6 @@ func sharedAppend(mailbox, subject string) string {
 	return "APPEND " + mailbox + " {" + fmt.Sprint(len(msg)) + "+}\r\n" + msg
 }
 
-
 var sharedSteps = []sharedStep{
 	{who: "alice", cmd: `SELECT INBOX`},
 	{who: "bob", cmd: `NAMESPACE`},
