@@ -191,7 +191,9 @@ func (s *sharedStore) ListMailboxes(ctx context.Context) ([]store.MailboxInfo, e
 	}
 	owners, err := lister.SharedOwners(ctx, s.user)
 	if err != nil {
-		return nil, err
+		// The user's own mailboxes are still listed.
+		s.srv.logger().Warn("imap: reading who shares mailboxes failed", "user", s.user, "err", err)
+		return list, nil
 	}
 	subs := map[string]bool{}
 	for _, l := range list {
