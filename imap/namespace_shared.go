@@ -385,7 +385,7 @@ func (s *sharedStore) OpenMailbox(ctx context.Context, name string, opts store.O
 	if err != nil || owner == s.user {
 		return mb, err
 	}
-	sm := &sharedMailbox{Mailbox: mb, name: s.ns.prefix() + owner + "/" + mb.Name(), local: local}
+	sm := &sharedMailbox{Mailbox: mb, name: store.CanonicalName(name), root: s.ns.prefix() + owner, local: local}
 	if s.ns.PrivateDir != nil {
 		dir, err := s.ns.PrivateDir(ctx, s.user, owner)
 		if err != nil {
@@ -456,7 +456,8 @@ func (s *sharedStore) Close() error {
 // and the user's private \Seen (pvt, when kept).
 type sharedMailbox struct {
 	store.Mailbox
-	name  string // "shared/alice/INBOX"
+	name  string // "shared/alice/INBOX" (or "shared/alice"), as opened
+	root  string // "shared/alice"
 	local string // "INBOX"
 	pvt   *privateSeen
 }
@@ -467,11 +468,14 @@ func (m *sharedMailbox) Name() string { return m.name }
 // localDest maps a COPY or MOVE destination to the owner's name for it
 // (the session copies across stores itself: copyMessages).
 func (m *sharedMailbox) localDest(dest string) (string, bool) {
-	prefix := m.name[:len(m.name)-len(m.local)]
-	if !strings.HasPrefix(dest, prefix) {
+	dest = store.CanonicalName(dest)
+	if dest == m.root {
+		return store.Inbox, true
+	}
+	if !strings.HasPrefix(dest, m.root+"/") || len(dest) == len(m.root)+1 {
 		return "", false
 	}
-	return store.CanonicalName(dest[len(prefix):]), true
+	return store.CanonicalName(dest[len(m.root)+1:]), true
 }
 
 // Copy implements store.Mailbox within the owner's store.
