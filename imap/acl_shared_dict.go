@@ -37,12 +37,32 @@ func readSharedDict(path string) (map[string]string, error) {
 	if len(data) > maxSharedDictSize {
 		return nil, errors.New("shared dict: file too large")
 	}
+	return parseSharedDict(data), nil
+}
+
+// parseSharedDict reads the lines of a file dict; an odd last line (a
+// torn write) is left out.
+func parseSharedDict(data []byte) map[string]string {
 	m := map[string]string{}
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	for i := 0; i+1 < len(lines); i += 2 {
 		m[lines[i]] = lines[i+1]
 	}
-	return m, nil
+	return m
+}
+
+// formatSharedDict writes a file dict, keys in order.
+func formatSharedDict(m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	for _, k := range keys {
+		b.WriteString(k + "\n" + m[k] + "\n")
+	}
+	return b.Bytes()
 }
 
 // sharedDictKey is the key saying that id may look up some mailbox of
@@ -76,16 +96,7 @@ func (f *FileACL) updateSharedDict(owner string, ids map[string]bool) error {
 			m[k] = "1"
 		}
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b bytes.Buffer
-	for _, k := range keys {
-		b.WriteString(k + "\n" + m[k] + "\n")
-	}
-	return atomicfile.Write(f.SharedDict, b.Bytes(), 0o600, atomicfile.NoOwner)
+	return atomicfile.Write(f.SharedDict, formatSharedDict(m), 0o600, atomicfile.NoOwner)
 }
 
 // SharedOwners implements SharedOwnersLister from SharedDict: the
@@ -98,6 +109,11 @@ func (f *FileACL) SharedOwners(ctx context.Context, user string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
+	return sharedOwnersIn(m, user), nil
+}
+
+// sharedOwnersIn are the owners a dict says share with user.
+func sharedOwnersIn(m map[string]string, user string) []string {
 	seen := map[string]bool{}
 	var owners []string
 	for k := range m {
@@ -114,5 +130,5 @@ func (f *FileACL) SharedOwners(ctx context.Context, user string) ([]string, erro
 		}
 	}
 	sort.Strings(owners)
-	return owners, nil
+	return owners
 }
