@@ -81,4 +81,3 @@ func TestBURL(t *testing.T) {
 		t.Fatalf("delivered: %d messages", len(msgs))
 	}
 }
-
