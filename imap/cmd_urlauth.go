@@ -210,6 +210,14 @@ func (c *conn) resolveURLAuth(ua *urlAuth) (*os.File, int64, error) {
 	if !ok {
 		return nil, 0, nil
 	}
+	if c.srv.Shared != nil {
+		// Another user's mailbox is named by its owner's URL, which
+		// its owner signs; through the shared namespace a URL would
+		// bypass the rights the owner gave.
+		if _, _, shared, _ := c.srv.Shared.splitShared(u.mailbox); shared {
+			return nil, 0, nil
+		}
+	}
 	key, err := c.srv.URLAuth.MailboxKey(c.ctx(), ua.owner, u.mailbox, false)
 	if err != nil || key == nil {
 		return nil, 0, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/yubinmail/yubin/store"
 )
@@ -82,37 +83,38 @@ func (p *privateSeen) update(add bool, uids []uint32) error {
 			p.seen.Add(u)
 		}
 	} else {
-		keep := store.UIDSet{}
-		for _, r := range p.seen {
-			for u := r.Start; ; u++ {
-				if !containsUID(uids, u) {
-					keep.Add(u)
-				}
-				if u == r.Stop {
-					break
-				}
-			}
-		}
-		p.seen = keep
+		p.seen = subtractUIDs(p.seen, uids)
 	}
 	m[p.mailbox] = privateSeenEntry{UIDValidity: p.uidValidity, Seen: p.seen}
 	return saveJSONFile(p.path(), m, true)
 }
 
-func containsUID(sorted []uint32, u uint32) bool {
-	lo, hi := 0, len(sorted)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		switch {
-		case sorted[mid] == u:
-			return true
-		case sorted[mid] < u:
-			lo = mid + 1
-		default:
-			hi = mid
+// subtractUIDs is set without uids, range by range (a range may be
+// as long as the UIDs go).
+func subtractUIDs(set store.UIDSet, uids []uint32) store.UIDSet {
+	sorted := append([]uint32(nil), uids...)
+	slices.Sort(sorted)
+	keep := store.UIDSet{}
+	for _, r := range set {
+		start, done := r.Start, false
+		for _, u := range sorted {
+			if u < start || u > r.Stop {
+				continue
+			}
+			if u > start {
+				keep.AddRange(start, u-1)
+			}
+			if u == r.Stop {
+				done = true
+				break
+			}
+			start = u + 1
+		}
+		if !done && start <= r.Stop {
+			keep.AddRange(start, r.Stop)
 		}
 	}
-	return false
+	return keep
 }
 
 // overlay gives f the user's own \Seen of uid.

@@ -148,3 +148,14 @@ func TestSharedMoveAcross(t *testing.T) {
 		t.Errorf("alice after the copy: %s", st)
 	}
 }
+
+// TestSubtractUIDs: removing UIDs from the private set splits ranges,
+// the ends of the UID space included, without walking them.
+func TestSubtractUIDs(t *testing.T) {
+	set := store.UIDSet{{Start: 1, Stop: 10}, {Start: 20, Stop: 4294967295}}
+	got := subtractUIDs(set, []uint32{4294967295, 5, 1, 10, 21, 99})
+	want := "2:4,6:9,20,22:98,100:4294967294"
+	if got.String() != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
