@@ -55,7 +55,17 @@ func (f *FileACL) MailboxACL(ctx context.Context, user, mailbox string) ([]ACLEn
 	if err != nil || dir == "" {
 		return nil, err
 	}
-	fh, err := os.Open(filepath.Join(dir, ACLFileName))
+	data, err := readSmallFile(filepath.Join(dir, ACLFileName), maxACLFileSize)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	return parseACLFile(data)
+}
+
+// readSmallFile reads a file of at most max bytes: nil for a file that
+// does not exist, an error for a bigger one.
+func readSmallFile(path string, max int64) ([]byte, error) {
+	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -63,14 +73,17 @@ func (f *FileACL) MailboxACL(ctx context.Context, user, mailbox string) ([]ACLEn
 		return nil, err
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, maxACLFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(fh, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxACLFileSize {
-		return nil, errors.New("dovecot-acl: file too large")
+	if int64(len(data)) > max {
+		return nil, errors.New(filepath.Base(path) + ": file too large")
 	}
-	return parseACLFile(data)
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
 }
 
 // UpdateMailboxACL implements ACL.

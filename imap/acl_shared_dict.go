@@ -3,10 +3,6 @@ package imap
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strings"
 
@@ -22,20 +18,9 @@ const maxSharedDictSize = 16 << 20
 // readSharedDict reads a Dovecot file dict: a key line, then its value
 // line.
 func readSharedDict(path string) (map[string]string, error) {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
-	}
+	data, err := readSmallFile(path, maxSharedDictSize)
 	if err != nil {
 		return nil, err
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, maxSharedDictSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxSharedDictSize {
-		return nil, errors.New("shared dict: file too large")
 	}
 	return parseSharedDict(data), nil
 }
