@@ -11,11 +11,10 @@ import (
 // RIGHTS=texk, as Dovecot's imap_acl plugin advertises it).
 // Implementations must be safe for concurrent use.
 //
-// There are no shared namespaces: the session's user owns every mailbox
-// it sees, so the entries that apply to it are "anyone",
-// "authenticated", "owner" and the user's own name. Entries for other
-// identifiers are kept and listed, as Dovecot keeps them for when the
-// mailbox is shared. The rights are enforced on mailboxes (LIST,
+// The entries that apply to a session are "anyone", "authenticated",
+// the user's own name, and "owner" in its own mailboxes; in another
+// user's mailboxes (Server.Shared) a user has no rights but those its
+// entries give. Group entries are kept and listed but never apply. The rights are enforced on mailboxes (LIST,
 // SELECT, CREATE, DELETE, RENAME) and on messages (acl_rights.go).
 type ACL interface {
 	// MailboxACL returns the entries of the user's mailbox (none when
@@ -144,27 +143,33 @@ func sortACL(entries []ACLEntry) {
 	})
 }
 
-// aclIsOwner reports whether id names the session's user, the owner of
-// every mailbox it has.
-func aclIsOwner(id, user string) bool { return id == "owner" || id == user }
+// aclIsOwner reports whether id names owner, the owner of a mailbox.
+func aclIsOwner(id, owner string) bool { return id == "owner" || id == owner }
 
-// aclApplies reports whether an entry speaks of user.
-func aclApplies(id, user string) bool {
-	return id == "anyone" || id == "authenticated" || aclIsOwner(id, user)
+// aclApplies reports whether an entry of owner's mailbox speaks of user.
+func aclApplies(id, owner, user string) bool {
+	return id == "anyone" || id == "authenticated" || id == user || id == "owner" && owner == user
 }
 
-// myRights computes user's rights from a mailbox's entries, as
-// Dovecot's vfile ACLs do: of the entries that apply, taken in list
-// order, the last that gives rights wins (a user's own entry over
-// "owner", "owner" over "anyone"); every right any of them denies is
-// then taken away. When none of them gives rights, the owner's default
-// (all rights) is where the denied ones are taken from.
-func myRights(entries []ACLEntry, user string) Rights {
+// myRights computes user's rights on one of its own mailboxes.
+func myRights(entries []ACLEntry, user string) Rights { return myRightsAs(entries, user, user) }
+
+// myRightsAs computes user's rights on a mailbox of owner from its
+// entries, as Dovecot's vfile ACLs do: of the entries that apply, taken
+// in list order, the last that gives rights wins (a user's own entry
+// over "owner", "owner" over "anyone"); every right any of them denies
+// is then taken away. When none of them gives rights, the owner has
+// every right (Dovecot's default ACL for the owner) and another user
+// none.
+func myRightsAs(entries []ACLEntry, owner, user string) Rights {
 	sorted := append([]ACLEntry(nil), entries...)
 	sortACL(sorted)
-	r, denied := AllRights, Rights(0)
+	r, denied := Rights(0), Rights(0)
+	if owner == user {
+		r = AllRights
+	}
 	for _, e := range sorted {
-		if !aclApplies(e.Identifier, user) {
+		if !aclApplies(e.Identifier, owner, user) {
 			continue
 		}
 		if e.HasRights {

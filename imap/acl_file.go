@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,14 @@ type FileACL struct {
 	// ".Folder", the root for INBOX); "" for a mailbox that keeps no
 	// list (every right is its owner's, and SETACL is refused).
 	Dir func(ctx context.Context, user, mailbox string) (string, error)
+	// SharedDict, when set, is the file where the users who gave
+	// others the lookup right are kept, in the format of Dovecot's
+	// acl_shared_dict = file:PATH ("shared/shared-boxes/user/bob/alice"
+	// then "1", a line each): it tells a SharedNamespace whose
+	// mailboxes to list, and Dovecot sharing the files reads it too.
+	SharedDict string
+	// Logger receives failures to update SharedDict; nil discards them.
+	Logger *slog.Logger
 
 	mu sync.Mutex // one update at a time
 }
@@ -46,7 +55,17 @@ func (f *FileACL) MailboxACL(ctx context.Context, user, mailbox string) ([]ACLEn
 	if err != nil || dir == "" {
 		return nil, err
 	}
-	fh, err := os.Open(filepath.Join(dir, ACLFileName))
+	data, err := readSmallFile(filepath.Join(dir, ACLFileName), maxACLFileSize)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	return parseACLFile(data)
+}
+
+// readSmallFile reads a file of at most max bytes: nil for a file that
+// does not exist, an error for a bigger one.
+func readSmallFile(path string, max int64) ([]byte, error) {
+	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -54,14 +73,17 @@ func (f *FileACL) MailboxACL(ctx context.Context, user, mailbox string) ([]ACLEn
 		return nil, err
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, maxACLFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(fh, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxACLFileSize {
-		return nil, errors.New("dovecot-acl: file too large")
+	if int64(len(data)) > max {
+		return nil, errors.New(filepath.Base(path) + ": file too large")
 	}
-	return parseACLFile(data)
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
 }
 
 // UpdateMailboxACL implements ACL.

@@ -52,6 +52,7 @@ func (f *FileACL) rebuildACLList(ctx context.Context, user string) {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(folders)))
 	var b bytes.Buffer
+	sharedWith := map[string]bool{}
 	add := func(dir, name string) {
 		path := filepath.Join(dir, ACLFileName)
 		st, err := os.Stat(path)
@@ -64,6 +65,11 @@ func (f *FileACL) rebuildACLList(ctx context.Context, user string) {
 		}
 		if entries, err := parseACLFile(data); err == nil && len(entries) > 0 {
 			b.WriteString(strconv.FormatInt(st.ModTime().Unix(), 10) + " " + name + "\n")
+			for _, e := range entries {
+				if e.HasRights && e.Rights&RightLookup != 0 {
+					sharedWith[e.Identifier] = true
+				}
+			}
 		}
 	}
 	for _, n := range folders {
@@ -71,4 +77,9 @@ func (f *FileACL) rebuildACLList(ctx context.Context, user string) {
 	}
 	add(root, "INBOX")
 	_ = atomicfile.Write(filepath.Join(root, ACLListFileName), b.Bytes(), 0o600, atomicfile.NoOwner)
+	if f.SharedDict != "" {
+		if err := f.updateSharedDict(user, sharedWith); err != nil && f.Logger != nil {
+			f.Logger.Warn("imap: updating the shared mailboxes dict failed", "path", f.SharedDict, "err", err)
+		}
+	}
 }

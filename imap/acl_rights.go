@@ -218,7 +218,10 @@ func (c *conn) copyMessages(set store.UIDSet, dest string, r Rights, move bool) 
 	d, deliver := c.st.(mailboxDeliverer)
 	intoSelected := store.CanonicalName(dest) == c.sel.name
 	own := intoSelected && !c.sel.readOnly
-	if (r.systemFlags() == allSystemFlags && r&RightWrite != 0) || (!deliver && !own) || (intoSelected && !own) {
+	// Into another user's mailboxes (or out of them) the store cannot
+	// copy: each message is delivered anew.
+	cross := c.crossStore(dest)
+	if !cross && ((r.systemFlags() == allSystemFlags && r&RightWrite != 0) || (!deliver && !own) || (intoSelected && !own)) {
 		if move {
 			return mb.Move(c.ctx(), set, dest)
 		}

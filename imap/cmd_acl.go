@@ -51,17 +51,20 @@ func (c *conn) writeAString(s string) {
 	c.w.quoted(s)
 }
 
-// myRightsOn is the session user's rights on a mailbox.
+// myRightsOn is the session user's rights on a mailbox (its own, or a
+// shared one's owner's list).
 func (c *conn) myRightsOn(name string) (Rights, error) {
-	entries, err := c.srv.ACL.MailboxACL(c.ctx(), c.user, name)
+	owner, local := c.aclTarget(name)
+	entries, err := c.srv.ACL.MailboxACL(c.ctx(), owner, local)
 	if err != nil {
 		return 0, err
 	}
-	return myRights(entries, c.user), nil
+	return myRightsAs(entries, owner, c.user), nil
 }
 
 // checkACLOpen refuses SELECT, EXAMINE and STATUS of a mailbox whose
-// rights lack "l" (it does not exist, to the user) or "r" (RFC 4314 4).
+// rights lack "r" (RFC 4314 4): NOPERM, or that it does not exist when
+// "l" is missing too.
 func (c *conn) checkACLOpen(name string) error {
 	if c.srv.ACL == nil {
 		return nil
@@ -70,13 +73,15 @@ func (c *conn) checkACLOpen(name string) error {
 	if err != nil {
 		return err
 	}
-	if r&RightLookup == 0 {
+	switch {
+	case r&RightRead != 0:
+		// "r" alone opens the mailbox, as in Dovecot's
+		// acl_mailbox_open_check_acl.
+		return nil
+	case r&RightLookup == 0:
 		return no("", "Mailbox doesn't exist: "+name)
 	}
-	if r&RightRead == 0 {
-		return no("NOPERM", "Permission denied.")
-	}
-	return nil
+	return no("NOPERM", "Permission denied.")
 }
 
 // aclAdmin checks that the mailbox exists and the user may administer
@@ -85,11 +90,12 @@ func (c *conn) aclAdmin(name string) ([]ACLEntry, error) {
 	if _, err := c.st.Status(c.ctx(), name); err != nil {
 		return nil, no("NONEXISTENT", "Mailbox doesn't exist: "+name)
 	}
-	entries, err := c.srv.ACL.MailboxACL(c.ctx(), c.user, name)
+	owner, local := c.aclTarget(name)
+	entries, err := c.srv.ACL.MailboxACL(c.ctx(), owner, local)
 	if err != nil {
 		return nil, err
 	}
-	r := myRights(entries, c.user)
+	r := myRightsAs(entries, owner, c.user)
 	switch {
 	case r&RightAdmin != 0:
 		return entries, nil
@@ -149,21 +155,22 @@ func (c *conn) cmdGetACL(tag string, _ bool) error {
 	sortACL(entries)
 	c.w.str("* ACL ")
 	c.writeMetadataMailbox(display)
-	c.writeACLEntries(entries, true)
+	owner, _ := c.aclTarget(name)
+	c.writeACLEntries(entries, owner, true)
 	c.w.crlf()
 	return c.w.err
 }
 
 // writeACLEntries writes GETACL's identifier-rights pairs.
-func (c *conn) writeACLEntries(entries []ACLEntry, convert bool) {
+func (c *conn) writeACLEntries(entries []ACLEntry, owner string, convert bool) {
 	seenOwner, seenPositive := false, false
 	if convert {
 		// "owner" and the user's own name both present: both are
 		// listed as they are.
 		for _, e := range entries {
-			if aclIsOwner(e.Identifier, c.user) {
+			if aclIsOwner(e.Identifier, owner) {
 				if seenOwner {
-					c.writeACLEntries(entries, false)
+					c.writeACLEntries(entries, owner, false)
 					return
 				}
 				seenOwner = true
@@ -182,9 +189,9 @@ func (c *conn) writeACLEntries(entries []ACLEntry, convert bool) {
 	}
 	for _, e := range entries {
 		id := e.Identifier
-		if aclIsOwner(id, c.user) {
+		if aclIsOwner(id, owner) {
 			if id == "owner" && convert {
-				id = c.user
+				id = owner
 			}
 			seenPositive = seenPositive || e.HasRights
 		}
@@ -198,7 +205,7 @@ func (c *conn) writeACLEntries(entries []ACLEntry, convert bool) {
 	if !seenPositive {
 		id := "owner"
 		if convert {
-			id = c.user
+			id = owner
 		}
 		write(id, AllRights, rightLetters)
 	}
@@ -276,14 +283,15 @@ func (c *conn) cmdSetACL(tag string, _ bool) error {
 	if _, err := c.aclAdmin(name); err != nil {
 		return err
 	}
-	err = c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func(entries []ACLEntry) ([]ACLEntry, error) {
-		if !neg && aclIsOwner(id, c.user) {
+	owner, local := c.aclTarget(name)
+	err = c.srv.ACL.UpdateMailboxACL(c.ctx(), owner, local, func(entries []ACLEntry) ([]ACLEntry, error) {
+		if !neg && aclIsOwner(id, owner) {
 			// The owner keeps the admin right (Dovecot: "make sure
 			// client doesn't (accidentally) remove admin privileges
 			// from its own mailboxes").
 			switch mode {
 			case aclAdd:
-				if !hasPositiveOwner(entries, c.user) {
+				if !hasPositiveOwner(entries, owner) {
 					r |= AllRights
 				}
 			case aclRemove:
@@ -316,7 +324,8 @@ func (c *conn) cmdDeleteACL(tag string, _ bool) error {
 	if _, err := c.aclAdmin(name); err != nil {
 		return err
 	}
-	err = c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func(entries []ACLEntry) ([]ACLEntry, error) {
+	owner, local := c.aclTarget(name)
+	err = c.srv.ACL.UpdateMailboxACL(c.ctx(), owner, local, func(entries []ACLEntry) ([]ACLEntry, error) {
 		return updateACL(entries, id, neg, aclClear, 0), nil
 	})
 	c.refreshSelectedRights(name)
@@ -376,7 +385,14 @@ func (c *conn) checkACLRight(name string, right Rights) error {
 // "k" (RFC 4314 4), as Dovecot does; top-level names need no right.
 func (c *conn) checkACLCreate(name string) error {
 	parent := parentName(name)
-	if c.srv.ACL == nil || parent == "" {
+	if c.srv.ACL == nil {
+		return nil
+	}
+	if owner, local := c.aclTarget(name); owner != c.user && parentName(local) == "" {
+		// The top of another user's mailboxes: no "k" there.
+		return no("NOPERM", "Permission denied.")
+	}
+	if parent == "" {
 		return nil
 	}
 	if _, err := c.st.Status(c.ctx(), parent); err != nil {
@@ -399,9 +415,14 @@ func (c *conn) inheritACL(name string) {
 	if c.srv.ACL == nil || parent == "" {
 		return
 	}
-	entries, err := c.srv.ACL.MailboxACL(c.ctx(), c.user, parent)
+	owner, local := c.aclTarget(name)
+	pOwner, pLocal := c.aclTarget(parent)
+	if pOwner != owner {
+		return
+	}
+	entries, err := c.srv.ACL.MailboxACL(c.ctx(), owner, pLocal)
 	if err == nil && len(entries) > 0 {
-		err = c.srv.ACL.UpdateMailboxACL(c.ctx(), c.user, name, func([]ACLEntry) ([]ACLEntry, error) {
+		err = c.srv.ACL.UpdateMailboxACL(c.ctx(), owner, local, func([]ACLEntry) ([]ACLEntry, error) {
 			return append([]ACLEntry(nil), entries...), nil
 		})
 	}

@@ -238,6 +238,9 @@ func (c *conn) writeList(patterns []string, opts *listOptions) error {
 		if opts.specialUse && e.info.SpecialUse == "" {
 			continue
 		}
+		if c.hiddenParent(e, patterns, names) {
+			continue
+		}
 		rights, err := c.listRights(e)
 		if err != nil {
 			return err

@@ -210,7 +210,7 @@ func (c *conn) loggedIn(id *authn.Identity) error {
 	}
 	c.userIPKey = key
 	c.endPrelogin()
-	c.user, c.st, c.state = id.User, st, stateAuth
+	c.user, c.st, c.state = id.User, c.srv.withShared(id.User, st), stateAuth
 	c.startLogoutCounts()
 	c.mu.Lock()
 	c.alertUser = id.User

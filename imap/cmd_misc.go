@@ -127,11 +127,19 @@ func (c *conn) cmdEnable(tag string, _ bool) error {
 }
 
 // NAMESPACE (RFC 2342, RFC 9051 6.3.10): one personal namespace with "/"
-// as the hierarchy separator.
+// as the hierarchy separator, and Server.Shared's as the other users'.
 func (c *conn) cmdNamespace(tag string, _ bool) error {
 	if err := c.r.crlf(); err != nil {
 		return err
 	}
-	c.w.str(`* NAMESPACE (("" "/")) NIL NIL` + "\r\n")
+	c.w.str(`* NAMESPACE (("" "/")) `)
+	if c.srv.Shared != nil {
+		c.w.str("((")
+		c.w.quoted(c.srv.Shared.prefix())
+		c.w.str(` "/"))`)
+	} else {
+		c.w.str("NIL")
+	}
+	c.w.str(" NIL\r\n")
 	return nil
 }

@@ -196,12 +196,27 @@ func (c *conn) urlFetch(raw string) (*os.File, int64, error) {
 	if !ok || !strings.EqualFold(ua.mechanism, "INTERNAL") || !c.srv.mayFetch(ua.access, c.user) {
 		return nil, 0, nil
 	}
+	return c.resolveURLAuth(ua)
+}
+
+// resolveURLAuth is urlFetch for a URL whose access identifier allows
+// the session's user: nil when it has expired, its token is not the
+// one its mailbox's key signs, or what it names is not there.
+func (c *conn) resolveURLAuth(ua *urlAuth) (*os.File, int64, error) {
 	if !ua.expire.IsZero() && time.Now().After(ua.expire) {
 		return nil, 0, nil
 	}
 	u, ok := c.parseURLPath(ua.path)
 	if !ok {
 		return nil, 0, nil
+	}
+	if c.srv.Shared != nil {
+		// Another user's mailbox is named by its owner's URL, which
+		// its owner signs; through the shared namespace a URL would
+		// bypass the rights the owner gave.
+		if _, _, shared, _ := c.srv.Shared.splitShared(u.mailbox); shared {
+			return nil, 0, nil
+		}
 	}
 	key, err := c.srv.URLAuth.MailboxKey(c.ctx(), ua.owner, u.mailbox, false)
 	if err != nil || key == nil {
@@ -213,7 +228,7 @@ func (c *conn) urlFetch(raw string) (*os.File, int64, error) {
 		return nil, 0, nil
 	}
 	st := c.st
-	if ua.owner != c.user {
+	if ua.owner != c.user || st == nil {
 		other, err := c.srv.Backend.Open(c.ctx(), ua.owner)
 		if err != nil {
 			return nil, 0, nil

@@ -60,12 +60,20 @@
 // without any right to change the mailbox, and PERMANENTFLAGS follow
 // the rights; FileACL keeps Dovecot's dovecot-acl-list too
 // (TestDovecotACL, TestDovecotACLMessageRights, TestDovecotACLListFile
-// against Dovecot's acl and imap_acl plugins), and, when
+// against Dovecot's acl and imap_acl plugins); with Server.Shared, the
+// mailboxes other users shared with SETACL appear under shared/OWNER/
+// (NAMESPACE's other users' namespace; shared/OWNER is the owner's
+// INBOX, as in Dovecot) with the grantee's rights, \Seen kept per user
+// (SharedNamespace.PrivateDir, Dovecot's INDEXPVT) and the owners listed
+// from FileACL.SharedDict, Dovecot's acl_shared_dict
+// (TestDovecotSharedNamespace); and, when
 // Server.URLAuth is set, URLAUTH (RFC 4467: GENURLAUTH with the INTERNAL
 // mechanism, HMAC-SHA1 under a per-mailbox access key as Dovecot signs,
 // RESETKEY, and URLFETCH answered by the IMAP server itself, other
 // users' messages included when the access identifier allows; keys go
-// with DELETE and RENAME; TestURLAuth) and URL-PARTIAL (RFC 5550).
+// with DELETE and RENAME; TestURLAuth; Server.FetchSubmitURL resolves
+// "submit+" URLs for a submission server's BURL, RFC 4468) and
+// URL-PARTIAL (RFC 5550).
 //
 // SEARCH, SORT and THREAD compare i;unicode-casemap forms (I18NLEVEL=1,
 // RFC 5255: titlecased, then decomposed one level as Dovecot does;

@@ -165,6 +165,10 @@ type Server struct {
 	// "": none may).
 	URLAuth           URLAuthKeys
 	URLAuthSubmitUser string
+	// Shared, when set, shows other users' mailboxes the user was given
+	// rights on under a shared namespace (Dovecot's namespace { type =
+	// shared }); it needs ACL. Nil, the default, has none.
+	Shared *SharedNamespace
 	// MetadataMaxSize bounds one METADATA value in bytes (0:
 	// DefaultMetadataMaxSize); MetadataMaxEntries the entries of one
 	// mailbox or of the server (0: DefaultMetadataMaxEntries).

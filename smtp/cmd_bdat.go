@@ -55,12 +55,20 @@ func (ss *session) cmdBdat(arg string) (ok, fatal bool) {
 		ss.reply(502, "5.5.2", "Error: command not recognized")
 		return false, false
 	}
+	return ss.addChunk("BDAT", size, last, chunk, skip)
+}
+
+// addChunk adds one chunk of size bytes, read from chunk, to the BDAT
+// transaction (starting it when there is none): a BDAT chunk, or the
+// data a BURL URL names. skip reads and drops what chunk has left,
+// reporting true when the session is lost.
+func (ss *session) addChunk(verb string, size int64, last bool, chunk io.Reader, skip func() bool) (ok, fatal bool) {
 	if ss.bdat == nil {
-		if !ss.dataReady("BDAT") {
+		if !ss.dataReady(verb) {
 			return false, skip()
 		}
 		if last {
-			return ss.bdatWhole(size, chunk, skip)
+			return ss.bdatWhole(verb, size, chunk, skip)
 		}
 		pr, pw := io.Pipe()
 		b := &bdatState{pw: pw, done: make(chan struct{}), env: ss.envelope(true)}
@@ -112,20 +120,20 @@ func (ss *session) cmdBdat(arg string) (ok, fatal bool) {
 	}
 	<-b.done
 	ss.bdat = nil
-	return ss.finish("BDAT", b.env, b.ec, b.err, b.tooBig, false), false
+	return ss.finish(verb, b.env, b.ec, b.err, b.tooBig, false), false
 }
 
 // bdatWhole handles a message sent as one "BDAT <size> LAST" (the usual
 // case for messages up to a client's chunk size): the Session reads the
 // chunk straight from the connection, without the pipe and goroutine a
 // message in several chunks needs.
-func (ss *session) bdatWhole(size int64, chunk io.Reader, skip func() bool) (ok, fatal bool) {
+func (ss *session) bdatWhole(verb string, size int64, chunk io.Reader, skip func() bool) (ok, fatal bool) {
 	env := ss.envelope(true)
 	if max := ss.srv.maxMessageBytes(); max > 0 && size > max {
 		if skip() {
 			return false, true
 		}
-		return ss.finish("BDAT", env, nil, nil, true, false), false
+		return ss.finish(verb, env, nil, nil, true, false), false
 	}
 	ec, err := ss.deliver(env, chunk)
 	// What the Session left unread is read and dropped; a client gone
@@ -133,5 +141,5 @@ func (ss *session) bdatWhole(size int64, chunk io.Reader, skip func() bool) (ok,
 	if skip() {
 		return false, true
 	}
-	return ss.finish("BDAT", env, ec, err, false, false), false
+	return ss.finish(verb, env, ec, err, false, false), false
 }

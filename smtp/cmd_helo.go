@@ -72,6 +72,9 @@ func (ss *session) cmdHelo(arg string, esmtp bool) bool {
 			lines = append(lines, "BINARYMIME")
 		}
 	}
+	if ss.burlOffered() {
+		lines = append(lines, "BURL imap")
+	}
 	ss.reply(250, "", strings.Join(lines, "\n"))
 	return true
 }

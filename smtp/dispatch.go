@@ -30,6 +30,8 @@ func (ss *session) dispatch(cmd smtpwire.Command) (ok, fatal bool) {
 		ok, fatal = ss.cmdData(cmd.Arg)
 	case "BDAT":
 		ok, fatal = ss.cmdBdat(cmd.Arg)
+	case "BURL":
+		ok, fatal = ss.cmdBurl(cmd.Arg)
 	case "RSET":
 		ok = ss.cmdRset(cmd.Arg)
 	case "NOOP":

@@ -76,7 +76,8 @@
 // (SMTPUTF8), RFC 3461 (DSN parameters, passed to the Session), RFC 3030
 // (CHUNKING/BDAT, BINARYMIME), RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC
 // 6409 and 8314 (submission, implicit TLS), RFC 3848 (ESMTPSA etc. in the
-// Received header).
+// Received header), RFC 4468 (BURL, with Server.BURL: a URL's data is
+// added to the message as a BDAT chunk).
 //
 // Postfix behaviour reproduced: the replies of smtpd for protocol errors
 // ("503 5.5.1 Error: need MAIL command", "501 Syntax: EHLO hostname",

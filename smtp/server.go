@@ -119,6 +119,11 @@ type Server struct {
 	// (smtpd_forbid_unauth_pipelining = no), for clients known to talk
 	// out of turn.
 	AllowUnauthPipelining bool
+	// BURL, when set, offers BURL (RFC 4468) to clients that have
+	// authenticated: "BURL imap" in the EHLO reply after AUTH, and the
+	// BURL command, whose URL's data BURL fetches as the SASL user.
+	// Nil, the default, offers nothing (Postfix has no BURL).
+	BURL BURLFetcher
 	// RejectBareLF refuses a message with a bare LF with
 	// "550 5.5.2 Error: bare <LF> received"; by default such lines are
 	// normalised to CRLF (and "\n.\n" never ends DATA).

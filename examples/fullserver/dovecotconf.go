@@ -189,7 +189,7 @@ func (m *dovecotMapper) subsection(sec *config.DovecotSection, svcs []string) {
 		m.userdbSection(sec, sec.Name)
 	case "plugin":
 		for _, st := range sec.Settings {
-			if _, ok := m.s.Lookup(st.Key); ok && strings.HasPrefix(st.Key, "sieve") {
+			if _, ok := m.s.Lookup(st.Key); ok && (strings.HasPrefix(st.Key, "sieve") || st.Key == "acl_shared_dict") {
 				m.set(svcs, st.Key, escape(st.Value), st.Pos)
 				continue
 			}
@@ -201,6 +201,10 @@ func (m *dovecotMapper) subsection(sec *config.DovecotSection, svcs []string) {
 	case "auth":
 		m.auth1x(sec)
 	case "namespace":
+		if isSharedNamespace(sec) {
+			m.sharedNamespace(sec) // imapshared.go
+			return
+		}
 		m.warnSection(sec, "namespaces and their mailboxes are fixed in yubin: one private namespace, INBOX and the folders users create")
 	case "local", "remote", "local_name":
 		m.warnSection(sec, "per-address and per-name filters are not supported: their settings are ignored")

@@ -8,8 +8,8 @@ import (
 // user's mail directory, of the user's URLAUTH mailbox access keys
 // (RFC 4467). Dovecot keeps them as mailbox attributes and answers
 // URLFETCH from its imap-urlauth service; here the IMAP server answers
-// it itself, and "submit+" URLs are not served (no submission server
-// logs in to fetch them: BURL is not offered).
+// it itself, and the submission listeners' BURL fetches "submit+" URLs
+// from the same keys (burl.go).
 const urlAuthFileName = "yubin-urlauth.json"
 
 // newIMAPURLAuth is the IMAP server's URLAUTH key store.

@@ -161,6 +161,9 @@ func newSchema() *config.Schema {
 	for _, p := range append(msgauthParams, arcParams...) {
 		byName[p.Name] = p
 	}
+	for _, p := range imapSharedParams {
+		byName[p.Name] = p
+	}
 	for _, p := range replicationParams {
 		byName[p.Name] = p
 	}

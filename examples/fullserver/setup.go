@@ -116,6 +116,9 @@ func (h *host) setup() (*demoUser, error) {
 			if err != nil {
 				return nil, err
 			}
+			if b.service != "smtp" {
+				srv.BURL = newBURL(stores, u) // burl.go
+			}
 			h.running[b.service] = srv
 		case "imap", "imaps":
 			h.running[b.service] = &imap.Server{
@@ -132,8 +135,9 @@ func (h *host) setup() (*demoUser, error) {
 				LoginMaxConnectionsPerIP: int(v.Int("login_max_connections_per_ip")),
 				MaxMailboxes:             int(v.Int("mailbox_list_limit")),
 				Metadata:                 newIMAPMetadata(u),
-				ACL:                      newIMAPACL(u),
+				ACL:                      withSharedDict(v, newIMAPACL(u)),
 				URLAuth:                  newIMAPURLAuth(u),
+				Shared:                   newIMAPShared(v, u), // imapshared.go
 			}
 		case "pop3", "pop3s":
 			h.running[b.service] = &pop3.Server{
