@@ -88,14 +88,15 @@ var notifySteps = []string{
 //
 // Dovecot's side is not deterministic under load: its mailbox list
 // notification sometimes never reports a change another session made
-// (an inotify event handled after a command refreshed its list). A run
-// where yubin and Dovecot differ is therefore tried again, on fresh
-// copies, up to three times; the test passes only on a run where every
+// (an inotify event handled after a command refreshed its list), and
+// under a loaded machine it sometimes reports its own "Corrupted mailbox
+// list index" after a RENAME. A run where yubin and Dovecot differ is
+// therefore tried again, on fresh copies, up to five times; the test passes only on a run where every
 // reply is equal, and a difference of yubin's own shows in every run.
 func TestDovecotNotify(t *testing.T) {
 	testutil.RequireBinary(t, "imap")
 	var diffs []string
-	for attempt := 1; attempt <= 3; attempt++ {
+	for attempt := 1; attempt <= 5; attempt++ {
 		if diffs = notifyDifferences(t); len(diffs) == 0 {
 			return
 		}
