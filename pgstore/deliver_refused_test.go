@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -42,19 +41,7 @@ CREATE TRIGGER refuse_marked BEFORE INSERT ON pgstore_blob_chunks
 
 	// The first batch waits until the other deliveries have queued, so
 	// that they commit as one batch.
-	var mu sync.Mutex
-	var sizes []int
-	first := true
-	pgstore.SetDeliverBatchHook(b, func(n int) {
-		mu.Lock()
-		sizes = append(sizes, n)
-		wait := first
-		first = false
-		mu.Unlock()
-		for deadline := time.Now().Add(10 * time.Second); wait && pgstore.DeliveriesQueued(b) < 11 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-	})
+	sizes := holdFirstBatch(b, 11)
 	st, err := b.Open(ctx, "u")
 	require.NoError(t, err)
 	const n, refused = 12, 6
@@ -72,10 +59,7 @@ CREATE TRIGGER refuse_marked BEFORE INSERT ON pgstore_blob_chunks
 		}()
 	}
 	wg.Wait()
-	mu.Lock()
-	t.Logf("batches %v", sizes)
-	require.Contains(t, sizes, n-1, "batches %v: the refused message never shared a batch", sizes)
-	mu.Unlock()
+	require.Contains(t, sizes(), n-1, "batches %v: the refused message never shared a batch", sizes())
 	for i, err := range errs {
 		if i == refused {
 			require.ErrorIs(t, err, store.ErrTemporary, "the refused delivery")

@@ -20,19 +20,7 @@ import (
 func TestDeliverGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	b := openBackend(t, newDB(t), pgstore.Options{})
-	var mu sync.Mutex
-	var sizes []int
-	first := true
-	pgstore.SetDeliverBatchHook(b, func(n int) {
-		mu.Lock()
-		sizes = append(sizes, n)
-		wait := first
-		first = false
-		mu.Unlock()
-		for deadline := time.Now().Add(10 * time.Second); wait && pgstore.DeliveriesQueued(b) < 30 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-	})
+	sizes := holdFirstBatch(b, 30)
 	stores := map[string]*pgstore.Store{}
 	for _, u := range []string{"u0", "u1", "u2", "u3"} {
 		s, err := b.Open(ctx, u)
@@ -66,12 +54,12 @@ func TestDeliverGroupCommit(t *testing.T) {
 		}
 	}
 	sum, most := 0, 0
-	for _, n := range sizes {
+	for _, n := range sizes() {
 		sum, most = sum+n, max(most, n)
 	}
 	// The delivery to a missing mailbox fails before it is queued.
-	if sum != 31 || len(sizes) > 2 || most != 30 {
-		t.Errorf("batches %v, want [1 30]", sizes)
+	if sum != 31 || len(sizes()) > 2 || most != 30 {
+		t.Errorf("batches %v, want [1 30]", sizes())
 	}
 	total := 0
 	for u, s := range stores {
@@ -162,5 +150,29 @@ func TestDeliverMissingMailboxKeepsReader(t *testing.T) {
 	defer rd.Close()
 	if rd.Size() != int64(len(msg)) {
 		t.Fatalf("stored %d bytes, want %d", rd.Size(), len(msg))
+	}
+}
+
+// holdFirstBatch makes b's first delivery batch wait (up to 10 s) until
+// queued deliveries are waiting, so that they commit as one batch. The
+// function returned gives the sizes of the batches run so far.
+func holdFirstBatch(b *pgstore.Backend, queued int) func() []int {
+	var mu sync.Mutex
+	var sizes []int
+	first := true
+	pgstore.SetDeliverBatchHook(b, func(n int) {
+		mu.Lock()
+		sizes = append(sizes, n)
+		wait := first
+		first = false
+		mu.Unlock()
+		for deadline := time.Now().Add(10 * time.Second); wait && pgstore.DeliveriesQueued(b) < queued && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	return func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]int(nil), sizes...)
 	}
 }
