@@ -222,6 +222,11 @@ type appendHead struct {
 	catenate bool // CATENATE (RFC 4469): parts follow, not a literal
 }
 
+// maxInternalDateFuture is how far ahead of now an APPEND's date-time
+// may be (Dovecot 2.3's INTERNALDATE_MAX_FUTURE_SECS); a later one is
+// replaced by the time of the append.
+const maxInternalDateFuture = 2 * time.Hour
+
 // appendMessageHead parses "[flags SP] [date-time SP] literal-head" of one
 // message.
 func (c *conn) appendMessageHead() (store.AppendOptions, appendHead, error) {
@@ -254,6 +259,12 @@ func (c *conn) appendMessageHead() (store.AppendOptions, appendHead, error) {
 		t, err := time.Parse("_2-Jan-2006 15:04:05 -0700", s)
 		if err != nil {
 			return opts, h, badf("Invalid date-time.")
+		}
+		// A date more than two hours ahead becomes the time of the
+		// append, as Dovecot does (INTERNALDATE_MAX_FUTURE_SECS): a
+		// message dated in the future would sort as the newest forever.
+		if t.After(time.Now().Add(maxInternalDateFuture)) {
+			t = time.Time{}
 		}
 		opts.InternalDate = t
 		if err := c.r.sp(); err != nil {
