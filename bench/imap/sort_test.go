@@ -6,12 +6,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -243,41 +241,7 @@ func startYubinProcess(b *testing.B, home string) (string, int) {
 // startYubinProcessStop is startYubinProcess that also returns a
 // function ending the process (waiting for it).
 func startYubinProcessStop(b *testing.B, home string) (string, int, func()) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SORT_SERVER="+home)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			in.Close()
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				<-done
-			}
-		})
-	}
-	b.Cleanup(stop)
-	line, err := bufio.NewReader(out).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
-	if err != nil || !ok {
-		b.Fatalf("yubin server process: %q %v", line, err)
-	}
-	return addr, cmd.Process.Pid, stop
+	return testutil.StartTestChild(b, "SORT_SERVER="+home)
 }
 
 // BenchmarkSortDateAfterRestart times the first SORT (DATE) of a large

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/pop3"
 )
 
@@ -95,37 +94,8 @@ func serveChild() int {
 // startChild starts a yubin server process for wiring and returns its
 // address and PID; it is stopped when the benchmark ends.
 func startChild(b *testing.B, wiring, home, passwd string) (string, int) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+wiring, "POP3_BENCH_HOME="+home, "POP3_BENCH_PASSWD="+passwd)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
-	if err != nil || !ok {
-		b.Fatalf("yubin %s server did not start: %q %v", wiring, line, err)
-	}
-	return addr, cmd.Process.Pid
+	addr, pid, _ := testutil.StartTestChild(b, childEnv+"="+wiring, "POP3_BENCH_HOME="+home, "POP3_BENCH_PASSWD="+passwd)
+	return addr, pid
 }
 
 // clockTick is the unit of /proc/PID/stat times (USER_HZ, 100 on Linux).
