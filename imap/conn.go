@@ -333,8 +333,11 @@ func (c *conn) fatal(err error) bool {
 			return true
 		}
 	}
-	var ne net.Error
-	return errors.As(err, &ne) || c.w.err != nil
+	// A read or write of the connection failed. Checking the error's
+	// type instead would also catch a store's error: syscall.Errno is a
+	// net.Error, so an EACCES from the mailbox ended the session
+	// silently instead of answering [SERVERBUG].
+	return c.r.src.Err != nil || c.w.err != nil
 }
 
 func (c *conn) endOnError(err error) bool {

@@ -8,11 +8,18 @@ import "io"
 type CountReader struct {
 	R io.Reader
 	N int64
+	// Err is the first error R returned (io.EOF included): a session
+	// tells by it that an error came from the connection, not from the
+	// mailbox store.
+	Err error
 }
 
 func (c *CountReader) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
 	c.N += int64(n)
+	if err != nil && c.Err == nil {
+		c.Err = err
+	}
 	return n, err
 }
 
