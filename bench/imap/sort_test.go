@@ -202,32 +202,11 @@ func dovecotIMAPProcess(b *testing.B, d *testutil.Dovecot) int {
 		b.Fatal(err)
 	}
 	master, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-			if err != nil {
-				continue
-			}
-			s := string(st)
-			open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-			if open < 0 || close < open {
-				continue
-			}
-			f := strings.Fields(s[close+2:])
-			if s[open+1:close] == "imap" && len(f) > 1 && f[1] == strconv.Itoa(master) {
-				return pid
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	pid := testutil.WaitChild(master, 5*time.Second, func(p testutil.Proc) bool { return p.Comm == "imap" })
+	if pid == 0 {
+		b.Fatal("no imap process under Dovecot's master")
 	}
-	b.Fatal("no imap process under Dovecot's master")
-	return 0
+	return pid
 }
 
 // startYubinProcess runs a yubin IMAP server over the Maildirs under

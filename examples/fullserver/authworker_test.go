@@ -92,30 +92,7 @@ func procUID(t *testing.T, pid int) int {
 // childWith finds a child process of parent whose command line holds
 // word, waiting a little for it to appear.
 func childWith(t *testing.T, parent int, word string) int {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-			if err != nil {
-				continue
-			}
-			// pid (comm) state ppid ...: comm may hold spaces.
-			s := string(stat)
-			f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-			if len(f) < 2 || f[1] != strconv.Itoa(parent) {
-				continue
-			}
-			cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			if strings.Contains(string(cmdline), word) {
-				return pid
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return 0
+	return testutil.WaitChild(parent, 5*time.Second, func(p testutil.Proc) bool {
+		return strings.Contains(testutil.Cmdline(p.PID), word)
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,52 +102,4 @@ func suspend(t testing.TB, cmd *exec.Cmd) func() {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// processTree returns root and its descendants with their states
-// ("R", "S", "T", ...), from /proc.
-func processTree(root int) map[int]string {
-	type proc struct {
-		ppid  int
-		state string
-	}
-	all := map[int]proc{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		pid, err1 := strconv.Atoi(strings.Fields(string(b))[0])
-		ppid, err2 := strconv.Atoi(f[1])
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		all[pid] = proc{ppid, f[0]}
-	}
-	out := map[int]string{}
-	if p, ok := all[root]; ok {
-		out[root] = p.state
-	}
-	for grew := true; grew; {
-		grew = false
-		for pid, p := range all {
-			if _, in := out[pid]; !in {
-				if _, parentIn := out[p.ppid]; parentIn {
-					out[pid] = p.state
-					grew = true
-				}
-			}
-		}
-	}
-	return out
 }
