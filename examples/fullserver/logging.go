@@ -116,7 +116,8 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	sl, toSyslog := h.w.(*syslogWriter)
+	sl := syslogOf(h.w)
+	toSyslog := sl != nil
 	line := t.AppendFormat(kv, time.Stamp)
 	line = append(line, ' ')
 	if !toSyslog { // the syslog daemon adds the host
@@ -163,6 +164,18 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 		b.Flush() // on disk before whatever follows an error
 	}
 	return err
+}
+
+// syslogOf returns the syslog daemon's writer behind w, directly or
+// through the host's reopenWriter, or nil when w writes elsewhere.
+func syslogOf(w io.Writer) *syslogWriter {
+	switch w := w.(type) {
+	case *syslogWriter:
+		return w
+	case *reopenWriter:
+		return w.syslog()
+	}
+	return nil
 }
 
 func (h *maillogHandler) WithAttrs(as []slog.Attr) slog.Handler {

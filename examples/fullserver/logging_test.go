@@ -64,7 +64,9 @@ func TestSyslogWriterSendsMaillogLines(t *testing.T) {
 	w, err := newSyslogWriter(path, "mail")
 	require.NoError(t, err)
 	defer w.Close()
-	log := newLogger(w, "syslog", "mx.example.jp", "yubin")
+	// As serve() wires it: through the reopenable log writer.
+	var rs reloadState
+	log := newLogger(rs.setLog(w, w), "syslog", "mx.example.jp", "yubin")
 	log.Info("ABC: client=unknown[127.0.0.1]", "service", "smtp", "syslog_name", "yubin", "client", "127.0.0.1")
 	log.Error("boom", "service", "qmgr")
 	pid := strconv.Itoa(os.Getpid())

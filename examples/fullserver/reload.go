@@ -40,6 +40,28 @@ func (r *reopenWriter) Write(p []byte) (int, error) {
 	return r.w.Write(p)
 }
 
+// setLog makes w (closed by c) the log's reopenable writer and returns
+// what the logger writes to: the lines gathered in a batchWriter, or,
+// for the syslog daemon, where each line is a datagram of its own, the
+// reopenWriter itself.
+func (rs *reloadState) setLog(w io.Writer, c io.Closer) io.Writer {
+	rs.logw = &reopenWriter{w: w, c: c}
+	if _, ok := w.(*syslogWriter); ok {
+		return rs.logw
+	}
+	rs.logb = newBatchWriter(rs.logw, logBatchDelay)
+	return rs.logb
+}
+
+// syslog returns the syslog daemon's writer when the log goes there
+// (log_format = syslog without maillog_file), else nil.
+func (r *reopenWriter) syslog() *syslogWriter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sl, _ := r.w.(*syslogWriter)
+	return sl
+}
+
 // swap makes w the writer and closes the old one.
 func (r *reopenWriter) swap(w io.Writer, c io.Closer) {
 	r.mu.Lock()

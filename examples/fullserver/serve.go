@@ -70,13 +70,10 @@ func serve(cfg *config.Config, file string, o *options, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "fullserver: fatal: %v\n", err)
 		return 1
 	}
-	h.rs.logw = &reopenWriter{w: logw, c: logc}
+	logTo := h.rs.setLog(logw, logc)
 	defer h.rs.logw.Close()
-	var logTo io.Writer = h.rs.logw
-	if _, ok := logw.(*syslogWriter); !ok { // a datagram per line there
-		h.rs.logb = newBatchWriter(h.rs.logw, logBatchDelay)
+	if h.rs.logb != nil {
 		defer h.rs.logb.Flush()
-		logTo = h.rs.logb
 	}
 	h.log = newLogger(logTo, sp.logFormat, sp.hostname, sp.syslogName)
 	fail := func(err error) int {
