@@ -9,33 +9,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yubinmail/yubin/internal/testutil"
 	"github.com/yubinmail/yubin/store"
 )
 
-// TestRotationStoppedBeforeIndex: every rotation of a mailbox stops once
-// its new log is in place, before dovecot.index is written, as a crash
-// there stops it: after the first (a new mailbox, which has no index
-// yet) and after the second (whose index was left continuing with the
-// log that rotation replaces as .log.2), a fresh read of the mailbox
-// has every message appended, with its UID, and reports no damage.
-func TestRotationStoppedBeforeIndex(t *testing.T) {
-	t.Parallel()
-	root := t.TempDir()
-	s, err := Open(root, Options{NoSync: true, LogRotateMinSize: 1 << 10, LogRotateMaxSize: 2 << 10, LogRotateMinAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c := context.Background()
-	mb, err := s.OpenMailbox(c, store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	mb.(*Mailbox).h.rotateStop = errors.New("crash")
-	md := filepath.Join(root, "mailboxes", "INBOX", mailDirName)
-	logSeq := func() uint32 {
-		data, err := os.ReadFile(filepath.Join(md, logName))
+// stoppedRotations appends to mb, whose every log rotation stops once
+// its new log is in place, before dovecot.index is written (as a crash
+// there stops it), until the log in place is the one numbered seq; it
+// returns the UIDs appended (after those in uids).
+func stoppedRotations(t *testing.T, mb store.Mailbox, seq uint32, uids []uint32) []uint32 {
+	t.Helper()
+	h := mb.(*Mailbox).h
+	h.rotateStop = errors.New("crash")
+	for {
+		data, err := os.ReadFile(filepath.Join(h.dir, logName))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,33 +30,87 @@ func TestRotationStoppedBeforeIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return lh.FileSeq
-	}
-	var uids []uint32
-	for _, stopAt := range []uint32{2, 3} {
-		for logSeq() < stopAt {
-			if len(uids) == 200 {
-				t.Fatalf("no rotation to log %d after %d appends", stopAt, len(uids))
-			}
-			r, err := mb.Append(c, strings.NewReader(fmt.Sprintf("Subject: m%d\r\n\r\n%s\r\n", len(uids), strings.Repeat("x", 100))), store.AppendOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			uids = append(uids, r.UID)
+		if lh.FileSeq >= seq {
+			return uids
 		}
-		l, err := loadState(md)
+		if len(uids) == 200 {
+			t.Fatalf("no rotation to log %d after %d appends", seq, len(uids))
+		}
+		r, err := mb.Append(context.Background(), strings.NewReader(fmt.Sprintf("Subject: m%d\r\n\r\n%s\r\n", len(uids), strings.Repeat("x", 100))), store.AppendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, r.UID)
+	}
+}
+
+// rotateOftenSync rotates the log every 1 to 2 KiB, with every fsync.
+var rotateOftenSync = Options{LogRotateMinSize: 1 << 10, LogRotateMaxSize: 2 << 10, LogRotateMinAge: -1}
+
+// TestRotationStoppedBeforeIndex: every rotation of a mailbox stops once
+// its new log is in place, before dovecot.index is written: after the
+// first (a new mailbox, which has no index yet) and after the second
+// (whose index was left continuing with the log that rotation replaces
+// as .log.2), a fresh read of the mailbox has every message appended,
+// with its UID, and reports no damage.
+func TestRotationStoppedBeforeIndex(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	opts := rotateOftenSync
+	opts.NoSync = true
+	s, err := Open(root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	var uids []uint32
+	for _, seq := range []uint32{2, 3} {
+		uids = stoppedRotations(t, mb, seq, uids)
+		l, err := loadState(mb.(*Mailbox).h.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(l.damage) > 0 {
-			t.Errorf("log %d: damage %v", stopAt, l.damage)
+			t.Errorf("log %d: damage %v", seq, l.damage)
 		}
 		var got []uint32
 		for _, m := range l.st.msgs {
 			got = append(got, m.uid)
 		}
 		if fmt.Sprint(got) != fmt.Sprint(uids) {
-			t.Errorf("log %d: UIDs read %v, appended %v", stopAt, got, uids)
+			t.Errorf("log %d: UIDs read %v, appended %v", seq, got, uids)
 		}
 	}
+}
+
+// TestDovecotReadsAfterStoppedRotations: a mailbox whose two rotations
+// stopped before writing dovecot.index (as in
+// TestRotationStoppedBeforeIndex) is read by Dovecot without complaint,
+// with the messages, UIDs and bytes yubin reads.
+func TestDovecotReadsAfterStoppedRotations(t *testing.T) {
+	t.Parallel()
+	d := testutil.StartDovecot(t, testutil.DovecotConfig{MailLocation: "sdbox:~/sdbox"})
+	root := filepath.Join(d.Home("alice"), "sdbox")
+	s, err := Open(root, rotateOftenSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := stoppedRotations(t, mb, 3, nil)
+	mb.Close()
+	testutil.ChownTree(t, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
+	want := doveadmFetch(t, d, store.Inbox, true)
+	if len(want) != len(uids) {
+		t.Errorf("dovecot sees %d messages, %d appended", len(want), len(uids))
+	}
+	compareMessages(t, "after stopped rotations", want, yubinFetch(t, s, store.Inbox, true))
 }
