@@ -38,15 +38,7 @@ func cpuTimes() (user, sys time.Duration) {
 // alternately, and reports both per-append times and their ratio
 // (sdbox/maildir; below 1 means sdbox is faster).
 func BenchmarkAppendFsyncVsMaildir(b *testing.B) {
-	dir := b.TempDir()
-	sd, err := Open(filepath.Join(dir, "sdbox"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	md, err := maildir.Open(filepath.Join(dir, "Maildir"), maildir.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	sd, md := openPair(b, b.TempDir())
 	c := context.Background()
 	sb, _ := sd.OpenMailbox(c, store.Inbox, store.OpenOptions{})
 	mb, _ := md.OpenMailbox(c, store.Inbox, store.OpenOptions{})
@@ -76,6 +68,20 @@ func BenchmarkAppendFsyncVsMaildir(b *testing.B) {
 	b.ReportMetric(float64(sdWall)/float64(mdWall), "wall-ratio")
 	b.ReportMetric(float64(sdCPU.Microseconds())/n, "sdbox-cpu-µs/op")
 	b.ReportMetric(float64(mdCPU.Microseconds())/n, "maildir-cpu-µs/op")
+}
+
+// openPair opens an sdbox store (dir/sdbox) and a Maildir store
+// (dir/Maildir) side by side, with every fsync.
+func openPair(b *testing.B, dir string) (*Store, *maildir.Store) {
+	sd, err := Open(filepath.Join(dir, "sdbox"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	md, err := maildir.Open(filepath.Join(dir, "Maildir"), maildir.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sd, md
 }
 
 // bigLog writes a log of n appends (one transaction each, as yubin
@@ -228,14 +234,7 @@ func BenchmarkAppendConcurrentVsMaildir(b *testing.B) {
 	for {
 		tries++
 		dir := b.TempDir()
-		sd, err := Open(filepath.Join(dir, "sdbox"), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		md, err := maildir.Open(filepath.Join(dir, "Maildir"), maildir.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		sd, md := openPair(b, dir)
 		sdm, mdm = open(sd), open(md)
 		si := inodeOfNew(b, filepath.Join(dir, "sdbox", "mailboxes", "INBOX", mailDirName))
 		mi := inodeOfNew(b, filepath.Join(dir, "Maildir", "tmp"))

@@ -47,6 +47,23 @@ func stoppedRotations(t *testing.T, mb store.Mailbox, seq uint32, uids []uint32)
 // rotateOftenSync rotates the log every 1 to 2 KiB, with every fsync.
 var rotateOftenSync = Options{LogRotateMinSize: 1 << 10, LogRotateMaxSize: 2 << 10, LogRotateMinAge: -1}
 
+// openRotating opens root's INBOX in a Store with opts (both closed when
+// the test ends).
+func openRotating(t *testing.T, root string, opts Options) (*Store, store.Mailbox) {
+	t.Helper()
+	s, err := Open(root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	return s, mb
+}
+
 // TestRotationStoppedBeforeIndex: every rotation of a mailbox stops once
 // its new log is in place, before dovecot.index is written: after the
 // first (a new mailbox, which has no index yet) and after the second
@@ -55,19 +72,9 @@ var rotateOftenSync = Options{LogRotateMinSize: 1 << 10, LogRotateMaxSize: 2 << 
 // with its UID, and reports no damage.
 func TestRotationStoppedBeforeIndex(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
 	opts := rotateOftenSync
 	opts.NoSync = true
-	s, err := Open(root, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
+	_, mb := openRotating(t, t.TempDir(), opts)
 	var uids []uint32
 	for _, seq := range []uint32{2, 3} {
 		uids = stoppedRotations(t, mb, seq, uids)
@@ -96,15 +103,7 @@ func TestDovecotReadsAfterStoppedRotations(t *testing.T) {
 	t.Parallel()
 	d := testutil.StartDovecot(t, testutil.DovecotConfig{MailLocation: "sdbox:~/sdbox"})
 	root := filepath.Join(d.Home("alice"), "sdbox")
-	s, err := Open(root, rotateOftenSync)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	mb, err := s.OpenMailbox(context.Background(), store.Inbox, store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, mb := openRotating(t, root, rotateOftenSync)
 	uids := stoppedRotations(t, mb, 3, nil)
 	mb.Close()
 	testutil.ChownTree(t, d.Home("alice"), testutil.PlainUID, testutil.PlainGID)
