@@ -43,6 +43,10 @@ type hub struct {
 	// since, without reading the log (group.go).
 	last *commitTip
 
+	// rotateStop, set by tests, ends a rotation once its new log is in
+	// place, before dovecot.index is written, as a crash there would.
+	rotateStop error
+
 	// logf is dovecot.index.log kept open between transactions while
 	// the mailbox has handles (lockLog), logIno and logDev its file;
 	// logGen counts the descriptors kept. dirf is dbox-Mails kept open

@@ -97,6 +97,9 @@ type loaded struct {
 	pos    logPos
 	ino    uint64  // inode of dovecot.index.log
 	damage []error // what could not be trusted
+	// indexLogSeq is the log dovecot.index continues with (0: no
+	// readable index).
+	indexLogSeq uint32
 	// raw holds, for an index writer, the records of dovecot.index by
 	// UID (their extension parts are copied into the new index).
 	raw map[uint32][]byte
@@ -119,6 +122,9 @@ func loadStateFor(dir string, forWrite bool) (*loaded, error) {
 			out.damage = append(out.damage, fmt.Errorf("%s: %w", indexName, derr))
 		}
 		st, idx = s, info
+		if derr == nil {
+			out.indexLogSeq = info.LogSeq
+		}
 		if forWrite && derr == nil {
 			out.raw = indexRecords(data)
 		}

@@ -102,6 +102,22 @@ func (t *txn) rotate(end int) error {
 		return err
 	}
 	now := time.Now()
+	if l.indexLogSeq != old.FileSeq {
+		// dovecot.index does not continue with this log: there is none
+		// yet (a new mailbox's first rotation), or it continues with
+		// .log.2, which this rotation removes (a rotation that crashed,
+		// or failed to write the index, once its log was in place). It
+		// is first written for this log's end, so that a crash below
+		// cannot leave a log whose predecessor nothing reads (without
+		// an index only the log is read) or an index whose log is gone.
+		cur, err := buildIndex(l.st, indexWrite{indexID: old.IndexID, logSeq: old.FileSeq, logOff: uint32(end), raw: l.raw, now: uint32(now.Unix())})
+		if err != nil {
+			return err
+		}
+		if err := h.writeIndex(cur); err != nil {
+			return err
+		}
+	}
 	nh := logHeader{IndexID: old.IndexID, FileSeq: old.FileSeq + 1, PrevFileSeq: old.FileSeq, PrevOffset: uint32(end), CreateStamp: uint32(now.Unix()), InitialModseq: max(l.st.modseq, 1)}
 	idx, err := buildIndex(l.st, indexWrite{indexID: old.IndexID, logSeq: nh.FileSeq, logOff: logHeaderSize, raw: l.raw, now: uint32(now.Unix())})
 	if err != nil {
@@ -157,12 +173,28 @@ func (t *txn) rotate(end int) error {
 		return err
 	}
 	placed = true
+	if h.rotateStop != nil {
+		return h.rotateStop // a test's crash, the new log in place
+	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(nf.Fd()), &st); err != nil {
 		return err
 	}
 
-	// dovecot.index: temporary file, synced, renamed over the old one.
+	if err := h.writeIndex(idx); err != nil {
+		return err
+	}
+	// The next group commit continues from the new log without reading
+	// it.
+	h.last = &commitTip{ino: st.Ino, seq: nh.FileSeq, end: logHeaderSize, hdr: l.st.hdr, modseq: l.st.modseq}
+	return nil
+}
+
+// writeIndex replaces dovecot.index with idx: a temporary file, synced,
+// renamed over the old one, and the directory synced (which also makes
+// a log rename made before it durable).
+func (h *hub) writeIndex(idx []byte) error {
+	sync := !h.s.opts.NoSync
 	tmp := filepath.Join(h.dir, indexName+".tmp")
 	os.Remove(tmp)
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -185,12 +217,7 @@ func (t *txn) rotate(end int) error {
 		return fmt.Errorf("write index: %w", err)
 	}
 	if sync {
-		if err := h.s.syncDir(h.dir); err != nil {
-			return err
-		}
+		return h.s.syncDir(h.dir)
 	}
-	// The next group commit continues from the new log without reading
-	// it.
-	h.last = &commitTip{ino: st.Ino, seq: nh.FileSeq, end: logHeaderSize, hdr: l.st.hdr, modseq: l.st.modseq}
 	return nil
 }
