@@ -109,6 +109,18 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	// The mailbox files (readers still open keep theirs) and the
+	// replaced ones watched, whose recovery links the next Store finds.
+	for _, b := range s.boxes {
+		b.mu.Lock()
+		b.rf.release()
+		b.rf = nil
+		for _, r := range b.retired {
+			r.f.Close()
+		}
+		b.retired = nil
+		b.mu.Unlock()
+	}
 	return nil
 }
 
