@@ -97,9 +97,10 @@ func (m *rawMsg) sepVsize() int64 {
 
 // rawMeta is what a message's header and From_ line say.
 type rawMeta struct {
-	uid   uint32 // X-UID, 0 when absent or bad
-	flags store.Flags
-	date  int64 // from the From_ line, Unix seconds; 0 when unparsable
+	uid    uint32 // X-UID, 0 when absent or bad
+	flags  store.Flags
+	date   int64  // from the From_ line, Unix seconds; 0 when unparsable
+	digest uint64 // contentDigest
 }
 
 // baseInfo is the X-IMAPbase (or X-IMAP, in a pseudo message) of the
@@ -371,6 +372,9 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 		return nil, rawMeta{}, 0, err
 	}
 	meta := rawMeta{uid: hs.uid, flags: hs.flags()}
+	if meta.digest, err = contentDigest(ra, m, buf[:digestBuf]); err != nil {
+		return nil, rawMeta{}, 0, err
+	}
 	if !hs.date.IsZero() {
 		meta.date = hs.date.Unix()
 	}
