@@ -3,6 +3,7 @@ package mbox
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -168,6 +169,40 @@ func (s *Store) writeGUIDScheme(name string, l legacyGUIDs) error {
 	return s.writeFileAtomic(s.guidSchemePath(name), fmt.Appendf(nil, "V1 %d %d\n", l.uv, l.below))
 }
 
+// createGUIDScheme writes a mailbox's guidSchemeFile unless it exists
+// (another process reading the mailbox for the first time at once), and
+// returns what the file says.
+func (s *Store) createGUIDScheme(name string, l legacyGUIDs) (legacyGUIDs, error) {
+	path := s.guidSchemePath(name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return l, fmt.Errorf("mbox: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return l, fmt.Errorf("mbox: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = fmt.Fprintf(f, "V1 %d %d\n", l.uv, l.below)
+	if err == nil && !s.opts.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(f.Name(), path)
+	}
+	if errors.Is(err, os.ErrExist) {
+		if got, ok := s.readGUIDScheme(name); ok {
+			return got, nil
+		}
+	}
+	if err != nil {
+		return l, fmt.Errorf("mbox: %w", err)
+	}
+	return l, s.syncDir(filepath.Dir(path))
+}
+
 // initGUIDScheme sets the box's legacy GUIDs when it is first read: as
 // the mailbox's guidSchemeFile says, or, for a mailbox without one
 // (made by an older yubin or by another program), every message that
@@ -175,8 +210,8 @@ func (s *Store) writeGUIDScheme(name string, l legacyGUIDs) error {
 func (b *box) initGUIDScheme(next uint32) {
 	l, ok := b.s.readGUIDScheme(b.name)
 	if !ok {
-		l = legacyGUIDs{b.uidValidity, next}
-		if err := b.s.writeGUIDScheme(b.name, l); err != nil {
+		var err error
+		if l, err = b.s.createGUIDScheme(b.name, legacyGUIDs{b.uidValidity, next}); err != nil {
 			// The GUIDs of the messages added from here on could change
 			// at the next read, which records a later UID.
 			b.s.log.Warn("mbox: GUID scheme file", "mailbox", b.name, "err", err)

@@ -282,3 +282,19 @@ func BenchmarkParseDigest(b *testing.B) {
 		})
 	}
 }
+
+// TestGUIDSchemeFirstWriterWins: two processes reading an older mailbox
+// for the first time at once (one appending in between) agree on where
+// its GUIDs of UIDVALIDITY and UID end: the first record stays.
+func TestGUIDSchemeFirstWriterWins(t *testing.T) {
+	s := openHomeOpts(t, t.TempDir(), Options{NoSync: true})
+	for i, below := range []uint32{5, 7} {
+		got, err := s.createGUIDScheme("X", legacyGUIDs{100, below})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != (legacyGUIDs{100, 5}) {
+			t.Errorf("record %d: %+v, want the first", i, got)
+		}
+	}
+}
