@@ -62,19 +62,7 @@ const (
 // between them is left out, as a rewrite adds it to a message without.
 // buf must hold digestBuf bytes.
 func contentDigest(ra io.ReaderAt, r *rawMsg, buf []byte) (uint64, error) {
-	var parts []seg
-	if !r.visibleEmpty() {
-		pos := r.hdrOff
-		for _, h := range r.hiddenRuns() {
-			if h.off > pos {
-				parts = append(parts, seg{pos, h.off - pos})
-			}
-			pos = h.off + h.n
-		}
-		if r.sepOff > pos {
-			parts = append(parts, seg{pos, r.sepOff - pos})
-		}
-	}
+	parts := r.visibleHeader()
 	var hdrLen int64
 	for _, s := range parts {
 		hdrLen += s.n
@@ -174,31 +162,14 @@ func (s *Store) writeGUIDScheme(name string, l legacyGUIDs) error {
 // returns what the file says.
 func (s *Store) createGUIDScheme(name string, l legacyGUIDs) (legacyGUIDs, error) {
 	path := s.guidSchemePath(name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return l, fmt.Errorf("mbox: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return l, fmt.Errorf("mbox: %w", err)
-	}
-	defer os.Remove(f.Name())
-	_, err = fmt.Fprintf(f, "V1 %d %d\n", l.uv, l.below)
-	if err == nil && !s.opts.NoSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(f.Name(), path)
-	}
+	err := s.writeFileVia(path, fmt.Appendf(nil, "V1 %d %d\n", l.uv, l.below), false)
 	if errors.Is(err, os.ErrExist) {
 		if got, ok := s.readGUIDScheme(name); ok {
 			return got, nil
 		}
 	}
 	if err != nil {
-		return l, fmt.Errorf("mbox: %w", err)
+		return l, err
 	}
 	return l, s.syncDir(filepath.Dir(path))
 }

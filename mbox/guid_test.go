@@ -63,6 +63,19 @@ func sameGUIDs(t *testing.T, when string, want, got map[uint32]string) {
 	}
 }
 
+// appendToFile appends text to a file, as another program would.
+func appendToFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var newGUID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // TestGUIDStable: a message's GUID stays as it is across flag changes,
@@ -86,12 +99,7 @@ func TestGUIDStable(t *testing.T) {
 	s.Close()
 	// A message another program wrote last, a header without the empty
 	// line (which a rewrite adds).
-	f, err := os.OpenFile(filepath.Join(home, "inbox"), os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "From mda@example.org  Mon Jan 01 12:00:00 2024\nSubject: header only\n")
-	f.Close()
+	appendToFile(t, filepath.Join(home, "inbox"), "From mda@example.org  Mon Jan 01 12:00:00 2024\nSubject: header only\n")
 	s = openHomeOpts(t, home, Options{NoSync: true})
 	g := mailboxGUIDs(t, s, store.Inbox)
 	if len(g) != len(uids)+1 {
@@ -189,12 +197,7 @@ func TestGUIDOfOlderMailboxesKept(t *testing.T) {
 	appendAll(t, s, store.Inbox, "Subject: 3\r\n\r\nthree\r\n")
 	s.Close()
 	// A delivery agent appends a message without X-UID.
-	f, err := os.OpenFile(filepath.Join(home, "inbox"), os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "From mda@example.org  Mon Jan 01 12:00:00 2024\nSubject: 4\n\nfour\n\n")
-	f.Close()
+	appendToFile(t, filepath.Join(home, "inbox"), "From mda@example.org  Mon Jan 01 12:00:00 2024\nSubject: 4\n\nfour\n\n")
 
 	s = openHomeOpts(t, home, Options{NoSync: true})
 	g2 := mailboxGUIDs(t, s, store.Inbox)

@@ -137,10 +137,11 @@ func (m *rawMsg) visibleEmpty() bool {
 	return h == m.sepOff-m.hdrOff
 }
 
-// segments are the file ranges that make up the message as delivered.
-func (m *rawMsg) segments() []seg {
+// visibleHeader are the file ranges of the header without the hidden
+// fields (none when it holds only those).
+func (m *rawMsg) visibleHeader() []seg {
 	if m.visibleEmpty() {
-		return []seg{{m.bodyOff, m.bodyEnd - m.bodyOff}}
+		return nil
 	}
 	var out []seg
 	pos := m.hdrOff
@@ -153,6 +154,15 @@ func (m *rawMsg) segments() []seg {
 	if m.sepOff > pos {
 		out = append(out, seg{pos, m.sepOff - pos})
 	}
+	return out
+}
+
+// segments are the file ranges that make up the message as delivered.
+func (m *rawMsg) segments() []seg {
+	if m.visibleEmpty() {
+		return []seg{{m.bodyOff, m.bodyEnd - m.bodyOff}}
+	}
+	out := m.visibleHeader()
 	if m.bodyEnd > m.sepOff {
 		out = append(out, seg{m.sepOff, m.bodyEnd - m.sepOff})
 	}
