@@ -299,6 +299,15 @@ func (b *box) appendLocked(f *os.File, items []*pending) ([]*msg, error) {
 	if err == nil {
 		err = bw.Flush()
 	}
+	if err == nil {
+		// As a later read of the file will digest them.
+		buf := make([]byte, digestBuf)
+		for _, m := range out {
+			if m.digest, err = contentDigest(f, m.raw, buf); err != nil {
+				break
+			}
+		}
+	}
 	if err == nil && b.baseDigitsOff >= 0 && lastUID > b.baseLastUID {
 		_, err = f.WriteAt(fmt.Appendf(nil, "%010d", lastUID), b.baseDigitsOff)
 	}

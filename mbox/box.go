@@ -23,6 +23,7 @@ type msg struct {
 	modseq uint64
 	date   int64 // internal date, Unix seconds
 	vsize  int64
+	digest uint64  // of the content, for the GUID (guid.go)
 	raw    *rawMsg // where it is in the current file (changed under box.mu)
 }
 
@@ -360,6 +361,11 @@ func (b *box) merge(res *parseResult, fi os.FileInfo) {
 			}
 		}
 	}
+	if first {
+		// The messages with a UID now keep GUIDs of UIDVALIDITY and UID
+		// if the mailbox is older than the scheme (guid.go).
+		b.initGUIDScheme(b.nextUID)
+	}
 	old := make(map[uint32]*msg, len(b.msgs))
 	for _, m := range b.msgs {
 		old[m.uid] = m
@@ -378,7 +384,7 @@ func (b *box) merge(res *parseResult, fi os.FileInfo) {
 		if date == 0 {
 			date = fi.ModTime().Unix()
 		}
-		nm := &msg{uid: uid, flags: fl, date: date, vsize: r.vsize(), raw: r}
+		nm := &msg{uid: uid, flags: fl, date: date, vsize: r.vsize(), digest: metas[i].digest, raw: r}
 		if om := old[uid]; om != nil {
 			delete(old, uid)
 			nm.modseq, nm.date = om.modseq, om.date

@@ -12,10 +12,17 @@
 //     the children of a selectable mailbox "X" live in "X.children/"
 //     (yubin's extension; Dovecot itself refuses such children).
 //   - Index and state files are under root/.imap/<mailbox>/ as Dovecot's
-//     are; yubin keeps there only yubin-mbox-state (UIDVALIDITY and next
+//     are; yubin keeps there yubin-mbox-state (UIDVALIDITY and next
 //     UID for a mailbox whose file has no X-IMAPbase, and the
-//     HIGHESTMODSEQ, which an mbox file cannot hold). Subscriptions are
-//     root/.subscriptions, one name per line.
+//     HIGHESTMODSEQ, which an mbox file cannot hold), yubin-mbox-guids
+//     and yubin-replica-guids.<UIDVALIDITY> (message GUIDs, below).
+//     Subscriptions are root/.subscriptions, one name per line.
+//   - A message's GUID is the one a replicator gave it (store.Replica),
+//     else UIDVALIDITY, UID and a digest of its visible header and body
+//     (32 hex digits), which no rewrite of the file changes; messages
+//     that had their UID before yubin's GUIDs had the digest keep
+//     UIDVALIDITY and UID alone (16 hex digits), as yubin-mbox-guids
+//     records. Dovecot's mbox GUID is its own (an MD5 of a few headers).
 //
 // # Messages
 //

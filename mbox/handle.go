@@ -125,7 +125,7 @@ func infoOf(m *msg, uv uint32) store.MessageInfo {
 	date := time.Unix(m.date, 0)
 	return store.MessageInfo{
 		UID: m.uid, Flags: m.flags, ModSeq: m.modseq, InternalDate: date, SaveDate: date,
-		Size: m.vsize, GUID: fmt.Sprintf("%08x%08x", uv, m.uid),
+		Size: m.vsize,
 	}
 }
 

@@ -97,9 +97,10 @@ func (m *rawMsg) sepVsize() int64 {
 
 // rawMeta is what a message's header and From_ line say.
 type rawMeta struct {
-	uid   uint32 // X-UID, 0 when absent or bad
-	flags store.Flags
-	date  int64 // from the From_ line, Unix seconds; 0 when unparsable
+	uid    uint32 // X-UID, 0 when absent or bad
+	flags  store.Flags
+	date   int64  // from the From_ line, Unix seconds; 0 when unparsable
+	digest uint64 // contentDigest
 }
 
 // baseInfo is the X-IMAPbase (or X-IMAP, in a pseudo message) of the
@@ -136,10 +137,11 @@ func (m *rawMsg) visibleEmpty() bool {
 	return h == m.sepOff-m.hdrOff
 }
 
-// segments are the file ranges that make up the message as delivered.
-func (m *rawMsg) segments() []seg {
+// visibleHeader are the file ranges of the header without the hidden
+// fields (none when it holds only those).
+func (m *rawMsg) visibleHeader() []seg {
 	if m.visibleEmpty() {
-		return []seg{{m.bodyOff, m.bodyEnd - m.bodyOff}}
+		return nil
 	}
 	var out []seg
 	pos := m.hdrOff
@@ -152,6 +154,15 @@ func (m *rawMsg) segments() []seg {
 	if m.sepOff > pos {
 		out = append(out, seg{pos, m.sepOff - pos})
 	}
+	return out
+}
+
+// segments are the file ranges that make up the message as delivered.
+func (m *rawMsg) segments() []seg {
+	if m.visibleEmpty() {
+		return []seg{{m.bodyOff, m.bodyEnd - m.bodyOff}}
+	}
+	out := m.visibleHeader()
 	if m.bodyEnd > m.sepOff {
 		out = append(out, seg{m.sepOff, m.bodyEnd - m.sepOff})
 	}
@@ -371,6 +382,9 @@ func parseMessage(lr *lineReader, l *line, ra io.ReaderAt, size int64, res *pars
 		return nil, rawMeta{}, 0, err
 	}
 	meta := rawMeta{uid: hs.uid, flags: hs.flags()}
+	if meta.digest, err = contentDigest(ra, m, buf[:digestBuf]); err != nil {
+		return nil, rawMeta{}, 0, err
+	}
 	if !hs.date.IsZero() {
 		meta.date = hs.date.Unix()
 	}

@@ -37,12 +37,14 @@ var _ store.Replica = (*Store)(nil)
 // UIDVALIDITY.
 const replicaGUIDPrefix = "yubin-replica-guids."
 
-// replicaGUIDs caches a mailbox's replicated GUIDs of one UIDVALIDITY.
+// replicaGUIDs caches a mailbox's replicated GUIDs of one UIDVALIDITY,
+// with where its GUIDs of UIDVALIDITY and UID alone end (guid.go).
 type replicaGUIDs struct {
 	mu     sync.Mutex
 	uv     uint32
 	loaded bool
 	m      map[uint32]string
+	legacy legacyGUIDs
 }
 
 func (b *box) replicaGUIDPath(uv uint32) string {
@@ -50,15 +52,15 @@ func (b *box) replicaGUIDPath(uv uint32) string {
 }
 
 // replicaGUID returns the GUID a replicator gave the message uid under
-// uidValidity uv ("" when none).
-func (b *box) replicaGUID(uv, uid uint32) string {
+// uidValidity uv ("" when none) and the box's legacy GUIDs.
+func (b *box) replicaGUID(uv, uid uint32) (string, legacyGUIDs) {
 	r := &b.rg
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.loaded || r.uv != uv {
 		r.uv, r.loaded, r.m = uv, true, readReplicaGUIDs(b.replicaGUIDPath(uv))
 	}
-	return r.m[uid]
+	return r.m[uid], r.legacy
 }
 
 // readReplicaGUIDs reads a file of "UID GUID" lines (a line cut short by
@@ -79,12 +81,15 @@ func readReplicaGUIDs(path string) map[uint32]string {
 	return m
 }
 
-// info is infoOf with the GUID a replicator gave the message, if any.
+// info is infoOf with the message's GUID: the one a replicator gave
+// it, if any, else its own (guidOf).
 func (b *box) info(m *msg, uv uint32) store.MessageInfo {
 	mi := infoOf(m, uv)
-	if g := b.replicaGUID(uv, m.uid); g != "" {
-		mi.GUID = g
+	g, legacy := b.replicaGUID(uv, m.uid)
+	if g == "" {
+		g = guidOf(m, uv, legacy)
 	}
+	mi.GUID = g
 	return mi
 }
 

@@ -3,7 +3,6 @@ package mbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -25,7 +24,7 @@ func TestReplicaRenumberStaleHandle(t *testing.T) {
 		}
 	}
 	st, _ := h.Status(ctx)
-	if err := s.ReplicaRenumber(ctx, "INBOX", st.UIDValidity+1, 1, map[string]uint32{fmt.Sprintf("%08x%08x", st.UIDValidity, 2): 1}); err != nil {
+	if err := s.ReplicaRenumber(ctx, "INBOX", st.UIDValidity+1, 1, map[string]uint32{mailboxGUIDs(t, s, "INBOX")[2]: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.Expunge(ctx, store.UIDSetOf(1)); !errors.Is(err, store.ErrMailboxGone) {

@@ -109,6 +109,18 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	// The mailbox files (readers still open keep theirs) and the
+	// replaced ones watched, whose recovery links the next Store finds.
+	for _, b := range s.boxes {
+		b.mu.Lock()
+		b.rf.release()
+		b.rf = nil
+		for _, r := range b.retired {
+			r.f.Close()
+		}
+		b.retired = nil
+		b.mu.Unlock()
+	}
 	return nil
 }
 
@@ -220,6 +232,14 @@ func (s *Store) Quota(ctx context.Context) (store.Quota, error) {
 // writeFileAtomic writes data to path through a temporary file and
 // rename, with fsync unless NoSync.
 func (s *Store) writeFileAtomic(path string, data []byte) error {
+	return s.writeFileVia(path, data, true)
+}
+
+// writeFileVia writes data to a temporary file beside path (fsynced
+// unless NoSync) and puts it in place: renamed over whatever is there
+// when replace is set, else linked, failing with os.ErrExist when path
+// exists.
+func (s *Store) writeFileVia(path string, data []byte, replace bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("mbox: %w", err)
 	}
@@ -234,8 +254,11 @@ func (s *Store) writeFileAtomic(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && replace {
 		err = os.Rename(f.Name(), path)
+	} else if err == nil {
+		err = os.Link(f.Name(), path)
+		os.Remove(f.Name())
 	}
 	if err != nil {
 		os.Remove(f.Name())

@@ -56,7 +56,7 @@ func (b *box) readTailLocked(ref *fileRef, fi os.FileInfo) (bool, error) {
 	full.base = baseInfo{uidValidity: b.uidValidity, lastUID: uint32(lastUID), keywords: b.baseKeywords, digitsOff: b.baseDigitsOff}
 	for _, m := range list[:len(list)-1] {
 		full.msgs = append(full.msgs, m.raw)
-		full.metas = append(full.metas, rawMeta{uid: m.uid, flags: m.flags, date: m.date})
+		full.metas = append(full.metas, rawMeta{uid: m.uid, flags: m.flags, date: m.date, digest: m.digest})
 	}
 	full.msgs = append(full.msgs, res.msgs...)
 	full.metas = append(full.metas, res.metas...)

@@ -201,6 +201,10 @@ func (s *Store) CreateMailbox(ctx context.Context, name string, opts store.Creat
 	if err := s.writeState(name, st); err != nil {
 		return err
 	}
+	// Every message of the new mailbox gets a GUID with its digest.
+	if err := s.writeGUIDScheme(name, legacyGUIDs{st.UIDValidity, 1}); err != nil {
+		return err
+	}
 	if opts.SpecialUse != "" {
 		s.setSpecialUseLocked(name, opts.SpecialUse)
 	}
@@ -246,6 +250,13 @@ func (s *Store) DeleteMailbox(ctx context.Context, name string) error {
 			os.Rename(path+childrenSuffix, path)
 		}
 		os.Remove(filepath.Join(s.indexDir(name), stateFile))
+		os.Remove(s.guidSchemePath(name))
+		ents, _ := os.ReadDir(s.indexDir(name))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), replicaGUIDPrefix) {
+				os.Remove(filepath.Join(s.indexDir(name), e.Name()))
+			}
+		}
 		for _, f := range []string{"dovecot.index", "dovecot.index.log", "dovecot.index.cache", "dovecot.index.log.2"} {
 			os.Remove(filepath.Join(s.indexDir(name), f))
 		}

@@ -56,12 +56,15 @@
 // them, of one format or another, keeps UIDVALIDITY, UIDs and GUIDs
 // (POP3 UIDLs) on both sides, as Dovecot's dsync does across formats
 // (mbox keeps a partner's GUIDs beside the file: it has no place for
-// them). The conflict tests run on maildir-maildir, maildir-sdbox,
-// sdbox-maildir, sdbox-sdbox, maildir-mbox and mbox-sdbox. One GUID new
-// on both sides over different bytes (mbox GUIDs are UIDVALIDITY and
-// UID, so two mbox mailboxes created apart in the same second share
-// them) is two messages: both are left alone and the mailbox's sync
-// fails with ErrGUIDClash.
+// them; its own are made of UIDVALIDITY, UID and a digest of the
+// content, so that two mbox mailboxes created apart in the same second,
+// with one UIDVALIDITY, do not give their different first messages one
+// GUID). The conflict tests run on maildir-maildir, maildir-sdbox,
+// sdbox-maildir, sdbox-sdbox, maildir-mbox, mbox-sdbox and mbox-mbox.
+// One GUID new on both sides over different bytes (a store or partner
+// that gives one GUID to different messages, as mbox stores did before
+// the digest) is two messages: both are left alone and the mailbox's
+// sync fails with ErrGUIDClash.
 //
 // When either side's store lacks store.Replica, the sync still keeps
 // the same mail on both sides, matched by ID (the GUID the message had

@@ -44,7 +44,7 @@ func openFormat(t *testing.T, format string, uvOffset uint32) store.Store {
 
 // formatPairs are the combinations the format tests run (all three
 // formats have store.Replica: UIDs, UIDVALIDITY and GUIDs are kept).
-var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}}
+var formatPairs = [][2]string{{"maildir", "sdbox"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"sdbox", "mbox"}, {"mbox", "mbox"}}
 
 func newFormatPair(t *testing.T, fa, fb string) *pair {
 	p := &pair{t: t, A: openFormat(t, fa, 200000), B: openFormat(t, fb, 100000)}
@@ -55,11 +55,10 @@ func newFormatPair(t *testing.T, fa, fb string) *pair {
 
 // replicaFormatPairs are the combinations whose stores both implement
 // store.Replica: UIDs, UIDVALIDITY and GUIDs are kept, and the conflict
-// tests run on each. Not mbox-mbox: two mbox stores opened in the same
-// second give their mailboxes one UIDVALIDITY, and so one GUID (made of
-// UIDVALIDITY and UID) to their different first messages, which a sync
-// leaves alone and reports (ErrGUIDClash, TestGUIDClashReported).
-var replicaFormatPairs = [][2]string{{"maildir", "maildir"}, {"maildir", "sdbox"}, {"sdbox", "maildir"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"mbox", "sdbox"}}
+// tests run on each. Two mbox stores opened in the same second give
+// their mailboxes one UIDVALIDITY, and their first messages one UID:
+// their GUIDs differ by a digest of the content (TestMboxPairSameSecond).
+var replicaFormatPairs = [][2]string{{"maildir", "maildir"}, {"maildir", "sdbox"}, {"sdbox", "maildir"}, {"sdbox", "sdbox"}, {"maildir", "mbox"}, {"mbox", "sdbox"}, {"mbox", "mbox"}}
 
 // forReplicaFormats runs fn on a pair of each of replicaFormatPairs.
 func forReplicaFormats(t *testing.T, fn func(t *testing.T, p *pair)) {
@@ -170,28 +169,53 @@ func TestFormatsRandomChangesConverge(t *testing.T) {
 
 // TestGUIDClashReported: one GUID new on both sides over different
 // bytes is two messages, not one: both stay where they are and the sync
-// reports ErrGUIDClash instead of taking one for the other.
+// reports ErrGUIDClash instead of taking one for the other. Such GUIDs
+// come from stores given them (ReplicaAppend) and from the mbox
+// mailboxes of older yubin versions, whose messages keep GUIDs of
+// UIDVALIDITY and UID alone: two made in the same second clash still.
 func TestGUIDClashReported(t *testing.T) {
-	p := newPair(t)
 	ctx := context.Background()
-	for _, x := range []struct {
-		s    store.Store
-		body string
-	}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
-		if _, err := x.s.(store.Replica).ReplicaAppend(ctx, "INBOX", strings.NewReader(x.body), store.ReplicaAppendOptions{UID: 1, GUID: "same-guid"}); err != nil {
-			t.Fatal(err)
+	check := func(t *testing.T, p *pair) {
+		if _, err := (&Syncer{}).Sync(ctx, p.ea, p.eb); !errors.Is(err, ErrGUIDClash) {
+			t.Fatalf("sync: %v, want ErrGUIDClash", err)
+		}
+		for _, x := range []struct {
+			s    store.Store
+			body string
+		}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
+			snap, _ := snapshot(t, x.s)
+			if m := snap["INBOX"].Msgs[1]; m.Body != x.body || len(snap["INBOX"].Msgs) != 1 {
+				t.Errorf("INBOX after the sync: %+v, want %q alone", snap["INBOX"], x.body)
+			}
 		}
 	}
-	if _, err := (&Syncer{}).Sync(ctx, p.ea, p.eb); !errors.Is(err, ErrGUIDClash) {
-		t.Fatalf("sync: %v, want ErrGUIDClash", err)
-	}
-	for _, x := range []struct {
-		s    store.Store
-		body string
-	}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
-		snap, _ := snapshot(t, x.s)
-		if m := snap["INBOX"].Msgs[1]; m.Body != x.body || len(snap["INBOX"].Msgs) != 1 {
-			t.Errorf("INBOX after the sync: %+v, want %q alone", snap["INBOX"], x.body)
+	t.Run("given", func(t *testing.T) {
+		p := newPair(t)
+		for _, x := range []struct {
+			s    store.Store
+			body string
+		}{{p.A, "from A\r\n"}, {p.B, "from B\r\n"}} {
+			if _, err := x.s.(store.Replica).ReplicaAppend(ctx, "INBOX", strings.NewReader(x.body), store.ReplicaAppendOptions{UID: 1, GUID: "same-guid"}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
+		check(t, p)
+	})
+	t.Run("mbox-older", func(t *testing.T) {
+		p := newMboxPair(t)
+		sameSecond(t, p.A, p.B, store.Inbox)
+		appendMsg(t, p.A, "INBOX", "from A\r\n", store.Flags{})
+		appendMsg(t, p.B, "INBOX", "from B\r\n", store.Flags{})
+		p.A.Close()
+		p.B.Close()
+		// As older versions left them: no record of where GUIDs of
+		// UIDVALIDITY and UID end (mbox's guid.go).
+		for _, dir := range []string{p.dirA, p.dirB} {
+			if err := os.Remove(filepath.Join(dir, ".imap", "INBOX", "yubin-mbox-guids")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.restart()
+		check(t, p.pair)
+	})
 }

@@ -245,10 +245,11 @@ func (s *Syncer) mergeMailbox(ctx context.Context, a, b Endpoint, name string, s
 
 // ErrGUIDClash: a mailbox holds on each side a message new since the
 // base under one GUID, but their bytes differ: they are different
-// messages (two stores that derive GUIDs from UIDVALIDITY and UID, as
-// mbox does, of mailboxes created apart with one UIDVALIDITY). Both are
-// left as they are and the mailbox's sync is reported as failed, rather
-// than one taken for the other and lost from view.
+// messages (two stores that derive GUIDs from UIDVALIDITY and UID alone,
+// as mbox did for the messages it keeps such GUIDs for, of mailboxes
+// created apart with one UIDVALIDITY). Both are left as they are and the
+// mailbox's sync is reported as failed, rather than one taken for the
+// other and lost from view.
 var ErrGUIDClash = errors.New("replicate: one GUID names different messages on the two sides")
 
 // guidClashes finds the GUIDs new on both sides whose bytes differ,
