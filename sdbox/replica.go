@@ -81,7 +81,10 @@ func (s *Store) ReplicaAppend(ctx context.Context, mailbox string, r io.Reader, 
 	if err := s.checkQuota(ctx, tf.vsize); err != nil {
 		return store.AppendResult{}, err
 	}
-	t, err := h.begin(ctx, nil)
+	// Only the header (next UID, UIDVALIDITY) is needed: taken from
+	// this process's last commit when the log is as that left it,
+	// instead of loading the mailbox at every replicated message.
+	t, err := h.beginAppend(ctx, nil)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
@@ -103,7 +106,7 @@ func (s *Store) ReplicaAppend(ctx context.Context, mailbox string, r io.Reader, 
 	uv := t.tip.uidValidity()
 	tx := newTx()
 	appendRecords(tx, []*newMsg{{flags: opts.Flags, vsize: tf.vsize, uid: opts.UID}})
-	h.last = nil
+	t.afterWrite = func() { h.keepTip(t, tx.bytes()) }
 	if _, _, err := t.commit(tx); err != nil {
 		return store.AppendResult{}, err
 	}
@@ -123,7 +126,7 @@ func (s *Store) ReplicaSetUIDNext(ctx context.Context, mailbox string, uidNext u
 	}
 	tx := newTx()
 	tx.add(recHeaderUpdate|recExternal, hdrUpdateBody(hdrNextUID, le32(uidNext)))
-	h.last = nil
+	t.afterWrite = func() { h.keepTip(t, tx.bytes()) }
 	if _, _, err := t.commit(tx); err != nil {
 		return err
 	}
