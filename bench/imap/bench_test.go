@@ -99,8 +99,8 @@ func fsyncMode() string {
 }
 
 // seed appends n messages to the user's INBOX through addr.
-func seed(tb testing.TB, addr, user string, n int) {
-	l := Load{Addr: addr, User: user, Password: "x"}
+func seed(tb testing.TB, addr, user, pass string, n int) {
+	l := Load{Addr: addr, User: user, Password: pass}
 	c, err := net.Dial("tcp", l.Addr)
 	if err != nil {
 		tb.Fatal(err)
@@ -108,7 +108,7 @@ func seed(tb testing.TB, addr, user string, n int) {
 	defer c.Close()
 	cc := &conn{nc: c, br: newReader(c)}
 	cc.br.ReadString('\n')
-	if _, err := cc.cmd("LOGIN " + user + " x"); err != nil {
+	if _, err := cc.cmd("LOGIN " + user + " " + pass); err != nil {
 		tb.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
@@ -143,7 +143,7 @@ func BenchmarkMixedVsDovecot(b *testing.B) {
 	}
 	d, dovecotAddr := startDovecot(b)
 	home := filepath.Join(d.Dir, "home")
-	seed(b, dovecotAddr, "bench", 300)
+	seed(b, dovecotAddr, "bench", "x", 300)
 	// yubin runs as root here: the Maildir stays owned by Dovecot's user
 	// (maildir gives new files to the owner of the tree).
 	yubinAddr := startYubin(b, home)
