@@ -72,6 +72,7 @@ func (k *checker) finish(r *reply) {
 		if !k.sawBye {
 			k.violate("LOGOUT's OK without an untagged BYE first (RFC 3501 §6.1.3)")
 		}
+		k.keep()
 	case "ENABLE":
 		for _, e := range c.Enable {
 			if k.caps[e] && !k.enabled[e] {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 )
 
@@ -73,12 +74,12 @@ func literalAnnounced(line []byte) (int64, bool) {
 	}
 	body := line[:len(line)-3]
 	i := bytes.LastIndexByte(body, '{')
-	if i < 0 || i == len(body)-1 || len(body)-i-1 > 10 {
+	if i < 0 || i == len(body)-1 || !digits(string(body[i+1:])) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(string(body[i+1:]), 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
+	if err != nil {
+		n = math.MaxInt64 // beyond any limit
 	}
 	return n, true
 }

@@ -356,7 +356,7 @@ func (p *parser) section(binary bool) {
 		switch {
 		case p.accept("HEADER.FIELDS.NOT "), p.accept("HEADER.FIELDS "):
 			p.expect("(")
-			for n := 0; p.peek() != ')'; n++ {
+			for n := 0; n == 0 || p.peek() != ')'; n++ {
 				if n > 0 {
 					p.sp()
 				}

@@ -171,7 +171,6 @@ func (cl *client) session(ctx context.Context, id int) (n int, err error) {
 	if _, err := c.do("LOGOUT"); err != nil {
 		return c.n, err
 	}
-	c.chk.keep()
 	return c.n, nil
 }
 
