@@ -126,7 +126,8 @@ func seed(tb testing.TB, addr, user, pass string, n int) {
 // BenchmarkMixedVsDovecot runs the mixed workload from 10 and 50 clients
 // against a private Dovecot and against yubin serving the same Maildir,
 // one after the other, MIXED_ROUNDS times (default 3), and reports the
-// median rates and the median of the per-round ratios. Run with
+// median rates and the median of the per-round ratios; it fails on any
+// protocol error the clients' checkers find. Run with
 //
 //	go test -run '^$' -bench MixedVsDovecot -benchtime 1x ./bench/imap/
 //
@@ -159,6 +160,15 @@ func BenchmarkMixedVsDovecot(b *testing.B) {
 			b.Logf("%d clients: dovecot %v; yubin %v; ratio %.2f", clients, dv, yb, yb.PerSecond()/dv.PerSecond())
 			if dv.Errors+yb.Errors > 0 {
 				b.Logf("errors: dovecot %q yubin %q", dv.FirstErrors, yb.FirstErrors)
+			}
+			for _, e := range yb.FirstProtocolErrors {
+				b.Errorf("yubin protocol error: %s", e)
+			}
+			for _, e := range dv.FirstProtocolErrors {
+				b.Errorf("dovecot protocol error: %s", e)
+			}
+			if dv.ProtocolErrors+yb.ProtocolErrors > 0 {
+				b.Fatalf("protocol errors: dovecot %d, yubin %d", dv.ProtocolErrors, yb.ProtocolErrors)
 			}
 			r := all[clients]
 			r.dovecot = append(r.dovecot, dv.PerSecond())

@@ -3,6 +3,24 @@
 // store flags, search, append, expunge, logout; each client reconnecting
 // every few commands) run from many concurrent clients against any
 // server, so yubin and Dovecot can be measured in the same run.
+//
+// Every reply is checked as it arrives: each client keeps a model of its
+// selected mailbox as RFC 3501 and RFC 9051 define what a client knows
+// (message count from EXISTS, EXPUNGE and VANISHED; UIDs; flags from
+// FETCH; the FLAGS list; \Recent; HIGHESTMODSEQ), parses every reply with
+// a strict parser of the formal syntax, and counts each reply that
+// breaks the protocol as a protocol error (Result.ProtocolErrors, with
+// one-line descriptions). Under concurrency only what the RFCs guarantee
+// is asserted; each client also owns a private mailbox, which no other
+// client touches, where the exact state (EXISTS, UIDNEXT, RECENT, STATUS
+// counts, SEARCH results, flags after STORE) is checked too.
+//
+// Implementation notes: the checker (checker.go, checkerdone.go) follows
+// one session, one command at a time; reply.go, replyparse.go and
+// replygrammar.go read and parse replies (with limits on line, literal
+// and reply size and on nesting); model.go holds the mailbox model and
+// the \Recent claims shared by all sessions of a run; mix.go is the
+// workload.
 package imapbench
 
 import (
