@@ -12,11 +12,7 @@ import (
 // selection as "all".)
 func TestUIDCopyMoveOfAbsentUIDsCopiesNothing(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, nil)
-	a := env.login(t, "alice", "secret")
-	for i := 0; i < 3; i++ {
-		a.appendRaw("INBOX", "Subject: m\r\n\r\nbody\r\n")
-	}
+	env, a := threeMessages(t)
 	a.ok("CREATE Dest")
 	a.ok("SELECT INBOX")
 	messages := func(box string) string {
@@ -54,11 +50,7 @@ func TestUIDCopyMoveOfAbsentUIDsCopiesNothing(t *testing.T) {
 // EXPUNGE of UIDs the mailbox does not hold change no message.
 func TestUIDStoreExpungeOfAbsentUIDsChangeNothing(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, nil)
-	a := env.login(t, "alice", "secret")
-	for i := 0; i < 3; i++ {
-		a.appendRaw("INBOX", "Subject: m\r\n\r\nbody\r\n")
-	}
+	_, a := threeMessages(t)
 	a.ok("SELECT INBOX")
 	a.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
 	a.ok("UID STORE 9 +FLAGS (\\Flagged)")
@@ -69,4 +61,15 @@ func TestUIDStoreExpungeOfAbsentUIDsChangeNothing(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("flags after STORE and EXPUNGE of absent UIDs:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// threeMessages is a server whose user alice has three messages (UIDs
+// 1 to 3) in INBOX, and a session of hers.
+func threeMessages(t *testing.T) (*testEnv, *client) {
+	env := newTestEnv(t, nil)
+	a := env.login(t, "alice", "secret")
+	for i := 0; i < 3; i++ {
+		a.appendRaw("INBOX", "Subject: m\r\n\r\nbody\r\n")
+	}
+	return env, a
 }

@@ -145,24 +145,3 @@ func expandSet(s string, star uint32) numSet {
 	}
 	return out
 }
-
-// formatSet writes numbers as a sequence-set (ranges for runs).
-func formatSet(ns []uint32) string {
-	var sb strings.Builder
-	for i := 0; i < len(ns); {
-		j := i
-		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
-			j++
-		}
-		if sb.Len() > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString(strconv.FormatUint(uint64(ns[i]), 10))
-		if j > i {
-			sb.WriteByte(':')
-			sb.WriteString(strconv.FormatUint(uint64(ns[j]), 10))
-		}
-		i = j + 1
-	}
-	return sb.String()
-}

@@ -3,6 +3,8 @@ package imapbench
 import (
 	"context"
 	"fmt"
+
+	"github.com/yubinmail/yubin/store"
 )
 
 // keywords are the workload's keywords: a small pool, as a mail
@@ -131,7 +133,7 @@ func (cl *client) inboxSession(ctx context.Context, c *checkedConn) error {
 	}
 	// What this session added leaves INBOX, keeping its size steady, as
 	// a client filing or deleting mail would.
-	set := formatSet(appended)
+	set := store.UIDSetOf(appended...).String()
 	if c.chk.caps["MOVE"] && rnd.Intn(2) == 0 {
 		return do("UID MOVE " + set + " " + cl.private.name)
 	}
