@@ -47,7 +47,7 @@ type checker struct {
 
 func newChecker(client, session int, report func(string), claims *recentClaims, private *privateBox) *checker {
 	return &checker{client: client, session: session, report: report, claims: claims, private: private,
-		caps: map[string]bool{}, enabled: map[string]bool{}}
+		caps: map[string]bool{}, enabled: map[string]bool{}, fetched: map[uint32]bool{}}
 }
 
 // violate reports a protocol error, naming the command in progress.

@@ -131,6 +131,11 @@ func TestCheckerFindsInjectedViolations(t *testing.T) {
 		{"gained \\Recent", "S: * 2 FETCH (FLAGS ($Label1))", "S: * 2 FETCH (FLAGS ($Label1 \\Recent))", "gained \\Recent"},
 		{"PERMANENTFLAGS with \\Recent", "\\Draft \\*)] Flags permitted.\nS: * 3 EXISTS", "\\Draft \\Recent \\*)] Flags permitted.\nS: * 3 EXISTS", "PERMANENTFLAGS lists \\Recent"},
 		{"unknown untagged reply", "S: * 1 EXPUNGE", "S: * 1 EXPUNGE\nS: * XYZZY 3", "unknown untagged reply"},
+		{"RECENT beyond EXISTS", "S: * 1 RECENT", "S: * 4 RECENT", "RECENT 4 beyond EXISTS 3"},
+		{"HIGHESTMODSEQ going down", "S: a5 OK NOOP completed.", "S: * OK [HIGHESTMODSEQ 5] x\nS: * OK [HIGHESTMODSEQ 4] x\nS: a5 OK NOOP completed.", "HIGHESTMODSEQ went down from 5 to 4"},
+		{"MODSEQ without CONDSTORE", "S: * 2 FETCH (FLAGS ($Label1))", "S: * 2 FETCH (FLAGS ($Label1) MODSEQ (3))", "CONDSTORE is not enabled"},
+		{"VANISHED without QRESYNC", "S: * 1 EXPUNGE", "S: * VANISHED 4", "QRESYNC is not enabled"},
+		{"FETCH data unasked", "S: * 1 EXPUNGE", "S: * 1 EXPUNGE\nS: * 1 FETCH (RFC822.SIZE 5)", "unasked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(goodSession, tc.old) {

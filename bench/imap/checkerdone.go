@@ -80,9 +80,6 @@ func (k *checker) finish(r *reply) {
 			}
 		}
 	}
-	if k.sel != nil && k.sel.recent > len(k.sel.msgs) {
-		k.violate("RECENT %d beyond EXISTS %d", k.sel.recent, len(k.sel.msgs))
-	}
 }
 
 // failed handles a command's NO or BAD.
@@ -116,6 +113,9 @@ func (k *checker) selected(c *command, r *reply) {
 	v := k.sel
 	if r.Code == "READ-ONLY" {
 		v.readOnly = true
+	}
+	if v.recent > len(v.msgs) {
+		k.violate("RECENT %d beyond EXISTS %d", v.recent, len(v.msgs))
 	}
 	for _, req := range []struct {
 		ok   bool
