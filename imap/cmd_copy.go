@@ -36,6 +36,15 @@ func (c *conn) copyOrMove(uid, move bool) error {
 	if move && c.sel.rights&RightExpunge == 0 {
 		return no("NOPERM", "Permission denied.")
 	}
+	// Only messages the session knows of: a UID outside its view is no
+	// message (and the store reads an empty selection as "all").
+	known := store.UIDSet{}
+	for _, u := range c.sel.view.uids {
+		if set.Contains(u) {
+			known.Add(u)
+		}
+	}
+	set = known
 	if set.Empty() {
 		if _, err := c.st.Status(c.ctx(), dest); err != nil {
 			return err

@@ -99,8 +99,8 @@ func fsyncMode() string {
 }
 
 // seed appends n messages to the user's INBOX through addr.
-func seed(tb testing.TB, addr, user string, n int) {
-	l := Load{Addr: addr, User: user, Password: "x"}
+func seed(tb testing.TB, addr, user, pass string, n int) {
+	l := Load{Addr: addr, User: user, Password: pass}
 	c, err := net.Dial("tcp", l.Addr)
 	if err != nil {
 		tb.Fatal(err)
@@ -108,7 +108,7 @@ func seed(tb testing.TB, addr, user string, n int) {
 	defer c.Close()
 	cc := &conn{nc: c, br: newReader(c)}
 	cc.br.ReadString('\n')
-	if _, err := cc.cmd("LOGIN " + user + " x"); err != nil {
+	if _, err := cc.cmd("LOGIN " + user + " " + pass); err != nil {
 		tb.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
@@ -126,7 +126,8 @@ func seed(tb testing.TB, addr, user string, n int) {
 // BenchmarkMixedVsDovecot runs the mixed workload from 10 and 50 clients
 // against a private Dovecot and against yubin serving the same Maildir,
 // one after the other, MIXED_ROUNDS times (default 3), and reports the
-// median rates and the median of the per-round ratios. Run with
+// median rates and the median of the per-round ratios; it fails on any
+// protocol error the clients' checkers find. Run with
 //
 //	go test -run '^$' -bench MixedVsDovecot -benchtime 1x ./bench/imap/
 //
@@ -143,7 +144,7 @@ func BenchmarkMixedVsDovecot(b *testing.B) {
 	}
 	d, dovecotAddr := startDovecot(b)
 	home := filepath.Join(d.Dir, "home")
-	seed(b, dovecotAddr, "bench", 300)
+	seed(b, dovecotAddr, "bench", "x", 300)
 	// yubin runs as root here: the Maildir stays owned by Dovecot's user
 	// (maildir gives new files to the owner of the tree).
 	yubinAddr := startYubin(b, home)
@@ -159,6 +160,15 @@ func BenchmarkMixedVsDovecot(b *testing.B) {
 			b.Logf("%d clients: dovecot %v; yubin %v; ratio %.2f", clients, dv, yb, yb.PerSecond()/dv.PerSecond())
 			if dv.Errors+yb.Errors > 0 {
 				b.Logf("errors: dovecot %q yubin %q", dv.FirstErrors, yb.FirstErrors)
+			}
+			for _, e := range yb.FirstProtocolErrors {
+				b.Errorf("yubin protocol error: %s", e)
+			}
+			for _, e := range dv.FirstProtocolErrors {
+				b.Errorf("dovecot protocol error: %s", e)
+			}
+			if dv.ProtocolErrors+yb.ProtocolErrors > 0 {
+				b.Fatalf("protocol errors: dovecot %d, yubin %d", dv.ProtocolErrors, yb.ProtocolErrors)
 			}
 			r := all[clients]
 			r.dovecot = append(r.dovecot, dv.PerSecond())

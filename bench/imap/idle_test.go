@@ -140,7 +140,7 @@ func BenchmarkIdle10k(b *testing.B) {
 	}
 	home := b.TempDir()
 	addr := startYubin(b, home)
-	seed(b, addr, "idle", 1)
+	seed(b, addr, "idle", "x", 1)
 	base := rssMiB(0)
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), fmt.Sprintf("IDLE_CLIENT=%s,%d", addr, n))
@@ -161,7 +161,7 @@ func BenchmarkIdle10k(b *testing.B) {
 	b.ReportMetric(rss, "server-RSS-MiB")
 	cpu0 := cpuTime()
 	fmt.Fprintln(stdin, "GO")
-	seed(b, addr, "idle", 1)
+	seed(b, addr, "idle", "x", 1)
 	l, err = out.ReadString('\n')
 	cpu := cpuTime() - cpu0
 	var us, missed, firstUS, medianUS int

@@ -3,6 +3,24 @@
 // store flags, search, append, expunge, logout; each client reconnecting
 // every few commands) run from many concurrent clients against any
 // server, so yubin and Dovecot can be measured in the same run.
+//
+// Every reply is checked as it arrives: each client keeps a model of its
+// selected mailbox as RFC 3501 and RFC 9051 define what a client knows
+// (message count from EXISTS, EXPUNGE and VANISHED; UIDs; flags from
+// FETCH; the FLAGS list; \Recent; HIGHESTMODSEQ), parses every reply with
+// a strict parser of the formal syntax, and counts each reply that
+// breaks the protocol as a protocol error (Result.ProtocolErrors, with
+// one-line descriptions). Under concurrency only what the RFCs guarantee
+// is asserted; each client also owns a private mailbox, which no other
+// client touches, where the exact state (EXISTS, UIDNEXT, RECENT, STATUS
+// counts, SEARCH results, flags after STORE) is checked too.
+//
+// Implementation notes: the checker (checker.go, checkerdone.go) follows
+// one session, one command at a time; reply.go, replyparse.go and
+// replygrammar.go read and parse replies (with limits on line, literal
+// and reply size and on nesting); model.go holds the mailbox model and
+// the \Recent claims shared by all sessions of a run; mix.go is the
+// workload.
 package imapbench
 
 import (
@@ -29,17 +47,29 @@ type Load struct {
 	// CommandsPerSession is how many commands a client sends between
 	// SELECT and LOGOUT before reconnecting (default 6).
 	CommandsPerSession int
+	// KeepProtocolErrors is how many protocol errors' descriptions the
+	// result keeps (default 20).
+	KeepProtocolErrors int
 
 	dialStats func(time.Duration)
+	timeout   time.Duration // per reply (30 s if zero)
+	trace     func(string)  // every command and reply, for debugging
 }
 
 // Result is what a run measured.
 type Result struct {
 	Commands int64 // tagged responses received, LOGIN/SELECT/LOGOUT included
-	Errors   int64 // NO/BAD responses and failed sessions
-	Elapsed  time.Duration
+	Errors   int64 // NO responses and failed sessions
+	// ProtocolErrors counts replies that break the protocol, as the
+	// clients' models of their mailboxes tell (see checker); a BAD to
+	// the tool's valid commands is one too.
+	ProtocolErrors int64
+	Elapsed        time.Duration
 	// FirstErrors holds up to five error texts, for diagnosis.
 	FirstErrors []string
+	// FirstProtocolErrors describes the first protocol errors, one line
+	// each (Load.KeepProtocolErrors of them).
+	FirstProtocolErrors []string
 	// Dials counts connections opened; SlowDials those whose TCP
 	// handshake took more than a second (a dropped SYN: a full accept
 	// queue or a 4-tuple still in TIME_WAIT), and MaxDial is the longest.
@@ -51,14 +81,17 @@ type Result struct {
 func (r Result) PerSecond() float64 { return float64(r.Commands) / r.Elapsed.Seconds() }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%d commands in %v (%.0f/s), %d errors, %d connections (%d slower than 1s to connect, longest %v)",
-		r.Commands, r.Elapsed.Round(time.Millisecond), r.PerSecond(), r.Errors, r.Dials, r.SlowDials, r.MaxDial.Round(time.Millisecond))
+	return fmt.Sprintf("%d commands in %v (%.0f/s), %d errors, %d protocol errors, %d connections (%d slower than 1s to connect, longest %v)",
+		r.Commands, r.Elapsed.Round(time.Millisecond), r.PerSecond(), r.Errors, r.ProtocolErrors, r.Dials, r.SlowDials, r.MaxDial.Round(time.Millisecond))
 }
 
 // Run runs the workload until the duration passes or ctx ends.
 func (l Load) Run(ctx context.Context) Result {
 	if l.CommandsPerSession == 0 {
 		l.CommandsPerSession = 6
+	}
+	if l.KeepProtocolErrors == 0 {
+		l.KeepProtocolErrors = 20
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.Duration)
 	defer cancel()
@@ -77,16 +110,27 @@ func (l Load) Run(ctx context.Context) Result {
 		}
 	}
 	var emu sync.Mutex
-	var first []string
+	var first, firstProto []string
+	var proto, sessions atomic.Int64
+	claims := &recentClaims{}
+	report := func(what string) {
+		proto.Add(1)
+		emu.Lock()
+		if len(firstProto) < l.KeepProtocolErrors {
+			firstProto = append(firstProto, what)
+		}
+		emu.Unlock()
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < l.Clients; i++ {
 		wg.Add(1)
 		go func(id int) {
 			defer wg.Done()
-			rnd := rand.New(rand.NewSource(int64(id) + 1))
+			cl := &client{load: &l, id: id, rnd: rand.New(rand.NewSource(int64(id) + 1)),
+				private: &privateBox{name: fmt.Sprintf("load%d", id)}, claims: claims, report: report}
 			for ctx.Err() == nil {
-				n, err := l.session(ctx, rnd, id)
+				n, err := cl.session(ctx, int(sessions.Add(1)))
 				cmds.Add(int64(n))
 				// A dial cut off by the end of the run fails with "i/o
 				// timeout" (the socket's deadline is the context's) a
@@ -105,6 +149,7 @@ func (l Load) Run(ctx context.Context) Result {
 	}
 	wg.Wait()
 	return Result{Commands: cmds.Load(), Errors: errs.Load(), Elapsed: time.Since(start), FirstErrors: first,
+		ProtocolErrors: proto.Load(), FirstProtocolErrors: firstProto,
 		Dials: dials.Load(), SlowDials: slow.Load(), MaxDial: time.Duration(maxDial.Load())}
 }
 
@@ -117,9 +162,6 @@ type conn struct {
 }
 
 var literalRE = regexp.MustCompile(`\{(\d+)\}\r\n$`)
-var existsRE = regexp.MustCompile(`^\* (\d+) EXISTS`)
-var appendUIDRE = regexp.MustCompile(`APPENDUID \d+ (\d+)`)
-var expungeRE = regexp.MustCompile(`^\* \d+ EXPUNGE`)
 
 // cmd sends a command (literal already inline, non-synchronizing) and
 // reads to its tagged response; it returns the untagged lines.
@@ -160,102 +202,6 @@ func (c *conn) cmd(s string) ([]string, error) {
 		}
 		lines = append(lines, line)
 	}
-}
-
-func (l Load) session(ctx context.Context, rnd *rand.Rand, id int) (int, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	t0 := time.Now()
-	nc, err := d.DialContext(ctx, "tcp", l.Addr)
-	if l.dialStats != nil {
-		l.dialStats(time.Since(t0))
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer nc.Close()
-	c := &conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10)}
-	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.br.ReadString('\n'); err != nil {
-		return 0, err
-	}
-	n := 0
-	exists := 0
-	do := func(s string) ([]string, error) {
-		lines, err := c.cmd(s)
-		if err != nil && strings.Contains(err.Error(), "[EXPUNGEISSUED]") {
-			// Another client expunged a message this one still sees: a
-			// correct answer (Dovecot gives it too), not a failure.
-			err = nil
-		}
-		if err == nil {
-			n++
-		}
-		for _, ln := range lines {
-			if m := existsRE.FindStringSubmatch(ln); m != nil {
-				exists, _ = strconv.Atoi(m[1])
-			} else if expungeRE.MatchString(ln) {
-				exists--
-			}
-		}
-		return lines, err
-	}
-	if _, err := do(fmt.Sprintf("LOGIN %s %s", l.User, l.Password)); err != nil {
-		return n, err
-	}
-	if _, err := do("SELECT INBOX"); err != nil {
-		return n, err
-	}
-	var appended []string
-	for i := 0; i < l.CommandsPerSession && ctx.Err() == nil; i++ {
-		var cmd string
-		switch r := rnd.Intn(10); {
-		case exists <= 0 || r == 0:
-			msg := fmt.Sprintf("From: load%d@example.org\r\nTo: bench@example.org\r\nSubject: load %d\r\nMessage-ID: <%d.%d@bench>\r\n\r\nbody of a load test message\r\n", id, i, id, rnd.Int63())
-			cmd = fmt.Sprintf("APPEND INBOX (\\Seen) {%d+}\r\n%s", len(msg), msg)
-		case r <= 2:
-			lo := 1 + rnd.Intn(exists)
-			cmd = fmt.Sprintf("FETCH %d:%d (FLAGS UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])", lo, min(lo+19, exists))
-		case r <= 4:
-			cmd = fmt.Sprintf("FETCH %d (BODY.PEEK[])", 1+rnd.Intn(exists))
-		case r <= 6:
-			cmd = fmt.Sprintf("STORE %d FLAGS (\\Seen \\Flagged)", 1+rnd.Intn(exists))
-			if rnd.Intn(2) == 0 {
-				cmd = fmt.Sprintf("STORE %d -FLAGS (\\Flagged)", 1+rnd.Intn(exists))
-			}
-		case r <= 8:
-			cmd = "UID SEARCH UNSEEN"
-			if r == 8 {
-				cmd = "SEARCH FLAGGED"
-			}
-		default:
-			cmd = "NOOP"
-		}
-		out, err := do(cmd)
-		if err != nil {
-			return n, err
-		}
-		if len(out) == 0 {
-			continue
-		}
-		if m := appendUIDRE.FindStringSubmatch(out[len(out)-1]); m != nil {
-			appended = append(appended, m[1])
-		}
-	}
-	if len(appended) > 0 && ctx.Err() == nil {
-		// Delete what this session added, keeping the mailbox size
-		// steady, as a client moving mail to Trash would.
-		set := strings.Join(appended, ",")
-		if _, err := do("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)"); err != nil {
-			return n, err
-		}
-		if _, err := do("UID EXPUNGE " + set); err != nil {
-			return n, err
-		}
-	}
-	if _, err := do("LOGOUT"); err != nil && !strings.Contains(err.Error(), "EOF") {
-		return n, err
-	}
-	return n, nil
 }
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 64<<10) }

@@ -1,7 +1,10 @@
 // Command imapload runs package imapbench's mixed IMAP workload against
 // one server from its own process and prints the result as JSON, so that
 // a benchmark can load yubin and Dovecot alike without sharing a process
-// (or its CPU accounting) with either.
+// (or its CPU accounting) with either. Every reply is checked against
+// the clients' models of their mailboxes; the protocol errors found are
+// counted in the JSON (ProtocolErrors, FirstProtocolErrors) and printed
+// on standard error, and imapload then exits with status 1.
 //
 //	imapload -addr 127.0.0.1:143 -user bench -pass x -clients 10 -seconds 10
 package main
@@ -35,6 +38,13 @@ func main() {
 	}{r, r.PerSecond()}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fmt.Fprintln(os.Stderr, "imapload:", err)
+		os.Exit(1)
+	}
+	if r.ProtocolErrors > 0 {
+		fmt.Fprintf(os.Stderr, "imapload: %d protocol errors; the first:\n", r.ProtocolErrors)
+		for _, e := range r.FirstProtocolErrors {
+			fmt.Fprintln(os.Stderr, "  "+e)
+		}
 		os.Exit(1)
 	}
 }
