@@ -25,7 +25,11 @@ func (h *handle) Copy(ctx context.Context, uids store.UIDSet, dest string) (stor
 	if err != nil {
 		return store.CopyResult{}, err
 	}
-	return h.m.transfer(ctx, h.uidsIn(uids), dst, false, h)
+	list := h.uidsIn(uids)
+	if len(list) == 0 {
+		return store.CopyResult{}, nil // nil would be every message to transfer
+	}
+	return h.m.transfer(ctx, list, dst, false, h)
 }
 
 // Move implements store.Mailbox: each file is renamed into the
@@ -38,7 +42,11 @@ func (h *handle) Move(ctx context.Context, uids store.UIDSet, dest string) (stor
 	if err != nil {
 		return store.CopyResult{}, err
 	}
-	return h.m.transfer(ctx, h.uidsIn(uids), dst, true, h)
+	list := h.uidsIn(uids)
+	if len(list) == 0 {
+		return store.CopyResult{}, nil // nil would be every message to transfer
+	}
+	return h.m.transfer(ctx, list, dst, true, h)
 }
 
 // lockPair locks two mailboxes in a fixed order.

@@ -486,7 +486,7 @@ func (h *handle) Move(ctx context.Context, uids store.UIDSet, dest string) (stor
 		return store.CopyResult{}, err
 	}
 	res, err := h.copy(ctx, uids, dest)
-	if err != nil {
+	if err != nil || len(res.SourceUIDs) == 0 {
 		return res, err
 	}
 	moved := store.UIDSetOf(res.SourceUIDs...)

@@ -15,9 +15,10 @@ type UIDRange struct{ Start, Stop uint32 }
 // never expanded.
 type UIDSet []UIDRange
 
-// UIDSetOf returns a set holding the given UIDs.
+// UIDSetOf returns a set holding the given UIDs. Of no UIDs it returns
+// an empty set, not nil: nil would mean every message to a Mailbox.
 func UIDSetOf(uids ...uint32) UIDSet {
-	var s UIDSet
+	s := UIDSet{}
 	for _, u := range uids {
 		s.Add(u)
 	}

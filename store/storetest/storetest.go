@@ -43,6 +43,7 @@ func RunOpener(t *testing.T, o Opener) {
 		{"ExpungeReopen", testExpungeReopen},
 		{"UIDValidityPersists", testUIDValidityPersists},
 		{"CopyMove", testCopyMove},
+		{"CopyMoveAbsent", testCopyMoveAbsent},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Notifications", testNotifications},
 		{"Mailboxes", testMailboxes},
@@ -411,5 +412,64 @@ func testCopyMove(t *testing.T, o Opener) {
 	self, err := mb.Copy(ctx(t), store.UIDSetOf(uids[0]), store.Inbox)
 	if err != nil || len(self.DestUIDs) != 1 || self.DestUIDs[0] <= uids[3] {
 		t.Fatalf("self copy %+v %v", self, err)
+	}
+}
+
+// testCopyMoveAbsent: Copy and Move of a set that names no message of
+// the mailbox (UIDs below the lowest, above the highest, an expunged
+// one) copy and move nothing. (maildir took the empty selection for
+// "every message" and copied the whole mailbox.)
+func testCopyMoveAbsent(t *testing.T, o Opener) {
+	s := o.New(t)
+	if err := s.CreateMailbox(ctx(t), "Dest", store.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mb := openBox(t, s, store.Inbox, false)
+	var uids []uint32
+	for i := 0; i < 3; i++ {
+		var f store.Flags
+		if i == 0 {
+			f.System = store.Deleted
+		}
+		uids = append(uids, appendMsg(t, mb, testMessage(i), f))
+	}
+	if gone, err := mb.Expunge(ctx(t), nil); err != nil || !sameUIDs(gone, uids[:1]) {
+		t.Fatalf("Expunge: %v, %v", gone, err)
+	}
+	for _, set := range []store.UIDSet{store.UIDSetOf(uids[0]), store.UIDSetOf(uids[2] + 1), {{Start: uids[2] + 5, Stop: uids[2] + 9}}, store.UIDSetOf()} {
+		res, err := mb.Copy(ctx(t), set, "Dest")
+		if err != nil || len(res.SourceUIDs)+len(res.DestUIDs)+len(res.Expunged) != 0 {
+			t.Errorf("Copy %v of no message: %+v, %v", set, res, err)
+		}
+		res, err = mb.Move(ctx(t), set, "Dest")
+		if err != nil || len(res.SourceUIDs)+len(res.DestUIDs)+len(res.Expunged) != 0 {
+			t.Errorf("Move %v of no message: %+v, %v", set, res, err)
+		}
+	}
+	// The empty set is no message to the other methods too.
+	none := store.UIDSetOf()
+	if up, failed, err := mb.SetFlags(ctx(t), none, store.FlagsAdd, store.Flags{System: store.Flagged}, 0); err != nil || len(up) != 0 || len(failed) != 0 {
+		t.Errorf("SetFlags of the empty set: %v %v %v", up, failed, err)
+	}
+	if _, _, err := mb.SetFlags(ctx(t), nil, store.FlagsAdd, store.Flags{System: store.Deleted}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := mb.Expunge(ctx(t), none); err != nil || len(gone) != 0 {
+		t.Errorf("Expunge of the empty set: %v %v", gone, err)
+	}
+	n := 0
+	if err := mb.Messages(ctx(t), none, func(*store.MessageInfo) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("Messages of the empty set: %d messages, %v", n, err)
+	}
+	for _, m := range infos(t, mb) {
+		if m.Flags.System&store.Flagged != 0 {
+			t.Errorf("UID %d flagged by SetFlags of the empty set", m.UID)
+		}
+	}
+	if got := uidsOf(infos(t, mb)); !sameUIDs(got, uids[1:]) {
+		t.Errorf("source after Copy/Move of no message: %v, want %v", got, uids[1:])
+	}
+	if st, err := s.Status(ctx(t), "Dest"); err != nil || st.Messages != 0 {
+		t.Errorf("destination after Copy/Move of no message: %+v, %v", st, err)
 	}
 }
