@@ -106,6 +106,22 @@ CREATE TABLE IF NOT EXISTS pgstore_sync (
 	touched timestamptz NOT NULL
 );
 `,
+	// 4: bodies and derived data compressed with LZ4 rather than pglz.
+	// On 4 KB slices of English text, pglz took about three times
+	// LZ4's CPU in the database (some 120-160 µs more per body), for
+	// bodies some 15% smaller; neither compresses base64, and both give
+	// up on it as cheaply. Rows already stored keep pglz and read as
+	// before. A server built without LZ4 keeps pglz.
+	`
+DO $$
+BEGIN
+	ALTER TABLE pgstore_blob_chunks ALTER COLUMN data SET COMPRESSION lz4;
+	ALTER TABLE pgstore_body_data ALTER COLUMN data SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;
+END
+$$;
+`,
 }
 
 // SchemaVersion is the schema version this package writes and reads.
