@@ -3,12 +3,12 @@ package pop3
 // cmdDele marks a message deleted (RFC 1939 section 5); it is removed
 // only when the session ends with QUIT.
 func (s *session) cmdDele(c command) {
-	args := c.args()
-	if len(args) != 1 {
+	arg, ok := c.oneArg()
+	if !ok {
 		s.fail(&Error{Text: "DELE takes one message number."})
 		return
 	}
-	m, _, err := s.drop.get(args[0])
+	m, _, err := s.drop.get(arg)
 	if err != nil {
 		s.fail(err)
 		return

@@ -16,6 +16,24 @@ type command struct {
 // args splits the argument string at spaces.
 func (c command) args() []string { return strings.Fields(c.arg) }
 
+// oneArg returns the only argument of a command that takes one (RETR,
+// DELE), as args would: ok is false unless args gives exactly one. An
+// argument of printable ASCII alone, the usual message number, is
+// returned without args' slice.
+func (c command) oneArg() (arg string, ok bool) {
+	simple := c.arg != ""
+	for i := 0; i < len(c.arg) && simple; i++ {
+		simple = c.arg[i] > ' ' && c.arg[i] < 0x7f
+	}
+	if simple {
+		return c.arg, true
+	}
+	if args := c.args(); len(args) == 1 {
+		return args[0], true
+	}
+	return "", false
+}
+
 // parseCommand parses one command line (without CRLF). RFC 1939 section
 // 3: a keyword of three or four characters, optionally followed by one
 // space and arguments. The keyword is case-insensitive. Control

@@ -14,12 +14,12 @@ import (
 // message in CRLF form (as store.NewCRLFReader gives it), dot-stuffed. The message gets \Seen when the
 // session ends unless NoFlagUpdates is set.
 func (s *session) cmdRetr(c command) {
-	args := c.args()
-	if len(args) != 1 {
+	arg, ok := c.oneArg()
+	if !ok {
 		s.fail(&Error{Text: "RETR takes one message number."})
 		return
 	}
-	m, n, err := s.drop.get(args[0])
+	m, n, err := s.drop.get(arg)
 	if err != nil {
 		s.fail(err)
 		return

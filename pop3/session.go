@@ -31,6 +31,7 @@ type session struct {
 	raw    net.Conn // the accepted connection, as ConnState reports it
 	r      *bufio.Reader
 	w      *bufio.Writer
+	bio    *sessionBufs // r and w, from sessionBufPool
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -77,13 +78,15 @@ type session struct {
 func newSession(srv *Server, c net.Conn) *session {
 	s := &session{srv: srv, conn: c, raw: c}
 	s.ctx, s.cancel = context.WithCancel(srv.baseCtx)
-	s.r = bufio.NewReaderSize(c, 4096)
+	s.bio = getSessionBufs() // sessionbufs.go
+	s.r, s.w = s.bio.r, s.bio.w
+	s.r.Reset(c)
 	s.lo.out.W = c
 	if sio := newSocketIO(c); sio != nil {
 		s.r.Reset(sio)
 		s.lo.out.W = sio
 	}
-	s.w = bufio.NewWriterSize(&s.lo.out, 32<<10)
+	s.w.Reset(&s.lo.out)
 	s.info = authn.ConnInfo{Service: "pop3", LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}
 	s.log = srv.logger().With("remote", c.RemoteAddr().String())
 	s.loginBy = time.Now().Add(orDefault(srv.LoginTimeout, DefaultLoginTimeout))
@@ -265,6 +268,10 @@ func (s *session) close() {
 	s.closeMailbox()
 	s.flush()
 	s.conn.Close()
+	if s.bio != nil {
+		s.bio.put()
+		s.bio, s.r, s.w = nil, nil, nil
+	}
 	if s.bufs != nil {
 		if cap(s.bufs.scratch) <= 1<<20 {
 			retrBufPool.Put(s.bufs)

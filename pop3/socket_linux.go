@@ -27,6 +27,20 @@ import (
 // waits through the poller as net.Conn would.
 type socketIO struct {
 	rc syscall.RawConn
+	// The read and the write in progress (a read and a write may run
+	// at the same time, as on a net.Conn): buffer and result. readFn
+	// and writeFn are the callbacks given to rc, made once per
+	// connection (a closure per call was two allocations per command).
+	rd, wr  ioCall
+	readFn  func(fd uintptr) bool
+	writeFn func(fd uintptr) bool
+}
+
+// ioCall is one read or write in progress on a socketIO.
+type ioCall struct {
+	p     []byte
+	n     int
+	errno syscall.Errno
 }
 
 // newSocketIO returns a socketIO for c when c is a *net.TCPConn or
@@ -52,33 +66,19 @@ func newSocketIO(c net.Conn) io.ReadWriter {
 	if err != nil {
 		return nil
 	}
-	return &socketIO{rc: rc}
+	s := &socketIO{rc: rc}
+	s.readFn, s.writeFn = s.readSome, s.writeAll
+	return s
 }
 
 func (s *socketIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n uintptr
-	var errno syscall.Errno
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch errno {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			if raceEnabled && errno == 0 {
-				// syscall.Read of nothing: the race detector's
-				// acquire of what other goroutines wrote before
-				// their writes, which a raw read does not do.
-				syscall.Read(int(fd), nil)
-			}
-			return true
-		}
-	})
+	s.rd = ioCall{p: p}
+	err := s.rc.Read(s.readFn)
+	n, errno := s.rd.n, s.rd.errno
+	s.rd.p = nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -87,35 +87,63 @@ func (s *socketIO) Read(p []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
-	return int(n), nil
+	return n, nil
+}
+
+// readSome is Read's callback: one read(2) into s.rd.p; false (wait
+// through the poller) when the socket has nothing yet.
+func (s *socketIO) readSome(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.rd.p[0])), uintptr(len(s.rd.p)))
+		switch errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		if raceEnabled && errno == 0 {
+			// syscall.Read of nothing: the race detector's
+			// acquire of what other goroutines wrote before
+			// their writes, which a raw read does not do.
+			syscall.Read(int(fd), nil)
+		}
+		s.rd.n, s.rd.errno = int(n), errno
+		return true
+	}
 }
 
 func (s *socketIO) Write(p []byte) (int, error) {
-	n := 0
-	var errno syscall.Errno
-	err := s.rc.Write(func(fd uintptr) bool {
-		if raceEnabled {
-			// syscall.Write of nothing: the race detector's release
-			// that a raw write does not do.
-			syscall.Write(int(fd), nil)
-		}
-		for n < len(p) {
-			m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			switch e {
-			case 0:
-				n += int(m)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	s.wr = ioCall{p: p}
+	err := s.rc.Write(s.writeFn)
+	n, errno := s.wr.n, s.wr.errno
+	s.wr.p = nil
 	if err == nil && errno != 0 {
 		err = &net.OpError{Op: "write", Net: "tcp", Err: errno}
 	}
 	return n, err
+}
+
+// writeAll is Write's callback: write(2) until s.wr.p is all written;
+// false (wait through the poller) when the socket is full.
+func (s *socketIO) writeAll(fd uintptr) bool {
+	if raceEnabled {
+		// syscall.Write of nothing: the race detector's release
+		// that a raw write does not do.
+		syscall.Write(int(fd), nil)
+	}
+	w := &s.wr
+	for w.n < len(w.p) {
+		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.n])), uintptr(len(w.p)-w.n))
+		switch e {
+		case 0:
+			w.n += int(m)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			w.errno = e
+			return true
+		}
+	}
+	return true
 }

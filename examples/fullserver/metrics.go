@@ -192,13 +192,10 @@ func (c *counterCache) get(vec *prometheus.CounterVec, labels ...string) prometh
 // the SMTP ones ("login", "uid fetch"); the servers bound them to the
 // commands they know, so the label set stays small.
 func (m *metrics) commandHook(service string) func(name string, ok bool, took time.Duration) {
+	cache := &commandMetricsCache{m: m, service: service} // commandmetrics.go
 	return func(name string, ok bool, took time.Duration) {
-		cmd := strings.ToLower(name)
-		status := "failed"
-		if ok {
-			status = "ok"
-		}
-		m.commandCounter(service, cmd, status).Inc()
-		m.commandTime.WithLabelValues(service, cmd).Observe(took.Seconds())
+		cm := cache.get(name, ok)
+		cm.count.Inc()
+		cm.took.Observe(took.Seconds())
 	}
 }
