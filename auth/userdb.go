@@ -7,6 +7,9 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/yubinmail/yubin/internal/varexpand"
 )
 
 // NewUser builds a User from Dovecot userdb fields ("uid", "gid", "home",
@@ -110,7 +113,8 @@ func parseSize(s string, unit int64) int64 {
 
 // StaticUserDB gives every user the same fields, with variables expanded
 // per user (Dovecot's "userdb static", e.g. uid=vmail gid=vmail
-// home=/var/mail/%d/%n).
+// home=/var/mail/%d/%n). The templates are parsed at the first lookup,
+// once: Fields must not change after that.
 type StaticUserDB struct {
 	// Fields are the userdb fields; values may hold variables.
 	Fields map[string]string
@@ -120,6 +124,32 @@ type StaticUserDB struct {
 	AllowAllUsers bool
 	// PassDB is consulted when AllowAllUsers is false.
 	PassDB PassDB
+
+	once   sync.Once
+	fields []staticField
+	err    error // a template's syntax error, returned by every lookup
+}
+
+// staticField is one of StaticUserDB.Fields, parsed.
+type staticField struct {
+	key, lit string             // lit: the value when it has no variable
+	tmpl     varexpand.Template // else its template
+}
+
+// parse parses s.Fields into s.fields (once).
+func (s *StaticUserDB) parse() {
+	s.fields = make([]staticField, 0, len(s.Fields))
+	for k, t := range s.Fields {
+		f := staticField{key: k, lit: t}
+		if strings.Contains(t, "%") {
+			var err error
+			if f.tmpl, err = varexpand.Parse(t, varexpand.Syntax{Short: shortVars, MaxWidth: maxExpansion}); err != nil {
+				s.err = templateErr(err)
+				return
+			}
+		}
+		s.fields = append(s.fields, f)
+	}
 }
 
 // LookupUser implements UserDB.
@@ -134,14 +164,33 @@ func (s *StaticUserDB) LookupUser(ctx context.Context, name string) (*User, erro
 			return nil, err
 		}
 	}
-	v := connVars(ConnInfoFrom(ctx), name)
-	fields := make(map[string]string, len(s.Fields))
-	for k, t := range s.Fields {
-		x, err := Expand(t, v, nil)
-		if err != nil {
-			return nil, err
+	s.once.Do(s.parse)
+	if s.err != nil {
+		return nil, s.err
+	}
+	// The connection's variables are made only when a template names
+	// one: most use the user's name alone (%u, %n, %d).
+	var conn Vars
+	lookup := func(k string) (string, bool) {
+		switch k {
+		case "user", "username", "user.username", "domain", "user.domain":
+			return Vars{"user": name}.get(k)
 		}
-		fields[k] = x
+		if conn == nil {
+			conn = connVars(ConnInfoFrom(ctx), name)
+		}
+		return conn.get(k)
+	}
+	fields := make(map[string]string, len(s.fields))
+	for _, f := range s.fields {
+		x := f.lit
+		if f.tmpl != nil {
+			var err error
+			if x, err = f.tmpl.Expand(lookup, nil, maxExpansion); err != nil {
+				return nil, templateErr(err)
+			}
+		}
+		fields[f.key] = x
 	}
 	return NewUser(name, fields)
 }

@@ -73,9 +73,14 @@ func Expand(tmpl string, v Vars, escape func(string) string) (string, error) {
 			return out, nil
 		}
 	}
+	return "", templateErr(err)
+}
+
+// templateErr is a varexpand error as ErrBadTemplate.
+func templateErr(err error) error {
 	var e *varexpand.Error
 	if errors.As(err, &e) {
-		return "", fmt.Errorf("%w: %s", ErrBadTemplate, e.Msg)
+		return fmt.Errorf("%w: %s", ErrBadTemplate, e.Msg)
 	}
-	return "", fmt.Errorf("%w: %v", ErrBadTemplate, err)
+	return fmt.Errorf("%w: %v", ErrBadTemplate, err)
 }

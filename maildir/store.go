@@ -141,7 +141,7 @@ func (s *Store) writeFileAtomic(path string, data []byte, durable bool) error {
 // uniqueBase returns a new message base name in Dovecot's style,
 // <secs>.M<usecs>P<pid>Q<n>.<host>.
 func (s *Store) uniqueBase(now time.Time) string {
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), s.seq.Add(1), s.host)
+	return deliveryBase(now, s.seq.Add(1), s.host)
 }
 
 // Close releases the store's mailbox states. Open mailbox handles stay

@@ -84,8 +84,7 @@ func (t messageTemp) chown(s *Store) {
 
 // setTimes sets the file's mtime (and atime) to date.
 func (t messageTemp) setTimes(date time.Time) error {
-	tv := unix.NsecToTimeval(date.UnixNano())
-	return os.NewSyscallError("futimes", unix.Futimes(int(t.f.Fd()), []unix.Timeval{tv, tv}))
+	return setFileTimes(t.f, unix.NsecToTimeval(date.UnixNano()))
 }
 
 // linkTmpfile is how an unnamed file gets its name (Store.linkTmpfile,

@@ -24,7 +24,7 @@ func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil)).With("host", host, "program", name)
 	}
-	return slog.New(&maillogHandler{w: w, mu: new(sync.Mutex), host: host, name: name, pid: os.Getpid()})
+	return slog.New(&maillogHandler{w: w, mu: new(sync.Mutex), stamp: new(stampCache), host: host, name: name, pid: os.Getpid()})
 }
 
 // maillogHandler writes records as syslog's mail.log does: time, host,
@@ -40,6 +40,7 @@ func newLogger(w io.Writer, format, host, name string) *slog.Logger {
 type maillogHandler struct {
 	w     io.Writer
 	mu    *sync.Mutex
+	stamp *stampCache // shared by the handler's copies
 	host  string
 	name  string
 	pid   int
@@ -118,7 +119,7 @@ func (h *maillogHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	sl := syslogOf(h.w)
 	toSyslog := sl != nil
-	line := t.AppendFormat(kv, time.Stamp)
+	line := h.stamp.append(kv, t)
 	line = append(line, ' ')
 	if !toSyslog { // the syslog daemon adds the host
 		line = append(line, h.host...)
