@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +64,7 @@ type Server struct {
 	closed    bool
 	wg        sync.WaitGroup
 	cuid      atomic.Uint64
+	workers   workers
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -214,13 +215,17 @@ func (s *Server) advertised() []string {
 
 // clientConn is one auth-client connection.
 type clientConn struct {
-	s     *Server
-	c     net.Conn
-	wmu   sync.Mutex
-	w     *bufio.Writer
-	mechs map[string]bool
-	mu    sync.Mutex
-	reqs  map[uint64]*request
+	s   *Server
+	c   net.Conn
+	wmu sync.Mutex
+	w   *bufio.Writer
+	// writers counts the replies being written or waiting for wmu: the
+	// last one flushes, so that replies finishing together go out in
+	// one write, as Dovecot's corked output does.
+	writers atomic.Int32
+	mechs   map[string]bool
+	mu      sync.Mutex
+	reqs    map[uint64]*request
 }
 
 // request is one AUTH in progress.
@@ -229,12 +234,29 @@ type request struct {
 	cancel context.CancelFunc
 }
 
-func (cc *clientConn) send(fields ...string) {
+// lock takes the writer; unlock flushes unless another reply waits.
+func (cc *clientConn) lock() {
+	cc.writers.Add(1)
 	cc.wmu.Lock()
-	defer cc.wmu.Unlock()
-	cc.w.WriteString(strings.Join(fields, "\t"))
+}
+
+func (cc *clientConn) unlock() {
+	if cc.writers.Add(-1) == 0 {
+		cc.w.Flush()
+	}
+	cc.wmu.Unlock()
+}
+
+func (cc *clientConn) send(fields ...string) {
+	cc.lock()
+	defer cc.unlock()
+	for i, f := range fields {
+		if i > 0 {
+			cc.w.WriteByte('\t')
+		}
+		cc.w.WriteString(f)
+	}
 	cc.w.WriteByte('\n')
-	cc.w.Flush()
 }
 
 func (s *Server) handleClient(c net.Conn) {
@@ -354,7 +376,7 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		}
 	}
 	ci := connInfo(p)
-	go cc.run(rctx, id, ids, rq, mech, ci, initial)
+	cc.s.workers.run(func() { cc.run(rctx, id, ids, rq, mech, ci, initial) })
 	return true
 }
 
@@ -434,21 +456,31 @@ func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *reques
 }
 
 func (cc *clientConn) ok(ids string, id *auth.Identity, final []byte) {
-	f := []string{"OK", ids, "user=" + escape(id.User)}
 	keys := make([]string, 0, len(id.Fields))
 	for k := range id.Fields {
 		if k != "user" && k != "" && !strings.ContainsAny(k, "\t\n=") {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	cc.lock()
+	defer cc.unlock()
+	w := cc.w
+	w.WriteString("OK\t")
+	w.WriteString(ids)
+	w.WriteString("\tuser=")
+	w.WriteString(escape(id.User))
 	for _, k := range keys {
-		f = append(f, k+"="+escape(id.Fields[k]))
+		w.WriteByte('\t')
+		w.WriteString(k)
+		w.WriteByte('=')
+		w.WriteString(escape(id.Fields[k]))
 	}
 	if len(final) > 0 {
-		f = append(f, "resp="+base64.StdEncoding.EncodeToString(final))
+		w.WriteString("\tresp=")
+		w.WriteString(base64.StdEncoding.EncodeToString(final))
 	}
-	cc.send(f...)
+	w.WriteByte('\n')
 }
 
 func (cc *clientConn) fail(ctx context.Context, ids string, err error) {

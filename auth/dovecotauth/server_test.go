@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +244,47 @@ func TestPostfixSwaksDovecotSASL(t *testing.T) {
 			if !strings.Contains(string(out), "<~  "+tc.want) && !strings.Contains(string(out), "<~* "+tc.want) && !strings.Contains(string(out), "<-  "+tc.want) && !strings.Contains(string(out), "<** "+tc.want) {
 				t.Errorf("swaks %s %s: want %q in:\n%s\nmaillog:\n%s", mech, tc.pw, tc.want, out, pf.Log())
 			}
+		}
+	}
+}
+
+// TestAuthClientManyAtOnce: many requests on one connection at once,
+// sent in one write, each get their own complete reply line, though
+// replies finishing together share a write.
+func TestAuthClientManyAtOnce(t *testing.T) {
+	svc := testService(t)
+	sock, _, _ := startServer(t, svc)
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	for !strings.HasPrefix(c.recv(), "DONE") {
+	}
+	const n = 64
+	var batch strings.Builder
+	for i := 1; i <= n; i++ {
+		pw := "secret"
+		if i%3 == 0 {
+			pw = "wrong"
+		}
+		fmt.Fprintf(&batch, "AUTH\t%d\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=%s\n", i, b64("\x00plain@example.org\x00"+pw))
+	}
+	if _, err := io.WriteString(c.c, batch.String()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range n {
+		line := c.recv()
+		f := strings.Split(line, "\t")
+		if len(f) < 2 || seen[f[1]] {
+			t.Fatalf("reply %q: malformed or repeated", line)
+		}
+		seen[f[1]] = true
+		id, _ := strconv.Atoi(f[1])
+		want := "OK\t" + f[1] + "\tuser=plain@example.org"
+		if id%3 == 0 {
+			want = "FAIL\t" + f[1]
+		}
+		if line != want {
+			t.Errorf("reply %q, want %q", line, want)
 		}
 	}
 }

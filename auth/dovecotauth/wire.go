@@ -87,6 +87,14 @@ func readLine(r *bufio.Reader, max int) (string, error) {
 	var buf []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
+		if buf == nil && err == nil && len(chunk) <= max {
+			// The whole line was in the buffer: one copy.
+			chunk = chunk[:len(chunk)-1]
+			if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
+				chunk = chunk[:n-1]
+			}
+			return string(chunk), nil
+		}
 		buf = append(buf, chunk...)
 		if len(buf) > max {
 			return "", errLineTooLong
