@@ -1,0 +1,144 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	ldapc "github.com/go-ldap/ldap/v3"
+
+	"github.com/yubinmail/yubin/internal/ldapconn"
+)
+
+// pool holds idle connections, at most cap(slots) in use and idle
+// together, as ldapconn.Pool but of conn: an operation runs on the
+// caller's goroutine.
+type pool struct {
+	d       *dialer
+	timeout time.Duration
+	slots   chan struct{}
+	mu      sync.Mutex
+	idle    []*conn
+}
+
+func newPool(d *ldapconn.Dialer, max int) *pool {
+	x := &dialer{d: d}
+	return &pool{d: x, timeout: x.timeout(), slots: make(chan struct{}, max)}
+}
+
+// get takes a slot and an idle connection (reused) or a new one.
+func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(p.timeout)
+		defer t.Stop()
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, false, fmt.Errorf("%w: %v", ldapconn.ErrUnavailable, ctx.Err())
+		case <-t.C:
+			return nil, false, fmt.Errorf("%w: all %d connections busy", ldapconn.ErrUnavailable, cap(p.slots))
+		}
+	}
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c, true, nil
+	}
+	p.mu.Unlock()
+	c, err = p.d.dial(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, false, err
+	}
+	return c, false, nil
+}
+
+func (p *pool) put(c *conn, ok bool) {
+	if ok {
+		p.mu.Lock()
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
+	} else {
+		c.Close()
+	}
+	<-p.slots
+}
+
+// do runs op on a pooled connection within the timeout. A cancelled
+// ctx closes the connection (so op returns); failures other than an
+// LDAP result from the server close it too, and come back wrapping
+// ldapconn.ErrUnavailable. LDAP results (invalid credentials, no such
+// object...) come back as they are, and the connection is kept.
+func (p *pool) do(ctx context.Context, op func(*conn) error) error {
+	c, reused, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		err = p.run(ctx, c, op)
+		if err == nil || isResult(err) {
+			p.put(c, true)
+			return err
+		}
+		c.Close()
+		if ctx.Err() != nil {
+			<-p.slots
+			return fmt.Errorf("%w: %v", ldapconn.ErrUnavailable, ctx.Err())
+		}
+		if !reused {
+			<-p.slots
+			return fmt.Errorf("%w: %v", ldapconn.ErrUnavailable, err)
+		}
+		// An idle connection the server has closed meanwhile (its
+		// idle timeout, a restart): once more on a new one, in the
+		// same slot. Searches and binds can be repeated.
+		reused = false
+		if c, err = p.d.dial(ctx); err != nil {
+			<-p.slots
+			return err
+		}
+	}
+}
+
+// run runs op on c by the timeout and ctx's deadline; a cancelled ctx
+// closes c so that op returns.
+func (p *pool) run(ctx context.Context, c *conn, op func(*conn) error) error {
+	deadline := time.Now().Add(p.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.nc.SetDeadline(deadline)
+	if ctx.Done() == nil {
+		return op(c)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	err := op(c)
+	if !stop() {
+		// Cancelled, perhaps just as op ended: the connection is
+		// closed, whatever op returned.
+		return ctx.Err()
+	}
+	return err
+}
+
+// isResult reports whether err is an LDAP result from the server.
+func isResult(err error) bool {
+	var le *ldapc.Error
+	return errors.As(err, &le) && le.ResultCode < ldapc.ErrorNetwork
+}
+
+// close closes the idle connections; the pool stays usable.
+func (p *pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.idle {
+		c.Close()
+	}
+	p.idle = nil
+}
