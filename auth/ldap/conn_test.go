@@ -144,3 +144,19 @@ func TestSlapdIdleConnectionClosed(t *testing.T) {
 		p.cut()
 	}
 }
+
+// TestHostMatchesSplitHostPort: the fast path for TCP addresses gives
+// what splitting the address's text gives.
+func TestHostMatchesSplitHostPort(t *testing.T) {
+	for _, a := range []net.Addr{
+		&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 143}, &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 1},
+		&net.TCPAddr{IP: net.ParseIP("fe80::1"), Zone: "eth0"}, &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1")},
+		&net.TCPAddr{}, &net.UnixAddr{Name: "/x", Net: "unix"}, &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 5},
+	} {
+		got, ok := host(a)
+		want, _, err := net.SplitHostPort(a.String())
+		if got != want || ok != (err == nil) {
+			t.Errorf("%#v: %q, %v; SplitHostPort gives %q, %v", a, got, ok, want, err)
+		}
+	}
+}

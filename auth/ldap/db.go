@@ -234,18 +234,29 @@ func vars(ctx context.Context, user string) auth.Vars {
 	v := auth.Vars{"user": user}
 	if c := auth.ConnInfoFrom(ctx); c != nil {
 		v["service"] = c.Service
-		if c.RemoteAddr != nil {
-			if h, _, err := net.SplitHostPort(c.RemoteAddr.String()); err == nil {
-				v["rip"] = h
-			}
+		if h, ok := host(c.RemoteAddr); ok {
+			v["rip"] = h
 		}
-		if c.LocalAddr != nil {
-			if h, _, err := net.SplitHostPort(c.LocalAddr.String()); err == nil {
-				v["lip"] = h
-			}
+		if h, ok := host(c.LocalAddr); ok {
+			v["lip"] = h
 		}
 	}
 	return v
+}
+
+// host is the host part of a's text, as net.SplitHostPort gives it.
+func host(a net.Addr) (string, bool) {
+	if t, ok := a.(*net.TCPAddr); ok && t != nil && t.IP != nil {
+		if t.Zone != "" {
+			return t.IP.String() + "%" + t.Zone, true
+		}
+		return t.IP.String(), true
+	}
+	if a == nil {
+		return "", false
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	return h, err == nil
 }
 
 // errManyEntries is the outcome of a search that found more than one
