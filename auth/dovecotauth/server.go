@@ -346,7 +346,7 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		cc.s.logger().Warn("dovecotauth: AUTH with unadvertised mechanism", "mech", mech)
 		return false
 	}
-	p := params(f[3:])
+	p := paramList(f[3:])
 	cc.mu.Lock()
 	limit := cc.s.MaxRequests
 	if limit <= 0 {
@@ -357,14 +357,17 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		cc.s.logger().Warn("dovecotauth: duplicate request id or too many requests", "id", id)
 		return false
 	}
-	rctx, cancel := context.WithCancel(ctx)
+	// Not a child of ctx: the connection's end cancels every request
+	// in reqs itself, and a child would cost a registration with the
+	// parent (a map insertion and deletion under its lock) per request.
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rq := &request{cont: make(chan []byte, 1), cancel: cancel}
 	cc.reqs[id] = rq
 	cc.mu.Unlock()
 	ids := strconv.FormatUint(id, 10)
 
 	var initial []byte
-	if resp, ok := p["resp"]; ok {
+	if resp, ok := p.get("resp"); ok {
 		initial, err = base64.StdEncoding.DecodeString(resp)
 		if err != nil {
 			cc.finish(id, rq)
@@ -381,8 +384,9 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 }
 
 // connInfo builds the connection description from AUTH parameters.
-func connInfo(p map[string]string) *auth.ConnInfo {
-	ci := &auth.ConnInfo{Service: p["service"]}
+func connInfo(p paramGetter) *auth.ConnInfo {
+	get := func(k string) string { v, _ := p.get(k); return v }
+	ci := &auth.ConnInfo{Service: get("service")}
 	addr := func(ip, port string) net.Addr {
 		a := net.ParseIP(ip)
 		if a == nil {
@@ -391,9 +395,9 @@ func connInfo(p map[string]string) *auth.ConnInfo {
 		n, _ := strconv.Atoi(port)
 		return &net.TCPAddr{IP: a, Port: n}
 	}
-	ci.LocalAddr, ci.RemoteAddr = addr(p["lip"], p["lport"]), addr(p["rip"], p["rport"])
-	_, secured := p["secured"]
-	if _, ok := p["rip"]; !ok {
+	ci.LocalAddr, ci.RemoteAddr = addr(get("lip"), get("lport")), addr(get("rip"), get("rport"))
+	_, secured := p.get("secured")
+	if _, ok := p.get("rip"); !ok {
 		// No client address: a local tool (doveadm auth test) on the
 		// UNIX socket, whose permissions are the trust boundary.
 		secured = true

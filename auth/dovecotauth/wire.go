@@ -108,3 +108,34 @@ func readLine(r *bufio.Reader, max int) (string, error) {
 		return strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r"), nil
 	}
 }
+
+// paramGetter gives a parameter's unescaped value.
+type paramGetter interface {
+	get(key string) (string, bool)
+}
+
+// paramMap is parameters parsed by params.
+type paramMap map[string]string
+
+func (m paramMap) get(key string) (string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+// paramList is parameters as they came, looked up as params would give
+// them (the first occurrence of a key wins) without building a map.
+type paramList []string
+
+func (l paramList) get(key string) (string, bool) {
+	for _, f := range l {
+		if f == "" || !strings.HasPrefix(f, key) {
+			continue
+		}
+		if rest := f[len(key):]; rest == "" {
+			return "", true
+		} else if rest[0] == '=' {
+			return unescape(rest[1:]), true
+		}
+	}
+	return "", false
+}

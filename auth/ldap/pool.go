@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -91,13 +92,14 @@ func (p *pool) do(ctx context.Context, op func(*conn) error) error {
 			<-p.slots
 			return fmt.Errorf("%w: %v", ldapconn.ErrUnavailable, ctx.Err())
 		}
-		if !reused {
+		if !reused || isTimeout(err) {
 			<-p.slots
 			return fmt.Errorf("%w: %v", ldapconn.ErrUnavailable, err)
 		}
 		// An idle connection the server has closed meanwhile (its
 		// idle timeout, a restart): once more on a new one, in the
-		// same slot. Searches and binds can be repeated.
+		// same slot. Searches and binds can be repeated. A server
+		// that does not answer in time gets no second wait.
 		reused = false
 		if c, err = p.d.dial(ctx); err != nil {
 			<-p.slots
@@ -125,6 +127,12 @@ func (p *pool) run(ctx context.Context, c *conn, op func(*conn) error) error {
 		return ctx.Err()
 	}
 	return err
+}
+
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // isResult reports whether err is an LDAP result from the server.
