@@ -151,6 +151,7 @@ func (s *Server) track(l net.Listener, c net.Conn, add bool) bool {
 
 // Close closes the listeners and all connections.
 func (s *Server) Close() error {
+	s.workers.stop()
 	s.mu.Lock()
 	s.closed = true
 	for l := range s.listeners {
@@ -176,6 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.workers.stop()
 		return nil
 	case <-ctx.Done():
 		s.Close()

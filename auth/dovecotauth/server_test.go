@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,5 +287,31 @@ func TestAuthClientManyAtOnce(t *testing.T) {
 		if line != want {
 			t.Errorf("reply %q, want %q", line, want)
 		}
+	}
+}
+
+// TestWorkersEnd: request goroutines wait for more work while the
+// server runs and end when it closes.
+func TestWorkersEnd(t *testing.T) {
+	svc := testService(t)
+	sock, _, s := startServer(t, svc)
+	before := runtime.NumGoroutine()
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	for !strings.HasPrefix(c.recv(), "DONE") {
+	}
+	for i := range 4 {
+		c.send(fmt.Sprintf("AUTH\t%d\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=%s", i+1, b64("\x00plain@example.org\x00secret")))
+		if got := c.recv(); !strings.HasPrefix(got, "OK") {
+			t.Fatalf("reply %q", got)
+		}
+	}
+	s.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Close, %d before the connection", n, before)
 	}
 }

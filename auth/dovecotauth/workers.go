@@ -14,13 +14,25 @@ const workerIdle = 10 * time.Second
 // the growth of its stack (the SASL exchange, the passdb and the log
 // use tens of kilobytes), which costs as much as a cached login itself.
 type workers struct {
-	once sync.Once
-	work chan func()
+	once     sync.Once
+	work     chan func()
+	quit     chan struct{} // closed by stop: idle workers end
+	stopOnce sync.Once
+}
+
+func (w *workers) init() {
+	w.once.Do(func() { w.work, w.quit = make(chan func()), make(chan struct{}) })
+}
+
+// stop ends the idle workers; busy ones end after their request.
+func (w *workers) stop() {
+	w.init()
+	w.stopOnce.Do(func() { close(w.quit) })
 }
 
 // run runs fn on an idle worker, or on a new one.
 func (w *workers) run(fn func()) {
-	w.once.Do(func() { w.work = make(chan func()) })
+	w.init()
 	select {
 	case w.work <- fn:
 	default:
@@ -38,6 +50,8 @@ func (w *workers) loop(fn func()) {
 			fn()
 			t.Reset(workerIdle)
 		case <-t.C:
+			return
+		case <-w.quit:
 			return
 		}
 	}
