@@ -246,6 +246,9 @@ type searchReq struct {
 	timeLimit    int
 	filter       []byte
 	attrs        []string
+	// perEntry, when set, gives each entry that long to arrive, rather
+	// than the whole search the pool's timeout (long listings).
+	perEntry time.Duration
 }
 
 // Search runs req and returns the entries (with the attribute values
@@ -287,6 +290,9 @@ func (c *conn) Search(req *searchReq, max int) ([]*ldapc.Entry, error) {
 				return nil, err
 			}
 			out = append(out, e)
+			if req.perEntry > 0 {
+				c.nc.SetDeadline(time.Now().Add(req.perEntry))
+			}
 		case tagSearchRef:
 			// Continuation references are not followed (nor were
 			// they with go-ldap's Search).

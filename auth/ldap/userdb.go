@@ -66,7 +66,8 @@ func (d *DB) ListUsers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: iterate_filter: %v", auth.ErrTempFail, err)
 	}
-	req := searchReq{base: d.cfg.Base, scope: d.scope, deref: d.deref, sizeLimit: max, filter: cf, attrs: requested(d.iterAttrs)}
+	req := searchReq{base: d.cfg.Base, scope: d.scope, deref: d.deref, sizeLimit: max, filter: cf, attrs: requested(d.iterAttrs),
+		perEntry: d.timeout()} // as go-ldap's timeout, which bounded each wait, not the whole listing
 	var entries []*ldapc.Entry
 	err = d.do(ctx, false, func(c *conn) error {
 		var err error
