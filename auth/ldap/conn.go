@@ -2,19 +2,14 @@ package ldap
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"strings"
 	"time"
 
 	ldapc "github.com/go-ldap/ldap/v3"
-
-	"github.com/yubinmail/yubin/internal/ldapconn"
 )
 
 // maxMessage bounds one LDAP message read from the directory.
@@ -207,8 +202,9 @@ func (c *conn) bindResult() error {
 // startTLSOID names the StartTLS extended operation (RFC 4511 4.14).
 const startTLSOID = "1.3.6.1.4.1.1466.20037"
 
-// StartTLS asks for TLS and makes the handshake.
-func (c *conn) StartTLS(ctx context.Context, cfg *tls.Config) error {
+// StartTLS asks for TLS and makes the handshake, by the connection's
+// deadline.
+func (c *conn) StartTLS(cfg *tls.Config) error {
 	b, at := c.request()
 	b, op := begin(b, tagExtReq)
 	b = appendString(b, tagExtName, startTLSOID)
@@ -230,7 +226,7 @@ func (c *conn) StartTLS(ctx context.Context, cfg *tls.Config) error {
 		return errors.New("ldap: data after the StartTLS response")
 	}
 	tc := tls.Client(c.nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := tc.Handshake(); err != nil {
 		return err
 	}
 	c.nc, c.tls = tc, true
@@ -339,112 +335,4 @@ func parseEntry(content []byte) (*ldapc.Entry, error) {
 		e.Attributes = append(e.Attributes, a)
 	}
 	return e, nil
-}
-
-// dialer makes the pool's connections: Dialer's URIs, TLS and bind
-// settings (internal/ldapconn), on conn.
-type dialer struct {
-	d *ldapconn.Dialer
-}
-
-// dial connects to the first URI that answers, as ldapconn.Dialer.Dial.
-func (x *dialer) dial(ctx context.Context) (*conn, error) {
-	var errs []error
-	for _, uri := range x.d.URIs {
-		c, err := x.dialOne(ctx, uri)
-		if err == nil {
-			return c, nil
-		}
-		if errors.Is(err, ldapconn.ErrBindRefused) {
-			return nil, fmt.Errorf("%w: %w", ldapconn.ErrUnavailable, err)
-		}
-		errs = append(errs, err)
-	}
-	return nil, fmt.Errorf("%w: %v", ldapconn.ErrUnavailable, errors.Join(errs...))
-}
-
-func (x *dialer) timeout() time.Duration {
-	if x.d.Timeout > 0 {
-		return x.d.Timeout
-	}
-	return ldapconn.DefaultTimeout
-}
-
-func (x *dialer) tlsConfig(host string) *tls.Config {
-	if x.d.TLS != nil {
-		return x.d.TLS(host)
-	}
-	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-}
-
-func (x *dialer) dialOne(ctx context.Context, uri string) (*conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, x.timeout())
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	var nd net.Dialer
-	var raw net.Conn
-	var u *url.URL
-	var err error
-	isTLS := false
-	if rest, ok := strings.CutPrefix(uri, "ldapi://"); ok {
-		rest, _, _ = strings.Cut(rest, "/")
-		path, perr := url.PathUnescape(rest)
-		if perr != nil || path == "" {
-			return nil, fmt.Errorf("%s: bad ldapi URI", uri)
-		}
-		raw, err = nd.DialContext(ctx, "unix", path)
-	} else {
-		if u, err = url.Parse(uri); err != nil {
-			return nil, err
-		}
-		switch u.Scheme {
-		case "ldaps":
-			td := tls.Dialer{NetDialer: &nd, Config: x.tlsConfig(u.Hostname())}
-			raw, err = td.DialContext(ctx, "tcp", hostPort(u, "636"))
-			isTLS = true
-		case "ldap":
-			raw, err = nd.DialContext(ctx, "tcp", hostPort(u, "389"))
-		default:
-			return nil, fmt.Errorf("%s: not an ldap://, ldaps:// or ldapi:// URI", uri)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Set-up (StartTLS, bind) must finish by the deadline.
-	raw.SetDeadline(deadline)
-	c := newConn(raw, isTLS)
-	fail := func(err error) (*conn, error) {
-		c.Close()
-		return nil, err
-	}
-	if x.d.StartTLS && u != nil && u.Scheme == "ldap" {
-		if err := c.StartTLS(ctx, x.tlsConfig(u.Hostname())); err != nil {
-			return fail(fmt.Errorf("%s: StartTLS: %w", uri, err))
-		}
-	}
-	if x.d.SASLExternal {
-		if err := c.ExternalBind(); err != nil {
-			if ldapc.IsErrorWithCode(err, ldapc.LDAPResultInvalidCredentials) || ldapc.IsErrorWithCode(err, ldapc.LDAPResultInappropriateAuthentication) {
-				return fail(fmt.Errorf("%s: %w with SASL EXTERNAL: %v", uri, ldapconn.ErrBindRefused, err))
-			}
-			return fail(fmt.Errorf("%s: SASL EXTERNAL bind: %w", uri, err))
-		}
-	} else if x.d.BindDN != "" {
-		if err := c.Bind(x.d.BindDN, x.d.BindPW); err != nil {
-			if ldapc.IsErrorWithCode(err, ldapc.LDAPResultInvalidCredentials) {
-				return fail(fmt.Errorf("%s: %w as %s: %v", uri, ldapconn.ErrBindRefused, x.d.BindDN, err))
-			}
-			return fail(fmt.Errorf("%s: bind as %s: %w", uri, x.d.BindDN, err))
-		}
-	}
-	c.nc.SetDeadline(time.Time{})
-	return c, nil
-}
-
-func hostPort(u *url.URL, port string) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }

@@ -173,8 +173,8 @@ func (d *DB) init() {
 			}
 			return x
 		}
-		d.search = newPool(dialer(true), n)
-		d.binds = newPool(dialer(false), n)
+		d.search = newPool(dialer(true), d.timeout(), n)
+		d.binds = newPool(dialer(false), d.timeout(), n)
 	})
 }
 

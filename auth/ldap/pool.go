@@ -17,16 +17,22 @@ import (
 // together, as ldapconn.Pool but of conn: an operation runs on the
 // caller's goroutine.
 type pool struct {
-	d       *dialer
+	d       *ldapconn.Dialer
 	timeout time.Duration
 	slots   chan struct{}
 	mu      sync.Mutex
 	idle    []*conn
 }
 
-func newPool(d *ldapconn.Dialer, max int) *pool {
-	x := &dialer{d: d}
-	return &pool{d: x, timeout: x.timeout(), slots: make(chan struct{}, max)}
+// newPool returns a pool of at most max connections made by d; timeout
+// is d's (each operation's bound).
+func newPool(d *ldapconn.Dialer, timeout time.Duration, max int) *pool {
+	return &pool{d: d, timeout: timeout, slots: make(chan struct{}, max)}
+}
+
+// dial makes a connection as d says (URIs, TLS, bind).
+func (p *pool) dial(ctx context.Context) (*conn, error) {
+	return ldapconn.DialWith(ctx, p.d, newConn)
 }
 
 // get takes a slot and an idle connection (reused) or a new one.
@@ -52,7 +58,7 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 		return c, true, nil
 	}
 	p.mu.Unlock()
-	c, err = p.d.dial(ctx)
+	c, err = p.dial(ctx)
 	if err != nil {
 		<-p.slots
 		return nil, false, err
@@ -101,7 +107,7 @@ func (p *pool) do(ctx context.Context, op func(*conn) error) error {
 		// same slot. Searches and binds can be repeated. A server
 		// that does not answer in time gets no second wait.
 		reused = false
-		if c, err = p.d.dial(ctx); err != nil {
+		if c, err = p.dial(ctx); err != nil {
 			<-p.slots
 			return err
 		}
