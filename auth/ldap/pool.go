@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
-
-	ldapc "github.com/go-ldap/ldap/v3"
 
 	"github.com/yubinmail/yubin/internal/ldapconn"
 )
@@ -20,8 +17,7 @@ type pool struct {
 	d       *ldapconn.Dialer
 	timeout time.Duration
 	slots   chan struct{}
-	mu      sync.Mutex
-	idle    []*conn
+	idle    ldapconn.Idle[*conn]
 }
 
 // newPool returns a pool of at most max connections made by d; timeout
@@ -50,14 +46,9 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 			return nil, false, fmt.Errorf("%w: all %d connections busy", ldapconn.ErrUnavailable, cap(p.slots))
 		}
 	}
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
+	if c, ok := p.idle.Take(); ok {
 		return c, true, nil
 	}
-	p.mu.Unlock()
 	c, err = p.dial(ctx)
 	if err != nil {
 		<-p.slots
@@ -68,9 +59,7 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 
 func (p *pool) put(c *conn, ok bool) {
 	if ok {
-		p.mu.Lock()
-		p.idle = append(p.idle, c)
-		p.mu.Unlock()
+		p.idle.Put(c)
 	} else {
 		c.Close()
 	}
@@ -89,7 +78,7 @@ func (p *pool) do(ctx context.Context, op func(*conn) error) error {
 	}
 	for {
 		err = p.run(ctx, c, op)
-		if err == nil || isResult(err) {
+		if err == nil || ldapconn.IsResult(err) {
 			p.put(c, true)
 			return err
 		}
@@ -141,18 +130,5 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// isResult reports whether err is an LDAP result from the server.
-func isResult(err error) bool {
-	var le *ldapc.Error
-	return errors.As(err, &le) && le.ResultCode < ldapc.ErrorNetwork
-}
-
 // close closes the idle connections; the pool stays usable.
-func (p *pool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.idle {
-		c.Close()
-	}
-	p.idle = nil
-}
+func (p *pool) close() { p.idle.Close() }

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	ldapc "github.com/go-ldap/ldap/v3"
@@ -181,8 +180,7 @@ func hostPort(u *url.URL, port string) string {
 type Pool struct {
 	d     *Dialer
 	slots chan struct{}
-	mu    sync.Mutex
-	idle  []*ldapc.Conn
+	idle  Idle[*ldapc.Conn]
 }
 
 // NewPool returns a pool of at most max connections made by d.
@@ -200,16 +198,15 @@ func (p *Pool) get(ctx context.Context) (*ldapc.Conn, error) {
 	case <-t.C:
 		return nil, fmt.Errorf("%w: all %d connections busy", ErrUnavailable, cap(p.slots))
 	}
-	p.mu.Lock()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
+	for {
+		c, ok := p.idle.Take()
+		if !ok {
+			break
+		}
 		if !c.IsClosing() {
-			p.mu.Unlock()
 			return c, nil
 		}
 	}
-	p.mu.Unlock()
 	c, err := p.d.Dial(ctx)
 	if err != nil {
 		<-p.slots
@@ -220,9 +217,7 @@ func (p *Pool) get(ctx context.Context) (*ldapc.Conn, error) {
 
 func (p *Pool) put(c *ldapc.Conn, ok bool) {
 	if ok && !c.IsClosing() {
-		p.mu.Lock()
-		p.idle = append(p.idle, c)
-		p.mu.Unlock()
+		p.idle.Put(c)
 	} else {
 		c.Close()
 	}
@@ -260,11 +255,4 @@ func IsResult(err error) bool {
 }
 
 // Close closes the idle connections; the pool stays usable.
-func (p *Pool) Close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.idle {
-		c.Close()
-	}
-	p.idle = nil
-}
+func (p *Pool) Close() { p.idle.Close() }
