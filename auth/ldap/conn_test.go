@@ -2,10 +2,8 @@ package ldap
 
 import (
 	"context"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -79,57 +77,14 @@ func TestNextRefusesMalformed(t *testing.T) {
 	}
 }
 
-// proxy forwards 127.0.0.1 connections to addr and can cut them all.
-type proxy struct {
-	l     net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func startProxy(t *testing.T, addr string) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{l: l}
-	t.Cleanup(func() { l.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // TestSlapdIdleConnectionClosed: connections closed while idle in the
 // pools (slapd's idletimeout, a restart, a firewall) are replaced at the
-// next login, which succeeds rather than failing temporarily.
+// next login, which succeeds rather than failing temporarily. A relay
+// in front of slapd cuts them.
 func TestSlapdIdleConnectionClosed(t *testing.T) {
 	s := testutil.SharedSlapd(t)
-	p := startProxy(t, strings.TrimPrefix(s.LDAPURL, "ldap://"))
-	d := openConf(t, "uris = ldap://"+p.l.Addr().String(), "dn = "+testutil.SlapdServiceDN, "dnpass = "+testutil.SlapdServicePW,
+	p := testutil.StartTCPRelay(t, strings.TrimPrefix(s.LDAPURL, "ldap://"))
+	d := openConf(t, "uris = ldap://"+p.Addr(), "dn = "+testutil.SlapdServiceDN, "dnpass = "+testutil.SlapdServicePW,
 		"pass_filter = (&(objectClass=posixAccount)(uid=%n))", "auth_bind = yes",
 		"base = ou=People,dc=example,dc=com", "scope = onelevel")
 	for round := range 3 {
@@ -141,7 +96,7 @@ func TestSlapdIdleConnectionClosed(t *testing.T) {
 		if _, err := d.Authenticate(context.Background(), "alice", "wrong"); err != auth.ErrAuthFailed {
 			t.Fatalf("round %d: wrong password: %v", round, err)
 		}
-		p.cut()
+		p.Cut()
 	}
 }
 
