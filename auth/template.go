@@ -34,7 +34,7 @@ func (t *Template) Expand(v Vars, escape func(string) string) (string, error) {
 }
 
 func (t *Template) expand(lookup func(string) (string, bool), escape func(string) string) (string, error) {
-	if len(t.t) == 1 && t.t[0].Name == "" {
+	if len(t.t) == 1 && t.t[0].Name == "" && len(t.t[0].Lit) <= maxExpansion {
 		return t.t[0].Lit, nil
 	}
 	out, err := t.t.Expand(lookup, escape, maxExpansion)
