@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"hash"
 	"sync"
 	"time"
 )
@@ -34,6 +35,7 @@ type Cache struct {
 
 	once    sync.Once
 	key     []byte
+	macs    sync.Pool // of *macState, keyed with key
 	mu      sync.Mutex
 	lru     *list.List
 	entries map[string]*list.Element
@@ -42,7 +44,7 @@ type Cache struct {
 
 type cacheEntry struct {
 	user    string
-	pwMAC   []byte // nil for a negative entry
+	pwMAC   []byte // nil for a negative entry (sha256.Size bytes)
 	id      *Identity
 	expires time.Time
 }
@@ -61,23 +63,42 @@ func (c *Cache) init() {
 
 // mac binds a cached success to the user, the client's address (so that
 // address-dependent rules such as allow_nets are re-checked by the
-// PassDB for a new address) and the password.
-func (c *Cache) mac(ctx context.Context, user, password string) []byte {
-	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte(user))
-	m.Write([]byte{0})
-	if ci := ConnInfoFrom(ctx); ci != nil {
-		m.Write([]byte(addrIP(ci.RemoteAddr).String()))
+// PassDB for a new address) and the password. It writes into out's
+// array and returns it.
+func (c *Cache) mac(ctx context.Context, user, password string, out *[sha256.Size]byte) []byte {
+	m, _ := c.macs.Get().(*macState)
+	if m == nil {
+		m = &macState{h: hmac.New(sha256.New, c.key)}
 	}
-	m.Write([]byte{0})
-	m.Write([]byte(password))
-	return m.Sum(nil)
+	b := append(m.buf[:0], user...)
+	b = append(b, 0)
+	if ci := ConnInfoFrom(ctx); ci != nil {
+		b = addrIP(ci.RemoteAddr).AppendTo(b)
+	}
+	b = append(b, 0)
+	b = append(b, password...)
+	m.h.Write(b)
+	clear(b) // no password left in the pool
+	m.buf = b[:0]
+	m.h.Sum(m.sum[:0])
+	m.h.Reset()
+	*out = m.sum
+	c.macs.Put(m)
+	return out[:]
+}
+
+// macState is a reusable HMAC and its input buffer.
+type macState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // Authenticate implements PassDB.
 func (c *Cache) Authenticate(ctx context.Context, user, password string) (*Identity, error) {
 	c.init()
-	mac := c.mac(ctx, user, password)
+	var macBuf [sha256.Size]byte
+	mac := c.mac(ctx, user, password, &macBuf)
 	c.mu.Lock()
 	if el, ok := c.entries[user]; ok {
 		e := el.Value.(*cacheEntry)
@@ -101,7 +122,7 @@ func (c *Cache) Authenticate(ctx context.Context, user, password string) (*Ident
 	id, err := c.PassDB.Authenticate(ctx, user, password)
 	switch {
 	case err == nil:
-		c.put(&cacheEntry{user: user, pwMAC: mac, id: copyIdentity(id), expires: c.now().Add(orDefault(c.TTL, DefaultCacheTTL))})
+		c.put(&cacheEntry{user: user, pwMAC: append([]byte(nil), mac...), id: copyIdentity(id), expires: c.now().Add(orDefault(c.TTL, DefaultCacheTTL))})
 	case errors.Is(err, ErrUnknownUser) && c.NegativeTTL >= 0:
 		c.put(&cacheEntry{user: user, expires: c.now().Add(orDefault(c.NegativeTTL, DefaultCacheNegativeTTL))})
 	}

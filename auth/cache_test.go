@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -89,5 +90,63 @@ func TestCache(t *testing.T) {
 		if got := slices.Contains(s.Mechanisms(loopConn), "CRAM-MD5"); got != want {
 			t.Errorf("Cache over %T: CRAM-MD5 offered = %v, want %v", db.(*Cache).PassDB, got, want)
 		}
+	}
+}
+
+// TestCacheBindsAddressAndPassword: a cached success is reused only for
+// the same password from the same client address (and no address is an
+// address of its own); the reused HMAC state keeps no earlier input.
+func TestCacheBindsAddressAndPassword(t *testing.T) {
+	db := &countingDB{pw: map[string]string{"a": "pa", "ab": "c"}}
+	c := &Cache{PassDB: db}
+	at := func(ip string) context.Context {
+		if ip == "" {
+			return context.Background()
+		}
+		return WithConnInfo(context.Background(), &ConnInfo{RemoteAddr: &net.TCPAddr{IP: net.ParseIP(ip), Port: 1}})
+	}
+	steps := []struct {
+		ctx      context.Context
+		user, pw string
+		ok       bool
+		calls    int
+	}{
+		{at("192.0.2.1"), "a", "pa", true, 1},
+		{at("192.0.2.1"), "a", "pa", true, 1},   // hit
+		{at("192.0.2.1"), "a", "pa ", false, 2}, // another password: the passdb
+		{at("192.0.2.1"), "a", "pa", true, 2},   // the failure did not replace the entry
+		{at("192.0.2.2"), "a", "pa", true, 3},   // another address
+		{at(""), "a", "pa", true, 4},            // no address
+		{at(""), "a", "pa", true, 4},            // hit
+		{at("2001:db8::1"), "a", "pa", true, 5}, // IPv6
+		{at("2001:db8::1"), "a", "pa", true, 5},
+		{at(""), "ab", "c", true, 6}, // "a"+"bc" must not collide with "ab"+"c"
+		{at(""), "a", "bc", false, 7},
+	}
+	for i, s := range steps {
+		_, err := c.Authenticate(s.ctx, s.user, s.pw)
+		if (err == nil) != s.ok || db.calls != s.calls {
+			t.Errorf("step %d (%s/%s): %v, %d passdb calls; want ok=%v, %d calls", i, s.user, s.pw, err, db.calls, s.ok, s.calls)
+		}
+	}
+}
+
+// TestCacheHitAllocations: a hit costs only the caller's copy of the
+// identity.
+func TestCacheHitAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	db := &countingDB{pw: map[string]string{"a": "pa"}}
+	c := &Cache{PassDB: db}
+	ctx := WithConnInfo(context.Background(), &ConnInfo{RemoteAddr: &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1}})
+	c.Authenticate(ctx, "a", "pa")
+	n := testing.AllocsPerRun(100, func() { c.Authenticate(ctx, "a", "pa") })
+	id, _ := db.Authenticate(ctx, "a", "pa")
+	var sink *Identity
+	copies := testing.AllocsPerRun(100, func() { sink = copyIdentity(id) })
+	_ = sink
+	if n > copies || db.calls != 2 {
+		t.Errorf("%v allocations per hit (the copy of the identity: %v), %d passdb calls", n, copies, db.calls)
 	}
 }

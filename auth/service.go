@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -125,6 +126,7 @@ type Service struct {
 	penalty  map[netip.Addr]*penaltyEntry
 	nowFunc  func() time.Time
 	sleepFor func(ctx context.Context, d time.Duration) error
+	userFmt  atomic.Pointer[Template] // UsernameFormat, parsed
 }
 
 var _ Authenticator = (*Service)(nil)
@@ -161,6 +163,12 @@ func (s *Service) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// logs reports whether Logger takes records at level, so that a hot
+// path formats nothing for a discarded one.
+func (s *Service) logs(ctx context.Context, level slog.Level) bool {
+	return s.Logger != nil && s.Logger.Enabled(ctx, level)
 }
 
 func orDefault[T comparable](v, def T) T {
@@ -289,17 +297,21 @@ func (s *Service) Login(ctx context.Context, c *ConnInfo, user, password string)
 // finish logs, applies the failure delay and penalty, and maps errors so
 // that nothing tells an unknown user from a wrong password.
 func (s *Service) finish(ctx context.Context, c *ConnInfo, ticket penaltyTicket, mech, user string, start time.Time, id *Identity, err error) (*Identity, error) {
-	rip := ""
-	if c != nil {
-		rip = addrIP(c.RemoteAddr).String()
+	rip := func() string {
+		if c == nil {
+			return ""
+		}
+		return addrIP(c.RemoteAddr).String()
 	}
 	if err == nil {
-		s.logger().Info("auth: login", "mech", mech, "user", id.User, "rip", rip)
+		if s.logs(ctx, slog.LevelInfo) {
+			s.Logger.Info("auth: login", "mech", mech, "user", id.User, "rip", rip())
+		}
 		s.clearPenalty(c, ticket)
 		return id, nil
 	}
 	if errors.Is(err, ErrTempFail) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		s.logger().Warn("auth: temporary failure", "mech", mech, "user", user, "rip", rip, "error", err)
+		s.logger().Warn("auth: temporary failure", "mech", mech, "user", user, "rip", rip(), "error", err)
 		s.endAttempt(c, ticket, false)
 		return nil, ErrTempFail
 	}
@@ -307,7 +319,7 @@ func (s *Service) finish(ctx context.Context, c *ConnInfo, ticket penaltyTicket,
 		s.endAttempt(c, ticket, false)
 		return nil, ErrAborted
 	}
-	s.logger().Info("auth: failed", "mech", mech, "user", user, "rip", rip, "error", err)
+	s.logger().Info("auth: failed", "mech", mech, "user", user, "rip", rip(), "error", err)
 	s.endAttempt(c, ticket, true)
 	delay := orDefault(s.FailureDelay, DefaultFailureDelay)
 	if delay > 0 {
@@ -341,8 +353,7 @@ func (s *Service) normalize(c *ConnInfo, user string) (string, error) {
 	if s.DefaultRealm != "" && !strings.Contains(user, "@") {
 		user += "@" + s.DefaultRealm
 	}
-	v := connVars(c, user)
-	out, err := Expand(orDefault(s.UsernameFormat, DefaultUsernameFormat), v, nil)
+	out, err := s.formatUser(c, user)
 	if err != nil || out == "" {
 		return "", fmt.Errorf("%w: username_format: %v", ErrTempFail, err)
 	}

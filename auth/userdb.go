@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/yubinmail/yubin/internal/varexpand"
 )
 
 // NewUser builds a User from Dovecot userdb fields ("uid", "gid", "home",
@@ -132,8 +130,8 @@ type StaticUserDB struct {
 
 // staticField is one of StaticUserDB.Fields, parsed.
 type staticField struct {
-	key, lit string             // lit: the value when it has no variable
-	tmpl     varexpand.Template // else its template
+	key, lit string    // lit: the value when it has no variable
+	tmpl     *Template // else its template
 }
 
 // parse parses s.Fields into s.fields (once).
@@ -143,8 +141,8 @@ func (s *StaticUserDB) parse() {
 		f := staticField{key: k, lit: t}
 		if strings.Contains(t, "%") {
 			var err error
-			if f.tmpl, err = varexpand.Parse(t, varexpand.Syntax{Short: shortVars, MaxWidth: maxExpansion}); err != nil {
-				s.err = templateErr(err)
+			if f.tmpl, err = ParseTemplate(t); err != nil {
+				s.err = err
 				return
 			}
 		}
@@ -170,24 +168,14 @@ func (s *StaticUserDB) LookupUser(ctx context.Context, name string) (*User, erro
 	}
 	// The connection's variables are made only when a template names
 	// one: most use the user's name alone (%u, %n, %d).
-	var conn Vars
-	lookup := func(k string) (string, bool) {
-		switch k {
-		case "user", "username", "user.username", "domain", "user.domain":
-			return Vars{"user": name}.get(k)
-		}
-		if conn == nil {
-			conn = connVars(ConnInfoFrom(ctx), name)
-		}
-		return conn.get(k)
-	}
+	l := connLookup{c: ConnInfoFrom(ctx), user: name}
 	fields := make(map[string]string, len(s.fields))
 	for _, f := range s.fields {
 		x := f.lit
 		if f.tmpl != nil {
 			var err error
-			if x, err = f.tmpl.Expand(lookup, nil, maxExpansion); err != nil {
-				return nil, templateErr(err)
+			if x, err = f.tmpl.expand(l.get, nil); err != nil {
+				return nil, err
 			}
 		}
 		fields[f.key] = x

@@ -2,10 +2,7 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 	"strings"
-
-	"github.com/yubinmail/yubin/internal/varexpand"
 )
 
 // Vars holds the values of Dovecot's %-variables, keyed by long name
@@ -66,21 +63,9 @@ func Expand(tmpl string, v Vars, escape func(string) string) (string, error) {
 	if !strings.Contains(tmpl, "%") {
 		return tmpl, nil
 	}
-	t, err := varexpand.Parse(tmpl, varexpand.Syntax{Short: shortVars, MaxWidth: maxExpansion})
-	if err == nil {
-		var out string
-		if out, err = t.Expand(v.get, escape, maxExpansion); err == nil {
-			return out, nil
-		}
+	t, err := ParseTemplate(tmpl)
+	if err != nil {
+		return "", err
 	}
-	return "", templateErr(err)
-}
-
-// templateErr is a varexpand error as ErrBadTemplate.
-func templateErr(err error) error {
-	var e *varexpand.Error
-	if errors.As(err, &e) {
-		return fmt.Errorf("%w: %s", ErrBadTemplate, e.Msg)
-	}
-	return fmt.Errorf("%w: %v", ErrBadTemplate, err)
+	return t.Expand(v, escape)
 }

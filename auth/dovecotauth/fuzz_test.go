@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +51,30 @@ func (m memDB) Authenticate(_ context.Context, user, password string) (*auth.Ide
 		return &auth.Identity{User: user}, nil
 	}
 	return nil, auth.ErrAuthFailed
+}
+
+// FuzzParamList: looking parameters up in the list gives what params'
+// map gives, for every key the fields name and for some they do not.
+func FuzzParamList(f *testing.F) {
+	f.Add("service=smtp\trip=1.2.3.4\tsecured\tresp=AA==\trip=5.6.7.8\t\tservicex=1\tk=a\x01tb")
+	f.Add("resp\tresp=x\t=v\tre")
+	f.Fuzz(func(t *testing.T, line string) {
+		fields := strings.Split(line, "\t")
+		m := params(fields)
+		keys := []string{"", "resp", "rip", "secured", "service", "x"}
+		for _, fl := range fields {
+			k, _, _ := strings.Cut(fl, "=")
+			keys = append(keys, k, k+"x")
+			if k != "" {
+				keys = append(keys, k[:len(k)-1])
+			}
+		}
+		for _, k := range keys {
+			v, ok := paramList(fields).get(k)
+			w, wok := m[k]
+			if v != w || ok != wok {
+				t.Fatalf("%q in %q: %q, %v; params gives %q, %v", k, line, v, ok, w, wok)
+			}
+		}
+	})
 }

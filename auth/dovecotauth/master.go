@@ -66,7 +66,7 @@ func (s *Server) masterUser(w *bufio.Writer, id, name string, p map[string]strin
 		fmt.Fprintf(w, "FAIL\t%s\treason=No userdb\n", id)
 		return
 	}
-	ci := connInfo(p)
+	ci := connInfo(paramMap(p))
 	ctx, cancel := context.WithTimeout(auth.WithConnInfo(context.Background(), ci), 30*time.Second)
 	defer cancel()
 	if s.Normalize != nil {
@@ -108,7 +108,7 @@ func (s *Server) masterPass(w *bufio.Writer, id, name string, p map[string]strin
 		fmt.Fprintf(w, "FAIL\t%s\treason=No passdb lookups\n", id)
 		return
 	}
-	ci := connInfo(p)
+	ci := connInfo(paramMap(p))
 	ctx, cancel := context.WithTimeout(auth.WithConnInfo(context.Background(), ci), 30*time.Second)
 	defer cancel()
 	if s.Normalize != nil {

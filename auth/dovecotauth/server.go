@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +64,7 @@ type Server struct {
 	closed    bool
 	wg        sync.WaitGroup
 	cuid      atomic.Uint64
+	workers   workers
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -150,6 +151,7 @@ func (s *Server) track(l net.Listener, c net.Conn, add bool) bool {
 
 // Close closes the listeners and all connections.
 func (s *Server) Close() error {
+	s.workers.stop()
 	s.mu.Lock()
 	s.closed = true
 	for l := range s.listeners {
@@ -175,6 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.workers.stop()
 		return nil
 	case <-ctx.Done():
 		s.Close()
@@ -214,13 +217,17 @@ func (s *Server) advertised() []string {
 
 // clientConn is one auth-client connection.
 type clientConn struct {
-	s     *Server
-	c     net.Conn
-	wmu   sync.Mutex
-	w     *bufio.Writer
-	mechs map[string]bool
-	mu    sync.Mutex
-	reqs  map[uint64]*request
+	s   *Server
+	c   net.Conn
+	wmu sync.Mutex
+	w   *bufio.Writer
+	// writers counts the replies being written or waiting for wmu: the
+	// last one flushes, so that replies finishing together go out in
+	// one write, as Dovecot's corked output does.
+	writers atomic.Int32
+	mechs   map[string]bool
+	mu      sync.Mutex
+	reqs    map[uint64]*request
 }
 
 // request is one AUTH in progress.
@@ -229,12 +236,29 @@ type request struct {
 	cancel context.CancelFunc
 }
 
-func (cc *clientConn) send(fields ...string) {
+// lock takes the writer; unlock flushes unless another reply waits.
+func (cc *clientConn) lock() {
+	cc.writers.Add(1)
 	cc.wmu.Lock()
-	defer cc.wmu.Unlock()
-	cc.w.WriteString(strings.Join(fields, "\t"))
+}
+
+func (cc *clientConn) unlock() {
+	if cc.writers.Add(-1) == 0 {
+		cc.w.Flush()
+	}
+	cc.wmu.Unlock()
+}
+
+func (cc *clientConn) send(fields ...string) {
+	cc.lock()
+	defer cc.unlock()
+	for i, f := range fields {
+		if i > 0 {
+			cc.w.WriteByte('\t')
+		}
+		cc.w.WriteString(f)
+	}
 	cc.w.WriteByte('\n')
-	cc.w.Flush()
 }
 
 func (s *Server) handleClient(c net.Conn) {
@@ -324,7 +348,7 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		cc.s.logger().Warn("dovecotauth: AUTH with unadvertised mechanism", "mech", mech)
 		return false
 	}
-	p := params(f[3:])
+	p := paramList(f[3:])
 	cc.mu.Lock()
 	limit := cc.s.MaxRequests
 	if limit <= 0 {
@@ -335,14 +359,17 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		cc.s.logger().Warn("dovecotauth: duplicate request id or too many requests", "id", id)
 		return false
 	}
-	rctx, cancel := context.WithCancel(ctx)
+	// Not a child of ctx: the connection's end cancels every request
+	// in reqs itself, and a child would cost a registration with the
+	// parent (a map insertion and deletion under its lock) per request.
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rq := &request{cont: make(chan []byte, 1), cancel: cancel}
 	cc.reqs[id] = rq
 	cc.mu.Unlock()
 	ids := strconv.FormatUint(id, 10)
 
 	var initial []byte
-	if resp, ok := p["resp"]; ok {
+	if resp, ok := p.get("resp"); ok {
 		initial, err = base64.StdEncoding.DecodeString(resp)
 		if err != nil {
 			cc.finish(id, rq)
@@ -354,13 +381,14 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		}
 	}
 	ci := connInfo(p)
-	go cc.run(rctx, id, ids, rq, mech, ci, initial)
+	cc.s.workers.run(func() { cc.run(rctx, id, ids, rq, mech, ci, initial) })
 	return true
 }
 
 // connInfo builds the connection description from AUTH parameters.
-func connInfo(p map[string]string) *auth.ConnInfo {
-	ci := &auth.ConnInfo{Service: p["service"]}
+func connInfo(p paramGetter) *auth.ConnInfo {
+	get := func(k string) string { v, _ := p.get(k); return v }
+	ci := &auth.ConnInfo{Service: get("service")}
 	addr := func(ip, port string) net.Addr {
 		a := net.ParseIP(ip)
 		if a == nil {
@@ -369,9 +397,9 @@ func connInfo(p map[string]string) *auth.ConnInfo {
 		n, _ := strconv.Atoi(port)
 		return &net.TCPAddr{IP: a, Port: n}
 	}
-	ci.LocalAddr, ci.RemoteAddr = addr(p["lip"], p["lport"]), addr(p["rip"], p["rport"])
-	_, secured := p["secured"]
-	if _, ok := p["rip"]; !ok {
+	ci.LocalAddr, ci.RemoteAddr = addr(get("lip"), get("lport")), addr(get("rip"), get("rport"))
+	_, secured := p.get("secured")
+	if _, ok := p.get("rip"); !ok {
 		// No client address: a local tool (doveadm auth test) on the
 		// UNIX socket, whose permissions are the trust boundary.
 		secured = true
@@ -434,21 +462,31 @@ func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *reques
 }
 
 func (cc *clientConn) ok(ids string, id *auth.Identity, final []byte) {
-	f := []string{"OK", ids, "user=" + escape(id.User)}
 	keys := make([]string, 0, len(id.Fields))
 	for k := range id.Fields {
 		if k != "user" && k != "" && !strings.ContainsAny(k, "\t\n=") {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	cc.lock()
+	defer cc.unlock()
+	w := cc.w
+	w.WriteString("OK\t")
+	w.WriteString(ids)
+	w.WriteString("\tuser=")
+	w.WriteString(escape(id.User))
 	for _, k := range keys {
-		f = append(f, k+"="+escape(id.Fields[k]))
+		w.WriteByte('\t')
+		w.WriteString(k)
+		w.WriteByte('=')
+		w.WriteString(escape(id.Fields[k]))
 	}
 	if len(final) > 0 {
-		f = append(f, "resp="+base64.StdEncoding.EncodeToString(final))
+		w.WriteString("\tresp=")
+		w.WriteString(base64.StdEncoding.EncodeToString(final))
 	}
-	cc.send(f...)
+	w.WriteByte('\n')
 }
 
 func (cc *clientConn) fail(ctx context.Context, ids string, err error) {

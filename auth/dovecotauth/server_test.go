@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +246,72 @@ func TestPostfixSwaksDovecotSASL(t *testing.T) {
 				t.Errorf("swaks %s %s: want %q in:\n%s\nmaillog:\n%s", mech, tc.pw, tc.want, out, pf.Log())
 			}
 		}
+	}
+}
+
+// TestAuthClientManyAtOnce: many requests on one connection at once,
+// sent in one write, each get their own complete reply line, though
+// replies finishing together share a write.
+func TestAuthClientManyAtOnce(t *testing.T) {
+	svc := testService(t)
+	sock, _, _ := startServer(t, svc)
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	for !strings.HasPrefix(c.recv(), "DONE") {
+	}
+	const n = 64
+	var batch strings.Builder
+	for i := 1; i <= n; i++ {
+		pw := "secret"
+		if i%3 == 0 {
+			pw = "wrong"
+		}
+		fmt.Fprintf(&batch, "AUTH\t%d\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=%s\n", i, b64("\x00plain@example.org\x00"+pw))
+	}
+	if _, err := io.WriteString(c.c, batch.String()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range n {
+		line := c.recv()
+		f := strings.Split(line, "\t")
+		if len(f) < 2 || seen[f[1]] {
+			t.Fatalf("reply %q: malformed or repeated", line)
+		}
+		seen[f[1]] = true
+		id, _ := strconv.Atoi(f[1])
+		want := "OK\t" + f[1] + "\tuser=plain@example.org"
+		if id%3 == 0 {
+			want = "FAIL\t" + f[1]
+		}
+		if line != want {
+			t.Errorf("reply %q, want %q", line, want)
+		}
+	}
+}
+
+// TestWorkersEnd: request goroutines wait for more work while the
+// server runs and end when it closes.
+func TestWorkersEnd(t *testing.T) {
+	svc := testService(t)
+	sock, _, s := startServer(t, svc)
+	before := runtime.NumGoroutine()
+	c := dialRaw(t, sock)
+	c.send("VERSION\t1\t0")
+	for !strings.HasPrefix(c.recv(), "DONE") {
+	}
+	for i := range 4 {
+		c.send(fmt.Sprintf("AUTH\t%d\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=%s", i+1, b64("\x00plain@example.org\x00secret")))
+		if got := c.recv(); !strings.HasPrefix(got, "OK") {
+			t.Fatalf("reply %q", got)
+		}
+	}
+	s.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Close, %d before the connection", n, before)
 	}
 }

@@ -87,6 +87,14 @@ func readLine(r *bufio.Reader, max int) (string, error) {
 	var buf []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
+		if buf == nil && err == nil && len(chunk) <= max {
+			// The whole line was in the buffer: one copy.
+			chunk = chunk[:len(chunk)-1]
+			if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
+				chunk = chunk[:n-1]
+			}
+			return string(chunk), nil
+		}
 		buf = append(buf, chunk...)
 		if len(buf) > max {
 			return "", errLineTooLong
@@ -99,4 +107,35 @@ func readLine(r *bufio.Reader, max int) (string, error) {
 		}
 		return strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r"), nil
 	}
+}
+
+// paramGetter gives a parameter's unescaped value.
+type paramGetter interface {
+	get(key string) (string, bool)
+}
+
+// paramMap is parameters parsed by params.
+type paramMap map[string]string
+
+func (m paramMap) get(key string) (string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+// paramList is parameters as they came, looked up as params would give
+// them (the first occurrence of a key wins) without building a map.
+type paramList []string
+
+func (l paramList) get(key string) (string, bool) {
+	for _, f := range l {
+		if f == "" || !strings.HasPrefix(f, key) {
+			continue
+		}
+		if rest := f[len(key):]; rest == "" {
+			return "", true
+		} else if rest[0] == '=' {
+			return unescape(rest[1:]), true
+		}
+	}
+	return "", false
 }

@@ -37,6 +37,10 @@ func benchConf(s *testutil.Slapd) string {
 // passdb = ldap:conf and its auth-client listener (as Postfix's
 // smtpd_sasl_type = dovecot would use it), auth_cache_size 0 (cold) or
 // 10M (warm); it returns the socket's path and the server's process id.
+//
+// With YUBIN_LDAP_BENCH_PROFILE set to a directory, the server writes a
+// CPU profile of the whole benchmark there, named after it
+// (yubin-cold.prof...), for go tool pprof.
 func startFullserver(b *testing.B, conf string, warm bool) (string, int) {
 	dir := testutil.SharedDir(b)
 	bin := filepath.Join(dir, "fullserver")
@@ -64,6 +68,11 @@ func startFullserver(b *testing.B, conf string, warm bool) (string, int) {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-config", cfg)
+	profile := os.Getenv("YUBIN_LDAP_BENCH_PROFILE")
+	if profile != "" {
+		name := "yubin-" + strings.ReplaceAll(strings.TrimPrefix(b.Name(), "BenchmarkSlapdVsDovecot/"), "/", "-") + ".prof"
+		cmd.Env = append(os.Environ(), "YUBIN_CPUPROFILE="+filepath.Join(profile, name))
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -72,6 +81,11 @@ func startFullserver(b *testing.B, conf string, warm bool) (string, int) {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	b.Cleanup(func() {
+		if profile != "" {
+			// The profile is written on SIGUSR2 (examples/fullserver/cpuprofile.go).
+			cmd.Process.Signal(syscall.SIGUSR2)
+			time.Sleep(500 * time.Millisecond)
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:

@@ -62,8 +62,13 @@ type DB struct {
 	roots                *x509.CertPool
 	cert                 *tls.Certificate
 	once                 sync.Once
-	search, binds        *ldapconn.Pool
+	search, binds        *pool
 	scope, deref         int
+	// Templates parsed and filters compiled once, not at every login.
+	passF, userF *filterTmpl
+	baseT        *auth.Template // nil: base does not parse (searches fail)
+	userDNT      *auth.Template // auth_bind_userdn, or nil
+	anyFilter    []byte         // (objectClass=*)
 }
 
 // New checks cfg and returns a DB using it. No connection is made until
@@ -105,6 +110,19 @@ func New(cfg *Config) (*DB, error) {
 		if _, err := auth.Expand(cfg.AuthBindUserDN, auth.Vars{"user": "x@y"}, nil); err != nil {
 			return nil, fmt.Errorf("auth_bind_userdn: %w", err)
 		}
+		if d.userDNT, err = auth.ParseTemplate(cfg.AuthBindUserDN); err != nil {
+			return nil, fmt.Errorf("auth_bind_userdn: %w", err)
+		}
+	}
+	if d.passF, err = newFilterTmpl(cfg.PassFilter); err != nil {
+		return nil, fmt.Errorf("pass_filter %q: %v", cfg.PassFilter, err)
+	}
+	if d.userF, err = newFilterTmpl(cfg.UserFilter); err != nil {
+		return nil, fmt.Errorf("user_filter %q: %v", cfg.UserFilter, err)
+	}
+	d.baseT, _ = auth.ParseTemplate(cfg.Base)
+	if d.anyFilter, err = compileFilter("(objectClass=*)"); err != nil {
+		return nil, err
 	}
 	d.scope = map[string]int{"base": ldapc.ScopeBaseObject, "onelevel": ldapc.ScopeSingleLevel, "subtree": ldapc.ScopeWholeSubtree, "": ldapc.ScopeWholeSubtree}[cfg.Scope]
 	d.deref = map[string]int{"never": ldapc.NeverDerefAliases, "searching": ldapc.DerefInSearching, "finding": ldapc.DerefFindingBaseObj, "always": ldapc.DerefAlways, "": ldapc.NeverDerefAliases}[cfg.Deref]
@@ -155,8 +173,8 @@ func (d *DB) init() {
 			}
 			return x
 		}
-		d.search = ldapconn.NewPool(dialer(true), n)
-		d.binds = ldapconn.NewPool(dialer(false), n)
+		d.search = newPool(dialer(true), d.timeout(), n)
+		d.binds = newPool(dialer(false), d.timeout(), n)
 	})
 }
 
@@ -190,8 +208,8 @@ func (d *DB) tlsConfig(host string) *tls.Config {
 // Close closes the idle connections. The DB stays usable.
 func (d *DB) Close() error {
 	d.init()
-	d.search.Close()
-	d.binds.Close()
+	d.search.close()
+	d.binds.close()
 	return nil
 }
 
@@ -216,18 +234,29 @@ func vars(ctx context.Context, user string) auth.Vars {
 	v := auth.Vars{"user": user}
 	if c := auth.ConnInfoFrom(ctx); c != nil {
 		v["service"] = c.Service
-		if c.RemoteAddr != nil {
-			if h, _, err := net.SplitHostPort(c.RemoteAddr.String()); err == nil {
-				v["rip"] = h
-			}
+		if h, ok := host(c.RemoteAddr); ok {
+			v["rip"] = h
 		}
-		if c.LocalAddr != nil {
-			if h, _, err := net.SplitHostPort(c.LocalAddr.String()); err == nil {
-				v["lip"] = h
-			}
+		if h, ok := host(c.LocalAddr); ok {
+			v["lip"] = h
 		}
 	}
 	return v
+}
+
+// host is the host part of a's text, as net.SplitHostPort gives it.
+func host(a net.Addr) (string, bool) {
+	if t, ok := a.(*net.TCPAddr); ok && t != nil && t.IP != nil {
+		if t.Zone != "" {
+			return t.IP.String() + "%" + t.Zone, true
+		}
+		return t.IP.String(), true
+	}
+	if a == nil {
+		return "", false
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	return h, err == nil
 }
 
 // errManyEntries is the outcome of a search that found more than one
@@ -237,13 +266,16 @@ var errManyEntries = errors.New("ldap: search returned more than one entry")
 // do runs op on a connection of the search pool, or of the auth-bind
 // pool when authBind; a directory that cannot be reached or does not
 // answer in time is auth.ErrTempFail.
-func (d *DB) do(ctx context.Context, authBind bool, op func(*ldapc.Conn) error) error {
+func (d *DB) do(ctx context.Context, authBind bool, op func(*conn) error) error {
 	d.init()
 	p := d.search
 	if authBind {
 		p = d.binds
 	}
-	err := p.Do(ctx, op)
+	err := p.do(ctx, op)
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, ldapconn.ErrBindRefused) {
 		d.logger().Error("ldap: the service account's bind (dn, dnpass) was refused", "dn", d.cfg.DN, "error", err)
 	}
@@ -253,33 +285,42 @@ func (d *DB) do(ctx context.Context, authBind bool, op func(*ldapc.Conn) error) 
 	return err
 }
 
-// searchOne finds the one entry filter (a template) matches for user.
-// attrs are the attributes to ask for (nil for none).
-func (d *DB) searchOne(ctx context.Context, user, filter string, attrs []string) (*ldapc.Entry, error) {
+// base expands the search base for v.
+func (d *DB) base(v auth.Vars) (string, error) {
+	if d.baseT == nil {
+		return auth.Expand(d.cfg.Base, v, ldapc.EscapeDN)
+	}
+	return d.baseT.Expand(v, ldapc.EscapeDN)
+}
+
+// searchOne finds the one entry filter matches for user. attrs are the
+// attributes to ask for (nil for none).
+func (d *DB) searchOne(ctx context.Context, user string, filter *filterTmpl, attrs []string) (*ldapc.Entry, error) {
 	if !validName(user) {
 		return nil, auth.ErrUnknownUser
 	}
 	v := vars(ctx, user)
-	f, err := auth.Expand(filter, v, ldapc.EscapeFilter)
-	if err != nil {
-		return nil, fmt.Errorf("%w: ldap: filter: %v", auth.ErrTempFail, err)
-	}
-	base, err := auth.Expand(d.cfg.Base, v, ldapc.EscapeDN)
+	base, err := d.base(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: base: %v", auth.ErrTempFail, err)
 	}
 	if attrs == nil {
 		attrs = []string{"1.1"} // RFC 4511 4.5.1.8: no attributes
 	}
-	req := ldapc.NewSearchRequest(base, d.scope, d.deref, 2, int(d.timeout()/time.Second), false, f, attrs, nil)
-	var res *ldapc.SearchResult
-	err = d.do(ctx, false, func(c *ldapc.Conn) error {
+	f, err := filter.appendTo(make([]byte, 0, 128), v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ldap: filter: %v", auth.ErrTempFail, err)
+	}
+	req := searchReq{base: base, scope: d.scope, deref: d.deref, sizeLimit: 2, timeLimit: int(d.timeout() / time.Second), filter: f, attrs: attrs}
+	var entries []*ldapc.Entry
+	err = d.do(ctx, false, func(c *conn) error {
 		var err error
-		res, err = c.Search(req)
+		entries, err = c.Search(&req, 2)
 		return err
 	})
 	switch {
-	case ldapc.IsErrorWithCode(err, ldapc.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 1):
+	case ldapc.IsErrorWithCode(err, ldapc.LDAPResultSizeLimitExceeded) || (err == nil && len(entries) > 1):
+		f, _ := filter.text(v)
 		d.logger().Error("ldap: search returned more than one entry", "user", user, "filter", f)
 		return nil, fmt.Errorf("%w: %w", auth.ErrTempFail, errManyEntries)
 	case ldapc.IsErrorWithCode(err, ldapc.LDAPResultNoSuchObject):
@@ -290,8 +331,8 @@ func (d *DB) searchOne(ctx context.Context, user, filter string, attrs []string)
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: ldap: %v", auth.ErrTempFail, err)
-	case len(res.Entries) == 0:
+	case len(entries) == 0:
 		return nil, auth.ErrUnknownUser
 	}
-	return res.Entries[0], nil
+	return entries[0], nil
 }

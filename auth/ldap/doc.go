@@ -3,7 +3,9 @@
 // tls_require_cert, dn/dnpass, auth_bind, auth_bind_userdn, base, scope,
 // pass_filter, pass_attrs, user_filter, user_attrs, iterate_filter,
 // iterate_attrs, default_pass_scheme) and authenticates the same users
-// against the same directory, over github.com/go-ldap/ldap/v3.
+// against the same directory. github.com/go-ldap/ldap/v3 compiles the
+// filters; the few operations a login needs (search, simple bind, SASL
+// EXTERNAL bind, StartTLS) are spoken here, synchronously.
 //
 // Passwords are checked in one of Dovecot's three ways:
 //   - auth binds to a DN template (auth_bind = yes, auth_bind_userdn):
@@ -27,9 +29,16 @@
 //
 // Two bounded pools of connections (DB.MaxConns each): one bound as the
 // service account for searches, one for auth binds, so a user's bind
-// never changes the identity searches run as. A connection that saw a
-// network error, a timeout or a cancelled context is closed, never
-// reused. Dialling (with StartTLS and the service bind), each operation
+// never changes the identity searches run as. An operation writes its
+// request and reads its answer on the caller's goroutine, with no reader
+// goroutine or channel in between, as Dovecot uses libldap. pass_filter
+// and user_filter are compiled once: where the variables stand in
+// assertion values, their values go straight into the filter's BER
+// encoding (what compiling the escaped text would give; a template that
+// puts a variable elsewhere is expanded and compiled at each search).
+// A connection that saw a network error, a timeout or a cancelled
+// context is closed, never reused; an idle one the server closed
+// meanwhile is replaced once, at its next use. Dialling (with StartTLS and the service bind), each operation
 // and the wait for a free connection are each bounded by DB.Timeout, and
 // a cancelled context closes the connection in use: a directory that is
 // down or stops answering gives auth.ErrTempFail ("[UNAVAILABLE]",

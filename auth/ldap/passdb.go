@@ -28,7 +28,7 @@ func (d *DB) Authenticate(ctx context.Context, user, password string) (*auth.Ide
 		return nil, auth.ErrAuthFailed
 	}
 	if d.cfg.AuthBind && d.cfg.AuthBindUserDN != "" {
-		dn, err := auth.Expand(d.cfg.AuthBindUserDN, vars(ctx, user), ldapc.EscapeDN)
+		dn, err := d.userDNT.Expand(vars(ctx, user), ldapc.EscapeDN)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ldap: auth_bind_userdn: %v", auth.ErrTempFail, err)
 		}
@@ -37,7 +37,7 @@ func (d *DB) Authenticate(ctx context.Context, user, password string) (*auth.Ide
 		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
-	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passReq)
+	e, err := d.searchOne(ctx, user, d.passF, d.passReq)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func identity(user string, f map[string]string) *auth.Identity {
 
 // bindAs checks password by a simple bind as dn on the auth-bind pool.
 func (d *DB) bindAs(ctx context.Context, dn, password string) error {
-	err := d.do(ctx, true, func(c *ldapc.Conn) error { return c.Bind(dn, password) })
+	err := d.do(ctx, true, func(c *conn) error { return c.Bind(dn, password) })
 	switch {
 	case err == nil:
 		return nil
@@ -117,7 +117,7 @@ func (d *DB) LookupCredentials(ctx context.Context, user, scheme string) ([]byte
 		}
 		return nil, auth.ErrUnsupportedScheme
 	}
-	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passReq)
+	e, err := d.searchOne(ctx, user, d.passF, d.passReq)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (d *DB) LookupPass(ctx context.Context, user string) (*auth.Identity, error
 		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
-	e, err := d.searchOne(ctx, user, d.cfg.PassFilter, d.passReq)
+	e, err := d.searchOne(ctx, user, d.passF, d.passReq)
 	if err != nil {
 		return nil, err
 	}
@@ -161,19 +161,19 @@ func (d *DB) exists(ctx context.Context, user string) error {
 		return auth.ErrUnknownUser
 	}
 	if d.cfg.AuthBindUserDN == "" {
-		_, err := d.searchOne(ctx, user, d.cfg.PassFilter, nil)
+		_, err := d.searchOne(ctx, user, d.passF, nil)
 		return err
 	}
-	dn, err := auth.Expand(d.cfg.AuthBindUserDN, vars(ctx, user), ldapc.EscapeDN)
+	dn, err := d.userDNT.Expand(vars(ctx, user), ldapc.EscapeDN)
 	if err != nil {
 		return fmt.Errorf("%w: ldap: auth_bind_userdn: %v", auth.ErrTempFail, err)
 	}
-	req := ldapc.NewSearchRequest(dn, ldapc.ScopeBaseObject, d.deref, 1, int(d.timeout()/time.Second), false,
-		"(objectClass=*)", []string{"1.1"}, nil)
-	var res *ldapc.SearchResult
-	err = d.do(ctx, false, func(c *ldapc.Conn) error {
+	req := searchReq{base: dn, scope: ldapc.ScopeBaseObject, deref: d.deref, sizeLimit: 1, timeLimit: int(d.timeout() / time.Second),
+		filter: d.anyFilter, attrs: []string{"1.1"}}
+	var entries []*ldapc.Entry
+	err = d.do(ctx, false, func(c *conn) error {
 		var err error
-		res, err = c.Search(req)
+		entries, err = c.Search(&req, 1)
 		return err
 	})
 	switch {
@@ -183,7 +183,7 @@ func (d *DB) exists(ctx context.Context, user string) error {
 		return err
 	case err != nil:
 		return fmt.Errorf("%w: ldap: %v", auth.ErrTempFail, err)
-	case len(res.Entries) == 0:
+	case len(entries) == 0:
 		return auth.ErrUnknownUser
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 // user_attrs mapped to userdb fields (home, uid, gid, mail...), under
 // DefaultFields and OverrideFields.
 func (d *DB) LookupUser(ctx context.Context, user string) (*auth.User, error) {
-	e, err := d.searchOne(ctx, user, d.cfg.UserFilter, d.userReq)
+	e, err := d.searchOne(ctx, user, d.userF, d.userReq)
 	if err != nil {
 		return nil, err
 	}
@@ -62,21 +62,23 @@ func (d *DB) ListUsers(ctx context.Context) ([]string, error) {
 	if max <= 0 {
 		max = DefaultMaxIterate
 	}
-	req := ldapc.NewSearchRequest(d.cfg.Base, d.scope, d.deref, max, 0, false, f, requested(d.iterAttrs), nil)
-	var res *ldapc.SearchResult
-	err = d.do(ctx, false, func(c *ldapc.Conn) error {
+	cf, err := compileFilter(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ldap: iterate_filter: %v", auth.ErrTempFail, err)
+	}
+	req := searchReq{base: d.cfg.Base, scope: d.scope, deref: d.deref, sizeLimit: max, filter: cf, attrs: requested(d.iterAttrs),
+		perEntry: d.timeout()} // as go-ldap's timeout, which bounded each wait, not the whole listing
+	var entries []*ldapc.Entry
+	err = d.do(ctx, false, func(c *conn) error {
 		var err error
-		res, err = c.Search(req)
+		entries, err = c.Search(&req, max)
 		return err
 	})
 	if err != nil && !ldapc.IsErrorWithCode(err, ldapc.LDAPResultSizeLimitExceeded) {
 		return nil, fmt.Errorf("%w: ldap: iterate: %v", auth.ErrTempFail, err)
 	}
 	var out []string
-	if res == nil {
-		return nil, nil
-	}
-	for _, e := range res.Entries {
+	for _, e := range entries {
 		m, err := fields(d.iterAttrs, e, vars(ctx, ""))
 		if err != nil {
 			return nil, fmt.Errorf("%w: ldap: iterate_attrs: %v", auth.ErrTempFail, err)

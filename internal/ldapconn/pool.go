@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	ldapc "github.com/go-ldap/ldap/v3"
@@ -64,21 +63,47 @@ func (d *Dialer) tlsConfig(host string) *tls.Config {
 
 // Dial connects to the first URI that answers.
 func (d *Dialer) Dial(ctx context.Context) (*ldapc.Conn, error) {
+	return DialWith(ctx, d, func(raw net.Conn, isTLS bool) *ldapc.Conn {
+		c := ldapc.NewConn(raw, isTLS)
+		c.Start()
+		c.SetTimeout(d.timeout())
+		return c
+	})
+}
+
+// Conn is what dialling needs of an LDAP connection: go-ldap's
+// *ldap.Conn, or another client's (auth/ldap's synchronous one).
+type Conn interface {
+	StartTLS(*tls.Config) error
+	ExternalBind() error
+	Bind(dn, password string) error
+	Close() error
+}
+
+// DialWith connects to the first of d's URIs that answers, makes the
+// network connection an LDAP one with wrap (isTLS for LDAPS), and does
+// what d says on it: StartTLS, then the SASL EXTERNAL or simple bind,
+// all by d's timeout. Failures wrap ErrUnavailable, and a refused bind
+// also ErrBindRefused.
+func DialWith[C Conn](ctx context.Context, d *Dialer, wrap func(raw net.Conn, isTLS bool) C) (C, error) {
 	var errs []error
 	for _, uri := range d.URIs {
-		c, err := d.dialOne(ctx, uri)
+		c, err := dialOne(ctx, d, uri, wrap)
 		if err == nil {
 			return c, nil
 		}
 		if errors.Is(err, ErrBindRefused) {
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			var zero C
+			return zero, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		errs = append(errs, err)
 	}
-	return nil, fmt.Errorf("%w: %v", ErrUnavailable, errors.Join(errs...))
+	var zero C
+	return zero, fmt.Errorf("%w: %v", ErrUnavailable, errors.Join(errs...))
 }
 
-func (d *Dialer) dialOne(ctx context.Context, uri string) (*ldapc.Conn, error) {
+func dialOne[C Conn](ctx context.Context, d *Dialer, uri string, wrap func(net.Conn, bool) C) (C, error) {
+	var zero C
 	ctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -91,12 +116,12 @@ func (d *Dialer) dialOne(ctx context.Context, uri string) (*ldapc.Conn, error) {
 		rest, _, _ = strings.Cut(rest, "/")
 		path, perr := url.PathUnescape(rest)
 		if perr != nil || path == "" {
-			return nil, fmt.Errorf("%s: bad ldapi URI", uri)
+			return zero, fmt.Errorf("%s: bad ldapi URI", uri)
 		}
 		raw, err = dialer.DialContext(ctx, "unix", path)
 	} else {
 		if u, err = url.Parse(uri); err != nil {
-			return nil, err
+			return zero, err
 		}
 		switch u.Scheme {
 		case "ldaps":
@@ -106,21 +131,19 @@ func (d *Dialer) dialOne(ctx context.Context, uri string) (*ldapc.Conn, error) {
 		case "ldap":
 			raw, err = dialer.DialContext(ctx, "tcp", hostPort(u, "389"))
 		default:
-			return nil, fmt.Errorf("%s: not an ldap://, ldaps:// or ldapi:// URI", uri)
+			return zero, fmt.Errorf("%s: not an ldap://, ldaps:// or ldapi:// URI", uri)
 		}
 	}
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	// Set-up (StartTLS, bind) must finish by the deadline: a server
 	// that stops answering makes the reads fail.
 	raw.SetDeadline(deadline)
-	c := ldapc.NewConn(raw, isTLS)
-	c.Start()
-	c.SetTimeout(d.timeout())
-	fail := func(err error) (*ldapc.Conn, error) {
+	c := wrap(raw, isTLS)
+	fail := func(err error) (C, error) {
 		c.Close()
-		return nil, err
+		return zero, err
 	}
 	if d.StartTLS && u != nil && u.Scheme == "ldap" {
 		if err := c.StartTLS(d.tlsConfig(u.Hostname())); err != nil {
@@ -157,8 +180,7 @@ func hostPort(u *url.URL, port string) string {
 type Pool struct {
 	d     *Dialer
 	slots chan struct{}
-	mu    sync.Mutex
-	idle  []*ldapc.Conn
+	idle  Idle[*ldapc.Conn]
 }
 
 // NewPool returns a pool of at most max connections made by d.
@@ -176,16 +198,15 @@ func (p *Pool) get(ctx context.Context) (*ldapc.Conn, error) {
 	case <-t.C:
 		return nil, fmt.Errorf("%w: all %d connections busy", ErrUnavailable, cap(p.slots))
 	}
-	p.mu.Lock()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
+	for {
+		c, ok := p.idle.Take()
+		if !ok {
+			break
+		}
 		if !c.IsClosing() {
-			p.mu.Unlock()
 			return c, nil
 		}
 	}
-	p.mu.Unlock()
 	c, err := p.d.Dial(ctx)
 	if err != nil {
 		<-p.slots
@@ -196,9 +217,7 @@ func (p *Pool) get(ctx context.Context) (*ldapc.Conn, error) {
 
 func (p *Pool) put(c *ldapc.Conn, ok bool) {
 	if ok && !c.IsClosing() {
-		p.mu.Lock()
-		p.idle = append(p.idle, c)
-		p.mu.Unlock()
+		p.idle.Put(c)
 	} else {
 		c.Close()
 	}
@@ -236,11 +255,4 @@ func IsResult(err error) bool {
 }
 
 // Close closes the idle connections; the pool stays usable.
-func (p *Pool) Close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.idle {
-		c.Close()
-	}
-	p.idle = nil
-}
+func (p *Pool) Close() { p.idle.Close() }
