@@ -166,7 +166,10 @@ func (h *host) setup() (*demoUser, error) {
 		case "auth":
 			// Dovecot's auth-client socket: an external Postfix with
 			// smtpd_sasl_type = dovecot authenticates against our users.
-			h.running[b.service] = &dovecotauth.Server{Authenticator: metered, UserDB: u, Logger: log}
+			// Its logins are not this host's IMAP/POP3 logins: no
+			// login-process line (Dovecot's auth process writes none).
+			socketAuth := &meteredAuth{a: metered.a, m: metered.m}
+			h.running[b.service] = &dovecotauth.Server{Authenticator: socketAuth, UserDB: u, Logger: log}
 		case "lmtp":
 			h.running[b.service] = &lmtp.Server{
 				Hostname:        v.Get("myhostname"),
