@@ -226,8 +226,6 @@ func (v *Verifier) finishARC(ctx context.Context, lim Limits, ac *arcCheck) ARCR
 			return r
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
-	defer cancel()
 	kc := v.newKeyCache(lim)
 	// Step 4: the newest ARC-Message-Signature.
 	if err := ac.verifyAMS(ctx, kc, &ac.sets[n-1]); err != nil {
@@ -254,12 +252,14 @@ func (v *Verifier) finishARC(ctx context.Context, lim Limits, ac *arcCheck) ARCR
 }
 
 // keyCache remembers the keys fetched during one check, in front of the
-// Verifier's KeyCache.
+// Verifier's KeyCache. Its DNS lookups end at deadline (lim.Timeout
+// after it was made): the timer exists only when a lookup asks DNS.
 type keyCache struct {
-	res    Resolver
-	lim    Limits
-	keys   map[string]keyAnswer
-	shared *KeyCache
+	res      Resolver
+	lim      Limits
+	keys     map[string]keyAnswer
+	shared   *KeyCache
+	deadline time.Time
 }
 
 type keyAnswer struct {
@@ -268,7 +268,7 @@ type keyAnswer struct {
 }
 
 func (v *Verifier) newKeyCache(lim Limits) *keyCache {
-	return &keyCache{res: resolverOrDefault(v.Resolver), lim: lim, keys: map[string]keyAnswer{}, shared: v.KeyCache}
+	return &keyCache{res: resolverOrDefault(v.Resolver), lim: lim, keys: map[string]keyAnswer{}, shared: v.KeyCache, deadline: time.Now().Add(lim.Timeout)}
 }
 
 func (kc *keyCache) get(ctx context.Context, selector, domain string) (crypto.PublicKey, error) {
@@ -280,7 +280,9 @@ func (kc *keyCache) get(ctx context.Context, selector, domain string) (crypto.Pu
 		kc.keys[name] = keyAnswer{k, err}
 		return k, err
 	}
+	ctx, cancel := context.WithDeadline(ctx, kc.deadline)
 	k, err := lookupKey(ctx, kc.res, kc.lim, selector, domain)
+	cancel()
 	kc.keys[name] = keyAnswer{k, err}
 	if !errors.Is(err, errKeyTemp) {
 		kc.shared.put(name, k, err)
@@ -380,7 +382,7 @@ func verifyTagged(ctx context.Context, kc *keyCache, t map[string]string, digest
 	if err != nil {
 		return err
 	}
-	return verifySig(stripFWS(t["a"]), key, digest, sig)
+	return verifySigPooled(stripFWS(t["a"]), key, digest, sig)
 }
 
 // checkExpiry fails a signature whose x= is past.

@@ -189,7 +189,7 @@ func stripComments(s string) string {
 // it may add), and how many it removed. Other fields are kept byte for
 // byte.
 func StripAuthResults(header []byte, authservID string) ([]byte, int) {
-	if !bytes.Contains(bytes.ToLower(header), []byte("authentication-results")) {
+	if !lineStartsWithFold(header, "authentication-results") {
 		return header, 0
 	}
 	var out bytes.Buffer
@@ -223,6 +223,23 @@ func fieldLen(h []byte) int {
 			return i
 		}
 	}
+}
+
+// lineStartsWithFold reports whether a line of b starts with prefix, in
+// any case: whether a field of that name can be in header section b (a
+// field's name starts its line), without a lower-cased copy of b.
+func lineStartsWithFold(b []byte, prefix string) bool {
+	for len(b) >= len(prefix) {
+		if strings.EqualFold(string(b[:len(prefix)]), prefix) {
+			return true
+		}
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+	}
+	return false
 }
 
 func unfold(s string) string {
