@@ -405,12 +405,28 @@ func checkExpiry(t map[string]string) error {
 // signature, so that one field costs bounded work.
 const maxSignedNames = 256
 
-// fieldIndex maps lower-case field names to their positions in the header.
+// fieldIndex maps lower-case field names to their positions in the
+// header. The keys are cut from one string: one allocation, not one per
+// field name that has capitals.
 func fieldIndex(fields []field) map[string][]int {
 	idx := make(map[string][]int, len(fields))
+	var b strings.Builder
+	ends := make([]int, len(fields))
 	for i, f := range fields {
-		n := strings.ToLower(f.Name)
+		if isASCII(f.Name) {
+			for j := 0; j < len(f.Name); j++ {
+				b.WriteByte(lowerASCII(f.Name[j]))
+			}
+		} else {
+			b.WriteString(strings.ToLower(f.Name))
+		}
+		ends[i] = b.Len()
+	}
+	all, start := b.String(), 0
+	for i, end := range ends {
+		n := all[start:end]
 		idx[n] = append(idx[n], i)
+		start = end
 	}
 	return idx
 }
@@ -419,15 +435,61 @@ func fieldIndex(fields []field) map[string][]int {
 // the bottom of the header up (RFC 6376 section 5.4.2); a name with no
 // occurrence left contributes nothing.
 func selectFields(fields []field, idx map[string][]int, names []string) []field {
-	used := map[string]int{}
-	var out []field
+	// How many occurrences of a name were taken, by its positions in
+	// idx (the same slice for every spelling of the name).
+	type taken struct {
+		pos *int
+		n   int
+	}
+	var usedBuf [16]taken
+	used := usedBuf[:0]
+	out := make([]field, 0, len(names))
+	var key [64]byte
 	for _, n := range names {
-		ln := strings.ToLower(n)
-		pos := idx[ln]
-		if k := used[ln]; k < len(pos) {
+		var pos []int
+		if isASCII(n) && len(n) <= len(key) {
+			k := key[:len(n)]
+			for i := 0; i < len(n); i++ {
+				k[i] = lowerASCII(n[i])
+			}
+			pos = idx[string(k)] // no allocation for the key
+		} else {
+			pos = idx[strings.ToLower(n)]
+		}
+		if len(pos) == 0 {
+			continue
+		}
+		u := -1
+		for i := range used {
+			if used[i].pos == &pos[0] {
+				u = i
+				break
+			}
+		}
+		if u < 0 {
+			used = append(used, taken{pos: &pos[0]})
+			u = len(used) - 1
+		}
+		if k := used[u].n; k < len(pos) {
 			out = append(out, fields[pos[len(pos)-1-k]])
 		}
-		used[ln]++
+		used[u].n++
 	}
 	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -41,14 +41,17 @@ func message(b *testing.B, signer *msgauth.Signer) string {
 }
 
 // BenchmarkInboundChecksCPU compares the fullserver with
-// msgauth_inbound_checks = yes and = no, for a DKIM-signed (RSA-2048,
-// SPF and DMARC pass) and an unsigned message (SPF and DMARC pass): the
-// server's CPU per accepted and delivered message, and the throughput
+// msgauth_inbound_checks = yes and = no, for a message DKIM-signed with
+// RSA-2048 ("signed"), one signed with Ed25519 ("ed25519") and an
+// unsigned one, all three SPF and DMARC pass: the server's CPU per
+// accepted and delivered message (and its user part: the system part
+// swings with the machine's other disk work), and the throughput
 // (messages per second from smtp-source's start until the last is in
-// the Maildir). Each round loads both servers in turn (the order
+// the Maildir). Each round loads the servers in turn (the order
 // reversed every other round); the end prints the medians and the
 // medians of the per-round ratios, which are what to trust on a busy
-// machine.
+// machine. MSGAUTH_BENCH_BASE_BIN adds a third server, another build
+// with the checks on ("base"), to compare two builds in the same run.
 func BenchmarkInboundChecksCPU(b *testing.B) {
 	src := testutil.RequireBinary(b, "smtp-source")
 	s, _, err := msgauth.GenerateKey(msgauth.AlgRSA)
@@ -59,12 +62,21 @@ func BenchmarkInboundChecksCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	es, _, err := msgauth.GenerateKey(msgauth.AlgEd25519)
+	if err != nil {
+		b.Fatal(err)
+	}
+	erec, err := msgauth.ZoneRecord("example.test", "ed", es.Public())
+	if err != nil {
+		b.Fatal(err)
+	}
 	ns := testutil.StartNSD(b, map[string]string{"example.test.": "@ IN SOA ns hostmaster 1 3600 600 86400 3600\n@ IN NS ns\nns IN A 127.0.0.1\n" +
-		rec + "\n@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n_dmarc TXT \"v=DMARC1; p=reject\"\n"})
+		rec + "\n" + erec + "\n@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n_dmarc TXT \"v=DMARC1; p=reject\"\n"})
 	dir := b.TempDir()
 	files := map[string]string{}
 	for name, signer := range map[string]*msgauth.Signer{
 		"signed":   {Keys: msgauth.DomainKeys{"example.test": {{Domain: "example.test", Selector: "sel", Signer: s}}}},
+		"ed25519":  {Keys: msgauth.DomainKeys{"example.test": {{Domain: "example.test", Selector: "ed", Signer: es}}}},
 		"unsigned": nil,
 	} {
 		files[name] = filepath.Join(dir, name+".eml")
@@ -94,7 +106,7 @@ func BenchmarkInboundChecksCPU(b *testing.B) {
 	}
 	msgs := envInt("MSGAUTH_BENCH_MESSAGES", 2000)
 	sessions := envInt("MSGAUTH_BENCH_SESSIONS", 10)
-	kinds := []string{"signed", "unsigned"}
+	kinds := []string{"signed", "ed25519", "unsigned"}
 	if k := os.Getenv("MSGAUTH_BENCH_KINDS"); k != "" {
 		kinds = strings.Split(k, ",")
 	}
@@ -121,15 +133,16 @@ func BenchmarkInboundChecksCPU(b *testing.B) {
 	}
 	// Warm up: DNS and key caches, Maildirs, goroutine pools.
 	for name := range servers {
-		load(name, "signed", 200)
-		load(name, "unsigned", 200)
+		for _, kind := range []string{"signed", "ed25519", "unsigned"} {
+			load(name, kind, 200)
+		}
 	}
 	for _, name := range names[1:] {
 		checkResults(b, servers[name])
 	}
 	cpuPer := map[string][]float64{}  // µs of server CPU per message
 	userPer := map[string][]float64{} // the user part of it
-	rate := map[string][]float64{}   // messages per second
+	rate := map[string][]float64{}    // messages per second
 	b.ResetTimer()
 	// The rounds come from MSGAUTH_BENCH_ROUNDS, not b.N: run with
 	// -benchtime 1x so that the whole comparison runs once.
@@ -157,7 +170,7 @@ func BenchmarkInboundChecksCPU(b *testing.B) {
 		for name, sv := range servers {
 			sv.writeProfile(b, prof+"-"+name+".prof")
 		}
-		b.Logf("CPU profiles: %[1]s-on.prof, %[1]s-off.prof (same messages: go tool pprof -diff_base %[1]s-off.prof %[1]s-on.prof)", prof)
+		b.Logf("CPU profiles: %[1]s-on.prof, %[1]s-off.prof, %[1]s-base.prof with a base (same messages: go tool pprof -diff_base %[1]s-off.prof %[1]s-on.prof)", prof)
 	}
 	for _, kind := range kinds {
 		for _, name := range names[1:] {
