@@ -382,7 +382,7 @@ func verifyTagged(ctx context.Context, kc *keyCache, t map[string]string, digest
 	if err != nil {
 		return err
 	}
-	return verifySigPooled(stripFWS(t["a"]), key, digest, sig)
+	return verifySig(stripFWS(t["a"]), key, digest, sig)
 }
 
 // checkExpiry fails a signature whose x= is past.
