@@ -2,6 +2,7 @@ package msgauthbench
 
 import (
 	"context"
+	"crypto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +41,20 @@ func message(b *testing.B, signer *msgauth.Signer) string {
 	return strings.ReplaceAll(msg, "\r\n", "\n")
 }
 
+// newKey makes a signing key of alg for example.test and its zone line
+// at selector sel.
+func newKey(b *testing.B, alg, sel string) (crypto.Signer, string) {
+	s, _, err := msgauth.GenerateKey(alg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := msgauth.ZoneRecord("example.test", sel, s.Public())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, rec
+}
+
 // BenchmarkInboundChecksCPU compares the fullserver with
 // msgauth_inbound_checks = yes and = no, for a message DKIM-signed with
 // RSA-2048 ("signed"), one signed with Ed25519 ("ed25519") and an
@@ -54,22 +69,8 @@ func message(b *testing.B, signer *msgauth.Signer) string {
 // with the checks on ("base"), to compare two builds in the same run.
 func BenchmarkInboundChecksCPU(b *testing.B) {
 	src := testutil.RequireBinary(b, "smtp-source")
-	s, _, err := msgauth.GenerateKey(msgauth.AlgRSA)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec, err := msgauth.ZoneRecord("example.test", "sel", s.Public())
-	if err != nil {
-		b.Fatal(err)
-	}
-	es, _, err := msgauth.GenerateKey(msgauth.AlgEd25519)
-	if err != nil {
-		b.Fatal(err)
-	}
-	erec, err := msgauth.ZoneRecord("example.test", "ed", es.Public())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, rec := newKey(b, msgauth.AlgRSA, "sel")
+	es, erec := newKey(b, msgauth.AlgEd25519, "ed")
 	ns := testutil.StartNSD(b, map[string]string{"example.test.": "@ IN SOA ns hostmaster 1 3600 600 86400 3600\n@ IN NS ns\nns IN A 127.0.0.1\n" +
 		rec + "\n" + erec + "\n@ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n_dmarc TXT \"v=DMARC1; p=reject\"\n"})
 	dir := b.TempDir()
