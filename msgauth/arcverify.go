@@ -410,19 +410,13 @@ const maxSignedNames = 256
 // field name that has capitals.
 func fieldIndex(fields []field) map[string][]int {
 	idx := make(map[string][]int, len(fields))
-	var b strings.Builder
+	b := make([]byte, 0, 16*len(fields))
 	ends := make([]int, len(fields))
 	for i, f := range fields {
-		if isASCII(f.Name) {
-			for j := 0; j < len(f.Name); j++ {
-				b.WriteByte(lowerASCII(f.Name[j]))
-			}
-		} else {
-			b.WriteString(strings.ToLower(f.Name))
-		}
-		ends[i] = b.Len()
+		b = appendLower(b, f.Name)
+		ends[i] = len(b)
 	}
-	all, start := b.String(), 0
+	all, start := string(b), 0
 	for i, end := range ends {
 		n := all[start:end]
 		idx[n] = append(idx[n], i)
@@ -446,16 +440,7 @@ func selectFields(fields []field, idx map[string][]int, names []string) []field 
 	out := make([]field, 0, len(names))
 	var key [64]byte
 	for _, n := range names {
-		var pos []int
-		if isASCII(n) && len(n) <= len(key) {
-			k := key[:len(n)]
-			for i := 0; i < len(n); i++ {
-				k[i] = lowerASCII(n[i])
-			}
-			pos = idx[string(k)] // no allocation for the key
-		} else {
-			pos = idx[strings.ToLower(n)]
-		}
+		pos := idx[string(appendLower(key[:0], n))] // no allocation for the key up to 64 bytes
 		if len(pos) == 0 {
 			continue
 		}
@@ -478,18 +463,20 @@ func selectFields(fields []field, idx map[string][]int, names []string) []field 
 	return out
 }
 
-func isASCII(s string) bool {
+// appendLower appends s in lower case to dst, as strings.ToLower
+// would, without an allocation of its own when s is ASCII.
+func appendLower(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			return false
+			return append(dst, strings.ToLower(s)...)
 		}
 	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
 	}
-	return c
+	return dst
 }
