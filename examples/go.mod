@@ -13,6 +13,7 @@ require (
 
 require (
 	blitiri.com.ar/go/spf v1.6.0 // indirect
+	filippo.io/bigmod v0.1.0 // indirect
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -226,8 +226,6 @@ func (v *Verifier) finishARC(ctx context.Context, lim Limits, ac *arcCheck) ARCR
 			return r
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
-	defer cancel()
 	kc := v.newKeyCache(lim)
 	// Step 4: the newest ARC-Message-Signature.
 	if err := ac.verifyAMS(ctx, kc, &ac.sets[n-1]); err != nil {
@@ -254,12 +252,14 @@ func (v *Verifier) finishARC(ctx context.Context, lim Limits, ac *arcCheck) ARCR
 }
 
 // keyCache remembers the keys fetched during one check, in front of the
-// Verifier's KeyCache.
+// Verifier's KeyCache. Its DNS lookups end at deadline (lim.Timeout
+// after it was made): the timer exists only when a lookup asks DNS.
 type keyCache struct {
-	res    Resolver
-	lim    Limits
-	keys   map[string]keyAnswer
-	shared *KeyCache
+	res      Resolver
+	lim      Limits
+	keys     map[string]keyAnswer
+	shared   *KeyCache
+	deadline time.Time
 }
 
 type keyAnswer struct {
@@ -268,7 +268,7 @@ type keyAnswer struct {
 }
 
 func (v *Verifier) newKeyCache(lim Limits) *keyCache {
-	return &keyCache{res: resolverOrDefault(v.Resolver), lim: lim, keys: map[string]keyAnswer{}, shared: v.KeyCache}
+	return &keyCache{res: resolverOrDefault(v.Resolver), lim: lim, keys: map[string]keyAnswer{}, shared: v.KeyCache, deadline: time.Now().Add(lim.Timeout)}
 }
 
 func (kc *keyCache) get(ctx context.Context, selector, domain string) (crypto.PublicKey, error) {
@@ -280,7 +280,9 @@ func (kc *keyCache) get(ctx context.Context, selector, domain string) (crypto.Pu
 		kc.keys[name] = keyAnswer{k, err}
 		return k, err
 	}
+	ctx, cancel := context.WithDeadline(ctx, kc.deadline)
 	k, err := lookupKey(ctx, kc.res, kc.lim, selector, domain)
+	cancel()
 	kc.keys[name] = keyAnswer{k, err}
 	if !errors.Is(err, errKeyTemp) {
 		kc.shared.put(name, k, err)
@@ -403,12 +405,22 @@ func checkExpiry(t map[string]string) error {
 // signature, so that one field costs bounded work.
 const maxSignedNames = 256
 
-// fieldIndex maps lower-case field names to their positions in the header.
+// fieldIndex maps lower-case field names to their positions in the
+// header. The keys are cut from one string: one allocation, not one per
+// field name that has capitals.
 func fieldIndex(fields []field) map[string][]int {
 	idx := make(map[string][]int, len(fields))
+	b := make([]byte, 0, 16*len(fields))
+	ends := make([]int, len(fields))
 	for i, f := range fields {
-		n := strings.ToLower(f.Name)
+		b = appendLower(b, f.Name)
+		ends[i] = len(b)
+	}
+	all, start := string(b), 0
+	for i, end := range ends {
+		n := all[start:end]
 		idx[n] = append(idx[n], i)
+		start = end
 	}
 	return idx
 }
@@ -417,15 +429,54 @@ func fieldIndex(fields []field) map[string][]int {
 // the bottom of the header up (RFC 6376 section 5.4.2); a name with no
 // occurrence left contributes nothing.
 func selectFields(fields []field, idx map[string][]int, names []string) []field {
-	used := map[string]int{}
-	var out []field
+	// How many occurrences of a name were taken, by its positions in
+	// idx (the same slice for every spelling of the name).
+	type taken struct {
+		pos *int
+		n   int
+	}
+	var usedBuf [16]taken
+	used := usedBuf[:0]
+	out := make([]field, 0, len(names))
+	var key [64]byte
 	for _, n := range names {
-		ln := strings.ToLower(n)
-		pos := idx[ln]
-		if k := used[ln]; k < len(pos) {
+		pos := idx[string(appendLower(key[:0], n))] // no allocation for the key up to 64 bytes
+		if len(pos) == 0 {
+			continue
+		}
+		u := -1
+		for i := range used {
+			if used[i].pos == &pos[0] {
+				u = i
+				break
+			}
+		}
+		if u < 0 {
+			used = append(used, taken{pos: &pos[0]})
+			u = len(used) - 1
+		}
+		if k := used[u].n; k < len(pos) {
 			out = append(out, fields[pos[len(pos)-1-k]])
 		}
-		used[ln]++
+		used[u].n++
 	}
 	return out
+}
+
+// appendLower appends s in lower case to dst, as strings.ToLower
+// would, without an allocation of its own when s is ASCII.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(dst, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

@@ -189,24 +189,32 @@ func stripComments(s string) string {
 // it may add), and how many it removed. Other fields are kept byte for
 // byte.
 func StripAuthResults(header []byte, authservID string) ([]byte, int) {
-	if !bytes.Contains(bytes.ToLower(header), []byte("authentication-results")) {
+	const name = "Authentication-Results"
+	var out []byte // made at the first field removed
+	removed := 0
+	for rest := header; len(rest) > 0; {
+		n := fieldLen(rest)
+		f := rest[:n]
+		rest = rest[n:]
+		if len(f) > len(name) && strings.EqualFold(string(f[:len(name)]), name) {
+			fname, value, ok := bytes.Cut(f, []byte(":"))
+			if ok && strings.EqualFold(strings.TrimRight(string(fname), " \t"), name) &&
+				strings.EqualFold(AuthservID(unfold(string(value))), authservID) {
+				if out == nil {
+					out = append(make([]byte, 0, len(header)), header[:len(header)-len(rest)-n]...)
+				}
+				removed++
+				continue
+			}
+		}
+		if out != nil {
+			out = append(out, f...)
+		}
+	}
+	if out == nil {
 		return header, 0
 	}
-	var out bytes.Buffer
-	removed := 0
-	for len(header) > 0 {
-		n := fieldLen(header)
-		f := header[:n]
-		name, value, ok := bytes.Cut(f, []byte(":"))
-		if ok && strings.EqualFold(strings.TrimRight(string(name), " \t"), "Authentication-Results") &&
-			strings.EqualFold(AuthservID(unfold(string(value))), authservID) {
-			removed++
-		} else {
-			out.Write(f)
-		}
-		header = header[n:]
-	}
-	return out.Bytes(), removed
+	return out, removed
 }
 
 // fieldLen is the length of the first header field in h with its

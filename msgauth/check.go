@@ -58,9 +58,7 @@ func (v *Verifier) Check(ctx context.Context, env Envelope, msg io.Reader) (*Res
 		}
 	}
 	if len(sigs) > 0 {
-		dctx, cancel := context.WithTimeout(ctx, lim.Timeout)
-		finishDKIM(dctx, v.newKeyCache(lim), fields, ac.index(), bodies, sigs)
-		cancel()
+		finishDKIM(ctx, v.newKeyCache(lim), fields, ac.index(), bodies, sigs)
 		v.logDKIM(ctx, dk)
 	}
 	res.DKIM = dk

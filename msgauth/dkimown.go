@@ -3,7 +3,6 @@ package msgauth
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -210,7 +209,7 @@ func finishDKIM(ctx context.Context, kc *keyCache, fields []field, idx map[strin
 			continue
 		}
 		switch key.(type) {
-		case *rsa.PublicKey:
+		case *rsaKey:
 			if s.keyAlg != "rsa" {
 				s.fail(ResultPermError, "inappropriate key algorithm")
 				continue

@@ -74,8 +74,6 @@ func (v *Verifier) verifyDKIM(ctx context.Context, lim Limits, fields []field, b
 	if err := copyBody(ctx, bodies.writer(), body); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
-	defer cancel()
 	finishDKIM(ctx, v.newKeyCache(lim), fields, fieldIndex(fields), bodies, sigs)
 	v.logDKIM(ctx, out)
 	return out, nil

@@ -10,9 +10,12 @@
 // over the body hashes it for every signature, a [KeyCache] keeps
 // parsed keys and a [ResultCache] SPF results and DMARC records, which
 // took the inbound check from 151 to about 60 us of CPU per 4 KiB
-// RSA-2048-signed message (BenchmarkCheckWarm); half of what is left is
-// crypto/rsa's verification, which sets the key's modulus up again on
-// every call (no API keeps it).
+// RSA-2048-signed message (BenchmarkCheckWarm). RSA verification, half
+// of that, runs on filippo.io/bigmod (the arithmetic crypto/rsa is
+// built on, published on its own) with the key's modulus set up once
+// and kept with the parsed key, where crypto/rsa sets it up again at
+// every call: 31 to 21 us, the check 54 to 43 us. Ed25519 verification
+// (crypto/ed25519, about 50 us) is now the dearer of the two.
 //
 //   - [Signer]: DKIM signatures (RFC 6376), relaxed/relaxed, rsa-sha256
 //     and ed25519-sha256 (RFC 8463) — typically both, one per key — with

@@ -107,7 +107,7 @@ func parseKeyRecord(txt string) (crypto.PublicKey, error) {
 		if rk.N.BitLen() < minRSABits {
 			return nil, errors.New("RSA key shorter than 1024 bits")
 		}
-		return rk, nil
+		return newRSAKey(rk), nil
 	case "ed25519":
 		if len(der) != ed25519.PublicKeySize {
 			return nil, errors.New("malformed Ed25519 key")
@@ -123,11 +123,16 @@ func parseKeyRecord(txt string) (crypto.PublicKey, error) {
 func verifySig(alg string, pub crypto.PublicKey, digest, sig []byte) error {
 	switch alg {
 	case "rsa-sha256":
-		k, ok := pub.(*rsa.PublicKey)
-		if !ok {
+		var err error
+		switch k := pub.(type) {
+		case *rsaKey:
+			err = k.verifyPKCS1v15SHA256(digest, sig)
+		case *rsa.PublicKey:
+			err = rsa.VerifyPKCS1v15(k, crypto.SHA256, digest, sig)
+		default:
 			return errors.New("key type does not match a=")
 		}
-		if rsa.VerifyPKCS1v15(k, crypto.SHA256, digest, sig) != nil {
+		if err != nil {
 			return errors.New("signature did not verify")
 		}
 	case "ed25519-sha256":

@@ -12,8 +12,13 @@
 // MSGAUTH_BENCH_ROUNDS (default 5) is the number of rounds,
 // MSGAUTH_BENCH_MESSAGES (default 2000) the messages per server, kind
 // and round, MSGAUTH_BENCH_SESSIONS (default 10) smtp-source's parallel
-// sessions, MSGAUTH_BENCH_KINDS (default signed,unsigned) the messages
-// sent. MSGAUTH_BENCH_PROFILE=PREFIX writes the servers' CPU profiles
-// (YUBIN_CPUPROFILE, examples/fullserver/cpuprofile.go) to
+// sessions, MSGAUTH_BENCH_KINDS (default signed,ed25519,unsigned) the
+// messages sent. MSGAUTH_BENCH_PROFILE=PREFIX writes the servers' CPU
+// profiles (YUBIN_CPUPROFILE, examples/fullserver/cpuprofile.go) to
 // PREFIX-on.prof and PREFIX-off.prof, for go tool pprof -diff_base.
+// MSGAUTH_BENCH_BASE_BIN=PATH loads a third server, a fullserver built
+// elsewhere (before a change), with the checks on, in the same rounds:
+//
+//	go build -o /tmp/fs-base ./examples/fullserver   # before the change
+//	MSGAUTH_BENCH_BASE_BIN=/tmp/fs-base go test -v -run '^$' -bench BenchmarkInboundChecksCPU -benchtime 1x ./bench/msgauth
 package msgauthbench

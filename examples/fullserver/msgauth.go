@@ -166,7 +166,7 @@ func (a *msgAuth) apply(ctx context.Context, env *smtp.Envelope, msg io.Reader) 
 	if err != nil {
 		return nil, false, func() {}, err
 	}
-	br := bufio.NewReader(sp.reader())
+	br := sp.bufReader()
 	hdr, err := msgauth.ReadHeader(br, a.maxHeader)
 	if err != nil {
 		a.log.Warn(fmt.Sprintf("%s: msgauth: %v", env.QueueID, err))
@@ -240,12 +240,17 @@ type spool struct {
 	mem  []byte
 	file *os.File
 	size int64
+	br   *bufio.Reader // from spoolReaders, returned by free
 }
 
 const spoolMemory = 1 << 20
 
 // spoolBufs keeps the 64 KiB buffers most messages fit in.
 var spoolBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// spoolReaders keeps the bufio.Readers the spools are read through (a
+// new 4 KiB one per message was a fifth of apply's own CPU).
+var spoolReaders = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 func spoolMessage(r io.Reader) (*spool, error) {
 	buf := (*spoolBufs.Get().(*[]byte))[:0]
@@ -287,8 +292,22 @@ func (s *spool) reader() io.Reader {
 	return bytes.NewReader(s.mem)
 }
 
+// bufReader is a buffered reader of the whole message, valid until free.
+func (s *spool) bufReader() *bufio.Reader {
+	if s.br == nil {
+		s.br = spoolReaders.Get().(*bufio.Reader)
+	}
+	s.br.Reset(s.reader())
+	return s.br
+}
+
 // free releases the spool; its readers must no longer be used.
 func (s *spool) free() {
+	if s.br != nil {
+		s.br.Reset(nil)
+		spoolReaders.Put(s.br)
+		s.br = nil
+	}
 	if s.file != nil {
 		s.file.Close()
 	}
