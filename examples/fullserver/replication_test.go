@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"os"
@@ -44,75 +43,11 @@ func writeTestCert(t *testing.T, dir string) (cert, key string) {
 	return cert, key
 }
 
-// relay is a TCP forwarder on 127.0.0.1 whose target is set once the
-// partner has started (and again after a restart), and which can cut
-// the network between the two servers.
-type relay struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	to    string
-	down  bool
-	conns []net.Conn
-}
-
-func newRelay(t *testing.T) *relay {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &relay{ln: ln}
-	t.Cleanup(func() { ln.Close(); r.cut(true) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			to, down := r.to, r.down
-			r.mu.Unlock()
-			if down || to == "" {
-				c.Close()
-				continue
-			}
-			u, err := net.DialTimeout("tcp", to, 5*time.Second)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.conns = append(r.conns, c, u)
-			r.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-	return r
-}
-
-func (r *relay) port() int { return r.ln.Addr().(*net.TCPAddr).Port }
-
-func (r *relay) target(to string) {
-	r.mu.Lock()
-	r.to = to
-	r.mu.Unlock()
-}
-
-func (r *relay) cut(down bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.down = down
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-}
-
 // replicaPair is two fullservers replicating to each other through
 // relays.
 type replicaPair struct {
 	a, b         *instance
-	toB, toA     *relay
+	toB, toA     *testutil.TCPRelay
 	certA, certB string
 	t            *testing.T
 }
@@ -123,14 +58,14 @@ func newReplicaPair(t *testing.T, users ...string) *replicaPair {
 
 // newReplicaPairWith is newReplicaPair with more configuration lines.
 func newReplicaPairWith(t *testing.T, more string, users ...string) *replicaPair {
-	p := &replicaPair{t: t, toB: newRelay(t), toA: newRelay(t)}
+	p := &replicaPair{t: t, toB: testutil.StartTCPRelay(t, ""), toA: testutil.StartTCPRelay(t, "")}
 	bundle := filepath.Join(testutil.SharedDir(t), "bundle.pem")
-	mk := func(rel *relay, name string) (*instance, string) {
+	mk := func(rel *testutil.TCPRelay, name string) (*instance, string) {
 		dir := testutil.SharedDir(t)
 		cert, key := writeTestCert(t, filepath.Join(dir, name))
 		extra := fmt.Sprintf("smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\nssl_client_ca_file = %s\n"+
 			"mail_replica = tcp:127.0.0.1:%d\ndoveadm_inet_listener = 127.0.0.1:0\ndoveadm_password = s3cret-pair\n"+
-			"replication_max_conns = 4\n", cert, key, bundle, rel.port()) + more
+			"replication_max_conns = 4\n", cert, key, bundle, rel.Port()) + more
 		in := newInstance(t, extra)
 		os.MkdirAll(in.data, 0o755)
 		in.addUsers(users...)
@@ -143,8 +78,8 @@ func newReplicaPairWith(t *testing.T, more string, users ...string) *replicaPair
 	os.WriteFile(bundle, append(ca, cb...), 0o644)
 	p.a.start()
 	p.b.start()
-	p.toB.target(p.b.addr("doveadm"))
-	p.toA.target(p.a.addr("doveadm"))
+	p.toB.SetTarget(p.b.addr("doveadm"))
+	p.toA.SetTarget(p.a.addr("doveadm"))
 	return p
 }
 
@@ -297,16 +232,16 @@ m.logout()
 
 	stage("concurrent workload converged")
 	// The network cut: both sides change, neither sees the other.
-	p.toA.cut(true)
-	p.toB.cut(true)
+	p.toA.SetDown(true)
+	p.toB.SetDown(true)
 	p.workload(p.a, "alice", "cutA", 5, 40)
 	p.workload(p.b, "alice", "cutB", 6, 40)
 	time.Sleep(time.Second)
 	if dumpIMAP(t, p.a, "alice") == dumpIMAP(t, p.b, "alice") {
 		t.Error("the two sides converged with the network cut: the cut did not hold")
 	}
-	p.toA.cut(false)
-	p.toB.cut(false)
+	p.toA.SetDown(false)
+	p.toB.SetDown(false)
 	p.converge("alice", 60*time.Second)
 
 	stage("network cut and restored, converged")
@@ -317,7 +252,7 @@ m.logout()
 	<-p.b.done
 	p.workload(p.a, "bob", "afterkill", 8, 20)
 	p.b = restart(t, p.b)
-	p.toA.target(p.b.addr("doveadm"))
+	p.toA.SetTarget(p.b.addr("doveadm"))
 	p.converge("bob", 60*time.Second)
 	stage("kill -9 and restart, converged")
 

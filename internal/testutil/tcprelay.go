@@ -14,12 +14,14 @@ import (
 // while the real server keeps running.
 type TCPRelay struct {
 	l     net.Listener
-	to    string
 	mu    sync.Mutex
+	to    string
+	down  bool
 	conns []net.Conn
 }
 
-// StartTCPRelay relays to addr (host:port) until the test ends.
+// StartTCPRelay relays to addr (host:port) until the test ends. With
+// addr "" connections are closed at once until SetTarget names one.
 func StartTCPRelay(t testing.TB, addr string) *TCPRelay {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -41,7 +43,14 @@ func (r *TCPRelay) serve() {
 		if err != nil {
 			return
 		}
-		u, err := net.DialTimeout("tcp", r.to, 5*time.Second)
+		r.mu.Lock()
+		to, down := r.to, r.down
+		r.mu.Unlock()
+		if down || to == "" {
+			c.Close()
+			continue
+		}
+		u, err := net.DialTimeout("tcp", to, 5*time.Second)
 		if err != nil {
 			c.Close()
 			continue
@@ -63,3 +72,23 @@ func (r *TCPRelay) Cut() {
 	}
 	r.conns = nil
 }
+
+// SetTarget relays new connections to addr (a partner that started, or
+// restarted on another port).
+func (r *TCPRelay) SetTarget(addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.to = addr
+}
+
+// SetDown cuts every connection and, while down, closes new ones at
+// once: the network between client and server is gone.
+func (r *TCPRelay) SetDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+	r.Cut()
+}
+
+// Port is the relay's TCP port.
+func (r *TCPRelay) Port() int { return r.l.Addr().(*net.TCPAddr).Port }
