@@ -83,35 +83,11 @@ func TestDovecotStressMixNoProtocolErrors(t *testing.T) {
 // TLS, a passwd-file user bench (password pw-bench) and per-address
 // limits off (the load comes from one address); it returns the address.
 func startFullserverIMAP(t testing.TB) string {
-	dir := testutil.SharedDir(t) // reachable by mail_owner after the privilege drop
-	bin := testutil.BuildFullserver(t, dir, nil)
-	data := filepath.Join(dir, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(data, "passwd"), []byte("bench:{PLAIN}pw-bench::::::\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cf := filepath.Join(dir, "main.cf")
-	conf := testutil.FullserverConfig(data) + fmt.Sprintf(`myhostname = imap.example.jp
-mydestination = example.jp
-protocols = imap
-imap_port = 0
-imaps_port =
-ssl = no
-disable_plaintext_auth = no
-mail_location = maildir:%s/%%n/Maildir
-mail_max_userip_connections = 1000
-login_max_connections_per_ip = 1000
-login_trusted_networks = 127.0.0.0/8
-`, filepath.Join(dir, "homes"))
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fs := testutil.StartFullserver(t, bin, cf, filepath.Join(dir, "maillog"))
-	addr := fs.Addr("imap")
-	if addr == "" {
-		t.Fatalf("fullserver has no imap listener: %v", fs.Addrs)
-	}
-	return addr
+	fs := testutil.StartMailFullserver(t, testutil.MailFullserver{
+		Protocol: "imap",
+		Passwd:   "bench:{PLAIN}pw-bench::::::\n",
+		Homes:    filepath.Join(testutil.SharedDir(t), "homes"),
+		Extra:    "login_trusted_networks = 127.0.0.0/8",
+	})
+	return fs.Addr("imap")
 }

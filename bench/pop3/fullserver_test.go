@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/yubinmail/yubin/auth"
@@ -31,14 +29,6 @@ const fullserverName = "fullserver"
 // when "") serving the Maildirs homes/<user>/Maildir over POP3 and
 // returns its address and PID.
 func startFullserver(b *testing.B, bin, homes, scheme string) (string, int) {
-	dir := testutil.SharedDir(b) // reachable by mail_owner after the privilege drop
-	if bin == "" {
-		bin = testutil.BuildFullserver(b, dir, nil)
-	}
-	data := filepath.Join(dir, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		b.Fatal(err)
-	}
 	stored := "{PLAIN}" + benchPassword
 	if scheme != "" {
 		var err error
@@ -46,29 +36,12 @@ func startFullserver(b *testing.B, bin, homes, scheme string) (string, int) {
 			b.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(data, "passwd"), []byte("alice:"+stored+"::::::\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	cf := filepath.Join(dir, "main.cf")
-	conf := testutil.FullserverConfig(data) + fmt.Sprintf(`myhostname = pop.example.jp
-mydestination = example.jp
-protocols = pop3
-pop3_port = 0
-pop3s_port =
-ssl = no
-disable_plaintext_auth = no
-mail_location = maildir:%s/%%n/Maildir
-mail_max_userip_connections = 1000
-login_max_connections_per_ip = 1000
-%s
-`, homes, os.Getenv("POP3_BENCH_FULLSERVER_CF"))
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	fs := testutil.StartFullserver(b, bin, cf, filepath.Join(dir, "maillog"))
-	addr := fs.Addr("pop3")
-	if addr == "" {
-		b.Fatalf("fullserver has no pop3 listener: %v", fs.Addrs)
-	}
-	return addr, fs.PID()
+	fs := testutil.StartMailFullserver(b, testutil.MailFullserver{
+		Bin:      bin,
+		Protocol: "pop3",
+		Passwd:   "alice:" + stored + "::::::\n",
+		Homes:    homes,
+		Extra:    os.Getenv("POP3_BENCH_FULLSERVER_CF"),
+	})
+	return fs.Addr("pop3"), fs.PID()
 }

@@ -202,3 +202,51 @@ func (f *Fullserver) Stop() {
 		<-done
 	}
 }
+
+// MailFullserver configures StartMailFullserver: a fullserver serving
+// one mailbox protocol over Maildirs to a load generator.
+type MailFullserver struct {
+	// Bin is the binary (built from this tree when "").
+	Bin string
+	// Protocol is "imap" or "pop3": its listener on port 0, its
+	// implicit-TLS one off, no TLS.
+	Protocol string
+	// Passwd is the passwd-file's content (user:{SCHEME}hash::::::).
+	Passwd string
+	// Homes holds the users' Maildirs, Homes/<user>/Maildir.
+	Homes string
+	// Extra is more main.cf lines.
+	Extra string
+}
+
+// StartMailFullserver starts the fullserver as m says, with plaintext
+// logins allowed and the per-address limits raised (the load comes from
+// one address), under a directory mail_owner can reach.
+func StartMailFullserver(t testing.TB, m MailFullserver) *Fullserver {
+	t.Helper()
+	dir := SharedDir(t) // reachable by mail_owner after the privilege drop
+	if m.Bin == "" {
+		m.Bin = BuildFullserver(t, dir, nil)
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "passwd"), []byte(m.Passwd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := m.Protocol
+	conf := FullserverConfig(data) + "myhostname = " + p + ".example.jp\nmydestination = example.jp\n" +
+		"protocols = " + p + "\n" + p + "_port = 0\n" + p + "s_port =\nssl = no\ndisable_plaintext_auth = no\n" +
+		"mail_location = maildir:" + m.Homes + "/%n/Maildir\n" +
+		"mail_max_userip_connections = 1000\nlogin_max_connections_per_ip = 1000\n" + m.Extra + "\n"
+	cf := filepath.Join(dir, "main.cf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs := StartFullserver(t, m.Bin, cf, filepath.Join(dir, "maillog"))
+	if fs.Addr(p) == "" {
+		t.Fatalf("fullserver has no %s listener: %v", p, fs.Addrs)
+	}
+	return fs
+}
