@@ -119,6 +119,10 @@ type Service struct {
 	Hostname string
 	// Logger receives authentication events; nil discards them.
 	Logger *slog.Logger
+	// Verbose logs each successful login at Info level (Dovecot's
+	// auth_verbose = yes); otherwise at Debug, as Dovecot logs none by
+	// default. Failures are logged either way.
+	Verbose bool
 
 	once     sync.Once
 	secret   []byte // for fake SCRAM salts of unknown users
@@ -304,8 +308,12 @@ func (s *Service) finish(ctx context.Context, c *ConnInfo, ticket penaltyTicket,
 		return addrIP(c.RemoteAddr).String()
 	}
 	if err == nil {
-		if s.logs(ctx, slog.LevelInfo) {
-			s.Logger.Info("auth: login", "mech", mech, "user", id.User, "rip", rip())
+		level := slog.LevelDebug
+		if s.Verbose {
+			level = slog.LevelInfo
+		}
+		if s.logs(ctx, level) {
+			s.Logger.Log(ctx, level, "auth: login", "mech", mech, "user", id.User, "rip", rip())
 		}
 		s.clearPenalty(c, ticket)
 		return id, nil

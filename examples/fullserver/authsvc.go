@@ -38,6 +38,7 @@ func newAuthService(c *config.Config, u *users, log *slog.Logger) (*auth.Service
 		DefaultRealm:    c.Get("auth_default_realm"),
 		Hostname:        c.Get("myhostname"),
 		Logger:          log,
+		Verbose:         c.Bool("auth_verbose"),
 	}, nil
 }
 

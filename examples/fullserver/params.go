@@ -113,6 +113,7 @@ var ownParams = []config.Param{
 	{Name: "auth_cache_negative_ttl", Default: "1h", Kind: config.Duration},
 	{Name: "auth_mechanisms", Default: "plain login", Kind: config.List},
 	{Name: "disable_plaintext_auth", Default: "yes", Kind: config.Bool},
+	{Name: "auth_verbose", Default: "no", Kind: config.Bool, Doc: "Dovecot's: log each successful login (\"auth: login\") at info level; failures are logged either way"},
 	{Name: "auth_username_format", Default: "%Lu"},
 	{Name: "default_pass_scheme", Default: "SHA512-CRYPT", Check: checkPassScheme, Doc: "Dovecot's: the scheme adduser, passwd and pw hash new passwords with (doveadm pw -s)"},
 	{Name: "auth_failure_delay", Default: "2s", Kind: config.Duration},
