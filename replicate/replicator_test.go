@@ -267,7 +267,11 @@ func TestReplicatorLagUnderLoad(t *testing.T) {
 	pairUp(t, a, b)
 	// YUBIN_REPLICATE_PERF=USERSxRATE (e.g. 1000x100) sets the load;
 	// anything else means 200 users at 50 deliveries/s.
+	// YUBIN_REPLICATE_SECONDS sets how long the load lasts (default 4).
 	users, rate, seconds := 200, 50, 4
+	if n, err := strconv.Atoi(os.Getenv("YUBIN_REPLICATE_SECONDS")); err == nil && n > 0 {
+		seconds = n
+	}
 	if u, r, ok := strings.Cut(os.Getenv("YUBIN_REPLICATE_PERF"), "x"); ok {
 		if n, err := strconv.Atoi(u); err == nil && n > 0 {
 			users = n
