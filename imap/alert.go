@@ -116,7 +116,7 @@ func (c *conn) loginAlerts(user string) {
 // and after commands that add messages).
 func (c *conn) checkQuotaAlert() {
 	p := c.srv.QuotaWarnPercent
-	if p <= 0 || c.quotaWarned || c.noQuota || c.st == nil {
+	if p <= 0 || c.quotaWarned || c.noQuota || c.st == nil || !c.quotaLimited() {
 		return
 	}
 	q, err := c.st.Quota(c.ctx())

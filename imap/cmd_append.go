@@ -171,7 +171,7 @@ func (l *literalReader) Read(p []byte) (int, error) {
 // store without limits is asked only once per session (working out the
 // usage may mean reading every folder).
 func (c *conn) quotaExceeded(size int64) bool {
-	if c.noQuota {
+	if c.noQuota || !c.quotaLimited() {
 		return false
 	}
 	q, err := c.st.Quota(c.ctx())
@@ -183,6 +183,23 @@ func (c *conn) quotaExceeded(size int64) bool {
 		return false
 	}
 	return q.Exceeds(size)
+}
+
+// quotaLimiter is implemented by stores that can tell cheaply whether
+// they have quota limits at all (maildir.Store.QuotaLimited), where
+// Quota itself scans every folder for the usage.
+type quotaLimiter interface {
+	QuotaLimited() bool
+}
+
+// quotaLimited reports whether the store may have quota limits; false
+// (and noQuota set) when it says it has none.
+func (c *conn) quotaLimited() bool {
+	if l, ok := c.st.(quotaLimiter); ok && !l.QuotaLimited() {
+		c.noQuota = true
+		return false
+	}
+	return true
 }
 
 // rollbackAppend removes the messages a failed (MULTI)APPEND stored.

@@ -508,11 +508,27 @@ func (h *handle) Close() error {
 	m.mu.Lock()
 	delete(m.handles, h)
 	h.cur = nil // lets the log entries it had not read go
+	// A close writes the index at most every closeFlushInterval unless
+	// sessions claimed \Recent messages since (other Stores and
+	// processes learn that from the index); the next close after it,
+	// or the Store's Close, writes what is left. Otherwise the index is
+	// a cache whose lag costs no correctness: loadFromIndex gives a
+	// message whose flags differ from it a new modseq, and the modseq
+	// reservation is written durably by reserveModSeq. On a busy
+	// mailbox this spares a rewrite and fsync of the whole index per
+	// session.
+	later := m.recentUpTo == m.indexRecent && time.Since(m.indexWritten) < closeFlushInterval
 	if len(m.handles) == 0 {
 		m.stopWatch()
 		m.closeDirsLocked()
 	}
 	m.mu.Unlock()
-	m.flushCache(false)
+	if !later {
+		m.flushCache(false)
+	}
 	return nil
 }
+
+// closeFlushInterval is how often, at most, closing a handle rewrites
+// its mailbox's index.
+const closeFlushInterval = time.Second

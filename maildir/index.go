@@ -426,6 +426,7 @@ func (m *mbox) writeIndexLocked(reserve bool) {
 	m.cache.reserved = reserved
 	m.cache.stamp = stamp
 	m.cache.dirty = false
+	m.indexWritten, m.indexRecent = time.Now(), m.recentUpTo
 	m.datesDirty.Store(false)
 }
 

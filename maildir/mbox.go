@@ -104,6 +104,10 @@ type mbox struct {
 
 	cache      cacheState
 	datesDirty atomic.Bool // internal dates were read since the index was written
+	// indexWritten is when yubin-index was last written and
+	// indexRecent the recentUpTo it holds (m.mu held).
+	indexWritten time.Time
+	indexRecent  uint32
 
 	dirs msgDirs // cur/ and new/ descriptors while handles are open
 	data msgData // yubin-msgdata (messagedata.go)

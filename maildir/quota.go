@@ -20,6 +20,12 @@ const maildirsizeMax = 5120
 
 func (s *Store) quotaEnabled() bool { return s.opts.QuotaStorage > 0 || s.opts.QuotaMessages > 0 }
 
+// QuotaLimited reports whether the store has a storage or message
+// limit. Without one, Quota's usage figures come from a scan of every
+// folder, which a caller that only asks "over quota?" (IMAP APPEND, the
+// quota warning) can skip.
+func (s *Store) QuotaLimited() bool { return s.quotaEnabled() }
+
 func (s *Store) limitsLine() string {
 	var parts []string
 	if s.opts.QuotaStorage > 0 {

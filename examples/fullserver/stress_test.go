@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +51,14 @@ func TestStressVsDovecot(t *testing.T) {
 	os.MkdirAll(in.data, 0o755)
 	in.addUsers("bench")
 	in.start()
+	if os.Getenv("YUBIN_CPUPROFILE") != "" {
+		// cpuprofile.go: SIGUSR2 writes the profile, before the
+		// instance's own cleanup ends the server.
+		t.Cleanup(func() {
+			in.cmd.Process.Signal(syscall.SIGUSR2)
+			time.Sleep(2 * time.Second)
+		})
+	}
 	yubinAddr := in.addr("imap")
 
 	hash, err := auth.Hash("SHA512-CRYPT", "pw-bench")
@@ -93,14 +102,25 @@ protocol imap {
 		PerSecond        float64
 	}
 	run := func(addr string, clients int) result {
+		var before time.Duration
+		if addr == yubinAddr {
+			before = procCPU(in.cmd.Process.Pid)
+		}
 		out, err := exec.Command(load, "-addr", addr, "-user", "bench@localhost", "-pass", "pw-bench",
 			"-clients", strconv.Itoa(clients), "-seconds", strconv.Itoa(secs)).Output()
 		if err != nil {
-			t.Fatalf("imapload: %v", err)
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("imapload: %v\n%s", err, stderr)
 		}
 		var r result
 		if err := json.Unmarshal(out, &r); err != nil {
 			t.Fatalf("imapload output %q: %v", out, err)
+		}
+		if addr == yubinAddr && r.Commands > 0 {
+			t.Logf("fullserver CPU per command, %d clients: %.1f µs", clients, float64((procCPU(in.cmd.Process.Pid)-before).Microseconds())/float64(r.Commands))
 		}
 		return r
 	}
