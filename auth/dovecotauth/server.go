@@ -232,8 +232,19 @@ type clientConn struct {
 
 // request is one AUTH in progress.
 type request struct {
-	cont   chan []byte
+	cont   chan []byte // made at the first CONT either way, under mu
 	cancel context.CancelFunc
+}
+
+// contChan returns rq's CONT channel, made at first use: most requests
+// (PLAIN with an initial response) never need one.
+func (cc *clientConn) contChan(rq *request) chan []byte {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if rq.cont == nil {
+		rq.cont = make(chan []byte, 1)
+	}
+	return rq.cont
 }
 
 // lock takes the writer; unlock flushes unless another reply waits.
@@ -292,6 +303,14 @@ func (s *Server) handleClient(c net.Conn) {
 		return
 	}
 	r := bufio.NewReaderSize(c, 4096)
+	// Requests are not children of ctx: the connection's end cancels
+	// every request in reqs itself, and a child would cost a
+	// registration with the parent (a map insertion and deletion under
+	// its lock) per request.
+	rbase := context.WithoutCancel(ctx)
+	// The fields of a line, reused from line to line (a request keeps
+	// none of them, only the strings).
+	var fbuf [24]string
 	for {
 		line, err := readLine(r, s.maxLine())
 		if err != nil {
@@ -300,7 +319,7 @@ func (s *Server) handleClient(c net.Conn) {
 			}
 			return
 		}
-		f := strings.Split(line, "\t")
+		f := splitTabs(fbuf[:0], line)
 		switch f[0] {
 		case "VERSION":
 			if len(f) < 2 || f[1] != "1" {
@@ -309,7 +328,7 @@ func (s *Server) handleClient(c net.Conn) {
 			}
 		case "CPID":
 		case "AUTH":
-			if !cc.auth(ctx, f) {
+			if !cc.auth(rbase, f) {
 				return
 			}
 		case "CONT":
@@ -331,9 +350,9 @@ func (s *Server) handleClient(c net.Conn) {
 	}
 }
 
-// auth starts an AUTH request; false closes the connection (protocol
-// violations, as Dovecot does).
-func (cc *clientConn) auth(ctx context.Context, f []string) bool {
+// auth starts an AUTH request, whose context is a child of base;
+// false closes the connection (protocol violations, as Dovecot does).
+func (cc *clientConn) auth(base context.Context, f []string) bool {
 	if len(f) < 3 {
 		cc.s.logger().Warn("dovecotauth: AUTH with too few parameters")
 		return false
@@ -359,11 +378,8 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		cc.s.logger().Warn("dovecotauth: duplicate request id or too many requests", "id", id)
 		return false
 	}
-	// Not a child of ctx: the connection's end cancels every request
-	// in reqs itself, and a child would cost a registration with the
-	// parent (a map insertion and deletion under its lock) per request.
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rq := &request{cont: make(chan []byte, 1), cancel: cancel}
+	rctx, cancel := context.WithCancel(base)
+	rq := &request{cancel: cancel}
 	cc.reqs[id] = rq
 	cc.mu.Unlock()
 	ids := strconv.FormatUint(id, 10)
@@ -397,9 +413,11 @@ func connInfo(p paramGetter) *auth.ConnInfo {
 		n, _ := strconv.Atoi(port)
 		return &net.TCPAddr{IP: a, Port: n}
 	}
-	ci.LocalAddr, ci.RemoteAddr = addr(get("lip"), get("lport")), addr(get("rip"), get("rport"))
+	ci.LocalAddr = addr(get("lip"), get("lport"))
+	rip, hasRIP := p.get("rip")
 	_, secured := p.get("secured")
-	if _, ok := p.get("rip"); !ok {
+	ci.RemoteAddr = addr(rip, get("rport"))
+	if !hasRIP {
 		// No client address: a local tool (doveadm auth test) on the
 		// UNIX socket, whose permissions are the trust boundary.
 		secured = true
@@ -446,10 +464,11 @@ func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *reques
 			cc.ok(ids, ss.Identity(), ch)
 			return
 		}
+		cont := cc.contChan(rq)
 		cc.send("CONT", ids, base64.StdEncoding.EncodeToString(ch))
 		t := time.NewTimer(timeout)
 		select {
-		case resp = <-rq.cont:
+		case resp = <-cont:
 			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
@@ -537,7 +556,7 @@ func (cc *clientConn) cont(f []string) {
 		b = []byte{}
 	}
 	select {
-	case rq.cont <- b:
+	case cc.contChan(rq) <- b:
 	default:
 		// A CONT while the server is still working on the previous step.
 		cc.finish(id, rq)
