@@ -119,7 +119,7 @@ func (c *Cache) Authenticate(ctx context.Context, user, password string) (*Ident
 		}
 	}
 	c.mu.Unlock()
-	mayBlock(ctx)
+	MayBlock(ctx)
 	id, err := c.PassDB.Authenticate(ctx, user, password)
 	switch {
 	case err == nil:

@@ -318,7 +318,7 @@ func (s *Service) finish(ctx context.Context, c *ConnInfo, ticket penaltyTicket,
 		s.clearPenalty(c, ticket)
 		return id, nil
 	}
-	mayBlock(ctx) // the failure delay, and the log
+	MayBlock(ctx) // the failure delay, and the log
 	if errors.Is(err, ErrTempFail) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		s.logger().Warn("auth: temporary failure", "mech", mech, "user", user, "rip", rip(), "error", err)
 		s.endAttempt(c, ticket, false)
@@ -387,7 +387,7 @@ func (s *Service) checkPassword(ctx context.Context, c *ConnInfo, authzid, authc
 		}
 	}
 	if _, cached := s.PassDB.(*Cache); !cached {
-		mayBlock(ctx) // a Cache says so itself, on a miss
+		MayBlock(ctx) // a Cache says so itself, on a miss
 	}
 	id, err := s.PassDB.Authenticate(WithConnInfo(ctx, c), user, password)
 	if errors.Is(err, ErrUnknownUser) {
