@@ -119,6 +119,7 @@ func (c *Cache) Authenticate(ctx context.Context, user, password string) (*Ident
 		}
 	}
 	c.mu.Unlock()
+	MayBlock(ctx)
 	id, err := c.PassDB.Authenticate(ctx, user, password)
 	switch {
 	case err == nil:

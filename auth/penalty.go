@@ -222,6 +222,7 @@ func (s *Service) waitPenalty(ctx context.Context, c *ConnInfo) (penaltyTicket, 
 			return penaltyTicket{}, ErrTempFail
 		}
 		if ad.freed != nil {
+			MayBlock(ctx)
 			err := s.waitSlot(ctx, ad.freed, ad.retry)
 			s.unwait(c)
 			if err != nil {
@@ -233,6 +234,7 @@ func (s *Service) waitPenalty(ctx context.Context, c *ConnInfo) (penaltyTicket, 
 			return ad.ticket, nil
 		}
 		// Sleep, unless an attempt from the address succeeds meanwhile.
+		MayBlock(ctx)
 		wctx, cancel := context.WithCancel(ctx)
 		go func() {
 			select {

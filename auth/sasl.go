@@ -102,6 +102,7 @@ func (ss *session) lookupCredentials(ctx context.Context, user, scheme string) (
 	if !ok {
 		return norm, nil, ErrTempFail
 	}
+	MayBlock(ctx)
 	cred, err := cl.LookupCredentials(WithConnInfo(ctx, ss.c), norm, scheme)
 	return norm, cred, err
 }

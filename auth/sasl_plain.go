@@ -17,12 +17,20 @@ func (m *plainMech) step(ctx context.Context, ss *session, resp []byte) ([]byte,
 		m.asked = true
 		return []byte{}, false, nil, nil
 	}
-	parts := bytes.Split(resp, []byte{0})
-	if len(parts) != 3 || len(parts[1]) == 0 {
+	// Exactly two NULs, and a non-empty authcid between them.
+	i := bytes.IndexByte(resp, 0)
+	j := -1
+	if i >= 0 {
+		if j = bytes.IndexByte(resp[i+1:], 0); j >= 0 {
+			j += i + 1
+		}
+	}
+	if j < 0 || j == i+1 || bytes.IndexByte(resp[j+1:], 0) >= 0 {
 		return nil, false, nil, fmt.Errorf("%w: PLAIN needs authzid\\0authcid\\0password", ErrMalformed)
 	}
-	ss.user = string(parts[1])
-	id, err := ss.s.checkPassword(ctx, ss.c, string(parts[0]), string(parts[1]), string(parts[2]))
+	authcid := string(resp[i+1 : j])
+	ss.user = authcid
+	id, err := ss.s.checkPassword(ctx, ss.c, string(resp[:i]), authcid, string(resp[j+1:]))
 	return nil, err == nil, id, err
 }
 

@@ -531,3 +531,32 @@ func TestSASLDefaultRealm(t *testing.T) {
 		t.Error("without a realm, a bare name matched plain@example.org")
 	}
 }
+
+// TestSASLPlainFraming checks PLAIN's authzid\0authcid\0password framing:
+// exactly two NULs and a non-empty authcid, else ErrMalformed.
+func TestSASLPlainFraming(t *testing.T) {
+	s := testService(t)
+	s.FailureDelay = -1
+	for resp, want := range map[string]error{
+		"\x00plain@example.org\x00secret":                  nil,
+		"plain@example.org\x00plain@example.org\x00secret": nil,
+		"\x00plain@example.org\x00wrong":                   ErrAuthFailed,
+		"\x00plain@example.org\x00secret\x00":              ErrMalformed,
+		"\x00\x00secret":                                   ErrMalformed,
+		"\x00plain@example.org":                            ErrMalformed,
+		"plain@example.org\x00secret":                      ErrMalformed,
+		"\x00plain@example.org\x00\x00":                    ErrMalformed,
+		"":                                                 ErrMalformed,
+		"\x00\x00":                                         ErrMalformed,
+		"\x00plain@example.org\x00sec\x00ret":              ErrMalformed,
+	} {
+		ss, err := s.NewSASL(context.Background(), "PLAIN", loopConn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, done, err := ss.Next(context.Background(), []byte(resp))
+		if done != (want == nil) || !errors.Is(err, want) {
+			t.Errorf("PLAIN %q: done %v, %v; want %v", resp, done, err, want)
+		}
+	}
+}

@@ -318,6 +318,7 @@ func (s *Service) finish(ctx context.Context, c *ConnInfo, ticket penaltyTicket,
 		s.clearPenalty(c, ticket)
 		return id, nil
 	}
+	MayBlock(ctx) // the failure delay, and the log
 	if errors.Is(err, ErrTempFail) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		s.logger().Warn("auth: temporary failure", "mech", mech, "user", user, "rip", rip(), "error", err)
 		s.endAttempt(c, ticket, false)
@@ -384,6 +385,9 @@ func (s *Service) checkPassword(ctx context.Context, c *ConnInfo, authzid, authc
 			// No master users: acting as someone else is refused.
 			return nil, fmt.Errorf("%w: authorization identity differs", ErrAuthFailed)
 		}
+	}
+	if _, cached := s.PassDB.(*Cache); !cached {
+		MayBlock(ctx) // a Cache says so itself, on a miss
 	}
 	id, err := s.PassDB.Authenticate(WithConnInfo(ctx, c), user, password)
 	if errors.Is(err, ErrUnknownUser) {

@@ -317,6 +317,7 @@ func authParams(c *auth.ConnInfo, noPenalty bool) string {
 
 // Next implements auth.SASLSession.
 func (rs *remoteSession) Next(ctx context.Context, resp []byte) ([]byte, bool, error) {
+	auth.MayBlock(ctx) // the remote server's answer
 	if rs.done {
 		return nil, false, fmt.Errorf("%w: exchange already finished", auth.ErrMalformed)
 	}

@@ -21,7 +21,10 @@
 //
 // Each AUTH request runs in its own goroutine, so the failure delay of
 // one request does not hold up the others on the same connection;
-// replies are matched by id, as in Dovecot. CONT lines are routed to the
+// replies are matched by id, as in Dovecot. PLAIN with an initial
+// response starts on the goroutine reading the connection, which it
+// hands on to another before anything may wait (auth.WithBlocking), so
+// a login the auth cache answers costs no hand-off. CONT lines are routed to the
 // request's goroutine through a one-slot channel; a CONT that arrives
 // while the server is still working on the previous step fails the
 // request. CANCEL cancels the request's context and is not answered. An

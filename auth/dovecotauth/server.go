@@ -232,8 +232,19 @@ type clientConn struct {
 
 // request is one AUTH in progress.
 type request struct {
-	cont   chan []byte
+	cont   chan []byte // made at the first CONT either way, under mu
 	cancel context.CancelFunc
+}
+
+// contChan returns rq's CONT channel, made at first use: most requests
+// (PLAIN with an initial response) never need one.
+func (cc *clientConn) contChan(rq *request) chan []byte {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if rq.cont == nil {
+		rq.cont = make(chan []byte, 1)
+	}
+	return rq.cont
 }
 
 // lock takes the writer; unlock flushes unless another reply waits.
@@ -291,16 +302,46 @@ func (s *Server) handleClient(c net.Conn) {
 	if err != nil {
 		return
 	}
-	r := bufio.NewReaderSize(c, 4096)
+	rd := &reader{r: bufio.NewReaderSize(c, 4096), base: context.WithoutCancel(ctx), done: make(chan struct{})}
+	cc.read(rd)
+	<-rd.done
+}
+
+// reader is a connection's reading: it goes from goroutine to goroutine
+// when a request run inline hands it on.
+type reader struct {
+	r *bufio.Reader
+	// base is the parent of the requests' contexts. Requests are not
+	// children of the connection's: its end cancels every request in
+	// reqs itself, and a child would cost a registration with the
+	// parent (a map insertion and deletion under its lock) per request.
+	base context.Context
+	// fbuf holds the fields of a line, reused from line to line (a
+	// request keeps none of them, only the strings).
+	fbuf [24]string
+	done chan struct{} // closed when the connection's reading ends
+}
+
+// read reads and handles lines until the connection ends (it closes
+// rd.done) or a request run inline hands the reading on to another
+// goroutine (it returns when the request is done).
+func (cc *clientConn) read(rd *reader) {
+	s := cc.s
+	handed := false
+	defer func() {
+		if !handed {
+			close(rd.done)
+		}
+	}()
 	for {
-		line, err := readLine(r, s.maxLine())
+		line, err := readLine(rd.r, s.maxLine())
 		if err != nil {
 			if err == errLineTooLong {
 				s.logger().Warn("dovecotauth: line too long; closing")
 			}
 			return
 		}
-		f := strings.Split(line, "\t")
+		f := splitTabs(rd.fbuf[:0], line)
 		switch f[0] {
 		case "VERSION":
 			if len(f) < 2 || f[1] != "1" {
@@ -309,7 +350,8 @@ func (s *Server) handleClient(c net.Conn) {
 			}
 		case "CPID":
 		case "AUTH":
-			if !cc.auth(ctx, f) {
+			var ok bool
+			if ok, handed = cc.auth(rd, f); !ok || handed {
 				return
 			}
 		case "CONT":
@@ -331,22 +373,26 @@ func (s *Server) handleClient(c net.Conn) {
 	}
 }
 
-// auth starts an AUTH request; false closes the connection (protocol
-// violations, as Dovecot does).
-func (cc *clientConn) auth(ctx context.Context, f []string) bool {
+// auth starts an AUTH request; !ok closes the connection (protocol
+// violations, as Dovecot does). PLAIN with an initial response runs
+// here, on the reading goroutine, so that a cached login costs no
+// hand-off between goroutines; when it may wait (auth.WithBlocking:
+// the passdb, a penalty, a failure), it first hands the reading on to
+// a worker and reports handed. Other requests run on a worker.
+func (cc *clientConn) auth(rd *reader, f []string) (ok, handed bool) {
 	if len(f) < 3 {
 		cc.s.logger().Warn("dovecotauth: AUTH with too few parameters")
-		return false
+		return false, false
 	}
 	id, err := strconv.ParseUint(f[1], 10, 32)
 	if err != nil {
 		cc.s.logger().Warn("dovecotauth: AUTH with invalid id")
-		return false
+		return false, false
 	}
 	mech := strings.ToUpper(f[2])
 	if !cc.mechs[mech] {
 		cc.s.logger().Warn("dovecotauth: AUTH with unadvertised mechanism", "mech", mech)
-		return false
+		return false, false
 	}
 	p := paramList(f[3:])
 	cc.mu.Lock()
@@ -357,13 +403,10 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 	if _, dup := cc.reqs[id]; dup || len(cc.reqs) >= limit {
 		cc.mu.Unlock()
 		cc.s.logger().Warn("dovecotauth: duplicate request id or too many requests", "id", id)
-		return false
+		return false, false
 	}
-	// Not a child of ctx: the connection's end cancels every request
-	// in reqs itself, and a child would cost a registration with the
-	// parent (a map insertion and deletion under its lock) per request.
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rq := &request{cont: make(chan []byte, 1), cancel: cancel}
+	rctx, cancel := context.WithCancel(rd.base)
+	rq := &request{cancel: cancel}
 	cc.reqs[id] = rq
 	cc.mu.Unlock()
 	ids := strconv.FormatUint(id, 10)
@@ -374,15 +417,25 @@ func (cc *clientConn) auth(ctx context.Context, f []string) bool {
 		if err != nil {
 			cc.finish(id, rq)
 			cc.send("FAIL", ids, "code=invalid_base64", "reason=Invalid base64 data in initial response")
-			return true
+			return true, false
 		}
 		if initial == nil {
 			initial = []byte{}
 		}
 	}
 	ci := connInfo(p)
-	cc.s.workers.run(func() { cc.run(rctx, id, ids, rq, mech, ci, initial) })
-	return true
+	if mech != "PLAIN" || initial == nil {
+		cc.s.workers.run(func() { cc.run(rctx, id, ids, rq, mech, ci, initial, nil) })
+		return true, false
+	}
+	handOn := func() {
+		if !handed {
+			handed = true
+			cc.s.workers.run(func() { cc.read(rd) })
+		}
+	}
+	cc.run(auth.WithBlocking(rctx, handOn), id, ids, rq, mech, ci, initial, handOn)
+	return true, handed
 }
 
 // connInfo builds the connection description from AUTH parameters.
@@ -397,9 +450,11 @@ func connInfo(p paramGetter) *auth.ConnInfo {
 		n, _ := strconv.Atoi(port)
 		return &net.TCPAddr{IP: a, Port: n}
 	}
-	ci.LocalAddr, ci.RemoteAddr = addr(get("lip"), get("lport")), addr(get("rip"), get("rport"))
+	ci.LocalAddr = addr(get("lip"), get("lport"))
+	rip, hasRIP := p.get("rip")
 	_, secured := p.get("secured")
-	if _, ok := p.get("rip"); !ok {
+	ci.RemoteAddr = addr(rip, get("rport"))
+	if !hasRIP {
 		// No client address: a local tool (doveadm auth test) on the
 		// UNIX socket, whose permissions are the trust boundary.
 		secured = true
@@ -421,8 +476,9 @@ func (cc *clientConn) finish(id uint64, rq *request) {
 	rq.cancel()
 }
 
-// run drives one SASL exchange.
-func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *request, mech string, ci *auth.ConnInfo, resp []byte) {
+// run drives one SASL exchange; handOn, if not nil, is called before
+// it waits for the client.
+func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *request, mech string, ci *auth.ConnInfo, resp []byte, handOn func()) {
 	defer cc.finish(id, rq)
 	ss, err := cc.s.Authenticator.NewSASL(ctx, mech, ci)
 	if err != nil {
@@ -446,10 +502,14 @@ func (cc *clientConn) run(ctx context.Context, id uint64, ids string, rq *reques
 			cc.ok(ids, ss.Identity(), ch)
 			return
 		}
+		if handOn != nil {
+			handOn()
+		}
+		cont := cc.contChan(rq)
 		cc.send("CONT", ids, base64.StdEncoding.EncodeToString(ch))
 		t := time.NewTimer(timeout)
 		select {
-		case resp = <-rq.cont:
+		case resp = <-cont:
 			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
@@ -537,7 +597,7 @@ func (cc *clientConn) cont(f []string) {
 		b = []byte{}
 	}
 	select {
-	case rq.cont <- b:
+	case cc.contChan(rq) <- b:
 	default:
 		// A CONT while the server is still working on the previous step.
 		cc.finish(id, rq)

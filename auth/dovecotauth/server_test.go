@@ -315,3 +315,62 @@ func TestWorkersEnd(t *testing.T) {
 		t.Errorf("%d goroutines after Close, %d before the connection", n, before)
 	}
 }
+
+// heldDB is a PassDB whose attempts with the password "held" wait for
+// release (then fail); others go to PassDB.
+type heldDB struct {
+	auth.PassDB
+	release chan struct{}
+}
+
+func (h heldDB) Authenticate(ctx context.Context, user, password string) (*auth.Identity, error) {
+	if password == "held" {
+		<-h.release
+		return nil, auth.ErrAuthFailed
+	}
+	return h.PassDB.Authenticate(ctx, user, password)
+}
+
+// TestAuthClientInlineHandsOn checks that a PLAIN request run on the
+// connection's reader hands the reading on before it waits for the
+// passdb: a later request on the connection (a cache hit, or another
+// passdb lookup) is answered while the first one is held.
+func TestAuthClientInlineHandsOn(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		t.Run(map[bool]string{false: "passdb", true: "cache"}[cached], func(t *testing.T) {
+			svc := testService(t)
+			held := heldDB{PassDB: svc.PassDB, release: make(chan struct{})}
+			svc.PassDB = held
+			if cached {
+				svc.PassDB = &auth.Cache{PassDB: held}
+			}
+			s := &Server{Authenticator: svc}
+			l, err := net.Listen("unix", filepath.Join(testutil.SharedDir(t), "auth-client"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go s.Serve(l)
+			t.Cleanup(func() { s.Close() })
+			c := dialRaw(t, l.Addr().String())
+			c.send("VERSION\t1\t0")
+			for !strings.HasPrefix(c.recv(), "DONE") {
+			}
+			auth := func(id int, pw string) {
+				c.send(fmt.Sprintf("AUTH\t%d\tPLAIN\tservice=smtp\trip=127.0.0.1\tresp=%s", id, b64("\x00plain@example.org\x00"+pw)))
+			}
+			auth(1, "secret")
+			if got := c.recv(); got != "OK\t1\tuser=plain@example.org" {
+				t.Fatalf("got %q", got)
+			}
+			auth(2, "held")
+			auth(3, "secret")
+			if got := c.recv(); got != "OK\t3\tuser=plain@example.org" {
+				t.Errorf("while 2 is held: %q", got)
+			}
+			close(held.release)
+			if got := c.recv(); got != "FAIL\t2" {
+				t.Errorf("after the release: %q", got)
+			}
+		})
+	}
+}

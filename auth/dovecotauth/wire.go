@@ -109,6 +109,19 @@ func readLine(r *bufio.Reader, max int) (string, error) {
 	}
 }
 
+// splitTabs appends line's tab-separated fields to f, as strings.Split
+// would give them, into f's array while it has room.
+func splitTabs(f []string, line string) []string {
+	for {
+		i := strings.IndexByte(line, '\t')
+		if i < 0 {
+			return append(f, line)
+		}
+		f = append(f, line[:i])
+		line = line[i+1:]
+	}
+}
+
 // paramGetter gives a parameter's unescaped value.
 type paramGetter interface {
 	get(key string) (string, bool)

@@ -6,7 +6,9 @@ import (
 )
 
 // workerIdle is how long a request goroutine waits for the next request
-// before it ends.
+// before it ends: between one and two of these, as the idle check runs
+// once per workerIdle rather than re-arming a timer (a lock and a clock
+// read) at every request.
 const workerIdle = 10 * time.Second
 
 // workers runs requests on goroutines that outlive one request: a
@@ -42,15 +44,19 @@ func (w *workers) run(fn func()) {
 
 func (w *workers) loop(fn func()) {
 	fn()
-	t := time.NewTimer(workerIdle)
+	t := time.NewTicker(workerIdle)
 	defer t.Stop()
+	busy := false // a request ran since the last tick
 	for {
 		select {
 		case fn := <-w.work:
 			fn()
-			t.Reset(workerIdle)
+			busy = true
 		case <-t.C:
-			return
+			if !busy {
+				return
+			}
+			busy = false
 		case <-w.quit:
 			return
 		}

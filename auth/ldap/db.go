@@ -294,12 +294,20 @@ func (d *DB) base(v auth.Vars) (string, error) {
 }
 
 // searchOne finds the one entry filter matches for user. attrs are the
-// attributes to ask for (nil for none).
-func (d *DB) searchOne(ctx context.Context, user string, filter *filterTmpl, attrs []string) (*ldapc.Entry, error) {
+// attributes to ask for (nil for none). It returns the entry with the
+// variables the search was made with (vars(ctx, user)), for the
+// caller's templates.
+func (d *DB) searchOne(ctx context.Context, user string, filter *filterTmpl, attrs []string) (*ldapc.Entry, auth.Vars, error) {
 	if !validName(user) {
-		return nil, auth.ErrUnknownUser
+		return nil, nil, auth.ErrUnknownUser
 	}
 	v := vars(ctx, user)
+	e, err := d.searchWith(ctx, user, v, filter, attrs)
+	return e, v, err
+}
+
+// searchWith is searchOne with the variables v.
+func (d *DB) searchWith(ctx context.Context, user string, v auth.Vars, filter *filterTmpl, attrs []string) (*ldapc.Entry, error) {
 	base, err := d.base(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: base: %v", auth.ErrTempFail, err)

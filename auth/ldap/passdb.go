@@ -37,11 +37,11 @@ func (d *DB) Authenticate(ctx context.Context, user, password string) (*auth.Ide
 		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
-	e, err := d.searchOne(ctx, user, d.passF, d.passReq)
+	e, v, err := d.searchOne(ctx, user, d.passF, d.passReq)
 	if err != nil {
 		return nil, err
 	}
-	f, err := fields(d.passAttrs, e, vars(ctx, user))
+	f, err := fields(d.passAttrs, e, v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: pass_attrs: %v", auth.ErrTempFail, err)
 	}
@@ -117,11 +117,11 @@ func (d *DB) LookupCredentials(ctx context.Context, user, scheme string) ([]byte
 		}
 		return nil, auth.ErrUnsupportedScheme
 	}
-	e, err := d.searchOne(ctx, user, d.passF, d.passReq)
+	e, v, err := d.searchOne(ctx, user, d.passF, d.passReq)
 	if err != nil {
 		return nil, err
 	}
-	f, err := fields(d.passAttrs, e, vars(ctx, user))
+	f, err := fields(d.passAttrs, e, v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: pass_attrs: %v", auth.ErrTempFail, err)
 	}
@@ -141,11 +141,11 @@ func (d *DB) LookupPass(ctx context.Context, user string) (*auth.Identity, error
 		}
 		return &auth.Identity{User: user, Fields: map[string]string{}}, nil
 	}
-	e, err := d.searchOne(ctx, user, d.passF, d.passReq)
+	e, v, err := d.searchOne(ctx, user, d.passF, d.passReq)
 	if err != nil {
 		return nil, err
 	}
-	f, err := fields(d.passAttrs, e, vars(ctx, user))
+	f, err := fields(d.passAttrs, e, v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: pass_attrs: %v", auth.ErrTempFail, err)
 	}
@@ -161,7 +161,7 @@ func (d *DB) exists(ctx context.Context, user string) error {
 		return auth.ErrUnknownUser
 	}
 	if d.cfg.AuthBindUserDN == "" {
-		_, err := d.searchOne(ctx, user, d.passF, nil)
+		_, _, err := d.searchOne(ctx, user, d.passF, nil)
 		return err
 	}
 	dn, err := d.userDNT.Expand(vars(ctx, user), ldapc.EscapeDN)

@@ -14,11 +14,10 @@ import (
 // user_attrs mapped to userdb fields (home, uid, gid, mail...), under
 // DefaultFields and OverrideFields.
 func (d *DB) LookupUser(ctx context.Context, user string) (*auth.User, error) {
-	e, err := d.searchOne(ctx, user, d.userF, d.userReq)
+	e, v, err := d.searchOne(ctx, user, d.userF, d.userReq)
 	if err != nil {
 		return nil, err
 	}
-	v := vars(ctx, user)
 	got, err := fields(d.userAttrs, e, v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ldap: user_attrs: %v", auth.ErrTempFail, err)
