@@ -115,15 +115,17 @@ func (c *conn) writeFlagsResponses(readOnly bool) {
 	c.w.str("] Flags permitted.\r\n")
 }
 
-// announceKeywords sends FLAGS and PERMANENTFLAGS when kws hold a keyword
-// the client has not been told about.
-func (c *conn) announceKeywords(kws []string) {
+// announceKeywords sends FLAGS and PERMANENTFLAGS (once) when the lists
+// hold a keyword the client has not been told about.
+func (c *conn) announceKeywords(lists ...[]string) {
 	if c.sel == nil {
 		return
 	}
 	grew := false
-	for _, k := range kws {
-		grew = c.sel.notes.knowKeyword(k) || grew
+	for _, kws := range lists {
+		for _, k := range kws {
+			grew = c.sel.notes.knowKeyword(k) || grew
+		}
 	}
 	if grew {
 		c.writeFlagsResponses(c.sel.readOnly)

@@ -92,11 +92,18 @@ func (c *conn) cmdStore(tag string, uid bool) error {
 		return err
 	}
 	c.lo.counts.deleted += toDelete - c.countUndeleted(failed, op, flags)
+	// New keywords are announced even with .SILENT, as Dovecot does:
+	// the client's FLAGS list must name every keyword, those it set and
+	// those another session set on the messages reported now, before
+	// the FETCHes that carry them (RFC 3501 7.2.6).
+	var kws [][]string
 	if op != store.FlagsRemove {
-		// New keywords are announced even with .SILENT, as Dovecot
-		// does: the client's FLAGS list must name every keyword.
-		c.announceKeywords(flags.Keywords)
+		kws = append(kws, flags.Keywords)
 	}
+	for i := range updated {
+		kws = append(kws, updated[i].Flags.Keywords)
+	}
+	c.announceKeywords(kws...)
 	for i := range updated {
 		u := &updated[i]
 		seq := c.sel.view.seqOf(u.UID)
